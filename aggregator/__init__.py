@@ -1,0 +1,1 @@
+"""The municipality's aggregator: ingest, checks, Merkle ledger, checkpoints, receipts."""

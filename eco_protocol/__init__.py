@@ -1,0 +1,12 @@
+"""eco_protocol — the shared contract of the eco-credit system (PROTOCOL.md v1).
+
+Imported by the device agent, the municipality's aggregator and the buyer's verifier alike, so it
+depends on ``cryptography`` and ``rfc8785`` only. Everything here is a pure function over bytes and
+records, except :mod:`eco_protocol.keyfile` (key files) and the ``eco-verify`` command line.
+
+Modules: :mod:`canonical` (RFC 8785), :mod:`encoding`, :mod:`keys` (Ed25519, device ids),
+:mod:`signing`, :mod:`records` (wire records), :mod:`note` (C2SP signed notes, checkpoints),
+:mod:`merkle` (RFC 6962/9162 trees and proofs), :mod:`evidence` (offline ledger verification).
+"""
+
+PROTOCOL_VERSION = 1

@@ -1,0 +1,60 @@
+"""Small strict codecs shared by every record: base64, hex, RFC 3339 timestamps.
+
+Strict means one accepted spelling per value, so that two parties can never disagree on what
+a signed field says.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
+
+from .errors import MalformedRecord
+
+_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_HEX_RE = re.compile(r"^[0-9a-f]*$")
+
+
+def b64encode(data: bytes) -> str:
+    """Standard base64 with padding (RFC 4648 section 4)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, what: str) -> bytes:
+    """Decode standard padded base64, refusing anything non-canonical."""
+    if not isinstance(text, str):
+        raise MalformedRecord(f"{what}: expected a base64 string, got {type(text).__name__}")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as e:
+        raise MalformedRecord(f"{what}: invalid base64 ({e})") from e
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise MalformedRecord(f"{what}: non-canonical base64")
+    return raw
+
+
+def hex_field(text: object, what: str, length: int) -> str:
+    """Validate a lowercase hex string of exactly ``length`` characters."""
+    if not isinstance(text, str) or len(text) != length or not _HEX_RE.match(text):
+        raise MalformedRecord(f"{what}: expected {length} lowercase hex characters, got {text!r}")
+    return text
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with whole seconds, the only time spelling in signed records."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware UTC datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: object, what: str) -> datetime:
+    """Parse ``YYYY-MM-DDTHH:MM:SSZ`` into an aware UTC datetime."""
+    if not isinstance(text, str) or not _TIME_RE.match(text):
+        raise MalformedRecord(f"{what}: expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, "
+                              f"got {text!r}")
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError as e:
+        raise MalformedRecord(f"{what}: {text!r} is not a valid date-time ({e})") from e

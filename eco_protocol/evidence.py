@@ -1,0 +1,90 @@
+"""Offline verification of an evidence directory (PROTOCOL.md section 5, ``evidence/``).
+
+Anyone holding only the log's verifier key can check: the checkpoint's signatures (and k of n
+witnesses), that ``entries.jsonl`` reproduces the checkpoint's root under RFC 6962 hashing, and
+that every entry replays (signatures, enrolment order, seq/prev chains, plausibility). Pure: the
+caller hands in the file contents; :mod:`eco_protocol.verify_cli` does the reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .canonical import parse_json
+from .encoding import b64decode
+from .errors import InvalidInput, MalformedRecord, NoteError, ProofError
+from .merkle import StreamingRoot, leaf_hash
+from .note import Checkpoint, NoteVerifier, open_checkpoint, parse_verifier_key
+from .replay import EntryProblem, LedgerReplay
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSummary:
+    checkpoint: Checkpoint
+    witnesses_signed: tuple[str, ...]
+    entries: int
+    counts: dict[str, int]
+    devices: int
+    energy_wh: dict[str, int]
+    readings_per_device: dict[str, int]
+
+
+def open_log_checkpoint(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence[str],
+                        min_witnesses: int) -> tuple[Checkpoint, NoteVerifier, tuple[str, ...]]:
+    log = parse_verifier_key(log_vkey)
+    witnesses = [parse_verifier_key(w) for w in witness_vkeys if w.strip()]
+    cp, note = open_checkpoint(checkpoint_text, log, witnesses)
+    signed = tuple(sorted({s.name for s in note.sigs if s.name != log.name}))
+    if len(signed) < min_witnesses:
+        raise NoteError(f"checkpoint carries {len(signed)} known witness signature(s), "
+                        f"{min_witnesses} required")
+    return cp, log, signed
+
+
+def parse_entry_line(line: str, expected_index: int) -> bytes:
+    """One ``entries.jsonl`` line: ``{"index": i, "entry_b64": "..."}``."""
+    try:
+        obj = parse_json(line)
+    except MalformedRecord as e:
+        raise EntryProblem(expected_index, f"entries.jsonl line is not valid JSON: {e}") from e
+    if not isinstance(obj, dict) or set(obj) != {"index", "entry_b64"}:
+        raise EntryProblem(expected_index, "entries.jsonl line must be "
+                                           '{"index": i, "entry_b64": "..."}')
+    if obj["index"] != expected_index:
+        raise EntryProblem(expected_index, f"line carries index {obj['index']!r}, expected "
+                                           f"{expected_index} (lines missing or out of order)")
+    try:
+        return b64decode(obj["entry_b64"], "entry_b64")
+    except MalformedRecord as e:
+        raise EntryProblem(expected_index, str(e)) from e
+
+
+def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence[str],
+                    entry_lines: Iterable[str], min_witnesses: int = 0) -> EvidenceSummary:
+    """Verify everything in an evidence directory; raise naming the first bad entry or field."""
+    cp, log, signed = open_log_checkpoint(checkpoint_text, log_vkey, witness_vkeys, min_witnesses)
+    replay = LedgerReplay(log.public_key)
+    tree = StreamingRoot()
+    per_device: dict[str, int] = {}
+    for i, line in enumerate(entry_lines):
+        if i >= cp.size:
+            raise EntryProblem(i, f"entries.jsonl has more entries than the checkpoint's "
+                                  f"size {cp.size}")
+        entry = parse_entry_line(line, i)
+        tree.append(leaf_hash(entry))
+        record = replay.add(entry)
+        dev = getattr(record, "device_id", None)
+        if record.__class__.__name__ == "Reading" and dev is not None:
+            per_device[dev] = per_device.get(dev, 0) + 1
+    if tree.size != cp.size:
+        raise ProofError(f"entries.jsonl has {tree.size} entries, the checkpoint says {cp.size}")
+    if tree.root() != cp.root_hash:
+        raise ProofError("the root recomputed from entries.jsonl differs from the checkpoint's "
+                         "root hash: an entry was altered, added or removed")
+    return EvidenceSummary(cp, signed, tree.size, dict(replay.counts), len(replay.devices),
+                           dict(replay.energy_wh), per_device)
+
+
+__all__ = ["EvidenceSummary", "InvalidInput", "open_log_checkpoint", "parse_entry_line",
+           "verify_evidence"]

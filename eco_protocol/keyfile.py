@@ -1,0 +1,69 @@
+"""Key files: the only I/O in the protocol package, shared by agent, aggregator and witness.
+
+A private key file holds the 32-byte Ed25519 seed as base64 on one line, mode 0600, written
+atomically (temp file, fsync, rename, fsync the directory) so a power cut never leaves a torn or
+world-readable key. The key itself is never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .encoding import b64decode, b64encode
+from .errors import EnvironmentProblem, MalformedRecord
+from .keys import Ed25519PrivateKey, generate_private_key, private_key_from_raw, private_key_raw
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    atomic_write(path, (b64encode(private_key_raw(key)) + "\n").encode("ascii"), 0o600)
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        st = path.stat()
+        text = path.read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise EnvironmentProblem(f"cannot read key file {path}: {e}") from e
+    if st.st_mode & 0o077:
+        raise EnvironmentProblem(
+            f"key file {path} is readable by others (mode {st.st_mode & 0o777:o}); "
+            f"run: chmod 600 {path}")
+    try:
+        return private_key_from_raw(b64decode(text, f"key file {path}"))
+    except MalformedRecord as e:
+        raise EnvironmentProblem(f"key file {path} is damaged: {e}") from e
+
+
+def load_or_create_private_key(path: Path) -> tuple[Ed25519PrivateKey, bool]:
+    """Load the key at ``path``, creating it on first run. Returns (key, created)."""
+    if path.exists():
+        return load_private_key(path), False
+    key = generate_private_key()
+    save_private_key(path, key)
+    return key, True

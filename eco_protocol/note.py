@@ -1,0 +1,270 @@
+"""C2SP signed notes and tlog checkpoints (PROTOCOL.md section 4).
+
+Byte-for-byte the format of Go's ``golang.org/x/mod/sumdb/note`` (c2sp.org/signed-note) and
+c2sp.org/tlog-checkpoint, so a third party can check our checkpoints with public tools:
+
+* verifier key ``<name>+<8 hex key id>+<base64(0x01 ‖ Ed25519 public key)>`` with key id
+  = SHA-256(name ‖ "\\n" ‖ 0x01 ‖ public key)[:4], big-endian;
+* a note is its text (ending in ``\\n``), a blank line, then lines
+  ``— <name> <base64(key id ‖ signature)>`` (U+2014 EM DASH, space), the signature being Ed25519
+  over the text bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import struct
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+
+from .errors import NoteError
+from .keys import Ed25519PrivateKey, Ed25519PublicKey, public_key_from_raw, public_key_raw
+
+ALG_ED25519 = 0x01
+SIG_PREFIX = "— "
+MAX_SIGNATURES = 100
+
+
+def _valid_name(name: str) -> bool:
+    return bool(name) and "+" not in name and not any(
+        c.isspace() or unicodedata.category(c) == "Zs" for c in name)
+
+
+def key_id(name: str, encoded_key: bytes) -> int:
+    """Key ID = first four bytes, big-endian, of SHA-256(name ‖ "\\n" ‖ alg ‖ key)."""
+    digest = hashlib.sha256(name.encode("utf-8") + b"\n" + encoded_key).digest()
+    return int(struct.unpack(">I", digest[:4])[0])
+
+
+@dataclass(frozen=True, slots=True)
+class NoteVerifier:
+    """A named Ed25519 public key that checks note signatures."""
+
+    name: str
+    key_id: int
+    public_key: Ed25519PublicKey
+
+    @property
+    def vkey(self) -> str:
+        raw = bytes([ALG_ED25519]) + public_key_raw(self.public_key)
+        return f"{self.name}+{self.key_id:08x}+{base64.b64encode(raw).decode('ascii')}"
+
+    def verify(self, text: bytes, signature: bytes) -> bool:
+        try:
+            self.public_key.verify(signature, text)
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSigner:
+    """A named Ed25519 private key that signs notes (the log key, or a witness key)."""
+
+    name: str
+    private_key: Ed25519PrivateKey
+
+    def __post_init__(self) -> None:
+        if not _valid_name(self.name):
+            raise NoteError(f"invalid signer name {self.name!r}: no spaces or '+' allowed")
+
+    @property
+    def verifier(self) -> NoteVerifier:
+        raw = bytes([ALG_ED25519]) + public_key_raw(self.private_key)
+        return NoteVerifier(self.name, key_id(self.name, raw), self.private_key.public_key())
+
+    def sign(self, text: bytes) -> bytes:
+        return self.private_key.sign(text)
+
+
+def verifier_key(name: str, public: Ed25519PublicKey) -> str:
+    """Encode a verifier key string for ``name`` and an Ed25519 public key."""
+    if not _valid_name(name):
+        raise NoteError(f"invalid key name {name!r}: no spaces or '+' allowed")
+    raw = bytes([ALG_ED25519]) + public_key_raw(public)
+    return f"{name}+{key_id(name, raw):08x}+{base64.b64encode(raw).decode('ascii')}"
+
+
+def parse_verifier_key(vkey: str) -> NoteVerifier:
+    """Parse ``<name>+<hash>+<key>`` the way ``note.NewVerifier`` does, refusing anything else."""
+    vkey = vkey.strip()
+    parts = vkey.split("+")
+    if len(parts) != 3:
+        raise NoteError(f"malformed verifier key {vkey[:60]!r}: expected name+keyid+key")
+    name, hash_hex, key_b64 = parts
+    if not _valid_name(name) or not re.fullmatch(r"[0-9a-f]{8}", hash_hex):
+        raise NoteError(f"malformed verifier key {vkey[:60]!r}: bad name or key id")
+    try:
+        raw = base64.b64decode(key_b64, validate=True)
+    except binascii.Error as e:
+        raise NoteError(f"malformed verifier key for {name!r}: key is not base64") from e
+    if not raw or raw[0] != ALG_ED25519 or len(raw) != 33:
+        raise NoteError(f"verifier key for {name!r}: unknown algorithm or wrong length "
+                        "(only Ed25519, type 0x01, is supported)")
+    kid = key_id(name, raw)
+    if kid != int(hash_hex, 16):
+        raise NoteError(f"verifier key for {name!r}: key id {hash_hex} does not match the key")
+    try:
+        public = public_key_from_raw(raw[1:])
+    except Exception as e:
+        raise NoteError(f"verifier key for {name!r}: invalid Ed25519 key") from e
+    return NoteVerifier(name, kid, public)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSignature:
+    name: str
+    key_id: int
+    b64: str
+
+    @property
+    def line(self) -> str:
+        return f"{SIG_PREFIX}{self.name} {self.b64}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An opened note: its text, the signatures that verified, and those from unknown keys."""
+
+    text: str
+    sigs: tuple[NoteSignature, ...]
+    unverified: tuple[NoteSignature, ...]
+
+    def signed_by(self, name: str) -> bool:
+        return any(s.name == name for s in self.sigs)
+
+
+def sign_note(text: str, signers: Sequence[NoteSigner],
+              existing: Iterable[NoteSignature] = ()) -> str:
+    """Sign ``text`` (which must end in a newline); keep existing signatures of other keys."""
+    if not text.endswith("\n"):
+        raise NoteError("note text must end with a newline")
+    body = text.encode("utf-8")
+    have = {(s.name, s.verifier.key_id) for s in signers}
+    out = [text, "\n"]
+    for sig in existing:
+        if (sig.name, sig.key_id) not in have:
+            out.append(sig.line)
+    for s in signers:
+        v = s.verifier
+        raw = struct.pack(">I", v.key_id) + s.sign(body)
+        out.append(f"{SIG_PREFIX}{s.name} {base64.b64encode(raw).decode('ascii')}\n")
+    return "".join(out)
+
+
+def open_note(msg: str | bytes, known: Iterable[NoteVerifier]) -> Note:
+    """Parse and check a signed note exactly like ``note.Open``.
+
+    Signatures by unknown keys are kept in ``unverified``; a known key whose signature fails is an
+    error (never silently dropped); a note with no verified signature is an error.
+    """
+    data = msg.encode("utf-8") if isinstance(msg, str) else msg
+    try:
+        s = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NoteError(f"note is not UTF-8 at byte {e.start}") from e
+    if any(ord(c) < 0x20 and c != "\n" for c in s):
+        raise NoteError("malformed note: contains a control character")
+    split = s.rfind("\n\n")
+    if split < 0:
+        raise NoteError("malformed note: no blank line before the signatures")
+    text, sig_block = s[: split + 1], s[split + 2:]
+    if not sig_block or not sig_block.endswith("\n"):
+        raise NoteError("malformed note: the signature block must end with a newline")
+    verifiers = {(v.name, v.key_id): v for v in known}
+    sigs: list[NoteSignature] = []
+    unverified: list[NoteSignature] = []
+    seen: set[tuple[str, int]] = set()
+    seen_unverified: set[str] = set()
+    lines = sig_block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+    for n, line in enumerate(lines, 1):
+        if not line.startswith(SIG_PREFIX):
+            raise NoteError(f"malformed note: signature line {n} does not start with '— '")
+        name, _, b64 = line[len(SIG_PREFIX):].partition(" ")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except binascii.Error as e:
+            raise NoteError(f"malformed note: signature line {n} is not base64") from e
+        if not _valid_name(name) or not b64 or len(raw) < 5:
+            raise NoteError(f"malformed note: signature line {n} is malformed")
+        kid = int(struct.unpack(">I", raw[:4])[0])
+        sig = NoteSignature(name, kid, b64)
+        v = verifiers.get((name, kid))
+        if v is None:
+            if line not in seen_unverified:
+                seen_unverified.add(line)
+                unverified.append(sig)
+            continue
+        if (name, kid) in seen:
+            continue
+        seen.add((name, kid))
+        if not v.verify(text.encode("utf-8"), raw[4:]):
+            raise NoteError(f"invalid signature by {name}+{kid:08x} on the note")
+        sigs.append(sig)
+    if not sigs:
+        names = ", ".join(sorted({s.name for s in unverified})) or "none"
+        raise NoteError(f"note has no signature by a known key (signed by: {names})")
+    return Note(text, tuple(sigs), tuple(unverified))
+
+
+# --- checkpoints (c2sp.org/tlog-checkpoint) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """``<origin>\\n<size>\\n<base64 root>\\n[extension lines]``."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+    extensions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.origin or "\n" in self.origin:
+            raise NoteError("checkpoint origin must be a non-empty single line")
+        if self.size < 0 or len(self.root_hash) != 32:
+            raise NoteError("checkpoint needs a size ≥ 0 and a 32-byte root hash")
+
+    def text(self) -> str:
+        root = base64.b64encode(self.root_hash).decode("ascii")
+        ext = "".join(f"{e}\n" for e in self.extensions)
+        return f"{self.origin}\n{self.size}\n{root}\n{ext}"
+
+    @classmethod
+    def from_text(cls, text: str) -> Checkpoint:
+        if not text.endswith("\n"):
+            raise NoteError("checkpoint text must end with a newline")
+        lines = text[:-1].split("\n")
+        if len(lines) < 3:
+            raise NoteError("checkpoint needs origin, size and root hash lines")
+        origin, size_s, root_s, *ext = lines
+        if not re.fullmatch(r"0|[1-9][0-9]{0,19}", size_s):
+            raise NoteError(f"checkpoint size {size_s!r} is not a decimal integer")
+        try:
+            root = base64.b64decode(root_s, validate=True)
+        except binascii.Error as e:
+            raise NoteError("checkpoint root hash is not base64") from e
+        if any(not e for e in ext):
+            raise NoteError("checkpoint extension lines must not be empty")
+        return cls(origin, int(size_s), root, tuple(ext))
+
+
+def open_checkpoint(msg: str | bytes, log: NoteVerifier,
+                    witnesses: Iterable[NoteVerifier] = ()) -> tuple[Checkpoint, Note]:
+    """Open a checkpoint note: it must carry a valid signature by the log key, and its origin
+    must be the log key's name (so a note from another log cannot be passed off as ours)."""
+    note = open_note(msg, [log, *witnesses])
+    if not any(s.name == log.name and s.key_id == log.key_id for s in note.sigs):
+        raise NoteError(f"checkpoint is not signed by the log key {log.name}+{log.key_id:08x}")
+    cp = Checkpoint.from_text(note.text)
+    if cp.origin != log.name:
+        raise NoteError(f"checkpoint origin {cp.origin!r} is not the log's name {log.name!r}")
+    return cp, note

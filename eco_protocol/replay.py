@@ -1,0 +1,111 @@
+"""Replaying a ledger: every entry checked in order, as the aggregator checked it on append.
+
+Pure state machine over entry bytes (PROTOCOL.md section 4). Used by the aggregator's
+``ledger verify``, by ``eco-verify evidence`` and by tests; the same :mod:`rules` decide.
+An entry must be the RFC 8785 bytes of its record (so its leaf hash is reproducible by anyone),
+signed by its author: readings by the device key of an earlier, unrevoked enrolment; enrolments and
+revocations by the log key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .canonical import canonical_bytes, parse_json
+from .errors import InvalidInput, MalformedRecord
+from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw
+from .records import (
+    GENESIS_PREV,
+    MAX_ENTRY_BYTES,
+    Enrolment,
+    Reading,
+    Record,
+    Revocation,
+    parse_record,
+)
+from .rules import check_chain, check_reading_semantics
+from .signing import verify_record
+
+
+class EntryProblem(InvalidInput):
+    """Entry ``index`` of the log is wrong; the message says what and why."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(f"entry {index}: {message}")
+        self.index = index
+        self.detail = message
+
+
+@dataclass(slots=True)
+class DeviceState:
+    enrolment: Enrolment
+    public_key: Ed25519PublicKey
+    next_seq: int = 1
+    last_hash: str = GENESIS_PREV
+    revoked: bool = False
+
+
+@dataclass(slots=True)
+class LedgerReplay:
+    """Feed entries in index order with :meth:`add`; query per-device state and totals."""
+
+    log_key: Ed25519PublicKey
+    devices: dict[DeviceId, DeviceState] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    energy_wh: Counter[str] = field(default_factory=Counter)
+    size: int = 0
+
+    def add(self, entry: bytes) -> Record:
+        """Check the next entry; raise :class:`EntryProblem` naming it if anything is wrong."""
+        index = self.size
+        try:
+            record = self._check(entry)
+        except InvalidInput as e:
+            raise EntryProblem(index, str(e)) from e
+        self.size += 1
+        return record
+
+    def _check(self, entry: bytes) -> Record:
+        if len(entry) > MAX_ENTRY_BYTES:
+            raise MalformedRecord(f"entry is {len(entry)} bytes, over {MAX_ENTRY_BYTES}")
+        obj = parse_json(entry)
+        if canonical_bytes(obj) != entry:
+            raise MalformedRecord("entry bytes are not the RFC 8785 canonical form of the record")
+        record = parse_record(obj)
+        if isinstance(record, Reading):
+            self._reading(record, obj)
+        elif isinstance(record, Enrolment):
+            verify_record(obj, self.log_key, f"enrolment of {record.device_id}")
+            if record.device_id in self.devices:
+                raise MalformedRecord(f"device {record.device_id} is enrolled twice")
+            self.devices[record.device_id] = DeviceState(
+                record, public_key_from_raw(record.public_key_raw))
+        elif isinstance(record, Revocation):
+            verify_record(obj, self.log_key, f"revocation of {record.device_id}")
+            state = self.devices.get(record.device_id)
+            if state is None:
+                raise MalformedRecord(f"revocation of device {record.device_id}, never enrolled")
+            state.revoked = True
+        else:
+            raise MalformedRecord(f"record type {obj.get('type')!r} does not belong in the ledger")
+        self.counts[str(obj["type"])] += 1
+        return record
+
+    def _reading(self, reading: Reading, obj: dict[str, object]) -> None:
+        state = self.devices.get(reading.device_id)
+        if state is None:
+            raise MalformedRecord(f"reading of device {reading.device_id} precedes its enrolment")
+        if state.revoked:
+            raise MalformedRecord(f"reading of device {reading.device_id} after its revocation")
+        verify_record(obj, state.public_key, f"reading {reading.device_id}#{reading.seq}")
+        check_chain(reading, state.next_seq, state.last_hash)
+        check_reading_semantics(reading, state.enrolment)
+        state.next_seq = reading.seq + 1
+        state.last_hash = hashlib.sha256(canonical_bytes(obj)).hexdigest()
+        self.energy_wh[reading.quantity.value] += reading.energy_wh
+
+
+def log_public_key(raw: bytes) -> Ed25519PublicKey:
+    return public_key_from_raw(raw)
