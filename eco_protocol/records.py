@@ -118,6 +118,8 @@ def _time(v: object, what: str) -> str:
 
 
 def _enum(cls: type[_E], v: object, what: str) -> _E:
+    if not isinstance(v, str):
+        raise MalformedRecord(f"{what}: expected a string, got {v!r}")
     try:
         return cls(v)
     except ValueError as e:

@@ -1,0 +1,1 @@
+"""eco-agent: reads meters on a home or shop device, signs interval readings, delivers them."""

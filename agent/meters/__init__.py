@@ -1,0 +1,1 @@
+"""Meter readers, one module per protocol, all behind :class:`interface.Meter`."""

@@ -1,0 +1,45 @@
+"""What every meter reader gives the interval builder: a register snapshot with an identity.
+
+A reader does I/O only; turning snapshots into readings is the pure interval builder's job, so
+one set of rollover/reset rules covers every protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class MeterIdentity:
+    """Who the meter says it is; goes into ``source`` of every signed reading."""
+
+    protocol: str  # e.g. "sunspec-modbus"
+    manufacturer: str
+    model: str
+    serial: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One read of a cumulative energy register.
+
+    ``register_wh`` is the lifetime register already scaled to integer Wh. ``wrap_wh`` is the
+    value at which the register rolls over to 0 (None if the protocol has no meaningful wrap).
+    """
+
+    meter_id: str
+    register_wh: int
+    identity: MeterIdentity
+    power_w: int | None = None
+    wrap_wh: int | None = None
+
+
+class Meter(Protocol):
+    """A configured meter. ``read`` raises :class:`agent.errors.MeterError` on any failure."""
+
+    meter_id: str
+
+    def read(self) -> Snapshot: ...
+
+    def close(self) -> None: ...

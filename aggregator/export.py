@@ -1,0 +1,46 @@
+"""Writing the evidence directory of PROTOCOL.md section 5 (``ledger export``).
+
+Files are written to a temporary sibling directory and renamed into place, so a reader never
+sees a half-written export and a power cut leaves the previous export intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from eco_protocol.encoding import b64encode
+from eco_protocol.note import Checkpoint
+
+from .errors import EnvironmentProblem
+from .ledger import Ledger
+
+
+def export_evidence(ledger: Ledger, out: Path, witness_vkeys: list[str] | None = None) -> int:
+    """Export the latest signed checkpoint and every entry below its size; returns the size."""
+    row = ledger.latest_checkpoint()
+    if row is None:
+        raise EnvironmentProblem("the log has no signed checkpoint yet; nothing to export")
+    size = Checkpoint.from_text(row.note.split("\n\n", 1)[0] + "\n").size
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / "checkpoint").write_text(row.note, "utf-8")
+    (tmp / "log.vkey").write_text(ledger.signer.verifier.vkey + "\n", "utf-8")
+    (tmp / "witnesses.vkeys").write_text("".join(f"{w}\n" for w in witness_vkeys or []),
+                                         "utf-8")
+    with open(tmp / "entries.jsonl", "w", encoding="utf-8") as f:
+        for index, data in ledger.store.entries(0, size):
+            f.write(json.dumps({"index": index, "entry_b64": b64encode(data)},
+                               separators=(",", ":")) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+    return size

@@ -1,0 +1,140 @@
+"""The append-only log: entries, stored Merkle tree, signed checkpoints, proofs.
+
+Appending stores the leaf hash with the entry and the hash of every subtree the new leaf
+completes, so roots and proofs are O(log n) reads (:mod:`eco_protocol.merkle` asks only for
+perfect subtrees). A checkpoint is signed only after proving it consistent with the last one the
+log signed: if the store was rolled back (an old backup restored) the log stops rather than sign
+a second history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from eco_protocol.canonical import parse_json
+from eco_protocol.encoding import format_time
+from eco_protocol.errors import ProofError
+from eco_protocol.merkle import (
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    root_hash,
+    verify_consistency,
+)
+from eco_protocol.note import Checkpoint, NoteSigner, sign_note
+from eco_protocol.records import MAX_ENTRY_BYTES
+
+from .errors import StoreCorrupt
+from .store.interface import CheckpointRow, LedgerStore
+
+
+def entry_type(entry: bytes) -> str:
+    obj = parse_json(entry)
+    t = obj.get("type") if isinstance(obj, dict) else None
+    if not isinstance(t, str):
+        raise ValueError("entry has no type")
+    return t
+
+
+class Ledger:
+    """One log: a store, the log's signing key and its origin (the key's name)."""
+
+    def __init__(self, store: LedgerStore, signer: NoteSigner) -> None:
+        self.store = store
+        self.signer = signer
+        self.origin = signer.name
+        stored = store.get_meta("log_vkey")
+        vkey = signer.verifier.vkey
+        if stored is None:
+            with store.transaction():
+                store.set_meta("log_vkey", vkey)
+        elif stored != vkey:
+            raise StoreCorrupt(f"this ledger was created with log key {stored}, but the "
+                               f"configured key is {vkey}; point the config at the right key "
+                               "file")
+
+    # --- appending --------------------------------------------------------------------
+
+    def size(self) -> int:
+        return self.store.size()
+
+    def append(self, entries: Sequence[bytes]) -> list[int]:
+        """Append entries; call inside ``store.transaction()``. Returns their leaf indexes."""
+        index = self.store.size()
+        out = []
+        for data in entries:
+            if len(data) > MAX_ENTRY_BYTES:
+                raise ValueError(f"entry of {len(data)} bytes exceeds {MAX_ENTRY_BYTES}")
+            leaf = leaf_hash(data)
+            self.store.append_entry(index, entry_type(data), data, leaf)
+            level, i, h = 0, index, leaf
+            while i & 1:
+                h = node_hash(self.store.node(level, i - 1), h)
+                level += 1
+                i >>= 1
+                self.store.put_node(level, i, h)
+            out.append(index)
+            index += 1
+        return out
+
+    # --- tree queries -----------------------------------------------------------------
+
+    def root(self, size: int | None = None) -> bytes:
+        return root_hash(self.size() if size is None else size, self.store.node)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return inclusion_proof(index, size, self.store.node)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return consistency_proof(old_size, new_size, self.store.node)
+
+    # --- checkpoints ------------------------------------------------------------------
+
+    def check_against_last_checkpoint(self) -> CheckpointRow | None:
+        """Refuse to run on a store whose tree disagrees with the last checkpoint it signed."""
+        last = self.store.latest_checkpoint()
+        if last is None:
+            return None
+        size = self.size()
+        if size < last.size:
+            raise StoreCorrupt(
+                f"the store holds {size} entries but the log already signed a checkpoint of "
+                f"size {last.size}: this looks like an old backup. Restore the latest store "
+                "(or a mirror); the log will not sign a second history")
+        if self.root(last.size) != last.root:
+            raise StoreCorrupt(f"the stored tree's root at size {last.size} differs from the "
+                               "signed checkpoint: the store was altered. Run 'eco-aggregator "
+                               "ledger verify' to find the entry")
+        return last
+
+    def sign_checkpoint(self, now: datetime | None = None) -> CheckpointRow | None:
+        """Sign a checkpoint of the current size if it grew; call inside a transaction."""
+        size = self.size()
+        last = self.check_against_last_checkpoint()
+        if last is not None and last.size == size:
+            return None
+        root = self.root(size)
+        proof: list[bytes] = []
+        if last is not None and last.size > 0:
+            proof = self.consistency_proof(last.size, size)
+            try:
+                verify_consistency(last.size, size, last.root, root, proof)
+            except ProofError as e:  # pragma: no cover - guarded by the check above
+                raise StoreCorrupt(f"refusing to sign size {size}: {e}") from e
+        text = Checkpoint(self.origin, size, root).text()
+        note = sign_note(text, [self.signer])
+        row = CheckpointRow(size, root, note, tuple(proof),
+                            format_time(now or datetime.fromtimestamp(int(time.time()), UTC)))
+        self.store.add_checkpoint(row)
+        return row
+
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        return self.store.latest_checkpoint()
+
+
+def reading_sha256(entry: bytes) -> str:
+    return hashlib.sha256(entry).hexdigest()

@@ -1,0 +1,78 @@
+"""Enrolment, revocation and household pseudonyms: the log-key-signed facts about devices.
+
+Households enter the ledger only as keyed pseudonyms (HMAC-SHA256 under a key that never leaves
+the aggregator); the pseudonym → reference mapping lives in a separate table that can be erased
+without touching the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.encoding import b64encode
+from eco_protocol.errors import InvalidInput
+from eco_protocol.keys import DeviceId, device_id_of
+from eco_protocol.records import GENESIS_PREV, Enrolment, MeterSpec, Revocation
+from eco_protocol.signing import sign_record
+
+from .errors import Rejected
+from .ledger import Ledger
+from .store.interface import DeviceRow
+
+
+def pseudonym(key: bytes, reference: str) -> str:
+    """A stable pseudonym for a household reference (name, address, contract number)."""
+    mac = hmac.new(key, reference.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+    return "hh-" + mac[:20]
+
+
+def build_enrolment(public_key: bytes, household: str, programme: str,
+                    meters: Sequence[MeterSpec], fit: Mapping[str, Any],
+                    enrolled_at: str) -> Enrolment:
+    try:
+        return Enrolment(device_id=device_id_of(public_key), public_key=b64encode(public_key),
+                         household=household, programme=programme, meters=tuple(meters),
+                         fit=dict(fit), enrolled_at=enrolled_at)
+    except InvalidInput as e:
+        raise Rejected(f"cannot enrol: {e}") from e
+
+
+def enrol(ledger: Ledger, enrolment: Enrolment) -> tuple[int, bytes]:
+    """Append a signed ``eco.enrol/v1`` entry and register the device; returns (index, entry)."""
+    store = ledger.store
+    with store.transaction():
+        if store.device(enrolment.device_id) is not None:
+            raise Rejected(f"device {enrolment.device_id} is already enrolled; revoke it and "
+                           "enrol a new key to replace it")
+        record = sign_record(enrolment.to_dict(), ledger.signer.private_key)
+        entry = canonical_bytes(record)
+        (index,) = ledger.append([entry])
+        store.put_device(DeviceRow(enrolment.device_id, index, entry, 1, GENESIS_PREV))
+        ledger.sign_checkpoint()
+    return index, entry
+
+
+def revoke(ledger: Ledger, device_id: DeviceId, reason: str, revoked_at: str) -> int:
+    """Append a signed ``eco.revoke/v1`` entry; later readings of the device are rejected."""
+    store = ledger.store
+    with store.transaction():
+        row = store.device(device_id)
+        if row is None:
+            raise Rejected(f"device {device_id} is not enrolled")
+        if row.revoked_index is not None:
+            raise Rejected(f"device {device_id} was already revoked at entry "
+                           f"{row.revoked_index}")
+        try:
+            rec = Revocation(device_id, reason, revoked_at)
+        except InvalidInput as e:
+            raise Rejected(f"cannot revoke: {e}") from e
+        entry = canonical_bytes(sign_record(rec.to_dict(), ledger.signer.private_key))
+        (index,) = ledger.append([entry])
+        store.put_device(DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
+                                   row.last_hash, index, row.flag))
+        ledger.sign_checkpoint()
+    return index

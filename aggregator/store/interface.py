@@ -1,0 +1,94 @@
+"""What the ledger needs from a store, so SQLite and PostgreSQL serve the same code path.
+
+Every mutating call happens inside ``transaction()``; a transaction is all-or-nothing, so a crash
+at any instant leaves entries, interior hashes, device state and checkpoints consistent. Interior
+hashes of every complete subtree are stored as entries are appended (level ≥ 1 in ``node``; the
+leaf hashes live with the entries), which makes a root or a proof O(log n) reads at any size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    device_id: str
+    enrol_index: int
+    enrolment: bytes  # the entry bytes of the eco.enrol/v1 record
+    next_seq: int
+    last_hash: str
+    revoked_index: int | None = None
+    flag: str | None = None  # e.g. "fork: seq 7 signed twice"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    device_id: str
+    seq: int
+    leaf_index: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    size: int
+    root: bytes
+    note: str
+    proof: tuple[bytes, ...]  # consistency proof from the previous checkpoint
+    signed_at: str
+
+
+class LedgerStore(Protocol):
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+    # --- meta ---
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    # --- tree ---
+    def size(self) -> int: ...
+
+    def append_entry(self, index: int, entry_type: str, data: bytes, leaf: bytes) -> None: ...
+
+    def entry(self, index: int) -> bytes: ...
+
+    def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]: ...
+
+    def leaf(self, index: int) -> bytes: ...
+
+    def put_node(self, level: int, index: int, digest: bytes) -> None: ...
+
+    def node(self, level: int, index: int) -> bytes: ...
+
+    # --- devices and readings ---
+    def device(self, device_id: str) -> DeviceRow | None: ...
+
+    def put_device(self, row: DeviceRow) -> None: ...
+
+    def devices(self) -> list[DeviceRow]: ...
+
+    def reading(self, device_id: str, seq: int) -> ReadingRow | None: ...
+
+    def put_reading(self, row: ReadingRow) -> None: ...
+
+    def record_rejection(self, device_id: str, seq: int | None, reason: str,
+                         at: str) -> None: ...
+
+    def rejections(self, limit: int = 100) -> list[tuple[str, int | None, str, str]]: ...
+
+    # --- checkpoints ---
+    def latest_checkpoint(self) -> CheckpointRow | None: ...
+
+    def add_checkpoint(self, row: CheckpointRow) -> None: ...
+
+    # --- households (personal data, erasable, outside the log) ---
+    def put_household(self, pseudonym: str, reference: str) -> None: ...
+
+    def erase_household(self, pseudonym: str) -> bool: ...

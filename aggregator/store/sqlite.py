@@ -1,0 +1,227 @@
+"""The embedded store: one SQLite file, WAL, ``synchronous=FULL``, group commit.
+
+One municipality on one machine needs nothing more. WAL lets ``eco-aggregator status``/``export``
+read while ``serve`` writes; ``BEGIN IMMEDIATE`` serialises writers across processes (an operator
+running ``enrol`` while ``serve`` appends), and a busy timeout makes them queue instead of fail.
+``synchronous=FULL`` because a receipt tells a device it may delete its copy: the commit must be on
+disk before the receipt leaves (sqlite.org/pragma.html#pragma_synchronous).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import EnvironmentProblem, StoreCorrupt
+from .interface import CheckpointRow, DeviceRow, ReadingRow
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entry (
+    idx INTEGER PRIMARY KEY, type TEXT NOT NULL, data BLOB NOT NULL, leaf BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS node (
+    level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS device (
+    device_id TEXT PRIMARY KEY, enrol_index INTEGER NOT NULL, enrolment BLOB NOT NULL,
+    next_seq INTEGER NOT NULL, last_hash TEXT NOT NULL, revoked_index INTEGER, flag TEXT);
+CREATE TABLE IF NOT EXISTS reading (
+    device_id TEXT NOT NULL, seq INTEGER NOT NULL, leaf_index INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, PRIMARY KEY (device_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rejection (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, seq INTEGER,
+    reason TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, proof BLOB NOT NULL,
+    signed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS household (pseudonym TEXT PRIMARY KEY, reference TEXT NOT NULL);
+"""
+
+
+class SqliteStore:
+    """A ledger store in one SQLite file. Not thread-safe: one store object per thread."""
+
+    def __init__(self, path: Path, *, check_integrity: bool = True) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if check_integrity:
+                bad = self._db.execute("PRAGMA quick_check").fetchall()
+                if bad != [("ok",)]:
+                    raise StoreCorrupt(
+                        f"ledger database {path} fails SQLite's integrity check: "
+                        f"{bad[:3]}; restore it from a backup or a mirror, then run "
+                        "'eco-aggregator ledger verify'")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise StoreCorrupt(f"cannot open ledger database {path}: {e}") from e
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise EnvironmentProblem(f"ledger database {path} has schema {version}, this "
+                                     f"program knows {SCHEMA_VERSION}")
+        self._depth = 0
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing; nested use joins the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- meta -----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT INTO meta(key, value) VALUES(?, ?) "
+                         "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    # --- tree -----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        row = self._db.execute("SELECT MAX(idx) FROM entry").fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def append_entry(self, index: int, entry_type: str, data: bytes, leaf: bytes) -> None:
+        self._db.execute("INSERT INTO entry(idx, type, data, leaf) VALUES(?, ?, ?, ?)",
+                         (index, entry_type, data, leaf))
+
+    def entry(self, index: int) -> bytes:
+        row = self._db.execute("SELECT data FROM entry WHERE idx=?", (index,)).fetchone()
+        if row is None:
+            raise StoreCorrupt(f"entry {index} is missing from {self.path}")
+        return bytes(row[0])
+
+    def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
+        cur = self._db.execute("SELECT idx, data FROM entry WHERE idx >= ? AND idx < ? "
+                               "ORDER BY idx", (lo, hi))
+        for idx, data in cur:
+            yield int(idx), bytes(data)
+
+    def leaf(self, index: int) -> bytes:
+        row = self._db.execute("SELECT leaf FROM entry WHERE idx=?", (index,)).fetchone()
+        if row is None:
+            raise StoreCorrupt(f"leaf {index} is missing from {self.path}")
+        return bytes(row[0])
+
+    def put_node(self, level: int, index: int, digest: bytes) -> None:
+        self._db.execute("INSERT INTO node(level, idx, hash) VALUES(?, ?, ?)",
+                         (level, index, digest))
+
+    def node(self, level: int, index: int) -> bytes:
+        if level == 0:
+            return self.leaf(index)
+        row = self._db.execute("SELECT hash FROM node WHERE level=? AND idx=?",
+                               (level, index)).fetchone()
+        if row is None:
+            raise StoreCorrupt(f"interior hash (level {level}, index {index}) is missing from "
+                               f"{self.path}; run 'eco-aggregator ledger verify'")
+        return bytes(row[0])
+
+    # --- devices and readings -------------------------------------------------------------
+
+    @staticmethod
+    def _device(row: tuple[object, ...]) -> DeviceRow:
+        return DeviceRow(str(row[0]), int(row[1]), bytes(row[2]),  # type: ignore[call-overload]
+                         int(row[3]), str(row[4]),  # type: ignore[call-overload]
+                         None if row[5] is None else int(row[5]),  # type: ignore[call-overload]
+                         None if row[6] is None else str(row[6]))
+
+    _DEVICE_COLS = "device_id, enrol_index, enrolment, next_seq, last_hash, revoked_index, flag"
+
+    def device(self, device_id: str) -> DeviceRow | None:
+        row = self._db.execute(f"SELECT {self._DEVICE_COLS} FROM device WHERE device_id=?",
+                               (device_id,)).fetchone()
+        return None if row is None else self._device(row)
+
+    def put_device(self, row: DeviceRow) -> None:
+        self._db.execute(
+            f"INSERT INTO device({self._DEVICE_COLS}) VALUES(?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET enrol_index=excluded.enrol_index, "
+            "enrolment=excluded.enrolment, next_seq=excluded.next_seq, "
+            "last_hash=excluded.last_hash, revoked_index=excluded.revoked_index, "
+            "flag=excluded.flag",
+            (row.device_id, row.enrol_index, row.enrolment, row.next_seq, row.last_hash,
+             row.revoked_index, row.flag))
+
+    def devices(self) -> list[DeviceRow]:
+        cur = self._db.execute(f"SELECT {self._DEVICE_COLS} FROM device ORDER BY enrol_index")
+        return [self._device(r) for r in cur]
+
+    def reading(self, device_id: str, seq: int) -> ReadingRow | None:
+        row = self._db.execute("SELECT leaf_index, sha256 FROM reading WHERE device_id=? AND "
+                               "seq=?", (device_id, seq)).fetchone()
+        return None if row is None else ReadingRow(device_id, seq, int(row[0]), str(row[1]))
+
+    def put_reading(self, row: ReadingRow) -> None:
+        self._db.execute("INSERT INTO reading(device_id, seq, leaf_index, sha256) "
+                         "VALUES(?, ?, ?, ?)", (row.device_id, row.seq, row.leaf_index,
+                                                row.sha256))
+
+    def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str) -> None:
+        self._db.execute("INSERT INTO rejection(device_id, seq, reason, at) VALUES(?, ?, ?, ?)",
+                         (device_id, seq, reason, at))
+
+    def rejections(self, limit: int = 100) -> list[tuple[str, int | None, str, str]]:
+        cur = self._db.execute("SELECT device_id, seq, reason, at FROM rejection "
+                               "ORDER BY id DESC LIMIT ?", (limit,))
+        return [(str(d), None if s is None else int(s), str(r), str(a)) for d, s, r, a in cur]
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        row = self._db.execute("SELECT size, root, note, proof, signed_at FROM checkpoint "
+                               "ORDER BY size DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        proof = bytes(row[3])
+        return CheckpointRow(int(row[0]), bytes(row[1]), str(row[2]),
+                             tuple(proof[i:i + 32] for i in range(0, len(proof), 32)),
+                             str(row[4]))
+
+    def add_checkpoint(self, row: CheckpointRow) -> None:
+        self._db.execute("INSERT INTO checkpoint(size, root, note, proof, signed_at) "
+                         "VALUES(?, ?, ?, ?, ?)",
+                         (row.size, row.root, row.note, b"".join(row.proof), row.signed_at))
+
+    # --- households -----------------------------------------------------------------------
+
+    def put_household(self, pseudonym: str, reference: str) -> None:
+        self._db.execute("INSERT INTO household(pseudonym, reference) VALUES(?, ?) "
+                         "ON CONFLICT(pseudonym) DO UPDATE SET reference=excluded.reference",
+                         (pseudonym, reference))
+
+    def erase_household(self, pseudonym: str) -> bool:
+        cur = self._db.execute("DELETE FROM household WHERE pseudonym=?", (pseudonym,))
+        return cur.rowcount > 0

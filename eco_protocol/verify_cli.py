@@ -1,0 +1,97 @@
+"""``eco-verify``: the buyer's and verification body's offline checker.
+
+Installable with the protocol package alone. ``eco-verify evidence DIR --log-key VKEY`` checks an
+evidence directory (PROTOCOL.md section 5): checkpoint signatures under the pinned log key (and
+witnesses), the RFC 6962 root recomputed from ``entries.jsonl``, and every entry replayed. The log
+key must come from the buyer, not from the directory under test: ``log.vkey`` in the directory is
+only compared with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import ProtocolError
+from .evidence import verify_evidence
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(f"eco-verify: cannot read {path}: {e}") from e
+
+
+def _lines(path: Path) -> Iterator[str]:
+    try:
+        with path.open("r", encoding="utf-8") as f:
+            for line in f:
+                yield line.rstrip("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(f"eco-verify: cannot read {path}: {e}") from e
+
+
+def _evidence(args: argparse.Namespace) -> int:
+    d = Path(args.dir)
+    log_vkey = args.log_key.strip()
+    dir_vkey = (d / "log.vkey")
+    if dir_vkey.exists() and _read_text(dir_vkey).strip() != log_vkey:
+        print(f"FAIL log.vkey: {dir_vkey} names a different key than the pinned --log-key",
+              file=sys.stderr)
+        return 1
+    witnesses = list(args.witness)
+    wfile = d / "witnesses.vkeys"
+    if args.witnesses_from_dir and wfile.exists():
+        witnesses += [w for w in _read_text(wfile).splitlines() if w.strip()]
+    started = time.monotonic()
+    try:
+        summary = verify_evidence(_read_text(d / "checkpoint"), log_vkey, witnesses,
+                                  _lines(d / "entries.jsonl"), args.min_witnesses)
+    except ProtocolError as e:
+        print(f"FAIL {e}", file=sys.stderr)
+        return 1
+    took = time.monotonic() - started
+    cp = summary.checkpoint
+    readings = summary.counts.get("eco.reading/v1", 0)
+    print(f"ok   checkpoint signed by the log key {cp.origin} (size {cp.size}, "
+          f"witnesses: {', '.join(summary.witnesses_signed) or 'none'})")
+    print(f"ok   root hash recomputed from {summary.entries} entries (RFC 6962)")
+    print(f"ok   {summary.counts.get('eco.enrol/v1', 0)} enrolments signed by the log key")
+    print(f"ok   {readings} readings: device signatures, enrolment order, seq/prev chains, "
+          f"plausibility ({summary.devices} devices)")
+    for quantity, wh in sorted(summary.energy_wh.items()):
+        print(f"     {quantity}: {wh / 1000:.3f} kWh")
+    print(f"     {summary.entries / took if took > 0 else 0:.0f} entries/s")
+    if args.json:
+        print(json.dumps({"ok": True, "size": cp.size, "entries": summary.entries,
+                          "readings": readings, "devices": summary.devices,
+                          "energy_wh": summary.energy_wh, "counts": summary.counts,
+                          "witnesses": list(summary.witnesses_signed)}, sort_keys=True))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="eco-verify", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("evidence", help="verify an evidence directory offline")
+    ev.add_argument("dir")
+    ev.add_argument("--log-key", required=True, help="the log's verifier key, pinned by you")
+    ev.add_argument("--witness", action="append", default=[], help="a witness verifier key")
+    ev.add_argument("--witnesses-from-dir", action="store_true",
+                    help="also accept the witness keys listed in DIR/witnesses.vkeys")
+    ev.add_argument("--min-witnesses", type=int, default=0)
+    ev.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
+    args = parser.parse_args(argv)
+    if args.command == "evidence":
+        return _evidence(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The unit files are checked offline with systemd-analyze, which only warns on unknown or
+misplaced keys (PITFALLS.md section 6): any output on stderr fails the test."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+UNITS = sorted((Path(__file__).parents[2] / "systemd").glob("*.service"))
+
+
+def _parse(unit: Path) -> configparser.RawConfigParser:
+    cp = configparser.RawConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str  # type: ignore[assignment,method-assign]
+    cp.read(unit)
+    return cp
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_unit_verifies_without_warnings(unit: Path, tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze is missing: run 'make deps' (Debian package systemd)"
+    # ExecStart must name an existing binary on the checking host: point it at this venv's script
+    bindir = Path(sys.executable).parent
+    text = re.sub(r"/opt/eco-credit/\.venv/bin/", f"{bindir}/", unit.read_text())
+    copy = tmp_path / unit.name
+    copy.write_text(text)
+    r = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True,
+                       timeout=60)
+    noise = [ln for ln in r.stderr.splitlines()
+             if ln.strip() and "Failed to connect to" not in ln and "bus" not in ln.lower()]
+    assert r.returncode == 0 and not noise, r.stderr
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_unit_is_hardened(unit: Path) -> None:
+    svc = _parse(unit)["Service"]
+    assert svc["Restart"] == "on-failure"
+    assert svc["NoNewPrivileges"] == "yes"
+    assert svc["ProtectSystem"] == "strict"
+    assert svc["PrivateTmp"] == "yes"
+    assert svc["StateDirectory"].startswith("eco-")
+    assert "StartLimitIntervalSec" not in svc, "StartLimitIntervalSec belongs in [Unit]"
+    assert _parse(unit)["Unit"]["StartLimitIntervalSec"] == "0"
+
+
+def test_agent_reaches_serial_ports_only() -> None:
+    svc = _parse(next(u for u in UNITS if u.name == "eco-agent.service"))["Service"]
+    assert svc["DevicePolicy"] == "closed"
+    assert svc["SupplementaryGroups"] == "dialout"
+    assert "PrivateDevices" not in svc, "PrivateDevices hides the physical serial ports"
