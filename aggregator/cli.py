@@ -214,7 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    level = logging.DEBUG if args.verbose else (
+        logging.INFO if args.cmd == "serve" else logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         rc: int = args.func(args)

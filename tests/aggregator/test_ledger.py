@@ -1,0 +1,140 @@
+"""The stored tree, checkpoints, export and audit."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from aggregator.audit import audit
+from aggregator.errors import StoreCorrupt
+from aggregator.export import export_evidence
+from aggregator.intake import Intake
+from aggregator.ledger import Ledger
+from aggregator.store import SqliteStore
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.evidence import verify_evidence
+from eco_protocol.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
+from eco_protocol.note import NoteSigner, open_checkpoint
+
+from .conftest import Device, enrol_device
+
+
+def fill(ledger: Ledger, n: int) -> None:
+    with ledger.store.transaction():
+        ledger.append([b'{"type":"test","i":%d}' % i for i in range(n)])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 33])
+def test_stored_tree_matches_memory_tree(ledger: Ledger, n: int) -> None:
+    fill(ledger, n)
+    mem = MemoryTree(leaf_hash(d) for _, d in ledger.store.entries(0, n))
+    for size in range(1, n + 1):
+        assert ledger.root(size) == mem.root(size)
+        for i in range(size):
+            proof = ledger.inclusion_proof(i, size)
+            assert proof == mem.inclusion_proof(i, size)
+            verify_inclusion(i, size, mem.levels[0][i], proof, ledger.root(size))
+        for old in range(1, size):
+            verify_consistency(old, size, ledger.root(old), ledger.root(size),
+                               ledger.consistency_proof(old, size))
+
+
+def test_checkpoints_are_signed_and_chained(ledger: Ledger) -> None:
+    fill(ledger, 5)
+    with ledger.store.transaction():
+        first = ledger.sign_checkpoint()
+        assert ledger.sign_checkpoint() is None  # nothing new, nothing signed
+    fill(ledger, 6)
+    with ledger.store.transaction():
+        second = ledger.sign_checkpoint()
+    assert first is not None and second is not None
+    cp, _ = open_checkpoint(second.note, ledger.signer.verifier)
+    assert (cp.size, cp.root_hash) == (11, ledger.root())
+    verify_consistency(5, 11, first.root, second.root, second.proof)
+
+
+def test_an_old_backup_is_refused(tmp_path: Path, log_signer: NoteSigner) -> None:
+    path = tmp_path / "l.sqlite3"
+    ledger = Ledger(SqliteStore(path), log_signer)
+    fill(ledger, 4)
+    with ledger.store.transaction():
+        ledger.sign_checkpoint()
+    backup = tmp_path / "backup.sqlite3"
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(backup)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    fill(ledger, 3)
+    with ledger.store.transaction():
+        ledger.sign_checkpoint()
+    ledger.store.close()
+    # the operator "restores" the old backup, but keeps the newer checkpoint table somehow
+    db = sqlite3.connect(backup)
+    db.execute("ATTACH DATABASE ? AS cur", (str(path),))
+    db.execute("INSERT INTO checkpoint SELECT * FROM cur.checkpoint WHERE size = 7")
+    db.commit()
+    db.close()
+    old = Ledger(SqliteStore(backup), log_signer)
+    with pytest.raises(StoreCorrupt, match="old backup"):
+        old.check_against_last_checkpoint()
+    with pytest.raises(StoreCorrupt), old.store.transaction():
+        old.sign_checkpoint()
+
+
+def test_wrong_log_key_is_refused(tmp_path: Path, log_signer: NoteSigner) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    Ledger(SqliteStore(tmp_path / "l.sqlite3"), log_signer).store.close()
+    with pytest.raises(StoreCorrupt, match="created with log key"):
+        Ledger(SqliteStore(tmp_path / "l.sqlite3"),
+               NoteSigner(log_signer.name, Ed25519PrivateKey.generate()))
+
+
+def _populated(ledger: Ledger) -> Device:
+    device = Device()
+    enrol_device(ledger, device)
+    intake = Intake(ledger)
+    for _ in range(4):
+        intake.process([(device.topic, canonical_bytes([device.reading(),
+                                                        device.reading()]))], "2026-11-23T00:00:00Z")
+    with ledger.store.transaction():
+        ledger.sign_checkpoint()
+    return device
+
+
+def test_export_verifies_offline(ledger: Ledger, tmp_path: Path) -> None:
+    _populated(ledger)
+    out = tmp_path / "evidence"
+    size = export_evidence(ledger, out)
+    assert size == ledger.size() == 9
+    summary = verify_evidence((out / "checkpoint").read_text(), (out / "log.vkey").read_text(),
+                              [], (out / "entries.jsonl").read_text().splitlines())
+    assert summary.entries == 9
+    assert summary.counts == {"eco.enrol/v1": 1, "eco.reading/v1": 8}
+
+
+def test_audit_passes_then_names_a_tampered_entry(ledger: Ledger, tmp_path: Path) -> None:
+    _populated(ledger)
+    report = audit(ledger)
+    assert report.size == 9 and report.checkpoint_size == 9
+    db = sqlite3.connect(ledger.store.path)  # type: ignore[attr-defined]
+    data = db.execute("SELECT data FROM entry WHERE idx=5").fetchone()[0]
+    db.execute("UPDATE entry SET data=? WHERE idx=5", (data.replace(b'"energy_wh":500',
+                                                                    b'"energy_wh":900'),))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreCorrupt, match="entry 5"):
+        audit(ledger)
+
+
+def test_audit_names_a_tampered_interior_hash(ledger: Ledger) -> None:
+    _populated(ledger)
+    db = sqlite3.connect(ledger.store.path)  # type: ignore[attr-defined]
+    db.execute("UPDATE node SET hash=zeroblob(32) WHERE level=2 AND idx=1")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreCorrupt, match=r"level 2, index 1"):
+        audit(ledger)

@@ -1,0 +1,151 @@
+"""``eco-aggregator serve`` as a real process behind a real Mosquitto broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from aggregator.cli import main as aggregator_main
+from aggregator.mosquitto import Mosquitto
+from aggregator.store import SqliteStore
+from eco_protocol.canonical import canonical_bytes, parse_json
+from eco_protocol.encoding import b64encode
+from eco_protocol.keys import public_key_raw
+from eco_protocol.note import open_checkpoint, parse_verifier_key
+from eco_protocol.records import Receipt
+from eco_protocol.signing import verify_record
+
+from .conftest import Device
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    assert aggregator_main(list(args)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def isolate(conf: str, name: str) -> None:
+    """Own client id and share group per test. Mosquitto hands an offline persistent member of
+    a share group its turn of the messages, so an earlier test's session would take some."""
+    text = Path(conf).read_text()
+    text = text.replace('client_id = "eco-aggregator-1"', f'client_id = "agg-{name}"')
+    text = text.replace('share_group = "aggregators"', f'share_group = "g-{name}"')
+    Path(conf).write_text(text)
+
+
+class DeviceClient:
+    def __init__(self, device: Device, port: int) -> None:
+        self.device = device
+        self.receipts: queue.Queue[bytes] = queue.Queue()
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device.device_id,
+                        protocol=mqtt.MQTTv5)
+        c.on_message = lambda _c, _u, m: self.receipts.put(bytes(m.payload))
+        c.connect("127.0.0.1", port)
+        c.subscribe(f"eco/v1/{device.device_id}/receipts", qos=1)
+        c.loop_start()
+        self.client = c
+
+    def send(self, readings: list[dict[str, Any]]) -> None:
+        self.client.publish(self.device.topic, canonical_bytes(readings), qos=1)
+
+    def receipt(self, timeout: float = 10.0) -> dict[str, Any]:
+        obj: dict[str, Any] = parse_json(self.receipts.get(timeout=timeout))
+        return obj
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_serve_accepts_receipts_and_checkpoints(tmp_path: Path, broker: Mosquitto,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "agg"
+    init = run_cli(capsys, "--config", str(state / "aggregator.toml"), "init", str(state),
+                   "--origin", "eco-ledger.serve.test", "--broker", broker.url)
+    conf = init["config"]
+    isolate(conf, "serve")
+    device = Device()
+    enrolled = run_cli(capsys, "--config", conf, "enrol", "--public-key",
+                       b64encode(public_key_raw(device.key)), "--household", "Sato, 1-2-3",
+                       "--programme", "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500")
+    assert enrolled["device_id"] == device.device_id
+    store = SqliteStore(state / "ledger.sqlite3")
+    (enrol_entry,) = [d for _, d in store.entries(0, store.size())]
+    store.close()
+    assert b"Sato" not in enrol_entry and enrolled["household"].encode() in enrol_entry
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    client = DeviceClient(device, broker.port)
+    try:
+        time.sleep(0.5)  # let the worker subscribe; the broker keeps nothing for an absent share
+        client.send([device.reading(), device.reading()])
+        receipt = client.receipt()
+        log_vkey = parse_verifier_key(init["log_vkey"])
+        verify_record(receipt, log_vkey.public_key, "receipt")
+        items = Receipt.from_dict(receipt).items
+        assert [i.status.value for i in items] == ["accepted", "accepted"]
+        assert [i.leaf_index for i in items] == [1, 2]
+        client.send([device.reading()])
+        assert client.receipt()["items"][0]["leaf_index"] == 3
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["stats"]["accepted"] == 3
+    status = run_cli(capsys, "--config", conf, "status")
+    assert status["size"] == 4 and status["checkpoint"]["size"] == 4
+    verified = run_cli(capsys, "--config", conf, "ledger", "verify")
+    assert verified["counts"] == {"eco.enrol/v1": 1, "eco.reading/v1": 3}
+    run_cli(capsys, "--config", conf, "ledger", "export", str(tmp_path / "ev"))
+    cp, _ = open_checkpoint((tmp_path / "ev" / "checkpoint").read_text(), log_vkey)
+    assert cp.size == 4
+
+
+def test_readings_sent_while_the_aggregator_is_down_are_kept(
+        tmp_path: Path, broker: Mosquitto, capsys: pytest.CaptureFixture[str]) -> None:
+    """Persistent session: the broker queues for the aggregator's fixed client id."""
+    state = tmp_path / "agg"
+    init = run_cli(capsys, "--config", str(state / "aggregator.toml"), "init", str(state),
+                   "--origin", "eco-ledger.down.test", "--broker", broker.url)
+    conf = init["config"]
+    isolate(conf, "down")
+    device = Device()
+    run_cli(capsys, "--config", conf, "enrol", "--public-key",
+            b64encode(public_key_raw(device.key)), "--household", "h", "--programme", "p",
+            "--meter", "pv1:pv_generation:sunspec-modbus:4500")
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    cmd = [sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    client = DeviceClient(device, broker.port)
+    try:
+        time.sleep(0.5)
+        client.send([device.reading()])
+        client.receipt()
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=20)
+        client.send([device.reading()])
+        client.send([device.reading()])
+        second = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            got = [client.receipt(timeout=15)["items"][0]["status"] for _ in range(2)]
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.communicate(timeout=20)
+    finally:
+        client.close()
+    assert got == ["accepted", "accepted"]
+    assert run_cli(capsys, "--config", conf, "status")["size"] == 4
