@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.registry import revoke
@@ -137,10 +139,8 @@ def test_a_group_is_one_transaction(ledger: Ledger, device: Device) -> None:
         return original(entries)
 
     ledger.append = failing  # type: ignore[method-assign]
-    try:
+    with pytest.raises(Boom):
         intake.process(msgs, NOW)
-    except Boom:
-        pass
     ledger.append = original  # type: ignore[method-assign]
     assert ledger.size() == size0
     assert ledger.store.reading(device.device_id, 1) is None

@@ -98,8 +98,8 @@ def _populated(ledger: Ledger) -> Device:
     enrol_device(ledger, device)
     intake = Intake(ledger)
     for _ in range(4):
-        intake.process([(device.topic, canonical_bytes([device.reading(),
-                                                        device.reading()]))], "2026-11-23T00:00:00Z")
+        msg = canonical_bytes([device.reading(), device.reading()])
+        intake.process([(device.topic, msg)], "2026-11-23T00:00:00Z")
     with ledger.store.transaction():
         ledger.sign_checkpoint()
     return device
