@@ -1,0 +1,612 @@
+"""The SunSpec register map we read and simulate: model discovery, model 1, models 101/102/103.
+
+Pure functions over lists of 16-bit registers; no I/O. The reader (:mod:`agent.meters.sunspec`)
+and the simulator (:mod:`firmware_sim.sunspec_server`) both import this module, so the agent and
+its test double cannot disagree about an offset.
+
+Sources (checked, not remembered):
+
+* sunspec/models ``json/model_1.json`` — common model: ID, L, then Mn 16 regs, Md 16, Opt 8,
+  Vr 8, SN 16, DA 1, Pad 1 (so L = 66). "All SunSpec compliant devices must include this as the
+  first model."
+* sunspec/models ``json/model_101.json`` / ``json/model_103.json`` — inverter models, L = 50,
+  identical point lists for 101/102/103: ID, L, A, AphA, AphB, AphC, A_SF, PPVphAB, PPVphBC,
+  PPVphCA, PhVphA, PhVphB, PhVphC, V_SF, **W (int16), W_SF**, Hz, Hz_SF, VA, VA_SF, VAr, VAr_SF,
+  PF, PF_SF, **WH (acc32, size 2, units Wh), WH_SF (sunssf)**, DCA, DCA_SF, DCV, DCV_SF, DCW,
+  DCW_SF, TmpCab, TmpSnk, TmpTrns, TmpOt, Tmp_SF, **St (enum16: 1 OFF, 2 SLEEPING, 3 STARTING,
+  4 MPPT, 5 THROTTLED, 6 SHUTTING_DOWN, 7 FAULT, 8 STANDBY)**, StVnd, Evt1 (2), Evt2 (2),
+  EvtVnd1..4 (2 each). Counting sizes from the model start (ID at offset 0) gives W at 14,
+  W_SF 15, WH 24–25 (22–23 counted from the body after ID/L), WH_SF 26, St 38, total 52 = 2 + L.
+* sunspec/pysunspec2 ``sunspec2/mb.py`` — "not implemented" values: int16 and sunssf −32768
+  (0x8000), uint16/enum16 0xFFFF, uint32 0xFFFFFFFF, **acc32 0**, string NUL first character;
+  ``SUNS_BASE_ADDR_DEFAULT = 40000``, ``SUNS_END_MODEL_ID = 0xffff``.
+* sunspec/pysunspec2 ``sunspec2/modbus/client.py`` ``scan()`` — tries base addresses 0, 40000,
+  50000 for ``SunS``, then walks models by ID and L; reads L separately "due to some devices not
+  supplying count for the end model id".
+* /work/shared/METERS.md §3 — SunS = 0x5375 0x6E53; 0-based protocol addresses; SolarEdge omits
+  the Pad (L = 65), which is why we locate points by offset, never by a fixed model length.
+
+Multi-register values are big-endian, high word first (pysunspec2 ``data_to_u32`` unpacks ``>L``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from agent.errors import AgentError
+
+# --- constants -------------------------------------------------------------------------------
+
+SUNS_MARKER: tuple[int, int] = (0x5375, 0x6E53)  # "SunS"
+DEFAULT_BASE = 40000
+BASE_ADDRESSES: tuple[int, ...] = (40000, 0, 50000)  # the order we probe
+END_MODEL_ID = 0xFFFF
+MAX_READ_REGISTERS = 125  # Modbus function 03 limit (Modbus Application Protocol 6.3)
+MAX_MODELS = 64  # bound on the chain walk; real devices have a handful
+REGISTER_SPACE = 0x10000
+
+COMMON_MODEL_ID = 1
+COMMON_LENGTH = 66
+INVERTER_MODEL_IDS: tuple[int, ...] = (101, 102, 103)  # single, split, three phase
+INVERTER_LENGTH = 50
+
+# "not implemented" values (pysunspec2 sunspec2/mb.py)
+UNIMPL_INT16 = 0x8000
+UNIMPL_SUNSSF = 0x8000
+UNIMPL_UINT16 = 0xFFFF
+UNIMPL_ENUM16 = 0xFFFF
+UNIMPL_UINT32 = 0xFFFFFFFF
+UNIMPL_ACC32 = 0
+
+SUNSSF_MIN = -10  # SunSpec scale factors are documented as -10..10
+SUNSSF_MAX = 10
+ACC32_MODULUS = 1 << 32
+
+
+class CommonOffset:
+    """Offsets from the start of model 1 (the ID register is offset 0). model_1.json."""
+
+    ID = 0
+    L = 1
+    MN = 2  # 16 registers
+    MD = 18  # 16
+    OPT = 34  # 8
+    VR = 42  # 8
+    SN = 50  # 16
+    DA = 66  # 1; the Pad at 67 is optional (SolarEdge omits it)
+
+
+class InverterOffset:
+    """Offsets from the start of model 101/102/103 (ID at 0). model_101.json, model_103.json."""
+
+    ID = 0
+    L = 1
+    A = 2
+    APH_A = 3
+    APH_B = 4
+    APH_C = 5
+    A_SF = 6
+    PPV_AB = 7
+    PPV_BC = 8
+    PPV_CA = 9
+    PHV_A = 10
+    PHV_B = 11
+    PHV_C = 12
+    V_SF = 13
+    W = 14
+    W_SF = 15
+    HZ = 16
+    HZ_SF = 17
+    VA = 18
+    VA_SF = 19
+    VAR = 20
+    VAR_SF = 21
+    PF = 22
+    PF_SF = 23
+    WH = 24  # acc32, 2 registers, high word first
+    WH_SF = 26
+    DCA = 27
+    DCA_SF = 28
+    DCV = 29
+    DCV_SF = 30
+    DCW = 31
+    DCW_SF = 32
+    TMP_CAB = 33
+    TMP_SNK = 34
+    TMP_TRNS = 35
+    TMP_OT = 36
+    TMP_SF = 37
+    ST = 38
+    ST_VND = 39
+    EVT1 = 40  # bitfield32; Evt2 42, EvtVnd1..4 44, 46, 48, 50
+
+
+# the inverter points we need must lie inside the model: L must reach WH_SF (offset 26 → L ≥ 25)
+_INVERTER_MIN_LENGTH = InverterOffset.WH_SF - 1
+_COMMON_MIN_LENGTH = CommonOffset.SN + 16 - 2
+
+
+class OperatingState:
+    """Values of St (enum16) in models 101-103."""
+
+    OFF = 1
+    SLEEPING = 2
+    STARTING = 3
+    MPPT = 4
+    THROTTLED = 5
+    SHUTTING_DOWN = 6
+    FAULT = 7
+    STANDBY = 8
+
+
+class SunSpecLayoutError(AgentError):
+    """The registers do not form the SunSpec layout we expect (bad marker, broken chain,
+    missing model, a mandatory point not implemented). The reader wraps this into a
+    :class:`agent.errors.MeterError` naming the meter and port."""
+
+
+# --- scalar codecs ---------------------------------------------------------------------------
+
+
+def _check_register(value: int) -> int:
+    if not 0 <= value <= 0xFFFF:
+        raise SunSpecLayoutError(f"register value {value!r} is not a 16-bit unsigned integer")
+    return value
+
+
+def decode_uint16(reg: int) -> int | None:
+    """uint16; None when not implemented (0xFFFF)."""
+    _check_register(reg)
+    return None if reg == UNIMPL_UINT16 else reg
+
+
+def decode_int16(reg: int) -> int | None:
+    """int16 (two's complement); None when not implemented (0x8000)."""
+    _check_register(reg)
+    if reg == UNIMPL_INT16:
+        return None
+    return reg - 0x10000 if reg & 0x8000 else reg
+
+
+def encode_int16(value: int | None) -> int:
+    """int16 to a register; None encodes as not implemented."""
+    if value is None:
+        return UNIMPL_INT16
+    if not -0x7FFF <= value <= 0x7FFF:  # -32768 is reserved for "not implemented"
+        raise SunSpecLayoutError(f"{value} does not fit an implemented int16")
+    return value & 0xFFFF
+
+
+def encode_uint16(value: int | None) -> int:
+    if value is None:
+        return UNIMPL_UINT16
+    if not 0 <= value < UNIMPL_UINT16:
+        raise SunSpecLayoutError(f"{value} does not fit an implemented uint16")
+    return value
+
+
+def decode_sunssf(reg: int) -> int | None:
+    """Scale factor (sunssf, signed int16, value = raw × 10^sf); None if not implemented."""
+    sf = decode_int16(reg)
+    if sf is None:
+        return None
+    if not SUNSSF_MIN <= sf <= SUNSSF_MAX:
+        raise SunSpecLayoutError(f"scale factor {sf} is outside {SUNSSF_MIN}..{SUNSSF_MAX}")
+    return sf
+
+
+def encode_sunssf(sf: int | None) -> int:
+    if sf is not None and not SUNSSF_MIN <= sf <= SUNSSF_MAX:
+        raise SunSpecLayoutError(f"scale factor {sf} is outside {SUNSSF_MIN}..{SUNSSF_MAX}")
+    return encode_int16(sf)
+
+
+def decode_uint32(high: int, low: int) -> int:
+    """Two registers, high word first, to an unsigned 32-bit integer (no unimpl check)."""
+    return (_check_register(high) << 16) | _check_register(low)
+
+
+def decode_acc32(high: int, low: int) -> int | None:
+    """acc32 accumulator; None when not implemented (0, per pysunspec2 ``SUNS_UNIMPL_ACC32``).
+
+    The ambiguity is SunSpec's: an accumulator that truly reads 0 is indistinguishable from one
+    that is not implemented.
+    """
+    value = decode_uint32(high, low)
+    return None if value == UNIMPL_ACC32 else value
+
+
+def encode_acc32(value: int) -> tuple[int, int]:
+    """Accumulator to two registers; it wraps modulo 2^32 like the device's counter does."""
+    if value < 0:
+        raise SunSpecLayoutError(f"accumulator {value} is negative")
+    value %= ACC32_MODULUS
+    return (value >> 16) & 0xFFFF, value & 0xFFFF
+
+
+def encode_string(text: str, n_registers: int) -> tuple[int, ...]:
+    """UTF-8 text, NUL-padded to ``n_registers`` × 2 bytes, two bytes per register."""
+    data = text.encode("utf-8")
+    size = 2 * n_registers
+    if len(data) > size:
+        raise SunSpecLayoutError(f"{text!r} is longer than {size} bytes")
+    data = data.ljust(size, b"\0")
+    return tuple((data[i] << 8) | data[i + 1] for i in range(0, size, 2))
+
+
+def decode_string(regs: Sequence[int]) -> str | None:
+    """Registers to text, stopping at the first NUL and trimmed; None if not implemented (NUL
+    first) or blank."""
+    data = b"".join(_check_register(r).to_bytes(2, "big") for r in regs)
+    data = data.split(b"\0", 1)[0]
+    if not data:
+        return None
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError as e:
+        raise SunSpecLayoutError(f"string registers are not UTF-8: {data!r}") from e
+    return text or None
+
+
+def scale_to_int(raw: int, sf: int) -> int:
+    """raw × 10^sf as an integer, exact for sf ≥ 0 and truncated toward zero for sf < 0."""
+    mul: int = pow(10, abs(sf))
+    if sf >= 0:
+        return raw * mul
+    return raw // mul if raw >= 0 else -((-raw) // mul)
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHeader:
+    """One model in the chain: its ID, the address of its ID register and its length L."""
+
+    model_id: int
+    address: int
+    length: int
+
+    @property
+    def end(self) -> int:
+        """First address after the model."""
+        return self.address + 2 + self.length
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChain:
+    """The discovered map: where ``SunS`` was found and the models that follow it, in order."""
+
+    base: int
+    models: tuple[ModelHeader, ...]
+
+    def find(self, model_ids: Sequence[int]) -> ModelHeader | None:
+        """The first model whose ID is in ``model_ids``."""
+        for m in self.models:
+            if m.model_id in model_ids:
+                return m
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CommonModel:
+    """Model 1 fields we use. Strings are at most 32 bytes (Mn, Md, SN) or 16 (Opt, Vr)."""
+
+    manufacturer: str
+    model: str
+    serial: str
+    options: str = ""
+    version: str = ""
+    device_address: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, value, n in (
+            ("manufacturer", self.manufacturer, 16),
+            ("model", self.model, 16),
+            ("serial", self.serial, 16),
+            ("options", self.options, 8),
+            ("version", self.version, 8),
+        ):
+            encode_string(value, n)  # raises if it does not fit
+            if "\0" in value:
+                raise SunSpecLayoutError(f"{name} contains NUL")
+        if self.device_address is not None and not 1 <= self.device_address <= 247:
+            raise SunSpecLayoutError(f"device address {self.device_address} not in 1..247")
+
+
+@dataclass(frozen=True, slots=True)
+class InverterValues:
+    """The raw points of an inverter model we read or serve; None means "not implemented".
+
+    ``wh`` is the raw acc32 value (before ``wh_sf``), ``w`` the raw int16 (before ``w_sf``).
+    """
+
+    model_id: int = 103
+    w: int | None = None
+    w_sf: int | None = 0
+    wh: int | None = None
+    wh_sf: int | None = 0
+    state: int | None = None
+    hz: int | None = None  # raw, with hz_sf
+    hz_sf: int | None = None
+    phase_volts: int | None = None  # raw, with v_sf
+    v_sf: int | None = None
+    amps: int | None = None  # raw, with a_sf
+    a_sf: int | None = None
+    cabinet_temp: int | None = None  # raw, with tmp_sf
+    tmp_sf: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.model_id not in INVERTER_MODEL_IDS:
+            raise SunSpecLayoutError(f"model {self.model_id} is not an inverter model 101-103")
+
+    def energy_wh(self) -> int | None:
+        """WH × 10^WH_SF as integer Wh, or None if WH or WH_SF is not implemented."""
+        if self.wh is None or self.wh_sf is None:
+            return None
+        return scale_to_int(self.wh, self.wh_sf)
+
+    def power_w(self) -> int | None:
+        """W × 10^W_SF as integer W (see :func:`scale_to_int`), or None if not implemented."""
+        if self.w is None or self.w_sf is None:
+            return None
+        return scale_to_int(self.w, self.w_sf)
+
+    def energy_wrap_wh(self) -> int | None:
+        """Where the scaled WH register rolls over to 0 (2^32 × 10^WH_SF)."""
+        if self.wh_sf is None:
+            return None
+        return scale_to_int(ACC32_MODULUS, self.wh_sf)
+
+
+# --- model codecs ----------------------------------------------------------------------------
+
+
+def decode_common(regs: Sequence[int]) -> CommonModel:
+    """Model 1 from its registers, starting with the ID register."""
+    if len(regs) < 2 or regs[CommonOffset.ID] != COMMON_MODEL_ID:
+        raise SunSpecLayoutError("registers do not start with model 1 (common)")
+    length = regs[CommonOffset.L]
+    if length < _COMMON_MIN_LENGTH or len(regs) < min(length, COMMON_LENGTH) + 2:
+        raise SunSpecLayoutError(f"model 1 too short: L={length}, {len(regs)} registers read")
+    mn = decode_string(regs[CommonOffset.MN : CommonOffset.MN + 16])
+    md = decode_string(regs[CommonOffset.MD : CommonOffset.MD + 16])
+    sn = decode_string(regs[CommonOffset.SN : CommonOffset.SN + 16])
+    if mn is None or md is None or sn is None:
+        missing = [n for n, v in (("Mn", mn), ("Md", md), ("SN", sn)) if v is None]
+        raise SunSpecLayoutError(f"mandatory model 1 point(s) not implemented: {missing}")
+    da: int | None = None
+    if length >= CommonOffset.DA - 1 and len(regs) > CommonOffset.DA:
+        da = decode_uint16(regs[CommonOffset.DA])
+        if da is not None and not 1 <= da <= 247:
+            da = None
+    return CommonModel(
+        manufacturer=mn,
+        model=md,
+        serial=sn,
+        options=decode_string(regs[CommonOffset.OPT : CommonOffset.OPT + 8]) or "",
+        version=decode_string(regs[CommonOffset.VR : CommonOffset.VR + 8]) or "",
+        device_address=da,
+    )
+
+
+def encode_common(common: CommonModel) -> list[int]:
+    """Model 1 as 2 + 66 registers (ID, L, points, Pad)."""
+    regs = [COMMON_MODEL_ID, COMMON_LENGTH]
+    regs += encode_string(common.manufacturer, 16)
+    regs += encode_string(common.model, 16)
+    regs += encode_string(common.options, 8)
+    regs += encode_string(common.version, 8)
+    regs += encode_string(common.serial, 16)
+    regs.append(encode_uint16(common.device_address))
+    regs.append(0)  # Pad
+    assert len(regs) == COMMON_LENGTH + 2
+    return regs
+
+
+def decode_inverter(regs: Sequence[int]) -> InverterValues:
+    """Model 101/102/103 from its registers, starting with the ID register.
+
+    Reads only up to the points the model's L covers; a short model (L < 25) is rejected because
+    WH_SF would lie outside it.
+    """
+    if len(regs) < 2 or regs[InverterOffset.ID] not in INVERTER_MODEL_IDS:
+        raise SunSpecLayoutError("registers do not start with an inverter model 101-103")
+    length = regs[InverterOffset.L]
+    if length < _INVERTER_MIN_LENGTH or len(regs) < InverterOffset.WH_SF + 1:
+        raise SunSpecLayoutError(
+            f"inverter model too short for WH_SF: L={length}, {len(regs)} registers read"
+        )
+
+    def opt(offset: int) -> int | None:
+        return regs[offset] if offset < min(len(regs), length + 2) else None
+
+    def i16(offset: int) -> int | None:
+        r = opt(offset)
+        return None if r is None else decode_int16(r)
+
+    def u16(offset: int) -> int | None:
+        r = opt(offset)
+        return None if r is None else decode_uint16(r)
+
+    def sf(offset: int) -> int | None:
+        r = opt(offset)
+        return None if r is None else decode_sunssf(r)
+
+    return InverterValues(
+        model_id=regs[InverterOffset.ID],
+        w=i16(InverterOffset.W),
+        w_sf=sf(InverterOffset.W_SF),
+        wh=decode_acc32(regs[InverterOffset.WH], regs[InverterOffset.WH + 1]),
+        wh_sf=sf(InverterOffset.WH_SF),
+        state=u16(InverterOffset.ST),
+        hz=u16(InverterOffset.HZ),
+        hz_sf=sf(InverterOffset.HZ_SF),
+        phase_volts=u16(InverterOffset.PHV_A),
+        v_sf=sf(InverterOffset.V_SF),
+        amps=u16(InverterOffset.A),
+        a_sf=sf(InverterOffset.A_SF),
+        cabinet_temp=i16(InverterOffset.TMP_CAB),
+        tmp_sf=sf(InverterOffset.TMP_SF),
+    )
+
+
+def encode_inverter(values: InverterValues) -> list[int]:
+    """Model 101/102/103 as 2 + 50 registers; points we do not model are "not implemented"."""
+    regs = [UNIMPL_UINT16] * (INVERTER_LENGTH + 2)
+    regs[InverterOffset.ID] = values.model_id
+    regs[InverterOffset.L] = INVERTER_LENGTH
+    # int16 and sunssf points default to 0x8000, not 0xFFFF
+    for off in (
+        InverterOffset.A_SF,
+        InverterOffset.V_SF,
+        InverterOffset.W,
+        InverterOffset.W_SF,
+        InverterOffset.HZ_SF,
+        InverterOffset.VA,
+        InverterOffset.VA_SF,
+        InverterOffset.VAR,
+        InverterOffset.VAR_SF,
+        InverterOffset.PF,
+        InverterOffset.PF_SF,
+        InverterOffset.WH_SF,
+        InverterOffset.DCA_SF,
+        InverterOffset.DCV_SF,
+        InverterOffset.DCW,
+        InverterOffset.DCW_SF,
+        InverterOffset.TMP_CAB,
+        InverterOffset.TMP_SNK,
+        InverterOffset.TMP_TRNS,
+        InverterOffset.TMP_OT,
+        InverterOffset.TMP_SF,
+    ):
+        regs[off] = UNIMPL_INT16
+    regs[InverterOffset.A] = encode_uint16(values.amps)
+    regs[InverterOffset.APH_A] = encode_uint16(values.amps)
+    regs[InverterOffset.A_SF] = encode_sunssf(values.a_sf)
+    for off in (InverterOffset.PHV_A, InverterOffset.PHV_B, InverterOffset.PHV_C):
+        regs[off] = encode_uint16(values.phase_volts)
+    regs[InverterOffset.V_SF] = encode_sunssf(values.v_sf)
+    regs[InverterOffset.W] = encode_int16(values.w)
+    regs[InverterOffset.W_SF] = encode_sunssf(values.w_sf)
+    regs[InverterOffset.HZ] = encode_uint16(values.hz)
+    regs[InverterOffset.HZ_SF] = encode_sunssf(values.hz_sf)
+    wh_hi, wh_lo = encode_acc32(values.wh if values.wh is not None else UNIMPL_ACC32)
+    regs[InverterOffset.WH] = wh_hi
+    regs[InverterOffset.WH + 1] = wh_lo
+    regs[InverterOffset.WH_SF] = encode_sunssf(values.wh_sf)
+    regs[InverterOffset.TMP_CAB] = encode_int16(values.cabinet_temp)
+    regs[InverterOffset.TMP_SF] = encode_sunssf(values.tmp_sf)
+    regs[InverterOffset.ST] = encode_uint16(values.state)
+    for off in range(InverterOffset.EVT1, InverterOffset.EVT1 + 4):  # Evt1, Evt2: no events
+        regs[off] = 0
+    return regs
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterImage:
+    """A contiguous block of holding registers starting at protocol address ``start``."""
+
+    start: int
+    registers: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or self.start + len(self.registers) > REGISTER_SPACE:
+            raise SunSpecLayoutError("register image does not fit the 16-bit address space")
+        for r in self.registers:
+            _check_register(r)
+
+    def read(self, address: int, count: int) -> tuple[int, ...] | None:
+        """Registers ``address .. address+count-1``, or None if any lies outside the image."""
+        lo = address - self.start
+        if count < 1 or lo < 0 or lo + count > len(self.registers):
+            return None
+        return self.registers[lo : lo + count]
+
+
+def build_image(base: int, models: Sequence[Sequence[int]]) -> RegisterImage:
+    """``SunS`` at ``base``, then each model's registers (ID and L included), then the end
+    model (0xFFFF, 0)."""
+    regs: list[int] = list(SUNS_MARKER)
+    for m in models:
+        if len(m) < 2 or m[1] != len(m) - 2:
+            raise SunSpecLayoutError("a model's L register does not match its length")
+        regs.extend(m)
+    regs += [END_MODEL_ID, 0]
+    return RegisterImage(start=base, registers=tuple(regs))
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+ReadFn = Callable[[int, int], Sequence[int] | None]
+"""``read(address, count)``: the registers, or None when the device answers that the addresses do
+not exist (Modbus exception 02). Transport failures (timeout, CRC) propagate as exceptions."""
+
+
+def _read_exact(read: ReadFn, address: int, count: int) -> Sequence[int] | None:
+    regs = read(address, count)
+    if regs is not None and len(regs) != count:
+        raise SunSpecLayoutError(f"asked for {count} registers at {address}, got {len(regs)}")
+    return regs
+
+
+def parse_model_chain(
+    read: ReadFn,
+    bases: Sequence[int] = BASE_ADDRESSES,
+    max_models: int = MAX_MODELS,
+) -> ModelChain:
+    """Find ``SunS`` at one of ``bases`` and walk the models by ID and L to the end model.
+
+    A base that answers "no such address" or holds something other than ``SunS`` is skipped;
+    a transport failure at any step propagates (a silent device is not retried at every base).
+    The first model must be model 1 (model_1.json). A chain that stops being readable after at
+    least one model is accepted as ended, since some devices omit the end marker's L (pysunspec2
+    ``scan()``) or the end marker itself.
+    """
+    tried: list[str] = []
+    for base in bases:
+        if not 0 <= base <= REGISTER_SPACE - 4:
+            raise SunSpecLayoutError(f"base address {base} out of range")
+        marker = _read_exact(read, base, 2)
+        if marker is None:
+            tried.append(f"{base}: no such address")
+            continue
+        if tuple(marker) != SUNS_MARKER:
+            tried.append(f"{base}: {marker[0]:04x} {marker[1]:04x}")
+            continue
+        return _walk(read, base, max_models)
+    raise SunSpecLayoutError("no SunS marker (" + "; ".join(tried) + ")")
+
+
+def _walk(read: ReadFn, base: int, max_models: int) -> ModelChain:
+    models: list[ModelHeader] = []
+    address = base + 2
+    while True:
+        if address >= REGISTER_SPACE:
+            if models:
+                break
+            raise SunSpecLayoutError(f"chain at base {base} runs past the address space")
+        if len(models) >= max_models:
+            raise SunSpecLayoutError(f"more than {max_models} models after base {base}")
+        header = _read_exact(read, address, 2) if address + 1 < REGISTER_SPACE else None
+        if header is None:
+            # the end model may have no L register (pysunspec2), or no end marker at all
+            ident = _read_exact(read, address, 1)
+            if ident is not None and ident[0] == END_MODEL_ID:
+                break
+            if models:
+                break
+            raise SunSpecLayoutError(f"no model header at {address} after SunS at {base}")
+        model_id, length = header[0], header[1]
+        if model_id == END_MODEL_ID:
+            break
+        if not models and model_id != COMMON_MODEL_ID:
+            raise SunSpecLayoutError(f"first model after SunS at {base} is {model_id}, not 1")
+        if address + 2 + length > REGISTER_SPACE:
+            raise SunSpecLayoutError(f"model {model_id} at {address} with L={length} overflows")
+        models.append(ModelHeader(model_id=model_id, address=address, length=length))
+        address += 2 + length
+    if not models:
+        raise SunSpecLayoutError(f"SunS at {base} is followed by no model")
+    return ModelChain(base=base, models=tuple(models))

@@ -1,0 +1,363 @@
+"""A simulated SunSpec PV inverter speaking Modbus RTU on a pseudo-terminal.
+
+The agent opens :attr:`PtyInverter.port` (the slave side of a pty pair, e.g. ``/dev/pts/7``) exactly
+as it would open ``/dev/ttyUSB0``; a thread serves Modbus RTU on the master side
+(METERS.md §5: ``pty.openpty()``, raw mode, baud settings accepted and ignored). The lifetime WH
+register advances by integrating :class:`firmware_sim.solar.PvSystem` over the given
+:class:`agent.clock.Clock`, lazily, each time a request is answered; with an
+:class:`~agent.clock.AcceleratedClock` a day passes in minutes.
+
+Like a real slave it ignores frames with a bad CRC and frames for other unit ids. Faults can be
+injected (:class:`Faults`): unanswered requests (the master times out), responses with a corrupted
+CRC, silent periods, and resets of the energy register.
+
+Framing on the master side: a request is taken as complete as soon as its function code tells
+its length and that many bytes arrived; otherwise (unknown function, garbage) whatever arrived is
+treated as one frame after an inter-frame silence of :data:`FRAME_GAP_S` — the RTU 3.5-character
+rule, made longer because pty delivery is bursty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import random
+import select
+import threading
+import time
+import tty
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+
+from agent.clock import Clock
+from agent.meters import sunspec_layout as sl
+from firmware_sim import modbus_rtu as rtu
+from firmware_sim.solar import PvSystem
+from firmware_sim.sunspec_server import ServerConfig, SunSpecServer
+
+log = logging.getLogger(__name__)
+
+FRAME_GAP_S = 0.02
+_IDLE_POLL_S = 0.5
+_GRID_VOLTS = 202  # Japanese 200 V class low-voltage line, V_SF 0
+_GRID_HZ_X10 = 500  # 50.0 Hz (eastern Japan), Hz_SF -1
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """What goes wrong, and how often. Fractions are probabilities per answered request, drawn
+    from a RNG seeded with the inverter's seed; windows and instants are in *clock* time."""
+
+    drop_fraction: float = 0.0  # requests left unanswered: the master sees a timeout
+    corrupt_crc_fraction: float = 0.0  # responses sent with a flipped CRC byte
+    silent: tuple[tuple[datetime, datetime], ...] = ()  # [start, end) windows with no answers
+    reset_at: tuple[datetime, ...] = ()  # instants at which the energy register drops to 0
+
+    def __post_init__(self) -> None:
+        for name in ("drop_fraction", "corrupt_crc_fraction"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, got {v}")
+        for start, end in self.silent:
+            if start.tzinfo is None or end.tzinfo is None or end < start:
+                raise ValueError("silent windows need aware datetimes with start <= end")
+        if any(t.tzinfo is None for t in self.reset_at):
+            raise ValueError("reset instants must be aware datetimes")
+
+    def is_silent(self, now: datetime) -> bool:
+        return any(start <= now < end for start, end in self.silent)
+
+
+@dataclass(slots=True)
+class ServeStats:
+    """Counters of the serving thread, for tests and logs."""
+
+    frames: int = 0
+    answered: int = 0
+    ignored: int = 0  # bad CRC, other unit, garbage
+    dropped: int = 0  # injected timeouts and silence
+    corrupted: int = 0
+    resets: int = 0
+
+
+def default_serial(seed: int) -> str:
+    return f"SIM{seed & 0xFFFFFFFF:010d}"
+
+
+def default_initial_wh(rated_w: float, seed: int) -> int:
+    """A plausible lifetime register for an array installed 0.5–8 years ago (~1,100 Wh/W/year)."""
+    years = random.Random(f"eco-sim/inverter-age/{seed}").uniform(0.5, 8.0)
+    return max(1, int(rated_w * 1100 * years))
+
+
+def _power_scale_factor(rated_w: float) -> int:
+    """Smallest W_SF ≥ 0 for which the rated power fits an int16."""
+    sf = 0
+    while rated_w / 10**sf > 32767:
+        sf += 1
+    return sf
+
+
+class PtyInverter:
+    """One simulated inverter on its own pty; see the module docstring."""
+
+    def __init__(
+        self,
+        rated_w: float,
+        seed: int,
+        clock: Clock,
+        *,
+        unit: int = 1,
+        manufacturer: str = "EcoSim",
+        model: str | None = None,
+        serial: str | None = None,
+        initial_wh: int | None = None,
+        faults: Faults | None = None,
+        base: int = sl.DEFAULT_BASE,
+        inverter_model: int = 103,
+    ) -> None:
+        self.pv = PvSystem(rated_w=rated_w, seed=seed)
+        self.rated_w = rated_w
+        self.seed = seed
+        self.clock = clock
+        self.serial = serial if serial is not None else default_serial(seed)
+        self.model = model if model is not None else f"ES-{rated_w / 1000:g}K-{inverter_model}"
+        self.manufacturer = manufacturer
+        self.unit = unit
+        self.base = base
+        self.stats = ServeStats()
+        common = sl.CommonModel(
+            manufacturer=manufacturer,
+            model=self.model,
+            serial=self.serial,
+            options="sim",
+            version="1.0.0",
+            device_address=unit,
+        )
+        self._server = SunSpecServer(
+            ServerConfig(common=common, unit=unit, base=base, inverter_model=inverter_model)
+        )
+        self._w_sf = _power_scale_factor(rated_w)
+        start_wh = initial_wh if initial_wh is not None else default_initial_wh(rated_w, seed)
+        if start_wh < 0:
+            raise ValueError("initial_wh must be >= 0")
+        self._energy_wh = float(start_wh)
+        self._power_w = 0.0
+        self._last: datetime | None = None
+        self._faults = faults or Faults()
+        self._fault_rng = random.Random(f"eco-sim/inverter-faults/{seed}")
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._wake: tuple[int, int] | None = None
+        self._port: str | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def port(self) -> str:
+        """The tty path the agent opens (the pty's slave side)."""
+        if self._port is None:
+            raise RuntimeError("inverter not started")
+        return self._port
+
+    def start(self) -> PtyInverter:
+        if self._thread is not None:
+            raise RuntimeError("inverter already started")
+        master, slave = os.openpty()
+        # Raw on both sides: no echo, no CR/LF translation, no signals from 0x03 etc.
+        tty.setraw(master)
+        tty.setraw(slave)
+        self._master, self._slave = master, slave
+        self._port = os.ttyname(slave)
+        self._wake = os.pipe()
+        with self._lock:
+            self._last = self.clock.now()
+            self._refresh_locked(self._last)
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._serve, name=f"pty-inverter-{self.serial}", daemon=True
+        )
+        self._thread.start()
+        log.info("inverter %s serving unit %d on %s", self.serial, self.unit, self._port)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the pty; idempotent."""
+        self._stop.set()
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._wake[1], b"x")
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        for fd in (self._master, self._slave, *(self._wake or ())):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
+        self._wake = None
+
+    def __enter__(self) -> PtyInverter:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- control and inspection ------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        with self._lock:
+            return self._faults
+
+    def set_faults(self, faults: Faults) -> None:
+        with self._lock:
+            self._faults = faults
+
+    def reset_register(self) -> None:
+        """The energy register drops to 0 now (a firmware reset or a replaced board)."""
+        with self._lock:
+            self._energy_wh = 0.0
+            self.stats.resets += 1
+            self._refresh_locked(self.clock.now())
+
+    def register_wh(self) -> int:
+        """The WH register's value as of now (Wh, before the 2^32 wrap)."""
+        with self._lock:
+            self._advance_locked(self.clock.now())
+            return int(self._energy_wh)
+
+    def values(self) -> sl.InverterValues:
+        """The inverter model as of now."""
+        with self._lock:
+            self._refresh_locked(self.clock.now())
+            return self._server.values
+
+    def handle_frame(self, frame: bytes) -> bytes | None:
+        """What the inverter would send back for ``frame`` now, faults included."""
+        with self._lock:
+            now = self.clock.now()
+            self._refresh_locked(now)
+            self.stats.frames += 1
+            response = self._server.handle(frame)
+            if response is None:
+                self.stats.ignored += 1
+                return None
+            faults = self._faults
+            if faults.is_silent(now) or self._fault_rng.random() < faults.drop_fraction:
+                self.stats.dropped += 1
+                return None
+            if self._fault_rng.random() < faults.corrupt_crc_fraction:
+                self.stats.corrupted += 1
+                response = response[:-1] + bytes([response[-1] ^ 0xFF])
+            self.stats.answered += 1
+            return response
+
+    # --- energy ------------------------------------------------------------------------------
+
+    def _advance_locked(self, now: datetime) -> None:
+        last = self._last
+        if last is None:
+            self._last = now
+            return
+        if now <= last:
+            return  # a clock stepping back changes nothing; the register never decreases
+        resets = sorted(r for r in self._faults.reset_at if last < r <= now)
+        if resets:
+            self._energy_wh = self.pv.energy_wh(resets[-1], now)
+            self.stats.resets += len(resets)
+        else:
+            self._energy_wh += self.pv.energy_wh(last, now)
+        self._last = now
+
+    def _refresh_locked(self, now: datetime) -> None:
+        self._advance_locked(now)
+        p = self.pv.power_w(now)
+        self._power_w = p
+        phases = math.sqrt(3) if self._server.config.inverter_model == 103 else 1.0
+        amps = p / (_GRID_VOLTS * phases)
+        self._server.update(
+            sl.InverterValues(
+                model_id=self._server.config.inverter_model,
+                w=round(p / pow(10, self._w_sf)),
+                w_sf=self._w_sf,
+                wh=int(self._energy_wh),
+                wh_sf=0,
+                state=sl.OperatingState.MPPT if p > 0 else sl.OperatingState.SLEEPING,
+                hz=_GRID_HZ_X10,
+                hz_sf=-1,
+                phase_volts=_GRID_VOLTS,
+                v_sf=0,
+                amps=min(round(amps * 100), 0xFFFE),
+                a_sf=-2,
+                cabinet_temp=round(25 + 20 * p / self.rated_w),
+                tmp_sf=0,
+            )
+        )
+
+    # --- the serving thread ------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        master, wake = self._master, self._wake
+        assert master is not None and wake is not None
+        buf = bytearray()
+        last_rx = 0.0
+        while not self._stop.is_set():
+            timeout = FRAME_GAP_S if buf else _IDLE_POLL_S
+            try:
+                ready, _, _ = select.select([master, wake[0]], [], [], timeout)
+            except (OSError, ValueError):
+                return  # fds closed under us by stop()
+            if wake[0] in ready:
+                return
+            if master in ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    # EIO while no slave is open; our own slave fd normally prevents it
+                    time.sleep(0.01)
+                    continue
+                buf += chunk
+                last_rx = time.monotonic()
+            self._drain(buf, gap_elapsed=bool(buf) and time.monotonic() - last_rx >= FRAME_GAP_S)
+
+    def _drain(self, buf: bytearray, *, gap_elapsed: bool) -> None:
+        while buf:
+            n = rtu.request_frame_length(bytes(buf[:7]))
+            if n is not None and len(buf) >= n:
+                frame = bytes(buf[:n])
+                if rtu.crc_ok(frame):
+                    del buf[:n]
+                    self._answer(frame)
+                    continue
+                if not gap_elapsed:
+                    return  # maybe noise in front of a frame; decide at the silence
+            if gap_elapsed:
+                # what is left after the silence is one frame: a request we can't size, or noise
+                frame = bytes(buf)
+                buf.clear()
+                self._answer(frame)
+            return
+
+    def _answer(self, frame: bytes) -> None:
+        response = self.handle_frame(frame)
+        if response is None or self._master is None:
+            return
+        view = memoryview(response)
+        while view:
+            try:
+                written = os.write(self._master, view)
+            except OSError:
+                return
+            view = view[written:]
