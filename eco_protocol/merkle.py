@@ -109,7 +109,7 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes,
                               proof: Sequence[bytes]) -> bytes:
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    _check_hashes(proof)
+    _check_hashes([leaf, *proof])
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:

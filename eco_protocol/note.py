@@ -13,7 +13,6 @@ c2sp.org/tlog-checkpoint, so a third party can check our checkpoints with public
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 import struct
@@ -94,7 +93,7 @@ def verifier_key(name: str, public: Ed25519PublicKey) -> str:
 def parse_verifier_key(vkey: str) -> NoteVerifier:
     """Parse ``<name>+<hash>+<key>`` the way ``note.NewVerifier`` does, refusing anything else."""
     vkey = vkey.strip()
-    parts = vkey.split("+")
+    parts = vkey.split("+", 2)  # the base64 key may itself contain "+"
     if len(parts) != 3:
         raise NoteError(f"malformed verifier key {vkey[:60]!r}: expected name+keyid+key")
     name, hash_hex, key_b64 = parts
@@ -102,7 +101,7 @@ def parse_verifier_key(vkey: str) -> NoteVerifier:
         raise NoteError(f"malformed verifier key {vkey[:60]!r}: bad name or key id")
     try:
         raw = base64.b64decode(key_b64, validate=True)
-    except binascii.Error as e:
+    except ValueError as e:  # binascii.Error, or non-ASCII text
         raise NoteError(f"malformed verifier key for {name!r}: key is not base64") from e
     if not raw or raw[0] != ALG_ED25519 or len(raw) != 33:
         raise NoteError(f"verifier key for {name!r}: unknown algorithm or wrong length "
@@ -191,7 +190,7 @@ def open_note(msg: str | bytes, known: Iterable[NoteVerifier]) -> Note:
         name, _, b64 = line[len(SIG_PREFIX):].partition(" ")
         try:
             raw = base64.b64decode(b64, validate=True)
-        except binascii.Error as e:
+        except ValueError as e:  # binascii.Error, or non-ASCII text
             raise NoteError(f"malformed note: signature line {n} is not base64") from e
         if not _valid_name(name) or not b64 or len(raw) < 5:
             raise NoteError(f"malformed note: signature line {n} is malformed")
@@ -250,7 +249,7 @@ class Checkpoint:
             raise NoteError(f"checkpoint size {size_s!r} is not a decimal integer")
         try:
             root = base64.b64decode(root_s, validate=True)
-        except binascii.Error as e:
+        except ValueError as e:  # binascii.Error, or non-ASCII text
             raise NoteError("checkpoint root hash is not base64") from e
         if any(not e for e in ext):
             raise NoteError("checkpoint extension lines must not be empty")

@@ -293,7 +293,7 @@ class ReceiptItem:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """``eco.receipt/v1``: the aggregator's answer to one readings message, signed by the log key."""
+    """``eco.receipt/v1``: the answer to one readings message, signed by the log key."""
 
     device_id: DeviceId
     items: tuple[ReceiptItem, ...]

@@ -1,0 +1,373 @@
+"""eco_protocol.records: strict wire records; every refusal names the field that is wrong."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from eco_protocol.errors import MalformedRecord, UnknownType
+from eco_protocol.records import (
+    GENESIS_PREV,
+    MAX_READINGS_PER_MESSAGE,
+    Enrolment,
+    Flag,
+    MeterSpec,
+    Quantity,
+    Reading,
+    Receipt,
+    ReceiptItem,
+    ReceiptStatus,
+    Revocation,
+    Source,
+    parse_record,
+)
+from eco_protocol.signing import record_hash
+from tests.protocol.factories import (
+    ReadingChain,
+    device_id,
+    make_device_key,
+    make_enrolment,
+    make_log_signer,
+    make_reading,
+    make_receipt,
+    make_revocation,
+)
+
+KEY = make_device_key(1)
+LOG = make_log_signer()
+SIG64 = base64.b64encode(bytes(64)).decode()
+
+
+def reading_dict() -> dict[str, Any]:
+    chain = ReadingChain(KEY)
+    chain.next()
+    return chain.next(flags=["clock_unsynced"])  # seq 2, so prev is a real hash
+
+
+def receipt_dict() -> dict[str, Any]:
+    r = reading_dict()
+    return make_receipt(KEY, LOG, [
+        {"seq": 1, "reading_sha256": "ab" * 32, "status": "duplicate", "reason": None,
+         "leaf_index": 4},
+        {"seq": 2, "reading_sha256": record_hash(r).hex(), "status": "accepted",
+         "reason": None, "leaf_index": 9},
+        {"seq": 5, "reading_sha256": "cd" * 32, "status": "rejected",
+         "reason": "gap: expected 3", "leaf_index": None, "expected_seq": 3},
+    ])
+
+
+def enrol_dict() -> dict[str, Any]:
+    return make_enrolment(KEY, LOG, meters=[
+        {"id": "pv1", "quantity": "pv_generation", "protocol": "sunspec-modbus", "rated_w": 5000},
+        {"id": "grid", "quantity": "grid_export", "protocol": "echonet-lite", "rated_w": 8000},
+    ])
+
+
+def revoke_dict() -> dict[str, Any]:
+    return make_revocation(KEY, LOG)
+
+
+# --- round trips --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("build", "cls"), [
+    (reading_dict, Reading), (receipt_dict, Receipt), (enrol_dict, Enrolment),
+    (revoke_dict, Revocation),
+])
+def test_round_trip(build: Callable[[], dict[str, Any]], cls: Any) -> None:
+    d = build()
+    rec = cls.from_dict(d)
+    assert rec.to_dict() == d
+    assert cls.from_dict(rec.to_dict()) == rec
+    assert parse_record(d) == rec
+    assert type(parse_record(d)) is cls
+
+
+def test_parsed_reading_exposes_typed_fields() -> None:
+    r = Reading.from_dict(reading_dict())
+    assert r.seq == 2
+    assert r.quantity is Quantity.PV_GENERATION
+    assert r.flags == (Flag.CLOCK_UNSYNCED,)
+    assert r.source == Source("sunspec-modbus", "SN-0001", "TEST-METER")
+    assert (r.end_dt - r.start_dt).total_seconds() == 1800
+    assert r.device_id == device_id(KEY)
+
+
+def test_unsigned_reading_parses_only_when_sig_not_required() -> None:
+    body = make_reading(KEY, sign=False)
+    r = Reading.from_dict(body, require_sig=False)
+    assert r.sig is None
+    assert "sig" not in r.to_dict()
+    with pytest.raises(MalformedRecord, match="reading: missing field.*sig"):
+        Reading.from_dict(body)
+
+
+def test_enrolment_helpers() -> None:
+    e = Enrolment.from_dict(enrol_dict())
+    assert e.public_key_raw == base64.b64decode(e.public_key)
+    grid = e.meter("grid")
+    assert grid == MeterSpec("grid", Quantity.GRID_EXPORT, "echonet-lite", 8000)
+    assert e.meter("nope") is None
+
+
+def test_receipt_items() -> None:
+    rc = Receipt.from_dict(receipt_dict())
+    assert [i.status for i in rc.items] == [ReceiptStatus.DUPLICATE, ReceiptStatus.ACCEPTED,
+                                           ReceiptStatus.REJECTED]
+    assert rc.items[2].expected_seq == 3
+    assert "expected_seq" not in rc.items[0].to_dict()
+
+
+# --- every validation error names its field ----------------------------------------------------
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def setf(key: str, value: Any) -> Mutation:
+    def m(d: dict[str, Any]) -> None:
+        d[key] = value
+    return m
+
+
+def delf(key: str) -> Mutation:
+    def m(d: dict[str, Any]) -> None:
+        del d[key]
+    return m
+
+
+def sub(key: str, inner: str, value: Any) -> Mutation:
+    def m(d: dict[str, Any]) -> None:
+        d[key] = {**d[key], inner: value}
+    return m
+
+
+READING_ERRORS: list[tuple[str, Mutation, str]] = [
+    ("device_id short", setf("device_id", "ab" * 15), "reading.device_id"),
+    ("device_id upper", setf("device_id", "AB" * 16), "reading.device_id"),
+    ("device_id int", setf("device_id", 5), "reading.device_id"),
+    ("seq zero", setf("seq", 0), "reading.seq"),
+    ("seq bool", setf("seq", True), "reading.seq: expected an integer"),
+    ("seq str", setf("seq", "2"), "reading.seq: expected an integer"),
+    ("seq float", setf("seq", 2.0), "reading.seq: expected an integer"),
+    ("seq huge", setf("seq", 2**53), "reading.seq"),
+    ("prev short", setf("prev", "00" * 31), "reading.prev"),
+    ("prev genesis at seq 2", setf("prev", GENESIS_PREV), "reading.prev"),
+    ("meter empty", setf("meter", ""), "reading.meter: must not be empty"),
+    ("meter long", setf("meter", "m" * 33), "reading.meter: longer than 32"),
+    ("meter int", setf("meter", 1), "reading.meter"),
+    ("quantity unknown", setf("quantity", "solar"), "reading.quantity: 'solar' is not one of"),
+    ("start offset", setf("start", "2026-11-22T09:00:00+09:00"), "reading.start"),
+    ("start fraction", setf("start", "2026-11-22T09:00:00.5Z"), "reading.start"),
+    ("start date", setf("start", "2026-02-30T09:00:00Z"), "reading.start"),
+    ("end missing Z", setf("end", "2026-11-22T09:30:00"), "reading.end"),
+    ("register_start negative", setf("register_start_wh", -1), "reading.register_start_wh"),
+    ("register_end str", setf("register_end_wh", "5"), "reading.register_end_wh"),
+    ("energy negative", setf("energy_wh", -5), "reading.energy_wh"),
+    ("energy null", setf("energy_wh", None), "reading.energy_wh"),
+    ("flags not list", setf("flags", "rollover"), "reading.flags"),
+    ("flags too many", setf("flags", ["rollover"] * 9), "reading.flags"),
+    ("flags unknown", setf("flags", ["hot"]), "reading.flags[]: 'hot' is not one of"),
+    ("flags repeated", setf("flags", ["rollover", "rollover"]), "reading.flags: repeated"),
+    ("source not object", setf("source", "modbus"), "reading.source: expected a JSON object"),
+    ("source missing", sub("source", "protocol", None), "reading.source.protocol"),
+    ("source extra", sub("source", "firmware", "1.0"), "reading.source: unknown field(s) firmware"),
+    ("source.meter_serial int", sub("source", "meter_serial", 7), "reading.source.meter_serial"),
+    ("co2 float", setf("co2_g_estimate", 1.5), "reading.co2_g_estimate"),
+    ("sig not base64", setf("sig", "!!"), "reading.sig: invalid base64"),
+    ("sig short", setf("sig", base64.b64encode(bytes(63)).decode()), "reading.sig: must be 64"),
+    ("sig int", setf("sig", 64), "reading.sig"),
+    ("missing energy", delf("energy_wh"), "reading: missing field(s) energy_wh"),
+    ("missing sig", delf("sig"), "reading: missing field(s) sig"),
+    ("unknown field", setf("note", "hi"), "reading: unknown field(s) note"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [(m, msg) for _, m, msg in READING_ERRORS],
+                         ids=[n for n, _, _ in READING_ERRORS])
+def test_reading_errors_name_the_field(mutate: Mutation, message: str) -> None:
+    d = reading_dict()
+    mutate(d)
+    with pytest.raises(MalformedRecord) as exc:
+        Reading.from_dict(d)
+    assert message in str(exc.value)
+
+
+def test_source_missing_key_is_named() -> None:
+    d = reading_dict()
+    d["source"] = {"protocol": "x", "meter_serial": "y"}
+    with pytest.raises(MalformedRecord, match=r"reading.source: missing field\(s\) meter_model"):
+        Reading.from_dict(d)
+
+
+def test_seq_one_needs_genesis_prev() -> None:
+    d = make_reading(KEY, 1, sign=False, prev="ab" * 32)
+    with pytest.raises(MalformedRecord, match="reading.prev: must be 64 zeros exactly when seq"):
+        Reading.from_dict(d, require_sig=False)
+
+
+def test_direct_construction_is_validated_too() -> None:
+    good = Reading.from_dict(reading_dict())
+    fields = {f: getattr(good, f) for f in good.__dataclass_fields__}
+    with pytest.raises(MalformedRecord, match="reading.energy_wh"):
+        Reading(**{**fields, "energy_wh": -1})
+    with pytest.raises(MalformedRecord, match="reading.flags: repeated"):
+        Reading(**{**fields, "flags": (Flag.ROLLOVER, Flag.ROLLOVER)})
+    with pytest.raises(MalformedRecord, match="meters\\[\\].rated_w"):
+        MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec", 0)
+
+
+ENROL_ERRORS: list[tuple[str, Mutation, str]] = [
+    ("device_id of another key", setf("device_id", device_id(make_device_key(2))),
+     "enrol.device_id: does not match"),
+    ("public_key short", setf("public_key", base64.b64encode(bytes(31)).decode()),
+     "enrol.public_key: must be 32 raw bytes"),
+    ("public_key not base64", setf("public_key", "??"), "enrol.public_key: invalid base64"),
+    ("public_key int", setf("public_key", 5), "enrol.public_key"),
+    ("household empty", setf("household", ""), "enrol.household"),
+    ("programme long", setf("programme", "p" * 129), "enrol.programme"),
+    ("meters not list", setf("meters", {"id": "pv1"}), "enrol.meters: expected a list"),
+    ("meters empty", setf("meters", []), "enrol.meters: expected 1–16"),
+    ("meters 17", setf("meters", [{"id": f"m{i}", "quantity": "ev_charge", "protocol": "p",
+                                   "rated_w": 1} for i in range(17)]), "enrol.meters: expected"),
+    ("meter ids repeat", setf("meters", [{"id": "m", "quantity": "ev_charge", "protocol": "p",
+                                          "rated_w": 1}] * 2), "enrol.meters: meter ids"),
+    ("meter rated_w 0", setf("meters", [{"id": "m", "quantity": "ev_charge", "protocol": "p",
+                                         "rated_w": 0}]), "enrol.meters[].rated_w"),
+    ("meter quantity", setf("meters", [{"id": "m", "quantity": "heat", "protocol": "p",
+                                        "rated_w": 1}]), "enrol.meters[].quantity"),
+    ("meter extra", setf("meters", [{"id": "m", "quantity": "ev_charge", "protocol": "p",
+                                     "rated_w": 1, "phase": 3}]), "enrol.meters[]: unknown"),
+    ("meter not object", setf("meters", ["pv1"]), "enrol.meters[]: expected a JSON object"),
+    ("fit not object", setf("fit", []), "enrol.fit: expected a JSON object"),
+    ("fit float", setf("fit", {"rate": 0.5}), "enrol.fit.rate"),
+    ("fit deep float", setf("fit", {"a": [{"b": 1.5}]}), "enrol.fit.a[0].b"),
+    ("fit too deep", setf("fit", {"a": {"b": {"c": {"d": {"e": {}}}}}}), "enrol.fit"),
+    ("fit huge int", setf("fit", {"n": 2**60}), "enrol.fit.n"),
+    ("enrolled_at", setf("enrolled_at", "yesterday"), "enrol.enrolled_at"),
+    ("sig missing", delf("sig"), "enrol: missing field(s) sig"),
+    ("unknown", setf("comment", "x"), "enrol: unknown field(s) comment"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [(m, msg) for _, m, msg in ENROL_ERRORS],
+                         ids=[n for n, _, _ in ENROL_ERRORS])
+def test_enrolment_errors_name_the_field(mutate: Mutation, message: str) -> None:
+    d = enrol_dict()
+    mutate(d)
+    with pytest.raises(MalformedRecord) as exc:
+        Enrolment.from_dict(d)
+    assert message in str(exc.value)
+
+
+def _item(**kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"seq": 1, "reading_sha256": "ab" * 32, "status": "accepted",
+                            "reason": None, "leaf_index": 0}
+    base.update(kw)
+    return base
+
+
+RECEIPT_ERRORS: list[tuple[str, Mutation, str]] = [
+    ("device_id", setf("device_id", "x"), "receipt.device_id"),
+    ("items not list", setf("items", {}), "receipt.items: expected a list"),
+    ("items empty", setf("items", []), "receipt.items: expected 1–64"),
+    ("items too many", setf("items", [_item(seq=i) for i in range(MAX_READINGS_PER_MESSAGE + 1)]),
+     "receipt.items: expected 1–64"),
+    ("rejected without reason", setf("items", [_item(status="rejected", leaf_index=None)]),
+     "receipt.items[].reason: a rejection must give a reason"),
+    ("rejected with leaf", setf("items", [_item(status="rejected", reason="gap: expected 2")]),
+     "receipt.items[].leaf_index: a rejected reading has none"),
+    ("accepted without leaf", setf("items", [_item(leaf_index=None)]),
+     "receipt.items[].leaf_index: required for accepted"),
+    ("duplicate without leaf", setf("items", [_item(status="duplicate", leaf_index=None)]),
+     "receipt.items[].leaf_index: required for duplicate"),
+    ("status unknown", setf("items", [_item(status="ok")]), "receipt.items[].status"),
+    ("sha256 short", setf("items", [_item(reading_sha256="ab")]),
+     "receipt.items[].reading_sha256"),
+    ("leaf negative", setf("items", [_item(leaf_index=-1)]), "receipt.items[].leaf_index"),
+    ("expected_seq 0", setf("items", [_item(expected_seq=0)]), "receipt.items[].expected_seq"),
+    ("seq str", setf("items", [_item(seq="1")]), "receipt.items[].seq"),
+    ("reason int", setf("items", [_item(status="rejected", reason=5, leaf_index=None)]),
+     "receipt.items[].reason"),
+    ("item missing reason", setf("items", [{"seq": 1, "reading_sha256": "ab" * 32,
+                                            "status": "accepted", "leaf_index": 0}]),
+     "receipt.items[]: missing field(s) reason"),
+    ("item unknown", setf("items", [_item(extra=1)]), "receipt.items[]: unknown field(s) extra"),
+    ("sig missing", delf("sig"), "receipt: missing field(s) sig"),
+    ("sig bad", setf("sig", "AAAA"), "receipt.sig: must be 64 bytes"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [(m, msg) for _, m, msg in RECEIPT_ERRORS],
+                         ids=[n for n, _, _ in RECEIPT_ERRORS])
+def test_receipt_errors_name_the_field(mutate: Mutation, message: str) -> None:
+    d = receipt_dict()
+    mutate(d)
+    with pytest.raises(MalformedRecord) as exc:
+        Receipt.from_dict(d)
+    assert message in str(exc.value)
+
+
+REVOKE_ERRORS: list[tuple[str, Mutation, str]] = [
+    ("device_id", setf("device_id", "ab"), "revoke.device_id"),
+    ("reason empty", setf("reason", ""), "revoke.reason"),
+    ("reason long", setf("reason", "r" * 513), "revoke.reason"),
+    ("revoked_at", setf("revoked_at", "2026-12-01"), "revoke.revoked_at"),
+    ("sig", setf("sig", SIG64[:-4]), "revoke.sig"),
+    ("unknown", setf("by", "admin"), "revoke: unknown field(s) by"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [(m, msg) for _, m, msg in REVOKE_ERRORS],
+                         ids=[n for n, _, _ in REVOKE_ERRORS])
+def test_revocation_errors_name_the_field(mutate: Mutation, message: str) -> None:
+    d = revoke_dict()
+    mutate(d)
+    with pytest.raises(MalformedRecord) as exc:
+        Revocation.from_dict(d)
+    assert message in str(exc.value)
+
+
+# --- types and versions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_type", ["eco.reading/v2", "eco.reading", "eco.readings/v1",
+                                      "ECO.READING/V1", "eco.redeem/v9"])
+def test_unknown_type_or_version_is_refused_by_name(bad_type: str) -> None:
+    d = {**reading_dict(), "type": bad_type}
+    with pytest.raises(UnknownType) as exc:
+        parse_record(d)
+    assert repr(bad_type) in str(exc.value)
+    assert "eco.reading/v1" in str(exc.value)  # and says what it does know
+    with pytest.raises(UnknownType, match=f"got {bad_type!r}"):
+        Reading.from_dict(d)
+
+
+@pytest.mark.parametrize(("cls", "expected"), [(Reading, "eco.reading/v1"),
+                                               (Receipt, "eco.receipt/v1"),
+                                               (Enrolment, "eco.enrol/v1"),
+                                               (Revocation, "eco.revoke/v1")])
+def test_each_record_refuses_another_records_type(cls: Any, expected: str) -> None:
+    with pytest.raises(UnknownType, match=f"expected type {expected!r}, got 'eco.other/v1'"):
+        cls.from_dict({"type": "eco.other/v1"})
+
+
+def test_missing_type_and_non_objects() -> None:
+    d = reading_dict()
+    del d["type"]
+    with pytest.raises(UnknownType, match="record type None is not known"):
+        parse_record(d)
+    with pytest.raises(UnknownType, match="record type 5 is not known"):
+        parse_record({"type": 5})
+    values: list[object] = [[], "eco.reading/v1", None, 3]
+    for value in values:
+        with pytest.raises(MalformedRecord, match="record: expected a JSON object"):
+            parse_record(value)
+
+
+def test_receipt_item_direct_construction() -> None:
+    item = ReceiptItem(3, "ab" * 32, ReceiptStatus.REJECTED, "gap: expected 2", None, 2)
+    assert item.to_dict()["expected_seq"] == 2
+    assert ReceiptItem.from_dict(item.to_dict()) == item
