@@ -46,7 +46,8 @@ def open_ledger(cfg: Config) -> Ledger:
     key = load_private_key(cfg.key_file) if cfg.key_file.exists() else None
     if key is None:
         raise ConfigError(f"log key {cfg.key_file} does not exist; run 'eco-aggregator init'")
-    return Ledger(SqliteStore(cfg.sqlite_path), NoteSigner(cfg.origin, key))
+    return Ledger(SqliteStore(cfg.sqlite_path), NoteSigner(cfg.origin, key),
+                  cfg.state_dir / "checkpoint.latest")
 
 
 def _now() -> str:
@@ -150,8 +151,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     ledger = open_ledger(load_config(args.config))
-    with ledger.store.transaction():
-        ledger.sign_checkpoint()
+    ledger.checkpoint_now()
     size = export_evidence(ledger, Path(args.dir))
     _print({"dir": str(args.dir), "size": size})
     return 0

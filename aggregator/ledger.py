@@ -13,10 +13,12 @@ import hashlib
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import format_time
-from eco_protocol.errors import ProofError
+from eco_protocol.errors import NoteError, ProofError
+from eco_protocol.keyfile import atomic_write
 from eco_protocol.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -25,7 +27,7 @@ from eco_protocol.merkle import (
     root_hash,
     verify_consistency,
 )
-from eco_protocol.note import Checkpoint, NoteSigner, sign_note
+from eco_protocol.note import Checkpoint, NoteSigner, open_checkpoint, sign_note
 from eco_protocol.records import MAX_ENTRY_BYTES
 
 from .errors import StoreCorrupt
@@ -43,10 +45,14 @@ def entry_type(entry: bytes) -> str:
 class Ledger:
     """One log: a store, the log's signing key and its origin (the key's name)."""
 
-    def __init__(self, store: LedgerStore, signer: NoteSigner) -> None:
+    def __init__(self, store: LedgerStore, signer: NoteSigner,
+                 latest_file: Path | None = None) -> None:
+        """``latest_file`` keeps a copy of the last signed checkpoint outside the store, so a
+        store restored from an old backup (whose own checkpoint table is old too) is noticed."""
         self.store = store
         self.signer = signer
         self.origin = signer.name
+        self.latest_file = latest_file
         stored = store.get_meta("log_vkey")
         vkey = signer.verifier.vkey
         if stored is None:
@@ -96,6 +102,7 @@ class Ledger:
 
     def check_against_last_checkpoint(self) -> CheckpointRow | None:
         """Refuse to run on a store whose tree disagrees with the last checkpoint it signed."""
+        self._check_latest_file()
         last = self.store.latest_checkpoint()
         if last is None:
             return None
@@ -134,6 +141,32 @@ class Ledger:
 
     def latest_checkpoint(self) -> CheckpointRow | None:
         return self.store.latest_checkpoint()
+
+    def checkpoint_now(self) -> CheckpointRow | None:
+        """Sign a checkpoint in its own transaction and, once durable, remember it outside."""
+        with self.store.transaction():
+            row = self.sign_checkpoint()
+        if row is not None and self.latest_file is not None:
+            atomic_write(self.latest_file, row.note.encode("utf-8"), 0o644)
+        return row
+
+    def _check_latest_file(self) -> None:
+        if self.latest_file is None or not self.latest_file.exists():
+            return
+        try:
+            cp, _ = open_checkpoint(self.latest_file.read_text("utf-8"),
+                                    self.signer.verifier)
+        except (OSError, UnicodeDecodeError, NoteError) as e:
+            raise StoreCorrupt(f"{self.latest_file}: cannot read the last signed checkpoint: "
+                               f"{e}") from e
+        size = self.size()
+        if size < cp.size or self.root(cp.size) != cp.root_hash:
+            raise StoreCorrupt(
+                f"ROLLBACK: the log already published a checkpoint of size {cp.size} "
+                f"({self.latest_file}), but the store holds {size} entries"
+                + ("" if size < cp.size else " with a different history")
+                + ". The store was restored from an old backup or altered. Restore the latest "
+                "store or a mirror; the log will not sign a second history")
 
 
 def reading_sha256(entry: bytes) -> str:

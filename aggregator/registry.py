@@ -52,7 +52,7 @@ def enrol(ledger: Ledger, enrolment: Enrolment) -> tuple[int, bytes]:
         entry = canonical_bytes(record)
         (index,) = ledger.append([entry])
         store.put_device(DeviceRow(enrolment.device_id, index, entry, 1, GENESIS_PREV))
-        ledger.sign_checkpoint()
+    ledger.checkpoint_now()
     return index, entry
 
 
@@ -74,5 +74,5 @@ def revoke(ledger: Ledger, device_id: DeviceId, reason: str, revoked_at: str) ->
         (index,) = ledger.append([entry])
         store.put_device(DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
                                    row.last_hash, index, row.flag))
-        ledger.sign_checkpoint()
+    ledger.checkpoint_now()
     return index

@@ -166,8 +166,7 @@ class IngestWorker:
             return
         if not force and now - self._last_checkpoint < self.cfg.checkpoint_interval_s:
             return
-        with self.ledger.store.transaction():
-            row = self.ledger.sign_checkpoint()
+        row = self.ledger.checkpoint_now()
         self._last_checkpoint = now
         self._unsigned = False
         if row is not None:

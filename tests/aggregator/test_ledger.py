@@ -138,3 +138,28 @@ def test_audit_names_a_tampered_interior_hash(ledger: Ledger) -> None:
     db.close()
     with pytest.raises(StoreCorrupt, match=r"level 2, index 1"):
         audit(ledger)
+
+
+def test_a_restored_old_backup_is_noticed_from_the_published_checkpoint(
+        tmp_path: Path, log_signer: NoteSigner) -> None:
+    """The backup carries its own (old) checkpoint table; the copy outside the store does not."""
+    path, latest = tmp_path / "l.sqlite3", tmp_path / "checkpoint.latest"
+    ledger = Ledger(SqliteStore(path), log_signer, latest)
+    fill(ledger, 4)
+    ledger.checkpoint_now()
+    backup = tmp_path / "backup.sqlite3"
+    src, dst = sqlite3.connect(path), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    fill(ledger, 3)
+    assert ledger.checkpoint_now() is not None
+    ledger.store.close()
+    restored = Ledger(SqliteStore(backup), log_signer, latest)
+    with pytest.raises(StoreCorrupt, match="ROLLBACK.*size 7.*holds 4 entries"):
+        restored.checkpoint_now()
+    # a different history of the right length is caught too
+    with restored.store.transaction():
+        restored.append([b'{"type":"test","other":%d}' % i for i in range(3)])
+    with pytest.raises(StoreCorrupt, match="different history"):
+        restored.check_against_last_checkpoint()
