@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +28,7 @@ from eco_protocol.note import (
     parse_verifier_key,
     sign_note,
 )
+from tests.gotool import build_go_verify
 from tests.protocol.factories import (
     entries_jsonl,
     fixed_key,
@@ -43,38 +42,13 @@ from tests.protocol.factories import (
 
 pytestmark = pytest.mark.interop
 
-GO_SOURCE = Path(__file__).parent / "go" / "verify"
 VECTORS = Path(__file__).parent.parent / "vectors"
-XMOD_PACKAGES = ("golang.org/x/mod/sumdb/note", "golang.org/x/mod/sumdb/tlog")
-
-
-def _gopath_with_xmod() -> str | None:
-    candidates = [p for p in os.environ.get("GOPATH", "").split(os.pathsep) if p]
-    candidates.append("/usr/share/gocode")  # Debian: golang-golang-x-mod-dev
-    for root in candidates:
-        if all((Path(root) / "src" / pkg).is_dir() for pkg in XMOD_PACKAGES):
-            return root
-    return None
 
 
 @pytest.fixture(scope="session")
 def go_verify(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of the built Go checker (skips if Go or the x/mod sources are missing)."""
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("the `go` binary is not installed (Debian package golang-go)")
-    gopath = _gopath_with_xmod()
-    if gopath is None:
-        pytest.skip("golang.org/x/mod/sumdb/{note,tlog} sources not found in $GOPATH or "
-                    "/usr/share/gocode (Debian package golang-golang-x-mod-dev)")
-    work = tmp_path_factory.mktemp("go-verify")
-    out = work / "verify"
-    env = {**os.environ, "GO111MODULE": "off", "GOPATH": gopath, "GOCACHE": str(work / "cache"),
-           "GOFLAGS": "", "CGO_ENABLED": "0"}
-    built = subprocess.run([go, "build", "-o", str(out), "."], cwd=GO_SOURCE, env=env,
-                           capture_output=True, text=True, timeout=600)
-    assert built.returncode == 0, f"go build failed:\n{built.stdout}\n{built.stderr}"
-    return out
+    return build_go_verify(tmp_path_factory.mktemp("go-verify"))
 
 
 def go(binary: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
