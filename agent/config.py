@@ -1,0 +1,474 @@
+"""The agent's configuration: one TOML file (``eco-agent init`` writes a commented example).
+
+Parsed with :mod:`tomllib` into frozen dataclasses. Every check names the offending key and says
+what to put there instead, as a :class:`~agent.errors.ConfigError`; unknown keys are refused too,
+because a misspelt key that is silently ignored is a setting that silently does not apply.
+Relative paths (``state_dir``, ``ca_file``) are resolved against the config file's directory.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from eco_protocol.errors import NoteError
+from eco_protocol.note import NoteVerifier, parse_verifier_key
+from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Quantity
+
+from .errors import ConfigError
+
+MAX_METERS: Final = 16  # an enrolment binds at most 16 meters (eco.enrol/v1)
+_METER_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+_TIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+class ClockMode(enum.StrEnum):
+    SYSTEM = "system"
+    ACCELERATED = "accelerated"
+
+
+class MeterProtocol(enum.StrEnum):
+    SUNSPEC_MODBUS = "sunspec-modbus"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """``[device]``."""
+
+    state_dir: Path
+    log_key: str | None  # the pinned verifier key; None until the municipality hands it out
+    interval_minutes: int = 30
+    poll_seconds: int = 60
+    co2_display_g_per_kwh: int = 434  # display-only estimate; the aggregator computes CO2
+    max_gap_fill_hours: int = 744  # longer outages are not interpolated (31 days)
+
+    @property
+    def interval_seconds(self) -> int:
+        return self.interval_minutes * 60
+
+    @property
+    def key_path(self) -> Path:
+        return self.state_dir / "device.key"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.state_dir / "outbox.sqlite3"
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / "state.json"
+
+    def log_verifier(self) -> NoteVerifier:
+        """The pinned log key, or a ConfigError saying how to set it."""
+        if not self.log_key:
+            raise ConfigError("[device] log_key is empty: paste the log's verifier key "
+                              "(name+keyid+base64) from your enrolment letter")
+        return parse_verifier_key(self.log_key)
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkConfig:
+    """``[uplink]``: the MQTT connection to the aggregator's broker."""
+
+    broker: str = "mqtt://127.0.0.1:1883"
+    batch_max: int = MAX_READINGS_PER_MESSAGE
+    keepalive_s: int = 60
+    username: str | None = None  # default: the device id
+    password: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    max_in_flight: int = 4  # readings messages awaiting a receipt at once
+    resend_timeout_s: float = 60.0  # resend a message that got no receipt within this time
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.broker).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.broker)
+        if parts.port is not None:
+            return parts.port
+        return 8883 if self.tls else 1883
+
+
+@dataclass(frozen=True, slots=True)
+class ClockConfig:
+    """``[clock]``: the system clock, or an accelerated one for simulations and the demo."""
+
+    mode: ClockMode = ClockMode.SYSTEM
+    origin_sim: float = 0.0  # POSIX seconds of simulated time at the anchor
+    origin_wall: float = 0.0  # POSIX seconds of wall time at the anchor
+    speed: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    """One ``[[meters]]`` entry."""
+
+    id: str
+    quantity: Quantity
+    protocol: MeterProtocol
+    port: str
+    unit: int = 1
+    baudrate: int = 9600
+    timeout_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    device: DeviceConfig
+    uplink: UplinkConfig
+    clock: ClockConfig
+    meters: tuple[MeterConfig, ...]
+    path: Path | None = None
+
+    def meter(self, meter_id: str) -> MeterConfig:
+        for m in self.meters:
+            if m.id == meter_id:
+                return m
+        known = ", ".join(m.id for m in self.meters)
+        raise ConfigError(f"no meter {meter_id!r} in the config (configured: {known})")
+
+
+# ---------------------------------------------------------------------------------------------
+# typed getters: each names the key it checks
+
+
+class _Section:
+    def __init__(self, data: Mapping[str, Any], name: str, allowed: set[str]) -> None:
+        self.data = data
+        self.name = name
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ConfigError(f"{name}: unknown key(s) {', '.join(unknown)}; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+
+    def _where(self, key: str) -> str:
+        return f"{self.name} {key}"
+
+    def str_(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        v = self.data.get(key)
+        if v is None:
+            if required:
+                raise ConfigError(f"{self._where(key)} is missing: add {key} = \"…\"")
+            return default
+        if not isinstance(v, str):
+            raise ConfigError(f"{self._where(key)} must be a string in quotes, got {v!r}")
+        return v
+
+    def req_str(self, key: str) -> str:
+        v = self.str_(key, required=True)
+        assert v is not None
+        if not v.strip():
+            raise ConfigError(f"{self._where(key)} must not be empty")
+        return v
+
+    def int_(self, key: str, default: int, lo: int, hi: int) -> int:
+        v = self.data.get(key, default)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ConfigError(f"{self._where(key)} must be a whole number, got {v!r}")
+        if not lo <= v <= hi:
+            raise ConfigError(f"{self._where(key)} = {v} is out of range: use {lo}–{hi}")
+        return v
+
+    def float_(self, key: str, default: float, lo: float, hi: float) -> float:
+        v = self.data.get(key, default)
+        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+            raise ConfigError(f"{self._where(key)} must be a number, got {v!r}")
+        if not lo <= v <= hi:
+            raise ConfigError(f"{self._where(key)} = {v} is out of range: use {lo}–{hi}")
+        return float(v)
+
+    def bool_(self, key: str, default: bool) -> bool:
+        v = self.data.get(key, default)
+        if not isinstance(v, bool):
+            raise ConfigError(f"{self._where(key)} must be true or false, got {v!r}")
+        return v
+
+
+def _table(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    v = doc.get(key, {})
+    if not isinstance(v, Mapping):
+        raise ConfigError(f"[{key}] must be a table ([{key}] header), got {type(v).__name__}")
+    return v
+
+
+def _path(raw: str, base: Path | None) -> Path:
+    p = Path(raw).expanduser()
+    if not p.is_absolute() and base is not None:
+        p = base / p
+    return p
+
+
+def _parse_device(t: Mapping[str, Any], base: Path | None) -> DeviceConfig:
+    s = _Section(t, "[device]", {"state_dir", "interval_minutes", "poll_seconds", "log_key",
+                                 "co2_display_g_per_kwh", "max_gap_fill_hours"})
+    state_dir = _path(s.req_str("state_dir"), base)
+    interval = s.int_("interval_minutes", 30, 1, 1440)
+    if 1440 % interval:
+        divisors = [d for d in (1, 2, 5, 10, 15, 30, 60, 120, 240) if 1440 % d == 0]
+        raise ConfigError(f"[device] interval_minutes = {interval} does not divide a day "
+                          f"(1440 minutes): use one of {', '.join(map(str, divisors))}, …")
+    poll = s.int_("poll_seconds", 60, 1, interval * 60)
+    log_key = s.str_("log_key", None)
+    if log_key is not None:
+        log_key = log_key.strip() or None
+    if log_key is not None:
+        try:
+            parse_verifier_key(log_key)
+        except NoteError as e:
+            raise ConfigError(f"[device] log_key is not a valid verifier key ({e}); copy it "
+                              "exactly as name+keyid+base64 from your enrolment letter") from e
+    return DeviceConfig(
+        state_dir=state_dir,
+        log_key=log_key,
+        interval_minutes=interval,
+        poll_seconds=poll,
+        co2_display_g_per_kwh=s.int_("co2_display_g_per_kwh", 434, 0, 5000),
+        max_gap_fill_hours=s.int_("max_gap_fill_hours", 744, 0, 24 * 366),
+    )
+
+
+def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
+    s = _Section(t, "[uplink]", {"broker", "batch_max", "keepalive_s", "username", "password",
+                                 "tls", "ca_file", "max_in_flight", "resend_timeout_s"})
+    broker = s.str_("broker", "mqtt://127.0.0.1:1883") or ""
+    parts = urlsplit(broker)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ConfigError(f"[uplink] broker = {broker!r} is not a broker URL: use "
+                          "mqtt://HOST:PORT (or mqtts://HOST:PORT for TLS)")
+    try:
+        _ = parts.port
+    except ValueError as e:
+        raise ConfigError(f"[uplink] broker = {broker!r} has an invalid port") from e
+    if parts.path not in ("", "/") or parts.query or parts.username or parts.password:
+        raise ConfigError(f"[uplink] broker = {broker!r}: give only mqtt://HOST:PORT; put "
+                          "credentials in username/password")
+    tls = s.bool_("tls", parts.scheme == "mqtts")
+    if parts.scheme == "mqtts" and not tls:
+        raise ConfigError("[uplink] tls = false contradicts the mqtts:// broker URL: "
+                          "remove tls or use mqtt://")
+    if tls is False and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(f"[uplink] broker {parts.hostname} is not on loopback: TLS is required "
+                          "there (PROTOCOL.md §3); use mqtts://HOST:8883")
+    ca = s.str_("ca_file")
+    return UplinkConfig(
+        broker=broker,
+        batch_max=s.int_("batch_max", MAX_READINGS_PER_MESSAGE, 1, MAX_READINGS_PER_MESSAGE),
+        keepalive_s=s.int_("keepalive_s", 60, 5, 3600),
+        username=s.str_("username"),
+        password=s.str_("password"),
+        tls=tls,
+        ca_file=None if ca is None else _path(ca, base),
+        max_in_flight=s.int_("max_in_flight", 4, 1, 16),
+        resend_timeout_s=s.float_("resend_timeout_s", 60.0, 0.1, 86400.0),
+    )
+
+
+def _parse_clock(t: Mapping[str, Any]) -> ClockConfig:
+    s = _Section(t, "[clock]", {"mode", "origin_sim", "origin_wall", "speed"})
+    mode_raw = s.str_("mode", "system") or ""
+    try:
+        mode = ClockMode(mode_raw)
+    except ValueError as e:
+        raise ConfigError(f"[clock] mode = {mode_raw!r}: use \"system\" or \"accelerated\"") from e
+    if mode is ClockMode.SYSTEM:
+        extra = sorted(set(t) - {"mode"})
+        if extra:
+            raise ConfigError(f"[clock] {', '.join(extra)} only apply to mode = \"accelerated\": "
+                              "remove them or set the mode")
+        return ClockConfig()
+    missing = [k for k in ("origin_sim", "origin_wall", "speed") if k not in t]
+    if missing:
+        raise ConfigError(f"[clock] mode = \"accelerated\" needs {', '.join(missing)}")
+    raw = s.req_str("origin_sim")
+    if not _TIME_RE.match(raw):
+        raise ConfigError(f"[clock] origin_sim = {raw!r}: use an RFC 3339 UTC time like "
+                          "\"2026-06-21T00:00:00Z\"")
+    try:
+        origin_sim = datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError as e:
+        raise ConfigError(f"[clock] origin_sim = {raw!r} is not a valid date-time") from e
+    return ClockConfig(
+        mode=mode,
+        origin_sim=origin_sim,
+        origin_wall=s.float_("origin_wall", 0.0, 0.0, 1e11),
+        speed=s.float_("speed", 1.0, 0.001, 100000.0),
+    )
+
+
+def _parse_meter(t: object, i: int) -> MeterConfig:
+    where = f"[[meters]] #{i + 1}"
+    if not isinstance(t, Mapping):
+        raise ConfigError(f"{where} must be a table ([[meters]] header)")
+    s = _Section(t, where, {"id", "quantity", "protocol", "port", "unit", "baudrate",
+                            "timeout_s"})
+    mid = s.req_str("id")
+    if not _METER_ID_RE.match(mid):
+        raise ConfigError(f"{where} id = {mid!r}: use 1–32 letters, digits, '_', '.' or '-', "
+                          "starting with a letter or digit (e.g. \"pv1\")")
+    s.name = f"[[meters]] id={mid!r}"
+    q = s.req_str("quantity")
+    try:
+        quantity = Quantity(q)
+    except ValueError as e:
+        allowed = ", ".join(x.value for x in Quantity)
+        raise ConfigError(f"{s.name} quantity = {q!r}: use one of {allowed}") from e
+    p = s.str_("protocol", "sunspec-modbus") or ""
+    try:
+        protocol = MeterProtocol(p)
+    except ValueError as e:
+        allowed = ", ".join(x.value for x in MeterProtocol)
+        raise ConfigError(f"{s.name} protocol = {p!r}: this agent supports {allowed}") from e
+    return MeterConfig(
+        id=mid,
+        quantity=quantity,
+        protocol=protocol,
+        port=s.req_str("port"),
+        unit=s.int_("unit", 1, 1, 247),
+        baudrate=s.int_("baudrate", 9600, 1200, 921600),
+        timeout_s=s.float_("timeout_s", 1.0, 0.05, 30.0),
+    )
+
+
+def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfig:
+    """Validate a parsed TOML document. Pure apart from resolving relative paths."""
+    unknown = sorted(set(doc) - {"device", "uplink", "clock", "meters"})
+    if unknown:
+        raise ConfigError(f"unknown section(s) {', '.join(unknown)}; allowed: [device], "
+                          "[uplink], [clock], [[meters]]")
+    if "device" not in doc:
+        raise ConfigError("[device] section is missing: add it with at least state_dir")
+    base = path.parent if path is not None else None
+    device = _parse_device(_table(doc, "device"), base)
+    uplink = _parse_uplink(_table(doc, "uplink"), base)
+    clock = _parse_clock(_table(doc, "clock"))
+    raw_meters = doc.get("meters", [])
+    if not isinstance(raw_meters, list) or not raw_meters:
+        raise ConfigError("no [[meters]] configured: add at least one [[meters]] table")
+    if len(raw_meters) > MAX_METERS:
+        raise ConfigError(f"{len(raw_meters)} [[meters]] configured: at most {MAX_METERS}")
+    meters = tuple(_parse_meter(m, i) for i, m in enumerate(raw_meters))
+    seen: set[str] = set()
+    for m in meters:
+        if m.id in seen:
+            raise ConfigError(f"[[meters]] id {m.id!r} is used twice: meter ids must be unique")
+        seen.add(m.id)
+    return AgentConfig(device=device, uplink=uplink, clock=clock, meters=meters, path=path)
+
+
+def parse_config_text(text: str, path: Path | None = None) -> AgentConfig:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}not valid TOML ({e}); fix the line it names") from e
+    return parse_config(doc, path)
+
+
+def load_config(path: Path) -> AgentConfig:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"config file {path} does not exist: create one with "
+                          f"'eco-agent init {path}'") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}") from e
+    try:
+        return parse_config_text(text, path.resolve())
+    except ConfigError as e:
+        msg = str(e)
+        if not msg.startswith(str(path)):
+            raise ConfigError(f"{path}: {msg}") from e
+        raise
+
+
+def example_config() -> str:
+    """A fully commented example; ``eco-agent init`` writes it. It parses as is."""
+    return _EXAMPLE
+
+
+_EXAMPLE = """\
+# eco-agent configuration (TOML). Written by `eco-agent init`; edit, then run
+#   eco-agent keygen THIS_FILE      # once: creates the device key, prints the device id
+#   eco-agent probe THIS_FILE pv1   # check that a meter answers
+#   eco-agent run THIS_FILE         # the service (systemd runs this)
+# Relative paths are relative to this file's directory.
+
+[device]
+# Where the device key, the outbox (signed readings not yet receipted) and the small state file
+# live. Must survive reboots and power cuts: not /tmp, not tmpfs.
+state_dir = "/var/lib/eco-agent"
+
+# Length of one reading interval in minutes. Must divide a day (1440). Readings are aligned to
+# multiples of it in UTC (09:00, 09:30, …). The municipality tells you if it is not 30.
+interval_minutes = 30
+
+# How often the meters are read, in seconds (at most one interval). The register at an interval
+# boundary is the last read at or before it, so shorter polls place energy more precisely.
+poll_seconds = 60
+
+# The log's verifier key (name+keyid+base64), from your enrolment letter. Receipts must be signed
+# by it, and `run` refuses to start without it. It is pinned on first run: a different key later
+# is refused unless you run `eco-agent run --accept-new-log-key`.
+log_key = ""
+
+# Display-only CO2 factor in g-CO2 per kWh for co2_g_estimate in each reading. The aggregator
+# computes the authoritative figure under the methodology; this one is never trusted.
+co2_display_g_per_kwh = 434
+
+# Outages longer than this many hours are not filled with interpolated (gap_filled) readings:
+# the readings restart at the next boundary instead.
+max_gap_fill_hours = 744
+
+[uplink]
+# The aggregator's MQTT broker. mqtts:// (TLS) is required for any broker not on loopback.
+broker = "mqtt://127.0.0.1:1883"
+# Readings per MQTT message (1–64); full messages drain a backlog quickly.
+batch_max = 64
+# MQTT keepalive in seconds.
+keepalive_s = 60
+# Broker login. The username defaults to the device id; set a password only if the broker uses
+# passwords (client certificates are the usual way with TLS).
+# username = ""
+# password = ""
+# CA certificate for TLS (with mqtts://).
+# ca_file = "/etc/eco-agent/ca.crt"
+# At most this many readings messages wait for their receipt at once.
+max_in_flight = 4
+# A message without a receipt after this many seconds is sent again (the aggregator drops
+# duplicates). A reading leaves the outbox only on a verified receipt.
+resend_timeout_s = 60
+
+[clock]
+# "system" for a real device. "accelerated" runs simulated time (demo, tests):
+#   sim_now = origin_sim + (wall_now - origin_wall) * speed
+mode = "system"
+# origin_sim = "2026-06-21T00:00:00Z"
+# origin_wall = 1782000000.0
+# speed = 60.0
+
+# One [[meters]] table per meter, as enrolled.
+[[meters]]
+# Meter id from the enrolment (1–32 letters, digits, _ . -).
+id = "pv1"
+# What it measures: pv_generation, grid_export, grid_import or ev_charge.
+quantity = "pv_generation"
+# How it is read. Supported: "sunspec-modbus" (SunSpec inverter over Modbus RTU).
+protocol = "sunspec-modbus"
+# Serial port; prefer the stable /dev/serial/by-id/… name.
+port = "/dev/ttyUSB0"
+# Modbus unit id, line speed and per-request timeout (seconds).
+unit = 1
+baudrate = 9600
+timeout_s = 1.0
+"""

@@ -1,0 +1,408 @@
+"""MQTT v5 uplink: publish outbox readings, act on signed receipts (PROTOCOL.md §3).
+
+paho-mqtt 2.x with ``CallbackAPIVersion.VERSION2`` and ``connect_async`` + ``loop_start`` (the
+box must boot without a network). The sharp edges of PITFALLS.md §1 shape the design:
+
+* paho callbacks run on paho's thread, and an exception there kills it, so every callback only
+  puts a small event on a queue, inside ``try/except`` that logs. No lock is taken in a callback.
+* :meth:`Uplink.pump`, called by the runner's main loop, does everything else: outbox reads and
+  writes, receipt verification, publishing.
+* At most ``max_in_flight`` readings messages await a receipt at once, and we publish only while
+  connected; paho's own queue is capped with ``max_queued_messages_set`` as a backstop (its
+  default is unbounded).
+* A PUBACK never deletes anything (an ACL refusal is a v5 failure reason code, logged). A
+  reading leaves the outbox only on a receipt item ``accepted``/``duplicate`` whose
+  ``reading_sha256`` matches, in a receipt whose signature verifies under the pinned log key and
+  whose ``device_id`` is ours; anything else is ignored and logged loudly.
+* ``rejected`` with ``gap: …`` and ``expected_seq`` → the pending readings from ``expected_seq``
+  are sent again (except those already re-sent after the message that caused the gap); any other
+  rejection → the reading is set aside with its reason and shown by ``eco-agent status``.
+* At-least-once: a message without a receipt after ``resend_timeout_s`` is sent again, and
+  after every (re)connect everything pending is sent again; the aggregator drops duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from eco_protocol.canonical import parse_json
+from eco_protocol.encoding import format_time
+from eco_protocol.errors import MalformedRecord, ProtocolError
+from eco_protocol.note import NoteVerifier
+from eco_protocol.records import Receipt, ReceiptStatus
+from eco_protocol.signing import verify_record
+
+from .config import UplinkConfig
+from .outbox import Outbox, StoredReading
+
+log = logging.getLogger(__name__)
+
+MAX_RECEIPT_BYTES: Final = 256 * 1024
+
+
+def topic(device_id: str, leaf: str) -> str:
+    return f"eco/v1/{device_id}/{leaf}"
+
+
+# -- events handed from paho's thread to the main loop -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Connected:
+    failure: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ConnectFailed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    mid: int
+    failure: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscribed:
+    failures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Wake:
+    pass
+
+
+_Event = _Connected | _Disconnected | _ConnectFailed | _Published | _Subscribed | _Message | _Wake
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    batch: int
+    at: float  # monotonic
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkStatus:
+    connected: bool
+    messages_in_flight: int
+    readings_awaiting_receipt: int
+    receipts_ignored: int
+    last_error: str | None
+
+
+class Uplink:
+    """The device's MQTT session. ``start`` once, ``pump`` from the main loop, ``stop`` once."""
+
+    def __init__(self, *, device_id: str, config: UplinkConfig, outbox: Outbox,
+                 log_key: NoteVerifier, monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time,
+                 reconnect_delay: tuple[int, int] = (1, 30)) -> None:
+        self.device_id = device_id
+        self.config = config
+        self.outbox = outbox
+        self.log_key = log_key
+        self._monotonic = monotonic
+        self._wall = wall
+        self.readings_topic = topic(device_id, "readings")
+        self.receipts_topic = topic(device_id, "receipts")
+        self.status_topic = topic(device_id, "status")
+        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        self.connected = False
+        self._awaiting: dict[int, _Sent] = {}
+        self._next_batch = 0
+        self.receipts_ignored = 0
+        self.last_error: str | None = None
+        self._started = False
+
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
+                        protocol=mqtt.MQTTv5, reconnect_on_failure=True)
+        c.username_pw_set(config.username or device_id, config.password)
+        c.will_set(self.status_topic, b"offline", qos=1, retain=True)
+        # our own window bounds what we hand to paho; these caps are the backstop (PITFALLS §1)
+        c.max_inflight_messages_set(config.max_in_flight + 4)
+        c.max_queued_messages_set(config.max_in_flight + 8)
+        c.reconnect_delay_set(*reconnect_delay)
+        if config.tls:
+            c.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None)
+        c.on_connect = self._on_connect
+        c.on_connect_fail = self._on_connect_fail
+        c.on_disconnect = self._on_disconnect
+        c.on_publish = self._on_publish
+        c.on_subscribe = self._on_subscribe
+        c.on_message = self._on_message
+        self._client = c
+
+    # -- paho callbacks: enqueue only, never raise ---------------------------------------------
+
+    def _put(self, make: Callable[[], _Event]) -> None:
+        try:
+            self._events.put(make())
+        except Exception:  # a raise here would kill paho's network thread
+            log.exception("MQTT callback failed")
+
+    def _on_connect(self, _c: mqtt.Client, _u: Any, _f: mqtt.ConnectFlags, rc: ReasonCode,
+                    _p: Properties | None) -> None:
+        self._put(lambda: _Connected(bool(rc.is_failure), str(rc)))
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        self._put(_ConnectFailed)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: mqtt.DisconnectFlags, rc: ReasonCode,
+                       _p: Properties | None) -> None:
+        self._put(lambda: _Disconnected(str(rc)))
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: ReasonCode,
+                    _p: Properties | None) -> None:
+        self._put(lambda: _Published(mid, bool(rc.is_failure), str(rc)))
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, rcs: list[ReasonCode],
+                      _p: Properties | None) -> None:
+        self._put(lambda: _Subscribed(tuple(str(r) for r in rcs if r.is_failure)))
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._put(lambda: _Message(msg.topic, bytes(msg.payload)))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background; the box keeps reading meters while the network is down."""
+        self._client.connect_async(self.config.host, self.config.port,
+                                   keepalive=self.config.keepalive_s, clean_start=True)
+        self._client.loop_start()
+        self._started = True
+
+    def healthy(self) -> bool:
+        """paho's network thread is alive (a dead one never reconnects; PITFALLS §1)."""
+        t = getattr(self._client, "_thread", None)
+        return isinstance(t, threading.Thread) and t.is_alive()
+
+    def notify(self) -> None:
+        """Wake a waiting :meth:`pump` (the poll job calls this after committing readings)."""
+        self._events.put(_Wake())
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Say ``offline`` (a clean disconnect sends no will), disconnect, stop the thread."""
+        if not self._started:
+            return
+        if self.connected:
+            info = self._client.publish(self.status_topic, b"offline", qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected = False
+        self._started = False
+
+    def status(self) -> UplinkStatus:
+        return UplinkStatus(self.connected, len({s.batch for s in self._awaiting.values()}),
+                            len(self._awaiting), self.receipts_ignored, self.last_error)
+
+    # -- the main-loop side ----------------------------------------------------------------------
+
+    def pump(self, wait_s: float = 0.0) -> None:
+        """Handle every queued event, resend what timed out, publish what is due.
+
+        Blocks up to ``wait_s`` for the first event (so the main loop reacts at once)."""
+        events: list[_Event] = []
+        with contextlib.suppress(queue.Empty):
+            events.append(self._events.get(timeout=wait_s) if wait_s > 0
+                          else self._events.get_nowait())
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        for ev in events:
+            self._handle(ev)
+        now = self._monotonic()
+        expired = [s for s, sent in self._awaiting.items()
+                   if now - sent.at >= self.config.resend_timeout_s]
+        if expired:
+            log.info("no receipt for %d reading(s) within %.0f s (seq %d…): sending again",
+                     len(expired), self.config.resend_timeout_s, min(expired))
+            for s in expired:
+                del self._awaiting[s]
+        if self.connected:
+            self._publish_due(now)
+
+    def _handle(self, ev: _Event) -> None:
+        match ev:
+            case _Connected(failure=True, reason=reason):
+                self.last_error = f"broker refused the connection: {reason}"
+                log.error("%s (check that the broker knows username %s and its ACL allows it)",
+                          self.last_error, self.config.username or self.device_id)
+            case _Connected():
+                log.info("connected to %s", self.config.broker)
+                self.connected = True
+                # receipts first: the broker handles our packets in order, so no receipt for
+                # the readings below can be published before this subscription exists
+                self._client.subscribe(self.receipts_topic, qos=1)
+                self._client.publish(self.status_topic, b"online", qos=1, retain=True)
+                # at-least-once: whatever was awaiting a receipt is sent again on this session
+                self._awaiting.clear()
+            case _Disconnected(reason=reason):
+                if self.connected:
+                    log.warning("disconnected from the broker (%s); readings stay in the outbox",
+                                reason)
+                self.connected = False
+            case _ConnectFailed():
+                if self.last_error != "cannot reach the broker":
+                    log.warning("cannot reach the broker at %s; retrying", self.config.broker)
+                self.last_error = "cannot reach the broker"
+            case _Published(failure=True, mid=mid, reason=reason):
+                self.last_error = f"broker refused a message (mid {mid}): {reason}"
+                log.error("%s; nothing is deleted, it is sent again after %.0f s",
+                          self.last_error, self.config.resend_timeout_s)
+            case _Published():
+                pass  # a PUBACK deletes nothing: only a verified receipt does
+            case _Subscribed(failures=failures) if failures:
+                self.last_error = f"broker refused the receipts subscription: {failures[0]}"
+                log.error("%s: no reading can be deleted until this is fixed", self.last_error)
+            case _Subscribed():
+                pass
+            case _Message(topic=t, payload=payload):
+                if t == self.receipts_topic:
+                    self.handle_receipt(payload)
+                else:
+                    log.warning("unexpected message on %s ignored", t)
+            case _Wake():
+                pass
+
+    def _publish_due(self, now: float) -> None:
+        cfg = self.config
+        free = cfg.max_in_flight - len({s.batch for s in self._awaiting.values()})
+        if free <= 0:
+            return
+        want = free * cfg.batch_max
+        rows = self.outbox.pending(len(self._awaiting) + want)
+        due = [r for r in rows if r.seq not in self._awaiting][:want]
+        for i in range(0, len(due), cfg.batch_max):
+            chunk = due[i:i + cfg.batch_max]
+            if not self._publish(chunk, now):
+                break
+
+    def _publish(self, chunk: list[StoredReading], now: float) -> bool:
+        # canonical JSON of an array is its canonical elements joined by commas (RFC 8785)
+        payload = b"[" + b",".join(r.body for r in chunk) + b"]"
+        info = self._client.publish(self.readings_topic, payload, qos=1)
+        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            return False  # not queued; tried again on the next pump
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self.last_error = f"publish failed: {mqtt.error_string(info.rc)}"
+            log.warning("%s", self.last_error)
+            return False
+        # NO_CONN still queues the message in paho (PITFALLS §1): count it as sent
+        self._next_batch += 1
+        for r in chunk:
+            self._awaiting[r.seq] = _Sent(self._next_batch, now)
+        log.debug("published seq %d–%d (%d readings)", chunk[0].seq, chunk[-1].seq, len(chunk))
+        return True
+
+    # -- receipts (PROTOCOL.md §3) -----------------------------------------------------------------
+
+    def _ignore(self, why: str) -> None:
+        self.receipts_ignored += 1
+        self.last_error = f"receipt ignored: {why}"
+        log.error("RECEIPT IGNORED, nothing deleted: %s", why)
+
+    def handle_receipt(self, payload: bytes) -> None:
+        """Verify one receipt and apply it to the outbox (delete / set aside / resend)."""
+        if len(payload) > MAX_RECEIPT_BYTES:
+            self._ignore(f"{len(payload)} bytes is larger than any valid receipt")
+            return
+        try:
+            doc = parse_json(payload)
+            if not isinstance(doc, dict):
+                raise MalformedRecord("receipt: expected a JSON object")
+            verify_record(doc, self.log_key.public_key, "receipt")
+            receipt = Receipt.from_dict(doc)
+        except ProtocolError as e:
+            self._ignore(f"{e} (pinned log key {self.log_key.name}+{self.log_key.key_id:08x})")
+            return
+        if receipt.device_id != self.device_id:
+            self._ignore(f"it is addressed to device {receipt.device_id}, not {self.device_id}")
+            return
+
+        acks: list[tuple[int, str]] = []
+        rejections: list[tuple[int, str, str]] = []
+        gaps: list[tuple[int, int]] = []
+        counts = {s.value: 0 for s in ReceiptStatus}
+        for item in receipt.items:
+            counts[item.status.value] += 1
+            if item.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.DUPLICATE):
+                acks.append((item.seq, item.reading_sha256))
+            elif (item.reason or "").startswith("gap") and item.expected_seq is not None:
+                gaps.append((item.seq, item.expected_seq))
+            else:
+                rejections.append((item.seq, item.reading_sha256, item.reason or "rejected"))
+        seqs = [i.seq for i in receipt.items]
+        summary = {"at": format_time(datetime.fromtimestamp(self._wall(), UTC)),
+                   "first_seq": min(seqs), "last_seq": max(seqs), **counts,
+                   "gap_expected_seq": min((e for _, e in gaps), default=None)}
+        outcome = self.outbox.apply_receipt(acks, rejections, summary)
+        for s in (*outcome.acknowledged, *outcome.set_aside):
+            self._awaiting.pop(s, None)
+        for s in outcome.set_aside:
+            reason = next(r for q, _, r in rejections if q == s)
+            log.error("reading seq %d REJECTED by the aggregator: %s (set aside, not resent; "
+                      "see eco-agent status)", s, reason)
+        for s in outcome.mismatched:
+            held = self.outbox.get(s)
+            if held is None:
+                log.debug("receipt for seq %d, which is no longer in the outbox", s)
+            else:
+                log.error("receipt for seq %d names a reading hash that is not ours (%s): the "
+                          "aggregator holds a different reading with this seq; nothing deleted",
+                          s, held.sha256)
+        if gaps:
+            self._resend_after_gap(gaps)
+
+    def _resend_after_gap(self, gaps: list[tuple[int, int]]) -> None:
+        expected = min(e for _, e in gaps)
+        # the message that caused the gap; readings sent again after it are already on their way
+        caused_at = min((self._awaiting[s].at for s, _ in gaps if s in self._awaiting),
+                        default=None)
+        for s, _ in gaps:
+            self._awaiting.pop(s, None)
+        held = self.outbox.get(expected)
+        if held is None or held.status != "pending":
+            what = "no longer held (already receipted)" if held is None else (
+                f"set aside as rejected ({held.reason})")
+            log.error("the aggregator expects seq %d next, which this device has %s; readings "
+                      "after it cannot enter the ledger until the operator resolves this",
+                      expected, what)
+        # everything pending from `expected` on is due again, except readings (re)sent after
+        # the message that caused this gap: they are already on their way, in order
+        for s, sent in list(self._awaiting.items()):
+            if s >= expected and caused_at is not None and sent.at <= caused_at:
+                del self._awaiting[s]
+        first = self.outbox.resend_from(expected, 1)
+        log.warning("gap: the aggregator expects seq %d; sending pending readings again from "
+                    "seq %s", expected, first[0].seq if first else "(none pending)")
