@@ -55,3 +55,12 @@ def test_agent_reaches_serial_ports_only() -> None:
     assert svc["DevicePolicy"] == "closed"
     assert svc["SupplementaryGroups"] == "dialout"
     assert "PrivateDevices" not in svc, "PrivateDevices hides the physical serial ports"
+
+
+def test_agent_uses_the_watchdog_it_feeds() -> None:
+    """agent/runner.py sends READY=1 and WATCHDOG=1; the unit must ask for them."""
+    svc = _parse(next(u for u in UNITS if u.name == "eco-agent.service"))["Service"]
+    assert svc["Type"] == "notify"
+    assert int(svc["WatchdogSec"]) >= 60
+    runner = (Path(__file__).parents[2] / "agent" / "runner.py").read_text()
+    assert 'sd_notify("READY=1")' in runner and 'sd_notify("WATCHDOG=1")' in runner
