@@ -13,12 +13,15 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .canonical import MAX_SAFE_INTEGER
 from .encoding import b64decode, hex_field, parse_time
 from .errors import MalformedRecord, UnknownType
 from .keys import DeviceId
+
+if TYPE_CHECKING:
+    from .programme_records import ProgrammeRecord
 
 READING_TYPE: Final = "eco.reading/v1"
 RECEIPT_TYPE: Final = "eco.receipt/v1"
@@ -492,15 +495,26 @@ _PARSERS: dict[str, Any] = {
 }
 
 
-def parse_record(d: object) -> Record:
+def parse_record(d: object) -> Record | ProgrammeRecord:
     """Dispatch on ``type``; an unknown type or version is refused by name."""
+    from .programme_records import (
+        BATCH_TYPE,
+        CERTIFY_TYPE,
+        REDEEM_TYPE,
+        BatchSeal,
+        Certification,
+        Redemption,
+    )
+
+    parsers = {**_PARSERS, BATCH_TYPE: BatchSeal.from_dict, CERTIFY_TYPE: Certification.from_dict,
+               REDEEM_TYPE: Redemption.from_dict}
     m = _obj(d, "record")
     t = m.get("type")
-    parser = _PARSERS.get(t) if isinstance(t, str) else None
+    parser = parsers.get(t) if isinstance(t, str) else None
     if parser is None:
-        known = ", ".join(sorted(_PARSERS))
+        known = ", ".join(sorted(parsers))
         raise UnknownType(f"record type {t!r} is not known to this verifier (knows: {known})")
-    rec: Record = parser(m)
+    rec: Record | ProgrammeRecord = parser(m)
     return rec
 
 

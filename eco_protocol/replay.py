@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .canonical import canonical_bytes, parse_json
 from .errors import InvalidInput, MalformedRecord
 from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw
+from .programme_records import BatchSeal, Certification, ProgrammeRecord, Redemption
 from .records import (
     GENESIS_PREV,
     MAX_ENTRY_BYTES,
@@ -56,8 +57,10 @@ class LedgerReplay:
     counts: Counter[str] = field(default_factory=Counter)
     energy_wh: Counter[str] = field(default_factory=Counter)
     size: int = 0
+    seals: dict[str, BatchSeal] = field(default_factory=dict)
+    certified: set[str] = field(default_factory=set)
 
-    def add(self, entry: bytes) -> Record:
+    def add(self, entry: bytes) -> Record | ProgrammeRecord:
         """Check the next entry; raise :class:`EntryProblem` naming it if anything is wrong."""
         index = self.size
         try:
@@ -67,7 +70,7 @@ class LedgerReplay:
         self.size += 1
         return record
 
-    def _check(self, entry: bytes) -> Record:
+    def _check(self, entry: bytes) -> Record | ProgrammeRecord:
         if len(entry) > MAX_ENTRY_BYTES:
             raise MalformedRecord(f"entry is {len(entry)} bytes, over {MAX_ENTRY_BYTES}")
         obj = parse_json(entry)
@@ -88,10 +91,30 @@ class LedgerReplay:
             if state is None:
                 raise MalformedRecord(f"revocation of device {record.device_id}, never enrolled")
             state.revoked = True
+        elif isinstance(record, BatchSeal | Redemption | Certification):
+            verify_record(obj, self.log_key, f"{obj['type']} record")
+            self._programme(record)
         else:
             raise MalformedRecord(f"record type {obj.get('type')!r} does not belong in the ledger")
         self.counts[str(obj["type"])] += 1
         return record
+
+    def _programme(self, record: BatchSeal | Redemption | Certification) -> None:
+        if isinstance(record, BatchSeal):
+            if record.batch_id in self.seals:
+                raise MalformedRecord(f"batch {record.batch_id} is sealed twice")
+            for other in self.seals.values():
+                if other.programme == record.programme and other.period.overlaps(record.period):
+                    raise MalformedRecord(
+                        f"batch {record.batch_id} period {record.period.start}..."
+                        f"{record.period.end} overlaps batch {other.batch_id}")
+            self.seals[record.batch_id] = record
+        elif isinstance(record, Certification):
+            if record.batch_id not in self.seals:
+                raise MalformedRecord(f"certification of batch {record.batch_id}, never sealed")
+            if record.batch_id in self.certified:
+                raise MalformedRecord(f"batch {record.batch_id} is certified twice")
+            self.certified.add(record.batch_id)
 
     def _reading(self, reading: Reading, obj: dict[str, object]) -> None:
         state = self.devices.get(reading.device_id)

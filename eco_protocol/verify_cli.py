@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .canonical import parse_json
 from .errors import ProtocolError
 from .evidence import verify_evidence
 
@@ -75,9 +76,52 @@ def _evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import verify_report
+
+    path = Path(args.report)
+    try:
+        report = parse_json(_read_text(path))
+    except ProtocolError as e:
+        print(f"FAIL {path}: {e}", file=sys.stderr)
+        return 1
+    witnesses = list(args.witness)
+    evidence = None
+    if args.evidence:
+        d = Path(args.evidence)
+        evidence = (_read_text(d / "checkpoint"), _lines(d / "entries.jsonl"))
+    try:
+        res = verify_report(report, args.log_key.strip(), witnesses, args.min_witnesses,
+                            evidence)
+    except ProtocolError as e:
+        print(f"FAIL {e}", file=sys.stderr)
+        return 1
+    for line in res.checks:
+        print(f"ok   {line}")
+    print(f"     batch {report['batch_id']}: {res.reduction_g / 1e6:.6f} t-CO2 from "
+          f"{res.households} households → {res.credits_t} credits (t)")
+    if args.json:
+        print(json.dumps({"ok": True, "batch_id": report["batch_id"],
+                          "credits_t": res.credits_t, "reduction_g": res.reduction_g,
+                          "households": res.households, "sample": res.sample,
+                          "evidence_readings": res.evidence_readings}, sort_keys=True))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="eco-verify", description=__doc__.split("\n\n")[0])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in ("evidence", "report", "-h", "--help") and \
+            argv[0].endswith(".json"):
+        argv.insert(0, "report")  # `eco-verify report.json --log-key ...`
     sub = parser.add_subparsers(dest="command", required=True)
+    rp = sub.add_parser("report", help="verify a batch report offline (PROTOCOL.md §5)")
+    rp.add_argument("report")
+    rp.add_argument("--log-key", required=True, help="the log's verifier key, pinned by you")
+    rp.add_argument("--witness", action="append", default=[], help="a witness verifier key")
+    rp.add_argument("--min-witnesses", type=int, default=0)
+    rp.add_argument("--evidence", help="evidence directory: re-verify every reading")
+    rp.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
     ev = sub.add_parser("evidence", help="verify an evidence directory offline")
     ev.add_argument("dir")
     ev.add_argument("--log-key", required=True, help="the log's verifier key, pinned by you")
@@ -89,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "evidence":
         return _evidence(args)
+    if args.command == "report":
+        return _report(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -1,0 +1,121 @@
+"""Reading the ledger as the programme's books: households, readings, seals, redemptions.
+
+Everything the municipality reports (points balances, batches) is derived from the log itself,
+never from a separate counter that could drift: :func:`scan` reads the entries once and the pure
+functions below compute from that view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eco_protocol.canonical import parse_json
+from eco_protocol.coverage import LedgerReading, covered_digest, select_covered
+from eco_protocol.encoding import parse_time
+from eco_protocol.merkle import leaf_hash
+from eco_protocol.methodology import HouseholdTerms, daily_reduction_g, household_terms
+from eco_protocol.programme_records import BatchSeal, Certification, Period, Redemption
+from eco_protocol.records import Enrolment, Quantity
+
+__all__ = ["covered_digest"]
+
+from .programme import Programme
+from .store.interface import LedgerStore
+
+CoveredReading = LedgerReading
+
+
+@dataclass
+class LedgerView:
+    size: int = 0
+    enrolments: dict[str, tuple[int, Enrolment]] = field(default_factory=dict)
+    readings: list[CoveredReading] = field(default_factory=list)
+    seals: list[tuple[int, BatchSeal]] = field(default_factory=list)
+    redemptions: list[tuple[int, Redemption]] = field(default_factory=list)
+    certifications: list[tuple[int, Certification]] = field(default_factory=list)
+
+    def household_devices(self, programme: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for dev, (_, e) in self.enrolments.items():
+            if e.programme == programme:
+                out.setdefault(e.household, []).append(dev)
+        return out
+
+    def terms(self, household: str) -> HouseholdTerms:
+        return household_terms(e for _, e in self.enrolments.values() if e.household == household)
+
+    def programme_seals(self, programme: str) -> list[tuple[int, BatchSeal]]:
+        return [(i, s) for i, s in self.seals if s.programme == programme]
+
+
+def scan(store: LedgerStore, upto: int | None = None) -> LedgerView:
+    """One pass over the entries below ``upto`` (default: all)."""
+    size = store.size() if upto is None else upto
+    view = LedgerView(size=size)
+    for index, data in store.entries(0, size):
+        obj = parse_json(data)
+        t = obj["type"]
+        if t == "eco.reading/v1":
+            dev = obj["device_id"]
+            enrolled = view.enrolments.get(dev)
+            hh = enrolled[1].household if enrolled else ""
+            view.readings.append(CoveredReading(
+                index, dev, hh, Quantity(obj["quantity"]), parse_time(obj["start"], "start"),
+                parse_time(obj["end"], "end"), obj["energy_wh"], leaf_hash(data)))
+        elif t == "eco.enrol/v1":
+            view.enrolments[obj["device_id"]] = (index, Enrolment.from_dict(obj))
+        elif t == "eco.batch/v1":
+            view.seals.append((index, BatchSeal.from_dict(obj)))
+        elif t == "eco.redeem/v1":
+            view.redemptions.append((index, Redemption.from_dict(obj)))
+        elif t == "eco.certify/v1":
+            view.certifications.append((index, Certification.from_dict(obj)))
+    return view
+
+
+def covered_readings(view: LedgerView, programme: str, period: Period,
+                     before: int) -> list[CoveredReading]:
+    """PROTOCOL.md §5: readings before ``before`` inside the period, from the programme's
+    devices, in leaf-index order."""
+    programme_of = {d: e.programme for d, (_, e) in view.enrolments.items()}
+    return select_covered(view.readings, programme_of, programme, period, before)
+
+
+def late_readings(view: LedgerView, programme: str) -> list[tuple[str, CoveredReading]]:
+    """Readings appended after the seal of the period they fall in: logged, never credited."""
+    out = []
+    for seal_index, seal in view.programme_seals(programme):
+        for r in view.readings:
+            if r.index > seal_index and seal.period.contains(r.start, r.end) and \
+                    r.device_id in view.enrolments and \
+                    view.enrolments[r.device_id][1].programme == programme:
+                out.append((seal.batch_id, r))
+    return out
+
+
+# --- eco-points ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PointsStatement:
+    household: str
+    reduction_g: int
+    earned: int
+    redeemed: int
+    days: tuple[tuple[str, int], ...]
+
+    @property
+    def balance(self) -> int:
+        return self.earned - self.redeemed
+
+
+def points_statement(view: LedgerView, programme: Programme, household: str) -> PointsStatement:
+    """Daily accrual from the household's accepted readings; fractions stay in grams: points
+    are floor(total grams × rate / 1000), so no day's remainder is lost."""
+    readings = [r.facts for r in view.readings if r.household == household]
+    days = daily_reduction_g(readings, view.terms(household), programme.methodology)
+    total = sum(days.values())
+    earned = total * programme.points_per_kg // 1000
+    redeemed = sum(r.points for _, r in view.redemptions
+                   if r.household == household and r.programme == programme.id)
+    return PointsStatement(household, total, earned, redeemed, tuple(days.items()))

@@ -1,0 +1,233 @@
+"""J-Credit batches: plan a monitoring period, seal it in the log, write the signed report.
+
+A batch is sealed (``eco.batch/v1``) before its report exists, so what it covers is fixed in the
+log; the report's sample is then drawn from the root of a checkpoint that includes the seal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.coverage import household_rows
+from eco_protocol.encoding import b64encode, format_time
+from eco_protocol.errors import InvalidInput
+from eco_protocol.methodology import JST, credits
+from eco_protocol.note import Checkpoint
+from eco_protocol.programme_records import (
+    BatchSeal,
+    Certification,
+    Period,
+    Totals,
+)
+from eco_protocol.sample import sample_positions
+from eco_protocol.signing import sign_record
+
+from .accounting import CoveredReading, LedgerView, covered_digest, covered_readings, scan
+from .errors import Rejected
+from .export import export_evidence
+from .ledger import Ledger
+from .programme import Programme
+
+
+def period_from_dates(text: str) -> Period:
+    """``2026-04-01..2026-10-01``: JST dates, end exclusive."""
+    try:
+        a, b = text.split("..")
+        start = datetime.combine(datetime.strptime(a, "%Y-%m-%d").date(), time(), JST)
+        end = datetime.combine(datetime.strptime(b, "%Y-%m-%d").date(), time(), JST)
+        return Period(format_time(start), format_time(end))
+    except (ValueError, InvalidInput) as e:
+        raise Rejected(f"--period {text!r}: expected YYYY-MM-DD..YYYY-MM-DD (JST dates, end "
+                       f"exclusive), end after start ({e})") from e
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    batch_id: str
+    programme: Programme
+    period: Period
+    covered: list[CoveredReading]
+    households: list[dict[str, Any]]
+    totals: Totals
+    size_at_plan: int
+
+    def seal_record(self) -> BatchSeal:
+        return BatchSeal(self.batch_id, self.programme.id, self.period, len(self.covered),
+                         covered_digest(self.covered), self.totals)
+
+    def preview(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "programme": self.programme.id,
+                "period": self.period.to_dict(), "covered_count": len(self.covered),
+                "households": len(self.households), "totals": self.totals.to_dict()}
+
+
+def plan_batch(view: LedgerView, programme: Programme, period: Period) -> BatchPlan:
+    for _, seal in view.programme_seals(programme.id):
+        if seal.period.overlaps(period):
+            raise Rejected(f"period {period.start}..{period.end} overlaps batch "
+                           f"{seal.batch_id} ({seal.period.start}..{seal.period.end}); periods "
+                           "of a programme never overlap, so no reading is credited twice")
+    previous = view.programme_seals(programme.id)
+    carry_in = previous[-1][1].totals.carry_over_g if previous else 0
+    covered = covered_readings(view, programme.id, period, view.size)
+    households = household_rows(covered, view.terms, programme.methodology)
+    total = sum(h["reduction_g"] for h in households)
+    credits_t, carry_over = credits(total, carry_in)
+    batch_id = f"{programme.id}:{period.start[:10]}"
+    return BatchPlan(batch_id, programme, period, covered, households,
+                     Totals(total, carry_in, credits_t, carry_over), view.size)
+
+
+def seal_batch(ledger: Ledger, plan: BatchPlan) -> int:
+    """Append the seal; refuses if the log moved on in a way that changes the plan."""
+    with ledger.store.transaction():
+        view = scan(ledger.store)
+        again = plan_batch(view, plan.programme, plan.period)
+        if again.seal_record() != plan.seal_record():
+            raise Rejected("readings for this period arrived while the batch was being "
+                           "planned; preview again")
+        entry = canonical_bytes(sign_record(plan.seal_record().to_dict(),
+                                            ledger.signer.private_key))
+        (index,) = ledger.append([entry])
+    ledger.checkpoint_now()
+    return index
+
+
+def certify_batch(ledger: Ledger, programme: Programme, batch_id: str, first: str,
+                  last: str) -> int:
+    with ledger.store.transaction():
+        view = scan(ledger.store)
+        if not any(s.batch_id == batch_id for _, s in view.programme_seals(programme.id)):
+            raise Rejected(f"batch {batch_id} is not sealed in programme {programme.id}")
+        if any(c.batch_id == batch_id for _, c in view.certifications):
+            raise Rejected(f"batch {batch_id} already has its serial range recorded")
+        rec = Certification(batch_id, programme.id, first, last,
+                            format_time(datetime.now(UTC).replace(microsecond=0)))
+        entry = canonical_bytes(sign_record(rec.to_dict(), ledger.signer.private_key))
+        (index,) = ledger.append([entry])
+    ledger.checkpoint_now()
+    return index
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def proved(ledger: Ledger, index: int, size: int) -> dict[str, Any]:
+    return {"index": index, "entry_b64": b64encode(ledger.store.entry(index)),
+            "proof_b64": [b64encode(h) for h in ledger.inclusion_proof(index, size)]}
+
+
+def build_report(ledger: Ledger, programme: Programme, batch_id: str,
+                 checkpoint_note: str) -> dict[str, Any]:
+    """The signed ``report.json`` of PROTOCOL.md §5 for a sealed batch."""
+    cp = Checkpoint.from_text(checkpoint_note.split("\n\n", 1)[0] + "\n")
+    view = scan(ledger.store, cp.size)
+    seals = view.programme_seals(programme.id)
+    found = [(i, s) for i, s in seals if s.batch_id == batch_id]
+    if not found:
+        raise Rejected(f"batch {batch_id} is not sealed below checkpoint size {cp.size}")
+    seal_index, seal = found[0]
+    covered = covered_readings(view, programme.id, seal.period, seal_index)
+    if len(covered) != seal.covered_count or covered_digest(covered) != seal.covered_digest:
+        raise Rejected(f"the store's covered readings of {batch_id} differ from its seal; run "
+                       "'eco-aggregator ledger verify'")
+    households = household_rows(covered, view.terms, programme.methodology)
+    positions = sample_positions(cp.root_hash, [r.household for r in covered])
+    in_batch = {r.household for r in covered}
+    devices = sorted(d for d, (i, e) in view.enrolments.items()
+                     if e.household in in_batch and i < seal_index)
+    certified = next(({"first": c.first, "last": c.last} for _, c in view.certifications
+                      if c.batch_id == batch_id), None)
+    report: dict[str, Any] = {
+        "type": "eco.batch-report/v1", "batch_id": batch_id, "programme": programme.id,
+        "period": seal.period.to_dict(),
+        "methodology": {**programme.methodology.to_dict(), "programme": programme.info()},
+        "households": households,
+        "totals": seal.totals.to_dict(),
+        "certified_serials": certified,
+        "seal": proved(ledger, seal_index, cp.size),
+        "previous_seals": [proved(ledger, i, cp.size) for i, s in seals if i < seal_index],
+        "sample": [proved(ledger, covered[p].index, cp.size) for p in positions],
+        "enrolments": [proved(ledger, view.enrolments[d][0], cp.size) for d in devices],
+        "checkpoint": checkpoint_note,
+        "log_key": ledger.signer.verifier.vkey,
+    }
+    return sign_record(report, ledger.signer.private_key)
+
+
+RESULT_COLUMNS = ("symbol", "definition_and_unit", "classification", "method_and_frequency",
+                  "value", "period", "remarks")
+
+
+def results_table(report: dict[str, Any]) -> str:
+    """The monitoring report's results table (METHODOLOGY.md) as CSV for the verification body."""
+    period = f"{report['period']['start']}..{report['period']['end']}"
+    sums: dict[str, int] = {}
+    for hh in report["households"]:
+        for m in hh["months"]:
+            for k, v in m["energy_wh"].items():
+                sums[k] = sums.get(k, 0) + v
+    meth = report["methodology"]
+    factors = "; ".join(f"FY{f['fiscal_year']}: {f['g_per_kwh']} g/kWh ({f['source']})"
+                        for f in meth["grid_factors"])
+    t = report["totals"]
+    rows = [
+        ("EG_PV", "PV generation, kWh", "monitored", "inverter register, every 30 min",
+         f"{sums.get('pv_generation', 0) / 1000:.3f}", period, "signed readings"),
+        ("EX", "electricity exported to the grid, kWh", "monitored",
+         "smart meter reverse register, every 30 min", f"{sums.get('grid_export', 0) / 1000:.3f}",
+         period, "excluded from credit"),
+        ("SC", "self-consumed PV, kWh", "calculated", "per interval max(0, EG_PV - EX)",
+         f"{sums.get('self_consumed', 0) / 1000:.3f}", period, "households without export "
+         "metering contribute 0"),
+        ("EC_EV", "EV charging, kWh", "monitored", "charger register, every 30 min",
+         f"{sums.get('ev_charge', 0) / 1000:.3f}", period, ""),
+        ("EF_grid", "grid emission factor, g-CO2/kWh", "default value",
+         "per fiscal year", factors, period, "illustrative" if any(
+             f["illustrative"] for f in meth["grid_factors"]) else ""),
+        ("EF_gasoline", "gasoline emission factor, g-CO2/L", "default value", "fixed",
+         str(meth["gasoline_g_per_l"]), period, meth["gasoline_source"]),
+        ("ER", "emission reduction, t-CO2", "calculated", "sum over households and months",
+         f"{t['reduction_g'] / 1_000_000:.6f}", period,
+         f"credits {t['credits_t']} t; carry-in {t['carry_in_g']} g; carry-over "
+         f"{t['carry_over_g']} g"),
+        ("N_HH", "participating households", "monitored", "enrolments", str(
+            len(report["households"])), period, "pseudonyms only"),
+    ]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(RESULT_COLUMNS)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
+                 witness_vkeys: list[str] | None = None) -> dict[str, Any]:
+    """report.json, results.csv and evidence/ for a sealed batch, into ``out``."""
+    ledger.checkpoint_now()
+    row = ledger.latest_checkpoint()
+    assert row is not None
+    out.mkdir(parents=True, exist_ok=True)
+    export_evidence(ledger, out / "evidence", witness_vkeys)
+    note = (out / "evidence" / "checkpoint").read_text("utf-8")
+    report = build_report(ledger, programme, batch_id, note)
+    (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
+                                     "utf-8")
+    (out / "results.csv").write_text(results_table(report), "utf-8")
+    return report
+
+
+def next_period_start(view: LedgerView, programme: str) -> datetime | None:
+    seals = view.programme_seals(programme)
+    return seals[-1][1].period.end_dt if seals else None
+
+
+__all__ = ["BatchPlan", "build_report", "certify_batch", "period_from_dates", "plan_batch",
+           "results_table", "seal_batch", "write_report", "next_period_start"]

@@ -1,0 +1,182 @@
+"""``eco-aggregator`` commands for the programme: points, redemptions, batches, reports.
+
+Kept apart from :mod:`aggregator.cli` (ledger and ingest commands); :func:`add_commands` hooks
+them into the same parser. The programme file is ``<state_dir>/programme.toml`` unless
+``--programme-file`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.encoding import format_time
+from eco_protocol.keyfile import atomic_write
+from eco_protocol.programme_records import Redemption
+from eco_protocol.signing import sign_record
+
+from .accounting import late_readings, points_statement, scan
+from .batches import certify_batch, period_from_dates, plan_batch, seal_batch, write_report
+from .config import Config, load_config
+from .errors import Rejected
+from .ledger import Ledger
+from .programme import Programme, example_programme, load_programme
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def _programme_path(args: argparse.Namespace, cfg: Config) -> Path:
+    return Path(args.programme_file) if args.programme_file else cfg.state_dir / "programme.toml"
+
+
+def _open(args: argparse.Namespace) -> tuple[Config, Ledger, Programme]:
+    from .cli import open_ledger
+
+    cfg = load_config(args.config)
+    return cfg, open_ledger(cfg), load_programme(_programme_path(args, cfg))
+
+
+def cmd_programme_init(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    path = _programme_path(args, cfg)
+    if path.exists():
+        raise Rejected(f"{path} exists; edit it instead")
+    atomic_write(path, example_programme(args.id).encode("utf-8"), 0o644)
+    load_programme(path)
+    _print({"programme_file": str(path)})
+    return 0
+
+
+def cmd_points(args: argparse.Namespace) -> int:
+    _, ledger, programme = _open(args)
+    view = scan(ledger.store)
+    households = [args.household] if args.household else sorted(
+        view.household_devices(programme.id))
+    out = []
+    for hh in households:
+        st = points_statement(view, programme, hh)
+        row: dict[str, Any] = {"household": hh, "reduction_g": st.reduction_g,
+                               "earned": st.earned, "redeemed": st.redeemed,
+                               "balance": st.balance}
+        if args.household:
+            row["days"] = [{"day": d, "reduction_g": g} for d, g in st.days]
+        out.append(row)
+    _print({"programme": programme.id, "points_per_kg": programme.points_per_kg,
+            "households": out})
+    return 0
+
+
+def cmd_redeem(args: argparse.Namespace) -> int:
+    _, ledger, programme = _open(args)
+    reward = programme.reward(args.reward)
+    with ledger.store.transaction():  # balance and append in one transaction: no double spend
+        view = scan(ledger.store)
+        if args.household not in view.household_devices(programme.id):
+            raise Rejected(f"household {args.household} is not enrolled in {programme.id}")
+        st = points_statement(view, programme, args.household)
+        if st.balance < reward.points:
+            raise Rejected(f"{args.household} has {st.balance} points; {reward.name} needs "
+                           f"{reward.points}")
+        rec = Redemption(args.household, programme.id, reward.id, reward.points,
+                         format_time(datetime.now(UTC)))
+        (index,) = ledger.append([canonical_bytes(sign_record(rec.to_dict(),
+                                                              ledger.signer.private_key))])
+    ledger.checkpoint_now()
+    _print({"household": args.household, "reward": reward.id, "points": reward.points,
+            "balance": st.balance - reward.points, "index": index})
+    return 0
+
+
+def cmd_batch_create(args: argparse.Namespace) -> int:
+    _, ledger, programme = _open(args)
+    period = period_from_dates(args.period)
+    plan = plan_batch(scan(ledger.store), programme, period)
+    if args.preview:
+        _print({"preview": True, **plan.preview()})
+        return 0
+    index = seal_batch(ledger, plan)
+    _print({"sealed": True, "index": index, **plan.preview()})
+    return 0
+
+
+def cmd_batch_certify(args: argparse.Namespace) -> int:
+    _, ledger, programme = _open(args)
+    index = certify_batch(ledger, programme, args.batch_id, args.first, args.last)
+    _print({"batch_id": args.batch_id, "index": index,
+            "certified_serials": {"first": args.first, "last": args.last}})
+    return 0
+
+
+def cmd_batch_report(args: argparse.Namespace) -> int:
+    cfg, ledger, programme = _open(args)
+    out = Path(args.out)
+    report = write_report(ledger, programme, args.batch_id, out,
+                          list(getattr(cfg, "witness_vkeys", ()) or ()))
+    _print({"report": str(out / "report.json"), "evidence": str(out / "evidence"),
+            "results_csv": str(out / "results.csv"), "totals": report["totals"],
+            "households": len(report["households"]), "sample": len(report["sample"])})
+    return 0
+
+
+def cmd_batch_late(args: argparse.Namespace) -> int:
+    _, ledger, programme = _open(args)
+    late = late_readings(scan(ledger.store), programme.id)
+    _print({"late_readings": [{"batch_id": b, "index": r.index, "device_id": r.device_id,
+                               "start": format_time(r.start), "energy_wh": r.energy_wh}
+                              for b, r in late]})
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    def prog_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--programme-file", default=None,
+                       help="programme TOML (default <state_dir>/programme.toml)")
+
+    s = sub.add_parser("programme", help="programme configuration")
+    psub = s.add_subparsers(dest="programme_cmd", required=True)
+    p = psub.add_parser("init", help="write a commented programme.toml")
+    p.add_argument("--id", required=True, help="programme id, as used in enrolments")
+    prog_opt(p)
+    p.set_defaults(func=cmd_programme_init)
+
+    p = sub.add_parser("points", help="eco-points balances (derived from the ledger)")
+    p.add_argument("--household", help="one household's statement with daily accrual")
+    prog_opt(p)
+    p.set_defaults(func=cmd_points)
+
+    p = sub.add_parser("redeem", help="spend points on a reward (appends eco.redeem/v1)")
+    p.add_argument("--household", required=True)
+    p.add_argument("--reward", required=True)
+    prog_opt(p)
+    p.set_defaults(func=cmd_redeem)
+
+    s = sub.add_parser("batch", help="J-Credit batches")
+    bsub = s.add_subparsers(dest="batch_cmd", required=True)
+    p = bsub.add_parser("create", help="seal a monitoring period (appends eco.batch/v1)")
+    p.add_argument("--period", required=True, help="YYYY-MM-DD..YYYY-MM-DD, JST, end exclusive")
+    p.add_argument("--preview", action="store_true", help="show totals, seal nothing")
+    prog_opt(p)
+    p.set_defaults(func=cmd_batch_create)
+    p = bsub.add_parser("certify", help="record the official serial range (eco.certify/v1)")
+    p.add_argument("batch_id")
+    p.add_argument("--first", required=True)
+    p.add_argument("--last", required=True)
+    prog_opt(p)
+    p.set_defaults(func=cmd_batch_certify)
+    p = bsub.add_parser("report", help="write report.json, results.csv and evidence/")
+    p.add_argument("batch_id")
+    p.add_argument("--out", required=True)
+    prog_opt(p)
+    p.set_defaults(func=cmd_batch_report)
+    p = bsub.add_parser("late", help="readings that arrived after their period was sealed")
+    prog_opt(p)
+    p.set_defaults(func=cmd_batch_late)
+
+
+__all__ = ["add_commands"]

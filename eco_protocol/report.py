@@ -1,0 +1,330 @@
+"""Offline verification of a J-Credit batch report (PROTOCOL.md §5), for buyers and verifiers.
+
+Trusts nothing but the pinned log key (and the witness keys the buyer chose). Every failure
+raises :class:`ReportProblem` naming the field or entry; every success adds a line to the list of
+checks that ``eco-verify`` prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .canonical import canonical_bytes, parse_json
+from .coverage import LedgerReading, covered_digest, household_rows, select_covered
+from .encoding import b64decode, parse_time
+from .errors import InvalidInput, ProofError
+from .evidence import open_log_checkpoint, verify_evidence
+from .keys import public_key_from_raw
+from .merkle import leaf_hash, verify_inclusion
+from .methodology import Methodology, household_terms, month_reduction_g
+from .note import Checkpoint
+from .programme_records import BatchSeal, Period, Totals
+from .records import Enrolment, Reading, parse_record
+from .sample import sample_positions
+from .signing import verify_record
+
+REPORT_TYPE = "eco.batch-report/v1"
+REPORT_KEYS = {"type", "batch_id", "programme", "period", "methodology", "households", "totals",
+               "certified_serials", "seal", "previous_seals", "sample", "enrolments",
+               "checkpoint", "log_key", "sig"}
+
+
+class ReportProblem(InvalidInput):
+    """The report fails a check; the message names the field or entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Proved:
+    index: int
+    entry: bytes
+    record: Any
+
+
+@dataclass
+class ReportResult:
+    checks: list[str] = field(default_factory=list)
+    credits_t: int = 0
+    reduction_g: int = 0
+    households: int = 0
+    sample: int = 0
+    evidence_readings: int = 0
+
+
+def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
+    if not isinstance(item, Mapping) or set(item) != {"index", "entry_b64", "proof_b64"}:
+        raise ReportProblem(f"{what}: expected {{index, entry_b64, proof_b64}}")
+    index, proof = item["index"], item["proof_b64"]
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < cp.size:
+        raise ReportProblem(f"{what}.index {index!r} is not below the checkpoint size {cp.size}")
+    if not isinstance(proof, list):
+        raise ReportProblem(f"{what}.proof_b64 must be a list")
+    try:
+        entry = b64decode(item["entry_b64"], f"{what}.entry_b64")
+        hashes = [b64decode(h, f"{what}.proof_b64[]") for h in proof]
+        verify_inclusion(index, cp.size, leaf_hash(entry), hashes, cp.root_hash)
+    except InvalidInput as e:
+        raise ReportProblem(f"{what} (entry {index}): inclusion proof fails: {e}") from e
+    try:
+        obj = parse_json(entry)
+        if canonical_bytes(obj) != entry:
+            raise ReportProblem(f"{what} (entry {index}): entry is not canonical JSON")
+        return Proved(index, entry, parse_record(obj))
+    except ReportProblem:
+        raise
+    except InvalidInput as e:
+        raise ReportProblem(f"{what} (entry {index}): {e}") from e
+
+
+def _log_signed(p: Proved, log_pub: Any, what: str) -> None:
+    try:
+        verify_record(parse_json(p.entry), log_pub, what)
+    except InvalidInput as e:
+        raise ReportProblem(f"{what} (entry {p.index}): {e}") from e
+
+
+def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = (),
+                  min_witnesses: int = 0,
+                  evidence: tuple[str, Iterable[str]] | None = None) -> ReportResult:
+    """Check a report; ``evidence`` = (checkpoint text, entries.jsonl lines) for a full check."""
+    res = ReportResult()
+    if not isinstance(report, dict) or report.get("type") != REPORT_TYPE:
+        raise ReportProblem(f"not a {REPORT_TYPE} document")
+    missing, extra = REPORT_KEYS - set(report), set(report) - REPORT_KEYS
+    if missing or extra:
+        raise ReportProblem(f"report fields: missing {sorted(missing)}, unknown {sorted(extra)}")
+    if str(report["log_key"]).strip() != log_vkey.strip():
+        raise ReportProblem("log_key: the report names a different log key than the one you "
+                            "pinned")
+    try:
+        cp, log, witnesses = open_log_checkpoint(str(report["checkpoint"]), log_vkey,
+                                                 witness_vkeys, min_witnesses)
+    except InvalidInput as e:
+        raise ReportProblem(f"checkpoint: {e}") from e
+    res.checks.append(f"checkpoint signed by the log key (size {cp.size}, witnesses: "
+                      f"{', '.join(witnesses) or 'none'})")
+    try:
+        verify_record(report, log.public_key, "report")
+    except InvalidInput as e:
+        raise ReportProblem(f"sig: {e}") from e
+    res.checks.append("report signature by the log key")
+
+    # the seal and what it says
+    seal_p = _proved(report["seal"], "seal", cp)
+    if not isinstance(seal_p.record, BatchSeal):
+        raise ReportProblem(f"seal (entry {seal_p.index}) is not an eco.batch/v1 record")
+    _log_signed(seal_p, log.public_key, "seal")
+    seal: BatchSeal = seal_p.record
+    try:
+        period = Period.from_dict(report["period"])
+        totals = Totals.from_dict(report["totals"])
+    except InvalidInput as e:
+        raise ReportProblem(str(e)) from e
+    for name, ours, sealed in (("batch_id", report["batch_id"], seal.batch_id),
+                               ("programme", report["programme"], seal.programme),
+                               ("period", period, seal.period), ("totals", totals, seal.totals)):
+        if ours != sealed:
+            raise ReportProblem(f"{name}: the report says {ours!r}, the seal (entry "
+                                f"{seal_p.index}) says {sealed!r}")
+    res.checks.append(f"seal included at entry {seal_p.index}; batch, period and totals match")
+
+    # previous seals: no overlap, carry-in chain
+    prev = report["previous_seals"]
+    if not isinstance(prev, list):
+        raise ReportProblem("previous_seals must be a list")
+    last_prev: tuple[int, BatchSeal] | None = None
+    for i, item in enumerate(prev):
+        p = _proved(item, f"previous_seals[{i}]", cp)
+        if not isinstance(p.record, BatchSeal) or p.record.programme != seal.programme:
+            raise ReportProblem(f"previous_seals[{i}] is not a seal of {seal.programme}")
+        _log_signed(p, log.public_key, f"previous_seals[{i}]")
+        if p.index >= seal_p.index:
+            raise ReportProblem(f"previous_seals[{i}] (entry {p.index}) is not before the seal")
+        if p.record.period.overlaps(seal.period):
+            raise ReportProblem(f"period overlaps previous batch {p.record.batch_id} "
+                                f"({p.record.period.start}..{p.record.period.end})")
+        if last_prev is None or p.index > last_prev[0]:
+            last_prev = (p.index, p.record)
+    expected_carry = last_prev[1].totals.carry_over_g if last_prev else 0
+    if totals.carry_in_g != expected_carry:
+        raise ReportProblem(f"totals.carry_in_g {totals.carry_in_g} ≠ the previous batch's "
+                            f"carry_over_g {expected_carry}")
+    res.checks.append(f"{len(prev)} previous seals: no overlapping period, carry-in "
+                      f"{totals.carry_in_g} g follows")
+
+    # enrolments
+    enrol: dict[str, Enrolment] = {}
+    for i, item in enumerate(_list(report, "enrolments")):
+        p = _proved(item, f"enrolments[{i}]", cp)
+        if not isinstance(p.record, Enrolment):
+            raise ReportProblem(f"enrolments[{i}] (entry {p.index}) is not an enrolment")
+        _log_signed(p, log.public_key, f"enrolments[{i}]")
+        if p.index >= seal_p.index:
+            raise ReportProblem(f"enrolments[{i}] (entry {p.index}) comes after the seal")
+        enrol[p.record.device_id] = p.record
+    res.checks.append(f"{len(enrol)} enrolments included and signed by the log key")
+
+    # households and the arithmetic
+    try:
+        method = Methodology.from_dict(report["methodology"])
+    except InvalidInput as e:
+        raise ReportProblem(f"methodology: {e}") from e
+    households = _list(report, "households")
+    by_hh: dict[str, list[Enrolment]] = {}
+    for en in enrol.values():
+        by_hh.setdefault(en.household, []).append(en)
+    total = 0
+    months_checked = 0
+    for i, hh in enumerate(households):
+        w = f"households[{i}]"
+        if not isinstance(hh, Mapping):
+            raise ReportProblem(f"{w} must be an object")
+        hh_name = str(hh.get("household"))
+        for dev in hh.get("devices", []):
+            de = enrol.get(dev)
+            if de is None or de.household != hh_name or de.programme != seal.programme:
+                raise ReportProblem(f"{w}.devices: {dev} has no enrolment for household "
+                                    f"{hh_name!r} in programme {seal.programme}")
+        terms = household_terms(by_hh.get(hh_name, []))
+        hh_total = 0
+        for j, m in enumerate(hh.get("months", [])):
+            try:
+                want = month_reduction_g(m["month"], m["energy_wh"], terms, method)
+            except (KeyError, TypeError) as e:
+                raise ReportProblem(f"{w}.months[{j}]: malformed ({e!r})") from e
+            except InvalidInput as e:
+                raise ReportProblem(f"{w}.months[{j}]: {e}") from e
+            if m.get("reduction_g") != want:
+                raise ReportProblem(f"{w}.months[{j}] ({m['month']}): reduction_g "
+                                    f"{m.get('reduction_g')} ≠ {want} recomputed from its "
+                                    "energy figures and the methodology")
+            sc = m["energy_wh"].get("self_consumed", 0)
+            if sc > m["energy_wh"].get("pv_generation", 0) or sc < 0:
+                raise ReportProblem(f"{w}.months[{j}]: self_consumed exceeds PV generation")
+            hh_total += want
+            months_checked += 1
+        if hh.get("reduction_g") != hh_total:
+            raise ReportProblem(f"{w}.reduction_g {hh.get('reduction_g')} ≠ sum of its months "
+                                f"{hh_total}")
+        total += hh_total
+    if total != totals.reduction_g:
+        raise ReportProblem(f"totals.reduction_g {totals.reduction_g} ≠ sum over households "
+                            f"{total}")
+    res.checks.append(f"methodology arithmetic recomputed: {len(households)} households, "
+                      f"{months_checked} household-months, {total} g → {totals.credits_t} t "
+                      f"(carry-over {totals.carry_over_g} g)")
+    res.households, res.reduction_g, res.credits_t = len(households), total, totals.credits_t
+
+    # sample
+    names = {hh["household"] for hh in households}
+    sample = _list(report, "sample")
+    sampled_hh: set[str] = set()
+    by_dev: dict[str, dict[int, tuple[Reading, bytes]]] = {}
+    for i, item in enumerate(sample):
+        w = f"sample[{i}]"
+        p = _proved(item, w, cp)
+        r = p.record
+        if not isinstance(r, Reading):
+            raise ReportProblem(f"{w} (entry {p.index}) is not a reading")
+        re_ = enrol.get(r.device_id)
+        if re_ is None:
+            raise ReportProblem(f"{w} (entry {p.index}): device {r.device_id} has no enrolment "
+                                "in the report")
+        try:
+            verify_record(parse_json(p.entry), public_key_from_raw(re_.public_key_raw),
+                          f"reading {r.device_id}#{r.seq}")
+        except InvalidInput as ex:
+            raise ReportProblem(f"{w} (entry {p.index}): {ex}") from ex
+        if p.index >= seal_p.index or not seal.period.contains(r.start_dt, r.end_dt):
+            raise ReportProblem(f"{w} (entry {p.index}) is not a covered reading of the batch")
+        sampled_hh.add(re_.household)
+        by_dev.setdefault(r.device_id, {})[r.seq] = (r, p.entry)
+    for dev, seqs in by_dev.items():
+        for seq, (r, _) in seqs.items():
+            before = seqs.get(seq - 1)
+            if before is not None and r.prev != hashlib.sha256(before[1]).hexdigest():
+                raise ReportProblem(f"sample: reading {dev}#{seq} does not chain to #{seq - 1}")
+    s = min(seal.covered_count, max(30, len(names)))
+    if not s <= len(sample) <= s + len(names) or not names <= sampled_hh:
+        raise ReportProblem(f"sample: {len(sample)} readings covering {len(sampled_hh)} of "
+                            f"{len(names)} households; expected {s} draws plus one for each "
+                            "household not drawn")
+    res.sample = len(sample)
+    res.checks.append(f"{len(sample)} sampled readings: inclusion, device signatures against "
+                      f"their enrolments, inside the period, every household sampled")
+
+    if evidence is not None:
+        _check_evidence(res, evidence, cp, seal, seal_p.index, report, method, log_vkey,
+                        witness_vkeys)
+    return res
+
+
+def _list(report: Mapping[str, Any], key: str) -> list[Any]:
+    v = report[key]
+    if not isinstance(v, list):
+        raise ReportProblem(f"{key} must be a list")
+    return v
+
+
+def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: Checkpoint,
+                    seal: BatchSeal, seal_index: int, report: Mapping[str, Any],
+                    method: Methodology, log_vkey: str, witness_vkeys: Sequence[str]) -> None:
+    checkpoint_text, lines = evidence
+    entries: list[bytes] = []
+
+    def keep(lines: Iterable[str]) -> Iterable[str]:
+        for line in lines:
+            entries.append(b64decode(parse_json(line)["entry_b64"], "entry_b64"))
+            yield line
+
+    try:
+        summary = verify_evidence(checkpoint_text, log_vkey, witness_vkeys, keep(lines))
+    except InvalidInput as err:
+        raise ReportProblem(f"evidence: {err}") from err
+    if (summary.checkpoint.size, summary.checkpoint.root_hash) != (cp.size, cp.root_hash):
+        raise ReportProblem(f"evidence: its checkpoint (size {summary.checkpoint.size}) is not "
+                            f"the report's (size {cp.size})")
+    res.checks.append(f"evidence: {summary.entries} entries replayed (signatures, enrolment "
+                      "order, seq/prev chains, plausibility), root recomputed")
+    enrol: dict[str, Enrolment] = {}
+    readings: list[LedgerReading] = []
+    for index, data in enumerate(entries):
+        rec = parse_record(parse_json(data))
+        if isinstance(rec, Enrolment):
+            enrol[rec.device_id] = rec
+        elif isinstance(rec, Reading):
+            hh = enrol[rec.device_id].household
+            readings.append(LedgerReading(index, rec.device_id, hh, rec.quantity,
+                                          parse_time(rec.start, "start"),
+                                          parse_time(rec.end, "end"), rec.energy_wh,
+                                          leaf_hash(data)))
+    covered = select_covered(readings, {d: e.programme for d, e in enrol.items()},
+                             seal.programme, seal.period, seal_index)
+    if len(covered) != seal.covered_count or covered_digest(covered) != seal.covered_digest:
+        raise ReportProblem(f"evidence: the covered readings ({len(covered)}) do not match the "
+                            f"seal's covered_count {seal.covered_count} / covered_digest")
+    by_hh: dict[str, list[Enrolment]] = {}
+    for en in enrol.values():
+        by_hh.setdefault(en.household, []).append(en)
+    rows = household_rows(covered, lambda hh: household_terms(by_hh.get(hh, [])), method)
+    if rows != report["households"]:
+        for ours, theirs in zip(rows, report["households"], strict=False):
+            if ours != theirs:
+                raise ReportProblem(f"evidence: household {ours['household']}'s figures "
+                                    "recomputed from its readings differ from the report's")
+        raise ReportProblem("evidence: the report's household list differs from the evidence")
+    positions = sample_positions(cp.root_hash, [r.household for r in covered])
+    want = [covered[p].index for p in positions]
+    got = [item["index"] for item in report["sample"]]
+    if want != got:
+        raise ReportProblem(f"evidence: the sample is not the one drawn from the root hash "
+                            f"(expected entries {want[:5]}…, report has {got[:5]}…)")
+    res.evidence_readings = len(covered)
+    res.checks.append(f"evidence: {len(covered)} covered readings match the seal's count and "
+                      "digest; every household-month recomputed from readings; sample redrawn "
+                      "from the root hash")
+
+
+__all__ = ["ProofError", "ReportProblem", "ReportResult", "verify_report"]
