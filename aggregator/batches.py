@@ -80,7 +80,8 @@ def plan_batch(view: LedgerView, programme: Programme, period: Period) -> BatchP
     households = household_rows(covered, view.terms, programme.methodology)
     total = sum(h["reduction_g"] for h in households)
     credits_t, carry_over = credits(total, carry_in)
-    batch_id = f"{programme.id}:{period.start[:10]}"
+    batch_id = (f"{programme.id}:{period.start_dt.astimezone(JST):%Y-%m-%d}.."
+                f"{period.end_dt.astimezone(JST):%Y-%m-%d}")
     return BatchPlan(batch_id, programme, period, covered, households,
                      Totals(total, carry_in, credits_t, carry_over), view.size)
 

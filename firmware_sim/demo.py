@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,13 +40,18 @@ class Household:
     rated_w: int
     seed: int
     serial: str
+    terms: tuple[str, ...] = ("--installed", "2021-06-01", "--fit-status", "fit",
+                              "--no-battery")
 
 
 TOWN = (
     Household("Sato house, 1-2 Chuo", 4500, 11, "SIM-PV-0001"),
     Household("Suzuki house, 3-4 Minami", 3000, 12, "SIM-PV-0002"),
     Household("Takahashi house, 5-6 Kita", 6000, 13, "SIM-PV-0003"),
-    Household("Tanaka bakery, 7-8 Ekimae", 20000, 14, "SIM-PV-0004"),
+    # a shop whose inverter is set for zero export (no reverse power flow): all PV is used
+    Household("Tanaka bakery, 7-8 Ekimae", 20000, 14, "SIM-PV-0004",
+              ("--installed", "2023-02-01", "--fit-status", "none", "--no-battery",
+               "--zero-export")),
 )
 
 
@@ -162,6 +168,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             conf.read_text().replace("checkpoint_interval_s = 2.0", "checkpoint_interval_s = 1.0")
         )
         log_vkey = init["log_vkey"]
+        _run_json([*agg, "programme", "init", "--id", PROGRAMME])
         print(f"demo: aggregator log key {log_vkey}")
         procs.start("aggregator", [*agg, "serve"])
         # one clock for every process: sim = origin_sim + (wall - origin_wall) * speed
@@ -221,6 +228,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
                     PROGRAMME,
                     "--meter",
                     f"pv1:pv_generation:sunspec-modbus:{hh.rated_w}",
+                    *hh.terms,
                 ]
             )
             enrolled.append({"name": name, "config": cfg, **e})
@@ -258,8 +266,22 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         bad = {n: c for n, c in codes.items() if c != 0}
         if bad:
             print(f"demo: processes exited uncleanly: {bad} (logs in {logs})")
+        # the municipality's monthly work: seal the period, report it, show the points
+        start_jst = SIM_START + timedelta(hours=9)
+        period = (f"{start_jst:%Y-%m-%d}.."
+                  f"{start_jst + timedelta(days=math.floor(days)):%Y-%m-%d}")
+        batch = _run_json([*agg, "batch", "create", "--period", period])
+        print(f"demo: sealed batch {batch['batch_id']} ({batch['covered_count']} readings, "
+              f"{batch['totals']['reduction_g'] / 1000:.1f} kg-CO2)")
+        _run_json([*agg, "batch", "report", batch["batch_id"], "--out", str(out)])
+        verify_report = subprocess.run(
+            [_bin("eco-verify"), str(out / "report.json"), "--log-key", log_vkey, "--evidence",
+             str(out / "evidence"), "--json"], capture_output=True, text=True, check=False)
+        (out / "verify-report.txt").write_text(verify_report.stdout + verify_report.stderr)
+        print(verify_report.stdout if verify_report.returncode == 0 else verify_report.stderr,
+              end="")
+        points = _run_json([*agg, "points"])
         evidence = out / "evidence"
-        _run_json([*agg, "ledger", "export", str(evidence)])
         audit = _run_json([*agg, "ledger", "verify"])
         r = subprocess.run(
             [
@@ -274,7 +296,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             text=True,
             check=False,
         )
-        verified = r.returncode == 0
+        verified = r.returncode == 0 and verify_report.returncode == 0
         summary = json.loads(r.stdout.strip().splitlines()[-1]) if verified else {}
         print(r.stdout if verified else r.stderr, end="")
         readings = audit["counts"].get("eco.reading/v1", 0)
@@ -286,6 +308,11 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             "tree_size": audit["size"],
             "pending_after_drain": pending,
             "verification": "ok" if verified else r.stderr,
+            "batch": batch["batch_id"],
+            "batch_reduction_kg": batch["totals"]["reduction_g"] / 1000,
+            "credits_t": batch["totals"]["credits_t"],
+            "carry_over_g": batch["totals"]["carry_over_g"],
+            "points": {p["household"]: p["balance"] for p in points["households"]},
             "seconds": round(time.monotonic() - t_begin, 1),
             "evidence": str(evidence),
         }
