@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from eco_protocol.canonical import canonical_bytes
+from eco_protocol.encoding import format_time
 from eco_protocol.errors import BadSignature, InvalidInput
 from eco_protocol.keys import public_key_from_raw
 from eco_protocol.records import MAX_ENTRY_BYTES, Enrolment, Reading
@@ -68,8 +70,18 @@ def item_identity(obj: object) -> tuple[int, str]:
     return seq_i, digest
 
 
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Interval ends must lie in [now − max_age, now + max_skew]: a device's clock may be a little
+    ahead, and a backlog may be old, but not from the future or from years ago."""
+
+    now: datetime
+    max_skew: timedelta = timedelta(minutes=5)
+    max_age: timedelta = timedelta(days=400)
+
+
 def judge(obj: Any, topic_device: str, device: DeviceView | None,
-          stored: tuple[int, str] | None) -> Decision:
+          stored: tuple[int, str] | None, window: TimeWindow | None = None) -> Decision:
     """Decide about one reading object from a readings message on ``topic_device``'s topic.
 
     ``stored`` is (leaf_index, sha256) of a reading already in the ledger with the same
@@ -86,6 +98,16 @@ def judge(obj: Any, topic_device: str, device: DeviceView | None,
     if reading.device_id != topic_device:
         return Reject(seq, digest, "wrong_topic",
                       f"reading of device {reading.device_id} published under {topic_device}")
+    if window is not None:
+        if reading.end_dt > window.now + window.max_skew:
+            return Reject(seq, digest, "future",
+                          f"interval ends {reading.end}, after the aggregator's clock "
+                          f"{format_time(window.now)} plus {window.max_skew}; check the "
+                          "device's clock")
+        if reading.end_dt < window.now - window.max_age:
+            return Reject(seq, digest, "too_old",
+                          f"interval ends {reading.end}, more than {window.max_age.days} days "
+                          "ago")
     if device is None:
         return Reject(seq, digest, "unknown_device",
                       f"device {reading.device_id} is not enrolled; ask the municipality to "

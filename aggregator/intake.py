@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Enrolment, Receipt, ReceiptItem
 from eco_protocol.records import ReceiptStatus as S
 from eco_protocol.signing import sign_record
 
-from .checks import Accept, DeviceView, Duplicate, Reject, judge
+from .checks import Accept, DeviceView, Duplicate, Reject, TimeWindow, judge
 from .ledger import Ledger
 from .store.interface import DeviceRow, ReadingRow
 
@@ -43,11 +46,50 @@ class Outcome:
     problem: str | None = None  # a message that could not be answered at all
 
 
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """Caps that keep one misbehaving device from hurting the others."""
+
+    max_payload_bytes: int = 128 * 1024  # 64 readings of ~1 KiB each, with room
+    max_future_skew_s: int = 300
+    max_age_days: int = 400
+    rate_per_device: float = 20.0  # readings messages per second, sustained
+    burst_per_device: int = 200  # a backlog drains in bursts of full messages
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+    last_logged: float = -1e9
+
+
 class Intake:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, limits: IngestLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ledger = ledger
         self.store = ledger.store
+        self.limits = limits or IngestLimits()
         self._enrolments: dict[bytes, Enrolment] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._clock = clock
+
+    def _admit(self, device_id: str) -> tuple[bool, bool]:
+        """Token bucket per device: (admitted, first refusal in this minute)."""
+        now = self._clock()
+        lim = self.limits
+        b = self._buckets.get(device_id)
+        if b is None:
+            b = self._buckets[device_id] = _Bucket(float(lim.burst_per_device), now)
+        b.tokens = min(float(lim.burst_per_device), b.tokens + (now - b.at) * lim.rate_per_device)
+        b.at = now
+        if b.tokens >= 1:
+            b.tokens -= 1
+            return True, False
+        first = now - b.last_logged > 60
+        if first:
+            b.last_logged = now
+        return False, first
 
     def _view(self, row: DeviceRow) -> DeviceView:
         enrolment = self._enrolments.get(row.enrolment)
@@ -67,6 +109,17 @@ class Intake:
             return Outcome(None, None, problem=f"topic {topic!r} is not eco/v1/<device_id>/"
                                                "readings; message dropped")
         device_id = m.group(1)
+        admitted, log_it = self._admit(device_id)
+        if not admitted:
+            reason = (f"rate_limited: more than {self.limits.rate_per_device:g} messages/s "
+                      "from this device; excess messages are dropped unanswered (the device "
+                      "resends them later)")
+            if log_it:
+                self.store.record_rejection(device_id, None, reason, now)
+            return Outcome(device_id, None, problem=f"{device_id}: {reason}")
+        if len(payload) > self.limits.max_payload_bytes:
+            return self._unanswerable(device_id, f"malformed: payload of {len(payload)} bytes "
+                                      f"exceeds {self.limits.max_payload_bytes}", now)
         try:
             items = parse_json(payload)
         except InvalidInput as e:
@@ -77,6 +130,9 @@ class Intake:
                 f"{MAX_READINGS_PER_MESSAGE} readings", now)
         out: list[ReceiptItem] = []
         acc = dup = rej = 0
+        window = TimeWindow(parse_time(now, "now"),
+                            timedelta(seconds=self.limits.max_future_skew_s),
+                            timedelta(days=self.limits.max_age_days))
         for obj in items:
             row = self.store.device(device_id)
             view = None if row is None else self._view(row)
@@ -85,7 +141,7 @@ class Intake:
             if isinstance(seq, int) and not isinstance(seq, bool):
                 r = self.store.reading(device_id, seq)
                 stored = None if r is None else (r.leaf_index, r.sha256)
-            decision = judge(obj, device_id, view, stored)
+            decision = judge(obj, device_id, view, stored, window)
             if isinstance(decision, Accept):
                 assert row is not None
                 (leaf,) = self.ledger.append([decision.entry])
