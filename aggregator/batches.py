@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,16 @@ from .errors import Rejected
 from .export import export_evidence
 from .ledger import Ledger
 from .programme import Programme
+from .progress import ProgressCallback
 
 
-def period_from_dates(text: str) -> Period:
-    """``2026-04-01..2026-10-01``: JST dates, end exclusive."""
+def period_from_dates(text: str, today: datetime | None = None) -> Period:
+    """``2026-04-01..2026-10-01``: JST dates, end exclusive; or ``previous-month`` (JST)."""
+    if text == "previous-month":
+        now = (today or datetime.now(UTC)).astimezone(JST)
+        first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        prev = (first - timedelta(days=1)).replace(day=1)
+        text = f"{prev:%Y-%m-%d}..{first:%Y-%m-%d}"
     try:
         a, b = text.split("..")
         start = datetime.combine(datetime.strptime(a, "%Y-%m-%d").date(), time(), JST)
@@ -126,10 +132,11 @@ def proved(ledger: Ledger, index: int, size: int) -> dict[str, Any]:
 
 
 def build_report(ledger: Ledger, programme: Programme, batch_id: str,
-                 checkpoint_note: str) -> dict[str, Any]:
+                 checkpoint_note: str,
+                 progress: ProgressCallback | None = None) -> dict[str, Any]:
     """The signed ``report.json`` of PROTOCOL.md §5 for a sealed batch."""
     cp = Checkpoint.from_text(checkpoint_note.split("\n\n", 1)[0] + "\n")
-    view = scan(ledger.store, cp.size)
+    view = scan(ledger.store, cp.size, progress)
     seals = view.programme_seals(programme.id)
     found = [(i, s) for i, s in seals if s.batch_id == batch_id]
     if not found:
@@ -210,15 +217,16 @@ def results_table(report: dict[str, Any]) -> str:
 
 
 def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
-                 witness_vkeys: list[str] | None = None) -> dict[str, Any]:
+                 witness_vkeys: list[str] | None = None,
+                 progress: ProgressCallback | None = None) -> dict[str, Any]:
     """report.json, results.csv and evidence/ for a sealed batch, into ``out``."""
     ledger.checkpoint_now()
     row = ledger.latest_checkpoint()
     assert row is not None
     out.mkdir(parents=True, exist_ok=True)
-    export_evidence(ledger, out / "evidence", witness_vkeys)
+    export_evidence(ledger, out / "evidence", witness_vkeys, progress)
     note = (out / "evidence" / "checkpoint").read_text("utf-8")
-    report = build_report(ledger, programme, batch_id, note)
+    report = build_report(ledger, programme, batch_id, note, progress)
     (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
                                      "utf-8")
     (out / "results.csv").write_text(results_table(report), "utf-8")

@@ -181,3 +181,10 @@ def test_points_are_derived_from_the_ledger_and_redemption_is_bounded(
     assert st.earned == st.reduction_g // 1000
     assert st.reduction_g > 0 and st.redeemed == 0
     assert sum(g for _, g in st.days) == st.reduction_g
+
+
+def test_previous_month_period_is_in_japan_time() -> None:
+    from datetime import UTC, datetime
+
+    p = period_from_dates("previous-month", datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
+    assert (p.start, p.end) == ("2026-10-31T15:00:00Z", "2026-11-30T15:00:00Z")  # Dec 1 JST

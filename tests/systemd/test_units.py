@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 UNITS = sorted((Path(__file__).parents[2] / "systemd").glob("*.service"))
+TIMERS = sorted((Path(__file__).parents[2] / "systemd").glob("*.timer"))
 
 
 def _parse(unit: Path) -> configparser.RawConfigParser:
@@ -64,3 +65,21 @@ def test_agent_uses_the_watchdog_it_feeds() -> None:
     assert int(svc["WatchdogSec"]) >= 60
     runner = (Path(__file__).parents[2] / "agent" / "runner.py").read_text()
     assert 'sd_notify("READY=1")' in runner and 'sd_notify("WATCHDOG=1")' in runner
+
+
+@pytest.mark.parametrize("timer", TIMERS, ids=lambda p: p.name)
+def test_timer_verifies_and_names_its_service(timer: Path, tmp_path: Path) -> None:
+    service = timer.with_suffix(".service")
+    assert service.exists(), f"{timer.name} has no {service.name}"
+    bindir = Path(sys.executable).parent
+    for unit in (timer, service):
+        text = re.sub(r"/opt/eco-credit/\.venv/bin/", f"{bindir}/", unit.read_text())
+        (tmp_path / unit.name).write_text(text)
+    analyze = shutil.which("systemd-analyze")
+    assert analyze
+    r = subprocess.run([analyze, "verify", str(tmp_path / timer.name)], capture_output=True,
+                       text=True, timeout=60)
+    noise = [ln for ln in r.stderr.splitlines()
+             if ln.strip() and "Failed to connect to" not in ln and "bus" not in ln.lower()]
+    assert r.returncode == 0 and not noise, r.stderr
+    assert "Persistent=true" in timer.read_text()
