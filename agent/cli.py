@@ -5,6 +5,14 @@
     eco-agent run CONFIG                the service: poll, sign, deliver until receipted
     eco-agent status CONFIG             JSON: device id, next seq, pending, rejected, last receipt
     eco-agent probe CONFIG METER_ID     read one meter once and print what it says
+    eco-agent probe --protocol tasmota|shelly|openevse --broker mqtt://HOST:PORT --topic T
+                    --quantity Q [--channel N] [--field F] [--wait S]
+                                        the same for an MQTT device, without a config
+    eco-agent probe --protocol echonet-broute --port PORT --broute-id ID
+                    (--broute-password PW | --broute-password-file FILE)
+                    --quantity grid_import|grid_export [--family F] [--echonet-object O]
+    eco-agent probe --protocol sunspec-modbus --port PORT [--unit N] [--baudrate B]
+                                        the same for a serial device, without a config
 
 Errors are one line on stderr saying what is wrong and what to do; exit status 2 for
 configuration errors, 1 for anything else that went wrong at run time.
@@ -25,8 +33,9 @@ from eco_protocol.errors import EnvironmentProblem, ProtocolError
 from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
 
-from .config import AgentConfig, example_config, load_config
+from .config import AgentConfig, MeterConfig, example_config, load_config
 from .errors import AgentError, ConfigError, MeterError
+from .meters.interface import Meter
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +131,38 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_probe(args: argparse.Namespace) -> int:
-    from .runner import open_meter
+def _probe_mqtt(args: argparse.Namespace) -> int:
+    """``probe --protocol tasmota|shelly|openevse --broker URL --topic T --quantity Q``."""
+    from eco_protocol.records import Quantity
 
-    config = load_config(args.config)
-    mc = config.meter(args.meter_id)
-    meter = open_meter(mc)
+    from .config import MeterProtocol
+    from .meters.mqtt_meter import probe_without_config
+
+    missing = [opt for opt, v in (("--broker", args.broker), ("--topic", args.topic),
+                                  ("--quantity", args.quantity)) if v is None]
+    if missing:
+        _fatal(f"probe --protocol {args.protocol} needs {', '.join(missing)}", 2)
+    try:
+        report = probe_without_config(MeterProtocol(args.protocol), args.broker, args.topic,
+                                      Quantity(args.quantity), channel=args.channel,
+                                      field_name=args.field, wait_s=args.wait)
+    except ValueError as e:
+        _fatal(f"probe: {e}", 2)
+    except MeterError as e:
+        _fatal(f"{e}")
+    _print_json(report)
+    return 0
+
+
+def _read_and_report(mc: MeterConfig, meter: Meter) -> int:
+    """Read a serial meter once; print the snapshot and the raw values it came from."""
+    from datetime import UTC, datetime
+
+    from eco_protocol.encoding import format_time
+
     try:
         snap = meter.read()
+        read_at = format_time(datetime.now(UTC))
     except MeterError as e:
         _fatal(f"{e}")
     finally:
@@ -138,8 +171,101 @@ def cmd_probe(args: argparse.Namespace) -> int:
                  "protocol": snap.identity.protocol,
                  "manufacturer": snap.identity.manufacturer, "model": snap.identity.model,
                  "serial": snap.identity.serial, "register_wh": snap.register_wh,
-                 "power_w": snap.power_w, "wrap_wh": snap.wrap_wh, "port": mc.port})
+                 "power_w": snap.power_w, "wrap_wh": snap.wrap_wh, "port": mc.port,
+                 "meter_serial": snap.identity.serial, "meter_model": snap.identity.model,
+                 "read_at": read_at, "raw": dict(snap.raw)})
     return 0
+
+
+def _probe_sunspec(args: argparse.Namespace) -> MeterConfig:
+    """``probe --protocol sunspec-modbus --port PORT [--unit N] [--baudrate B]``."""
+    from eco_protocol.records import Quantity
+
+    from .config import MeterProtocol
+
+    if not 1 <= args.unit <= 247:
+        _fatal("probe: --unit must be within 1–247", 2)
+    return MeterConfig(id="probe", quantity=Quantity(args.quantity or "pv_generation"),
+                       protocol=MeterProtocol.SUNSPEC_MODBUS, port=args.port, unit=args.unit,
+                       baudrate=args.baudrate or 9600, timeout_s=args.timeout or 1.0)
+
+
+def _probe_broute(args: argparse.Namespace) -> MeterConfig:
+    """``probe --protocol echonet-broute --port PORT --broute-id ID --broute-password PW
+    --quantity grid_import|grid_export``: validated like a [[meters]] table."""
+    from .config import parse_config
+
+    table: dict[str, Any] = {"id": "probe", "protocol": "echonet-broute", "port": args.port,
+                             "quantity": args.quantity, "broute_id": args.broute_id,
+                             "broute_password": args.broute_password,
+                             "broute_password_file": args.broute_password_file,
+                             "family": args.family, "echonet_object": args.echonet_object,
+                             "baudrate": args.baudrate, "timeout_s": args.timeout}
+    doc = {"device": {"state_dir": "."},
+           "meters": [{k: v for k, v in table.items() if v is not None}]}
+    try:
+        return parse_config(doc).meters[0]
+    except ConfigError as e:
+        _fatal(f"probe: {str(e).replace('[[meters]] id=' + repr('probe') + ' ', '')}", 2)
+
+
+def _probe_serial(args: argparse.Namespace) -> int:
+    """``probe --protocol P --port PORT …`` for a device on a serial port, without a config;
+    one small builder per protocol."""
+    from .config import MeterProtocol
+    from .runner import open_meter
+
+    builders = {MeterProtocol.SUNSPEC_MODBUS: _probe_sunspec,
+                MeterProtocol.ECHONET_BROUTE: _probe_broute}
+    protocol = MeterProtocol(args.protocol)
+    build = builders.get(protocol)
+    if build is None:
+        _fatal(f"probe --protocol {args.protocol} needs a config: use 'eco-agent probe CONFIG "
+               "METER_ID'", 2)
+    if not args.port:
+        _fatal(f"probe --protocol {args.protocol} needs --port (e.g. /dev/ttyUSB0)", 2)
+    mc = build(args)
+    return _read_and_report(mc, open_meter(mc))
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from .config import MQTT_METER_PROTOCOLS, MeterProtocol
+    from .runner import open_meter
+
+    if args.protocol is not None:
+        if MeterProtocol(args.protocol) in MQTT_METER_PROTOCOLS:
+            return _probe_mqtt(args)
+        return _probe_serial(args)
+    if args.config is None or args.meter_id is None:
+        _fatal("probe needs CONFIG METER_ID, or --protocol … --broker … --topic … --quantity … "
+               "for an MQTT device without a config", 2)
+    config = load_config(args.config)
+    mc = config.meter(args.meter_id)
+    meter = open_meter(mc)
+    if mc.protocol in MQTT_METER_PROTOCOLS:
+        from .meters.mqtt_meter import MqttMeter, probe_report
+
+        assert isinstance(meter, MqttMeter)
+        try:
+            _print_json(probe_report(meter, mc.quantity, args.wait, mc.id))
+        except MeterError as e:
+            _fatal(f"{e}")
+        finally:
+            meter.close()
+        return 0
+    return _read_and_report(mc, meter)
+
+
+def _protocols() -> list[str]:
+    from .config import MeterProtocol
+
+    return [p.value for p in MeterProtocol]
+
+
+def _quantities() -> list[str]:
+    from eco_protocol.records import Quantity
+
+    return [q.value for q in Quantity]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,8 +289,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("config", type=Path, metavar="CONFIG")
     s.set_defaults(func=cmd_status)
     s = sub.add_parser("probe", help="read one meter once and print it as JSON")
-    s.add_argument("config", type=Path, metavar="CONFIG")
-    s.add_argument("meter_id", metavar="METER_ID")
+    s.add_argument("config", type=Path, metavar="CONFIG", nargs="?")
+    s.add_argument("meter_id", metavar="METER_ID", nargs="?")
+    s.add_argument("--protocol", choices=_protocols(), help="probe a device without a config")
+    s.add_argument("--broker", metavar="URL", help="MQTT devices: mqtt://HOST:PORT")
+    s.add_argument("--topic", help="MQTT devices: Tasmota topic, Shelly prefix, OpenEVSE base")
+    s.add_argument("--quantity", choices=_quantities())
+    s.add_argument("--channel", type=int, help="Tasmota channel index / Shelly component id")
+    s.add_argument("--field", help="MQTT devices: the counter, e.g. ExportActive, total_act_ret")
+    s.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="MQTT devices: how long to wait for the device to publish (default 60)")
+    s.add_argument("--port", help="serial devices: /dev/ttyUSB0, /dev/serial/by-id/…")
+    s.add_argument("--unit", type=int, default=1, help="sunspec-modbus: Modbus unit id")
+    s.add_argument("--baudrate", type=int, help="serial devices: line speed (default 9600 for "
+                   "sunspec-modbus, 115200 for echonet-broute)")
+    s.add_argument("--timeout", type=float, metavar="SECONDS", help="serial devices: answer "
+                   "timeout")
+    s.add_argument("--broute-id", help="echonet-broute: the 32-character B-route ID")
+    s.add_argument("--broute-password", help="echonet-broute: the B-route password (visible "
+                   "to other users in ps; prefer --broute-password-file)")
+    s.add_argument("--broute-password-file", metavar="FILE",
+                   help="echonet-broute: a file holding the B-route password")
+    s.add_argument("--family", choices=("auto", "bp35a1", "bp35c0"),
+                   help="echonet-broute: dongle command family (default auto)")
+    s.add_argument("--echonet-object", choices=("smart_meter", "solar", "ev"),
+                   help="echonet-broute: the ECHONET object to read (default smart_meter)")
     s.set_defaults(func=cmd_probe)
     return p
 

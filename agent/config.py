@@ -8,12 +8,13 @@ Relative paths (``state_dir``, ``ca_file``) are resolved against the config file
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -24,6 +25,7 @@ from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Quantity
 
 from .errors import ConfigError
+from .meters.mqtt_devices import SHELLY_FIELDS, TASMOTA_FIELDS, Device, DeviceSpec
 
 MAX_METERS: Final = 16  # an enrolment binds at most 16 meters (eco.enrol/v1)
 _METER_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -37,6 +39,10 @@ class ClockMode(enum.StrEnum):
 
 class MeterProtocol(enum.StrEnum):
     SUNSPEC_MODBUS = "sunspec-modbus"
+    ECHONET_BROUTE = "echonet-broute"  # ECHONET Lite over a Wi-SUN SKSTACK-IP dongle
+    TASMOTA = "tasmota"  # MQTT: tele/<topic>/SENSOR ENERGY (agent.meters.mqtt_devices)
+    SHELLY = "shelly"  # MQTT: Shelly Gen2+ <prefix>/status/… and <prefix>/events/rpc
+    OPENEVSE = "openevse"  # MQTT: <base>/total_energy
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,65 @@ class ClockConfig:
     speed: float = 1.0
 
 
+MQTT_METER_PROTOCOLS: Final = frozenset({MeterProtocol.TASMOTA, MeterProtocol.SHELLY,
+                                         MeterProtocol.OPENEVSE})
+_MQTT_METER_KEYS: Final = ("broker", "topic", "channel", "field", "stale_after_s", "username",
+                           "password")
+# a device that says nothing for this long (wall seconds) is reported: 3 × Tasmota's default
+# TelePeriod (300 s), 5 × Shelly's once-a-minute energy notifications, 4 × OpenEVSE's 30 s
+DEFAULT_STALE_AFTER_S: Final = {MeterProtocol.TASMOTA: 900.0, MeterProtocol.SHELLY: 300.0,
+                                MeterProtocol.OPENEVSE: 120.0}
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSourceConfig:
+    """Where an MQTT device (tasmota, shelly, openevse) publishes and which register to read.
+
+    ``broker`` None means the ``[uplink]`` broker with the uplink's username, password, TLS and
+    CA file (resolved by :func:`parse_config`); an explicit broker gets its own username and
+    password and the uplink's CA file when it is ``mqtts://``."""
+
+    topic: str
+    stale_after_s: float
+    broker: str | None = None
+    channel: int | None = None
+    field: str | None = None
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+
+    def spec(self, protocol: MeterProtocol) -> DeviceSpec:
+        return DeviceSpec(Device(protocol.value), self.topic, self.channel, self.field or "")
+
+
+#: echonet-broute: SKSTACK-IP command families (agent.meters.skstack.Family) and the ECHONET
+#: objects with the quantities each can meter (agent.meters.broute.TARGETS).
+BROUTE_FAMILIES: Final = ("auto", "bp35a1", "bp35c0")
+ECHONET_OBJECTS: Final[Mapping[str, tuple[Quantity, ...]]] = {
+    "smart_meter": (Quantity.GRID_IMPORT, Quantity.GRID_EXPORT),
+    "solar": (Quantity.PV_GENERATION, Quantity.GRID_EXPORT),
+    "ev": (Quantity.EV_CHARGE,),
+}
+_BROUTE_KEYS: Final = ("broute_id", "broute_password", "broute_password_file", "family",
+                       "echonet_object", "wisun_channel", "pan_id", "meter_mac")
+
+
+@dataclass(frozen=True, slots=True)
+class BRouteConfig:
+    """The echonet-broute keys of a ``[[meters]]`` entry (agent.meters.broute). The B-route ID
+    and password never appear in ``repr``."""
+
+    broute_id: str = dataclasses.field(repr=False)
+    broute_password: str | None = dataclasses.field(default=None, repr=False)
+    broute_password_file: Path | None = None
+    family: str = "auto"  # one of BROUTE_FAMILIES
+    echonet_object: str = "smart_meter"  # one of ECHONET_OBJECTS
+    wisun_channel: int | None = None  # a cached scan result: all three or none
+    pan_id: int | None = None
+    meter_mac: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class MeterConfig:
     """One ``[[meters]]`` entry."""
@@ -121,6 +186,8 @@ class MeterConfig:
     unit: int = 1
     baudrate: int = 9600
     timeout_s: float = 1.0
+    mqtt: MqttSourceConfig | None = None  # tasmota, shelly, openevse
+    broute: BRouteConfig | None = None  # echonet-broute
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,12 +373,12 @@ def _parse_clock(t: Mapping[str, Any]) -> ClockConfig:
     )
 
 
-def _parse_meter(t: object, i: int) -> MeterConfig:
+def _parse_meter(t: object, i: int, base: Path | None = None) -> MeterConfig:
     where = f"[[meters]] #{i + 1}"
     if not isinstance(t, Mapping):
         raise ConfigError(f"{where} must be a table ([[meters]] header)")
     s = _Section(t, where, {"id", "quantity", "protocol", "port", "unit", "baudrate",
-                            "timeout_s"})
+                            "timeout_s", *_MQTT_METER_KEYS, *_BROUTE_KEYS})
     mid = s.req_str("id")
     if not _METER_ID_RE.match(mid):
         raise ConfigError(f"{where} id = {mid!r}: use 1–32 letters, digits, '_', '.' or '-', "
@@ -329,6 +396,12 @@ def _parse_meter(t: object, i: int) -> MeterConfig:
     except ValueError as e:
         allowed = ", ".join(x.value for x in MeterProtocol)
         raise ConfigError(f"{s.name} protocol = {p!r}: this agent supports {allowed}") from e
+    if protocol in MQTT_METER_PROTOCOLS:
+        return _parse_mqtt_meter(s, mid, quantity, protocol)
+    if protocol is MeterProtocol.ECHONET_BROUTE:
+        return _parse_broute_meter(s, mid, quantity, base)
+    _refuse_keys(s, _BROUTE_KEYS, protocol, "a Wi-SUN B-route key")
+    _refuse_keys(s, _MQTT_METER_KEYS, protocol, "a serial device: set port instead")
     return MeterConfig(
         id=mid,
         quantity=quantity,
@@ -338,6 +411,133 @@ def _parse_meter(t: object, i: int) -> MeterConfig:
         baudrate=s.int_("baudrate", 9600, 1200, 921600),
         timeout_s=s.float_("timeout_s", 1.0, 0.05, 30.0),
     )
+
+
+def _refuse_keys(s: _Section, keys: tuple[str, ...], protocol: MeterProtocol, why: str) -> None:
+    for key in keys:
+        if key in s.data:
+            raise ConfigError(f"{s.name} {key} does not apply to protocol = \"{protocol}\" "
+                              f"({why}): remove it")
+
+
+def _broker_url(s: _Section, key: str) -> str | None:
+    url = s.str_(key)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    try:
+        _ = parts.port
+    except ValueError as e:
+        raise ConfigError(f"{s.name} {key} = {url!r} has an invalid port") from e
+    if (parts.scheme not in ("mqtt", "mqtts") or not parts.hostname
+            or parts.path not in ("", "/") or parts.query or parts.username or parts.password):
+        raise ConfigError(f"{s.name} {key} = {url!r}: use mqtt://HOST:PORT (or mqtts://HOST:PORT "
+                          "for TLS); put a login in username/password")
+    return url
+
+
+def _parse_mqtt_meter(s: _Section, mid: str, quantity: Quantity,
+                      protocol: MeterProtocol) -> MeterConfig:
+    """tasmota / shelly / openevse: broker, topic, channel, field, stale_after_s, login."""
+    _refuse_keys(s, ("port", "unit", "baudrate", "timeout_s", *_BROUTE_KEYS), protocol,
+                 "an MQTT device: set broker and topic instead")
+    topic = s.req_str("topic")
+    channel: int | None = None
+    field: str | None = None
+    if protocol is MeterProtocol.OPENEVSE:
+        _refuse_keys(s, ("channel", "field"), protocol, "a charger has one register, "
+                     "total_energy")
+    else:
+        if "channel" in s.data:
+            channel = s.int_("channel", 0, 0, 255)
+        allowed = TASMOTA_FIELDS if protocol is MeterProtocol.TASMOTA else tuple(SHELLY_FIELDS)
+        field = s.str_("field")
+        if field is not None and field not in allowed:
+            raise ConfigError(f"{s.name} field = {field!r}: use one of {', '.join(allowed)}")
+    mqtt = MqttSourceConfig(
+        topic=topic,
+        stale_after_s=s.float_("stale_after_s", DEFAULT_STALE_AFTER_S[protocol], 1.0, 604800.0),
+        broker=_broker_url(s, "broker"),
+        channel=channel,
+        field=field,
+        username=s.str_("username"),
+        password=s.str_("password"),
+    )
+    try:
+        mqtt.spec(protocol)
+    except ValueError as e:
+        raise ConfigError(f"{s.name} topic = {topic!r}: {e}") from e
+    return MeterConfig(id=mid, quantity=quantity, protocol=protocol, port="", mqtt=mqtt)
+
+
+def _with_uplink_broker(m: MeterConfig, uplink: UplinkConfig) -> MeterConfig:
+    """An MQTT meter without its own broker reads from the uplink's, with its settings."""
+    src = m.mqtt
+    if src is None:
+        return m
+    if src.broker is None:
+        src = replace(src, broker=uplink.broker, username=uplink.username,
+                      password=uplink.password, tls=uplink.tls, ca_file=uplink.ca_file)
+    else:
+        tls = urlsplit(src.broker).scheme == "mqtts"
+        src = replace(src, tls=tls, ca_file=uplink.ca_file if tls else None)
+    return replace(m, mqtt=src)
+
+
+def _parse_broute_meter(s: _Section, mid: str, quantity: Quantity,
+                        base: Path | None) -> MeterConfig:
+    """echonet-broute: port, broute_id, broute_password(_file), family, echonet_object, cached
+    scan result. Secrets are checked for shape only: messages give their length, not them."""
+    _refuse_keys(s, ("unit", *(k for k in _MQTT_METER_KEYS if k not in _BROUTE_KEYS)),
+                 MeterProtocol.ECHONET_BROUTE, "a Wi-SUN dongle on a serial port")
+    rbid = s.req_str("broute_id").strip()
+    if len(rbid) != 32 or not rbid.isascii() or not rbid.isalnum():
+        raise ConfigError(f"{s.name} broute_id must be the 32-character B-route ID from your "
+                          f"power company (got {len(rbid)} characters)")
+    password, pw_file = s.str_("broute_password"), s.str_("broute_password_file")
+    if (password is None) == (pw_file is None):
+        raise ConfigError(f"{s.name}: set exactly one of broute_password and "
+                          "broute_password_file (a file only the agent can read is better)")
+    if password is not None and (not 1 <= len(password) <= 32 or not password.isascii()
+                                 or not password.isprintable() or " " in password):
+        raise ConfigError(f"{s.name} broute_password must be 1–32 printable ASCII characters "
+                          f"without spaces (got {len(password)} characters)")
+    if pw_file is not None and not pw_file.strip():
+        raise ConfigError(f"{s.name} broute_password_file must not be empty")
+    family = s.str_("family", "auto") or ""
+    if family not in BROUTE_FAMILIES:
+        raise ConfigError(f"{s.name} family = {family!r}: use one of "
+                          f"{', '.join(BROUTE_FAMILIES)} (auto detects it)")
+    obj = s.str_("echonet_object", "smart_meter") or ""
+    if obj not in ECHONET_OBJECTS:
+        raise ConfigError(f"{s.name} echonet_object = {obj!r}: use one of "
+                          f"{', '.join(ECHONET_OBJECTS)}")
+    if quantity not in ECHONET_OBJECTS[obj]:
+        allowed = ", ".join(q.value for q in ECHONET_OBJECTS[obj])
+        raise ConfigError(f"{s.name} quantity = {quantity.value!r} cannot be read from "
+                          f"echonet_object = {obj!r}: use {allowed}")
+    cached = [k for k in ("wisun_channel", "pan_id", "meter_mac") if k in s.data]
+    if cached and len(cached) != 3:
+        raise ConfigError(f"{s.name}: wisun_channel, pan_id and meter_mac are a cached scan "
+                          "result; give all three or none")
+    mac = s.str_("meter_mac")
+    if mac is not None and (len(mac) != 16 or any(c not in "0123456789abcdefABCDEF"
+                                                   for c in mac)):
+        raise ConfigError(f"{s.name} meter_mac = {mac!r}: use the 16 hex digits of the "
+                          "EPANDESC Addr line")
+    broute = BRouteConfig(
+        broute_id=rbid,
+        broute_password=password,
+        broute_password_file=None if pw_file is None else _path(pw_file, base),
+        family=family,
+        echonet_object=obj,
+        wisun_channel=s.int_("wisun_channel", 33, 33, 60) if cached else None,
+        pan_id=s.int_("pan_id", 0, 0, 0xFFFF) if cached else None,
+        meter_mac=None if mac is None else mac.upper(),
+    )
+    return MeterConfig(id=mid, quantity=quantity, protocol=MeterProtocol.ECHONET_BROUTE,
+                       port=s.req_str("port"), baudrate=s.int_("baudrate", 115200, 1200, 921600),
+                       timeout_s=s.float_("timeout_s", 10.0, 0.5, 120.0), broute=broute)
 
 
 def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfig:
@@ -357,7 +557,8 @@ def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfi
         raise ConfigError("no [[meters]] configured: add at least one [[meters]] table")
     if len(raw_meters) > MAX_METERS:
         raise ConfigError(f"{len(raw_meters)} [[meters]] configured: at most {MAX_METERS}")
-    meters = tuple(_parse_meter(m, i) for i, m in enumerate(raw_meters))
+    meters = tuple(_parse_meter(m, i, base) for i, m in enumerate(raw_meters))
+    meters = tuple(_with_uplink_broker(m, uplink) for m in meters)
     seen: set[str] = set()
     for m in meters:
         if m.id in seen:
@@ -463,7 +664,9 @@ mode = "system"
 id = "pv1"
 # What it measures: pv_generation, grid_export, grid_import or ev_charge.
 quantity = "pv_generation"
-# How it is read. Supported: "sunspec-modbus" (SunSpec inverter over Modbus RTU).
+# How it is read. Supported: "sunspec-modbus" (SunSpec inverter over Modbus RTU),
+# "echonet-broute" (the smart meter over a Wi-SUN B-route dongle, see the example below),
+# "tasmota", "shelly", "openevse" (MQTT energy devices, see the examples at the end).
 protocol = "sunspec-modbus"
 # Serial port; prefer the stable /dev/serial/by-id/… name.
 port = "/dev/ttyUSB0"
@@ -471,4 +674,69 @@ port = "/dev/ttyUSB0"
 unit = 1
 baudrate = 9600
 timeout_s = 1.0
+
+# The electricity company's smart meter over the Wi-SUN B-route (ECHONET Lite through a ROHM
+# BP35A1 / BP35C0 / BP35C2 or Tessera RL7023 dongle). Apply for the B-route service to get the
+# 32-character ID and the password. One table per direction:
+# [[meters]]
+# id = "grid-in"
+# quantity = "grid_import"          # grid_import (E0) or grid_export (E3)
+# protocol = "echonet-broute"
+# port = "/dev/serial/by-id/usb-ROHM_BP35C2-if00"
+# broute_id = "00112233445566778899AABBCCDDEEFF"
+# # The password, or better a file only the agent can read (its first line is used):
+# broute_password_file = "/etc/eco-agent/broute-password"
+# # broute_password = "0123456789AB"
+# # Dongle command family: "auto" (detect), "bp35a1", or "bp35c0" (BP35C0/C2, RL7023).
+# family = "auto"
+# # The ECHONET object: "smart_meter" (0x0288; grid_import/grid_export), "solar" (0x0279;
+# # pv_generation/grid_export) or "ev" (0x027E charger/discharger; ev_charge).
+# echonet_object = "smart_meter"
+# baudrate = 115200
+# # Seconds to wait for the meter's answer (the radio is slow; answers take 1–5 s).
+# timeout_s = 10.0
+# # Optional cached scan result (from the log line "joined … on channel 21 PAN 8888" and
+# # the meter's MAC): skips the active scan. Give all three or none.
+# # wisun_channel = 0x21
+# # pan_id = 0x8888
+# # meter_mac = "001C6400030C12A4"
+
+# MQTT energy devices. They publish to a broker; the agent subscribes and uses the newest
+# reading. A device that announces it is offline, or says nothing for stale_after_s (wall
+# seconds), is reported as failing — never read as zero. Keys:
+#   broker         mqtt://HOST:PORT or mqtts://HOST:PORT (default: the [uplink] broker, with
+#                  the uplink's username, password and CA file)
+#   username, password   login on that broker (only with an explicit broker)
+#   topic          Tasmota: its Topic (tele/<topic>/SENSOR; or a full topic ending in /SENSOR);
+#                  Shelly: its MQTT topic prefix (default: the device id, shellypro3em-…);
+#                  OpenEVSE: its base topic (default: its hostname, openevse-xxxx)
+#   channel        Tasmota: which value of a multi-channel device (0, 1, …; leave out for one
+#                  value); Shelly: the component id (switch:<channel>, em1data:<channel>, …)
+#   field          the counter: Tasmota "Total" (default) or "ExportActive";
+#                  Shelly "aenergy" (default, switch/pm1/cover), "ret_aenergy",
+#                  "total_act_energy"/"total_act_ret_energy" (em1data, Pro EM),
+#                  "total_act"/"total_act_ret" (emdata, Pro 3EM), "a_total_act_energy", …
+#                  OpenEVSE has one register, total_energy (kWh): no channel or field.
+#   stale_after_s  default 900 (Tasmota: 3 × its 300 s TelePeriod), 300 (Shelly), 120
+#                  (OpenEVSE, which publishes every 30 s)
+# Which way a CT clamp or plug counts depends on how it is wired: check with
+#   eco-agent probe THIS_FILE METER_ID   (or without a config:
+#   eco-agent probe --protocol tasmota --broker mqtt://HOST:1883 --topic T --quantity Q)
+# [[meters]]
+# id = "pv-plug"
+# quantity = "pv_generation"
+# protocol = "tasmota"
+# topic = "tasmota_5A9AE8"
+# [[meters]]
+# id = "grid-out"
+# quantity = "grid_export"
+# protocol = "shelly"
+# broker = "mqtt://192.168.1.10:1883"
+# topic = "shellypro3em-8813bfe14804"
+# field = "total_act_ret"
+# [[meters]]
+# id = "ev1"
+# quantity = "ev_charge"
+# protocol = "openevse"
+# topic = "openevse-55ad"
 """

@@ -27,7 +27,6 @@ import logging
 import math
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -53,6 +52,7 @@ from .config import AgentConfig, ClockMode, MeterConfig, MeterProtocol
 from .errors import AgentError, ConfigError, MeterError
 from .meters.interface import Meter, MeterIdentity
 from .outbox import Outbox
+from .sdnotify import sd_notify
 from .state import AgentState
 from .uplink import Uplink
 
@@ -116,23 +116,6 @@ class JumpDetector:
         return jump
 
 
-def sd_notify(message: str) -> bool:
-    """Send ``message`` to systemd's notify socket if there is one (sd_notify(3), stdlib only)."""
-    addr = os.environ.get("NOTIFY_SOCKET")
-    if not addr:
-        return False
-    if addr.startswith("@"):
-        addr = "\0" + addr[1:]
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            s.connect(addr)
-            s.sendall(message.encode("ascii"))
-    except OSError as e:
-        log.warning("sd_notify(%s) failed: %s", message, e)
-        return False
-    return True
-
-
 def open_meter(mc: MeterConfig) -> Meter:
     """The reader for one configured meter (does not touch the port yet)."""
     match mc.protocol:
@@ -141,6 +124,14 @@ def open_meter(mc: MeterConfig) -> Meter:
 
             return SunSpecModbusMeter(mc.id, mc.port, unit=mc.unit,
                                       baudrate=mc.baudrate, timeout_s=mc.timeout_s)
+        case MeterProtocol.TASMOTA | MeterProtocol.SHELLY | MeterProtocol.OPENEVSE:
+            from .meters.mqtt_meter import meter_from_config
+
+            return meter_from_config(mc)  # subscribes in the background at once
+        case MeterProtocol.ECHONET_BROUTE:
+            from .meters import broute
+
+            return broute.from_config(mc)
     assert_never(mc.protocol)
 
 

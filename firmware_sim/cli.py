@@ -4,7 +4,10 @@
 line ``{"port": "/dev/pts/N", "serial": ..., "rated_w": ..., "unit": ..., "base": ...}`` to stdout
 (flushed, so a parent process can read it and connect), then serves until SIGTERM or SIGINT and
 exits 0. ``eco-sim inverters --count N --seed S`` does the same for N inverters, one JSON line
-each, with seeds, ratings and serials derived from S.
+each, with seeds, ratings and serials derived from S. ``eco-sim mqtt --device
+tasmota|shelly-pro3em|openevse --broker URL --topic T …`` runs one MQTT energy device
+(:mod:`firmware_sim.mqtt_cli`). ``eco-sim broute --seed S --rbid ID --password PW [--family
+bp35a1|bp35c0] …`` runs a Wi-SUN B-route dongle with a smart meter (:mod:`firmware_sim.broute_cli`).
 
 Time: without ``--speed`` / ``--origin-sim`` the wall clock; with them an
 :class:`agent.clock.AcceleratedClock` anchored at (``--origin-sim``, ``--origin-wall``), so that
@@ -29,6 +32,7 @@ from typing import NoReturn
 from agent.clock import AcceleratedClock, Clock
 from agent.errors import AgentError
 from agent.meters import sunspec_layout as sl
+from firmware_sim import broute_cli, mqtt_cli
 from firmware_sim.inverter import Faults, PtyInverter
 
 log = logging.getLogger(__name__)
@@ -101,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     many.add_argument("--count", type=int, required=True)
     many.add_argument("--rated-w", type=float, help="the same rating for all (default: drawn)")
     _add_common(many)
+    mqtt_cli.add_parser(sub)
+    broute_cli.add_parser(sub)
     return parser
 
 
@@ -170,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     clock = _clock(args)
+    if args.command == "mqtt":
+        return mqtt_cli.run(args, clock)
+    if args.command == "broute":
+        return broute_cli.run(args, clock)
     inverters = _build(args, clock)
 
     stop = threading.Event()

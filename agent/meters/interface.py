@@ -33,6 +33,9 @@ class Snapshot:
     identity: MeterIdentity
     power_w: int | None = None
     wrap_wh: int | None = None
+    # the protocol's raw values the register was computed from, e.g. (("E0", 65139), ("E1", 1)),
+    # for ``eco-agent probe``; never used for readings
+    raw: tuple[tuple[str, int | str | None], ...] = ()
 
 
 class Meter(Protocol):

@@ -347,4 +347,6 @@ class SunSpecModbusMeter:
             identity=identity,
             power_w=values.power_w(),
             wrap_wh=values.energy_wrap_wh(),
+            raw=(("model", values.model_id), ("base", layout.chain.base), ("WH", values.wh),
+                 ("WH_SF", values.wh_sf), ("W", values.w), ("W_SF", values.w_sf)),
         )
