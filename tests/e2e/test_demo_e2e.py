@@ -34,9 +34,15 @@ def test_demo_runs_end_to_end_and_verifies_independently(tmp_path: Path) -> None
     assert summary["households"] == 2
     assert summary["verification"] == "ok"
     assert summary["pending_after_drain"] == 0
-    # one simulated day, 48 half-hour intervals per device, minus the start-up interval
-    assert summary["readings_accepted"] >= 2 * 46
-    assert summary["tree_size"] == summary["readings_accepted"] + 2
+    # one simulated day, 48 half-hour intervals per meter (hh1: PV + export, hh2: PV + export
+    # + EV), minus start-up intervals
+    assert summary["readings_accepted"] >= 5 * 44
+    assert set(summary["kwh_by_quantity"]) == {"pv_generation", "grid_export", "ev_charge"}
+    # two enrolments and the batch seal besides the readings
+    assert summary["tree_size"] == summary["readings_accepted"] + 3
+    assert summary["batch_reduction_kg"] > 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["totals"]["reduction_g"] == round(summary["batch_reduction_kg"] * 1000)
     evidence = out / "evidence"
     # Go's reference packages: the note under log.vkey, the root from entries.jsonl
     g = subprocess.run([str(go), "check-evidence", str(evidence)], capture_output=True,
