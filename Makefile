@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev systemd python3-venv
+APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev systemd python3-venv postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -25,6 +25,8 @@ deps:
 	fi
 	@# the packaged broker must not hold port 1883 for nothing: tests and the demo start their own
 	@command -v systemctl >/dev/null && [ -d /run/systemd/system ] && $(SUDO) systemctl disable --now mosquitto >/dev/null 2>&1 || true
+	@# same for the packaged PostgreSQL cluster: the tests initdb and start a server of their own
+	@command -v systemctl >/dev/null && [ -d /run/systemd/system ] && $(SUDO) systemctl disable --now postgresql >/dev/null 2>&1 || true
 
 $(VENV)/.installed: pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
@@ -52,3 +54,35 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+
+# --- installing on a device or a server (README "Installing") ---------------------------------
+# make install-agent      copies the code to $(PREFIX), builds its venv, installs the unit and a
+#                         config to edit; DESTDIR=/tmp/root stages everything without systemctl.
+PREFIX ?= /opt/eco-credit
+DESTDIR ?=
+SYSTEMD_DIR := $(DESTDIR)/etc/systemd/system
+
+install-code:
+	install -d $(DESTDIR)$(PREFIX)
+	tar --exclude=.venv --exclude=.git --exclude=demo-output --exclude='*.sqlite3' \
+	    --exclude='*.key' -cf - . | tar -C $(DESTDIR)$(PREFIX) -xf -
+	@if [ -z "$(DESTDIR)" ]; then \
+	  $(PYTHON) -m venv $(PREFIX)/.venv && $(PREFIX)/.venv/bin/pip install -q $(PREFIX); fi
+
+install-agent: install-code
+	install -d $(SYSTEMD_DIR) $(DESTDIR)/etc/eco-agent
+	install -m 0644 systemd/eco-agent.service $(SYSTEMD_DIR)/
+	@[ -e $(DESTDIR)/etc/eco-agent/agent.toml ] || \
+	  $(PY) -m agent.cli init $(DESTDIR)/etc/eco-agent/agent.toml
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
+	  echo "edit /etc/eco-agent/agent.toml, then: systemctl enable --now eco-agent"; fi
+
+install-aggregator: install-code
+	install -d $(SYSTEMD_DIR) $(DESTDIR)/etc/eco-aggregator
+	install -m 0644 systemd/eco-aggregator.service systemd/eco-aggregator-batch.service \
+	  systemd/eco-aggregator-batch.timer $(SYSTEMD_DIR)/
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
+	  echo "run: eco-aggregator --config /etc/eco-aggregator/aggregator.toml init /var/lib/eco-aggregator --origin NAME"; \
+	  echo "then: systemctl enable --now eco-aggregator eco-aggregator-batch.timer"; fi
+
+.PHONY: install-code install-agent install-aggregator

@@ -88,11 +88,13 @@ class UplinkConfig:
     batch_max: int = MAX_READINGS_PER_MESSAGE
     keepalive_s: int = 60
     username: str | None = None  # default: the device id
-    password: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)  # never in a log line
     tls: bool = False
     ca_file: Path | None = None
     max_in_flight: int = 4  # readings messages awaiting a receipt at once
     resend_timeout_s: float = 60.0  # resend a message that got no receipt within this time
+    cert_file: Path | None = None  # TLS client certificate (CN = device id), with key_file
+    key_file: Path | None = None
 
     @property
     def host(self) -> str:
@@ -307,7 +309,8 @@ def _parse_device(t: Mapping[str, Any], base: Path | None) -> DeviceConfig:
 
 def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
     s = _Section(t, "[uplink]", {"broker", "batch_max", "keepalive_s", "username", "password",
-                                 "tls", "ca_file", "max_in_flight", "resend_timeout_s"})
+                                 "tls", "ca_file", "max_in_flight", "resend_timeout_s",
+                                 "cert_file", "key_file"})
     broker = s.str_("broker", "mqtt://127.0.0.1:1883") or ""
     parts = urlsplit(broker)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
@@ -328,6 +331,12 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
         raise ConfigError(f"[uplink] broker {parts.hostname} is not on loopback: TLS is required "
                           "there (PROTOCOL.md §3); use mqtts://HOST:8883")
     ca = s.str_("ca_file")
+    cert, key = s.str_("cert_file"), s.str_("key_file")
+    if (cert is None) != (key is None):
+        raise ConfigError("[uplink] cert_file and key_file go together (the device certificate "
+                          "from 'eco-aggregator ca client-cert' and its key)")
+    if cert is not None and not tls:
+        raise ConfigError("[uplink] cert_file needs TLS: use mqtts://HOST:8883")
     return UplinkConfig(
         broker=broker,
         batch_max=s.int_("batch_max", MAX_READINGS_PER_MESSAGE, 1, MAX_READINGS_PER_MESSAGE),
@@ -336,6 +345,8 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
         password=s.str_("password"),
         tls=tls,
         ca_file=None if ca is None else _path(ca, base),
+        cert_file=None if cert is None else _path(cert, base),
+        key_file=None if key is None else _path(key, base),
         max_in_flight=s.int_("max_in_flight", 4, 1, 16),
         resend_timeout_s=s.float_("resend_timeout_s", 60.0, 0.1, 86400.0),
     )
@@ -644,6 +655,10 @@ keepalive_s = 60
 # password = ""
 # CA certificate for TLS (with mqtts://).
 # ca_file = "/etc/eco-agent/ca.crt"
+# Or log in with a client certificate (CN = the device id; 'eco-aggregator ca client-cert'),
+# when the broker asks for one. The key file must be readable by the agent only (0600).
+# cert_file = "/etc/eco-agent/device.crt"
+# key_file = "/etc/eco-agent/device.key"
 # At most this many readings messages wait for their receipt at once.
 max_in_flight = 4
 # A message without a receipt after this many seconds is sent again (the aggregator drops

@@ -14,14 +14,27 @@ with the reason and never sent again unless asked for by seq.
 
 All methods are thread-safe (one connection behind a lock): the poll job commits cycles from the
 scheduler's thread while the main loop pumps the uplink.
+
+Damage after a power cut on storage that does not keep what it fsynced (issue 6, tests/faults):
+SQLite treats a truncated or garbled write-ahead log as "those commits never happened" and opens
+an *older* outbox without a word. Harmless for readings nobody saw (the meter state rolls back
+with them and the intervals are measured again), a fork for readings already sent: the counter
+would hand their seq numbers to different readings. So before a reading first leaves the
+device its seq and hash are written to a small mark file beside the outbox (``<outbox>-sent``,
+two checksummed slots rewritten in place, so it needs no free space), and :meth:`Outbox.open`
+refuses (StateCorrupt) an outbox that ends before that mark or holds another reading under it.
+``open`` also checks every stored row (its hash, seq, device and ``prev`` link, and the counter
+against the newest row), which ``PRAGMA integrity_check`` does not look at.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,6 +98,26 @@ class ReceiptOutcome:
     mismatched: tuple[int, ...]  # seq unknown here or naming a different reading hash
 
 
+# SQLite primary result codes that say the environment failed (busy, locked, out of memory,
+# read-only, I/O error, disk full, cannot open, no permission), not that the file is damaged.
+# Reporting those as "damaged, move the outbox aside and re-enrol" would make an operator throw a
+# healthy outbox away because a disk was full.
+_ENVIRONMENT_CODES: Final = frozenset({5, 6, 7, 8, 10, 13, 14, 23})
+
+
+def _is_environment(e: sqlite3.Error) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _ENVIRONMENT_CODES
+
+
+def _unwritable(path: Path, e: sqlite3.Error) -> AgentError:
+    return AgentError(
+        f"outbox {path}: {e} — the filesystem holding {path.parent} is full, read-only or "
+        f"failing (check 'df -h {path.parent}' and the kernel log). Nothing was changed and "
+        "the outbox is intact; the agent carries on once there is room again (readings not "
+        "committed are recomputed from the meter's register, so nothing is lost).")
+
+
 def _corrupt(path: Path, what: str) -> StateCorrupt:
     return StateCorrupt(
         f"outbox {path} is damaged ({what}). Stop the agent and move the file (and its -wal/-shm "
@@ -92,26 +125,138 @@ def _corrupt(path: Path, what: str) -> StateCorrupt:
         "restarts the sequence at 1, so the operator must re-enrol this device afterwards.")
 
 
+def _rolled_back(path: Path, what: str) -> StateCorrupt:
+    return StateCorrupt(
+        f"outbox {path} has gone back in time: {what}. Its write-ahead log ({path.name}-wal) was "
+        "truncated or damaged, or an old copy was restored; SQLite opens such a file as an "
+        "older outbox without complaint. Nothing was overwritten. Going on would sign other "
+        "readings under seq numbers the aggregator may already hold (a fork), so the agent "
+        "stops here. Keep every outbox file (outbox.sqlite3*), have the device re-keyed and "
+        "re-enrolled (README, Reliability).")
+
+
+_SENT_SLOT: Final = 128
+
+
+def _sent_record(seq: int, sha: str) -> bytes:
+    text = f"{seq:012d} {sha}"
+    return f"{text} {zlib.crc32(text.encode()):08x}\n".encode().ljust(_SENT_SLOT, b"\0")
+
+
+def _parse_sent(raw: bytes) -> tuple[int, str] | None:
+    parts = raw.rstrip(b"\0").decode("ascii", "replace").split()
+    if len(parts) != 3 or not parts[0].isdigit() or len(parts[1]) != 64:
+        return None
+    text = f"{parts[0]} {parts[1]}"
+    if f"{zlib.crc32(text.encode()):08x}" != parts[2]:
+        return None  # a torn slot: the other one holds the previous mark
+    return int(parts[0]), parts[1]
+
+
+class SentMark:
+    """``<outbox>-sent``: the highest seq (and hash) ever handed to the network.
+
+    Two fixed 128-byte slots, each a checksummed record, written alternately in place with
+    ``pwrite`` + ``fsync``: a torn write spoils only the slot being written (the other keeps the
+    previous, lower mark), and overwriting allocated bytes needs no free space."""
+
+    def __init__(self, path: Path, fd: int | None, seq: int, sha: str, slot: int) -> None:
+        self.path = path
+        self._fd = fd
+        self.seq = seq
+        self.sha = sha
+        self._slot = slot  # the slot holding the current mark
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool) -> SentMark:
+        try:
+            if readonly:
+                try:
+                    raw = path.read_bytes()
+                except FileNotFoundError:
+                    return cls(path, None, 0, "", 1)
+                fd = None
+            else:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                if os.fstat(fd).st_size < 2 * _SENT_SLOT:
+                    os.pwrite(fd, bytes(2 * _SENT_SLOT), 0)
+                    os.fsync(fd)
+                    dir_fd = os.open(path.parent, os.O_RDONLY)
+                    try:
+                        os.fsync(dir_fd)
+                    finally:
+                        os.close(dir_fd)
+                raw = os.pread(fd, 2 * _SENT_SLOT, 0)
+        except OSError as e:
+            raise AgentError(f"cannot open {path}: {e.strerror}; check that the filesystem "
+                             f"holding it is writable and not full ('df -h {path.parent}')") from e
+        marks = [_parse_sent(raw[i * _SENT_SLOT:(i + 1) * _SENT_SLOT]) for i in range(2)]
+        best = max(((m, i) for i, m in enumerate(marks) if m is not None),
+                   key=lambda x: x[0][0], default=None)
+        if best is None:
+            return cls(path, fd, 0, "", 1)
+        (seq, sha), slot = best
+        return cls(path, fd, seq, sha, slot)
+
+    def advance(self, seq: int, sha: str) -> None:
+        """Record that reading ``seq`` (hash ``sha``) is about to be sent; durable on return."""
+        if seq <= self.seq:
+            return
+        if self._fd is None:
+            raise AgentError(f"{self.path} is open read-only")
+        slot = 1 - self._slot
+        try:
+            os.pwrite(self._fd, _sent_record(seq, sha), slot * _SENT_SLOT)
+            os.fsync(self._fd)
+        except OSError as e:
+            raise AgentError(f"cannot record the sent mark in {self.path}: {e.strerror}; "
+                             "nothing new is sent until it can be (the readings stay in the "
+                             "outbox)") from e
+        self.seq, self.sha, self._slot = seq, sha, slot
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class Outbox:
     """The agent's outbox database. Open with :meth:`open`; close with :meth:`close`."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, device_id: str) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, device_id: str,
+                 sent: SentMark | None = None) -> None:
         self._db = db
         self.path = path
         self.device_id = device_id
         self._lock = threading.RLock()
+        self._sent = sent
+
+    @staticmethod
+    def sent_path(path: Path) -> Path:
+        return path.with_name(path.name + "-sent")
 
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
     def open(cls, path: Path, device_id: str, *, readonly: bool = False) -> Outbox:
         """Open (creating if needed) and check the outbox; StateCorrupt if it fails the check."""
+        if not readonly:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # the mark first: read before the database, it can only be at or below what that holds
+        sent = SentMark.open(cls.sent_path(path), readonly=readonly)
+        try:
+            return cls._open(path, device_id, readonly, sent)
+        except BaseException:
+            sent.close()
+            raise
+
+    @classmethod
+    def _open(cls, path: Path, device_id: str, readonly: bool, sent: SentMark) -> Outbox:
         try:
             if readonly:
                 db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
                                      check_same_thread=False, timeout=10.0)
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                                      timeout=10.0)
         except sqlite3.Error as e:
@@ -122,6 +267,11 @@ class Outbox:
                 problems = "; ".join(str(r[0]) for r in rows[:5])
                 db.close()
                 raise _corrupt(path, f"integrity_check: {problems}")
+            fresh = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+            if fresh and sent.seq > 0:  # refuse before writing anything
+                db.close()
+                raise _rolled_back(path, "it is empty or missing, but readings up to seq "
+                                         f"{sent.seq} were already sent ({sent.path.name})")
             if not readonly:
                 mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
@@ -132,10 +282,13 @@ class Outbox:
                 db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as e:
             db.close()
+            if _is_environment(e):
+                raise _unwritable(path, e) from e
             raise _corrupt(path, str(e)) from e
-        box = cls(db, path, device_id)
+        box = cls(db, path, device_id, sent)
         try:
             box._check_identity(readonly)
+            box._check_rows()
         except BaseException:
             db.close()
             raise
@@ -161,15 +314,74 @@ class Outbox:
                 chain = self._db.execute("SELECT next_seq, last_hash FROM chain").fetchone()
                 top = self._db.execute("SELECT MAX(seq) FROM readings").fetchone()[0]
             except sqlite3.DatabaseError as e:
+                if _is_environment(e):
+                    raise _unwritable(self.path, e) from e
                 raise _corrupt(self.path, str(e)) from e
             if chain is None:
                 raise _corrupt(self.path, "the sequence counter is missing")
             if top is not None and top >= chain[0]:
                 raise _corrupt(self.path, f"stored seq {top} is not below next seq {chain[0]}")
 
+    def _check_rows(self) -> None:
+        """What integrity_check does not see: every row's bytes against its hash, seq, device
+        and ``prev`` link; the counter against the newest row and against the sent mark."""
+        with self._lock:
+            try:
+                next_seq, last_hash = self._db.execute(
+                    "SELECT next_seq, last_hash FROM chain").fetchone()
+                rows = self._db.execute("SELECT seq, sha256, body FROM readings "
+                                        "ORDER BY seq").fetchall()
+            except sqlite3.DatabaseError as e:
+                if _is_environment(e):
+                    raise _unwritable(self.path, e) from e
+                raise _corrupt(self.path, str(e)) from e
+        held: dict[int, str] = {}
+        prevs: dict[int, object] = {}
+        for seq, sha, body in rows:
+            data = bytes(body)
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise _corrupt(self.path, f"the stored reading seq {seq} no longer matches its "
+                                          "hash")
+            try:
+                rec = json.loads(data)
+            except ValueError as e:
+                raise _corrupt(self.path, f"the stored reading seq {seq} is not JSON") from e
+            if not isinstance(rec, dict) or rec.get("seq") != seq or \
+                    rec.get("device_id") != self.device_id:
+                raise _corrupt(self.path, f"the stored reading seq {seq} is not this device's "
+                                          f"reading seq {seq}")
+            held[int(seq)] = str(sha)
+            prevs[int(seq)] = rec.get("prev")
+        for seq, prev in prevs.items():
+            if seq - 1 in held and prev != held[seq - 1]:
+                raise _corrupt(self.path, f"reading seq {seq} does not chain to seq {seq - 1}")
+        top = int(next_seq) - 1
+        if top in held and held[top] != last_hash:
+            raise _corrupt(self.path, f"the counter's last hash is not that of seq {top}")
+        sent = self._sent
+        if sent is None or sent.seq == 0:
+            return
+        if sent.seq > top:
+            raise _rolled_back(self.path, f"readings up to seq {sent.seq} were already sent "
+                                          f"(recorded in {sent.path.name}), but it now ends "
+                                          f"at seq {top}")
+        if held.get(sent.seq, sent.sha) != sent.sha or (sent.seq == top and
+                                                        last_hash != sent.sha):
+            raise _rolled_back(self.path, f"it holds another reading under seq {sent.seq} "
+                                          f"than the one already sent")
+
+    def note_sent(self, seq: int, sha256: str) -> None:
+        """Call before reading ``seq`` (the newest of a message) first leaves the device."""
+        with self._lock:
+            if self._sent is None:
+                raise AgentError("this outbox was opened without its sent mark")
+            self._sent.advance(seq, sha256)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._sent is not None:
+                self._sent.close()
 
     def __enter__(self) -> Outbox:
         return self
@@ -180,13 +392,22 @@ class Outbox:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    # SQLite may already have rolled back (SQLITE_FULL does); never leave a
+                    # failed transaction open: this connection would go on reading its
+                    # uncommitted rows and could publish readings that are not durable
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as e:
+                if _is_environment(e):
+                    raise _unwritable(self.path, e) from e
                 raise
-            self._db.execute("COMMIT")
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -193,6 +193,7 @@ class Agent:
         self._scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._pump_error: str | None = None
+        self._poll_error: str | None = None  # the last explained poll failure, logged once
 
     # -- one poll cycle -----------------------------------------------------------------------
 
@@ -278,8 +279,17 @@ class Agent:
     def _poll_job(self) -> None:
         try:
             self.poll_once()
+        except AgentError as e:  # explained (e.g. the outbox's disk is full): no traceback
+            if str(e) != self._poll_error:
+                log.error("poll cycle failed; nothing of it was committed: %s", e)
+            self._poll_error = str(e)
+            return
         except Exception:  # the scheduler would only log it; keep the reason visible
             log.exception("poll cycle failed; nothing of it was committed")
+            return
+        if self._poll_error is not None:
+            log.info("poll cycles commit again")
+            self._poll_error = None
 
     # -- scheduling ---------------------------------------------------------------------------
 
@@ -352,7 +362,9 @@ class Agent:
                     self.uplink.pump(wait_s=loop_s)
                     self._pump_error = None
                 except Exception as e:  # e.g. the outbox's disk failing: withhold the watchdog
-                    if self._pump_error is None:
+                    if self._pump_error is None and isinstance(e, AgentError):
+                        log.error("uplink pump failed: %s", e)  # explained: no traceback
+                    elif self._pump_error is None:
                         log.exception("uplink pump failed")
                     self._pump_error = f"uplink pump failed: {e}"
                     self._stop.wait(loop_s)

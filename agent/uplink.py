@@ -150,7 +150,9 @@ class Uplink:
         c.max_queued_messages_set(config.max_in_flight + 8)
         c.reconnect_delay_set(*reconnect_delay)
         if config.tls:
-            c.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None)
+            c.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None,
+                      certfile=str(config.cert_file) if config.cert_file else None,
+                      keyfile=str(config.key_file) if config.key_file else None)
         c.on_connect = self._on_connect
         c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
@@ -239,8 +241,18 @@ class Uplink:
                 events.append(self._events.get_nowait())
             except queue.Empty:
                 break
+        failure: Exception | None = None
         for ev in events:
-            self._handle(ev)
+            try:
+                self._handle(ev)
+            except Exception as e:  # e.g. the outbox's disk is full while applying a receipt
+                # handle the other events all the same: a lost "connected" event would stop
+                # publishing until the next reconnect. The receipt's readings stay pending and
+                # are sent again after resend_timeout_s.
+                if failure is None:
+                    failure = e
+        if failure is not None:
+            raise failure
         now = self._monotonic()
         expired = [s for s, sent in self._awaiting.items()
                    if now - sent.at >= self.config.resend_timeout_s]
@@ -311,6 +323,9 @@ class Uplink:
     def _publish(self, chunk: list[StoredReading], now: float) -> bool:
         # canonical JSON of an array is its canonical elements joined by commas (RFC 8785)
         payload = b"[" + b",".join(r.body for r in chunk) + b"]"
+        # durable before the readings can leave: an outbox later found to end before this mark
+        # has been rolled back and must not re-sign these seq numbers (agent.outbox.SentMark)
+        self.outbox.note_sent(chunk[-1].seq, chunk[-1].sha256)
         info = self._client.publish(self.readings_topic, payload, qos=1)
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
             return False  # not queued; tried again on the next pump

@@ -20,6 +20,7 @@ from eco_protocol.records import Enrolment, Quantity
 __all__ = ["covered_digest"]
 
 from .programme import Programme
+from .progress import ProgressCallback, every
 from .store.interface import LedgerStore
 
 CoveredReading = LedgerReading
@@ -48,11 +49,19 @@ class LedgerView:
         return [(i, s) for i, s in self.seals if s.programme == programme]
 
 
-def scan(store: LedgerStore, upto: int | None = None) -> LedgerView:
+def scan(store: LedgerStore, upto: int | None = None,
+         progress: ProgressCallback | None = None) -> LedgerView:
     """One pass over the entries below ``upto`` (default: all)."""
     size = store.size() if upto is None else upto
-    view = LedgerView(size=size)
-    for index, data in store.entries(0, size):
+    return extend_view(LedgerView(), store, size, progress)
+
+
+def extend_view(view: LedgerView, store: LedgerStore, upto: int,
+                progress: ProgressCallback | None = None) -> LedgerView:
+    """Read entries ``view.size`` … ``upto - 1`` into ``view``. The log is append-only, so a
+    view kept by a long-running reader (the web UI) grows by reading only the new entries."""
+    start = view.size
+    for index, data in store.entries(start, upto):
         obj = parse_json(data)
         t = obj["type"]
         if t == "eco.reading/v1":
@@ -70,6 +79,8 @@ def scan(store: LedgerStore, upto: int | None = None) -> LedgerView:
             view.redemptions.append((index, Redemption.from_dict(obj)))
         elif t == "eco.certify/v1":
             view.certifications.append((index, Certification.from_dict(obj)))
+        every(progress, "scan", index + 1 - start, upto - start)
+    view.size = max(view.size, upto)
     return view
 
 

@@ -17,6 +17,7 @@ from eco_protocol.replay import LedgerReplay
 
 from .errors import StoreCorrupt
 from .ledger import Ledger
+from .progress import ProgressCallback, every
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,8 @@ class AuditReport:
     root_hex: str
 
 
-def audit(ledger: Ledger) -> AuditReport:
+def audit(ledger: Ledger, progress: ProgressCallback | None = None) -> AuditReport:
+    """``progress`` is called with ``("verify", done, size)`` as entries are replayed."""
     store = ledger.store
     size = store.size()
     replay = LedgerReplay(ledger.signer.private_key.public_key())
@@ -66,6 +68,7 @@ def audit(ledger: Ledger) -> AuditReport:
         stack.append((level, h))
         if cp is not None and index + 1 == cp.size:
             cp_root = current_root()
+        every(progress, "verify", index + 1, size)
     if replay.size != size:
         raise StoreCorrupt(f"store reports {size} entries but only {replay.size} were read")
     if cp is not None:

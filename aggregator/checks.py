@@ -6,6 +6,7 @@ live intake can see: the topic it arrived on, duplicates and forks against what 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,10 +15,10 @@ from typing import Any
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.errors import BadSignature, InvalidInput
-from eco_protocol.keys import public_key_from_raw
+from eco_protocol.keys import Ed25519PublicKey, public_key_from_raw, verify_signature
 from eco_protocol.records import MAX_ENTRY_BYTES, Enrolment, Reading
+from eco_protocol.replay import reading_signed_bytes
 from eco_protocol.rules import RuleViolation, check_chain, check_reading_semantics
-from eco_protocol.signing import verify_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,45 +81,100 @@ class TimeWindow:
     max_age: timedelta = timedelta(days=400)
 
 
-def judge(obj: Any, topic_device: str, device: DeviceView | None,
-          stored: tuple[int, str] | None, window: TimeWindow | None = None) -> Decision:
-    """Decide about one reading object from a readings message on ``topic_device``'s topic.
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One reading as far as it can be judged without the device's current state.
 
-    ``stored`` is (leaf_index, sha256) of a reading already in the ledger with the same
-    (device_id, seq), if any.
+    Everything here depends only on the reading's bytes, the topic, the clock and the device's
+    enrolment, which never changes once logged (a device id is the hash of its key, and a device
+    is enrolled once). So the intake prepares readings *before* it takes the store's write lock:
+    parsing, canonical bytes, the signature and the plausibility checks run outside the critical
+    section (and in parallel across workers); only :func:`decide` runs under the lock.
     """
-    seq, digest = item_identity(obj)
+
+    seq: int
+    digest: str
+    reading: Reading | None = None
+    entry: bytes = b""
+    early: Reject | None = None  # decided whatever the device's state (malformed, topic, time)
+    enrolment: Enrolment | None = None  # what the two checks below were made against
+    bad_signature: str | None = None  # the BadSignature message, if the signature failed
+    violation: RuleViolation | None = None  # the plausibility rule the reading breaks, if any
+
+
+def prepare(obj: Any, topic_device: str, window: TimeWindow | None = None,
+            enrolment: Enrolment | None = None,
+            public_key: Ed25519PublicKey | None = None) -> Prepared:
+    """The state-free part of :func:`judge`: parse once, canonicalise once, and with the device's
+    enrolment (and its key, if the caller keeps one) check the signature and plausibility."""
     try:
         reading = Reading.from_dict(obj)
+        entry = canonical_bytes(obj, validated=True)
     except InvalidInput as e:
-        return Reject(seq, digest, "malformed", str(e))
-    entry = canonical_bytes(obj)
+        seq, digest = item_identity(obj)
+        return Prepared(seq, digest, early=Reject(seq, digest, "malformed", str(e)))
+    seq, digest = reading.seq, hashlib.sha256(entry).hexdigest()  # = item_identity(obj)
     if len(entry) > MAX_ENTRY_BYTES:
-        return Reject(seq, digest, "malformed", f"reading is {len(entry)} bytes")
+        return Prepared(seq, digest, early=Reject(seq, digest, "malformed",
+                                                  f"reading is {len(entry)} bytes"))
     if reading.device_id != topic_device:
-        return Reject(seq, digest, "wrong_topic",
-                      f"reading of device {reading.device_id} published under {topic_device}")
+        return Prepared(seq, digest, early=Reject(
+            seq, digest, "wrong_topic",
+            f"reading of device {reading.device_id} published under {topic_device}"))
     if window is not None:
         if reading.end_dt > window.now + window.max_skew:
-            return Reject(seq, digest, "future",
-                          f"interval ends {reading.end}, after the aggregator's clock "
-                          f"{format_time(window.now)} plus {window.max_skew}; check the "
-                          "device's clock")
+            return Prepared(seq, digest, early=Reject(
+                seq, digest, "future",
+                f"interval ends {reading.end}, after the aggregator's clock "
+                f"{format_time(window.now)} plus {window.max_skew}; check the device's clock"))
         if reading.end_dt < window.now - window.max_age:
-            return Reject(seq, digest, "too_old",
-                          f"interval ends {reading.end}, more than {window.max_age.days} days "
-                          "ago")
+            return Prepared(seq, digest, early=Reject(
+                seq, digest, "too_old",
+                f"interval ends {reading.end}, more than {window.max_age.days} days ago"))
+    p = Prepared(seq, digest, reading, entry)
+    return p if enrolment is None else _check_against(p, obj, enrolment, public_key)
+
+
+def _check_against(p: Prepared, obj: Any, enrolment: Enrolment,
+                   public_key: Ed25519PublicKey | None) -> Prepared:
+    assert p.reading is not None
+    key = public_key or public_key_from_raw(enrolment.public_key_raw)
+    assert p.reading.sig is not None  # from_dict requires it
+    bad: str | None = None
+    try:
+        # verify_record, minus what from_dict already did (sig present, base64 of 64 bytes),
+        # with the signed bytes cut out of the canonical bytes we already have
+        verify_signature(key, base64.b64decode(p.reading.sig),
+                         reading_signed_bytes(p.entry, obj, p.reading.sig),
+                         f"reading {p.reading.device_id}#{p.reading.seq}")
+    except BadSignature as e:
+        bad = str(e)
+    violation: RuleViolation | None = None
+    try:
+        check_reading_semantics(p.reading, enrolment)
+    except RuleViolation as e:
+        violation = e
+    return Prepared(p.seq, p.digest, p.reading, p.entry, None, enrolment, bad, violation)
+
+
+def decide(p: Prepared, obj: Any, device: DeviceView | None,
+           stored: tuple[int, str] | None) -> Decision:
+    """The state-dependent part of :func:`judge`, in the same order of checks."""
+    if p.early is not None:
+        return p.early
+    assert p.reading is not None
+    seq, digest, reading = p.seq, p.digest, p.reading
     if device is None:
         return Reject(seq, digest, "unknown_device",
                       f"device {reading.device_id} is not enrolled; ask the municipality to "
                       "enrol it")
     if device.revoked:
         return Reject(seq, digest, "revoked", f"device {reading.device_id} was revoked")
-    try:
-        verify_record(obj, public_key_from_raw(device.enrolment.public_key_raw),
-                      f"reading {reading.device_id}#{reading.seq}")
-    except BadSignature as e:
-        return Reject(seq, digest, "bad_signature", str(e))
+    if p.enrolment is not device.enrolment and p.enrolment != device.enrolment:
+        # prepared before the device was known (an enrolment raced the message): check now
+        p = _check_against(p, obj, device.enrolment, None)
+    if p.bad_signature is not None:
+        return Reject(seq, digest, "bad_signature", p.bad_signature)
     if stored is not None:
         leaf, stored_digest = stored
         if stored_digest == digest:
@@ -131,8 +187,18 @@ def judge(obj: Any, topic_device: str, device: DeviceView | None,
         return Reject(seq, digest, e.code, e.detail,
                       expected_seq=device.next_seq if e.code == "gap" else None,
                       fork=e.code == "bad_prev")
-    try:
-        check_reading_semantics(reading, device.enrolment)
-    except RuleViolation as e:
-        return Reject(seq, digest, e.code, e.detail)
-    return Accept(reading, entry, digest)
+    if p.violation is not None:
+        return Reject(seq, digest, p.violation.code, p.violation.detail)
+    return Accept(reading, p.entry, digest)
+
+
+def judge(obj: Any, topic_device: str, device: DeviceView | None,
+          stored: tuple[int, str] | None, window: TimeWindow | None = None) -> Decision:
+    """Decide about one reading object from a readings message on ``topic_device``'s topic.
+
+    ``stored`` is (leaf_index, sha256) of a reading already in the ledger with the same
+    (device_id, seq), if any. Equal to ``decide(prepare(...), ...)``, which the intake calls in
+    two steps around its transaction.
+    """
+    p = prepare(obj, topic_device, window, None if device is None else device.enrolment)
+    return decide(p, obj, device, stored)

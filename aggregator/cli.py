@@ -1,7 +1,8 @@
 """``eco-aggregator``: the municipality operator's command line.
 
 Every command prints JSON on success (scriptable) and one line on stderr saying what is wrong and
-what to do on failure: exit 2 for configuration problems, 1 for everything else.
+what to do on failure: exit 2 for configuration problems, 3 when a witness saw the log sign a
+fork (``witness``), 1 for everything else.
 """
 
 from __future__ import annotations
@@ -24,16 +25,22 @@ from eco_protocol.encoding import b64decode, format_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keyfile import atomic_write, load_or_create_private_key, load_private_key
 from eco_protocol.keys import DeviceId
+from eco_protocol.methodology import terms_problems
 from eco_protocol.note import NoteSigner
-from eco_protocol.records import MeterSpec, Quantity
+from eco_protocol.records import MeterSpec
 
 from .audit import audit
+from .broker_auth import ensure_aggregator_login
+from .cli_broker import add_commands as add_broker_commands
+from .cli_broker import issue_device_login, withdraw_device_login
 from .config import Config, example_config, load_config
-from .errors import AggregatorError, ConfigError, Rejected
+from .errors import AggregatorError, ConfigError, LogMisbehaviour, Rejected
 from .export import export_evidence
+from .http_api import ApiConfig, ApiServer, parse_listen
 from .ledger import Ledger
-from .registry import build_enrolment, enrol, pseudonym, revoke
-from .store import SqliteStore
+from .progress import Progress
+from .registry import build_enrolment, enrol, methodology_terms, parse_meter, pseudonym, revoke
+from .store import DEFAULT_URL, StoreUrl, open_store
 
 DEFAULT_CONFIG = "/etc/eco-aggregator/aggregator.toml"
 
@@ -46,7 +53,7 @@ def open_ledger(cfg: Config) -> Ledger:
     key = load_private_key(cfg.key_file) if cfg.key_file.exists() else None
     if key is None:
         raise ConfigError(f"log key {cfg.key_file} does not exist; run 'eco-aggregator init'")
-    return Ledger(SqliteStore(cfg.sqlite_path), NoteSigner(cfg.origin, key),
+    return Ledger(open_store(cfg), NoteSigner(cfg.origin, key),
                   cfg.state_dir / "checkpoint.latest")
 
 
@@ -62,26 +69,35 @@ def cmd_init(args: argparse.Namespace) -> int:
     if conf.exists():
         cfg = load_config(conf)
     else:
-        atomic_write(conf, example_config(args.origin, state, args.broker).encode(), 0o600)
+        if any(c in args.store for c in '"\\\n'):
+            raise ConfigError(f"--store {args.store!r}: quotes, backslashes and newlines are not "
+                              "allowed in a store URL")
+        StoreUrl.parse(args.store, state)  # a bad URL fails before anything is written
+        atomic_write(conf, example_config(args.origin, state, args.broker,
+                                          args.store).encode(), 0o600)
         cfg = load_config(conf)
     key, created = load_or_create_private_key(cfg.key_file)
     if not cfg.pseudonym_key_file.exists():
         atomic_write(cfg.pseudonym_key_file, secrets.token_hex(32).encode() + b"\n", 0o600)
-    ledger = Ledger(SqliteStore(cfg.sqlite_path), NoteSigner(cfg.origin, key))
+    ensure_aggregator_login(cfg.mqtt)  # the aggregator's own broker login (PROTOCOL.md §3)
+    ledger = Ledger(open_store(cfg), NoteSigner(cfg.origin, key))
     _print({"config": str(conf), "log_vkey": ledger.signer.verifier.vkey,
-            "log_key_created": created, "size": ledger.size()})
+            "log_key_created": created, "size": ledger.size(), "store": cfg.store.redacted(),
+            "broker_user": cfg.mqtt.username})
     return 0
 
 
 def _parse_meter(text: str) -> MeterSpec:
-    parts = text.split(":")
-    if len(parts) != 4:
-        raise Rejected(f"--meter {text!r}: expected id:quantity:protocol:rated_w, e.g. "
-                       "pv1:pv_generation:sunspec-modbus:4500")
-    try:
-        return MeterSpec(parts[0], Quantity(parts[1]), parts[2], int(parts[3]))
-    except (ValueError, InvalidInput) as e:
-        raise Rejected(f"--meter {text!r}: {e}") from e
+    return parse_meter(text)
+
+
+def _terms_from_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The enrolment attributes the methodology needs, kept in the record's ``fit`` object
+    (the web UI's enrolment form builds it with the same function)."""
+    return methodology_terms(installed=args.installed, fit_status=args.fit_status,
+                             fit_until=args.fit_until, battery=args.battery,
+                             zero_export=args.zero_export, ev_wh_per_km=args.ev_wh_per_km,
+                             ev_petrol_km_per_l=args.ev_petrol_km_per_l)
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
@@ -94,21 +110,31 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         raise Rejected(str(e)) from e
     if not isinstance(fit, dict):
         raise Rejected("--fit must be a JSON object")
+    fit = {**fit, **_terms_from_flags(args)}
+    meters = [_parse_meter(m) for m in args.meter]
+    problems = terms_problems([m.quantity for m in meters], fit)
+    if problems:
+        raise Rejected("the methodology needs more about this household: " + "; ".join(problems)
+                       + " (use --installed, --fit-status, --battery/--no-battery, "
+                       "--ev-wh-per-km, --ev-petrol-km-per-l)")
     pkey = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
     pseud = pseudonym(pkey, args.household)
-    enrolment = build_enrolment(public, pseud, args.programme,
-                                [_parse_meter(m) for m in args.meter], fit, _now())
+    enrolment = build_enrolment(public, pseud, args.programme, meters, fit, _now())
     with ledger.store.transaction():
         ledger.store.put_household(pseud, args.household)
     index, _ = enrol(ledger, enrolment)
-    _print({"device_id": enrolment.device_id, "household": pseud, "index": index})
+    # the device's broker login: printed here once, only its hash is kept (PROTOCOL.md §3)
+    login = issue_device_login(cfg, enrolment.device_id)
+    _print({"device_id": enrolment.device_id, "household": pseud, "index": index, **login})
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    ledger = open_ledger(load_config(args.config))
+    cfg = load_config(args.config)
+    ledger = open_ledger(cfg)
     index = revoke(ledger, DeviceId(args.device_id), args.reason, _now())
-    _print({"device_id": args.device_id, "index": index})
+    _print({"device_id": args.device_id, "index": index,
+            **withdraw_device_login(cfg, args.device_id)})
     return 0
 
 
@@ -119,7 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ledger = open_ledger(cfg)
     last = ledger.check_against_last_checkpoint()
     logging.getLogger(__name__).info("ledger %s: %d entries, last checkpoint %s",
-                                     cfg.sqlite_path, ledger.size(),
+                                     cfg.store.redacted(), ledger.size(),
                                      None if last is None else last.size)
     stop = threading.Event()
 
@@ -129,7 +155,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     worker = IngestWorker(cfg, ledger)
-    worker.run(stop, args.exit_after_idle)
+    api = _start_http(cfg, ledger.signer.verifier.vkey, args.http)
+    from .cli_ui import start_ui
+
+    try:
+        ui = start_ui(cfg, args.ui, args.programme_file, args.offline_after_minutes,
+                      args.secure_cookies)
+    except BaseException:
+        if api is not None:
+            api.stop()
+        raise
+    try:
+        worker.run(stop, args.exit_after_idle)
+    finally:
+        if ui is not None:
+            ui.stop()
+        if api is not None:
+            api.stop()
     _print({"stats": worker.stats.as_dict(), "size": ledger.size()})
     return 0
 
@@ -150,15 +192,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    ledger = open_ledger(load_config(args.config))
+    cfg = load_config(args.config)
+    ledger = open_ledger(cfg)
     ledger.checkpoint_now()
-    size = export_evidence(ledger, Path(args.dir))
+    with Progress() as progress:
+        size = export_evidence(ledger, Path(args.dir), cfg.witness_vkeys, progress)
     _print({"dir": str(args.dir), "size": size})
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    report = audit(open_ledger(load_config(args.config)))
+    with Progress() as progress:
+        report = audit(open_ledger(load_config(args.config)), progress)
     _print({"ok": True, "size": report.size, "checkpoint_size": report.checkpoint_size,
             "counts": report.counts, "devices": report.devices, "root": report.root_hex})
     return 0
@@ -166,6 +211,152 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_log_key(args: argparse.Namespace) -> int:
     print(open_ledger(load_config(args.config)).signer.verifier.vkey)
+    return 0
+
+
+# --- public read API, static tiles, witness (c2sp.org/tlog-tiles, tlog-cosignature) ----------
+
+
+def _start_http(cfg: Config, log_vkey: str, listen: str | None) -> ApiServer | None:
+    """Start the read API (:mod:`aggregator.http_api`) in a thread if ``--http`` was given."""
+    if listen is None:
+        return None
+    from eco_protocol.note import parse_verifier_key, parse_witness_key
+
+    from .store import Backend, LedgerStore, SqliteStore
+
+    host, port = parse_listen(listen)
+    api_cfg = ApiConfig(parse_verifier_key(log_vkey),
+                        tuple(parse_witness_key(v) for v in cfg.witness_vkeys))
+    sqlite_path = cfg.store.sqlite_path if cfg.store.backend is Backend.SQLITE else None
+
+    def store_factory() -> LedgerStore:
+        # one store per request (a SQLite connection belongs to one thread); the integrity scan
+        # already ran when the process opened the store
+        if sqlite_path is not None:
+            return SqliteStore(sqlite_path, check_integrity=False)
+        return open_store(cfg)
+
+    try:
+        return ApiServer(host, port, store_factory, api_cfg).start()
+    except OSError as e:
+        raise ConfigError(f"--http {listen}: cannot listen: {e}") from e
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def on_signal(_s: int, _f: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stop.wait(1.0):
+        pass
+
+
+def cmd_http(args: argparse.Namespace) -> int:
+    """The read API alone, without ingest (a mirror host, or while serve is stopped)."""
+    cfg = load_config(args.config)
+    store = open_store(cfg)
+    try:
+        log_vkey = store.get_meta("log_vkey")
+    finally:
+        store.close()
+    if log_vkey is None:
+        raise ConfigError("the ledger has no log key yet; run 'eco-aggregator init'")
+    api = _start_http(cfg, log_vkey, args.listen)
+    assert api is not None
+    print(json.dumps({"url": api.url}), flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        api.stop()
+    return 0
+
+
+def cmd_ledger_tiles(args: argparse.Namespace) -> int:
+    """Write the c2sp.org/tlog-tiles layout (checkpoint, tiles, entry bundles) to DIR."""
+    from collections.abc import Iterator
+
+    from .tiles import write_static
+
+    ledger = open_ledger(load_config(args.config))
+    ledger.checkpoint_now()
+    row = ledger.latest_checkpoint()
+    if row is None:
+        raise Rejected("the log has no signed checkpoint yet; nothing to publish")
+    store = ledger.store
+
+    def entries(lo: int, hi: int) -> Iterator[bytes]:
+        return (data for _, data in store.entries(lo, hi))
+
+    note = row.note + "".join(store.cosignatures(row.size))
+    files = write_static(Path(args.dir), note, store.node, entries)
+    _print({"dir": str(args.dir), "size": row.size, "files_written": files})
+    return 0
+
+
+def cmd_witness_key(args: argparse.Namespace) -> int:
+    """Create (or show) a witness key: FILE holds the seed, FILE.vkey the public verifier key."""
+    from eco_protocol.errors import NoteError
+    from eco_protocol.note import CosignatureSigner
+
+    from .witness import vkey_path
+
+    path = Path(args.file)
+    try:
+        signer = CosignatureSigner(args.name, load_or_create_private_key(path)[0])
+    except NoteError as e:
+        raise ConfigError(f"--name: {e}") from e
+    vkey = signer.verifier.vkey
+    vfile = vkey_path(path)
+    if vfile.exists() and vfile.read_text("utf-8").strip() != vkey:
+        raise ConfigError(f"{vfile} holds another verifier key ({vfile.read_text().strip()}); "
+                          "the witness name cannot change for an existing key")
+    atomic_write(vfile, (vkey + "\n").encode(), 0o644)
+    print(vkey)
+    return 0
+
+
+def cmd_witness(args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
+    from eco_protocol.errors import NoteError
+    from eco_protocol.note import parse_verifier_key
+
+    from .witness import (
+        LogClient,
+        WitnessConfig,
+        load_witness_signer,
+        witness_forever,
+        witness_once,
+    )
+
+    try:
+        log_key = parse_verifier_key(args.log_key)
+    except NoteError as e:
+        raise ConfigError(f"--log-key: {e}") from e
+    key = Path(args.key)
+    signer = load_witness_signer(key)
+    state = Path(args.state) if args.state else \
+        key.with_name(f"{key.name}.{quote(log_key.name, safe='')}.state.json")
+    cfg = WitnessConfig(log_key, signer, state, submit=not args.no_submit)
+    client = LogClient(args.log, args.timeout)
+    if args.once:
+        out = witness_once(cfg, client)
+        _print({"size": out.size, "verdict": out.verdict, "submitted": out.submitted,
+                "accepted": list(out.accepted), "checkpoint": out.cosigned,
+                "state": str(state), "witness_vkey": signer.verifier.vkey})
+        return 0
+    stop = threading.Event()
+
+    def on_signal(_s: int, _f: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    witness_forever(cfg, client, stop, args.interval)
     return 0
 
 
@@ -180,9 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir")
     s.add_argument("--origin", required=True, help="log origin, e.g. eco-ledger.example-city.lg.jp")
     s.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    s.add_argument("--store", default=DEFAULT_URL, metavar="URL",
+                   help=f"ledger store: sqlite:///path (relative to DIR) or "
+                        f"postgresql://user@host/db (default {DEFAULT_URL})")
     s.set_defaults(func=cmd_init)
     s = sub.add_parser("serve", help="ingest readings from the broker")
     s.add_argument("--exit-after-idle", type=float, default=None, metavar="SECONDS")
+    s.add_argument("--http", default=None, metavar="HOST:PORT",
+                   help="also serve the public read API (tlog-tiles, proofs, cosignatures)")
     s.set_defaults(func=cmd_serve)
     s = sub.add_parser("enrol", help="enrol a device (appends eco.enrol/v1)")
     s.add_argument("--public-key", required=True, help="device public key, base64 of 32 bytes")
@@ -192,6 +388,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--meter", action="append", required=True,
                    help="id:quantity:protocol:rated_w (repeatable)")
     s.add_argument("--fit", default=None, help="FIT exclusion terms as a JSON object")
+    s.add_argument("--installed", help="PV installation date, YYYY-MM-DD")
+    s.add_argument("--fit-status", choices=["none", "fit", "post_fit"])
+    s.add_argument("--fit-until", help="end of the FIT contract, YYYY-MM-DD")
+    s.add_argument("--battery", action=argparse.BooleanOptionalAction, default=None,
+                   help="a home battery is installed (flagged in reports)")
+    s.add_argument("--zero-export", action="store_true",
+                   help="the PV system cannot export (so all generation is self-consumed)")
+    s.add_argument("--ev-wh-per-km", type=int, help="the EV's consumption, Wh/km")
+    s.add_argument("--ev-petrol-km-per-l", type=float,
+                   help="fuel economy of the equivalent petrol car, km/L")
     s.set_defaults(func=cmd_enrol)
     s = sub.add_parser("revoke", help="revoke a device (appends eco.revoke/v1)")
     s.add_argument("device_id")
@@ -209,13 +415,44 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
     e = lsub.add_parser("verify", help="recompute everything from the store")
     e.set_defaults(func=cmd_verify)
+    e = lsub.add_parser("tiles", help="write the c2sp.org/tlog-tiles static layout to DIR")
+    e.add_argument("dir")
+    e.set_defaults(func=cmd_ledger_tiles)
+    s = sub.add_parser("http", help="serve the public read API only (no ingest)")
+    s.add_argument("listen", metavar="HOST:PORT", help="e.g. 127.0.0.1:8080 (port 0: any free)")
+    s.set_defaults(func=cmd_http)
+    s = sub.add_parser("witness-key", help="create a witness key (cosignature/v1); print its vkey")
+    s.add_argument("file", help="private key file (mode 0600); FILE.vkey gets the verifier key")
+    s.add_argument("--name", required=True, help="witness name, e.g. witness.example-town.lg.jp")
+    s.set_defaults(func=cmd_witness_key)
+    s = sub.add_parser("witness", help="verify and cosign a log's checkpoints")
+    s.add_argument("--log", required=True, metavar="URL", help="the log's read API, e.g. "
+                   "https://eco-ledger.example-city.lg.jp")
+    s.add_argument("--log-key", required=True, metavar="VKEY", help="the log's verifier key")
+    s.add_argument("--key", required=True, metavar="FILE", help="witness key from witness-key")
+    s.add_argument("--state", default=None, metavar="FILE",
+                   help="what this witness trusts (default: beside the key, per log)")
+    s.add_argument("--once", action="store_true",
+                   help="one round: fetch, verify, cosign, submit, exit")
+    s.add_argument("--interval", type=float, default=60.0, metavar="SECONDS")
+    s.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    s.add_argument("--no-submit", action="store_true",
+                   help="cosign and keep the result in the state file, but do not POST it")
+    s.set_defaults(func=cmd_witness)
+    from .cli_programme import add_commands
+
+    add_commands(sub)
+    add_broker_commands(sub)
+    from . import cli_ui
+
+    cli_ui.add_commands(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else (
-        logging.INFO if args.cmd == "serve" else logging.WARNING)
+        logging.INFO if args.cmd in ("serve", "http", "witness", "ui") else logging.WARNING)
     logging.basicConfig(level=level, stream=sys.stderr, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -224,6 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"eco-aggregator: configuration: {e}", file=sys.stderr)
         return 2
+    except LogMisbehaviour as e:
+        print(f"eco-aggregator: LOG MISBEHAVIOUR: {e}", file=sys.stderr)
+        return 3
     except (AggregatorError, InvalidInput) as e:
         print(f"eco-aggregator: {e}", file=sys.stderr)
         return 1

@@ -13,11 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.keyfile import atomic_write
-from eco_protocol.programme_records import Redemption
-from eco_protocol.signing import sign_record
 
 from .accounting import late_readings, points_statement, scan
 from .batches import certify_batch, period_from_dates, plan_batch, seal_batch, write_report
@@ -25,6 +22,7 @@ from .config import Config, load_config
 from .errors import Rejected
 from .ledger import Ledger
 from .programme import Programme, example_programme, load_programme
+from .progress import Progress
 
 
 def _print(obj: Any) -> None:
@@ -73,30 +71,20 @@ def cmd_points(args: argparse.Namespace) -> int:
 
 
 def cmd_redeem(args: argparse.Namespace) -> int:
+    from .redemption import redeem
+
     _, ledger, programme = _open(args)
-    reward = programme.reward(args.reward)
-    with ledger.store.transaction():  # balance and append in one transaction: no double spend
-        view = scan(ledger.store)
-        if args.household not in view.household_devices(programme.id):
-            raise Rejected(f"household {args.household} is not enrolled in {programme.id}")
-        st = points_statement(view, programme, args.household)
-        if st.balance < reward.points:
-            raise Rejected(f"{args.household} has {st.balance} points; {reward.name} needs "
-                           f"{reward.points}")
-        rec = Redemption(args.household, programme.id, reward.id, reward.points,
-                         format_time(datetime.now(UTC)))
-        (index,) = ledger.append([canonical_bytes(sign_record(rec.to_dict(),
-                                                              ledger.signer.private_key))])
-    ledger.checkpoint_now()
-    _print({"household": args.household, "reward": reward.id, "points": reward.points,
-            "balance": st.balance - reward.points, "index": index})
+    res = redeem(ledger, programme, args.household, args.reward, datetime.now(UTC))
+    _print({"household": res.household, "reward": res.reward.id, "points": res.reward.points,
+            "balance": res.balance, "index": res.index})
     return 0
 
 
 def cmd_batch_create(args: argparse.Namespace) -> int:
     _, ledger, programme = _open(args)
     period = period_from_dates(args.period)
-    plan = plan_batch(scan(ledger.store), programme, period)
+    with Progress() as progress:
+        plan = plan_batch(scan(ledger.store, progress=progress), programme, period)
     if args.preview:
         _print({"preview": True, **plan.preview()})
         return 0
@@ -116,8 +104,9 @@ def cmd_batch_certify(args: argparse.Namespace) -> int:
 def cmd_batch_report(args: argparse.Namespace) -> int:
     cfg, ledger, programme = _open(args)
     out = Path(args.out)
-    report = write_report(ledger, programme, args.batch_id, out,
-                          list(getattr(cfg, "witness_vkeys", ()) or ()))
+    with Progress() as progress:
+        report = write_report(ledger, programme, args.batch_id, out,
+                              list(getattr(cfg, "witness_vkeys", ()) or ()), progress)
     _print({"report": str(out / "report.json"), "evidence": str(out / "evidence"),
             "results_csv": str(out / "results.csv"), "totals": report["totals"],
             "households": len(report["households"]), "sample": len(report["sample"])})

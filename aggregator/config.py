@@ -7,12 +7,19 @@ moves as one directory.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import ConfigError
+from eco_protocol.errors import NoteError
+from eco_protocol.note import parse_witness_key
+
+from .broker_auth import check_username
+from .errors import ConfigError, Rejected
+from .intake import IngestLimits
+from .store.url import DEFAULT_URL, StoreUrl
 
 EXAMPLE = """\
 # eco-aggregator configuration. Paths are relative to state_dir unless absolute.
@@ -27,9 +34,13 @@ checkpoint_interval_s = 2.0
 
 [store]
 state_dir = "{state_dir}"
-# "sqlite" (one file, WAL) serves one municipality on one machine.
-backend = "sqlite"
-sqlite_path = "ledger.sqlite3"
+# Where the ledger lives.
+#   "sqlite:///ledger.sqlite3": one file (WAL), relative to state_dir (sqlite:////abs/path for an
+#   absolute one); serves one municipality on one machine.
+#   "postgresql://eco@db.example.lg.jp/eco_ledger": a PostgreSQL database, when several ingest
+#   workers (or machines) share one ledger. Keep the password out of this file (~/.pgpass or
+#   PGPASSWORD of the service).
+url = "{store_url}"
 
 [mqtt]
 broker = "{broker}"
@@ -37,15 +48,43 @@ broker = "{broker}"
 client_id = "eco-aggregator-1"
 share_group = "aggregators"
 session_expiry_s = 604800
+# The aggregator's own broker login (PROTOCOL.md §3): it may read every device's readings and
+# write their receipts. 'eco-aggregator init' creates the password file (mode 0600); or give the
+# password inline as password = "…". Without a username the aggregator connects anonymously
+# (a loopback broker without access control: the demo and the tests).
+username = "eco-aggregator"
+password_file = "broker/aggregator.password"
+# TLS to the broker: mqtts:// implies it, and a broker not on loopback requires it. ca_file: the
+# CA that signed the broker's certificate ('eco-aggregator ca init' writes ca/ca.crt).
+# tls = true
+# ca_file = "ca/ca.crt"
+# The broker's password file (mosquitto_passwd format): enrol adds a device's login, revoke
+# removes it. 'eco-aggregator broker-config --out DIR' writes a mosquitto.conf and ACL for it;
+# the broker must be able to read it (put it in DIR for a broker run by systemd).
+broker_passwd_file = "broker/passwd"
+# After enrol/revoke, send SIGHUP to the broker whose pid is in this file so it reloads the
+# password file. Unset: reload it yourself ('systemctl reload mosquitto').
+# broker_pid_file = "/run/mosquitto/mosquitto.pid"
 
 [ingest]
 # Group commit: at most this many messages per transaction, waiting at most group_wait_ms.
 group_max = 256
 group_wait_ms = 20
+# Caps: payload size, clock skew and age of intervals, messages per device per second.
+max_payload_bytes = 131072
+max_future_skew_s = 300
+max_age_days = 400
+rate_per_device = 20.0
+burst_per_device = 200
 
 [households]
 # HMAC key for household pseudonyms (created by init; keep it with the log key).
 pseudonym_key_file = "pseudonym.key"
+
+[witnesses]
+# Verifier keys of the witnesses whose cosignatures this log accepts (POST /cosignature), serves
+# with its checkpoint and exports in witnesses.vkeys; each printed by 'eco-aggregator witness-key'.
+vkeys = []
 """
 
 
@@ -56,6 +95,13 @@ class MqttConfig:
     client_id: str
     share_group: str
     session_expiry_s: int
+    username: str | None = None  # None: connect anonymously
+    password: str | None = field(default=None, repr=False)  # inline password, if any
+    password_file: Path | None = None  # the aggregator's own password (read when connecting)
+    tls: bool = False
+    ca_file: Path | None = None
+    broker_passwd_file: Path = Path("broker/passwd")  # the broker's password file (hashes)
+    broker_pid_file: Path | None = None  # SIGHUP target after enrol/revoke
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +111,13 @@ class Config:
     key_file: Path
     checkpoint_interval_s: float
     state_dir: Path
-    backend: str
-    sqlite_path: Path
+    store: StoreUrl  # [store] url, relative SQLite paths resolved against state_dir
     mqtt: MqttConfig
     group_max: int
     group_wait_ms: int
     pseudonym_key_file: Path
+    witness_vkeys: tuple[str, ...] = ()  # [witnesses] vkeys, each a valid witness verifier key
+    limits: IngestLimits = IngestLimits()  # [ingest] caps per message and per device
 
 
 def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str,
@@ -87,9 +134,14 @@ def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], where: s
 
 def parse_broker_url(url: str, where: str) -> tuple[str, int]:
     u = urlparse(url)
-    if u.scheme not in ("mqtt", "tcp") or not u.hostname:
-        raise ConfigError(f"{where}: broker {url!r} must look like mqtt://host:port")
-    return u.hostname, u.port or 1883
+    if u.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not u.hostname:
+        raise ConfigError(f"{where}: broker {url!r} must look like mqtt://host:port "
+                          "(mqtts://host:port for TLS)")
+    try:
+        port = u.port
+    except ValueError as e:
+        raise ConfigError(f"{where}: broker {url!r} has an invalid port") from e
+    return u.hostname, port or (8883 if u.scheme in ("mqtts", "ssl") else 1883)
 
 
 def load_config(path: Path) -> Config:
@@ -114,9 +166,7 @@ def load_config(path: Path) -> Config:
         q = Path(p)
         return q if q.is_absolute() else state_dir / q
 
-    backend = _get(store_t, "backend", str, f"{w} [store]", "sqlite")
-    if backend != "sqlite":
-        raise ConfigError(f"{w} [store]: backend {backend!r} is not available yet; use 'sqlite'")
+    store = _store_url(store_t, state_dir, f"{w} [store]")
     host, port = parse_broker_url(_get(mqtt_t, "broker", str, f"{w} [mqtt]"), f"{w} [mqtt]")
     interval = float(_get(log_t, "checkpoint_interval_s", (int, float), f"{w} [log]", 2.0))
     group_max = _get(ingest_t, "group_max", int, f"{w} [ingest]", 256)
@@ -128,18 +178,104 @@ def load_config(path: Path) -> Config:
         key_file=rel(_get(log_t, "key_file", str, f"{w} [log]", "log.key")),
         checkpoint_interval_s=interval,
         state_dir=state_dir,
-        backend=backend,
-        sqlite_path=rel(_get(store_t, "sqlite_path", str, f"{w} [store]", "ledger.sqlite3")),
-        mqtt=MqttConfig(host, port,
-                        _get(mqtt_t, "client_id", str, f"{w} [mqtt]", "eco-aggregator-1"),
-                        _get(mqtt_t, "share_group", str, f"{w} [mqtt]", "aggregators"),
-                        _get(mqtt_t, "session_expiry_s", int, f"{w} [mqtt]", 604800)),
+        store=store,
+        mqtt=_mqtt_access(mqtt_t, MqttConfig(
+            host, port, _get(mqtt_t, "client_id", str, f"{w} [mqtt]", "eco-aggregator-1"),
+            _get(mqtt_t, "share_group", str, f"{w} [mqtt]", "aggregators"),
+            _get(mqtt_t, "session_expiry_s", int, f"{w} [mqtt]", 604800)), rel, f"{w} [mqtt]"),
         group_max=group_max,
         group_wait_ms=_get(ingest_t, "group_wait_ms", int, f"{w} [ingest]", 20),
+        limits=IngestLimits(
+            _get(ingest_t, "max_payload_bytes", int, f"{w} [ingest]", 131072),
+            _get(ingest_t, "max_future_skew_s", int, f"{w} [ingest]", 300),
+            _get(ingest_t, "max_age_days", int, f"{w} [ingest]", 400),
+            float(_get(ingest_t, "rate_per_device", (int, float), f"{w} [ingest]", 20.0)),
+            _get(ingest_t, "burst_per_device", int, f"{w} [ingest]", 200)),
         pseudonym_key_file=rel(_get(hh_t, "pseudonym_key_file", str, f"{w} [households]",
                                     "pseudonym.key")),
+        witness_vkeys=_witness_vkeys(raw.get("witnesses", {}), f"{w} [witnesses]"),
     )
 
 
-def example_config(origin: str, state_dir: Path, broker: str) -> str:
-    return EXAMPLE.format(origin=origin, state_dir=state_dir, broker=broker)
+def _store_url(store_t: dict[str, Any], state_dir: Path, where: str) -> StoreUrl:
+    """``url``, or the keys it replaced (``backend = "sqlite"`` + ``sqlite_path``), not both."""
+    legacy = [k for k in ("backend", "sqlite_path") if k in store_t]
+    if "url" in store_t:
+        if legacy:
+            raise ConfigError(f"{where}: 'url' replaces {' and '.join(map(repr, legacy))}; "
+                              "remove them")
+        text = _get(store_t, "url", str, where)
+        try:
+            return StoreUrl.parse(text, state_dir)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: 'url' {e}") from e
+    backend = _get(store_t, "backend", str, where, "sqlite")
+    if backend != "sqlite":
+        raise ConfigError(f"{where}: 'backend' {backend!r}: name the store with 'url' instead, "
+                          'e.g. url = "postgresql://eco@db.example/eco_ledger"')
+    path = Path(_get(store_t, "sqlite_path", str, where, "ledger.sqlite3"))
+    return StoreUrl.sqlite(path if path.is_absolute() else state_dir / path)
+
+
+def _witness_vkeys(table: Any, where: str) -> tuple[str, ...]:
+    """``[witnesses] vkeys``: c2sp.org/tlog-cosignature keys (type 0x04) or plain Ed25519 ones."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    vkeys = table.get("vkeys", [])
+    if not isinstance(vkeys, list) or not all(isinstance(v, str) for v in vkeys):
+        raise ConfigError(f"{where}: 'vkeys' must be a list of verifier key strings")
+    for v in vkeys:
+        try:
+            parse_witness_key(v)
+        except NoteError as e:
+            raise ConfigError(f"{where}: 'vkeys': {e}") from e
+    return tuple(v.strip() for v in vkeys)
+
+
+def example_config(origin: str, state_dir: Path, broker: str,
+                   store_url: str = DEFAULT_URL) -> str:
+    return EXAMPLE.format(origin=origin, state_dir=state_dir, broker=broker,
+                          store_url=store_url)
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path],
+                 where: str) -> MqttConfig:
+    """[mqtt] login, TLS and the broker's password file (PROTOCOL.md §3 "Broker access")."""
+    def opt(key: str, typ: type) -> Any:
+        v = t.get(key)
+        if v is not None and (not isinstance(v, typ) or isinstance(v, bool) and typ is not bool):
+            raise ConfigError(f"{where}: '{key}' must be {typ.__name__}, got {v!r}")
+        return v
+
+    scheme = urlparse(t["broker"]).scheme
+    tls = opt("tls", bool)
+    if tls is None:
+        tls = scheme in ("mqtts", "ssl")
+    elif scheme in ("mqtts", "ssl") and not tls:
+        raise ConfigError(f"{where}: tls = false contradicts the mqtts:// broker URL")
+    if not tls and base.host not in _LOOPBACK:
+        raise ConfigError(f"{where}: broker {base.host} is not on loopback: TLS is required "
+                          "there (PROTOCOL.md §3); use mqtts://HOST:8883 and ca_file")
+    username, password = opt("username", str), opt("password", str)
+    password_file, ca_file = opt("password_file", str), opt("ca_file", str)
+    if username == "":
+        username = None
+    if password is not None and password_file is not None:
+        raise ConfigError(f"{where}: set password or password_file, not both")
+    if username is None and (password is not None or password_file is not None):
+        raise ConfigError(f"{where}: a password without a username; set username too")
+    if username is not None:
+        try:
+            check_username(username, "username")
+        except Rejected as e:
+            raise ConfigError(f"{where}: {e}") from e
+    pid = opt("broker_pid_file", str)
+    return replace(
+        base, username=username, password=password,
+        password_file=None if password_file is None else rel(password_file),
+        tls=tls, ca_file=None if ca_file is None else rel(ca_file),
+        broker_passwd_file=rel(opt("broker_passwd_file", str) or "broker/passwd"),
+        broker_pid_file=None if pid is None else rel(pid))

@@ -26,3 +26,8 @@ class StoreCorrupt(EnvironmentProblem):
 
 class ConfigError(AggregatorError):
     """The configuration is missing or wrong; the message names the key."""
+
+
+class LogMisbehaviour(AggregatorError):
+    """A witness saw the log sign two checkpoints that cannot both hold (a fork); the message
+    says where both signed checkpoints are kept as evidence."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from eco_protocol.encoding import b64encode
@@ -16,10 +17,16 @@ from eco_protocol.note import Checkpoint
 
 from .errors import EnvironmentProblem
 from .ledger import Ledger
+from .progress import ProgressCallback, every
 
 
-def export_evidence(ledger: Ledger, out: Path, witness_vkeys: list[str] | None = None) -> int:
-    """Export the latest signed checkpoint and every entry below its size; returns the size."""
+def export_evidence(ledger: Ledger, out: Path,
+                    witness_vkeys: Sequence[str] | None = None,
+                    progress: ProgressCallback | None = None) -> int:
+    """Export the latest signed checkpoint and every entry below its size; returns the size.
+
+    ``checkpoint`` carries the witness cosignature lines the log collected for it (verified when
+    they were submitted), ``witnesses.vkeys`` the keys of the witnesses the log accepts."""
     row = ledger.latest_checkpoint()
     if row is None:
         raise EnvironmentProblem("the log has no signed checkpoint yet; nothing to export")
@@ -27,7 +34,8 @@ def export_evidence(ledger: Ledger, out: Path, witness_vkeys: list[str] | None =
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    (tmp / "checkpoint").write_text(row.note, "utf-8")
+    (tmp / "checkpoint").write_text(row.note + "".join(ledger.store.cosignatures(row.size)),
+                                    "utf-8")
     (tmp / "log.vkey").write_text(ledger.signer.verifier.vkey + "\n", "utf-8")
     (tmp / "witnesses.vkeys").write_text("".join(f"{w}\n" for w in witness_vkeys or []),
                                          "utf-8")
@@ -35,6 +43,7 @@ def export_evidence(ledger: Ledger, out: Path, witness_vkeys: list[str] | None =
         for index, data in ledger.store.entries(0, size):
             f.write(json.dumps({"index": index, "entry_b64": b64encode(data)},
                                separators=(",", ":")) + "\n")
+            every(progress, "export", index + 1, size)
         f.flush()
         os.fsync(f.fileno())
     old = out.with_name(out.name + ".old")

@@ -10,18 +10,20 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
+from eco_protocol.keys import DeviceId, Ed25519PublicKey, public_key_from_raw
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Enrolment, Receipt, ReceiptItem
 from eco_protocol.records import ReceiptStatus as S
 from eco_protocol.signing import sign_record
 
-from .checks import Accept, DeviceView, Duplicate, Reject, TimeWindow, judge
+from .checks import Accept, DeviceView, Duplicate, Prepared, Reject, TimeWindow, decide, prepare
+from .errors import StoreCorrupt
 from .ledger import Ledger
 from .store.interface import DeviceRow, ReadingRow
 
@@ -71,6 +73,7 @@ class Intake:
         self.store = ledger.store
         self.limits = limits or IngestLimits()
         self._enrolments: dict[bytes, Enrolment] = {}
+        self._keys: dict[str, tuple[Enrolment, Ed25519PublicKey]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._clock = clock
 
@@ -91,89 +94,173 @@ class Intake:
             b.last_logged = now
         return False, first
 
-    def _view(self, row: DeviceRow) -> DeviceView:
-        enrolment = self._enrolments.get(row.enrolment)
+    def _enrolment(self, entry: bytes) -> Enrolment:
+        enrolment = self._enrolments.get(entry)
         if enrolment is None:
-            enrolment = Enrolment.from_dict(parse_json(row.enrolment))
-            self._enrolments[row.enrolment] = enrolment
-        return DeviceView(enrolment, row.next_seq, row.last_hash, row.revoked_index is not None)
+            enrolment = Enrolment.from_dict(parse_json(entry))
+            self._enrolments[entry] = enrolment
+        return enrolment
+
+    def _view(self, row: DeviceRow) -> DeviceView:
+        return DeviceView(self._enrolment(row.enrolment), row.next_seq, row.last_hash,
+                          row.revoked_index is not None)
+
+    def _key(self, device_id: str) -> tuple[Enrolment, Ed25519PublicKey] | None:
+        """The device's enrolment and public key, remembered once seen: they never change for a
+        device id (it is the hash of the key; a device is enrolled once). Read outside any
+        transaction; an unknown device is looked up again under the lock."""
+        known = self._keys.get(device_id)
+        if known is None:
+            row = self.store.device(device_id)
+            if row is None:
+                return None
+            enrolment = self._enrolment(row.enrolment)
+            known = (enrolment, public_key_from_raw(enrolment.public_key_raw))
+            self._keys[device_id] = known
+        return known
 
     def process(self, messages: Sequence[tuple[str, bytes]], now: str) -> list[Outcome]:
-        """Judge and append a group of messages in ONE transaction; receipts after commit."""
-        with self.store.transaction():
-            return [self._message(topic, payload, now) for topic, payload in messages]
+        """Judge and append a group of messages in ONE transaction; receipts after commit.
 
-    def _message(self, topic: str, payload: bytes, now: str) -> Outcome:
+        Three phases, so that the store's write lock (one sequencer for all workers) is held
+        only for what needs the device state: (1) outside the transaction, each message is
+        parsed once and each reading canonicalised once, its signature verified and its
+        plausibility checked (:func:`~aggregator.checks.prepare`); (2) in one transaction —
+        the group commit, one fsync per group — the seq/prev chain, duplicates and forks are
+        decided against the device state, which is read once per device and kept in memory
+        for the group, and each message's accepted readings are appended with one
+        ``Ledger.append`` call; (3) after the commit, the receipts are signed.
+        """
+        window = TimeWindow(parse_time(now, "now"),
+                            timedelta(seconds=self.limits.max_future_skew_s),
+                            timedelta(days=self.limits.max_age_days))
+        prepared = [self._prepare(topic, payload, window) for topic, payload in messages]
+        with self.store.transaction():
+            group = _Group(self.ledger.size())
+            judged = [self._apply(m, group, now) for m in prepared]
+        return [self._receipt(m, items) for m, items in zip(prepared, judged, strict=True)]
+
+    def _prepare(self, topic: str, payload: bytes, window: TimeWindow) -> _Message:
         m = TOPIC_RE.match(topic)
         if m is None:
-            return Outcome(None, None, problem=f"topic {topic!r} is not eco/v1/<device_id>/"
-                                               "readings; message dropped")
+            return _Message(None, problem=f"topic {topic!r} is not eco/v1/<device_id>/"
+                                          "readings; message dropped")
         device_id = m.group(1)
         admitted, log_it = self._admit(device_id)
         if not admitted:
             reason = (f"rate_limited: more than {self.limits.rate_per_device:g} messages/s "
                       "from this device; excess messages are dropped unanswered (the device "
                       "resends them later)")
-            if log_it:
-                self.store.record_rejection(device_id, None, reason, now)
-            return Outcome(device_id, None, problem=f"{device_id}: {reason}")
+            return _Message(device_id, problem=reason, record=log_it)
         if len(payload) > self.limits.max_payload_bytes:
-            return self._unanswerable(device_id, f"malformed: payload of {len(payload)} bytes "
-                                      f"exceeds {self.limits.max_payload_bytes}", now)
+            return _Message(device_id, problem=f"malformed: payload of {len(payload)} bytes "
+                                               f"exceeds {self.limits.max_payload_bytes}")
         try:
             items = parse_json(payload)
         except InvalidInput as e:
-            return self._unanswerable(device_id, f"malformed: payload is not JSON: {e}", now)
+            return _Message(device_id, problem=f"malformed: payload is not JSON: {e}")
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_READINGS_PER_MESSAGE:
-            return self._unanswerable(
-                device_id, f"malformed: payload must be a JSON array of 1–"
-                f"{MAX_READINGS_PER_MESSAGE} readings", now)
+            return _Message(device_id, problem=f"malformed: payload must be a JSON array of 1–"
+                                               f"{MAX_READINGS_PER_MESSAGE} readings")
+        known = self._key(device_id)
+        enrolment, key = (None, None) if known is None else known
+        return _Message(device_id, items,
+                        [prepare(obj, device_id, window, enrolment, key) for obj in items])
+
+    def _apply(self, m: _Message, group: _Group, now: str) -> list[ReceiptItem]:
+        """Decide each prepared reading of one message against the device state; append."""
+        if m.device_id is None:
+            return []
+        if m.problem is not None:
+            if m.record:
+                self.store.record_rejection(m.device_id, None, m.problem, now)
+            return []
+        device_id = m.device_id
+        if device_id not in group.rows:
+            group.rows[device_id] = self.store.device(device_id)
+        row = group.rows[device_id]
         out: list[ReceiptItem] = []
-        acc = dup = rej = 0
-        window = TimeWindow(parse_time(now, "now"),
-                            timedelta(seconds=self.limits.max_future_skew_s),
-                            timedelta(days=self.limits.max_age_days))
-        for obj in items:
-            row = self.store.device(device_id)
+        accepted: list[tuple[int, int, str, bytes]] = []  # (position in out, seq, digest, entry)
+        for obj, p in zip(m.items, m.prepared, strict=True):
             view = None if row is None else self._view(row)
-            seq = obj.get("seq") if isinstance(obj, dict) else None
             stored = None
-            if isinstance(seq, int) and not isinstance(seq, bool):
-                r = self.store.reading(device_id, seq)
-                stored = None if r is None else (r.leaf_index, r.sha256)
-            decision = judge(obj, device_id, view, stored, window)
+            # a stored (or earlier in this group) reading has a seq below the device's next
+            # one, so only those seqs need a look-up
+            if row is not None and p.early is None and p.seq < row.next_seq:
+                stored = group.fresh.get((device_id, p.seq))
+                if stored is None:
+                    r = self.store.reading(device_id, p.seq)
+                    stored = None if r is None else (r.leaf_index, r.sha256)
+            decision = decide(p, obj, view, stored)
             if isinstance(decision, Accept):
                 assert row is not None
-                (leaf,) = self.ledger.append([decision.entry])
-                self.store.put_reading(ReadingRow(device_id, decision.reading.seq, leaf,
-                                                  decision.sha256))
-                self.store.put_device(DeviceRow(
-                    row.device_id, row.enrol_index, row.enrolment, decision.reading.seq + 1,
-                    decision.sha256, row.revoked_index, row.flag))
-                out.append(ReceiptItem(decision.reading.seq, decision.sha256, S.ACCEPTED,
-                                       None, leaf))
-                acc += 1
+                seq = decision.reading.seq
+                leaf = group.next_index
+                group.next_index += 1
+                group.fresh[(device_id, seq)] = (leaf, decision.sha256)
+                accepted.append((len(out), seq, decision.sha256, decision.entry))
+                out.append(ReceiptItem(seq, decision.sha256, S.ACCEPTED, None, leaf))
+                row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, seq + 1,
+                                decision.sha256, row.revoked_index, row.flag)
             elif isinstance(decision, Duplicate):
                 out.append(ReceiptItem(decision.seq, decision.sha256, S.DUPLICATE, None,
                                        decision.leaf_index))
-                dup += 1
             else:
-                out.append(self._reject(device_id, row, decision, now))
-                rej += 1
-        receipt = Receipt(device_id, tuple(out)).to_dict()  # type: ignore[arg-type]
-        signed = sign_record(receipt, self.ledger.signer.private_key)
-        return Outcome(device_id, signed, acc, dup, rej)
+                item, row = self._reject(device_id, row, decision, now)
+                out.append(item)
+        if accepted:
+            # one append per message: its entries, their leaf hashes and the subtrees they close
+            leaves = self.ledger.append([entry for _, _, _, entry in accepted])
+            if leaves != [out[i].leaf_index for i, _, _, _ in accepted]:
+                raise StoreCorrupt("the ledger grew while the intake held the write lock")
+            for leaf, (_, seq, digest, _) in zip(leaves, accepted, strict=True):
+                self.store.put_reading(ReadingRow(device_id, seq, leaf, digest))
+        if row is not None and row != group.rows[device_id]:
+            self.store.put_device(row)
+        group.rows[device_id] = row
+        return out
 
-    def _reject(self, device_id: str, row: DeviceRow | None, d: Reject, now: str) -> ReceiptItem:
+    def _reject(self, device_id: str, row: DeviceRow | None, d: Reject,
+                now: str) -> tuple[ReceiptItem, DeviceRow | None]:
         self.store.record_rejection(device_id, d.seq, d.reason, now)
         if d.fork and row is not None and row.flag is None:
-            self.store.put_device(DeviceRow(row.device_id, row.enrol_index, row.enrolment,
-                                            row.next_seq, row.last_hash, row.revoked_index,
-                                            f"{d.reason} (at {now})"))
+            row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
+                            row.last_hash, row.revoked_index, f"{d.reason} (at {now})")
             log.warning("device %s flagged: %s", device_id, d.reason)
-        return ReceiptItem(d.seq, d.sha256, S.REJECTED, d.reason[:512], None, d.expected_seq)
+        return ReceiptItem(d.seq, d.sha256, S.REJECTED, d.reason[:512], None,
+                           d.expected_seq), row
 
-    def _unanswerable(self, device_id: str, reason: str, now: str) -> Outcome:
-        """A message with no readings to itemise: logged for the operator, no receipt."""
-        self.store.record_rejection(device_id, None, reason, now)
-        return Outcome(device_id, None, problem=f"{device_id}: {reason}")
+    def _receipt(self, m: _Message, items: list[ReceiptItem]) -> Outcome:
+        """After the commit: the signed receipt (or, for a message without readings to itemise,
+        the problem, which was logged for the operator)."""
+        if m.device_id is None or m.problem is not None:
+            return Outcome(m.device_id, None,
+                           problem=m.problem if m.device_id is None else
+                           f"{m.device_id}: {m.problem}")
+        receipt = Receipt(DeviceId(m.device_id), tuple(items)).to_dict()
+        signed = sign_record(receipt, self.ledger.signer.private_key)
+        return Outcome(m.device_id, signed, sum(i.status is S.ACCEPTED for i in items),
+                       sum(i.status is S.DUPLICATE for i in items),
+                       sum(i.status is S.REJECTED for i in items))
+
+
+@dataclass
+class _Message:
+    """A readings message after the state-free phase: its readings prepared, or the reason it
+    cannot be answered (``record``: whether to file that reason for the operator)."""
+
+    device_id: str | None
+    items: list[Any] = field(default_factory=list)
+    prepared: list[Prepared] = field(default_factory=list)
+    problem: str | None = None
+    record: bool = True
+
+
+@dataclass
+class _Group:
+    """What one transaction has decided so far: the next leaf index, each device's state as of
+    now (read once), and the readings it accepted (for duplicates within the group)."""
+
+    next_index: int
+    rows: dict[str, DeviceRow | None] = field(default_factory=dict)
+    fresh: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)

@@ -2,14 +2,19 @@
 
 Not a mock: the real ``mosquitto`` binary (Debian package ``mosquitto``) with a generated config
 bound to loopback on a free port. MQTT v5 is negotiated by the clients; the broker speaks it
-natively. Per-device credentials and ACLs arrive with the broker access work (issue 6); until then
-the listener is loopback-only with anonymous access, which is what a test or demo needs.
+natively. By default the listener is loopback-only with anonymous access, which is what a test or
+``make demo`` needs. With :class:`BrokerAuth` the broker checks a password file and a pattern ACL
+(PROTOCOL.md §3 "Broker access"; :mod:`aggregator.broker_auth`) and anonymous access is off; with
+:class:`TlsListener` it also serves TLS, as any non-loopback listener must. The same
+:func:`broker_config` writes the production ``mosquitto.conf`` (``eco-aggregator broker-config``),
+and :class:`Mosquitto` can run such a generated file as is (``config_file``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -26,12 +31,61 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerAuth:
+    """Logins from a Mosquitto password file, topics from an ACL file; no anonymous access."""
+
+    password_file: Path
+    acl_file: Path
+
+
+@dataclass(frozen=True, slots=True)
+class TlsListener:
+    """A TLS listener (``certfile``/``keyfile`` issued by the municipality CA, ``cafile`` the CA).
+    ``client_certs``: require a client certificate signed by the CA and use its CN (the device
+    id) as the username (``require_certificate`` + ``use_identity_as_username``)."""
+
+    port: int
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+    bind: str | None = None  # None: every interface
+    client_certs: bool = False
+
+
 def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
-                  max_packet_size: int = 262144) -> str:
-    """A mosquitto.conf for a loopback listener. Pure: returns the text."""
+                  max_packet_size: int = 262144, auth: BrokerAuth | None = None,
+                  tls: TlsListener | None = None, bind: str | None = "127.0.0.1",
+                  user: str | None = None, pid_file: Path | None = None) -> str:
+    """A mosquitto.conf: a plain listener on ``bind:port`` (loopback unless told otherwise),
+    optionally a TLS listener and password/ACL access control. Pure: returns the text.
+    ``user``: the account a broker started as root switches to (Mosquitto's default is
+    ``mosquitto``, which must then be able to read every file named here)."""
     lines = [
-        f"listener {port} 127.0.0.1",
-        "allow_anonymous true",
+        "# listeners; the settings below apply to all of them (per_listener_settings false)",
+        "per_listener_settings false",
+        f"listener {port} {bind}" if bind else f"listener {port}",
+    ]
+    if tls is not None:
+        lines += [
+            f"listener {tls.port} {tls.bind}" if tls.bind else f"listener {tls.port}",
+            f"cafile {tls.cafile}",
+            f"certfile {tls.certfile}",
+            f"keyfile {tls.keyfile}",
+            "tls_version tlsv1.2",
+        ]
+        if tls.client_certs:
+            lines += ["require_certificate true", "use_identity_as_username true"]
+    if auth is None:
+        lines.append("allow_anonymous true")
+    else:
+        lines += [
+            "# access control (PROTOCOL.md section 3): a login per device, a pattern ACL",
+            "allow_anonymous false",
+            f"password_file {auth.password_file}",
+            f"acl_file {auth.acl_file}",
+        ]
+    lines += [
         f"max_packet_size {max_packet_size}",
         # the aggregator may be down for a while: keep its queued QoS 1 readings (PITFALLS §5)
         "max_queued_messages 100000",
@@ -44,24 +98,44 @@ def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
         "log_type warning",
         "log_type notice",
     ]
-    if os.geteuid() == 0:
-        # as root mosquitto drops to user 'mosquitto', which cannot read our state dir
-        lines.append("user root")
+    if pid_file is not None:
+        lines.append(f"pid_file {pid_file}")
+    if user is not None:
+        lines.append(f"user {user}")
     return "\n".join(lines) + "\n"
 
 
 @dataclass
 class Mosquitto:
-    """A running broker. Use as a context manager; ``stop()`` leaves no process behind."""
+    """A running broker. Use as a context manager; ``stop()`` leaves no process behind.
+
+    ``auth``/``tls`` switch on access control and a TLS listener in the generated config;
+    ``config_file`` runs a config written elsewhere (``eco-aggregator broker-config``) instead,
+    whose plain listener must be on 127.0.0.1:``port``. A generated config makes the broker write
+    its pid to :attr:`pid_file`, so ``eco-aggregator enrol`` can make it reload the password
+    file (``[mqtt] broker_pid_file``)."""
 
     state_dir: Path
     port: int = 0
     persistence: bool = False
+    auth: BrokerAuth | None = None
+    tls: TlsListener | None = None
+    config_file: Path | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "mosquitto.pid"
+
+    def reload(self) -> None:
+        """SIGHUP: reread the password and ACL files (mosquitto.conf(5), "Reloaded on reload
+        signal")."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def start(self, timeout: float = 10.0) -> Mosquitto:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -69,10 +143,19 @@ class Mosquitto:
             raise EnvironmentProblem("mosquitto is not installed: run 'make deps' "
                                      "(apt-get install mosquitto)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        if not self.port:
-            self.port = free_port()
-        conf = self.state_dir / "mosquitto.conf"
-        conf.write_text(broker_config(self.port, self.state_dir, persistence=self.persistence))
+        if self.config_file is not None:
+            if not self.port:
+                raise ValueError("Mosquitto(config_file=…) needs the port its listener uses")
+            conf = self.config_file
+        else:
+            if not self.port:
+                self.port = free_port()
+            conf = self.state_dir / "mosquitto.conf"
+            # as root mosquitto drops to user 'mosquitto', which cannot read our state dir
+            conf.write_text(broker_config(
+                self.port, self.state_dir, persistence=self.persistence, auth=self.auth,
+                tls=self.tls, user="root" if os.geteuid() == 0 else None,
+                pid_file=self.pid_file))
         log = open(self.state_dir / "mosquitto.log", "ab")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log,
                                      stdin=subprocess.DEVNULL)
@@ -100,6 +183,8 @@ class Mosquitto:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self.config_file is None:
+            self.pid_file.unlink(missing_ok=True)
 
     def __enter__(self) -> Mosquitto:
         return self.start() if self.proc is None else self

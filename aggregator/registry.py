@@ -16,7 +16,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keys import DeviceId, device_id_of
-from eco_protocol.records import GENESIS_PREV, Enrolment, MeterSpec, Revocation
+from eco_protocol.records import GENESIS_PREV, Enrolment, MeterSpec, Quantity, Revocation
 from eco_protocol.signing import sign_record
 
 from .errors import Rejected
@@ -28,6 +28,41 @@ def pseudonym(key: bytes, reference: str) -> str:
     """A stable pseudonym for a household reference (name, address, contract number)."""
     mac = hmac.new(key, reference.strip().encode("utf-8"), hashlib.sha256).hexdigest()
     return "hh-" + mac[:20]
+
+
+def parse_meter(text: str, what: str = "--meter") -> MeterSpec:
+    """``id:quantity:protocol:rated_w``, e.g. ``pv1:pv_generation:sunspec-modbus:4500``."""
+    parts = text.split(":")
+    if len(parts) != 4:
+        raise Rejected(f"{what} {text!r}: expected id:quantity:protocol:rated_w, e.g. "
+                       "pv1:pv_generation:sunspec-modbus:4500")
+    try:
+        return MeterSpec(parts[0], Quantity(parts[1]), parts[2], int(parts[3]))
+    except (ValueError, InvalidInput) as e:
+        raise Rejected(f"{what} {text!r}: {e}") from e
+
+
+def methodology_terms(*, installed: str | None = None, fit_status: str | None = None,
+                      fit_until: str | None = None, battery: bool | None = None,
+                      zero_export: bool = False, ev_wh_per_km: int | None = None,
+                      ev_petrol_km_per_l: float | None = None) -> dict[str, Any]:
+    """The enrolment attributes the methodology needs, as the record's ``fit`` object (what
+    ``eco_protocol.methodology.terms_problems`` checks). Unset values are left out."""
+    out: dict[str, Any] = {}
+    if installed:
+        out["installed"] = installed
+    if fit_status:
+        out["status"] = fit_status
+    if fit_until:
+        out["until"] = fit_until
+    if battery is not None:
+        out["battery"] = battery
+    if zero_export:
+        out["zero_export"] = True
+    if ev_wh_per_km or ev_petrol_km_per_l:
+        out["ev"] = {"wh_per_km": ev_wh_per_km,
+                     "petrol_m_per_l": round((ev_petrol_km_per_l or 0) * 1000)}
+    return out
 
 
 def build_enrolment(public_key: bytes, household: str, programme: str,

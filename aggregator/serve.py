@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from agent.sdnotify import sd_notify, watchdog_interval_s
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 
+from .broker_auth import aggregator_password
 from .config import Config
-from .errors import EnvironmentProblem
+from .errors import ConfigError, EnvironmentProblem
 from .intake import Intake, receipts_topic
 from .ledger import Ledger
 
@@ -52,7 +55,7 @@ class IngestWorker:
     def __init__(self, cfg: Config, ledger: Ledger) -> None:
         self.cfg = cfg
         self.ledger = ledger
-        self.intake = Intake(ledger)
+        self.intake = Intake(ledger, cfg.limits)
         self.inbox: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
         self.connected = threading.Event()
         self.stats = Stats()
@@ -65,6 +68,13 @@ class IngestWorker:
         c.on_message = self._on_message
         c.suppress_exceptions = True
         c.reconnect_delay_set(1, 30)
+        if cfg.mqtt.username is not None:  # PROTOCOL.md §3: the aggregator's own login
+            c.username_pw_set(cfg.mqtt.username, aggregator_password(cfg.mqtt))
+        if cfg.mqtt.tls:
+            try:
+                c.tls_set(ca_certs=None if cfg.mqtt.ca_file is None else str(cfg.mqtt.ca_file))
+            except (OSError, ssl.SSLError) as e:
+                raise ConfigError(f"[mqtt] ca_file {cfg.mqtt.ca_file}: {e}") from e
         self.client = c
 
     @property
@@ -104,6 +114,9 @@ class IngestWorker:
     def run(self, stop: threading.Event, exit_after_idle: float | None = None) -> None:
         self.start()
         last_activity = time.monotonic()
+        sd_notify("READY=1")
+        ping_every = watchdog_interval_s()
+        last_ping = 0.0
         try:
             while not stop.is_set():
                 group = self._drain()
@@ -114,11 +127,17 @@ class IngestWorker:
                 thread = getattr(self.client, "_thread", None)
                 if thread is not None and not thread.is_alive():
                     raise EnvironmentProblem("the MQTT network thread died; restarting")
+                if ping_every is not None and time.monotonic() - last_ping >= ping_every:
+                    # health: the loop turns, the network thread lives, the store answers
+                    self.ledger.store.size()
+                    sd_notify("WATCHDOG=1")
+                    last_ping = time.monotonic()
                 if exit_after_idle is not None and \
                         time.monotonic() - last_activity > exit_after_idle:
                     log.info("idle for %.0f s, exiting", exit_after_idle)
                     break
         finally:
+            sd_notify("STOPPING=1")
             self._maybe_checkpoint(force=True)
             self.client.disconnect()
             self.client.loop_stop()

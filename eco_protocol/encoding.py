@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from datetime import UTC, datetime
 
@@ -55,6 +56,15 @@ def parse_time(text: object, what: str) -> datetime:
         raise MalformedRecord(f"{what}: expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, "
                               f"got {text!r}")
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return _parse_utc(text)
     except ValueError as e:
         raise MalformedRecord(f"{what}: {text!r} is not a valid date-time ({e})") from e
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_utc(text: str) -> datetime:
+    # Speed: strptime costs more than a signature check, and a record's times are parsed several
+    # times (validation, rules, methodology) while a whole town's readings share the same
+    # interval boundaries, so the few thousand most recent strings cover nearly every call.
+    # datetimes are immutable; errors are not cached and are raised afresh each time.
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -8,14 +8,22 @@ caller hands in the file contents; :mod:`eco_protocol.verify_cli` does the readi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .canonical import parse_json
 from .encoding import b64decode
 from .errors import InvalidInput, MalformedRecord, NoteError, ProofError
 from .merkle import StreamingRoot, leaf_hash
-from .note import Checkpoint, NoteVerifier, open_checkpoint, parse_verifier_key
+from .note import (
+    Checkpoint,
+    NoteVerifier,
+    open_checkpoint,
+    parse_verifier_key,
+    parse_witness_key,
+)
+from .programme_records import ProgrammeRecord
+from .records import Record
 from .replay import EntryProblem, LedgerReplay
 
 
@@ -33,7 +41,8 @@ class EvidenceSummary:
 def open_log_checkpoint(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence[str],
                         min_witnesses: int) -> tuple[Checkpoint, NoteVerifier, tuple[str, ...]]:
     log = parse_verifier_key(log_vkey)
-    witnesses = [parse_verifier_key(w) for w in witness_vkeys if w.strip()]
+    # witness keys: cosignature/v1 (c2sp.org/tlog-cosignature, type 0x04) or plain Ed25519
+    witnesses = [parse_witness_key(w) for w in witness_vkeys if w.strip()]
     cp, note = open_checkpoint(checkpoint_text, log, witnesses)
     signed = tuple(sorted({s.name for s in note.sigs if s.name != log.name}))
     if len(signed) < min_witnesses:
@@ -61,8 +70,13 @@ def parse_entry_line(line: str, expected_index: int) -> bytes:
 
 
 def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence[str],
-                    entry_lines: Iterable[str], min_witnesses: int = 0) -> EvidenceSummary:
-    """Verify everything in an evidence directory; raise naming the first bad entry or field."""
+                    entry_lines: Iterable[str], min_witnesses: int = 0,
+                    on_entry: Callable[[int, bytes, Record | ProgrammeRecord], None] | None = None
+                    ) -> EvidenceSummary:
+    """Verify everything in an evidence directory; raise naming the first bad entry or field.
+
+    ``on_entry(index, entry, record)`` sees each entry once it has replayed, so a caller that
+    needs the records too (the report check) does not decode and parse every line again."""
     cp, log, signed = open_log_checkpoint(checkpoint_text, log_vkey, witness_vkeys, min_witnesses)
     replay = LedgerReplay(log.public_key)
     tree = StreamingRoot()
@@ -74,6 +88,8 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
         entry = parse_entry_line(line, i)
         tree.append(leaf_hash(entry))
         record = replay.add(entry)
+        if on_entry is not None:
+            on_entry(i, entry, record)
         dev = getattr(record, "device_id", None)
         if record.__class__.__name__ == "Reading" and dev is not None:
             per_device[dev] = per_device.get(dev, 0) + 1

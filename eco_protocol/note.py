@@ -8,6 +8,12 @@ c2sp.org/tlog-checkpoint, so a third party can check our checkpoints with public
 * a note is its text (ending in ``\\n``), a blank line, then lines
   ``— <name> <base64(key id ‖ signature)>`` (U+2014 EM DASH, space), the signature being Ed25519
   over the text bytes.
+
+Witness cosignatures follow c2sp.org/tlog-cosignature, "cosignature/v1" (Ed25519): the verifier key
+carries signature type 0x04, key id = SHA-256(name ‖ "\\n" ‖ 0x04 ‖ public key)[:4], and the line's
+bytes are key id ‖ uint64be(timestamp) ‖ Ed25519 signature over
+``"cosignature/v1\\ntime <timestamp>\\n" ‖ note text``. :func:`open_note` checks both kinds; a
+plain 0x01 witness key (PROTOCOL.md section 1's literal reading) is still accepted.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from .errors import NoteError
 from .keys import Ed25519PrivateKey, Ed25519PublicKey, public_key_from_raw, public_key_raw
 
 ALG_ED25519 = 0x01
+ALG_COSIGNATURE_V1 = 0x04  # c2sp.org/tlog-cosignature: timestamped Ed25519 cosignature
 SIG_PREFIX = "— "
 MAX_SIGNATURES = 100
+MAX_COSIGNATURE_TIME = 2**63 - 1  # tlog-cosignature: the timestamp MUST NOT exceed 2^63 - 1
 
 
 def _valid_name(name: str) -> bool:
@@ -92,6 +100,14 @@ def verifier_key(name: str, public: Ed25519PublicKey) -> str:
 
 def parse_verifier_key(vkey: str) -> NoteVerifier:
     """Parse ``<name>+<hash>+<key>`` the way ``note.NewVerifier`` does, refusing anything else."""
+    name, kid, alg, public = _parse_vkey(vkey, (ALG_ED25519,),
+                                         "only Ed25519, type 0x01, is supported")
+    return NoteVerifier(name, kid, public)
+
+
+def _parse_vkey(vkey: str, algs: tuple[int, ...],
+                supported: str) -> tuple[str, int, int, Ed25519PublicKey]:
+    """Split and check a verifier key whose signature type is one of ``algs``."""
     vkey = vkey.strip()
     parts = vkey.split("+", 2)  # the base64 key may itself contain "+"
     if len(parts) != 3:
@@ -103,9 +119,9 @@ def parse_verifier_key(vkey: str) -> NoteVerifier:
         raw = base64.b64decode(key_b64, validate=True)
     except ValueError as e:  # binascii.Error, or non-ASCII text
         raise NoteError(f"malformed verifier key for {name!r}: key is not base64") from e
-    if not raw or raw[0] != ALG_ED25519 or len(raw) != 33:
+    if not raw or raw[0] not in algs or len(raw) != 33:
         raise NoteError(f"verifier key for {name!r}: unknown algorithm or wrong length "
-                        "(only Ed25519, type 0x01, is supported)")
+                        f"({supported})")
     kid = key_id(name, raw)
     if kid != int(hash_hex, 16):
         raise NoteError(f"verifier key for {name!r}: key id {hash_hex} does not match the key")
@@ -113,6 +129,96 @@ def parse_verifier_key(vkey: str) -> NoteVerifier:
         public = public_key_from_raw(raw[1:])
     except Exception as e:
         raise NoteError(f"verifier key for {name!r}: invalid Ed25519 key") from e
+    return name, kid, raw[0], public
+
+
+# --- witness cosignatures (c2sp.org/tlog-cosignature, cosignature/v1) --------------------------
+
+
+def cosignature_message(text: bytes, timestamp: int) -> bytes:
+    """The bytes a cosignature/v1 signs: ``cosignature/v1\\ntime <t>\\n`` then the note text."""
+    return b"cosignature/v1\ntime %d\n" % timestamp + text
+
+
+@dataclass(frozen=True, slots=True)
+class CosignatureVerifier:
+    """A witness's named Ed25519 key checking cosignature/v1 lines (signature type 0x04)."""
+
+    name: str
+    key_id: int
+    public_key: Ed25519PublicKey
+
+    @property
+    def vkey(self) -> str:
+        raw = bytes([ALG_COSIGNATURE_V1]) + public_key_raw(self.public_key)
+        return f"{self.name}+{self.key_id:08x}+{base64.b64encode(raw).decode('ascii')}"
+
+    def verify(self, text: bytes, signature: bytes) -> bool:
+        """``signature`` is the line's bytes after the key id: uint64be(time) ‖ Ed25519 sig."""
+        if len(signature) != 8 + 64:
+            return False
+        timestamp = int.from_bytes(signature[:8], "big")
+        if timestamp > MAX_COSIGNATURE_TIME:
+            return False
+        try:
+            self.public_key.verify(signature[8:], cosignature_message(text, timestamp))
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class CosignatureSigner:
+    """A witness's named Ed25519 private key producing cosignature/v1 lines."""
+
+    name: str
+    private_key: Ed25519PrivateKey
+
+    def __post_init__(self) -> None:
+        if not _valid_name(self.name):
+            raise NoteError(f"invalid witness name {self.name!r}: no spaces or '+' allowed")
+
+    @property
+    def verifier(self) -> CosignatureVerifier:
+        raw = bytes([ALG_COSIGNATURE_V1]) + public_key_raw(self.private_key)
+        return CosignatureVerifier(self.name, key_id(self.name, raw),
+                                   self.private_key.public_key())
+
+    def cosign(self, text: str, timestamp: int) -> NoteSignature:
+        """The cosignature/v1 signature line over note ``text`` at POSIX time ``timestamp``."""
+        if not text.endswith("\n"):
+            raise NoteError("note text must end with a newline")
+        if not 0 <= timestamp <= MAX_COSIGNATURE_TIME:
+            raise NoteError(f"cosignature timestamp {timestamp} is outside 0..2^63-1")
+        kid = self.verifier.key_id
+        sig = self.private_key.sign(cosignature_message(text.encode("utf-8"), timestamp))
+        raw = struct.pack(">IQ", kid, timestamp) + sig
+        return NoteSignature(self.name, kid, base64.b64encode(raw).decode("ascii"))
+
+
+def cosignature_time(sig: NoteSignature) -> int:
+    """The timestamp carried by a cosignature/v1 line (checked by :func:`open_note`)."""
+    try:
+        raw = base64.b64decode(sig.b64, validate=True)
+    except ValueError as e:
+        raise NoteError(f"signature by {sig.name} is not base64") from e
+    if len(raw) != 4 + 8 + 64:
+        raise NoteError(f"signature by {sig.name} is not a cosignature/v1 (wrong length)")
+    return int.from_bytes(raw[4:12], "big")
+
+
+Verifier = NoteVerifier | CosignatureVerifier
+"""Anything :func:`open_note` can check a signature line with."""
+
+
+def parse_witness_key(vkey: str) -> Verifier:
+    """A witness verifier key: cosignature/v1 (type 0x04, what ``eco-aggregator witness`` uses)
+    or a plain Ed25519 note key (type 0x01)."""
+    name, kid, alg, public = _parse_vkey(
+        vkey, (ALG_COSIGNATURE_V1, ALG_ED25519),
+        "witness keys are Ed25519 cosignature/v1, type 0x04, or Ed25519, type 0x01")
+    if alg == ALG_COSIGNATURE_V1:
+        return CosignatureVerifier(name, kid, public)
     return NoteVerifier(name, kid, public)
 
 
@@ -157,7 +263,7 @@ def sign_note(text: str, signers: Sequence[NoteSigner],
     return "".join(out)
 
 
-def open_note(msg: str | bytes, known: Iterable[NoteVerifier]) -> Note:
+def open_note(msg: str | bytes, known: Iterable[Verifier]) -> Note:
     """Parse and check a signed note exactly like ``note.Open``.
 
     Signatures by unknown keys are kept in ``unverified``; a known key whose signature fails is an
@@ -257,9 +363,11 @@ class Checkpoint:
 
 
 def open_checkpoint(msg: str | bytes, log: NoteVerifier,
-                    witnesses: Iterable[NoteVerifier] = ()) -> tuple[Checkpoint, Note]:
+                    witnesses: Iterable[Verifier] = ()) -> tuple[Checkpoint, Note]:
     """Open a checkpoint note: it must carry a valid signature by the log key, and its origin
-    must be the log key's name (so a note from another log cannot be passed off as ours)."""
+    must be the log key's name (so a note from another log cannot be passed off as ours).
+    Witness lines are checked with ``witnesses``: cosignature/v1 (c2sp.org/tlog-cosignature)
+    for :class:`CosignatureVerifier` keys, plain note signatures for :class:`NoteVerifier` keys."""
     note = open_note(msg, [log, *witnesses])
     if not any(s.name == log.name and s.key_id == log.key_id for s in note.sigs):
         raise NoteError(f"checkpoint is not signed by the log key {log.name}+{log.key_id:08x}")

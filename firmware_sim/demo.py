@@ -32,6 +32,7 @@ ORIGIN = "eco-ledger.demo-city.example"
 # B-route credentials of the simulated smart meters (demo only; real ones come from the utility)
 BROUTE_ID = "00112233445566778899AABBCCDDEEFF"
 BROUTE_PW = "DEMOPASSWORD"
+WITNESS = "witness.neighbour-town.example"
 PROTOCOL_NAME = {"sunspec": "sunspec-modbus", "broute": "echonet-broute", "tasmota": "tasmota",
                  "shelly": "shelly", "openevse": "openevse"}
 PROGRAMME = "demo-city-pv-2026"
@@ -215,6 +216,26 @@ def start_meter(procs: Procs, name: str, hh: Household, m: MeterSim, broker: str
     return head + f'protocol = "{m.kind}"\ntopic = "{topic}"\n{extra}'
 
 
+def witness_round(procs: Procs, agg: list[str], log_vkey: str, key: Path) -> None:
+    """Serve the log's read API for a moment and let the witness fetch, verify and cosign."""
+    http = procs.start("http", [*agg, "http", "127.0.0.1:0"], stdout_pipe=True)
+    try:
+        assert http.stdout is not None
+        url = json.loads(http.stdout.readline())["url"]
+        _run_json_or_text([*agg, "witness", "--log", url, "--log-key", log_vkey, "--key",
+                           str(key), "--once"])
+    finally:
+        procs.stop("http")
+
+
+def _run_json_or_text(argv: Sequence[str]) -> str:
+    r = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise SystemExit(f"demo: {' '.join(argv[3:5])} failed ({r.returncode}): "
+                         f"{r.stderr.strip()}")
+    return r.stdout
+
+
 def sim_now(clock: dict[str, Any]) -> float:
     return float(clock["origin_sim"] + (time.time() - clock["origin_wall"]) * clock["speed"])
 
@@ -238,6 +259,13 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             conf.read_text().replace("checkpoint_interval_s = 2.0", "checkpoint_interval_s = 1.0")
         )
         log_vkey = init["log_vkey"]
+        # a neighbouring town witnesses the log: its key is known to the log and the buyers
+        wkey = out / "witness" / "witness.key"
+        wkey.parent.mkdir()
+        subprocess.run([*agg, "witness-key", str(wkey), "--name", WITNESS], check=True,
+                       capture_output=True)
+        witness_vkey = Path(f"{wkey}.vkey").read_text().strip()
+        conf.write_text(conf.read_text().replace("vkeys = []", f'vkeys = ["{witness_vkey}"]'))
         _run_json([*agg, "programme", "init", "--id", PROGRAMME])
         print(f"demo: aggregator log key {log_vkey}")
         procs.start("aggregator", [*agg, "serve"])
@@ -270,6 +298,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             enrolled.append({"name": name, "config": cfg, **e})
             procs.start(f"agent-{name}", [_bin("eco-agent"), "run", str(cfg)])
             print(f"demo: {name} {e['household']}: {hh.note}")
+        witness_round(procs, agg, log_vkey, wkey)  # first sight: trusted on first use
         end_sim = SIM_START.timestamp() + days * 86400 + 1800 * 1.5
         print(
             f"demo: running {days:g} simulated days at {speed:g}× "
@@ -306,9 +335,12 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         batch = _run_json([*agg, "batch", "create", "--period", period])
         print(f"demo: sealed batch {batch['batch_id']} ({batch['covered_count']} readings, "
               f"{batch['totals']['reduction_g'] / 1000:.1f} kg-CO2)")
+        # the witness checks the log grew consistently since it last looked, and cosigns
+        witness_round(procs, agg, log_vkey, wkey)
         _run_json([*agg, "batch", "report", batch["batch_id"], "--out", str(out)])
         verify_report = subprocess.run(
-            [_bin("eco-verify"), str(out / "report.json"), "--log-key", log_vkey, "--evidence",
+            [_bin("eco-verify"), str(out / "report.json"), "--log-key", log_vkey,
+             "--witness", witness_vkey, "--min-witnesses", "1", "--evidence",
              str(out / "evidence"), "--json"], capture_output=True, text=True, check=False)
         (out / "verify-report.txt").write_text(verify_report.stdout + verify_report.stderr)
         print(verify_report.stdout if verify_report.returncode == 0 else verify_report.stderr,
@@ -323,6 +355,9 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
                 str(evidence),
                 "--log-key",
                 (evidence / "log.vkey").read_text().strip(),
+                "--witnesses-from-dir",
+                "--min-witnesses",
+                "1",
                 "--json",
             ],
             capture_output=True,
@@ -343,6 +378,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             "tree_size": audit["size"],
             "pending_after_drain": pending,
             "verification": "ok" if verified else r.stderr,
+            "witnessed_by": WITNESS,
             "batch": batch["batch_id"],
             "batch_reduction_kg": batch["totals"]["reduction_g"] / 1000,
             "credits_t": batch["totals"]["credits_t"],

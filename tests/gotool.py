@@ -26,7 +26,13 @@ def gopath_with_xmod() -> str | None:
     return None
 
 
+_BUILT: dict[str, Path] = {}  # one build per test session, whichever fixture asks first
+
+
 def build_go_verify(work: Path) -> Path:
+    done = _BUILT.get("verify")
+    if done is not None and done.exists():
+        return done
     go = shutil.which("go")
     if go is None:
         pytest.skip("the `go` binary is not installed (Debian package golang-go)")
@@ -40,4 +46,5 @@ def build_go_verify(work: Path) -> Path:
     built = subprocess.run([go, "build", "-o", str(out), "."], cwd=GO_SOURCE, env=env,
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, f"go build failed:\n{built.stdout}\n{built.stderr}"
+    _BUILT["verify"] = out
     return out

@@ -88,6 +88,16 @@ class LedgerStore(Protocol):
 
     def add_checkpoint(self, row: CheckpointRow) -> None: ...
 
+    # --- witness cosignatures (c2sp.org/tlog-cosignature lines, verified before storing) ---
+    def add_cosignature(self, size: int, name: str, line: str) -> None:
+        """Keep witness ``name``'s signature line (``— name base64…\\n``) for the checkpoint of
+        ``size``; a newer line by the same witness for the same size replaces the older."""
+        ...
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The stored witness lines for the checkpoint of ``size``, ordered by witness name."""
+        ...
+
     # --- households (personal data, erasable, outside the log) ---
     def put_household(self, pseudonym: str, reference: str) -> None: ...
 

@@ -39,7 +39,20 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, proof BLOB NOT NULL,
     signed_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS household (pseudonym TEXT PRIMARY KEY, reference TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cosignature (
+    size INTEGER NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL,
+    PRIMARY KEY (size, name)) WITHOUT ROWID;
 """
+
+
+# SQLite primary result codes that mean the environment failed (busy, locked, out of memory,
+# read-only, I/O error, disk full, cannot open, no permission), not a damaged file
+_ENVIRONMENT_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 23})
+
+
+def _is_environment(e: sqlite3.Error) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _ENVIRONMENT_CODES
 
 
 class SqliteStore:
@@ -62,6 +75,9 @@ class SqliteStore:
                         "'eco-aggregator ledger verify'")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as e:
+            if _is_environment(e):
+                raise EnvironmentProblem(f"cannot open ledger database {path}: {e} (is its "
+                                         "filesystem full, read-only or failing?)") from e
             raise StoreCorrupt(f"cannot open ledger database {path}: {e}") from e
         version = self.get_meta("schema_version")
         if version is None:
@@ -83,16 +99,27 @@ class SqliteStore:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
-            yield
-        except BaseException:
-            self._depth = 0
-            self._db.execute("ROLLBACK")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._depth = 0
+        except sqlite3.OperationalError as e:
+            if _is_environment(e):
+                raise EnvironmentProblem(
+                    f"ledger database {self.path}: {e} — the filesystem holding it is full, "
+                    "read-only or failing (check 'df -h' and the kernel log). Nothing of this "
+                    "transaction was committed and no receipt was sent for it: the broker keeps "
+                    "the readings and the devices keep them until they get one; restart once "
+                    "there is room again") from e
             raise
-        self._depth = 0
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -214,6 +241,17 @@ class SqliteStore:
         self._db.execute("INSERT INTO checkpoint(size, root, note, proof, signed_at) "
                          "VALUES(?, ?, ?, ?, ?)",
                          (row.size, row.root, row.note, b"".join(row.proof), row.signed_at))
+
+    # --- witness cosignatures -------------------------------------------------------------
+
+    def add_cosignature(self, size: int, name: str, line: str) -> None:
+        self._db.execute("INSERT INTO cosignature(size, name, line) VALUES(?, ?, ?) "
+                         "ON CONFLICT(size, name) DO UPDATE SET line=excluded.line",
+                         (size, name, line))
+
+    def cosignatures(self, size: int) -> list[str]:
+        cur = self._db.execute("SELECT line FROM cosignature WHERE size=? ORDER BY name", (size,))
+        return [str(r[0]) for r in cur]
 
     # --- households -----------------------------------------------------------------------
 

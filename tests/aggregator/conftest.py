@@ -1,9 +1,12 @@
-"""A ledger in a temp SQLite file, an enrolled device, and a signer of that device's readings."""
+"""A ledger on each store backend (a temp SQLite file; a fresh database on the session's real
+PostgreSQL server), an enrolled device, and a signer of that device's readings."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +16,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aggregator.ledger import Ledger
+from aggregator.pgserver import PostgresServer
 from aggregator.registry import build_enrolment, enrol
-from aggregator.store import SqliteStore
+from aggregator.store import LedgerStore, StoreUrl, open_store
+from aggregator.store.postgres import PostgresStore
+from aggregator.store.sqlite import SqliteStore
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.keys import device_id_of, public_key_raw
@@ -23,6 +29,8 @@ from eco_protocol.records import GENESIS_PREV, MeterSpec, Quantity
 from eco_protocol.signing import sign_record
 
 ORIGIN = "eco-ledger.test.example"
+# what the methodology needs to know about a PV household (eco-aggregator enrol flags)
+PV_TERMS = ("--installed", "2020-04-01", "--fit-status", "post_fit", "--no-battery")
 T0 = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 
 
@@ -76,9 +84,92 @@ def log_signer() -> NoteSigner:
     return NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
 
 
+class StoreBackend:
+    """Fresh stores of one backend for a test, and raw SQL on them (to tamper, to copy rows)
+    without the test knowing which backend it runs on."""
+
+    def __init__(self, name: str, tmp_path: Path, server: PostgresServer | None) -> None:
+        self.name = name
+        self.tmp_path = tmp_path
+        self.server = server
+        self._databases: list[str] = []
+
+    def new_url(self) -> str:
+        """The URL of a new, empty store."""
+        if self.server is None:
+            return StoreUrl.sqlite(self.tmp_path / f"{uuid.uuid4().hex[:8]}.sqlite3").url
+        name = f"s{uuid.uuid4().hex[:12]}"
+        self._databases.append(name)
+        return self.server.create_database(name)
+
+    def open(self, url: str | None = None) -> LedgerStore:
+        return open_store(url or self.new_url())
+
+    def copy(self, url: str) -> str:
+        """A backup of a store nobody has open: SQLite's online backup, or a PostgreSQL
+        database created with the store's database as its template."""
+        if self.server is None:
+            src_path = StoreUrl.parse(url).sqlite_path
+            assert src_path is not None
+            dst_url = self.new_url()
+            dst_path = StoreUrl.parse(dst_url).sqlite_path
+            src, dst = sqlite3.connect(src_path), sqlite3.connect(dst_path)  # type: ignore[arg-type]
+            src.backup(dst)
+            src.close()
+            dst.close()
+            return dst_url
+        source = url.split("@/", 1)[1].split("?", 1)[0]
+        name = f"s{uuid.uuid4().hex[:12]}"
+        self._databases.append(name)
+        return self.server.create_database(name, template=source)
+
+    def execute(self, target: str | LedgerStore, query: str,
+                params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run raw SQL (``?`` placeholders) on a store or a store URL, in its own committed
+        transaction, behind the store's back."""
+        url = store_url(target) if not isinstance(target, str) else target
+        if self.server is None:
+            path = StoreUrl.parse(url).sqlite_path
+            assert path is not None
+            db = sqlite3.connect(path)
+            try:
+                rows = db.execute(query, tuple(params)).fetchall()
+                db.commit()
+            finally:
+                db.close()
+            return rows
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg:
+            cur = pg.execute(query.replace("?", "%s"), tuple(params))
+            return cur.fetchall() if cur.description is not None else []
+
+    def cleanup(self) -> None:
+        if self.server is not None:
+            for name in self._databases:
+                self.server.drop_database(name)
+
+
+def store_url(store: LedgerStore) -> str:
+    if isinstance(store, SqliteStore):
+        return StoreUrl.sqlite(store.path).url
+    if isinstance(store, PostgresStore):
+        return store.url
+    raise TypeError(f"unknown store {store!r}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreBackend]:
+    """Every store-level test runs against both backends; PostgreSQL is the real server."""
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+    backend = StoreBackend(request.param, tmp_path, server)
+    yield backend
+    backend.cleanup()
+
+
 @pytest.fixture
-def ledger(tmp_path: Path, log_signer: NoteSigner) -> Iterator[Ledger]:
-    store = SqliteStore(tmp_path / "ledger.sqlite3")
+def ledger(store_backend: StoreBackend, log_signer: NoteSigner) -> Iterator[Ledger]:
+    store = store_backend.open()
     yield Ledger(store, log_signer)
     store.close()
 

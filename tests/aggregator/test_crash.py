@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from aggregator.intake import Intake
+    from aggregator.intake import IngestLimits, Intake
     from aggregator.ledger import Ledger
     from aggregator.store import SqliteStore
     from eco_protocol.canonical import canonical_bytes
@@ -45,7 +45,8 @@ WRITER = textwrap.dedent("""
         else:  # resume each device's chain from what the ledger holds
             d.seq, d.prev = row.next_seq - 1, row.last_hash
             d.register += 0
-    intake = Intake(ledger)
+    # the writer runs far ahead of the wall clock: no skew bound in this test
+    intake = Intake(ledger, IngestLimits(max_future_skew_s=10**9))
     print("ready", flush=True)
     while True:
         msgs = [(d.topic, canonical_bytes([d.reading(energy=10) for _ in range(4)]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,12 @@ from aggregator.errors import StoreCorrupt
 from aggregator.export import export_evidence
 from aggregator.intake import Intake
 from aggregator.ledger import Ledger
-from aggregator.store import SqliteStore
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.evidence import verify_evidence
 from eco_protocol.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from eco_protocol.note import NoteSigner, open_checkpoint
 
-from .conftest import Device, enrol_device
+from .conftest import Device, StoreBackend, enrol_device
 
 
 def fill(ledger: Ledger, n: int) -> None:
@@ -55,42 +53,40 @@ def test_checkpoints_are_signed_and_chained(ledger: Ledger) -> None:
     verify_consistency(5, 11, first.root, second.root, second.proof)
 
 
-def test_an_old_backup_is_refused(tmp_path: Path, log_signer: NoteSigner) -> None:
-    path = tmp_path / "l.sqlite3"
-    ledger = Ledger(SqliteStore(path), log_signer)
+def test_an_old_backup_is_refused(store_backend: StoreBackend, log_signer: NoteSigner) -> None:
+    url = store_backend.new_url()
+    ledger = Ledger(store_backend.open(url), log_signer)
     fill(ledger, 4)
     with ledger.store.transaction():
         ledger.sign_checkpoint()
-    backup = tmp_path / "backup.sqlite3"
-    src = sqlite3.connect(path)
-    dst = sqlite3.connect(backup)
-    src.backup(dst)
-    src.close()
-    dst.close()
+    ledger.store.close()
+    backup = store_backend.copy(url)
+    ledger = Ledger(store_backend.open(url), log_signer)
     fill(ledger, 3)
     with ledger.store.transaction():
         ledger.sign_checkpoint()
     ledger.store.close()
     # the operator "restores" the old backup, but keeps the newer checkpoint table somehow
-    db = sqlite3.connect(backup)
-    db.execute("ATTACH DATABASE ? AS cur", (str(path),))
-    db.execute("INSERT INTO checkpoint SELECT * FROM cur.checkpoint WHERE size = 7")
-    db.commit()
-    db.close()
-    old = Ledger(SqliteStore(backup), log_signer)
+    (row,) = store_backend.execute(url, "SELECT size, root, note, proof, signed_at "
+                                        "FROM checkpoint WHERE size = 7")
+    store_backend.execute(backup, "INSERT INTO checkpoint(size, root, note, proof, signed_at) "
+                                  "VALUES(?, ?, ?, ?, ?)", row)
+    old = Ledger(store_backend.open(backup), log_signer)
     with pytest.raises(StoreCorrupt, match="old backup"):
         old.check_against_last_checkpoint()
     with pytest.raises(StoreCorrupt), old.store.transaction():
         old.sign_checkpoint()
 
 
-def test_wrong_log_key_is_refused(tmp_path: Path, log_signer: NoteSigner) -> None:
+def test_wrong_log_key_is_refused(store_backend: StoreBackend, log_signer: NoteSigner) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    Ledger(SqliteStore(tmp_path / "l.sqlite3"), log_signer).store.close()
+    url = store_backend.new_url()
+    Ledger(store_backend.open(url), log_signer).store.close()
+    store = store_backend.open(url)
     with pytest.raises(StoreCorrupt, match="created with log key"):
-        Ledger(SqliteStore(tmp_path / "l.sqlite3"),
-               NoteSigner(log_signer.name, Ed25519PrivateKey.generate()))
+        Ledger(store, NoteSigner(log_signer.name, Ed25519PrivateKey.generate()))
+    store.close()
 
 
 def _populated(ledger: Ledger) -> Device:
@@ -116,46 +112,41 @@ def test_export_verifies_offline(ledger: Ledger, tmp_path: Path) -> None:
     assert summary.counts == {"eco.enrol/v1": 1, "eco.reading/v1": 8}
 
 
-def test_audit_passes_then_names_a_tampered_entry(ledger: Ledger, tmp_path: Path) -> None:
+def test_audit_passes_then_names_a_tampered_entry(ledger: Ledger,
+                                                  store_backend: StoreBackend) -> None:
     _populated(ledger)
     report = audit(ledger)
     assert report.size == 9 and report.checkpoint_size == 9
-    db = sqlite3.connect(ledger.store.path)  # type: ignore[attr-defined]
-    data = db.execute("SELECT data FROM entry WHERE idx=5").fetchone()[0]
-    db.execute("UPDATE entry SET data=? WHERE idx=5", (data.replace(b'"energy_wh":500',
-                                                                    b'"energy_wh":900'),))
-    db.commit()
-    db.close()
+    ((data,),) = store_backend.execute(ledger.store, "SELECT data FROM entry WHERE idx=5")
+    store_backend.execute(ledger.store, "UPDATE entry SET data=? WHERE idx=5",
+                          (bytes(data).replace(b'"energy_wh":500', b'"energy_wh":900'),))
     with pytest.raises(StoreCorrupt, match="entry 5"):
         audit(ledger)
 
 
-def test_audit_names_a_tampered_interior_hash(ledger: Ledger) -> None:
+def test_audit_names_a_tampered_interior_hash(ledger: Ledger,
+                                              store_backend: StoreBackend) -> None:
     _populated(ledger)
-    db = sqlite3.connect(ledger.store.path)  # type: ignore[attr-defined]
-    db.execute("UPDATE node SET hash=zeroblob(32) WHERE level=2 AND idx=1")
-    db.commit()
-    db.close()
+    store_backend.execute(ledger.store, "UPDATE node SET hash=? WHERE level=2 AND idx=1",
+                          (bytes(32),))
     with pytest.raises(StoreCorrupt, match=r"level 2, index 1"):
         audit(ledger)
 
 
 def test_a_restored_old_backup_is_noticed_from_the_published_checkpoint(
-        tmp_path: Path, log_signer: NoteSigner) -> None:
+        tmp_path: Path, store_backend: StoreBackend, log_signer: NoteSigner) -> None:
     """The backup carries its own (old) checkpoint table; the copy outside the store does not."""
-    path, latest = tmp_path / "l.sqlite3", tmp_path / "checkpoint.latest"
-    ledger = Ledger(SqliteStore(path), log_signer, latest)
+    url, latest = store_backend.new_url(), tmp_path / "checkpoint.latest"
+    ledger = Ledger(store_backend.open(url), log_signer, latest)
     fill(ledger, 4)
     ledger.checkpoint_now()
-    backup = tmp_path / "backup.sqlite3"
-    src, dst = sqlite3.connect(path), sqlite3.connect(backup)
-    src.backup(dst)
-    src.close()
-    dst.close()
+    ledger.store.close()
+    backup = store_backend.copy(url)
+    ledger = Ledger(store_backend.open(url), log_signer, latest)
     fill(ledger, 3)
     assert ledger.checkpoint_now() is not None
     ledger.store.close()
-    restored = Ledger(SqliteStore(backup), log_signer, latest)
+    restored = Ledger(store_backend.open(backup), log_signer, latest)
     with pytest.raises(StoreCorrupt, match="ROLLBACK.*size 7.*holds 4 entries"):
         restored.checkpoint_now()
     # a different history of the right length is caught too

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import select
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from eco_protocol.note import open_checkpoint, parse_verifier_key
 from eco_protocol.records import Receipt
 from eco_protocol.signing import verify_record
 
-from .conftest import Device
+from .conftest import PV_TERMS, Device
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +46,25 @@ def isolate(conf: str, name: str) -> None:
     Path(conf).write_text(text)
 
 
+def wait_subscribed(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Wait for serve's 'connected' log line (it subscribes right then), not a fixed time: a
+    loaded machine starts Python slower than any fixed sleep assumes."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        if ready:
+            line = proc.stderr.readline()
+            seen += line
+            if b"connected to" in line:
+                time.sleep(0.2)  # the SUBSCRIBE follows the CONNACK
+                return
+            if not line:
+                break
+    raise AssertionError(f"serve did not connect: {seen.decode(errors='replace')}")
+
+
 class DeviceClient:
     def __init__(self, device: Device, port: int) -> None:
         self.device = device
@@ -59,6 +79,19 @@ class DeviceClient:
 
     def send(self, readings: list[dict[str, Any]]) -> None:
         self.client.publish(self.device.topic, canonical_bytes(readings), qos=1)
+
+    def send_until_receipt(self, readings: list[dict[str, Any]],
+                           timeout: float = 30.0) -> dict[str, Any]:
+        """Resend until a receipt arrives, as an agent does: the worker may still be starting
+        (a shared subscription keeps nothing for a group nobody has joined yet)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send(readings)
+            try:
+                return self.receipt(timeout=1.0)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    raise
 
     def receipt(self, timeout: float = 10.0) -> dict[str, Any]:
         obj: dict[str, Any] = parse_json(self.receipts.get(timeout=timeout))
@@ -79,7 +112,8 @@ def test_serve_accepts_receipts_and_checkpoints(tmp_path: Path, broker: Mosquitt
     device = Device()
     enrolled = run_cli(capsys, "--config", conf, "enrol", "--public-key",
                        b64encode(public_key_raw(device.key)), "--household", "Sato, 1-2-3",
-                       "--programme", "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500")
+                       "--programme", "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500",
+                *PV_TERMS)
     assert enrolled["device_id"] == device.device_id
     store = SqliteStore(state / "ledger.sqlite3")
     (enrol_entry,) = [d for _, d in store.entries(0, store.size())]
@@ -90,7 +124,7 @@ def test_serve_accepts_receipts_and_checkpoints(tmp_path: Path, broker: Mosquitt
                             env={**os.environ, "PYTHONPATH": str(Path.cwd())})
     client = DeviceClient(device, broker.port)
     try:
-        time.sleep(0.5)  # let the worker subscribe; the broker keeps nothing for an absent share
+        wait_subscribed(proc)  # the broker keeps nothing for an absent share
         client.send([device.reading(), device.reading()])
         receipt = client.receipt()
         log_vkey = parse_verifier_key(init["log_vkey"])
@@ -126,13 +160,14 @@ def test_readings_sent_while_the_aggregator_is_down_are_kept(
     device = Device()
     run_cli(capsys, "--config", conf, "enrol", "--public-key",
             b64encode(public_key_raw(device.key)), "--household", "h", "--programme", "p",
-            "--meter", "pv1:pv_generation:sunspec-modbus:4500")
+            "--meter", "pv1:pv_generation:sunspec-modbus:4500",
+                *PV_TERMS)
     env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
     cmd = [sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     client = DeviceClient(device, broker.port)
     try:
-        time.sleep(0.5)
+        wait_subscribed(first)
         client.send([device.reading()])
         client.receipt()
         first.send_signal(signal.SIGTERM)

@@ -9,6 +9,11 @@
 //	verify check-evidence DIR               checkpoint + log.vkey + entries.jsonl (PROTOCOL.md §5)
 //	verify check-inclusion < cases.json     tlog.CheckRecord for each case
 //	verify check-consistency < cases.json   tlog.CheckTree for each case
+//	verify tile-proofs PREFIX VKEY < req    proofs from c2sp.org/tlog-tiles via tlog.TileHashReader
+//	verify tile-paths < [[L, N, W], ...]    tlog.Tile.Path() in the tlog-tiles spelling
+//	verify verify-cosignature LOG_VKEY WITNESS_VKEY < note   c2sp.org/tlog-cosignature v1
+//
+// (tile-proofs, tile-paths and verify-cosignature are described in tiles.go.)
 //
 // check-inclusion reads one object or an array of objects
 // {"index", "size", "root", "proof": [...], and "leaf_hash" or "entry"}; check-consistency reads
@@ -63,6 +68,12 @@ func main() {
 		err = withArgs(args, 0, checkInclusion)
 	case "check-consistency":
 		err = withArgs(args, 0, checkConsistency)
+	case "tile-proofs":
+		err = withArgs(args, 2, func() error { return tileProofs(args[0], args[1]) })
+	case "tile-paths":
+		err = withArgs(args, 0, tilePaths)
+	case "verify-cosignature":
+		err = withArgs(args, 2, func() error { return verifyCosignature(args[0], args[1]) })
 	default:
 		err = badInput("unknown command %q", cmd)
 	}

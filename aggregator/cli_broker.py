@@ -1,0 +1,296 @@
+"""``eco-aggregator`` commands for broker access control (PROTOCOL.md §3 "Broker access"; issue 6).
+
+    broker-config --out DIR     mosquitto.conf + passwd + acl (+ TLS files) for the broker
+    broker-password DEVICE_ID   issue an enrolled device a new broker password (printed once)
+    ca init                     create the municipality CA for the broker's TLS listener
+    ca server-cert --host NAME  the broker's certificate (repeat --host for more names)
+    ca client-cert DEVICE_ID    a device certificate, CN = device id (use_identity_as_username)
+
+``enrol`` and ``revoke`` (in :mod:`aggregator.cli`) call :func:`issue_device_login` and
+:func:`withdraw_device_login`. A device's password appears only in the JSON printed by ``enrol``
+or ``broker-password``; the state directory keeps only its hash; nothing is logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eco_protocol.keyfile import atomic_write
+
+from .broker_auth import (
+    SYSTEMD_HINT,
+    PasswordFile,
+    acl_text,
+    ensure_aggregator_login,
+    new_password,
+    reload_broker,
+)
+from .config import Config, load_config
+from .errors import ConfigError, EnvironmentProblem, Rejected
+from .store import open_store
+
+if TYPE_CHECKING:
+    from .ca import CertificateAuthority
+
+_DEVICE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ca_dir(cfg: Config) -> Path:
+    return cfg.state_dir / "ca"
+
+
+def _ca(cfg: Config) -> CertificateAuthority:
+    # imported here: cryptography's X.509 module costs 'serve' start-up time it does not need
+    from .ca import CertificateAuthority
+
+    return CertificateAuthority(ca_dir(cfg))
+
+
+# --- the device's broker login, issued at enrolment ------------------------------------------
+
+
+def issue_device_login(cfg: Config, device_id: str) -> dict[str, str]:
+    """A new random password for ``device_id`` in the broker's password file; the broker is
+    told to reload. Returns the JSON fields that carry the password to the operator, once."""
+    password = new_password()
+    try:
+        PasswordFile(cfg.mqtt.broker_passwd_file).set(device_id, password)
+    except (EnvironmentProblem, Rejected) as e:
+        raise EnvironmentProblem(
+            f"device {device_id} is enrolled, but its broker login could not be stored: {e}; "
+            f"fix that, then run 'eco-aggregator broker-password {device_id}'") from e
+    return {"broker_username": device_id, "broker_password": password,
+            "broker_reload": reload_broker(cfg.mqtt.broker_pid_file)}
+
+
+def withdraw_device_login(cfg: Config, device_id: str) -> dict[str, Any]:
+    """Remove a revoked device's login so the broker refuses its next CONNECT."""
+    removed = PasswordFile(cfg.mqtt.broker_passwd_file).remove(device_id)
+    return {"broker_login_removed": removed,
+            "broker_reload": reload_broker(cfg.mqtt.broker_pid_file) if removed
+            else "not needed"}
+
+
+def _enrolled_device(cfg: Config, device_id: str) -> None:
+    if not _DEVICE_ID_RE.fullmatch(device_id):
+        raise Rejected(f"{device_id!r} is not a device id (32 lowercase hex digits)")
+    store = open_store(cfg)
+    try:
+        row = store.device(device_id)
+    finally:
+        store.close()
+    if row is None:
+        raise Rejected(f"device {device_id} is not enrolled")
+    if row.revoked_index is not None:
+        raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it gets "
+                       "no broker access")
+
+
+def cmd_broker_password(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    _enrolled_device(cfg, args.device_id)
+    _print({"device_id": args.device_id, **issue_device_login(cfg, args.device_id)})
+    return 0
+
+
+# --- the broker's configuration ----------------------------------------------------------------
+
+
+def _broker_account(user: str | None) -> tuple[int, int] | None:
+    """(uid, gid) to give the broker read access to our files, when we run as root and the broker
+    switches to another account on start (Debian: 'mosquitto'; PITFALLS §5)."""
+    name = user or "mosquitto"
+    if os.geteuid() != 0 or name == "root":
+        return None
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return 0, entry.pw_gid
+
+
+def _install(path: Path, data: bytes, secret: bool, owner: tuple[int, int] | None) -> None:
+    atomic_write(path, data, (0o640 if owner else 0o600) if secret else 0o644)
+    if owner is not None:
+        os.chown(path, *owner)
+
+
+def cmd_broker_config(args: argparse.Namespace) -> int:
+    from .mosquitto import BrokerAuth, TlsListener, broker_config
+
+    cfg = load_config(args.config)
+    if cfg.mqtt.username is None:
+        raise ConfigError(f"{cfg.path} [mqtt]: set username = \"eco-aggregator\" and "
+                          "password_file = \"broker/aggregator.password\" (the aggregator's own "
+                          "broker login), then run this again")
+    if args.bind not in _LOOPBACK:
+        raise ConfigError(f"--bind {args.bind}: the plain listener must stay on loopback; "
+                          "devices elsewhere use the TLS listener (PROTOCOL.md §3)")
+    ensure_aggregator_login(cfg.mqtt)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    owner = _broker_account(args.user)
+    files: list[str] = []
+    notes: list[str] = []
+
+    passwd = out / "passwd"
+    source = PasswordFile(cfg.mqtt.broker_passwd_file)
+    if cfg.mqtt.broker_passwd_file.resolve() != passwd:
+        entries = source.read()
+        PasswordFile(passwd).replace(entries)
+        notes.append(f"{passwd} is a copy of {cfg.mqtt.broker_passwd_file}, which enrol "
+                     f"updates: set [mqtt] broker_passwd_file = \"{passwd}\" in {cfg.path} so "
+                     "new devices reach the broker")
+    if owner is not None:
+        os.chown(passwd, *owner)
+        os.chmod(passwd, 0o640)
+    files.append(str(passwd))
+
+    acl = out / "acl"
+    _install(acl, acl_text(cfg.mqtt.username).encode(), False, owner)
+    files.append(str(acl))
+
+    tls: TlsListener | None = None
+    if not args.no_tls:
+        ca = _ca(cfg)
+        missing = [p for p in (ca.cert_file, ca.server_cert_file, ca.server_key_file)
+                   if not p.exists()]
+        if missing:
+            raise ConfigError(f"no TLS material ({', '.join(map(str, missing))}): run "
+                              "'eco-aggregator ca init' and 'eco-aggregator ca server-cert "
+                              "--host NAME' first, or use --no-tls for a loopback-only broker")
+        for src, name, secret in ((ca.cert_file, "ca.crt", False),
+                                  (ca.server_cert_file, "server.crt", False),
+                                  (ca.server_key_file, "server.key", True)):
+            _install(out / name, src.read_bytes(), secret, owner)
+            files.append(str(out / name))
+        tls = TlsListener(args.tls_port, out / "ca.crt", out / "server.crt", out / "server.key",
+                          bind=args.tls_bind, client_certs=args.client_certs)
+    elif args.client_certs:
+        raise ConfigError("--client-certs needs the TLS listener (drop --no-tls)")
+
+    header = (
+        f"# Mosquitto configuration for the eco-credit log {cfg.origin}, generated by\n"
+        "# 'eco-aggregator broker-config' (PROTOCOL.md section 3). Run it with\n"
+        f"#   mosquitto -c {out / 'mosquitto.conf'}\n"
+        "# or install it as /etc/mosquitto/mosquitto.conf. After every enrol, revoke or\n"
+        "# broker-password, the broker must reload the password file: 'systemctl reload\n"
+        "# mosquitto' (SIGHUP), or set [mqtt] broker_pid_file in aggregator.toml.\n"
+    )
+    conf = out / "mosquitto.conf"
+    text = header + broker_config(
+        args.port, Path(args.persistence_dir), persistence=True,
+        auth=BrokerAuth(passwd, acl), tls=tls, bind=args.bind, user=args.user,
+        pid_file=None if args.pid_file is None else Path(args.pid_file).resolve())
+    _install(conf, text.encode(), False, owner)
+    files.append(str(conf))
+    listeners: list[dict[str, Any]] = [{"port": args.port, "bind": args.bind, "tls": False}]
+    if tls is not None:
+        listeners.append({"port": tls.port, "bind": tls.bind or "*", "tls": True,
+                          "client_certs": tls.client_certs})
+    _print({"dir": str(out), "config": str(conf), "files": files, "listeners": listeners,
+            "users": len(PasswordFile(passwd).read()), "notes": notes,
+            "reload": f"after enrol/revoke: {SYSTEMD_HINT}" if cfg.mqtt.broker_pid_file is None
+            else f"enrol/revoke send SIGHUP to the pid in {cfg.mqtt.broker_pid_file}"})
+    return 0
+
+
+# --- the municipality CA -------------------------------------------------------------------------
+
+
+def cmd_ca_init(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    issued = _ca(cfg).init(args.name or f"{cfg.origin} broker CA",
+                                                    _now(), args.days)
+    _print({"ca_cert": str(issued.cert_file), "ca_key": str(issued.key_file),
+            "subject": issued.subject, "not_after": issued.not_after, "created": issued.created,
+            "next": "eco-aggregator ca server-cert --host BROKER_NAME; give devices "
+                    f"{issued.cert_file} as [uplink] ca_file"})
+    return 0
+
+
+def cmd_ca_server_cert(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    issued = _ca(cfg).server_cert(args.host, _now(), args.days)
+    _print({"cert": str(issued.cert_file), "key": str(issued.key_file),
+            "subject": issued.subject, "hosts": args.host, "not_after": issued.not_after})
+    return 0
+
+
+def cmd_ca_client_cert(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    _enrolled_device(cfg, args.device_id)
+    out = None if args.out is None else Path(args.out)
+    issued = _ca(cfg).client_cert(args.device_id, _now(), out, args.days)
+    _print({"device_id": args.device_id, "cert": str(issued.cert_file),
+            "key": str(issued.key_file), "subject": issued.subject,
+            "not_after": issued.not_after,
+            "next": "copy both to the device (the key stays 0600) and set [uplink] cert_file and "
+                    "key_file; the broker needs broker-config --client-certs"})
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    s = sub.add_parser("broker-config", help="write mosquitto.conf, passwd and acl for the broker")
+    s.add_argument("--out", required=True, metavar="DIR",
+                   help="where to write mosquitto.conf, passwd, acl and the TLS files")
+    s.add_argument("--port", type=int, default=1883,
+                   help="plain listener on loopback, for the aggregator (default 1883)")
+    s.add_argument("--bind", default="127.0.0.1", help="address of the plain listener "
+                   "(loopback only; default 127.0.0.1)")
+    s.add_argument("--tls-port", type=int, default=8883, help="TLS listener (default 8883)")
+    s.add_argument("--tls-bind", default=None, metavar="ADDR",
+                   help="address of the TLS listener (default: every interface)")
+    s.add_argument("--no-tls", action="store_true",
+                   help="no TLS listener: a broker reachable on loopback only")
+    s.add_argument("--client-certs", action="store_true",
+                   help="TLS clients must present a certificate from the CA; its CN (the device "
+                        "id) is the username (require_certificate, use_identity_as_username)")
+    s.add_argument("--persistence-dir", default="/var/lib/mosquitto", metavar="DIR",
+                   help="where the broker keeps queued messages (default /var/lib/mosquitto)")
+    s.add_argument("--user", default=None,
+                   help="account the broker switches to when started as root (default: "
+                        "mosquitto); it must be able to read the files written here")
+    s.add_argument("--pid-file", default=None, metavar="FILE",
+                   help="make the broker write its pid here (for [mqtt] broker_pid_file)")
+    s.set_defaults(func=cmd_broker_config)
+
+    s = sub.add_parser("broker-password",
+                       help="issue an enrolled device a new broker password (printed once)")
+    s.add_argument("device_id")
+    s.set_defaults(func=cmd_broker_password)
+
+    s = sub.add_parser("ca", help="the municipality CA for the broker's TLS listener")
+    csub = s.add_subparsers(dest="ca_cmd", required=True)
+    c = csub.add_parser("init", help="create the CA (ECDSA P-256; key mode 0600)")
+    c.add_argument("--name", default=None, help="CA name (default '<origin> broker CA')")
+    c.add_argument("--days", type=int, default=3650)
+    c.set_defaults(func=cmd_ca_init)
+    c = csub.add_parser("server-cert", help="issue the broker's TLS certificate")
+    c.add_argument("--host", action="append", required=True,
+                   help="the broker's DNS name or IP address (repeatable)")
+    c.add_argument("--days", type=int, default=825)
+    c.set_defaults(func=cmd_ca_server_cert)
+    c = csub.add_parser("client-cert", help="issue a device certificate (CN = device id)")
+    c.add_argument("device_id")
+    c.add_argument("--out", default=None, metavar="DIR",
+                   help="where to write DEVICE_ID.crt and DEVICE_ID.key (default <state>/ca/"
+                        "clients)")
+    c.add_argument("--days", type=int, default=825)
+    c.set_defaults(func=cmd_ca_client_cert)

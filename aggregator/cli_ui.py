@@ -1,0 +1,202 @@
+"""``eco-aggregator`` commands for people: the web UI, its accounts, household login codes, the
+printable report.
+
+* ``ui --listen HOST:PORT`` — the operator web UI alone (``serve --ui HOST:PORT`` runs it beside
+  the ingest worker);
+* ``ui-user add NAME [--role operator|shop]`` (password from the prompt, or the first line of
+  stdin when it is not a terminal), ``ui-user list``, ``ui-user remove NAME``;
+* ``resident-code HOUSEHOLD`` — a new login code for a household (reference or pseudonym);
+* ``report render REPORT.json --out DIR`` — report.html and, through headless Chromium,
+  report.pdf.
+
+:func:`add_commands` hooks them into the parser built by :mod:`aggregator.cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eco_protocol.canonical import parse_json
+from eco_protocol.errors import ProtocolError
+
+from .config import Config, load_config
+from .errors import ConfigError, Rejected
+from .registry import pseudonym
+from .store import open_store
+
+if TYPE_CHECKING:
+    from .webui.server import UiServer
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def _listen(text: str, what: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{what} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8081 (port 0: "
+                          "any free port)")
+    return host.strip("[]"), int(port)
+
+
+def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
+             offline_after_minutes: float = 120.0, secure_cookies: bool = False,
+             what: str = "--ui") -> UiServer | None:
+    """Start the web UI in a thread if ``listen`` was given (``serve --ui``, ``ui``)."""
+    if listen is None:
+        return None
+    from .webui.app import UiConfig
+    from .webui.server import UiServer
+
+    host, port = _listen(listen, what)
+    ui = UiConfig(cfg, Path(programme_file) if programme_file else None,
+                  timedelta(minutes=offline_after_minutes), secure_cookies)
+    return UiServer(ui, host, port).start()
+
+
+def _ui_args(p: argparse.ArgumentParser, ui_flag: bool) -> None:
+    if ui_flag:
+        p.add_argument("--ui", default=None, metavar="HOST:PORT",
+                       help="also serve the operator web UI, e.g. 127.0.0.1:8081")
+    p.add_argument("--programme-file", default=None,
+                   help="programme TOML for the web UI (default <state_dir>/programme.toml)")
+    p.add_argument("--offline-after-minutes", type=float, default=120.0,
+                   help="the web UI shows a device offline when its last reading ended longer "
+                        "ago than this (default 120)")
+    p.add_argument("--secure-cookies", action="store_true",
+                   help="mark session cookies Secure (when a reverse proxy serves HTTPS)")
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .cli import _wait_for_signal
+
+    cfg = load_config(args.config)
+    server = start_ui(cfg, args.listen, args.programme_file, args.offline_after_minutes,
+                      args.secure_cookies, "--listen")
+    assert server is not None
+    print(json.dumps({"url": server.url}), flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        server.stop()
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise Rejected("the two passwords differ")
+        return first
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
+def cmd_ui_user(args: argparse.Namespace) -> int:
+    from .webui.auth import Role, UserStore, ui_dir
+
+    cfg = load_config(args.config)
+    users = UserStore(ui_dir(cfg.state_dir) / "users.json")
+    if args.ui_user_cmd == "add":
+        user = users.add(args.name, _read_password(), Role(args.role))
+        _print({"user": user.name, "role": user.role.value, "file": str(users.path)})
+    elif args.ui_user_cmd == "remove":
+        if not users.remove(args.name):
+            raise Rejected(f"no web UI user {args.name!r}")
+        _print({"removed": args.name})
+    else:
+        _print({"users": [{"user": u.name, "role": u.role.value}
+                          for u in sorted(users.users().values(), key=lambda u: u.name)]})
+    return 0
+
+
+def enrolled_households(cfg: Config) -> set[str]:
+    store = open_store(cfg)
+    try:
+        out = set()
+        for row in store.devices():
+            try:
+                out.add(str(parse_json(row.enrolment)["household"]))
+            except (ProtocolError, KeyError, TypeError):
+                continue
+        return out
+    finally:
+        store.close()
+
+
+def cmd_resident_code(args: argparse.Namespace) -> int:
+    from .webui.app import HOUSEHOLD_RE
+    from .webui.auth import ResidentCodes, ui_dir
+
+    cfg = load_config(args.config)
+    ref = args.household.strip()
+    if HOUSEHOLD_RE.fullmatch(ref):
+        household = ref
+    else:
+        key = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
+        household = pseudonym(key, ref)
+    if household not in enrolled_households(cfg):
+        raise Rejected(f"household {args.household!r} ({household}) has no enrolled device; "
+                       "enrol it first")
+    code = ResidentCodes(ui_dir(cfg.state_dir) / "residents.json").issue(household)
+    _print({"household": household, "code": code,
+            "note": "give the code to the household; only its hash is kept, and a new code "
+                    "replaces this one"})
+    return 0
+
+
+def cmd_report_render(args: argparse.Namespace) -> int:
+    from .webui.report import render_report_files
+
+    files = render_report_files(Path(args.report), Path(args.out), args.lang, not args.no_pdf)
+    _print(files)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    serve = sub.choices.get("serve")
+    if serve is not None:
+        _ui_args(serve, ui_flag=True)
+
+    p = sub.add_parser("ui", help="serve the operator web UI (no ingest)")
+    p.add_argument("--listen", required=True, metavar="HOST:PORT",
+                   help="e.g. 127.0.0.1:8081 (port 0: any free port; printed as JSON)")
+    _ui_args(p, ui_flag=False)
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("ui-user", help="web UI accounts (operators and shops)")
+    usub = p.add_subparsers(dest="ui_user_cmd", required=True)
+    a = usub.add_parser("add", help="create an account or set its password (from the prompt, "
+                                    "or the first line of stdin)")
+    a.add_argument("name")
+    a.add_argument("--role", choices=["operator", "shop"], default="operator")
+    a.set_defaults(func=cmd_ui_user)
+    a = usub.add_parser("remove", help="delete an account (its sessions end)")
+    a.add_argument("name")
+    a.set_defaults(func=cmd_ui_user)
+    a = usub.add_parser("list", help="list accounts")
+    a.set_defaults(func=cmd_ui_user)
+
+    p = sub.add_parser("resident-code",
+                       help="issue a household's web login code (replaces the previous one)")
+    p.add_argument("household", help="household reference as enrolled, or its pseudonym hh-…")
+    p.set_defaults(func=cmd_resident_code)
+
+    p = sub.add_parser("report", help="render a batch report for people")
+    rsub = p.add_subparsers(dest="report_cmd", required=True)
+    r = rsub.add_parser("render", help="report.html and report.pdf (headless Chromium)")
+    r.add_argument("report", help="report.json from 'batch report'")
+    r.add_argument("--out", required=True, help="directory for report.html / report.pdf")
+    r.add_argument("--lang", choices=["ja", "en"], default="ja")
+    r.add_argument("--no-pdf", action="store_true", help="HTML only (no Chromium needed)")
+    r.set_defaults(func=cmd_report_render)
+
+
+__all__ = ["add_commands", "start_ui"]

@@ -1,0 +1,424 @@
+"""The ledger's public HTTP API: mirror the log, get proofs, deliver witness cosignatures.
+
+Read side (issue 4, point 4), so auditors and witnesses need not trust the aggregator:
+
+* ``GET /checkpoint`` — the latest signed checkpoint (c2sp.org/tlog-checkpoint), followed by the
+  witness cosignature lines collected for it (``text/plain; charset=utf-8``, not cached);
+* ``GET /tile/<L>/<N>[.p/<W>]`` and ``GET /tile/entries/<N>[.p/<W>]`` — c2sp.org/tlog-tiles
+  (``application/octet-stream``, immutable; entry bundles gzip-encoded when the client accepts
+  it). Every tile inside the latest checkpoint's tree is served, so the partial tiles of any
+  earlier checkpoint remain available;
+* ``GET /proof/inclusion?index=I[&size=S]`` and ``GET /proof/inclusion?device_id=D&seq=Q[&size=S]``
+  — JSON ``{"index", "size", "root_b64", "leaf_hash_b64", "entry_b64", "proof_b64": [...]}``
+  (RFC 6962 audit path; ``size`` defaults to the latest checkpoint's);
+* ``GET /proof/consistency?old=M[&new=N]`` — JSON ``{"old", "new", "old_root_b64",
+  "new_root_b64", "proof_b64": [...]}`` (RFC 6962 section 2.1.2).
+
+Write side, the only one: ``POST /cosignature`` with the checkpoint exactly as served plus the
+witness's cosignature/v1 line(s) (c2sp.org/tlog-cosignature) — i.e. what a c2sp.org/tlog-witness
+``add-checkpoint`` response gives when appended to the checkpoint. Lines by witness keys in the
+log's configuration are verified and stored; the checkpoint must be the log's latest (else
+``409`` with the latest ``size``); no line by a known witness gives ``403``.
+
+Errors are JSON ``{"error": "...", "parameter": "<name>" | null}`` with a 4xx status naming the bad
+parameter. Each request opens its own store (SQLite connections belong to one thread) through the
+``store_factory``; :class:`LogApi` answers one request from one store and does no socket I/O.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from eco_protocol.encoding import b64encode
+from eco_protocol.errors import InvalidInput, ProtocolError
+from eco_protocol.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
+from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint
+
+from .errors import AggregatorError, Rejected
+from .store.interface import CheckpointRow, LedgerStore
+from .tiles import (
+    CHECKPOINT_CONTENT_TYPE,
+    TILE_CONTENT_TYPE,
+    entry_bundle_for,
+    parse_tile_path,
+    tile_data,
+    tile_in_tree,
+)
+
+log = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json"
+SIZE_TYPE = "text/x.tlog.size"
+IMMUTABLE = "public, max-age=31536000, immutable"
+NO_CACHE = "no-cache"  # tlog-tiles: the checkpoint must not be cached beyond a few seconds
+MAX_BODY = 64 * 1024
+
+_UINT = re.compile(r"0|[1-9][0-9]{0,17}")
+_DEVICE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """``log``: the log's verifier key; ``witnesses``: whose cosignatures the log accepts."""
+
+    log: NoteVerifier
+    witnesses: tuple[Verifier, ...] = ()
+    max_body: int = MAX_BODY
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str
+    cache_control: str = "no-store"
+    compressible: bool = False
+
+
+class ApiError(Exception):
+    """A request the API refuses: HTTP ``status``, a message, and the parameter at fault."""
+
+    def __init__(self, status: int, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.parameter = parameter
+
+    def response(self) -> Response:
+        return json_response(self.status, {"error": self.message, "parameter": self.parameter})
+
+
+def json_response(status: int, obj: dict[str, Any], cache: str = "no-store") -> Response:
+    body = json.dumps(obj, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+    return Response(status, body, JSON_TYPE, cache)
+
+
+def checkpoint_text(note: str) -> str:
+    """The checkpoint body of a signed note (everything before the blank line)."""
+    return note[: note.find("\n\n") + 1]
+
+
+def cosigned_note(store: LedgerStore, row: CheckpointRow) -> str:
+    """The log's signed checkpoint followed by the witness lines collected for it."""
+    return row.note + "".join(store.cosignatures(row.size))
+
+
+# --- one request against one store ---------------------------------------------------------------
+
+
+class LogApi:
+    """Answers one request from ``store``; raises nothing but returns a :class:`Response`."""
+
+    def __init__(self, store: LedgerStore, cfg: ApiConfig) -> None:
+        self.store = store
+        self.cfg = cfg
+
+    def get(self, path: str, query: str) -> Response:
+        try:
+            return self._get(path, query)
+        except ApiError as e:
+            return e.response()
+
+    def post(self, path: str, body: bytes) -> Response:
+        try:
+            if path != "/cosignature":
+                raise ApiError(404, f"no POST endpoint {path[:100]!r}; witnesses POST to "
+                                    "/cosignature", "path")
+            return self._cosignature(body)
+        except ApiError as e:
+            return e.response()
+
+    # --- GET -------------------------------------------------------------------------------
+
+    def _get(self, path: str, query: str) -> Response:
+        if path == "/checkpoint":
+            self._no_query(query)
+            row = self._latest()
+            return Response(200, cosigned_note(self.store, row).encode("utf-8"),
+                            CHECKPOINT_CONTENT_TYPE, NO_CACHE)
+        if path.startswith("/tile/"):
+            self._no_query(query)
+            return self._tile(path[1:])
+        if path == "/proof/inclusion":
+            return self._inclusion(_params(query, {"index", "size", "device_id", "seq"}))
+        if path == "/proof/consistency":
+            return self._consistency(_params(query, {"old", "new"}))
+        raise ApiError(404, f"no such resource {path[:100]!r}; see /checkpoint, /tile/…, "
+                            "/proof/inclusion, /proof/consistency", "path")
+
+    @staticmethod
+    def _no_query(query: str) -> None:
+        if query:
+            raise ApiError(400, "this resource takes no query parameters", "query")
+
+    def _latest(self) -> CheckpointRow:
+        row = self.store.latest_checkpoint()
+        if row is None:
+            raise ApiError(404, "the log has not signed a checkpoint yet")
+        return row
+
+    def _tile(self, path: str) -> Response:
+        try:
+            tile = parse_tile_path(path)
+        except Rejected as e:
+            raise ApiError(400, str(e), "path") from e
+        row = self._latest()
+        if not tile_in_tree(tile, row.size):
+            raise ApiError(404, f"{tile.path} is not in the tree of the latest checkpoint "
+                                f"(size {row.size})", "path")
+        if tile.is_entries:
+            def entries(lo: int, hi: int) -> Iterator[bytes]:
+                return (data for _, data in self.store.entries(lo, hi))
+            return Response(200, entry_bundle_for(tile, entries), TILE_CONTENT_TYPE, IMMUTABLE,
+                            compressible=True)
+        return Response(200, tile_data(tile, self.store.node), TILE_CONTENT_TYPE, IMMUTABLE)
+
+    def _size(self, params: dict[str, str], name: str) -> tuple[int, CheckpointRow]:
+        row = self._latest()
+        size = _uint(params, name, row.size)
+        if size > row.size:
+            raise ApiError(400, f"{name}={size} is beyond the latest checkpoint (size "
+                                f"{row.size})", name)
+        return size, row
+
+    def _inclusion(self, params: dict[str, str]) -> Response:
+        size, _ = self._size(params, "size")
+        extra: dict[str, Any] = {}
+        if "index" in params:
+            for p in ("device_id", "seq"):
+                if p in params:
+                    raise ApiError(400, "give either index, or device_id and seq", p)
+            index = _uint(params, "index")
+            if index >= size:
+                raise ApiError(400, f"index {index} is not in the tree of size {size}", "index")
+        else:
+            device_id = params.get("device_id")
+            if device_id is None:
+                raise ApiError(400, "give index, or device_id and seq", "index")
+            if not _DEVICE_ID.fullmatch(device_id):
+                raise ApiError(400, "device_id must be 32 lowercase hex digits", "device_id")
+            seq = _uint(params, "seq")
+            reading = self.store.reading(device_id, seq)
+            if reading is None:
+                raise ApiError(404, f"the log holds no reading seq {seq} of device {device_id}",
+                               "seq")
+            index = reading.leaf_index
+            if index >= size:
+                raise ApiError(404, f"reading seq {seq} of device {device_id} is leaf {index}, "
+                                    f"not yet in the tree of size {size}", "size")
+            extra = {"device_id": device_id, "seq": seq}
+        entry = self.store.entry(index)
+        proof = inclusion_proof(index, size, self.store.node)
+        return json_response(200, {
+            "index": index, "size": size, "root_b64": b64encode(root_hash(size, self.store.node)),
+            "leaf_hash_b64": b64encode(leaf_hash(entry)), "entry_b64": b64encode(entry),
+            "proof_b64": [b64encode(h) for h in proof], **extra}, IMMUTABLE)
+
+    def _consistency(self, params: dict[str, str]) -> Response:
+        new, _ = self._size(params, "new")
+        old = _uint(params, "old")
+        if old > new:
+            raise ApiError(400, f"old={old} is larger than new={new}", "old")
+        proof = consistency_proof(old, new, self.store.node)
+        return json_response(200, {
+            "old": old, "new": new, "old_root_b64": b64encode(root_hash(old, self.store.node)),
+            "new_root_b64": b64encode(root_hash(new, self.store.node)),
+            "proof_b64": [b64encode(h) for h in proof]}, IMMUTABLE)
+
+    # --- POST /cosignature -----------------------------------------------------------------
+
+    def _cosignature(self, body: bytes) -> Response:
+        if not self.cfg.witnesses:
+            raise ApiError(403, "this log accepts no witnesses: add their keys to [witnesses] "
+                                "vkeys in its configuration")
+        try:
+            cp, note = open_checkpoint(body, self.cfg.log, self.cfg.witnesses)
+        except InvalidInput as e:
+            raise ApiError(400, f"not a checkpoint signed by this log: {e}", "body") from e
+        log_id = (self.cfg.log.name, self.cfg.log.key_id)
+        lines = [s for s in note.sigs if (s.name, s.key_id) != log_id]
+        if not lines:
+            names = ", ".join(sorted({s.name for s in note.unverified})) or "none"
+            raise ApiError(403, f"no cosignature by a witness this log knows (lines by: {names})",
+                           "body")
+        row = self._latest()
+        if cp.size != row.size or note.text != checkpoint_text(row.note):
+            return json_response(409, {
+                "error": f"the cosigned checkpoint (size {cp.size}) is not the log's latest "
+                         f"(size {row.size}); fetch /checkpoint and cosign that",
+                "parameter": "body", "size": row.size})
+        with self.store.transaction():
+            for s in lines:
+                self.store.add_cosignature(row.size, s.name, s.line)
+        log.info("stored cosignature(s) of %s for checkpoint size %d",
+                 ", ".join(s.name for s in lines), row.size)
+        return json_response(200, {"size": row.size, "accepted": sorted(s.name for s in lines)})
+
+
+def _params(query: str, allowed: set[str]) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError as e:
+        raise ApiError(400, f"malformed query string: {e}", "query") from e
+    out: dict[str, str] = {}
+    for k, v in pairs:
+        if k not in allowed:
+            raise ApiError(400, f"unknown parameter {k[:40]!r} (allowed: "
+                                f"{', '.join(sorted(allowed))})", k[:40])
+        if k in out:
+            raise ApiError(400, f"parameter {k!r} is given twice", k)
+        out[k] = v
+    return out
+
+
+def _uint(params: dict[str, str], name: str, default: int | None = None) -> int:
+    v = params.get(name)
+    if v is None:
+        if default is None:
+            raise ApiError(400, f"parameter {name!r} is required", name)
+        return default
+    if not _UINT.fullmatch(v):
+        raise ApiError(400, f"parameter {name!r} must be a non-negative decimal integer, got "
+                            f"{v[:40]!r}", name)
+    return int(v)
+
+
+# --- the HTTP shell -------------------------------------------------------------------------------
+
+
+StoreFactory = Callable[[], LedgerStore]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    store_factory: StoreFactory
+    cfg: ApiConfig
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "eco-aggregator"
+    timeout = 30  # a silent client must not hold a thread forever
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        url = urlsplit(self.path)
+        self._answer(lambda api: api.get(url.path, url.query))
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.do_GET()
+
+    def do_POST(self) -> None:  # noqa: N802
+        url = urlsplit(self.path)
+        length_s = self.headers.get("Content-Length")
+        if length_s is None or not _UINT.fullmatch(length_s):
+            self.close_connection = True
+            self._send(ApiError(411, "POST needs a Content-Length", "Content-Length").response())
+            return
+        length = int(length_s)
+        if length > self.server.cfg.max_body:
+            self.close_connection = True
+            self._send(ApiError(413, f"body of {length} bytes exceeds "
+                                     f"{self.server.cfg.max_body}", "body").response())
+            return
+        body = self.rfile.read(length)
+        self._answer(lambda api: api.post(url.path, body))
+
+    def _answer(self, handle: Callable[[LogApi], Response]) -> None:
+        try:
+            store = self.server.store_factory()
+        except (AggregatorError, ProtocolError, OSError) as e:
+            log.error("cannot open the ledger store: %s", e)
+            self._send(ApiError(503, "the ledger store is unavailable").response())
+            return
+        try:
+            resp = handle(LogApi(store, self.server.cfg))
+        except Exception as e:  # the boundary: whatever the store raised, the client gets JSON
+            log.exception("request %s failed", self.path[:200])
+            resp = ApiError(500, f"internal error: {type(e).__name__}: {e}").response()
+        finally:
+            store.close()
+        self._send(resp)
+
+    def _send(self, resp: Response) -> None:
+        body = resp.body
+        encoding = None
+        if resp.compressible and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body, encoding = gzip.compress(body, mtime=0), "gzip"
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", resp.cache_control)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        if resp.compressible:
+            self.send_header("Vary", "Accept-Encoding")
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPv6]:PORT``; port 0 picks a free port."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise Rejected(f"--http {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+    return host.strip("[]"), int(port)
+
+
+class ApiServer:
+    """The API on a :class:`ThreadingHTTPServer` in a background thread."""
+
+    def __init__(self, host: str, port: int, store_factory: StoreFactory,
+                 cfg: ApiConfig) -> None:
+        server_cls = _Server6 if ":" in host else _Server
+        self._httpd: _Server = server_cls((host, port), _Handler)
+        self._httpd.store_factory = store_factory
+        self._httpd.cfg = cfg
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        host_s = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://[{host_s}]:{port}" if ":" in host_s else f"http://{host_s}:{port}"
+
+    def start(self) -> ApiServer:
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="http-api",
+                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._thread.start()
+        log.info("public read API on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

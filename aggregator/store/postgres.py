@@ -1,0 +1,316 @@
+"""The scale-out store: PostgreSQL, for several ingest workers (or machines) on one ledger.
+
+Same tables and semantics as :mod:`.sqlite` (BYTEA for hashes and entry bytes), through psycopg 3.
+
+**One sequencer.** Verification is parallel (workers on the broker's shared subscription), but
+appending must be serial: a leaf index is ``size()`` read inside the transaction, interior hashes
+build on the previous leaves, and a device's ``next_seq``/``last_hash`` decide whether its next
+reading is accepted. Two workers interleaving those reads and writes would both claim the same
+index, or both accept the same seq. So every write transaction starts by taking one
+transaction-scoped advisory lock, ``pg_advisory_xact_lock(SEQUENCER_LOCK)``
+(postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS), which PostgreSQL releases at
+COMMIT or ROLLBACK, even when the worker dies. This is the counterpart of SQLite's
+``BEGIN IMMEDIATE``: at most one writer per database, the others queue.
+
+The transactions run at READ COMMITTED on purpose: each statement takes a fresh snapshot, so every
+read made *after* the lock is granted (size, device state, stored readings) sees everything the
+previous lock holder committed — PostgreSQL makes a commit visible before it releases the
+transaction's locks. Under REPEATABLE READ the snapshot would be taken by the statement that
+waits for the lock, i.e. before the previous holder's commit, and the worker would append on a
+stale tree. Group commit keeps the lock short and the throughput up: one lock, one fsync per
+group of messages.
+
+``synchronous_commit`` is forced on for our sessions (a server default of ``off`` would let a
+receipt leave before its reading is on disk), as ``synchronous=FULL`` is for SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from ..errors import EnvironmentProblem, StoreCorrupt
+from .interface import CheckpointRow, DeviceRow, ReadingRow
+from .url import redact
+
+SCHEMA_VERSION = "1"
+
+# The sequencer's advisory lock key ("eco-seq" in ASCII). Advisory locks are per database, so
+# ledgers in different databases of one server do not contend.
+SEQUENCER_LOCK = 0x65636F2D736571
+
+_PAGE = 1000  # entries() fetches in pages so a full audit does not hold the log in memory
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entry (
+    idx BIGINT PRIMARY KEY, type TEXT NOT NULL, data BYTEA NOT NULL, leaf BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS node (
+    level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,
+    PRIMARY KEY (level, idx));
+CREATE TABLE IF NOT EXISTS device (
+    device_id TEXT PRIMARY KEY, enrol_index BIGINT NOT NULL, enrolment BYTEA NOT NULL,
+    next_seq BIGINT NOT NULL, last_hash TEXT NOT NULL, revoked_index BIGINT, flag TEXT);
+CREATE TABLE IF NOT EXISTS reading (
+    device_id TEXT NOT NULL, seq BIGINT NOT NULL, leaf_index BIGINT NOT NULL,
+    sha256 TEXT NOT NULL, PRIMARY KEY (device_id, seq));
+CREATE TABLE IF NOT EXISTS rejection (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, device_id TEXT NOT NULL, seq BIGINT,
+    reason TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL, proof BYTEA NOT NULL,
+    signed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS household (pseudonym TEXT PRIMARY KEY, reference TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cosignature (
+    size BIGINT NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name))
+"""
+
+
+_TABLES = ("meta", "entry", "node", "device", "reading", "rejection", "checkpoint", "household",
+           "cosignature")
+
+
+def _text(s: str) -> str:
+    """PostgreSQL TEXT holds neither NUL nor unpaired surrogates; a device can put both in a
+    string we quote in a rejection reason. Replace them rather than fail the whole group."""
+    return s.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+class PostgresStore:
+    """A ledger store in a PostgreSQL database. One connection; not thread-safe: one store
+    object per thread, any number of processes."""
+
+    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+        self.url = url
+        self.location = redact(url)
+        self._depth = 0
+        try:
+            self._db: psycopg.Connection[TupleRow] = psycopg.connect(
+                url, autocommit=True, connect_timeout=connect_timeout,
+                application_name="eco-aggregator")
+        except psycopg.Error as e:
+            raise EnvironmentProblem(
+                f"cannot connect to the PostgreSQL ledger store {self.location}: "
+                f"{str(e).strip()}; check [store] url, that the server runs and that the role "
+                "may log in") from e
+        try:
+            self._prepare()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(self) -> None:
+        self._x("SET synchronous_commit = on")
+        if not self._has_tables():
+            # schema creation under the sequencer lock: two workers starting together would
+            # otherwise race CREATE TABLE IF NOT EXISTS on the system catalogs. Skipped when the
+            # tables exist, so a reader (the HTTP API opens a store per request) never queues
+            # behind the writers for it.
+            with self.transaction():
+                self._x(_SCHEMA)
+        version = self.get_meta("schema_version")
+        if version is None:
+            with self.transaction():
+                version = self.get_meta("schema_version")
+                if version is None:
+                    self.set_meta("schema_version", SCHEMA_VERSION)
+                    version = SCHEMA_VERSION
+        if version != SCHEMA_VERSION:
+            raise EnvironmentProblem(f"ledger database {self.location} has schema {version}, "
+                                     f"this program knows {SCHEMA_VERSION}")
+
+    def _has_tables(self) -> bool:
+        row = self._one("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = "
+                        "current_schema() AND tablename = ANY(%s)", (list(_TABLES),))
+        return row is not None and int(row[0]) == len(_TABLES)
+
+    def _x(self, query: str,
+           params: Sequence[object] | None = None) -> psycopg.Cursor[TupleRow]:
+        """Execute one statement; a driver or server error becomes an EnvironmentProblem."""
+        try:
+            return self._db.execute(query, params)
+        except psycopg.Error as e:
+            raise EnvironmentProblem(
+                f"PostgreSQL ledger store {self.location}: {type(e).__name__}: "
+                f"{str(e).strip()}") from e
+
+    def _one(self, query: str,
+             params: Sequence[object] | None = None) -> tuple[Any, ...] | None:
+        return self._x(query, params).fetchone()
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing; nested use joins the outer transaction. Holds the sequencer lock
+        from the start, before anything is read (module docstring)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._x("BEGIN ISOLATION LEVEL READ COMMITTED")
+        self._depth = 1
+        try:
+            self._x("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+            yield
+        except BaseException:
+            self._depth = 0
+            # if the connection is gone, the server has rolled back for us
+            with suppress(psycopg.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._x("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- meta -----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key=%s", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._x("INSERT INTO meta(key, value) VALUES(%s, %s) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, _text(value)))
+
+    # --- tree -----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        row = self._one("SELECT MAX(idx) FROM entry")
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    def append_entry(self, index: int, entry_type: str, data: bytes, leaf: bytes) -> None:
+        self._x("INSERT INTO entry(idx, type, data, leaf) VALUES(%s, %s, %s, %s)",
+                (index, _text(entry_type), data, leaf))
+
+    def entry(self, index: int) -> bytes:
+        row = self._one("SELECT data FROM entry WHERE idx=%s", (index,))
+        if row is None:
+            raise StoreCorrupt(f"entry {index} is missing from {self.location}")
+        return bytes(row[0])
+
+    def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
+        while lo < hi:
+            rows = self._x("SELECT idx, data FROM entry WHERE idx >= %s AND idx < %s "
+                           "ORDER BY idx LIMIT %s", (lo, hi, _PAGE)).fetchall()
+            if not rows:
+                return
+            for idx, data in rows:
+                yield int(idx), bytes(data)
+            lo = int(rows[-1][0]) + 1
+
+    def leaf(self, index: int) -> bytes:
+        row = self._one("SELECT leaf FROM entry WHERE idx=%s", (index,))
+        if row is None:
+            raise StoreCorrupt(f"leaf {index} is missing from {self.location}")
+        return bytes(row[0])
+
+    def put_node(self, level: int, index: int, digest: bytes) -> None:
+        self._x("INSERT INTO node(level, idx, hash) VALUES(%s, %s, %s)", (level, index, digest))
+
+    def node(self, level: int, index: int) -> bytes:
+        if level == 0:
+            return self.leaf(index)
+        row = self._one("SELECT hash FROM node WHERE level=%s AND idx=%s", (level, index))
+        if row is None:
+            raise StoreCorrupt(
+                f"interior hash (level {level}, index {index}) is missing from "
+                f"{self.location}; run 'eco-aggregator ledger verify'")
+        return bytes(row[0])
+
+    # --- devices and readings -------------------------------------------------------------
+
+    _DEVICE_COLS = "device_id, enrol_index, enrolment, next_seq, last_hash, revoked_index, flag"
+
+    @staticmethod
+    def _device(row: tuple[Any, ...]) -> DeviceRow:
+        return DeviceRow(str(row[0]), int(row[1]), bytes(row[2]), int(row[3]), str(row[4]),
+                         None if row[5] is None else int(row[5]),
+                         None if row[6] is None else str(row[6]))
+
+    def device(self, device_id: str) -> DeviceRow | None:
+        row = self._one(f"SELECT {self._DEVICE_COLS} FROM device WHERE device_id=%s",
+                        (device_id,))
+        return None if row is None else self._device(row)
+
+    def put_device(self, row: DeviceRow) -> None:
+        self._x(
+            f"INSERT INTO device({self._DEVICE_COLS}) VALUES(%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT(device_id) DO UPDATE SET enrol_index=excluded.enrol_index, "
+            "enrolment=excluded.enrolment, next_seq=excluded.next_seq, "
+            "last_hash=excluded.last_hash, revoked_index=excluded.revoked_index, "
+            "flag=excluded.flag",
+            (row.device_id, row.enrol_index, row.enrolment, row.next_seq, row.last_hash,
+             row.revoked_index, None if row.flag is None else _text(row.flag)))
+
+    def devices(self) -> list[DeviceRow]:
+        cur = self._x(f"SELECT {self._DEVICE_COLS} FROM device ORDER BY enrol_index")
+        return [self._device(r) for r in cur.fetchall()]
+
+    def reading(self, device_id: str, seq: int) -> ReadingRow | None:
+        row = self._one("SELECT leaf_index, sha256 FROM reading WHERE device_id=%s AND seq=%s",
+                        (device_id, seq))
+        return None if row is None else ReadingRow(device_id, seq, int(row[0]), str(row[1]))
+
+    def put_reading(self, row: ReadingRow) -> None:
+        self._x("INSERT INTO reading(device_id, seq, leaf_index, sha256) "
+                "VALUES(%s, %s, %s, %s)", (row.device_id, row.seq, row.leaf_index, row.sha256))
+
+    def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str) -> None:
+        self._x("INSERT INTO rejection(device_id, seq, reason, at) VALUES(%s, %s, %s, %s)",
+                (_text(device_id), seq, _text(reason), at))
+
+    def rejections(self, limit: int = 100) -> list[tuple[str, int | None, str, str]]:
+        cur = self._x("SELECT device_id, seq, reason, at FROM rejection "
+                      "ORDER BY id DESC LIMIT %s", (limit,))
+        return [(str(d), None if s is None else int(s), str(r), str(a))
+                for d, s, r, a in cur.fetchall()]
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        row = self._one("SELECT size, root, note, proof, signed_at FROM checkpoint "
+                        "ORDER BY size DESC LIMIT 1")
+        if row is None:
+            return None
+        proof = bytes(row[3])
+        return CheckpointRow(int(row[0]), bytes(row[1]), str(row[2]),
+                             tuple(proof[i:i + 32] for i in range(0, len(proof), 32)),
+                             str(row[4]))
+
+    def add_checkpoint(self, row: CheckpointRow) -> None:
+        self._x("INSERT INTO checkpoint(size, root, note, proof, signed_at) "
+                "VALUES(%s, %s, %s, %s, %s)",
+                (row.size, row.root, row.note, b"".join(row.proof), row.signed_at))
+
+    # --- witness cosignatures -------------------------------------------------------------
+
+    def add_cosignature(self, size: int, name: str, line: str) -> None:
+        self._x("INSERT INTO cosignature(size, name, line) VALUES(%s, %s, %s) "
+                "ON CONFLICT(size, name) DO UPDATE SET line=excluded.line",
+                (size, _text(name), _text(line)))
+
+    def cosignatures(self, size: int) -> list[str]:
+        # byte order, as SQLite sorts, whatever the database's collation
+        cur = self._x('SELECT line FROM cosignature WHERE size=%s ORDER BY name COLLATE "C"',
+                      (size,))
+        return [str(r[0]) for r in cur.fetchall()]
+
+    # --- households -----------------------------------------------------------------------
+
+    def put_household(self, pseudonym: str, reference: str) -> None:
+        self._x("INSERT INTO household(pseudonym, reference) VALUES(%s, %s) "
+                "ON CONFLICT(pseudonym) DO UPDATE SET reference=excluded.reference",
+                (pseudonym, _text(reference)))
+
+    def erase_household(self, pseudonym: str) -> bool:
+        return self._x("DELETE FROM household WHERE pseudonym=%s", (pseudonym,)).rowcount > 0

@@ -1,0 +1,1059 @@
+"""The operator web UI (issue 8): an ASGI app (Starlette, Jinja2 templates, inline SVG charts).
+
+Routes (all HTML; every POST checks the session's CSRF token before anything else):
+
+* ``/login``, ``/logout``, ``/lang/{ja|en}`` — staff login (operator or shop accounts from
+  ``eco-aggregator ui-user``), logout, language switch (a cookie; Japanese by default);
+* operator: ``/fleet`` (devices online/offline by their last reading, flagged devices, rejected
+  readings), ``/households``, ``/households/{pseudonym}`` (readings, energy, CO2, points;
+  ``POST …/redeem``, ``POST …/resident-code``), ``/enrol`` (``POST``: same validation as
+  ``eco-aggregator enrol``), ``POST /devices/{id}/revoke``, ``/ledger`` (size, checkpoint,
+  witness cosignatures, inclusion proof by index or device/seq), ``/points``, ``/batches``
+  (preview a period, ``POST /batches/seal``, ``POST /batches/report``, ``/batches/download``,
+  ``/batches/view``);
+* residents: ``/resident/login`` (a household's login code), ``/resident`` (balance, history,
+  what each reading earned, rewards, a QR code for the shop);
+* shops (and operators): ``/shop/redeem?t=…`` — the QR code's link, a signed token naming the
+  household, valid for ``qr_minutes``; ``POST`` records ``eco.redeem/v1``.
+
+Sessions are Starlette's signed cookie (itsdangerous; HttpOnly, SameSite=Strict, Secure with
+``secure_cookies``) holding only the account name and a fingerprint of its password hash (or the
+household and the digest of its code), so a changed password or a reissued code ends old
+sessions. Store work runs in the thread pool with a store opened per request (a SQLite
+connection belongs to one thread); the ledger is read through one cached
+:class:`~aggregator.accounting.LedgerView` that grows by the new entries only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import threading
+import time
+import zipfile
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eco_protocol.canonical import parse_json
+from eco_protocol.encoding import b64decode, b64encode, format_time
+from eco_protocol.errors import InvalidInput, ProtocolError
+from eco_protocol.keyfile import load_private_key
+from eco_protocol.keys import DeviceId
+from eco_protocol.merkle import inclusion_proof, leaf_hash, verify_inclusion
+from eco_protocol.methodology import JST, terms_problems
+from eco_protocol.note import NoteSigner
+from eco_protocol.records import Quantity
+
+from ..accounting import LedgerView, extend_view
+from ..batches import period_from_dates, plan_batch, seal_batch, write_report
+from ..config import Config
+from ..errors import AggregatorError, ConfigError, Rejected
+from ..ledger import Ledger
+from ..programme import Programme, load_programme
+from ..redemption import redeem
+from ..registry import (
+    build_enrolment,
+    enrol,
+    methodology_terms,
+    parse_meter,
+    pseudonym,
+    revoke,
+)
+from ..store import Backend, LedgerStore, SqliteStore, open_store
+from . import views
+from .auth import (
+    ResidentCodes,
+    Role,
+    Throttle,
+    User,
+    UserStore,
+    csrf_ok,
+    csrf_token,
+    load_or_create_secret,
+    ui_dir,
+)
+from .charts import COLOURS, Series, bar_chart, share_bar
+from .i18n import LANGUAGES, pick_language, translator
+from .qr import qr_svg
+from .report import find_chromium, render_pdf, render_report_html, self_check
+from .templating import STATIC, FormValues, environment
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Handler = Callable[[Request], Awaitable[Response]]
+
+HOUSEHOLD_RE = re.compile(r"hh-[0-9a-f]{20}")
+DEVICE_RE = re.compile(r"[0-9a-f]{32}")
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+REPORT_FILES = ("report.json", "results.csv", "report.html", "report.pdf", "report.zip")
+PROTOCOLS = ("sunspec-modbus", "echonet-lite", "mqtt-json", "other")
+SESSION_COOKIE = "eco_session"
+LANG_COOKIE = "eco_lang"
+
+
+@dataclass(frozen=True, slots=True)
+class UiConfig:
+    """How the UI runs; ``programme_file`` defaults to ``<state_dir>/programme.toml``."""
+
+    cfg: Config
+    programme_file: Path | None = None
+    offline_after: timedelta = views.DEFAULT_OFFLINE_AFTER
+    secure_cookies: bool = False  # set behind HTTPS (a reverse proxy): cookies get Secure
+    session_hours: float = 8.0
+    qr_minutes: int = 15
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+class Forbidden(Exception):
+    """The request is not allowed (bad CSRF token, wrong role)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class LoginNeeded(Exception):
+    def __init__(self, login: str, next_path: str) -> None:
+        super().__init__(login)
+        self.login = login
+        self.next_path = next_path
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only local paths: never redirect a login to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def slug(batch_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", batch_id).strip("._") or "batch"
+
+
+class UiState:
+    """What every request shares: configuration, keys, accounts, the cached ledger view."""
+
+    def __init__(self, ui: UiConfig) -> None:
+        cfg = ui.cfg
+        self.ui = ui
+        self.cfg = cfg
+        d = ui_dir(cfg.state_dir)
+        self.users = UserStore(d / "users.json")
+        self.residents = ResidentCodes(d / "residents.json")
+        self.secret = load_or_create_secret(d / "session.key")
+        self.reports_dir = d / "reports"
+        if not cfg.key_file.exists():
+            raise ConfigError(f"log key {cfg.key_file} does not exist; run 'eco-aggregator "
+                              "init'")
+        self.signer = NoteSigner(cfg.origin, load_private_key(cfg.key_file))
+        try:
+            self.pseudonym_key = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"pseudonym key {cfg.pseudonym_key_file}: {e}") from e
+        self.programme_file = ui.programme_file or cfg.state_dir / "programme.toml"
+        self.throttle = Throttle()
+        self.qr = URLSafeTimedSerializer(self.secret, salt="eco-ui/redeem-qr/v1")
+        self._view = LedgerView()
+        self._view_lock = threading.Lock()
+        self._sqlite = cfg.store.sqlite_path if cfg.store.backend is Backend.SQLITE else None
+
+    def open_store(self) -> LedgerStore:
+        if self._sqlite is not None:
+            return SqliteStore(self._sqlite, check_integrity=False)
+        return open_store(self.cfg)
+
+    @contextlib.contextmanager
+    def store(self) -> Iterator[LedgerStore]:
+        store = self.open_store()
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def ledger(self, store: LedgerStore) -> Ledger:
+        return Ledger(store, self.signer, self.cfg.state_dir / "checkpoint.latest")
+
+    @contextlib.contextmanager
+    def view(self, store: LedgerStore) -> Iterator[LedgerView]:
+        """The cached view, brought up to the store's size; held under a lock while used."""
+        with self._view_lock:
+            extend_view(self._view, store, store.size())
+            yield self._view
+
+    def programme(self) -> Programme:
+        return load_programme(self.programme_file)
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+class UiApp:
+    def __init__(self, ui: UiConfig) -> None:
+        self.state = UiState(ui)
+        self.env = environment()
+
+    # --- request helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    def lang(request: Request) -> str:
+        return pick_language(request.cookies.get(LANG_COOKIE))
+
+    def t(self, request: Request) -> Callable[[str], str]:
+        return translator(self.lang(request))
+
+    def user(self, request: Request) -> User | None:
+        name = request.session.get("user")
+        if not isinstance(name, str):
+            return None
+        user = self.state.users.get(name)
+        if user is None or request.session.get("tag") != user.tag:
+            request.session.pop("user", None)
+            return None
+        return user
+
+    def resident(self, request: Request) -> str | None:
+        household = request.session.get("resident")
+        digest = request.session.get("rc")
+        if not isinstance(household, str) or not isinstance(digest, str):
+            return None
+        if self.state.residents.current(digest) != household:
+            request.session.pop("resident", None)
+            return None
+        return household
+
+    def require(self, request: Request, *roles: Role) -> User:
+        user = self.user(request)
+        if user is None:
+            raise LoginNeeded("/login", request.url.path + (f"?{request.url.query}"
+                                                            if request.url.query else ""))
+        if user.role not in roles:
+            raise Forbidden("error.forbidden")
+        return user
+
+    def require_resident(self, request: Request) -> str:
+        household = self.resident(request)
+        if household is None:
+            raise LoginNeeded("/resident/login", "/resident")
+        return household
+
+    @staticmethod
+    async def posted(request: Request) -> FormData:
+        """The submitted form, after the CSRF check every POST goes through."""
+        form = await request.form()
+        if not csrf_ok(request.session, form.get("csrf")):
+            raise Forbidden("error.csrf")
+        return form
+
+    @staticmethod
+    def flash(request: Request, kind: str, message: str) -> None:
+        flashes = list(request.session.get("flash", []))
+        flashes.append([kind, message])
+        request.session["flash"] = flashes[-5:]
+
+    def render(self, request: Request, template: str, title_key: str, status: int = 200,
+               **ctx: Any) -> HTMLResponse:
+        lang = self.lang(request)
+        t = translator(lang)
+        body = self.env.get_template(template).render(
+            t=t, lang=lang, title=t(title_key), user=self.user(request),
+            resident=self.resident(request), csrf=csrf_token(request.session),
+            path=request.url.path, flashes=request.session.pop("flash", []), **ctx)
+        return HTMLResponse(body, status, headers={"Cache-Control": "no-store"})
+
+    def error(self, request: Request, status: int, message: str) -> HTMLResponse:
+        return self.render(request, "error.html", "error.title", status, message=message)
+
+    @staticmethod
+    def redirect(path: str) -> RedirectResponse:
+        return RedirectResponse(path, status_code=303)
+
+    # --- login, logout, language ----------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        user = self.user(request)
+        if user is not None:
+            return self.redirect("/fleet" if user.role is Role.OPERATOR else "/shop/redeem")
+        if self.resident(request) is not None:
+            return self.redirect("/resident")
+        return self.redirect("/login")
+
+    async def login_page(self, request: Request) -> Response:
+        return self.render(request, "login.html", "login.title", error=None,
+                           next=safe_next(request.query_params.get("next"), ""))
+
+    async def login(self, request: Request) -> Response:
+        form = await self.posted(request)
+        t = self.t(request)
+        client = request.client.host if request.client else "?"
+        now = time.monotonic()
+        next_path = safe_next(str(form.get("next", "")), "")
+        if not self.state.throttle.allowed(client, now):
+            return self.render(request, "login.html", "login.title", 429,
+                               error=t("login.throttled"), next=next_path)
+        name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+        user = await run_in_threadpool(self.state.users.check, name, password)
+        if user is None:
+            self.state.throttle.failed(client, now)
+            log.warning("failed web UI login for %r from %s", name[:40], client)
+            return self.render(request, "login.html", "login.title", 401,
+                               error=t("login.failed"), next=next_path)
+        self.state.throttle.succeeded(client)
+        request.session.clear()  # a new session (and a new CSRF token) on every login
+        request.session.update({"user": user.name, "tag": user.tag})
+        log.info("web UI login: %s (%s) from %s", user.name, user.role.value, client)
+        home = "/fleet" if user.role is Role.OPERATOR else "/shop/redeem"
+        return self.redirect(next_path or home)
+
+    async def logout(self, request: Request) -> Response:
+        await self.posted(request)
+        was_resident = "resident" in request.session
+        request.session.clear()
+        return self.redirect("/resident/login" if was_resident else "/login")
+
+    async def set_language(self, request: Request) -> Response:
+        lang = request.path_params["lang"]
+        if lang not in LANGUAGES:
+            raise HTTPException(404)
+        resp = self.redirect(safe_next(request.query_params.get("next")))
+        resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
+                        samesite="lax", secure=self.state.ui.secure_cookies)
+        return resp
+
+    # --- fleet ---------------------------------------------------------------------------------
+
+    def _statuses(self, store: LedgerStore, view: LedgerView) -> list[views.DeviceStatus]:
+        return views.device_statuses(view, store.devices(), self.state.ui.clock(),
+                                     self.state.ui.offline_after)
+
+    async def fleet_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        t = self.t(request)
+
+        def work() -> views.Fleet:
+            with self.state.store() as store, self.state.view(store) as view:
+                return views.fleet(view, store.devices(), store.rejections(50),
+                                   self.state.ui.clock(), self.state.ui.offline_after)
+
+        f = await run_in_threadpool(work)
+        health = share_bar([(t(f"state.{s}"), f.counts[s], COLOURS[s])
+                            for s in ("online", "offline", "never", "revoked")],
+                           title=t("fleet.health"))
+        daily = bar_chart([d[5:] for d, _ in f.daily_readings],
+                          [Series(t("chart.readings"), [n for _, n in f.daily_readings],
+                                  COLOURS["readings"])],
+                          title=t("fleet.readings_per_day"), unit=t("chart.readings"))
+        hours = self.state.ui.offline_after.total_seconds() / 3600
+        return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
+                           daily_svg=daily, offline_after_h=f"{hours:g}")
+
+    # --- households ------------------------------------------------------------------------------
+
+    def _programme_or_none(self) -> tuple[Programme | None, str | None]:
+        try:
+            return self.state.programme(), None
+        except ConfigError as e:
+            return None, str(e)
+
+    async def households_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        t = self.t(request)
+
+        def work() -> tuple[list[views.Balance], dict[str, int], str | None]:
+            programme, problem = self._programme_or_none()
+            with self.state.store() as store, self.state.view(store) as view:
+                counts: dict[str, int] = {}
+                for _, e in view.enrolments.values():
+                    counts[e.household] = counts.get(e.household, 0) + 1
+                if programme is None:
+                    return ([views.Balance(h, 0, 0, 0, 0) for h in sorted(counts)], counts,
+                            t("error.no_programme").replace("{e}", problem or ""))
+                balances, problem = views.balances(view, programme)
+                return balances, counts, problem
+
+        balances, counts, problem = await run_in_threadpool(work)
+        return self.render(request, "households.html", "households.title", balances=balances,
+                           device_count=counts, problem=problem)
+
+    def _household(self, household: str, slots: int = 96) -> tuple[views.HouseholdPage,
+                                                                   Programme | None]:
+        programme, _ = self._programme_or_none()
+        with self.state.store() as store, self.state.view(store) as view:
+            if household not in {e.household for _, e in view.enrolments.values()}:
+                raise HTTPException(404)
+            page = views.household_page(view, programme, household,
+                                        self._statuses(store, view), slots)
+        return page, programme
+
+    def _household_charts(self, t: Callable[[str], str],
+                          page: views.HouseholdPage) -> tuple[str, str]:
+        days = page.days[-31:]
+        labels = [d.day[5:] for d in days]
+        quantities = [q for q in ("pv_generation", "self_consumed", "grid_export", "ev_charge")
+                      if any(d.energy.get(q, 0) for d in days)] or ["pv_generation"]
+        energy = bar_chart(labels, [Series(t(f"q.{q}"), [d.energy.get(q, 0) / 1000
+                                                         for d in days], COLOURS[q])
+                                    for q in quantities],
+                           title=t("chart.energy_daily"), unit="kWh", stacked=False)
+        series = [Series(t("q.self_consumed"), [d.pv_g / 1000 for d in days],
+                         COLOURS["self_consumed"])]
+        if any(d.ev_g for d in days):
+            series.append(Series(t("q.ev_charge"), [d.ev_g / 1000 for d in days],
+                                 COLOURS["ev_charge"]))
+        co2 = bar_chart(labels, series, title=t("chart.co2_daily"), unit="kg-CO2")
+        return energy, co2
+
+    async def household_view(self, request: Request, new_code: str | None = None,
+                             status: int = 200) -> Response:
+        self.require(request, Role.OPERATOR)
+        household = request.path_params["household"]
+        if not HOUSEHOLD_RE.fullmatch(household):
+            raise HTTPException(404)
+        page, programme = await run_in_threadpool(self._household, household)
+        energy, co2 = self._household_charts(self.t(request), page)
+        names = {r.id: r.name for r in programme.rewards} if programme else {}
+        return self.render(request, "household.html", "household.title", status, page=page,
+                           energy_svg=energy, co2_svg=co2, reward_names=names,
+                           has_code=self.state.residents.has_code(household),
+                           new_code=new_code)
+
+    async def household_page(self, request: Request) -> Response:
+        return await self.household_view(request)
+
+    async def issue_code(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        await self.posted(request)
+        household = request.path_params["household"]
+        if not HOUSEHOLD_RE.fullmatch(household):
+            raise HTTPException(404)
+        await run_in_threadpool(self._household, household, 0)  # 404 unless enrolled
+        code = await run_in_threadpool(self.state.residents.issue, household)
+        log.info("issued a resident login code for %s", household)
+        return await self.household_view(request, new_code=code)
+
+    async def operator_redeem(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        form = await self.posted(request)
+        household = request.path_params["household"]
+        if not HOUSEHOLD_RE.fullmatch(household):
+            raise HTTPException(404)
+        self._redeem_and_flash(request, *await run_in_threadpool(
+            self._redeem, household, str(form.get("reward", ""))))
+        return self.redirect(f"/households/{household}")
+
+    def _redeem(self, household: str, reward: str) -> tuple[Any, str | None]:
+        try:
+            programme = self.state.programme()
+            with self.state.store() as store:
+                return redeem(self.state.ledger(store), programme, household, reward,
+                              self.state.ui.clock()), None
+        except (AggregatorError, InvalidInput) as e:
+            return None, str(e)
+
+    def _redeem_and_flash(self, request: Request, res: Any, error: str | None) -> None:
+        t = self.t(request)
+        if error is not None:
+            self.flash(request, "error", error)
+        else:
+            self.flash(request, "ok", t("flash.redeemed").replace("{reward}", res.reward.name)
+                       .replace("{i}", str(res.index)).replace("{n}", str(res.balance)))
+
+    # --- enrolment and revocation -------------------------------------------------------------
+
+    async def enrol_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        programme, _ = await run_in_threadpool(self._programme_or_none)
+        form = FormValues(programme=programme.id if programme else "",
+                          meter_id_0="pv1", meter_quantity_0="pv_generation",
+                          meter_protocol_0="sunspec-modbus")
+        return self.render(request, "enrol.html", "enrol.title", form=form, errors=[],
+                           result=None, quantities=[q.value for q in Quantity],
+                           protocols=PROTOCOLS)
+
+    def _enrol_form(self, t: Callable[[str], str],
+                    form: FormValues) -> tuple[dict[str, Any] | None, list[str]]:
+        """Validate like ``eco-aggregator enrol``; (arguments for :meth:`_enrol`, errors)."""
+        errors: list[str] = []
+        public = b""
+        try:
+            public = b64decode(form["public_key"].strip(), "public key")
+            if len(public) != 32:
+                errors.append(t("enrol.bad_key"))
+        except InvalidInput:
+            errors.append(t("enrol.bad_key"))
+        reference = form["household"].strip()
+        if not reference:
+            errors.append(t("enrol.household"))
+        programme = form["programme"].strip()
+        if not programme:
+            errors.append(t("enrol.programme"))
+        meters = []
+        for i in range(4):
+            mid = form[f"meter_id_{i}"].strip()
+            if not mid:
+                continue
+            try:
+                meters.append(parse_meter(f"{mid}:{form[f'meter_quantity_{i}']}:"
+                                          f"{form[f'meter_protocol_{i}']}:"
+                                          f"{form[f'meter_rated_w_{i}'].strip()}",
+                                          f"meter {i + 1}"))
+            except Rejected as e:
+                errors.append(str(e))
+        if not meters and not any(t("enrol.no_meter") in e for e in errors):
+            errors.append(t("enrol.no_meter"))
+        numbers: dict[str, float | None] = {}
+        for name, kind in (("ev_wh_per_km", int), ("ev_petrol_km_per_l", float)):
+            text = form[name].strip()
+            try:
+                numbers[name] = kind(text) if text else None
+            except ValueError:
+                errors.append(t("enrol.bad_number").replace("{f}", t(
+                    "enrol.ev_wh_per_km" if name == "ev_wh_per_km" else "enrol.ev_petrol")))
+                numbers[name] = None
+        for name in ("installed", "fit_until"):
+            if form[name] and not DATE_RE.fullmatch(form[name]):
+                errors.append(f"{t('enrol.' + name)}: YYYY-MM-DD")
+        battery = {"yes": True, "no": False}.get(form["battery"])
+        wh = numbers["ev_wh_per_km"]
+        fit = methodology_terms(installed=form["installed"] or None,
+                                fit_status=form["fit_status"] or None,
+                                fit_until=form["fit_until"] or None, battery=battery,
+                                zero_export=form["zero_export"] == "1",
+                                ev_wh_per_km=None if wh is None else int(wh),
+                                ev_petrol_km_per_l=numbers["ev_petrol_km_per_l"])
+        errors.extend(terms_problems([m.quantity for m in meters], fit))
+        if errors:
+            return None, errors
+        return {"public": public, "reference": reference, "programme": programme,
+                "meters": meters, "fit": fit}, []
+
+    def _enrol(self, public: bytes, reference: str, programme: str, meters: list[Any],
+               fit: dict[str, Any]) -> dict[str, Any]:
+        """What ``eco-aggregator enrol`` does, plus a login code for a new household."""
+        household = pseudonym(self.state.pseudonym_key, reference)
+        enrolment = build_enrolment(public, household, programme, meters, fit,
+                                    format_time(self.state.ui.clock()))
+        with self.state.store() as store:
+            ledger = self.state.ledger(store)
+            with store.transaction():
+                store.put_household(household, reference)
+            index, _ = enrol(ledger, enrolment)
+        code = None
+        if not self.state.residents.has_code(household):
+            code = self.state.residents.issue(household)
+        log.info("web UI enrolled device %s for %s (entry %d)", enrolment.device_id,
+                 household, index)
+        return {"device_id": enrolment.device_id, "household": household, "index": index,
+                "code": code}
+
+    async def enrol_post(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        raw = await self.posted(request)
+        form = FormValues({k: str(v) for k, v in raw.items() if k != "csrf"})
+        t = self.t(request)
+        args, errors = self._enrol_form(t, form)
+        result = None
+        if args is not None:
+            try:
+                result = await run_in_threadpool(lambda: self._enrol(**args))
+            except (AggregatorError, InvalidInput) as e:
+                errors = [str(e)]
+        if result is not None:
+            programme_id = form["programme"]
+            form = FormValues(programme=programme_id, meter_id_0="pv1",
+                              meter_quantity_0="pv_generation", meter_protocol_0="sunspec-modbus")
+        return self.render(request, "enrol.html", "enrol.title", 400 if errors else 200,
+                           form=form, errors=errors, result=result,
+                           quantities=[q.value for q in Quantity], protocols=PROTOCOLS)
+
+    async def revoke_post(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        form = await self.posted(request)
+        device_id = request.path_params["device_id"]
+        if not DEVICE_RE.fullmatch(device_id):
+            raise HTTPException(404)
+        reason = str(form.get("reason", "")).strip()
+        t = self.t(request)
+
+        def work() -> tuple[int | None, str | None, str | None]:
+            with self.state.store() as store:
+                row = store.device(device_id)
+                household = None
+                if row is not None:
+                    with contextlib.suppress(ProtocolError, KeyError, TypeError):
+                        household = str(parse_json(row.enrolment)["household"])
+                try:
+                    if not reason:
+                        raise Rejected(t("revoke.reason"))
+                    return revoke(self.state.ledger(store), DeviceId(device_id), reason,
+                                  format_time(self.state.ui.clock())), None, household
+                except (AggregatorError, InvalidInput) as e:
+                    return None, str(e), household
+
+        index, error, household = await run_in_threadpool(work)
+        if error is not None:
+            self.flash(request, "error", error)
+        else:
+            self.flash(request, "ok", t("flash.revoked").replace("{d}", device_id)
+                       .replace("{i}", str(index)))
+        return self.redirect(f"/households/{household}" if household else "/fleet")
+
+    # --- ledger ------------------------------------------------------------------------------
+
+    async def ledger_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        t = self.t(request)
+        q = FormValues({k: v for k, v in request.query_params.items()
+                        if k in ("index", "device_id", "seq")})
+
+        def work() -> dict[str, Any]:
+            with self.state.store() as store:
+                row = store.latest_checkpoint()
+                cos = store.cosignatures(row.size) if row else []
+                out: dict[str, Any] = {
+                    "size": store.size(), "checkpoint": row, "note": row.note if row else "",
+                    "cosignatures": [(line.split(" ")[1] if line.count(" ") >= 2 else "?",
+                                      line.strip()) for line in cos],
+                    "vkey": self.state.signer.verifier.vkey, "proof": None,
+                    "proof_error": None}
+                with self.state.view(store) as view:
+                    out["counts"] = [("eco.enrol/v1", len(view.enrolments)),
+                                     ("eco.reading/v1", len(view.readings)),
+                                     ("eco.redeem/v1", len(view.redemptions)),
+                                     ("eco.batch/v1", len(view.seals))]
+                if q["index"] or q["device_id"] or q["seq"]:
+                    try:
+                        out["proof"] = self._proof(store, q, row)
+                    except Rejected as e:
+                        out["proof_error"] = str(e)
+                return out
+
+        data = await run_in_threadpool(work)
+        if data["proof_error"] == "bad":
+            data["proof_error"] = t("ledger.bad_query")
+        elif data["proof_error"] == "missing":
+            data["proof_error"] = t("ledger.not_found")
+        return self.render(request, "ledger.html", "ledger.title", query=q, **data)
+
+    @staticmethod
+    def _proof(store: LedgerStore, q: FormValues, row: Any) -> dict[str, Any]:
+        if row is None:
+            raise Rejected("missing")
+        if q["index"]:
+            if not q["index"].isdigit():
+                raise Rejected("bad")
+            index = int(q["index"])
+        else:
+            if not DEVICE_RE.fullmatch(q["device_id"].strip()) or not q["seq"].isdigit():
+                raise Rejected("bad")
+            reading = store.reading(q["device_id"].strip(), int(q["seq"]))
+            if reading is None:
+                raise Rejected("missing")
+            index = reading.leaf_index
+        if index >= row.size:
+            raise Rejected("missing")
+        entry = store.entry(index)
+        leaf = leaf_hash(entry)
+        path = inclusion_proof(index, row.size, store.node)
+        verify_inclusion(index, row.size, leaf, path, row.root)
+        return {"index": index, "size": row.size, "leaf": leaf.hex(), "root": row.root.hex(),
+                "path": [h.hex() for h in path],
+                "entry": json.dumps(views.entry_summary(entry), indent=1, ensure_ascii=False),
+                "entry_b64": b64encode(entry)}
+
+    # --- points ------------------------------------------------------------------------------
+
+    async def points_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        t = self.t(request)
+
+        def work() -> dict[str, Any]:
+            programme = self.state.programme()
+            with self.state.store() as store, self.state.view(store) as view:
+                balances, problem = views.balances(view, programme)
+                months, problem2 = views.programme_months(view, programme)
+                redemptions = [(i, r) for i, r in view.redemptions
+                               if r.programme == programme.id]
+            return {"programme": programme, "balances": balances, "months": months,
+                    "problem": problem or problem2, "redemptions": redemptions}
+
+        try:
+            d = await run_in_threadpool(work)
+        except ConfigError as e:
+            return self.error(request, 503, t("error.no_programme").replace("{e}", str(e)))
+        months = d.pop("months")
+        programme = d["programme"]
+        chart = bar_chart([m.month for m in months],
+                          [Series(t("col.co2_kg"), [m.reduction_g / 1000 for m in months],
+                                  COLOURS["co2"])], title=t("chart.co2_monthly"), unit="kg-CO2")
+        return self.render(request, "points.html", "points.title", monthly_svg=chart,
+                           total_earned=sum(b.earned for b in d["balances"]),
+                           total_redeemed=sum(b.redeemed for b in d["balances"]),
+                           reward_names={r.id: r.name for r in programme.rewards}, **d)
+
+    # --- batches ------------------------------------------------------------------------------
+
+    def _reports(self, batches: list[views.SealedBatch]) -> dict[str, set[str]]:
+        out = {}
+        for b in batches:
+            d = self.state.reports_dir / slug(b.seal.batch_id)
+            files = {f for f in REPORT_FILES if (d / f).exists()}
+            if "report.zip" in files:
+                out[b.seal.batch_id] = files
+        return out
+
+    async def batches_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        t = self.t(request)
+        start = request.query_params.get("start", "")
+        end = request.query_params.get("end", "")
+
+        def work() -> dict[str, Any]:
+            programme = self.state.programme()
+            out: dict[str, Any] = {"programme": programme, "preview": None,
+                                   "preview_error": None, "preview_digest": ""}
+            with self.state.store() as store, self.state.view(store) as view:
+                out["batches"] = views.sealed_batches(view, programme)
+                out["months"], out["problem"] = views.programme_months(view, programme)
+                if start or end:
+                    try:
+                        plan = plan_batch(view, programme, self._period(t, start, end))
+                        out["preview"] = plan.preview()
+                        out["preview_digest"] = plan.seal_record().covered_digest
+                    except (AggregatorError, InvalidInput) as e:
+                        out["preview_error"] = str(e)
+            out["reports"] = self._reports(out["batches"])
+            return out
+
+        try:
+            d = await run_in_threadpool(work)
+        except ConfigError as e:
+            return self.error(request, 503, t("error.no_programme").replace("{e}", str(e)))
+        months = d.pop("months")
+        chart = bar_chart([m.month for m in months],
+                          [Series(t("col.co2_kg"), [m.reduction_g / 1000 for m in months],
+                                  COLOURS["co2"])], title=t("chart.co2_monthly"), unit="kg-CO2")
+        if not start and not end and d["batches"]:
+            last_end = d["batches"][-1].seal.period.end_dt
+            start = f"{last_end.astimezone(JST):%Y-%m-%d}"
+        return self.render(request, "batches.html", "batches.title", monthly_svg=chart,
+                           start=start, end=end, **d)
+
+    @staticmethod
+    def _period(t: Callable[[str], str], start: str, end: str) -> Any:
+        if not DATE_RE.fullmatch(start) or not DATE_RE.fullmatch(end):
+            raise Rejected(t("batches.bad_period").replace("{e}", f"{start}..{end}"))
+        return period_from_dates(f"{start}..{end}")
+
+    async def seal_post(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        form = await self.posted(request)
+        t = self.t(request)
+        start, end = str(form.get("start", "")), str(form.get("end", ""))
+        digest = str(form.get("digest", ""))
+
+        def work() -> tuple[str, int]:
+            programme = self.state.programme()
+            with self.state.store() as store:
+                with self.state.view(store) as view:
+                    plan = plan_batch(view, programme, self._period(t, start, end))
+                if plan.seal_record().covered_digest != digest:
+                    raise Rejected(t("batches.changed"))
+                return plan.batch_id, seal_batch(self.state.ledger(store), plan)
+
+        try:
+            batch_id, index = await run_in_threadpool(work)
+        except (AggregatorError, InvalidInput) as e:
+            self.flash(request, "error", str(e))
+            return self.redirect(f"/batches?start={quote(start)}&end={quote(end)}")
+        log.info("web UI sealed batch %s (entry %d)", batch_id, index)
+        self.flash(request, "ok", t("flash.sealed").replace("{b}", batch_id)
+                   .replace("{i}", str(index)))
+        return self.redirect("/batches")
+
+    def _sealed_ids(self) -> tuple[Programme, set[str]]:
+        programme = self.state.programme()
+        with self.state.store() as store, self.state.view(store) as view:
+            return programme, {s.batch_id for _, s in view.programme_seals(programme.id)}
+
+    def _generate(self, batch_id: str, lang: str) -> bool:
+        """report.json, results.csv, evidence/, report.html (and report.pdf if Chromium is
+        installed) and report.zip of them all; returns whether a PDF was made."""
+        programme, sealed = self._sealed_ids()
+        if batch_id not in sealed:
+            raise Rejected(translator(lang)("batches.unknown"))
+        out = self.state.reports_dir / slug(batch_id)
+        with self.state.store() as store:
+            report = write_report(self.state.ledger(store), programme, batch_id, out,
+                                  list(self.cfg_witnesses()))
+        html = out / "report.html"
+        html.write_text(render_report_html(report, lang, self_check(report)), "utf-8")
+        pdf = out / "report.pdf"
+        pdf.unlink(missing_ok=True)
+        made_pdf = False
+        if find_chromium() is not None:
+            try:
+                render_pdf(html, pdf)
+                made_pdf = True
+            except AggregatorError as e:
+                log.warning("no PDF for %s: %s", batch_id, e)
+        tmp = out / "report.zip.tmp"
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for name in ("report.json", "results.csv", "report.html", "report.pdf"):
+                if (out / name).exists():
+                    z.write(out / name, f"{slug(batch_id)}/{name}")
+            for f in sorted((out / "evidence").iterdir()):
+                z.write(f, f"{slug(batch_id)}/evidence/{f.name}")
+        tmp.replace(out / "report.zip")
+        return made_pdf
+
+    def cfg_witnesses(self) -> tuple[str, ...]:
+        return self.state.cfg.witness_vkeys
+
+    async def report_post(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        form = await self.posted(request)
+        t = self.t(request)
+        batch_id = str(form.get("batch", ""))
+        try:
+            made_pdf = await run_in_threadpool(self._generate, batch_id, self.lang(request))
+        except (AggregatorError, InvalidInput) as e:
+            self.flash(request, "error", str(e))
+            return self.redirect("/batches")
+        log.info("web UI generated the report of %s", batch_id)
+        self.flash(request, "ok", t("flash.report").replace("{b}", batch_id))
+        if not made_pdf:
+            self.flash(request, "error", t("flash.no_pdf"))
+        return self.redirect("/batches")
+
+    async def _report_dir(self, request: Request) -> tuple[str, Path]:
+        self.require(request, Role.OPERATOR)
+        batch_id = request.query_params.get("batch", "")
+        _, sealed = await run_in_threadpool(self._sealed_ids)
+        if batch_id not in sealed:
+            raise HTTPException(404, "batches.unknown")
+        d = self.state.reports_dir / slug(batch_id)
+        if not (d / "report.zip").exists():
+            raise HTTPException(404, "batches.no_report")
+        return batch_id, d
+
+    async def download(self, request: Request) -> Response:
+        batch_id, d = await self._report_dir(request)
+        name = request.query_params.get("file", "")
+        if name not in REPORT_FILES or not (d / name).exists():
+            raise HTTPException(404)
+        types = {"json": "application/json", "csv": "text/csv; charset=utf-8",
+                 "html": "text/html; charset=utf-8", "pdf": "application/pdf",
+                 "zip": "application/zip"}
+        return FileResponse(d / name, media_type=types[name.rsplit(".", 1)[1]],
+                            filename=f"{slug(batch_id)}-{name}")
+
+    async def report_view(self, request: Request) -> Response:
+        _, d = await self._report_dir(request)
+        return HTMLResponse((d / "report.html").read_text("utf-8"),
+                            headers={"Cache-Control": "no-store"})
+
+    # --- residents and shops ---------------------------------------------------------------
+
+    async def resident_login_page(self, request: Request) -> Response:
+        return self.render(request, "resident_login.html", "rlogin.title", error=None)
+
+    async def resident_login(self, request: Request) -> Response:
+        form = await self.posted(request)
+        t = self.t(request)
+        client = request.client.host if request.client else "?"
+        now = time.monotonic()
+        if not self.state.throttle.allowed(client, now):
+            return self.render(request, "resident_login.html", "rlogin.title", 429,
+                               error=t("login.throttled"))
+        found = await run_in_threadpool(self.state.residents.lookup, str(form.get("code", "")))
+        if found is None:
+            self.state.throttle.failed(client, now)
+            return self.render(request, "resident_login.html", "rlogin.title", 401,
+                               error=t("rlogin.failed"))
+        self.state.throttle.succeeded(client)
+        request.session.clear()
+        request.session.update({"resident": found[0], "rc": found[1]})
+        return self.redirect("/resident")
+
+    async def resident_page(self, request: Request) -> Response:
+        household = self.require_resident(request)
+        page, programme = await run_in_threadpool(self._household, household)
+        if programme is None:
+            return self.error(request, 503, self.t(request)("error.no_programme")
+                              .replace("{e}", ""))
+        energy, co2 = self._household_charts(self.t(request), page)
+        token = self.state.qr.dumps(household)
+        url = f"{str(request.base_url).rstrip('/')}/shop/redeem?t={token}"
+        return self.render(request, "resident.html", "resident.title", page=page,
+                           programme=programme, energy_svg=energy, co2_svg=co2,
+                           qr_svg=qr_svg(url, label=self.t(request)("resident.qr_hint")),
+                           qr_url=url, qr_minutes=self.state.ui.qr_minutes,
+                           reward_names={r.id: r.name for r in programme.rewards})
+
+    def _token_household(self, token: str) -> str | None:
+        try:
+            household = self.state.qr.loads(token, max_age=self.state.ui.qr_minutes * 60)
+        except BadSignature:
+            return None
+        return household if isinstance(household, str) and HOUSEHOLD_RE.fullmatch(
+            household) else None
+
+    def _shop_context(self, household: str) -> dict[str, Any]:
+        page, programme = self._household(household, 0)
+        balance = page.statement.balance if page.statement else 0
+        return {"household": household, "balance": balance, "rewards": page.rewards}
+
+    async def shop_page(self, request: Request) -> Response:
+        self.require(request, Role.SHOP, Role.OPERATOR)
+        token = request.query_params.get("t", "")
+        t = self.t(request)
+        ctx: dict[str, Any] = {"household": None, "token": token, "done": None, "error": None,
+                               "balance": 0, "rewards": []}
+        if token:
+            household = self._token_household(token)
+            if household is None:
+                ctx["error"] = t("shop.expired")
+            else:
+                ctx.update(await run_in_threadpool(self._shop_context, household))
+        return self.render(request, "shop_redeem.html", "shop.title", **ctx)
+
+    async def shop_redeem(self, request: Request) -> Response:
+        user = self.require(request, Role.SHOP, Role.OPERATOR)
+        form = await self.posted(request)
+        t = self.t(request)
+        token = str(form.get("t", ""))
+        household = self._token_household(token)
+        ctx: dict[str, Any] = {"household": None, "token": token, "done": None, "error": None,
+                               "balance": 0, "rewards": []}
+        if household is None:
+            ctx["error"] = t("shop.expired")
+            return self.render(request, "shop_redeem.html", "shop.title", 400, **ctx)
+        res, error = await run_in_threadpool(self._redeem, household,
+                                             str(form.get("reward", "")))
+        ctx.update(await run_in_threadpool(self._shop_context, household))
+        ctx["done"], ctx["error"] = res, error
+        if res is not None:
+            log.info("%s redeemed %s for %s (entry %d)", user.name, res.reward.id, household,
+                     res.index)
+        return self.render(request, "shop_redeem.html", "shop.title",
+                           200 if error is None else 400, **ctx)
+
+    # --- errors ----------------------------------------------------------------------------------
+
+    async def on_forbidden(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Forbidden)
+        return self.error(request, 403, self.t(request)(exc.key))
+
+    async def on_login(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginNeeded)
+        return self.redirect(f"{exc.login}?next={quote(exc.next_path)}")
+
+    async def on_http(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        t = self.t(request)
+        key = exc.detail if isinstance(exc.detail, str) and "." in exc.detail else \
+            "error.not_found"
+        return self.error(request, exc.status_code, t(key))
+
+    async def on_config(self, request: Request, exc: Exception) -> Response:
+        return self.error(request, 503, str(exc))
+
+    # --- wiring ----------------------------------------------------------------------------------
+
+    def routes(self) -> list[Route | Mount]:
+        get, post = ["GET"], ["POST"]
+        return [
+            Route("/", self.home, methods=get),
+            Route("/login", self.login_page, methods=get),
+            Route("/login", self.login, methods=post),
+            Route("/logout", self.logout, methods=post),
+            Route("/lang/{lang}", self.set_language, methods=get),
+            Route("/fleet", self.fleet_page, methods=get),
+            Route("/households", self.households_page, methods=get),
+            Route("/households/{household}", self.household_page, methods=get),
+            Route("/households/{household}/resident-code", self.issue_code, methods=post),
+            Route("/households/{household}/redeem", self.operator_redeem, methods=post),
+            Route("/enrol", self.enrol_page, methods=get),
+            Route("/enrol", self.enrol_post, methods=post),
+            Route("/devices/{device_id}/revoke", self.revoke_post, methods=post),
+            Route("/ledger", self.ledger_page, methods=get),
+            Route("/points", self.points_page, methods=get),
+            Route("/batches", self.batches_page, methods=get),
+            Route("/batches/seal", self.seal_post, methods=post),
+            Route("/batches/report", self.report_post, methods=post),
+            Route("/batches/download", self.download, methods=get),
+            Route("/batches/view", self.report_view, methods=get),
+            Route("/resident/login", self.resident_login_page, methods=get),
+            Route("/resident/login", self.resident_login, methods=post),
+            Route("/resident", self.resident_page, methods=get),
+            Route("/shop/redeem", self.shop_page, methods=get),
+            Route("/shop/redeem", self.shop_redeem, methods=post),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+
+
+class SecurityHeaders:
+    """Headers on every response: no framing, no scripts at all, no referrer (the QR link
+    carries a token), no MIME sniffing."""
+
+    CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+           "script-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", self.CSP)
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(ui: UiConfig) -> Starlette:
+    """The ASGI app; raises :class:`ConfigError` if the state directory is incomplete."""
+    app = UiApp(ui)
+    return Starlette(
+        routes=app.routes(),
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(SessionMiddleware, secret_key=app.state.secret.hex(),
+                       session_cookie=SESSION_COOKIE,
+                       max_age=int(ui.session_hours * 3600), same_site="strict",
+                       https_only=ui.secure_cookies),
+        ],
+        exception_handlers={Forbidden: app.on_forbidden, LoginNeeded: app.on_login,
+                            HTTPException: app.on_http, ConfigError: app.on_config},
+    )
+
+
+__all__ = ["UiApp", "UiConfig", "create_app", "safe_next", "slug"]

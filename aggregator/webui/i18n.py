@@ -1,0 +1,337 @@
+"""Every string the web UI and the printable report show, in Japanese (default) and English.
+
+One small catalogue: ``key: (ja, en)``. Templates call ``t("key")``; a key missing from the
+catalogue shows as the key itself (and a test fails), never as an empty string. Placeholders are
+``{name}``, replaced by the caller. Data (reward names, reasons written by the aggregator,
+pseudonyms) is shown as it is.
+"""
+
+# Japanese sentences are kept whole on one line (wide characters count double for E501).
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("ja", "en")
+DEFAULT_LANGUAGE = "ja"
+
+Translator = Callable[[str], str]
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # frame
+    "app.name": ("エコクレジット 運用画面", "eco-credit console"),
+    "app.footer": ("台帳の記録はすべて署名付きで、誰でも eco-verify で検証できます。",
+                   "Every ledger entry is signed; anyone can check it with eco-verify."),
+    "nav.fleet": ("機器の状況", "Fleet"),
+    "nav.households": ("世帯", "Households"),
+    "nav.enrol": ("機器の登録", "Enrol"),
+    "nav.ledger": ("台帳", "Ledger"),
+    "nav.points": ("ポイント", "Points"),
+    "nav.batches": ("J-クレジット", "Batches"),
+    "nav.shop": ("ポイント交換", "Redeem"),
+    "nav.mypage": ("わが家のページ", "My page"),
+    "nav.logout": ("ログアウト", "Log out"),
+    "role.operator": ("職員", "operator"),
+    "role.shop": ("協力店", "shop"),
+    "role.resident": ("住民", "resident"),
+    "yes": ("あり", "yes"),
+    "no": ("なし", "no"),
+    "or": ("または", "or"),
+    "pt": ("pt", "pt"),
+    # login
+    "login.title": ("職員・協力店ログイン", "Staff and shop login"),
+    "login.user": ("ユーザー名", "User name"),
+    "login.password": ("パスワード", "Password"),
+    "login.submit": ("ログイン", "Log in"),
+    "login.resident_link": ("住民の方はこちら（ログインコード）", "Residents: log in with your code"),
+    "login.failed": ("ユーザー名またはパスワードが違います。", "Wrong user name or password."),
+    "login.throttled": ("ログインの失敗が続いたため、しばらくしてからお試しください。",
+                        "Too many failed logins; please wait a few minutes."),
+    "rlogin.title": ("住民ログイン", "Resident login"),
+    "rlogin.hint": ("市役所からお知らせしたログインコード（16文字）を入力してください。",
+                    "Enter the 16-character login code the municipality gave you."),
+    "rlogin.code": ("ログインコード", "Login code"),
+    "rlogin.failed": ("ログインコードが正しくありません。", "That login code is not valid."),
+    "rlogin.staff_link": ("職員・協力店の方はこちら", "Staff and shops log in here"),
+    # errors
+    "error.title": ("エラー", "Error"),
+    "error.home": ("トップへ戻る", "Back to the start page"),
+    "error.csrf": ("フォームの有効期限が切れたか、不正な送信です。ページを開き直してください。",
+                   "The form expired or was not sent from this site; reload the page and try "
+                   "again."),
+    "error.forbidden": ("この操作の権限がありません。", "You are not allowed to do this."),
+    "error.not_found": ("ページが見つかりません。", "Page not found."),
+    "error.no_programme": ("プログラム設定（programme.toml）が見つかりません: {e}",
+                           "No programme configuration (programme.toml): {e}"),
+    # states and quantities
+    "state.online": ("稼働中", "online"),
+    "state.offline": ("停止中", "offline"),
+    "state.never": ("未受信", "no reading yet"),
+    "state.revoked": ("失効", "revoked"),
+    "q.pv_generation": ("太陽光発電", "PV generation"),
+    "q.grid_export": ("売電（逆潮流）", "Exported"),
+    "q.grid_import": ("買電", "Imported"),
+    "q.self_consumed": ("自家消費", "Self-consumed"),
+    "q.ev_charge": ("EV充電", "EV charging"),
+    "fit.none": ("FITなし", "no FIT"),
+    "fit.fit": ("FIT適用中", "under FIT"),
+    "fit.post_fit": ("FIT終了（卒FIT）", "FIT ended"),
+    "fit.unset": ("未設定", "not set"),
+    # columns
+    "col.device": ("機器ID", "Device"),
+    "col.devices": ("機器数", "Devices"),
+    "col.household": ("世帯（仮名ID）", "Household (pseudonym)"),
+    "col.state": ("状態", "State"),
+    "col.meters": ("計測対象", "Meters"),
+    "col.readings": ("計測値の数", "Readings"),
+    "col.last_reading": ("最新の計測", "Last reading"),
+    "col.flags": ("注意", "Flags"),
+    "col.time": ("日時", "Time"),
+    "col.reason": ("理由", "Reason"),
+    "col.co2_kg": ("CO2削減量 (kg)", "CO2 avoided (kg)"),
+    "col.earned": ("獲得pt", "Earned"),
+    "col.redeemed": ("交換済pt", "Redeemed"),
+    "col.balance": ("残高pt", "Balance"),
+    "col.reward": ("特典", "Reward"),
+    "col.entry": ("台帳番号", "Entry"),
+    "col.interval": ("計測時間帯（30分）", "Interval (30 min)"),
+    "col.day": ("日付", "Day"),
+    # fleet
+    "fleet.title": ("機器の状況", "Fleet overview"),
+    "fleet.devices": ("登録機器", "Devices"),
+    "fleet.silent": ("停止・未受信", "Silent"),
+    "fleet.flagged": ("注意が必要な機器", "Flagged devices"),
+    "fleet.health": ("稼働状況", "Fleet health"),
+    "fleet.online_rule": ("最新の計測が {h} 時間以内に終わった機器を「稼働中」としています。",
+                          "A device is online if its latest reading ended within {h} h."),
+    "fleet.readings_per_day": ("日別の計測値の数", "Readings per day"),
+    "fleet.rejections": ("受け付けなかった計測値（新しい順）", "Rejected readings (latest first)"),
+    "fleet.no_rejections": ("ありません。", "None."),
+    "fleet.none": ("登録された機器はまだありません。", "No devices enrolled yet."),
+    "chart.devices": ("台", "devices"),
+    "chart.readings": ("件", "readings"),
+    # households
+    "households.title": ("参加世帯", "Households"),
+    "households.privacy": ("台帳と報告書には仮名IDだけが載ります。氏名・住所は台帳の外に保管し、消去できます。",
+                           "Only pseudonyms reach the ledger and reports; names and addresses "
+                           "stay outside the ledger and can be erased."),
+    "household.title": ("世帯", "Household"),
+    "household.daily_energy": ("日別の電力量 (kWh)", "Daily energy (kWh)"),
+    "household.daily_co2": ("日別のCO2削減量 (kg)", "Daily CO2 avoided (kg)"),
+    "household.terms": ("算定に使う登録情報", "Methodology attributes"),
+    "household.devices": ("この世帯の機器", "Devices of this household"),
+    "household.redeem": ("ポイント交換（窓口）", "Redeem points (counter)"),
+    "household.login_code": ("住民用ログインコード", "Resident login code"),
+    "household.has_code": ("発行済みです。再発行すると古いコードは使えなくなります。",
+                           "A code is issued; a new one replaces it."),
+    "household.no_code": ("まだ発行していません。", "No code issued yet."),
+    "household.issue_code": ("ログインコードを発行", "Issue a login code"),
+    "household.code_issued": ("住民用ログインコード:", "Resident login code:"),
+    "household.code_once": ("このコードは今回だけ表示されます。住民の方に渡してください（保存されるのはハッシュ値のみ）。",
+                            "Shown only now: hand it to the household (only its hash is "
+                            "kept)."),
+    "revoke.reason": ("失効の理由", "reason"),
+    "revoke.submit": ("失効させる", "Revoke"),
+    "redeem.submit": ("交換する", "Redeem"),
+    "slots.title": ("計測値ごとの削減量とポイント", "What each reading earned"),
+    "slots.hint": ("30分ごとの計測値から計算した削減量です。ポイントは合計に対して付与され、端数は繰り越されます。",
+                   "CO2 avoided per 30-minute interval; points are granted on the total, so "
+                   "fractions carry over."),
+    "slots.none": ("まだ計測値がありません。", "No readings yet."),
+    "slots.units": ("電力量の単位は Wh です。", "Energy in Wh."),
+    "redemptions.title": ("ポイント交換の履歴", "Redemptions"),
+    "redemptions.none": ("まだありません。", "None yet."),
+    # enrolment
+    "enrol.title": ("機器の登録", "Enrol a device"),
+    "enrol.public_key": ("機器の公開鍵（base64）", "Device public key (base64)"),
+    "enrol.public_key_hint": ("機器で eco-agent keygen を実行すると表示されます。",
+                              "Printed by 'eco-agent keygen' on the device."),
+    "enrol.household": ("世帯の参照（氏名・住所・契約番号など）", "Household reference (name, address, contract no.)"),
+    "enrol.household_hint": ("台帳には載らず、仮名IDに変換されます。",
+                             "Kept off the ledger; only its pseudonym is logged."),
+    "enrol.programme": ("プログラム", "Programme"),
+    "enrol.installed": ("太陽光の設置日", "PV installed on"),
+    "enrol.fit_status": ("FIT（固定価格買取）", "FIT status"),
+    "enrol.fit_until": ("FIT契約の終了日", "FIT contract ends"),
+    "enrol.battery": ("家庭用蓄電池", "Home battery"),
+    "enrol.zero_export": ("逆潮流なし（売電しない設定）", "Zero export (cannot export)"),
+    "enrol.ev_wh_per_km": ("EVの電費 (Wh/km)", "EV consumption (Wh/km)"),
+    "enrol.ev_petrol": ("比較するガソリン車の燃費 (km/L)", "Equivalent petrol car (km/L)"),
+    "enrol.meters": ("計測器", "Meters"),
+    "enrol.quantity": ("計測対象", "Quantity"),
+    "enrol.protocol": ("通信方式", "Protocol"),
+    "enrol.rated_w": ("定格 (W)", "Rated (W)"),
+    "enrol.meters_hint": ("使う行だけ入力してください（IDが空の行は無視します）。",
+                          "Fill in the rows you need; rows without an ID are ignored."),
+    "enrol.submit": ("登録する", "Enrol"),
+    "enrol.done": ("登録しました（台帳に eco.enrol/v1 を追記）。", "Enrolled (eco.enrol/v1 appended)."),
+    "enrol.bad_key": ("公開鍵は32バイトをbase64で表したものにしてください。",
+                      "The public key must be 32 bytes in base64."),
+    "enrol.no_meter": ("計測器を1つ以上入力してください。", "Enter at least one meter."),
+    "enrol.bad_number": ("数値が正しくありません: {f}", "Not a number: {f}"),
+    # ledger
+    "ledger.title": ("台帳（透明性ログ）", "Ledger (transparency log)"),
+    "ledger.size": ("台帳の記録数", "Ledger entries"),
+    "ledger.checkpoint_size": ("最新チェックポイントの記録数", "Latest checkpoint size"),
+    "ledger.witnesses": ("立会人の連署", "Witness cosignatures"),
+    "ledger.latest": ("最新の署名付きチェックポイント", "Latest signed checkpoint"),
+    "ledger.signed_at": ("署名日時", "Signed at"),
+    "ledger.cosignatures": ("立会人の連署", "Witness cosignatures"),
+    "ledger.no_cosignatures": ("まだありません。", "None yet."),
+    "ledger.no_checkpoint": ("まだチェックポイントがありません。", "No checkpoint yet."),
+    "ledger.vkey": ("台帳の検証鍵", "Log verifier key"),
+    "ledger.proof": ("包含証明の確認", "Inclusion proof lookup"),
+    "ledger.index": ("台帳番号", "Entry index"),
+    "ledger.lookup": ("証明を表示", "Show proof"),
+    "ledger.verified": ("台帳番号 {i} は記録数 {n} のチェックポイントに含まれています（この場で検証済み）。",
+                        "Entry {i} is included in the checkpoint of size {n} (verified here)."),
+    "ledger.leaf_hash": ("葉ハッシュ", "Leaf hash"),
+    "ledger.root": ("ルートハッシュ", "Root hash"),
+    "ledger.path": ("監査パス", "Audit path"),
+    "ledger.proof_hint": ("同じ証明は公開API /proof/inclusion からも取得できます（RFC 6962）。",
+                          "The same proof is served by the public API at /proof/inclusion "
+                          "(RFC 6962)."),
+    "ledger.bad_query": ("台帳番号、または機器IDとseqを指定してください。",
+                         "Give an entry index, or a device id and seq."),
+    "ledger.not_found": ("該当する記録がありません。", "No such entry."),
+    # points
+    "points.title": ("エコポイント", "Eco-points"),
+    "points.rate": ("CO2 1kgあたりのポイント", "Points per kg-CO2"),
+    "points.monthly": ("月別のCO2削減量 (kg)", "CO2 avoided per month (kg)"),
+    "points.catalogue": ("特典カタログ", "Reward catalogue"),
+    "points.catalogue_hint": ("特典とポイント率は programme.toml で設定します。",
+                              "Rewards and the rate are set in programme.toml."),
+    "points.balances": ("世帯ごとの残高", "Balances"),
+    # batches
+    "batches.title": ("J-クレジットのバッチ", "J-Credit batches"),
+    "batches.methodology": ("方法論", "methodology"),
+    "batches.monthly": ("月別のCO2削減量 (kg)", "CO2 avoided per month (kg)"),
+    "batches.new": ("新しいバッチ（モニタリング期間）", "New batch (monitoring period)"),
+    "batches.start": ("開始日", "Start"),
+    "batches.end": ("終了日（この日を含まない）", "End (exclusive)"),
+    "batches.preview": ("集計を確認", "Preview totals"),
+    "batches.period_hint": ("日付は日本時間。期間は既存のバッチと重ねられません。",
+                            "Dates in JST; periods never overlap an existing batch."),
+    "batches.preview_of": ("集計（まだ封印していません）", "Preview (nothing sealed yet)"),
+    "batches.covered": ("対象の計測値", "Covered readings"),
+    "batches.carry_in": ("前回からの繰越 (kg)", "Carried in (kg)"),
+    "batches.carry_over": ("次回への繰越 (kg)", "Carried over (kg)"),
+    "batches.credits": ("クレジット (t-CO2)", "Credits (t-CO2)"),
+    "batches.seal": ("この内容で封印する", "Seal this batch"),
+    "batches.seal_hint": ("封印すると台帳に eco.batch/v1 が追記され、取り消せません。",
+                          "Sealing appends eco.batch/v1 to the ledger; it cannot be undone."),
+    "batches.sealed": ("封印済みのバッチ", "Sealed batches"),
+    "batches.batch": ("バッチ", "Batch"),
+    "batches.period": ("期間", "Period"),
+    "batches.certified": ("認証済みシリアル", "Certified serials"),
+    "batches.report": ("報告書", "Report"),
+    "batches.view": ("印刷用ページ", "Printable page"),
+    "batches.zip": ("一式をZIPで", "Everything (zip)"),
+    "batches.generate": ("報告書を作成", "Generate report"),
+    "batches.regenerate": ("報告書を作り直す", "Regenerate report"),
+    "batches.none": ("まだありません。", "None yet."),
+    "batches.bad_period": ("期間の指定が正しくありません: {e}", "Bad period: {e}"),
+    "batches.changed": ("確認後に計測値が届きました。もう一度集計を確認してください。",
+                        "Readings arrived after the preview; preview again."),
+    "batches.unknown": ("そのバッチは封印されていません。", "No such sealed batch."),
+    "batches.no_report": ("報告書がまだ作成されていません。", "The report has not been generated yet."),
+    # resident
+    "resident.title": ("わが家のエコポイント", "Our eco-points"),
+    "resident.balance": ("ポイント残高", "Points balance"),
+    "resident.co2": ("これまでに減らしたCO2: {kg} kg", "CO2 avoided so far: {kg} kg"),
+    "resident.rate": ("CO2 1kg につき {n} ポイント", "{n} point(s) per kg of CO2"),
+    "resident.rewards": ("交換できる特典", "Rewards"),
+    "resident.no_rewards": ("特典はまだありません。", "No rewards yet."),
+    "resident.qr_hint": ("協力店の窓口でこのQRコードを見せてください。",
+                         "Show this QR code at a participating shop."),
+    "resident.qr_valid": ("QRコードの有効期限は {m} 分です。期限が切れたらページを開き直してください。",
+                          "The code is valid for {m} minutes; reload the page for a new one."),
+    "resident.qr_link": ("（QRコードのリンク）", "(the QR code's link)"),
+    "resident.history": ("日別の削減量", "History by day"),
+    "resident.pseudonym": ("台帳上のあなたの世帯ID:", "Your household's pseudonym in the ledger:"),
+    # shop
+    "shop.title": ("ポイント交換（協力店）", "Redeem points (shop)"),
+    "shop.scan": ("住民のQRコードを読み取ってください。", "Scan the resident's QR code."),
+    "shop.expired": ("QRコードの有効期限が切れているか、正しくありません。住民の方にページを開き直してもらってください。",
+                     "The QR code expired or is not valid; ask the resident to reload their "
+                     "page."),
+    "shop.done": ("「{reward}」と交換しました。残高は {n} ポイントです。",
+                  "Redeemed “{reward}”. The balance is now {n} points."),
+    # flashes
+    "flash.revoked": ("機器 {d} を失効させました（台帳番号 {i}）。", "Device {d} revoked (entry {i})."),
+    "flash.redeemed": ("{reward} と交換しました（台帳番号 {i}、残高 {n} pt）。",
+                       "Redeemed {reward} (entry {i}; balance {n} pt)."),
+    "flash.sealed": ("バッチ {b} を封印しました（台帳番号 {i}）。", "Batch {b} sealed (entry {i})."),
+    "flash.report": ("報告書を作成しました: {b}", "Report generated: {b}"),
+    "flash.no_pdf": ("PDFは作成できませんでした（Chromium がありません）。HTMLとJSONは作成済みです。",
+                     "No PDF (Chromium is not installed); HTML and JSON were written."),
+    # charts
+    "chart.energy_daily": ("日別の電力量", "Daily energy"),
+    "chart.co2_daily": ("日別のCO2削減量", "Daily CO2 avoided"),
+    "chart.co2_monthly": ("月別のCO2削減量", "Monthly CO2 avoided"),
+    # the printable report
+    "report.title": ("J-クレジット バッチ報告書", "J-Credit batch report"),
+    "report.end_exclusive": ("終了日を含まない", "end exclusive"),
+    "report.reduction_t": ("排出削減量 (t-CO2)", "Emission reduction (t-CO2)"),
+    "report.sample": ("抽出検査の計測値", "Sampled readings"),
+    "report.methodology": ("方法論", "Methodology"),
+    "report.methodology_id": ("方法論 / 版", "Methodology / version"),
+    "report.gasoline": ("ガソリンの排出係数", "Gasoline emission factor"),
+    "report.project": ("J-クレジット プロジェクト番号", "J-Credit project"),
+    "report.operator": ("運営者", "Operator"),
+    "report.verifier": ("審査機関", "Verification body"),
+    "report.not_certified": ("未認証", "not certified yet"),
+    "report.factors": ("電力の排出係数（年度別）", "Grid emission factors by fiscal year"),
+    "report.fy": ("年度", "Fiscal year"),
+    "report.source": ("出典", "Source"),
+    "report.published": ("公表", "Published"),
+    "report.illustrative": ("例示値", "illustrative"),
+    "report.monthly": ("月別の実績", "Monthly results"),
+    "report.chart_energy": ("月別の電力量", "Energy per month"),
+    "report.chart_co2": ("月別のCO2削減量", "CO2 avoided per month"),
+    "report.quantity": ("区分", "Quantity"),
+    "report.households": ("世帯別の実績", "Households"),
+    "report.pseudonyms": ("世帯は仮名IDでのみ記載しています（氏名・住所は含みません）。",
+                          "Households appear only under pseudonyms (no names or addresses)."),
+    "report.total": ("合計", "Total"),
+    "report.energy_units": ("電力量の単位は kWh です。", "Energy in kWh."),
+    "report.checkpoint": ("台帳のチェックポイント", "Ledger checkpoint"),
+    "report.checkpoint_hint": ("封印（台帳番号 {i}）を含む、記録数 {n} の署名付きチェックポイントです。",
+                               "The signed checkpoint of size {n}, which includes the seal "
+                               "(entry {i})."),
+    "report.verify": ("検証の方法", "How to verify"),
+    "report.verify_hint": ("買い手・審査機関は、報告書と evidence/ をオフラインで検証できます:",
+                           "A buyer or the verification body checks the report and evidence/ "
+                           "offline:"),
+    "report.verify_install": ("eco-verify に必要なのは eco_protocol パッケージだけです（cryptography と rfc8785 に依存）",
+                              "eco-verify needs only the eco_protocol package (cryptography and rfc8785)"),
+    "report.verify_key": ("--log-key には、この文書ではなく自治体が公表した検証鍵を使ってください。",
+                          "Take --log-key from the municipality's published key, not from this "
+                          "document."),
+    "report.selfcheck_ok": ("作成時の自己検査: 報告書に記載の鍵で署名・証明・計算を確認しました。",
+                            "Self-check at rendering: signatures, proofs and arithmetic verify "
+                            "under the key the report names."),
+    "report.selfcheck_bad": ("作成時の自己検査で問題が見つかりました:", "Self-check at rendering FAILED:"),
+    "report.rendered": ("作成日時: {at}", "Rendered {at}"),
+}
+
+
+def translator(lang: str) -> Translator:
+    i = LANGUAGES.index(lang) if lang in LANGUAGES else LANGUAGES.index(DEFAULT_LANGUAGE)
+
+    def t(key: str) -> str:
+        entry = CATALOGUE.get(key)
+        return key if entry is None else entry[i]
+
+    return t
+
+
+def pick_language(cookie: str | None) -> str:
+    """The ``lang`` cookie if valid, else Japanese (the municipality's language, whatever the
+    browser prefers)."""
+    return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
+
+
+__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "Translator", "pick_language",
+           "translator"]

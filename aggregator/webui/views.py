@@ -1,0 +1,304 @@
+"""What the web UI's pages show, computed from a :class:`~aggregator.accounting.LedgerView`.
+
+Pure functions: the store rows and the current time come in as arguments, so every figure on a
+page can be tested without a server. The arithmetic is the methodology's own
+(:mod:`eco_protocol.methodology`): the UI never has numbers of its own that could disagree with a
+report or a points statement.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from eco_protocol.canonical import parse_json
+from eco_protocol.encoding import format_time, parse_time
+from eco_protocol.methodology import (
+    HouseholdTerms,
+    Methodology,
+    MethodologyError,
+    bucket_energy,
+    day_of,
+    fiscal_year_of_month,
+    household_months,
+    month_of,
+    reduction_exact,
+)
+from eco_protocol.programme_records import BatchSeal, Redemption
+from eco_protocol.records import Quantity
+
+from ..accounting import LedgerView, PointsStatement, points_statement
+from ..programme import Programme, Reward
+from ..store.interface import DeviceRow
+
+QUANTITIES = tuple(q.value for q in Quantity)
+DEFAULT_OFFLINE_AFTER = timedelta(hours=2)
+
+
+class DeviceState(enum.StrEnum):
+    ONLINE = "online"  # a reading ended within ``offline_after``
+    OFFLINE = "offline"  # readings stopped
+    NEVER = "never"  # enrolled, no reading yet
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    device_id: str
+    household: str
+    programme: str
+    quantities: tuple[str, ...]
+    enrolled_at: str
+    enrol_index: int
+    readings: int
+    last_end: datetime | None
+    state: DeviceState
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    device_id: str
+    seq: int | None
+    reason: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    devices: list[DeviceStatus]
+    counts: dict[str, int]
+    flagged: list[DeviceStatus]
+    daily_readings: list[tuple[str, int]]
+    rejections: list[Rejection]
+    size: int
+
+
+def device_statuses(view: LedgerView, rows: Sequence[DeviceRow], now: datetime,
+                    offline_after: timedelta = DEFAULT_OFFLINE_AFTER) -> list[DeviceStatus]:
+    last: dict[str, datetime] = {}
+    count: dict[str, int] = {}
+    for r in view.readings:
+        count[r.device_id] = count.get(r.device_id, 0) + 1
+        if r.device_id not in last or r.end > last[r.device_id]:
+            last[r.device_id] = r.end
+    out = []
+    for row in rows:
+        enrolled = view.enrolments.get(row.device_id)
+        if enrolled is None:
+            continue  # enrolled after the view was taken
+        _, e = enrolled
+        end = last.get(row.device_id)
+        if row.revoked_index is not None:
+            state = DeviceState.REVOKED
+        elif end is None:
+            state = DeviceState.NEVER
+        elif now - end <= offline_after:
+            state = DeviceState.ONLINE
+        else:
+            state = DeviceState.OFFLINE
+        flags = list(view.terms(e.household).flags())
+        if row.flag:
+            flags.insert(0, row.flag)
+        out.append(DeviceStatus(row.device_id, e.household, e.programme,
+                                tuple(sorted({m.quantity.value for m in e.meters})),
+                                e.enrolled_at, row.enrol_index, count.get(row.device_id, 0), end,
+                                state, tuple(flags)))
+    return out
+
+
+def fleet(view: LedgerView, rows: Sequence[DeviceRow],
+          rejections: Sequence[tuple[str, int | None, str, str]], now: datetime,
+          offline_after: timedelta = DEFAULT_OFFLINE_AFTER, days: int = 14) -> Fleet:
+    """The overview: every device's state, the flagged ones, readings per day, rejections."""
+    devices = device_statuses(view, rows, now, offline_after)
+    counts = {s.value: 0 for s in DeviceState}
+    for d in devices:
+        counts[d.state.value] += 1
+    per_day: dict[str, int] = {}
+    for r in view.readings:
+        day = day_of(r.start)
+        per_day[day] = per_day.get(day, 0) + 1
+    daily = sorted(per_day.items())[-days:]
+    return Fleet(devices, counts, [d for d in devices if d.flags], daily,
+                 [Rejection(*r) for r in rejections], view.size)
+
+
+# --- one household --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One interval of one household: energy by quantity, CO2 avoided, points it earned."""
+
+    start: datetime
+    energy: dict[str, int]
+    reduction_g: Fraction
+    points: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    day: str
+    energy: dict[str, int]
+    reduction_g: int  # what the points statement credits for the day (floor of the exact sum)
+    pv_g: float = 0.0  # its parts, exact: self-consumed PV × grid factor …
+    ev_g: float = 0.0  # … and petrol avoided minus grid charging (never below zero)
+
+
+@dataclass
+class HouseholdPage:
+    household: str
+    terms: HouseholdTerms
+    devices: list[DeviceStatus]
+    days: list[Day] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
+    statement: PointsStatement | None = None
+    redemptions: list[tuple[int, Redemption]] = field(default_factory=list)
+    rewards: list[tuple[Reward, bool]] = field(default_factory=list)
+    problem: str | None = None  # e.g. no grid factor for a fiscal year
+
+    @property
+    def energy_total(self) -> dict[str, int]:
+        out = dict.fromkeys(QUANTITIES, 0)
+        out["self_consumed"] = 0
+        for d in self.days:
+            for k, v in d.energy.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    @property
+    def reduction_g(self) -> int:
+        return sum(d.reduction_g for d in self.days)
+
+
+def _split(energy: dict[str, int], terms: HouseholdTerms, method: Methodology,
+           day: str) -> tuple[float, float]:
+    """CO2 avoided by self-consumed PV and by EV driving on one day (grams, exact parts of the
+    day's reduction, for the chart that shows them by source)."""
+    f = method.factor(fiscal_year_of_month(day[:7]))
+    pv = reduction_exact({"self_consumed": energy.get("self_consumed", 0)}, terms, f.g_per_kwh,
+                         method.gasoline_g_per_l)
+    ev = reduction_exact({"ev_charge": energy.get("ev_charge", 0)}, terms, f.g_per_kwh,
+                         method.gasoline_g_per_l)
+    return float(pv), float(ev)
+
+
+def household_page(view: LedgerView, programme: Programme | None, household: str,
+                   devices: Sequence[DeviceStatus], slots: int = 96) -> HouseholdPage:
+    """Everything the operator's household page and the resident's own page show."""
+    terms = view.terms(household)
+    page = HouseholdPage(household, terms, [d for d in devices if d.household == household])
+    facts = [r.facts for r in view.readings if r.household == household]
+    daily_energy = bucket_energy(facts, terms, day_of)
+    if programme is None:
+        page.days = [Day(d, e, 0) for d, e in sorted(daily_energy.items())]
+        page.problem = "no programme configured"
+        return page
+    method = programme.methodology
+    try:
+        statement = points_statement(view, programme, household)
+        grams = dict(statement.days)
+        page.statement = statement
+        page.days = [Day(d, e, grams.get(d, 0), *_split(e, terms, method, d))
+                     for d, e in sorted(daily_energy.items())]
+        per_slot = bucket_energy(facts, terms, format_time)
+        rows = []
+        for start_s, e in sorted(per_slot.items())[-slots:]:
+            start = parse_time(start_s, "slot")
+            f = method.factor(fiscal_year_of_month(month_of(start)))
+            g = reduction_exact(e, terms, f.g_per_kwh, method.gasoline_g_per_l)
+            rows.append(Slot(start, e, g, g * programme.points_per_kg / 1000))
+        page.slots = list(reversed(rows))
+    except MethodologyError as e:
+        page.days = [Day(d, en, 0) for d, en in sorted(daily_energy.items())]
+        page.problem = str(e)
+    page.redemptions = [(i, r) for i, r in view.redemptions
+                        if r.household == household and r.programme == programme.id]
+    balance = page.statement.balance if page.statement else 0
+    page.rewards = [(r, r.points <= balance) for r in programme.rewards]
+    return page
+
+
+# --- programme-wide ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Month:
+    month: str
+    energy: dict[str, int]
+    reduction_g: int
+
+
+def programme_months(view: LedgerView, programme: Programme) -> tuple[list[Month], str | None]:
+    """Energy and CO2 avoided per JST month over every household of the programme (as a
+    batch covering those months would state them), and a problem if some month cannot be
+    computed."""
+    months: dict[str, Month] = {}
+    problem = None
+    for household in sorted(view.household_devices(programme.id)):
+        facts = [r.facts for r in view.readings if r.household == household]
+        try:
+            rows = household_months(facts, view.terms(household), programme.methodology)
+        except MethodologyError as e:
+            problem = str(e)
+            continue
+        for row in rows:
+            m = months.get(row["month"]) or Month(row["month"], {}, 0)
+            energy = dict(m.energy)
+            for k, v in row["energy_wh"].items():
+                energy[k] = energy.get(k, 0) + v
+            months[row["month"]] = Month(m.month, energy, m.reduction_g + row["reduction_g"])
+    return [months[k] for k in sorted(months)], problem
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    household: str
+    reduction_g: int
+    earned: int
+    redeemed: int
+    balance: int
+
+
+def balances(view: LedgerView, programme: Programme) -> tuple[list[Balance], str | None]:
+    out = []
+    problem = None
+    for household in sorted(view.household_devices(programme.id)):
+        try:
+            st = points_statement(view, programme, household)
+        except MethodologyError as e:
+            problem = str(e)
+            continue
+        out.append(Balance(household, st.reduction_g, st.earned, st.redeemed, st.balance))
+    return out, problem
+
+
+@dataclass(frozen=True, slots=True)
+class SealedBatch:
+    index: int
+    seal: BatchSeal
+    certified: tuple[str, str] | None
+
+
+def sealed_batches(view: LedgerView, programme: Programme) -> list[SealedBatch]:
+    certs = {c.batch_id: (c.first, c.last) for _, c in view.certifications}
+    return [SealedBatch(i, s, certs.get(s.batch_id)) for i, s in view.programme_seals(
+        programme.id)]
+
+
+def entry_summary(data: bytes) -> dict[str, Any]:
+    """A ledger entry as JSON for display (the signature shortened)."""
+    obj = parse_json(data)
+    if isinstance(obj, dict) and isinstance(obj.get("sig"), str) and len(obj["sig"]) > 24:
+        obj = {**obj, "sig": obj["sig"][:20] + "…"}
+    return obj if isinstance(obj, dict) else {"value": obj}
+
+
+__all__ = ["Balance", "Day", "DeviceState", "DeviceStatus", "Fleet", "HouseholdPage", "Month",
+           "Rejection", "SealedBatch", "Slot", "balances", "device_statuses", "entry_summary",
+           "fleet", "household_page", "programme_months", "sealed_batches"]

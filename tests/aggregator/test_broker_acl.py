@@ -1,0 +1,506 @@
+"""Broker access control (PROTOCOL.md §3 "Broker access"; issue 6) against a real Mosquitto.
+
+Each test builds a site the way an operator would: ``eco-aggregator init``, ``ca init``,
+``ca server-cert``, ``broker-config --out`` and then starts the real broker on the generated
+``mosquitto.conf`` (free loopback ports). Devices are enrolled *after* the broker started, so every
+login also proves that ``enrol`` made the running broker reload its password file (SIGHUP via
+``[mqtt] broker_pid_file``). The refusals are MQTT v5 reason codes: 135 Not authorized on a PUBACK
+or SUBACK, a failure code in the CONNACK.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from aggregator.cli import main as aggregator_main
+from aggregator.mosquitto import Mosquitto, free_port
+from eco_protocol.encoding import b64encode
+from eco_protocol.keys import public_key_raw
+
+from .conftest import PV_TERMS, Device
+
+pytestmark = pytest.mark.integration
+
+NOT_AUTHORIZED = 135
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    rc = aggregator_main(list(args))
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    return json.loads(out)
+
+
+class V5:
+    """A blocking MQTT v5 test client that reports the broker's reason codes."""
+
+    def __init__(self, port: int, username: str | None, password: str | None, *,
+                 client_id: str | None = None, ca_file: Path | None = None,
+                 cert: tuple[Path, Path] | None = None) -> None:
+        self.port = port
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._connack: queue.Queue[ReasonCode] = queue.Queue()
+        self._acks: dict[int, queue.Queue[list[ReasonCode]]] = {}
+        self._lock = threading.Lock()
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "",
+                        protocol=mqtt.MQTTv5, reconnect_on_failure=False)
+        if username is not None:
+            c.username_pw_set(username, password)
+        if ca_file is not None or cert is not None:
+            c.tls_set(ca_certs=None if ca_file is None else str(ca_file),
+                      certfile=None if cert is None else str(cert[0]),
+                      keyfile=None if cert is None else str(cert[1]))
+        c.on_connect = lambda _c, _u, _f, rc, _p: self._connack.put(rc)
+        c.on_publish = lambda _c, _u, mid, rc, _p: self._ack(mid).put([rc])
+        c.on_subscribe = lambda _c, _u, mid, rcs, _p: self._ack(mid).put(list(rcs))
+        c.on_message = lambda _c, _u, m: self.messages.put((m.topic, bytes(m.payload)))
+        self.client = c
+
+    def _ack(self, mid: int) -> queue.Queue[list[ReasonCode]]:
+        with self._lock:
+            return self._acks.setdefault(mid, queue.Queue())
+
+    def connect(self, timeout: float = 5.0) -> ReasonCode:
+        self.client.connect("127.0.0.1", self.port, keepalive=30)
+        self.client.loop_start()
+        return self._connack.get(timeout=timeout)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> ReasonCode:
+        info = self.client.publish(topic, payload, qos=qos)
+        return self._ack(info.mid).get(timeout=5)[0]
+
+    def subscribe(self, topic: str) -> ReasonCode:
+        _, mid = self.client.subscribe(topic, qos=1)
+        assert mid is not None
+        return self._ack(mid).get(timeout=5)[0]
+
+    def expect(self, timeout: float = 5.0) -> tuple[str, bytes]:
+        return self.messages.get(timeout=timeout)
+
+    def nothing(self, wait: float = 0.7) -> bool:
+        try:
+            self.messages.get(timeout=wait)
+        except queue.Empty:
+            return True
+        return False
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def connect_when_reloaded(make: Callable[[], V5], timeout: float = 5.0) -> V5:
+    """Connect as a login added a moment ago: the broker reloads on SIGHUP asynchronously."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = make()
+        rc = c.connect()
+        if not rc.is_failure:
+            return c
+        c.close()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the broker kept refusing the new login: {rc}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Site:
+    """An aggregator state dir with a CA and the broker it configured, running."""
+
+    state: Path
+    conf: str
+    init: dict[str, Any]
+    broker: Mosquitto
+    tls_port: int
+    capsys: pytest.CaptureFixture[str]
+
+    @property
+    def port(self) -> int:
+        return self.broker.port
+
+    @property
+    def ca_file(self) -> Path:
+        return self.state / "ca" / "ca.crt"
+
+    @property
+    def aggregator_password(self) -> str:
+        return (self.state / "broker" / "aggregator.password").read_text().strip()
+
+    def enrol(self, device: Device) -> dict[str, Any]:
+        out: dict[str, Any] = cli(
+            self.capsys, "--config", self.conf, "enrol", "--public-key",
+            b64encode(public_key_raw(device.key)), "--household", f"h-{device.device_id[:6]}",
+            "--programme", "p", "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS)
+        assert out["broker_reload"].startswith("reloaded: SIGHUP"), out["broker_reload"]
+        return out
+
+    def device_client(self, device_id: str, password: str, **kw: Any) -> V5:
+        return connect_when_reloaded(lambda: V5(self.port, device_id, password,
+                                                client_id=device_id, **kw))
+
+    def aggregator_client(self) -> V5:
+        c = V5(self.port, "eco-aggregator", self.aggregator_password, client_id="agg-test")
+        assert not c.connect().is_failure
+        return c
+
+
+def make_site(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+              *broker_config_args: str) -> Iterator[Site]:
+    state = tmp_path / "agg"
+    port, tls_port = free_port(), free_port()
+    conf = str(state / "aggregator.toml")
+    init = cli(capsys, "--config", conf, "init", str(state), "--origin", "eco-ledger.acl.test",
+               "--broker", f"mqtt://127.0.0.1:{port}")
+    pid_file = state / "broker" / "mosquitto.pid"
+    text = Path(conf).read_text()
+    Path(conf).write_text(text.replace('broker_passwd_file = "broker/passwd"\n',
+                                       'broker_passwd_file = "broker/passwd"\n'
+                                       f'broker_pid_file = "{pid_file}"\n'))
+    cli(capsys, "--config", conf, "ca", "init")
+    cli(capsys, "--config", conf, "ca", "server-cert", "--host", "localhost", "--host",
+        "127.0.0.1")
+    user = ["--user", "root"] if os.geteuid() == 0 else []
+    cli(capsys, "--config", conf, "broker-config", "--out", str(state / "broker"), "--port",
+        str(port), "--tls-port", str(tls_port), "--tls-bind", "127.0.0.1", "--persistence-dir",
+        str(tmp_path / "persist"), "--pid-file", str(pid_file), *user, *broker_config_args)
+    with Mosquitto(state / "broker", port=port,
+                   config_file=state / "broker" / "mosquitto.conf") as broker:
+        yield Site(state, conf, init, broker, tls_port, capsys)
+
+
+@pytest.fixture
+def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
+    yield from make_site(tmp_path, capsys)
+
+
+def test_generated_config_turns_anonymous_access_off_and_uses_the_pattern_acl(
+        site: Site) -> None:
+    conf = (site.state / "broker" / "mosquitto.conf").read_text()
+    assert "allow_anonymous false" in conf and "allow_anonymous true" not in conf
+    assert f"password_file {site.state / 'broker' / 'passwd'}" in conf
+    acl = (site.state / "broker" / "acl").read_text()
+    assert "pattern write eco/v1/%u/readings" in acl
+    assert "pattern read eco/v1/%u/receipts" in acl
+    anonymous = V5(site.port, None, None)
+    try:
+        assert anonymous.connect().is_failure
+    finally:
+        anonymous.close()
+
+
+def test_device_publishes_its_own_readings_and_reads_its_own_receipts(site: Site) -> None:
+    a = Device()
+    login = site.enrol(a)
+    assert login["broker_username"] == a.device_id
+    agg = site.aggregator_client()
+    dev = site.device_client(a.device_id, login["broker_password"])
+    try:
+        assert agg.subscribe("$share/aggregators/eco/v1/+/readings").value == 1  # granted QoS 1
+        assert dev.subscribe(f"eco/v1/{a.device_id}/receipts").value == 1
+        assert dev.publish(f"eco/v1/{a.device_id}/readings", b"[1]").value == 0
+        assert agg.expect() == (f"eco/v1/{a.device_id}/readings", b"[1]")
+        assert dev.publish(f"eco/v1/{a.device_id}/status", b"online").value in (0, 16)
+        assert not agg.publish(f"eco/v1/{a.device_id}/receipts", b"{}").is_failure
+        assert dev.expect() == (f"eco/v1/{a.device_id}/receipts", b"{}")
+    finally:
+        dev.close()
+        agg.close()
+
+
+def test_device_cannot_publish_as_another_device_or_forge_receipts(site: Site) -> None:
+    a, b = Device(), Device()
+    login_a = site.enrol(a)
+    site.enrol(b)
+    agg = site.aggregator_client()
+    dev = site.device_client(a.device_id, login_a["broker_password"])
+    try:
+        assert agg.subscribe("$share/aggregators/eco/v1/+/readings").value == 1
+        rc = dev.publish(f"eco/v1/{b.device_id}/readings", b"[forged]")
+        assert rc.value == NOT_AUTHORIZED, rc
+        assert dev.publish(f"eco/v1/{a.device_id}/receipts", b"{}").value == NOT_AUTHORIZED
+        assert dev.publish("eco/v1/other/readings", b"[x]").value == NOT_AUTHORIZED
+        assert agg.nothing(), "a refused publish reached the aggregator"
+        # the same session still works for its own topic
+        assert dev.publish(f"eco/v1/{a.device_id}/readings", b"[ok]").value == 0
+        assert agg.expect() == (f"eco/v1/{a.device_id}/readings", b"[ok]")
+    finally:
+        dev.close()
+        agg.close()
+
+
+def test_device_cannot_read_another_devices_receipts_or_readings(site: Site) -> None:
+    """Mosquitto 2.0's acl_file check does not refuse a SUBSCRIBE (the SUBACK grants it, see
+    eclipse-mosquitto/mosquitto#2296 and #1318); the read check runs on every delivery instead.
+    So a foreign subscription may be "granted", but nothing is ever delivered on it."""
+    a, b = Device(), Device()
+    login_a, login_b = site.enrol(a), site.enrol(b)
+    agg = site.aggregator_client()
+    dev_a = site.device_client(a.device_id, login_a["broker_password"])
+    dev_b = site.device_client(b.device_id, login_b["broker_password"])
+    try:
+        for foreign in (f"eco/v1/{b.device_id}/receipts", "eco/v1/+/receipts",
+                        "eco/v1/+/readings", f"eco/v1/{b.device_id}/#", "#",
+                        "$share/x/eco/v1/+/readings"):
+            assert dev_a.subscribe(foreign).value in (1, NOT_AUTHORIZED), foreign
+        assert agg.subscribe("$share/aggregators/eco/v1/+/readings").value == 1
+        assert dev_b.subscribe(f"eco/v1/{b.device_id}/receipts").value == 1
+        assert dev_b.publish(f"eco/v1/{b.device_id}/readings", b"[b]").value == 0
+        assert agg.expect() == (f"eco/v1/{b.device_id}/readings", b"[b]")
+        assert not agg.publish(f"eco/v1/{b.device_id}/receipts", b"{}").is_failure
+        assert dev_b.expect() == (f"eco/v1/{b.device_id}/receipts", b"{}")
+        assert dev_a.nothing(), "device A received device B's receipt or reading"
+        # the aggregator's own login may not pose as a device either
+        assert agg.publish(f"eco/v1/{b.device_id}/readings", b"[1]").value == NOT_AUTHORIZED
+    finally:
+        dev_a.close()
+        dev_b.close()
+        agg.close()
+
+
+def test_wrong_password_unknown_user_and_revoked_device_are_refused_at_connect(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    a = Device()
+    login = site.enrol(a)
+    ok = site.device_client(a.device_id, login["broker_password"])
+    ok.close()
+    for user, password in ((a.device_id, login["broker_password"] + "x"),
+                           (a.device_id, site.aggregator_password),
+                           (Device().device_id, login["broker_password"]),
+                           ("eco-aggregator", login["broker_password"])):
+        c = V5(site.port, user, password)
+        try:
+            rc = c.connect()
+        finally:
+            c.close()
+        assert rc.is_failure and rc.value in (134, NOT_AUTHORIZED), rc
+    out = cli(capsys, "--config", site.conf, "revoke", a.device_id, "--reason", "stolen")
+    assert out["broker_login_removed"] is True
+    assert out["broker_reload"].startswith("reloaded")
+    deadline = time.monotonic() + 5
+    while True:  # the broker reloads asynchronously
+        c = V5(site.port, a.device_id, login["broker_password"])
+        try:
+            rc = c.connect()
+        finally:
+            c.close()
+        if rc.is_failure or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert rc.is_failure, "a revoked device can still log in"
+
+
+def test_broker_password_reissues_a_login_and_the_old_one_stops_working(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    a = Device()
+    old = site.enrol(a)["broker_password"]
+    new = cli(capsys, "--config", site.conf, "broker-password", a.device_id)
+    assert new["broker_password"] != old
+    site.device_client(a.device_id, new["broker_password"]).close()
+    c = V5(site.port, a.device_id, old)
+    try:
+        assert c.connect().is_failure
+    finally:
+        c.close()
+    assert aggregator_main(["--config", site.conf, "broker-password", Device().device_id]) == 1
+    assert "not enrolled" in capsys.readouterr().err
+
+
+def test_tls_listener_accepts_a_client_trusting_the_ca_and_refuses_one_without(
+        site: Site, tmp_path: Path) -> None:
+    a = Device()
+    login = site.enrol(a)
+    good = connect_when_reloaded(lambda: V5(site.tls_port, a.device_id, login["broker_password"],
+                                            ca_file=site.ca_file))
+    try:
+        assert good.subscribe(f"eco/v1/{a.device_id}/receipts").value == 1
+        assert good.publish(f"eco/v1/{a.device_id}/status", b"online").value in (0, 16)
+    finally:
+        good.close()
+    # the system trust store does not know the municipality CA
+    bad = V5(site.tls_port, a.device_id, login["broker_password"])
+    bad.client.tls_set()
+    with pytest.raises(ssl.SSLCertVerificationError):
+        bad.connect()
+    bad.close()
+    # nor does a client trusting some other CA
+    other = tmp_path / "other"
+    cli(site.capsys, "--config", str(other / "aggregator.toml"), "init", str(other), "--origin",
+        "other.test")
+    cli(site.capsys, "--config", str(other / "aggregator.toml"), "ca", "init")
+    wrong = V5(site.tls_port, a.device_id, login["broker_password"],
+               ca_file=other / "ca" / "ca.crt")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        wrong.connect()
+    wrong.close()
+    # and the plain listener is bound to loopback only
+    conf = (site.state / "broker" / "mosquitto.conf").read_text()
+    assert f"listener {site.port} 127.0.0.1" in conf
+
+
+def test_client_certificate_cn_is_the_username(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``broker-config --client-certs``: the TLS listener takes the device id from the client
+    certificate's CN (use_identity_as_username), and the same pattern ACL applies."""
+    for site in make_site(tmp_path, capsys, "--client-certs"):
+        a, b = Device(), Device()
+        site.enrol(a)
+        site.enrol(b)
+        issued = cli(capsys, "--config", site.conf, "ca", "client-cert", a.device_id)
+        assert issued["subject"] == f"CN={a.device_id}"
+        assert os.stat(issued["key"]).st_mode & 0o777 == 0o600
+        dev = V5(site.tls_port, None, None, ca_file=site.ca_file,
+                 cert=(Path(issued["cert"]), Path(issued["key"])))
+        try:
+            assert not dev.connect().is_failure
+            assert dev.subscribe(f"eco/v1/{a.device_id}/receipts").value == 1
+            assert dev.publish(f"eco/v1/{a.device_id}/readings", b"[1]").value in (0, 16)
+            assert dev.publish(f"eco/v1/{b.device_id}/readings", b"[1]").value == NOT_AUTHORIZED
+        finally:
+            dev.close()
+        # no client certificate: the TLS handshake fails (with TLS 1.3 the broker's alert
+        # arrives after the client's side of the handshake, so no CONNACK ever comes)
+        nocert = V5(site.tls_port, a.device_id, "x", ca_file=site.ca_file)
+        try:
+            rc = nocert.connect(timeout=3)
+            refused = rc.is_failure
+        except (ssl.SSLError, OSError, queue.Empty):
+            refused = True
+        finally:
+            nocert.close()
+        assert refused, "a TLS client without a certificate was let in"
+
+
+AGENT_CONFIG = """\
+[device]
+state_dir = "{state_dir}"
+log_key = "{log_vkey}"
+interval_minutes = 30
+poll_seconds = 300
+
+[uplink]
+broker = "{broker}"
+resend_timeout_s = 5.0
+
+[clock]
+mode = "accelerated"
+origin_sim = "2026-05-01T00:00:00Z"
+origin_wall = {origin_wall:.3f}
+speed = {speed}
+
+[[meters]]
+id = "pv1"
+quantity = "pv_generation"
+protocol = "sunspec-modbus"
+port = "{port}"
+timeout_s = 0.5
+"""
+
+
+@pytest.mark.parametrize("login", ["password", "client-cert"])
+def test_agent_and_aggregator_end_to_end_with_credentials_over_tls(
+        login: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """eco-agent run (over the TLS listener, pinned CA; logging in with the password from enrol,
+    or with a client certificate whose CN is its device id) ↔ eco-aggregator serve (its own login
+    on the loopback listener): readings are accepted and receipted."""
+    extra = ("--client-certs",) if login == "client-cert" else ()
+    for site in make_site(tmp_path, capsys, *extra):
+        _agent_end_to_end(site, tmp_path, login)
+
+
+def _agent_end_to_end(site: Site, tmp_path: Path, login: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, argv: list[str], pipe: bool = False) -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - owned by the process
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE if pipe else log, stderr=log,
+                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        log.close()
+        procs.append(p)
+        return p
+
+    speed = 1800.0  # one 30-minute interval per wall second
+    origin_wall = time.time() + 1.0
+    try:
+        sim = start("sim", [sys.executable, "-m", "firmware_sim.cli", "inverter", "--rated-w",
+                            "4500", "--seed", "7", "--speed", str(speed), "--origin-sim",
+                            "2026-05-01T00:00:00+00:00", "--origin-wall", f"{origin_wall:.3f}"],
+                    pipe=True)
+        assert sim.stdout is not None
+        port = json.loads(sim.stdout.readline())["port"]
+        agent_dir = tmp_path / "agent"
+        agent_dir.mkdir()
+        cfg = agent_dir / "agent.toml"
+        text = AGENT_CONFIG.format(state_dir=agent_dir, log_vkey=site.init["log_vkey"],
+                                   broker=f"mqtts://127.0.0.1:{site.tls_port}",
+                                   origin_wall=origin_wall, speed=speed, port=port)
+        cfg.write_text(text)
+        keygen = subprocess.run([sys.executable, "-m", "agent.cli", "keygen", str(cfg)],
+                                capture_output=True, text=True, env=env, check=True)
+        device_id = json.loads(keygen.stdout)["device_id"]
+        enrolled = cli(site.capsys, "--config", site.conf, "enrol", "--public-key",
+                       json.loads(keygen.stdout)["public_key"], "--household", "e2e",
+                       "--programme", "p", "--meter", "pv1:pv_generation:sunspec-modbus:4500",
+                       *PV_TERMS)
+        assert enrolled["device_id"] == device_id
+        if login == "password":
+            uplink = (f'username = "{device_id}"\npassword = "{enrolled["broker_password"]}"\n'
+                      f'ca_file = "{site.ca_file}"\n')
+        else:
+            issued = cli(site.capsys, "--config", site.conf, "ca", "client-cert", device_id,
+                         "--out", str(agent_dir))
+            uplink = (f'ca_file = "{site.ca_file}"\ncert_file = "{issued["cert"]}"\n'
+                      f'key_file = "{issued["key"]}"\n')
+        cfg.write_text(text.replace("[uplink]\n", "[uplink]\n" + uplink))
+        serve = start("serve", [sys.executable, "-m", "aggregator.cli", "--config", site.conf,
+                                "serve"])
+        start("agent", [sys.executable, "-m", "agent.cli", "run", str(cfg)])
+        deadline = time.monotonic() + 60
+        status: dict[str, Any] = {}
+        agent: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = cli(site.capsys, "--config", site.conf, "status")
+            r = subprocess.run([sys.executable, "-m", "agent.cli", "status", str(cfg)],
+                               capture_output=True, text=True, env=env, check=False)
+            if r.returncode == 0:  # the outbox may not exist yet while the agent starts
+                agent = json.loads(r.stdout)
+                if status["devices"][0]["next_seq"] >= 4 and agent["last_receipt"] is not None:
+                    break
+            time.sleep(0.5)
+        assert status["devices"][0]["next_seq"] >= 4, (tmp_path / "agent.log").read_text()
+        assert agent["rejected"] == []
+        receipt = agent["last_receipt"]
+        assert receipt["accepted"] >= 1
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(20)
+        assert serve.returncode == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    agent_log = (tmp_path / "agent.log").read_text()
+    assert "refused" not in agent_log and "Not authorized" not in agent_log, agent_log
