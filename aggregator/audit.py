@@ -1,17 +1,20 @@
-"""``ledger verify``: recompute everything from the stored entries and name the first bad one.
+"""``ledger verify``: recompute everything from the stored entries and name what is wrong.
 
 The only place that reads every leaf: each entry is replayed with the same rules as the
-buyer's verifier (:class:`eco_protocol.replay.LedgerReplay`), its stored leaf hash and every stored
-interior hash are recomputed, the latest checkpoint's signature and root are checked, and the
-device table is compared with what the replay derived.
+buyer's verifier (:class:`eco_protocol.replay.LedgerReplay`: signatures against enrolments,
+seq/prev chains, plausibility), its stored leaf hash and every stored interior hash are
+recomputed, every checkpoint the log signed is checked (signature, root at its size, the stored
+consistency proof from its predecessor), and the device table is compared with what the replay
+derived. By default the first problem raises; with ``all_problems`` the audit carries on and
+returns every problem it found.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eco_protocol.errors import InvalidInput
-from eco_protocol.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from eco_protocol.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency
 from eco_protocol.note import open_checkpoint
 from eco_protocol.replay import LedgerReplay
 
@@ -27,16 +30,32 @@ class AuditReport:
     counts: dict[str, int]
     devices: int
     root_hex: str
+    checkpoints: int = 0
+    problems: tuple[str, ...] = field(default=())
 
 
-def audit(ledger: Ledger, progress: ProgressCallback | None = None) -> AuditReport:
+class _Problems:
+    def __init__(self, keep_going: bool) -> None:
+        self.keep_going = keep_going
+        self.found: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        if not self.keep_going:
+            raise StoreCorrupt(message)
+        self.found.append(message)
+
+
+def audit(ledger: Ledger, progress: ProgressCallback | None = None,
+          all_problems: bool = False) -> AuditReport:
     """``progress`` is called with ``("verify", done, size)`` as entries are replayed."""
     store = ledger.store
     size = store.size()
+    problem = _Problems(all_problems)
     replay = LedgerReplay(ledger.signer.private_key.public_key())
     stack: list[tuple[int, bytes]] = []
-    cp = store.latest_checkpoint()
-    cp_root: bytes | None = None
+    checkpoints = store.checkpoints()
+    roots: dict[int, bytes] = {0: EMPTY_ROOT}
+    wanted = {c.size for c in checkpoints}
 
     def current_root() -> bytes:
         if not stack:
@@ -46,48 +65,70 @@ def audit(ledger: Ledger, progress: ProgressCallback | None = None) -> AuditRepo
             h = node_hash(left, h)
         return h
 
+    expected = 0
     for index, data in store.entries(0, size):
-        if index != replay.size:
-            raise StoreCorrupt(f"entry {replay.size} is missing (next stored is {index})")
+        if index != expected:
+            problem(f"entries {expected}–{index - 1} are missing from the store")
+            break
+        expected += 1
         try:
             replay.add(data)
         except InvalidInput as e:
-            raise StoreCorrupt(f"ledger entry {e}") from e
+            problem(f"ledger {e}")
+            replay.size = index + 1  # skip its effects and carry on with the next entry
         leaf = leaf_hash(data)
         if store.leaf(index) != leaf:
-            raise StoreCorrupt(f"entry {index}: stored leaf hash does not match its bytes")
+            problem(f"entry {index}: stored leaf hash does not match its bytes")
         level, i, h = 0, index, leaf
         while stack and stack[-1][0] == level:
             _, left = stack.pop()
             h = node_hash(left, h)
             level += 1
             i >>= 1
-            if store.node(level, i) != h:
-                raise StoreCorrupt(f"interior hash (level {level}, index {i}) is wrong; it "
-                                   f"covers entries {i << level}–{((i + 1) << level) - 1}")
+            try:
+                stored = store.node(level, i)
+            except StoreCorrupt as e:
+                problem(str(e))
+                continue
+            if stored != h:
+                problem(f"interior hash (level {level}, index {i}) is wrong; it covers "
+                        f"entries {i << level}–{((i + 1) << level) - 1}")
         stack.append((level, h))
-        if cp is not None and index + 1 == cp.size:
-            cp_root = current_root()
+        if index + 1 in wanted:
+            roots[index + 1] = current_root()
         every(progress, "verify", index + 1, size)
-    if replay.size != size:
-        raise StoreCorrupt(f"store reports {size} entries but only {replay.size} were read")
-    if cp is not None:
+    if expected != size:
+        problem(f"store reports {size} entries but only {expected} were read")
+
+    previous = None
+    for cp in checkpoints:
+        where = f"checkpoint of size {cp.size} (signed {cp.signed_at})"
         try:
             checkpoint, _ = open_checkpoint(cp.note, ledger.signer.verifier)
         except InvalidInput as e:
-            raise StoreCorrupt(f"stored checkpoint of size {cp.size}: {e}") from e
-        if cp.size == 0:
-            cp_root = EMPTY_ROOT
-        if cp_root is None or checkpoint.root_hash != cp_root or cp.root != cp_root:
-            raise StoreCorrupt(f"the signed checkpoint of size {cp.size} does not match the "
-                               "root recomputed from the entries")
+            problem(f"{where}: {e}")
+            previous = cp
+            continue
+        root = roots.get(cp.size)
+        if root is None:
+            problem(f"{where}: the store has only {size} entries")
+        elif checkpoint.size != cp.size or checkpoint.root_hash != root or cp.root != root:
+            problem(f"{where}: its root differs from the root recomputed from the entries")
+        if previous is not None and previous.size > 0:
+            try:
+                verify_consistency(previous.size, cp.size, previous.root, cp.root, cp.proof)
+            except InvalidInput as e:
+                problem(f"{where}: the stored consistency proof from size {previous.size} "
+                        f"fails: {e}")
+        previous = cp
+
     for row in store.devices():
         state = replay.devices.get(row.device_id)  # type: ignore[call-overload]
         if state is None:
-            raise StoreCorrupt(f"device table lists {row.device_id}, which has no enrolment "
-                               "entry")
-        if state.next_seq != row.next_seq or state.last_hash != row.last_hash:
-            raise StoreCorrupt(f"device {row.device_id}: table says next seq {row.next_seq}, "
-                               f"the log says {state.next_seq}")
-    return AuditReport(size, None if cp is None else cp.size, dict(replay.counts),
-                       len(replay.devices), current_root().hex())
+            problem(f"device table lists {row.device_id}, which has no enrolment entry")
+        elif state.next_seq != row.next_seq or state.last_hash != row.last_hash:
+            problem(f"device {row.device_id}: table says next seq {row.next_seq}, the log "
+                    f"says {state.next_seq}")
+    latest = checkpoints[-1].size if checkpoints else None
+    return AuditReport(size, latest, dict(replay.counts), len(replay.devices),
+                       current_root().hex(), len(checkpoints), tuple(problem.found))

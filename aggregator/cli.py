@@ -203,10 +203,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     with Progress() as progress:
-        report = audit(open_ledger(load_config(args.config)), progress)
-    _print({"ok": True, "size": report.size, "checkpoint_size": report.checkpoint_size,
-            "counts": report.counts, "devices": report.devices, "root": report.root_hex})
-    return 0
+        report = audit(open_ledger(load_config(args.config)), progress, args.all)
+    _print({"ok": not report.problems, "size": report.size,
+            "checkpoint_size": report.checkpoint_size, "checkpoints": report.checkpoints,
+            "counts": report.counts, "devices": report.devices, "root": report.root_hex,
+            **({"problems": list(report.problems)} if args.all else {})})
+    for p in report.problems:
+        print(f"eco-aggregator: ledger: {p}", file=sys.stderr)
+    return 1 if report.problems else 0
 
 
 def cmd_log_key(args: argparse.Namespace) -> int:
@@ -414,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("dir")
     e.set_defaults(func=cmd_export)
     e = lsub.add_parser("verify", help="recompute everything from the store")
+    e.add_argument("--all", action="store_true",
+                   help="keep going after the first problem and list every one")
     e.set_defaults(func=cmd_verify)
     e = lsub.add_parser("tiles", help="write the c2sp.org/tlog-tiles static layout to DIR")
     e.add_argument("dir")

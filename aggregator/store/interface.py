@@ -88,6 +88,10 @@ class LedgerStore(Protocol):
 
     def add_checkpoint(self, row: CheckpointRow) -> None: ...
 
+    def checkpoints(self) -> list[CheckpointRow]:
+        """Every checkpoint the log signed, by size (for the audit)."""
+        ...
+
     # --- witness cosignatures (c2sp.org/tlog-cosignature lines, verified before storing) ---
     def add_cosignature(self, size: int, name: str, line: str) -> None:
         """Keep witness ``name``'s signature line (``— name base64…\\n``) for the checkpoint of

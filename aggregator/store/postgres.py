@@ -287,6 +287,13 @@ class PostgresStore:
                              tuple(proof[i:i + 32] for i in range(0, len(proof), 32)),
                              str(row[4]))
 
+    def checkpoints(self) -> list[CheckpointRow]:
+        rows = self._x("SELECT size, root, note, proof, signed_at FROM checkpoint "
+                       "ORDER BY size").fetchall()
+        return [CheckpointRow(int(r[0]), bytes(r[1]), str(r[2]),
+                              tuple(bytes(r[3])[i:i + 32] for i in range(0, len(r[3]), 32)),
+                              str(r[4])) for r in rows]
+
     def add_checkpoint(self, row: CheckpointRow) -> None:
         self._x("INSERT INTO checkpoint(size, root, note, proof, signed_at) "
                 "VALUES(%s, %s, %s, %s, %s)",

@@ -154,3 +154,71 @@ def test_a_restored_old_backup_is_noticed_from_the_published_checkpoint(
         restored.append([b'{"type":"test","other":%d}' % i for i in range(3)])
     with pytest.raises(StoreCorrupt, match="different history"):
         restored.check_against_last_checkpoint()
+
+
+def _flip(blob: bytes, pos: int) -> bytes:
+    return blob[:pos] + bytes([blob[pos] ^ 0x01]) + blob[pos + 1:]
+
+
+def test_flipping_any_byte_of_any_entry_or_hash_is_named(ledger: Ledger,
+                                                          store_backend: StoreBackend) -> None:
+    """Issue 4: every stored entry, leaf hash and interior hash, one byte each, is caught and
+    named (entries and leaves at a few byte positions each, every interior hash)."""
+    _populated(ledger)
+    audit(ledger)
+    size = ledger.size()
+    run = store_backend.execute
+    for idx in range(size):
+        (data,) = run(ledger.store, "SELECT data FROM entry WHERE idx=?", (idx,))[0]
+        data = bytes(data)
+        for pos in (0, len(data) // 2, len(data) - 1):
+            run(ledger.store, "UPDATE entry SET data=? WHERE idx=?", (_flip(data, pos), idx))
+            with pytest.raises(StoreCorrupt, match=rf"entry {idx}\b"):
+                audit(ledger)
+            run(ledger.store, "UPDATE entry SET data=? WHERE idx=?", (data, idx))
+        (leaf,) = run(ledger.store, "SELECT leaf FROM entry WHERE idx=?", (idx,))[0]
+        run(ledger.store, "UPDATE entry SET leaf=? WHERE idx=?", (_flip(bytes(leaf), 31), idx))
+        with pytest.raises(StoreCorrupt, match=rf"entry {idx}: stored leaf hash"):
+            audit(ledger)
+        run(ledger.store, "UPDATE entry SET leaf=? WHERE idx=?", (bytes(leaf), idx))
+    for level, i, h in run(ledger.store, "SELECT level, idx, hash FROM node"):
+        run(ledger.store, "UPDATE node SET hash=? WHERE level=? AND idx=?",
+            (_flip(bytes(h), 7), level, i))
+        with pytest.raises(StoreCorrupt, match=rf"level {level}, index {i}\b"):
+            audit(ledger)
+        run(ledger.store, "UPDATE node SET hash=? WHERE level=? AND idx=?", (bytes(h), level, i))
+    assert audit(ledger).problems == ()
+
+
+def test_every_checkpoint_and_its_consistency_proof_is_audited(
+        ledger: Ledger, store_backend: StoreBackend) -> None:
+    device = Device()
+    enrol_device(ledger, device)  # size 1, checkpoint 1
+    intake = Intake(ledger)
+    for n in (2, 4, 2):  # sizes 3, 7, 9
+        intake.process([(device.topic, canonical_bytes([device.reading() for _ in range(n)]))],
+                       "2026-11-23T00:00:00Z")
+        ledger.checkpoint_now()
+    assert audit(ledger).checkpoints == 4
+    run = store_backend.execute
+    (proof,) = run(ledger.store, "SELECT proof FROM checkpoint WHERE size=7")[0]
+    run(ledger.store, "UPDATE checkpoint SET proof=? WHERE size=7", (_flip(bytes(proof), 3),))
+    with pytest.raises(StoreCorrupt, match="checkpoint of size 7.*consistency proof from size 3"):
+        audit(ledger)
+    run(ledger.store, "UPDATE checkpoint SET proof=? WHERE size=7", (bytes(proof),))
+    (note,) = run(ledger.store, "SELECT note FROM checkpoint WHERE size=3")[0]
+    run(ledger.store, "UPDATE checkpoint SET note=? WHERE size=3",
+        (note.replace("\n3\n", "\n4\n", 1),))
+    with pytest.raises(StoreCorrupt, match="checkpoint of size 3"):
+        audit(ledger)
+
+
+def test_all_mode_lists_every_problem(ledger: Ledger, store_backend: StoreBackend) -> None:
+    _populated(ledger)
+    run = store_backend.execute
+    for idx in (2, 6):
+        (data,) = run(ledger.store, "SELECT data FROM entry WHERE idx=?", (idx,))[0]
+        run(ledger.store, "UPDATE entry SET data=? WHERE idx=?", (_flip(bytes(data), 5), idx))
+    report = audit(ledger, all_problems=True)
+    named = " | ".join(report.problems)
+    assert "entry 2" in named and "entry 6" in named, named
