@@ -39,7 +39,15 @@ from .export import export_evidence
 from .http_api import ApiConfig, ApiServer, parse_listen
 from .ledger import Ledger
 from .progress import Progress
-from .registry import build_enrolment, enrol, methodology_terms, parse_meter, pseudonym, revoke
+from .registry import (
+    build_enrolment,
+    enrol,
+    methodology_terms,
+    parse_meter,
+    pseudonym,
+    rekey,
+    revoke,
+)
 from .store import DEFAULT_URL, StoreUrl, open_store
 
 DEFAULT_CONFIG = "/etc/eco-aggregator/aggregator.toml"
@@ -135,6 +143,21 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     index = revoke(ledger, DeviceId(args.device_id), args.reason, _now())
     _print({"device_id": args.device_id, "index": index,
             **withdraw_device_login(cfg, args.device_id)})
+    return 0
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    ledger = open_ledger(cfg)
+    try:
+        public = b64decode(args.public_key, "--public-key")
+    except InvalidInput as e:
+        raise Rejected(str(e)) from e
+    new = rekey(ledger, DeviceId(args.device_id), public, _now())
+    withdrawn = withdraw_device_login(cfg, args.device_id)
+    login = issue_device_login(cfg, new.device_id)
+    _print({"replaced": args.device_id, "device_id": new.device_id,
+            "household": new.household, "old_login": withdrawn, **login})
     return 0
 
 
@@ -403,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ev-petrol-km-per-l", type=float,
                    help="fuel economy of the equivalent petrol car, km/L")
     s.set_defaults(func=cmd_enrol)
+    s = sub.add_parser("rekey", help="replace a device's key: revoke the old id, enrol the new "
+                       "one for the same household and meters (linked both ways)")
+    s.add_argument("device_id")
+    s.add_argument("--public-key", required=True, help="the new key, base64 of 32 bytes")
+    s.set_defaults(func=cmd_rekey)
     s = sub.add_parser("revoke", help="revoke a device (appends eco.revoke/v1)")
     s.add_argument("device_id")
     s.add_argument("--reason", required=True)

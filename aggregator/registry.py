@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eco_protocol.canonical import canonical_bytes
+from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keys import DeviceId, device_id_of
@@ -76,38 +76,65 @@ def build_enrolment(public_key: bytes, household: str, programme: str,
         raise Rejected(f"cannot enrol: {e}") from e
 
 
+def _append_enrolment(ledger: Ledger, enrolment: Enrolment) -> tuple[int, bytes]:
+    store = ledger.store
+    if store.device(enrolment.device_id) is not None:
+        raise Rejected(f"device {enrolment.device_id} is already enrolled; revoke it and "
+                       "enrol a new key to replace it")
+    entry = canonical_bytes(sign_record(enrolment.to_dict(), ledger.signer.private_key))
+    (index,) = ledger.append([entry])
+    store.put_device(DeviceRow(enrolment.device_id, index, entry, 1, GENESIS_PREV))
+    return index, entry
+
+
+def _append_revocation(ledger: Ledger, device_id: DeviceId, reason: str,
+                       revoked_at: str) -> int:
+    store = ledger.store
+    row = store.device(device_id)
+    if row is None:
+        raise Rejected(f"device {device_id} is not enrolled")
+    if row.revoked_index is not None:
+        raise Rejected(f"device {device_id} was already revoked at entry {row.revoked_index}")
+    try:
+        rec = Revocation(device_id, reason, revoked_at)
+    except InvalidInput as e:
+        raise Rejected(f"cannot revoke: {e}") from e
+    entry = canonical_bytes(sign_record(rec.to_dict(), ledger.signer.private_key))
+    (index,) = ledger.append([entry])
+    store.put_device(DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
+                               row.last_hash, index, row.flag))
+    return index
+
+
 def enrol(ledger: Ledger, enrolment: Enrolment) -> tuple[int, bytes]:
     """Append a signed ``eco.enrol/v1`` entry and register the device; returns (index, entry)."""
-    store = ledger.store
-    with store.transaction():
-        if store.device(enrolment.device_id) is not None:
-            raise Rejected(f"device {enrolment.device_id} is already enrolled; revoke it and "
-                           "enrol a new key to replace it")
-        record = sign_record(enrolment.to_dict(), ledger.signer.private_key)
-        entry = canonical_bytes(record)
-        (index,) = ledger.append([entry])
-        store.put_device(DeviceRow(enrolment.device_id, index, entry, 1, GENESIS_PREV))
+    with ledger.store.transaction():
+        out = _append_enrolment(ledger, enrolment)
     ledger.checkpoint_now()
-    return index, entry
+    return out
 
 
 def revoke(ledger: Ledger, device_id: DeviceId, reason: str, revoked_at: str) -> int:
     """Append a signed ``eco.revoke/v1`` entry; later readings of the device are rejected."""
-    store = ledger.store
-    with store.transaction():
-        row = store.device(device_id)
-        if row is None:
-            raise Rejected(f"device {device_id} is not enrolled")
-        if row.revoked_index is not None:
-            raise Rejected(f"device {device_id} was already revoked at entry "
-                           f"{row.revoked_index}")
-        try:
-            rec = Revocation(device_id, reason, revoked_at)
-        except InvalidInput as e:
-            raise Rejected(f"cannot revoke: {e}") from e
-        entry = canonical_bytes(sign_record(rec.to_dict(), ledger.signer.private_key))
-        (index,) = ledger.append([entry])
-        store.put_device(DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
-                                   row.last_hash, index, row.flag))
+    with ledger.store.transaction():
+        index = _append_revocation(ledger, device_id, reason, revoked_at)
     ledger.checkpoint_now()
     return index
+
+
+def rekey(ledger: Ledger, old: DeviceId, new_public_key: bytes, at: str) -> Enrolment:
+    """Replace a device's key (new box, or a key that may have leaked), in one transaction: the
+    old device is revoked with a reason naming the new one, and the new key is enrolled for the
+    same household, programme, meters and terms, with ``fit.replaces`` naming the old one — so
+    both records, signed by the log key, link the two device ids."""
+    with ledger.store.transaction():
+        row = ledger.store.device(old)
+        if row is None:
+            raise Rejected(f"device {old} is not enrolled")
+        before = Enrolment.from_dict(parse_json(row.enrolment))
+        new = build_enrolment(new_public_key, before.household, before.programme,
+                              before.meters, {**before.fit, "replaces": old}, at)
+        _append_revocation(ledger, old, f"key replaced by device {new.device_id}", at)
+        _append_enrolment(ledger, new)
+    ledger.checkpoint_now()
+    return new

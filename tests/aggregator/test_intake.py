@@ -147,3 +147,23 @@ def test_a_group_is_one_transaction(ledger: Ledger, device: Device) -> None:
     outcomes = intake.process(msgs, NOW)
     assert [json.loads(canonical_bytes(o.receipt or {}))["items"][0]["status"]
             for o in outcomes] == ["accepted"] * 3
+
+
+def test_rekey_links_old_and_new_device_and_moves_the_household(ledger: Ledger,
+                                                                device: Device) -> None:
+    from aggregator.audit import audit
+    from aggregator.registry import rekey
+    from eco_protocol.keys import public_key_raw
+
+    intake = Intake(ledger)
+    send(intake, device, [device.reading()])
+    new = Device()
+    enrolment = rekey(ledger, DeviceId(device.device_id), public_key_raw(new.key), NOW)
+    assert enrolment.device_id == new.device_id and enrolment.fit["replaces"] == device.device_id
+    old_row = ledger.store.device(device.device_id)
+    assert old_row is not None and old_row.revoked_index is not None
+    revocation = json.loads(ledger.store.entry(old_row.revoked_index))
+    assert revocation["reason"] == f"key replaced by device {new.device_id}"
+    assert send(intake, device, [device.reading()]).items[0].reason.startswith("revoked:")
+    assert send(intake, new, [new.reading()]).items[0].status is ReceiptStatus.ACCEPTED
+    assert audit(ledger).problems == ()
