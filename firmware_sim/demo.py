@@ -408,8 +408,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="simulated seconds per wall second (default 2400: 2 days in 72 s)",
     )
     p.add_argument("--households", type=int, default=len(TOWN))
+    p.add_argument("--serve", action="store_true",
+                   help="afterwards, serve the operator web UI on the demo's data until Ctrl-C")
     args = p.parse_args(argv)
-    return run(args.out, args.days, args.speed, TOWN[: max(1, min(args.households, len(TOWN)))])
+    rc = run(args.out, args.days, args.speed, TOWN[: max(1, min(args.households, len(TOWN)))])
+    return serve_dashboard(args.out) if args.serve and rc == 0 else rc
+
+
+def serve_dashboard(out: Path) -> int:
+    """``--serve`` (``make demo SERVE=1``): an operator account with a random password, a login
+    code for the first household, and ``eco-aggregator ui`` on a free loopback port."""
+    import secrets
+
+    agg = [_bin("eco-aggregator"), "--config", str(out / "aggregator" / "aggregator.toml")]
+    password = secrets.token_urlsafe(12)
+    r = subprocess.run([*agg, "ui-user", "add", "demo"], input=password + "\n", text=True,
+                       capture_output=True, check=False)
+    if r.returncode != 0:
+        raise SystemExit(f"demo: cannot create the web UI account: {r.stderr.strip()}")
+    code = _run_json([*agg, "resident-code", TOWN[0].name])["code"]
+    ui = subprocess.Popen([*agg, "ui", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert ui.stdout is not None
+        line = ui.stdout.readline()
+        if not line:
+            raise SystemExit("demo: the web UI did not start; run eco-aggregator ui by hand")
+        url = json.loads(line)["url"]
+        print(f"demo: dashboard   {url}/   (Ctrl-C to stop)")
+        print(f"demo: operator    user demo, password {password}")
+        print(f"demo: resident    {url}/resident/login with code {code} ({TOWN[0].name})")
+        ui.wait()
+    except KeyboardInterrupt:
+        print()
+    finally:
+        if ui.poll() is None:
+            os.killpg(ui.pid, signal.SIGTERM)
+            try:
+                ui.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(ui.pid, signal.SIGKILL)
+                ui.wait()
+    return 0
 
 
 if __name__ == "__main__":

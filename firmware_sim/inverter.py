@@ -19,22 +19,18 @@ rule, made longer because pty delivery is bursty.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
 import random
-import select
 import threading
 import time
-import tty
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 
 from agent.clock import Clock
 from agent.meters import sunspec_layout as sl
 from firmware_sim import modbus_rtu as rtu
+from firmware_sim.pty_endpoint import PtyEndpoint
 from firmware_sim.solar import PvSystem
 from firmware_sim.sunspec_server import ServerConfig, SunSpecServer
 
@@ -101,7 +97,7 @@ def _power_scale_factor(rated_w: float) -> int:
     return sf
 
 
-class PtyInverter:
+class PtyInverter(PtyEndpoint):
     """One simulated inverter on its own pty; see the module docstring."""
 
     def __init__(
@@ -119,6 +115,7 @@ class PtyInverter:
         base: int = sl.DEFAULT_BASE,
         inverter_model: int = 103,
     ) -> None:
+        super().__init__()
         self.pv = PvSystem(rated_w=rated_w, seed=seed)
         self.rated_w = rated_w
         self.seed = seed
@@ -150,69 +147,18 @@ class PtyInverter:
         self._faults = faults or Faults()
         self._fault_rng = random.Random(f"eco-sim/inverter-faults/{seed}")
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._wake: tuple[int, int] | None = None
-        self._port: str | None = None
+        self._rx = bytearray()
+        self._last_rx = 0.0
+        self.thread_name = f"pty-inverter-{self.serial}"
 
-    # --- lifecycle -----------------------------------------------------------------------
+    # --- lifecycle (PtyEndpoint) -----------------------------------------------------------
 
-    @property
-    def port(self) -> str:
-        """The tty path the agent opens (the pty's slave side)."""
-        if self._port is None:
-            raise RuntimeError("inverter not started")
-        return self._port
-
-    def start(self) -> PtyInverter:
-        if self._thread is not None:
-            raise RuntimeError("inverter already started")
-        master, slave = os.openpty()
-        # Raw on both sides: no echo, no CR/LF translation, no signals from 0x03 etc.
-        tty.setraw(master)
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        self._port = os.ttyname(slave)
-        self._wake = os.pipe()
+    def on_start(self) -> None:
         with self._lock:
             self._last = self.clock.now()
             self._refresh_locked(self._last)
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._serve, name=f"pty-inverter-{self.serial}", daemon=True
-        )
-        self._thread.start()
-        log.info("inverter %s serving unit %d on %s", self.serial, self.unit, self._port)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the pty; idempotent."""
-        self._stop.set()
-        if self._wake is not None:
-            with contextlib.suppress(OSError):
-                os.write(self._wake[1], b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        for fd in (self._master, self._slave, *(self._wake or ())):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
-        self._wake = None
-
-    def __enter__(self) -> PtyInverter:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._rx.clear()
+        log.info("inverter %s serving unit %d on %s", self.serial, self.unit, self.port)
 
     # --- control and inspection ------------------------------------------------------------
 
@@ -308,56 +254,37 @@ class PtyInverter:
 
     # --- the serving thread ------------------------------------------------------------------
 
-    def _serve(self) -> None:
-        master, wake = self._master, self._wake
-        assert master is not None and wake is not None
-        buf = bytearray()
-        last_rx = 0.0
-        while not self._stop.is_set():
-            timeout = FRAME_GAP_S if buf else _IDLE_POLL_S
-            try:
-                ready, _, _ = select.select([master, wake[0]], [], [], timeout)
-            except (OSError, ValueError):
-                return  # fds closed under us by stop()
-            if wake[0] in ready:
-                return
-            if master in ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    # EIO while no slave is open; our own slave fd normally prevents it
-                    time.sleep(0.01)
-                    continue
-                buf += chunk
-                last_rx = time.monotonic()
-            self._drain(buf, gap_elapsed=bool(buf) and time.monotonic() - last_rx >= FRAME_GAP_S)
+    # RTU frames are delimited by silence (3.5 character times): bytes are collected until the
+    # line has been quiet for FRAME_GAP_S, then whatever is buffered is one frame (or noise).
 
-    def _drain(self, buf: bytearray, *, gap_elapsed: bool) -> None:
+    def poll_timeout(self) -> float:
+        return FRAME_GAP_S if self._rx else _IDLE_POLL_S
+
+    def on_bytes(self, data: bytes) -> bytes:
+        self._rx += data
+        self._last_rx = time.monotonic()
+        return self._drain(self._rx, gap_elapsed=False)
+
+    def on_idle(self) -> bytes:
+        gap = bool(self._rx) and time.monotonic() - self._last_rx >= FRAME_GAP_S
+        return self._drain(self._rx, gap_elapsed=gap)
+
+    def _drain(self, buf: bytearray, *, gap_elapsed: bool) -> bytes:
+        out = bytearray()
         while buf:
             n = rtu.request_frame_length(bytes(buf[:7]))
             if n is not None and len(buf) >= n:
                 frame = bytes(buf[:n])
                 if rtu.crc_ok(frame):
                     del buf[:n]
-                    self._answer(frame)
+                    out += self.handle_frame(frame) or b""
                     continue
                 if not gap_elapsed:
-                    return  # maybe noise in front of a frame; decide at the silence
+                    break  # maybe noise in front of a frame; decide at the silence
             if gap_elapsed:
                 # what is left after the silence is one frame: a request we can't size, or noise
                 frame = bytes(buf)
                 buf.clear()
-                self._answer(frame)
-            return
-
-    def _answer(self, frame: bytes) -> None:
-        response = self.handle_frame(frame)
-        if response is None or self._master is None:
-            return
-        view = memoryview(response)
-        while view:
-            try:
-                written = os.write(self._master, view)
-            except OSError:
-                return
-            view = view[written:]
+                out += self.handle_frame(frame) or b""
+            break
+        return bytes(out)

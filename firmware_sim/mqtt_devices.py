@@ -1,6 +1,6 @@
 """Simulated MQTT energy devices on a real broker: a Tasmota plug/meter, a Shelly Pro 3EM and an
 OpenEVSE charger, publishing what the real firmware publishes, driven by the seeded physical
-models (:mod:`firmware_sim.solar`, :mod:`firmware_sim.load`, :mod:`firmware_sim.ev`).
+models (:mod:`firmware_sim.solar`, :mod:`firmware_sim.household`, :mod:`firmware_sim.ev`).
 
 What each one sends (sources in :mod:`agent.meters.mqtt_devices` and
 ``tests/vectors/mqtt_devices.json``):
@@ -53,7 +53,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.clock import Clock
 from firmware_sim.ev import EvCharger, EvState
-from firmware_sim.load import Household
+from firmware_sim.household import Household
 from firmware_sim.solar import JST, PvSystem
 
 log = logging.getLogger(__name__)

@@ -22,21 +22,16 @@ be read as commands.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import random
-import select
 import threading
-import time
-import tty
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import TracebackType
 
 from agent.clock import Clock
 from agent.meters.skstack import ECHONET_PORT, PANA_PORT, Family, SkProtocolError, ll64
 from firmware_sim.echonet_node import EchonetNode
+from firmware_sim.pty_endpoint import PtyEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -486,90 +481,19 @@ class SkStackServer:
         self._erxudp(out, cfg.meter_ip, cfg.dongle_ip, ECHONET_PORT, answer)
 
 
-class PtyWisunDongle:
+class PtyWisunDongle(PtyEndpoint):
     """A :class:`SkStackServer` on its own pty; the agent opens :attr:`port`."""
 
+    thread_name = "pty-wisun-dongle"
+
     def __init__(self, server: SkStackServer) -> None:
+        super().__init__()
         self.server = server
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._wake: tuple[int, int] | None = None
-        self._port: str | None = None
 
-    @property
-    def port(self) -> str:
-        if self._port is None:
-            raise RuntimeError("dongle not started")
-        return self._port
+    def on_start(self) -> None:
+        log.info("Wi-SUN dongle (%s) on %s", self.server.config.family.value, self.port)
 
-    def start(self) -> PtyWisunDongle:
-        if self._thread is not None:
-            raise RuntimeError("dongle already started")
-        master, slave = os.openpty()
-        tty.setraw(master)
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        self._port = os.ttyname(slave)
-        self._wake = os.pipe()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name="pty-wisun-dongle",
-                                        daemon=True)
-        self._thread.start()
-        log.info("Wi-SUN dongle (%s) on %s", self.server.config.family.value, self._port)
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._wake is not None:
-            with contextlib.suppress(OSError):
-                os.write(self._wake[1], b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        for fd in (self._master, self._slave, *(self._wake or ())):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
-        self._wake = None
-
-    def __enter__(self) -> PtyWisunDongle:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def _serve(self) -> None:
-        master, wake = self._master, self._wake
-        assert master is not None and wake is not None
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([master, wake[0]], [], [], _IDLE_POLL_S)
-            except (OSError, ValueError):
-                return
-            if wake[0] in ready:
-                return
-            if master not in ready:
-                continue
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                time.sleep(0.01)
-                continue
-            with self._lock:
-                try:
-                    reply = self.server.feed(chunk)
-                except Exception:  # a simulator bug must not kill the thread silently
-                    log.exception("dongle simulator failed on %r", chunk[:80])
-                    continue
-            view = memoryview(reply)
-            while view:
-                try:
-                    written = os.write(master, view)
-                except OSError:
-                    break
-                view = view[written:]
+    def on_bytes(self, data: bytes) -> bytes:
+        with self._lock:
+            return self.server.feed(data)

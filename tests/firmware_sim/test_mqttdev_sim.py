@@ -31,7 +31,7 @@ from agent.meters.mqtt_devices import (
 )
 from aggregator.mosquitto import Mosquitto, free_port
 from firmware_sim.ev import EvCharger, EvState, session_on
-from firmware_sim.load import Household
+from firmware_sim.household import Household
 from firmware_sim.mqtt_devices import (
     Faults,
     OpenEvseSim,
