@@ -5,11 +5,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev systemd python3-venv postgresql
+APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev systemd python3-venv postgresql \
+	chromium chromium-driver fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: all deps venv test lint unit demo bench clean distclean
+.PHONY: all deps venv test lint unit demo bench faults clean distclean
 
 all: test
 
@@ -44,10 +45,16 @@ test: deps venv lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: deps venv
-	$(PY) -m firmware_sim.demo --out demo-output
+	$(PY) -m firmware_sim.demo --out demo-output $(if $(filter 1,$(SERVE)),--serve,)
 
 bench: deps venv
 	$(PY) -m bench.run
+
+# The fault-injection suite alone (tests/faults; also part of `make test`): SIGKILLed agents and
+# aggregator, broker restarts, a 24 h partition, full disks, damaged state. Prints the table
+# that README "Reliability" quotes.
+faults: deps venv
+	$(VENV)/bin/pytest tests/faults -q -s -p no:cacheprovider
 
 clean:
 	rm -rf demo-output .pytest_cache .mypy_cache .ruff_cache build *.egg-info

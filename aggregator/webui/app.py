@@ -652,6 +652,8 @@ class UiApp:
             data["proof_error"] = t("ledger.bad_query")
         elif data["proof_error"] == "missing":
             data["proof_error"] = t("ledger.not_found")
+        elif data["proof_error"] == "not_yet":
+            data["proof_error"] = t("ledger.not_yet")
         return self.render(request, "ledger.html", "ledger.title", query=q, **data)
 
     @staticmethod
@@ -669,8 +671,10 @@ class UiApp:
             if reading is None:
                 raise Rejected("missing")
             index = reading.leaf_index
-        if index >= row.size:
+        if index >= store.size():
             raise Rejected("missing")
+        if index >= row.size:
+            raise Rejected("not_yet")
         entry = store.entry(index)
         leaf = leaf_hash(entry)
         path = inclusion_proof(index, row.size, store.node)
@@ -804,7 +808,7 @@ class UiApp:
         out = self.state.reports_dir / slug(batch_id)
         with self.state.store() as store:
             report = write_report(self.state.ledger(store), programme, batch_id, out,
-                                  list(self.cfg_witnesses()))
+                                  list(self.state.cfg.witness_vkeys))
         html = out / "report.html"
         html.write_text(render_report_html(report, lang, self_check(report)), "utf-8")
         pdf = out / "report.pdf"
@@ -825,9 +829,6 @@ class UiApp:
                 z.write(f, f"{slug(batch_id)}/evidence/{f.name}")
         tmp.replace(out / "report.zip")
         return made_pdf
-
-    def cfg_witnesses(self) -> tuple[str, ...]:
-        return self.state.cfg.witness_vkeys
 
     async def report_post(self, request: Request) -> Response:
         self.require(request, Role.OPERATOR)

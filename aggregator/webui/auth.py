@@ -141,7 +141,7 @@ class UserStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._dummy = hash_password("not a password", b"\0" * 16)
+        self._dummy: str | None = None  # hashed on first use: unknown names cost the same
 
     def users(self) -> dict[str, User]:
         raw = _read_json(self.path).get("users", {})
@@ -187,7 +187,9 @@ class UserStore:
     def check(self, name: str, password: str) -> User | None:
         """The user if the password matches; the same work is done for unknown names."""
         user = self.get(name)
-        ok = verify_password(password, user.password_hash if user else self._dummy)
+        if user is None and self._dummy is None:
+            self._dummy = hash_password("not a password", b"\0" * 16)
+        ok = verify_password(password, user.password_hash if user else self._dummy or "")
         return user if ok and user is not None else None
 
 

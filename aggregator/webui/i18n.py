@@ -195,6 +195,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ledger.bad_query": ("台帳番号、または機器IDとseqを指定してください。",
                          "Give an entry index, or a device id and seq."),
     "ledger.not_found": ("該当する記録がありません。", "No such entry."),
+    "ledger.not_yet": ("その記録はまだ署名付きチェックポイントに含まれていません。数秒後にもう一度お試しください。",
+                       "That entry is not in a signed checkpoint yet; try again in a few seconds."),
     # points
     "points.title": ("エコポイント", "Eco-points"),
     "points.rate": ("CO2 1kgあたりのポイント", "Points per kg-CO2"),

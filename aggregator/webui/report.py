@@ -10,7 +10,6 @@ from a browser, from ``file://`` and through headless Chromium's ``--print-to-pd
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -145,10 +144,6 @@ def render_report_files(report_path: Path, out: Path, lang: str = "ja",
         render_pdf(html_path, pdf_path)
         files["pdf"] = str(pdf_path)
     return files
-
-
-def report_json_text(report: Mapping[str, Any]) -> str:
-    return json.dumps(report, indent=1, ensure_ascii=False) + "\n"
 
 
 __all__ = ["find_chromium", "load_report", "render_pdf", "render_report_files",

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 class UiServer:
     def __init__(self, ui: UiConfig, host: str, port: int) -> None:
         self.host = host
+        # keep-alive longer than browsers keep idle sockets: a form POST sent on a connection
+        # the server is just closing fails in the browser instead of being retried
         config = uvicorn.Config(create_app(ui), host=host, port=port, log_level="warning",
                                 lifespan="off", access_log=False, server_header=False,
                                 proxy_headers=False, timeout_keep_alive=65)

@@ -1,0 +1,23 @@
+"""Fixtures of the web UI tests (helpers in :mod:`webui_kit`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from webui_kit import Browser, UiWorld, make_world
+
+from aggregator.webui.app import UiConfig, create_app
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> UiWorld:
+    return make_world(tmp_path)
+
+
+@pytest.fixture
+def browser(world: UiWorld) -> Iterator[Browser]:
+    with TestClient(create_app(UiConfig(world.cfg))) as client:
+        yield Browser(client)

@@ -1,0 +1,177 @@
+"""The web UI's pure parts: password hashing, login codes, CSRF tokens, the throttle, charts,
+QR codes, the string catalogue, and what the fleet page computes."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from webui_kit import UiWorld
+
+from aggregator.accounting import scan
+from aggregator.errors import Rejected
+from aggregator.webui import views
+from aggregator.webui.auth import (
+    CROCKFORD,
+    ResidentCodes,
+    Throttle,
+    UserStore,
+    code_digest,
+    csrf_ok,
+    csrf_token,
+    hash_password,
+    new_code,
+    normalise_code,
+    verify_password,
+)
+from aggregator.webui.charts import Series, bar_chart, nice_ticks, share_bar
+from aggregator.webui.i18n import CATALOGUE, LANGUAGES, pick_language, translator
+from aggregator.webui.qr import qr_matrix, qr_svg
+from aggregator.webui.templating import TEMPLATES
+
+
+def test_scrypt_hashes_verify_and_reject() -> None:
+    h = hash_password("correct horse", b"\x01" * 16, log_n=10)
+    assert h.startswith("scrypt$10$8$1$") and h == hash_password("correct horse", b"\x01" * 16,
+                                                                  log_n=10)
+    assert verify_password("correct horse", h)
+    assert not verify_password("correct horsE", h)
+    for bad in ("", "plain", "scrypt$10$8$1$AAAA", "scrypt$99$8$1$AAAA$AAAA",
+                "scrypt$x$8$1$AAAA$AAAA", "bcrypt$10$8$1$AAAA$AAAA", h.replace("$8$", "$0$")):
+        assert not verify_password("correct horse", bad)
+    assert hash_password("same") != hash_password("same")  # a random salt each time
+
+
+def test_user_store_rules(tmp_path: Path) -> None:
+    users = UserStore(tmp_path / "ui" / "users.json")
+    with pytest.raises(Rejected, match="at least 10"):
+        users.add("alice", "short")
+    with pytest.raises(Rejected, match="user name"):
+        users.add("Alice Smith", "long enough password")
+    u = users.add("alice", "long enough password")
+    assert users.check("alice", "long enough password") == u
+    assert users.check("alice", "wrong password!!") is None
+    assert users.check("nobody", "long enough password") is None
+    assert (tmp_path / "ui").stat().st_mode & 0o777 == 0o700
+    assert users.remove("alice") and not users.remove("alice")
+
+
+def test_login_codes() -> None:
+    code = new_code()
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", code)
+    assert all(c in CROCKFORD for c in code.replace("-", ""))
+    typed = code.lower().replace("-", " ")
+    assert normalise_code(typed) == code.replace("-", "")
+    assert normalise_code("OIL0-0000-0000-0000") == "0110000000000000"
+    assert code_digest("OIL0-0000-0000-0000") == code_digest("0110 0000 0000 0000")
+    for bad in ("", "ABCD", "UUUU-0000-0000-0000", "0000-0000-0000-00000"):
+        assert normalise_code(bad) is None and code_digest(bad) is None
+
+
+def test_resident_codes_store_hashes_and_replace(tmp_path: Path) -> None:
+    codes = ResidentCodes(tmp_path / "residents.json")
+    first = codes.issue("hh-aaaaaaaaaaaaaaaaaaaa")
+    other = codes.issue("hh-bbbbbbbbbbbbbbbbbbbb")
+    found = codes.lookup(first)
+    assert found is not None and found[0] == "hh-aaaaaaaaaaaaaaaaaaaa"
+    text = (tmp_path / "residents.json").read_text()
+    assert first not in text and first.replace("-", "") not in text
+    second = codes.issue("hh-aaaaaaaaaaaaaaaaaaaa")
+    assert codes.lookup(first) is None and codes.current(found[1]) is None
+    assert codes.lookup(second) is not None and codes.lookup(other) is not None
+
+
+def test_csrf_tokens_and_throttle() -> None:
+    session: dict[str, object] = {}
+    token = csrf_token(session)
+    assert csrf_token(session) == token and len(token) >= 43
+    assert csrf_ok(session, token)
+    assert not csrf_ok(session, token[:-1] + "x") and not csrf_ok(session, None)
+    assert not csrf_ok({}, token) and not csrf_ok({"csrf": "short"}, "short")
+    t = Throttle(limit=2, window=60)
+    assert t.allowed("a", 0)
+    t.failed("a", 0)
+    t.failed("a", 1)
+    assert not t.allowed("a", 2) and t.allowed("b", 2)
+    assert t.allowed("a", 61.5)  # the failures aged out
+    t.failed("a", 62)
+    t.succeeded("a")
+    assert t.allowed("a", 63)
+
+
+def test_charts_are_valid_svg_and_escape_labels() -> None:
+    assert nice_ticks(0) == [0.0, 1.0] and nice_ticks(87) == [0.0, 25.0, 50.0, 75.0, 100.0]
+    assert nice_ticks(0.3)[-1] >= 0.3
+    svg = bar_chart(["11-22", "<b>"], [Series("PV & <x>", [1.5, 2.0], "#e8a200"),
+                                       Series("EV", [0.5, 0.0], "#8e44ad")],
+                    title='Daily "energy"', unit="kWh")
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg") and root.attrib["role"] == "img"
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "PV &amp; &lt;x&gt;" in svg
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}rect")) >= 3
+    ET.fromstring(bar_chart([], [], title="empty", unit="kWh"))
+    ET.fromstring(bar_chart(["a", "b"], [Series("s", [1, 2], "#000")], title="t", unit="u",
+                            stacked=False))
+    bar = share_bar([("online", 3, "#0a0"), ("offline", 1, "#a00"), ("never", 0, "#999")],
+                    title="health")
+    ET.fromstring(bar)
+    assert "online (3)" in bar and "never (0)" in bar
+    ET.fromstring(share_bar([("x", 0, "#000")], title="none"))
+
+
+def test_qr_code_svg() -> None:
+    url = "http://127.0.0.1:8081/shop/redeem?t=eyJhbGciOi.abc"
+    m = qr_matrix(url)
+    assert len(m) == len(m[0]) >= 25 + 8  # version ≥ 2 plus the quiet zone
+    assert not any(m[0]) and all(m[4][4:11])  # quiet zone, then the finder pattern
+    root = ET.fromstring(qr_svg(url, label="<QR>"))
+    assert root.attrib["viewBox"] == f"0 0 {len(m)} {len(m)}"
+
+
+def test_the_catalogue_has_every_key_the_templates_use_in_both_languages() -> None:
+    used = set()
+    for f in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"""t\(["']([a-z0-9_.]+)["']\)""", f.read_text()))
+    for prefix, values in (("state.", [s.value for s in views.DeviceState]),
+                           ("q.", ["pv_generation", "grid_export", "self_consumed",
+                                   "ev_charge", "grid_import"]),
+                           ("fit.", ["none", "fit", "post_fit", "unset"]),
+                           ("role.", ["operator", "shop", "resident"])):
+        used |= {prefix + v for v in values}
+    for f in (Path(views.__file__).parent).glob("*.py"):
+        used |= set(re.findall(r"""\bt\(["']([a-z0-9_]+\.[a-z0-9_.]+)["']\)""",
+                               f.read_text()))
+    missing = sorted(used - set(CATALOGUE))
+    assert not missing, missing
+    for key, texts in CATALOGUE.items():
+        assert len(texts) == len(LANGUAGES) and all(texts), key
+    assert translator("ja")("nav.fleet") == "機器の状況"
+    assert translator("en")("nav.fleet") == "Fleet"
+    assert translator("xx")("nav.fleet") == "機器の状況"
+    assert translator("en")("no.such.key") == "no.such.key"
+    assert pick_language(None) == "ja" and pick_language("en") == "en"
+    assert pick_language("de") == "ja"
+
+
+def test_fleet_states_follow_the_last_reading(world: UiWorld) -> None:
+    a = world.enrol_pv("A, 1")
+    b = world.enrol_pv("B, 2")
+    c = world.enrol_pv("C, 3")
+    world.send("A, 1", 4)  # T0 .. T0 + 2 h
+    world.send("B, 2", 12)  # T0 .. T0 + 6 h
+    world.cli("revoke", c.device_id, "--reason", "meter replaced")
+    t0 = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+    with world.ledger() as ledger:
+        view = scan(ledger.store)
+        f = views.fleet(view, ledger.store.devices(), ledger.store.rejections(),
+                        t0 + timedelta(hours=5), timedelta(hours=2))
+    states = {d.device_id: d.state for d in f.devices}
+    assert states == {a.device_id: views.DeviceState.OFFLINE,
+                      b.device_id: views.DeviceState.ONLINE,
+                      c.device_id: views.DeviceState.REVOKED}
+    assert f.counts == {"online": 1, "offline": 1, "never": 0, "revoked": 1}
+    assert f.daily_readings == [("2026-11-22", 16)]
+    assert {d.readings for d in f.devices} == {4, 12, 0}

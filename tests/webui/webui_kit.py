@@ -1,0 +1,190 @@
+"""Helpers for the web UI tests: a municipality's state directory with a programme, accounts
+and households that send readings; a TestClient that fills forms like a person."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from aggregator.cli import main as aggregator_main
+from aggregator.config import Config, load_config
+from aggregator.intake import Intake
+from aggregator.ledger import Ledger
+from aggregator.registry import pseudonym
+from aggregator.store import SqliteStore
+from aggregator.webui.auth import ResidentCodes, Role, UserStore, ui_dir
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.encoding import b64encode, format_time
+from eco_protocol.keyfile import load_private_key
+from eco_protocol.keys import public_key_raw
+from eco_protocol.note import NoteSigner
+from tests.aggregator.conftest import T0, Device
+
+PROGRAMME = "test-city-2026"
+OPERATOR = ("alice", "correct horse battery")
+SHOP = ("bakery", "shop counter pass")
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def run_cli(conf: Path, *args: str, stdin: str | None = None) -> Any:
+    """``eco-aggregator --config CONF ARGS`` in-process; its JSON output."""
+    out = io.StringIO()
+    old_stdin = sys.stdin
+    if stdin is not None:
+        sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out):
+            rc = aggregator_main(["--config", str(conf), *args])
+    finally:
+        sys.stdin = old_stdin
+    assert rc == 0, out.getvalue()
+    return json.loads(out.getvalue())
+
+
+@dataclass
+class UiWorld:
+    state: Path
+    conf: Path
+    log_vkey: str
+    devices: dict[str, Device] = field(default_factory=dict)
+
+    @property
+    def cfg(self) -> Config:
+        return load_config(self.conf)
+
+    def cli(self, *args: str, stdin: str | None = None) -> Any:
+        return run_cli(self.conf, *args, stdin=stdin)
+
+    @contextlib.contextmanager
+    def ledger(self) -> Iterator[Ledger]:
+        cfg = self.cfg
+        store = SqliteStore(self.state / "ledger.sqlite3")
+        try:
+            yield Ledger(store, NoteSigner(cfg.origin, load_private_key(cfg.key_file)),
+                         self.state / "checkpoint.latest")
+        finally:
+            store.close()
+
+    def pseudonym(self, reference: str) -> str:
+        return pseudonym(bytes.fromhex(self.cfg.pseudonym_key_file.read_text().strip()),
+                         reference)
+
+    def enrol_pv(self, reference: str, rated_w: int = 6000) -> Device:
+        """A zero-export PV household (all generation self-consumed), enrolled by the CLI."""
+        d = Device()
+        self.cli("enrol", "--public-key", b64encode(public_key_raw(d.key)), "--household",
+                 reference, "--programme", PROGRAMME, "--meter",
+                 f"pv1:pv_generation:sunspec-modbus:{rated_w}", "--installed", "2021-06-01",
+                 "--fit-status", "none", "--no-battery", "--zero-export")
+        self.devices[reference] = d
+        return d
+
+    def send(self, reference: str, intervals: int = 24, energy: int = 2000,
+             start: int = 0) -> None:
+        """Readings of ``intervals`` half hours from T0 + ``start`` intervals, in-process."""
+        d = self.devices[reference]
+        with self.ledger() as ledger:
+            intake = Intake(ledger)
+            for k in range(start, start + intervals):
+                s = T0 + timedelta(minutes=30 * k)
+                r = d.reading(energy=energy, start=format_time(s),
+                              end=format_time(s + timedelta(minutes=30)))
+                (o,) = intake.process([(d.topic, canonical_bytes([r]))], "2026-12-01T00:00:00Z")
+                assert o.accepted == 1, o.receipt
+            ledger.checkpoint_now()
+
+
+EXTRA_FACTORS = "".join(f"""
+[[methodology.grid_factors]]
+fiscal_year = {fy}
+g_per_kwh = 434
+source = "ILLUSTRATIVE value for the tests"
+published = "n/a"
+illustrative = true
+""" for fy in range(2027, 2031))  # readings timed "now" keep a factor for years to come
+
+
+def make_world(tmp: Path, points_per_kg: int = 5, broker: str = "mqtt://127.0.0.1:1",
+               name: str = "ui") -> UiWorld:
+    state = tmp / "agg"
+    conf = state / "aggregator.toml"
+    init = run_cli(conf, "init", str(state), "--origin", "eco-ledger.ui.test",
+                   "--broker", broker)
+    # an MQTT session and share group of its own (see tests/aggregator/test_serve.py)
+    conf.write_text(conf.read_text()
+                    .replace('client_id = "eco-aggregator-1"', f'client_id = "agg-{name}"')
+                    .replace('share_group = "aggregators"', f'share_group = "g-{name}"'))
+    run_cli(conf, "programme", "init", "--id", PROGRAMME)
+    prog = state / "programme.toml"
+    prog.write_text(prog.read_text().replace("points_per_kg = 1",
+                                             f"points_per_kg = {points_per_kg}")
+                    + EXTRA_FACTORS)
+    users = UserStore(ui_dir(state) / "users.json")
+    users.add(*OPERATOR, Role.OPERATOR)
+    users.add(*SHOP, Role.SHOP)
+    return UiWorld(state, conf, init["log_vkey"])
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)
+
+
+class Browser:
+    """A TestClient with the steps a person takes: open a page, fill a form, submit."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, **kw)
+
+    def post_form(self, page: str, action: str, data: dict[str, str], **kw: Any) -> Any:
+        token = csrf_of(self.client.get(page).text)
+        return self.client.post(action, data={"csrf": token, **data}, **kw)
+
+    def login(self, user: tuple[str, str] = OPERATOR) -> Any:
+        return self.post_form("/login", "/login", {"username": user[0], "password": user[1]})
+
+    def resident_login(self, code: str) -> Any:
+        return self.post_form("/resident/login", "/resident/login", {"code": code})
+
+
+def issue_code(world: UiWorld, reference: str) -> str:
+    return ResidentCodes(ui_dir(world.state) / "residents.json").issue(
+        world.pseudonym(reference))
+
+
+def sealed_report(world: UiWorld, out: Path) -> Path:
+    """Two households' readings, a sealed batch and its report.json (via the CLI)."""
+    for i, ref in enumerate(("Sato, 1-2 Chuo", "Suzuki, 3-4 Minami")):
+        world.enrol_pv(ref)
+        world.send(ref, 48, energy=800 + 400 * i)
+    batch = world.cli("batch", "create", "--period", "2026-11-22..2026-11-24")
+    world.cli("batch", "report", batch["batch_id"], "--out", str(out))
+    return out / "report.json"
+
+
+def require_chromium() -> tuple[str, str]:
+    """Chromium and its WebDriver; a missing one fails the test (never skips it)."""
+    import shutil
+
+    import pytest
+
+    browser = shutil.which("chromium")
+    driver = shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.fail("chromium / chromedriver not found: run 'make deps' (Debian packages "
+                    "chromium and chromium-driver)", pytrace=False)
+    return browser, driver
