@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from eco_protocol.encoding import b64encode
+from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.errors import EnvironmentProblem, ProtocolError
 from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
@@ -103,12 +103,27 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
 
     key = load_device_key(config)
     device_id = device_id_of(public_key_raw(key))
-    report: dict[str, Any] = {"device_id": device_id, "next_seq": 1, "pending": 0,
-                              "rejected": [], "last_receipt": None,
-                              "outbox": str(config.device.outbox_path)}
+    from .runner import TIMESYNC_DIR, clock_from_config, clock_known_unsynced
+
+    clock = clock_from_config(config)
+    now = clock.timestamp()
+    timesync = TIMESYNC_DIR
+    report: dict[str, Any] = {
+        "device_id": device_id, "next_seq": 1, "pending": 0, "rejected": [],
+        "last_receipt": None, "outbox": str(config.device.outbox_path),
+        "clock": {"now": format_time(clock.now().replace(microsecond=0)),
+                  "known_unsynced": clock_known_unsynced(now, timesync.is_dir(),
+                                                         (timesync / "synchronized").exists())},
+        "meters": [{"id": m.id, "quantity": m.quantity.value, "protocol": m.protocol.value}
+                   for m in config.meters],
+    }
     if not config.device.outbox_path.exists():
         return report
     with Outbox.open(config.device.outbox_path, device_id, readonly=True) as box:
+        states = box.meter_states()
+        for m in report["meters"]:
+            # the last interval boundary committed for the meter and its register there
+            m["last_committed"] = states.get(m["id"])
         counts = box.counts()
         report["next_seq"] = counts.next_seq
         report["pending"] = counts.pending

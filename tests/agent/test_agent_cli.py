@@ -75,6 +75,8 @@ def test_status_before_any_reading(conf: Path, capsys: pytest.CaptureFixture[str
     assert code == 0
     assert report["next_seq"] == 1 and report["pending"] == 0 and report["rejected"] == []
     assert report["last_receipt"] is None and len(report["device_id"]) == 32
+    assert [m["id"] for m in report["meters"]] == ["pv1"]
+    assert set(report["clock"]) == {"now", "known_unsynced"}
 
 
 def test_errors_are_one_line_with_exit_codes(conf: Path, tmp_path: Path,
@@ -195,6 +197,8 @@ def test_run_process_delivers_readings_and_keeps_status(
         assert seqs == list(range(1, len(seqs) + 1))  # in order, none lost, none twice
         report = json.loads(run_cli(capsys, "status", str(conf))[1])
         assert report["next_seq"] >= len(seqs) + 1 and report["rejected"] == []
+        (pv1,) = report["meters"]
+        assert pv1["last_committed"] is not None  # the boundary and register it last signed
         # each reading's energy is plausible for a 4.5 kW inverter over 5 minutes
         for rec in agg.records:
             assert rec["meter"] == "pv1" and rec["source"]["meter_serial"] == "SN-CLI-1"
