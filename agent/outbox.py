@@ -29,6 +29,7 @@ against the newest row), which ``PRAGMA integrity_check`` does not look at.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -120,9 +121,10 @@ def _unwritable(path: Path, e: sqlite3.Error) -> AgentError:
 
 def _corrupt(path: Path, what: str) -> StateCorrupt:
     return StateCorrupt(
-        f"outbox {path} is damaged ({what}). Stop the agent and move the file (and its -wal/-shm "
-        "files) aside, keeping a copy: it holds signed readings not yet receipted. A new outbox "
-        "restarts the sequence at 1, so the operator must re-enrol this device afterwards.")
+        f"outbox {path} is damaged ({what}). Nothing was overwritten. Stop the agent and move the "
+        "file (and its -wal, -shm and -sent files) aside, keeping a copy: it holds signed "
+        "readings not yet receipted. A new outbox restarts the sequence at 1, so the operator "
+        "must re-key and re-enrol this device afterwards (README, Reliability).")
 
 
 def _rolled_back(path: Path, what: str) -> StateCorrupt:
@@ -133,6 +135,27 @@ def _rolled_back(path: Path, what: str) -> StateCorrupt:
         "readings under seq numbers the aggregator may already hold (a fork), so the agent "
         "stops here. Keep every outbox file (outbox.sqlite3*), have the device re-keyed and "
         "re-enrolled (README, Reliability).")
+
+
+def _guard(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection held open while the writable one checks the outbox.
+
+    If the check fails, closing the writable connection must not be the *last* close: that
+    one folds the WAL into the database and deletes it, which would make a damaged outbox's
+    loss permanent and destroy the evidence. A read-only connection never checkpoints. Opened
+    only after the writable connection's first read has recovered the WAL index, so that it
+    does not trust a stale one left in the -shm file by the crash."""
+    if not path.exists():
+        return None
+    try:
+        guard = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                timeout=10.0)
+    except sqlite3.Error:
+        return None
+    # maps the WAL index; a file damaged beyond reading is for the writable check to name
+    with contextlib.suppress(sqlite3.Error):
+        guard.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    return guard
 
 
 _SENT_SLOT: Final = 128
@@ -239,7 +262,10 @@ class Outbox:
 
     @classmethod
     def open(cls, path: Path, device_id: str, *, readonly: bool = False) -> Outbox:
-        """Open (creating if needed) and check the outbox; StateCorrupt if it fails the check."""
+        """Open (creating if needed) and check the outbox; StateCorrupt if it fails the check.
+
+        Every check runs before the first write, and a refusal leaves the database and its WAL
+        byte-for-byte as they were (see :func:`_guard`)."""
         if not readonly:
             path.parent.mkdir(parents=True, exist_ok=True)
         # the mark first: read before the database, it can only be at or below what that holds
@@ -261,40 +287,55 @@ class Outbox:
                                      timeout=10.0)
         except sqlite3.Error as e:
             raise AgentError(f"cannot open outbox {path}: {e}") from e
+        guard: sqlite3.Connection | None = None
         try:
-            rows = db.execute("PRAGMA integrity_check").fetchall()
-            if [tuple(r) for r in rows] != [("ok",)]:
-                problems = "; ".join(str(r[0]) for r in rows[:5])
-                db.close()
-                raise _corrupt(path, f"integrity_check: {problems}")
-            fresh = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
-            if fresh and sent.seq > 0:  # refuse before writing anything
-                db.close()
-                raise _rolled_back(path, "it is empty or missing, but readings up to seq "
-                                         f"{sent.seq} were already sent ({sent.path.name})")
-            if not readonly:
-                mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    db.close()
-                    raise AgentError(f"outbox {path}: cannot switch to WAL mode (got {mode}); "
-                                     "the state directory must be on a local filesystem")
-                db.execute("PRAGMA synchronous=FULL")
-                db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as e:
-            db.close()
-            if _is_environment(e):
-                raise _unwritable(path, e) from e
-            raise _corrupt(path, str(e)) from e
-        box = cls(db, path, device_id, sent)
-        try:
-            box._check_identity(readonly)
-            box._check_rows()
+            try:
+                # the first read recovers the WAL: from here on we see what SQLite will use
+                rows = db.execute("PRAGMA integrity_check").fetchall()
+                if not readonly:
+                    guard = _guard(path)
+                if [tuple(r) for r in rows] != [("ok",)]:
+                    problems = "; ".join(str(r[0]) for r in rows[:5])
+                    raise _corrupt(path, f"integrity_check: {problems}")
+                fresh = not db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type='table' "
+                                       "AND name='chain'").fetchone()[0] or \
+                    not db.execute("SELECT COUNT(*) FROM chain").fetchone()[0]
+                if fresh and sent.seq > 0:
+                    raise _rolled_back(path, "it is empty or missing, but readings up to seq "
+                                             f"{sent.seq} were already sent ({sent.path.name})")
+            except sqlite3.DatabaseError as e:
+                if _is_environment(e):
+                    raise _unwritable(path, e) from e
+                raise _corrupt(path, str(e)) from e
+            box = cls(db, path, device_id, sent)
+            if readonly or not fresh:
+                box._check_identity(readonly)
+                box._check_rows()
+            if not readonly:  # the first writes
+                try:
+                    mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                    if str(mode).lower() != "wal":
+                        raise AgentError(f"outbox {path}: cannot switch to WAL mode (got "
+                                         f"{mode}); the state directory must be on a local "
+                                         "filesystem")
+                    db.execute("PRAGMA synchronous=FULL")
+                    db.executescript(_SCHEMA)
+                except sqlite3.DatabaseError as e:
+                    if _is_environment(e):
+                        raise _unwritable(path, e) from e
+                    raise _corrupt(path, str(e)) from e
+                if fresh:
+                    box._check_identity(readonly)  # records whose outbox this is
+            return box
         except BaseException:
-            db.close()
+            db.close()  # with the guard open this is not the last close: no checkpoint
             raise
-        return box
+        finally:
+            if guard is not None:
+                guard.close()
 
     def _check_identity(self, readonly: bool) -> None:
+        """Check (or, when new, record) whose outbox this is."""
         with self._lock:
             try:
                 row = self._db.execute("SELECT value FROM meta WHERE key='device_id'").fetchone()
@@ -338,7 +379,9 @@ class Outbox:
         held: dict[int, str] = {}
         prevs: dict[int, object] = {}
         for seq, sha, body in rows:
-            data = bytes(body)
+            if not isinstance(body, bytes) or not isinstance(sha, str):
+                raise _corrupt(self.path, f"the stored reading seq {seq} has the wrong type")
+            data = body
             if hashlib.sha256(data).hexdigest() != sha:
                 raise _corrupt(self.path, f"the stored reading seq {seq} no longer matches its "
                                           "hash")
