@@ -7,13 +7,24 @@ functions below compute from that view.
 
 from __future__ import annotations
 
+import math
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
 
 from eco_protocol.canonical import parse_json
 from eco_protocol.coverage import LedgerReading, covered_digest, select_covered
 from eco_protocol.encoding import parse_time
 from eco_protocol.merkle import leaf_hash
-from eco_protocol.methodology import HouseholdTerms, daily_reduction_g, household_terms
+from eco_protocol.methodology import (
+    HouseholdTerms,
+    daily_reduction_g,
+    day_of,
+    household_terms,
+)
 from eco_protocol.programme_records import BatchSeal, Certification, Period, Redemption
 from eco_protocol.records import Enrolment, Quantity
 
@@ -115,18 +126,59 @@ class PointsStatement:
     redeemed: int
     days: tuple[tuple[str, int], ...]
 
+    expired: int = 0
+
     @property
     def balance(self) -> int:
-        return self.earned - self.redeemed
+        return self.earned - self.redeemed - self.expired
 
 
-def points_statement(view: LedgerView, programme: Programme, household: str) -> PointsStatement:
+def remaining_after_expiry(lots: Sequence[tuple[str, Fraction]],
+                           spends: Sequence[tuple[str, int]], expiry_days: int,
+                           today: str) -> Fraction:
+    """Points still valid on ``today``: each day's points (a lot) expire ``expiry_days`` after
+    that day; a redemption spends the oldest valid lots first. Days are ``YYYY-MM-DD`` (JST).
+    Pure; exact fractions, so no remainder is lost before the final floor."""
+    def cutoff(day: str) -> str:
+        return (date.fromisoformat(day) - timedelta(days=expiry_days)).isoformat()
+
+    queue: deque[list[Any]] = deque()
+    events = sorted([(d, 0, p) for d, p in lots] + [(d, 1, p) for d, p in spends])
+    for day, kind, amount in events:
+        while queue and queue[0][0] <= cutoff(day):
+            queue.popleft()  # expired before this event
+        if kind == 0:
+            queue.append([day, Fraction(amount)])
+            continue
+        need = Fraction(amount)
+        while need > 0 and queue:
+            take = min(need, queue[0][1])
+            queue[0][1] -= take
+            need -= take
+            if queue[0][1] == 0:
+                queue.popleft()
+    while queue and queue[0][0] <= cutoff(today):
+        queue.popleft()
+    return sum((lot[1] for lot in queue), Fraction(0))
+
+
+def points_statement(view: LedgerView, programme: Programme, household: str,
+                     today: str | None = None) -> PointsStatement:
     """Daily accrual from the household's accepted readings; fractions stay in grams: points
-    are floor(total grams × rate / 1000), so no day's remainder is lost."""
+    are floor(total grams × rate / 1000), so no day's remainder is lost. With an expiry
+    configured, points older than ``expiry_days`` (oldest spent first) lapse."""
     readings = [r.facts for r in view.readings if r.household == household]
     days = daily_reduction_g(readings, view.terms(household), programme.methodology)
     total = sum(days.values())
     earned = total * programme.points_per_kg // 1000
-    redeemed = sum(r.points for _, r in view.redemptions
-                   if r.household == household and r.programme == programme.id)
-    return PointsStatement(household, total, earned, redeemed, tuple(days.items()))
+    mine = [r for _, r in view.redemptions
+            if r.household == household and r.programme == programme.id]
+    redeemed = sum(r.points for r in mine)
+    expired = 0
+    if programme.points_expiry_days > 0:
+        lots = [(d, Fraction(g * programme.points_per_kg, 1000)) for d, g in days.items()]
+        spends = [(day_of(parse_time(r.redeemed_at, "redeemed_at")), r.points) for r in mine]
+        left = remaining_after_expiry(lots, spends, programme.points_expiry_days,
+                                      today or day_of(datetime.now(UTC)))
+        expired = max(0, earned - redeemed - math.floor(left))
+    return PointsStatement(household, total, earned, redeemed, tuple(days.items()), expired)

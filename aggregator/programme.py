@@ -50,6 +50,8 @@ illustrative = true
 [points]
 # Eco-points per kg-CO2 avoided (METHODOLOGY.md: no published rate; 1 per kg by default).
 points_per_kg = 1
+# Points lapse this many days after the day they were earned (oldest spent first); 0: never.
+expiry_days = 0
 
 [[rewards]]
 id = "pool-ticket"
@@ -85,6 +87,7 @@ class Programme:
     methodology: Methodology
     points_per_kg: int
     rewards: tuple[Reward, ...]
+    points_expiry_days: int = 0  # 0: points never lapse
 
     def reward(self, reward_id: str) -> Reward:
         for r in self.rewards:
@@ -137,7 +140,8 @@ def load_programme(path: Path) -> Programme:
                                 _req(m, "version", str, f"{w} [methodology]"), tuple(factors),
                                 _req(m, "gasoline_g_per_l", int, f"{w} [methodology]"),
                                 _req(m, "gasoline_source", str, f"{w} [methodology]")),
-        points_per_kg=int(pts.get("points_per_kg", 1)), rewards=rewards)
+        points_per_kg=int(pts.get("points_per_kg", 1)), rewards=rewards,
+        points_expiry_days=int(pts.get("expiry_days", 0)))
 
 
 def example_programme(programme_id: str) -> str:

@@ -188,3 +188,31 @@ def test_previous_month_period_is_in_japan_time() -> None:
 
     p = period_from_dates("previous-month", datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
     assert (p.start, p.end) == ("2026-10-31T15:00:00Z", "2026-11-30T15:00:00Z")  # Dec 1 JST
+
+
+def test_points_expire_oldest_first() -> None:
+    from fractions import Fraction
+
+    from aggregator.accounting import remaining_after_expiry
+
+    lots = [("2026-01-01", Fraction(10)), ("2026-01-05", Fraction(5)),
+            ("2026-02-01", Fraction(7, 2))]
+    # a 30-day expiry: on 2026-02-02 the 1 Jan lot has lapsed (spent first where possible)
+    assert remaining_after_expiry(lots, [], 30, "2026-02-02") == Fraction(17, 2)
+    # spending the 1 Jan lot before it lapses changes nothing later
+    assert remaining_after_expiry(lots, [("2026-01-03", 10)], 30, "2026-02-02") == Fraction(17, 2)
+    # 12 points spent on 6 Jan: all 10 of 1 Jan (oldest first), then 2 of the 5 Jan lot
+    assert remaining_after_expiry(lots, [("2026-01-06", 12)], 30, "2026-02-02") == Fraction(13, 2)
+    assert remaining_after_expiry(lots, [], 0 + 400, "2026-02-02") == Fraction(37, 2)
+
+
+def test_points_statement_applies_expiry(world: dict[str, Any]) -> None:
+    import dataclasses
+
+    ledger, programme = world["ledger"], world["programme"]
+    view = scan(ledger.store)
+    fresh = points_statement(view, programme, "hh-0", today="2026-11-24")
+    lapsing = dataclasses.replace(programme, points_expiry_days=30)
+    assert points_statement(view, lapsing, "hh-0", today="2026-11-24").balance == fresh.balance
+    gone = points_statement(view, lapsing, "hh-0", today="2027-01-31")
+    assert gone.balance == 0 and gone.expired == fresh.earned
