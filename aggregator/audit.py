@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from eco_protocol.errors import InvalidInput
 from eco_protocol.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency
 from eco_protocol.note import open_checkpoint
-from eco_protocol.replay import LedgerReplay
+from eco_protocol.parallel import SignaturePool, default_workers
+from eco_protocol.replay import EntryProblem, LedgerReplay
 
 from .errors import StoreCorrupt
 from .ledger import Ledger
@@ -35,23 +36,61 @@ class AuditReport:
 
 
 class _Problems:
-    def __init__(self, keep_going: bool) -> None:
+    def __init__(self, keep_going: bool, pool: SignaturePool | None = None) -> None:
         self.keep_going = keep_going
         self.found: list[str] = []
+        self.pool = pool
 
     def __call__(self, message: str) -> None:
         if not self.keep_going:
-            raise StoreCorrupt(message)
+            raise StoreCorrupt(self._deferred_failure() or message)
         self.found.append(message)
+
+    def check_deferred(self) -> None:
+        """Raise the first bad signature the pool found, if any (fail-fast mode)."""
+        failure = self._deferred_failure()
+        if failure is not None:
+            raise StoreCorrupt(failure)
+
+    def _deferred_failure(self) -> str | None:
+        """The lowest entry whose signature the pool found bad, worded as the inline check
+        words it. Every entry handed to the pool precedes, or is, the one a problem was just
+        found in, and a reading's signature is checked before its chain and plausibility, so
+        this is the problem the one-process audit would have raised first."""
+        failure = None if self.pool is None else self.pool.first_failure()
+        return None if failure is None else f"ledger {EntryProblem(*failure)}"
+
+
+PARALLEL_FROM = 20_000  # entries; below this a process pool costs more than it saves
 
 
 def audit(ledger: Ledger, progress: ProgressCallback | None = None,
-          all_problems: bool = False) -> AuditReport:
-    """``progress`` is called with ``("verify", done, size)`` as entries are replayed."""
+          all_problems: bool = False, workers: int | None = None) -> AuditReport:
+    """``progress`` is called with ``("verify", done, size)`` as entries are replayed.
+
+    ``workers``: processes that check the readings' signatures while this one replays (speed:
+    :mod:`eco_protocol.parallel`); by default one fewer than the cores for a ledger of at least
+    :data:`PARALLEL_FROM` entries. Not with ``all_problems``, where a bad entry's effects must
+    be skipped before the next entry is replayed. The verdict, and the entry it names, are the
+    same either way.
+    """
+    if workers is None:
+        workers = default_workers() if ledger.store.size() >= PARALLEL_FROM else 0
+    pool = SignaturePool(workers) if workers > 0 and not all_problems else None
+    try:
+        return _audit(ledger, progress, all_problems, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool,
+           pool: SignaturePool | None) -> AuditReport:
     store = ledger.store
     size = store.size()
-    problem = _Problems(all_problems)
-    replay = LedgerReplay(ledger.signer.private_key.public_key())
+    problem = _Problems(all_problems, pool)
+    replay = LedgerReplay(ledger.signer.private_key.public_key(),
+                          deferred=None if pool is None else pool.submit)
     stack: list[tuple[int, bytes]] = []
     checkpoints = store.checkpoints()
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
@@ -97,6 +136,7 @@ def audit(ledger: Ledger, progress: ProgressCallback | None = None,
         if index + 1 in wanted:
             roots[index + 1] = current_root()
         every(progress, "verify", index + 1, size)
+    problem.check_deferred()
     if expected != size:
         problem(f"store reports {size} entries but only {expected} were read")
 

@@ -16,6 +16,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.errors import BadSignature, InvalidInput
 from eco_protocol.keys import Ed25519PublicKey, public_key_from_raw, verify_signature
+from eco_protocol.merkle import leaf_hash
 from eco_protocol.records import MAX_ENTRY_BYTES, Enrolment, Reading
 from eco_protocol.replay import reading_signed_bytes
 from eco_protocol.rules import RuleViolation, check_chain, check_reading_semantics
@@ -96,6 +97,7 @@ class Prepared:
     digest: str
     reading: Reading | None = None
     entry: bytes = b""
+    leaf: bytes = b""  # RFC 6962 leaf hash of entry
     early: Reject | None = None  # decided whatever the device's state (malformed, topic, time)
     enrolment: Enrolment | None = None  # what the two checks below were made against
     bad_signature: str | None = None  # the BadSignature message, if the signature failed
@@ -131,7 +133,7 @@ def prepare(obj: Any, topic_device: str, window: TimeWindow | None = None,
             return Prepared(seq, digest, early=Reject(
                 seq, digest, "too_old",
                 f"interval ends {reading.end}, more than {window.max_age.days} days ago"))
-    p = Prepared(seq, digest, reading, entry)
+    p = Prepared(seq, digest, reading, entry, leaf_hash(entry))
     return p if enrolment is None else _check_against(p, obj, enrolment, public_key)
 
 
@@ -154,7 +156,7 @@ def _check_against(p: Prepared, obj: Any, enrolment: Enrolment,
         check_reading_semantics(p.reading, enrolment)
     except RuleViolation as e:
         violation = e
-    return Prepared(p.seq, p.digest, p.reading, p.entry, None, enrolment, bad, violation)
+    return Prepared(p.seq, p.digest, p.reading, p.entry, p.leaf, None, enrolment, bad, violation)
 
 
 def decide(p: Prepared, obj: Any, device: DeviceView | None,

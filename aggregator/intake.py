@@ -18,13 +18,19 @@ from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keys import DeviceId, Ed25519PublicKey, public_key_from_raw
-from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Enrolment, Receipt, ReceiptItem
+from eco_protocol.records import (
+    MAX_READINGS_PER_MESSAGE,
+    READING_TYPE,
+    Enrolment,
+    Receipt,
+    ReceiptItem,
+)
 from eco_protocol.records import ReceiptStatus as S
 from eco_protocol.signing import sign_record
 
 from .checks import Accept, DeviceView, Duplicate, Prepared, Reject, TimeWindow, decide, prepare
 from .errors import StoreCorrupt
-from .ledger import Ledger
+from .ledger import KnownEntries, Ledger
 from .store.interface import DeviceRow, ReadingRow
 
 log = logging.getLogger(__name__)
@@ -167,8 +173,9 @@ class Intake:
         return _Message(device_id, items,
                         [prepare(obj, device_id, window, enrolment, key) for obj in items])
 
-    def _apply(self, m: _Message, group: _Group, now: str) -> list[ReceiptItem]:
-        """Decide each prepared reading of one message against the device state; append."""
+    def _apply(self, m: _Message, group: _Group, now: str) -> list[_Item]:
+        """Decide each prepared reading of one message against the device state; append.
+        Only what needs the lock happens here; receipt items are built after the commit."""
         if m.device_id is None:
             return []
         if m.problem is not None:
@@ -179,8 +186,8 @@ class Intake:
         if device_id not in group.rows:
             group.rows[device_id] = self.store.device(device_id)
         row = group.rows[device_id]
-        out: list[ReceiptItem] = []
-        accepted: list[tuple[int, int, str, bytes]] = []  # (position in out, seq, digest, entry)
+        out: list[_Item] = []
+        accepted: list[tuple[int, int, Prepared]] = []  # (position in out, seq, reading)
         for obj, p in zip(m.items, m.prepared, strict=True):
             view = None if row is None else self._view(row)
             stored = None
@@ -198,50 +205,55 @@ class Intake:
                 leaf = group.next_index
                 group.next_index += 1
                 group.fresh[(device_id, seq)] = (leaf, decision.sha256)
-                accepted.append((len(out), seq, decision.sha256, decision.entry))
-                out.append(ReceiptItem(seq, decision.sha256, S.ACCEPTED, None, leaf))
+                accepted.append((len(out), seq, p))
+                out.append((seq, decision.sha256, S.ACCEPTED, None, leaf, None))
                 row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, seq + 1,
                                 decision.sha256, row.revoked_index, row.flag)
             elif isinstance(decision, Duplicate):
-                out.append(ReceiptItem(decision.seq, decision.sha256, S.DUPLICATE, None,
-                                       decision.leaf_index))
+                out.append((decision.seq, decision.sha256, S.DUPLICATE, None,
+                            decision.leaf_index, None))
             else:
                 item, row = self._reject(device_id, row, decision, now)
                 out.append(item)
         if accepted:
-            # one append per message: its entries, their leaf hashes and the subtrees they close
-            leaves = self.ledger.append([entry for _, _, _, entry in accepted])
-            if leaves != [out[i].leaf_index for i, _, _, _ in accepted]:
+            # one append per message, with the types and leaf hashes worked out before the lock
+            leaves = self.ledger.append(KnownEntries(
+                [(p.entry, READING_TYPE, p.leaf) for _, _, p in accepted]))
+            if leaves != [out[i][4] for i, _, _ in accepted]:
                 raise StoreCorrupt("the ledger grew while the intake held the write lock")
-            for leaf, (_, seq, digest, _) in zip(leaves, accepted, strict=True):
-                self.store.put_reading(ReadingRow(device_id, seq, leaf, digest))
+            for leaf, (_, seq, p) in zip(leaves, accepted, strict=True):
+                self.store.put_reading(ReadingRow(device_id, seq, leaf, p.digest))
         if row is not None and row != group.rows[device_id]:
             self.store.put_device(row)
         group.rows[device_id] = row
         return out
 
     def _reject(self, device_id: str, row: DeviceRow | None, d: Reject,
-                now: str) -> tuple[ReceiptItem, DeviceRow | None]:
+                now: str) -> tuple[_Item, DeviceRow | None]:
         self.store.record_rejection(device_id, d.seq, d.reason, now)
         if d.fork and row is not None and row.flag is None:
             row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
                             row.last_hash, row.revoked_index, f"{d.reason} (at {now})")
             log.warning("device %s flagged: %s", device_id, d.reason)
-        return ReceiptItem(d.seq, d.sha256, S.REJECTED, d.reason[:512], None,
-                           d.expected_seq), row
+        return (d.seq, d.sha256, S.REJECTED, d.reason[:512], None, d.expected_seq), row
 
-    def _receipt(self, m: _Message, items: list[ReceiptItem]) -> Outcome:
+    def _receipt(self, m: _Message, judged: list[_Item]) -> Outcome:
         """After the commit: the signed receipt (or, for a message without readings to itemise,
         the problem, which was logged for the operator)."""
         if m.device_id is None or m.problem is not None:
             return Outcome(m.device_id, None,
                            problem=m.problem if m.device_id is None else
                            f"{m.device_id}: {m.problem}")
+        items = [ReceiptItem(*t) for t in judged]
         receipt = Receipt(DeviceId(m.device_id), tuple(items)).to_dict()
         signed = sign_record(receipt, self.ledger.signer.private_key)
         return Outcome(m.device_id, signed, sum(i.status is S.ACCEPTED for i in items),
                        sum(i.status is S.DUPLICATE for i in items),
                        sum(i.status is S.REJECTED for i in items))
+
+
+# a receipt item's fields: (seq, reading_sha256, status, reason, leaf_index, expected_seq)
+_Item = tuple[int, str, S, str | None, int | None, int | None]
 
 
 @dataclass

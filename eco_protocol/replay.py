@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .canonical import canonical_bytes, parse_json
@@ -30,6 +30,9 @@ from .records import (
 )
 from .rules import check_chain, check_reading_semantics
 from .signing import SIG, verify_record
+
+SignatureSink = Callable[[int, Ed25519PublicKey, bytes, bytes, str], None]
+"""``(entry index, key, signature, signed bytes, what)`` for a check made elsewhere."""
 
 
 class EntryProblem(InvalidInput):
@@ -61,6 +64,9 @@ class LedgerReplay:
     size: int = 0
     seals: dict[str, BatchSeal] = field(default_factory=dict)
     certified: set[str] = field(default_factory=set)
+    # where readings' signature checks go instead of being made inline (a
+    # :class:`~eco_protocol.parallel.SignaturePool`); whoever sets it must collect the failures
+    deferred: SignatureSink | None = None
 
     def add(self, entry: bytes) -> Record | ProgrammeRecord:
         """Check the next entry; raise :class:`EntryProblem` naming it if anything is wrong."""
@@ -138,9 +144,13 @@ class LedgerReplay:
         # verify_record, without redoing what Reading.from_dict did (sig present, canonical
         # base64 of 64 bytes), and with the signed bytes from the validated fast path
         assert reading.sig is not None
-        verify_signature(state.public_key, base64.b64decode(reading.sig),
-                         reading_signed_bytes(entry, obj, reading.sig),
-                         f"reading {reading.device_id}#{reading.seq}")
+        signature = base64.b64decode(reading.sig)
+        signed = reading_signed_bytes(entry, obj, reading.sig)
+        what = f"reading {reading.device_id}#{reading.seq}"
+        if self.deferred is not None:
+            self.deferred(self.size, state.public_key, signature, signed, what)
+        else:
+            verify_signature(state.public_key, signature, signed, what)
         check_chain(reading, state.next_seq, state.last_hash)
         check_reading_semantics(reading, state.enrolment)
         state.next_seq = reading.seq + 1

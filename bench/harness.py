@@ -1,0 +1,273 @@
+"""Real processes for the benchmarks: an aggregator state directory, ``eco-aggregator serve``
+workers, a device-side MQTT publisher and a receipt counter.
+
+Nothing here is a mock: the workers are the console command a deployment runs, behind the real
+Mosquitto, on a real SQLite file or PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from aggregator.cli import main as aggregator_main
+from aggregator.cli import open_ledger
+from aggregator.config import load_config
+from aggregator.ledger import Ledger
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def cli_json(*args: str) -> Any:
+    """Run ``eco-aggregator ARGS`` (its ``main``, in this process: a one-off command, so the
+    interpreter's start-up is not worth paying again) and return its JSON output."""
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = aggregator_main(list(args))
+    finally:  # main() configures logging for itself: give ours back
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    if rc != 0:
+        raise RuntimeError(f"eco-aggregator {' '.join(args[:4])} failed: {err.getvalue()}")
+    return json.loads(out.getvalue())
+
+
+@dataclass
+class AggregatorDir:
+    """An aggregator installation made by ``eco-aggregator init``, with per-benchmark MQTT
+    identities (a persistent session of an earlier benchmark must not take our messages)."""
+
+    state: Path
+    name: str
+    broker_url: str
+    store_url: str = "sqlite:///ledger.sqlite3"
+    group_max: int | None = None
+    config: Path = field(init=False)
+    log_vkey: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.config = self.state / "aggregator.toml"
+
+    def init(self) -> AggregatorDir:
+        out = cli_json("--config", str(self.config), "init", str(self.state), "--origin",
+                       f"eco-ledger.{self.name}.bench", "--broker", self.broker_url,
+                       "--store", self.store_url)
+        self.log_vkey = out["log_vkey"]
+        text = self.config.read_text()
+        text = text.replace('share_group = "aggregators"', f'share_group = "bench-{self.name}"')
+        # our loopback broker has no access control: connect anonymously, as the tests do
+        text = re.sub(r"(?m)^(username|password_file) = .*\n", "", text)
+        if self.group_max is not None:
+            text = re.sub(r"(?m)^group_max = \d+$", f"group_max = {self.group_max}", text)
+        self.config.write_text(text)
+        return self
+
+    def worker_config(self, i: int) -> Path:
+        """Worker ``i``'s config: the same state and store, its own MQTT client id."""
+        path = self.state / f"worker-{i}.toml"
+        path.write_text(self.config.read_text().replace(
+            'client_id = "eco-aggregator-1"', f'client_id = "bench-{self.name}-{i}"'))
+        return path
+
+    def ledger(self) -> Ledger:
+        return open_ledger(load_config(self.config))
+
+    def start_workers(self, n: int) -> Workers:
+        return Workers(self, n).start()
+
+
+@dataclass
+class Workers:
+    """``n`` ``eco-aggregator serve`` processes on one shared subscription."""
+
+    agg: AggregatorDir
+    n: int
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+    started_at: float = 0.0
+
+    def start(self) -> Workers:
+        self.started_at = time.monotonic()
+        for i in range(self.n):
+            conf = self.agg.worker_config(i)
+            log_path = self.agg.state / f"worker-{i}-{len(self.logs)}.log"
+            with open(log_path, "ab") as log:
+                self.procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "aggregator.cli", "--config", str(conf), "serve"],
+                    stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=_env(),
+                    cwd=REPO, start_new_session=True))
+            self.logs.append(log_path)
+        return self
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        """Until every worker logged its connection (it subscribes in the same callback)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for p, log in zip(self.procs, self.logs, strict=True):
+                if p.poll() is not None:
+                    raise RuntimeError(f"worker exited with {p.returncode}: "
+                                       f"{log.read_text()[-2000:]}")
+            if all("connected to" in log.read_text() for log in self.logs):
+                time.sleep(0.5)  # the SUBACK follows the CONNACK
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"workers did not connect within {timeout} s")
+
+    def stop(self, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """SIGTERM, wait, return each worker's final JSON (stats, size)."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        out = []
+        for p, log in zip(self.procs, self.logs, strict=True):
+            try:
+                stdout, _ = p.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                stdout, _ = p.communicate()
+            if p.returncode != 0:
+                raise RuntimeError(f"worker exited with {p.returncode}: "
+                                   f"{log.read_text()[-2000:]}")
+            out.append(json.loads(stdout))
+        self.procs = []
+        return out
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of all workers so far (every thread: MQTT I/O included)."""
+        return sum(process_cpu_seconds(p.pid) for p in self.procs)
+
+    def kill(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.procs = []
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process from /proc/PID/stat (fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Receipts:
+    """Counts receipts on ``eco/v1/+/receipts`` (what the devices would get), with arrival
+    times. Subscribes before anything is published, so no receipt is missed."""
+
+    def __init__(self, port: int, client_id: str) -> None:
+        self.lock = threading.Lock()
+        self.times: list[float] = []
+        self.readings: list[int] = []
+        self.accepted = 0
+        self.other: dict[str, int] = {}
+        self.subscribed = threading.Event()
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                        protocol=mqtt.MQTTv5)
+        c.on_message = self._on_message
+        c.on_subscribe = lambda *_a: self.subscribed.set()
+        c.connect("127.0.0.1", port)
+        c.subscribe("eco/v1/+/receipts", qos=1)
+        c.loop_start()
+        self.client = c
+        if not self.subscribed.wait(10):
+            raise RuntimeError("receipt subscription not acknowledged")
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        t = time.monotonic()
+        items = json.loads(msg.payload)["items"]
+        acc = sum(1 for i in items if i["status"] == "accepted")
+        with self.lock:
+            self.times.append(t)
+            self.readings.append(len(items))
+            self.accepted += acc
+            for i in items:
+                if i["status"] != "accepted":
+                    key = f"{i['status']}:{str(i.get('reason') or '').split(':', 1)[0]}"
+                    self.other[key] = self.other.get(key, 0) + 1
+
+    @property
+    def count(self) -> int:
+        with self.lock:
+            return len(self.times)
+
+    def wait_for(self, n: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.count >= n:
+                return True
+            time.sleep(0.02)
+        return self.count >= n
+
+    def reset(self) -> None:
+        with self.lock:
+            self.times.clear()
+            self.readings.clear()
+            self.accepted = 0
+            self.other.clear()
+
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def publish(port: int, messages: Iterable[tuple[str, bytes]], client_id: str,
+            timeout: float = 600.0) -> int:
+    """Publish every (topic, payload) at QoS 1 as fast as the broker takes them; return once the
+    broker has acknowledged them all (the devices' side of a burst)."""
+    acked = threading.Semaphore(0)
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.on_publish = lambda *_a: acked.release()
+    c.max_inflight_messages_set(256)
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    n = 0
+    try:
+        for topic, payload in messages:
+            c.publish(topic, payload, qos=1)
+            n += 1
+        deadline = time.monotonic() + timeout
+        for _ in range(n):
+            if not acked.acquire(timeout=max(0.1, deadline - time.monotonic())):
+                raise RuntimeError("the broker did not acknowledge every message in time")
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return n
+
+
+def probe(port: int, receipts: Receipts, topic_device: str, payload: bytes,
+          timeout: float = 20.0) -> None:
+    """Publish one message and wait for its receipt: the workers are subscribed and answering."""
+    before = receipts.count
+    publish(port, [(f"eco/v1/{topic_device}/readings", payload)], f"probe-{time.time_ns()}")
+    if not receipts.wait_for(before + 1, timeout):
+        raise RuntimeError("no receipt for the probe message: are the workers subscribed?")
+
+
+def wait_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.wait()

@@ -1,0 +1,115 @@
+"""The results as a Markdown table, and the README section it lives in.
+
+Only the text between the markers is ever rewritten; if README.md has no markers yet, a
+``## Benchmarks`` section holding them is appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+START = "<!-- bench:start -->"
+END = "<!-- bench:end -->"
+
+Row = tuple[str, Callable[[dict[str, Any]], str], str, Callable[[dict[str, Any]], bool | None]]
+
+
+def _g(r: dict[str, Any], key: str) -> Any:
+    return r.get(key, "n/a")
+
+
+ROWS: list[Row] = [
+    ("`ingest_ratio_1w`",
+     lambda r: f"**{_g(r, 'ingest_ratio_1w')}** — {_g(r, 'ingest_rate_1w')} readings/s through "
+               f"Mosquitto → 1 `serve` → SQLite → receipt ÷ {_g(r, 'bare_verify_per_s')} bare "
+               f"verify/s (rounds: {_g(r, 'ingest_ratio_1w_rounds')}; in CPU time "
+               f"{_g(r, 'ingest_cpu_ratio_1w')})",
+     "≥ 0.6", lambda r: r["ingest_ratio_1w"] >= 0.6),
+    ("`ingest_ratio_2w`",
+     lambda r: f"**{_g(r, 'ingest_ratio_2w')}** — {_g(r, 'ingest_rate_2w')} readings/s with 2 "
+               "`serve` workers on one shared subscription ÷ the 1-worker rate (rounds: "
+               f"{_g(r, 'ingest_ratio_2w_rounds')})",
+     "≥ 1.6", lambda r: r["ingest_ratio_2w"] >= 1.6),
+    ("`ingest_pg_ratio`",
+     lambda r: f"**{_g(r, 'ingest_pg_ratio')}** — {_g(r, 'ingest_rate_pg_1w')} readings/s on "
+               "PostgreSQL ÷ the SQLite rate (1 worker each; in CPU time vs bare: "
+               f"{_g(r, 'ingest_cpu_ratio_pg')})",
+     "—", lambda r: None),
+    ("`proof_us_1m`",
+     lambda r: f"**{_g(r, 'proof_us_1m')} µs** per inclusion proof, "
+               f"{_g(r, 'consistency_us_1m')} µs per consistency proof at "
+               f"{_g(r, 'proof_tree_size'):,} entries; ×{_g(r, 'proof_growth_10k_to_max')} / "
+               f"×{_g(r, 'consistency_growth_10k_to_max')} from 10 k "
+               f"({_g(r, 'proof_reads_10k')} → {_g(r, 'proof_reads_max')} subtree reads)",
+     "logarithmic", lambda r: r["proof_growth_10k_to_max"] < 3),
+    ("`audit_ratio`",
+     lambda r: f"**{_g(r, 'audit_ratio')}** — `ledger verify` {_g(r, 'audit_entries_per_s')} "
+               "entries/s ÷ bare verify/s",
+     "≥ 0.5", lambda r: r["audit_ratio"] >= 0.5),
+    ("`report_verify_ratio`",
+     lambda r: f"**{_g(r, 'report_verify_ratio')}** — `eco-verify` report with full evidence, "
+               f"{_g(r, 'report_readings_per_s')} readings/s ÷ bare verify/s",
+     "—", lambda r: None),
+    ("`bytes_per_reading`",
+     lambda r: f"**{_g(r, 'bytes_per_reading')} B** per accepted reading, SQLite incl. tree and "
+               f"index (PostgreSQL: {_g(r, 'bytes_per_reading_pg')} B)",
+     "≤ 1024", lambda r: r["bytes_per_reading"] <= 1024),
+    ("`agent_rss_mb`",
+     lambda r: f"**{_g(r, 'agent_rss_mb')} MB** VmRSS in steady state "
+               f"(peak {_g(r, 'agent_peak_rss_mb')} MB)",
+     "≤ 40", lambda r: r["agent_rss_mb"] <= 40),
+    ("`agent_cpu_ms_per_reading`",
+     lambda r: f"**{_g(r, 'agent_cpu_ms_per_reading')} ms** CPU per reading, 2 meters polled "
+               f"every {_g(r, 'agent_poll_seconds')} s at {_g(r, 'agent_clock_speed')}× "
+               + (f"({r['agent_cpu_ms_per_reading_1poll']} ms polling once per interval)"
+                  if "agent_cpu_ms_per_reading_1poll" in r else ""),
+     "≤ 5", lambda r: r["agent_cpu_ms_per_reading"] <= 5),
+    ("`agent_start_s`",
+     lambda r: f"**{_g(r, 'agent_start_s')} s** from exec to `READY=1`",
+     "—", lambda r: None),
+    ("`backlog_catchup`",
+     lambda r: f"**{_g(r, 'backlog_catchup')} s** to drain {_g(r, 'backlog_readings'):,} "
+               f"readings of {_g(r, 'backlog_devices'):,} devices "
+               f"({_g(r, 'backlog_readings_per_s')}/s), none lost"
+               + (" — scaled down (--quick)" if r.get("backlog_scaled_down") else ""),
+     "—", lambda r: None),
+]
+
+
+def _met(check: Callable[[dict[str, Any]], bool | None], r: dict[str, Any]) -> str:
+    try:
+        ok = check(r)
+    except (KeyError, TypeError):
+        return "?"
+    return "" if ok is None else ("met" if ok else "**not met**")
+
+
+def render_table(r: dict[str, Any]) -> str:
+    head = (f"Measured {r.get('date', '?')} on {r.get('machine_cores', '?')} × "
+            f"{r.get('machine_cpu', '?')} (load {r.get('load_average_at_start', '?')} at start), "
+            f"Python {r.get('python', '?')}, cryptography {r.get('cryptography', '?')}, "
+            f"SQLite {r.get('sqlite', '?')}, PostgreSQL {r.get('postgresql', '?')}, "
+            f"Mosquitto {r.get('mosquitto', '?')}"
+            + (" — **--quick run, scaled down**" if r.get("quick") else "") + ".")
+    lines = [head, "", "| Figure | Result | Target | |", "|---|---|---|---|"]
+    for name, text, target, check in ROWS:
+        try:
+            cell = text(r)
+        except (KeyError, TypeError, ValueError):
+            cell = "n/a"
+        lines.append(f"| {name} | {cell} | {target} | {_met(check, r)} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(path: Path, table: str) -> None:
+    """Replace what lies between the markers; append a Benchmarks section if there are none."""
+    text = path.read_text("utf-8")
+    if START in text and END in text and text.index(START) < text.index(END):
+        before, rest = text.split(START, 1)
+        _, after = rest.split(END, 1)
+        text = f"{before}{START}\n{table}{END}{after}"
+    else:
+        text = text.rstrip("\n") + f"\n\n## Benchmarks\n\n{START}\n{table}{END}\n"
+    path.write_text(text, "utf-8")

@@ -1,0 +1,242 @@
+"""``python -m bench.run [--quick] [--out FILE] [--readme FILE]``: run every benchmark, write the
+results as one flat JSON object and the table in README.md.
+
+``--quick`` scales everything down to run in under a minute (the test suite runs it once to keep
+the benchmark working); its numbers are for that purpose only and it never touches README.md
+unless ``--readme`` is given explicitly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aggregator.mosquitto import Mosquitto
+from aggregator.pgserver import PostgresServer
+
+from . import agent, ingest, machine, proofs, verify
+from .harness import AggregatorDir
+from .machine import Samples, machine_info
+from .readme import render_table, update_readme
+from .town import DeviceBatch, make_town, verify_samples
+
+log = logging.getLogger("bench")
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results.json"
+DEFAULT_README = HERE.parent / "README.md"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big each benchmark is."""
+
+    quick: bool
+    ingest_devices: int  # × 64 readings, one message each
+    backlog_devices: int  # × 48 readings (one day), one message each
+    proof_sizes: tuple[int, ...]
+    proof_count: int
+    report_devices: int  # × 48 intervals × 2 meters
+    agent_speed: float
+    agent_window_s: float
+    reference_s: float  # each bare-verify measurement around a run
+    rounds: int  # ingest rounds (1 worker, 2 workers, PostgreSQL), the median reported
+
+
+FULL = Scale(False, 600, 10_000, (10_000, 100_000, 1_000_000), 2000, 220, 1800.0, 30.0, 1.0, 3)
+QUICK = Scale(True, 24, 60, (10_000, 100_000), 200, 6, 3600.0, 3.0, 0.2, 1)
+
+
+def _step(name: str, fn: Callable[[], Any]) -> Any:
+    log.info("%s …", name)
+    started = time.monotonic()
+    out = fn()
+    log.info("%s done in %.1f s", name, time.monotonic() - started)
+    return out
+
+
+def _median(values: Iterable[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def _each(values: Iterable[float]) -> str:
+    """Every round's value, for the record (the figure itself is the median)."""
+    return " ".join(f"{v:.3f}" for v in values)
+
+
+def _ingest_round(k: int, scale: Scale, tmp: Path, broker: Mosquitto,
+                  town: Sequence[DeviceBatch], samples: Samples
+                  ) -> tuple[ingest.IngestResult, ingest.IngestResult, ingest.IngestResult]:
+    """1 worker on SQLite, 2 workers on SQLite, 1 worker on PostgreSQL, back to back, each on
+    a fresh store with the same town."""
+    one = _step(f"round {k + 1}: ingest, 1 worker, SQLite",
+                lambda: ingest.ingest(tmp, broker, town, samples, name=f"w1-{k}"))
+    two = _step(f"round {k + 1}: ingest, 2 workers, SQLite",
+                lambda: ingest.ingest(tmp, broker, town, samples, name=f"w2-{k}", workers=2))
+    with PostgresServer() as pg:
+        url = pg.create_database(f"bench_{k}")
+        pg1 = _step(f"round {k + 1}: ingest, 1 worker, PostgreSQL",
+                    lambda: ingest.ingest(tmp, broker, town, samples, name=f"pg1-{k}",
+                                          store_url=url))
+    return one, two, pg1
+
+
+def _backlog(scale: Scale, tmp: Path, broker: Mosquitto) -> ingest.BacklogResult:
+    """A day (48 half-hours) of every device, one 48-reading message per device (the agent
+    sends up to 64 readings per message, so a day's backlog of one meter fits one)."""
+    town = _step("generate backlog town",
+                 lambda: make_town(scale.backlog_devices, 48, seed=2, first=100_000))
+    result: ingest.BacklogResult = _step("backlog", lambda: ingest.backlog(tmp, broker, town))
+    return result
+
+
+def run(scale: Scale, tmp: Path) -> dict[str, Any]:
+    machine.REFERENCE_SECONDS = scale.reference_s
+    results: dict[str, Any] = {"quick": scale.quick, **machine_info()}
+    with Mosquitto(tmp / "broker") as broker:
+        town = _step("generate ingest town",
+                     lambda: make_town(scale.ingest_devices, 64, seed=1))
+        samples = verify_samples(town, 4000)
+
+        rounds = [_ingest_round(k, scale, tmp, broker, town, samples)
+                  for k in range(scale.rounds)]
+        # rates and sizes shown from the round with the median 1-worker ratio
+        one, two, pg1 = sorted(rounds, key=lambda r: r[0].rate / r[0].bare.wall)[len(rounds) // 2]
+        results.update({
+            "bare_verify_per_s": round(one.bare.wall),
+            "bare_verify_per_cpu_s": round(one.bare.cpu),
+            # each ratio: the median over the rounds, numerator and reference from one round
+            "ingest_ratio_1w": _median(o.rate / o.bare.wall for o, _, _ in rounds),
+            "ingest_ratio_2w": _median(t.rate / o.rate for o, t, _ in rounds),
+            "ingest_pg_ratio": _median(p.rate / o.rate for o, _, p in rounds),
+            "ingest_rounds": len(rounds),
+            "ingest_ratio_1w_rounds": _each(o.rate / o.bare.wall for o, _, _ in rounds),
+            "ingest_ratio_2w_rounds": _each(t.rate / o.rate for o, t, _ in rounds),
+            "ingest_rate_1w": round(one.rate),
+            "ingest_rate_2w": round(two.rate),
+            "ingest_rate_pg_1w": round(pg1.rate),
+            "ingest_2w_vs_bare": _median(t.rate / t.bare.wall for _, t, _ in rounds),
+            # CPU view, steadier under load: readings per CPU-second of the serve process(es)
+            # ÷ bare verifications per CPU-second of this process
+            "ingest_cpu_ratio_1w": _median(o.readings / o.worker_cpu_s / o.bare.cpu
+                                           for o, _, _ in rounds),
+            "ingest_cpu_ratio_pg": _median(p.readings / p.worker_cpu_s / p.bare.cpu
+                                           for _, _, p in rounds),
+            "ingest_readings": one.readings,
+            "bytes_per_reading_pg": round(pg1.bytes_per_reading),
+        })
+
+        ledger = AggregatorDir(tmp / "w1-0", "w1-0", broker.url).ledger()
+        try:
+            au = _step("ledger verify", lambda: verify.time_audit(ledger, samples))
+        finally:
+            ledger.store.close()
+        results.update({"audit_ratio": round(au.rate / au.bare.wall, 3),
+                        "audit_entries_per_s": round(au.rate), "audit_entries": au.count})
+
+        rep_dir = tmp / "report-world"
+        rep_dir.mkdir()
+        out, vkey, n, rsamples = _step(
+            "report world", lambda: verify.report_world(rep_dir, scale.report_devices, 48))
+        rv = _step("eco-verify report with evidence",
+                   lambda: verify.time_report(out, vkey, n, rsamples))
+        results.update({"report_verify_ratio": round(rv.rate / rv.bare.wall, 3),
+                        "report_readings_per_s": round(rv.rate), "report_readings": rv.count})
+
+        pt, built = _step("proofs", lambda: proofs.proof_bench(tmp, list(scale.proof_sizes),
+                                                                scale.proof_count))
+        small, big = pt[0], pt[-1]
+        results.update({
+            "proof_us_1m": round(big.inclusion_us, 1),
+            "consistency_us_1m": round(big.consistency_us, 1),
+            "proof_tree_size": big.size,
+            "proof_us_10k": round(small.inclusion_us, 1),
+            "consistency_us_10k": round(small.consistency_us, 1),
+            "proof_growth_10k_to_max": round(big.inclusion_us / small.inclusion_us, 2),
+            "consistency_growth_10k_to_max": round(big.consistency_us / small.consistency_us,
+                                                   2),
+            "proof_reads_10k": round(small.inclusion_reads, 1),
+            "proof_reads_max": round(big.inclusion_reads, 1),
+            "proof_tree_build_s": round(built, 1),
+        })
+
+        bl = _backlog(scale, tmp, broker)
+        results.update({
+            "backlog_catchup": round(bl.seconds, 1),
+            "backlog_devices": bl.devices,
+            "backlog_readings": bl.readings,
+            "backlog_readings_per_s": round(bl.readings / bl.seconds),
+            "backlog_scaled_down": scale.quick,
+            "bytes_per_reading": round(bl.bytes_per_reading),
+        })
+
+        ag = _step("agent", lambda: agent.agent_bench(tmp, broker, speed=scale.agent_speed,
+                                                       window_s=scale.agent_window_s))
+        results.update({
+            "agent_rss_mb": round(ag.rss_mb, 1),
+            "agent_peak_rss_mb": round(ag.peak_rss_mb, 1),
+            "agent_cpu_ms_per_reading": round(ag.cpu_ms_per_reading, 2),
+            "agent_start_s": round(ag.start_s, 2),
+            "agent_readings_measured": ag.readings,
+            "agent_clock_speed": ag.speed,
+            "agent_poll_seconds": ag.poll_seconds,
+        })
+        if not scale.quick:
+            ag1 = _step("agent, one poll per interval",
+                        lambda: agent.agent_bench(tmp / "agent-1poll", broker,
+                                                  speed=scale.agent_speed,
+                                                  window_s=scale.agent_window_s,
+                                                  poll_seconds=1800))
+            results["agent_cpu_ms_per_reading_1poll"] = round(ag1.cpu_ms_per_reading, 2)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small and fast: keeps the code working")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"results file (default {DEFAULT_OUT.relative_to(HERE.parent)})")
+    p.add_argument("--readme", type=Path, default=None,
+                   help="README to update between the bench markers (default: README.md for a "
+                        "full run, none for --quick)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s bench: %(message)s")
+    logging.getLogger("aggregator").setLevel(logging.WARNING)
+    scale = QUICK if args.quick else FULL
+    out = args.out or DEFAULT_OUT
+    readme = args.readme or (None if args.quick else DEFAULT_README)
+    tmp = Path(tempfile.mkdtemp(prefix="eco-bench-"))
+    started = time.monotonic()
+    try:
+        results = run(scale, tmp)
+    finally:
+        if args.keep:
+            log.info("kept %s", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    table = render_table(results)
+    print(table)
+    if readme is not None:
+        update_readme(readme, table)
+        log.info("updated %s", readme)
+    log.info("wrote %s", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
