@@ -216,3 +216,33 @@ def test_points_statement_applies_expiry(world: dict[str, Any]) -> None:
     assert points_statement(view, lapsing, "hh-0", today="2026-11-24").balance == fresh.balance
     gone = points_statement(view, lapsing, "hh-0", today="2027-01-31")
     assert gone.balance == 0 and gone.expired == fresh.earned
+
+
+def test_no_reading_is_credited_twice_and_late_readings_never(world: dict[str, Any]) -> None:
+    from aggregator.accounting import covered_readings, late_readings
+
+    ledger = world["ledger"]
+    _report(world, "2026-11-22..2026-11-23")
+    # a reading for the sealed day arrives late: logged and reported, never credited
+    late = Device()
+    from aggregator.registry import build_enrolment, enrol
+    from eco_protocol.keys import public_key_raw
+    from eco_protocol.records import MeterSpec, Quantity
+
+    enrol(ledger, build_enrolment(public_key_raw(late.key), "hh-late", PROG,
+                                  [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus",
+                                             6000)],
+                                  {"installed": "2020-04-01", "status": "fit",
+                                   "battery": False, "zero_export": True}, format_time(T0)))
+    (o,) = Intake(ledger).process([(late.topic, canonical_bytes([late.reading(energy=300)]))],
+                                  "2026-11-25T00:00:00Z")
+    assert o.accepted == 1
+    _report(world, "2026-11-23..2026-11-24")
+    view = scan(ledger.store)
+    seals = view.programme_seals(PROG)
+    sets = [{r.index for r in covered_readings(view, PROG, s.period, i)} for i, s in seals]
+    assert len(sets) == 2 and sets[0] and sets[1] and not sets[0] & sets[1]
+    (late_entry,) = [r for r in view.readings if r.device_id == late.device_id]
+    assert all(late_entry.index not in s for s in sets)
+    assert [(b, r.index) for b, r in late_readings(view, PROG)] == [
+        (seals[0][1].batch_id, late_entry.index)]
