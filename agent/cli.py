@@ -103,6 +103,8 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
 
     key = load_device_key(config)
     device_id = device_id_of(public_key_raw(key))
+    from eco_protocol.methodology import day_of
+
     from .runner import TIMESYNC_DIR, clock_from_config, clock_known_unsynced
 
     clock = clock_from_config(config)
@@ -121,6 +123,11 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
         return report
     with Outbox.open(config.device.outbox_path, device_id, readonly=True) as box:
         states = box.meter_states()
+        today = day_of(clock.now())
+        tally = box.day_tally().get(today, {"energy_wh": {}, "co2_g_estimate": 0})
+        # the device's own display estimate; the municipality's figure follows its methodology
+        report["today"] = {"day": today, **tally,
+                           "points_estimate": tally["co2_g_estimate"] // 1000}
         for m in report["meters"]:
             # the last interval boundary committed for the meter and its register there
             m["last_committed"] = states.get(m["id"])

@@ -43,7 +43,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.canonical import canonical_bytes
+from eco_protocol.encoding import parse_time
 from eco_protocol.errors import ProtocolError
+from eco_protocol.methodology import day_of
 from eco_protocol.records import GENESIS_PREV, Reading
 
 from .errors import AgentError, StateCorrupt
@@ -485,10 +487,34 @@ class Outbox:
                 next_seq, last_hash = next_seq + 1, digest
             db.execute("UPDATE chain SET next_seq=?, last_hash=? WHERE id=1",
                        (next_seq, last_hash))
+            if stored:
+                self._tally(db, [json.loads(r.body) for r in stored])
             for meter, state in meter_states.items():
                 db.execute("INSERT OR REPLACE INTO meter_state VALUES (?, ?)",
                            (meter, json.dumps(dict(state), sort_keys=True)))
         return stored
+
+    TALLY_DAYS = 7
+
+    def _tally(self, db: sqlite3.Connection, readings: Sequence[Mapping[str, Any]]) -> None:
+        """Energy and the display CO2 estimate per JST day, for ``eco-agent status``: the
+        readings leave the outbox once receipted, the tally stays (last few days only)."""
+        row = db.execute("SELECT value FROM meta WHERE key='day_tally'").fetchone()
+        tally: dict[str, Any] = json.loads(row[0]) if row else {}
+        for r in readings:
+            day = day_of(parse_time(r["start"], "start"))
+            t = tally.setdefault(day, {"energy_wh": {}, "co2_g_estimate": 0})
+            t["energy_wh"][r["quantity"]] = t["energy_wh"].get(r["quantity"], 0) + r["energy_wh"]
+            t["co2_g_estimate"] += r["co2_g_estimate"]
+        keep = dict(sorted(tally.items())[-self.TALLY_DAYS:])
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('day_tally', ?)",
+                   (json.dumps(keep, sort_keys=True),))
+
+    def day_tally(self) -> dict[str, Any]:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='day_tally'").fetchone()
+        value = json.loads(row[0]) if row else {}
+        return value if isinstance(value, dict) else {}
 
     def acknowledge(self, seq: int, reading_sha256: str) -> bool:
         """Delete reading ``seq`` if (and only if) its hash is ``reading_sha256``."""

@@ -199,6 +199,9 @@ def test_run_process_delivers_readings_and_keeps_status(
         assert report["next_seq"] >= len(seqs) + 1 and report["rejected"] == []
         (pv1,) = report["meters"]
         assert pv1["last_committed"] is not None  # the boundary and register it last signed
+        today = report["today"]  # the device's own tally of what it signed per JST day
+        assert today["points_estimate"] == today["co2_g_estimate"] // 1000
+        assert set(today["energy_wh"]) <= {"pv_generation"}
         # each reading's energy is plausible for a 4.5 kW inverter over 5 minutes
         for rec in agg.records:
             assert rec["meter"] == "pv1" and rec["source"]["meter_serial"] == "SN-CLI-1"

@@ -216,3 +216,18 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
         if top:
             assert states == {"pv1": {"last_seq": top}}
     assert kills == 25 and last_next > 25
+
+
+def test_day_tally_survives_receipts_and_keeps_a_week(tmp_path: Path) -> None:
+    """Per JST day: 2026-11-22 00:00 UTC is 09:00 JST, so the first 30 intervals (to 24:00
+    JST) fall on the 22nd and the rest on the 23rd."""
+    with Outbox.open(tmp_path / "o.sqlite3", DEVICE) as box:
+        stored = box.commit_cycle([body(n) for n in range(40)], {}, sign)
+        for r in stored:
+            box.acknowledge(r.seq, r.sha256)
+        tally = box.day_tally()
+        assert tally["2026-11-22"] == {"energy_wh": {"pv_generation": 3000},
+                                       "co2_g_estimate": 30 * 43}
+        assert tally["2026-11-23"]["energy_wh"] == {"pv_generation": 1000}
+        box.commit_cycle([body(n) for n in range(40, 48 * 9, 48)], {}, sign)
+        assert len(box.day_tally()) == Outbox.TALLY_DAYS
