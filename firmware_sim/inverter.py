@@ -148,6 +148,7 @@ class PtyInverter(PtyEndpoint):
         self._fault_rng = random.Random(f"eco-sim/inverter-faults/{seed}")
         self._lock = threading.Lock()
         self._rx = bytearray()
+        self._peers: list[PtyInverter] = []
         self._last_rx = 0.0
         self.thread_name = f"pty-inverter-{self.serial}"
 
@@ -189,6 +190,22 @@ class PtyInverter(PtyEndpoint):
         with self._lock:
             self._refresh_locked(self.clock.now())
             return self._server.values
+
+    def attach(self, other: PtyInverter) -> PtyInverter:
+        """Put ``other`` (not started) on this inverter's RS-485 bus: several inverters, one
+        line, told apart by unit id, as on a real multi-inverter installation."""
+        if other.unit == self.unit or any(p.unit == other.unit for p in self._peers):
+            raise ValueError(f"unit {other.unit} is already on this bus")
+        self._peers.append(other)
+        return self
+
+    def _dispatch(self, frame: bytes) -> bytes:
+        # every slave sees every frame; only the addressed one answers
+        for device in (self, *self._peers):
+            reply = device.handle_frame(frame)
+            if reply is not None:
+                return reply
+        return b""
 
     def handle_frame(self, frame: bytes) -> bytes | None:
         """What the inverter would send back for ``frame`` now, faults included."""
@@ -277,7 +294,7 @@ class PtyInverter(PtyEndpoint):
                 frame = bytes(buf[:n])
                 if rtu.crc_ok(frame):
                     del buf[:n]
-                    out += self.handle_frame(frame) or b""
+                    out += self._dispatch(frame)
                     continue
                 if not gap_elapsed:
                     break  # maybe noise in front of a frame; decide at the silence
@@ -285,6 +302,6 @@ class PtyInverter(PtyEndpoint):
                 # what is left after the silence is one frame: a request we can't size, or noise
                 frame = bytes(buf)
                 buf.clear()
-                out += self.handle_frame(frame) or b""
+                out += self._dispatch(frame)
             break
         return bytes(out)

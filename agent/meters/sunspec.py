@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import termios
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,6 +165,20 @@ class _Layout:
     inverter: sl.ModelHeader
 
 
+class _Bus:
+    """One open RS-485 line shared by every meter configured on it (several inverters, one
+    adapter, told apart by unit id). The lock keeps one request/response on the wire at a time."""
+
+    def __init__(self, port: Any) -> None:
+        self.port = port
+        self.lock = threading.Lock()
+        self.users = 0
+
+
+_BUSES: dict[str, _Bus] = {}
+_BUSES_LOCK = threading.Lock()
+
+
 class SunSpecModbusMeter:
     """A SunSpec inverter on a serial line; implements :class:`agent.meters.interface.Meter`."""
 
@@ -194,6 +209,7 @@ class SunSpecModbusMeter:
         self.timeout_s = timeout_s
         self.bases = tuple(bases)
         self._serial: Any = None  # serial.Serial; pyserial ships no type information
+        self._bus: _Bus | None = None
         self._layout: _Layout | None = None
 
     @property
@@ -227,19 +243,30 @@ class SunSpecModbusMeter:
 
     def _reset(self) -> None:
         self._layout = None
-        port, self._serial = self._serial, None
-        if port is not None:
-            with contextlib.suppress(serial.SerialException, OSError):
-                port.close()
+        bus, self._bus, self._serial = self._bus, None, None
+        if bus is None:
+            return
+        with _BUSES_LOCK:
+            bus.users -= 1
+            if bus.users > 0:
+                return  # other meters on the line keep it open
+            _BUSES.pop(self.port, None)
+        with contextlib.suppress(serial.SerialException, OSError):
+            bus.port.close()
 
     def _open(self) -> Any:
-        if self._serial is None:
+        if self._bus is None:
             if not self.port:
                 raise serial.SerialException("no serial port configured")
-            try:
-                self._serial = self._connect()
-            except ValueError as e:  # pyserial: unknown URL scheme or bad parameter
-                raise serial.SerialException(f"cannot open {self.port!r}: {e}") from e
+            with _BUSES_LOCK:
+                bus = _BUSES.get(self.port)
+                if bus is None:
+                    try:
+                        bus = _BUSES[self.port] = _Bus(self._connect())
+                    except ValueError as e:  # pyserial: unknown URL scheme or bad parameter
+                        raise serial.SerialException(f"cannot open {self.port!r}: {e}") from e
+                bus.users += 1
+            self._bus, self._serial = bus, bus.port
         return self._serial
 
     def _connect(self) -> Any:
@@ -255,8 +282,14 @@ class SunSpecModbusMeter:
         )
 
     def _read_registers(self, address: int, count: int) -> list[int]:
+        self._open()
+        assert self._bus is not None
+        with self._bus.lock:
+            return self._transact(address, count)
+
+    def _transact(self, address: int, count: int) -> list[int]:
         request = encode_read_request(self.unit, address, count)
-        port = self._open()
+        port = self._serial
         port.reset_input_buffer()  # a late answer to an earlier request must not be taken
         port.write(request)
         expected = 5 + 2 * count

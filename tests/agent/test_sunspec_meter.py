@@ -376,13 +376,42 @@ def test_unopenable_port_is_a_meter_error(
 def test_port_held_by_another_reader_is_a_meter_error(
     make_inverter: Callable[..., PtyInverter], meters: Callable[..., SunSpecModbusMeter]
 ) -> None:
+    """Another *process* holding the line (a second agent, a forgotten probe) is refused by
+    pyserial's exclusive lock; meters of one agent share the line (next test)."""
+    import subprocess
+    import sys
+
     inv = make_inverter()
-    first = meters(inv.port)
-    first.read()
-    with pytest.raises(MeterError, match="serial port error.*lock"):
-        meters(inv.port).read()
-    first.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import serial, sys, time; "
+         f"p = serial.Serial({inv.port!r}, exclusive=True); print('held', flush=True); "
+         "time.sleep(30)"], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        with pytest.raises(MeterError, match="serial port error.*lock"):
+            meters(inv.port).read()
+    finally:
+        holder.kill()
+        holder.wait()
     assert meters(inv.port).read().register_wh == 1_000_000
+
+
+@pytest.mark.integration
+def test_several_inverters_on_one_bus_by_unit_id(
+    make_inverter: Callable[..., PtyInverter], meters: Callable[..., SunSpecModbusMeter]
+) -> None:
+    bus = make_inverter(unit=1, serial="SN-UNIT-1")
+    second = PtyInverter(4500, 8, ManualClock(NOON), unit=2, serial="SN-UNIT-2",
+                         initial_wh=2_000_000)
+    bus.attach(second)
+    one, two = meters(bus.port, unit=1), meters(bus.port, unit=2)
+    assert one.read().identity.serial == "SN-UNIT-1"
+    snap = two.read()
+    assert (snap.identity.serial, snap.register_wh) == ("SN-UNIT-2", 2_000_000)
+    one.close()  # the other meter keeps the shared line open
+    assert two.read().register_wh == 2_000_000
+    with pytest.raises(ValueError, match="unit 2"):
+        bus.attach(PtyInverter(4500, 9, ManualClock(NOON), unit=2))
 
 
 @pytest.mark.parametrize(
