@@ -7,31 +7,12 @@ import hashlib
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agent.errors import AgentError, StateCorrupt
 from agent.outbox import _SENT_SLOT, Outbox, SentMark
-from eco_protocol.keys import device_id_of, private_key_from_raw, public_key_raw
-from eco_protocol.signing import sign_record
-
-KEY = private_key_from_raw(b"\x22" * 32)
-DEVICE = device_id_of(public_key_raw(KEY))
-
-
-def body(n: int) -> dict[str, Any]:
-    start = f"2026-11-22T{n // 2:02d}:{30 * (n % 2):02d}:00Z"
-    end = f"2026-11-22T{(n + 1) // 2:02d}:{30 * ((n + 1) % 2):02d}:00Z"
-    return {"type": "eco.reading/v1", "device_id": DEVICE, "meter": "pv1",
-            "quantity": "pv_generation", "start": start, "end": end,
-            "register_start_wh": 100 * n, "register_end_wh": 100 * n + 100, "energy_wh": 100,
-            "flags": [], "source": {"protocol": "sunspec-modbus", "meter_serial": "S",
-                                    "meter_model": "M"}, "co2_g_estimate": 43}
-
-
-def sign(r: Any) -> dict[str, Any]:
-    return sign_record(r, KEY)
+from tests.agent.test_agent_outbox import DEVICE, body, sign
 
 
 def digest(*paths: Path) -> list[str | None]:
