@@ -8,10 +8,10 @@ leaf hashes live with the entries), which makes a root or a proof O(log n) reads
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,13 @@ class CheckpointRow:
     note: str
     proof: tuple[bytes, ...]  # consistency proof from the previous checkpoint
     signed_at: str
+
+    @classmethod
+    def from_columns(cls, row: Sequence[Any]) -> CheckpointRow:
+        """From a ``size, root, note, proof, signed_at`` row (the proof stored concatenated)."""
+        proof = bytes(row[3])
+        return cls(int(row[0]), bytes(row[1]), str(row[2]),
+                   tuple(proof[i:i + 32] for i in range(0, len(proof), 32)), str(row[4]))
 
 
 class LedgerStore(Protocol):

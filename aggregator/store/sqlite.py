@@ -232,17 +232,12 @@ class SqliteStore:
                                "ORDER BY size DESC LIMIT 1").fetchone()
         if row is None:
             return None
-        proof = bytes(row[3])
-        return CheckpointRow(int(row[0]), bytes(row[1]), str(row[2]),
-                             tuple(proof[i:i + 32] for i in range(0, len(proof), 32)),
-                             str(row[4]))
+        return CheckpointRow.from_columns(row)
 
     def checkpoints(self) -> list[CheckpointRow]:
         cur = self._db.execute("SELECT size, root, note, proof, signed_at FROM checkpoint "
                                "ORDER BY size")
-        return [CheckpointRow(int(r[0]), bytes(r[1]), str(r[2]),
-                              tuple(bytes(r[3])[i:i + 32] for i in range(0, len(r[3]), 32)),
-                              str(r[4])) for r in cur]
+        return [CheckpointRow.from_columns(r) for r in cur]
 
     def add_checkpoint(self, row: CheckpointRow) -> None:
         self._db.execute("INSERT INTO checkpoint(size, root, note, proof, signed_at) "

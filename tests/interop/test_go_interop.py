@@ -3,7 +3,7 @@
 PROTOCOL.md promises that checkpoints and proofs are exactly what those packages produce and
 verify. ``tests/interop/go/verify`` is a small Go program over them (stdlib + x/mod only); it is
 built once per session, offline, in GOPATH mode against Debian's golang-golang-x-mod-dev sources.
-The tests skip only when the ``go`` binary or those sources are absent.
+If the ``go`` binary or those sources are absent the tests fail: run ``make deps``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ VECTORS = Path(__file__).parent.parent / "vectors"
 
 @pytest.fixture(scope="session")
 def go_verify(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Path of the built Go checker (skips if Go or the x/mod sources are missing)."""
+    """Path of the built Go checker (fails if Go or the x/mod sources are missing)."""
     return build_go_verify(tmp_path_factory.mktemp("go-verify"))
 
 
