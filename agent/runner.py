@@ -40,10 +40,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from eco_protocol.encoding import format_time
-from eco_protocol.errors import EnvironmentProblem, NoteError
+from eco_protocol.errors import EnvironmentProblem, NoteError, ProtocolError
 from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import Ed25519PrivateKey, device_id_of, public_key_raw
-from eco_protocol.note import parse_verifier_key
+from eco_protocol.logkey import next_keys
+from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.signing import sign_record
 
 from . import interval
@@ -417,6 +418,23 @@ class Agent:
         self.state.close()
 
 
+def _followed_key(configured: NoteVerifier, pinned: str | None,
+                  changes: list[dict[str, Any]]) -> NoteVerifier | None:
+    """The pinned key, if the state's recorded announcements lead to it from the configured key
+    (re-checked at every start: the state file is ours, but a check costs nothing)."""
+    if pinned is None or pinned == configured.vkey or not changes:
+        return None
+    try:
+        path = next_keys(configured, changes)
+    except ProtocolError as e:
+        raise ConfigError(f"the log key changes recorded in the state file do not verify: {e}; "
+                          "restore [device] log_key to the key you trust and run with "
+                          "--accept-new-log-key") from e
+    if path and path[-1].new.vkey == pinned:
+        return path[-1].new
+    return None
+
+
 def build_agent(config: AgentConfig, *, accept_new_log_key: bool = False,
                 meter_factory: Callable[[MeterConfig], Meter] = open_meter,
                 clock: Clock | None = None) -> Agent:
@@ -428,7 +446,10 @@ def build_agent(config: AgentConfig, *, accept_new_log_key: bool = False,
     try:
         pinned = state.pinned_log_key()
         now = format_time(datetime.now(UTC))
-        if pinned is not None and pinned != vkey.vkey:
+        followed = _followed_key(vkey, pinned, state.followed_log_key_changes())
+        if followed is not None:  # the log announced a new key since the config was written
+            vkey = followed
+        elif pinned is not None and pinned != vkey.vkey:
             try:
                 old = parse_verifier_key(pinned).name
             except NoteError:
@@ -439,11 +460,18 @@ def build_agent(config: AgentConfig, *, accept_new_log_key: bool = False,
                     f"({old}). If the municipality really changed its log key, run "
                     "'eco-agent run --accept-new-log-key CONFIG' once.")
             log.warning("re-pinning the log key: %s replaces %s", vkey.name, old)
-        state.pin_log_key(vkey.vkey, now)
+        if followed is None:
+            state.pin_log_key(vkey.vkey, now)
         outbox = Outbox.open(config.device.outbox_path, device_id)
     except BaseException:
         state.close()
         raise
-    uplink = Uplink(device_id=device_id, config=config.uplink, outbox=outbox, log_key=vkey)
+
+    def follow(new: NoteVerifier, records: list[dict[str, Any]]) -> None:
+        state.follow_log_key(new.vkey, [*state.followed_log_key_changes(), *records],
+                             format_time(datetime.now(UTC)))
+
+    uplink = Uplink(device_id=device_id, config=config.uplink, outbox=outbox, log_key=vkey,
+                    on_log_key=follow)
     return Agent(config, key=key, clock=clock or clock_from_config(config), outbox=outbox,
                  state=state, uplink=uplink, meter_factory=meter_factory)

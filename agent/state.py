@@ -180,7 +180,19 @@ class AgentState:
     def pin_log_key(self, vkey: str, at: str) -> None:
         with self._lock:
             if self._device().get("log_key") != vkey:
-                self._set_device(log_key=vkey, log_key_pinned_at=at)
+                self._set_device(log_key=vkey, log_key_pinned_at=at, log_key_changes=[])
+
+    def followed_log_key_changes(self) -> list[dict[str, Any]]:
+        """The ``eco.logkey/v1`` records that took the pin from the configured key to the
+        pinned one (empty when they are the same)."""
+        with self._lock:
+            v = self._device().get("log_key_changes")
+        return [dict(r) for r in v if isinstance(r, dict)] if isinstance(v, list) else []
+
+    def follow_log_key(self, vkey: str, changes: list[dict[str, Any]], at: str) -> None:
+        """Pin ``vkey``, reached through ``changes`` (kept, so a restart can re-check them)."""
+        with self._lock:
+            self._set_device(log_key=vkey, log_key_pinned_at=at, log_key_changes=changes)
 
     # -- enrolment -----------------------------------------------------------------------------
 

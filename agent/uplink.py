@@ -41,6 +41,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import format_time
 from eco_protocol.errors import MalformedRecord, ProtocolError
+from eco_protocol.logkey import LOG_KEYS_TOPIC, MAX_ANNOUNCEMENT_BYTES, next_keys
 from eco_protocol.note import NoteVerifier
 from eco_protocol.records import Receipt, ReceiptStatus
 from eco_protocol.signing import verify_record
@@ -123,11 +124,16 @@ class Uplink:
     def __init__(self, *, device_id: str, config: UplinkConfig, outbox: Outbox,
                  log_key: NoteVerifier, monotonic: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time,
-                 reconnect_delay: tuple[int, int] = (1, 30)) -> None:
+                 reconnect_delay: tuple[int, int] = (1, 30),
+                 on_log_key: Callable[[NoteVerifier, list[dict[str, Any]]], None] | None = None,
+                 ) -> None:
+        """``on_log_key(new key, records)`` persists a log key change this uplink followed
+        (the records that lead from the previous pin to it) before receipts use it."""
         self.device_id = device_id
         self.config = config
         self.outbox = outbox
         self.log_key = log_key
+        self._on_log_key = on_log_key
         self._monotonic = monotonic
         self._wall = wall
         self.readings_topic = topic(device_id, "readings")
@@ -273,8 +279,11 @@ class Uplink:
             case _Connected():
                 log.info("connected to %s", self.config.broker)
                 self.connected = True
-                # receipts first: the broker handles our packets in order, so no receipt for
-                # the readings below can be published before this subscription exists
+                # the log's key changes (retained) first, then receipts: the broker handles our
+                # packets in order, so a receipt signed by a new log key arrives after the
+                # announcement of that key, and no receipt for the readings below can be
+                # published before this subscription exists
+                self._client.subscribe(LOG_KEYS_TOPIC, qos=1)
                 self._client.subscribe(self.receipts_topic, qos=1)
                 self._client.publish(self.status_topic, b"online", qos=1, retain=True)
                 # at-least-once: whatever was awaiting a receipt is sent again on this session
@@ -302,6 +311,8 @@ class Uplink:
             case _Message(topic=t, payload=payload):
                 if t == self.receipts_topic:
                     self.handle_receipt(payload)
+                elif t == LOG_KEYS_TOPIC:
+                    self.handle_log_keys(payload)
                 else:
                     log.warning("unexpected message on %s ignored", t)
             case _Wake():
@@ -346,6 +357,33 @@ class Uplink:
         self.receipts_ignored += 1
         self.last_error = f"receipt ignored: {why}"
         log.error("RECEIPT IGNORED, nothing deleted: %s", why)
+
+    def handle_log_keys(self, payload: bytes) -> None:
+        """Follow the log key from the pinned one along the announced, signed changes.
+
+        A change counts only if the key we trust signed it and the new key endorsed it
+        (:func:`eco_protocol.logkey.next_keys`); anything else on this topic is reported and
+        changes nothing, so a forged announcement cannot make us accept forged receipts."""
+        if len(payload) > MAX_ANNOUNCEMENT_BYTES:
+            log.error("log key announcement of %d bytes ignored: too large", len(payload))
+            return
+        try:
+            doc = parse_json(payload)
+            if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+                raise MalformedRecord("log key announcement: expected a JSON array of records")
+            changes = next_keys(self.log_key, doc)
+        except ProtocolError as e:
+            self.last_error = f"log key announcement ignored: {e}"
+            log.error("%s (pinned log key %s)", self.last_error, self.log_key.vkey)
+            return
+        if not changes:
+            return
+        new = changes[-1].new
+        if self._on_log_key is not None:
+            self._on_log_key(new, [c.to_dict() for c in changes])
+        log.warning("the log key changed: now trusting %s (announced by %s)", new.vkey,
+                    self.log_key.vkey)
+        self.log_key = new
 
     def handle_receipt(self, payload: bytes) -> None:
         """Verify one receipt and apply it to the outbox (delete / set aside / resend)."""

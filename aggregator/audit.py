@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eco_protocol.errors import InvalidInput
+from eco_protocol.logkey import LogKeyChain, same_key
 from eco_protocol.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency
 from eco_protocol.note import open_checkpoint
 from eco_protocol.parallel import SignaturePool, default_workers
@@ -89,7 +90,12 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
     store = ledger.store
     size = store.size()
     problem = _Problems(all_problems, pool)
-    replay = LedgerReplay(ledger.signer.private_key.public_key(),
+    try:
+        claimed = ledger.key_chain()  # what the store's meta says; the replay must agree
+    except StoreCorrupt as e:
+        problem(str(e))
+        claimed = LogKeyChain((ledger.signer.verifier,))
+    replay = LedgerReplay(claimed.genesis.public_key,
                           deferred=None if pool is None else pool.submit)
     stack: list[tuple[int, bytes]] = []
     checkpoints = store.checkpoints()
@@ -140,11 +146,19 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
     if expected != size:
         problem(f"store reports {size} entries but only {expected} were read")
 
+    chain = replay.chain(claimed.genesis)
+    if chain.vkeys() != claimed.vkeys() or chain.changed_at != claimed.changed_at:
+        problem(f"the log's eco.logkey/v1 entries (at {list(chain.changed_at)}) do not match "
+                f"the key changes the store lists (at {list(claimed.changed_at)})")
     previous = None
     for cp in checkpoints:
         where = f"checkpoint of size {cp.size} (signed {cp.signed_at})"
         try:
-            checkpoint, _ = open_checkpoint(cp.note, ledger.signer.verifier)
+            checkpoint, _ = open_checkpoint(cp.note, chain.key_at(cp.size))
+            if previous is not None and not same_key(chain.key_at(previous.size),
+                                                     chain.key_at(cp.size)):
+                # the checkpoint that ends a key change carries the old key's signature too
+                open_checkpoint(cp.note, chain.key_at(previous.size))
         except InvalidInput as e:
             problem(f"{where}: {e}")
             previous = cp

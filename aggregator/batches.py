@@ -167,6 +167,12 @@ def build_report(ledger: Ledger, programme: Programme, batch_id: str,
         "checkpoint": checkpoint_note,
         "log_key": ledger.signer.verifier.vkey,
     }
+    chain = ledger.key_chain()
+    if chain.key_at(cp.size).vkey != ledger.signer.verifier.vkey:
+        raise Rejected(f"the checkpoint of size {cp.size} predates the log's current key; "
+                       "sign a new checkpoint and build the report on it")
+    if chain.changed_at:  # the buyer may have pinned any earlier key: show the way to this one
+        report["log_key_changes"] = [proved(ledger, i, cp.size) for i in chain.changed_at]
     return sign_record(report, ledger.signer.private_key)
 
 

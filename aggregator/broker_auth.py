@@ -139,11 +139,14 @@ def acl_text(aggregator_user: str) -> str:
         f"user {aggregator_user}\n"
         "topic read eco/v1/+/readings\n"
         "topic write eco/v1/+/receipts\n"
+        "topic write eco/v1/log/keys\n"
         "\n"
-        "# every device (pattern lines apply to all users): its own topics only\n"
+        "# every device (pattern lines apply to all users): its own topics only, and the log's\n"
+        "# key changes (retained, signed by the log: PROTOCOL.md deviation, see the README)\n"
         "pattern write eco/v1/%u/readings\n"
         "pattern write eco/v1/%u/status\n"
         "pattern read eco/v1/%u/receipts\n"
+        "pattern read eco/v1/log/keys\n"
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import b64decode, format_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.keyfile import atomic_write, load_or_create_private_key, load_private_key
+from eco_protocol.keyfile import atomic_write, load_or_create_private_key
 from eco_protocol.keys import DeviceId
 from eco_protocol.methodology import terms_problems
 from eco_protocol.note import NoteSigner
@@ -38,6 +38,8 @@ from .errors import AggregatorError, ConfigError, LogMisbehaviour, Rejected
 from .export import export_evidence
 from .http_api import ApiConfig, ApiServer, parse_listen
 from .ledger import Ledger
+from .logkeys import load_log_signer
+from .logkeys import rotate as rotate_log_key
 from .progress import Progress
 from .registry import (
     build_enrolment,
@@ -58,11 +60,9 @@ def _print(obj: Any) -> None:
 
 
 def open_ledger(cfg: Config) -> Ledger:
-    key = load_private_key(cfg.key_file) if cfg.key_file.exists() else None
-    if key is None:
-        raise ConfigError(f"log key {cfg.key_file} does not exist; run 'eco-aggregator init'")
-    return Ledger(open_store(cfg), NoteSigner(cfg.origin, key),
-                  cfg.state_dir / "checkpoint.latest")
+    store = open_store(cfg)
+    signer = load_log_signer(cfg, store.get_meta("log_vkey"))
+    return Ledger(store, signer, cfg.state_dir / "checkpoint.latest")
 
 
 def _now() -> str:
@@ -237,7 +237,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_log_key(args: argparse.Namespace) -> int:
-    print(open_ledger(load_config(args.config)).signer.verifier.vkey)
+    ledger = open_ledger(load_config(args.config))
+    if args.log_key_cmd == "history":
+        chain = ledger.key_chain()
+        _print({"keys": chain.vkeys(), "changed_at_entries": list(chain.changed_at)})
+    else:
+        print(ledger.signer.verifier.vkey)
+    return 0
+
+
+def cmd_log_key_rotate(args: argparse.Namespace) -> int:
+    _print(rotate_log_key(load_config(args.config), args.reason))
     return 0
 
 
@@ -438,8 +448,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="ledger size, checkpoint, devices, recent rejections")
     s.add_argument("--rejections", type=int, default=20)
     s.set_defaults(func=cmd_status)
-    s = sub.add_parser("log-key", help="print the log's verifier key")
-    s.set_defaults(func=cmd_log_key)
+    s = sub.add_parser("log-key", help="print the log's verifier key (or: rotate, history)")
+    s.set_defaults(func=cmd_log_key, log_key_cmd=None)
+    ksub = s.add_subparsers(dest="log_key_cmd")
+    e = ksub.add_parser("history", help="every key the log has had, and where each took over")
+    e.set_defaults(func=cmd_log_key)
+    e = ksub.add_parser("rotate", help="replace the log key: the change is announced in the log "
+                                       "and old checkpoints stay verifiable")
+    e.add_argument("--reason", required=True, help="recorded in the log, e.g. 'yearly rotation'")
+    e.set_defaults(func=cmd_log_key_rotate)
     s = sub.add_parser("ledger", help="ledger export / verify")
     lsub = s.add_subparsers(dest="ledger_cmd", required=True)
     e = lsub.add_parser("export", help="write the evidence directory (PROTOCOL.md section 5)")

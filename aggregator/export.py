@@ -37,6 +37,9 @@ def export_evidence(ledger: Ledger, out: Path,
     (tmp / "checkpoint").write_text(row.note + "".join(ledger.store.cosignatures(row.size)),
                                     "utf-8")
     (tmp / "log.vkey").write_text(ledger.signer.verifier.vkey + "\n", "utf-8")
+    chain = ledger.key_chain()
+    if chain.changed_at:  # every key the log has had, oldest first; the replay confirms it
+        (tmp / "log.vkeys").write_text("".join(f"{k}\n" for k in chain.vkeys()), "utf-8")
     (tmp / "witnesses.vkeys").write_text("".join(f"{w}\n" for w in witness_vkeys or []),
                                          "utf-8")
     with open(tmp / "entries.jsonl", "w", encoding="utf-8") as f:

@@ -5,20 +5,26 @@ completes, so roots and proofs are O(log n) reads (:mod:`eco_protocol.merkle` as
 perfect subtrees). A checkpoint is signed only after proving it consistent with the last one the
 log signed: if the store was rolled back (an old backup restored) the log stops rather than sign
 a second history.
+
+The log key can change (:mod:`eco_protocol.logkey`): the change is an entry, the store's meta keeps
+the indexes of such entries (``log_key_changes``) and the current key (``log_vkey``), and every
+check of an older checkpoint uses the key that was in effect at its size.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eco_protocol.canonical import parse_json
+from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.encoding import format_time
-from eco_protocol.errors import NoteError, ProofError
+from eco_protocol.errors import InvalidInput, NoteError, ProofError
 from eco_protocol.keyfile import atomic_write
+from eco_protocol.logkey import LogKeyChain, LogKeyChange, chain_from_changes, sign_log_key_change
 from eco_protocol.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -27,11 +33,17 @@ from eco_protocol.merkle import (
     root_hash,
     verify_consistency,
 )
-from eco_protocol.note import Checkpoint, NoteSigner, open_checkpoint, sign_note
+from eco_protocol.note import Checkpoint, Note, NoteSigner, open_checkpoint, sign_note
 from eco_protocol.records import MAX_ENTRY_BYTES
 
 from .errors import StoreCorrupt
 from .store.interface import CheckpointRow, LedgerStore
+
+KEY_CHANGES_META = "log_key_changes"  # JSON list of the indexes of eco.logkey/v1 entries
+
+
+class KeyChanged(StoreCorrupt):
+    """Another process changed the log key; this one holds the old key and must restart."""
 
 
 def entry_type(entry: bytes) -> str:
@@ -72,9 +84,57 @@ class Ledger:
             with store.transaction():
                 store.set_meta("log_vkey", vkey)
         elif stored != vkey:
-            raise StoreCorrupt(f"this ledger was created with log key {stored}, but the "
+            raise StoreCorrupt(f"this ledger is signed with log key {stored}, but the "
                                f"configured key is {vkey}; point the config at the right key "
                                "file")
+
+    # --- the log's keys ---------------------------------------------------------------
+
+    def key_change_indexes(self) -> list[int]:
+        raw = self.store.get_meta(KEY_CHANGES_META)
+        indexes = json.loads(raw) if raw else []
+        if not isinstance(indexes, list) or not all(isinstance(i, int) for i in indexes):
+            raise StoreCorrupt(f"store meta {KEY_CHANGES_META} is not a list of entry indexes")
+        return indexes
+
+    def key_changes(self) -> list[tuple[int, dict[str, object]]]:
+        """The ``eco.logkey/v1`` entries, oldest first, as (index, record)."""
+        out = []
+        for i in self.key_change_indexes():
+            obj = parse_json(self.store.entry(i))
+            if not isinstance(obj, dict):
+                raise StoreCorrupt(f"entry {i}, listed as a log key change, is not a record")
+            out.append((i, obj))
+        return out
+
+    def key_chain(self) -> LogKeyChain:
+        """Every key the log has had, checked link by link, ending at this ledger's key."""
+        try:
+            chain = chain_from_changes(self.signer.verifier, self.key_changes())
+        except InvalidInput as e:
+            raise StoreCorrupt(f"the log's key changes do not verify: {e}") from e
+        if chain.current.vkey != self.signer.verifier.vkey:
+            raise StoreCorrupt(f"the log's key changes end at {chain.current.vkey}, not at the "
+                               f"configured key {self.signer.verifier.vkey}")
+        return chain
+
+    def change_key(self, new: NoteSigner, reason: str, now: datetime) -> CheckpointRow:
+        """Append an ``eco.logkey/v1`` entry and the transition checkpoint, signed by the new key
+        and the old; from here on this ledger signs with ``new``. Call inside a transaction."""
+        old = self.signer
+        if new.name != old.name:
+            raise ValueError(f"the new key must be named {old.name!r} (the log's origin)")
+        self.check_against_last_checkpoint()
+        change = LogKeyChange(previous_key=old.verifier.vkey, new_key=new.verifier.vkey,
+                              announced_at=format_time(now), reason=reason)
+        entry = canonical_bytes(sign_log_key_change(change, old, new))
+        index = self.append([entry])[0]
+        self.store.set_meta(KEY_CHANGES_META, json.dumps([*self.key_change_indexes(), index]))
+        self.store.set_meta("log_vkey", new.verifier.vkey)
+        self.signer = new
+        row = self.sign_checkpoint(now, also=[old])
+        assert row is not None  # the change entry grew the log
+        return row
 
     # --- appending --------------------------------------------------------------------
 
@@ -139,8 +199,14 @@ class Ledger:
                                "ledger verify' to find the entry")
         return last
 
-    def sign_checkpoint(self, now: datetime | None = None) -> CheckpointRow | None:
-        """Sign a checkpoint of the current size if it grew; call inside a transaction."""
+    def sign_checkpoint(self, now: datetime | None = None,
+                        also: Sequence[NoteSigner] = ()) -> CheckpointRow | None:
+        """Sign a checkpoint of the current size if it grew; call inside a transaction.
+
+        ``also``: further signers (the old key, on the checkpoint that ends a key change)."""
+        if self.store.get_meta("log_vkey") != self.signer.verifier.vkey:
+            raise KeyChanged("the log key was changed by another process (eco-aggregator "
+                             "logkey rotate); restart this one so that it loads the new key")
         size = self.size()
         last = self.check_against_last_checkpoint()
         if last is not None and last.size == size:
@@ -154,7 +220,7 @@ class Ledger:
             except ProofError as e:  # pragma: no cover - guarded by the check above
                 raise StoreCorrupt(f"refusing to sign size {size}: {e}") from e
         text = Checkpoint(self.origin, size, root).text()
-        note = sign_note(text, [self.signer])
+        note = sign_note(text, [self.signer, *also])
         row = CheckpointRow(size, root, note, tuple(proof),
                             format_time(now or datetime.fromtimestamp(int(time.time()), UTC)))
         self.store.add_checkpoint(row)
@@ -175,8 +241,7 @@ class Ledger:
         if self.latest_file is None or not self.latest_file.exists():
             return
         try:
-            cp, _ = open_checkpoint(self.latest_file.read_text("utf-8"),
-                                    self.signer.verifier)
+            cp, _ = self._open_own_checkpoint(self.latest_file.read_text("utf-8"))
         except (OSError, UnicodeDecodeError, NoteError) as e:
             raise StoreCorrupt(f"{self.latest_file}: cannot read the last signed checkpoint: "
                                f"{e}") from e
@@ -188,6 +253,15 @@ class Ledger:
                 + ("" if size < cp.size else " with a different history")
                 + ". The store was restored from an old backup or altered. Restore the latest "
                 "store or a mirror; the log will not sign a second history")
+
+
+    def _open_own_checkpoint(self, text: str) -> tuple[Checkpoint, Note]:
+        """Open a checkpoint this log signed, under whichever of its keys signed that size."""
+        chain = self.key_chain()
+        if len(chain.keys) == 1:
+            return open_checkpoint(text, self.signer.verifier)
+        size = Checkpoint.from_text(text.split("\n\n", 1)[0] + "\n").size
+        return open_checkpoint(text, chain.key_at(size))
 
 
 def reading_sha256(entry: bytes) -> str:

@@ -32,7 +32,8 @@ from .broker_auth import aggregator_password
 from .config import Config
 from .errors import ConfigError, EnvironmentProblem
 from .intake import Intake, receipts_topic
-from .ledger import Ledger
+from .ledger import KeyChanged, Ledger
+from .logkeys import KEYS_TOPIC, announcement, load_log_signer
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class IngestWorker:
         self.stats = Stats()
         self._last_checkpoint = 0.0
         self._unsigned = False
+        self._announcement = announcement(ledger)
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.mqtt.client_id,
                         protocol=mqtt.MQTTv5, manual_ack=True)
         c.on_connect = self._on_connect
@@ -91,6 +93,7 @@ class IngestWorker:
         log.info("connected to %s:%d (session present: %s)", self.cfg.mqtt.host,
                  self.cfg.mqtt.port, flags.session_present)
         client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
+        self._announce_keys()
         self.connected.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _ud: Any, _flags: Any, rc: Any,
@@ -158,7 +161,28 @@ class IngestWorker:
                 break
         return group
 
+    def _announce_keys(self) -> None:
+        payload = self._announcement
+        if payload is not None:
+            self.client.publish(KEYS_TOPIC, payload, qos=1, retain=True)
+
+    def _follow_key(self) -> None:
+        """Take up a log key that 'eco-aggregator log-key rotate' installed while we ran, before
+        signing another receipt or checkpoint with the old one, and tell the agents."""
+        stored = self.ledger.store.get_meta("log_vkey")
+        if stored is None or stored == self.ledger.signer.verifier.vkey:
+            return
+        signer = load_log_signer(self.cfg, stored)
+        if signer.verifier.vkey != stored:
+            raise KeyChanged(f"the store is now signed with {stored}, but {self.cfg.key_file} "
+                             f"holds {signer.verifier.vkey}; finish the rotation")
+        log.warning("the log key changed to %s; signing with it from now on", stored)
+        self.ledger.signer = signer
+        self._announcement = announcement(self.ledger)
+        self._announce_keys()
+
     def _process(self, group: list[tuple[str, bytes, int, int]]) -> None:
+        self._follow_key()
         now = format_time(datetime.now(UTC))
         outcomes = self.intake.process([(t, p) for t, p, _, _ in group], now)
         # durable now: acknowledge to the broker, then answer the devices
@@ -185,6 +209,7 @@ class IngestWorker:
             return
         if not force and now - self._last_checkpoint < self.cfg.checkpoint_interval_s:
             return
+        self._follow_key()
         row = self.ledger.checkpoint_now()
         self._last_checkpoint = now
         self._unsigned = False

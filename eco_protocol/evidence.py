@@ -1,9 +1,11 @@
 """Offline verification of an evidence directory (PROTOCOL.md section 5, ``evidence/``).
 
 Anyone holding only the log's verifier key can check: the checkpoint's signatures (and k of n
-witnesses), that ``entries.jsonl`` reproduces the checkpoint's root under RFC 6962 hashing, and
-that every entry replays (signatures, enrolment order, seq/prev chains, plausibility). Pure: the
-caller hands in the file contents; :mod:`eco_protocol.verify_cli` does the reading.
+witnesses); the chain of log keys when the log changed its key (``log.vkeys``: every key the log
+has had, oldest first; the pinned key may be any of them, :mod:`logkey`); that ``entries.jsonl``
+reproduces the checkpoint's root under RFC 6962 hashing; and that every entry replays
+(signatures, enrolment order, seq/prev chains, plausibility). Pure: the caller hands in the file
+contents; :mod:`eco_protocol.verify_cli` does the reading.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from .canonical import parse_json
 from .encoding import b64decode
 from .errors import InvalidInput, MalformedRecord, NoteError, ProofError
+from .logkey import LogKeyChain, LogKeyChange, same_key
 from .merkle import StreamingRoot, leaf_hash
 from .note import (
     Checkpoint,
@@ -37,6 +40,9 @@ class EvidenceSummary:
     devices: int
     energy_wh: dict[str, int]
     readings_per_device: dict[str, int]
+    log_keys: LogKeyChain | None = None
+
+EntryCallback = Callable[[int, bytes, Record | ProgrammeRecord | LogKeyChange], None]
 
 
 def open_log_checkpoint(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence[str],
@@ -75,8 +81,9 @@ PARALLEL_FROM = 20_000  # entries; below this a process pool costs more than it 
 
 def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence[str],
                     entry_lines: Iterable[str], min_witnesses: int = 0,
-                    on_entry: Callable[[int, bytes, Record | ProgrammeRecord], None] | None = None,
-                    workers: int | None = None) -> EvidenceSummary:
+                    on_entry: EntryCallback | None = None,
+                    workers: int | None = None,
+                    log_history: Sequence[str] = ()) -> EvidenceSummary:
     """Verify everything in an evidence directory; raise naming the first bad entry or field.
 
     ``on_entry(index, entry, record)`` sees each entry once it has replayed, so a caller that
@@ -84,16 +91,38 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
 
     ``workers``: processes that check the readings' signatures while this one replays (speed:
     :mod:`eco_protocol.parallel`); by default one fewer than the cores when the checkpoint has
-    at least :data:`PARALLEL_FROM` entries. The verdict and the entry it names are the same."""
-    cp, log, signed = open_log_checkpoint(checkpoint_text, log_vkey, witness_vkeys, min_witnesses)
+    at least :data:`PARALLEL_FROM` entries. The verdict and the entry it names are the same.
+
+    ``log_vkey`` is the key the caller pinned. ``log_history`` (the directory's ``log.vkeys``) names
+    every key the log has had, oldest first, when it changed its key: the replay starts from the
+    first, must authenticate every change in the entries (:mod:`logkey`) to arrive at exactly
+    that list, and the pinned key must be one of them. It is a hint the entries must confirm,
+    never a source of trust."""
+    pinned = parse_verifier_key(log_vkey)
+    history = [parse_verifier_key(v) for v in log_history if v.strip()]
+    genesis = history[0] if history else pinned
+    final = history[-1] if history else pinned
+    cp, log, signed = open_log_checkpoint(checkpoint_text, final.vkey, witness_vkeys,
+                                          min_witnesses)
     if workers is None:
         workers = default_workers() if cp.size >= PARALLEL_FROM else 0
     pool = SignaturePool(workers) if workers > 0 else None
     try:
-        return _replay_lines(cp, log, signed, entry_lines, on_entry, pool)
+        summary, replay = _replay_lines(cp, genesis, signed, entry_lines, on_entry, pool)
     finally:
         if pool is not None:
             pool.close()
+    chain = replay.chain(genesis)
+    if history and chain.vkeys() != [k.vkey for k in history]:
+        raise NoteError(f"log.vkeys lists the keys {[k.vkey for k in history]}, but the log's "
+                        f"own key changes give {chain.vkeys()}")
+    if chain.position(pinned) is None:
+        raise NoteError(f"the pinned log key {pinned.vkey} is not among the log's keys "
+                        f"({', '.join(chain.vkeys())})")
+    if not same_key(chain.key_at(cp.size), log):
+        raise NoteError(f"the checkpoint is signed by {log.vkey}, but the log's key at size "
+                        f"{cp.size} is {chain.key_at(cp.size).vkey}")
+    return summary
 
 
 def _first_bad_signature(pool: SignaturePool | None) -> EntryProblem | None:
@@ -105,9 +134,8 @@ def _first_bad_signature(pool: SignaturePool | None) -> EntryProblem | None:
 
 
 def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
-                  entry_lines: Iterable[str],
-                  on_entry: Callable[[int, bytes, Record | ProgrammeRecord], None] | None,
-                  pool: SignaturePool | None) -> EvidenceSummary:
+                  entry_lines: Iterable[str], on_entry: EntryCallback | None,
+                  pool: SignaturePool | None) -> tuple[EvidenceSummary, LedgerReplay]:
     replay = LedgerReplay(log.public_key, deferred=None if pool is None else pool.submit)
     tree = StreamingRoot()
     per_device: dict[str, int] = {}
@@ -138,7 +166,7 @@ def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
         raise ProofError("the root recomputed from entries.jsonl differs from the checkpoint's "
                          "root hash: an entry was altered, added or removed")
     return EvidenceSummary(cp, signed, tree.size, dict(replay.counts), len(replay.devices),
-                           dict(replay.energy_wh), per_device)
+                           dict(replay.energy_wh), per_device, replay.chain(log)), replay
 
 
 __all__ = ["EvidenceSummary", "InvalidInput", "open_log_checkpoint", "parse_entry_line",

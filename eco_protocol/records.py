@@ -21,6 +21,7 @@ from .errors import MalformedRecord, UnknownType
 from .keys import DeviceId
 
 if TYPE_CHECKING:
+    from .logkey import LogKeyChange
     from .programme_records import ProgrammeRecord
 
 READING_TYPE: Final = "eco.reading/v1"
@@ -495,8 +496,9 @@ _PARSERS: dict[str, Any] = {
 }
 
 
-def parse_record(d: object) -> Record | ProgrammeRecord:
+def parse_record(d: object) -> Record | ProgrammeRecord | LogKeyChange:
     """Dispatch on ``type``; an unknown type or version is refused by name."""
+    from .logkey import LOGKEY_TYPE, LogKeyChange
     from .programme_records import (
         BATCH_TYPE,
         CERTIFY_TYPE,
@@ -507,14 +509,14 @@ def parse_record(d: object) -> Record | ProgrammeRecord:
     )
 
     parsers = {**_PARSERS, BATCH_TYPE: BatchSeal.from_dict, CERTIFY_TYPE: Certification.from_dict,
-               REDEEM_TYPE: Redemption.from_dict}
+               REDEEM_TYPE: Redemption.from_dict, LOGKEY_TYPE: LogKeyChange.from_dict}
     m = _obj(d, "record")
     t = m.get("type")
     parser = parsers.get(t) if isinstance(t, str) else None
     if parser is None:
         known = ", ".join(sorted(parsers))
         raise UnknownType(f"record type {t!r} is not known to this verifier (knows: {known})")
-    rec: Record | ProgrammeRecord = parser(m)
+    rec: Record | ProgrammeRecord | LogKeyChange = parser(m)
     return rec
 
 

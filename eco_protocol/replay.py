@@ -3,8 +3,10 @@
 Pure state machine over entry bytes (PROTOCOL.md section 4). Used by the aggregator's
 ``ledger verify``, by ``eco-verify evidence`` and by tests; the same :mod:`rules` decide.
 An entry must be the RFC 8785 bytes of its record (so its leaf hash is reproducible by anyone),
-signed by its author: readings by the device key of an earlier, unrevoked enrolment; enrolments and
-revocations by the log key.
+signed by its author: readings by the device key of an earlier, unrevoked enrolment; enrolments,
+revocations and programme records by the log key in effect at their index (:mod:`logkey`: an
+``eco.logkey/v1`` entry, signed by the old key and endorsed by the new, switches the key for every
+later entry).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from .canonical import canonical_bytes, parse_json
 from .errors import InvalidInput, MalformedRecord
 from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw, verify_signature
+from .logkey import LogKeyChain, LogKeyChange, verify_log_key_change
+from .note import NoteVerifier
 from .programme_records import BatchSeal, Certification, ProgrammeRecord, Redemption
 from .records import (
     GENESIS_PREV,
@@ -57,7 +61,7 @@ class DeviceState:
 class LedgerReplay:
     """Feed entries in index order with :meth:`add`; query per-device state and totals."""
 
-    log_key: Ed25519PublicKey
+    log_key: Ed25519PublicKey  # the key in effect now: the first one, until a logkey entry
     devices: dict[DeviceId, DeviceState] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     energy_wh: Counter[str] = field(default_factory=Counter)
@@ -67,8 +71,14 @@ class LedgerReplay:
     # where readings' signature checks go instead of being made inline (a
     # :class:`~eco_protocol.parallel.SignaturePool`); whoever sets it must collect the failures
     deferred: SignatureSink | None = None
+    key_changes: list[tuple[int, LogKeyChange]] = field(default_factory=list)
 
-    def add(self, entry: bytes) -> Record | ProgrammeRecord:
+    def chain(self, genesis: NoteVerifier) -> LogKeyChain:
+        """The log's keys so far, given the verifier of the key this replay started with."""
+        return LogKeyChain((genesis, *(c.new for _, c in self.key_changes)),
+                           tuple(i for i, _ in self.key_changes))
+
+    def add(self, entry: bytes) -> Record | ProgrammeRecord | LogKeyChange:
         """Check the next entry; raise :class:`EntryProblem` naming it if anything is wrong."""
         index = self.size
         try:
@@ -78,14 +88,14 @@ class LedgerReplay:
         self.size += 1
         return record
 
-    def _check(self, entry: bytes) -> Record | ProgrammeRecord:
+    def _check(self, entry: bytes) -> Record | ProgrammeRecord | LogKeyChange:
         if len(entry) > MAX_ENTRY_BYTES:
             raise MalformedRecord(f"entry is {len(entry)} bytes, over {MAX_ENTRY_BYTES}")
         obj = parse_json(entry)
         # Parse the record first (it was checked second) so that a valid reading can take
         # canonical_bytes' validated fast path; a record error still yields to the canonical
         # error, as before, if the entry has both.
-        record: Record | ProgrammeRecord | None = None
+        record: Record | ProgrammeRecord | LogKeyChange | None = None
         problem: InvalidInput | None = None
         try:
             record = parse_record(obj)
@@ -113,6 +123,10 @@ class LedgerReplay:
         elif isinstance(record, BatchSeal | Redemption | Certification):
             verify_record(obj, self.log_key, f"{obj['type']} record")
             self._programme(record)
+        elif isinstance(record, LogKeyChange):
+            verify_log_key_change(obj, self.log_key)
+            self.key_changes.append((self.size, record))
+            self.log_key = record.new.public_key
         else:
             raise MalformedRecord(f"record type {obj.get('type')!r} does not belong in the ledger")
         self.counts[str(obj["type"])] += 1

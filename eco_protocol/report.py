@@ -18,9 +18,10 @@ from .encoding import b64decode, parse_time
 from .errors import InvalidInput, ProofError
 from .evidence import open_log_checkpoint, verify_evidence
 from .keys import public_key_from_raw
+from .logkey import LogKeyChain, LogKeyChange, chain_from_changes, same_key
 from .merkle import leaf_hash, verify_inclusion
 from .methodology import Methodology, household_terms, month_reduction_g
-from .note import Checkpoint
+from .note import Checkpoint, NoteVerifier, parse_verifier_key
 from .programme_records import BatchSeal, Period, Totals
 from .records import Enrolment, Reading, parse_record
 from .sample import sample_positions
@@ -30,6 +31,7 @@ REPORT_TYPE = "eco.batch-report/v1"
 REPORT_KEYS = {"type", "batch_id", "programme", "period", "methodology", "households", "totals",
                "certified_serials", "seal", "previous_seals", "sample", "enrolments",
                "checkpoint", "log_key", "sig"}
+LOG_KEY_CHANGES = "log_key_changes"  # present only once the log has changed its key
 
 
 class ReportProblem(InvalidInput):
@@ -78,9 +80,31 @@ def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
         raise ReportProblem(f"{what} (entry {index}): {e}") from e
 
 
-def _log_signed(p: Proved, log_pub: Any, what: str) -> None:
+def _key_chain(changes: object, pinned: NoteVerifier, report_key: NoteVerifier,
+               cp: Checkpoint) -> LogKeyChain:
+    """The log's keys from the report's proved ``log_key_changes``, trusting only ``pinned``."""
+    if changes is None:
+        return LogKeyChain((pinned,))
+    if not isinstance(changes, list) or not changes:
+        raise ReportProblem(f"{LOG_KEY_CHANGES} must be a non-empty list when present")
+    proved = [_proved(item, f"{LOG_KEY_CHANGES}[{i}]", cp) for i, item in enumerate(changes)]
+    for i, p in enumerate(proved):
+        if not isinstance(p.record, LogKeyChange):
+            raise ReportProblem(f"{LOG_KEY_CHANGES}[{i}] (entry {p.index}) is not an "
+                                "eco.logkey/v1 record")
     try:
-        verify_record(parse_json(p.entry), log_pub, what)
+        chain = chain_from_changes(pinned, [(p.index, parse_json(p.entry)) for p in proved])
+    except InvalidInput as e:
+        raise ReportProblem(f"{LOG_KEY_CHANGES}: {e}") from e
+    if not same_key(chain.key_at(cp.size), report_key):
+        raise ReportProblem(f"log_key: the report names {report_key.vkey}, but its log key "
+                            f"changes end at {chain.key_at(cp.size).vkey}")
+    return chain
+
+
+def _log_signed(p: Proved, chain: LogKeyChain, what: str) -> None:
+    try:
+        verify_record(parse_json(p.entry), chain.key_at(p.index).public_key, what)
     except InvalidInput as e:
         raise ReportProblem(f"{what} (entry {p.index}): {e}") from e
 
@@ -92,19 +116,30 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     res = ReportResult()
     if not isinstance(report, dict) or report.get("type") != REPORT_TYPE:
         raise ReportProblem(f"not a {REPORT_TYPE} document")
-    missing, extra = REPORT_KEYS - set(report), set(report) - REPORT_KEYS
+    missing = REPORT_KEYS - set(report)
+    extra = set(report) - REPORT_KEYS - {LOG_KEY_CHANGES}
     if missing or extra:
         raise ReportProblem(f"report fields: missing {sorted(missing)}, unknown {sorted(extra)}")
-    if str(report["log_key"]).strip() != log_vkey.strip():
-        raise ReportProblem("log_key: the report names a different log key than the one you "
-                            "pinned")
     try:
-        cp, log, witnesses = open_log_checkpoint(str(report["checkpoint"]), log_vkey,
+        pinned = parse_verifier_key(log_vkey.strip())
+        report_key = parse_verifier_key(str(report["log_key"]).strip())
+    except InvalidInput as e:
+        raise ReportProblem(f"log_key: {e}") from e
+    changes = report.get(LOG_KEY_CHANGES)
+    if changes is None and not same_key(report_key, pinned):
+        raise ReportProblem("log_key: the report names a different log key than the one you "
+                            "pinned, and shows no log key change leading to it")
+    try:
+        cp, log, witnesses = open_log_checkpoint(str(report["checkpoint"]), report_key.vkey,
                                                  witness_vkeys, min_witnesses)
     except InvalidInput as e:
         raise ReportProblem(f"checkpoint: {e}") from e
     res.checks.append(f"checkpoint signed by the log key (size {cp.size}, witnesses: "
                       f"{', '.join(witnesses) or 'none'})")
+    chain = _key_chain(changes, pinned, report_key, cp)
+    if len(chain.keys) > 1:
+        res.checks.append(f"{len(chain.keys) - 1} log key change(s) included, each signed by "
+                          "the old key and endorsed by the new; the pinned key is in the chain")
     try:
         verify_record(report, log.public_key, "report")
     except InvalidInput as e:
@@ -115,7 +150,7 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     seal_p = _proved(report["seal"], "seal", cp)
     if not isinstance(seal_p.record, BatchSeal):
         raise ReportProblem(f"seal (entry {seal_p.index}) is not an eco.batch/v1 record")
-    _log_signed(seal_p, log.public_key, "seal")
+    _log_signed(seal_p, chain, "seal")
     seal: BatchSeal = seal_p.record
     try:
         period = Period.from_dict(report["period"])
@@ -139,7 +174,7 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
         p = _proved(item, f"previous_seals[{i}]", cp)
         if not isinstance(p.record, BatchSeal) or p.record.programme != seal.programme:
             raise ReportProblem(f"previous_seals[{i}] is not a seal of {seal.programme}")
-        _log_signed(p, log.public_key, f"previous_seals[{i}]")
+        _log_signed(p, chain, f"previous_seals[{i}]")
         if p.index >= seal_p.index:
             raise ReportProblem(f"previous_seals[{i}] (entry {p.index}) is not before the seal")
         if p.record.period.overlaps(seal.period):
@@ -160,7 +195,7 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
         p = _proved(item, f"enrolments[{i}]", cp)
         if not isinstance(p.record, Enrolment):
             raise ReportProblem(f"enrolments[{i}] (entry {p.index}) is not an enrolment")
-        _log_signed(p, log.public_key, f"enrolments[{i}]")
+        _log_signed(p, chain, f"enrolments[{i}]")
         if p.index >= seal_p.index:
             raise ReportProblem(f"enrolments[{i}] (entry {p.index}) comes after the seal")
         enrol[p.record.device_id] = p.record
@@ -257,7 +292,7 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
 
     if evidence is not None:
         _check_evidence(res, evidence, cp, seal, seal_p.index, report, method, log_vkey,
-                        witness_vkeys)
+                        witness_vkeys, chain.vkeys() if len(chain.keys) > 1 else [])
     return res
 
 
@@ -270,7 +305,8 @@ def _list(report: Mapping[str, Any], key: str) -> list[Any]:
 
 def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: Checkpoint,
                     seal: BatchSeal, seal_index: int, report: Mapping[str, Any],
-                    method: Methodology, log_vkey: str, witness_vkeys: Sequence[str]) -> None:
+                    method: Methodology, log_vkey: str, witness_vkeys: Sequence[str],
+                    log_history: Sequence[str]) -> None:
     checkpoint_text, lines = evidence
     # the entries and records as the replay decoded them, each line parsed once (speed)
     entries: list[tuple[bytes, Any]] = []
@@ -280,7 +316,7 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
 
     try:
         summary = verify_evidence(checkpoint_text, log_vkey, witness_vkeys, lines,
-                                  on_entry=keep)
+                                  on_entry=keep, log_history=log_history)
     except InvalidInput as err:
         raise ReportProblem(f"evidence: {err}") from err
     if (summary.checkpoint.size, summary.checkpoint.root_hash) != (cp.size, cp.root_hash):

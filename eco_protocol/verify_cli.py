@@ -41,8 +41,15 @@ def _evidence(args: argparse.Namespace) -> int:
     d = Path(args.dir)
     log_vkey = args.log_key.strip()
     dir_vkey = (d / "log.vkey")
-    if dir_vkey.exists() and _read_text(dir_vkey).strip() != log_vkey:
-        print(f"FAIL log.vkey: {dir_vkey} names a different key than the pinned --log-key",
+    # log.vkeys: every key the log has had, oldest first (only once it changed its key); the
+    # replay must confirm it from the log's own eco.logkey/v1 entries
+    history_file = d / "log.vkeys"
+    history = ([v.strip() for v in _read_text(history_file).splitlines() if v.strip()]
+               if history_file.exists() else [])
+    current = history[-1] if history else log_vkey
+    if dir_vkey.exists() and _read_text(dir_vkey).strip() != current:
+        print(f"FAIL log.vkey: {dir_vkey} names a different key than "
+              + ("the last one in log.vkeys" if history else "the pinned --log-key"),
               file=sys.stderr)
         return 1
     witnesses = list(args.witness)
@@ -52,7 +59,8 @@ def _evidence(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         summary = verify_evidence(_read_text(d / "checkpoint"), log_vkey, witnesses,
-                                  _lines(d / "entries.jsonl"), args.min_witnesses)
+                                  _lines(d / "entries.jsonl"), args.min_witnesses,
+                                  log_history=history)
     except ProtocolError as e:
         print(f"FAIL {e}", file=sys.stderr)
         return 1
@@ -62,6 +70,9 @@ def _evidence(args: argparse.Namespace) -> int:
     print(f"ok   checkpoint signed by the log key {cp.origin} (size {cp.size}, "
           f"witnesses: {', '.join(summary.witnesses_signed) or 'none'})")
     print(f"ok   root hash recomputed from {summary.entries} entries (RFC 6962)")
+    if summary.log_keys is not None and len(summary.log_keys.keys) > 1:
+        print(f"ok   {len(summary.log_keys.keys) - 1} log key change(s), each signed by the old "
+              "key and endorsed by the new; the pinned key is one of the log's keys")
     print(f"ok   {summary.counts.get('eco.enrol/v1', 0)} enrolments signed by the log key")
     print(f"ok   {readings} readings: device signatures, enrolment order, seq/prev chains, "
           f"plausibility ({summary.devices} devices)")

@@ -56,11 +56,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import b64decode, b64encode, format_time
 from eco_protocol.errors import InvalidInput, ProtocolError
-from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import DeviceId
 from eco_protocol.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from eco_protocol.methodology import JST, terms_problems
-from eco_protocol.note import NoteSigner
 from eco_protocol.records import Quantity
 
 from ..accounting import LedgerView, extend_view
@@ -68,6 +66,7 @@ from ..batches import period_from_dates, plan_batch, seal_batch, write_report
 from ..config import Config
 from ..errors import AggregatorError, ConfigError, Rejected
 from ..ledger import Ledger
+from ..logkeys import load_log_signer
 from ..programme import Programme, load_programme
 from ..redemption import redeem
 from ..registry import (
@@ -165,7 +164,7 @@ class UiState:
         if not cfg.key_file.exists():
             raise ConfigError(f"log key {cfg.key_file} does not exist; run 'eco-aggregator "
                               "init'")
-        self.signer = NoteSigner(cfg.origin, load_private_key(cfg.key_file))
+        self.signer = load_log_signer(cfg, None)
         try:
             self.pseudonym_key = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
         except (OSError, ValueError) as e:
@@ -191,6 +190,9 @@ class UiState:
             store.close()
 
     def ledger(self, store: LedgerStore) -> Ledger:
+        if store.get_meta("log_vkey") not in (None, self.signer.verifier.vkey):
+            # 'eco-aggregator log-key rotate' ran since we loaded the key: take the new one
+            self.signer = load_log_signer(self.cfg, store.get_meta("log_vkey"))
         return Ledger(store, self.signer, self.cfg.state_dir / "checkpoint.latest")
 
     @contextlib.contextmanager

@@ -84,7 +84,7 @@ def test_wrong_log_key_is_refused(store_backend: StoreBackend, log_signer: NoteS
     url = store_backend.new_url()
     Ledger(store_backend.open(url), log_signer).store.close()
     store = store_backend.open(url)
-    with pytest.raises(StoreCorrupt, match="created with log key"):
+    with pytest.raises(StoreCorrupt, match="signed with log key"):
         Ledger(store, NoteSigner(log_signer.name, Ed25519PrivateKey.generate()))
     store.close()
 
