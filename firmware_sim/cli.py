@@ -9,6 +9,9 @@ tasmota|shelly-pro3em|openevse --broker URL --topic T …`` runs one MQTT energy
 (:mod:`firmware_sim.mqtt_cli`). ``eco-sim broute --seed S --rbid ID --password PW [--family
 bp35a1|bp35c0] …`` runs a Wi-SUN B-route dongle with a smart meter (:mod:`firmware_sim.broute_cli`).
 
+``--models 103`` (default), ``--models 701`` or ``--models 103+701`` chooses the SunSpec map: the
+classic inverter model, the DER AC measurement model 701 of newer inverters alone, or both.
+
 Time: without ``--speed`` / ``--origin-sim`` the wall clock; with them an
 :class:`agent.clock.AcceleratedClock` anchored at (``--origin-sim``, ``--origin-wall``), so that
 other processes given the same three numbers agree on "now".
@@ -38,6 +41,14 @@ from firmware_sim.inverter import Faults, PtyInverter
 log = logging.getLogger(__name__)
 
 _RATINGS_W = (3000, 3500, 4000, 4500, 5000, 5500, 6000)
+_MODEL_SETS = ("101", "102", "103", "701", "101+701", "102+701", "103+701")
+
+
+def _model_set(text: str) -> tuple[int | None, bool]:
+    """``--models`` to (inverter model or None, whether model 701 is served)."""
+    ids = [int(x) for x in text.split("+")]
+    inverter = next((i for i in ids if i != sl.DER_AC_MODEL_ID), None)
+    return inverter, sl.DER_AC_MODEL_ID in ids
 
 
 def _fatal(message: str) -> NoReturn:
@@ -86,6 +97,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         choices=sl.BASE_ADDRESSES,
         help="SunSpec base register (default 40000)",
     )
+    p.add_argument(
+        "--models",
+        default="103",
+        choices=_MODEL_SETS,
+        help="SunSpec models after model 1: an inverter model, 701 (DER AC measurement), or both",
+    )
     p.add_argument("--manufacturer", default="EcoSim")
     p.add_argument("--drop", type=float, default=0.0, help="fraction of requests left unanswered")
     p.add_argument("--corrupt", type=float, default=0.0, help="fraction of responses with bad CRC")
@@ -123,6 +140,7 @@ def _announce(inv: PtyInverter) -> None:
 
 def _build(args: argparse.Namespace, clock: Clock) -> list[PtyInverter]:
     faults = _faults(args)
+    inverter_model, der_ac = _model_set(args.models)
 
     def make(
         rated_w: float,
@@ -142,6 +160,8 @@ def _build(args: argparse.Namespace, clock: Clock) -> list[PtyInverter]:
             serial=serial,
             model=model,
             initial_wh=initial_wh,
+            inverter_model=inverter_model,
+            der_ac=der_ac,
         )
 
     try:

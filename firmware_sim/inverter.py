@@ -7,6 +7,10 @@ register advances by integrating :class:`firmware_sim.solar.PvSystem` over the g
 :class:`agent.clock.Clock`, lazily, each time a request is answered; with an
 :class:`~agent.clock.AcceleratedClock` a day passes in minutes.
 
+The register map is configurable (``inverter_model``, ``der_ac``): model 1 with model 103 (or 101,
+102), with model 701 (DER AC measurement) alone as newer DER inverters serve it, or with both; the
+one energy integral feeds WH and TotWhInj alike.
+
 Like a real slave it ignores frames with a bad CRC and frames for other unit ids. Faults can be
 injected (:class:`Faults`): unanswered requests (the master times out), responses with a corrupted
 CRC, silent periods, and resets of the energy register.
@@ -113,7 +117,8 @@ class PtyInverter(PtyEndpoint):
         initial_wh: int | None = None,
         faults: Faults | None = None,
         base: int = sl.DEFAULT_BASE,
-        inverter_model: int = 103,
+        inverter_model: int | None = 103,
+        der_ac: bool = False,
     ) -> None:
         super().__init__()
         self.pv = PvSystem(rated_w=rated_w, seed=seed)
@@ -121,7 +126,8 @@ class PtyInverter(PtyEndpoint):
         self.seed = seed
         self.clock = clock
         self.serial = serial if serial is not None else default_serial(seed)
-        self.model = model if model is not None else f"ES-{rated_w / 1000:g}K-{inverter_model}"
+        default_model = f"ES-{rated_w / 1000:g}K-{inverter_model or 701}"
+        self.model = model if model is not None else default_model
         self.manufacturer = manufacturer
         self.unit = unit
         self.base = base
@@ -135,7 +141,9 @@ class PtyInverter(PtyEndpoint):
             device_address=unit,
         )
         self._server = SunSpecServer(
-            ServerConfig(common=common, unit=unit, base=base, inverter_model=inverter_model)
+            ServerConfig(
+                common=common, unit=unit, base=base, inverter_model=inverter_model, der_ac=der_ac
+            )
         )
         self._w_sf = _power_scale_factor(rated_w)
         start_wh = initial_wh if initial_wh is not None else default_initial_wh(rated_w, seed)
@@ -248,14 +256,17 @@ class PtyInverter(PtyEndpoint):
         self._advance_locked(now)
         p = self.pv.power_w(now)
         self._power_w = p
-        phases = math.sqrt(3) if self._server.config.inverter_model == 103 else 1.0
+        model_id = self._server.config.inverter_model or 103
+        phases = math.sqrt(3) if model_id == 103 else 1.0
         amps = p / (_GRID_VOLTS * phases)
+        w = round(p / pow(10, self._w_sf))
+        wh = int(self._energy_wh)
         self._server.update(
             sl.InverterValues(
-                model_id=self._server.config.inverter_model,
-                w=round(p / pow(10, self._w_sf)),
+                model_id=model_id,
+                w=w,
                 w_sf=self._w_sf,
-                wh=int(self._energy_wh),
+                wh=wh,
                 wh_sf=0,
                 state=sl.OperatingState.MPPT if p > 0 else sl.OperatingState.SLEEPING,
                 hz=_GRID_HZ_X10,
@@ -266,7 +277,16 @@ class PtyInverter(PtyEndpoint):
                 a_sf=-2,
                 cabinet_temp=round(25 + 20 * p / self.rated_w),
                 tmp_sf=0,
-            )
+            ),
+            sl.DerAcValues(
+                w=w,
+                w_sf=self._w_sf,
+                tot_wh_inj=wh or None,  # 0 Wh is "not implemented" for the reader either way
+                tot_wh_sf=0,
+                st=1,  # ON in the current model_701.json numbering (0 OFF, 1 ON)
+                inv_st=3 if p > 0 else 1,  # MPPT / SLEEPING, numbered from 0 as in ab6f2c9
+                conn_st=1,  # CONNECTED
+            ),
         )
 
     # --- the serving thread ------------------------------------------------------------------

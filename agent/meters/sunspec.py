@@ -1,13 +1,17 @@
-"""Reads a SunSpec inverter (models 1 and 101/102/103) over Modbus RTU on a serial port.
+"""Reads a SunSpec inverter (models 1 and 101/102/103 and/or 701) over Modbus RTU on a serial port.
 
-Each :meth:`SunSpecModbusMeter.read` returns the lifetime energy register WH × 10^WH_SF as integer
-Wh, the AC power W × 10^W_SF and the identity from model 1 (Mn, Md, SN). The register map is
+Each :meth:`SunSpecModbusMeter.read` returns the lifetime energy register as integer Wh — WH ×
+10^WH_SF of model 101/102/103, or TotWhInj × 10^TotWh_SF of model 701 (DER AC measurement) on an
+inverter that has only the 7xx models; the rule and its reasons are in
+:func:`agent.meters.sunspec_layout.select_lifetime_energy` — the AC power of the same model and
+the identity from model 1 (Mn, Md, SN). With both models present, TotWhInj is read too and a
+disagreement with WH is logged and shown by ``eco-agent probe``. The register map is
 discovered on the first read, and again after any failure, by walking the model chain from the
 ``SunS`` marker (:func:`agent.meters.sunspec_layout.parse_model_chain`; bases 40000, 0, 50000).
 Model 1 is re-read on every read, so a swapped device is never signed under the old serial.
 
 Every failure — the port cannot be opened, no answer in time, a CRC error, an exception response,
-a reply from another unit, a missing model, WH not implemented — raises
+a reply from another unit, a missing model, the lifetime energy not implemented — raises
 :class:`agent.errors.MeterError` whose message names the meter, the port and the cause, and
 says what to check. Nothing blocks longer than ``timeout_s`` plus the response's transmission
 time per request.
@@ -36,6 +40,7 @@ polynomial 0xA001, low byte first) and the Application Protocol V1.1b3 §6.3 (fu
 from __future__ import annotations
 
 import contextlib
+import logging
 import termios
 import threading
 import time
@@ -48,6 +53,8 @@ import serial
 from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import MeterIdentity, Snapshot
+
+log = logging.getLogger(__name__)
 
 PROTOCOL = "sunspec-modbus"
 READ_HOLDING_REGISTERS = 0x03
@@ -162,7 +169,8 @@ def decode_read_response(frame: bytes, unit: int, count: int) -> list[int]:
 class _Layout:
     chain: sl.ModelChain
     common: sl.ModelHeader
-    inverter: sl.ModelHeader
+    inverter: sl.ModelHeader | None  # model 101/102/103
+    der: sl.ModelHeader | None  # model 701
 
 
 class _Bus:
@@ -211,6 +219,7 @@ class SunSpecModbusMeter:
         self._serial: Any = None  # serial.Serial; pyserial ships no type information
         self._bus: _Bus | None = None
         self._layout: _Layout | None = None
+        self._disagreement: str | None = None  # the last WH/TotWhInj mismatch, logged once
 
     @property
     def chain(self) -> sl.ModelChain | None:
@@ -339,35 +348,51 @@ class SunSpecModbusMeter:
         found = ", ".join(str(m.model_id) for m in chain.models)
         if common is None:
             raise sl.SunSpecLayoutError(f"no model 1 at base {chain.base} (models: {found})")
-        if inverter is None:
+        der = chain.find((sl.DER_AC_MODEL_ID,))
+        if inverter is None and der is None:
             raise sl.SunSpecLayoutError(
-                f"no inverter model 101/102/103 at base {chain.base} (models: {found}); "
-                "is this device an inverter?"
+                f"no inverter model 101/102/103 or DER model 701 at base {chain.base} "
+                f"(models: {found}); is this device an inverter?"
             )
-        return _Layout(chain=chain, common=common, inverter=inverter)
+        self._disagreement = None
+        return _Layout(chain=chain, common=common, inverter=inverter, der=der)
 
     def _read_model(self, header: sl.ModelHeader, max_length: int) -> list[int]:
-        return self._read_registers(header.address, 2 + min(header.length, max_length))
+        regs = self._read_registers(header.address, 2 + min(header.length, max_length))
+        if regs[0] != header.model_id:
+            raise sl.SunSpecLayoutError(
+                f"register {header.address} now holds model {regs[0]}, "
+                f"not {header.model_id}; the map changed"
+            )
+        return regs
 
     def _read(self) -> Snapshot:
         if self._layout is None:
             self._layout = self._discover()
         layout = self._layout
         common = sl.decode_common(self._read_model(layout.common, sl.COMMON_LENGTH))
-        regs = self._read_model(layout.inverter, sl.INVERTER_LENGTH)
-        if regs[0] != layout.inverter.model_id:
-            raise sl.SunSpecLayoutError(
-                f"register {layout.inverter.address} now holds model {regs[0]}, "
-                f"not {layout.inverter.model_id}; the map changed"
+        inverter = der = None
+        raw: list[tuple[str, int | str | None]] = [("base", layout.chain.base)]
+        if layout.inverter is not None:
+            inverter = sl.decode_inverter(
+                self._read_model(layout.inverter, sl.INVERTER_LENGTH)
             )
-        values = sl.decode_inverter(regs)
-        wh = values.energy_wh()
-        if wh is None:
-            raise sl.SunSpecLayoutError(
-                f"WH (lifetime energy) of model {values.model_id} is not implemented "
-                "(WH reads 0 — SunSpec's 'not implemented' for acc32 — or WH_SF is 0x8000); "
-                "this inverter cannot be metered through SunSpec"
-            )
+            raw += [("model", inverter.model_id), ("WH", inverter.wh),
+                    ("WH_SF", inverter.wh_sf), ("W", inverter.w), ("W_SF", inverter.w_sf)]
+        if layout.der is not None:
+            der = sl.decode_der_ac(self._read_model(layout.der, sl.DER_AC_READ_LENGTH))
+            raw += [("model_701", sl.DER_AC_MODEL_ID), ("TotWhInj", der.tot_wh_inj),
+                    ("TotWhAbs", der.tot_wh_abs), ("TotWh_SF", der.tot_wh_sf),
+                    ("InvSt", der.inv_st), ("ConnSt", der.conn_st)]
+            if inverter is None:
+                raw += [("W", der.w), ("W_SF", der.w_sf)]
+        energy = sl.select_lifetime_energy(inverter, der)
+        raw.append(("source", energy.source))
+        if energy.disagreement is not None:
+            raw.append(("cross_check", energy.disagreement))
+        if energy.disagreement != self._disagreement and energy.disagreement is not None:
+            log.warning("%s", self._describe(energy.disagreement + f"; metering {energy.source}"))
+        self._disagreement = energy.disagreement
         identity = MeterIdentity(
             protocol=PROTOCOL,
             manufacturer=common.manufacturer,
@@ -376,10 +401,9 @@ class SunSpecModbusMeter:
         )
         return Snapshot(
             meter_id=self.meter_id,
-            register_wh=wh,
+            register_wh=energy.register_wh,
             identity=identity,
-            power_w=values.power_w(),
-            wrap_wh=values.energy_wrap_wh(),
-            raw=(("model", values.model_id), ("base", layout.chain.base), ("WH", values.wh),
-                 ("WH_SF", values.wh_sf), ("W", values.w), ("W_SF", values.w_sf)),
+            power_w=energy.power_w,
+            wrap_wh=energy.wrap_wh,
+            raw=tuple(raw),
         )

@@ -1,4 +1,5 @@
-"""The SunSpec register map we read and simulate: model discovery, model 1, models 101/102/103.
+"""The SunSpec register map we read and simulate: model discovery, model 1, models 101/102/103
+and model 701.
 
 Pure functions over lists of 16-bit registers; no I/O. The reader (:mod:`agent.meters.sunspec`)
 and the simulator (:mod:`firmware_sim.sunspec_server`) both import this module, so the agent and
@@ -26,6 +27,33 @@ Sources (checked, not remembered):
 * /work/shared/METERS.md §3 — SunS = 0x5375 0x6E53; 0-based protocol addresses; SolarEdge omits
   the Pad (L = 65), which is why we locate points by offset, never by a fixed model length.
 
+* sunspec/models ``json/model_701.json`` (DER AC measurement, the "DER information model" 7xx
+  series of newer inverters; revision ab6f2c9a58175a0c05fa02b8fda28ca711e73286, which declares
+  L = 153). Its points carry no ``size``, so offsets come from summing the type widths of
+  pysunspec2 ``sunspec2/mdef.py`` ``point_type_info`` (uint16/int16/enum16/sunssf 1, uint32 and
+  bitfield32 2, uint64 4; strings their ``size``) in the JSON's order: ID 0, L 1, ACType 2,
+  **St 3, InvSt 4, ConnSt 5** (enum16), Alrm 6–7, DERMode 8–9, **W 10 (int16)**, VA 11, Var 12,
+  PF 13, A 14, LLV 15, LNV 16, Hz 17–18 (uint32), **TotWhInj 19–22 and TotWhAbs 23–26 (uint64,
+  Wh, scaled by TotWh_SF)**, TotVarhInj 27–30, TotVarhAbs 31–34, six temperatures 35–40, three
+  23-register phase groups L1 41, L2 64, L3 87, ThrotPct 110, ThrotSrc 111–112, A_SF 113, V_SF 114,
+  Hz_SF 115, **W_SF 116**, PF_SF 117, VA_SF 118, Var_SF 119, **TotWh_SF 120**, TotVarh_SF 121,
+  Tmp_SF 122, MnAlrmInfo 123–154 (string, 32 registers): 155 registers = 2 + 153. The whole list
+  is in ``tests/vectors/sunspec_models.json``; a test recomputes these offsets from it. An older
+  revision (06d869e9) has the same points and types but numbers the enum symbols from 1 instead
+  of 0, so we report InvSt/ConnSt raw and never decide anything on them.
+* "not implemented" for the 701 energies: the JSON types them ``uint64``, whose marker is
+  0xFFFF_FFFF_FFFF_FFFF (pysunspec2 ``SUNS_UNIMPL_UINT64``); they are accumulators, and ``acc64``'s
+  marker is 0 (``SUNS_UNIMPL_ACC64``), which devices written to the accumulator convention send.
+  We treat **both** as missing, never as a reading: the cost is that a brand-new inverter is
+  first metered after its first Wh.
+
+Which lifetime register we meter (:func:`select_lifetime_energy`): **WH of model 101/102/103
+whenever the chain has one**, else TotWhInj of model 701. An inverter that carries both (a
+firmware that added the 7xx models beside the old ones) keeps the register it was enrolled with:
+switching would change resolution and possibly value, which the interval builder would have to
+treat as a meter reset. The 701 value is still read and cross-checked against WH; a disagreement
+beyond the two registers' resolution is reported, not silently resolved.
+
 Multi-register values are big-endian, high word first (pysunspec2 ``data_to_u32`` unpacks ``>L``).
 """
 
@@ -50,6 +78,8 @@ COMMON_MODEL_ID = 1
 COMMON_LENGTH = 66
 INVERTER_MODEL_IDS: tuple[int, ...] = (101, 102, 103)  # single, split, three phase
 INVERTER_LENGTH = 50
+DER_AC_MODEL_ID = 701  # DER AC measurement (model_701.json)
+DER_AC_LENGTH = 153
 
 # "not implemented" values (pysunspec2 sunspec2/mb.py)
 UNIMPL_INT16 = 0x8000
@@ -58,10 +88,13 @@ UNIMPL_UINT16 = 0xFFFF
 UNIMPL_ENUM16 = 0xFFFF
 UNIMPL_UINT32 = 0xFFFFFFFF
 UNIMPL_ACC32 = 0
+UNIMPL_UINT64 = 0xFFFF_FFFF_FFFF_FFFF
+UNIMPL_ACC64 = 0
 
 SUNSSF_MIN = -10  # SunSpec scale factors are documented as -10..10
 SUNSSF_MAX = 10
 ACC32_MODULUS = 1 << 32
+UINT64_MODULUS = 1 << 64
 
 
 class CommonOffset:
@@ -120,6 +153,59 @@ class InverterOffset:
     ST = 38
     ST_VND = 39
     EVT1 = 40  # bitfield32; Evt2 42, EvtVnd1..4 44, 46, 48, 50
+
+
+class DerAcOffset:
+    """Offsets from the start of model 701 (ID at 0); derivation in the module docstring."""
+
+    ID = 0
+    L = 1
+    AC_TYPE = 2
+    ST = 3
+    INV_ST = 4
+    CONN_ST = 5
+    ALRM = 6  # bitfield32
+    DER_MODE = 8  # bitfield32
+    W = 10
+    VA = 11
+    VAR = 12
+    PF = 13
+    A = 14
+    LLV = 15
+    LNV = 16
+    HZ = 17  # uint32
+    TOT_WH_INJ = 19  # uint64, 4 registers, high word first
+    TOT_WH_ABS = 23
+    TOT_VARH_INJ = 27
+    TOT_VARH_ABS = 31
+    TMP_AMB = 35  # TmpAmb, TmpCab, TmpSnk, TmpTrns, TmpSw, TmpOt: 35..40
+    PHASES = (41, 64, 87)  # L1, L2, L3 groups of 23 registers
+    PHASE_LENGTH = 23
+    THROT_PCT = 110
+    THROT_SRC = 111  # bitfield32
+    A_SF = 113
+    V_SF = 114
+    HZ_SF = 115
+    W_SF = 116
+    PF_SF = 117
+    VA_SF = 118
+    VAR_SF = 119
+    TOT_WH_SF = 120
+    TOT_VARH_SF = 121
+    TMP_SF = 122
+    MN_ALRM_INFO = 123  # string, 32 registers
+
+
+# int16 points of model 701 (their "not implemented" is 0x8000, not 0xFFFF): W, VA, Var, A, the
+# temperatures, and per phase W, VA, Var, A, the two voltages (offsets 0, 1, 2, 4, 5, 6 of a group)
+_DER_AC_INT16: tuple[int, ...] = (
+    DerAcOffset.W, DerAcOffset.VA, DerAcOffset.VAR, DerAcOffset.A,
+    *range(DerAcOffset.TMP_AMB, DerAcOffset.TMP_AMB + 6),
+    *(g + o for g in DerAcOffset.PHASES for o in (0, 1, 2, 4, 5, 6)),
+    *range(DerAcOffset.A_SF, DerAcOffset.TMP_SF + 1),
+)
+# what we read of model 701: everything up to TotWh_SF (121 registers, within one Modbus read)
+DER_AC_READ_LENGTH = DerAcOffset.TOT_WH_SF - 1
 
 
 # the inverter points we need must lie inside the model: L must reach WH_SF (offset 26 → L ≥ 25)
@@ -223,6 +309,35 @@ def encode_acc32(value: int) -> tuple[int, int]:
         raise SunSpecLayoutError(f"accumulator {value} is negative")
     value %= ACC32_MODULUS
     return (value >> 16) & 0xFFFF, value & 0xFFFF
+
+
+def decode_uint64(regs: Sequence[int]) -> int:
+    """Four registers, high word first, to an unsigned 64-bit integer (no unimpl check)."""
+    if len(regs) != 4:
+        raise SunSpecLayoutError(f"a 64-bit point needs 4 registers, got {len(regs)}")
+    value = 0
+    for r in regs:
+        value = (value << 16) | _check_register(r)
+    return value
+
+
+def decode_energy64(regs: Sequence[int]) -> int | None:
+    """A 64-bit lifetime energy point of model 701; None when not implemented.
+
+    model_701.json types TotWhInj/TotWhAbs ``uint64`` (marker all ones) although they are
+    accumulators (``acc64``, marker 0); both markers mean "missing", never 0 Wh or 2^64 − 1 Wh.
+    """
+    value = decode_uint64(regs)
+    return None if value in (UNIMPL_UINT64, UNIMPL_ACC64) else value
+
+
+def encode_uint64(value: int | None) -> tuple[int, int, int, int]:
+    """uint64 to four registers; None encodes as not implemented (all ones)."""
+    if value is None:
+        value = UNIMPL_UINT64
+    if not 0 <= value < UINT64_MODULUS:
+        raise SunSpecLayoutError(f"{value} does not fit a uint64")
+    return (value >> 48 & 0xFFFF, value >> 32 & 0xFFFF, value >> 16 & 0xFFFF, value & 0xFFFF)
 
 
 def encode_string(text: str, n_registers: int) -> tuple[int, ...]:
@@ -358,6 +473,112 @@ class InverterValues:
         if self.wh_sf is None:
             return None
         return scale_to_int(ACC32_MODULUS, self.wh_sf)
+
+
+@dataclass(frozen=True, slots=True)
+class DerAcValues:
+    """The raw points of model 701 we read or serve; None means "not implemented".
+
+    ``tot_wh_inj`` / ``tot_wh_abs`` are raw (before ``tot_wh_sf``). ``st``, ``inv_st`` and
+    ``conn_st`` are the raw enum values; their numbering differs between model_701.json
+    revisions (module docstring), so they are reported, never interpreted.
+    """
+
+    w: int | None = None
+    w_sf: int | None = 0
+    tot_wh_inj: int | None = None
+    tot_wh_abs: int | None = None
+    tot_wh_sf: int | None = 0
+    st: int | None = None
+    inv_st: int | None = None
+    conn_st: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("tot_wh_inj", "tot_wh_abs"):
+            v = getattr(self, name)
+            if v is not None and not 0 < v < UNIMPL_UINT64:
+                raise SunSpecLayoutError(f"{name}={v} is not an implemented 64-bit energy")
+
+    def energy_wh(self) -> int | None:
+        """TotWhInj × 10^TotWh_SF as integer Wh, or None if either is not implemented."""
+        if self.tot_wh_inj is None or self.tot_wh_sf is None:
+            return None
+        return scale_to_int(self.tot_wh_inj, self.tot_wh_sf)
+
+    def absorbed_wh(self) -> int | None:
+        """TotWhAbs × 10^TotWh_SF (energy taken from the grid), or None."""
+        if self.tot_wh_abs is None or self.tot_wh_sf is None:
+            return None
+        return scale_to_int(self.tot_wh_abs, self.tot_wh_sf)
+
+    def power_w(self) -> int | None:
+        if self.w is None or self.w_sf is None:
+            return None
+        return scale_to_int(self.w, self.w_sf)
+
+    def energy_wrap_wh(self) -> int | None:
+        """Where the scaled 64-bit register would roll over (2^64 × 10^TotWh_SF)."""
+        if self.tot_wh_sf is None:
+            return None
+        return scale_to_int(UINT64_MODULUS, self.tot_wh_sf)
+
+
+@dataclass(frozen=True, slots=True)
+class LifetimeEnergy:
+    """The register the agent meters, chosen by :func:`select_lifetime_energy`."""
+
+    register_wh: int
+    wrap_wh: int | None
+    power_w: int | None
+    source: str  # "WH/103" or "TotWhInj/701"
+    # when the device has both models: None if WH and TotWhInj agree, else what differs
+    disagreement: str | None = None
+
+
+def energy_tolerance_wh(wh: int, *scale_factors: int | None) -> int:
+    """How far two lifetime registers of one device may differ and still agree: the coarser
+    register's resolution (10^SF), a 0.1 % rounding allowance, and 100 Wh for the energy produced
+    between the two reads, whichever is largest."""
+    resolution = max((pow(10, sf) for sf in scale_factors if sf is not None and sf > 0),
+                     default=1)
+    return max(100, resolution, abs(wh) // 1000)
+
+
+def select_lifetime_energy(
+    inverter: InverterValues | None, der: DerAcValues | None
+) -> LifetimeEnergy:
+    """The preference rule of the module docstring: WH of 101/102/103 when present, else
+    TotWhInj of 701; with both, TotWhInj cross-checks WH. Raises :class:`SunSpecLayoutError`
+    when the chosen register is not implemented (never reads it as 0)."""
+    if inverter is not None:
+        wh = inverter.energy_wh()
+        if wh is None:
+            raise SunSpecLayoutError(
+                f"WH (lifetime energy) of model {inverter.model_id} is not implemented "
+                "(WH reads 0 — SunSpec's 'not implemented' for acc32 — or WH_SF is 0x8000); "
+                "this inverter cannot be metered through SunSpec"
+            )
+        disagreement = None
+        der_wh = der.energy_wh() if der is not None else None
+        if der is not None and der_wh is not None:
+            tolerance = energy_tolerance_wh(wh, inverter.wh_sf, der.tot_wh_sf)
+            if abs(der_wh - wh) > tolerance:
+                disagreement = (
+                    f"model 701 TotWhInj = {der_wh} Wh but model {inverter.model_id} WH = {wh} Wh "
+                    f"(differ by {der_wh - wh:+d} Wh, more than {tolerance} Wh)"
+                )
+        return LifetimeEnergy(wh, inverter.energy_wrap_wh(), inverter.power_w(),
+                              f"WH/{inverter.model_id}", disagreement)
+    if der is not None:
+        wh = der.energy_wh()
+        if wh is None:
+            raise SunSpecLayoutError(
+                "TotWhInj (lifetime energy injected) of model 701 is not implemented (it reads "
+                "0xFFFFFFFFFFFFFFFF or 0, or TotWh_SF is 0x8000); this inverter cannot be "
+                "metered through SunSpec"
+            )
+        return LifetimeEnergy(wh, der.energy_wrap_wh(), der.power_w(), "TotWhInj/701")
+    raise SunSpecLayoutError("neither an inverter model 101/102/103 nor model 701 was read")
 
 
 # --- model codecs ----------------------------------------------------------------------------
@@ -501,6 +722,56 @@ def encode_inverter(values: InverterValues) -> list[int]:
     regs[InverterOffset.ST] = encode_uint16(values.state)
     for off in range(InverterOffset.EVT1, InverterOffset.EVT1 + 4):  # Evt1, Evt2: no events
         regs[off] = 0
+    return regs
+
+
+def decode_der_ac(regs: Sequence[int]) -> DerAcValues:
+    """Model 701 from its registers, starting with the ID register; needs offsets 0..120
+    (through TotWh_SF), which one read of 121 registers covers."""
+    if len(regs) < 2 or regs[DerAcOffset.ID] != DER_AC_MODEL_ID:
+        raise SunSpecLayoutError("registers do not start with model 701 (DER AC measurement)")
+    length = regs[DerAcOffset.L]
+    if length < DER_AC_READ_LENGTH or len(regs) < DerAcOffset.TOT_WH_SF + 1:
+        raise SunSpecLayoutError(
+            f"model 701 too short for TotWh_SF: L={length}, {len(regs)} registers read"
+        )
+
+    def u16(offset: int) -> int | None:
+        return decode_uint16(regs[offset])
+
+    inj = regs[DerAcOffset.TOT_WH_INJ : DerAcOffset.TOT_WH_INJ + 4]
+    absorbed = regs[DerAcOffset.TOT_WH_ABS : DerAcOffset.TOT_WH_ABS + 4]
+    return DerAcValues(
+        w=decode_int16(regs[DerAcOffset.W]),
+        w_sf=decode_sunssf(regs[DerAcOffset.W_SF]),
+        tot_wh_inj=decode_energy64(inj),
+        tot_wh_abs=decode_energy64(absorbed),
+        tot_wh_sf=decode_sunssf(regs[DerAcOffset.TOT_WH_SF]),
+        st=u16(DerAcOffset.ST),
+        inv_st=u16(DerAcOffset.INV_ST),
+        conn_st=u16(DerAcOffset.CONN_ST),
+    )
+
+
+def encode_der_ac(values: DerAcValues) -> list[int]:
+    """Model 701 as 2 + 153 registers; points we do not model are "not implemented" by type
+    (0x8000 for int16/sunssf, all ones for unsigned, enum and bitfield points, NUL strings)."""
+    regs = [UNIMPL_UINT16] * (DER_AC_LENGTH + 2)
+    for off in _DER_AC_INT16:
+        regs[off] = UNIMPL_INT16
+    regs[DerAcOffset.MN_ALRM_INFO :] = [0] * 32
+    regs[DerAcOffset.ID] = DER_AC_MODEL_ID
+    regs[DerAcOffset.L] = DER_AC_LENGTH
+    regs[DerAcOffset.ST] = encode_uint16(values.st)
+    regs[DerAcOffset.INV_ST] = encode_uint16(values.inv_st)
+    regs[DerAcOffset.CONN_ST] = encode_uint16(values.conn_st)
+    regs[DerAcOffset.ALRM : DerAcOffset.ALRM + 2] = [0, 0]  # no alarms
+    regs[DerAcOffset.W] = encode_int16(values.w)
+    regs[DerAcOffset.W_SF] = encode_sunssf(values.w_sf)
+    regs[DerAcOffset.TOT_WH_INJ : DerAcOffset.TOT_WH_INJ + 4] = encode_uint64(values.tot_wh_inj)
+    regs[DerAcOffset.TOT_WH_ABS : DerAcOffset.TOT_WH_ABS + 4] = encode_uint64(values.tot_wh_abs)
+    regs[DerAcOffset.TOT_WH_SF] = encode_sunssf(values.tot_wh_sf)
+    assert len(regs) == DER_AC_LENGTH + 2
     return regs
 
 

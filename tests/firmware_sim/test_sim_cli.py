@@ -80,6 +80,25 @@ def test_inverter_announces_serves_and_exits_cleanly(sig: signal.Signals) -> Non
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(("models", "chain", "source"),
+                         [("701", [1, 701], "TotWhInj/701"), ("103+701", [1, 103, 701], "WH/103")])
+def test_inverter_serves_the_configured_models(models: str, chain: list[int], source: str) -> None:
+    with eco_sim("inverter", "--rated-w", "4500", "--models", models, "--initial-wh", "5000",
+                 "--speed", "1", "--origin-sim", "2024-06-01T00:00+09:00") as proc:
+        info = read_line(proc)
+        meter = SunSpecModbusMeter("pv", info["port"], timeout_s=1.0)
+        try:
+            snap = meter.read()
+            assert meter.chain is not None
+            assert [m.model_id for m in meter.chain.models] == chain
+        finally:
+            meter.close()
+        assert snap.register_wh == 5000 and dict(snap.raw)["source"] == source
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+
+
+@pytest.mark.integration
 def test_inverters_prints_one_line_each() -> None:
     with eco_sim("inverters", "--count", "3", "--seed", "5") as proc:
         lines = [read_line(proc) for _ in range(3)]

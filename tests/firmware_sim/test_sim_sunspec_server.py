@@ -114,3 +114,21 @@ def test_config_validation() -> None:
         ServerConfig(common=COMMON, base=1234)
     with pytest.raises(ValueError):
         ServerConfig(common=COMMON, inverter_model=111)
+    with pytest.raises(ValueError, match="701, or both"):
+        ServerConfig(common=COMMON, inverter_model=None, der_ac=False)
+
+
+@pytest.mark.parametrize(
+    ("inverter_model", "ids"), [(None, [1, 701]), (102, [1, 102, 701])]
+)
+def test_maps_with_model_701(inverter_model: int | None, ids: list[int]) -> None:
+    config = ServerConfig(common=COMMON, inverter_model=inverter_model, der_ac=True)
+    s = SunSpecServer(config, der=sl.DerAcValues(tot_wh_inj=4242, tot_wh_sf=-1))
+    assert config.model_ids == tuple(ids)
+    chain = sl.parse_model_chain(lambda a, n: s.image.read(a, n))
+    assert [m.model_id for m in chain.models] == ids
+    der = chain.find((701,))
+    assert der is not None and der.address == s.der_address and der.length == 153
+    regs = ask(s, der.address, 2 + sl.DER_AC_READ_LENGTH).registers
+    assert sl.decode_der_ac(regs).energy_wh() == 424
+    assert list(ask(s, der.address + 2 + 152, 1).registers) == [0]  # last MnAlrmInfo register
