@@ -364,6 +364,8 @@ class Uplink:
         A change counts only if the key we trust signed it and the new key endorsed it
         (:func:`eco_protocol.logkey.next_keys`); anything else on this topic is reported and
         changes nothing, so a forged announcement cannot make us accept forged receipts."""
+        if not payload:  # a cleared retained message: nothing announced
+            return
         if len(payload) > MAX_ANNOUNCEMENT_BYTES:
             log.error("log key announcement of %d bytes ignored: too large", len(payload))
             return

@@ -19,9 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.cli import status_report
+from agent.runner import build_agent
 from aggregator.mosquitto import Mosquitto
 from eco_protocol.canonical import canonical_bytes
-from eco_protocol.keys import device_id_of, public_key_raw
+from eco_protocol.keys import device_id_of, private_key_from_raw, public_key_raw
+from eco_protocol.logkey import LOG_KEYS_TOPIC, LogKeyChange, sign_log_key_change
+from eco_protocol.note import NoteSigner
 from eco_protocol.records import RECEIPT_TYPE
 from eco_protocol.signing import sign_record
 
@@ -227,3 +230,47 @@ def test_no_receipt_payload_can_crash_the_main_loop_or_delete(tmp_path: Path) ->
         assert rig.pending() == []
     finally:
         rig.agent.shutdown()
+
+
+def _key_change(old: Any, new: Any) -> dict[str, Any]:
+    return sign_log_key_change(LogKeyChange(old.verifier.vkey, new.verifier.vkey,
+                                            "2026-12-01T00:00:00Z", "rotation"), old, new)
+
+
+@pytest.mark.integration
+def test_the_agent_follows_a_log_key_change_announced_by_its_pinned_key(
+        fresh_broker: Mosquitto, tmp_path: Path) -> None:
+    """Issue 6: the log rotates its key; the agent learns the new key from the retained,
+    signed announcement, keeps deleting readings only on receipts it can verify, and a restart
+    keeps the followed key without --accept-new-log-key. A forged announcement changes nothing."""
+    new = NoteSigner(LOG_SIGNER.name, private_key_from_raw(b"\x77" * 32))
+    rig = make_rig(tmp_path, fresh_broker.port, resend_timeout_s=0.7)
+    try:
+        with Responder(fresh_broker.port) as agg:
+            agg.add_device(rig.device_id, rig.key)
+            rig.cycle()
+            assert rig.pump_until(lambda: rig.pending() == [])
+            # a forgery: WRONG_SIGNER claims to hand LOG_SIGNER's role to itself
+            forged = _key_change(WRONG_SIGNER, new)
+            forged["previous_key"] = LOG_SIGNER.verifier.vkey
+            agg.client.publish(LOG_KEYS_TOPIC, canonical_bytes([forged]), qos=1, retain=True)
+            assert rig.pump_until(lambda: "announcement ignored" in (
+                rig.agent.uplink.last_error or ""))
+            assert rig.agent.uplink.log_key.vkey == LOG_SIGNER.verifier.vkey
+            # the real change: the log now signs receipts with the new key
+            agg.signer = new
+            agg.client.publish(LOG_KEYS_TOPIC, canonical_bytes([_key_change(LOG_SIGNER, new)]),
+                               qos=1, retain=True)
+            assert rig.pump_until(lambda: rig.agent.uplink.log_key.vkey == new.verifier.vkey)
+            rig.cycle()
+            assert rig.pump_until(lambda: rig.pending() == [], timeout=10)
+            assert agg.seqs(rig.device_id) == [1, 2]
+            assert rig.agent.state.pinned_log_key() == new.verifier.vkey
+    finally:
+        rig.agent.shutdown()
+    # a restart: the config still names the old key, the state shows the way to the new one
+    again = build_agent(rig.config, meter_factory=lambda mc: rig.meters[mc.id], clock=rig.clock)
+    try:
+        assert again.uplink.log_key.vkey == new.verifier.vkey
+    finally:
+        again.shutdown()

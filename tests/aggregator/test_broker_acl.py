@@ -275,6 +275,25 @@ def test_device_cannot_read_another_devices_receipts_or_readings(site: Site) -> 
         agg.close()
 
 
+def test_only_the_aggregator_announces_log_key_changes_and_every_device_reads_them(
+        site: Site) -> None:
+    """eco/v1/log/keys (retained, our addition to PROTOCOL.md §3): a device may read it, so it
+    can follow a log key change, but never write it; the aggregator writes it."""
+    a = Device()
+    login = site.enrol(a)
+    agg = site.aggregator_client()
+    dev = site.device_client(a.device_id, login["broker_password"])
+    try:
+        assert dev.subscribe("eco/v1/log/keys").value == 1
+        assert dev.publish("eco/v1/log/keys", b"[forged]").value == NOT_AUTHORIZED
+        assert dev.nothing(), "a device's announcement reached the devices"
+        assert not agg.publish("eco/v1/log/keys", b"[]").is_failure
+        assert dev.expect() == ("eco/v1/log/keys", b"[]")
+    finally:
+        dev.close()
+        agg.close()
+
+
 def test_wrong_password_unknown_user_and_revoked_device_are_refused_at_connect(
         site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     a = Device()
