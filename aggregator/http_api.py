@@ -12,7 +12,10 @@ Read side (issue 4, point 4), so auditors and witnesses need not trust the aggre
   — JSON ``{"index", "size", "root_b64", "leaf_hash_b64", "entry_b64", "proof_b64": [...]}``
   (RFC 6962 audit path; ``size`` defaults to the latest checkpoint's);
 * ``GET /proof/consistency?old=M[&new=N]`` — JSON ``{"old", "new", "old_root_b64",
-  "new_root_b64", "proof_b64": [...]}`` (RFC 6962 section 2.1.2).
+  "new_root_b64", "proof_b64": [...]}`` (RFC 6962 section 2.1.2);
+* ``GET /log-keys[?size=S]`` — JSON ``{"size", "changes": [{"index", "entry_b64",
+  "proof_b64"}]}``: the log's ``eco.logkey/v1`` entries below ``size``, each with its inclusion
+  proof, so a witness that pinned an older log key can follow it to the one signing now.
 
 Write side, the only one: ``POST /cosignature`` with the checkpoint exactly as served plus the
 witness's cosignature/v1 line(s) (c2sp.org/tlog-cosignature) — i.e. what a c2sp.org/tlog-witness
@@ -42,9 +45,10 @@ from urllib.parse import parse_qsl, urlsplit
 from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput, ProtocolError
 from eco_protocol.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
-from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint
+from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint, parse_verifier_key
 
 from .errors import AggregatorError, Rejected
+from .ledger import KEY_CHANGES_META
 from .store.interface import CheckpointRow, LedgerStore
 from .tiles import (
     CHECKPOINT_CONTENT_TYPE,
@@ -153,8 +157,10 @@ class LogApi:
             return self._inclusion(_params(query, {"index", "size", "device_id", "seq"}))
         if path == "/proof/consistency":
             return self._consistency(_params(query, {"old", "new"}))
+        if path == "/log-keys":
+            return self._log_keys(_params(query, {"size"}))
         raise ApiError(404, f"no such resource {path[:100]!r}; see /checkpoint, /tile/…, "
-                            "/proof/inclusion, /proof/consistency", "path")
+                            "/proof/inclusion, /proof/consistency, /log-keys", "path")
 
     @staticmethod
     def _no_query(query: str) -> None:
@@ -235,18 +241,35 @@ class LogApi:
             "new_root_b64": b64encode(root_hash(new, self.store.node)),
             "proof_b64": [b64encode(h) for h in proof]}, IMMUTABLE)
 
+    def _log_keys(self, params: dict[str, str]) -> Response:
+        """The log's key changes (``eco.logkey/v1`` entries) in a tree of ``size``, each with
+        its inclusion proof: what a witness or verifier that pinned an older key needs to
+        trust a checkpoint signed by a newer one."""
+        size, _ = self._size(params, "size")
+        raw = self.store.get_meta(KEY_CHANGES_META)
+        indexes = [i for i in (json.loads(raw) if raw else []) if isinstance(i, int) and i < size]
+        changes = [{"index": i, "entry_b64": b64encode(self.store.entry(i)),
+                    "proof_b64": [b64encode(h) for h in inclusion_proof(i, size, self.store.node)]}
+                   for i in indexes]
+        return json_response(200, {"size": size, "changes": changes})
+
+    def _log_key(self) -> NoteVerifier:
+        """The key the log signs with now (it may have changed since this server started)."""
+        current = self.store.get_meta("log_vkey")
+        return self.cfg.log if current is None else parse_verifier_key(current)
+
     # --- POST /cosignature -----------------------------------------------------------------
 
     def _cosignature(self, body: bytes) -> Response:
         if not self.cfg.witnesses:
             raise ApiError(403, "this log accepts no witnesses: add their keys to [witnesses] "
                                 "vkeys in its configuration")
+        log_key = self._log_key()
         try:
-            cp, note = open_checkpoint(body, self.cfg.log, self.cfg.witnesses)
+            cp, note = open_checkpoint(body, log_key, self.cfg.witnesses)
         except InvalidInput as e:
             raise ApiError(400, f"not a checkpoint signed by this log: {e}", "body") from e
-        log_id = (self.cfg.log.name, self.cfg.log.key_id)
-        lines = [s for s in note.sigs if (s.name, s.key_id) != log_id]
+        lines = [s for s in note.sigs if s.name != log_key.name]
         if not lines:
             names = ", ".join(sorted({s.name for s in note.unverified})) or "none"
             raise ApiError(403, f"no cosignature by a witness this log knows (lines by: {names})",

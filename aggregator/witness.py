@@ -39,10 +39,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from eco_protocol.encoding import b64encode
+from eco_protocol.canonical import parse_json
+from eco_protocol.encoding import b64decode, b64encode
 from eco_protocol.errors import InvalidInput, NoteError, ProofError
 from eco_protocol.keyfile import atomic_write, load_private_key
-from eco_protocol.merkle import SubtreeSource, consistency_proof, root_hash, verify_consistency
+from eco_protocol.logkey import chain_from_changes, same_key
+from eco_protocol.merkle import (
+    SubtreeSource,
+    consistency_proof,
+    leaf_hash,
+    root_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from eco_protocol.note import (
     Checkpoint,
     CosignatureSigner,
@@ -52,6 +61,7 @@ from eco_protocol.note import (
     cosignature_time,
     open_checkpoint,
     open_note,
+    parse_verifier_key,
     parse_witness_key,
 )
 
@@ -154,6 +164,8 @@ class WitnessState:
     cosigned: str | None = None    # the same with this witness's line, as submitted
     cosigned_at: int | None = None
     misbehaviour: Misbehaviour | None = None
+    # the log keys this witness trusted before ``log_vkey``, oldest first (followed changes)
+    previous_log_vkeys: tuple[str, ...] = ()
 
     def trusted(self) -> Checkpoint | None:
         return None if self.checkpoint is None else Checkpoint.from_text(
@@ -165,6 +177,7 @@ class WitnessState:
             "checkpoint": self.checkpoint, "cosigned": self.cosigned,
             "cosigned_at": self.cosigned_at,
             "misbehaviour": None if self.misbehaviour is None else self.misbehaviour.to_dict(),
+            "previous_log_vkeys": list(self.previous_log_vkeys),
         }, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
     @classmethod
@@ -178,7 +191,8 @@ class WitnessState:
                        None if d.get("checkpoint") is None else str(d["checkpoint"]),
                        None if d.get("cosigned") is None else str(d["cosigned"]),
                        None if d.get("cosigned_at") is None else int(d["cosigned_at"]),
-                       None if mis is None else Misbehaviour.from_dict(mis))
+                       None if mis is None else Misbehaviour.from_dict(mis),
+                       tuple(str(k) for k in d.get("previous_log_vkeys", [])))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
             raise EnvironmentProblem(f"witness state {where} is damaged: {e}; restore it from "
                                      "a backup (never delete it: it is what the witness "
@@ -262,6 +276,9 @@ class LogClient:
     def tile(self, tile: Tile) -> bytes:
         return self._get(tile.path, MAX_TILE_BYTES)
 
+    def log_keys(self, size: int) -> bytes:
+        return self._get(f"log-keys?size={size}", MAX_TILE_BYTES)
+
     def submit(self, cosigned: str) -> tuple[int, dict[str, Any]]:
         """POST the cosigned checkpoint; returns the HTTP status and the JSON answer."""
         url = f"{self.base}/cosignature"
@@ -342,7 +359,8 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
     """Fetch, verify, cosign, persist, submit. Retries when the log moved on meanwhile (409)."""
     me = cfg.signer.verifier
     state = load_state(cfg.state_path) or WitnessState(cfg.log.vkey, me.vkey)
-    if state.log_vkey != cfg.log.vkey or state.witness_vkey != me.vkey:
+    known_log_keys = (*state.previous_log_vkeys, state.log_vkey)
+    if cfg.log.vkey not in known_log_keys or state.witness_vkey != me.vkey:
         raise ConfigError(f"witness state {cfg.state_path} belongs to log key {state.log_vkey} "
                           f"and witness key {state.witness_vkey}; use another --state file")
     if state.misbehaviour is not None:
@@ -351,11 +369,23 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
                               "cosign this log again")
     for _ in range(SUBMIT_ATTEMPTS):
         raw = client.checkpoint()
+        log_key = parse_verifier_key(state.log_vkey)
         try:
             served = raw.decode("utf-8")
-            cp, note = open_checkpoint(served, cfg.log)
+            try:
+                cp, note = open_checkpoint(served, log_key)
+            except NoteError:
+                followed = follow_log_key(log_key, served, client)
+                if followed is None:
+                    raise
+                cp, note = open_checkpoint(served, followed)
+                log.warning("the log changed its key: %s now signs for %s", followed.vkey,
+                            log_key.vkey)
+                state = replace(state, log_vkey=followed.vkey,
+                                previous_log_vkeys=(*state.previous_log_vkeys, log_key.vkey))
+                log_key = followed
         except (UnicodeDecodeError, InvalidInput) as e:
-            raise Rejected(f"the log's checkpoint does not verify under {cfg.log.vkey}: "
+            raise Rejected(f"the log's checkpoint does not verify under {log_key.vkey}: "
                            f"{e}") from e
         trusted = state.trusted()
         try:
@@ -377,8 +407,8 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
         if verdict == "same" and _own_line(note.unverified, me, note.text) is not None:
             return Outcome(cp.size, "unchanged", served, False)
         line = cfg.signer.cosign(note.text, now())
-        cosigned = _with_line(served, cfg.log, me, line)
-        open_checkpoint(cosigned, cfg.log, [me])  # our own line must verify, or nothing leaves
+        cosigned = _with_line(served, log_key, me, line)
+        open_checkpoint(cosigned, log_key, [me])  # our own line must verify, or nothing leaves
         state = replace(state, checkpoint=served, cosigned=cosigned,
                         cosigned_at=cosignature_time(line))
         save_state(cfg.state_path, state)  # persist before the cosignature leaves
@@ -396,6 +426,42 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
                                  f"{answer.get('error', '')}")
     raise EnvironmentProblem(f"the log signed a new checkpoint each time this witness cosigned "
                              f"one ({SUBMIT_ATTEMPTS} attempts); try again later")
+
+
+def follow_log_key(trusted: NoteVerifier, served: str,
+                   client: LogClient) -> NoteVerifier | None:
+    """The log key that signs ``served``, if the log's key changes lead to it from ``trusted``.
+
+    The changes come from ``GET /log-keys`` with inclusion proofs against the served
+    checkpoint's root; each change must be signed by the key before it and endorsed by the key
+    after it (:func:`eco_protocol.logkey.chain_from_changes`), and the checkpoint must then verify
+    under the key the chain puts in effect at its size — which is what makes its root, and so the
+    proofs, trustworthy. None: the log shows no change from ``trusted`` (the caller reports the
+    original signature failure)."""
+    cp = Checkpoint.from_text(checkpoint_body(served))
+    body = _json_body(client.log_keys(cp.size))
+    items = body.get("changes")
+    if not isinstance(items, list) or not items:
+        return None
+    changes = []
+    for item in items:
+        try:
+            index, entry = int(item["index"]), b64decode(item["entry_b64"], "entry_b64")
+            proof = [b64decode(h, "proof_b64") for h in item["proof_b64"]]
+        except (KeyError, TypeError, ValueError) as e:
+            raise Rejected(f"GET /log-keys: a change is not {{index, entry_b64, proof_b64}}: "
+                           f"{e}") from e
+        verify_inclusion(index, cp.size, leaf_hash(entry), proof, cp.root_hash)
+        record = parse_json(entry)
+        if not isinstance(record, dict):
+            raise Rejected(f"GET /log-keys: entry {index} is not a record")
+        changes.append((index, record))
+    chain = chain_from_changes(trusted, changes)
+    new = chain.key_at(cp.size)
+    if same_key(new, trusted):
+        return None
+    open_checkpoint(served, new)  # the root the proofs were checked against is the log's
+    return new
 
 
 def witness_forever(cfg: WitnessConfig, client: LogClient, stop: threading.Event,

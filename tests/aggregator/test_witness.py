@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,52 @@ def test_growth_is_proved_from_tiles(tmp_path: Path, logs: Callable[[str], LiveL
     # nothing new: the log already serves our line for this checkpoint
     again = witness_once(cfg, LogClient(live.api.url), lambda: T + 120)
     assert (again.verdict, again.submitted) == ("unchanged", False)
+
+
+NEW_LOG = NoteSigner(ORIGIN, fixed_key("witness-test/log-2"))
+
+
+def test_the_witness_follows_a_log_key_change_announced_in_the_log(
+        tmp_path: Path, logs: Callable[[str], LiveLog]) -> None:
+    """Issue 6: after 'log-key rotate' the checkpoint is signed by a key the witness never saw;
+    it follows the change (signed by the key it trusts, endorsed by the new, included in the
+    served tree) and goes on cosigning, remembering both keys."""
+    live = logs("a")
+    live.grow(300)
+    cfg = config(tmp_path)
+    witness_once(cfg, LogClient(live.api.url), clock)
+    with live.store.transaction():
+        live.ledger.change_key(NEW_LOG, "yearly rotation", datetime(2026, 12, 1, tzinfo=UTC))
+    live.grow(40)  # signed by the new key alone
+    out = witness_once(cfg, LogClient(live.api.url), lambda: T + 60)
+    assert (out.size, out.verdict, out.submitted) == (341, "grew", True)
+    cp, note = open_checkpoint(LogClient(live.api.url).checkpoint(), NEW_LOG.verifier,
+                               [WITNESS.verifier])
+    assert cp.size == 341 and note.signed_by(WITNESS.name)
+    state = load_state(tmp_path / "witness-state.json")
+    assert state is not None and state.log_vkey == NEW_LOG.verifier.vkey
+    assert state.previous_log_vkeys == (LOG.verifier.vkey,)
+    # the next round (and a restart with the original --log-key) carries on under the new key
+    live.grow(5)
+    assert witness_once(cfg, LogClient(live.api.url), lambda: T + 120).verdict == "grew"
+
+
+def test_a_checkpoint_by_an_unannounced_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "impostor.sqlite3"
+    store = SqliteStore(path)
+    impostor = Ledger(store, NoteSigner(ORIGIN, fixed_key("witness-test/impostor")))
+    with store.transaction():
+        impostor.append([entry("x", i) for i in range(3)])
+    impostor.checkpoint_now()
+    api = ApiServer("127.0.0.1", 0, lambda: SqliteStore(path, check_integrity=False),
+                    ApiConfig(impostor.signer.verifier, (WITNESS.verifier,))).start()
+    try:
+        with pytest.raises(Rejected, match="does not verify under"):
+            witness_once(config(tmp_path), LogClient(api.url), clock)
+    finally:
+        api.stop()
+        store.close()
+    assert load_state(tmp_path / "witness-state.json") is None  # nothing trusted, nothing kept
 
 
 def test_a_forked_log_is_caught_and_both_checkpoints_are_kept(
