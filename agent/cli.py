@@ -23,9 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
 
 from eco_protocol.encoding import b64encode, format_time
@@ -89,9 +92,21 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import build_agent
 
+    # A stop request that arrives while the agent is still opening its outbox and meters must
+    # not kill it by the default action mid-open: remember it, finish opening, stop cleanly.
+    early = threading.Event()
+
+    def on_early_signal(_signum: int, _frame: FrameType | None) -> None:
+        early.set()
+
+    signal.signal(signal.SIGTERM, on_early_signal)
+    signal.signal(signal.SIGINT, on_early_signal)
     config = load_config(args.config)
     agent = build_agent(config, accept_new_log_key=args.accept_new_log_key)
-    return agent.run()
+    if early.is_set():
+        agent.shutdown()
+        return 0
+    return agent.run(stop_requested=early)
 
 
 def status_report(config: AgentConfig) -> dict[str, Any]:

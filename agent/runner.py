@@ -48,7 +48,7 @@ from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.signing import sign_record
 
 from . import interval
-from .clock import AcceleratedClock, Clock
+from .clock import AcceleratedClock, Clock, JumpingClock
 from .config import AgentConfig, ClockMode, MeterConfig, MeterProtocol
 from .errors import AgentError, ConfigError, MeterError
 from .meters.interface import Meter, MeterIdentity
@@ -73,8 +73,12 @@ def clock_from_config(config: AgentConfig) -> Clock:
         case ClockMode.SYSTEM:
             return Clock()
         case ClockMode.ACCELERATED:
-            return AcceleratedClock(origin_sim=c.origin_sim, origin_wall=c.origin_wall,
-                                    rate=c.speed)
+            clock = AcceleratedClock(origin_sim=c.origin_sim, origin_wall=c.origin_wall,
+                                     rate=c.speed)
+            if c.boot_at is None:
+                return clock
+            return JumpingClock(clock, offset_s=c.boot_at - c.origin_sim,
+                                jump_at=c.origin_sim + c.jump_after_s)
     assert_never(c.mode)
 
 
@@ -214,6 +218,9 @@ class Agent:
             new_states: dict[str, interval.MeterState | None] = {}
             bodies: list[dict[str, Any]] = []
             for mid, slot in self._slots.items():
+                # timesyncd steps the clock, then creates its file: the file seen *before* the
+                # time is read vouches for that time; seen only after, it may not
+                synced_before = self._clock_synced(math.inf)
                 t = self.clock.timestamp()
                 try:
                     if slot.meter is None:
@@ -241,7 +248,7 @@ class Agent:
                 result.meters_read += 1
                 self._note_identity(mid, snap.identity, t)
                 obs = interval.Observation(int(t), snap.register_wh, snap.identity,
-                                           snap.wrap_wh, self._clock_synced(t))
+                                           snap.wrap_wh, synced_before and self._clock_synced(t))
                 out = interval.step(slot.state, obs, self.params)
                 if out.note:
                     log.warning("meter %r: %s", mid, out.note)
@@ -336,14 +343,20 @@ class Agent:
     def request_stop(self) -> None:
         self._stop.set()
 
-    def run(self, *, install_signals: bool = True, loop_s: float = 0.25) -> int:
-        """Run until SIGTERM/SIGINT (or :meth:`request_stop`); return the exit status."""
+    def run(self, *, install_signals: bool = True, loop_s: float = 0.25,
+            stop_requested: threading.Event | None = None) -> int:
+        """Run until SIGTERM/SIGINT (or :meth:`request_stop`); return the exit status.
+
+        ``stop_requested``: set by the caller's own early signal handler, for a signal that
+        came after it checked but before ours below were in place."""
         if install_signals:
             def on_signal(signum: int, _frame: FrameType | None) -> None:
                 log.info("signal %d: stopping", signum)
                 self._stop.set()
             signal.signal(signal.SIGTERM, on_signal)
             signal.signal(signal.SIGINT, on_signal)
+        if stop_requested is not None and stop_requested.is_set():
+            self._stop.set()
         log.info("device %s starting: %d meter(s), interval %d min, broker %s", self.device_id,
                  len(self._slots), self.config.device.interval_minutes,
                  self.config.uplink.broker)
@@ -474,4 +487,5 @@ def build_agent(config: AgentConfig, *, accept_new_log_key: bool = False,
     uplink = Uplink(device_id=device_id, config=config.uplink, outbox=outbox, log_key=vkey,
                     on_log_key=follow)
     return Agent(config, key=key, clock=clock or clock_from_config(config), outbox=outbox,
-                 state=state, uplink=uplink, meter_factory=meter_factory)
+                 state=state, uplink=uplink, meter_factory=meter_factory,
+                 timesync_dir=config.clock.timesync_dir)
