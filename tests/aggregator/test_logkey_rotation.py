@@ -14,6 +14,7 @@ import signal
 import stat
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,11 @@ from aggregator import logkeys
 from aggregator.audit import audit
 from aggregator.cli import open_ledger
 from aggregator.config import load_config
+from aggregator.errors import StoreCorrupt
+from aggregator.intake import Intake
+from aggregator.ledger import Ledger
 from aggregator.mosquitto import Mosquitto
-from eco_protocol.canonical import parse_json
+from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.encoding import b64encode
 from eco_protocol.keyfile import load_private_key, save_private_key
 from eco_protocol.keys import public_key_raw
@@ -224,3 +228,27 @@ def test_serve_takes_up_a_rotated_key_and_announces_it(tmp_path: Path, fresh_bro
         c.loop_stop()
     cfg = load_config(Path(conf))
     assert NoteSigner(cfg.origin, load_private_key(cfg.key_file)).verifier.vkey == new.vkey
+
+
+def test_a_key_change_on_each_store_backend(ledger: Any, device: Device) -> None:
+    """The same change on SQLite and on the real PostgreSQL: the meta, the chain, the audit,
+    and a second ledger opened with the old key refused by name."""
+    old = ledger.signer
+    intake = Intake(ledger)
+    intake.process([(device.topic, canonical_bytes([device.reading()]))], "2026-12-01T00:00:00Z")
+    ledger.checkpoint_now()
+    new = make_log_signer(origin=old.name, label="backend-new")
+    with ledger.store.transaction():
+        row = ledger.change_key(new, "test", datetime(2026, 12, 1, tzinfo=UTC))
+    open_checkpoint(row.note, old.verifier)
+    open_checkpoint(row.note, new.verifier)
+    (o,) = intake.process([(device.topic, canonical_bytes([device.reading()]))],
+                          "2026-12-01T00:00:00Z")
+    verify_record(o.receipt, new.verifier.public_key, "receipt")
+    ledger.checkpoint_now()
+    chain = ledger.key_chain()
+    assert chain.vkeys() == [old.verifier.vkey, new.verifier.vkey]
+    assert chain.changed_at == (row.size - 1,)
+    assert not audit(ledger).problems
+    with pytest.raises(StoreCorrupt, match="signed with log key"):
+        Ledger(ledger.store, old)
