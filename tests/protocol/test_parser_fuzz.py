@@ -16,6 +16,7 @@ from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.encoding import b64decode, hex_field, parse_time
 from eco_protocol.errors import InvalidInput, ProtocolError
 from eco_protocol.evidence import parse_entry_line, verify_evidence
+from eco_protocol.logkey import LogKeyChange, next_keys, sign_log_key_change, verify_log_key_change
 from eco_protocol.records import Enrolment, Reading, Receipt, Revocation, parse_record
 from eco_protocol.replay import LedgerReplay
 from tests.protocol.factories import (
@@ -108,3 +109,29 @@ def test_verify_evidence_on_mutated_inputs(data: st.DataObject) -> None:
     # bits of a signature, which Go's note.Open ignores as well). None may crash.
     with contextlib.suppress(ProtocolError):
         verify_evidence(args["checkpoint"], args["vkey"], [], args["entries"].splitlines())
+
+
+_CHANGE = sign_log_key_change(
+    LogKeyChange(LOG.verifier.vkey, make_log_signer(label="fuzz-new").verifier.vkey,
+                 "2026-12-01T00:00:00Z", "fuzz"), LOG, make_log_signer(label="fuzz-new"))
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(sorted(_CHANGE)), json_values)
+def test_log_key_change_with_one_field_replaced_by_anything(key: str, value: Any) -> None:
+    """The announcement parsers (ledger replay, agents, witnesses) on hostile fields: a
+    ProtocolError or a verified change, nothing else."""
+    changed = dict(_CHANGE, **{key: value})
+    with contextlib.suppress(InvalidInput):
+        verify_log_key_change(changed, LOG.verifier.public_key)
+    with contextlib.suppress(InvalidInput):
+        next_keys(LOG.verifier, [changed])
+
+
+@given(json_values)
+def test_log_key_announcement_of_any_json(value: Any) -> None:
+    with contextlib.suppress(InvalidInput):
+        LogKeyChange.from_dict(value)
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        with contextlib.suppress(InvalidInput):
+            next_keys(LOG.verifier, value)
