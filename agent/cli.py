@@ -120,11 +120,11 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
     device_id = device_id_of(public_key_raw(key))
     from eco_protocol.methodology import day_of
 
-    from .runner import TIMESYNC_DIR, clock_from_config, clock_known_unsynced
+    from .runner import clock_from_config, clock_known_unsynced
 
     clock = clock_from_config(config)
     now = clock.timestamp()
-    timesync = TIMESYNC_DIR
+    timesync = config.clock.timesync_dir
     report: dict[str, Any] = {
         "device_id": device_id, "next_seq": 1, "pending": 0, "rejected": [],
         "last_receipt": None, "outbox": str(config.device.outbox_path),

@@ -64,3 +64,33 @@ class ManualClock(Clock):
 
     def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
+
+
+@dataclass(frozen=True)
+class JumpingClock(Clock):
+    """A clock that is wrong until it is set, then steps to the true time: fault injection for a
+    Raspberry Pi without an RTC, which boots at 1970, at the image's build date or (with
+    fake-hwclock) at its last shutdown, and jumps when systemd-timesyncd reaches an NTP server.
+
+    Before ``jump_at`` (POSIX seconds of the *true* clock) it reads ``true + offset_s`` and runs
+    at the true clock's rate; from ``jump_at`` on it reads ``true``. Like
+    :class:`AcceleratedClock` it is a pure function of the true clock, so every process given the
+    same numbers sees the jump at the same moment. Something else must announce the jump the way
+    systemd-timesyncd does (``firmware_sim.timesync.FakeTimesyncd`` creates ``synchronized``
+    after the step), because the agent trusts that file, not the clock, to know it was set.
+    """
+
+    true: Clock
+    offset_s: float  # boot reading − true time, e.g. −2 days for fake-hwclock
+    jump_at: float
+
+    def timestamp(self) -> float:
+        t = self.true.timestamp()
+        return t + self.offset_s if t < self.jump_at else t
+
+    def speed(self) -> float:
+        return self.true.speed()
+
+    def jumped(self) -> bool:
+        """Whether the clock has been set (reads the true time) now."""
+        return self.true.timestamp() >= self.jump_at

@@ -116,6 +116,13 @@ class ClockConfig:
     origin_sim: float = 0.0  # POSIX seconds of simulated time at the anchor
     origin_wall: float = 0.0  # POSIX seconds of wall time at the anchor
     speed: float = 1.0
+    # fault injection (accelerated mode only): the clock reads ``boot_at`` at origin_sim, as a Pi
+    # without RTC does at boot, and is set to the true time ``jump_after_s`` clock seconds later
+    # (agent.clock.JumpingClock)
+    boot_at: float | None = None
+    jump_after_s: float = 0.0
+    # where systemd-timesyncd says the clock is synchronised (its ``synchronized`` file)
+    timesync_dir: Path = Path("/run/systemd/timesync")
 
 
 MQTT_METER_PROTOCOLS: Final = frozenset({MeterProtocol.TASMOTA, MeterProtocol.SHELLY,
@@ -352,35 +359,47 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
     )
 
 
-def _parse_clock(t: Mapping[str, Any]) -> ClockConfig:
-    s = _Section(t, "[clock]", {"mode", "origin_sim", "origin_wall", "speed"})
+def _clock_time(s: _Section, key: str) -> float:
+    raw = s.req_str(key)
+    if not _TIME_RE.match(raw):
+        raise ConfigError(f"[clock] {key} = {raw!r}: use an RFC 3339 UTC time like "
+                          "\"2026-06-21T00:00:00Z\"")
+    try:
+        return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError as e:
+        raise ConfigError(f"[clock] {key} = {raw!r} is not a valid date-time") from e
+
+
+def _parse_clock(t: Mapping[str, Any], base: Path | None = None) -> ClockConfig:
+    s = _Section(t, "[clock]", {"mode", "origin_sim", "origin_wall", "speed", "boot_at",
+                                "jump_after_s", "timesync_dir"})
     mode_raw = s.str_("mode", "system") or ""
     try:
         mode = ClockMode(mode_raw)
     except ValueError as e:
         raise ConfigError(f"[clock] mode = {mode_raw!r}: use \"system\" or \"accelerated\"") from e
+    timesync_raw = s.str_("timesync_dir")
+    timesync = ClockConfig().timesync_dir if timesync_raw is None else _path(timesync_raw, base)
     if mode is ClockMode.SYSTEM:
-        extra = sorted(set(t) - {"mode"})
+        extra = sorted(set(t) - {"mode", "timesync_dir"})
         if extra:
             raise ConfigError(f"[clock] {', '.join(extra)} only apply to mode = \"accelerated\": "
                               "remove them or set the mode")
-        return ClockConfig()
+        return ClockConfig(timesync_dir=timesync)
     missing = [k for k in ("origin_sim", "origin_wall", "speed") if k not in t]
     if missing:
         raise ConfigError(f"[clock] mode = \"accelerated\" needs {', '.join(missing)}")
-    raw = s.req_str("origin_sim")
-    if not _TIME_RE.match(raw):
-        raise ConfigError(f"[clock] origin_sim = {raw!r}: use an RFC 3339 UTC time like "
-                          "\"2026-06-21T00:00:00Z\"")
-    try:
-        origin_sim = datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-    except ValueError as e:
-        raise ConfigError(f"[clock] origin_sim = {raw!r} is not a valid date-time") from e
+    if ("boot_at" in t) != ("jump_after_s" in t):
+        raise ConfigError("[clock] boot_at and jump_after_s go together: the clock reads boot_at "
+                          "at origin_sim and is set jump_after_s clock seconds later")
     return ClockConfig(
         mode=mode,
-        origin_sim=origin_sim,
+        origin_sim=_clock_time(s, "origin_sim"),
         origin_wall=s.float_("origin_wall", 0.0, 0.0, 1e11),
         speed=s.float_("speed", 1.0, 0.001, 100000.0),
+        boot_at=_clock_time(s, "boot_at") if "boot_at" in t else None,
+        jump_after_s=s.float_("jump_after_s", 0.0, 0.0, 1e9),
+        timesync_dir=timesync,
     )
 
 
@@ -562,7 +581,7 @@ def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfi
     base = path.parent if path is not None else None
     device = _parse_device(_table(doc, "device"), base)
     uplink = _parse_uplink(_table(doc, "uplink"), base)
-    clock = _parse_clock(_table(doc, "clock"))
+    clock = _parse_clock(_table(doc, "clock"), base)
     raw_meters = doc.get("meters", [])
     if not isinstance(raw_meters, list) or not raw_meters:
         raise ConfigError("no [[meters]] configured: add at least one [[meters]] table")
@@ -672,6 +691,13 @@ mode = "system"
 # origin_sim = "2026-06-21T00:00:00Z"
 # origin_wall = 1782000000.0
 # speed = 60.0
+# Fault injection (tests, demo): the clock reads boot_at at origin_sim, like a Raspberry Pi
+# without RTC at boot, and steps to the true time jump_after_s clock seconds later.
+# boot_at = "2026-06-19T00:00:00Z"
+# jump_after_s = 600
+# Where systemd-timesyncd marks the clock synchronised; readings taken while this directory
+# exists without its "synchronized" file carry the clock_unsynced flag.
+# timesync_dir = "/run/systemd/timesync"
 
 # One [[meters]] table per meter, as enrolled.
 [[meters]]

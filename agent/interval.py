@@ -40,7 +40,17 @@ Rules, chosen so that a strict verifier can check every reading on its own:
   the builder restarts from the new snapshot. Snapshots dated before 2020 are ignored (clock
   never set).
 * **clock_unsynced**: every reading whose boundary decisions or registers involve a snapshot
-  taken while the clock was *known* unsynchronised carries ``clock_unsynced``.
+  taken while the clock was *known* unsynchronised carries ``clock_unsynced`` — the snapshot
+  that closes it *and* the one before it (whose register a boundary after it takes). The state
+  remembers whether the last snapshot was synchronised for that reason.
+* **Never interpolate from an unsynchronised snapshot.** When the clock is set (NTP, a Pi
+  without RTC stepping from its boot time to the true time) the time between the last
+  unsynchronised snapshot and the first synchronised one is an artefact of the step, not an
+  outage: spreading the register difference over the intervals in between would date energy in
+  intervals that were never measured. So if boundaries would need interpolating after an
+  unsynchronised snapshot, the interval open at it is closed (flagged) and readings restart at
+  the next boundary after the new snapshot, as for a long outage; at most that span's energy is
+  not claimed.
 * ``co2_g_estimate`` = ``energy_wh × factor_g_per_kWh // 1000`` (integer floor; display only).
 """
 
@@ -106,6 +116,7 @@ class MeterState:
     anchor_wh: int = 0
     open_energy_wh: int = 0
     open_flags: frozenset[Flag] = field(default_factory=frozenset)
+    last_synced: bool = True  # the clock was not known unsynchronised at the last snapshot
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +127,7 @@ class MeterState:
             "anchor_t": self.anchor_t, "anchor_wh": self.anchor_wh,
             "open_energy_wh": self.open_energy_wh,
             "open_flags": [f.value for f in _ordered(self.open_flags)],
+            "last_synced": self.last_synced,
         }
 
     @classmethod
@@ -130,10 +142,17 @@ class MeterState:
                 anchor_t=None if anchor is None else _as_int(anchor),
                 anchor_wh=_as_int(d["anchor_wh"]), open_energy_wh=_as_int(d["open_energy_wh"]),
                 open_flags=frozenset(Flag(f) for f in d["open_flags"]),
+                last_synced=_as_bool(d.get("last_synced", True)),  # absent in older states
             )
         except (KeyError, TypeError, ValueError) as e:
             raise StateCorrupt(f"stored meter state is malformed ({e!r}): {dict(d)!r}") from e
         return state
+
+
+def _as_bool(v: object) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"expected true or false, got {v!r}")
+    return v
 
 
 def _as_int(v: object) -> int:
@@ -184,8 +203,9 @@ def co2_estimate(energy_wh: int, g_per_kwh: int) -> int:
 def _fresh(obs: Observation, p: BuilderParams) -> MeterState:
     if obs.t % p.interval_s == 0:
         flags = frozenset() if obs.clock_synced else frozenset({Flag.CLOCK_UNSYNCED})
-        return MeterState(obs.t, obs.register_wh, obs.identity, obs.t, obs.register_wh, 0, flags)
-    return MeterState(obs.t, obs.register_wh, obs.identity)
+        return MeterState(obs.t, obs.register_wh, obs.identity, obs.t, obs.register_wh, 0, flags,
+                          last_synced=obs.clock_synced)
+    return MeterState(obs.t, obs.register_wh, obs.identity, last_synced=obs.clock_synced)
 
 
 def _classify(state: MeterState, obs: Observation) -> tuple[_Event, int]:
@@ -224,6 +244,8 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
     u_l = state.last_wh
     u_n = u_l + delta
     unsynced = not obs.clock_synced
+    # a reading closed by this snapshot takes a register or a boundary from the previous one too
+    step_unsynced = unsynced or not state.last_synced
     event_flag = {_Event.RESET: Flag.METER_RESET,
                   _Event.REPLACED: Flag.METER_REPLACED}.get(event)
 
@@ -231,7 +253,8 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
     last_b = (t_n // p) * p
     boundaries = list(range(first_b, last_b + 1, p)) if first_b <= t_n else []
     interpolated = max(0, len(boundaries) - 1 - (1 if boundaries and last_b == t_n else 0))
-    discontinuity = interpolated > params.max_gap_intervals
+    discontinuity = interpolated > params.max_gap_intervals or (
+        interpolated > 0 and not state.last_synced)
     if discontinuity:
         boundaries = boundaries[:1]  # close the interval open at the last snapshot only
 
@@ -259,7 +282,7 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
             flags = acc_flags | seg_flags
             if not measured:
                 flags.add(Flag.GAP_FILLED)
-            if unsynced:
+            if step_unsynced:
                 flags.add(Flag.CLOCK_UNSYNCED)
             if event_flag is not None and b == t_n:
                 flags.add(event_flag)
@@ -274,13 +297,20 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
         acc_flags = set()
         if not measured:
             acc_flags.add(Flag.GAP_FILLED)
-        if unsynced:
+        # the new interval's start register came from the previous snapshot unless b == t_n
+        if unsynced or (not state.last_synced and b != t_n):
             acc_flags.add(Flag.CLOCK_UNSYNCED)
         prev_u = u_b
 
     if discontinuity:
-        note = (f"no snapshot for {interpolated + 1} intervals (more than max_gap_fill_hours): "
-                "the gap is not filled, readings restart at the next boundary")
+        if interpolated > params.max_gap_intervals:
+            note = (f"no snapshot for {interpolated + 1} intervals (more than "
+                    "max_gap_fill_hours): the gap is not filled, readings restart at the next "
+                    "boundary")
+        else:
+            note = (f"{interpolated + 1} intervals since a snapshot taken while the clock was "
+                    "unsynchronised (the clock was set?): not filled, readings restart at the "
+                    "next boundary")
         return Step(_fresh(obs, params), tuple(readings), note)
 
     if not boundaries or boundaries[-1] != t_n:
@@ -293,7 +323,8 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
     new_state = MeterState(
         last_t=t_n, last_wh=obs.register_wh, identity=obs.identity, anchor_t=anchor_t,
         anchor_wh=anchor_wh, open_energy_wh=acc_energy,
-        open_flags=frozenset(acc_flags) if anchor_t is not None else frozenset())
+        open_flags=frozenset(acc_flags) if anchor_t is not None else frozenset(),
+        last_synced=obs.clock_synced)
     return Step(new_state, tuple(readings))
 
 
