@@ -304,8 +304,18 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             f"demo: running {days:g} simulated days at {speed:g}× "
             f"(~{(end_sim - SIM_START.timestamp()) / speed:.0f} s)"
         )
+        # halfway, the municipality changes its log key while everything runs: serve takes it
+        # up, the agents follow the signed announcement, the witness follows it in the log, and
+        # the buyer below still verifies with the key pinned at the start
+        rotate_at = SIM_START.timestamp() + days * 86400 / 2
+        rotated: dict[str, Any] | None = None
         while sim_now(clock) < end_sim:
             time.sleep(1.0)
+            if rotated is None and sim_now(clock) >= rotate_at:
+                rotated = _run_json([*agg, "log-key", "rotate", "--reason",
+                                     "demo: the yearly log key rotation"])
+                print(f"demo: log key rotated at entry {rotated['change_entry']}: "
+                      f"{rotated['new_key']}")
             for n, p in procs.children:
                 if p.poll() is not None:
                     raise SystemExit(
@@ -339,7 +349,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         witness_round(procs, agg, log_vkey, wkey)
         _run_json([*agg, "batch", "report", batch["batch_id"], "--out", str(out)])
         verify_report = subprocess.run(
-            [_bin("eco-verify"), str(out / "report.json"), "--log-key", log_vkey,
+            [_bin("eco-verify"), str(out / "report.json"), "--log-key", log_vkey,  # day 1's
              "--witness", witness_vkey, "--min-witnesses", "1", "--evidence",
              str(out / "evidence"), "--json"], capture_output=True, text=True, check=False)
         (out / "verify-report.txt").write_text(verify_report.stdout + verify_report.stderr)
@@ -354,7 +364,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
                 "evidence",
                 str(evidence),
                 "--log-key",
-                (evidence / "log.vkey").read_text().strip(),
+                log_vkey,  # pinned on day 1; evidence/log.vkeys shows the way to today's key
                 "--witnesses-from-dir",
                 "--min-witnesses",
                 "1",
@@ -379,6 +389,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             "pending_after_drain": pending,
             "verification": "ok" if verified else r.stderr,
             "witnessed_by": WITNESS,
+            "log_key_rotated_at_entry": None if rotated is None else rotated["change_entry"],
             "batch": batch["batch_id"],
             "batch_reduction_kg": batch["totals"]["reduction_g"] / 1000,
             "credits_t": batch["totals"]["credits_t"],

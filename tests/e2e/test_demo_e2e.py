@@ -38,8 +38,9 @@ def test_demo_runs_end_to_end_and_verifies_independently(tmp_path: Path) -> None
     # + EV), minus start-up intervals
     assert summary["readings_accepted"] >= 5 * 44
     assert set(summary["kwh_by_quantity"]) == {"pv_generation", "grid_export", "ev_charge"}
-    # two enrolments and the batch seal besides the readings
-    assert summary["tree_size"] == summary["readings_accepted"] + 3
+    # two enrolments, the log key change halfway and the batch seal besides the readings
+    assert summary["log_key_rotated_at_entry"] is not None
+    assert summary["tree_size"] == summary["readings_accepted"] + 4
     assert summary["batch_reduction_kg"] > 0
     report = json.loads((out / "report.json").read_text())
     assert report["totals"]["reduction_g"] == round(summary["batch_reduction_kg"] * 1000)
@@ -50,9 +51,16 @@ def test_demo_runs_end_to_end_and_verifies_independently(tmp_path: Path) -> None
     assert g.returncode == 0, g.stdout + g.stderr
     # our replay: signatures against earlier enrolments, seq 1,2,3… and prev per device
     lines = (evidence / "entries.jsonl").read_text().splitlines()
-    s = verify_evidence((evidence / "checkpoint").read_text(),
-                        (evidence / "log.vkey").read_text(), [], lines)
-    assert s.entries == summary["tree_size"]
+    # the log changed its key halfway: log.vkeys lists both, the replay confirms the change,
+    # and either key verifies
+    keys = (evidence / "log.vkeys").read_text().split()
+    assert len(keys) == 2 and keys[1] == (evidence / "log.vkey").read_text().strip()
+    for pinned in keys:
+        s = verify_evidence((evidence / "checkpoint").read_text(), pinned, [], lines,
+                            log_history=keys)
+        assert s.entries == summary["tree_size"]
+        assert s.log_keys is not None
+        assert s.log_keys.changed_at == (summary["log_key_rotated_at_entry"],)
     seqs: dict[str, list[int]] = {}
     for line in lines:
         rec = parse_json(b64decode(parse_json(line)["entry_b64"], "entry"))
