@@ -167,6 +167,17 @@ def test_a_rotation_cut_short_before_the_commit_reuses_its_new_key(tmp_path: Pat
     assert out["new_key"] == spare.verifier.vkey
 
 
+def _watch_log_keys(port: int) -> tuple[mqtt.Client, queue.Queue[bytes]]:
+    """A client subscribed to eco/v1/log/keys, as a device would be, and what it receives."""
+    got: queue.Queue[bytes] = queue.Queue()
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    c.on_message = lambda _c, _u, m: got.put(bytes(m.payload))
+    c.connect("127.0.0.1", port)
+    c.subscribe(LOG_KEYS_TOPIC, qos=1)
+    c.loop_start()
+    return c, got
+
+
 @pytest.mark.integration
 def test_serve_takes_up_a_rotated_key_and_announces_it(tmp_path: Path, fresh_broker: Mosquitto,
                                                        capsys: pytest.CaptureFixture[str]
@@ -182,12 +193,7 @@ def test_serve_takes_up_a_rotated_key_and_announces_it(tmp_path: Path, fresh_bro
     serve_cli(capsys, "--config", conf, "enrol", "--public-key",
               b64encode(public_key_raw(device.key)), "--household", "Sato", "--programme",
               "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS)
-    announcements: queue.Queue[bytes] = queue.Queue()
-    watcher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    watcher.on_message = lambda _c, _u, m: announcements.put(bytes(m.payload))
-    watcher.connect("127.0.0.1", broker.port)
-    watcher.subscribe(LOG_KEYS_TOPIC, qos=1)
-    watcher.loop_start()
+    watcher, announcements = _watch_log_keys(broker.port)
     proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(Path.cwd())})
@@ -215,12 +221,7 @@ def test_serve_takes_up_a_rotated_key_and_announces_it(tmp_path: Path, fresh_bro
     verified = serve_cli(capsys, "--config", conf, "ledger", "verify")
     assert verified["ok"] and verified["counts"]["eco.logkey/v1"] == 1
     # the retained announcement greets a device that connects later
-    late: queue.Queue[bytes] = queue.Queue()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    c.on_message = lambda _c, _u, m: late.put(bytes(m.payload))
-    c.connect("127.0.0.1", broker.port)
-    c.subscribe(LOG_KEYS_TOPIC, qos=1)
-    c.loop_start()
+    c, late = _watch_log_keys(broker.port)
     try:
         assert next_keys(old, parse_json(late.get(timeout=10)))[-1].new.vkey == new.vkey
     finally:
