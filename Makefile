@@ -89,7 +89,7 @@ install-aggregator: install-code
 	install -m 0644 systemd/eco-aggregator.service systemd/eco-aggregator-batch.service \
 	  systemd/eco-aggregator-batch.timer $(SYSTEMD_DIR)/
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
-	  echo "run: eco-aggregator --config /etc/eco-aggregator/aggregator.toml init /var/lib/eco-aggregator --origin NAME"; \
+	  echo "run: $(PREFIX)/.venv/bin/eco-aggregator --config /etc/eco-aggregator/aggregator.toml init /var/lib/eco-aggregator --origin NAME"; \
 	  echo "then: systemctl enable --now eco-aggregator eco-aggregator-batch.timer"; fi
 
 .PHONY: install-code install-agent install-aggregator

@@ -73,7 +73,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     state = Path(args.dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
-    conf = state / "aggregator.toml"
+    # with --config (as the systemd unit reads /etc/eco-aggregator/aggregator.toml) the config
+    # goes there; it holds no secret (keys and passwords are files in the state directory), so
+    # outside the state directory it is world-readable for the service's dynamic user
+    conf = Path(args.config).resolve() if getattr(args, "config_given", False) \
+        else state / "aggregator.toml"
+    conf_mode = 0o600 if conf.parent == state else 0o644
     if conf.exists():
         cfg = load_config(conf)
     else:
@@ -82,7 +87,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                               "allowed in a store URL")
         StoreUrl.parse(args.store, state)  # a bad URL fails before anything is written
         atomic_write(conf, example_config(args.origin, state, args.broker,
-                                          args.store).encode(), 0o600)
+                                          args.store).encode(), conf_mode)
         cfg = load_config(conf)
     key, created = load_or_create_private_key(cfg.key_file)
     if not cfg.pseudonym_key_file.exists():
@@ -399,9 +404,9 @@ def cmd_witness(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eco-aggregator", description=__doc__)
-    p.add_argument("--config", type=Path,
-                   default=Path(os.environ.get("ECO_AGGREGATOR_CONFIG", DEFAULT_CONFIG)),
-                   help=f"configuration file (default $ECO_AGGREGATOR_CONFIG or {DEFAULT_CONFIG})")
+    p.add_argument("--config", type=Path, default=None,
+                   help=f"configuration file (default $ECO_AGGREGATOR_CONFIG or {DEFAULT_CONFIG}; "
+                        "init writes it there when given, else into its state directory)")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("init", help="create a state directory: config, log key, empty ledger")
@@ -502,6 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    env_config = os.environ.get("ECO_AGGREGATOR_CONFIG")
+    args.config_given = args.config is not None or env_config is not None
+    if args.config is None:
+        args.config = Path(env_config or DEFAULT_CONFIG)
     level = logging.DEBUG if args.verbose else (
         logging.INFO if args.cmd in ("serve", "http", "witness", "ui") else logging.WARNING)
     logging.basicConfig(level=level, stream=sys.stderr, force=True,

@@ -83,3 +83,16 @@ def test_timer_verifies_and_names_its_service(timer: Path, tmp_path: Path) -> No
              if ln.strip() and "Failed to connect to" not in ln and "bus" not in ln.lower()]
     assert r.returncode == 0 and not noise, r.stderr
     assert "Persistent=true" in timer.read_text()
+
+
+def test_units_sharing_a_state_directory_run_as_one_user() -> None:
+    """systemd chowns a StateDirectory to the unit's user at each start: two units with their
+    own dynamic users on one directory would take it from each other (the batch timer would lock
+    the running aggregator out of its own ledger)."""
+    users: dict[str, set[str]] = {}
+    for unit in UNITS:
+        svc = _parse(unit)["Service"]
+        assert svc["DynamicUser"] == "yes" and svc["User"] == svc["Group"]
+        users.setdefault(svc["StateDirectory"], set()).add(svc["User"])
+    assert all(len(u) == 1 for u in users.values()), users
+    assert users["eco-aggregator"] == {"eco-aggregator"}
