@@ -98,8 +98,9 @@ def rotate(cfg: Config, reason: str, now: datetime | None = None) -> dict[str, A
         return {"previous_key": old.verifier.vkey, "new_key": new.verifier.vkey,
                 "change_entry": row.size - 1, "transition_checkpoint_size": row.size,
                 "key_file": str(cfg.key_file),
-                "next": "restart eco-aggregator (and the web UI): they sign with the key they "
-                        "loaded and stop at their next checkpoint until restarted"}
+                "next": "a running 'eco-aggregator serve' and the web UI take up the new key "
+                        "by themselves; under systemd (run as root) restart eco-aggregator so "
+                        "that the new key file is handed to the service's user"}
     finally:
         store.close()
 
