@@ -45,6 +45,7 @@ from typing import Any, Final
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import parse_time
 from eco_protocol.errors import ProtocolError
+from eco_protocol.keyfile import fsync_dir
 from eco_protocol.methodology import day_of
 from eco_protocol.records import GENESIS_PREV, Reading
 
@@ -206,11 +207,7 @@ class SentMark:
                 if os.fstat(fd).st_size < 2 * _SENT_SLOT:
                     os.pwrite(fd, bytes(2 * _SENT_SLOT), 0)
                     os.fsync(fd)
-                    dir_fd = os.open(path.parent, os.O_RDONLY)
-                    try:
-                        os.fsync(dir_fd)
-                    finally:
-                        os.close(dir_fd)
+                    fsync_dir(path.parent)
                 raw = os.pread(fd, 2 * _SENT_SLOT, 0)
         except OSError as e:
             raise AgentError(f"cannot open {path}: {e.strerror}; check that the filesystem "

@@ -48,7 +48,7 @@ from eco_protocol.merkle import consistency_proof, inclusion_proof, leaf_hash, r
 from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint, parse_verifier_key
 
 from .errors import AggregatorError, Rejected
-from .ledger import KEY_CHANGES_META
+from .ledger import key_change_indexes
 from .store.interface import CheckpointRow, LedgerStore
 from .tiles import (
     CHECKPOINT_CONTENT_TYPE,
@@ -246,8 +246,7 @@ class LogApi:
         its inclusion proof: what a witness or verifier that pinned an older key needs to
         trust a checkpoint signed by a newer one."""
         size, _ = self._size(params, "size")
-        raw = self.store.get_meta(KEY_CHANGES_META)
-        indexes = [i for i in (json.loads(raw) if raw else []) if isinstance(i, int) and i < size]
+        indexes = [i for i in key_change_indexes(self.store) if i < size]
         changes = [{"index": i, "entry_b64": b64encode(self.store.entry(i)),
                     "proof_b64": [b64encode(h) for h in inclusion_proof(i, size, self.store.node)]}
                    for i in indexes]

@@ -42,6 +42,15 @@ from .store.interface import CheckpointRow, LedgerStore
 KEY_CHANGES_META = "log_key_changes"  # JSON list of the indexes of eco.logkey/v1 entries
 
 
+def key_change_indexes(store: LedgerStore) -> list[int]:
+    """The indexes of the ``eco.logkey/v1`` entries, oldest first, as the store meta lists them."""
+    raw = store.get_meta(KEY_CHANGES_META)
+    indexes = json.loads(raw) if raw else []
+    if not isinstance(indexes, list) or not all(isinstance(i, int) for i in indexes):
+        raise StoreCorrupt(f"store meta {KEY_CHANGES_META} is not a list of entry indexes")
+    return indexes
+
+
 class KeyChanged(StoreCorrupt):
     """Another process changed the log key; this one holds the old key and must restart."""
 
@@ -90,17 +99,10 @@ class Ledger:
 
     # --- the log's keys ---------------------------------------------------------------
 
-    def key_change_indexes(self) -> list[int]:
-        raw = self.store.get_meta(KEY_CHANGES_META)
-        indexes = json.loads(raw) if raw else []
-        if not isinstance(indexes, list) or not all(isinstance(i, int) for i in indexes):
-            raise StoreCorrupt(f"store meta {KEY_CHANGES_META} is not a list of entry indexes")
-        return indexes
-
     def key_changes(self) -> list[tuple[int, dict[str, object]]]:
         """The ``eco.logkey/v1`` entries, oldest first, as (index, record)."""
         out = []
-        for i in self.key_change_indexes():
+        for i in key_change_indexes(self.store):
             obj = parse_json(self.store.entry(i))
             if not isinstance(obj, dict):
                 raise StoreCorrupt(f"entry {i}, listed as a log key change, is not a record")
@@ -124,12 +126,12 @@ class Ledger:
         old = self.signer
         if new.name != old.name:
             raise ValueError(f"the new key must be named {old.name!r} (the log's origin)")
-        self.check_against_last_checkpoint()
         change = LogKeyChange(previous_key=old.verifier.vkey, new_key=new.verifier.vkey,
                               announced_at=format_time(now), reason=reason)
         entry = canonical_bytes(sign_log_key_change(change, old, new))
         index = self.append([entry])[0]
-        self.store.set_meta(KEY_CHANGES_META, json.dumps([*self.key_change_indexes(), index]))
+        self.store.set_meta(KEY_CHANGES_META,
+                            json.dumps([*key_change_indexes(self.store), index]))
         self.store.set_meta("log_vkey", new.verifier.vkey)
         self.signer = new
         row = self.sign_checkpoint(now, also=[old])
@@ -206,7 +208,7 @@ class Ledger:
         ``also``: further signers (the old key, on the checkpoint that ends a key change)."""
         if self.store.get_meta("log_vkey") != self.signer.verifier.vkey:
             raise KeyChanged("the log key was changed by another process (eco-aggregator "
-                             "logkey rotate); restart this one so that it loads the new key")
+                             "log-key rotate); restart this one so that it loads the new key")
         size = self.size()
         last = self.check_against_last_checkpoint()
         if last is not None and last.size == size:
@@ -256,10 +258,16 @@ class Ledger:
 
 
     def _open_own_checkpoint(self, text: str) -> tuple[Checkpoint, Note]:
-        """Open a checkpoint this log signed, under whichever of its keys signed that size."""
-        chain = self.key_chain()
-        if len(chain.keys) == 1:
+        """Open a checkpoint this log signed, under whichever of its keys signed that size.
+
+        The current key first: that is every checkpoint but those from before a key change, and
+        this runs at every checkpoint, so the chain is only rebuilt when it is needed."""
+        try:
             return open_checkpoint(text, self.signer.verifier)
+        except NoteError:
+            chain = self.key_chain()
+            if len(chain.keys) == 1:
+                raise
         size = Checkpoint.from_text(text.split("\n\n", 1)[0] + "\n").size
         return open_checkpoint(text, chain.key_at(size))
 

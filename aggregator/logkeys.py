@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from eco_protocol.canonical import canonical_bytes
-from eco_protocol.keyfile import atomic_write, load_private_key, save_private_key
+from eco_protocol.keyfile import atomic_write, fsync_dir, load_private_key, save_private_key
 from eco_protocol.keys import generate_private_key
-from eco_protocol.logkey import LOG_KEYS_TOPIC
 from eco_protocol.note import NoteSigner
 
 from .config import Config
@@ -34,14 +33,6 @@ from .store import open_store
 
 def next_key_path(key_file: Path) -> Path:
     return key_file.with_name(key_file.name + ".next")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def load_log_signer(cfg: Config, stored_vkey: str | None) -> NoteSigner:
@@ -61,11 +52,8 @@ def load_log_signer(cfg: Config, stored_vkey: str | None) -> NoteSigner:
         os.replace(pending, cfg.key_file)
     except FileNotFoundError:  # the rotating process finished step 3 a moment ago
         return NoteSigner(cfg.origin, load_private_key(cfg.key_file))
-    _fsync_dir(cfg.key_file.parent)
+    fsync_dir(cfg.key_file.parent)
     return new
-
-
-KEYS_TOPIC = LOG_KEYS_TOPIC
 
 
 def announcement(ledger: Ledger) -> bytes | None:
@@ -94,7 +82,7 @@ def rotate(cfg: Config, reason: str, now: datetime | None = None) -> dict[str, A
         if ledger.latest_file is not None:
             atomic_write(ledger.latest_file, row.note.encode("utf-8"), 0o644)
         os.replace(pending, cfg.key_file)
-        _fsync_dir(cfg.key_file.parent)
+        fsync_dir(cfg.key_file.parent)
         return {"previous_key": old.verifier.vkey, "new_key": new.verifier.vkey,
                 "change_entry": row.size - 1, "transition_checkpoint_size": row.size,
                 "key_file": str(cfg.key_file),
@@ -105,4 +93,4 @@ def rotate(cfg: Config, reason: str, now: datetime | None = None) -> dict[str, A
         store.close()
 
 
-__all__ = ["KEYS_TOPIC", "announcement", "load_log_signer", "next_key_path", "rotate"]
+__all__ = ["announcement", "load_log_signer", "next_key_path", "rotate"]

@@ -27,13 +27,14 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from agent.sdnotify import sd_notify, watchdog_interval_s
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
+from eco_protocol.logkey import LOG_KEYS_TOPIC
 
 from .broker_auth import aggregator_password
 from .config import Config
 from .errors import ConfigError, EnvironmentProblem
 from .intake import Intake, receipts_topic
 from .ledger import KeyChanged, Ledger
-from .logkeys import KEYS_TOPIC, announcement, load_log_signer
+from .logkeys import announcement, load_log_signer
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class IngestWorker:
     def _announce_keys(self) -> None:
         payload = self._announcement
         if payload is not None:
-            self.client.publish(KEYS_TOPIC, payload, qos=1, retain=True)
+            self.client.publish(LOG_KEYS_TOPIC, payload, qos=1, retain=True)
 
     def _follow_key(self) -> None:
         """Take up a log key that 'eco-aggregator log-key rotate' installed while we ran, before

@@ -40,7 +40,7 @@ class EvidenceSummary:
     devices: int
     energy_wh: dict[str, int]
     readings_per_device: dict[str, int]
-    log_keys: LogKeyChain | None = None
+    log_keys: LogKeyChain  # the keys the replay authenticated, from the first one it was given
 
 EntryCallback = Callable[[int, bytes, Record | ProgrammeRecord | LogKeyChange], None]
 
@@ -108,11 +108,11 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
         workers = default_workers() if cp.size >= PARALLEL_FROM else 0
     pool = SignaturePool(workers) if workers > 0 else None
     try:
-        summary, replay = _replay_lines(cp, genesis, signed, entry_lines, on_entry, pool)
+        summary = _replay_lines(cp, genesis, signed, entry_lines, on_entry, pool)
     finally:
         if pool is not None:
             pool.close()
-    chain = replay.chain(genesis)
+    chain = summary.log_keys
     if history and chain.vkeys() != [k.vkey for k in history]:
         raise NoteError(f"log.vkeys lists the keys {[k.vkey for k in history]}, but the log's "
                         f"own key changes give {chain.vkeys()}")
@@ -135,7 +135,7 @@ def _first_bad_signature(pool: SignaturePool | None) -> EntryProblem | None:
 
 def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
                   entry_lines: Iterable[str], on_entry: EntryCallback | None,
-                  pool: SignaturePool | None) -> tuple[EvidenceSummary, LedgerReplay]:
+                  pool: SignaturePool | None) -> EvidenceSummary:
     replay = LedgerReplay(log.public_key, deferred=None if pool is None else pool.submit)
     tree = StreamingRoot()
     per_device: dict[str, int] = {}
@@ -166,7 +166,7 @@ def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
         raise ProofError("the root recomputed from entries.jsonl differs from the checkpoint's "
                          "root hash: an entry was altered, added or removed")
     return EvidenceSummary(cp, signed, tree.size, dict(replay.counts), len(replay.devices),
-                           dict(replay.energy_wh), per_device, replay.chain(log)), replay
+                           dict(replay.energy_wh), per_device, replay.chain(log))
 
 
 __all__ = ["EvidenceSummary", "InvalidInput", "open_log_checkpoint", "parse_entry_line",

@@ -70,7 +70,7 @@ def _evidence(args: argparse.Namespace) -> int:
     print(f"ok   checkpoint signed by the log key {cp.origin} (size {cp.size}, "
           f"witnesses: {', '.join(summary.witnesses_signed) or 'none'})")
     print(f"ok   root hash recomputed from {summary.entries} entries (RFC 6962)")
-    if summary.log_keys is not None and len(summary.log_keys.keys) > 1:
+    if len(summary.log_keys.keys) > 1:
         print(f"ok   {len(summary.log_keys.keys) - 1} log key change(s), each signed by the old "
               "key and endorsed by the new; the pinned key is one of the log's keys")
     print(f"ok   {summary.counts.get('eco.enrol/v1', 0)} enrolments signed by the log key")

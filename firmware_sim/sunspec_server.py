@@ -77,10 +77,6 @@ class SunSpecServer:
         return self.inverter_address + skip
 
     @property
-    def der_values(self) -> sl.DerAcValues:
-        return self._der
-
-    @property
     def image(self) -> sl.RegisterImage:
         return self._image
 

@@ -372,6 +372,11 @@ def scale_to_int(raw: int, sf: int) -> int:
     return raw // mul if raw >= 0 else -((-raw) // mul)
 
 
+def scaled(raw: int | None, sf: int | None) -> int | None:
+    """:func:`scale_to_int`, or None when the point or its scale factor is not implemented."""
+    return None if raw is None or sf is None else scale_to_int(raw, sf)
+
+
 # --- records ---------------------------------------------------------------------------------
 
 
@@ -458,21 +463,15 @@ class InverterValues:
 
     def energy_wh(self) -> int | None:
         """WH × 10^WH_SF as integer Wh, or None if WH or WH_SF is not implemented."""
-        if self.wh is None or self.wh_sf is None:
-            return None
-        return scale_to_int(self.wh, self.wh_sf)
+        return scaled(self.wh, self.wh_sf)
 
     def power_w(self) -> int | None:
         """W × 10^W_SF as integer W (see :func:`scale_to_int`), or None if not implemented."""
-        if self.w is None or self.w_sf is None:
-            return None
-        return scale_to_int(self.w, self.w_sf)
+        return scaled(self.w, self.w_sf)
 
     def energy_wrap_wh(self) -> int | None:
         """Where the scaled WH register rolls over to 0 (2^32 × 10^WH_SF)."""
-        if self.wh_sf is None:
-            return None
-        return scale_to_int(ACC32_MODULUS, self.wh_sf)
+        return scaled(ACC32_MODULUS, self.wh_sf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,26 +500,18 @@ class DerAcValues:
 
     def energy_wh(self) -> int | None:
         """TotWhInj × 10^TotWh_SF as integer Wh, or None if either is not implemented."""
-        if self.tot_wh_inj is None or self.tot_wh_sf is None:
-            return None
-        return scale_to_int(self.tot_wh_inj, self.tot_wh_sf)
+        return scaled(self.tot_wh_inj, self.tot_wh_sf)
 
     def absorbed_wh(self) -> int | None:
         """TotWhAbs × 10^TotWh_SF (energy taken from the grid), or None."""
-        if self.tot_wh_abs is None or self.tot_wh_sf is None:
-            return None
-        return scale_to_int(self.tot_wh_abs, self.tot_wh_sf)
+        return scaled(self.tot_wh_abs, self.tot_wh_sf)
 
     def power_w(self) -> int | None:
-        if self.w is None or self.w_sf is None:
-            return None
-        return scale_to_int(self.w, self.w_sf)
+        return scaled(self.w, self.w_sf)
 
     def energy_wrap_wh(self) -> int | None:
         """Where the scaled 64-bit register would roll over (2^64 × 10^TotWh_SF)."""
-        if self.tot_wh_sf is None:
-            return None
-        return scale_to_int(UINT64_MODULUS, self.tot_wh_sf)
+        return scaled(UINT64_MODULUS, self.tot_wh_sf)
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,9 +190,10 @@ class UiState:
             store.close()
 
     def ledger(self, store: LedgerStore) -> Ledger:
-        if store.get_meta("log_vkey") not in (None, self.signer.verifier.vkey):
+        stored = store.get_meta("log_vkey")
+        if stored not in (None, self.signer.verifier.vkey):
             # 'eco-aggregator log-key rotate' ran since we loaded the key: take the new one
-            self.signer = load_log_signer(self.cfg, store.get_meta("log_vkey"))
+            self.signer = load_log_signer(self.cfg, stored)
         return Ledger(store, self.signer, self.cfg.state_dir / "checkpoint.latest")
 
     @contextlib.contextmanager
