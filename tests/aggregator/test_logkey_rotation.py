@@ -12,8 +12,6 @@ import os
 import queue
 import signal
 import stat
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,9 +29,7 @@ from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.mosquitto import Mosquitto
 from eco_protocol.canonical import canonical_bytes, parse_json
-from eco_protocol.encoding import b64encode
 from eco_protocol.keyfile import load_private_key, save_private_key
-from eco_protocol.keys import public_key_raw
 from eco_protocol.logkey import LOG_KEYS_TOPIC, next_keys
 from eco_protocol.note import NoteSigner, open_checkpoint, parse_verifier_key
 from eco_protocol.report import verify_report
@@ -42,8 +38,9 @@ from eco_protocol.verify_cli import main as verify_main
 from tests.protocol.factories import make_log_signer
 from tests.webui.webui_kit import make_world, run_cli
 
-from .conftest import PV_TERMS, Device
-from .test_serve import DeviceClient, isolate, wait_subscribed
+from .conftest import Device
+from .test_serve import DeviceClient, enrolled_site, start_serve, wait_subscribed
+from .test_serve import run_cli as serve_cli
 
 
 def _verify_evidence_cli(evidence: Path, vkey: str) -> int:
@@ -182,21 +179,10 @@ def _watch_log_keys(port: int) -> tuple[mqtt.Client, queue.Queue[bytes]]:
 def test_serve_takes_up_a_rotated_key_and_announces_it(tmp_path: Path, fresh_broker: Mosquitto,
                                                        capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
-    from .test_serve import run_cli as serve_cli
     broker = fresh_broker  # its retained announcement must not reach other tests' agents
-    state = tmp_path / "agg"
-    init = serve_cli(capsys, "--config", str(state / "aggregator.toml"), "init", str(state),
-                     "--origin", "eco-ledger.rotate.test", "--broker", broker.url)
-    conf = init["config"]
-    isolate(conf, "rotate")
-    device = Device()
-    serve_cli(capsys, "--config", conf, "enrol", "--public-key",
-              b64encode(public_key_raw(device.key)), "--household", "Sato", "--programme",
-              "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS)
+    init, conf, device, _ = enrolled_site(tmp_path, broker.url, capsys, "rotate")
     watcher, announcements = _watch_log_keys(broker.port)
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    proc = start_serve(conf)
     client = DeviceClient(device, broker.port)
     old = parse_verifier_key(init["log_vkey"])
     try:

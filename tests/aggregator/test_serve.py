@@ -65,6 +65,31 @@ def wait_subscribed(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> Non
     raise AssertionError(f"serve did not connect: {seen.decode(errors='replace')}")
 
 
+def enrolled_site(tmp_path: Path, broker_url: str, capsys: pytest.CaptureFixture[str],
+                  name: str, household: str = "h") -> tuple[dict[str, Any], str, Device,
+                                                           dict[str, Any]]:
+    """``init`` a state directory with its own client id and share group, and ``enrol`` one PV
+    device; returns (init output, config path, the device, enrol output)."""
+    state = tmp_path / "agg"
+    init = run_cli(capsys, "--config", str(state / "aggregator.toml"), "init", str(state),
+                   "--origin", f"eco-ledger.{name}.test", "--broker", broker_url)
+    conf = init["config"]
+    isolate(conf, name)
+    device = Device()
+    enrolled = run_cli(capsys, "--config", conf, "enrol", "--public-key",
+                       b64encode(public_key_raw(device.key)), "--household", household,
+                       "--programme", "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500",
+                       *PV_TERMS)
+    return init, conf, device, enrolled
+
+
+def start_serve(conf: str) -> subprocess.Popen[bytes]:
+    """``eco-aggregator serve`` as its own process, stdout and stderr piped."""
+    return subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+
+
 class DeviceClient:
     def __init__(self, device: Device, port: int) -> None:
         self.device = device
@@ -104,24 +129,14 @@ class DeviceClient:
 
 def test_serve_accepts_receipts_and_checkpoints(tmp_path: Path, broker: Mosquitto,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    state = tmp_path / "agg"
-    init = run_cli(capsys, "--config", str(state / "aggregator.toml"), "init", str(state),
-                   "--origin", "eco-ledger.serve.test", "--broker", broker.url)
-    conf = init["config"]
-    isolate(conf, "serve")
-    device = Device()
-    enrolled = run_cli(capsys, "--config", conf, "enrol", "--public-key",
-                       b64encode(public_key_raw(device.key)), "--household", "Sato, 1-2-3",
-                       "--programme", "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500",
-                *PV_TERMS)
+    init, conf, device, enrolled = enrolled_site(tmp_path, broker.url, capsys, "serve",
+                                                 household="Sato, 1-2-3")
     assert enrolled["device_id"] == device.device_id
-    store = SqliteStore(state / "ledger.sqlite3")
+    store = SqliteStore(tmp_path / "agg" / "ledger.sqlite3")
     (enrol_entry,) = [d for _, d in store.entries(0, store.size())]
     store.close()
     assert b"Sato" not in enrol_entry and enrolled["household"].encode() in enrol_entry
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    proc = start_serve(conf)
     client = DeviceClient(device, broker.port)
     try:
         wait_subscribed(proc)  # the broker keeps nothing for an absent share
@@ -152,19 +167,8 @@ def test_serve_accepts_receipts_and_checkpoints(tmp_path: Path, broker: Mosquitt
 def test_readings_sent_while_the_aggregator_is_down_are_kept(
         tmp_path: Path, broker: Mosquitto, capsys: pytest.CaptureFixture[str]) -> None:
     """Persistent session: the broker queues for the aggregator's fixed client id."""
-    state = tmp_path / "agg"
-    init = run_cli(capsys, "--config", str(state / "aggregator.toml"), "init", str(state),
-                   "--origin", "eco-ledger.down.test", "--broker", broker.url)
-    conf = init["config"]
-    isolate(conf, "down")
-    device = Device()
-    run_cli(capsys, "--config", conf, "enrol", "--public-key",
-            b64encode(public_key_raw(device.key)), "--household", "h", "--programme", "p",
-            "--meter", "pv1:pv_generation:sunspec-modbus:4500",
-                *PV_TERMS)
-    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
-    cmd = [sys.executable, "-m", "aggregator.cli", "--config", conf, "serve"]
-    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, conf, device, _ = enrolled_site(tmp_path, broker.url, capsys, "down")
+    first = start_serve(conf)
     client = DeviceClient(device, broker.port)
     try:
         wait_subscribed(first)
@@ -174,7 +178,7 @@ def test_readings_sent_while_the_aggregator_is_down_are_kept(
         first.communicate(timeout=20)
         client.send([device.reading()])
         client.send([device.reading()])
-        second = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        second = start_serve(conf)
         try:
             got = [client.receipt(timeout=15)["items"][0]["status"] for _ in range(2)]
         finally:

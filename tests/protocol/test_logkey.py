@@ -145,7 +145,7 @@ def test_evidence_verifies_for_a_buyer_who_pinned_either_key() -> None:
     for pinned in (K0, K1):
         s = verify_evidence(checkpoint, pinned.verifier.vkey, [], lines, log_history=history)
         assert s.entries == len(entries) and s.devices == 3
-        assert s.log_keys is not None and s.log_keys.changed_at == (at,)
+        assert s.log_keys.changed_at == (at,)
     with pytest.raises(NoteError, match="not among the log's keys"):
         verify_evidence(checkpoint, STRANGER.verifier.vkey, [], lines, log_history=history)
 
