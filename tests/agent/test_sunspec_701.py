@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sunspec_kit import MIDNIGHT, NOON
 
 from agent.cli import main as agent_main
 from agent.clock import ManualClock
@@ -21,13 +22,10 @@ from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
 from agent.meters.sunspec import SunSpecModbusMeter
 from firmware_sim.inverter import PtyInverter
-from firmware_sim.solar import JST
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "vectors" / "sunspec_models.json").read_text()
 )
-NOON = datetime(2024, 5, 14, 12, 0, tzinfo=JST)
-MIDNIGHT = datetime(2024, 5, 14, 0, 0, tzinfo=JST)
 
 
 def vector_offsets(model: str) -> tuple[dict[str, int], int]:
@@ -160,42 +158,14 @@ def test_701_alone_is_metered_and_its_gaps_are_errors_not_zero() -> None:
 # --- reader ↔ simulator over real ptys ------------------------------------------------------------
 
 
-@pytest.fixture
-def make_inverter() -> Iterator[Callable[..., PtyInverter]]:
-    started: list[PtyInverter] = []
-
-    def make(clock: ManualClock, **kwargs: Any) -> PtyInverter:
-        kwargs.setdefault("serial", "SN-DER-1")
-        inv = PtyInverter(4500, 7, clock, **kwargs).start()
-        started.append(inv)
-        return inv
-
-    yield make
-    for inv in started:
-        inv.stop()
-
-
-@pytest.fixture
-def meters() -> Iterator[Callable[[str], SunSpecModbusMeter]]:
-    opened: list[SunSpecModbusMeter] = []
-
-    def make(port: str) -> SunSpecModbusMeter:
-        m = SunSpecModbusMeter("roof-pv", port, timeout_s=0.3)
-        opened.append(m)
-        return m
-
-    yield make
-    for m in opened:
-        m.close()
-
-
 @pytest.mark.integration
 def test_701_only_inverter_over_a_pty(
-    make_inverter: Callable[..., PtyInverter], meters: Callable[[str], SunSpecModbusMeter]
+    make_inverter: Callable[..., PtyInverter], meters: Callable[..., SunSpecModbusMeter]
 ) -> None:
     clock = ManualClock(NOON)
-    inv = make_inverter(clock, inverter_model=None, der_ac=True, initial_wh=2_500_000)
-    meter = meters(inv.port)
+    inv = make_inverter(clock, inverter_model=None, der_ac=True, initial_wh=2_500_000,
+                        serial="SN-DER-1")
+    meter = meters(inv.port, timeout_s=0.3)
     snap = meter.read()
     assert meter.chain is not None
     assert [m.model_id for m in meter.chain.models] == [1, 701]
@@ -213,10 +183,11 @@ def test_701_only_inverter_over_a_pty(
 
 @pytest.mark.integration
 def test_103_and_701_inverter_meters_wh_and_cross_checks(
-    make_inverter: Callable[..., PtyInverter], meters: Callable[[str], SunSpecModbusMeter]
+    make_inverter: Callable[..., PtyInverter], meters: Callable[..., SunSpecModbusMeter]
 ) -> None:
-    inv = make_inverter(ManualClock(NOON), der_ac=True, initial_wh=1_234_567, base=50000)
-    meter = meters(inv.port)
+    inv = make_inverter(ManualClock(NOON), serial="SN-DER-1", der_ac=True, initial_wh=1_234_567,
+                        base=50000)
+    meter = meters(inv.port, timeout_s=0.3)
     snap = meter.read()
     assert meter.chain is not None and meter.chain.base == 50000
     assert [m.model_id for m in meter.chain.models] == [1, 103, 701]
@@ -227,20 +198,21 @@ def test_103_and_701_inverter_meters_wh_and_cross_checks(
 
 @pytest.mark.integration
 def test_701_energy_not_implemented_is_a_meter_error(
-    make_inverter: Callable[..., PtyInverter], meters: Callable[[str], SunSpecModbusMeter]
+    make_inverter: Callable[..., PtyInverter], meters: Callable[..., SunSpecModbusMeter]
 ) -> None:
     # a new inverter whose counter still reads 0: TotWhInj is served as not implemented
-    inv = make_inverter(ManualClock(MIDNIGHT), inverter_model=None, der_ac=True, initial_wh=0)
+    inv = make_inverter(ManualClock(MIDNIGHT), serial="SN-DER-1", inverter_model=None,
+                        der_ac=True, initial_wh=0)
     with pytest.raises(MeterError, match="TotWhInj .* not implemented"):
-        meters(inv.port).read()
+        meters(inv.port, timeout_s=0.3).read()
 
 
 @pytest.mark.integration
 def test_probe_cli_reads_a_701_only_inverter(
     make_inverter: Callable[..., PtyInverter], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    inv = make_inverter(ManualClock(NOON), inverter_model=None, der_ac=True, initial_wh=987_654,
-                        unit=7)
+    inv = make_inverter(ManualClock(NOON), serial="SN-DER-1", inverter_model=None, der_ac=True,
+                        initial_wh=987_654, unit=7)
     code = agent_main(["probe", "--protocol", "sunspec-modbus", "--port", inv.port,
                        "--unit", "7", "--timeout", "0.5"])
     out, err = capsys.readouterr()

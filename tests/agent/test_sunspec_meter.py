@@ -9,16 +9,17 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sunspec_kit import MIDNIGHT, NOON
 
-from agent.clock import AcceleratedClock, Clock, ManualClock
+from agent.clock import AcceleratedClock, ManualClock
 from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import Meter
@@ -34,13 +35,10 @@ from agent.meters.sunspec import (
     encode_read_request,
 )
 from firmware_sim.inverter import Faults, PtyInverter
-from firmware_sim.solar import JST
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "vectors" / "modbus_rtu.json").read_text()
 )
-NOON = datetime(2024, 5, 14, 12, 0, tzinfo=JST)
-MIDNIGHT = datetime(2024, 5, 14, 0, 0, tzinfo=JST)
 COMMON = sl.CommonModel(manufacturer="Acme Solar", model="AS-5000TL", serial="A1B2C3")
 
 # --- RTU client codec --------------------------------------------------------------------------
@@ -217,37 +215,6 @@ def test_transport_errors_propagate_from_discovery() -> None:
 
 
 # --- the reader against a simulated inverter on a real pty -------------------------------------
-
-
-@pytest.fixture
-def make_inverter() -> Iterator[Callable[..., PtyInverter]]:
-    started: list[PtyInverter] = []
-
-    def make(clock: Clock | None = None, **kwargs: Any) -> PtyInverter:
-        kwargs.setdefault("serial", "SN-4500-7")
-        kwargs.setdefault("initial_wh", 1_000_000)
-        inv = PtyInverter(4500, 7, clock or ManualClock(NOON), **kwargs).start()
-        started.append(inv)
-        return inv
-
-    yield make
-    for inv in started:
-        inv.stop()
-
-
-@pytest.fixture
-def meters() -> Iterator[Callable[..., SunSpecModbusMeter]]:
-    opened: list[SunSpecModbusMeter] = []
-
-    def make(port: str, **kwargs: Any) -> SunSpecModbusMeter:
-        kwargs.setdefault("timeout_s", 0.15)
-        m = SunSpecModbusMeter("roof-pv", port, **kwargs)
-        opened.append(m)
-        return m
-
-    yield make
-    for m in opened:
-        m.close()
 
 
 @pytest.mark.integration
