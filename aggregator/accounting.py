@@ -16,7 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 from eco_protocol.canonical import parse_json
-from eco_protocol.coverage import LedgerReading, covered_digest, select_covered
+from eco_protocol.coverage import LedgerReading, covered_digest, covers, select_covered
+from eco_protocol.creditability import DEFAULT_RULES, CreditRules, CreditTracker
 from eco_protocol.encoding import parse_time
 from eco_protocol.merkle import leaf_hash
 from eco_protocol.methodology import (
@@ -26,7 +27,7 @@ from eco_protocol.methodology import (
     household_terms,
 )
 from eco_protocol.programme_records import BatchSeal, Certification, Period, Redemption
-from eco_protocol.records import Enrolment, Quantity
+from eco_protocol.records import Enrolment, Reading
 
 __all__ = ["covered_digest"]
 
@@ -39,12 +40,20 @@ CoveredReading = LedgerReading
 
 @dataclass
 class LedgerView:
+    """The log read as books. ``rules`` are the programme's crediting rules: each reading is
+    judged against them as it is read, in log order, exactly as the buyer's verifier will."""
+
+    rules: CreditRules = DEFAULT_RULES
     size: int = 0
     enrolments: dict[str, tuple[int, Enrolment]] = field(default_factory=dict)
     readings: list[CoveredReading] = field(default_factory=list)
     seals: list[tuple[int, BatchSeal]] = field(default_factory=list)
     redemptions: list[tuple[int, Redemption]] = field(default_factory=list)
     certifications: list[tuple[int, Certification]] = field(default_factory=list)
+    credit: CreditTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.credit = CreditTracker(self.rules)
 
     def household_devices(self, programme: str) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -61,10 +70,12 @@ class LedgerView:
 
 
 def scan(store: LedgerStore, upto: int | None = None,
-         progress: ProgressCallback | None = None) -> LedgerView:
-    """One pass over the entries below ``upto`` (default: all)."""
+         progress: ProgressCallback | None = None,
+         rules: CreditRules = DEFAULT_RULES) -> LedgerView:
+    """One pass over the entries below ``upto`` (default: all), judging readings under
+    ``rules``."""
     size = store.size() if upto is None else upto
-    return extend_view(LedgerView(), store, size, progress)
+    return extend_view(LedgerView(rules), store, size, progress)
 
 
 def extend_view(view: LedgerView, store: LedgerStore, upto: int,
@@ -76,12 +87,16 @@ def extend_view(view: LedgerView, store: LedgerStore, upto: int,
         obj = parse_json(data)
         t = obj["type"]
         if t == "eco.reading/v1":
-            dev = obj["device_id"]
-            enrolled = view.enrolments.get(dev)
+            reading = Reading.from_dict(obj)
+            enrolled = view.enrolments.get(reading.device_id)
             hh = enrolled[1].household if enrolled else ""
+            # a logged reading always has its enrolment before it (the intake and the audit
+            # refuse anything else); without one it could never be creditable
+            excluded = (view.credit.add(reading, enrolled[1]) if enrolled else None)
             view.readings.append(CoveredReading(
-                index, dev, hh, Quantity(obj["quantity"]), parse_time(obj["start"], "start"),
-                parse_time(obj["end"], "end"), obj["energy_wh"], leaf_hash(data)))
+                index, reading.device_id, hh, reading.quantity, reading.start_dt,
+                reading.end_dt, reading.energy_wh, leaf_hash(data),
+                None if excluded is None else excluded.rule.value))
         elif t == "eco.enrol/v1":
             view.enrolments[obj["device_id"]] = (index, Enrolment.from_dict(obj))
         elif t == "eco.batch/v1":
@@ -95,12 +110,12 @@ def extend_view(view: LedgerView, store: LedgerStore, upto: int,
     return view
 
 
-def covered_readings(view: LedgerView, programme: str, period: Period,
-                     before: int) -> list[CoveredReading]:
-    """PROTOCOL.md §5: readings before ``before`` inside the period, from the programme's
-    devices, in leaf-index order."""
+def covered_readings(view: LedgerView, programme: str, period: Period, before: int,
+                     methodology: str | None = None) -> list[CoveredReading]:
+    """docs/protocol.md §5: readings before ``before`` inside the period, from the programme's
+    devices, of the methodology's quantities, in leaf-index order."""
     programme_of = {d: e.programme for d, (_, e) in view.enrolments.items()}
-    return select_covered(view.readings, programme_of, programme, period, before)
+    return select_covered(view.readings, programme_of, programme, period, before, methodology)
 
 
 def late_readings(view: LedgerView, programme: str) -> list[tuple[str, CoveredReading]]:
@@ -109,6 +124,7 @@ def late_readings(view: LedgerView, programme: str) -> list[tuple[str, CoveredRe
     for seal_index, seal in view.programme_seals(programme):
         for r in view.readings:
             if r.index > seal_index and seal.period.contains(r.start, r.end) and \
+                    covers(seal.methodology, r.quantity) and \
                     r.device_id in view.enrolments and \
                     view.enrolments[r.device_id][1].programme == programme:
                 out.append((seal.batch_id, r))
@@ -167,7 +183,8 @@ def points_statement(view: LedgerView, programme: Programme, household: str,
     """Daily accrual from the household's accepted readings; fractions stay in grams: points
     are floor(total grams × rate / 1000), so no day's remainder is lost. With an expiry
     configured, points older than ``expiry_days`` (oldest spent first) lapse."""
-    readings = [r.facts for r in view.readings if r.household == household]
+    readings = [r.facts for r in view.readings
+                if r.household == household and r.excluded is None]
     days = daily_reduction_g(readings, view.terms(household), programme.methodology)
     total = sum(days.values())
     earned = total * programme.points_per_kg // 1000

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eco_protocol.creditability import DEFAULT_RULES, CreditRules
+from eco_protocol.encoding import format_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.logkey import LogKeyChain, same_key
 from eco_protocol.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency
@@ -34,6 +36,7 @@ class AuditReport:
     root_hex: str
     checkpoints: int = 0
     problems: tuple[str, ...] = field(default=())
+    excluded: dict[str, int] = field(default_factory=dict)  # non-creditable readings by rule
 
 
 class _Problems:
@@ -66,7 +69,8 @@ PARALLEL_FROM = 20_000  # entries; below this a process pool costs more than it 
 
 
 def audit(ledger: Ledger, progress: ProgressCallback | None = None,
-          all_problems: bool = False, workers: int | None = None) -> AuditReport:
+          all_problems: bool = False, workers: int | None = None,
+          rules: CreditRules = DEFAULT_RULES) -> AuditReport:
     """``progress`` is called with ``("verify", done, size)`` as entries are replayed.
 
     ``workers``: processes that check the readings' signatures while this one replays (speed:
@@ -79,14 +83,14 @@ def audit(ledger: Ledger, progress: ProgressCallback | None = None,
         workers = default_workers() if ledger.store.size() >= PARALLEL_FROM else 0
     pool = SignaturePool(workers) if workers > 0 and not all_problems else None
     try:
-        return _audit(ledger, progress, all_problems, pool)
+        return _audit(ledger, progress, all_problems, pool, rules)
     finally:
         if pool is not None:
             pool.close()
 
 
 def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool,
-           pool: SignaturePool | None) -> AuditReport:
+           pool: SignaturePool | None, rules: CreditRules) -> AuditReport:
     store = ledger.store
     size = store.size()
     problem = _Problems(all_problems, pool)
@@ -96,7 +100,7 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
         problem(str(e))
         claimed = LogKeyChain((ledger.signer.verifier,))
     replay = LedgerReplay(claimed.genesis.public_key,
-                          deferred=None if pool is None else pool.submit)
+                          deferred=None if pool is None else pool.submit, rules=rules)
     stack: list[tuple[int, bytes]] = []
     checkpoints = store.checkpoints()
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
@@ -183,6 +187,15 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
         elif state.next_seq != row.next_seq or state.last_hash != row.last_hash:
             problem(f"device {row.device_id}: table says next seq {row.next_seq}, the log "
                     f"says {state.next_seq}")
+    if store.get_meta("meter_cursors") is not None:
+        # the intake judges creditability from these; they must be what the log implies
+        for (device, meter), c in replay.credit.cursors.items():
+            want = (format_time(c.end), c.register_end_wh)
+            got = store.meter_cursor(device, meter)
+            if got != want:
+                problem(f"meter cursor of {device}/{meter}: the store says {got}, the log "
+                        f"says {want}")
     latest = checkpoints[-1].size if checkpoints else None
     return AuditReport(size, latest, dict(replay.counts), len(replay.devices),
-                       current_root().hex(), len(checkpoints), tuple(problem.found))
+                       current_root().hex(), len(checkpoints), tuple(problem.found),
+                       {r.value: n for r, n in sorted(replay.credit.excluded.items())})

@@ -6,8 +6,6 @@ log; the report's sample is then drawn from the root of a checkpoint that includ
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -15,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from eco_protocol.canonical import canonical_bytes
-from eco_protocol.coverage import household_rows
+from eco_protocol.coverage import EV, PV, exclusion_totals, household_rows
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.methodology import JST, credits
+from eco_protocol.methodology import JST, credits, fiscal_year, seal_problems
 from eco_protocol.note import Checkpoint
 from eco_protocol.programme_records import (
     BatchSeal,
@@ -26,6 +24,7 @@ from eco_protocol.programme_records import (
     Period,
     Totals,
 )
+from eco_protocol.results import households_table, results_table
 from eco_protocol.sample import sample_positions
 from eco_protocol.signing import sign_record
 
@@ -63,40 +62,66 @@ class BatchPlan:
     households: list[dict[str, Any]]
     totals: Totals
     size_at_plan: int
+    methodology: str = PV
 
     def seal_record(self) -> BatchSeal:
         return BatchSeal(self.batch_id, self.programme.id, self.period, len(self.covered),
-                         covered_digest(self.covered), self.totals)
+                         covered_digest(self.covered), self.totals,
+                         methodology=self.methodology)
 
     def preview(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "programme": self.programme.id,
+                "methodology": self.methodology,
                 "period": self.period.to_dict(), "covered_count": len(self.covered),
-                "households": len(self.households), "totals": self.totals.to_dict()}
+                "households": len(self.households), "totals": self.totals.to_dict(),
+                "exclusions": exclusion_totals(self.covered)}
 
 
-def plan_batch(view: LedgerView, programme: Programme, period: Period) -> BatchPlan:
-    for _, seal in view.programme_seals(programme.id):
-        if seal.period.overlaps(period):
+def fiscal_years(period: Period) -> list[int]:
+    """The Japanese fiscal years a period touches (its end is exclusive)."""
+    first = fiscal_year(period.start_dt)
+    last = fiscal_year(period.end_dt - timedelta(seconds=1))
+    return list(range(first, last + 1))
+
+
+def plan_batch(view: LedgerView, programme: Programme, period: Period,
+               methodology: str = PV) -> BatchPlan:
+    """One batch = one period of one methodology (``pv`` or ``ev``): the J-Credit methodologies
+    are different, so their reductions are never summed, and each has its own carry-over."""
+    if methodology not in (PV, EV):
+        raise Rejected(f"methodology {methodology!r}: a batch is 'pv' (household PV, EN-R-002) "
+                       "or 'ev' (electric vehicles)")
+    probe = BatchSeal("probe", programme.id, period, 0, "0" * 64, Totals(0, 0, 0, 0),
+                      methodology=methodology)
+    seals = view.programme_seals(programme.id)
+    for _, seal in seals:
+        if seal.competes_with(probe) and seal.period.overlaps(period):
             raise Rejected(f"period {period.start}..{period.end} overlaps batch "
                            f"{seal.batch_id} ({seal.period.start}..{seal.period.end}); periods "
-                           "of a programme never overlap, so no reading is credited twice")
-    previous = view.programme_seals(programme.id)
-    carry_in = previous[-1][1].totals.carry_over_g if previous else 0
-    covered = covered_readings(view, programme.id, period, view.size)
-    households = household_rows(covered, view.terms, programme.methodology)
+                           "of a programme's batches of one methodology never overlap, so no "
+                           "reading is credited twice")
+    problems = seal_problems(programme.methodology, programme.rules, fiscal_years(period))
+    if problems:
+        raise Rejected("the emission factors are not fit for certification: "
+                       + "; ".join(problems))
+    previous = [s for _, s in seals if s.methodology == methodology]
+    carry_in = previous[-1].totals.carry_over_g if previous else 0
+    covered = covered_readings(view, programme.id, period, view.size, methodology)
+    households = household_rows(covered, view.terms, programme.methodology, programme.rules,
+                                methodology)
     total = sum(h["reduction_g"] for h in households)
     credits_t, carry_over = credits(total, carry_in)
-    batch_id = (f"{programme.id}:{period.start_dt.astimezone(JST):%Y-%m-%d}.."
+    batch_id = (f"{programme.id}:{methodology}:{period.start_dt.astimezone(JST):%Y-%m-%d}.."
                 f"{period.end_dt.astimezone(JST):%Y-%m-%d}")
     return BatchPlan(batch_id, programme, period, covered, households,
-                     Totals(total, carry_in, credits_t, carry_over), view.size)
+                     Totals(total, carry_in, credits_t, carry_over), view.size, methodology)
 
 
 def seal_batch(ledger: Ledger, plan: BatchPlan) -> int:
     """Append the seal; refuses if the log moved on in a way that changes the plan."""
     with ledger.store.transaction():
-        view = scan(ledger.store)
-        again = plan_batch(view, plan.programme, plan.period)
+        view = scan(ledger.store, rules=plan.programme.rules)
+        again = plan_batch(view, plan.programme, plan.period, plan.methodology)
         if again.seal_record() != plan.seal_record():
             raise Rejected("readings for this period arrived while the batch was being "
                            "planned; preview again")
@@ -134,19 +159,20 @@ def proved(ledger: Ledger, index: int, size: int) -> dict[str, Any]:
 def build_report(ledger: Ledger, programme: Programme, batch_id: str,
                  checkpoint_note: str,
                  progress: ProgressCallback | None = None) -> dict[str, Any]:
-    """The signed ``report.json`` of PROTOCOL.md §5 for a sealed batch."""
+    """The signed ``report.json`` of docs/protocol.md §5 for a sealed batch."""
     cp = Checkpoint.from_text(checkpoint_note.split("\n\n", 1)[0] + "\n")
-    view = scan(ledger.store, cp.size, progress)
+    view = scan(ledger.store, cp.size, progress, programme.rules)
     seals = view.programme_seals(programme.id)
     found = [(i, s) for i, s in seals if s.batch_id == batch_id]
     if not found:
         raise Rejected(f"batch {batch_id} is not sealed below checkpoint size {cp.size}")
     seal_index, seal = found[0]
-    covered = covered_readings(view, programme.id, seal.period, seal_index)
+    covered = covered_readings(view, programme.id, seal.period, seal_index, seal.methodology)
     if len(covered) != seal.covered_count or covered_digest(covered) != seal.covered_digest:
         raise Rejected(f"the store's covered readings of {batch_id} differ from its seal; run "
                        "'eco-aggregator ledger verify'")
-    households = household_rows(covered, view.terms, programme.methodology)
+    households = household_rows(covered, view.terms, programme.methodology, programme.rules,
+                                seal.methodology)
     positions = sample_positions(cp.root_hash, [r.household for r in covered])
     in_batch = {r.household for r in covered}
     devices = sorted(d for d, (i, e) in view.enrolments.items()
@@ -156,17 +182,22 @@ def build_report(ledger: Ledger, programme: Programme, batch_id: str,
     report: dict[str, Any] = {
         "type": "eco.batch-report/v1", "batch_id": batch_id, "programme": programme.id,
         "period": seal.period.to_dict(),
-        "methodology": {**programme.methodology.to_dict(), "programme": programme.info()},
+        "methodology": {**programme.methodology.to_dict(), "programme": programme.info(),
+                        "rules": programme.rules.to_dict()},
         "households": households,
+        "exclusions": exclusion_totals(covered),
         "totals": seal.totals.to_dict(),
         "certified_serials": certified,
         "seal": proved(ledger, seal_index, cp.size),
-        "previous_seals": [proved(ledger, i, cp.size) for i, s in seals if i < seal_index],
+        "previous_seals": [proved(ledger, i, cp.size) for i, s in seals
+                           if i < seal_index and s.competes_with(seal)],
         "sample": [proved(ledger, covered[p].index, cp.size) for p in positions],
         "enrolments": [proved(ledger, view.enrolments[d][0], cp.size) for d in devices],
         "checkpoint": checkpoint_note,
         "log_key": ledger.signer.verifier.vkey,
     }
+    if programme.rules.demonstration:
+        report["demonstration"] = True
     chain = ledger.key_chain()
     if chain.key_at(cp.size).vkey != ledger.signer.verifier.vkey:
         raise Rejected(f"the checkpoint of size {cp.size} predates the log's current key; "
@@ -176,56 +207,11 @@ def build_report(ledger: Ledger, programme: Programme, batch_id: str,
     return sign_record(report, ledger.signer.private_key)
 
 
-RESULT_COLUMNS = ("symbol", "definition_and_unit", "classification", "method_and_frequency",
-                  "value", "period", "remarks")
-
-
-def results_table(report: dict[str, Any]) -> str:
-    """The monitoring report's results table (METHODOLOGY.md) as CSV for the verification body."""
-    period = f"{report['period']['start']}..{report['period']['end']}"
-    sums: dict[str, int] = {}
-    for hh in report["households"]:
-        for m in hh["months"]:
-            for k, v in m["energy_wh"].items():
-                sums[k] = sums.get(k, 0) + v
-    meth = report["methodology"]
-    factors = "; ".join(f"FY{f['fiscal_year']}: {f['g_per_kwh']} g/kWh ({f['source']})"
-                        for f in meth["grid_factors"])
-    t = report["totals"]
-    rows = [
-        ("EG_PV", "PV generation, kWh", "monitored", "inverter register, every 30 min",
-         f"{sums.get('pv_generation', 0) / 1000:.3f}", period, "signed readings"),
-        ("EX", "electricity exported to the grid, kWh", "monitored",
-         "smart meter reverse register, every 30 min", f"{sums.get('grid_export', 0) / 1000:.3f}",
-         period, "excluded from credit"),
-        ("SC", "self-consumed PV, kWh", "calculated", "per interval max(0, EG_PV - EX)",
-         f"{sums.get('self_consumed', 0) / 1000:.3f}", period, "households without export "
-         "metering contribute 0"),
-        ("EC_EV", "EV charging, kWh", "monitored", "charger register, every 30 min",
-         f"{sums.get('ev_charge', 0) / 1000:.3f}", period, ""),
-        ("EF_grid", "grid emission factor, g-CO2/kWh", "default value",
-         "per fiscal year", factors, period, "illustrative" if any(
-             f["illustrative"] for f in meth["grid_factors"]) else ""),
-        ("EF_gasoline", "gasoline emission factor, g-CO2/L", "default value", "fixed",
-         str(meth["gasoline_g_per_l"]), period, meth["gasoline_source"]),
-        ("ER", "emission reduction, t-CO2", "calculated", "sum over households and months",
-         f"{t['reduction_g'] / 1_000_000:.6f}", period,
-         f"credits {t['credits_t']} t; carry-in {t['carry_in_g']} g; carry-over "
-         f"{t['carry_over_g']} g"),
-        ("N_HH", "participating households", "monitored", "enrolments", str(
-            len(report["households"])), period, "pseudonyms only"),
-    ]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(RESULT_COLUMNS)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
 def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
                  witness_vkeys: list[str] | None = None,
                  progress: ProgressCallback | None = None) -> dict[str, Any]:
-    """report.json, results.csv and evidence/ for a sealed batch, into ``out``."""
+    """report.json, results.csv, households.csv and evidence/ for a sealed batch, into
+    ``out``."""
     ledger.checkpoint_now()
     row = ledger.latest_checkpoint()
     assert row is not None
@@ -236,6 +222,7 @@ def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
     (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
                                      "utf-8")
     (out / "results.csv").write_text(results_table(report), "utf-8")
+    (out / "households.csv").write_text(households_table(report), "utf-8")
     return report
 
 

@@ -1,7 +1,11 @@
-"""Deciding about one received reading, as a pure function of the reading and device state.
+"""Deciding whether one received reading enters the log, as a pure function of the reading and
+device state.
 
 The same rules the replaying auditor applies (:mod:`eco_protocol.rules`), plus what only the
-live intake can see: the topic it arrived on, duplicates and forks against what is stored.
+live intake can see: the topic it arrived on, the aggregator's clock, duplicates and forks
+against what is stored. Only what must never enter the log is refused here (docs/protocol.md
+§3): a reading that is correctly signed and chained but breaks a rule about what it *claims*
+is accepted, and :mod:`eco_protocol.creditability` decides that it credits nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from eco_protocol.keys import Ed25519PublicKey, public_key_from_raw, verify_sign
 from eco_protocol.merkle import leaf_hash
 from eco_protocol.records import MAX_ENTRY_BYTES, Enrolment, Reading
 from eco_protocol.replay import reading_signed_bytes
-from eco_protocol.rules import RuleViolation, check_chain, check_reading_semantics
+from eco_protocol.rules import RuleViolation, check_chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +78,13 @@ def item_identity(obj: object) -> tuple[int, str]:
 
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
-    """Interval ends must lie in [now − max_age, now + max_skew]: a device's clock may be a little
-    ahead, and a backlog may be old, but not from the future or from years ago."""
+    """Interval ends must not lie after now + max_skew: a device's clock may be a little ahead,
+    but the log never holds energy from the future. (An old backlog is welcome: whether old
+    readings credit is for the crediting rules, which the log alone decides.) The device keeps
+    a ``future`` reading and sends it again later, so its chain does not stall."""
 
     now: datetime
     max_skew: timedelta = timedelta(minutes=5)
-    max_age: timedelta = timedelta(days=400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +94,7 @@ class Prepared:
     Everything here depends only on the reading's bytes, the topic, the clock and the device's
     enrolment, which never changes once logged (a device id is the hash of its key, and a device
     is enrolled once). So the intake prepares readings *before* it takes the store's write lock:
-    parsing, canonical bytes, the signature and the plausibility checks run outside the critical
+    parsing, canonical bytes, and the signature check run outside the critical
     section (and in parallel across workers); only :func:`decide` runs under the lock.
     """
 
@@ -101,14 +106,13 @@ class Prepared:
     early: Reject | None = None  # decided whatever the device's state (malformed, topic, time)
     enrolment: Enrolment | None = None  # what the two checks below were made against
     bad_signature: str | None = None  # the BadSignature message, if the signature failed
-    violation: RuleViolation | None = None  # the plausibility rule the reading breaks, if any
 
 
 def prepare(obj: Any, topic_device: str, window: TimeWindow | None = None,
             enrolment: Enrolment | None = None,
             public_key: Ed25519PublicKey | None = None) -> Prepared:
     """The state-free part of :func:`judge`: parse once, canonicalise once, and with the device's
-    enrolment (and its key, if the caller keeps one) check the signature and plausibility."""
+    enrolment (and its key, if the caller keeps one) check the signature."""
     try:
         reading = Reading.from_dict(obj)
         entry = canonical_bytes(obj, validated=True)
@@ -123,16 +127,12 @@ def prepare(obj: Any, topic_device: str, window: TimeWindow | None = None,
         return Prepared(seq, digest, early=Reject(
             seq, digest, "wrong_topic",
             f"reading of device {reading.device_id} published under {topic_device}"))
-    if window is not None:
-        if reading.end_dt > window.now + window.max_skew:
-            return Prepared(seq, digest, early=Reject(
-                seq, digest, "future",
-                f"interval ends {reading.end}, after the aggregator's clock "
-                f"{format_time(window.now)} plus {window.max_skew}; check the device's clock"))
-        if reading.end_dt < window.now - window.max_age:
-            return Prepared(seq, digest, early=Reject(
-                seq, digest, "too_old",
-                f"interval ends {reading.end}, more than {window.max_age.days} days ago"))
+    if window is not None and reading.end_dt > window.now + window.max_skew:
+        return Prepared(seq, digest, early=Reject(
+            seq, digest, "future",
+            f"interval ends {reading.end}, after the aggregator's clock "
+            f"{format_time(window.now)} plus {window.max_skew}; the device keeps it and sends "
+            "it again later (check the device's clock)"))
     p = Prepared(seq, digest, reading, entry, leaf_hash(entry))
     return p if enrolment is None else _check_against(p, obj, enrolment, public_key)
 
@@ -151,12 +151,7 @@ def _check_against(p: Prepared, obj: Any, enrolment: Enrolment,
                          f"reading {p.reading.device_id}#{p.reading.seq}")
     except BadSignature as e:
         bad = str(e)
-    violation: RuleViolation | None = None
-    try:
-        check_reading_semantics(p.reading, enrolment)
-    except RuleViolation as e:
-        violation = e
-    return Prepared(p.seq, p.digest, p.reading, p.entry, p.leaf, None, enrolment, bad, violation)
+    return Prepared(p.seq, p.digest, p.reading, p.entry, p.leaf, None, enrolment, bad)
 
 
 def decide(p: Prepared, obj: Any, device: DeviceView | None,
@@ -189,8 +184,6 @@ def decide(p: Prepared, obj: Any, device: DeviceView | None,
         return Reject(seq, digest, e.code, e.detail,
                       expected_seq=device.next_seq if e.code == "gap" else None,
                       fork=e.code == "bad_prev")
-    if p.violation is not None:
-        return Reject(seq, digest, p.violation.code, p.violation.detail)
     return Accept(reading, p.entry, digest)
 
 

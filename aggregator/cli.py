@@ -182,7 +182,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    worker = IngestWorker(cfg, ledger)
+    from .cli_programme import programme_rules
+
+    worker = IngestWorker(cfg, ledger, programme_rules(args, cfg))
     api = _start_http(cfg, ledger.signer.verifier.vkey, args.http)
     from .cli_ui import start_ui
 
@@ -230,11 +232,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from .cli_programme import programme_rules
+
+    cfg = load_config(args.config)
     with Progress() as progress:
-        report = audit(open_ledger(load_config(args.config)), progress, args.all)
+        report = audit(open_ledger(cfg), progress, args.all,
+                       rules=programme_rules(args, cfg))
     _print({"ok": not report.problems, "size": report.size,
             "checkpoint_size": report.checkpoint_size, "checkpoints": report.checkpoints,
             "counts": report.counts, "devices": report.devices, "root": report.root_hex,
+            "not_creditable": report.excluded,
             **({"problems": list(report.problems)} if args.all else {})})
     for p in report.problems:
         print(f"eco-aggregator: ledger: {p}", file=sys.stderr)
@@ -470,6 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = lsub.add_parser("verify", help="recompute everything from the store")
     e.add_argument("--all", action="store_true",
                    help="keep going after the first problem and list every one")
+    e.add_argument("--programme-file", default=None,
+                   help="programme TOML whose crediting rules judge the readings (default "
+                        "<state_dir>/programme.toml if present, else the protocol defaults)")
     e.set_defaults(func=cmd_verify)
     e = lsub.add_parser("tiles", help="write the c2sp.org/tlog-tiles static layout to DIR")
     e.add_argument("dir")

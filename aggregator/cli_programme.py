@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time
 from eco_protocol.keyfile import atomic_write
 
@@ -30,7 +31,17 @@ def _print(obj: Any) -> None:
 
 
 def _programme_path(args: argparse.Namespace, cfg: Config) -> Path:
-    return Path(args.programme_file) if args.programme_file else cfg.state_dir / "programme.toml"
+    given = getattr(args, "programme_file", None)
+    return Path(given) if given else cfg.state_dir / "programme.toml"
+
+
+def programme_rules(args: argparse.Namespace, cfg: Config) -> CreditRules:
+    """The programme's crediting rules, for commands that judge readings (serve's receipts,
+    ``ledger verify``): from the programme file if there is one, else the protocol's
+    defaults (a log can run before its programme is configured; reports always carry the
+    rules they were computed under)."""
+    path = _programme_path(args, cfg)
+    return load_programme(path).rules if path.exists() else DEFAULT_RULES
 
 
 def _open(args: argparse.Namespace) -> tuple[Config, Ledger, Programme]:
@@ -53,7 +64,7 @@ def cmd_programme_init(args: argparse.Namespace) -> int:
 
 def cmd_points(args: argparse.Namespace) -> int:
     _, ledger, programme = _open(args)
-    view = scan(ledger.store)
+    view = scan(ledger.store, rules=programme.rules)
     households = [args.household] if args.household else sorted(
         view.household_devices(programme.id))
     out = []
@@ -84,7 +95,8 @@ def cmd_batch_create(args: argparse.Namespace) -> int:
     _, ledger, programme = _open(args)
     period = period_from_dates(args.period)
     with Progress() as progress:
-        plan = plan_batch(scan(ledger.store, progress=progress), programme, period)
+        plan = plan_batch(scan(ledger.store, progress=progress, rules=programme.rules),
+                          programme, period, args.methodology)
     if args.preview:
         _print({"preview": True, **plan.preview()})
         return 0
@@ -115,7 +127,7 @@ def cmd_batch_report(args: argparse.Namespace) -> int:
 
 def cmd_batch_late(args: argparse.Namespace) -> int:
     _, ledger, programme = _open(args)
-    late = late_readings(scan(ledger.store), programme.id)
+    late = late_readings(scan(ledger.store, rules=programme.rules), programme.id)
     _print({"late_readings": [{"batch_id": b, "index": r.index, "device_id": r.device_id,
                                "start": format_time(r.start), "energy_wh": r.energy_wh}
                               for b, r in late]})
@@ -150,6 +162,9 @@ def add_commands(sub: Any) -> None:
     p = bsub.add_parser("create", help="seal a monitoring period (appends eco.batch/v1)")
     p.add_argument("--period", required=True, help="YYYY-MM-DD..YYYY-MM-DD, JST, end exclusive")
     p.add_argument("--preview", action="store_true", help="show totals, seal nothing")
+    p.add_argument("--methodology", choices=("pv", "ev"), default="pv",
+                   help="pv: household PV (EN-R-002, self-consumption); ev: electric vehicles. "
+                        "Each methodology has its own batches, totals and carry-over")
     prog_opt(p)
     p.set_defaults(func=cmd_batch_create)
     p = bsub.add_parser("certify", help="record the official serial range (eco.certify/v1)")

@@ -70,10 +70,11 @@ broker_passwd_file = "broker/passwd"
 # Group commit: at most this many messages per transaction, waiting at most group_wait_ms.
 group_max = 32
 group_wait_ms = 20
-# Caps: payload size, clock skew and age of intervals, messages per device per second.
+# Caps: payload size, how far a device's clock may run ahead (a reading ending later is
+# refused as "future" and resent by the device later), messages per device per second. Old
+# readings are always logged; the programme's crediting rules decide what they earn.
 max_payload_bytes = 131072
 max_future_skew_s = 300
-max_age_days = 400
 rate_per_device = 20.0
 burst_per_device = 200
 
@@ -191,7 +192,6 @@ def load_config(path: Path) -> Config:
         limits=IngestLimits(
             _get(ingest_t, "max_payload_bytes", int, f"{w} [ingest]", 131072),
             _get(ingest_t, "max_future_skew_s", int, f"{w} [ingest]", 300),
-            _get(ingest_t, "max_age_days", int, f"{w} [ingest]", 400),
             float(_get(ingest_t, "rate_per_device", (int, float), f"{w} [ingest]", 20.0)),
             _get(ingest_t, "burst_per_device", int, f"{w} [ingest]", 200)),
         pseudonym_key_file=rel(_get(hh_t, "pseudonym_key_file", str, f"{w} [households]",

@@ -15,13 +15,23 @@ from datetime import timedelta
 from typing import Any
 
 from eco_protocol.canonical import parse_json
-from eco_protocol.encoding import parse_time
+from eco_protocol.creditability import (
+    DEFAULT_RULES,
+    CreditRules,
+    CreditTracker,
+    MeterCursor,
+    judge_reading,
+    next_cursor,
+)
+from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keys import DeviceId, Ed25519PublicKey, public_key_from_raw
 from eco_protocol.records import (
+    ENROL_TYPE,
     MAX_READINGS_PER_MESSAGE,
     READING_TYPE,
     Enrolment,
+    Reading,
     Receipt,
     ReceiptItem,
 )
@@ -60,7 +70,6 @@ class IngestLimits:
 
     max_payload_bytes: int = 128 * 1024  # 64 readings of ~1 KiB each, with room
     max_future_skew_s: int = 300
-    max_age_days: int = 400
     rate_per_device: float = 20.0  # readings messages per second, sustained
     burst_per_device: int = 200  # a backlog drains in bursts of full messages
 
@@ -72,12 +81,46 @@ class _Bucket:
     last_logged: float = -1e9
 
 
+CURSORS_META = "meter_cursors"  # set once every (device, meter) cursor is in the store
+
+
+def ensure_cursors(ledger: Ledger, rules: CreditRules = DEFAULT_RULES) -> int:
+    """Fill the meter cursors of a ledger written before they were kept (one pass over the log,
+    once); returns how many it wrote. A new ledger just gets the marker."""
+    store = ledger.store
+    if store.get_meta(CURSORS_META) is not None:
+        return 0
+    with store.transaction():
+        if store.get_meta(CURSORS_META) is not None:
+            return 0
+        tracker = CreditTracker(rules)
+        enrolments: dict[str, Enrolment] = {}
+        for _, data in store.entries(0, store.size()):
+            obj = parse_json(data)
+            if obj.get("type") == ENROL_TYPE:
+                e = Enrolment.from_dict(obj)
+                enrolments[e.device_id] = e
+            elif obj.get("type") == READING_TYPE:
+                r = Reading.from_dict(obj)
+                if r.device_id in enrolments:
+                    tracker.add(r, enrolments[r.device_id])
+        for (device_id, meter), c in tracker.cursors.items():
+            store.put_meter_cursor(device_id, meter, format_time(c.end), c.register_end_wh)
+        store.set_meta(CURSORS_META, "1")
+    return len(tracker.cursors)
+
+
 class Intake:
     def __init__(self, ledger: Ledger, limits: IngestLimits | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 rules: CreditRules = DEFAULT_RULES) -> None:
         self.ledger = ledger
         self.store = ledger.store
         self.limits = limits or IngestLimits()
+        # the programme's rules, for the receipt's "creditable" (the report re-decides it from
+        # the log under the rules it carries; see eco_protocol.creditability)
+        self.rules = rules
+        ensure_cursors(ledger, rules)
         self._enrolments: dict[bytes, Enrolment] = {}
         self._keys: dict[str, tuple[Enrolment, Ed25519PublicKey]] = {}
         self._buckets: dict[str, _Bucket] = {}
@@ -138,8 +181,7 @@ class Intake:
         ``Ledger.append`` call; (3) after the commit, the receipts are signed.
         """
         window = TimeWindow(parse_time(now, "now"),
-                            timedelta(seconds=self.limits.max_future_skew_s),
-                            timedelta(days=self.limits.max_age_days))
+                            timedelta(seconds=self.limits.max_future_skew_s))
         prepared = [self._prepare(topic, payload, window) for topic, payload in messages]
         with self.store.transaction():
             group = _Group(self.ledger.size())
@@ -200,18 +242,21 @@ class Intake:
                     stored = None if r is None else (r.leaf_index, r.sha256)
             decision = decide(p, obj, view, stored)
             if isinstance(decision, Accept):
-                assert row is not None
+                assert row is not None and view is not None
                 seq = decision.reading.seq
                 leaf = group.next_index
                 group.next_index += 1
                 group.fresh[(device_id, seq)] = (leaf, decision.sha256)
                 accepted.append((len(out), seq, p))
-                out.append((seq, decision.sha256, S.ACCEPTED, None, leaf, None))
+                excluded = self._credit(group, decision.reading, view.enrolment)
+                out.append((seq, decision.sha256, S.ACCEPTED,
+                            None if excluded is None else excluded[:512], leaf, None,
+                            excluded is None))
                 row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, seq + 1,
                                 decision.sha256, row.revoked_index, row.flag)
             elif isinstance(decision, Duplicate):
                 out.append((decision.seq, decision.sha256, S.DUPLICATE, None,
-                            decision.leaf_index, None))
+                            decision.leaf_index, None, None))
             else:
                 item, row = self._reject(device_id, row, decision, now)
                 out.append(item)
@@ -223,10 +268,31 @@ class Intake:
                 raise StoreCorrupt("the ledger grew while the intake held the write lock")
             for leaf, (_, seq, p) in zip(leaves, accepted, strict=True):
                 self.store.put_reading(ReadingRow(device_id, seq, leaf, p.digest))
+            for key in group.dirty:
+                c = group.cursors[key]
+                assert c is not None
+                self.store.put_meter_cursor(key[0], key[1], format_time(c.end),
+                                            c.register_end_wh)
+            group.dirty.clear()
         if row is not None and row != group.rows[device_id]:
             self.store.put_device(row)
         group.rows[device_id] = row
         return out
+
+    def _credit(self, group: _Group, reading: Reading, enrolment: Enrolment) -> str | None:
+        """Whether an accepted reading may credit (None) or why not, against the meter's cursor
+        as of this reading; the cursor moves on either way."""
+        key = (reading.device_id, reading.meter)
+        if key not in group.cursors:
+            stored = self.store.meter_cursor(*key)
+            group.cursors[key] = None if stored is None else MeterCursor(
+                parse_time(stored[0], "meter_cursor.end"), stored[1])
+        cursor = group.cursors[key]
+        verdict = judge_reading(reading, enrolment, cursor, self.rules)
+        if enrolment.meter(reading.meter) is not None:
+            group.cursors[key] = next_cursor(cursor, reading)
+            group.dirty.add(key)
+        return None if verdict is None else verdict.reason
 
     def _reject(self, device_id: str, row: DeviceRow | None, d: Reject,
                 now: str) -> tuple[_Item, DeviceRow | None]:
@@ -235,7 +301,7 @@ class Intake:
             row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
                             row.last_hash, row.revoked_index, f"{d.reason} (at {now})")
             log.warning("device %s flagged: %s", device_id, d.reason)
-        return (d.seq, d.sha256, S.REJECTED, d.reason[:512], None, d.expected_seq), row
+        return (d.seq, d.sha256, S.REJECTED, d.reason[:512], None, d.expected_seq, None), row
 
     def _receipt(self, m: _Message, judged: list[_Item]) -> Outcome:
         """After the commit: the signed receipt (or, for a message without readings to itemise,
@@ -252,8 +318,9 @@ class Intake:
                        sum(i.status is S.REJECTED for i in items))
 
 
-# a receipt item's fields: (seq, reading_sha256, status, reason, leaf_index, expected_seq)
-_Item = tuple[int, str, S, str | None, int | None, int | None]
+# a receipt item's fields: (seq, reading_sha256, status, reason, leaf_index, expected_seq,
+# creditable)
+_Item = tuple[int, str, S, str | None, int | None, int | None, bool | None]
 
 
 @dataclass
@@ -276,3 +343,7 @@ class _Group:
     next_index: int
     rows: dict[str, DeviceRow | None] = field(default_factory=dict)
     fresh: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    # (device, meter) → the interval-discipline cursor as of the group's last reading; the
+    # ones changed by the message being applied are written with its readings
+    cursors: dict[tuple[str, str], MeterCursor | None] = field(default_factory=dict)
+    dirty: set[tuple[str, str]] = field(default_factory=set)

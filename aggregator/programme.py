@@ -1,15 +1,23 @@
 """The programme configuration (TOML): who runs it, under which methodology and factors, how
-points are earned and spent. Figures that METHODOLOGY.md marks as gaps come only from here, each
-with its source, and appear in every report.
+points are earned and spent, and the programme rules a verification body applies (``[rules]``,
+:class:`~eco_protocol.creditability.CreditRules`). Figures that METHODOLOGY.md marks as gaps come
+only from here, each with its source, and appear in every report.
+
+Whether the programme is a demonstration is said in one place only, ``[programme] demonstration``
+(it describes the programme, not a crediting rule); it is carried into ``Programme.rules`` so the
+rules that travel in every report say it too. ``[rules] demonstration`` is refused.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from eco_protocol.creditability import DEFAULT_RULES, CreditRules
+from eco_protocol.errors import MalformedRecord
 from eco_protocol.methodology import GridFactor, Methodology
 
 from .errors import ConfigError
@@ -22,6 +30,10 @@ name = "Demo City household decarbonisation programme"
 jcredit_project = "ILLUSTRATIVE-0000"   # the J-Credit project number once registered
 operator = "Demo City, Environment Division"
 verification_body = "to be appointed"
+# A demonstration may seal batches with the illustrative factors below; every page of its
+# reports says so. A real programme sets false, and then a seal refuses illustrative or undated
+# factors.
+demonstration = true
 
 [methodology]
 # Household PV: EN-R-002 (self-consumption only). EV: gasoline avoided minus grid charging.
@@ -46,6 +58,20 @@ g_per_kwh = 434
 source = "ILLUSTRATIVE value for the demo; replace with the published all-source factor"
 published = "n/a"
 illustrative = true
+
+[rules]
+# The programme rules a verification body applies (METHODOLOGY.md, "Programme rules ... (v1.1)").
+# Every key is optional; the defaults below are the conservative ones. Uncomment to change.
+# interval_s = 1800                # readings are aligned 30-minute intervals (k x 30 min)
+# max_gap_intervals = 48           # longest gap_filled reading: 48 intervals (one day)
+# max_equipment_age_years = 2      # installed at most 2 years before joining (Shiga, Ehime plans)
+# crediting_years = 8              # 8 years from registration...
+# registered = "2026-04-01"        # ...the programme's registration day (JST), once registered
+# crediting_until = "2031-03-31"   # ...and never after 2031-03-31 (J-Credit programme rule)
+# battery = "daily"                # battery homes: PV netted per JST day; or "exclude" (one plan)
+# project_emission_ppm = 6000      # inverter's own use, 0.6 % of PV (registered household plan)
+# ev_real_wh_per_km = 180          # real-world EV Wh/km; the worse of this and type-approved
+#                                  # is used (default: none, type-approved only)
 
 [points]
 # Eco-points per kg-CO2 avoided (METHODOLOGY.md: no published rate; 1 per kg by default).
@@ -88,6 +114,7 @@ class Programme:
     points_per_kg: int
     rewards: tuple[Reward, ...]
     points_expiry_days: int = 0  # 0: points never lapse
+    rules: CreditRules = DEFAULT_RULES  # [rules], with [programme] demonstration
 
     def reward(self, reward_id: str) -> Reward:
         for r in self.rewards:
@@ -106,6 +133,33 @@ def _req(t: dict[str, Any], key: str, typ: type, where: str) -> Any:
     if not isinstance(v, typ) or isinstance(v, bool) and typ is not bool:
         raise ConfigError(f"{where}: '{key}' is missing or not a {typ.__name__}")
     return v
+
+
+_RULE_KEYS = tuple(f.name for f in fields(CreditRules) if f.name != "demonstration")
+
+
+def _rules(doc: dict[str, Any], p: dict[str, Any], w: str) -> CreditRules:
+    """``[rules]`` (every key optional, unknown keys refused so a misspelt rule never silently
+    falls back to its default) plus ``[programme] demonstration``."""
+    table = doc.get("rules", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{w}: 'rules' must be a table [rules]")
+    for k in table:
+        if k == "demonstration":
+            raise ConfigError(f"{w} [rules]: 'demonstration' belongs under [programme] "
+                              "(demonstration = true|false), not [rules]")
+        if k not in _RULE_KEYS:
+            raise ConfigError(f"{w} [rules]: unknown key {k!r} (known: "
+                              f"{', '.join(_RULE_KEYS)})")
+    demo = p.get("demonstration", False)
+    if not isinstance(demo, bool):
+        raise ConfigError(f"{w} [programme]: 'demonstration' must be true or false")
+    # TOML has a date type: accept registered = 2026-04-01 as well as "2026-04-01"
+    given = {k: v.isoformat() if isinstance(v, date) else v for k, v in table.items()}
+    try:
+        return CreditRules.from_dict({**given, "demonstration": demo})
+    except MalformedRecord as e:
+        raise ConfigError(f"{w} [rules]: {e}") from e
 
 
 def load_programme(path: Path) -> Programme:
@@ -141,7 +195,7 @@ def load_programme(path: Path) -> Programme:
                                 _req(m, "gasoline_g_per_l", int, f"{w} [methodology]"),
                                 _req(m, "gasoline_source", str, f"{w} [methodology]")),
         points_per_kg=int(pts.get("points_per_kg", 1)), rewards=rewards,
-        points_expiry_days=int(pts.get("expiry_days", 0)))
+        points_expiry_days=int(pts.get("expiry_days", 0)), rules=_rules(doc, p, w))
 
 
 def example_programme(programme_id: str) -> str:

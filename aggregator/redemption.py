@@ -35,7 +35,7 @@ def redeem(ledger: Ledger, programme: Programme, household: str, reward_id: str,
     and balances that do not cover the reward. Signs a checkpoint afterwards."""
     reward = programme.reward(reward_id)
     with ledger.store.transaction():  # balance and append in one transaction: no double spend
-        view = scan(ledger.store)
+        view = scan(ledger.store, rules=programme.rules)
         if household not in view.household_devices(programme.id):
             raise Rejected(f"household {household} is not enrolled in {programme.id}")
         st = points_statement(view, programme, household)

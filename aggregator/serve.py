@@ -26,6 +26,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from agent.sdnotify import sd_notify, watchdog_interval_s
 from eco_protocol.canonical import canonical_bytes
+from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time
 from eco_protocol.logkey import LOG_KEYS_TOPIC
 
@@ -54,10 +55,11 @@ class Stats:
 
 
 class IngestWorker:
-    def __init__(self, cfg: Config, ledger: Ledger) -> None:
+    def __init__(self, cfg: Config, ledger: Ledger,
+                 rules: CreditRules = DEFAULT_RULES) -> None:
         self.cfg = cfg
         self.ledger = ledger
-        self.intake = Intake(ledger, cfg.limits)
+        self.intake = Intake(ledger, cfg.limits, rules=rules)
         self.inbox: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
         self.connected = threading.Event()
         self.stats = Stats()

@@ -11,9 +11,10 @@ contents; :mod:`eco_protocol.verify_cli` does the reading.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .canonical import parse_json
+from .creditability import DEFAULT_RULES, CreditRules
 from .encoding import b64decode
 from .errors import InvalidInput, MalformedRecord, NoteError, ProofError
 from .logkey import LogKeyChain, LogKeyChange, same_key
@@ -41,6 +42,17 @@ class EvidenceSummary:
     energy_wh: dict[str, int]
     readings_per_device: dict[str, int]
     log_keys: LogKeyChain  # the keys the replay authenticated, from the first one it was given
+    # entry index → the creditability rule that reading breaks (only non-creditable readings),
+    # judged under the rules the caller gave (a report's own, or the defaults)
+    exclusions: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def excluded(self) -> dict[str, int]:
+        """Non-creditable readings by rule."""
+        out: dict[str, int] = {}
+        for rule in self.exclusions.values():
+            out[rule] = out.get(rule, 0) + 1
+        return dict(sorted(out.items()))
 
 EntryCallback = Callable[[int, bytes, Record | ProgrammeRecord | LogKeyChange], None]
 
@@ -83,7 +95,8 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
                     entry_lines: Iterable[str], min_witnesses: int = 0,
                     on_entry: EntryCallback | None = None,
                     workers: int | None = None,
-                    log_history: Sequence[str] = ()) -> EvidenceSummary:
+                    log_history: Sequence[str] = (),
+                    rules: CreditRules = DEFAULT_RULES) -> EvidenceSummary:
     """Verify everything in an evidence directory; raise naming the first bad entry or field.
 
     ``on_entry(index, entry, record)`` sees each entry once it has replayed, so a caller that
@@ -97,7 +110,10 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
     every key the log has had, oldest first, when it changed its key: the replay starts from the
     first, must authenticate every change in the entries (:mod:`logkey`) to arrive at exactly
     that list, and the pinned key must be one of them. It is a hint the entries must confirm,
-    never a source of trust."""
+    never a source of trust.
+
+    ``rules``: the programme's crediting rules under which each reading's creditability is
+    judged (a report carries its own; without one, the protocol's defaults)."""
     pinned = parse_verifier_key(log_vkey)
     history = [parse_verifier_key(v) for v in log_history if v.strip()]
     genesis = history[0] if history else pinned
@@ -108,7 +124,7 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
         workers = default_workers() if cp.size >= PARALLEL_FROM else 0
     pool = SignaturePool(workers) if workers > 0 else None
     try:
-        summary = _replay_lines(cp, genesis, signed, entry_lines, on_entry, pool)
+        summary = _replay_lines(cp, genesis, signed, entry_lines, on_entry, pool, rules)
     finally:
         if pool is not None:
             pool.close()
@@ -135,8 +151,9 @@ def _first_bad_signature(pool: SignaturePool | None) -> EntryProblem | None:
 
 def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
                   entry_lines: Iterable[str], on_entry: EntryCallback | None,
-                  pool: SignaturePool | None) -> EvidenceSummary:
-    replay = LedgerReplay(log.public_key, deferred=None if pool is None else pool.submit)
+                  pool: SignaturePool | None, rules: CreditRules) -> EvidenceSummary:
+    replay = LedgerReplay(log.public_key, deferred=None if pool is None else pool.submit,
+                          rules=rules)
     tree = StreamingRoot()
     per_device: dict[str, int] = {}
     try:
@@ -166,7 +183,8 @@ def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
         raise ProofError("the root recomputed from entries.jsonl differs from the checkpoint's "
                          "root hash: an entry was altered, added or removed")
     return EvidenceSummary(cp, signed, tree.size, dict(replay.counts), len(replay.devices),
-                           dict(replay.energy_wh), per_device, replay.chain(log))
+                           dict(replay.energy_wh), per_device, replay.chain(log),
+                           {i: e.rule.value for i, e in replay.exclusions.items()})
 
 
 __all__ = ["EvidenceSummary", "InvalidInput", "open_log_checkpoint", "parse_entry_line",

@@ -1,18 +1,31 @@
 """J-Credit arithmetic (shared/METHODOLOGY.md), pure and in integers, shared by the aggregator and
 the buyer's verifier so that both compute every number the same way.
 
-Rules implemented (methodology id and version are data in :class:`Methodology`):
-- Household PV, EN-R-002: only self-consumed PV earns credit. Per interval, self-consumed =
-  max(0, pv_generation − grid_export). A household whose export is not metered gets no PV credit
-  (flagged, never guessed), unless it is enrolled as a zero-export installation. An interval with
-  PV but no export reading for a metered household counts as 0 (conservative, never invented).
+Rules implemented (methodology id and version are data in :class:`Methodology`; the programme's
+rules, "Programme rules a verification body applies (v1.1)", are a :class:`CreditRules`):
+- Household PV, EN-R-002: only self-consumed PV earns credit. Per interval, keyed by the exact
+  (start, end) span, self-consumed = max(0, pv_generation − grid_export), counted only where the
+  household has both a PV and an export reading for that very span (a gap_filled PV reading
+  over four intervals does not net against a 30-minute export reading: it credits 0).
+- A household without a metered export register earns no PV credit (flagged, never guessed). A
+  zero-export declaration is not evidence: such a home is credited, for all its generation where
+  export is 0, only through a metered export register (e.g. the smart meter's E3 over the
+  B-route), possibly read by another device of the same household.
+- Battery homes: per-interval netting would credit PV stored and exported later, so by default
+  self-consumption is netted per JST calendar day (``rules.battery = "daily"``); ``"exclude"``
+  credits their PV nothing.
+- Project emissions: the PV part is multiplied by (1 − ``rules.project_emission_ppm`` / 10⁶)
+  (the inverter's own consumption, about 0.6 % in one registered plan).
 - EV (METHODOLOGY.md: government EV subsidy CO2 sheet as the analogue; the J-Credit EV text is a
   gap): reduction = distance ÷ petrol car's km/L × gasoline factor − charged kWh × grid factor,
-  with distance = charged Wh ÷ Wh/km; never below zero per household-month.
+  distance = charged Wh ÷ the worse (higher) of the type-approved and the configured real-world
+  Wh/km. Never clipped: a negative household-month lowers the total.
 - Grid factors by Japanese fiscal year (April–March, JST) from configuration, each with its source;
-  a period with no factor is refused.
-Rounding: exact fractions per household-month (or day, for points), truncated to whole grams
-once; credits = floor((Σ reduction + carry-in) / 1 t), the remainder carried over.
+  a period with no factor is refused, and a seal refuses illustrative or undated factors unless
+  the programme is a demonstration (:func:`seal_problems`).
+Rounding: exact fractions per household-month (or day, for points), floored to whole grams once
+(toward −∞, so a negative month is never rounded up); credits = floor((Σ reduction + carry-in) /
+1 t), the remainder carried over; a negative sum issues nothing and carries the deficit.
 """
 
 from __future__ import annotations
@@ -20,10 +33,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
+from .creditability import DEFAULT_RULES, CreditRules
 from .errors import InvalidInput, MalformedRecord
 from .records import Enrolment, Quantity
 
@@ -119,7 +133,9 @@ class HouseholdTerms:
     ``fit`` = {"status": "none"|"fit"|"post_fit", "until": "YYYY-MM-DD"|null,
     "installed": "YYYY-MM-DD", "battery": bool, "zero_export": bool,
     "ev": {"wh_per_km": int, "petrol_m_per_l": int} | null}. Quantities of its meters come
-    from the enrolments themselves.
+    from the enrolments themselves (all devices of the household: the export register may be
+    read by a smart-meter device, the PV by an inverter device). ``zero_export`` is a
+    declaration, reported but never evidence on its own (programme rules v1.1).
     """
 
     quantities: frozenset[Quantity]
@@ -133,15 +149,22 @@ class HouseholdTerms:
 
     @property
     def pv_creditable(self) -> bool:
-        return Quantity.PV_GENERATION in self.quantities and (
-            Quantity.GRID_EXPORT in self.quantities or self.zero_export)
+        """PV can earn credit only with a metered export register: self-consumption is
+        generation minus *measured* export. ``zero_export`` is a declaration, not a measurement
+        (the inverter may be misconfigured, or changed later), so it no longer suffices."""
+        return Quantity.PV_GENERATION in self.quantities and \
+            Quantity.GRID_EXPORT in self.quantities
 
-    def flags(self) -> list[str]:
+    def flags(self, rules: CreditRules = DEFAULT_RULES) -> list[str]:
+        """What the report and the operator's pages flag about this household: the rule that
+        zeroes its PV, if any, and a battery (always flagged, METHODOLOGY.md)."""
         out = []
-        if Quantity.PV_GENERATION in self.quantities and not self.pv_creditable:
-            out.append("export_unmetered: PV not creditable")
-        if self.battery:
-            out.append("battery")
+        reason = zero_reason(self, rules)
+        if reason is not None:
+            out.append(reason)
+        if self.battery and not (reason or "").startswith("battery_excluded"):
+            out.append("battery: PV self-consumption netted per JST day"
+                       if rules.battery == "daily" else "battery")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,6 +212,69 @@ def household_terms(enrolments: Iterable[Enrolment]) -> HouseholdTerms:
         ev_wh_per_km=ev.get("wh_per_km"), ev_petrol_m_per_l=ev.get("petrol_m_per_l"))
 
 
+def zero_reason(terms: HouseholdTerms, rules: CreditRules = DEFAULT_RULES) -> str | None:
+    """The rule that zeroes a household's PV credit, as ``"<code>: <text>"``, or ``None``.
+
+    Only PV can be zeroed by a household-level rule; an EV-only household has none. The report
+    states this reason beside the household so a verification body sees why it earns nothing
+    rather than a silent 0."""
+    if Quantity.PV_GENERATION not in terms.quantities:
+        return None
+    if not terms.pv_creditable:
+        return ("export_unmetered: PV without a metered export register (a zero-export "
+                "declaration alone is not evidence)")
+    if terms.battery and rules.battery == "exclude":
+        return ("battery_excluded: PV of a home with a battery earns nothing under the "
+                "programme's rules (rules.battery = \"exclude\")")
+    return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        return date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
+def fiscal_years_between(start: datetime, end: datetime) -> list[int]:
+    """The fiscal years a period [start, end) touches, in order; what :func:`seal_problems`
+    needs to be given for a batch period."""
+    last = fiscal_year(end - timedelta(microseconds=1)) if end > start else fiscal_year(start)
+    return list(range(fiscal_year(start), last + 1))
+
+
+def seal_problems(method: Methodology, rules: CreditRules,
+                  fiscal_years: Iterable[int]) -> list[str]:
+    """Why a batch touching ``fiscal_years`` must not be sealed; empty if it may.
+
+    A verification body strikes a reduction computed with a placeholder factor, or with one
+    whose publication cannot be checked, and a struck number makes the whole batch unsellable.
+    So every fiscal year needs a factor that is not illustrative and carries a real publication
+    date (YYYY-MM-DD). A programme explicitly declared a demonstration may seal anyway; its
+    report then says so on every page."""
+    if rules.demonstration:
+        return []
+    out = []
+    for fy in sorted(set(fiscal_years)):
+        span = f"FY{fy} (April {fy} – March {fy + 1})"
+        f = next((g for g in method.grid_factors if g.fiscal_year == fy), None)
+        if f is None:
+            out.append(f"{span}: no grid emission factor; add the published all-source factor "
+                       "with its source and publication date to [[methodology.grid_factors]] "
+                       "before sealing")
+            continue
+        if f.illustrative:
+            out.append(f"{span}: the grid factor {f.g_per_kwh} g/kWh is marked illustrative; "
+                       "replace it with the published value, its source and publication date "
+                       "and remove 'illustrative = true' (or, if this programme is only a "
+                       "demonstration, set 'demonstration = true' under [programme])")
+        if not _is_date(f.published):
+            out.append(f"{span}: the grid factor has no publication date (published = "
+                       f"{f.published!r}); enter the date it was published as YYYY-MM-DD so a "
+                       "verification body can check it is the value in force")
+    return out
+
+
 # --- the arithmetic ------------------------------------------------------------------------
 
 
@@ -196,36 +282,57 @@ ENERGY_KEYS = ("pv_generation", "grid_export", "self_consumed", "ev_charge", "gr
 
 
 def reduction_exact(energy: Mapping[str, int], terms: HouseholdTerms, grid_g_per_kwh: int,
-                    gasoline_g_per_l: int) -> Fraction:
-    """Exact grams of CO2 avoided for summed energy figures under one grid factor."""
-    pv = Fraction(energy.get("self_consumed", 0) * grid_g_per_kwh, 1000)
+                    gasoline_g_per_l: int, rules: CreditRules = DEFAULT_RULES) -> Fraction:
+    """Exact grams of CO2 avoided for summed energy figures under one grid factor.
+
+    ``energy["self_consumed"]`` is already netted (per span, or per day for battery homes).
+    The PV part is zero when :func:`zero_reason` names a rule (so a verifier recomputing a row
+    never credits an excluded household's stated self-consumption), and otherwise is reduced by
+    the project emissions. The EV part may be negative: an EV charged from a dirty grid and
+    driven little emits more than the petrol car it replaces, and clipping that to zero would
+    credit a reduction that did not happen."""
+    pv = Fraction(0)
+    if zero_reason(terms, rules) is None:
+        pv = Fraction(energy.get("self_consumed", 0) * grid_g_per_kwh, 1000) * Fraction(
+            1_000_000 - rules.project_emission_ppm, 1_000_000)
     ev = Fraction(0)
     charged = energy.get("ev_charge", 0)
     if charged:
         if not terms.ev_wh_per_km or not terms.ev_petrol_m_per_l:
             raise MethodologyError("EV charging without the EV's Wh/km and the petrol car's "
                                    "m/L in its enrolment")
+        # the worse (higher) consumption gives the shorter distance: the conservative one
+        wh_per_km = max(terms.ev_wh_per_km, rules.ev_real_wh_per_km or 0)
         # metres driven = Wh × 1000 / (Wh/km); litres = metres / (m/L)
-        litres = Fraction(charged * 1000, terms.ev_wh_per_km * terms.ev_petrol_m_per_l)
-        ev = max(Fraction(0), litres * gasoline_g_per_l - Fraction(charged * grid_g_per_kwh,
-                                                                    1000))
+        litres = Fraction(charged * 1000, wh_per_km * terms.ev_petrol_m_per_l)
+        ev = litres * gasoline_g_per_l - Fraction(charged * grid_g_per_kwh, 1000)
     return pv + ev
 
 
 def month_reduction_g(month: str, energy: Mapping[str, int], terms: HouseholdTerms,
-                      method: Methodology) -> int:
-    """The figure a report states for one household-month; a verifier recomputes it."""
+                      method: Methodology, rules: CreditRules = DEFAULT_RULES) -> int:
+    """The figure a report states for one household-month; a verifier recomputes it from the
+    row's energy figures alone (self-consumption already netted), the terms and the rules.
+    Floored once, toward −∞, so a negative month is never rounded up."""
     f = method.factor(fiscal_year_of_month(month))
-    return math.floor(reduction_exact(energy, terms, f.g_per_kwh, method.gasoline_g_per_l))
+    return math.floor(reduction_exact(energy, terms, f.g_per_kwh, method.gasoline_g_per_l,
+                                      rules))
 
 
 @dataclass(frozen=True, slots=True)
 class ReadingFacts:
-    """The parts of an accepted reading the arithmetic needs."""
+    """The parts of a creditable reading the arithmetic needs. ``end`` matters: PV and export
+    are netted only over exactly the same span, so a span is (start, end), not start alone."""
 
     quantity: Quantity
     start: datetime
+    end: datetime
     energy_wh: int
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise MethodologyError(f"reading {self.quantity.value} {self.start.isoformat()}: "
+                                   f"end {self.end.isoformat()} is not after its start")
 
 
 @dataclass
@@ -234,49 +341,81 @@ class Bucket:
 
 
 def bucket_energy(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
-                  key: Callable[[datetime], str]) -> dict[str, dict[str, int]]:
-    """Sum a household's energy into buckets (months or days), with self-consumption computed
-    per interval before summing, as the rules require."""
-    per_interval: dict[datetime, dict[Quantity, int]] = {}
+                  key: Callable[[datetime], str],
+                  rules: CreditRules = DEFAULT_RULES) -> dict[str, dict[str, int]]:
+    """Sum a household's energy into buckets (months or days, keyed by ``key(span start)``),
+    with self-consumption netted before summing, as the rules require.
+
+    Spans are exact (start, end) pairs; readings of one quantity on one span (several devices)
+    are added. Only spans with both a PV and an export reading are netted: anything else would
+    compare energy over different times. Battery homes (``rules.battery == "daily"``) net the
+    sums of a JST day's matched spans, max(0, Σ pv − Σ export), because a battery moves PV
+    from the interval it was generated in to a later one; the day's figure goes into the bucket
+    of that day's first matched span (its month or day; with buckets finer than a day, that
+    one slot). A household whose PV is zeroed (:func:`zero_reason`) gets 0 self-consumption."""
+    spans: dict[tuple[datetime, datetime], dict[Quantity, int]] = {}
     for r in readings:
-        slot = per_interval.setdefault(r.start, {})
+        slot = spans.setdefault((r.start, r.end), {})
         slot[r.quantity] = slot.get(r.quantity, 0) + r.energy_wh
+    credit_pv = (Quantity.PV_GENERATION in terms.quantities
+                 and zero_reason(terms, rules) is None)
+    daily = terms.battery  # "exclude" already zeroed the PV through zero_reason
+    days: dict[str, list[Any]] = {}  # JST day → [bucket key, Σ pv, Σ export] of matched spans
     out: dict[str, dict[str, int]] = {}
-    for start in sorted(per_interval):
-        slot = per_interval[start]
+    for span in sorted(spans):
+        slot, start = spans[span], span[0]
         b = out.setdefault(key(start), dict.fromkeys(ENERGY_KEYS, 0))
-        pv = slot.get(Quantity.PV_GENERATION, 0)
+        pv = slot.get(Quantity.PV_GENERATION)
         exp = slot.get(Quantity.GRID_EXPORT)
-        b["pv_generation"] += pv
+        b["pv_generation"] += pv or 0
         b["grid_export"] += exp or 0
         b["ev_charge"] += slot.get(Quantity.EV_CHARGE, 0)
         b["grid_import"] += slot.get(Quantity.GRID_IMPORT, 0)
-        if Quantity.GRID_EXPORT in terms.quantities:
-            b["self_consumed"] += max(0, pv - exp) if exp is not None else 0
-        elif terms.zero_export:
-            b["self_consumed"] += pv
+        if not credit_pv or pv is None or exp is None:
+            continue
+        if daily:
+            d = days.setdefault(day_of(start), [key(start), 0, 0])
+            d[1] += pv
+            d[2] += exp
+        else:
+            b["self_consumed"] += max(0, pv - exp)
+    for k, pv_sum, exp_sum in days.values():
+        out[k]["self_consumed"] += max(0, pv_sum - exp_sum)
     return out
 
 
 def household_months(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
-                     method: Methodology) -> list[dict[str, Any]]:
+                     method: Methodology, rules: CreditRules = DEFAULT_RULES
+                     ) -> list[dict[str, Any]]:
     """Report rows ``{"month", "energy_wh": {...}, "reduction_g"}`` in month order."""
-    months = bucket_energy(readings, terms, month_of)
-    return [{"month": m, "energy_wh": e, "reduction_g": month_reduction_g(m, e, terms, method)}
+    months = bucket_energy(readings, terms, month_of, rules)
+    return [{"month": m, "energy_wh": e,
+             "reduction_g": month_reduction_g(m, e, terms, method, rules)}
             for m, e in sorted(months.items())]
 
 
 def daily_reduction_g(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
-                      method: Methodology) -> dict[str, int]:
-    """Grams avoided per JST day (for eco-points)."""
-    days = bucket_energy(readings, terms, day_of)
+                      method: Methodology, rules: CreditRules = DEFAULT_RULES
+                      ) -> dict[str, int]:
+    """Grams avoided per JST day (for eco-points), floored once per day; may be negative for an
+    EV day."""
+    days = bucket_energy(readings, terms, day_of, rules)
     out = {}
     for d, e in sorted(days.items()):
         f = method.factor(fiscal_year_of_month(d[:7]))
-        out[d] = math.floor(reduction_exact(e, terms, f.g_per_kwh, method.gasoline_g_per_l))
+        out[d] = math.floor(reduction_exact(e, terms, f.g_per_kwh, method.gasoline_g_per_l,
+                                            rules))
     return out
 
 
 def credits(reduction_g: int, carry_in_g: int) -> tuple[int, int]:
-    """(whole tonnes issued, grams carried to the next batch)."""
-    return divmod(reduction_g + carry_in_g, GRAMS_PER_TONNE)
+    """(whole tonnes issued, grams carried to the next batch).
+
+    A negative sum (EV months that emitted more than they avoided, or a deficit carried in)
+    issues nothing and carries the whole deficit forward, so later batches pay it back before
+    any tonne is issued; flooring it into negative tonnes would be meaningless, and dropping it
+    would over-credit."""
+    total = reduction_g + carry_in_g
+    if total < 0:
+        return 0, total
+    return divmod(total, GRAMS_PER_TONNE)

@@ -19,6 +19,7 @@ from .records import _exact_keys, _int, _obj, _sig, _str, _time, _type
 REDEEM_TYPE: Final = "eco.redeem/v1"
 BATCH_TYPE: Final = "eco.batch/v1"
 CERTIFY_TYPE: Final = "eco.certify/v1"
+BATCH_METHODOLOGIES: Final = ("pv", "ev")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +65,24 @@ class Period:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
+    """A batch's totals. ``reduction_g`` may be negative (EV household-months are never clipped
+    at zero) and so may the carries: a negative ``reduction_g + carry_in_g`` issues 0 t and is
+    carried forward whole as ``carry_over_g``, a deficit later batches pay back first. Only
+    ``credits_t`` is never negative, and the four figures must follow from each other exactly
+    (:func:`eco_protocol.methodology.credits`)."""
+
     reduction_g: int
     carry_in_g: int
     credits_t: int
     carry_over_g: int
 
     def __post_init__(self) -> None:
-        for name in ("reduction_g", "carry_in_g", "credits_t", "carry_over_g"):
-            _int(getattr(self, name), f"totals.{name}", 0)
-        credits, carry = divmod(self.reduction_g + self.carry_in_g, 1_000_000)
+        from .methodology import credits as follow
+
+        for name in ("reduction_g", "carry_in_g", "carry_over_g"):
+            _int(getattr(self, name), f"totals.{name}")
+        _int(self.credits_t, "totals.credits_t", 0)
+        credits, carry = follow(self.reduction_g + self.carry_in_g, 0)
         if (credits, carry) != (self.credits_t, self.carry_over_g):
             raise MalformedRecord(
                 f"totals: credits_t {self.credits_t} / carry_over_g {self.carry_over_g} do not "
@@ -83,8 +93,10 @@ class Totals:
     def from_dict(cls, d: object, what: str = "totals") -> Totals:
         m = _obj(d, what)
         _exact_keys(m, {"reduction_g", "carry_in_g", "credits_t", "carry_over_g"}, set(), what)
-        return cls(*(_int(m[k], f"{what}.{k}", 0)
-                     for k in ("reduction_g", "carry_in_g", "credits_t", "carry_over_g")))
+        return cls(_int(m["reduction_g"], f"{what}.reduction_g"),
+                   _int(m["carry_in_g"], f"{what}.carry_in_g"),
+                   _int(m["credits_t"], f"{what}.credits_t", 0),
+                   _int(m["carry_over_g"], f"{what}.carry_over_g"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"reduction_g": self.reduction_g, "carry_in_g": self.carry_in_g,
@@ -93,7 +105,11 @@ class Totals:
 
 @dataclass(frozen=True, slots=True)
 class BatchSeal:
-    """``eco.batch/v1``: what a batch covers, fixed in the log before anyone sees a report."""
+    """``eco.batch/v1``: what a batch covers, fixed in the log before anyone sees a report.
+
+    ``methodology`` (v1.1): ``"pv"`` (household PV, EN-R-002) or ``"ev"``; a batch is of one
+    methodology and covers only its quantities. A seal without it (written by v1) covers every
+    quantity and is treated as overlapping the programme's batches of either methodology."""
 
     batch_id: str
     programme: str
@@ -102,26 +118,38 @@ class BatchSeal:
     covered_digest: str
     totals: Totals
     sig: str | None = None
+    methodology: str | None = None
 
     def __post_init__(self) -> None:
         _str(self.batch_id, "batch.batch_id", 64)
         _str(self.programme, "batch.programme", 128)
         _int(self.covered_count, "batch.covered_count", 0)
         hex_field(self.covered_digest, "batch.covered_digest", 64)
+        if self.methodology is not None and self.methodology not in BATCH_METHODOLOGIES:
+            raise MalformedRecord(f"batch.methodology: {self.methodology!r} is not one of "
+                                  f"{', '.join(BATCH_METHODOLOGIES)}")
+
+    def competes_with(self, other: BatchSeal) -> bool:
+        """Whether the two seals could credit the same reading if their periods overlapped."""
+        return self.programme == other.programme and (
+            self.methodology is None or other.methodology is None
+            or self.methodology == other.methodology)
 
     @classmethod
     def from_dict(cls, d: object) -> BatchSeal:
         m = _obj(d, "batch")
         _type(m, BATCH_TYPE, "batch")
         _exact_keys(m, {"type", "batch_id", "programme", "period", "covered_count",
-                        "covered_digest", "totals", "sig"}, set(), "batch")
+                        "covered_digest", "totals", "sig"}, {"methodology"}, "batch")
+        meth = m.get("methodology")
         return cls(_str(m["batch_id"], "batch.batch_id", 64),
                    _str(m["programme"], "batch.programme", 128),
                    Period.from_dict(m["period"], "batch.period"),
                    _int(m["covered_count"], "batch.covered_count", 0),
                    hex_field(m["covered_digest"], "batch.covered_digest", 64),
                    Totals.from_dict(m["totals"], "batch.totals"),
-                   _sig(m["sig"], "batch"))
+                   _sig(m["sig"], "batch"),
+                   None if meth is None else _str(meth, "batch.methodology", 16))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": BATCH_TYPE, "batch_id": self.batch_id,
@@ -129,6 +157,8 @@ class BatchSeal:
                              "covered_count": self.covered_count,
                              "covered_digest": self.covered_digest,
                              "totals": self.totals.to_dict()}
+        if self.methodology is not None:
+            d["methodology"] = self.methodology
         if self.sig is not None:
             d["sig"] = self.sig
         return d

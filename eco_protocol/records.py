@@ -252,9 +252,17 @@ class ReceiptItem:
     reason: str | None = None
     leaf_index: int | None = None
     expected_seq: int | None = None
+    # v1.1: on an accepted item, whether the reading may earn credit (False: ``reason`` says
+    # which rule it breaks). The reading is in the log either way: the device deletes it.
+    creditable: bool | None = None
 
     def __post_init__(self) -> None:
         _int(self.seq, "receipt.items[].seq", 0)
+        if self.creditable is not None and self.status is not ReceiptStatus.ACCEPTED:
+            raise MalformedRecord("receipt.items[].creditable: only an accepted item says "
+                                  "whether it is creditable")
+        if self.creditable is False and self.reason is None:
+            raise MalformedRecord("receipt.items[].reason: a non-creditable item must say why")
         hex_field(self.reading_sha256, "receipt.items[].reading_sha256", 64)
         if self.status is ReceiptStatus.REJECTED:
             if self.reason is None:
@@ -273,10 +281,13 @@ class ReceiptItem:
         w = "receipt.items[]"
         m = _obj(d, w)
         _exact_keys(m, {"seq", "reading_sha256", "status", "reason", "leaf_index"},
-                    {"expected_seq"}, w)
+                    {"expected_seq", "creditable"}, w)
         reason = m["reason"]
         leaf = m["leaf_index"]
         exp = m.get("expected_seq")
+        cred = m.get("creditable")
+        if cred is not None and not isinstance(cred, bool):
+            raise MalformedRecord(f"{w}.creditable: expected true or false, got {cred!r}")
         return cls(
             seq=_int(m["seq"], f"{w}.seq", 0),
             reading_sha256=hex_field(m["reading_sha256"], f"{w}.reading_sha256", 64),
@@ -284,6 +295,7 @@ class ReceiptItem:
             reason=None if reason is None else _str(reason, f"{w}.reason", 512),
             leaf_index=None if leaf is None else _int(leaf, f"{w}.leaf_index", 0),
             expected_seq=None if exp is None else _int(exp, f"{w}.expected_seq", 1),
+            creditable=cred,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -292,6 +304,8 @@ class ReceiptItem:
                              "leaf_index": self.leaf_index}
         if self.expected_seq is not None:
             d["expected_seq"] = self.expected_seq
+        if self.creditable is not None:
+            d["creditable"] = self.creditable
         return d
 
 

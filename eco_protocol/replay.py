@@ -1,7 +1,10 @@
 """Replaying a ledger: every entry checked in order, as the aggregator checked it on append.
 
-Pure state machine over entry bytes (PROTOCOL.md section 4). Used by the aggregator's
-``ledger verify``, by ``eco-verify evidence`` and by tests; the same :mod:`rules` decide.
+Pure state machine over entry bytes (docs/protocol.md §4). Used by the aggregator's
+``ledger verify``, by ``eco-verify evidence`` and by tests; the same :mod:`rules` decide what
+may enter the log, and :mod:`creditability` decides, from the same prefix, which logged readings
+may earn credit (a reading that breaks an interval or plausibility rule is a valid entry that
+credits nothing, never a broken log).
 An entry must be the RFC 8785 bytes of its record (so its leaf hash is reproducible by anyone),
 signed by its author: readings by the device key of an earlier, unrevoked enrolment; enrolments,
 revocations and programme records by the log key in effect at their index (:mod:`logkey`: an
@@ -18,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .canonical import canonical_bytes, parse_json
+from .creditability import DEFAULT_RULES, CreditRules, CreditTracker, Exclusion
 from .errors import InvalidInput, MalformedRecord
 from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw, verify_signature
 from .logkey import LogKeyChain, LogKeyChange, verify_log_key_change
@@ -32,7 +36,7 @@ from .records import (
     Revocation,
     parse_record,
 )
-from .rules import check_chain, check_reading_semantics
+from .rules import check_chain
 from .signing import SIG, verify_record
 
 SignatureSink = Callable[[int, Ed25519PublicKey, bytes, bytes, str], None]
@@ -72,6 +76,13 @@ class LedgerReplay:
     # :class:`~eco_protocol.parallel.SignaturePool`); whoever sets it must collect the failures
     deferred: SignatureSink | None = None
     key_changes: list[tuple[int, LogKeyChange]] = field(default_factory=list)
+    rules: CreditRules = DEFAULT_RULES
+    credit: CreditTracker = field(init=False)
+    # entry index → why that reading is not creditable (only the excluded ones are kept)
+    exclusions: dict[int, Exclusion] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.credit = CreditTracker(self.rules)
 
     def chain(self, genesis: NoteVerifier) -> LogKeyChain:
         """The log's keys so far, given the verifier of the key this replay started with."""
@@ -137,7 +148,7 @@ class LedgerReplay:
             if record.batch_id in self.seals:
                 raise MalformedRecord(f"batch {record.batch_id} is sealed twice")
             for other in self.seals.values():
-                if other.programme == record.programme and other.period.overlaps(record.period):
+                if other.competes_with(record) and other.period.overlaps(record.period):
                     raise MalformedRecord(
                         f"batch {record.batch_id} period {record.period.start}..."
                         f"{record.period.end} overlaps batch {other.batch_id}")
@@ -166,7 +177,9 @@ class LedgerReplay:
         else:
             verify_signature(state.public_key, signature, signed, what)
         check_chain(reading, state.next_seq, state.last_hash)
-        check_reading_semantics(reading, state.enrolment)
+        excluded = self.credit.add(reading, state.enrolment)
+        if excluded is not None:
+            self.exclusions[self.size] = excluded
         state.next_seq = reading.seq + 1
         state.last_hash = hashlib.sha256(entry).hexdigest()  # entry = canonical_bytes(obj)
         self.energy_wh[reading.quantity.value] += reading.energy_wh

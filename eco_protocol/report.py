@@ -10,17 +10,34 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from .canonical import canonical_bytes, parse_json
-from .coverage import LedgerReading, covered_digest, household_rows, select_covered
+from .coverage import (
+    EV,
+    LedgerReading,
+    covered_digest,
+    covers,
+    exclusion_totals,
+    household_rows,
+    select_covered,
+)
+from .creditability import CreditRules
 from .encoding import b64decode, parse_time
 from .errors import InvalidInput, ProofError
 from .evidence import open_log_checkpoint, verify_evidence
 from .keys import public_key_from_raw
 from .logkey import LogKeyChain, LogKeyChange, chain_from_changes, same_key
 from .merkle import leaf_hash, verify_inclusion
-from .methodology import Methodology, household_terms, month_reduction_g
+from .methodology import (
+    Methodology,
+    fiscal_year,
+    household_terms,
+    month_reduction_g,
+    seal_problems,
+    zero_reason,
+)
 from .note import Checkpoint, NoteVerifier, parse_verifier_key
 from .programme_records import BatchSeal, Period, Totals
 from .records import Enrolment, Reading, parse_record
@@ -29,9 +46,11 @@ from .signing import verify_record
 
 REPORT_TYPE = "eco.batch-report/v1"
 REPORT_KEYS = {"type", "batch_id", "programme", "period", "methodology", "households", "totals",
-               "certified_serials", "seal", "previous_seals", "sample", "enrolments",
-               "checkpoint", "log_key", "sig"}
+               "exclusions", "certified_serials", "seal", "previous_seals", "sample",
+               "enrolments", "checkpoint", "log_key", "sig"}
 LOG_KEY_CHANGES = "log_key_changes"  # present only once the log has changed its key
+DEMONSTRATION = "demonstration"  # present (true) only in a demonstration programme's report
+HOUSEHOLD_KEYS = {"household", "devices", "readings", "zeroed_by", "months", "reduction_g"}
 
 
 class ReportProblem(InvalidInput):
@@ -53,6 +72,8 @@ class ReportResult:
     households: int = 0
     sample: int = 0
     evidence_readings: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    demonstration: bool = False
 
 
 def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
@@ -117,7 +138,7 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     if not isinstance(report, dict) or report.get("type") != REPORT_TYPE:
         raise ReportProblem(f"not a {REPORT_TYPE} document")
     missing = REPORT_KEYS - set(report)
-    extra = set(report) - REPORT_KEYS - {LOG_KEY_CHANGES}
+    extra = set(report) - REPORT_KEYS - {LOG_KEY_CHANGES, DEMONSTRATION}
     if missing or extra:
         raise ReportProblem(f"report fields: missing {sorted(missing)}, unknown {sorted(extra)}")
     try:
@@ -172,15 +193,18 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     last_prev: tuple[int, BatchSeal] | None = None
     for i, item in enumerate(prev):
         p = _proved(item, f"previous_seals[{i}]", cp)
-        if not isinstance(p.record, BatchSeal) or p.record.programme != seal.programme:
-            raise ReportProblem(f"previous_seals[{i}] is not a seal of {seal.programme}")
+        if not isinstance(p.record, BatchSeal) or not p.record.competes_with(seal):
+            raise ReportProblem(f"previous_seals[{i}] is not a seal of {seal.programme} "
+                                f"({seal.methodology or 'all quantities'})")
         _log_signed(p, chain, f"previous_seals[{i}]")
         if p.index >= seal_p.index:
             raise ReportProblem(f"previous_seals[{i}] (entry {p.index}) is not before the seal")
         if p.record.period.overlaps(seal.period):
             raise ReportProblem(f"period overlaps previous batch {p.record.batch_id} "
                                 f"({p.record.period.start}..{p.record.period.end})")
-        if last_prev is None or p.index > last_prev[0]:
+        # the carry-over runs within one methodology
+        if p.record.methodology == seal.methodology and (
+                last_prev is None or p.index > last_prev[0]):
             last_prev = (p.index, p.record)
     expected_carry = last_prev[1].totals.carry_over_g if last_prev else 0
     if totals.carry_in_g != expected_carry:
@@ -201,21 +225,41 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
         enrol[p.record.device_id] = p.record
     res.checks.append(f"{len(enrol)} enrolments included and signed by the log key")
 
-    # households and the arithmetic
+    # the methodology, the programme's rules, and whether its factors may be certified
     try:
         method = Methodology.from_dict(report["methodology"])
+        rules = CreditRules.from_dict(report["methodology"].get("rules"))
     except InvalidInput as e:
         raise ReportProblem(f"methodology: {e}") from e
+    if rules.demonstration != (report.get(DEMONSTRATION) is True) or \
+            report.get(DEMONSTRATION) not in (None, True):
+        raise ReportProblem("demonstration: a demonstration programme's report must say "
+                            '"demonstration": true, and no other report may')
+    years = range(fiscal_year(seal.period.start_dt),
+                  fiscal_year(seal.period.end_dt - timedelta(seconds=1)) + 1)
+    unfit = seal_problems(method, rules, years)
+    if unfit:
+        raise ReportProblem("methodology: emission factors not fit for certification in a "
+                            "programme that is not a demonstration: " + "; ".join(unfit))
+    res.demonstration = rules.demonstration
+    res.checks.append(
+        "programme rules included; " + ("DEMONSTRATION programme: illustrative factors allowed, "
+                                        "not for certification" if rules.demonstration else
+                                        "every emission factor is published and dated"))
     households = _list(report, "households")
     by_hh: dict[str, list[Enrolment]] = {}
     for en in enrol.values():
         by_hh.setdefault(en.household, []).append(en)
     total = 0
     months_checked = 0
+    excluded_sum: dict[str, int] = {}
     for i, hh in enumerate(households):
         w = f"households[{i}]"
         if not isinstance(hh, Mapping):
             raise ReportProblem(f"{w} must be an object")
+        if set(hh) != HOUSEHOLD_KEYS:
+            raise ReportProblem(f"{w}: fields must be {sorted(HOUSEHOLD_KEYS)}, got "
+                                f"{sorted(hh)}")
         hh_name = str(hh.get("household"))
         for dev in hh.get("devices", []):
             de = enrol.get(dev)
@@ -223,10 +267,15 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
                 raise ReportProblem(f"{w}.devices: {dev} has no enrolment for household "
                                     f"{hh_name!r} in programme {seal.programme}")
         terms = household_terms(by_hh.get(hh_name, []))
+        _check_counts(hh["readings"], f"{w}.readings", excluded_sum)
+        zero = None if seal.methodology == EV else zero_reason(terms, rules)
+        if hh["zeroed_by"] != zero:
+            raise ReportProblem(f"{w}.zeroed_by: the report says {hh['zeroed_by']!r}, the "
+                                f"household's enrolments under the programme rules give {zero!r}")
         hh_total = 0
         for j, m in enumerate(hh.get("months", [])):
             try:
-                want = month_reduction_g(m["month"], m["energy_wh"], terms, method)
+                want = month_reduction_g(m["month"], m["energy_wh"], terms, method, rules)
             except (KeyError, TypeError) as e:
                 raise ReportProblem(f"{w}.months[{j}]: malformed ({e!r})") from e
             except InvalidInput as e:
@@ -247,6 +296,13 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     if total != totals.reduction_g:
         raise ReportProblem(f"totals.reduction_g {totals.reduction_g} ≠ sum over households "
                             f"{total}")
+    if report["exclusions"] != dict(sorted(excluded_sum.items())):
+        raise ReportProblem(f"exclusions: the report says {report['exclusions']}, its "
+                            f"households add up to {dict(sorted(excluded_sum.items()))}")
+    res.excluded = dict(sorted(excluded_sum.items()))
+    res.checks.append("exclusions: per-household counts add up ("
+                      + (", ".join(f"{k} {v}" for k, v in res.excluded.items()) or "none")
+                      + ")")
     res.checks.append(f"methodology arithmetic recomputed: {len(households)} households, "
                       f"{months_checked} household-months, {total} g → {totals.credits_t} t "
                       f"(carry-over {totals.carry_over_g} g)")
@@ -272,7 +328,8 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
                           f"reading {r.device_id}#{r.seq}")
         except InvalidInput as ex:
             raise ReportProblem(f"{w} (entry {p.index}): {ex}") from ex
-        if p.index >= seal_p.index or not seal.period.contains(r.start_dt, r.end_dt):
+        if p.index >= seal_p.index or not seal.period.contains(r.start_dt, r.end_dt) or \
+                not covers(seal.methodology, r.quantity):
             raise ReportProblem(f"{w} (entry {p.index}) is not a covered reading of the batch")
         sampled_hh.add(re_.household)
         by_dev.setdefault(r.device_id, {})[r.seq] = (r, p.entry)
@@ -291,9 +348,26 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
                       f"their enrolments, inside the period, every household sampled")
 
     if evidence is not None:
-        _check_evidence(res, evidence, cp, seal, seal_p.index, report, method, log_vkey,
+        _check_evidence(res, evidence, cp, seal, seal_p.index, report, method, rules, log_vkey,
                         witness_vkeys, chain.vkeys() if len(chain.keys) > 1 else [])
     return res
+
+
+def _check_counts(counts: object, what: str, into: dict[str, int]) -> None:
+    """``{"covered", "creditable", "excluded": {rule: n}}`` must add up; adds to ``into``."""
+    if not isinstance(counts, Mapping) or set(counts) != {"covered", "creditable", "excluded"}:
+        raise ReportProblem(f"{what}: expected {{covered, creditable, excluded}}")
+    excluded = counts["excluded"]
+    nums = [counts["covered"], counts["creditable"],
+            *(excluded.values() if isinstance(excluded, Mapping) else [None])]
+    if not isinstance(excluded, Mapping) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in nums):
+        raise ReportProblem(f"{what}: counts must be non-negative integers")
+    if counts["creditable"] + sum(excluded.values()) != counts["covered"]:
+        raise ReportProblem(f"{what}: creditable {counts['creditable']} + excluded "
+                            f"{sum(excluded.values())} ≠ covered {counts['covered']}")
+    for rule, n in excluded.items():
+        into[str(rule)] = into.get(str(rule), 0) + n
 
 
 def _list(report: Mapping[str, Any], key: str) -> list[Any]:
@@ -305,8 +379,8 @@ def _list(report: Mapping[str, Any], key: str) -> list[Any]:
 
 def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: Checkpoint,
                     seal: BatchSeal, seal_index: int, report: Mapping[str, Any],
-                    method: Methodology, log_vkey: str, witness_vkeys: Sequence[str],
-                    log_history: Sequence[str]) -> None:
+                    method: Methodology, rules: CreditRules, log_vkey: str,
+                    witness_vkeys: Sequence[str], log_history: Sequence[str]) -> None:
     checkpoint_text, lines = evidence
     # the entries and records as the replay decoded them, each line parsed once (speed)
     entries: list[tuple[bytes, Any]] = []
@@ -316,14 +390,15 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
 
     try:
         summary = verify_evidence(checkpoint_text, log_vkey, witness_vkeys, lines,
-                                  on_entry=keep, log_history=log_history)
+                                  on_entry=keep, log_history=log_history, rules=rules)
     except InvalidInput as err:
         raise ReportProblem(f"evidence: {err}") from err
     if (summary.checkpoint.size, summary.checkpoint.root_hash) != (cp.size, cp.root_hash):
         raise ReportProblem(f"evidence: its checkpoint (size {summary.checkpoint.size}) is not "
                             f"the report's (size {cp.size})")
     res.checks.append(f"evidence: {summary.entries} entries replayed (signatures, enrolment "
-                      "order, seq/prev chains, plausibility), root recomputed")
+                      "order, seq/prev chains), root recomputed; every reading's creditability "
+                      "re-judged under the report's rules")
     enrol: dict[str, Enrolment] = {}
     readings: list[LedgerReading] = []
     for index, (data, rec) in enumerate(entries):
@@ -334,22 +409,28 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
             readings.append(LedgerReading(index, rec.device_id, hh, rec.quantity,
                                           parse_time(rec.start, "start"),
                                           parse_time(rec.end, "end"), rec.energy_wh,
-                                          leaf_hash(data)))
+                                          leaf_hash(data), summary.exclusions.get(index)))
     covered = select_covered(readings, {d: e.programme for d, e in enrol.items()},
-                             seal.programme, seal.period, seal_index)
+                             seal.programme, seal.period, seal_index, seal.methodology)
     if len(covered) != seal.covered_count or covered_digest(covered) != seal.covered_digest:
         raise ReportProblem(f"evidence: the covered readings ({len(covered)}) do not match the "
                             f"seal's covered_count {seal.covered_count} / covered_digest")
     by_hh: dict[str, list[Enrolment]] = {}
     for en in enrol.values():
         by_hh.setdefault(en.household, []).append(en)
-    rows = household_rows(covered, lambda hh: household_terms(by_hh.get(hh, [])), method)
+    rows = household_rows(covered, lambda hh: household_terms(by_hh.get(hh, [])), method, rules,
+                          seal.methodology)
     if rows != report["households"]:
         for ours, theirs in zip(rows, report["households"], strict=False):
             if ours != theirs:
-                raise ReportProblem(f"evidence: household {ours['household']}'s figures "
-                                    "recomputed from its readings differ from the report's")
+                fields = sorted(k for k in ours if ours.get(k) != theirs.get(k))
+                raise ReportProblem(f"evidence: household {ours['household']}'s "
+                                    f"{', '.join(fields)} recomputed from its readings under "
+                                    "the report's rules differ from the report's")
         raise ReportProblem("evidence: the report's household list differs from the evidence")
+    if exclusion_totals(covered) != report["exclusions"]:
+        raise ReportProblem("evidence: the exclusions recomputed from the readings differ from "
+                            "the report's")
     positions = sample_positions(cp.root_hash, [r.household for r in covered])
     want = [covered[p].index for p in positions]
     got = [item["index"] for item in report["sample"]]
@@ -358,8 +439,8 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
                             f"(expected entries {want[:5]}…, report has {got[:5]}…)")
     res.evidence_readings = len(covered)
     res.checks.append(f"evidence: {len(covered)} covered readings match the seal's count and "
-                      "digest; every household-month recomputed from readings; sample redrawn "
-                      "from the root hash")
+                      "digest; every exclusion and household-month recomputed from readings; "
+                      "sample redrawn from the root hash")
 
 
 __all__ = ["ProofError", "ReportProblem", "ReportResult", "verify_report"]

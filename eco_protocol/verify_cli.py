@@ -1,7 +1,7 @@
 """``eco-verify``: the buyer's and verification body's offline checker.
 
 Installable with the protocol package alone. ``eco-verify evidence DIR --log-key VKEY`` checks an
-evidence directory (PROTOCOL.md section 5): checkpoint signatures under the pinned log key (and
+evidence directory (docs/protocol.md §5): checkpoint signatures under the pinned log key (and
 witnesses), the RFC 6962 root recomputed from ``entries.jsonl``, and every entry replayed. The log
 key must come from the buyer, not from the directory under test: ``log.vkey`` in the directory is
 only compared with it.
@@ -19,6 +19,7 @@ from pathlib import Path
 from .canonical import parse_json
 from .errors import ProtocolError
 from .evidence import verify_evidence
+from .results import TABLES
 
 
 def _read_text(path: Path) -> str:
@@ -74,8 +75,12 @@ def _evidence(args: argparse.Namespace) -> int:
         print(f"ok   {len(summary.log_keys.keys) - 1} log key change(s), each signed by the old "
               "key and endorsed by the new; the pinned key is one of the log's keys")
     print(f"ok   {summary.counts.get('eco.enrol/v1', 0)} enrolments signed by the log key")
-    print(f"ok   {readings} readings: device signatures, enrolment order, seq/prev chains, "
-          f"plausibility ({summary.devices} devices)")
+    print(f"ok   {readings} readings: device signatures, enrolment order, seq/prev chains "
+          f"({summary.devices} devices)")
+    excluded = summary.excluded
+    print(f"     {readings - sum(excluded.values())} creditable under the protocol's default "
+          "rules" + (", not creditable: " + ", ".join(f"{k} {v}" for k, v in excluded.items())
+                     if excluded else ""))
     for quantity, wh in sorted(summary.energy_wh.items()):
         print(f"     {quantity}: {wh / 1000:.3f} kWh")
     print(f"     {summary.entries / took if took > 0 else 0:.0f} entries/s")
@@ -83,6 +88,7 @@ def _evidence(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": True, "size": cp.size, "entries": summary.entries,
                           "readings": readings, "devices": summary.devices,
                           "energy_wh": summary.energy_wh, "counts": summary.counts,
+                          "not_creditable": excluded,
                           "witnesses": list(summary.witnesses_signed)}, sort_keys=True))
     return 0
 
@@ -109,13 +115,28 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     for line in res.checks:
         print(f"ok   {line}")
+    # the CSV tables beside the report are pure functions of it: regenerate and compare
+    for name, table in TABLES.items():
+        beside = path.parent / name
+        if beside.exists():
+            if _read_text(beside) != table(report):
+                print(f"FAIL {beside}: differs from the table recomputed from {path.name} "
+                      "(edited, or from another report)", file=sys.stderr)
+                return 1
+            print(f"ok   {name} recomputed from the report and identical")
     print(f"     batch {report['batch_id']}: {res.reduction_g / 1e6:.6f} t-CO2 from "
           f"{res.households} households → {res.credits_t} credits (t)")
+    if res.excluded:
+        print("     not creditable: " + ", ".join(f"{k} {v}" for k, v in res.excluded.items()))
+    if res.demonstration:
+        print("     DEMONSTRATION programme: illustrative factors, not for certification")
     if args.json:
         print(json.dumps({"ok": True, "batch_id": report["batch_id"],
                           "credits_t": res.credits_t, "reduction_g": res.reduction_g,
                           "households": res.households, "sample": res.sample,
-                          "evidence_readings": res.evidence_readings}, sort_keys=True))
+                          "evidence_readings": res.evidence_readings,
+                          "not_creditable": res.excluded,
+                          "demonstration": res.demonstration}, sort_keys=True))
     return 0
 
 
@@ -126,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv[0].endswith(".json"):
         argv.insert(0, "report")  # `eco-verify report.json --log-key ...`
     sub = parser.add_subparsers(dest="command", required=True)
-    rp = sub.add_parser("report", help="verify a batch report offline (PROTOCOL.md §5)")
+    rp = sub.add_parser("report", help="verify a batch report offline (docs/protocol.md §5)")
     rp.add_argument("report")
     rp.add_argument("--log-key", required=True, help="the log's verifier key, pinned by you")
     rp.add_argument("--witness", action="append", default=[], help="a witness verifier key")

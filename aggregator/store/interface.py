@@ -85,6 +85,14 @@ class LedgerStore(Protocol):
 
     def put_reading(self, row: ReadingRow) -> None: ...
 
+    def meter_cursor(self, device_id: str, meter: str) -> tuple[str, int] | None:
+        """(end, register_end_wh) that the next reading of this (device, meter) continues from
+        (docs/protocol.md §2 interval discipline), or None before its first reading."""
+        ...
+
+    def put_meter_cursor(self, device_id: str, meter: str, end: str,
+                         register_end_wh: int) -> None: ...
+
     def record_rejection(self, device_id: str, seq: int | None, reason: str,
                          at: str) -> None: ...
 

@@ -58,6 +58,9 @@ CREATE TABLE IF NOT EXISTS device (
 CREATE TABLE IF NOT EXISTS reading (
     device_id TEXT NOT NULL, seq BIGINT NOT NULL, leaf_index BIGINT NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY (device_id, seq));
+CREATE TABLE IF NOT EXISTS meter_cursor (
+    device_id TEXT NOT NULL, meter TEXT NOT NULL, end_at TEXT NOT NULL,
+    register_end_wh BIGINT NOT NULL, PRIMARY KEY (device_id, meter));
 CREATE TABLE IF NOT EXISTS rejection (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, device_id TEXT NOT NULL, seq BIGINT,
     reason TEXT NOT NULL, at TEXT NOT NULL);
@@ -70,8 +73,8 @@ CREATE TABLE IF NOT EXISTS cosignature (
 """
 
 
-_TABLES = ("meta", "entry", "node", "device", "reading", "rejection", "checkpoint", "household",
-           "cosignature")
+_TABLES = ("meta", "entry", "node", "device", "reading", "meter_cursor", "rejection",
+           "checkpoint", "household", "cosignature")
 
 
 def _text(s: str) -> str:
@@ -264,6 +267,18 @@ class PostgresStore:
     def put_reading(self, row: ReadingRow) -> None:
         self._x("INSERT INTO reading(device_id, seq, leaf_index, sha256) "
                 "VALUES(%s, %s, %s, %s)", (row.device_id, row.seq, row.leaf_index, row.sha256))
+
+    def meter_cursor(self, device_id: str, meter: str) -> tuple[str, int] | None:
+        row = self._one("SELECT end_at, register_end_wh FROM meter_cursor WHERE device_id=%s "
+                        "AND meter=%s", (device_id, _text(meter)))
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def put_meter_cursor(self, device_id: str, meter: str, end: str,
+                         register_end_wh: int) -> None:
+        self._x("INSERT INTO meter_cursor(device_id, meter, end_at, register_end_wh) "
+                "VALUES(%s, %s, %s, %s) ON CONFLICT (device_id, meter) DO UPDATE SET "
+                "end_at=EXCLUDED.end_at, register_end_wh=EXCLUDED.register_end_wh",
+                (device_id, _text(meter), end, register_end_wh))
 
     def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str) -> None:
         self._x("INSERT INTO rejection(device_id, seq, reason, at) VALUES(%s, %s, %s, %s)",

@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS device (
 CREATE TABLE IF NOT EXISTS reading (
     device_id TEXT NOT NULL, seq INTEGER NOT NULL, leaf_index INTEGER NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY (device_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meter_cursor (
+    device_id TEXT NOT NULL, meter TEXT NOT NULL, end_at TEXT NOT NULL,
+    register_end_wh INTEGER NOT NULL, PRIMARY KEY (device_id, meter)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejection (
     id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, seq INTEGER,
     reason TEXT NOT NULL, at TEXT NOT NULL);
@@ -215,6 +218,18 @@ class SqliteStore:
         self._db.execute("INSERT INTO reading(device_id, seq, leaf_index, sha256) "
                          "VALUES(?, ?, ?, ?)", (row.device_id, row.seq, row.leaf_index,
                                                 row.sha256))
+
+    def meter_cursor(self, device_id: str, meter: str) -> tuple[str, int] | None:
+        row = self._db.execute("SELECT end_at, register_end_wh FROM meter_cursor WHERE "
+                               "device_id=? AND meter=?", (device_id, meter)).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def put_meter_cursor(self, device_id: str, meter: str, end: str,
+                         register_end_wh: int) -> None:
+        self._db.execute("INSERT INTO meter_cursor(device_id, meter, end_at, register_end_wh) "
+                         "VALUES(?, ?, ?, ?) ON CONFLICT(device_id, meter) DO UPDATE SET "
+                         "end_at=excluded.end_at, register_end_wh=excluded.register_end_wh",
+                         (device_id, meter, end, register_end_wh))
 
     def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str) -> None:
         self._db.execute("INSERT INTO rejection(device_id, seq, reason, at) VALUES(?, ?, ?, ?)",

@@ -54,6 +54,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.creditability import DEFAULT_RULES
 from eco_protocol.encoding import b64decode, b64encode, format_time
 from eco_protocol.errors import InvalidInput, ProtocolError
 from eco_protocol.keys import DeviceId
@@ -172,7 +173,9 @@ class UiState:
         self.programme_file = ui.programme_file or cfg.state_dir / "programme.toml"
         self.throttle = Throttle()
         self.qr = URLSafeTimedSerializer(self.secret, salt="eco-ui/redeem-qr/v1")
-        self._view = LedgerView()
+        # readings are judged as they are read, under the programme's rules as of start-up
+        self._view = LedgerView(self.programme().rules if self.programme_file.exists()
+                                else DEFAULT_RULES)
         self._view_lock = threading.Lock()
         self._sqlite = cfg.store.sqlite_path if cfg.store.backend is Backend.SQLITE else None
 

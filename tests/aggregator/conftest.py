@@ -30,8 +30,10 @@ from eco_protocol.signing import sign_record
 
 ORIGIN = "eco-ledger.test.example"
 # what the methodology needs to know about a PV household (eco-aggregator enrol flags)
-PV_TERMS = ("--installed", "2020-04-01", "--fit-status", "post_fit", "--no-battery")
+PV_TERMS = ("--installed", "2026-04-01", "--fit-status", "post_fit", "--no-battery")
 T0 = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+# the enrolment attributes of a PV home installed within the programme's window
+PV_FIT = {"installed": "2026-04-01", "status": "post_fit", "battery": False}
 
 
 @dataclass
@@ -41,7 +43,13 @@ class Device:
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     seq: int = 0
     prev: str = GENESIS_PREV
-    register: int = 1_000_000
+    # each meter's cumulative register, continuing from reading to reading as a real one does
+    registers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def register(self) -> int:
+        """The PV meter's register now (what its next reading starts from)."""
+        return self.registers.get("pv1", 1_000_000)
 
     @property
     def device_id(self) -> str:
@@ -53,12 +61,14 @@ class Device:
 
     def reading(self, energy: int = 500, **override: Any) -> dict[str, Any]:
         self.seq += 1
+        meter = str(override.get("meter", "pv1"))
+        register = self.registers.get(meter, 1_000_000)
         start = T0 + timedelta(minutes=30 * (self.seq - 1))
         rec: dict[str, Any] = {
             "type": "eco.reading/v1", "device_id": self.device_id, "seq": self.seq,
             "prev": self.prev, "meter": "pv1", "quantity": "pv_generation",
             "start": format_time(start), "end": format_time(start + timedelta(minutes=30)),
-            "register_start_wh": self.register, "register_end_wh": self.register + energy,
+            "register_start_wh": register, "register_end_wh": register + energy,
             "energy_wh": energy, "flags": [],
             "source": {"protocol": "sunspec-modbus", "meter_serial": "SN1",
                        "meter_model": "SIM"},
@@ -66,7 +76,7 @@ class Device:
         }
         rec.update(override)
         signed = sign_record(rec, self.key)
-        self.register += energy
+        self.registers[meter] = int(rec["register_end_wh"])
         self.prev = hashlib.sha256(canonical_bytes(signed)).hexdigest()
         return signed
 
@@ -74,7 +84,7 @@ class Device:
 def enrol_device(ledger: Ledger, device: Device, rated_w: int = 4500) -> int:
     e = build_enrolment(public_key_raw(device.key), "hh-test", "prog-1",
                         [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", rated_w)],
-                        {}, format_time(T0))
+                        dict(PV_FIT), format_time(T0))
     index, _ = enrol(ledger, e)
     return index
 

@@ -44,7 +44,6 @@ WRITER = textwrap.dedent("""
             enrol_device(ledger, d)
         else:  # resume each device's chain from what the ledger holds
             d.seq, d.prev = row.next_seq - 1, row.last_hash
-            d.register += 0
     # the writer runs far ahead of the wall clock: no skew bound in this test
     intake = Intake(ledger, IngestLimits(max_future_skew_s=10**9))
     print("ready", flush=True)

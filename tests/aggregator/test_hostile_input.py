@@ -76,17 +76,30 @@ CASES: list[tuple[str, Callable[[Device], tuple[str | None, bytes]], str]] = [
      "gap: expected 1"),
     ("interval in the future", lambda d: (None, canonical_bytes(signed(
         d, start="2026-11-24T00:00:00Z", end="2026-11-24T00:30:00Z"))), "future: interval ends"),
-    ("years in the past", lambda d: (None, canonical_bytes(signed(
-        d, start="2020-01-01T00:00:00Z", end="2020-01-01T00:30:00Z"))),
-     "too_old: interval ends 2020-01-01T00:30:00Z"),
-    ("energy above rated power", lambda d: (None, canonical_bytes(signed(d, energy=2251))),
+]
+
+# Correctly signed and chained readings that break a rule about what they *claim*: they enter
+# the log (so the device's chain never stalls) and credit nothing; the receipt says why
+# (docs/protocol.md §3).
+NOT_CREDITABLE: list[tuple[str, Callable[[Device], list[dict[str, Any]]], str]] = [
+    ("years in the past, before joining", lambda d: signed(
+        d, start="2020-01-01T00:00:00Z", end="2020-01-01T00:30:00Z"),
+     "before_joining: starts 2020-01-01T00:00:00Z"),
+    ("energy above rated power", lambda d: signed(d, energy=2251),
      "implausible: 2251 Wh in 1800 s exceeds the meter's rated 4500 W (2250 Wh)"),
-    ("energy disagreeing with registers", lambda d: (None, canonical_bytes(signed(
-        d, energy_wh=10))), "energy_mismatch:"),
-    ("end before start", lambda d: (None, canonical_bytes(signed(
-        d, start="2026-11-22T01:00:00Z", end="2026-11-22T00:30:00Z"))), "bad_interval:"),
-    ("unknown meter", lambda d: (None, canonical_bytes(signed(d, meter="ev9"))),
+    ("energy disagreeing with registers", lambda d: signed(d, energy_wh=10),
+     "energy_mismatch:"),
+    ("end before start", lambda d: signed(
+        d, start="2026-11-22T01:00:00Z", end="2026-11-22T00:30:00Z"), "bad_interval:"),
+    ("unknown meter", lambda d: signed(d, meter="ev9"),
      "unknown_meter: meter 'ev9' is not enrolled"),
+    ("misaligned interval", lambda d: signed(
+        d, start="2026-11-22T00:10:00Z", end="2026-11-22T00:40:00Z"), "misaligned:"),
+    ("300 days in one reading", lambda d: signed(
+        d, start="2026-01-22T00:00:00Z", end="2026-11-18T00:00:00Z", flags=["gap_filled"]),
+     "over_long:"),
+    ("clock not synchronised", lambda d: signed(d, flags=["clock_unsynced"]),
+     "clock_unsynced:"),
 ]
 
 
@@ -98,6 +111,28 @@ def test_hostile_message_gets_its_error_and_harms_nobody(
     out = run_with_honest(ledger, device, topic or device.topic, payload)
     assert reason(out).split(f"{device.device_id}: ", 1)[-1].startswith(expected), reason(out)
     assert ledger.store.reading(device.device_id, 1) is None
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), NOT_CREDITABLE,
+                         ids=[c[0] for c in NOT_CREDITABLE])
+def test_claim_breaking_a_rule_is_logged_not_creditable_and_chain_flows(
+        ledger: Ledger, device: Device, name: str,
+        make: Callable[[Device], list[dict[str, Any]]], expected: str) -> None:
+    intake = Intake(ledger)
+    out = run_with_honest(ledger, device, device.topic, canonical_bytes(make(device)), intake)
+    assert out.receipt is not None
+    (item,) = out.receipt["items"]
+    assert item["status"] == "accepted" and item["creditable"] is False, item
+    assert str(item["reason"]).startswith(expected), item["reason"]
+    assert ledger.store.reading(device.device_id, 1) is not None  # in the log
+    # the next honest interval is accepted and creditable: nothing stalled
+    (nxt,) = intake.process([(device.topic, canonical_bytes(
+        [device.reading(start="2026-11-22T12:00:00Z", end="2026-11-22T12:30:00Z",
+                        register_start_wh=device.register, register_end_wh=device.register + 400,
+                        energy_wh=400)]))], NOW)
+    assert nxt.receipt is not None
+    (item2,) = nxt.receipt["items"]
+    assert item2["status"] == "accepted" and item2["creditable"] is True, item2
 
 
 def test_replayed_reading_is_a_duplicate_not_a_second_entry(ledger: Ledger,

@@ -92,9 +92,18 @@ def test_reading_on_another_devices_topic(ledger: Ledger, device: Device) -> Non
     assert r.items[0].reason is not None and r.items[0].reason.startswith("wrong_topic:")
 
 
-def test_implausible_energy_is_rejected(ledger: Ledger, device: Device) -> None:
-    r = send(Intake(ledger), device, [device.reading(energy=4500 // 2 + 1)])
-    assert r.items[0].reason is not None and r.items[0].reason.startswith("implausible:")
+def test_implausible_energy_is_logged_but_not_creditable(ledger: Ledger,
+                                                         device: Device) -> None:
+    intake = Intake(ledger)
+    r = send(intake, device, [device.reading(energy=4500 // 2 + 1)])
+    item = r.items[0]
+    assert item.status is ReceiptStatus.ACCEPTED and item.creditable is False
+    assert item.reason is not None and item.reason.startswith("implausible:")
+    assert item.leaf_index is not None
+    # the chain goes on: the next interval is accepted and creditable
+    nxt = send(intake, device, [device.reading(energy=400)]).items[0]
+    assert nxt.status is ReceiptStatus.ACCEPTED and nxt.creditable is True
+    assert nxt.reason is None
 
 
 def test_revoked_device_is_rejected(ledger: Ledger, device: Device) -> None:

@@ -43,7 +43,7 @@ def world(tmp_path: Path) -> dict[str, Any]:
         d = Device()
         meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 6000),
                   MeterSpec("exp1", Quantity.GRID_EXPORT, "echonet-broute", 6000)]
-        fit = {"installed": "2020-04-01", "status": "post_fit", "battery": i == 2}
+        fit = {"installed": "2026-04-01", "status": "post_fit", "battery": i == 2}
         enrol(ledger, build_enrolment(public_key_raw(d.key), f"hh-{i}", PROG, meters, fit,
                                       format_time(T0)))
         devices.append(d)
@@ -232,7 +232,7 @@ def test_no_reading_is_credited_twice_and_late_readings_never(world: dict[str, A
     enrol(ledger, build_enrolment(public_key_raw(late.key), "hh-late", PROG,
                                   [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus",
                                              6000)],
-                                  {"installed": "2020-04-01", "status": "fit",
+                                  {"installed": "2026-04-01", "status": "fit",
                                    "battery": False, "zero_export": True}, format_time(T0)))
     (o,) = Intake(ledger).process([(late.topic, canonical_bytes([late.reading(energy=300)]))],
                                   "2026-11-25T00:00:00Z")

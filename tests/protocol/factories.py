@@ -116,7 +116,8 @@ def make_enrolment(device_key: Ed25519PrivateKey, log_signer: NoteSigner,
         "programme": programme,
         "meters": [dict(m) for m in (meters if meters is not None else default_meters())],
         "fit": dict(fit) if fit is not None else {"excluded": "grid_export",
-                                                  "until": "2029-03-31T00:00:00Z"},
+                                                  "until": "2029-03-31T00:00:00Z",
+                                                  "installed": "2026-06-01"},
         "enrolled_at": enrolled_at,
     }
     record.update(overrides)
@@ -200,11 +201,18 @@ class ReadingChain:
     seq: int = 0
     prev: str = GENESIS_PREV
     readings: list[dict[str, Any]] = field(default_factory=list)
+    registers: dict[str, int] = field(default_factory=dict)  # meter → last register_end_wh
 
     def next(self, **kwargs: Any) -> dict[str, Any]:
-        """Build, sign and remember the next reading; ``kwargs`` go to :func:`make_reading`."""
+        """Build, sign and remember the next reading; ``kwargs`` go to :func:`make_reading`.
+        Unless given, its register continues from the same meter's previous reading, as a real
+        meter's does (docs/protocol.md §2)."""
         self.seq += 1
+        meter = kwargs.get("meter", "pv1")
+        if "register_start_wh" not in kwargs and meter in self.registers:
+            kwargs["register_start_wh"] = self.registers[meter]
         reading = make_reading(self.device_key, self.seq, self.prev, **kwargs)
+        self.registers[meter] = reading["register_end_wh"]
         self.prev = record_hash(reading).hex()
         self.readings.append(reading)
         return reading

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from eco_protocol.canonical import canonical_bytes
-from eco_protocol.errors import InvalidInput
 from eco_protocol.records import Enrolment, Reading, Revocation
 from eco_protocol.replay import EntryProblem, LedgerReplay
 from eco_protocol.signing import sign_record
@@ -170,11 +169,18 @@ def test_revocation_problems() -> None:
     assert "revocation of" in p.detail and "signature does not verify" in p.detail
 
 
-def test_semantic_rule_violation() -> None:
+def test_semantic_rule_violation_is_a_valid_entry_that_credits_nothing() -> None:
+    """docs/protocol.md §3: a signed, chained reading that claims too much is in the log (the
+    log is not broken) and the replay marks it not creditable; the chain goes on."""
     entries, chain = base()
-    p = problem_at(entries, entry_bytes(chain.next(energy_wh=2600)))
-    assert p.detail.startswith("implausible: ")
-    assert isinstance(p.__cause__, InvalidInput)
+    r = replay(entries)
+    r.add(entry_bytes(chain.next(energy_wh=2600)))
+    bad = r.size - 1
+    assert r.exclusions[bad].rule.value == "implausible"
+    assert r.exclusions[bad].reason.startswith("implausible: 2600 Wh")
+    r.add(entry_bytes(chain.next(energy_wh=300)))
+    assert r.size - 1 not in r.exclusions
+    assert dict(r.credit.excluded) == {r.exclusions[bad].rule: 1}
 
 
 def test_unknown_and_foreign_record_types() -> None:

@@ -1,0 +1,312 @@
+"""Which logged readings may earn credit: one pure function of the log prefix (docs/protocol.md
+§2 "interval discipline" and §3 "non-creditable entries"; docs/methodology.md "programme rules").
+
+A correctly signed reading that continues its device's chain always enters the log, so one bad
+interval never stalls a device. Whether it *counts* is decided here, from the reading, its
+device's enrolment, the previous reading of the same (device, meter) and the programme's rules —
+nothing else. The aggregator applies it at ingest (the receipt says ``"creditable": false`` and
+why), and the points, the batches, the audit and the buyer's ``eco-verify`` apply the very same
+function while replaying the log, so every party excludes exactly the same readings.
+
+Conservative by construction: a reading is creditable only if every rule holds; an exclusion is
+never "corrected" (a 300-day interval is not cut down to a legal one, it credits nothing).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Final
+
+from .errors import MalformedRecord
+from .records import ENERGY_EXCUSING_FLAGS, Enrolment, Flag, Quantity, Reading
+
+JST: Final = timezone(timedelta(hours=9), "JST")
+
+
+class Rule(enum.StrEnum):
+    """Why a reading is not creditable. The value is the stable code a receipt's reason starts
+    with and the report counts by; :data:`RULE_TEXT` says it in words."""
+
+    UNKNOWN_METER = "unknown_meter"
+    QUANTITY_MISMATCH = "quantity_mismatch"
+    BAD_INTERVAL = "bad_interval"
+    MISALIGNED = "misaligned"
+    OVER_LONG = "over_long"
+    OVERLAP = "overlap"
+    REGISTER_DISCONTINUITY = "register_discontinuity"
+    ENERGY_MISMATCH = "energy_mismatch"
+    IMPLAUSIBLE = "implausible"
+    CLOCK_UNSYNCED = "clock_unsynced"
+    BEFORE_JOINING = "before_joining"
+    OUTSIDE_CREDITING_PERIOD = "outside_crediting_period"
+    EQUIPMENT_TOO_OLD = "equipment_too_old"
+    BAD_ENROLMENT = "bad_enrolment"
+
+
+RULE_TEXT: Final[Mapping[Rule, str]] = {
+    Rule.UNKNOWN_METER: "the meter is not in the device's enrolment",
+    Rule.QUANTITY_MISMATCH: "the quantity differs from the enrolled meter's",
+    Rule.BAD_INTERVAL: "the interval ends before it starts",
+    Rule.MISALIGNED: "the interval is not aligned to the programme's interval length",
+    Rule.OVER_LONG: "the interval spans several intervals without gap_filled, or more than "
+                    "the longest gap allowed",
+    Rule.OVERLAP: "the interval overlaps an earlier reading of the same meter",
+    Rule.REGISTER_DISCONTINUITY: "the register does not continue from the meter's previous "
+                                 "reading and no reset, replacement or rollover is flagged",
+    Rule.ENERGY_MISMATCH: "the energy differs from the register difference without a flag",
+    Rule.IMPLAUSIBLE: "more energy than the meter's rated power allows in the interval",
+    Rule.CLOCK_UNSYNCED: "the device's clock was not synchronised",
+    Rule.BEFORE_JOINING: "the interval starts before the member joined the programme",
+    Rule.OUTSIDE_CREDITING_PERIOD: "the interval lies outside the programme's crediting period",
+    Rule.EQUIPMENT_TOO_OLD: "the equipment was installed too long before joining",
+    Rule.BAD_ENROLMENT: "the enrolment lacks a date the rules need",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A reading is logged but credits nothing, under ``rule``; ``detail`` gives the figures."""
+
+    rule: Rule
+    detail: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.rule.value}: {self.detail}"
+
+
+def _jst_day(text: object, what: str) -> date:
+    if not isinstance(text, str):
+        raise MalformedRecord(f"{what}: expected a date YYYY-MM-DD, got {text!r}")
+    try:
+        d = date.fromisoformat(text)
+    except ValueError as e:
+        raise MalformedRecord(f"{what}: {text!r} is not a date YYYY-MM-DD") from e
+    if d.isoformat() != text:
+        raise MalformedRecord(f"{what}: {text!r} is not spelled YYYY-MM-DD")
+    return d
+
+
+def jst_midnight(d: date) -> datetime:
+    """The instant a JST calendar day begins."""
+    return datetime.combine(d, time(), JST)
+
+
+def add_years(d: date, years: int) -> date:
+    """``d`` plus whole years; 29 February becomes 28 February in a common year."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)
+
+
+BATTERY_POLICIES: Final = ("daily", "exclude")
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRules:
+    """A programme's rules (docs/methodology.md "Programme rules"), each with its conservative
+    default. They travel inside every batch report (``methodology.rules``), signed, so a buyer
+    recomputes the exclusions under exactly the rules the municipality applied."""
+
+    interval_s: int = 1800  # P: every interval is aligned to P and k × P long
+    max_gap_intervals: int = 48  # largest k of a gap_filled reading
+    max_equipment_age_years: int = 2  # installed at most this long before joining
+    crediting_years: int = 8  # from registration…
+    registered: str | None = None  # …the programme's registration day (JST), if registered
+    crediting_until: str = "2031-03-31"  # …and never after this JST day
+    battery: str = "daily"  # battery homes: self-consumption netted per day, or "exclude"
+    project_emission_ppm: int = 6000  # inverter's own consumption: 0.6 % of the PV baseline
+    ev_real_wh_per_km: int | None = None  # configured real-world EV consumption (worse of two)
+    demonstration: bool = False  # a demonstration may seal illustrative factors, marked so
+
+    def __post_init__(self) -> None:
+        if not 60 <= self.interval_s <= 86400 or 86400 % self.interval_s:
+            raise MalformedRecord(f"rules.interval_s: {self.interval_s} must divide a day "
+                                  "(60–86400 s)")
+        if not 1 <= self.max_gap_intervals <= 10_000:
+            raise MalformedRecord(f"rules.max_gap_intervals: {self.max_gap_intervals} is "
+                                  "outside 1–10000")
+        for name in ("max_equipment_age_years", "crediting_years"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise MalformedRecord(f"rules.{name}: {getattr(self, name)} is outside 0–100")
+        if self.registered is not None:
+            _jst_day(self.registered, "rules.registered")
+        _jst_day(self.crediting_until, "rules.crediting_until")
+        if self.battery not in BATTERY_POLICIES:
+            raise MalformedRecord(f"rules.battery: {self.battery!r} is not one of "
+                                  f"{', '.join(BATTERY_POLICIES)}")
+        if not 0 <= self.project_emission_ppm <= 1_000_000:
+            raise MalformedRecord(f"rules.project_emission_ppm: {self.project_emission_ppm} "
+                                  "is outside 0–1000000")
+        if self.ev_real_wh_per_km is not None and not 1 <= self.ev_real_wh_per_km <= 10_000:
+            raise MalformedRecord(f"rules.ev_real_wh_per_km: {self.ev_real_wh_per_km} is "
+                                  "outside 1–10000")
+
+    @property
+    def crediting_start(self) -> datetime | None:
+        return None if self.registered is None else jst_midnight(_jst_day(self.registered, ""))
+
+    @property
+    def crediting_end(self) -> datetime:
+        """The instant crediting stops: the earlier of registration + years and the day after
+        ``crediting_until``."""
+        end = _jst_day(self.crediting_until, "rules.crediting_until") + timedelta(days=1)
+        if self.registered is not None:
+            end = min(end, add_years(_jst_day(self.registered, ""), self.crediting_years))
+        return jst_midnight(end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: object) -> CreditRules:
+        if not isinstance(d, Mapping):
+            raise MalformedRecord("rules: expected an object")
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise MalformedRecord(f"rules: unknown field(s) {', '.join(sorted(unknown))}")
+        kinds: dict[str, tuple[type, ...]] = {
+            "registered": (str, type(None)), "crediting_until": (str,), "battery": (str,),
+            "ev_real_wh_per_km": (int, type(None)), "demonstration": (bool,)}
+        for k, v in d.items():
+            want = kinds.get(k, (int,))
+            if not isinstance(v, want) or (isinstance(v, bool) and bool not in want):
+                raise MalformedRecord(f"rules.{k}: {v!r} has the wrong type")
+        return cls(**dict(d))
+
+
+DEFAULT_RULES: Final = CreditRules()
+
+
+@dataclass(frozen=True, slots=True)
+class MeterCursor:
+    """What the next reading of one (device, meter) must continue from."""
+
+    end: datetime
+    register_end_wh: int
+
+
+def joined_at(enrolment: Enrolment) -> datetime:
+    """When the member's reductions may start counting: the enrolment, or a later ``fit.joined``
+    day (JST) if the enrolment names one. An earlier ``joined`` never back-dates crediting."""
+    at = datetime.fromisoformat(enrolment.enrolled_at.replace("Z", "+00:00"))
+    joined = enrolment.fit.get("joined")
+    if joined is not None:
+        at = max(at, jst_midnight(_jst_day(joined, "enrol.fit.joined")))
+    return at
+
+
+def judge_reading(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | None,
+                  rules: CreditRules = DEFAULT_RULES) -> Exclusion | None:
+    """``None`` if the reading may credit, else the first rule it breaks (in a fixed order, so
+    every party names the same one)."""
+    meter = enrolment.meter(reading.meter)
+    if meter is None:
+        return Exclusion(Rule.UNKNOWN_METER, f"meter {reading.meter!r} is not enrolled for "
+                                             f"device {reading.device_id}")
+    if meter.quantity != reading.quantity:
+        return Exclusion(Rule.QUANTITY_MISMATCH,
+                         f"meter {meter.id!r} is enrolled for {meter.quantity.value}, the "
+                         f"reading says {reading.quantity.value}")
+    start, end = reading.start_dt, reading.end_dt
+    seconds = int((end - start).total_seconds())
+    if seconds <= 0:
+        return Exclusion(Rule.BAD_INTERVAL, f"end {reading.end} is not after start "
+                                            f"{reading.start}")
+    p = rules.interval_s
+    if int(start.timestamp()) % p or seconds % p:
+        return Exclusion(Rule.MISALIGNED, f"{reading.start}..{reading.end} is not a whole "
+                                          f"number of {p} s intervals from an aligned start")
+    k = seconds // p
+    if k > 1 and Flag.GAP_FILLED not in reading.flags:
+        return Exclusion(Rule.OVER_LONG, f"{k} intervals of {p} s without the gap_filled flag")
+    if k > rules.max_gap_intervals:
+        return Exclusion(Rule.OVER_LONG, f"{k} intervals of {p} s, more than the programme's "
+                                         f"longest gap of {rules.max_gap_intervals}")
+    excused = any(f in ENERGY_EXCUSING_FLAGS for f in reading.flags)
+    if cursor is not None:
+        if start < cursor.end:
+            return Exclusion(Rule.OVERLAP, f"starts {reading.start}, before the end of meter "
+                                           f"{meter.id!r}'s previous reading "
+                                           f"({cursor.end:%Y-%m-%dT%H:%M:%SZ})")
+        if reading.register_start_wh != cursor.register_end_wh and not excused:
+            return Exclusion(Rule.REGISTER_DISCONTINUITY,
+                             f"register_start_wh {reading.register_start_wh} ≠ the previous "
+                             f"register_end_wh {cursor.register_end_wh}")
+    diff = reading.register_end_wh - reading.register_start_wh
+    if not excused and diff != reading.energy_wh:
+        return Exclusion(Rule.ENERGY_MISMATCH,
+                         f"energy_wh {reading.energy_wh} ≠ register difference {diff} and no "
+                         "meter_reset/meter_replaced/rollover flag")
+    limit = meter.rated_w * seconds // 3600
+    if reading.energy_wh > limit:
+        return Exclusion(Rule.IMPLAUSIBLE,
+                         f"{reading.energy_wh} Wh in {seconds} s exceeds the meter's rated "
+                         f"{meter.rated_w} W ({limit} Wh)")
+    if Flag.CLOCK_UNSYNCED in reading.flags:
+        return Exclusion(Rule.CLOCK_UNSYNCED, "the device flagged its clock as not "
+                                              "synchronised for this interval")
+    try:
+        joined = joined_at(enrolment)
+    except MalformedRecord as e:
+        return Exclusion(Rule.BAD_ENROLMENT, str(e))
+    if start < joined:
+        return Exclusion(Rule.BEFORE_JOINING, f"starts {reading.start}, before the member "
+                                              f"joined ({joined:%Y-%m-%dT%H:%M:%SZ} UTC)")
+    first = rules.crediting_start
+    if (first is not None and start < first) or end > rules.crediting_end:
+        return Exclusion(Rule.OUTSIDE_CREDITING_PERIOD,
+                         f"{reading.start}..{reading.end} is outside "
+                         f"{rules.registered or 'the start'}..{rules.crediting_end:%Y-%m-%d} "
+                         "(JST)")
+    if reading.quantity is Quantity.PV_GENERATION:
+        try:
+            installed = _jst_day(enrolment.fit.get("installed"), "enrol.fit.installed")
+        except MalformedRecord as e:
+            return Exclusion(Rule.BAD_ENROLMENT, str(e))
+        oldest = add_years(joined.astimezone(JST).date(), -rules.max_equipment_age_years)
+        if installed < oldest:
+            return Exclusion(Rule.EQUIPMENT_TOO_OLD,
+                             f"installed {installed}, more than "
+                             f"{rules.max_equipment_age_years} years before joining "
+                             f"({joined.astimezone(JST).date()})")
+    return None
+
+
+def next_cursor(cursor: MeterCursor | None, reading: Reading) -> MeterCursor:
+    """The meter's state after ``reading``, creditable or not: time only moves forward (so an
+    overlapping claim never reopens a span), the register continues from what was last said."""
+    end = reading.end_dt
+    if cursor is not None and cursor.end > end:
+        end = cursor.end
+    return MeterCursor(end, reading.register_end_wh)
+
+
+@dataclass(slots=True)
+class CreditTracker:
+    """Feed a log's readings in index order (each with its device's enrolment); learn which
+    are creditable. Holds one cursor per (device, meter) — the whole state the rules need."""
+
+    rules: CreditRules = DEFAULT_RULES
+    cursors: dict[tuple[str, str], MeterCursor] = field(default_factory=dict)
+    excluded: Counter[Rule] = field(default_factory=Counter)
+
+    def add(self, reading: Reading, enrolment: Enrolment) -> Exclusion | None:
+        key = (reading.device_id, reading.meter)
+        cursor = self.cursors.get(key)
+        verdict = judge_reading(reading, enrolment, cursor, self.rules)
+        if enrolment.meter(reading.meter) is not None:
+            self.cursors[key] = next_cursor(cursor, reading)
+        if verdict is not None:
+            self.excluded[verdict.rule] += 1
+        return verdict
+
+
+__all__ = ["DEFAULT_RULES", "JST", "RULE_TEXT", "CreditRules", "CreditTracker", "Exclusion",
+           "MeterCursor", "Rule", "joined_at", "judge_reading", "next_cursor"]
