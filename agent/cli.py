@@ -3,7 +3,8 @@
     eco-agent init CONFIG               write a commented example config (never overwrites)
     eco-agent keygen CONFIG             create the device key (0600) if absent; print id and key
     eco-agent run CONFIG                the service: poll, sign, deliver until receipted
-    eco-agent status CONFIG             JSON: device id, next seq, pending, rejected, last receipt
+    eco-agent status CONFIG             JSON: device id, next seq, pending, rejected, readings
+                                        logged as not creditable, last receipt
     eco-agent probe CONFIG METER_ID     read one meter once and print what it says
     eco-agent probe --protocol tasmota|shelly|openevse --broker mqtt://HOST:PORT --topic T
                     --quantity Q [--channel N] [--field F] [--wait S]
@@ -127,6 +128,9 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
     timesync = config.clock.timesync_dir
     report: dict[str, Any] = {
         "device_id": device_id, "next_seq": 1, "pending": 0, "rejected": [],
+        # delivered, in the ledger, but earning nothing (PROTOCOL.md v1.1 §3): total and the
+        # newest kept by the outbox, newest first, each with the aggregator's reason
+        "non_creditable": {"total": 0, "recent": []},
         "last_receipt": None, "outbox": str(config.device.outbox_path),
         "clock": {"now": format_time(clock.now().replace(microsecond=0)),
                   "known_unsynced": clock_known_unsynced(now, timesync.is_dir(),
@@ -150,6 +154,8 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
         report["next_seq"] = counts.next_seq
         report["pending"] = counts.pending
         report["last_receipt"] = box.last_receipt()
+        total, recent = box.non_creditable()
+        report["non_creditable"] = {"total": total, "recent": [n.to_dict() for n in recent]}
         for r in box.rejected(limit=1000):
             entry: dict[str, Any] = {"seq": r.seq, "reason": r.reason,
                                      "reading_sha256": r.sha256}

@@ -658,7 +658,8 @@ log_key = ""
 co2_display_g_per_kwh = 434
 
 # Outages longer than this many hours are not filled with interpolated (gap_filled) readings:
-# the readings restart at the next boundary instead.
+# the readings resume after it instead (the interval holding the first new snapshot claims
+# nothing and is flagged meter_reset, so the register stays continuous).
 max_gap_fill_hours = 744
 
 [uplink]

@@ -33,12 +33,35 @@ Rules, chosen so that a strict verifier can check every reading on its own:
   boundaries. A meter reset or replacement inside a gap gives the gap intervals energy 0.
 * **Long outages.** If more than ``max_gap_intervals`` boundaries would need interpolating (e.g.
   an RTC reset to 1970 followed by NTP), nothing is interpolated: the interval open at the last
-  snapshot is closed normally and readings restart at the next boundary after the new snapshot.
-  The energy in between is not claimed.
+  snapshot is closed normally and the builder *resumes* (below) at the new snapshot. The energy
+  in between is not claimed.
 * **Time going backwards.** A snapshot not after the previous one is ignored (a signed interval
   is never signed again); if the clock went back by more than ``max_gap_intervals`` intervals
-  the builder restarts from the new snapshot. Snapshots dated before 2020 are ignored (clock
-  never set).
+  the builder resumes (below) from the new snapshot. Snapshots dated before 2020 are ignored
+  (clock never set).
+* **Resuming keeps interval discipline (PROTOCOL.md v1.1 §2).** Per meter, a reading never
+  starts before the end of the meter's previous reading, and its ``register_start_wh`` is the
+  previous ``register_end_wh`` unless ``meter_reset``/``meter_replaced``/``rollover`` says why
+  not; a reading that broke either would be logged as not creditable. Ordinary steps keep both
+  by construction; a resumption cannot (the register moved while nothing was measured), so the
+  state remembers the end and end register of the last reading *emitted* (``said_t``/
+  ``said_wh``) and on resuming:
+
+  - the interval holding the new snapshot (or, for a snapshot exactly on a boundary, the
+    interval ending there) becomes the *bridge*: it starts from ``said_wh``, carries
+    ``meter_reset`` and energy 0 — the register lost continuity and nothing is claimed, as
+    for a real reset. It was never fully measured, so this costs no measured energy, and the
+    intervals after it are measured and continuous as usual;
+  - after the clock went back, intervals before ``said_t`` are measured but not emitted (they
+    are signed already); the first one emitted again is the bridge (``meter_reset``, energy 0)
+    if its register does not continue. A device whose clock ran far ahead therefore emits
+    nothing for that meter until the clock passes its last reading again: those intervals are
+    already in the chain under the wrong dates, and signing them twice would only log overlaps.
+
+  ``meter_reset`` is the only flag of the closed set (PROTOCOL.md §2) that excuses a register
+  jump; we use it for "continuity lost, nothing claimed", which is what it means for a verifier.
+  A reading is never longer than one interval (k = 1 always; missed intervals are apportioned
+  one reading each, or not emitted).
 * **clock_unsynced**: every reading whose boundary decisions or registers involve a snapshot
   taken while the clock was *known* unsynchronised carries ``clock_unsynced`` — the snapshot
   that closes it *and* the one before it (whose register a boundary after it takes). The state
@@ -48,9 +71,8 @@ Rules, chosen so that a strict verifier can check every reading on its own:
   unsynchronised snapshot and the first synchronised one is an artefact of the step, not an
   outage: spreading the register difference over the intervals in between would date energy in
   intervals that were never measured. So if boundaries would need interpolating after an
-  unsynchronised snapshot, the interval open at it is closed (flagged) and readings restart at
-  the next boundary after the new snapshot, as for a long outage; at most that span's energy is
-  not claimed.
+  unsynchronised snapshot, the interval open at it is closed (flagged) and the builder resumes
+  at the new snapshot, as after a long outage; at most that span's energy is not claimed.
 * ``co2_g_estimate`` = ``energy_wh × factor_g_per_kWh // 1000`` (integer floor; display only).
 """
 
@@ -58,7 +80,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -117,6 +139,10 @@ class MeterState:
     open_energy_wh: int = 0
     open_flags: frozenset[Flag] = field(default_factory=frozenset)
     last_synced: bool = True  # the clock was not known unsynchronised at the last snapshot
+    # end and register_end of the last reading emitted: the next one must not start before it
+    # and must continue its register (module docstring, "Resuming")
+    said_t: int | None = None
+    said_wh: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +154,7 @@ class MeterState:
             "open_energy_wh": self.open_energy_wh,
             "open_flags": [f.value for f in _ordered(self.open_flags)],
             "last_synced": self.last_synced,
+            "said_t": self.said_t, "said_wh": self.said_wh,
         }
 
     @classmethod
@@ -143,6 +170,10 @@ class MeterState:
                 anchor_wh=_as_int(d["anchor_wh"]), open_energy_wh=_as_int(d["open_energy_wh"]),
                 open_flags=frozenset(Flag(f) for f in d["open_flags"]),
                 last_synced=_as_bool(d.get("last_synced", True)),  # absent in older states
+                # absent in older states: the open interval's start continues the last reading
+                said_t=None if d.get("said_t", anchor) is None else _as_int(
+                    d.get("said_t", anchor)),
+                said_wh=_as_int(d.get("said_wh", d["anchor_wh"])),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise StateCorrupt(f"stored meter state is malformed ({e!r}): {dict(d)!r}") from e
@@ -208,6 +239,47 @@ def _fresh(obs: Observation, p: BuilderParams) -> MeterState:
     return MeterState(obs.t, obs.register_wh, obs.identity, last_synced=obs.clock_synced)
 
 
+def _resume(obs: Observation, p: BuilderParams, said_t: int | None, said_wh: int,
+            unsynced: bool) -> tuple[MeterState, tuple[IntervalReading, ...]]:
+    """Start again from ``obs`` after a span the builder does not fill, bridging to the last
+    reading emitted (module docstring, "Resuming"). ``unsynced``: the span involved a
+    snapshot taken while the clock was known unsynchronised."""
+    fresh = _fresh(obs, p)
+    if said_t is None:
+        return fresh, ()
+    flags = {Flag.METER_RESET} | ({Flag.CLOCK_UNSYNCED} if unsynced else set())
+    t, n = obs.t, p.interval_s
+    if t % n == 0:
+        if t - n < said_t:  # the clock went back: no room for a bridge before the snapshot
+            return replace(fresh, said_t=said_t, said_wh=said_wh), ()
+        bridge = IntervalReading(start=t - n, end=t, register_start_wh=said_wh,
+                                 register_end_wh=obs.register_wh, energy_wh=0,
+                                 flags=_ordered(flags), identity=obs.identity, co2_g_estimate=0)
+        return replace(fresh, said_t=t, said_wh=obs.register_wh), (bridge,)
+    start = t - t % n
+    if start < said_t:
+        return replace(fresh, said_t=said_t, said_wh=said_wh), ()
+    return MeterState(t, obs.register_wh, obs.identity, anchor_t=start, anchor_wh=said_wh,
+                      open_energy_wh=0, open_flags=frozenset(flags),
+                      last_synced=obs.clock_synced, said_t=said_t, said_wh=said_wh), ()
+
+
+def _continue_from(iv: IntervalReading, said_t: int | None,
+                   said_wh: int) -> IntervalReading | None:
+    """``iv`` as it may be emitted after the last reading (end ``said_t``, register
+    ``said_wh``): None if it would overlap it, the bridge if its register does not continue."""
+    if said_t is None:
+        return iv
+    if iv.start < said_t:
+        return None
+    if iv.register_start_wh == said_wh or set(iv.flags) & {Flag.METER_RESET,
+                                                           Flag.METER_REPLACED,
+                                                           Flag.ROLLOVER}:
+        return iv
+    return replace(iv, register_start_wh=said_wh, energy_wh=0, co2_g_estimate=0,
+                   flags=_ordered(set(iv.flags) | {Flag.METER_RESET}))
+
+
 def _classify(state: MeterState, obs: Observation) -> tuple[_Event, int]:
     if obs.identity != state.identity:
         return _Event.REPLACED, 0
@@ -233,8 +305,11 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
     if obs.t <= state.last_t:
         back = state.last_t - obs.t
         if back > params.max_gap_intervals * p:
-            return Step(_fresh(obs, params), (),
-                        f"clock went back by {back} s: readings restart from this snapshot")
+            resumed, bridge = _resume(obs, params, state.said_t, state.said_wh,
+                                      not obs.clock_synced or not state.last_synced)
+            return Step(resumed, bridge,
+                        f"clock went back by {back} s: readings resume once it passes the "
+                        "last one signed")
         return Step(state, (), f"snapshot at {obs.t} is not after the previous one at "
                                f"{state.last_t} (clock moved back?): ignored")
 
@@ -265,6 +340,7 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
         return {Flag.ROLLOVER} if wrap and u_to // wrap > u_from // wrap else set()
 
     readings: list[IntervalReading] = []
+    said_t, said_wh = state.said_t, state.said_wh
     anchor_t, anchor_wh = state.anchor_t, state.anchor_wh
     acc_energy = state.open_energy_wh
     acc_flags: set[Flag] = set(state.open_flags)
@@ -289,10 +365,13 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
             energy = acc_energy + (u_b - prev_u)
             if Flag.METER_RESET in flags or Flag.METER_REPLACED in flags:
                 energy = 0
-            readings.append(IntervalReading(
+            iv = _continue_from(IntervalReading(
                 start=anchor_t, end=b, register_start_wh=anchor_wh, register_end_wh=reg_b,
                 energy_wh=energy, flags=_ordered(flags), identity=ident,
-                co2_g_estimate=co2_estimate(energy, params.co2_g_per_kwh)))
+                co2_g_estimate=co2_estimate(energy, params.co2_g_per_kwh)), said_t, said_wh)
+            if iv is not None:
+                readings.append(iv)
+                said_t, said_wh = iv.end, iv.register_end_wh
         anchor_t, anchor_wh, acc_energy = b, reg_b, 0
         acc_flags = set()
         if not measured:
@@ -305,13 +384,14 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
     if discontinuity:
         if interpolated > params.max_gap_intervals:
             note = (f"no snapshot for {interpolated + 1} intervals (more than "
-                    "max_gap_fill_hours): the gap is not filled, readings restart at the next "
-                    "boundary")
+                    "max_gap_fill_hours): the gap is not filled; readings resume from this "
+                    "snapshot (the interval holding it claims nothing: meter_reset)")
         else:
             note = (f"{interpolated + 1} intervals since a snapshot taken while the clock was "
-                    "unsynchronised (the clock was set?): not filled, readings restart at the "
-                    "next boundary")
-        return Step(_fresh(obs, params), tuple(readings), note)
+                    "unsynchronised (the clock was set?): not filled; readings resume from "
+                    "this snapshot (the interval holding it claims nothing: meter_reset)")
+        resumed, bridge = _resume(obs, params, said_t, said_wh, step_unsynced)
+        return Step(resumed, (*readings, *bridge), note)
 
     if not boundaries or boundaries[-1] != t_n:
         acc_energy += u_n - prev_u
@@ -324,7 +404,7 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
         last_t=t_n, last_wh=obs.register_wh, identity=obs.identity, anchor_t=anchor_t,
         anchor_wh=anchor_wh, open_energy_wh=acc_energy,
         open_flags=frozenset(acc_flags) if anchor_t is not None else frozenset(),
-        last_synced=obs.clock_synced)
+        last_synced=obs.clock_synced, said_t=said_t, said_wh=said_wh)
     return Step(new_state, tuple(readings))
 
 

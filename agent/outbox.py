@@ -12,6 +12,17 @@ Rows are deleted only by :meth:`acknowledge` (a verified ``accepted``/``duplicat
 naming the same ``reading_sha256``), never on a broker PUBACK. ``rejected`` readings are set aside
 with the reason and never sent again unless asked for by seq.
 
+**Non-creditable readings (PROTOCOL.md v1.1 §3).** An ``accepted`` item with ``"creditable":
+false`` means the reading *is* in the ledger but earns nothing (an overlap, an implausible
+energy, …): it is delivered, so it is deleted exactly like an accepted one, and — in the same
+transaction, so a power cut can neither lose the record nor keep the reading — its seq, hash,
+reason and the receipt's time go into the small ``non_creditable`` table (the newest
+:attr:`Outbox.NON_CREDITABLE_KEEP`, plus a running total in ``meta``) for ``eco-agent status``:
+the device owner or installer sees why some intervals earn nothing, after the reading itself
+has left the device. The table is created with ``CREATE TABLE IF NOT EXISTS`` at every writable
+open, which migrates an older outbox in place; a read-only open of an outbox that predates it
+reports none.
+
 All methods are thread-safe (one connection behind a lock): the poll job commits cycles from the
 scheduler's thread while the main loop pumps the uplink.
 
@@ -73,6 +84,16 @@ CREATE TABLE IF NOT EXISTS readings (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS readings_status ON readings (status, seq);
+CREATE TABLE IF NOT EXISTS non_creditable (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL,
+    reading_sha256 TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    meter TEXT,
+    start TEXT,
+    "end" TEXT
+);
 """
 
 
@@ -96,10 +117,28 @@ class OutboxCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class NonCreditable:
+    """A delivered reading the aggregator logged as not creditable, and why (v1.1 §3)."""
+
+    seq: int
+    reading_sha256: str
+    reason: str
+    at: str  # when the receipt was applied (RFC 3339 UTC)
+    meter: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "reading_sha256": self.reading_sha256, "reason": self.reason,
+                "at": self.at, "meter": self.meter, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptOutcome:
-    acknowledged: tuple[int, ...]
+    acknowledged: tuple[int, ...]  # deleted: accepted or duplicate, creditable or not
     set_aside: tuple[int, ...]
     mismatched: tuple[int, ...]  # seq unknown here or naming a different reading hash
+    non_creditable: tuple[int, ...] = ()  # of ``acknowledged``: recorded as not creditable
 
 
 # SQLite primary result codes that say the environment failed (busy, locked, out of memory,
@@ -532,24 +571,63 @@ class Outbox:
                              (REJECTED, reason[:512], seq, sha))
         return cur.rowcount == 1
 
+    NON_CREDITABLE_KEEP = 100
+
     def apply_receipt(self, acks: Sequence[tuple[int, str]],
                       rejections: Sequence[tuple[int, str, str]],
-                      summary: Mapping[str, Any] | None) -> ReceiptOutcome:
+                      summary: Mapping[str, Any] | None,
+                      non_creditable: Sequence[tuple[int, str, str]] = (),
+                      at: str = "") -> ReceiptOutcome:
         """Apply one verified receipt in one transaction: delete acknowledged readings (hash
-        must match), set rejected ones aside (seq, sha256, reason), remember ``summary``."""
+        must match), set rejected ones aside (seq, sha256, reason), remember ``summary``.
+
+        ``non_creditable`` (seq, sha256, reason) are accepted items marked ``"creditable":
+        false``: deleted like ``acks`` and recorded (with ``at``, the receipt's time) in the
+        same transaction. A reading no longer held (a receipt delivered twice) is not recorded
+        again: it comes back in ``mismatched``."""
         acked: list[int] = []
         aside: list[int] = []
         bad: list[int] = []
+        noted: list[int] = []
         with self._tx() as db:
             for seq, sha in acks:
                 cur = db.execute("DELETE FROM readings WHERE seq=? AND sha256=?", (seq, sha))
                 (acked if cur.rowcount == 1 else bad).append(seq)
+            for seq, sha, reason in non_creditable:
+                if self._note_non_creditable(db, seq, sha, reason, at):
+                    acked.append(seq)
+                    noted.append(seq)
+                else:
+                    bad.append(seq)
             for seq, sha, reason in rejections:
                 (aside if self._set_aside(db, seq, reason, sha) else bad).append(seq)
             if summary is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('last_receipt', ?)",
                            (json.dumps(dict(summary), sort_keys=True),))
-        return ReceiptOutcome(tuple(acked), tuple(aside), tuple(bad))
+        return ReceiptOutcome(tuple(acked), tuple(aside), tuple(bad), tuple(noted))
+
+    def _note_non_creditable(self, db: sqlite3.Connection, seq: int, sha: str, reason: str,
+                             at: str) -> bool:
+        """Delete reading ``seq`` (hash ``sha``) and record it as not creditable; False if it
+        is not held under that hash. Runs inside the caller's transaction."""
+        row = db.execute("SELECT body FROM readings WHERE seq=? AND sha256=?",
+                         (seq, sha)).fetchone()
+        if row is None:
+            return False
+        meter = start = end = None
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            rec = json.loads(row[0])
+            meter, start, end = (str(rec["meter"]), str(rec["start"]), str(rec["end"]))
+        db.execute("DELETE FROM readings WHERE seq=? AND sha256=?", (seq, sha))
+        cur = db.execute('INSERT INTO non_creditable (seq, reading_sha256, reason, at, meter, '
+                         'start, "end") VALUES (?,?,?,?,?,?,?)',
+                         (seq, sha, reason[:512], at, meter, start, end))
+        db.execute("DELETE FROM non_creditable WHERE id <= ?",
+                   (int(cur.lastrowid or 0) - self.NON_CREDITABLE_KEEP,))
+        total = db.execute("SELECT value FROM meta WHERE key='non_creditable_total'").fetchone()
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('non_creditable_total', ?)",
+                   (str(int(total[0]) + 1 if total else 1),))
+        return True
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -578,6 +656,25 @@ class Outbox:
     def rejected(self, limit: int = 100) -> list[StoredReading]:
         return self._rows("SELECT seq, sha256, body, status, reason FROM readings "
                           "WHERE status=? ORDER BY seq LIMIT ?", (REJECTED, limit))
+
+    def non_creditable(self, limit: int = 100) -> tuple[int, list[NonCreditable]]:
+        """(how many delivered readings were logged as not creditable in all, the newest
+        ``limit`` of them, newest first). An outbox from before v1.1 opened read-only has no
+        table yet: none."""
+        with self._lock:
+            try:
+                total = self._db.execute(
+                    "SELECT value FROM meta WHERE key='non_creditable_total'").fetchone()
+                rows = self._db.execute(
+                    'SELECT seq, reading_sha256, reason, at, meter, start, "end" '
+                    "FROM non_creditable ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            except sqlite3.OperationalError as e:
+                if "no such table" in str(e):
+                    return 0, []
+                raise
+        items = [NonCreditable(int(r[0]), str(r[1]), str(r[2]), str(r[3]), r[4], r[5], r[6])
+                 for r in rows]
+        return (int(total[0]) if total else 0), items
 
     def counts(self) -> OutboxCounts:
         with self._lock:

@@ -14,9 +14,23 @@ box must boot without a network). The sharp edges of PITFALLS.md §1 shape the d
   reading leaves the outbox only on a receipt item ``accepted``/``duplicate`` whose
   ``reading_sha256`` matches, in a receipt whose signature verifies under the pinned log key and
   whose ``device_id`` is ours; anything else is ignored and logged loudly.
+* ``accepted`` with ``"creditable": false`` (PROTOCOL.md v1.1 §3) → the reading *is* in the
+  ledger, so it is delivered and deleted like any accepted one; the outbox records it (seq,
+  hash, reason, time; the newest 100 and a total) in the same transaction, ``eco-agent status``
+  shows it under ``non_creditable``, and it is logged once at WARNING with its reason.
+  ``"creditable": true`` or no such field (an aggregator before v1.1) means creditable.
 * ``rejected`` with ``gap: …`` and ``expected_seq`` → the pending readings from ``expected_seq``
-  are sent again (except those already re-sent after the message that caused the gap); any other
-  rejection → the reading is set aside with its reason and shown by ``eco-agent status``.
+  are sent again (except those already re-sent after the message that caused the gap).
+* ``rejected`` with reason code ``future`` (the part before the colon: the interval ends after
+  the aggregator's clock plus its allowed skew, i.e. this device's clock runs ahead) → the
+  reading is **not** set aside: setting it aside would stall the device's chain for good, since
+  every later reading would then be answered ``gap``. It stays pending and is held back, with
+  every later reading (they could only get ``gap`` before it enters the ledger), for
+  ``resend_timeout_s`` (the normal resend delay), then sent again, until the aggregator's clock
+  has passed its end and accepts it. The hold lives in memory only: after a restart the
+  reading is simply sent again.
+* any other rejection → the reading is set aside with its reason, never resent blindly, and
+  shown by ``eco-agent status``.
 * At-least-once: a message without a receipt after ``resend_timeout_s`` is sent again, and
   after every (re)connect everything pending is sent again; the aggregator drops duplicates.
 """
@@ -52,6 +66,12 @@ from .outbox import Outbox, StoredReading
 log = logging.getLogger(__name__)
 
 MAX_RECEIPT_BYTES: Final = 256 * 1024
+
+
+def reason_code(reason: str | None) -> str:
+    """The machine-readable part of a receipt reason: ``"future: interval ends …"`` →
+    ``"future"``."""
+    return (reason or "").split(":", 1)[0].strip()
 
 
 def topic(device_id: str, leaf: str) -> str:
@@ -142,6 +162,8 @@ class Uplink:
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self.connected = False
         self._awaiting: dict[int, _Sent] = {}
+        # seq → monotonic time before which it is not sent: readings refused as "future"
+        self._held: dict[int, float] = {}
         self._next_batch = 0
         self.receipts_ignored = 0
         self.last_error: str | None = None
@@ -325,7 +347,16 @@ class Uplink:
             return
         want = free * cfg.batch_max
         rows = self.outbox.pending(len(self._awaiting) + want)
-        due = [r for r in rows if r.seq not in self._awaiting][:want]
+        due: list[StoredReading] = []
+        for r in rows:
+            until = self._held.get(r.seq)
+            if until is not None:
+                if now < until:
+                    break  # the chain waits for it: anything after it could only get "gap"
+                del self._held[r.seq]
+            if r.seq not in self._awaiting:
+                due.append(r)
+        due = due[:want]
         for i in range(0, len(due), cfg.batch_max):
             chunk = due[i:i + cfg.batch_max]
             if not self._publish(chunk, now):
@@ -406,28 +437,43 @@ class Uplink:
             return
 
         acks: list[tuple[int, str]] = []
+        not_creditable: list[tuple[int, str, str]] = []
         rejections: list[tuple[int, str, str]] = []
+        futures: list[tuple[int, str, str]] = []
         gaps: list[tuple[int, int]] = []
         counts = {s.value: 0 for s in ReceiptStatus}
         for item in receipt.items:
             counts[item.status.value] += 1
-            if item.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.DUPLICATE):
+            if item.status is ReceiptStatus.ACCEPTED and item.creditable is False:
+                not_creditable.append((item.seq, item.reading_sha256,
+                                       item.reason or "not creditable"))
+            elif item.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.DUPLICATE):
                 acks.append((item.seq, item.reading_sha256))
             elif (item.reason or "").startswith("gap") and item.expected_seq is not None:
                 gaps.append((item.seq, item.expected_seq))
+            elif reason_code(item.reason) == "future":
+                futures.append((item.seq, item.reading_sha256, item.reason or "future"))
             else:
                 rejections.append((item.seq, item.reading_sha256, item.reason or "rejected"))
         seqs = [i.seq for i in receipt.items]
-        summary = {"at": format_time(datetime.fromtimestamp(self._wall(), UTC)),
-                   "first_seq": min(seqs), "last_seq": max(seqs), **counts,
-                   "gap_expected_seq": min((e for _, e in gaps), default=None)}
-        outcome = self.outbox.apply_receipt(acks, rejections, summary)
+        at = format_time(datetime.fromtimestamp(self._wall(), UTC))
+        summary = {"at": at, "first_seq": min(seqs), "last_seq": max(seqs), **counts,
+                   "gap_expected_seq": min((e for _, e in gaps), default=None),
+                   "not_creditable": len(not_creditable)}
+        outcome = self.outbox.apply_receipt(acks, rejections, summary, not_creditable, at)
         for s in (*outcome.acknowledged, *outcome.set_aside):
             self._awaiting.pop(s, None)
+            self._held.pop(s, None)
+        for s in outcome.non_creditable:
+            reason = next(r for q, _, r in not_creditable if q == s)
+            log.warning("reading seq %d is in the ledger but NOT CREDITABLE: %s (see eco-agent "
+                        "status)", s, reason)
         for s in outcome.set_aside:
             reason = next(r for q, _, r in rejections if q == s)
             log.error("reading seq %d REJECTED by the aggregator: %s (set aside, not resent; "
                       "see eco-agent status)", s, reason)
+        for s, sha, reason in futures:
+            self._hold_future(s, sha, reason)
         for s in outcome.mismatched:
             held = self.outbox.get(s)
             if held is None:
@@ -439,6 +485,21 @@ class Uplink:
         if gaps:
             self._resend_after_gap(gaps)
 
+    def _hold_future(self, seq: int, sha: str, reason: str) -> None:
+        """Keep a reading refused as ``future`` pending; send it (and what follows) again after
+        ``resend_timeout_s``. Only our own pending reading under that hash is held."""
+        held = self.outbox.get(seq)
+        if held is None or held.sha256 != sha or held.status != "pending":
+            log.debug("future receipt for seq %d, which is not a pending reading here", seq)
+            return
+        self._awaiting.pop(seq, None)
+        again = seq in self._held
+        self._held[seq] = self._monotonic() + self.config.resend_timeout_s
+        (log.info if again else log.warning)(
+            "reading seq %d refused for now: %s (this device's clock runs ahead of the "
+            "aggregator's?); kept, sent again in %.0f s", seq, reason,
+            self.config.resend_timeout_s)
+
     def _resend_after_gap(self, gaps: list[tuple[int, int]]) -> None:
         expected = min(e for _, e in gaps)
         # the message that caused the gap; readings sent again after it are already on their way
@@ -447,7 +508,10 @@ class Uplink:
         for s, _ in gaps:
             self._awaiting.pop(s, None)
         held = self.outbox.get(expected)
-        if held is None or held.status != "pending":
+        if expected in self._held:
+            log.info("the aggregator expects seq %d next, held back until its clock passes "
+                     "the reading's end; the readings after it wait with it", expected)
+        elif held is None or held.status != "pending":
             what = "no longer held (already receipted)" if held is None else (
                 f"set aside as rejected ({held.reason})")
             log.error("the aggregator expects seq %d next, which this device has %s; readings "
@@ -458,6 +522,8 @@ class Uplink:
         for s, sent in list(self._awaiting.items()):
             if s >= expected and caused_at is not None and sent.at <= caused_at:
                 del self._awaiting[s]
+        if expected in self._held:
+            return
         first = self.outbox.resend_from(expected, 1)
         log.warning("gap: the aggregator expects seq %d; sending pending readings again from "
                     "seq %s", expected, first[0].seq if first else "(none pending)")

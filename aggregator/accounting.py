@@ -185,9 +185,11 @@ def points_statement(view: LedgerView, programme: Programme, household: str,
     configured, points older than ``expiry_days`` (oldest spent first) lapse."""
     readings = [r.facts for r in view.readings
                 if r.household == household and r.excluded is None]
-    days = daily_reduction_g(readings, view.terms(household), programme.methodology)
+    days = daily_reduction_g(readings, view.terms(household), programme.methodology,
+                             programme.rules)
     total = sum(days.values())
-    earned = total * programme.points_per_kg // 1000
+    # an EV day may be negative (it lowers the total); a balance never goes below zero earned
+    earned = max(0, total) * programme.points_per_kg // 1000
     mine = [r for _, r in view.redemptions
             if r.household == household and r.programme == programme.id]
     redeemed = sum(r.points for r in mine)

@@ -82,8 +82,8 @@ def household_rows(covered: Iterable[LedgerReading], terms_of: Callable[[str], H
                    method: Methodology, rules: CreditRules = DEFAULT_RULES,
                    methodology: str | None = None) -> list[dict[str, Any]]:
     """The report's ``households`` list: per pseudonym, devices, what was covered and excluded
-    (and the household rule that zeroed it, if one did), monthly figures from the creditable
-    readings only, total."""
+    (and the household rule that zeroed it, if one did), its flags (a battery is always
+    flagged), monthly figures from the creditable readings only, total."""
     by_hh: dict[str, list[LedgerReading]] = {}
     for r in covered:
         by_hh.setdefault(r.household, []).append(r)
@@ -93,9 +93,11 @@ def household_rows(covered: Iterable[LedgerReading], terms_of: Callable[[str], H
         terms = terms_of(hh)
         months = household_months([r.facts for r in rs if r.excluded is None], terms, method,
                                   rules)
-        zeroed = zero_reason(terms, rules) if methodology != EV else None
+        pv = methodology != EV
         rows.append({"household": hh, "devices": sorted({r.device_id for r in rs}),
-                     "readings": reading_counts(rs), "zeroed_by": zeroed,
+                     "readings": reading_counts(rs),
+                     "zeroed_by": zero_reason(terms, rules) if pv else None,
+                     "flags": terms.flags(rules) if pv else [],
                      "months": months, "reduction_g": sum(m["reduction_g"] for m in months)})
     return rows
 

@@ -18,7 +18,7 @@ import enum
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, Final
 
 from .errors import MalformedRecord
@@ -89,6 +89,10 @@ def _jst_day(text: object, what: str) -> date:
     if d.isoformat() != text:
         raise MalformedRecord(f"{what}: {text!r} is not spelled YYYY-MM-DD")
     return d
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def jst_midnight(d: date) -> datetime:
@@ -234,7 +238,7 @@ def judge_reading(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | 
         if start < cursor.end:
             return Exclusion(Rule.OVERLAP, f"starts {reading.start}, before the end of meter "
                                            f"{meter.id!r}'s previous reading "
-                                           f"({cursor.end:%Y-%m-%dT%H:%M:%SZ})")
+                                           f"({_utc(cursor.end)})")
         if reading.register_start_wh != cursor.register_end_wh and not excused:
             return Exclusion(Rule.REGISTER_DISCONTINUITY,
                              f"register_start_wh {reading.register_start_wh} ≠ the previous "
@@ -258,7 +262,7 @@ def judge_reading(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | 
         return Exclusion(Rule.BAD_ENROLMENT, str(e))
     if start < joined:
         return Exclusion(Rule.BEFORE_JOINING, f"starts {reading.start}, before the member "
-                                              f"joined ({joined:%Y-%m-%dT%H:%M:%SZ} UTC)")
+                                              f"joined ({_utc(joined)})")
     first = rules.crediting_start
     if (first is not None and start < first) or end > rules.crediting_end:
         return Exclusion(Rule.OUTSIDE_CREDITING_PERIOD,

@@ -197,12 +197,18 @@ def terms_problems(quantities: Iterable[Quantity], fit: Mapping[str, Any]) -> li
 
 
 def household_terms(enrolments: Iterable[Enrolment]) -> HouseholdTerms:
-    """Combine the enrolments of one household (several devices may serve one home)."""
-    ens = list(enrolments)
+    """Combine the enrolments of one household (several devices may serve one home).
+
+    In a fixed order (enrolment time, then device id), so the aggregator, which meets them in
+    log order, and a verifier, which meets them in report order, merge them the same way; a
+    battery declared by any of them counts (the conservative reading)."""
+    ens = sorted(enrolments, key=lambda e: (e.enrolled_at, e.device_id))
     qs = frozenset(m.quantity for e in ens for m in e.meters)
     fit: dict[str, Any] = {}
     for e in ens:
         fit.update({k: v for k, v in e.fit.items() if v is not None})
+    if any(e.fit.get("battery") is True for e in ens):
+        fit["battery"] = True
     ev = fit.get("ev") if isinstance(fit.get("ev"), Mapping) else {}
     assert isinstance(ev, Mapping)
     return HouseholdTerms(
@@ -348,11 +354,12 @@ def bucket_energy(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
 
     Spans are exact (start, end) pairs; readings of one quantity on one span (several devices)
     are added. Only spans with both a PV and an export reading are netted: anything else would
-    compare energy over different times. Battery homes (``rules.battery == "daily"``) net the
-    sums of a JST day's matched spans, max(0, Σ pv − Σ export), because a battery moves PV
-    from the interval it was generated in to a later one; the day's figure goes into the bucket
-    of that day's first matched span (its month or day; with buckets finer than a day, that
-    one slot). A household whose PV is zeroed (:func:`zero_reason`) gets 0 self-consumption."""
+    compare energy over different times. Battery homes (``rules.battery == "daily"``) net per
+    JST day, max(0, Σ pv of the matched spans − Σ export of *every* span that day), because a
+    battery moves PV from the interval it was generated in to a later one, possibly one
+    without a PV reading; the day's figure goes into the bucket of that day's first span with
+    an export reading (its month or day; with buckets finer than a day, that one slot). A
+    household whose PV is zeroed (:func:`zero_reason`) gets 0 self-consumption."""
     spans: dict[tuple[datetime, datetime], dict[Quantity, int]] = {}
     for r in readings:
         slot = spans.setdefault((r.start, r.end), {})
@@ -371,12 +378,15 @@ def bucket_energy(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
         b["grid_export"] += exp or 0
         b["ev_charge"] += slot.get(Quantity.EV_CHARGE, 0)
         b["grid_import"] += slot.get(Quantity.GRID_IMPORT, 0)
+        if credit_pv and daily and exp is not None:
+            # a battery home: every kWh exported that day is subtracted, also from spans
+            # without a PV reading (the battery may export at night, when the inverter is off)
+            d = days.setdefault(day_of(start), [key(start), 0, 0])
+            d[1] += pv if pv is not None else 0
+            d[2] += exp
+            continue
         if not credit_pv or pv is None or exp is None:
             continue
-        if daily:
-            d = days.setdefault(day_of(start), [key(start), 0, 0])
-            d[1] += pv
-            d[2] += exp
         else:
             b["self_consumed"] += max(0, pv - exp)
     for k, pv_sum, exp_sum in days.values():

@@ -50,7 +50,8 @@ REPORT_KEYS = {"type", "batch_id", "programme", "period", "methodology", "househ
                "enrolments", "checkpoint", "log_key", "sig"}
 LOG_KEY_CHANGES = "log_key_changes"  # present only once the log has changed its key
 DEMONSTRATION = "demonstration"  # present (true) only in a demonstration programme's report
-HOUSEHOLD_KEYS = {"household", "devices", "readings", "zeroed_by", "months", "reduction_g"}
+HOUSEHOLD_KEYS = {"household", "devices", "readings", "zeroed_by", "flags", "months",
+                  "reduction_g"}
 
 
 class ReportProblem(InvalidInput):
@@ -272,6 +273,10 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
         if hh["zeroed_by"] != zero:
             raise ReportProblem(f"{w}.zeroed_by: the report says {hh['zeroed_by']!r}, the "
                                 f"household's enrolments under the programme rules give {zero!r}")
+        flags = [] if seal.methodology == EV else terms.flags(rules)
+        if hh["flags"] != flags:
+            raise ReportProblem(f"{w}.flags: the report says {hh['flags']!r}, the household's "
+                                f"enrolments under the programme rules give {flags!r}")
         hh_total = 0
         for j, m in enumerate(hh.get("months", [])):
             try:

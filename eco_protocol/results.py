@@ -21,7 +21,8 @@ from .creditability import RULE_TEXT, Rule
 RESULT_COLUMNS = ("symbol", "definition_and_unit", "classification", "method_and_frequency",
                   "value", "period", "remarks")
 HOUSEHOLD_COLUMNS = ("household", "devices", "readings_covered", "readings_creditable",
-                     "readings_excluded", "excluded_by_rule", "zeroed_by", "pv_generation_wh",
+                     "readings_excluded", "excluded_by_rule", "zeroed_by", "flags",
+                     "pv_generation_wh",
                      "grid_export_wh", "self_consumed_wh", "ev_charge_wh", "reduction_g")
 DEMONSTRATION_REMARK = "DEMONSTRATION: illustrative factors, not for certification"
 
@@ -108,7 +109,7 @@ def households_table(report: Mapping[str, Any]) -> str:
             hh["household"], " ".join(hh["devices"]), str(r["covered"]), str(r["creditable"]),
             str(r["covered"] - r["creditable"]),
             "; ".join(f"{k}={v}" for k, v in sorted(r["excluded"].items())),
-            hh["zeroed_by"] or "", *(str(energy.get(k, 0)) for k in (
+            hh["zeroed_by"] or "", "; ".join(hh["flags"]), *(str(energy.get(k, 0)) for k in (
                 "pv_generation", "grid_export", "self_consumed", "ev_charge")),
             str(hh["reduction_g"])))
     return _csv(HOUSEHOLD_COLUMNS, rows)

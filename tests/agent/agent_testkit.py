@@ -92,6 +92,11 @@ class Responder:
     drop_next: int = 0  # forget this many messages entirely (lost on the way)
     swallow_receipts: bool = False  # append to the ledger but send no receipt
     reject: dict[int, str] = field(default_factory=dict)  # seq → reason (not a gap)
+    # seq → reason: logged, but answered accepted with "creditable": false (PROTOCOL v1.1 §3)
+    not_creditable: dict[int, str] = field(default_factory=dict)
+    # the aggregator's clock: a reading ending after now() + max_skew_s is refused as "future"
+    now: Callable[[], datetime] | None = None
+    max_skew_s: int = 300
     ledger: list[tuple[str, int, str]] = field(default_factory=list)  # (device, seq, sha)
     received: list[list[int]] = field(default_factory=list)  # seqs of each message seen
     receipts: list[dict[str, Any]] = field(default_factory=list)
@@ -173,6 +178,12 @@ class Responder:
         assert rec["device_id"] == device
         item: dict[str, Any] = {"seq": seq, "reading_sha256": sha, "reason": None,
                                 "leaf_index": None}
+        if self.now is not None:
+            end = datetime.fromisoformat(rec["end"].replace("Z", "+00:00"))
+            if (end - self.now()).total_seconds() > self.max_skew_s:
+                return item | {"status": "rejected",
+                               "reason": f"future: interval ends {rec['end']}, after the "
+                                         "aggregator's clock plus its skew"}
         if (device, seq) in self._index:
             first_sha, leaf = self._index[(device, seq)]
             if first_sha == sha:
@@ -191,6 +202,9 @@ class Responder:
         self.records.append(rec)
         self._index[(device, seq)] = (sha, leaf)
         self._next[device] = (seq + 1, sha)
+        if seq in self.not_creditable:
+            return item | {"status": "accepted", "leaf_index": leaf, "creditable": False,
+                           "reason": self.not_creditable[seq]}
         return item | {"status": "accepted", "leaf_index": leaf}
 
 

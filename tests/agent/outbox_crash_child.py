@@ -2,7 +2,9 @@
 loop until it is SIGKILLed, reporting on stdout what it has done.
 
 Lines: ``C <seq> <sha256>`` after a cycle's commit returned, ``a <seq>`` before an acknowledge,
-``A <seq>`` after it returned. Usage: ``python outbox_crash_child.py OUTBOX SEED``.
+``A <seq>`` after it returned. Usage: ``python outbox_crash_child.py OUTBOX SEED [noncreditable]``;
+with ``noncreditable`` every acknowledgement is an accepted item marked ``"creditable": false``
+(deleted and recorded in one transaction).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def body(n: int) -> dict[str, Any]:
 
 def main() -> None:
     path, seed = Path(sys.argv[1]), int(sys.argv[2])
+    noncreditable = sys.argv[3:] == ["noncreditable"]
     rng = random.Random(seed)
     box = Outbox.open(path, DEVICE)
     n = box.counts().next_seq
@@ -56,7 +59,12 @@ def main() -> None:
             held = box.get(seq)
             if held is not None:
                 print(f"a {seq}", flush=True)
-                assert box.acknowledge(seq, held.sha256)
+                if noncreditable:
+                    out = box.apply_receipt([], [], None, [(seq, held.sha256, f"overlap: {seq}")],
+                                            fmt(T0))
+                    assert out.non_creditable == (seq,)
+                else:
+                    assert box.acknowledge(seq, held.sha256)
                 print(f"A {seq}", flush=True)
 
 

@@ -119,12 +119,50 @@ def test_gap_with_reset_gives_zero_energy_intervals() -> None:
     assert out[-1].flags == (Flag.METER_RESET, Flag.GAP_FILLED)
 
 
-def test_outage_longer_than_the_bound_restarts_at_the_next_boundary() -> None:
+def test_outage_longer_than_the_bound_resumes_with_a_continuous_bridge() -> None:
     params = BuilderParams(interval_s=P, max_gap_intervals=2)
     _, out = feed([(T0, 0), (T0 + 100, 100), (T0 + 10 * P + 7, 5000), (T0 + 11 * P, 5100),
                    (T0 + 12 * P, 5200)], params)
-    assert [(r.start - T0) // P for r in out] == [0, 11]
-    assert out[0].register_end_wh == 100 and out[1].register_start_wh == 5100
+    assert [(r.start - T0) // P for r in out] == [0, 10, 11]
+    assert out[0].register_end_wh == 100
+    # the interval holding the first snapshot after the outage bridges the register (v1.1 §2):
+    # it continues from the last reading, claims nothing and says why
+    bridge = out[1]
+    assert (bridge.register_start_wh, bridge.register_end_wh, bridge.energy_wh) == (100, 5100, 0)
+    assert bridge.flags == (Flag.METER_RESET,)
+    assert (out[2].register_start_wh, out[2].energy_wh, out[2].flags) == (5100, 100, ())
+
+
+def test_outage_ending_on_a_boundary_bridges_the_interval_before_it() -> None:
+    params = BuilderParams(interval_s=P, max_gap_intervals=2)
+    _, out = feed([(T0, 0), (T0 + P, 100), (T0 + 10 * P, 5000), (T0 + 11 * P, 5100)], params)
+    # the interval open at the last snapshot is closed as usual; then the bridge, then normal
+    assert [(r.start - T0) // P for r in out] == [0, 1, 9, 10]
+    assert [(r.register_start_wh, r.register_end_wh, r.energy_wh) for r in out] == [
+        (0, 100, 100), (100, 100, 0), (100, 5000, 0), (5000, 5100, 100)]
+    assert [r.flags for r in out] == [(), (), (Flag.METER_RESET,), ()]
+
+
+def test_clock_far_back_never_signs_an_interval_twice() -> None:
+    params = BuilderParams(interval_s=P, max_gap_intervals=2)
+    ahead = T0 + 20 * P  # the clock ran 20 intervals ahead, then was set right
+    pts = [(ahead, 0), (ahead + P, 100), (ahead + 2 * P, 200),
+           (T0 + 60, 300), *((T0 + k * P, 300 + 100 * k) for k in range(1, 25))]
+    state, out = feed(pts, params)
+    starts = [(r.start - T0) // P for r in out]
+    assert starts == [20, 21, 22, 23]  # nothing again before 22 (the end of the last reading)
+    assert out[2].register_start_wh == out[1].register_end_wh == 200  # bridged: continuous
+    assert out[2].flags == (Flag.METER_RESET,) and out[2].energy_wh == 0
+    assert out[3].register_start_wh == out[2].register_end_wh and out[3].energy_wh == 100
+    assert state is not None and state.said_t == T0 + 24 * P
+
+
+def test_state_from_before_said_t_continues_from_its_open_interval() -> None:
+    state, _ = feed([(T0, 0), (T0 + P, 100), (T0 + P + 60, 110)])
+    assert state is not None
+    old = {k: v for k, v in state.to_dict().items() if k not in ("said_t", "said_wh")}
+    restored = MeterState.from_dict(old)
+    assert (restored.said_t, restored.said_wh) == (T0 + P, 100) == (state.said_t, state.said_wh)
 
 
 def test_time_going_back_is_ignored_and_never_resigns_an_interval() -> None:

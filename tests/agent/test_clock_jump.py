@@ -120,9 +120,12 @@ def test_a_forward_jump_after_unsynced_snapshots_is_not_interpolated() -> None:
     assert [(r.start - boot, r.end - boot) for r in unsynced] == [(0, 300), (300, 600)]
     assert all(Flag.CLOCK_UNSYNCED in r.flags for r in unsynced)
     assert all(Flag.GAP_FILLED not in r.flags for r in readings)
-    # readings restart at the first boundary after the first synchronised snapshot
+    # the interval holding the first synchronised snapshot bridges the register (PROTOCOL v1.1
+    # §2: it continues from the last reading, claims nothing, says why); then normal readings
     assert [(r.start - T_TRUE, r.end - T_TRUE, r.energy_wh, r.flags) for r in synced] == [
-        (300, 600, 20, ()), (600, 900, 10, ())]
+        (0, 300, 0, (Flag.METER_RESET, Flag.CLOCK_UNSYNCED)), (300, 600, 20, ()),
+        (600, 900, 10, ())]
+    assert synced[0].register_start_wh == unsynced[-1].register_end_wh
     # the energy between the last unsynced and the first two synced boundaries is not claimed
     assert sum(r.energy_wh for r in readings) == 1070 - 1000 - (1040 - 1020) - (1070 - 1070)
 
@@ -250,8 +253,18 @@ def test_agent_flags_unsynced_readings_and_resumes_after_the_jump(
         assert before == []
     else:
         assert len(before) >= 3  # 1500 s of unsynchronised polling at 300 s intervals
-    # 2. after the jump the agent reads normally: unflagged, contiguous, no gap filling
-    assert len(after) >= 3
+    # 2. after the jump the agent reads normally: unflagged, contiguous, no gap filling; with
+    #    readings before the step, the first one after it is the bridge that keeps the register
+    #    continuous (PROTOCOL v1.1 §2): meter_reset (+ clock_unsynced), energy 0
+    if before:
+        bridge, after = after[0], after[1:]
+        assert bridge["flags"] == ["meter_reset", "clock_unsynced"]
+        assert bridge["energy_wh"] == 0
+        assert bridge["register_start_wh"] == before[-1]["register_end_wh"]
+        assert bridge["start"] >= before[-1]["end"]
+        assert after[0]["register_start_wh"] == bridge["register_end_wh"]
+        assert after[0]["start"] == bridge["end"]
+    assert len(after) >= 2
     assert all(r["flags"] == [] for r in after)
     for a, b in zip(after, after[1:], strict=False):
         assert b["start"] == a["end"] and b["register_start_wh"] == a["register_end_wh"]
@@ -260,11 +273,13 @@ def test_agent_flags_unsynced_readings_and_resumes_after_the_jump(
     #    are at most what the inverter's register advanced since the agent's first reading
     per_interval_max = 4500 * (P + 60) // 3600
     for r in records:
-        assert 0 <= r["energy_wh"] == r["register_end_wh"] - r["register_start_wh"]
+        if "meter_reset" not in r["flags"]:
+            assert 0 <= r["energy_wh"] == r["register_end_wh"] - r["register_start_wh"]
         assert r["energy_wh"] <= per_interval_max
     first_register = records[0]["register_start_wh"]
     assert sum(r["energy_wh"] for r in records) <= register_now - first_register
     if before:
         # the energy across the step is not claimed: the first synced reading starts at or
         # above the last unsynced one's end, never below (which would count energy twice)
-        assert after[0]["register_start_wh"] >= before[-1]["register_end_wh"]
+        assert bridge["energy_wh"] == 0 and after[0]["register_start_wh"] >= \
+            before[-1]["register_end_wh"]

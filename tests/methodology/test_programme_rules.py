@@ -194,12 +194,18 @@ def test_battery_day_is_the_jst_day() -> None:
     assert month["energy_wh"]["self_consumed"] == 1000
 
 
-def test_battery_daily_netting_uses_only_matched_spans() -> None:
-    # as the brief specifies: an export reading with no PV reading on its span is not netted
+def test_battery_daily_netting_subtracts_every_export_of_the_day() -> None:
+    # the battery exports 2 kWh at night (span 20) when the inverter sends no PV reading: that
+    # export still came from the day's PV, so it is subtracted: 3000 − (0 + 2000) = 1000 Wh
     facts = [rf(Q.PV_GENERATION, 0, 3000), rf(Q.GRID_EXPORT, 0, 0), rf(Q.GRID_EXPORT, 20, 2000)]
     (month,) = household_months(facts, BATTERY, METHOD)
-    assert month["energy_wh"]["self_consumed"] == 3000
+    assert month["energy_wh"]["self_consumed"] == 1000
     assert month["energy_wh"]["grid_export"] == 2000  # still reported
+    # a PV reading without an export reading on its span still counts for nothing
+    facts = [rf(Q.PV_GENERATION, 0, 3000), rf(Q.PV_GENERATION, 1, 800),
+             rf(Q.GRID_EXPORT, 0, 500)]
+    (month,) = household_months(facts, BATTERY, METHOD)
+    assert month["energy_wh"]["self_consumed"] == 2500
 
 
 def test_battery_exclusion_zeroes_pv_only() -> None:
