@@ -54,6 +54,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.coverage import EV, PV
 from eco_protocol.creditability import DEFAULT_RULES
 from eco_protocol.encoding import b64decode, b64encode, format_time
 from eco_protocol.errors import InvalidInput, ProtocolError
@@ -105,7 +106,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 HOUSEHOLD_RE = re.compile(r"hh-[0-9a-f]{20}")
 DEVICE_RE = re.compile(r"[0-9a-f]{32}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-REPORT_FILES = ("report.json", "results.csv", "report.html", "report.pdf", "report.zip")
+METHODOLOGIES = (PV, EV)  # a batch is of one: their reductions are never summed
+REPORT_FILES = ("report.json", "results.csv", "households.csv", "report.html", "report.pdf",
+                "report.zip")
 PROTOCOLS = ("sunspec-modbus", "echonet-lite", "mqtt-json", "other")
 SESSION_COOKIE = "eco_session"
 LANG_COOKIE = "eco_lang"
@@ -736,6 +739,7 @@ class UiApp:
         t = self.t(request)
         start = request.query_params.get("start", "")
         end = request.query_params.get("end", "")
+        methodology = self._methodology(request.query_params.get("methodology"))
 
         def work() -> dict[str, Any]:
             programme = self.state.programme()
@@ -746,7 +750,8 @@ class UiApp:
                 out["months"], out["problem"] = views.programme_months(view, programme)
                 if start or end:
                     try:
-                        plan = plan_batch(view, programme, self._period(t, start, end))
+                        plan = plan_batch(view, programme, self._period(t, start, end),
+                                          methodology)
                         out["preview"] = plan.preview()
                         out["preview_digest"] = plan.seal_record().covered_digest
                     except (AggregatorError, InvalidInput) as e:
@@ -762,11 +767,14 @@ class UiApp:
         chart = bar_chart([m.month for m in months],
                           [Series(t("col.co2_kg"), [m.reduction_g / 1000 for m in months],
                                   COLOURS["co2"])], title=t("chart.co2_monthly"), unit="kg-CO2")
-        if not start and not end and d["batches"]:
-            last_end = d["batches"][-1].seal.period.end_dt
-            start = f"{last_end.astimezone(JST):%Y-%m-%d}"
+        if not start and not end:
+            # the next period of this methodology starts where its last batch ended
+            same = [b for b in d["batches"] if b.seal.methodology in (None, methodology)]
+            if same:
+                start = f"{same[-1].seal.period.end_dt.astimezone(JST):%Y-%m-%d}"
         return self.render(request, "batches.html", "batches.title", monthly_svg=chart,
-                           start=start, end=end, **d)
+                           start=start, end=end, methodology=methodology,
+                           methodologies=METHODOLOGIES, **d)
 
     @staticmethod
     def _period(t: Callable[[str], str], start: str, end: str) -> Any:
@@ -774,18 +782,26 @@ class UiApp:
             raise Rejected(t("batches.bad_period").replace("{e}", f"{start}..{end}"))
         return period_from_dates(f"{start}..{end}")
 
+    @staticmethod
+    def _methodology(value: object) -> str:
+        """The batch form's methodology; PV unless EV is chosen (``plan_batch`` refuses any
+        other value, so a forged one is reported, never silently mapped)."""
+        return str(value) if value else PV
+
     async def seal_post(self, request: Request) -> Response:
         self.require(request, Role.OPERATOR)
         form = await self.posted(request)
         t = self.t(request)
         start, end = str(form.get("start", "")), str(form.get("end", ""))
+        methodology = self._methodology(form.get("methodology"))
         digest = str(form.get("digest", ""))
 
         def work() -> tuple[str, int]:
             programme = self.state.programme()
             with self.state.store() as store:
                 with self.state.view(store) as view:
-                    plan = plan_batch(view, programme, self._period(t, start, end))
+                    plan = plan_batch(view, programme, self._period(t, start, end),
+                                      methodology)
                 if plan.seal_record().covered_digest != digest:
                     raise Rejected(t("batches.changed"))
                 return plan.batch_id, seal_batch(self.state.ledger(store), plan)
@@ -794,7 +810,8 @@ class UiApp:
             batch_id, index = await run_in_threadpool(work)
         except (AggregatorError, InvalidInput) as e:
             self.flash(request, "error", str(e))
-            return self.redirect(f"/batches?start={quote(start)}&end={quote(end)}")
+            return self.redirect(f"/batches?start={quote(start)}&end={quote(end)}"
+                                 f"&methodology={quote(methodology)}")
         log.info("web UI sealed batch %s (entry %d)", batch_id, index)
         self.flash(request, "ok", t("flash.sealed").replace("{b}", batch_id)
                    .replace("{i}", str(index)))
@@ -806,8 +823,8 @@ class UiApp:
             return programme, {s.batch_id for _, s in view.programme_seals(programme.id)}
 
     def _generate(self, batch_id: str, lang: str) -> bool:
-        """report.json, results.csv, evidence/, report.html (and report.pdf if Chromium is
-        installed) and report.zip of them all; returns whether a PDF was made."""
+        """report.json, results.csv, households.csv, evidence/, report.html (and report.pdf if
+        Chromium is installed) and report.zip of them all; returns whether a PDF was made."""
         programme, sealed = self._sealed_ids()
         if batch_id not in sealed:
             raise Rejected(translator(lang)("batches.unknown"))
@@ -828,7 +845,8 @@ class UiApp:
                 log.warning("no PDF for %s: %s", batch_id, e)
         tmp = out / "report.zip.tmp"
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in ("report.json", "results.csv", "report.html", "report.pdf"):
+            for name in ("report.json", "results.csv", "households.csv", "report.html",
+                         "report.pdf"):
                 if (out / name).exists():
                     z.write(out / name, f"{slug(batch_id)}/{name}")
             for f in sorted((out / "evidence").iterdir()):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from eco_protocol.creditability import RULE_TEXT, Rule
+
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
 
@@ -155,7 +157,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "enrol.fit_status": ("FIT（固定価格買取）", "FIT status"),
     "enrol.fit_until": ("FIT契約の終了日", "FIT contract ends"),
     "enrol.battery": ("家庭用蓄電池", "Home battery"),
-    "enrol.zero_export": ("逆潮流なし（売電しない設定）", "Zero export (cannot export)"),
+    "enrol.zero_export": ("逆潮流なしと申告（売電量を計量する計測器で売電ゼロが確認できる場合のみ算定）",
+                          "Zero export declared (counts only with a metered export register showing no export)"),
+    "enrol.zero_export_hint": ("申告だけでは算定されません。売電（逆潮流）を計量する計測器（スマートメーターのBルートのE3など）を、この機器か同じ世帯の別の機器で登録してください。",
+                               "A declaration alone earns nothing: enrol a meter of the export "
+                               "register (grid_export, e.g. the smart meter's E3 over the "
+                               "B-route) on this or another device of the household."),
     "enrol.ev_wh_per_km": ("EVの電費 (Wh/km)", "EV consumption (Wh/km)"),
     "enrol.ev_petrol": ("比較するガソリン車の燃費 (km/L)", "Equivalent petrol car (km/L)"),
     "enrol.meters": ("計測器", "Meters"),
@@ -205,6 +212,40 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "points.catalogue_hint": ("特典とポイント率は programme.toml で設定します。",
                               "Rewards and the rate are set in programme.toml."),
     "points.balances": ("世帯ごとの残高", "Balances"),
+    # creditability: why a logged reading earns nothing (eco_protocol.creditability.Rule) and
+    # why a household's PV is zeroed (eco_protocol.methodology.zero_reason); the English
+    # sentences of the rules are RULE_TEXT itself (added below), so they never drift apart
+    "rule.unknown_meter": ("未登録の計測器", "unknown meter"),
+    "rule.quantity_mismatch": ("計測対象の不一致", "quantity mismatch"),
+    "rule.bad_interval": ("不正な計測時間帯", "bad interval"),
+    "rule.misaligned": ("計測間隔とのずれ", "misaligned interval"),
+    "rule.over_long": ("長すぎる計測時間帯", "over-long interval"),
+    "rule.overlap": ("重複", "overlap"),
+    "rule.register_discontinuity": ("積算値の不連続", "register discontinuity"),
+    "rule.energy_mismatch": ("電力量の不一致", "energy mismatch"),
+    "rule.implausible": ("定格出力超過", "above rated power"),
+    "rule.clock_unsynced": ("時刻未同期", "clock not synchronised"),
+    "rule.before_joining": ("加入前", "before joining"),
+    "rule.outside_crediting_period": ("クレジット認証対象期間外", "outside the crediting period"),
+    "rule.equipment_too_old": ("設備の設置が古すぎる", "equipment too old"),
+    "rule.bad_enrolment": ("登録情報の不備", "incomplete enrolment"),
+    "zero.export_unmetered": ("売電量の計量なし：太陽光は算定しません（逆潮流なしの申告だけでは根拠になりません）",
+                              "export not metered: PV earns nothing (a zero-export declaration "
+                              "alone is not evidence)"),
+    "zero.battery_excluded": ("蓄電池のある世帯：プログラムの規則（rules.battery = \"exclude\"）により太陽光は算定しません",
+                              "home battery: PV earns nothing under the programme's rules "
+                              "(rules.battery = \"exclude\")"),
+    "flag.battery_daily": ("蓄電池あり：自家消費は日ごと（日本時間）に差し引きして計算",
+                           "battery: PV self-consumption netted per JST day"),
+    "flag.battery": ("蓄電池あり", "battery"),
+    "excluded.title": ("算定に含めない計測値", "Readings that earn nothing"),
+    "excluded.hint": ("台帳には記録されていますが、プログラムの規則によりポイントとクレジットの算定から除いた計測値です（規則ごとの件数）。",
+                      "Logged, but excluded from points and credits by the programme's rules "
+                      "(count by rule)."),
+    "excluded.none": ("ありません（すべての計測値が算定対象です）。", "None: every reading counts."),
+    "col.rule": ("規則", "Rule"),
+    "col.count": ("件数", "Count"),
+    "col.excluded": ("算定外", "Excluded"),
     # batches
     "batches.title": ("J-クレジットのバッチ", "J-Credit batches"),
     "batches.methodology": ("方法論", "methodology"),
@@ -213,6 +254,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "batches.start": ("開始日", "Start"),
     "batches.end": ("終了日（この日を含まない）", "End (exclusive)"),
     "batches.preview": ("集計を確認", "Preview totals"),
+    "batches.kind": ("方法論の区分", "Methodology"),
+    "batches.kind_hint": ("太陽光と電気自動車は別の方法論なので、バッチも別々に作ります。",
+                          "PV and EV are different methodologies: each has its own batches."),
+    "method.pv": ("PV 太陽光（自家消費）", "PV (household solar, self-consumption)"),
+    "method.ev": ("EV 電気自動車", "EV (electric vehicles)"),
+    "method.all": ("すべての計測対象（旧形式）", "all quantities (v1 seal)"),
+    "batches.exclusions": ("算定外の計測値（規則ごと）", "Excluded readings (by rule)"),
+    "batches.creditable": ("算定対象の計測値", "Creditable readings"),
     "batches.period_hint": ("日付は日本時間。期間は既存のバッチと重ねられません。",
                             "Dates in JST; periods never overlap an existing batch."),
     "batches.preview_of": ("集計（まだ封印していません）", "Preview (nothing sealed yet)"),
@@ -316,7 +365,66 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "under the key the report names."),
     "report.selfcheck_bad": ("作成時の自己検査で問題が見つかりました:", "Self-check at rendering FAILED:"),
     "report.rendered": ("作成日時: {at}", "Rendered {at}"),
+    "report.demo": ("DEMONSTRATION デモ — 認証には使えません", "DEMONSTRATION — not for certification"),
+    "report.demo_prefix": ("【DEMONSTRATION デモ】", "[DEMONSTRATION]"),
+    "report.demo_hint": ("このプログラムはデモとして設定されています。例示値の排出係数を含むことがあり、この報告書は J-クレジットの認証には使えません。",
+                         "This programme is declared a demonstration: it may use illustrative "
+                         "emission factors, and this report cannot be used for J-Credit "
+                         "certification."),
+    "report.covered": ("対象", "Covered"),
+    "report.creditable": ("算定対象", "Creditable"),
+    "report.excluded": ("算定外（規則ごと）", "Excluded (by rule)"),
+    "report.zeroed_by": ("ゼロとした理由", "Zeroed by"),
+    "report.readings": ("計測値の数", "Readings"),
+    "report.exclusions": ("算定外の計測値（バッチ全体）", "Excluded readings (whole batch)"),
+    "report.no_exclusions": ("ありません。対象の計測値はすべて算定しました。", "None: every covered reading was credited."),
+    "report.batch_methodology": ("方法論の区分", "Methodology of this batch"),
 }
+
+
+RULE_TEXT_JA: dict[Rule, str] = {
+    Rule.UNKNOWN_METER: "機器の登録にない計測器の計測値です",
+    Rule.QUANTITY_MISMATCH: "登録された計測器の計測対象と異なります",
+    Rule.BAD_INTERVAL: "計測時間帯の終了が開始より前です",
+    Rule.MISALIGNED: "計測時間帯がプログラムの計測間隔の区切りに揃っていません",
+    Rule.OVER_LONG: "gap_filled の表示なしに複数の計測間隔にまたがっているか、認められる最長の欠測補完を超えています",
+    Rule.OVERLAP: "同じ計測器の以前の計測値と時間帯が重なっています",
+    Rule.REGISTER_DISCONTINUITY: "積算値が同じ計測器の前回の計測値から続いておらず、リセット・交換・桁あふれの表示もありません",
+    Rule.ENERGY_MISMATCH: "電力量が積算値の差と一致せず、その理由の表示もありません",
+    Rule.IMPLAUSIBLE: "計測器の定格出力で計測時間内に出せる量を超える電力量です",
+    Rule.CLOCK_UNSYNCED: "機器の時計が同期されていませんでした",
+    Rule.BEFORE_JOINING: "計測時間帯が参加世帯の加入より前に始まっています",
+    Rule.OUTSIDE_CREDITING_PERIOD: "計測時間帯がプログラムのクレジット認証対象期間の外です",
+    Rule.EQUIPMENT_TOO_OLD: "設備が加入日より許容年数以上前に設置されています",
+    Rule.BAD_ENROLMENT: "規則の判定に必要な日付が登録情報にありません",
+}
+"""The Japanese of :data:`~eco_protocol.creditability.RULE_TEXT`."""
+
+CATALOGUE.update({f"ruletext.{r.value}": (RULE_TEXT_JA[r], RULE_TEXT[r]) for r in Rule})
+
+ZERO_CODES = ("export_unmetered", "battery_excluded")
+
+
+def message_key(text: str) -> str | None:
+    """The catalogue key of a reason or flag the methodology writes in English
+    (``"<code>: text"``, or a battery flag), or ``None`` for data shown as it is (a device
+    row's own flag). Pure, so the pages translate exactly the reasons they know."""
+    code = text.split(":", 1)[0].strip()
+    if code in ZERO_CODES:
+        return f"zero.{code}"
+    if code in {r.value for r in Rule}:
+        return f"rule.{code}"
+    if text == "battery":
+        return "flag.battery"
+    if code == "battery":
+        return "flag.battery_daily"
+    return None
+
+
+def describe(t: Translator, text: str) -> str:
+    """``text`` in the reader's language if it is a reason the catalogue knows, else as is."""
+    key = message_key(text)
+    return text if key is None else t(key)
 
 
 def translator(lang: str) -> Translator:
@@ -335,5 +443,5 @@ def pick_language(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
 
 
-__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "Translator", "pick_language",
-           "translator"]
+__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "RULE_TEXT_JA", "Translator", "describe",
+           "message_key", "pick_language", "translator"]

@@ -1,8 +1,15 @@
 """The batch report for people: a printable HTML page and a PDF of it (PROTOCOL.md §5).
 
-``report.json`` stays the authority; this renders what it says (methodology and factors, totals,
-the pseudonymous household table, monthly charts, the checkpoint) and how to check it with
-``eco-verify``. The page is self-contained (inline CSS and SVG, no scripts), so it prints the same
+``report.json`` stays the authority; this renders what it says (methodology and factors, the
+batch's methodology (PV or EV), totals, the pseudonymous household table with each household's
+readings covered / creditable / excluded by rule and the rule that zeroed it, the batch's
+exclusions, monthly charts, the checkpoint) and how to check it with ``eco-verify``.
+
+A demonstration programme's report (``"demonstration": true``) says so on every printed page —
+a ``position: fixed`` banner, which Chromium's print-to-PDF repeats on each page, and a title
+prefix — because a single page photocopied out of it must not pass for a certifiable one.
+
+The page is self-contained (inline CSS and SVG, no scripts), so it prints the same
 from a browser, from ``file://`` and through headless Chromium's ``--print-to-pdf``.
 
 :func:`report_context` and :func:`render_report_html` are pure; :func:`render_pdf` runs Chromium.
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.encoding import b64decode
 from eco_protocol.errors import ProtocolError
 
 from ..errors import EnvironmentProblem, Rejected
@@ -28,6 +36,28 @@ from .i18n import Translator, translator
 from .templating import environment
 
 ENERGY_ROWS = ("pv_generation", "grid_export", "self_consumed", "ev_charge")
+
+
+def batch_methodology(report: Mapping[str, Any]) -> str | None:
+    """``"pv"`` or ``"ev"``: what the seal the report proves says, else the batch id's middle
+    part (``<programme>:<pv|ev>:<dates>``); ``None`` for a v1 seal covering every quantity."""
+    try:
+        seal = parse_json(b64decode(str(report["seal"]["entry_b64"]), "seal"))
+        if isinstance(seal, dict) and isinstance(seal.get("methodology"), str):
+            return str(seal["methodology"])
+    except (KeyError, TypeError, ProtocolError):
+        pass
+    parts = str(report.get("batch_id", "")).split(":")
+    return parts[1] if len(parts) >= 3 and parts[1] in ("pv", "ev") else None
+
+
+def readings_of(hh: Mapping[str, Any]) -> dict[str, Any]:
+    """A household row's ``readings`` (covered, creditable, excluded by rule as sorted pairs);
+    zeros for a report written before readings were counted."""
+    r = hh.get("readings") or {}
+    excluded = {str(k): int(v) for k, v in dict(r.get("excluded") or {}).items()}
+    return {"covered": int(r.get("covered", 0)), "creditable": int(r.get("creditable", 0)),
+            "excluded": sorted(excluded.items()), "excluded_n": sum(excluded.values())}
 
 
 def report_context(report: Mapping[str, Any], t: Translator) -> dict[str, Any]:
@@ -46,7 +76,8 @@ def report_context(report: Mapping[str, Any], t: Translator) -> dict[str, Any]:
             reduction[m["month"]] = reduction.get(m["month"], 0) + int(m["reduction_g"])
         rows.append({"household": hh["household"], "devices": len(hh.get("devices", [])),
                      "months": len(hh.get("months", [])), "energy": energy,
-                     "reduction_g": int(hh["reduction_g"])})
+                     "reduction_g": int(hh["reduction_g"]), "readings": readings_of(hh),
+                     "zeroed_by": hh.get("zeroed_by")})
     labels = sorted(months)
     energy_chart = bar_chart(labels, [
         Series(t(f"q.{k}"), [months[m][k] / 1000 for m in labels], COLOURS[k])
@@ -58,8 +89,14 @@ def report_context(report: Mapping[str, Any], t: Translator) -> dict[str, Any]:
     totals_energy = {k: sum(r["energy"][k] for r in rows) for k in ENERGY_ROWS}
     seal = report.get("seal", {})
     checkpoint = str(report.get("checkpoint", ""))
+    exclusions = sorted((str(k), int(v)) for k, v in dict(report.get("exclusions") or {})
+                        .items())
     return {"r": report, "rows": rows, "energy_chart": energy_chart, "co2_chart": co2_chart,
             "totals_energy": totals_energy, "seal_index": seal.get("index"),
+            "exclusions": exclusions, "batch_methodology": batch_methodology(report),
+            "demonstration": report.get("demonstration") is True,
+            "readings_total": {k: sum(r["readings"][k] for r in rows)
+                               for k in ("covered", "creditable", "excluded_n")},
             "checkpoint": checkpoint, "cp_size": checkpoint.split("\n")[1]
             if checkpoint.count("\n") >= 2 else "?"}
 
@@ -146,5 +183,5 @@ def render_report_files(report_path: Path, out: Path, lang: str = "ja",
     return files
 
 
-__all__ = ["find_chromium", "load_report", "render_pdf", "render_report_files",
-           "render_report_html", "report_context", "self_check"]
+__all__ = ["batch_methodology", "find_chromium", "load_report", "readings_of", "render_pdf",
+           "render_report_files", "render_report_html", "report_context", "self_check"]

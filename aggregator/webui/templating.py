@@ -15,6 +15,8 @@ from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.methodology import JST
 
+from .i18n import describe
+
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 
@@ -61,6 +63,7 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(kwh=kwh, kg=kg, grams=grams, pts=pts, jst=jst)
+    env.globals["describe"] = describe  # a methodology reason in the reader's language
     return env
 
 

@@ -2,25 +2,31 @@
 
 Pure functions: the store rows and the current time come in as arguments, so every figure on a
 page can be tested without a server. The arithmetic is the methodology's own
-(:mod:`eco_protocol.methodology`): the UI never has numbers of its own that could disagree with a
-report or a points statement.
+(:mod:`eco_protocol.methodology`), under the programme's rules and from creditable readings only
+(``excluded is None``), exactly as a batch or a points statement counts them: the UI never has
+numbers of its own that could disagree with a report. Non-creditable readings are still shown —
+counted by the rule that excludes them — because they are logged, and a clerk must see why a
+household earns less than its meters measured.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.coverage import LedgerReading
+from eco_protocol.creditability import CreditRules
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.methodology import (
     HouseholdTerms,
     Methodology,
     MethodologyError,
+    ReadingFacts,
     bucket_energy,
     day_of,
     fiscal_year_of_month,
@@ -58,6 +64,11 @@ class DeviceStatus:
     last_end: datetime | None
     state: DeviceState
     flags: tuple[str, ...]
+    excluded: tuple[tuple[str, int], ...] = ()  # non-creditable readings by rule code
+
+    @property
+    def excluded_count(self) -> int:
+        return sum(n for _, n in self.excluded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +89,32 @@ class Fleet:
     size: int
 
 
+def excluded_by_rule(readings: Iterable[LedgerReading]) -> tuple[tuple[str, int], ...]:
+    """How many of ``readings`` are not creditable, per rule code, in code order."""
+    out: dict[str, int] = {}
+    for r in readings:
+        if r.excluded is not None:
+            out[r.excluded] = out.get(r.excluded, 0) + 1
+    return tuple(sorted(out.items()))
+
+
+def creditable_facts(view: LedgerView, household: str) -> list[ReadingFacts]:
+    """The household's readings that may earn credit: the only ones any figure is made of."""
+    return [r.facts for r in view.readings if r.household == household and r.excluded is None]
+
+
 def device_statuses(view: LedgerView, rows: Sequence[DeviceRow], now: datetime,
                     offline_after: timedelta = DEFAULT_OFFLINE_AFTER) -> list[DeviceStatus]:
+    """Each device's state from its last logged reading (creditable or not: a device that sends
+    only excluded readings is alive, and needs attention for another reason), its readings
+    excluded by rule, and its household's flags under the rules the view judged by. A device
+    with excluded readings is flagged, so the fleet page lists it."""
     last: dict[str, datetime] = {}
     count: dict[str, int] = {}
+    mine: dict[str, list[LedgerReading]] = {}
     for r in view.readings:
         count[r.device_id] = count.get(r.device_id, 0) + 1
+        mine.setdefault(r.device_id, []).append(r)
         if r.device_id not in last or r.end > last[r.device_id]:
             last[r.device_id] = r.end
     out = []
@@ -101,13 +132,15 @@ def device_statuses(view: LedgerView, rows: Sequence[DeviceRow], now: datetime,
             state = DeviceState.ONLINE
         else:
             state = DeviceState.OFFLINE
-        flags = list(view.terms(e.household).flags())
+        excluded = excluded_by_rule(mine.get(row.device_id, []))
+        flags = list(view.terms(e.household).flags(view.rules))
+        flags.extend(code for code, _ in excluded)
         if row.flag:
             flags.insert(0, row.flag)
         out.append(DeviceStatus(row.device_id, e.household, e.programme,
                                 tuple(sorted({m.quantity.value for m in e.meters})),
                                 e.enrolled_at, row.enrol_index, count.get(row.device_id, 0), end,
-                                state, tuple(flags)))
+                                state, tuple(flags), excluded))
     return out
 
 
@@ -119,6 +152,7 @@ def fleet(view: LedgerView, rows: Sequence[DeviceRow],
     counts = {s.value: 0 for s in DeviceState}
     for d in devices:
         counts[d.state.value] += 1
+    # logged readings per day: a health figure (is the fleet sending?), not a credit figure
     per_day: dict[str, int] = {}
     for r in view.readings:
         day = day_of(r.start)
@@ -146,8 +180,8 @@ class Day:
     day: str
     energy: dict[str, int]
     reduction_g: int  # what the points statement credits for the day (floor of the exact sum)
-    pv_g: float = 0.0  # its parts, exact: self-consumed PV × grid factor …
-    ev_g: float = 0.0  # … and petrol avoided minus grid charging (never below zero)
+    pv_g: float = 0.0  # its parts, exact: self-consumed PV × grid factor × (1 − project em.) …
+    ev_g: float = 0.0  # … and petrol avoided minus grid charging (negative on a dirty-grid day)
 
 
 @dataclass
@@ -161,6 +195,8 @@ class HouseholdPage:
     redemptions: list[tuple[int, Redemption]] = field(default_factory=list)
     rewards: list[tuple[Reward, bool]] = field(default_factory=list)
     problem: str | None = None  # e.g. no grid factor for a fiscal year
+    flags: list[str] = field(default_factory=list)  # terms.flags(rules): zeroing rule, battery
+    excluded: tuple[tuple[str, int], ...] = ()  # the household's non-creditable readings
 
     @property
     def energy_total(self) -> dict[str, int]:
@@ -177,24 +213,31 @@ class HouseholdPage:
 
 
 def _split(energy: dict[str, int], terms: HouseholdTerms, method: Methodology,
-           day: str) -> tuple[float, float]:
+           day: str, rules: CreditRules) -> tuple[float, float]:
     """CO2 avoided by self-consumed PV and by EV driving on one day (grams, exact parts of the
-    day's reduction, for the chart that shows them by source)."""
+    day's reduction, for the chart that shows them by source), under the programme's rules
+    (project emissions, a zeroed PV, the worse EV consumption)."""
     f = method.factor(fiscal_year_of_month(day[:7]))
     pv = reduction_exact({"self_consumed": energy.get("self_consumed", 0)}, terms, f.g_per_kwh,
-                         method.gasoline_g_per_l)
+                         method.gasoline_g_per_l, rules)
     ev = reduction_exact({"ev_charge": energy.get("ev_charge", 0)}, terms, f.g_per_kwh,
-                         method.gasoline_g_per_l)
+                         method.gasoline_g_per_l, rules)
     return float(pv), float(ev)
 
 
 def household_page(view: LedgerView, programme: Programme | None, household: str,
                    devices: Sequence[DeviceStatus], slots: int = 96) -> HouseholdPage:
-    """Everything the operator's household page and the resident's own page show."""
+    """Everything the operator's household page and the resident's own page show: figures from
+    the creditable readings under the programme's rules (the view's, without a programme), and
+    the readings excluded by rule beside them."""
     terms = view.terms(household)
-    page = HouseholdPage(household, terms, [d for d in devices if d.household == household])
-    facts = [r.facts for r in view.readings if r.household == household]
-    daily_energy = bucket_energy(facts, terms, day_of)
+    rules = programme.rules if programme is not None else view.rules
+    page = HouseholdPage(household, terms, [d for d in devices if d.household == household],
+                         flags=terms.flags(rules),
+                         excluded=excluded_by_rule(r for r in view.readings
+                                                   if r.household == household))
+    facts = creditable_facts(view, household)
+    daily_energy = bucket_energy(facts, terms, day_of, rules)
     if programme is None:
         page.days = [Day(d, e, 0) for d, e in sorted(daily_energy.items())]
         page.problem = "no programme configured"
@@ -204,14 +247,14 @@ def household_page(view: LedgerView, programme: Programme | None, household: str
         statement = points_statement(view, programme, household)
         grams = dict(statement.days)
         page.statement = statement
-        page.days = [Day(d, e, grams.get(d, 0), *_split(e, terms, method, d))
+        page.days = [Day(d, e, grams.get(d, 0), *_split(e, terms, method, d, rules))
                      for d, e in sorted(daily_energy.items())]
-        per_slot = bucket_energy(facts, terms, format_time)
+        per_slot = bucket_energy(facts, terms, format_time, rules)
         rows = []
         for start_s, e in sorted(per_slot.items())[-slots:]:
             start = parse_time(start_s, "slot")
             f = method.factor(fiscal_year_of_month(month_of(start)))
-            g = reduction_exact(e, terms, f.g_per_kwh, method.gasoline_g_per_l)
+            g = reduction_exact(e, terms, f.g_per_kwh, method.gasoline_g_per_l, rules)
             rows.append(Slot(start, e, g, g * programme.points_per_kg / 1000))
         page.slots = list(reversed(rows))
     except MethodologyError as e:
@@ -241,9 +284,10 @@ def programme_months(view: LedgerView, programme: Programme) -> tuple[list[Month
     months: dict[str, Month] = {}
     problem = None
     for household in sorted(view.household_devices(programme.id)):
-        facts = [r.facts for r in view.readings if r.household == household]
+        facts = creditable_facts(view, household)
         try:
-            rows = household_months(facts, view.terms(household), programme.methodology)
+            rows = household_months(facts, view.terms(household), programme.methodology,
+                                    programme.rules)
         except MethodologyError as e:
             problem = str(e)
             continue
@@ -300,5 +344,6 @@ def entry_summary(data: bytes) -> dict[str, Any]:
 
 
 __all__ = ["Balance", "Day", "DeviceState", "DeviceStatus", "Fleet", "HouseholdPage", "Month",
-           "Rejection", "SealedBatch", "Slot", "balances", "device_statuses", "entry_summary",
-           "fleet", "household_page", "programme_months", "sealed_batches"]
+           "Rejection", "SealedBatch", "Slot", "balances", "creditable_facts", "device_statuses",
+           "entry_summary", "excluded_by_rule", "fleet", "household_page", "programme_months",
+           "sealed_batches"]

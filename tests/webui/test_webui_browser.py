@@ -3,8 +3,12 @@
 
 One story, as the municipality lives it: the operator logs in, enrols a device, watches its
 readings arrive, checks a proof, seals a batch and downloads its report; the household logs in
-with its code and a shop redeems its points from the QR code. A screenshot of every page is taken
-(set ``ECO_UI_SCREENSHOTS=docs/screenshots`` to refresh the README's pictures).
+with its code and a shop opens its QR code. The device publishes the last day's readings, which
+began before it was enrolled: they are logged but earn nothing (``before_joining``), and every
+page says so — the operator's household page counts them by rule, the balance stays 0 and the
+shop cannot redeem. (Crediting and redemption with creditable readings: test_webui_http.)
+A screenshot of every page is taken (set ``ECO_UI_SCREENSHOTS=docs/screenshots`` to refresh the
+README's pictures).
 """
 
 from __future__ import annotations
@@ -243,7 +247,9 @@ def test_operator_household_and_shop_in_a_browser(served: tuple[UiWorld, str],
     shots.take("fleet")
     _submit(d, By.LINK_TEXT, household)
     assert "Daily energy" in d.page_source and d.find_elements(By.CSS_SELECTOR, "svg.chart")
-    assert len(d.find_elements(By.CSS_SELECTOR, "#readings tr")) == READINGS + 1
+    excluded = d.find_element(By.ID, "hh-excluded").text
+    assert "before joining" in excluded and str(READINGS) in excluded
+    assert len(d.find_elements(By.CSS_SELECTOR, "#readings tr")) == 2  # "no readings yet"
     shots.take("household")
 
     # a proof for the device's first reading, verified by the page
@@ -291,22 +297,21 @@ def test_operator_household_and_shop_in_a_browser(served: tuple[UiWorld, str],
     d.find_element(By.ID, "code").send_keys(code.lower())
     _submit(d, By.ID, "login")
     balance = int(d.find_element(By.ID, "balance").text.split()[0])
-    assert balance > 20 and d.find_element(By.CSS_SELECTOR, "#qr svg")
+    assert balance == 0 and d.find_element(By.CSS_SELECTOR, "#qr svg")
     shots.take("resident")
     qr_link = d.find_element(By.ID, "qr-link").get_attribute("href")
     assert qr_link is not None and "/shop/redeem?t=" in qr_link
     _logout(d)
 
-    # the shop opens the QR code's link and redeems a pool ticket
+    # the shop opens the QR code's link: nothing to redeem yet, every reward is disabled
     _login(d, url, SHOP)
     d.get(qr_link)
     assert d.find_element(By.ID, "shop-household").text == household
-    Select(d.find_element(By.ID, "reward")).select_by_value("pool-ticket")
-    _submit(d, By.ID, "redeem-submit")
-    assert d.find_element(By.ID, "redeemed")
-    assert int(d.find_element(By.ID, "shop-balance").text) == balance - 20
+    assert int(d.find_element(By.ID, "shop-balance").text) == 0
+    options = Select(d.find_element(By.ID, "reward")).options
+    assert options and all(not o.is_enabled() for o in options)
     shots.take("shop")
     _logout(d)
     with world.ledger() as ledger:
         types = [parse_json(e)["type"] for _, e in ledger.store.entries(0, ledger.size())]
-    assert types.count("eco.redeem/v1") == 1 and types.count("eco.batch/v1") == 1
+    assert types.count("eco.redeem/v1") == 0 and types.count("eco.batch/v1") == 1

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, csrf_of, issue_code
@@ -22,6 +23,7 @@ from aggregator.cli import main
 from aggregator.programme import load_programme
 from aggregator.webui.app import UiConfig, create_app, safe_next
 from aggregator.webui.auth import UserStore, ui_dir
+from eco_protocol.creditability import RULE_TEXT, Rule
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
 from tests.aggregator.conftest import Device
@@ -198,8 +200,11 @@ def test_fleet_household_ledger_and_points_pages_show_the_ledger(world: UiWorld,
     assert d.device_id in fleet and "<svg" in fleet
     hh = world.pseudonym(SATO)
     page = browser.get(f"/households/{hh}").text
-    # 24 × 2 kWh, all self-consumed (zero export) × 434 g/kWh (FY2026) = 20.8 kg → 104 points
-    assert "48.0" in page and "20.8" in page and ">104<" in page
+    # 24 × 2 kWh of PV, the smart meter's E3 export 0 → 48 kWh self-consumed (09:00–21:00 JST,
+    # one day); × 434 g/kWh (FY2026) × (1 − 0.6 % project emissions) = 48 × 434 × 0.994
+    # = 20 707.008 g → floored 20 707 g = 20.7 kg; × 5 points/kg = 103.5 → 103 points
+    assert "48.0" in page and "20.7" in page and ">103<" in page
+    assert 'id="hh-excluded"' in page and "ありません（すべての計測値が算定対象です）" in page
     ledger = browser.get(f"/ledger?device_id={d.device_id}&seq=3").text
     assert "verified here" in ledger or "この場で検証済み" in ledger
     assert browser.get("/ledger?index=999").status_code == 200
@@ -210,30 +215,30 @@ def test_fleet_household_ledger_and_points_pages_show_the_ledger(world: UiWorld,
 def test_resident_sees_balance_and_a_shop_redeems_with_the_qr_link(
         world: UiWorld, browser: Browser, tmp_path: Path) -> None:
     world.enrol_pv(SATO)
-    world.send(SATO, 24, energy=2000)  # 104 points
+    world.send(SATO, 24, energy=2000)  # 103 points (the arithmetic: the fleet test above)
     code = issue_code(world, SATO)
     assert browser.resident_login("WRONG-CODE-0000-0000").status_code == 401
     page = browser.resident_login(code).text
-    assert 'id="balance">104' in page and "<svg" in page and "qr" in page
+    assert 'id="balance">103' in page and "<svg" in page and "qr" in page
     link = re.search(r'href="(http://testserver/shop/redeem\?t=[^"]+)"', page)
     assert link is not None
     url = link.group(1).replace("http://testserver", "")
     browser.post_form("/resident", "/logout", {})
     browser.login(SHOP)
     shop = browser.get(url).text
-    assert world.pseudonym(SATO) in shop and 'id="shop-balance">104' in shop
+    assert world.pseudonym(SATO) in shop and 'id="shop-balance">103' in shop
     token = url.split("t=", 1)[1]
     r = browser.post_form(url, "/shop/redeem", {"t": token, "reward": "local-rice-2kg"})
     assert r.status_code == 200 and 'id="redeemed"' in r.text
     r = browser.post_form(url, "/shop/redeem", {"t": token, "reward": "local-rice-2kg"})
-    assert r.status_code == 400 and "has 4 points" in r.text
+    assert r.status_code == 400 and "has 3 points" in r.text  # 103 − 100 for the rice
     bad = browser.post_form(url, "/shop/redeem", {"t": token[:-3] + "abc",
                                                   "reward": "pool-ticket"})
     assert bad.status_code == 400 and 'id="redeem-error"' in bad.text
     with world.ledger() as ledger:
         view = scan(ledger.store)
         programme = load_programme(world.state / "programme.toml")
-        assert points_statement(view, programme, world.pseudonym(SATO)).balance == 4
+        assert points_statement(view, programme, world.pseudonym(SATO)).balance == 3
         assert [r.reward for _, r in view.redemptions] == ["local-rice-2kg"]
 
 
@@ -251,23 +256,87 @@ def test_a_new_code_replaces_the_old_one(world: UiWorld, browser: Browser) -> No
     assert browser.resident_login(new.group(1)).url.path == "/resident"
 
 
+def _send_bad_readings(world: UiWorld) -> None:
+    """After 24 good intervals: one interval of 4 kWh from a 6 kW meter (at most 3 kWh in half
+    an hour: implausible; its E3 export reading is fine) and the first interval again (PV and
+    E3 both overlap their meters' earlier readings). Logged, accepted, never credited."""
+    world.send(SATO, 1, energy=4000, start=24)
+    world.send(SATO, 1, energy=2000, start=0)
+
+
+def test_household_and_fleet_pages_show_excluded_readings_by_rule(world: UiWorld,
+                                                                  browser: Browser) -> None:
+    d = world.enrol_pv(SATO)
+    world.send(SATO, 24, energy=2000)
+    _send_bad_readings(world)
+    browser.login()
+    page = browser.get(f"/households/{world.pseudonym(SATO)}").text
+    table = page.split('id="hh-excluded"', 1)[1].split("</table>", 1)[0]
+    assert 'data-rule="implausible"' in table and "定格出力超過" in table
+    assert 'data-rule="overlap"' in table and "重複" in table
+    assert "同じ計測器の以前の計測値と時間帯が重なっています" in table  # the rule's text
+    # the figures are the creditable readings' only: still 48 kWh and 103 points, not
+    # 48 + 4 + 2 kWh (the implausible interval has no creditable PV to net its export against)
+    assert "48.0" in page and "20.7" in page and ">103<" in page
+    fleet = browser.get("/fleet").text
+    flagged = fleet.split('id="flagged"', 1)[1].split("</table>", 1)[0]
+    assert d.device_id in flagged and "定格出力超過" in flagged and "重複" in flagged
+    en = browser.get("/lang/en?next=/households/" + world.pseudonym(SATO)).text
+    assert "above rated power" in en and str(escape(RULE_TEXT[Rule.IMPLAUSIBLE])) in en
+
+
+def test_a_household_without_an_export_meter_shows_why_it_earns_nothing(
+        world: UiWorld, browser: Browser) -> None:
+    browser.login()
+    d = Device()
+    r = browser.post_form("/enrol", "/enrol", _enrol_form(b64encode(public_key_raw(d.key)),
+                                                          SATO, zero_export="1"))
+    assert r.status_code == 200, r.text
+    page = browser.get(f"/households/{world.pseudonym(SATO)}").text
+    flags = page.split('id="hh-flags"', 1)[1].split("</p>", 1)[0]
+    assert "売電量の計量なし" in flags and "export_unmetered: PV without a metered" in flags
+    enrol = browser.get("/enrol").text
+    assert 'id="zero-export-hint"' in enrol and "申告だけでは算定されません" in enrol
+
+
 def test_batch_preview_seal_report_and_downloads(world: UiWorld, browser: Browser) -> None:
     world.enrol_pv(SATO)
     world.send(SATO, 24, energy=2000)
+    _send_bad_readings(world)
     browser.login()
-    preview = browser.get("/batches?start=2026-11-22&end=2026-11-24").text
-    assert 'id="preview"' in preview and ">24<" in preview
+    form = browser.get("/batches").text
+    assert '<option value="pv" selected>PV 太陽光' in form and '<option value="ev"' in form
+    preview = browser.get("/batches?start=2026-11-22&end=2026-11-24&methodology=pv").text
+    # covered: 24 intervals × (PV + E3) + the implausible interval's 2 + the overlapping 2 = 52;
+    # excluded: 1 implausible (its PV) + 2 overlap → 49 creditable
+    assert 'id="preview"' in preview and ">52<" in preview
+    assert 'id="preview-creditable">49<' in preview and 'id="preview-excluded">3<' in preview
+    exclusions = preview.split('id="preview-exclusions"', 1)[1].split("</table>", 1)[0]
+    assert re.search(r'data-rule="implausible">.*?<td class="num">1</td>', exclusions)
+    assert re.search(r'data-rule="overlap">.*?<td class="num">2</td>', exclusions)
+    assert 'name="methodology" value="pv"' in preview
+    ev = browser.get("/batches?start=2026-11-22&end=2026-11-24&methodology=ev").text
+    assert f"{PROGRAMME}:ev:2026-11-22..2026-11-24" in ev and ">0<" in ev  # no EV here
     digest = re.search(r'name="digest" value="([0-9a-f]{64})"', preview)
     assert digest is not None
     stale = browser.post_form("/batches", "/batches/seal", {
-        "start": "2026-11-22", "end": "2026-11-24", "digest": "0" * 64})
+        "start": "2026-11-22", "end": "2026-11-24", "methodology": "pv", "digest": "0" * 64})
     assert "もう一度集計を確認" in stale.text
+    forged = browser.post_form("/batches", "/batches/seal", {
+        "start": "2026-11-22", "end": "2026-11-24", "methodology": "pvev",
+        "digest": digest.group(1)})
+    assert "pvev" in forged.text and "EN-R-002" in forged.text  # refused, never mapped to pv
     r = browser.post_form("/batches", "/batches/seal", {
-        "start": "2026-11-22", "end": "2026-11-24", "digest": digest.group(1)})
+        "start": "2026-11-22", "end": "2026-11-24", "methodology": "pv",
+        "digest": digest.group(1)})
     assert "封印しました" in r.text
-    batch_id = f"{PROGRAMME}:2026-11-22..2026-11-24"
+    batch_id = f"{PROGRAMME}:pv:2026-11-22..2026-11-24"
+    assert batch_id in r.text and "PV 太陽光" in r.text.split('id="batches"', 1)[1]
     overlap = browser.get("/batches?start=2026-11-23&end=2026-11-25").text
     assert "overlaps" in overlap
+    # EV is another methodology: its batch of the same period does not overlap the PV one
+    assert "overlaps" not in browser.get(
+        "/batches?start=2026-11-23&end=2026-11-25&methodology=ev").text
     r = browser.post_form("/batches", "/batches/report", {"batch": batch_id})
     assert "報告書を作成しました" in r.text
     q = f"batch={batch_id}"
@@ -275,10 +344,12 @@ def test_batch_preview_seal_report_and_downloads(world: UiWorld, browser: Browse
     assert report.status_code == 200 and report.json()["batch_id"] == batch_id
     assert "attachment" in report.headers["content-disposition"]
     assert browser.get(f"/batches/download?{q}&file=results.csv").text.startswith("symbol,")
+    assert world.pseudonym(SATO) in browser.get(f"/batches/download?{q}&file=households.csv").text
     z = zipfile.ZipFile(io.BytesIO(browser.get(f"/batches/download?{q}&file=report.zip")
                                    .content))
     names = set(z.namelist())
-    assert {n.split("/", 1)[1] for n in names} >= {"report.json", "results.csv", "report.html",
+    assert {n.split("/", 1)[1] for n in names} >= {"report.json", "results.csv", "households.csv",
+                                                   "report.html",
                                                    "evidence/entries.jsonl",
                                                    "evidence/checkpoint"}
     html = browser.get(f"/batches/view?{q}").text

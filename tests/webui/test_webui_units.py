@@ -3,9 +3,11 @@ QR codes, the string catalogue, and what the fleet page computes."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from webui_kit import UiWorld
 
 from aggregator.accounting import scan
 from aggregator.errors import Rejected
+from aggregator.programme import load_programme
 from aggregator.webui import views
 from aggregator.webui.auth import (
     CROCKFORD,
@@ -28,9 +31,20 @@ from aggregator.webui.auth import (
     verify_password,
 )
 from aggregator.webui.charts import Series, bar_chart, nice_ticks, share_bar
-from aggregator.webui.i18n import CATALOGUE, LANGUAGES, pick_language, translator
+from aggregator.webui.i18n import (
+    CATALOGUE,
+    LANGUAGES,
+    ZERO_CODES,
+    describe,
+    message_key,
+    pick_language,
+    translator,
+)
 from aggregator.webui.qr import qr_matrix, qr_svg
 from aggregator.webui.templating import TEMPLATES
+from eco_protocol.creditability import RULE_TEXT, CreditRules, Rule
+from eco_protocol.methodology import HouseholdTerms, zero_reason
+from eco_protocol.records import Quantity
 
 
 def test_scrypt_hashes_verify_and_reject() -> None:
@@ -139,7 +153,12 @@ def test_the_catalogue_has_every_key_the_templates_use_in_both_languages() -> No
                            ("q.", ["pv_generation", "grid_export", "self_consumed",
                                    "ev_charge", "grid_import"]),
                            ("fit.", ["none", "fit", "post_fit", "unset"]),
-                           ("role.", ["operator", "shop", "resident"])):
+                           ("role.", ["operator", "shop", "resident"]),
+                           ("rule.", [r.value for r in Rule]),
+                           ("ruletext.", [r.value for r in Rule]),
+                           ("method.", ["pv", "ev", "all"]),
+                           ("zero.", list(ZERO_CODES)),
+                           ("flag.", ["battery", "battery_daily"])):
         used |= {prefix + v for v in values}
     for f in (Path(views.__file__).parent).glob("*.py"):
         used |= set(re.findall(r"""\bt\(["']([a-z0-9_]+\.[a-z0-9_.]+)["']\)""",
@@ -173,5 +192,43 @@ def test_fleet_states_follow_the_last_reading(world: UiWorld) -> None:
                       b.device_id: views.DeviceState.ONLINE,
                       c.device_id: views.DeviceState.REVOKED}
     assert f.counts == {"online": 1, "offline": 1, "never": 0, "revoked": 1}
-    assert f.daily_readings == [("2026-11-22", 16)]
-    assert {d.readings for d in f.devices} == {4, 12, 0}
+    assert f.daily_readings == [("2026-11-22", 32)]  # (4 + 12) intervals × (PV + E3)
+    assert {d.readings for d in f.devices} == {8, 24, 0}
+    assert not f.flagged  # every reading creditable, every household's export metered
+
+
+def test_every_rule_and_zero_reason_reads_in_both_languages() -> None:
+    ja, en = translator("ja"), translator("en")
+    for rule in Rule:
+        assert en(f"ruletext.{rule.value}") == RULE_TEXT[rule]  # the protocol's own words
+        assert ja(f"ruletext.{rule.value}") != RULE_TEXT[rule]  # …translated
+        assert message_key(f"{rule.value}: some detail") == f"rule.{rule.value}"
+    assert ja("rule.overlap") == "重複" and ja("rule.implausible") == "定格出力超過"
+    unmetered = zero_reason(HouseholdTerms(frozenset({Quantity.PV_GENERATION}),
+                                           zero_export=True))
+    assert unmetered is not None and unmetered.startswith("export_unmetered:")
+    assert "売電量の計量なし" in describe(ja, unmetered)
+    battery = HouseholdTerms(frozenset({Quantity.PV_GENERATION, Quantity.GRID_EXPORT}),
+                             battery=True)
+    excluded = battery.flags(CreditRules(battery="exclude"))
+    assert [message_key(f) for f in excluded] == ["zero.battery_excluded"]
+    assert [describe(en, f) for f in battery.flags()] == [en("flag.battery_daily")]
+    assert describe(ja, "meter replaced by the installer") == "meter replaced by the installer"
+
+
+def test_household_figures_follow_the_programme_rules(world: UiWorld) -> None:
+    """The per-reading and per-day CO2 figures apply the programme's project emissions: the
+    same 48 kWh self-consumed at 434 g/kWh is 20 832 g with 0 ppm and 20 707.008 g with the
+    default 6000 ppm (× 0.994)."""
+    world.enrol_pv("A, 1")
+    world.send("A, 1", 24, energy=2000)
+    programme = load_programme(world.state / "programme.toml")
+    hh = world.pseudonym("A, 1")
+    with world.ledger() as ledger:
+        view = scan(ledger.store, rules=programme.rules)
+    for ppm, grams in ((6000, Fraction(20_707_008, 1000)), (0, Fraction(20_832))):
+        p = dataclasses.replace(programme, rules=CreditRules(project_emission_ppm=ppm))
+        page = views.household_page(view, p, hh, [])
+        assert sum(s.reduction_g for s in page.slots) == grams
+        assert sum(d.pv_g for d in page.days) == pytest.approx(float(grams))
+        assert page.excluded == () and page.flags == []

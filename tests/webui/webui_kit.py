@@ -20,20 +20,32 @@ from aggregator.cli import main as aggregator_main
 from aggregator.config import Config, load_config
 from aggregator.intake import Intake
 from aggregator.ledger import Ledger
-from aggregator.registry import pseudonym
+from aggregator.registry import (
+    MeterSpec,
+    build_enrolment,
+    enrol,
+    methodology_terms,
+    pseudonym,
+)
 from aggregator.store import SqliteStore
 from aggregator.webui.auth import ResidentCodes, Role, UserStore, ui_dir
 from eco_protocol.canonical import canonical_bytes
-from eco_protocol.encoding import b64encode, format_time
+from eco_protocol.encoding import format_time
 from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import public_key_raw
 from eco_protocol.note import NoteSigner
+from eco_protocol.records import Quantity
 from tests.aggregator.conftest import T0, Device
 
 PROGRAMME = "test-city-2026"
 OPERATOR = ("alice", "correct horse battery")
 SHOP = ("bakery", "shop counter pass")
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+# Households join the day before the readings start (T0): crediting never starts before the
+# member joined (Rule.BEFORE_JOINING), and their PV was installed within the two years the
+# programme's rules allow before joining (Rule.EQUIPMENT_TOO_OLD).
+JOINED = T0 - timedelta(days=1)
+INSTALLED = "2025-06-01"
 
 
 def run_cli(conf: Path, *args: str, stdin: str | None = None) -> Any:
@@ -80,27 +92,42 @@ class UiWorld:
                          reference)
 
     def enrol_pv(self, reference: str, rated_w: int = 6000) -> Device:
-        """A zero-export PV household (all generation self-consumed), enrolled by the CLI."""
+        """A zero-export PV household whose box reads both the inverter (``pv1``) and the
+        smart meter's export register (``e3``, grid_export, over the B-route): the declaration
+        alone earns nothing, the metered zero export makes all its generation self-consumed.
+
+        Enrolled through the registry functions ``eco-aggregator enrol`` calls, but dated
+        :data:`JOINED` (the CLI dates an enrolment now, after the readings of T0)."""
         d = Device()
-        self.cli("enrol", "--public-key", b64encode(public_key_raw(d.key)), "--household",
-                 reference, "--programme", PROGRAMME, "--meter",
-                 f"pv1:pv_generation:sunspec-modbus:{rated_w}", "--installed", "2021-06-01",
-                 "--fit-status", "none", "--no-battery", "--zero-export")
+        meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", rated_w),
+                  MeterSpec("e3", Quantity.GRID_EXPORT, "echonet-lite", rated_w)]
+        fit = methodology_terms(installed=INSTALLED, fit_status="none", battery=False,
+                                zero_export=True)
+        household = self.pseudonym(reference)
+        e = build_enrolment(public_key_raw(d.key), household, PROGRAMME, meters, fit,
+                            format_time(JOINED))
+        with self.ledger() as ledger:
+            with ledger.store.transaction():
+                ledger.store.put_household(household, reference)
+            enrol(ledger, e)
         self.devices[reference] = d
         return d
 
     def send(self, reference: str, intervals: int = 24, energy: int = 2000,
-             start: int = 0) -> None:
-        """Readings of ``intervals`` half hours from T0 + ``start`` intervals, in-process."""
+             start: int = 0, export: int = 0) -> None:
+        """Readings of ``intervals`` half hours from T0 + ``start`` intervals, in-process: per
+        interval ``energy`` Wh of PV and ``export`` Wh exported (the smart meter's E3)."""
         d = self.devices[reference]
         with self.ledger() as ledger:
             intake = Intake(ledger)
             for k in range(start, start + intervals):
                 s = T0 + timedelta(minutes=30 * k)
-                r = d.reading(energy=energy, start=format_time(s),
-                              end=format_time(s + timedelta(minutes=30)))
-                (o,) = intake.process([(d.topic, canonical_bytes([r]))], "2026-12-01T00:00:00Z")
-                assert o.accepted == 1, o.receipt
+                span = {"start": format_time(s), "end": format_time(s + timedelta(minutes=30))}
+                pv = d.reading(energy=energy, **span)
+                e3 = d.reading(energy=export, meter="e3", quantity="grid_export", **span)
+                (o,) = intake.process([(d.topic, canonical_bytes([pv, e3]))],
+                                      "2026-12-01T00:00:00Z")
+                assert o.accepted == 2, o.receipt
             ledger.checkpoint_now()
 
 
