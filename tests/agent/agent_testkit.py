@@ -12,6 +12,11 @@ tests (like python-tuf's repository simulator); the serial path is tested with t
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -298,3 +303,23 @@ def make_rig(tmp_path: Path, port: int, meter_ids: tuple[str, ...] = ("pv1",),
     rig = Rig(agent, clock, meters, config, key)
     assert agent.poll_once().readings == 0  # the first snapshot anchors at T0
     return rig
+
+
+CRASH_CHILD = Path(__file__).with_name("outbox_crash_child.py")
+
+
+def kill_outbox_child(path: Path, run: int, rng: random.Random,
+                      *mode: str) -> list[list[str]]:
+    """Run ``outbox_crash_child.py`` on the outbox at ``path``, SIGKILL it at a random instant
+    once it is working, and return the lines it printed before dying, split into words."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    child = subprocess.Popen([sys.executable, str(CRASH_CHILD), str(path), str(run), *mode],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line == b"READY\n", child.stderr.read() if child.stderr else line
+    time.sleep(rng.uniform(0.0, 0.06))
+    child.send_signal(signal.SIGKILL)
+    out, err = child.communicate(timeout=10)
+    assert child.returncode == -signal.SIGKILL, err.decode()
+    return [ln.split() for ln in out.decode().splitlines()]

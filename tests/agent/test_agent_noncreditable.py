@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -24,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_testkit import LOG_SIGNER, P, Responder, Rig, make_rig
+from agent_testkit import LOG_SIGNER, P, Responder, Rig, kill_outbox_child, make_rig
 
 from agent.cli import main as cli_main
 from agent.cli import status_report
@@ -37,8 +33,6 @@ from eco_protocol.signing import sign_record
 
 KEY = private_key_from_raw(b"\x11" * 32)
 DEVICE = device_id_of(public_key_raw(KEY))
-ROOT = Path(__file__).parents[2]
-CHILD = Path(__file__).with_name("outbox_crash_child.py")
 AT = "2026-11-22T01:00:00Z"
 OVERLAP = "overlap: starts 2026-11-22T00:00:00Z, before the end of meter 'pv1''s previous reading"
 
@@ -141,20 +135,8 @@ def test_sigkill_while_recording_non_creditable_readings_loses_nothing(tmp_path:
     rng = random.Random(1122)
     intent: set[int] = set()
     done: set[int] = set()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for run in range(12):
-        child = subprocess.Popen([sys.executable, str(CHILD), str(path), str(run),
-                                  "noncreditable"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        assert line == b"READY\n", child.stderr.read() if child.stderr else line
-        time.sleep(rng.uniform(0.0, 0.06))
-        child.send_signal(signal.SIGKILL)
-        out, err = child.communicate(timeout=10)
-        assert child.returncode == -signal.SIGKILL, err.decode()
-        for ln in out.decode().splitlines():
-            parts = ln.split()
+        for parts in kill_outbox_child(path, run, rng, "noncreditable"):
             if len(parts) == 2 and parts[0] == "a":
                 intent.add(int(parts[1]))
             elif len(parts) == 2 and parts[0] == "A":

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_testkit import kill_outbox_child
 
 from agent.errors import AgentError, StateCorrupt
 from agent.outbox import Outbox
@@ -24,8 +20,6 @@ from eco_protocol.signing import record_hash, sign_record, verify_record
 
 KEY = private_key_from_raw(b"\x11" * 32)
 DEVICE = device_id_of(public_key_raw(KEY))
-ROOT = Path(__file__).parents[2]
-CHILD = Path(__file__).with_name("outbox_crash_child.py")
 
 
 def body(n: int) -> dict[str, Any]:
@@ -168,21 +162,11 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
     acked_intent: set[int] = set()
     acked_done: set[int] = set()
     last_next = 1
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kills = 0
     for run in range(25):
-        child = subprocess.Popen([sys.executable, str(CHILD), str(path), str(run)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        assert line == b"READY\n", child.stderr.read() if child.stderr else line
-        time.sleep(rng.uniform(0.0, 0.06))
-        child.send_signal(signal.SIGKILL)
-        out, err = child.communicate(timeout=10)
-        assert child.returncode == -signal.SIGKILL, err.decode()
+        lines = kill_outbox_child(path, run, rng)
         kills += 1
-        for ln in out.decode().splitlines():
-            parts = ln.split()
+        for parts in lines:
             if len(parts) == 3 and parts[0] == "C":
                 shas[int(parts[1])] = parts[2]
             elif len(parts) == 2 and parts[0] == "a":
