@@ -16,12 +16,13 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from eco_protocol.canonical import parse_json
-from eco_protocol.encoding import b64decode, format_time
+from eco_protocol.creditability import JST
+from eco_protocol.encoding import b64decode, format_time, parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keyfile import atomic_write, load_or_create_private_key
 from eco_protocol.keys import DeviceId
@@ -113,7 +114,35 @@ def _terms_from_flags(args: argparse.Namespace) -> dict[str, Any]:
                              ev_petrol_km_per_l=args.ev_petrol_km_per_l)
 
 
+def enrolled_at_from_flag(text: str | None, now: datetime | None = None) -> str:
+    """``--enrolled-at``: the participation date the operator declares, as the enrolment's
+    ``enrolled_at``. ``YYYY-MM-DD`` is that day's JST midnight; ``YYYY-MM-DDTHH:MM:SSZ`` an
+    instant. Never in the future: a reading is creditable only from this instant on, and a
+    future date would be a promise, not a fact. Without the flag: now."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    if text is None:
+        return format_time(now)
+    t = text.strip()
+    try:
+        if len(t) == 10:
+            day = date.fromisoformat(t)
+            if day.isoformat() != t:
+                raise ValueError("not spelled YYYY-MM-DD")
+            at = datetime.combine(day, datetime.min.time(), JST)
+        else:
+            at = parse_time(t, "--enrolled-at")
+    except (ValueError, InvalidInput) as e:
+        raise Rejected(f"--enrolled-at {text!r}: expected a JST day YYYY-MM-DD (its midnight) "
+                       f"or a UTC instant YYYY-MM-DDTHH:MM:SSZ ({e})") from e
+    if at > now:
+        raise Rejected(f"--enrolled-at {text!r}: {format_time(at)} is in the future (now "
+                       f"{format_time(now)}); the participation date is the day the member "
+                       "joined, today or earlier")
+    return format_time(at)
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
+    enrolled_at = enrolled_at_from_flag(args.enrolled_at)
     cfg = load_config(args.config)
     ledger = open_ledger(cfg)
     try:
@@ -132,13 +161,14 @@ def cmd_enrol(args: argparse.Namespace) -> int:
                        "--ev-wh-per-km, --ev-petrol-km-per-l)")
     pkey = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
     pseud = pseudonym(pkey, args.household)
-    enrolment = build_enrolment(public, pseud, args.programme, meters, fit, _now())
+    enrolment = build_enrolment(public, pseud, args.programme, meters, fit, enrolled_at)
     with ledger.store.transaction():
         ledger.store.put_household(pseud, args.household)
     index, _ = enrol(ledger, enrolment)
     # the device's broker login: printed here once, only its hash is kept (PROTOCOL.md §3)
     login = issue_device_login(cfg, enrolment.device_id)
-    _print({"device_id": enrolment.device_id, "household": pseud, "index": index, **login})
+    _print({"device_id": enrolment.device_id, "household": pseud, "index": index,
+            "enrolled_at": enrolment.enrolled_at, **login})
     return 0
 
 
@@ -447,6 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ev-wh-per-km", type=int, help="the EV's consumption, Wh/km")
     s.add_argument("--ev-petrol-km-per-l", type=float,
                    help="fuel economy of the equivalent petrol car, km/L")
+    s.add_argument("--enrolled-at", metavar="DATE",
+                   help="the participation date you declare, signed into the enrolment as "
+                        "enrolled_at: a JST day YYYY-MM-DD (its midnight) or a UTC instant "
+                        "YYYY-MM-DDTHH:MM:SSZ; today or earlier, never in the future (default: "
+                        "now). Readings starting before it are logged but never credit "
+                        "(before_joining), and PV installed more than the programme's "
+                        "max_equipment_age_years before it is excluded")
     s.set_defaults(func=cmd_enrol)
     s = sub.add_parser("rekey", help="replace a device's key: revoke the old id, enrol the new "
                        "one for the same household and meters (linked both ways)")

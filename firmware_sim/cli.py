@@ -77,9 +77,24 @@ def _clock(args: argparse.Namespace) -> Clock:
     return AcceleratedClock(origin_sim=sim, origin_wall=wall, rate=rate)
 
 
+def _jump(text: str) -> tuple[datetime, int]:
+    """``--jump-at ISO,WH``: when (ISO 8601 with offset) and by how many Wh."""
+    when, sep, wh = text.rpartition(",")
+    try:
+        t = datetime.fromisoformat(when)
+        n = int(wh)
+    except ValueError:
+        _fatal(f"--jump-at {text!r}: expected ISO,WH, e.g. 2026-05-01T12:10+09:00,20000")
+    if not sep or t.tzinfo is None or n <= 0:
+        _fatal(f"--jump-at {text!r}: expected ISO,WH with a UTC offset and a positive Wh, e.g. "
+               "2026-05-01T12:10+09:00,20000")
+    return t, n
+
+
 def _faults(args: argparse.Namespace) -> Faults:
     try:
-        return Faults(drop_fraction=args.drop, corrupt_crc_fraction=args.corrupt)
+        return Faults(drop_fraction=args.drop, corrupt_crc_fraction=args.corrupt,
+                      jumps=tuple(_jump(j) for j in args.jump_at))
     except ValueError as e:
         _fatal(str(e))
 
@@ -106,6 +121,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manufacturer", default="EcoSim")
     p.add_argument("--drop", type=float, default=0.0, help="fraction of requests left unanswered")
     p.add_argument("--corrupt", type=float, default=0.0, help="fraction of responses with bad CRC")
+    p.add_argument("--jump-at", action="append", default=[], metavar="ISO,WH",
+                   help="the energy register jumps forward by WH at simulated time ISO "
+                        "(repeatable): one implausible interval, then normal counting")
     p.add_argument("--log-level", default="WARNING")
 
 

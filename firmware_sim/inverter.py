@@ -13,7 +13,8 @@ one energy integral feeds WH and TotWhInj alike.
 
 Like a real slave it ignores frames with a bad CRC and frames for other unit ids. Faults can be
 injected (:class:`Faults`): unanswered requests (the master times out), responses with a corrupted
-CRC, silent periods, and resets of the energy register.
+CRC, silent periods, resets of the energy register, and forward jumps of it (one implausible
+interval, after which the register continues normally).
 
 Framing on the master side: a request is taken as complete as soon as its function code tells
 its length and that many bytes arrived; otherwise (unknown function, garbage) whatever arrived is
@@ -55,6 +56,10 @@ class Faults:
     corrupt_crc_fraction: float = 0.0  # responses sent with a flipped CRC byte
     silent: tuple[tuple[datetime, datetime], ...] = ()  # [start, end) windows with no answers
     reset_at: tuple[datetime, ...] = ()  # instants at which the energy register drops to 0
+    # (instant, Wh): the energy register jumps forward by Wh at the instant (a glitching
+    # metering chip, a firmware bug): the interval around it holds more energy than the rated
+    # power allows, and the register continues from the new value afterwards
+    jumps: tuple[tuple[datetime, int], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("drop_fraction", "corrupt_crc_fraction"):
@@ -66,6 +71,9 @@ class Faults:
                 raise ValueError("silent windows need aware datetimes with start <= end")
         if any(t.tzinfo is None for t in self.reset_at):
             raise ValueError("reset instants must be aware datetimes")
+        for t, wh in self.jumps:
+            if t.tzinfo is None or wh <= 0:
+                raise ValueError("register jumps need an aware datetime and a positive Wh")
 
     def is_silent(self, now: datetime) -> bool:
         return any(start <= now < end for start, end in self.silent)
@@ -81,6 +89,7 @@ class ServeStats:
     dropped: int = 0  # injected timeouts and silence
     corrupted: int = 0
     resets: int = 0
+    jumps: int = 0
 
 
 def default_serial(seed: int) -> str:
@@ -250,6 +259,11 @@ class PtyInverter(PtyEndpoint):
             self.stats.resets += len(resets)
         else:
             self._energy_wh += self.pv.energy_wh(last, now)
+        after = resets[-1] if resets else last
+        jumps = [wh for t, wh in self._faults.jumps if after < t <= now]
+        if jumps:
+            self._energy_wh += sum(jumps)
+            self.stats.jumps += len(jumps)
         self._last = now
 
     def _refresh_locked(self, now: datetime) -> None:

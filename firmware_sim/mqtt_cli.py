@@ -5,6 +5,7 @@
                  --topic T --seed S [--speed X --origin-sim ISO --origin-wall POSIX]
                  [--period SIM_SECONDS] [--source pv|load] [--rated-w W] [--channels N]
                  [--offline-after SECONDS] [--silent-after SECONDS] [--malformed FRACTION]
+                 [--battery-wh WH --battery-w W]
 
 Prints one JSON line (device, topic, broker, data_topic, availability_topic, serial, period_s)
 once connected, publishes until SIGTERM/SIGINT, then drops off like a device losing power (the
@@ -22,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 from agent.clock import Clock
+from firmware_sim.battery import HomeBattery
 from firmware_sim.mqtt_devices import DeviceKind, Faults, make_device
 
 
@@ -50,6 +52,11 @@ def add_parser(sub: Any) -> None:
                    help="stay connected but publish nothing after this long")
     p.add_argument("--malformed", type=float, default=0.0, metavar="FRACTION",
                    help="fraction of readings sent as broken payloads (default 0)")
+    p.add_argument("--battery-wh", type=float, metavar="WH",
+                   help="Shelly Pro 3EM: a home battery of this capacity behind the meter: it "
+                        "stores the PV surplus and discharges 17:00–21:00 JST, partly to the grid")
+    p.add_argument("--battery-w", type=float, default=2000.0, metavar="W",
+                   help="the battery's charge/discharge power (default 2000)")
     p.add_argument("--log-level", default="WARNING")
 
 
@@ -57,9 +64,11 @@ def run(args: argparse.Namespace, clock: Clock) -> int:
     try:
         faults = Faults(offline_after_s=args.offline_after, silent_after_s=args.silent_after,
                         malformed_fraction=args.malformed)
+        battery = (HomeBattery(args.battery_wh, args.battery_w)
+                   if args.battery_wh is not None else None)
         device = make_device(DeviceKind(args.device), args.broker, args.topic, args.seed, clock,
                              period_s=args.period, faults=faults, source=args.source,
-                             rated_w=args.rated_w, channels=args.channels)
+                             rated_w=args.rated_w, channels=args.channels, battery=battery)
     except ValueError as e:
         print(f"eco-sim: {e}", file=sys.stderr)
         return 2

@@ -15,7 +15,9 @@ What each one sends (sources in :mod:`agent.meters.mqtt_devices` and
   with the ``emdata:0`` counters that changed since the last frame (partial, as the docs allow)
   and ``em:0`` powers; the full ``emdata:0`` status on ``<prefix>/status/emdata:0``
   (``status_ntf``) at connect and every ``full_every`` minutes. Counters in Wh with 2 decimals:
-  grid import ``total_act`` and export ``total_act_ret`` from household load minus PV.
+  grid import ``total_act`` and export ``total_act_ret`` from household load minus PV (and,
+  with a :class:`~firmware_sim.battery.HomeBattery`, minus its discharge plus its charge: PV
+  stored by day, partly exported on its evening schedule).
 * **OpenEVSE** (``openevse``): retained ``{"state":"connected","id","name","mqtt","http"}`` on
   ``openevse/announce/<last 4 of id>``, will ``"state":"disconnected"``; every 30 s each status
   key as its own topic ``<base>/<key>`` with a plain-text value (``total_energy`` kWh,
@@ -52,6 +54,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.clock import Clock
+from firmware_sim.battery import HomeBattery
 from firmware_sim.ev import EvCharger, EvState
 from firmware_sim.household import Household
 from firmware_sim.solar import JST, PvSystem
@@ -376,9 +379,11 @@ class ShellyPro3EmSim(SimDevice):
     def __init__(self, broker_url: str, topic: str, seed: int, clock: Clock, *,
                  rated_w: float = 4500.0, period_s: float | None = None,
                  faults: Faults | None = None, full_every: int = 10,
-                 step_s: float = 60.0) -> None:
+                 step_s: float = 60.0, battery: HomeBattery | None = None) -> None:
         self.pv = PvSystem(rated_w, seed)
         self.household = Household(seed)
+        self.battery = battery
+        self.battery_w = 0.0  # the battery's power in the last step (+ discharging)
         self.step_s = step_s
         self.full_every = max(1, full_every)
         rng = random.Random(f"eco-sim/mqtt/shelly/{seed}/initial")
@@ -408,14 +413,20 @@ class ShellyPro3EmSim(SimDevice):
         return f"{self.topic}/online", b"true"
 
     def net_w(self, t: datetime) -> float:
-        return self.household.power_w(t) - self.pv.power_w(t)
+        """Power drawn from the grid (negative: exported), W; the battery's power is the one
+        of the last step (it changes only as :meth:`advance` moves time on)."""
+        return self.household.power_w(t) - self.pv.power_w(t) - self.battery_w
 
     def advance(self, start: datetime, end: datetime) -> None:
         span = (end - start).total_seconds()
         steps = max(1, min(20_000, int(span // self.step_s) + 1))
         h = span / steps
         for i in range(steps):
-            p = self.net_w(start + timedelta(seconds=(i + 0.5) * h))
+            t = start + timedelta(seconds=(i + 0.5) * h)
+            if self.battery is not None:
+                self.battery_w = self.battery.step(
+                    t, self.pv.power_w(t) - self.household.power_w(t), h)
+            p = self.net_w(t)
             if p >= 0:
                 self.import_wh += p * h / 3600
             else:
@@ -528,14 +539,17 @@ class OpenEvseSim(SimDevice):
 
 def make_device(kind: DeviceKind, broker_url: str, topic: str, seed: int, clock: Clock, *,
                 period_s: float | None = None, faults: Faults | None = None,
-                source: str = "pv", rated_w: float = 4500.0, channels: int = 1) -> SimDevice:
+                source: str = "pv", rated_w: float = 4500.0, channels: int = 1,
+                battery: HomeBattery | None = None) -> SimDevice:
+    if battery is not None and kind is not DeviceKind.SHELLY_PRO3EM:
+        raise ValueError("a home battery is simulated behind the Shelly Pro 3EM only")
     match kind:
         case DeviceKind.TASMOTA:
             return TasmotaSim(broker_url, topic, seed, clock, source=source, rated_w=rated_w,
                               channels=channels, period_s=period_s, faults=faults)
         case DeviceKind.SHELLY_PRO3EM:
             return ShellyPro3EmSim(broker_url, topic, seed, clock, rated_w=rated_w,
-                                   period_s=period_s, faults=faults)
+                                   period_s=period_s, faults=faults, battery=battery)
         case DeviceKind.OPENEVSE:
             return OpenEvseSim(broker_url, topic, seed, clock, period_s=period_s, faults=faults)
 

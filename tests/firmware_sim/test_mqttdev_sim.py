@@ -30,13 +30,16 @@ from agent.meters.mqtt_devices import (
     parse_shelly_status,
 )
 from aggregator.mosquitto import Mosquitto, free_port
+from firmware_sim.battery import HomeBattery
 from firmware_sim.ev import EvCharger, EvState, session_on
 from firmware_sim.household import Household
 from firmware_sim.mqtt_devices import (
+    DeviceKind,
     Faults,
     OpenEvseSim,
     ShellyPro3EmSim,
     TasmotaSim,
+    make_device,
     malformed,
 )
 from firmware_sim.solar import JST
@@ -142,6 +145,35 @@ def test_shelly_sim_sends_partial_frames_that_overlay_to_the_full_status() -> No
         assert r is not None and r.register_wh == int(sim.export_wh * 100) // 100
     # at noon in June the array exports: import does not move, so frames leave it out
     assert sim.net_w(t) < 0
+
+
+def test_home_battery_stores_the_surplus_and_exports_in_the_evening() -> None:
+    """Behind the Shelly: by day the battery takes the PV surplus (less is exported), from
+    17:00 JST it discharges at full power, so the meter counts export after sunset."""
+    day = datetime(2026, 5, 1, tzinfo=JST)
+    plain = ShellyPro3EmSim("mqtt://127.0.0.1:1", "shellypro3em-a", 13, ManualClock(day),
+                            rated_w=6000)
+    battery = HomeBattery(7000, 2000)
+    stored = ShellyPro3EmSim("mqtt://127.0.0.1:1", "shellypro3em-b", 13, ManualClock(day),
+                             rated_w=6000, battery=battery)
+    exports: dict[str, list[float]] = {"plain": [], "battery": []}
+    for h in range(24):
+        t = day + timedelta(hours=h)
+        for name, sim in (("plain", plain), ("battery", stored)):
+            before = sim.export_wh
+            sim.advance(t, t + timedelta(hours=1))
+            exports[name].append(sim.export_wh - before)
+        if h == 16:
+            assert battery.soc_wh == pytest.approx(7000)  # full by the evening
+    assert sum(exports["battery"][6:17]) < sum(exports["plain"][6:17]) - 6000
+    assert sum(exports["plain"][19:24]) == 0  # no sun, no export without a battery
+    assert sum(exports["battery"][19:21]) > 1000  # the battery's evening export
+    assert battery.soc_wh == 0  # emptied by 21:00
+    with pytest.raises(ValueError):
+        HomeBattery(0, 2000)
+    with pytest.raises(ValueError, match="Shelly"):
+        make_device(DeviceKind.TASMOTA, "mqtt://127.0.0.1:1", "p", 1, ManualClock(day),
+                    battery=HomeBattery(1000, 500))
 
 
 def test_openevse_sim_topics() -> None:

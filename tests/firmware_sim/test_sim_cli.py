@@ -119,6 +119,10 @@ def test_inverters_prints_one_line_each() -> None:
         (["inverter", "--rated-w", "4500", "--drop", "1.5"], "drop_fraction"),
         (["inverter", "--rated-w", "4500", "--serial", "X" * 40], "longer than 32 bytes"),
         (["inverters", "--count", "0"], "--count"),
+        (["inverter", "--rated-w", "4500", "--jump-at", "2026-05-01T12:10+09:00"], "ISO,WH"),
+        (["inverter", "--rated-w", "4500", "--jump-at", "2026-05-01T12:10,500"], "UTC offset"),
+        (["inverter", "--rated-w", "4500", "--jump-at", "2026-05-01T12:10+09:00,0"],
+         "positive Wh"),
     ],
 )
 def test_argument_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -105,6 +105,31 @@ def test_reset_and_silence_faults(
     assert inverter.register_wh() == 0
 
 
+def test_register_jump_fault(inverter: PtyInverter, line: serial.Serial,
+                             clock: ManualClock) -> None:
+    """A forward jump of the energy register at one instant: the interval around it holds
+    more than the rated power allows, and the register counts on from the new value."""
+    jump = NOON + timedelta(minutes=10)
+    inverter.set_faults(Faults(jumps=((jump, 20_000),)))
+    wh_address = inverter.base + 70 + sl.InverterOffset.WH
+    clock.advance(5 * 60)
+    assert inverter.register_wh() == int(1_000_000 + inverter.pv.energy_wh(
+        NOON, NOON + timedelta(minutes=5)))
+    clock.advance(25 * 60)
+    half_hour = inverter.pv.energy_wh(NOON, NOON + timedelta(minutes=30))
+    assert sl.decode_acc32(*read_regs(line, wh_address, 2)) == int(1_000_000 + half_hour
+                                                                    + 20_000)
+    assert 1_000_000 + half_hour + 20_000 - 1_000_000 > 4500 / 2  # implausible for 30 min
+    clock.advance(30 * 60)
+    hour = inverter.pv.energy_wh(NOON, NOON + timedelta(hours=1))
+    assert inverter.register_wh() == int(1_000_000 + hour + 20_000)  # once, not again
+    assert inverter.stats.jumps == 1
+    with pytest.raises(ValueError, match="positive Wh"):
+        Faults(jumps=((jump, 0),))
+    with pytest.raises(ValueError, match="aware"):
+        Faults(jumps=((jump.replace(tzinfo=None), 10),))
+
+
 def test_drop_and_corrupt_fractions(inverter: PtyInverter, line: serial.Serial) -> None:
     inverter.set_faults(Faults(drop_fraction=0.5))
     replies = [transact(line, rtu.build_read_request(1, 40000, 1), 1) for _ in range(8)]

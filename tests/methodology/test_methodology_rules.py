@@ -1,4 +1,4 @@
-"""The J-Credit arithmetic, rule by rule, with hand-worked examples (shared/METHODOLOGY.md)."""
+"""The J-Credit arithmetic, rule by rule, with hand-worked examples (docs/methodology.md)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 
 from eco_protocol.creditability import CreditRules
 from eco_protocol.methodology import (
-    GridFactor,
     HouseholdTerms,
-    Methodology,
     MethodologyError,
     ReadingFacts,
     credits,
@@ -27,12 +25,8 @@ from eco_protocol.methodology import (
 )
 from eco_protocol.records import Quantity as Q
 from eco_protocol.sample import sample_positions
+from tests.methodology.terms_kit import METHOD, PV_EXPORT, PV_ONLY
 
-METHOD = Methodology("EN-R-002", "3.0", (
-    GridFactor(2025, 434, "illustrative", "n/a", True),
-    GridFactor(2026, 450, "illustrative", "n/a", True)), 2320, "jikosoren.jp")
-PV_EXPORT = HouseholdTerms(frozenset({Q.PV_GENERATION, Q.GRID_EXPORT}))
-PV_ONLY = HouseholdTerms(frozenset({Q.PV_GENERATION}))
 EV = HouseholdTerms(frozenset({Q.EV_CHARGE}), ev_wh_per_km=150, ev_petrol_m_per_l=15000)
 T = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 10:00 JST, FY2026
 
