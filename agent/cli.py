@@ -128,7 +128,7 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
     timesync = config.clock.timesync_dir
     report: dict[str, Any] = {
         "device_id": device_id, "next_seq": 1, "pending": 0, "rejected": [],
-        # delivered, in the ledger, but earning nothing (PROTOCOL.md v1.1 §3): total and the
+        # delivered, in the ledger, but earning nothing (docs/protocol.md v1.1 §3): total and the
         # newest kept by the outbox, newest first, each with the aggregator's reason
         "non_creditable": {"total": 0, "recent": []},
         "last_receipt": None, "outbox": str(config.device.outbox_path),

@@ -336,7 +336,7 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
                           "remove tls or use mqtt://")
     if tls is False and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError(f"[uplink] broker {parts.hostname} is not on loopback: TLS is required "
-                          "there (PROTOCOL.md §3); use mqtts://HOST:8883")
+                          "there (docs/protocol.md §3); use mqtts://HOST:8883")
     ca = s.str_("ca_file")
     cert, key = s.str_("cert_file"), s.str_("key_file")
     if (cert is None) != (key is None):

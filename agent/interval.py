@@ -1,6 +1,7 @@
 """Interval builder: register snapshots of one meter → one reading per aligned interval.
 
-Pure (PROTOCOL.md §2): time comes in with each snapshot; no clock, file or meter is touched here.
+Pure (docs/protocol.md §2): time comes in with each snapshot; no clock, file or meter is
+touched here.
 The runner feeds :func:`step` every snapshot it takes and stores the returned state in the outbox
 in the same transaction as the readings it produced.
 
@@ -39,7 +40,7 @@ Rules, chosen so that a strict verifier can check every reading on its own:
   is never signed again); if the clock went back by more than ``max_gap_intervals`` intervals
   the builder resumes (below) from the new snapshot. Snapshots dated before 2020 are ignored
   (clock never set).
-* **Resuming keeps interval discipline (PROTOCOL.md v1.1 §2).** Per meter, a reading never
+* **Resuming keeps interval discipline (docs/protocol.md v1.1 §2).** Per meter, a reading never
   starts before the end of the meter's previous reading, and its ``register_start_wh`` is the
   previous ``register_end_wh`` unless ``meter_reset``/``meter_replaced``/``rollover`` says why
   not; a reading that broke either would be logged as not creditable. Ordinary steps keep both
@@ -58,7 +59,7 @@ Rules, chosen so that a strict verifier can check every reading on its own:
     nothing for that meter until the clock passes its last reading again: those intervals are
     already in the chain under the wrong dates, and signing them twice would only log overlaps.
 
-  ``meter_reset`` is the only flag of the closed set (PROTOCOL.md §2) that excuses a register
+  ``meter_reset`` is the only flag of the closed set (docs/protocol.md §2) that excuses a register
   jump; we use it for "continuity lost, nothing claimed", which is what it means for a verifier.
   A reading is never longer than one interval (k = 1 always; missed intervals are apportioned
   one reading each, or not emitted).

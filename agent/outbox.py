@@ -1,6 +1,6 @@
 """The durable outbox: signed readings until a verified receipt, and the sequence counter.
 
-ARCHITECTURE.md "Storage" and PITFALLS.md §2: stdlib ``sqlite3`` in WAL mode with
+docs/architecture.md "Storage" and docs/pitfalls.md §2: stdlib ``sqlite3`` in WAL mode with
 ``synchronous=FULL`` (a commit survives a power cut once ``commit`` returns), ``PRAGMA
 integrity_check`` at open, and **one transaction per poll cycle**: :meth:`Outbox.commit_cycle`
 assigns ``seq``/``prev``, signs, stores the readings *and* the meters' interval state atomically.
@@ -12,7 +12,7 @@ Rows are deleted only by :meth:`acknowledge` (a verified ``accepted``/``duplicat
 naming the same ``reading_sha256``), never on a broker PUBACK. ``rejected`` readings are set aside
 with the reason and never sent again unless asked for by seq.
 
-**Non-creditable readings (PROTOCOL.md v1.1 §3).** An ``accepted`` item with ``"creditable":
+**Non-creditable readings (docs/protocol.md v1.1 §3).** An ``accepted`` item with ``"creditable":
 false`` means the reading *is* in the ledger but earns nothing (an overlap, an implausible
 energy, …): it is delivered, so it is deleted exactly like an accepted one, and — in the same
 transaction, so a power cut can neither lose the record nor keep the reading — its seq, hash,

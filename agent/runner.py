@@ -3,7 +3,7 @@
 Threads and who does what:
 
 * an APScheduler 3.x ``BackgroundScheduler`` (UTC, ``misfire_grace_time=None``, ``coalesce``,
-  ``max_instances=1``; PITFALLS.md §3) runs the **poll job**: read every meter, feed the pure
+  ``max_instances=1``; docs/pitfalls.md §3) runs the **poll job**: read every meter, feed the pure
   interval builder, and commit the cycle's readings together with the meters' interval state in
   one outbox transaction. Polls are aligned to just before multiples of ``poll_seconds`` (in
   clock time), so the snapshot that defines an interval boundary is at most a second or so old.
@@ -84,7 +84,7 @@ def clock_from_config(config: AgentConfig) -> Clock:
 
 def clock_known_unsynced(now: float, timesync_dir_exists: bool, synchronized_exists: bool) -> bool:
     """True only when we *know* the clock is wrong: before 2020, or systemd-timesyncd running
-    and not (yet) synchronised (PITFALLS.md §7). Unknown counts as synced."""
+    and not (yet) synchronised (docs/pitfalls.md §7). Unknown counts as synced."""
     if now < interval.MIN_PLAUSIBLE_TIME:
         return True
     return timesync_dir_exists and not synchronized_exists

@@ -2,7 +2,7 @@
 
 Shared by the agent and the aggregator (both ship in this distribution). Callers ping the
 watchdog from their main loop after a health check, never from a free-running thread, so a hung
-process is restarted (PITFALLS.md §6).
+process is restarted (docs/pitfalls.md §6).
 """
 
 from __future__ import annotations

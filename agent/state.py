@@ -1,7 +1,7 @@
 """Small, rarely written agent state in TinyDB behind a crash-safe storage.
 
-ARCHITECTURE.md "Storage" and PITFALLS.md §2: TinyDB's own ``JSONStorage`` rewrites its file in
-place (seek, write, fsync, truncate), so a power cut tears it, and a crash between fsync and
+docs/architecture.md "Storage" and docs/pitfalls.md §2: TinyDB's own ``JSONStorage`` rewrites its
+file in place (seek, write, fsync, truncate), so a power cut tears it, and a crash between fsync and
 truncate leaves stale bytes after the JSON (TinyDB issue #301, "Extra data"). So
 :class:`AtomicJSONStorage` never writes in place: it writes a temporary file in the same
 directory, fsyncs it, ``os.replace``s it over the file and fsyncs the directory, after saving the

@@ -1,7 +1,7 @@
-"""MQTT v5 uplink: publish outbox readings, act on signed receipts (PROTOCOL.md §3).
+"""MQTT v5 uplink: publish outbox readings, act on signed receipts (docs/protocol.md §3).
 
 paho-mqtt 2.x with ``CallbackAPIVersion.VERSION2`` and ``connect_async`` + ``loop_start`` (the
-box must boot without a network). The sharp edges of PITFALLS.md §1 shape the design:
+box must boot without a network). The sharp edges of docs/pitfalls.md §1 shape the design:
 
 * paho callbacks run on paho's thread, and an exception there kills it, so every callback only
   puts a small event on a queue, inside ``try/except`` that logs. No lock is taken in a callback.
@@ -14,7 +14,7 @@ box must boot without a network). The sharp edges of PITFALLS.md §1 shape the d
   reading leaves the outbox only on a receipt item ``accepted``/``duplicate`` whose
   ``reading_sha256`` matches, in a receipt whose signature verifies under the pinned log key and
   whose ``device_id`` is ours; anything else is ignored and logged loudly.
-* ``accepted`` with ``"creditable": false`` (PROTOCOL.md v1.1 §3) → the reading *is* in the
+* ``accepted`` with ``"creditable": false`` (docs/protocol.md v1.1 §3) → the reading *is* in the
   ledger, so it is delivered and deleted like any accepted one; the outbox records it (seq,
   hash, reason, time; the newest 100 and a total) in the same transaction, ``eco-agent status``
   shows it under ``non_creditable``, and it is logged once at WARNING with its reason.
@@ -382,7 +382,7 @@ class Uplink:
         log.debug("published seq %d–%d (%d readings)", chunk[0].seq, chunk[-1].seq, len(chunk))
         return True
 
-    # -- receipts (PROTOCOL.md §3) -----------------------------------------------------------------
+    # -- receipts (docs/protocol.md §3) --------------------------------------------------------
 
     def _ignore(self, why: str) -> None:
         self.receipts_ignored += 1

@@ -1,5 +1,5 @@
-"""The municipality's certificate authority for the broker's TLS listener (PROTOCOL.md §3: "TLS on
-any non-loopback listener"; issue 6).
+"""The municipality's certificate authority for the broker's TLS listener (docs/protocol.md §3:
+"TLS on any non-loopback listener"; issue 6).
 
 ``eco-aggregator ca init`` creates a CA key and self-signed certificate; ``ca server-cert`` issues
 the broker's certificate (``certfile``/``keyfile`` in ``mosquitto.conf(5)``; devices pin the CA

@@ -93,7 +93,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     key, created = load_or_create_private_key(cfg.key_file)
     if not cfg.pseudonym_key_file.exists():
         atomic_write(cfg.pseudonym_key_file, secrets.token_hex(32).encode() + b"\n", 0o600)
-    ensure_aggregator_login(cfg.mqtt)  # the aggregator's own broker login (PROTOCOL.md §3)
+    ensure_aggregator_login(cfg.mqtt)  # the aggregator's own broker login (docs/protocol.md §3)
     ledger = Ledger(open_store(cfg), NoteSigner(cfg.origin, key))
     _print({"config": str(conf), "log_vkey": ledger.signer.verifier.vkey,
             "log_key_created": created, "size": ledger.size(), "store": cfg.store.redacted(),
@@ -165,7 +165,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     with ledger.store.transaction():
         ledger.store.put_household(pseud, args.household)
     index, _ = enrol(ledger, enrolment)
-    # the device's broker login: printed here once, only its hash is kept (PROTOCOL.md §3)
+    # the device's broker login: printed here once, only its hash is kept (docs/protocol.md §3)
     login = issue_device_login(cfg, enrolment.device_id)
     _print({"device_id": enrolment.device_id, "household": pseud, "index": index,
             "enrolled_at": enrolment.enrolled_at, **login})
@@ -508,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_log_key_rotate)
     s = sub.add_parser("ledger", help="ledger export / verify")
     lsub = s.add_subparsers(dest="ledger_cmd", required=True)
-    e = lsub.add_parser("export", help="write the evidence directory (PROTOCOL.md section 5)")
+    e = lsub.add_parser("export", help="write the evidence directory (docs/protocol.md §5)")
     e.add_argument("dir")
     e.set_defaults(func=cmd_export)
     e = lsub.add_parser("verify", help="recompute everything from the store")

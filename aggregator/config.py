@@ -48,7 +48,7 @@ broker = "{broker}"
 client_id = "eco-aggregator-1"
 share_group = "aggregators"
 session_expiry_s = 604800
-# The aggregator's own broker login (PROTOCOL.md §3): it may read every device's readings and
+# The aggregator's own broker login (docs/protocol.md §3): it may read every device's readings and
 # write their receipts. 'eco-aggregator init' creates the password file (mode 0600); or give the
 # password inline as password = "…". Without a username the aggregator connects anonymously
 # (a loopback broker without access control: the demo and the tests).
@@ -246,7 +246,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path],
                  where: str) -> MqttConfig:
-    """[mqtt] login, TLS and the broker's password file (PROTOCOL.md §3 "Broker access")."""
+    """[mqtt] login, TLS and the broker's password file (docs/protocol.md §3 "Broker access")."""
     def opt(key: str, typ: type) -> Any:
         v = t.get(key)
         if v is not None and (not isinstance(v, typ) or isinstance(v, bool) and typ is not bool):
@@ -261,7 +261,7 @@ def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path]
         raise ConfigError(f"{where}: tls = false contradicts the mqtts:// broker URL")
     if not tls and base.host not in _LOOPBACK:
         raise ConfigError(f"{where}: broker {base.host} is not on loopback: TLS is required "
-                          "there (PROTOCOL.md §3); use mqtts://HOST:8883 and ca_file")
+                          "there (docs/protocol.md §3); use mqtts://HOST:8883 and ca_file")
     username, password = opt("username", str), opt("password", str)
     password_file, ca_file = opt("password_file", str), opt("ca_file", str)
     if username == "":

@@ -1,4 +1,4 @@
-"""Writing the evidence directory of PROTOCOL.md section 5 (``ledger export``).
+"""Writing the evidence directory of docs/protocol.md §5 (``ledger export``).
 
 Files are written to a temporary sibling directory and renamed into place, so a reader never
 sees a half-written export and a power cut leaves the previous export intact.

@@ -4,8 +4,8 @@ Not a mock: the real ``mosquitto`` binary (Debian package ``mosquitto``) with a 
 bound to loopback on a free port. MQTT v5 is negotiated by the clients; the broker speaks it
 natively. By default the listener is loopback-only with anonymous access, which is what a test or
 ``make demo`` needs. With :class:`BrokerAuth` the broker checks a password file and a pattern ACL
-(PROTOCOL.md §3 "Broker access"; :mod:`aggregator.broker_auth`) and anonymous access is off; with
-:class:`TlsListener` it also serves TLS, as any non-loopback listener must. The same
+(docs/protocol.md §3 "Broker access"; :mod:`aggregator.broker_auth`) and anonymous access is off;
+with :class:`TlsListener` it also serves TLS, as any non-loopback listener must. The same
 :func:`broker_config` writes the production ``mosquitto.conf`` (``eco-aggregator broker-config``),
 and :class:`Mosquitto` can run such a generated file as is (``config_file``).
 """
@@ -80,7 +80,7 @@ def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
         lines.append("allow_anonymous true")
     else:
         lines += [
-            "# access control (PROTOCOL.md section 3): a login per device, a pattern ACL",
+            "# access control (docs/protocol.md §3): a login per device, a pattern ACL",
             "allow_anonymous false",
             f"password_file {auth.password_file}",
             f"acl_file {auth.acl_file}",

@@ -1,7 +1,7 @@
 """The programme configuration (TOML): who runs it, under which methodology and factors, how
 points are earned and spent, and the programme rules a verification body applies (``[rules]``,
-:class:`~eco_protocol.creditability.CreditRules`). Figures that METHODOLOGY.md marks as gaps come
-only from here, each with its source, and appear in every report.
+:class:`~eco_protocol.creditability.CreditRules`). Figures that docs/methodology.md marks as gaps
+come only from here, each with its source, and appear in every report.
 
 Whether the programme is a demonstration is said in one place only, ``[programme] demonstration``
 (it describes the programme, not a crediting rule); it is carried into ``Programme.rules`` so the
@@ -39,7 +39,7 @@ demonstration = true
 # Household PV: EN-R-002 (self-consumption only). EV: gasoline avoided minus grid charging.
 id = "EN-R-002"
 version = "3.0"
-# Gasoline: 34.6 GJ/kL x 0.0183 tC/GJ x 44/12 = 2.32 t-CO2/kL (METHODOLOGY.md, jikosoren.jp)
+# Gasoline: 34.6 GJ/kL x 0.0183 tC/GJ x 44/12 = 2.32 t-CO2/kL (docs/methodology.md, jikosoren.jp)
 gasoline_g_per_l = 2320
 gasoline_source = "jikosoren.jp: 34.6 GJ/kL x 0.0183 tC/GJ x 44/12"
 
@@ -60,7 +60,7 @@ published = "n/a"
 illustrative = true
 
 [rules]
-# The programme rules a verification body applies (METHODOLOGY.md, "Programme rules ... (v1.1)").
+# The programme rules a verification body applies (docs/methodology.md, "Programme rules").
 # Every key is optional; the defaults below are the conservative ones. Uncomment to change.
 # interval_s = 1800                # readings are aligned 30-minute intervals (k x 30 min)
 # max_gap_intervals = 48           # longest gap_filled reading: 48 intervals (one day)
@@ -74,7 +74,7 @@ illustrative = true
 #                                  # is used (default: none, type-approved only)
 
 [points]
-# Eco-points per kg-CO2 avoided (METHODOLOGY.md: no published rate; 1 per kg by default).
+# Eco-points per kg-CO2 avoided (docs/methodology.md: no published rate; 1 per kg by default).
 points_per_kg = 1
 # Points lapse this many days after the day they were earned (oldest spent first); 0: never.
 expiry_days = 0

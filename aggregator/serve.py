@@ -1,7 +1,7 @@
 """``eco-aggregator serve``: the MQTT shell around :class:`~aggregator.intake.Intake`.
 
 paho-mqtt 2.x with MQTT v5, a fixed client id and a persistent session (clean_start False plus a
-session expiry), so the broker keeps queueing readings while we are down (PITFALLS.md §1, §5).
+session expiry), so the broker keeps queueing readings while we are down (docs/pitfalls.md §1, §5).
 Messages are acknowledged manually, *after* the group that contains them is committed: a crash
 between receipt and commit leaves them with the broker, and the device resends anyway until it
 holds a receipt. Callbacks only enqueue; all store I/O happens on the main thread.
@@ -73,7 +73,7 @@ class IngestWorker:
         c.on_message = self._on_message
         c.suppress_exceptions = True
         c.reconnect_delay_set(1, 30)
-        if cfg.mqtt.username is not None:  # PROTOCOL.md §3: the aggregator's own login
+        if cfg.mqtt.username is not None:  # docs/protocol.md §3: the aggregator's own login
             c.username_pw_set(cfg.mqtt.username, aggregator_password(cfg.mqtt))
         if cfg.mqtt.tls:
             try:

@@ -1,7 +1,7 @@
 """The ledger as a tiled transparency log (c2sp.org/tlog-tiles): tiles, entry bundles, paths.
 
 A tiled log publishes, instead of proofs, the Merkle tree itself as static, immutable resources
-from which anyone computes any RFC 6962 proof (PROTOCOL.md section 4; the same tiling as Go's
+from which anyone computes any RFC 6962 proof (docs/protocol.md §4; the same tiling as Go's
 ``golang.org/x/mod/sumdb/tlog`` with tile height 8):
 
 * ``checkpoint`` — the signed checkpoint (c2sp.org/tlog-checkpoint), with witness cosignatures;
@@ -42,7 +42,7 @@ TILE_HEIGHT = 8
 
 TILE_WIDTH = 1 << TILE_HEIGHT
 MAX_TILE_LEVEL = 63
-MAX_BUNDLE_ENTRY = 0xFFFF  # uint16 length prefix; PROTOCOL.md caps an entry at 65535 bytes
+MAX_BUNDLE_ENTRY = 0xFFFF  # uint16 length prefix; docs/protocol.md caps an entry at 65535 bytes
 ENTRIES = -1
 """The level of entry bundles (``tile/entries/…``), as Go's tlog calls its data tiles level −1."""
 

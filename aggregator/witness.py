@@ -5,7 +5,7 @@ cosigned for the log; on each round it fetches the log's current ``checkpoint``,
 signature, proves the new tree extends the trusted one with an RFC 6962 consistency proof
 computed from the log's c2sp.org/tlog-tiles (each tile authenticated against the new root by
 :class:`~aggregator.tiles.VerifiedTileSource`, so nothing the server says is taken on trust), and
-adds a c2sp.org/tlog-cosignature ``cosignature/v1`` line (PROTOCOL.md section 4).
+adds a c2sp.org/tlog-cosignature ``cosignature/v1`` line (docs/protocol.md §4).
 
 The checks and the state are those of a c2sp.org/tlog-witness witness: the first checkpoint is
 accepted with an empty proof (old size 0); a checkpoint of the same size must have the same root;

@@ -1,4 +1,4 @@
-"""eco_protocol — the shared contract of the eco-credit system (PROTOCOL.md v1).
+"""eco_protocol — the shared contract of the eco-credit system (docs/protocol.md v1).
 
 Imported by the device agent, the municipality's aggregator and the buyer's verifier alike, so it
 depends on ``cryptography`` and ``rfc8785`` only. Everything here is a pure function over bytes and

@@ -1,6 +1,6 @@
 """Canonical bytes (RFC 8785, JSON Canonicalization Scheme) and strict JSON parsing.
 
-Every signature in PROTOCOL.md section 1 covers RFC 8785 bytes, so signer and verifier must call
+Every signature in docs/protocol.md §1 covers RFC 8785 bytes, so signer and verifier must call
 the same function: :func:`canonical_bytes`. Parsing is strict because a lenient parser is a
 signature-confusion bug waiting to happen: duplicate keys, NaN and non-integral numbers are refused
 (signed records contain no floating-point numbers).

@@ -18,7 +18,7 @@ class InvalidInput(ProtocolError):
 
 
 class MalformedRecord(InvalidInput):
-    """A record or document does not have the shape PROTOCOL.md prescribes."""
+    """A record or document does not have the shape docs/protocol.md prescribes."""
 
 
 class UnknownType(MalformedRecord):

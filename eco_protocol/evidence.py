@@ -1,4 +1,4 @@
-"""Offline verification of an evidence directory (PROTOCOL.md section 5, ``evidence/``).
+"""Offline verification of an evidence directory (docs/protocol.md §5, ``evidence/``).
 
 Anyone holding only the log's verifier key can check: the checkpoint's signatures (and k of n
 witnesses); the chain of log keys when the log changed its key (``log.vkeys``: every key the log

@@ -1,4 +1,4 @@
-"""Ed25519 keys (RFC 8032) and device identifiers (PROTOCOL.md section 1).
+"""Ed25519 keys (RFC 8032) and device identifiers (docs/protocol.md §1).
 
 Pure: keys go in and out as raw bytes; reading and writing key files is :mod:`eco_protocol.keyfile`.
 """

@@ -10,7 +10,7 @@ old checkpoint or report unverifiable. So the change is itself a ledger entry:
 * ``new_key_sig``: the *new* key's Ed25519 signature over the canonical record without
   ``new_key_sig`` and ``sig`` — the new key vouches for its predecessor, so a verifier that pinned
   the new key can trust entries signed by the old one;
-* ``sig``: the *old* key's signature over the record without ``sig`` (PROTOCOL.md section 1), so a
+* ``sig``: the *old* key's signature over the record without ``sig`` (docs/protocol.md §1), so a
   verifier that pinned the old key learns the new one from the log itself.
 
 Both keys carry the log's origin as their name (checkpoints keep their origin line), with different

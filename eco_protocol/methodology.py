@@ -1,4 +1,4 @@
-"""J-Credit arithmetic (shared/METHODOLOGY.md), pure and in integers, shared by the aggregator and
+"""J-Credit arithmetic (docs/methodology.md), pure and in integers, shared by the aggregator and
 the buyer's verifier so that both compute every number the same way.
 
 Rules implemented (methodology id and version are data in :class:`Methodology`; the programme's
@@ -16,8 +16,8 @@ rules, "Programme rules a verification body applies (v1.1)", are a :class:`Credi
   credits their PV nothing.
 - Project emissions: the PV part is multiplied by (1 − ``rules.project_emission_ppm`` / 10⁶)
   (the inverter's own consumption, about 0.6 % in one registered plan).
-- EV (METHODOLOGY.md: government EV subsidy CO2 sheet as the analogue; the J-Credit EV text is a
-  gap): reduction = distance ÷ petrol car's km/L × gasoline factor − charged kWh × grid factor,
+- EV (docs/methodology.md: government EV subsidy CO2 sheet as the analogue; the J-Credit EV text
+  is a gap): reduction = distance ÷ petrol car's km/L × gasoline factor − charged kWh × grid factor,
   distance = charged Wh ÷ the worse (higher) of the type-approved and the configured real-world
   Wh/km. Never clipped: a negative household-month lowers the total.
 - Grid factors by Japanese fiscal year (April–March, JST) from configuration, each with its source;
@@ -97,7 +97,7 @@ class Methodology:
     grid_factors: tuple[GridFactor, ...]
     gasoline_g_per_l: int
     gasoline_source: str
-    ev_methodology: str = "EV: gasoline avoided minus grid charging (METHODOLOGY.md, [I])"
+    ev_methodology: str = "EV: gasoline avoided minus grid charging (docs/methodology.md, [I])"
 
     def factor(self, fy: int) -> GridFactor:
         for f in self.grid_factors:
@@ -157,7 +157,7 @@ class HouseholdTerms:
 
     def flags(self, rules: CreditRules = DEFAULT_RULES) -> list[str]:
         """What the report and the operator's pages flag about this household: the rule that
-        zeroes its PV, if any, and a battery (always flagged, METHODOLOGY.md)."""
+        zeroes its PV, if any, and a battery (always flagged, docs/methodology.md)."""
         out = []
         reason = zero_reason(self, rules)
         if reason is not None:

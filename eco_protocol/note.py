@@ -1,4 +1,4 @@
-"""C2SP signed notes and tlog checkpoints (PROTOCOL.md section 4).
+"""C2SP signed notes and tlog checkpoints (docs/protocol.md §4).
 
 Byte-for-byte the format of Go's ``golang.org/x/mod/sumdb/note`` (c2sp.org/signed-note) and
 c2sp.org/tlog-checkpoint, so a third party can check our checkpoints with public tools:
@@ -13,7 +13,7 @@ Witness cosignatures follow c2sp.org/tlog-cosignature, "cosignature/v1" (Ed25519
 carries signature type 0x04, key id = SHA-256(name ‖ "\\n" ‖ 0x04 ‖ public key)[:4], and the line's
 bytes are key id ‖ uint64be(timestamp) ‖ Ed25519 signature over
 ``"cosignature/v1\\ntime <timestamp>\\n" ‖ note text``. :func:`open_note` checks both kinds; a
-plain 0x01 witness key (PROTOCOL.md section 1's literal reading) is still accepted.
+plain 0x01 witness key (docs/protocol.md §1's literal reading) is still accepted.
 """
 
 from __future__ import annotations

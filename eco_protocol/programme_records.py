@@ -1,8 +1,8 @@
-"""Programme records of the ledger (PROTOCOL.md sections 4 and 5), all signed by the log key.
+"""Programme records of the ledger (docs/protocol.md §4 and §5), all signed by the log key.
 
 ``eco.redeem/v1`` (a household spends eco-points), ``eco.batch/v1`` (the seal of a J-Credit
 batch) and ``eco.certify/v1`` (the official serial range the registry assigned to a sealed batch).
-PROTOCOL.md names the seal's fields; the redemption and certification fields are ours and are
+docs/protocol.md names the seal's fields; the redemption and certification fields are ours and are
 listed in the README's protocol section.
 """
 

@@ -1,4 +1,4 @@
-"""Wire records of PROTOCOL.md v1: readings, receipts, enrolments, revocations.
+"""Wire records of docs/protocol.md v1: readings, receipts, enrolments, revocations.
 
 Each record is a frozen dataclass validated on construction, with explicit ``from_dict`` /
 ``to_dict``. ``from_dict`` is strict: unknown or missing fields, wrong JSON types (``true`` is
@@ -157,7 +157,7 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """``eco.reading/v1``: one meter, one interval, signed by the device (PROTOCOL.md §2)."""
+    """``eco.reading/v1``: one meter, one interval, signed by the device (docs/protocol.md §2)."""
 
     device_id: DeviceId
     seq: int

@@ -1,4 +1,4 @@
-"""Offline verification of a J-Credit batch report (PROTOCOL.md §5), for buyers and verifiers.
+"""Offline verification of a J-Credit batch report (docs/protocol.md §5), for buyers and verifiers.
 
 Trusts nothing but the pinned log key (and the witness keys the buyer chose). Every failure
 raises :class:`ReportProblem` naming the field or entry; every success adds a line to the list of

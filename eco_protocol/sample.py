@@ -1,4 +1,4 @@
-"""The report sample of PROTOCOL.md section 5, drawn from the checkpoint's root hash.
+"""The report sample of docs/protocol.md §5, drawn from the checkpoint's root hash.
 
 The aggregator cannot choose the sample without changing the log: positions come from
 SHA-256(root ‖ label ‖ counter). Pure; the aggregator draws, the verifier redraws and compares.

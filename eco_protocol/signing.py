@@ -1,4 +1,4 @@
-"""Sign and verify records (PROTOCOL.md section 1).
+"""Sign and verify records (docs/protocol.md §1).
 
 A signed record is the record plus ``"sig"``: base64 of the Ed25519 signature over the RFC 8785
 bytes of the record without ``sig``. Signer and verifier both go through :func:`signing_bytes`

@@ -2,8 +2,8 @@
 
 Pure and deterministic: each local (JST) date draws from a RNG seeded with ``(seed, date)``
 whether the car charges that evening, when it is plugged in (17:30–22:00), at what power
-(3–6 kW, a 16–32 A wallbox) and how much energy it takes. Magnitudes from ARCHITECTURE.md: 8,000–
-10,000 km a year at 6–7 km/kWh is about 1,200–1,700 kWh a year; a session takes 3–11 kWh on
+(3–6 kW, a 16–32 A wallbox) and how much energy it takes. Magnitudes from docs/architecture.md:
+8,000–10,000 km a year at 6–7 km/kWh is about 1,200–1,700 kWh a year; a session takes 3–11 kWh on
 a bit more than half the evenings. The car stays plugged in until 07:00 the next morning.
 
 Power is piecewise constant, so energy over any span is computed exactly from the session

@@ -2,7 +2,7 @@
 
 Pure: time comes in as an argument and the randomness of each date is drawn from a RNG seeded
 with ``(seed, date)``, so any instant can be evaluated in any order and every run gives the same
-watts. Nothing here is used for credits (ARCHITECTURE.md, "The simulated town").
+watts. Nothing here is used for credits (docs/architecture.md, "The simulated town").
 
 Shape (JST): a standby base (refrigerator, routers, standby), a morning peak around 07:00
 (breakfast, hair dryer, rice cooker), a daytime plateau that is higher at weekends, and a

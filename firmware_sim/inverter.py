@@ -2,8 +2,8 @@
 
 The agent opens :attr:`PtyInverter.port` (the slave side of a pty pair, e.g. ``/dev/pts/7``) exactly
 as it would open ``/dev/ttyUSB0``; a thread serves Modbus RTU on the master side
-(METERS.md §5: ``pty.openpty()``, raw mode, baud settings accepted and ignored). The lifetime WH
-register advances by integrating :class:`firmware_sim.solar.PvSystem` over the given
+(docs/meters.md §5: ``pty.openpty()``, raw mode, baud settings accepted and ignored). The lifetime
+WH register advances by integrating :class:`firmware_sim.solar.PvSystem` over the given
 :class:`agent.clock.Clock`, lazily, each time a request is answered; with an
 :class:`~agent.clock.AcceleratedClock` a day passes in minutes.
 

@@ -5,7 +5,7 @@ Specification V1.02 (§2.5.1 RTU frame: address, function, data, CRC; §6.2.2 CR
 reflected polynomial 0xA001, sent low byte first) and of the Modbus Application Protocol V1.1b3
 (§6.3 Read Holding Registers, quantity 1..125; §7 exception responses, function | 0x80) that a
 SunSpec inverter needs. Test vectors: ``tests/vectors/modbus_rtu.json`` (from
-/work/shared/METERS.md §3, checked there against running code; CRC check value 0x4B37 for
+docs/meters.md §3, checked there against running code; CRC check value 0x4B37 for
 "123456789" is the CRC-16/MODBUS entry of the CRC catalogue).
 
 The agent has its own client-side codec (:mod:`agent.meters.sunspec`); the two are independent

@@ -2,7 +2,7 @@
 
 Pure: time comes in as an argument; the weather of each date is drawn from a RNG seeded with
 ``(seed, date)``, so any instant can be evaluated in any order and every run gives the same watts.
-Nothing here is used for credits (ARCHITECTURE.md, "The simulated town").
+Nothing here is used for credits (docs/architecture.md, "The simulated town").
 
 The physics is textbook and deliberately simple:
 

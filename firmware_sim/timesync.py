@@ -2,7 +2,7 @@
 
 On a Raspberry Pi without an RTC, systemd-timesyncd creates ``/run/systemd/timesync/`` at boot and
 touches ``synchronized`` in it once it has set the clock from NTP (systemd ``timesyncd-manager.c``;
-PITFALLS.md §7) — *after* stepping the clock. The agent relies on exactly that file
+docs/pitfalls.md §7) — *after* stepping the clock. The agent relies on exactly that file
 (:func:`agent.runner.clock_known_unsynced`). :class:`FakeTimesyncd` plays the same part for a
 test or a simulation: it creates the directory without the file, and creates the file once its
 :class:`agent.clock.JumpingClock` has jumped, never before.

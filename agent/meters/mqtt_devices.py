@@ -8,7 +8,7 @@ Numbers are parsed as :class:`decimal.Decimal` straight from the JSON text and s
 digit arithmetic (floor), so ``514.153`` kWh is exactly 514 153 Wh: no binary float ever sits
 between the device's decimal text and the signed integer. Floor because a register must never
 claim energy the device has not counted yet. Registers are bounded to ±(2^53 − 1) Wh like every
-integer in a signed record (PROTOCOL.md §1); payloads to 64 KiB.
+integer in a signed record (docs/protocol.md §1); payloads to 64 KiB.
 
 What the devices publish (sources and example payloads: ``tests/vectors/mqtt_devices.json``):
 

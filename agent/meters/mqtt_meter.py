@@ -15,7 +15,7 @@ and start afresh" after an unexpected error touches only that meter's connection
 subscriptions. A shared client would need reference counting and a subscription router whose
 failure would take every MQTT meter down at once.
 
-Threads: paho's network thread runs the callbacks. Per PITFALLS.md §1 they never raise (each is
+Threads: paho's network thread runs the callbacks. Per docs/pitfalls.md §1 they never raise (each is
 wrapped) and take no lock: a callback runs the pure decoder and publishes the result by
 replacing one reference to an immutable :class:`_Shared` value (a single writer; CPython
 assigns references atomically), then sets an :class:`threading.Event` to wake a waiting

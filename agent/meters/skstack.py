@@ -18,7 +18,7 @@ from line starts, unusable lines are dropped, idempotent set-up commands (SKSREG
 SKSETRBID, SKSCAN, SKLL64, ROPT) are sent again after a timeout or a transient FAIL (ER09,
 ER10), and a scan whose EVENT 22 is lost counts as "nothing found".
 
-Sources, each read before use (see also ``/work/shared/METERS.md`` §2):
+Sources, each read before use (see also ``docs/meters.md`` §2):
 
 * BP35A1 command reference as implemented and unit-tested by smdn/Smdn.Net.SkStackIP
   (``SkStackEventParser.cs``: ERXUDP, EPANDESC with two-space field prefixes, EVENT with hex

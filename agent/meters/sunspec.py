@@ -24,7 +24,7 @@ Why a small RTU client over pyserial instead of pymodbus's ``ModbusSerialClient`
 * it retries internally and logs at ERROR on its own logger, which would double-report every
   failure that the reading cycle already records.
 * its 3.x API moved under real integrations three times (``unit=`` → ``slave=`` → ``device_id=``,
-  payload helpers removed in 3.10; METERS.md §3). Function 03 is ~40 lines of framing.
+  payload helpers removed in 3.10; docs/meters.md §3). Function 03 is ~40 lines of framing.
 * the SunSpec Alliance's own client (sunspec/pysunspec2 ``sunspec2/modbus/modbus.py``) is likewise
   a plain RTU master over pyserial.
 

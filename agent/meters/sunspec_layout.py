@@ -24,7 +24,7 @@ Sources (checked, not remembered):
 * sunspec/pysunspec2 ``sunspec2/modbus/client.py`` ``scan()`` — tries base addresses 0, 40000,
   50000 for ``SunS``, then walks models by ID and L; reads L separately "due to some devices not
   supplying count for the end model id".
-* /work/shared/METERS.md §3 — SunS = 0x5375 0x6E53; 0-based protocol addresses; SolarEdge omits
+* docs/meters.md §3 — SunS = 0x5375 0x6E53; 0-based protocol addresses; SolarEdge omits
   the Pad (L = 65), which is why we locate points by offset, never by a fixed model length.
 
 * sunspec/models ``json/model_701.json`` (DER AC measurement, the "DER information model" 7xx

@@ -1,4 +1,4 @@
-"""The batch report for people: a printable HTML page and a PDF of it (PROTOCOL.md §5).
+"""The batch report for people: a printable HTML page and a PDF of it (docs/protocol.md §5).
 
 ``report.json`` stays the authority; this renders what it says (methodology and factors, the
 batch's methodology (PV or EV), totals, the pseudonymous household table with each household's

@@ -1,6 +1,6 @@
 """Counterparts for the agent's tests: a receipt responder, a simulated meter, config writers.
 
-:class:`Responder` is the aggregator's side of PROTOCOL.md §3, written here from the protocol
+:class:`Responder` is the aggregator's side of docs/protocol.md §3, written here from the protocol
 text: a real paho client on the real broker that verifies each readings message (device
 signature, seq order, prev chain) and answers with one receipt signed by a test log key. It is a
 party in the protocol, not a stand-in for the broker. Knobs make it misbehave on purpose.
@@ -124,7 +124,7 @@ class Responder:
 
     def __enter__(self) -> Responder:
         props = None
-        if self.persistent:  # as the real aggregator does (PITFALLS.md §5)
+        if self.persistent:  # as the real aggregator does (docs/pitfalls.md §5)
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = 3600
         self.client.connect_async("127.0.0.1", self.port, keepalive=10,

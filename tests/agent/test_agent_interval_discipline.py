@@ -1,4 +1,4 @@
-"""agent.interval against PROTOCOL.md v1.1 §2 "interval discipline", with the protocol's own
+"""agent.interval against docs/protocol.md v1.1 §2 "interval discipline", with the protocol's own
 judge as the oracle.
 
 Whatever snapshots the meters and the clock produce — polls, gaps, long outages, resets,

@@ -1,4 +1,5 @@
-"""PROTOCOL.md v1.1 §3 on the device: non-creditable entries and readings refused as ``future``.
+"""docs/protocol.md v1.1 §3 on the device: non-creditable entries and readings refused as
+``future``.
 
 An ``accepted`` item with ``"creditable": false`` is delivered (deleted from the outbox) and
 recorded for the owner in the same transaction; a ``future`` rejection (the device's clock runs

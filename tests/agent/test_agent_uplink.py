@@ -1,4 +1,4 @@
-"""agent.uplink with a real Mosquitto and a receipt responder (PROTOCOL.md §3).
+"""agent.uplink with a real Mosquitto and a receipt responder (docs/protocol.md §3).
 
 The agent runs in-process with simulated meters and a manual clock so each test decides when
 intervals complete; everything on the wire is real: the broker, MQTT v5, the signed readings and

@@ -1,5 +1,5 @@
 """The agent against a minimal BP35A1 emulator written here from the SKSTACK-IP command reference
-alone (as summarised in METERS.md §2 and smdn/Smdn.Net.SkStackIP's tests), independent of
+alone (as summarised in docs/meters.md §2 and smdn/Smdn.Net.SkStackIP's tests), independent of
 firmware_sim and of the agent's own codecs: echo on by default, ROPT → ``OK 00`` + CR, WOPT,
 SKSETPWD/SKSETRBID, SKSCAN 2 with EVENT 20 + EPANDESC + EVENT 22, SKSREG, SKLL64 (a bare address
 line), SKJOIN → EVENT 25, SKSENDTO with DATALEN binary bytes → EVENT 21, OK, ERXUDP.

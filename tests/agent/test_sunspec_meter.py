@@ -126,7 +126,7 @@ def test_models_round_trip() -> None:
     regs = sl.encode_common(COMMON)
     assert len(regs) == 68 and regs[:2] == [1, 66]
     assert sl.decode_common(regs) == COMMON
-    solaredge = [1, 65, *regs[2:67]]  # L=65: no Pad (METERS.md)
+    solaredge = [1, 65, *regs[2:67]]  # L=65: no Pad (docs/meters.md)
     assert sl.decode_common(solaredge) == COMMON
     values = sl.InverterValues(model_id=102, w=1500, w_sf=0, wh=987654, wh_sf=0, state=4)
     inv = sl.encode_inverter(values)

@@ -154,7 +154,7 @@ def test_the_independent_builder_agrees_with_the_public_layout() -> None:
     """Sanity of the builder itself, against numbers stated in the sources (not our code)."""
     assert len(COMMON) == 68 and len(INVERTER_103) == 52 and len(DER_701) == 155
     assert INVERTER_103[24:27] == [0x05E3, 0x0A78, 1]  # WH high word first, then WH_SF
-    assert DER_701[19:23] == [0, 1, 0x2A05, 0xF27B]  # TotWhInj at 19 (METERS.md: 19-22)
+    assert DER_701[19:23] == [0, 1, 0x2A05, 0xF27B]  # TotWhInj at 19 (docs/meters.md: 19-22)
     assert DER_701[120] == 0xFFFF  # TotWh_SF −1
     assert build_map([COMMON])[:2] == [0x5375, 0x6E53]
 

@@ -1,4 +1,4 @@
-"""Broker access control (PROTOCOL.md §3 "Broker access"; issue 6) against a real Mosquitto.
+"""Broker access control (docs/protocol.md §3 "Broker access"; issue 6) against a real Mosquitto.
 
 Each test builds a site the way an operator would: ``eco-aggregator init``, ``ca init``,
 ``ca server-cert``, ``broker-config --out`` and then starts the real broker on the generated
@@ -277,7 +277,7 @@ def test_device_cannot_read_another_devices_receipts_or_readings(site: Site) -> 
 
 def test_only_the_aggregator_announces_log_key_changes_and_every_device_reads_them(
         site: Site) -> None:
-    """eco/v1/log/keys (retained, our addition to PROTOCOL.md §3): a device may read it, so it
+    """eco/v1/log/keys (retained, our addition to docs/protocol.md §3): a device may read it, so it
     can follow a log key change, but never write it; the aggregator writes it."""
     a = Device()
     login = site.enrol(a)

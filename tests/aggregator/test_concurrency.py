@@ -1,4 +1,4 @@
-"""Several ingest workers, one sequencer (ARCHITECTURE.md, Scale).
+"""Several ingest workers, one sequencer (docs/architecture.md, Scale).
 
 Worker processes judge and append concurrently to one store — a PostgreSQL database, or the
 SQLite file — and the store's sequencer (``pg_advisory_xact_lock`` / ``BEGIN IMMEDIATE``) must

@@ -1,4 +1,5 @@
-"""firmware_sim.solar: plausible magnitudes (ARCHITECTURE.md, "The simulated town"), determinism."""
+"""firmware_sim.solar: plausible magnitudes (docs/architecture.md, "The simulated town"),
+determinism."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Interop with Go's reference packages golang.org/x/mod/sumdb/note and sumdb/tlog.
 
-PROTOCOL.md promises that checkpoints and proofs are exactly what those packages produce and
+docs/protocol.md promises that checkpoints and proofs are exactly what those packages produce and
 verify. ``tests/interop/go/verify`` is a small Go program over them (stdlib + x/mod only); it is
 built once per session, offline, in GOPATH mode against Debian's golang-golang-x-mod-dev sources.
 If the ``go`` binary or those sources are absent the tests fail: run ``make deps``.

@@ -79,8 +79,9 @@ def test_ev_worked_example() -> None:
 
 
 def test_pv_charging_the_ev_counts_exactly_the_gasoline_avoided() -> None:
-    """METHODOLOGY.md: PV into the car counts as self-consumption, and all charged kWh carry the
-    grid factor in the EV's project emissions: the sum is the avoided gasoline, nothing twice."""
+    """docs/methodology.md: PV into the car counts as self-consumption, and all charged kWh carry
+    the grid factor in the EV's project emissions: the sum is the avoided gasoline, nothing
+    twice."""
     home = HouseholdTerms(frozenset({Q.PV_GENERATION, Q.GRID_EXPORT, Q.EV_CHARGE}),
                           ev_wh_per_km=150, ev_petrol_m_per_l=15000)
     energy = {"self_consumed": 10_000, "ev_charge": 10_000}

@@ -1,4 +1,4 @@
-"""The programme rules a verification body applies (shared/METHODOLOGY.md, v1.1), rule by rule,
+"""The programme rules a verification body applies (docs/methodology.md, v1.1), rule by rule,
 with the arithmetic worked by hand in the comments. Factors: FY2025 434 g/kWh, FY2026 450 g/kWh;
 gasoline 2320 g/L; default project emissions 6000 ppm (× 0.994 on the PV part)."""
 

@@ -12,7 +12,7 @@ the same label always gives the same key and the same signatures: golden files b
 are byte-identical on every run. Never use these keys outside tests.
 
 Records are returned as plain ``dict`` (the wire form); ledger entries as ``bytes`` (their
-RFC 8785 canonical form, signature included), exactly as PROTOCOL.md section 4 stores them.
+RFC 8785 canonical form, signature included), exactly as docs/protocol.md §4 stores them.
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ from eco_protocol.records import (
 from eco_protocol.signing import record_hash, sign_record
 
 DEFAULT_ORIGIN = "eco-ledger.example-city.lg.jp"
-"""The log origin used in PROTOCOL.md's examples."""
+"""The log origin used in docs/protocol.md's examples."""
 
 BASE_TIME = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 """Start of the first interval of :func:`make_reading` when no ``start`` is given."""
 
 INTERVAL = timedelta(minutes=30)
-"""The default reading period (PROTOCOL.md section 2)."""
+"""The default reading period (docs/protocol.md §2)."""
 
 DEFAULT_ENROLLED_AT = "2026-11-01T00:00:00Z"
 
@@ -71,7 +71,7 @@ def make_device_key(n: int = 1) -> Ed25519PrivateKey:
 
 
 def device_id(key: Ed25519PrivateKey) -> DeviceId:
-    """The PROTOCOL.md device_id of a device key."""
+    """The docs/protocol.md device_id of a device key."""
     return device_id_of(public_key_raw(key))
 
 
@@ -292,7 +292,7 @@ class EvidenceDir:
 def write_evidence_dir(path: Path, entries: Sequence[bytes], log_signer: NoteSigner,
                        witnesses: Sequence[NoteSigner] = (),
                        checkpoint: str | None = None) -> EvidenceDir:
-    """Write the PROTOCOL.md section 5 ``evidence/`` layout for ``entries`` into ``path``."""
+    """Write the docs/protocol.md §5 ``evidence/`` layout for ``entries`` into ``path``."""
     path.mkdir(parents=True, exist_ok=True)
     note = make_checkpoint(entries, log_signer, witnesses) if checkpoint is None else checkpoint
     (path / "checkpoint").write_text(note, "utf-8")

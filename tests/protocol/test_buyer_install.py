@@ -1,5 +1,5 @@
 """The buyer installs only the protocol package: it must import nothing but the standard
-library, ``cryptography`` and ``rfc8785`` (ARCHITECTURE.md), so that
+library, ``cryptography`` and ``rfc8785`` (docs/architecture.md), so that
 ``pip install --no-deps eco-credit cryptography rfc8785`` gives a working ``eco-verify``."""
 
 from __future__ import annotations

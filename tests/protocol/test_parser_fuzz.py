@@ -1,4 +1,4 @@
-"""Parsers never leak ValueError / KeyError / TypeError / binascii.Error (STYLE.md, point 4).
+"""Parsers never leak ValueError / KeyError / TypeError / binascii.Error (docs/style.md, point 4).
 
 Every parser that takes untrusted input is fed arbitrary input; the only exception allowed out
 is the package's own :class:`~eco_protocol.errors.ProtocolError` family.

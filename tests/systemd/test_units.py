@@ -1,5 +1,5 @@
 """The unit files are checked offline with systemd-analyze, which only warns on unknown or
-misplaced keys (PITFALLS.md section 6): any output on stderr fails the test."""
+misplaced keys (docs/pitfalls.md §6): any output on stderr fails the test."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@
 //
 //	verify verify-note VKEY < note          print the verified text; exit 1 if it does not open
 //	verify sign-note SKEY < text            print the signed note
-//	verify check-evidence DIR               checkpoint + log.vkey + entries.jsonl (PROTOCOL.md §5)
+//	verify check-evidence DIR               checkpoint + log.vkey + entries.jsonl (docs/protocol.md §5)
 //	verify check-inclusion < cases.json     tlog.CheckRecord for each case
 //	verify check-consistency < cases.json   tlog.CheckTree for each case
 //	verify tile-proofs PREFIX VKEY < req    proofs from c2sp.org/tlog-tiles via tlog.TileHashReader
