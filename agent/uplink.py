@@ -173,7 +173,8 @@ class Uplink:
                         protocol=mqtt.MQTTv5, reconnect_on_failure=True)
         c.username_pw_set(config.username or device_id, config.password)
         c.will_set(self.status_topic, b"offline", qos=1, retain=True)
-        # our own window bounds what we hand to paho; these caps are the backstop (PITFALLS §1)
+        # our own window bounds what we hand to paho; these caps are the backstop
+        # (docs/pitfalls.md §1)
         c.max_inflight_messages_set(config.max_in_flight + 4)
         c.max_queued_messages_set(config.max_in_flight + 8)
         c.reconnect_delay_set(*reconnect_delay)
@@ -229,7 +230,7 @@ class Uplink:
         self._started = True
 
     def healthy(self) -> bool:
-        """paho's network thread is alive (a dead one never reconnects; PITFALLS §1)."""
+        """paho's network thread is alive (a dead one never reconnects; docs/pitfalls.md §1)."""
         t = getattr(self._client, "_thread", None)
         return isinstance(t, threading.Thread) and t.is_alive()
 
@@ -375,7 +376,7 @@ class Uplink:
             self.last_error = f"publish failed: {mqtt.error_string(info.rc)}"
             log.warning("%s", self.last_error)
             return False
-        # NO_CONN still queues the message in paho (PITFALLS §1): count it as sent
+        # NO_CONN still queues the message in paho (docs/pitfalls.md §1): count it as sent
         self._next_batch += 1
         for r in chunk:
             self._awaiting[r.seq] = _Sent(self._next_batch, now)

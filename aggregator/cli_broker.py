@@ -115,7 +115,7 @@ def cmd_broker_password(args: argparse.Namespace) -> int:
 
 def _broker_account(user: str | None) -> tuple[int, int] | None:
     """(uid, gid) to give the broker read access to our files, when we run as root and the broker
-    switches to another account on start (Debian: 'mosquitto'; PITFALLS §5)."""
+    switches to another account on start (Debian: 'mosquitto'; docs/pitfalls.md §5)."""
     name = user or "mosquitto"
     if os.geteuid() != 0 or name == "root":
         return None

@@ -87,7 +87,8 @@ def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
         ]
     lines += [
         f"max_packet_size {max_packet_size}",
-        # the aggregator may be down for a while: keep its queued QoS 1 readings (PITFALLS §5)
+        # the aggregator may be down for a while: keep its queued QoS 1 readings
+        # (docs/pitfalls.md §5)
         "max_queued_messages 100000",
         "max_inflight_messages 64",
         f"persistence {'true' if persistence else 'false'}",

@@ -146,7 +146,8 @@ class MqttMeter:
         if endpoint.tls:
             c.tls_set(ca_certs=str(endpoint.ca_file) if endpoint.ca_file else None)
         c.reconnect_delay_set(*reconnect_delay)
-        c.max_queued_messages_set(16)  # we never publish; a bound all the same (PITFALLS §1)
+        # we never publish; a bound all the same (docs/pitfalls.md §1)
+        c.max_queued_messages_set(16)
         c.on_connect = self._on_connect
         c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
@@ -163,7 +164,7 @@ class MqttMeter:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect in the background (the box must boot without a network; PITFALLS §1)."""
+        """Connect in the background (the box must boot without a network; docs/pitfalls.md §1)."""
         if self._started:
             return
         self._client.connect_async(self.endpoint.host, self.endpoint.port,

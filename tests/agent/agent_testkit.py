@@ -97,7 +97,7 @@ class Responder:
     drop_next: int = 0  # forget this many messages entirely (lost on the way)
     swallow_receipts: bool = False  # append to the ledger but send no receipt
     reject: dict[int, str] = field(default_factory=dict)  # seq → reason (not a gap)
-    # seq → reason: logged, but answered accepted with "creditable": false (PROTOCOL v1.1 §3)
+    # seq → reason: logged, but answered accepted with "creditable": false (docs/protocol.md §3)
     not_creditable: dict[int, str] = field(default_factory=dict)
     # the aggregator's clock: a reading ending after now() + max_skew_s is refused as "future"
     now: Callable[[], datetime] | None = None

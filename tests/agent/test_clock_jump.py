@@ -120,7 +120,7 @@ def test_a_forward_jump_after_unsynced_snapshots_is_not_interpolated() -> None:
     assert [(r.start - boot, r.end - boot) for r in unsynced] == [(0, 300), (300, 600)]
     assert all(Flag.CLOCK_UNSYNCED in r.flags for r in unsynced)
     assert all(Flag.GAP_FILLED not in r.flags for r in readings)
-    # the interval holding the first synchronised snapshot bridges the register (PROTOCOL v1.1
+    # the interval holding the first synchronised snapshot bridges the register (docs/protocol.md
     # §2: it continues from the last reading, claims nothing, says why); then normal readings
     assert [(r.start - T_TRUE, r.end - T_TRUE, r.energy_wh, r.flags) for r in synced] == [
         (0, 300, 0, (Flag.METER_RESET, Flag.CLOCK_UNSYNCED)), (300, 600, 20, ()),
@@ -255,7 +255,7 @@ def test_agent_flags_unsynced_readings_and_resumes_after_the_jump(
         assert len(before) >= 3  # 1500 s of unsynchronised polling at 300 s intervals
     # 2. after the jump the agent reads normally: unflagged, contiguous, no gap filling; with
     #    readings before the step, the first one after it is the bridge that keeps the register
-    #    continuous (PROTOCOL v1.1 §2): meter_reset (+ clock_unsynced), energy 0
+    #    continuous (docs/protocol.md §2): meter_reset (+ clock_unsynced), energy 0
     if before:
         bridge, after = after[0], after[1:]
         assert bridge["flags"] == ["meter_reset", "clock_unsynced"]
