@@ -36,6 +36,7 @@ from .errors import ConfigError, EnvironmentProblem
 from .intake import Intake, receipts_topic
 from .ledger import KeyChanged, Ledger
 from .logkeys import announcement, load_log_signer
+from .problem_log import ProblemLog
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class IngestWorker:
         self.inbox: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
         self.connected = threading.Event()
         self.stats = Stats()
+        # refused messages: a few summary lines per device per minute, never one per message
+        self.problems = ProblemLog()
         self._last_checkpoint = 0.0
         self._unsigned = False
         self._announcement = announcement(ledger)
@@ -130,6 +133,8 @@ class IngestWorker:
                     self._process(group)
                     last_activity = time.monotonic()
                 self._maybe_checkpoint()
+                for line in self.problems.flush():
+                    log.warning("%s", line)
                 thread = getattr(self.client, "_thread", None)
                 if thread is not None and not thread.is_alive():
                     raise EnvironmentProblem("the MQTT network thread died; restarting")
@@ -144,6 +149,8 @@ class IngestWorker:
                     break
         finally:
             sd_notify("STOPPING=1")
+            for line in self.problems.flush(force=True):
+                log.warning("%s", line)
             self._maybe_checkpoint(force=True)
             self.client.disconnect()
             self.client.loop_stop()
@@ -194,7 +201,8 @@ class IngestWorker:
                 self.client.ack(mid, qos)
         for o in outcomes:
             if o.problem:
-                log.warning("%s", o.problem)
+                for line in self.problems.note(o.device_id, o.problem):
+                    log.warning("%s", line)
             if o.receipt is not None and o.device_id is not None:
                 self.client.publish(receipts_topic(o.device_id), canonical_bytes(o.receipt),
                                     qos=1)
