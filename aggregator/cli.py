@@ -25,15 +25,14 @@ from eco_protocol.creditability import JST
 from eco_protocol.encoding import b64decode, format_time, parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keyfile import atomic_write, load_or_create_private_key
-from eco_protocol.keys import DeviceId
 from eco_protocol.methodology import terms_problems
 from eco_protocol.note import NoteSigner
 from eco_protocol.records import MeterSpec
 
+from . import operator
 from .audit import audit
 from .broker_auth import ensure_aggregator_login
 from .cli_broker import add_commands as add_broker_commands
-from .cli_broker import issue_device_login, withdraw_device_login
 from .config import Config, example_config, load_config
 from .errors import AggregatorError, ConfigError, LogMisbehaviour, Rejected
 from .export import export_evidence
@@ -42,15 +41,7 @@ from .ledger import Ledger
 from .logkeys import load_log_signer
 from .logkeys import rotate as rotate_log_key
 from .progress import Progress
-from .registry import (
-    build_enrolment,
-    enrol,
-    methodology_terms,
-    parse_meter,
-    pseudonym,
-    rekey,
-    revoke,
-)
+from .registry import methodology_terms, parse_meter
 from .store import DEFAULT_URL, StoreUrl, open_store
 
 DEFAULT_CONFIG = "/etc/eco-aggregator/aggregator.toml"
@@ -159,25 +150,20 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         raise Rejected("the methodology needs more about this household: " + "; ".join(problems)
                        + " (use --installed, --fit-status, --battery/--no-battery, "
                        "--ev-wh-per-km, --ev-petrol-km-per-l)")
-    pkey = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
-    pseud = pseudonym(pkey, args.household)
-    enrolment = build_enrolment(public, pseud, args.programme, meters, fit, enrolled_at)
-    with ledger.store.transaction():
-        ledger.store.put_household(pseud, args.household)
-    index, _ = enrol(ledger, enrolment)
-    # the device's broker login: printed here once, only its hash is kept (docs/protocol.md §3)
-    login = issue_device_login(cfg, enrolment.device_id)
-    _print({"device_id": enrolment.device_id, "household": pseud, "index": index,
-            "enrolled_at": enrolment.enrolled_at, **login})
+    done = operator.enrol(cfg, ledger, operator.Actor.cli(), public_key=public,
+                          reference=args.household, programme=args.programme, meters=meters,
+                          fit=fit, enrolled_at=enrolled_at)
+    _print({"device_id": done.device_id, "household": done.household, "index": done.index,
+            "enrolled_at": done.enrolled_at, **done.login})
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     ledger = open_ledger(cfg)
-    index = revoke(ledger, DeviceId(args.device_id), args.reason, _now())
-    _print({"device_id": args.device_id, "index": index,
-            **withdraw_device_login(cfg, args.device_id)})
+    done = operator.revoke(cfg, ledger, operator.Actor.cli(), args.device_id, args.reason,
+                           _now())
+    _print({"device_id": done.device_id, "index": done.index, **done.login})
     return 0
 
 
@@ -188,11 +174,9 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         public = b64decode(args.public_key, "--public-key")
     except InvalidInput as e:
         raise Rejected(str(e)) from e
-    new = rekey(ledger, DeviceId(args.device_id), public, _now())
-    withdrawn = withdraw_device_login(cfg, args.device_id)
-    login = issue_device_login(cfg, new.device_id)
-    _print({"replaced": args.device_id, "device_id": new.device_id,
-            "household": new.household, "old_login": withdrawn, **login})
+    done = operator.rekey(cfg, ledger, operator.Actor.cli(), args.device_id, public, _now())
+    _print({"replaced": done.replaced, "device_id": done.device_id,
+            "household": done.household, "old_login": done.old_login, **done.login})
     return 0
 
 

@@ -7,7 +7,9 @@ Routes (all HTML; every POST checks the session's CSRF token before anything els
 * operator: ``/fleet`` (devices online/offline by their last reading, flagged devices, rejected
   readings), ``/households``, ``/households/{pseudonym}`` (readings, energy, CO2, points;
   ``POST …/redeem``, ``POST …/resident-code``), ``/enrol`` (``POST``: same validation as
-  ``eco-aggregator enrol``), ``POST /devices/{id}/revoke``, ``/ledger`` (size, checkpoint,
+  ``eco-aggregator enrol``), ``POST /devices/{id}/revoke`` (both through
+  :mod:`aggregator.operator`, like the CLI: broker login issued / withdrawn, audit record),
+  ``/ledger`` (size, checkpoint,
   witness cosignatures, inclusion proof by index or device/seq), ``/points``, ``/batches``
   (preview a period, ``POST /batches/seal``, ``POST /batches/report``, ``/batches/download``,
   ``/batches/view``);
@@ -53,16 +55,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eco_protocol.canonical import parse_json
 from eco_protocol.coverage import EV, PV
 from eco_protocol.creditability import DEFAULT_RULES
 from eco_protocol.encoding import b64decode, b64encode, format_time
-from eco_protocol.errors import InvalidInput, ProtocolError
-from eco_protocol.keys import DeviceId
+from eco_protocol.errors import InvalidInput
 from eco_protocol.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from eco_protocol.methodology import JST, terms_problems
 from eco_protocol.records import Quantity
 
+from .. import operator
 from ..accounting import LedgerView, extend_view
 from ..batches import period_from_dates, plan_batch, seal_batch, write_report
 from ..config import Config
@@ -71,14 +72,7 @@ from ..ledger import Ledger
 from ..logkeys import load_log_signer
 from ..programme import Programme, load_programme
 from ..redemption import redeem
-from ..registry import (
-    build_enrolment,
-    enrol,
-    methodology_terms,
-    parse_meter,
-    pseudonym,
-    revoke,
-)
+from ..registry import methodology_terms, parse_meter
 from ..store import Backend, LedgerStore, SqliteStore, open_store
 from . import views
 from .auth import (
@@ -555,27 +549,23 @@ class UiApp:
         return {"public": public, "reference": reference, "programme": programme,
                 "meters": meters, "fit": fit}, []
 
-    def _enrol(self, public: bytes, reference: str, programme: str, meters: list[Any],
-               fit: dict[str, Any]) -> dict[str, Any]:
-        """What ``eco-aggregator enrol`` does, plus a login code for a new household."""
-        household = pseudonym(self.state.pseudonym_key, reference)
-        enrolment = build_enrolment(public, household, programme, meters, fit,
-                                    format_time(self.state.ui.clock()))
+    def _enrol(self, actor: operator.Actor, public: bytes, reference: str, programme: str,
+               meters: list[Any], fit: dict[str, Any]) -> dict[str, Any]:
+        """What ``eco-aggregator enrol`` does (:func:`aggregator.operator.enrol`: the household
+        reference, the log entry, the broker login), plus a login code for a new household."""
         with self.state.store() as store:
-            ledger = self.state.ledger(store)
-            with store.transaction():
-                store.put_household(household, reference)
-            index, _ = enrol(ledger, enrolment)
+            done = operator.enrol(self.state.cfg, self.state.ledger(store), actor,
+                                  public_key=public, reference=reference, programme=programme,
+                                  meters=meters, fit=fit,
+                                  enrolled_at=format_time(self.state.ui.clock()))
         code = None
-        if not self.state.residents.has_code(household):
-            code = self.state.residents.issue(household)
-        log.info("web UI enrolled device %s for %s (entry %d)", enrolment.device_id,
-                 household, index)
-        return {"device_id": enrolment.device_id, "household": household, "index": index,
-                "code": code}
+        if not self.state.residents.has_code(done.household):
+            code = self.state.residents.issue(done.household)
+        return {"device_id": done.device_id, "household": done.household, "index": done.index,
+                "code": code, **done.login}
 
     async def enrol_post(self, request: Request) -> Response:
-        self.require(request, Role.OPERATOR)
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         raw = await self.posted(request)
         form = FormValues({k: str(v) for k, v in raw.items() if k != "csrf"})
         t = self.t(request)
@@ -583,7 +573,7 @@ class UiApp:
         result = None
         if args is not None:
             try:
-                result = await run_in_threadpool(lambda: self._enrol(**args))
+                result = await run_in_threadpool(lambda: self._enrol(actor, **args))
             except (AggregatorError, InvalidInput) as e:
                 errors = [str(e)]
         if result is not None:
@@ -595,7 +585,7 @@ class UiApp:
                            quantities=[q.value for q in Quantity], protocols=PROTOCOLS)
 
     async def revoke_post(self, request: Request) -> Response:
-        self.require(request, Role.OPERATOR)
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         form = await self.posted(request)
         device_id = request.path_params["device_id"]
         if not DEVICE_RE.fullmatch(device_id):
@@ -603,27 +593,29 @@ class UiApp:
         reason = str(form.get("reason", "")).strip()
         t = self.t(request)
 
-        def work() -> tuple[int | None, str | None, str | None]:
+        def work() -> tuple[operator.Revoked | None, str | None, str | None]:
+            """What ``eco-aggregator revoke`` does (:func:`aggregator.operator.revoke`: the log
+            entry and the broker login); (result, error, household to return to)."""
             with self.state.store() as store:
-                row = store.device(device_id)
-                household = None
-                if row is not None:
-                    with contextlib.suppress(ProtocolError, KeyError, TypeError):
-                        household = str(parse_json(row.enrolment)["household"])
+                household = operator.household_of(store, device_id)
                 try:
                     if not reason:
                         raise Rejected(t("revoke.reason"))
-                    return revoke(self.state.ledger(store), DeviceId(device_id), reason,
-                                  format_time(self.state.ui.clock())), None, household
+                    return operator.revoke(self.state.cfg, self.state.ledger(store), actor,
+                                           device_id, reason,
+                                           format_time(self.state.ui.clock())), None, household
                 except (AggregatorError, InvalidInput) as e:
                     return None, str(e), household
 
-        index, error, household = await run_in_threadpool(work)
-        if error is not None:
-            self.flash(request, "error", error)
+        done, error, household = await run_in_threadpool(work)
+        if error is not None or done is None:
+            self.flash(request, "error", error or "")
         else:
+            login = t("flash.login_removed" if done.login["broker_login_removed"]
+                      else "flash.login_absent")
             self.flash(request, "ok", t("flash.revoked").replace("{d}", device_id)
-                       .replace("{i}", str(index)))
+                       .replace("{i}", str(done.index)) + " " + login
+                       .replace("{reload}", str(done.login["broker_reload"])))
         return self.redirect(f"/households/{household}" if household else "/fleet")
 
     # --- ledger ------------------------------------------------------------------------------

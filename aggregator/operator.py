@@ -1,0 +1,314 @@
+"""Operator actions — enrol, revoke, rekey — with all their side effects, in one place.
+
+The CLI (``eco-aggregator enrol|revoke|rekey``) and the web UI both call these functions and do
+none of the steps themselves, so the two can no longer drift apart (the UI once revoked a device
+in the log but left its broker login in place). Each action:
+
+* changes the ledger (``eco.enrol/v1`` / ``eco.revoke/v1``) and, for an enrolment, the household
+  reference table (the only place the reference lives; the log has its pseudonym);
+* changes the device's broker login (issued on enrol/rekey, withdrawn on revoke/rekey) and tells
+  the broker to reload (:mod:`aggregator.cli_broker`);
+* leaves one audit record — who (the UI account, or ``cli``, and the OS user), what, which device,
+  which household pseudonym, and the outcome — as a structured line on the ``eco.audit`` logger
+  and appended (fsync'd) to ``<state_dir>/operator-audit.jsonl`` (mode 0600). Refused and failed
+  attempts are recorded too: an insider probing is as interesting as one succeeding.
+
+Household references (names, addresses) never enter the audit trail; the revocation reason
+(free text that may name a person) stays in the log only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import pwd
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from eco_protocol.canonical import parse_json
+from eco_protocol.errors import ProtocolError
+from eco_protocol.keys import DeviceId
+from eco_protocol.records import MeterSpec
+
+from . import registry
+from .cli_broker import issue_device_login, withdraw_device_login
+from .config import Config
+from .errors import EnvironmentProblem, Rejected
+from .ledger import Ledger
+from .store.interface import LedgerStore
+
+AUDIT_FILE: Final = "operator-audit.jsonl"
+# the audit line must not depend on the command's verbosity (the CLI logs WARNING and up)
+audit_log = logging.getLogger("eco.audit")
+audit_log.setLevel(logging.INFO)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: ``name`` is the web UI account, or ``"cli"``; ``os_user`` the account the
+    process runs as (with the sudo caller, when there is one), so a CLI action is attributable."""
+
+    via: str  # "cli" or "ui"
+    name: str
+    os_user: str = field(default_factory=lambda: current_os_user())
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls("cli", "cli")
+
+    @classmethod
+    def ui(cls, account: str) -> Actor:
+        return cls("ui", account)
+
+
+def current_os_user() -> str:
+    """The real uid's account name (not $USER, which the caller can set), plus sudo's caller."""
+    uid = os.getuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = f"uid {uid}"
+    sudo = os.environ.get("SUDO_USER")
+    return f"{name} (sudo by {sudo})" if uid == 0 and sudo else name
+
+
+# --- the audit trail -------------------------------------------------------------------------
+
+
+def audit_path(cfg: Config) -> Path:
+    return cfg.state_dir / AUDIT_FILE
+
+
+class AuditTrail:
+    """``operator-audit.jsonl``, opened *before* an action so an unwritable trail stops the
+    action instead of letting it go unrecorded. Append-only (O_APPEND), one JSON object per line,
+    each line fsync'd before the caller sees the result."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                               0o600)
+        except OSError as e:
+            raise EnvironmentProblem(f"cannot open the operator audit file {path}: "
+                                     f"{e.strerror}; nothing was done (operator actions are "
+                                     "refused while they cannot be recorded)") from e
+        try:
+            if os.fstat(self._fd).st_mode & 0o077:
+                os.fchmod(self._fd, 0o600)  # it names operators and devices: owner only
+        except OSError:
+            os.close(self._fd)
+            raise
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # one whole line per writer, CLI and UI alike
+        try:
+            os.write(self._fd, line)
+            os.fsync(self._fd)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def read_audit(cfg: Config) -> list[dict[str, Any]]:
+    """Every record of the trail, oldest first (for tests and for reviewing it by hand)."""
+    try:
+        text = audit_path(cfg).read_text("utf-8")
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@dataclass
+class _Record:
+    """One action's audit record, filled in as the action proceeds."""
+
+    action: str
+    actor: Actor
+    device_id: str | None  # None: the key was refused before it gave an id
+    household: str | None = None
+    replaced_by: str | None = None
+    index: int | None = None
+    broker_login: str | None = None  # issued / removed / absent / replaced
+    broker_reload: str | None = None
+
+    def as_dict(self, outcome: str, error: str | None) -> dict[str, Any]:
+        return {"at": datetime.now(UTC).isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+                "action": self.action, "actor": self.actor.name, "via": self.actor.via,
+                "os_user": self.actor.os_user, "device_id": self.device_id,
+                "household": self.household, "replaced_by": self.replaced_by,
+                "index": self.index, "broker_login": self.broker_login,
+                "broker_reload": self.broker_reload, "outcome": outcome, "error": error}
+
+
+@contextlib.contextmanager
+def _audited(cfg: Config, rec: _Record, scrub: str | None = None) -> Iterator[_Record]:
+    """Run an action and record its outcome: ``ok``; ``refused`` (the operator's input or the
+    device's state said no, nothing changed); ``partial`` (the log changed but the broker login
+    did not: the error says what to do); ``failed`` (anything else). ``scrub`` (the household
+    reference) is blanked out of error texts, which must not carry personal names."""
+    trail = AuditTrail(audit_path(cfg))
+    try:
+        try:
+            yield rec
+        except Rejected as e:
+            _emit(trail, rec, "refused", _scrubbed(str(e), scrub))
+            raise
+        except BaseException as e:
+            outcome = "partial" if rec.index is not None else "failed"
+            _emit(trail, rec, outcome, _scrubbed(f"{type(e).__name__}: {e}", scrub))
+            raise
+        _emit(trail, rec, "ok", None)
+    finally:
+        trail.close()
+
+
+def _scrubbed(text: str, secret: str | None) -> str:
+    if secret and secret.strip():
+        text = text.replace(secret.strip(), "<household reference>")
+    return text
+
+
+def _emit(trail: AuditTrail, rec: _Record, outcome: str, error: str | None) -> None:
+    record = rec.as_dict(outcome, error)
+    audit_log.log(logging.INFO if outcome == "ok" else logging.WARNING, "%s",
+                  json.dumps(record, ensure_ascii=False, sort_keys=True))
+    trail.write(record)
+
+
+# --- the actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    device_id: str
+    household: str
+    index: int
+    enrolled_at: str
+    login: dict[str, str]  # broker_username, broker_password (shown once), broker_reload
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    device_id: str
+    household: str | None
+    index: int
+    login: dict[str, Any]  # broker_login_removed, broker_reload
+
+
+@dataclass(frozen=True, slots=True)
+class Rekeyed:
+    replaced: str
+    device_id: str
+    household: str
+    old_login: dict[str, Any]
+    login: dict[str, str]
+
+
+def pseudonym_key(cfg: Config) -> bytes:
+    try:
+        return bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
+    except (OSError, ValueError) as e:
+        raise EnvironmentProblem(f"pseudonym key {cfg.pseudonym_key_file}: {e}") from e
+
+
+def household_of(store: LedgerStore, device_id: str) -> str | None:
+    """The pseudonym an enrolled device belongs to (None if unknown or unreadable)."""
+    row = store.device(device_id)
+    if row is None:
+        return None
+    with contextlib.suppress(ProtocolError, KeyError, TypeError):
+        return str(parse_json(row.enrolment)["household"])
+    return None
+
+
+def _login_or_explain(what: str, step: Callable[[], T]) -> T:
+    """Run a broker-login step after the log changed: its error must say so, and what to do
+    (a plain "cannot write the password file" would read as if nothing had happened)."""
+    try:
+        return step()
+    except (EnvironmentProblem, Rejected, OSError) as e:
+        raise EnvironmentProblem(f"{what}: {e}") from e
+
+
+def enrol(cfg: Config, ledger: Ledger, actor: Actor, *, public_key: bytes, reference: str,
+          programme: str, meters: Sequence[MeterSpec], fit: Mapping[str, Any],
+          enrolled_at: str) -> Enrolled:
+    """Keep the household reference, append ``eco.enrol/v1``, issue the device's broker login.
+    The caller has validated the terms (the CLI's flags, the UI's form)."""
+    household = registry.pseudonym(pseudonym_key(cfg), reference)
+    with _audited(cfg, _Record("enrol", actor, None, household), reference) as rec:
+        enrolment = registry.build_enrolment(public_key, household, programme, meters, fit,
+                                             enrolled_at)
+        device_id = rec.device_id = enrolment.device_id
+        with ledger.store.transaction():
+            ledger.store.put_household(household, reference)
+        rec.index, _ = registry.enrol(ledger, enrolment)
+        # printed once by the caller; only its hash is kept (docs/protocol.md §3). Its errors
+        # already say the device is enrolled and how to issue the login again.
+        login = issue_device_login(cfg, device_id)
+        rec.broker_login, rec.broker_reload = "issued", login["broker_reload"]
+    return Enrolled(device_id, household, rec.index, enrolment.enrolled_at, login)
+
+
+def revoke(cfg: Config, ledger: Ledger, actor: Actor, device_id: str, reason: str,
+           at: str) -> Revoked:
+    """Append ``eco.revoke/v1`` and withdraw the device's broker login, so the broker refuses
+    its next CONNECT. A device revoked earlier without that (the web UI before this module) has
+    its login withdrawn on a second attempt, which is still refused as already revoked."""
+    household = household_of(ledger.store, device_id)
+    with _audited(cfg, _Record("revoke", actor, device_id, household)) as rec:
+        row = ledger.store.device(device_id)
+        if row is not None and row.revoked_index is not None:
+            removed = _withdraw(cfg, rec, device_id)
+            raise Rejected(f"device {device_id} was already revoked at entry "
+                           f"{row.revoked_index}" + ("; its broker login, still present, was "
+                                                     "removed now" if removed else ""))
+        rec.index = registry.revoke(ledger, DeviceId(device_id), reason, at)
+        _withdraw(cfg, rec, device_id)
+        login = {"broker_login_removed": rec.broker_login == "removed",
+                 "broker_reload": rec.broker_reload}
+    return Revoked(device_id, household, rec.index, login)
+
+
+def _withdraw(cfg: Config, rec: _Record, device_id: str) -> bool:
+    out = _login_or_explain(
+        f"device {device_id} is revoked in the log, but its broker login could not be removed "
+        f"(delete its line from {cfg.mqtt.broker_passwd_file} and reload the broker)",
+        lambda: withdraw_device_login(cfg, device_id))
+    removed = bool(out["broker_login_removed"])
+    rec.broker_login = "removed" if removed else "absent"
+    rec.broker_reload = str(out["broker_reload"])
+    return removed
+
+
+def rekey(cfg: Config, ledger: Ledger, actor: Actor, device_id: str, new_public_key: bytes,
+          at: str) -> Rekeyed:
+    """Revoke ``device_id`` and enrol the new key for the same household (one transaction, see
+    :func:`aggregator.registry.rekey`); the old login is withdrawn, the new one issued."""
+    household = household_of(ledger.store, device_id)
+    with _audited(cfg, _Record("rekey", actor, device_id, household)) as rec:
+        new = registry.rekey(ledger, DeviceId(device_id), new_public_key, at)
+        rec.household, rec.replaced_by = new.household, new.device_id
+        row = ledger.store.device(new.device_id)
+        rec.index = None if row is None else row.enrol_index
+        old_login = _login_or_explain(
+            f"device {device_id} was replaced by {new.device_id}, but its broker login could "
+            f"not be removed (delete its line from {cfg.mqtt.broker_passwd_file})",
+            lambda: withdraw_device_login(cfg, device_id))
+        login = issue_device_login(cfg, new.device_id)
+        rec.broker_login, rec.broker_reload = "replaced", login["broker_reload"]
+    return Rekeyed(device_id, new.device_id, new.household, old_login, login)
+
