@@ -2,29 +2,56 @@
 
 The only place that reads every leaf: each entry is replayed with the same rules as the
 buyer's verifier (:class:`eco_protocol.replay.LedgerReplay`: signatures against enrolments,
-seq/prev chains, plausibility), its stored leaf hash and every stored interior hash are
-recomputed, every checkpoint the log signed is checked (signature, root at its size, the stored
-consistency proof from its predecessor), and the device table is compared with what the replay
-derived. By default the first problem raises; with ``all_problems`` the audit carries on and
-returns every problem it found.
+seq/prev chains, plausibility), its stored leaf hash, its ``type`` column and every stored
+interior hash are recomputed, every checkpoint the log signed is checked (signature, root at its
+size, the stored consistency proof from its predecessor), and every table derived from the log is
+re-derived and compared row by row, both ways: the ``(device, seq)`` reading index, the device
+table, the meter cursors, the derived meta keys and the stored witness lines. Every stored byte is
+either signed, or derived and checked here, or outside the log on purpose: ``household`` (personal
+data, erasable), ``rejection`` (the operator's log of refused readings), ``device.flag`` (the
+operator's note of a refused fork) and ``checkpoint.signed_at`` (advisory: the note is what the
+log signs; the audit only checks it is a time in order). A value of the wrong SQL type, or text
+that is not UTF-8, is a problem naming its table, row and column, never a crash. By default the
+first problem raises; with ``all_problems`` the audit carries on and returns every problem it
+found.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
-from eco_protocol.encoding import format_time
-from eco_protocol.errors import InvalidInput
-from eco_protocol.logkey import LogKeyChain, same_key
+from eco_protocol.encoding import format_time, parse_time
+from eco_protocol.errors import InvalidInput, NoteError
+from eco_protocol.logkey import LOGKEY_TYPE, LogKeyChain, LogKeyChange, same_key
 from eco_protocol.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency
-from eco_protocol.note import open_checkpoint
+from eco_protocol.note import Verifier, open_checkpoint
 from eco_protocol.parallel import SignaturePool, default_workers
+from eco_protocol.programme_records import (
+    BATCH_TYPE,
+    CERTIFY_TYPE,
+    REDEEM_TYPE,
+    BatchSeal,
+    Certification,
+    Redemption,
+)
+from eco_protocol.records import (
+    ENROL_TYPE,
+    READING_TYPE,
+    REVOKE_TYPE,
+    Enrolment,
+    Reading,
+    Revocation,
+)
 from eco_protocol.replay import EntryProblem, LedgerReplay
 
 from .errors import StoreCorrupt
-from .ledger import Ledger
+from .intake import CURSORS_META
+from .ledger import KEY_CHANGES_META, Ledger
 from .progress import ProgressCallback, every
+from .store.interface import RAW_TABLES, CheckpointRow, LedgerStore, stored_as
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +97,8 @@ PARALLEL_FROM = 20_000  # entries; below this a process pool costs more than it 
 
 def audit(ledger: Ledger, progress: ProgressCallback | None = None,
           all_problems: bool = False, workers: int | None = None,
-          rules: CreditRules = DEFAULT_RULES) -> AuditReport:
+          rules: CreditRules = DEFAULT_RULES, witnesses: Sequence[Verifier] = (),
+          now: datetime | None = None) -> AuditReport:
     """``progress`` is called with ``("verify", done, size)`` as entries are replayed.
 
     ``workers``: processes that check the readings' signatures while this one replays (speed:
@@ -78,33 +106,95 @@ def audit(ledger: Ledger, progress: ProgressCallback | None = None,
     :data:`PARALLEL_FROM` entries. Not with ``all_problems``, where a bad entry's effects must
     be skipped before the next entry is replayed. The verdict, and the entry it names, are the
     same either way.
+
+    ``witnesses``: the configured witness keys (``[witnesses] vkeys``); with them every stored
+    cosignature line must verify under one, without them only its form is checked. ``now``: the
+    time checkpoints' ``signed_at`` may not be after (default: the clock).
     """
     if workers is None:
         workers = default_workers() if ledger.store.size() >= PARALLEL_FROM else 0
     pool = SignaturePool(workers) if workers > 0 and not all_problems else None
     try:
-        return _audit(ledger, progress, all_problems, pool, rules)
+        return _audit(ledger, progress, all_problems, pool, rules, witnesses, now)
     finally:
         if pool is not None:
             pool.close()
 
 
+_INT, _TEXT, _BLOB = "INTEGER", "TEXT", "BLOB"
+_KINDS = {
+    "meta": (_TEXT, _TEXT),
+    "entry": (_INT, _TEXT, _BLOB, _BLOB),
+    "device": (_TEXT, _INT, _BLOB, _INT, _TEXT, _INT + "?", _TEXT + "?"),
+    "reading": (_TEXT, _INT, _INT, _TEXT),
+    "meter_cursor": (_TEXT, _TEXT, _TEXT, _INT),
+    "checkpoint": (_INT, _BLOB, _TEXT, _BLOB, _TEXT),
+    "cosignature": (_INT, _TEXT, _TEXT),
+}
+_RESTORE = "restore the store from a backup or a mirror (the log's entries are authoritative)"
+
+
+def _fits(value: object, kind: str) -> bool:
+    if value is None:
+        return kind.endswith("?")
+    kind = kind.rstrip("?")
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _TEXT:
+        return isinstance(value, str)
+    return isinstance(value, bytes | bytearray | memoryview)
+
+
+def _typed(problem: _Problems, table: str, where: str, row: tuple[object, ...]) -> bool:
+    """Whether every value of ``row`` has its column's SQL type; each one that does not is a
+    problem naming the table, the row's key and the column."""
+    ok = True
+    for column, kind, value in zip(RAW_TABLES[table][0], _KINDS[table], row, strict=True):
+        if not _fits(value, kind):
+            ok = False
+            problem(f"{where}: column {table}.{column} holds {stored_as(value)}, not "
+                    f"{kind.rstrip('?')}{' or NULL' if kind.endswith('?') else ''}; {_RESTORE}")
+    return ok
+
+
+def _record_type(record: object) -> str | None:
+    for cls, name in _RECORD_TYPES:
+        if isinstance(record, cls):
+            return name
+    return None
+
+
+_RECORD_TYPES: tuple[tuple[type, str], ...] = (
+    (Reading, READING_TYPE), (Enrolment, ENROL_TYPE), (Revocation, REVOKE_TYPE),
+    (BatchSeal, BATCH_TYPE), (Redemption, REDEEM_TYPE), (Certification, CERTIFY_TYPE),
+    (LogKeyChange, LOGKEY_TYPE))
+
+# how far a checkpoint's signed_at may be ahead of now, or behind its predecessor's: clocks step
+SIGNED_AT_SKEW = timedelta(minutes=5)
+
+
 def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool,
-           pool: SignaturePool | None, rules: CreditRules) -> AuditReport:
+           pool: SignaturePool | None, rules: CreditRules,
+           witnesses: Sequence[Verifier], now: datetime | None) -> AuditReport:
     store = ledger.store
     size = store.size()
     problem = _Problems(all_problems, pool)
     try:
         claimed = ledger.key_chain()  # what the store's meta says; the replay must agree
-    except StoreCorrupt as e:
-        problem(str(e))
+    except (StoreCorrupt, ValueError) as e:  # ValueError: meta log_key_changes is not JSON
+        problem(f"meta row '{KEY_CHANGES_META}': {e}")
         claimed = LogKeyChain((ledger.signer.verifier,))
     replay = LedgerReplay(claimed.genesis.public_key,
                           deferred=None if pool is None else pool.submit, rules=rules)
     stack: list[tuple[int, bytes]] = []
-    checkpoints = store.checkpoints()
+    checkpoints = _checkpoints(store, problem)
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
     wanted = {c.size for c in checkpoints}
+    # what the derived tables must hold, as the replay finds it
+    readings: dict[tuple[str, int], tuple[int, str]] = {}  # (device, seq) → (index, sha256)
+    enrolments: dict[str, tuple[int, bytes]] = {}  # device → (index, entry bytes)
+    revocations: dict[str, int] = {}
+    refused: set[int] = set()  # entries the replay refused (each already a problem)
 
     def current_root() -> bytes:
         if not stack:
@@ -115,18 +205,45 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
         return h
 
     expected = 0
-    for index, data in store.entries(0, size):
+    for row in store.raw_rows("entry"):
+        index = row[0]
+        if not isinstance(index, int) or index >= size:  # pragma: no cover - idx is the rowid
+            problem(f"entry table: a row has index {index!r}; {_RESTORE}")
+            continue
         if index != expected:
             problem(f"entries {expected}–{index - 1} are missing from the store")
             break
         expected += 1
-        try:
-            replay.add(data)
-        except InvalidInput as e:
-            problem(f"ledger {e}")
-            replay.size = index + 1  # skip its effects and carry on with the next entry
-        leaf = leaf_hash(data)
-        if store.leaf(index) != leaf:
+        _typed(problem, "entry", f"entry {index}", row)
+        stored_type, raw, stored_leaf = row[1], row[2], row[3]
+        data = bytes(raw) if isinstance(raw, bytes | bytearray | memoryview) else None
+        record = None
+        if data is None:
+            refused.add(index)
+            replay.size = index + 1
+        else:
+            try:
+                record = replay.add(data)
+            except InvalidInput as e:
+                problem(f"ledger {e}")
+                refused.add(index)
+                replay.size = index + 1  # skip its effects and carry on with the next entry
+        kind = _record_type(record)
+        if isinstance(record, Reading):
+            readings[(record.device_id, record.seq)] = (
+                index, replay.devices[record.device_id].last_hash)
+        elif isinstance(record, Enrolment):
+            assert data is not None
+            enrolments[record.device_id] = (index, data)
+        elif isinstance(record, Revocation):
+            revocations[record.device_id] = index
+        if kind is not None and isinstance(stored_type, str) and stored_type != kind:
+            problem(f"entry {index}: column entry.type says {stored_type!r}, but the entry is "
+                    f"an {kind} record; set entry.type to {kind!r} for idx {index}, or "
+                    f"{_RESTORE}")
+        leaf = leaf_hash(data) if data is not None else (
+            bytes(stored_leaf) if isinstance(stored_leaf, bytes) else leaf_hash(b""))
+        if data is not None and isinstance(stored_leaf, bytes) and stored_leaf != leaf:
             problem(f"entry {index}: stored leaf hash does not match its bytes")
         level, i, h = 0, index, leaf
         while stack and stack[-1][0] == level:
@@ -154,9 +271,63 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
     if chain.vkeys() != claimed.vkeys() or chain.changed_at != claimed.changed_at:
         problem(f"the log's eco.logkey/v1 entries (at {list(chain.changed_at)}) do not match "
                 f"the key changes the store lists (at {list(claimed.changed_at)})")
+    _check_checkpoints(problem, checkpoints, chain, roots, size, now)
+    _check_cosignatures(store, problem, checkpoints, chain, witnesses)
+    _check_readings(store, problem, readings, refused)
+    _check_devices(store, problem, replay, enrolments, revocations)
+    if CURSORS_META in _check_meta(store, problem, chain):
+        _check_cursors(store, problem, replay)
+    latest = checkpoints[-1].size if checkpoints else None
+    return AuditReport(size, latest, dict(replay.counts), len(replay.devices),
+                       current_root().hex(), len(checkpoints), tuple(problem.found),
+                       {r.value: n for r, n in sorted(replay.credit.excluded.items())})
+
+
+def _checkpoints(store: LedgerStore, problem: _Problems) -> list[CheckpointRow]:
+    """The checkpoint rows whose values have their SQL types (the others are problems)."""
+    out = []
+    for row in store.raw_rows("checkpoint"):
+        where = f"checkpoint row (size {row[0]!r})"
+        if not _typed(problem, "checkpoint", where, row):
+            continue
+        proof = row[3]
+        assert isinstance(proof, bytes | bytearray | memoryview)
+        if len(bytes(proof)) % 32:
+            problem(f"{where}: its proof is {len(bytes(proof))} bytes, not a whole number "
+                    f"of 32-byte hashes; {_RESTORE}")
+            continue
+        out.append(CheckpointRow.from_columns(row))
+    return out
+
+
+def _check_checkpoints(problem: _Problems, checkpoints: list[CheckpointRow],
+                       chain: LogKeyChain, roots: dict[int, bytes], size: int,
+                       now: datetime | None) -> None:
+    """Each checkpoint's signed note, its root and its consistency proof from the previous one.
+
+    ``signed_at`` is not covered by the log's signature (the note is: origin, size, root), so it
+    is advisory metadata; all the audit can hold it to is being an RFC 3339 UTC time, not before
+    the previous checkpoint's and not in the future (either beyond :data:`SIGNED_AT_SKEW`, for
+    a clock that stepped)."""
     previous = None
+    latest_time: datetime | None = None
+    limit = (now or datetime.now(UTC)) + SIGNED_AT_SKEW
     for cp in checkpoints:
         where = f"checkpoint of size {cp.size} (signed {cp.signed_at})"
+        try:
+            at = parse_time(cp.signed_at, "signed_at")
+        except InvalidInput as e:
+            problem(f"{where}: column checkpoint.signed_at (advisory, not signed) is not a "
+                    f"time: {e}; set it to the time the checkpoint was signed")
+        else:
+            if at > limit:
+                problem(f"{where}: column checkpoint.signed_at (advisory, not signed) is in the "
+                        f"future; set it to the time the checkpoint was signed")
+            elif latest_time is not None and at < latest_time - SIGNED_AT_SKEW:
+                problem(f"{where}: column checkpoint.signed_at (advisory, not signed) is before "
+                        f"the previous checkpoint's ({format_time(latest_time)}); set it to the "
+                        "time the checkpoint was signed")
+            latest_time = max(at, latest_time or at)
         try:
             checkpoint, _ = open_checkpoint(cp.note, chain.key_at(cp.size))
             if previous is not None and not same_key(chain.key_at(previous.size),
@@ -180,22 +351,145 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
                         f"fails: {e}")
         previous = cp
 
-    for row in store.devices():
-        state = replay.devices.get(row.device_id)  # type: ignore[call-overload]
-        if state is None:
-            problem(f"device table lists {row.device_id}, which has no enrolment entry")
-        elif state.next_seq != row.next_seq or state.last_hash != row.last_hash:
-            problem(f"device {row.device_id}: table says next seq {row.next_seq}, the log "
-                    f"says {state.next_seq}")
-    if store.get_meta("meter_cursors") is not None:
-        # the intake judges creditability from these; they must be what the log implies
-        for (device, meter), c in replay.credit.cursors.items():
-            want = (format_time(c.end), c.register_end_wh)
-            got = store.meter_cursor(device, meter)
+
+def _check_cosignatures(store: LedgerStore, problem: _Problems,
+                        checkpoints: list[CheckpointRow], chain: LogKeyChain,
+                        witnesses: Sequence[Verifier]) -> None:
+    """Each stored witness line must be one signature line, by the witness its row names, for a
+    checkpoint the log signed; with the configured ``witnesses`` (their keys are configuration,
+    not in the store) it must also verify under one of them. Without them, a line's signature
+    cannot be checked here (``eco-verify --witness`` does)."""
+    notes = {cp.size: cp.note for cp in checkpoints}
+    for row in store.raw_rows("cosignature"):
+        where = f"cosignature row (size {row[0]!r}, witness {row[1]!r})"
+        if not _typed(problem, "cosignature", where, row):
+            continue
+        size, name, line = row
+        assert isinstance(size, int) and isinstance(name, str) and isinstance(line, str)
+        note = notes.get(size)
+        if note is None:
+            problem(f"{where}: the log signed no checkpoint of size {size}; delete the row")
+            continue
+        log_key = chain.key_at(size)
+        try:
+            if line.count("\n") != 1 or not line.endswith("\n"):
+                raise NoteError("it is not one line ending in a newline")
+            _, opened = open_checkpoint(note + line, log_key, witnesses)
+        except InvalidInput as e:
+            problem(f"{where}: the stored line is not a valid signature line on that "
+                    f"checkpoint: {e}; delete the row (the witness can cosign again)")
+            continue
+        sigs = [s for s in (*opened.sigs, *opened.unverified) if s.line == line]
+        if not sigs or sigs[0].name != name or name == log_key.name:
+            problem(f"{where}: the stored line is signed as "
+                    f"{sigs[0].name if sigs else 'the log'}, not by witness {name}; delete the "
+                    "row")
+        elif witnesses and sigs[0] not in opened.sigs:
+            problem(f"{where}: the line is by no configured witness key; delete the row")
+
+
+def _check_readings(store: LedgerStore, problem: _Problems,
+                    readings: dict[tuple[str, int], tuple[int, str]], refused: set[int]) -> None:
+    """The ``(device, seq) → entry, sha256`` index the intake answers resends from: every row
+    must be a reading in the log, and every reading in the log must have its row."""
+    fix = ("correct the row to what the log says, or " + _RESTORE)
+    for row in store.raw_rows("reading"):
+        where = f"reading index row (device {row[0]}, seq {row[1]!r})"
+        typed = _typed(problem, "reading", where, row)
+        device_id, seq, leaf_index, sha256 = row
+        want = readings.pop((device_id, seq), None)  # type: ignore[arg-type]
+        if not typed:
+            continue
+        if want is None:
+            if leaf_index not in refused:
+                problem(f"{where} points at entry {leaf_index}, but the log holds no reading "
+                        f"of that device with that seq; delete the row, or {_RESTORE}")
+        elif (leaf_index, sha256) != want:
+            problem(f"{where} says entry {leaf_index}, sha256 {sha256}; the log has entry "
+                    f"{want[0]}, sha256 {want[1]} (a resend of it would be refused as a "
+                    f"fork); {fix}")
+    for (device_id, seq), (index, sha256) in readings.items():
+        problem(f"reading index row (device {device_id}, seq {seq}) is missing: the log has "
+                f"that reading at entry {index}, sha256 {sha256} (a resend of it would be "
+                f"appended twice); insert the row, or {_RESTORE}")
+
+
+def _check_devices(store: LedgerStore, problem: _Problems, replay: LedgerReplay,
+                   enrolments: dict[str, tuple[int, bytes]],
+                   revocations: dict[str, int]) -> None:
+    """The device table, column by column, against the replay. Not ``flag``: the operator's note
+    of a fork the intake refused, which is not in the log (only its type is checked)."""
+    seen = set()
+    for row in store.raw_rows("device"):
+        where = f"device table row {row[0]}"
+        if not _typed(problem, "device", where, row):
+            if isinstance(row[0], str):
+                seen.add(row[0])
+            continue
+        device_id, enrol_index, enrolment, next_seq, last_hash, revoked_index, _ = row
+        assert isinstance(device_id, str)
+        assert isinstance(enrolment, bytes | bytearray | memoryview)
+        seen.add(device_id)
+        state = replay.devices.get(device_id)  # type: ignore[call-overload]
+        enrolled = enrolments.get(device_id)
+        if state is None or enrolled is None:
+            problem(f"device table lists {device_id}, which has no enrolment entry; delete the "
+                    f"row, or {_RESTORE}")
+            continue
+        revoked = revocations.get(device_id)
+        for column, got, want in (
+                ("enrol_index", enrol_index, enrolled[0]),
+                ("enrolment", bytes(enrolment), enrolled[1]),
+                ("next_seq", next_seq, state.next_seq),
+                ("last_hash", last_hash, state.last_hash),
+                ("revoked_index", revoked_index, revoked)):
             if got != want:
-                problem(f"meter cursor of {device}/{meter}: the store says {got}, the log "
-                        f"says {want}")
-    latest = checkpoints[-1].size if checkpoints else None
-    return AuditReport(size, latest, dict(replay.counts), len(replay.devices),
-                       current_root().hex(), len(checkpoints), tuple(problem.found),
-                       {r.value: n for r, n in sorted(replay.credit.excluded.items())})
+                said = (f"{len(got)} other bytes" if isinstance(got, bytes) else repr(got))
+                has = (f"the bytes of entry {enrolled[0]}" if isinstance(want, bytes)
+                       else repr(want))
+                problem(f"device table row {device_id}: column device.{column} says {said}, the "
+                        f"log says {has}; correct the column to what the log says, or {_RESTORE}")
+    for device_id, (index, _) in enrolments.items():
+        if device_id not in seen:
+            problem(f"device {device_id}, enrolled at entry {index}, has no device table row; "
+                    f"{_RESTORE}")
+
+
+def _check_meta(store: LedgerStore, problem: _Problems, chain: LogKeyChain) -> set[str]:
+    """The meta keys derived from the log: the current log key, the key-change indexes (checked
+    against the replay above) and the meter-cursor marker; the schema version is the program's
+    (checked on opening). Other keys are not the log's and are left alone. Returns the keys."""
+    derived = {"log_vkey": chain.current.vkey, KEY_CHANGES_META: None, CURSORS_META: "1",
+               "schema_version": None}
+    keys = set()
+    for row in store.raw_rows("meta"):
+        where = f"meta row {row[0]!r}"
+        if isinstance(row[0], str):
+            keys.add(row[0])
+        if not _typed(problem, "meta", where, row):
+            continue
+        key, value = row
+        want = derived.get(key) if isinstance(key, str) else None
+        if want is not None and value != want:
+            problem(f"{where}: it says {value!r}, the log says {want!r}; {_RESTORE}")
+    return keys
+
+
+def _check_cursors(store: LedgerStore, problem: _Problems, replay: LedgerReplay) -> None:
+    """The intake judges creditability from these; they must be what the log implies."""
+    want = {key: (format_time(c.end), c.register_end_wh)
+            for key, c in replay.credit.cursors.items()}
+    for row in store.raw_rows("meter_cursor"):
+        where = f"meter cursor of {row[0]}/{row[1]} (meter_cursor row)"
+        typed = _typed(problem, "meter_cursor", where, row)
+        expected = want.pop((row[0], row[1]), None)  # type: ignore[arg-type]
+        got = (row[2], row[3])
+        if typed and expected is None:
+            problem(f"{where}: the store says {got}, but the log has no reading of that meter; "
+                    f"delete the row, or {_RESTORE}")
+        elif typed and got != expected:
+            problem(f"{where}: the store says {got}, the log says {expected}; correct the row "
+                    f"to what the log says, or {_RESTORE}")
+    for (device, meter), expected in want.items():
+        problem(f"meter cursor of {device}/{meter} (meter_cursor row): the store says None, "
+                f"the log says {expected}; {_RESTORE}")

@@ -246,12 +246,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from eco_protocol.note import parse_witness_key
+
     from .cli_programme import programme_rules
 
     cfg = load_config(args.config)
     with Progress() as progress:
         report = audit(open_ledger(cfg), progress, args.all,
-                       rules=programme_rules(args, cfg))
+                       rules=programme_rules(args, cfg),
+                       witnesses=[parse_witness_key(v) for v in cfg.witness_vkeys])
     _print({"ok": not report.problems, "size": report.size,
             "checkpoint_size": report.checkpoint_size, "checkpoints": report.checkpoints,
             "counts": report.counts, "devices": report.devices, "root": report.root_hex,

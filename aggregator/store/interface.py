@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import StoreCorrupt
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceRow:
@@ -44,9 +46,59 @@ class CheckpointRow:
     @classmethod
     def from_columns(cls, row: Sequence[Any]) -> CheckpointRow:
         """From a ``size, root, note, proof, signed_at`` row (the proof stored concatenated)."""
-        proof = bytes(row[3])
-        return cls(int(row[0]), bytes(row[1]), str(row[2]),
+        proof = blob(row[3], f"the proof of checkpoint {row[0]}")
+        return cls(int(row[0]), blob(row[1], f"the root of checkpoint {row[0]}"), str(row[2]),
                    tuple(proof[i:i + 32] for i in range(0, len(proof), 32)), str(row[4]))
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A TEXT value whose bytes are not UTF-8 (SQLite keeps whatever it is given), as
+    :meth:`LedgerStore.raw_rows` returns it instead of failing on it."""
+
+    data: bytes
+
+
+# The tables the audit reads row by row: their columns, as :meth:`LedgerStore.raw_rows` returns
+# them, and the key columns (a prefix of the columns) the rows are ordered by. ``household``
+# (personal data, outside the log) and ``rejection`` (the operator's log of refused readings) are
+# not derived from the log, and ``node`` is checked hash by hash as the tree is recomputed.
+RAW_TABLES: dict[str, tuple[tuple[str, ...], int]] = {
+    "meta": (("key", "value"), 1),
+    "entry": (("idx", "type", "data", "leaf"), 1),
+    "device": (("device_id", "enrol_index", "enrolment", "next_seq", "last_hash",
+                "revoked_index", "flag"), 1),
+    "reading": (("device_id", "seq", "leaf_index", "sha256"), 2),
+    "meter_cursor": (("device_id", "meter", "end_at", "register_end_wh"), 2),
+    "checkpoint": (("size", "root", "note", "proof", "signed_at"), 1),
+    "cosignature": (("size", "name", "line"), 2),
+}
+
+
+def stored_as(value: object) -> str:
+    """How a raw value is stored, in SQL words, for a problem message."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, Undecodable):
+        return f"TEXT that is not UTF-8 ({value.data[:16]!r})"
+    if isinstance(value, bool | int):
+        return f"INTEGER {value}"
+    if isinstance(value, float):
+        return f"REAL {value}"
+    if isinstance(value, str):
+        return f"TEXT {value[:40]!r}"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"BLOB of {len(bytes(value))} bytes"
+    return type(value).__name__
+
+
+def blob(value: object, what: str) -> bytes:
+    """A BLOB/BYTEA value as bytes, or StoreCorrupt naming ``what`` if it is stored otherwise
+    (SQLite keeps a TEXT or INTEGER in a BLOB column)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise StoreCorrupt(f"{what} is stored as {stored_as(value)}, not as a BLOB; restore the store "
+                       "from a backup or a mirror, then run 'eco-aggregator ledger verify'")
 
 
 class LedgerStore(Protocol):
@@ -115,6 +167,14 @@ class LedgerStore(Protocol):
 
     def cosignatures(self, size: int) -> list[str]:
         """The stored witness lines for the checkpoint of ``size``, ordered by witness name."""
+        ...
+
+    # --- the audit -------------------------------------------------------------------------
+    def raw_rows(self, table: str) -> Iterator[tuple[object, ...]]:
+        """Every row of ``table`` (a key of :data:`RAW_TABLES`), its columns as listed there,
+        ordered by its key, each value as stored — whatever SQL type it holds, TEXT that is not
+        UTF-8 as :class:`Undecodable` — so the audit can name a bad value instead of failing on
+        it. Streams: a large table is never held in memory at once."""
         ...
 
     # --- households (personal data, erasable, outside the log) ---

@@ -34,7 +34,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ..errors import EnvironmentProblem, StoreCorrupt
-from .interface import CheckpointRow, DeviceRow, ReadingRow
+from .interface import RAW_TABLES, CheckpointRow, DeviceRow, ReadingRow, blob
 from .url import redact
 
 SCHEMA_VERSION = "1"
@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS cosignature (
     size BIGINT NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name))
 """
 
+
+_TEXT_KEYS = frozenset({"key", "device_id", "meter", "name"})  # raw_rows orders these bytewise
 
 _TABLES = ("meta", "entry", "node", "device", "reading", "meter_cursor", "rejection",
            "checkpoint", "household", "cosignature")
@@ -199,7 +201,7 @@ class PostgresStore:
         row = self._one("SELECT data FROM entry WHERE idx=%s", (index,))
         if row is None:
             raise StoreCorrupt(f"entry {index} is missing from {self.location}")
-        return bytes(row[0])
+        return blob(row[0], f"entry {index}")
 
     def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
         while lo < hi:
@@ -208,14 +210,14 @@ class PostgresStore:
             if not rows:
                 return
             for idx, data in rows:
-                yield int(idx), bytes(data)
+                yield int(idx), blob(data, f"entry {idx}")
             lo = int(rows[-1][0]) + 1
 
     def leaf(self, index: int) -> bytes:
         row = self._one("SELECT leaf FROM entry WHERE idx=%s", (index,))
         if row is None:
             raise StoreCorrupt(f"leaf {index} is missing from {self.location}")
-        return bytes(row[0])
+        return blob(row[0], f"the leaf hash of entry {index}")
 
     def put_node(self, level: int, index: int, digest: bytes) -> None:
         self._x("INSERT INTO node(level, idx, hash) VALUES(%s, %s, %s)", (level, index, digest))
@@ -228,7 +230,7 @@ class PostgresStore:
             raise StoreCorrupt(
                 f"interior hash (level {level}, index {index}) is missing from "
                 f"{self.location}; run 'eco-aggregator ledger verify'")
-        return bytes(row[0])
+        return blob(row[0], f"interior hash (level {level}, index {index})")
 
     # --- devices and readings -------------------------------------------------------------
 
@@ -321,6 +323,27 @@ class PostgresStore:
         cur = self._x('SELECT line FROM cosignature WHERE size=%s ORDER BY name COLLATE "C"',
                       (size,))
         return [str(r[0]) for r in cur.fetchall()]
+
+    # --- the audit -------------------------------------------------------------------------
+
+    def raw_rows(self, table: str) -> Iterator[tuple[object, ...]]:
+        """Keyset pages of :data:`_PAGE` rows (PostgreSQL enforces the column types, so the
+        values are what the schema says; text keys in byte order, as SQLite sorts)."""
+        columns, keys = RAW_TABLES[table]
+        key = ", ".join(f'{c} COLLATE "C"' if c in _TEXT_KEYS else c for c in columns[:keys])
+        query = f"SELECT {', '.join(columns)} FROM {table}"
+        after: tuple[object, ...] | None = None
+        while True:
+            if after is None:
+                rows = self._x(f"{query} ORDER BY {key} LIMIT %s", (_PAGE,)).fetchall()
+            else:
+                marks = ", ".join(["%s"] * keys)
+                rows = self._x(f"{query} WHERE ({key}) > ({marks}) ORDER BY {key} LIMIT %s",
+                               (*after, _PAGE)).fetchall()
+            yield from rows
+            if len(rows) < _PAGE:
+                return
+            after = tuple(rows[-1][:keys])
 
     # --- households -----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import EnvironmentProblem, StoreCorrupt
-from .interface import CheckpointRow, DeviceRow, ReadingRow
+from .interface import RAW_TABLES, CheckpointRow, DeviceRow, ReadingRow, Undecodable, blob
 
 SCHEMA_VERSION = "1"
 
@@ -56,6 +56,16 @@ _ENVIRONMENT_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 23})
 def _is_environment(e: sqlite3.Error) -> bool:
     code = getattr(e, "sqlite_errorcode", None)
     return isinstance(code, int) and (code & 0xFF) in _ENVIRONMENT_CODES
+
+
+def _raw(kind: str, value: object) -> object:
+    if kind == "text":
+        assert isinstance(value, bytes)
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return Undecodable(value)
+    return value
 
 
 class SqliteStore:
@@ -130,8 +140,15 @@ class SqliteStore:
     # --- meta -----------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        row = self._db.execute("SELECT CAST(value AS BLOB) FROM meta WHERE key=?",
+                               (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return bytes(row[0]).decode("utf-8")
+        except (TypeError, UnicodeDecodeError) as e:
+            raise StoreCorrupt(f"meta row {key!r} of {self.path} is not UTF-8 text; run "
+                               "'eco-aggregator ledger verify'") from e
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT INTO meta(key, value) VALUES(?, ?) "
@@ -151,19 +168,19 @@ class SqliteStore:
         row = self._db.execute("SELECT data FROM entry WHERE idx=?", (index,)).fetchone()
         if row is None:
             raise StoreCorrupt(f"entry {index} is missing from {self.path}")
-        return bytes(row[0])
+        return blob(row[0], f"entry {index}")
 
     def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
         cur = self._db.execute("SELECT idx, data FROM entry WHERE idx >= ? AND idx < ? "
                                "ORDER BY idx", (lo, hi))
         for idx, data in cur:
-            yield int(idx), bytes(data)
+            yield int(idx), blob(data, f"entry {idx}")
 
     def leaf(self, index: int) -> bytes:
         row = self._db.execute("SELECT leaf FROM entry WHERE idx=?", (index,)).fetchone()
         if row is None:
             raise StoreCorrupt(f"leaf {index} is missing from {self.path}")
-        return bytes(row[0])
+        return blob(row[0], f"the leaf hash of entry {index}")
 
     def put_node(self, level: int, index: int, digest: bytes) -> None:
         self._db.execute("INSERT INTO node(level, idx, hash) VALUES(?, ?, ?)",
@@ -177,7 +194,7 @@ class SqliteStore:
         if row is None:
             raise StoreCorrupt(f"interior hash (level {level}, index {index}) is missing from "
                                f"{self.path}; run 'eco-aggregator ledger verify'")
-        return bytes(row[0])
+        return blob(row[0], f"interior hash (level {level}, index {index})")
 
     # --- devices and readings -------------------------------------------------------------
 
@@ -269,6 +286,18 @@ class SqliteStore:
     def cosignatures(self, size: int) -> list[str]:
         cur = self._db.execute("SELECT line FROM cosignature WHERE size=? ORDER BY name", (size,))
         return [str(r[0]) for r in cur]
+
+    # --- the audit -------------------------------------------------------------------------
+
+    def raw_rows(self, table: str) -> Iterator[tuple[object, ...]]:
+        columns, keys = RAW_TABLES[table]
+        # TEXT comes back as its bytes, so that one that is not UTF-8 is named, not raised
+        select = ", ".join(f"typeof({c}), CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) "
+                           f"ELSE {c} END" for c in columns)
+        cur = self._db.execute(f"SELECT {select} FROM {table} "
+                               f"ORDER BY {', '.join(columns[:keys])}")
+        for row in cur:
+            yield tuple(_raw(row[2 * i], row[2 * i + 1]) for i in range(len(columns)))
 
     # --- households -----------------------------------------------------------------------
 

@@ -226,7 +226,8 @@ def test_a_key_change_on_each_store_backend(ledger: Any, device: Device) -> None
     ledger.checkpoint_now()
     new = make_log_signer(origin=old.name, label="backend-new")
     with ledger.store.transaction():
-        row = ledger.change_key(new, "test", datetime(2026, 12, 1, tzinfo=UTC))
+        # the time of signing: the audit holds checkpoints' signed_at to the clock's order
+        row = ledger.change_key(new, "test", datetime.now(UTC).replace(microsecond=0))
     open_checkpoint(row.note, old.verifier)
     open_checkpoint(row.note, new.verifier)
     (o,) = intake.process([(device.topic, canonical_bytes([device.reading()]))],
