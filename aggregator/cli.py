@@ -204,7 +204,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         ui = start_ui(cfg, args.ui, args.programme_file, args.offline_after_minutes,
-                      args.secure_cookies)
+                      args.secure_cookies, "--ui", tuple(args.trusted_proxy))
     except BaseException:
         if api is not None:
             api.stop()

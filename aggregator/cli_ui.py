@@ -48,7 +48,7 @@ def _listen(text: str, what: str) -> tuple[str, int]:
 
 def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
              offline_after_minutes: float = 120.0, secure_cookies: bool = False,
-             what: str = "--ui") -> UiServer | None:
+             what: str = "--ui", trusted_proxies: tuple[str, ...] = ()) -> UiServer | None:
     """Start the web UI in a thread if ``listen`` was given (``serve --ui``, ``ui``)."""
     if listen is None:
         return None
@@ -57,7 +57,8 @@ def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
 
     host, port = _listen(listen, what)
     ui = UiConfig(cfg, Path(programme_file) if programme_file else None,
-                  timedelta(minutes=offline_after_minutes), secure_cookies)
+                  timedelta(minutes=offline_after_minutes), secure_cookies,
+                  trusted_proxies=trusted_proxies)
     return UiServer(ui, host, port).start()
 
 
@@ -72,6 +73,10 @@ def _ui_args(p: argparse.ArgumentParser, ui_flag: bool) -> None:
                         "ago than this (default 120)")
     p.add_argument("--secure-cookies", action="store_true",
                    help="mark session cookies Secure (when a reverse proxy serves HTTPS)")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="a reverse proxy in front of the UI: from this address only, the "
+                        "client's own address is read from X-Forwarded-For (repeatable; for "
+                        "login throttling and the audit log)")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -79,7 +84,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     server = start_ui(cfg, args.listen, args.programme_file, args.offline_after_minutes,
-                      args.secure_cookies, "--listen")
+                      args.secure_cookies, "--listen", tuple(args.trusted_proxy))
     assert server is not None
     print(json.dumps({"url": server.url}), flush=True)
     try:

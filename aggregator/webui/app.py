@@ -78,7 +78,6 @@ from . import views
 from .auth import (
     ResidentCodes,
     Role,
-    Throttle,
     User,
     UserStore,
     csrf_ok,
@@ -91,8 +90,10 @@ from .i18n import LANGUAGES, pick_language, translator
 from .qr import qr_svg
 from .report import find_chromium, render_pdf, render_report_html, self_check
 from .templating import STATIC, FormValues, environment
+from .throttle import LoginThrottle, client_address
 
 log = logging.getLogger(__name__)
+audit_log = logging.getLogger("eco.audit")  # login failures, beside operator actions
 
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -118,6 +119,8 @@ class UiConfig:
     secure_cookies: bool = False  # set behind HTTPS (a reverse proxy): cookies get Secure
     session_hours: float = 8.0
     qr_minutes: int = 15
+    # reverse proxies whose X-Forwarded-For names the real client (aggregator/webui/throttle.py)
+    trusted_proxies: tuple[str, ...] = ()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -168,7 +171,7 @@ class UiState:
         except (OSError, ValueError) as e:
             raise ConfigError(f"pseudonym key {cfg.pseudonym_key_file}: {e}") from e
         self.programme_file = ui.programme_file or cfg.state_dir / "programme.toml"
-        self.throttle = Throttle()
+        self.throttle = LoginThrottle()
         self.qr = URLSafeTimedSerializer(self.secret, salt="eco-ui/redeem-qr/v1")
         # readings are judged as they are read, under the programme's rules as of start-up
         self._view = LedgerView(self.programme().rules if self.programme_file.exists()
@@ -304,23 +307,31 @@ class UiApp:
         return self.render(request, "login.html", "login.title", error=None,
                            next=safe_next(request.query_params.get("next"), ""))
 
+    def client(self, request: Request) -> str:
+        return client_address(request.client.host if request.client else None,
+                              request.headers, self.state.ui.trusted_proxies)
+
     async def login(self, request: Request) -> Response:
         form = await self.posted(request)
         t = self.t(request)
-        client = request.client.host if request.client else "?"
+        client = self.client(request)
         now = time.monotonic()
         next_path = safe_next(str(form.get("next", "")), "")
-        if not self.state.throttle.allowed(client, now):
+        name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+        wait = self.state.throttle.wait(name, client, now)
+        if wait > 0:
+            audit_log.warning("web UI login for %r from %s refused: throttled for %.0f s more",
+                              name[:40], client, wait)
             return self.render(request, "login.html", "login.title", 429,
                                error=t("login.throttled"), next=next_path)
-        name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         user = await run_in_threadpool(self.state.users.check, name, password)
         if user is None:
-            self.state.throttle.failed(client, now)
-            log.warning("failed web UI login for %r from %s", name[:40], client)
+            n = self.state.throttle.failed(name, client, now)
+            audit_log.warning("failed web UI login for %r from %s (%d failure(s) of this "
+                              "account)", name[:40], client, n)
             return self.render(request, "login.html", "login.title", 401,
                                error=t("login.failed"), next=next_path)
-        self.state.throttle.succeeded(client)
+        self.state.throttle.succeeded(name, client)
         request.session.clear()  # a new session (and a new CSRF token) on every login
         request.session.update({"user": user.name, "tag": user.tag})
         log.info("web UI login: %s (%s) from %s", user.name, user.role.value, client)
@@ -897,17 +908,18 @@ class UiApp:
     async def resident_login(self, request: Request) -> Response:
         form = await self.posted(request)
         t = self.t(request)
-        client = request.client.host if request.client else "?"
+        client = self.client(request)
         now = time.monotonic()
-        if not self.state.throttle.allowed(client, now):
+        # resident codes have no account name to count against: the address is what is slowed
+        if self.state.throttle.wait(None, client, now) > 0:
             return self.render(request, "resident_login.html", "rlogin.title", 429,
                                error=t("login.throttled"))
         found = await run_in_threadpool(self.state.residents.lookup, str(form.get("code", "")))
         if found is None:
-            self.state.throttle.failed(client, now)
+            n = self.state.throttle.failed(None, client, now)
+            audit_log.warning("failed resident login from %s (%d failure(s) from it)", client, n)
             return self.render(request, "resident_login.html", "rlogin.title", 401,
                                error=t("rlogin.failed"))
-        self.state.throttle.succeeded(client)
         request.session.clear()
         request.session.update({"resident": found[0], "rc": found[1]})
         return self.redirect("/resident")

@@ -254,7 +254,7 @@ class ResidentCodes:
         return self._codes().get(digest)
 
 
-# --- sessions: CSRF and a login throttle ---------------------------------------------------------
+# --- sessions: CSRF (the login throttle is throttle.py) -----------------------------------------
 
 
 def csrf_token(session: MutableMapping[str, Any]) -> str:
@@ -269,31 +269,6 @@ def csrf_ok(session: Mapping[str, Any], submitted: object) -> bool:
     token = session.get("csrf")
     return (isinstance(token, str) and isinstance(submitted, str) and len(token) >= 32
             and hmac.compare_digest(token.encode(), submitted.encode()))
-
-
-class Throttle:
-    """At most ``limit`` failed logins per client within ``window`` seconds (then refused until
-    the oldest failure ages out). In memory: a restart forgets, which is acceptable here."""
-
-    def __init__(self, limit: int = 8, window: float = 300.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def allowed(self, key: str, now: float) -> bool:
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-            self._failures[key] = recent
-            return len(recent) < self.limit
-
-    def failed(self, key: str, now: float) -> None:
-        with self._lock:
-            self._failures.setdefault(key, []).append(now)
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -317,6 +292,6 @@ def ui_dir(state_dir: Path) -> Path:
     return state_dir / "ui"
 
 
-__all__ = ["CROCKFORD", "ResidentCodes", "Role", "Throttle", "User", "UserStore", "code_digest",
+__all__ = ["CROCKFORD", "ResidentCodes", "Role", "User", "UserStore", "code_digest",
            "csrf_ok", "csrf_token", "hash_password", "hash_tag", "load_or_create_secret",
            "new_code", "normalise_code", "password_problem", "ui_dir", "verify_password"]

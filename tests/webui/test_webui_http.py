@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import stat
 import sys
@@ -126,10 +127,58 @@ def test_shops_and_residents_see_only_their_pages(world: UiWorld, browser: Brows
 
 
 def test_too_many_failed_logins_are_throttled(browser: Browser) -> None:
-    for _ in range(8):
+    # five free mistakes, then the account waits (2 s, doubling): even the right password is
+    # refused until then
+    for _ in range(5):
         assert browser.login(("alice", "wrong password!")).status_code == 401
-    r = browser.login(OPERATOR)
-    assert r.status_code == 429
+    assert browser.login(("alice", "wrong password!")).status_code == 429
+    assert browser.login(OPERATOR).status_code == 429
+
+
+def test_another_accounts_success_never_resets_the_throttle(
+        browser: Browser, caplog: pytest.LogCaptureFixture) -> None:
+    """The attack of the issue: 20 wrong operator passwords interleaved with a shop account's
+    successful logins. The old throttle cleared on any success and never answered 429."""
+    caplog.set_level(logging.WARNING, logger="eco.audit")
+    codes = []
+    for _ in range(20):
+        assert browser.login(SHOP).status_code in (200, 303)
+        codes.append(browser.login(("alice", "wrong password!")).status_code)
+    assert codes[:5] == [401] * 5 and codes[5:] == [429] * 15
+    # the shop's own logins were never slowed by the operator account's failures...
+    assert browser.login(SHOP).status_code in (200, 303)
+    # ...and every failure and refusal left an audit line naming account and address
+    lines = [r.getMessage() for r in caplog.records if r.name == "eco.audit"]
+    assert sum("failed web UI login for 'alice'" in ln for ln in lines) == 5
+    assert sum("refused: throttled" in ln for ln in lines) == 15
+
+
+def test_the_real_client_address_comes_from_a_trusted_proxy_only(world: UiWorld) -> None:
+    """Behind a reverse proxy every resident shares its address: one guesser must not lock out
+    the others. X-Forwarded-For counts only when the connection comes from a trusted proxy."""
+    app = create_app(UiConfig(world.cfg, trusted_proxies=("testclient",)))
+    with TestClient(app) as client:
+        b = Browser(client)
+
+        def as_from(addr: str, code: str) -> int:
+            token = csrf_of(client.get("/resident/login").text)
+            return int(client.post("/resident/login", data={"csrf": token, "code": code},
+                                   headers={"X-Forwarded-For": addr}).status_code)
+
+        codes = [as_from("203.0.113.7", "WRONG-CODE") for _ in range(22)]
+        assert codes[:20] == [401] * 20 and codes[20:] == [429] * 2
+        # another resident behind the same proxy is not slowed
+        assert as_from("203.0.113.8", "WRONG-CODE") == 401
+        # a client cannot choose its address: what it puts left of the proxy's entry is ignored
+        assert as_from("198.51.100.1, 203.0.113.7", "WRONG-CODE") == 429
+        assert b.get("/login").status_code == 200
+    # without the proxy trusted, the header is ignored: everyone is the proxy's address
+    with TestClient(create_app(UiConfig(world.cfg))) as client:
+        for i in range(21):
+            token = csrf_of(client.get("/resident/login").text)
+            r = client.post("/resident/login", data={"csrf": token, "code": "WRONG"},
+                            headers={"X-Forwarded-For": f"203.0.113.{i}"})
+        assert r.status_code == 429
 
 
 def test_a_new_password_ends_old_sessions(world: UiWorld, browser: Browser) -> None:

@@ -20,7 +20,6 @@ from aggregator.webui import views
 from aggregator.webui.auth import (
     CROCKFORD,
     ResidentCodes,
-    Throttle,
     UserStore,
     code_digest,
     csrf_ok,
@@ -42,6 +41,7 @@ from aggregator.webui.i18n import (
 )
 from aggregator.webui.qr import qr_matrix, qr_svg
 from aggregator.webui.templating import TEMPLATES
+from aggregator.webui.throttle import LoginThrottle, client_address
 from eco_protocol.creditability import RULE_TEXT, CreditRules, Rule
 from eco_protocol.methodology import HouseholdTerms, zero_reason
 from eco_protocol.records import Quantity
@@ -105,15 +105,51 @@ def test_csrf_tokens_and_throttle() -> None:
     assert csrf_ok(session, token)
     assert not csrf_ok(session, token[:-1] + "x") and not csrf_ok(session, None)
     assert not csrf_ok({}, token) and not csrf_ok({"csrf": "short"}, "short")
-    t = Throttle(limit=2, window=60)
-    assert t.allowed("a", 0)
-    t.failed("a", 0)
-    t.failed("a", 1)
-    assert not t.allowed("a", 2) and t.allowed("b", 2)
-    assert t.allowed("a", 61.5)  # the failures aged out
-    t.failed("a", 62)
-    t.succeeded("a")
-    assert t.allowed("a", 63)
+
+
+def test_login_throttle_per_account_and_address_with_backoff() -> None:
+    t = LoginThrottle(free=2, free_address=2, base_s=2.0, max_s=16.0, window_s=100.0)
+    assert t.wait("alice", "10.0.0.1", 0) == 0
+    assert t.failed("alice", "10.0.0.1", 0) == 1
+    assert t.wait("alice", "10.0.0.1", 0) == 0
+    assert t.failed("Alice", "10.0.0.1", 1) == 2  # account names fold case
+    assert t.wait("alice", "10.0.0.1", 1) == 2.0  # two free mistakes, then 2 s…
+    assert t.wait("alice", "10.0.0.1", 3) == 0
+    t.failed("alice", "10.0.0.1", 1)
+    assert t.wait("alice", "10.0.0.1", 1) == 4.0  # …doubling
+    assert t.wait("alice", "10.0.0.9", 1) == 4.0  # …for the account from anywhere
+    assert t.wait("bob", "10.0.0.1", 1) == 4.0  # …and for the address, whatever the account
+    assert t.wait("bob", "10.0.0.2", 1) == 0
+    for k in range(6):
+        t.failed("alice", "10.0.0.9", 10 + k)
+    assert t.wait("alice", "10.0.0.3", 15) == 16.0  # capped
+    t.succeeded("bob", "10.0.0.1")  # another account's success forgives nothing of alice's
+    assert t.wait("alice", "10.0.0.3", 15) == 16.0
+    t.succeeded("alice", "10.0.0.3")
+    assert t.wait("alice", "10.0.0.3", 15) == 0  # her own success does
+    assert t.wait("bob", "10.0.0.1", 5.5) == 0  # the address's wait is over…
+    assert t.wait("bob", "10.0.0.9", 15) > 0  # …but not 10.0.0.9's, which kept guessing
+    assert t.wait("bob", "10.0.0.9", 15 + 100) == 0  # forgotten after the window
+    assert t.failed(None, "10.0.0.5", 0) == 1  # resident codes: the address alone
+    # an address has more free failures than an account (an office behind one router)
+    t = LoginThrottle(free=2, free_address=4)
+    for name in ("a", "b", "c"):
+        t.failed(name, "10.0.0.1", 0)
+    assert t.wait("d", "10.0.0.1", 0) == 0  # three accounts tried once each: no wait yet
+    t.failed("d", "10.0.0.1", 0)
+    assert t.wait("e", "10.0.0.1", 0) == 2.0  # the fourth failure from it: the address waits
+
+
+def test_client_address_trusts_only_configured_proxies() -> None:
+    h = {"x-forwarded-for": "198.51.100.1, 203.0.113.7"}
+    assert client_address("192.0.2.1", h, []) == "192.0.2.1"  # not a proxy: header ignored
+    assert client_address("127.0.0.1", h, ["127.0.0.1"]) == "203.0.113.7"  # right-most
+    assert client_address("127.0.0.1", {"x-forwarded-for": "203.0.113.7, 10.0.0.2"},
+                          ["127.0.0.1", "10.0.0.2"]) == "203.0.113.7"  # a chain of proxies
+    assert client_address("127.0.0.1", {}, ["127.0.0.1"]) == "127.0.0.1"
+    assert client_address("127.0.0.1", {"x-forwarded-for": "not-an-ip"},
+                          ["127.0.0.1"]) == "127.0.0.1"
+    assert client_address(None, h, []) == "?"
 
 
 def test_charts_are_valid_svg_and_escape_labels() -> None:
