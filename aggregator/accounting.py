@@ -22,6 +22,7 @@ from eco_protocol.encoding import parse_time
 from eco_protocol.merkle import leaf_hash
 from eco_protocol.methodology import (
     HouseholdTerms,
+    ReadingFacts,
     daily_reduction_g,
     day_of,
     household_terms,
@@ -61,6 +62,12 @@ class LedgerView:
             if e.programme == programme:
                 out.setdefault(e.household, []).append(dev)
         return out
+
+    def creditable_facts(self, household: str) -> list[ReadingFacts]:
+        """The household's readings that may earn credit: the only ones points, charts and
+        credits are made of."""
+        return [r.facts for r in self.readings
+                if r.household == household and r.excluded is None]
 
     def terms(self, household: str) -> HouseholdTerms:
         return household_terms(e for _, e in self.enrolments.values() if e.household == household)
@@ -180,13 +187,11 @@ def remaining_after_expiry(lots: Sequence[tuple[str, Fraction]],
 
 def points_statement(view: LedgerView, programme: Programme, household: str,
                      today: str | None = None) -> PointsStatement:
-    """Daily accrual from the household's accepted readings; fractions stay in grams: points
+    """Daily accrual from the household's creditable readings; fractions stay in grams: points
     are floor(total grams × rate / 1000), so no day's remainder is lost. With an expiry
     configured, points older than ``expiry_days`` (oldest spent first) lapse."""
-    readings = [r.facts for r in view.readings
-                if r.household == household and r.excluded is None]
-    days = daily_reduction_g(readings, view.terms(household), programme.methodology,
-                             programme.rules)
+    days = daily_reduction_g(view.creditable_facts(household), view.terms(household),
+                             programme.methodology, programme.rules)
     total = sum(days.values())
     # an EV day may be negative (it lowers the total); a balance never goes below zero earned
     earned = max(0, total) * programme.points_per_kg // 1000

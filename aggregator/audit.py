@@ -25,26 +25,11 @@ from datetime import UTC, datetime, timedelta
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.errors import InvalidInput, NoteError
-from eco_protocol.logkey import LOGKEY_TYPE, LogKeyChain, LogKeyChange, same_key
+from eco_protocol.logkey import LogKeyChain, same_key
 from eco_protocol.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency
 from eco_protocol.note import Verifier, open_checkpoint
 from eco_protocol.parallel import SignaturePool, default_workers
-from eco_protocol.programme_records import (
-    BATCH_TYPE,
-    CERTIFY_TYPE,
-    REDEEM_TYPE,
-    BatchSeal,
-    Certification,
-    Redemption,
-)
-from eco_protocol.records import (
-    ENROL_TYPE,
-    READING_TYPE,
-    REVOKE_TYPE,
-    Enrolment,
-    Reading,
-    Revocation,
-)
+from eco_protocol.records import Enrolment, Reading, Revocation
 from eco_protocol.replay import EntryProblem, LedgerReplay
 
 from .errors import StoreCorrupt
@@ -121,16 +106,6 @@ def audit(ledger: Ledger, progress: ProgressCallback | None = None,
             pool.close()
 
 
-_INT, _TEXT, _BLOB = "INTEGER", "TEXT", "BLOB"
-_KINDS = {
-    "meta": (_TEXT, _TEXT),
-    "entry": (_INT, _TEXT, _BLOB, _BLOB),
-    "device": (_TEXT, _INT, _BLOB, _INT, _TEXT, _INT + "?", _TEXT + "?"),
-    "reading": (_TEXT, _INT, _INT, _TEXT),
-    "meter_cursor": (_TEXT, _TEXT, _TEXT, _INT),
-    "checkpoint": (_INT, _BLOB, _TEXT, _BLOB, _TEXT),
-    "cosignature": (_INT, _TEXT, _TEXT),
-}
 _RESTORE = "restore the store from a backup or a mirror (the log's entries are authoritative)"
 
 
@@ -138,9 +113,9 @@ def _fits(value: object, kind: str) -> bool:
     if value is None:
         return kind.endswith("?")
     kind = kind.rstrip("?")
-    if kind == _INT:
+    if kind == "INTEGER":
         return isinstance(value, int) and not isinstance(value, bool)
-    if kind == _TEXT:
+    if kind == "TEXT":
         return isinstance(value, str)
     return isinstance(value, bytes | bytearray | memoryview)
 
@@ -149,25 +124,14 @@ def _typed(problem: _Problems, table: str, where: str, row: tuple[object, ...]) 
     """Whether every value of ``row`` has its column's SQL type; each one that does not is a
     problem naming the table, the row's key and the column."""
     ok = True
-    for column, kind, value in zip(RAW_TABLES[table][0], _KINDS[table], row, strict=True):
+    t = RAW_TABLES[table]
+    for column, kind, value in zip(t.columns, t.kinds, row, strict=True):
         if not _fits(value, kind):
             ok = False
             problem(f"{where}: column {table}.{column} holds {stored_as(value)}, not "
                     f"{kind.rstrip('?')}{' or NULL' if kind.endswith('?') else ''}; {_RESTORE}")
     return ok
 
-
-def _record_type(record: object) -> str | None:
-    for cls, name in _RECORD_TYPES:
-        if isinstance(record, cls):
-            return name
-    return None
-
-
-_RECORD_TYPES: tuple[tuple[type, str], ...] = (
-    (Reading, READING_TYPE), (Enrolment, ENROL_TYPE), (Revocation, REVOKE_TYPE),
-    (BatchSeal, BATCH_TYPE), (Redemption, REDEEM_TYPE), (Certification, CERTIFY_TYPE),
-    (LogKeyChange, LOGKEY_TYPE))
 
 # how far a checkpoint's signed_at may be ahead of now, or behind its predecessor's: clocks step
 SIGNED_AT_SKEW = timedelta(minutes=5)
@@ -228,7 +192,7 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
                 problem(f"ledger {e}")
                 refused.add(index)
                 replay.size = index + 1  # skip its effects and carry on with the next entry
-        kind = _record_type(record)
+        kind = replay.last_type if record is not None else None
         if isinstance(record, Reading):
             readings[(record.device_id, record.seq)] = (
                 index, replay.devices[record.device_id].last_hash)

@@ -16,7 +16,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.coverage import EV, PV, exclusion_totals, household_rows
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.methodology import JST, credits, fiscal_year, seal_problems
+from eco_protocol.methodology import JST, credits, fiscal_years_between, seal_problems
 from eco_protocol.note import Checkpoint
 from eco_protocol.programme_records import (
     BatchSeal,
@@ -77,13 +77,6 @@ class BatchPlan:
                 "exclusions": exclusion_totals(self.covered)}
 
 
-def fiscal_years(period: Period) -> list[int]:
-    """The Japanese fiscal years a period touches (its end is exclusive)."""
-    first = fiscal_year(period.start_dt)
-    last = fiscal_year(period.end_dt - timedelta(seconds=1))
-    return list(range(first, last + 1))
-
-
 def plan_batch(view: LedgerView, programme: Programme, period: Period,
                methodology: str = PV) -> BatchPlan:
     """One batch = one period of one methodology (``pv`` or ``ev``): the J-Credit methodologies
@@ -100,7 +93,8 @@ def plan_batch(view: LedgerView, programme: Programme, period: Period,
                            f"{seal.batch_id} ({seal.period.start}..{seal.period.end}); periods "
                            "of a programme's batches of one methodology never overlap, so no "
                            "reading is credited twice")
-    problems = seal_problems(programme.methodology, programme.rules, fiscal_years(period))
+    problems = seal_problems(programme.methodology, programme.rules,
+                             fiscal_years_between(period.start_dt, period.end_dt))
     if problems:
         raise Rejected("the emission factors are not fit for certification: "
                        + "; ".join(problems))

@@ -145,8 +145,9 @@ def cmd_resident_code(args: argparse.Namespace) -> int:
     if HOUSEHOLD_RE.fullmatch(ref):
         household = ref
     else:
-        key = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
-        household = pseudonym(key, ref)
+        from .operator import pseudonym_key
+
+        household = pseudonym(pseudonym_key(cfg), ref)
     if household not in enrolled_households(cfg):
         raise Rejected(f"household {args.household!r} ({household}) has no enrolled device; "
                        "enrol it first")

@@ -20,8 +20,7 @@ from eco_protocol.creditability import (
     CreditRules,
     CreditTracker,
     MeterCursor,
-    judge_reading,
-    next_cursor,
+    advance,
 )
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.errors import InvalidInput
@@ -287,10 +286,9 @@ class Intake:
             stored = self.store.meter_cursor(*key)
             group.cursors[key] = None if stored is None else MeterCursor(
                 parse_time(stored[0], "meter_cursor.end"), stored[1])
-        cursor = group.cursors[key]
-        verdict = judge_reading(reading, enrolment, cursor, self.rules)
-        if enrolment.meter(reading.meter) is not None:
-            group.cursors[key] = next_cursor(cursor, reading)
+        verdict, after = advance(reading, enrolment, group.cursors[key], self.rules)
+        if after is not None:
+            group.cursors[key] = after
             group.dirty.add(key)
         return None if verdict is None else verdict.reason
 

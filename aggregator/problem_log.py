@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 UNKNOWN = "(no device id)"
 
 
-def problem_code(problem: str) -> str:
-    """The reason code: the part of a problem before its first colon (``rate_limited: …``)."""
+def problem_code(problem: str, device_id: str | None = None) -> str:
+    """The reason code: the part of a problem before its first colon (``rate_limited: …``),
+    after the ``<device_id>: `` an Outcome puts in front of a known device's problem."""
+    if device_id is not None and problem.startswith(f"{device_id}: "):
+        problem = problem[len(device_id) + 2:]
     head = problem.split(": ", 1)
-    # an Outcome's problem for a known device reads "<device_id>: <code>: <text>"
-    if len(head) == 2 and len(head[0]) == 32 and head[0].isalnum():
-        head = head[1].split(": ", 1)
     code = head[0] if len(head) == 2 else "problem"
     return code if code.replace("_", "").isalnum() and len(code) <= 32 else "problem"
 
@@ -55,7 +55,7 @@ class ProblemLog:
             self._windows[key] = _Window(now)
             lines.append(problem)
             return lines
-        w.counts[problem_code(problem)] += 1
+        w.counts[problem_code(problem, device_id)] += 1
         w.last = problem
         return lines
 

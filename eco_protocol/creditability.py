@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, Final
 
+from .encoding import parse_time
 from .errors import MalformedRecord
 from .records import ENERGY_EXCUSING_FLAGS, Enrolment, Flag, Quantity, Reading
 
@@ -79,7 +80,9 @@ class Exclusion:
         return f"{self.rule.value}: {self.detail}"
 
 
-def _jst_day(text: object, what: str) -> date:
+def parse_day(text: object, what: str) -> date:
+    """A JST calendar day written ``YYYY-MM-DD``, one spelling only; a MalformedRecord naming
+    ``what`` otherwise."""
     if not isinstance(text, str):
         raise MalformedRecord(f"{what}: expected a date YYYY-MM-DD, got {text!r}")
     try:
@@ -139,8 +142,8 @@ class CreditRules:
             if not 0 <= getattr(self, name) <= 100:
                 raise MalformedRecord(f"rules.{name}: {getattr(self, name)} is outside 0–100")
         if self.registered is not None:
-            _jst_day(self.registered, "rules.registered")
-        _jst_day(self.crediting_until, "rules.crediting_until")
+            parse_day(self.registered, "rules.registered")
+        parse_day(self.crediting_until, "rules.crediting_until")
         if self.battery not in BATTERY_POLICIES:
             raise MalformedRecord(f"rules.battery: {self.battery!r} is not one of "
                                   f"{', '.join(BATTERY_POLICIES)}")
@@ -153,15 +156,15 @@ class CreditRules:
 
     @property
     def crediting_start(self) -> datetime | None:
-        return None if self.registered is None else jst_midnight(_jst_day(self.registered, ""))
+        return None if self.registered is None else jst_midnight(parse_day(self.registered, ""))
 
     @property
     def crediting_end(self) -> datetime:
         """The instant crediting stops: the earlier of registration + years and the day after
         ``crediting_until``."""
-        end = _jst_day(self.crediting_until, "rules.crediting_until") + timedelta(days=1)
+        end = parse_day(self.crediting_until, "rules.crediting_until") + timedelta(days=1)
         if self.registered is not None:
-            end = min(end, add_years(_jst_day(self.registered, ""), self.crediting_years))
+            end = min(end, add_years(parse_day(self.registered, ""), self.crediting_years))
         return jst_midnight(end)
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,10 +202,10 @@ class MeterCursor:
 def joined_at(enrolment: Enrolment) -> datetime:
     """When the member's reductions may start counting: the enrolment, or a later ``fit.joined``
     day (JST) if the enrolment names one. An earlier ``joined`` never back-dates crediting."""
-    at = datetime.fromisoformat(enrolment.enrolled_at.replace("Z", "+00:00"))
+    at = parse_time(enrolment.enrolled_at, "enrol.enrolled_at")
     joined = enrolment.fit.get("joined")
     if joined is not None:
-        at = max(at, jst_midnight(_jst_day(joined, "enrol.fit.joined")))
+        at = max(at, jst_midnight(parse_day(joined, "enrol.fit.joined")))
     return at
 
 
@@ -271,7 +274,7 @@ def judge_reading(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | 
                          "(JST)")
     if reading.quantity is Quantity.PV_GENERATION:
         try:
-            installed = _jst_day(enrolment.fit.get("installed"), "enrol.fit.installed")
+            installed = parse_day(enrolment.fit.get("installed"), "enrol.fit.installed")
         except MalformedRecord as e:
             return Exclusion(Rule.BAD_ENROLMENT, str(e))
         oldest = add_years(joined.astimezone(JST).date(), -rules.max_equipment_age_years)
@@ -292,6 +295,15 @@ def next_cursor(cursor: MeterCursor | None, reading: Reading) -> MeterCursor:
     return MeterCursor(end, reading.register_end_wh)
 
 
+def advance(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | None,
+            rules: CreditRules = DEFAULT_RULES) -> tuple[Exclusion | None, MeterCursor | None]:
+    """The verdict on ``reading`` and its meter's cursor after it: every reading of an enrolled
+    meter moves the cursor, creditable or not; a meter not enrolled has none (``None``)."""
+    verdict = judge_reading(reading, enrolment, cursor, rules)
+    after = next_cursor(cursor, reading) if enrolment.meter(reading.meter) is not None else None
+    return verdict, after
+
+
 @dataclass(slots=True)
 class CreditTracker:
     """Feed a log's readings in index order (each with its device's enrolment); learn which
@@ -303,14 +315,14 @@ class CreditTracker:
 
     def add(self, reading: Reading, enrolment: Enrolment) -> Exclusion | None:
         key = (reading.device_id, reading.meter)
-        cursor = self.cursors.get(key)
-        verdict = judge_reading(reading, enrolment, cursor, self.rules)
-        if enrolment.meter(reading.meter) is not None:
-            self.cursors[key] = next_cursor(cursor, reading)
+        verdict, after = advance(reading, enrolment, self.cursors.get(key), self.rules)
+        if after is not None:
+            self.cursors[key] = after
         if verdict is not None:
             self.excluded[verdict.rule] += 1
         return verdict
 
 
 __all__ = ["DEFAULT_RULES", "JST", "RULE_TEXT", "CreditRules", "CreditTracker", "Exclusion",
-           "MeterCursor", "Rule", "joined_at", "judge_reading", "next_cursor"]
+           "MeterCursor", "Rule", "advance", "joined_at", "judge_reading", "next_cursor",
+           "parse_day"]

@@ -33,15 +33,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from .creditability import DEFAULT_RULES, CreditRules
+from .creditability import DEFAULT_RULES, CreditRules, parse_day
+from .creditability import JST as JST  # where the programme rules define it
 from .errors import InvalidInput, MalformedRecord
 from .records import Enrolment, Quantity
 
-JST = timezone(timedelta(hours=9), "JST")
 GRAMS_PER_TONNE = 1_000_000
 
 
@@ -237,9 +237,10 @@ def zero_reason(terms: HouseholdTerms, rules: CreditRules = DEFAULT_RULES) -> st
 
 def _is_date(text: str) -> bool:
     try:
-        return date.fromisoformat(text).isoformat() == text
-    except ValueError:
+        parse_day(text, "published")
+    except MalformedRecord:
         return False
+    return True
 
 
 def fiscal_years_between(start: datetime, end: datetime) -> list[int]:

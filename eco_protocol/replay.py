@@ -80,6 +80,7 @@ class LedgerReplay:
     credit: CreditTracker = field(init=False)
     # entry index → why that reading is not creditable (only the excluded ones are kept)
     exclusions: dict[int, Exclusion] = field(default_factory=dict)
+    last_type: str = ""  # the ``type`` of the entry :meth:`add` accepted last
 
     def __post_init__(self) -> None:
         self.credit = CreditTracker(self.rules)
@@ -140,7 +141,8 @@ class LedgerReplay:
             self.log_key = record.new.public_key
         else:
             raise MalformedRecord(f"record type {obj.get('type')!r} does not belong in the ledger")
-        self.counts[str(obj["type"])] += 1
+        self.last_type = str(obj["type"])
+        self.counts[self.last_type] += 1
         return record
 
     def _programme(self, record: BatchSeal | Redemption | Certification) -> None:

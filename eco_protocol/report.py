@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from .canonical import canonical_bytes, parse_json
@@ -32,7 +31,7 @@ from .logkey import LogKeyChain, LogKeyChange, chain_from_changes, same_key
 from .merkle import leaf_hash, verify_inclusion
 from .methodology import (
     Methodology,
-    fiscal_year,
+    fiscal_years_between,
     household_terms,
     month_reduction_g,
     seal_problems,
@@ -236,9 +235,8 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
             report.get(DEMONSTRATION) not in (None, True):
         raise ReportProblem("demonstration: a demonstration programme's report must say "
                             '"demonstration": true, and no other report may')
-    years = range(fiscal_year(seal.period.start_dt),
-                  fiscal_year(seal.period.end_dt - timedelta(seconds=1)) + 1)
-    unfit = seal_problems(method, rules, years)
+    unfit = seal_problems(method, rules,
+                          fiscal_years_between(seal.period.start_dt, seal.period.end_dt))
     if unfit:
         raise ReportProblem("methodology: emission factors not fit for certification in a "
                             "programme that is not a demonstration: " + "; ".join(unfit))

@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from aggregator.mosquitto import Mosquitto
+from eco_protocol.coverage import METHODOLOGY_QUANTITIES
+from eco_protocol.records import Quantity
 
 ORIGIN = "eco-ledger.demo-city.example"
 # B-route credentials of the simulated smart meters (demo only; real ones come from the utility)
@@ -134,8 +136,6 @@ TOWN = (
         MeterSim("pv1", "pv_generation", "sunspec", 4000),),
         note="PV without export metering: logged, zeroed (export_unmetered)"),
 )
-METHODOLOGY_QUANTITIES = {"pv": {"pv_generation", "grid_export", "grid_import"},
-                          "ev": {"ev_charge"}}
 
 
 class Procs:
@@ -283,10 +283,6 @@ def _run_json_or_text(argv: Sequence[str]) -> str:
 
 def sim_now(clock: dict[str, Any]) -> float:
     return float(clock["origin_sim"] + (time.time() - clock["origin_wall"]) * clock["speed"])
-
-
-def _sum_quantities(households: Sequence[Household]) -> set[str]:
-    return {m.quantity for hh in households for m in hh.meters}
 
 
 def enrol_town(procs: Procs, out: Path, agg: list[str], log_vkey: str, broker: str,
@@ -486,7 +482,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         start_jst = SIM_START + JST
         period = (f"{start_jst:%Y-%m-%d}.."
                   f"{start_jst + timedelta(days=max(1, math.ceil(days))):%Y-%m-%d}")
-        quantities = _sum_quantities(households)
+        quantities = {Quantity(m.quantity) for hh in households for m in hh.meters}
         methodologies = [m for m, qs in METHODOLOGY_QUANTITIES.items() if qs & quantities]
         sealed = {}
         for m in methodologies:

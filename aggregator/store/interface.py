@@ -59,19 +59,33 @@ class Undecodable:
     data: bytes
 
 
-# The tables the audit reads row by row: their columns, as :meth:`LedgerStore.raw_rows` returns
-# them, and the key columns (a prefix of the columns) the rows are ordered by. ``household``
-# (personal data, outside the log) and ``rejection`` (the operator's log of refused readings) are
-# not derived from the log, and ``node`` is checked hash by hash as the tree is recomputed.
-RAW_TABLES: dict[str, tuple[tuple[str, ...], int]] = {
-    "meta": (("key", "value"), 1),
-    "entry": (("idx", "type", "data", "leaf"), 1),
-    "device": (("device_id", "enrol_index", "enrolment", "next_seq", "last_hash",
-                "revoked_index", "flag"), 1),
-    "reading": (("device_id", "seq", "leaf_index", "sha256"), 2),
-    "meter_cursor": (("device_id", "meter", "end_at", "register_end_wh"), 2),
-    "checkpoint": (("size", "root", "note", "proof", "signed_at"), 1),
-    "cosignature": (("size", "name", "line"), 2),
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    """A table as :meth:`LedgerStore.raw_rows` returns it: its columns, each column's SQL type
+    (``INTEGER``, ``TEXT`` or ``BLOB``; ``?`` when NULL is allowed), and how many leading
+    columns form the key the rows are ordered by."""
+
+    columns: tuple[str, ...]
+    kinds: tuple[str, ...]
+    keys: int
+
+
+# The tables the audit reads row by row. ``household`` (personal data, outside the log) and
+# ``rejection`` (the operator's log of refused readings) are not derived from the log, and
+# ``node`` is checked hash by hash as the tree is recomputed.
+RAW_TABLES: dict[str, RawTable] = {
+    "meta": RawTable(("key", "value"), ("TEXT", "TEXT"), 1),
+    "entry": RawTable(("idx", "type", "data", "leaf"), ("INTEGER", "TEXT", "BLOB", "BLOB"), 1),
+    "device": RawTable(("device_id", "enrol_index", "enrolment", "next_seq", "last_hash",
+                        "revoked_index", "flag"),
+                       ("TEXT", "INTEGER", "BLOB", "INTEGER", "TEXT", "INTEGER?", "TEXT?"), 1),
+    "reading": RawTable(("device_id", "seq", "leaf_index", "sha256"),
+                        ("TEXT", "INTEGER", "INTEGER", "TEXT"), 2),
+    "meter_cursor": RawTable(("device_id", "meter", "end_at", "register_end_wh"),
+                             ("TEXT", "TEXT", "TEXT", "INTEGER"), 2),
+    "checkpoint": RawTable(("size", "root", "note", "proof", "signed_at"),
+                           ("INTEGER", "BLOB", "TEXT", "BLOB", "TEXT"), 1),
+    "cosignature": RawTable(("size", "name", "line"), ("INTEGER", "TEXT", "TEXT"), 2),
 }
 
 

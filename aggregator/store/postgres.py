@@ -329,7 +329,7 @@ class PostgresStore:
     def raw_rows(self, table: str) -> Iterator[tuple[object, ...]]:
         """Keyset pages of :data:`_PAGE` rows (PostgreSQL enforces the column types, so the
         values are what the schema says; text keys in byte order, as SQLite sorts)."""
-        columns, keys = RAW_TABLES[table]
+        columns, keys = RAW_TABLES[table].columns, RAW_TABLES[table].keys
         key = ", ".join(f'{c} COLLATE "C"' if c in _TEXT_KEYS else c for c in columns[:keys])
         query = f"SELECT {', '.join(columns)} FROM {table}"
         after: tuple[object, ...] | None = None

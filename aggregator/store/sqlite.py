@@ -290,7 +290,7 @@ class SqliteStore:
     # --- the audit -------------------------------------------------------------------------
 
     def raw_rows(self, table: str) -> Iterator[tuple[object, ...]]:
-        columns, keys = RAW_TABLES[table]
+        columns, keys = RAW_TABLES[table].columns, RAW_TABLES[table].keys
         # TEXT comes back as its bytes, so that one that is not UTF-8 is named, not raised
         select = ", ".join(f"typeof({c}), CASE WHEN typeof({c}) = 'text' THEN CAST({c} AS BLOB) "
                            f"ELSE {c} END" for c in columns)

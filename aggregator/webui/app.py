@@ -166,10 +166,7 @@ class UiState:
             raise ConfigError(f"log key {cfg.key_file} does not exist; run 'eco-aggregator "
                               "init'")
         self.signer = load_log_signer(cfg, None)
-        try:
-            self.pseudonym_key = bytes.fromhex(cfg.pseudonym_key_file.read_text().strip())
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"pseudonym key {cfg.pseudonym_key_file}: {e}") from e
+        self.pseudonym_key = operator.pseudonym_key(cfg)
         self.programme_file = ui.programme_file or cfg.state_dir / "programme.toml"
         self.throttle = LoginThrottle()
         self.qr = URLSafeTimedSerializer(self.secret, salt="eco-ui/redeem-qr/v1")

@@ -19,14 +19,13 @@ from fractions import Fraction
 from typing import Any
 
 from eco_protocol.canonical import parse_json
-from eco_protocol.coverage import LedgerReading
+from eco_protocol.coverage import LedgerReading, reading_counts
 from eco_protocol.creditability import CreditRules
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.methodology import (
     HouseholdTerms,
     Methodology,
     MethodologyError,
-    ReadingFacts,
     bucket_energy,
     day_of,
     fiscal_year_of_month,
@@ -90,17 +89,9 @@ class Fleet:
 
 
 def excluded_by_rule(readings: Iterable[LedgerReading]) -> tuple[tuple[str, int], ...]:
-    """How many of ``readings`` are not creditable, per rule code, in code order."""
-    out: dict[str, int] = {}
-    for r in readings:
-        if r.excluded is not None:
-            out[r.excluded] = out.get(r.excluded, 0) + 1
-    return tuple(sorted(out.items()))
-
-
-def creditable_facts(view: LedgerView, household: str) -> list[ReadingFacts]:
-    """The household's readings that may earn credit: the only ones any figure is made of."""
-    return [r.facts for r in view.readings if r.household == household and r.excluded is None]
+    """How many of ``readings`` are not creditable, per rule code, in code order (as a report
+    counts them)."""
+    return tuple(reading_counts(readings)["excluded"].items())
 
 
 def device_statuses(view: LedgerView, rows: Sequence[DeviceRow], now: datetime,
@@ -236,7 +227,7 @@ def household_page(view: LedgerView, programme: Programme | None, household: str
                          flags=terms.flags(rules),
                          excluded=excluded_by_rule(r for r in view.readings
                                                    if r.household == household))
-    facts = creditable_facts(view, household)
+    facts = view.creditable_facts(household)
     daily_energy = bucket_energy(facts, terms, day_of, rules)
     if programme is None:
         page.days = [Day(d, e, 0) for d, e in sorted(daily_energy.items())]
@@ -284,7 +275,7 @@ def programme_months(view: LedgerView, programme: Programme) -> tuple[list[Month
     months: dict[str, Month] = {}
     problem = None
     for household in sorted(view.household_devices(programme.id)):
-        facts = creditable_facts(view, household)
+        facts = view.creditable_facts(household)
         try:
             rows = household_months(facts, view.terms(household), programme.methodology,
                                     programme.rules)
@@ -344,6 +335,6 @@ def entry_summary(data: bytes) -> dict[str, Any]:
 
 
 __all__ = ["Balance", "Day", "DeviceState", "DeviceStatus", "Fleet", "HouseholdPage", "Month",
-           "Rejection", "SealedBatch", "Slot", "balances", "creditable_facts", "device_statuses",
+           "Rejection", "SealedBatch", "Slot", "balances", "device_statuses",
            "entry_summary", "excluded_by_rule", "fleet", "household_page", "programme_months",
            "sealed_batches"]

@@ -121,6 +121,21 @@ def connect_when_reloaded(make: Callable[[], V5], timeout: float = 5.0) -> V5:
         time.sleep(0.1)
 
 
+def refused_when_reloaded(make: Callable[[], V5], timeout: float = 5.0) -> ReasonCode:
+    """Connect as a login removed a moment ago, until the broker (reloading on SIGHUP
+    asynchronously) refuses it or ``timeout`` passes; the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = make()
+        try:
+            rc = c.connect()
+        finally:
+            c.close()
+        if rc.is_failure or time.monotonic() > deadline:
+            return rc
+        time.sleep(0.1)
+
+
 @dataclass
 class Site:
     """An aggregator state dir with a CA and the broker it configured, running."""
@@ -313,16 +328,7 @@ def test_wrong_password_unknown_user_and_revoked_device_are_refused_at_connect(
     out = cli(capsys, "--config", site.conf, "revoke", a.device_id, "--reason", "stolen")
     assert out["broker_login_removed"] is True
     assert out["broker_reload"].startswith("reloaded")
-    deadline = time.monotonic() + 5
-    while True:  # the broker reloads asynchronously
-        c = V5(site.port, a.device_id, login["broker_password"])
-        try:
-            rc = c.connect()
-        finally:
-            c.close()
-        if rc.is_failure or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    rc = refused_when_reloaded(lambda: V5(site.port, a.device_id, login["broker_password"]))
     assert rc.is_failure, "a revoked device can still log in"
 
 

@@ -49,7 +49,7 @@ def test_first_problem_at_once_then_one_summary_per_window() -> None:
 
 
 def test_problem_codes() -> None:
-    assert problem_code(f"{DEV}: rate_limited: more than 20/s") == "rate_limited"
+    assert problem_code(f"{DEV}: rate_limited: more than 20/s", DEV) == "rate_limited"
     assert problem_code("malformed: payload is not JSON") == "malformed"
     assert problem_code("topic 'eco/x' is not eco/v1/<device_id>/readings; dropped") == "problem"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import stat
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from aggregator.webui.auth import Role, UserStore, ui_dir
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.keys import DeviceId, public_key_raw
 from tests.aggregator.conftest import PV_TERMS, Device
-from tests.aggregator.test_broker_acl import V5, Site, make_site
+from tests.aggregator.test_broker_acl import V5, Site, make_site, refused_when_reloaded
 
 SATO = "Sato, 1-2 Chuo"
 SUZUKI = "Suzuki, 3-4 Minami"
@@ -157,14 +156,5 @@ def test_a_device_revoked_in_the_ui_is_refused_by_the_real_broker(site: Site) ->
         browser.login()
         r = browser.post_form("/fleet", f"/devices/{a.device_id}/revoke", {"reason": "stolen"})
         assert "reloaded: SIGHUP" in r.text, r.text
-    deadline = time.monotonic() + 5
-    while True:  # the broker reloads asynchronously
-        c = V5(site.port, a.device_id, login["broker_password"])
-        try:
-            rc = c.connect()
-        finally:
-            c.close()
-        if rc.is_failure or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    rc = refused_when_reloaded(lambda: V5(site.port, a.device_id, login["broker_password"]))
     assert rc.is_failure, "a device revoked in the web UI can still log in to the broker"
