@@ -28,7 +28,7 @@ from eco_protocol.methodology import (
     household_terms,
 )
 from eco_protocol.programme_records import BatchSeal, Certification, Period, Redemption
-from eco_protocol.records import Enrolment, Reading
+from eco_protocol.records import QUARANTINE_TYPE, RELEASE_TYPE, Enrolment, Reading
 
 __all__ = ["covered_digest"]
 
@@ -106,6 +106,10 @@ def extend_view(view: LedgerView, store: LedgerStore, upto: int,
                 None if excluded is None else excluded.rule.value))
         elif t == "eco.enrol/v1":
             view.enrolments[obj["device_id"]] = (index, Enrolment.from_dict(obj))
+        elif t == QUARANTINE_TYPE:
+            view.credit.quarantine(obj["device_id"], index)
+        elif t == RELEASE_TYPE:
+            view.credit.release(obj["device_id"])
         elif t == "eco.batch/v1":
             view.seals.append((index, BatchSeal.from_dict(obj)))
         elif t == "eco.redeem/v1":

@@ -7,10 +7,10 @@ interior hash are recomputed, every checkpoint the log signed is checked (signat
 size, the stored consistency proof from its predecessor), and every table derived from the log is
 re-derived and compared row by row, both ways: the ``(device, seq)`` reading index, the device
 table, the meter cursors, the derived meta keys and the stored witness lines. Every stored byte is
-either signed, or derived and checked here, or outside the log on purpose: ``household`` (personal
-data, erasable), ``rejection`` (the operator's log of refused readings), ``device.flag`` (the
-operator's note of a refused fork) and ``checkpoint.signed_at`` (advisory: the note is what the
-log signs; the audit only checks it is a time in order). A value of the wrong SQL type, or text
+either signed, or derived and checked here, or outside the log on purpose (household references
+are not in the store at all: :mod:`aggregator.personal`): ``rejection`` (the operator's log of
+refused readings) and ``checkpoint.signed_at`` (advisory: the note is what the log signs; the
+audit only checks it is a time in order). A value of the wrong SQL type, or text
 that is not UTF-8, is a problem naming its table, row and column, never a crash. By default the
 first problem raises; with ``all_problems`` the audit carries on and returns every problem it
 found.
@@ -36,6 +36,7 @@ from .errors import StoreCorrupt
 from .intake import CURSORS_META
 from .ledger import KEY_CHANGES_META, Ledger
 from .progress import ProgressCallback, every
+from .quarantine import flag_for
 from .store.interface import RAW_TABLES, CheckpointRow, LedgerStore, stored_as
 
 
@@ -381,8 +382,8 @@ def _check_readings(store: LedgerStore, problem: _Problems,
 def _check_devices(store: LedgerStore, problem: _Problems, replay: LedgerReplay,
                    enrolments: dict[str, tuple[int, bytes]],
                    revocations: dict[str, int]) -> None:
-    """The device table, column by column, against the replay. Not ``flag``: the operator's note
-    of a fork the intake refused, which is not in the log (only its type is checked)."""
+    """The device table, column by column, against the replay; ``flag`` mirrors the device's
+    quarantine in the log (aggregator/quarantine.py)."""
     seen = set()
     for row in store.raw_rows("device"):
         where = f"device table row {row[0]}"
@@ -390,7 +391,7 @@ def _check_devices(store: LedgerStore, problem: _Problems, replay: LedgerReplay,
             if isinstance(row[0], str):
                 seen.add(row[0])
             continue
-        device_id, enrol_index, enrolment, next_seq, last_hash, revoked_index, _ = row
+        device_id, enrol_index, enrolment, next_seq, last_hash, revoked_index, flag = row
         assert isinstance(device_id, str)
         assert isinstance(enrolment, bytes | bytearray | memoryview)
         seen.add(device_id)
@@ -406,7 +407,8 @@ def _check_devices(store: LedgerStore, problem: _Problems, replay: LedgerReplay,
                 ("enrolment", bytes(enrolment), enrolled[1]),
                 ("next_seq", next_seq, state.next_seq),
                 ("last_hash", last_hash, state.last_hash),
-                ("revoked_index", revoked_index, revoked)):
+                ("revoked_index", revoked_index, revoked),
+                ("flag", flag, flag_for(state.quarantined))):
             if got != want:
                 said = (f"{len(got)} other bytes" if isinstance(got, bytes) else repr(got))
                 has = (f"the bytes of entry {enrolled[0]}" if isinstance(want, bytes)

@@ -177,7 +177,7 @@ def decide(p: Prepared, obj: Any, device: DeviceView | None,
         if stored_digest == digest:
             return Duplicate(seq, digest, leaf)
         return Reject(seq, digest, "fork", f"seq {seq} is already in the ledger at leaf {leaf} "
-                      "with different content; the device is flagged", fork=True)
+                      "with different content; the device is quarantined", fork=True)
     try:
         check_chain(reading, device.next_seq, device.last_hash)
     except RuleViolation as e:

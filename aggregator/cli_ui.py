@@ -4,7 +4,8 @@ printable report.
 * ``ui --listen HOST:PORT`` — the operator web UI alone (``serve --ui HOST:PORT`` runs it beside
   the ingest worker);
 * ``ui-user add NAME [--role operator|shop]`` (password from the prompt, or the first line of
-  stdin when it is not a terminal), ``ui-user list``, ``ui-user remove NAME``;
+  stdin when it is not a terminal), ``ui-user list``, ``ui-user remove NAME``,
+  ``ui-user locks``, ``ui-user unlock NAME [--address]`` (the login throttle's lock-outs);
 * ``resident-code HOUSEHOLD`` — a new login code for a household (reference or pseudonym);
 * ``report render REPORT.json --out DIR`` — report.html and, through headless Chromium,
   report.pdf.
@@ -112,6 +113,8 @@ def cmd_ui_user(args: argparse.Namespace) -> int:
     if args.ui_user_cmd == "add":
         user = users.add(args.name, _read_password(), Role(args.role))
         _print({"user": user.name, "role": user.role.value, "file": str(users.path)})
+    elif args.ui_user_cmd in ("locks", "unlock"):
+        return _ui_locks(cfg, args)
     elif args.ui_user_cmd == "remove":
         if not users.remove(args.name):
             raise Rejected(f"no web UI user {args.name!r}")
@@ -119,6 +122,25 @@ def cmd_ui_user(args: argparse.Namespace) -> int:
     else:
         _print({"users": [{"user": u.name, "role": u.role.value}
                           for u in sorted(users.users().values(), key=lambda u: u.name)]})
+    return 0
+
+
+def _ui_locks(cfg: Config, args: argparse.Namespace) -> int:
+    """The login throttle's lock-outs, shared with every running UI through its file."""
+    import time
+
+    from . import operator
+    from .webui.auth import ui_dir
+    from .webui.throttle import THROTTLE_FILE, LoginThrottle
+
+    throttle = LoginThrottle(path=ui_dir(cfg.state_dir) / THROTTLE_FILE)
+    if args.ui_user_cmd == "locks":
+        _print({"locks": [{"kind": lk.kind, "name": lk.name, "failures": lk.failures,
+                           "wait_s": round(lk.wait_s)} for lk in throttle.locks(time.time())]})
+        return 0
+    kind = "address" if args.address else "account"
+    operator.lift_lockout(cfg, operator.Actor.cli(), throttle, kind, args.name)
+    _print({"lifted": args.name, "kind": kind})
     return 0
 
 
@@ -188,6 +210,14 @@ def add_commands(sub: Any) -> None:
     a.add_argument("name")
     a.set_defaults(func=cmd_ui_user)
     a = usub.add_parser("list", help="list accounts")
+    a.set_defaults(func=cmd_ui_user)
+    a = usub.add_parser("locks", help="accounts and client addresses the login throttle makes "
+                                      "wait now")
+    a.set_defaults(func=cmd_ui_user)
+    a = usub.add_parser("unlock", help="lift an account's login lock-out (recorded in the "
+                                       "operator audit trail)")
+    a.add_argument("name", help="the account (or, with --address, the client address)")
+    a.add_argument("--address", action="store_true", help="NAME is a client address")
     a.set_defaults(func=cmd_ui_user)
 
     p = sub.add_parser("resident-code",

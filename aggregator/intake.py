@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eco_protocol.canonical import parse_json
@@ -25,9 +25,11 @@ from eco_protocol.creditability import (
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keys import DeviceId, Ed25519PublicKey, public_key_from_raw
+from eco_protocol.merkle import leaf_hash
 from eco_protocol.records import (
     ENROL_TYPE,
     MAX_READINGS_PER_MESSAGE,
+    QUARANTINE_TYPE,
     READING_TYPE,
     Enrolment,
     Reading,
@@ -40,6 +42,7 @@ from eco_protocol.signing import sign_record
 from .checks import Accept, DeviceView, Duplicate, Prepared, Reject, TimeWindow, decide, prepare
 from .errors import StoreCorrupt
 from .ledger import KnownEntries, Ledger
+from .quarantine import flag_for, quarantine_entry, quarantined_by, record_legacy_flags
 from .store.interface import DeviceRow, ReadingRow
 
 log = logging.getLogger(__name__)
@@ -120,6 +123,8 @@ class Intake:
         # the log under the rules it carries; see eco_protocol.creditability)
         self.rules = rules
         ensure_cursors(ledger, rules)
+        if record_legacy_flags(ledger, format_time(datetime.now(UTC))):
+            ledger.checkpoint_now()
         self._enrolments: dict[bytes, Enrolment] = {}
         self._keys: dict[str, tuple[Enrolment, Ed25519PublicKey]] = {}
         self._buckets: dict[str, _Bucket] = {}
@@ -229,6 +234,9 @@ class Intake:
         row = group.rows[device_id]
         out: list[_Item] = []
         accepted: list[tuple[int, int, Prepared]] = []  # (position in out, seq, reading)
+        # every entry this message appends, in leaf order: its readings and, after a fork,
+        # the device's eco.quarantine/v1 — (entry, type, leaf hash, leaf index)
+        appends: list[tuple[bytes, str, bytes, int]] = []
         for obj, p in zip(m.items, m.prepared, strict=True):
             view = None if row is None else self._view(row)
             stored = None
@@ -247,7 +255,9 @@ class Intake:
                 group.next_index += 1
                 group.fresh[(device_id, seq)] = (leaf, decision.sha256)
                 accepted.append((len(out), seq, p))
-                excluded = self._credit(group, decision.reading, view.enrolment)
+                appends.append((p.entry, READING_TYPE, p.leaf, leaf))
+                excluded = self._credit(group, decision.reading, view.enrolment,
+                                        quarantined_by(row))
                 out.append((seq, decision.sha256, S.ACCEPTED,
                             None if excluded is None else excluded[:512], leaf, None,
                             excluded is None))
@@ -257,16 +267,17 @@ class Intake:
                 out.append((decision.seq, decision.sha256, S.DUPLICATE, None,
                             decision.leaf_index, None, None))
             else:
-                item, row = self._reject(device_id, row, decision, now)
+                item, row = self._reject(device_id, row, decision, obj, group, appends, now)
                 out.append(item)
-        if accepted:
+        if appends:
             # one append per message, with the types and leaf hashes worked out before the lock
-            leaves = self.ledger.append(KnownEntries(
-                [(p.entry, READING_TYPE, p.leaf) for _, _, p in accepted]))
-            if leaves != [out[i][4] for i, _, _ in accepted]:
+            leaves = self.ledger.append(KnownEntries([(e, t, h) for e, t, h, _ in appends]))
+            if leaves != [i for _, _, _, i in appends]:
                 raise StoreCorrupt("the ledger grew while the intake held the write lock")
-            for leaf, (_, seq, p) in zip(leaves, accepted, strict=True):
-                self.store.put_reading(ReadingRow(device_id, seq, leaf, p.digest))
+            for i, seq, p in accepted:
+                at = out[i][4]
+                assert at is not None  # an accepted item has its leaf
+                self.store.put_reading(ReadingRow(device_id, seq, at, p.digest))
             for key in group.dirty:
                 c = group.cursors[key]
                 assert c is not None
@@ -278,27 +289,39 @@ class Intake:
         group.rows[device_id] = row
         return out
 
-    def _credit(self, group: _Group, reading: Reading, enrolment: Enrolment) -> str | None:
+    def _credit(self, group: _Group, reading: Reading, enrolment: Enrolment,
+                quarantined: int | None) -> str | None:
         """Whether an accepted reading may credit (None) or why not, against the meter's cursor
-        as of this reading; the cursor moves on either way."""
+        as of this reading (and the device's quarantine); the cursor moves on either way."""
         key = (reading.device_id, reading.meter)
         if key not in group.cursors:
             stored = self.store.meter_cursor(*key)
             group.cursors[key] = None if stored is None else MeterCursor(
                 parse_time(stored[0], "meter_cursor.end"), stored[1])
-        verdict, after = advance(reading, enrolment, group.cursors[key], self.rules)
+        verdict, after = advance(reading, enrolment, group.cursors[key], self.rules,
+                                 quarantined)
         if after is not None:
             group.cursors[key] = after
             group.dirty.add(key)
         return None if verdict is None else verdict.reason
 
-    def _reject(self, device_id: str, row: DeviceRow | None, d: Reject,
+    def _reject(self, device_id: str, row: DeviceRow | None, d: Reject, obj: Any,
+                group: _Group, appends: list[tuple[bytes, str, bytes, int]],
                 now: str) -> tuple[_Item, DeviceRow | None]:
+        """Refuse one reading. A fork (the device's key signed two histories) also quarantines
+        the device: an ``eco.quarantine/v1`` with the refused reading as evidence goes into the
+        log in this transaction, so its later readings are logged but credit nothing until the
+        operator releases it (aggregator/quarantine.py)."""
         self.store.record_rejection(device_id, d.seq, d.reason, now)
-        if d.fork and row is not None and row.flag is None:
+        if d.fork and row is not None and row.flag is None and row.revoked_index is None:
+            entry = quarantine_entry(self.ledger.signer.private_key, device_id,
+                                     d.reason, now, obj)
+            leaf = group.next_index
+            group.next_index += 1
+            appends.append((entry, QUARANTINE_TYPE, leaf_hash(entry), leaf))
             row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
-                            row.last_hash, row.revoked_index, f"{d.reason} (at {now})")
-            log.warning("device %s flagged: %s", device_id, d.reason)
+                            row.last_hash, row.revoked_index, flag_for(leaf))
+            log.warning("device %s quarantined by entry %d: %s", device_id, leaf, d.reason)
         return (d.seq, d.sha256, S.REJECTED, d.reason[:512], None, d.expected_seq, None), row
 
     def _receipt(self, m: _Message, judged: list[_Item]) -> Outcome:

@@ -32,6 +32,7 @@ class Rule(enum.StrEnum):
     """Why a reading is not creditable. The value is the stable code a receipt's reason starts
     with and the report counts by; :data:`RULE_TEXT` says it in words."""
 
+    QUARANTINED = "quarantined"
     UNKNOWN_METER = "unknown_meter"
     QUANTITY_MISMATCH = "quantity_mismatch"
     BAD_INTERVAL = "bad_interval"
@@ -49,6 +50,8 @@ class Rule(enum.StrEnum):
 
 
 RULE_TEXT: Final[Mapping[Rule, str]] = {
+    Rule.QUARANTINED: "the device is quarantined: its key signed two histories (a fork) and "
+                      "the operator has not released it",
     Rule.UNKNOWN_METER: "the meter is not in the device's enrolment",
     Rule.QUANTITY_MISMATCH: "the quantity differs from the enrolled meter's",
     Rule.BAD_INTERVAL: "the interval ends before it starts",
@@ -296,10 +299,18 @@ def next_cursor(cursor: MeterCursor | None, reading: Reading) -> MeterCursor:
 
 
 def advance(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | None,
-            rules: CreditRules = DEFAULT_RULES) -> tuple[Exclusion | None, MeterCursor | None]:
+            rules: CreditRules = DEFAULT_RULES,
+            quarantined: int | None = None) -> tuple[Exclusion | None, MeterCursor | None]:
     """The verdict on ``reading`` and its meter's cursor after it: every reading of an enrolled
-    meter moves the cursor, creditable or not; a meter not enrolled has none (``None``)."""
+    meter moves the cursor, creditable or not; a meter not enrolled has none (``None``).
+    ``quarantined``: the index of the ``eco.quarantine/v1`` entry in force for the device, if
+    any — a device-wide state, so it is the first rule; the reading is still judged, because
+    the cursor must move exactly as it would have."""
     verdict = judge_reading(reading, enrolment, cursor, rules)
+    if quarantined is not None:
+        verdict = Exclusion(Rule.QUARANTINED, f"device {reading.device_id} is quarantined by "
+                                              f"entry {quarantined} until the operator "
+                                              "releases it")
     after = next_cursor(cursor, reading) if enrolment.meter(reading.meter) is not None else None
     return verdict, after
 
@@ -312,10 +323,19 @@ class CreditTracker:
     rules: CreditRules = DEFAULT_RULES
     cursors: dict[tuple[str, str], MeterCursor] = field(default_factory=dict)
     excluded: Counter[Rule] = field(default_factory=Counter)
+    # device → index of the eco.quarantine/v1 entry in force (until its eco.release/v1)
+    quarantined: dict[str, int] = field(default_factory=dict)
+
+    def quarantine(self, device_id: str, index: int) -> None:
+        self.quarantined[device_id] = index
+
+    def release(self, device_id: str) -> None:
+        self.quarantined.pop(device_id, None)
 
     def add(self, reading: Reading, enrolment: Enrolment) -> Exclusion | None:
         key = (reading.device_id, reading.meter)
-        verdict, after = advance(reading, enrolment, self.cursors.get(key), self.rules)
+        verdict, after = advance(reading, enrolment, self.cursors.get(key), self.rules,
+                                 self.quarantined.get(reading.device_id))
         if after is not None:
             self.cursors[key] = after
         if verdict is not None:

@@ -28,6 +28,8 @@ READING_TYPE: Final = "eco.reading/v1"
 RECEIPT_TYPE: Final = "eco.receipt/v1"
 ENROL_TYPE: Final = "eco.enrol/v1"
 REVOKE_TYPE: Final = "eco.revoke/v1"
+QUARANTINE_TYPE: Final = "eco.quarantine/v1"
+RELEASE_TYPE: Final = "eco.release/v1"
 
 GENESIS_PREV: Final = "0" * 64
 MAX_READINGS_PER_MESSAGE: Final = 64
@@ -500,13 +502,99 @@ class Revocation:
         return d
 
 
-Record = Reading | Receipt | Enrolment | Revocation
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """``eco.quarantine/v1`` (log key): the device's key signed two histories (a reading whose
+    seq is already logged with other content, or whose ``prev`` is not the logged chain), so the
+    box was cloned, restored from an old image or tampered with. Its later readings are still
+    logged (its chain never stalls) but credit nothing until an :class:`Release`.
+
+    ``evidence`` is the refused reading exactly as the device signed it, so that anyone can
+    check the aggregator did not invent the fork: it must verify under the device's key."""
+
+    device_id: DeviceId
+    reason: str
+    quarantined_at: str
+    evidence: Mapping[str, Any] | None = None
+    sig: str | None = None
+
+    def __post_init__(self) -> None:
+        hex_field(self.device_id, "quarantine.device_id", 32)
+        _str(self.reason, "quarantine.reason", 512)
+        _time(self.quarantined_at, "quarantine.quarantined_at")
+        if self.evidence is not None:
+            _obj(self.evidence, "quarantine.evidence")
+        if self.sig is not None:
+            _sig(self.sig, "quarantine")
+
+    @classmethod
+    def from_dict(cls, d: object) -> Quarantine:
+        m = _obj(d, "quarantine")
+        _type(m, QUARANTINE_TYPE, "quarantine")
+        _exact_keys(m, {"type", "device_id", "reason", "quarantined_at", "sig"}, {"evidence"},
+                    "quarantine")
+        evidence = m.get("evidence")
+        if evidence is not None:
+            Reading.from_dict(evidence)  # a reading, well formed; its signature is the replay's
+        return cls(device_id=DeviceId(hex_field(m["device_id"], "quarantine.device_id", 32)),
+                   reason=_str(m["reason"], "quarantine.reason", 512),
+                   quarantined_at=_time(m["quarantined_at"], "quarantine.quarantined_at"),
+                   evidence=evidence, sig=_sig(m["sig"], "quarantine"))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": QUARANTINE_TYPE, "device_id": self.device_id,
+                             "reason": self.reason, "quarantined_at": self.quarantined_at}
+        if self.evidence is not None:
+            d["evidence"] = dict(self.evidence)
+        if self.sig is not None:
+            d["sig"] = self.sig
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """``eco.release/v1`` (log key): the operator looked at a quarantined device and decided it
+    may credit again (from this entry on; what it sent while quarantined stays uncredited)."""
+
+    device_id: DeviceId
+    reason: str
+    released_at: str
+    sig: str | None = None
+
+    def __post_init__(self) -> None:
+        hex_field(self.device_id, "release.device_id", 32)
+        _str(self.reason, "release.reason", 512)
+        _time(self.released_at, "release.released_at")
+        if self.sig is not None:
+            _sig(self.sig, "release")
+
+    @classmethod
+    def from_dict(cls, d: object) -> Release:
+        m = _obj(d, "release")
+        _type(m, RELEASE_TYPE, "release")
+        _exact_keys(m, {"type", "device_id", "reason", "released_at", "sig"}, set(), "release")
+        return cls(device_id=DeviceId(hex_field(m["device_id"], "release.device_id", 32)),
+                   reason=_str(m["reason"], "release.reason", 512),
+                   released_at=_time(m["released_at"], "release.released_at"),
+                   sig=_sig(m["sig"], "release"))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": RELEASE_TYPE, "device_id": self.device_id,
+                             "reason": self.reason, "released_at": self.released_at}
+        if self.sig is not None:
+            d["sig"] = self.sig
+        return d
+
+
+Record = Reading | Receipt | Enrolment | Revocation | Quarantine | Release
 
 _PARSERS: dict[str, Any] = {
     READING_TYPE: Reading.from_dict,
     RECEIPT_TYPE: Receipt.from_dict,
     ENROL_TYPE: Enrolment.from_dict,
     REVOKE_TYPE: Revocation.from_dict,
+    QUARANTINE_TYPE: Quarantine.from_dict,
+    RELEASE_TYPE: Release.from_dict,
 }
 
 
@@ -536,7 +624,8 @@ def parse_record(d: object) -> Record | ProgrammeRecord | LogKeyChange:
 
 __all__ = [
     "ENERGY_EXCUSING_FLAGS", "ENROL_TYPE", "GENESIS_PREV", "MAX_ENTRY_BYTES",
-    "MAX_READINGS_PER_MESSAGE", "READING_TYPE", "RECEIPT_TYPE", "REVOKE_TYPE", "Enrolment",
-    "Flag", "MeterSpec", "Quantity", "Reading", "Receipt", "ReceiptItem", "ReceiptStatus",
-    "Record", "Revocation", "Source", "parse_record",
+    "MAX_READINGS_PER_MESSAGE", "QUARANTINE_TYPE", "READING_TYPE", "RECEIPT_TYPE",
+    "RELEASE_TYPE", "REVOKE_TYPE", "Enrolment", "Flag", "MeterSpec", "Quantity", "Quarantine",
+    "Reading", "Receipt", "ReceiptItem", "ReceiptStatus", "Record", "Release", "Revocation",
+    "Source", "parse_record",
 ]

@@ -31,8 +31,10 @@ from .records import (
     GENESIS_PREV,
     MAX_ENTRY_BYTES,
     Enrolment,
+    Quarantine,
     Reading,
     Record,
+    Release,
     Revocation,
     parse_record,
 )
@@ -59,6 +61,7 @@ class DeviceState:
     next_seq: int = 1
     last_hash: str = GENESIS_PREV
     revoked: bool = False
+    quarantined: int | None = None  # the eco.quarantine/v1 entry in force, until a release
 
 
 @dataclass(slots=True)
@@ -132,6 +135,8 @@ class LedgerReplay:
             if state is None:
                 raise MalformedRecord(f"revocation of device {record.device_id}, never enrolled")
             state.revoked = True
+        elif isinstance(record, Quarantine | Release):
+            self._quarantine(record, obj)
         elif isinstance(record, BatchSeal | Redemption | Certification):
             verify_record(obj, self.log_key, f"{obj['type']} record")
             self._programme(record)
@@ -144,6 +149,31 @@ class LedgerReplay:
         self.last_type = str(obj["type"])
         self.counts[self.last_type] += 1
         return record
+
+    def _quarantine(self, record: Quarantine | Release, obj: dict[str, object]) -> None:
+        what = f"{obj['type']} of {record.device_id}"
+        verify_record(obj, self.log_key, what)
+        state = self.devices.get(record.device_id)
+        if state is None:
+            raise MalformedRecord(f"{what}: the device was never enrolled")
+        if state.revoked:
+            raise MalformedRecord(f"{what}: the device is revoked")
+        if isinstance(record, Release):
+            if state.quarantined is None:
+                raise MalformedRecord(f"{what}: the device is not quarantined")
+            state.quarantined = None
+            self.credit.release(record.device_id)
+            return
+        if state.quarantined is not None:
+            raise MalformedRecord(f"{what}: the device is already quarantined by entry "
+                                  f"{state.quarantined}")
+        if record.evidence is not None:
+            # the fork is the device's own doing: it signed the refused reading
+            if record.evidence.get("device_id") != record.device_id:
+                raise MalformedRecord(f"{what}: the evidence is a reading of another device")
+            verify_record(record.evidence, state.public_key, f"{what}: evidence")
+        state.quarantined = self.size
+        self.credit.quarantine(record.device_id, self.size)
 
     def _programme(self, record: BatchSeal | Redemption | Certification) -> None:
         if isinstance(record, BatchSeal):

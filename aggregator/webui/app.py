@@ -90,7 +90,7 @@ from .i18n import LANGUAGES, pick_language, translator
 from .qr import qr_svg
 from .report import find_chromium, render_pdf, render_report_html, self_check
 from .templating import STATIC, FormValues, environment
-from .throttle import LoginThrottle, client_address
+from .throttle import THROTTLE_FILE, LoginThrottle, client_address
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("eco.audit")  # login failures, beside operator actions
@@ -168,7 +168,7 @@ class UiState:
         self.signer = load_log_signer(cfg, None)
         self.pseudonym_key = operator.pseudonym_key(cfg)
         self.programme_file = ui.programme_file or cfg.state_dir / "programme.toml"
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(path=d / THROTTLE_FILE)
         self.qr = URLSafeTimedSerializer(self.secret, salt="eco-ui/redeem-qr/v1")
         # readings are judged as they are read, under the programme's rules as of start-up
         self._view = LedgerView(self.programme().rules if self.programme_file.exists()
@@ -312,7 +312,7 @@ class UiApp:
         form = await self.posted(request)
         t = self.t(request)
         client = self.client(request)
-        now = time.monotonic()
+        now = time.time()  # wall clock: the counts outlive the process
         next_path = safe_next(str(form.get("next", "")), "")
         name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         wait = self.state.throttle.wait(name, client, now)
@@ -376,6 +376,37 @@ class UiApp:
         hours = self.state.ui.offline_after.total_seconds() / 3600
         return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
                            daily_svg=daily, offline_after_h=f"{hours:g}")
+
+    # --- login lock-outs ----------------------------------------------------------------------
+
+    async def security_page(self, request: Request) -> Response:
+        """Accounts and addresses the login throttle makes wait now, each with a button to
+        lift it (a colleague who forgot a password; the lift is in the audit trail)."""
+        self.require(request, Role.OPERATOR)
+        locks = await run_in_threadpool(self.state.throttle.locks, time.time())
+        return self.render(request, "security.html", "security.title", locks=locks)
+
+    async def lift_post(self, request: Request) -> Response:
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        form = await self.posted(request)
+        kind, name = str(form.get("kind", "")), str(form.get("name", "")).strip()
+        t = self.t(request)
+        if kind not in ("account", "address") or not name:
+            raise HTTPException(400)
+
+        def work() -> str | None:
+            try:
+                operator.lift_lockout(self.state.cfg, actor, self.state.throttle, kind, name)
+            except AggregatorError as e:
+                return str(e)
+            return None
+
+        error = await run_in_threadpool(work)
+        if error is not None:
+            self.flash(request, "error", error)
+        else:
+            self.flash(request, "ok", t("flash.lifted").replace("{n}", name))
+        return self.redirect("/security")
 
     # --- households ------------------------------------------------------------------------------
 
@@ -624,6 +655,37 @@ class UiApp:
             self.flash(request, "ok", t("flash.revoked").replace("{d}", device_id)
                        .replace("{i}", str(done.index)) + " " + login
                        .replace("{reload}", str(done.login["broker_reload"])))
+        return self.redirect(f"/households/{household}" if household else "/fleet")
+
+    async def release_post(self, request: Request) -> Response:
+        """The operator's decision on a quarantined (forked) device: let it credit again
+        (:func:`aggregator.operator.release`, an ``eco.release/v1`` entry)."""
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        form = await self.posted(request)
+        device_id = request.path_params["device_id"]
+        if not DEVICE_RE.fullmatch(device_id):
+            raise HTTPException(404)
+        reason = str(form.get("reason", "")).strip()
+        t = self.t(request)
+
+        def work() -> tuple[operator.ReleasedDevice | None, str | None, str | None]:
+            with self.state.store() as store:
+                household = operator.household_of(store, device_id)
+                try:
+                    if not reason:
+                        raise Rejected(t("release.reason"))
+                    return operator.release(self.state.cfg, self.state.ledger(store), actor,
+                                            device_id, reason,
+                                            format_time(self.state.ui.clock())), None, household
+                except (AggregatorError, InvalidInput) as e:
+                    return None, str(e), household
+
+        done, error, household = await run_in_threadpool(work)
+        if error is not None or done is None:
+            self.flash(request, "error", error or "")
+        else:
+            self.flash(request, "ok", t("flash.released").replace("{d}", device_id)
+                       .replace("{i}", str(done.index)))
         return self.redirect(f"/households/{household}" if household else "/fleet")
 
     # --- ledger ------------------------------------------------------------------------------
@@ -906,7 +968,7 @@ class UiApp:
         form = await self.posted(request)
         t = self.t(request)
         client = self.client(request)
-        now = time.monotonic()
+        now = time.time()  # wall clock: the counts outlive the process
         # resident codes have no account name to count against: the address is what is slowed
         if self.state.throttle.wait(None, client, now) > 0:
             return self.render(request, "resident_login.html", "rlogin.title", 429,
@@ -1015,6 +1077,8 @@ class UiApp:
             Route("/logout", self.logout, methods=post),
             Route("/lang/{lang}", self.set_language, methods=get),
             Route("/fleet", self.fleet_page, methods=get),
+            Route("/security", self.security_page, methods=get),
+            Route("/security/lift", self.lift_post, methods=post),
             Route("/households", self.households_page, methods=get),
             Route("/households/{household}", self.household_page, methods=get),
             Route("/households/{household}/resident-code", self.issue_code, methods=post),
@@ -1022,6 +1086,7 @@ class UiApp:
             Route("/enrol", self.enrol_page, methods=get),
             Route("/enrol", self.enrol_post, methods=post),
             Route("/devices/{device_id}/revoke", self.revoke_post, methods=post),
+            Route("/devices/{device_id}/release", self.release_post, methods=post),
             Route("/ledger", self.ledger_page, methods=get),
             Route("/points", self.points_page, methods=get),
             Route("/batches", self.batches_page, methods=get),

@@ -135,6 +135,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "kept)."),
     "revoke.reason": ("失効の理由", "reason"),
     "revoke.submit": ("失効させる", "Revoke"),
+    "release.reason": ("確認した内容（解除の理由）", "what you checked (reason)"),
+    "release.submit": ("隔離を解除する", "Release"),
+    "release.hint": ("同じ鍵で二つの履歴が署名されたため隔離中です。機器を確認し、複製なら失効、問題なければ解除してください。",
+                     "Quarantined: its key signed two histories. Check the box: revoke it if it was cloned, release it if not."),
     "redeem.submit": ("交換する", "Redeem"),
     "slots.title": ("計測値ごとの削減量とポイント", "What each reading earned"),
     "slots.hint": ("30分ごとの計測値から計算した削減量です。ポイントは合計に対して付与され、端数は繰り越されます。",
@@ -220,6 +224,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # creditability: why a logged reading earns nothing (eco_protocol.creditability.Rule) and
     # why a household's PV is zeroed (eco_protocol.methodology.zero_reason); the English
     # sentences of the rules are RULE_TEXT itself (added below), so they never drift apart
+    "rule.quarantined": ("隔離中の機器", "quarantined device"),
     "rule.unknown_meter": ("未登録の計測器", "unknown meter"),
     "rule.quantity_mismatch": ("計測対象の不一致", "quantity mismatch"),
     "rule.bad_interval": ("不正な計測時間帯", "bad interval"),
@@ -315,6 +320,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "shop.done": ("「{reward}」と交換しました。残高は {n} ポイントです。",
                   "Redeemed “{reward}”. The balance is now {n} points."),
     # flashes
+    "flash.lifted": ("{n} のログイン制限を解除しました。", "Login lock-out of {n} lifted."),
+    "security.title": ("ログイン制限", "Login lock-outs"),
+    "security.none": ("いま待たされているアカウントやアドレスはありません。", "No account or address is made to wait now."),
+    "security.hint": ("ログインの失敗が続くと、アカウントごと・接続元アドレスごとに待ち時間が倍々に延びます（最長15分）。本人確認のうえ解除できます。解除は監査記録に残ります。",
+                      "After repeated failed logins, an account (and a client address) waits twice as long each time, up to 15 minutes. Lift it once you have checked who it is; the lift is recorded in the audit trail."),
+    "security.kind": ("種類", "Kind"),
+    "security.name": ("アカウント／アドレス", "Account / address"),
+    "security.failures": ("失敗回数", "Failures"),
+    "security.wait": ("残り待ち時間（秒）", "Wait left (s)"),
+    "security.lift": ("解除", "Lift"),
+    "security.account": ("アカウント", "account"),
+    "security.address": ("アドレス", "address"),
+    "nav.security": ("ログイン制限", "Lock-outs"),
+    "flash.released": ("機器 {d} の隔離を解除しました（台帳番号 {i}）。", "Device {d} released from quarantine (entry {i})."),
     "flash.revoked": ("機器 {d} を失効させました（台帳番号 {i}）。", "Device {d} revoked (entry {i})."),
     "flash.login_removed": ("ブローカーのログインを削除しました（{reload}）。",
                             "Its broker login was removed ({reload})."),
@@ -392,6 +411,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 
 
 RULE_TEXT_JA: dict[Rule, str] = {
+    Rule.QUARANTINED: "機器が隔離中です（同じ鍵で二つの履歴に署名されました）。運用者が解除するまでクレジットになりません",
     Rule.UNKNOWN_METER: "機器の登録にない計測器の計測値です",
     Rule.QUANTITY_MISMATCH: "登録された計測器の計測対象と異なります",
     Rule.BAD_INTERVAL: "計測時間帯の終了が開始より前です",

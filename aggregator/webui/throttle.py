@@ -17,22 +17,108 @@ guesses locked everybody out. Here:
   comes from a configured trusted proxy (:func:`client_address`), else the peer address, so a
   client cannot pick its own address and a proxy does not make every resident one client.
 
-Pure bookkeeping with an injected clock; the web app asks :meth:`LoginThrottle.wait` before it
-checks a password and reports the outcome with :meth:`failed` / :meth:`succeeded`.
+Bookkeeping with an injected (wall) clock; the web app asks :meth:`LoginThrottle.wait` before
+it checks a password and reports the outcome with :meth:`failed` / :meth:`succeeded`. With a
+``path`` the counts live in a small SQLite file (``<state_dir>/ui/throttle.sqlite3``, 0600), so a
+restart of the UI does not forgive an attacker, several UI processes count together, and the
+operator can see and lift a lock-out — in the UI (``/security``) or with ``eco-aggregator
+ui-unlock`` — for a colleague who forgot a password: :meth:`locks` and :meth:`lift`.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
+import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from ..errors import EnvironmentProblem
+
+THROTTLE_FILE: Final = "throttle.sqlite3"
 
 
 @dataclass
 class _Count:
     failures: int = 0
     last: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """A key that must wait now: ``kind`` "account" or "address", and how long."""
+
+    kind: str
+    name: str
+    failures: int
+    wait_s: float
+
+
+class _Book:
+    """The counts: a dict, or rows of a SQLite file shared by every UI process."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._mem: dict[str, _Count] = {}
+        self._db: sqlite3.Connection | None = None
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)  # names accounts and addresses: owner only
+            self._db = sqlite3.connect(path, timeout=10.0, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS login_failure (key TEXT PRIMARY KEY, "
+                             "failures INTEGER NOT NULL, last REAL NOT NULL)")
+        except (OSError, sqlite3.Error) as e:
+            raise EnvironmentProblem(f"login throttle file {path}: {e}; check the state "
+                                     "directory's owner and free space") from e
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction (across processes) for a read-modify-write."""
+        if self._db is None:
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def get(self, key: str) -> _Count | None:
+        if self._db is None:
+            return self._mem.get(key)
+        row = self._db.execute("SELECT failures, last FROM login_failure WHERE key=?",
+                               (key,)).fetchone()
+        return None if row is None else _Count(int(row[0]), float(row[1]))
+
+    def put(self, key: str, c: _Count) -> None:
+        if self._db is None:
+            self._mem[key] = c
+        else:
+            self._db.execute("INSERT INTO login_failure(key, failures, last) VALUES(?, ?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET failures=excluded.failures, "
+                             "last=excluded.last", (key, c.failures, c.last))
+
+    def drop(self, key: str) -> bool:
+        if self._db is None:
+            return self._mem.pop(key, None) is not None
+        return self._db.execute("DELETE FROM login_failure WHERE key=?", (key,)).rowcount > 0
+
+    def items(self) -> list[tuple[str, _Count]]:
+        if self._db is None:
+            return list(self._mem.items())
+        return [(str(k), _Count(int(f), float(t))) for k, f, t in
+                self._db.execute("SELECT key, failures, last FROM login_failure ORDER BY key")]
 
 
 @dataclass
@@ -42,8 +128,12 @@ class LoginThrottle:
     base_s: float = 2.0  # the first wait; doubled with each further failure
     max_s: float = 900.0  # the longest wait
     window_s: float = 1800.0  # a key's count is forgotten this long after its last failure
-    _counts: dict[str, _Count] = field(default_factory=dict)
+    path: Path | None = None  # None: counts in memory only (one process, until it stops)
+    _book: _Book = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._book = _Book(self.path)
 
     def _delay(self, key: str, c: _Count) -> float:
         free = self.free_address if key.startswith("addr:") else self.free
@@ -51,9 +141,9 @@ class LoginThrottle:
         return 0.0 if over < 0 else min(self.max_s, self.base_s * 2 ** over)
 
     def _get(self, key: str, now: float) -> _Count | None:
-        c = self._counts.get(key)
+        c = self._book.get(key)
         if c is not None and now - c.last >= self.window_s:
-            del self._counts[key]
+            self._book.drop(key)
             return None
         return c
 
@@ -66,7 +156,7 @@ class LoginThrottle:
 
     def wait(self, account: str | None, address: str, now: float) -> float:
         """Seconds until this account may be tried from this address again (0: now)."""
-        with self._lock:
+        with self._lock, self._book.batch():
             waits = [0.0]
             for key in self._keys(account, address):
                 c = self._get(key, now)
@@ -76,21 +166,39 @@ class LoginThrottle:
 
     def failed(self, account: str | None, address: str, now: float) -> int:
         """Count a failure; returns the account's (or, without one, the address's) count."""
-        with self._lock:
+        with self._lock, self._book.batch():
             n = 0
             for key in self._keys(account, address):
-                c = self._get(key, now) or self._counts.setdefault(key, _Count())
-                self._counts[key] = c
+                c = self._get(key, now) or _Count()
                 c.failures += 1
                 c.last = now
+                self._book.put(key, c)
                 n = c.failures
             return n
 
     def succeeded(self, account: str, address: str) -> None:
         """The account's own failures are forgiven; the address's count stays (its failures
         may have been guesses at other accounts)."""
-        with self._lock:
-            self._counts.pop(f"acct:{account.casefold()}", None)
+        with self._lock, self._book.batch():
+            self._book.drop(f"acct:{account.casefold()}")
+
+    def locks(self, now: float) -> list[Lock]:
+        """Every account and address that must wait now, longest wait first."""
+        out = []
+        with self._lock, self._book.batch():
+            for key, c in self._book.items():
+                wait = c.last + self._delay(key, c) - now
+                if wait > 0 and now - c.last < self.window_s:
+                    kind, _, name = key.partition(":")
+                    out.append(Lock("account" if kind == "acct" else "address", name,
+                                    c.failures, wait))
+        return sorted(out, key=lambda lk: (-lk.wait_s, lk.kind, lk.name))
+
+    def lift(self, kind: str, name: str) -> bool:
+        """Forgive an account's (or an address's) failures: the operator vouched for it."""
+        key = f"acct:{name.casefold()}" if kind == "account" else f"addr:{_norm(name)}"
+        with self._lock, self._book.batch():
+            return self._book.drop(key)
 
 
 def client_address(peer: str | None, headers: Mapping[str, str],
@@ -125,4 +233,4 @@ def _valid(addr: str) -> bool:
     return True
 
 
-__all__ = ["LoginThrottle", "client_address"]
+__all__ = ["THROTTLE_FILE", "Lock", "LoginThrottle", "client_address"]

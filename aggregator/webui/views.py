@@ -20,7 +20,7 @@ from typing import Any
 
 from eco_protocol.canonical import parse_json
 from eco_protocol.coverage import LedgerReading, reading_counts
-from eco_protocol.creditability import CreditRules
+from eco_protocol.creditability import CreditRules, Rule
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.methodology import (
     HouseholdTerms,
@@ -38,6 +38,7 @@ from eco_protocol.records import Quantity
 
 from ..accounting import LedgerView, PointsStatement, points_statement
 from ..programme import Programme, Reward
+from ..quarantine import quarantined_by
 from ..store.interface import DeviceRow
 
 QUANTITIES = tuple(q.value for q in Quantity)
@@ -64,6 +65,7 @@ class DeviceStatus:
     state: DeviceState
     flags: tuple[str, ...]
     excluded: tuple[tuple[str, int], ...] = ()  # non-creditable readings by rule code
+    quarantined: int | None = None  # the eco.quarantine/v1 entry in force (a forked device)
 
     @property
     def excluded_count(self) -> int:
@@ -126,12 +128,15 @@ def device_statuses(view: LedgerView, rows: Sequence[DeviceRow], now: datetime,
         excluded = excluded_by_rule(mine.get(row.device_id, []))
         flags = list(view.terms(e.household).flags(view.rules))
         flags.extend(code for code, _ in excluded)
+        quarantined = quarantined_by(row)
         if row.flag:
-            flags.insert(0, row.flag)
+            # the fork quarantine is a creditability rule: its code makes the badge translatable
+            flags.insert(0, row.flag if quarantined is None
+                         else f"{Rule.QUARANTINED.value}: {row.flag}")
         out.append(DeviceStatus(row.device_id, e.household, e.programme,
                                 tuple(sorted({m.quantity.value for m in e.meters})),
                                 e.enrolled_at, row.enrol_index, count.get(row.device_id, 0), end,
-                                state, tuple(flags), excluded))
+                                state, tuple(flags), excluded, quarantined))
     return out
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from aggregator.intake import IngestLimits, Intake, Outcome
 from aggregator.ledger import Ledger
 from aggregator.registry import revoke
-from eco_protocol.canonical import canonical_bytes
+from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.keys import DeviceId
 from eco_protocol.signing import sign_record
 
@@ -154,11 +154,15 @@ def test_reading_published_on_another_devices_topic(ledger: Ledger, device: Devi
 def test_fork_is_rejected_and_flagged(ledger: Ledger, device: Device) -> None:
     Intake(ledger).process([(device.topic, canonical_bytes([device.reading(energy=5)]))], NOW)
     device.seq, device.prev = 0, "0" * 64
-    out = run_with_honest(ledger, device, device.topic,
-                          canonical_bytes([device.reading(energy=6)]))
+    size = ledger.size()
+    (out,) = Intake(ledger).process([(device.topic,
+                                      canonical_bytes([device.reading(energy=6)]))], NOW)
     assert reason(out).startswith("fork: seq 1 is already in the ledger at leaf")
+    # the forked reading stays out; the device's quarantine (with it as evidence) goes in
+    assert ledger.size() == size + 1
+    assert parse_json(ledger.store.entry(size))["type"] == "eco.quarantine/v1"
     row = ledger.store.device(device.device_id)
-    assert row is not None and row.flag is not None
+    assert row is not None and row.flag == f"quarantined by entry {size}"
 
 
 def test_revoked_device(ledger: Ledger, device: Device) -> None:

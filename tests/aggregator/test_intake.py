@@ -10,7 +10,7 @@ import pytest
 from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.registry import revoke
-from eco_protocol.canonical import canonical_bytes
+from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.keys import DeviceId
 from eco_protocol.records import Receipt, ReceiptStatus
 from eco_protocol.signing import verify_record
@@ -67,7 +67,10 @@ def test_fork_is_rejected_and_flags_the_device(ledger: Ledger, device: Device) -
     assert r.items[0].status is ReceiptStatus.REJECTED
     assert r.items[0].reason is not None and r.items[0].reason.startswith("fork:")
     row = ledger.store.device(device.device_id)
-    assert row is not None and row.flag is not None and "fork" in row.flag
+    assert row is not None and row.flag == "quarantined by entry 2"
+    quarantine = parse_json(ledger.store.entry(2))
+    assert quarantine["type"] == "eco.quarantine/v1" and quarantine["reason"].startswith("fork:")
+    assert quarantine["evidence"]["energy_wh"] == 101  # the refused reading, as it was signed
 
 
 def test_forged_signature_is_rejected(ledger: Ledger, device: Device) -> None:

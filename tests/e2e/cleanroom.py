@@ -39,7 +39,8 @@ GENESIS_PREV = "0" * 64
 MAX_ENTRY = 65535
 
 ENTRY_TYPES = frozenset({"eco.reading/v1", "eco.enrol/v1", "eco.revoke/v1", "eco.redeem/v1",
-                         "eco.batch/v1", "eco.certify/v1", "eco.logkey/v1"})
+                         "eco.batch/v1", "eco.certify/v1", "eco.logkey/v1",
+                         "eco.quarantine/v1", "eco.release/v1"})
 ALL_QUANTITIES = frozenset({"pv_generation", "grid_export", "grid_import", "ev_charge"})
 # protocol.md §5.1
 COVERS: dict[str | None, frozenset[str]] = {
@@ -50,8 +51,8 @@ COVERS: dict[str | None, frozenset[str]] = {
 # protocol.md §2.1: the energy-excusing flags
 EXCUSING = frozenset({"meter_reset", "meter_replaced", "rollover"})
 ENERGY_KEYS = ("pv_generation", "grid_export", "self_consumed", "ev_charge", "grid_import")
-RULE_CODES = ("unknown_meter", "quantity_mismatch", "bad_interval", "misaligned", "over_long",
-              "overlap", "register_discontinuity", "energy_mismatch", "implausible",
+RULE_CODES = ("quarantined", "unknown_meter", "quantity_mismatch", "bad_interval", "misaligned",
+              "over_long", "overlap", "register_discontinuity", "energy_mismatch", "implausible",
               "clock_unsynced", "before_joining", "outside_crediting_period",
               "equipment_too_old", "bad_enrolment")
 # protocol.md §2.5 defaults (the report must carry every field; these are only for reference)
@@ -300,6 +301,7 @@ def _competes(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def replay(entries: Sequence[bytes], rules: dict[str, Any]) -> Replay:
     enrolments: dict[str, tuple[int, dict[str, Any]]] = {}
     revoked: dict[str, int] = {}
+    quarantined: set[str] = set()  # protocol.md §4.4a
     chains: dict[str, tuple[int, str]] = {}  # device → (last seq, last hash)
     cursors: dict[tuple[str, str], Cursor] = {}
     readings: list[Judged] = []
@@ -331,6 +333,17 @@ def replay(entries: Sequence[bytes], rules: dict[str, Any]) -> Replay:
             if dev not in enrolments:
                 raise fail(f"revokes device {dev}, which is not enrolled")
             revoked.setdefault(dev, index)
+        elif kind in ("eco.quarantine/v1", "eco.release/v1"):
+            dev = rec["device_id"]
+            if dev not in enrolments or dev in revoked:
+                raise fail(f"{kind} of device {dev}, which is not enrolled or is revoked")
+            if (kind == "eco.release/v1") != (dev in quarantined):
+                raise fail(f"{kind} of device {dev}, which is "
+                           f"{'not ' if dev not in quarantined else 'already '}quarantined")
+            if kind == "eco.release/v1":
+                quarantined.discard(dev)
+            else:
+                quarantined.add(dev)
         elif kind == "eco.reading/v1":
             dev = rec["device_id"]
             if dev not in enrolments:
@@ -350,8 +363,10 @@ def replay(entries: Sequence[bytes], rules: dict[str, Any]) -> Replay:
             enrol = enrolments[dev][1]
             key = (dev, rec["meter"])
             cursor = cursors.get(key)
-            rule = judge(rec, start, end, enrol, cursor, rules)
-            if rule != "unknown_meter":
+            judged = judge(rec, start, end, enrol, cursor, rules)
+            # §2.4 rule 0: a quarantined device's readings credit nothing, cursors move as ever
+            rule = "quarantined" if dev in quarantined else judged
+            if judged != "unknown_meter":
                 new_end = end if cursor is None else max(cursor.end, end)
                 cursors[key] = Cursor(new_end, rec["register_end_wh"])
             leaf = hashlib.sha256(b"\x00" + raw).digest()
