@@ -1,7 +1,8 @@
 """``eco-aggregator`` commands for broker access control (docs/protocol.md §3 "Broker access";
 issue 6).
 
-    broker-config --out DIR     mosquitto.conf + passwd + acl (+ TLS files) for the broker
+    broker-config --out DIR     mosquitto.conf, the devices' passwd + acl, the aggregator's
+                                passwd-aggregator + acl-aggregator (+ TLS files)
     broker-password DEVICE_ID   issue an enrolled device a new broker password (printed once)
     ca init                     create the municipality CA for the broker's TLS listener
     ca server-cert --host NAME  the broker's certificate (repeat --host for more names)
@@ -28,12 +29,14 @@ from eco_protocol.keyfile import atomic_write
 from .broker_auth import (
     SYSTEMD_HINT,
     PasswordFile,
-    acl_text,
+    aggregator_acl_text,
+    aggregator_password_entries,
+    device_acl_text,
     ensure_aggregator_login,
     new_password,
     reload_broker,
 )
-from .config import Config, load_config
+from .config import Config, guessable_identity, load_config
 from .errors import ConfigError, EnvironmentProblem, Rejected
 from .store import open_store
 
@@ -104,9 +107,17 @@ def _enrolled_device(cfg: Config, device_id: str) -> None:
 
 
 def cmd_broker_password(args: argparse.Namespace) -> int:
+    """Audited like enrol and revoke (a new password is a new way in): the record, refused
+    attempts included, goes to the operator audit trail (:mod:`aggregator.operator`)."""
+    from .operator import Actor, reissue_broker_login  # operator imports this module
+
     cfg = load_config(args.config)
-    _enrolled_device(cfg, args.device_id)
-    _print({"device_id": args.device_id, **issue_device_login(cfg, args.device_id)})
+    store = open_store(cfg)
+    try:
+        login = reissue_broker_login(cfg, store, Actor.cli(), args.device_id)
+    finally:
+        store.close()
+    _print({"device_id": args.device_id, **login})
     return 0
 
 
@@ -150,6 +161,7 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
     files: list[str] = []
     notes: list[str] = []
 
+    # the devices' listener: the password file enrol and revoke change, the pattern ACL
     passwd = out / "passwd"
     source = PasswordFile(cfg.mqtt.broker_passwd_file)
     if cfg.mqtt.broker_passwd_file.resolve() != passwd:
@@ -162,10 +174,21 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
         os.chown(passwd, *owner)
         os.chmod(passwd, 0o640)
     files.append(str(passwd))
-
     acl = out / "acl"
-    _install(acl, acl_text(cfg.mqtt.username).encode(), False, owner)
+    _install(acl, device_acl_text().encode(), False, owner)
     files.append(str(acl))
+
+    # the aggregator's loopback listener: its own login only (a device's is refused there)
+    agg_passwd = out / "passwd-aggregator"
+    PasswordFile(agg_passwd).replace(aggregator_password_entries(cfg.mqtt))
+    if owner is not None:
+        os.chown(agg_passwd, *owner)
+        os.chmod(agg_passwd, 0o640)
+    files.append(str(agg_passwd))
+    agg_acl = out / "acl-aggregator"
+    _install(agg_acl, aggregator_acl_text(cfg.mqtt.username).encode(), False, owner)
+    files.append(str(agg_acl))
+    notes += guessable_identity(cfg.mqtt)
 
     tls: TlsListener | None = None
     if not args.no_tls:
@@ -197,14 +220,19 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
     conf = out / "mosquitto.conf"
     text = header + broker_config(
         args.port, Path(args.persistence_dir), persistence=True,
-        auth=BrokerAuth(passwd, acl), tls=tls, bind=args.bind, user=args.user,
+        auth=BrokerAuth(passwd, acl, agg_passwd, agg_acl), tls=tls, bind=args.bind,
+        user=args.user, device_port=args.tls_port if tls is None else None,
         pid_file=None if args.pid_file is None else Path(args.pid_file).resolve())
     _install(conf, text.encode(), False, owner)
     files.append(str(conf))
-    listeners: list[dict[str, Any]] = [{"port": args.port, "bind": args.bind, "tls": False}]
+    listeners: list[dict[str, Any]] = [{"port": args.port, "bind": args.bind, "tls": False,
+                                        "for": "aggregator"}]
     if tls is not None:
         listeners.append({"port": tls.port, "bind": tls.bind or "*", "tls": True,
-                          "client_certs": tls.client_certs})
+                          "client_certs": tls.client_certs, "for": "devices"})
+    else:
+        listeners.append({"port": args.tls_port, "bind": args.bind, "tls": False,
+                          "for": "devices"})
     _print({"dir": str(out), "config": str(conf), "files": files, "listeners": listeners,
             "users": len(PasswordFile(passwd).read()), "notes": notes,
             "reload": f"after enrol/revoke: {SYSTEMD_HINT}" if cfg.mqtt.broker_pid_file is None
@@ -252,14 +280,16 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--out", required=True, metavar="DIR",
                    help="where to write mosquitto.conf, passwd, acl and the TLS files")
     s.add_argument("--port", type=int, default=1883,
-                   help="plain listener on loopback, for the aggregator (default 1883)")
+                   help="plain listener on loopback, for the aggregator only (default 1883)")
     s.add_argument("--bind", default="127.0.0.1", help="address of the plain listener "
                    "(loopback only; default 127.0.0.1)")
-    s.add_argument("--tls-port", type=int, default=8883, help="TLS listener (default 8883)")
+    s.add_argument("--tls-port", type=int, default=8883,
+                   help="the devices' listener, TLS (default 8883)")
     s.add_argument("--tls-bind", default=None, metavar="ADDR",
                    help="address of the TLS listener (default: every interface)")
     s.add_argument("--no-tls", action="store_true",
-                   help="no TLS listener: a broker reachable on loopback only")
+                   help="no TLS: the devices' listener is plain, on --bind (loopback) at "
+                        "--tls-port; a broker reachable on loopback only")
     s.add_argument("--client-certs", action="store_true",
                    help="TLS clients must present a certificate from the CA; its CN (the device "
                         "id) is the username (require_certificate, use_identity_as_username)")

@@ -6,6 +6,8 @@ moves as one directory.
 
 from __future__ import annotations
 
+import re
+import secrets
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -44,9 +46,12 @@ url = "{store_url}"
 
 [mqtt]
 broker = "{broker}"
-# Fixed client id + persistent session: the broker queues readings while we are down.
-client_id = "eco-aggregator-1"
-share_group = "aggregators"
+# Fixed client id + persistent session: the broker queues readings while we are down. Both are
+# random per installation (docs/protocol.md §3): a guessed share group would let an enrolled
+# device join the aggregator's group and take its turn of other devices' readings. A second
+# 'serve' worker needs a client id of its own (keep the share group).
+client_id = "{client_id}"
+share_group = "{share_group}"
 session_expiry_s = 604800
 # The aggregator's own broker login (docs/protocol.md §3): it may read every device's readings and
 # write their receipts. 'eco-aggregator init' creates the password file (mode 0600); or give the
@@ -87,6 +92,12 @@ pseudonym_key_file = "pseudonym.key"
 # with its checkpoint and exports in witnesses.vkeys; each printed by 'eco-aggregator witness-key'.
 vkeys = []
 """
+
+
+# what 'init' wrote before the identities were random (still accepted; broker-config warns)
+LEGACY_CLIENT_ID = "eco-aggregator-1"
+LEGACY_SHARE_GROUP = "aggregators"
+_RANDOM_PART_RE = re.compile(r"[0-9a-f]{16,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +195,9 @@ def load_config(path: Path) -> Config:
         state_dir=state_dir,
         store=store,
         mqtt=_mqtt_access(mqtt_t, MqttConfig(
-            host, port, _get(mqtt_t, "client_id", str, f"{w} [mqtt]", "eco-aggregator-1"),
-            _get(mqtt_t, "share_group", str, f"{w} [mqtt]", "aggregators"),
+            host, port, _get(mqtt_t, "client_id", str, f"{w} [mqtt]", LEGACY_CLIENT_ID),
+            _share_group(_get(mqtt_t, "share_group", str, f"{w} [mqtt]", LEGACY_SHARE_GROUP),
+                         f"{w} [mqtt]"),
             _get(mqtt_t, "session_expiry_s", int, f"{w} [mqtt]", 604800)), rel, f"{w} [mqtt]"),
         group_max=group_max,
         group_wait_ms=_get(ingest_t, "group_wait_ms", int, f"{w} [ingest]", 20),
@@ -198,6 +210,14 @@ def load_config(path: Path) -> Config:
                                     "pseudonym.key")),
         witness_vkeys=_witness_vkeys(raw.get("witnesses", {}), f"{w} [witnesses]"),
     )
+
+
+def _share_group(name: str, where: str) -> str:
+    """A share group name is one topic level of ``$share/<group>/…`` (MQTT v5 §4.8.2)."""
+    if not name or any(c in name for c in "/+#"):
+        raise ConfigError(f"{where}: share_group {name!r} must be one topic level (no '/', '+', "
+                          "'#'); e.g. share_group = \"agg-\" followed by 32 random hex digits")
+    return name
 
 
 def _store_url(store_t: dict[str, Any], state_dir: Path, where: str) -> StoreUrl:
@@ -235,10 +255,42 @@ def _witness_vkeys(table: Any, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in vkeys)
 
 
+@dataclass(frozen=True, slots=True)
+class MqttIdentity:
+    """The aggregator's client id and share group: random, so that no device can guess them
+    (docs/protocol.md §3 "Broker access"). Mosquitto 2.0's acl_file grants every SUBSCRIBE, so
+    the share group's name is what keeps an enrolled device out of the aggregator's group."""
+
+    client_id: str
+    share_group: str
+
+    @classmethod
+    def generate(cls) -> MqttIdentity:
+        return cls(f"eco-aggregator-{secrets.token_hex(8)}", f"agg-{secrets.token_hex(16)}")
+
+
+def guessable_identity(mqtt: MqttConfig) -> list[str]:
+    """What an operator should change about the aggregator's MQTT identity: a client id or share
+    group without a random part (the old defaults, or a hand-picked name). Pure."""
+    notes = []
+    if not _RANDOM_PART_RE.search(mqtt.client_id):
+        notes.append(f"[mqtt] client_id {mqtt.client_id!r} is guessable: give each worker a "
+                     f"random one, e.g. client_id = \"{MqttIdentity.generate().client_id}\"")
+    if not _RANDOM_PART_RE.search(mqtt.share_group):
+        notes.append(f"[mqtt] share_group {mqtt.share_group!r} is guessable: an enrolled "
+                     "device that subscribes to it takes a turn of the aggregator's readings; "
+                     f"set share_group = \"{MqttIdentity.generate().share_group}\" in every "
+                     "worker's config and restart them together")
+    return notes
+
+
 def example_config(origin: str, state_dir: Path, broker: str,
-                   store_url: str = DEFAULT_URL) -> str:
+                   store_url: str = DEFAULT_URL, identity: MqttIdentity | None = None) -> str:
+    """The config 'init' writes. ``identity``: None draws a fresh random one."""
+    ident = identity or MqttIdentity.generate()
     return EXAMPLE.format(origin=origin, state_dir=state_dir, broker=broker,
-                          store_url=store_url)
+                          store_url=store_url, client_id=ident.client_id,
+                          share_group=ident.share_group)
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")

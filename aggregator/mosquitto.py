@@ -3,9 +3,10 @@
 Not a mock: the real ``mosquitto`` binary (Debian package ``mosquitto``) with a generated config
 bound to loopback on a free port. MQTT v5 is negotiated by the clients; the broker speaks it
 natively. By default the listener is loopback-only with anonymous access, which is what a test or
-``make demo`` needs. With :class:`BrokerAuth` the broker checks a password file and a pattern ACL
-(docs/protocol.md §3 "Broker access"; :mod:`aggregator.broker_auth`) and anonymous access is off;
-with :class:`TlsListener` it also serves TLS, as any non-loopback listener must. The same
+``make demo`` needs. With :class:`BrokerAuth` anonymous access is off and each listener has its
+own logins and ACL (docs/protocol.md §3 "Broker access"; :mod:`aggregator.broker_auth`): the
+aggregator's on loopback, the devices' (client id bound to the username) on :class:`TlsListener`,
+as any non-loopback listener must be. The same
 :func:`broker_config` writes the production ``mosquitto.conf`` (``eco-aggregator broker-config``),
 and :class:`Mosquitto` can run such a generated file as is (``config_file``).
 """
@@ -33,10 +34,14 @@ def free_port() -> int:
 
 @dataclass(frozen=True, slots=True)
 class BrokerAuth:
-    """Logins from a Mosquitto password file, topics from an ACL file; no anonymous access."""
+    """Access control, one set of files per listener (docs/protocol.md §3 "Broker access"):
+    the devices' logins (the file enrol and revoke change) and pattern ACL on the devices'
+    listener; the aggregator's own login and ACL on its loopback listener. No anonymous access."""
 
-    password_file: Path
-    acl_file: Path
+    password_file: Path  # devices
+    acl_file: Path  # devices
+    aggregator_password_file: Path
+    aggregator_acl_file: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,35 +61,69 @@ class TlsListener:
 def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
                   max_packet_size: int = 262144, auth: BrokerAuth | None = None,
                   tls: TlsListener | None = None, bind: str | None = "127.0.0.1",
-                  user: str | None = None, pid_file: Path | None = None) -> str:
-    """A mosquitto.conf: a plain listener on ``bind:port`` (loopback unless told otherwise),
-    optionally a TLS listener and password/ACL access control. Pure: returns the text.
+                  user: str | None = None, pid_file: Path | None = None,
+                  device_port: int | None = None) -> str:
+    """A mosquitto.conf. Pure: returns the text.
+
+    Without ``auth``: one anonymous listener on ``bind:port`` (loopback unless told otherwise),
+    optionally a TLS one: the demo and the tests. With ``auth`` (``per_listener_settings true``,
+    each listener its own logins and ACL; docs/protocol.md §3):
+
+    * ``bind:port`` is the aggregator's listener: only its own login, from
+      ``auth.aggregator_password_file``, so a device's login is refused there;
+    * the devices' listener is ``tls`` (or, without TLS, a plain one on ``bind:device_port``):
+      the devices' password file and pattern ACL, and ``use_username_as_clientid``, so a device's
+      client id is its device id whatever it asks for: it cannot take over the aggregator's
+      session or another device's.
+
     ``user``: the account a broker started as root switches to (Mosquitto's default is
     ``mosquitto``, which must then be able to read every file named here)."""
-    lines = [
-        "# listeners; the settings below apply to all of them (per_listener_settings false)",
-        "per_listener_settings false",
-        f"listener {port} {bind}" if bind else f"listener {port}",
-    ]
-    if tls is not None:
-        lines += [
-            f"listener {tls.port} {tls.bind}" if tls.bind else f"listener {tls.port}",
-            f"cafile {tls.cafile}",
-            f"certfile {tls.certfile}",
-            f"keyfile {tls.keyfile}",
-            "tls_version tlsv1.2",
-        ]
-        if tls.client_certs:
-            lines += ["require_certificate true", "use_identity_as_username true"]
+    def listener(p: int, addr: str | None) -> str:
+        return f"listener {p} {addr}" if addr else f"listener {p}"
+
+    def tls_lines(t: TlsListener) -> list[str]:
+        out = [listener(t.port, t.bind), f"cafile {t.cafile}", f"certfile {t.certfile}",
+               f"keyfile {t.keyfile}", "tls_version tlsv1.2"]
+        if t.client_certs:
+            out += ["require_certificate true", "use_identity_as_username true"]
+        return out
+
     if auth is None:
-        lines.append("allow_anonymous true")
-    else:
-        lines += [
-            "# access control (docs/protocol.md §3): a login per device, a pattern ACL",
-            "allow_anonymous false",
-            f"password_file {auth.password_file}",
-            f"acl_file {auth.acl_file}",
+        lines = [
+            "# listeners; the settings below apply to all of them (per_listener_settings false)",
+            "per_listener_settings false",
+            listener(port, bind),
+            *(tls_lines(tls) if tls is not None else []),
+            "allow_anonymous true",
         ]
+    else:
+        lines = [
+            "# each listener has its own logins and ACL (docs/protocol.md §3 \"Broker access\")",
+            "per_listener_settings true",
+            "",
+            "# the aggregator's listener: loopback only, the aggregator's own login only",
+            listener(port, bind),
+            "allow_anonymous false",
+            f"password_file {auth.aggregator_password_file}",
+            f"acl_file {auth.aggregator_acl_file}",
+        ]
+        devices: list[str] = []
+        if tls is not None:
+            devices = tls_lines(tls)
+        elif device_port is not None:
+            devices = [listener(device_port, bind)]
+        if devices:
+            lines += [
+                "",
+                "# the devices' listener: a login per device, a pattern ACL; the client id is",
+                "# the username (the device id), so no device can take another client's id",
+                *devices,
+                "allow_anonymous false",
+                "use_username_as_clientid true",
+                f"password_file {auth.password_file}",
+                f"acl_file {auth.acl_file}",
+            ]
+        lines.append("")
     lines += [
         f"max_packet_size {max_packet_size}",
         # the aggregator may be down for a while: keep its queued QoS 1 readings

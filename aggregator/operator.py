@@ -312,3 +312,28 @@ def rekey(cfg: Config, ledger: Ledger, actor: Actor, device_id: str, new_public_
         rec.broker_login, rec.broker_reload = "replaced", login["broker_reload"]
     return Rekeyed(device_id, new.device_id, new.household, old_login, login)
 
+
+
+# --- a device's broker login, issued again (eco-aggregator broker-password) ---------------------
+
+
+def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
+                         device_id: str) -> dict[str, str]:
+    """A new broker password for an enrolled, unrevoked device (the old one stops working at
+    the broker's reload). Audited like enrol and revoke: a new password is a new way in, and a
+    refused attempt (unknown or revoked device) is recorded too. Returns the login fields, the
+    password among them, shown once by the caller."""
+    with _audited(cfg, _Record("broker-password", actor, device_id,
+                               household_of(store, device_id))) as rec:
+        if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
+            rec.device_id = None  # not an id: keep operator input out of the trail
+            raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
+        row = store.device(device_id)
+        if row is None:
+            raise Rejected(f"device {device_id} is not enrolled")
+        if row.revoked_index is not None:
+            raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it "
+                           "gets no broker access")
+        login = issue_device_login(cfg, device_id)
+        rec.broker_login, rec.broker_reload = "reissued", login["broker_reload"]
+    return login

@@ -77,7 +77,7 @@ class AggregatorDir:
                        "--store", self.store_url)
         self.log_vkey = out["log_vkey"]
         text = self.config.read_text()
-        text = text.replace('share_group = "aggregators"', f'share_group = "bench-{self.name}"')
+        text = re.sub(r'(?m)^share_group = ".*"$', f'share_group = "bench-{self.name}"', text)
         # our loopback broker has no access control: connect anonymously, as the tests do
         text = re.sub(r"(?m)^(username|password_file) = .*\n", "", text)
         if self.group_max is not None:
@@ -88,8 +88,8 @@ class AggregatorDir:
     def worker_config(self, i: int) -> Path:
         """Worker ``i``'s config: the same state and store, its own MQTT client id."""
         path = self.state / f"worker-{i}.toml"
-        path.write_text(self.config.read_text().replace(
-            'client_id = "eco-aggregator-1"', f'client_id = "bench-{self.name}-{i}"'))
+        path.write_text(re.sub(r'(?m)^client_id = ".*"$', f'client_id = "bench-{self.name}-{i}"',
+                               self.config.read_text()))
         return path
 
     def ledger(self) -> Ledger:

@@ -167,9 +167,13 @@ class Site:
         assert out["broker_reload"].startswith("reloaded: SIGHUP"), out["broker_reload"]
         return out
 
+    def device(self, device_id: str, password: str, **kw: Any) -> V5:
+        """A device's client on the devices' (TLS) listener, not yet connected."""
+        return V5(self.tls_port, device_id, password, ca_file=self.ca_file, **kw)
+
     def device_client(self, device_id: str, password: str, **kw: Any) -> V5:
-        return connect_when_reloaded(lambda: V5(self.port, device_id, password,
-                                                client_id=device_id, **kw))
+        return connect_when_reloaded(lambda: self.device(device_id, password,
+                                                         client_id=device_id, **kw))
 
     def aggregator_client(self) -> V5:
         c = V5(self.port, "eco-aggregator", self.aggregator_password, client_id="agg-test")
@@ -319,7 +323,7 @@ def test_wrong_password_unknown_user_and_revoked_device_are_refused_at_connect(
                            (a.device_id, site.aggregator_password),
                            (Device().device_id, login["broker_password"]),
                            ("eco-aggregator", login["broker_password"])):
-        c = V5(site.port, user, password)
+        c = site.device(user, password)
         try:
             rc = c.connect()
         finally:
@@ -328,7 +332,7 @@ def test_wrong_password_unknown_user_and_revoked_device_are_refused_at_connect(
     out = cli(capsys, "--config", site.conf, "revoke", a.device_id, "--reason", "stolen")
     assert out["broker_login_removed"] is True
     assert out["broker_reload"].startswith("reloaded")
-    rc = refused_when_reloaded(lambda: V5(site.port, a.device_id, login["broker_password"]))
+    rc = refused_when_reloaded(lambda: site.device(a.device_id, login["broker_password"]))
     assert rc.is_failure, "a revoked device can still log in"
 
 
@@ -339,7 +343,7 @@ def test_broker_password_reissues_a_login_and_the_old_one_stops_working(
     new = cli(capsys, "--config", site.conf, "broker-password", a.device_id)
     assert new["broker_password"] != old
     site.device_client(a.device_id, new["broker_password"]).close()
-    c = V5(site.port, a.device_id, old)
+    c = site.device(a.device_id, old)
     try:
         assert c.connect().is_failure
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import select
 import signal
 import subprocess
@@ -41,8 +42,8 @@ def isolate(conf: str, name: str) -> None:
     """Own client id and share group per test. Mosquitto hands an offline persistent member of
     a share group its turn of the messages, so an earlier test's session would take some."""
     text = Path(conf).read_text()
-    text = text.replace('client_id = "eco-aggregator-1"', f'client_id = "agg-{name}"')
-    text = text.replace('share_group = "aggregators"', f'share_group = "g-{name}"')
+    text = re.sub(r'(?m)^client_id = ".*"$', f'client_id = "agg-{name}"', text)
+    text = re.sub(r'(?m)^share_group = ".*"$', f'share_group = "g-{name}"', text)
     Path(conf).write_text(text)
 
 
