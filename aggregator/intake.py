@@ -43,6 +43,7 @@ from .checks import Accept, DeviceView, Duplicate, Prepared, Reject, TimeWindow,
 from .errors import StoreCorrupt
 from .ledger import KnownEntries, Ledger
 from .quarantine import flag_for, quarantine_entry, quarantined_by, record_legacy_flags
+from .rejection_budget import RejectionBudget
 from .store.interface import DeviceRow, ReadingRow
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class Intake:
         self._keys: dict[str, tuple[Enrolment, Ed25519PublicKey]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._clock = clock
+        self.rejections = RejectionBudget(clock=clock)
 
     def _admit(self, device_id: str) -> tuple[bool, bool]:
         """Token bucket per device: (admitted, first refusal in this minute)."""
@@ -226,7 +228,7 @@ class Intake:
             return []
         if m.problem is not None:
             if m.record:
-                self.store.record_rejection(m.device_id, None, m.problem, now)
+                self._record_rejection(m.device_id, None, m.problem, now)
             return []
         device_id = m.device_id
         if device_id not in group.rows:
@@ -312,7 +314,7 @@ class Intake:
         the device: an ``eco.quarantine/v1`` with the refused reading as evidence goes into the
         log in this transaction, so its later readings are logged but credit nothing until the
         operator releases it (aggregator/quarantine.py)."""
-        self.store.record_rejection(device_id, d.seq, d.reason, now)
+        self._record_rejection(device_id, d.seq, d.reason, now)
         if d.fork and row is not None and row.flag is None and row.revoked_index is None:
             entry = quarantine_entry(self.ledger.signer.private_key, device_id,
                                      d.reason, now, obj)
@@ -323,6 +325,25 @@ class Intake:
                             row.last_hash, row.revoked_index, flag_for(leaf))
             log.warning("device %s quarantined by entry %d: %s", device_id, leaf, d.reason)
         return (d.seq, d.sha256, S.REJECTED, d.reason[:512], None, d.expected_seq, None), row
+
+    def _record_rejection(self, device_id: str, seq: int | None, reason: str,
+                          now: str) -> None:
+        """A row in the operator's rejection table, within the device's budget (a flood
+        within rate must not grow the store without bound; aggregator/rejection_budget.py)."""
+        for device, summary in self.rejections.due():
+            self.store.record_rejection(device, None, summary, now)
+        if self.rejections.admit(device_id, reason):
+            self.store.record_rejection(device_id, seq, reason, now)
+
+    def flush_rejections(self, now: str, force: bool = False) -> int:
+        """Write the summary rows of budget windows that have ended (all with ``force``), in
+        a transaction of their own; serve calls it between groups."""
+        due = self.rejections.due(force)
+        if due:
+            with self.store.transaction():
+                for device, summary in due:
+                    self.store.record_rejection(device, None, summary, now)
+        return len(due)
 
     def _receipt(self, m: _Message, judged: list[_Item]) -> Outcome:
         """After the commit: the signed receipt (or, for a message without readings to itemise,

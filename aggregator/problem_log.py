@@ -46,17 +46,19 @@ class ProblemLog:
     clock: Callable[[], float] = time.monotonic
     _windows: dict[str, _Window] = field(default_factory=dict)
 
-    def note(self, device_id: str | None, problem: str) -> list[str]:
+    def note(self, device_id: str | None, problem: str, count: int = 1) -> list[str]:
+        """``count`` messages with this problem (the worker counts its queue drops in bulk)."""
         now = self.clock()
         lines = self._close_expired(now)
         key = device_id or UNKNOWN
         w = self._windows.get(key)
         if w is None:
-            self._windows[key] = _Window(now)
+            w = self._windows[key] = _Window(now)
             lines.append(problem)
-            return lines
-        w.counts[problem_code(problem, device_id)] += 1
-        w.last = problem
+            count -= 1
+        if count > 0:
+            w.counts[problem_code(problem, device_id)] += count
+            w.last = problem
         return lines
 
     def flush(self, force: bool = False) -> list[str]:

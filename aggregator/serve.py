@@ -5,16 +5,23 @@ session expiry), so the broker keeps queueing readings while we are down (docs/p
 Messages are acknowledged manually, *after* the group that contains them is committed: a crash
 between receipt and commit leaves them with the broker, and the device resends anyway until it
 holds a receipt. Callbacks only enqueue; all store I/O happens on the main thread.
+
+Fairness under a flood (issue 14; docs/architecture.md "Ingest"): messages wait in one bounded
+queue per device (:class:`~aggregator.fair_queue.FairQueue`) and groups take them round-robin,
+so one device's backlog delays another's receipt by at most one message per waiting device per
+group. A message over its device's cap is acknowledged to the broker at once, in the network
+thread, and dropped unanswered: it must not hold a slot of the broker's in-flight window for
+this session (``max_inflight_messages``) nor keep the broker's queue for us growing, which is
+what delays and finally drops every other device's messages.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,10 +40,13 @@ from eco_protocol.logkey import LOG_KEYS_TOPIC
 from .broker_auth import aggregator_password
 from .config import Config
 from .errors import ConfigError, EnvironmentProblem
-from .intake import Intake, receipts_topic
+from .fair_queue import DEFAULT_PER_KEY, FairQueue
+from .ingest_status import IngestCounters, StatusFile, status_path
+from .intake import TOPIC_RE, Intake, receipts_topic
 from .ledger import KeyChanged, Ledger
 from .logkeys import announcement, load_log_signer
 from .problem_log import ProblemLog
+from .rate_gate import RateGate
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,7 @@ class Stats:
     rejected: int = 0
     groups: int = 0
     checkpoints: int = 0
+    dropped: int = 0  # over a device's queue cap: acknowledged and dropped unprocessed
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict[str, Any]:
@@ -60,8 +71,19 @@ class IngestWorker:
                  rules: CreditRules = DEFAULT_RULES) -> None:
         self.cfg = cfg
         self.ledger = ledger
-        self.intake = Intake(ledger, cfg.limits, rules=rules)
-        self.inbox: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
+        # the per-device rate limit is applied in the network thread (self.gate), before the
+        # queue; the intake must not count the same messages a second time
+        self.intake = Intake(ledger, replace(cfg.limits, rate_per_device=1e12,
+                                             burst_per_device=10**9), rules=rules)
+        self.gate = RateGate(cfg.limits.rate_per_device, cfg.limits.burst_per_device)
+        # device → (monotonic time of its last rate_limited rejection row, drops since)
+        self._rate_rows: dict[str, tuple[float, int]] = {}
+        # (topic, payload, mid, qos) per device id ("" for a topic that names none)
+        self.inbox: FairQueue[str, tuple[str, bytes, int, int]] = FairQueue(
+            DEFAULT_PER_KEY)
+        # per-device counts for the operator: ingest-status.json, read by the web UI
+        self.counters = IngestCounters()
+        self.status_file = StatusFile(status_path(cfg.state_dir, cfg.mqtt.client_id))
         self.connected = threading.Event()
         self.stats = Stats()
         # refused messages: a few summary lines per device per minute, never one per message
@@ -108,8 +130,20 @@ class IngestWorker:
         if rc != 0:
             log.warning("disconnected from broker: %s; paho reconnects", rc)
 
-    def _on_message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
-        self.inbox.put((msg.topic, bytes(msg.payload), msg.mid, msg.qos))
+    def _on_message(self, client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        topic = msg.topic
+        m = TOPIC_RE.match(topic)
+        device = "" if m is None else m.group(1)
+        if m is not None and not self.gate.admit(device):
+            code = "rate_limited"
+        elif not self.inbox.offer(device, (topic, bytes(msg.payload), msg.mid, msg.qos)):
+            code = "queue_full"
+        else:
+            return
+        # refused here: free the broker's in-flight slot at once, answer nothing
+        if msg.qos > 0:
+            client.ack(msg.mid, msg.qos)
+        self.counters.drop(device, code)
 
     # --- main loop ---------------------------------------------------------------------
 
@@ -133,8 +167,12 @@ class IngestWorker:
                     self._process(group)
                     last_activity = time.monotonic()
                 self._maybe_checkpoint()
+                self._note_drops()
+                if self.intake.rejections.pending():
+                    self.intake.flush_rejections(format_time(datetime.now(UTC)))
                 for line in self.problems.flush():
                     log.warning("%s", line)
+                self.status_file.maybe_write(self.counters)
                 thread = getattr(self.client, "_thread", None)
                 if thread is not None and not thread.is_alive():
                     raise EnvironmentProblem("the MQTT network thread died; restarting")
@@ -149,6 +187,9 @@ class IngestWorker:
                     break
         finally:
             sd_notify("STOPPING=1")
+            self._note_drops(force=True)
+            self.intake.flush_rejections(format_time(datetime.now(UTC)), force=True)
+            self.status_file.maybe_write(self.counters, force=True)
             for line in self.problems.flush(force=True):
                 log.warning("%s", line)
             self._maybe_checkpoint(force=True)
@@ -156,20 +197,51 @@ class IngestWorker:
             self.client.loop_stop()
 
     def _drain(self) -> list[tuple[str, bytes, int, int]]:
-        try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
+        """The next group: round-robin over the devices with messages waiting, topped up for
+        up to ``group_wait_ms`` while it is not full."""
+        if not self.inbox.wait(0.2):
             return []
-        group = [first]
+        group = self.inbox.take(self.cfg.group_max)
         deadline = time.monotonic() + self.cfg.group_wait_ms / 1000
         while len(group) < self.cfg.group_max:
             timeout = deadline - time.monotonic()
-            try:
-                group.append(self.inbox.get(timeout=timeout) if timeout > 0
-                             else self.inbox.get_nowait())
-            except queue.Empty:
+            if timeout <= 0 or not self.inbox.wait(timeout):
                 break
+            group += self.inbox.take(self.cfg.group_max - len(group))
         return group
+
+    def _note_drops(self, force: bool = False) -> None:
+        """Drops counted by the network thread since last time: into the stats, the problem
+        log (its summary lines, never one per message) and, for rate_limited, one rejection
+        row per device per minute with the count (the table stays bounded under a flood)."""
+        for (device, code), n in self.counters.take_new_drops().items():
+            self.stats.dropped += n
+            who = device or "(no device id)"
+            if code == "rate_limited":
+                problem = (f"{who}: rate_limited: {n} message(s) over "
+                           f"{self.gate.rate:g} messages/s from this device dropped unanswered "
+                           "(the device resends them later)")
+                at, pending = self._rate_rows.get(device, (-1e9, 0))
+                self._rate_rows[device] = (at, pending + n)
+            else:
+                problem = (f"{who}: queue_full: {n} message(s) dropped, more than "
+                           f"{self.inbox.per_key} were waiting from this device; excess is "
+                           "acknowledged and dropped unanswered (the device resends it later)")
+            for line in self.problems.note(device or None, problem, count=n):
+                log.warning("%s", line)
+        now = time.monotonic()
+        due = [(d, n) for d, (at, n) in self._rate_rows.items()
+               if n and (force or now - at >= 60)]
+        if due:
+            stamp = format_time(datetime.now(UTC))
+            with self.ledger.store.transaction():
+                for device, n in due:
+                    self.ledger.store.record_rejection(
+                        device, None, f"rate_limited: {n} message(s) over "
+                        f"{self.gate.rate:g} messages/s dropped unanswered since the last such "
+                        "row", stamp)
+            for device, _ in due:
+                self._rate_rows[device] = (now, 0)
 
     def _announce_keys(self) -> None:
         payload = self._announcement
@@ -200,6 +272,7 @@ class IngestWorker:
             if qos > 0:
                 self.client.ack(mid, qos)
         for o in outcomes:
+            self.counters.processed(o.device_id or "", o.problem)
             if o.problem:
                 for line in self.problems.note(o.device_id, o.problem):
                     log.warning("%s", line)
