@@ -152,7 +152,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
                        "--ev-wh-per-km, --ev-petrol-km-per-l)")
     done = operator.enrol(cfg, ledger, operator.Actor.cli(), public_key=public,
                           reference=args.household, programme=args.programme, meters=meters,
-                          fit=fit, enrolled_at=enrolled_at)
+                          fit=fit, enrolled_at=enrolled_at, contact=args.contact)
     _print({"device_id": done.device_id, "household": done.household, "index": done.index,
             "enrolled_at": done.enrolled_at, **done.login})
     return 0
@@ -177,6 +177,15 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     done = operator.rekey(cfg, ledger, operator.Actor.cli(), args.device_id, public, _now())
     _print({"replaced": done.replaced, "device_id": done.device_id,
             "household": done.household, "old_login": done.old_login, **done.login})
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    open_store(cfg).close()  # moves references an older version kept in the ledger store
+    done = operator.forget(cfg, operator.Actor.cli(), args.household)
+    _print({"household": done.household, "personal_data": "erased",
+            "note": "the pseudonym, its readings and its points stay in the log"})
     return 0
 
 
@@ -450,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--public-key", required=True, help="device public key, base64 of 32 bytes")
     s.add_argument("--household", required=True,
                    help="household reference (kept off the ledger; only its pseudonym is logged)")
+    s.add_argument("--contact", default=None,
+                   help="phone or e-mail of the household (kept with the reference, off the "
+                        "ledger; erased by 'forget')")
     s.add_argument("--programme", required=True)
     s.add_argument("--meter", action="append", required=True,
                    help="id:quantity:protocol:rated_w (repeatable)")
@@ -481,6 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("device_id")
     s.add_argument("--reason", required=True)
     s.set_defaults(func=cmd_revoke)
+    s = sub.add_parser("forget", help="erase a household's personal data (the right to be "
+                       "forgotten); its pseudonym and readings stay in the log")
+    s.add_argument("household", help="household reference as enrolled, or its pseudonym hh-…")
+    s.set_defaults(func=cmd_forget)
     s = sub.add_parser("status", help="ledger size, checkpoint, devices, recent rejections")
     s.add_argument("--rejections", type=int, default=20)
     s.set_defaults(func=cmd_status)

@@ -4,8 +4,9 @@ The CLI (``eco-aggregator enrol|revoke|rekey``) and the web UI both call these f
 none of the steps themselves, so the two can no longer drift apart (the UI once revoked a device
 in the log but left its broker login in place). Each action:
 
-* changes the ledger (``eco.enrol/v1`` / ``eco.revoke/v1``) and, for an enrolment, the household
-  reference table (the only place the reference lives; the log has its pseudonym);
+* changes the ledger (``eco.enrol/v1`` / ``eco.revoke/v1``) and, for an enrolment, the personal
+  store (:mod:`aggregator.personal`, the only place the reference lives; the log has its
+  pseudonym), which ``forget`` erases without touching the log;
 * changes the device's broker login (issued on enrol/rekey, withdrawn on revoke/rekey) and tells
   the broker to reload (:mod:`aggregator.cli_broker`);
 * leaves one audit record — who (the UI account, or ``cli``, and the OS user), what, which device,
@@ -36,7 +37,7 @@ from eco_protocol.errors import ProtocolError
 from eco_protocol.keys import DeviceId
 from eco_protocol.records import MeterSpec
 
-from . import registry
+from . import personal, registry
 from .cli_broker import issue_device_login, withdraw_device_login
 from .config import Config
 from .errors import EnvironmentProblem, Rejected
@@ -245,7 +246,7 @@ def _login_or_explain(what: str, step: Callable[[], T]) -> T:
 
 def enrol(cfg: Config, ledger: Ledger, actor: Actor, *, public_key: bytes, reference: str,
           programme: str, meters: Sequence[MeterSpec], fit: Mapping[str, Any],
-          enrolled_at: str) -> Enrolled:
+          enrolled_at: str, contact: str | None = None) -> Enrolled:
     """Keep the household reference, append ``eco.enrol/v1``, issue the device's broker login.
     The caller has validated the terms (the CLI's flags, the UI's form)."""
     household = registry.pseudonym(pseudonym_key(cfg), reference)
@@ -253,8 +254,8 @@ def enrol(cfg: Config, ledger: Ledger, actor: Actor, *, public_key: bytes, refer
         enrolment = registry.build_enrolment(public_key, household, programme, meters, fit,
                                              enrolled_at)
         device_id = rec.device_id = enrolment.device_id
-        with ledger.store.transaction():
-            ledger.store.put_household(household, reference)
+        with personal.open_personal(cfg.state_dir) as people:  # never the ledger's store
+            people.put(personal.Person(household, reference, contact))
         rec.index, _ = registry.enrol(ledger, enrolment)
         # printed once by the caller; only its hash is kept (docs/protocol.md §3). Its errors
         # already say the device is enrolled and how to issue the login again.
@@ -337,3 +338,30 @@ def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
         login = issue_device_login(cfg, device_id)
         rec.broker_login, rec.broker_reload = "reissued", login["broker_reload"]
     return login
+
+
+# --- the right to be forgotten -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    household: str  # the pseudonym, which stays in the log with its readings and points
+
+
+def forget(cfg: Config, actor: Actor, household_or_reference: str) -> Forgotten:
+    """Erase a household's personal data (reference, contact) from the personal store, on the
+    household's request. The ledger is not opened: the pseudonym, its readings and its points
+    stay, verifiable, and nobody can tell any more whose they were. ``household_or_reference``
+    is the ``hh-…`` pseudonym or the reference as enrolled; the audit record names only the
+    pseudonym."""
+    given = household_or_reference.strip()
+    is_pseudonym = personal.PSEUDONYM_RE.fullmatch(given) is not None
+    household = given if is_pseudonym else registry.pseudonym(pseudonym_key(cfg), given)
+    with _audited(cfg, _Record("forget", actor, None, household),
+                  None if is_pseudonym else given), \
+            personal.open_personal(cfg.state_dir) as people:
+        if not people.erase(household):
+            raise Rejected(f"no personal data is kept for household {household} (already "
+                           "erased, never enrolled, or enrolled on another machine: run "
+                           "'eco-aggregator forget' where its reference was typed)")
+    return Forgotten(household)

@@ -70,9 +70,9 @@ class RawTable:
     keys: int
 
 
-# The tables the audit reads row by row. ``household`` (personal data, outside the log) and
-# ``rejection`` (the operator's log of refused readings) are not derived from the log, and
-# ``node`` is checked hash by hash as the tree is recomputed.
+# The tables the audit reads row by row. ``rejection`` (the operator's log of refused readings)
+# is not derived from the log, and ``node`` is checked hash by hash as the tree is recomputed.
+# Personal data (household references) is not in the ledger store at all: aggregator.personal.
 RAW_TABLES: dict[str, RawTable] = {
     "meta": RawTable(("key", "value"), ("TEXT", "TEXT"), 1),
     "entry": RawTable(("idx", "type", "data", "leaf"), ("INTEGER", "TEXT", "BLOB", "BLOB"), 1),
@@ -191,7 +191,15 @@ class LedgerStore(Protocol):
         it. Streams: a large table is never held in memory at once."""
         ...
 
-    # --- households (personal data, erasable, outside the log) ---
-    def put_household(self, pseudonym: str, reference: str) -> None: ...
+    # --- moving personal data out (older versions kept it here) ---
+    def legacy_households(self) -> list[tuple[str, str]] | None:
+        """The ``(pseudonym, reference)`` rows of the ``household`` table older versions kept in
+        the ledger store, or None when the store has no such table (the cheap, usual case: the
+        store noted it when it was opened). See :func:`aggregator.personal.migrate_from_ledger`."""
+        ...
 
-    def erase_household(self, pseudonym: str) -> bool: ...
+    def drop_legacy_households(self) -> None:
+        """Drop that table and make its bytes leave the store's files as far as the backend
+        allows (SQLite: VACUUM and a truncated WAL; PostgreSQL: the table's files are unlinked,
+        the server's WAL keeps the rows until its segments are recycled)."""
+        ...

@@ -67,7 +67,6 @@ CREATE TABLE IF NOT EXISTS rejection (
 CREATE TABLE IF NOT EXISTS checkpoint (
     size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL, proof BYTEA NOT NULL,
     signed_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS household (pseudonym TEXT PRIMARY KEY, reference TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cosignature (
     size BIGINT NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name))
 """
@@ -76,7 +75,8 @@ CREATE TABLE IF NOT EXISTS cosignature (
 _TEXT_KEYS = frozenset({"key", "device_id", "meter", "name"})  # raw_rows orders these bytewise
 
 _TABLES = ("meta", "entry", "node", "device", "reading", "meter_cursor", "rejection",
-           "checkpoint", "household", "cosignature")
+           "checkpoint", "cosignature")
+_LEGACY = "household"  # personal data older versions kept here (aggregator.personal)
 
 
 def _text(s: str) -> str:
@@ -93,6 +93,7 @@ class PostgresStore:
         self.url = url
         self.location = redact(url)
         self._depth = 0
+        self._legacy_households = False
         try:
             self._db: psycopg.Connection[TupleRow] = psycopg.connect(
                 url, autocommit=True, connect_timeout=connect_timeout,
@@ -129,9 +130,13 @@ class PostgresStore:
                                      f"this program knows {SCHEMA_VERSION}")
 
     def _has_tables(self) -> bool:
-        row = self._one("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = "
-                        "current_schema() AND tablename = ANY(%s)", (list(_TABLES),))
-        return row is not None and int(row[0]) == len(_TABLES)
+        """Whether every table exists (and, in the same query, whether the legacy household
+        table does: no extra round trip for the readers that open a store per request)."""
+        found = {str(r[0]) for r in self._x(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "AND tablename = ANY(%s)", ([*_TABLES, _LEGACY],)).fetchall()}
+        self._legacy_households = _LEGACY in found
+        return found.issuperset(_TABLES)
 
     def _x(self, query: str,
            params: Sequence[object] | None = None) -> psycopg.Cursor[TupleRow]:
@@ -345,12 +350,20 @@ class PostgresStore:
                 return
             after = tuple(rows[-1][:keys])
 
-    # --- households -----------------------------------------------------------------------
+    # --- moving personal data out ----------------------------------------------------------
 
-    def put_household(self, pseudonym: str, reference: str) -> None:
-        self._x("INSERT INTO household(pseudonym, reference) VALUES(%s, %s) "
-                "ON CONFLICT(pseudonym) DO UPDATE SET reference=excluded.reference",
-                (pseudonym, _text(reference)))
+    def legacy_households(self) -> list[tuple[str, str]] | None:
+        if not self._legacy_households:
+            return None
+        rows = self._x(f"SELECT pseudonym, reference FROM {_LEGACY} ORDER BY pseudonym")
+        return [(str(p), str(r)) for p, r in rows.fetchall()]
 
-    def erase_household(self, pseudonym: str) -> bool:
-        return self._x("DELETE FROM household WHERE pseudonym=%s", (pseudonym,)).rowcount > 0
+    def drop_legacy_households(self) -> None:
+        """DROP TABLE unlinks the table's files (unlike DELETE, which leaves dead tuples until
+        VACUUM); the server's WAL, replicas and backups keep the rows until they are recycled —
+        the reason personal data no longer lives in this database."""
+        if not self._legacy_households:
+            return
+        with self.transaction():
+            self._x(f"DROP TABLE IF EXISTS {_LEGACY}")
+        self._legacy_households = False

@@ -9,6 +9,7 @@ disk before the receipt leaves (sqlite.org/pragma.html#pragma_synchronous).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +42,6 @@ CREATE TABLE IF NOT EXISTS rejection (
 CREATE TABLE IF NOT EXISTS checkpoint (
     size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, proof BLOB NOT NULL,
     signed_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS household (pseudonym TEXT PRIMARY KEY, reference TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cosignature (
     size INTEGER NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL,
     PRIMARY KEY (size, name)) WITHOUT ROWID;
@@ -87,6 +87,9 @@ class SqliteStore:
                         f"{bad[:3]}; restore it from a backup or a mirror, then run "
                         "'eco-aggregator ledger verify'")
             self._db.executescript(_SCHEMA)
+            self._legacy_households = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='household'"
+            ).fetchone() is not None
         except sqlite3.DatabaseError as e:
             if _is_environment(e):
                 raise EnvironmentProblem(f"cannot open ledger database {path}: {e} (is its "
@@ -299,13 +302,31 @@ class SqliteStore:
         for row in cur:
             yield tuple(_raw(row[2 * i], row[2 * i + 1]) for i in range(len(columns)))
 
-    # --- households -----------------------------------------------------------------------
+    # --- moving personal data out ----------------------------------------------------------
 
-    def put_household(self, pseudonym: str, reference: str) -> None:
-        self._db.execute("INSERT INTO household(pseudonym, reference) VALUES(?, ?) "
-                         "ON CONFLICT(pseudonym) DO UPDATE SET reference=excluded.reference",
-                         (pseudonym, reference))
+    def legacy_households(self) -> list[tuple[str, str]] | None:
+        if not self._legacy_households:
+            return None
+        cur = self._db.execute("SELECT pseudonym, reference FROM household ORDER BY pseudonym")
+        return [(str(p), str(r)) for p, r in cur]
 
-    def erase_household(self, pseudonym: str) -> bool:
-        cur = self._db.execute("DELETE FROM household WHERE pseudonym=?", (pseudonym,))
-        return cur.rowcount > 0
+    def drop_legacy_households(self) -> None:
+        """DROP with secure_delete on, then VACUUM (rewrites every page, so no free page keeps a
+        name) and a TRUNCATE checkpoint (the WAL, which held the old pages, is emptied). Once, at
+        the upgrade; on a large ledger the VACUUM takes minutes and free space the file's size."""
+        if not self._legacy_households:
+            return
+        self._db.execute("PRAGMA secure_delete=ON")
+        with self.transaction():
+            self._db.execute("DROP TABLE household")
+        self._db.execute("VACUUM")
+        busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self._db.execute("PRAGMA secure_delete=OFF")
+        self._legacy_households = False
+        if busy is not None and busy[0]:
+            # the move itself is done; only the WAL's copy of the old pages waits
+            logging.getLogger(__name__).warning(
+                "ledger database %s: the household table moved to the personal store, but "
+                "another process reading the ledger keeps the rewritten file in the WAL, so the "
+                "old pages (with the references) stay on disk until the last process using the "
+                "ledger closes it: stop 'eco-aggregator serve' and the web UI once", self.path)

@@ -20,6 +20,7 @@ from aggregator.cli import main as aggregator_main
 from aggregator.config import Config, load_config
 from aggregator.intake import Intake
 from aggregator.ledger import Ledger
+from aggregator.personal import Person, open_personal
 from aggregator.registry import (
     MeterSpec,
     build_enrolment,
@@ -106,9 +107,9 @@ class UiWorld:
         household = self.pseudonym(reference)
         e = build_enrolment(public_key_raw(d.key), household, PROGRAMME, meters, fit,
                             format_time(JOINED))
+        with open_personal(self.cfg.state_dir) as people:
+            people.put(Person(household, reference))
         with self.ledger() as ledger:
-            with ledger.store.transaction():
-                ledger.store.put_household(household, reference)
             enrol(ledger, e)
         self.devices[reference] = d
         return d
