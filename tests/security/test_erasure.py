@@ -21,10 +21,10 @@ from aggregator.errors import Rejected
 from aggregator.personal import PERSONAL_FILE, Person, PersonalStore, open_personal
 from aggregator.registry import build_enrolment, enrol, methodology_terms
 from aggregator.store import open_store
-from eco_protocol.encoding import format_time
+from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import MeterSpec, Quantity
-from tests.aggregator.conftest import Device
+from tests.aggregator.conftest import PV_TERMS, Device
 from tests.webui.webui_kit import INSTALLED, JOINED, PROGRAMME, UiWorld, make_world, run_cli
 
 NAME = "Hanako Canary-Erasure, 9-9-9 Kita-machi"
@@ -130,6 +130,18 @@ def test_forget_by_pseudonym_and_a_second_time(world: UiWorld) -> None:
     refused = operator.read_audit(world.cfg)[-1]
     assert (refused["action"], refused["outcome"]) == ("forget", "refused")
     assert NAME not in (world.state / operator.AUDIT_FILE).read_text("utf-8")
+
+
+def test_the_cli_keeps_the_contact_and_forgets_it(world: UiWorld) -> None:
+    d = Device()
+    out = world.cli("enrol", "--public-key", b64encode(public_key_raw(d.key)),
+                    "--household", JAPANESE, "--contact", CONTACT, "--programme", PROGRAMME,
+                    "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS)
+    with open_personal(world.state) as people:
+        assert people.get(out["household"]) == Person(out["household"], JAPANESE, CONTACT)
+    assert holding(world.state, JAPANESE, CONTACT) == {PERSONAL_FILE}
+    world.cli("forget", f"  {JAPANESE} ")  # as typed, stray blanks and all
+    assert holding(world.state, JAPANESE, CONTACT) == set()
 
 
 def _enrol_old_style(world: UiWorld, reference: str) -> str:
