@@ -39,7 +39,6 @@ from .export import export_evidence
 from .http_api import ApiConfig, ApiServer, parse_listen
 from .ledger import Ledger
 from .logkeys import load_log_signer
-from .logkeys import rotate as rotate_log_key
 from .progress import Progress
 from .registry import methodology_terms, parse_meter
 from .store import DEFAULT_URL, StoreUrl, open_store
@@ -167,6 +166,15 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    ledger = open_ledger(cfg)
+    done = operator.release(cfg, ledger, operator.Actor.cli(), args.device_id, args.reason,
+                            _now())
+    _print({"device_id": done.device_id, "household": done.household, "index": done.index})
+    return 0
+
+
 def cmd_rekey(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     ledger = open_ledger(cfg)
@@ -285,7 +293,7 @@ def cmd_log_key(args: argparse.Namespace) -> int:
 
 
 def cmd_log_key_rotate(args: argparse.Namespace) -> int:
-    _print(rotate_log_key(load_config(args.config), args.reason))
+    _print(operator.rotate_log_key(load_config(args.config), operator.Actor.cli(), args.reason))
     return 0
 
 
@@ -493,6 +501,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("device_id")
     s.add_argument("--reason", required=True)
     s.set_defaults(func=cmd_revoke)
+    s = sub.add_parser("release", help="let a quarantined (forked) device credit again "
+                       "(appends eco.release/v1); revoke or rekey it instead if the box was "
+                       "cloned or its key leaked")
+    s.add_argument("device_id")
+    s.add_argument("--reason", required=True, help="what you checked (kept in the log: no "
+                   "personal names)")
+    s.set_defaults(func=cmd_release)
     s = sub.add_parser("forget", help="erase a household's personal data (the right to be "
                        "forgotten); its pseudonym and readings stay in the log")
     s.add_argument("household", help="household reference as enrolled, or its pseudonym hh-…")

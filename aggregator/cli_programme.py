@@ -17,8 +17,9 @@ from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time
 from eco_protocol.keyfile import atomic_write
 
+from . import operator
 from .accounting import late_readings, points_statement, scan
-from .batches import certify_batch, period_from_dates, plan_batch, seal_batch, write_report
+from .batches import period_from_dates, plan_batch, write_report
 from .config import Config, load_config
 from .errors import Rejected
 from .ledger import Ledger
@@ -82,17 +83,16 @@ def cmd_points(args: argparse.Namespace) -> int:
 
 
 def cmd_redeem(args: argparse.Namespace) -> int:
-    from .redemption import redeem
-
-    _, ledger, programme = _open(args)
-    res = redeem(ledger, programme, args.household, args.reward, datetime.now(UTC))
+    cfg, ledger, programme = _open(args)
+    res = operator.redeem_points(cfg, ledger, operator.Actor.cli(), programme, args.household,
+                                 args.reward, datetime.now(UTC))
     _print({"household": res.household, "reward": res.reward.id, "points": res.reward.points,
             "balance": res.balance, "index": res.index})
     return 0
 
 
 def cmd_batch_create(args: argparse.Namespace) -> int:
-    _, ledger, programme = _open(args)
+    cfg, ledger, programme = _open(args)
     period = period_from_dates(args.period)
     with Progress() as progress:
         plan = plan_batch(scan(ledger.store, progress=progress, rules=programme.rules),
@@ -100,14 +100,15 @@ def cmd_batch_create(args: argparse.Namespace) -> int:
     if args.preview:
         _print({"preview": True, **plan.preview()})
         return 0
-    index = seal_batch(ledger, plan)
+    index = operator.seal(cfg, ledger, operator.Actor.cli(), plan)
     _print({"sealed": True, "index": index, **plan.preview()})
     return 0
 
 
 def cmd_batch_certify(args: argparse.Namespace) -> int:
-    _, ledger, programme = _open(args)
-    index = certify_batch(ledger, programme, args.batch_id, args.first, args.last)
+    cfg, ledger, programme = _open(args)
+    index = operator.certify(cfg, ledger, operator.Actor.cli(), programme, args.batch_id,
+                             args.first, args.last)
     _print({"batch_id": args.batch_id, "index": index,
             "certified_serials": {"first": args.first, "last": args.last}})
     return 0

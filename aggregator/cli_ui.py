@@ -106,18 +106,19 @@ def _read_password() -> str:
 
 
 def cmd_ui_user(args: argparse.Namespace) -> int:
+    from . import operator
     from .webui.auth import Role, UserStore, ui_dir
 
     cfg = load_config(args.config)
     users = UserStore(ui_dir(cfg.state_dir) / "users.json")
     if args.ui_user_cmd == "add":
-        user = users.add(args.name, _read_password(), Role(args.role))
+        user = operator.set_ui_account(cfg, operator.Actor.cli(), users, args.name,
+                                       _read_password(), Role(args.role))
         _print({"user": user.name, "role": user.role.value, "file": str(users.path)})
     elif args.ui_user_cmd in ("locks", "unlock"):
         return _ui_locks(cfg, args)
     elif args.ui_user_cmd == "remove":
-        if not users.remove(args.name):
-            raise Rejected(f"no web UI user {args.name!r}")
+        operator.remove_ui_account(cfg, operator.Actor.cli(), users, args.name)
         _print({"removed": args.name})
     else:
         _print({"users": [{"user": u.name, "role": u.role.value}
@@ -159,21 +160,20 @@ def enrolled_households(cfg: Config) -> set[str]:
 
 
 def cmd_resident_code(args: argparse.Namespace) -> int:
+    from . import operator
     from .webui.app import HOUSEHOLD_RE
     from .webui.auth import ResidentCodes, ui_dir
 
     cfg = load_config(args.config)
     ref = args.household.strip()
-    if HOUSEHOLD_RE.fullmatch(ref):
-        household = ref
-    else:
-        from .operator import pseudonym_key
-
-        household = pseudonym(pseudonym_key(cfg), ref)
+    household = ref if HOUSEHOLD_RE.fullmatch(ref) else \
+        pseudonym(operator.pseudonym_key(cfg), ref)
     if household not in enrolled_households(cfg):
         raise Rejected(f"household {args.household!r} ({household}) has no enrolled device; "
                        "enrol it first")
-    code = ResidentCodes(ui_dir(cfg.state_dir) / "residents.json").issue(household)
+    code = operator.issue_resident_code(
+        cfg, operator.Actor.cli(), ResidentCodes(ui_dir(cfg.state_dir) / "residents.json"),
+        household)
     _print({"household": household, "code": code,
             "note": "give the code to the household; only its hash is kept, and a new code "
                     "replaces this one"})

@@ -1,4 +1,4 @@
-"""Operator actions — enrol, revoke, rekey — with all their side effects, in one place.
+"""Operator actions — enrol, revoke, rekey, release — with all their side effects, in one place.
 
 The CLI (``eco-aggregator enrol|revoke|rekey``) and the web UI both call these functions and do
 none of the steps themselves, so the two can no longer drift apart (the UI once revoked a device
@@ -37,12 +37,17 @@ from eco_protocol.errors import ProtocolError
 from eco_protocol.keys import DeviceId
 from eco_protocol.records import MeterSpec
 
-from . import personal, registry
+from . import logkeys, personal, quarantine, registry
+from .batches import BatchPlan, certify_batch, seal_batch
 from .cli_broker import issue_device_login, withdraw_device_login
 from .config import Config
 from .errors import EnvironmentProblem, Rejected
 from .ledger import Ledger
+from .programme import Programme
+from .redemption import RedeemResult, redeem
 from .store.interface import LedgerStore
+from .webui.auth import ResidentCodes, Role, User, UserStore
+from .webui.throttle import LoginThrottle
 
 AUDIT_FILE: Final = "operator-audit.jsonl"
 # the audit line must not depend on the command's verbosity (the CLI logs WARNING and up)
@@ -143,6 +148,7 @@ class _Record:
     index: int | None = None
     broker_login: str | None = None  # issued / removed / absent / replaced
     broker_reload: str | None = None
+    target: str | None = None  # what else the action was about (e.g. a lifted login lock-out)
 
     def as_dict(self, outcome: str, error: str | None) -> dict[str, Any]:
         return {"at": datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -151,7 +157,8 @@ class _Record:
                 "os_user": self.actor.os_user, "device_id": self.device_id,
                 "household": self.household, "replaced_by": self.replaced_by,
                 "index": self.index, "broker_login": self.broker_login,
-                "broker_reload": self.broker_reload, "outcome": outcome, "error": error}
+                "broker_reload": self.broker_reload, "target": self.target,
+                "outcome": outcome, "error": error}
 
 
 @contextlib.contextmanager
@@ -314,30 +321,35 @@ def rekey(cfg: Config, ledger: Ledger, actor: Actor, device_id: str, new_public_
     return Rekeyed(device_id, new.device_id, new.household, old_login, login)
 
 
+def lift_lockout(cfg: Config, actor: Actor, throttle: LoginThrottle, kind: str,
+                 name: str) -> bool:
+    """Forgive a web UI account's (or a client address's) failed logins — a colleague who
+    mistyped, vouched for by the operator. Recorded like every operator action; refused (and
+    recorded) when there was nothing to lift."""
+    with _audited(cfg, _Record("lift-lockout", actor, None, target=f"{kind} {name}")):
+        if not throttle.lift(kind, name):
+            raise Rejected(f"no failed logins are counted against {kind} {name!r}")
+    return True
 
-# --- a device's broker login, issued again (eco-aggregator broker-password) ---------------------
+
+@dataclass(frozen=True, slots=True)
+class ReleasedDevice:
+    device_id: str
+    household: str | None
+    index: int
 
 
-def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
-                         device_id: str) -> dict[str, str]:
-    """A new broker password for an enrolled, unrevoked device (the old one stops working at
-    the broker's reload). Audited like enrol and revoke: a new password is a new way in, and a
-    refused attempt (unknown or revoked device) is recorded too. Returns the login fields, the
-    password among them, shown once by the caller."""
-    with _audited(cfg, _Record("broker-password", actor, device_id,
-                               household_of(store, device_id))) as rec:
-        if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
-            rec.device_id = None  # not an id: keep operator input out of the trail
-            raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
-        row = store.device(device_id)
-        if row is None:
-            raise Rejected(f"device {device_id} is not enrolled")
-        if row.revoked_index is not None:
-            raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it "
-                           "gets no broker access")
-        login = issue_device_login(cfg, device_id)
-        rec.broker_login, rec.broker_reload = "reissued", login["broker_reload"]
-    return login
+def release(cfg: Config, ledger: Ledger, actor: Actor, device_id: str, reason: str,
+            at: str) -> ReleasedDevice:
+    """The operator's decision on a quarantined (forked) device: it may credit again from an
+    ``eco.release/v1`` entry on. The other decision is :func:`revoke` (or :func:`rekey`, for a
+    box that was cloned). Readings logged while it was quarantined stay uncredited."""
+    household = household_of(ledger.store, device_id)
+    with _audited(cfg, _Record("release", actor, device_id, household)) as rec:
+        with ledger.store.transaction():
+            rec.index = quarantine.append_release(ledger, device_id, reason, at)
+        ledger.checkpoint_now()
+    return ReleasedDevice(device_id, household, rec.index)
 
 
 # --- the right to be forgotten -----------------------------------------------------------------
@@ -365,3 +377,86 @@ def forget(cfg: Config, actor: Actor, household_or_reference: str) -> Forgotten:
                            "erased, never enrolled, or enrolled on another machine: run "
                            "'eco-aggregator forget' where its reference was typed)")
     return Forgotten(household)
+
+
+# --- a device's broker login, issued again (eco-aggregator broker-password) ---------------------
+
+
+def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
+                         device_id: str) -> dict[str, str]:
+    """A new broker password for an enrolled, unrevoked device (the old one stops working at
+    the broker's reload). Audited like enrol and revoke: a new password is a new way in, and a
+    refused attempt (unknown or revoked device) is recorded too. Returns the login fields, the
+    password among them, shown once by the caller."""
+    with _audited(cfg, _Record("broker-password", actor, device_id,
+                               household_of(store, device_id))) as rec:
+        if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
+            rec.device_id = None  # not an id: keep operator input out of the trail
+            raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
+        row = store.device(device_id)
+        if row is None:
+            raise Rejected(f"device {device_id} is not enrolled")
+        if row.revoked_index is not None:
+            raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it "
+                           "gets no broker access")
+        login = issue_device_login(cfg, device_id)
+        rec.broker_login, rec.broker_reload = "reissued", login["broker_reload"]
+    return login
+
+
+# --- the programme's actions: batches, certifications, redemptions, the log key, accounts -------
+# What they change is in the log (signed) or in the UI's files; the trail adds who did it.
+
+
+def seal(cfg: Config, ledger: Ledger, actor: Actor, plan: BatchPlan) -> int:
+    """Seal a monitoring period's batch (``eco.batch/v1``)."""
+    with _audited(cfg, _Record("seal", actor, None, target=plan.batch_id)) as rec:
+        rec.index = seal_batch(ledger, plan)
+    return rec.index
+
+
+def certify(cfg: Config, ledger: Ledger, actor: Actor, programme: Programme, batch_id: str,
+            first: str, last: str) -> int:
+    """Record the J-Credit serials a batch was certified under (``eco.certify/v1``)."""
+    with _audited(cfg, _Record("certify", actor, None, target=batch_id)) as rec:
+        rec.index = certify_batch(ledger, programme, batch_id, first, last)
+    return rec.index
+
+
+def redeem_points(cfg: Config, ledger: Ledger, actor: Actor, programme: Programme,
+                  household: str, reward_id: str, at: datetime) -> RedeemResult:
+    """Spend a household's points on a reward (``eco.redeem/v1``), at the town hall's counter
+    or a shop's."""
+    with _audited(cfg, _Record("redeem", actor, None, household, target=reward_id[:64])) as rec:
+        res = redeem(ledger, programme, household, reward_id, at)
+        rec.index = res.index
+    return res
+
+
+def rotate_log_key(cfg: Config, actor: Actor, reason: str) -> dict[str, Any]:
+    """Change the log key (``eco.logkey/v1``); see aggregator/logkeys.py."""
+    with _audited(cfg, _Record("log-key-rotate", actor, None)) as rec:
+        out = logkeys.rotate(cfg, reason)
+        rec.index = int(out["change_entry"])
+    return out
+
+
+def issue_resident_code(cfg: Config, actor: Actor, residents: ResidentCodes,
+                        household: str) -> str:
+    """A new web login code for a household (the previous one stops working)."""
+    with _audited(cfg, _Record("resident-code", actor, None, household)):
+        return residents.issue(household)
+
+
+def set_ui_account(cfg: Config, actor: Actor, users: UserStore, name: str, password: str,
+                   role: Role) -> User:
+    """Create a web UI account, or set its password (its sessions end)."""
+    with _audited(cfg, _Record("ui-user-add", actor, None,
+                               target=f"{name[:64]} ({role.value})")):
+        return users.add(name, password, role)
+
+
+def remove_ui_account(cfg: Config, actor: Actor, users: UserStore, name: str) -> None:
+    with _audited(cfg, _Record("ui-user-remove", actor, None, target=name[:64])):
+        if not users.remove(name):
+            raise Rejected(f"no web UI user {name!r}")

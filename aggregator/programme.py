@@ -20,7 +20,7 @@ from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.errors import MalformedRecord
 from eco_protocol.methodology import GridFactor, Methodology
 
-from .errors import ConfigError
+from .errors import ConfigError, Rejected
 
 EXAMPLE = """\
 # Programme configuration: the J-Credit programme-type project this aggregator serves.
@@ -120,7 +120,7 @@ class Programme:
         for r in self.rewards:
             if r.id == reward_id:
                 return r
-        raise ConfigError(f"no reward {reward_id!r} in the catalogue (have: "
+        raise Rejected(f"no reward {reward_id!r} in the catalogue (have: "
                           f"{', '.join(r.id for r in self.rewards)})")
 
     def info(self) -> dict[str, Any]:

@@ -65,13 +65,12 @@ from eco_protocol.records import Quantity
 
 from .. import operator
 from ..accounting import LedgerView, extend_view
-from ..batches import period_from_dates, plan_batch, seal_batch, write_report
+from ..batches import period_from_dates, plan_batch, write_report
 from ..config import Config
 from ..errors import AggregatorError, ConfigError, Rejected
 from ..ledger import Ledger
 from ..logkeys import load_log_signer
 from ..programme import Programme, load_programme
-from ..redemption import redeem
 from ..registry import methodology_terms, parse_meter
 from ..store import Backend, LedgerStore, SqliteStore, open_store
 from . import views
@@ -482,32 +481,35 @@ class UiApp:
         return await self.household_view(request)
 
     async def issue_code(self, request: Request) -> Response:
-        self.require(request, Role.OPERATOR)
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         await self.posted(request)
         household = request.path_params["household"]
         if not HOUSEHOLD_RE.fullmatch(household):
             raise HTTPException(404)
         await run_in_threadpool(self._household, household, 0)  # 404 unless enrolled
-        code = await run_in_threadpool(self.state.residents.issue, household)
+        code = await run_in_threadpool(operator.issue_resident_code, self.state.cfg, actor,
+                                       self.state.residents, household)
         log.info("issued a resident login code for %s", household)
         return await self.household_view(request, new_code=code)
 
     async def operator_redeem(self, request: Request) -> Response:
-        self.require(request, Role.OPERATOR)
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         form = await self.posted(request)
         household = request.path_params["household"]
         if not HOUSEHOLD_RE.fullmatch(household):
             raise HTTPException(404)
         self._redeem_and_flash(request, *await run_in_threadpool(
-            self._redeem, household, str(form.get("reward", ""))))
+            self._redeem, actor, household, str(form.get("reward", ""))))
         return self.redirect(f"/households/{household}")
 
-    def _redeem(self, household: str, reward: str) -> tuple[Any, str | None]:
+    def _redeem(self, actor: operator.Actor, household: str,
+                reward: str) -> tuple[Any, str | None]:
         try:
             programme = self.state.programme()
             with self.state.store() as store:
-                return redeem(self.state.ledger(store), programme, household, reward,
-                              self.state.ui.clock()), None
+                return operator.redeem_points(self.state.cfg, self.state.ledger(store), actor,
+                                              programme, household, reward,
+                                              self.state.ui.clock()), None
         except (AggregatorError, InvalidInput) as e:
             return None, str(e)
 
@@ -851,7 +853,7 @@ class UiApp:
         return str(value) if value else PV
 
     async def seal_post(self, request: Request) -> Response:
-        self.require(request, Role.OPERATOR)
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         form = await self.posted(request)
         t = self.t(request)
         start, end = str(form.get("start", "")), str(form.get("end", ""))
@@ -866,7 +868,8 @@ class UiApp:
                                       methodology)
                 if plan.seal_record().covered_digest != digest:
                     raise Rejected(t("batches.changed"))
-                return plan.batch_id, seal_batch(self.state.ledger(store), plan)
+                return plan.batch_id, operator.seal(self.state.cfg, self.state.ledger(store),
+                                                    actor, plan)
 
         try:
             batch_id, index = await run_in_threadpool(work)
@@ -1036,8 +1039,8 @@ class UiApp:
         if household is None:
             ctx["error"] = t("shop.expired")
             return self.render(request, "shop_redeem.html", "shop.title", 400, **ctx)
-        res, error = await run_in_threadpool(self._redeem, household,
-                                             str(form.get("reward", "")))
+        res, error = await run_in_threadpool(self._redeem, operator.Actor.ui(user.name),
+                                             household, str(form.get("reward", "")))
         ctx.update(await run_in_threadpool(self._shop_context, household))
         ctx["done"], ctx["error"] = res, error
         if res is not None:
