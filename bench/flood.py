@@ -104,8 +104,9 @@ class HonestDevice:
             if seq in self.sent_at and seq not in self.latency:
                 self.latency[seq] = now - self.sent_at[seq]
 
-    def run(self, seconds: float, period_s: float) -> Latencies:
-        """Send for ``seconds``; wait up to 10 s more for the last receipts."""
+    def run(self, seconds: float, period_s: float, bound_s: float = ON_TIME_S) -> Latencies:
+        """Send for ``seconds``; wait up to 10 s more for the last receipts. ``bound_s``: what
+        counts as on time."""
         first = self.next
         start = time.monotonic()
         while time.monotonic() - start < seconds and self.next < len(self.device.messages):
@@ -125,7 +126,7 @@ class HonestDevice:
             time.sleep(0.05)
         with self.lock:
             got = [self.latency[s] for s in seqs if s in self.latency]
-        return summarise(got, len(seqs))
+        return summarise(got, len(seqs), bound_s)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -142,7 +143,7 @@ def flood_payloads(device: DeviceBatch) -> list[bytes]:
     return out
 
 
-def _flood_process(port: int, topic: str, payloads: list[bytes], seconds: float,
+def flood_process(port: int, topic: str, payloads: list[bytes], seconds: float,
                    ready: Any, go: Any, result: Any) -> None:
     """Child process: publish QoS 1 as fast as the broker acknowledges, for ``seconds``. At
     nice 19: on a real installation the flooding device's CPU is its own, not the
@@ -243,7 +244,7 @@ def flood_bench(tmp: Path, broker: Mosquitto, *, seconds: float = 20.0,
         else:
             ctx = mp.get_context("fork")
             ready, go, result = ctx.Event(), ctx.Event(), ctx.Queue()
-            proc = ctx.Process(target=_flood_process, args=(
+            proc = ctx.Process(target=flood_process, args=(
                 broker.port, flooder.topic, payloads, seconds, ready, go, result))
             proc.start()
             if not ready.wait(10):
