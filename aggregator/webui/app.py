@@ -68,6 +68,7 @@ from ..accounting import LedgerView, extend_view
 from ..batches import period_from_dates, plan_batch, write_report
 from ..config import Config
 from ..errors import AggregatorError, ConfigError, Rejected
+from ..ingest_status import read_status
 from ..ledger import Ledger
 from ..logkeys import load_log_signer
 from ..programme import Programme, load_programme
@@ -86,6 +87,7 @@ from .auth import (
 )
 from .charts import COLOURS, Series, bar_chart, share_bar
 from .i18n import LANGUAGES, pick_language, translator
+from .ingest_view import ingest_panel
 from .qr import qr_svg
 from .report import find_chromium, render_pdf, render_report_html, self_check
 from .templating import STATIC, FormValues, environment
@@ -365,6 +367,10 @@ class UiApp:
                                    self.state.ui.clock(), self.state.ui.offline_after)
 
         f = await run_in_threadpool(work)
+        # serve's per-device refused/dropped counts (issue 14: a flooding device is named here)
+        ingest = ingest_panel(
+            await run_in_threadpool(read_status, self.state.cfg.state_dir),
+            {d.device_id: d.household for d in f.devices}, self.state.ui.clock())
         health = share_bar([(t(f"state.{s}"), f.counts[s], COLOURS[s])
                             for s in ("online", "offline", "never", "revoked")],
                            title=t("fleet.health"))
@@ -374,7 +380,7 @@ class UiApp:
                           title=t("fleet.readings_per_day"), unit=t("chart.readings"))
         hours = self.state.ui.offline_after.total_seconds() / 3600
         return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
-                           daily_svg=daily, offline_after_h=f"{hours:g}")
+                           daily_svg=daily, offline_after_h=f"{hours:g}", ingest=ingest)
 
     # --- login lock-outs ----------------------------------------------------------------------
 

@@ -111,6 +111,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "fleet.rejections": ("受け付けなかった計測値（新しい順）", "Rejected readings (latest first)"),
     "fleet.no_rejections": ("ありません。", "None."),
     "fleet.none": ("登録された機器はまだありません。", "No devices enrolled yet."),
+    # ingest under a flood (issue 14): serve's per-device counts, aggregator/ingest_status.py
+    "fleet.ingest": ("受信の状況（拒否・破棄したメッセージ）", "Ingest: refused and dropped messages"),
+    "fleet.ingest_hint": ("直近 {m} 分間に受信を拒否した、または処理せず破棄したメッセージのある機器です。大量に送り続ける機器には「過剰送信」と表示します。", "Devices whose messages were refused or dropped unprocessed in the last {m} minutes. A device that keeps sending far too much is marked \"flooding\"."),
+    "fleet.ingest_as_of": ("集計時刻:", "As of"),
+    "fleet.ingest_stale": ("受信処理（serve）からの更新が止まっています。", "serve has not updated these figures recently."),
+    "fleet.ingest_none": ("ありません。", "None."),
+    "fleet.ingest_unknown": ("受信処理（serve）の集計はまだありません。", "No figures from serve yet."),
+    "fleet.flooding": ("過剰送信", "flooding"),
+    "col.messages": ("処理した数", "Processed"),
+    "col.refused": ("拒否", "Refused"),
+    "col.dropped": ("破棄", "Dropped"),
     "chart.devices": ("台", "devices"),
     "chart.readings": ("件", "readings"),
     # households

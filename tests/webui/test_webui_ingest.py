@@ -1,0 +1,58 @@
+"""The fleet page names a flooding device (issue 14): from the ingest-status file ``serve``
+writes, read by the UI process, with a badge in the device table and a row of counts."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from webui_kit import Browser, UiWorld
+
+from aggregator.ingest_status import FLOODING_PER_MIN, IngestCounters, StatusFile, status_path
+
+SATO = "Sato, 1-2 Chuo"
+
+
+def _publish(world: UiWorld, flooder: str, quiet: str) -> None:
+    """What serve's counters publish: the flooder over the threshold, another device refused
+    once (the same writer serve uses)."""
+    c = IngestCounters()
+    for _ in range(int(FLOODING_PER_MIN * 5) + 1):
+        c.drop(flooder, "rate_limited")
+    c.processed(quiet, "malformed: payload is not JSON")
+    StatusFile(status_path(world.cfg.state_dir, "eco-aggregator-1")).maybe_write(c)
+
+
+def test_the_fleet_page_names_the_flooding_device(world: UiWorld, browser: Browser) -> None:
+    flooder = world.enrol_pv(SATO)
+    quiet = "ab" * 16  # messages on a topic of a device nobody enrolled
+    browser.login()
+    before = browser.get("/fleet").text
+    assert 'id="ingest"' not in before and "受信処理（serve）の集計はまだありません。" in before
+    _publish(world, flooder.device_id, quiet)
+    page = browser.get("/fleet").text
+    devices = page.split('id="devices"', 1)[1].split("</table>", 1)[0]
+    row = devices.split(flooder.device_id, 1)[0].rsplit("<tr>", 1)[1]
+    assert "過剰送信" in row  # the badge next to its state
+    ingest = page.split('id="ingest"', 1)[1].split("</table>", 1)[0]
+    rows = ingest.split("<tr>")[2:]
+    assert flooder.device_id in rows[0] and "過剰送信" in rows[0]  # the worst first
+    assert f">{int(FLOODING_PER_MIN * 5) + 1}<" in rows[0]
+    assert quiet in rows[1] and "過剰送信" not in rows[1]
+    en = browser.get("/lang/en?next=/fleet").text
+    assert "flooding" in en and "Ingest: refused and dropped messages" in en
+
+
+def test_old_figures_say_so(world: UiWorld, browser: Browser) -> None:
+    flooder = world.enrol_pv(SATO)
+    _publish(world, flooder.device_id, "cd" * 16)
+    path = status_path(world.cfg.state_dir, "eco-aggregator-1")
+    old = time.time() - 3600
+    text = path.read_text()
+    # an hour-old file: serve stopped writing
+    path.write_text(text.replace(text.split('"written_at": "', 1)[1].split('"', 1)[0],
+                                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(old))))
+    os.utime(path, (old, old))
+    browser.login()
+    page = browser.get("/fleet").text
+    assert "受信処理（serve）からの更新が止まっています。" in page
