@@ -39,6 +39,7 @@ class FairQueue(Generic[K, T]):
         # keys with something waiting, in the order their turn comes
         self._queues: OrderedDict[K, deque[T]] = OrderedDict()
         self._size = 0
+        self._kicked = False
         self._cond = threading.Condition(threading.Lock())
 
     def __len__(self) -> int:
@@ -78,15 +79,23 @@ class FairQueue(Generic[K, T]):
                     del self._queues[key]
         return out
 
+    def kick(self) -> None:
+        """Wake a :meth:`wait` for other work (serve: acknowledgements to send)."""
+        with self._cond:
+            self._kicked = True
+            self._cond.notify()
+
     def wait(self, timeout: float) -> bool:
-        """Until something is queued (True) or ``timeout`` seconds passed (False)."""
+        """Until something is queued or :meth:`kick` was called (True), or ``timeout`` seconds
+        passed (False)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._size == 0:
+            while self._size == 0 and not self._kicked:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(left)
+            self._kicked = False
             return True
 
 

@@ -21,6 +21,7 @@ import logging
 import ssl
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -76,6 +77,8 @@ class IngestWorker:
         self.intake = Intake(ledger, replace(cfg.limits, rate_per_device=1e12,
                                              burst_per_device=10**9), rules=rules)
         self.gate = RateGate(cfg.limits.rate_per_device, cfg.limits.burst_per_device)
+        # (mid, qos) of messages the network thread refused, for the main thread to acknowledge
+        self._drop_acks: deque[tuple[int, int]] = deque()
         # device → (monotonic time of its last rate_limited rejection row, drops since)
         self._rate_rows: dict[str, tuple[float, int]] = {}
         # (topic, payload, mid, qos) per device id ("" for a topic that names none)
@@ -140,9 +143,11 @@ class IngestWorker:
             code = "queue_full"
         else:
             return
-        # refused here: free the broker's in-flight slot at once, answer nothing
+        # refused here, answered never; the main thread acknowledges it within milliseconds
+        # (freeing the broker's in-flight slot) while this thread reads the next message
         if msg.qos > 0:
-            client.ack(msg.mid, msg.qos)
+            self._drop_acks.append((msg.mid, msg.qos))
+            self.inbox.kick()
         self.counters.drop(device, code)
 
     # --- main loop ---------------------------------------------------------------------
@@ -187,6 +192,7 @@ class IngestWorker:
                     break
         finally:
             sd_notify("STOPPING=1")
+            self._ack_drops()
             self._note_drops(force=True)
             self.intake.flush_rejections(format_time(datetime.now(UTC)), force=True)
             self.status_file.maybe_write(self.counters, force=True)
@@ -201,14 +207,25 @@ class IngestWorker:
         up to ``group_wait_ms`` while it is not full."""
         if not self.inbox.wait(0.2):
             return []
+        self._ack_drops()
         group = self.inbox.take(self.cfg.group_max)
         deadline = time.monotonic() + self.cfg.group_wait_ms / 1000
         while len(group) < self.cfg.group_max:
             timeout = deadline - time.monotonic()
             if timeout <= 0 or not self.inbox.wait(timeout):
                 break
+            self._ack_drops()
             group += self.inbox.take(self.cfg.group_max - len(group))
         return group
+
+    def _ack_drops(self) -> None:
+        """Acknowledge what the network thread refused. Here rather than there: the two
+        threads then share the per-message work (the acknowledgement's socket writes release
+        the GIL), which is what keeps the broker's queue for us moving under a flood."""
+        acks = self._drop_acks
+        while acks:
+            mid, qos = acks.popleft()
+            self.client.ack(mid, qos)
 
     def _note_drops(self, force: bool = False) -> None:
         """Drops counted by the network thread since last time: into the stats, the problem

@@ -142,3 +142,12 @@ def test_problem_log_counts_bulk_notes_in_one_window() -> None:
     t[0] += 60
     (line,) = p.flush()
     assert "506 more problem message(s)" in line and "queue_full 506" in line
+
+
+def test_kick_wakes_a_wait_with_nothing_queued() -> None:
+    q: FairQueue[str, int] = FairQueue()
+    t = threading.Timer(0.05, q.kick)
+    t.start()
+    assert q.wait(5.0) is True and len(q) == 0
+    t.join()
+    assert q.wait(0.01) is False  # a kick wakes one wait only
