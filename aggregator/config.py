@@ -50,8 +50,8 @@ broker = "{broker}"
 # random per installation (docs/protocol.md §3): a guessed share group would let an enrolled
 # device join the aggregator's group and take its turn of other devices' readings. A second
 # 'serve' worker needs a client id of its own (keep the share group).
-client_id = "{client_id}"
-share_group = "{share_group}"
+client_id = "eco-aggregator-1"
+share_group = "aggregators"
 session_expiry_s = 604800
 # The aggregator's own broker login (docs/protocol.md §3): it may read every device's readings and
 # write their receipts. 'eco-aggregator init' creates the password file (mode 0600); or give the
@@ -286,11 +286,18 @@ def guessable_identity(mqtt: MqttConfig) -> list[str]:
 
 def example_config(origin: str, state_dir: Path, broker: str,
                    store_url: str = DEFAULT_URL, identity: MqttIdentity | None = None) -> str:
-    """The config 'init' writes. ``identity``: None draws a fresh random one."""
+    """The config 'init' writes: :data:`EXAMPLE` with a random MQTT identity in place of the
+    old fixed one (``identity``: None draws a fresh one)."""
     ident = identity or MqttIdentity.generate()
-    return EXAMPLE.format(origin=origin, state_dir=state_dir, broker=broker,
-                          store_url=store_url, client_id=ident.client_id,
-                          share_group=ident.share_group)
+    text = EXAMPLE.format(origin=origin, state_dir=state_dir, broker=broker,
+                          store_url=store_url)
+    for old, new in ((f'client_id = "{LEGACY_CLIENT_ID}"', f'client_id = "{ident.client_id}"'),
+                     (f'share_group = "{LEGACY_SHARE_GROUP}"',
+                      f'share_group = "{ident.share_group}"')):
+        if text.count(old) != 1:  # the template and the constants must agree
+            raise AssertionError(f"EXAMPLE must contain {old!r} exactly once")
+        text = text.replace(old, new)
+    return text
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
