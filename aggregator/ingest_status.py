@@ -101,10 +101,12 @@ class IngestCounters:
                         for i in (_M, _R, _D):
                             t[i] += cell[i]
         minutes = self.window_s / 60
+        # only devices with something refused or dropped: the file stays small with 10 k
+        # healthy devices (it is rewritten every few seconds, on an SD card perhaps)
         devices = {
             d or "": {"messages": t[_M], "refused": t[_R], "dropped": t[_D],
                       "flooding": (t[_R] + t[_D]) / minutes >= FLOODING_PER_MIN}
-            for d, t in sorted(totals.items())}
+            for d, t in sorted(totals.items()) if t[_R] or t[_D]}
         return {"written_at": format_time(datetime.fromtimestamp(now, UTC).replace(
                     microsecond=0)),
                 "window_s": self.window_s, "flooding_per_min": FLOODING_PER_MIN,
@@ -113,24 +115,34 @@ class IngestCounters:
 
 @dataclass
 class StatusFile:
-    """Writes the snapshot atomically, at most every ``interval_s`` seconds."""
+    """Writes the snapshot atomically, at most every ``interval_s`` seconds while some device
+    has problems, every ``idle_interval_s`` while all is quiet (the UI still sees it is fresh:
+    ``aggregator/webui/ingest_view.py`` STALE_AFTER is longer)."""
 
     path: Path
     interval_s: float = 5.0
-    _last: float = -1e9
+    idle_interval_s: float = 60.0
+    _checked: float = -1e9
+    _written: float = -1e9
+    _quiet: bool = False
 
     def maybe_write(self, counters: IngestCounters, force: bool = False) -> bool:
         now = time.monotonic()
-        if not force and now - self._last < self.interval_s:
+        if not force and now - self._checked < self.interval_s:
             return False
-        self._last = now
-        write_status(self.path, counters.snapshot())
+        self._checked = now
+        doc = counters.snapshot()
+        quiet = not doc["devices"]
+        if not force and quiet and self._quiet and now - self._written < self.idle_interval_s:
+            return False
+        write_status(self.path, doc)
+        self._written, self._quiet = now, quiet
         return True
 
 
 def write_status(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, sort_keys=True, indent=1) + "\n", "utf-8")
+    tmp.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n", "utf-8")
     os.replace(tmp, path)
 
 

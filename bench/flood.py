@@ -213,13 +213,16 @@ def _log_lines(ws: Workers) -> int:
 
 
 def flood_bench(tmp: Path, broker: Mosquitto, *, seconds: float = 20.0,
-                period_s: float = 0.1, flooder_kind: str = "c") -> dict[str, Any]:
+                period_s: float = 0.1, flooder_kind: str = "paho",
+                prefix: str = "flood_") -> dict[str, Any]:
+    """One baseline, one flood, a little after; the figures' keys start with ``prefix``."""
     n = int(2 * seconds / period_s) + 20
     start = aligned_start(datetime.now(UTC), n)
     honest = make_device(seed=7, number=0, intervals=n, start=start, per_message=1)
     flooder = make_device(seed=7, number=1, intervals=2000, start=aligned_start(
         datetime.now(UTC), 2000), per_message=1)
-    agg = AggregatorDir(tmp / "flood", "flood", broker.url).init()
+    name = prefix.strip("_")
+    agg = AggregatorDir(tmp / name, name, broker.url).init()
     ledger = agg.ledger()
     enrol_town(ledger, [honest, flooder])
     ledger.store.close()
@@ -227,7 +230,7 @@ def flood_bench(tmp: Path, broker: Mosquitto, *, seconds: float = 20.0,
     dev = None
     try:
         ws.wait_connected()
-        dev = HonestDevice(broker.port, honest, "bench-honest")
+        dev = HonestDevice(broker.port, honest, f"bench-honest-{name}")
         log.info("baseline: %s s without the flood", seconds)
         base = dev.run(seconds, period_s)
         lines0, rows0 = _log_lines(ws), _rejection_rows(agg)
@@ -266,28 +269,29 @@ def flood_bench(tmp: Path, broker: Mosquitto, *, seconds: float = 20.0,
     honest_sent = base.sent + during.sent + after.sent
     flood_in = stats["messages"] + stats.get("dropped", 0) - honest_sent
     minutes = max(1.0, (seconds * 1.5) / 60)
-    return {
-        "flood_seconds": seconds,
-        "flood_honest_period_ms": round(period_s * 1000),
-        "flood_honest_p50_ms": during.p50_ms,
-        "flood_honest_p99_ms": during.p99_ms,
-        "flood_honest_max_ms": during.max_ms,
-        "flood_honest_on_time": during.on_time,
-        "flood_honest_answered": f"{during.answered}/{during.sent}",
-        "flood_baseline_p50_ms": base.p50_ms,
-        "flood_baseline_p99_ms": base.p99_ms,
-        "flood_after_p50_ms": after.p50_ms,
-        "flood_after_p99_ms": after.p99_ms,
-        "flood_flooder": "mosquitto_pub -l" if flooder_kind == "c" else "paho",
+    figures = {
+        "seconds": seconds,
+        "honest_period_ms": round(period_s * 1000),
+        "honest_p50_ms": during.p50_ms,
+        "honest_p99_ms": during.p99_ms,
+        "honest_max_ms": during.max_ms,
+        "honest_on_time": during.on_time,
+        "honest_answered": f"{during.answered}/{during.sent}",
+        "baseline_p50_ms": base.p50_ms,
+        "baseline_p99_ms": base.p99_ms,
+        "after_p50_ms": after.p50_ms,
+        "after_p99_ms": after.p99_ms,
+        "flooder": "mosquitto_pub -l" if flooder_kind == "c" else "paho",
         # what reached serve (processed or dropped), per second of flood
-        "flood_msgs_per_s": round(flood_in / elapsed),
-        "flood_broker_acked_per_s": round(acked / elapsed) if acked >= 0 else None,
-        "flood_published": published,
-        "flood_serve_stats": json.dumps(stats, sort_keys=True),
-        "flood_log_lines": lines,
-        "flood_log_lines_per_min": round(lines / minutes, 1),
-        "flood_rejection_rows": rows,
+        "msgs_per_s": round(flood_in / elapsed),
+        "broker_acked_per_s": round(acked / elapsed) if acked >= 0 else None,
+        "published": published,
+        "serve_stats": json.dumps(stats, sort_keys=True),
+        "log_lines": lines,
+        "log_lines_per_min": round(lines / minutes, 1),
+        "rejection_rows": rows,
     }
+    return {f"{prefix}{k}": v for k, v in figures.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,8 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="results file to merge into (default bench/results.json)")
     p.add_argument("--readme", type=Path, default=None,
                    help="README whose bench table to re-render from the merged results")
-    p.add_argument("--flooder", choices=("c", "paho"), default="c",
-                   help="c: mosquitto_pub -l (faster than Python); paho: a Python client")
+    p.add_argument("--flooder", choices=("both", "c", "paho"), default="both",
+                   help="paho: a Python client (figures flood_*); c: mosquitto_pub -l, faster "
+                        "than one Python worker drains (flood_c_*); both (default)")
     p.add_argument("--no-save", action="store_true", help="print only")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -307,10 +312,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("aggregator").setLevel(logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="eco-flood-"))
     try:
+        figures: dict[str, Any] = {}
         with Mosquitto(tmp / "broker") as broker:
-            figures = flood_bench(tmp, broker, seconds=args.seconds,
-                                  period_s=args.period_ms / 1000,
-                                  flooder_kind=args.flooder)
+            for kind, prefix in (("paho", "flood_"), ("c", "flood_c_")):
+                if args.flooder in ("both", kind):
+                    figures.update(flood_bench(tmp, broker, seconds=args.seconds,
+                                               period_s=args.period_ms / 1000,
+                                               flooder_kind=kind, prefix=prefix))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(figures, indent=2, sort_keys=True))

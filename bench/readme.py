@@ -73,6 +73,24 @@ ROWS: list[Row] = [
     ("`agent_start_s`",
      lambda r: f"**{_g(r, 'agent_start_s')} s** from exec to `READY=1`",
      "—", lambda r: None),
+    ("`flood_honest_p99_ms`",
+     lambda r: f"**{_g(r, 'flood_honest_p99_ms')} ms** p99 (p50 {_g(r, 'flood_honest_p50_ms')}, "
+               f"max {_g(r, 'flood_honest_max_ms')}) publish → receipt of an honest device "
+               f"(one reading every {_g(r, 'flood_honest_period_ms')} ms) while another "
+               f"enrolled device floods for {_g(r, 'flood_seconds')} s as fast as the broker "
+               f"takes it ({_g(r, 'flood_msgs_per_s')} msgs/s reached `serve`, Python "
+               f"client); {_g(r, 'flood_honest_on_time')} on time (≤ 1 s); without the flood "
+               f"p50 {_g(r, 'flood_baseline_p50_ms')} / p99 {_g(r, 'flood_baseline_p99_ms')} "
+               f"ms; {_g(r, 'flood_log_lines')} log lines, {_g(r, 'flood_rejection_rows')} "
+               "rejection rows",
+     "≤ 1000", lambda r: r["flood_honest_p99_ms"] <= 1000),
+    ("`flood_c_honest_p99_ms`",
+     lambda r: f"**{_g(r, 'flood_c_honest_p99_ms')} ms** p99 (p50 "
+               f"{_g(r, 'flood_c_honest_p50_ms')}; answered {_g(r, 'flood_c_honest_answered')})"
+               " with a native flooder (`mosquitto_pub -l`): the broker takes more than one "
+               f"`serve` drains ({_g(r, 'flood_c_msgs_per_s')} msgs/s reached it) and queues "
+               "the rest, in arrival order, in front of everyone else's messages",
+     "—", lambda r: None),
     ("`backlog_catchup`",
      lambda r: f"**{_g(r, 'backlog_catchup')} s** to drain {_g(r, 'backlog_readings'):,} "
                f"readings of {_g(r, 'backlog_devices'):,} devices "

@@ -24,7 +24,7 @@ from typing import Any
 from aggregator.mosquitto import Mosquitto
 from aggregator.pgserver import PostgresServer
 
-from . import agent, ingest, machine, proofs, verify
+from . import agent, flood, ingest, machine, proofs, verify
 from .harness import AggregatorDir
 from .machine import Samples, machine_info
 from .readme import render_table, update_readme
@@ -51,10 +51,11 @@ class Scale:
     agent_window_s: float
     reference_s: float  # each bare-verify measurement around a run
     rounds: int  # ingest rounds (1 worker, 2 workers, PostgreSQL), the median reported
+    flood_s: float = 20.0  # flood (and baseline) duration; the native flooder in full runs only
 
 
 FULL = Scale(False, 600, 10_000, (10_000, 100_000, 1_000_000), 2000, 220, 1800.0, 30.0, 1.0, 3)
-QUICK = Scale(True, 24, 60, (10_000, 100_000), 200, 6, 3600.0, 3.0, 0.2, 1)
+QUICK = Scale(True, 24, 60, (10_000, 100_000), 200, 6, 3600.0, 3.0, 0.2, 1, flood_s=3.0)
 
 
 def _step(name: str, fn: Callable[[], Any]) -> Any:
@@ -179,6 +180,12 @@ def run(scale: Scale, tmp: Path) -> dict[str, Any]:
             "backlog_scaled_down": scale.quick,
             "bytes_per_reading": round(bl.bytes_per_reading),
         })
+
+        results.update(_step("flood", lambda: flood.flood_bench(tmp, broker,
+                                                                 seconds=scale.flood_s)))
+        if not scale.quick:
+            results.update(_step("flood, native flooder", lambda: flood.flood_bench(
+                tmp, broker, seconds=scale.flood_s, flooder_kind="c", prefix="flood_c_")))
 
         ag = _step("agent", lambda: agent.agent_bench(tmp, broker, speed=scale.agent_speed,
                                                        window_s=scale.agent_window_s))

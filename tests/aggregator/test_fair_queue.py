@@ -119,8 +119,22 @@ def test_counters_flag_a_flooding_device_and_not_a_quiet_one(tmp_path: Path) -> 
     assert st.devices["f" * 32].flooding and st.devices["f" * 32].dropped == 300
     quiet = st.devices["a" * 32]
     assert (quiet.messages, quiet.refused, quiet.flooding) == (11, 1, False)
+    c.processed("b" * 32, None)  # nothing refused or dropped: not listed
+    assert "b" * 32 not in c.snapshot()["devices"]
     t[0] += 301  # the window has passed: the flood fades out
     assert c.snapshot()["devices"] == {}
+
+
+def test_a_quiet_status_file_is_rewritten_rarely(tmp_path: Path) -> None:
+    f = StatusFile(tmp_path / "s.json", interval_s=0.0, idle_interval_s=3600)
+    c = IngestCounters()
+    assert f.maybe_write(c)  # the first one, so the UI sees serve is there
+    assert not f.maybe_write(c)  # still quiet
+    c.drop("d" * 32, "queue_full")
+    assert f.maybe_write(c) and f.maybe_write(c)  # problems: every interval
+    assert f.maybe_write(IngestCounters())  # once more, to say it is over
+    assert not f.maybe_write(IngestCounters())
+    assert f.maybe_write(IngestCounters(), force=True)
 
 
 def test_status_of_two_workers_is_added_up(tmp_path: Path) -> None:

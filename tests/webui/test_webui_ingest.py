@@ -3,7 +3,7 @@ writes, read by the UI process, with a badge in the device table and a row of co
 
 from __future__ import annotations
 
-import os
+import json
 import time
 
 from webui_kit import Browser, UiWorld
@@ -47,12 +47,10 @@ def test_old_figures_say_so(world: UiWorld, browser: Browser) -> None:
     flooder = world.enrol_pv(SATO)
     _publish(world, flooder.device_id, "cd" * 16)
     path = status_path(world.cfg.state_dir, "eco-aggregator-1")
-    old = time.time() - 3600
-    text = path.read_text()
     # an hour-old file: serve stopped writing
-    path.write_text(text.replace(text.split('"written_at": "', 1)[1].split('"', 1)[0],
-                                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(old))))
-    os.utime(path, (old, old))
+    doc = json.loads(path.read_text())
+    doc["written_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    path.write_text(json.dumps(doc))
     browser.login()
     page = browser.get("/fleet").text
     assert "受信処理（serve）からの更新が止まっています。" in page
