@@ -60,7 +60,7 @@ class Stats:
     rejected: int = 0
     groups: int = 0
     checkpoints: int = 0
-    dropped: int = 0  # over a device's queue cap: acknowledged and dropped unprocessed
+    dropped: int = 0  # over its rate or queue cap: acknowledged, dropped unprocessed
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict[str, Any]:
