@@ -631,7 +631,12 @@ class UiApp:
                            form=form, errors=errors, result=result,
                            quantities=[q.value for q in Quantity], protocols=PROTOCOLS)
 
-    async def revoke_post(self, request: Request) -> Response:
+    async def _device_decision(self, request: Request, reason_key: str,
+                               act: Callable[[Ledger, operator.Actor, str, str], T]
+                               ) -> tuple[T | None, str | None, str | None]:
+        """An operator's decision on one device from its household page (revoke, release): the
+        CSRF-checked form, a required reason, the operator function — the very one the CLI
+        calls. Returns (result, error, household to return to)."""
         actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         form = await self.posted(request)
         device_id = request.path_params["device_id"]
@@ -640,27 +645,33 @@ class UiApp:
         reason = str(form.get("reason", "")).strip()
         t = self.t(request)
 
-        def work() -> tuple[operator.Revoked | None, str | None, str | None]:
-            """What ``eco-aggregator revoke`` does (:func:`aggregator.operator.revoke`: the log
-            entry and the broker login); (result, error, household to return to)."""
+        def work() -> tuple[T | None, str | None, str | None]:
             with self.state.store() as store:
                 household = operator.household_of(store, device_id)
                 try:
                     if not reason:
-                        raise Rejected(t("revoke.reason"))
-                    return operator.revoke(self.state.cfg, self.state.ledger(store), actor,
-                                           device_id, reason,
-                                           format_time(self.state.ui.clock())), None, household
+                        raise Rejected(t(reason_key))
+                    return act(self.state.ledger(store), actor, device_id, reason), None, \
+                        household
                 except (AggregatorError, InvalidInput) as e:
                     return None, str(e), household
 
-        done, error, household = await run_in_threadpool(work)
+        return await run_in_threadpool(work)
+
+    async def revoke_post(self, request: Request) -> Response:
+        """What ``eco-aggregator revoke`` does (:func:`aggregator.operator.revoke`: the log
+        entry and the broker login)."""
+        done, error, household = await self._device_decision(
+            request, "revoke.reason", lambda ledger, actor, device_id, reason: operator.revoke(
+                self.state.cfg, ledger, actor, device_id, reason,
+                format_time(self.state.ui.clock())))
+        t = self.t(request)
         if error is not None or done is None:
             self.flash(request, "error", error or "")
         else:
             login = t("flash.login_removed" if done.login["broker_login_removed"]
                       else "flash.login_absent")
-            self.flash(request, "ok", t("flash.revoked").replace("{d}", device_id)
+            self.flash(request, "ok", t("flash.revoked").replace("{d}", done.device_id)
                        .replace("{i}", str(done.index)) + " " + login
                        .replace("{reload}", str(done.login["broker_reload"])))
         return self.redirect(f"/households/{household}" if household else "/fleet")
@@ -668,32 +679,15 @@ class UiApp:
     async def release_post(self, request: Request) -> Response:
         """The operator's decision on a quarantined (forked) device: let it credit again
         (:func:`aggregator.operator.release`, an ``eco.release/v1`` entry)."""
-        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
-        form = await self.posted(request)
-        device_id = request.path_params["device_id"]
-        if not DEVICE_RE.fullmatch(device_id):
-            raise HTTPException(404)
-        reason = str(form.get("reason", "")).strip()
-        t = self.t(request)
-
-        def work() -> tuple[operator.ReleasedDevice | None, str | None, str | None]:
-            with self.state.store() as store:
-                household = operator.household_of(store, device_id)
-                try:
-                    if not reason:
-                        raise Rejected(t("release.reason"))
-                    return operator.release(self.state.cfg, self.state.ledger(store), actor,
-                                            device_id, reason,
-                                            format_time(self.state.ui.clock())), None, household
-                except (AggregatorError, InvalidInput) as e:
-                    return None, str(e), household
-
-        done, error, household = await run_in_threadpool(work)
+        done, error, household = await self._device_decision(
+            request, "release.reason", lambda ledger, actor, device_id, reason: operator.release(
+                self.state.cfg, ledger, actor, device_id, reason,
+                format_time(self.state.ui.clock())))
         if error is not None or done is None:
             self.flash(request, "error", error or "")
         else:
-            self.flash(request, "ok", t("flash.released").replace("{d}", device_id)
-                       .replace("{i}", str(done.index)))
+            self.flash(request, "ok", self.t(request)("flash.released")
+                       .replace("{d}", done.device_id).replace("{i}", str(done.index)))
         return self.redirect(f"/households/{household}" if household else "/fleet")
 
     # --- ledger ------------------------------------------------------------------------------
