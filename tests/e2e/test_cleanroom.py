@@ -14,6 +14,7 @@ black box; cleanroom.py itself imports nothing from it. Two kinds of data:
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from aggregator.batches import period_from_dates, plan_batch, seal_batch, write_
 from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.programme import example_programme, load_programme
+from aggregator.quarantine import append_release
 from aggregator.registry import build_enrolment, enrol
 from aggregator.store import SqliteStore
 from eco_protocol.canonical import canonical_bytes
@@ -178,6 +180,21 @@ class Town:
                 assert all(it["status"] == "accepted" for it in o.receipt["items"]), o.receipt
         self.pending.clear()
 
+    def fork(self, name: str) -> None:
+        """A second box with the device's key signs another version of a logged seq: refused,
+        and the device quarantined in the log (protocol.md §4.4a)."""
+        self.flush()
+        clone = copy.deepcopy(self.devices[name])
+        clone.seq -= 1
+        (o,) = self.intake.process([(clone.topic, canonical_bytes([clone.reading(energy=1)]))],
+                                   NOW)
+        assert o.receipt is not None and o.receipt["items"][0]["reason"].startswith("fork:")
+
+    def release(self, name: str) -> None:
+        self.flush()
+        with self.ledger.store.transaction():
+            append_release(self.ledger, self.devices[name].device_id, "checked on site", NOW)
+
     def seal(self, period: str, methodology: str) -> tuple[dict[str, Any], Path]:
         self.flush()
         self.ledger.checkpoint_now()
@@ -212,6 +229,7 @@ def build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
     town.enrol("import-only", "import-only", [IMP], {})
     town.enrol("hybrid", "ev-hybrid", [EV], {"ev": {"wh_per_km": 150, "petrol_m_per_l": 30000}})
     town.enrol("ev", "ev-car", [EV], {"ev": {"wh_per_km": 200, "petrol_m_per_l": 15000}})
+    town.enrol("cloned", "cloned", [PV, EXP], FIT)
     town.enrol("pv-ev", "pv-ev", [PV, EXP, EV],
                {**FIT, "battery": True, "ev": {"wh_per_km": 160, "petrol_m_per_l": 14000}})
 
@@ -290,6 +308,13 @@ def build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
         town.send("pv-ev", pv, k)
         town.send("pv-ev", 0 if pv else 100, k, "exp1", "grid_export")
         town.send("pv-ev", 2000 if k in (44, 47, 60) else 0, k, "ev1", "ev_charge")
+        # a cloned box: quarantined from k = 60 (its readings logged, uncredited), released at 80
+        town.send("cloned", pv // 2, k)
+        town.send("cloned", pv // 6, k, "exp1", "grid_export")
+        if k == 60:
+            town.fork("cloned")
+        elif k == 80:
+            town.release("cloned")
     main = {"pv": town.seal("2027-03-31..2027-04-02", "pv"),
             "ev": town.seal("2027-03-31..2027-04-02", "ev")}
     # late: inverter b's last intervals arrive after the seals of their period
@@ -328,6 +353,9 @@ def test_the_harsh_town_exercises_what_it_claims(
                  "register_discontinuity", "clock_unsynced", "unknown_meter",
                  "quantity_mismatch", "bad_interval", "implausible", "bad_enrolment"):
         assert excl.get(code), (code, excl)
+    # the cloned box: k = 60..79 of both its meters, between its quarantine and its release
+    assert excl.get("quarantined") == 40, excl
+    assert rows["cloned"]["readings"]["excluded"]["quarantined"] == 40
     assert pv["totals"]["carry_in_g"] == reports["pv0"][0]["totals"]["carry_over_g"] != 0
     assert ev["totals"]["carry_in_g"] == reports["ev0"][0]["totals"]["carry_over_g"]
     # April is FY2027; under the strict rules crediting ends with FY2026 (2019 + 8 years)
