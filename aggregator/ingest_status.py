@@ -15,6 +15,7 @@ of the fleet page within minutes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -32,6 +33,8 @@ WINDOW_S = 300
 # flooding: an honest agent sends a few messages per interval and is refused almost never
 FLOODING_PER_MIN = 60.0
 STATUS_GLOB = "ingest-status-*.json"
+
+log = logging.getLogger(__name__)
 
 
 def status_path(state_dir: Path, client_id: str) -> Path:
@@ -125,6 +128,7 @@ class StatusFile:
     _checked: float = -1e9
     _written: float = -1e9
     _quiet: bool = False
+    _failing: bool = False  # the last write failed (reported once until one succeeds)
 
     def maybe_write(self, counters: IngestCounters, force: bool = False) -> bool:
         now = time.monotonic()
@@ -135,15 +139,33 @@ class StatusFile:
         quiet = not doc["devices"]
         if not force and quiet and self._quiet and now - self._written < self.idle_interval_s:
             return False
-        write_status(self.path, doc)
+        try:
+            write_status(self.path, doc)
+        except OSError as e:
+            # operational figures only: a full or read-only disk must not take serve down (the
+            # ledger's own writes decide that). Said once; the UI shows the figures' age.
+            if not self._failing:
+                log.warning("cannot write the ingest status file %s: %s; the fleet page's "
+                            "ingest figures go stale until it can be written (check free space "
+                            "with 'df -h %s'); ingest carries on", self.path,
+                            e.strerror or e, self.path.parent)
+            self._failing = True
+            return False
+        if self._failing:
+            log.warning("the ingest status file %s is written again", self.path)
+        self._failing = False
         self._written, self._quiet = now, quiet
         return True
 
 
 def write_status(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n", "utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n", "utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a half-written temp file must not take the last bytes
+        raise
 
 
 @dataclass(frozen=True, slots=True)
