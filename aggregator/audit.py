@@ -7,10 +7,11 @@ interior hash are recomputed, every checkpoint the log signed is checked (signat
 size, the stored consistency proof from its predecessor), and every table derived from the log is
 re-derived and compared row by row, both ways: the ``(device, seq)`` reading index, the device
 table, the meter cursors, the derived meta keys and the stored witness lines. Every stored byte is
-either signed, or derived and checked here, or outside the log on purpose (household references
-are not in the store at all: :mod:`aggregator.personal`): ``rejection`` (the operator's log of
-refused readings) and ``checkpoint.signed_at`` (advisory: the note is what the log signs; the
-audit only checks it is a time in order). A value of the wrong SQL type, or text
+either signed, or derived and checked here; the two facts of the moment the log cannot re-derive
+— a checkpoint's ``signed_at`` and the rows of ``rejection`` (the operator's record of refused
+messages) — are sealed with the log key when written and their seals checked
+(:mod:`aggregator.row_seal`). Household references are not in the store at all
+(:mod:`aggregator.personal`). A value of the wrong SQL type, or text
 that is not UTF-8, is a problem naming its table, row and column, never a crash. By default the
 first problem raises; with ``all_problems`` the audit carries on and returns every problem it
 found.
@@ -32,6 +33,7 @@ from eco_protocol.parallel import SignaturePool, default_workers
 from eco_protocol.records import Enrolment, Reading, Revocation
 from eco_protocol.replay import EntryProblem, LedgerReplay
 
+from . import row_seal
 from .errors import StoreCorrupt
 from .intake import CURSORS_META
 from .ledger import KEY_CHANGES_META, Ledger
@@ -237,6 +239,7 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
         problem(f"the log's eco.logkey/v1 entries (at {list(chain.changed_at)}) do not match "
                 f"the key changes the store lists (at {list(claimed.changed_at)})")
     _check_checkpoints(problem, checkpoints, chain, roots, size, now)
+    _check_seals(store, problem, checkpoints, chain)
     _check_cosignatures(store, problem, checkpoints, chain, witnesses)
     _check_readings(store, problem, readings, refused)
     _check_devices(store, problem, replay, enrolments, revocations)
@@ -315,6 +318,40 @@ def _check_checkpoints(problem: _Problems, checkpoints: list[CheckpointRow],
                 problem(f"{where}: the stored consistency proof from size {previous.size} "
                         f"fails: {e}")
         previous = cp
+
+
+def _check_seals(store: LedgerStore, problem: _Problems, checkpoints: list[CheckpointRow],
+                 chain: LogKeyChain) -> None:
+    """The values the log cannot re-derive — each checkpoint's ``signed_at``, each rejection
+    row — carry a seal by one of the log's keys (aggregator/row_seal.py); rows from before the
+    seals existed are those below the sealed marker. A changed value, a dropped seal or a
+    changed marker is named."""
+    keys = [v.public_key for v in chain.keys]
+    first_rejection, first_checkpoint = 1, 0  # no marker: every row must be sealed
+    text = store.get_meta(row_seal.SEALS_FROM_META)
+    if text is not None:
+        found = row_seal.read_marker(keys, text)
+        if found is None:
+            problem(f"meta row '{row_seal.SEALS_FROM_META}' is not sealed by the log's key, so "
+                    f"every checkpoint and rejection row is held to a seal; {_RESTORE}")
+        else:
+            first_rejection, first_checkpoint = found
+    for cp in checkpoints:
+        if cp.size >= first_checkpoint and not row_seal.holds(
+                keys, "checkpoint", [cp.size, cp.signed_at], cp.seal):
+            problem(f"checkpoint of size {cp.size}: column checkpoint.signed_at "
+                    f"({cp.signed_at!r}) or checkpoint.seal is not what the log sealed; "
+                    f"{_RESTORE}")
+    for row in store.raw_rows("rejection"):
+        where = f"rejection row {row[0]!r}"
+        if not _typed(problem, "rejection", where, row):
+            continue
+        rid, device_id, seq, reason, at, sig = row
+        assert isinstance(rid, int)
+        if rid >= first_rejection and not row_seal.holds(
+                keys, "rejection", [device_id, seq, reason, at], sig):  # type: ignore[list-item]
+            problem(f"{where} (device {device_id}, at {at}): its values or its seal are not "
+                    f"what the log sealed; {_RESTORE}")
 
 
 def _check_cosignatures(store: LedgerStore, problem: _Problems,

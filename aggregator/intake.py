@@ -331,9 +331,9 @@ class Intake:
         """A row in the operator's rejection table, within the device's budget (a flood
         within rate must not grow the store without bound; aggregator/rejection_budget.py)."""
         for device, summary in self.rejections.due():
-            self.store.record_rejection(device, None, summary, now)
+            self.ledger.record_rejection(device, None, summary, now)
         if self.rejections.admit(device_id, reason):
-            self.store.record_rejection(device_id, seq, reason, now)
+            self.ledger.record_rejection(device_id, seq, reason, now)
 
     def flush_rejections(self, now: str, force: bool = False) -> int:
         """Write the summary rows of budget windows that have ended (all with ``force``), in
@@ -342,7 +342,7 @@ class Intake:
         if due:
             with self.store.transaction():
                 for device, summary in due:
-                    self.store.record_rejection(device, None, summary, now)
+                    self.ledger.record_rejection(device, None, summary, now)
         return len(due)
 
     def _receipt(self, m: _Message, judged: list[_Item]) -> Outcome:

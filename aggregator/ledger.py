@@ -36,8 +36,9 @@ from eco_protocol.merkle import (
 from eco_protocol.note import Checkpoint, Note, NoteSigner, open_checkpoint, sign_note
 from eco_protocol.records import MAX_ENTRY_BYTES
 
+from . import row_seal
 from .errors import StoreCorrupt
-from .store.interface import CheckpointRow, LedgerStore
+from .store.interface import CheckpointRow, LedgerStore, storable_text
 
 KEY_CHANGES_META = "log_key_changes"  # JSON list of the indexes of eco.logkey/v1 entries
 
@@ -96,6 +97,26 @@ class Ledger:
             raise StoreCorrupt(f"this ledger is signed with log key {stored}, but the "
                                f"configured key is {vkey}; point the config at the right key "
                                "file")
+        if store.get_meta(row_seal.SEALS_FROM_META) is None:
+            self._mark_sealing()
+
+    def _mark_sealing(self) -> None:
+        """Say (sealed) from which rejection row and checkpoint on every row is sealed: a new
+        store from the start, an older one from now (aggregator/row_seal.py)."""
+        with self.store.transaction():
+            if self.store.get_meta(row_seal.SEALS_FROM_META) is not None:
+                return
+            last = self.store.latest_checkpoint()
+            self.store.set_meta(row_seal.SEALS_FROM_META, row_seal.marker(
+                self.signer.private_key, self.store.rejection_high_water() + 1,
+                0 if last is None else last.size + 1))
+
+    def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str) -> None:
+        """File a refused message for the operator, sealed with the log key (the audit checks
+        the seal: this table is not derived from the log)."""
+        device_id, reason = storable_text(device_id), storable_text(reason)
+        self.store.record_rejection(device_id, seq, reason, at, row_seal.seal(
+            self.signer.private_key, "rejection", [device_id, seq, reason, at]))
 
     # --- the log's keys ---------------------------------------------------------------
 
@@ -223,8 +244,9 @@ class Ledger:
                 raise StoreCorrupt(f"refusing to sign size {size}: {e}") from e
         text = Checkpoint(self.origin, size, root).text()
         note = sign_note(text, [self.signer, *also])
-        row = CheckpointRow(size, root, note, tuple(proof),
-                            format_time(now or datetime.fromtimestamp(int(time.time()), UTC)))
+        signed_at = format_time(now or datetime.fromtimestamp(int(time.time()), UTC))
+        row = CheckpointRow(size, root, note, tuple(proof), signed_at, row_seal.seal(
+            self.signer.private_key, "checkpoint", [size, signed_at]))
         self.store.add_checkpoint(row)
         return row
 

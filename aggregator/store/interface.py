@@ -42,13 +42,24 @@ class CheckpointRow:
     note: str
     proof: tuple[bytes, ...]  # consistency proof from the previous checkpoint
     signed_at: str
+    seal: str | None = None  # of (size, signed_at), by the log key (aggregator/row_seal.py)
 
     @classmethod
     def from_columns(cls, row: Sequence[Any]) -> CheckpointRow:
-        """From a ``size, root, note, proof, signed_at`` row (the proof stored concatenated)."""
+        """From a ``size, root, note, proof, signed_at, seal`` row (the proof stored
+        concatenated)."""
         proof = blob(row[3], f"the proof of checkpoint {row[0]}")
         return cls(int(row[0]), blob(row[1], f"the root of checkpoint {row[0]}"), str(row[2]),
-                   tuple(proof[i:i + 32] for i in range(0, len(proof), 32)), str(row[4]))
+                   tuple(proof[i:i + 32] for i in range(0, len(proof), 32)), str(row[4]),
+                   None if row[5] is None else str(row[5]))
+
+
+def storable_text(s: str) -> str:
+    """Text as a store keeps it: PostgreSQL TEXT holds neither NUL nor unpaired surrogates, and a
+    device can put both in a string a rejection reason quotes. Replaced, never refused (one bad
+    string must not fail a whole group); applied before a value is sealed, so the seal is of
+    what is stored."""
+    return s.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +94,10 @@ RAW_TABLES: dict[str, RawTable] = {
                         ("TEXT", "INTEGER", "INTEGER", "TEXT"), 2),
     "meter_cursor": RawTable(("device_id", "meter", "end_at", "register_end_wh"),
                              ("TEXT", "TEXT", "TEXT", "INTEGER"), 2),
-    "checkpoint": RawTable(("size", "root", "note", "proof", "signed_at"),
-                           ("INTEGER", "BLOB", "TEXT", "BLOB", "TEXT"), 1),
+    "checkpoint": RawTable(("size", "root", "note", "proof", "signed_at", "seal"),
+                           ("INTEGER", "BLOB", "TEXT", "BLOB", "TEXT", "TEXT?"), 1),
+    "rejection": RawTable(("id", "device_id", "seq", "reason", "at", "seal"),
+                          ("INTEGER", "TEXT", "INTEGER?", "TEXT", "TEXT", "TEXT?"), 1),
     "cosignature": RawTable(("size", "name", "line"), ("INTEGER", "TEXT", "TEXT"), 2),
 }
 
@@ -160,7 +173,11 @@ class LedgerStore(Protocol):
                          register_end_wh: int) -> None: ...
 
     def record_rejection(self, device_id: str, seq: int | None, reason: str,
-                         at: str) -> None: ...
+                         at: str, seal: str | None = None) -> None: ...
+
+    def rejection_high_water(self) -> int:
+        """The largest rejection row id so far (0: none)."""
+        ...
 
     def rejections(self, limit: int = 100) -> list[tuple[str, int | None, str, str]]: ...
 

@@ -34,7 +34,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ..errors import EnvironmentProblem, StoreCorrupt
-from .interface import RAW_TABLES, CheckpointRow, DeviceRow, ReadingRow, blob
+from .interface import RAW_TABLES, CheckpointRow, DeviceRow, ReadingRow, blob, storable_text
 from .url import redact
 
 SCHEMA_VERSION = "1"
@@ -63,10 +63,10 @@ CREATE TABLE IF NOT EXISTS meter_cursor (
     register_end_wh BIGINT NOT NULL, PRIMARY KEY (device_id, meter));
 CREATE TABLE IF NOT EXISTS rejection (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, device_id TEXT NOT NULL, seq BIGINT,
-    reason TEXT NOT NULL, at TEXT NOT NULL);
+    reason TEXT NOT NULL, at TEXT NOT NULL, seal TEXT);
 CREATE TABLE IF NOT EXISTS checkpoint (
     size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL, proof BYTEA NOT NULL,
-    signed_at TEXT NOT NULL);
+    signed_at TEXT NOT NULL, seal TEXT);
 CREATE TABLE IF NOT EXISTS cosignature (
     size BIGINT NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name))
 """
@@ -76,13 +76,11 @@ _TEXT_KEYS = frozenset({"key", "device_id", "meter", "name"})  # raw_rows orders
 
 _TABLES = ("meta", "entry", "node", "device", "reading", "meter_cursor", "rejection",
            "checkpoint", "cosignature")
+_SEALED = ("seal:rejection", "seal:checkpoint")  # columns added since (aggregator/row_seal.py)
 _LEGACY = "household"  # personal data older versions kept here (aggregator.personal)
 
 
-def _text(s: str) -> str:
-    """PostgreSQL TEXT holds neither NUL nor unpaired surrogates; a device can put both in a
-    string we quote in a rejection reason. Replace them rather than fail the whole group."""
-    return s.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+_text = storable_text
 
 
 class PostgresStore:
@@ -118,6 +116,8 @@ class PostgresStore:
             # behind the writers for it.
             with self.transaction():
                 self._x(_SCHEMA)
+                for table in ("rejection", "checkpoint"):  # a store from before the seals
+                    self._x(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS seal TEXT")
         version = self.get_meta("schema_version")
         if version is None:
             with self.transaction():
@@ -134,9 +134,11 @@ class PostgresStore:
         table does: no extra round trip for the readers that open a store per request)."""
         found = {str(r[0]) for r in self._x(
             "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
-            "AND tablename = ANY(%s)", ([*_TABLES, _LEGACY],)).fetchall()}
+            "AND tablename = ANY(%s) UNION ALL SELECT 'seal:' || table_name FROM "
+            "information_schema.columns WHERE table_schema = current_schema() AND "
+            "column_name = 'seal'", ([*_TABLES, _LEGACY],)).fetchall()}
         self._legacy_households = _LEGACY in found
-        return found.issuperset(_TABLES)
+        return found.issuperset([*_TABLES, *_SEALED])
 
     def _x(self, query: str,
            params: Sequence[object] | None = None) -> psycopg.Cursor[TupleRow]:
@@ -287,9 +289,14 @@ class PostgresStore:
                 "end_at=EXCLUDED.end_at, register_end_wh=EXCLUDED.register_end_wh",
                 (device_id, _text(meter), end, register_end_wh))
 
-    def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str) -> None:
-        self._x("INSERT INTO rejection(device_id, seq, reason, at) VALUES(%s, %s, %s, %s)",
-                (_text(device_id), seq, _text(reason), at))
+    def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str,
+                         seal: str | None = None) -> None:
+        self._x("INSERT INTO rejection(device_id, seq, reason, at, seal) "
+                "VALUES(%s, %s, %s, %s, %s)", (_text(device_id), seq, _text(reason), at, seal))
+
+    def rejection_high_water(self) -> int:
+        row = self._one("SELECT COALESCE(MAX(id), 0) FROM rejection")
+        return 0 if row is None else int(row[0])
 
     def rejections(self, limit: int = 100) -> list[tuple[str, int | None, str, str]]:
         cur = self._x("SELECT device_id, seq, reason, at FROM rejection "
@@ -300,21 +307,21 @@ class PostgresStore:
     # --- checkpoints ----------------------------------------------------------------------
 
     def latest_checkpoint(self) -> CheckpointRow | None:
-        row = self._one("SELECT size, root, note, proof, signed_at FROM checkpoint "
+        row = self._one("SELECT size, root, note, proof, signed_at, seal FROM checkpoint "
                         "ORDER BY size DESC LIMIT 1")
         if row is None:
             return None
         return CheckpointRow.from_columns(row)
 
     def checkpoints(self) -> list[CheckpointRow]:
-        rows = self._x("SELECT size, root, note, proof, signed_at FROM checkpoint "
+        rows = self._x("SELECT size, root, note, proof, signed_at, seal FROM checkpoint "
                        "ORDER BY size").fetchall()
         return [CheckpointRow.from_columns(r) for r in rows]
 
     def add_checkpoint(self, row: CheckpointRow) -> None:
-        self._x("INSERT INTO checkpoint(size, root, note, proof, signed_at) "
-                "VALUES(%s, %s, %s, %s, %s)",
-                (row.size, row.root, row.note, b"".join(row.proof), row.signed_at))
+        self._x("INSERT INTO checkpoint(size, root, note, proof, signed_at, seal) "
+                "VALUES(%s, %s, %s, %s, %s, %s)",
+                (row.size, row.root, row.note, b"".join(row.proof), row.signed_at, row.seal))
 
     # --- witness cosignatures -------------------------------------------------------------
 

@@ -38,10 +38,10 @@ CREATE TABLE IF NOT EXISTS meter_cursor (
     register_end_wh INTEGER NOT NULL, PRIMARY KEY (device_id, meter)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejection (
     id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, seq INTEGER,
-    reason TEXT NOT NULL, at TEXT NOT NULL);
+    reason TEXT NOT NULL, at TEXT NOT NULL, seal TEXT);
 CREATE TABLE IF NOT EXISTS checkpoint (
     size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, proof BLOB NOT NULL,
-    signed_at TEXT NOT NULL);
+    signed_at TEXT NOT NULL, seal TEXT);
 CREATE TABLE IF NOT EXISTS cosignature (
     size INTEGER NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL,
     PRIMARY KEY (size, name)) WITHOUT ROWID;
@@ -87,6 +87,9 @@ class SqliteStore:
                         f"{bad[:3]}; restore it from a backup or a mirror, then run "
                         "'eco-aggregator ledger verify'")
             self._db.executescript(_SCHEMA)
+            for table in ("rejection", "checkpoint"):  # sealed rows (aggregator/row_seal.py)
+                if "seal" not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN seal TEXT")
             self._legacy_households = self._db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='household'"
             ).fetchone() is not None
@@ -251,9 +254,13 @@ class SqliteStore:
                          "end_at=excluded.end_at, register_end_wh=excluded.register_end_wh",
                          (device_id, meter, end, register_end_wh))
 
-    def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str) -> None:
-        self._db.execute("INSERT INTO rejection(device_id, seq, reason, at) VALUES(?, ?, ?, ?)",
-                         (device_id, seq, reason, at))
+    def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str,
+                         seal: str | None = None) -> None:
+        self._db.execute("INSERT INTO rejection(device_id, seq, reason, at, seal) "
+                         "VALUES(?, ?, ?, ?, ?)", (device_id, seq, reason, at, seal))
+
+    def rejection_high_water(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM rejection").fetchone()[0])
 
     def rejections(self, limit: int = 100) -> list[tuple[str, int | None, str, str]]:
         cur = self._db.execute("SELECT device_id, seq, reason, at FROM rejection "
@@ -263,21 +270,22 @@ class SqliteStore:
     # --- checkpoints ----------------------------------------------------------------------
 
     def latest_checkpoint(self) -> CheckpointRow | None:
-        row = self._db.execute("SELECT size, root, note, proof, signed_at FROM checkpoint "
+        row = self._db.execute("SELECT size, root, note, proof, signed_at, seal FROM checkpoint "
                                "ORDER BY size DESC LIMIT 1").fetchone()
         if row is None:
             return None
         return CheckpointRow.from_columns(row)
 
     def checkpoints(self) -> list[CheckpointRow]:
-        cur = self._db.execute("SELECT size, root, note, proof, signed_at FROM checkpoint "
+        cur = self._db.execute("SELECT size, root, note, proof, signed_at, seal FROM checkpoint "
                                "ORDER BY size")
         return [CheckpointRow.from_columns(r) for r in cur]
 
     def add_checkpoint(self, row: CheckpointRow) -> None:
-        self._db.execute("INSERT INTO checkpoint(size, root, note, proof, signed_at) "
-                         "VALUES(?, ?, ?, ?, ?)",
-                         (row.size, row.root, row.note, b"".join(row.proof), row.signed_at))
+        self._db.execute("INSERT INTO checkpoint(size, root, note, proof, signed_at, seal) "
+                         "VALUES(?, ?, ?, ?, ?, ?)",
+                         (row.size, row.root, row.note, b"".join(row.proof), row.signed_at,
+                          row.seal))
 
     # --- witness cosignatures -------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,6 +17,7 @@ from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.registry import revoke
 from eco_protocol.canonical import canonical_bytes
+from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.keys import DeviceId
 from eco_protocol.note import CosignatureSigner, open_checkpoint
 from tests.protocol.factories import fixed_key
@@ -33,6 +34,7 @@ class Built:
     b: str  # 2 readings, then revoked
     size: int  # the latest checkpoint's
     first: int  # the size of the checkpoint before it
+    signed_at: str  # the latest checkpoint's
 
 
 def _build(ledger: Ledger) -> Built:
@@ -42,6 +44,7 @@ def _build(ledger: Ledger) -> Built:
     intake = Intake(ledger)
     intake.process([(a.topic, canonical_bytes([a.reading() for _ in range(3)])),
                     (b.topic, canonical_bytes([b.reading() for _ in range(2)]))], NOW)
+    intake.process([(a.topic, b"not json")], NOW)  # one rejection row, sealed
     ledger.checkpoint_now()
     first = ledger.size()
     revoke(ledger, DeviceId(b.device_id), "test", NOW)
@@ -51,10 +54,15 @@ def _build(ledger: Ledger) -> Built:
     line = WITNESS.cosign(note.text, 1_800_000_000).line
     with ledger.store.transaction():
         ledger.store.add_cosignature(row.size, WITNESS.name, line)
-    return Built(a.device_id, b.device_id, row.size, first)
+    return Built(a.device_id, b.device_id, row.size, first, row.signed_at)
 
 
 Run = Callable[[str, tuple[object, ...]], object]
+
+
+def _second_on(t: Built) -> str:
+    """The latest checkpoint's signed_at plus one second: plausible, in order, not sealed."""
+    return format_time(parse_time(t.signed_at, "signed_at") + timedelta(seconds=1))
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,29 @@ FLIPS = [
     Flip("checkpoint.signed_at out of order", "UPDATE checkpoint SET signed_at=? WHERE size=?",
          lambda t: ("2001-01-01T00:00:00Z", t.size),
          ("checkpoint of size {size}", "checkpoint.signed_at", "before the previous")),
+    # a plausible time, in order: only the seal can tell
+    Flip("checkpoint.signed_at one second on", "UPDATE checkpoint SET signed_at=? WHERE size=?",
+         lambda t: (_second_on(t), t.size),
+         ("checkpoint of size {size}", "checkpoint.signed_at", "sealed")),
+    Flip("checkpoint.seal cleared", "UPDATE checkpoint SET seal=NULL WHERE size=?",
+         lambda t: (t.first,), ("checkpoint of size {first}", "checkpoint.seal")),
+    # --- the rejection rows (the operator's record of refused messages), sealed ---
+    Flip("rejection.reason", "UPDATE rejection SET reason='nothing to see' WHERE device_id=?",
+         lambda t: (t.a,), ("rejection row 1 (device {a}", "sealed")),
+    Flip("rejection.at", "UPDATE rejection SET at='2026-11-24T00:00:00Z' WHERE device_id=?",
+         lambda t: (t.a,), ("rejection row 1 (device {a}", "sealed")),
+    Flip("rejection.device_id", "UPDATE rejection SET device_id=? WHERE device_id=?",
+         lambda t: (t.b, t.a), ("rejection row 1 (device {b}", "sealed")),
+    Flip("rejection.seal cleared", "UPDATE rejection SET seal=NULL WHERE device_id=?",
+         lambda t: (t.a,), ("rejection row 1 (device {a}", "sealed")),
+    Flip("rejection added", "INSERT INTO rejection(device_id, seq, reason, at) "
+         "VALUES(?, 3, 'made up', '2026-11-23T00:00:00Z')", lambda t: (t.b,),
+         ("rejection row 2 (device {b}", "sealed")),
+    Flip("meta row_seals_from moved", "UPDATE meta SET value='9 999 AAAA' "
+         "WHERE key='row_seals_from'", lambda t: (),
+         ("meta row 'row_seals_from' is not sealed",)),
+    Flip("rejection.seq as TEXT", "UPDATE rejection SET seq='x' WHERE device_id=?",
+         lambda t: (t.a,), ("rejection row 1", "rejection.seq", "TEXT"), sqlite_only=True),
     Flip("checkpoint.root as TEXT", "UPDATE checkpoint SET root=hex(root) WHERE size=?",
          lambda t: (t.first,), ("checkpoint row (size {first})", "checkpoint.root", "TEXT"),
          sqlite_only=True),
