@@ -31,10 +31,10 @@ from typing import Any, Final
 from .canonical import canonical_bytes
 from .encoding import b64decode, b64encode
 from .errors import BadSignature, MalformedRecord, NoteError
+from .fields import SIG, Signed, sig_field, str_field, time_field
 from .keys import Ed25519PublicKey, public_key_raw, verify_signature
 from .note import NoteSigner, NoteVerifier, parse_verifier_key
-from .records import _exact_keys, _obj, _sig, _str, _time, _type
-from .signing import SIG, sign_record, verify_record
+from .signing import sign_record, verify_record
 
 LOGKEY_TYPE: Final = "eco.logkey/v1"
 # MQTT, retained, published by the aggregator: a JSON array of every eco.logkey/v1 record, oldest
@@ -45,7 +45,7 @@ NEW_KEY_SIG: Final = "new_key_sig"
 
 
 def _vkey(v: object, what: str) -> NoteVerifier:
-    text = _str(v, what, 512)
+    text = str_field(v, what, 512)
     try:
         return parse_verifier_key(text)
     except NoteError as e:  # say which field
@@ -58,7 +58,7 @@ def same_key(a: NoteVerifier, b: NoteVerifier) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class LogKeyChange:
+class LogKeyChange(Signed):
     """``eco.logkey/v1``: from ``previous_key`` on, the log signs with ``new_key``."""
 
     previous_key: str
@@ -68,6 +68,9 @@ class LogKeyChange:
     new_key_sig: str | None = None
     sig: str | None = None
 
+    TYPE = LOGKEY_TYPE
+    WHAT = "logkey"
+
     def __post_init__(self) -> None:
         old = _vkey(self.previous_key, "logkey.previous_key")
         new = _vkey(self.new_key, "logkey.new_key")
@@ -76,12 +79,11 @@ class LogKeyChange:
                                   f"{old.name!r}; a log keeps its origin across key changes")
         if same_key(old, new):
             raise MalformedRecord("logkey: new_key is the same key as previous_key")
-        _time(self.announced_at, "logkey.announced_at")
-        _str(self.reason, "logkey.reason", 512)
+        time_field(self.announced_at, "logkey.announced_at")
+        str_field(self.reason, "logkey.reason", 512)
         if self.new_key_sig is not None:
-            _sig(self.new_key_sig, "logkey.new_key")
-        if self.sig is not None:
-            _sig(self.sig, "logkey")
+            sig_field(self.new_key_sig, "logkey.new_key")
+        self.check_sig()
 
     @property
     def previous(self) -> NoteVerifier:
@@ -93,25 +95,19 @@ class LogKeyChange:
 
     @classmethod
     def from_dict(cls, d: object) -> LogKeyChange:
-        m = _obj(d, "logkey")
-        _type(m, LOGKEY_TYPE, "logkey")
-        _exact_keys(m, {"type", "previous_key", "new_key", "announced_at", "reason", NEW_KEY_SIG,
-                        "sig"}, set(), "logkey")
-        return cls(previous_key=_str(m["previous_key"], "logkey.previous_key", 512),
-                   new_key=_str(m["new_key"], "logkey.new_key", 512),
-                   announced_at=_time(m["announced_at"], "logkey.announced_at"),
-                   reason=_str(m["reason"], "logkey.reason", 512),
-                   new_key_sig=_sig(m[NEW_KEY_SIG], "logkey.new_key"),
-                   sig=_sig(m["sig"], "logkey"))
+        m = cls.open(d, {"previous_key", "new_key", "announced_at", "reason", NEW_KEY_SIG})
+        return cls(previous_key=str_field(m["previous_key"], "logkey.previous_key", 512),
+                   new_key=str_field(m["new_key"], "logkey.new_key", 512),
+                   announced_at=time_field(m["announced_at"], "logkey.announced_at"),
+                   reason=str_field(m["reason"], "logkey.reason", 512),
+                   new_key_sig=sig_field(m[NEW_KEY_SIG], "logkey.new_key"),
+                   sig=sig_field(m["sig"], "logkey"))
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": LOGKEY_TYPE, "previous_key": self.previous_key,
-                             "new_key": self.new_key, "announced_at": self.announced_at,
-                             "reason": self.reason}
+    def body(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"previous_key": self.previous_key, "new_key": self.new_key,
+                             "announced_at": self.announced_at, "reason": self.reason}
         if self.new_key_sig is not None:
             d[NEW_KEY_SIG] = self.new_key_sig
-        if self.sig is not None:
-            d[SIG] = self.sig
         return d
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from .encoding import hex_field
+from .encoding import hex_field, parse_time
 from .errors import MalformedRecord
-from .records import _exact_keys, _int, _obj, _sig, _str, _time, _type
+from .fields import Signed, exact_keys, int_field, json_object, sig_field, str_field, time_field
 
 REDEEM_TYPE: Final = "eco.redeem/v1"
 BATCH_TYPE: Final = "eco.batch/v1"
@@ -30,21 +30,17 @@ class Period:
     end: str
 
     def __post_init__(self) -> None:
-        _time(self.start, "period.start")
-        _time(self.end, "period.end")
+        time_field(self.start, "period.start")
+        time_field(self.end, "period.end")
         if self.end_dt <= self.start_dt:
             raise MalformedRecord(f"period: end {self.end} is not after start {self.start}")
 
     @property
     def start_dt(self) -> datetime:
-        from .encoding import parse_time
-
         return parse_time(self.start, "period.start")
 
     @property
     def end_dt(self) -> datetime:
-        from .encoding import parse_time
-
         return parse_time(self.end, "period.end")
 
     def overlaps(self, other: Period) -> bool:
@@ -55,9 +51,9 @@ class Period:
 
     @classmethod
     def from_dict(cls, d: object, what: str = "period") -> Period:
-        m = _obj(d, what)
-        _exact_keys(m, {"start", "end"}, set(), what)
-        return cls(_time(m["start"], f"{what}.start"), _time(m["end"], f"{what}.end"))
+        m = json_object(d, what)
+        exact_keys(m, {"start", "end"}, set(), what)
+        return cls(time_field(m["start"], f"{what}.start"), time_field(m["end"], f"{what}.end"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end}
@@ -80,8 +76,8 @@ class Totals:
         from .methodology import credits as follow
 
         for name in ("reduction_g", "carry_in_g", "carry_over_g"):
-            _int(getattr(self, name), f"totals.{name}")
-        _int(self.credits_t, "totals.credits_t", 0)
+            int_field(getattr(self, name), f"totals.{name}")
+        int_field(self.credits_t, "totals.credits_t", 0)
         credits, carry = follow(self.reduction_g + self.carry_in_g, 0)
         if (credits, carry) != (self.credits_t, self.carry_over_g):
             raise MalformedRecord(
@@ -91,12 +87,12 @@ class Totals:
 
     @classmethod
     def from_dict(cls, d: object, what: str = "totals") -> Totals:
-        m = _obj(d, what)
-        _exact_keys(m, {"reduction_g", "carry_in_g", "credits_t", "carry_over_g"}, set(), what)
-        return cls(_int(m["reduction_g"], f"{what}.reduction_g"),
-                   _int(m["carry_in_g"], f"{what}.carry_in_g"),
-                   _int(m["credits_t"], f"{what}.credits_t", 0),
-                   _int(m["carry_over_g"], f"{what}.carry_over_g"))
+        m = json_object(d, what)
+        exact_keys(m, {"reduction_g", "carry_in_g", "credits_t", "carry_over_g"}, set(), what)
+        return cls(int_field(m["reduction_g"], f"{what}.reduction_g"),
+                   int_field(m["carry_in_g"], f"{what}.carry_in_g"),
+                   int_field(m["credits_t"], f"{what}.credits_t", 0),
+                   int_field(m["carry_over_g"], f"{what}.carry_over_g"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"reduction_g": self.reduction_g, "carry_in_g": self.carry_in_g,
@@ -104,7 +100,7 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchSeal:
+class BatchSeal(Signed):
     """``eco.batch/v1``: what a batch covers, fixed in the log before anyone sees a report.
 
     ``methodology`` (v1.1): ``"pv"`` (household PV, EN-R-002) or ``"ev"``; a batch is of one
@@ -120,10 +116,13 @@ class BatchSeal:
     sig: str | None = None
     methodology: str | None = None
 
+    TYPE = BATCH_TYPE
+    WHAT = "batch"
+
     def __post_init__(self) -> None:
-        _str(self.batch_id, "batch.batch_id", 64)
-        _str(self.programme, "batch.programme", 128)
-        _int(self.covered_count, "batch.covered_count", 0)
+        str_field(self.batch_id, "batch.batch_id", 64)
+        str_field(self.programme, "batch.programme", 128)
+        int_field(self.covered_count, "batch.covered_count", 0)
         hex_field(self.covered_digest, "batch.covered_digest", 64)
         if self.methodology is not None and self.methodology not in BATCH_METHODOLOGIES:
             raise MalformedRecord(f"batch.methodology: {self.methodology!r} is not one of "
@@ -137,35 +136,31 @@ class BatchSeal:
 
     @classmethod
     def from_dict(cls, d: object) -> BatchSeal:
-        m = _obj(d, "batch")
-        _type(m, BATCH_TYPE, "batch")
-        _exact_keys(m, {"type", "batch_id", "programme", "period", "covered_count",
-                        "covered_digest", "totals", "sig"}, {"methodology"}, "batch")
+        m = cls.open(d, {"batch_id", "programme", "period", "covered_count", "covered_digest",
+                         "totals"}, {"methodology"})
         meth = m.get("methodology")
-        return cls(_str(m["batch_id"], "batch.batch_id", 64),
-                   _str(m["programme"], "batch.programme", 128),
+        return cls(str_field(m["batch_id"], "batch.batch_id", 64),
+                   str_field(m["programme"], "batch.programme", 128),
                    Period.from_dict(m["period"], "batch.period"),
-                   _int(m["covered_count"], "batch.covered_count", 0),
+                   int_field(m["covered_count"], "batch.covered_count", 0),
                    hex_field(m["covered_digest"], "batch.covered_digest", 64),
                    Totals.from_dict(m["totals"], "batch.totals"),
-                   _sig(m["sig"], "batch"),
-                   None if meth is None else _str(meth, "batch.methodology", 16))
+                   sig_field(m["sig"], "batch"),
+                   None if meth is None else str_field(meth, "batch.methodology", 16))
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": BATCH_TYPE, "batch_id": self.batch_id,
-                             "programme": self.programme, "period": self.period.to_dict(),
+    def body(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"batch_id": self.batch_id, "programme": self.programme,
+                             "period": self.period.to_dict(),
                              "covered_count": self.covered_count,
                              "covered_digest": self.covered_digest,
                              "totals": self.totals.to_dict()}
         if self.methodology is not None:
             d["methodology"] = self.methodology
-        if self.sig is not None:
-            d["sig"] = self.sig
         return d
 
 
 @dataclass(frozen=True, slots=True)
-class Redemption:
+class Redemption(Signed):
     """``eco.redeem/v1``: a household spent ``points`` on a reward from the catalogue."""
 
     household: str
@@ -175,37 +170,33 @@ class Redemption:
     redeemed_at: str
     sig: str | None = None
 
+    TYPE = REDEEM_TYPE
+    WHAT = "redeem"
+
     def __post_init__(self) -> None:
-        _str(self.household, "redeem.household", 128)
-        _str(self.programme, "redeem.programme", 128)
-        _str(self.reward, "redeem.reward", 64)
-        _int(self.points, "redeem.points", 1)
-        _time(self.redeemed_at, "redeem.redeemed_at")
+        str_field(self.household, "redeem.household", 128)
+        str_field(self.programme, "redeem.programme", 128)
+        str_field(self.reward, "redeem.reward", 64)
+        int_field(self.points, "redeem.points", 1)
+        time_field(self.redeemed_at, "redeem.redeemed_at")
 
     @classmethod
     def from_dict(cls, d: object) -> Redemption:
-        m = _obj(d, "redeem")
-        _type(m, REDEEM_TYPE, "redeem")
-        _exact_keys(m, {"type", "household", "programme", "reward", "points", "redeemed_at",
-                        "sig"}, set(), "redeem")
-        return cls(_str(m["household"], "redeem.household", 128),
-                   _str(m["programme"], "redeem.programme", 128),
-                   _str(m["reward"], "redeem.reward", 64),
-                   _int(m["points"], "redeem.points", 1),
-                   _time(m["redeemed_at"], "redeem.redeemed_at"),
-                   _sig(m["sig"], "redeem"))
+        m = cls.open(d, {"household", "programme", "reward", "points", "redeemed_at"})
+        return cls(str_field(m["household"], "redeem.household", 128),
+                   str_field(m["programme"], "redeem.programme", 128),
+                   str_field(m["reward"], "redeem.reward", 64),
+                   int_field(m["points"], "redeem.points", 1),
+                   time_field(m["redeemed_at"], "redeem.redeemed_at"),
+                   sig_field(m["sig"], "redeem"))
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": REDEEM_TYPE, "household": self.household,
-                             "programme": self.programme, "reward": self.reward,
-                             "points": self.points, "redeemed_at": self.redeemed_at}
-        if self.sig is not None:
-            d["sig"] = self.sig
-        return d
+    def body(self) -> dict[str, Any]:
+        return {"household": self.household, "programme": self.programme, "reward": self.reward,
+                "points": self.points, "redeemed_at": self.redeemed_at}
 
 
 @dataclass(frozen=True, slots=True)
-class Certification:
+class Certification(Signed):
     """``eco.certify/v1``: the registry's official serial range for a sealed batch."""
 
     batch_id: str
@@ -215,36 +206,32 @@ class Certification:
     certified_at: str
     sig: str | None = None
 
+    TYPE = CERTIFY_TYPE
+    WHAT = "certify"
+
     def __post_init__(self) -> None:
-        _str(self.batch_id, "certify.batch_id", 64)
-        _str(self.programme, "certify.programme", 128)
-        _str(self.first, "certify.serials.first", 128)
-        _str(self.last, "certify.serials.last", 128)
-        _time(self.certified_at, "certify.certified_at")
+        str_field(self.batch_id, "certify.batch_id", 64)
+        str_field(self.programme, "certify.programme", 128)
+        str_field(self.first, "certify.serials.first", 128)
+        str_field(self.last, "certify.serials.last", 128)
+        time_field(self.certified_at, "certify.certified_at")
 
     @classmethod
     def from_dict(cls, d: object) -> Certification:
-        m = _obj(d, "certify")
-        _type(m, CERTIFY_TYPE, "certify")
-        _exact_keys(m, {"type", "batch_id", "programme", "serials", "certified_at", "sig"},
-                    set(), "certify")
-        s = _obj(m["serials"], "certify.serials")
-        _exact_keys(s, {"first", "last"}, set(), "certify.serials")
-        return cls(_str(m["batch_id"], "certify.batch_id", 64),
-                   _str(m["programme"], "certify.programme", 128),
-                   _str(s["first"], "certify.serials.first", 128),
-                   _str(s["last"], "certify.serials.last", 128),
-                   _time(m["certified_at"], "certify.certified_at"),
-                   _sig(m["sig"], "certify"))
+        m = cls.open(d, {"batch_id", "programme", "serials", "certified_at"})
+        s = json_object(m["serials"], "certify.serials")
+        exact_keys(s, {"first", "last"}, set(), "certify.serials")
+        return cls(str_field(m["batch_id"], "certify.batch_id", 64),
+                   str_field(m["programme"], "certify.programme", 128),
+                   str_field(s["first"], "certify.serials.first", 128),
+                   str_field(s["last"], "certify.serials.last", 128),
+                   time_field(m["certified_at"], "certify.certified_at"),
+                   sig_field(m["sig"], "certify"))
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": CERTIFY_TYPE, "batch_id": self.batch_id,
-                             "programme": self.programme,
-                             "serials": {"first": self.first, "last": self.last},
-                             "certified_at": self.certified_at}
-        if self.sig is not None:
-            d["sig"] = self.sig
-        return d
+    def body(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "programme": self.programme,
+                "serials": {"first": self.first, "last": self.last},
+                "certified_at": self.certified_at}
 
 
 ProgrammeRecord = BatchSeal | Redemption | Certification

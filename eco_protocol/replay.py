@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from .canonical import canonical_bytes, parse_json
 from .creditability import DEFAULT_RULES, CreditRules, CreditTracker, Exclusion
+from .dispatch import parse_record
 from .errors import InvalidInput, MalformedRecord
 from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw, verify_signature
 from .logkey import LogKeyChain, LogKeyChange, verify_log_key_change
@@ -36,7 +37,6 @@ from .records import (
     Record,
     Release,
     Revocation,
-    parse_record,
 )
 from .rules import check_chain
 from .signing import SIG, verify_record

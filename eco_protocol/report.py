@@ -23,6 +23,7 @@ from .coverage import (
     select_covered,
 )
 from .creditability import CreditRules
+from .dispatch import parse_record
 from .encoding import b64decode, parse_time
 from .errors import InvalidInput, ProofError
 from .evidence import open_log_checkpoint, verify_evidence
@@ -39,7 +40,7 @@ from .methodology import (
 )
 from .note import Checkpoint, NoteVerifier, parse_verifier_key
 from .programme_records import BatchSeal, Period, Totals
-from .records import Enrolment, Reading, parse_record
+from .records import Enrolment, Reading
 from .sample import sample_positions
 from .signing import verify_record
 

@@ -14,9 +14,8 @@ from typing import Any
 from .canonical import canonical_bytes
 from .encoding import b64decode, b64encode
 from .errors import MalformedRecord
+from .fields import SIG as SIG  # re-exported: replay, bench and tests import it from here
 from .keys import Ed25519PrivateKey, Ed25519PublicKey, verify_signature
-
-SIG = "sig"
 
 
 def signing_bytes(record: Mapping[str, Any]) -> bytes:
