@@ -4,6 +4,8 @@ issue 6).
     broker-config --out DIR     mosquitto.conf, the devices' passwd + acl, the aggregator's
                                 passwd-aggregator + acl-aggregator (+ TLS files)
     broker-password DEVICE_ID   issue an enrolled device a new broker password (printed once)
+    broker-restore DEVICE_ID    let a device that serve suspended for flooding back in, with its
+                                old password (aggregator/flood_cutoff.py)
     ca init                     create the municipality CA for the broker's TLS listener
     ca server-cert --host NAME  the broker's certificate (repeat --host for more names)
     ca client-cert DEVICE_ID    a device certificate, CN = device id (use_identity_as_username)
@@ -38,6 +40,7 @@ from .broker_auth import (
 )
 from .config import Config, guessable_identity, load_config
 from .errors import ConfigError, EnvironmentProblem, Rejected
+from .flood_cutoff import discard_suspension
 from .store import open_store
 
 if TYPE_CHECKING:
@@ -79,6 +82,8 @@ def issue_device_login(cfg: Config, device_id: str) -> dict[str, str]:
         raise EnvironmentProblem(
             f"device {device_id} is enrolled, but its broker login could not be stored: {e}; "
             f"fix that, then run 'eco-aggregator broker-password {device_id}'") from e
+    # a new password replaces a login suspended for flooding: a restore must not undo it
+    discard_suspension(cfg.mqtt.broker_passwd_file, device_id)
     return {"broker_username": device_id, "broker_password": password,
             "broker_reload": reload_broker(cfg.mqtt.broker_pid_file)}
 
@@ -86,6 +91,8 @@ def issue_device_login(cfg: Config, device_id: str) -> dict[str, str]:
 def withdraw_device_login(cfg: Config, device_id: str) -> dict[str, Any]:
     """Remove a revoked device's login so the broker refuses its next CONNECT."""
     removed = PasswordFile(cfg.mqtt.broker_passwd_file).remove(device_id)
+    # a login suspended for flooding must not come back with a later broker-restore
+    discard_suspension(cfg.mqtt.broker_passwd_file, device_id)
     return {"broker_login_removed": removed,
             "broker_reload": reload_broker(cfg.mqtt.broker_pid_file) if removed
             else "not needed"}
@@ -118,6 +125,20 @@ def cmd_broker_password(args: argparse.Namespace) -> int:
     finally:
         store.close()
     _print({"device_id": args.device_id, **login})
+    return 0
+
+
+def cmd_broker_restore(args: argparse.Namespace) -> int:
+    """Undo serve's flood cut-off for one device (audited; the old password works again)."""
+    from .operator import Actor, restore_device_login  # operator imports this module
+
+    cfg = load_config(args.config)
+    store = open_store(cfg)
+    try:
+        out = restore_device_login(cfg, store, Actor.cli(), args.device_id)
+    finally:
+        store.close()
+    _print(out)
     return 0
 
 
@@ -306,6 +327,11 @@ def add_commands(sub: Any) -> None:
                        help="issue an enrolled device a new broker password (printed once)")
     s.add_argument("device_id")
     s.set_defaults(func=cmd_broker_password)
+
+    s = sub.add_parser("broker-restore",
+                       help="let a device suspended for flooding reconnect (its old password)")
+    s.add_argument("device_id")
+    s.set_defaults(func=cmd_broker_restore)
 
     s = sub.add_parser("ca", help="the municipality CA for the broker's TLS listener")
     csub = s.add_subparsers(dest="ca_cmd", required=True)

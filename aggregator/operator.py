@@ -460,3 +460,52 @@ def remove_ui_account(cfg: Config, actor: Actor, users: UserStore, name: str) ->
     with _audited(cfg, _Record("ui-user-remove", actor, None, target=name[:64])):
         if not users.remove(name):
             raise Rejected(f"no web UI user {name!r}")
+
+
+# --- a flooding device's broker login, suspended by serve and restored by the operator ----------
+# (issue 14; aggregator/flood_cutoff.py)
+
+
+def suspend_flooding_device(cfg: Config, device_id: str, dropped: int,
+                            window_s: float) -> str:
+    """``serve`` cuts off a device that floods far beyond its rate: its password hash is moved
+    aside and the broker reloads (which disconnects it and refuses its reconnects). Audited with
+    the actor ``serve``. Returns what the reload did."""
+    from .broker_auth import reload_broker
+    from .flood_cutoff import suspend_login
+
+    what = f"{dropped} messages over the rate within {window_s:g} s"
+    with _audited(cfg, _Record("broker-suspend", Actor("serve", "serve"), device_id,
+                               target=what)) as rec:
+        at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if not suspend_login(cfg.mqtt.broker_passwd_file, device_id, at, dropped, window_s):
+            raise Rejected(f"device {device_id} has no broker login in "
+                           f"{cfg.mqtt.broker_passwd_file} (already suspended or revoked)")
+        rec.broker_login = "suspended"
+        rec.broker_reload = reload_broker(cfg.mqtt.broker_pid_file)
+    return rec.broker_reload
+
+
+def restore_device_login(cfg: Config, store: LedgerStore, actor: Actor,
+                         device_id: str) -> dict[str, str]:
+    """The operator lets a suspended device back in with its old password (it needs no visit).
+    Refused for a device that is not suspended, or that was revoked meanwhile."""
+    from .broker_auth import reload_broker
+    from .flood_cutoff import discard_suspension, restore_login
+
+    with _audited(cfg, _Record("broker-restore", actor, device_id,
+                               household_of(store, device_id))) as rec:
+        if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
+            rec.device_id = None  # not an id: keep operator input out of the trail
+            raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
+        row = store.device(device_id)
+        if row is not None and row.revoked_index is not None:
+            discard_suspension(cfg.mqtt.broker_passwd_file, device_id)
+            raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; its "
+                           "suspended login was discarded, not restored")
+        if not restore_login(cfg.mqtt.broker_passwd_file, device_id):
+            raise Rejected(f"device {device_id} is not suspended (see the fleet page)")
+        rec.broker_login = "restored"
+        rec.broker_reload = reload_broker(cfg.mqtt.broker_pid_file)
+    return {"device_id": device_id, "broker_login": "restored",
+            "broker_reload": rec.broker_reload}

@@ -13,11 +13,17 @@ group. A message over its device's cap is acknowledged to the broker at once, in
 thread, and dropped unanswered: it must not hold a slot of the broker's in-flight window for
 this session (``max_inflight_messages``) nor keep the broker's queue for us growing, which is
 what delays and finally drops every other device's messages.
+
+A device that floods far beyond its rate (:mod:`aggregator.flood_cutoff`: 500 drops within 10 s)
+is cut off at the broker: its login is suspended and the broker reloads, which disconnects it.
+The network thread only counts; a thread of its own writes the files and signals the broker, so
+the cut-off waits neither for the main loop's group commit nor holds up the network thread.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import ssl
 import threading
 import time
@@ -42,6 +48,7 @@ from .broker_auth import aggregator_password
 from .config import Config
 from .errors import ConfigError, EnvironmentProblem
 from .fair_queue import DEFAULT_PER_KEY, FairQueue
+from .flood_cutoff import FloodDetector, cutoff_unavailable
 from .ingest_status import IngestCounters, StatusFile, status_path
 from .intake import TOPIC_RE, Intake, receipts_topic
 from .ledger import KeyChanged, Ledger
@@ -89,6 +96,17 @@ class IngestWorker:
         self.status_file = StatusFile(status_path(cfg.state_dir, cfg.mqtt.client_id))
         self.connected = threading.Event()
         self.stats = Stats()
+        # flood cut-off at the broker: counted in the network thread, done in self._suspender
+        self.cutoff: FloodDetector | None = None
+        self._suspensions: queue.SimpleQueue[tuple[str, int] | None] = queue.SimpleQueue()
+        self._suspender: threading.Thread | None = None
+        why = cutoff_unavailable(cfg.mqtt.broker_passwd_file, cfg.mqtt.broker_pid_file)
+        if why is None:
+            self.cutoff = FloodDetector()
+        else:
+            log.warning("no automatic flood cut-off: %s. A flooding device is only rate-limited "
+                        "here, and the broker's queue for serve can still fill up behind it "
+                        "(docs/architecture.md \"Ingest under a flood\")", why)
         # refused messages: a few summary lines per device per minute, never one per message
         self.problems = ProblemLog()
         self._last_checkpoint = 0.0
@@ -149,10 +167,40 @@ class IngestWorker:
             self._drop_acks.append((msg.mid, msg.qos))
             self.inbox.kick()
         self.counters.drop(device, code)
+        if code == "rate_limited" and self.cutoff is not None:
+            tripped = self.cutoff.note_drop(device)
+            if tripped is not None:
+                self._suspensions.put((device, tripped))
+
+    def _suspend_loop(self) -> None:
+        """Suspend the broker logins of flooding devices, one at a time, until told to stop.
+        Its own thread: the file writes, fsync'd audit record and SIGHUP take milliseconds that
+        neither the network thread nor the main loop's group commit should wait for."""
+        from .operator import suspend_flooding_device  # operator is heavy; serve needs it rarely
+
+        assert self.cutoff is not None
+        while (item := self._suspensions.get()) is not None:
+            device, dropped = item
+            try:
+                reload = suspend_flooding_device(self.cfg, device, dropped,
+                                                 self.cutoff.window_s)
+            except Exception as e:  # reported; serve carries on
+                log.error("%s floods (%d messages over %g messages/s within %g s) but could not "
+                          "be cut off at the broker: %s", device, dropped, self.gate.rate,
+                          self.cutoff.window_s, e)
+                continue
+            log.warning("%s floods: %d messages over %g messages/s within %g s; its broker login "
+                        "is suspended (%s), and stays so until the operator runs "
+                        "'eco-aggregator broker-restore %s'", device, dropped, self.gate.rate,
+                        self.cutoff.window_s, reload, device)
 
     # --- main loop ---------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.cutoff is not None and self._suspender is None:
+            self._suspender = threading.Thread(target=self._suspend_loop, name="flood-cutoff",
+                                               daemon=True)
+            self._suspender.start()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.cfg.mqtt.session_expiry_s
         self.client.connect_async(self.cfg.mqtt.host, self.cfg.mqtt.port, keepalive=30,
@@ -201,6 +249,9 @@ class IngestWorker:
             self._maybe_checkpoint(force=True)
             self.client.disconnect()
             self.client.loop_stop()
+            if self._suspender is not None:
+                self._suspensions.put(None)
+                self._suspender.join(10)
 
     def _drain(self) -> list[tuple[str, bytes, int, int]]:
         """The next group: round-robin over the devices with messages waiting, topped up for

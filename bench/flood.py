@@ -11,6 +11,11 @@ through the real path: Mosquitto → one ``eco-aggregator serve`` process → SQ
   (answered ``duplicate`` when admitted), garbage payloads, and new valid readings on its own
   topic, in turn.
 
+With ``cutoff`` (figures ``flood_cut_*``) the broker has access control as
+``eco-aggregator broker-config`` writes it (a login per device, ``[mqtt] broker_pid_file`` set),
+the flooder is ``mosquitto_pub -l`` with its own login, and ``serve`` may cut it off at the broker
+(aggregator/flood_cutoff.py); the figures add when that happened.
+
 First a baseline without the flood, then the same with it. Reported: honest p50/p99/max and
 the share on time, flood messages per second the broker took, what ``serve`` did with them
 (its stats), the log lines it wrote and the rejection rows the store grew by.
@@ -22,10 +27,12 @@ merges its figures into the results file and re-renders the README table from it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import multiprocessing as mp
 import os
+import re
 import shutil
 import sqlite3
 import statistics
@@ -34,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +50,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aggregator.mosquitto import Mosquitto
+from aggregator.cli_broker import issue_device_login
+from aggregator.config import load_config
+from aggregator.mosquitto import Mosquitto, free_port
+from aggregator.operator import read_audit
 
-from .harness import AggregatorDir, Workers
+from .harness import AggregatorDir, Workers, cli_json
 from .readme import render_table, update_readme
 from .town import DeviceBatch, aligned_start, enrol_town, make_device
 
@@ -80,7 +90,8 @@ class HonestDevice:
     """Publishes its messages one per ``period_s`` and times each receipt (by the seq of the
     reading it answers)."""
 
-    def __init__(self, port: int, device: DeviceBatch, client_id: str) -> None:
+    def __init__(self, port: int, device: DeviceBatch, client_id: str,
+                 password: str | None = None) -> None:
         self.device = device
         self.sent_at: dict[int, float] = {}
         self.latency: dict[int, float] = {}
@@ -89,6 +100,8 @@ class HonestDevice:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         c.on_message = self._on_receipt
         c.on_subscribe = lambda *_a: subscribed.set()
+        if password is not None:  # a broker with access control: username = device id
+            c.username_pw_set(device.device_id, password)
         c.connect("127.0.0.1", port)
         c.subscribe(f"eco/v1/{device.device_id}/receipts", qos=1)
         c.loop_start()
@@ -176,28 +189,76 @@ def flood_process(port: int, topic: str, payloads: list[bytes], seconds: float,
     c.loop_stop()
 
 
-def _c_flood(port: int, topic: str, payloads: list[bytes], seconds: float) -> int:
+def c_flood(port: int, topic: str, payloads: list[bytes], seconds: float,
+            login: tuple[str, str] | None = None) -> int:
     """Flood with ``mosquitto_pub -l`` (C, one line per message, 256 in flight): faster than
-    one Python client can publish, as a device with a tight C loop could be. Returns the bytes
-    written to it; what arrived is counted by ``serve``."""
+    one Python client can publish, as a device with a tight C loop could be. Returns the lines
+    written to it; what arrived is counted by ``serve``. Killed after ``seconds`` by a timer, so
+    a pipe that stopped draining (the broker cut it off) cannot block us."""
     blob = b"".join(p.replace(b"\n", b" ") + b"\n" for p in payloads)
+    auth = [] if login is None else ["-u", login[0], "-P", login[1]]
     proc = subprocess.Popen(
         ["nice", "-n", "19", shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub",
-         "-h", "127.0.0.1", "-p", str(port), "-i", "bench-flooder", "-t", topic,
+         "-h", "127.0.0.1", "-p", str(port), "-i", "bench-flooder", *auth, "-t", topic,
          "-q", "1", "-M", "256", "-V", "mqttv5", "-l"],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert proc.stdin is not None
+    timer = threading.Timer(seconds, proc.kill)
+    timer.start()
     start, lines = time.monotonic(), 0
     try:
         while time.monotonic() - start < seconds:
             proc.stdin.write(blob)
             lines += len(payloads)
-    except BrokenPipeError:
+    except (BrokenPipeError, ValueError):
         pass
     finally:
+        timer.cancel()
         proc.kill()
         proc.wait()
     return lines
+
+
+@dataclass
+class HardenedSite:
+    """An aggregator behind a broker with access control, as ``eco-aggregator broker-config
+    --no-tls`` writes it: the aggregator's login on ``broker.port``, a login per device on
+    ``device_port``, and ``[mqtt] broker_pid_file`` set, so ``serve`` can cut a device off."""
+
+    agg: AggregatorDir
+    broker: Mosquitto
+    device_port: int
+    logins: dict[str, str]  # device id → its broker password
+
+    def audit(self) -> list[dict[str, Any]]:
+        return read_audit(load_config(self.agg.config))
+
+
+@contextlib.contextmanager
+def hardened_site(tmp: Path, name: str,
+                  devices: Sequence[DeviceBatch]) -> Iterator[HardenedSite]:
+    """Enrol ``devices``, issue their logins, write the broker's config, run the broker."""
+    port, device_port = free_port(), free_port()
+    agg = AggregatorDir(tmp / name, name, f"mqtt://127.0.0.1:{port}", anonymous=False).init()
+    broker_dir = agg.state / "broker"
+    pid_file = broker_dir / "mosquitto.pid"
+    text = agg.config.read_text()
+    agg.config.write_text(re.sub(r"(?m)^broker_passwd_file = .*$",
+                                 lambda m: f'{m.group(0)}\nbroker_pid_file = "{pid_file}"',
+                                 text, count=1))
+    ledger = agg.ledger()
+    enrol_town(ledger, list(devices))
+    ledger.store.close()
+    cfg = load_config(agg.config)
+    logins = {d.device_id: issue_device_login(cfg, d.device_id)["broker_password"]
+              for d in devices}
+    (agg.state / "persist").mkdir(exist_ok=True)
+    cli_json("--config", str(agg.config), "broker-config", "--out", str(broker_dir),
+             "--port", str(port), "--tls-port", str(device_port), "--no-tls",
+             "--persistence-dir", str(agg.state / "persist"), "--pid-file", str(pid_file),
+             *(["--user", "root"] if os.geteuid() == 0 else []))
+    with Mosquitto(broker_dir, port=port, config_file=broker_dir / "mosquitto.conf") as broker:
+        yield HardenedSite(agg, broker, device_port, logins)
 
 
 def _rejection_rows(agg: AggregatorDir) -> int:
@@ -212,33 +273,65 @@ def _log_lines(ws: Workers) -> int:
     return sum(len(p.read_text(errors="replace").splitlines()) for p in ws.logs)
 
 
-def flood_bench(tmp: Path, broker: Mosquitto, *, seconds: float = 20.0,
+def _suspended_at(site: HardenedSite, device_id: str) -> float | None:
+    """When serve's audit record says it suspended ``device_id`` (epoch seconds), or None."""
+    for r in site.audit():
+        if r["action"] == "broker-suspend" and r["device_id"] == device_id \
+                and r["outcome"] == "ok":
+            return datetime.fromisoformat(r["at"].replace("Z", "+00:00")).timestamp()
+    return None
+
+
+def flood_bench(tmp: Path, broker: Mosquitto | None, *, seconds: float = 20.0,
                 period_s: float = 0.1, flooder_kind: str = "paho",
-                prefix: str = "flood_") -> dict[str, Any]:
-    """One baseline, one flood, a little after; the figures' keys start with ``prefix``."""
+                prefix: str = "flood_", cutoff: bool = False) -> dict[str, Any]:
+    """One baseline, one flood, a little after; the figures' keys start with ``prefix``.
+    ``cutoff``: a broker with access control of its own (``broker`` is not used) and a native
+    flooder with its own login, which ``serve`` may cut off."""
     n = int(2 * seconds / period_s) + 20
     start = aligned_start(datetime.now(UTC), n)
     honest = make_device(seed=7, number=0, intervals=n, start=start, per_message=1)
     flooder = make_device(seed=7, number=1, intervals=2000, start=aligned_start(
         datetime.now(UTC), 2000), per_message=1)
     name = prefix.strip("_")
-    agg = AggregatorDir(tmp / name, name, broker.url).init()
-    ledger = agg.ledger()
-    enrol_town(ledger, [honest, flooder])
-    ledger.store.close()
+    with contextlib.ExitStack() as stack:
+        site: HardenedSite | None = None
+        if cutoff:
+            flooder_kind = "c"
+            site = stack.enter_context(hardened_site(tmp, name, [honest, flooder]))
+            agg, port = site.agg, site.device_port
+        else:
+            assert broker is not None
+            agg, port = AggregatorDir(tmp / name, name, broker.url).init(), broker.port
+            ledger = agg.ledger()
+            enrol_town(ledger, [honest, flooder])
+            ledger.store.close()
+        figures = _measure(agg, port, site, honest, flooder, seconds, period_s, flooder_kind)
+    return {f"{prefix}{k}": v for k, v in figures.items()}
+
+
+def _measure(agg: AggregatorDir, port: int, site: HardenedSite | None, honest: DeviceBatch,
+             flooder: DeviceBatch, seconds: float, period_s: float,
+             flooder_kind: str) -> dict[str, Any]:
+    name = agg.name
     ws = agg.start_workers(1)
     dev = None
+    flood_started = 0.0
     try:
         ws.wait_connected()
-        dev = HonestDevice(broker.port, honest, f"bench-honest-{name}")
+        dev = HonestDevice(port, honest, f"bench-honest-{name}",
+                           None if site is None else site.logins[honest.device_id])
         log.info("baseline: %s s without the flood", seconds)
         base = dev.run(seconds, period_s)
         lines0, rows0 = _log_lines(ws), _rejection_rows(agg)
         payloads = flood_payloads(flooder)
         if flooder_kind == "c":
             box: list[int] = []
+            login = None if site is None else (flooder.device_id,
+                                               site.logins[flooder.device_id])
             t = threading.Thread(target=lambda: box.append(
-                _c_flood(broker.port, flooder.topic, payloads, seconds)))
+                c_flood(port, flooder.topic, payloads, seconds, login)))
+            flood_started = time.time()
             t.start()
             log.info("flood (mosquitto_pub): %s s", seconds)
             during = dev.run(seconds, period_s)
@@ -248,7 +341,7 @@ def flood_bench(tmp: Path, broker: Mosquitto, *, seconds: float = 20.0,
             ctx = mp.get_context("fork")
             ready, go, result = ctx.Event(), ctx.Event(), ctx.Queue()
             proc = ctx.Process(target=flood_process, args=(
-                broker.port, flooder.topic, payloads, seconds, ready, go, result))
+                port, flooder.topic, payloads, seconds, ready, go, result))
             proc.start()
             if not ready.wait(10):
                 raise RuntimeError("flooder did not connect")
@@ -291,7 +384,12 @@ def flood_bench(tmp: Path, broker: Mosquitto, *, seconds: float = 20.0,
         "log_lines_per_min": round(lines / minutes, 1),
         "rejection_rows": rows,
     }
-    return {f"{prefix}{k}": v for k, v in figures.items()}
+    if site is not None:
+        at = _suspended_at(site, flooder.device_id)
+        figures["cut_off_after_ms"] = None if at is None else round(
+            (at - flood_started) * 1000)
+        figures["flood_reached_serve"] = flood_in
+    return figures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -302,9 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="results file to merge into (default bench/results.json)")
     p.add_argument("--readme", type=Path, default=None,
                    help="README whose bench table to re-render from the merged results")
-    p.add_argument("--flooder", choices=("both", "c", "paho"), default="both",
+    p.add_argument("--flooder", choices=("all", "both", "c", "paho", "cut"), default="all",
                    help="paho: a Python client (figures flood_*); c: mosquitto_pub -l, faster "
-                        "than one Python worker drains (flood_c_*); both (default)")
+                        "than one Python worker drains (flood_c_*); cut: mosquitto_pub -l "
+                        "against a broker with access control, where serve cuts it off "
+                        "(flood_cut_*); both: paho and c; all (default)")
     p.add_argument("--no-save", action="store_true", help="print only")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -315,10 +415,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures: dict[str, Any] = {}
         with Mosquitto(tmp / "broker") as broker:
             for kind, prefix in (("paho", "flood_"), ("c", "flood_c_")):
-                if args.flooder in ("both", kind):
+                if args.flooder in ("all", "both", kind):
                     figures.update(flood_bench(tmp, broker, seconds=args.seconds,
                                                period_s=args.period_ms / 1000,
                                                flooder_kind=kind, prefix=prefix))
+        if args.flooder in ("all", "cut"):
+            figures.update(flood_bench(tmp, None, seconds=args.seconds,
+                                       period_s=args.period_ms / 1000, prefix="flood_cut_",
+                                       cutoff=True))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(figures, indent=2, sort_keys=True))

@@ -65,6 +65,7 @@ class AggregatorDir:
     broker_url: str
     store_url: str = "sqlite:///ledger.sqlite3"
     group_max: int | None = None
+    anonymous: bool = True  # False: keep init's aggregator login (a broker with access control)
     config: Path = field(init=False)
     log_vkey: str = field(init=False, default="")
 
@@ -78,8 +79,9 @@ class AggregatorDir:
         self.log_vkey = out["log_vkey"]
         text = self.config.read_text()
         text = re.sub(r'(?m)^share_group = ".*"$', f'share_group = "bench-{self.name}"', text)
-        # our loopback broker has no access control: connect anonymously, as the tests do
-        text = re.sub(r"(?m)^(username|password_file) = .*\n", "", text)
+        if self.anonymous:
+            # our loopback broker has no access control: connect anonymously, as the tests do
+            text = re.sub(r"(?m)^(username|password_file) = .*\n", "", text)
         if self.group_max is not None:
             text = re.sub(r"(?m)^group_max = \d+$", f"group_max = {self.group_max}", text)
         self.config.write_text(text)

@@ -67,7 +67,8 @@ from .. import operator
 from ..accounting import LedgerView, extend_view
 from ..batches import period_from_dates, plan_batch, write_report
 from ..config import Config
-from ..errors import AggregatorError, ConfigError, Rejected
+from ..errors import AggregatorError, ConfigError, EnvironmentProblem, Rejected
+from ..flood_cutoff import Suspension, read_suspended
 from ..ingest_status import read_status
 from ..ledger import Ledger
 from ..logkeys import load_log_signer
@@ -87,7 +88,7 @@ from .auth import (
 )
 from .charts import COLOURS, Series, bar_chart, share_bar
 from .i18n import LANGUAGES, pick_language, translator
-from .ingest_view import ingest_panel
+from .ingest_view import ingest_panel, suspended_rows
 from .qr import qr_svg
 from .report import find_chromium, render_pdf, render_report_html, self_check
 from .templating import STATIC, FormValues, environment
@@ -380,7 +381,19 @@ class UiApp:
                           title=t("fleet.readings_per_day"), unit=t("chart.readings"))
         hours = self.state.ui.offline_after.total_seconds() / 3600
         return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
-                           daily_svg=daily, offline_after_h=f"{hours:g}", ingest=ingest)
+                           daily_svg=daily, offline_after_h=f"{hours:g}", ingest=ingest,
+                           suspended=suspended_rows(
+                               await run_in_threadpool(self._suspended),
+                               {d.device_id: d.household for d in f.devices}))
+
+    def _suspended(self) -> dict[str, Suspension]:
+        """Devices serve cut off at the broker for flooding; none if the file is unreadable
+        (the CLI's broker-restore then says why)."""
+        try:
+            return read_suspended(self.state.cfg.mqtt.broker_passwd_file)
+        except EnvironmentProblem as e:
+            log.warning("fleet page: %s", e)
+            return {}
 
     # --- login lock-outs ----------------------------------------------------------------------
 

@@ -119,6 +119,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "fleet.ingest_none": ("ありません。", "None."),
     "fleet.ingest_unknown": ("受信処理（serve）の集計はまだありません。", "No figures from serve yet."),
     "fleet.flooding": ("過剰送信", "flooding"),
+    # serve's flood cut-off at the broker (aggregator/flood_cutoff.py)
+    "fleet.suspended": ("接続停止中", "cut off"),
+    "fleet.suspended_title": ("過剰送信で接続を停止した機器", "Devices cut off at the broker for flooding"),
+    "fleet.suspended_hint": ("許容量をはるかに超えて送り続けたため、受信処理（serve）がブローカーへのログインを停止した機器です。機器を確認してから、表示のコマンドで元のパスワードのまま接続を再開できます。計測値は機器に残っており、再開後に送られます。", "serve suspended these devices' broker logins because they sent far more than allowed. Check the device, then run the command shown to let it reconnect with its old password. Its readings stay on the device and are sent after the restore."),
+    "col.suspended_at": ("停止日時（UTC）", "Cut off at (UTC)"),
+    "col.restore": ("再開のコマンド", "To restore"),
     "col.messages": ("処理した数", "Processed"),
     "col.refused": ("拒否", "Refused"),
     "col.dropped": ("破棄", "Dropped"),

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..flood_cutoff import Suspension
 from ..ingest_status import IngestStatus
 
 STALE_AFTER = timedelta(minutes=2)
@@ -51,4 +52,27 @@ def ingest_panel(status: IngestStatus | None, households: Mapping[str, str],
                        now - status.written_at > STALE_AFTER)
 
 
-__all__ = ["STALE_AFTER", "IngestPanel", "IngestRow", "ingest_panel"]
+@dataclass(frozen=True, slots=True)
+class SuspendedRow:
+    """A device ``serve`` cut off at the broker for flooding (aggregator/flood_cutoff.py)."""
+
+    device_id: str
+    household: str | None
+    at: str
+    dropped: int
+    window_s: float
+
+
+def suspended_rows(suspended: Mapping[str, Suspension],
+                   households: Mapping[str, str]) -> list[SuspendedRow]:
+    """Pure: the suspended logins, the newest first. From the suspended file itself, not from
+    serve's status file: a suspension lasts until the operator restores it, whether or not
+    serve still runs."""
+    rows = [SuspendedRow(d, households.get(d), s.at, s.dropped, s.window_s)
+            for d, s in suspended.items()]
+    rows.sort(key=lambda r: (r.at, r.device_id), reverse=True)
+    return rows
+
+
+__all__ = ["STALE_AFTER", "IngestPanel", "IngestRow", "SuspendedRow", "ingest_panel",
+           "suspended_rows"]

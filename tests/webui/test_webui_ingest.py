@@ -8,6 +8,8 @@ import time
 
 from webui_kit import Browser, UiWorld
 
+from aggregator.broker_auth import PasswordFile
+from aggregator.flood_cutoff import restore_login, suspend_login
 from aggregator.ingest_status import FLOODING_PER_MIN, IngestCounters, StatusFile, status_path
 
 SATO = "Sato, 1-2 Chuo"
@@ -54,3 +56,26 @@ def test_old_figures_say_so(world: UiWorld, browser: Browser) -> None:
     browser.login()
     page = browser.get("/fleet").text
     assert "受信処理（serve）からの更新が止まっています。" in page
+
+
+def test_the_fleet_page_lists_devices_cut_off_for_flooding(world: UiWorld,
+                                                           browser: Browser) -> None:
+    """From the suspended file serve writes (aggregator/flood_cutoff.py), whether or not serve
+    still runs: the device's badge, when, how many drops, and the command that restores it."""
+    flooder = world.enrol_pv(SATO)
+    passwd = world.cfg.mqtt.broker_passwd_file
+    PasswordFile(passwd).set(flooder.device_id, "its password")
+    browser.login()
+    assert 'id="suspended"' not in browser.get("/fleet").text
+    assert suspend_login(passwd, flooder.device_id, "2026-12-04T23:00:00Z", 512, 10.0)
+    page = browser.get("/fleet").text
+    devices = page.split('id="devices"', 1)[1].split("</table>", 1)[0]
+    (row,) = [r for r in devices.split("<tr>") if flooder.device_id in r]
+    assert "接続停止中" in row  # the badge next to its state
+    table = page.split('id="suspended"', 1)[1].split("</table>", 1)[0]
+    assert flooder.device_id in table and ">512<" in table and "2026-12-04T23:00:00Z" in table
+    assert f"eco-aggregator broker-restore {flooder.device_id}" in table
+    en = browser.get("/lang/en?next=/fleet").text
+    assert "Devices cut off at the broker for flooding" in en and "cut off" in en
+    assert restore_login(passwd, flooder.device_id)
+    assert 'id="suspended"' not in browser.get("/fleet").text
