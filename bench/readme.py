@@ -89,8 +89,17 @@ ROWS: list[Row] = [
                f"{_g(r, 'flood_c_honest_p50_ms')}; answered {_g(r, 'flood_c_honest_answered')})"
                " with a native flooder (`mosquitto_pub -l`): the broker takes more than one "
                f"`serve` drains ({_g(r, 'flood_c_msgs_per_s')} msgs/s reached it) and queues "
-               "the rest, in arrival order, in front of everyone else's messages",
+               "the rest, in arrival order, in front of everyone else's messages (a broker "
+               "without device logins: nothing to cut off)",
      "—", lambda r: None),
+    ("`flood_cut_honest_p99_ms`",
+     lambda r: f"**{_g(r, 'flood_cut_honest_p99_ms')} ms** p99 (p50 "
+               f"{_g(r, 'flood_cut_honest_p50_ms')}, max {_g(r, 'flood_cut_honest_max_ms')}; "
+               f"answered {_g(r, 'flood_cut_honest_answered')}) with the same native flooder "
+               "against a broker with device logins: `serve` suspended the flooder's login "
+               f"{_g(r, 'flood_cut_cut_off_after_ms')} ms after the flood began "
+               f"({_g(r, 'flood_cut_flood_reached_serve')} flood messages reached it in all)",
+     "≤ 1000", lambda r: r["flood_cut_honest_p99_ms"] <= 1000),
     ("`backlog_catchup`",
      lambda r: f"**{_g(r, 'backlog_catchup')} s** to drain {_g(r, 'backlog_readings'):,} "
                f"readings of {_g(r, 'backlog_devices'):,} devices "

@@ -186,6 +186,9 @@ def run(scale: Scale, tmp: Path) -> dict[str, Any]:
         if not scale.quick:
             results.update(_step("flood, native flooder", lambda: flood.flood_bench(
                 tmp, broker, seconds=scale.flood_s, flooder_kind="c", prefix="flood_c_")))
+            # the same flooder where serve can cut it off: a broker with device logins
+            results.update(_step("flood, native flooder cut off", lambda: flood.flood_bench(
+                tmp, None, seconds=scale.flood_s, prefix="flood_cut_", cutoff=True)))
 
         ag = _step("agent", lambda: agent.agent_bench(tmp, broker, speed=scale.agent_speed,
                                                        window_s=scale.agent_window_s))
