@@ -46,7 +46,7 @@ from eco_protocol.logkey import LOG_KEYS_TOPIC
 
 from .broker_auth import aggregator_password
 from .config import Config
-from .errors import ConfigError, EnvironmentProblem
+from .errors import ConfigError, EnvironmentProblem, Rejected
 from .fair_queue import DEFAULT_PER_KEY, FairQueue
 from .flood_cutoff import FloodDetector, cutoff_unavailable
 from .ingest_status import IngestCounters, StatusFile, status_path
@@ -184,6 +184,11 @@ class IngestWorker:
             try:
                 reload = suspend_flooding_device(self.cfg, device, dropped,
                                                  self.cutoff.window_s)
+            except Rejected as e:  # another worker was first, or the login was withdrawn
+                log.warning("%s floods (%d messages over %g messages/s within %g s) but there is "
+                            "no login to suspend: %s", device, dropped, self.gate.rate,
+                            self.cutoff.window_s, e)
+                continue
             except Exception as e:  # reported; serve carries on
                 log.error("%s floods (%d messages over %g messages/s within %g s) but could not "
                           "be cut off at the broker: %s", device, dropped, self.gate.rate,

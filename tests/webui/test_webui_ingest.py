@@ -3,7 +3,6 @@ writes, read by the UI process, with a badge in the device table and a row of co
 
 from __future__ import annotations
 
-import json
 import time
 
 from webui_kit import Browser, UiWorld
@@ -46,16 +45,23 @@ def test_the_fleet_page_names_the_flooding_device(world: UiWorld, browser: Brows
 
 
 def test_old_figures_say_so(world: UiWorld, browser: Browser) -> None:
+    """An hour-old file (serve stopped writing) is shown with a warning; a fresh one is not.
+    The old file comes from the writer serve uses, its clock set an hour back, not from editing
+    the file's text: that edit cut the time out of the JSON by string matching and broke when
+    the writer's formatting changed (indented → compact JSON)."""
     flooder = world.enrol_pv(SATO)
-    _publish(world, flooder.device_id, "cd" * 16)
+    stale = "受信処理（serve）からの更新が止まっています。"
+    hour_ago = time.time() - 3600
+    old = IngestCounters(clock=lambda: hour_ago)
+    old.drop(flooder.device_id, "rate_limited")
     path = status_path(world.cfg.state_dir, "eco-aggregator-1")
-    # an hour-old file: serve stopped writing
-    doc = json.loads(path.read_text())
-    doc["written_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
-    path.write_text(json.dumps(doc))
+    assert StatusFile(path).maybe_write(old)
     browser.login()
     page = browser.get("/fleet").text
-    assert "受信処理（serve）からの更新が止まっています。" in page
+    assert 'id="ingest"' in page and stale in page
+    _publish(world, flooder.device_id, "cd" * 16)  # serve writes again
+    page = browser.get("/fleet").text
+    assert 'id="ingest"' in page and stale not in page
 
 
 def test_the_fleet_page_lists_devices_cut_off_for_flooding(world: UiWorld,
