@@ -11,7 +11,6 @@ is accepted, and :mod:`eco_protocol.creditability` decides that it credits nothi
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,8 +21,8 @@ from eco_protocol.errors import BadSignature, InvalidInput
 from eco_protocol.keys import Ed25519PublicKey, public_key_from_raw, verify_signature
 from eco_protocol.merkle import leaf_hash
 from eco_protocol.records import MAX_ENTRY_BYTES, Enrolment, Reading
-from eco_protocol.replay import reading_signed_bytes
 from eco_protocol.rules import RuleViolation, check_chain
+from eco_protocol.signing import entry_hash, reading_signed_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +69,7 @@ def item_identity(obj: object) -> tuple[int, str]:
     seq = obj.get("seq") if isinstance(obj, dict) else None
     seq_i = seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else 0
     try:
-        digest = hashlib.sha256(canonical_bytes(obj)).hexdigest()  # type: ignore[arg-type]
+        digest = entry_hash(canonical_bytes(obj))  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 - anything uncanonicalisable gets the zero hash
         digest = "0" * 64
     return seq_i, digest
@@ -119,7 +118,7 @@ def prepare(obj: Any, topic_device: str, window: TimeWindow | None = None,
     except InvalidInput as e:
         seq, digest = item_identity(obj)
         return Prepared(seq, digest, early=Reject(seq, digest, "malformed", str(e)))
-    seq, digest = reading.seq, hashlib.sha256(entry).hexdigest()  # = item_identity(obj)
+    seq, digest = reading.seq, entry_hash(entry)  # = item_identity(obj)
     if len(entry) > MAX_ENTRY_BYTES:
         return Prepared(seq, digest, early=Reject(seq, digest, "malformed",
                                                   f"reading is {len(entry)} bytes"))

@@ -15,9 +15,8 @@ later entry).
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .canonical import canonical_bytes, parse_json
@@ -39,7 +38,8 @@ from .records import (
     Revocation,
 )
 from .rules import check_chain
-from .signing import SIG, verify_record
+from .signing import entry_hash, verify_record
+from .signing import reading_signed_bytes as reading_signed_bytes  # its old home: checks imports it
 
 SignatureSink = Callable[[int, Ed25519PublicKey, bytes, bytes, str], None]
 """``(entry index, key, signature, signed bytes, what)`` for a check made elsewhere."""
@@ -213,25 +213,8 @@ class LedgerReplay:
         if excluded is not None:
             self.exclusions[self.size] = excluded
         state.next_seq = reading.seq + 1
-        state.last_hash = hashlib.sha256(entry).hexdigest()  # entry = canonical_bytes(obj)
+        state.last_hash = entry_hash(entry)  # entry = canonical_bytes(obj)
         self.energy_wh[reading.quantity.value] += reading.energy_wh
-
-
-def reading_signed_bytes(entry: bytes, obj: Mapping[str, object], sig: str) -> bytes:
-    """The bytes a reading's signature covers (``signing_bytes(obj)``), cut out of its canonical
-    bytes ``entry`` instead of serialising the record a second time.
-
-    Only for a reading that ``Reading.from_dict`` accepted and whose canonical bytes are
-    ``entry``: its one ``"sig"`` member is top-level (the nested ``source`` has three fixed keys)
-    and not the first (keys are sorted), so the canonical form without it is ``entry`` minus
-    ``,"sig":"<sig>"``. That byte string cannot occur elsewhere: inside a canonical string every
-    quote is escaped, and a closing quote is never followed by a letter. Should it not be found
-    exactly once, the record is serialised after all.
-    """
-    member = b',"sig":"' + sig.encode("ascii") + b'"'
-    if entry.count(member) == 1:
-        return entry.replace(member, b"", 1)
-    return canonical_bytes({k: v for k, v in obj.items() if k != SIG}, validated=True)
 
 
 def log_public_key(raw: bytes) -> Ed25519PublicKey:

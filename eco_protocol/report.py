@@ -7,7 +7,6 @@ checks that ``eco-verify`` prints.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,7 @@ from .note import Checkpoint, NoteVerifier, parse_verifier_key
 from .programme_records import BatchSeal, Period, Totals
 from .records import Enrolment, Reading
 from .sample import sample_positions
-from .signing import verify_record
+from .signing import entry_hash, verify_record
 
 REPORT_TYPE = "eco.batch-report/v1"
 REPORT_KEYS = {"type", "batch_id", "programme", "period", "methodology", "households", "totals",
@@ -340,7 +339,7 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     for dev, seqs in by_dev.items():
         for seq, (r, _) in seqs.items():
             before = seqs.get(seq - 1)
-            if before is not None and r.prev != hashlib.sha256(before[1]).hexdigest():
+            if before is not None and r.prev != entry_hash(before[1]):
                 raise ReportProblem(f"sample: reading {dev}#{seq} does not chain to #{seq - 1}")
     s = min(seal.covered_count, max(30, len(names)))
     if not s <= len(sample) <= s + len(names) or not names <= sampled_hh:
