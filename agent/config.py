@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from eco_protocol.errors import NoteError
@@ -25,7 +25,10 @@ from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Quantity
 
 from .errors import ConfigError
-from .meters.mqtt_devices import SHELLY_FIELDS, TASMOTA_FIELDS, Device, DeviceSpec
+
+if TYPE_CHECKING:
+    # imported where used: the MQTT decoders (and decimal) cost RAM on a box with no MQTT meter
+    from .meters.mqtt_devices import DeviceSpec
 
 MAX_METERS: Final = 16  # an enrolment binds at most 16 meters (eco.enrol/v1)
 _METER_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -154,6 +157,8 @@ class MqttSourceConfig:
     ca_file: Path | None = None
 
     def spec(self, protocol: MeterProtocol) -> DeviceSpec:
+        from .meters.mqtt_devices import Device, DeviceSpec
+
         return DeviceSpec(Device(protocol.value), self.topic, self.channel, self.field or "")
 
 
@@ -480,6 +485,8 @@ def _parse_mqtt_meter(s: _Section, mid: str, quantity: Quantity,
     else:
         if "channel" in s.data:
             channel = s.int_("channel", 0, 0, 255)
+        from .meters.mqtt_devices import SHELLY_FIELDS, TASMOTA_FIELDS
+
         allowed = TASMOTA_FIELDS if protocol is MeterProtocol.TASMOTA else tuple(SHELLY_FIELDS)
         field = s.str_("field")
         if field is not None and field not in allowed:

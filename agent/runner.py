@@ -3,7 +3,8 @@
 Threads and who does what:
 
 * an APScheduler 3.x ``BackgroundScheduler`` (UTC, ``misfire_grace_time=None``, ``coalesce``,
-  ``max_instances=1``; docs/pitfalls.md §3) runs the **poll job**: read every meter, feed the pure
+  ``max_instances=1``; docs/pitfalls.md §3) runs the **poll job** in its own thread (no thread
+  pool): read every meter, feed the pure
   interval builder, and commit the cycle's readings together with the meters' interval state in
   one outbox transaction. Polls are aligned to just before multiples of ``poll_seconds`` (in
   clock time), so the snapshot that defines an interval boundary is at most a second or so old.
@@ -36,6 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, assert_never
 
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -160,6 +162,9 @@ class _MeterSlot:
     meter: Meter | None = None
     state: interval.MeterState | None = None
     failing: str | None = None
+    # the identity last recorded in the state file: a poll that reports the same one need not
+    # query (and deep-copy) the TinyDB table again
+    identity: MeterIdentity | None = None
 
 
 @dataclass
@@ -246,7 +251,9 @@ class Agent:
                     log.info("meter %r answers again", mid)
                     slot.failing = None
                 result.meters_read += 1
-                self._note_identity(mid, snap.identity, t)
+                if snap.identity != slot.identity:
+                    self._note_identity(mid, snap.identity, t)
+                    slot.identity = snap.identity
                 obs = interval.Observation(int(t), snap.register_wh, snap.identity,
                                            snap.wrap_wh, synced_before and self._clock_synced(t))
                 out = interval.step(slot.state, obs, self.params)
@@ -311,8 +318,13 @@ class Agent:
                                start_date=datetime.fromtimestamp(start_wall, UTC), timezone=UTC)
 
     def start_scheduler(self) -> None:
-        sched = BackgroundScheduler(timezone=UTC, job_defaults={
-            "misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+        # the poll job runs in the scheduler's own thread (DebugExecutor: "executes the target
+        # callable directly"): a thread pool's hand-off, futures and extra threads cost CPU on
+        # every poll and RAM, and buy nothing with one job that never overlaps itself. The
+        # price: reschedule() waits for a running poll cycle (the job store lock is held).
+        sched = BackgroundScheduler(timezone=UTC, executors={"default": DebugExecutor()},
+                                    job_defaults={"misfire_grace_time": None, "coalesce": True,
+                                                  "max_instances": 1})
         sched.add_job(self._poll_job, trigger=self._trigger(), id="poll", name="poll meters")
         sched.add_job(self._poll_job, id="first-poll", name="first poll")  # at once
         sched.start()

@@ -8,7 +8,9 @@ the identity from model 1 (Mn, Md, SN). With both models present, TotWhInj is re
 disagreement with WH is logged and shown by ``eco-agent probe``. The register map is
 discovered on the first read, and again after any failure, by walking the model chain from the
 ``SunS`` marker (:func:`agent.meters.sunspec_layout.parse_model_chain`; bases 40000, 0, 50000).
-Model 1 is re-read on every read, so a swapped device is never signed under the old serial.
+Model 1 is re-read on every read, so a swapped device is never signed under the old serial;
+when model 1 and the inverter model fit in one request (≤ 125 registers) both come in one
+transaction, and model 1 is decoded again only when its registers changed.
 
 Every failure — the port cannot be opened, no answer in time, a CRC error, an exception response,
 a reply from another unit, a missing model, the lifetime energy not implemented — raises
@@ -101,13 +103,25 @@ def _hex(data: bytes, limit: int = 16) -> str:
     return head if len(data) <= limit else f"{head} … ({len(data)} bytes)"
 
 
+def _crc16_byte(value: int) -> int:
+    """The bitwise CRC-16/MODBUS step for one byte value (the specification's loop)."""
+    crc = value
+    for _ in range(8):
+        crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+# one table lookup per byte instead of eight shifts: the CRC of every request and response is
+# computed on each poll, and the bitwise loop was the poll's largest CPU cost on a Pi-class box
+_CRC16_TABLE: tuple[int, ...] = tuple(_crc16_byte(b) for b in range(256))
+
+
 def crc16_modbus(data: bytes) -> int:
-    """CRC-16/MODBUS: init 0xFFFF, reflected polynomial 0xA001, no final XOR."""
+    """CRC-16/MODBUS: init 0xFFFF, reflected polynomial 0xA001, no final XOR (table-driven)."""
     crc = 0xFFFF
+    table = _CRC16_TABLE
     for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
@@ -220,6 +234,12 @@ class SunSpecModbusMeter:
         self._bus: _Bus | None = None
         self._layout: _Layout | None = None
         self._disagreement: str | None = None  # the last WH/TotWhInj mismatch, logged once
+        # model 1 is re-read every poll, but decoded only when its registers changed: the
+        # string decoding and validation were a large share of a poll's CPU
+        self._common_regs: tuple[int, ...] = ()
+        self._common: sl.CommonModel | None = None
+        # False once the device refused a read spanning model 1 and the inverter model
+        self._span_ok = True
 
     @property
     def chain(self) -> sl.ModelChain | None:
@@ -252,6 +272,7 @@ class SunSpecModbusMeter:
 
     def _reset(self) -> None:
         self._layout = None
+        self._span_ok = True
         bus, self._bus, self._serial = self._bus, None, None
         if bus is None:
             return
@@ -299,6 +320,10 @@ class SunSpecModbusMeter:
     def _transact(self, address: int, count: int) -> list[int]:
         request = encode_read_request(self.unit, address, count)
         port = self._serial
+        # pyserial reconfigures the port (tcgetattr, tcsetattr, flock) on every timeout change,
+        # so the timeout is changed only when a read could otherwise outlast the deadline
+        if port.timeout != self.timeout_s:
+            port.timeout = self.timeout_s
         port.reset_input_buffer()  # a late answer to an earlier request must not be taken
         port.write(request)
         expected = 5 + 2 * count
@@ -323,7 +348,8 @@ class SunSpecModbusMeter:
                     f"incomplete response to {what}: {len(buf)} of {n or expected} bytes "
                     f"within {budget:.2f} s ({_hex(buf)}); check for line noise and the baud rate"
                 )
-            port.timeout = remaining
+            if port.timeout is None or port.timeout > remaining:
+                port.timeout = remaining
             buf += bytes(port.read(need - len(buf)))
         try:
             return decode_read_response(buf[:need], self.unit, count)
@@ -358,7 +384,10 @@ class SunSpecModbusMeter:
         return _Layout(chain=chain, common=common, inverter=inverter, der=der)
 
     def _read_model(self, header: sl.ModelHeader, max_length: int) -> list[int]:
-        regs = self._read_registers(header.address, 2 + min(header.length, max_length))
+        return self._check_model(
+            header, self._read_registers(header.address, 2 + min(header.length, max_length)))
+
+    def _check_model(self, header: sl.ModelHeader, regs: list[int]) -> list[int]:
         if regs[0] != header.model_id:
             raise sl.SunSpecLayoutError(
                 f"register {header.address} now holds model {regs[0]}, "
@@ -366,17 +395,46 @@ class SunSpecModbusMeter:
             )
         return regs
 
+    def _read_common_and_inverter(self, layout: _Layout) -> tuple[list[int], list[int] | None]:
+        """Model 1 and the inverter model, in one request when they fit in one (≤ 125
+        registers, inverter after model 1): every poll then costs one Modbus transaction
+        instead of two, and model 1 is still read every time. A device that refuses the
+        spanning read gets the two separate reads from then on (until rediscovery)."""
+        common, inverter = layout.common, layout.inverter
+        n_common = 2 + min(common.length, sl.COMMON_LENGTH)
+        if inverter is None:
+            return self._read_model(common, sl.COMMON_LENGTH), None
+        n_inverter = 2 + min(inverter.length, sl.INVERTER_LENGTH)
+        gap = inverter.address - common.address
+        if self._span_ok and n_common <= gap and gap + n_inverter <= sl.MAX_READ_REGISTERS:
+            try:
+                regs = self._read_registers(common.address, gap + n_inverter)
+            except RtuExceptionResponse:
+                self._span_ok = False
+            else:
+                return (self._check_model(common, regs[:n_common]),
+                        self._check_model(inverter, regs[gap:]))
+        return (self._read_model(common, sl.COMMON_LENGTH),
+                self._read_model(inverter, sl.INVERTER_LENGTH))
+
+    def _decode_common(self, regs: list[int]) -> sl.CommonModel:
+        key = tuple(regs)
+        if self._common is None or key != self._common_regs:
+            self._common = sl.decode_common(regs)
+            self._common_regs = key
+        return self._common
+
     def _read(self) -> Snapshot:
         if self._layout is None:
             self._layout = self._discover()
         layout = self._layout
-        common = sl.decode_common(self._read_model(layout.common, sl.COMMON_LENGTH))
+        common_regs, inverter_regs = self._read_common_and_inverter(layout)
+        common = self._decode_common(common_regs)
         inverter = der = None
         raw: list[tuple[str, int | str | None]] = [("base", layout.chain.base)]
         if layout.inverter is not None:
-            inverter = sl.decode_inverter(
-                self._read_model(layout.inverter, sl.INVERTER_LENGTH)
-            )
+            assert inverter_regs is not None
+            inverter = sl.decode_inverter(inverter_regs)
             raw += [("model", inverter.model_id), ("WH", inverter.wh),
                     ("WH_SF", inverter.wh_sf), ("W", inverter.w), ("W_SF", inverter.w_sf)]
         if layout.der is not None:

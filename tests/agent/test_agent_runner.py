@@ -23,6 +23,7 @@ from agent_testkit import (
 from agent.clock import AcceleratedClock
 from agent.config import load_config
 from agent.errors import ConfigError
+from agent.meters.interface import MeterIdentity
 from agent.runner import (
     JumpDetector,
     build_agent,
@@ -195,3 +196,30 @@ def test_run_loop_in_a_thread_with_accelerated_clock(tmp_path: Path, broker: Mos
         # boundary register is at most one poll period (60 Wh) off
         assert rec["energy_wh"] == rec["register_end_wh"] - rec["register_start_wh"]
         assert 300 - 60 <= rec["energy_wh"] <= 300 + 60
+
+
+def test_meter_swaps_are_recorded_each_time(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                            ) -> None:
+    """The poll cycle skips the state file while a meter reports the identity it recorded last;
+    every change, including a swap back to an earlier meter, is still recorded and flagged."""
+    rig = make_rig(tmp_path, port=1)
+    pv = rig.meters["pv1"]
+    first = pv.identity
+    second = MeterIdentity(first.protocol, first.manufacturer, first.model, "SIM-2")
+    try:
+        rig.cycle(wh=100)
+        rig.cycle(wh=100)
+        assert rig.agent.state.meter_identity("pv1") == first
+        for now, before in ((second, first), (first, second)):
+            pv.identity = now
+            caplog.clear()
+            with caplog.at_level("WARNING", logger="agent.runner"):
+                rig.cycle(wh=100)  # on a boundary: the interval it closes is replaced
+            assert rig.agent.state.meter_identity("pv1") == now
+            assert f"serial {now.serial} (was" in caplog.text
+            assert f"serial {before.serial})" in caplog.text
+            last = parse_json(rig.agent.outbox.pending(100)[-1].body)
+            assert last["flags"] == [Flag.METER_REPLACED.value] and last["energy_wh"] == 0
+            assert last["source"]["meter_serial"] == now.serial
+    finally:
+        rig.agent.shutdown()
