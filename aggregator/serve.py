@@ -309,7 +309,7 @@ class IngestWorker:
             stamp = format_time(datetime.now(UTC))
             with self.ledger.store.transaction():
                 for device, n in due:
-                    self.ledger.store.record_rejection(
+                    self.ledger.record_rejection(
                         device, None, f"rate_limited: {n} message(s) over "
                         f"{self.gate.rate:g} messages/s dropped unanswered since the last such "
                         "row", stamp)
