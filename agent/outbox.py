@@ -41,7 +41,6 @@ against the newest row), which ``PRAGMA integrity_check`` does not look at.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
@@ -59,6 +58,7 @@ from eco_protocol.errors import ProtocolError
 from eco_protocol.keyfile import fsync_dir
 from eco_protocol.methodology import day_of
 from eco_protocol.records import GENESIS_PREV, Reading
+from eco_protocol.signing import entry_hash
 
 from .errors import AgentError, StateCorrupt
 
@@ -420,7 +420,7 @@ class Outbox:
             if not isinstance(body, bytes) or not isinstance(sha, str):
                 raise _corrupt(self.path, f"the stored reading seq {seq} has the wrong type")
             data = body
-            if hashlib.sha256(data).hexdigest() != sha:
+            if entry_hash(data) != sha:
                 raise _corrupt(self.path, f"the stored reading seq {seq} no longer matches its "
                                           "hash")
             try:
@@ -516,7 +516,7 @@ class Outbox:
                     raise AgentError(f"reading for device {signed.get('device_id')} offered to "
                                      f"the outbox of device {self.device_id}")
                 data = canonical_bytes(signed)
-                digest = hashlib.sha256(data).hexdigest()
+                digest = entry_hash(data)
                 db.execute("INSERT INTO readings (seq, sha256, body, status) VALUES (?,?,?,?)",
                            (next_seq, digest, data, PENDING))
                 stored.append(StoredReading(next_seq, digest, data, PENDING))
