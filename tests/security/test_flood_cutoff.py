@@ -87,8 +87,8 @@ def test_a_native_flood_is_cut_off_at_the_broker_and_the_operator_restores_it(
                 # it may publish again, and serve answers it
                 assert back.subscribe(f"eco/v1/{flooder.device_id}/receipts").value == 1
                 assert back.publish(flooder.topic, flooder.messages[-1]).value in (0, 16)
-                topic, _ = back.expect(timeout=10)
-                assert topic == f"eco/v1/{flooder.device_id}/receipts"
+                topic, _ = back.expect(timeout=10)  # its receipt (the listener's mount
+                assert topic.endswith(f"eco/v1/{flooder.device_id}/receipts")  # point aside)
             finally:
                 back.close()
             assert PasswordFile(passwd).read()[flooder.device_id] == hash_before
