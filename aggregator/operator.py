@@ -146,7 +146,7 @@ class _Record:
     household: str | None = None
     replaced_by: str | None = None
     index: int | None = None
-    broker_login: str | None = None  # issued / removed / absent / replaced
+    broker_login: str | None = None  # issued / removed / absent / replaced / suspended / restored
     broker_reload: str | None = None
     target: str | None = None  # what else the action was about (e.g. a lifted login lock-out)
 
