@@ -78,6 +78,17 @@ def topic(device_id: str, leaf: str) -> str:
     return f"eco/v1/{device_id}/{leaf}"
 
 
+def is_topic(delivered: str, ours: str) -> bool:
+    """Whether a message delivered on ``delivered`` is one of ours on topic ``ours``.
+
+    Why not just ``==``: the devices' listener has a ``mount_point`` (docs/protocol.md §3.5), and
+    Mosquitto 2.0.11 (Debian bookworm) delivers with the mount point still in front
+    (``dev/eco/v1/<id>/receipts``; fixed upstream in 2.0.12, eclipse-mosquitto#2244). We
+    subscribe to exact topics only, so a delivered topic is one of them, with or without a
+    prefix of whole levels; receipts and key announcements are verified by signature anyway."""
+    return delivered == ours or delivered.endswith("/" + ours)
+
+
 # -- events handed from paho's thread to the main loop -------------------------------------------
 
 
@@ -332,9 +343,9 @@ class Uplink:
             case _Subscribed():
                 pass
             case _Message(topic=t, payload=payload):
-                if t == self.receipts_topic:
+                if is_topic(t, self.receipts_topic):
                     self.handle_receipt(payload)
-                elif t == LOG_KEYS_TOPIC:
+                elif is_topic(t, LOG_KEYS_TOPIC):
                     self.handle_log_keys(payload)
                 else:
                     log.warning("unexpected message on %s ignored", t)

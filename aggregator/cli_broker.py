@@ -38,7 +38,8 @@ from .broker_auth import (
     new_password,
     reload_broker,
 )
-from .config import Config, guessable_identity, load_config
+from .config import Config, guessable_identity, load_config, with_device_prefix
+from .device_topics import DEFAULT_DEVICE_PREFIX
 from .errors import ConfigError, EnvironmentProblem, Rejected
 from .flood_cutoff import discard_suspension
 from .store import open_store
@@ -164,6 +165,17 @@ def _install(path: Path, data: bytes, secret: bool, owner: tuple[int, int] | Non
         os.chown(path, *owner)
 
 
+def _set_device_prefix(cfg: Config, prefix: str) -> str:
+    """Write ``[mqtt] device_prefix`` into the aggregator's config (its mode kept); say so."""
+    text = with_device_prefix(cfg.path.read_text("utf-8"), prefix)
+    if text is None:
+        return (f"set [mqtt] device_prefix = \"{prefix}\" in {cfg.path}: the devices' listener "
+                f"puts their topics under {prefix}, and serve must subscribe there")
+    atomic_write(cfg.path, text.encode("utf-8"), cfg.path.stat().st_mode & 0o777)
+    return (f"{cfg.path}: set [mqtt] device_prefix = \"{prefix}\" (the devices' listener puts "
+            "their topics under it); restart every serve worker")
+
+
 def cmd_broker_config(args: argparse.Namespace) -> int:
     from .mosquitto import BrokerAuth, TlsListener, broker_config
 
@@ -195,8 +207,12 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
         os.chown(passwd, *owner)
         os.chmod(passwd, 0o640)
     files.append(str(passwd))
+    # the devices' listener's mount point: the aggregator must subscribe under it too
+    prefix = cfg.mqtt.device_prefix or DEFAULT_DEVICE_PREFIX
+    if cfg.mqtt.device_prefix != prefix:
+        notes.append(_set_device_prefix(cfg, prefix))
     acl = out / "acl"
-    _install(acl, device_acl_text().encode(), False, owner)
+    _install(acl, device_acl_text(prefix).encode(), False, owner)
     files.append(str(acl))
 
     # the aggregator's loopback listener: its own login only (a device's is refused there)
@@ -207,7 +223,7 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
         os.chmod(agg_passwd, 0o640)
     files.append(str(agg_passwd))
     agg_acl = out / "acl-aggregator"
-    _install(agg_acl, aggregator_acl_text(cfg.mqtt.username).encode(), False, owner)
+    _install(agg_acl, aggregator_acl_text(cfg.mqtt.username, prefix).encode(), False, owner)
     files.append(str(agg_acl))
     notes += guessable_identity(cfg.mqtt)
 
@@ -241,7 +257,7 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
     conf = out / "mosquitto.conf"
     text = header + broker_config(
         args.port, Path(args.persistence_dir), persistence=True,
-        auth=BrokerAuth(passwd, acl, agg_passwd, agg_acl), tls=tls, bind=args.bind,
+        auth=BrokerAuth(passwd, acl, agg_passwd, agg_acl, prefix), tls=tls, bind=args.bind,
         user=args.user, device_port=args.tls_port if tls is None else None,
         pid_file=None if args.pid_file is None else Path(args.pid_file).resolve())
     _install(conf, text.encode(), False, owner)

@@ -19,6 +19,7 @@ from eco_protocol.errors import NoteError
 from eco_protocol.note import parse_witness_key
 
 from .broker_auth import check_username
+from .device_topics import check_prefix
 from .errors import ConfigError, Rejected
 from .intake import IngestLimits
 from .store.url import DEFAULT_URL, StoreUrl
@@ -70,6 +71,10 @@ broker_passwd_file = "broker/passwd"
 # After enrol/revoke, send SIGHUP to the broker whose pid is in this file so it reloads the
 # password file. Unset: reload it yourself ('systemctl reload mosquitto').
 # broker_pid_file = "/run/mosquitto/mosquitto.pid"
+# Where the broker puts the devices' topics: the mount_point of the devices' listener, so that
+# no device can join the share group ('broker-config' sets it to "dev/"). Unset ("") for a
+# broker without access control, where devices and the aggregator share one listener.
+# device_prefix = "dev/"
 
 [ingest]
 # Group commit: at most this many messages per transaction, waiting at most group_wait_ms.
@@ -114,6 +119,9 @@ class MqttConfig:
     ca_file: Path | None = None
     broker_passwd_file: Path = Path("broker/passwd")  # the broker's password file (hashes)
     broker_pid_file: Path | None = None  # SIGHUP target after enrol/revoke
+    # the devices' listener's mount_point ("dev/" with access control; "" for the anonymous
+    # single-listener broker): aggregator.device_topics
+    device_prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +285,9 @@ def guessable_identity(mqtt: MqttConfig) -> list[str]:
         notes.append(f"[mqtt] client_id {mqtt.client_id!r} is guessable: give each worker a "
                      f"random one, e.g. client_id = \"{MqttIdentity.generate().client_id}\"")
     if not _RANDOM_PART_RE.search(mqtt.share_group):
-        notes.append(f"[mqtt] share_group {mqtt.share_group!r} is guessable: an enrolled "
-                     "device that subscribes to it takes a turn of the aggregator's readings; "
+        notes.append(f"[mqtt] share_group {mqtt.share_group!r} is guessable: on a broker "
+                     "without the devices' mount point, an enrolled device that subscribes to "
+                     "it takes a turn of the aggregator's readings; "
                      f"set share_group = \"{MqttIdentity.generate().share_group}\" in every "
                      "worker's config and restart them together")
     return notes
@@ -298,6 +307,19 @@ def example_config(origin: str, state_dir: Path, broker: str,
             raise AssertionError(f"EXAMPLE must contain {old!r} exactly once")
         text = text.replace(old, new)
     return text
+
+
+def with_device_prefix(text: str, prefix: str) -> str | None:
+    """``text`` (an aggregator.toml) with ``[mqtt] device_prefix = prefix``: the line replaced,
+    or added right under ``[mqtt]``. None if there is no ``[mqtt]`` line to add it under. Pure;
+    'broker-config' uses it so that the aggregator subscribes where the mount point it writes
+    puts the devices' topics (aggregator.device_topics)."""
+    line = f'device_prefix = "{check_prefix(prefix)}"'
+    new, n = re.subn(r'(?m)^device_prefix\s*=.*$', line, text)
+    if n:
+        return new
+    new, n = re.subn(r'(?m)^\[mqtt\][ \t]*$', lambda m: f"{m.group(0)}\n{line}", text, count=1)
+    return new if n else None
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -335,9 +357,13 @@ def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path]
         except Rejected as e:
             raise ConfigError(f"{where}: {e}") from e
     pid = opt("broker_pid_file", str)
+    try:
+        prefix = check_prefix(opt("device_prefix", str) or "")
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from e
     return replace(
         base, username=username, password=password,
         password_file=None if password_file is None else rel(password_file),
         tls=tls, ca_file=None if ca_file is None else rel(ca_file),
         broker_passwd_file=rel(opt("broker_passwd_file", str) or "broker/passwd"),
-        broker_pid_file=None if pid is None else rel(pid))
+        broker_pid_file=None if pid is None else rel(pid), device_prefix=prefix)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from .device_topics import DEFAULT_DEVICE_PREFIX, check_prefix
 from .errors import EnvironmentProblem
 
 
@@ -42,6 +43,10 @@ class BrokerAuth:
     acl_file: Path  # devices
     aggregator_password_file: Path
     aggregator_acl_file: Path
+    # the devices' listener's mount_point (aggregator.device_topics): a device's
+    # $share/<group>/… becomes the plain filter dev/$share/<group>/…, so no device can join
+    # the aggregator's share group; the ACL files must name topics with it
+    device_prefix: str = DEFAULT_DEVICE_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,8 @@ def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
     * the devices' listener is ``tls`` (or, without TLS, a plain one on ``bind:device_port``):
       the devices' password file and pattern ACL, and ``use_username_as_clientid``, so a device's
       client id is its device id whatever it asks for: it cannot take over the aggregator's
-      session or another device's.
+      session or another device's; and ``mount_point auth.device_prefix``, so a device's
+      subscriptions, publishes and will live under that prefix and it cannot join a share group.
 
     ``user``: the account a broker started as root switches to (Mosquitto's default is
     ``mosquitto``, which must then be able to read every file named here)."""
@@ -120,6 +126,10 @@ def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
                 *devices,
                 "allow_anonymous false",
                 "use_username_as_clientid true",
+                "# every topic of a device is put under this prefix: its $share/… filters become",
+                "# plain ones and join no share group (docs/pitfalls.md §5)",
+                *([f"mount_point {check_prefix(auth.device_prefix)}"] if auth.device_prefix
+                  else []),
                 f"password_file {auth.password_file}",
                 f"acl_file {auth.acl_file}",
             ]

@@ -46,6 +46,7 @@ from eco_protocol.logkey import LOG_KEYS_TOPIC
 
 from .broker_auth import aggregator_password
 from .config import Config
+from .device_topics import from_broker, on_broker, shared_readings
 from .errors import ConfigError, EnvironmentProblem, Rejected
 from .fair_queue import DEFAULT_PER_KEY, FairQueue
 from .flood_cutoff import FloodDetector, cutoff_unavailable
@@ -130,7 +131,7 @@ class IngestWorker:
 
     @property
     def subscription(self) -> str:
-        return f"$share/{self.cfg.mqtt.share_group}/eco/v1/+/readings"
+        return shared_readings(self.cfg.mqtt.device_prefix, self.cfg.mqtt.share_group)
 
     # --- callbacks: enqueue only -------------------------------------------------------
 
@@ -152,7 +153,7 @@ class IngestWorker:
             log.warning("disconnected from broker: %s; paho reconnects", rc)
 
     def _on_message(self, client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
-        topic = msg.topic
+        topic = from_broker(self.cfg.mqtt.device_prefix, msg.topic)
         m = TOPIC_RE.match(topic)
         device = "" if m is None else m.group(1)
         if m is not None and not self.gate.admit(device):
@@ -319,7 +320,8 @@ class IngestWorker:
     def _announce_keys(self) -> None:
         payload = self._announcement
         if payload is not None:
-            self.client.publish(LOG_KEYS_TOPIC, payload, qos=1, retain=True)
+            self.client.publish(on_broker(self.cfg.mqtt.device_prefix, LOG_KEYS_TOPIC), payload,
+                                qos=1, retain=True)
 
     def _follow_key(self) -> None:
         """Take up a log key that 'eco-aggregator log-key rotate' installed while we ran, before
@@ -350,8 +352,9 @@ class IngestWorker:
                 for line in self.problems.note(o.device_id, o.problem):
                     log.warning("%s", line)
             if o.receipt is not None and o.device_id is not None:
-                self.client.publish(receipts_topic(o.device_id), canonical_bytes(o.receipt),
-                                    qos=1)
+                self.client.publish(
+                    on_broker(self.cfg.mqtt.device_prefix, receipts_topic(o.device_id)),
+                    canonical_bytes(o.receipt), qos=1)
             self.stats.accepted += o.accepted
             self.stats.duplicates += o.duplicates
             self.stats.rejected += o.rejected
