@@ -466,7 +466,8 @@ class Quarantine(DeviceDecision):
         return cls(**cls.decision_fields(m), evidence=evidence)
 
     def body(self) -> dict[str, Any]:
-        d = DeviceDecision.body(self)
+        d = DeviceDecision.body(self)  # not super(): slots=True rebuilds the class, and the
+        # zero-argument super() of a slots dataclass points at the class it replaced
         if self.evidence is not None:
             d["evidence"] = dict(self.evidence)
         return d

@@ -118,3 +118,19 @@ def test_the_old_parse_record_name_is_the_dispatcher() -> None:
     assert records.parse_record is dispatch.parse_record
     with pytest.raises(AttributeError):
         _ = records.no_such_name  # type: ignore[attr-defined]
+
+
+def test_the_dispatcher_knows_every_signed_record_class() -> None:
+    from eco_protocol import dispatch
+    from eco_protocol.fields import Signed
+
+    def leaves(cls: type) -> set[type]:
+        subs = cls.__subclasses__()
+        return {cls} if not subs else set().union(*(leaves(s) for s in subs))
+
+    # only the classes the modules name: slots=True leaves the class it replaced behind
+    concrete = {c for c in leaves(Signed) if c.__module__.startswith("eco_protocol.")
+                and getattr(sys.modules[c.__module__], c.__name__, None) is c}
+    assert {c.TYPE for c in concrete} == set(dispatch.PARSERS)
+    for c in concrete:
+        assert dispatch.PARSERS[c.TYPE] == c.from_dict
