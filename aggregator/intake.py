@@ -20,7 +20,9 @@ from eco_protocol.creditability import (
     CreditRules,
     CreditTracker,
     MeterCursor,
+    Prejudged,
     advance,
+    prejudge,
 )
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.errors import InvalidInput
@@ -183,8 +185,8 @@ class Intake:
         plausibility checked (:func:`~aggregator.checks.prepare`); (2) in one transaction —
         the group commit, one fsync per group — the seq/prev chain, duplicates and forks are
         decided against the device state, which is read once per device and kept in memory
-        for the group, and each message's accepted readings are appended with one
-        ``Ledger.append`` call; (3) after the commit, the receipts are signed.
+        for the group, and what the group decided is written at its end, one batched
+        statement per table (:meth:`_flush`); (3) after the commit, the receipts are signed.
         """
         window = TimeWindow(parse_time(now, "now"),
                             timedelta(seconds=self.limits.max_future_skew_s))
@@ -192,6 +194,7 @@ class Intake:
         with self.store.transaction():
             group = _Group(self.ledger.size())
             judged = [self._apply(m, group, now) for m in prepared]
+            self._flush(group)
         return [self._receipt(m, items) for m, items in zip(prepared, judged, strict=True)]
 
     def _prepare(self, topic: str, payload: bytes, window: TimeWindow) -> _Message:
@@ -218,8 +221,12 @@ class Intake:
                                                f"{MAX_READINGS_PER_MESSAGE} readings")
         known = self._key(device_id)
         enrolment, key = (None, None) if known is None else known
-        return _Message(device_id, items,
-                        [prepare(obj, device_id, window, enrolment, key) for obj in items])
+        prepared = [prepare(obj, device_id, window, enrolment, key) for obj in items]
+        # the creditability rules but the meter cursor's, here rather than under the lock
+        judged = [None if p.reading is None or p.enrolment is None or p.early is not None
+                  or p.bad_signature is not None else prejudge(p.reading, p.enrolment, self.rules)
+                  for p in prepared]
+        return _Message(device_id, items, prepared, judged)
 
     def _apply(self, m: _Message, group: _Group, now: str) -> list[_Item]:
         """Decide each prepared reading of one message against the device state; append.
@@ -232,14 +239,14 @@ class Intake:
             return []
         device_id = m.device_id
         if device_id not in group.rows:
-            group.rows[device_id] = self.store.device(device_id)
+            group.rows[device_id] = group.read[device_id] = self.store.device(device_id)
         row = group.rows[device_id]
         out: list[_Item] = []
         accepted: list[tuple[int, int, Prepared]] = []  # (position in out, seq, reading)
         # every entry this message appends, in leaf order: its readings and, after a fork,
         # the device's eco.quarantine/v1 — (entry, type, leaf hash, leaf index)
         appends: list[tuple[bytes, str, bytes, int]] = []
-        for obj, p in zip(m.items, m.prepared, strict=True):
+        for obj, p, known in zip(m.items, m.prepared, m.judged, strict=True):
             view = None if row is None else self._view(row)
             stored = None
             # a stored (or earlier in this group) reading has a seq below the device's next
@@ -259,7 +266,8 @@ class Intake:
                 accepted.append((len(out), seq, p))
                 appends.append((p.entry, READING_TYPE, p.leaf, leaf))
                 excluded = self._credit(group, decision.reading, view.enrolment,
-                                        quarantined_by(row))
+                                        quarantined_by(row),
+                                        known if p.enrolment is view.enrolment else None)
                 out.append((seq, decision.sha256, S.ACCEPTED,
                             None if excluded is None else excluded[:512], leaf, None,
                             excluded is None))
@@ -271,28 +279,37 @@ class Intake:
             else:
                 item, row = self._reject(device_id, row, decision, obj, group, appends, now)
                 out.append(item)
-        if appends:
-            # one append per message, with the types and leaf hashes worked out before the lock
-            leaves = self.ledger.append(KnownEntries([(e, t, h) for e, t, h, _ in appends]))
-            if leaves != [i for _, _, _, i in appends]:
-                raise StoreCorrupt("the ledger grew while the intake held the write lock")
-            for i, seq, p in accepted:
-                at = out[i][4]
-                assert at is not None  # an accepted item has its leaf
-                self.store.put_reading(ReadingRow(device_id, seq, at, p.digest))
-            for key in group.dirty:
-                c = group.cursors[key]
-                assert c is not None
-                self.store.put_meter_cursor(key[0], key[1], format_time(c.end),
-                                            c.register_end_wh)
-            group.dirty.clear()
-        if row is not None and row != group.rows[device_id]:
-            self.store.put_device(row)
+        # written by _flush, once for the whole group
+        group.appends += appends
+        group.readings += [ReadingRow(device_id, seq, at, p.digest) for i, seq, p in accepted
+                           if (at := out[i][4]) is not None]
         group.rows[device_id] = row
         return out
 
+    def _flush(self, group: _Group) -> None:
+        """Write what the group decided, before its commit: the entries (one ``Ledger.append``
+        with the types and leaf hashes worked out before the lock), the reading rows, the moved
+        meter cursors and the changed device rows — one batched statement each, not a few per
+        message (on PostgreSQL each statement was a round trip under the sequencer lock). The
+        rows are those per-message writes would leave; the transaction is the same one.
+        Nothing the group reads needs them earlier: device rows, cursors and this group's
+        readings are kept in ``group``, and a subtree's left sibling from an earlier message is
+        made by the same append."""
+        if group.appends:
+            leaves = self.ledger.append(KnownEntries([(e, t, h) for e, t, h, _ in
+                                                      group.appends]))
+            if leaves != [i for _, _, _, i in group.appends]:
+                raise StoreCorrupt("the ledger grew while the intake held the write lock")
+        self.store.put_readings(group.readings)
+        self.store.put_meter_cursors([
+            (device_id, meter, format_time(c.end), c.register_end_wh)
+            for (device_id, meter), c in group.cursors.items()
+            if c is not None and (device_id, meter) in group.dirty])
+        self.store.put_devices([row for device_id, row in group.rows.items()
+                                if row is not None and row != group.read[device_id]])
+
     def _credit(self, group: _Group, reading: Reading, enrolment: Enrolment,
-                quarantined: int | None) -> str | None:
+                quarantined: int | None, known: Prejudged | None = None) -> str | None:
         """Whether an accepted reading may credit (None) or why not, against the meter's cursor
         as of this reading (and the device's quarantine); the cursor moves on either way."""
         key = (reading.device_id, reading.meter)
@@ -301,7 +318,7 @@ class Intake:
             group.cursors[key] = None if stored is None else MeterCursor(
                 parse_time(stored[0], "meter_cursor.end"), stored[1])
         verdict, after = advance(reading, enrolment, group.cursors[key], self.rules,
-                                 quarantined)
+                                 quarantined, known)
         if after is not None:
             group.cursors[key] = after
             group.dirty.add(key)
@@ -373,6 +390,8 @@ class _Message:
     device_id: str | None
     items: list[Any] = field(default_factory=list)
     prepared: list[Prepared] = field(default_factory=list)
+    # each reading's creditability judged without its meter's cursor (None: not judged)
+    judged: list[Prejudged | None] = field(default_factory=list)
     problem: str | None = None
     record: bool = True
 
@@ -386,6 +405,11 @@ class _Group:
     rows: dict[str, DeviceRow | None] = field(default_factory=dict)
     fresh: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
     # (device, meter) → the interval-discipline cursor as of the group's last reading; the
-    # ones changed by the message being applied are written with its readings
+    # ones it moved (dirty) are written by Intake._flush
     cursors: dict[tuple[str, str], MeterCursor | None] = field(default_factory=dict)
     dirty: set[tuple[str, str]] = field(default_factory=set)
+    # each device's row as read from the store (rows: as decided so far)
+    read: dict[str, DeviceRow | None] = field(default_factory=dict)
+    # what _flush writes: entries in leaf order (entry, type, leaf hash, leaf index), readings
+    appends: list[tuple[bytes, str, bytes, int]] = field(default_factory=list)
+    readings: list[ReadingRow] = field(default_factory=list)

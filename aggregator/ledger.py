@@ -169,6 +169,8 @@ class Ledger:
         index = self.store.size()
         known = entries if isinstance(entries, KnownEntries) else None
         made: dict[tuple[int, int], bytes] = {}  # subtrees closed by this call: no re-read
+        rows: list[tuple[int, str, bytes, bytes]] = []
+        nodes: list[tuple[int, int, bytes]] = []
         out = []
         for k, data in enumerate(entries):
             if len(data) > MAX_ENTRY_BYTES:
@@ -177,18 +179,22 @@ class Ledger:
                 leaf, kind = leaf_hash(data), entry_type(data)
             else:
                 leaf, kind = known.leaves[k], known.types[k]
-            self.store.append_entry(index, kind, data, leaf)
+            rows.append((index, kind, data, leaf))
             made[(0, index)] = leaf
             level, i, h = 0, index, leaf
             while i & 1:
+                # a left sibling not made by this call is older, so already stored
                 left = made.get((level, i - 1))
                 h = node_hash(self.store.node(level, i - 1) if left is None else left, h)
                 level += 1
                 i >>= 1
-                self.store.put_node(level, i, h)
+                nodes.append((level, i, h))
                 made[(level, i)] = h
             out.append(index)
             index += 1
+        # one batched statement each (a statement per row was most of the store's time)
+        self.store.append_entries(rows)
+        self.store.put_nodes(nodes)
         return out
 
     # --- tree queries -----------------------------------------------------------------

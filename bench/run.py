@@ -1,9 +1,10 @@
-"""``python -m bench.run [--quick] [--out FILE] [--readme FILE]``: run every benchmark, write the
-results as one flat JSON object and the table in README.md.
+"""``python -m bench.run [--quick] [--ingest-only] [--out FILE] [--readme FILE]``: run every
+benchmark, write the results as one flat JSON object and the table in README.md.
 
 ``--quick`` scales everything down to run in under a minute (the test suite runs it once to keep
 the benchmark working); its numbers are for that purpose only and it never touches README.md
-unless ``--readme`` is given explicitly.
+unless ``--readme`` is given explicitly. ``--ingest-only`` runs just the ingest rounds (SQLite
+and PostgreSQL, 1 and 2 workers) and prints their figures, for work on the ingest path.
 """
 
 from __future__ import annotations
@@ -75,11 +76,20 @@ def _each(values: Iterable[float]) -> str:
     return " ".join(f"{v:.3f}" for v in values)
 
 
+@dataclass(frozen=True)
+class IngestRound:
+    """One round of the ingest benchmark: the same town through four fresh stores."""
+
+    one: ingest.IngestResult  # 1 worker, SQLite
+    two: ingest.IngestResult  # 2 workers, SQLite
+    pg1: ingest.IngestResult  # 1 worker, PostgreSQL
+    pg2: ingest.IngestResult  # 2 workers, PostgreSQL
+
+
 def _ingest_round(k: int, scale: Scale, tmp: Path, broker: Mosquitto,
-                  town: Sequence[DeviceBatch], samples: Samples
-                  ) -> tuple[ingest.IngestResult, ingest.IngestResult, ingest.IngestResult]:
-    """1 worker on SQLite, 2 workers on SQLite, 1 worker on PostgreSQL, back to back, each on
-    a fresh store with the same town."""
+                  town: Sequence[DeviceBatch], samples: Samples) -> IngestRound:
+    """1 worker on SQLite, 2 workers on SQLite, 1 and 2 workers on PostgreSQL, back to back,
+    each on a fresh store with the same town."""
     one = _step(f"round {k + 1}: ingest, 1 worker, SQLite",
                 lambda: ingest.ingest(tmp, broker, town, samples, name=f"w1-{k}"))
     two = _step(f"round {k + 1}: ingest, 2 workers, SQLite",
@@ -89,7 +99,45 @@ def _ingest_round(k: int, scale: Scale, tmp: Path, broker: Mosquitto,
         pg1 = _step(f"round {k + 1}: ingest, 1 worker, PostgreSQL",
                     lambda: ingest.ingest(tmp, broker, town, samples, name=f"pg1-{k}",
                                           store_url=url))
-    return one, two, pg1
+        url2 = pg.create_database(f"bench_{k}_2w")
+        pg2 = _step(f"round {k + 1}: ingest, 2 workers, PostgreSQL",
+                    lambda: ingest.ingest(tmp, broker, town, samples, name=f"pg2-{k}",
+                                          store_url=url2, workers=2))
+    return IngestRound(one, two, pg1, pg2)
+
+
+def ingest_figures(rounds: Sequence[IngestRound]) -> dict[str, Any]:
+    """The ingest figures of the results: each ratio the median over the rounds, numerator and
+    reference from one round (other engineers' load moves whole rounds, not single runs)."""
+    # rates and sizes shown from the round with the median 1-worker ratio
+    mid = sorted(rounds, key=lambda r: r.one.rate / r.one.bare.wall)[len(rounds) // 2]
+    one, two, pg1, pg2 = mid.one, mid.two, mid.pg1, mid.pg2
+    return {
+        "bare_verify_per_s": round(one.bare.wall),
+        "bare_verify_per_cpu_s": round(one.bare.cpu),
+        "ingest_ratio_1w": _median(r.one.rate / r.one.bare.wall for r in rounds),
+        "ingest_ratio_2w": _median(r.two.rate / r.one.rate for r in rounds),
+        "ingest_pg_ratio": _median(r.pg1.rate / r.one.rate for r in rounds),
+        "ingest_pg_ratio_2w": _median(r.pg2.rate / r.pg1.rate for r in rounds),
+        "ingest_rounds": len(rounds),
+        "ingest_ratio_1w_rounds": _each(r.one.rate / r.one.bare.wall for r in rounds),
+        "ingest_ratio_2w_rounds": _each(r.two.rate / r.one.rate for r in rounds),
+        "ingest_pg_ratio_rounds": _each(r.pg1.rate / r.one.rate for r in rounds),
+        "ingest_pg_ratio_2w_rounds": _each(r.pg2.rate / r.pg1.rate for r in rounds),
+        "ingest_rate_1w": round(one.rate),
+        "ingest_rate_2w": round(two.rate),
+        "ingest_rate_pg_1w": round(pg1.rate),
+        "ingest_rate_pg_2w": round(pg2.rate),
+        "ingest_2w_vs_bare": _median(r.two.rate / r.two.bare.wall for r in rounds),
+        # CPU view, steadier under load: readings per CPU-second of the serve process(es)
+        # ÷ bare verifications per CPU-second of this process
+        "ingest_cpu_ratio_1w": _median(r.one.readings / r.one.worker_cpu_s / r.one.bare.cpu
+                                       for r in rounds),
+        "ingest_cpu_ratio_pg": _median(r.pg1.readings / r.pg1.worker_cpu_s / r.pg1.bare.cpu
+                                       for r in rounds),
+        "ingest_readings": one.readings,
+        "bytes_per_reading_pg": round(pg1.bytes_per_reading),
+    }
 
 
 def _backlog(scale: Scale, tmp: Path, broker: Mosquitto) -> ingest.BacklogResult:
@@ -99,6 +147,31 @@ def _backlog(scale: Scale, tmp: Path, broker: Mosquitto) -> ingest.BacklogResult
                  lambda: make_town(scale.backlog_devices, 48, seed=2, first=100_000))
     result: ingest.BacklogResult = _step("backlog", lambda: ingest.backlog(tmp, broker, town))
     return result
+
+
+def run_ingest(scale: Scale, tmp: Path) -> dict[str, Any]:
+    """Only the ingest rounds (``--ingest-only``): for working on the ingest path, a couple of
+    minutes instead of the whole benchmark."""
+    machine.REFERENCE_SECONDS = scale.reference_s
+    results: dict[str, Any] = {"quick": scale.quick, **machine_info()}
+    with Mosquitto(tmp / "broker") as broker:
+        town = _step("generate ingest town",
+                     lambda: make_town(scale.ingest_devices, 64, seed=1))
+        samples = verify_samples(town, 4000)
+        results.update(ingest_figures([_ingest_round(k, scale, tmp, broker, town, samples)
+                                       for k in range(scale.rounds)]))
+    return results
+
+
+def merge_ingest(full: dict[str, Any], ingest_only: dict[str, Any]) -> dict[str, Any]:
+    """A full run's results with the ingest figures of a later ``--ingest-only`` run in place
+    of its own, and when (and under what load) those were measured: the table's heading
+    keeps the full run's date, its ingest rows say theirs."""
+    ours = ("ingest_", "bare_verify_", "bytes_per_reading_pg")
+    merged = {**full, **{k: v for k, v in ingest_only.items() if k.startswith(ours)}}
+    merged["ingest_measured"] = (f"{ingest_only.get('date', '?')}, load "
+                                 f"{ingest_only.get('load_average_at_start', '?')} at start")
+    return merged
 
 
 def run(scale: Scale, tmp: Path) -> dict[str, Any]:
@@ -111,31 +184,7 @@ def run(scale: Scale, tmp: Path) -> dict[str, Any]:
 
         rounds = [_ingest_round(k, scale, tmp, broker, town, samples)
                   for k in range(scale.rounds)]
-        # rates and sizes shown from the round with the median 1-worker ratio
-        one, two, pg1 = sorted(rounds, key=lambda r: r[0].rate / r[0].bare.wall)[len(rounds) // 2]
-        results.update({
-            "bare_verify_per_s": round(one.bare.wall),
-            "bare_verify_per_cpu_s": round(one.bare.cpu),
-            # each ratio: the median over the rounds, numerator and reference from one round
-            "ingest_ratio_1w": _median(o.rate / o.bare.wall for o, _, _ in rounds),
-            "ingest_ratio_2w": _median(t.rate / o.rate for o, t, _ in rounds),
-            "ingest_pg_ratio": _median(p.rate / o.rate for o, _, p in rounds),
-            "ingest_rounds": len(rounds),
-            "ingest_ratio_1w_rounds": _each(o.rate / o.bare.wall for o, _, _ in rounds),
-            "ingest_ratio_2w_rounds": _each(t.rate / o.rate for o, t, _ in rounds),
-            "ingest_rate_1w": round(one.rate),
-            "ingest_rate_2w": round(two.rate),
-            "ingest_rate_pg_1w": round(pg1.rate),
-            "ingest_2w_vs_bare": _median(t.rate / t.bare.wall for _, t, _ in rounds),
-            # CPU view, steadier under load: readings per CPU-second of the serve process(es)
-            # ÷ bare verifications per CPU-second of this process
-            "ingest_cpu_ratio_1w": _median(o.readings / o.worker_cpu_s / o.bare.cpu
-                                           for o, _, _ in rounds),
-            "ingest_cpu_ratio_pg": _median(p.readings / p.worker_cpu_s / p.bare.cpu
-                                           for _, _, p in rounds),
-            "ingest_readings": one.readings,
-            "bytes_per_reading_pg": round(pg1.bytes_per_reading),
-        })
+        results.update(ingest_figures(rounds))
 
         ledger = AggregatorDir(tmp / "w1-0", "w1-0", broker.url).ledger()
         try:
@@ -220,31 +269,43 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="README to update between the bench markers (default: README.md for a "
                         "full run, none for --quick)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--ingest-only", action="store_true",
+                   help="run only the ingest rounds and print their figures; with --out, "
+                        "they replace the ingest figures of that results file (the others "
+                        "stay, the file says when the ingest was measured), and --readme "
+                        "renders the table from the merged file")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s bench: %(message)s")
     logging.getLogger("aggregator").setLevel(logging.WARNING)
     scale = QUICK if args.quick else FULL
-    out = args.out or DEFAULT_OUT
-    readme = args.readme or (None if args.quick else DEFAULT_README)
+    partial = args.ingest_only
+    out = args.out or (None if partial else DEFAULT_OUT)
+    readme = args.readme or (None if args.quick or partial else DEFAULT_README)
     tmp = Path(tempfile.mkdtemp(prefix="eco-bench-"))
     started = time.monotonic()
     try:
-        results = run(scale, tmp)
+        results = run_ingest(scale, tmp) if partial else run(scale, tmp)
     finally:
         if args.keep:
             log.info("kept %s", tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    if partial:
+        print(json.dumps(results, indent=2, sort_keys=True))
+        if out is not None and out.exists():
+            results = merge_ingest(json.loads(out.read_text()), results)
+    text = json.dumps(results, indent=2, sort_keys=True) + "\n"
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        log.info("wrote %s", out)
     table = render_table(results)
     print(table)
     if readme is not None:
         update_readme(readme, table)
         log.info("updated %s", readme)
-    log.info("wrote %s", out)
     return 0
 
 

@@ -213,9 +213,51 @@ def joined_at(enrolment: Enrolment) -> datetime:
 
 
 def judge_reading(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | None,
-                  rules: CreditRules = DEFAULT_RULES) -> Exclusion | None:
+                  rules: CreditRules = DEFAULT_RULES,
+                  known: Prejudged | None = None) -> Exclusion | None:
     """``None`` if the reading may credit, else the first rule it breaks (in a fixed order, so
-    every party names the same one)."""
+    every party names the same one). ``known``: :func:`prejudge` of this reading, enrolment and
+    rules, if the caller worked it out already (the ingest does, before it takes the store's
+    write lock, so that only the cursor's rules are judged under it)."""
+    pj = prejudge(reading, enrolment, rules) if known is None else known
+    if pj.before is not None or cursor is None:
+        return pj.before if pj.before is not None else pj.after
+    if reading.start_dt < cursor.end:
+        # the meter was found by this id (else pj.before is UNKNOWN_METER)
+        return Exclusion(Rule.OVERLAP, f"starts {reading.start}, before the end of meter "
+                                       f"{reading.meter!r}'s previous reading "
+                                       f"({_utc(cursor.end)})")
+    if reading.register_start_wh != cursor.register_end_wh and not pj.excused:
+        return Exclusion(Rule.REGISTER_DISCONTINUITY,
+                         f"register_start_wh {reading.register_start_wh} ≠ the previous "
+                         f"register_end_wh {cursor.register_end_wh}")
+    return pj.after
+
+
+@dataclass(frozen=True, slots=True)
+class Prejudged:
+    """:func:`judge_reading` without the meter's cursor, which is the only state its rules
+    need: the first rule broken among those judged before the cursor's (``before``), else the
+    first broken among those after them (``after``), and whether a flag excuses the energy
+    rules (``excused``, which the register-continuity rule needs too)."""
+
+    before: Exclusion | None
+    after: Exclusion | None = None
+    excused: bool = False
+
+
+def prejudge(reading: Reading, enrolment: Enrolment,
+             rules: CreditRules = DEFAULT_RULES) -> Prejudged:
+    """Every rule of :func:`judge_reading` but the cursor's, for ``known``."""
+    before = _before_cursor(reading, enrolment, rules)
+    if before is not None:
+        return Prejudged(before)
+    excused = any(f in ENERGY_EXCUSING_FLAGS for f in reading.flags)
+    return Prejudged(None, _after_cursor(reading, enrolment, rules, excused), excused)
+
+
+def _before_cursor(reading: Reading, enrolment: Enrolment,
+                   rules: CreditRules) -> Exclusion | None:
     meter = enrolment.meter(reading.meter)
     if meter is None:
         return Exclusion(Rule.UNKNOWN_METER, f"meter {reading.meter!r} is not enrolled for "
@@ -239,16 +281,15 @@ def judge_reading(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | 
     if k > rules.max_gap_intervals:
         return Exclusion(Rule.OVER_LONG, f"{k} intervals of {p} s, more than the programme's "
                                          f"longest gap of {rules.max_gap_intervals}")
-    excused = any(f in ENERGY_EXCUSING_FLAGS for f in reading.flags)
-    if cursor is not None:
-        if start < cursor.end:
-            return Exclusion(Rule.OVERLAP, f"starts {reading.start}, before the end of meter "
-                                           f"{meter.id!r}'s previous reading "
-                                           f"({_utc(cursor.end)})")
-        if reading.register_start_wh != cursor.register_end_wh and not excused:
-            return Exclusion(Rule.REGISTER_DISCONTINUITY,
-                             f"register_start_wh {reading.register_start_wh} ≠ the previous "
-                             f"register_end_wh {cursor.register_end_wh}")
+    return None
+
+
+def _after_cursor(reading: Reading, enrolment: Enrolment, rules: CreditRules,
+                  excused: bool) -> Exclusion | None:
+    meter = enrolment.meter(reading.meter)
+    assert meter is not None  # else _before_cursor refused it
+    start, end = reading.start_dt, reading.end_dt
+    seconds = int((end - start).total_seconds())
     diff = reading.register_end_wh - reading.register_start_wh
     if not excused and diff != reading.energy_wh:
         return Exclusion(Rule.ENERGY_MISMATCH,
@@ -299,14 +340,14 @@ def next_cursor(cursor: MeterCursor | None, reading: Reading) -> MeterCursor:
 
 
 def advance(reading: Reading, enrolment: Enrolment, cursor: MeterCursor | None,
-            rules: CreditRules = DEFAULT_RULES,
-            quarantined: int | None = None) -> tuple[Exclusion | None, MeterCursor | None]:
+            rules: CreditRules = DEFAULT_RULES, quarantined: int | None = None,
+            known: Prejudged | None = None) -> tuple[Exclusion | None, MeterCursor | None]:
     """The verdict on ``reading`` and its meter's cursor after it: every reading of an enrolled
     meter moves the cursor, creditable or not; a meter not enrolled has none (``None``).
     ``quarantined``: the index of the ``eco.quarantine/v1`` entry in force for the device, if
     any — a device-wide state, so it is the first rule; the reading is still judged, because
-    the cursor must move exactly as it would have."""
-    verdict = judge_reading(reading, enrolment, cursor, rules)
+    the cursor must move exactly as it would have. ``known``: as for :func:`judge_reading`."""
+    verdict = judge_reading(reading, enrolment, cursor, rules, known)
     if quarantined is not None:
         verdict = Exclusion(Rule.QUARANTINED, f"device {reading.device_id} is quarantined by "
                                               f"entry {quarantined} until the operator "
@@ -344,5 +385,5 @@ class CreditTracker:
 
 
 __all__ = ["DEFAULT_RULES", "JST", "RULE_TEXT", "CreditRules", "CreditTracker", "Exclusion",
-           "MeterCursor", "Rule", "advance", "joined_at", "judge_reading", "next_cursor",
-           "parse_day"]
+           "MeterCursor", "Prejudged", "Rule", "advance", "joined_at", "judge_reading",
+           "next_cursor", "parse_day", "prejudge"]

@@ -143,6 +143,12 @@ class LedgerStore(Protocol):
 
     def append_entry(self, index: int, entry_type: str, data: bytes, leaf: bytes) -> None: ...
 
+    def append_entries(self, rows: Sequence[tuple[int, str, bytes, bytes]]) -> None:
+        """Many ``append_entry`` calls, ``(index, type, data, leaf)`` each, as one batched
+        statement: the ingest appends a message's readings together, and a statement per row
+        was most of its store time (one round trip each on PostgreSQL)."""
+        ...
+
     def entry(self, index: int) -> bytes: ...
 
     def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]: ...
@@ -151,6 +157,10 @@ class LedgerStore(Protocol):
 
     def put_node(self, level: int, index: int, digest: bytes) -> None: ...
 
+    def put_nodes(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
+        """Many ``put_node`` calls, ``(level, index, hash)`` each, as one batched statement."""
+        ...
+
     def node(self, level: int, index: int) -> bytes: ...
 
     # --- devices and readings ---
@@ -158,11 +168,19 @@ class LedgerStore(Protocol):
 
     def put_device(self, row: DeviceRow) -> None: ...
 
+    def put_devices(self, rows: Sequence[DeviceRow]) -> None:
+        """Many ``put_device`` calls as one batched statement."""
+        ...
+
     def devices(self) -> list[DeviceRow]: ...
 
     def reading(self, device_id: str, seq: int) -> ReadingRow | None: ...
 
     def put_reading(self, row: ReadingRow) -> None: ...
+
+    def put_readings(self, rows: Sequence[ReadingRow]) -> None:
+        """Many ``put_reading`` calls as one batched statement."""
+        ...
 
     def meter_cursor(self, device_id: str, meter: str) -> tuple[str, int] | None:
         """(end, register_end_wh) that the next reading of this (device, meter) continues from
@@ -171,6 +189,11 @@ class LedgerStore(Protocol):
 
     def put_meter_cursor(self, device_id: str, meter: str, end: str,
                          register_end_wh: int) -> None: ...
+
+    def put_meter_cursors(self, rows: Sequence[tuple[str, str, str, int]]) -> None:
+        """Many ``put_meter_cursor`` calls, ``(device_id, meter, end, register_end_wh)`` each,
+        as one batched statement."""
+        ...
 
     def record_rejection(self, device_id: str, seq: int | None, reason: str,
                          at: str, seal: str | None = None) -> None: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -170,6 +170,9 @@ class SqliteStore:
         self._db.execute("INSERT INTO entry(idx, type, data, leaf) VALUES(?, ?, ?, ?)",
                          (index, entry_type, data, leaf))
 
+    def append_entries(self, rows: Sequence[tuple[int, str, bytes, bytes]]) -> None:
+        self._db.executemany("INSERT INTO entry(idx, type, data, leaf) VALUES(?, ?, ?, ?)", rows)
+
     def entry(self, index: int) -> bytes:
         row = self._db.execute("SELECT data FROM entry WHERE idx=?", (index,)).fetchone()
         if row is None:
@@ -191,6 +194,9 @@ class SqliteStore:
     def put_node(self, level: int, index: int, digest: bytes) -> None:
         self._db.execute("INSERT INTO node(level, idx, hash) VALUES(?, ?, ?)",
                          (level, index, digest))
+
+    def put_nodes(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
+        self._db.executemany("INSERT INTO node(level, idx, hash) VALUES(?, ?, ?)", rows)
 
     def node(self, level: int, index: int) -> bytes:
         if level == 0:
@@ -218,15 +224,22 @@ class SqliteStore:
                                (device_id,)).fetchone()
         return None if row is None else self._device(row)
 
+    _PUT_DEVICE = (f"INSERT INTO device({_DEVICE_COLS}) VALUES(?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT(device_id) DO UPDATE SET enrol_index=excluded.enrol_index, "
+                   "enrolment=excluded.enrolment, next_seq=excluded.next_seq, "
+                   "last_hash=excluded.last_hash, revoked_index=excluded.revoked_index, "
+                   "flag=excluded.flag")
+
+    @staticmethod
+    def _device_params(row: DeviceRow) -> tuple[object, ...]:
+        return (row.device_id, row.enrol_index, row.enrolment, row.next_seq, row.last_hash,
+                row.revoked_index, row.flag)
+
     def put_device(self, row: DeviceRow) -> None:
-        self._db.execute(
-            f"INSERT INTO device({self._DEVICE_COLS}) VALUES(?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(device_id) DO UPDATE SET enrol_index=excluded.enrol_index, "
-            "enrolment=excluded.enrolment, next_seq=excluded.next_seq, "
-            "last_hash=excluded.last_hash, revoked_index=excluded.revoked_index, "
-            "flag=excluded.flag",
-            (row.device_id, row.enrol_index, row.enrolment, row.next_seq, row.last_hash,
-             row.revoked_index, row.flag))
+        self._db.execute(self._PUT_DEVICE, self._device_params(row))
+
+    def put_devices(self, rows: Sequence[DeviceRow]) -> None:
+        self._db.executemany(self._PUT_DEVICE, [self._device_params(r) for r in rows])
 
     def devices(self) -> list[DeviceRow]:
         cur = self._db.execute(f"SELECT {self._DEVICE_COLS} FROM device ORDER BY enrol_index")
@@ -242,17 +255,26 @@ class SqliteStore:
                          "VALUES(?, ?, ?, ?)", (row.device_id, row.seq, row.leaf_index,
                                                 row.sha256))
 
+    def put_readings(self, rows: Sequence[ReadingRow]) -> None:
+        self._db.executemany("INSERT INTO reading(device_id, seq, leaf_index, sha256) "
+                             "VALUES(?, ?, ?, ?)",
+                             [(r.device_id, r.seq, r.leaf_index, r.sha256) for r in rows])
+
     def meter_cursor(self, device_id: str, meter: str) -> tuple[str, int] | None:
         row = self._db.execute("SELECT end_at, register_end_wh FROM meter_cursor WHERE "
                                "device_id=? AND meter=?", (device_id, meter)).fetchone()
         return None if row is None else (str(row[0]), int(row[1]))
 
+    _PUT_CURSOR = ("INSERT INTO meter_cursor(device_id, meter, end_at, register_end_wh) "
+                   "VALUES(?, ?, ?, ?) ON CONFLICT(device_id, meter) DO UPDATE SET "
+                   "end_at=excluded.end_at, register_end_wh=excluded.register_end_wh")
+
     def put_meter_cursor(self, device_id: str, meter: str, end: str,
                          register_end_wh: int) -> None:
-        self._db.execute("INSERT INTO meter_cursor(device_id, meter, end_at, register_end_wh) "
-                         "VALUES(?, ?, ?, ?) ON CONFLICT(device_id, meter) DO UPDATE SET "
-                         "end_at=excluded.end_at, register_end_wh=excluded.register_end_wh",
-                         (device_id, meter, end, register_end_wh))
+        self._db.execute(self._PUT_CURSOR, (device_id, meter, end, register_end_wh))
+
+    def put_meter_cursors(self, rows: Sequence[tuple[str, str, str, int]]) -> None:
+        self._db.executemany(self._PUT_CURSOR, rows)
 
     def record_rejection(self, device_id: str, seq: int | None, reason: str, at: str,
                          seal: str | None = None) -> None:
