@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import struct
 import termios
 import threading
 import time
@@ -173,7 +174,7 @@ def decode_read_response(frame: bytes, unit: int, count: int) -> list[int]:
             f"response carries {frame[2]} data bytes in a {len(frame)}-byte frame, "
             f"expected {2 * count} for {count} registers"
         )
-    return [int.from_bytes(frame[3 + i : 5 + i], "big") for i in range(0, 2 * count, 2)]
+    return list(struct.unpack(f">{count}H", frame[3 : 3 + 2 * count]))
 
 
 # --- the meter -------------------------------------------------------------------------------
