@@ -15,6 +15,7 @@ never "corrected" (a 300-day interval is not cut down to a legal one, it credits
 from __future__ import annotations
 
 import enum
+import functools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -23,7 +24,7 @@ from typing import Any, Final
 
 from .encoding import parse_time
 from .errors import MalformedRecord
-from .records import ENERGY_EXCUSING_FLAGS, Enrolment, Flag, Quantity, Reading
+from .records import ENERGY_EXCUSING_FLAGS, Enrolment, Flag, MeterSpec, Quantity, Reading
 
 JST: Final = timezone(timedelta(hours=9), "JST")
 
@@ -250,14 +251,16 @@ def prejudge(reading: Reading, enrolment: Enrolment,
              rules: CreditRules = DEFAULT_RULES) -> Prejudged:
     """Every rule of :func:`judge_reading` but the cursor's, for ``known``."""
     before = _before_cursor(reading, enrolment, rules)
-    if before is not None:
+    if isinstance(before, Exclusion):
         return Prejudged(before)
     excused = any(f in ENERGY_EXCUSING_FLAGS for f in reading.flags)
-    return Prejudged(None, _after_cursor(reading, enrolment, rules, excused), excused)
+    return Prejudged(None, _after_cursor(reading, rules, excused, *before), excused)
 
 
-def _before_cursor(reading: Reading, enrolment: Enrolment,
-                   rules: CreditRules) -> Exclusion | None:
+def _before_cursor(reading: Reading, enrolment: Enrolment, rules: CreditRules
+                   ) -> Exclusion | tuple[Enrolment, MeterSpec, datetime, datetime, int]:
+    """The first rule broken before the cursor's, or what the later rules need: (enrolment,
+    meter, start, end, seconds), so that they need not work it out again."""
     meter = enrolment.meter(reading.meter)
     if meter is None:
         return Exclusion(Rule.UNKNOWN_METER, f"meter {reading.meter!r} is not enrolled for "
@@ -281,15 +284,41 @@ def _before_cursor(reading: Reading, enrolment: Enrolment,
     if k > rules.max_gap_intervals:
         return Exclusion(Rule.OVER_LONG, f"{k} intervals of {p} s, more than the programme's "
                                          f"longest gap of {rules.max_gap_intervals}")
-    return None
+    return enrolment, meter, start, end, seconds
 
 
-def _after_cursor(reading: Reading, enrolment: Enrolment, rules: CreditRules,
-                  excused: bool) -> Exclusion | None:
-    meter = enrolment.meter(reading.meter)
-    assert meter is not None  # else _before_cursor refused it
-    start, end = reading.start_dt, reading.end_dt
-    seconds = int((end - start).total_seconds())
+@functools.lru_cache(maxsize=64)
+def _crediting_bounds(rules: CreditRules) -> tuple[datetime | None, datetime]:
+    """``rules.crediting_start`` and ``crediting_end``, worked out once per rule set instead of
+    once per reading (each is a date parse; CreditRules is frozen, so they never change)."""
+    return rules.crediting_start, rules.crediting_end
+
+
+@functools.lru_cache(maxsize=8192)
+def _joined_at(enrolled_at: str, joined: str | None) -> datetime:
+    """:func:`joined_at` by the two strings it reads: every reading of a device asks it again.
+    A MalformedRecord is raised afresh each time (lru_cache keeps results only)."""
+    at = parse_time(enrolled_at, "enrol.enrolled_at")
+    if joined is not None:
+        at = max(at, jst_midnight(parse_day(joined, "enrol.fit.joined")))
+    return at
+
+
+def _joined(enrolment: Enrolment) -> datetime:
+    joined = enrolment.fit.get("joined")
+    if isinstance(enrolment.enrolled_at, str) and (joined is None or isinstance(joined, str)):
+        return _joined_at(enrolment.enrolled_at, joined)
+    return joined_at(enrolment)  # a malformed value: no cache, the same error
+
+
+@functools.lru_cache(maxsize=8192)
+def _installed(text: str) -> date:
+    return parse_day(text, "enrol.fit.installed")
+
+
+def _after_cursor(reading: Reading, rules: CreditRules, excused: bool, enrolment: Enrolment,
+                  meter: MeterSpec, start: datetime, end: datetime,
+                  seconds: int) -> Exclusion | None:
     diff = reading.register_end_wh - reading.register_start_wh
     if not excused and diff != reading.energy_wh:
         return Exclusion(Rule.ENERGY_MISMATCH,
@@ -304,21 +333,23 @@ def _after_cursor(reading: Reading, enrolment: Enrolment, rules: CreditRules,
         return Exclusion(Rule.CLOCK_UNSYNCED, "the device flagged its clock as not "
                                               "synchronised for this interval")
     try:
-        joined = joined_at(enrolment)
+        joined = _joined(enrolment)
     except MalformedRecord as e:
         return Exclusion(Rule.BAD_ENROLMENT, str(e))
     if start < joined:
         return Exclusion(Rule.BEFORE_JOINING, f"starts {reading.start}, before the member "
                                               f"joined ({_utc(joined)})")
-    first = rules.crediting_start
-    if (first is not None and start < first) or end > rules.crediting_end:
+    first, last = _crediting_bounds(rules)
+    if (first is not None and start < first) or end > last:
         return Exclusion(Rule.OUTSIDE_CREDITING_PERIOD,
                          f"{reading.start}..{reading.end} is outside "
-                         f"{rules.registered or 'the start'}..{rules.crediting_end:%Y-%m-%d} "
+                         f"{rules.registered or 'the start'}..{last:%Y-%m-%d} "
                          "(JST)")
     if reading.quantity is Quantity.PV_GENERATION:
+        text = enrolment.fit.get("installed")
         try:
-            installed = parse_day(enrolment.fit.get("installed"), "enrol.fit.installed")
+            installed = (_installed(text) if isinstance(text, str)
+                         else parse_day(text, "enrol.fit.installed"))
         except MalformedRecord as e:
             return Exclusion(Rule.BAD_ENROLMENT, str(e))
         oldest = add_years(joined.astimezone(JST).date(), -rules.max_equipment_age_years)

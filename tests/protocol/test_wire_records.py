@@ -208,6 +208,21 @@ def test_seq_one_needs_genesis_prev() -> None:
         Reading.from_dict(d, require_sig=False)
 
 
+def test_from_dict_builds_what_the_constructor_builds() -> None:
+    """from_dict checks each field once and skips __post_init__: every field is set, and the
+    record equals one the (checking) constructor builds from the same values."""
+    for d in (reading_dict(), make_reading(KEY, 3, "ab" * 32, sign=False, flags=["gap_filled"])):
+        r = Reading.from_dict(d, require_sig="sig" in d)
+        fields = {f: getattr(r, f) for f in r.__dataclass_fields__}
+        assert Reading(**fields) == r and r.to_dict() == d
+
+
+def test_from_dict_refuses_a_repeated_flag() -> None:
+    d = make_reading(KEY, 2, "ab" * 32, sign=False, flags=["gap_filled", "gap_filled"])
+    with pytest.raises(MalformedRecord, match="reading.flags: repeated flag"):
+        Reading.from_dict(d, require_sig=False)
+
+
 def test_direct_construction_is_validated_too() -> None:
     good = Reading.from_dict(reading_dict())
     fields = {f: getattr(good, f) for f in good.__dataclass_fields__}
