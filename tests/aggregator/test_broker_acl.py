@@ -320,6 +320,15 @@ def test_only_the_aggregator_announces_log_key_changes_and_every_device_reads_th
         assert dev.nothing(), "a device's announcement reached the devices"
         assert not agg.publish(f"{P}eco/v1/log/keys", b"[]").is_failure
         assert dev.expect() in device_sees("eco/v1/log/keys", b"[]")
+        # retained under the mount point: a device subscribing later still gets the last one
+        info = agg.client.publish(f"{P}eco/v1/log/keys", b"[r]", qos=1, retain=True)
+        info.wait_for_publish(5)
+        late = site.device_client(a.device_id, login["broker_password"])
+        try:
+            assert late.subscribe("eco/v1/log/keys").value == 1
+            assert late.expect() in device_sees("eco/v1/log/keys", b"[r]")
+        finally:
+            late.close()
     finally:
         dev.close()
         agg.close()
