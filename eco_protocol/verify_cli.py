@@ -20,6 +20,13 @@ from .canonical import parse_json
 from .errors import ProtocolError
 from .evidence import verify_evidence
 from .results import TABLES
+from .verdict import (
+    failure,
+    failure_text,
+    invalid_verdict,
+    valid_verdict,
+    witness_key_instead_of_log_key,
+)
 
 
 def _read_text(path: Path) -> str:
@@ -41,6 +48,9 @@ def _lines(path: Path) -> Iterator[str]:
 def _evidence(args: argparse.Namespace) -> int:
     d = Path(args.dir)
     log_vkey = args.log_key.strip()
+    swapped = witness_key_instead_of_log_key(log_vkey)
+    if swapped is not None:
+        return _fail(swapped, "--log-key: a cosignature/v1 (type 0x04) witness key")
     dir_vkey = (d / "log.vkey")
     # log.vkeys: every key the log has had, oldest first (only once it changed its key); the
     # replay must confirm it from the log's own eco.logkey/v1 entries
@@ -93,37 +103,52 @@ def _evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fail(verdict: str, detail: str) -> int:
+    """A failed check: the buyer's verdict first, then the verifier's exact finding."""
+    print(verdict, file=sys.stderr)
+    print(f"FAIL {detail}", file=sys.stderr)
+    return 1
+
+
 def _report(args: argparse.Namespace) -> int:
+    from .evidence import open_log_checkpoint
     from .report import verify_report
 
     path = Path(args.report)
+    log_vkey = args.log_key.strip()
+    swapped = witness_key_instead_of_log_key(log_vkey)
+    if swapped is not None:
+        return _fail(swapped, "--log-key: a cosignature/v1 (type 0x04) witness key")
     try:
         report = parse_json(_read_text(path))
     except ProtocolError as e:
-        print(f"FAIL {path}: {e}", file=sys.stderr)
-        return 1
+        return _fail(failure_text(failure("not_a_report")), f"{path}: {e}")
     witnesses = list(args.witness)
     evidence = None
     if args.evidence:
         d = Path(args.evidence)
         evidence = (_read_text(d / "checkpoint"), _lines(d / "entries.jsonl"))
     try:
-        res = verify_report(report, args.log_key.strip(), witnesses, args.min_witnesses,
-                            evidence)
+        res = verify_report(report, log_vkey, witnesses, args.min_witnesses, evidence)
     except ProtocolError as e:
-        print(f"FAIL {e}", file=sys.stderr)
-        return 1
-    for line in res.checks:
-        print(f"ok   {line}")
+        return _fail(invalid_verdict(e), str(e))
+    checks = [f"ok   {line}" for line in res.checks]
     # the CSV tables beside the report are pure functions of it: regenerate and compare
     for name, table in TABLES.items():
         beside = path.parent / name
         if beside.exists():
             if _read_text(beside) != table(report):
-                print(f"FAIL {beside}: differs from the table recomputed from {path.name} "
-                      "(edited, or from another report)", file=sys.stderr)
-                return 1
-            print(f"ok   {name} recomputed from the report and identical")
+                return _fail(failure_text(failure("table")),
+                             f"{beside}: differs from the table recomputed from {path.name} "
+                             "(edited, or from another report)")
+            checks.append(f"ok   {name} recomputed from the report and identical")
+    # the witnesses that signed: the report verified, so its checkpoint opens as it did there
+    _, _, signed = open_log_checkpoint(str(report["checkpoint"]), str(report["log_key"]).strip(),
+                                       witnesses, 0)
+    verdict = valid_verdict(report, res.households, signed, res.demonstration)
+    print(verdict)
+    for line in checks:
+        print(line)
     print(f"     batch {report['batch_id']}: {res.reduction_g / 1e6:.6f} t-CO2 from "
           f"{res.households} households → {res.credits_t} credits (t)")
     if res.excluded:
@@ -136,7 +161,8 @@ def _report(args: argparse.Namespace) -> int:
                           "households": res.households, "sample": res.sample,
                           "evidence_readings": res.evidence_readings,
                           "not_creditable": res.excluded,
-                          "demonstration": res.demonstration}, sort_keys=True))
+                          "demonstration": res.demonstration, "verdict": verdict},
+                         sort_keys=True))
     return 0
 
 

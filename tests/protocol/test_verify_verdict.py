@@ -1,0 +1,203 @@
+"""``eco-verify report``'s plain verdict (issue 17 point 5), on real reports the aggregator sealed
+and signed: the first line says VALID with the report's own figures, or INVALID with what that
+means for the buyer and what to ask the seller."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from aggregator.accounting import scan
+from aggregator.batches import period_from_dates, plan_batch, seal_batch, write_report
+from aggregator.intake import Intake
+from aggregator.ledger import Ledger
+from aggregator.programme import example_programme, load_programme
+from aggregator.registry import build_enrolment, enrol
+from aggregator.store import SqliteStore
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.encoding import format_time
+from eco_protocol.errors import NoteError, ProofError
+from eco_protocol.keys import public_key_raw
+from eco_protocol.note import CosignatureSigner, NoteSigner
+from eco_protocol.records import MeterSpec, Quantity
+from eco_protocol.report import ReportProblem
+from eco_protocol.verdict import FAILURES, classify, mass, valid_verdict
+from eco_protocol.verify_cli import main
+from tests.aggregator.conftest import T0, Device
+
+PROG = "verdict-prog"
+ORIGIN = "eco-ledger.verdict.test"
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Three households, a day of PV and export, sealed and written as report.json."""
+    tmp = tmp_path_factory.mktemp("verdict")
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    ledger = Ledger(SqliteStore(tmp / "l.sqlite3"), signer, tmp / "cp.latest")
+    (tmp / "programme.toml").write_text(example_programme(PROG))
+    programme = load_programme(tmp / "programme.toml")
+    intake = Intake(ledger)
+    devices = []
+    for i in range(3):
+        d = Device()
+        meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 6000),
+                  MeterSpec("exp1", Quantity.GRID_EXPORT, "echonet-broute", 6000)]
+        fit = {"installed": "2026-04-01", "status": "post_fit", "battery": False}
+        enrol(ledger, build_enrolment(public_key_raw(d.key), f"hh-{i}", PROG, meters, fit,
+                                      format_time(T0)))
+        devices.append(d)
+    for k in range(48):
+        start = T0 + timedelta(minutes=30 * k)
+        times = {"start": format_time(start), "end": format_time(start + timedelta(minutes=30))}
+        for i, d in enumerate(devices):
+            pv = 200 + 37 * ((k + i) % 9)
+            msg = [d.reading(energy=pv, meter="pv1", **times),
+                   d.reading(energy=pv // (2 + i), meter="exp1", quantity="grid_export",
+                             **times)]
+            (o,) = intake.process([(d.topic, canonical_bytes(msg))], "2026-11-25T00:00:00Z")
+            assert o.accepted == 2, o.receipt
+    ledger.checkpoint_now()
+    plan = plan_batch(scan(ledger.store), programme, period_from_dates("2026-11-22..2026-11-23"))
+    seal_batch(ledger, plan)
+    out = tmp / "report"
+    report = write_report(ledger, programme, plan.batch_id, out)
+    return {"report": report, "dir": out, "vkey": signer.verifier.vkey}
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    rc = main(args)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_valid_verdict_comes_first_with_the_reports_own_figures(
+        signed: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    report = signed["report"]
+    rc, out, _ = _run(["report", str(signed["dir"] / "report.json"), "--log-key",
+                       signed["vkey"], "--json"], capsys)
+    assert rc == 0
+    lines = out.splitlines()
+    verdict = lines[0]
+    totals = report["totals"]
+    assert totals["reduction_g"] > 0
+    assert verdict.startswith(f"VALID — {mass(totals['reduction_g'])} reduced by 3 households")
+    assert f"{totals['reduction_g'] / 1000:.1f} kg-CO2" in verdict
+    assert len(report["households"]) == 3
+    assert f"batch {report['batch_id']}" in verdict
+    # 2026-11-22 JST is 2026-11-21T15:00Z .. 2026-11-22T15:00Z in the report
+    assert report["period"] == {"start": "2026-11-21T15:00:00Z", "end": "2026-11-22T15:00:00Z"}
+    assert "period 2026-11-22 00:00 → 2026-11-23 00:00 JST" in verdict
+    assert f"programme {PROG}" in verdict and "methodology pv " in verdict
+    key_id = signed["vkey"].split("+")[1]
+    assert f"signed by {ORIGIN} (key id {key_id})" in verdict
+    assert "not witnessed" in verdict
+    # the individual checks follow the verdict, as before
+    assert lines[1].startswith("ok   checkpoint signed by the log key")
+    assert json.loads(lines[-1])["verdict"] == verdict
+
+
+def test_a_zero_credit_batch_names_the_carry_over_on_the_verdict_line(
+        signed: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    totals = signed["report"]["totals"]
+    assert totals["credits_t"] == 0 and totals["carry_over_g"] == totals["reduction_g"] > 0
+    rc, out, _ = _run(["report", str(signed["dir"] / "report.json"), "--log-key",
+                       signed["vkey"]], capsys)
+    verdict = out.splitlines()[0]
+    assert rc == 0 and verdict.startswith("VALID")
+    assert (f"; 0 whole J-Credits (0 t-CO2), {mass(totals['carry_over_g'])} carried to the next "
+            "batch") in verdict
+    # example_programme is a demonstration: the verdict says so on the same line
+    assert signed["report"]["demonstration"] is True
+    assert verdict.endswith("; DEMONSTRATION programme: illustrative factors, not for "
+                            "certification — do not buy these as J-Credits")
+
+
+def test_a_tampered_report_says_what_it_means_and_what_to_ask(
+        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = json.loads((signed["dir"] / "report.json").read_text())
+    bad["households"][0]["months"][0]["reduction_g"] += 1_000_000
+    bad["households"][0]["reduction_g"] += 1_000_000
+    bad["totals"]["reduction_g"] += 1_000_000
+    bad["totals"]["credits_t"] += 1
+    (tmp_path / "report.json").write_text(json.dumps(bad))
+    rc, out, err = _run(["report", str(tmp_path / "report.json"), "--log-key", signed["vkey"]],
+                        capsys)
+    assert rc == 1 and out == ""
+    verdict, detail = err.splitlines()[:2]
+    assert verdict.startswith("INVALID — this report was changed after the municipality signed "
+                              "it, or it was not signed by the log key you gave.")
+    assert "Do not rely on its figures; ask the seller for the original report.json" in verdict
+    assert detail.startswith("FAIL sig:")
+
+
+def test_a_witness_key_given_as_the_log_key_is_named_as_such(
+        signed: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    witness = CosignatureSigner("witness.example", Ed25519PrivateKey.generate()).verifier
+    rc, _, err = _run(["report", str(signed["dir"] / "report.json"), "--log-key",
+                       witness.vkey], capsys)
+    assert rc == 1
+    assert "unknown algorithm" not in err
+    assert (f"is a witness key (witness.example, key id {witness.key_id:08x}, cosignature/v1), "
+            "not the log's key: pass it with --witness") in err.splitlines()[0]
+
+
+def test_another_logs_key_and_missing_witnesses_get_their_own_advice(
+        signed: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    report = str(signed["dir"] / "report.json")
+    other = NoteSigner(ORIGIN, Ed25519PrivateKey.generate()).verifier.vkey
+    rc, _, err = _run(["report", report, "--log-key", other], capsys)
+    assert rc == 1
+    assert err.startswith("INVALID — this report was signed by a different log than the key "
+                          "you pinned")
+    rc, _, err = _run(["report", report, "--log-key", signed["vkey"], "--min-witnesses", "1"],
+                      capsys)
+    assert rc == 1
+    assert err.startswith("INVALID — the log's checkpoint does not carry enough signatures "
+                          "from the witnesses you named")
+
+
+def test_an_edited_table_beside_the_report_is_not_blamed_on_the_report(
+        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "report.json").write_text((signed["dir"] / "report.json").read_text())
+    csv = (signed["dir"] / "results.csv").read_text()
+    (tmp_path / "results.csv").write_text(csv.replace("\n", "\n9", 1))
+    rc, _, err = _run(["report", str(tmp_path / "report.json"), "--log-key", signed["vkey"]],
+                      capsys)
+    assert rc == 1
+    assert err.startswith("INVALID — a table beside the report was edited")
+    assert "FAIL " in err and "results.csv" in err
+
+
+def test_the_table_routes_by_failed_check_and_cause() -> None:
+    def problem(msg: str, cause: Exception | None = None) -> ReportProblem:
+        e = ReportProblem(msg)
+        e.__cause__ = cause
+        return e
+
+    assert classify(problem("sample[3] (entry 12): inclusion proof fails: x",
+                            ProofError("x"))).kind == "proof"
+    assert classify(problem("sample: 3 readings covering 1 of 3 households")).kind == "sample"
+    assert classify(problem("checkpoint: note has no signature by a known key",
+                            NoteError("n"))).kind == "checkpoint"
+    assert classify(problem("period overlaps previous batch b1 (…)")).kind == "double_counting"
+    assert classify(problem("households[0].months[1] (2026-11): reduction_g 1 ≠ 2 recomputed"
+                            )).kind == "arithmetic"
+    assert classify(problem("something new")).kind == "other"
+    assert len({r.kind for r in FAILURES}) == len(FAILURES)
+
+
+def test_valid_verdict_names_witnesses_and_a_deficit(signed: dict[str, Any]) -> None:
+    report = json.loads(json.dumps(signed["report"]))
+    report["totals"] = {"reduction_g": -2_500_000, "carry_in_g": 0, "credits_t": 0,
+                        "carry_over_g": -2_500_000}
+    line = valid_verdict(report, 3, ["w1.example", "w2.example"], demonstration=True)
+    assert "witnessed by 2 witnesses (w1.example, w2.example)" in line
+    assert "-2.500 t-CO2 reduced" in line
+    assert "a deficit of 2.500 t-CO2 carried to the next batch" in line
+    assert line.endswith("not for certification — do not buy these as J-Credits")
