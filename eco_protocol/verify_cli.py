@@ -5,6 +5,10 @@ evidence directory (docs/protocol.md §5): checkpoint signatures under the pinne
 witnesses), the RFC 6962 root recomputed from ``entries.jsonl``, and every entry replayed. The log
 key must come from the buyer, not from the directory under test: ``log.vkey`` in the directory is
 only compared with it.
+
+``eco-verify report`` prints the buyer's verdict first (VALID with the figures, or INVALID with
+what it means and what to ask the seller), built by :mod:`eco_protocol.verdict` from the
+verifier's result or error; this module only reads files and prints.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from .errors import ProtocolError
 from .evidence import verify_evidence
 from .results import TABLES
 from .verdict import (
+    LANGS,
     failure,
-    failure_text,
     invalid_verdict,
     valid_verdict,
     witness_key_instead_of_log_key,
@@ -48,7 +52,7 @@ def _lines(path: Path) -> Iterator[str]:
 def _evidence(args: argparse.Namespace) -> int:
     d = Path(args.dir)
     log_vkey = args.log_key.strip()
-    swapped = witness_key_instead_of_log_key(log_vkey)
+    swapped = witness_key_instead_of_log_key(log_vkey, args.lang)
     if swapped is not None:
         return _fail(swapped, "--log-key: a cosignature/v1 (type 0x04) witness key")
     dir_vkey = (d / "log.vkey")
@@ -116,13 +120,13 @@ def _report(args: argparse.Namespace) -> int:
 
     path = Path(args.report)
     log_vkey = args.log_key.strip()
-    swapped = witness_key_instead_of_log_key(log_vkey)
+    swapped = witness_key_instead_of_log_key(log_vkey, args.lang)
     if swapped is not None:
         return _fail(swapped, "--log-key: a cosignature/v1 (type 0x04) witness key")
     try:
         report = parse_json(_read_text(path))
     except ProtocolError as e:
-        return _fail(failure_text(failure("not_a_report")), f"{path}: {e}")
+        return _fail(failure("not_a_report").text(args.lang), f"{path}: {e}")
     witnesses = list(args.witness)
     evidence = None
     if args.evidence:
@@ -131,21 +135,21 @@ def _report(args: argparse.Namespace) -> int:
     try:
         res = verify_report(report, log_vkey, witnesses, args.min_witnesses, evidence)
     except ProtocolError as e:
-        return _fail(invalid_verdict(e), str(e))
+        return _fail(invalid_verdict(e, args.lang), str(e))
     checks = [f"ok   {line}" for line in res.checks]
     # the CSV tables beside the report are pure functions of it: regenerate and compare
     for name, table in TABLES.items():
         beside = path.parent / name
         if beside.exists():
             if _read_text(beside) != table(report):
-                return _fail(failure_text(failure("table")),
+                return _fail(failure("table").text(args.lang),
                              f"{beside}: differs from the table recomputed from {path.name} "
                              "(edited, or from another report)")
             checks.append(f"ok   {name} recomputed from the report and identical")
     # the witnesses that signed: the report verified, so its checkpoint opens as it did there
     _, _, signed = open_log_checkpoint(str(report["checkpoint"]), str(report["log_key"]).strip(),
                                        witnesses, 0)
-    verdict = valid_verdict(report, res.households, signed, res.demonstration)
+    verdict = valid_verdict(report, res.households, signed, res.demonstration, args.lang)
     print(verdict)
     for line in checks:
         print(line)
@@ -180,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rp.add_argument("--min-witnesses", type=int, default=0)
     rp.add_argument("--evidence", help="evidence directory: re-verify every reading")
     rp.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
+    rp.add_argument("--lang", choices=LANGS, default="en",
+                    help="language of the verdict line (the checks stay in English)")
     ev = sub.add_parser("evidence", help="verify an evidence directory offline")
     ev.add_argument("dir")
     ev.add_argument("--log-key", required=True, help="the log's verifier key, pinned by you")
@@ -188,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="also accept the witness keys listed in DIR/witnesses.vkeys")
     ev.add_argument("--min-witnesses", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
+    ev.add_argument("--lang", choices=LANGS, default="en",
+                    help="language of the verdict on a witness key given as --log-key")
     args = parser.parse_args(argv)
     if args.command == "evidence":
         return _evidence(args)

@@ -190,6 +190,8 @@ def test_the_table_routes_by_failed_check_and_cause() -> None:
                             )).kind == "arithmetic"
     assert classify(problem("something new")).kind == "other"
     assert len({r.kind for r in FAILURES}) == len(FAILURES)
+    # every row speaks both languages
+    assert all(r.meaning and r.ask and r.ja[0] and r.ja[1] for r in FAILURES)
 
 
 def test_valid_verdict_names_witnesses_and_a_deficit(signed: dict[str, Any]) -> None:
@@ -201,3 +203,23 @@ def test_valid_verdict_names_witnesses_and_a_deficit(signed: dict[str, Any]) -> 
     assert "-2.500 t-CO2 reduced" in line
     assert "a deficit of 2.500 t-CO2 carried to the next batch" in line
     assert line.endswith("not for certification — do not buy these as J-Credits")
+
+
+def test_japanese_verdicts_come_from_the_same_figures_and_table(
+        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    totals = signed["report"]["totals"]
+    rc, out, _ = _run(["report", str(signed["dir"] / "report.json"), "--log-key",
+                       signed["vkey"], "--lang", "ja"], capsys)
+    verdict = out.splitlines()[0]
+    assert rc == 0
+    assert verdict.startswith(f"有効（VALID）— 3 世帯による {mass(totals['reduction_g'])} の削減")
+    assert (f"J-クレジット 0 件（0 t-CO2）、{mass(totals['carry_over_g'])} を次のバッチへ繰越"
+            in verdict)
+    bad = json.loads((signed["dir"] / "report.json").read_text())
+    bad["programme"] = "another-prog"
+    (tmp_path / "report.json").write_text(json.dumps(bad))
+    rc, _, err = _run(["report", str(tmp_path / "report.json"), "--log-key", signed["vkey"],
+                       "--lang", "ja"], capsys)
+    assert rc == 1
+    assert err.startswith("無効（INVALID）— この報告書は自治体の署名後に改変されたか")
+    assert "FAIL sig:" in err
