@@ -1,10 +1,13 @@
 """``eco-agent``: the command line of the device agent (composition root).
 
     eco-agent init CONFIG               write a commented example config (never overwrites)
-    eco-agent keygen CONFIG             create the device key (0600) if absent; print id and key
+    eco-agent keygen [--new-identity] CONFIG
+                                        create the device key (0600) if absent; print id and
+                                        key (refused on a box that signed with a lost key)
     eco-agent run CONFIG                the service: poll, sign, deliver until receipted
-    eco-agent status CONFIG             JSON: device id, next seq, pending, rejected, readings
-                                        logged as not creditable, last receipt
+    eco-agent status [--json] CONFIG    verdicts (reading, delivering, receipts, clock) in
+                                        local time, then details; --json: device id, next
+                                        seq, pending, rejected, not creditable, last receipt
     eco-agent probe CONFIG METER_ID     read one meter once and print what it says
     eco-agent probe --protocol tasmota|shelly|openevse --broker mqtt://HOST:PORT --topic T
                     --quantity Q [--channel N] [--field F] [--wait S]
@@ -28,6 +31,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -38,6 +42,7 @@ from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
 
 from .config import AgentConfig, MeterConfig, example_config, load_config
+from .diagnose import missing_key_advice, power_text, render_status
 from .errors import AgentError, ConfigError, MeterError
 from .meters.interface import Meter
 
@@ -77,6 +82,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_keygen(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if not config.device.key_path.exists() and not args.new_identity:
+        from .runner import past_life
+
+        past = past_life(config)
+        if past.evidence is not None:  # a lost key on an enrolled box: a new one is a new device
+            _fatal(missing_key_advice(config.device.key_path, config.path, past))
     try:
         key, created = load_or_create_private_key(config.device.key_path)
     except EnvironmentProblem as e:
@@ -169,8 +180,38 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
     return report
 
 
+def _oldest_pending(config: AgentConfig, device_id: str) -> datetime | None:
+    """The end of the oldest reading still waiting for a receipt."""
+    from eco_protocol.canonical import parse_json
+
+    from .diagnose import parse_utc
+    from .outbox import Outbox
+
+    if not config.device.outbox_path.exists():
+        return None
+    with Outbox.open(config.device.outbox_path, device_id, readonly=True) as box:
+        rows = box.pending(1)
+    if not rows:
+        return None
+    try:
+        end = parse_json(rows[0].body).get("end")
+    except ProtocolError:
+        return None
+    return parse_utc(end) if isinstance(end, str) else None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    _print_json(status_report(load_config(args.config)))
+    config = load_config(args.config)
+    report = status_report(config)
+    if args.json:
+        _print_json(report)
+        return 0
+    from .diagnose import parse_utc
+
+    now = parse_utc(report["clock"]["now"]) or datetime.now(UTC)
+    print(render_status(report, now=now, interval_s=config.device.interval_seconds,
+                        oldest_pending=_oldest_pending(config, report["device_id"]),
+                        tz=datetime.now().astimezone().tzinfo))
     return 0
 
 
@@ -199,10 +240,6 @@ def _probe_mqtt(args: argparse.Namespace) -> int:
 
 def _read_and_report(mc: MeterConfig, meter: Meter) -> int:
     """Read a serial meter once; print the snapshot and the raw values it came from."""
-    from datetime import UTC, datetime
-
-    from eco_protocol.encoding import format_time
-
     try:
         snap = meter.read()
         read_at = format_time(datetime.now(UTC))
@@ -214,10 +251,25 @@ def _read_and_report(mc: MeterConfig, meter: Meter) -> int:
                  "protocol": snap.identity.protocol,
                  "manufacturer": snap.identity.manufacturer, "model": snap.identity.model,
                  "serial": snap.identity.serial, "register_wh": snap.register_wh,
-                 "power_w": snap.power_w, "wrap_wh": snap.wrap_wh, "port": mc.port,
-                 "meter_serial": snap.identity.serial, "meter_model": snap.identity.model,
+                 "power_w": snap.power_w,
+                 "power": power_text(snap.power_w, sun_up=_sun_up(datetime.now(UTC)),
+                                     quantity=mc.quantity.value),
+                 "wrap_wh": snap.wrap_wh, "port": mc.port,
                  "read_at": read_at, "raw": dict(snap.raw)})
     return 0
+
+
+def _sun_up(now: datetime) -> bool | None:
+    """Whether the sun is up in Japan now (the programme's region; civil dawn to dusk at about
+    35° N, wide enough for every season), None when it is twilight."""
+    from eco_protocol.methodology import JST
+
+    hour = now.astimezone(JST).hour
+    if 8 <= hour < 16:
+        return True
+    if hour >= 20 or hour < 4:
+        return False
+    return None
 
 
 def _probe_sunspec(args: argparse.Namespace) -> MeterConfig:
@@ -322,14 +374,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_init)
     s = sub.add_parser("keygen", help="create the device key if absent; print id and public key")
     s.add_argument("config", type=Path, metavar="CONFIG")
+    s.add_argument("--new-identity", action="store_true",
+                   help="create a key although this box already signed readings with a lost "
+                        "one (for a rekey by the municipality)")
     s.set_defaults(func=cmd_keygen)
     s = sub.add_parser("run", help="run the agent (the systemd service)")
     s.add_argument("config", type=Path, metavar="CONFIG")
     s.add_argument("--accept-new-log-key", action="store_true",
                    help="accept a log_key different from the one pinned earlier")
     s.set_defaults(func=cmd_run)
-    s = sub.add_parser("status", help="print outbox status as JSON")
+    s = sub.add_parser("status", help="is it reading, delivering, receipted, on time?")
     s.add_argument("config", type=Path, metavar="CONFIG")
+    s.add_argument("--json", action="store_true", help="the full report as JSON (for scripts)")
     s.set_defaults(func=cmd_status)
     s = sub.add_parser("probe", help="read one meter once and print it as JSON")
     s.add_argument("config", type=Path, metavar="CONFIG", nargs="?")

@@ -202,6 +202,7 @@ class MeterConfig:
     timeout_s: float = 1.0
     mqtt: MqttSourceConfig | None = None  # tasmota, shelly, openevse
     broute: BRouteConfig | None = None  # echonet-broute
+    config_path: Path | None = None  # the file it came from, named in error advice
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,7 +596,7 @@ def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfi
     if len(raw_meters) > MAX_METERS:
         raise ConfigError(f"{len(raw_meters)} [[meters]] configured: at most {MAX_METERS}")
     meters = tuple(_parse_meter(m, i, base) for i, m in enumerate(raw_meters))
-    meters = tuple(_with_uplink_broker(m, uplink) for m in meters)
+    meters = tuple(replace(_with_uplink_broker(m, uplink), config_path=path) for m in meters)
     seen: set[str] = set()
     for m in meters:
         if m.id in seen:

@@ -52,6 +52,7 @@ from eco_protocol.signing import sign_record
 from . import interval
 from .clock import AcceleratedClock, Clock, JumpingClock
 from .config import AgentConfig, ClockMode, MeterConfig, MeterProtocol
+from .diagnose import PastLife, missing_key_advice
 from .errors import AgentError, ConfigError, MeterError
 from .meters.interface import Meter, MeterIdentity
 from .outbox import Outbox
@@ -130,7 +131,8 @@ def open_meter(mc: MeterConfig) -> Meter:
             from .meters.sunspec import SunSpecModbusMeter
 
             return SunSpecModbusMeter(mc.id, mc.port, unit=mc.unit,
-                                      baudrate=mc.baudrate, timeout_s=mc.timeout_s)
+                                      baudrate=mc.baudrate, timeout_s=mc.timeout_s,
+                                      config_path=mc.config_path)
         case MeterProtocol.TASMOTA | MeterProtocol.SHELLY | MeterProtocol.OPENEVSE:
             from .meters.mqtt_meter import meter_from_config
 
@@ -142,11 +144,34 @@ def open_meter(mc: MeterConfig) -> Meter:
     assert_never(mc.protocol)
 
 
+def past_life(config: AgentConfig) -> PastLife:
+    """What the box's state says about an identity it had: the outbox's device id and how many
+    readings it signed, or a state file that pinned a log key (the agent ran). Read-only."""
+    import sqlite3
+
+    box = config.device.outbox_path
+    if box.exists():
+        device_id, signed = None, 0
+        try:
+            db = sqlite3.connect(f"file:{box}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key='device_id'").fetchone()
+                device_id = None if row is None else str(row[0])
+                signed = int(db.execute("SELECT next_seq FROM chain").fetchone()[0]) - 1
+            finally:
+                db.close()
+        except (sqlite3.Error, TypeError, ValueError):
+            pass  # an unreadable outbox still shows that the box ran before
+        return PastLife(device_id, max(signed, 0), f"outbox {box}")
+    if config.device.state_path.exists():
+        return PastLife(None, 0, f"state file {config.device.state_path}")
+    return PastLife()
+
+
 def load_device_key(config: AgentConfig) -> Ed25519PrivateKey:
     path = config.device.key_path
     if not path.exists():
-        where = config.path or "CONFIG"
-        raise ConfigError(f"no device key at {path}: run 'eco-agent keygen {where}' first")
+        raise ConfigError(missing_key_advice(path, config.path, past_life(config)))
     try:
         return load_private_key(path)
     except EnvironmentProblem as e:

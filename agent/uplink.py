@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,8 @@ from eco_protocol.records import Receipt, ReceiptStatus
 from eco_protocol.signing import verify_record
 
 from .config import UplinkConfig
+from .diagnose import broker_advice, classify_connect_error, tls_file_problem
+from .errors import ConfigError
 from .outbox import Outbox, StoredReading
 
 log = logging.getLogger(__name__)
@@ -105,7 +108,47 @@ class _Disconnected:
 
 @dataclass(frozen=True, slots=True)
 class _ConnectFailed:
-    pass
+    error: BaseException | None = None
+
+
+def _check_tls_files(config: UplinkConfig) -> None:
+    """Each TLS file of ``[uplink]`` can be read and parsed; the error names the config key
+    and the path (``ssl`` itself says only "No such file or directory")."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    for key, path in (("ca_file", config.ca_file), ("cert_file", config.cert_file),
+                      ("key_file", config.key_file)):
+        if path is None:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as e:
+            raise ConfigError(tls_file_problem(key, path, e)) from e
+    if config.ca_file is not None:
+        try:
+            ctx.load_verify_locations(cafile=str(config.ca_file))
+        except ssl.SSLError as e:
+            raise ConfigError(tls_file_problem("ca_file", config.ca_file, e)) from e
+    if config.cert_file is not None:
+        try:
+            ctx.load_cert_chain(str(config.cert_file),
+                                str(config.key_file) if config.key_file else None)
+        except ssl.SSLError as e:
+            raise ConfigError(tls_file_problem("cert_file", config.cert_file, e)) from e
+
+
+class _Client(mqtt.Client):
+    """paho's client, keeping the exception of the last failed connection attempt (paho's
+    network thread swallows it and calls ``on_connect_fail`` without it)."""
+
+    last_connect_error: BaseException | None = None
+
+    def reconnect(self) -> MQTTErrorCode:
+        try:
+            return super().reconnect()
+        except OSError as e:
+            self.last_connect_error = e
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +223,7 @@ class Uplink:
         self.last_error: str | None = None
         self._started = False
 
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
+        c = _Client(CallbackAPIVersion.VERSION2, client_id=device_id,
                         protocol=mqtt.MQTTv5, reconnect_on_failure=True)
         c.username_pw_set(config.username or device_id, config.password)
         c.will_set(self.status_topic, b"offline", qos=1, retain=True)
@@ -190,6 +233,7 @@ class Uplink:
         c.max_queued_messages_set(config.max_in_flight + 8)
         c.reconnect_delay_set(*reconnect_delay)
         if config.tls:
+            _check_tls_files(config)
             c.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None,
                       certfile=str(config.cert_file) if config.cert_file else None,
                       keyfile=str(config.key_file) if config.key_file else None)
@@ -213,8 +257,8 @@ class Uplink:
                     _p: Properties | None) -> None:
         self._put(lambda: _Connected(bool(rc.is_failure), str(rc)))
 
-    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
-        self._put(_ConnectFailed)
+    def _on_connect_fail(self, c: mqtt.Client, _u: Any) -> None:
+        self._put(lambda: _ConnectFailed(getattr(c, "last_connect_error", None)))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: mqtt.DisconnectFlags, rc: ReasonCode,
                        _p: Properties | None) -> None:
@@ -327,10 +371,12 @@ class Uplink:
                     log.warning("disconnected from the broker (%s); readings stay in the outbox",
                                 reason)
                 self.connected = False
-            case _ConnectFailed():
-                if self.last_error != "cannot reach the broker":
-                    log.warning("cannot reach the broker at %s; retrying", self.config.broker)
-                self.last_error = "cannot reach the broker"
+            case _ConnectFailed(error=error):
+                why = broker_advice(classify_connect_error(error), error,
+                                    url=self.config.broker, ca_file=self.config.ca_file)
+                if self.last_error != why:
+                    log.warning("%s; retrying", why)
+                self.last_error = why
             case _Published(failure=True, mid=mid, reason=reason):
                 self.last_error = f"broker refused a message (mid {mid}): {reason}"
                 log.error("%s; nothing is deleted, it is sent again after %.0f s",

@@ -35,7 +35,7 @@ from datetime import datetime
 from agent.clock import Clock
 from agent.meters import sunspec_layout as sl
 from firmware_sim import modbus_rtu as rtu
-from firmware_sim.pty_endpoint import PtyEndpoint
+from firmware_sim.pty_endpoint import BAUD_RATES, PtyEndpoint
 from firmware_sim.solar import PvSystem
 from firmware_sim.sunspec_server import ServerConfig, SunSpecServer
 
@@ -60,6 +60,9 @@ class Faults:
     # metering chip, a firmware bug): the interval around it holds more energy than the rated
     # power allows, and the register continues from the new value afterwards
     jumps: tuple[tuple[datetime, int], ...] = ()
+    # the inverter's line speed: a master whose tty is set to another baud rate is never
+    # answered (a real inverter sees only framing errors). None: any speed (a pty has none)
+    line_baud: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("drop_fraction", "corrupt_crc_fraction"):
@@ -74,6 +77,9 @@ class Faults:
         for t, wh in self.jumps:
             if t.tzinfo is None or wh <= 0:
                 raise ValueError("register jumps need an aware datetime and a positive Wh")
+        if self.line_baud is not None and self.line_baud not in BAUD_RATES:
+            raise ValueError(f"line_baud {self.line_baud} is not a standard rate "
+                             f"({', '.join(map(str, sorted(BAUD_RATES)))})")
 
     def is_silent(self, now: datetime) -> bool:
         return any(start <= now < end for start, end in self.silent)
@@ -89,6 +95,7 @@ class ServeStats:
     dropped: int = 0  # injected timeouts and silence
     corrupted: int = 0
     resets: int = 0
+    wrong_baud: int = 0  # requests sent at a speed other than Faults.line_baud
     jumps: int = 0
 
 
@@ -235,6 +242,11 @@ class PtyInverter(PtyEndpoint):
                 self.stats.ignored += 1
                 return None
             faults = self._faults
+            if faults.line_baud is not None and self.line_speed() not in (None,
+                                                                          faults.line_baud):
+                self.stats.dropped += 1  # garbage at the wrong speed: no frame, no answer
+                self.stats.wrong_baud += 1
+                return None
             if faults.is_silent(now) or self._fault_rng.random() < faults.drop_fraction:
                 self.stats.dropped += 1
                 return None

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import select
+import termios
 import threading
 import time
 import tty
@@ -21,6 +22,10 @@ from typing import Self
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 0.2
+
+BAUD_RATES: frozenset[int] = frozenset(
+    (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400))
+_SPEED_TO_BAUD: dict[int, int] = {getattr(termios, f"B{b}"): b for b in BAUD_RATES}
 
 
 class PtyEndpoint:
@@ -49,6 +54,18 @@ class PtyEndpoint:
     def on_idle(self) -> bytes:
         """Called when select() times out; returns bytes to write back (may be empty)."""
         return b""
+
+    def line_speed(self) -> int | None:
+        """The baud rate the agent set on the tty (the slave side), None before start or for a
+        speed outside :data:`BAUD_RATES`. A pty moves bytes at any speed; simulators that
+        model a fixed line speed compare against this."""
+        if self._slave is None:
+            return None
+        try:
+            speed = termios.tcgetattr(self._slave)[5]  # ospeed
+        except termios.error:
+            return None
+        return _SPEED_TO_BAUD.get(speed)
 
     # --- lifecycle ------------------------------------------------------------------------
 

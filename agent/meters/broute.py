@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import serial
 
+from agent.diagnose import SerialCause, classify_serial_error, serial_advice
 from agent.errors import MeterError
 from agent.meters import echonet as el
 from agent.meters.interface import MeterIdentity, Snapshot
@@ -201,7 +202,9 @@ class BRouteMeter:
         known_pan: PanDescriptor | None = None,
         disable_echo: bool = True,
         sleep: Callable[[float], None] = time.sleep,
+        config_path: Path | str | None = None,
     ) -> None:
+        self.config_path = config_path
         if not meter_id:
             raise ValueError("meter_id must not be empty")
         try:
@@ -253,8 +256,11 @@ class BRouteMeter:
                 raise MeterError(self._describe(str(e))) from e
             except (serial.SerialException, OSError, termios.error) as e:
                 self._reset()
-                raise MeterError(self._describe(f"serial port error: {e}; check that the "
-                                                "dongle is plugged in")) from e
+                cause = classify_serial_error(e)
+                advice = serial_advice(cause, port=self.port, baudrate=self.baudrate,
+                                       config=self.config_path)
+                raise MeterError(self._describe(
+                    advice if cause is not SerialCause.OTHER else f"{e}; {advice}")) from e
         self._reset()
         raise MeterError(self._describe(f"{last} (after {self.attempts} attempts)")) from last
 
@@ -405,4 +411,4 @@ def from_config(mc: MeterConfig) -> BRouteMeter:
     family = None if bc.family == "auto" else Family(bc.family)
     return BRouteMeter(mc.id, mc.port, credentials=credentials, quantity=mc.quantity,
                        echonet_object=bc.echonet_object, family=family, baudrate=mc.baudrate,
-                       timeout_s=mc.timeout_s, known_pan=pan)
+                       timeout_s=mc.timeout_s, known_pan=pan, config_path=mc.config_path)

@@ -49,10 +49,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import serial
 
+from agent.diagnose import SerialCause, classify_serial_error, serial_advice
 from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import MeterIdentity, Snapshot
@@ -81,7 +83,9 @@ class RtuError(Exception):
 
 
 class RtuTimeout(RtuError):
-    pass
+    def __init__(self, message: str, *, silent: bool = False) -> None:
+        super().__init__(message)
+        self.silent = silent  # not a byte came back: the device did not answer at all
 
 
 class RtuCrcError(RtuError):
@@ -214,6 +218,7 @@ class SunSpecModbusMeter:
         timeout_s: float = 1.0,
         *,
         bases: Sequence[int] = sl.BASE_ADDRESSES,
+        config_path: Path | str | None = None,
     ) -> None:
         if not meter_id:
             raise ValueError("meter_id must not be empty")
@@ -231,6 +236,7 @@ class SunSpecModbusMeter:
         self.baudrate = baudrate
         self.timeout_s = timeout_s
         self.bases = tuple(bases)
+        self.config_path = config_path
         self._serial: Any = None  # serial.Serial; pyserial ships no type information
         self._bus: _Bus | None = None
         self._layout: _Layout | None = None
@@ -251,6 +257,11 @@ class SunSpecModbusMeter:
         """One snapshot; raises :class:`MeterError` on any failure (and rediscovers next time)."""
         try:
             return self._read()
+        except RtuTimeout as e:
+            self._reset()
+            if not e.silent:  # some bytes came: noise or a wrong baud rate, said in e
+                raise MeterError(self._describe(str(e))) from e
+            raise MeterError(self._describe(f"{e}; {self._advice(None, timed_out=True)}")) from e
         except RtuError as e:
             self._reset()
             raise MeterError(self._describe(str(e))) from e
@@ -259,14 +270,18 @@ class SunSpecModbusMeter:
             raise MeterError(self._describe(f"unexpected SunSpec layout: {e}")) from e
         except (serial.SerialException, OSError, termios.error) as e:
             self._reset()
-            raise MeterError(
-                self._describe(f"serial port error: {e}; check that the device is plugged in")
-            ) from e
+            raise MeterError(self._describe(self._advice(e))) from e
 
     def close(self) -> None:
         self._reset()
 
     # --- internals -------------------------------------------------------------------------
+
+    def _advice(self, e: BaseException | None, *, timed_out: bool = False) -> str:
+        cause = classify_serial_error(e, timed_out=timed_out)
+        advice = serial_advice(cause, port=self.port, baudrate=self.baudrate,
+                               config=self.config_path)
+        return advice if cause is not SerialCause.OTHER or e is None else f"{e}; {advice}"
 
     def _describe(self, cause: str) -> str:
         return f"meter {self.meter_id!r} (SunSpec unit {self.unit} on {self.port}): {cause}"
@@ -341,10 +356,8 @@ class SunSpecModbusMeter:
             if remaining <= 0:
                 what = f"a read of {count} registers at {address}"
                 if not buf:
-                    raise RtuTimeout(
-                        f"no response within {budget:.2f} s to {what}; check power, wiring, "
-                        f"baud rate ({self.baudrate}) and unit id ({self.unit})"
-                    )
+                    raise RtuTimeout(f"no response within {budget:.2f} s to {what} "
+                                     f"(unit id {self.unit})", silent=True)
                 raise RtuTimeout(
                     f"incomplete response to {what}: {len(buf)} of {n or expected} bytes "
                     f"within {budget:.2f} s ({_hex(buf)}); check for line noise and the baud rate"

@@ -70,7 +70,7 @@ def test_keygen_creates_a_private_key_once(conf: Path, capsys: pytest.CaptureFix
 
 def test_status_before_any_reading(conf: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(capsys, "keygen", str(conf))
-    code, out, _ = run_cli(capsys, "status", str(conf))
+    code, out, _ = run_cli(capsys, "status", "--json", str(conf))
     report = json.loads(out)
     assert code == 0
     assert report["next_seq"] == 1 and report["pending"] == 0 and report["rejected"] == []
@@ -195,7 +195,7 @@ def test_run_process_delivers_readings_and_keeps_status(
         assert StatusWatcher.retained(broker.port, device_id) == "offline"
         seqs = agg.seqs(device_id)
         assert seqs == list(range(1, len(seqs) + 1))  # in order, none lost, none twice
-        report = json.loads(run_cli(capsys, "status", str(conf))[1])
+        report = json.loads(run_cli(capsys, "status", "--json", str(conf))[1])
         assert report["next_seq"] >= len(seqs) + 1 and report["rejected"] == []
         (pv1,) = report["meters"]
         assert pv1["last_committed"] is not None  # the boundary and register it last signed

@@ -191,7 +191,7 @@ def test_non_creditable_items_are_delivered_logged_once_and_shown_in_status(
     assert {"device_id", "next_seq", "pending", "rejected", "last_receipt", "outbox", "clock",
             "meters", "today"} <= set(report)
     capsys.readouterr()
-    assert cli_main(["status", str(tmp_path / "agent.toml")]) == 0  # what the installer runs
+    assert cli_main(["status", "--json", str(tmp_path / "agent.toml")]) == 0  # for scripts
     printed = json.loads(capsys.readouterr().out)
     assert printed["non_creditable"] == report["non_creditable"]
 

@@ -1,7 +1,7 @@
 """``eco-agent probe`` for serial meters: the config form for echonet-broute, and the
 config-free forms ``--protocol echonet-broute`` and ``--protocol sunspec-modbus``; one JSON
-object with register_wh, quantity, protocol, meter_serial, meter_model, read_at and the raw
-values; one-line errors that never show the B-route password."""
+object with register_wh, quantity, protocol, serial, model (each once), read_at, the power
+in words and the raw values; one-line errors that never show the B-route password."""
 
 from __future__ import annotations
 
@@ -53,7 +53,10 @@ def probe(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str
 
 def check_common(report: dict[str, Any], protocol: str, quantity: str) -> None:
     assert report["protocol"] == protocol and report["quantity"] == quantity
-    assert report["read_at"].endswith("Z") and report["meter_model"] and report["meter_serial"]
+    assert report["read_at"].endswith("Z") and report["model"] and report["serial"]
+    # each identity field once (it was printed twice, as model and meter_model)
+    assert not {"meter_model", "meter_serial"} & set(report)
+    assert report["power"].startswith(f"{report['power_w']:g} W")
     assert isinstance(report["register_wh"], int) and report["raw"]
 
 
@@ -67,7 +70,7 @@ def test_probe_config_form(dongle: PtyWisunDongle, tmp_path: Path,
     code, report, err = probe(capsys, str(conf), "grid")
     assert code == 0, err
     check_common(report, "echonet-broute", "grid_import")
-    assert report["register_wh"] == truth(dongle) and report["meter_serial"] == "SN-PROBE"
+    assert report["register_wh"] == truth(dongle) and report["serial"] == "SN-PROBE"
     assert report["raw"]["E0"] == dongle.server.node.meter.count(7_654_321.0)
     assert report["raw"]["E1"] == 1 and report["wrap_wh"] == 100_000_000
 
@@ -89,7 +92,7 @@ def test_probe_sunspec_without_config(capsys: pytest.CaptureFixture[str]) -> Non
                                   "--unit", "1", "--baudrate", "9600")
     assert code == 0, err
     check_common(report, "sunspec-modbus", "pv_generation")
-    assert report["register_wh"] == 99_000 and report["meter_serial"] == "INV-7"
+    assert report["register_wh"] == 99_000 and report["serial"] == "INV-7"
     assert report["raw"]["WH"] == 99_000 and report["raw"]["base"] == 40000
 
 
@@ -101,8 +104,10 @@ def test_probe_sunspec_without_config(capsys: pytest.CaptureFixture[str]) -> Non
     (["--protocol", "echonet-broute", "--port", "/dev/null", "--broute-id", "short",
       "--broute-password", PASSWORD, "--quantity", "grid_import"], 2, "got 5 characters"),
     (["--protocol", "echonet-broute", "--port", "/nonexistent/tty", "--broute-id", RBID,
-      "--broute-password", PASSWORD, "--quantity", "grid_import"], 1, "serial port error"),
-    (["--protocol", "sunspec-modbus", "--port", "/nonexistent/tty"], 1, "serial port error"),
+      "--broute-password", PASSWORD, "--quantity", "grid_import"], 1,
+     "no device at /nonexistent/tty: check [[meters]] port"),
+    (["--protocol", "sunspec-modbus", "--port", "/nonexistent/tty"], 1,
+     "no device at /nonexistent/tty: check [[meters]] port"),
 ])
 def test_probe_errors_are_one_line(argv: list[str], code: int, message: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:

@@ -319,7 +319,8 @@ def test_wrong_unit_times_out_with_a_hint(
     make_inverter: Callable[..., PtyInverter], meters: Callable[..., SunSpecModbusMeter]
 ) -> None:
     meter = meters(make_inverter(unit=2).port, unit=1)
-    with pytest.raises(MeterError, match=r"unit 1 .*no response.*unit id \(1\)"):
+    with pytest.raises(MeterError, match=r"unit 1 .*no response.*unit id 1\); the meter did "
+                       r"not answer at 9600 baud .*baudrate/address"):
         meter.read()
 
 
@@ -346,11 +347,13 @@ def test_register_reset_is_reported_as_read(
     assert 0 < meter.read().register_wh < 1_000
 
 
-@pytest.mark.parametrize("port", ["/dev/does-not-exist", "bogus://nowhere"])
+@pytest.mark.parametrize(("port", "advice"), [
+    ("/dev/does-not-exist", "no device at /dev/does-not-exist: check \\[\\[meters\\]\\] port"),
+    ("bogus://nowhere", "bogus://nowhere.*serial port error")])
 def test_unopenable_port_is_a_meter_error(
-    port: str, meters: Callable[..., SunSpecModbusMeter]
+    port: str, advice: str, meters: Callable[..., SunSpecModbusMeter]
 ) -> None:
-    with pytest.raises(MeterError, match=f"{port}.*serial port error"):
+    with pytest.raises(MeterError, match=f"{port}.*{advice}"):
         meters(port).read()
 
 
@@ -370,7 +373,8 @@ def test_port_held_by_another_reader_is_a_meter_error(
          "time.sleep(30)"], stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
-        with pytest.raises(MeterError, match="serial port error.*lock"):
+        with pytest.raises(MeterError, match=f"another program holds {inv.port} "
+                                             r"\(ModemManager\? another agent\?\)"):
             meters(inv.port).read()
     finally:
         holder.kill()

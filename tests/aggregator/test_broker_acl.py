@@ -528,7 +528,7 @@ def _agent_end_to_end(site: Site, tmp_path: Path, login: str) -> None:
         agent: dict[str, Any] = {}
         while time.monotonic() < deadline:
             status = cli(site.capsys, "--config", site.conf, "status")
-            r = subprocess.run([sys.executable, "-m", "agent.cli", "status", str(cfg)],
+            r = subprocess.run([sys.executable, "-m", "agent.cli", "status", "--json", str(cfg)],
                                capture_output=True, text=True, env=env, check=False)
             if r.returncode == 0:  # the outbox may not exist yet while the agent starts
                 agent = json.loads(r.stdout)

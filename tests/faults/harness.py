@@ -617,7 +617,7 @@ timeout_s = 0.5
         gaps = sum(max(v) - len(set(v)) for v in seqs.values() if v)
         flagged = sum(1 for d in status["devices"] if d["flag"])
         for hh in self.households:
-            st = _run_json([_bin("eco-agent"), "status", str(hh.config)])
+            st = _run_json([_bin("eco-agent"), "status", "--json", str(hh.config)])
             assert st["device_id"] == hh.device_id
             top = int(st["next_seq"]) - 1
             held = seqs.get(hh.device_id, [])
