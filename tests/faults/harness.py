@@ -370,7 +370,8 @@ class Town:
         for f in sorted(hh.state_dir.glob("outbox.sqlite3*")) + [hh.state_dir / "device.key"]:
             f.rename(keep / f.name)
         old = hh.device_id
-        key = _run_json([_bin("eco-agent"), "keygen", str(hh.config)])
+        # the state file shows this box signed before: keygen asks for --new-identity
+        key = _run_json([_bin("eco-agent"), "keygen", "--new-identity", str(hh.config)])
         new = _run_json([*self.agg_cli, "rekey", old, "--public-key", key["public_key"]])
         assert new["device_id"] == key["device_id"] and new["replaced"] == old
         hh.device_id, hh.public_key = key["device_id"], key["public_key"]
