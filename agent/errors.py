@@ -21,3 +21,8 @@ class MeterError(AgentError):
 
 class StateCorrupt(AgentError):
     """Durable state (outbox or state file) failed its integrity check; nothing was overwritten."""
+
+
+class DeviceKeyLost(AgentError):
+    """The device key is missing on a box whose outbox or state file shows it signed before:
+    restore the key from backup, or have the municipality rekey the device."""

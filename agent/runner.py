@@ -53,7 +53,7 @@ from . import interval
 from .clock import AcceleratedClock, Clock, JumpingClock
 from .config import AgentConfig, ClockMode, MeterConfig, MeterProtocol
 from .diagnose import PastLife, missing_key_advice
-from .errors import AgentError, ConfigError, MeterError
+from .errors import AgentError, ConfigError, DeviceKeyLost, MeterError
 from .meters.interface import Meter, MeterIdentity
 from .outbox import Outbox
 from .sdnotify import sd_notify
@@ -171,7 +171,10 @@ def past_life(config: AgentConfig) -> PastLife:
 def load_device_key(config: AgentConfig) -> Ed25519PrivateKey:
     path = config.device.key_path
     if not path.exists():
-        raise ConfigError(missing_key_advice(path, config.path, past_life(config)))
+        past = past_life(config)
+        if past.evidence is not None:
+            raise DeviceKeyLost(missing_key_advice(path, config.path, past))
+        raise ConfigError(missing_key_advice(path, config.path, past))
     try:
         return load_private_key(path)
     except EnvironmentProblem as e:
