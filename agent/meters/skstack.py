@@ -630,8 +630,11 @@ class SkStackClient:
         while True:
             item = self._next(deadline)
             if item is None:
-                raise SkTimeout(f"no answer to {name} within {limit:.1f} s; check that the "
-                                "dongle is plugged in and the port is right (115200 8N1)")
+                baud = getattr(self.port, "baudrate", None)
+                at = f" at {baud} baud" if isinstance(baud, int) else ""
+                raise SkTimeout(f"the dongle did not answer {name} within {limit:.1f} s{at}: "
+                                "check [[meters]] port and baudrate (Wi-SUN dongles speak "
+                                "115200 8N1) and the USB connection")
             line = self._dispatch(item)
             if line is None or line.rstrip() == echo.rstrip():
                 continue

@@ -200,7 +200,8 @@ def test_silent_dongle_is_a_quick_meter_error() -> None:
     with sim(silent=((NOON, NOON + timedelta(hours=1)),)) as s, \
             opened(s.port, attempts=2, timing=QUICK) as m:
         t0 = time.monotonic()
-        with pytest.raises(MeterError, match="no answer to SKRESET"):
+        with pytest.raises(MeterError, match="the dongle did not answer SKRESET within .* at "
+                           r"115200 baud: check \[\[meters\]\] port and baudrate"):
             m.read()
         assert time.monotonic() - t0 < 2 * 3 * QUICK.command_s + 0.3  # 3 SKRESETs a time
 
