@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
@@ -111,12 +112,12 @@ class _ConnectFailed:
     error: BaseException | None = None
 
 
-def _check_tls_files(config: UplinkConfig) -> None:
+def check_tls_files(ca_file: Path | None, cert_file: Path | None = None,
+                    key_file: Path | None = None) -> None:
     """Each TLS file of ``[uplink]`` can be read and parsed; the error names the config key
     and the path (``ssl`` itself says only "No such file or directory")."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    for key, path in (("ca_file", config.ca_file), ("cert_file", config.cert_file),
-                      ("key_file", config.key_file)):
+    for key, path in (("ca_file", ca_file), ("cert_file", cert_file), ("key_file", key_file)):
         if path is None:
             continue
         try:
@@ -124,17 +125,16 @@ def _check_tls_files(config: UplinkConfig) -> None:
                 pass
         except OSError as e:
             raise ConfigError(tls_file_problem(key, path, e)) from e
-    if config.ca_file is not None:
+    if ca_file is not None:
         try:
-            ctx.load_verify_locations(cafile=str(config.ca_file))
+            ctx.load_verify_locations(cafile=str(ca_file))
         except ssl.SSLError as e:
-            raise ConfigError(tls_file_problem("ca_file", config.ca_file, e)) from e
-    if config.cert_file is not None:
+            raise ConfigError(tls_file_problem("ca_file", ca_file, e)) from e
+    if cert_file is not None:
         try:
-            ctx.load_cert_chain(str(config.cert_file),
-                                str(config.key_file) if config.key_file else None)
+            ctx.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
         except ssl.SSLError as e:
-            raise ConfigError(tls_file_problem("cert_file", config.cert_file, e)) from e
+            raise ConfigError(tls_file_problem("cert_file", cert_file, e)) from e
 
 
 class _Client(mqtt.Client):
@@ -233,7 +233,7 @@ class Uplink:
         c.max_queued_messages_set(config.max_in_flight + 8)
         c.reconnect_delay_set(*reconnect_delay)
         if config.tls:
-            _check_tls_files(config)
+            check_tls_files(config.ca_file, config.cert_file, config.key_file)
             c.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None,
                       certfile=str(config.cert_file) if config.cert_file else None,
                       keyfile=str(config.key_file) if config.key_file else None)

@@ -144,6 +144,9 @@ class MqttMeter:
         if endpoint.username is not None:
             c.username_pw_set(endpoint.username, endpoint.password)
         if endpoint.tls:
+            from agent.uplink import check_tls_files
+
+            check_tls_files(endpoint.ca_file)  # names [uplink] ca_file and the path
             c.tls_set(ca_certs=str(endpoint.ca_file) if endpoint.ca_file else None)
         c.reconnect_delay_set(*reconnect_delay)
         # we never publish; a bound all the same (docs/pitfalls.md §1)

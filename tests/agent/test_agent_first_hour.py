@@ -420,3 +420,17 @@ def test_missing_ca_file_through_build_agent_is_a_config_error(tmp_path: Path) -
 
     with pytest.raises(ConfigError, match=r"\[uplink\] ca_file = .*nope.crt: no such file"):
         build_agent(load_config(conf))
+
+
+def test_probe_of_an_mqtt_meter_names_the_missing_ca_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ca = tmp_path / "ca.crt"
+    conf = write_config(tmp_path / "agent.toml", state_dir=tmp_path / "state", port=1,
+                        meters=[{"id": "ev1", "quantity": "ev_charge", "protocol": "openevse",
+                                 "topic": "openevse-1"}])
+    conf.write_text(conf.read_text().replace('broker = "mqtt://127.0.0.1:1"',
+                                             f'broker = "mqtts://127.0.0.1:8883"\n'
+                                             f'ca_file = "{ca}"'))
+    code, _, err = run_cli(capsys, "probe", str(conf), "ev1", "--wait", "1")
+    assert code == 2 and f"[uplink] ca_file = {ca}: no such file" in err
+    assert len(err.strip().splitlines()) == 1
