@@ -100,6 +100,9 @@ class BrokerCause(Enum):
     REFUSED = "connection refused"
     NAME = "name not resolved"
     TLS_UNTRUSTED = "TLS handshake failed: certificate not signed by ca_file"
+    TLS_NOT_YET_VALID = "TLS handshake failed: the broker's certificate is not yet valid"
+    TLS_EXPIRED = "TLS handshake failed: the broker's certificate has expired"
+    TLS_HOSTNAME = "TLS handshake failed: the certificate is for another host name"
     TLS = "TLS handshake failed"
     TIMEOUT = "timeout"
     UNREACHABLE = "network unreachable"
@@ -110,7 +113,10 @@ def classify_connect_error(exc: BaseException | None) -> BrokerCause:
     if exc is None:
         return BrokerCause.OTHER
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return BrokerCause.TLS_UNTRUSTED
+        # OpenSSL's X509_V_ERR_* codes: 9 not yet valid, 10 expired, 62 host name mismatch
+        return {9: BrokerCause.TLS_NOT_YET_VALID, 10: BrokerCause.TLS_EXPIRED,
+                62: BrokerCause.TLS_HOSTNAME}.get(getattr(exc, "verify_code", 0),
+                                                  BrokerCause.TLS_UNTRUSTED)
     if isinstance(exc, ssl.SSLError):
         return BrokerCause.TLS
     if isinstance(exc, socket.gaierror):
@@ -132,8 +138,14 @@ def broker_advice(cause: BrokerCause, exc: BaseException | None, *, url: str,
                              "(host and port) and that the broker runs",
         BrokerCause.NAME: "check the host name in [uplink] broker and the box's DNS",
         BrokerCause.TLS_UNTRUSTED: (f"the broker's certificate is not signed by {ca_file}: "
-                                    "check [uplink] ca_file, and the clock (a Pi without RTC "
-                                    "boots in the past)"),
+                                    "check [uplink] ca_file and [uplink] broker"),
+        BrokerCause.TLS_NOT_YET_VALID: ("the box's clock is probably behind (a Pi without RTC "
+                                        "boots in the past): wait for NTP, check "
+                                        "timedatectl"),
+        BrokerCause.TLS_EXPIRED: ("check the box's clock (timedatectl); if it is right, the "
+                                  "municipality must renew the broker's certificate"),
+        BrokerCause.TLS_HOSTNAME: ("[uplink] broker must use the host name the certificate "
+                                   "names"),
         BrokerCause.TLS: "check [uplink] tls and ca_file, and that the port speaks TLS",
         BrokerCause.TIMEOUT: "no answer: check the network, a firewall, and [uplink] broker",
         BrokerCause.UNREACHABLE: "check the box's network connection",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import ipaddress
 import json
 import os
 import socket
@@ -39,6 +40,7 @@ from agent.config import load_config
 from agent.diagnose import (
     BrokerCause,
     SerialCause,
+    broker_advice,
     classify_connect_error,
     classify_serial_error,
     power_text,
@@ -262,18 +264,17 @@ def test_an_unknown_host_is_name_not_resolved(tmp_path: Path) -> None:
                             "name not resolved")
 
 
-def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+def _self_signed(tmp_path: Path, name: str,
+                 valid_from: dt.datetime | None = None) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
+    start = valid_from or dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
+            .not_valid_before(start).not_valid_after(start + dt.timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
-                critical=False)
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
             .sign(key, hashes.SHA256()))
     crt, pem = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
     crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -283,11 +284,11 @@ def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
     return crt, pem
 
 
-def test_a_certificate_not_signed_by_ca_file_is_said_so(tmp_path: Path) -> None:
-    server_crt, server_key = _self_signed(tmp_path, "rogue-broker")
-    other_ca, _ = _self_signed(tmp_path, "municipality-ca")
+def _error_against_tls_server(tmp_path: Path, server: tuple[Path, Path], ca: Path) -> tuple[
+        int, str]:
+    """The uplink's last_error against a TLS server on loopback presenting ``server``."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(server_crt, server_key)
+    ctx.load_cert_chain(*server)
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     stop = threading.Event()
@@ -308,15 +309,29 @@ def test_a_certificate_not_signed_by_ca_file_is_said_so(tmp_path: Path) -> None:
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     try:
-        conf = _tls_conf(tmp_path, str(other_ca), port=port)
-        error = _uplink_error(conf)
+        return port, _uplink_error(_tls_conf(tmp_path, str(ca), port=port))
     finally:
         stop.set()
         t.join(5)
         listener.close()
+
+
+def test_a_certificate_not_signed_by_ca_file_is_said_so(tmp_path: Path) -> None:
+    other_ca, _ = _self_signed(tmp_path, "municipality-ca")
+    port, error = _error_against_tls_server(tmp_path, _self_signed(tmp_path, "rogue-broker"),
+                                            other_ca)
     assert error.startswith(f"cannot reach the broker at mqtts://127.0.0.1:{port}: TLS "
                             "handshake failed: certificate not signed by ca_file; the "
                             f"broker's certificate is not signed by {other_ca}")
+
+
+def test_a_clock_in_the_past_is_said_so(tmp_path: Path) -> None:
+    """What a Pi without RTC sees: the certificate starts after the box's idea of now."""
+    server = _self_signed(tmp_path, "broker", dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+    port, error = _error_against_tls_server(tmp_path, server, server[0])
+    assert error.startswith(f"cannot reach the broker at mqtts://127.0.0.1:{port}: TLS "
+                            "handshake failed: the broker's certificate is not yet valid; the "
+                            "box's clock is probably behind")
 
 
 def test_connect_errors_map_to_causes() -> None:
@@ -327,6 +342,13 @@ def test_connect_errors_map_to_causes() -> None:
     assert classify_connect_error(ssl.SSLCertVerificationError()) is BrokerCause.TLS_UNTRUSTED
     assert classify_connect_error(OSError(errno.ENETUNREACH, "unreachable")) \
         is BrokerCause.UNREACHABLE
+    for code, cause in ((9, BrokerCause.TLS_NOT_YET_VALID), (10, BrokerCause.TLS_EXPIRED),
+                        (62, BrokerCause.TLS_HOSTNAME), (20, BrokerCause.TLS_UNTRUSTED)):
+        e = ssl.SSLCertVerificationError()
+        e.verify_code = code
+        assert classify_connect_error(e) is cause
+    assert "wait for NTP" in broker_advice(BrokerCause.TLS_NOT_YET_VALID, None,
+                                           url="mqtts://b:8883", ca_file=Path("/etc/ca.crt"))
 
 
 # --- eco-agent status ---------------------------------------------------------------------------
