@@ -466,7 +466,8 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         pending = -1
         statuses: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            statuses = {a["name"]: _run_json([_bin("eco-agent"), "status", str(a["config"])])
+            statuses = {a["name"]: _run_json([_bin("eco-agent"), "status", "--json",
+                                              str(a["config"])])
                         for a in agents}
             pending = sum(s["pending"] for s in statuses.values())
             if pending == 0:
