@@ -382,6 +382,14 @@ def forget(cfg: Config, actor: Actor, household_or_reference: str) -> Forgotten:
 # --- a device's broker login, issued again (eco-aggregator broker-password) ---------------------
 
 
+def _device_id_or_refuse(rec: _Record, device_id: str) -> None:
+    """Refuse operator input that is not a device id, keeping it out of the trail."""
+    if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
+        rec.device_id = None
+        raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
+
+
+
 def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
                          device_id: str) -> dict[str, str]:
     """A new broker password for an enrolled, unrevoked device (the old one stops working at
@@ -390,9 +398,7 @@ def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
     password among them, shown once by the caller."""
     with _audited(cfg, _Record("broker-password", actor, device_id,
                                household_of(store, device_id))) as rec:
-        if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
-            rec.device_id = None  # not an id: keep operator input out of the trail
-            raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
+        _device_id_or_refuse(rec, device_id)
         row = store.device(device_id)
         if row is None:
             raise Rejected(f"device {device_id} is not enrolled")
@@ -495,9 +501,7 @@ def restore_device_login(cfg: Config, store: LedgerStore, actor: Actor,
 
     with _audited(cfg, _Record("broker-restore", actor, device_id,
                                household_of(store, device_id))) as rec:
-        if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
-            rec.device_id = None  # not an id: keep operator input out of the trail
-            raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
+        _device_id_or_refuse(rec, device_id)
         row = store.device(device_id)
         if row is not None and row.revoked_index is not None:
             discard_suspension(cfg.mqtt.broker_passwd_file, device_id)

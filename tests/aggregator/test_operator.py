@@ -126,3 +126,11 @@ def test_the_trail_is_owner_only_and_append_only(tmp_path: Path) -> None:
 def test_error_texts_lose_the_household_reference() -> None:
     assert _scrubbed(f"bad row for {SATO}", f" {SATO} ") == "bad row for <household reference>"
     assert _scrubbed("no reference here", None) == "no reference here"
+
+
+def test_input_that_is_not_a_device_id_is_refused_and_recorded_without_an_id(cli: Cli) -> None:
+    for action in ("broker-password", "broker-restore"):
+        err = cli.run(action, "Sato's meter; rm -rf /", rc=1)
+        assert "is not a device id" in err
+        rec = read_audit(cli.cfg)[-1]
+        assert (rec["action"], rec["outcome"], rec["device_id"]) == (action, "refused", None)
