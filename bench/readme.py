@@ -69,7 +69,7 @@ ROWS: list[Row] = [
     ("`agent_rss_mb`",
      lambda r: f"**{_g(r, 'agent_rss_mb')} MB** VmRSS in steady state "
                f"(peak {_g(r, 'agent_peak_rss_mb')} MB)",
-     "≤ 40", lambda r: r["agent_rss_mb"] <= 40),
+     "≤ 36", lambda r: r["agent_rss_mb"] <= 36),
     ("`agent_cpu_ms_per_reading`",
      lambda r: f"**{_g(r, 'agent_cpu_ms_per_reading')} ms** CPU per reading, 2 meters polled "
                f"every {_g(r, 'agent_poll_seconds')} s at {_g(r, 'agent_clock_speed')}× "
