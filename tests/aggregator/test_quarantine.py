@@ -42,6 +42,15 @@ def fork(intake: Intake, device: Device) -> Receipt:
     return send(intake, clone, [clone.reading(energy=77)])
 
 
+def started(ledger: Ledger) -> tuple[Device, Intake]:
+    """An enrolled device whose first reading is logged, and the intake that took it."""
+    dev = Device()
+    enrol_device(ledger, dev)
+    intake = Intake(ledger)
+    send(intake, dev, [dev.reading()])
+    return dev, intake
+
+
 def replay_of(ledger: Ledger) -> LedgerReplay:
     rep = LedgerReplay(ledger.signer.private_key.public_key())
     for _, data in ledger.store.entries(0, ledger.size()):
@@ -83,10 +92,7 @@ def test_a_fork_quarantines_the_device_and_its_later_readings_credit_nothing(
 
 def test_release_lets_it_credit_again_and_what_it_sent_meanwhile_stays_excluded(
         ledger: Ledger) -> None:
-    dev = Device()
-    enrol_device(ledger, dev)
-    intake = Intake(ledger)
-    send(intake, dev, [dev.reading()])
+    dev, intake = started(ledger)
     with pytest.raises(Rejected, match="not quarantined"), ledger.store.transaction():
         append_release(ledger, dev.device_id, "checked", NOW)
     fork(intake, dev)
@@ -105,10 +111,7 @@ def test_release_lets_it_credit_again_and_what_it_sent_meanwhile_stays_excluded(
 
 
 def test_a_bad_prev_is_a_fork_too(ledger: Ledger) -> None:
-    dev = Device()
-    enrol_device(ledger, dev)
-    intake = Intake(ledger)
-    send(intake, dev, [dev.reading()])
+    dev, intake = started(ledger)
     dev.prev = "ab" * 32  # seq 2, but continuing a history the log never saw
     item = send(intake, dev, [dev.reading()]).items[0]
     assert item.status is ReceiptStatus.REJECTED and item.reason.startswith("bad_prev:")
@@ -118,10 +121,7 @@ def test_a_bad_prev_is_a_fork_too(ledger: Ledger) -> None:
 
 def test_ledger_verify_names_a_flag_that_disagrees_with_the_log(
         ledger: Ledger, store_backend: StoreBackend) -> None:
-    dev = Device()
-    enrol_device(ledger, dev)
-    intake = Intake(ledger)
-    send(intake, dev, [dev.reading()])
+    dev, intake = started(ledger)
     fork(intake, dev)
     ledger.checkpoint_now()
     audit(ledger)
@@ -135,10 +135,7 @@ def test_ledger_verify_names_a_flag_that_disagrees_with_the_log(
 
 def test_a_replay_refuses_a_quarantine_whose_evidence_the_device_did_not_sign(
         ledger: Ledger) -> None:
-    dev = Device()
-    enrol_device(ledger, dev)
-    intake = Intake(ledger)
-    send(intake, dev, [dev.reading()])
+    dev, intake = started(ledger)
     forged = sign_record({**dev.reading(), "energy_wh": 1}, Ed25519PrivateKey.generate())
     entry = quarantine_entry(ledger.signer.private_key, dev.device_id, "fork: made up", NOW,
                              forged)
