@@ -31,24 +31,22 @@ from tests.aggregator.conftest import T0, Device
 PROG = "test-prog"
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> dict[str, Any]:
-    signer = NoteSigner("eco-ledger.batch.test", Ed25519PrivateKey.generate())
-    ledger = Ledger(SqliteStore(tmp_path / "l.sqlite3"), signer, tmp_path / "cp.latest")
-    (tmp_path / "programme.toml").write_text(example_programme(PROG))
-    programme = load_programme(tmp_path / "programme.toml")
+def three_homes(ledger: Ledger, programme: str, intervals: int,
+                battery_home: bool) -> list[Device]:
+    """Three PV homes with export meters (the third with a battery, if ``battery_home``) and
+    ``intervals`` half hours of readings from T0, through the intake."""
     intake = Intake(ledger)
     devices = []
     for i in range(3):
         d = Device()
         meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 6000),
                   MeterSpec("exp1", Quantity.GRID_EXPORT, "echonet-broute", 6000)]
-        fit = {"installed": "2026-04-01", "status": "post_fit", "battery": i == 2}
-        enrol(ledger, build_enrolment(public_key_raw(d.key), f"hh-{i}", PROG, meters, fit,
+        fit = {"installed": "2026-04-01", "status": "post_fit",
+               "battery": battery_home and i == 2}
+        enrol(ledger, build_enrolment(public_key_raw(d.key), f"hh-{i}", programme, meters, fit,
                                       format_time(T0)))
         devices.append(d)
-    # two days (T0 = 2026-11-22 00:00 UTC = 09:00 JST) of PV and export per device
-    for k in range(96):
+    for k in range(intervals):
         start = T0 + timedelta(minutes=30 * k)
         times = {"start": format_time(start), "end": format_time(start + timedelta(minutes=30))}
         for i, d in enumerate(devices):
@@ -58,6 +56,17 @@ def world(tmp_path: Path) -> dict[str, Any]:
                              **times)]
             (o,) = intake.process([(d.topic, canonical_bytes(msg))], "2026-11-25T00:00:00Z")
             assert o.accepted == 2, o.receipt
+    return devices
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Any]:
+    signer = NoteSigner("eco-ledger.batch.test", Ed25519PrivateKey.generate())
+    ledger = Ledger(SqliteStore(tmp_path / "l.sqlite3"), signer, tmp_path / "cp.latest")
+    (tmp_path / "programme.toml").write_text(example_programme(PROG))
+    programme = load_programme(tmp_path / "programme.toml")
+    # two days (T0 = 2026-11-22 00:00 UTC = 09:00 JST) of PV and export per device
+    devices = three_homes(ledger, PROG, intervals=96, battery_home=True)
     ledger.checkpoint_now()
     return {"ledger": ledger, "programme": programme, "devices": devices, "tmp": tmp_path}
 

@@ -5,7 +5,6 @@ means for the buyer and what to ask the seller."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +13,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aggregator.accounting import scan
 from aggregator.batches import period_from_dates, plan_batch, seal_batch, write_report
-from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.programme import example_programme, load_programme
-from aggregator.registry import build_enrolment, enrol
 from aggregator.store import SqliteStore
-from eco_protocol.canonical import canonical_bytes
-from eco_protocol.encoding import format_time
 from eco_protocol.errors import NoteError, ProofError
-from eco_protocol.keys import public_key_raw
 from eco_protocol.note import CosignatureSigner, NoteSigner
-from eco_protocol.records import MeterSpec, Quantity
 from eco_protocol.report import ReportProblem
 from eco_protocol.verdict import FAILURES, classify, mass, valid_verdict
 from eco_protocol.verify_cli import main
-from tests.aggregator.conftest import T0, Device
+from tests.methodology.test_batch_report import three_homes
 
 PROG = "verdict-prog"
 ORIGIN = "eco-ledger.verdict.test"
@@ -42,26 +35,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ledger = Ledger(SqliteStore(tmp / "l.sqlite3"), signer, tmp / "cp.latest")
     (tmp / "programme.toml").write_text(example_programme(PROG))
     programme = load_programme(tmp / "programme.toml")
-    intake = Intake(ledger)
-    devices = []
-    for i in range(3):
-        d = Device()
-        meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 6000),
-                  MeterSpec("exp1", Quantity.GRID_EXPORT, "echonet-broute", 6000)]
-        fit = {"installed": "2026-04-01", "status": "post_fit", "battery": False}
-        enrol(ledger, build_enrolment(public_key_raw(d.key), f"hh-{i}", PROG, meters, fit,
-                                      format_time(T0)))
-        devices.append(d)
-    for k in range(48):
-        start = T0 + timedelta(minutes=30 * k)
-        times = {"start": format_time(start), "end": format_time(start + timedelta(minutes=30))}
-        for i, d in enumerate(devices):
-            pv = 200 + 37 * ((k + i) % 9)
-            msg = [d.reading(energy=pv, meter="pv1", **times),
-                   d.reading(energy=pv // (2 + i), meter="exp1", quantity="grid_export",
-                             **times)]
-            (o,) = intake.process([(d.topic, canonical_bytes(msg))], "2026-11-25T00:00:00Z")
-            assert o.accepted == 2, o.receipt
+    three_homes(ledger, PROG, intervals=48, battery_home=False)
     ledger.checkpoint_now()
     plan = plan_batch(scan(ledger.store), programme, period_from_dates("2026-11-22..2026-11-23"))
     seal_batch(ledger, plan)
