@@ -90,6 +90,17 @@ def send_and_count_receipts(honest: Device, client: V5, n: int, wait: float = 8.
     return receipts
 
 
+def assert_every_receipt_and_nothing_stolen(honest: Device, client: V5,
+                                            attackers: list[V5]) -> None:
+    """The honest device gets a receipt for each of its readings, all accepted; no attacker's
+    subscription delivered anything."""
+    receipts = send_and_count_receipts(honest, client, READINGS)
+    assert len(receipts) == READINGS, f"{len(receipts)} of {READINGS} receipts"
+    assert all(i["status"] == "accepted" for r in receipts for i in r["items"])
+    for a in attackers:
+        assert a.nothing(0.3), "an attacker received another device's reading"
+
+
 ATTACK_FILTERS = ("$share/{group}/eco/v1/+/readings", "$share/aggregators/eco/v1/+/readings",
                   "$share/eco/eco/v1/+/readings", "eco/v1/+/readings", "#")
 
@@ -113,11 +124,7 @@ def test_stolen_readings_honest_device_keeps_all_receipts_while_three_devices_su
         # measured: Mosquitto 2.0.11's acl_file grants every SUBSCRIBE (QoS 1); only delivery
         # is checked. A future broker refusing them (135) is fine too.
         assert set(subacks) <= {1, 135}, subacks
-        receipts = send_and_count_receipts(honest, honest_client, READINGS)
-        assert len(receipts) == READINGS, f"{len(receipts)} of {READINGS} receipts"
-        assert all(i["status"] == "accepted" for r in receipts for i in r["items"])
-        for a in attackers:
-            assert a.nothing(0.3), "an attacker received another device's reading"
+        assert_every_receipt_and_nothing_stolen(honest, honest_client, attackers)
     finally:
         for c in (honest_client, *attackers):
             c.close()
@@ -150,11 +157,7 @@ def test_a_device_that_knows_the_share_group_takes_no_turn(site: Site, name: str
                       f"$share/{group}/{prefix}eco/v1/+/readings", f"$share/{group}/#", "#"):
                 # still granted (acl_file does not check SUBSCRIBE); a refusal would do too
                 assert a.subscribe(f).value in (1, 135), f
-        receipts = send_and_count_receipts(honest, honest_client, READINGS)
-        assert len(receipts) == READINGS, f"{len(receipts)} of {READINGS} receipts"
-        assert all(i["status"] == "accepted" for r in receipts for i in r["items"])
-        for a in attackers:
-            assert a.nothing(0.3), "an attacker received another device's reading"
+        assert_every_receipt_and_nothing_stolen(honest, honest_client, attackers)
     finally:
         for c in (honest_client, *attackers):
             c.close()
