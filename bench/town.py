@@ -27,7 +27,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import b64decode, b64encode, format_time
 from eco_protocol.keys import device_id_of, public_key_raw
 from eco_protocol.records import GENESIS_PREV, MeterSpec, Quantity
-from eco_protocol.signing import SIG, sign_record, signing_bytes
+from eco_protocol.signing import SIG, entry_hash, sign_record, signing_bytes
 
 INTERVAL = timedelta(minutes=30)
 RATED_W = 6000
@@ -101,7 +101,7 @@ def make_device(seed: int, number: int, intervals: int, start: datetime, per_mes
                 assert entry == canonical_bytes(rec)
                 assert _jcs({k: v for k, v in rec.items() if k != SIG}) == signing_bytes(rec)
             register[m] += energy
-            prev = hashlib.sha256(entry).hexdigest()
+            prev = entry_hash(entry)
             out.append(rec)
     messages = tuple(_jcs_list(out[i:i + per_message]) for i in range(0, len(out), per_message))
     return DeviceBatch(number, device_id, public, messages, len(out))
