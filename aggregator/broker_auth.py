@@ -16,8 +16,9 @@ logins, the pattern ACL, and telling a running broker to reload them.
   is denied.
 * **Reload** — Mosquitto rereads both files on SIGHUP. A broker this tool started names its pid
   in a pid file (``[mqtt] broker_pid_file``); one run by systemd is reloaded with
-  ``systemctl reload mosquitto`` (Debian's unit sends SIGHUP). Connected clients keep their
-  session across a reload: a revoked device is refused at its next CONNECT.
+  ``systemctl reload mosquitto`` (Debian's unit sends SIGHUP). At the reload Mosquitto 2.0.11
+  disconnects a connected client whose login was removed (measured), and refuses its next
+  CONNECT: a revoked device is cut off at once, not at its next connection.
 
 The hashing, parsing and ACL text are pure functions; :class:`PasswordFile` and
 :func:`reload_broker` do the I/O.

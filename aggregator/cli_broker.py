@@ -90,7 +90,8 @@ def issue_device_login(cfg: Config, device_id: str) -> dict[str, str]:
 
 
 def withdraw_device_login(cfg: Config, device_id: str) -> dict[str, Any]:
-    """Remove a revoked device's login so the broker refuses its next CONNECT."""
+    """Remove a revoked device's login: at its reload the broker disconnects the device and
+    refuses its reconnects."""
     removed = PasswordFile(cfg.mqtt.broker_passwd_file).remove(device_id)
     # a login suspended for flooding must not come back with a later broker-restore
     discard_suspension(cfg.mqtt.broker_passwd_file, device_id)

@@ -273,9 +273,10 @@ def enrol(cfg: Config, ledger: Ledger, actor: Actor, *, public_key: bytes, refer
 
 def revoke(cfg: Config, ledger: Ledger, actor: Actor, device_id: str, reason: str,
            at: str) -> Revoked:
-    """Append ``eco.revoke/v1`` and withdraw the device's broker login, so the broker refuses
-    its next CONNECT. A device revoked earlier without that (the web UI before this module) has
-    its login withdrawn on a second attempt, which is still refused as already revoked."""
+    """Append ``eco.revoke/v1`` and withdraw the device's broker login, so the broker, at its
+    reload, disconnects the device and refuses its reconnects. A device revoked earlier without
+    that (the web UI before this module) has its login withdrawn on a second attempt, which is
+    still refused as already revoked."""
     household = household_of(ledger.store, device_id)
     with _audited(cfg, _Record("revoke", actor, device_id, household)) as rec:
         row = ledger.store.device(device_id)
