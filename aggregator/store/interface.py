@@ -8,7 +8,7 @@ leaf hashes live with the entries), which makes a root or a proof O(log n) reads
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,6 +25,33 @@ class DeviceRow:
     last_hash: str
     revoked_index: int | None = None
     flag: str | None = None  # e.g. "fork: seq 7 signed twice"
+
+    @classmethod
+    def from_columns(cls, row: Sequence[Any]) -> DeviceRow:
+        """From a row of :data:`DEVICE_COLUMNS`."""
+        return cls(str(row[0]), int(row[1]), bytes(row[2]), int(row[3]), str(row[4]),
+                   None if row[5] is None else int(row[5]),
+                   None if row[6] is None else str(row[6]))
+
+    def params(self, text: Callable[[str], str] = str) -> tuple[object, ...]:
+        """The values for :func:`device_upsert`, ``flag`` passed through ``text`` (PostgreSQL
+        makes it storable, :func:`storable_text`)."""
+        return (self.device_id, self.enrol_index, self.enrolment, self.next_seq, self.last_hash,
+                self.revoked_index, None if self.flag is None else text(self.flag))
+
+
+DEVICE_COLUMNS = ("device_id", "enrol_index", "enrolment", "next_seq", "last_hash",
+                  "revoked_index", "flag")
+DEVICE_COLS = ", ".join(DEVICE_COLUMNS)
+
+
+def device_upsert(placeholder: str) -> str:
+    """The device-row upsert, in a driver's placeholder style (``?`` or ``%s``), for the
+    values of :meth:`DeviceRow.params`."""
+    return (f"INSERT INTO device({DEVICE_COLS}) "
+            f"VALUES({', '.join([placeholder] * len(DEVICE_COLUMNS))}) "
+            "ON CONFLICT(device_id) DO UPDATE SET "
+            + ", ".join(f"{c}=excluded.{c}" for c in DEVICE_COLUMNS[1:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +114,7 @@ class RawTable:
 RAW_TABLES: dict[str, RawTable] = {
     "meta": RawTable(("key", "value"), ("TEXT", "TEXT"), 1),
     "entry": RawTable(("idx", "type", "data", "leaf"), ("INTEGER", "TEXT", "BLOB", "BLOB"), 1),
-    "device": RawTable(("device_id", "enrol_index", "enrolment", "next_seq", "last_hash",
-                        "revoked_index", "flag"),
+    "device": RawTable(DEVICE_COLUMNS,
                        ("TEXT", "INTEGER", "BLOB", "INTEGER", "TEXT", "INTEGER?", "TEXT?"), 1),
     "reading": RawTable(("device_id", "seq", "leaf_index", "sha256"),
                         ("TEXT", "INTEGER", "INTEGER", "TEXT"), 2),

@@ -34,7 +34,16 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ..errors import EnvironmentProblem, StoreCorrupt
-from .interface import RAW_TABLES, CheckpointRow, DeviceRow, ReadingRow, blob, storable_text
+from .interface import (
+    DEVICE_COLS,
+    RAW_TABLES,
+    CheckpointRow,
+    DeviceRow,
+    ReadingRow,
+    blob,
+    device_upsert,
+    storable_text,
+)
 from .url import redact
 
 SCHEMA_VERSION = "1"
@@ -283,39 +292,21 @@ class PostgresStore:
 
     # --- devices and readings -------------------------------------------------------------
 
-    _DEVICE_COLS = "device_id, enrol_index, enrolment, next_seq, last_hash, revoked_index, flag"
-
-    @staticmethod
-    def _device(row: tuple[Any, ...]) -> DeviceRow:
-        return DeviceRow(str(row[0]), int(row[1]), bytes(row[2]), int(row[3]), str(row[4]),
-                         None if row[5] is None else int(row[5]),
-                         None if row[6] is None else str(row[6]))
+    _PUT_DEVICE = device_upsert("%s")
 
     def device(self, device_id: str) -> DeviceRow | None:
-        row = self._one(f"SELECT {self._DEVICE_COLS} FROM device WHERE device_id=%s",
-                        (device_id,))
-        return None if row is None else self._device(row)
-
-    _PUT_DEVICE = (f"INSERT INTO device({_DEVICE_COLS}) VALUES(%s, %s, %s, %s, %s, %s, %s) "
-                   "ON CONFLICT(device_id) DO UPDATE SET enrol_index=excluded.enrol_index, "
-                   "enrolment=excluded.enrolment, next_seq=excluded.next_seq, "
-                   "last_hash=excluded.last_hash, revoked_index=excluded.revoked_index, "
-                   "flag=excluded.flag")
-
-    @staticmethod
-    def _device_params(row: DeviceRow) -> tuple[object, ...]:
-        return (row.device_id, row.enrol_index, row.enrolment, row.next_seq, row.last_hash,
-                row.revoked_index, None if row.flag is None else _text(row.flag))
+        row = self._one(f"SELECT {DEVICE_COLS} FROM device WHERE device_id=%s", (device_id,))
+        return None if row is None else DeviceRow.from_columns(row)
 
     def put_device(self, row: DeviceRow) -> None:
-        self._x(self._PUT_DEVICE, self._device_params(row))
+        self._x(self._PUT_DEVICE, row.params(_text))
 
     def put_devices(self, rows: Sequence[DeviceRow]) -> None:
-        self._many(self._PUT_DEVICE, [self._device_params(r) for r in rows])
+        self._many(self._PUT_DEVICE, [r.params(_text) for r in rows])
 
     def devices(self) -> list[DeviceRow]:
-        cur = self._x(f"SELECT {self._DEVICE_COLS} FROM device ORDER BY enrol_index")
-        return [self._device(r) for r in cur.fetchall()]
+        cur = self._x(f"SELECT {DEVICE_COLS} FROM device ORDER BY enrol_index")
+        return [DeviceRow.from_columns(r) for r in cur.fetchall()]
 
     def reading(self, device_id: str, seq: int) -> ReadingRow | None:
         row = self._one("SELECT leaf_index, sha256 FROM reading WHERE device_id=%s AND seq=%s",

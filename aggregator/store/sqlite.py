@@ -16,7 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import EnvironmentProblem, StoreCorrupt
-from .interface import RAW_TABLES, CheckpointRow, DeviceRow, ReadingRow, Undecodable, blob
+from .interface import (
+    DEVICE_COLS,
+    RAW_TABLES,
+    CheckpointRow,
+    DeviceRow,
+    ReadingRow,
+    Undecodable,
+    blob,
+    device_upsert,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -210,40 +219,22 @@ class SqliteStore:
 
     # --- devices and readings -------------------------------------------------------------
 
-    @staticmethod
-    def _device(row: tuple[object, ...]) -> DeviceRow:
-        return DeviceRow(str(row[0]), int(row[1]), bytes(row[2]),  # type: ignore[call-overload]
-                         int(row[3]), str(row[4]),  # type: ignore[call-overload]
-                         None if row[5] is None else int(row[5]),  # type: ignore[call-overload]
-                         None if row[6] is None else str(row[6]))
-
-    _DEVICE_COLS = "device_id, enrol_index, enrolment, next_seq, last_hash, revoked_index, flag"
+    _PUT_DEVICE = device_upsert("?")
 
     def device(self, device_id: str) -> DeviceRow | None:
-        row = self._db.execute(f"SELECT {self._DEVICE_COLS} FROM device WHERE device_id=?",
+        row = self._db.execute(f"SELECT {DEVICE_COLS} FROM device WHERE device_id=?",
                                (device_id,)).fetchone()
-        return None if row is None else self._device(row)
-
-    _PUT_DEVICE = (f"INSERT INTO device({_DEVICE_COLS}) VALUES(?, ?, ?, ?, ?, ?, ?) "
-                   "ON CONFLICT(device_id) DO UPDATE SET enrol_index=excluded.enrol_index, "
-                   "enrolment=excluded.enrolment, next_seq=excluded.next_seq, "
-                   "last_hash=excluded.last_hash, revoked_index=excluded.revoked_index, "
-                   "flag=excluded.flag")
-
-    @staticmethod
-    def _device_params(row: DeviceRow) -> tuple[object, ...]:
-        return (row.device_id, row.enrol_index, row.enrolment, row.next_seq, row.last_hash,
-                row.revoked_index, row.flag)
+        return None if row is None else DeviceRow.from_columns(row)
 
     def put_device(self, row: DeviceRow) -> None:
-        self._db.execute(self._PUT_DEVICE, self._device_params(row))
+        self._db.execute(self._PUT_DEVICE, row.params())
 
     def put_devices(self, rows: Sequence[DeviceRow]) -> None:
-        self._db.executemany(self._PUT_DEVICE, [self._device_params(r) for r in rows])
+        self._db.executemany(self._PUT_DEVICE, [r.params() for r in rows])
 
     def devices(self) -> list[DeviceRow]:
-        cur = self._db.execute(f"SELECT {self._DEVICE_COLS} FROM device ORDER BY enrol_index")
-        return [self._device(r) for r in cur]
+        cur = self._db.execute(f"SELECT {DEVICE_COLS} FROM device ORDER BY enrol_index")
+        return [DeviceRow.from_columns(r) for r in cur]
 
     def reading(self, device_id: str, seq: int) -> ReadingRow | None:
         row = self._db.execute("SELECT leaf_index, sha256 FROM reading WHERE device_id=? AND "
