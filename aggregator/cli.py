@@ -15,10 +15,10 @@ import secrets
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eco_protocol.canonical import parse_json
 from eco_protocol.creditability import JST
@@ -44,6 +44,7 @@ from .registry import methodology_terms, parse_meter
 from .store import DEFAULT_URL, StoreUrl, open_store
 
 DEFAULT_CONFIG = "/etc/eco-aggregator/aggregator.toml"
+T = TypeVar("T")
 
 
 def _print(obj: Any) -> None:
@@ -157,20 +158,21 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
+def _device_decision(args: argparse.Namespace,
+                     act: Callable[[Config, Ledger, operator.Actor, str, str, str], T]) -> T:
+    """An operator's decision on one device (revoke, release): DEVICE_ID, --reason, now."""
     cfg = load_config(args.config)
-    ledger = open_ledger(cfg)
-    done = operator.revoke(cfg, ledger, operator.Actor.cli(), args.device_id, args.reason,
-                           _now())
+    return act(cfg, open_ledger(cfg), operator.Actor.cli(), args.device_id, args.reason, _now())
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    done = _device_decision(args, operator.revoke)
     _print({"device_id": done.device_id, "index": done.index, **done.login})
     return 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-    ledger = open_ledger(cfg)
-    done = operator.release(cfg, ledger, operator.Actor.cli(), args.device_id, args.reason,
-                            _now())
+    done = _device_decision(args, operator.release)
     _print({"device_id": done.device_id, "household": done.household, "index": done.index})
     return 0
 
