@@ -93,6 +93,14 @@ def serial_advice(cause: SerialCause, *, port: str, baudrate: int, config: Path 
             return f"serial port error on {port}: check the cable and [[meters]] port in {conf}"
 
 
+def serial_error_text(exc: BaseException | None, *, port: str, baudrate: int,
+                      config: Path | str | None, timed_out: bool = False) -> str:
+    """:func:`serial_advice` for ``exc``; an unclassified error is quoted in front of it."""
+    cause = classify_serial_error(exc, timed_out=timed_out)
+    advice = serial_advice(cause, port=port, baudrate=baudrate, config=config)
+    return advice if cause is not SerialCause.OTHER or exc is None else f"{exc}; {advice}"
+
+
 # --- the broker ---------------------------------------------------------------------------------
 
 

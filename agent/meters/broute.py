@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import serial
 
-from agent.diagnose import SerialCause, classify_serial_error, serial_advice
+from agent.diagnose import serial_error_text
 from agent.errors import MeterError
 from agent.meters import echonet as el
 from agent.meters.interface import MeterIdentity, Snapshot
@@ -256,11 +256,8 @@ class BRouteMeter:
                 raise MeterError(self._describe(str(e))) from e
             except (serial.SerialException, OSError, termios.error) as e:
                 self._reset()
-                cause = classify_serial_error(e)
-                advice = serial_advice(cause, port=self.port, baudrate=self.baudrate,
-                                       config=self.config_path)
-                raise MeterError(self._describe(
-                    advice if cause is not SerialCause.OTHER else f"{e}; {advice}")) from e
+                raise MeterError(self._describe(serial_error_text(
+                    e, port=self.port, baudrate=self.baudrate, config=self.config_path))) from e
         self._reset()
         raise MeterError(self._describe(f"{last} (after {self.attempts} attempts)")) from last
 

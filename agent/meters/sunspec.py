@@ -54,7 +54,7 @@ from typing import Any
 
 import serial
 
-from agent.diagnose import SerialCause, classify_serial_error, serial_advice
+from agent.diagnose import serial_error_text
 from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import MeterIdentity, Snapshot
@@ -278,10 +278,8 @@ class SunSpecModbusMeter:
     # --- internals -------------------------------------------------------------------------
 
     def _advice(self, e: BaseException | None, *, timed_out: bool = False) -> str:
-        cause = classify_serial_error(e, timed_out=timed_out)
-        advice = serial_advice(cause, port=self.port, baudrate=self.baudrate,
-                               config=self.config_path)
-        return advice if cause is not SerialCause.OTHER or e is None else f"{e}; {advice}"
+        return serial_error_text(e, port=self.port, baudrate=self.baudrate,
+                                 config=self.config_path, timed_out=timed_out)
 
     def _describe(self, cause: str) -> str:
         return f"meter {self.meter_id!r} (SunSpec unit {self.unit} on {self.port}): {cause}"
