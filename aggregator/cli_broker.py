@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import pwd
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,12 +41,12 @@ from .config import Config, guessable_identity, load_config, with_device_prefix
 from .device_topics import DEFAULT_DEVICE_PREFIX
 from .errors import ConfigError, EnvironmentProblem, Rejected
 from .flood_cutoff import discard_suspension
+from .registry import DEVICE_ID_RE
 from .store import open_store
 
 if TYPE_CHECKING:
     from .ca import CertificateAuthority
 
-_DEVICE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -101,7 +100,7 @@ def withdraw_device_login(cfg: Config, device_id: str) -> dict[str, Any]:
 
 
 def _enrolled_device(cfg: Config, device_id: str) -> None:
-    if not _DEVICE_ID_RE.fullmatch(device_id):
+    if not DEVICE_ID_RE.fullmatch(device_id):
         raise Rejected(f"{device_id!r} is not a device id (32 lowercase hex digits)")
     store = open_store(cfg)
     try:

@@ -385,10 +385,9 @@ def forget(cfg: Config, actor: Actor, household_or_reference: str) -> Forgotten:
 
 def _device_id_or_refuse(rec: _Record, device_id: str) -> None:
     """Refuse operator input that is not a device id, keeping it out of the trail."""
-    if len(device_id) != 32 or any(c not in "0123456789abcdef" for c in device_id):
+    if not registry.DEVICE_ID_RE.fullmatch(device_id):
         rec.device_id = None
         raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
-
 
 
 def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,

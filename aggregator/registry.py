@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.encoding import b64encode
@@ -22,6 +23,9 @@ from eco_protocol.signing import sign_record
 from .errors import Rejected
 from .ledger import Ledger
 from .store.interface import DeviceRow
+
+# a device id as an operator types it (use fullmatch): eco_protocol.keys.device_id_of
+DEVICE_ID_RE: Final = re.compile(r"[0-9a-f]{32}")
 
 
 def pseudonym(key: bytes, reference: str) -> str:

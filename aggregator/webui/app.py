@@ -73,7 +73,7 @@ from ..ingest_status import read_status
 from ..ledger import Ledger
 from ..logkeys import load_log_signer
 from ..programme import Programme, load_programme
-from ..registry import methodology_terms, parse_meter
+from ..registry import DEVICE_ID_RE, methodology_terms, parse_meter
 from ..store import Backend, LedgerStore, SqliteStore, open_store
 from . import views
 from .auth import (
@@ -101,7 +101,6 @@ T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 
 HOUSEHOLD_RE = re.compile(r"hh-[0-9a-f]{20}")
-DEVICE_RE = re.compile(r"[0-9a-f]{32}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 METHODOLOGIES = (PV, EV)  # a batch is of one: their reductions are never summed
 REPORT_FILES = ("report.json", "results.csv", "households.csv", "report.html", "report.pdf",
@@ -653,7 +652,7 @@ class UiApp:
         actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         form = await self.posted(request)
         device_id = request.path_params["device_id"]
-        if not DEVICE_RE.fullmatch(device_id):
+        if not DEVICE_ID_RE.fullmatch(device_id):
             raise HTTPException(404)
         reason = str(form.get("reason", "")).strip()
         t = self.t(request)
@@ -751,7 +750,7 @@ class UiApp:
                 raise Rejected("bad")
             index = int(q["index"])
         else:
-            if not DEVICE_RE.fullmatch(q["device_id"].strip()) or not q["seq"].isdigit():
+            if not DEVICE_ID_RE.fullmatch(q["device_id"].strip()) or not q["seq"].isdigit():
                 raise Rejected("bad")
             reading = store.reading(q["device_id"].strip(), int(q["seq"]))
             if reading is None:
