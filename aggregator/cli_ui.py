@@ -23,12 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eco_protocol.canonical import parse_json
-from eco_protocol.errors import ProtocolError
-
 from .config import Config, load_config
 from .errors import ConfigError, Rejected
-from .registry import pseudonym
 from .store import open_store
 
 if TYPE_CHECKING:
@@ -146,28 +142,21 @@ def _ui_locks(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def enrolled_households(cfg: Config) -> set[str]:
+    from .operator import household_in
+
     store = open_store(cfg)
     try:
-        out = set()
-        for row in store.devices():
-            try:
-                out.add(str(parse_json(row.enrolment)["household"]))
-            except (ProtocolError, KeyError, TypeError):
-                continue
-        return out
+        return {h for row in store.devices() if (h := household_in(row)) is not None}
     finally:
         store.close()
 
 
 def cmd_resident_code(args: argparse.Namespace) -> int:
     from . import operator
-    from .webui.app import HOUSEHOLD_RE
     from .webui.auth import ResidentCodes, ui_dir
 
     cfg = load_config(args.config)
-    ref = args.household.strip()
-    household = ref if HOUSEHOLD_RE.fullmatch(ref) else \
-        pseudonym(operator.pseudonym_key(cfg), ref)
+    household = operator.resolve_household(cfg, args.household)
     if household not in enrolled_households(cfg):
         raise Rejected(f"household {args.household!r} ({household}) has no enrolled device; "
                        "enrol it first")

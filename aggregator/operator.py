@@ -45,7 +45,7 @@ from .errors import EnvironmentProblem, Rejected
 from .ledger import Ledger
 from .programme import Programme
 from .redemption import RedeemResult, redeem
-from .store.interface import LedgerStore
+from .store.interface import DeviceRow, LedgerStore
 from .webui.auth import ResidentCodes, Role, User, UserStore
 from .webui.throttle import LoginThrottle
 
@@ -232,14 +232,26 @@ def pseudonym_key(cfg: Config) -> bytes:
         raise EnvironmentProblem(f"pseudonym key {cfg.pseudonym_key_file}: {e}") from e
 
 
-def household_of(store: LedgerStore, device_id: str) -> str | None:
-    """The pseudonym an enrolled device belongs to (None if unknown or unreadable)."""
-    row = store.device(device_id)
-    if row is None:
-        return None
+def household_in(row: DeviceRow) -> str | None:
+    """The pseudonym a device's enrolment names (None if unreadable)."""
     with contextlib.suppress(ProtocolError, KeyError, TypeError):
         return str(parse_json(row.enrolment)["household"])
     return None
+
+
+def household_of(store: LedgerStore, device_id: str) -> str | None:
+    """The pseudonym an enrolled device belongs to (None if unknown or unreadable)."""
+    row = store.device(device_id)
+    return None if row is None else household_in(row)
+
+
+def resolve_household(cfg: Config, given: str) -> str:
+    """The pseudonym for operator input that is either the ``hh-…`` pseudonym or the household
+    reference as enrolled."""
+    given = given.strip()
+    if personal.PSEUDONYM_RE.fullmatch(given):
+        return given
+    return registry.pseudonym(pseudonym_key(cfg), given)
 
 
 def _login_or_explain(what: str, step: Callable[[], T]) -> T:
@@ -368,10 +380,9 @@ def forget(cfg: Config, actor: Actor, household_or_reference: str) -> Forgotten:
     is the ``hh-…`` pseudonym or the reference as enrolled; the audit record names only the
     pseudonym."""
     given = household_or_reference.strip()
-    is_pseudonym = personal.PSEUDONYM_RE.fullmatch(given) is not None
-    household = given if is_pseudonym else registry.pseudonym(pseudonym_key(cfg), given)
+    household = resolve_household(cfg, given)
     with _audited(cfg, _Record("forget", actor, None, household),
-                  None if is_pseudonym else given), \
+                  None if household == given else given), \
             personal.open_personal(cfg.state_dir) as people:
         if not people.erase(household):
             raise Rejected(f"no personal data is kept for household {household} (already "
