@@ -45,6 +45,7 @@ from .checks import Accept, DeviceView, Duplicate, Prepared, Reject, TimeWindow,
 from .errors import StoreCorrupt
 from .ledger import KnownEntries, Ledger
 from .quarantine import flag_for, quarantine_entry, quarantined_by, record_legacy_flags
+from .rate_gate import RateGate
 from .rejection_budget import RejectionBudget
 from .store.interface import DeviceRow, ReadingRow
 
@@ -79,13 +80,6 @@ class IngestLimits:
     burst_per_device: int = 200  # a backlog drains in bursts of full messages
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-    last_logged: float = -1e9
-
-
 CURSORS_META = "meter_cursors"  # set once every (device, meter) cursor is in the store
 
 
@@ -118,7 +112,9 @@ def ensure_cursors(ledger: Ledger, rules: CreditRules = DEFAULT_RULES) -> int:
 class Intake:
     def __init__(self, ledger: Ledger, limits: IngestLimits | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 rules: CreditRules = DEFAULT_RULES) -> None:
+                 rules: CreditRules = DEFAULT_RULES, rate_limit: bool = True) -> None:
+        """``rate_limit=False``: the caller applies the per-device limit itself, before the
+        messages get here (serve does, in the network thread: aggregator/rate_gate.py)."""
         self.ledger = ledger
         self.store = ledger.store
         self.limits = limits or IngestLimits()
@@ -130,25 +126,22 @@ class Intake:
             ledger.checkpoint_now()
         self._enrolments: dict[bytes, Enrolment] = {}
         self._keys: dict[str, tuple[Enrolment, Ed25519PublicKey]] = {}
-        self._buckets: dict[str, _Bucket] = {}
+        self.gate = RateGate(self.limits.rate_per_device, self.limits.burst_per_device,
+                             clock) if rate_limit else None
+        self._last_logged: dict[str, float] = {}  # device → its last logged rate_limited
         self._clock = clock
         self.rejections = RejectionBudget(clock=clock)
 
     def _admit(self, device_id: str) -> tuple[bool, bool]:
         """Token bucket per device: (admitted, first refusal in this minute)."""
-        now = self._clock()
-        lim = self.limits
-        b = self._buckets.get(device_id)
-        if b is None:
-            b = self._buckets[device_id] = _Bucket(float(lim.burst_per_device), now)
-        b.tokens = min(float(lim.burst_per_device), b.tokens + (now - b.at) * lim.rate_per_device)
-        b.at = now
-        if b.tokens >= 1:
-            b.tokens -= 1
+        if self.gate is None:
             return True, False
-        first = now - b.last_logged > 60
+        now = self._clock()
+        if self.gate.admit(device_id, now):
+            return True, False
+        first = now - self._last_logged.get(device_id, -1e9) > 60
         if first:
-            b.last_logged = now
+            self._last_logged[device_id] = now
         return False, first
 
     def _enrolment(self, entry: bytes) -> Enrolment:

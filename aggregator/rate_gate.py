@@ -29,9 +29,10 @@ class RateGate:
     clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
-    def admit(self, key: str) -> bool:
-        """Take a token from ``key``'s bucket if it has one."""
-        now = self.clock()
+    def admit(self, key: str, now: float | None = None) -> bool:
+        """Take a token from ``key``'s bucket if it has one (at ``now``, default the clock's)."""
+        if now is None:
+            now = self.clock()
         b = self._buckets.get(key)
         if b is None:
             b = self._buckets[key] = _Bucket(float(self.burst), now)

@@ -28,7 +28,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,8 +82,7 @@ class IngestWorker:
         self.ledger = ledger
         # the per-device rate limit is applied in the network thread (self.gate), before the
         # queue; the intake must not count the same messages a second time
-        self.intake = Intake(ledger, replace(cfg.limits, rate_per_device=1e12,
-                                             burst_per_device=10**9), rules=rules)
+        self.intake = Intake(ledger, cfg.limits, rules=rules, rate_limit=False)
         self.gate = RateGate(cfg.limits.rate_per_device, cfg.limits.burst_per_device)
         # (mid, qos) of messages the network thread refused, for the main thread to acknowledge
         self._drop_acks: deque[tuple[int, int]] = deque()
