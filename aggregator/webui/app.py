@@ -72,6 +72,7 @@ from ..flood_cutoff import Suspension, read_suspended
 from ..ingest_status import read_status
 from ..ledger import Ledger
 from ..logkeys import load_log_signer
+from ..personal import PSEUDONYM_RE
 from ..programme import Programme, load_programme
 from ..registry import DEVICE_ID_RE, methodology_terms, parse_meter
 from ..store import Backend, LedgerStore, SqliteStore, open_store
@@ -100,7 +101,6 @@ audit_log = logging.getLogger("eco.audit")  # login failures, beside operator ac
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 
-HOUSEHOLD_RE = re.compile(r"hh-[0-9a-f]{20}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 METHODOLOGIES = (PV, EV)  # a batch is of one: their reductions are never summed
 REPORT_FILES = ("report.json", "results.csv", "households.csv", "report.html", "report.pdf",
@@ -485,7 +485,7 @@ class UiApp:
                              status: int = 200) -> Response:
         self.require(request, Role.OPERATOR)
         household = request.path_params["household"]
-        if not HOUSEHOLD_RE.fullmatch(household):
+        if not PSEUDONYM_RE.fullmatch(household):
             raise HTTPException(404)
         page, programme = await run_in_threadpool(self._household, household)
         energy, co2 = self._household_charts(self.t(request), page)
@@ -502,7 +502,7 @@ class UiApp:
         actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         await self.posted(request)
         household = request.path_params["household"]
-        if not HOUSEHOLD_RE.fullmatch(household):
+        if not PSEUDONYM_RE.fullmatch(household):
             raise HTTPException(404)
         await run_in_threadpool(self._household, household, 0)  # 404 unless enrolled
         code = await run_in_threadpool(operator.issue_resident_code, self.state.cfg, actor,
@@ -514,7 +514,7 @@ class UiApp:
         actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
         form = await self.posted(request)
         household = request.path_params["household"]
-        if not HOUSEHOLD_RE.fullmatch(household):
+        if not PSEUDONYM_RE.fullmatch(household):
             raise HTTPException(404)
         self._redeem_and_flash(request, *await run_in_threadpool(
             self._redeem, actor, household, str(form.get("reward", ""))))
@@ -1018,7 +1018,7 @@ class UiApp:
             household = self.state.qr.loads(token, max_age=self.state.ui.qr_minutes * 60)
         except BadSignature:
             return None
-        return household if isinstance(household, str) and HOUSEHOLD_RE.fullmatch(
+        return household if isinstance(household, str) and PSEUDONYM_RE.fullmatch(
             household) else None
 
     def _shop_context(self, household: str) -> dict[str, Any]:
