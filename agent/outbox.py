@@ -296,6 +296,24 @@ class Outbox:
     def sent_path(path: Path) -> Path:
         return path.with_name(path.name + "-sent")
 
+    @staticmethod
+    def peek_identity(path: Path) -> tuple[str | None, int]:
+        """The device id an existing outbox was made for and how many readings it signed,
+        read-only and without the checks of :meth:`open`; ``(None, 0)`` for what cannot be
+        read (the caller only wants to know whether the box had an identity)."""
+        device_id, signed = None, 0
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key='device_id'").fetchone()
+                device_id = None if row is None else str(row[0])
+                signed = int(db.execute("SELECT next_seq FROM chain").fetchone()[0]) - 1
+            finally:
+                db.close()
+        except (sqlite3.Error, TypeError, ValueError):
+            pass
+        return device_id, max(signed, 0)
+
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod

@@ -147,22 +147,10 @@ def open_meter(mc: MeterConfig) -> Meter:
 def past_life(config: AgentConfig) -> PastLife:
     """What the box's state says about an identity it had: the outbox's device id and how many
     readings it signed, or a state file that pinned a log key (the agent ran). Read-only."""
-    import sqlite3
-
     box = config.device.outbox_path
     if box.exists():
-        device_id, signed = None, 0
-        try:
-            db = sqlite3.connect(f"file:{box}?mode=ro", uri=True)
-            try:
-                row = db.execute("SELECT value FROM meta WHERE key='device_id'").fetchone()
-                device_id = None if row is None else str(row[0])
-                signed = int(db.execute("SELECT next_seq FROM chain").fetchone()[0]) - 1
-            finally:
-                db.close()
-        except (sqlite3.Error, TypeError, ValueError):
-            pass  # an unreadable outbox still shows that the box ran before
-        return PastLife(device_id, max(signed, 0), f"outbox {box}")
+        # an unreadable outbox still shows that the box ran before
+        return PastLife(*Outbox.peek_identity(box), f"outbox {box}")
     if config.device.state_path.exists():
         return PastLife(None, 0, f"state file {config.device.state_path}")
     return PastLife()
