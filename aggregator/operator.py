@@ -39,9 +39,11 @@ from eco_protocol.records import MeterSpec
 
 from . import logkeys, personal, quarantine, registry
 from .batches import BatchPlan, certify_batch, seal_batch
+from .broker_auth import reload_broker
 from .cli_broker import issue_device_login, withdraw_device_login
 from .config import Config
 from .errors import EnvironmentProblem, Rejected
+from .flood_cutoff import discard_suspension, restore_login, suspend_login
 from .ledger import Ledger
 from .programme import Programme
 from .redemption import RedeemResult, redeem
@@ -488,8 +490,6 @@ def suspend_flooding_device(cfg: Config, device_id: str, dropped: int,
     """``serve`` cuts off a device that floods far beyond its rate: its password hash is moved
     aside and the broker reloads (which disconnects it and refuses its reconnects). Audited with
     the actor ``serve``. Returns what the reload did."""
-    from .broker_auth import reload_broker
-    from .flood_cutoff import suspend_login
 
     what = f"{dropped} messages over the rate within {window_s:g} s"
     with _audited(cfg, _Record("broker-suspend", Actor("serve", "serve"), device_id,
@@ -507,8 +507,6 @@ def restore_device_login(cfg: Config, store: LedgerStore, actor: Actor,
                          device_id: str) -> dict[str, str]:
     """The operator lets a suspended device back in with its old password (it needs no visit).
     Refused for a device that is not suspended, or that was revoked meanwhile."""
-    from .broker_auth import reload_broker
-    from .flood_cutoff import discard_suspension, restore_login
 
     with _audited(cfg, _Record("broker-restore", actor, device_id,
                                household_of(store, device_id))) as rec:
