@@ -183,12 +183,11 @@ class Redemption(Signed):
     @classmethod
     def from_dict(cls, d: object) -> Redemption:
         m = cls.open(d, {"household", "programme", "reward", "points", "redeemed_at"})
-        return cls(str_field(m["household"], "redeem.household", 128),
-                   str_field(m["programme"], "redeem.programme", 128),
-                   str_field(m["reward"], "redeem.reward", 64),
-                   int_field(m["points"], "redeem.points", 1),
-                   time_field(m["redeemed_at"], "redeem.redeemed_at"),
-                   sig_field(m["sig"], "redeem"))
+        # __post_init__ checks the fields, in this order; the signature after them
+        r = cls(m["household"], m["programme"], m["reward"], m["points"], m["redeemed_at"],
+                m["sig"])
+        sig_field(r.sig, cls.WHAT)
+        return r
 
     def body(self) -> dict[str, Any]:
         return {"household": self.household, "programme": self.programme, "reward": self.reward,
@@ -221,12 +220,11 @@ class Certification(Signed):
         m = cls.open(d, {"batch_id", "programme", "serials", "certified_at"})
         s = json_object(m["serials"], "certify.serials")
         exact_keys(s, {"first", "last"}, set(), "certify.serials")
-        return cls(str_field(m["batch_id"], "certify.batch_id", 64),
-                   str_field(m["programme"], "certify.programme", 128),
-                   str_field(s["first"], "certify.serials.first", 128),
-                   str_field(s["last"], "certify.serials.last", 128),
-                   time_field(m["certified_at"], "certify.certified_at"),
-                   sig_field(m["sig"], "certify"))
+        # __post_init__ checks the fields, in this order; the signature after them
+        c = cls(m["batch_id"], m["programme"], s["first"], s["last"], m["certified_at"],
+                m["sig"])
+        sig_field(c.sig, cls.WHAT)
+        return c
 
     def body(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "programme": self.programme,
