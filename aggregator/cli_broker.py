@@ -46,6 +46,7 @@ from .store import open_store
 
 if TYPE_CHECKING:
     from .ca import CertificateAuthority
+    from .store.interface import LedgerStore
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -99,19 +100,24 @@ def withdraw_device_login(cfg: Config, device_id: str) -> dict[str, Any]:
             else "not needed"}
 
 
-def _enrolled_device(cfg: Config, device_id: str) -> None:
-    if not DEVICE_ID_RE.fullmatch(device_id):
-        raise Rejected(f"{device_id!r} is not a device id (32 lowercase hex digits)")
-    store = open_store(cfg)
-    try:
-        row = store.device(device_id)
-    finally:
-        store.close()
+def refuse_unless_enrolled(store: LedgerStore, device_id: str) -> None:
+    """Broker access (a login, a client certificate) is for an enrolled, unrevoked device."""
+    row = store.device(device_id)
     if row is None:
         raise Rejected(f"device {device_id} is not enrolled")
     if row.revoked_index is not None:
         raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it gets "
                        "no broker access")
+
+
+def _enrolled_device(cfg: Config, device_id: str) -> None:
+    if not DEVICE_ID_RE.fullmatch(device_id):
+        raise Rejected(f"{device_id!r} is not a device id (32 lowercase hex digits)")
+    store = open_store(cfg)
+    try:
+        refuse_unless_enrolled(store, device_id)
+    finally:
+        store.close()
 
 
 def cmd_broker_password(args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ from eco_protocol.records import MeterSpec
 from . import logkeys, personal, quarantine, registry
 from .batches import BatchPlan, certify_batch, seal_batch
 from .broker_auth import reload_broker
-from .cli_broker import issue_device_login, withdraw_device_login
+from .cli_broker import issue_device_login, refuse_unless_enrolled, withdraw_device_login
 from .config import Config
 from .errors import EnvironmentProblem, Rejected
 from .flood_cutoff import discard_suspension, restore_login, suspend_login
@@ -412,12 +412,7 @@ def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
     with _audited(cfg, _Record("broker-password", actor, device_id,
                                household_of(store, device_id))) as rec:
         _device_id_or_refuse(rec, device_id)
-        row = store.device(device_id)
-        if row is None:
-            raise Rejected(f"device {device_id} is not enrolled")
-        if row.revoked_index is not None:
-            raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it "
-                           "gets no broker access")
+        refuse_unless_enrolled(store, device_id)
         login = issue_device_login(cfg, device_id)
         rec.broker_login, rec.broker_reload = "reissued", login["broker_reload"]
     return login
