@@ -171,6 +171,13 @@ def _install(path: Path, data: bytes, secret: bool, owner: tuple[int, int] | Non
         os.chown(path, *owner)
 
 
+def _broker_may_read(password_file: Path, owner: tuple[int, int] | None) -> None:
+    """A password file in --out, given to the account the broker switches to (mode 0640)."""
+    if owner is not None:
+        os.chown(password_file, *owner)
+        os.chmod(password_file, 0o640)
+
+
 def _set_device_prefix(cfg: Config, prefix: str) -> str:
     """Write ``[mqtt] device_prefix`` into the aggregator's config (its mode kept); say so."""
     text = with_device_prefix(cfg.path.read_text("utf-8"), prefix)
@@ -209,9 +216,7 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
         notes.append(f"{passwd} is a copy of {cfg.mqtt.broker_passwd_file}, which enrol "
                      f"updates: set [mqtt] broker_passwd_file = \"{passwd}\" in {cfg.path} so "
                      "new devices reach the broker")
-    if owner is not None:
-        os.chown(passwd, *owner)
-        os.chmod(passwd, 0o640)
+    _broker_may_read(passwd, owner)
     files.append(str(passwd))
     # the devices' listener's mount point: the aggregator must subscribe under it too
     prefix = cfg.mqtt.device_prefix or DEFAULT_DEVICE_PREFIX
@@ -224,9 +229,7 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
     # the aggregator's loopback listener: its own login only (a device's is refused there)
     agg_passwd = out / "passwd-aggregator"
     PasswordFile(agg_passwd).replace(aggregator_password_entries(cfg.mqtt))
-    if owner is not None:
-        os.chown(agg_passwd, *owner)
-        os.chmod(agg_passwd, 0o640)
+    _broker_may_read(agg_passwd, owner)
     files.append(str(agg_passwd))
     agg_acl = out / "acl-aggregator"
     _install(agg_acl, aggregator_acl_text(cfg.mqtt.username, prefix).encode(), False, owner)
