@@ -56,13 +56,12 @@ def record_legacy_flags(ledger: Ledger, at: str) -> int:
     ``eco.quarantine/v1`` (without evidence, which was not kept), so the books, the audit and
     the buyer's verifier all stop crediting it. Returns how many it recorded."""
     store = ledger.store
-    if not any(r.flag is not None for r in store.devices()):
+    if not store.flagged_devices():
         return 0  # the usual case: no write lock taken
     done = 0
     with store.transaction():
-        for row in store.devices():
-            if row.flag is None or row.revoked_index is not None or \
-                    quarantined_by(row) is not None:
+        for row in store.flagged_devices():
+            if row.revoked_index is not None or quarantined_by(row) is not None:
                 continue
             entry = quarantine_entry(ledger.signer.private_key, row.device_id,
                                      f"fork (flagged before quarantines were logged): "

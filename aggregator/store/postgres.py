@@ -308,6 +308,11 @@ class PostgresStore:
         cur = self._x(f"SELECT {DEVICE_COLS} FROM device ORDER BY enrol_index")
         return [DeviceRow.from_columns(r) for r in cur.fetchall()]
 
+    def flagged_devices(self) -> list[DeviceRow]:
+        cur = self._x(f"SELECT {DEVICE_COLS} FROM device WHERE flag IS NOT NULL "
+                      "ORDER BY enrol_index")
+        return [DeviceRow.from_columns(r) for r in cur.fetchall()]
+
     def reading(self, device_id: str, seq: int) -> ReadingRow | None:
         row = self._one("SELECT leaf_index, sha256 FROM reading WHERE device_id=%s AND seq=%s",
                         (device_id, seq))

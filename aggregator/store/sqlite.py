@@ -236,6 +236,11 @@ class SqliteStore:
         cur = self._db.execute(f"SELECT {DEVICE_COLS} FROM device ORDER BY enrol_index")
         return [DeviceRow.from_columns(r) for r in cur]
 
+    def flagged_devices(self) -> list[DeviceRow]:
+        cur = self._db.execute(f"SELECT {DEVICE_COLS} FROM device WHERE flag IS NOT NULL "
+                               "ORDER BY enrol_index")
+        return [DeviceRow.from_columns(r) for r in cur]
+
     def reading(self, device_id: str, seq: int) -> ReadingRow | None:
         row = self._db.execute("SELECT leaf_index, sha256 FROM reading WHERE device_id=? AND "
                                "seq=?", (device_id, seq)).fetchone()
