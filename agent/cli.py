@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.errors import EnvironmentProblem, ProtocolError
@@ -45,6 +45,9 @@ from .config import AgentConfig, MeterConfig, example_config, load_config
 from .diagnose import missing_key_advice, power_text, render_status
 from .errors import AgentError, ConfigError, MeterError
 from .meters.interface import Meter
+
+if TYPE_CHECKING:
+    from .outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +125,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def status_report(config: AgentConfig) -> dict[str, Any]:
-    """What ``eco-agent status`` prints; opens the outbox read-only (the agent may be running)."""
+    """What ``eco-agent status --json`` prints; opens the outbox read-only (the agent may be
+    running)."""
+    return _status(config)[0]
+
+
+def _status(config: AgentConfig) -> tuple[dict[str, Any], datetime | None]:
+    """:func:`status_report`, and the end of the oldest reading still waiting for a receipt
+    (for the human-readable status), from one opening of the outbox."""
     from eco_protocol.canonical import parse_json
 
     from .outbox import Outbox
@@ -150,8 +160,9 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
                    for m in config.meters],
     }
     if not config.device.outbox_path.exists():
-        return report
+        return report, None
     with Outbox.open(config.device.outbox_path, device_id, readonly=True) as box:
+        oldest = _oldest_pending(box)
         states = box.meter_states()
         today = day_of(clock.now())
         tally = box.day_tally().get(today, {"energy_wh": {}, "co2_g_estimate": 0})
@@ -177,20 +188,16 @@ def status_report(config: AgentConfig) -> dict[str, Any]:
             except ProtocolError:
                 pass
             report["rejected"].append(entry)
-    return report
+    return report, oldest
 
 
-def _oldest_pending(config: AgentConfig, device_id: str) -> datetime | None:
+def _oldest_pending(box: Outbox) -> datetime | None:
     """The end of the oldest reading still waiting for a receipt."""
     from eco_protocol.canonical import parse_json
 
     from .diagnose import parse_utc
-    from .outbox import Outbox
 
-    if not config.device.outbox_path.exists():
-        return None
-    with Outbox.open(config.device.outbox_path, device_id, readonly=True) as box:
-        rows = box.pending(1)
+    rows = box.pending(1)
     if not rows:
         return None
     try:
@@ -202,16 +209,15 @@ def _oldest_pending(config: AgentConfig, device_id: str) -> datetime | None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    report = status_report(config)
     if args.json:
-        _print_json(report)
+        _print_json(status_report(config))
         return 0
     from .diagnose import parse_utc
 
+    report, oldest = _status(config)
     now = parse_utc(report["clock"]["now"]) or datetime.now(UTC)
     print(render_status(report, now=now, interval_s=config.device.interval_seconds,
-                        oldest_pending=_oldest_pending(config, report["device_id"]),
-                        tz=datetime.now().astimezone().tzinfo))
+                        oldest_pending=oldest, tz=datetime.now().astimezone().tzinfo))
     return 0
 
 
