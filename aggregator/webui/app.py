@@ -367,10 +367,11 @@ class UiApp:
                                    self.state.ui.clock(), self.state.ui.offline_after)
 
         f = await run_in_threadpool(work)
+        households = {d.device_id: d.household for d in f.devices}
         # serve's per-device refused/dropped counts (issue 14: a flooding device is named here)
         ingest = ingest_panel(
-            await run_in_threadpool(read_status, self.state.cfg.state_dir),
-            {d.device_id: d.household for d in f.devices}, self.state.ui.clock())
+            await run_in_threadpool(read_status, self.state.cfg.state_dir), households,
+            self.state.ui.clock())
         health = share_bar([(t(f"state.{s}"), f.counts[s], COLOURS[s])
                             for s in ("online", "offline", "never", "revoked")],
                            title=t("fleet.health"))
@@ -382,8 +383,7 @@ class UiApp:
         return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
                            daily_svg=daily, offline_after_h=f"{hours:g}", ingest=ingest,
                            suspended=suspended_rows(
-                               await run_in_threadpool(self._suspended),
-                               {d.device_id: d.household for d in f.devices}))
+                               await run_in_threadpool(self._suspended), households))
 
     def _suspended(self) -> dict[str, Suspension]:
         """Devices serve cut off at the broker for flooding; none if the file is unreadable
@@ -922,9 +922,8 @@ class UiApp:
                 log.warning("no PDF for %s: %s", batch_id, e)
         tmp = out / "report.zip.tmp"
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in ("report.json", "results.csv", "households.csv", "report.html",
-                         "report.pdf"):
-                if (out / name).exists():
+            for name in REPORT_FILES:
+                if name != "report.zip" and (out / name).exists():
                     z.write(out / name, f"{slug(batch_id)}/{name}")
             for f in sorted((out / "evidence").iterdir()):
                 z.write(f, f"{slug(batch_id)}/evidence/{f.name}")
