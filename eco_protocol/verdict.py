@@ -17,14 +17,14 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from .creditability import JST
 from .errors import BadSignature, NoteError, ProofError, ProtocolError
+from .methodology import GRAMS_PER_TONNE
 from .note import ALG_COSIGNATURE_V1, parse_verifier_key, parse_witness_key
 
-JST = timezone(timedelta(hours=9), "JST")
-GRAMS_PER_TONNE = 1_000_000
 DEFAULT_ASK = ("Do not rely on its figures; ask the seller for the original report.json and its "
                "evidence directory, and check the log key you pinned.")
 DEFAULT_ASK_JA = ("この数値に依拠しないでください。販売者に元の report.json と"
