@@ -121,6 +121,11 @@ class _Book:
                 self._db.execute("SELECT key, failures, last FROM login_failure ORDER BY key")]
 
 
+def _account_key(account: str) -> str:
+    """An account's count, whatever the case it was typed in."""
+    return f"acct:{account.casefold()}"
+
+
 @dataclass
 class LoginThrottle:
     free: int = 5  # failures of one account before any wait
@@ -151,7 +156,7 @@ class LoginThrottle:
     def _keys(account: str | None, address: str) -> list[str]:
         keys = [f"addr:{address}"]
         if account:
-            keys.append(f"acct:{account.casefold()}")
+            keys.append(_account_key(account))
         return keys
 
     def wait(self, account: str | None, address: str, now: float) -> float:
@@ -180,7 +185,7 @@ class LoginThrottle:
         """The account's own failures are forgiven; the address's count stays (its failures
         may have been guesses at other accounts)."""
         with self._lock, self._book.batch():
-            self._book.drop(f"acct:{account.casefold()}")
+            self._book.drop(_account_key(account))
 
     def locks(self, now: float) -> list[Lock]:
         """Every account and address that must wait now, longest wait first."""
@@ -196,7 +201,7 @@ class LoginThrottle:
 
     def lift(self, kind: str, name: str) -> bool:
         """Forgive an account's (or an address's) failures: the operator vouched for it."""
-        key = f"acct:{name.casefold()}" if kind == "account" else f"addr:{_norm(name)}"
+        key = _account_key(name) if kind == "account" else f"addr:{_norm(name)}"
         with self._lock, self._book.batch():
             return self._book.drop(key)
 
