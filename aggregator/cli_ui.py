@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import operator
 from .config import Config, load_config
 from .errors import ConfigError, Rejected
 from .store import open_store
@@ -102,7 +103,6 @@ def _read_password() -> str:
 
 
 def cmd_ui_user(args: argparse.Namespace) -> int:
-    from . import operator
     from .webui.auth import Role, UserStore, ui_dir
 
     cfg = load_config(args.config)
@@ -126,7 +126,6 @@ def _ui_locks(cfg: Config, args: argparse.Namespace) -> int:
     """The login throttle's lock-outs, shared with every running UI through its file."""
     import time
 
-    from . import operator
     from .webui.auth import ui_dir
     from .webui.throttle import THROTTLE_FILE, LoginThrottle
 
@@ -142,17 +141,14 @@ def _ui_locks(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def enrolled_households(cfg: Config) -> set[str]:
-    from .operator import household_in
-
     store = open_store(cfg)
     try:
-        return {h for row in store.devices() if (h := household_in(row)) is not None}
+        return {h for row in store.devices() if (h := operator.household_in(row)) is not None}
     finally:
         store.close()
 
 
 def cmd_resident_code(args: argparse.Namespace) -> int:
-    from . import operator
     from .webui.auth import ResidentCodes, ui_dir
 
     cfg = load_config(args.config)
