@@ -13,7 +13,6 @@ check of an older checkpoint uses the key that was in effect at its size.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -300,5 +299,3 @@ class Ledger:
         return open_checkpoint(text, chain.key_at(size))
 
 
-def reading_sha256(entry: bytes) -> str:
-    return hashlib.sha256(entry).hexdigest()

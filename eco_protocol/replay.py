@@ -38,8 +38,7 @@ from .records import (
     Revocation,
 )
 from .rules import check_chain
-from .signing import entry_hash, verify_record
-from .signing import reading_signed_bytes as reading_signed_bytes  # its old home: checks imports it
+from .signing import entry_hash, reading_signed_bytes, verify_record
 
 SignatureSink = Callable[[int, Ed25519PublicKey, bytes, bytes, str], None]
 """``(entry index, key, signature, signed bytes, what)`` for a check made elsewhere."""

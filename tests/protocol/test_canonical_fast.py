@@ -98,8 +98,7 @@ def test_signed_bytes_cut_from_the_entry_equal_signing_bytes(serial: str, model:
 
     from eco_protocol.keys import device_id_of, public_key_raw
     from eco_protocol.records import GENESIS_PREV, Reading
-    from eco_protocol.replay import reading_signed_bytes
-    from eco_protocol.signing import sign_record, signing_bytes
+    from eco_protocol.signing import reading_signed_bytes, sign_record, signing_bytes
 
     key = Ed25519PrivateKey.from_private_bytes(bytes(32))
     rec = sign_record({
