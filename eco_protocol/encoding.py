@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from .errors import MalformedRecord
 
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_HEX_RE = re.compile(r"^[0-9a-f]*$")
+_HEX_RE = re.compile(r"[0-9a-f]*")
 
 
 def b64encode(data: bytes) -> str:
@@ -38,7 +38,7 @@ def b64decode(text: str, what: str) -> bytes:
 
 def hex_field(text: object, what: str, length: int) -> str:
     """Validate a lowercase hex string of exactly ``length`` characters."""
-    if not isinstance(text, str) or len(text) != length or not _HEX_RE.match(text):
+    if not isinstance(text, str) or len(text) != length or not _HEX_RE.fullmatch(text):
         raise MalformedRecord(f"{what}: expected {length} lowercase hex characters, got {text!r}")
     return text
 

@@ -51,7 +51,8 @@ def test_base64_refuses_non_strings(value: object) -> None:
 
 def test_hex_field() -> None:
     assert hex_field("ab" * 16, "device_id", 32) == "ab" * 16
-    for bad in ["AB" * 16, "ab" * 15, "ab" * 17, "zz" * 16, 12, None, " " + "a" * 31]:
+    for bad in ["AB" * 16, "ab" * 15, "ab" * 17, "zz" * 16, 12, None, " " + "a" * 31,
+                "a" * 31 + "\n"]:  # $ would match before a trailing newline
         with pytest.raises(MalformedRecord, match="device_id: expected 32 lowercase hex"):
             hex_field(bad, "device_id", 32)
 
