@@ -49,6 +49,7 @@ from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint, parse_ver
 
 from .errors import AggregatorError, Rejected
 from .ledger import key_change_indexes
+from .registry import DEVICE_ID_RE
 from .store.interface import CheckpointRow, LedgerStore
 from .tiles import (
     CHECKPOINT_CONTENT_TYPE,
@@ -68,7 +69,6 @@ NO_CACHE = "no-cache"  # tlog-tiles: the checkpoint must not be cached beyond a 
 MAX_BODY = 64 * 1024
 
 _UINT = re.compile(r"0|[1-9][0-9]{0,17}")
-_DEVICE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +211,7 @@ class LogApi:
             device_id = params.get("device_id")
             if device_id is None:
                 raise ApiError(400, "give index, or device_id and seq", "index")
-            if not _DEVICE_ID.fullmatch(device_id):
+            if not DEVICE_ID_RE.fullmatch(device_id):
                 raise ApiError(400, "device_id must be 32 lowercase hex digits", "device_id")
             seq = _uint(params, "seq")
             reading = self.store.reading(device_id, seq)
