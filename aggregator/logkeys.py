@@ -81,7 +81,14 @@ def rotate(cfg: Config, reason: str, now: datetime | None = None) -> dict[str, A
                                     now or datetime.now(UTC).replace(microsecond=0))
         if ledger.latest_file is not None:
             atomic_write(ledger.latest_file, row.note.encode("utf-8"), 0o644)
-        os.replace(pending, cfg.key_file)
+        try:
+            os.replace(pending, cfg.key_file)
+        except FileNotFoundError:
+            # A running serve saw the new key in the store and finished step 3 itself
+            # (load_log_signer); that is only fine if the key file is now the new key.
+            on_disk = NoteSigner(cfg.origin, load_private_key(cfg.key_file))
+            if on_disk.verifier.vkey != new.verifier.vkey:
+                raise
         fsync_dir(cfg.key_file.parent)
         return {"previous_key": old.verifier.vkey, "new_key": new.verifier.vkey,
                 "change_entry": row.size - 1, "transition_checkpoint_size": row.size,

@@ -155,6 +155,36 @@ def test_a_rotation_cut_short_after_the_commit_is_finished_at_the_next_start(
     assert world.cli("log-key", "history")["keys"][-1] == new_vkey
 
 
+def test_a_rotation_raced_by_a_running_serve_still_succeeds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI, 2026-12-05: serve noticed the new key in the store between rotate's commit and its
+    rename and finished step 3 itself; rotate then failed on the rename although the key was in
+    place. The race is replayed deterministically: another opener runs right before the rename."""
+    world = make_world(tmp_path)
+    world.enrol_pv("Sato")
+    world.send("Sato", 4)
+    cfg = world.cfg
+    real_replace = os.replace
+
+    raced: list[bool] = []
+
+    def serve_gets_there_first(src: Any, dst: Any) -> None:
+        if str(src).endswith(".next") and not raced:
+            raced.append(True)
+            with _opened(cfg):  # serve's own load_log_signer does the rename
+                pass
+        real_replace(src, dst)
+
+    monkeypatch.setattr(logkeys.os, "replace", serve_gets_there_first)
+    out = logkeys.rotate(cfg, "raced")
+    monkeypatch.setattr(logkeys.os, "replace", real_replace)
+    assert raced  # the other opener did run between the commit and the rename
+    assert not logkeys.next_key_path(cfg.key_file).exists()
+    assert NoteSigner(cfg.origin, load_private_key(cfg.key_file)).verifier.vkey == out["new_key"]
+    world.send("Sato", 4, start=4)
+    assert world.cli("log-key", "history")["keys"][-1] == out["new_key"]
+
+
 def test_a_rotation_cut_short_before_the_commit_reuses_its_new_key(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     cfg = world.cfg
