@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 lint: venv
-	$(VENV)/bin/ruff check eco_protocol agent aggregator firmware_sim tests bench
+	$(VENV)/bin/ruff check eco_protocol eco_runtime agent aggregator firmware_sim tests bench
 	$(VENV)/bin/mypy
 
 test: deps venv lint

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from eco_protocol.errors import NoteError
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Quantity
+from eco_runtime.broker_url import BrokerURLError, parse_broker_url
 
 from .errors import ConfigError
 
@@ -101,14 +102,13 @@ class UplinkConfig:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.broker).hostname or "127.0.0.1"
+        return parse_broker_url(self.broker).host
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.broker)
-        if parts.port is not None:
-            return parts.port
-        return 8883 if self.tls else 1883
+        url = parse_broker_url(self.broker)
+        # mqtt://HOST without a port but with tls = true: the TLS port
+        return url.port if urlsplit(self.broker).port is not None or not self.tls else 8883
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,23 +325,16 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
                                  "tls", "ca_file", "max_in_flight", "resend_timeout_s",
                                  "cert_file", "key_file"})
     broker = s.str_("broker", "mqtt://127.0.0.1:1883") or ""
-    parts = urlsplit(broker)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ConfigError(f"[uplink] broker = {broker!r} is not a broker URL: use "
-                          "mqtt://HOST:PORT (or mqtts://HOST:PORT for TLS)")
     try:
-        _ = parts.port
-    except ValueError as e:
-        raise ConfigError(f"[uplink] broker = {broker!r} has an invalid port") from e
-    if parts.path not in ("", "/") or parts.query or parts.username or parts.password:
-        raise ConfigError(f"[uplink] broker = {broker!r}: give only mqtt://HOST:PORT; put "
-                          "credentials in username/password")
-    tls = s.bool_("tls", parts.scheme == "mqtts")
-    if parts.scheme == "mqtts" and not tls:
+        url = parse_broker_url(broker)
+    except BrokerURLError as e:
+        raise ConfigError(f"[uplink] broker = {e}") from e
+    tls = s.bool_("tls", url.tls)
+    if url.tls and not tls:
         raise ConfigError("[uplink] tls = false contradicts the mqtts:// broker URL: "
                           "remove tls or use mqtt://")
-    if tls is False and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ConfigError(f"[uplink] broker {parts.hostname} is not on loopback: TLS is required "
+    if tls is False and not url.on_loopback:
+        raise ConfigError(f"[uplink] broker {url.host} is not on loopback: TLS is required "
                           "there (docs/protocol.md §3); use mqtts://HOST:8883")
     ca = s.str_("ca_file")
     cert, key = s.str_("cert_file"), s.str_("key_file")
@@ -460,15 +453,10 @@ def _broker_url(s: _Section, key: str) -> str | None:
     url = s.str_(key)
     if url is None:
         return None
-    parts = urlsplit(url)
     try:
-        _ = parts.port
-    except ValueError as e:
-        raise ConfigError(f"{s.name} {key} = {url!r} has an invalid port") from e
-    if (parts.scheme not in ("mqtt", "mqtts") or not parts.hostname
-            or parts.path not in ("", "/") or parts.query or parts.username or parts.password):
-        raise ConfigError(f"{s.name} {key} = {url!r}: use mqtt://HOST:PORT (or mqtts://HOST:PORT "
-                          "for TLS); put a login in username/password")
+        parse_broker_url(url)
+    except BrokerURLError as e:
+        raise ConfigError(f"{s.name} {key} = {e}") from e
     return url
 
 
@@ -517,7 +505,7 @@ def _with_uplink_broker(m: MeterConfig, uplink: UplinkConfig) -> MeterConfig:
         src = replace(src, broker=uplink.broker, username=uplink.username,
                       password=uplink.password, tls=uplink.tls, ca_file=uplink.ca_file)
     else:
-        tls = urlsplit(src.broker).scheme == "mqtts"
+        tls = parse_broker_url(src.broker).tls
         src = replace(src, tls=tls, ca_file=uplink.ca_file if tls else None)
     return replace(m, mqtt=src)
 

@@ -48,6 +48,7 @@ from eco_protocol.keys import Ed25519PrivateKey, device_id_of, public_key_raw
 from eco_protocol.logkey import next_keys
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.signing import sign_record
+from eco_runtime.sdnotify import sd_notify
 
 from . import interval
 from .clock import AcceleratedClock, Clock, JumpingClock
@@ -56,7 +57,6 @@ from .diagnose import PastLife, missing_key_advice
 from .errors import AgentError, ConfigError, DeviceKeyLost, MeterError
 from .meters.interface import Meter, MeterIdentity
 from .outbox import Outbox
-from .sdnotify import sd_notify
 from .state import AgentState
 from .uplink import Uplink
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eco_protocol.keyfile import atomic_write
+from eco_runtime.broker_url import LOOPBACK
 
 from .broker_auth import (
     SYSTEMD_HINT,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     from .ca import CertificateAuthority
     from .store.interface import LedgerStore
 
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _print(obj: Any) -> None:
@@ -197,7 +197,7 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
         raise ConfigError(f"{cfg.path} [mqtt]: set username = \"eco-aggregator\" and "
                           "password_file = \"broker/aggregator.password\" (the aggregator's own "
                           "broker login), then run this again")
-    if args.bind not in _LOOPBACK:
+    if args.bind not in LOOPBACK:
         raise ConfigError(f"--bind {args.bind}: the plain listener must stay on loopback; "
                           "devices elsewhere use the TLS listener (docs/protocol.md §3)")
     ensure_aggregator_login(cfg.mqtt)

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from eco_protocol.errors import NoteError
 from eco_protocol.note import parse_witness_key
+from eco_runtime.broker_url import LOOPBACK, BrokerURL, BrokerURLError, parse_broker_url
 
 from .broker_auth import check_username
 from .device_topics import check_prefix
@@ -152,16 +152,11 @@ def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], where: s
     return v
 
 
-def parse_broker_url(url: str, where: str) -> tuple[str, int]:
-    u = urlparse(url)
-    if u.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not u.hostname:
-        raise ConfigError(f"{where}: broker {url!r} must look like mqtt://host:port "
-                          "(mqtts://host:port for TLS)")
+def _broker(url: str, where: str) -> BrokerURL:
     try:
-        port = u.port
-    except ValueError as e:
-        raise ConfigError(f"{where}: broker {url!r} has an invalid port") from e
-    return u.hostname, port or (8883 if u.scheme in ("mqtts", "ssl") else 1883)
+        return parse_broker_url(url)
+    except BrokerURLError as e:
+        raise ConfigError(f"{where}: broker {e}") from e
 
 
 def load_config(path: Path) -> Config:
@@ -187,7 +182,8 @@ def load_config(path: Path) -> Config:
         return q if q.is_absolute() else state_dir / q
 
     store = _store_url(store_t, state_dir, f"{w} [store]")
-    host, port = parse_broker_url(_get(mqtt_t, "broker", str, f"{w} [mqtt]"), f"{w} [mqtt]")
+    broker = _broker(_get(mqtt_t, "broker", str, f"{w} [mqtt]"), f"{w} [mqtt]")
+    host, port = broker.host, broker.port
     interval = float(_get(log_t, "checkpoint_interval_s", (int, float), f"{w} [log]", 2.0))
     # 32 messages (up to 2048 readings): big enough that a commit is cheap, small enough that
     # the broker keeps the next messages in flight while a group is judged, and that two
@@ -322,9 +318,6 @@ def with_device_prefix(text: str, prefix: str) -> str | None:
     return new if n else None
 
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path],
                  where: str) -> MqttConfig:
     """[mqtt] login, TLS and the broker's password file (docs/protocol.md §3 "Broker access")."""
@@ -334,13 +327,13 @@ def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path]
             raise ConfigError(f"{where}: '{key}' must be {typ.__name__}, got {v!r}")
         return v
 
-    scheme = urlparse(t["broker"]).scheme
+    scheme_tls = parse_broker_url(t["broker"]).tls  # already checked by load_config
     tls = opt("tls", bool)
     if tls is None:
-        tls = scheme in ("mqtts", "ssl")
-    elif scheme in ("mqtts", "ssl") and not tls:
+        tls = scheme_tls
+    elif scheme_tls and not tls:
         raise ConfigError(f"{where}: tls = false contradicts the mqtts:// broker URL")
-    if not tls and base.host not in _LOOPBACK:
+    if not tls and base.host not in LOOPBACK:
         raise ConfigError(f"{where}: broker {base.host} is not on loopback: TLS is required "
                           "there (docs/protocol.md §3); use mqtts://HOST:8883 and ca_file")
     username, password = opt("username", str), opt("password", str)

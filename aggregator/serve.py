@@ -38,11 +38,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from agent.sdnotify import sd_notify, watchdog_interval_s
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time
 from eco_protocol.logkey import LOG_KEYS_TOPIC
+from eco_runtime.sdnotify import sd_notify, watchdog_interval_s
 
 from .broker_auth import aggregator_password
 from .config import Config

@@ -82,7 +82,7 @@ BAD = [
     (TASMOTA + "\nchannel = -1", "channel = -1 is out of range"),
     (TASMOTA + '\nchannel = "1"', "channel must be a whole number"),
     (TASMOTA + "\nstale_after_s = 0", "stale_after_s = 0 is out of range"),
-    (TASMOTA + '\nbroker = "tcp://h:1883"', "broker = 'tcp://h:1883': use mqtt://HOST:PORT"),
+    (TASMOTA + '\nbroker = "tcp://h:1883"', "broker = 'tcp://h:1883' is not a broker URL: use mqtt://HOST:PORT"),
     (TASMOTA + '\nbroker = "mqtt://h:99999"', "broker = 'mqtt://h:99999' has an invalid port"),
     (TASMOTA + '\nbroker = "mqtt://u:p@h:1883"', "put a login in username/password"),
     (TASMOTA.replace('"plug1"', '"tele/+/SENSOR"'), "must not contain + #"),

@@ -1,8 +1,8 @@
 """sd_notify(3) without dependencies: READY, WATCHDOG and STOPPING for ``Type=notify`` units.
 
-Shared by the agent and the aggregator (both ship in this distribution). Callers ping the
-watchdog from their main loop after a health check, never from a free-running thread, so a hung
-process is restarted (docs/pitfalls.md §6).
+Shared by the agent and the aggregator, which import it from here and never from each other.
+Callers ping the watchdog from their main loop after a health check, never from a free-running
+thread, so a hung process is restarted (docs/pitfalls.md §6).
 """
 
 from __future__ import annotations

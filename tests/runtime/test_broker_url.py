@@ -1,0 +1,46 @@
+"""One reading of a broker URL for the agent and the aggregator (issue 15 seam 8: the two parsers
+had drifted; ``tcp://`` and ``ssl://`` were accepted by the aggregator only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import load_config
+from aggregator.errors import ConfigError
+from eco_runtime.broker_url import BrokerURL, BrokerURLError, parse_broker_url
+
+
+@pytest.mark.parametrize(("url", "want"), [
+    ("mqtt://127.0.0.1", BrokerURL("127.0.0.1", 1883, False)),
+    ("mqtts://broker.example:8884", BrokerURL("broker.example", 8884, True)),
+    ("mqtts://broker.example", BrokerURL("broker.example", 8883, True)),
+    ("mqtt://[::1]:1884/", BrokerURL("::1", 1884, False)),
+])
+def test_good_urls(url: str, want: BrokerURL) -> None:
+    assert parse_broker_url(url) == want
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("tcp://h:1883", "is not a broker URL"),
+    ("ssl://h:8883", "is not a broker URL"),
+    ("http://h", "is not a broker URL"),
+    ("mqtt://", "is not a broker URL"),
+    ("mqtt://h:99999", "invalid port"),
+    ("mqtt://h:1883/topic", "give only mqtt://HOST:PORT"),
+    ("mqtt://u:secret@h:1883", "put a login in username/password"),
+    ("mqtt://h:1883?x=1", "give only"),
+])
+def test_bad_urls_say_what_to_write(url: str, why: str) -> None:
+    with pytest.raises(BrokerURLError, match=why.replace("?", r"\?")):
+        parse_broker_url(url)
+
+
+def test_the_aggregator_refuses_what_the_agent_refuses(tmp_path: Path) -> None:
+    conf = tmp_path / "aggregator.toml"
+    conf.write_text('[log]\norigin = "o"\n[store]\nstate_dir = "s"\n'
+                    '[mqtt]\nbroker = "tcp://127.0.0.1:1883"\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"\[mqtt\]: broker 'tcp://127.0.0.1:1883' is not a "
+                                          r"broker URL: use mqtt://HOST:PORT"):
+        load_config(conf)
