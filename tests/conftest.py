@@ -12,7 +12,7 @@ import pytest
 
 from aggregator.errors import EnvironmentProblem
 from aggregator.mosquitto import Mosquitto
-from aggregator.pgserver import PostgresServer
+from tests.support.pgserver import PostgresServer
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aggregator.ledger import Ledger
-from aggregator.pgserver import PostgresServer
 from aggregator.registry import build_enrolment, enrol
 from aggregator.store import LedgerStore, StoreUrl, open_store
 from aggregator.store.postgres import PostgresStore
@@ -27,6 +26,7 @@ from eco_protocol.keys import device_id_of, public_key_raw
 from eco_protocol.note import NoteSigner
 from eco_protocol.records import GENESIS_PREV, MeterSpec, Quantity
 from eco_protocol.signing import sign_record
+from tests.support.pgserver import PostgresServer
 
 ORIGIN = "eco-ledger.test.example"
 # what the methodology needs to know about a PV household (eco-aggregator enrol flags)

@@ -11,11 +11,11 @@ import pytest
 
 from aggregator.config import EXAMPLE, load_config
 from aggregator.errors import ConfigError, EnvironmentProblem
-from aggregator.pgserver import PostgresServer
 from aggregator.store import Backend, StoreUrl, open_store
 from aggregator.store.postgres import PostgresStore
 from aggregator.store.sqlite import SqliteStore
 from aggregator.store.url import redact
+from tests.support.pgserver import PostgresServer
 
 from .conftest import StoreBackend
 

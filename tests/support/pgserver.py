@@ -1,4 +1,5 @@
-"""Run a throwaway local PostgreSQL server: for the tests and the benchmarks.
+"""Run a throwaway local PostgreSQL server: for the tests and the benchmarks (so it lives here,
+outside every shipped package; ``bench`` imports it from ``tests.support``).
 
 Not a mock: Debian's real ``initdb`` and ``postgres`` binaries (package ``postgresql``) on a fresh
 cluster in a private temporary directory. The server listens on a Unix socket in that directory
@@ -26,8 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
-from .errors import EnvironmentProblem
-from .mosquitto import free_port
+from aggregator.errors import EnvironmentProblem
+from aggregator.mosquitto import free_port
 
 SERVER_USER = "postgres"  # the cluster owner when we run as root (created by Debian's package)
 SUPERUSER = "eco"  # the superuser role initdb creates in the throwaway cluster
