@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -40,9 +40,9 @@ from typing import Any
 from .creditability import DEFAULT_RULES, CreditRules, parse_day
 from .creditability import JST as JST  # where the programme rules define it
 from .errors import InvalidInput, MalformedRecord
+from .programme_records import GRAMS_PER_TONNE as GRAMS_PER_TONNE
+from .programme_records import credits as credits  # the batch seal's totals must follow it
 from .records import Enrolment, Quantity
-
-GRAMS_PER_TONNE = 1_000_000
 
 
 class MethodologyError(InvalidInput):
@@ -342,11 +342,6 @@ class ReadingFacts:
                                    f"end {self.end.isoformat()} is not after its start")
 
 
-@dataclass
-class Bucket:
-    energy: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENERGY_KEYS, 0))
-
-
 def bucket_energy(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
                   key: Callable[[datetime], str],
                   rules: CreditRules = DEFAULT_RULES) -> dict[str, dict[str, int]]:
@@ -418,15 +413,3 @@ def daily_reduction_g(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
                                             rules))
     return out
 
-
-def credits(reduction_g: int, carry_in_g: int) -> tuple[int, int]:
-    """(whole tonnes issued, grams carried to the next batch).
-
-    A negative sum (EV months that emitted more than they avoided, or a deficit carried in)
-    issues nothing and carries the whole deficit forward, so later batches pay it back before
-    any tonne is issued; flooring it into negative tonnes would be meaningless, and dropping it
-    would over-credit."""
-    total = reduction_g + carry_in_g
-    if total < 0:
-        return 0, total
-    return divmod(total, GRAMS_PER_TONNE)

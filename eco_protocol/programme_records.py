@@ -59,13 +59,32 @@ class Period:
         return {"start": self.start, "end": self.end}
 
 
+GRAMS_PER_TONNE: Final = 1_000_000
+
+
+def credits(reduction_g: int, carry_in_g: int) -> tuple[int, int]:
+    """(whole tonnes issued, grams carried to the next batch); :mod:`methodology` re-exports it.
+
+    It lives beside the record whose totals must follow it: methodology imports the record
+    modules, so a record module importing methodology would close a circle.
+
+    A negative sum (EV months that emitted more than they avoided, or a deficit carried in)
+    issues nothing and carries the whole deficit forward, so later batches pay it back before
+    any tonne is issued; flooring it into negative tonnes would be meaningless, and dropping it
+    would over-credit."""
+    total = reduction_g + carry_in_g
+    if total < 0:
+        return 0, total
+    return divmod(total, GRAMS_PER_TONNE)
+
+
 @dataclass(frozen=True, slots=True)
 class Totals:
     """A batch's totals. ``reduction_g`` may be negative (EV household-months are never clipped
     at zero) and so may the carries: a negative ``reduction_g + carry_in_g`` issues 0 t and is
     carried forward whole as ``carry_over_g``, a deficit later batches pay back first. Only
     ``credits_t`` is never negative, and the four figures must follow from each other exactly
-    (:func:`eco_protocol.methodology.credits`)."""
+    (:func:`credits`)."""
 
     reduction_g: int
     carry_in_g: int
@@ -73,17 +92,15 @@ class Totals:
     carry_over_g: int
 
     def __post_init__(self) -> None:
-        from .methodology import credits as follow
-
         for name in ("reduction_g", "carry_in_g", "carry_over_g"):
             int_field(getattr(self, name), f"totals.{name}")
         int_field(self.credits_t, "totals.credits_t", 0)
-        credits, carry = follow(self.reduction_g + self.carry_in_g, 0)
-        if (credits, carry) != (self.credits_t, self.carry_over_g):
+        credits_t, carry = credits(self.reduction_g + self.carry_in_g, 0)
+        if (credits_t, carry) != (self.credits_t, self.carry_over_g):
             raise MalformedRecord(
                 f"totals: credits_t {self.credits_t} / carry_over_g {self.carry_over_g} do not "
                 f"follow from reduction_g {self.reduction_g} + carry_in_g {self.carry_in_g} "
-                f"(expected {credits} t and {carry} g)")
+                f"(expected {credits_t} t and {carry} g)")
 
     @classmethod
     def from_dict(cls, d: object, what: str = "totals") -> Totals:

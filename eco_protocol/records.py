@@ -519,20 +519,6 @@ class Release(DeviceDecision):
 
 Record = Reading | Receipt | Enrolment | Revocation | Quarantine | Release
 
-
-def __getattr__(name: str) -> Any:
-    """``records.parse_record``, for callers written before :mod:`dispatch` owned it.
-
-    The dispatcher imports this module, so this one must not import it while loading: the
-    import happens here, on first use of the old name, when both modules are complete
-    (tests/protocol/test_imports.py checks that importing ``records`` alone never loads
-    ``dispatch``). New code imports :func:`eco_protocol.dispatch.parse_record`."""
-    if name == "parse_record":
-        from .dispatch import parse_record
-
-        return parse_record
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 __all__ = [
     "ENERGY_EXCUSING_FLAGS", "ENROL_TYPE", "GENESIS_PREV", "MAX_ENTRY_BYTES",
     "MAX_READINGS_PER_MESSAGE", "QUARANTINE_TYPE", "READING_TYPE", "RECEIPT_TYPE",

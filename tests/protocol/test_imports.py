@@ -3,8 +3,7 @@
 A circle among the record modules is how the record layer rotted before (records, programme
 records and log keys importing each other's private helpers); these checks keep it from coming
 back. The graph counts every relative import, at module level or inside a function (a lazy import
-is still a dependency), except the one documented compatibility shim: ``records.__getattr__``
-serves the old name ``records.parse_record`` from :mod:`eco_protocol.dispatch` on first use.
+is still a dependency).
 """
 
 from __future__ import annotations
@@ -18,41 +17,33 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "eco_protocol"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
-# (importer, imported) edges allowed to close a circle, each inside a PEP 562 __getattr__
-COMPAT_SHIMS = {("records", "dispatch")}
 
 
-def _imports(module: str) -> list[tuple[str, list[str], bool]]:
-    """(imported module, names, inside a module-level __getattr__) for each relative import."""
+def _imports(module: str) -> list[tuple[str, list[str]]]:
+    """(imported module, names) for each import of a sibling, at any depth."""
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-    shim_nodes: set[int] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
-            shim_nodes |= {id(n) for n in ast.walk(node)}
-    out = []
+    out: list[tuple[str, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             if node.module is None:  # from . import x
                 for alias in node.names:
-                    out.append((alias.name, [], id(node) in shim_nodes))
+                    out.append((alias.name, []))
             else:
-                out.append((node.module.split(".")[0], [a.name for a in node.names],
-                            id(node) in shim_nodes))
+                out.append((node.module.split(".")[0], [a.name for a in node.names]))
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \
                 node.module.startswith("eco_protocol."):
-            out.append((node.module.split(".")[1], [a.name for a in node.names],
-                        id(node) in shim_nodes))
+            out.append((node.module.split(".")[1], [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            out.extend((a.name.split(".")[1], []) for a in node.names
+                       if a.name.startswith("eco_protocol."))
     return out
 
 
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for m in MODULES:
-        for target, _, in_shim in _imports(m):
-            if in_shim:
-                assert (m, target) in COMPAT_SHIMS, f"{m}.__getattr__ imports {target}"
-                continue
-            if target in graph:
+        for target, _ in _imports(m):
+            if target in graph and target != m:
                 graph[m].add(target)
     return graph
 
@@ -88,6 +79,8 @@ def test_the_protocol_modules_import_each_other_without_a_circle() -> None:
         assert "dispatch" not in graph[record_module]
     assert {"records", "programme_records", "logkey"} <= graph["dispatch"]
     assert not {"programme_records", "logkey"} & graph["records"]
+    # the rule a seal's totals follow lives with the seal; methodology imports it from there
+    assert "methodology" not in graph["programme_records"]
 
 
 def test_the_cycle_finder_finds_a_circle() -> None:
@@ -97,7 +90,7 @@ def test_the_cycle_finder_finds_a_circle() -> None:
 
 def test_no_module_imports_another_modules_private_names() -> None:
     offenders = [f"{m} imports {name} from {target}"
-                 for m in MODULES for target, names, _ in _imports(m)
+                 for m in MODULES for target, names in _imports(m)
                  for name in names if name.startswith("_")]
     assert offenders == []
 
@@ -105,19 +98,11 @@ def test_no_module_imports_another_modules_private_names() -> None:
 @pytest.mark.parametrize("module", MODULES)
 def test_each_module_imports_alone_in_a_fresh_interpreter(module: str) -> None:
     code = (f"import sys, eco_protocol.{module}\n"
-            # the old name still works, but importing the record module alone loads no dispatcher
+            # a record module never loads the dispatcher
             "assert (sys.argv[1] != 'records') or 'eco_protocol.dispatch' not in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True,
                           cwd=PACKAGE.parent, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-
-
-def test_the_old_parse_record_name_is_the_dispatcher() -> None:
-    from eco_protocol import dispatch, records
-
-    assert records.parse_record is dispatch.parse_record
-    with pytest.raises(AttributeError):
-        _ = records.no_such_name  # type: ignore[attr-defined]
 
 
 def test_the_dispatcher_knows_every_signed_record_class() -> None:
@@ -125,7 +110,7 @@ def test_the_dispatcher_knows_every_signed_record_class() -> None:
     from eco_protocol.fields import Signed
 
     def leaves(cls: type) -> set[type]:
-        subs = cls.__subclasses__()
+        subs: list[type] = cls.__subclasses__()
         return {cls} if not subs else set().union(*(leaves(s) for s in subs))
 
     # only the classes the modules name: slots=True leaves the class it replaced behind

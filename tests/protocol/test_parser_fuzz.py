@@ -13,11 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eco_protocol.canonical import canonical_bytes, parse_json
+from eco_protocol.dispatch import parse_record
 from eco_protocol.encoding import b64decode, hex_field, parse_time
 from eco_protocol.errors import InvalidInput, ProtocolError
 from eco_protocol.evidence import parse_entry_line, verify_evidence
 from eco_protocol.logkey import LogKeyChange, next_keys, sign_log_key_change, verify_log_key_change
-from eco_protocol.records import Enrolment, Reading, Receipt, Revocation, parse_record
+from eco_protocol.records import Enrolment, Reading, Receipt, Revocation
 from eco_protocol.replay import LedgerReplay
 from tests.protocol.factories import (
     entries_jsonl,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from eco_protocol.dispatch import parse_record
 from eco_protocol.errors import MalformedRecord, UnknownType
 from eco_protocol.records import (
     GENESIS_PREV,
@@ -22,7 +23,6 @@ from eco_protocol.records import (
     ReceiptStatus,
     Revocation,
     Source,
-    parse_record,
 )
 from eco_protocol.signing import record_hash
 from tests.protocol.factories import (
