@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from agent.clock import Clock
-from agent.meters.skstack import Family
+from agent.meters.skstack_codec import Family
 from firmware_sim.echonet_node import (
     EchonetNode,
     EnergyState,

@@ -1,7 +1,7 @@
 """A simulated Wi-SUN B-route dongle speaking SKSTACK-IP on a pseudo-terminal, with the smart
 meter's ECHONET Lite node (:mod:`firmware_sim.echonet_node`) on the other side of the radio.
 
-Both command families of :mod:`agent.meters.skstack` are spoken — ``bp35a1`` (no SIDE field)
+Both command families of :mod:`agent.meters.skstack_codec` are spoken — ``bp35a1`` (no SIDE field)
 and ``bp35c0`` (BP35C0/C2, RL7023: SIDE in SKSCAN, SKSENDTO, EVENT, EPANDESC and ERXUDP) — with
 the module's habits: echo on after SKRESET until ``SKSREG SFE 0``; ``ROPT``/``WOPT`` answered
 with a CR-only line, the ERXUDP data format kept as in flash (binary until ``WOPT 01``); SKSENDTO
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from agent.clock import Clock
-from agent.meters.skstack import ECHONET_PORT, PANA_PORT, Family, SkProtocolError, ll64
+from agent.meters.skstack_codec import ECHONET_PORT, PANA_PORT, Family, SkProtocolError, ll64
 from firmware_sim.echonet_node import EchonetNode
 from firmware_sim.pty_endpoint import PtyEndpoint
 

@@ -52,21 +52,18 @@ from agent.diagnose import serial_error_text
 from agent.errors import MeterError
 from agent.meters import echonet as el
 from agent.meters.interface import MeterIdentity, Snapshot
-from agent.meters.skstack import (
-    DEFAULT_TIMING,
+from agent.meters.skstack import DEFAULT_TIMING, Session, SkStackClient, Timing
+from agent.meters.skstack_codec import (
     ECHONET_PORT,
     Family,
     PanDescriptor,
     RouteBCredentials,
-    Session,
     SkFail,
     SkJoinFailed,
     SkProtocolError,
     SkSessionLost,
-    SkStackClient,
     SkStackError,
     SkTimeout,
-    Timing,
 )
 from eco_protocol.records import Quantity
 

@@ -23,7 +23,8 @@ from agent.errors import MeterError
 from agent.meters import echonet as el
 from agent.meters.broute import PROTOCOL, BRouteMeter, ReadingUnavailable, Target, evaluate
 from agent.meters.interface import Meter
-from agent.meters.skstack import Family, RouteBCredentials, Timing
+from agent.meters.skstack import Timing
+from agent.meters.skstack_codec import Family, RouteBCredentials
 from agent.runner import open_meter
 from eco_protocol.records import Flag, Quantity
 from firmware_sim.echonet_node import (

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 import pytest
 
 from agent.meters.broute import BRouteMeter
-from agent.meters.skstack import RouteBCredentials, Timing
+from agent.meters.skstack import Timing
+from agent.meters.skstack_codec import RouteBCredentials
 from eco_protocol.records import Quantity
 
 RBID = "FEDCBA9876543210FEDCBA9876543210"

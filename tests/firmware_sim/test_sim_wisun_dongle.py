@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from agent.clock import ManualClock
 from agent.meters import echonet as el
 from agent.meters.broute import BRouteMeter
-from agent.meters.skstack import Family, RouteBCredentials, Timing, parse_erxudp
+from agent.meters.skstack import Timing
+from agent.meters.skstack_codec import Family, RouteBCredentials, parse_erxudp
 from eco_protocol.records import Quantity
 from firmware_sim.echonet_node import EchonetNode, EnergyState, HomeEnergy, MeterSettings
 from firmware_sim.household import Household
