@@ -30,6 +30,7 @@ from .keys import public_key_from_raw
 from .logkey import LogKeyChain, LogKeyChange, chain_from_changes, same_key
 from .merkle import leaf_hash, verify_inclusion
 from .methodology import (
+    HouseholdTerms,
     Methodology,
     fiscal_years_between,
     household_terms,
@@ -133,14 +134,41 @@ def _log_signed(p: Proved, chain: LogKeyChain, what: str) -> None:
 def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = (),
                   min_witnesses: int = 0,
                   evidence: tuple[str, Iterable[str]] | None = None) -> ReportResult:
-    """Check a report; ``evidence`` = (checkpoint text, entries.jsonl lines) for a full check."""
+    """Check a report; ``evidence`` = (checkpoint text, entries.jsonl lines) for a full check.
+
+    The checks run in this order, each section a function below; the first failure raises."""
     res = ReportResult()
+    report = _check_document(report)
+    cp, log, chain = _check_log_key(report, log_vkey, witness_vkeys, min_witnesses, res)
+    seal_p, totals = _check_seal(report, cp, chain, res)
+    seal: BatchSeal = seal_p.record
+    _check_previous_seals(report, cp, chain, seal_p, totals, res)
+    enrol = _check_enrolments(report, cp, chain, seal_p.index, res)
+    method, rules = _check_rules(report, seal, res)
+    households = _check_households(report, enrol, seal, totals, method, rules, res)
+    _check_sample(report, households, cp, enrol, seal_p, res)
+    if evidence is not None:
+        _check_evidence(res, evidence, cp, seal, seal_p.index, report, method, rules, log_vkey,
+                        witness_vkeys, chain.vkeys() if len(chain.keys) > 1 else [])
+    return res
+
+
+def _check_document(report: object) -> dict[str, Any]:
+    """The report's type and its exact set of fields."""
     if not isinstance(report, dict) or report.get("type") != REPORT_TYPE:
         raise ReportProblem(f"not a {REPORT_TYPE} document")
     missing = REPORT_KEYS - set(report)
     extra = set(report) - REPORT_KEYS - {LOG_KEY_CHANGES, DEMONSTRATION}
     if missing or extra:
         raise ReportProblem(f"report fields: missing {sorted(missing)}, unknown {sorted(extra)}")
+    return report
+
+
+def _check_log_key(report: Mapping[str, Any], log_vkey: str, witness_vkeys: Sequence[str],
+                  min_witnesses: int, res: ReportResult
+                  ) -> tuple[Checkpoint, NoteVerifier, LogKeyChain]:
+    """The log key (pinned, or reached from it by proved key changes), the checkpoint it signed
+    and the report's own signature: (checkpoint, the report's log key, the key chain)."""
     try:
         pinned = parse_verifier_key(log_vkey.strip())
         report_key = parse_verifier_key(str(report["log_key"]).strip())
@@ -166,8 +194,13 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     except InvalidInput as e:
         raise ReportProblem(f"sig: {e}") from e
     res.checks.append("report signature by the log key")
+    return cp, log, chain
 
-    # the seal and what it says
+
+def _check_seal(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
+               res: ReportResult) -> tuple[Proved, Totals]:
+    """The seal and what it says: proved, signed, and matching the report's batch, programme,
+    period and totals."""
     seal_p = _proved(report["seal"], "seal", cp)
     if not isinstance(seal_p.record, BatchSeal):
         raise ReportProblem(f"seal (entry {seal_p.index}) is not an eco.batch/v1 record")
@@ -185,8 +218,13 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
             raise ReportProblem(f"{name}: the report says {ours!r}, the seal (entry "
                                 f"{seal_p.index}) says {sealed!r}")
     res.checks.append(f"seal included at entry {seal_p.index}; batch, period and totals match")
+    return seal_p, totals
 
-    # previous seals: no overlap, carry-in chain
+
+def _check_previous_seals(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
+                         seal_p: Proved, totals: Totals, res: ReportResult) -> None:
+    """Previous seals: no overlap, and the carry-in follows the last one's carry-over."""
+    seal: BatchSeal = seal_p.record
     prev = report["previous_seals"]
     if not isinstance(prev, list):
         raise ReportProblem("previous_seals must be a list")
@@ -213,19 +251,26 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     res.checks.append(f"{len(prev)} previous seals: no overlapping period, carry-in "
                       f"{totals.carry_in_g} g follows")
 
-    # enrolments
+
+def _check_enrolments(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
+                     seal_index: int, res: ReportResult) -> dict[str, Enrolment]:
+    """Enrolments: proved, signed by the log key and before the seal; by device id."""
     enrol: dict[str, Enrolment] = {}
     for i, item in enumerate(_list(report, "enrolments")):
         p = _proved(item, f"enrolments[{i}]", cp)
         if not isinstance(p.record, Enrolment):
             raise ReportProblem(f"enrolments[{i}] (entry {p.index}) is not an enrolment")
         _log_signed(p, chain, f"enrolments[{i}]")
-        if p.index >= seal_p.index:
+        if p.index >= seal_index:
             raise ReportProblem(f"enrolments[{i}] (entry {p.index}) comes after the seal")
         enrol[p.record.device_id] = p.record
     res.checks.append(f"{len(enrol)} enrolments included and signed by the log key")
+    return enrol
 
-    # the methodology, the programme's rules, and whether its factors may be certified
+
+def _check_rules(report: Mapping[str, Any], seal: BatchSeal,
+                res: ReportResult) -> tuple[Methodology, CreditRules]:
+    """The methodology, the programme's rules, and whether its factors may be certified."""
     try:
         method = Methodology.from_dict(report["methodology"])
         rules = CreditRules.from_dict(report["methodology"].get("rules"))
@@ -245,6 +290,14 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
         "programme rules included; " + ("DEMONSTRATION programme: illustrative factors allowed, "
                                         "not for certification" if rules.demonstration else
                                         "every emission factor is published and dated"))
+    return method, rules
+
+
+def _check_households(report: Mapping[str, Any], enrol: Mapping[str, Enrolment], seal: BatchSeal,
+                     totals: Totals, method: Methodology, rules: CreditRules,
+                     res: ReportResult) -> list[Any]:
+    """Each household's counts, zeroing, flags and month arithmetic recomputed; the totals and
+    exclusions add up. Returns the report's household list."""
     households = _list(report, "households")
     by_hh: dict[str, list[Enrolment]] = {}
     for en in enrol.values():
@@ -253,49 +306,10 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     months_checked = 0
     excluded_sum: dict[str, int] = {}
     for i, hh in enumerate(households):
-        w = f"households[{i}]"
-        if not isinstance(hh, Mapping):
-            raise ReportProblem(f"{w} must be an object")
-        if set(hh) != HOUSEHOLD_KEYS:
-            raise ReportProblem(f"{w}: fields must be {sorted(HOUSEHOLD_KEYS)}, got "
-                                f"{sorted(hh)}")
-        hh_name = str(hh.get("household"))
-        for dev in hh.get("devices", []):
-            de = enrol.get(dev)
-            if de is None or de.household != hh_name or de.programme != seal.programme:
-                raise ReportProblem(f"{w}.devices: {dev} has no enrolment for household "
-                                    f"{hh_name!r} in programme {seal.programme}")
-        terms = household_terms(by_hh.get(hh_name, []))
-        _check_counts(hh["readings"], f"{w}.readings", excluded_sum)
-        zero = None if seal.methodology == EV else zero_reason(terms, rules)
-        if hh["zeroed_by"] != zero:
-            raise ReportProblem(f"{w}.zeroed_by: the report says {hh['zeroed_by']!r}, the "
-                                f"household's enrolments under the programme rules give {zero!r}")
-        flags = [] if seal.methodology == EV else terms.flags(rules)
-        if hh["flags"] != flags:
-            raise ReportProblem(f"{w}.flags: the report says {hh['flags']!r}, the household's "
-                                f"enrolments under the programme rules give {flags!r}")
-        hh_total = 0
-        for j, m in enumerate(hh.get("months", [])):
-            try:
-                want = month_reduction_g(m["month"], m["energy_wh"], terms, method, rules)
-            except (KeyError, TypeError) as e:
-                raise ReportProblem(f"{w}.months[{j}]: malformed ({e!r})") from e
-            except InvalidInput as e:
-                raise ReportProblem(f"{w}.months[{j}]: {e}") from e
-            if m.get("reduction_g") != want:
-                raise ReportProblem(f"{w}.months[{j}] ({m['month']}): reduction_g "
-                                    f"{m.get('reduction_g')} ≠ {want} recomputed from its "
-                                    "energy figures and the methodology")
-            sc = m["energy_wh"].get("self_consumed", 0)
-            if sc > m["energy_wh"].get("pv_generation", 0) or sc < 0:
-                raise ReportProblem(f"{w}.months[{j}]: self_consumed exceeds PV generation")
-            hh_total += want
-            months_checked += 1
-        if hh.get("reduction_g") != hh_total:
-            raise ReportProblem(f"{w}.reduction_g {hh.get('reduction_g')} ≠ sum of its months "
-                                f"{hh_total}")
+        hh_total, months = _check_household(hh, f"households[{i}]", enrol, by_hh, seal, method,
+                                           rules, excluded_sum)
         total += hh_total
+        months_checked += months
     if total != totals.reduction_g:
         raise ReportProblem(f"totals.reduction_g {totals.reduction_g} ≠ sum over households "
                             f"{total}")
@@ -310,8 +324,68 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
                       f"{months_checked} household-months, {total} g → {totals.credits_t} t "
                       f"(carry-over {totals.carry_over_g} g)")
     res.households, res.reduction_g, res.credits_t = len(households), total, totals.credits_t
+    return households
 
-    # sample
+
+def _check_household(hh: object, w: str, enrol: Mapping[str, Enrolment],
+                    by_hh: Mapping[str, list[Enrolment]], seal: BatchSeal, method: Methodology,
+                    rules: CreditRules, excluded_sum: dict[str, int]) -> tuple[int, int]:
+    """One household row (``w`` names it): (its reduction in grams, its month count). Adds its
+    exclusion counts to ``excluded_sum``."""
+    if not isinstance(hh, Mapping):
+        raise ReportProblem(f"{w} must be an object")
+    if set(hh) != HOUSEHOLD_KEYS:
+        raise ReportProblem(f"{w}: fields must be {sorted(HOUSEHOLD_KEYS)}, got "
+                            f"{sorted(hh)}")
+    hh_name = str(hh.get("household"))
+    for dev in hh.get("devices", []):
+        de = enrol.get(dev)
+        if de is None or de.household != hh_name or de.programme != seal.programme:
+            raise ReportProblem(f"{w}.devices: {dev} has no enrolment for household "
+                                f"{hh_name!r} in programme {seal.programme}")
+    terms = household_terms(by_hh.get(hh_name, []))
+    _check_counts(hh["readings"], f"{w}.readings", excluded_sum)
+    zero = None if seal.methodology == EV else zero_reason(terms, rules)
+    if hh["zeroed_by"] != zero:
+        raise ReportProblem(f"{w}.zeroed_by: the report says {hh['zeroed_by']!r}, the "
+                            f"household's enrolments under the programme rules give {zero!r}")
+    flags = [] if seal.methodology == EV else terms.flags(rules)
+    if hh["flags"] != flags:
+        raise ReportProblem(f"{w}.flags: the report says {hh['flags']!r}, the household's "
+                            f"enrolments under the programme rules give {flags!r}")
+    months = hh.get("months", [])
+    hh_total = sum(_check_month(m, f"{w}.months[{j}]", terms, method, rules)
+                   for j, m in enumerate(months))
+    if hh.get("reduction_g") != hh_total:
+        raise ReportProblem(f"{w}.reduction_g {hh.get('reduction_g')} ≠ sum of its months "
+                            f"{hh_total}")
+    return hh_total, len(months)
+
+
+def _check_month(m: Any, w: str, terms: HouseholdTerms, method: Methodology,
+                rules: CreditRules) -> int:
+    """One household-month (``w`` names it): its reduction recomputed from its energy figures."""
+    try:
+        want = month_reduction_g(m["month"], m["energy_wh"], terms, method, rules)
+    except (KeyError, TypeError) as e:
+        raise ReportProblem(f"{w}: malformed ({e!r})") from e
+    except InvalidInput as e:
+        raise ReportProblem(f"{w}: {e}") from e
+    if m.get("reduction_g") != want:
+        raise ReportProblem(f"{w} ({m['month']}): reduction_g "
+                            f"{m.get('reduction_g')} ≠ {want} recomputed from its "
+                            "energy figures and the methodology")
+    sc = m["energy_wh"].get("self_consumed", 0)
+    if sc > m["energy_wh"].get("pv_generation", 0) or sc < 0:
+        raise ReportProblem(f"{w}: self_consumed exceeds PV generation")
+    return want
+
+
+def _check_sample(report: Mapping[str, Any], households: Sequence[Any], cp: Checkpoint,
+                 enrol: Mapping[str, Enrolment], seal_p: Proved, res: ReportResult) -> None:
+    """The sample: proved readings, signed by their enrolled devices, covered by the batch,
+    chained where consecutive, and every household drawn."""
+    seal: BatchSeal = seal_p.record
     names = {hh["household"] for hh in households}
     sample = _list(report, "sample")
     sampled_hh: set[str] = set()
@@ -349,11 +423,6 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
     res.sample = len(sample)
     res.checks.append(f"{len(sample)} sampled readings: inclusion, device signatures against "
                       f"their enrolments, inside the period, every household sampled")
-
-    if evidence is not None:
-        _check_evidence(res, evidence, cp, seal, seal_p.index, report, method, rules, log_vkey,
-                        witness_vkeys, chain.vkeys() if len(chain.keys) > 1 else [])
-    return res
 
 
 def _check_counts(counts: object, what: str, into: dict[str, int]) -> None:
