@@ -35,11 +35,9 @@ from .fields import SIG, Signed, sig_field, str_field, time_field
 from .keys import Ed25519PublicKey, public_key_raw, verify_signature
 from .note import NoteSigner, NoteVerifier, parse_verifier_key
 from .signing import sign_record, verify_record
+from .topics import LOG_KEYS_TOPIC  # re-exported: the retained topic announcing these records
 
 LOGKEY_TYPE: Final = "eco.logkey/v1"
-# MQTT, retained, published by the aggregator: a JSON array of every eco.logkey/v1 record, oldest
-# first, so an agent that pinned any earlier key can follow the chain to the current one
-LOG_KEYS_TOPIC: Final = "eco/v1/log/keys"
 MAX_ANNOUNCEMENT_BYTES: Final = 256 * 1024
 NEW_KEY_SIG: Final = "new_key_sig"
 
