@@ -8,14 +8,16 @@ SunSpec inverter needs. Test vectors: ``tests/vectors/modbus_rtu.json`` (from
 docs/meters.md §3, checked there against running code; CRC check value 0x4B37 for
 "123456789" is the CRC-16/MODBUS entry of the CRC catalogue).
 
-The agent has its own client-side codec (:mod:`agent.meters.sunspec`); the two are independent
-implementations checked against the same vectors, and the simulator is also exercised with a
-third one (pymodbus) in the tests.
+The agent has its own client-side codec (:mod:`agent.meters.modbus_rtu_codec`); the two are
+independent implementations checked against the same vectors, and the simulator is also
+exercised with a third one (pymodbus) in the tests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from firmware_sim.errors import FrameError
 
 READ_HOLDING_REGISTERS = 0x03
 READ_INPUT_REGISTERS = 0x04
@@ -42,10 +44,6 @@ EXCEPTION_NAMES: dict[int, str] = {
 # requests whose length is fixed: 01..06 are addr fc + 4 bytes + crc (Application Protocol §6)
 _FIXED_REQUEST_FUNCTIONS = frozenset({0x01, 0x02, 0x03, 0x04, 0x05, 0x06})
 _BYTE_COUNT_REQUEST_FUNCTIONS = frozenset({0x0F, 0x10})  # addr fc a a q q n data crc
-
-
-class FrameError(Exception):
-    """A frame is malformed: too short, bad CRC, wrong length or fields out of range."""
 
 
 def _crc_table() -> tuple[int, ...]:

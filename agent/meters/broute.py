@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Final
 import serial
 
 from agent.diagnose import serial_error_text
-from agent.errors import MeterError
+from agent.errors import MeterError, MeterUnavailable
 from agent.meters import echonet as el
 from agent.meters.interface import MeterIdentity, Snapshot
 from agent.meters.skstack import DEFAULT_TIMING, Session, SkStackClient, Timing
@@ -106,7 +106,7 @@ TARGETS: Final[dict[tuple[str, Quantity], Target]] = {
 }
 
 
-class ReadingUnavailable(Exception):
+class ReadingUnavailable(MeterUnavailable):
     """The meter answered, but without a usable register (no data, no unit, not supported)."""
 
 

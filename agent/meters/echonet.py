@@ -55,6 +55,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Final
 
+from agent.errors import MeterDataError
+
 EHD1: Final = 0x10
 EHD2_FORMAT1: Final = 0x81
 EHD2_FORMAT2: Final = 0x82
@@ -62,7 +64,7 @@ HEADER_LENGTH: Final = 12  # EHD1 EHD2 TID(2) SEOJ(3) DEOJ(3) ESV OPC
 ECHONET_UDP_PORT: Final = 3610
 
 
-class EchonetError(Exception):
+class EchonetError(MeterDataError):
     """Bytes that are not a usable ECHONET Lite frame or property value; ``str()`` says why."""
 
 

@@ -54,6 +54,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final, TypeAlias
 
+from agent.errors import MeterDataError, MeterUnavailable
 from eco_protocol.canonical import MAX_SAFE_INTEGER
 
 from .interface import MeterIdentity
@@ -92,7 +93,7 @@ class Device(enum.StrEnum):
     OPENEVSE = "openevse"
 
 
-class PayloadError(Exception):
+class PayloadError(MeterDataError):
     """A payload that cannot be used; ``str()`` says why, in words an installer understands."""
 
 
@@ -100,7 +101,7 @@ class NoEnergyObject(PayloadError):
     """A Tasmota SENSOR message without ``ENERGY`` (another sensor's, or a Teleinfo frame)."""
 
 
-class DeviceUnavailable(Exception):
+class DeviceUnavailable(MeterUnavailable):
     """No usable, fresh reading: the device is offline, silent, or never heard."""
 
 

@@ -33,17 +33,16 @@ Why a small RTU client over pyserial instead of pymodbus's ``ModbusSerialClient`
 pymodbus stays useful as an independent second implementation: a test reads the simulator with
 it, so our framing, the simulator's and pymodbus's all agree.
 
-Framing per Modbus over Serial Line V1.02 §2.5.1 and §6.2.2 (CRC-16, init 0xFFFF, reflected
-polynomial 0xA001, low byte first) and the Application Protocol V1.1b3 §6.3 (function 03) and §7
-(exception responses). The port is opened with ``serial.serial_for_url``, so tests may pass a
-``socket://`` URL as well as a tty path.
+The RTU framing (Modbus over Serial Line V1.02, function 03, exception responses) is the pure
+:mod:`agent.meters.modbus_rtu_codec`; this module is the serial client around it. The port is
+opened with ``serial.serial_for_url``, so tests may pass a ``socket://`` URL as well as a tty
+path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import struct
 import termios
 import threading
 import time
@@ -58,127 +57,21 @@ from agent.diagnose import serial_error_text
 from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import MeterIdentity, Snapshot
+from agent.meters.modbus_rtu_codec import (
+    MAX_READ_REGISTERS,
+    RtuError,
+    RtuExceptionResponse,
+    RtuTimeout,
+    decode_read_response,
+    encode_read_request,
+    expected_response_length,
+    hex_preview,
+)
 
 log = logging.getLogger(__name__)
 
 PROTOCOL = "sunspec-modbus"
-READ_HOLDING_REGISTERS = 0x03
-_EXCEPTION_FLAG = 0x80
 _BITS_PER_CHAR = 11  # start + 8 data + parity or second stop + stop: the worst case
-_EXCEPTION_NAMES = {
-    1: "ILLEGAL FUNCTION",
-    2: "ILLEGAL DATA ADDRESS",
-    3: "ILLEGAL DATA VALUE",
-    4: "SERVER DEVICE FAILURE",
-    5: "ACKNOWLEDGE",
-    6: "SERVER DEVICE BUSY",
-}
-
-
-# --- pure RTU client codec -----------------------------------------------------------------
-
-
-class RtuError(Exception):
-    """A response could not be used; ``str()`` is the cause in words."""
-
-
-class RtuTimeout(RtuError):
-    def __init__(self, message: str, *, silent: bool = False) -> None:
-        super().__init__(message)
-        self.silent = silent  # not a byte came back: the device did not answer at all
-
-
-class RtuCrcError(RtuError):
-    pass
-
-
-class RtuUnexpectedFrame(RtuError):
-    pass
-
-
-class RtuExceptionResponse(RtuError):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _hex(data: bytes, limit: int = 16) -> str:
-    """Bytes for a message: hex, cut after ``limit`` bytes."""
-    head = data[:limit].hex(" ")
-    return head if len(data) <= limit else f"{head} … ({len(data)} bytes)"
-
-
-def _crc16_byte(value: int) -> int:
-    """The bitwise CRC-16/MODBUS step for one byte value (the specification's loop)."""
-    crc = value
-    for _ in range(8):
-        crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-# one table lookup per byte instead of eight shifts: the CRC of every request and response is
-# computed on each poll, and the bitwise loop was the poll's largest CPU cost on a Pi-class box
-_CRC16_TABLE: tuple[int, ...] = tuple(_crc16_byte(b) for b in range(256))
-
-
-def crc16_modbus(data: bytes) -> int:
-    """CRC-16/MODBUS: init 0xFFFF, reflected polynomial 0xA001, no final XOR (table-driven)."""
-    crc = 0xFFFF
-    table = _CRC16_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
-
-
-def encode_read_request(unit: int, address: int, count: int) -> bytes:
-    """Function 03 request: unit, 03, address, quantity (big-endian), CRC (low byte first)."""
-    if not 1 <= unit <= 247:
-        raise ValueError(f"unit {unit} not in 1..247")
-    if not 0 <= address <= 0xFFFF or not 1 <= count <= sl.MAX_READ_REGISTERS:
-        raise ValueError(f"cannot read {count} registers at {address}")
-    body = bytes([unit, READ_HOLDING_REGISTERS]) + address.to_bytes(2, "big")
-    body += count.to_bytes(2, "big")
-    return body + crc16_modbus(body).to_bytes(2, "little")
-
-
-def expected_response_length(head: bytes, count: int) -> int | None:
-    """How many bytes the response to a read of ``count`` registers has, once its first two
-    bytes are known: 5 for an exception response, 5 + 2 × count otherwise."""
-    if len(head) < 2:
-        return None
-    return 5 if head[1] & _EXCEPTION_FLAG else 5 + 2 * count
-
-
-def decode_read_response(frame: bytes, unit: int, count: int) -> list[int]:
-    """The registers of a function 03 response to ``unit`` for ``count`` registers.
-
-    Raises :class:`RtuCrcError`, :class:`RtuExceptionResponse` or :class:`RtuUnexpectedFrame`.
-    """
-    if len(frame) < 5:
-        raise RtuUnexpectedFrame(f"runt frame of {len(frame)} bytes: {_hex(frame)}")
-    if crc16_modbus(frame[:-2]) != int.from_bytes(frame[-2:], "little"):
-        raise RtuCrcError(
-            f"CRC error in a {len(frame)}-byte response ({_hex(frame)}); "
-            "check for line noise, cable termination and the baud rate"
-        )
-    if frame[0] != unit:
-        raise RtuUnexpectedFrame(
-            f"response from unit {frame[0]}, expected {unit}; does another device on the bus "
-            "use the same address?"
-        )
-    fc = frame[1]
-    if fc == READ_HOLDING_REGISTERS | _EXCEPTION_FLAG and len(frame) == 5:
-        code = frame[2]
-        name = _EXCEPTION_NAMES.get(code, "unknown")
-        raise RtuExceptionResponse(code, f"exception response {code:#04x} ({name})")
-    if fc != READ_HOLDING_REGISTERS:
-        raise RtuUnexpectedFrame(f"response with function code {fc:#04x}, expected 0x03")
-    if frame[2] != 2 * count or len(frame) != 5 + 2 * count:
-        raise RtuUnexpectedFrame(
-            f"response carries {frame[2]} data bytes in a {len(frame)}-byte frame, "
-            f"expected {2 * count} for {count} registers"
-        )
-    return list(struct.unpack(f">{count}H", frame[3 : 3 + 2 * count]))
 
 
 # --- the meter -------------------------------------------------------------------------------
@@ -358,7 +251,8 @@ class SunSpecModbusMeter:
                                      f"(unit id {self.unit})", silent=True)
                 raise RtuTimeout(
                     f"incomplete response to {what}: {len(buf)} of {n or expected} bytes "
-                    f"within {budget:.2f} s ({_hex(buf)}); check for line noise and the baud rate"
+                    f"within {budget:.2f} s ({hex_preview(buf)}); check for line noise and the "
+                    "baud rate"
                 )
             if port.timeout is None or port.timeout > remaining:
                 port.timeout = remaining
@@ -418,7 +312,7 @@ class SunSpecModbusMeter:
             return self._read_model(common, sl.COMMON_LENGTH), None
         n_inverter = 2 + min(inverter.length, sl.INVERTER_LENGTH)
         gap = inverter.address - common.address
-        if self._span_ok and n_common <= gap and gap + n_inverter <= sl.MAX_READ_REGISTERS:
+        if self._span_ok and n_common <= gap and gap + n_inverter <= MAX_READ_REGISTERS:
             try:
                 regs = self._read_registers(common.address, gap + n_inverter)
             except RtuExceptionResponse:

@@ -62,7 +62,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agent.errors import AgentError
+from agent.errors import MeterDataError
 
 # --- constants -------------------------------------------------------------------------------
 
@@ -70,7 +70,6 @@ SUNS_MARKER: tuple[int, int] = (0x5375, 0x6E53)  # "SunS"
 DEFAULT_BASE = 40000
 BASE_ADDRESSES: tuple[int, ...] = (40000, 0, 50000)  # the order we probe
 END_MODEL_ID = 0xFFFF
-MAX_READ_REGISTERS = 125  # Modbus function 03 limit (Modbus Application Protocol 6.3)
 MAX_MODELS = 64  # bound on the chain walk; real devices have a handful
 REGISTER_SPACE = 0x10000
 
@@ -226,7 +225,7 @@ class OperatingState:
     STANDBY = 8
 
 
-class SunSpecLayoutError(AgentError):
+class SunSpecLayoutError(MeterDataError):
     """The registers do not form the SunSpec layout we expect (bad marker, broken chain,
     missing model, a mandatory point not implemented). The reader wraps this into a
     :class:`agent.errors.MeterError` naming the meter and port."""

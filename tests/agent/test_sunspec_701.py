@@ -20,6 +20,7 @@ from agent.cli import main as agent_main
 from agent.clock import ManualClock
 from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
+from agent.meters.modbus_rtu_codec import MAX_READ_REGISTERS
 from agent.meters.sunspec import SunSpecModbusMeter
 from firmware_sim.inverter import PtyInverter
 
@@ -57,7 +58,7 @@ def test_701_offsets_match_the_public_point_list() -> None:
     assert {k: off[k] for k in expected} == expected
     assert VECTORS["derived_701_offsets"] == {k: off[k] for k in VECTORS["derived_701_offsets"]}
     # the read stops at TotWh_SF and fits one Modbus request
-    assert 2 + sl.DER_AC_READ_LENGTH == off["TotWh_SF"] + 1 <= sl.MAX_READ_REGISTERS
+    assert 2 + sl.DER_AC_READ_LENGTH == off["TotWh_SF"] + 1 <= MAX_READ_REGISTERS
 
 
 def test_103_offsets_match_the_public_point_list() -> None:

@@ -23,17 +23,16 @@ from agent.clock import AcceleratedClock, ManualClock
 from agent.errors import MeterError
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import Meter
-from agent.meters.sunspec import (
-    PROTOCOL,
+from agent.meters.modbus_rtu_codec import (
     RtuCrcError,
     RtuError,
     RtuExceptionResponse,
     RtuUnexpectedFrame,
-    SunSpecModbusMeter,
     crc16_modbus,
     decode_read_response,
     encode_read_request,
 )
+from agent.meters.sunspec import PROTOCOL, SunSpecModbusMeter
 from firmware_sim.inverter import Faults, PtyInverter
 
 VECTORS: dict[str, Any] = json.loads(
