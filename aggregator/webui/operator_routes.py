@@ -1,0 +1,374 @@
+"""The operator's pages of the web UI (issue 8): ``/fleet`` (devices online/offline by their
+last reading, flagged devices, rejected readings, devices cut off for flooding), ``/security``
+(login lock-outs, ``POST /security/lift``), ``/households``, ``/households/{pseudonym}``
+(readings, energy, CO2, points; ``POST …/redeem``, ``POST …/resident-code``), ``/enrol``
+(``POST``: same validation as ``eco-aggregator enrol``), ``POST /devices/{id}/revoke`` and
+``POST /devices/{id}/release`` — every action through :mod:`aggregator.operator`, like the CLI
+(broker login issued / withdrawn, audit record).
+
+The ledger, points and batch pages are in :mod:`.ledger_routes`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from eco_protocol.encoding import b64decode, format_time
+from eco_protocol.errors import InvalidInput
+from eco_protocol.methodology import terms_problems
+from eco_protocol.records import Quantity
+
+from .. import operator
+from ..errors import AggregatorError, EnvironmentProblem, Rejected
+from ..flood_cutoff import Suspension, read_suspended
+from ..ingest_status import read_status
+from ..ledger import Ledger
+from ..personal import PSEUDONYM_RE
+from ..registry import DEVICE_ID_RE, methodology_terms, parse_meter
+from . import views
+from .auth import Role
+from .charts import COLOURS, Series, bar_chart, share_bar
+from .common import DATE_RE, Pages
+from .households import household_charts, household_data, programme_or_none, redeem
+from .ingest_view import ingest_panel, suspended_rows
+from .templating import FormValues
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PROTOCOLS = ("sunspec-modbus", "echonet-lite", "mqtt-json", "other")
+
+
+class OperatorRoutes(Pages):
+    """Fleet, lock-outs, households, enrolment, revocation and release (operators only)."""
+
+    # --- fleet ---------------------------------------------------------------------------------
+
+    async def fleet_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        t = self.t(request)
+
+        def work() -> views.Fleet:
+            with self.state.store() as store, self.state.view(store) as view:
+                return views.fleet(view, store.devices(), store.rejections(50),
+                                   self.state.ui.clock(), self.state.ui.offline_after)
+
+        f = await run_in_threadpool(work)
+        households = {d.device_id: d.household for d in f.devices}
+        # serve's per-device refused/dropped counts (issue 14: a flooding device is named here)
+        ingest = ingest_panel(
+            await run_in_threadpool(read_status, self.state.cfg.state_dir), households,
+            self.state.ui.clock())
+        health = share_bar([(t(f"state.{s}"), f.counts[s], COLOURS[s])
+                            for s in ("online", "offline", "never", "revoked")],
+                           title=t("fleet.health"))
+        daily = bar_chart([d[5:] for d, _ in f.daily_readings],
+                          [Series(t("chart.readings"), [n for _, n in f.daily_readings],
+                                  COLOURS["readings"])],
+                          title=t("fleet.readings_per_day"), unit=t("chart.readings"))
+        hours = self.state.ui.offline_after.total_seconds() / 3600
+        return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
+                           daily_svg=daily, offline_after_h=f"{hours:g}", ingest=ingest,
+                           suspended=suspended_rows(
+                               await run_in_threadpool(self._suspended), households))
+
+    def _suspended(self) -> dict[str, Suspension]:
+        """Devices serve cut off at the broker for flooding; none if the file is unreadable
+        (the CLI's broker-restore then says why)."""
+        try:
+            return read_suspended(self.state.cfg.mqtt.broker_passwd_file)
+        except EnvironmentProblem as e:
+            log.warning("fleet page: %s", e)
+            return {}
+
+    # --- login lock-outs ----------------------------------------------------------------------
+
+    async def security_page(self, request: Request) -> Response:
+        """Accounts and addresses the login throttle makes wait now, each with a button to
+        lift it (a colleague who forgot a password; the lift is in the audit trail)."""
+        self.require(request, Role.OPERATOR)
+        locks = await run_in_threadpool(self.state.throttle.locks, time.time())
+        return self.render(request, "security.html", "security.title", locks=locks)
+
+    async def lift_post(self, request: Request) -> Response:
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        form = await self.posted(request)
+        kind, name = str(form.get("kind", "")), str(form.get("name", "")).strip()
+        t = self.t(request)
+        if kind not in ("account", "address") or not name:
+            raise HTTPException(400)
+
+        def work() -> str | None:
+            try:
+                operator.lift_lockout(self.state.cfg, actor, self.state.throttle, kind, name)
+            except AggregatorError as e:
+                return str(e)
+            return None
+
+        error = await run_in_threadpool(work)
+        if error is not None:
+            self.flash(request, "error", error)
+        else:
+            self.flash(request, "ok", t("flash.lifted").replace("{n}", name))
+        return self.redirect("/security")
+
+    # --- households ------------------------------------------------------------------------------
+
+    async def households_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        t = self.t(request)
+
+        def work() -> tuple[list[views.Balance], dict[str, int], str | None]:
+            programme, problem = programme_or_none(self.state)
+            with self.state.store() as store, self.state.view(store) as view:
+                counts: dict[str, int] = {}
+                for _, e in view.enrolments.values():
+                    counts[e.household] = counts.get(e.household, 0) + 1
+                if programme is None:
+                    return ([views.Balance(h, 0, 0, 0, 0) for h in sorted(counts)], counts,
+                            t("error.no_programme").replace("{e}", problem or ""))
+                balances, problem = views.balances(view, programme)
+                return balances, counts, problem
+
+        balances, counts, problem = await run_in_threadpool(work)
+        return self.render(request, "households.html", "households.title", balances=balances,
+                           device_count=counts, problem=problem)
+
+    async def household_view(self, request: Request, new_code: str | None = None,
+                             status: int = 200) -> Response:
+        self.require(request, Role.OPERATOR)
+        household = request.path_params["household"]
+        if not PSEUDONYM_RE.fullmatch(household):
+            raise HTTPException(404)
+        page, programme = await run_in_threadpool(household_data, self.state, household)
+        energy, co2 = household_charts(self.t(request), page)
+        names = {r.id: r.name for r in programme.rewards} if programme else {}
+        return self.render(request, "household.html", "household.title", status, page=page,
+                           energy_svg=energy, co2_svg=co2, reward_names=names,
+                           has_code=self.state.residents.has_code(household),
+                           new_code=new_code)
+
+    async def household_page(self, request: Request) -> Response:
+        return await self.household_view(request)
+
+    async def issue_code(self, request: Request) -> Response:
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        await self.posted(request)
+        household = request.path_params["household"]
+        if not PSEUDONYM_RE.fullmatch(household):
+            raise HTTPException(404)
+        await run_in_threadpool(household_data, self.state, household, 0)  # 404 unless enrolled
+        code = await run_in_threadpool(operator.issue_resident_code, self.state.cfg, actor,
+                                       self.state.residents, household)
+        log.info("issued a resident login code for %s", household)
+        return await self.household_view(request, new_code=code)
+
+    async def operator_redeem(self, request: Request) -> Response:
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        form = await self.posted(request)
+        household = request.path_params["household"]
+        if not PSEUDONYM_RE.fullmatch(household):
+            raise HTTPException(404)
+        self._redeem_and_flash(request, *await run_in_threadpool(
+            redeem, self.state, actor, household, str(form.get("reward", ""))))
+        return self.redirect(f"/households/{household}")
+
+    def _redeem_and_flash(self, request: Request, res: Any, error: str | None) -> None:
+        t = self.t(request)
+        if error is not None:
+            self.flash(request, "error", error)
+        else:
+            self.flash(request, "ok", t("flash.redeemed").replace("{reward}", res.reward.name)
+                       .replace("{i}", str(res.index)).replace("{n}", str(res.balance)))
+
+    # --- enrolment and revocation -------------------------------------------------------------
+
+    async def enrol_page(self, request: Request) -> Response:
+        self.require(request, Role.OPERATOR)
+        programme, _ = await run_in_threadpool(programme_or_none, self.state)
+        form = FormValues(programme=programme.id if programme else "",
+                          meter_id_0="pv1", meter_quantity_0="pv_generation",
+                          meter_protocol_0="sunspec-modbus")
+        return self.render(request, "enrol.html", "enrol.title", form=form, errors=[],
+                           result=None, quantities=[q.value for q in Quantity],
+                           protocols=PROTOCOLS)
+
+    def _enrol_form(self, t: Callable[[str], str],
+                    form: FormValues) -> tuple[dict[str, Any] | None, list[str]]:
+        """Validate like ``eco-aggregator enrol``; (arguments for :meth:`_enrol`, errors)."""
+        errors: list[str] = []
+        public = b""
+        try:
+            public = b64decode(form["public_key"].strip(), "public key")
+            if len(public) != 32:
+                errors.append(t("enrol.bad_key"))
+        except InvalidInput:
+            errors.append(t("enrol.bad_key"))
+        reference = form["household"].strip()
+        if not reference:
+            errors.append(t("enrol.household"))
+        programme = form["programme"].strip()
+        if not programme:
+            errors.append(t("enrol.programme"))
+        meters = []
+        for i in range(4):
+            mid = form[f"meter_id_{i}"].strip()
+            if not mid:
+                continue
+            try:
+                meters.append(parse_meter(f"{mid}:{form[f'meter_quantity_{i}']}:"
+                                          f"{form[f'meter_protocol_{i}']}:"
+                                          f"{form[f'meter_rated_w_{i}'].strip()}",
+                                          f"meter {i + 1}"))
+            except Rejected as e:
+                errors.append(str(e))
+        if not meters and not any(t("enrol.no_meter") in e for e in errors):
+            errors.append(t("enrol.no_meter"))
+        numbers: dict[str, float | None] = {}
+        for name, kind in (("ev_wh_per_km", int), ("ev_petrol_km_per_l", float)):
+            text = form[name].strip()
+            try:
+                numbers[name] = kind(text) if text else None
+            except ValueError:
+                errors.append(t("enrol.bad_number").replace("{f}", t(
+                    "enrol.ev_wh_per_km" if name == "ev_wh_per_km" else "enrol.ev_petrol")))
+                numbers[name] = None
+        for name in ("installed", "fit_until"):
+            if form[name] and not DATE_RE.fullmatch(form[name]):
+                errors.append(f"{t('enrol.' + name)}: YYYY-MM-DD")
+        battery = {"yes": True, "no": False}.get(form["battery"])
+        wh = numbers["ev_wh_per_km"]
+        fit = methodology_terms(installed=form["installed"] or None,
+                                fit_status=form["fit_status"] or None,
+                                fit_until=form["fit_until"] or None, battery=battery,
+                                zero_export=form["zero_export"] == "1",
+                                ev_wh_per_km=None if wh is None else int(wh),
+                                ev_petrol_km_per_l=numbers["ev_petrol_km_per_l"])
+        errors.extend(terms_problems([m.quantity for m in meters], fit))
+        if errors:
+            return None, errors
+        return {"public": public, "reference": reference, "programme": programme,
+                "meters": meters, "fit": fit}, []
+
+    def _enrol(self, actor: operator.Actor, public: bytes, reference: str, programme: str,
+               meters: list[Any], fit: dict[str, Any]) -> dict[str, Any]:
+        """What ``eco-aggregator enrol`` does (:func:`aggregator.operator.enrol`: the household
+        reference, the log entry, the broker login), plus a login code for a new household."""
+        with self.state.store() as store:
+            done = operator.enrol(self.state.cfg, self.state.ledger(store), actor,
+                                  public_key=public, reference=reference, programme=programme,
+                                  meters=meters, fit=fit,
+                                  enrolled_at=format_time(self.state.ui.clock()))
+        code = None
+        if not self.state.residents.has_code(done.household):
+            code = self.state.residents.issue(done.household)
+        return {"device_id": done.device_id, "household": done.household, "index": done.index,
+                "code": code, **done.login}
+
+    async def enrol_post(self, request: Request) -> Response:
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        raw = await self.posted(request)
+        form = FormValues({k: str(v) for k, v in raw.items() if k != "csrf"})
+        t = self.t(request)
+        args, errors = self._enrol_form(t, form)
+        result = None
+        if args is not None:
+            try:
+                result = await run_in_threadpool(lambda: self._enrol(actor, **args))
+            except (AggregatorError, InvalidInput) as e:
+                errors = [str(e)]
+        if result is not None:
+            programme_id = form["programme"]
+            form = FormValues(programme=programme_id, meter_id_0="pv1",
+                              meter_quantity_0="pv_generation", meter_protocol_0="sunspec-modbus")
+        return self.render(request, "enrol.html", "enrol.title", 400 if errors else 200,
+                           form=form, errors=errors, result=result,
+                           quantities=[q.value for q in Quantity], protocols=PROTOCOLS)
+
+    async def _device_decision(self, request: Request, reason_key: str,
+                               act: Callable[[Ledger, operator.Actor, str, str], T]
+                               ) -> tuple[T | None, str | None, str | None]:
+        """An operator's decision on one device from its household page (revoke, release): the
+        CSRF-checked form, a required reason, the operator function — the very one the CLI
+        calls. Returns (result, error, household to return to)."""
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        form = await self.posted(request)
+        device_id = request.path_params["device_id"]
+        if not DEVICE_ID_RE.fullmatch(device_id):
+            raise HTTPException(404)
+        reason = str(form.get("reason", "")).strip()
+        t = self.t(request)
+
+        def work() -> tuple[T | None, str | None, str | None]:
+            with self.state.store() as store:
+                household = operator.household_of(store, device_id)
+                try:
+                    if not reason:
+                        raise Rejected(t(reason_key))
+                    return act(self.state.ledger(store), actor, device_id, reason), None, \
+                        household
+                except (AggregatorError, InvalidInput) as e:
+                    return None, str(e), household
+
+        return await run_in_threadpool(work)
+
+    async def revoke_post(self, request: Request) -> Response:
+        """What ``eco-aggregator revoke`` does (:func:`aggregator.operator.revoke`: the log
+        entry and the broker login)."""
+        done, error, household = await self._device_decision(
+            request, "revoke.reason", lambda ledger, actor, device_id, reason: operator.revoke(
+                self.state.cfg, ledger, actor, device_id, reason,
+                format_time(self.state.ui.clock())))
+        t = self.t(request)
+        if error is not None or done is None:
+            self.flash(request, "error", error or "")
+        else:
+            login = t("flash.login_removed" if done.login["broker_login_removed"]
+                      else "flash.login_absent")
+            self.flash(request, "ok", t("flash.revoked").replace("{d}", done.device_id)
+                       .replace("{i}", str(done.index)) + " " + login
+                       .replace("{reload}", str(done.login["broker_reload"])))
+        return self.redirect(f"/households/{household}" if household else "/fleet")
+
+    async def release_post(self, request: Request) -> Response:
+        """The operator's decision on a quarantined (forked) device: let it credit again
+        (:func:`aggregator.operator.release`, an ``eco.release/v1`` entry)."""
+        done, error, household = await self._device_decision(
+            request, "release.reason", lambda ledger, actor, device_id, reason: operator.release(
+                self.state.cfg, ledger, actor, device_id, reason,
+                format_time(self.state.ui.clock())))
+        if error is not None or done is None:
+            self.flash(request, "error", error or "")
+        else:
+            self.flash(request, "ok", self.t(request)("flash.released")
+                       .replace("{d}", done.device_id).replace("{i}", str(done.index)))
+        return self.redirect(f"/households/{household}" if household else "/fleet")
+
+    def routes(self) -> list[Route]:
+        get, post = ["GET"], ["POST"]
+        return [
+            Route("/fleet", self.fleet_page, methods=get),
+            Route("/security", self.security_page, methods=get),
+            Route("/security/lift", self.lift_post, methods=post),
+            Route("/households", self.households_page, methods=get),
+            Route("/households/{household}", self.household_page, methods=get),
+            Route("/households/{household}/resident-code", self.issue_code, methods=post),
+            Route("/households/{household}/redeem", self.operator_redeem, methods=post),
+            Route("/enrol", self.enrol_page, methods=get),
+            Route("/enrol", self.enrol_post, methods=post),
+            Route("/devices/{device_id}/revoke", self.revoke_post, methods=post),
+            Route("/devices/{device_id}/release", self.release_post, methods=post),
+        ]
+
+
+__all__ = ["PROTOCOLS", "OperatorRoutes"]

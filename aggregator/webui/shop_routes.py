@@ -1,0 +1,86 @@
+"""The shop's page of the web UI (issue 8): ``/shop/redeem?t=…`` — the link in a resident's QR
+code (:mod:`.resident_routes`), a signed token naming the household, valid for ``qr_minutes``;
+``POST`` records ``eco.redeem/v1`` through :mod:`aggregator.operator`. Shop and operator
+accounts may use it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from itsdangerous import BadSignature
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import operator
+from ..personal import PSEUDONYM_RE
+from .auth import Role
+from .common import Pages
+from .households import household_data, redeem
+
+log = logging.getLogger(__name__)
+
+
+class ShopRoutes(Pages):
+    """Redeeming a household's points at a shop."""
+
+    def _token_household(self, token: str) -> str | None:
+        try:
+            household = self.state.qr.loads(token, max_age=self.state.ui.qr_minutes * 60)
+        except BadSignature:
+            return None
+        return household if isinstance(household, str) and PSEUDONYM_RE.fullmatch(
+            household) else None
+
+    def _shop_context(self, household: str) -> dict[str, Any]:
+        page, programme = household_data(self.state, household, 0)
+        balance = page.statement.balance if page.statement else 0
+        return {"household": household, "balance": balance, "rewards": page.rewards}
+
+    async def shop_page(self, request: Request) -> Response:
+        self.require(request, Role.SHOP, Role.OPERATOR)
+        token = request.query_params.get("t", "")
+        t = self.t(request)
+        ctx: dict[str, Any] = {"household": None, "token": token, "done": None, "error": None,
+                               "balance": 0, "rewards": []}
+        if token:
+            household = self._token_household(token)
+            if household is None:
+                ctx["error"] = t("shop.expired")
+            else:
+                ctx.update(await run_in_threadpool(self._shop_context, household))
+        return self.render(request, "shop_redeem.html", "shop.title", **ctx)
+
+    async def shop_redeem(self, request: Request) -> Response:
+        user = self.require(request, Role.SHOP, Role.OPERATOR)
+        form = await self.posted(request)
+        t = self.t(request)
+        token = str(form.get("t", ""))
+        household = self._token_household(token)
+        ctx: dict[str, Any] = {"household": None, "token": token, "done": None, "error": None,
+                               "balance": 0, "rewards": []}
+        if household is None:
+            ctx["error"] = t("shop.expired")
+            return self.render(request, "shop_redeem.html", "shop.title", 400, **ctx)
+        res, error = await run_in_threadpool(redeem, self.state, operator.Actor.ui(user.name),
+                                             household, str(form.get("reward", "")))
+        ctx.update(await run_in_threadpool(self._shop_context, household))
+        ctx["done"], ctx["error"] = res, error
+        if res is not None:
+            log.info("%s redeemed %s for %s (entry %d)", user.name, res.reward.id, household,
+                     res.index)
+        return self.render(request, "shop_redeem.html", "shop.title",
+                           200 if error is None else 400, **ctx)
+
+    def routes(self) -> list[Route]:
+        get, post = ["GET"], ["POST"]
+        return [
+            Route("/shop/redeem", self.shop_page, methods=get),
+            Route("/shop/redeem", self.shop_redeem, methods=post),
+        ]
+
+
+__all__ = ["ShopRoutes"]
