@@ -1,7 +1,7 @@
 """A SunSpec inverter's Modbus slave logic: a register image and request → response.
 
 Pure (no I/O, no clock): :class:`SunSpecServer` holds the image built with
-:mod:`agent.meters.sunspec_layout` — ``SunS``, model 1, an inverter model (101/102/103) and/or
+:mod:`firmware_sim.sunspec_registers` — ``SunS``, model 1, an inverter model (101/102/103) and/or
 the DER AC measurement model 701 (as configured: the classic map, a 701-only map of a newer DER
 inverter, or both, as a firmware that added the 7xx models beside the old ones serves), the end
 model — and turns one request frame into one response frame, or into silence where a real RTU
@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 
 from agent.meters import sunspec_layout as sl
 from firmware_sim import modbus_rtu as rtu
+from firmware_sim import sunspec_registers as sr
+from firmware_sim.errors import FrameError
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,7 @@ class SunSpecServer:
         der: sl.DerAcValues | None = None,
     ) -> None:
         self.config = config
-        self._common = sl.encode_common(config.common)
+        self._common = sr.encode_common(config.common)
         self._values = values or sl.InverterValues(model_id=config.inverter_model or 103)
         self._der = der or sl.DerAcValues()
         self._image = self._build()
@@ -77,7 +79,7 @@ class SunSpecServer:
         return self.inverter_address + skip
 
     @property
-    def image(self) -> sl.RegisterImage:
+    def image(self) -> sr.RegisterImage:
         return self._image
 
     @property
@@ -92,19 +94,19 @@ class SunSpecServer:
             self._der = der
         self._image = self._build()
 
-    def _build(self) -> sl.RegisterImage:
+    def _build(self) -> sr.RegisterImage:
         models = [self._common]
         if self.config.inverter_model is not None:
-            models.append(sl.encode_inverter(self._values))
+            models.append(sr.encode_inverter(self._values))
         if self.config.der_ac:
-            models.append(sl.encode_der_ac(self._der))
-        return sl.build_image(self.config.base, models)
+            models.append(sr.encode_der_ac(self._der))
+        return sr.build_image(self.config.base, models)
 
     def handle(self, frame: bytes) -> bytes | None:
         """The response to one request frame, or None where a real slave stays silent."""
         try:
             request = rtu.parse_request(frame)
-        except rtu.FrameError:
+        except FrameError:
             return None  # bad CRC or runt: discarded, as on a real line
         if request.unit != self.config.unit:
             return None  # another slave's request, or a broadcast

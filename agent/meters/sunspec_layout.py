@@ -2,8 +2,9 @@
 and model 701.
 
 Pure functions over lists of 16-bit registers; no I/O. The reader (:mod:`agent.meters.sunspec`)
-and the simulator (:mod:`firmware_sim.sunspec_server`) both import this module, so the agent and
-its test double cannot disagree about an offset.
+decodes with this module; the simulator's encoders (:mod:`firmware_sim.sunspec_registers`) build
+their registers from its offsets, types and markers, so the agent and its test double cannot
+disagree about an offset.
 
 Sources (checked, not remembered):
 
@@ -195,14 +196,6 @@ class DerAcOffset:
     MN_ALRM_INFO = 123  # string, 32 registers
 
 
-# int16 points of model 701 (their "not implemented" is 0x8000, not 0xFFFF): W, VA, Var, A, the
-# temperatures, and per phase W, VA, Var, A, the two voltages (offsets 0, 1, 2, 4, 5, 6 of a group)
-_DER_AC_INT16: tuple[int, ...] = (
-    DerAcOffset.W, DerAcOffset.VA, DerAcOffset.VAR, DerAcOffset.A,
-    *range(DerAcOffset.TMP_AMB, DerAcOffset.TMP_AMB + 6),
-    *(g + o for g in DerAcOffset.PHASES for o in (0, 1, 2, 4, 5, 6)),
-    *range(DerAcOffset.A_SF, DerAcOffset.TMP_SF + 1),
-)
 # what we read of model 701: everything up to TotWh_SF (121 registers, within one Modbus read)
 DER_AC_READ_LENGTH = DerAcOffset.TOT_WH_SF - 1
 
@@ -254,23 +247,6 @@ def decode_int16(reg: int) -> int | None:
     return reg - 0x10000 if reg & 0x8000 else reg
 
 
-def encode_int16(value: int | None) -> int:
-    """int16 to a register; None encodes as not implemented."""
-    if value is None:
-        return UNIMPL_INT16
-    if not -0x7FFF <= value <= 0x7FFF:  # -32768 is reserved for "not implemented"
-        raise SunSpecLayoutError(f"{value} does not fit an implemented int16")
-    return value & 0xFFFF
-
-
-def encode_uint16(value: int | None) -> int:
-    if value is None:
-        return UNIMPL_UINT16
-    if not 0 <= value < UNIMPL_UINT16:
-        raise SunSpecLayoutError(f"{value} does not fit an implemented uint16")
-    return value
-
-
 def decode_sunssf(reg: int) -> int | None:
     """Scale factor (sunssf, signed int16, value = raw × 10^sf); None if not implemented."""
     sf = decode_int16(reg)
@@ -279,12 +255,6 @@ def decode_sunssf(reg: int) -> int | None:
     if not SUNSSF_MIN <= sf <= SUNSSF_MAX:
         raise SunSpecLayoutError(f"scale factor {sf} is outside {SUNSSF_MIN}..{SUNSSF_MAX}")
     return sf
-
-
-def encode_sunssf(sf: int | None) -> int:
-    if sf is not None and not SUNSSF_MIN <= sf <= SUNSSF_MAX:
-        raise SunSpecLayoutError(f"scale factor {sf} is outside {SUNSSF_MIN}..{SUNSSF_MAX}")
-    return encode_int16(sf)
 
 
 def decode_uint32(high: int, low: int) -> int:
@@ -300,14 +270,6 @@ def decode_acc32(high: int, low: int) -> int | None:
     """
     value = decode_uint32(high, low)
     return None if value == UNIMPL_ACC32 else value
-
-
-def encode_acc32(value: int) -> tuple[int, int]:
-    """Accumulator to two registers; it wraps modulo 2^32 like the device's counter does."""
-    if value < 0:
-        raise SunSpecLayoutError(f"accumulator {value} is negative")
-    value %= ACC32_MODULUS
-    return (value >> 16) & 0xFFFF, value & 0xFFFF
 
 
 def decode_uint64(regs: Sequence[int]) -> int:
@@ -328,25 +290,6 @@ def decode_energy64(regs: Sequence[int]) -> int | None:
     """
     value = decode_uint64(regs)
     return None if value in (UNIMPL_UINT64, UNIMPL_ACC64) else value
-
-
-def encode_uint64(value: int | None) -> tuple[int, int, int, int]:
-    """uint64 to four registers; None encodes as not implemented (all ones)."""
-    if value is None:
-        value = UNIMPL_UINT64
-    if not 0 <= value < UINT64_MODULUS:
-        raise SunSpecLayoutError(f"{value} does not fit a uint64")
-    return (value >> 48 & 0xFFFF, value >> 32 & 0xFFFF, value >> 16 & 0xFFFF, value & 0xFFFF)
-
-
-def encode_string(text: str, n_registers: int) -> tuple[int, ...]:
-    """UTF-8 text, NUL-padded to ``n_registers`` × 2 bytes, two bytes per register."""
-    data = text.encode("utf-8")
-    size = 2 * n_registers
-    if len(data) > size:
-        raise SunSpecLayoutError(f"{text!r} is longer than {size} bytes")
-    data = data.ljust(size, b"\0")
-    return tuple((data[i] << 8) | data[i + 1] for i in range(0, size, 2))
 
 
 def decode_string(regs: Sequence[int]) -> str | None:
@@ -427,7 +370,9 @@ class CommonModel:
             ("options", self.options, 8),
             ("version", self.version, 8),
         ):
-            encode_string(value, n)  # raises if it does not fit
+            size = 2 * n  # registers of two bytes, UTF-8, NUL-padded
+            if len(value.encode("utf-8")) > size:
+                raise SunSpecLayoutError(f"{value!r} is longer than {size} bytes")
             if "\0" in value:
                 raise SunSpecLayoutError(f"{name} contains NUL")
         if self.device_address is not None and not 1 <= self.device_address <= 247:
@@ -602,20 +547,6 @@ def decode_common(regs: Sequence[int]) -> CommonModel:
     )
 
 
-def encode_common(common: CommonModel) -> list[int]:
-    """Model 1 as 2 + 66 registers (ID, L, points, Pad)."""
-    regs = [COMMON_MODEL_ID, COMMON_LENGTH]
-    regs += encode_string(common.manufacturer, 16)
-    regs += encode_string(common.model, 16)
-    regs += encode_string(common.options, 8)
-    regs += encode_string(common.version, 8)
-    regs += encode_string(common.serial, 16)
-    regs.append(encode_uint16(common.device_address))
-    regs.append(0)  # Pad
-    assert len(regs) == COMMON_LENGTH + 2
-    return regs
-
-
 def decode_inverter(regs: Sequence[int]) -> InverterValues:
     """Model 101/102/103 from its registers, starting with the ID register.
 
@@ -663,58 +594,6 @@ def decode_inverter(regs: Sequence[int]) -> InverterValues:
     )
 
 
-def encode_inverter(values: InverterValues) -> list[int]:
-    """Model 101/102/103 as 2 + 50 registers; points we do not model are "not implemented"."""
-    regs = [UNIMPL_UINT16] * (INVERTER_LENGTH + 2)
-    regs[InverterOffset.ID] = values.model_id
-    regs[InverterOffset.L] = INVERTER_LENGTH
-    # int16 and sunssf points default to 0x8000, not 0xFFFF
-    for off in (
-        InverterOffset.A_SF,
-        InverterOffset.V_SF,
-        InverterOffset.W,
-        InverterOffset.W_SF,
-        InverterOffset.HZ_SF,
-        InverterOffset.VA,
-        InverterOffset.VA_SF,
-        InverterOffset.VAR,
-        InverterOffset.VAR_SF,
-        InverterOffset.PF,
-        InverterOffset.PF_SF,
-        InverterOffset.WH_SF,
-        InverterOffset.DCA_SF,
-        InverterOffset.DCV_SF,
-        InverterOffset.DCW,
-        InverterOffset.DCW_SF,
-        InverterOffset.TMP_CAB,
-        InverterOffset.TMP_SNK,
-        InverterOffset.TMP_TRNS,
-        InverterOffset.TMP_OT,
-        InverterOffset.TMP_SF,
-    ):
-        regs[off] = UNIMPL_INT16
-    regs[InverterOffset.A] = encode_uint16(values.amps)
-    regs[InverterOffset.APH_A] = encode_uint16(values.amps)
-    regs[InverterOffset.A_SF] = encode_sunssf(values.a_sf)
-    for off in (InverterOffset.PHV_A, InverterOffset.PHV_B, InverterOffset.PHV_C):
-        regs[off] = encode_uint16(values.phase_volts)
-    regs[InverterOffset.V_SF] = encode_sunssf(values.v_sf)
-    regs[InverterOffset.W] = encode_int16(values.w)
-    regs[InverterOffset.W_SF] = encode_sunssf(values.w_sf)
-    regs[InverterOffset.HZ] = encode_uint16(values.hz)
-    regs[InverterOffset.HZ_SF] = encode_sunssf(values.hz_sf)
-    wh_hi, wh_lo = encode_acc32(values.wh if values.wh is not None else UNIMPL_ACC32)
-    regs[InverterOffset.WH] = wh_hi
-    regs[InverterOffset.WH + 1] = wh_lo
-    regs[InverterOffset.WH_SF] = encode_sunssf(values.wh_sf)
-    regs[InverterOffset.TMP_CAB] = encode_int16(values.cabinet_temp)
-    regs[InverterOffset.TMP_SF] = encode_sunssf(values.tmp_sf)
-    regs[InverterOffset.ST] = encode_uint16(values.state)
-    for off in range(InverterOffset.EVT1, InverterOffset.EVT1 + 4):  # Evt1, Evt2: no events
-        regs[off] = 0
-    return regs
-
-
 def decode_der_ac(regs: Sequence[int]) -> DerAcValues:
     """Model 701 from its registers, starting with the ID register; needs offsets 0..120
     (through TotWh_SF), which one read of 121 registers covers."""
@@ -742,63 +621,6 @@ def decode_der_ac(regs: Sequence[int]) -> DerAcValues:
         conn_st=u16(DerAcOffset.CONN_ST),
     )
 
-
-def encode_der_ac(values: DerAcValues) -> list[int]:
-    """Model 701 as 2 + 153 registers; points we do not model are "not implemented" by type
-    (0x8000 for int16/sunssf, all ones for unsigned, enum and bitfield points, NUL strings)."""
-    regs = [UNIMPL_UINT16] * (DER_AC_LENGTH + 2)
-    for off in _DER_AC_INT16:
-        regs[off] = UNIMPL_INT16
-    regs[DerAcOffset.MN_ALRM_INFO :] = [0] * 32
-    regs[DerAcOffset.ID] = DER_AC_MODEL_ID
-    regs[DerAcOffset.L] = DER_AC_LENGTH
-    regs[DerAcOffset.ST] = encode_uint16(values.st)
-    regs[DerAcOffset.INV_ST] = encode_uint16(values.inv_st)
-    regs[DerAcOffset.CONN_ST] = encode_uint16(values.conn_st)
-    regs[DerAcOffset.ALRM : DerAcOffset.ALRM + 2] = [0, 0]  # no alarms
-    regs[DerAcOffset.W] = encode_int16(values.w)
-    regs[DerAcOffset.W_SF] = encode_sunssf(values.w_sf)
-    regs[DerAcOffset.TOT_WH_INJ : DerAcOffset.TOT_WH_INJ + 4] = encode_uint64(values.tot_wh_inj)
-    regs[DerAcOffset.TOT_WH_ABS : DerAcOffset.TOT_WH_ABS + 4] = encode_uint64(values.tot_wh_abs)
-    regs[DerAcOffset.TOT_WH_SF] = encode_sunssf(values.tot_wh_sf)
-    assert len(regs) == DER_AC_LENGTH + 2
-    return regs
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterImage:
-    """A contiguous block of holding registers starting at protocol address ``start``."""
-
-    start: int
-    registers: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        if self.start < 0 or self.start + len(self.registers) > REGISTER_SPACE:
-            raise SunSpecLayoutError("register image does not fit the 16-bit address space")
-        for r in self.registers:
-            _check_register(r)
-
-    def read(self, address: int, count: int) -> tuple[int, ...] | None:
-        """Registers ``address .. address+count-1``, or None if any lies outside the image."""
-        lo = address - self.start
-        if count < 1 or lo < 0 or lo + count > len(self.registers):
-            return None
-        return self.registers[lo : lo + count]
-
-
-def build_image(base: int, models: Sequence[Sequence[int]]) -> RegisterImage:
-    """``SunS`` at ``base``, then each model's registers (ID and L included), then the end
-    model (0xFFFF, 0)."""
-    regs: list[int] = list(SUNS_MARKER)
-    for m in models:
-        if len(m) < 2 or m[1] != len(m) - 2:
-            raise SunSpecLayoutError("a model's L register does not match its length")
-        regs.extend(m)
-    regs += [END_MODEL_ID, 0]
-    return RegisterImage(start=base, registers=tuple(regs))
-
-
-# --- discovery -------------------------------------------------------------------------------
 
 ReadFn = Callable[[int, int], Sequence[int] | None]
 """``read(address, count)``: the registers, or None when the device answers that the addresses do

@@ -33,6 +33,7 @@ from agent.meters.modbus_rtu_codec import (
     encode_read_request,
 )
 from agent.meters.sunspec import PROTOCOL, SunSpecModbusMeter
+from firmware_sim import sunspec_registers as sr
 from firmware_sim.inverter import Faults, PtyInverter
 
 VECTORS: dict[str, Any] = json.loads(
@@ -101,26 +102,26 @@ def test_decoder_raises_only_rtu_errors(data: bytes, count: int) -> None:
 
 def test_scalar_codecs_and_not_implemented_values() -> None:
     assert sl.decode_int16(0xFFFF) == -1 and sl.decode_int16(0x8000) is None
-    assert sl.encode_int16(-1) == 0xFFFF and sl.encode_int16(None) == 0x8000
+    assert sr.encode_int16(-1) == 0xFFFF and sr.encode_int16(None) == 0x8000
     assert sl.decode_uint16(0xFFFF) is None and sl.decode_uint16(7) == 7
     assert sl.decode_sunssf(0xFFFE) == -2 and sl.decode_sunssf(0x8000) is None
     with pytest.raises(sl.SunSpecLayoutError):
         sl.decode_sunssf(11)
     assert sl.decode_acc32(0x0001, 0x0002) == 65538
     assert sl.decode_acc32(0, 0) is None  # acc32 0 = not implemented (pysunspec2 mb.py)
-    assert sl.encode_acc32(2**32 + 5) == (0, 5)  # wraps like the device's counter
+    assert sr.encode_acc32(2**32 + 5) == (0, 5)  # wraps like the device's counter
     with pytest.raises(sl.SunSpecLayoutError):
         sl.decode_int16(0x10000)
 
 
 def test_strings() -> None:
-    regs = sl.encode_string("SunS", 2)
+    regs = sr.encode_string("SunS", 2)
     assert regs == sl.SUNS_MARKER
-    assert sl.encode_string("abc", 3) == (0x6162, 0x6300, 0x0000)
-    assert sl.decode_string(sl.encode_string("東芝 PV", 16)) == "東芝 PV"
+    assert sr.encode_string("abc", 3) == (0x6162, 0x6300, 0x0000)
+    assert sl.decode_string(sr.encode_string("東芝 PV", 16)) == "東芝 PV"
     assert sl.decode_string((0, 0x4142)) is None  # NUL first: not implemented
-    with pytest.raises(sl.SunSpecLayoutError, match="longer than 4 bytes"):
-        sl.encode_string("abcde", 2)
+    with pytest.raises(sr.EncodeError, match="longer than 4 bytes"):
+        sr.encode_string("abcde", 2)
     with pytest.raises(sl.SunSpecLayoutError, match="UTF-8"):
         sl.decode_string((0xFFFE,))
 
@@ -137,18 +138,18 @@ def test_energy_scaling(raw: int, sf: int, wh: int, wrap: int) -> None:
 
 
 def test_models_round_trip() -> None:
-    regs = sl.encode_common(COMMON)
+    regs = sr.encode_common(COMMON)
     assert len(regs) == 68 and regs[:2] == [1, 66]
     assert sl.decode_common(regs) == COMMON
     solaredge = [1, 65, *regs[2:67]]  # L=65: no Pad (docs/meters.md)
     assert sl.decode_common(solaredge) == COMMON
     values = sl.InverterValues(model_id=102, w=1500, w_sf=0, wh=987654, wh_sf=0, state=4)
-    inv = sl.encode_inverter(values)
+    inv = sr.encode_inverter(values)
     assert len(inv) == 52 and inv[:2] == [102, 50]
     assert inv[sl.InverterOffset.WH : sl.InverterOffset.WH + 2] == [0x000F, 0x1206]
     decoded = sl.decode_inverter(inv)
     assert (decoded.energy_wh(), decoded.power_w(), decoded.state) == (987654, 1500, 4)
-    unimplemented = sl.decode_inverter(sl.encode_inverter(sl.InverterValues(model_id=103)))
+    unimplemented = sl.decode_inverter(sr.encode_inverter(sl.InverterValues(model_id=103)))
     assert unimplemented.energy_wh() is None and unimplemented.power_w() is None
 
 
@@ -183,13 +184,13 @@ def image_at(base: int, models: Sequence[Sequence[int]], end: Sequence[int] = ()
     return {base + i: r for i, r in enumerate(regs)}
 
 
-INVERTER = sl.encode_inverter(sl.InverterValues(model_id=103, wh=5, wh_sf=0))
+INVERTER = sr.encode_inverter(sl.InverterValues(model_id=103, wh=5, wh_sf=0))
 NAMEPLATE = [120, 3, 0, 0, 0]  # a model we do not read, between 1 and 103
 
 
 @pytest.mark.parametrize("base", [40000, 0, 50000])
 def test_parse_model_chain_at_each_base(base: int) -> None:
-    image = image_at(base, [sl.encode_common(COMMON), NAMEPLATE, INVERTER], [0xFFFF, 0])
+    image = image_at(base, [sr.encode_common(COMMON), NAMEPLATE, INVERTER], [0xFFFF, 0])
     chain = sl.parse_model_chain(reader(image))
     assert chain.base == base
     assert [m.model_id for m in chain.models] == [1, 120, 103]
@@ -199,7 +200,7 @@ def test_parse_model_chain_at_each_base(base: int) -> None:
 
 
 def test_end_marker_without_length_and_missing_end_marker() -> None:
-    models = [sl.encode_common(COMMON), INVERTER]
+    models = [sr.encode_common(COMMON), INVERTER]
     no_l = sl.parse_model_chain(reader(image_at(40000, models, [0xFFFF])))
     no_end = sl.parse_model_chain(reader(image_at(40000, models)))
     assert [m.model_id for m in no_l.models] == [m.model_id for m in no_end.models] == [1, 103]
@@ -213,7 +214,7 @@ def test_chain_errors() -> None:
         sl.parse_model_chain(reader({40000: 7, 40001: 7, 0: 1, 1: 2}))
     with pytest.raises(sl.SunSpecLayoutError, match="not 1"):
         sl.parse_model_chain(reader(image_at(40000, [INVERTER], [0xFFFF, 0])))
-    looping = image_at(0, [sl.encode_common(COMMON)] + [[9, 0]] * 70, [0xFFFF, 0])
+    looping = image_at(0, [sr.encode_common(COMMON)] + [[9, 0]] * 70, [0xFFFF, 0])
     with pytest.raises(sl.SunSpecLayoutError, match="more than 64 models"):
         sl.parse_model_chain(reader(looping))
     with pytest.raises(sl.SunSpecLayoutError, match="overflows"):
