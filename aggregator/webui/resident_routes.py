@@ -6,7 +6,6 @@ for ``qr_minutes``, read by :mod:`.shop_routes`).
 
 from __future__ import annotations
 
-import logging
 import time
 
 from starlette.concurrency import run_in_threadpool
@@ -17,8 +16,6 @@ from starlette.routing import Route
 from .common import Pages, audit_log
 from .households import household_charts, household_data
 from .qr import qr_svg
-
-log = logging.getLogger(__name__)
 
 
 class ResidentRoutes(Pages):

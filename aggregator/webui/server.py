@@ -11,7 +11,8 @@ import time
 import uvicorn
 
 from ..errors import ConfigError
-from .app import UiConfig, create_app
+from .app import create_app
+from .common import UiConfig
 
 log = logging.getLogger(__name__)
 
