@@ -225,6 +225,3 @@ def build_image(base: int, models: Sequence[Sequence[int]]) -> RegisterImage:
         regs.extend(m)
     regs += [END_MODEL_ID, 0]
     return RegisterImage(start=base, registers=tuple(regs))
-
-
-# --- discovery -------------------------------------------------------------------------------

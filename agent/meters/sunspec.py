@@ -7,7 +7,7 @@ inverter that has only the 7xx models; the rule and its reasons are in
 the identity from model 1 (Mn, Md, SN). With both models present, TotWhInj is read too and a
 disagreement with WH is logged and shown by ``eco-agent probe``. The register map is
 discovered on the first read, and again after any failure, by walking the model chain from the
-``SunS`` marker (:func:`agent.meters.sunspec_layout.parse_model_chain`; bases 40000, 0, 50000).
+``SunS`` marker (:func:`agent.meters.sunspec_chain.parse_model_chain`; bases 40000, 0, 50000).
 Model 1 is re-read on every read, so a swapped device is never signed under the old serial;
 when model 1 and the inverter model fit in one request (≤ 125 registers) both come in one
 transaction, and model 1 is decoded again only when its registers changed.
@@ -55,6 +55,7 @@ import serial
 
 from agent.diagnose import serial_error_text
 from agent.errors import MeterError
+from agent.meters import sunspec_chain as sc
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import MeterIdentity, Snapshot
 from agent.meters.modbus_rtu_codec import (
@@ -79,10 +80,10 @@ _BITS_PER_CHAR = 11  # start + 8 data + parity or second stop + stop: the worst 
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    chain: sl.ModelChain
-    common: sl.ModelHeader
-    inverter: sl.ModelHeader | None  # model 101/102/103
-    der: sl.ModelHeader | None  # model 701
+    chain: sc.ModelChain
+    common: sc.ModelHeader
+    inverter: sc.ModelHeader | None  # model 101/102/103
+    der: sc.ModelHeader | None  # model 701
 
 
 class _Bus:
@@ -142,7 +143,7 @@ class SunSpecModbusMeter:
         self._span_ok = True
 
     @property
-    def chain(self) -> sl.ModelChain | None:
+    def chain(self) -> sc.ModelChain | None:
         """The model chain found by the last discovery, if it is still trusted."""
         return None if self._layout is None else self._layout.chain
 
@@ -274,7 +275,7 @@ class SunSpecModbusMeter:
             return None
 
     def _discover(self) -> _Layout:
-        chain = sl.parse_model_chain(self._probe, self.bases)
+        chain = sc.parse_model_chain(self._probe, self.bases)
         common = chain.find((sl.COMMON_MODEL_ID,))
         inverter = chain.find(sl.INVERTER_MODEL_IDS)
         found = ", ".join(str(m.model_id) for m in chain.models)
@@ -289,11 +290,11 @@ class SunSpecModbusMeter:
         self._disagreement = None
         return _Layout(chain=chain, common=common, inverter=inverter, der=der)
 
-    def _read_model(self, header: sl.ModelHeader, max_length: int) -> list[int]:
+    def _read_model(self, header: sc.ModelHeader, max_length: int) -> list[int]:
         return self._check_model(
             header, self._read_registers(header.address, 2 + min(header.length, max_length)))
 
-    def _check_model(self, header: sl.ModelHeader, regs: list[int]) -> list[int]:
+    def _check_model(self, header: sc.ModelHeader, regs: list[int]) -> list[int]:
         if regs[0] != header.model_id:
             raise sl.SunSpecLayoutError(
                 f"register {header.address} now holds model {regs[0]}, "

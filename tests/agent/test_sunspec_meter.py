@@ -21,6 +21,7 @@ from sunspec_kit import MIDNIGHT, NOON
 
 from agent.clock import AcceleratedClock, ManualClock
 from agent.errors import MeterError
+from agent.meters import sunspec_chain as sc
 from agent.meters import sunspec_layout as sl
 from agent.meters.interface import Meter
 from agent.meters.modbus_rtu_codec import (
@@ -191,18 +192,18 @@ NAMEPLATE = [120, 3, 0, 0, 0]  # a model we do not read, between 1 and 103
 @pytest.mark.parametrize("base", [40000, 0, 50000])
 def test_parse_model_chain_at_each_base(base: int) -> None:
     image = image_at(base, [sr.encode_common(COMMON), NAMEPLATE, INVERTER], [0xFFFF, 0])
-    chain = sl.parse_model_chain(reader(image))
+    chain = sc.parse_model_chain(reader(image))
     assert chain.base == base
     assert [m.model_id for m in chain.models] == [1, 120, 103]
     inverter = chain.find(sl.INVERTER_MODEL_IDS)
-    assert inverter == sl.ModelHeader(model_id=103, address=base + 2 + 68 + 5, length=50)
+    assert inverter == sc.ModelHeader(model_id=103, address=base + 2 + 68 + 5, length=50)
     assert inverter.end == inverter.address + 52
 
 
 def test_end_marker_without_length_and_missing_end_marker() -> None:
     models = [sr.encode_common(COMMON), INVERTER]
-    no_l = sl.parse_model_chain(reader(image_at(40000, models, [0xFFFF])))
-    no_end = sl.parse_model_chain(reader(image_at(40000, models)))
+    no_l = sc.parse_model_chain(reader(image_at(40000, models, [0xFFFF])))
+    no_end = sc.parse_model_chain(reader(image_at(40000, models)))
     assert [m.model_id for m in no_l.models] == [m.model_id for m in no_end.models] == [1, 103]
 
 
@@ -211,14 +212,14 @@ def test_chain_errors() -> None:
         sl.SunSpecLayoutError,
         match=r"no SunS marker \(40000: 0007 0007; 0: 0001 0002; 50000: no such address\)",
     ):
-        sl.parse_model_chain(reader({40000: 7, 40001: 7, 0: 1, 1: 2}))
+        sc.parse_model_chain(reader({40000: 7, 40001: 7, 0: 1, 1: 2}))
     with pytest.raises(sl.SunSpecLayoutError, match="not 1"):
-        sl.parse_model_chain(reader(image_at(40000, [INVERTER], [0xFFFF, 0])))
+        sc.parse_model_chain(reader(image_at(40000, [INVERTER], [0xFFFF, 0])))
     looping = image_at(0, [sr.encode_common(COMMON)] + [[9, 0]] * 70, [0xFFFF, 0])
     with pytest.raises(sl.SunSpecLayoutError, match="more than 64 models"):
-        sl.parse_model_chain(reader(looping))
+        sc.parse_model_chain(reader(looping))
     with pytest.raises(sl.SunSpecLayoutError, match="overflows"):
-        sl.parse_model_chain(reader(image_at(50000, [[1, 60000]])))
+        sc.parse_model_chain(reader(image_at(50000, [[1, 60000]])))
 
 
 def test_transport_errors_propagate_from_discovery() -> None:
@@ -226,7 +227,7 @@ def test_transport_errors_propagate_from_discovery() -> None:
         raise TimeoutError("silent")
 
     with pytest.raises(TimeoutError):
-        sl.parse_model_chain(read)
+        sc.parse_model_chain(read)
 
 
 # --- the reader against a simulated inverter on a real pty -------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.meters import sunspec_chain as sc
 from agent.meters import sunspec_layout as sl
 from firmware_sim import modbus_rtu as rtu
 from firmware_sim.sunspec_server import ServerConfig, SunSpecServer
@@ -74,7 +75,7 @@ def test_chain_discovery_over_the_server() -> None:
         response = rtu.parse_response(s.handle(rtu.build_read_request(1, address, count)) or b"")
         return response.registers if isinstance(response, rtu.ReadResponse) else None
 
-    chain = sl.parse_model_chain(read)
+    chain = sc.parse_model_chain(read)
     assert chain.base == 50000
     assert [(m.model_id, m.address, m.length) for m in chain.models] == [
         (1, 50002, 66),
@@ -125,7 +126,7 @@ def test_maps_with_model_701(inverter_model: int | None, ids: list[int]) -> None
     config = ServerConfig(common=COMMON, inverter_model=inverter_model, der_ac=True)
     s = SunSpecServer(config, der=sl.DerAcValues(tot_wh_inj=4242, tot_wh_sf=-1))
     assert config.model_ids == tuple(ids)
-    chain = sl.parse_model_chain(lambda a, n: s.image.read(a, n))
+    chain = sc.parse_model_chain(lambda a, n: s.image.read(a, n))
     assert [m.model_id for m in chain.models] == ids
     der = chain.find((701,))
     assert der is not None and der.address == s.der_address and der.length == 153
