@@ -19,8 +19,10 @@ box must boot without a network). The sharp edges of docs/pitfalls.md §1 shape 
   hash, reason, time; the newest 100 and a total) in the same transaction, ``eco-agent status``
   shows it under ``non_creditable``, and it is logged once at WARNING with its reason.
   ``"creditable": true`` or no such field (an aggregator before v1.1) means creditable.
-* ``rejected`` with ``gap: …`` and ``expected_seq`` → the pending readings from ``expected_seq``
-  are sent again (except those already re-sent after the message that caused the gap).
+* ``rejected`` with reason code ``gap`` and ``expected_seq`` → the pending readings from
+  ``expected_seq`` are sent again (except those already re-sent after the message that caused the
+  gap). Decisions go by the reason *code* (docs/protocol.md §3.2: a reason is ``"<code>: <text>"``,
+  the receipt has no separate code field), never by the wording of the text.
 * ``rejected`` with reason code ``future`` (the part before the colon: the interval ends after
   the aggregator's clock plus its allowed skew, i.e. this device's clock runs ahead) → the
   reading is **not** set aside: setting it aside would stall the device's chain for good, since
@@ -41,7 +43,6 @@ import contextlib
 import logging
 import queue
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,17 +51,19 @@ from pathlib import Path
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import format_time
 from eco_protocol.errors import MalformedRecord, ProtocolError
-from eco_protocol.logkey import LOG_KEYS_TOPIC, MAX_ANNOUNCEMENT_BYTES, next_keys
+from eco_protocol.logkey import MAX_ANNOUNCEMENT_BYTES, next_keys
 from eco_protocol.note import NoteVerifier
 from eco_protocol.records import Receipt, ReceiptStatus
 from eco_protocol.signing import verify_record
+from eco_protocol.topics import LOG_KEYS_TOPIC, readings_topic, receipts_topic, status_topic
+from eco_runtime.mqtt_client import ClientSettings, TLSFilesError, Will, new_client
 
 from .config import UplinkConfig
 from .diagnose import broker_advice, classify_connect_error, tls_file_problem
@@ -70,16 +73,15 @@ from .outbox import Outbox, StoredReading
 log = logging.getLogger(__name__)
 
 MAX_RECEIPT_BYTES: Final = 256 * 1024
+# the rejection codes of docs/protocol.md §3.3 that this device acts on (any other: set aside)
+GAP: Final = "gap"
+FUTURE: Final = "future"
 
 
 def reason_code(reason: str | None) -> str:
     """The machine-readable part of a receipt reason: ``"future: interval ends …"`` →
-    ``"future"``."""
+    ``"future"`` (docs/protocol.md §3.2: ``"<code>: <text>"``; the text is for people)."""
     return (reason or "").split(":", 1)[0].strip()
-
-
-def topic(device_id: str, leaf: str) -> str:
-    return f"eco/v1/{device_id}/{leaf}"
 
 
 def is_topic(delivered: str, ours: str) -> bool:
@@ -135,20 +137,6 @@ def check_tls_files(ca_file: Path | None, cert_file: Path | None = None,
             ctx.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
         except ssl.SSLError as e:
             raise ConfigError(tls_file_problem("cert_file", cert_file, e)) from e
-
-
-class _Client(mqtt.Client):
-    """paho's client, keeping the exception of the last failed connection attempt (paho's
-    network thread swallows it and calls ``on_connect_fail`` without it)."""
-
-    last_connect_error: BaseException | None = None
-
-    def reconnect(self) -> MQTTErrorCode:
-        try:
-            return super().reconnect()
-        except OSError as e:
-            self.last_connect_error = e
-            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +198,9 @@ class Uplink:
         self._on_log_key = on_log_key
         self._monotonic = monotonic
         self._wall = wall
-        self.readings_topic = topic(device_id, "readings")
-        self.receipts_topic = topic(device_id, "receipts")
-        self.status_topic = topic(device_id, "status")
+        self.readings_topic = readings_topic(device_id)
+        self.receipts_topic = receipts_topic(device_id)
+        self.status_topic = status_topic(device_id)
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self.connected = False
         self._awaiting: dict[int, _Sent] = {}
@@ -223,20 +211,26 @@ class Uplink:
         self.last_error: str | None = None
         self._started = False
 
-        c = _Client(CallbackAPIVersion.VERSION2, client_id=device_id,
-                        protocol=mqtt.MQTTv5, reconnect_on_failure=True)
-        c.username_pw_set(config.username or device_id, config.password)
-        c.will_set(self.status_topic, b"offline", qos=1, retain=True)
-        # our own window bounds what we hand to paho; these caps are the backstop
-        # (docs/pitfalls.md §1)
-        c.max_inflight_messages_set(config.max_in_flight + 4)
-        c.max_queued_messages_set(config.max_in_flight + 8)
-        c.reconnect_delay_set(*reconnect_delay)
-        if config.tls:
+        if config.tls:  # first: its errors name the [uplink] key
             check_tls_files(config.ca_file, config.cert_file, config.key_file)
-            c.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None,
-                      certfile=str(config.cert_file) if config.cert_file else None,
-                      keyfile=str(config.key_file) if config.key_file else None)
+        settings = ClientSettings(
+            client_id=device_id, host=config.host, port=config.port,
+            keepalive_s=config.keepalive_s,
+            username=config.username or device_id, password=config.password,
+            tls=config.tls,
+            ca_file=config.ca_file if config.tls else None,
+            cert_file=config.cert_file if config.tls else None,
+            key_file=config.key_file if config.tls else None,
+            will=Will(self.status_topic, b"offline", qos=1, retain=True),
+            # our own window bounds what we hand to paho; these caps are the backstop
+            # (docs/pitfalls.md §1)
+            max_inflight_messages=config.max_in_flight + 4,
+            max_queued_messages=config.max_in_flight + 8,
+            reconnect_delay=reconnect_delay)
+        try:
+            c = new_client(settings)
+        except TLSFilesError as e:
+            raise ConfigError(f"[uplink] {e}") from e
         c.on_connect = self._on_connect
         c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
@@ -257,8 +251,8 @@ class Uplink:
                     _p: Properties | None) -> None:
         self._put(lambda: _Connected(bool(rc.is_failure), str(rc)))
 
-    def _on_connect_fail(self, c: mqtt.Client, _u: Any) -> None:
-        self._put(lambda: _ConnectFailed(getattr(c, "last_connect_error", None)))
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        self._put(lambda: _ConnectFailed(self._client.last_connect_error))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: mqtt.DisconnectFlags, rc: ReasonCode,
                        _p: Properties | None) -> None:
@@ -279,15 +273,12 @@ class Uplink:
 
     def start(self) -> None:
         """Connect in the background; the box keeps reading meters while the network is down."""
-        self._client.connect_async(self.config.host, self.config.port,
-                                   keepalive=self.config.keepalive_s, clean_start=True)
-        self._client.loop_start()
+        self._client.connect_in_background()  # clean start: the outbox holds what is unsent
         self._started = True
 
     def healthy(self) -> bool:
         """paho's network thread is alive (a dead one never reconnects; docs/pitfalls.md §1)."""
-        t = getattr(self._client, "_thread", None)
-        return isinstance(t, threading.Thread) and t.is_alive()
+        return self._client.loop_alive()
 
     def notify(self) -> None:
         """Wake a waiting :meth:`pump` (the poll job calls this after committing readings)."""
@@ -507,9 +498,9 @@ class Uplink:
                                        item.reason or "not creditable"))
             elif item.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.DUPLICATE):
                 acks.append((item.seq, item.reading_sha256))
-            elif (item.reason or "").startswith("gap") and item.expected_seq is not None:
+            elif reason_code(item.reason) == GAP and item.expected_seq is not None:
                 gaps.append((item.seq, item.expected_seq))
-            elif reason_code(item.reason) == "future":
+            elif reason_code(item.reason) == FUTURE:
                 futures.append((item.seq, item.reading_sha256, item.reason or "future"))
             else:
                 rejections.append((item.seq, item.reading_sha256, item.reason or "rejected"))

@@ -5,9 +5,9 @@ broker puts the device prefix (``dev/``) in front of every topic and filter a de
 device's ``$share/<group>/eco/v1/+/readings`` becomes the plain filter
 ``dev/$share/<group>/eco/v1/+/readings``, which matches nothing and joins no share group
 (Mosquitto 2.0's acl_file cannot refuse a SUBSCRIBE; docs/pitfalls.md §5). Devices keep the
-protocol's topics; the aggregator, on its loopback listener without a mount point, adds the
-prefix itself, and this module is the one place that does. An empty prefix is the anonymous
-single-listener broker of the demo and the tests.
+protocol's topics (:mod:`eco_protocol.topics`); the aggregator, on its loopback listener without
+a mount point, adds the prefix itself, and this module is the one place that does. An empty
+prefix is the anonymous single-listener broker of the demo and the tests.
 
 Pure functions only.
 """
@@ -17,10 +17,12 @@ from __future__ import annotations
 import re
 from typing import Final
 
+# the protocol's filter, re-exported for broker_auth (the topic layout lives in eco_protocol)
+from eco_protocol.topics import READINGS_FILTER as READINGS_FILTER
+
 # one or more whole topic levels, each ending in '/'; never '$…' (the broker treats such topics
 # specially and '#' does not match them), never a wildcard
 DEFAULT_DEVICE_PREFIX: Final = "dev/"
-READINGS_FILTER: Final = "eco/v1/+/readings"
 _PREFIX_RE: Final = re.compile(r"^(?:[A-Za-z0-9_.-]+/)*$")
 
 

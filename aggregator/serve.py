@@ -18,30 +18,34 @@ A device that floods far beyond its rate (:mod:`aggregator.flood_cutoff`: 500 dr
 is cut off at the broker: its login is suspended and the broker reloads, which disconnects it.
 The network thread only counts; a thread of its own writes the files and signals the broker, so
 the cut-off waits neither for the main loop's group commit nor holds up the network thread.
+
+What serve publishes (receipts, the retained log key announcement) waits in paho's queue, which
+is capped (:data:`MAX_QUEUED_PUBLISHES`; paho's default is unbounded, docs/pitfalls.md §1). A
+receipt that finds it full is not sent and is counted in the problem log: the device resends its
+readings after its resend timeout and is answered ``duplicate``. An announcement that finds it
+full is tried again from the main loop.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time
-from eco_protocol.logkey import LOG_KEYS_TOPIC
+from eco_protocol.topics import LOG_KEYS_TOPIC, readings_device, receipts_topic
+from eco_runtime.mqtt_client import ClientSettings, TLSFilesError, new_client
 from eco_runtime.sdnotify import sd_notify, watchdog_interval_s
 
 from .broker_auth import aggregator_password
@@ -51,13 +55,18 @@ from .errors import ConfigError, EnvironmentProblem, Rejected
 from .fair_queue import DEFAULT_PER_KEY, FairQueue
 from .flood_cutoff import FloodDetector, cutoff_unavailable
 from .ingest_status import IngestCounters, StatusFile, status_path
-from .intake import TOPIC_RE, Intake, receipts_topic
+from .intake import Intake
 from .ledger import KeyChanged, Ledger
 from .logkeys import announcement, load_log_signer
 from .problem_log import ProblemLog
 from .rate_gate import RateGate
 
 log = logging.getLogger(__name__)
+
+# paho's outgoing queue (receipts and announcements awaiting their PUBACK, or the broker): at most
+# this many. A receipt holds up to 64 items (~13 KB), so the queue stays within ~50 MB through any
+# outage; connected on loopback it holds a handful
+MAX_QUEUED_PUBLISHES: Final = 4096
 
 
 @dataclass
@@ -69,6 +78,7 @@ class Stats:
     groups: int = 0
     checkpoints: int = 0
     dropped: int = 0  # over its rate or queue cap: acknowledged, dropped unprocessed
+    receipts_unsent: int = 0  # paho's outgoing queue was full (MAX_QUEUED_PUBLISHES)
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,20 +122,28 @@ class IngestWorker:
         self._last_checkpoint = 0.0
         self._unsigned = False
         self._announcement = announcement(ledger)
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.mqtt.client_id,
-                        protocol=mqtt.MQTTv5, manual_ack=True)
+        self._announce_due = False  # the announcement found paho's queue full: try again
+        m = cfg.mqtt
+        try:
+            settings = ClientSettings(
+                client_id=m.client_id, host=m.host, port=m.port, keepalive_s=30,
+                # a persistent session: the broker queues readings while serve is down
+                session_expiry_s=m.session_expiry_s,
+                # docs/protocol.md §3: the aggregator's own login
+                username=m.username,
+                password=None if m.username is None else aggregator_password(m),
+                tls=m.tls, ca_file=m.ca_file if m.tls else None,
+                reconnect_delay=(1, 30), max_queued_messages=MAX_QUEUED_PUBLISHES,
+                # acknowledged after the group commit; a callback's bug must not end the loop
+                manual_ack=True, suppress_exceptions=True)
+            c = new_client(settings)
+        except TLSFilesError as e:
+            raise ConfigError(f"[mqtt] ca_file {m.ca_file}: {e.cause}") from e
+        except ValueError as e:
+            raise ConfigError(f"[mqtt] {e}") from e
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
-        c.suppress_exceptions = True
-        c.reconnect_delay_set(1, 30)
-        if cfg.mqtt.username is not None:  # docs/protocol.md §3: the aggregator's own login
-            c.username_pw_set(cfg.mqtt.username, aggregator_password(cfg.mqtt))
-        if cfg.mqtt.tls:
-            try:
-                c.tls_set(ca_certs=None if cfg.mqtt.ca_file is None else str(cfg.mqtt.ca_file))
-            except (OSError, ssl.SSLError) as e:
-                raise ConfigError(f"[mqtt] ca_file {cfg.mqtt.ca_file}: {e}") from e
         self.client = c
 
     @property
@@ -153,9 +171,8 @@ class IngestWorker:
 
     def _on_message(self, client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         topic = from_broker(self.cfg.mqtt.device_prefix, msg.topic)
-        m = TOPIC_RE.match(topic)
-        device = "" if m is None else m.group(1)
-        if m is not None and not self.gate.admit(device):
+        device = readings_device(topic) or ""
+        if device and not self.gate.admit(device):
             code = "rate_limited"
         elif not self.inbox.offer(device, (topic, bytes(msg.payload), msg.mid, msg.qos)):
             code = "queue_full"
@@ -206,11 +223,7 @@ class IngestWorker:
             self._suspender = threading.Thread(target=self._suspend_loop, name="flood-cutoff",
                                                daemon=True)
             self._suspender.start()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self.cfg.mqtt.session_expiry_s
-        self.client.connect_async(self.cfg.mqtt.host, self.cfg.mqtt.port, keepalive=30,
-                                  clean_start=False, properties=props)
-        self.client.loop_start()
+        self.client.connect_in_background()
 
     def run(self, stop: threading.Event, exit_after_idle: float | None = None) -> None:
         self.start()
@@ -231,8 +244,9 @@ class IngestWorker:
                 for line in self.problems.flush():
                     log.warning("%s", line)
                 self.status_file.maybe_write(self.counters)
-                thread = getattr(self.client, "_thread", None)
-                if thread is not None and not thread.is_alive():
+                if self._announce_due:
+                    self._announce_keys()
+                if not self.client.loop_alive():
                     raise EnvironmentProblem("the MQTT network thread died; restarting")
                 if ping_every is not None and time.monotonic() - last_ping >= ping_every:
                     # health: the loop turns, the network thread lives, the store answers
@@ -317,10 +331,19 @@ class IngestWorker:
                 self._rate_rows[device] = (now, 0)
 
     def _announce_keys(self) -> None:
+        """Publish the log key announcement (retained). Called on connect (network thread) and
+        when the key changes or an earlier try found paho's queue full (main thread)."""
         payload = self._announcement
-        if payload is not None:
-            self.client.publish(on_broker(self.cfg.mqtt.device_prefix, LOG_KEYS_TOPIC), payload,
-                                qos=1, retain=True)
+        if payload is None:
+            self._announce_due = False
+            return
+        info = self.client.publish(on_broker(self.cfg.mqtt.device_prefix, LOG_KEYS_TOPIC),
+                                   payload, qos=1, retain=True)
+        due = info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE
+        if due and not self._announce_due:
+            log.warning("log key announcement not queued: paho's queue for the broker is full "
+                        "(%d messages); trying again", MAX_QUEUED_PUBLISHES)
+        self._announce_due = due
 
     def _follow_key(self) -> None:
         """Take up a log key that 'eco-aggregator log-key rotate' installed while we ran, before
@@ -351,9 +374,16 @@ class IngestWorker:
                 for line in self.problems.note(o.device_id, o.problem):
                     log.warning("%s", line)
             if o.receipt is not None and o.device_id is not None:
-                self.client.publish(
+                info = self.client.publish(
                     on_broker(self.cfg.mqtt.device_prefix, receipts_topic(o.device_id)),
                     canonical_bytes(o.receipt), qos=1)
+                if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+                    self.stats.receipts_unsent += 1
+                    for line in self.problems.note(
+                            o.device_id, f"receipt_unsent: paho's queue for the broker is full "
+                            f"({MAX_QUEUED_PUBLISHES} messages); the readings are in the "
+                            "ledger, the device resends them and is answered duplicate"):
+                        log.warning("%s", line)
             self.stats.accepted += o.accepted
             self.stats.duplicates += o.duplicates
             self.stats.rejected += o.rejected

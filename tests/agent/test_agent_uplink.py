@@ -23,10 +23,11 @@ from agent.runner import build_agent
 from aggregator.mosquitto import Mosquitto
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.keys import device_id_of, private_key_from_raw, public_key_raw
-from eco_protocol.logkey import LOG_KEYS_TOPIC, LogKeyChange, sign_log_key_change
+from eco_protocol.logkey import LogKeyChange, sign_log_key_change
 from eco_protocol.note import NoteSigner
 from eco_protocol.records import RECEIPT_TYPE
 from eco_protocol.signing import sign_record
+from eco_protocol.topics import LOG_KEYS_TOPIC
 
 
 @pytest.fixture
@@ -181,6 +182,31 @@ def test_receipt_rules_on_a_real_outbox(tmp_path: Path) -> None:
         assert rig.pending() == [4]
         assert [(r.seq, r.reason) for r in box.rejected()] == [(3, "fork: x")]
         assert box.last_receipt() is not None
+    finally:
+        rig.agent.shutdown()
+
+
+def test_a_rejection_is_read_by_its_reason_code_not_its_wording(tmp_path: Path) -> None:
+    """docs/protocol.md §3.2: a reason is ``"<code>: <text>"``. Only the code ``gap`` (with
+    ``expected_seq``) means "send again from there"; a code that merely begins with the letters
+    g-a-p is some other rejection, set aside like any unknown one."""
+    rig = make_rig(tmp_path, port=1)
+    try:
+        for _ in range(3):
+            rig.cycle()
+        up, box = rig.agent.uplink, rig.agent.outbox
+        rows = {r.seq: r.sha256 for r in box.pending(10)}
+        dev = rig.device_id
+        up.handle_receipt(_receipt(dev, [_item(2, rows[2], "rejected", reason="gap : expected 1",
+                                               expected_seq=1)]))
+        assert rig.pending() == [1, 2, 3] and box.rejected() == []
+        assert box.last_receipt() is not None
+        up.handle_receipt(_receipt(dev, [_item(3, rows[3], "rejected",
+                                               reason="gapped_clock: not a code we know",
+                                               expected_seq=1)]))
+        assert rig.pending() == [1, 2]
+        assert [(r.seq, r.reason) for r in box.rejected()] == [
+            (3, "gapped_clock: not a code we know")]
     finally:
         rig.agent.shutdown()
 
