@@ -474,7 +474,7 @@ def _parse_mqtt_meter(s: _Section, mid: str, quantity: Quantity,
     else:
         if "channel" in s.data:
             channel = s.int_("channel", 0, 0, 255)
-        from .meters.mqtt_devices import SHELLY_FIELDS, TASMOTA_FIELDS
+        from .meters.mqtt_payloads import SHELLY_FIELDS, TASMOTA_FIELDS
 
         allowed = TASMOTA_FIELDS if protocol is MeterProtocol.TASMOTA else tuple(SHELLY_FIELDS)
         field = s.str_("field")

@@ -1,5 +1,5 @@
 """Reads an MQTT energy device (Tasmota, Shelly Gen2+, OpenEVSE) from a broker: the I/O shell
-around the pure decoders of :mod:`agent.meters.mqtt_devices`.
+around the pure tracker of :mod:`agent.meters.mqtt_devices`.
 
 A device publishes when it likes; the agent polls when it likes. So a meter subscribes once,
 keeps the newest decoded reading, and :meth:`MqttMeter.read` returns that reading if it is

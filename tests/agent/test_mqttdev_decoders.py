@@ -14,14 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.meters.mqtt_devices import (
-    SHELLY_FIELDS,
     Device,
     DeviceSpec,
     DeviceState,
     DeviceUnavailable,
-    PayloadError,
     apply_message,
     current_reading,
+)
+from agent.meters.mqtt_payloads import (
+    SHELLY_FIELDS,
+    PayloadError,
     decode_openevse_announce,
     decode_shelly_energy,
     decode_shelly_online,

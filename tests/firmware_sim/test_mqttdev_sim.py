@@ -20,7 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.clock import ManualClock
-from agent.meters.mqtt_devices import (
+from agent.meters.mqtt_payloads import (
     PayloadError,
     decode_shelly_energy,
     decode_tasmota_sensor,
