@@ -49,11 +49,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.clock import Clock
+from eco_runtime.mqtt_client import ClientSettings, Will, new_client
 from firmware_sim.battery import HomeBattery
 from firmware_sim.ev import EvCharger, EvState
 from firmware_sim.household import Household
@@ -164,13 +164,15 @@ class SimDevice:
         self.history: deque[tuple[str, bytes]] = deque(maxlen=2000)  # (topic, payload) sent
         self.publish_count = 0
         self._last_t: datetime | None = None
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{self.kind}-{topic}"[:64],
-                        protocol=mqtt.MQTTv5)
         topic_, payload = self.will()
-        c.will_set(topic_, payload, qos=1, retain=True)
+        c = new_client(ClientSettings(
+            client_id=f"sim-{self.kind}-{topic}"[:64], host=self.host, port=self.port,
+            keepalive_s=10, will=Will(topic_, payload, qos=1, retain=True),
+            # readings go out at QoS 0 (dropped while offline); only the retained availability
+            # messages queue
+            max_queued_messages=16, reconnect_delay=(1, 5)))
         c.on_connect = self._on_connect
         c.on_connect_fail = lambda *_a: self._connect_failed.set()
-        c.reconnect_delay_set(1, 5)
         self._client = c
 
     # -- to be provided by each device ------------------------------------------------------------
@@ -207,8 +209,7 @@ class SimDevice:
             log.exception("simulated device: on_connect failed")
 
     def start(self, timeout: float = 10.0) -> None:
-        self._client.connect_async(self.host, self.port, keepalive=10)
-        self._client.loop_start()
+        self._client.connect_in_background()
         deadline = time.monotonic() + timeout
         while not self._connected.wait(0.05):
             if self._connect_failed.is_set() or time.monotonic() > deadline:
