@@ -34,21 +34,18 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 import secrets
 import signal
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from eco_protocol.keyfile import atomic_write
 from eco_protocol.logkey import LOG_KEYS_TOPIC
 
+from .config import MqttConfig, check_username
 from .device_topics import READINGS_FILTER, check_prefix, on_broker
-from .errors import ConfigError, EnvironmentProblem, Rejected
-
-if TYPE_CHECKING:
-    from .config import MqttConfig
+from .errors import ConfigError, EnvironmentProblem
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +53,7 @@ PBKDF2_ITERATIONS: Final = 101  # mosquitto_passwd's default ($7$ format, Mosqui
 SALT_BYTES: Final = 12
 KEY_BYTES: Final = 64  # SHA-512 output
 DEFAULT_AGGREGATOR_USER: Final = "eco-aggregator"
-# device ids are 32 lowercase hex; an operator-chosen name must also fill one topic level
-_USERNAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MAX_PASSWD_BYTES: Final = 64 * 1024 * 1024
-
-
-def check_username(name: str, what: str = "broker username") -> str:
-    """A username usable in the password file and as ``%u`` in a pattern (no ``: + # /``)."""
-    if not _USERNAME_RE.fullmatch(name):
-        raise Rejected(f"{what} {name!r}: use 1–64 letters, digits, '_', '.', '-' (it becomes a "
-                       "topic level in the ACL, so no ':', '+', '#', '/')")
-    return name
 
 
 def new_password() -> str:

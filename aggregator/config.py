@@ -12,13 +12,12 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from eco_protocol.errors import NoteError
 from eco_protocol.note import parse_witness_key
 from eco_runtime.broker_url import LOOPBACK, BrokerURL, BrokerURLError, parse_broker_url
 
-from .broker_auth import check_username
 from .device_topics import check_prefix
 from .errors import ConfigError, Rejected
 from .intake import IngestLimits
@@ -316,6 +315,20 @@ def with_device_prefix(text: str, prefix: str) -> str | None:
         return new
     new, n = re.subn(r'(?m)^\[mqtt\][ \t]*$', lambda m: f"{m.group(0)}\n{line}", text, count=1)
     return new if n else None
+
+
+# a broker username: device ids are 32 lowercase hex; an operator-chosen name must also fill one
+# topic level (it is ``%u`` in the ACL's patterns). Checked here, where [mqtt] username is read,
+# and by :mod:`aggregator.broker_auth`, which writes the password file.
+_USERNAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_username(name: str, what: str = "broker username") -> str:
+    """A username usable in the password file and as ``%u`` in a pattern (no ``: + # /``)."""
+    if not _USERNAME_RE.fullmatch(name):
+        raise Rejected(f"{what} {name!r}: use 1–64 letters, digits, '_', '.', '-' (it becomes a "
+                       "topic level in the ACL, so no ':', '+', '#', '/')")
+    return name
 
 
 def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path],

@@ -1,11 +1,25 @@
 """The aggregator's exception hierarchy.
 
-Rejected input (a reading or request that is wrong) is :class:`Rejected`; trouble with the
-environment (store, broker, files) is :class:`EnvironmentProblem`. The CLI catches
-:class:`AggregatorError` once and prints what to do next.
+Two families, as in python-tuf (``RepositoryError`` apart from ``DownloadError``) and as in
+:mod:`eco_protocol.errors`, whose families these extend on the aggregator's side:
+
+* **untrusted input is wrong** — :class:`Rejected` (a reading, a request, an operator's flag);
+  the protocol's counterpart is :class:`eco_protocol.errors.InvalidInput`. Refuse it, never retry;
+* **the environment failed** — :class:`EnvironmentProblem` (store, broker, files); the protocol's
+  counterpart is :class:`eco_protocol.errors.EnvironmentProblem`. Fix it, or retry.
+
+:data:`UNTRUSTED_INPUT` and :data:`ENVIRONMENT` name each family across both packages, for a
+caller that treats them alike (the CLI does). Beside them: :class:`ConfigError` (the operator's
+configuration) and :class:`LogMisbehaviour` (a log that signed a fork). The CLI catches
+:class:`AggregatorError` and :class:`eco_protocol.errors.ProtocolError` once and prints what to
+do next.
 """
 
 from __future__ import annotations
+
+from typing import Final
+
+from eco_protocol import errors as protocol
 
 
 class AggregatorError(Exception):
@@ -16,12 +30,28 @@ class Rejected(AggregatorError):
     """Input from a device or an operator is invalid; it is refused with this message."""
 
 
+class ApiError(Rejected):
+    """A request the read API (:mod:`aggregator.http_api`) refuses: HTTP ``status``, a message,
+    and the parameter at fault. Every error answer of the API has this shape."""
+
+    def __init__(self, status: int, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.parameter = parameter
+
+
 class EnvironmentProblem(AggregatorError):
     """The store, the broker or a file is unavailable or damaged."""
 
 
 class StoreCorrupt(EnvironmentProblem):
     """The ledger store fails an integrity check; the message names the entry or hash."""
+
+
+class KeyChanged(EnvironmentProblem):
+    """Another process changed the log key (``log-key rotate``): nothing is damaged, but this
+    process holds the old key and must restart to load the new one."""
 
 
 class ConfigError(AggregatorError):
@@ -31,3 +61,20 @@ class ConfigError(AggregatorError):
 class LogMisbehaviour(AggregatorError):
     """A witness saw the log sign two checkpoints that cannot both hold (a fork); the message
     says where both signed checkpoints are kept as evidence."""
+
+
+class Inconsistent(LogMisbehaviour):
+    """The fork as :func:`aggregator.witness.verify_step` finds it: the new checkpoint cannot
+    extend the trusted one. It carries the proof; :func:`aggregator.witness.witness_once` keeps
+    both checkpoints as evidence and raises a :class:`LogMisbehaviour` that says where."""
+
+    def __init__(self, reason: str, proof: tuple[bytes, ...] = (),
+                 old_root_in_new_tree: bytes | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.proof = proof
+        self.old_root_in_new_tree = old_root_in_new_tree
+
+
+UNTRUSTED_INPUT: Final = (Rejected, protocol.InvalidInput)
+ENVIRONMENT: Final = (EnvironmentProblem, protocol.EnvironmentProblem)

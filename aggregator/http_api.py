@@ -47,7 +47,7 @@ from eco_protocol.errors import InvalidInput, ProtocolError
 from eco_protocol.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
 from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint, parse_verifier_key
 
-from .errors import AggregatorError, Rejected
+from .errors import AggregatorError, ApiError, Rejected
 from .ledger import key_change_indexes
 from .registry import DEVICE_ID_RE
 from .store.interface import CheckpointRow, LedgerStore
@@ -89,17 +89,9 @@ class Response:
     compressible: bool = False
 
 
-class ApiError(Exception):
-    """A request the API refuses: HTTP ``status``, a message, and the parameter at fault."""
-
-    def __init__(self, status: int, message: str, parameter: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.parameter = parameter
-
-    def response(self) -> Response:
-        return json_response(self.status, {"error": self.message, "parameter": self.parameter})
+def error_response(e: ApiError) -> Response:
+    """The JSON answer for a refused request: ``{"error": …, "parameter": …}``."""
+    return json_response(e.status, {"error": e.message, "parameter": e.parameter})
 
 
 def json_response(status: int, obj: dict[str, Any], cache: str = "no-store") -> Response:
@@ -131,7 +123,7 @@ class LogApi:
         try:
             return self._get(path, query)
         except ApiError as e:
-            return e.response()
+            return error_response(e)
 
     def post(self, path: str, body: bytes) -> Response:
         try:
@@ -140,7 +132,7 @@ class LogApi:
                                     "/cosignature", "path")
             return self._cosignature(body)
         except ApiError as e:
-            return e.response()
+            return error_response(e)
 
     # --- GET -------------------------------------------------------------------------------
 
@@ -349,13 +341,14 @@ class _Handler(BaseHTTPRequestHandler):
         length_s = self.headers.get("Content-Length")
         if length_s is None or not _UINT.fullmatch(length_s):
             self.close_connection = True
-            self._send(ApiError(411, "POST needs a Content-Length", "Content-Length").response())
+            self._send(error_response(ApiError(411, "POST needs a Content-Length",
+                                               "Content-Length")))
             return
         length = int(length_s)
         if length > self.server.cfg.max_body:
             self.close_connection = True
-            self._send(ApiError(413, f"body of {length} bytes exceeds "
-                                     f"{self.server.cfg.max_body}", "body").response())
+            self._send(error_response(ApiError(413, f"body of {length} bytes exceeds "
+                                                    f"{self.server.cfg.max_body}", "body")))
             return
         body = self.rfile.read(length)
         self._answer(lambda api: api.post(url.path, body))
@@ -365,13 +358,13 @@ class _Handler(BaseHTTPRequestHandler):
             store = self.server.store_factory()
         except (AggregatorError, ProtocolError, OSError) as e:
             log.error("cannot open the ledger store: %s", e)
-            self._send(ApiError(503, "the ledger store is unavailable").response())
+            self._send(error_response(ApiError(503, "the ledger store is unavailable")))
             return
         try:
             resp = handle(LogApi(store, self.server.cfg))
         except Exception as e:  # the boundary: whatever the store raised, the client gets JSON
             log.exception("request %s failed", self.path[:200])
-            resp = ApiError(500, f"internal error: {type(e).__name__}: {e}").response()
+            resp = error_response(ApiError(500, f"internal error: {type(e).__name__}: {e}"))
         finally:
             store.close()
         self._send(resp)

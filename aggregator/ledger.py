@@ -36,6 +36,7 @@ from eco_protocol.note import Checkpoint, Note, NoteSigner, open_checkpoint, sig
 from eco_protocol.records import MAX_ENTRY_BYTES
 
 from . import row_seal
+from .errors import KeyChanged as KeyChanged  # where serve has always imported it from
 from .errors import StoreCorrupt
 from .store.interface import CheckpointRow, LedgerStore, storable_text
 
@@ -49,10 +50,6 @@ def key_change_indexes(store: LedgerStore) -> list[int]:
     if not isinstance(indexes, list) or not all(isinstance(i, int) for i in indexes):
         raise StoreCorrupt(f"store meta {KEY_CHANGES_META} is not a list of entry indexes")
     return indexes
-
-
-class KeyChanged(StoreCorrupt):
-    """Another process changed the log key; this one holds the old key and must restart."""
 
 
 def entry_type(entry: bytes) -> str:

@@ -8,7 +8,7 @@ in the log but left its broker login in place). Each action:
   store (:mod:`aggregator.personal`, the only place the reference lives; the log has its
   pseudonym), which ``forget`` erases without touching the log;
 * changes the device's broker login (issued on enrol/rekey, withdrawn on revoke/rekey) and tells
-  the broker to reload (:mod:`aggregator.cli_broker`);
+  the broker to reload (:mod:`aggregator.device_login`);
 * leaves one audit record — who (the UI account, or ``cli``, and the OS user), what, which device,
   which household pseudonym, and the outcome — as a structured line on the ``eco.audit`` logger
   and appended (fsync'd) to ``<state_dir>/operator-audit.jsonl`` (mode 0600). Refused and failed
@@ -40,8 +40,8 @@ from eco_protocol.records import MeterSpec
 from . import logkeys, personal, quarantine, registry
 from .batches import BatchPlan, certify_batch, seal_batch
 from .broker_auth import reload_broker
-from .cli_broker import issue_device_login, refuse_unless_enrolled, withdraw_device_login
 from .config import Config
+from .device_login import issue_device_login, refuse_unless_enrolled, withdraw_device_login
 from .errors import EnvironmentProblem, Rejected
 from .flood_cutoff import discard_suspension, restore_login, suspend_login
 from .ledger import Ledger

@@ -65,7 +65,7 @@ from eco_protocol.note import (
     parse_witness_key,
 )
 
-from .errors import ConfigError, EnvironmentProblem, LogMisbehaviour, Rejected
+from .errors import ConfigError, EnvironmentProblem, Inconsistent, LogMisbehaviour, Rejected
 from .tiles import Tile, VerifiedTileSource
 
 log = logging.getLogger(__name__)
@@ -77,17 +77,6 @@ SUBMIT_ATTEMPTS = 5
 
 
 # --- the decision (pure) -------------------------------------------------------------------------
-
-
-class Inconsistent(Exception):
-    """The new checkpoint cannot extend the trusted one: the log signed a fork."""
-
-    def __init__(self, reason: str, proof: tuple[bytes, ...] = (),
-                 old_root_in_new_tree: bytes | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.proof = proof
-        self.old_root_in_new_tree = old_root_in_new_tree
 
 
 def verify_step(trusted: Checkpoint | None, new: Checkpoint,
@@ -317,7 +306,7 @@ class WitnessConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class WitnessOutcome:
     """``verdict``: first (nothing trusted before), grew, same (re-cosigned with a fresh time),
     unchanged (the log already serves our valid line for this checkpoint: nothing to do)."""
 
@@ -355,7 +344,7 @@ def _tiles_of(cp: Checkpoint, client: LogClient) -> Callable[[], SubtreeSource]:
 
 
 def witness_once(cfg: WitnessConfig, client: LogClient,
-                 now: Callable[[], int] = lambda: int(time.time())) -> Outcome:
+                 now: Callable[[], int] = lambda: int(time.time())) -> WitnessOutcome:
     """Fetch, verify, cosign, persist, submit. Retries when the log moved on meanwhile (409)."""
     me = cfg.signer.verifier
     state = load_state(cfg.state_path) or WitnessState(cfg.log.vkey, me.vkey)
@@ -405,7 +394,7 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
         log.debug("consistency proof %d → %d: %d hashes", 0 if trusted is None else trusted.size,
                   cp.size, len(proof))
         if verdict == "same" and _own_line(note.unverified, me, note.text) is not None:
-            return Outcome(cp.size, "unchanged", served, False)
+            return WitnessOutcome(cp.size, "unchanged", served, False)
         line = cfg.signer.cosign(note.text, now())
         cosigned = _with_line(served, log_key, me, line)
         open_checkpoint(cosigned, log_key, [me])  # our own line must verify, or nothing leaves
@@ -414,11 +403,11 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
         save_state(cfg.state_path, state)  # persist before the cosignature leaves
         log.info("cosigned %s size %d (%s)", cp.origin, cp.size, verdict)
         if not cfg.submit:
-            return Outcome(cp.size, verdict, cosigned, False)
+            return WitnessOutcome(cp.size, verdict, cosigned, False)
         status, answer = client.submit(cosigned)
         if status == 200:
             accepted = tuple(str(a) for a in answer.get("accepted", []))
-            return Outcome(cp.size, verdict, cosigned, True, accepted)
+            return WitnessOutcome(cp.size, verdict, cosigned, True, accepted)
         if status == 409:
             log.info("the log moved on past size %d; fetching its new checkpoint", cp.size)
             continue

@@ -50,8 +50,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aggregator.cli_broker import issue_device_login
 from aggregator.config import load_config
+from aggregator.device_login import issue_device_login
 from aggregator.mosquitto import Mosquitto, free_port
 from aggregator.operator import read_audit
 

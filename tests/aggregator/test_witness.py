@@ -21,13 +21,12 @@ from typing import Any
 import pytest
 
 from aggregator.cli import main as aggregator_main
-from aggregator.errors import EnvironmentProblem, LogMisbehaviour, Rejected
+from aggregator.errors import EnvironmentProblem, Inconsistent, LogMisbehaviour, Rejected
 from aggregator.http_api import ApiConfig, ApiServer
 from aggregator.ledger import Ledger
 from aggregator.store import SqliteStore
 from aggregator.tiles import Tile, VerifiedTileSource, tile_data, write_static
 from aggregator.witness import (
-    Inconsistent,
     LogClient,
     Misbehaviour,
     WitnessConfig,

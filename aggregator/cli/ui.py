@@ -10,7 +10,8 @@ printable report.
 * ``report render REPORT.json --out DIR`` — report.html and, through headless Chromium,
   report.pdf.
 
-:func:`add_commands` hooks them into the parser built by :mod:`aggregator.cli`.
+:func:`add_commands` hooks them into the parser built by :mod:`aggregator.cli`; ``serve`` takes
+the web UI's options from :func:`add_ui_options`.
 """
 
 from __future__ import annotations
@@ -23,17 +24,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import operator
-from .config import Config, load_config
-from .errors import ConfigError, Rejected
-from .store import open_store
+from .. import operator
+from ..config import Config, load_config
+from ..errors import ConfigError, Rejected
+from ..store import open_store
+from .common import print_json, wait_for_signal
 
 if TYPE_CHECKING:
-    from .webui.server import UiServer
-
-
-def _print(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True))
+    from ..webui.server import UiServer
 
 
 def _listen(text: str, what: str) -> tuple[str, int]:
@@ -50,8 +48,8 @@ def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
     """Start the web UI in a thread if ``listen`` was given (``serve --ui``, ``ui``)."""
     if listen is None:
         return None
-    from .webui.app import UiConfig
-    from .webui.server import UiServer
+    from ..webui.app import UiConfig
+    from ..webui.server import UiServer
 
     host, port = _listen(listen, what)
     ui = UiConfig(cfg, Path(programme_file) if programme_file else None,
@@ -60,7 +58,7 @@ def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
     return UiServer(ui, host, port).start()
 
 
-def _ui_args(p: argparse.ArgumentParser, ui_flag: bool) -> None:
+def add_ui_options(p: argparse.ArgumentParser, ui_flag: bool) -> None:
     if ui_flag:
         p.add_argument("--ui", default=None, metavar="HOST:PORT",
                        help="also serve the operator web UI, e.g. 127.0.0.1:8081")
@@ -78,15 +76,13 @@ def _ui_args(p: argparse.ArgumentParser, ui_flag: bool) -> None:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from .cli import _wait_for_signal
-
     cfg = load_config(args.config)
     server = start_ui(cfg, args.listen, args.programme_file, args.offline_after_minutes,
                       args.secure_cookies, "--listen", tuple(args.trusted_proxy))
     assert server is not None
     print(json.dumps({"url": server.url}), flush=True)
     try:
-        _wait_for_signal()
+        wait_for_signal()
     finally:
         server.stop()
     return 0
@@ -103,21 +99,21 @@ def _read_password() -> str:
 
 
 def cmd_ui_user(args: argparse.Namespace) -> int:
-    from .webui.auth import Role, UserStore, ui_dir
+    from ..webui.auth import Role, UserStore, ui_dir
 
     cfg = load_config(args.config)
     users = UserStore(ui_dir(cfg.state_dir) / "users.json")
     if args.ui_user_cmd == "add":
         user = operator.set_ui_account(cfg, operator.Actor.cli(), users, args.name,
                                        _read_password(), Role(args.role))
-        _print({"user": user.name, "role": user.role.value, "file": str(users.path)})
+        print_json({"user": user.name, "role": user.role.value, "file": str(users.path)})
     elif args.ui_user_cmd in ("locks", "unlock"):
         return _ui_locks(cfg, args)
     elif args.ui_user_cmd == "remove":
         operator.remove_ui_account(cfg, operator.Actor.cli(), users, args.name)
-        _print({"removed": args.name})
+        print_json({"removed": args.name})
     else:
-        _print({"users": [{"user": u.name, "role": u.role.value}
+        print_json({"users": [{"user": u.name, "role": u.role.value}
                           for u in sorted(users.users().values(), key=lambda u: u.name)]})
     return 0
 
@@ -126,17 +122,17 @@ def _ui_locks(cfg: Config, args: argparse.Namespace) -> int:
     """The login throttle's lock-outs, shared with every running UI through its file."""
     import time
 
-    from .webui.auth import ui_dir
-    from .webui.throttle import THROTTLE_FILE, LoginThrottle
+    from ..webui.auth import ui_dir
+    from ..webui.throttle import THROTTLE_FILE, LoginThrottle
 
     throttle = LoginThrottle(path=ui_dir(cfg.state_dir) / THROTTLE_FILE)
     if args.ui_user_cmd == "locks":
-        _print({"locks": [{"kind": lk.kind, "name": lk.name, "failures": lk.failures,
+        print_json({"locks": [{"kind": lk.kind, "name": lk.name, "failures": lk.failures,
                            "wait_s": round(lk.wait_s)} for lk in throttle.locks(time.time())]})
         return 0
     kind = "address" if args.address else "account"
     operator.lift_lockout(cfg, operator.Actor.cli(), throttle, kind, args.name)
-    _print({"lifted": args.name, "kind": kind})
+    print_json({"lifted": args.name, "kind": kind})
     return 0
 
 
@@ -149,7 +145,7 @@ def enrolled_households(cfg: Config) -> set[str]:
 
 
 def cmd_resident_code(args: argparse.Namespace) -> int:
-    from .webui.auth import ResidentCodes, ui_dir
+    from ..webui.auth import ResidentCodes, ui_dir
 
     cfg = load_config(args.config)
     household = operator.resolve_household(cfg, args.household)
@@ -159,29 +155,25 @@ def cmd_resident_code(args: argparse.Namespace) -> int:
     code = operator.issue_resident_code(
         cfg, operator.Actor.cli(), ResidentCodes(ui_dir(cfg.state_dir) / "residents.json"),
         household)
-    _print({"household": household, "code": code,
+    print_json({"household": household, "code": code,
             "note": "give the code to the household; only its hash is kept, and a new code "
                     "replaces this one"})
     return 0
 
 
 def cmd_report_render(args: argparse.Namespace) -> int:
-    from .webui.report import render_report_files
+    from ..webui.report import render_report_files
 
     files = render_report_files(Path(args.report), Path(args.out), args.lang, not args.no_pdf)
-    _print(files)
+    print_json(files)
     return 0
 
 
 def add_commands(sub: Any) -> None:
-    serve = sub.choices.get("serve")
-    if serve is not None:
-        _ui_args(serve, ui_flag=True)
-
     p = sub.add_parser("ui", help="serve the operator web UI (no ingest)")
     p.add_argument("--listen", required=True, metavar="HOST:PORT",
                    help="e.g. 127.0.0.1:8081 (port 0: any free port; printed as JSON)")
-    _ui_args(p, ui_flag=False)
+    add_ui_options(p, ui_flag=False)
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("ui-user", help="web UI accounts (operators and shops)")
@@ -220,4 +212,4 @@ def add_commands(sub: Any) -> None:
     r.set_defaults(func=cmd_report_render)
 
 
-__all__ = ["add_commands", "start_ui"]
+__all__ = ["add_commands", "add_ui_options", "start_ui"]

@@ -10,17 +10,19 @@ issue 6).
     ca server-cert --host NAME  the broker's certificate (repeat --host for more names)
     ca client-cert DEVICE_ID    a device certificate, CN = device id (use_identity_as_username)
 
-``enrol`` and ``revoke`` (in :mod:`aggregator.cli`) call :func:`issue_device_login` and
-:func:`withdraw_device_login`. A device's password appears only in the JSON printed by ``enrol``
-or ``broker-password``; the state directory keeps only its hash; nothing is logged.
+``enrol``, ``rekey`` and ``revoke`` issue and withdraw a device's login through
+:mod:`aggregator.operator` (:mod:`aggregator.device_login`). A device's password appears only in
+the JSON printed by ``enrol`` or ``broker-password``; the state directory keeps only its hash;
+nothing is logged.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pwd
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,31 +30,26 @@ from typing import TYPE_CHECKING, Any
 from eco_protocol.keyfile import atomic_write
 from eco_runtime.broker_url import LOOPBACK
 
-from .broker_auth import (
+from ..broker_auth import (
     SYSTEMD_HINT,
     PasswordFile,
     aggregator_acl_text,
     aggregator_password_entries,
     device_acl_text,
     ensure_aggregator_login,
-    new_password,
-    reload_broker,
 )
-from .config import Config, guessable_identity, load_config, with_device_prefix
-from .device_topics import DEFAULT_DEVICE_PREFIX
-from .errors import ConfigError, EnvironmentProblem, Rejected
-from .flood_cutoff import discard_suspension
-from .registry import DEVICE_ID_RE
-from .store import open_store
+from ..config import Config, guessable_identity, load_config, with_device_prefix
+from ..device_login import refuse_unless_enrolled
+from ..device_topics import DEFAULT_DEVICE_PREFIX
+from ..errors import ConfigError, Rejected
+from ..mosquitto import BrokerAuth, TlsListener, broker_config
+from ..operator import Actor, reissue_broker_login, restore_device_login
+from ..registry import DEVICE_ID_RE
+from ..store import open_store
+from .common import print_json
 
 if TYPE_CHECKING:
-    from .ca import CertificateAuthority
-    from .store.interface import LedgerStore
-
-
-
-def _print(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True))
+    from ..ca import CertificateAuthority
 
 
 def _now() -> datetime:
@@ -65,49 +62,9 @@ def ca_dir(cfg: Config) -> Path:
 
 def _ca(cfg: Config) -> CertificateAuthority:
     # imported here: cryptography's X.509 module costs 'serve' start-up time it does not need
-    from .ca import CertificateAuthority
+    from ..ca import CertificateAuthority
 
     return CertificateAuthority(ca_dir(cfg))
-
-
-# --- the device's broker login, issued at enrolment ------------------------------------------
-
-
-def issue_device_login(cfg: Config, device_id: str) -> dict[str, str]:
-    """A new random password for ``device_id`` in the broker's password file; the broker is
-    told to reload. Returns the JSON fields that carry the password to the operator, once."""
-    password = new_password()
-    try:
-        PasswordFile(cfg.mqtt.broker_passwd_file).set(device_id, password)
-    except (EnvironmentProblem, Rejected) as e:
-        raise EnvironmentProblem(
-            f"device {device_id} is enrolled, but its broker login could not be stored: {e}; "
-            f"fix that, then run 'eco-aggregator broker-password {device_id}'") from e
-    # a new password replaces a login suspended for flooding: a restore must not undo it
-    discard_suspension(cfg.mqtt.broker_passwd_file, device_id)
-    return {"broker_username": device_id, "broker_password": password,
-            "broker_reload": reload_broker(cfg.mqtt.broker_pid_file)}
-
-
-def withdraw_device_login(cfg: Config, device_id: str) -> dict[str, Any]:
-    """Remove a revoked device's login: at its reload the broker disconnects the device and
-    refuses its reconnects."""
-    removed = PasswordFile(cfg.mqtt.broker_passwd_file).remove(device_id)
-    # a login suspended for flooding must not come back with a later broker-restore
-    discard_suspension(cfg.mqtt.broker_passwd_file, device_id)
-    return {"broker_login_removed": removed,
-            "broker_reload": reload_broker(cfg.mqtt.broker_pid_file) if removed
-            else "not needed"}
-
-
-def refuse_unless_enrolled(store: LedgerStore, device_id: str) -> None:
-    """Broker access (a login, a client certificate) is for an enrolled, unrevoked device."""
-    row = store.device(device_id)
-    if row is None:
-        raise Rejected(f"device {device_id} is not enrolled")
-    if row.revoked_index is not None:
-        raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it gets "
-                       "no broker access")
 
 
 def _enrolled_device(cfg: Config, device_id: str) -> None:
@@ -123,29 +80,25 @@ def _enrolled_device(cfg: Config, device_id: str) -> None:
 def cmd_broker_password(args: argparse.Namespace) -> int:
     """Audited like enrol and revoke (a new password is a new way in): the record, refused
     attempts included, goes to the operator audit trail (:mod:`aggregator.operator`)."""
-    from .operator import Actor, reissue_broker_login  # operator imports this module
-
     cfg = load_config(args.config)
     store = open_store(cfg)
     try:
         login = reissue_broker_login(cfg, store, Actor.cli(), args.device_id)
     finally:
         store.close()
-    _print({"device_id": args.device_id, **login})
+    print_json({"device_id": args.device_id, **login})
     return 0
 
 
 def cmd_broker_restore(args: argparse.Namespace) -> int:
     """Undo serve's flood cut-off for one device (audited; the old password works again)."""
-    from .operator import Actor, restore_device_login  # operator imports this module
-
     cfg = load_config(args.config)
     store = open_store(cfg)
     try:
         out = restore_device_login(cfg, store, Actor.cli(), args.device_id)
     finally:
         store.close()
-    _print(out)
+    print_json(out)
     return 0
 
 
@@ -189,10 +142,31 @@ def _set_device_prefix(cfg: Config, prefix: str) -> str:
             "their topics under it); restart every serve worker")
 
 
-def cmd_broker_config(args: argparse.Namespace) -> int:
-    from .mosquitto import BrokerAuth, TlsListener, broker_config
+@dataclass
+class _OutDir:
+    """``--out``: where broker-config writes, for whom (the broker's account), what it wrote and
+    what the operator must still do."""
 
-    cfg = load_config(args.config)
+    path: Path
+    owner: tuple[int, int] | None
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def install(self, name: str, data: bytes, secret: bool = False) -> Path:
+        path = self.path / name
+        _install(path, data, secret, self.owner)
+        self.files.append(str(path))
+        return path
+
+    def passwords(self, name: str, entries: Mapping[str, str]) -> Path:
+        path = self.path / name
+        PasswordFile(path).replace(entries)
+        _broker_may_read(path, self.owner)
+        self.files.append(str(path))
+        return path
+
+
+def _refuse_unsafe(cfg: Config, args: argparse.Namespace) -> None:
     if cfg.mqtt.username is None:
         raise ConfigError(f"{cfg.path} [mqtt]: set username = \"eco-aggregator\" and "
                           "password_file = \"broker/aggregator.password\" (the aggregator's own "
@@ -200,77 +174,71 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
     if args.bind not in LOOPBACK:
         raise ConfigError(f"--bind {args.bind}: the plain listener must stay on loopback; "
                           "devices elsewhere use the TLS listener (docs/protocol.md §3)")
-    ensure_aggregator_login(cfg.mqtt)
-    out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    owner = _broker_account(args.user)
-    files: list[str] = []
-    notes: list[str] = []
 
-    # the devices' listener: the password file enrol and revoke change, the pattern ACL
-    passwd = out / "passwd"
-    source = PasswordFile(cfg.mqtt.broker_passwd_file)
+
+def _devices_listener(cfg: Config, out: _OutDir) -> tuple[Path, Path, str]:
+    """The devices' listener: the password file enrol and revoke change, the pattern ACL, and
+    its mount point (the aggregator must subscribe under it too). Returns passwd, acl, prefix."""
+    passwd = out.path / "passwd"
     if cfg.mqtt.broker_passwd_file.resolve() != passwd:
-        entries = source.read()
-        PasswordFile(passwd).replace(entries)
-        notes.append(f"{passwd} is a copy of {cfg.mqtt.broker_passwd_file}, which enrol "
-                     f"updates: set [mqtt] broker_passwd_file = \"{passwd}\" in {cfg.path} so "
-                     "new devices reach the broker")
-    _broker_may_read(passwd, owner)
-    files.append(str(passwd))
-    # the devices' listener's mount point: the aggregator must subscribe under it too
+        out.passwords("passwd", PasswordFile(cfg.mqtt.broker_passwd_file).read())
+        out.notes.append(f"{passwd} is a copy of {cfg.mqtt.broker_passwd_file}, which enrol "
+                         f"updates: set [mqtt] broker_passwd_file = \"{passwd}\" in {cfg.path} "
+                         "so new devices reach the broker")
+    else:
+        _broker_may_read(passwd, out.owner)
+        out.files.append(str(passwd))
     prefix = cfg.mqtt.device_prefix or DEFAULT_DEVICE_PREFIX
     if cfg.mqtt.device_prefix != prefix:
-        notes.append(_set_device_prefix(cfg, prefix))
-    acl = out / "acl"
-    _install(acl, device_acl_text(prefix).encode(), False, owner)
-    files.append(str(acl))
+        out.notes.append(_set_device_prefix(cfg, prefix))
+    acl = out.install("acl", device_acl_text(prefix).encode())
+    return passwd, acl, prefix
 
-    # the aggregator's loopback listener: its own login only (a device's is refused there)
-    agg_passwd = out / "passwd-aggregator"
-    PasswordFile(agg_passwd).replace(aggregator_password_entries(cfg.mqtt))
-    _broker_may_read(agg_passwd, owner)
-    files.append(str(agg_passwd))
-    agg_acl = out / "acl-aggregator"
-    _install(agg_acl, aggregator_acl_text(cfg.mqtt.username, prefix).encode(), False, owner)
-    files.append(str(agg_acl))
-    notes += guessable_identity(cfg.mqtt)
 
-    tls: TlsListener | None = None
-    if not args.no_tls:
-        ca = _ca(cfg)
-        missing = [p for p in (ca.cert_file, ca.server_cert_file, ca.server_key_file)
-                   if not p.exists()]
-        if missing:
-            raise ConfigError(f"no TLS material ({', '.join(map(str, missing))}): run "
-                              "'eco-aggregator ca init' and 'eco-aggregator ca server-cert "
-                              "--host NAME' first, or use --no-tls for a loopback-only broker")
-        for src, name, secret in ((ca.cert_file, "ca.crt", False),
-                                  (ca.server_cert_file, "server.crt", False),
-                                  (ca.server_key_file, "server.key", True)):
-            _install(out / name, src.read_bytes(), secret, owner)
-            files.append(str(out / name))
-        tls = TlsListener(args.tls_port, out / "ca.crt", out / "server.crt", out / "server.key",
-                          bind=args.tls_bind, client_certs=args.client_certs)
-    elif args.client_certs:
-        raise ConfigError("--client-certs needs the TLS listener (drop --no-tls)")
+def _aggregator_listener(cfg: Config, out: _OutDir, prefix: str) -> tuple[Path, Path]:
+    """The aggregator's loopback listener: its own login only (a device's is refused there)."""
+    assert cfg.mqtt.username is not None  # _refuse_unsafe
+    passwd = out.passwords("passwd-aggregator", aggregator_password_entries(cfg.mqtt))
+    acl = out.install("acl-aggregator",
+                      aggregator_acl_text(cfg.mqtt.username, prefix).encode())
+    out.notes.extend(guessable_identity(cfg.mqtt))
+    return passwd, acl
 
-    header = (
+
+def _tls_listener(cfg: Config, args: argparse.Namespace, out: _OutDir) -> TlsListener | None:
+    """The devices' TLS listener, with copies of the CA's certificate and the broker's own."""
+    if args.no_tls:
+        if args.client_certs:
+            raise ConfigError("--client-certs needs the TLS listener (drop --no-tls)")
+        return None
+    ca = _ca(cfg)
+    missing = [p for p in (ca.cert_file, ca.server_cert_file, ca.server_key_file)
+               if not p.exists()]
+    if missing:
+        raise ConfigError(f"no TLS material ({', '.join(map(str, missing))}): run "
+                          "'eco-aggregator ca init' and 'eco-aggregator ca server-cert "
+                          "--host NAME' first, or use --no-tls for a loopback-only broker")
+    for src, name, secret in ((ca.cert_file, "ca.crt", False),
+                              (ca.server_cert_file, "server.crt", False),
+                              (ca.server_key_file, "server.key", True)):
+        out.install(name, src.read_bytes(), secret)
+    return TlsListener(args.tls_port, out.path / "ca.crt", out.path / "server.crt",
+                       out.path / "server.key", bind=args.tls_bind,
+                       client_certs=args.client_certs)
+
+
+def _conf_header(cfg: Config, conf: Path) -> str:
+    return (
         f"# Mosquitto configuration for the eco-credit log {cfg.origin}, generated by\n"
         "# 'eco-aggregator broker-config' (docs/protocol.md §3). Run it with\n"
-        f"#   mosquitto -c {out / 'mosquitto.conf'}\n"
+        f"#   mosquitto -c {conf}\n"
         "# or install it as /etc/mosquitto/mosquitto.conf. After every enrol, revoke or\n"
         "# broker-password, the broker must reload the password file: 'systemctl reload\n"
         "# mosquitto' (SIGHUP), or set [mqtt] broker_pid_file in aggregator.toml.\n"
     )
-    conf = out / "mosquitto.conf"
-    text = header + broker_config(
-        args.port, Path(args.persistence_dir), persistence=True,
-        auth=BrokerAuth(passwd, acl, agg_passwd, agg_acl, prefix), tls=tls, bind=args.bind,
-        user=args.user, device_port=args.tls_port if tls is None else None,
-        pid_file=None if args.pid_file is None else Path(args.pid_file).resolve())
-    _install(conf, text.encode(), False, owner)
-    files.append(str(conf))
+
+
+def _listeners(args: argparse.Namespace, tls: TlsListener | None) -> list[dict[str, Any]]:
     listeners: list[dict[str, Any]] = [{"port": args.port, "bind": args.bind, "tls": False,
                                         "for": "aggregator"}]
     if tls is not None:
@@ -279,10 +247,31 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
     else:
         listeners.append({"port": args.tls_port, "bind": args.bind, "tls": False,
                           "for": "devices"})
-    _print({"dir": str(out), "config": str(conf), "files": files, "listeners": listeners,
-            "users": len(PasswordFile(passwd).read()), "notes": notes,
-            "reload": f"after enrol/revoke: {SYSTEMD_HINT}" if cfg.mqtt.broker_pid_file is None
-            else f"enrol/revoke send SIGHUP to the pid in {cfg.mqtt.broker_pid_file}"})
+    return listeners
+
+
+def cmd_broker_config(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    _refuse_unsafe(cfg, args)
+    ensure_aggregator_login(cfg.mqtt)
+    out = _OutDir(Path(args.out).resolve(), _broker_account(args.user))
+    out.path.mkdir(parents=True, exist_ok=True)
+    passwd, acl, prefix = _devices_listener(cfg, out)
+    agg_passwd, agg_acl = _aggregator_listener(cfg, out, prefix)
+    tls = _tls_listener(cfg, args, out)
+    conf = out.path / "mosquitto.conf"
+    text = _conf_header(cfg, conf) + broker_config(
+        args.port, Path(args.persistence_dir), persistence=True,
+        auth=BrokerAuth(passwd, acl, agg_passwd, agg_acl, prefix), tls=tls, bind=args.bind,
+        user=args.user, device_port=args.tls_port if tls is None else None,
+        pid_file=None if args.pid_file is None else Path(args.pid_file).resolve())
+    out.install("mosquitto.conf", text.encode())
+    print_json({"dir": str(out.path), "config": str(conf), "files": out.files,
+                "listeners": _listeners(args, tls),
+                "users": len(PasswordFile(passwd).read()), "notes": out.notes,
+                "reload": f"after enrol/revoke: {SYSTEMD_HINT}"
+                if cfg.mqtt.broker_pid_file is None
+                else f"enrol/revoke send SIGHUP to the pid in {cfg.mqtt.broker_pid_file}"})
     return 0
 
 
@@ -293,7 +282,7 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     issued = _ca(cfg).init(args.name or f"{cfg.origin} broker CA",
                                                     _now(), args.days)
-    _print({"ca_cert": str(issued.cert_file), "ca_key": str(issued.key_file),
+    print_json({"ca_cert": str(issued.cert_file), "ca_key": str(issued.key_file),
             "subject": issued.subject, "not_after": issued.not_after, "created": issued.created,
             "next": "eco-aggregator ca server-cert --host BROKER_NAME; give devices "
                     f"{issued.cert_file} as [uplink] ca_file"})
@@ -303,7 +292,7 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
 def cmd_ca_server_cert(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     issued = _ca(cfg).server_cert(args.host, _now(), args.days)
-    _print({"cert": str(issued.cert_file), "key": str(issued.key_file),
+    print_json({"cert": str(issued.cert_file), "key": str(issued.key_file),
             "subject": issued.subject, "hosts": args.host, "not_after": issued.not_after})
     return 0
 
@@ -313,7 +302,7 @@ def cmd_ca_client_cert(args: argparse.Namespace) -> int:
     _enrolled_device(cfg, args.device_id)
     out = None if args.out is None else Path(args.out)
     issued = _ca(cfg).client_cert(args.device_id, _now(), out, args.days)
-    _print({"device_id": args.device_id, "cert": str(issued.cert_file),
+    print_json({"device_id": args.device_id, "cert": str(issued.cert_file),
             "key": str(issued.key_file), "subject": issued.subject,
             "not_after": issued.not_after,
             "next": "copy both to the device (the key stays 0600) and set [uplink] cert_file and "

@@ -1,0 +1,91 @@
+"""``eco-aggregator``: the municipality operator's command line.
+
+Every command prints JSON on success (scriptable) and one line on stderr saying what is wrong and
+what to do on failure: exit 2 for configuration problems, 3 when a witness saw the log sign a
+fork (``witness``), 1 for everything else.
+"""
+
+# This package is the composition root: one module per command group registers its
+# subcommands (:mod:`.ledger`, :mod:`.devices`, :mod:`.serve`, :mod:`.witness`,
+# :mod:`.programme`, :mod:`.broker`, :mod:`.ui`), :mod:`.common` holds what they share, and
+# :func:`main` catches the errors once.
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from eco_protocol.errors import EnvironmentProblem as ProtocolEnvironmentProblem
+from eco_protocol.errors import InvalidInput, ProtocolError
+
+from ..errors import AggregatorError, ConfigError, LogMisbehaviour
+from . import broker, devices, ledger, programme, serve, ui, witness
+from .common import DEFAULT_CONFIG, open_ledger
+from .devices import enrolled_at_from_flag
+
+# long-running commands log their progress at INFO; the others only warnings
+_SERVICES = ("serve", "http", "witness", "ui")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eco-aggregator", description=__doc__)
+    p.add_argument("--config", type=Path, default=None,
+                   help=f"configuration file (default $ECO_AGGREGATOR_CONFIG or {DEFAULT_CONFIG}; "
+                        "init writes it there when given, else into its state directory)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    # the order of the help's command list
+    ledger.add_init(sub)
+    serve.add_serve(sub)
+    devices.add_commands(sub)
+    ledger.add_commands(sub)
+    serve.add_http(sub)
+    witness.add_commands(sub)
+    programme.add_commands(sub)
+    broker.add_commands(sub)
+    ui.add_commands(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    env_config = os.environ.get("ECO_AGGREGATOR_CONFIG")
+    args.config_given = args.config is not None or env_config is not None
+    if args.config is None:
+        args.config = Path(env_config or DEFAULT_CONFIG)
+    level = logging.DEBUG if args.verbose else (
+        logging.INFO if args.cmd in _SERVICES else logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        rc: int = args.func(args)
+        return rc
+    except ConfigError as e:
+        print(f"eco-aggregator: configuration: {e}", file=sys.stderr)
+        return 2
+    except LogMisbehaviour as e:
+        print(f"eco-aggregator: LOG MISBEHAVIOUR: {e}", file=sys.stderr)
+        return 3
+    except AggregatorError as e:
+        print(f"eco-aggregator: {e}", file=sys.stderr)
+        return 1
+    except ProtocolError as e:  # the protocol package's errors are handled as the aggregator's
+        print(f"eco-aggregator: {e}{_what_to_do(e)}", file=sys.stderr)
+        return 1
+
+
+def _what_to_do(e: ProtocolError) -> str:
+    """eco_protocol's messages say what is wrong; the next step, when they do not say it."""
+    if isinstance(e, InvalidInput) or "run:" in str(e):
+        return ""
+    if isinstance(e, ProtocolEnvironmentProblem):  # a key or state file, as for our own
+        return ("; repair the file (its mode must be 0600) or restore it from a backup, then "
+                "run the command again")
+    return "; run the command again with -v, and report it if it persists"
+
+
+__all__ = ["build_parser", "enrolled_at_from_flag", "main", "open_ledger"]

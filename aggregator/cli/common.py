@@ -1,0 +1,55 @@
+"""What every ``eco-aggregator`` command module shares: the JSON it prints, the ledger it opens,
+the clock it reads and the signals it waits for."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from eco_protocol.encoding import format_time
+
+from ..config import Config
+from ..ledger import Ledger
+from ..logkeys import load_log_signer
+from ..store import open_store
+
+DEFAULT_CONFIG = "/etc/eco-aggregator/aggregator.toml"
+
+
+def print_json(obj: Any) -> None:
+    """A command's result on stdout: indented, sorted, UTF-8 as is (scriptable)."""
+    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def open_ledger(cfg: Config) -> Ledger:
+    """The configured store, with the log key it was signed under (:mod:`aggregator.logkeys`)."""
+    store = open_store(cfg)
+    signer = load_log_signer(cfg, store.get_meta("log_vkey"))
+    return Ledger(store, signer, cfg.state_dir / "checkpoint.latest")
+
+
+def now_text() -> str:
+    """Now, as the protocol spells a time (whole seconds, UTC)."""
+    return format_time(datetime.now(UTC))
+
+
+def on_stop_signal() -> threading.Event:
+    """An event SIGTERM or SIGINT sets: a long-running command's way to end cleanly."""
+    stop = threading.Event()
+
+    def on_signal(_s: int, _f: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def wait_for_signal() -> None:
+    """Block until SIGTERM or SIGINT (``http``, ``ui``: the servers run in threads)."""
+    stop = on_stop_signal()
+    while not stop.wait(1.0):
+        pass
