@@ -28,6 +28,7 @@ from eco_protocol.encoding import b64decode, b64encode, format_time
 from eco_protocol.keys import device_id_of, public_key_raw
 from eco_protocol.records import GENESIS_PREV, MeterSpec, Quantity
 from eco_protocol.signing import SIG, entry_hash, sign_record, signing_bytes
+from eco_protocol.topics import readings_topic
 
 INTERVAL = timedelta(minutes=30)
 RATED_W = 6000
@@ -65,7 +66,7 @@ class DeviceBatch:
 
     @property
     def topic(self) -> str:
-        return f"eco/v1/{self.device_id}/readings"
+        return readings_topic(self.device_id)
 
 
 def make_device(seed: int, number: int, intervals: int, start: datetime, per_message: int,
