@@ -1,25 +1,21 @@
 """The aggregator's exception hierarchy.
 
 Two families, as in python-tuf (``RepositoryError`` apart from ``DownloadError``) and as in
-:mod:`eco_protocol.errors`, whose families these extend on the aggregator's side:
+:mod:`eco_protocol.errors`, whose two families these mirror on the aggregator's side:
 
 * **untrusted input is wrong** — :class:`Rejected` (a reading, a request, an operator's flag);
   the protocol's counterpart is :class:`eco_protocol.errors.InvalidInput`. Refuse it, never retry;
 * **the environment failed** — :class:`EnvironmentProblem` (store, broker, files); the protocol's
   counterpart is :class:`eco_protocol.errors.EnvironmentProblem`. Fix it, or retry.
 
-:data:`UNTRUSTED_INPUT` and :data:`ENVIRONMENT` name each family across both packages, for a
-caller that treats them alike (the CLI does). Beside them: :class:`ConfigError` (the operator's
+The aggregator's code calls the protocol package, so both trees reach its callers; they treat a
+family alike whichever package raised it (the CLI prints either environment error as one line
+with what to do, exit 1). Beside the two families: :class:`ConfigError` (the operator's
 configuration) and :class:`LogMisbehaviour` (a log that signed a fork). The CLI catches
-:class:`AggregatorError` and :class:`eco_protocol.errors.ProtocolError` once and prints what to
-do next.
+:class:`AggregatorError` and :class:`eco_protocol.errors.ProtocolError` once, in ``main``.
 """
 
 from __future__ import annotations
-
-from typing import Final
-
-from eco_protocol import errors as protocol
 
 
 class AggregatorError(Exception):
@@ -75,6 +71,3 @@ class Inconsistent(LogMisbehaviour):
         self.proof = proof
         self.old_root_in_new_tree = old_root_in_new_tree
 
-
-UNTRUSTED_INPUT: Final = (Rejected, protocol.InvalidInput)
-ENVIRONMENT: Final = (EnvironmentProblem, protocol.EnvironmentProblem)
