@@ -40,7 +40,6 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -48,6 +47,8 @@ from agent.config import DEFAULT_STALE_AFTER_S, MeterConfig, MeterProtocol
 from agent.errors import MeterError
 from eco_protocol.encoding import format_time
 from eco_protocol.records import Quantity
+from eco_runtime.broker_url import parse_broker_url
+from eco_runtime.mqtt_client import ClientSettings, new_client
 
 from .interface import Snapshot
 from .mqtt_devices import (
@@ -75,21 +76,19 @@ class BrokerEndpoint:
     ca_file: Path | None = None
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError(f"broker {self.url!r} is not mqtt://HOST:PORT or mqtts://HOST:PORT")
-        _ = parts.port  # ValueError for a bad port
-        if parts.scheme == "mqtts":
+        # BrokerURLError (a ValueError) names what to write instead
+        if parse_broker_url(self.url).tls:
             object.__setattr__(self, "tls", True)
 
     @property
     def host(self) -> str:
-        return urlsplit(self.url).hostname or "127.0.0.1"
+        return parse_broker_url(self.url).host
 
     @property
     def port(self) -> int:
-        port = urlsplit(self.url).port
-        return port if port is not None else (8883 if self.tls else 1883)
+        url = parse_broker_url(self.url)
+        # mqtt://HOST without a port but with tls: the TLS port
+        return url.port if urlsplit(self.url).port is not None or not self.tls else 8883
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,26 +137,26 @@ class MqttMeter:
         self._created = monotonic()
         self._warmup_until = self._created + warmup_s
         self._started = False
-        c = mqtt.Client(CallbackAPIVersion.VERSION2,
-                        client_id=f"eco-meter-{meter_id}-{secrets.token_hex(4)}",
-                        protocol=mqtt.MQTTv5, reconnect_on_failure=True)
-        if endpoint.username is not None:
-            c.username_pw_set(endpoint.username, endpoint.password)
         if endpoint.tls:
             from agent.uplink import check_tls_files
 
             check_tls_files(endpoint.ca_file)  # names [uplink] ca_file and the path
-            c.tls_set(ca_certs=str(endpoint.ca_file) if endpoint.ca_file else None)
-        c.reconnect_delay_set(*reconnect_delay)
-        # we never publish; a bound all the same (docs/pitfalls.md §1)
-        c.max_queued_messages_set(16)
+        c = new_client(ClientSettings(
+            client_id=f"eco-meter-{meter_id}-{secrets.token_hex(4)}",
+            host=endpoint.host, port=endpoint.port, keepalive_s=keepalive_s,
+            # a password without a username logs in as nobody, as it always did
+            username=endpoint.username,
+            password=endpoint.password if endpoint.username is not None else None,
+            tls=endpoint.tls, ca_file=endpoint.ca_file if endpoint.tls else None,
+            reconnect_delay=reconnect_delay,
+            max_queued_messages=16,  # we never publish; a bound all the same (pitfalls §1)
+        ))
         c.on_connect = self._on_connect
         c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
         c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
         self._client = c
-        self._keepalive_s = keepalive_s
         if start:
             self.start()
 
@@ -170,9 +169,7 @@ class MqttMeter:
         """Connect in the background (the box must boot without a network; docs/pitfalls.md §1)."""
         if self._started:
             return
-        self._client.connect_async(self.endpoint.host, self.endpoint.port,
-                                   keepalive=self._keepalive_s, clean_start=True)
-        self._client.loop_start()
+        self._client.connect_in_background()  # clean start: the device's state is not kept
         self._started = True
 
     def close(self) -> None:
