@@ -70,4 +70,3 @@ class Inconsistent(LogMisbehaviour):
         self.reason = reason
         self.proof = proof
         self.old_root_in_new_tree = old_root_in_new_tree
-

@@ -84,57 +84,81 @@ def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
 
     ``user``: the account a broker started as root switches to (Mosquitto's default is
     ``mosquitto``, which must then be able to read every file named here)."""
-    def listener(p: int, addr: str | None) -> str:
-        return f"listener {p} {addr}" if addr else f"listener {p}"
-
-    def tls_lines(t: TlsListener) -> list[str]:
-        out = [listener(t.port, t.bind), f"cafile {t.cafile}", f"certfile {t.certfile}",
-               f"keyfile {t.keyfile}", "tls_version tlsv1.2"]
-        if t.client_certs:
-            out += ["require_certificate true", "use_identity_as_username true"]
-        return out
-
     if auth is None:
-        lines = [
-            "# listeners; the settings below apply to all of them (per_listener_settings false)",
-            "per_listener_settings false",
-            listener(port, bind),
-            *(tls_lines(tls) if tls is not None else []),
-            "allow_anonymous true",
-        ]
+        lines = _anonymous_listeners(port, bind, tls)
     else:
-        lines = [
-            "# each listener has its own logins and ACL (docs/protocol.md §3 \"Broker access\")",
-            "per_listener_settings true",
-            "",
-            "# the aggregator's listener: loopback only, the aggregator's own login only",
-            listener(port, bind),
-            "allow_anonymous false",
-            f"password_file {auth.aggregator_password_file}",
-            f"acl_file {auth.aggregator_acl_file}",
-        ]
         devices: list[str] = []
         if tls is not None:
-            devices = tls_lines(tls)
+            devices = _tls_lines(tls)
         elif device_port is not None:
-            devices = [listener(device_port, bind)]
-        if devices:
-            lines += [
-                "",
-                "# the devices' listener: a login per device, a pattern ACL; the client id is",
-                "# the username (the device id), so no device can take another client's id",
-                *devices,
-                "allow_anonymous false",
-                "use_username_as_clientid true",
-                "# every topic of a device is put under this prefix: its $share/… filters become",
-                "# plain ones and join no share group (docs/pitfalls.md §5)",
-                *([f"mount_point {check_prefix(auth.device_prefix)}"] if auth.device_prefix
-                  else []),
-                f"password_file {auth.password_file}",
-                f"acl_file {auth.acl_file}",
-            ]
-        lines.append("")
-    lines += [
+            devices = [_listener(device_port, bind)]
+        lines = [*_aggregator_listener(port, bind, auth), *_devices_listener(devices, auth), ""]
+    lines += _broker_settings(state_dir, persistence, max_packet_size)
+    if pid_file is not None:
+        lines.append(f"pid_file {pid_file}")
+    if user is not None:
+        lines.append(f"user {user}")
+    return "\n".join(lines) + "\n"
+
+
+def _listener(port: int, addr: str | None) -> str:
+    return f"listener {port} {addr}" if addr else f"listener {port}"
+
+
+def _tls_lines(t: TlsListener) -> list[str]:
+    out = [_listener(t.port, t.bind), f"cafile {t.cafile}", f"certfile {t.certfile}",
+           f"keyfile {t.keyfile}", "tls_version tlsv1.2"]
+    if t.client_certs:
+        out += ["require_certificate true", "use_identity_as_username true"]
+    return out
+
+
+def _anonymous_listeners(port: int, bind: str | None, tls: TlsListener | None) -> list[str]:
+    """The demo's and the tests' broker: anyone may connect, on every listener."""
+    return [
+        "# listeners; the settings below apply to all of them (per_listener_settings false)",
+        "per_listener_settings false",
+        _listener(port, bind),
+        *(_tls_lines(tls) if tls is not None else []),
+        "allow_anonymous true",
+    ]
+
+
+def _aggregator_listener(port: int, bind: str | None, auth: BrokerAuth) -> list[str]:
+    return [
+        "# each listener has its own logins and ACL (docs/protocol.md §3 \"Broker access\")",
+        "per_listener_settings true",
+        "",
+        "# the aggregator's listener: loopback only, the aggregator's own login only",
+        _listener(port, bind),
+        "allow_anonymous false",
+        f"password_file {auth.aggregator_password_file}",
+        f"acl_file {auth.aggregator_acl_file}",
+    ]
+
+
+def _devices_listener(listener: list[str], auth: BrokerAuth) -> list[str]:
+    """The devices' listener (``listener``: its opening lines), or nothing without one."""
+    if not listener:
+        return []
+    return [
+        "",
+        "# the devices' listener: a login per device, a pattern ACL; the client id is",
+        "# the username (the device id), so no device can take another client's id",
+        *listener,
+        "allow_anonymous false",
+        "use_username_as_clientid true",
+        "# every topic of a device is put under this prefix: its $share/… filters become",
+        "# plain ones and join no share group (docs/pitfalls.md §5)",
+        *([f"mount_point {check_prefix(auth.device_prefix)}"] if auth.device_prefix else []),
+        f"password_file {auth.password_file}",
+        f"acl_file {auth.acl_file}",
+    ]
+
+
+def _broker_settings(state_dir: Path, persistence: bool, max_packet_size: int) -> list[str]:
+    """What applies to every listener: limits, the queue, persistence, logging."""
+    return [
         f"max_packet_size {max_packet_size}",
         # the aggregator may be down for a while: keep its queued QoS 1 readings
         # (docs/pitfalls.md §5)
@@ -148,11 +172,6 @@ def broker_config(port: int, state_dir: Path, *, persistence: bool = False,
         "log_type warning",
         "log_type notice",
     ]
-    if pid_file is not None:
-        lines.append(f"pid_file {pid_file}")
-    if user is not None:
-        lines.append(f"user {user}")
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
