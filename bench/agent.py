@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from aggregator.registry import build_enrolment, enrol
 from eco_protocol.encoding import b64decode, format_time
 from eco_protocol.methodology import JST
 from eco_protocol.records import MeterSpec, Quantity
+from firmware_sim.procs import terminate_groups
 
 from .harness import REPO, AggregatorDir
 from .town import FIT, PROGRAMME
@@ -166,20 +166,7 @@ def agent_bench(tmp: Path, broker: Mosquitto, *, speed: float, window_s: float,
         day = (datetime.now(UTC) - timedelta(days=3)).astimezone(JST)
         origin_sim = day.replace(hour=7, minute=0, second=0, microsecond=0).astimezone(UTC)
         origin_wall = time.time() + 1.0
-        ports = []
-        for i in range(2):
-            sim = subprocess.Popen(
-                [_bin("eco-sim"), "inverter", "--rated-w", str(RATED_W), "--seed", str(40 + i),
-                 "--serial", f"BENCH-PV-{i}", "--speed", str(speed), "--origin-sim",
-                 origin_sim.isoformat(), "--origin-wall", f"{origin_wall:.3f}"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=REPO)
-            procs.append(sim)
-            assert sim.stdout is not None
-            line = sim.stdout.readline()
-            if not line:
-                raise RuntimeError("eco-sim inverter did not start")
-            ports.append(json.loads(line)["port"])
+        ports = [_start_inverter(i, speed, origin_sim, origin_wall, procs) for i in range(2)]
         state = tmp / "agent"
         state.mkdir(parents=True, exist_ok=True)
         cfg = state / "agent.toml"
@@ -188,14 +175,7 @@ def agent_bench(tmp: Path, broker: Mosquitto, *, speed: float, window_s: float,
             state=state, log_vkey=agg.log_vkey, poll=poll_seconds, broker=broker.url,
             origin_sim=format_time(origin_sim), origin_wall=origin_wall, speed=speed,
             meters=meters))
-        key = json.loads(subprocess.run([_bin("eco-agent"), "keygen", str(cfg)], check=True,
-                                        capture_output=True, text=True).stdout)
-        ledger = agg.ledger()
-        specs = [MeterSpec(f"pv{i + 1}", Quantity.PV_GENERATION, "sunspec-modbus", RATED_W)
-                 for i in range(2)]
-        enrol(ledger, build_enrolment(b64decode(key["public_key"], "public_key"), "hh-agent",
-                                      PROGRAMME, specs, FIT, format_time(datetime.now(UTC))))
-        ledger.store.close()
+        key = _keygen_and_enrol(agg, cfg, len(ports))
         counter = ReadingCounter(broker.port, key["device_id"])
         sock_path = tmp / "notify.sock"
         notify.bind(str(sock_path))
@@ -227,13 +207,38 @@ def agent_bench(tmp: Path, broker: Mosquitto, *, speed: float, window_s: float,
         notify.close()
         if counter is not None:
             counter.close()
-        for p in reversed(procs):
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        terminate_groups(procs[::-1], timeout=20)  # the agent first, then its meters
         workers.kill()
+
+
+def _start_inverter(i: int, speed: float, origin_sim: datetime, origin_wall: float,
+                    procs: list[subprocess.Popen[bytes]]) -> int:
+    """Start simulated inverter ``i`` on a pty (appended to ``procs``); its port."""
+    sim = subprocess.Popen(
+        [_bin("eco-sim"), "inverter", "--rated-w", str(RATED_W), "--seed", str(40 + i),
+         "--serial", f"BENCH-PV-{i}", "--speed", str(speed), "--origin-sim",
+         origin_sim.isoformat(), "--origin-wall", f"{origin_wall:.3f}"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        start_new_session=True, cwd=REPO)
+    procs.append(sim)
+    assert sim.stdout is not None
+    line = sim.stdout.readline()
+    if not line:
+        raise RuntimeError("eco-sim inverter did not start")
+    port: int = json.loads(line)["port"]
+    return port
+
+
+def _keygen_and_enrol(agg: AggregatorDir, cfg: Path, inverters: int) -> dict[str, Any]:
+    """The agent's key (``eco-agent keygen``), enrolled with one PV meter per inverter; the
+    keygen output."""
+    key: dict[str, Any] = json.loads(subprocess.run(
+        [_bin("eco-agent"), "keygen", str(cfg)], check=True, capture_output=True,
+        text=True).stdout)
+    ledger = agg.ledger()
+    specs = [MeterSpec(f"pv{i + 1}", Quantity.PV_GENERATION, "sunspec-modbus", RATED_W)
+             for i in range(inverters)]
+    enrol(ledger, build_enrolment(b64decode(key["public_key"], "public_key"), "hh-agent",
+                                  PROGRAMME, specs, FIT, format_time(datetime.now(UTC))))
+    ledger.store.close()
+    return key

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from aggregator.cli import main as aggregator_main
 from aggregator.cli import open_ledger
 from aggregator.config import load_config
 from aggregator.ledger import Ledger
+from firmware_sim.procs import kill_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -148,7 +149,7 @@ class Workers:
             try:
                 stdout, _ = p.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+                kill_group(p)
                 stdout, _ = p.communicate()
             if p.returncode != 0:
                 raise RuntimeError(f"worker exited with {p.returncode}: "
@@ -164,8 +165,7 @@ class Workers:
     def kill(self) -> None:
         for p in self.procs:
             if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+                kill_group(p)
         self.procs = []
 
 
@@ -268,8 +268,3 @@ def probe(port: int, receipts: Receipts, topic_device: str, payload: bytes,
     publish(port, [(f"eco/v1/{topic_device}/readings", payload)], f"probe-{time.time_ns()}")
     if not receipts.wait_for(before + 1, timeout):
         raise RuntimeError("no receipt for the probe message: are the workers subscribed?")
-
-
-def wait_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        p.wait()

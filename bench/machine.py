@@ -49,10 +49,6 @@ def bare_verify(samples: Samples, min_seconds: float = 0.5) -> Reference:
             return Reference(calls / elapsed, calls / max(1e-9, time.process_time() - cpu))
 
 
-def bare_verify_rate(samples: Samples, min_seconds: float = 0.5) -> float:
-    return bare_verify(samples, min_seconds).wall
-
-
 REFERENCE_SECONDS = 0.5  # each reference measurement; --quick lowers it
 
 

@@ -203,22 +203,7 @@ def run(scale: Scale, tmp: Path) -> dict[str, Any]:
         results.update({"report_verify_ratio": round(rv.rate / rv.bare.wall, 3),
                         "report_readings_per_s": round(rv.rate), "report_readings": rv.count})
 
-        pt, built = _step("proofs", lambda: proofs.proof_bench(tmp, list(scale.proof_sizes),
-                                                                scale.proof_count))
-        small, big = pt[0], pt[-1]
-        results.update({
-            "proof_us_1m": round(big.inclusion_us, 1),
-            "consistency_us_1m": round(big.consistency_us, 1),
-            "proof_tree_size": big.size,
-            "proof_us_10k": round(small.inclusion_us, 1),
-            "consistency_us_10k": round(small.consistency_us, 1),
-            "proof_growth_10k_to_max": round(big.inclusion_us / small.inclusion_us, 2),
-            "consistency_growth_10k_to_max": round(big.consistency_us / small.consistency_us,
-                                                   2),
-            "proof_reads_10k": round(small.inclusion_reads, 1),
-            "proof_reads_max": round(big.inclusion_reads, 1),
-            "proof_tree_build_s": round(built, 1),
-        })
+        results.update(_proof_figures(scale, tmp))
 
         bl = _backlog(scale, tmp, broker)
         results.update({
@@ -239,24 +224,50 @@ def run(scale: Scale, tmp: Path) -> dict[str, Any]:
             results.update(_step("flood, native flooder cut off", lambda: flood.flood_bench(
                 tmp, None, seconds=scale.flood_s, prefix="flood_cut_", cutoff=True)))
 
-        ag = _step("agent", lambda: agent.agent_bench(tmp, broker, speed=scale.agent_speed,
-                                                       window_s=scale.agent_window_s))
-        results.update({
-            "agent_rss_mb": round(ag.rss_mb, 1),
-            "agent_peak_rss_mb": round(ag.peak_rss_mb, 1),
-            "agent_cpu_ms_per_reading": round(ag.cpu_ms_per_reading, 2),
-            "agent_start_s": round(ag.start_s, 2),
-            "agent_readings_measured": ag.readings,
-            "agent_clock_speed": ag.speed,
-            "agent_poll_seconds": ag.poll_seconds,
-        })
-        if not scale.quick:
-            ag1 = _step("agent, one poll per interval",
-                        lambda: agent.agent_bench(tmp / "agent-1poll", broker,
-                                                  speed=scale.agent_speed,
-                                                  window_s=scale.agent_window_s,
-                                                  poll_seconds=1800))
-            results["agent_cpu_ms_per_reading_1poll"] = round(ag1.cpu_ms_per_reading, 2)
+        results.update(_agent_figures(scale, tmp, broker))
+    return results
+
+
+def _proof_figures(scale: Scale, tmp: Path) -> dict[str, Any]:
+    """Inclusion and consistency proof times and reads, smallest and largest tree."""
+    pt, built = _step("proofs", lambda: proofs.proof_bench(tmp, list(scale.proof_sizes),
+                                                            scale.proof_count))
+    small, big = pt[0], pt[-1]
+    return {
+        "proof_us_1m": round(big.inclusion_us, 1),
+        "consistency_us_1m": round(big.consistency_us, 1),
+        "proof_tree_size": big.size,
+        "proof_us_10k": round(small.inclusion_us, 1),
+        "consistency_us_10k": round(small.consistency_us, 1),
+        "proof_growth_10k_to_max": round(big.inclusion_us / small.inclusion_us, 2),
+        "consistency_growth_10k_to_max": round(big.consistency_us / small.consistency_us,
+                                               2),
+        "proof_reads_10k": round(small.inclusion_reads, 1),
+        "proof_reads_max": round(big.inclusion_reads, 1),
+        "proof_tree_build_s": round(built, 1),
+    }
+
+
+def _agent_figures(scale: Scale, tmp: Path, broker: Mosquitto) -> dict[str, Any]:
+    """The agent on a Pi's budget: memory, CPU per reading, start-up time."""
+    ag = _step("agent", lambda: agent.agent_bench(tmp, broker, speed=scale.agent_speed,
+                                                   window_s=scale.agent_window_s))
+    results = {
+        "agent_rss_mb": round(ag.rss_mb, 1),
+        "agent_peak_rss_mb": round(ag.peak_rss_mb, 1),
+        "agent_cpu_ms_per_reading": round(ag.cpu_ms_per_reading, 2),
+        "agent_start_s": round(ag.start_s, 2),
+        "agent_readings_measured": ag.readings,
+        "agent_clock_speed": ag.speed,
+        "agent_poll_seconds": ag.poll_seconds,
+    }
+    if not scale.quick:
+        ag1 = _step("agent, one poll per interval",
+                    lambda: agent.agent_bench(tmp / "agent-1poll", broker,
+                                              speed=scale.agent_speed,
+                                              window_s=scale.agent_window_s,
+                                              poll_seconds=1800))
+        results["agent_cpu_ms_per_reading_1poll"] = round(ag1.cpu_ms_per_reading, 2)
     return results
 
 
