@@ -153,102 +153,133 @@ def _audit(ledger: Ledger, progress: ProgressCallback | None, all_problems: bool
         claimed = LogKeyChain((ledger.signer.verifier,))
     replay = LedgerReplay(claimed.genesis.public_key,
                           deferred=None if pool is None else pool.submit, rules=rules)
-    stack: list[tuple[int, bytes]] = []
     checkpoints = _checkpoints(store, problem)
-    roots: dict[int, bytes] = {0: EMPTY_ROOT}
-    wanted = {c.size for c in checkpoints}
-    # what the derived tables must hold, as the replay finds it
-    readings: dict[tuple[str, int], tuple[int, str]] = {}  # (device, seq) → (index, sha256)
-    enrolments: dict[str, tuple[int, bytes]] = {}  # device → (index, entry bytes)
-    revocations: dict[str, int] = {}
-    refused: set[int] = set()  # entries the replay refused (each already a problem)
-
-    def current_root() -> bytes:
-        if not stack:
-            return EMPTY_ROOT
-        h = stack[-1][1]
-        for _, left in reversed(stack[:-1]):
-            h = node_hash(left, h)
-        return h
-
-    expected = 0
-    for row in store.raw_rows("entry"):
-        index = row[0]
-        if not isinstance(index, int) or index >= size:  # pragma: no cover - idx is the rowid
-            problem(f"entry table: a row has index {index!r}; {_RESTORE}")
-            continue
-        if index != expected:
-            problem(f"entries {expected}–{index - 1} are missing from the store")
-            break
-        expected += 1
-        _typed(problem, "entry", f"entry {index}", row)
-        stored_type, raw, stored_leaf = row[1], row[2], row[3]
-        data = bytes(raw) if isinstance(raw, bytes | bytearray | memoryview) else None
-        record = None
-        if data is None:
-            refused.add(index)
-            replay.size = index + 1
-        else:
-            try:
-                record = replay.add(data)
-            except InvalidInput as e:
-                problem(f"ledger {e}")
-                refused.add(index)
-                replay.size = index + 1  # skip its effects and carry on with the next entry
-        kind = replay.last_type if record is not None else None
-        if isinstance(record, Reading):
-            readings[(record.device_id, record.seq)] = (
-                index, replay.devices[record.device_id].last_hash)
-        elif isinstance(record, Enrolment):
-            assert data is not None
-            enrolments[record.device_id] = (index, data)
-        elif isinstance(record, Revocation):
-            revocations[record.device_id] = index
-        if kind is not None and isinstance(stored_type, str) and stored_type != kind:
-            problem(f"entry {index}: column entry.type says {stored_type!r}, but the entry is "
-                    f"an {kind} record; set entry.type to {kind!r} for idx {index}, or "
-                    f"{_RESTORE}")
-        leaf = leaf_hash(data) if data is not None else (
-            bytes(stored_leaf) if isinstance(stored_leaf, bytes) else leaf_hash(b""))
-        if data is not None and isinstance(stored_leaf, bytes) and stored_leaf != leaf:
-            problem(f"entry {index}: stored leaf hash does not match its bytes")
-        level, i, h = 0, index, leaf
-        while stack and stack[-1][0] == level:
-            _, left = stack.pop()
-            h = node_hash(left, h)
-            level += 1
-            i >>= 1
-            try:
-                stored = store.node(level, i)
-            except StoreCorrupt as e:
-                problem(str(e))
-                continue
-            if stored != h:
-                problem(f"interior hash (level {level}, index {i}) is wrong; it covers "
-                        f"entries {i << level}–{((i + 1) << level) - 1}")
-        stack.append((level, h))
-        if index + 1 in wanted:
-            roots[index + 1] = current_root()
-        every(progress, "verify", index + 1, size)
+    scan = _EntryScan(store, problem, replay, {c.size for c in checkpoints})
+    scan.run(size, progress)
     problem.check_deferred()
-    if expected != size:
-        problem(f"store reports {size} entries but only {expected} were read")
+    if scan.read != size:
+        problem(f"store reports {size} entries but only {scan.read} were read")
 
     chain = replay.chain(claimed.genesis)
     if chain.vkeys() != claimed.vkeys() or chain.changed_at != claimed.changed_at:
         problem(f"the log's eco.logkey/v1 entries (at {list(chain.changed_at)}) do not match "
                 f"the key changes the store lists (at {list(claimed.changed_at)})")
-    _check_checkpoints(problem, checkpoints, chain, roots, size, now)
+    _check_checkpoints(problem, checkpoints, chain, scan.roots, size, now)
     _check_seals(store, problem, checkpoints, chain)
     _check_cosignatures(store, problem, checkpoints, chain, witnesses)
-    _check_readings(store, problem, readings, refused)
-    _check_devices(store, problem, replay, enrolments, revocations)
+    _check_readings(store, problem, scan.readings, scan.refused)
+    _check_devices(store, problem, replay, scan.enrolments, scan.revocations)
     if CURSORS_META in _check_meta(store, problem, chain):
         _check_cursors(store, problem, replay)
     latest = checkpoints[-1].size if checkpoints else None
     return AuditReport(size, latest, dict(replay.counts), len(replay.devices),
-                       current_root().hex(), len(checkpoints), tuple(problem.found),
+                       scan.root().hex(), len(checkpoints), tuple(problem.found),
                        {r.value: n for r, n in sorted(replay.credit.excluded.items())})
+
+
+@dataclass
+class _EntryScan:
+    """One pass over the entry table, in index order: each entry is replayed, its leaf hash and
+    the interior hashes it completes are recomputed and compared with the stored ones, the roots
+    at the checkpoints' sizes are kept, and so is what the derived tables must hold."""
+
+    store: LedgerStore
+    problem: _Problems
+    replay: LedgerReplay
+    wanted: set[int]  # the sizes of the signed checkpoints, whose roots are kept in ``roots``
+    roots: dict[int, bytes] = field(default_factory=lambda: {0: EMPTY_ROOT})
+    read: int = 0  # entries read: 0 … read-1, with no gap
+    stack: list[tuple[int, bytes]] = field(default_factory=list)  # (level, hash): the frontier
+    # what the derived tables must hold, as the replay finds it
+    readings: dict[tuple[str, int], tuple[int, str]] = field(
+        default_factory=dict)  # (device, seq) → (index, sha256)
+    enrolments: dict[str, tuple[int, bytes]] = field(
+        default_factory=dict)  # device → (index, entry bytes)
+    revocations: dict[str, int] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)  # entries the replay refused (each a problem)
+
+    def run(self, size: int, progress: ProgressCallback | None) -> None:
+        for row in self.store.raw_rows("entry"):
+            index = row[0]
+            if not isinstance(index, int) or index >= size:  # pragma: no cover - idx is the rowid
+                self.problem(f"entry table: a row has index {index!r}; {_RESTORE}")
+                continue
+            if index != self.read:
+                self.problem(f"entries {self.read}–{index - 1} are missing from the store")
+                break
+            self.read += 1
+            self._entry(index, row)
+            if index + 1 in self.wanted:
+                self.roots[index + 1] = self.root()
+            every(progress, "verify", index + 1, size)
+
+    def _entry(self, index: int, row: tuple[object, ...]) -> None:
+        _typed(self.problem, "entry", f"entry {index}", row)
+        stored_type, raw, stored_leaf = row[1], row[2], row[3]
+        data = bytes(raw) if isinstance(raw, bytes | bytearray | memoryview) else None
+        kind = self._replayed(index, data)
+        if kind is not None and isinstance(stored_type, str) and stored_type != kind:
+            self.problem(f"entry {index}: column entry.type says {stored_type!r}, but the entry "
+                         f"is an {kind} record; set entry.type to {kind!r} for idx {index}, or "
+                         f"{_RESTORE}")
+        leaf = leaf_hash(data) if data is not None else (
+            bytes(stored_leaf) if isinstance(stored_leaf, bytes) else leaf_hash(b""))
+        if data is not None and isinstance(stored_leaf, bytes) and stored_leaf != leaf:
+            self.problem(f"entry {index}: stored leaf hash does not match its bytes")
+        self._add_leaf(index, leaf)
+
+    def _replayed(self, index: int, data: bytes | None) -> str | None:
+        """Replay one entry; its record type, or None when it is unreadable or refused (a
+        problem): its effects are skipped and the replay carries on with the next entry."""
+        if data is None:  # not a BLOB: _typed named the problem
+            self._skip(index)
+            return None
+        try:
+            record = self.replay.add(data)
+        except InvalidInput as e:
+            self.problem(f"ledger {e}")
+            self._skip(index)
+            return None
+        if isinstance(record, Reading):
+            self.readings[(record.device_id, record.seq)] = (
+                index, self.replay.devices[record.device_id].last_hash)
+        elif isinstance(record, Enrolment):
+            self.enrolments[record.device_id] = (index, data)
+        elif isinstance(record, Revocation):
+            self.revocations[record.device_id] = index
+        return self.replay.last_type
+
+    def _skip(self, index: int) -> None:
+        """The entry at ``index`` is refused: its effects are skipped, the replay moves on."""
+        self.refused.add(index)
+        self.replay.size = index + 1
+
+    def _add_leaf(self, index: int, leaf: bytes) -> None:
+        """Fold ``leaf`` into the frontier, checking each stored interior hash it completes."""
+        level, i, h = 0, index, leaf
+        while self.stack and self.stack[-1][0] == level:
+            _, left = self.stack.pop()
+            h = node_hash(left, h)
+            level += 1
+            i >>= 1
+            try:
+                stored = self.store.node(level, i)
+            except StoreCorrupt as e:
+                self.problem(str(e))
+                continue
+            if stored != h:
+                self.problem(f"interior hash (level {level}, index {i}) is wrong; it covers "
+                             f"entries {i << level}–{((i + 1) << level) - 1}")
+        self.stack.append((level, h))
+
+    def root(self) -> bytes:
+        """The root of the tree of the entries read so far."""
+        if not self.stack:
+            return EMPTY_ROOT
+        h = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            h = node_hash(left, h)
+        return h
 
 
 def _checkpoints(store: LedgerStore, problem: _Problems) -> list[CheckpointRow]:
