@@ -116,26 +116,40 @@ def test_connects_and_the_loop_is_alive_until_stopped(broker: Mosquitto) -> None
     assert not c.loop_alive()
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_a_callback_exception_ends_the_loop_and_loop_alive_says_so(broker: Mosquitto) -> None:
+def subscribed(c: Client, topic: str) -> None:
+    done = threading.Event()
+    c.on_subscribe = lambda *_a: done.set()
+    c.subscribe(topic, qos=1)
+    assert done.wait(10)
+
+
+def send(port: int, topic: str) -> None:
+    other = new_client(settings(port))
+    connect(other)
+    other.publish(topic, b"x", qos=1).wait_for_publish(5)
+    stop(other)
+
+
+def test_a_callback_exception_ends_the_loop_and_loop_alive_says_so(
+        broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> None:
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda a: died.append(a.exc_value))
     c = new_client(settings(broker.port))
-    connected = threading.Event()
-    c.on_connect = lambda *_a: connected.set()
 
     def boom(*_a: Any) -> None:
         raise RuntimeError("a bug in a callback")
 
     c.on_message = boom
-    c.connect_in_background()
+    connect(c)
+    (paho_thread,) = [t for t in threading.enumerate()
+                      if t.name == f"paho-mqtt-client-{c.settings.client_id}"]
     try:
-        assert connected.wait(10)
-        c.subscribe("t/boom", qos=1)
-        other = new_client(settings(broker.port))
-        connect(other)
-        other.publish("t/boom", b"x", qos=1).wait_for_publish(5)
-        stop(other)
+        subscribed(c, "t/boom")
+        send(broker.port, "t/boom")
         assert wait_for(lambda: not c.loop_alive()), "the loop survived a raising callback"
         assert c.is_connected(), "paho still says connected: only loop_alive tells"
+        paho_thread.join(5)
+        assert [str(e) for e in died] == ["a bug in a callback"]
     finally:
         c.loop_stop()
 
@@ -151,12 +165,8 @@ def test_suppress_exceptions_keeps_the_loop_alive(broker: Mosquitto) -> None:
     c.on_message = boom
     connect(c)
     try:
-        c.subscribe("t/suppressed", qos=1)
-        time.sleep(0.2)
-        other = new_client(settings(broker.port))
-        connect(other)
-        other.publish("t/suppressed", b"x", qos=1).wait_for_publish(5)
-        stop(other)
+        subscribed(c, "t/suppressed")
+        send(broker.port, "t/suppressed")
         assert got.wait(10)
         time.sleep(0.2)
         assert c.loop_alive()
