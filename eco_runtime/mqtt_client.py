@@ -151,9 +151,20 @@ class Client(mqtt.Client):
             self.last_connect_error = e
             raise
 
+    def loop_start(self) -> MQTTErrorCode:
+        # alive from here, not only once the new thread has entered loop_forever: a health
+        # check right after the start must not see a dead loop
+        was = self._looping
+        self._looping = True
+        rc = super().loop_start()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:  # a loop already runs (or none could start)
+            self._looping = was
+        return rc
+
     def loop_forever(self, *args: Any, **kwargs: Any) -> MQTTErrorCode:
-        # loop_start's thread runs in here: True while it does, whatever ends it (loop_stop, a
-        # callback's exception). Overriding the public method, not reading paho's ``_thread``.
+        # loop_start's thread runs in here (paho documents that it does): False once it returns,
+        # whatever ends it (loop_stop, disconnect, a callback's exception). Overriding public
+        # methods, not reading paho's ``_thread`` (which paho sets to None when the loop ends).
         self._looping = True
         try:
             return super().loop_forever(*args, **kwargs)

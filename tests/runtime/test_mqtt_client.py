@@ -179,6 +179,10 @@ def test_the_queue_cap_holds_while_the_broker_is_away() -> None:
     but keeps them), then QUEUE_SIZE and nothing more is kept."""
     c = new_client(settings(free_port(), max_queued_messages=5))
     c.connect_in_background()
+    # alive at once, before paho's thread has run a line: a health check right after the
+    # start must not report a dead loop
+    assert c.loop_alive()
+    assert c.loop_start() == MQTTErrorCode.MQTT_ERR_INVAL and c.loop_alive()
     try:
         rcs = [c.publish("t/q", b"%d" % i, qos=1).rc for i in range(8)]
         assert rcs[:5] == [MQTTErrorCode.MQTT_ERR_NO_CONN] * 5
