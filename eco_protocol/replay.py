@@ -214,7 +214,3 @@ class LedgerReplay:
         state.next_seq = reading.seq + 1
         state.last_hash = entry_hash(entry)  # entry = canonical_bytes(obj)
         self.energy_wh[reading.quantity.value] += reading.energy_wh
-
-
-def log_public_key(raw: bytes) -> Ed25519PublicKey:
-    return public_key_from_raw(raw)

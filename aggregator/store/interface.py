@@ -9,11 +9,36 @@ leaf hashes live with the entries), which makes a root or a proof O(log n) reads
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import StoreCorrupt
+
+
+class TransactionNesting:
+    """Both backends' ``transaction()``: a call inside an open transaction joins it (all or
+    nothing is the outermost one's), and only the outermost opens and commits a real one."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    @contextmanager
+    def join(self, outermost: Callable[[], AbstractContextManager[None]]) -> Iterator[None]:
+        """Inside ``outermost()`` (the backend's BEGIN … COMMIT/ROLLBACK), unless one is open."""
+        if self.depth:
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+            return
+        with outermost():
+            self.depth = 1
+            try:
+                yield
+            finally:
+                self.depth = 0
 
 
 @dataclass(frozen=True, slots=True)

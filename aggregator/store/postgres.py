@@ -40,6 +40,7 @@ from .interface import (
     CheckpointRow,
     DeviceRow,
     ReadingRow,
+    TransactionNesting,
     blob,
     device_upsert,
     storable_text,
@@ -99,7 +100,7 @@ class PostgresStore:
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
         self.url = url
         self.location = redact(url)
-        self._depth = 0
+        self._nesting = TransactionNesting()
         self._legacy_households = False
         try:
             self._db: psycopg.Connection[TupleRow] = psycopg.connect(
@@ -204,25 +205,20 @@ class PostgresStore:
     def transaction(self) -> Iterator[None]:
         """All-or-nothing; nested use joins the outer transaction. Holds the sequencer lock
         from the start, before anything is read (module docstring)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+        with self._nesting.join(self._outermost):
+            yield
+
+    @contextmanager
+    def _outermost(self) -> Iterator[None]:
         self._x("BEGIN ISOLATION LEVEL READ COMMITTED")
-        self._depth = 1
         try:
             self._x("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
             yield
         except BaseException:
-            self._depth = 0
             # if the connection is gone, the server has rolled back for us
             with suppress(psycopg.Error):
                 self._db.execute("ROLLBACK")
             raise
-        self._depth = 0
         self._x("COMMIT")
 
     def close(self) -> None:

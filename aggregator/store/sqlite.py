@@ -22,6 +22,7 @@ from .interface import (
     CheckpointRow,
     DeviceRow,
     ReadingRow,
+    TransactionNesting,
     Undecodable,
     blob,
     device_upsert,
@@ -82,6 +83,7 @@ class SqliteStore:
 
     def __init__(self, path: Path, *, check_integrity: bool = True) -> None:
         self.path = path
+        self._nesting = TransactionNesting()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
@@ -113,23 +115,19 @@ class SqliteStore:
         elif version != SCHEMA_VERSION:
             raise EnvironmentProblem(f"ledger database {path} has schema {version}, this "
                                      f"program knows {SCHEMA_VERSION}")
-        self._depth = 0
 
     # --- transactions ---------------------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All-or-nothing; nested use joins the outer transaction."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+        with self._nesting.join(self._outermost):
+            yield
+
+    @contextmanager
+    def _outermost(self) -> Iterator[None]:
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
             try:
                 yield
                 self._db.execute("COMMIT")
@@ -137,8 +135,6 @@ class SqliteStore:
                 if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
                     self._db.execute("ROLLBACK")
                 raise
-            finally:
-                self._depth = 0
         except sqlite3.OperationalError as e:
             if _is_environment(e):
                 raise EnvironmentProblem(
