@@ -186,6 +186,19 @@ def test_receipt_rules_on_a_real_outbox(tmp_path: Path) -> None:
         rig.agent.shutdown()
 
 
+def test_healthy_follows_the_network_loop(tmp_path: Path) -> None:
+    """The runner's watchdog asks ``healthy``: true from the start, even before the broker is
+    reachable (paho keeps trying), false once the loop is gone."""
+    rig = make_rig(tmp_path, port=1)  # nothing listens there; make_rig starts the uplink
+    try:
+        up = rig.agent.uplink
+        assert up.healthy()
+        up.stop()
+        assert not up.healthy()
+    finally:
+        rig.agent.shutdown()
+
+
 def test_a_rejection_is_read_by_its_reason_code_not_its_wording(tmp_path: Path) -> None:
     """docs/protocol.md §3.2: a reason is ``"<code>: <text>"``. Only the code ``gap`` (with
     ``expected_seq``) means "send again from there"; a code that merely begins with the letters
