@@ -10,26 +10,30 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from eco_protocol.errors import NoteError
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Quantity
+from eco_runtime import toml_section
 from eco_runtime.broker_url import BrokerURLError, parse_broker_url
 
 from .errors import ConfigError
+from .meters import broute_config, mqtt_config, sunspec_config
+from .meters.meter_config import ALL_KEYS
 
-if TYPE_CHECKING:
-    # imported where used: the MQTT decoders (and decimal) cost RAM on a box with no MQTT meter
-    from .meters.mqtt_devices import DeviceSpec
+# each [[meters]] entry's record and protocols live with the meters; the CLI and runner read
+# them from here
+from .meters.meter_config import MQTT_METER_PROTOCOLS as MQTT_METER_PROTOCOLS
+from .meters.meter_config import MeterConfig as MeterConfig
+from .meters.meter_config import MeterProtocol as MeterProtocol
 
 MAX_METERS: Final = 16  # an enrolment binds at most 16 meters (eco.enrol/v1)
 _METER_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -39,14 +43,6 @@ _TIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 class ClockMode(enum.StrEnum):
     SYSTEM = "system"
     ACCELERATED = "accelerated"
-
-
-class MeterProtocol(enum.StrEnum):
-    SUNSPEC_MODBUS = "sunspec-modbus"
-    ECHONET_BROUTE = "echonet-broute"  # ECHONET Lite over a Wi-SUN SKSTACK-IP dongle
-    TASMOTA = "tasmota"  # MQTT: tele/<topic>/SENSOR ENERGY (agent.meters.mqtt_devices)
-    SHELLY = "shelly"  # MQTT: Shelly Gen2+ <prefix>/status/… and <prefix>/events/rpc
-    OPENEVSE = "openevse"  # MQTT: <base>/total_energy
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,83 +124,6 @@ class ClockConfig:
     timesync_dir: Path = Path("/run/systemd/timesync")
 
 
-MQTT_METER_PROTOCOLS: Final = frozenset({MeterProtocol.TASMOTA, MeterProtocol.SHELLY,
-                                         MeterProtocol.OPENEVSE})
-_MQTT_METER_KEYS: Final = ("broker", "topic", "channel", "field", "stale_after_s", "username",
-                           "password")
-# a device that says nothing for this long (wall seconds) is reported: 3 × Tasmota's default
-# TelePeriod (300 s), 5 × Shelly's once-a-minute energy notifications, 4 × OpenEVSE's 30 s
-DEFAULT_STALE_AFTER_S: Final = {MeterProtocol.TASMOTA: 900.0, MeterProtocol.SHELLY: 300.0,
-                                MeterProtocol.OPENEVSE: 120.0}
-
-
-@dataclass(frozen=True, slots=True)
-class MqttSourceConfig:
-    """Where an MQTT device (tasmota, shelly, openevse) publishes and which register to read.
-
-    ``broker`` None means the ``[uplink]`` broker with the uplink's username, password, TLS and
-    CA file (resolved by :func:`parse_config`); an explicit broker gets its own username and
-    password and the uplink's CA file when it is ``mqtts://``."""
-
-    topic: str
-    stale_after_s: float
-    broker: str | None = None
-    channel: int | None = None
-    field: str | None = None
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-
-    def spec(self, protocol: MeterProtocol) -> DeviceSpec:
-        from .meters.mqtt_devices import Device, DeviceSpec
-
-        return DeviceSpec(Device(protocol.value), self.topic, self.channel, self.field or "")
-
-
-#: echonet-broute: SKSTACK-IP command families (agent.meters.skstack.Family) and the ECHONET
-#: objects with the quantities each can meter (agent.meters.broute.TARGETS).
-BROUTE_FAMILIES: Final = ("auto", "bp35a1", "bp35c0")
-ECHONET_OBJECTS: Final[Mapping[str, tuple[Quantity, ...]]] = {
-    "smart_meter": (Quantity.GRID_IMPORT, Quantity.GRID_EXPORT),
-    "solar": (Quantity.PV_GENERATION, Quantity.GRID_EXPORT),
-    "ev": (Quantity.EV_CHARGE,),
-}
-_BROUTE_KEYS: Final = ("broute_id", "broute_password", "broute_password_file", "family",
-                       "echonet_object", "wisun_channel", "pan_id", "meter_mac")
-
-
-@dataclass(frozen=True, slots=True)
-class BRouteConfig:
-    """The echonet-broute keys of a ``[[meters]]`` entry (agent.meters.broute). The B-route ID
-    and password never appear in ``repr``."""
-
-    broute_id: str = dataclasses.field(repr=False)
-    broute_password: str | None = dataclasses.field(default=None, repr=False)
-    broute_password_file: Path | None = None
-    family: str = "auto"  # one of BROUTE_FAMILIES
-    echonet_object: str = "smart_meter"  # one of ECHONET_OBJECTS
-    wisun_channel: int | None = None  # a cached scan result: all three or none
-    pan_id: int | None = None
-    meter_mac: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MeterConfig:
-    """One ``[[meters]]`` entry."""
-
-    id: str
-    quantity: Quantity
-    protocol: MeterProtocol
-    port: str
-    unit: int = 1
-    baudrate: int = 9600
-    timeout_s: float = 1.0
-    mqtt: MqttSourceConfig | None = None  # tasmota, shelly, openevse
-    broute: BRouteConfig | None = None  # echonet-broute
-    config_path: Path | None = None  # the file it came from, named in error advice
-
-
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
     device: DeviceConfig
@@ -221,78 +140,19 @@ class AgentConfig:
         raise ConfigError(f"no meter {meter_id!r} in the config (configured: {known})")
 
 
-# ---------------------------------------------------------------------------------------------
-# typed getters: each names the key it checks
-
-
-class _Section:
-    def __init__(self, data: Mapping[str, Any], name: str, allowed: set[str]) -> None:
-        self.data = data
-        self.name = name
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ConfigError(f"{name}: unknown key(s) {', '.join(unknown)}; "
-                              f"allowed: {', '.join(sorted(allowed))}")
-
-    def _where(self, key: str) -> str:
-        return f"{self.name} {key}"
-
-    def str_(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        v = self.data.get(key)
-        if v is None:
-            if required:
-                raise ConfigError(f"{self._where(key)} is missing: add {key} = \"…\"")
-            return default
-        if not isinstance(v, str):
-            raise ConfigError(f"{self._where(key)} must be a string in quotes, got {v!r}")
-        return v
-
-    def req_str(self, key: str) -> str:
-        v = self.str_(key, required=True)
-        assert v is not None
-        if not v.strip():
-            raise ConfigError(f"{self._where(key)} must not be empty")
-        return v
-
-    def int_(self, key: str, default: int, lo: int, hi: int) -> int:
-        v = self.data.get(key, default)
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise ConfigError(f"{self._where(key)} must be a whole number, got {v!r}")
-        if not lo <= v <= hi:
-            raise ConfigError(f"{self._where(key)} = {v} is out of range: use {lo}–{hi}")
-        return v
-
-    def float_(self, key: str, default: float, lo: float, hi: float) -> float:
-        v = self.data.get(key, default)
-        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
-            raise ConfigError(f"{self._where(key)} must be a number, got {v!r}")
-        if not lo <= v <= hi:
-            raise ConfigError(f"{self._where(key)} = {v} is out of range: use {lo}–{hi}")
-        return float(v)
-
-    def bool_(self, key: str, default: bool) -> bool:
-        v = self.data.get(key, default)
-        if not isinstance(v, bool):
-            raise ConfigError(f"{self._where(key)} must be true or false, got {v!r}")
-        return v
+def _section(data: Mapping[str, Any], name: str, allowed: set[str]) -> toml_section.Section:
+    return toml_section.Section(data, name, allowed, error=ConfigError)
 
 
 def _table(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    v = doc.get(key, {})
-    if not isinstance(v, Mapping):
-        raise ConfigError(f"[{key}] must be a table ([{key}] header), got {type(v).__name__}")
-    return v
+    return toml_section.table(doc, key, error=ConfigError)
 
 
-def _path(raw: str, base: Path | None) -> Path:
-    p = Path(raw).expanduser()
-    if not p.is_absolute() and base is not None:
-        p = base / p
-    return p
+_path = toml_section.config_path
 
 
 def _parse_device(t: Mapping[str, Any], base: Path | None) -> DeviceConfig:
-    s = _Section(t, "[device]", {"state_dir", "interval_minutes", "poll_seconds", "log_key",
+    s = _section(t, "[device]", {"state_dir", "interval_minutes", "poll_seconds", "log_key",
                                  "co2_display_g_per_kwh", "max_gap_fill_hours"})
     state_dir = _path(s.req_str("state_dir"), base)
     interval = s.int_("interval_minutes", 30, 1, 1440)
@@ -321,7 +181,7 @@ def _parse_device(t: Mapping[str, Any], base: Path | None) -> DeviceConfig:
 
 
 def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
-    s = _Section(t, "[uplink]", {"broker", "batch_max", "keepalive_s", "username", "password",
+    s = _section(t, "[uplink]", {"broker", "batch_max", "keepalive_s", "username", "password",
                                  "tls", "ca_file", "max_in_flight", "resend_timeout_s",
                                  "cert_file", "key_file"})
     broker = s.str_("broker", "mqtt://127.0.0.1:1883") or ""
@@ -358,7 +218,7 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
     )
 
 
-def _clock_time(s: _Section, key: str) -> float:
+def _clock_time(s: toml_section.Section, key: str) -> float:
     raw = s.req_str(key)
     if not _TIME_RE.match(raw):
         raise ConfigError(f"[clock] {key} = {raw!r}: use an RFC 3339 UTC time like "
@@ -370,7 +230,7 @@ def _clock_time(s: _Section, key: str) -> float:
 
 
 def _parse_clock(t: Mapping[str, Any], base: Path | None = None) -> ClockConfig:
-    s = _Section(t, "[clock]", {"mode", "origin_sim", "origin_wall", "speed", "boot_at",
+    s = _section(t, "[clock]", {"mode", "origin_sim", "origin_wall", "speed", "boot_at",
                                 "jump_after_s", "timesync_dir"})
     mode_raw = s.str_("mode", "system") or ""
     try:
@@ -402,12 +262,23 @@ def _parse_clock(t: Mapping[str, Any], base: Path | None = None) -> ClockConfig:
     )
 
 
+_SectionParser = Callable[[toml_section.Section, str, Quantity, MeterProtocol, Path | None],
+                         MeterConfig]
+#: each meter kind parses the rest of its [[meters]] entry
+_SECTION_PARSERS: Final[Mapping[MeterProtocol, _SectionParser]] = {
+    MeterProtocol.SUNSPEC_MODBUS: sunspec_config.parse_section,
+    MeterProtocol.ECHONET_BROUTE: broute_config.parse_section,
+    MeterProtocol.TASMOTA: mqtt_config.parse_section,
+    MeterProtocol.SHELLY: mqtt_config.parse_section,
+    MeterProtocol.OPENEVSE: mqtt_config.parse_section,
+}
+
+
 def _parse_meter(t: object, i: int, base: Path | None = None) -> MeterConfig:
     where = f"[[meters]] #{i + 1}"
     if not isinstance(t, Mapping):
         raise ConfigError(f"{where} must be a table ([[meters]] header)")
-    s = _Section(t, where, {"id", "quantity", "protocol", "port", "unit", "baudrate",
-                            "timeout_s", *_MQTT_METER_KEYS, *_BROUTE_KEYS})
+    s = _section(t, where, set(ALL_KEYS))
     mid = s.req_str("id")
     if not _METER_ID_RE.match(mid):
         raise ConfigError(f"{where} id = {mid!r}: use 1–32 letters, digits, '_', '.' or '-', "
@@ -425,75 +296,7 @@ def _parse_meter(t: object, i: int, base: Path | None = None) -> MeterConfig:
     except ValueError as e:
         allowed = ", ".join(x.value for x in MeterProtocol)
         raise ConfigError(f"{s.name} protocol = {p!r}: this agent supports {allowed}") from e
-    if protocol in MQTT_METER_PROTOCOLS:
-        return _parse_mqtt_meter(s, mid, quantity, protocol)
-    if protocol is MeterProtocol.ECHONET_BROUTE:
-        return _parse_broute_meter(s, mid, quantity, base)
-    _refuse_keys(s, _BROUTE_KEYS, protocol, "a Wi-SUN B-route key")
-    _refuse_keys(s, _MQTT_METER_KEYS, protocol, "a serial device: set port instead")
-    return MeterConfig(
-        id=mid,
-        quantity=quantity,
-        protocol=protocol,
-        port=s.req_str("port"),
-        unit=s.int_("unit", 1, 1, 247),
-        baudrate=s.int_("baudrate", 9600, 1200, 921600),
-        timeout_s=s.float_("timeout_s", 1.0, 0.05, 30.0),
-    )
-
-
-def _refuse_keys(s: _Section, keys: tuple[str, ...], protocol: MeterProtocol, why: str) -> None:
-    for key in keys:
-        if key in s.data:
-            raise ConfigError(f"{s.name} {key} does not apply to protocol = \"{protocol}\" "
-                              f"({why}): remove it")
-
-
-def _broker_url(s: _Section, key: str) -> str | None:
-    url = s.str_(key)
-    if url is None:
-        return None
-    try:
-        parse_broker_url(url)
-    except BrokerURLError as e:
-        raise ConfigError(f"{s.name} {key} = {e}") from e
-    return url
-
-
-def _parse_mqtt_meter(s: _Section, mid: str, quantity: Quantity,
-                      protocol: MeterProtocol) -> MeterConfig:
-    """tasmota / shelly / openevse: broker, topic, channel, field, stale_after_s, login."""
-    _refuse_keys(s, ("port", "unit", "baudrate", "timeout_s", *_BROUTE_KEYS), protocol,
-                 "an MQTT device: set broker and topic instead")
-    topic = s.req_str("topic")
-    channel: int | None = None
-    field: str | None = None
-    if protocol is MeterProtocol.OPENEVSE:
-        _refuse_keys(s, ("channel", "field"), protocol, "a charger has one register, "
-                     "total_energy")
-    else:
-        if "channel" in s.data:
-            channel = s.int_("channel", 0, 0, 255)
-        from .meters.mqtt_payloads import SHELLY_FIELDS, TASMOTA_FIELDS
-
-        allowed = TASMOTA_FIELDS if protocol is MeterProtocol.TASMOTA else tuple(SHELLY_FIELDS)
-        field = s.str_("field")
-        if field is not None and field not in allowed:
-            raise ConfigError(f"{s.name} field = {field!r}: use one of {', '.join(allowed)}")
-    mqtt = MqttSourceConfig(
-        topic=topic,
-        stale_after_s=s.float_("stale_after_s", DEFAULT_STALE_AFTER_S[protocol], 1.0, 604800.0),
-        broker=_broker_url(s, "broker"),
-        channel=channel,
-        field=field,
-        username=s.str_("username"),
-        password=s.str_("password"),
-    )
-    try:
-        mqtt.spec(protocol)
-    except ValueError as e:
-        raise ConfigError(f"{s.name} topic = {topic!r}: {e}") from e
-    return MeterConfig(id=mid, quantity=quantity, protocol=protocol, port="", mqtt=mqtt)
+    return _SECTION_PARSERS[protocol](s, mid, quantity, protocol, base)
 
 
 def _with_uplink_broker(m: MeterConfig, uplink: UplinkConfig) -> MeterConfig:
@@ -508,62 +311,6 @@ def _with_uplink_broker(m: MeterConfig, uplink: UplinkConfig) -> MeterConfig:
         tls = parse_broker_url(src.broker).tls
         src = replace(src, tls=tls, ca_file=uplink.ca_file if tls else None)
     return replace(m, mqtt=src)
-
-
-def _parse_broute_meter(s: _Section, mid: str, quantity: Quantity,
-                        base: Path | None) -> MeterConfig:
-    """echonet-broute: port, broute_id, broute_password(_file), family, echonet_object, cached
-    scan result. Secrets are checked for shape only: messages give their length, not them."""
-    _refuse_keys(s, ("unit", *(k for k in _MQTT_METER_KEYS if k not in _BROUTE_KEYS)),
-                 MeterProtocol.ECHONET_BROUTE, "a Wi-SUN dongle on a serial port")
-    rbid = s.req_str("broute_id").strip()
-    if len(rbid) != 32 or not rbid.isascii() or not rbid.isalnum():
-        raise ConfigError(f"{s.name} broute_id must be the 32-character B-route ID from your "
-                          f"power company (got {len(rbid)} characters)")
-    password, pw_file = s.str_("broute_password"), s.str_("broute_password_file")
-    if (password is None) == (pw_file is None):
-        raise ConfigError(f"{s.name}: set exactly one of broute_password and "
-                          "broute_password_file (a file only the agent can read is better)")
-    if password is not None and (not 1 <= len(password) <= 32 or not password.isascii()
-                                 or not password.isprintable() or " " in password):
-        raise ConfigError(f"{s.name} broute_password must be 1–32 printable ASCII characters "
-                          f"without spaces (got {len(password)} characters)")
-    if pw_file is not None and not pw_file.strip():
-        raise ConfigError(f"{s.name} broute_password_file must not be empty")
-    family = s.str_("family", "auto") or ""
-    if family not in BROUTE_FAMILIES:
-        raise ConfigError(f"{s.name} family = {family!r}: use one of "
-                          f"{', '.join(BROUTE_FAMILIES)} (auto detects it)")
-    obj = s.str_("echonet_object", "smart_meter") or ""
-    if obj not in ECHONET_OBJECTS:
-        raise ConfigError(f"{s.name} echonet_object = {obj!r}: use one of "
-                          f"{', '.join(ECHONET_OBJECTS)}")
-    if quantity not in ECHONET_OBJECTS[obj]:
-        allowed = ", ".join(q.value for q in ECHONET_OBJECTS[obj])
-        raise ConfigError(f"{s.name} quantity = {quantity.value!r} cannot be read from "
-                          f"echonet_object = {obj!r}: use {allowed}")
-    cached = [k for k in ("wisun_channel", "pan_id", "meter_mac") if k in s.data]
-    if cached and len(cached) != 3:
-        raise ConfigError(f"{s.name}: wisun_channel, pan_id and meter_mac are a cached scan "
-                          "result; give all three or none")
-    mac = s.str_("meter_mac")
-    if mac is not None and (len(mac) != 16 or any(c not in "0123456789abcdefABCDEF"
-                                                   for c in mac)):
-        raise ConfigError(f"{s.name} meter_mac = {mac!r}: use the 16 hex digits of the "
-                          "EPANDESC Addr line")
-    broute = BRouteConfig(
-        broute_id=rbid,
-        broute_password=password,
-        broute_password_file=None if pw_file is None else _path(pw_file, base),
-        family=family,
-        echonet_object=obj,
-        wisun_channel=s.int_("wisun_channel", 33, 33, 60) if cached else None,
-        pan_id=s.int_("pan_id", 0, 0, 0xFFFF) if cached else None,
-        meter_mac=None if mac is None else mac.upper(),
-    )
-    return MeterConfig(id=mid, quantity=quantity, protocol=MeterProtocol.ECHONET_BROUTE,
-                       port=s.req_str("port"), baudrate=s.int_("baudrate", 115200, 1200, 921600),
-                       timeout_s=s.float_("timeout_s", 10.0, 0.5, 120.0), broute=broute)
 
 
 def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfig:

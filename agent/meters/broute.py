@@ -68,7 +68,7 @@ from agent.meters.skstack_codec import (
 from eco_protocol.records import Quantity
 
 if TYPE_CHECKING:
-    from agent.config import MeterConfig
+    from agent.meters.meter_config import MeterConfig
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from agent.config import DEFAULT_STALE_AFTER_S, MeterConfig, MeterProtocol
+from agent.meters.meter_config import MeterConfig, MeterProtocol
+from agent.meters.mqtt_config import DEFAULT_STALE_AFTER_S
 from agent.errors import MeterError
 from eco_protocol.encoding import format_time
 from eco_protocol.records import Quantity

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import (
-    DEFAULT_STALE_AFTER_S,
-    MeterProtocol,
-    example_config,
-    parse_config_text,
-)
+from agent.config import MeterProtocol, example_config, parse_config_text
 from agent.errors import ConfigError
+from agent.meters.mqtt_config import DEFAULT_STALE_AFTER_S
 from agent.meters.mqtt_devices import Device
 from agent.meters.mqtt_meter import MqttMeter, meter_from_config
 from eco_protocol.keys import private_key_from_raw
