@@ -1,0 +1,83 @@
+"""The aggregator's import graph (issue 15): no circle among its modules, subpackages included,
+and no import of the agent. Every import counts — at module level, inside a function, under
+``TYPE_CHECKING`` — because a lazy import is still a dependency (the CLI's modules once reached
+each other through function-level imports)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "aggregator"
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _targets(module: str, path: Path, node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    base = node.module or ""
+    if node.level:
+        parts = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        parts = parts[:len(parts) - node.level + 1]
+        base = ".".join([*parts, *([node.module] if node.module else [])])
+    # "from . import x" imports the module x; "from .m import f" the module m
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                deps.update(_targets(module, path, node))
+        graph[module] = deps
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(graph[m] & MODULES.keys() - {m}):
+            if state.get(n) == 1:
+                return [*path[path.index(n):], n]
+            if n not in state and (found := visit(n)) is not None:
+                return found
+        path.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (found := visit(m)) is not None:
+            return found
+    return None
+
+
+def test_the_graph_sees_the_packages_modules() -> None:
+    graph = _graph()
+    assert {"aggregator.cli", "aggregator.cli.common", "aggregator.store.sqlite"} <= graph.keys()
+    assert "aggregator.cli.common" in graph["aggregator.cli.devices"]
+    assert "aggregator.operator" in graph["aggregator.cli.devices"]  # "from .. import operator"
+
+
+def test_no_import_circle_in_the_aggregator() -> None:
+    cycle = _cycle(_graph())
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_aggregator_never_imports_the_agent() -> None:
+    offenders = {m: sorted(d for d in deps if d == "agent" or d.startswith("agent."))
+                 for m, deps in _graph().items()}
+    assert {m: d for m, d in offenders.items() if d} == {}
