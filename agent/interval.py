@@ -294,26 +294,89 @@ def _classify(state: MeterState, obs: Observation) -> tuple[_Event, int]:
     return _Event.RESET, 0
 
 
+def _ignored(obs: Observation) -> str | None:
+    """Why a snapshot is ignored whatever came before it, or None."""
+    if obs.t < MIN_PLAUSIBLE_TIME:
+        return f"snapshot at {obs.t} is before 2020: clock not set, ignored"
+    if not 0 <= obs.register_wh <= MAX_SAFE_INTEGER:
+        return f"register {obs.register_wh} Wh is out of range, ignored"
+    return None
+
+
+def _clock_back(state: MeterState, obs: Observation, params: BuilderParams) -> Step:
+    """A snapshot not after the previous one: ignored, or, when the clock went back further
+    than the gap limit, a fresh start that resumes once it passes the last reading signed."""
+    back = state.last_t - obs.t
+    if back > params.max_gap_intervals * params.interval_s:
+        resumed, bridge = _resume(obs, params, state.said_t, state.said_wh,
+                                  not obs.clock_synced or not state.last_synced)
+        return Step(resumed, bridge,
+                    f"clock went back by {back} s: readings resume once it passes the "
+                    "last one signed")
+    return Step(state, (), f"snapshot at {obs.t} is not after the previous one at "
+                           f"{state.last_t} (clock moved back?): ignored")
+
+
+def _boundaries(t_l: int, t_n: int, last_synced: bool,
+                params: BuilderParams) -> tuple[list[int], int, bool]:
+    """The interval boundaries from the previous snapshot (``t_l``) to this one (``t_n``):
+    (the boundaries to close, how many would be interpolated, whether the span is a
+    discontinuity the builder does not fill: then only the first boundary is closed)."""
+    p = params.interval_s
+    first_b = (t_l // p + 1) * p
+    last_b = (t_n // p) * p
+    boundaries = list(range(first_b, last_b + 1, p)) if first_b <= t_n else []
+    interpolated = max(0, len(boundaries) - 1 - (1 if boundaries and last_b == t_n else 0))
+    discontinuity = interpolated > params.max_gap_intervals or (
+        interpolated > 0 and not last_synced)
+    if discontinuity:
+        boundaries = boundaries[:1]  # close the interval open at the last snapshot only
+    return boundaries, interpolated, discontinuity
+
+
+def _discontinuity_note(interpolated: int, params: BuilderParams) -> str:
+    if interpolated > params.max_gap_intervals:
+        return (f"no snapshot for {interpolated + 1} intervals (more than "
+                "max_gap_fill_hours): the gap is not filled; readings resume from this "
+                "snapshot (the interval holding it claims nothing: meter_reset)")
+    return (f"{interpolated + 1} intervals since a snapshot taken while the clock was "
+            "unsynchronised (the clock was set?): not filled; readings resume from "
+            "this snapshot (the interval holding it claims nothing: meter_reset)")
+
+
+def _closing_flags(measured: bool, unsynced: bool, event_flag: Flag | None) -> set[Flag]:
+    """Flags an interval gets from the boundary that closes it: interpolated (gap_filled),
+    over an unsynchronised clock, or ended by a reset or replacement."""
+    flags = set()
+    if not measured:
+        flags.add(Flag.GAP_FILLED)
+    if unsynced:
+        flags.add(Flag.CLOCK_UNSYNCED)
+    if event_flag is not None:
+        flags.add(event_flag)
+    return flags
+
+
+def _closed(start: int, end: int, register_start: int, register_end: int, energy: int,
+            flags: set[Flag], identity: MeterIdentity, params: BuilderParams) -> IntervalReading:
+    """A completed interval; one ended by a meter reset or replacement claims no energy."""
+    if Flag.METER_RESET in flags or Flag.METER_REPLACED in flags:
+        energy = 0
+    return IntervalReading(
+        start=start, end=end, register_start_wh=register_start, register_end_wh=register_end,
+        energy_wh=energy, flags=_ordered(flags), identity=identity,
+        co2_g_estimate=co2_estimate(energy, params.co2_g_per_kwh))
+
+
 def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> Step:
     """Feed one snapshot; return the new state and every interval it completed."""
-    p = params.interval_s
-    if obs.t < MIN_PLAUSIBLE_TIME:
-        return Step(state, (), f"snapshot at {obs.t} is before 2020: clock not set, ignored")
-    if not 0 <= obs.register_wh <= MAX_SAFE_INTEGER:
-        return Step(state, (), f"register {obs.register_wh} Wh is out of range, ignored")
+    ignored = _ignored(obs)
+    if ignored is not None:
+        return Step(state, (), ignored)
     if state is None:
         return Step(_fresh(obs, params))
     if obs.t <= state.last_t:
-        back = state.last_t - obs.t
-        if back > params.max_gap_intervals * p:
-            resumed, bridge = _resume(obs, params, state.said_t, state.said_wh,
-                                      not obs.clock_synced or not state.last_synced)
-            return Step(resumed, bridge,
-                        f"clock went back by {back} s: readings resume once it passes the "
-                        "last one signed")
-        return Step(state, (), f"snapshot at {obs.t} is not after the previous one at "
-                               f"{state.last_t} (clock moved back?): ignored")
-
+        return _clock_back(state, obs, params)
     event, delta = _classify(state, obs)
     wrap = obs.wrap_wh if event is _Event.ROLLOVER else None
     t_l, t_n = state.last_t, obs.t
@@ -324,15 +387,7 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
     step_unsynced = unsynced or not state.last_synced
     event_flag = {_Event.RESET: Flag.METER_RESET,
                   _Event.REPLACED: Flag.METER_REPLACED}.get(event)
-
-    first_b = (t_l // p + 1) * p
-    last_b = (t_n // p) * p
-    boundaries = list(range(first_b, last_b + 1, p)) if first_b <= t_n else []
-    interpolated = max(0, len(boundaries) - 1 - (1 if boundaries and last_b == t_n else 0))
-    discontinuity = interpolated > params.max_gap_intervals or (
-        interpolated > 0 and not state.last_synced)
-    if discontinuity:
-        boundaries = boundaries[:1]  # close the interval open at the last snapshot only
+    boundaries, interpolated, discontinuity = _boundaries(t_l, t_n, state.last_synced, params)
 
     def reg(u: int) -> int:
         return u % wrap if wrap else u
@@ -354,22 +409,13 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
         else:
             u_b = u_l + delta * (b - t_l) // (t_n - t_l)
             reg_b, measured, ident = reg(u_b), False, state.identity
-        seg_flags = crossed(prev_u, u_b)
         if anchor_t is not None:
-            flags = acc_flags | seg_flags
-            if not measured:
-                flags.add(Flag.GAP_FILLED)
-            if step_unsynced:
-                flags.add(Flag.CLOCK_UNSYNCED)
-            if event_flag is not None and b == t_n:
-                flags.add(event_flag)
-            energy = acc_energy + (u_b - prev_u)
-            if Flag.METER_RESET in flags or Flag.METER_REPLACED in flags:
-                energy = 0
-            iv = _continue_from(IntervalReading(
-                start=anchor_t, end=b, register_start_wh=anchor_wh, register_end_wh=reg_b,
-                energy_wh=energy, flags=_ordered(flags), identity=ident,
-                co2_g_estimate=co2_estimate(energy, params.co2_g_per_kwh)), said_t, said_wh)
+            flags = acc_flags | crossed(prev_u, u_b)
+            flags |= _closing_flags(measured, step_unsynced,
+                                    event_flag if b == t_n else None)
+            closed = _closed(anchor_t, b, anchor_wh, reg_b, acc_energy + (u_b - prev_u), flags,
+                             ident, params)
+            iv = _continue_from(closed, said_t, said_wh)
             if iv is not None:
                 readings.append(iv)
                 said_t, said_wh = iv.end, iv.register_end_wh
@@ -383,16 +429,8 @@ def step(state: MeterState | None, obs: Observation, params: BuilderParams) -> S
         prev_u = u_b
 
     if discontinuity:
-        if interpolated > params.max_gap_intervals:
-            note = (f"no snapshot for {interpolated + 1} intervals (more than "
-                    "max_gap_fill_hours): the gap is not filled; readings resume from this "
-                    "snapshot (the interval holding it claims nothing: meter_reset)")
-        else:
-            note = (f"{interpolated + 1} intervals since a snapshot taken while the clock was "
-                    "unsynchronised (the clock was set?): not filled; readings resume from "
-                    "this snapshot (the interval holding it claims nothing: meter_reset)")
         resumed, bridge = _resume(obs, params, said_t, said_wh, step_unsynced)
-        return Step(resumed, (*readings, *bridge), note)
+        return Step(resumed, (*readings, *bridge), _discontinuity_note(interpolated, params))
 
     if not boundaries or boundaries[-1] != t_n:
         acc_energy += u_n - prev_u
