@@ -36,6 +36,7 @@ from aggregator.registry import build_enrolment, enrol
 from eco_protocol.encoding import b64decode, format_time
 from eco_protocol.methodology import JST
 from eco_protocol.records import MeterSpec, Quantity
+from eco_protocol.topics import readings_topic
 from firmware_sim.procs import terminate_groups
 
 from .harness import REPO, AggregatorDir
@@ -124,7 +125,7 @@ class ReadingCounter:
         c.on_message = self._on_message
         c.on_subscribe = lambda *_a: ready.set()
         c.connect("127.0.0.1", port)
-        c.subscribe(f"eco/v1/{device_id}/readings", qos=1)
+        c.subscribe(readings_topic(device_id), qos=1)
         c.loop_start()
         self.client = c
         if not ready.wait(10):

@@ -54,6 +54,7 @@ from aggregator.config import load_config
 from aggregator.device_login import issue_device_login
 from aggregator.mosquitto import Mosquitto, free_port
 from aggregator.operator import read_audit
+from eco_protocol.topics import receipts_topic
 
 from .harness import AggregatorDir, Workers, cli_json
 from .readme import render_table, update_readme
@@ -103,7 +104,7 @@ class HonestDevice:
         if password is not None:  # a broker with access control: username = device id
             c.username_pw_set(device.device_id, password)
         c.connect("127.0.0.1", port)
-        c.subscribe(f"eco/v1/{device.device_id}/receipts", qos=1)
+        c.subscribe(receipts_topic(device.device_id), qos=1)
         c.loop_start()
         if not subscribed.wait(10):
             raise RuntimeError("honest device: subscription not acknowledged")

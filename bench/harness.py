@@ -30,6 +30,7 @@ from aggregator.cli import main as aggregator_main
 from aggregator.cli import open_ledger
 from aggregator.config import load_config
 from aggregator.ledger import Ledger
+from eco_protocol.topics import RECEIPTS_FILTER, readings_topic
 from firmware_sim.procs import kill_group
 
 REPO = Path(__file__).resolve().parent.parent
@@ -191,7 +192,7 @@ class Receipts:
         c.on_message = self._on_message
         c.on_subscribe = lambda *_a: self.subscribed.set()
         c.connect("127.0.0.1", port)
-        c.subscribe("eco/v1/+/receipts", qos=1)
+        c.subscribe(RECEIPTS_FILTER, qos=1)
         c.loop_start()
         self.client = c
         if not self.subscribed.wait(10):
@@ -265,6 +266,6 @@ def probe(port: int, receipts: Receipts, topic_device: str, payload: bytes,
           timeout: float = 20.0) -> None:
     """Publish one message and wait for its receipt: the workers are subscribed and answering."""
     before = receipts.count
-    publish(port, [(f"eco/v1/{topic_device}/readings", payload)], f"probe-{time.time_ns()}")
+    publish(port, [(readings_topic(topic_device), payload)], f"probe-{time.time_ns()}")
     if not receipts.wait_for(before + 1, timeout):
         raise RuntimeError("no receipt for the probe message: are the workers subscribed?")
