@@ -7,9 +7,9 @@ The energy comes from :class:`HomeEnergy`: the seeded household load
 minute steps). Positive net power is bought from the grid (E0), negative is sold (E3). The
 register at each fixed 30-minute time is kept for EA/EB.
 
-Encoding reuses :mod:`agent.meters.echonet` (as the inverter simulator reuses the SunSpec layout);
-an independent hand-written emulator in the tests checks the agent against the specification
-instead. Property layouts: see that module's docstring.
+Encoding reuses :mod:`agent.meters.echonet_codec` (as the inverter simulator reuses the SunSpec
+layout); an independent hand-written emulator in the tests checks the agent against the
+specification instead. Property layouts: see that module's docstring.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
-from agent.meters import echonet as el
+from agent.meters import echonet_codec as el
 from firmware_sim.household import Household
 from firmware_sim.solar import JST, PvSystem
 

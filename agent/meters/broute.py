@@ -16,7 +16,7 @@ ev (0x027E)         D8 D3         ev_charge: D8, 0.001 kWh, wraps at 10^9; power
 plus 8A (manufacturer code) and 8D (production number) for the identity; a meter without 8D is
 identified by its Wi-SUN MAC address. D3/D7/E1 are asked every time, so a replaced meter with
 another unit is never read with the old one. 0x02A1 (EV charger) is not offered: the unit of its
-D8 is not confirmed (:mod:`agent.meters.echonet`).
+D8 is not confirmed (:mod:`agent.meters.echonet_codec`).
 
 Failure handling, so that a value is either right or absent:
 
@@ -50,7 +50,7 @@ import serial
 
 from agent.diagnose import serial_error_text
 from agent.errors import MeterError, MeterUnavailable
-from agent.meters import echonet as el
+from agent.meters import echonet_codec as el
 from agent.meters.interface import MeterIdentity, Snapshot
 from agent.meters.skstack import DEFAULT_TIMING, Session, SkStackClient, Timing
 from agent.meters.skstack_codec import (
@@ -123,7 +123,8 @@ class Values:
 
 def evaluate(target: Target, frame: el.Frame, mac: str) -> Values:
     """The register, power and identity in a Get_Res/Get_SNA answer to ``target.epcs()``.
-    Pure. Raises :class:`ReadingUnavailable` or :class:`~agent.meters.echonet.EchonetError`."""
+    Pure. Raises :class:`ReadingUnavailable` or
+    :class:`~agent.meters.echonet_codec.EchonetError`."""
     edts = {p.epc: p.edt for p in frame.properties}
     raw: list[tuple[str, int | str | None]] = []
 

@@ -34,8 +34,8 @@ class MqttSourceConfig:
     """Where an MQTT device (tasmota, shelly, openevse) publishes and which register to read.
 
     ``broker`` None means the ``[uplink]`` broker with the uplink's username, password, TLS and
-    CA file (resolved by :func:`agent.config.parse_config`); an explicit broker gets its own username and
-    password and the uplink's CA file when it is ``mqtts://``."""
+    CA file (resolved by :func:`agent.config.parse_config`); an explicit broker gets its own
+    username and password and the uplink's CA file when it is ``mqtts://``."""
 
     topic: str
     stale_after_s: float

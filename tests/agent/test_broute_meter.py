@@ -20,7 +20,7 @@ from agent import interval
 from agent.clock import ManualClock
 from agent.config import parse_config
 from agent.errors import MeterError
-from agent.meters import echonet as el
+from agent.meters import echonet_codec as el
 from agent.meters.broute import PROTOCOL, BRouteMeter, ReadingUnavailable, Target, evaluate
 from agent.meters.interface import Meter
 from agent.meters.skstack import Timing

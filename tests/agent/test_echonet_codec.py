@@ -1,4 +1,4 @@
-"""agent.meters.echonet: public vectors (tests/vectors/echonet_lite.json), exact energy
+"""agent.meters.echonet_codec: public vectors (tests/vectors/echonet_lite.json), exact energy
 arithmetic, "no data" never read as zero, and arbitrary bytes never crashing a decoder."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.meters import echonet as el
+from agent.meters import echonet_codec as el
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "vectors" / "echonet_lite.json").read_text())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from agent.errors import AgentError, MeterDataError, MeterError, MeterUnavailable
-from agent.meters import echonet as el
+from agent.meters import echonet_codec as el
 from agent.meters import modbus_rtu_codec as rtu
 from agent.meters import skstack_codec as skc
 from agent.meters import sunspec_layout as sl

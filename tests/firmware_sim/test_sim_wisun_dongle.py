@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.clock import ManualClock
-from agent.meters import echonet as el
+from agent.meters import echonet_codec as el
 from agent.meters.broute import BRouteMeter
 from agent.meters.skstack import Timing
 from agent.meters.skstack_codec import Family, RouteBCredentials, parse_erxudp
