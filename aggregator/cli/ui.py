@@ -59,6 +59,7 @@ def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
 
 
 def add_ui_options(p: argparse.ArgumentParser, ui_flag: bool) -> None:
+    """The web UI's options, for ``ui`` and (``ui_flag``: with ``--ui HOST:PORT``) ``serve``."""
     if ui_flag:
         p.add_argument("--ui", default=None, metavar="HOST:PORT",
                        help="also serve the operator web UI, e.g. 127.0.0.1:8081")
