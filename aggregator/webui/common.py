@@ -19,6 +19,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,9 @@ class UiConfig:
     # reverse proxies whose X-Forwarded-For names the real client (aggregator/webui/throttle.py)
     trusted_proxies: tuple[str, ...] = ()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # the login throttle's clock: wall time, since its counts outlive the process (tests freeze
+    # it so that a lock-out does not lapse while a slow machine is still counting attempts)
+    wall_clock: Callable[[], float] = time.time
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -7,7 +7,6 @@ default). The resident's login is in :mod:`.resident_routes`.
 from __future__ import annotations
 
 import logging
-import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -41,7 +40,7 @@ class LoginRoutes(Pages):
         form = await self.posted(request)
         t = self.t(request)
         client = self.client(request)
-        now = time.time()  # wall clock: the counts outlive the process
+        now = self.state.ui.wall_clock()
         next_path = safe_next(str(form.get("next", "")), "")
         name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         wait = self.state.throttle.wait(name, client, now)

@@ -6,8 +6,6 @@ for ``qr_minutes``, read by :mod:`.shop_routes`).
 
 from __future__ import annotations
 
-import time
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +26,7 @@ class ResidentRoutes(Pages):
         form = await self.posted(request)
         t = self.t(request)
         client = self.client(request)
-        now = time.time()  # wall clock: the counts outlive the process
+        now = self.state.ui.wall_clock()
         # resident codes have no account name to count against: the address is what is slowed
         if self.state.throttle.wait(None, client, now) > 0:
             return self.render(request, "resident_login.html", "rlogin.title", 429,

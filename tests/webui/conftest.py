@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,5 +20,8 @@ def world(tmp_path: Path) -> UiWorld:
 
 @pytest.fixture
 def browser(world: UiWorld) -> Iterator[Browser]:
-    with TestClient(create_app(UiConfig(world.cfg))) as client:
+    # the login throttle's wall clock stands at the test's start: a lock-out must not lapse
+    # because a loaded machine took two seconds between attempts
+    started = time.time()
+    with TestClient(create_app(UiConfig(world.cfg, wall_clock=lambda: started))) as client:
         yield Browser(client)
