@@ -393,6 +393,18 @@ def forget(cfg: Config, actor: Actor, household_or_reference: str) -> Forgotten:
     return Forgotten(household)
 
 
+def search_households(cfg: Config, actor: Actor, query: str) -> list[personal.Person]:
+    """The households whose name, address or phone contains ``query``
+    (:meth:`aggregator.personal.PersonalStore.search`). Looking people up is a view of personal
+    data, so it is audited like an action: who searched and how many households were shown —
+    never the query or the names, which are personal data themselves."""
+    with _audited(cfg, _Record("household-search", actor, None), query) as rec, \
+            personal.open_personal(cfg.state_dir) as people:
+        found = people.search(query)
+        rec.target = f"{len(found)} shown"
+    return found
+
+
 # --- a device's broker login, issued again (eco-aggregator broker-password) ---------------------
 
 

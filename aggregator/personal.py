@@ -38,6 +38,7 @@ import os
 import re
 import sqlite3
 import stat
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ PERSONAL_FILE: Final = "personal.sqlite3"
 # instead of the reference)
 PSEUDONYM_RE: Final = re.compile(r"hh-[0-9a-f]{20}")
 
+# what a search ignores: spaces (全角 too, after NFKC) and the dashes people type in phone numbers
+# and addresses ("03-1234-5678", "1‐2‐3", "１－２"); not the katakana prolonged sound mark ー
+_IGNORED_RE: Final = re.compile(r"[\s\-\u2010-\u2015\u2212\uff0d\u30fb()]")
+SEARCH_LIMIT: Final = 50
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS person (
     pseudonym TEXT PRIMARY KEY, reference TEXT NOT NULL, contact TEXT);
@@ -68,6 +74,20 @@ class Person:
     pseudonym: str
     reference: str
     contact: str | None = None
+
+
+def search_key(text: str) -> str:
+    """What household search compares: NFKC (full-width digits and letters become half-width,
+    half-width katakana full-width), case-folded, without spaces, dashes and parentheses. Pure."""
+    return _IGNORED_RE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def matches(person: Person, query: str) -> bool:
+    """Whether ``query`` (as typed) is part of the person's reference or contact, compared by
+    :func:`search_key`; an empty query matches nobody."""
+    needle = search_key(query)
+    return bool(needle) and any(needle in search_key(v)
+                                for v in (person.reference, person.contact) if v)
 
 
 def personal_path(state_dir: Path) -> Path:
@@ -129,6 +149,20 @@ class PersonalStore:
 
     def pseudonyms(self) -> list[str]:
         return [str(r[0]) for r in self._x("SELECT pseudonym FROM person ORDER BY pseudonym")]
+
+    def search(self, query: str, limit: int = SEARCH_LIMIT) -> list[Person]:
+        """The households whose reference (name, address) or contact (phone) contains
+        ``query`` (:func:`matches`), by reference, at most ``limit``. A forgotten household has
+        no row left, so it is never found."""
+        rows = self._x("SELECT pseudonym, reference, contact FROM person ORDER BY reference")
+        found = []
+        for row in rows:
+            person = Person(str(row[0]), str(row[1]), None if row[2] is None else str(row[2]))
+            if matches(person, query):
+                found.append(person)
+                if len(found) >= limit:
+                    break
+        return found
 
     def erase(self, pseudonym: str) -> bool:
         """Delete the household's row and make its bytes leave the file: secure_delete zeroes

@@ -32,7 +32,7 @@ from ..errors import AggregatorError, EnvironmentProblem, Rejected
 from ..flood_cutoff import Suspension, read_suspended
 from ..ingest_status import read_status
 from ..ledger import Ledger
-from ..personal import PSEUDONYM_RE
+from ..personal import PSEUDONYM_RE, Person
 from ..registry import DEVICE_ID_RE, methodology_terms, parse_meter
 from . import views
 from .auth import Role
@@ -125,8 +125,13 @@ class OperatorRoutes(Pages):
     # --- households ------------------------------------------------------------------------------
 
     async def households_page(self, request: Request) -> Response:
-        self.require(request, Role.OPERATOR)
+        user = self.require(request, Role.OPERATOR)
         t = self.t(request)
+        query = request.query_params.get("q", "").strip()[:100]
+        found: list[Person] | None = None
+        if query:  # names and phones from the personal store; the search is audited
+            found = await run_in_threadpool(operator.search_households, self.state.cfg,
+                                            operator.Actor.ui(user.name), query)
 
         def work() -> tuple[list[views.Balance], dict[str, int], str | None]:
             programme, problem = programme_or_none(self.state)
@@ -142,7 +147,8 @@ class OperatorRoutes(Pages):
 
         balances, counts, problem = await run_in_threadpool(work)
         return self.render(request, "households.html", "households.title", balances=balances,
-                           device_count=counts, problem=problem)
+                           device_count=counts, problem=problem, query=query, found=found,
+                           balance_of={b.household: b for b in balances})
 
     async def household_view(self, request: Request, new_code: str | None = None,
                              status: int = 200) -> Response:
