@@ -36,37 +36,41 @@ two checksummed slots rewritten in place, so it needs no free space), and :meth:
 refuses (StateCorrupt) an outbox that ends before that mark or holds another reading under it.
 ``open`` also checks every stored row (its hash, seq, device and ``prev`` link, and the counter
 against the newest row), which ``PRAGMA integrity_check`` does not look at.
+
+This module is the SQLite shell. The stored values, the numbering and signing of a reading and
+the row checks are pure, in :mod:`agent.outbox_rows`; the sent mark's file is
+:mod:`agent.outbox_sent`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import threading
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from eco_protocol.canonical import canonical_bytes
-from eco_protocol.encoding import parse_time
-from eco_protocol.errors import ProtocolError
-from eco_protocol.keyfile import fsync_dir
-from eco_protocol.methodology import day_of
-from eco_protocol.records import GENESIS_PREV, Reading
-from eco_protocol.signing import entry_hash
+from eco_protocol.records import GENESIS_PREV
 
 from .errors import AgentError, StateCorrupt
-
-SCHEMA_VERSION: Final = 1
-PENDING: Final = "pending"
-REJECTED: Final = "rejected"
-
-SignFn = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+from .outbox_rows import (
+    PENDING,
+    REJECTED,
+    SCHEMA_VERSION,
+    NonCreditable,
+    OutboxCounts,
+    ReceiptOutcome,
+    SignFn,
+    StoredReading,
+    add_to_tally,
+    chain_reading,
+    check_rows,
+    check_sent,
+)
+from .outbox_sent import SentMark
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -95,50 +99,6 @@ CREATE TABLE IF NOT EXISTS non_creditable (
     "end" TEXT
 );
 """
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReading:
-    """A signed reading as stored: ``body`` is its canonical bytes (RFC 8785, with ``sig``)."""
-
-    seq: int
-    sha256: str
-    body: bytes
-    status: str
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxCounts:
-    next_seq: int
-    last_hash: str
-    pending: int
-    rejected: int
-
-
-@dataclass(frozen=True, slots=True)
-class NonCreditable:
-    """A delivered reading the aggregator logged as not creditable, and why (v1.1 §3)."""
-
-    seq: int
-    reading_sha256: str
-    reason: str
-    at: str  # when the receipt was applied (RFC 3339 UTC)
-    meter: str | None = None
-    start: str | None = None
-    end: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "reading_sha256": self.reading_sha256, "reason": self.reason,
-                "at": self.at, "meter": self.meter, "start": self.start, "end": self.end}
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptOutcome:
-    acknowledged: tuple[int, ...]  # deleted: accepted or duplicate, creditable or not
-    set_aside: tuple[int, ...]
-    mismatched: tuple[int, ...]  # seq unknown here or naming a different reading hash
-    non_creditable: tuple[int, ...] = ()  # of ``acknowledged``: recorded as not creditable
 
 
 # SQLite primary result codes that say the environment failed (busy, locked, out of memory,
@@ -198,87 +158,6 @@ def _guard(path: Path) -> sqlite3.Connection | None:
     with contextlib.suppress(sqlite3.Error):
         guard.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     return guard
-
-
-_SENT_SLOT: Final = 128
-
-
-def _sent_record(seq: int, sha: str) -> bytes:
-    text = f"{seq:012d} {sha}"
-    return f"{text} {zlib.crc32(text.encode()):08x}\n".encode().ljust(_SENT_SLOT, b"\0")
-
-
-def _parse_sent(raw: bytes) -> tuple[int, str] | None:
-    parts = raw.rstrip(b"\0").decode("ascii", "replace").split()
-    if len(parts) != 3 or not parts[0].isdigit() or len(parts[1]) != 64:
-        return None
-    text = f"{parts[0]} {parts[1]}"
-    if f"{zlib.crc32(text.encode()):08x}" != parts[2]:
-        return None  # a torn slot: the other one holds the previous mark
-    return int(parts[0]), parts[1]
-
-
-class SentMark:
-    """``<outbox>-sent``: the highest seq (and hash) ever handed to the network.
-
-    Two fixed 128-byte slots, each a checksummed record, written alternately in place with
-    ``pwrite`` + ``fsync``: a torn write spoils only the slot being written (the other keeps the
-    previous, lower mark), and overwriting allocated bytes needs no free space."""
-
-    def __init__(self, path: Path, fd: int | None, seq: int, sha: str, slot: int) -> None:
-        self.path = path
-        self._fd = fd
-        self.seq = seq
-        self.sha = sha
-        self._slot = slot  # the slot holding the current mark
-
-    @classmethod
-    def open(cls, path: Path, *, readonly: bool) -> SentMark:
-        try:
-            if readonly:
-                try:
-                    raw = path.read_bytes()
-                except FileNotFoundError:
-                    return cls(path, None, 0, "", 1)
-                fd = None
-            else:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-                if os.fstat(fd).st_size < 2 * _SENT_SLOT:
-                    os.pwrite(fd, bytes(2 * _SENT_SLOT), 0)
-                    os.fsync(fd)
-                    fsync_dir(path.parent)
-                raw = os.pread(fd, 2 * _SENT_SLOT, 0)
-        except OSError as e:
-            raise AgentError(f"cannot open {path}: {e.strerror}; check that the filesystem "
-                             f"holding it is writable and not full ('df -h {path.parent}')") from e
-        marks = [_parse_sent(raw[i * _SENT_SLOT:(i + 1) * _SENT_SLOT]) for i in range(2)]
-        best = max(((m, i) for i, m in enumerate(marks) if m is not None),
-                   key=lambda x: x[0][0], default=None)
-        if best is None:
-            return cls(path, fd, 0, "", 1)
-        (seq, sha), slot = best
-        return cls(path, fd, seq, sha, slot)
-
-    def advance(self, seq: int, sha: str) -> None:
-        """Record that reading ``seq`` (hash ``sha``) is about to be sent; durable on return."""
-        if seq <= self.seq:
-            return
-        if self._fd is None:
-            raise AgentError(f"{self.path} is open read-only")
-        slot = 1 - self._slot
-        try:
-            os.pwrite(self._fd, _sent_record(seq, sha), slot * _SENT_SLOT)
-            os.fsync(self._fd)
-        except OSError as e:
-            raise AgentError(f"cannot record the sent mark in {self.path}: {e.strerror}; "
-                             "nothing new is sent until it can be (the readings stay in the "
-                             "outbox)") from e
-        self.seq, self.sha, self._slot = seq, sha, slot
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 class Outbox:
@@ -432,42 +311,11 @@ class Outbox:
                 if _is_environment(e):
                     raise _unwritable(self.path, e) from e
                 raise _corrupt(self.path, str(e)) from e
-        held: dict[int, str] = {}
-        prevs: dict[int, object] = {}
-        for seq, sha, body in rows:
-            if not isinstance(body, bytes) or not isinstance(sha, str):
-                raise _corrupt(self.path, f"the stored reading seq {seq} has the wrong type")
-            data = body
-            if entry_hash(data) != sha:
-                raise _corrupt(self.path, f"the stored reading seq {seq} no longer matches its "
-                                          "hash")
-            try:
-                rec = json.loads(data)
-            except ValueError as e:
-                raise _corrupt(self.path, f"the stored reading seq {seq} is not JSON") from e
-            if not isinstance(rec, dict) or rec.get("seq") != seq or \
-                    rec.get("device_id") != self.device_id:
-                raise _corrupt(self.path, f"the stored reading seq {seq} is not this device's "
-                                          f"reading seq {seq}")
-            held[int(seq)] = str(sha)
-            prevs[int(seq)] = rec.get("prev")
-        for seq, prev in prevs.items():
-            if seq - 1 in held and prev != held[seq - 1]:
-                raise _corrupt(self.path, f"reading seq {seq} does not chain to seq {seq - 1}")
-        top = int(next_seq) - 1
-        if top in held and held[top] != last_hash:
-            raise _corrupt(self.path, f"the counter's last hash is not that of seq {top}")
-        sent = self._sent
-        if sent is None or sent.seq == 0:
-            return
-        if sent.seq > top:
-            raise _rolled_back(self.path, f"readings up to seq {sent.seq} were already sent "
-                                          f"(recorded in {sent.path.name}), but it now ends "
-                                          f"at seq {top}")
-        if held.get(sent.seq, sent.sha) != sent.sha or (sent.seq == top and
-                                                        last_hash != sent.sha):
-            raise _rolled_back(self.path, f"it holds another reading under seq {sent.seq} "
-                                          f"than the one already sent")
+        held = check_rows(rows, self.device_id, int(next_seq), last_hash,
+                          lambda what: _corrupt(self.path, what))
+        if self._sent is not None:
+            check_sent(held, int(next_seq), last_hash, self._sent.seq, self._sent.sha,
+                       self._sent.path.name, lambda what: _rolled_back(self.path, what))
 
     def note_sent(self, seq: int, sha256: str) -> None:
         """Call before reading ``seq`` (the newest of a message) first leaves the device."""
@@ -519,22 +367,7 @@ class Outbox:
         with self._tx() as db:
             next_seq, last_hash = db.execute("SELECT next_seq, last_hash FROM chain").fetchone()
             for body in readings:
-                rec = dict(body)
-                rec.pop("sig", None)
-                rec["seq"] = next_seq
-                rec["prev"] = last_hash
-                signed = dict(sign(rec))
-                try:
-                    Reading.from_dict(signed)
-                except ProtocolError as e:
-                    raise AgentError(f"refusing to store an invalid reading: {e}") from e
-                if signed.get("seq") != next_seq or signed.get("prev") != last_hash:
-                    raise AgentError("the signing function changed seq or prev")
-                if signed.get("device_id") != self.device_id:
-                    raise AgentError(f"reading for device {signed.get('device_id')} offered to "
-                                     f"the outbox of device {self.device_id}")
-                data = canonical_bytes(signed)
-                digest = entry_hash(data)
+                data, digest = chain_reading(body, next_seq, last_hash, sign, self.device_id)
                 db.execute("INSERT INTO readings (seq, sha256, body, status) VALUES (?,?,?,?)",
                            (next_seq, digest, data, PENDING))
                 stored.append(StoredReading(next_seq, digest, data, PENDING))
@@ -555,12 +388,7 @@ class Outbox:
         readings leave the outbox once receipted, the tally stays (last few days only)."""
         row = db.execute("SELECT value FROM meta WHERE key='day_tally'").fetchone()
         tally: dict[str, Any] = json.loads(row[0]) if row else {}
-        for r in readings:
-            day = day_of(parse_time(r["start"], "start"))
-            t = tally.setdefault(day, {"energy_wh": {}, "co2_g_estimate": 0})
-            t["energy_wh"][r["quantity"]] = t["energy_wh"].get(r["quantity"], 0) + r["energy_wh"]
-            t["co2_g_estimate"] += r["co2_g_estimate"]
-        keep = dict(sorted(tally.items())[-self.TALLY_DAYS:])
+        keep = add_to_tally(tally, readings, self.TALLY_DAYS)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('day_tally', ?)",
                    (json.dumps(keep, sort_keys=True),))
 
@@ -724,3 +552,10 @@ class Outbox:
             return None
         value = json.loads(row[0])
         return value if isinstance(value, dict) else None
+
+
+# the values and the sent mark live in their own modules; callers may name them from here
+__all__ = [
+    "PENDING", "REJECTED", "SCHEMA_VERSION", "NonCreditable", "Outbox", "OutboxCounts",
+    "ReceiptOutcome", "SentMark", "SignFn", "StoredReading",
+]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import AgentError, StateCorrupt
-from agent.outbox import _SENT_SLOT, Outbox, SentMark
+from agent.outbox import Outbox
+from agent.outbox_sent import SENT_SLOT, SentMark
 from tests.agent.test_agent_outbox import DEVICE, body, sign
 
 
@@ -31,7 +32,7 @@ def test_sent_mark_keeps_the_previous_value_when_a_slot_is_torn(tmp_path: Path) 
     assert (again.seq, again.sha) == (7, "b" * 64)
     raw = bytearray(path.read_bytes())
     slot = 0 if raw[:12] == b"%012d" % 7 else 1  # tear the slot holding 7
-    raw[slot * _SENT_SLOT + 20] ^= 0xFF
+    raw[slot * SENT_SLOT + 20] ^= 0xFF
     path.write_bytes(bytes(raw))
     torn = SentMark.open(path, readonly=True)
     assert (torn.seq, torn.sha) == (3, "a" * 64)
