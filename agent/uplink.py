@@ -1,7 +1,8 @@
 """MQTT v5 uplink: publish outbox readings, act on signed receipts (docs/protocol.md §3).
 
-paho-mqtt 2.x with ``CallbackAPIVersion.VERSION2`` and ``connect_async`` + ``loop_start`` (the
-box must boot without a network). The sharp edges of docs/pitfalls.md §1 shape the design:
+paho-mqtt 2.x as :mod:`eco_runtime.mqtt_client` sets it up (``CallbackAPIVersion.VERSION2``,
+``connect_async`` + ``loop_start``: the box must boot without a network); topics from
+:mod:`eco_protocol.topics`. The sharp edges of docs/pitfalls.md §1 shape the design:
 
 * paho callbacks run on paho's thread, and an exception there kills it, so every callback only
   puts a small event on a queue, inside ``try/except`` that logs. No lock is taken in a callback.
