@@ -267,3 +267,19 @@ def test_skstack_errors_are_in_the_agents_two_families() -> None:
     for cls in (skc.SkTimeout, skc.SkFail, skc.SkJoinFailed, skc.SkSessionLost):
         assert issubclass(cls, MeterUnavailable) and not issubclass(cls, MeterDataError)
     assert issubclass(skc.SkStackError, MeterError)
+
+
+_TOKENS = st.sampled_from(["EVENT", "ERXUDP", "20", "21", "0", "1", "00", "0E1A", "0012", "",
+                           "FE80:0000:0000:0000:021C:6400:030C:12A4", "001C6400030C12A4",
+                           "zz", "Channel:21", "Pan ID:8888", "Addr:001C6400030C12A4", "LQI:E1",
+                           "\u0660\u0661", "ff" * 18])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_TOKENS, st.text(max_size=12)), max_size=12))
+def test_codec_parsers_raise_only_their_protocol_error(tokens: list[str]) -> None:
+    line = " ".join(tokens)
+    for parse in (lambda: skc.parse_event(line), lambda: skc.parse_erxudp(line),
+                  lambda: skc.parse_epandesc(tokens), lambda: skc.parse_erxudp_head(tokens)):
+        with contextlib.suppress(skc.SkProtocolError):
+            parse()
