@@ -2,7 +2,7 @@
 OpenEVSE charger, publishing what the real firmware publishes, driven by the seeded physical
 models (:mod:`firmware_sim.solar`, :mod:`firmware_sim.household`, :mod:`firmware_sim.ev`).
 
-What each one sends (sources in :mod:`agent.meters.mqtt_devices` and
+What each one sends (sources in :mod:`agent.meters.mqtt_payloads` and
 ``tests/vectors/mqtt_devices.json``):
 
 * **Tasmota** (``tasmota``): ``Online`` retained on ``tele/<topic>/LWT`` at connect, will

@@ -1,4 +1,4 @@
-"""agent.meters.mqtt_devices: the pure decoders against the devices' documented payloads
+"""agent.meters.mqtt_payloads and mqtt_devices: the pure decoders against the devices' payloads
 (tests/vectors/mqtt_devices.json), the tracker's offline/stale/retained rules, exact decimal
 scaling, and "any bytes give a value or our PayloadError" properties."""
 

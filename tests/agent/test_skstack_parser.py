@@ -1,5 +1,6 @@
-"""agent.meters.skstack: the pure SKSTACK-IP parsers against public vectors, and the driver
-against in-memory ports (scripted bytes, or the simulated dongle's interpreter without a pty).
+"""agent.meters.skstack_codec: the pure SKSTACK-IP parsers against public vectors; and
+agent.meters.skstack, the driver, against in-memory ports (scripted bytes, or the simulated
+dongle's interpreter without a pty).
 Arbitrary text and bytes end in a value or an SkStackError, never another exception."""
 
 from __future__ import annotations
