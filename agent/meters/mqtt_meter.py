@@ -43,9 +43,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from agent.errors import MeterError
 from agent.meters.meter_config import MeterConfig, MeterProtocol
 from agent.meters.mqtt_config import DEFAULT_STALE_AFTER_S
-from agent.errors import MeterError
 from eco_protocol.encoding import format_time
 from eco_protocol.records import Quantity
 from eco_runtime.broker_url import parse_broker_url
