@@ -79,19 +79,24 @@ points_per_kg = 1
 # Points lapse this many days after the day they were earned (oldest spent first); 0: never.
 expiry_days = 0
 
+# The reward catalogue: a redemption (eco.redeem/v1) records the id; residents and shops see
+# name_ja on Japanese pages (optional) and name otherwise.
 [[rewards]]
 id = "pool-ticket"
 name = "Municipal pool, one day ticket"
+name_ja = "市民プール 1日券"
 points = 20
 
 [[rewards]]
 id = "festival-invite"
 name = "Invitation to the autumn festival"
+name_ja = "秋まつりへのご招待"
 points = 50
 
 [[rewards]]
 id = "local-rice-2kg"
 name = "Local rice, 2 kg"
+name_ja = "地元のお米 2kg"
 points = 100
 """
 
@@ -101,6 +106,11 @@ class Reward:
     id: str
     name: str
     points: int
+    name_ja: str = ""  # the name on Japanese pages; ``name`` when not given
+
+    def label(self, lang: str) -> str:
+        """The reward's name for a reader of ``lang`` ("ja" or "en")."""
+        return self.name_ja if lang == "ja" and self.name_ja else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +193,9 @@ def load_programme(path: Path) -> Programme:
         raise ConfigError(f"{w}: a fiscal year has two grid factors")
     rewards = tuple(Reward(_req(r, "id", str, f"{w} [[rewards]]"),
                            _req(r, "name", str, f"{w} [[rewards]]"),
-                           _req(r, "points", int, f"{w} [[rewards]]"))
+                           _req(r, "points", int, f"{w} [[rewards]]"),
+                           _req(r, "name_ja", str, f"{w} [[rewards]]") if "name_ja" in r
+                           else "")
                     for r in doc.get("rewards", []))
     pts = doc.get("points", {})
     return Programme(

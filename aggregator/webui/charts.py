@@ -136,6 +136,86 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, un
     return "".join(parts)
 
 
+def phone_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, unit: str,
+                stacked: bool = True, width: int = 360, height: int = 240,
+                font_size: int = 14) -> str:
+    """Bars per label drawn for a phone (issue 17): a ``viewBox`` about as wide as a 390 px
+    screen's content, so ``font_size`` is roughly the size on the screen; tick labels sized to
+    fit, and only as many x labels as fit side by side. A legend only for several series."""
+    n = len(labels)
+    legend = len(series) > 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="100%" role="img" aria-label="{escape(title)}" class="chart phone" '
+             f'{FONT}>', f"<title>{escape(title)}</title>"]
+    if n == 0 or not series:
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
+                     f'font-size="{font_size}" fill="#777">–</text></svg>')
+        return "".join(parts)
+    if stacked:
+        peak = max((sum(max(0.0, s.values[i]) for s in series) for i in range(n)), default=0)
+    else:
+        peak = max((max(0.0, v) for s in series for v in s.values), default=0)
+    ticks = nice_ticks(peak, 4)
+    ymax = ticks[-1] or 1.0
+    char = font_size * 0.6  # an average digit's width
+    left = 8 + char * max(len(fmt(t)) for t in ticks)
+    right, top = 6.0, font_size * 1.9
+    bottom = font_size * (1.7 + (1.6 if legend else 0))
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * v / ymax
+
+    parts.append(f'<text x="2" y="{font_size:.1f}" font-size="{font_size}" '
+                 f'fill="#444">{escape(unit)}</text>')
+    for t in ticks:
+        parts.append(f'<line x1="{left:.1f}" x2="{width - right}" y1="{y(t):.1f}" '
+                     f'y2="{y(t):.1f}" stroke="#e3e3e3" stroke-width="1"/>')
+        parts.append(f'<text x="{left - 4:.1f}" y="{y(t) + font_size * 0.35:.1f}" '
+                     f'text-anchor="end" font-size="{font_size}" fill="#444">'
+                     f"{escape(fmt(t))}</text>")
+    slot = plot_w / n
+    bar_w = max(1.0, slot * 0.7)
+    widest = char * max(len(label) for label in labels) + font_size * 0.6
+    every = max(1, math.ceil(widest / slot))
+    for i, label in enumerate(labels):
+        x0 = left + i * slot + (slot - bar_w) / 2
+        base = 0.0
+        for k, s in enumerate(series):
+            v = max(0.0, s.values[i])
+            if stacked:
+                y_top, y_bot, xb, wb = y(base + v), y(base), x0, bar_w
+                base += v
+            else:
+                wb = bar_w / len(series)
+                xb, y_top, y_bot = x0 + k * wb, y(v), y(0)
+            if y_bot - y_top > 0.05:
+                parts.append(f'<rect x="{xb:.1f}" y="{y_top:.1f}" width="{wb:.1f}" '
+                             f'height="{y_bot - y_top:.1f}" fill="{s.colour}">'
+                             f"<title>{escape(label)} {escape(s.name)}: {escape(fmt(v))} "
+                             f"{escape(unit)}</title></rect>")
+        # the last day always carries its label: it is the one a resident looks for
+        if (n - 1 - i) % every == 0:
+            parts.append(f'<text x="{x0 + bar_w / 2:.1f}" '
+                         f'y="{top + plot_h + font_size * 1.3:.1f}" text-anchor="middle" '
+                         f'font-size="{font_size}" fill="#444">{escape(label)}</text>')
+    parts.append(f'<line x1="{left:.1f}" x2="{width - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" '
+                 'stroke="#888" stroke-width="1"/>')
+    if legend:
+        x = 4.0
+        for s in series:
+            ly = height - font_size * 0.4
+            parts.append(f'<rect x="{x:.1f}" y="{ly - font_size * 0.8:.1f}" '
+                         f'width="{font_size * 0.8:.1f}" height="{font_size * 0.8:.1f}" '
+                         f'rx="2" fill="{s.colour}"/>')
+            parts.append(f'<text x="{x + font_size:.1f}" y="{ly:.1f}" '
+                         f'font-size="{font_size}">{escape(s.name)}</text>')
+            x += font_size * 2 + char * len(s.name) + (
+                font_size * 0.45 * sum(ord(c) > 0x2E80 for c in s.name))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def share_bar(parts_in: Sequence[tuple[str, int, str]], *, title: str, width: int = 720,
               height: int = 64) -> str:
     """One horizontal bar split by share (e.g. devices online / offline / revoked)."""
@@ -162,4 +242,5 @@ def share_bar(parts_in: Sequence[tuple[str, int, str]], *, title: str, width: in
     return "".join(out)
 
 
-__all__ = ["COLOURS", "Series", "bar_chart", "fmt", "nice_step", "nice_ticks", "share_bar"]
+__all__ = ["COLOURS", "Series", "bar_chart", "fmt", "nice_step", "nice_ticks", "phone_chart",
+           "share_bar"]
