@@ -1,6 +1,9 @@
 """``eco-agent``: the command line of the device agent (composition root).
 
     eco-agent init CONFIG               write a commented example config (never overwrites)
+    eco-agent provision [--force] CONFIG [SNIPPET|-]
+                                        set the log key and broker login from the enrolment
+                                        page's snippet (a file, or stdin: a QR scan's text)
     eco-agent keygen [--new-identity] CONFIG
                                         create the device key (0600) if absent; print id and
                                         key (refused on a box that signed with a lost key)
@@ -80,6 +83,25 @@ def cmd_init(args: argparse.Namespace) -> int:
         _fatal(f"cannot write {path}: {e.strerror}")
     print(f"wrote {path}; edit [device] state_dir, log_key and [[meters]], then run "
           f"'eco-agent keygen {path}'", file=sys.stderr)
+    return 0
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    from .provision import MAX_SNIPPET_BYTES, next_steps, provision
+
+    source: str | None = args.snippet
+    try:
+        if source in (None, "-"):
+            if sys.stdin.isatty():
+                print("paste the snippet from the enrolment page (or its QR code's text), "
+                      "then Ctrl-D:", file=sys.stderr)
+            text = sys.stdin.read(MAX_SNIPPET_BYTES + 1)
+        else:
+            text = Path(source).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        _fatal(f"cannot read the snippet {source}: {e}")
+    done = provision(args.config, text, force=args.force)
+    print(next_steps(done), file=sys.stderr)
     return 0
 
 
@@ -378,6 +400,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("init", help="write a commented example config (never overwrites)")
     s.add_argument("config", type=Path, metavar="CONFIG")
     s.set_defaults(func=cmd_init)
+    s = sub.add_parser("provision", help="set the log key and broker login from the "
+                                         "enrolment page's snippet (file or stdin)")
+    s.add_argument("config", type=Path, metavar="CONFIG")
+    s.add_argument("snippet", nargs="?", metavar="SNIPPET",
+                   help="the snippet's file; '-' or none: read it from stdin")
+    s.add_argument("--force", action="store_true",
+                   help="replace a different log_key already in CONFIG (after a log-key "
+                        "rotation)")
+    s.set_defaults(func=cmd_provision)
     s = sub.add_parser("keygen", help="create the device key if absent; print id and public key")
     s.add_argument("config", type=Path, metavar="CONFIG")
     s.add_argument("--new-identity", action="store_true",

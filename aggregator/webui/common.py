@@ -76,6 +76,9 @@ class UiConfig:
     qr_minutes: int = 15
     # reverse proxies whose X-Forwarded-For names the real client (aggregator/webui/throttle.py)
     trusted_proxies: tuple[str, ...] = ()
+    # the broker URL the enrolment page gives the installer for the device (the devices' TLS
+    # listener); None: derived from [mqtt] (aggregator/webui/provisioning.py)
+    device_broker: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # the login throttle's clock: wall time, since its counts outlive the process (tests freeze
     # it so that a lock-out does not lapse while a slow machine is still counting attempts)

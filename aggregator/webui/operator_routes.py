@@ -40,6 +40,8 @@ from .charts import COLOURS, Series, bar_chart, share_bar
 from .common import DATE_RE, Pages
 from .households import household_charts, household_data, programme_or_none, redeem
 from .ingest_view import ingest_panel, suspended_rows
+from .provisioning import agent_snippet, devices_broker_url
+from .qr import qr_svg
 from .templating import FormValues
 
 log = logging.getLogger(__name__)
@@ -293,13 +295,74 @@ class OperatorRoutes(Pages):
                 result = await run_in_threadpool(lambda: self._enrol(actor, **args))
             except (AggregatorError, InvalidInput) as e:
                 errors = [str(e)]
-        if result is not None:
-            programme_id = form["programme"]
-            form = FormValues(programme=programme_id, meter_id_0="pv1",
-                              meter_quantity_0="pv_generation", meter_protocol_0="sunspec-modbus")
+        if result is not None:  # the installer's printable page (the password shown once)
+            return await self._provisioning_page(request, result)
         return self.render(request, "enrol.html", "enrol.title", 400 if errors else 200,
                            form=form, errors=errors, result=result,
                            quantities=[q.value for q in Quantity], protocols=PROTOCOLS)
+
+    # --- the installer's page: agent.toml snippet, QR, broker login ----------------------------
+
+    async def _provisioning_page(self, request: Request, result: dict[str, Any]) -> Response:
+        """The enrol result, printable: the device's ``agent.toml`` snippet (log key, devices'
+        broker URL, login; the password only when it was just created) and its QR code, which
+        ``eco-agent provision`` reads."""
+        t = self.t(request)
+        result = {"again": False, "reissued": False, "code": None, "broker_password": None,
+                  "broker_reload": None, **result}
+
+        def current_vkey() -> str:
+            with self.state.store() as store:
+                self.state.ledger(store)  # picks up a rotated log key
+            return str(self.state.signer.verifier.vkey)
+
+        vkey = await run_in_threadpool(current_vkey)
+        broker = devices_broker_url(self.state.cfg, self.state.ui.device_broker)
+        snippet = agent_snippet(device_id=result["device_id"], log_vkey=vkey, broker=broker,
+                                password=result.get("broker_password"))
+        return self.render(request, "enrol_result.html", "provision.title", result=result,
+                           snippet=snippet, broker=broker,
+                           qr=qr_svg(snippet, size_px=280, label=t("provision.qr")))
+
+    def _enrolled_device(self, request: Request) -> dict[str, Any]:
+        """The device of the path, enrolled and not revoked (404 / 409 otherwise)."""
+        device_id = request.path_params["device_id"]
+        if not DEVICE_ID_RE.fullmatch(device_id):
+            raise HTTPException(404)
+        with self.state.store() as store:
+            row = store.device(device_id)
+        if row is None:
+            raise HTTPException(404)
+        if row.revoked_index is not None:
+            raise HTTPException(409, "provision.revoked")
+        return {"device_id": device_id, "household": operator.household_in(row),
+                "index": row.enrol_index, "again": True}
+
+    async def provisioning_page(self, request: Request) -> Response:
+        """The enrol result again, for a device enrolled earlier: without the password (only
+        its hash is kept); a button issues a new one."""
+        self.require(request, Role.OPERATOR)
+        return await self._provisioning_page(
+            request, await run_in_threadpool(self._enrolled_device, request))
+
+    async def broker_password_post(self, request: Request) -> Response:
+        """A new broker password (:func:`aggregator.operator.reissue_broker_login`, like
+        ``eco-aggregator broker-password``), on the printable page with the snippet."""
+        actor = operator.Actor.ui(self.require(request, Role.OPERATOR).name)
+        await self.posted(request)
+        device = await run_in_threadpool(self._enrolled_device, request)
+
+        def work() -> dict[str, str]:
+            with self.state.store() as store:
+                return operator.reissue_broker_login(self.state.cfg, store, actor,
+                                                     device["device_id"])
+
+        try:
+            login = await run_in_threadpool(work)
+        except AggregatorError as e:
+            self.flash(request, "error", str(e))
+            return self.redirect(f"/devices/{device['device_id']}/provisioning")
+        return await self._provisioning_page(request, {**device, **login, "reissued": True})
 
     async def _device_decision(self, request: Request, reason_key: str,
                                act: Callable[[Ledger, operator.Actor, str, str], T]
@@ -372,6 +435,9 @@ class OperatorRoutes(Pages):
             Route("/households/{household}/redeem", self.operator_redeem, methods=post),
             Route("/enrol", self.enrol_page, methods=get),
             Route("/enrol", self.enrol_post, methods=post),
+            Route("/devices/{device_id}/provisioning", self.provisioning_page, methods=get),
+            Route("/devices/{device_id}/broker-password", self.broker_password_post,
+                  methods=post),
             Route("/devices/{device_id}/revoke", self.revoke_post, methods=post),
             Route("/devices/{device_id}/release", self.release_post, methods=post),
         ]
