@@ -41,10 +41,18 @@ from pathlib import Path
 from typing import Final
 
 from eco_protocol.keyfile import atomic_write
-from eco_protocol.logkey import LOG_KEYS_TOPIC
+from eco_protocol.topics import (
+    LOG_KEYS_TOPIC,
+    READINGS,
+    READINGS_FILTER,
+    RECEIPTS,
+    RECEIPTS_FILTER,
+    STATUS,
+    device_topic,
+)
 
 from .config import MqttConfig, check_username
-from .device_topics import READINGS_FILTER, check_prefix, on_broker
+from .device_topics import check_prefix, on_broker
 from .errors import ConfigError, EnvironmentProblem
 
 log = logging.getLogger(__name__)
@@ -141,7 +149,7 @@ def aggregator_acl_text(aggregator_user: str, device_prefix: str = "") -> str:
         "# aggregator's loopback listener. Anything not granted here is denied.\n"
         f"user {aggregator_user}\n"
         f"topic read {on_broker(p, READINGS_FILTER)}\n"
-        f"topic write {p}eco/v1/+/receipts\n"
+        f"topic write {p}{RECEIPTS_FILTER}\n"
         f"topic write {p}{LOG_KEYS_TOPIC}\n"
     )
 
@@ -160,9 +168,9 @@ def device_acl_text(device_prefix: str = "") -> str:
         + (f"# The listener's mount_point {p} is part of every topic checked here.\n" if p else "")
         + "# Every device (pattern lines apply to all users): its own topics only, and the log's\n"
         "# key changes (retained, signed by the log: docs/protocol.md deviation, see the README)\n"
-        f"pattern write {p}eco/v1/%u/readings\n"
-        f"pattern write {p}eco/v1/%u/status\n"
-        f"pattern read {p}eco/v1/%u/receipts\n"
+        f"pattern write {p}{device_topic('%u', READINGS)}\n"
+        f"pattern write {p}{device_topic('%u', STATUS)}\n"
+        f"pattern read {p}{device_topic('%u', RECEIPTS)}\n"
         f"pattern read {p}{LOG_KEYS_TOPIC}\n"
     )
 

@@ -51,12 +51,12 @@ from eco_runtime.sdnotify import sd_notify, watchdog_interval_s
 from .broker_auth import aggregator_password
 from .config import Config
 from .device_topics import from_broker, on_broker, shared_readings
-from .errors import ConfigError, EnvironmentProblem, Rejected
+from .errors import ConfigError, EnvironmentProblem, KeyChanged, Rejected
 from .fair_queue import DEFAULT_PER_KEY, FairQueue
 from .flood_cutoff import FloodDetector, cutoff_unavailable
 from .ingest_status import IngestCounters, StatusFile, status_path
 from .intake import Intake
-from .ledger import KeyChanged, Ledger
+from .ledger import Ledger
 from .logkeys import announcement, load_log_signer
 from .problem_log import ProblemLog
 from .rate_gate import RateGate
