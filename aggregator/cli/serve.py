@@ -56,7 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     api = start_http(cfg, ledger.signer.verifier.vkey, args.http)
     try:
         ui = start_ui(cfg, args.ui, args.programme_file, args.offline_after_minutes,
-                      args.secure_cookies, "--ui", tuple(args.trusted_proxy))
+                      args.secure_cookies, "--ui", tuple(args.trusted_proxy),
+                      args.online_clock, args.device_broker)
     except BaseException:
         if api is not None:
             api.stop()

@@ -44,17 +44,20 @@ def _listen(text: str, what: str) -> tuple[str, int]:
 
 def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
              offline_after_minutes: float = 120.0, secure_cookies: bool = False,
-             what: str = "--ui", trusted_proxies: tuple[str, ...] = ()) -> UiServer | None:
+             what: str = "--ui", trusted_proxies: tuple[str, ...] = (),
+             online_clock: str = "wall", device_broker: str | None = None) -> UiServer | None:
     """Start the web UI in a thread if ``listen`` was given (``serve --ui``, ``ui``)."""
     if listen is None:
         return None
     from ..webui.app import UiConfig
     from ..webui.server import UiServer
+    from ..webui.views import OnlineClock
 
     host, port = _listen(listen, what)
     ui = UiConfig(cfg, Path(programme_file) if programme_file else None,
                   timedelta(minutes=offline_after_minutes), secure_cookies,
-                  trusted_proxies=trusted_proxies)
+                  trusted_proxies=trusted_proxies, online_clock=OnlineClock(online_clock),
+                  device_broker=device_broker)
     return UiServer(ui, host, port).start()
 
 
@@ -68,6 +71,13 @@ def add_ui_options(p: argparse.ArgumentParser, ui_flag: bool) -> None:
     p.add_argument("--offline-after-minutes", type=float, default=120.0,
                    help="the web UI shows a device offline when its last reading ended longer "
                         "ago than this (default 120)")
+    p.add_argument("--online-clock", choices=("wall", "data"), default="wall",
+                   help="judge devices online against the wall clock (default) or, for the "
+                        "demo and replays of simulated time, the newest reading in the log")
+    p.add_argument("--device-broker", default=None, metavar="URL",
+                   help="the broker URL devices connect to, printed on the enrolment page "
+                        "(default: the devices' listener, mqtts://<[mqtt] broker host>:8883 "
+                        "with device_prefix set, else [mqtt] broker)")
     p.add_argument("--secure-cookies", action="store_true",
                    help="mark session cookies Secure (when a reverse proxy serves HTTPS)")
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
@@ -79,7 +89,8 @@ def add_ui_options(p: argparse.ArgumentParser, ui_flag: bool) -> None:
 def cmd_ui(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     server = start_ui(cfg, args.listen, args.programme_file, args.offline_after_minutes,
-                      args.secure_cookies, "--listen", tuple(args.trusted_proxy))
+                      args.secure_cookies, "--listen", tuple(args.trusted_proxy),
+                      args.online_clock, args.device_broker)
     assert server is not None
     print(json.dumps({"url": server.url}), flush=True)
     try:

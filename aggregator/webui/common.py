@@ -79,6 +79,8 @@ class UiConfig:
     # the broker URL the enrolment page gives the installer for the device (the devices' TLS
     # listener); None: derived from [mqtt] (aggregator/webui/provisioning.py)
     device_broker: str | None = None
+    # "now" for online/offline: the wall clock, or (the demo) the newest reading's end
+    online_clock: views.OnlineClock = views.OnlineClock.WALL
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # the login throttle's clock: wall time, since its counts outlive the process (tests freeze
     # it so that a lock-out does not lapse while a slow machine is still counting attempts)
@@ -147,6 +149,10 @@ class UiState:
 
     def programme(self) -> Programme:
         return load_programme(self.programme_file)
+
+    def judging_time(self, view: LedgerView) -> datetime:
+        """The time devices are judged online against (:class:`~.views.OnlineClock`)."""
+        return views.judging_time(view, self.ui.clock(), self.ui.online_clock)
 
 
 class Pages:

@@ -35,7 +35,7 @@ def programme_or_none(state: UiState) -> tuple[Programme | None, str | None]:
 
 def _statuses(state: UiState, store: LedgerStore,
               view: LedgerView) -> list[views.DeviceStatus]:
-    return views.device_statuses(view, store.devices(), state.ui.clock(),
+    return views.device_statuses(view, store.devices(), state.judging_time(view),
                                  state.ui.offline_after)
 
 

@@ -107,6 +107,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "fleet.health": ("稼働状況", "Fleet health"),
     "fleet.online_rule": ("最新の計測が {h} 時間以内に終わった機器を「稼働中」としています。",
                           "A device is online if its latest reading ended within {h} h."),
+    "fleet.data_clock": ("デモ表示: 稼働状況は現在時刻ではなく、台帳で最も新しい計測の終了時刻（{t}）を基準に判定しています。",
+                         "Demo view: online/offline is judged against the newest reading in the ledger ({t}), not the current time."),
     "fleet.readings_per_day": ("日別の計測値の数", "Readings per day"),
     "fleet.rejections": ("受け付けなかった計測値（新しい順）", "Rejected readings (latest first)"),
     "fleet.no_rejections": ("ありません。", "None."),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -60,12 +61,13 @@ class OperatorRoutes(Pages):
         self.require(request, Role.OPERATOR)
         t = self.t(request)
 
-        def work() -> views.Fleet:
+        def work() -> tuple[views.Fleet, datetime]:
             with self.state.store() as store, self.state.view(store) as view:
+                now = self.state.judging_time(view)
                 return views.fleet(view, store.devices(), store.rejections(50),
-                                   self.state.ui.clock(), self.state.ui.offline_after)
+                                   now, self.state.ui.offline_after), now
 
-        f = await run_in_threadpool(work)
+        f, judged_at = await run_in_threadpool(work)
         households = {d.device_id: d.household for d in f.devices}
         # serve's per-device refused/dropped counts (issue 14: a flooding device is named here)
         ingest = ingest_panel(
@@ -81,6 +83,8 @@ class OperatorRoutes(Pages):
         hours = self.state.ui.offline_after.total_seconds() / 3600
         return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
                            daily_svg=daily, offline_after_h=f"{hours:g}", ingest=ingest,
+                           data_clock=self.state.ui.online_clock is views.OnlineClock.DATA,
+                           judged_at=judged_at,
                            suspended=suspended_rows(
                                await run_in_threadpool(self._suspended), households))
 

@@ -52,6 +52,25 @@ class DeviceState(enum.StrEnum):
     REVOKED = "revoked"
 
 
+class OnlineClock(enum.StrEnum):
+    """What "now" is when a device is judged online: the wall clock (a real installation), or
+    the end of the newest reading in the log (the demo and replays, whose readings carry
+    simulated times: against the wall clock every device would look stopped)."""
+
+    WALL = "wall"
+    DATA = "data"
+
+
+def judging_time(view: LedgerView, wall_now: datetime, clock: OnlineClock) -> datetime:
+    """The time devices are judged against (:class:`OnlineClock`); with ``DATA`` and no reading
+    yet, the wall clock."""
+    if clock is OnlineClock.DATA:
+        newest = max((r.end for r in view.readings), default=None)
+        if newest is not None:
+            return newest
+    return wall_now
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceStatus:
     device_id: str

@@ -23,7 +23,8 @@ def serve_dashboard(out: Path) -> int:
     if r.returncode != 0:
         raise SystemExit(f"demo: cannot create the web UI account: {r.stderr.strip()}")
     code = run_json([*agg, "resident-code", TOWN[0].name])["code"]
-    ui = subprocess.Popen([*agg, "ui", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+    ui = subprocess.Popen([*agg, "ui", "--listen", "127.0.0.1:0", "--online-clock", "data"],
+                          stdout=subprocess.PIPE,
                           stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         assert ui.stdout is not None
