@@ -46,13 +46,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.clock import Clock
+from eco_runtime.broker_url import BrokerURLError, parse_broker_url
 from eco_runtime.mqtt_client import ClientSettings, Will, new_client
 from firmware_sim.battery import HomeBattery
 from firmware_sim.ev import EvCharger, EvState
@@ -138,14 +138,20 @@ class SimDevice:
 
     def __init__(self, broker_url: str, topic: str, seed: int, clock: Clock, *,
                  period_s: float | None = None, faults: Faults | None = None) -> None:
-        parts = urlsplit(broker_url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError(f"broker {broker_url!r} is not mqtt://HOST:PORT")
+        try:
+            url = parse_broker_url(broker_url)
+        except BrokerURLError as e:
+            raise ValueError(f"broker {e}") from e
+        if url.tls:
+            # it used to accept mqtts:// and then connect without TLS; a Tasmota or Shelly on
+            # the home network talks plain MQTT to a local broker, and so does the simulator
+            raise ValueError(f"broker {broker_url!r}: the simulated devices speak plain MQTT "
+                             "(mqtt://HOST:PORT), as the real ones do to a local broker")
         if not topic or any(c in topic for c in "+#") or topic.startswith("/"):
             raise ValueError(f"topic {topic!r} is not a plain topic")
         self.broker_url = broker_url
-        self.host = parts.hostname
-        self.port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        self.host = url.host
+        self.port = url.port
         self.topic = topic
         self.seed = seed
         self.clock = clock

@@ -204,8 +204,11 @@ def test_fault_validation() -> None:
         Faults(malformed_fraction=1.5)
     with pytest.raises(ValueError):
         Faults(offline_after_s=-1)
-    with pytest.raises(ValueError, match="not mqtt://"):
+    with pytest.raises(ValueError, match="is not a broker URL: use mqtt://"):
         TasmotaSim("http://x", "p", 1, ManualClock(T0))
+    # it used to accept mqtts:// and connect without TLS
+    with pytest.raises(ValueError, match="speak plain MQTT"):
+        TasmotaSim("mqtts://broker.example", "p", 1, ManualClock(T0))
 
 
 # --- eco-sim mqtt as a process -------------------------------------------------------------------
