@@ -75,16 +75,17 @@ def _top(d: WebDriver, selector: str) -> float:
         "+ window.scrollY", selector))
 
 
+@pytest.mark.parametrize("lang", ["ja", "en"])
 def test_the_resident_page_fits_a_phone(resident_url: tuple[UiWorld, str], phone: WebDriver,
-                                        tmp_path: Path) -> None:
+                                        tmp_path: Path, lang: str) -> None:
     world, url = resident_url
     d = phone
-    d.get(url + "/resident/login")
+    d.get(f"{url}/lang/{lang}?next=/resident/login")
     d.find_element(By.ID, "code").send_keys(issue_code(world, SATO))
     d.find_element(By.ID, "login").click()
     assert d.find_element(By.ID, "balance").is_displayed()
     page_height = int(d.execute_script("return document.documentElement.scrollHeight"))
-    print(f"resident page at {WIDTH}x{HEIGHT}: {page_height} px tall")
+    print(f"resident page ({lang}) at {WIDTH}x{HEIGHT}: {page_height} px tall")
     # no sideways scrolling on a phone
     assert int(d.execute_script("return document.documentElement.scrollWidth")) <= WIDTH
 
@@ -99,7 +100,8 @@ def test_the_resident_page_fits_a_phone(resident_url: tuple[UiWorld, str], phone
     assert _top(d, "#readings-details") > _top(d, "#redemptions")
     assert d.execute_script("return document.querySelector('#readings-details').open") is False
     assert not d.find_element(By.ID, "readings").is_displayed()
-    assert "運用画面" not in d.find_element(By.CSS_SELECTOR, "header").text
+    header = d.find_element(By.CSS_SELECTOR, "header").text
+    assert "運用画面" not in header and "console" not in header
 
     # the daily chart's labels are readable at this width (at least 11 CSS px)
     sizes = d.execute_script(
@@ -109,12 +111,12 @@ def test_the_resident_page_fits_a_phone(resident_url: tuple[UiWorld, str], phone
     qr = d.find_element(By.CSS_SELECTOR, "#qr svg").rect
     assert qr["width"] >= 180 and qr["x"] >= 0 and qr["x"] + qr["width"] <= WIDTH
 
-    shot = tmp_path / "resident-phone.png"
+    shot = tmp_path / ("resident-phone.png" if lang == "ja" else f"resident-phone-{lang}.png")
     d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                       {"width": WIDTH, "height": min(page_height, 2 * HEIGHT),
                        "deviceScaleFactor": 1, "mobile": True})
     d.save_screenshot(str(shot))
     publish = os.environ.get("ECO_UI_SCREENSHOTS")
-    if publish:
+    if publish and lang == "ja":  # the README shows the Japanese page
         Path(publish).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(publish) / shot.name)
