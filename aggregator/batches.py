@@ -34,6 +34,7 @@ from .export import export_evidence
 from .ledger import Ledger
 from .programme import Programme
 from .progress import ProgressCallback
+from .store.interface import CheckpointRow
 
 
 def period_from_dates(text: str, today: datetime | None = None) -> Period:
@@ -203,14 +204,17 @@ def build_report(ledger: Ledger, programme: Programme, batch_id: str,
 
 def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
                  witness_vkeys: list[str] | None = None,
-                 progress: ProgressCallback | None = None) -> dict[str, Any]:
+                 progress: ProgressCallback | None = None,
+                 checkpoint: CheckpointRow | None = None) -> dict[str, Any]:
     """report.json, results.csv, households.csv and evidence/ for a sealed batch, into
-    ``out``."""
-    ledger.checkpoint_now()
-    row = ledger.latest_checkpoint()
-    assert row is not None
+    ``out``: on a new checkpoint, or on ``checkpoint`` (one a witness cosigned, so the report
+    carries the cosignature)."""
+    if checkpoint is None:
+        ledger.checkpoint_now()
+        checkpoint = ledger.latest_checkpoint()
+    assert checkpoint is not None
     out.mkdir(parents=True, exist_ok=True)
-    export_evidence(ledger, out / "evidence", witness_vkeys, progress)
+    export_evidence(ledger, out / "evidence", witness_vkeys, progress, checkpoint)
     note = (out / "evidence" / "checkpoint").read_text("utf-8")
     report = build_report(ledger, programme, batch_id, note, progress)
     (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",

@@ -18,16 +18,20 @@ from eco_protocol.note import Checkpoint
 from .errors import EnvironmentProblem
 from .ledger import Ledger
 from .progress import ProgressCallback, every
+from .store.interface import CheckpointRow
 
 
 def export_evidence(ledger: Ledger, out: Path,
                     witness_vkeys: Sequence[str] | None = None,
-                    progress: ProgressCallback | None = None) -> int:
-    """Export the latest signed checkpoint and every entry below its size; returns the size.
+                    progress: ProgressCallback | None = None,
+                    checkpoint: CheckpointRow | None = None) -> int:
+    """Export the latest signed checkpoint (or ``checkpoint``, an earlier one: a report built
+    on the newest checkpoint a witness cosigned) and every entry below its size; returns the
+    size.
 
     ``checkpoint`` carries the witness cosignature lines the log collected for it (verified when
     they were submitted), ``witnesses.vkeys`` the keys of the witnesses the log accepts."""
-    row = ledger.latest_checkpoint()
+    row = checkpoint or ledger.latest_checkpoint()
     if row is None:
         raise EnvironmentProblem("the log has no signed checkpoint yet; nothing to export")
     size = Checkpoint.from_text(row.note.split("\n\n", 1)[0] + "\n").size

@@ -34,6 +34,7 @@ from ..errors import AggregatorError, ConfigError, Rejected
 from ..programme import Programme
 from ..registry import DEVICE_ID_RE
 from ..store import LedgerStore
+from ..store.interface import CheckpointRow
 from . import views
 from .auth import Role
 from .charts import COLOURS, Series, bar_chart
@@ -41,6 +42,7 @@ from .common import DATE_RE, Pages
 from .i18n import translator
 from .report import find_chromium, render_pdf, render_report_html, self_check
 from .templating import FormValues
+from .witness_status import cosigned_checkpoint, report_cosigners, witness_status
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,8 @@ class LedgerRoutes(Pages):
                     "cosignatures": [(line.split(" ")[1] if line.count(" ") >= 2 else "?",
                                       line.strip()) for line in cos],
                     "vkey": self.state.signer.verifier.vkey, "proof": None,
-                    "proof_error": None}
+                    "proof_error": None,
+                    "witness": witness_status(store, self.state.cfg.origin)}
                 with self.state.view(store) as view:
                     out["counts"] = [("eco.enrol/v1", len(view.enrolments)),
                                      ("eco.reading/v1", len(view.readings)),
@@ -93,7 +96,8 @@ class LedgerRoutes(Pages):
             data["proof_error"] = t("ledger.not_found")
         elif data["proof_error"] == "not_yet":
             data["proof_error"] = t("ledger.not_yet")
-        return self.render(request, "ledger.html", "ledger.title", query=q, **data)
+        return self.render(request, "ledger.html", "ledger.title", query=q,
+                           wall_now=self.state.ui.wall_clock(), **data)
 
     @staticmethod
     def _proof(store: LedgerStore, q: FormValues, row: Any) -> dict[str, Any]:
@@ -186,7 +190,11 @@ class LedgerRoutes(Pages):
                         out["preview_digest"] = plan.seal_record().covered_digest
                     except (AggregatorError, InvalidInput) as e:
                         out["preview_error"] = str(e)
+                out["witness"] = witness_status(store, self.state.cfg.origin)
             out["reports"] = self._reports(out["batches"])
+            out["report_witnesses"] = {
+                b: report_cosigners(self.state.reports_dir / slug(b) / "report.json",
+                                    self.state.cfg.origin) for b in out["reports"]}
             return out
 
         try:
@@ -204,6 +212,7 @@ class LedgerRoutes(Pages):
                 start = f"{same[-1].seal.period.end_dt.astimezone(JST):%Y-%m-%d}"
         return self.render(request, "batches.html", "batches.title", monthly_svg=chart,
                            start=start, end=end, methodology=methodology,
+                           wall_now=self.state.ui.wall_clock(),
                            methodologies=METHODOLOGIES, **d)
 
     @staticmethod
@@ -253,6 +262,25 @@ class LedgerRoutes(Pages):
         with self.state.store() as store, self.state.view(store) as view:
             return programme, {s.batch_id for _, s in view.programme_seals(programme.id)}
 
+    def _report_checkpoint(self, store: LedgerStore, programme: Programme, batch_id: str,
+                           out: Path, t: Callable[[str], str]) -> CheckpointRow | None:
+        """The checkpoint to build the report on: the newest one a witness cosigned that holds
+        the batch's seal and certification (so the report carries its cosignature), else None
+        (a new checkpoint, as before) — refused when the stored report carries a cosignature:
+        regenerating must not silently drop it (``eco-verify --min-witnesses 1`` would fail)."""
+        with self.state.view(store) as view:
+            seal_at = [i for i, s in view.programme_seals(programme.id) if s.batch_id == batch_id]
+            if not seal_at:
+                raise Rejected(t("batches.unknown"))
+            last = max([seal_at[0], *(i for i, c in view.certifications
+                                      if c.batch_id == batch_id)])
+        checkpoint = cosigned_checkpoint(self.state.ledger(store), last)
+        stored = report_cosigners(out / "report.json", self.state.cfg.origin)
+        if checkpoint is None and stored:
+            raise Rejected(t("batches.needs_witness")
+                           .replace("{w}", ", ".join(c.name for c in stored)))
+        return checkpoint
+
     def _generate(self, batch_id: str, lang: str) -> bool:
         """report.json, results.csv, households.csv, evidence/, report.html (and report.pdf if
         Chromium is installed) and report.zip of them all; returns whether a PDF was made."""
@@ -261,8 +289,10 @@ class LedgerRoutes(Pages):
             raise Rejected(translator(lang)("batches.unknown"))
         out = self.state.reports_dir / slug(batch_id)
         with self.state.store() as store:
+            checkpoint = self._report_checkpoint(store, programme, batch_id, out,
+                                                 translator(lang))
             report = write_report(self.state.ledger(store), programme, batch_id, out,
-                                  list(self.state.cfg.witness_vkeys))
+                                  list(self.state.cfg.witness_vkeys), checkpoint=checkpoint)
         html = out / "report.html"
         html.write_text(render_report_html(report, lang, self_check(report)), "utf-8")
         pdf = out / "report.pdf"
@@ -296,6 +326,9 @@ class LedgerRoutes(Pages):
             return self.redirect("/batches")
         log.info("web UI generated the report of %s", batch_id)
         self.flash(request, "ok", t("flash.report").replace("{b}", batch_id))
+        if self.state.cfg.witness_vkeys and not report_cosigners(
+                self.state.reports_dir / slug(batch_id) / "report.json", self.state.cfg.origin):
+            self.flash(request, "error", t("witness.report_without"))
         if not made_pdf:
             self.flash(request, "error", t("flash.no_pdf"))
         return self.redirect("/batches")

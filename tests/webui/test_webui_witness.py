@@ -1,0 +1,140 @@
+"""Issue 17 point 2: witness status on the Batches and Ledger pages, and report regeneration that
+keeps the witness cosignature instead of silently dropping it. A report is built on the newest
+checkpoint a witness cosigned that holds the batch, so ``eco-verify --min-witnesses 1`` still
+passes after more readings arrived; when no cosigned checkpoint holds it yet (the batch was
+certified since), regenerating a cosigned report is refused with what to do, and the stored
+report is left as it was."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from webui_kit import Browser, UiWorld
+
+from aggregator.webui.app import UiConfig, create_app
+from aggregator.webui.ledger_routes import slug
+from aggregator.witness import checkpoint_body
+from eco_protocol.keys import private_key_from_raw
+from eco_protocol.note import CosignatureSigner
+from eco_protocol.verify_cli import main as eco_verify
+
+WITNESS = CosignatureSigner("witness.neighbour.test", private_key_from_raw(bytes([7]) * 32))
+HOUSES = ("Sato, 1-2 Chuo", "Suzuki, 3-4 Minami")
+
+
+@pytest.fixture
+def witnessed(world: UiWorld) -> Iterator[tuple[UiWorld, Browser, str]]:
+    """Two households' readings, a sealed batch, a log that accepts the witness's
+    cosignatures, and an operator logged in."""
+    world.conf.write_text(world.conf.read_text().replace(
+        "vkeys = []", f'vkeys = ["{WITNESS.verifier.vkey}"]'))
+    for i, ref in enumerate(HOUSES):
+        world.enrol_pv(ref)
+        world.send(ref, 48, energy=800 + 400 * i)
+    batch = world.cli("batch", "create", "--period", "2026-11-22..2026-11-24")["batch_id"]
+    with TestClient(create_app(UiConfig(world.cfg))) as client:
+        b = Browser(client)
+        b.login()
+        yield world, b, batch
+
+
+def cosign_latest(world: UiWorld) -> int:
+    """What ``eco-aggregator witness`` delivers: a cosignature/v1 line on the latest
+    checkpoint (a new one is signed first, holding everything logged so far)."""
+    with world.ledger() as ledger:
+        ledger.checkpoint_now()
+        row = ledger.latest_checkpoint()
+        assert row is not None
+        sig = WITNESS.cosign(checkpoint_body(row.note), int(time.time()) - 600)
+        ledger.store.add_cosignature(row.size, sig.name, sig.line)
+        return row.size
+
+
+def report_of(world: UiWorld, batch: str) -> Path:
+    return world.state / "ui" / "reports" / slug(batch) / "report.json"
+
+
+def verifies_with_a_witness(world: UiWorld, report: Path,
+                            capsys: pytest.CaptureFixture[str]) -> bool:
+    rc = eco_verify(["report", str(report), "--log-key", world.log_vkey,
+                     "--witness", WITNESS.verifier.vkey, "--min-witnesses", "1"])
+    capsys.readouterr()
+    return rc == 0
+
+
+def generate(b: Browser, batch: str) -> str:
+    r = b.post_form("/batches", "/batches/report", {"batch": batch})
+    assert r.status_code == 200
+    return str(r.text)
+
+
+def test_a_regenerated_report_keeps_the_cosignature_after_the_log_moved_on(
+        witnessed: tuple[UiWorld, Browser, str], capsys: pytest.CaptureFixture[str]) -> None:
+    world, b, batch = witnessed
+    size = cosign_latest(world)
+    page = generate(b, batch)
+    assert 'class="badge online report-cosigned"' in page and WITNESS.name in page
+    assert verifies_with_a_witness(world, report_of(world, batch), capsys)
+    # more readings arrive and new checkpoints are signed; no witness round since
+    world.send(HOUSES[0], 4, start=200)
+    page = generate(b, batch)
+    assert 'id="witness-latest-none"' in page  # the latest checkpoint: not cosigned yet
+    assert f"size {size}" in page or f"記録数 {size}" in page
+    report = json.loads(report_of(world, batch).read_text())
+    assert f"\n{size}\n" in report["checkpoint"]  # built on the cosigned checkpoint
+    assert verifies_with_a_witness(world, report_of(world, batch), capsys)
+
+
+def test_regenerating_is_refused_until_a_cosigned_checkpoint_holds_the_batch(
+        witnessed: tuple[UiWorld, Browser, str], capsys: pytest.CaptureFixture[str]) -> None:
+    world, b, batch = witnessed
+    cosign_latest(world)
+    generate(b, batch)
+    before = report_of(world, batch).read_text()
+    # the batch is certified: the report must show the serials, which no cosigned checkpoint
+    # holds yet
+    world.cli("batch", "certify", batch, "--first", "JP-0001", "--last", "JP-0096")
+    page = generate(b, batch)
+    assert "eco-verify --min-witnesses 1" in page and "eco-aggregator witness" in page
+    assert WITNESS.name in page
+    assert report_of(world, batch).read_text() == before  # left as it was
+    cosign_latest(world)  # the witness's next round
+    page = generate(b, batch)
+    report = json.loads(report_of(world, batch).read_text())
+    assert report["certified_serials"] == {"first": "JP-0001", "last": "JP-0096"}
+    assert verifies_with_a_witness(world, report_of(world, batch), capsys)
+
+
+def test_the_batches_and_ledger_pages_show_who_cosigned_and_when(
+        witnessed: tuple[UiWorld, Browser, str]) -> None:
+    world, b, batch = witnessed
+    page = b.get("/batches").text
+    assert 'id="witness-never"' in page  # no witness has cosigned yet
+    generate(b, batch)  # a report without cosignature: marked so, and the operator told
+    page = b.get("/batches").text
+    assert 'class="badge offline report-uncosigned"' in page
+    size = cosign_latest(world)
+    for path in ("/batches", "/ledger"):
+        page = b.get(path).text
+        status = page.split('id="witness-status"', 1)[1].split("</div>", 1)[0]
+        assert 'id="witness-latest-ok"' in status and str(size) in status
+        assert WITNESS.name in status and "10 分前" in status
+    b.client.cookies.set("eco_lang", "en")
+    assert "10 min ago" in b.get("/ledger").text
+
+
+def test_a_first_report_without_a_witness_is_generated_and_marked(
+        world: UiWorld, browser: Browser) -> None:
+    for i, ref in enumerate(HOUSES):
+        world.enrol_pv(ref)
+        world.send(ref, 48, energy=800 + 400 * i)
+    batch = world.cli("batch", "create", "--period", "2026-11-22..2026-11-24")["batch_id"]
+    browser.login()
+    page = generate(browser, batch)
+    assert report_of(world, batch).exists()
+    assert 'class="badge offline report-uncosigned"' in page
