@@ -287,7 +287,7 @@ def test_resident_sees_balance_and_a_shop_redeems_with_the_qr_link(
     r = browser.post_form(url, "/shop/redeem", {"t": token, "reward": "local-rice-2kg"})
     assert r.status_code == 200 and 'id="redeemed"' in r.text
     r = browser.post_form(url, "/shop/redeem", {"t": token, "reward": "local-rice-2kg"})
-    assert r.status_code == 400 and "has 3 points" in r.text  # 103 − 100 for the rice
+    assert r.status_code == 400 and "残高は 3 pt です" in r.text  # 103 − 100 for the rice
     bad = browser.post_form(url, "/shop/redeem", {"t": token[:-3] + "abc",
                                                   "reward": "pool-ticket"})
     assert bad.status_code == 400 and 'id="redeem-error"' in bad.text
