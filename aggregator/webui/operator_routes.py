@@ -212,7 +212,7 @@ class OperatorRoutes(Pages):
                           meter_id_0="pv1", meter_quantity_0="pv_generation",
                           meter_protocol_0="sunspec-modbus")
         return self.render(request, "enrol.html", "enrol.title", form=form, errors=[],
-                           result=None, quantities=[q.value for q in Quantity],
+                           quantities=[q.value for q in Quantity],
                            protocols=PROTOCOLS)
 
     def _enrol_form(self, t: Callable[[str], str],
@@ -302,7 +302,7 @@ class OperatorRoutes(Pages):
         if result is not None:  # the installer's printable page (the password shown once)
             return await self._provisioning_page(request, result)
         return self.render(request, "enrol.html", "enrol.title", 400 if errors else 200,
-                           form=form, errors=errors, result=result,
+                           form=form, errors=errors,
                            quantities=[q.value for q in Quantity], protocols=PROTOCOLS)
 
     # --- the installer's page: agent.toml snippet, QR, broker login ----------------------------
