@@ -9,8 +9,14 @@ APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev sy
 	chromium chromium-driver fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`: more than the cores, because most integration tests
+# wait on a broker, a database or a child process; files stay whole (module fixtures built once)
+TEST_WORKERS ?= 4
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
+# the pure suite: one process, no broker, no PostgreSQL, no pty, no child process, no Go
+FAST_MARKS := not integration and not e2e and not interop
 
-.PHONY: all deps venv test lint unit demo bench faults clean distclean
+.PHONY: all deps venv test test-fast lint unit demo bench faults clean distclean
 
 all: test
 
@@ -42,7 +48,12 @@ lint: venv
 	$(VENV)/bin/mypy
 
 test: deps venv lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# no lint, no Debian packages: the in-process tests only, on two workers (tests/conftest.py
+# fails any of them that starts a process or a pty)
+test-fast: venv
+	$(PYTEST) -n 2 -m "$(FAST_MARKS)" $(PYTEST_ARGS)
 
 demo: deps venv
 	$(PY) -m firmware_sim.demo --out demo-output $(if $(filter 1,$(SERVE)),--serve,)
@@ -54,7 +65,7 @@ bench: deps venv
 # aggregator, broker restarts, a 24 h partition, full disks, damaged state. Prints the table
 # that README "Reliability" quotes.
 faults: deps venv
-	$(VENV)/bin/pytest tests/faults -q -s -p no:cacheprovider
+	$(PYTEST) tests/faults -s
 
 clean:
 	rm -rf demo-output .pytest_cache .mypy_cache .ruff_cache build *.egg-info
@@ -63,33 +74,51 @@ distclean: clean
 	rm -rf $(VENV)
 
 # --- installing on a device or a server (README "Installing") ---------------------------------
-# make install-agent      copies the code to $(PREFIX), builds its venv, installs the unit and a
-#                         config to edit; DESTDIR=/tmp/root stages everything without systemctl.
+# make install-agent      copies the code to $(PREFIX), builds its venv with the device's own
+#                         distribution (packaging/eco-agent: the agent and the protocol with the
+#                         agent's six dependencies; no PostgreSQL driver, web server, templating
+#                         or QR codes), installs the unit and a config to edit;
+# make install-aggregator the same with the whole project (eco-credit) in the venv.
+# DESTDIR=/tmp/root stages code, units and config without building a venv or calling systemctl.
 PREFIX ?= /opt/eco-credit
 DESTDIR ?=
 SYSTEMD_DIR := $(DESTDIR)/etc/systemd/system
+INSTALL_VENV := $(PREFIX)/.venv
+# a staged install writes the example config with this checkout's venv
+AGENT_CLI := $(if $(DESTDIR),$(PY) -m agent.cli,$(INSTALL_VENV)/bin/eco-agent)
 
 install-code:
 	install -d $(DESTDIR)$(PREFIX)
 	tar --exclude=.venv --exclude=.git --exclude=demo-output --exclude='*.sqlite3' \
-	    --exclude='*.key' -cf - . | tar -C $(DESTDIR)$(PREFIX) -xf -
+	    --exclude='*.key' --exclude=build --exclude='*.egg-info' --exclude=__pycache__ \
+	    --exclude=.hypothesis --exclude=.mypy_cache --exclude=.ruff_cache \
+	    --exclude=.pytest_cache -cf - . | tar -C $(DESTDIR)$(PREFIX) -xf -
 	@if [ -z "$(DESTDIR)" ]; then \
-	  $(PYTHON) -m venv $(PREFIX)/.venv && $(PREFIX)/.venv/bin/pip install -q $(PREFIX); fi
+	  [ -x $(INSTALL_VENV)/bin/python ] || $(PYTHON) -m venv $(INSTALL_VENV); fi
 
 install-agent: install-code
+	@# a server's venv already holds the whole project, agent included: leave it whole
+	@if [ -z "$(DESTDIR)" ]; then \
+	  if [ -x $(INSTALL_VENV)/bin/eco-aggregator ]; then \
+	    echo "$(INSTALL_VENV) holds the whole project (install-aggregator), the agent with it"; \
+	  else $(INSTALL_VENV)/bin/pip install -q $(PREFIX)/packaging/eco-agent; fi; fi
 	install -d $(SYSTEMD_DIR) $(DESTDIR)/etc/eco-agent
 	install -m 0644 systemd/eco-agent.service $(SYSTEMD_DIR)/
 	@[ -e $(DESTDIR)/etc/eco-agent/agent.toml ] || \
-	  $(PY) -m agent.cli init $(DESTDIR)/etc/eco-agent/agent.toml
+	  $(AGENT_CLI) init $(DESTDIR)/etc/eco-agent/agent.toml
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
 	  echo "edit /etc/eco-agent/agent.toml, then: systemctl enable --now eco-agent"; fi
 
 install-aggregator: install-code
+	@# the whole project replaces a device-only install (both ship the agent's modules)
+	@if [ -z "$(DESTDIR)" ]; then \
+	  $(INSTALL_VENV)/bin/pip uninstall -q -y eco-agent 2>/dev/null || true; \
+	  $(INSTALL_VENV)/bin/pip install -q $(PREFIX); fi
 	install -d $(SYSTEMD_DIR) $(DESTDIR)/etc/eco-aggregator
 	install -m 0644 systemd/eco-aggregator.service systemd/eco-aggregator-batch.service \
 	  systemd/eco-aggregator-batch.timer $(SYSTEMD_DIR)/
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
-	  echo "run: $(PREFIX)/.venv/bin/eco-aggregator --config /etc/eco-aggregator/aggregator.toml init /var/lib/eco-aggregator --origin NAME"; \
+	  echo "run: $(INSTALL_VENV)/bin/eco-aggregator --config /etc/eco-aggregator/aggregator.toml init /var/lib/eco-aggregator --origin NAME"; \
 	  echo "then: systemctl enable --now eco-aggregator eco-aggregator-batch.timer"; fi
 
 .PHONY: install-code install-agent install-aggregator

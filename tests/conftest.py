@@ -1,12 +1,23 @@
 """Shared fixtures: a real Mosquitto broker on a free loopback port, per test session; a real
 PostgreSQL server (Debian's binaries, a throwaway cluster on a private Unix socket), per test
-session, with a fresh database per test."""
+session, with a fresh database per test.
+
+Under pytest-xdist (``make test`` runs ``-n``) a "session" is one worker's: each worker starts
+its own broker and server, in its own temporary directory, on ports it picks itself.
+
+The collection hook below marks tests by what they need, so ``make test-fast``
+(``-m "not integration and not e2e and not interop"``) runs only the pure, in-process suite.
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,18 +25,169 @@ from aggregator.errors import EnvironmentProblem
 from aggregator.mosquitto import Mosquitto
 from tests.support.pgserver import PostgresServer
 
+TESTS = Path(__file__).parent
+
+# --- marks ------------------------------------------------------------------------------------
+
+# whole directories: each test there runs real processes (or the Go toolchain)
+DIRECTORY_MARKS = {"e2e": "e2e", "interop": "interop", "faults": "integration",
+                   "security": "integration", "bench": "integration", "systemd": "integration",
+                   "packaging": "integration"}
+# fixtures that start a broker, a database server, a pty or a subprocess (directly or through
+# the fixtures they use: ``item.fixturenames`` is the closure)
+INTEGRATION_FIXTURES = frozenset({
+    "broker", "fresh_broker", "postgres", "postgres_db",
+    "make_inverter", "inverter",  # firmware_sim on a real pty
+})
+# fixtures that build or run the Go reference checker
+INTEROP_FIXTURES = frozenset({"go_verify"})
+# parametrized fixtures whose "postgresql" instance asks for ``postgres`` at run time
+# (request.getfixturevalue), which the fixture closure cannot see
+POSTGRES_PARAM = "postgresql"
+# tests that start a child process or a pty themselves, not through a fixture above (node id
+# prefixes; the pure run below fails any test that does so without being marked)
+STARTS_PROCESSES = (
+    "agent/test_agent_first_hour.py::test_probe_at_night_explains_zero_watts",  # pty
+    "agent/test_agent_noncreditable.py::test_sigkill_while_recording_non_creditable_readings",
+    "agent/test_agent_outbox.py::test_sigkill_at_random_moments",
+    "aggregator/test_cli_errors.py::test_the_installed_command_prints_no_traceback",
+    "aggregator/test_concurrency.py::test_concurrent_workers_append_each_reading_once_in_order",
+    "protocol/test_buyer_install.py::test_eco_verify_runs_with_agent_and_aggregator_unimportable",
+    "protocol/test_buyer_install.py::test_the_eco_verify_wheel_holds_only_the_protocol",
+    "protocol/test_imports.py::test_each_module_imports_alone_in_a_fresh_interpreter",
+    "runtime/test_mqtt_client.py::test_login_reaches_the_broker",  # its own mosquitto
+    "runtime/test_mqtt_client.py::test_tls_with_a_client_certificate",
+    "webui/test_webui_http.py::test_batch_preview_seal_report_and_downloads",  # chromium (PDF)
+    "webui/test_webui_http.py::test_ui_command_serves_until_terminated",
+    "webui/test_webui_report.py::test_a_demonstration_report_says_so_on_every_printed_page",
+    "webui/test_webui_report.py::test_report_render_writes_html_and_pdf",
+)
+# ``make test`` runs the suite under pytest-xdist with ``--dist loadfile``: each file runs on
+# one worker, so a module-scoped fixture (a demo run, a 604-entry log, a built Go binary) is
+# built once. (``loadgroup`` would spread files finer, but xdist 3.8 cannot group under pytest
+# 9.2: pytest-xdist issue #1386.) Files are handed out in collection order, so the long ones go
+# first and the short ones fill in behind them: these directories lead, in this order.
+SLOW_FIRST = ("e2e", "bench", "faults", "security")
+
+
+def _needs(item: pytest.Item) -> set[str]:
+    """The marks ``item`` should carry, from where it lives and which fixtures it uses."""
+    marks: set[str] = set()
+    rel = Path(str(item.path)).relative_to(TESTS).parts
+    if len(rel) > 1 and rel[0] in DIRECTORY_MARKS:
+        marks.add(DIRECTORY_MARKS[rel[0]])
+    names = set(getattr(item, "fixturenames", ()))
+    if names & INTEGRATION_FIXTURES:
+        marks.add("integration")
+    if names & INTEROP_FIXTURES:
+        marks.add("interop")
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and any(
+            value == POSTGRES_PARAM and name in names for name, value in callspec.params.items()):
+        marks.add("integration")
+    node = item.nodeid.split("tests/", 1)[-1]
+    if node.startswith(STARTS_PROCESSES):
+        marks.add("integration")
+    return marks
+
+
+def _lead(item: pytest.Item) -> int:
+    top = Path(str(item.path)).relative_to(TESTS).parts[0]
+    return SLOW_FIRST.index(top) if top in SLOW_FIRST else len(SLOW_FIRST)
+
+
+@pytest.hookimpl(tryfirst=True)  # mark before the "mark" plugin deselects by -m
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        present = {m.name for m in item.iter_markers()}
+        for name in sorted(_needs(item) - present):
+            item.add_marker(getattr(pytest.mark, name))
+    items.sort(key=_lead)  # stable: within a directory, the order stays as collected
+
+
+# --- the pure run -----------------------------------------------------------------------------
+# ``make test-fast`` deselects integration: whatever it runs must stay in this process. A test
+# that starts a child process or opens a pty anyway fails, and says where to mark it.
+
+_started: list[str] = []
+
+
+def _pure_run(config: pytest.Config) -> bool:
+    return "not integration" in " ".join(str(config.getoption("markexpr") or "").split())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _pure_run(config):
+        return
+    popen_init = subprocess.Popen.__init__
+    openpty = os.openpty
+
+    def watched_popen(self: subprocess.Popen[Any], args: Any, *a: Any, **kw: Any) -> None:
+        argv = [args] if isinstance(args, str | bytes | os.PathLike) else list(args)
+        if argv[:1] != ["uname"]:  # the platform module asks uname once, whoever calls it
+            _started.append(f"process {argv[:3]}")
+        popen_init(self, args, *a, **kw)
+
+    def watched_openpty() -> tuple[int, int]:
+        _started.append("a pty")
+        return openpty()
+
+    subprocess.Popen.__init__ = watched_popen  # type: ignore[method-assign]
+    os.openpty = watched_openpty
+
+
+@pytest.fixture(autouse=True)
+def _stays_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    _started.clear()
+    yield
+    if _started and _pure_run(request.config):
+        what = "; ".join(dict.fromkeys(_started))
+        _started.clear()
+        pytest.fail(f"this test started {what}, but the pure suite (make test-fast) runs in one "
+                    "process: mark it integration (tests/conftest.py STARTS_PROCESSES)",
+                    pytrace=False)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def _own_broker(state_dir: Path, attempts: int = 3) -> Mosquitto:
+    """A started Mosquitto that is really ours. ``free_port()`` closes the port before
+    mosquitto binds it, so with several xdist workers starting brokers another process may take
+    it in between: then our mosquitto exits ("Address already in use") — possibly only after
+    ``start()`` saw someone else's listener answer. Wait for our own log to show the readiness
+    probe's connection, check the process is alive, and otherwise try a fresh port."""
+    for attempt in range(attempts):
+        b = Mosquitto(state_dir / f"try{attempt}" if attempt else state_dir)
+        try:
+            b.start()
+        except EnvironmentProblem:
+            if attempt == attempts - 1:
+                raise
+            continue
+        log = b.state_dir / "mosquitto.log"
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and b.proc is not None and b.proc.poll() is None:
+            if f"on port {b.port}" in log.read_text(errors="replace"):
+                break
+            time.sleep(0.02)
+        if b.proc is not None and b.proc.poll() is None:
+            return b
+        b.stop()
+    raise EnvironmentProblem(f"no mosquitto of our own after {attempts} ports; see {state_dir}")
+
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     """A real mosquitto process; tests use ``broker.port``. Stopped at session end."""
-    with Mosquitto(tmp_path_factory.mktemp("mosquitto")) as b:
+    with _own_broker(tmp_path_factory.mktemp("mosquitto")) as b:
         yield b
 
 
 @pytest.fixture
 def fresh_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """A broker of the test's own, for tests that restart or stop it."""
-    with Mosquitto(tmp_path / "mosquitto") as b:
+    with _own_broker(tmp_path / "mosquitto") as b:
         yield b
 
 
