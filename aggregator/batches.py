@@ -224,10 +224,19 @@ def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
     return report
 
 
+def report_anchor(view: LedgerView, programme: str, batch_id: str) -> int | None:
+    """The log index a report must hold: the batch's seal or its latest certification (None:
+    no such sealed batch)."""
+    seal_at = [i for i, s in view.programme_seals(programme) if s.batch_id == batch_id]
+    if not seal_at:
+        return None
+    return max([seal_at[0], *(i for i, c in view.certifications if c.batch_id == batch_id)])
+
+
 def next_period_start(view: LedgerView, programme: str) -> datetime | None:
     seals = view.programme_seals(programme)
     return seals[-1][1].period.end_dt if seals else None
 
 
 __all__ = ["BatchPlan", "build_report", "certify_batch", "period_from_dates", "plan_batch",
-           "results_table", "seal_batch", "write_report", "next_period_start"]
+           "report_anchor", "results_table", "seal_batch", "write_report", "next_period_start"]

@@ -18,12 +18,13 @@ from eco_protocol.keyfile import atomic_write
 
 from .. import operator
 from ..accounting import late_readings, points_statement, scan
-from ..batches import period_from_dates, plan_batch, write_report
+from ..batches import period_from_dates, plan_batch, report_anchor, write_report
 from ..config import Config, load_config
 from ..errors import Rejected
 from ..ledger import Ledger
 from ..programme import Programme, example_programme, load_programme
 from ..progress import Progress
+from ..witness_status import report_checkpoint
 from .common import open_ledger, print_json
 
 
@@ -111,9 +112,15 @@ def cmd_batch_certify(args: argparse.Namespace) -> int:
 def cmd_batch_report(args: argparse.Namespace) -> int:
     cfg, ledger, programme = _open(args)
     out = Path(args.out)
+    last = report_anchor(scan(ledger.store), programme.id, args.batch_id)
+    # on the newest cosigned checkpoint that holds the batch, so that regenerating a report
+    # never silently drops its witness cosignature (the web UI keeps the same rule)
+    checkpoint = None if last is None else report_checkpoint(
+        ledger, last, out / "report.json", cfg.origin)
     with Progress() as progress:
         report = write_report(ledger, programme, args.batch_id, out,
-                              list(getattr(cfg, "witness_vkeys", ()) or ()), progress)
+                              list(getattr(cfg, "witness_vkeys", ()) or ()), progress,
+                              checkpoint=checkpoint)
     print_json({"report": str(out / "report.json"), "evidence": str(out / "evidence"),
             "results_csv": str(out / "results.csv"), "totals": report["totals"],
             "households": len(report["households"]), "sample": len(report["sample"])})

@@ -29,12 +29,18 @@ from eco_protocol.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from eco_protocol.methodology import JST
 
 from .. import operator
-from ..batches import period_from_dates, plan_batch, write_report
+from ..batches import period_from_dates, plan_batch, report_anchor, write_report
 from ..errors import AggregatorError, ConfigError, Rejected
 from ..programme import Programme
 from ..registry import DEVICE_ID_RE
 from ..store import LedgerStore
 from ..store.interface import CheckpointRow
+from ..witness_status import (
+    NeedsCosignature,
+    report_checkpoint,
+    report_cosigners,
+    witness_status,
+)
 from . import views
 from .auth import Role
 from .charts import COLOURS, Series, bar_chart
@@ -42,7 +48,6 @@ from .common import DATE_RE, Pages
 from .i18n import translator
 from .report import find_chromium, render_pdf, render_report_html, self_check
 from .templating import FormValues
-from .witness_status import cosigned_checkpoint, report_cosigners, witness_status
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +160,8 @@ class LedgerRoutes(Pages):
         return self.render(request, "points.html", "points.title", monthly_svg=chart,
                            total_earned=sum(b.earned for b in d["balances"]),
                            total_redeemed=sum(b.redeemed for b in d["balances"]),
-                           reward_names={r.id: r.name for r in programme.rewards}, **d)
+                           reward_names={r.id: r.label(self.lang(request))
+                                         for r in programme.rewards}, **d)
 
     # --- batches ------------------------------------------------------------------------------
 
@@ -269,17 +275,15 @@ class LedgerRoutes(Pages):
         (a new checkpoint, as before) — refused when the stored report carries a cosignature:
         regenerating must not silently drop it (``eco-verify --min-witnesses 1`` would fail)."""
         with self.state.view(store) as view:
-            seal_at = [i for i, s in view.programme_seals(programme.id) if s.batch_id == batch_id]
-            if not seal_at:
-                raise Rejected(t("batches.unknown"))
-            last = max([seal_at[0], *(i for i, c in view.certifications
-                                      if c.batch_id == batch_id)])
-        checkpoint = cosigned_checkpoint(self.state.ledger(store), last)
-        stored = report_cosigners(out / "report.json", self.state.cfg.origin)
-        if checkpoint is None and stored:
-            raise Rejected(t("batches.needs_witness")
-                           .replace("{w}", ", ".join(c.name for c in stored)))
-        return checkpoint
+            last = report_anchor(view, programme.id, batch_id)
+        if last is None:
+            raise Rejected(t("batches.unknown"))
+        try:
+            return report_checkpoint(self.state.ledger(store), last, out / "report.json",
+                                     self.state.cfg.origin)
+        except NeedsCosignature as e:
+            raise Rejected(t("batches.needs_witness").replace("{w}", ", ".join(e.witnesses))
+                           ) from e
 
     def _generate(self, batch_id: str, lang: str) -> bool:
         """report.json, results.csv, households.csv, evidence/, report.html (and report.pdf if

@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 from webui_kit import Browser, UiWorld
 
+from aggregator.cli import main as aggregator_main
 from aggregator.webui.app import UiConfig, create_app
 from aggregator.webui.ledger_routes import slug
 from aggregator.witness import checkpoint_body
@@ -138,3 +139,33 @@ def test_a_first_report_without_a_witness_is_generated_and_marked(
     page = generate(browser, batch)
     assert report_of(world, batch).exists()
     assert 'class="badge offline report-uncosigned"' in page
+
+
+def test_the_cli_report_keeps_the_cosignature_and_refuses_to_drop_it(
+        witnessed: tuple[UiWorld, Browser, str], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``eco-aggregator batch report`` keeps the web UI's rule: built on the newest cosigned
+    checkpoint that holds the batch, refused (exit 1, one line, report untouched) when that
+    would drop a stored cosignature."""
+    world, _, batch = witnessed
+    out = tmp_path / "report"
+    size = cosign_latest(world)
+    world.send(HOUSES[0], 4, start=200)  # the log moves on; no witness round since
+    world.cli("batch", "report", batch, "--out", str(out))
+    report = json.loads((out / "report.json").read_text())
+    assert f"\n{size}\n" in report["checkpoint"]
+    assert verifies_with_a_witness(world, out / "report.json", capsys)
+    before = (out / "report.json").read_text()
+    world.cli("batch", "certify", batch, "--first", "JP-0001", "--last", "JP-0096")
+    capsys.readouterr()
+    rc = aggregator_main(["--config", str(world.conf), "batch", "report", batch,
+                          "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "eco-aggregator witness" in err and WITNESS.name in err
+    assert "Traceback" not in err
+    assert (out / "report.json").read_text() == before
+    cosign_latest(world)
+    world.cli("batch", "report", batch, "--out", str(out))
+    assert json.loads((out / "report.json").read_text())["certified_serials"] == {
+        "first": "JP-0001", "last": "JP-0096"}
+    assert verifies_with_a_witness(world, out / "report.json", capsys)

@@ -1,5 +1,5 @@
-"""Witness status for the operator's Batches and Ledger pages, and the checkpoint a report is
-built on so that it keeps a witness cosignature (issue 17).
+"""Witness status (the web UI's Batches and Ledger pages) and the checkpoint a report is built on
+so that it keeps a witness cosignature (issue 17); the CLI and the web UI share the rule.
 
 A checkpoint's cosignatures are c2sp.org/tlog-cosignature ``cosignature/v1`` lines stored as
 witnesses submit them (:mod:`aggregator.witness`, ``POST /cosignature``); each carries the
@@ -20,8 +20,9 @@ from pathlib import Path
 from eco_protocol.errors import NoteError
 from eco_protocol.note import SIG_PREFIX, NoteSignature, cosignature_time
 
-from ..ledger import Ledger
-from ..store.interface import CheckpointRow, LedgerStore
+from .errors import Rejected
+from .ledger import Ledger
+from .store.interface import CheckpointRow, LedgerStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +115,36 @@ def cosigned_checkpoint(ledger: Ledger, above: int) -> CheckpointRow | None:
     return rows.get(wanted[0])
 
 
+class NeedsCosignature(Rejected):
+    """Regenerating now would drop the stored report's witness cosignature."""
+
+    def __init__(self, witnesses: tuple[str, ...]) -> None:
+        self.witnesses = witnesses
+        super().__init__(
+            f"the stored report carries a cosignature of {', '.join(witnesses)}, but no "
+            "cosigned checkpoint holds this batch yet: a report made now would have none and "
+            "'eco-verify --min-witnesses 1' would fail. Run the witness (eco-aggregator "
+            "witness) and make the report again; the stored report is unchanged")
+
+
+def report_checkpoint(ledger: Ledger, last: int, stored_report: Path,
+                      log_name: str) -> CheckpointRow | None:
+    """The checkpoint to build a report on: the newest one a witness cosigned that holds entry
+    ``last`` (the batch's seal or its latest certification), else None (a new checkpoint) —
+    refused with :class:`NeedsCosignature` when the report already at ``stored_report`` carries
+    a cosignature: regenerating must not silently drop it."""
+    checkpoint = cosigned_checkpoint(ledger, last)
+    stored = report_cosigners(stored_report, log_name)
+    if checkpoint is None and stored:
+        raise NeedsCosignature(tuple(c.name for c in stored))
+    return checkpoint
+
+
 def age_minutes(at: datetime | None, now: float) -> int | None:
     """Whole minutes since ``at`` (None if unknown); never negative."""
     return None if at is None else max(0, int((now - at.timestamp()) // 60))
 
 
-__all__ = ["Cosigner", "WitnessStatus", "age_minutes", "cosigned_checkpoint", "cosigners",
-           "note_cosigners", "report_cosigners", "witness_status"]
+__all__ = ["Cosigner", "NeedsCosignature", "WitnessStatus", "age_minutes", "cosigned_checkpoint",
+           "cosigners", "note_cosigners", "report_checkpoint", "report_cosigners",
+           "witness_status"]
