@@ -61,6 +61,10 @@ STARTS_PROCESSES = (
     "webui/test_webui_http.py::test_ui_command_serves_until_terminated",
     "webui/test_webui_report.py::test_a_demonstration_report_says_so_on_every_printed_page",
     "webui/test_webui_report.py::test_report_render_writes_html_and_pdf",
+    "webui/test_webui_witness.py::test_a_regenerated_report_keeps_the_cosignature",  # chromium
+    "webui/test_webui_witness.py::test_regenerating_is_refused_until_a_cosigned_checkpoint",
+    "webui/test_webui_witness.py::test_the_batches_and_ledger_pages_show_who_cosigned",
+    "webui/test_webui_witness.py::test_a_first_report_without_a_witness_is_generated",
 )
 # ``make test`` runs the suite under pytest-xdist with ``--dist loadfile``: each file runs on
 # one worker, so a module-scoped fixture (a demo run, a 604-entry log, a built Go binary) is
