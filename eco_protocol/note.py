@@ -269,7 +269,11 @@ def open_note(msg: str | bytes, known: Iterable[Verifier]) -> Note:
     Signatures by unknown keys are kept in ``unverified``; a known key whose signature fails is an
     error (never silently dropped); a note with no verified signature is an error.
     """
-    data = msg.encode("utf-8") if isinstance(msg, str) else msg
+    try:
+        # a str from JSON may hold a lone surrogate (\ud800), which has no UTF-8 form
+        data = msg.encode("utf-8") if isinstance(msg, str) else msg
+    except UnicodeEncodeError as e:
+        raise NoteError(f"note is not UTF-8 text: a lone surrogate at character {e.start}") from e
     try:
         s = data.decode("utf-8")
     except UnicodeDecodeError as e:

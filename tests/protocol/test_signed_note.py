@@ -341,3 +341,10 @@ def test_checkpoint_parse_raises_only_note_errors(text: str) -> None:
     for candidate in (text, "o\n1\n" + text + "\n", text + "\n"):
         with contextlib.suppress(NoteError):
             Checkpoint.from_text(candidate)
+
+
+def test_a_lone_surrogate_is_a_note_error_not_a_unicode_crash() -> None:
+    """A note taken from JSON may be a str holding \\ud800, which has no UTF-8 form; the parser
+    said so with a raw UnicodeEncodeError (found by test_parser_fuzz)."""
+    with pytest.raises(NoteError, match="lone surrogate at character 0"):
+        open_note("\ud800 origin\n1\n\n", [])
