@@ -6,10 +6,11 @@ moves as one directory.
 
 from __future__ import annotations
 
+import difflib
 import re
 import secrets
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -167,6 +168,7 @@ def load_config(path: Path) -> Config:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path}: {e}") from e
     w = str(path)
+    _refuse_unknown(raw, w)
     log_t = _get(raw, "log", dict, w)
     store_t = _get(raw, "store", dict, w)
     mqtt_t = _get(raw, "mqtt", dict, w)
@@ -213,6 +215,42 @@ def load_config(path: Path) -> Config:
                                     "pseudonym.key")),
         witness_vkeys=_witness_vkeys(raw.get("witnesses", {}), f"{w} [witnesses]"),
     )
+
+
+# every section and key load_config reads: anything else is a typo that would silently fall back
+# to a default (``group_mx = 64`` ran with 32), so it is refused by name
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "log": frozenset({"origin", "key_file", "checkpoint_interval_s"}),
+    "store": frozenset({"state_dir", "url", "backend", "sqlite_path"}),
+    "mqtt": frozenset({"broker", "client_id", "share_group", "session_expiry_s", "tls",
+                       "username", "password", "password_file", "ca_file", "broker_pid_file",
+                       "device_prefix", "broker_passwd_file"}),
+    "ingest": frozenset({"group_max", "group_wait_ms", "max_payload_bytes",
+                         "max_future_skew_s", "rate_per_device", "burst_per_device"}),
+    "households": frozenset({"pseudonym_key_file"}),
+    "witnesses": frozenset({"vkeys"}),
+}
+
+
+def _refuse_unknown(raw: dict[str, Any], where: str) -> None:
+    for section, table in raw.items():
+        known = KNOWN_KEYS.get(section)
+        if known is None:
+            raise ConfigError(f"{where}: unknown section [{section}]"
+                              f"{_did_you_mean(section, KNOWN_KEYS)}; the sections are "
+                              + ", ".join(f"[{k}]" for k in KNOWN_KEYS))
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        for key in table:
+            if key not in known:
+                raise ConfigError(f"{where} [{section}]: unknown key '{key}'"
+                                  f"{_did_you_mean(key, known)}; remove it or see the README's "
+                                  "configuration reference")
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _share_group(name: str, where: str) -> str:

@@ -44,3 +44,18 @@ def test_the_aggregator_refuses_what_the_agent_refuses(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[mqtt\]: broker 'tcp://127.0.0.1:1883' is not a "
                                           r"broker URL: use mqtt://HOST:PORT"):
         load_config(conf)
+
+
+@pytest.mark.parametrize(("extra", "why"), [
+    ("[ingest]\ngroup_mx = 64\n", r"\[ingest\]: unknown key 'group_mx' \(did you mean 'group_max'\?\)"),
+    ("[witness]\nvkeys = []\n", r"unknown section \[witness\] \(did you mean '\[?witnesses"),
+    ("[mqtt2]\n", r"unknown section \[mqtt2\]"),
+])
+def test_the_aggregator_refuses_unknown_sections_and_keys(tmp_path: Path, extra: str,
+                                                          why: str) -> None:
+    """A misspelt key used to be ignored, so the default ran instead of what was meant."""
+    conf = tmp_path / "aggregator.toml"
+    conf.write_text('[log]\norigin = "o"\n[store]\nstate_dir = "s"\n'
+                    '[mqtt]\nbroker = "mqtt://127.0.0.1:1883"\n' + extra, "utf-8")
+    with pytest.raises(ConfigError, match=why):
+        load_config(conf)
