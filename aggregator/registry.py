@@ -16,6 +16,7 @@ from typing import Any, Final
 from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput
+from eco_protocol.fields import int_field, str_field
 from eco_protocol.keys import DeviceId, device_id_of
 from eco_protocol.records import GENESIS_PREV, Enrolment, MeterSpec, Quantity, Revocation
 from eco_protocol.signing import sign_record
@@ -34,16 +35,42 @@ def pseudonym(key: bytes, reference: str) -> str:
     return "hh-" + mac[:20]
 
 
+class EnrolRefused(Rejected):
+    """An enrolment the registry refuses, with ``code`` naming what is at fault (``meter.id``,
+    ``meter.quantity``, ``meter.protocol``, ``meter.rated_w``, ``meter.format``,
+    ``already_enrolled``), so the web UI can say it in the reader's language and name the form
+    field; the message is the CLI's English."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def parse_meter(text: str, what: str = "--meter") -> MeterSpec:
-    """``id:quantity:protocol:rated_w``, e.g. ``pv1:pv_generation:sunspec-modbus:4500``."""
+    """``id:quantity:protocol:rated_w``, e.g. ``pv1:pv_generation:sunspec-modbus:4500``.
+    Any protocol name is accepted (enrolments name it for people; the agent's own are
+    ``agent.meters.meter_config.MeterProtocol``)."""
     parts = text.split(":")
     if len(parts) != 4:
-        raise Rejected(f"{what} {text!r}: expected id:quantity:protocol:rated_w, e.g. "
-                       "pv1:pv_generation:sunspec-modbus:4500")
+        raise EnrolRefused(f"{what} {text!r}: expected id:quantity:protocol:rated_w, e.g. "
+                           "pv1:pv_generation:sunspec-modbus:4500", "meter.format")
     try:
-        return MeterSpec(parts[0], Quantity(parts[1]), parts[2], int(parts[3]))
-    except (ValueError, InvalidInput) as e:
-        raise Rejected(f"{what} {text!r}: {e}") from e
+        quantity = Quantity(parts[1])
+    except ValueError as e:
+        raise EnrolRefused(f"{what} {text!r}: {e}", "meter.quantity") from e
+    try:
+        rated_w = int(parts[3])
+    except ValueError as e:
+        raise EnrolRefused(f"{what} {text!r}: {e}", "meter.rated_w") from e
+    for code, check in (("meter.id", lambda: str_field(parts[0], "meters[].id", 32)),
+                        ("meter.protocol", lambda: str_field(parts[2], "meters[].protocol", 64)),
+                        ("meter.rated_w",
+                         lambda: int_field(rated_w, "meters[].rated_w", 1, 10_000_000))):
+        try:
+            check()
+        except InvalidInput as e:
+            raise EnrolRefused(f"{what} {text!r}: {e}", code) from e
+    return MeterSpec(parts[0], quantity, parts[2], rated_w)
 
 
 def methodology_terms(*, installed: str | None = None, fit_status: str | None = None,
@@ -83,8 +110,8 @@ def build_enrolment(public_key: bytes, household: str, programme: str,
 def _append_enrolment(ledger: Ledger, enrolment: Enrolment) -> tuple[int, bytes]:
     store = ledger.store
     if store.device(enrolment.device_id) is not None:
-        raise Rejected(f"device {enrolment.device_id} is already enrolled; revoke it and "
-                       "enrol a new key to replace it")
+        raise EnrolRefused(f"device {enrolment.device_id} is already enrolled; revoke it and "
+                           "enrol a new key to replace it", "already_enrolled")
     entry = canonical_bytes(sign_record(enrolment.to_dict(), ledger.signer.private_key))
     (index,) = ledger.append([entry])
     store.put_device(DeviceRow(enrolment.device_id, index, entry, 1, GENESIS_PREV))

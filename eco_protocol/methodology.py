@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, Final
 
 from .creditability import DEFAULT_RULES, CreditRules, parse_day
 from .creditability import JST as JST  # where the programme rules define it
@@ -175,25 +175,41 @@ class HouseholdTerms:
                 "quantities": sorted(q.value for q in self.quantities)}
 
 
-def terms_problems(quantities: Iterable[Quantity], fit: Mapping[str, Any]) -> list[str]:
-    """What an enrolment lacks for the rules to apply; empty when complete."""
+TERMS_PROBLEM_TEXT: Final = {
+    "installed": "fit.installed (PV installation date YYYY-MM-DD) is missing",
+    "status": "fit.status must be none, fit or post_fit",
+    "battery": "fit.battery (true/false) is missing",
+    "ev": "fit.ev needs wh_per_km (the EV's Wh/km) and petrol_m_per_l (the equivalent petrol "
+          "car's metres per litre, e.g. 15000 for 15 km/L)",
+}
+"""The CLI's sentence for each code of :func:`terms_problem_codes` (the web UI translates the
+code, naming its form field)."""
+
+
+def terms_problem_codes(quantities: Iterable[Quantity], fit: Mapping[str, Any]) -> list[str]:
+    """What an enrolment lacks for the rules to apply, as codes (the keys of
+    :data:`TERMS_PROBLEM_TEXT`, each the ``fit`` attribute at fault); empty when complete."""
     qs = set(quantities)
     problems = []
     if Quantity.PV_GENERATION in qs:
         if not isinstance(fit.get("installed"), str):
-            problems.append("fit.installed (PV installation date YYYY-MM-DD) is missing")
+            problems.append("installed")
         if fit.get("status") not in ("none", "fit", "post_fit"):
-            problems.append("fit.status must be none, fit or post_fit")
+            problems.append("status")
         if not isinstance(fit.get("battery"), bool):
-            problems.append("fit.battery (true/false) is missing")
+            problems.append("battery")
     if Quantity.EV_CHARGE in qs:
         ev = fit.get("ev")
         if not isinstance(ev, Mapping) or not all(
                 isinstance(ev.get(k), int) and not isinstance(ev.get(k), bool) and ev[k] > 0
                 for k in ("wh_per_km", "petrol_m_per_l")):
-            problems.append("fit.ev needs wh_per_km (the EV's Wh/km) and petrol_m_per_l (the "
-                            "equivalent petrol car's metres per litre, e.g. 15000 for 15 km/L)")
+            problems.append("ev")
     return problems
+
+
+def terms_problems(quantities: Iterable[Quantity], fit: Mapping[str, Any]) -> list[str]:
+    """What an enrolment lacks for the rules to apply, in English; empty when complete."""
+    return [TERMS_PROBLEM_TEXT[c] for c in terms_problem_codes(quantities, fit)]
 
 
 def household_terms(enrolments: Iterable[Enrolment]) -> HouseholdTerms:

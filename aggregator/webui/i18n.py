@@ -64,6 +64,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "again."),
     "error.forbidden": ("この操作の権限がありません。", "You are not allowed to do this."),
     "error.not_found": ("ページが見つかりません。", "Page not found."),
+    "error.reason_required": ("「{f}」が入力されていません。確認した内容を入力してから、もう一度ボタンを押してください（操作記録に残ります）。",
+                              "“{f}” is empty: write what you checked, then press the button again (it goes into the audit trail)."),
+    "error.decision_refused": ("機器 {d} への操作はできませんでした（すでに失効している、または隔離中ではない可能性があります）。ページを開き直して機器の状態を確認してください。詳細はサーバーのログにあります。",
+                               "The action on device {d} was refused (it may already be revoked, or not quarantined). Reload the page and check the device's state; the details are in the server's log."),
     "error.no_programme": ("プログラム設定（programme.toml）が見つかりません: {e}",
                            "No programme configuration (programme.toml): {e}"),
     # states and quantities
@@ -125,7 +129,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "fleet.suspended": ("接続停止中", "cut off"),
     "fleet.suspended_title": ("過剰送信で接続を停止した機器", "Devices cut off at the broker for flooding"),
     "fleet.suspended_hint": ("許容量をはるかに超えて送り続けたため、受信処理（serve）がブローカーへのログインを停止した機器です。機器を確認してから、表示のコマンドで元のパスワードのまま接続を再開できます。計測値は機器に残っており、再開後に送られます。", "serve suspended these devices' broker logins because they sent far more than allowed. Check the device, then run the command shown to let it reconnect with its old password. Its readings stay on the device and are sent after the restore."),
-    "col.suspended_at": ("停止日時（UTC）", "Cut off at (UTC)"),
+    "col.suspended_at": ("停止日時（日本時間）", "Cut off at (JST)"),
     "col.restore": ("再開のコマンド", "To restore"),
     "col.messages": ("処理した数", "Processed"),
     "col.refused": ("拒否", "Refused"),
@@ -165,6 +169,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "kept)."),
     "revoke.reason": ("失効の理由", "reason"),
     "revoke.submit": ("失効させる", "Revoke"),
+    "revoke.already": ("機器 {d} はすでに失効しています（台帳番号 {i}）。もう一度失効させる必要はありません。", "Device {d} was already revoked (entry {i}); there is nothing more to revoke."),
+    "revoke.login_removed_now": ("残っていたブローカーのログインは、いま削除しました（ブローカーの再読み込み後に接続できなくなります）。",
+                                 "Its broker login, still present, was removed now (it stops working when the broker reloads)."),
     "release.reason": ("確認した内容（解除の理由）", "what you checked (reason)"),
     "release.submit": ("隔離を解除する", "Release"),
     "release.hint": ("同じ鍵で二つの履歴が署名されたため隔離中です。機器を確認し、複製なら失効、問題なければ解除してください。",
@@ -212,10 +219,52 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "enrol.broker_once": ("パスワードは今回だけ表示されます（保存されるのはハッシュ値のみ）。",
                           "The password is shown only now (only its hash is kept)."),
     "enrol.broker_reload": ("ブローカー:", "Broker:"),
-    "enrol.bad_key": ("公開鍵は32バイトをbase64で表したものにしてください。",
-                      "The public key must be 32 bytes in base64."),
-    "enrol.no_meter": ("計測器を1つ以上入力してください。", "Enter at least one meter."),
-    "enrol.bad_number": ("数値が正しくありません: {f}", "Not a number: {f}"),
+    "enrol.meter_id": ("計測器ID", "Meter ID"),
+    "enrol.ev": ("EVの電費と比較するガソリン車の燃費", "EV consumption and equivalent petrol car"),
+    # enrolment errors: what is wrong, in which field, what to enter (the registry's and the
+    # methodology's error codes, aggregator.registry.EnrolRefused, terms_problem_codes)
+    "enrol.err.public_key": ("「{f}」が正しくありません。機器で eco-agent keygen を実行したときに表示された公開鍵（base64、32バイト）をそのまま貼り付けてください。",
+                             "“{f}” is not valid: paste the public key that 'eco-agent keygen' printed on the device (32 bytes in base64), unchanged."),
+    "enrol.err.empty": ("「{f}」が入力されていません。入力してから、もう一度「登録する」を押してください。",
+                        "“{f}” is empty: fill it in and press Enrol again."),
+    "enrol.err.programme": ("「{f}」が入力されていないか、長すぎます（128文字まで）。programme.toml の id を入力してください。",
+                            "“{f}” is empty or too long (128 characters at most): enter the id from programme.toml."),
+    "enrol.no_meter": ("「{f}」が1つも入力されていません。少なくとも1行に計測器IDと定格を入力してください。",
+                       "No “{f}” entered: fill in at least one row with a meter ID and its rating."),
+    "enrol.bad_number": ("「{f}」が数値ではありません。数字だけを入力してください（例: 150）。",
+                         "“{f}” is not a number: enter digits only (e.g. 150)."),
+    "enrol.err.date": ("「{f}」の日付が正しくありません。YYYY-MM-DD の形で入力してください（例: 2020-04-01）。",
+                       "“{f}” is not a date: enter it as YYYY-MM-DD (e.g. 2020-04-01)."),
+    "enrol.err.meter.format": ("計測器 {n} 行目の入力が正しくありません。計測器IDには「:」を使わず、各欄を入力し直してください。",
+                               "Meter row {n} is not valid: do not use “:” in the meter ID, and fill in each column again."),
+    "enrol.err.meter.id": ("計測器 {n} 行目の「{f}」が正しくありません（1〜32文字）。短いIDにしてください（例: pv1）。",
+                           "Meter row {n}: “{f}” is not valid (1 to 32 characters); use a short ID (e.g. pv1)."),
+    "enrol.err.meter.quantity": ("計測器 {n} 行目の「{f}」が一覧にありません。一覧から選び直してください。",
+                                 "Meter row {n}: “{f}” is not one of the list; choose it again from the list."),
+    "enrol.err.meter.protocol": ("計測器 {n} 行目の「{f}」が、機器のエージェントが対応する方式ではありません。一覧から選び直してください。",
+                                 "Meter row {n}: “{f}” is not a protocol the agent reads; choose it again from the list."),
+    "enrol.err.meter.rated_w": ("計測器 {n} 行目の「{f}」が正しくありません。計測器の定格出力をワット単位の整数で入力してください（1〜10000000、例: 4500）。",
+                                "Meter row {n}: “{f}” is not valid; enter the meter's rated power in whole watts (1 to 10000000, e.g. 4500)."),
+    "enrol.err.meter.duplicate": ("「{f}」に同じ計測器IDが2回あります。行ごとに別のID（例: pv1、e3）にしてください。",
+                                  "The same meter ID appears twice under “{f}”: give each row its own ID (e.g. pv1, e3)."),
+    "enrol.err.terms.installed": ("太陽光の計測器があるので「{f}」が必要です。設置日を入力してください（設置日から算定対象かどうかを判定します）。",
+                                  "A PV meter needs “{f}”: enter the installation date (it decides whether the PV can earn credits)."),
+    "enrol.err.terms.status": ("太陽光の計測器があるので「{f}」が必要です。FITなし・FIT適用中・FIT終了（卒FIT）から選んでください。",
+                               "A PV meter needs “{f}”: choose no FIT, under FIT or FIT ended."),
+    "enrol.err.terms.battery": ("太陽光の計測器があるので「{f}」が必要です。あり・なしを選んでください。",
+                                "A PV meter needs “{f}”: choose yes or no."),
+    "enrol.err.terms.ev": ("EV充電の計測器があるので「{f}」が必要です。EVの電費（Wh/km）と比較するガソリン車の燃費（km/L）の両方を入力してください。",
+                           "An EV charging meter needs “{f}”: enter both the EV's Wh/km and the equivalent petrol car's km/L."),
+    "enrol.err.already_enrolled": ("この「{f}」の機器はすでに登録されています。機器を入れ替える場合は、古い機器を世帯のページで失効させてから、新しい機器の鍵で登録してください。",
+                                   "The device of this “{f}” is already enrolled. To replace it, revoke the old device on its household page, then enrol the new device's key."),
+    "enrol.err.failed": ("登録できませんでした（サーバー側の問題です）。詳しい内容はサーバーのログにあります。台帳に記録されたかを世帯のページで確認し、システム担当者に連絡してください。",
+                         "The enrolment failed on the server; the details are in the server's log. Check on the household page whether it was logged, and contact the system administrator."),
+    # the agent's meter protocols (agent.meters.meter_config.MeterProtocol)
+    "proto.sunspec-modbus": ("SunSpec Modbus（パワーコンディショナ）", "SunSpec Modbus (inverter)"),
+    "proto.echonet-broute": ("ECHONET Lite Bルート（スマートメーター）", "ECHONET Lite B-route (smart meter)"),
+    "proto.tasmota": ("Tasmota（MQTT）", "Tasmota (MQTT)"),
+    "proto.shelly": ("Shelly（MQTT）", "Shelly (MQTT)"),
+    "proto.openevse": ("OpenEVSE（EV充電器、MQTT）", "OpenEVSE (EV charger, MQTT)"),
     # ledger
     # the installer's page after an enrolment (agent.toml snippet, QR)
     "provision.title": ("機器の設定票（設置担当者へ）", "Device set-up sheet (for the installer)"),
@@ -311,6 +360,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "Logged, but excluded from points and credits by the programme's rules "
                       "(count by rule)."),
     "excluded.none": ("ありません（すべての計測値が算定対象です）。", "None: every reading counts."),
+    # why the aggregator refused a message (the code before the first colon of a rejection row:
+    # aggregator.checks, eco_protocol.rules, aggregator.serve, aggregator.rejection_budget)
+    "reject.malformed": ("形式が正しくない計測値です。機器のエージェント（eco-agent）のバージョンと設定を確認してください。",
+                         "A malformed reading: check the version and settings of the device's eco-agent."),
+    "reject.unknown_device": ("登録されていない機器からの送信です。「機器の登録」で登録したか、公開鍵が正しいかを確認してください。",
+                              "Sent by a device that is not enrolled: check that it was enrolled, with the right public key."),
+    "reject.revoked": ("失効した機器からの送信です。機器を撤去するか、新しい鍵で登録し直してください。",
+                       "Sent by a revoked device: remove the box, or enrol it again with a new key."),
+    "reject.bad_signature": ("署名が検証できません（鍵の違いか、途中での改ざん）。機器の鍵と登録された公開鍵を確認してください。",
+                             "The signature does not verify (another key, or altered on the way): check the device's key against the enrolled one."),
+    "reject.fork": ("同じ番号（seq）で内容の違う計測値が届きました。鍵が複製されたおそれがあるため機器を隔離しました。世帯のページで確認し、解除か失効を選んでください。",
+                    "A second, different reading with the same seq: the key may be cloned, so the device is quarantined. Check it on its household page, then release or revoke it."),
+    "reject.bad_prev": ("直前の計測値とのつながり（prev）が一致しません。機器の記録が置き換えられたおそれがあるため隔離しました。世帯のページで確認してください。",
+                        "The link to the previous reading (prev) does not match: the device's history may have been replaced, so it is quarantined. Check it on its household page."),
+    "reject.gap": ("計測値の番号（seq）に抜けがあります。機器は抜けた分から送り直します。続く場合は機器の保存領域を確認してください。",
+                   "Readings are missing before this one (a seq gap); the device resends from the gap. If it persists, check the device's storage."),
+    "reject.stale_seq": ("すでに受け付けた番号（seq）より古い計測値です。機器の記録が巻き戻っていないか確認してください。",
+                         "Older than the readings already accepted (a stale seq): check that the device's history was not rolled back."),
+    "reject.future": ("計測時刻が未来になっています。機器の時計（NTP の同期）を確認してください。",
+                      "The reading is timed in the future: check the device's clock (NTP synchronisation)."),
+    "reject.wrong_topic": ("別の機器の宛先（トピック）で送られてきました。機器の設定（device_id）を確認してください。",
+                           "Sent on another device's topic: check the device's settings (device_id)."),
+    "reject.rate_limited": ("送信が多すぎたため、一部のメッセージを処理せずに破棄しました。機器の送信間隔の設定を確認してください。",
+                            "The device sent too often: some messages were dropped unprocessed. Check its sending interval."),
+    "reject.queue_full": ("受信処理が混み合っていたため破棄しました。機器は送り直します。続く場合はシステム担当者に連絡してください。",
+                          "Dropped because the intake was overloaded; the device resends. Contact the system administrator if it persists."),
+    "reject.suppressed": ("同じ機器からの拒否が続いたため、個々の記録を省略しました（上の行と同じ理由です）。",
+                          "More rejections from this device, not recorded one by one (the same reasons as above)."),
     "col.rule": ("規則", "Rule"),
     "col.count": ("件数", "Count"),
     "col.excluded": ("算定外", "Excluded"),
@@ -366,7 +443,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "witness.report_without": ("この報告書には立会人の連署がありません（このバッチを含むチェックポイントに連署がまだありません）。立会人の連署が届いてから作り直すと連署付きになります。",
                                "This report carries no witness cosignature (no checkpoint holding the batch is cosigned yet); regenerate it once the witness has cosigned."),
     "batches.none": ("まだありません。", "None yet."),
-    "batches.bad_period": ("期間の指定が正しくありません: {e}", "Bad period: {e}"),
+    "batches.bad_period": ("期間（開始日 {start}、終了日 {end}）が正しくありません。開始日と終了日をどちらも日付（日本時間）で入力し、終了日は開始日より後にしてください（終了日は含みません）。",
+                           "The period (start {start}, end {end}) is not valid: enter both dates (JST), the end after the start (the end day is not included)."),
+    "batches.overlap": ("期間 {start}〜{end}（終了日を含まない）は、封印済みのバッチ {batch}（{bstart}〜{bend}）と重なっています。同じ計測値を二重に算定しないよう、同じ方法論のバッチの期間は重ねられません。開始日を {bend} 以降にしてください。",
+                        "The period {start} to {end} (end exclusive) overlaps the sealed batch {batch} ({bstart} to {bend}). Batches of one methodology never overlap, so no reading is credited twice: start on {bend} or later."),
+    "batches.factors": ("この期間の電力の排出係数が認証に使えません（例示値であるか、年度の係数がありません）。programme.toml の [[methodology.grid_factors]] を公表値で設定してください。詳細はサーバーのログにあります。",
+                        "The grid emission factors for this period are not fit for certification (illustrative, or a fiscal year is missing): set [[methodology.grid_factors]] in programme.toml to published values. The details are in the server's log."),
+    "batches.bad_methodology": ("方法論の区分「{m}」はありません。「PV 太陽光（EN-R-002）」か「EV 電気自動車」を選び直してください。",
+                                "There is no methodology “{m}”: choose PV (EN-R-002) or EV again."),
+    "batches.refused": ("この期間ではバッチを作れませんでした。詳細はサーバーのログにあります。期間と方法論の区分を確認し、解決しない場合はシステム担当者に連絡してください。",
+                        "No batch can be made for this period; the details are in the server's log. Check the period and the methodology, and contact the system administrator if it persists."),
     "batches.changed": ("確認後に計測値が届きました。もう一度集計を確認してください。",
                         "Readings arrived after the preview; preview again."),
     "batches.unknown": ("そのバッチは封印されていません。", "No such sealed batch."),
@@ -524,6 +610,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.readings": ("計測値の数", "Readings"),
     "report.exclusions": ("算定外の計測値（バッチ全体）", "Excluded readings (whole batch)"),
     "report.no_exclusions": ("ありません。対象の計測値はすべて算定しました。", "None: every covered reading was credited."),
+    "report.rules": ("算定規則（programme.toml の [rules]）", "Rules (programme.toml [rules])"),
+    "report.selfcheck_lines": ("eco-verify の出力（英語）:", "What was checked (eco-verify's checks):"),
+    "report.selfcheck_count": ("{n} 項目の検査に合格しました。項目ごとの結果は、eco-verify の出力（英語）と英語版の報告書にあります。",
+                               "{n} checks passed; eco-verify prints each of them."),
     "report.batch_methodology": ("方法論の区分", "Methodology of this batch"),
 }
 
@@ -550,17 +640,22 @@ RULE_TEXT_JA: dict[Rule, str] = {
 CATALOGUE.update({f"ruletext.{r.value}": (RULE_TEXT_JA[r], RULE_TEXT[r]) for r in Rule})
 
 ZERO_CODES = ("export_unmetered", "battery_excluded")
+REJECTION_CODES = ("malformed", "unknown_device", "revoked", "bad_signature", "fork", "bad_prev",
+                   "gap", "stale_seq", "future", "wrong_topic", "rate_limited", "queue_full",
+                   "suppressed")
 
 
 def message_key(text: str) -> str | None:
     """The catalogue key of a reason or flag the methodology writes in English
-    (``"<code>: text"``, or a battery flag), or ``None`` for data shown as it is (a device
+    (``"<code>: text"``, or a battery flag), or of a rejection row's reason, or ``None`` for data shown as it is (a device
     row's own flag). Pure, so the pages translate exactly the reasons they know."""
     code = text.split(":", 1)[0].strip()
     if code in ZERO_CODES:
         return f"zero.{code}"
     if code in {r.value for r in Rule}:
         return f"rule.{code}"
+    if code in REJECTION_CODES:
+        return f"reject.{code}"
     if text == "battery":
         return "flag.battery"
     if code == "battery":

@@ -29,7 +29,8 @@ from eco_protocol.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from eco_protocol.methodology import JST
 
 from .. import operator
-from ..batches import period_from_dates, plan_batch, report_anchor, write_report
+from ..accounting import LedgerView
+from ..batches import BatchPlan, period_from_dates, plan_batch, report_anchor, write_report
 from ..errors import AggregatorError, ConfigError, Rejected
 from ..programme import Programme
 from ..registry import DEVICE_ID_RE
@@ -190,8 +191,7 @@ class LedgerRoutes(Pages):
                 out["months"], out["problem"] = views.programme_months(view, programme)
                 if start or end:
                     try:
-                        plan = plan_batch(view, programme, self._period(t, start, end),
-                                          methodology)
+                        plan = self._plan(t, view, programme, start, end, methodology)
                         out["preview"] = plan.preview()
                         out["preview_digest"] = plan.seal_record().covered_digest
                     except (AggregatorError, InvalidInput) as e:
@@ -222,10 +222,35 @@ class LedgerRoutes(Pages):
                            methodologies=METHODOLOGIES, **d)
 
     @staticmethod
-    def _period(t: Callable[[str], str], start: str, end: str) -> Any:
-        if not DATE_RE.fullmatch(start) or not DATE_RE.fullmatch(end):
-            raise Rejected(t("batches.bad_period").replace("{e}", f"{start}..{end}"))
-        return period_from_dates(f"{start}..{end}")
+    def _plan(t: Callable[[str], str], view: LedgerView, programme: Programme, start: str,
+              end: str, methodology: str) -> BatchPlan:
+        """:func:`~aggregator.batches.plan_batch` for the JST dates the clerk typed, refusing in
+        the reader's language: a bad period or one overlapping a sealed batch names the dates
+        as typed (JST, end exclusive), never the UTC instants of the CLI's English; any other
+        refusal is logged in English and said in a translated sentence."""
+        bad = Rejected(t("batches.bad_period").replace("{start}", start or "–")
+                       .replace("{end}", end or "–"))
+        if not DATE_RE.fullmatch(start) or not DATE_RE.fullmatch(end) or end <= start:
+            raise bad
+        try:
+            period = period_from_dates(f"{start}..{end}")
+        except Rejected as e:  # e.g. 2026-02-30
+            raise bad from e
+        for _, seal in view.programme_seals(programme.id):
+            if seal.methodology in (None, methodology) and seal.period.overlaps(period):
+                raise Rejected(
+                    t("batches.overlap").replace("{start}", start).replace("{end}", end)
+                    .replace("{batch}", seal.batch_id)
+                    .replace("{bstart}", f"{seal.period.start_dt.astimezone(JST):%Y-%m-%d}")
+                    .replace("{bend}", f"{seal.period.end_dt.astimezone(JST):%Y-%m-%d}"))
+        if methodology not in (PV, EV):  # only a forged form sends another
+            raise Rejected(t("batches.bad_methodology").replace("{m}", methodology[:20]))
+        try:
+            return plan_batch(view, programme, period, methodology)
+        except (AggregatorError, InvalidInput) as e:
+            log.warning("web UI batch %s..%s (%s) refused: %s", start, end, methodology, e)
+            factors = str(e).startswith("the emission factors")
+            raise Rejected(t("batches.factors" if factors else "batches.refused")) from e
 
     @staticmethod
     def _methodology(value: object) -> str:
@@ -245,8 +270,7 @@ class LedgerRoutes(Pages):
             programme = self.state.programme()
             with self.state.store() as store:
                 with self.state.view(store) as view:
-                    plan = plan_batch(view, programme, self._period(t, start, end),
-                                      methodology)
+                    plan = self._plan(t, view, programme, start, end, methodology)
                 if plan.seal_record().covered_digest != digest:
                     raise Rejected(t("batches.changed"))
                 return plan.batch_id, operator.seal(self.state.cfg, self.state.ledger(store),

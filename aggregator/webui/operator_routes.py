@@ -11,6 +11,7 @@ The ledger, points and batch pages are in :mod:`.ledger_routes`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -25,16 +26,17 @@ from starlette.routing import Route
 
 from eco_protocol.encoding import b64decode, format_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.methodology import terms_problems
-from eco_protocol.records import Quantity
+from eco_protocol.methodology import terms_problem_codes
+from eco_protocol.records import MeterSpec, Quantity
 
 from .. import operator
+from ..broker_auth import PasswordFile
 from ..errors import AggregatorError, EnvironmentProblem, Rejected
 from ..flood_cutoff import Suspension, read_suspended
 from ..ingest_status import read_status
 from ..ledger import Ledger
 from ..personal import PSEUDONYM_RE, Person
-from ..registry import DEVICE_ID_RE, methodology_terms, parse_meter
+from ..registry import DEVICE_ID_RE, EnrolRefused, methodology_terms, parse_meter
 from . import views
 from .auth import Role
 from .charts import COLOURS, Series, bar_chart, share_bar
@@ -49,7 +51,15 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-PROTOCOLS = ("sunspec-modbus", "echonet-lite", "mqtt-json", "other")
+# what the agent reads (agent.meters.meter_config.MeterProtocol; a test keeps them equal). The
+# registry accepts any name, so enrolments made with older names still load.
+# the form field an error code of the registry or the methodology names
+METER_FIELDS = {"meter.id": "enrol.meter_id", "meter.quantity": "enrol.quantity",
+                "meter.protocol": "enrol.protocol", "meter.rated_w": "enrol.rated_w"}
+TERMS_FIELDS = {"installed": "enrol.installed", "status": "enrol.fit_status",
+                "battery": "enrol.battery", "ev": "enrol.ev"}
+
+PROTOCOLS = ("sunspec-modbus", "echonet-broute", "tasmota", "shelly", "openevse")
 
 
 class OperatorRoutes(Pages):
@@ -164,7 +174,8 @@ class OperatorRoutes(Pages):
             raise HTTPException(404)
         page, programme = await run_in_threadpool(household_data, self.state, household)
         energy, co2 = household_charts(self.t(request), page)
-        names = {r.id: r.name for r in programme.rewards} if programme else {}
+        lang = self.lang(request)
+        names = {r.id: r.label(lang) for r in programme.rewards} if programme else {}
         return self.render(request, "household.html", "household.title", status, page=page,
                            energy_svg=energy, co2_svg=co2, reward_names=names,
                            has_code=self.state.residents.has_code(household),
@@ -197,10 +208,12 @@ class OperatorRoutes(Pages):
 
     def _redeem_and_flash(self, request: Request, res: Any, error: str | None) -> None:
         t = self.t(request)
-        if error is not None:
-            self.flash(request, "error", error)
+        if error is not None:  # the aggregator's English reason goes to the log
+            log.warning("counter redemption refused: %s", error)
+            self.flash(request, "error", t("shop.refused"))
         else:
-            self.flash(request, "ok", t("flash.redeemed").replace("{reward}", res.reward.name)
+            self.flash(request, "ok", t("flash.redeemed")
+                       .replace("{reward}", res.reward.label(self.lang(request)))
                        .replace("{i}", str(res.index)).replace("{n}", str(res.balance)))
 
     # --- enrolment and revocation -------------------------------------------------------------
@@ -217,47 +230,64 @@ class OperatorRoutes(Pages):
 
     def _enrol_form(self, t: Callable[[str], str],
                     form: FormValues) -> tuple[dict[str, Any] | None, list[str]]:
-        """Validate like ``eco-aggregator enrol``; (arguments for :meth:`_enrol`, errors)."""
+        """Validate like ``eco-aggregator enrol``; (arguments for :meth:`_enrol`, errors). Each
+        error is a sentence of the catalogue naming the form field and what to enter (the CLI's
+        English stays in the registry's and the methodology's error codes' texts)."""
         errors: list[str] = []
+
+        def err(key: str, **values: str) -> None:
+            text = t(key)
+            for k, v in values.items():
+                text = text.replace("{" + k + "}", v)
+            errors.append(text)
+
         public = b""
         try:
             public = b64decode(form["public_key"].strip(), "public key")
             if len(public) != 32:
-                errors.append(t("enrol.bad_key"))
+                err("enrol.err.public_key", f=t("enrol.public_key"))
         except InvalidInput:
-            errors.append(t("enrol.bad_key"))
+            err("enrol.err.public_key", f=t("enrol.public_key"))
         reference = form["household"].strip()
         if not reference:
-            errors.append(t("enrol.household"))
+            err("enrol.err.empty", f=t("enrol.household"))
         programme = form["programme"].strip()
-        if not programme:
-            errors.append(t("enrol.programme"))
-        meters = []
+        if not programme or len(programme) > 128:
+            err("enrol.err.programme", f=t("enrol.programme"))
+        meters: list[MeterSpec] = []
+        rows = 0
         for i in range(4):
             mid = form[f"meter_id_{i}"].strip()
             if not mid:
                 continue
+            rows += 1
+            protocol = form[f"meter_protocol_{i}"]
+            if protocol not in PROTOCOLS:
+                err("enrol.err.meter.protocol", n=str(i + 1), f=t("enrol.protocol"))
+                continue
             try:
-                meters.append(parse_meter(f"{mid}:{form[f'meter_quantity_{i}']}:"
-                                          f"{form[f'meter_protocol_{i}']}:"
+                meters.append(parse_meter(f"{mid}:{form[f'meter_quantity_{i}']}:{protocol}:"
                                           f"{form[f'meter_rated_w_{i}'].strip()}",
                                           f"meter {i + 1}"))
-            except Rejected as e:
-                errors.append(str(e))
-        if not meters and not any(t("enrol.no_meter") in e for e in errors):
-            errors.append(t("enrol.no_meter"))
+            except EnrolRefused as e:
+                err(f"enrol.err.{e.code}", n=str(i + 1),
+                    f=t(METER_FIELDS.get(e.code, "enrol.meters")))
+        if len({m.id for m in meters}) != len(meters):
+            err("enrol.err.meter.duplicate", f=t("enrol.meters"))
+        if not rows:
+            err("enrol.no_meter", f=t("enrol.meters"))
         numbers: dict[str, float | None] = {}
         for name, kind in (("ev_wh_per_km", int), ("ev_petrol_km_per_l", float)):
             text = form[name].strip()
             try:
                 numbers[name] = kind(text) if text else None
             except ValueError:
-                errors.append(t("enrol.bad_number").replace("{f}", t(
-                    "enrol.ev_wh_per_km" if name == "ev_wh_per_km" else "enrol.ev_petrol")))
+                err("enrol.bad_number", f=t(
+                    "enrol.ev_wh_per_km" if name == "ev_wh_per_km" else "enrol.ev_petrol"))
                 numbers[name] = None
         for name in ("installed", "fit_until"):
             if form[name] and not DATE_RE.fullmatch(form[name]):
-                errors.append(f"{t('enrol.' + name)}: YYYY-MM-DD")
+                err("enrol.err.date", f=t("enrol." + name))
         battery = {"yes": True, "no": False}.get(form["battery"])
         wh = numbers["ev_wh_per_km"]
         fit = methodology_terms(installed=form["installed"] or None,
@@ -266,7 +296,8 @@ class OperatorRoutes(Pages):
                                 zero_export=form["zero_export"] == "1",
                                 ev_wh_per_km=None if wh is None else int(wh),
                                 ev_petrol_km_per_l=numbers["ev_petrol_km_per_l"])
-        errors.extend(terms_problems([m.quantity for m in meters], fit))
+        for code in terms_problem_codes([m.quantity for m in meters], fit):
+            err(f"enrol.err.terms.{code}", f=t(TERMS_FIELDS[code]))
         if errors:
             return None, errors
         return {"public": public, "reference": reference, "programme": programme,
@@ -297,8 +328,11 @@ class OperatorRoutes(Pages):
         if args is not None:
             try:
                 result = await run_in_threadpool(lambda: self._enrol(actor, **args))
+            except EnrolRefused as e:
+                errors = [t(f"enrol.err.{e.code}").replace("{f}", t("enrol.public_key"))]
             except (AggregatorError, InvalidInput) as e:
-                errors = [str(e)]
+                log.warning("web UI enrolment failed: %s", e)  # the English detail, for the log
+                errors = [t("enrol.err.failed")]
         if result is not None:  # the installer's printable page (the password shown once)
             return await self._provisioning_page(request, result)
         return self.render(request, "enrol.html", "enrol.title", 400 if errors else 200,
@@ -385,13 +419,29 @@ class OperatorRoutes(Pages):
         def work() -> tuple[T | None, str | None, str | None]:
             with self.state.store() as store:
                 household = operator.household_of(store, device_id)
+                if not reason:
+                    return None, t("error.reason_required").replace("{f}", t(reason_key)), \
+                        household
+                row = store.device(device_id)
+                revoked = None if row is None else row.revoked_index
+                had_login = False
+                if revoked is not None:  # a second revoke withdraws a login left behind
+                    with contextlib.suppress(EnvironmentProblem):
+                        had_login = device_id in PasswordFile(
+                            self.state.cfg.mqtt.broker_passwd_file).read()
                 try:
-                    if not reason:
-                        raise Rejected(t(reason_key))
                     return act(self.state.ledger(store), actor, device_id, reason), None, \
                         household
-                except (AggregatorError, InvalidInput) as e:
-                    return None, str(e), household
+                except (AggregatorError, InvalidInput) as e:  # the English detail to the log
+                    log.warning("web UI decision on %s refused: %s", device_id, e)
+                    if revoked is not None and isinstance(e, Rejected):
+                        text = t("revoke.already").replace("{d}", device_id) \
+                            .replace("{i}", str(revoked))
+                        if had_login:
+                            text += " " + t("revoke.login_removed_now")
+                        return None, text, household
+                    return None, t("error.decision_refused").replace("{d}", device_id), \
+                        household
 
         return await run_in_threadpool(work)
 

@@ -29,6 +29,7 @@ from typing import Any
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import b64decode
 from eco_protocol.errors import ProtocolError
+from eco_protocol.methodology import JST
 
 from ..errors import EnvironmentProblem, Rejected
 from .charts import COLOURS, Series, bar_chart
@@ -121,7 +122,7 @@ def render_report_html(report: Mapping[str, Any], lang: str = "ja",
     ok, lines = checks if checks is not None else (None, [])
     return environment().get_template("report.html").render(
         **ctx, t=t, lang=lang, check_ok=ok, check_lines=lines,
-        rendered_at=(now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"))
+        rendered_at=(now or datetime.now(UTC)).astimezone(JST).strftime("%Y-%m-%d %H:%M JST"))
 
 
 def find_chromium() -> str | None:

@@ -212,13 +212,15 @@ def test_enrol_form_validates_like_the_cli_and_enrols(world: UiWorld,
     bad = browser.post_form("/enrol", "/enrol", _enrol_form(key, SATO, installed="",
                                                             battery=""))
     assert bad.status_code == 400
-    assert "fit.installed" in bad.text and "fit.battery" in bad.text
+    # the translated sentence naming the form field, not the CLI's "fit.installed …"
+    assert "「太陽光の設置日」が必要です" in bad.text and "「家庭用蓄電池」が必要です" in bad.text
+    assert "fit.installed" not in bad.text and "must be" not in bad.text
     assert 'value="Sato, 1-2 Chuo"' in bad.text  # the form keeps what was typed
     bad = browser.post_form("/enrol", "/enrol", _enrol_form("AAAA", SATO))
     assert bad.status_code == 400 and "base64" in bad.text
     ev = browser.post_form("/enrol", "/enrol", _enrol_form(
         key, SATO, meter_quantity_0="ev_charge", installed="", fit_status="", battery=""))
-    assert ev.status_code == 400 and "wh_per_km" in ev.text
+    assert ev.status_code == 400 and "「EVの電費と比較するガソリン車の燃費」が必要です" in ev.text
     ok = browser.post_form("/enrol", "/enrol", _enrol_form(key, SATO))
     assert ok.status_code == 200, ok.text
     assert d.device_id in ok.text and world.pseudonym(SATO) in ok.text
@@ -226,7 +228,7 @@ def test_enrol_form_validates_like_the_cli_and_enrols(world: UiWorld,
     assert code is not None  # a first device of a household gets a login code
     assert SATO not in browser.get(f"/households/{world.pseudonym(SATO)}").text
     again = browser.post_form("/enrol", "/enrol", _enrol_form(key, SATO))
-    assert again.status_code == 400 and "already enrolled" in again.text
+    assert again.status_code == 400 and "すでに登録されています" in again.text
     with world.ledger() as ledger:
         assert ledger.store.device(d.device_id) is not None
     assert browser.resident_login(code.group(1).lower().replace("-", " ")).url.path == \
@@ -265,7 +267,8 @@ def test_fleet_household_ledger_and_points_pages_show_the_ledger(world: UiWorld,
     assert "verified here" in ledger or "この場で検証済み" in ledger
     assert browser.get("/ledger?index=999").status_code == 200
     points = browser.get("/points").text
-    assert hh in points and "Municipal pool" in points
+    # the reward's name in the reader's language (programme.toml's name_ja)
+    assert hh in points and "市民プール 1日券" in points and "Municipal pool" not in points
 
 
 def test_resident_sees_balance_and_a_shop_redeems_with_the_qr_link(
@@ -350,7 +353,7 @@ def test_a_household_without_an_export_meter_shows_why_it_earns_nothing(
     assert r.status_code == 200, r.text
     page = browser.get(f"/households/{world.pseudonym(SATO)}").text
     flags = page.split('id="hh-flags"', 1)[1].split("</p>", 1)[0]
-    assert "売電量の計量なし" in flags and "export_unmetered: PV without a metered" in flags
+    assert "売電量の計量なし" in flags and "export_unmetered" not in flags  # no code string
     enrol = browser.get("/enrol").text
     assert 'id="zero-export-hint"' in enrol and "申告だけでは算定されません" in enrol
 
@@ -389,9 +392,10 @@ def test_batch_preview_seal_report_and_downloads(world: UiWorld, browser: Browse
     batch_id = f"{PROGRAMME}:pv:2026-11-22..2026-11-24"
     assert batch_id in r.text and "PV 太陽光" in r.text.split('id="batches"', 1)[1]
     overlap = browser.get("/batches?start=2026-11-23&end=2026-11-25").text
-    assert "overlaps" in overlap
+    # in the reader's language, with the JST dates as typed (never the UTC instants)
+    assert "と重なっています" in overlap and "2026-11-23〜2026-11-25" in overlap
     # EV is another methodology: its batch of the same period does not overlap the PV one
-    assert "overlaps" not in browser.get(
+    assert "と重なっています" not in browser.get(
         "/batches?start=2026-11-23&end=2026-11-25&methodology=ev").text
     r = browser.post_form("/batches", "/batches/report", {"batch": batch_id})
     assert "報告書を作成しました" in r.text

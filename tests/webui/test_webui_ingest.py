@@ -79,7 +79,7 @@ def test_the_fleet_page_lists_devices_cut_off_for_flooding(world: UiWorld,
     (row,) = [r for r in devices.split("<tr>") if flooder.device_id in r]
     assert "接続停止中" in row  # the badge next to its state
     table = page.split('id="suspended"', 1)[1].split("</table>", 1)[0]
-    assert flooder.device_id in table and ">512<" in table and "2026-12-04T23:00:00Z" in table
+    assert flooder.device_id in table and ">512<" in table and "2026-12-05 08:00" in table  # JST
     assert f"eco-aggregator broker-restore {flooder.device_id}" in table
     en = browser.get("/lang/en?next=/fleet").text
     assert "Devices cut off at the broker for flooding" in en and "cut off" in en

@@ -131,7 +131,7 @@ def test_a_device_revoked_without_its_login_has_it_removed_on_a_second_revoke(
     assert a.device_id in PasswordFile(_passwd(world)).users()
     browser.login()
     r = browser.post_form("/fleet", f"/devices/{a.device_id}/revoke", {"reason": "lost"})
-    assert "already revoked" in r.text and "removed now" in r.text
+    assert "すでに失効しています" in r.text and "いま削除しました" in r.text
     assert a.device_id not in PasswordFile(_passwd(world)).users()
     rec = read_audit(world.cfg)[-1]
     assert rec["outcome"] == "refused" and rec["broker_login"] == "removed"

@@ -22,7 +22,6 @@ from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.personal import Person, open_personal
 from aggregator.registry import (
-    MeterSpec,
     build_enrolment,
     enrol,
     methodology_terms,
@@ -35,7 +34,7 @@ from eco_protocol.encoding import format_time
 from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import public_key_raw
 from eco_protocol.note import NoteSigner
-from eco_protocol.records import Quantity
+from eco_protocol.records import MeterSpec, Quantity
 from tests.aggregator.conftest import T0, Device
 
 PROGRAMME = "test-city-2026"
@@ -92,16 +91,19 @@ class UiWorld:
         return pseudonym(bytes.fromhex(self.cfg.pseudonym_key_file.read_text().strip()),
                          reference)
 
-    def enrol_pv(self, reference: str, rated_w: int = 6000) -> Device:
+    def enrol_pv(self, reference: str, rated_w: int = 6000, export_meter: bool = True) -> Device:
         """A zero-export PV household whose box reads both the inverter (``pv1``) and the
         smart meter's export register (``e3``, grid_export, over the B-route): the declaration
         alone earns nothing, the metered zero export makes all its generation self-consumed.
 
         Enrolled through the registry functions ``eco-aggregator enrol`` calls, but dated
-        :data:`JOINED` (the CLI dates an enrolment now, after the readings of T0)."""
+        :data:`JOINED` (the CLI dates an enrolment now, after the readings of T0). Without
+        ``export_meter`` the household is flagged ``export_unmetered``."""
         d = Device()
         meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", rated_w),
-                  MeterSpec("e3", Quantity.GRID_EXPORT, "echonet-lite", rated_w)]
+                  MeterSpec("e3", Quantity.GRID_EXPORT, "echonet-broute", rated_w)]
+        if not export_meter:  # its PV earns nothing, and its e3 readings are unknown_meter
+            meters.pop()
         fit = methodology_terms(installed=INSTALLED, fit_status="none", battery=False,
                                 zero_export=True)
         household = self.pseudonym(reference)

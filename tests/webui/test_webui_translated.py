@@ -1,0 +1,232 @@
+"""Issue 17.1: every message a person reads in the web UI and the printed report exists in
+Japanese and English, and a Japanese page shows no catalogue key and no English code string.
+
+Two halves. The walk: a world with readings, a household whose PV is not creditable and whose
+export readings are from an unknown meter, a quarantined device, a sealed batch with its report
+and a redemption; every GET page (and the error answers of the forms) as operator, shop and
+resident, in Japanese, checked for untranslated keys (text shaped like a catalogue key) and for
+the English the code writes (rule codes, flag texts, the CLI's validation sentences, UTC times).
+The static half: every key the templates and routes use exists in both languages, with the
+same placeholders, and the enrol form offers the agent's own meter protocols."""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, issue_code
+
+from agent.meters.meter_config import MeterProtocol
+from aggregator.intake import Intake
+from aggregator.programme import load_programme
+from aggregator.webui.app import UiConfig, create_app
+from aggregator.webui.i18n import CATALOGUE, LANGUAGES
+from aggregator.webui.operator_routes import METER_FIELDS, PROTOCOLS, TERMS_FIELDS
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.creditability import Rule
+from eco_protocol.encoding import b64encode
+from eco_protocol.keys import public_key_raw
+from eco_protocol.methodology import TERMS_PROBLEM_TEXT
+from eco_protocol.records import Quantity
+from tests.aggregator.conftest import Device
+
+SATO, SUZUKI, TANAKA, ITO = "Sato, 1-2 Chuo", "Suzuki, 3-4 Minami", "Tanaka, 5 Kita", "Ito, 6"
+WEBUI = Path(__file__).resolve().parents[2] / "aggregator" / "webui"
+
+# the first part of every catalogue key (app, nav, enrol, rule, …): "<prefix>.<rest>" in the
+# text is a key shown as itself, i.e. missing from the catalogue or never passed through t()
+PREFIXES = sorted({k.split(".", 1)[0] for k in CATALOGUE if "." in k})
+KEY_RE = re.compile(rf"(?<![\w.\-/])(?:{'|'.join(PREFIXES)})\.[a-z_][\w.\-]*(?![\w\-])")
+FILES = (".json", ".toml", ".csv", ".zip", ".pdf", ".html", ".crt", ".sqlite3")
+
+# English the code writes, which a Japanese reader must never see
+CODES = [r.value for r in Rule] + ["export_unmetered", "battery_excluded", "post_fit",
+                                   "echonet-lite", "mqtt-json"]
+CODE_RE = re.compile(rf"(?<![\w\-]){'|'.join(map(re.escape, CODES))}(?![\w\-])")
+ENGLISH = ("must be", "not creditable", "is missing", "PV without", "battery: PV",
+           "already enrolled", "already revoked", "overlaps batch", "expected id:quantity",
+           "cannot enrol", "is not a valid", "fit.installed", "fit.status", "fit.battery",
+           "fit.ev", "meters[]", "--period", "--meter", "Municipal pool")
+UTC_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d|\bUTC\b")
+
+
+def visible(page: str) -> str:
+    """What a reader sees: the text without tags (the page's own <title> included), plus the
+    attributes a browser shows (placeholder, title, alt, aria-label, a button's value)."""
+    shown = re.findall(r'(?:placeholder|title|alt|aria-label)="([^"]*)"', page)
+    shown += re.findall(r'<input[^>]*type="submit"[^>]*value="([^"]*)"', page)
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    text = re.sub(r"<pre>.*?</pre>", " ", text, flags=re.S)  # commands, snippets, signed notes
+    text = re.sub(r'<[^>]*class="[^"]*\bmono\b[^"]*"[^>]*>[^<]*<', "<", text)  # ids, hashes
+    return html.unescape(re.sub(r"<[^>]+>", " ", text) + " " + " ".join(shown))
+
+
+def problems(text: str) -> list[str]:
+    found = [k for k in KEY_RE.findall(text) if not k.endswith(FILES)]
+    found += CODE_RE.findall(text)
+    found += [w for w in ENGLISH if w in text]
+    found += UTC_RE.findall(text)
+    return found
+
+
+def build(world: UiWorld) -> dict[str, str]:
+    """Readings of two households, a household whose PV is not creditable (no export meter;
+    its e3 readings come from an unknown meter), a quarantined device, a sealed batch."""
+    for i, ref in enumerate((SATO, SUZUKI)):
+        world.enrol_pv(ref)
+        world.send(ref, 48, energy=800 + 400 * i)
+    world.enrol_pv(TANAKA, export_meter=False)
+    world.send(TANAKA, 4)
+    d = world.enrol_pv(ITO)
+    world.send(ITO, 2)
+    clone = copy.deepcopy(d)  # the same key signs a second history: quarantined
+    clone.seq, clone.prev, clone.registers = 0, "0" * 64, {}
+    with world.ledger() as ledger:
+        (out,) = Intake(ledger).process(
+            [(clone.topic, canonical_bytes([clone.reading(energy=3)]))], "2026-12-01T00:00:00Z")
+        assert out.rejected == 1
+        ledger.checkpoint_now()
+    batch = world.cli("batch", "create", "--period", "2026-11-22..2026-11-24")
+    return {"batch": batch["batch_id"], "device": d.device_id}
+
+
+def walk(client: TestClient, paths: list[str]) -> dict[str, list[str]]:
+    bad = {}
+    for path in paths:
+        r = client.get(path)
+        assert r.status_code in (200, 404), (path, r.status_code)
+        found = problems(visible(r.text))
+        if found:
+            bad[path] = found
+    return bad
+
+
+def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None:
+    made = build(world)
+    hh = {ref: world.pseudonym(ref) for ref in (SATO, SUZUKI, TANAKA, ITO)}
+    code = issue_code(world, SATO)
+    bad: dict[str, list[str]] = {}
+    with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
+        b = Browser(c)
+        bad |= walk(c, ["/login", "/resident/login", "/nowhere"])
+        b.login(OPERATOR)
+        # the forms' refusals: every enrol field wrong at once, an empty reason, a period that
+        # overlaps the sealed batch (typed in JST), a report generated, a redemption
+        key = b64encode(public_key_raw(Device().key))
+        for form in ({"public_key": "AAAA", "household": "", "programme": "",
+                      "meter_id_0": "x" * 40, "meter_quantity_0": "pv_generation",
+                      "meter_protocol_0": "echonet-lite", "meter_rated_w_0": "0",
+                      "meter_id_1": "e3", "meter_quantity_1": "grid_export",
+                      "meter_protocol_1": "echonet-broute", "meter_rated_w_1": "many",
+                      "meter_id_2": "ev", "meter_quantity_2": "ev_charge",
+                      "meter_protocol_2": "openevse", "meter_rated_w_2": "7000",
+                      "installed": "2022/05/01", "ev_wh_per_km": "abc"},
+                     {"public_key": key, "household": SATO, "programme": PROGRAMME,
+                      "meter_id_0": "pv1", "meter_quantity_0": "pv_generation",
+                      "meter_protocol_0": "sunspec-modbus", "meter_rated_w_0": "4500",
+                      "meter_id_1": "ev", "meter_quantity_1": "ev_charge",
+                      "meter_protocol_1": "openevse", "meter_rated_w_1": "7000"}):
+            r = b.post_form("/enrol", "/enrol", form)
+            assert r.status_code == 400 and 'id="enrol-errors"' in r.text
+            errors = r.text.split('id="enrol-errors"', 1)[1].split("</div>", 1)[0]
+            found = problems(visible(errors))
+            assert not found, found
+            assert errors.count("<li>") >= 3 and "「" in errors  # each names its field
+        r = b.post_form(f"/households/{hh[SATO]}", f"/devices/{made['device']}/revoke",
+                        {"reason": ""})
+        assert "「失効の理由」が入力されていません" in r.text
+        overlap = c.get("/batches?start=2026-11-23&end=2026-11-30")
+        assert "2026-11-23〜2026-11-30" in overlap.text and "2026-11-22〜2026-11-24" in overlap.text
+        r = b.post_form("/batches", "/batches/report", {"batch": made["batch"]})
+        assert r.status_code == 200
+        r = b.post_form(f"/households/{hh[SATO]}", f"/households/{hh[SATO]}/redeem",
+                        {"reward": "pool-ticket"})
+        assert "市民プール 1日券" in r.text
+        bad |= {"POST": problems(visible(r.text))} if problems(visible(r.text)) else {}
+        pages = ["/", "/fleet", "/security", "/households", "/households?q=Sato",
+                 *(f"/households/{h}" for h in hh.values()), "/enrol",
+                 f"/devices/{made['device']}/provisioning", "/ledger", "/ledger?index=3",
+                 "/points", "/batches", "/batches?start=2026-11-24&end=2026-11-26",
+                 "/batches?start=2026-11-23&end=2026-11-30",
+                 "/batches?start=2026-11-26&end=2026-11-24",
+                 f"/batches/view?batch={made['batch']}", "/shop/redeem"]
+        bad |= walk(c, pages)
+    with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
+        b = Browser(c)
+        resident = b.resident_login(code)
+        assert resident.url.path == "/resident"
+        bad |= walk(c, ["/resident"])
+        token = re.search(r"/shop/redeem\?t=([^\"&<\s]+)", resident.text)
+        assert token is not None
+    with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
+        Browser(c).login(SHOP)
+        bad |= walk(c, ["/shop/redeem", f"/shop/redeem?t={token.group(1)}",
+                        "/shop/redeem?t=expired"])
+    assert not bad, bad
+
+
+def test_the_english_pages_name_the_rules_and_the_flags_in_english(world: UiWorld) -> None:
+    """The reverse direction, spot-checked: the English reader gets the English sentences."""
+    build(world)
+    with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "en"}) as c:
+        Browser(c).login(OPERATOR)
+        page = c.get(f"/households/{world.pseudonym(TANAKA)}").text
+        assert "export not metered: PV earns nothing" in page and "unknown meter" in page
+        assert "Municipal pool" in c.get("/points").text
+        overlap = c.get("/batches?start=2026-11-23&end=2026-11-30").text
+        assert "overlaps the sealed batch" in overlap and "2026-11-22 to 2026-11-24" in overlap
+
+
+# --- the static half -------------------------------------------------------------------------
+
+T_CALL = re.compile(r"""\bt\(\s*(["'])([\w.\-]+)\1\s*\)""")
+T_PREFIX = re.compile(r"""\bt\(\s*f?(["'])([\w\-]+\.[\w.\-]*?)(?:\{|\1\s*~)""")
+
+
+def sources() -> list[Path]:
+    """The routes and templates (not the catalogue itself, whose docstring shows a t() call)."""
+    return sorted([*(p for p in WEBUI.glob("*.py") if p.name != "i18n.py"),
+                   *(WEBUI / "templates").glob("*.html")])
+
+
+def test_every_key_the_ui_uses_exists_in_both_languages() -> None:
+    used = {m.group(2): p.name for p in sources() for m in T_CALL.finditer(p.read_text())}
+    assert len(used) > 200
+    missing = {k: f for k, f in used.items() if k not in CATALOGUE}
+    assert not missing, missing
+    # keys built at run time: t("state." ~ s), t(f"enrol.err.{code}") — each prefix's values
+    prefixes = {m.group(2) for p in sources() for m in T_PREFIX.finditer(p.read_text())}
+    assert {"state.", "q.", "fit.", "rule.", "ruletext.", "method.", "proto.", "role.",
+            "enrol.err."} <= prefixes, prefixes
+    expected = [*(f"q.{q.value}" for q in Quantity), *(f"rule.{r.value}" for r in Rule),
+                *(f"ruletext.{r.value}" for r in Rule), *(f"proto.{p}" for p in PROTOCOLS),
+                *(f"fit.{s}" for s in ("none", "fit", "post_fit", "unset")),
+                *(f"state.{s}" for s in ("online", "offline", "never", "revoked")),
+                *(f"role.{r}" for r in ("operator", "shop", "resident")),
+                *(f"method.{m}" for m in ("pv", "ev", "all")),
+                *(f"enrol.err.terms.{c}" for c in TERMS_PROBLEM_TEXT),
+                *(f"enrol.err.{c}" for c in [*METER_FIELDS, "meter.format", "already_enrolled"]),
+                *TERMS_FIELDS.values(), *METER_FIELDS.values()]
+    assert not [k for k in expected if k not in CATALOGUE]
+
+
+@pytest.mark.parametrize("key", sorted(CATALOGUE))
+def test_each_entry_is_written_in_both_languages(key: str) -> None:
+    ja, en = CATALOGUE[key]
+    assert ja.strip() and en.strip() and len(LANGUAGES) == 2
+    assert set(re.findall(r"\{\w+\}", ja)) == set(re.findall(r"\{\w+\}", en)), (ja, en)
+    if key not in ("pt",) and not key.startswith("proto."):
+        assert ja != en or not re.search(r"[A-Za-z]{4}", en), "the Japanese is the English"
+
+
+def test_the_enrol_form_offers_the_agents_meter_protocols() -> None:
+    assert set(PROTOCOLS) == {p.value for p in MeterProtocol}
+
+
+def test_the_programmes_rewards_have_japanese_names(world: UiWorld) -> None:
+    rewards = load_programme(world.state / "programme.toml").rewards
+    assert rewards and all(r.label("ja") != r.label("en") for r in rewards)
