@@ -50,10 +50,11 @@ lint: venv
 test: deps venv lint
 	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# no lint, no Debian packages: the in-process tests only, on two workers (tests/conftest.py
-# fails any of them that starts a process or a pty)
+# no lint, no Debian packages: the in-process tests only (tests/conftest.py fails any of them
+# that starts a process or a pty); as many workers as `make test`, for the ~30 tests that wait
+# a second on a closed port
 test-fast: venv
-	$(PYTEST) -n 2 -m "$(FAST_MARKS)" $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) -m "$(FAST_MARKS)" $(PYTEST_ARGS)
 
 demo: deps venv
 	$(PY) -m firmware_sim.demo --out demo-output $(if $(filter 1,$(SERVE)),--serve,)
