@@ -114,22 +114,31 @@ class BacklogResult:
     messages: int
     accepted: int
     ledger_readings: int
-    bytes_per_reading: float
+    bytes_per_reading: float  # store growth ÷ readings: entries, Merkle interior nodes, indexes
+    workers: int = 1
+    store_bytes: int = 0  # the whole store afterwards (enrolments included)
+    publish_seconds: float = 0.0  # queuing the backlog in the broker (not in ``seconds``)
 
 
-def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch]) -> BacklogResult:
+def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch], *,
+            name: str = "backlog", workers: int = 1,
+            store_url: str = "sqlite:///ledger.sqlite3") -> BacklogResult:
     """A day's readings of every device, published while the aggregator is down; then start it
     and time until the last receipt. Nothing may be lost: every reading must come back
-    accepted and be in the ledger."""
-    name = "backlog"
-    agg = AggregatorDir(tmp / name, name, broker.url).init()
+    accepted and be in the ledger.
+
+    With ``workers`` > 1 every worker's persistent session joins the shared subscription before
+    the outage, so the broker queues the backlog across all of them (Mosquitto hands a shared
+    subscription's messages round-robin to its members, connected or not) and each session's
+    queue holds about 1/``workers`` of it (``max_queued_messages`` is per session)."""
+    agg = AggregatorDir(tmp / name, name, broker.url, store_url).init()
     ledger = agg.ledger()
     enrol_town(ledger, town)
     enrolled = ledger.size()
     ledger.store.close()
     receipts = Receipts(broker.port, f"bench-rx-{name}")
     try:
-        first = agg.start_workers(1)
+        first = agg.start_workers(workers)
         try:
             first.wait_connected()
             probe(broker.port, receipts, *probe_payload())  # its persistent session subscribed
@@ -138,10 +147,13 @@ def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch]) -> Backlo
         size_before = store_bytes(agg)
         receipts.reset()
         messages = list(all_messages(town))
-        publish(broker.port, messages, f"bench-tx-{name}")  # the broker queues them for us
         total = sum(d.readings for d in town)
+        queued = time.monotonic()
+        publish(broker.port, messages, f"bench-tx-{name}",  # the broker queues them for us
+                timeout=7200)
+        publish_seconds = time.monotonic() - queued
         started = time.monotonic()
-        ws = agg.start_workers(1)
+        ws = agg.start_workers(workers)
         try:
             if not receipts.wait_for(len(messages), timeout=7200):
                 raise RuntimeError(f"backlog: only {receipts.count} of {len(messages)} receipts")
@@ -155,8 +167,9 @@ def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch]) -> Backlo
         if receipts.accepted != total or in_ledger != total:
             raise RuntimeError(f"backlog: {receipts.accepted} accepted, {in_ledger} in the "
                                f"ledger, {total} sent; other answers: {receipts.other}")
-        grown = store_bytes(agg) - size_before
+        size_after = store_bytes(agg)
     finally:
         receipts.close()
     return BacklogResult(seconds, total, len(town), len(messages), receipts.accepted, in_ledger,
-                         grown / total)
+                         (size_after - size_before) / total, workers, size_after,
+                         publish_seconds)

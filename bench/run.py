@@ -1,17 +1,25 @@
-"""``python -m bench.run [--quick] [--ingest-only] [--out FILE] [--readme FILE]``: run every
-benchmark, write the results as one flat JSON object and the table in README.md.
+"""``python -m bench.run [--quick] [--ingest-only] [--long] [--out FILE] [--readme FILE]``: run
+every benchmark, write the results as one flat JSON object and the table in README.md.
 
 ``--quick`` scales everything down to run in under a minute (the test suite runs it once to keep
 the benchmark working); its numbers are for that purpose only and it never touches README.md
 unless ``--readme`` is given explicitly. ``--ingest-only`` runs just the ingest rounds (SQLite
 and PostgreSQL, 1 and 2 workers) and prints their figures, for work on the ingest path.
+
+``--long`` (or ``--backlog-devices N``) runs only the long backlog: a day (48 readings) of
+100,000 devices (or N) queued in the broker while the aggregator is down, then drained by 2
+workers on SQLite and on PostgreSQL; it writes ``bench/results-long.json`` (the per-log figures
+``bench/capacity.py`` plans from), never README.md. Neither ``make bench`` nor ``--quick`` runs
+it: 4.8 M signed readings take tens of minutes on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import shutil
 import statistics
 import sys
@@ -36,6 +44,8 @@ log = logging.getLogger("bench")
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results.json"
 DEFAULT_README = HERE.parent / "README.md"
+DEFAULT_LONG_OUT = HERE / "results-long.json"
+LONG_BACKLOG_DEVICES = 100_000
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,48 @@ def run_ingest(scale: Scale, tmp: Path) -> dict[str, Any]:
     return results
 
 
+def run_long(devices: int, workers: int, postgres: bool, tmp: Path) -> dict[str, Any]:
+    """The long backlog (``--long``): one town of ``devices`` × 48 readings, drained by
+    ``workers`` workers on SQLite and then, with ``postgres``, on a fresh PostgreSQL database."""
+    results: dict[str, Any] = {"long": True, **machine_info()}
+    with Mosquitto(tmp / "broker") as broker:
+        town = _step(f"generate backlog town ({devices:,} devices × 48)",
+                     lambda: make_town(devices, 48, seed=2, first=100_000))
+        stores = [("sqlite", "sqlite:///ledger.sqlite3")]
+        with contextlib.ExitStack() as stack:
+            if postgres:
+                pg = stack.enter_context(PostgresServer())
+                stores.append(("pg", pg.create_database("bench_long")))
+            for label, url in stores:
+                bl: ingest.BacklogResult = _step(
+                    f"long backlog, {workers} workers, {label}",
+                    lambda u=url, lb=label: ingest.backlog(tmp, broker, town,  # type: ignore[misc]
+                                                           name=f"long-{lb}", workers=workers,
+                                                           store_url=u))
+                results.update(long_backlog_figures(label, bl))
+    results["load_average_at_end"] = round(os.getloadavg()[0], 2)
+    return results
+
+
+def long_backlog_figures(label: str, bl: ingest.BacklogResult) -> dict[str, Any]:
+    """One store's long-backlog figures, keys prefixed ``long_<label>_``."""
+    p = f"long_{label}_"
+    return {
+        f"{p}devices": bl.devices,
+        f"{p}readings": bl.readings,
+        f"{p}messages": bl.messages,
+        f"{p}workers": bl.workers,
+        f"{p}seconds": round(bl.seconds, 1),
+        f"{p}readings_per_s": round(bl.readings / bl.seconds),
+        f"{p}readings_per_s_per_worker": round(bl.readings / bl.seconds / bl.workers),
+        f"{p}publish_seconds": round(bl.publish_seconds, 1),
+        f"{p}bytes_per_reading": round(bl.bytes_per_reading),
+        f"{p}store_bytes": bl.store_bytes,
+        # the bench's devices share one publisher connection; a deployment has one per device
+        f"{p}broker_connections": bl.workers + 2,
+    }
+
+
 def merge_ingest(full: dict[str, Any], ingest_only: dict[str, Any]) -> dict[str, Any]:
     """A full run's results with the ingest figures of a later ``--ingest-only`` run in place
     of its own, and when (and under what load) those were measured: the table's heading
@@ -285,7 +337,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "they replace the ingest figures of that results file (the others "
                         "stay, the file says when the ingest was measured), and --readme "
                         "renders the table from the merged file")
+    p.add_argument("--long", action="store_true",
+                   help=f"run only the long backlog: {LONG_BACKLOG_DEVICES:,} devices × 48 "
+                        f"readings, 2 workers, SQLite then PostgreSQL; writes "
+                        f"{DEFAULT_LONG_OUT.relative_to(HERE.parent)} (or --out), not README.md")
+    p.add_argument("--backlog-devices", type=int, default=None, metavar="N",
+                   help="the long backlog with N devices instead (implies --long)")
+    p.add_argument("--backlog-workers", type=int, default=2, metavar="N",
+                   help="workers draining the long backlog (default 2)")
+    p.add_argument("--no-postgres", action="store_true",
+                   help="the long backlog on SQLite only")
     args = p.parse_args(argv)
+    if args.backlog_devices is not None or args.long:
+        return _main_long(args)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s bench: %(message)s")
     logging.getLogger("aggregator").setLevel(logging.WARNING)
@@ -317,6 +381,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if readme is not None:
         update_readme(readme, table)
         log.info("updated %s", readme)
+    return 0
+
+
+def _main_long(args: argparse.Namespace) -> int:
+    """``--long``: run the long backlog, print and write its figures (README.md untouched)."""
+    devices = args.backlog_devices or LONG_BACKLOG_DEVICES
+    if devices < 1 or args.backlog_workers < 1:
+        raise SystemExit("bench: --backlog-devices and --backlog-workers must be at least 1")
+    if args.quick or args.ingest_only or args.readme is not None:
+        raise SystemExit("bench: --long runs alone (not with --quick, --ingest-only, --readme)")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s bench: %(message)s")
+    logging.getLogger("aggregator").setLevel(logging.WARNING)
+    out = args.out or DEFAULT_LONG_OUT
+    tmp = Path(tempfile.mkdtemp(prefix="eco-bench-long-"))
+    started = time.monotonic()
+    try:
+        results = run_long(devices, args.backlog_workers, not args.no_postgres, tmp)
+    finally:
+        if args.keep:
+            log.info("kept %s", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    text = json.dumps(results, indent=2, sort_keys=True) + "\n"
+    print(text, end="")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    log.info("wrote %s", out)
     return 0
 
 
