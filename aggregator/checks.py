@@ -11,6 +11,7 @@ is accepted, and :mod:`eco_protocol.creditability` decides that it credits nothi
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -112,12 +113,56 @@ def prepare(obj: Any, topic_device: str, window: TimeWindow | None = None,
             public_key: Ed25519PublicKey | None = None) -> Prepared:
     """The state-free part of :func:`judge`: parse once, canonicalise once, and with the device's
     enrolment (and its key, if the caller keeps one) check the signature."""
+    return prepare_many([obj], topic_device, window, enrolment, public_key)[0]
+
+
+def prepare_many(objs: Sequence[Any], topic_device: str, window: TimeWindow | None = None,
+                 enrolment: Enrolment | None = None,
+                 public_key: Ed25519PublicKey | None = None) -> list[Prepared]:
+    """:func:`prepare` of each of a message's readings — the same checks, in the same order for
+    each — run phase by phase over the message: every reading parsed, then every one
+    canonicalised, screened, its signed bytes cut out, then every signature checked. Speed:
+    the work is the same, but each phase's code and data stay in the CPU's caches over the
+    message's readings instead of being evicted by a signature check between two readings."""
+    readings = [_reading(obj) for obj in objs]
+    parsed = [r if isinstance(r, InvalidInput) else _canonical(obj, r)
+              for obj, r in zip(objs, readings, strict=True)]
+    screened = [_screened(obj, r, topic_device, window)
+                for obj, r in zip(objs, parsed, strict=True)]
+    if enrolment is None:
+        return [p if isinstance(p, Prepared) else
+                Prepared(p[0].seq, p[2], p[0], p[1], p[3]) for p in screened]
+    key = public_key or public_key_from_raw(enrolment.public_key_raw)
+    signed = [None if isinstance(p, Prepared) else _signed(obj, p[0], p[1])
+              for obj, p in zip(objs, screened, strict=True)]
+    bad = [None if s is None else _bad_signature(key, *s) for s in signed]
+    return [p if isinstance(p, Prepared) else
+            Prepared(p[0].seq, p[2], p[0], p[1], p[3], None, enrolment, b)
+            for p, b in zip(screened, bad, strict=True)]
+
+
+def _reading(obj: Any) -> Reading | InvalidInput:
     try:
-        reading = Reading.from_dict(obj)
-        entry = canonical_bytes(obj, validated=True)
+        return Reading.from_dict(obj)
     except InvalidInput as e:
+        return e
+
+
+def _canonical(obj: Any, reading: Reading) -> tuple[Reading, bytes] | InvalidInput:
+    try:
+        return reading, canonical_bytes(obj, validated=True)
+    except InvalidInput as e:
+        return e
+
+
+def _screened(obj: Any, parsed: tuple[Reading, bytes] | InvalidInput, topic_device: str,
+              window: TimeWindow | None) -> Prepared | tuple[Reading, bytes, str, bytes]:
+    """A reading refused whatever the device's state (malformed, topic, time), or
+    (reading, entry, its sha256, its leaf hash) for the signature check."""
+    if isinstance(parsed, InvalidInput):
         seq, digest = item_identity(obj)
-        return Prepared(seq, digest, early=Reject(seq, digest, "malformed", str(e)))
+        return Prepared(seq, digest, early=Reject(seq, digest, "malformed", str(parsed)))
+    reading, entry = parsed
     seq, digest = reading.seq, entry_hash(entry)  # = item_identity(obj)
     if len(entry) > MAX_ENTRY_BYTES:
         return Prepared(seq, digest, early=Reject(seq, digest, "malformed",
@@ -132,25 +177,33 @@ def prepare(obj: Any, topic_device: str, window: TimeWindow | None = None,
             f"interval ends {reading.end}, after the aggregator's clock "
             f"{format_time(window.now)} plus {window.max_skew}; the device keeps it and sends "
             "it again later (check the device's clock)"))
-    p = Prepared(seq, digest, reading, entry, leaf_hash(entry))
-    return p if enrolment is None else _check_against(p, obj, enrolment, public_key)
+    return reading, entry, digest, leaf_hash(entry)
+
+
+def _signed(obj: Any, reading: Reading, entry: bytes) -> tuple[bytes, bytes, str]:
+    """(signature, signed bytes, what) of a reading ``from_dict`` accepted: verify_record,
+    minus what from_dict already did (sig present, base64 of 64 bytes), with the signed bytes
+    cut out of the canonical bytes we already have."""
+    assert reading.sig is not None  # from_dict requires it
+    return (base64.b64decode(reading.sig), reading_signed_bytes(entry, obj, reading.sig),
+            f"reading {reading.device_id}#{reading.seq}")
+
+
+def _bad_signature(key: Ed25519PublicKey, sig: bytes, signed: bytes, what: str) -> str | None:
+    """Why the signature fails, or None if it verifies."""
+    try:
+        verify_signature(key, sig, signed, what)
+    except BadSignature as e:
+        return str(e)
+    return None
 
 
 def _check_against(p: Prepared, obj: Any, enrolment: Enrolment,
                    public_key: Ed25519PublicKey | None) -> Prepared:
     assert p.reading is not None
     key = public_key or public_key_from_raw(enrolment.public_key_raw)
-    assert p.reading.sig is not None  # from_dict requires it
-    bad: str | None = None
-    try:
-        # verify_record, minus what from_dict already did (sig present, base64 of 64 bytes),
-        # with the signed bytes cut out of the canonical bytes we already have
-        verify_signature(key, base64.b64decode(p.reading.sig),
-                         reading_signed_bytes(p.entry, obj, p.reading.sig),
-                         f"reading {p.reading.device_id}#{p.reading.seq}")
-    except BadSignature as e:
-        bad = str(e)
-    return Prepared(p.seq, p.digest, p.reading, p.entry, p.leaf, None, enrolment, bad)
+    return Prepared(p.seq, p.digest, p.reading, p.entry, p.leaf, None, enrolment,
+                    _bad_signature(key, *_signed(obj, p.reading, p.entry)))
 
 
 def decide(p: Prepared, obj: Any, device: DeviceView | None,

@@ -41,7 +41,16 @@ from eco_protocol.records import (
 from eco_protocol.records import ReceiptStatus as S
 from eco_protocol.signing import sign_record
 
-from .checks import Accept, DeviceView, Duplicate, Prepared, Reject, TimeWindow, decide, prepare
+from .checks import (
+    Accept,
+    DeviceView,
+    Duplicate,
+    Prepared,
+    Reject,
+    TimeWindow,
+    decide,
+    prepare_many,
+)
 from .errors import StoreCorrupt
 from .ledger import KnownEntries, Ledger
 from .quarantine import flag_for, quarantine_entry, quarantined_by, record_legacy_flags
@@ -151,10 +160,6 @@ class Intake:
             self._enrolments[entry] = enrolment
         return enrolment
 
-    def _view(self, row: DeviceRow) -> DeviceView:
-        return DeviceView(self._enrolment(row.enrolment), row.next_seq, row.last_hash,
-                          row.revoked_index is not None)
-
     def _key(self, device_id: str) -> tuple[Enrolment, Ed25519PublicKey] | None:
         """The device's enrolment and public key, remembered once seen: they never change for a
         device id (it is the hash of the key; a device is enrolled once). Read outside any
@@ -214,7 +219,7 @@ class Intake:
                                                f"{MAX_READINGS_PER_MESSAGE} readings")
         known = self._key(device_id)
         enrolment, key = (None, None) if known is None else known
-        prepared = [prepare(obj, device_id, window, enrolment, key) for obj in items]
+        prepared = prepare_many(items, device_id, window, enrolment, key)
         # the creditability rules but the meter cursor's, here rather than under the lock
         judged = [None if p.reading is None or p.enrolment is None or p.early is not None
                   or p.bad_signature is not None else prejudge(p.reading, p.enrolment, self.rules)
@@ -239,39 +244,53 @@ class Intake:
         # every entry this message appends, in leaf order: its readings and, after a fork,
         # the device's eco.quarantine/v1 — (entry, type, leaf hash, leaf index)
         appends: list[tuple[bytes, str, bytes, int]] = []
+        # the device's state as this message moves it: its row's enrolment, revocation and
+        # quarantine do not change but by a fork's rejection (which builds a new row), so they
+        # are worked out once per message; an accepted reading moves only (next_seq, last_hash)
+        enrolment: Enrolment | None = None
+        revoked, quarantined, next_seq, last_hash = False, None, 0, ""
+        if row is not None:
+            enrolment, revoked = self._enrolment(row.enrolment), row.revoked_index is not None
+            quarantined = quarantined_by(row)
+            next_seq, last_hash = row.next_seq, row.last_hash
         for obj, p, known in zip(m.items, m.prepared, m.judged, strict=True):
-            view = None if row is None else self._view(row)
+            view = (None if row is None or enrolment is None
+                    else DeviceView(enrolment, next_seq, last_hash, revoked))
             stored = None
             # a stored (or earlier in this group) reading has a seq below the device's next
             # one, so only those seqs need a look-up
-            if row is not None and p.early is None and p.seq < row.next_seq:
+            if row is not None and p.early is None and p.seq < next_seq:
                 stored = group.fresh.get((device_id, p.seq))
                 if stored is None:
                     r = self.store.reading(device_id, p.seq)
                     stored = None if r is None else (r.leaf_index, r.sha256)
             decision = decide(p, obj, view, stored)
             if isinstance(decision, Accept):
-                assert row is not None and view is not None
+                assert row is not None and enrolment is not None
                 seq = decision.reading.seq
                 leaf = group.next_index
                 group.next_index += 1
                 group.fresh[(device_id, seq)] = (leaf, decision.sha256)
                 accepted.append((len(out), seq, p))
                 appends.append((p.entry, READING_TYPE, p.leaf, leaf))
-                excluded = self._credit(group, decision.reading, view.enrolment,
-                                        quarantined_by(row),
-                                        known if p.enrolment is view.enrolment else None)
+                excluded = self._credit(group, decision.reading, enrolment, quarantined,
+                                        known if p.enrolment is enrolment else None)
                 out.append((seq, decision.sha256, S.ACCEPTED,
                             None if excluded is None else excluded[:512], leaf, None,
                             excluded is None))
-                row = DeviceRow(row.device_id, row.enrol_index, row.enrolment, seq + 1,
-                                decision.sha256, row.revoked_index, row.flag)
+                next_seq, last_hash = seq + 1, decision.sha256
             elif isinstance(decision, Duplicate):
                 out.append((decision.seq, decision.sha256, S.DUPLICATE, None,
                             decision.leaf_index, None, None))
             else:
+                if row is not None:
+                    row = _moved(row, next_seq, last_hash)
                 item, row = self._reject(device_id, row, decision, obj, group, appends, now)
+                if row is not None:
+                    quarantined = quarantined_by(row)
                 out.append(item)
+        if row is not None:
+            row = _moved(row, next_seq, last_hash)
         # written by _flush, once for the whole group
         group.appends += appends
         group.readings += [ReadingRow(device_id, seq, at, p.digest) for i, seq, p in accepted
@@ -368,6 +387,14 @@ class Intake:
         return Outcome(m.device_id, signed, sum(i.status is S.ACCEPTED for i in items),
                        sum(i.status is S.DUPLICATE for i in items),
                        sum(i.status is S.REJECTED for i in items))
+
+
+def _moved(row: DeviceRow, next_seq: int, last_hash: str) -> DeviceRow:
+    """``row`` with its chain moved on to (next_seq, last_hash), the same row if it did not."""
+    if row.next_seq == next_seq and row.last_hash == last_hash:
+        return row
+    return DeviceRow(row.device_id, row.enrol_index, row.enrolment, next_seq, last_hash,
+                     row.revoked_index, row.flag)
 
 
 # a receipt item's fields: (seq, reading_sha256, status, reason, leaf_index, expected_seq,

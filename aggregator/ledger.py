@@ -25,11 +25,16 @@ from eco_protocol.errors import InvalidInput, NoteError, ProofError
 from eco_protocol.keyfile import atomic_write
 from eco_protocol.logkey import LogKeyChain, LogKeyChange, chain_from_changes, sign_log_key_change
 from eco_protocol.merkle import (
+    Subtree,
+    SubtreeSource,
     consistency_proof,
+    consistency_subtrees,
     inclusion_proof,
+    inclusion_subtrees,
     leaf_hash,
     node_hash,
     root_hash,
+    root_subtrees,
     verify_consistency,
 )
 from eco_protocol.note import Checkpoint, Note, NoteSigner, open_checkpoint, sign_note
@@ -195,14 +200,30 @@ class Ledger:
 
     # --- tree queries -----------------------------------------------------------------
 
+    # A proof's (or root's) shape depends only on the sizes, so the stored hashes it reads are
+    # listed first and fetched together (store.nodes: the upper levels kept in memory, the
+    # rest in one batched read), then the pure function runs over them. Issue 16: a proof at
+    # 1 M entries took ~24 statements, ~105 µs; now ~65-80 µs.
+
+    def _source(self, wanted: list[Subtree]) -> SubtreeSource:
+        found = self.store.nodes(wanted)
+        return lambda level, index: found[(level, index)]
+
+    def _stored_root(self, size: int) -> bytes:
+        """The root from the store's rows, hash by hash, none of them a copy kept in memory:
+        for the checks that the store was not altered or rolled back."""
+        return root_hash(size, self.store.node)
+
     def root(self, size: int | None = None) -> bytes:
-        return root_hash(self.size() if size is None else size, self.store.node)
+        n = self.size() if size is None else size
+        return root_hash(n, self._source(root_subtrees(n)))
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return inclusion_proof(index, size, self.store.node)
+        return inclusion_proof(index, size, self._source(inclusion_subtrees(index, size)))
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
-        return consistency_proof(old_size, new_size, self.store.node)
+        return consistency_proof(old_size, new_size,
+                                 self._source(consistency_subtrees(old_size, new_size)))
 
     # --- checkpoints ------------------------------------------------------------------
 
@@ -218,7 +239,7 @@ class Ledger:
                 f"the store holds {size} entries but the log already signed a checkpoint of "
                 f"size {last.size}: this looks like an old backup. Restore the latest store "
                 "(or a mirror); the log will not sign a second history")
-        if self.root(last.size) != last.root:
+        if self._stored_root(last.size) != last.root:
             raise StoreCorrupt(f"the stored tree's root at size {last.size} differs from the "
                                "signed checkpoint: the store was altered. Run 'eco-aggregator "
                                "ledger verify' to find the entry")
@@ -272,7 +293,7 @@ class Ledger:
             raise StoreCorrupt(f"{self.latest_file}: cannot read the last signed checkpoint: "
                                f"{e}") from e
         size = self.size()
-        if size < cp.size or self.root(cp.size) != cp.root_hash:
+        if size < cp.size or self._stored_root(cp.size) != cp.root_hash:
             raise StoreCorrupt(
                 f"ROLLBACK: the log already published a checkpoint of size {cp.size} "
                 f"({self.latest_file}), but the store holds {size} entries"

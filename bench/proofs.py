@@ -9,14 +9,23 @@ exactly as ``Ledger.append`` stores them, computed with :mod:`eco_protocol.merkl
 step, not the measured path). The benchmark then checks the stored root against a streaming
 recomputation, and times ``Ledger.inclusion_proof``/``consistency_proof`` — the code the HTTP
 API and reports use — at each size, verifying every proof it makes.
+
+``python -m bench.proofs [--long]`` runs this part alone and prints its figures as JSON;
+``--long`` adds a 10 M-entry tree (one to three minutes to build, ~2 GB of temporary disk at
+the build's peak, 1.1 GB after), which ``make bench`` does not.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
+import shutil
 import sqlite3
+import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +161,32 @@ def _leaves(ledger: Ledger, n: int) -> Iterator[tuple[int, bytes]]:
                     db.execute("SELECT idx, leaf FROM entry WHERE idx < ? ORDER BY idx", (n,)))
     finally:
         db.close()
+
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+LONG_SIZES = (*DEFAULT_SIZES, 10_000_000)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.proofs",
+                                description="inclusion and consistency proof times alone")
+    p.add_argument("--long", action="store_true",
+                   help="also at 10 M entries (minutes to build, ~2 GB of temporary disk)")
+    p.add_argument("--count", type=int, default=2000, help="proofs of each kind per size")
+    args = p.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="eco-bench-proofs-"))
+    try:
+        timings, built = proof_bench(tmp, list(LONG_SIZES if args.long else DEFAULT_SIZES),
+                                     args.count)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({"proof_tree_build_s": round(built, 1), "sizes": [
+        {"size": t.size, "inclusion_us": round(t.inclusion_us, 1),
+         "consistency_us": round(t.consistency_us, 1),
+         "inclusion_reads": round(t.inclusion_reads, 1),
+         "consistency_reads": round(t.consistency_reads, 1)} for t in timings]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -56,44 +56,103 @@ def root_hash(size: int, source: SubtreeSource) -> bytes:
     return EMPTY_ROOT if size == 0 else range_hash(0, size, source)
 
 
-def inclusion_proof(index: int, size: int, source: SubtreeSource) -> list[bytes]:
-    """RFC 6962 section 2.1.1 PATH(index, D[0:size])."""
+Subtree = tuple[int, int]
+"""(level, index): the perfect subtree a :data:`SubtreeSource` is asked for."""
+
+
+def range_subtrees(lo: int, hi: int) -> list[Subtree]:
+    """The perfect subtrees :func:`range_hash` (lo, hi) reads, left to right."""
+    out: list[Subtree] = []
+    _range_subtrees(lo, hi, out)
+    return out
+
+
+def _range_subtrees(lo: int, hi: int, out: list[Subtree]) -> None:
+    while True:  # range_hash's recursion, its right branch as a loop
+        n = hi - lo
+        if n <= 0:
+            raise ValueError("empty range")
+        if n & (n - 1) == 0 and lo % n == 0:
+            out.append((n.bit_length() - 1, lo // n))
+            return
+        k = _split(n)
+        _range_subtrees(lo, lo + k, out)
+        lo += k
+
+
+def _inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The ranges [lo, hi) whose hashes make PATH(index, D[0:size]), in proof order."""
     if not 0 <= index < size:
         raise ValueError(f"leaf index {index} is outside a tree of size {size}")
-    proof: list[bytes] = []
+    ranges: list[tuple[int, int]] = []
     lo, hi = 0, size
     while hi - lo > 1:
         k = _split(hi - lo)
         if index < lo + k:
-            proof.append(range_hash(lo + k, hi, source))
+            ranges.append((lo + k, hi))
             hi = lo + k
         else:
-            proof.append(range_hash(lo, lo + k, source))
+            ranges.append((lo, lo + k))
             lo = lo + k
-    proof.reverse()
-    return proof
+    ranges.reverse()
+    return ranges
 
 
-def consistency_proof(old_size: int, new_size: int, source: SubtreeSource) -> list[bytes]:
-    """RFC 6962 section 2.1.2 PROOF(m, D[0:n]) = SUBPROOF(m, D[0:n], true)."""
+def _consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """The ranges [lo, hi) whose hashes make PROOF(old_size, D[0:new_size]), in proof order."""
     if not 0 <= old_size <= new_size:
         raise ValueError(f"cannot prove {old_size} → {new_size}")
     if old_size == 0 or old_size == new_size:
         return []
-    tail: list[bytes] = []  # built back to front, reversed at the end
+    tail: list[tuple[int, int]] = []  # built back to front, reversed at the end
     lo, hi, m, complete = 0, new_size, old_size, True
     while m != hi - lo:
         k = _split(hi - lo)
         if m <= k:
-            tail.append(range_hash(lo + k, hi, source))
+            tail.append((lo + k, hi))
             hi = lo + k
         else:
-            tail.append(range_hash(lo, lo + k, source))
+            tail.append((lo, lo + k))
             lo, m, complete = lo + k, m - k, False
     if not complete:
-        tail.append(range_hash(lo, hi, source))
+        tail.append((lo, hi))
     tail.reverse()
     return tail
+
+
+def inclusion_proof(index: int, size: int, source: SubtreeSource) -> list[bytes]:
+    """RFC 6962 section 2.1.1 PATH(index, D[0:size])."""
+    return [range_hash(lo, hi, source) for lo, hi in _inclusion_ranges(index, size)]
+
+
+def consistency_proof(old_size: int, new_size: int, source: SubtreeSource) -> list[bytes]:
+    """RFC 6962 section 2.1.2 PROOF(m, D[0:n]) = SUBPROOF(m, D[0:n], true)."""
+    return [range_hash(lo, hi, source) for lo, hi in _consistency_ranges(old_size, new_size)]
+
+
+def inclusion_subtrees(index: int, size: int) -> list[Subtree]:
+    """Every perfect subtree :func:`inclusion_proof` reads: a proof's shape depends only on
+    (index, size), so a store can fetch them all in one query before the proof is made."""
+    out: list[Subtree] = []
+    for lo, hi in _inclusion_ranges(index, size):
+        _range_subtrees(lo, hi, out)
+    return out
+
+
+def consistency_subtrees(old_size: int, new_size: int) -> list[Subtree]:
+    """Every perfect subtree :func:`consistency_proof` reads (see :func:`inclusion_subtrees`)."""
+    out: list[Subtree] = []
+    for lo, hi in _consistency_ranges(old_size, new_size):
+        _range_subtrees(lo, hi, out)
+    return out
+
+
+def root_subtrees(size: int) -> list[Subtree]:
+    """Every perfect subtree :func:`root_hash` reads (none for the empty tree)."""
+    out: list[Subtree] = []
+    if size:
+        _range_subtrees(0, size, out)
+    return out
 
 
 # --- verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2) --------------------------------------

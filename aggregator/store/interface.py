@@ -179,6 +179,55 @@ def blob(value: object, what: str) -> bytes:
                        "from a backup or a mirror, then run 'eco-aggregator ledger verify'")
 
 
+class UpperLevels:
+    """The tree's upper levels, kept in memory once read: what a proof reads near the root.
+
+    A stored hash of a complete subtree never changes once committed (appending only adds
+    subtrees), so a hash read *outside* a transaction can be kept for good; one read inside
+    a transaction could still be rolled back, so it is not kept. Only levels ≥ ``lowest`` are
+    kept — at most size / 2^lowest hashes (40 k at 10 M entries with the default 8, the
+    height of a tlog tile) — so a proof reads from the store only the bottom of its path,
+    ~``lowest`` hashes instead of log₂ n. Used by ``nodes`` outside transactions only (the
+    proofs served to readers); never inside one, where the writer reads and checks the tree
+    before it signs, nor by ``node``, which the audit and the ledger's rollback checks use to
+    compare stored hashes with recomputed or signed ones.
+    """
+
+    def __init__(self, lowest: int = 8, limit: int = 1 << 18) -> None:
+        self.lowest = lowest
+        self.limit = limit  # a bound on memory: past it, hashes are no longer added
+        self._kept: dict[tuple[int, int], bytes] = {}
+
+    def split(self, wanted: Sequence[tuple[int, int]]
+              ) -> tuple[dict[tuple[int, int], bytes], list[tuple[int, int]]]:
+        """(the hashes of ``wanted`` kept here, the ones to read from the store)."""
+        kept, found, missing = self._kept, {}, []
+        for w in wanted:
+            h = kept.get(w)
+            if h is None:
+                missing.append(w)
+            else:
+                found[w] = h
+        return found, missing
+
+    def keep(self, read: dict[tuple[int, int], bytes]) -> None:
+        """Remember the upper-level hashes of a read made outside any transaction."""
+        if len(self._kept) < self.limit:
+            lowest = self.lowest
+            self._kept.update((w, h) for w, h in read.items() if w[0] >= lowest)
+
+
+def missing_nodes(wanted: Sequence[tuple[int, int]], found: dict[tuple[int, int], bytes],
+                  where: object) -> None:
+    """StoreCorrupt naming the first of ``wanted`` that a batched ``nodes`` read did not find."""
+    for level, i in wanted:
+        if (level, i) not in found:
+            if level == 0:
+                raise StoreCorrupt(f"leaf {i} is missing from {where}")
+            raise StoreCorrupt(f"interior hash (level {level}, index {i}) is missing from "
+                               f"{where}; run 'eco-aggregator ledger verify'")
+
+
 class LedgerStore(Protocol):
     def transaction(self) -> AbstractContextManager[None]: ...
 
@@ -213,6 +262,15 @@ class LedgerStore(Protocol):
         ...
 
     def node(self, level: int, index: int) -> bytes: ...
+
+    def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """``node(level, index)`` for every (level, index) of ``wanted`` (a proof's worth, as
+        :func:`eco_protocol.merkle.inclusion_subtrees` lists them before the proof is made):
+        outside a transaction the upper levels from memory (:class:`UpperLevels`), the rest
+        in one batched read rather than a statement per hash. At 1 M entries a proof reads
+        ~24 hashes; ~9 of them then come from the store. Raises StoreCorrupt if one is
+        missing."""
+        ...
 
     # --- devices and readings ---
     def device(self, device_id: str) -> DeviceRow | None: ...

@@ -41,8 +41,10 @@ from .interface import (
     DeviceRow,
     ReadingRow,
     TransactionNesting,
+    UpperLevels,
     blob,
     device_upsert,
+    missing_nodes,
     storable_text,
 )
 from .url import redact
@@ -101,6 +103,7 @@ class PostgresStore:
         self.url = url
         self.location = redact(url)
         self._nesting = TransactionNesting()
+        self._upper = UpperLevels()
         self._legacy_households = False
         try:
             self._db: psycopg.Connection[TupleRow] = psycopg.connect(
@@ -285,6 +288,31 @@ class PostgresStore:
                 f"interior hash (level {level}, index {index}) is missing from "
                 f"{self.location}; run 'eco-aggregator ledger verify'")
         return blob(row[0], f"interior hash (level {level}, index {index})")
+
+    def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        # in a transaction (a writer, or a check before signing) every hash from the store;
+        # outside one (proofs served to readers), the upper levels kept from earlier reads
+        committed = not self._nesting.depth
+        found, missing = self._upper.split(wanted) if committed else ({}, list(wanted))
+        leaves = sorted({i for level, i in missing if level == 0})
+        inner = sorted({(level, i) for level, i in missing if level != 0})
+        read: dict[tuple[int, int], bytes] = {}
+        if leaves:
+            for i, h in self._x("SELECT idx, leaf FROM entry WHERE idx = ANY(%s::bigint[])",
+                                (leaves,)).fetchall():
+                read[(0, int(i))] = blob(h, f"the leaf hash of entry {i}")
+        if inner:
+            for level, i, h in self._x(
+                    "SELECT n.level, n.idx, n.hash FROM node n JOIN unnest(%s::smallint[], "
+                    "%s::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx",
+                    ([lv for lv, _ in inner], [i for _, i in inner])).fetchall():
+                read[(int(level), int(i))] = blob(
+                    h, f"interior hash (level {level}, index {i})")
+        missing_nodes(missing, read, self.location)
+        if committed:  # kept (see UpperLevels)
+            self._upper.keep(read)
+        found.update(read)
+        return found
 
     # --- devices and readings -------------------------------------------------------------
 

@@ -24,8 +24,10 @@ from .interface import (
     ReadingRow,
     TransactionNesting,
     Undecodable,
+    UpperLevels,
     blob,
     device_upsert,
+    missing_nodes,
 )
 
 SCHEMA_VERSION = "1"
@@ -84,6 +86,7 @@ class SqliteStore:
     def __init__(self, path: Path, *, check_integrity: bool = True) -> None:
         self.path = path
         self._nesting = TransactionNesting()
+        self._upper = UpperLevels()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
@@ -212,6 +215,31 @@ class SqliteStore:
             raise StoreCorrupt(f"interior hash (level {level}, index {index}) is missing from "
                                f"{self.path}; run 'eco-aggregator ledger verify'")
         return blob(row[0], f"interior hash (level {level}, index {index})")
+
+    def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        # in a transaction (a writer, or a check before signing) every hash from the store;
+        # outside one (proofs served to readers), the upper levels kept from earlier reads
+        committed = not self._db.in_transaction
+        found, missing = self._upper.split(wanted) if committed else ({}, list(wanted))
+        if not missing:
+            return found
+        pairs = sorted(set(missing))
+        # one statement; SQLite scans the listed pairs and looks each up by primary key
+        # (the leaf hashes of level 0 live with the entries)
+        query = ("WITH w(level, idx) AS (VALUES " + ",".join(["(?,?)"] * len(pairs))
+                 + ") SELECT w.level, w.idx, n.hash FROM w CROSS JOIN node n "
+                 "ON n.level = w.level AND n.idx = w.idx UNION ALL SELECT 0, e.idx, e.leaf "
+                 "FROM w CROSS JOIN entry e ON e.idx = w.idx WHERE w.level = 0")
+        read: dict[tuple[int, int], bytes] = {}
+        for level, i, h in self._db.execute(query, [x for pair in pairs for x in pair]):
+            read[(int(level), int(i))] = blob(
+                h, f"the leaf hash of entry {i}" if level == 0
+                else f"interior hash (level {level}, index {i})")
+        missing_nodes(missing, read, self.path)
+        if committed:  # kept (see UpperLevels)
+            self._upper.keep(read)
+        found.update(read)
+        return found
 
     # --- devices and readings -------------------------------------------------------------
 
