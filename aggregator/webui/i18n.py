@@ -11,6 +11,7 @@ pseudonyms) is shown as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from eco_protocol.creditability import RULE_TEXT, Rule
@@ -64,6 +65,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "again."),
     "error.forbidden": ("この操作の権限がありません。", "You are not allowed to do this."),
     "error.not_found": ("ページが見つかりません。", "Page not found."),
+    "problem.no_factor": ("{fy} 年度の電力の排出係数が programme.toml にないため、CO2削減量とポイントを計算できません。programme.toml の [[methodology.grid_factors]] に {fy} 年度の係数を出典とともに追加してください。",
+                          "No grid emission factor for fiscal year {fy} in programme.toml, so CO2 and points cannot be computed: add FY{fy}'s factor with its source to [[methodology.grid_factors]]."),
+    "problem.ev_terms": ("EV充電の計測値がありますが、登録情報にEVの電費（Wh/km）と比較するガソリン車の燃費がありません。機器を登録し直して、両方を入力してください。",
+                         "EV charging is metered, but the enrolment lacks the EV's Wh/km and the petrol car's km/L: enrol the device again with both."),
+    "problem.no_programme": ("プログラム設定（programme.toml）がないため、ポイントを計算できません。eco-aggregator programme init で作成してください。",
+                             "No programme configuration (programme.toml), so no points: create it with eco-aggregator programme init."),
     "error.reason_required": ("「{f}」が入力されていません。確認した内容を入力してから、もう一度ボタンを押してください（操作記録に残ります）。",
                               "“{f}” is empty: write what you checked, then press the button again (it goes into the audit trail)."),
     "error.decision_refused": ("機器 {d} への操作はできませんでした（すでに失効している、または隔離中ではない可能性があります）。ページを開き直して機器の状態を確認してください。詳細はサーバーのログにあります。",
@@ -293,6 +300,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                              "This page is printable. The sheet without the password can be shown again for the device:"),
     "provision.again": ("設定票を再表示", "Show the set-up sheet again"),
     "provision.enrol_another": ("続けて別の機器を登録する", "Enrol another device"),
+    "provision.reissue_failed": ("新しいブローカーのパスワードを発行できませんでした。詳細はサーバーのログにあります。ブローカーのパスワードファイルの書き込み権限を確認し、システム担当者に連絡してください。",
+                                 "No new broker password could be issued; the details are in the server's log. Check that the broker's password file is writable, and contact the system administrator."),
     "household.provisioning": ("設定票", "Set-up sheet"),
     "ledger.title": ("台帳（透明性ログ）", "Ledger (transparency log)"),
     "ledger.size": ("台帳の記録数", "Ledger entries"),
@@ -451,6 +460,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "The grid emission factors for this period are not fit for certification (illustrative, or a fiscal year is missing): set [[methodology.grid_factors]] in programme.toml to published values. The details are in the server's log."),
     "batches.bad_methodology": ("方法論の区分「{m}」はありません。「PV 太陽光（EN-R-002）」か「EV 電気自動車」を選び直してください。",
                                 "There is no methodology “{m}”: choose PV (EN-R-002) or EV again."),
+    "batches.seal_failed": ("バッチを封印できませんでした（サーバー側の問題です）。詳細はサーバーのログにあります。台帳に記録されたかをこのページで確認し、システム担当者に連絡してください。",
+                            "The batch could not be sealed (a problem on the server; the details are in its log). Check on this page whether it was logged, and contact the system administrator."),
+    "batches.report_failed": ("報告書を作成できませんでした（サーバー側の問題です）。詳細はサーバーのログにあります。しばらくしてからもう一度「報告書を作成」を押し、解決しない場合はシステム担当者に連絡してください。",
+                              "The report could not be generated (a problem on the server; the details are in its log). Try Generate report again later, and contact the system administrator if it persists."),
     "batches.refused": ("この期間ではバッチを作れませんでした。詳細はサーバーのログにあります。期間と方法論の区分を確認し、解決しない場合はシステム担当者に連絡してください。",
                         "No batch can be made for this period; the details are in the server's log. Check the period and the methodology, and contact the system administrator if it persists."),
     "batches.changed": ("確認後に計測値が届きました。もう一度集計を確認してください。",
@@ -525,6 +538,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                   "Redeemed “{reward}”. The balance is now {n} points."),
     # flashes
     "flash.lifted": ("{n} のログイン制限を解除しました。", "Login lock-out of {n} lifted."),
+    "security.nothing_to_lift": ("{n} にはログインの失敗の記録がありません。解除するものはありません（すでに解除されたか、時間が経って消えています）。",
+                                 "{n} has no failed logins: there is nothing to lift (it was already lifted, or it lapsed)."),
+    "security.lift_failed": ("{n} のログイン制限を解除できませんでした。詳細はサーバーのログにあります。ページを開き直して、まだ制限中か確認してください。",
+                             "The lock-out of {n} could not be lifted; the details are in the server's log. Reload the page to see whether it is still locked out."),
     "security.title": ("ログイン制限", "Login lock-outs"),
     "security.none": ("いま待たされているアカウントやアドレスはありません。", "No account or address is made to wait now."),
     "security.hint": ("ログインの失敗が続くと、アカウントごと・接続元アドレスごとに待ち時間が倍々に延びます（最長15分）。本人確認のうえ解除できます。解除は監査記録に残ります。",
@@ -560,6 +577,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.sample": ("抽出検査の計測値", "Sampled readings"),
     "report.methodology": ("方法論", "Methodology"),
     "report.methodology_id": ("方法論 / 版", "Methodology / version"),
+    "report.ev_methodology": ("EVの方法論", "EV methodology"),
+    "report.ev_methodology_text": ("EV: 走行に相当するガソリンの排出量から、充電した電力の排出量を差し引いた量（docs/methodology.md [I]）",
+                                   "EV: gasoline avoided minus grid charging (docs/methodology.md, [I])"),
     "report.gasoline": ("ガソリンの排出係数", "Gasoline emission factor"),
     "report.project": ("J-クレジット プロジェクト番号", "J-Credit project"),
     "report.operator": ("運営者", "Operator"),
@@ -663,8 +683,20 @@ def message_key(text: str) -> str | None:
     return None
 
 
+_NO_FACTOR = re.compile(r"no grid emission factor for fiscal year (\d+)")
+
+
 def describe(t: Translator, text: str) -> str:
-    """``text`` in the reader's language if it is a reason the catalogue knows, else as is."""
+    """``text`` in the reader's language if it is a reason or a methodology problem the
+    catalogue knows (:class:`eco_protocol.methodology.MethodologyError`'s sentences), else as
+    is."""
+    factor = _NO_FACTOR.search(text)
+    if factor is not None:
+        return t("problem.no_factor").replace("{fy}", factor.group(1))
+    if text.startswith("EV charging without"):
+        return t("problem.ev_terms")
+    if text == "no programme configured":
+        return t("problem.no_programme")
     key = message_key(text)
     return text if key is None else t(key)
 

@@ -273,8 +273,15 @@ class LedgerRoutes(Pages):
                     plan = self._plan(t, view, programme, start, end, methodology)
                 if plan.seal_record().covered_digest != digest:
                     raise Rejected(t("batches.changed"))
-                return plan.batch_id, operator.seal(self.state.cfg, self.state.ledger(store),
-                                                    actor, plan)
+                try:
+                    return plan.batch_id, operator.seal(self.state.cfg,
+                                                        self.state.ledger(store), actor, plan)
+                except Rejected as e:  # readings arrived meanwhile (the English to the log)
+                    log.warning("web UI seal of %s refused: %s", plan.batch_id, e)
+                    raise Rejected(t("batches.changed")) from e
+                except (AggregatorError, InvalidInput) as e:
+                    log.warning("web UI seal of %s failed: %s", plan.batch_id, e)
+                    raise Rejected(t("batches.seal_failed")) from e
 
         try:
             batch_id, index = await run_in_threadpool(work)
@@ -319,8 +326,12 @@ class LedgerRoutes(Pages):
         with self.state.store() as store:
             checkpoint = self._report_checkpoint(store, programme, batch_id, out,
                                                  translator(lang))
-            report = write_report(self.state.ledger(store), programme, batch_id, out,
-                                  list(self.state.cfg.witness_vkeys), checkpoint=checkpoint)
+            try:
+                report = write_report(self.state.ledger(store), programme, batch_id, out,
+                                      list(self.state.cfg.witness_vkeys), checkpoint=checkpoint)
+            except (AggregatorError, InvalidInput) as e:  # the English detail to the log
+                log.warning("web UI report of %s failed: %s", batch_id, e)
+                raise Rejected(translator(lang)("batches.report_failed")) from e
         html = out / "report.html"
         html.write_text(render_report_html(report, lang, self_check(report)), "utf-8")
         pdf = out / "report.pdf"

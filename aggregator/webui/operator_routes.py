@@ -127,8 +127,11 @@ class OperatorRoutes(Pages):
         def work() -> str | None:
             try:
                 operator.lift_lockout(self.state.cfg, actor, self.state.throttle, kind, name)
-            except AggregatorError as e:
-                return str(e)
+            except Rejected:  # nothing to lift
+                return t("security.nothing_to_lift").replace("{n}", name)
+            except AggregatorError as e:  # the English detail to the log
+                log.warning("web UI lift of %s %s failed: %s", kind, name, e)
+                return t("security.lift_failed").replace("{n}", name)
             return None
 
         error = await run_in_threadpool(work)
@@ -397,8 +400,9 @@ class OperatorRoutes(Pages):
 
         try:
             login = await run_in_threadpool(work)
-        except AggregatorError as e:
-            self.flash(request, "error", str(e))
+        except AggregatorError as e:  # the English detail to the log
+            log.warning("web UI broker password of %s failed: %s", device["device_id"], e)
+            self.flash(request, "error", self.t(request)("provision.reissue_failed"))
             return self.redirect(f"/devices/{device['device_id']}/provisioning")
         return await self._provisioning_page(request, {**device, **login, "reissued": True})
 

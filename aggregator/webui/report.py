@@ -17,6 +17,7 @@ from a browser, from ``file://`` and through headless Chromium's ``--print-to-pd
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ from typing import Any
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import b64decode
 from eco_protocol.errors import ProtocolError
-from eco_protocol.methodology import JST
+from eco_protocol.methodology import JST, Methodology
 
 from ..errors import EnvironmentProblem, Rejected
 from .charts import COLOURS, Series, bar_chart
@@ -114,6 +115,11 @@ def self_check(report: Mapping[str, Any]) -> tuple[bool, list[str]]:
     return True, list(res.checks)
 
 
+# the EV methodology's standard description, translated on the page when the report has it
+EV_METHODOLOGY: str = str(next(f.default for f in dataclasses.fields(Methodology)
+                               if f.name == "ev_methodology"))
+
+
 def render_report_html(report: Mapping[str, Any], lang: str = "ja",
                        checks: tuple[bool, Sequence[str]] | None = None,
                        now: datetime | None = None) -> str:
@@ -121,7 +127,7 @@ def render_report_html(report: Mapping[str, Any], lang: str = "ja",
     ctx = report_context(report, t)
     ok, lines = checks if checks is not None else (None, [])
     return environment().get_template("report.html").render(
-        **ctx, t=t, lang=lang, check_ok=ok, check_lines=lines,
+        **ctx, t=t, lang=lang, check_ok=ok, check_lines=lines, ev_default=EV_METHODOLOGY,
         rendered_at=(now or datetime.now(UTC)).astimezone(JST).strftime("%Y-%m-%d %H:%M JST"))
 
 
