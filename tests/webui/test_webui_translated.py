@@ -195,11 +195,11 @@ def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None
                         "/shop/redeem?t=expired"], data)
     assert not bad, bad
     # every page of the UI was walked (a new page joins the walk, or this fails)
-    pages = {r.path for r in create_app(UiConfig(world.cfg)).routes
-             if isinstance(r, Route) and "GET" in (r.methods or ())}
+    routes = {r.path for r in create_app(UiConfig(world.cfg)).routes
+              if isinstance(r, Route) and "GET" in (r.methods or ())}
     skipped = {"/lang/{lang}", "/batches/download", "/households/{household}",
                "/devices/{device_id}/provisioning"}  # a redirect, files; walked by example
-    assert pages - skipped <= WALKED, pages - skipped - WALKED
+    assert routes - skipped <= WALKED, routes - skipped - WALKED
 
 
 def test_the_english_pages_name_the_rules_and_the_flags_in_english(world: UiWorld) -> None:
