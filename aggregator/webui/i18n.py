@@ -2,8 +2,14 @@
 
 One small catalogue: ``key: (ja, en)``. Templates call ``t("key")``; a key missing from the
 catalogue shows as the key itself (and a test fails), never as an empty string. Placeholders are
-``{name}``, replaced by the caller. Data (reward names, reasons written by the aggregator,
-pseudonyms) is shown as it is.
+``{name}``, replaced by the caller. What the code writes in English is translated by its code,
+never shown as is on a Japanese page (issue 17.1): creditability rules (``rule.*``,
+``ruletext.*``), household flags (``zero.*``, ``flag.*``), rejection reasons (``reject.*``),
+methodology problems (``problem.*``), enrolment refusals (``enrol.err.*``, from
+:class:`aggregator.registry.EnrolRefused` and
+:func:`eco_protocol.methodology.terms_problem_codes`). Data (reward names via
+``Reward.label``, pseudonyms, programme.toml's texts) is shown as configured.
+tests/webui/test_webui_translated.py walks every page in Japanese and checks both languages.
 """
 
 # Japanese sentences are kept whole on one line (wide characters count double for E501).
