@@ -69,8 +69,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "error.csrf": ("フォームの有効期限が切れたか、不正な送信です。ページを開き直してください。",
                    "The form expired or was not sent from this site; reload the page and try "
                    "again."),
-    "error.forbidden": ("この操作の権限がありません。", "You are not allowed to do this."),
-    "error.not_found": ("ページが見つかりません。", "Page not found."),
+    "error.forbidden": ("この操作の権限がありません。必要な場合は、権限のあるアカウント（職員）でログインし直してください。",
+                        "You are not allowed to do this; if you need to, log in with an account that is (an operator)."),
+    "error.not_found": ("ページが見つかりません。上のメニューから選び直してください。", "Page not found: choose again from the menu above."),
     "problem.no_factor": ("{fy} 年度の電力の排出係数が programme.toml にないため、CO2削減量とポイントを計算できません。programme.toml の [[methodology.grid_factors]] に {fy} 年度の係数を出典とともに追加してください。",
                           "No grid emission factor for fiscal year {fy} in programme.toml, so CO2 and points cannot be computed: add FY{fy}'s factor with its source to [[methodology.grid_factors]]."),
     "problem.ev_terms": ("EV充電の計測値がありますが、登録情報にEVの電費（Wh/km）と比較するガソリン車の燃費がありません。機器を登録し直して、両方を入力してください。",
@@ -332,7 +333,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "(RFC 6962)."),
     "ledger.bad_query": ("台帳番号、または機器IDとseqを指定してください。",
                          "Give an entry index, or a device id and seq."),
-    "ledger.not_found": ("該当する記録がありません。", "No such entry."),
+    "ledger.not_found": ("該当する記録がありません。台帳番号（0 から記録数より1少ない数まで）か、機器IDと seq を確かめてください。",
+                         "No such entry: check the entry index (0 to the number of entries minus one), or the device id and seq."),
     "ledger.not_yet": ("その記録はまだ署名付きチェックポイントに含まれていません。数秒後にもう一度お試しください。",
                        "That entry is not in a signed checkpoint yet; try again in a few seconds."),
     # points
@@ -474,8 +476,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "No batch can be made for this period; the details are in the server's log. Check the period and the methodology, and contact the system administrator if it persists."),
     "batches.changed": ("確認後に計測値が届きました。もう一度集計を確認してください。",
                         "Readings arrived after the preview; preview again."),
-    "batches.unknown": ("そのバッチは封印されていません。", "No such sealed batch."),
-    "batches.no_report": ("報告書がまだ作成されていません。", "The report has not been generated yet."),
+    "batches.unknown": ("そのバッチは封印されていません。下の「封印済みのバッチ」から選び直してください。", "No such sealed batch: choose one from the sealed batches below."),
+    "batches.no_report": ("報告書がまだ作成されていません。J-クレジットのページで「報告書を作成」を押してください。", "The report has not been generated yet: press Generate report on the Batches page."),
     # resident
     "resident.title": ("わが家のエコポイント", "Our eco-points"),
     "resident.balance": ("ポイント残高", "Points balance"),
