@@ -3,8 +3,9 @@
 Threads and who does what:
 
 * an APScheduler 3.x ``BackgroundScheduler`` (UTC, ``misfire_grace_time=None``, ``coalesce``,
-  ``max_instances=1``; docs/pitfalls.md §3) runs the **poll job** in its own thread (no thread
-  pool): read every meter, feed the pure
+  ``max_instances=1``; docs/pitfalls.md §3; imported through :mod:`agent.lean_imports`) runs
+  the **poll job** in its own thread (no thread pool): read every meter (between interval
+  boundaries its energy register alone, :meth:`Agent.poll_once`), feed the pure
   interval builder, and commit the cycle's readings together with the meters' interval state in
   one outbox transaction. Polls are aligned to just before multiples of ``poll_seconds`` (in
   clock time), so the snapshot that defines an interval boundary is at most a second or so old.
@@ -37,10 +38,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, assert_never
 
-from apscheduler.executors.debug import DebugExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
-
 from eco_protocol.encoding import format_time
 from eco_protocol.errors import EnvironmentProblem, NoteError, ProtocolError
 from eco_protocol.keyfile import load_private_key
@@ -55,7 +52,13 @@ from .clock import AcceleratedClock, Clock, JumpingClock
 from .config import AgentConfig, ClockMode, MeterConfig, MeterProtocol
 from .diagnose import PastLife, missing_key_advice
 from .errors import AgentError, ConfigError, DeviceKeyLost, MeterError
-from .meters.interface import Meter, MeterIdentity
+from .lean_imports import (  # before .uplink: APScheduler and paho, lean
+    BackgroundScheduler,
+    DateTrigger,
+    DebugExecutor,
+    IntervalTrigger,
+)
+from .meters.interface import EnergyRegisterMeter, Meter, MeterIdentity, Snapshot
 from .outbox import Outbox
 from .state import AgentState
 from .uplink import Uplink
@@ -181,6 +184,14 @@ class _MeterSlot:
     # the identity last recorded in the state file: a poll that reports the same one need not
     # query (and deep-copy) the TinyDB table again
     identity: MeterIdentity | None = None
+    # the state after the last snapshot whose identity was read (a full read); ``state`` may
+    # be ahead of it by energy-only snapshots, which are forgotten when the next full read
+    # finds another identity. The outbox stores this one.
+    verified: interval.MeterState | None = None
+    # read the identity at the next poll: at start, and after a failure or a new reader
+    need_identity: bool = True
+    # the meter's energy-register-only read, if it has one (EnergyRegisterMeter)
+    read_energy: Callable[[], Snapshot] | None = None
 
 
 @dataclass
@@ -212,8 +223,10 @@ class Agent:
             max_gap_intervals=config.device.max_gap_fill_hours * 3600
             // config.device.interval_seconds)
         stored = outbox.meter_states()
-        self._slots = {m.id: _MeterSlot(m, state=interval.MeterState.from_dict(stored[m.id])
-                                        if m.id in stored else None) for m in config.meters}
+        self._slots = {m.id: _MeterSlot(m) for m in config.meters}
+        for mid, slot in self._slots.items():
+            if mid in stored:
+                slot.state = slot.verified = interval.MeterState.from_dict(stored[mid])
         self._cycle_lock = threading.Lock()
         self.last_poll: float | None = None  # monotonic time of the last completed poll job
         self._scheduler: BackgroundScheduler | None = None
@@ -232,11 +245,47 @@ class Agent:
     def _sign(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
         return sign_record(record, self.key)
 
+    def _energy_only(self, slot: _MeterSlot, t: int) -> bool:
+        """Whether this poll may read the energy register alone: the identity was read since
+        the reader opened, and the snapshot stays in the interval of the previous one (the
+        first poll after a boundary, the one that closes an interval, reads the identity)."""
+        st = slot.state
+        return (slot.read_energy is not None and not slot.need_identity and st is not None
+                and slot.verified is not None and st.last_t < t
+                and st.last_t // self.params.interval_s == t // self.params.interval_s)
+
+    def _read(self, slot: _MeterSlot, t: int) -> tuple[Snapshot, bool]:
+        """One snapshot of the slot's meter and whether its identity was read (not cached)."""
+        if slot.meter is None:
+            meter = slot.meter = self._meter_factory(slot.config)
+            slot.read_energy = (meter.read_energy if isinstance(meter, EnergyRegisterMeter)
+                                else None)
+            slot.need_identity = True
+        if self._energy_only(slot, t):
+            assert slot.read_energy is not None and slot.state is not None
+            snap = slot.read_energy()
+            if snap.register_wh >= slot.state.last_wh:
+                return snap, False
+            # the register went back: a reset, a rollover or another meter; ask who it is
+        snap = slot.meter.read()
+        slot.need_identity = False
+        return snap, True
+
     def poll_once(self) -> CycleResult:
-        """Read every meter once and commit whatever intervals completed, in one transaction."""
+        """Read every meter once and commit whatever intervals completed, in one transaction.
+
+        Between interval boundaries a meter that can (:class:`EnergyRegisterMeter`) is asked
+        for its energy register alone (issue 16: most polls are these); the first poll after
+        each boundary, a register that went back, and every poll after a failure read the
+        identity too. When such a full read finds another identity, the energy-only snapshots
+        since the previous full read are forgotten (they may have been the new meter's,
+        taken under the old identity): the builder continues from the state after that read,
+        so the change is flagged (``meter_replaced``) in the interval that closes next and no
+        energy of an unidentified meter is credited. Only such verified states are stored."""
         with self._cycle_lock:
             result = CycleResult()
             new_states: dict[str, interval.MeterState | None] = {}
+            new_verified: dict[str, interval.MeterState | None] = {}
             bodies: list[dict[str, Any]] = []
             for mid, slot in self._slots.items():
                 # timesyncd steps the clock, then creates its file: the file seen *before* the
@@ -244,10 +293,9 @@ class Agent:
                 synced_before = self._clock_synced(math.inf)
                 t = self.clock.timestamp()
                 try:
-                    if slot.meter is None:
-                        slot.meter = self._meter_factory(slot.config)
-                    snap = slot.meter.read()
+                    snap, identified = self._read(slot, int(t))
                 except MeterError as e:
+                    slot.need_identity = True
                     result.errors[mid] = str(e)
                     if slot.failing is None:
                         log.warning("%s (will keep trying every poll)", e)
@@ -267,19 +315,26 @@ class Agent:
                     log.info("meter %r answers again", mid)
                     slot.failing = None
                 result.meters_read += 1
-                if snap.identity != slot.identity:
-                    self._note_identity(mid, snap.identity, t)
-                    slot.identity = snap.identity
+                base = slot.state
+                if identified:
+                    if snap.identity != slot.identity:
+                        self._note_identity(mid, snap.identity, t)
+                        slot.identity = snap.identity
+                    if slot.verified is not None and snap.identity != slot.verified.identity:
+                        base = slot.verified  # forget energy-only snapshots (docstring)
                 obs = interval.Observation(int(t), snap.register_wh, snap.identity,
                                            snap.wrap_wh, synced_before and self._clock_synced(t))
-                out = interval.step(slot.state, obs, self.params)
+                out = interval.step(base, obs, self.params)
                 if out.note:
                     log.warning("meter %r: %s", mid, out.note)
                 new_states[mid] = out.state
+                if identified:
+                    new_verified[mid] = out.state
                 bodies.extend(interval.reading_body(self.device_id, mid, slot.config.quantity, iv)
                               for iv in out.readings)
             if bodies:
-                states = {m: new_states.get(m, slot.state) for m, slot in self._slots.items()}
+                states = {m: new_verified.get(m, slot.verified)
+                          for m, slot in self._slots.items()}
                 stored = self.outbox.commit_cycle(
                     bodies, {m: s.to_dict() for m, s in states.items() if s is not None},
                     self._sign)
@@ -290,6 +345,8 @@ class Agent:
             # in-memory state equal, and the next poll recomputes the same readings
             for mid, st in new_states.items():
                 self._slots[mid].state = st
+            for mid, st in new_verified.items():
+                self._slots[mid].verified = st
             self.last_poll = time.monotonic()
         if bodies:
             self.uplink.notify()
@@ -342,7 +399,9 @@ class Agent:
                                     job_defaults={"misfire_grace_time": None, "coalesce": True,
                                                   "max_instances": 1})
         sched.add_job(self._poll_job, trigger=self._trigger(), id="poll", name="poll meters")
-        sched.add_job(self._poll_job, id="first-poll", name="first poll")  # at once
+        # at once; a trigger instance, never a name: agent.lean_imports loads no plugin aliases
+        sched.add_job(self._poll_job, trigger=DateTrigger(datetime.now(UTC), timezone=UTC),
+                      id="first-poll", name="first poll")
         sched.start()
         self._scheduler = sched
         self.last_poll = time.monotonic()  # the health check counts from here

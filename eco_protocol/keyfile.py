@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from .encoding import b64decode, b64encode
@@ -17,10 +16,25 @@ from .errors import EnvironmentProblem, MalformedRecord
 from .keys import Ed25519PrivateKey, generate_private_key, private_key_from_raw, private_key_raw
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new file ``.<name>.<random>.tmp`` beside ``path``, created exclusively with mode 0600
+    (as :func:`tempfile.mkstemp` does; that module and the ``shutil``, ``bz2``, ``lzma`` and
+    ``random`` it imports cost the agent ~0.8 MB of RSS, issue 16)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(
+        os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:

@@ -9,7 +9,6 @@ import hashlib
 from typing import NewType
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import BadSignature, MalformedRecord
@@ -35,9 +34,9 @@ def generate_private_key() -> Ed25519PrivateKey:
 
 
 def private_key_raw(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
+    # the raw accessors need no ``serialization`` module (its PEM/SSH helpers cost the agent
+    # ~1 MB of RSS); same 32 bytes as private_bytes(Encoding.Raw, PrivateFormat.Raw, …)
+    return key.private_bytes_raw()
 
 
 def private_key_from_raw(raw: bytes) -> Ed25519PrivateKey:
@@ -48,7 +47,7 @@ def private_key_from_raw(raw: bytes) -> Ed25519PrivateKey:
 
 def public_key_raw(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return pub.public_bytes_raw()
 
 
 def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:

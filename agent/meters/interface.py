@@ -7,7 +7,7 @@ one set of rollover/reset rules covers every protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +46,16 @@ class Meter(Protocol):
     def read(self) -> Snapshot: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class EnergyRegisterMeter(Meter, Protocol):
+    """A meter that can also read its energy register alone (the runner's polls between
+    interval boundaries, issue 16).
+
+    ``read_energy`` returns a snapshot whose ``identity`` is the one the last :meth:`read`
+    found (it does not read the identity again), or makes a full :meth:`read` when there was
+    none since the reader was opened or failed. The runner reads the identity at least once per
+    interval, at the first poll after each boundary, and again when the register goes back."""
+
+    def read_energy(self) -> Snapshot: ...

@@ -8,9 +8,13 @@ the identity from model 1 (Mn, Md, SN). With both models present, TotWhInj is re
 disagreement with WH is logged and shown by ``eco-agent probe``. The register map is
 discovered on the first read, and again after any failure, by walking the model chain from the
 ``SunS`` marker (:func:`agent.meters.sunspec_chain.parse_model_chain`; bases 40000, 0, 50000).
-Model 1 is re-read on every read, so a swapped device is never signed under the old serial;
-when model 1 and the inverter model fit in one request (≤ 125 registers) both come in one
-transaction, and model 1 is decoded again only when its registers changed.
+Model 1 is re-read on every :meth:`~SunSpecModbusMeter.read`; when model 1 and the inverter
+model fit in one request (≤ 125 registers) both come in one transaction, and model 1 is decoded
+again only when its registers changed. :meth:`~SunSpecModbusMeter.read_energy` reads the energy
+model alone (the runner's polls between interval boundaries) and reports the identity of the
+last full read; the runner reads the identity at least once per interval and forgets the
+energy-only snapshots before a changed identity, so a swapped device is never signed under
+the old serial (:mod:`agent.runner`).
 
 Every failure — the port cannot be opened, no answer in time, a CRC error, an exception response,
 a reply from another unit, a missing model, the lifetime energy not implemented — raises
@@ -46,7 +50,7 @@ import logging
 import termios
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +145,7 @@ class SunSpecModbusMeter:
         self._common: sl.CommonModel | None = None
         # False once the device refused a read spanning model 1 and the inverter model
         self._span_ok = True
+        self._identity: MeterIdentity | None = None  # what the last full read found
 
     @property
     def chain(self) -> sc.ModelChain | None:
@@ -149,8 +154,20 @@ class SunSpecModbusMeter:
 
     def read(self) -> Snapshot:
         """One snapshot; raises :class:`MeterError` on any failure (and rediscovers next time)."""
+        return self._guarded(self._read)
+
+    def read_energy(self) -> Snapshot:
+        """The lifetime energy register alone, under the identity the last :meth:`read` found
+        (:class:`agent.meters.interface.EnergyRegisterMeter`): the inverter model up to WH_SF
+        (27 registers, model 1 not read), or model 701 on a 7xx-only device. A full
+        :meth:`read` when there was none since the port was opened or a read failed."""
+        if self._layout is None or self._identity is None:
+            return self.read()
+        return self._guarded(self._read_energy)
+
+    def _guarded(self, read: Callable[[], Snapshot]) -> Snapshot:
         try:
-            return self._read()
+            return read()
         except RtuTimeout as e:
             self._reset()
             if not e.silent:  # some bytes came: noise or a wrong baud rate, said in e
@@ -180,6 +197,7 @@ class SunSpecModbusMeter:
 
     def _reset(self) -> None:
         self._layout = None
+        self._identity = None
         self._span_ok = True
         bus, self._bus, self._serial = self._bus, None, None
         if bus is None:
@@ -364,6 +382,8 @@ class SunSpecModbusMeter:
             model=common.model,
             serial=common.serial,
         )
+        if identity != self._identity:
+            self._identity = identity
         return Snapshot(
             meter_id=self.meter_id,
             register_wh=energy.register_wh,
@@ -372,3 +392,21 @@ class SunSpecModbusMeter:
             wrap_wh=energy.wrap_wh,
             raw=tuple(raw),
         )
+
+    def _read_energy(self) -> Snapshot:
+        """The register :meth:`_read` would report, from the energy model alone: WH of the
+        inverter model when there is one (the rule of :func:`sl.select_lifetime_energy`; the
+        701 cross-check is left to the full reads), else TotWhInj of model 701."""
+        layout, identity = self._layout, self._identity
+        assert layout is not None and identity is not None
+        if layout.inverter is not None:
+            regs = self._check_model(layout.inverter, self._read_registers(
+                layout.inverter.address, sl.InverterOffset.WH_SF + 1))
+            energy = sl.select_lifetime_energy(sl.decode_inverter_energy(regs), None)
+        else:
+            assert layout.der is not None
+            der = sl.decode_der_ac(self._read_model(layout.der, sl.DER_AC_READ_LENGTH))
+            energy = sl.select_lifetime_energy(None, der)
+        return Snapshot(meter_id=self.meter_id, register_wh=energy.register_wh,
+                        identity=identity, power_w=energy.power_w, wrap_wh=energy.wrap_wh,
+                        raw=(("source", energy.source),))

@@ -565,6 +565,21 @@ def decode_inverter(regs: Sequence[int]) -> InverterValues:
     )
 
 
+def decode_inverter_energy(regs: Sequence[int]) -> InverterValues:
+    """Only WH and WH_SF of model 101/102/103 from its registers ID..WH_SF (27): the energy-only
+    poll's decoder (``SunSpecModbusMeter.read_energy``), with :func:`decode_inverter`'s checks
+    and the same ``wh``/``wh_sf``; every other point is None."""
+    if len(regs) < InverterOffset.WH_SF + 1 or regs[InverterOffset.ID] not in INVERTER_MODEL_IDS:
+        raise SunSpecLayoutError("registers do not start with an inverter model 101-103 "
+                                 "through WH_SF")
+    length = regs[InverterOffset.L]
+    if length < _INVERTER_MIN_LENGTH:
+        raise SunSpecLayoutError(f"inverter model too short for WH_SF: L={length}")
+    return InverterValues(model_id=regs[InverterOffset.ID], w_sf=None,
+                          wh=decode_acc32(regs[InverterOffset.WH], regs[InverterOffset.WH + 1]),
+                          wh_sf=decode_sunssf(regs[InverterOffset.WH_SF]))
+
+
 def decode_der_ac(regs: Sequence[int]) -> DerAcValues:
     """Model 701 from its registers, starting with the ID register; needs offsets 0..120
     (through TotWh_SF), which one read of 121 registers covers."""
