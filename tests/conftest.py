@@ -65,6 +65,7 @@ STARTS_PROCESSES = (
     "webui/test_webui_witness.py::test_regenerating_is_refused_until_a_cosigned_checkpoint",
     "webui/test_webui_witness.py::test_the_batches_and_ledger_pages_show_who_cosigned",
     "webui/test_webui_witness.py::test_a_first_report_without_a_witness_is_generated",
+    "webui/test_webui_translated.py::test_no_japanese_page_shows_a_key_or_an_english_code",
 )
 # ``make test`` runs the suite under pytest-xdist with ``--dist loadfile``: each file runs on
 # one worker, so a module-scoped fixture (a demo run, a 604-entry log, a built Go binary) is
