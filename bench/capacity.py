@@ -41,6 +41,7 @@ class Measured:
     bytes_per_reading: float  # SQLite growth per reading: entry, Merkle nodes, indexes
     bytes_per_reading_pg: float | None
     source: str  # which run, how many devices, when, under what load
+    devices: int | None = None  # devices in the backlog run: the size of log it verified
 
     def __post_init__(self) -> None:
         if self.worker_rate <= 0 or self.bytes_per_reading <= 0:
@@ -99,7 +100,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("municipality", 10_000, 1, "one log, one broker"),
     Scenario("prefecture", 500_000, 50, "50 municipal logs of 10,000 homes"),
     Scenario("large city (one log)", 100_000, 1,
-             "the size of the long benchmark run: the biggest single log planned"),
+             "the size `python -m bench.run --long` runs: the biggest single log planned"),
     Scenario("Japan", 3_000_000, 1_741,
              "1,741 municipal logs (average ~1,720 homes; the largest as the row above)"),
 )
@@ -172,19 +173,23 @@ def measured_from(results: Mapping[str, Any], long: Mapping[str, Any] | None) ->
         source = (f"`python -m bench.run --backlog-devices {long['long_sqlite_devices']}` "
                   f"({long['long_sqlite_devices']:,} devices × 48 readings, "
                   f"{long['long_sqlite_workers']} workers), {long.get('date', '?')}, load "
-                  f"{long.get('load_average_at_start', '?')} at start, "
-                  f"{long.get('load_average_at_end', '?')} at end, "
-                  f"{long.get('machine_cores', '?')} cores")
+                  f"{long.get('load_average_at_start', '?')} at start and "
+                  f"{long.get('load_average_at_end', '?')} at end"
+                  + (f" (during the run: {long['load_average_during']})"
+                     if long.get("load_average_during") else "")
+                  + f", {long.get('machine_cores', '?')} cores")
         return Measured(float(long["long_sqlite_readings_per_s_per_worker"]),
                         float(pg_rate) if pg_rate else None,
                         float(long["long_sqlite_bytes_per_reading"]),
-                        float(pg_bytes) if pg_bytes else None, source)
+                        float(pg_bytes) if pg_bytes else None, source,
+                        int(long["long_sqlite_devices"]))
     pg = results.get("bytes_per_reading_pg")
     return Measured(
         float(results["backlog_readings_per_s"]), None, float(results["bytes_per_reading"]),
         float(pg) if pg else None,
         f"`make bench` backlog ({results.get('backlog_devices', '?'):,} devices, 1 worker), "
-        f"{results.get('date', '?')}, load {results.get('load_average_at_start', '?')} at start")
+        f"{results.get('date', '?')}, load {results.get('load_average_at_start', '?')} at start",
+        int(results["backlog_devices"]) if results.get("backlog_devices") else None)
 
 
 def _size(b: float) -> str:
@@ -208,13 +213,22 @@ def render(rows: Sequence[Row], m: Measured, a: Assumptions,
         f"- Source: {m.source}.",
         f"- Backlog drained per worker: **{m.worker_rate:,.0f} readings/s** on SQLite"
         + (f", **{m.worker_rate_pg:,.0f}** on PostgreSQL" if m.worker_rate_pg else "")
-        + " (each worker checks, verifies and appends; receipts published).",
+        + " (each worker checks, verifies and appends; receipts published). That is the "
+        "run's rate divided by its workers, on a machine shared with other work (the load "
+        "above): a lower bound for a dedicated core.",
         f"- Store growth per reading: **{m.bytes_per_reading:,.0f} B** on SQLite"
         + (f", **{m.bytes_per_reading_pg:,.0f} B** on PostgreSQL" if m.bytes_per_reading_pg
            else "")
         + " (the entry, the Merkle interior nodes, the reading and cursor rows and their "
         "indexes; SQLite after a WAL checkpoint, PostgreSQL `pg_database_size`).",
     ]
+    biggest = max(r.scenario.homes // r.scenario.logs for r in rows)
+    if m.devices is None or m.devices < biggest:
+        out.append(
+            f"- **Not yet measured at the largest log planned**: the run had "
+            f"{m.devices or 0:,} devices, the largest log below has {biggest:,}; its "
+            f"per-log rows assume the per-worker rate and bytes per reading do not change "
+            f"with the log's size. Reproduce at full size with `python -m bench.run --long`.")
     if results:
         out.append(
             f"- For comparison, `make bench` ({results.get('date', '?')}): steady ingest "

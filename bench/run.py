@@ -24,6 +24,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -177,6 +178,32 @@ def run_long(devices: int, workers: int, postgres: bool, tmp: Path) -> dict[str,
     """The long backlog (``--long``): one town of ``devices`` × 48 readings, drained by
     ``workers`` workers on SQLite and then, with ``postgres``, on a fresh PostgreSQL database."""
     results: dict[str, Any] = {"long": True, **machine_info()}
+    loads: list[float] = []
+    done = threading.Event()
+
+    def sample_load() -> None:  # other work on the machine moves the figures: say how much
+        while not done.wait(10.0):
+            loads.append(os.getloadavg()[0])
+
+    sampler = threading.Thread(target=sample_load, daemon=True)
+    sampler.start()
+    try:
+        _long_stores(devices, workers, postgres, tmp, results)
+    finally:
+        done.set()
+        sampler.join()
+    results["load_average_at_end"] = round(os.getloadavg()[0], 2)
+    if loads:
+        results["load_average_during"] = (f"median {statistics.median(loads):.2f}, "
+                                          f"range {min(loads):.2f}–{max(loads):.2f}, "
+                                          f"1-min load average sampled every 10 s")
+    return results
+
+
+def _long_stores(devices: int, workers: int, postgres: bool, tmp: Path,
+                 results: dict[str, Any]) -> None:
+    """Generate the town once, then one backlog per store, each on a fresh store and its own
+    broker sessions; the figures go into ``results``."""
     with Mosquitto(tmp / "broker") as broker:
         town = _step(f"generate backlog town ({devices:,} devices × 48)",
                      lambda: make_town(devices, 48, seed=2, first=100_000))
@@ -192,8 +219,6 @@ def run_long(devices: int, workers: int, postgres: bool, tmp: Path) -> dict[str,
                                                            name=f"long-{lb}", workers=workers,
                                                            store_url=u))
                 results.update(long_backlog_figures(label, bl))
-    results["load_average_at_end"] = round(os.getloadavg()[0], 2)
-    return results
 
 
 def long_backlog_figures(label: str, bl: ingest.BacklogResult) -> dict[str, Any]:

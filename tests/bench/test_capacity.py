@@ -103,3 +103,5 @@ def test_document_is_generated_from_the_files(tmp_path: Path) -> None:
     assert "| Japan | 3,000,000 | 1,741 |" in text
     # 3,000,000 × 48 × 365 × 900 B
     assert f"{3_000_000 * 48 * 365 * 900 / 1e12:,.1f} TB" in text
+    # the run had 10,000 devices, the plan's largest log 100,000: the document says so
+    assert "Not yet measured at the largest log planned" in text
