@@ -311,15 +311,22 @@ CRASH_CHILD = Path(__file__).with_name("outbox_crash_child.py")
 def kill_outbox_child(path: Path, run: int, rng: random.Random,
                       *mode: str) -> list[list[str]]:
     """Run ``outbox_crash_child.py`` on the outbox at ``path``, SIGKILL it at a random instant
-    once it is working, and return the lines it printed before dying, split into words."""
+    once it is working (after its first commit), and return the lines it printed before dying,
+    split into words.
+
+    Unbuffered: ``communicate`` reads the pipe's file descriptor, so whatever a buffered
+    ``readline`` had read ahead was lost — on a loaded machine the first commit lines, which
+    then looked like lost or never-committed readings. Waiting for the first commit keeps a
+    loaded machine from spending every run before the child's first transaction."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     child = subprocess.Popen([sys.executable, str(CRASH_CHILD), str(path), str(run), *mode],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, bufsize=0)
     assert child.stdout is not None
     line = child.stdout.readline()
     assert line == b"READY\n", child.stderr.read() if child.stderr else line
+    first = child.stdout.readline()  # the first commit's first line
     time.sleep(rng.uniform(0.0, 0.06))
     child.send_signal(signal.SIGKILL)
     out, err = child.communicate(timeout=10)
     assert child.returncode == -signal.SIGKILL, err.decode()
-    return [ln.split() for ln in out.decode().splitlines()]
+    return [ln.split() for ln in (first + out).decode().splitlines()]
