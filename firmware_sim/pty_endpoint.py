@@ -4,6 +4,12 @@ Opens a pty pair in raw mode (no echo, no CR/LF translation, no signals from 0x0
 master side in a thread, and hands the slave's path to the agent as if it were /dev/ttyUSB0.
 Subclasses implement :meth:`PtyEndpoint.on_bytes` (and, for timing-delimited protocols such as
 Modbus RTU, :meth:`PtyEndpoint.on_idle`); a wake pipe makes :meth:`stop` prompt and idempotent.
+
+The path handed out (:attr:`PtyEndpoint.port`) is a symlink of our own to ``/dev/pts/N``,
+removed on :meth:`stop`: the kernel soon gives a freed ``/dev/pts/N`` to someone else (another
+simulator of a parallel test run), and an agent still polling the old path would open a foreign
+meter — or hold its exclusive lock so that the new owner's agent cannot ("Could not exclusively
+lock port").
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import contextlib
 import logging
 import os
 import select
+import shutil
+import tempfile
 import termios
 import threading
 import time
@@ -37,7 +45,9 @@ class PtyEndpoint:
         self._master: int | None = None
         self._slave: int | None = None
         self._wake: tuple[int, int] | None = None
-        self._port: str | None = None
+        self._port: str | None = None  # our symlink
+        self._device: str | None = None  # the /dev/pts/N it points at
+        self._link_dir: str | None = None
 
     # --- for subclasses -------------------------------------------------------------------
 
@@ -71,10 +81,17 @@ class PtyEndpoint:
 
     @property
     def port(self) -> str:
-        """The tty path the agent opens (the pty's slave side)."""
+        """The tty path the agent opens: a link to the pty's slave side, gone after stop()."""
         if self._port is None:
             raise RuntimeError(f"{self.thread_name} not started")
         return self._port
+
+    @property
+    def device(self) -> str:
+        """The pty's slave side itself (``/dev/pts/N``)."""
+        if self._device is None:
+            raise RuntimeError(f"{self.thread_name} not started")
+        return self._device
 
     def start(self) -> Self:
         if self._thread is not None:
@@ -83,7 +100,11 @@ class PtyEndpoint:
         tty.setraw(master)
         tty.setraw(slave)
         self._master, self._slave = master, slave
-        self._port = os.ttyname(slave)
+        self._device = os.ttyname(slave)
+        self._link_dir = tempfile.mkdtemp(prefix="eco-sim-pty-")
+        link = os.path.join(self._link_dir, "tty")
+        os.symlink(self._device, link)
+        self._port = link
         self._wake = os.pipe()
         self.on_start()
         self._stop.clear()
@@ -106,6 +127,9 @@ class PtyEndpoint:
                     os.close(fd)
         self._master = self._slave = None
         self._wake = None
+        if self._link_dir is not None:
+            shutil.rmtree(self._link_dir, ignore_errors=True)
+            self._link_dir = None
 
     def __enter__(self) -> Self:
         return self.start() if self._thread is None else self

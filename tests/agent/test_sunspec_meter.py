@@ -309,7 +309,7 @@ def test_crc_error_raises_and_next_read_recovers(
 ) -> None:
     inv = make_inverter(faults=Faults(corrupt_crc_fraction=1.0))
     meter = meters(inv.port)
-    with pytest.raises(MeterError, match=r"roof-pv.*/dev/pts/\d+.*CRC error"):
+    with pytest.raises(MeterError, match=r"roof-pv.*eco-sim-pty-.*/tty.*CRC error"):
         meter.read()
     inv.set_faults(Faults())
     assert meter.read().identity.serial == "SN-4500-7"

@@ -47,7 +47,8 @@ def test_the_aggregator_refuses_what_the_agent_refuses(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("extra", "why"), [
-    ("[ingest]\ngroup_mx = 64\n", r"\[ingest\]: unknown key 'group_mx' \(did you mean 'group_max'\?\)"),
+    ("[ingest]\ngroup_mx = 64\n",
+     r"\[ingest\]: unknown key 'group_mx' \(did you mean 'group_max'\?\)"),
     ("[witness]\nvkeys = []\n", r"unknown section \[witness\] \(did you mean '\[?witnesses"),
     ("[mqtt2]\n", r"unknown section \[mqtt2\]"),
 ])
