@@ -44,11 +44,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput, ProtocolError
-from eco_protocol.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
+from eco_protocol.merkle import (
+    consistency_proof,
+    consistency_subtrees,
+    inclusion_proof,
+    inclusion_subtrees,
+    leaf_hash,
+    root_hash,
+    root_subtrees,
+)
 from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint, parse_verifier_key
 
 from .errors import AggregatorError, ApiError, Rejected
-from .ledger import key_change_indexes
+from .ledger import key_change_indexes, stored_source
 from .registry import DEVICE_ID_RE
 from .store.interface import CheckpointRow, LedgerStore
 from .tiles import (
@@ -216,21 +224,30 @@ class LogApi:
                                     f"not yet in the tree of size {size}", "size")
             extra = {"device_id": device_id, "seq": seq}
         entry = self.store.entry(index)
-        proof = inclusion_proof(index, size, self.store.node)
+        proof = self._inclusion_path(index, size)
+        root = root_hash(size, stored_source(self.store, root_subtrees(size)))
         return json_response(200, {
-            "index": index, "size": size, "root_b64": b64encode(root_hash(size, self.store.node)),
+            "index": index, "size": size, "root_b64": b64encode(root),
             "leaf_hash_b64": b64encode(leaf_hash(entry)), "entry_b64": b64encode(entry),
             "proof_b64": [b64encode(h) for h in proof], **extra}, IMMUTABLE)
+
+    def _inclusion_path(self, index: int, size: int) -> list[bytes]:
+        """The proof's stored hashes read at once (Ledger.inclusion_proof's way)."""
+        return inclusion_proof(index, size,
+                               stored_source(self.store, inclusion_subtrees(index, size)))
 
     def _consistency(self, params: dict[str, str]) -> Response:
         new, _ = self._size(params, "new")
         old = _uint(params, "old")
         if old > new:
             raise ApiError(400, f"old={old} is larger than new={new}", "old")
-        proof = consistency_proof(old, new, self.store.node)
+        proof = consistency_proof(old, new,
+                                  stored_source(self.store, consistency_subtrees(old, new)))
+        old_root = root_hash(old, stored_source(self.store, root_subtrees(old)))
+        new_root = root_hash(new, stored_source(self.store, root_subtrees(new)))
         return json_response(200, {
-            "old": old, "new": new, "old_root_b64": b64encode(root_hash(old, self.store.node)),
-            "new_root_b64": b64encode(root_hash(new, self.store.node)),
+            "old": old, "new": new, "old_root_b64": b64encode(old_root),
+            "new_root_b64": b64encode(new_root),
             "proof_b64": [b64encode(h) for h in proof]}, IMMUTABLE)
 
     def _log_keys(self, params: dict[str, str]) -> Response:
@@ -240,7 +257,7 @@ class LogApi:
         size, _ = self._size(params, "size")
         indexes = [i for i in key_change_indexes(self.store) if i < size]
         changes = [{"index": i, "entry_b64": b64encode(self.store.entry(i)),
-                    "proof_b64": [b64encode(h) for h in inclusion_proof(i, size, self.store.node)]}
+                    "proof_b64": [b64encode(h) for h in self._inclusion_path(i, size)]}
                    for i in indexes]
         return json_response(200, {"size": size, "changes": changes})
 

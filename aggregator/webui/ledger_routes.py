@@ -25,13 +25,14 @@ from starlette.routing import Route
 from eco_protocol.coverage import EV, PV
 from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput
-from eco_protocol.merkle import inclusion_proof, leaf_hash, verify_inclusion
+from eco_protocol.merkle import inclusion_proof, inclusion_subtrees, leaf_hash, verify_inclusion
 from eco_protocol.methodology import JST
 
 from .. import operator
 from ..accounting import LedgerView
 from ..batches import BatchPlan, period_from_dates, plan_batch, report_anchor, write_report
 from ..errors import AggregatorError, ConfigError, Rejected
+from ..ledger import stored_source
 from ..programme import Programme
 from ..registry import DEVICE_ID_RE
 from ..store import LedgerStore
@@ -126,7 +127,8 @@ class LedgerRoutes(Pages):
             raise Rejected("not_yet")
         entry = store.entry(index)
         leaf = leaf_hash(entry)
-        path = inclusion_proof(index, row.size, store.node)
+        path = inclusion_proof(index, row.size,
+                               stored_source(store, inclusion_subtrees(index, row.size)))
         verify_inclusion(index, row.size, leaf, path, row.root)
         return {"index": index, "size": row.size, "leaf": leaf.hex(), "root": row.root.hex(),
                 "path": [h.hex() for h in path],
