@@ -42,6 +42,7 @@ class Measured:
     bytes_per_reading_pg: float | None
     source: str  # which run, how many devices, when, under what load
     devices: int | None = None  # devices in the backlog run: the size of log it verified
+    pg_source: str | None = None  # when the PostgreSQL figures come from another run
 
     def __post_init__(self) -> None:
         if self.worker_rate <= 0 or self.bytes_per_reading <= 0:
@@ -182,7 +183,7 @@ def measured_from(results: Mapping[str, Any], long: Mapping[str, Any] | None) ->
                         float(pg_rate) if pg_rate else None,
                         float(long["long_sqlite_bytes_per_reading"]),
                         float(pg_bytes) if pg_bytes else None, source,
-                        int(long["long_sqlite_devices"]))
+                        int(long["long_sqlite_devices"]), long.get("long_pg_measured"))
     pg = results.get("bytes_per_reading_pg")
     return Measured(
         float(results["backlog_readings_per_s"]), None, float(results["bytes_per_reading"]),
@@ -213,6 +214,7 @@ def render(rows: Sequence[Row], m: Measured, a: Assumptions,
         f"- Source: {m.source}.",
         f"- Backlog drained per worker: **{m.worker_rate:,.0f} readings/s** on SQLite"
         + (f", **{m.worker_rate_pg:,.0f}** on PostgreSQL" if m.worker_rate_pg else "")
+        + (f" (PostgreSQL from an earlier run: {m.pg_source})" if m.pg_source else "")
         + " (each worker checks, verifies and appends; receipts published). That is the "
         "run's rate divided by its workers, on a machine shared with other work (the load "
         "above): a lower bound for a dedicated core.",

@@ -221,6 +221,21 @@ def _long_stores(devices: int, workers: int, postgres: bool, tmp: Path,
                 results.update(long_backlog_figures(label, bl))
 
 
+def merge_long(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A long run without PostgreSQL (``--no-postgres``) written over a file that has a
+    PostgreSQL figure: keep that figure, and say which run (date, size, load) it came from."""
+    if any(k.startswith("long_pg_") for k in new):
+        return new
+    pg = {k: v for k, v in previous.items() if k.startswith("long_pg_")}
+    if not pg:
+        return new
+    during = previous.get("load_average_during")
+    pg["long_pg_measured"] = (f"{previous.get('date', '?')}, {pg.get('long_pg_devices', '?'):,} "
+                              f"devices, load {previous.get('load_average_at_start', '?')} at "
+                              f"start" + (f", during: {during}" if during else ""))
+    return {**new, **pg}
+
+
 def long_backlog_figures(label: str, bl: ingest.BacklogResult) -> dict[str, Any]:
     """One store's long-backlog figures, keys prefixed ``long_<label>_``."""
     p = f"long_{label}_"
@@ -430,8 +445,10 @@ def _main_long(args: argparse.Namespace) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
-    text = json.dumps(results, indent=2, sort_keys=True) + "\n"
-    print(text, end="")
+    print(json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False))
+    if out.exists():
+        results = merge_long(json.loads(out.read_text()), results)
+    text = json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     log.info("wrote %s", out)

@@ -105,3 +105,21 @@ def test_document_is_generated_from_the_files(tmp_path: Path) -> None:
     assert f"{3_000_000 * 48 * 365 * 900 / 1e12:,.1f} TB" in text
     # the run had 10,000 devices, the plan's largest log 100,000: the document says so
     assert "Not yet measured at the largest log planned" in text
+
+
+def test_a_sqlite_only_long_run_keeps_the_earlier_postgresql_figures() -> None:
+    from bench.run import merge_long
+
+    earlier = {"date": "d1", "load_average_at_start": 8.0, "long_pg_devices": 20_000,
+               "long_pg_readings_per_s_per_worker": 1867, "long_sqlite_devices": 20_000}
+    new = {"date": "d2", "long_sqlite_devices": 100_000,
+           "long_sqlite_readings_per_s_per_worker": 3000, "long_sqlite_bytes_per_reading": 865,
+           "long_sqlite_workers": 2}
+    merged = merge_long(earlier, new)
+    assert merged["long_sqlite_devices"] == 100_000 and merged["date"] == "d2"
+    assert merged["long_pg_readings_per_s_per_worker"] == 1867
+    assert merged["long_pg_measured"] == "d1, 20,000 devices, load 8.0 at start"
+    with_pg = {**new, "long_pg_devices": 100_000}
+    assert merge_long(earlier, with_pg) == with_pg  # a run with its own figure keeps it
+    m = measured_from({}, merged)
+    assert m.worker_rate_pg == 1867 and m.pg_source == merged["long_pg_measured"]
