@@ -162,7 +162,7 @@ def _status(config: AgentConfig) -> tuple[dict[str, Any], datetime | None]:
 
     key = load_device_key(config)
     device_id = device_id_of(public_key_raw(key))
-    from eco_protocol.methodology import day_of
+    from eco_protocol.encoding import day_of
 
     from .runner import clock_from_config, clock_known_unsynced
 
@@ -290,7 +290,7 @@ def _read_and_report(mc: MeterConfig, meter: Meter) -> int:
 def _sun_up(now: datetime) -> bool | None:
     """Whether the sun is up in Japan now (the programme's region; civil dawn to dusk at about
     35° N, wide enough for every season), None when it is twilight."""
-    from eco_protocol.methodology import JST
+    from eco_protocol.encoding import JST
 
     hour = now.astimezone(JST).hour
     if 8 <= hour < 16:

@@ -254,6 +254,9 @@ class Outbox:
                                          f"{mode}); the state directory must be on a local "
                                          "filesystem")
                     db.execute("PRAGMA synchronous=FULL")
+                    # a few hundred pending readings at most: 256 KiB of page cache instead of
+                    # SQLite's 2 MiB default keeps the agent small on a Pi (issue 16)
+                    db.execute("PRAGMA cache_size=-256")
                     db.executescript(_SCHEMA)
                 except sqlite3.DatabaseError as e:
                     if _is_environment(e):

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from eco_protocol.canonical import canonical_bytes
-from eco_protocol.encoding import parse_time
+from eco_protocol.encoding import day_of, parse_time
 from eco_protocol.errors import ProtocolError
-from eco_protocol.methodology import day_of
 from eco_protocol.records import Reading
 from eco_protocol.signing import entry_hash
 

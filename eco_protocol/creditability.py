@@ -19,14 +19,12 @@ import functools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
-from .encoding import parse_time
+from .encoding import JST, parse_time
 from .errors import MalformedRecord
 from .records import ENERGY_EXCUSING_FLAGS, Enrolment, Flag, MeterSpec, Quantity, Reading
-
-JST: Final = timezone(timedelta(hours=9), "JST")
 
 
 class Rule(enum.StrEnum):

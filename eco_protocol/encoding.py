@@ -10,9 +10,19 @@ import base64
 import binascii
 import functools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Final
 
 from .errors import MalformedRecord
+
+# Japan time: the scheme's days, months and fiscal years (docs/methodology.md); here rather than in
+# the methodology so that a device can name a day without importing the J-Credit arithmetic
+JST: Final = timezone(timedelta(hours=9), "JST")
+
+
+def day_of(moment: datetime) -> str:
+    """The JST calendar day of an instant, ``YYYY-MM-DD``."""
+    return moment.astimezone(JST).strftime("%Y-%m-%d")
 
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _HEX_RE = re.compile(r"[0-9a-f]*")

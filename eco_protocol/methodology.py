@@ -38,7 +38,8 @@ from fractions import Fraction
 from typing import Any, Final
 
 from .creditability import DEFAULT_RULES, CreditRules, parse_day
-from .creditability import JST as JST  # where the programme rules define it
+from .encoding import JST as JST  # days, months and fiscal years are Japan time
+from .encoding import day_of as day_of
 from .errors import InvalidInput, MalformedRecord
 from .programme_records import GRAMS_PER_TONNE as GRAMS_PER_TONNE
 from .programme_records import credits as credits  # the batch seal's totals must follow it
@@ -57,10 +58,6 @@ def fiscal_year(moment: datetime) -> int:
 
 def month_of(moment: datetime) -> str:
     return moment.astimezone(JST).strftime("%Y-%m")
-
-
-def day_of(moment: datetime) -> str:
-    return moment.astimezone(JST).strftime("%Y-%m-%d")
 
 
 def fiscal_year_of_month(month: str) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .creditability import JST
+from .encoding import JST
 from .errors import BadSignature, NoteError, ProofError, ProtocolError
 from .methodology import GRAMS_PER_TONNE
 from .note import ALG_COSIGNATURE_V1, parse_verifier_key, parse_witness_key

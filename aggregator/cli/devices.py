@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from eco_protocol.canonical import parse_json
-from eco_protocol.creditability import JST
-from eco_protocol.encoding import b64decode, format_time, parse_time
+from eco_protocol.encoding import JST, b64decode, format_time, parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.methodology import terms_problems
 
