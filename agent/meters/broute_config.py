@@ -7,9 +7,7 @@ Secrets are checked for shape only: messages give their length, never them.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -17,7 +15,14 @@ from eco_protocol.records import Quantity
 from eco_runtime.toml_section import Section, config_path
 
 from ..errors import ConfigError
-from .meter_config import BROUTE_KEYS, MQTT_METER_KEYS, MeterConfig, MeterProtocol, refuse_keys
+from .meter_config import (
+    BROUTE_KEYS,
+    MQTT_METER_KEYS,
+    BRouteConfig,
+    MeterConfig,
+    MeterProtocol,
+    refuse_keys,
+)
 
 #: SKSTACK-IP command families (agent.meters.skstack_codec.Family) and the ECHONET objects with
 #: the quantities each can meter (agent.meters.broute.TARGETS).
@@ -27,21 +32,6 @@ ECHONET_OBJECTS: Final[Mapping[str, tuple[Quantity, ...]]] = {
     "solar": (Quantity.PV_GENERATION, Quantity.GRID_EXPORT),
     "ev": (Quantity.EV_CHARGE,),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class BRouteConfig:
-    """The echonet-broute keys of a ``[[meters]]`` entry (agent.meters.broute). The B-route ID
-    and password never appear in ``repr``."""
-
-    broute_id: str = dataclasses.field(repr=False)
-    broute_password: str | None = dataclasses.field(default=None, repr=False)
-    broute_password_file: Path | None = None
-    family: str = "auto"  # one of BROUTE_FAMILIES
-    echonet_object: str = "smart_meter"  # one of ECHONET_OBJECTS
-    wisun_channel: int | None = None  # a cached scan result: all three or none
-    pan_id: int | None = None
-    meter_mac: str | None = None
 
 
 def parse_section(s: Section, mid: str, quantity: Quantity, protocol: MeterProtocol,

@@ -10,6 +10,7 @@ because each kind refuses the others'.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,8 @@ from eco_runtime.toml_section import Section
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from .broute_config import BRouteConfig
-    from .mqtt_config import MqttSourceConfig
+    # imported where used: the MQTT decoders (and decimal) cost RAM on a box with no MQTT meter
+    from .mqtt_devices import DeviceSpec
 
 
 class MeterProtocol(enum.StrEnum):
@@ -44,6 +45,45 @@ BROUTE_KEYS: Final = ("broute_id", "broute_password", "broute_password_file", "f
                       "echonet_object", "wisun_channel", "pan_id", "meter_mac")
 ALL_KEYS: Final = frozenset({"id", "quantity", "protocol", *SERIAL_KEYS, *MQTT_METER_KEYS,
                              *BROUTE_KEYS})
+
+
+@dataclass(frozen=True, slots=True)
+class BRouteConfig:
+    """The echonet-broute keys of a ``[[meters]]`` entry (agent.meters.broute). The B-route ID
+    and password never appear in ``repr``."""
+
+    broute_id: str = dataclasses.field(repr=False)
+    broute_password: str | None = dataclasses.field(default=None, repr=False)
+    broute_password_file: Path | None = None
+    family: str = "auto"  # one of BROUTE_FAMILIES
+    echonet_object: str = "smart_meter"  # one of ECHONET_OBJECTS
+    wisun_channel: int | None = None  # a cached scan result: all three or none
+    pan_id: int | None = None
+    meter_mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSourceConfig:
+    """Where an MQTT device (tasmota, shelly, openevse) publishes and which register to read.
+
+    ``broker`` None means the ``[uplink]`` broker with the uplink's username, password, TLS and
+    CA file (resolved by :func:`agent.config.parse_config`); an explicit broker gets its own
+    username and password and the uplink's CA file when it is ``mqtts://``."""
+
+    topic: str
+    stale_after_s: float
+    broker: str | None = None
+    channel: int | None = None
+    field: str | None = None
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+
+    def spec(self, protocol: MeterProtocol) -> DeviceSpec:
+        from .mqtt_devices import Device, DeviceSpec
+
+        return DeviceSpec(Device(protocol.value), self.topic, self.channel, self.field or "")
 
 
 @dataclass(frozen=True, slots=True)

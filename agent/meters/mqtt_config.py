@@ -8,49 +8,27 @@ and counter field, and how long silence is tolerated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from eco_protocol.records import Quantity
 from eco_runtime.broker_url import BrokerURLError, parse_broker_url
 from eco_runtime.toml_section import Section
 
 from ..errors import ConfigError
-from .meter_config import BROUTE_KEYS, SERIAL_KEYS, MeterConfig, MeterProtocol, refuse_keys
-
-if TYPE_CHECKING:
-    # imported where used: the MQTT decoders (and decimal) cost RAM on a box with no MQTT meter
-    from .mqtt_devices import DeviceSpec
+from .meter_config import (
+    BROUTE_KEYS,
+    SERIAL_KEYS,
+    MeterConfig,
+    MeterProtocol,
+    MqttSourceConfig,
+    refuse_keys,
+)
 
 # a device that says nothing for this long (wall seconds) is reported: 3 × Tasmota's default
 # TelePeriod (300 s), 5 × Shelly's once-a-minute energy notifications, 4 × OpenEVSE's 30 s
 DEFAULT_STALE_AFTER_S: Final = {MeterProtocol.TASMOTA: 900.0, MeterProtocol.SHELLY: 300.0,
                                 MeterProtocol.OPENEVSE: 120.0}
-
-
-@dataclass(frozen=True, slots=True)
-class MqttSourceConfig:
-    """Where an MQTT device (tasmota, shelly, openevse) publishes and which register to read.
-
-    ``broker`` None means the ``[uplink]`` broker with the uplink's username, password, TLS and
-    CA file (resolved by :func:`agent.config.parse_config`); an explicit broker gets its own
-    username and password and the uplink's CA file when it is ``mqtts://``."""
-
-    topic: str
-    stale_after_s: float
-    broker: str | None = None
-    channel: int | None = None
-    field: str | None = None
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-
-    def spec(self, protocol: MeterProtocol) -> DeviceSpec:
-        from .mqtt_devices import Device, DeviceSpec
-
-        return DeviceSpec(Device(protocol.value), self.topic, self.channel, self.field or "")
 
 
 def _broker_url(s: Section, key: str) -> str | None:

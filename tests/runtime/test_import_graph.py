@@ -1,5 +1,6 @@
-"""The aggregator's import graph (issue 15): no circle among its modules, subpackages included,
-and no import of the agent. Every import counts — at module level, inside a function, under
+"""The project's import graph (issue 15): no circle among its modules, subpackages included; the
+agent and the aggregator never import each other; the contract imports neither; no module takes
+another's private name. Every import counts — at module level, inside a function, under
 ``TYPE_CHECKING`` — because a lazy import is still a dependency (the CLI's modules once reached
 each other through function-level imports)."""
 
@@ -9,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "aggregator"
+PACKAGES = ("eco_protocol", "eco_runtime", "agent", "aggregator", "firmware_sim")
 
 
 def _name(path: Path) -> str:
@@ -17,7 +18,7 @@ def _name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {_name(p): p for p in PACKAGE.rglob("*.py")}
+MODULES = {_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
 
 
 def _targets(module: str, path: Path, node: ast.Import | ast.ImportFrom) -> list[str]:
@@ -72,12 +73,34 @@ def test_the_graph_sees_the_packages_modules() -> None:
     assert "aggregator.operator" in graph["aggregator.cli.devices"]  # "from .. import operator"
 
 
-def test_no_import_circle_in_the_aggregator() -> None:
+def test_no_import_circle_in_the_project() -> None:
     cycle = _cycle(_graph())
     assert cycle is None, " -> ".join(cycle or [])
 
 
-def test_the_aggregator_never_imports_the_agent() -> None:
-    offenders = {m: sorted(d for d in deps if d == "agent" or d.startswith("agent."))
-                 for m, deps in _graph().items()}
-    assert {m: d for m, d in offenders.items() if d} == {}
+def _imports_of(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    offenders = {m: sorted(d for d in deps if d.split(".")[0] in forbidden)
+                 for m, deps in _graph().items() if m.split(".")[0] == package}
+    return {m: d for m, d in offenders.items() if d}
+
+
+def test_the_agent_and_the_aggregator_never_import_each_other() -> None:
+    assert _imports_of("aggregator", ("agent",)) == {}
+    assert _imports_of("agent", ("aggregator", "firmware_sim")) == {}
+
+
+def test_the_contract_and_the_runtime_import_no_service() -> None:
+    services = ("agent", "aggregator", "firmware_sim")
+    assert _imports_of("eco_protocol", (*services, "eco_runtime")) == {}
+    assert _imports_of("eco_runtime", services) == {}
+
+
+def test_no_module_takes_another_modules_private_name() -> None:
+    found = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or
+                                                      node.module in MODULES):
+                found += [f"{module}: {a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert found == []
