@@ -156,7 +156,9 @@ def _backlog(scale: Scale, tmp: Path, broker: Mosquitto) -> ingest.BacklogResult
     sends up to 64 readings per message, so a day's backlog of one meter fits one)."""
     town = _step("generate backlog town",
                  lambda: make_town(scale.backlog_devices, 48, seed=2, first=100_000))
-    result: ingest.BacklogResult = _step("backlog", lambda: ingest.backlog(tmp, broker, town))
+    # 2 workers: issue 16's target (>= 4,000 readings/s) is stated for two workers on SQLite
+    result: ingest.BacklogResult = _step(
+        "backlog, 2 workers", lambda: ingest.backlog(tmp, broker, town, workers=2))
     return result
 
 
