@@ -33,6 +33,7 @@ from eco_protocol.keyfile import atomic_write, load_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
 from eco_protocol.note import parse_verifier_key
 from eco_runtime.broker_url import BrokerURLError, parse_broker_url
+from eco_runtime.toml_section import toml_string
 
 from .config import example_config, parse_config_text
 from .errors import ConfigError
@@ -110,23 +111,10 @@ def parse_snippet(text: str) -> Provisioning:
                         values["password"])
 
 
-def _toml_string(value: str) -> str:
-    """A TOML basic string (JSON's escapes are TOML's for these characters)."""
-    out = ['"']
-    for ch in value:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out) + '"'
-
-
 def _set_key(lines: list[str], section: str, key: str, value: str) -> None:
     """Set ``key = value`` in ``[section]``: replace the key's line, else its commented-out
     example (``# key = …``), else add it under the header; add the section if it is missing."""
-    line = f"{key} = {_toml_string(value)}"
+    line = f"{key} = {toml_string(value)}"
     start = next((i for i, text in enumerate(lines)
                   if (m := _HEADER_RE.match(text)) and m.group(1) == "[" and m.group(2) == section),
                  None)

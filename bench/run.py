@@ -365,6 +365,23 @@ def _agent_figures(scale: Scale, tmp: Path, broker: Mosquitto) -> dict[str, Any]
     return results
 
 
+def _timed_in_scratch(prefix: str, keep: bool,
+                      body: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """``body`` in a fresh temporary directory (removed after, unless ``keep``), its figures
+    with ``bench_seconds`` added."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    started = time.monotonic()
+    try:
+        results = body(tmp)
+    finally:
+        if keep:
+            log.info("kept %s", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small and fast: keeps the code working")
@@ -399,16 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     partial = args.ingest_only
     out = args.out or (None if partial else DEFAULT_OUT)
     readme = args.readme or (None if args.quick or partial else DEFAULT_README)
-    tmp = Path(tempfile.mkdtemp(prefix="eco-bench-"))
-    started = time.monotonic()
-    try:
-        results = run_ingest(scale, tmp) if partial else run(scale, tmp)
-    finally:
-        if args.keep:
-            log.info("kept %s", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    results = _timed_in_scratch(
+        "eco-bench-", args.keep,
+        lambda tmp: run_ingest(scale, tmp) if partial else run(scale, tmp))
     if partial:
         print(json.dumps(results, indent=2, sort_keys=True))
         if out is not None and out.exists():
@@ -437,16 +447,9 @@ def _main_long(args: argparse.Namespace) -> int:
                         format="%(asctime)s bench: %(message)s")
     logging.getLogger("aggregator").setLevel(logging.WARNING)
     out = args.out or DEFAULT_LONG_OUT
-    tmp = Path(tempfile.mkdtemp(prefix="eco-bench-long-"))
-    started = time.monotonic()
-    try:
-        results = run_long(devices, args.backlog_workers, not args.no_postgres, tmp)
-    finally:
-        if args.keep:
-            log.info("kept %s", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    results = _timed_in_scratch(
+        "eco-bench-long-", args.keep,
+        lambda tmp: run_long(devices, args.backlog_workers, not args.no_postgres, tmp))
     print(json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False))
     if out.exists():
         results = merge_long(json.loads(out.read_text()), results)

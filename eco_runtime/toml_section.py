@@ -97,4 +97,19 @@ def config_path(raw: str, base: Path | None) -> Path:
     return p
 
 
-__all__ = ["Section", "TomlSectionError", "config_path", "table"]
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string (JSON's escapes are TOML's for these characters): what
+    the enrolment page writes into an agent.toml snippet and ``eco-agent provision`` writes
+    back."""
+    out = ['"']
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
+
+
+__all__ = ["Section", "TomlSectionError", "config_path", "table", "toml_string"]

@@ -9,6 +9,8 @@ the aggregator keeps its hash only). The web UI prints it with a QR code of the 
 
 from __future__ import annotations
 
+from eco_runtime.toml_section import toml_string
+
 from ..config import Config
 
 # the devices' listener 'eco-aggregator broker-config' writes (its --tls-port default)
@@ -30,29 +32,17 @@ def devices_broker_url(cfg: Config, configured: str | None = None) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def _toml_string(value: str) -> str:
-    out = ['"']
-    for ch in value:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out) + '"'
-
-
 def agent_snippet(*, device_id: str, log_vkey: str, broker: str,
                   password: str | None) -> str:
     """The TOML the page shows and its QR code holds; ``eco-agent provision`` reads it."""
     lines = [f"# eco-agent provision: device {device_id}",
              "[device]",
-             f"log_key = {_toml_string(log_vkey)}",
+             f"log_key = {toml_string(log_vkey)}",
              "[uplink]",
-             f"broker = {_toml_string(broker)}",
-             f"username = {_toml_string(device_id)}"]
+             f"broker = {toml_string(broker)}",
+             f"username = {toml_string(device_id)}"]
     if password is not None:
-        lines.append(f"password = {_toml_string(password)}")
+        lines.append(f"password = {toml_string(password)}")
     return "\n".join(lines) + "\n"
 
 
