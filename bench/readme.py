@@ -109,7 +109,8 @@ ROWS: list[Row] = [
     ("`backlog_catchup`",
      lambda r: f"**{_g(r, 'backlog_catchup')} s** to drain {_g(r, 'backlog_readings'):,} "
                f"readings of {_g(r, 'backlog_devices'):,} devices with 2 `serve` workers on "
-               f"SQLite (**{_g(r, 'backlog_readings_per_s')}/s**), none lost; PostgreSQL and "
+               f"SQLite (**{_g(r, 'backlog_readings_per_s')}/s**), none lost; on PostgreSQL "
+               f"{_g(r, 'backlog_pg_catchup')} s ({_g(r, 'backlog_pg_readings_per_s')}/s); "
                "larger towns: the long run (`docs/capacity.md`)"
                + (" — scaled down (--quick)" if r.get("backlog_scaled_down") else ""),
      "≥ 4000/s", lambda r: r["backlog_readings_per_s"] >= 4000),
