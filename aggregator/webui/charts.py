@@ -7,7 +7,7 @@ container (``viewBox``, ``width="100%"``) and carries a ``<title>`` for screen r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -75,6 +75,35 @@ def _legend(series: Sequence[tuple[str, str]], x0: float, y: float) -> list[str]
     return out
 
 
+def _peak(series: Sequence[Series], n: int, stacked: bool) -> float:
+    """The tallest bar: the highest stack, or the highest single value side by side."""
+    if stacked:
+        return max((sum(max(0.0, s.values[i]) for s in series) for i in range(n)), default=0)
+    return max((max(0.0, v) for s in series for v in s.values), default=0)
+
+
+def _bars(series: Sequence[Series], i: int, label: str, x0: float, bar_w: float,
+          y: Callable[[float], float], *, stacked: bool, unit: str) -> list[str]:
+    """The ``<rect>`` of each series at label ``i``: stacked in one bar of ``bar_w`` from
+    ``x0``, or side by side within it; a bar too thin to see is left out."""
+    out = []
+    base = 0.0
+    for k, s in enumerate(series):
+        v = max(0.0, s.values[i])
+        if stacked:
+            y_top, y_bot, xb, wb = y(base + v), y(base), x0, bar_w
+            base += v
+        else:
+            wb = bar_w / len(series)
+            xb, y_top, y_bot = x0 + k * wb, y(v), y(0)
+        if y_bot - y_top > 0.05:
+            out.append(f'<rect x="{xb:.1f}" y="{y_top:.1f}" width="{wb:.1f}" '
+                       f'height="{y_bot - y_top:.1f}" fill="{s.colour}">'
+                       f"<title>{escape(label)} {escape(s.name)}: {escape(fmt(v))} "
+                       f"{escape(unit)}</title></rect>")
+    return out
+
+
 def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, unit: str,
               stacked: bool = True, width: int = 720, height: int = 220) -> str:
     """Bars per label; several series stacked (or side by side with ``stacked=False``)."""
@@ -88,11 +117,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, un
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
                      'font-size="13" fill="#777">–</text></svg>')
         return "".join(parts)
-    if stacked:
-        peak = max((sum(max(0.0, s.values[i]) for s in series) for i in range(n)), default=0)
-    else:
-        peak = max((max(0.0, v) for s in series for v in s.values), default=0)
-    ticks = nice_ticks(peak)
+    ticks = nice_ticks(_peak(series, n, stacked))
     ymax = ticks[-1] or 1.0
 
     def y(v: float) -> float:
@@ -109,22 +134,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, un
     every = max(1, math.ceil(n / max(1, plot_w // 64)))
     for i, label in enumerate(labels):
         x0 = left + i * slot + (slot - bar_w) / 2
-        base = 0.0
-        for k, s in enumerate(series):
-            v = max(0.0, s.values[i])
-            if stacked:
-                y_top, y_bot = y(base + v), y(base)
-                xb, wb = x0, bar_w
-                base += v
-            else:
-                wb = bar_w / len(series)
-                xb = x0 + k * wb
-                y_top, y_bot = y(v), y(0)
-            if y_bot - y_top > 0.05:
-                parts.append(f'<rect x="{xb:.1f}" y="{y_top:.1f}" width="{wb:.1f}" '
-                             f'height="{y_bot - y_top:.1f}" fill="{s.colour}">'
-                             f"<title>{escape(label)} {escape(s.name)}: {escape(fmt(v))} "
-                             f"{escape(unit)}</title></rect>")
+        parts.extend(_bars(series, i, label, x0, bar_w, y, stacked=stacked, unit=unit))
         if i % every == 0:
             parts.append(f'<text x="{x0 + bar_w / 2:.1f}" y="{height - bottom + 14}" '
                          f'text-anchor="middle" font-size="10" fill="#555">{escape(label)}'
@@ -151,11 +161,7 @@ def phone_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, 
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
                      f'font-size="{font_size}" fill="#777">–</text></svg>')
         return "".join(parts)
-    if stacked:
-        peak = max((sum(max(0.0, s.values[i]) for s in series) for i in range(n)), default=0)
-    else:
-        peak = max((max(0.0, v) for s in series for v in s.values), default=0)
-    ticks = nice_ticks(peak, 4)
+    ticks = nice_ticks(_peak(series, n, stacked), 4)
     ymax = ticks[-1] or 1.0
     char = font_size * 0.6  # an average digit's width
     left = 8 + char * max(len(fmt(t)) for t in ticks)
@@ -180,20 +186,7 @@ def phone_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, 
     every = max(1, math.ceil(widest / slot))
     for i, label in enumerate(labels):
         x0 = left + i * slot + (slot - bar_w) / 2
-        base = 0.0
-        for k, s in enumerate(series):
-            v = max(0.0, s.values[i])
-            if stacked:
-                y_top, y_bot, xb, wb = y(base + v), y(base), x0, bar_w
-                base += v
-            else:
-                wb = bar_w / len(series)
-                xb, y_top, y_bot = x0 + k * wb, y(v), y(0)
-            if y_bot - y_top > 0.05:
-                parts.append(f'<rect x="{xb:.1f}" y="{y_top:.1f}" width="{wb:.1f}" '
-                             f'height="{y_bot - y_top:.1f}" fill="{s.colour}">'
-                             f"<title>{escape(label)} {escape(s.name)}: {escape(fmt(v))} "
-                             f"{escape(unit)}</title></rect>")
+        parts.extend(_bars(series, i, label, x0, bar_w, y, stacked=stacked, unit=unit))
         # the last day always carries its label: it is the one a resident looks for
         if (n - 1 - i) % every == 0:
             parts.append(f'<text x="{x0 + bar_w / 2:.1f}" '
