@@ -216,6 +216,22 @@ class UpperLevels:
             lowest = self.lowest
             self._kept.update((w, h) for w, h in read.items() if w[0] >= lowest)
 
+    def read_through(self, wanted: Sequence[tuple[int, int]], in_transaction: bool,
+                     read: Callable[[list[tuple[int, int]]], dict[tuple[int, int], bytes]],
+                     where: object) -> dict[tuple[int, int], bytes]:
+        """Both backends' ``nodes``: ``wanted`` from memory where it may be (outside a
+        transaction), the rest by one batched ``read`` of the store, checked complete
+        (:func:`missing_nodes`) and, outside a transaction, kept."""
+        found, missing = ({}, list(wanted)) if in_transaction else self.split(wanted)
+        if not missing:
+            return found
+        got = read(missing)
+        missing_nodes(missing, got, where)
+        if not in_transaction:
+            self.keep(got)
+        found.update(got)
+        return found
+
 
 def missing_nodes(wanted: Sequence[tuple[int, int]], found: dict[tuple[int, int], bytes],
                   where: object) -> None:

@@ -44,7 +44,6 @@ from .interface import (
     UpperLevels,
     blob,
     device_upsert,
-    missing_nodes,
     storable_text,
 )
 from .url import redact
@@ -292,8 +291,10 @@ class PostgresStore:
     def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         # in a transaction (a writer, or a check before signing) every hash from the store;
         # outside one (proofs served to readers), the upper levels kept from earlier reads
-        committed = not self._nesting.depth
-        found, missing = self._upper.split(wanted) if committed else ({}, list(wanted))
+        return self._upper.read_through(wanted, bool(self._nesting.depth), self._read_nodes,
+                                        self.location)
+
+    def _read_nodes(self, missing: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         leaves = sorted({i for level, i in missing if level == 0})
         inner = sorted({(level, i) for level, i in missing if level != 0})
         read: dict[tuple[int, int], bytes] = {}
@@ -308,11 +309,7 @@ class PostgresStore:
                     ([lv for lv, _ in inner], [i for _, i in inner])).fetchall():
                 read[(int(level), int(i))] = blob(
                     h, f"interior hash (level {level}, index {i})")
-        missing_nodes(missing, read, self.location)
-        if committed:  # kept (see UpperLevels)
-            self._upper.keep(read)
-        found.update(read)
-        return found
+        return read
 
     # --- devices and readings -------------------------------------------------------------
 

@@ -27,7 +27,6 @@ from .interface import (
     UpperLevels,
     blob,
     device_upsert,
-    missing_nodes,
 )
 
 SCHEMA_VERSION = "1"
@@ -219,10 +218,10 @@ class SqliteStore:
     def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         # in a transaction (a writer, or a check before signing) every hash from the store;
         # outside one (proofs served to readers), the upper levels kept from earlier reads
-        committed = not self._db.in_transaction
-        found, missing = self._upper.split(wanted) if committed else ({}, list(wanted))
-        if not missing:
-            return found
+        return self._upper.read_through(wanted, self._db.in_transaction, self._read_nodes,
+                                        self.path)
+
+    def _read_nodes(self, missing: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         pairs = sorted(set(missing))
         # one statement; SQLite scans the listed pairs and looks each up by primary key
         # (the leaf hashes of level 0 live with the entries)
@@ -235,11 +234,7 @@ class SqliteStore:
             read[(int(level), int(i))] = blob(
                 h, f"the leaf hash of entry {i}" if level == 0
                 else f"interior hash (level {level}, index {i})")
-        missing_nodes(missing, read, self.path)
-        if committed:  # kept (see UpperLevels)
-            self._upper.keep(read)
-        found.update(read)
-        return found
+        return read
 
     # --- devices and readings -------------------------------------------------------------
 
