@@ -75,6 +75,7 @@ class ReportResult:
     evidence_readings: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     demonstration: bool = False
+    witnesses_signed: tuple[str, ...] = ()  # the known witnesses whose cosignatures verified
 
 
 def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
@@ -185,6 +186,7 @@ def _check_log_key(report: Mapping[str, Any], log_vkey: str, witness_vkeys: Sequ
         raise ReportProblem(f"checkpoint: {e}") from e
     res.checks.append(f"checkpoint signed by the log key (size {cp.size}, witnesses: "
                       f"{', '.join(witnesses) or 'none'})")
+    res.witnesses_signed = witnesses
     chain = _key_chain(changes, pinned, report_key, cp)
     if len(chain.keys) > 1:
         res.checks.append(f"{len(chain.keys) - 1} log key change(s) included, each signed by "
