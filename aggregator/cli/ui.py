@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -27,19 +26,22 @@ from typing import TYPE_CHECKING, Any
 from .. import operator
 from ..config import Config, load_config
 from ..errors import ConfigError, Rejected
+from ..http_api import parse_listen
 from ..store import open_store
-from .common import print_json, wait_for_signal
+from .common import print_json, serve_until_signal
 
 if TYPE_CHECKING:
     from ..webui.server import UiServer
 
 
 def _listen(text: str, what: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
+    """:func:`~aggregator.http_api.parse_listen`, with the web UI's flag and example in its
+    message (and, as a bad flag, a configuration error)."""
+    try:
+        return parse_listen(text)
+    except Rejected:
         raise ConfigError(f"{what} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8081 (port 0: "
-                          "any free port)")
-    return host.strip("[]"), int(port)
+                          "any free port)") from None
 
 
 def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
@@ -92,11 +94,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
                       args.secure_cookies, "--listen", tuple(args.trusted_proxy),
                       args.online_clock, args.device_broker)
     assert server is not None
-    print(json.dumps({"url": server.url}), flush=True)
-    try:
-        wait_for_signal()
-    finally:
-        server.stop()
+    serve_until_signal(server)
     return 0
 
 
