@@ -493,8 +493,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "resident.qr_valid": ("QRコードの有効期限は {m} 分です。期限が切れたらページを開き直してください。",
                           "The code is valid for {m} minutes; reload the page for a new one."),
     "resident.qr_link": ("（QRコードのリンク）", "(the QR code's link)"),
-    "resident.history": ("日別の削減量", "History by day"),
-    "resident.pseudonym": ("台帳上のあなたの世帯ID:", "Your household's pseudonym in the ledger:"),
     # the resident's page on a phone (issue 17): no operator words, reasons as plain sentences
     "app.name_resident": ("エコポイント わが家のページ", "Eco-points: my household"),
     "app.footer_resident": ("ポイントは、お宅の計測器が送った署名付きの計測値から計算しています。ご不明な点は市役所の担当窓口へお問い合わせください。",
