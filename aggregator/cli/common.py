@@ -7,7 +7,7 @@ import json
 import signal
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eco_protocol.encoding import format_time
 
@@ -48,8 +48,20 @@ def on_stop_signal() -> threading.Event:
     return stop
 
 
-def wait_for_signal() -> None:
-    """Block until SIGTERM or SIGINT (``http``, ``ui``: the servers run in threads)."""
-    stop = on_stop_signal()
-    while not stop.wait(1.0):
-        pass
+class _Server(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+def serve_until_signal(server: _Server) -> None:
+    """``http``, ``ui``: print the started server's ``{"url": ...}`` line, block until SIGTERM or
+    SIGINT (the server runs in threads), then stop it."""
+    print(json.dumps({"url": server.url}), flush=True)
+    try:
+        stop = on_stop_signal()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.stop()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from typing import Any
 
@@ -14,7 +13,7 @@ from ..config import Config, load_config
 from ..errors import ConfigError
 from ..http_api import ApiConfig, ApiServer, parse_listen
 from ..store import Backend, LedgerStore, SqliteStore, open_store
-from .common import on_stop_signal, open_ledger, print_json, wait_for_signal
+from .common import on_stop_signal, open_ledger, print_json, serve_until_signal
 from .programme import programme_rules
 from .ui import add_ui_options, start_ui
 
@@ -85,11 +84,7 @@ def cmd_http(args: argparse.Namespace) -> int:
         raise ConfigError("the ledger has no log key yet; run 'eco-aggregator init'")
     api = start_http(cfg, log_vkey, args.listen)
     assert api is not None
-    print(json.dumps({"url": api.url}), flush=True)
-    try:
-        wait_for_signal()
-    finally:
-        api.stop()
+    serve_until_signal(api)
     return 0
 
 
