@@ -17,10 +17,9 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from .encoding import JST
+from .encoding import JST, parse_time
 from .errors import BadSignature, NoteError, ProofError, ProtocolError
 from .methodology import GRAMS_PER_TONNE
 from .note import ALG_COSIGNATURE_V1, parse_verifier_key, parse_witness_key
@@ -258,14 +257,11 @@ def witness_key_instead_of_log_key(vkey: str, lang: str = "en") -> str | None:
             "--log-key.")
 
 
-def _jst(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(JST)
-
-
 def period_jst(start: str, end: str) -> str:
     """``2026-11-22 00:00 → 2026-11-23 00:00 JST``: the half-open period as people in Japan
     read it (the report stores UTC)."""
-    a, b = _jst(start), _jst(end)
+    a = parse_time(start, "period.start").astimezone(JST)
+    b = parse_time(end, "period.end").astimezone(JST)
     return f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} JST"
 
 
