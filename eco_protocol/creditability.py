@@ -158,16 +158,13 @@ class CreditRules:
 
     @property
     def crediting_start(self) -> datetime | None:
-        return None if self.registered is None else jst_midnight(parse_day(self.registered, ""))
+        return _crediting_window(self.registered, self.crediting_until, self.crediting_years)[0]
 
     @property
     def crediting_end(self) -> datetime:
         """The instant crediting stops: the earlier of registration + years and the day after
         ``crediting_until``."""
-        end = parse_day(self.crediting_until, "rules.crediting_until") + timedelta(days=1)
-        if self.registered is not None:
-            end = min(end, add_years(parse_day(self.registered, ""), self.crediting_years))
-        return jst_midnight(end)
+        return _crediting_window(self.registered, self.crediting_until, self.crediting_years)[1]
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -286,10 +283,15 @@ def _before_cursor(reading: Reading, enrolment: Enrolment, rules: CreditRules
 
 
 @functools.lru_cache(maxsize=64)
-def _crediting_bounds(rules: CreditRules) -> tuple[datetime | None, datetime]:
-    """``rules.crediting_start`` and ``crediting_end``, worked out once per rule set instead of
-    once per reading (each is a date parse; CreditRules is frozen, so they never change)."""
-    return rules.crediting_start, rules.crediting_end
+def _crediting_window(registered: str | None, crediting_until: str,
+                      crediting_years: int) -> tuple[datetime | None, datetime]:
+    """:attr:`CreditRules.crediting_start` and ``crediting_end`` from the three rules they read,
+    worked out once per rule set instead of once per reading (each is a date parse)."""
+    start = None if registered is None else jst_midnight(parse_day(registered, ""))
+    end = parse_day(crediting_until, "rules.crediting_until") + timedelta(days=1)
+    if registered is not None:
+        end = min(end, add_years(parse_day(registered, ""), crediting_years))
+    return start, jst_midnight(end)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -337,7 +339,7 @@ def _after_cursor(reading: Reading, rules: CreditRules, excused: bool, enrolment
     if start < joined:
         return Exclusion(Rule.BEFORE_JOINING, f"starts {reading.start}, before the member "
                                               f"joined ({_utc(joined)})")
-    first, last = _crediting_bounds(rules)
+    first, last = rules.crediting_start, rules.crediting_end
     if (first is not None and start < first) or end > last:
         return Exclusion(Rule.OUTSIDE_CREDITING_PERIOD,
                          f"{reading.start}..{reading.end} is outside "
