@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,7 @@ from ..errors import ConfigError, Rejected
 from ..mosquitto import BrokerAuth, TlsListener, broker_config
 from ..operator import Actor, reissue_broker_login, restore_device_login
 from ..registry import DEVICE_ID_RE
-from ..store import open_store
+from ..store import LedgerStore, open_store
 from .common import print_json
 
 if TYPE_CHECKING:
@@ -77,28 +77,29 @@ def _enrolled_device(cfg: Config, device_id: str) -> None:
         store.close()
 
 
-def cmd_broker_password(args: argparse.Namespace) -> int:
-    """Audited like enrol and revoke (a new password is a new way in): the record, refused
-    attempts included, goes to the operator audit trail (:mod:`aggregator.operator`)."""
+def _device_login(args: argparse.Namespace,
+                  act: Callable[[Config, LedgerStore, Actor, str], dict[str, str]]
+                  ) -> dict[str, str]:
+    """An operator's audited action on one device's broker login (password, restore)."""
     cfg = load_config(args.config)
     store = open_store(cfg)
     try:
-        login = reissue_broker_login(cfg, store, Actor.cli(), args.device_id)
+        return act(cfg, store, Actor.cli(), args.device_id)
     finally:
         store.close()
+
+
+def cmd_broker_password(args: argparse.Namespace) -> int:
+    """Audited like enrol and revoke (a new password is a new way in): the record, refused
+    attempts included, goes to the operator audit trail (:mod:`aggregator.operator`)."""
+    login = _device_login(args, reissue_broker_login)
     print_json({"device_id": args.device_id, **login})
     return 0
 
 
 def cmd_broker_restore(args: argparse.Namespace) -> int:
     """Undo serve's flood cut-off for one device (audited; the old password works again)."""
-    cfg = load_config(args.config)
-    store = open_store(cfg)
-    try:
-        out = restore_device_login(cfg, store, Actor.cli(), args.device_id)
-    finally:
-        store.close()
-    print_json(out)
+    print_json(_device_login(args, restore_device_login))
     return 0
 
 
