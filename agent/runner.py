@@ -188,8 +188,6 @@ class _MeterSlot:
     # be ahead of it by energy-only snapshots, which are forgotten when the next full read
     # finds another identity. The outbox stores this one.
     verified: interval.MeterState | None = None
-    # read the identity at the next poll: at start, and after a failure or a new reader
-    need_identity: bool = True
     # the meter's energy-register-only read, if it has one (EnergyRegisterMeter)
     read_energy: Callable[[], Snapshot] | None = None
 
@@ -246,30 +244,29 @@ class Agent:
         return sign_record(record, self.key)
 
     def _energy_only(self, slot: _MeterSlot, t: int) -> bool:
-        """Whether this poll may read the energy register alone: the identity was read since
-        the reader opened, and the snapshot stays in the interval of the previous one (the
-        first poll after a boundary, the one that closes an interval, reads the identity)."""
+        """Whether this poll may read the energy register alone: the previous poll read this
+        reader without failing (``failing`` is cleared only by a read, so the identity was read
+        since), and the snapshot stays in the interval of the previous one (the first poll
+        after a boundary, the one that closes an interval, reads the identity)."""
         st = slot.state
-        return (slot.read_energy is not None and not slot.need_identity and st is not None
+        return (slot.read_energy is not None and slot.failing is None and st is not None
                 and slot.verified is not None and st.last_t < t
                 and st.last_t // self.params.interval_s == t // self.params.interval_s)
 
     def _read(self, slot: _MeterSlot, t: int) -> tuple[Snapshot, bool]:
         """One snapshot of the slot's meter and whether its identity was read (not cached)."""
+        energy_only = slot.meter is not None and self._energy_only(slot, t)  # not a new reader
         if slot.meter is None:
             meter = slot.meter = self._meter_factory(slot.config)
             slot.read_energy = (meter.read_energy if isinstance(meter, EnergyRegisterMeter)
                                 else None)
-            slot.need_identity = True
-        if self._energy_only(slot, t):
+        if energy_only:
             assert slot.read_energy is not None and slot.state is not None
             snap = slot.read_energy()
             if snap.register_wh >= slot.state.last_wh:
                 return snap, False
             # the register went back: a reset, a rollover or another meter; ask who it is
-        snap = slot.meter.read()
-        slot.need_identity = False
-        return snap, True
+        return slot.meter.read(), True
 
     def poll_once(self) -> CycleResult:
         """Read every meter once and commit whatever intervals completed, in one transaction.
@@ -295,7 +292,6 @@ class Agent:
                 try:
                     snap, identified = self._read(slot, int(t))
                 except MeterError as e:
-                    slot.need_identity = True
                     result.errors[mid] = str(e)
                     if slot.failing is None:
                         log.warning("%s (will keep trying every poll)", e)
