@@ -7,7 +7,6 @@ once the group is durable. Benchmarks and tests drive it directly.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from eco_protocol.records import (
 )
 from eco_protocol.records import ReceiptStatus as S
 from eco_protocol.signing import sign_record
+from eco_protocol.topics import readings_device
 
 from .checks import (
     Accept,
@@ -59,13 +59,6 @@ from .rejection_budget import RejectionBudget
 from .store.interface import DeviceRow, ReadingRow
 
 log = logging.getLogger(__name__)
-
-TOPIC_RE = re.compile(r"^eco/v1/([0-9a-f]{32})/readings$")
-
-
-def receipts_topic(device_id: str) -> str:
-    return f"eco/v1/{device_id}/receipts"
-
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -196,11 +189,10 @@ class Intake:
         return [self._receipt(m, items) for m, items in zip(prepared, judged, strict=True)]
 
     def _prepare(self, topic: str, payload: bytes, window: TimeWindow) -> _Message:
-        m = TOPIC_RE.match(topic)
-        if m is None:
+        device_id = readings_device(topic)
+        if device_id is None:
             return _Message(None, problem=f"topic {topic!r} is not eco/v1/<device_id>/"
                                           "readings; message dropped")
-        device_id = m.group(1)
         admitted, log_it = self._admit(device_id)
         if not admitted:
             reason = (f"rate_limited: more than {self.limits.rate_per_device:g} messages/s "

@@ -20,8 +20,8 @@ from aggregator.device_topics import (
     shared_readings,
 )
 from aggregator.errors import ConfigError
-from aggregator.intake import TOPIC_RE
 from aggregator.mosquitto import BrokerAuth, broker_config
+from eco_protocol.topics import readings_device
 
 DEV = "0123456789abcdef0123456789abcdef"
 
@@ -30,11 +30,10 @@ def test_the_aggregator_names_device_topics_with_the_prefix_and_reads_the_id_wit
     assert shared_readings("dev/", "agg-1") == "$share/agg-1/dev/eco/v1/+/readings"
     assert shared_readings("", "agg-1") == "$share/agg-1/eco/v1/+/readings"
     assert on_broker("dev/", f"eco/v1/{DEV}/receipts") == f"dev/eco/v1/{DEV}/receipts"
-    m = TOPIC_RE.match(from_broker("dev/", f"dev/eco/v1/{DEV}/readings"))
-    assert m is not None and m.group(1) == DEV
+    assert readings_device(from_broker("dev/", f"dev/eco/v1/{DEV}/readings")) == DEV
     # a topic outside the prefix stays what it is, and intake refuses it
     assert from_broker("dev/", f"eco/v1/{DEV}/readings") == f"eco/v1/{DEV}/readings"
-    assert TOPIC_RE.match(from_broker("dev/", f"other/eco/v1/{DEV}/readings")) is None
+    assert readings_device(from_broker("dev/", f"other/eco/v1/{DEV}/readings")) is None
 
 
 @pytest.mark.parametrize("bad", ["dev", "$dev/", "de+v/", "#/", "/", "dev//", "a b/"])
