@@ -5,15 +5,11 @@ identity was read.
 
 The runner is driven with an in-memory meter that has both reads (like
 :class:`tests.agent.agent_testkit.SimMeter`); the SunSpec reader's ``read_energy`` is tested on
-firmware_sim's server behind RTU-over-TCP, as in ``test_sunspec_swap``.
+firmware_sim's server behind RTU-over-TCP, in ``test_sunspec_swap``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +23,6 @@ from agent.runner import Agent, build_agent
 from eco_protocol.keyfile import load_or_create_private_key
 from firmware_sim import sunspec_registers as sr
 from tests.agent.agent_testkit import T0, write_config
-from tests.agent.test_sunspec_swap import RtuOverTcp, _server
 
 P = 1800
 POLL = 60
@@ -173,42 +168,6 @@ def test_the_outbox_stores_only_states_whose_identity_was_read(tmp_path: Path) -
 
 
 # --- the SunSpec reader --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def device() -> Iterator[tuple[RtuOverTcp, str]]:
-    dev = RtuOverTcp(_server("SN-A", 1_000_000))
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-        thread = threading.Thread(target=dev.serve, args=(listener,), daemon=True)
-        thread.start()
-        yield dev, f"socket://127.0.0.1:{listener.getsockname()[1]}"
-        with contextlib.suppress(OSError):
-            listener.close()
-        thread.join(5)
-
-
-def test_sunspec_read_energy_reads_the_inverter_model_up_to_wh_sf(
-        device: tuple[RtuOverTcp, str]) -> None:
-    dev, url = device
-    meter = SunSpecModbusMeter("pv1", url, timeout_s=2.0)
-    try:
-        first = meter.read_energy()  # nothing read yet: a full read
-        assert (first.identity.serial, first.register_wh) == ("SN-A", 1_000_000)
-        dev.requests.clear()
-        dev.server = _server("SN-A", 1_000_250)
-        energy = meter.read_energy()
-        assert (energy.register_wh, energy.wrap_wh) == (1_000_250, first.wrap_wh)
-        assert energy.identity == first.identity
-        assert dev.requests == [(40070, 27)]  # the inverter model through WH_SF, no model 1
-        # another device: read_energy does not know (the runner's full reads do)
-        dev.server = _server("SN-B", 40)
-        assert meter.read_energy().identity == first.identity
-        assert meter.read().identity.serial == "SN-B"
-        assert meter.read_energy().identity.serial == "SN-B"
-    finally:
-        meter.close()
 
 
 @pytest.mark.parametrize("wh, wh_sf", [(1_000_250, 0), (123_456, 1), (0, 0), (5, -1)])

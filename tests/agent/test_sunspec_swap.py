@@ -1,6 +1,7 @@
 """The SunSpec reader reads model 1 with the energy in one request and decodes it only when its
 registers change: a swapped inverter must still be reported under its own identity at once, and
-a device that refuses a read spanning two models must still be read.
+a device that refuses a read spanning two models must still be read; ``read_energy`` (the
+runner's polls between interval boundaries, test_energy_only_polls) reads the inverter model alone.
 
 The device is firmware_sim's :class:`SunSpecServer` behind RTU-over-TCP, which the reader opens
 as ``socket://`` exactly like a serial port; the test swaps the server behind the socket.
@@ -70,7 +71,8 @@ def device() -> Iterator[tuple[RtuOverTcp, str]]:
         thread = threading.Thread(target=dev.serve, args=(listener,), daemon=True)
         thread.start()
         yield dev, f"socket://127.0.0.1:{listener.getsockname()[1]}"
-        listener.close()
+        with contextlib.suppress(OSError):
+            listener.close()
         thread.join(5)
 
 
@@ -107,5 +109,27 @@ def test_a_device_refusing_spanning_reads_is_read_model_by_model(
         snap = meter.read()
         assert (snap.identity.serial, snap.register_wh) == ("SN-B", 40)
         assert dev.requests == [(40002, 68), (40070, 52)]  # no spanning read is tried again
+    finally:
+        meter.close()
+
+
+def test_sunspec_read_energy_reads_the_inverter_model_up_to_wh_sf(
+        device: tuple[RtuOverTcp, str]) -> None:
+    dev, url = device
+    meter = SunSpecModbusMeter("pv1", url, timeout_s=2.0)
+    try:
+        first = meter.read_energy()  # nothing read yet: a full read
+        assert (first.identity.serial, first.register_wh) == ("SN-A", 1_000_000)
+        dev.requests.clear()
+        dev.server = _server("SN-A", 1_000_250)
+        energy = meter.read_energy()
+        assert (energy.register_wh, energy.wrap_wh) == (1_000_250, first.wrap_wh)
+        assert energy.identity == first.identity
+        assert dev.requests == [(40070, 27)]  # the inverter model through WH_SF, no model 1
+        # another device: read_energy does not know (the runner's full reads do)
+        dev.server = _server("SN-B", 40)
+        assert meter.read_energy().identity == first.identity
+        assert meter.read().identity.serial == "SN-B"
+        assert meter.read_energy().identity.serial == "SN-B"
     finally:
         meter.close()
