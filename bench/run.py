@@ -176,12 +176,18 @@ def run_ingest(scale: Scale, tmp: Path) -> dict[str, Any]:
     machine.REFERENCE_SECONDS = scale.reference_s
     results: dict[str, Any] = {"quick": scale.quick, **machine_info()}
     with Mosquitto(tmp / "broker") as broker:
-        town = _step("generate ingest town",
-                     lambda: make_town(scale.ingest_devices, 64, seed=1))
-        samples = verify_samples(town, 4000)
-        results.update(ingest_figures([_ingest_round(k, scale, tmp, broker, town, samples)
-                                       for k in range(scale.rounds)]))
+        results.update(_ingest_rounds(scale, tmp, broker)[1])
     return results
+
+
+def _ingest_rounds(scale: Scale, tmp: Path,
+                   broker: Mosquitto) -> tuple[Samples, dict[str, Any]]:
+    """The ingest town, ``scale.rounds`` rounds of it and their figures; the verify samples
+    too, the reference the later benchmarks measure against."""
+    town = _step("generate ingest town", lambda: make_town(scale.ingest_devices, 64, seed=1))
+    samples = verify_samples(town, 4000)
+    rounds = [_ingest_round(k, scale, tmp, broker, town, samples) for k in range(scale.rounds)]
+    return samples, ingest_figures(rounds)
 
 
 def run_long(devices: int, workers: int, postgres: bool, tmp: Path) -> dict[str, Any]:
@@ -280,13 +286,8 @@ def run(scale: Scale, tmp: Path) -> dict[str, Any]:
     machine.REFERENCE_SECONDS = scale.reference_s
     results: dict[str, Any] = {"quick": scale.quick, **machine_info()}
     with Mosquitto(tmp / "broker") as broker:
-        town = _step("generate ingest town",
-                     lambda: make_town(scale.ingest_devices, 64, seed=1))
-        samples = verify_samples(town, 4000)
-
-        rounds = [_ingest_round(k, scale, tmp, broker, town, samples)
-                  for k in range(scale.rounds)]
-        results.update(ingest_figures(rounds))
+        samples, figures = _ingest_rounds(scale, tmp, broker)
+        results.update(figures)
 
         ledger = AggregatorDir(tmp / "w1-0", "w1-0", broker.url).ledger()
         try:
