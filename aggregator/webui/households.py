@@ -39,13 +39,23 @@ def _statuses(state: UiState, store: LedgerStore,
                                  state.ui.offline_after)
 
 
+def _require_enrolled(view: LedgerView, household: str) -> None:
+    if household not in {e.household for _, e in view.enrolments.values()}:
+        raise HTTPException(404)
+
+
+def require_enrolled(state: UiState, household: str) -> None:
+    """404 unless ``household`` has an enrolled device; nothing else is computed."""
+    with state.store() as store, state.view(store) as view:
+        _require_enrolled(view, household)
+
+
 def household_data(state: UiState, household: str,
                    slots: int = 96) -> tuple[views.HouseholdPage, Programme | None]:
     """The household's page data (404 unless it has an enrolled device) and the programme."""
     programme, _ = programme_or_none(state)
     with state.store() as store, state.view(store) as view:
-        if household not in {e.household for _, e in view.enrolments.values()}:
-            raise HTTPException(404)
+        _require_enrolled(view, household)
         page = views.household_page(view, programme, household,
                                     _statuses(state, store, view), slots)
     return page, programme
@@ -84,4 +94,5 @@ def redeem(state: UiState, actor: operator.Actor, household: str,
         return None, str(e)
 
 
-__all__ = ["household_charts", "household_data", "programme_or_none", "redeem"]
+__all__ = ["household_charts", "household_data", "programme_or_none", "redeem",
+           "require_enrolled"]

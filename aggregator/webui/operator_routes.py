@@ -41,7 +41,13 @@ from . import views
 from .auth import Role
 from .charts import COLOURS, Series, bar_chart, share_bar
 from .common import DATE_RE, Pages
-from .households import household_charts, household_data, programme_or_none, redeem
+from .households import (
+    household_charts,
+    household_data,
+    programme_or_none,
+    redeem,
+    require_enrolled,
+)
 from .ingest_view import ingest_panel, suspended_rows
 from .provisioning import agent_snippet, devices_broker_url
 from .qr import qr_svg
@@ -193,7 +199,7 @@ class OperatorRoutes(Pages):
         household = request.path_params["household"]
         if not PSEUDONYM_RE.fullmatch(household):
             raise HTTPException(404)
-        await run_in_threadpool(household_data, self.state, household, 0)  # 404 unless enrolled
+        await run_in_threadpool(require_enrolled, self.state, household)
         code = await run_in_threadpool(operator.issue_resident_code, self.state.cfg, actor,
                                        self.state.residents, household)
         log.info("issued a resident login code for %s", household)

@@ -23,7 +23,7 @@ from aggregator.accounting import points_statement, scan
 from aggregator.cli import main
 from aggregator.programme import load_programme
 from aggregator.webui.app import UiConfig, create_app, safe_next
-from aggregator.webui.auth import UserStore, ui_dir
+from aggregator.webui.auth import ResidentCodes, UserStore, ui_dir
 from eco_protocol.creditability import RULE_TEXT, Rule
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
@@ -313,6 +313,16 @@ def test_a_new_code_replaces_the_old_one(world: UiWorld, browser: Browser) -> No
     browser.post_form("/fleet", "/logout", {})
     assert browser.resident_login(old).status_code == 401
     assert browser.resident_login(new.group(1)).url.path == "/resident"
+
+
+def test_no_code_for_a_household_without_an_enrolled_device(world: UiWorld,
+                                                            browser: Browser) -> None:
+    world.enrol_pv(SATO)
+    browser.login()
+    hh, nobody = world.pseudonym(SATO), "hh-" + "0" * 20
+    r = browser.post_form(f"/households/{hh}", f"/households/{nobody}/resident-code", {})
+    assert r.status_code == 404
+    assert not ResidentCodes(ui_dir(world.state) / "residents.json").has_code(nobody)
 
 
 def _send_bad_readings(world: UiWorld) -> None:
