@@ -382,8 +382,7 @@ class SunSpecModbusMeter:
             model=common.model,
             serial=common.serial,
         )
-        if identity != self._identity:
-            self._identity = identity
+        self._identity = identity
         return Snapshot(
             meter_id=self.meter_id,
             register_wh=energy.register_wh,
