@@ -4,7 +4,7 @@ Two named dependencies import, at module level, standard-library modules for fea
 never touches — about 6 MB of RSS together on a 36 MB budget (measured from bytecode on x86_64,
 Python 3.11):
 
-* **APScheduler 3.x** (~3.5 MB), for :mod:`agent.scheduling`:
+* **APScheduler 3.x** (~3.5 MB), for :mod:`agent.runner`'s poll scheduler:
 
   - ``importlib.metadata`` (and with it ``email``, ``zipfile``, ``csv`` …): ``apscheduler/__init__``
     looks up its own version string, and ``BaseScheduler``'s class body collects plugin entry
