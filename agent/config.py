@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from eco_protocol.errors import NoteError
 from eco_protocol.note import NoteVerifier, parse_verifier_key
@@ -102,9 +101,7 @@ class UplinkConfig:
 
     @property
     def port(self) -> int:
-        url = parse_broker_url(self.broker)
-        # mqtt://HOST without a port but with tls = true: the TLS port
-        return url.port if urlsplit(self.broker).port is not None or not self.tls else 8883
+        return parse_broker_url(self.broker).port_for(self.tls)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import signal
 import threading
 import time
@@ -45,7 +44,7 @@ from eco_protocol.keys import Ed25519PrivateKey, device_id_of, public_key_raw
 from eco_protocol.logkey import next_keys
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.signing import sign_record
-from eco_runtime.sdnotify import sd_notify
+from eco_runtime.sdnotify import sd_notify, watchdog_interval_s
 
 from . import interval
 from .clock import AcceleratedClock, Clock, JumpingClock
@@ -446,8 +445,7 @@ class Agent:
         self.uplink.start()
         self.start_scheduler()
         sd_notify("READY=1")
-        watchdog_usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
-        watchdog_every = watchdog_usec / 2e6 if watchdog_usec > 0 else None
+        watchdog_every = watchdog_interval_s()
         last_ping = 0.0
         jumps = JumpDetector(time.time(), time.monotonic())
         started = time.monotonic()

@@ -7,7 +7,7 @@ URL — a login belongs in ``username``/``password``, where it is not logged wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -22,10 +22,16 @@ class BrokerURL:
     host: str
     port: int
     tls: bool  # mqtts:// — a configuration's own ``tls`` key may not contradict it
+    explicit_port: bool = field(default=True, compare=False)  # the URL named its port
 
     @property
     def on_loopback(self) -> bool:
         return self.host in LOOPBACK
+
+    def port_for(self, tls: bool) -> int:
+        """The port to connect to under a configuration's own ``tls`` (``mqtt://HOST`` with
+        ``tls = true`` means the TLS port): the URL's port if it named one, else 8883 or 1883."""
+        return self.port if self.explicit_port else (8883 if tls else 1883)
 
 
 def parse_broker_url(url: str) -> BrokerURL:
@@ -43,7 +49,7 @@ def parse_broker_url(url: str) -> BrokerURL:
         raise BrokerURLError(f"{url!r}: give only mqtt://HOST:PORT; put a login in "
                              "username/password")
     tls = parts.scheme == "mqtts"
-    return BrokerURL(parts.hostname, port or (8883 if tls else 1883), tls)
+    return BrokerURL(parts.hostname, port or (8883 if tls else 1883), tls, port is not None)
 
 
 __all__ = ["LOOPBACK", "BrokerURL", "BrokerURLError", "parse_broker_url"]

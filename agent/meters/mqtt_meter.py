@@ -37,7 +37,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
@@ -87,9 +86,7 @@ class BrokerEndpoint:
 
     @property
     def port(self) -> int:
-        url = parse_broker_url(self.url)
-        # mqtt://HOST without a port but with tls: the TLS port
-        return url.port if urlsplit(self.url).port is not None or not self.tls else 8883
+        return parse_broker_url(self.url).port_for(self.tls)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,3 +60,10 @@ def test_the_aggregator_refuses_unknown_sections_and_keys(tmp_path: Path, extra:
                     '[mqtt]\nbroker = "mqtt://127.0.0.1:1883"\n' + extra, "utf-8")
     with pytest.raises(ConfigError, match=why):
         load_config(conf)
+
+
+def test_a_configurations_tls_picks_the_default_port_only_when_the_url_names_none() -> None:
+    assert parse_broker_url("mqtt://h").port_for(tls=True) == 8883
+    assert parse_broker_url("mqtt://h").port_for(tls=False) == 1883
+    assert parse_broker_url("mqtt://h:1884").port_for(tls=True) == 1884
+    assert parse_broker_url("mqtts://h").port_for(tls=True) == 8883
