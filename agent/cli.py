@@ -43,6 +43,7 @@ from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.errors import EnvironmentProblem, ProtocolError
 from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
+from eco_runtime.stderr_log import log_to_stderr
 
 from .config import AgentConfig, MeterConfig, example_config, load_config
 from .diagnose import missing_key_advice, power_text, render_status
@@ -456,9 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    log_to_stderr(logging.DEBUG if args.verbose else logging.INFO)
     if not args.verbose:  # APScheduler logs every job run at INFO
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:

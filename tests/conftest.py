@@ -12,6 +12,7 @@ The collection hook below marks tests by what they need, so ``make test-fast``
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import subprocess
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from aggregator.errors import EnvironmentProblem
 from aggregator.mosquitto import Mosquitto
+from eco_runtime.stderr_log import CurrentStderr
 from tests.support.pgserver import PostgresServer
 
 TESTS = Path(__file__).parent
@@ -108,6 +110,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for name in sorted(_needs(item) - present):
             item.add_marker(getattr(pytest.mark, name))
     items.sort(key=_lead)  # stable: within a directory, the order stays as collected
+
+
+# --- logging, one test at a time ------------------------------------------------------------
+# A command's main() sets up the root logger as a real process would (eco_runtime.stderr_log);
+# in one test process that would outlive the test and send a later test's log lines to its
+# stderr. Take out what a test's commands added and put the level back.
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_before() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) in (CurrentStderr, logging.StreamHandler):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 # --- the pure run -----------------------------------------------------------------------------

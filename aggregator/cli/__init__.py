@@ -21,6 +21,7 @@ from pathlib import Path
 
 from eco_protocol.errors import EnvironmentProblem as ProtocolEnvironmentProblem
 from eco_protocol.errors import InvalidInput, ProtocolError
+from eco_runtime.stderr_log import log_to_stderr
 
 from ..errors import AggregatorError, ConfigError, LogMisbehaviour
 from . import broker, devices, ledger, programme, serve, ui, witness
@@ -59,8 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.config = Path(env_config or DEFAULT_CONFIG)
     level = logging.DEBUG if args.verbose else (
         logging.INFO if args.cmd in _SERVICES else logging.WARNING)
-    logging.basicConfig(level=level, stream=sys.stderr, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr(level)
     try:
         rc: int = args.func(args)
         return rc
