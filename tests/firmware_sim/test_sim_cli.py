@@ -19,12 +19,14 @@ from firmware_sim.cli import main
 
 
 @contextmanager
-def eco_sim(*args: str) -> Iterator[subprocess.Popen[str]]:
+def eco_sim(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+    # unbuffered: select() on the pipe must see every line not yet read; a buffered reader
+    # took all of ``inverters``' lines at once and select() then waited for a fourth
     proc = subprocess.Popen(
         [sys.executable, "-m", "firmware_sim.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        bufsize=0,
     )
     try:
         yield proc
@@ -37,12 +39,12 @@ def eco_sim(*args: str) -> Iterator[subprocess.Popen[str]]:
         proc.stderr.close()
 
 
-def read_line(proc: subprocess.Popen[str], timeout: float = 5.0) -> dict[str, Any]:
+def read_line(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> dict[str, Any]:
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     assert ready, "eco-sim printed nothing"
     line = proc.stdout.readline()
-    assert line.endswith("\n")
+    assert line.endswith(b"\n")
     parsed: dict[str, Any] = json.loads(line)
     return parsed
 
