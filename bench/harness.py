@@ -216,11 +216,20 @@ class Receipts:
         with self.lock:
             return len(self.times)
 
-    def wait_for(self, n: int, timeout: float) -> bool:
+    def wait_for(self, n: int, timeout: float, idle: float | None = None) -> bool:
+        """Until ``n`` receipts arrived (True), ``timeout`` passed, or, with ``idle``, that
+        long passed without a new one (False): a lost message is never answered, so waiting
+        out the whole ``timeout`` for it only hides the loss for longer."""
         deadline = time.monotonic() + timeout
+        seen, last = self.count, time.monotonic()
         while time.monotonic() < deadline:
-            if self.count >= n:
+            now_count = self.count
+            if now_count >= n:
                 return True
+            if now_count != seen:
+                seen, last = now_count, time.monotonic()
+            elif idle is not None and time.monotonic() - last > idle:
+                return False
             time.sleep(0.02)
         return self.count >= n
 
@@ -237,29 +246,85 @@ class Receipts:
         self.client.loop_stop()
 
 
+# At most this many of the publisher's messages unacknowledged at once, as a fleet of devices
+# each waiting for its PUBACK would have. MQTT's packet identifiers are 16 bits: paho numbers a
+# message when publish() is called, so with more than 65,535 queued a new message's mid collides
+# with a waiting one and publish() refuses it (MQTT_ERR_QUEUE_SIZE) — unbounded, the 100,000-
+# device backlog lost messages there and then waited for acknowledgements that never came.
+PUBLISH_WINDOW = 1000
+PUBLISH_INFLIGHT = 256  # of the window, on the wire at once (paho's in-flight limit)
+
+
+class PublishFailed(RuntimeError):
+    """The broker refused, did not route, or stopped acknowledging the publisher's messages."""
+
+
 def publish(port: int, messages: Iterable[tuple[str, bytes]], client_id: str,
-            timeout: float = 600.0) -> int:
-    """Publish every (topic, payload) at QoS 1 as fast as the broker takes them; return once the
-    broker has acknowledged them all (the devices' side of a burst)."""
-    acked = threading.Semaphore(0)
+            timeout: float = 600.0, *, window: int = PUBLISH_WINDOW) -> int:
+    """Publish every (topic, payload) at QoS 1 as fast as the broker acknowledges them, with at
+    most ``window`` unacknowledged (``messages`` is consumed lazily: a generator is never held in
+    memory whole); return the count once the broker has acknowledged them all (the devices' side
+    of a burst).
+
+    Nothing is counted that the broker did not take: a refused publish(), a PUBACK with a reason
+    code other than success (MQTT v5: 16 "no matching subscribers" means nobody will ever receive
+    it), or ``timeout`` seconds without any PUBACK raise :class:`PublishFailed`."""
+    if not 1 <= window < 65536:
+        raise ValueError(f"publish window {window}: must be 1..65535 (MQTT packet identifiers)")
+    slots = threading.Semaphore(window)
+    refused: list[str] = []
+
+    def on_publish(_c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        if getattr(reason, "value", 0) != 0:  # a plain list, no lock held in the callback
+            refused.append(f"mid {mid}: {reason}")
+        slots.release()
+
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    c.on_publish = lambda *_a: acked.release()
-    c.max_inflight_messages_set(256)
+    c.on_publish = on_publish
+    c.max_inflight_messages_set(min(window, PUBLISH_INFLIGHT))
+    c.max_queued_messages_set(window)  # a guard: the window keeps us below it
     c.connect("127.0.0.1", port)
     c.loop_start()
     n = 0
     try:
         for topic, payload in messages:
-            c.publish(topic, payload, qos=1)
+            _take(slots, timeout, n, window)
+            info = c.publish(topic, payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                raise PublishFailed(f"publish() of message {n + 1} to {topic} refused: "
+                                    f"{mqtt.error_string(info.rc)}")
             n += 1
-        deadline = time.monotonic() + timeout
-        for _ in range(n):
-            if not acked.acquire(timeout=max(0.1, deadline - time.monotonic())):
-                raise RuntimeError("the broker did not acknowledge every message in time")
+            if refused:
+                break
+        for _ in range(window):  # every slot back: every message acknowledged
+            _take(slots, timeout, n, window)
     finally:
         c.disconnect()
         c.loop_stop()
+    if refused:
+        raise PublishFailed(f"the broker did not route {len(refused)} of {n} messages "
+                            f"(first: {refused[0]}): are the subscribers' sessions there?")
     return n
+
+
+def _take(slots: threading.Semaphore, timeout: float, sent: int, window: int) -> None:
+    if not slots.acquire(timeout=timeout):
+        raise PublishFailed(f"no PUBACK for {timeout:.0f} s after {sent} messages published "
+                            f"({window} may be unacknowledged): the broker stopped taking them")
+
+
+# Mosquitto 2.0's words for it: a full queue, and a message over max_packet_size either way
+_DROPPED = re.compile(r"messages are being dropped|Dropped too large|Dropping too large")
+
+
+def broker_drops(broker_log: Path) -> list[str]:
+    """Mosquitto's notices that it dropped messages for a client whose queue was full
+    (``max_queued_messages``, docs/pitfalls.md §5): it still acknowledges them to the publisher,
+    so only its log says they are gone."""
+    if not broker_log.exists():
+        return []
+    text = broker_log.read_text(errors="replace")
+    return [line for line in text.splitlines() if _DROPPED.search(line)]
 
 
 def probe(port: int, receipts: Receipts, topic_device: str, payload: bytes,

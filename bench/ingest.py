@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from aggregator.mosquitto import Mosquitto
 from aggregator.store.url import Backend, StoreUrl
 
-from .harness import AggregatorDir, Receipts, probe, publish
+from .harness import AggregatorDir, Receipts, broker_drops, probe, publish
 from .machine import Reference, bracketed
 from .town import DeviceBatch, aligned_start, all_messages, enrol_town, make_device
 
@@ -120,6 +120,22 @@ class BacklogResult:
     publish_seconds: float = 0.0  # queuing the backlog in the broker (not in ``seconds``)
 
 
+BACKLOG_IDLE_S = 600.0  # no receipt for this long while messages are due: they are lost
+
+
+class BacklogLost(RuntimeError):
+    """The broker dropped part of the backlog (its queue limit): the run must not count it."""
+
+
+def _check_queued(broker_log: Path, drops_before: int, sent: int, count: int) -> None:
+    """Every message published, and the broker's log names no drop since ``drops_before``."""
+    drops = broker_drops(broker_log)[drops_before:]
+    if sent != count or drops:
+        raise BacklogLost(f"backlog: {sent} of {count} messages published; the broker dropped "
+                          f"some ({'; '.join(drops) or 'no drop notice'}): raise "
+                          f"max_queued_messages or add workers (each session queues its share)")
+
+
 def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch], *,
             name: str = "backlog", workers: int = 1,
             store_url: str = "sqlite:///ledger.sqlite3") -> BacklogResult:
@@ -146,17 +162,22 @@ def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch], *,
             first.stop()
         size_before = store_bytes(agg)
         receipts.reset()
-        messages = list(all_messages(town))
+        count = sum(len(d.messages) for d in town)
         total = sum(d.readings for d in town)
+        broker_log = broker.state_dir / "mosquitto.log"
+        drops_before = len(broker_drops(broker_log))
         queued = time.monotonic()
-        publish(broker.port, messages, f"bench-tx-{name}",  # the broker queues them for us
-                timeout=7200)
+        sent = publish(broker.port, all_messages(town), f"bench-tx-{name}",  # queued for us
+                       timeout=600)
         publish_seconds = time.monotonic() - queued
+        _check_queued(broker_log, drops_before, sent, count)
         started = time.monotonic()
         ws = agg.start_workers(workers)
         try:
-            if not receipts.wait_for(len(messages), timeout=7200):
-                raise RuntimeError(f"backlog: only {receipts.count} of {len(messages)} receipts")
+            if not receipts.wait_for(count, timeout=7200, idle=BACKLOG_IDLE_S):
+                _check_queued(broker_log, drops_before, sent, count)
+                raise RuntimeError(f"backlog: only {receipts.count} of {count} receipts, none "
+                                   f"for {BACKLOG_IDLE_S:.0f} s (the broker log names no drop)")
             seconds = receipts.times[-1] - started
             ws.stop()
         finally:
@@ -170,6 +191,6 @@ def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch], *,
         size_after = store_bytes(agg)
     finally:
         receipts.close()
-    return BacklogResult(seconds, total, len(town), len(messages), receipts.accepted, in_ledger,
+    return BacklogResult(seconds, total, len(town), count, receipts.accepted, in_ledger,
                          (size_after - size_before) / total, workers, size_after,
                          publish_seconds)
