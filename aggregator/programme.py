@@ -27,9 +27,12 @@ EXAMPLE = """\
 [programme]
 id = "{programme}"
 name = "Demo City household decarbonisation programme"
+name_ja = "デモ市 家庭の脱炭素プログラム"       # *_ja: the text on Japanese pages (optional)
 jcredit_project = "ILLUSTRATIVE-0000"   # the J-Credit project number once registered
 operator = "Demo City, Environment Division"
+operator_ja = "デモ市 環境課"
 verification_body = "to be appointed"
+verification_body_ja = "選定中"
 # A demonstration may seal batches with the illustrative factors below; every page of its
 # reports says so. A real programme sets false, and then a seal refuses illustrative or undated
 # factors.
@@ -42,6 +45,7 @@ version = "3.0"
 # Gasoline: 34.6 GJ/kL x 0.0183 tC/GJ x 44/12 = 2.32 t-CO2/kL (docs/methodology.md, jikosoren.jp)
 gasoline_g_per_l = 2320
 gasoline_source = "jikosoren.jp: 34.6 GJ/kL x 0.0183 tC/GJ x 44/12"
+gasoline_source_ja = "自工連（jikosoren.jp）: 34.6 GJ/kL × 0.0183 tC/GJ × 44/12"
 
 # One grid factor per Japanese fiscal year (April-March), with its source. A period without a
 # factor is refused. The demo's factors are ILLUSTRATIVE: replace them with the published values.
@@ -49,6 +53,7 @@ gasoline_source = "jikosoren.jp: 34.6 GJ/kL x 0.0183 tC/GJ x 44/12"
 fiscal_year = 2025
 g_per_kwh = 434
 source = "ILLUSTRATIVE value for the demo; replace with the published all-source factor"
+source_ja = "デモ用の仮の値（公表された全電源平均係数に置き換えること）"
 published = "n/a"
 illustrative = true
 
@@ -56,6 +61,7 @@ illustrative = true
 fiscal_year = 2026
 g_per_kwh = 434
 source = "ILLUSTRATIVE value for the demo; replace with the published all-source factor"
+source_ja = "デモ用の仮の値（公表された全電源平均係数に置き換えること）"
 published = "n/a"
 illustrative = true
 
@@ -125,6 +131,14 @@ class Programme:
     rewards: tuple[Reward, ...]
     points_expiry_days: int = 0  # 0: points never lapse
     rules: CreditRules = DEFAULT_RULES  # [rules], with [programme] demonstration
+    # English text -> Japanese, from the optional *_ja keys beside the programme's texts
+    # (name_ja, operator_ja, verification_body_ja, gasoline_source_ja, a factor's source_ja):
+    # signed records keep the English; Japanese pages look it up here (issue 17)
+    texts_ja: tuple[tuple[str, str], ...] = ()
+
+    def text(self, english: str, lang: str) -> str:
+        """A text of this programme (or of a report under it) for a reader of ``lang``."""
+        return dict(self.texts_ja).get(english, english) if lang == "ja" else english
 
     def reward(self, reward_id: str) -> Reward:
         for r in self.rewards:
@@ -172,6 +186,17 @@ def _rules(doc: dict[str, Any], p: dict[str, Any], w: str) -> CreditRules:
         raise ConfigError(f"{w} [rules]: {e}") from e
 
 
+def _texts_ja(p: dict[str, Any], m: dict[str, Any], w: str) -> tuple[tuple[str, str], ...]:
+    """The (English, Japanese) pairs of the ``*_ja`` keys (a text without one stays English)."""
+    pairs = [(t, k, f"{w} [programme]") for t, k in ((p, "name"), (p, "operator"),
+                                                     (p, "verification_body"))]
+    pairs.append((m, "gasoline_source", f"{w} [methodology]"))
+    pairs += [(f, k, f"{w} [[methodology.grid_factors]]") for f in m.get("grid_factors", [])
+              for k in ("source", "published")]
+    return tuple((str(t[k]), _req(t, f"{k}_ja", str, where)) for t, k, where in pairs
+                 if f"{k}_ja" in t and k in t)
+
+
 def load_programme(path: Path) -> Programme:
     try:
         doc = tomllib.loads(path.read_text("utf-8"))
@@ -207,7 +232,8 @@ def load_programme(path: Path) -> Programme:
                                 _req(m, "gasoline_g_per_l", int, f"{w} [methodology]"),
                                 _req(m, "gasoline_source", str, f"{w} [methodology]")),
         points_per_kg=int(pts.get("points_per_kg", 1)), rewards=rewards,
-        points_expiry_days=int(pts.get("expiry_days", 0)), rules=_rules(doc, p, w))
+        points_expiry_days=int(pts.get("expiry_days", 0)), rules=_rules(doc, p, w),
+        texts_ja=_texts_ja(p, m, w))
 
 
 def example_programme(programme_id: str) -> str:

@@ -335,7 +335,8 @@ class LedgerRoutes(Pages):
                 log.warning("web UI report of %s failed: %s", batch_id, e)
                 raise Rejected(translator(lang)("batches.report_failed")) from e
         html = out / "report.html"
-        html.write_text(render_report_html(report, lang, self_check(report)), "utf-8")
+        html.write_text(render_report_html(report, lang, self_check(report),
+                                      texts_ja=programme.texts_ja), "utf-8")
         pdf = out / "report.pdf"
         pdf.unlink(missing_ok=True)
         made_pdf = False

@@ -122,12 +122,17 @@ EV_METHODOLOGY: str = str(next(f.default for f in dataclasses.fields(Methodology
 
 def render_report_html(report: Mapping[str, Any], lang: str = "ja",
                        checks: tuple[bool, Sequence[str]] | None = None,
-                       now: datetime | None = None) -> str:
+                       now: datetime | None = None,
+                       texts_ja: Sequence[tuple[str, str]] = ()) -> str:
+    """The printable report; ``texts_ja`` are the programme's Japanese texts
+    (:attr:`aggregator.programme.Programme.texts_ja`: the report itself carries the English)."""
     t = translator(lang)
+    japanese = dict(texts_ja) if lang == "ja" else {}
     ctx = report_context(report, t)
     ok, lines = checks if checks is not None else (None, [])
     return environment().get_template("report.html").render(
         **ctx, t=t, lang=lang, check_ok=ok, check_lines=lines, ev_default=EV_METHODOLOGY,
+        ptext=lambda text: japanese.get(text, text),
         rendered_at=(now or datetime.now(UTC)).astimezone(JST).strftime("%Y-%m-%d %H:%M JST"))
 
 

@@ -12,14 +12,13 @@ same placeholders, and the enrol form offers the agent's own meter protocols."""
 from __future__ import annotations
 
 import copy
-import html
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from untranslated import problems, programme_english, visible
 from webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, issue_code
 
 from agent.meters.meter_config import MeterProtocol
@@ -38,63 +37,7 @@ from tests.aggregator.conftest import Device
 
 SATO, SUZUKI, TANAKA, ITO = "Sato, 1-2 Chuo", "Suzuki, 3-4 Minami", "Tanaka, 5 Kita", "Ito, 6"
 WEBUI = Path(__file__).resolve().parents[2] / "aggregator" / "webui"
-
-# the first part of every catalogue key (app, nav, enrol, rule, …): "<prefix>.<rest>" in the
-# text is a key shown as itself, i.e. missing from the catalogue or never passed through t()
-PREFIXES = sorted({k.split(".", 1)[0] for k in CATALOGUE if "." in k})
-KEY_RE = re.compile(rf"(?<![\w.\-/])(?:{'|'.join(PREFIXES)})\.[a-z_][\w.\-]*(?![\w\-])")
-FILES = (".json", ".toml", ".csv", ".zip", ".pdf", ".html", ".crt", ".sqlite3")
-
-# English the code writes, which a Japanese reader must never see
-CODES = [r.value for r in Rule] + ["export_unmetered", "battery_excluded", "post_fit",
-                                   "echonet-lite", "mqtt-json"]
-CODE_RE = re.compile(rf"(?<![\w\-]){'|'.join(map(re.escape, CODES))}(?![\w\-])")
-ENGLISH = ("must be", "not creditable", "is missing", "PV without", "battery: PV",
-           "already enrolled", "already revoked", "overlaps batch", "expected id:quantity",
-           "cannot enrol", "is not a valid", "fit.installed", "fit.status", "fit.battery",
-           "fit.ev", "meters[]", "--period", "--meter", "Municipal pool")
 WALKED: set[str] = set()
-UTC_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d|\bUTC\b")
-# any English phrase of four words or more: a sentence the code wrote and nobody translated
-PHRASE_RE = re.compile(r"[A-Za-z][a-z]+(?:[ ,'-]+[a-z]+){3,}")
-
-
-def visible(page: str) -> str:
-    """What a reader sees: the text without tags (the page's own <title> included), plus the
-    attributes a browser shows (placeholder, title, alt, aria-label, a button's value)."""
-    shown = re.findall(r'(?:placeholder|title|alt|aria-label)="([^"]*)"', page)
-    shown += re.findall(r'<input[^>]*type="submit"[^>]*value="([^"]*)"', page)
-    text = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    text = re.sub(r"<(pre|code)>.*?</\1>", " ", text, flags=re.S)  # commands, signed notes
-    text = re.sub(r'<[^>]*class="[^"]*\bmono\b[^"]*"[^>]*>[^<]*<', "<", text)  # ids, hashes
-    return html.unescape(re.sub(r"<[^>]+>", " ", text) + " " + " ".join(shown))
-
-
-def programme_data(world: UiWorld) -> list[str]:
-    """The strings of programme.toml (the programme's name, the factors' sources …): data the
-    operator configures and the pages show as written, longest first."""
-    def strings(v: object) -> list[str]:
-        if isinstance(v, str):
-            return [v]
-        if isinstance(v, dict):
-            return [s for x in v.values() for s in strings(x)]
-        if isinstance(v, list):
-            return [s for x in v for s in strings(x)]
-        return []
-
-    with open(world.state / "programme.toml", "rb") as f:
-        return sorted(set(strings(tomllib.load(f))), key=len, reverse=True)
-
-
-def problems(text: str, data: list[str] = []) -> list[str]:  # noqa: B006 (never mutated)
-    for d in data:
-        text = text.replace(d, " ")
-    found = PHRASE_RE.findall(text)
-    found += [k for k in KEY_RE.findall(text) if not k.endswith(FILES)]
-    found += CODE_RE.findall(text)
-    found += [w for w in ENGLISH if w in text]
-    found += UTC_RE.findall(text)
-    return found
 
 
 def build(world: UiWorld) -> dict[str, str]:
@@ -134,7 +77,7 @@ def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None
     made = build(world)
     hh = {ref: world.pseudonym(ref) for ref in (SATO, SUZUKI, TANAKA, ITO)}
     code = issue_code(world, SATO)
-    data = programme_data(world)
+    data = programme_english(world.state / "programme.toml")
     bad: dict[str, list[str]] = {}
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
         b = Browser(c)

@@ -139,6 +139,7 @@ EXTRA_FACTORS = "".join(f"""
 fiscal_year = {fy}
 g_per_kwh = 434
 source = "ILLUSTRATIVE value for the tests"
+source_ja = "テスト用の仮の値"
 published = "n/a"
 illustrative = true
 """ for fy in range(2027, 2031))  # readings timed "now" keep a factor for years to come
