@@ -31,6 +31,7 @@ from .verdict import (
     valid_verdict,
     witness_key_instead_of_log_key,
 )
+from .witness_policy import check_policy
 
 
 def _read_text(path: Path) -> str:
@@ -67,6 +68,14 @@ def _evidence(args: argparse.Namespace) -> int:
               + ("the last one in log.vkeys" if history else "the pinned --log-key"),
               file=sys.stderr)
         return 1
+    if args.consortium:  # the consortium's witness policy (docs/consortium.md)
+        try:
+            quorum = check_policy(_read_text(Path(args.consortium)), args.consortium,
+                                  _read_text(d / "checkpoint"))
+        except ProtocolError as e:
+            print(f"FAIL --consortium: {e}", file=sys.stderr)
+            return 1
+        print(f"ok   {quorum.describe()}")
     witnesses = list(args.witness)
     wfile = d / "witnesses.vkeys"
     if args.witnesses_from_dir and wfile.exists():
@@ -126,6 +135,14 @@ def _report(args: argparse.Namespace) -> int:
         report = parse_json(_read_text(path))
     except ProtocolError as e:
         return _fail(failure("not_a_report").text(args.lang), f"{path}: {e}")
+    policy_checks = []
+    if args.consortium:  # the consortium's witness policy (docs/consortium.md)
+        try:
+            quorum = check_policy(_read_text(Path(args.consortium)), args.consortium,
+                                  report.get("checkpoint") if isinstance(report, dict) else None)
+        except ProtocolError as e:
+            return _fail(invalid_verdict(e, args.lang), f"--consortium: {e}")
+        policy_checks.append(f"ok   {quorum.describe()}")
     witnesses = list(args.witness)
     evidence = None
     if args.evidence:
@@ -135,7 +152,7 @@ def _report(args: argparse.Namespace) -> int:
         res = verify_report(report, log_vkey, witnesses, args.min_witnesses, evidence)
     except ProtocolError as e:
         return _fail(invalid_verdict(e, args.lang), str(e))
-    checks = [f"ok   {line}" for line in res.checks]
+    checks = [*policy_checks, *(f"ok   {line}" for line in res.checks)]
     # the CSV tables beside the report are pure functions of it: regenerate and compare
     for name, table in TABLES.items():
         beside = path.parent / name
@@ -179,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rp.add_argument("--log-key", required=True, help="the log's verifier key, pinned by you")
     rp.add_argument("--witness", action="append", default=[], help="a witness verifier key")
     rp.add_argument("--min-witnesses", type=int, default=0)
+    rp.add_argument("--consortium", metavar="FILE", help="consortium.toml: the checkpoint must "
+                    "be cosigned by the quorum of the witnesses it names for the log")
     rp.add_argument("--evidence", help="evidence directory: re-verify every reading")
     rp.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
     rp.add_argument("--lang", choices=LANGS, default="en",
@@ -190,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--witnesses-from-dir", action="store_true",
                     help="also accept the witness keys listed in DIR/witnesses.vkeys")
     ev.add_argument("--min-witnesses", type=int, default=0)
+    ev.add_argument("--consortium", metavar="FILE", help="consortium.toml: the checkpoint must "
+                    "be cosigned by the quorum of the witnesses it names for the log")
     ev.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
     ev.add_argument("--lang", choices=LANGS, default="en",
                     help="language of the verdict on a witness key given as --log-key")

@@ -1,0 +1,251 @@
+"""``consortium.toml``: who the members of a consortium of logs are, and whose cosignatures count.
+
+A consortium (issue 18) is several municipalities each running one log, every member holding a
+mirror of every other member's log and witnessing it, plus a verification body that witnesses
+them all. The file is distributed out of band (like a log key) and every tool that verifies
+takes it: ``eco-verify --consortium``, ``eco-aggregator mirror`` and ``consortium-witness``.
+The format is documented with a commented example in docs/consortium.md.
+
+The witness policy follows C2SP tlog-policy in spirit: witnesses are *named* keys, a quorum is
+"k of these named witnesses", and a checkpoint counts as published only once the quorum has
+cosigned it (the decision is :mod:`eco_protocol.witness_policy`). Where it differs: TOML instead
+of tlog-policy's line format (the rest of the project's configuration is TOML), one quorum for
+the whole consortium instead of nested groups, and a member's own witness never counts for its
+own log (a log cannot vouch for itself), so the "n" of a log is the policy's witnesses minus its
+own member's.
+
+Pure: :func:`parse_consortium` takes the file's text; reading it is the caller's business. Every
+error names the key (``members[1].log_key``) and says what to do.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import MalformedRecord, NoteError
+from .note import NoteVerifier, Verifier, parse_verifier_key, parse_witness_key
+
+CONSORTIUM_KEYS = frozenset({"name", "members", "witnesses", "policy"})
+MEMBER_KEYS = frozenset({"name", "origin", "log_key", "url", "witness"})
+WITNESS_KEYS = frozenset({"name", "key", "url"})
+POLICY_KEYS = frozenset({"quorum", "witnesses"})
+
+
+class ConsortiumError(MalformedRecord):
+    """``consortium.toml`` is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One municipality's log: ``origin`` is the log key's name (the checkpoint's first line),
+    ``url`` its public read API, ``witness`` the name of the member's own witness, if any."""
+
+    name: str
+    origin: str
+    log_key: NoteVerifier
+    url: str
+    witness: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Witness:
+    """A named witness key (cosignature/v1, or a plain Ed25519 note key)."""
+
+    name: str
+    key: Verifier
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessPolicy:
+    """``quorum`` of the named ``witnesses`` must cosign a member's checkpoint (the member's own
+    witness not counted for its own log)."""
+
+    quorum: int
+    witnesses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Consortium:
+    name: str
+    members: tuple[Member, ...]
+    witnesses: tuple[Witness, ...]
+    policy: WitnessPolicy
+
+    def member(self, name: str) -> Member:
+        for m in self.members:
+            if m.name == name:
+                return m
+        raise ConsortiumError(f"no member named {name!r} in consortium {self.name!r} (members: "
+                              f"{', '.join(m.name for m in self.members)})")
+
+    def member_for_origin(self, origin: str) -> Member | None:
+        return next((m for m in self.members if m.origin == origin), None)
+
+    def witness(self, name: str) -> Witness:
+        return next(w for w in self.witnesses if w.name == name)
+
+    def witnesses_for(self, member: Member) -> tuple[Witness, ...]:
+        """The policy's named witnesses whose cosignatures count for ``member``'s log."""
+        return tuple(self.witness(n) for n in self.policy.witnesses if n != member.witness)
+
+    def others(self, name: str) -> tuple[Member, ...]:
+        """Every member but ``name`` (which must be a member): the logs ``name`` mirrors."""
+        self.member(name)
+        return tuple(m for m in self.members if m.name != name)
+
+
+def parse_consortium(text: str, where: str = "consortium.toml") -> Consortium:
+    """Parse and check the whole file; raise :class:`ConsortiumError` naming the key."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConsortiumError(f"{where}: not valid TOML: {e}") from e
+    _no_unknown(doc, CONSORTIUM_KEYS, where, "")
+    name = _text(doc, "name", where, "", default="consortium")
+    witnesses = _witnesses(doc.get("witnesses"), where)
+    members = _members(doc.get("members"), where, {w.name for w in witnesses})
+    policy = _policy(doc.get("policy"), where, witnesses, members)
+    return Consortium(name, members, witnesses, policy)
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def _tables(value: object, where: str, key: str, what: str) -> list[Mapping[str, Any]]:
+    if value is None:
+        raise ConsortiumError(f"{where}: [[{key}]] is missing: list every {what}, one "
+                              f"[[{key}]] table each (see docs/consortium.md)")
+    if not isinstance(value, list) or not value or \
+            not all(isinstance(t, dict) for t in value):
+        raise ConsortiumError(f"{where}: {key} must be one or more [[{key}]] tables")
+    return value
+
+
+def _witnesses(value: object, where: str) -> tuple[Witness, ...]:
+    out: list[Witness] = []
+    for i, t in enumerate(_tables(value, where, "witnesses", "witness")):
+        at = f"witnesses[{i}]"
+        _no_unknown(t, WITNESS_KEYS, where, at)
+        name = _text(t, "name", where, at)
+        vkey = _text(t, "key", where, at)
+        try:
+            key = parse_witness_key(vkey)
+        except NoteError as e:
+            raise ConsortiumError(f"{where}: {at}.key: {e}") from e
+        if key.name != name:
+            raise ConsortiumError(f"{where}: {at}.name is {name!r} but its key is named "
+                                  f"{key.name!r}; use the key's name (it is the name on the "
+                                  "cosignature lines)")
+        if any(w.name == name for w in out):
+            raise ConsortiumError(f"{where}: {at}.name {name!r} is listed twice")
+        out.append(Witness(name, key, _url(t, where, at, required=False)))
+    return tuple(out)
+
+
+def _members(value: object, where: str, witness_names: set[str]) -> tuple[Member, ...]:
+    out: list[Member] = []
+    for i, t in enumerate(_tables(value, where, "members", "member log")):
+        at = f"members[{i}]"
+        _no_unknown(t, MEMBER_KEYS, where, at)
+        name = _text(t, "name", where, at)
+        try:
+            log_key = parse_verifier_key(_text(t, "log_key", where, at))
+        except NoteError as e:
+            raise ConsortiumError(f"{where}: {at}.log_key: {e}") from e
+        origin = _text(t, "origin", where, at, default=log_key.name)
+        if origin != log_key.name:
+            raise ConsortiumError(f"{where}: {at}.origin is {origin!r} but log_key is the key "
+                                  f"of {log_key.name!r}; a log's origin is its key's name")
+        witness = t.get("witness")
+        if witness is not None and (not isinstance(witness, str) or
+                                    witness not in witness_names):
+            raise ConsortiumError(f"{where}: {at}.witness {witness!r} is not the name of a "
+                                  "[[witnesses]] table")
+        for other in out:
+            for key, mine, theirs in (("name", name, other.name),
+                                      ("origin", origin, other.origin)):
+                if mine == theirs:
+                    raise ConsortiumError(f"{where}: {at}.{key} {mine!r} is already the "
+                                          f"{key} of member {other.name!r}")
+        url = _url(t, where, at, required=True)
+        assert url is not None
+        out.append(Member(name, origin, log_key, url, witness))
+    return tuple(out)
+
+
+def _policy(value: object, where: str, witnesses: tuple[Witness, ...],
+            members: tuple[Member, ...]) -> WitnessPolicy:
+    if not isinstance(value, dict):
+        raise ConsortiumError(f"{where}: [policy] is missing: give quorum = K (how many of the "
+                              "named witnesses must cosign a checkpoint)")
+    _no_unknown(value, POLICY_KEYS, where, "policy")
+    known = [w.name for w in witnesses]
+    named = value.get("witnesses", known)
+    if not isinstance(named, list) or not named or not all(isinstance(n, str) for n in named):
+        raise ConsortiumError(f"{where}: policy.witnesses must be a non-empty list of witness "
+                              "names")
+    for n in named:
+        if n not in known:
+            raise ConsortiumError(f"{where}: policy.witnesses names {n!r}, which is not a "
+                                  f"[[witnesses]] table (known: {', '.join(known)})")
+    if len(set(named)) != len(named):
+        raise ConsortiumError(f"{where}: policy.witnesses names a witness twice")
+    quorum = _quorum(value.get("quorum"), where, len(named))
+    for m in members:
+        n = sum(1 for w in named if w != m.witness)
+        if quorum > n:
+            raise ConsortiumError(f"{where}: policy.quorum {quorum} cannot be reached for member "
+                                  f"{m.name!r}: only {n} of the named witnesses are not its own")
+    return WitnessPolicy(quorum, tuple(named))
+
+
+def _quorum(value: object, where: str, n: int) -> int:
+    """``quorum``: an integer 1..n, or tlog-policy's ``"any"`` (1). tlog-policy's ``"all"`` is
+    left out: with a member's own witness not counting for its own log, "all" would mean a
+    different number per log; write the number."""
+    if value == "any":
+        return 1
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= n:
+        return value
+    raise ConsortiumError(f"{where}: policy.quorum must be an integer from 1 to {n} (the number "
+                          f"of named witnesses) or \"any\", got {value!r}")
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def _no_unknown(t: Mapping[str, Any], allowed: frozenset[str], where: str, at: str) -> None:
+    for k in t:
+        if k not in allowed:
+            key = f"{at}.{k}" if at else k
+            raise ConsortiumError(f"{where}: unknown key {key} (allowed: "
+                                  f"{', '.join(sorted(allowed))})")
+
+
+def _text(t: Mapping[str, Any], key: str, where: str, at: str,
+          default: str | None = None) -> str:
+    value = t.get(key, default)
+    full = f"{at}.{key}" if at else key
+    if value is None:
+        raise ConsortiumError(f"{where}: {full} is missing")
+    if not isinstance(value, str) or not value.strip():
+        raise ConsortiumError(f"{where}: {full} must be a non-empty string")
+    return value.strip()
+
+
+def _url(t: Mapping[str, Any], where: str, at: str, required: bool) -> str | None:
+    if t.get("url") is None and not required:
+        return None
+    url = _text(t, "url", where, at)
+    if not url.startswith(("http://", "https://")):
+        raise ConsortiumError(f"{where}: {at}.url must be an http:// or https:// URL, got "
+                              f"{url!r}")
+    return url.rstrip("/")
+
+
+__all__ = ["Consortium", "ConsortiumError", "Member", "Witness", "WitnessPolicy",
+           "parse_consortium"]
