@@ -190,9 +190,15 @@ def _ingest_rounds(scale: Scale, tmp: Path,
     return samples, ingest_figures(rounds)
 
 
-def run_long(devices: int, workers: int, postgres: bool, tmp: Path) -> dict[str, Any]:
+Checkpoint = Callable[[dict[str, Any]], None]
+
+
+def run_long(devices: int, workers: int, postgres: bool, tmp: Path,
+             checkpoint: Checkpoint | None = None) -> dict[str, Any]:
     """The long backlog (``--long``): one town of ``devices`` × 48 readings, drained by
-    ``workers`` workers on SQLite and then, with ``postgres``, on a fresh PostgreSQL database."""
+    ``workers`` workers on SQLite and then, with ``postgres``, on a fresh PostgreSQL database.
+    ``checkpoint`` gets the figures so far after each store, so a PostgreSQL drain stopped part
+    way (it takes twice SQLite's time) does not take the SQLite figures with it."""
     results: dict[str, Any] = {"long": True, **machine_info()}
     loads: list[float] = []
     done = threading.Event()
@@ -201,25 +207,29 @@ def run_long(devices: int, workers: int, postgres: bool, tmp: Path) -> dict[str,
         while not done.wait(10.0):
             loads.append(os.getloadavg()[0])
 
+    def with_load() -> dict[str, Any]:
+        out = {**results, "load_average_at_end": round(os.getloadavg()[0], 2)}
+        if loads:
+            out["load_average_during"] = (f"median {statistics.median(loads):.2f}, "
+                                          f"range {min(loads):.2f}–{max(loads):.2f}, "
+                                          f"1-min load average sampled every 10 s")
+        return out
+
     sampler = threading.Thread(target=sample_load, daemon=True)
     sampler.start()
     try:
-        _long_stores(devices, workers, postgres, tmp, results)
+        _long_stores(devices, workers, postgres, tmp, results,
+                     lambda: checkpoint(with_load()) if checkpoint else None)
     finally:
         done.set()
         sampler.join()
-    results["load_average_at_end"] = round(os.getloadavg()[0], 2)
-    if loads:
-        results["load_average_during"] = (f"median {statistics.median(loads):.2f}, "
-                                          f"range {min(loads):.2f}–{max(loads):.2f}, "
-                                          f"1-min load average sampled every 10 s")
-    return results
+    return with_load()
 
 
 def _long_stores(devices: int, workers: int, postgres: bool, tmp: Path,
-                 results: dict[str, Any]) -> None:
+                 results: dict[str, Any], stored: Callable[[], None]) -> None:
     """Generate the town once, then one backlog per store, each on a fresh store and its own
-    broker sessions; the figures go into ``results``."""
+    broker sessions; the figures go into ``results``, and ``stored`` is called after each."""
     with Mosquitto(tmp / "broker") as broker:
         town = _step(f"generate backlog town ({devices:,} devices × 48)",
                      lambda: make_town(devices, 48, seed=2, first=100_000))
@@ -235,6 +245,7 @@ def _long_stores(devices: int, workers: int, postgres: bool, tmp: Path,
                                                            name=f"long-{lb}", workers=workers,
                                                            store_url=u))
                 results.update(long_backlog_figures(label, bl))
+                stored()
 
 
 def merge_long(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -458,16 +469,19 @@ def _main_long(args: argparse.Namespace) -> int:
                         format="%(asctime)s bench: %(message)s")
     logging.getLogger("aggregator").setLevel(logging.WARNING)
     out = args.out or DEFAULT_LONG_OUT
+    previous = json.loads(out.read_text()) if out.exists() else {}
+
+    def write(results: dict[str, Any]) -> None:
+        merged = merge_long(previous, results) if previous else results
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(merged, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        log.info("wrote %s", out)
+
     results = _timed_in_scratch(
         "eco-bench-long-", args.keep,
-        lambda tmp: run_long(devices, args.backlog_workers, not args.no_postgres, tmp))
+        lambda tmp: run_long(devices, args.backlog_workers, not args.no_postgres, tmp, write))
     print(json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False))
-    if out.exists():
-        results = merge_long(json.loads(out.read_text()), results)
-    text = json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    log.info("wrote %s", out)
+    write(results)
     return 0
 
 
