@@ -1,0 +1,484 @@
+"""The credentials people carry (W3C Verifiable Credentials Data Model 2.0) and their offline check.
+
+Three kinds, each an unsigned credential built here and signed with an ``eddsa-jcs-2022`` proof
+(:mod:`eco_protocol.data_integrity`) by the municipality's ``did:web`` log key:
+
+- an **eco-points statement**: a household pseudonym's balance at a time, and the log checkpoint
+  it was computed at; the history only when the resident asks for it;
+- a **batch summary** for buyers: batch id, programme, methodology, period, totals and the
+  checkpoint of a ``report.json``, with the SHA-256 of that report's canonical bytes;
+- an **enrolment credential**: which device (as a ``did:key``) was enrolled for which household
+  pseudonym in which programme, when, and by whom — revocable through a W3C Bitstring Status
+  List (:func:`status_list_credential`).
+
+Credentials carry pseudonyms, never names: :func:`check_credential` refuses one that has a name
+field anywhere. Contexts are named by URL only and never fetched (eddsa-jcs-2022 signs them as
+strings), so the check needs nothing but the credential, the issuer's cached DID document and,
+for a revocable credential, the issuer's status list. Pure: no I/O, no clock (``now`` is given).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .canonical import canonical_bytes
+from .data_integrity import proof_of, verify_proof
+from .did import (
+    DID_KEY_PREFIX,
+    DID_WEB_PREFIX,
+    ECO_VOCAB_CONTEXT,
+    did_key,
+    did_web_url,
+    resolve_method,
+)
+from .encoding import b64encode, parse_time
+from .errors import CredentialError, MalformedRecord, NoteError
+from .multibase import decode_base64url, encode_base64url
+from .note import Checkpoint
+from .records import Enrolment
+from .timestamps import parse_datetime
+
+VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
+ECO_CONTEXT: Final = ECO_VOCAB_CONTEXT  # one vocabulary URL for the project's terms
+POINTS_TYPE: Final = "EcoPointsStatement"
+SUMMARY_TYPE: Final = "EcoBatchSummary"
+ENROLMENT_TYPE: Final = "EcoEnrolmentCredential"
+STATUS_LIST_TYPE: Final = "BitstringStatusListCredential"
+STATUS_ENTRY_TYPE: Final = "BitstringStatusListEntry"
+KINDS: Final = {POINTS_TYPE: "points statement", SUMMARY_TYPE: "batch summary",
+                ENROLMENT_TYPE: "enrolment", STATUS_LIST_TYPE: "status list"}
+MIN_STATUS_BITS: Final = 131072  # Bitstring Status List v1.0: at least 16 KB, for herd privacy
+MAX_STATUS_BYTES: Final = 16 * 1024 * 1024  # a larger decompressed list is refused (gzip bomb)
+# keys that would carry a person's name; a credential with one anywhere is refused
+NAME_FIELDS: Final = frozenset({"name", "givenName", "familyName", "additionalName", "fullName",
+                                "householdName", "household_name", "residentName",
+                                "resident_name", "holderName"})
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialVerdict:
+    """What an offline check found: the kind, who issued it, whom it is about, what it says."""
+
+    kind: str
+    issuer: str
+    subject: str
+    summary: tuple[str, ...]
+    revoked: bool
+    checks: tuple[str, ...] = ()
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def _time(text: object, what: str) -> str:
+    try:
+        parse_time(text, what)
+    except MalformedRecord as e:
+        raise CredentialError(str(e)) from e
+    return text  # type: ignore[return-value]
+
+
+def _pseudonym(value: object, what: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 128:
+        raise CredentialError(f"{what}: a household pseudonym is a string of 1–128 characters")
+    return value
+
+
+def _credential(issuer: str, kind: str, subject: dict[str, Any], valid_from: str | None,
+                valid_until: str | None = None) -> dict[str, Any]:
+    if not isinstance(issuer, str) or not issuer.startswith(("did:", "https:")):
+        raise CredentialError(f"issuer {issuer!r}: expected a DID (did:web:…) or an https URL")
+    cred: dict[str, Any] = {"@context": [VC_V2_CONTEXT, ECO_CONTEXT],
+                            "type": ["VerifiableCredential", kind], "issuer": issuer}
+    if valid_from is not None:
+        cred["validFrom"] = _time(valid_from, "validFrom")
+    if valid_until is not None:
+        cred["validUntil"] = _time(valid_until, "validUntil")
+    cred["credentialSubject"] = subject
+    _refuse_names(cred, "credential")
+    try:
+        canonical_bytes(cred)
+    except MalformedRecord as e:
+        raise CredentialError(f"{kind}: {e}") from e
+    return cred
+
+
+def points_statement(issuer: str, subject: str, balance: int, as_of: str,
+                     checkpoint: Mapping[str, Any],
+                     history: Sequence[Mapping[str, Any]] | None = None,
+                     valid_until: str | None = None) -> dict[str, Any]:
+    """A household's eco-points balance at ``as_of``, computed at the log ``checkpoint``.
+
+    The history (each entry as the caller gives it) is included only when passed: by default a
+    statement discloses the balance and nothing else (issue 20, privacy)."""
+    if type(balance) is not int:
+        raise CredentialError(f"balance: expected an integer number of points, got {balance!r}")
+    body: dict[str, Any] = {"type": "EcoHousehold",
+                            "household": _pseudonym(subject, "credentialSubject.household"),
+                            "balance": balance, "asOf": _time(as_of, "asOf"),
+                            "checkpoint": dict(checkpoint)}
+    if history is not None:
+        body["history"] = [dict(h) for h in history]
+    return _credential(issuer, POINTS_TYPE, body, as_of, valid_until)
+
+
+def _report_checkpoint(signed_note: object) -> dict[str, Any]:
+    if not isinstance(signed_note, str) or "\n\n" not in signed_note:
+        raise CredentialError("report.checkpoint: expected the signed checkpoint note")
+    try:
+        cp = Checkpoint.from_text(signed_note.split("\n\n", 1)[0] + "\n")
+    except NoteError as e:
+        raise CredentialError(f"report.checkpoint: {e}") from e
+    return {"origin": cp.origin, "size": cp.size, "rootHash": b64encode(cp.root_hash)}
+
+
+def report_summary(issuer: str, report: Mapping[str, Any]) -> dict[str, Any]:
+    """The buyer's summary of a batch report (``report.json``, docs/protocol.md §5): what it
+    covers and totals, the checkpoint it was proved at, and the SHA-256 of its canonical bytes
+    so the summary names exactly one report."""
+    try:
+        method = report["methodology"]
+        body: dict[str, Any] = {
+            "type": "EcoBatch", "batchId": report["batch_id"], "programme": report["programme"],
+            "methodology": {"id": method["id"], "version": method["version"]},
+            "period": {"start": _time(report["period"]["start"], "period.start"),
+                       "end": _time(report["period"]["end"], "period.end")},
+            "households": len(report["households"]),
+            "totals": dict(report["totals"]),
+            "checkpoint": _report_checkpoint(report["checkpoint"]),
+            "logKey": report["log_key"],
+            "reportSha256": hashlib.sha256(canonical_bytes(dict(report))).hexdigest(),
+        }
+    except (KeyError, TypeError) as e:
+        raise CredentialError(f"report: not a batch report (missing or malformed {e})") from e
+    except MalformedRecord as e:
+        raise CredentialError(f"report: {e}") from e
+    if report.get("demonstration") is True:
+        body["demonstration"] = True
+    return _credential(issuer, SUMMARY_TYPE, body, report["period"]["end"])
+
+
+def status_entry(status_list_url: str, status_index: int) -> dict[str, Any]:
+    """A ``BitstringStatusListEntry`` for revocation at ``status_index`` of the list."""
+    if type(status_index) is not int or not 0 <= status_index < MIN_STATUS_BITS * 64:
+        raise CredentialError(f"statusListIndex {status_index!r}: expected an integer ≥ 0")
+    return {"id": f"{status_list_url}#{status_index}", "type": STATUS_ENTRY_TYPE,
+            "statusPurpose": "revocation", "statusListIndex": str(status_index),
+            "statusListCredential": status_list_url}
+
+
+def enrolment_credential(issuer: str, enrolment: Mapping[str, Any], status_list_url: str,
+                         status_index: int) -> dict[str, Any]:
+    """A household's enrolment (an ``eco.enrol/v1`` record's dict): the device as a ``did:key``,
+    its meters, the programme, when and by whom; revocable at ``status_index``."""
+    try:
+        record = Enrolment.from_dict(dict(enrolment))
+    except MalformedRecord as e:
+        raise CredentialError(f"enrolment: {e}") from e
+    body: dict[str, Any] = {
+        "type": "EcoEnrolment", "household": record.household, "programme": record.programme,
+        "device": did_key(record.public_key_raw), "deviceId": record.device_id,
+        "meters": [{"id": m.id, "quantity": str(m.quantity), "ratedW": m.rated_w}
+                   for m in record.meters],
+        "enrolledAt": record.enrolled_at, "enrolledBy": issuer,
+    }
+    cred = _credential(issuer, ENROLMENT_TYPE, body, record.enrolled_at)
+    cred["credentialStatus"] = status_entry(status_list_url, status_index)
+    return cred
+
+
+def status_list_credential(issuer: str, url: str, revoked: Iterable[int],
+                           length: int = MIN_STATUS_BITS,
+                           valid_from: str | None = None) -> dict[str, Any]:
+    """A W3C Bitstring Status List v1.0 credential: bit *i* (the most significant bit of byte
+    *i*/8 first) is 1 when entry *i* is revoked; GZIP, then multibase base64url (``u…``)."""
+    if length < MIN_STATUS_BITS or length % 8:
+        raise CredentialError(f"status list length {length}: at least {MIN_STATUS_BITS} bits, "
+                              "a multiple of 8")
+    bits = bytearray(length // 8)
+    for i in revoked:
+        if type(i) is not int or not 0 <= i < length:
+            raise CredentialError(f"revoked index {i!r}: outside the list of {length} entries")
+        bits[i // 8] |= 0x80 >> (i % 8)
+    encoded = encode_base64url(gzip.compress(bytes(bits), compresslevel=9, mtime=0))
+    cred: dict[str, Any] = {"@context": [VC_V2_CONTEXT], "id": url,
+                            "type": ["VerifiableCredential", STATUS_LIST_TYPE], "issuer": issuer}
+    if valid_from is not None:
+        cred["validFrom"] = _time(valid_from, "validFrom")
+    cred["credentialSubject"] = {"id": f"{url}#list", "type": "BitstringStatusList",
+                                 "statusPurpose": "revocation", "encodedList": encoded}
+    return cred
+
+
+def _status_bits(status_list: Mapping[str, Any]) -> bytes:
+    subject = status_list.get("credentialSubject")
+    if not isinstance(subject, Mapping) or subject.get("type") != "BitstringStatusList":
+        raise CredentialError("status list: credentialSubject is not a BitstringStatusList")
+    packed = decode_base64url(subject.get("encodedList"), "status list encodedList")
+    try:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+        bits = inflater.decompress(packed, MAX_STATUS_BYTES)
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise CredentialError("status list encodedList: truncated, or larger than "
+                                  f"{MAX_STATUS_BYTES} bytes uncompressed")
+    except zlib.error as e:
+        raise CredentialError(f"status list encodedList: not GZIP data ({e})") from e
+    if len(bits) * 8 < MIN_STATUS_BITS:
+        raise CredentialError(f"status list encodedList: {len(bits) * 8} bits, fewer than the "
+                              f"{MIN_STATUS_BITS} the specification requires")
+    return bits
+
+
+def status_revoked(status_list: Mapping[str, Any], index: int) -> bool:
+    """Whether entry ``index`` is set in a status list credential (its proof is not checked
+    here: :func:`check_credential` does that)."""
+    bits = _status_bits(status_list)
+    if type(index) is not int or not 0 <= index < len(bits) * 8:
+        raise CredentialError(f"statusListIndex {index!r}: outside the status list of "
+                              f"{len(bits) * 8} entries")
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+# --- checking --------------------------------------------------------------------------------
+
+
+def _refuse_names(value: object, where: str) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if k in NAME_FIELDS:
+                raise CredentialError(f"{where}.{k}: a name field — these credentials carry "
+                                      "pseudonyms only, never names")
+            _refuse_names(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _refuse_names(v, f"{where}[{i}]")
+
+
+def _issuer_id(credential: Mapping[str, Any]) -> str:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    if not isinstance(issuer, str) or not issuer:
+        raise CredentialError("issuer: missing, or not a URL or an object with an id")
+    return issuer
+
+
+def _kind(credential: Mapping[str, Any]) -> str:
+    ctx = credential.get("@context")
+    if not isinstance(ctx, list) or not ctx or ctx[0] != VC_V2_CONTEXT:
+        raise CredentialError(f"@context: must be a list starting with {VC_V2_CONTEXT} (a "
+                              "Verifiable Credential 2.0)")
+    types = credential.get("type")
+    if not isinstance(types, list) or "VerifiableCredential" not in types:
+        raise CredentialError("type: must be a list containing VerifiableCredential")
+    ours = [str(t) for t in types if t in KINDS]
+    if len(ours) != 1:
+        raise CredentialError(f"type: {types} names none of the kinds this checker knows "
+                              f"({', '.join(KINDS)})" if not ours else "type: names two kinds")
+    if ours[0] != STATUS_LIST_TYPE and ECO_CONTEXT not in ctx:
+        raise CredentialError(f"@context: a {ours[0]} must name {ECO_CONTEXT}")
+    return ours[0]
+
+
+def _signing_key(credential: Mapping[str, Any], issuer: str,
+                 did_documents: Mapping[str, Mapping[str, Any]], what: str) -> bytes:
+    proof = proof_of(credential)
+    method = proof["verificationMethod"]
+    did = method.split("#", 1)[0]
+    if did != issuer:
+        raise CredentialError(f"{what} proof: signed by {did}, but the issuer is {issuer} — "
+                              "only the issuer's own keys may sign its credentials")
+    if proof["proofPurpose"] != "assertionMethod":
+        raise CredentialError(f"{what} proof: proofPurpose {proof['proofPurpose']!r}, expected "
+                              "assertionMethod")
+    document: Mapping[str, Any] = {}
+    if not did.startswith(DID_KEY_PREFIX):
+        found = did_documents.get(did)
+        if found is None:
+            where = did_web_url(did) if did.startswith(DID_WEB_PREFIX) else "the issuer"
+            raise CredentialError(f"{what}: no DID document for the issuer {did}; give a copy "
+                                  f"of the one published at {where}")
+        document = found
+    return resolve_method(document, method, at=proof.get("created"))
+
+
+def _check_times(credential: Mapping[str, Any], now: str, what: str) -> None:
+    at = parse_datetime(now, "now")
+    proof = credential["proof"]
+    if "created" in proof and parse_datetime(proof["created"], "proof.created") > at:
+        raise CredentialError(f"{what} proof.created {proof['created']}: later than {now} — a "
+                              "proof from the future (or a wrong clock)")
+    if "expires" in proof and parse_datetime(proof["expires"], "proof.expires") <= at:
+        raise CredentialError(f"{what} proof.expires {proof['expires']}: the proof has expired")
+    start, end = credential.get("validFrom"), credential.get("validUntil")
+    if start is not None and parse_datetime(start, "validFrom") > at:
+        raise CredentialError(f"{what} validFrom {start}: not valid yet at {now}")
+    if end is not None and parse_datetime(end, "validUntil") <= at:
+        raise CredentialError(f"{what} validUntil {end}: expired at {now}")
+
+
+def _verified(credential: object, did_documents: Mapping[str, Mapping[str, Any]], now: str,
+              what: str) -> tuple[str, str]:
+    """Shape, names, proof and validity of one credential; its (kind, issuer)."""
+    if not isinstance(credential, Mapping):
+        raise CredentialError(f"{what}: not a JSON object")
+    kind = _kind(credential)
+    _refuse_names(credential, "credential" if what == "credential" else what)
+    issuer = _issuer_id(credential)
+    key = _signing_key(credential, issuer, did_documents, what)
+    verify_proof(credential, key)
+    _check_times(credential, now, what)
+    return kind, issuer
+
+
+def _subject(credential: Mapping[str, Any]) -> Mapping[str, Any]:
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, Mapping):
+        raise CredentialError("credentialSubject: missing or not a single object")
+    return subject
+
+
+def _field(subject: Mapping[str, Any], name: str, kind: type) -> Any:
+    value = subject.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise CredentialError(f"credentialSubject.{name}: missing or not a {kind.__name__}")
+    return value
+
+
+def _points_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    who = _pseudonym(s.get("household"), "credentialSubject.household")
+    cp = _field(s, "checkpoint", Mapping)
+    lines = [f"household {who}: {_field(s, 'balance', int)} eco-points as of "
+             f"{_field(s, 'asOf', str)}",
+             f"computed at the log's checkpoint {cp.get('origin')} size {cp.get('size')}"]
+    history = s.get("history")
+    lines.append("history: not disclosed" if history is None else
+                 f"history: {len(history) if isinstance(history, list) else '?'} entries "
+                 "disclosed at the resident's request")
+    return who, tuple(lines)
+
+
+def _summary_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    batch = _field(s, "batchId", str)
+    method, period = _field(s, "methodology", Mapping), _field(s, "period", Mapping)
+    totals, cp = _field(s, "totals", Mapping), _field(s, "checkpoint", Mapping)
+    lines = [f"batch {batch} ({s.get('programme')}), methodology {method.get('id')} "
+             f"v{method.get('version')}",
+             f"period {period.get('start')} – {period.get('end')}, "
+             f"{s.get('households')} households",
+             f"reduction {totals.get('reduction_g')} g-CO2, credits {totals.get('credits_t')} t",
+             f"checkpoint {cp.get('origin')} size {cp.get('size')}; report.json SHA-256 "
+             f"{s.get('reportSha256')}"]
+    if s.get("demonstration") is True:
+        lines.append("DEMONSTRATION programme: illustrative factors, not for certification")
+    return batch, tuple(lines)
+
+
+def _enrolment_lines(s: Mapping[str, Any], issuer: str) -> tuple[str, tuple[str, ...]]:
+    who = _pseudonym(s.get("household"), "credentialSubject.household")
+    listed = s.get("meters")
+    meters: list[Any] = listed if isinstance(listed, list) else []
+    return who, (f"household {who}: device {_field(s, 'device', str)} enrolled in "
+                 f"{s.get('programme')} at {_field(s, 'enrolledAt', str)} by "
+                 f"{s.get('enrolledBy', issuer)}",
+                 "meters: " + ", ".join(f"{m.get('id')} ({m.get('quantity')})"
+                                        for m in meters if isinstance(m, Mapping)))
+
+
+def _status_list_lines(credential: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    bits = _status_bits(credential)
+    purpose = _subject(credential).get("statusPurpose")
+    count = sum(bin(b).count("1") for b in bits)
+    return str(credential.get("id")), (f"{purpose} status list of {len(bits) * 8} entries, "
+                                       f"{count} set",)
+
+
+def _status_entries(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    status = credential.get("credentialStatus")
+    if status is None:
+        return []
+    entries = status if isinstance(status, list) else [status]
+    if not all(isinstance(e, Mapping) for e in entries):
+        raise CredentialError("credentialStatus: expected an object or a list of objects")
+    return entries
+
+
+def _entry_set(entry: Mapping[str, Any], issuer: str,
+               did_documents: Mapping[str, Mapping[str, Any]],
+               status_lists: Mapping[str, Mapping[str, Any]], now: str) -> bool:
+    """Whether one ``BitstringStatusListEntry`` is set, after checking the list it points at."""
+    if entry.get("type") != STATUS_ENTRY_TYPE:
+        raise CredentialError(f"credentialStatus: type {entry.get('type')!r}, expected "
+                              f"{STATUS_ENTRY_TYPE}")
+    url, purpose, index = (entry.get("statusListCredential"), entry.get("statusPurpose"),
+                           entry.get("statusListIndex"))
+    if not isinstance(index, str) or not index.isdigit() or not isinstance(url, str):
+        raise CredentialError("credentialStatus: statusListIndex must be a decimal string and "
+                              "statusListCredential a URL")
+    listed = status_lists.get(url)
+    if listed is None:
+        raise CredentialError(f"credentialStatus: no copy of the status list {url}; without it "
+                              "revocation cannot be ruled out — fetch it from that URL")
+    what = f"status list {url}"
+    try:
+        kind, list_issuer = _verified(listed, did_documents, now, what)
+    except CredentialError as e:
+        raise CredentialError(str(e) if str(e).startswith(what) else f"{what}: {e}") from e
+    if kind != STATUS_LIST_TYPE or listed.get("id") != url:
+        raise CredentialError(f"{what}: the file given is not that status list credential")
+    if list_issuer != issuer:
+        raise CredentialError(f"{what}: issued by {list_issuer}, not by the credential's issuer "
+                              f"{issuer}")
+    if _subject(listed).get("statusPurpose") != purpose:
+        raise CredentialError(f"{what}: its statusPurpose is not the entry's {purpose!r}")
+    return status_revoked(listed, int(index))
+
+
+def check_credential(credential: Mapping[str, Any],
+                     did_documents: Mapping[str, Mapping[str, Any]],
+                     status_lists: Mapping[str, Mapping[str, Any]],
+                     now: str) -> CredentialVerdict:
+    """Check a credential offline: its shape, that it names no person, its ``eddsa-jcs-2022``
+    proof against the issuer's DID document (the key in force when the proof was made), its
+    validity period at ``now`` and, if revocable, its status in the issuer's status list (whose
+    own proof and validity are checked the same way).
+
+    ``did_documents`` maps a DID to its cached document; ``status_lists`` maps a status list URL
+    to the status list credential. A revoked credential is *not* an error: the verdict says
+    ``revoked`` and the caller refuses it; every other failure raises
+    :class:`~eco_protocol.errors.CredentialError` saying what is wrong and where."""
+    kind, issuer = _verified(credential, did_documents, now, "credential")
+    method = credential["proof"]["verificationMethod"]
+    checks = [f"eddsa-jcs-2022 proof by {method} (in force when made, "
+              f"{credential['proof'].get('created')})",
+              "valid at " + now + (f" (from {credential['validFrom']})"
+                                   if "validFrom" in credential else ""),
+              "no name fields: pseudonyms only"]
+    subject_id, lines = _lines(kind, credential, issuer)
+    revoked = False
+    for entry in _status_entries(credential):
+        if _entry_set(entry, issuer, did_documents, status_lists, now):
+            revoked = True
+            lines += (f"{entry.get('statusPurpose')}: entry {entry.get('statusListIndex')} of "
+                      f"{entry.get('statusListCredential')} is set",)
+        else:
+            checks.append(f"not revoked: entry {entry.get('statusListIndex')} of the status "
+                          f"list {entry.get('statusListCredential')} (its proof checked too)")
+    return CredentialVerdict(KINDS[kind], issuer, subject_id, lines, revoked, tuple(checks))
+
+
+def _lines(kind: str, credential: Mapping[str, Any],
+           issuer: str) -> tuple[str, tuple[str, ...]]:
+    if kind == STATUS_LIST_TYPE:
+        return _status_list_lines(credential)
+    subject = _subject(credential)
+    if kind == POINTS_TYPE:
+        return _points_lines(subject)
+    if kind == SUMMARY_TYPE:
+        return _summary_lines(subject)
+    return _enrolment_lines(subject, issuer)
