@@ -42,3 +42,17 @@ def test_long_mode_runs_alone() -> None:
     r = subprocess.run([sys.executable, "-m", "bench.run", "--long", "--quick"], cwd=REPO,
                        capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode != 0 and "runs alone" in r.stderr
+
+
+def test_each_store_s_figures_are_handed_over_as_soon_as_it_is_drained(tmp_path: Path) -> None:
+    """run_long's checkpoint gets the SQLite figures (with the load at that moment) before any
+    PostgreSQL drain starts, so a PostgreSQL run stopped part way keeps them."""
+    from bench.run import run_long
+
+    seen: list[dict[str, object]] = []
+    results = run_long(4, 2, False, tmp_path, seen.append)
+    assert len(seen) == 1  # one store, one checkpoint
+    assert seen[0]["long_sqlite_readings"] == 4 * 48
+    assert "load_average_at_end" in seen[0] and "load_average_at_start" in seen[0]
+    assert {k: v for k, v in seen[0].items() if k.startswith("long_")} == {
+        k: v for k, v in results.items() if k.startswith("long_")}
