@@ -8,9 +8,12 @@ package never let ``ValueError``/``KeyError``/``binascii.Error`` escape: they wr
 
 from __future__ import annotations
 
+from .messages import Localized
 
-class ProtocolError(Exception):
-    """Base of every error raised by ``eco_protocol``."""
+
+class ProtocolError(Localized):
+    """Base of every error raised by ``eco_protocol``; one that a person reads is raised with
+    ``.coded(code, …)`` so a command can print it in Japanese or English."""
 
 
 class InvalidInput(ProtocolError):

@@ -29,6 +29,8 @@ from .evidence import open_log_checkpoint, verify_evidence
 from .keys import public_key_from_raw
 from .logkey import LogKeyChain, LogKeyChange, chain_from_changes, same_key
 from .merkle import leaf_hash, verify_inclusion
+from .messages import msg, said
+from .messages_rules import rule_counts
 from .methodology import (
     HouseholdTerms,
     Methodology,
@@ -184,18 +186,17 @@ def _check_log_key(report: Mapping[str, Any], log_vkey: str, witness_vkeys: Sequ
                                                  witness_vkeys, min_witnesses)
     except InvalidInput as e:
         raise ReportProblem(f"checkpoint: {e}") from e
-    res.checks.append(f"checkpoint signed by the log key (size {cp.size}, witnesses: "
-                      f"{', '.join(witnesses) or 'none'})")
+    res.checks.append(said("eco_protocol.check.checkpoint", size=cp.size,
+                           witnesses=", ".join(witnesses) or msg("eco_protocol.verify.none")))
     res.witnesses_signed = witnesses
     chain = _key_chain(changes, pinned, report_key, cp)
     if len(chain.keys) > 1:
-        res.checks.append(f"{len(chain.keys) - 1} log key change(s) included, each signed by "
-                          "the old key and endorsed by the new; the pinned key is in the chain")
+        res.checks.append(said("eco_protocol.check.key_changes", n=len(chain.keys) - 1))
     try:
         verify_record(report, log.public_key, "report")
     except InvalidInput as e:
         raise ReportProblem(f"sig: {e}") from e
-    res.checks.append("report signature by the log key")
+    res.checks.append(said("eco_protocol.check.report_signature"))
     return cp, log, chain
 
 
@@ -219,7 +220,7 @@ def _check_seal(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
         if ours != sealed:
             raise ReportProblem(f"{name}: the report says {ours!r}, the seal (entry "
                                 f"{seal_p.index}) says {sealed!r}")
-    res.checks.append(f"seal included at entry {seal_p.index}; batch, period and totals match")
+    res.checks.append(said("eco_protocol.check.seal", index=seal_p.index))
     return seal_p, totals
 
 
@@ -250,8 +251,8 @@ def _check_previous_seals(report: Mapping[str, Any], cp: Checkpoint, chain: LogK
     if totals.carry_in_g != expected_carry:
         raise ReportProblem(f"totals.carry_in_g {totals.carry_in_g} ≠ the previous batch's "
                             f"carry_over_g {expected_carry}")
-    res.checks.append(f"{len(prev)} previous seals: no overlapping period, carry-in "
-                      f"{totals.carry_in_g} g follows")
+    res.checks.append(said("eco_protocol.check.previous_seals", n=len(prev),
+                           carry_in=totals.carry_in_g))
 
 
 def _check_enrolments(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
@@ -266,7 +267,7 @@ def _check_enrolments(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyCh
         if p.index >= seal_index:
             raise ReportProblem(f"enrolments[{i}] (entry {p.index}) comes after the seal")
         enrol[p.record.device_id] = p.record
-    res.checks.append(f"{len(enrol)} enrolments included and signed by the log key")
+    res.checks.append(said("eco_protocol.check.enrolments", n=len(enrol)))
     return enrol
 
 
@@ -288,10 +289,8 @@ def _check_rules(report: Mapping[str, Any], seal: BatchSeal,
         raise ReportProblem("methodology: emission factors not fit for certification in a "
                             "programme that is not a demonstration: " + "; ".join(unfit))
     res.demonstration = rules.demonstration
-    res.checks.append(
-        "programme rules included; " + ("DEMONSTRATION programme: illustrative factors allowed, "
-                                        "not for certification" if rules.demonstration else
-                                        "every emission factor is published and dated"))
+    res.checks.append(said("eco_protocol.check.rules_demonstration" if rules.demonstration
+                           else "eco_protocol.check.rules_published"))
     return method, rules
 
 
@@ -319,12 +318,11 @@ def _check_households(report: Mapping[str, Any], enrol: Mapping[str, Enrolment],
         raise ReportProblem(f"exclusions: the report says {report['exclusions']}, its "
                             f"households add up to {dict(sorted(excluded_sum.items()))}")
     res.excluded = dict(sorted(excluded_sum.items()))
-    res.checks.append("exclusions: per-household counts add up ("
-                      + (", ".join(f"{k} {v}" for k, v in res.excluded.items()) or "none")
-                      + ")")
-    res.checks.append(f"methodology arithmetic recomputed: {len(households)} households, "
-                      f"{months_checked} household-months, {total} g → {totals.credits_t} t "
-                      f"(carry-over {totals.carry_over_g} g)")
+    res.checks.append(said("eco_protocol.check.exclusions",
+                           excluded=rule_counts(res.excluded) or msg("eco_protocol.verify.none")))
+    res.checks.append(said("eco_protocol.check.arithmetic", households=len(households),
+                           months=months_checked, total=total, credits=totals.credits_t,
+                           carry_over=totals.carry_over_g))
     res.households, res.reduction_g, res.credits_t = len(households), total, totals.credits_t
     return households
 
@@ -423,8 +421,7 @@ def _check_sample(report: Mapping[str, Any], households: Sequence[Any], cp: Chec
                             f"{len(names)} households; expected {s} draws plus one for each "
                             "household not drawn")
     res.sample = len(sample)
-    res.checks.append(f"{len(sample)} sampled readings: inclusion, device signatures against "
-                      f"their enrolments, inside the period, every household sampled")
+    res.checks.append(said("eco_protocol.check.sample", n=len(sample)))
 
 
 def _check_counts(counts: object, what: str, into: dict[str, int]) -> None:
@@ -470,9 +467,7 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
     if (summary.checkpoint.size, summary.checkpoint.root_hash) != (cp.size, cp.root_hash):
         raise ReportProblem(f"evidence: its checkpoint (size {summary.checkpoint.size}) is not "
                             f"the report's (size {cp.size})")
-    res.checks.append(f"evidence: {summary.entries} entries replayed (signatures, enrolment "
-                      "order, seq/prev chains), root recomputed; every reading's creditability "
-                      "re-judged under the report's rules")
+    res.checks.append(said("eco_protocol.check.evidence_replayed", entries=summary.entries))
     enrol: dict[str, Enrolment] = {}
     readings: list[LedgerReading] = []
     for index, (data, rec) in enumerate(entries):
@@ -512,9 +507,7 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
         raise ReportProblem(f"evidence: the sample is not the one drawn from the root hash "
                             f"(expected entries {want[:5]}…, report has {got[:5]}…)")
     res.evidence_readings = len(covered)
-    res.checks.append(f"evidence: {len(covered)} covered readings match the seal's count and "
-                      "digest; every exclusion and household-month recomputed from readings; "
-                      "sample redrawn from the root hash")
+    res.checks.append(said("eco_protocol.check.evidence_covered", n=len(covered)))
 
 
 __all__ = ["ProofError", "ReportProblem", "ReportResult", "verify_report"]

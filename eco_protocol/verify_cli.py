@@ -23,9 +23,10 @@ from pathlib import Path
 from .canonical import parse_json
 from .errors import ProtocolError
 from .evidence import verify_evidence
+from .messages import LANGS, Msg, choose_lang, localize, msg, os_reason, render, text
+from .messages_rules import quantity_name, rule_counts
 from .results import TABLES
 from .verdict import (
-    LANGS,
     failure,
     invalid_verdict,
     valid_verdict,
@@ -33,12 +34,28 @@ from .verdict import (
 )
 from .witness_policy import check_policy
 
+_RUN: dict[str, str] = {"lang": "en"}  # this run's language, for the file readers: main sets it
+
+
+def _unreadable(path: Path, e: Exception) -> SystemExit:
+    """Exit with the one line saying which file could not be read and why."""
+    return SystemExit(text("eco_protocol.verify.cannot_read", _RUN["lang"], path=path,
+                           reason=os_reason(e)))
+
+
+def _ok(lang: str, code: str, /, **params: object) -> None:
+    print(text("eco_protocol.verify.ok", lang, check=Msg(code, params)))
+
+
+def _info(lang: str, line: Msg) -> None:
+    print(text("eco_protocol.verify.info", lang, line=line))
+
 
 def _read_text(path: Path) -> str:
     try:
         return path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(f"eco-verify: cannot read {path}: {e}") from e
+        raise _unreadable(path, e) from e
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -47,15 +64,16 @@ def _lines(path: Path) -> Iterator[str]:
             for line in f:
                 yield line.rstrip("\n")
     except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(f"eco-verify: cannot read {path}: {e}") from e
+        raise _unreadable(path, e) from e
 
 
 def _evidence(args: argparse.Namespace) -> int:
     d = Path(args.dir)
     log_vkey = args.log_key.strip()
-    swapped = witness_key_instead_of_log_key(log_vkey, args.lang)
+    lang = args.lang
+    swapped = witness_key_instead_of_log_key(log_vkey, lang)
     if swapped is not None:
-        return _fail(swapped, "--log-key: a cosignature/v1 (type 0x04) witness key")
+        return _fail(swapped, msg("eco_protocol.verify.fail_swapped_key"), lang)
     dir_vkey = (d / "log.vkey")
     # log.vkeys: every key the log has had, oldest first (only once it changed its key); the
     # replay must confirm it from the log's own eco.logkey/v1 entries
@@ -64,10 +82,9 @@ def _evidence(args: argparse.Namespace) -> int:
                if history_file.exists() else [])
     current = history[-1] if history else log_vkey
     if dir_vkey.exists() and _read_text(dir_vkey).strip() != current:
-        print(f"FAIL log.vkey: {dir_vkey} names a different key than "
-              + ("the last one in log.vkeys" if history else "the pinned --log-key"),
-              file=sys.stderr)
-        return 1
+        return _fail_evidence(msg("eco_protocol.verify.fail_vkey_history" if history
+                                  else "eco_protocol.verify.fail_vkey_pinned", path=dir_vkey),
+                              lang)
     if args.consortium:  # the consortium's witness policy (docs/consortium.md)
         try:
             quorum = check_policy(_read_text(Path(args.consortium)), args.consortium,
@@ -86,27 +103,30 @@ def _evidence(args: argparse.Namespace) -> int:
                                   _lines(d / "entries.jsonl"), args.min_witnesses,
                                   log_history=history)
     except ProtocolError as e:
-        print(f"FAIL {e}", file=sys.stderr)
-        return 1
+        return _fail_evidence(render(e, lang), lang)
     took = time.monotonic() - started
     cp = summary.checkpoint
     readings = summary.counts.get("eco.reading/v1", 0)
-    print(f"ok   checkpoint signed by the log key {cp.origin} (size {cp.size}, "
-          f"witnesses: {', '.join(summary.witnesses_signed) or 'none'})")
-    print(f"ok   root hash recomputed from {summary.entries} entries (RFC 6962)")
-    if len(summary.log_keys.keys) > 1:
-        print(f"ok   {len(summary.log_keys.keys) - 1} log key change(s), each signed by the old "
-              "key and endorsed by the new; the pinned key is one of the log's keys")
-    print(f"ok   {summary.counts.get('eco.enrol/v1', 0)} enrolments signed by the log key")
-    print(f"ok   {readings} readings: device signatures, enrolment order, seq/prev chains "
-          f"({summary.devices} devices)")
     excluded = summary.excluded
-    print(f"     {readings - sum(excluded.values())} creditable under the protocol's default "
-          "rules" + (", not creditable: " + ", ".join(f"{k} {v}" for k, v in excluded.items())
-                     if excluded else ""))
+    if lang != "en":  # the English output starts with the checks, as it always did
+        print(text("eco_protocol.verify.evidence_valid", lang, entries=summary.entries,
+                   readings=readings, devices=summary.devices, origin=cp.origin))
+    _ok(lang, "eco_protocol.verify.ev_checkpoint", origin=cp.origin, size=cp.size,
+        witnesses=", ".join(summary.witnesses_signed) or msg("eco_protocol.verify.none"))
+    _ok(lang, "eco_protocol.verify.ev_root", entries=summary.entries)
+    if len(summary.log_keys.keys) > 1:
+        _ok(lang, "eco_protocol.verify.ev_key_changes", n=len(summary.log_keys.keys) - 1)
+    _ok(lang, "eco_protocol.verify.ev_enrolments", n=summary.counts.get("eco.enrol/v1", 0))
+    _ok(lang, "eco_protocol.verify.ev_readings", n=readings, devices=summary.devices)
+    creditable = readings - sum(excluded.values())
+    _info(lang, msg("eco_protocol.verify.ev_creditable_excl", n=creditable,
+                    excluded=rule_counts(excluded)) if excluded
+          else msg("eco_protocol.verify.ev_creditable", n=creditable))
     for quantity, wh in sorted(summary.energy_wh.items()):
-        print(f"     {quantity}: {wh / 1000:.3f} kWh")
-    print(f"     {summary.entries / took if took > 0 else 0:.0f} entries/s")
+        _info(lang, msg("eco_protocol.verify.ev_energy", quantity=quantity_name(quantity),
+                        kwh=f"{wh / 1000:.3f}"))
+    _info(lang, msg("eco_protocol.verify.ev_rate",
+                    rate=f"{summary.entries / took if took > 0 else 0:.0f}"))
     if args.json:
         print(json.dumps({"ok": True, "size": cp.size, "entries": summary.entries,
                           "readings": readings, "devices": summary.devices,
@@ -116,10 +136,19 @@ def _evidence(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail(verdict: str, detail: str) -> int:
+def _fail(verdict: str, detail: str | Msg, lang: str = "en") -> int:
     """A failed check: the buyer's verdict first, then the verifier's exact finding."""
     print(verdict, file=sys.stderr)
-    print(f"FAIL {detail}", file=sys.stderr)
+    print(text("eco_protocol.verify.fail", lang, detail=detail), file=sys.stderr)
+    return 1
+
+
+def _fail_evidence(detail: str | Msg, lang: str) -> int:
+    """A failed evidence check: ``FAIL <finding>`` as it always was in English; in another
+    language the buyer's verdict in it first."""
+    if lang != "en":
+        print(text("eco_protocol.verify.evidence_invalid", lang), file=sys.stderr)
+    print(text("eco_protocol.verify.fail", lang, detail=detail), file=sys.stderr)
     return 1
 
 
@@ -128,13 +157,14 @@ def _report(args: argparse.Namespace) -> int:
 
     path = Path(args.report)
     log_vkey = args.log_key.strip()
-    swapped = witness_key_instead_of_log_key(log_vkey, args.lang)
+    lang = args.lang
+    swapped = witness_key_instead_of_log_key(log_vkey, lang)
     if swapped is not None:
-        return _fail(swapped, "--log-key: a cosignature/v1 (type 0x04) witness key")
+        return _fail(swapped, msg("eco_protocol.verify.fail_swapped_key"), lang)
     try:
         report = parse_json(_read_text(path))
     except ProtocolError as e:
-        return _fail(failure("not_a_report").text(args.lang), f"{path}: {e}")
+        return _fail(failure("not_a_report").text(lang), f"{path}: {render(e, lang)}", lang)
     policy_checks = []
     if args.consortium:  # the consortium's witness policy (docs/consortium.md)
         try:
@@ -151,28 +181,31 @@ def _report(args: argparse.Namespace) -> int:
     try:
         res = verify_report(report, log_vkey, witnesses, args.min_witnesses, evidence)
     except ProtocolError as e:
-        return _fail(invalid_verdict(e, args.lang), str(e))
-    checks = [*policy_checks, *(f"ok   {line}" for line in res.checks)]
+        return _fail(invalid_verdict(e, lang), render(e, lang), lang)
+    checks = [*policy_checks, *(text("eco_protocol.verify.ok", lang, check=localize(line, lang))
+                                for line in res.checks)]
     # the CSV tables beside the report are pure functions of it: regenerate and compare
     for name, table in TABLES.items():
         beside = path.parent / name
         if beside.exists():
             if _read_text(beside) != table(report):
-                return _fail(failure("table").text(args.lang),
-                             f"{beside}: differs from the table recomputed from {path.name} "
-                             "(edited, or from another report)")
-            checks.append(f"ok   {name} recomputed from the report and identical")
+                return _fail(failure("table").text(lang),
+                             msg("eco_protocol.verify.table_differs", path=beside,
+                                 report=path.name), lang)
+            checks.append(text("eco_protocol.verify.ok", lang,
+                               check=msg("eco_protocol.verify.table_ok", name=name)))
     verdict = valid_verdict(report, res.households, res.witnesses_signed, res.demonstration,
-                            args.lang)
+                            lang)
     print(verdict)
     for line in checks:
         print(line)
-    print(f"     batch {report['batch_id']}: {res.reduction_g / 1e6:.6f} t-CO2 from "
-          f"{res.households} households → {res.credits_t} credits (t)")
+    _info(lang, msg("eco_protocol.verify.batch", batch=report["batch_id"],
+                    tonnes=f"{res.reduction_g / 1e6:.6f}", households=res.households,
+                    credits=res.credits_t))
     if res.excluded:
-        print("     not creditable: " + ", ".join(f"{k} {v}" for k, v in res.excluded.items()))
+        _info(lang, msg("eco_protocol.verify.not_creditable", excluded=rule_counts(res.excluded)))
     if res.demonstration:
-        print("     DEMONSTRATION programme: illustrative factors, not for certification")
+        _info(lang, msg("eco_protocol.verify.demonstration"))
     if args.json:
         print(json.dumps({"ok": True, "batch_id": report["batch_id"],
                           "credits_t": res.credits_t, "reduction_g": res.reduction_g,
@@ -182,6 +215,10 @@ def _report(args: argparse.Namespace) -> int:
                           "demonstration": res.demonstration, "verdict": verdict},
                          sort_keys=True))
     return 0
+
+
+_LANG_HELP = ("language of the output: ja or en (default: $ECO_LANG, else the locale's "
+              "LC_ALL/LC_MESSAGES/LANG, else en)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,8 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "be cosigned by the quorum of the witnesses it names for the log")
     rp.add_argument("--evidence", help="evidence directory: re-verify every reading")
     rp.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
-    rp.add_argument("--lang", choices=LANGS, default="en",
-                    help="language of the verdict line (the checks stay in English)")
+    rp.add_argument("--lang", choices=LANGS, default=None, help=_LANG_HELP)
     ev = sub.add_parser("evidence", help="verify an evidence directory offline")
     ev.add_argument("dir")
     ev.add_argument("--log-key", required=True, help="the log's verifier key, pinned by you")
@@ -212,9 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--consortium", metavar="FILE", help="consortium.toml: the checkpoint must "
                     "be cosigned by the quorum of the witnesses it names for the log")
     ev.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
-    ev.add_argument("--lang", choices=LANGS, default="en",
-                    help="language of the verdict on a witness key given as --log-key")
+    ev.add_argument("--lang", choices=LANGS, default=None, help=_LANG_HELP)
     args = parser.parse_args(argv)
+    args.lang = _RUN["lang"] = choose_lang(getattr(args, "lang", None))
     if args.command == "evidence":
         return _evidence(args)
     if args.command == "report":

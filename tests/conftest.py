@@ -119,6 +119,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands choose their language from ECO_LANG and the locale (eco_protocol.messages):
+    tests run in English whatever the machine's LANG, unless a test sets it."""
+    for var in ("ECO_LANG", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture(autouse=True)
 def _root_logger_as_before() -> Iterator[None]:
     root = logging.getLogger()
     level = root.level

@@ -1,0 +1,155 @@
+"""``eco-verify`` in the buyer's language (issue 17 point 1): under ``LANG=ja_JP.UTF-8`` every
+line it prints for a valid report, a tampered one, an evidence directory, a tampered entry and
+an unreadable file is Japanese, with no English catalog text and no bare message code; under
+``LANG=C`` the same runs are English. The language comes from the environment as a shell gives
+it, ``--lang`` overrides it.
+
+:func:`assert_japanese` and :func:`assert_english` are the checks the eco-agent and
+eco-aggregator language tests use too."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import string
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eco_protocol.canonical import canonical_bytes, parse_json
+from eco_protocol.verify_cli import main
+from tests.protocol.factories import EvidenceDir, make_evidence_dir
+from tests.protocol.test_evidence_verify import rewrite_entry
+from tests.protocol.test_verify_verdict import signed
+
+__all__ = ["assert_english", "assert_japanese", "signed"]
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+BARE_CODE = re.compile(r"\[(eco_protocol|agent|aggregator)\.[a-z_.]+\]")
+
+
+@cache
+def english_fragments() -> frozenset[str]:
+    """Runs of words from the catalogs' English texts that their Japanese texts do not share:
+    one of these in Japanese output is an untranslated message."""
+    found: set[str] = set()
+    for package in ("eco_protocol", "agent", "aggregator"):
+        catalog: Mapping[str, Mapping[str, str]] = \
+            importlib.import_module(f"{package}.messages_catalog").CATALOG
+        for texts in catalog.values():
+            for literal, _, _, _ in string.Formatter().parse(texts["en"]):
+                frag = literal.strip(" ,;:.()")
+                if frag.count(" ") >= 2 and len(frag) >= 14 and frag not in texts["ja"]:
+                    found.add(frag)
+    return frozenset(found)
+
+
+def _lines(output: str) -> list[str]:
+    return [ln for ln in output.splitlines() if ln.strip() and not ln.lstrip().startswith(
+        ("{", "}", "[", "]", '"'))]  # JSON for scripts stays as it is
+
+
+def assert_japanese(output: str) -> None:
+    """Every line a person reads has Japanese in it, and nothing of the English catalog."""
+    lines = _lines(output)
+    assert lines, "no output"
+    for line in lines:
+        assert JAPANESE.search(line), f"untranslated line: {line!r}"
+        assert not BARE_CODE.search(line), f"message code without a text: {line!r}"
+        leaked = [f for f in english_fragments() if f in line]
+        assert not leaked, f"English catalog text {leaked} in {line!r}"
+
+
+def assert_english(output: str) -> None:
+    """No Japanese and no bare code in English output."""
+    lines = _lines(output)
+    assert lines, "no output"
+    for line in lines:
+        assert not JAPANESE.search(line), f"Japanese in English output: {line!r}"
+        assert not BARE_CODE.search(line), f"message code without a text: {line!r}"
+
+
+@pytest.fixture
+def evidence(tmp_path: Path) -> EvidenceDir:
+    return make_evidence_dir(tmp_path / "evidence", devices=2, readings_per_device=3)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        rc = main(list(argv))
+    except SystemExit as e:  # an unreadable file: the command's one line, as a shell shows it
+        rc = 1
+        print(e.code, file=__import__("sys").stderr)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def _tampered(report_dir: Path, tmp_path: Path) -> Path:
+    bad: dict[str, Any] = json.loads((report_dir / "report.json").read_text("utf-8"))
+    bad["totals"]["reduction_g"] += 1000
+    out = tmp_path / "tampered.json"
+    out.write_text(json.dumps(bad), "utf-8")
+    return out
+
+
+@pytest.mark.parametrize("locale", ["ja_JP.UTF-8", "C"])
+def test_report_valid_and_tampered_in_the_locales_language(
+        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, locale: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    check = assert_japanese if locale.startswith("ja") else assert_english
+    report = str(signed["dir"] / "report.json")
+    rc, out, err = _run(capsys, "report", report, "--log-key", signed["vkey"], "--json")
+    assert rc == 0, err
+    check(out)
+    assert out.splitlines()[0].startswith("有効（VALID）" if locale.startswith("ja") else "VALID")
+    assert json.loads(out.splitlines()[-1])["ok"] is True  # the JSON line is for scripts
+    rc, out, err = _run(capsys, "report", str(_tampered(signed["dir"], tmp_path)),
+                        "--log-key", signed["vkey"])
+    assert rc == 1 and out == ""
+    check(err)
+    assert err.startswith("無効（INVALID）" if locale.startswith("ja") else "INVALID")
+    rc, out, err = _run(capsys, "report", str(tmp_path / "missing.json"),
+                        "--log-key", signed["vkey"])
+    assert rc == 1
+    check(err)
+    assert str(tmp_path / "missing.json") in err
+
+
+def test_lang_flag_overrides_the_locale(signed: dict[str, Any],
+                                        capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    report = str(signed["dir"] / "report.json")
+    rc, out, _ = _run(capsys, "report", report, "--log-key", signed["vkey"], "--lang", "en")
+    assert rc == 0
+    assert_english(out)
+    monkeypatch.setenv("LANG", "C")
+    monkeypatch.setenv("ECO_LANG", "ja")
+    rc, out, _ = _run(capsys, "report", report, "--log-key", signed["vkey"])
+    assert rc == 0
+    assert_japanese(out)
+
+
+@pytest.mark.parametrize("locale", ["ja_JP.UTF-8", "C"])
+def test_evidence_valid_and_tampered_in_the_locales_language(
+        evidence: EvidenceDir, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, locale: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    check = assert_japanese if locale.startswith("ja") else assert_english
+    rc, out, err = _run(capsys, "evidence", str(evidence.path), "--log-key", evidence.log_vkey)
+    assert rc == 0, err
+    check(out)
+    entries = evidence.entries_path.read_text("utf-8").splitlines()
+    obj = parse_json(__import__("base64").b64decode(json.loads(entries[3])["entry_b64"]))
+    assert isinstance(obj, dict)
+    obj["energy_wh"] = int(obj["energy_wh"]) + 1
+    rewrite_entry(evidence, 3, canonical_bytes(obj))
+    rc, out, err = _run(capsys, "evidence", str(evidence.path), "--log-key", evidence.log_vkey)
+    assert rc == 1
+    check(err)
+    assert "entry 3" in err
