@@ -24,7 +24,7 @@ from eco_protocol.errors import InvalidInput, ProtocolError
 from eco_runtime.stderr_log import log_to_stderr
 
 from ..errors import AggregatorError, ConfigError, LogMisbehaviour
-from . import broker, devices, ledger, programme, serve, ui, witness
+from . import broker, consortium, devices, ledger, programme, serve, ui, witness
 from .common import DEFAULT_CONFIG, open_ledger
 from .devices import enrolled_at_from_flag
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_commands(sub)
     serve.add_http(sub)
     witness.add_commands(sub)
+    consortium.add_commands(sub)
     programme.add_commands(sub)
     broker.add_commands(sub)
     ui.add_commands(sub)

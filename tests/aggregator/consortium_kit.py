@@ -1,0 +1,109 @@
+"""What the consortium tests share: member logs behind real read-API servers, keys, and a
+consortium.toml naming them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from aggregator.http_api import ApiConfig, ApiServer
+from aggregator.ledger import Ledger
+from aggregator.store import SqliteStore
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.note import CosignatureSigner, NoteSigner, Verifier
+from tests.protocol.factories import fixed_key
+
+LOG_A = NoteSigner("eco-ledger.town-a.test", fixed_key("consortium-test/log-a"))
+LOG_B = NoteSigner("eco-ledger.town-b.test", fixed_key("consortium-test/log-b"))
+LOG_C = NoteSigner("eco-ledger.town-c.test", fixed_key("consortium-test/log-c"))
+W_A = CosignatureSigner("witness.town-a.test", fixed_key("consortium-test/w-a"))
+W_B = CosignatureSigner("witness.town-b.test", fixed_key("consortium-test/w-b"))
+W_C = CosignatureSigner("witness.town-c.test", fixed_key("consortium-test/w-c"))
+W_BODY = CosignatureSigner("witness.body.test", fixed_key("consortium-test/w-body"))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def entry(tag: str, i: int) -> bytes:
+    return canonical_bytes({"type": "test.synthetic/v1", "tag": tag, "n": i})
+
+
+class LiveLog:
+    """A member's ledger in its own SQLite file behind the read API on a free loopback port.
+    ``tag`` makes the entries: two logs with one key and different tags are a fork."""
+
+    def __init__(self, path: Path, signer: NoteSigner, tag: str,
+                 witnesses: Sequence[Verifier] = ()) -> None:
+        self.path = path
+        self.tag = tag
+        self.store = SqliteStore(path)
+        self.ledger = Ledger(self.store, signer)
+        self.api = ApiServer("127.0.0.1", 0, lambda: SqliteStore(path, check_integrity=False),
+                             ApiConfig(signer.verifier, tuple(witnesses))).start()
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    def grow(self, n: int) -> None:
+        size = self.ledger.size()
+        with self.store.transaction():
+            self.ledger.append([entry(self.tag, size + i) for i in range(n)])
+        self.ledger.checkpoint_now()
+
+    def close(self) -> None:
+        self.api.stop()
+        self.store.close()
+
+
+def member_toml(name: str, log_vkey: str, url: str, witness: str | None) -> str:
+    w = f'witness = "{witness}"\n' if witness else ""
+    return f'[[members]]\nname = "{name}"\nlog_key = "{log_vkey}"\nurl = "{url}"\n{w}\n'
+
+
+def witness_toml(w: CosignatureSigner | str) -> str:
+    vkey = w if isinstance(w, str) else w.verifier.vkey
+    return f'[[witnesses]]\nname = "{vkey.split("+", 1)[0]}"\nkey = "{vkey}"\n\n'
+
+
+def write_consortium(path: Path, members: Sequence[tuple[str, str, str, str | None]],
+                     witnesses: Sequence[CosignatureSigner | str], quorum: int = 2) -> Path:
+    """``members``: (name, log vkey, read-API URL, its witness's name)."""
+    text = 'name = "test-consortium"\n\n' + "".join(member_toml(*m) for m in members) + \
+        "".join(witness_toml(w) for w in witnesses) + f"[policy]\nquorum = {quorum}\n"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - a test's loopback server
+        data: bytes = r.read()
+    return data
+
+
+def aggregator(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``eco-aggregator ARGS`` as its own process."""
+    return subprocess.run([sys.executable, "-m", "aggregator.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          cwd=ROOT)
+
+
+@contextmanager
+def service(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, object]]]:
+    """``eco-aggregator ARGS`` as a long-running process; yields it and its first JSON line."""
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        yield proc, json.loads(line)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

@@ -1,0 +1,252 @@
+"""``eco-aggregator mirror`` against member logs behind real read-API servers: the first copy,
+growth proved from tiles, the mirror's own read API serving the same bytes as the member, a
+member that rewrites its history (same key, other entries) caught with a persistent alarm and
+refused on every later run while the other members are still mirrored, and a mirror's store
+that only ever holds what a signed checkpoint commits to."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.mirror import MirrorClient, mirror_once
+from aggregator.mirror_store import MemberMirror, trusted_checkpoint
+from eco_protocol.consortium import parse_consortium
+from eco_protocol.merkle import root_hash
+from eco_protocol.note import NoteSigner, open_checkpoint
+
+from .consortium_kit import (
+    LOG_A,
+    LOG_B,
+    LOG_C,
+    W_A,
+    W_B,
+    W_BODY,
+    W_C,
+    LiveLog,
+    aggregator,
+    get,
+    service,
+    write_consortium,
+)
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Iterator[Callable[..., LiveLog]]:
+    opened: list[LiveLog] = []
+
+    def make(name: str, signer: NoteSigner = LOG_B, tag: str | None = None) -> LiveLog:
+        live = LiveLog(tmp_path / f"{name}.sqlite3", signer, tag or name,
+                       (W_A.verifier, W_C.verifier, W_BODY.verifier))
+        opened.append(live)
+        return live
+
+    yield make
+    for live in opened:
+        live.close()
+
+
+def consortium(tmp_path: Path, b_url: str, c_url: str) -> Path:
+    """Town A (this mirror's member; its log is never fetched), towns B and C."""
+    return write_consortium(tmp_path / "consortium.toml", [
+        ("town-a", LOG_A.verifier.vkey, "http://127.0.0.1:9", W_A.name),
+        ("town-b", LOG_B.verifier.vkey, b_url, W_B.name),
+        ("town-c", LOG_C.verifier.vkey, c_url, W_C.name),
+    ], [W_A, W_B, W_C, W_BODY])
+
+
+def mirror_once_cli(conf: Path, state: Path, rc: int) -> dict[str, object]:
+    res = aggregator("mirror", "--consortium", str(conf), "--state", str(state), "--member",
+                     "town-a", "--once")
+    assert res.returncode == rc, res.stderr
+    out: dict[str, object] = json.loads(res.stdout)
+    out["stderr"] = res.stderr
+    return out
+
+
+def test_the_mirror_copies_and_follows_each_other_member(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    b, c = logs("b", LOG_B), logs("c", LOG_C)
+    b.grow(5)
+    c.grow(300)  # more than one entry bundle
+    conf = consortium(tmp_path, b.url, c.url)
+    state = tmp_path / "mirror"
+    out = mirror_once_cli(conf, state, 0)
+    assert out["members"] == {
+        "town-b": {"size": 5, "verdict": "first", "added": 5, "published": False,
+                   "cosigned": []},
+        "town-c": {"size": 300, "verdict": "first", "added": 300, "published": False,
+                   "cosigned": []}}
+    assert not (state / "town-a").exists()  # its own log is not mirrored
+    b.grow(600)  # past two entry bundles, from a partial one
+    out = mirror_once_cli(conf, state, 0)
+    members = out["members"]
+    assert isinstance(members, dict)
+    assert members["town-b"]["verdict"] == "grew" and members["town-b"]["added"] == 600
+    assert members["town-c"]["verdict"] == "same"
+    store = MemberMirror(state, "town-b").open()
+    try:
+        trusted = trusted_checkpoint(store)
+        assert trusted is not None and trusted[1].size == 605
+        assert [store.entry(i) for i in (0, 4, 604)] == \
+            [b.store.entry(i) for i in (0, 4, 604)]
+        assert root_hash(605, store.node) == b.ledger.root(605)
+    finally:
+        store.close()
+
+
+def test_a_mirror_keeps_the_cosignatures_that_count_and_says_when_published(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    b, c = logs("b", LOG_B), logs("c", LOG_C)
+    b.grow(3)
+    c.grow(1)
+    row = b.store.latest_checkpoint()
+    assert row is not None
+    text = row.note[: row.note.find("\n\n") + 1]
+    for w in (W_A, W_B):  # W_B is town B's own witness: it does not count for town B
+        b.store.add_cosignature(3, w.name, w.cosign(text, 1_795_000_000).line)
+    conf = consortium(tmp_path, b.url, c.url)
+    cons = parse_consortium(conf.read_text())
+    member = cons.member("town-b")
+    out = mirror_once(cons, member, MemberMirror(tmp_path / "m", "town-b"),
+                      MirrorClient(b.url))
+    assert (out.published, out.cosigned) == (False, (W_A.name,))
+    b.store.add_cosignature(3, W_BODY.name, W_BODY.cosign(text, 1_795_000_001).line)
+    out = mirror_once(cons, member, MemberMirror(tmp_path / "m", "town-b"),
+                      MirrorClient(b.url))
+    assert (out.verdict, out.published, out.cosigned) == ("same", True,
+                                                          (W_BODY.name, W_A.name))
+
+
+def test_the_mirror_serves_the_members_read_api_and_follows_growth(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    b, c = logs("b", LOG_B), logs("c", LOG_C)
+    b.grow(10)
+    c.grow(2)
+    conf = consortium(tmp_path, b.url, c.url)
+    state = tmp_path / "mirror"
+    with service("mirror", "--consortium", str(conf), "--state", str(state), "--member",
+                 "town-a", "--interval", "0.2", "--http", "town-b=127.0.0.1:0",
+                 "--http", "town-c=127.0.0.1:0") as (proc, first):
+        urls = first["urls"]
+        assert isinstance(urls, dict) and set(urls) == {"town-b", "town-c"}
+        mirror_b = str(urls["town-b"])
+        _wait_for_size(mirror_b, 10, proc)
+        b.grow(290)
+        _wait_for_size(mirror_b, 300, proc)
+        for path in ("checkpoint", "tile/0/000", "tile/0/001.p/44", "tile/entries/001.p/44",
+                     "tile/1/000.p/1", "proof/inclusion?index=7", "proof/consistency?old=10",
+                     "log-keys"):
+            assert get(f"{mirror_b}/{path}") == get(f"{b.url}/{path}"), path
+        cp, _ = open_checkpoint(get(f"{str(urls['town-c'])}/checkpoint"), LOG_C.verifier)
+        assert cp.size == 2
+    assert proc.returncode == 0, proc.stderr
+
+
+def _wait_for_size(url: str, size: int, proc: object) -> None:
+    """Poll the mirror's checkpoint until it reaches ``size`` (the service rounds every 0.2 s;
+    the deadline only keeps a broken mirror from hanging the suite)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            note = get(f"{url}/checkpoint")
+        except OSError:  # 404 before the first round stored a checkpoint
+            note = b""
+        if note and open_checkpoint(note, LOG_B.verifier)[0].size == size:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the mirror at {url} never reached size {size} ({proc})")
+
+
+def test_a_member_that_rewrites_its_history_is_caught_and_refused_for_good(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    honest = logs("b", LOG_B, "honest")
+    c = logs("c", LOG_C)
+    honest.grow(4)
+    c.grow(1)
+    state = tmp_path / "mirror"
+    mirror_once_cli(consortium(tmp_path, honest.url, c.url), state, 0)
+    # the same key signs another history: 6 entries whose first 4 are not the ones mirrored
+    forked = logs("b-forked", LOG_B, "rewritten")
+    forked.grow(6)
+    c.grow(2)
+    out = mirror_once_cli(consortium(tmp_path, forked.url, c.url), state, 3)
+    assert "LOG MISBEHAVIOUR" in str(out["stderr"]) and "FORK.json" in str(out["stderr"])
+    assert out["forks"] == ["town-b"]
+    members = out["members"]
+    assert isinstance(members, dict) and members["town-c"]["size"] == 3  # the others go on
+    alarm = json.loads((state / "town-b" / "FORK.json").read_text())
+    assert alarm["type"] == "eco.mirror-fork/v1" and alarm["member"] == "town-b"
+    assert "does not extend the checkpoint of size 4" in alarm["reason"]
+    assert open_checkpoint(alarm["trusted_checkpoint"], LOG_B.verifier)[0].size == 4
+    assert open_checkpoint(alarm["conflicting_checkpoint"], LOG_B.verifier)[0].size == 6
+    assert alarm["proof_b64"]
+    before = (state / "town-b" / "FORK.json").read_bytes()
+    # every later run refuses the member, even against its honest history, and keeps the view
+    for url in (honest.url, forked.url):
+        out = mirror_once_cli(consortium(tmp_path, url, c.url), state, 3)
+        assert "recorded a fork by eco-ledger.town-b.test" in str(out["stderr"])
+    assert (state / "town-b" / "FORK.json").read_bytes() == before
+    store = MemberMirror(state, "town-b").open()
+    try:
+        trusted = trusted_checkpoint(store)
+        assert trusted is not None and trusted[1].size == 4 and store.size() == 4
+        assert store.entry(0) == honest.store.entry(0)
+    finally:
+        store.close()
+
+
+def test_two_roots_for_one_size_is_a_fork_too(tmp_path: Path,
+                                              logs: Callable[..., LiveLog]) -> None:
+    a, b, c = logs("b", LOG_B, "one"), logs("b2", LOG_B, "two"), logs("c", LOG_C)
+    a.grow(3)
+    b.grow(3)
+    c.grow(1)
+    state = tmp_path / "mirror"
+    mirror_once_cli(consortium(tmp_path, a.url, c.url), state, 0)
+    out = mirror_once_cli(consortium(tmp_path, b.url, c.url), state, 3)
+    assert "two checkpoints of size 3 with different root hashes" in str(out["stderr"])
+
+
+def test_a_member_serving_entries_that_are_not_its_logs_leaves_nothing_stored(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    """Entry bundles that do not hash to the signed root are refused before the commit: the
+    mirror's store keeps its last verified tree (and this is no fork: exit 1, not 3)."""
+    b, c = logs("b", LOG_B), logs("c", LOG_C)
+    b.grow(2)
+    c.grow(1)
+    state = tmp_path / "mirror"
+    conf = consortium(tmp_path, b.url, c.url)
+    mirror_once_cli(conf, state, 0)
+    b.grow(3)
+    with sqlite3.connect(b.path) as db:  # the log's server now serves an altered entry 3
+        db.execute("UPDATE entry SET data=? WHERE idx=3",
+                   (b'{"tag":"evil","type":"test.synthetic/v1"}',))
+    out = mirror_once_cli(conf, state, 1)
+    assert "do not hash to the root of the signed checkpoint of size 5" in str(out["stderr"])
+    store = MemberMirror(state, "town-b").open()
+    try:
+        trusted = trusted_checkpoint(store)
+        assert trusted is not None and trusted[1].size == 2 and store.size() == 2
+    finally:
+        store.close()
+    assert not (state / "town-b" / "FORK.json").exists()
+
+
+def test_a_configuration_error_names_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "consortium.toml"
+    write_consortium(bad, [("town-b", LOG_B.verifier.vkey, "ftp://b", W_B.name)],
+                     [W_B, W_BODY], quorum=1)
+    res = aggregator("mirror", "--consortium", str(bad), "--state", str(tmp_path / "m"),
+                     "--once")
+    assert res.returncode == 2
+    assert f"configuration: {bad}: members[0].url must be an http:// or https:// URL" in \
+        res.stderr
+    res = aggregator("mirror", "--consortium", str(tmp_path / "missing.toml"), "--state",
+                     str(tmp_path / "m"), "--once")
+    assert res.returncode == 2 and "cannot read it" in res.stderr
