@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ MAX_STATUS_BYTES: Final = 16 * 1024 * 1024  # a larger decompressed list is refu
 NAME_FIELDS: Final = frozenset({"name", "givenName", "familyName", "additionalName", "fullName",
                                 "householdName", "household_name", "residentName",
                                 "resident_name", "holderName"})
+_INDEX_RE: Final = re.compile(r"0|[1-9][0-9]{0,15}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +198,11 @@ def status_list_credential(issuer: str, url: str, revoked: Iterable[int],
                            length: int = MIN_STATUS_BITS,
                            valid_from: str | None = None) -> dict[str, Any]:
     """A W3C Bitstring Status List v1.0 credential: bit *i* (the most significant bit of byte
-    *i*/8 first) is 1 when entry *i* is revoked; GZIP, then multibase base64url (``u…``)."""
+    *i*/8 first) is 1 when entry *i* is revoked; GZIP, then multibase base64url (``u…``).
+
+    GZIP at zlib's default level with no timestamp, so an empty list of 131,072 entries is
+    byte for byte the specification's example ``encodedList``, and a list is a pure function of
+    its revoked entries."""
     if length < MIN_STATUS_BITS or length % 8:
         raise CredentialError(f"status list length {length}: at least {MIN_STATUS_BITS} bits, "
                               "a multiple of 8")
@@ -205,7 +211,7 @@ def status_list_credential(issuer: str, url: str, revoked: Iterable[int],
         if type(i) is not int or not 0 <= i < length:
             raise CredentialError(f"revoked index {i!r}: outside the list of {length} entries")
         bits[i // 8] |= 0x80 >> (i % 8)
-    encoded = encode_base64url(gzip.compress(bytes(bits), compresslevel=9, mtime=0))
+    encoded = encode_base64url(gzip.compress(bytes(bits), compresslevel=6, mtime=0))
     cred: dict[str, Any] = {"@context": [VC_V2_CONTEXT], "id": url,
                             "type": ["VerifiableCredential", STATUS_LIST_TYPE], "issuer": issuer}
     if valid_from is not None:
@@ -417,7 +423,9 @@ def _entry_set(entry: Mapping[str, Any], issuer: str,
                               f"{STATUS_ENTRY_TYPE}")
     url, purpose, index = (entry.get("statusListCredential"), entry.get("statusPurpose"),
                            entry.get("statusListIndex"))
-    if not isinstance(index, str) or not index.isdigit() or not isinstance(url, str):
+    if entry.get("statusSize", 1) != 1:
+        raise CredentialError("credentialStatus: statusSize other than 1 is not supported")
+    if not isinstance(index, str) or not _INDEX_RE.fullmatch(index) or not isinstance(url, str):
         raise CredentialError("credentialStatus: statusListIndex must be a decimal string and "
                               "statusListCredential a URL")
     listed = status_lists.get(url)
@@ -434,7 +442,8 @@ def _entry_set(entry: Mapping[str, Any], issuer: str,
     if list_issuer != issuer:
         raise CredentialError(f"{what}: issued by {list_issuer}, not by the credential's issuer "
                               f"{issuer}")
-    if _subject(listed).get("statusPurpose") != purpose:
+    purposes = _subject(listed).get("statusPurpose")
+    if purpose not in (purposes if isinstance(purposes, list) else [purposes]):
         raise CredentialError(f"{what}: its statusPurpose is not the entry's {purpose!r}")
     return status_revoked(listed, int(index))
 
