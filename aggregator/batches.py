@@ -29,6 +29,8 @@ from eco_protocol.sample import sample_positions
 from eco_protocol.signing import sign_record
 
 from .accounting import CoveredReading, LedgerView, covered_digest, covered_readings, scan
+from .credentials import report_credential_beside
+from .did_web import Issuer
 from .errors import Rejected
 from .export import export_evidence
 from .ledger import Ledger
@@ -205,10 +207,12 @@ def build_report(ledger: Ledger, programme: Programme, batch_id: str,
 def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
                  witness_vkeys: list[str] | None = None,
                  progress: ProgressCallback | None = None,
-                 checkpoint: CheckpointRow | None = None) -> dict[str, Any]:
+                 checkpoint: CheckpointRow | None = None,
+                 issuer: Issuer | None = None) -> dict[str, Any]:
     """report.json, results.csv, households.csv and evidence/ for a sealed batch, into
     ``out``: on a new checkpoint, or on ``checkpoint`` (one a witness cosigned, so the report
-    carries the cosignature)."""
+    carries the cosignature); with the municipality's did:web ``issuer``, also the buyer's
+    summary credential beside report.json (aggregator/credentials.py)."""
     if checkpoint is None:
         ledger.checkpoint_now()
         checkpoint = ledger.latest_checkpoint()
@@ -221,6 +225,7 @@ def write_report(ledger: Ledger, programme: Programme, batch_id: str, out: Path,
                                      "utf-8")
     (out / "results.csv").write_text(results_table(report), "utf-8")
     (out / "households.csv").write_text(households_table(report), "utf-8")
+    report_credential_beside(issuer, ledger, report, out)
     return report
 
 

@@ -96,6 +96,15 @@ pseudonym_key_file = "pseudonym.key"
 # Verifier keys of the witnesses whose cosignatures this log accepts (POST /cosignature), serves
 # with its checkpoint and exports in witnesses.vkeys; each printed by 'eco-aggregator witness-key'.
 vkeys = []
+
+[did]
+# The municipality's did:web, issuer of the credentials it signs with the log key (eco-points
+# statements, batch summaries, enrolments): did:web:<host>[:<path>:...]. The read API serves its
+# DID document at /.well-known/did.json (/<path>/did.json with a path) and the status list at
+# /credentials/status (/<path>/credentials/status); that host must serve both over HTTPS.
+# Default: the log's origin ("host" or "host/path").
+# host = "eco-ledger.example-city.lg.jp"
+# path = ""
 """
 
 
@@ -138,6 +147,10 @@ class Config:
     pseudonym_key_file: Path
     witness_vkeys: tuple[str, ...] = ()  # [witnesses] vkeys, each a valid witness verifier key
     limits: IngestLimits = IngestLimits()  # [ingest] caps per message and per device
+    # [did] host and path of the municipality's did:web (aggregator/did_web.py); None: the
+    # origin is not a host name and [did] host is unset, so no credentials can be issued
+    did_host: str | None = None
+    did_path: tuple[str, ...] = ()
 
 
 def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str,
@@ -214,6 +227,8 @@ def load_config(path: Path) -> Config:
         pseudonym_key_file=rel(_get(hh_t, "pseudonym_key_file", str, f"{w} [households]",
                                     "pseudonym.key")),
         witness_vkeys=_witness_vkeys(raw.get("witnesses", {}), f"{w} [witnesses]"),
+        **_did_web(raw.get("did", {}), _get(log_t, "origin", str, f"{w} [log]"),
+                   f"{w} [did]"),
     )
 
 
@@ -229,6 +244,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
                          "max_future_skew_s", "rate_per_device", "burst_per_device"}),
     "households": frozenset({"pseudonym_key_file"}),
     "witnesses": frozenset({"vkeys"}),
+    "did": frozenset({"host", "path"}),
 }
 
 
@@ -294,6 +310,39 @@ def _witness_vkeys(table: Any, where: str) -> tuple[str, ...]:
         except NoteError as e:
             raise ConfigError(f"{where}: 'vkeys': {e}") from e
     return tuple(v.strip() for v in vkeys)
+
+
+# did:web (w3c-ccg.github.io/did-method-web): a host name (lowercase labels, an optional port)
+# and optional path segments, each of which becomes one ':'-separated part of the DID
+_DID_HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}"
+                          r"[a-z0-9])?)*(?::[0-9]{1,5})?")
+_DID_SEGMENT_RE = re.compile(r"[A-Za-z0-9._~-]{1,64}")
+
+
+def _did_web(table: Any, origin: str, where: str) -> dict[str, Any]:
+    """``[did] host`` and ``path``, by default the origin's host and path: the did:web the
+    credentials name as their issuer (the host must serve its DID document)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    if "host" not in table:
+        if "path" in table:
+            raise ConfigError(f"{where}: 'path' needs 'host' too")
+        host, _, rest = origin.partition("/")
+        segments = tuple(rest.split("/")) if rest else ()
+        if _DID_HOST_RE.fullmatch(host) and all(map(_DID_SEGMENT_RE.fullmatch, segments)):
+            return {"did_host": host, "did_path": segments}
+        return {"did_host": None, "did_path": ()}
+    host = _get(table, "host", str, where)
+    if not _DID_HOST_RE.fullmatch(host):
+        raise ConfigError(f"{where}: host {host!r} is not a host name; give the lowercase DNS "
+                          "name that serves the DID document, e.g. host = "
+                          '"eco-ledger.example-city.lg.jp" (a port as "host:8443")')
+    path = _get(table, "path", str, where, "")
+    segments = tuple(path.strip("/").split("/")) if path.strip("/") else ()
+    if not all(map(_DID_SEGMENT_RE.fullmatch, segments)):
+        raise ConfigError(f"{where}: path {path!r}: use segments of letters, digits, '.', '_', "
+                          "'~', '-' separated by '/', e.g. path = \"eco/credit\"")
+    return {"did_host": host, "did_path": segments}
 
 
 @dataclass(frozen=True, slots=True)

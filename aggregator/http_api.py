@@ -15,7 +15,11 @@ Read side (issue 4, point 4), so auditors and witnesses need not trust the aggre
   "new_root_b64", "proof_b64": [...]}`` (RFC 6962 section 2.1.2);
 * ``GET /log-keys[?size=S]`` — JSON ``{"size", "changes": [{"index", "entry_b64",
   "proof_b64"}]}``: the log's ``eco.logkey/v1`` entries below ``size``, each with its inclusion
-  proof, so a witness that pinned an older log key can follow it to the one signing now.
+  proof, so a witness that pinned an older log key can follow it to the one signing now;
+* with a did:web configured (``[did]``, :mod:`aggregator.did_web`): ``GET /.well-known/did.json``
+  (``/<path>/did.json``) — the municipality's DID document, every log key with its validity — and
+  ``GET /credentials/status`` (``/<path>/credentials/status``) — the signed Bitstring Status List
+  of enrolment credentials (:mod:`aggregator.status_list`; re-signed only when it changes).
 
 Write side, the only one: ``POST /cosignature`` with the checkpoint exactly as served plus the
 witness's cosignature/v1 line(s) (c2sp.org/tlog-cosignature) — i.e. what a c2sp.org/tlog-witness
@@ -38,6 +42,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -55,9 +60,11 @@ from eco_protocol.merkle import (
 )
 from eco_protocol.note import NoteVerifier, Verifier, open_checkpoint, parse_verifier_key
 
+from . import did_web
 from .errors import AggregatorError, ApiError, Rejected
 from .ledger import key_change_indexes, stored_source
 from .registry import DEVICE_ID_RE
+from .status_list import StatusListCache
 from .store.interface import CheckpointRow, LedgerStore
 from .tiles import (
     CHECKPOINT_CONTENT_TYPE,
@@ -71,6 +78,7 @@ from .tiles import (
 log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json"
+DID_TYPE = "application/did+json"  # W3C DID Core §6.2.1
 SIZE_TYPE = "text/x.tlog.size"
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"  # tlog-tiles: the checkpoint must not be cached beyond a few seconds
@@ -86,6 +94,10 @@ class ApiConfig:
     log: NoteVerifier
     witnesses: tuple[Verifier, ...] = ()
     max_body: int = MAX_BODY
+    # the did:web's document and status list (None: not served; the status list is signed,
+    # so a host without the log key passes None)
+    did: did_web.Issuer | None = None
+    status_list: StatusListCache | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +114,10 @@ def error_response(e: ApiError) -> Response:
     return json_response(e.status, {"error": e.message, "parameter": e.parameter})
 
 
-def json_response(status: int, obj: dict[str, Any], cache: str = "no-store") -> Response:
+def json_response(status: int, obj: dict[str, Any], cache: str = "no-store",
+                  content_type: str = JSON_TYPE) -> Response:
     body = json.dumps(obj, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
-    return Response(status, body, JSON_TYPE, cache)
+    return Response(status, body, content_type, cache)
 
 
 def checkpoint_text(note: str) -> str:
@@ -159,6 +172,14 @@ class LogApi:
             return self._consistency(_params(query, {"old", "new"}))
         if path == "/log-keys":
             return self._log_keys(_params(query, {"size"}))
+        if self.cfg.did is not None and path == self.cfg.did.document_path:
+            self._no_query(query)
+            return json_response(200, did_web.document(self.cfg.did, self.store), NO_CACHE,
+                                 DID_TYPE)
+        if self.cfg.status_list is not None and path == self.cfg.status_list.issuer.status_path:
+            self._no_query(query)
+            return Response(200, self.cfg.status_list.current(self.store, datetime.now(UTC)),
+                            JSON_TYPE, NO_CACHE)
         raise ApiError(404, f"no such resource {path[:100]!r}; see /checkpoint, /tile/…, "
                             "/proof/inclusion, /proof/consistency, /log-keys", "path")
 

@@ -26,6 +26,7 @@ from eco_runtime.stderr_log import log_to_stderr
 from ..errors import AggregatorError, ConfigError, LogMisbehaviour
 from . import broker, consortium, devices, ledger, programme, serve, ui, witness
 from .common import DEFAULT_CONFIG, open_ledger
+from .credentials import add_commands as add_credential_commands
 from .devices import enrolled_at_from_flag
 
 # long-running commands log their progress at INFO; the others only warnings
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     programme.add_commands(sub)
     broker.add_commands(sub)
     ui.add_commands(sub)
+    add_credential_commands(sub)
     return p
 
 

@@ -20,6 +20,7 @@ from .. import operator
 from ..accounting import late_readings, points_statement, scan
 from ..batches import period_from_dates, plan_batch, report_anchor, write_report
 from ..config import Config, load_config
+from ..credentials import configured_issuer
 from ..errors import Rejected
 from ..ledger import Ledger
 from ..programme import Programme, example_programme, load_programme
@@ -120,7 +121,7 @@ def cmd_batch_report(args: argparse.Namespace) -> int:
     with Progress() as progress:
         report = write_report(ledger, programme, args.batch_id, out,
                               list(getattr(cfg, "witness_vkeys", ()) or ()), progress,
-                              checkpoint=checkpoint)
+                              checkpoint=checkpoint, issuer=configured_issuer(cfg))
     print_json({"report": str(out / "report.json"), "evidence": str(out / "evidence"),
             "results_csv": str(out / "results.csv"), "totals": report["totals"],
             "households": len(report["households"]), "sample": len(report["sample"])})

@@ -10,6 +10,7 @@ from typing import Any
 from eco_protocol.note import parse_verifier_key, parse_witness_key
 
 from ..config import Config, load_config
+from ..credentials import api_options
 from ..errors import ConfigError
 from ..http_api import ApiConfig, ApiServer, parse_listen
 from ..store import Backend, LedgerStore, SqliteStore, open_store
@@ -26,7 +27,8 @@ def start_http(cfg: Config, log_vkey: str, listen: str | None) -> ApiServer | No
         return None
     host, port = parse_listen(listen)
     api_cfg = ApiConfig(parse_verifier_key(log_vkey),
-                        tuple(parse_witness_key(v) for v in cfg.witness_vkeys))
+                        tuple(parse_witness_key(v) for v in cfg.witness_vkeys),
+                        **api_options(cfg))  # the did:web document and status list
     sqlite_path = cfg.store.sqlite_path if cfg.store.backend is Backend.SQLITE else None
 
     def store_factory() -> LedgerStore:

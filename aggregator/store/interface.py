@@ -352,6 +352,24 @@ class LedgerStore(Protocol):
         """The stored witness lines for the checkpoint of ``size``, ordered by witness name."""
         ...
 
+    # --- credential status (W3C Bitstring Status List positions; aggregator/status_list.py) --
+    def status_index(self, device_id: str) -> int | None:
+        """The position of this device's enrolment in the status list (None: none yet)."""
+        ...
+
+    def add_status_index(self, device_id: str, index: int) -> None:
+        """Give the device's enrolment position ``index``; call inside a transaction, after
+        checking that neither has one (both are unique)."""
+        ...
+
+    def status_indexes(self) -> list[int]:
+        """Every position given so far (to draw a new one that is free)."""
+        ...
+
+    def revoked_status_indexes(self) -> list[int]:
+        """The positions of revoked devices' enrolments, ascending: the bits set in the list."""
+        ...
+
     # --- the audit -------------------------------------------------------------------------
     def raw_rows(self, table: str) -> Iterator[tuple[object, ...]]:
         """Every row of ``table`` (a key of :data:`RAW_TABLES`), its columns as listed there,

@@ -79,14 +79,17 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL, proof BYTEA NOT NULL,
     signed_at TEXT NOT NULL, seal TEXT);
 CREATE TABLE IF NOT EXISTS cosignature (
-    size BIGINT NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name))
+    size BIGINT NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name));
+CREATE TABLE IF NOT EXISTS credential_status (
+    device_id TEXT PRIMARY KEY, status_index BIGINT NOT NULL UNIQUE)
 """
 
 
 _TEXT_KEYS = frozenset({"key", "device_id", "meter", "name"})  # raw_rows orders these bytewise
 
 _TABLES = ("meta", "entry", "node", "device", "reading", "meter_cursor", "rejection",
-           "checkpoint", "cosignature")
+           "checkpoint", "cosignature",
+           "credential_status")  # added since: a store without it gets it when opened
 _SEALED = ("seal:rejection", "seal:checkpoint")  # columns added since (aggregator/row_seal.py)
 _LEGACY = "household"  # personal data older versions kept here (aggregator.personal)
 
@@ -410,6 +413,27 @@ class PostgresStore:
         cur = self._x('SELECT line FROM cosignature WHERE size=%s ORDER BY name COLLATE "C"',
                       (size,))
         return [str(r[0]) for r in cur.fetchall()]
+
+    # --- credential status ----------------------------------------------------------------
+
+    def status_index(self, device_id: str) -> int | None:
+        row = self._one("SELECT status_index FROM credential_status WHERE device_id=%s",
+                        (device_id,))
+        return None if row is None else int(row[0])
+
+    def add_status_index(self, device_id: str, index: int) -> None:
+        self._x("INSERT INTO credential_status(device_id, status_index) VALUES(%s, %s)",
+                (device_id, index))
+
+    def status_indexes(self) -> list[int]:
+        rows = self._x("SELECT status_index FROM credential_status ORDER BY status_index")
+        return [int(r[0]) for r in rows.fetchall()]
+
+    def revoked_status_indexes(self) -> list[int]:
+        rows = self._x("SELECT s.status_index FROM credential_status s JOIN device d "
+                       "ON d.device_id = s.device_id WHERE d.revoked_index IS NOT NULL "
+                       "ORDER BY s.status_index")
+        return [int(r[0]) for r in rows.fetchall()]
 
     # --- the audit -------------------------------------------------------------------------
 

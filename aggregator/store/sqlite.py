@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS checkpoint (
 CREATE TABLE IF NOT EXISTS cosignature (
     size INTEGER NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL,
     PRIMARY KEY (size, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS credential_status (
+    device_id TEXT PRIMARY KEY, status_index INTEGER NOT NULL UNIQUE) WITHOUT ROWID;
 """
 
 
@@ -334,6 +336,27 @@ class SqliteStore:
     def cosignatures(self, size: int) -> list[str]:
         cur = self._db.execute("SELECT line FROM cosignature WHERE size=? ORDER BY name", (size,))
         return [str(r[0]) for r in cur]
+
+    # --- credential status ----------------------------------------------------------------
+
+    def status_index(self, device_id: str) -> int | None:
+        row = self._db.execute("SELECT status_index FROM credential_status WHERE device_id=?",
+                               (device_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def add_status_index(self, device_id: str, index: int) -> None:
+        self._db.execute("INSERT INTO credential_status(device_id, status_index) VALUES(?, ?)",
+                         (device_id, index))
+
+    def status_indexes(self) -> list[int]:
+        cur = self._db.execute("SELECT status_index FROM credential_status ORDER BY status_index")
+        return [int(r[0]) for r in cur]
+
+    def revoked_status_indexes(self) -> list[int]:
+        cur = self._db.execute("SELECT s.status_index FROM credential_status s JOIN device d "
+                               "ON d.device_id = s.device_id WHERE d.revoked_index IS NOT NULL "
+                               "ORDER BY s.status_index")
+        return [int(r[0]) for r in cur]
 
     # --- the audit -------------------------------------------------------------------------
 
