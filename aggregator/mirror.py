@@ -223,17 +223,15 @@ def mirror_round(consortium: Consortium, me: str | None, state_dir: Path,
 
 def mirror_forever(consortium: Consortium, me: str | None, state_dir: Path,
                    stop: threading.Event, interval_s: float, timeout_s: float = 10.0) -> None:
-    """Rounds every ``interval_s`` until ``stop``, telling systemd READY after the first and
-    WATCHDOG after each (a round that ends, whatever it found, is a live mirror)."""
-    ready = False
+    """Rounds every ``interval_s`` until ``stop``, telling systemd READY at once (a first copy
+    of a large log may take longer than a start timeout) and WATCHDOG after each round (a round
+    that ends, whatever it found, is a live mirror)."""
+    sd_notify("READY=1")
     while not stop.is_set():
         report = mirror_round(consortium, me, state_dir, timeout_s)
         if report.forks:
             log.critical("forks recorded for %s: those logs are refused until dealt with",
                          ", ".join(sorted(report.forks)))
-        if not ready:
-            sd_notify("READY=1")
-            ready = True
         sd_notify("WATCHDOG=1")
         stop.wait(interval_s)
     sd_notify("STOPPING=1")

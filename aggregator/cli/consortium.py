@@ -195,16 +195,14 @@ def cmd_consortium_witness(args: argparse.Namespace) -> int:
 
 def _witness_forever(consortium: Consortium, key: Path, signer: CosignatureSigner,
                      state_dir: Path, args: argparse.Namespace, stop: threading.Event) -> None:
-    ready = False
+    """Rounds until ``stop``: READY at once, WATCHDOG after each round (as the mirror)."""
+    sd_notify("READY=1")
     while not stop.is_set():
         result = witness_round(consortium, key, signer, state_dir, not args.no_submit,
                                args.timeout)
         if result["forks"]:
             log.critical("forks recorded for %s: this witness no longer cosigns those logs",
                          ", ".join(result["forks"]))
-        if not ready:
-            sd_notify("READY=1")
-            ready = True
         sd_notify("WATCHDOG=1")
         stop.wait(args.interval)
     sd_notify("STOPPING=1")
