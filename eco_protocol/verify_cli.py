@@ -32,6 +32,8 @@ from .verdict import (
     valid_verdict,
     witness_key_instead_of_log_key,
 )
+from .verify_credential_cli import register as register_credential
+from .verify_credential_cli import run as run_credential
 from .witness_policy import check_policy
 
 _RUN: dict[str, str] = {"lang": "en"}  # this run's language, for the file readers: main sets it
@@ -249,12 +251,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "be cosigned by the quorum of the witnesses it names for the log")
     ev.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
     ev.add_argument("--lang", choices=LANGS, default=None, help=_LANG_HELP)
+    register_credential(sub)  # eco-verify credential FILE (verify_credential_cli)
     args = parser.parse_args(argv)
     args.lang = _RUN["lang"] = choose_lang(getattr(args, "lang", None))
     if args.command == "evidence":
         return _evidence(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "credential":
+        return run_credential(args)
     parser.error(f"unknown command {args.command}")
     return 2
 
