@@ -4,6 +4,9 @@ its own log; a log outside the consortium is refused)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from eco_protocol.consortium import ConsortiumError, parse_consortium
@@ -171,3 +174,26 @@ def test_check_policy_is_what_eco_verify_calls() -> None:
         check_policy(config(), "c.toml", None)
     with pytest.raises(ConsortiumError, match="c.toml: policy.quorum"):
         check_policy(config(quorum=9), "c.toml", checkpoint(B, WA, BODY))
+
+
+def test_the_documented_example_parses_once_its_keys_are_real() -> None:
+    """docs/consortium.md's commented example, with each elided key replaced by a real key of
+    the same name, is a valid consortium (so the documentation cannot drift from the parser)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "consortium.md").read_text("utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+
+    def real(m: re.Match[str]) -> str:
+        name = m.group(2)
+        if m.group(1) == "log_key":
+            vkey = NoteSigner(name, fixed_key(f"doc/{name}")).verifier.vkey
+        else:
+            vkey = CosignatureSigner(name, fixed_key(f"doc/{name}")).verifier.vkey
+        return f'{m.group(1)} = "{vkey}"'
+
+    text, n = re.subn(r'(log_key|key) = "([^+"]+)\+[0-9a-f]{8}\+[A-Za-z]+…"', real, example)
+    assert n == 5
+    c = parse_consortium(text, "docs/consortium.md")
+    assert [m.name for m in c.members] == ["town-a", "town-b"]
+    assert c.policy.quorum == 2 and len(c.witnesses) == 3
+    assert [w.name for w in c.witnesses_for(c.member("town-a"))] == [
+        "witness.town-b.lg.jp", "witness.verifier.example.or.jp"]
