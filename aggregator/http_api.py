@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from eco_protocol.encoding import b64encode
@@ -83,6 +83,8 @@ SIZE_TYPE = "text/x.tlog.size"
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"  # tlog-tiles: the checkpoint must not be cached beyond a few seconds
 MAX_BODY = 64 * 1024
+
+T = TypeVar("T")
 
 _UINT = re.compile(r"0|[1-9][0-9]{0,17}")
 
@@ -172,13 +174,16 @@ class LogApi:
             return self._consistency(_params(query, {"old", "new"}))
         if path == "/log-keys":
             return self._log_keys(_params(query, {"size"}))
-        if self.cfg.did is not None and path == self.cfg.did.document_path:
+        issuer = self.cfg.did
+        if issuer is not None and path == issuer.document_path:
             self._no_query(query)
-            return json_response(200, did_web.document(self.cfg.did, self.store), NO_CACHE,
-                                 DID_TYPE)
+            return json_response(200, _found(lambda: did_web.document(issuer, self.store)),
+                                 NO_CACHE, DID_TYPE)
         if self.cfg.status_list is not None and path == self.cfg.status_list.issuer.status_path:
             self._no_query(query)
-            return Response(200, self.cfg.status_list.current(self.store, datetime.now(UTC)),
+            status_list = self.cfg.status_list
+            return Response(200, _found(lambda: status_list.current(self.store,
+                                                                    datetime.now(UTC))),
                             JSON_TYPE, NO_CACHE)
         raise ApiError(404, f"no such resource {path[:100]!r}; see /checkpoint, /tile/…, "
                             "/proof/inclusion, /proof/consistency, /log-keys", "path")
@@ -315,6 +320,16 @@ class LogApi:
         log.info("stored cosignature(s) of %s for checkpoint size %d",
                  ", ".join(s.name for s in lines), row.size)
         return json_response(200, {"size": row.size, "accepted": sorted(s.name for s in lines)})
+
+
+def _found(make: Callable[[], T]) -> T:
+    """A resource the log cannot give yet (no key, no checkpoint) is a 404 saying why."""
+    try:
+        return make()
+    except ApiError:
+        raise
+    except Rejected as e:
+        raise ApiError(404, str(e)) from e
 
 
 def _params(query: str, allowed: set[str]) -> dict[str, str]:
