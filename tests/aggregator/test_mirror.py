@@ -6,9 +6,15 @@ that only ever holds what a signed checkpoint commits to."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
+import urllib.error
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +30,7 @@ from .consortium_kit import (
     LOG_A,
     LOG_B,
     LOG_C,
+    ROOT,
     W_A,
     W_B,
     W_BODY,
@@ -250,3 +257,78 @@ def test_a_configuration_error_names_the_key(tmp_path: Path) -> None:
     res = aggregator("mirror", "--consortium", str(tmp_path / "missing.toml"), "--state",
                      str(tmp_path / "m"), "--once")
     assert res.returncode == 2 and "cannot read it" in res.stderr
+
+
+class _StallingProxy:
+    """The member's read API through a proxy that stalls on one path until released, so the
+    mirror can be killed (SIGKILL: a power cut, as far as the process knows) mid-fetch."""
+
+    def __init__(self, upstream: str, stall_on: str) -> None:
+        self.reached = threading.Event()
+        self.release = threading.Event()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                if self.path.lstrip("/").startswith(stall_on):
+                    proxy.reached.set()
+                    proxy.release.wait(60)
+                try:
+                    body, status = get(upstream + self.path), 200
+                except urllib.error.HTTPError as e:
+                    body, status = e.read(), e.code
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_mirror_killed_mid_fetch_keeps_its_last_verified_view_and_resumes(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    b, c = logs("b", LOG_B), logs("c", LOG_C)
+    b.grow(300)
+    c.grow(1)
+    state = tmp_path / "mirror"
+    mirror_once_cli(consortium(tmp_path, b.url, c.url), state, 0)
+    b.grow(500)  # the next round needs entry bundles 1, 2 and 3
+    proxy = _StallingProxy(b.url, "tile/entries/002")
+    try:
+        conf = consortium(tmp_path, proxy.url, c.url)
+        proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "mirror",
+                                 "--consortium", str(conf), "--state", str(state),
+                                 "--member", "town-a", "--once"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+        assert proxy.reached.wait(120), "the mirror never asked for entry bundle 2"
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        proxy.close()
+    store = MemberMirror(state, "town-b").open()
+    try:
+        trusted = trusted_checkpoint(store)  # the view before the cut, whole
+        assert trusted is not None and trusted[1].size == 300 and store.size() == 300
+    finally:
+        store.close()
+    out = mirror_once_cli(consortium(tmp_path, b.url, c.url), state, 0)
+    members = out["members"]
+    assert isinstance(members, dict)
+    assert (members["town-b"]["verdict"], members["town-b"]["size"]) == ("grew", 800)
+    store = MemberMirror(state, "town-b").open()
+    try:
+        assert root_hash(800, store.node) == b.ledger.root(800)
+    finally:
+        store.close()
