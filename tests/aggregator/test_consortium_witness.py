@@ -45,6 +45,7 @@ from .consortium_kit import (
 )
 
 ORIGIN_A = "eco-ledger.town-a.test"
+pytestmark = pytest.mark.integration  # every test runs eco-aggregator processes
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -76,6 +76,7 @@ def mirror_once_cli(conf: Path, state: Path, rc: int) -> dict[str, object]:
     return out
 
 
+@pytest.mark.integration  # runs eco-aggregator as its own process
 def test_the_mirror_copies_and_follows_each_other_member(
         tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
     b, c = logs("b", LOG_B), logs("c", LOG_C)
@@ -130,6 +131,7 @@ def test_a_mirror_keeps_the_cosignatures_that_count_and_says_when_published(
                                                           (W_BODY.name, W_A.name))
 
 
+@pytest.mark.integration  # runs eco-aggregator as its own process
 def test_the_mirror_serves_the_members_read_api_and_follows_growth(
         tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
     b, c = logs("b", LOG_B), logs("c", LOG_C)
@@ -170,6 +172,7 @@ def _wait_for_size(url: str, size: int, proc: object) -> None:
     raise AssertionError(f"the mirror at {url} never reached size {size} ({proc})")
 
 
+@pytest.mark.integration  # runs eco-aggregator as its own process
 def test_a_member_that_rewrites_its_history_is_caught_and_refused_for_good(
         tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
     honest = logs("b", LOG_B, "honest")
@@ -208,6 +211,7 @@ def test_a_member_that_rewrites_its_history_is_caught_and_refused_for_good(
         store.close()
 
 
+@pytest.mark.integration  # runs eco-aggregator as its own process
 def test_two_roots_for_one_size_is_a_fork_too(tmp_path: Path,
                                               logs: Callable[..., LiveLog]) -> None:
     a, b, c = logs("b", LOG_B, "one"), logs("b2", LOG_B, "two"), logs("c", LOG_C)
@@ -220,6 +224,7 @@ def test_two_roots_for_one_size_is_a_fork_too(tmp_path: Path,
     assert "two checkpoints of size 3 with different root hashes" in str(out["stderr"])
 
 
+@pytest.mark.integration  # runs eco-aggregator as its own process
 def test_a_member_serving_entries_that_are_not_its_logs_leaves_nothing_stored(
         tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
     """Entry bundles that do not hash to the signed root are refused before the commit: the
@@ -245,6 +250,7 @@ def test_a_member_serving_entries_that_are_not_its_logs_leaves_nothing_stored(
     assert not (state / "town-b" / "FORK.json").exists()
 
 
+@pytest.mark.integration  # runs eco-aggregator as its own process
 def test_a_configuration_error_names_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "consortium.toml"
     write_consortium(bad, [("town-b", LOG_B.verifier.vkey, "ftp://b", W_B.name)],
@@ -296,6 +302,7 @@ class _StallingProxy:
         self.httpd.server_close()
 
 
+@pytest.mark.integration  # runs eco-aggregator as its own process
 def test_a_mirror_killed_mid_fetch_keeps_its_last_verified_view_and_resumes(
         tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
     b, c = logs("b", LOG_B), logs("c", LOG_C)
