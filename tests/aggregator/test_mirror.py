@@ -16,15 +16,20 @@ import threading
 import time
 import urllib.error
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from aggregator.cli import main as aggregator_main
+from aggregator.errors import EnvironmentProblem
+from aggregator.ledger import key_change_indexes
 from aggregator.mirror import MirrorClient, mirror_once
 from aggregator.mirror_store import MemberMirror, trusted_checkpoint
 from eco_protocol.consortium import parse_consortium
 from eco_protocol.merkle import root_hash
 from eco_protocol.note import NoteSigner, open_checkpoint
+from tests.protocol.factories import fixed_key
 
 from .consortium_kit import (
     LOG_A,
@@ -339,3 +344,56 @@ def test_a_mirror_killed_mid_fetch_keeps_its_last_verified_view_and_resumes(
         assert root_hash(800, store.node) == b.ledger.root(800)
     finally:
         store.close()
+
+
+def test_the_mirror_follows_a_log_key_change_announced_in_the_log(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    """After 'log-key rotate' the member signs with a key the consortium file does not name yet:
+    the mirror follows the change the log announced in itself (as the witness does), serves it
+    on /log-keys, and says the checkpoint is not published under the file's (old) key."""
+    b, c = logs("b", LOG_B), logs("c", LOG_C)
+    b.grow(300)
+    c.grow(1)
+    cons = parse_consortium(consortium(tmp_path, b.url, c.url).read_text())
+    mirror = MemberMirror(tmp_path / "m", "town-b")
+    mirror_once(cons, cons.member("town-b"), mirror, MirrorClient(b.url))
+    new_key = NoteSigner(LOG_B.name, fixed_key("consortium-test/log-b-rotated"))
+    with b.store.transaction():
+        b.ledger.change_key(new_key, "yearly rotation", datetime(2026, 12, 1, tzinfo=UTC))
+    b.grow(40)  # signed by the new key alone
+    out = mirror_once(cons, cons.member("town-b"), mirror, MirrorClient(b.url))
+    assert (out.size, out.verdict, out.added, out.published) == (341, "grew", 41, False)
+    store = mirror.open()
+    try:
+        assert store.get_meta("log_vkey") == new_key.verifier.vkey
+        assert key_change_indexes(store) == [300]
+    finally:
+        store.close()
+    b.grow(5)
+    assert mirror_once(cons, cons.member("town-b"), mirror, MirrorClient(b.url)).verdict == \
+        "grew"
+
+
+def test_a_damaged_fork_alarm_is_an_environment_problem_never_ignored(tmp_path: Path) -> None:
+    mirror = MemberMirror(tmp_path, "town-b")
+    mirror.dir.mkdir()
+    mirror.alarm_path.write_text("{not json")
+    with pytest.raises(EnvironmentProblem, match="FORK.json is damaged: .*never delete it"):
+        mirror.alarm()
+    with pytest.raises(EnvironmentProblem, match="cannot name a directory"):
+        MemberMirror(tmp_path, "../elsewhere")
+
+
+def test_http_serving_needs_a_mirrored_member_and_the_service(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = consortium(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9")
+    base = ["mirror", "--consortium", str(conf), "--state", str(tmp_path / "m"), "--member",
+            "town-a"]
+    assert aggregator_main([*base, "--http", "town-a=127.0.0.1:0"]) == 2
+    assert "NAME one of the mirrored members (town-b, town-c)" in capsys.readouterr().err
+    assert aggregator_main([*base, "--http", "town-b=nowhere"]) == 2
+    assert "expected HOST:PORT" in capsys.readouterr().err
+    assert aggregator_main([*base, "--once", "--http", "town-b=127.0.0.1:0"]) == 2
+    assert "drop --once" in capsys.readouterr().err
+    assert aggregator_main([*base[:-1], "town-z", "--once"]) == 2
+    assert "--member: no member named 'town-z'" in capsys.readouterr().err
