@@ -236,6 +236,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "enrol.broker_once": ("パスワードは今回だけ表示されます（保存されるのはハッシュ値のみ）。",
                           "The password is shown only now (only its hash is kept)."),
     "enrol.broker_reload": ("ブローカー:", "Broker:"),
+    "broker.reloaded": ("ブローカーは新しいパスワードファイルを読み込みました（mosquitto pid {pid} に SIGHUP を送信）。", "The broker loaded the new password file (SIGHUP sent to mosquitto pid {pid})."),
+    "broker.not_signalled": ("ブローカーにはまだ反映されていません。サーバーで「systemctl reload mosquitto」を実行し（または mosquitto に SIGHUP を送り）、新しいパスワードファイルを読み込ませてください。", "Not in the broker yet: run 'systemctl reload mosquitto' on the server (or send mosquitto SIGHUP) so it loads the new password file."),
     "enrol.meter_id": ("計測器ID", "Meter ID"),
     "enrol.ev": ("EVの電費と比較するガソリン車の燃費", "EV consumption and equivalent petrol car"),
     # enrolment errors: what is wrong, in which field, what to enter (the registry's and the
@@ -710,6 +712,19 @@ def describe(t: Translator, text: str) -> str:
     return text if key is None else t(key)
 
 
+_RELOADED = re.compile(r"reloaded: SIGHUP sent to mosquitto pid (\d+)")
+
+
+def broker_reload_text(t: Translator, text: str) -> str:
+    """What :func:`aggregator.broker_auth.reload_broker` said, in the reader's language: the
+    broker reloaded, or what the operator must do (the English detail is in the JSON and the
+    log)."""
+    done = _RELOADED.fullmatch(text)
+    if done is not None:
+        return t("broker.reloaded").replace("{pid}", done.group(1))
+    return t("broker.not_signalled")
+
+
 def translator(lang: str) -> Translator:
     i = LANGUAGES.index(lang) if lang in LANGUAGES else LANGUAGES.index(DEFAULT_LANGUAGE)
 
@@ -726,5 +741,6 @@ def pick_language(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
 
 
-__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "RULE_TEXT_JA", "Translator", "describe",
+__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "RULE_TEXT_JA", "Translator",
+           "broker_reload_text", "describe",
            "message_key", "pick_language", "translator"]

@@ -48,6 +48,7 @@ from .households import (
     redeem,
     require_enrolled,
 )
+from .i18n import broker_reload_text
 from .ingest_view import ingest_panel, suspended_rows
 from .provisioning import agent_snippet, devices_broker_url
 from .qr import qr_svg
@@ -357,6 +358,8 @@ class OperatorRoutes(Pages):
         t = self.t(request)
         result = {"again": False, "reissued": False, "code": None, "broker_password": None,
                   "broker_reload": None, **result}
+        if result["broker_reload"]:  # reload_broker's English, for the reader
+            result["broker_reload"] = broker_reload_text(t, str(result["broker_reload"]))
 
         def current_vkey() -> str:
             with self.state.store() as store:
@@ -470,7 +473,8 @@ class OperatorRoutes(Pages):
                       else "flash.login_absent")
             self.flash(request, "ok", t("flash.revoked").replace("{d}", done.device_id)
                        .replace("{i}", str(done.index)) + " " + login
-                       .replace("{reload}", str(done.login["broker_reload"])))
+                       .replace("{reload}", broker_reload_text(
+                           t, str(done.login["broker_reload"]))))
         return self.redirect(f"/households/{household}" if household else "/fleet")
 
     async def release_post(self, request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Fixtures of the web UI tests (helpers in :mod:`webui_kit`)."""
+"""Fixtures of the web UI tests (helpers in :mod:`webui_kit`, browser walks in :mod:`walk`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.remote.webdriver import WebDriver
 from starlette.testclient import TestClient
+from walk import chromium
 from webui_kit import Browser, UiWorld, make_world
 
 from aggregator.webui.app import UiConfig, create_app
@@ -25,3 +27,14 @@ def browser(world: UiWorld) -> Iterator[Browser]:
     started = time.time()
     with TestClient(create_app(UiConfig(world.cfg, wall_clock=lambda: started))) as client:
         yield Browser(client)
+
+
+@pytest.fixture(scope="module")
+def chrome_walker() -> Iterator[WebDriver]:
+    """One headless Chromium for a module's walks (:mod:`walk`); each walk starts without
+    cookies at its own screen size."""
+    driver = chromium()
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -8,23 +8,18 @@ report is left as it was."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from webui_kit import Browser, UiWorld
+from webui_kit import WITNESS, Browser, UiWorld, accept_witness, cosign_latest
 
 from aggregator.cli import main as aggregator_main
 from aggregator.webui.app import UiConfig, create_app
 from aggregator.webui.ledger_routes import slug
-from aggregator.witness import checkpoint_body
-from eco_protocol.keys import private_key_from_raw
-from eco_protocol.note import CosignatureSigner
 from eco_protocol.verify_cli import main as eco_verify
 
-WITNESS = CosignatureSigner("witness.neighbour.test", private_key_from_raw(bytes([7]) * 32))
 HOUSES = ("Sato, 1-2 Chuo", "Suzuki, 3-4 Minami")
 
 
@@ -32,8 +27,7 @@ HOUSES = ("Sato, 1-2 Chuo", "Suzuki, 3-4 Minami")
 def witnessed(world: UiWorld) -> Iterator[tuple[UiWorld, Browser, str]]:
     """Two households' readings, a sealed batch, a log that accepts the witness's
     cosignatures, and an operator logged in."""
-    world.conf.write_text(world.conf.read_text().replace(
-        "vkeys = []", f'vkeys = ["{WITNESS.verifier.vkey}"]'))
+    accept_witness(world)
     for i, ref in enumerate(HOUSES):
         world.enrol_pv(ref)
         world.send(ref, 48, energy=800 + 400 * i)
@@ -42,18 +36,6 @@ def witnessed(world: UiWorld) -> Iterator[tuple[UiWorld, Browser, str]]:
         b = Browser(client)
         b.login()
         yield world, b, batch
-
-
-def cosign_latest(world: UiWorld) -> int:
-    """What ``eco-aggregator witness`` delivers: a cosignature/v1 line on the latest
-    checkpoint (a new one is signed first, holding everything logged so far)."""
-    with world.ledger() as ledger:
-        ledger.checkpoint_now()
-        row = ledger.latest_checkpoint()
-        assert row is not None
-        sig = WITNESS.cosign(checkpoint_body(row.note), int(time.time()) - 600)
-        ledger.store.add_cosignature(row.size, sig.name, sig.line)
-        return row.size
 
 
 def report_of(world: UiWorld, batch: str) -> Path:

@@ -18,7 +18,9 @@ from eco_protocol.creditability import Rule
 # text is a key shown as itself, i.e. missing from the catalogue or never passed through t()
 PREFIXES = sorted({k.split(".", 1)[0] for k in CATALOGUE if "." in k})
 KEY_RE = re.compile(rf"(?<![\w.\-/])(?:{'|'.join(PREFIXES)})\.[a-z_][\w.\-]*(?![\w\-])")
-FILES = (".json", ".toml", ".csv", ".zip", ".pdf", ".html", ".crt", ".sqlite3")
+# file names and host names (a witness's name, "witness.neighbour.test") are not keys
+FILES = (".json", ".toml", ".csv", ".zip", ".pdf", ".html", ".crt", ".sqlite3", ".test",
+         ".example", ".jp", ".com", ".org", ".net")
 
 # English the code writes, which a Japanese reader must never see
 CODES = [r.value for r in Rule] + ["export_unmetered", "battery_excluded", "post_fit",
@@ -31,6 +33,9 @@ ENGLISH = ("must be", "not creditable", "is missing", "PV without", "battery: PV
 UTC_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d|\bUTC\b")
 # any English phrase of four words or more: a sentence the code wrote and nobody translated
 PHRASE_RE = re.compile(r"[A-Za-z][a-z]+(?:[ ,'-]+[a-z]+){3,}")
+# a command quoted in a sentence ("eco-verify --min-witnesses 1 で…"): typed as written, in
+# any language
+COMMAND_RE = re.compile(r"\b(?:eco-verify|eco-agent|eco-aggregator|systemctl)(?: +[\w./:-]+)*")
 # two English words in a row: prose, as opposed to an identifier ("EN-R-002", "n/a") or a formula
 PROSE_RE = re.compile(r"[A-Za-z]{2,}[ ,]+[a-z]{2,}")
 
@@ -71,6 +76,7 @@ def problems(text: str, english: list[str] = []) -> list[str]:  # noqa: B006 (ne
     found = [e for e in english if e in text]
     for e in english:
         text = text.replace(e, " ")
+    text = COMMAND_RE.sub(" ", text)
     found += PHRASE_RE.findall(text)
     found += [k for k in KEY_RE.findall(text) if not k.endswith(FILES)]
     found += CODE_RE.findall(text)

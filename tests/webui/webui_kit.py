@@ -8,6 +8,7 @@ import io
 import json
 import re
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,17 +30,19 @@ from aggregator.registry import (
 )
 from aggregator.store import SqliteStore
 from aggregator.webui.auth import ResidentCodes, Role, UserStore, ui_dir
+from aggregator.witness import checkpoint_body
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.keyfile import load_private_key
-from eco_protocol.keys import public_key_raw
-from eco_protocol.note import NoteSigner
+from eco_protocol.keys import private_key_from_raw, public_key_raw
+from eco_protocol.note import CosignatureSigner, NoteSigner
 from eco_protocol.records import MeterSpec, Quantity
 from tests.aggregator.conftest import T0, Device
 
 PROGRAMME = "test-city-2026"
 OPERATOR = ("alice", "correct horse battery")
 SHOP = ("bakery", "shop counter pass")
+WITNESS = CosignatureSigner("witness.neighbour.test", private_key_from_raw(bytes([7]) * 32))
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 # Households join the day before the readings start (T0): crediting never starts before the
 # member joined (Rule.BEFORE_JOINING), and their PV was installed within the two years the
@@ -132,6 +135,25 @@ class UiWorld:
                                       "2026-12-01T00:00:00Z")
                 assert o.accepted == 2, o.receipt
             ledger.checkpoint_now()
+
+
+def accept_witness(world: UiWorld) -> None:
+    """The log accepts :data:`WITNESS`'s cosignatures (its vkey in ``[witnesses] vkeys``)."""
+    world.conf.write_text(world.conf.read_text().replace(
+        "vkeys = []", f'vkeys = ["{WITNESS.verifier.vkey}"]'))
+
+
+def cosign_latest(world: UiWorld) -> int:
+    """What ``eco-aggregator witness`` delivers: a cosignature/v1 line on the latest
+    checkpoint (a new one is signed first, holding everything logged so far), dated ten
+    minutes ago; the checkpoint's size."""
+    with world.ledger() as ledger:
+        ledger.checkpoint_now()
+        row = ledger.latest_checkpoint()
+        assert row is not None
+        sig = WITNESS.cosign(checkpoint_body(row.note), int(time.time()) - 600)
+        ledger.store.add_cosignature(row.size, sig.name, sig.line)
+        return row.size
 
 
 EXTRA_FACTORS = "".join(f"""
