@@ -26,6 +26,7 @@ from .canonical import parse_json
 from .credentials import CredentialVerdict, check_credential
 from .encoding import format_time
 from .errors import ProtocolError
+from .timestamps import parse_datetime
 
 # (what the message says, what it means for the person holding the credential, what to ask);
 # the first match wins, so a status list's own failure is named before the words it contains
@@ -115,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
     documents = _by_id(args.did_document, "DID document")
     lists = _by_id(args.status_list, "status list")
     now = args.at or format_time(datetime.now(UTC))
+    try:
+        parse_datetime(now, "--at")
+    except ProtocolError as e:
+        raise SystemExit(f"eco-verify: {e}") from e
     try:
         verdict = check_credential(credential, documents, lists, now)
     except ProtocolError as e:

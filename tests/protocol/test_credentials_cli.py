@@ -87,6 +87,8 @@ def test_missing_document_or_status_list_says_what_to_fetch(
 def test_an_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="cannot read credential"):
         main(["credential", str(tmp_path / "missing.json")])
+    with pytest.raises(SystemExit, match="--at: expected a date-time with a zone"):
+        main(["credential", _write(tmp_path, "c.json", TOWN.points()), "--at", "2026-12-01"])
     (tmp_path / "bad.json").write_text("{", "utf-8")
     with pytest.raises(SystemExit, match="is not JSON"):
         main(["credential", str(tmp_path / "bad.json")])
