@@ -1,9 +1,9 @@
 """One dispatcher from a JSON object to the verified record its ``type`` names.
 
-The record modules (:mod:`records`, :mod:`programme_records`, :mod:`logkey`) each know their own
-types only; this module imports all of them and none of them imports it, so there is one place
-that lists every type a verifier understands and no import circle. A ``type`` carries its version:
-an unknown one is refused by name, never guessed.
+The record modules (:mod:`records`, :mod:`programme_records`, :mod:`logkey`, :mod:`claims`) each
+know their own types only; this module imports all of them and none of them imports it, so there
+is one place that lists every type a verifier understands and no import circle. A ``type``
+carries its version: an unknown one is refused by name, never guessed.
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Final
 
+from .claims import Claim
 from .errors import UnknownType
 from .fields import json_object
 from .logkey import LogKeyChange
 from .programme_records import BatchSeal, Certification, ProgrammeRecord, Redemption
 from .records import Enrolment, Quarantine, Reading, Receipt, Record, Release, Revocation
 
-AnyRecord = Record | ProgrammeRecord | LogKeyChange
+AnyRecord = Record | ProgrammeRecord | LogKeyChange | Claim
 """Every record :func:`parse_record` can return."""
 
 _RECORD_CLASSES: Final = (Reading, Receipt, Enrolment, Revocation, Quarantine, Release,
-                          BatchSeal, Redemption, Certification, LogKeyChange)
+                          BatchSeal, Redemption, Certification, LogKeyChange, Claim)
 
 PARSERS: Final[MappingProxyType[str, Callable[[object], AnyRecord]]] = MappingProxyType(
     {cls.TYPE: cls.from_dict for cls in _RECORD_CLASSES})

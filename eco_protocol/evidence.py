@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from .canonical import parse_json
 from .creditability import DEFAULT_RULES, CreditRules
+from .dispatch import AnyRecord
 from .encoding import b64decode
 from .errors import InvalidInput, MalformedRecord, NoteError, ProofError
-from .logkey import LogKeyChain, LogKeyChange, same_key
+from .logkey import LogKeyChain, same_key
 from .merkle import StreamingRoot, leaf_hash
 from .note import (
     Checkpoint,
@@ -27,8 +28,6 @@ from .note import (
     parse_witness_key,
 )
 from .parallel import SignaturePool, default_workers
-from .programme_records import ProgrammeRecord
-from .records import Record
 from .replay import EntryProblem, LedgerReplay
 
 
@@ -54,7 +53,7 @@ class EvidenceSummary:
             out[rule] = out.get(rule, 0) + 1
         return dict(sorted(out.items()))
 
-EntryCallback = Callable[[int, bytes, Record | ProgrammeRecord | LogKeyChange], None]
+EntryCallback = Callable[[int, bytes, AnyRecord], None]
 
 
 def open_log_checkpoint(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence[str],

@@ -20,20 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .canonical import canonical_bytes, parse_json
+from .certificates import NETTED
+from .claims import Claim, ClaimBook
 from .creditability import DEFAULT_RULES, CreditRules, CreditTracker, Exclusion
-from .dispatch import parse_record
+from .dispatch import AnyRecord, parse_record
 from .errors import InvalidInput, MalformedRecord
 from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw, verify_signature
 from .logkey import LogKeyChain, LogKeyChange, verify_log_key_change
 from .note import NoteVerifier
-from .programme_records import BatchSeal, Certification, ProgrammeRecord, Redemption
+from .programme_records import BatchSeal, Certification, Redemption
 from .records import (
     GENESIS_PREV,
     MAX_ENTRY_BYTES,
     Enrolment,
     Quarantine,
     Reading,
-    Record,
     Release,
     Revocation,
 )
@@ -83,16 +84,19 @@ class LedgerReplay:
     # entry index → why that reading is not creditable (only the excluded ones are kept)
     exclusions: dict[int, Exclusion] = field(default_factory=dict)
     last_type: str = ""  # the ``type`` of the entry :meth:`add` accepted last
+    # every use of a reading's energy (eco.claim/v1), checked so that no Wh is claimed twice
+    claims: ClaimBook = field(init=False)
 
     def __post_init__(self) -> None:
         self.credit = CreditTracker(self.rules)
+        self.claims = ClaimBook(self.rules)
 
     def chain(self, genesis: NoteVerifier) -> LogKeyChain:
         """The log's keys so far, given the verifier of the key this replay started with."""
         return LogKeyChain((genesis, *(c.new for _, c in self.key_changes)),
                            tuple(i for i, _ in self.key_changes))
 
-    def add(self, entry: bytes) -> Record | ProgrammeRecord | LogKeyChange:
+    def add(self, entry: bytes) -> AnyRecord:
         """Check the next entry; raise :class:`EntryProblem` naming it if anything is wrong."""
         index = self.size
         try:
@@ -102,14 +106,14 @@ class LedgerReplay:
         self.size += 1
         return record
 
-    def _check(self, entry: bytes) -> Record | ProgrammeRecord | LogKeyChange:
+    def _check(self, entry: bytes) -> AnyRecord:
         if len(entry) > MAX_ENTRY_BYTES:
             raise MalformedRecord(f"entry is {len(entry)} bytes, over {MAX_ENTRY_BYTES}")
         obj = parse_json(entry)
         # Parse the record first (it was checked second) so that a valid reading can take
         # canonical_bytes' validated fast path; a record error still yields to the canonical
         # error, as before, if the entry has both.
-        record: Record | ProgrammeRecord | LogKeyChange | None = None
+        record: AnyRecord | None = None
         problem: InvalidInput | None = None
         try:
             record = parse_record(obj)
@@ -128,6 +132,7 @@ class LedgerReplay:
                 raise MalformedRecord(f"device {record.device_id} is enrolled twice")
             self.devices[record.device_id] = DeviceState(
                 record, public_key_from_raw(record.public_key_raw))
+            self.claims.enrol(record)
         elif isinstance(record, Revocation):
             verify_record(obj, self.log_key, f"revocation of {record.device_id}")
             state = self.devices.get(record.device_id)
@@ -139,6 +144,9 @@ class LedgerReplay:
         elif isinstance(record, BatchSeal | Redemption | Certification):
             verify_record(obj, self.log_key, f"{obj['type']} record")
             self._programme(record)
+        elif isinstance(record, Claim):
+            verify_record(obj, self.log_key, f"{obj['type']} record {record.claim_id}")
+            self.claims.claim(self.size, record)
         elif isinstance(record, LogKeyChange):
             verify_log_key_change(obj, self.log_key)
             self.key_changes.append((self.size, record))
@@ -184,6 +192,7 @@ class LedgerReplay:
                         f"batch {record.batch_id} period {record.period.start}..."
                         f"{record.period.end} overlaps batch {other.batch_id}")
             self.seals[record.batch_id] = record
+            self.claims.seal(self.size, record)
         elif isinstance(record, Certification):
             if record.batch_id not in self.seals:
                 raise MalformedRecord(f"certification of batch {record.batch_id}, never sealed")
@@ -213,4 +222,7 @@ class LedgerReplay:
             self.exclusions[self.size] = excluded
         state.next_seq = reading.seq + 1
         state.last_hash = entry_hash(entry)  # entry = canonical_bytes(obj)
+        if reading.quantity in NETTED:
+            self.claims.reading(self.size, state.last_hash, reading, state.enrolment,
+                                excluded is None)
         self.energy_wh[reading.quantity.value] += reading.energy_wh

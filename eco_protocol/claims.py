@@ -1,0 +1,406 @@
+"""The claim ledger: ``eco.claim/v1`` records each use of a reading's energy (issue 19;
+docs/protocol.md §4.11), and :class:`ClaimBook` proves from the log alone that no Wh is claimed
+twice.
+
+A claim is signed by the log key like the other programme records. Its ``action``:
+
+- ``issued``: the Wh it takes from each named PV reading (entry index and entry SHA-256) for one
+  UTC hour, carried by the certificate bundle ``bundle`` (one id per Wh, ids continuing the
+  log's last bundle). The Wh taken from a reading, over every issued claim, never exceed the
+  share of its span's self-consumption :func:`certificates.span_shares` proves, and a reading
+  a J-Credit batch already covers gives none.
+- ``sealed``: a J-Credit batch (``ref`` = its ``batch_id``) took the remainder of its covered
+  readings: the seal's covered readings minus the Wh issued before the seal (the batch's
+  arithmetic deducts them, :func:`net_of_issued`). Listing every covered reading again would
+  not fit an entry (64 KiB) for any real town, and the seal already fixes them.
+- ``transferred`` and ``cancelled`` (defined now, used by accounts later): a sub-range of an
+  issued bundle (``ref`` = the issuing claim) moves to ``account`` or is cancelled (retired)
+  by it for the consumption ``period``; a cancelled id is never cancelled or moved again.
+
+:class:`ClaimBook` is fed the log in index order — enrolments, readings (with their
+creditability), seals, claims — by the replay (:mod:`replay`) and by the aggregator, so both
+refuse the same double claim with the same words, naming both claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Final
+
+from .certificates import NETTED, SpanReading, hour_of, span_shares, within_one_hour
+from .coverage import LedgerReading
+from .creditability import DEFAULT_RULES, CreditRules
+from .encoding import hex_field, parse_time
+from .errors import MalformedRecord
+from .fields import Signed, exact_keys, int_field, json_object, sig_field, str_field, time_field
+from .methodology import household_terms
+from .programme_records import BatchSeal, Period
+from .records import Enrolment, Quantity, Reading
+
+CLAIM_TYPE: Final = "eco.claim/v1"
+SEALED: Final = "sealed"
+ISSUED: Final = "issued"
+TRANSFERRED: Final = "transferred"
+CANCELLED: Final = "cancelled"
+ACTIONS: Final = (SEALED, ISSUED, TRANSFERRED, CANCELLED)
+MAX_PARTS: Final = 64
+_NEEDS: Final[Mapping[str, frozenset[str]]] = {
+    SEALED: frozenset({"ref"}),
+    ISSUED: frozenset({"hour", "parts", "bundle"}),
+    TRANSFERRED: frozenset({"ref", "bundle", "account"}),
+    CANCELLED: frozenset({"ref", "bundle", "account", "period"}),
+}
+_OPTIONAL: Final = frozenset({"ref", "hour", "parts", "bundle", "account", "period"})
+
+
+class DoubleClaim(MalformedRecord):
+    """A Wh (or a certificate id) is claimed a second time; the message names both claims."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPart:
+    """Wh taken from one reading, named by its log entry index and entry SHA-256."""
+
+    index: int
+    entry_sha256: str
+    wh: int
+
+    @classmethod
+    def from_dict(cls, d: object, what: str) -> ClaimPart:
+        m = json_object(d, what)
+        exact_keys(m, {"index", "entry_sha256", "wh"}, set(), what)
+        return cls(int_field(m["index"], f"{what}.index", 0),
+                   hex_field(m["entry_sha256"], f"{what}.entry_sha256", 64),
+                   int_field(m["wh"], f"{what}.wh", 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "entry_sha256": self.entry_sha256, "wh": self.wh}
+
+
+@dataclass(frozen=True, slots=True)
+class BundleRange:
+    """Certificate ids ``first..last`` (inclusive), one per Wh."""
+
+    first: int
+    last: int
+
+    def __post_init__(self) -> None:
+        int_field(self.first, "claim.bundle.first", 1)
+        int_field(self.last, "claim.bundle.last", self.first)
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    def within(self, other: BundleRange) -> bool:
+        return other.first <= self.first and self.last <= other.last
+
+    def overlaps(self, other: BundleRange) -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+    @classmethod
+    def from_dict(cls, d: object) -> BundleRange:
+        m = json_object(d, "claim.bundle")
+        exact_keys(m, {"first", "last"}, set(), "claim.bundle")
+        return cls(int_field(m["first"], "claim.bundle.first", 1),
+                   int_field(m["last"], "claim.bundle.last", 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"first": self.first, "last": self.last}
+
+
+@dataclass(frozen=True, slots=True)
+class Claim(Signed):
+    """``eco.claim/v1``: one use of readings' energy (or of issued certificate ids)."""
+
+    claim_id: str
+    action: str
+    programme: str
+    claimed_at: str
+    ref: str | None = None
+    hour: str | None = None
+    parts: tuple[ClaimPart, ...] = ()
+    bundle: BundleRange | None = None
+    account: str | None = None
+    period: Period | None = None
+    sig: str | None = None
+
+    TYPE = CLAIM_TYPE
+    WHAT = "claim"
+
+    def __post_init__(self) -> None:
+        str_field(self.claim_id, "claim.claim_id", 128)
+        if self.action not in ACTIONS:
+            raise MalformedRecord(f"claim.action: {self.action!r} is not one of "
+                                  f"{', '.join(ACTIONS)}")
+        str_field(self.programme, "claim.programme", 128)
+        time_field(self.claimed_at, "claim.claimed_at")
+        present = {k for k in _OPTIONAL if getattr(self, k) not in (None, ())}
+        need = _NEEDS[self.action]
+        if present != need:
+            missing, extra = sorted(need - present), sorted(present - need)
+            raise MalformedRecord(f"claim {self.claim_id} ({self.action}): "
+                                  + "; ".join([*(f"needs {k}" for k in missing),
+                                               *(f"must not carry {k}" for k in extra)]))
+        for name in ("ref", "account"):
+            value = getattr(self, name)
+            if value is not None:
+                str_field(value, f"claim.{name}", 128)
+        if self.hour is not None:
+            at = parse_time(self.hour, "claim.hour")
+            if at != hour_of(at):
+                raise MalformedRecord(f"claim.hour: {self.hour} is not the start of an hour")
+        self._check_parts()
+        self.check_sig()
+
+    def _check_parts(self) -> None:
+        if len(self.parts) > MAX_PARTS:
+            raise MalformedRecord(f"claim.parts: {len(self.parts)} parts, at most {MAX_PARTS}")
+        indices = [p.index for p in self.parts]
+        if len(set(indices)) != len(indices):
+            raise MalformedRecord(f"claim {self.claim_id}: a reading is named twice in parts")
+        if self.action == ISSUED and self.bundle is not None and \
+                self.bundle.size != self.face_value_wh:
+            raise MalformedRecord(f"claim {self.claim_id}: bundle {self.bundle.first}.."
+                                  f"{self.bundle.last} holds {self.bundle.size} ids, the parts "
+                                  f"take {self.face_value_wh} Wh (one id per Wh)")
+
+    @property
+    def face_value_wh(self) -> int:
+        return sum(p.wh for p in self.parts)
+
+    @property
+    def hour_dt(self) -> datetime | None:
+        return None if self.hour is None else parse_time(self.hour, "claim.hour")
+
+    @classmethod
+    def from_dict(cls, d: object) -> Claim:
+        m = cls.open(d, {"claim_id", "action", "programme", "claimed_at"}, _OPTIONAL)
+        parts = m.get("parts", [])
+        if not isinstance(parts, list):
+            raise MalformedRecord("claim.parts: expected a list")
+        bundle, period = m.get("bundle"), m.get("period")
+        c = cls(m["claim_id"], m["action"], m["programme"], m["claimed_at"], m.get("ref"),
+                m.get("hour"),
+                tuple(ClaimPart.from_dict(p, f"claim.parts[{i}]") for i, p in enumerate(parts)),
+                None if bundle is None else BundleRange.from_dict(bundle),
+                m.get("account"),
+                None if period is None else Period.from_dict(period, "claim.period"),
+                m["sig"])
+        sig_field(c.sig, cls.WHAT)
+        return c
+
+    def body(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"claim_id": self.claim_id, "action": self.action,
+                             "programme": self.programme, "claimed_at": self.claimed_at}
+        if self.ref is not None:
+            d["ref"] = self.ref
+        if self.hour is not None:
+            d["hour"] = self.hour
+        if self.parts:
+            d["parts"] = [p.to_dict() for p in self.parts]
+        if self.bundle is not None:
+            d["bundle"] = self.bundle.to_dict()
+        if self.account is not None:
+            d["account"] = self.account
+        if self.period is not None:
+            d["period"] = self.period.to_dict()
+        return d
+
+
+# --- the book ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A creditable PV or export reading inside one hour, as the book keeps it."""
+
+    reading: SpanReading
+    household: str
+    programme: str
+
+
+@dataclass(slots=True)
+class ClaimBook:
+    """Feed a log in index order; every claim is checked against what came before it."""
+
+    rules: CreditRules = DEFAULT_RULES
+    enrolments: dict[str, list[Enrolment]] = field(default_factory=dict)  # household → …
+    held: dict[int, _Held] = field(default_factory=dict)
+    spans: dict[tuple[str, datetime, datetime], list[int]] = field(default_factory=dict)
+    seals: list[tuple[int, BatchSeal]] = field(default_factory=list)
+    claims: dict[str, tuple[int, Claim]] = field(default_factory=dict)  # claim_id → (entry, …)
+    sealed: dict[str, int] = field(default_factory=dict)  # batch_id → its sealed claim's entry
+    taken: dict[int, list[tuple[int, str, int]]] = field(default_factory=dict)  # reading → …
+    cancelled: list[tuple[int, Claim]] = field(default_factory=list)
+    next_id: int = 1
+
+    def enrol(self, enrolment: Enrolment) -> None:
+        self.enrolments.setdefault(enrolment.household, []).append(enrolment)
+
+    def reading(self, index: int, entry_sha256: str, reading: Reading, enrolment: Enrolment,
+                creditable: bool) -> None:
+        """A logged reading; only creditable PV/export readings inside one hour are kept."""
+        if not creditable or reading.quantity not in NETTED:
+            return
+        start, end = reading.start_dt, reading.end_dt
+        if not within_one_hour(start, end):
+            return
+        self.held[index] = _Held(SpanReading(index, entry_sha256, reading.quantity, start, end,
+                                             reading.energy_wh),
+                                 enrolment.household, enrolment.programme)
+        self.spans.setdefault((enrolment.household, start, end), []).append(index)
+
+    def seal(self, index: int, seal: BatchSeal) -> None:
+        self.seals.append((index, seal))
+
+    def issued_wh(self, reading_index: int, before: int | None = None) -> int:
+        """Wh issued from a reading by claims logged before entry ``before`` (default: all)."""
+        return sum(wh for at, _, wh in self.taken.get(reading_index, ())
+                   if before is None or at < before)
+
+    def share(self, reading_index: int) -> int:
+        """The Wh of its span's self-consumption a held reading proves (0 if not held)."""
+        h = self.held.get(reading_index)
+        if h is None:
+            return 0
+        r = h.reading
+        span = [self.held[i].reading for i in self.spans[(h.household, r.start, r.end)]]
+        terms = household_terms(self.enrolments.get(h.household, []))
+        return span_shares(span, terms, self.rules).get(reading_index, 0)
+
+    def sealing(self, reading_index: int) -> tuple[int, BatchSeal] | None:
+        """The PV seal that covers a held reading, if one does."""
+        h = self.held[reading_index]
+        for at, s in self.seals:
+            if at > reading_index and s.programme == h.programme and \
+                    s.methodology in (None, "pv") and \
+                    s.period.contains(h.reading.start, h.reading.end):
+                return at, s
+        return None
+
+    def claim(self, index: int, claim: Claim) -> None:
+        """Check the claim at entry ``index`` against the log before it, then record it."""
+        if claim.claim_id in self.claims:
+            raise MalformedRecord(f"claim id {claim.claim_id!r} is already used by entry "
+                                  f"{self.claims[claim.claim_id][0]}")
+        if claim.action == SEALED:
+            self._sealed(index, claim)
+        elif claim.action == ISSUED:
+            self._issued(index, claim)
+        else:
+            self._moved(index, claim)
+        self.claims[claim.claim_id] = (index, claim)
+
+    def _sealed(self, index: int, claim: Claim) -> None:
+        if not any(s.batch_id == claim.ref and s.programme == claim.programme
+                   for _, s in self.seals):
+            raise MalformedRecord(f"claim {claim.claim_id}: batch {claim.ref} of "
+                                  f"{claim.programme} is not sealed before entry {index}")
+        assert claim.ref is not None
+        if claim.ref in self.sealed:
+            raise DoubleClaim(f"batch {claim.ref} is claimed twice: by the sealed claim of "
+                              f"entry {self.sealed[claim.ref]} and claim {claim.claim_id} "
+                              f"(entry {index})")
+        self.sealed[claim.ref] = index
+
+    def _issued(self, index: int, claim: Claim) -> None:
+        assert claim.bundle is not None and claim.hour_dt is not None
+        households = set()
+        for p in claim.parts:
+            h = self._part_reading(claim, p)
+            households.add(h.household)
+            if hour_of(h.reading.start) != claim.hour_dt:
+                raise MalformedRecord(f"claim {claim.claim_id}: reading entry {p.index} is not "
+                                      f"in the hour {claim.hour}")
+            sealed = self.sealing(p.index)
+            if sealed is not None:
+                at, s = sealed
+                name = (f"the sealed claim of entry {self.sealed[s.batch_id]}"
+                        if s.batch_id in self.sealed else f"the seal of entry {at}")
+                raise DoubleClaim(f"reading entry {p.index}: its Wh are claimed twice — by batch "
+                                  f"{s.batch_id} ({name}, sealed) and by claim "
+                                  f"{claim.claim_id} (entry {index}, issued)")
+            self._within_share(index, claim, p)
+        if len(households) != 1:
+            raise MalformedRecord(f"claim {claim.claim_id}: its readings belong to "
+                                  f"{len(households)} households; a bundle has one device")
+        if claim.bundle.first != self.next_id:
+            raise MalformedRecord(f"claim {claim.claim_id}: bundle starts at id "
+                                  f"{claim.bundle.first}, the next free id is {self.next_id}")
+        self.next_id = claim.bundle.last + 1
+        for p in claim.parts:
+            self.taken.setdefault(p.index, []).append((index, claim.claim_id, p.wh))
+
+    def _part_reading(self, claim: Claim, p: ClaimPart) -> _Held:
+        h = self.held.get(p.index)
+        if h is None:
+            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index} is not a creditable "
+                                  "PV reading inside one hour logged before the claim")
+        if h.reading.quantity is not Quantity.PV_GENERATION:
+            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index} is a "
+                                  f"{h.reading.quantity.value} reading, not PV generation")
+        if h.reading.entry_sha256 != p.entry_sha256:
+            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index}'s SHA-256 is "
+                                  f"{h.reading.entry_sha256}, the claim says {p.entry_sha256}")
+        if h.programme != claim.programme:
+            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index} is a reading of "
+                                  f"programme {h.programme}, not {claim.programme}")
+        return h
+
+    def _within_share(self, index: int, claim: Claim, p: ClaimPart) -> None:
+        share, before = self.share(p.index), self.taken.get(p.index, [])
+        already = sum(wh for _, _, wh in before)
+        if already + p.wh <= share:
+            return
+        if before:
+            at, other, wh = before[-1]
+            raise DoubleClaim(f"reading entry {p.index}: Wh claimed twice — it proves {share} "
+                              f"Wh self-consumed; claim {other} (entry {at}, issued) took {wh} "
+                              f"of them ({already} in all) and claim {claim.claim_id} (entry "
+                              f"{index}, issued) takes {p.wh} more")
+        raise MalformedRecord(f"claim {claim.claim_id}: takes {p.wh} Wh from reading entry "
+                              f"{p.index}, more than the {share} Wh self-consumed its span "
+                              "proves")
+
+    def _moved(self, index: int, claim: Claim) -> None:
+        assert claim.bundle is not None
+        found = self.claims.get(claim.ref or "")
+        if found is None or found[1].action != ISSUED:
+            raise MalformedRecord(f"claim {claim.claim_id}: {claim.ref!r} is not an issued "
+                                  "bundle")
+        issued = found[1].bundle
+        assert issued is not None
+        if not claim.bundle.within(issued):
+            raise MalformedRecord(f"claim {claim.claim_id}: ids {claim.bundle.first}.."
+                                  f"{claim.bundle.last} are not within bundle {claim.ref} "
+                                  f"({issued.first}..{issued.last})")
+        for at, other in self.cancelled:
+            assert other.bundle is not None
+            if other.bundle.overlaps(claim.bundle):
+                raise DoubleClaim(f"certificate ids {claim.bundle.first}..{claim.bundle.last}: "
+                                  f"claimed twice — cancelled by claim {other.claim_id} (entry "
+                                  f"{at}) and {claim.action} by claim {claim.claim_id} (entry "
+                                  f"{index})")
+        if claim.action == CANCELLED:
+            self.cancelled.append((index, claim))
+
+
+def net_of_issued(covered: Sequence[LedgerReading],
+                  issued: Mapping[int, int]) -> list[LedgerReading]:
+    """A batch's covered readings with the Wh issued as certificates taken off their PV
+    generation (``issued``: entry index → Wh), so the PV methodology's netting credits only the
+    rest. A reading's issued Wh never exceed its span's self-consumption (the book refuses
+    more), so the span's self-consumption falls by exactly the issued Wh. Without issued Wh the
+    readings are returned unchanged, so old batches compute exactly as before."""
+    if not issued:
+        return list(covered)
+    return [replace(r, energy_wh=r.energy_wh - issued[r.index])
+            if r.index in issued and r.quantity is Quantity.PV_GENERATION else r
+            for r in covered]
+
+
+__all__ = ["ACTIONS", "CANCELLED", "CLAIM_TYPE", "ISSUED", "SEALED", "TRANSFERRED",
+           "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim", "net_of_issued"]
