@@ -218,6 +218,9 @@ def mirror_round(consortium: Consortium, me: str | None, state_dir: Path,
         except (AggregatorError, ProtocolError) as e:
             log.warning("mirroring %s failed: %s", member.name, e)
             report.failures[member.name] = str(e)
+        except Exception as e:  # noqa: BLE001 - the boundary: one member must not stop the rest
+            log.exception("mirroring %s failed unexpectedly", member.name)
+            report.failures[member.name] = f"internal error: {type(e).__name__}: {e}"
     return report
 
 

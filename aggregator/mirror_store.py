@@ -163,6 +163,7 @@ def _append(store: LedgerStore, first: int, entries: Sequence[bytes]) -> None:
     nodes: list[tuple[int, int, bytes]] = []
     readings: list[ReadingRow] = []
     key_changes = key_change_indexes(store)
+    seen: set[tuple[str, int]] = set()
     for index, data in enumerate(entries, first):
         kind, record = _typed(index, data)
         leaf = leaf_hash(data)
@@ -176,10 +177,12 @@ def _append(store: LedgerStore, first: int, entries: Sequence[bytes]) -> None:
             i >>= 1
             nodes.append((level, i, h))
             made[(level, i)] = h
-        if kind == READING_TYPE and isinstance(record.get("device_id"), str) and \
-                isinstance(record.get("seq"), int):
-            readings.append(ReadingRow(record["device_id"], record["seq"], index,
-                                       entry_hash(data)))
+        reading = _reading_key(kind, record)
+        if reading is not None and reading not in seen and store.reading(*reading) is None:
+            # the first entry for a (device, seq) is the one a proof by device and seq names,
+            # as on the member's own store; a repeat (a log's bug) must not stop the mirror
+            seen.add(reading)
+            readings.append(ReadingRow(*reading, index, entry_hash(data)))
         elif kind == LOGKEY_TYPE:
             key_changes.append(index)
     store.append_entries(rows)
@@ -187,6 +190,14 @@ def _append(store: LedgerStore, first: int, entries: Sequence[bytes]) -> None:
     store.put_readings(readings)
     if key_changes:
         store.set_meta(KEY_CHANGES_META, json.dumps(key_changes))
+
+
+def _reading_key(kind: str, record: dict[str, Any]) -> tuple[str, int] | None:
+    device_id, seq = record.get("device_id"), record.get("seq")
+    if kind != READING_TYPE or not isinstance(device_id, str) or not isinstance(seq, int) \
+            or isinstance(seq, bool):
+        return None
+    return device_id, seq
 
 
 def _typed(index: int, data: bytes) -> tuple[str, dict[str, Any]]:

@@ -23,11 +23,14 @@ import pytest
 
 from aggregator.cli import main as aggregator_main
 from aggregator.errors import EnvironmentProblem
+from aggregator.http_api import ApiConfig, ApiServer
 from aggregator.ledger import key_change_indexes
 from aggregator.mirror import MirrorClient, mirror_once
 from aggregator.mirror_store import MemberMirror, trusted_checkpoint
+from eco_protocol.canonical import canonical_bytes
 from eco_protocol.consortium import parse_consortium
-from eco_protocol.merkle import root_hash
+from eco_protocol.encoding import b64decode
+from eco_protocol.merkle import leaf_hash, root_hash, verify_inclusion
 from eco_protocol.note import NoteSigner, open_checkpoint
 from tests.protocol.factories import fixed_key
 
@@ -397,3 +400,28 @@ def test_http_serving_needs_a_mirrored_member_and_the_service(
     assert "drop --once" in capsys.readouterr().err
     assert aggregator_main([*base[:-1], "town-z", "--once"]) == 2
     assert "--member: no member named 'town-z'" in capsys.readouterr().err
+
+
+def test_the_mirror_indexes_readings_so_its_read_api_proves_them_by_device_and_seq(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    """A mirror answers ``/proof/inclusion?device_id=D&seq=Q`` as the member does: the first
+    entry for (D, Q) (a repeat, which a member's intake never logs, does not stop the mirror)."""
+    b, c = logs("b", LOG_B), logs("c", LOG_C)
+    device = "ab" * 16
+    readings = [canonical_bytes({"type": "eco.reading/v1", "device_id": device, "seq": s,
+                                 "n": n}) for n, s in enumerate((0, 0, 1))]
+    with b.store.transaction():
+        b.ledger.append(readings)
+    b.ledger.checkpoint_now()
+    c.grow(1)
+    cons = parse_consortium(consortium(tmp_path, b.url, c.url).read_text())
+    mirror = MemberMirror(tmp_path / "m", "town-b")
+    assert mirror_once(cons, cons.member("town-b"), mirror, MirrorClient(b.url)).size == 3
+    with ApiServer("127.0.0.1", 0, lambda: mirror.open(check_integrity=False),
+                   ApiConfig(LOG_B.verifier)) as api:
+        for seq, index in ((0, 0), (1, 2)):
+            got = json.loads(get(f"{api.url}/proof/inclusion?device_id={device}&seq={seq}"))
+            assert (got["index"], got["size"]) == (index, 3)
+            verify_inclusion(index, 3, leaf_hash(readings[index]),
+                             [b64decode(h, "proof") for h in got["proof_b64"]],
+                             b.ledger.root(3))
