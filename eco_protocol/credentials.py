@@ -25,6 +25,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 from .canonical import canonical_bytes
@@ -55,6 +56,9 @@ KINDS: Final = {POINTS_TYPE: "points statement", SUMMARY_TYPE: "batch summary",
                 ENROLMENT_TYPE: "enrolment", STATUS_LIST_TYPE: "status list"}
 MIN_STATUS_BITS: Final = 131072  # Bitstring Status List v1.0: at least 16 KB, for herd privacy
 MAX_STATUS_BYTES: Final = 16 * 1024 * 1024  # a larger decompressed list is refused (gzip bomb)
+# a checker's clock may lag the issuer's: a credential or status list signed just now (by a
+# clock up to this far ahead) is not "from the future"; expiry gets no such grace
+CLOCK_SKEW: Final = timedelta(minutes=5)
 # keys that would carry a person's name; a credential with one anywhere is refused
 NAME_FIELDS: Final = frozenset({"name", "givenName", "familyName", "additionalName", "fullName",
                                 "householdName", "household_name", "residentName",
@@ -316,13 +320,13 @@ def _signing_key(credential: Mapping[str, Any], issuer: str,
 def _check_times(credential: Mapping[str, Any], now: str, what: str) -> None:
     at = parse_datetime(now, "now")
     proof = credential["proof"]
-    if "created" in proof and parse_datetime(proof["created"], "proof.created") > at:
+    if "created" in proof and parse_datetime(proof["created"], "proof.created") > at + CLOCK_SKEW:
         raise CredentialError(f"{what} proof.created {proof['created']}: later than {now} — a "
                               "proof from the future (or a wrong clock)")
     if "expires" in proof and parse_datetime(proof["expires"], "proof.expires") <= at:
         raise CredentialError(f"{what} proof.expires {proof['expires']}: the proof has expired")
     start, end = credential.get("validFrom"), credential.get("validUntil")
-    if start is not None and parse_datetime(start, "validFrom") > at:
+    if start is not None and parse_datetime(start, "validFrom") > at + CLOCK_SKEW:
         raise CredentialError(f"{what} validFrom {start}: not valid yet at {now}")
     if end is not None and parse_datetime(end, "validUntil") <= at:
         raise CredentialError(f"{what} validUntil {end}: expired at {now}")
@@ -334,7 +338,7 @@ def _verified(credential: object, did_documents: Mapping[str, Mapping[str, Any]]
     if not isinstance(credential, Mapping):
         raise CredentialError(f"{what}: not a JSON object")
     kind = _kind(credential)
-    _refuse_names(credential, "credential" if what == "credential" else what)
+    _refuse_names(credential, what)
     issuer = _issuer_id(credential)
     key = _signing_key(credential, issuer, did_documents, what)
     verify_proof(credential, key)
@@ -361,7 +365,9 @@ def _points_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     cp = _field(s, "checkpoint", Mapping)
     lines = [f"household {who}: {_field(s, 'balance', int)} eco-points as of "
              f"{_field(s, 'asOf', str)}",
-             f"computed at the log's checkpoint {cp.get('origin')} size {cp.get('size')}"]
+             "computed at the log's checkpoint " + (
+                 f"{cp['origin']} size {cp['size']}" if "origin" in cp and "size" in cp
+                 else "(not named)")]
     history = s.get("history")
     lines.append("history: not disclosed" if history is None else
                  f"history: {len(history) if isinstance(history, list) else '?'} entries "

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eco_protocol.did import (
     DidKey,
@@ -23,7 +25,14 @@ from eco_protocol.did import (
 )
 from eco_protocol.errors import CredentialError, InvalidInput, ProtocolError
 from eco_protocol.keys import private_key_from_raw, public_key_raw
-from eco_protocol.multibase import base58_decode, base58_encode, encode_base58btc
+from eco_protocol.multibase import (
+    base58_decode,
+    base58_encode,
+    decode_base58btc,
+    decode_base64url,
+    encode_base58btc,
+    encode_base64url,
+)
 
 VECTORS = Path(__file__).parent.parent / "vectors"
 DID_KEY = json.loads((VECTORS / "did_key_ed25519.json").read_text("utf-8"))["vectors"]
@@ -74,6 +83,24 @@ def test_did_web_refuses_a_host_that_is_not_a_domain(bad: str) -> None:
 def test_did_web_url_refuses_what_is_not_a_did_web(bad: str) -> None:
     with pytest.raises(CredentialError):
         did_web_url(bad)
+
+
+@given(st.binary(max_size=80))
+def test_multibase_round_trips_any_bytes(data: bytes) -> None:
+    assert decode_base58btc(encode_base58btc(data) if data else "z1", "x") == (data or b"\0")
+    assert decode_base64url(encode_base64url(data), "x") == data
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_every_ed25519_key_round_trips_through_did_key(raw: bytes) -> None:
+    assert public_from_did_key(did_key(raw)) == raw
+    assert did_key(raw).startswith("did:key:z6Mk")
+
+
+def test_base64url_refuses_padding_and_other_prefixes() -> None:
+    for bad in ("uAA==", "zAAAA", "u" + "A", "uA+/B"):
+        with pytest.raises(CredentialError):
+            decode_base64url(bad, "x")
 
 
 def test_base58_keeps_leading_zero_bytes() -> None:
