@@ -39,14 +39,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from eco_protocol.encoding import b64encode, format_time
+from eco_protocol.encoding import JST, b64encode, format_time
 from eco_protocol.errors import EnvironmentProblem, ProtocolError
 from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
+from eco_protocol.messages import Msg, add_lang_option, choose_lang, msg, os_reason, render, text
 from eco_runtime.stderr_log import log_to_stderr
 
 from .config import AgentConfig, MeterConfig, example_config, load_config
-from .diagnose import missing_key_advice, power_text, render_status
+from .diagnose import missing_key_message, power_text, render_status
 from .errors import AgentError, ConfigError, MeterError
 from .meters.interface import Meter
 
@@ -57,12 +58,13 @@ log = logging.getLogger(__name__)
 
 
 class _Fatal(Exception):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: Msg, status: int) -> None:
+        super().__init__(message.text())
+        self.message = message
         self.status = status
 
 
-def _fatal(message: str, status: int = 1) -> NoReturn:
+def _fatal(message: Msg, status: int = 1) -> NoReturn:
     raise _Fatal(message, status)
 
 
@@ -73,17 +75,16 @@ def _print_json(obj: object) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     path: Path = args.config
     if path.exists():
-        _fatal(f"{path} already exists; not overwriting it. Edit it, or choose another path")
+        _fatal(msg("agent.init.exists", path=path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "x", encoding="utf-8") as f:
             f.write(example_config())
     except FileExistsError:
-        _fatal(f"{path} already exists; not overwriting it")
+        _fatal(msg("agent.init.exists", path=path))
     except OSError as e:
-        _fatal(f"cannot write {path}: {e.strerror}")
-    print(f"wrote {path}; edit [device] state_dir, log_key and [[meters]], then run "
-          f"'eco-agent keygen {path}'", file=sys.stderr)
+        _fatal(msg("agent.init.cannot_write", path=path, reason=os_reason(e)))
+    print(text("agent.init.wrote", args.lang, path=path), file=sys.stderr)
     return 0
 
 
@@ -94,15 +95,14 @@ def cmd_provision(args: argparse.Namespace) -> int:
     try:
         if source in (None, "-"):
             if sys.stdin.isatty():
-                print("paste the snippet from the enrolment page (or its QR code's text), "
-                      "then Ctrl-D:", file=sys.stderr)
-            text = sys.stdin.read(MAX_SNIPPET_BYTES + 1)
+                print(text("agent.provision.paste", args.lang), file=sys.stderr)
+            snippet = sys.stdin.read(MAX_SNIPPET_BYTES + 1)
         else:
-            text = Path(source).read_text("utf-8")
+            snippet = Path(source).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        _fatal(f"cannot read the snippet {source}: {e}")
-    done = provision(args.config, text, force=args.force)
-    print(next_steps(done), file=sys.stderr)
+        _fatal(msg("agent.provision.cannot_read", path=source, reason=os_reason(e)))
+    done = provision(args.config, snippet, force=args.force)
+    print(next_steps(done, args.lang), file=sys.stderr)
     return 0
 
 
@@ -113,14 +113,14 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
         past = past_life(config)
         if past.evidence is not None:  # a lost key on an enrolled box: a new one is a new device
-            _fatal(missing_key_advice(config.device.key_path, config.path, past))
+            _fatal(missing_key_message(config.device.key_path, config.path, past))
     try:
         key, created = load_or_create_private_key(config.device.key_path)
     except EnvironmentProblem as e:
-        _fatal(str(e))
+        _fatal(msg("agent.cli.message", message=e))
     except OSError as e:
-        _fatal(f"cannot create {config.device.key_path}: {e.strerror}; check that "
-               f"{config.device.state_dir} is writable")
+        _fatal(msg("agent.keygen.cannot_create", path=config.device.key_path,
+                   reason=os_reason(e), state_dir=config.device.state_dir))
     raw = public_key_raw(key)
     _print_json({"device_id": device_id_of(raw), "public_key": b64encode(raw),
                  "key_file": str(config.device.key_path), "created": created})
@@ -240,7 +240,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     report, oldest = _status(config)
     now = parse_utc(report["clock"]["now"]) or datetime.now(UTC)
     print(render_status(report, now=now, interval_s=config.device.interval_seconds,
-                        oldest_pending=oldest, tz=datetime.now().astimezone().tzinfo))
+                        oldest_pending=oldest, tz=JST, lang=args.lang))
     return 0
 
 
@@ -254,26 +254,27 @@ def _probe_mqtt(args: argparse.Namespace) -> int:
     missing = [opt for opt, v in (("--broker", args.broker), ("--topic", args.topic),
                                   ("--quantity", args.quantity)) if v is None]
     if missing:
-        _fatal(f"probe --protocol {args.protocol} needs {', '.join(missing)}", 2)
+        _fatal(msg("agent.probe.needs", protocol=args.protocol, missing=missing), 2)
     try:
         report = probe_without_config(MeterProtocol(args.protocol), args.broker, args.topic,
                                       Quantity(args.quantity), channel=args.channel,
                                       field_name=args.field, wait_s=args.wait)
     except ValueError as e:
-        _fatal(f"probe: {e}", 2)
+        _fatal(msg("agent.probe.error", error=str(e)), 2)
     except MeterError as e:
-        _fatal(f"{e}")
+        _fatal(msg("agent.cli.message", message=e))
     _print_json(report)
     return 0
 
 
-def _read_and_report(mc: MeterConfig, meter: Meter) -> int:
-    """Read a serial meter once; print the snapshot and the raw values it came from."""
+def _read_and_report(mc: MeterConfig, meter: Meter, lang: str) -> int:
+    """Read a serial meter once; print the snapshot and the raw values it came from (JSON; the
+    ``power`` sentence in the reader's language)."""
     try:
         snap = meter.read()
         read_at = format_time(datetime.now(UTC))
     except MeterError as e:
-        _fatal(f"{e}")
+        _fatal(msg("agent.cli.message", message=e))
     finally:
         meter.close()
     _print_json({"meter_id": mc.id, "quantity": mc.quantity.value,
@@ -282,7 +283,7 @@ def _read_and_report(mc: MeterConfig, meter: Meter) -> int:
                  "serial": snap.identity.serial, "register_wh": snap.register_wh,
                  "power_w": snap.power_w,
                  "power": power_text(snap.power_w, sun_up=_sun_up(datetime.now(UTC)),
-                                     quantity=mc.quantity.value),
+                                     quantity=mc.quantity.value, lang=lang),
                  "wrap_wh": snap.wrap_wh, "port": mc.port,
                  "read_at": read_at, "raw": dict(snap.raw)})
     return 0
@@ -291,8 +292,6 @@ def _read_and_report(mc: MeterConfig, meter: Meter) -> int:
 def _sun_up(now: datetime) -> bool | None:
     """Whether the sun is up in Japan now (the programme's region; civil dawn to dusk at about
     35° N, wide enough for every season), None when it is twilight."""
-    from eco_protocol.encoding import JST
-
     hour = now.astimezone(JST).hour
     if 8 <= hour < 16:
         return True
@@ -308,7 +307,7 @@ def _probe_sunspec(args: argparse.Namespace) -> MeterConfig:
     from .config import MeterProtocol
 
     if not 1 <= args.unit <= 247:
-        _fatal("probe: --unit must be within 1–247", 2)
+        _fatal(msg("agent.probe.unit"), 2)
     return MeterConfig(id="probe", quantity=Quantity(args.quantity or "pv_generation"),
                        protocol=MeterProtocol.SUNSPEC_MODBUS, port=args.port, unit=args.unit,
                        baudrate=args.baudrate or 9600, timeout_s=args.timeout or 1.0)
@@ -329,8 +328,9 @@ def _probe_broute(args: argparse.Namespace) -> MeterConfig:
            "meters": [{k: v for k, v in table.items() if v is not None}]}
     try:
         return parse_config(doc).meters[0]
-    except ConfigError as e:
-        _fatal(f"probe: {str(e).replace('[[meters]] id=' + repr('probe') + ' ', '')}", 2)
+    except ConfigError as e:  # the table is the command line's: no "[[meters]] id='probe'"
+        _fatal(msg("agent.probe.error", error=e if e.message_code else
+                   str(e).replace("[[meters]] id=" + repr("probe") + " ", "")), 2)
 
 
 def _probe_serial(args: argparse.Namespace) -> int:
@@ -344,12 +344,11 @@ def _probe_serial(args: argparse.Namespace) -> int:
     protocol = MeterProtocol(args.protocol)
     build = builders.get(protocol)
     if build is None:
-        _fatal(f"probe --protocol {args.protocol} needs a config: use 'eco-agent probe CONFIG "
-               "METER_ID'", 2)
+        _fatal(msg("agent.probe.needs_config", protocol=args.protocol), 2)
     if not args.port:
-        _fatal(f"probe --protocol {args.protocol} needs --port (e.g. /dev/ttyUSB0)", 2)
+        _fatal(msg("agent.probe.needs_port", protocol=args.protocol), 2)
     mc = build(args)
-    return _read_and_report(mc, open_meter(mc))
+    return _read_and_report(mc, open_meter(mc), args.lang)
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -361,8 +360,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             return _probe_mqtt(args)
         return _probe_serial(args)
     if args.config is None or args.meter_id is None:
-        _fatal("probe needs CONFIG METER_ID, or --protocol … --broker … --topic … --quantity … "
-               "for an MQTT device without a config", 2)
+        _fatal(msg("agent.probe.usage"), 2)
     config = load_config(args.config)
     mc = config.meter(args.meter_id)
     meter = open_meter(mc)
@@ -373,11 +371,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
         try:
             _print_json(probe_report(meter, mc.quantity, args.wait, mc.id))
         except MeterError as e:
-            _fatal(f"{e}")
+            _fatal(msg("agent.cli.message", message=e))
         finally:
             meter.close()
         return 0
-    return _read_and_report(mc, meter)
+    return _read_and_report(mc, meter, args.lang)
 
 
 def _protocols() -> list[str]:
@@ -452,11 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--echonet-object", choices=("smart_meter", "solar", "ev"),
                    help="echonet-broute: the ECHONET object to read (default smart_meter)")
     s.set_defaults(func=cmd_probe)
+    add_lang_option(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.lang = lang = choose_lang(getattr(args, "lang", None))
     log_to_stderr(logging.DEBUG if args.verbose else logging.INFO)
     if not args.verbose:  # APScheduler logs every job run at INFO
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -464,17 +464,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args)
         return status
     except _Fatal as e:
-        print(f"eco-agent: {e}", file=sys.stderr)
+        print(text("agent.cli.error", lang, message=e.message), file=sys.stderr)
         return e.status
     except ConfigError as e:
-        print(f"eco-agent: configuration error: {e}", file=sys.stderr)
+        print(text("agent.cli.config_error", lang, message=render(e, lang)), file=sys.stderr)
         return 2
     except (AgentError, ProtocolError) as e:
-        print(f"eco-agent: {e}", file=sys.stderr)
+        print(text("agent.cli.error", lang, message=render(e, lang)), file=sys.stderr)
         return 1
     except OSError as e:
-        where = f" ({e.filename})" if e.filename else ""
-        print(f"eco-agent: {e.strerror or e}{where}: check the path and its permissions",
+        where = msg("agent.cli.os_where", path=e.filename) if e.filename else ""
+        print(text("agent.cli.os_error", lang, reason=os_reason(e), where=where),
               file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.errors import NoteError
+from eco_protocol.messages import os_reason
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Quantity
 from eco_runtime import toml_section
@@ -74,8 +75,7 @@ class DeviceConfig:
     def log_verifier(self) -> NoteVerifier:
         """The pinned log key, or a ConfigError saying how to set it."""
         if not self.log_key:
-            raise ConfigError("[device] log_key is empty: paste the log's verifier key "
-                              "(name+keyid+base64) from your enrolment letter")
+            raise ConfigError.coded("agent.config.log_key_empty")
         return parse_verifier_key(self.log_key)
 
 
@@ -134,7 +134,7 @@ class AgentConfig:
             if m.id == meter_id:
                 return m
         known = ", ".join(m.id for m in self.meters)
-        raise ConfigError(f"no meter {meter_id!r} in the config (configured: {known})")
+        raise ConfigError.coded("agent.config.no_such_meter", meter=meter_id, known=known)
 
 
 def _section(data: Mapping[str, Any], name: str, allowed: set[str]) -> toml_section.Section:
@@ -165,8 +165,7 @@ def _parse_device(t: Mapping[str, Any], base: Path | None) -> DeviceConfig:
         try:
             parse_verifier_key(log_key)
         except NoteError as e:
-            raise ConfigError(f"[device] log_key is not a valid verifier key ({e}); copy it "
-                              "exactly as name+keyid+base64 from your enrolment letter") from e
+            raise ConfigError.coded("agent.config.log_key_invalid", error=e) from e
     return DeviceConfig(
         state_dir=state_dir,
         log_key=log_key,
@@ -188,11 +187,9 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
         raise ConfigError(f"[uplink] broker = {e}") from e
     tls = s.bool_("tls", url.tls)
     if url.tls and not tls:
-        raise ConfigError("[uplink] tls = false contradicts the mqtts:// broker URL: "
-                          "remove tls or use mqtt://")
+        raise ConfigError.coded("agent.config.tls_contradiction")
     if tls is False and not url.on_loopback:
-        raise ConfigError(f"[uplink] broker {url.host} is not on loopback: TLS is required "
-                          "there (docs/protocol.md §3); use mqtts://HOST:8883")
+        raise ConfigError.coded("agent.config.tls_required", host=url.host)
     ca = s.str_("ca_file")
     cert, key = s.str_("cert_file"), s.str_("key_file")
     if (cert is None) != (key is None):
@@ -314,17 +311,16 @@ def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfi
     """Validate a parsed TOML document. Pure apart from resolving relative paths."""
     unknown = sorted(set(doc) - {"device", "uplink", "clock", "meters"})
     if unknown:
-        raise ConfigError(f"unknown section(s) {', '.join(unknown)}; allowed: [device], "
-                          "[uplink], [clock], [[meters]]")
+        raise ConfigError.coded("agent.config.unknown_sections", sections=unknown)
     if "device" not in doc:
-        raise ConfigError("[device] section is missing: add it with at least state_dir")
+        raise ConfigError.coded("agent.config.no_device")
     base = path.parent if path is not None else None
     device = _parse_device(_table(doc, "device"), base)
     uplink = _parse_uplink(_table(doc, "uplink"), base)
     clock = _parse_clock(_table(doc, "clock"), base)
     raw_meters = doc.get("meters", [])
     if not isinstance(raw_meters, list) or not raw_meters:
-        raise ConfigError("no [[meters]] configured: add at least one [[meters]] table")
+        raise ConfigError.coded("agent.config.no_meters")
     if len(raw_meters) > MAX_METERS:
         raise ConfigError(f"{len(raw_meters)} [[meters]] configured: at most {MAX_METERS}")
     meters = tuple(_parse_meter(m, i, base) for i, m in enumerate(raw_meters))
@@ -332,7 +328,7 @@ def parse_config(doc: Mapping[str, Any], path: Path | None = None) -> AgentConfi
     seen: set[str] = set()
     for m in meters:
         if m.id in seen:
-            raise ConfigError(f"[[meters]] id {m.id!r} is used twice: meter ids must be unique")
+            raise ConfigError.coded("agent.config.duplicate_meter", meter=m.id)
         seen.add(m.id)
     return AgentConfig(device=device, uplink=uplink, clock=clock, meters=meters, path=path)
 
@@ -341,8 +337,9 @@ def parse_config_text(text: str, path: Path | None = None) -> AgentConfig:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}not valid TOML ({e}); fix the line it names") from e
+        if path:
+            raise ConfigError.coded("agent.config.file_not_toml", path=path, error=str(e)) from e
+        raise ConfigError.coded("agent.config.not_toml", error=str(e)) from e
     return parse_config(doc, path)
 
 
@@ -350,16 +347,14 @@ def load_config(path: Path) -> AgentConfig:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError as e:
-        raise ConfigError(f"config file {path} does not exist: create one with "
-                          f"'eco-agent init {path}'") from e
+        raise ConfigError.coded("agent.config.missing", path=path) from e
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file {path}: {e}") from e
+        raise ConfigError.coded("agent.config.cannot_read", path=path, reason=os_reason(e)) from e
     try:
         return parse_config_text(text, path.resolve())
     except ConfigError as e:
-        msg = str(e)
-        if not msg.startswith(str(path)):
-            raise ConfigError(f"{path}: {msg}") from e
+        if not str(e).startswith(str(path)):  # name the file, in the reader's language too
+            raise ConfigError.coded("agent.config.in_file", path=path, error=e) from e
         raise
 
 

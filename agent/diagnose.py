@@ -17,6 +17,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from eco_protocol.encoding import JST
+from eco_protocol.messages import Msg, msg, text
+from eco_protocol.messages_rules import quantity_name
+
 # --- serial ports -----------------------------------------------------------------------------
 
 
@@ -72,33 +76,39 @@ def classify_serial_error(exc: BaseException | None, *, timed_out: bool = False)
     return SerialCause.OTHER
 
 
+def serial_message(cause: SerialCause, *, port: str, baudrate: int,
+                   config: Path | str | None, user: str = "eco-agent") -> Msg:
+    """What the installer does about ``cause``; names the port and the config keys."""
+    conf: Msg | str = str(config) if config else msg("agent.words.the_config")
+    code = {SerialCause.PERMISSION: "agent.serial.permission",
+            SerialCause.NO_DEVICE: "agent.serial.no_device",
+            SerialCause.BUSY: "agent.serial.busy",
+            SerialCause.NO_ANSWER: "agent.serial.no_answer",
+            SerialCause.OTHER: "agent.serial.other"}[cause]
+    return msg(code, port=port, baudrate=baudrate, conf=conf, user=user)
+
+
 def serial_advice(cause: SerialCause, *, port: str, baudrate: int, config: Path | str | None,
                   user: str = "eco-agent") -> str:
-    """What the installer does about ``cause``; names the port and the config keys."""
-    conf = str(config) if config else "the agent's config"
-    match cause:
-        case SerialCause.PERMISSION:
-            return (f"permission denied on {port}: add the agent's user to the dialout group "
-                    f"(sudo usermod -aG dialout {user}; log in again / restart the unit)")
-        case SerialCause.NO_DEVICE:
-            return (f"no device at {port}: check [[meters]] port in {conf} and "
-                    "`ls /dev/serial/by-id/`")
-        case SerialCause.BUSY:
-            return (f"another program holds {port} (ModemManager? another agent?): "
-                    f"find it with `fuser -v {port}` and stop it")
-        case SerialCause.NO_ANSWER:
-            return (f"the meter did not answer at {baudrate} baud on {port}: check [[meters]] "
-                    f"baudrate/address in {conf} and the wiring (A/B swapped?)")
-        case SerialCause.OTHER:
-            return f"serial port error on {port}: check the cable and [[meters]] port in {conf}"
+    """:func:`serial_message` in English."""
+    return serial_message(cause, port=port, baudrate=baudrate, config=config, user=user).text()
+
+
+def serial_error_message(exc: BaseException | None, *, port: str, baudrate: int,
+                         config: Path | str | None, timed_out: bool = False) -> Msg:
+    """:func:`serial_message` for ``exc``; an unclassified error is quoted in front of it."""
+    cause = classify_serial_error(exc, timed_out=timed_out)
+    advice = serial_message(cause, port=port, baudrate=baudrate, config=config)
+    if cause is not SerialCause.OTHER or exc is None:
+        return advice
+    return msg("agent.error.with_advice", error=str(exc), advice=advice)
 
 
 def serial_error_text(exc: BaseException | None, *, port: str, baudrate: int,
                       config: Path | str | None, timed_out: bool = False) -> str:
-    """:func:`serial_advice` for ``exc``; an unclassified error is quoted in front of it."""
-    cause = classify_serial_error(exc, timed_out=timed_out)
-    advice = serial_advice(cause, port=port, baudrate=baudrate, config=config)
-    return advice if cause is not SerialCause.OTHER or exc is None else f"{exc}; {advice}"
+    """:func:`serial_error_message` in English."""
+    return serial_error_message(exc, port=port, baudrate=baudrate, config=config,
+                                timed_out=timed_out).text()
 
 
 # --- the broker ---------------------------------------------------------------------------------
@@ -138,49 +148,44 @@ def classify_connect_error(exc: BaseException | None) -> BrokerCause:
     return BrokerCause.OTHER
 
 
+def broker_message(cause: BrokerCause, exc: BaseException | None, *, url: str,
+                   ca_file: Path | None) -> Msg:
+    """``cannot reach the broker at URL: <why>; <what to do>``."""
+    what = msg(f"agent.broker.what.{cause.name.lower()}", ca_file=str(ca_file))
+    if cause is BrokerCause.TLS_UNTRUSTED and ca_file is None:
+        what = msg("agent.broker.what.tls_untrusted_system")
+    why = msg(f"agent.broker.cause.{cause.name.lower()}")
+    if exc is not None and cause in (BrokerCause.TLS, BrokerCause.OTHER, BrokerCause.NAME):
+        return msg("agent.broker.unreachable_detail", url=url, why=why, detail=str(exc),
+                   what=what)
+    return msg("agent.broker.unreachable", url=url, why=why, what=what)
+
+
 def broker_advice(cause: BrokerCause, exc: BaseException | None, *, url: str,
                   ca_file: Path | None) -> str:
-    """``cannot reach the broker at URL: <why>; <what to do>``."""
-    what = {
-        BrokerCause.REFUSED: "nothing listens on that port: check [uplink] broker "
-                             "(host and port) and that the broker runs",
-        BrokerCause.NAME: "check the host name in [uplink] broker and the box's DNS",
-        BrokerCause.TLS_UNTRUSTED: (f"the broker's certificate is not signed by {ca_file}: "
-                                    "check [uplink] ca_file and [uplink] broker"),
-        BrokerCause.TLS_NOT_YET_VALID: ("the box's clock is probably behind (a Pi without RTC "
-                                        "boots in the past): wait for NTP, check "
-                                        "timedatectl"),
-        BrokerCause.TLS_EXPIRED: ("check the box's clock (timedatectl); if it is right, the "
-                                  "municipality must renew the broker's certificate"),
-        BrokerCause.TLS_HOSTNAME: ("[uplink] broker must use the host name the certificate "
-                                   "names"),
-        BrokerCause.TLS: "check [uplink] tls and ca_file, and that the port speaks TLS",
-        BrokerCause.TIMEOUT: "no answer: check the network, a firewall, and [uplink] broker",
-        BrokerCause.UNREACHABLE: "check the box's network connection",
-        BrokerCause.OTHER: "check [uplink] broker and the network",
-    }[cause]
-    detail = ""
-    if cause is BrokerCause.TLS_UNTRUSTED and ca_file is None:
-        what = ("the broker's certificate is not trusted by the system store: set "
-                "[uplink] ca_file to the municipality's CA")
-    if exc is not None and cause in (BrokerCause.TLS, BrokerCause.OTHER, BrokerCause.NAME):
-        detail = f" ({exc})"
-    return f"cannot reach the broker at {url}: {cause.value}{detail}; {what}"
+    """:func:`broker_message` in English."""
+    return broker_message(cause, exc, url=url, ca_file=ca_file).text()
+
+
+def tls_file_message(key: str, path: Path, exc: BaseException) -> Msg:
+    """A ``[uplink] ca_file`` (or cert_file/key_file) that cannot be used."""
+    why: Msg | str
+    if isinstance(exc, FileNotFoundError):
+        why = msg("eco_protocol.os.not_found")
+    elif isinstance(exc, PermissionError):
+        why = msg("agent.tls.permission")
+    elif isinstance(exc, IsADirectoryError):
+        why = msg("eco_protocol.os.is_directory")
+    elif isinstance(exc, ssl.SSLError):
+        why = msg("agent.tls.not_pem", reason=str(exc.reason or exc))
+    else:
+        why = getattr(exc, "strerror", None) or str(exc)
+    return msg("agent.tls.file_problem", key=key, path=str(path), why=why)
 
 
 def tls_file_problem(key: str, path: Path, exc: BaseException) -> str:
-    """A ``[uplink] ca_file`` (or cert_file/key_file) that cannot be used."""
-    if isinstance(exc, FileNotFoundError):
-        why = "no such file"
-    elif isinstance(exc, PermissionError):
-        why = "permission denied (the agent's user must be able to read it)"
-    elif isinstance(exc, IsADirectoryError):
-        why = "it is a directory"
-    elif isinstance(exc, ssl.SSLError):
-        why = f"not a PEM certificate/key file ({exc.reason or exc})"
-    else:
-        why = getattr(exc, "strerror", None) or str(exc)
-    return f"[uplink] {key} = {path}: {why}; fix the path in the config or restore the file"
+    """:func:`tls_file_message` in English."""
+    return tls_file_message(key, path, exc).text()
 
 
 # --- the device key -----------------------------------------------------------------------------
@@ -195,17 +200,21 @@ class PastLife:
     evidence: str | None = None  # the file that shows the box ran before
 
 
-def missing_key_advice(key_path: Path, config: Path | str | None, past: PastLife) -> str:
+def missing_key_message(key_path: Path, config: Path | str | None, past: PastLife) -> Msg:
+    """A missing device key: on a fresh box, run keygen; on a box that signed before, restore
+    the key or ask for a rekey — never mint a new identity silently."""
     conf = str(config) if config else "CONFIG"
     if past.evidence is None:
-        return f"no device key at {key_path}: run 'eco-agent keygen {conf}' first"
-    who = past.device_id or "OLD_DEVICE_ID"
-    signed = f", {past.readings_signed} readings signed" if past.readings_signed else ""
-    return (f"no device key at {key_path}, but this box already has an identity "
-            f"({past.evidence}{signed}, device {who}). Restore {key_path} from your backup. "
-            f"Without a backup, do not mint a new identity silently: ask the municipality for a "
-            f"rekey ('eco-aggregator rekey {who} --public-key NEW'), after creating the new "
-            f"key with 'eco-agent keygen --new-identity {conf}'")
+        return msg("agent.key.missing_fresh", path=str(key_path), conf=conf)
+    signed = (msg("agent.key.readings_signed", n=past.readings_signed)
+              if past.readings_signed else "")
+    return msg("agent.key.missing_enrolled", path=str(key_path), conf=conf,
+               evidence=past.evidence, signed=signed, device=past.device_id or "OLD_DEVICE_ID")
+
+
+def missing_key_advice(key_path: Path, config: Path | str | None, past: PastLife) -> str:
+    """:func:`missing_key_message` in English."""
+    return missing_key_message(key_path, config, past).text()
 
 
 # --- eco-agent status ------------------------------------------------------------------------
@@ -221,21 +230,23 @@ def parse_utc(text: str | None) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def local(t: datetime | None, tz: tzinfo | None) -> str:
+def local(t: datetime | None, tz: tzinfo | None, lang: str = "en") -> str:
+    """``2026-12-04 12:00:00 JST`` (``tz`` None: JST, as the programme's people read times)."""
     if t is None:
-        return "never"
-    return t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        return text("agent.status.never", lang)
+    return t.astimezone(tz or JST).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def age(seconds: float) -> str:
+def age(seconds: float, lang: str = "en") -> str:
+    """A duration as a person says it: ``10 s``, ``5 min``, ``2 h 3 min``, ``4 days``."""
     s = max(0, int(seconds))
     if s < 120:
-        return f"{s} s"
+        return text("agent.age.seconds", lang, n=s)
     if s < 7200:
-        return f"{s // 60} min"
+        return text("agent.age.minutes", lang, n=s // 60)
     if s < 2 * 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} days"
+        return text("agent.age.hours", lang, h=s // 3600, m=s % 3600 // 60)
+    return text("agent.age.days", lang, n=s // 86400)
 
 
 def _time_of(value: Any) -> datetime | None:
@@ -253,87 +264,114 @@ def _time_of(value: Any) -> datetime | None:
     return parse_utc(value) if isinstance(value, str) else None
 
 
-def status_verdict(report: Mapping[str, Any], *, now: datetime, interval_s: int,
-                   oldest_pending: datetime | None, tz: tzinfo | None) -> list[str]:
-    """The first lines of ``eco-agent status``: one verdict per concern."""
-    lines: list[str] = []
-    meters: Sequence[Mapping[str, Any]] = report.get("meters", [])
+def _reading_lines(meters: Sequence[Mapping[str, Any]], now: datetime, interval_s: int,
+                   tz: tzinfo | None, lang: str) -> list[str]:
+    lines = []
     for m in meters:
         last = _time_of(m.get("last_committed"))
         if last is None:
-            lines.append(f"reading {m['id']}: NO READING YET")
+            lines.append(text("agent.status.reading_none", lang, meter=m["id"]))
             continue
         late = (now - last).total_seconds() > 2 * interval_s + 60
-        lines.append(f"reading {m['id']}: {'LATE' if late else 'ok'} (last interval ended "
-                     f"{local(last, tz)}, {age((now - last).total_seconds())} ago)")
-    pending = int(report.get("pending", 0))
-    if pending == 0:
-        lines.append("delivering: ok (nothing waiting)")
-    else:
-        oldest = ("" if oldest_pending is None else
-                  f", oldest {age((now - oldest_pending).total_seconds())} old")
-        stuck = oldest_pending is not None and (now - oldest_pending).total_seconds() > 3600
-        lines.append(f"delivering: {'BEHIND' if stuck else 'ok'} ({pending} waiting{oldest})")
-    receipt = _time_of(report.get("last_receipt"))
-    if receipt is None:
-        lines.append("receipts: none yet" + (" — NOT CURRENT" if pending else ""))
-    else:
-        current = pending == 0 or (now - receipt).total_seconds() <= 2 * interval_s + 300
-        lines.append(f"receipts: {'current' if current else 'NOT CURRENT'} (last "
-                     f"{local(receipt, tz)})")
-    rejected = len(report.get("rejected", []))
-    if rejected:
-        lines.append(f"rejected: {rejected} reading(s) refused by the aggregator (see below)")
-    clock = report.get("clock", {})
-    lines.append("clock: NOT synchronised (NTP has not synced since boot)"
-                 if clock.get("known_unsynced") else "clock: synchronised (or not known "
-                 "to be unsynchronised)")
+        lines.append(text("agent.status.reading_late" if late else "agent.status.reading_ok",
+                          lang, meter=m["id"], last=local(last, tz, lang),
+                          age=age((now - last).total_seconds(), lang)))
     return lines
 
 
-def render_status(report: Mapping[str, Any], *, now: datetime, interval_s: int,
-                  oldest_pending: datetime | None, tz: tzinfo | None = None) -> str:
-    """``eco-agent status`` for a person: verdicts first, then details, local times."""
-    out = status_verdict(report, now=now, interval_s=interval_s, oldest_pending=oldest_pending,
-                         tz=tz)
-    out.append("")
-    out.append(f"device {report['device_id']}  (now {local(now, tz)})")
-    out.append(f"next seq {report['next_seq']}, {report['pending']} waiting for a receipt; "
-               f"outbox {report['outbox']}")
+def status_verdict(report: Mapping[str, Any], *, now: datetime, interval_s: int,
+                   oldest_pending: datetime | None, tz: tzinfo | None,
+                   lang: str = "en") -> list[str]:
+    """The first lines of ``eco-agent status``: one verdict per concern."""
+    lines = _reading_lines(report.get("meters", []), now, interval_s, tz, lang)
+    pending = int(report.get("pending", 0))
+    if pending == 0:
+        lines.append(text("agent.status.delivering_ok", lang))
+    else:
+        oldest = ("" if oldest_pending is None else
+                  msg("agent.status.oldest", age=age((now - oldest_pending).total_seconds(),
+                                                     lang)))
+        stuck = oldest_pending is not None and (now - oldest_pending).total_seconds() > 3600
+        lines.append(text("agent.status.delivering_behind" if stuck
+                          else "agent.status.delivering_waiting", lang, n=pending,
+                          oldest=oldest))
+    receipt = _time_of(report.get("last_receipt"))
+    if receipt is None:
+        lines.append(text("agent.status.receipts_none_behind" if pending
+                          else "agent.status.receipts_none", lang))
+    else:
+        current = pending == 0 or (now - receipt).total_seconds() <= 2 * interval_s + 300
+        lines.append(text("agent.status.receipts_current" if current
+                          else "agent.status.receipts_not_current", lang,
+                          last=local(receipt, tz, lang)))
+    rejected = len(report.get("rejected", []))
+    if rejected:
+        lines.append(text("agent.status.rejected", lang, n=rejected))
+    clock = report.get("clock", {})
+    lines.append(text("agent.status.clock_unsynced" if clock.get("known_unsynced")
+                      else "agent.status.clock_ok", lang))
+    return lines
+
+
+def _detail_lines(report: Mapping[str, Any], tz: tzinfo | None, lang: str) -> list[str]:
+    out = []
     for m in report.get("meters", []):
         lc = m.get("last_committed")
-        reg = (f", register {lc['last_wh']} Wh" if isinstance(lc, Mapping)
+        reg = (msg("agent.status.register", wh=lc["last_wh"]) if isinstance(lc, Mapping)
                and isinstance(lc.get("last_wh"), int) else "")
-        out.append(f"meter {m['id']}: {m['quantity']} via {m['protocol']}{reg}")
+        out.append(text("agent.status.meter", lang, meter=m["id"],
+                        quantity=quantity_name(m["quantity"]), protocol=m["protocol"],
+                        register=reg))
     today = report.get("today")
     if isinstance(today, Mapping):
-        energy = ", ".join(f"{k} {v} Wh" for k, v in sorted(today.get("energy_wh", {}).items()))
-        out.append(f"today ({today['day']}): {energy or 'no energy yet'}; about "
-                   f"{today.get('points_estimate', 0)} points (device estimate)")
+        energy = [msg("agent.status.energy", quantity=quantity_name(k), wh=v)
+                  for k, v in sorted(today.get("energy_wh", {}).items())]
+        out.append(text("agent.status.today", lang, day=today["day"],
+                        energy=energy or msg("agent.status.no_energy"),
+                        points=today.get("points_estimate", 0)))
     nc = report.get("non_creditable", {})
     if nc.get("total"):
-        out.append(f"not creditable: {nc['total']} reading(s); newest:")
+        out.append(text("agent.status.not_creditable", lang, n=nc["total"]))
         for n in nc.get("recent", [])[:5]:
-            out.append(f"  seq {n.get('seq')}: {n.get('reason')}")
+            out.append(text("agent.status.not_creditable_row", lang, seq=n.get("seq"),
+                            reason=n.get("reason")))
     for r in report.get("rejected", [])[:20]:
-        out.append(f"rejected seq {r['seq']} ({r.get('meter')}, {r.get('start')}–"
-                   f"{r.get('end')}): {r['reason']}")
-    out.append("(--json for the machine-readable report)")
+        start, end = (parse_utc(r.get(k)) for k in ("start", "end"))
+        out.append(text("agent.status.rejected_row", lang, seq=r["seq"], meter=r.get("meter"),
+                        start=local(start, tz, lang) if start else r.get("start"),
+                        end=local(end, tz, lang) if end else r.get("end"), reason=r["reason"]))
+    return out
+
+
+def render_status(report: Mapping[str, Any], *, now: datetime, interval_s: int,
+                  oldest_pending: datetime | None, tz: tzinfo | None = None,
+                  lang: str = "en") -> str:
+    """``eco-agent status`` for a person: verdicts first, then details, times in JST (or
+    ``tz``)."""
+    out = status_verdict(report, now=now, interval_s=interval_s, oldest_pending=oldest_pending,
+                         tz=tz, lang=lang)
+    out.append("")
+    out.append(text("agent.status.device", lang, device=report["device_id"],
+                    now=local(now, tz, lang)))
+    out.append(text("agent.status.outbox", lang, seq=report["next_seq"], n=report["pending"],
+                    outbox=report["outbox"]))
+    out.extend(_detail_lines(report, tz, lang))
+    out.append(text("agent.status.json_hint", lang))
     return "\n".join(out)
 
 
 # --- eco-agent probe -------------------------------------------------------------------------
 
 
-def power_text(power_w: float | None, *, sun_up: bool | None, quantity: str) -> str:
+def power_text(power_w: float | None, *, sun_up: bool | None, quantity: str,
+               lang: str = "en") -> str:
     """``power_w`` for a person: a 0 W generation reading at night is normal, not a fault."""
     if power_w is None:
-        return "not reported by the meter"
-    text = f"{power_w:g} W"
+        return text("agent.power.not_reported", lang)
+    watts = f"{power_w:g}"
     if power_w == 0 and quantity == "pv_generation":
-        return text + (" (no sun / inverter idle)" if sun_up is not True
-                       else " (inverter idle or in standby: normal at dawn, dusk, or under "
-                            "snow; a fault only if it stays at 0 W in full sun)")
+        return text("agent.power.pv_idle_night" if sun_up is not True
+                    else "agent.power.pv_idle_day", lang, w=watts)
     if power_w == 0:
-        return text + " (nothing flowing now; normal when idle)"
-    return text
+        return text("agent.power.zero", lang, w=watts)
+    return text("agent.power.watts", lang, w=watts)

@@ -14,9 +14,13 @@ one protocol's errors; every concrete class is also in one of the two families.
 
 from __future__ import annotations
 
+from eco_protocol.messages import Localized
 
-class AgentError(Exception):
-    """Base of everything the agent raises on purpose."""
+
+class AgentError(Localized):
+    """Base of everything the agent raises on purpose. The errors an installer reads are
+    raised with ``.coded(code, …)`` or ``.of(message)`` (:mod:`agent.messages_catalog`), so
+    ``eco-agent`` prints them in Japanese or English."""
 
 
 class ConfigError(AgentError):

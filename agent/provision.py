@@ -31,6 +31,8 @@ from typing import Any, Final
 from eco_protocol.errors import EnvironmentProblem, NoteError, ProtocolError
 from eco_protocol.keyfile import atomic_write, load_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
+from eco_protocol.messages import os_reason
+from eco_protocol.messages import text as message_text
 from eco_protocol.note import parse_verifier_key
 from eco_runtime.broker_url import BrokerURLError, parse_broker_url
 from eco_runtime.toml_section import toml_string
@@ -61,52 +63,44 @@ class Provisioning:
         try:
             parse_verifier_key(self.log_key)
         except (NoteError, ProtocolError, ValueError) as e:
-            raise ConfigError(f"provisioning snippet: [device] log_key is not a log verifier "
-                              f"key ({e}); scan or copy the enrolment page again") from e
+            raise ConfigError.coded("agent.provision.bad_log_key", error=e) from e
         try:
             parse_broker_url(self.broker)
         except BrokerURLError as e:
-            raise ConfigError(f"provisioning snippet: [uplink] broker {e}") from e
+            raise ConfigError.coded("agent.provision.bad_broker", error=str(e)) from e
         if not _DEVICE_ID_RE.fullmatch(self.username):
-            raise ConfigError("provisioning snippet: [uplink] username must be the device id "
-                              "(32 lowercase hex digits)")
+            raise ConfigError.coded("agent.provision.bad_username")
         if self.password is not None and not self.password:
-            raise ConfigError("provisioning snippet: [uplink] password is empty")
+            raise ConfigError.coded("agent.provision.empty_password")
 
 
 def parse_snippet(text: str) -> Provisioning:
     """The snippet as the enrol page (or a QR scanner) gives it; ConfigError if it is not."""
     if len(text.encode("utf-8")) > MAX_SNIPPET_BYTES:
-        raise ConfigError(f"provisioning snippet: longer than {MAX_SNIPPET_BYTES} bytes; is "
-                          "this the text of the enrolment page's QR code?")
+        raise ConfigError.coded("agent.provision.too_long", n=MAX_SNIPPET_BYTES)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"provisioning snippet: not valid TOML ({e}); copy or scan it again "
-                          "from the enrolment page") from e
+        raise ConfigError.coded("agent.provision.not_toml", error=str(e)) from e
     unknown = sorted(set(doc) - set(SNIPPET_KEYS))
     if unknown:
-        raise ConfigError(f"provisioning snippet: unknown section(s) {', '.join(unknown)}; it "
-                          "may only set [device] log_key and [uplink] broker, username, "
-                          "password")
+        raise ConfigError.coded("agent.provision.unknown_sections", sections=unknown)
     values: dict[str, Any] = {}
     for section, keys in SNIPPET_KEYS.items():
         table = doc.get(section, {})
         if not isinstance(table, dict):
-            raise ConfigError(f"provisioning snippet: [{section}] must be a table")
+            raise ConfigError.coded("agent.provision.not_table", section=section)
         extra = sorted(set(table) - keys)
         if extra:
-            raise ConfigError(f"provisioning snippet: unknown key(s) in [{section}]: "
-                              f"{', '.join(extra)}")
+            raise ConfigError.coded("agent.provision.unknown_keys", section=section, keys=extra)
         for key in keys:
             v = table.get(key)
             if v is not None and not isinstance(v, str):
-                raise ConfigError(f"provisioning snippet: [{section}] {key} must be a string")
+                raise ConfigError.coded("agent.provision.not_string", section=section, key=key)
             values[key] = v
     for section, key in (("device", "log_key"), ("uplink", "broker"), ("uplink", "username")):
         if not values[key]:
-            raise ConfigError(f"provisioning snippet: [{section}] {key} is missing; copy or "
-                              "scan the whole snippet from the enrolment page")
+            raise ConfigError.coded("agent.provision.missing_key", section=section, key=key)
     return Provisioning(values["log_key"], values["broker"], values["username"],
                         values["password"])
 
@@ -163,67 +157,51 @@ def provision(path: Path, snippet: str, *, force: bool = False) -> Provisioned:
     try:
         text = example_config() if created else path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file {path}: {e}") from e
+        raise ConfigError.coded("agent.config.cannot_read", path=path, reason=os_reason(e)) from e
     if not created:
         try:
             old = tomllib.loads(text).get("device", {}).get("log_key") or ""
         except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML ({e}); fix the line it names, then run "
-                              "provision again") from e
+            raise ConfigError.coded("agent.provision.config_not_toml", path=path,
+                                    error=str(e)) from e
         if old and old != p.log_key and not force:
-            raise ConfigError(
-                f"{path}: [device] log_key is already {old}, the snippet has {p.log_key}. A "
-                "box pins its log key; if the municipality changed it (a log-key rotation), "
-                "run provision again with --force, otherwise check that this page is for this "
-                "installation. Nothing was changed")
+            raise ConfigError.coded("agent.provision.other_log_key", path=path, old=old,
+                                    new=p.log_key)
     merged = merge(text, p)
     resolved = path.resolve()
     config = parse_config_text(merged, resolved)  # its ConfigError names the key
     if (config.device.log_key, config.uplink.broker, config.uplink.username) != \
             (p.log_key, p.broker, p.username) or \
             (p.password is not None and config.uplink.password != p.password):
-        raise ConfigError(f"{path}: could not set the snippet's keys in this file (an unusual "
-                          "layout); copy them into [device] and [uplink] by hand")
+        raise ConfigError.coded("agent.provision.unusual_layout", path=path)
     key_exists = config.device.key_path.exists()
     if key_exists:
         try:
             own = device_id_of(public_key_raw(load_private_key(config.device.key_path)))
         except (EnvironmentProblem, ProtocolError, OSError) as e:
-            raise ConfigError(f"cannot read the device key {config.device.key_path} to check "
-                              f"the snippet is for this box: {e}") from e
+            raise ConfigError.coded("agent.provision.unreadable_key",
+                                    path=config.device.key_path, error=e) from e
         if own != p.username:
-            raise ConfigError(
-                f"this snippet is for device {p.username}, but this box's key "
-                f"({config.device.key_path}) is device {own}: print the enrolment page of "
-                "this device, or enrol this box's public key (eco-agent keygen prints it). "
-                "Nothing was changed")
+            raise ConfigError.coded("agent.provision.other_device", device=p.username,
+                                    path=config.device.key_path, own=own)
     try:
         atomic_write(path, merged.encode("utf-8"), 0o600)
     except OSError as e:
-        raise ConfigError(f"cannot write {path}: {e.strerror}; check that its directory is "
-                          "writable by this user") from e
+        raise ConfigError.coded("agent.provision.cannot_write", path=path,
+                                reason=os_reason(e)) from e
     return Provisioned(path, created, config.uplink.password is not None, key_exists)
 
 
-def next_steps(done: Provisioned) -> str:
-    """What the installer does next, after :func:`provision`."""
+def next_steps(done: Provisioned, lang: str = "en") -> str:
+    """What the installer does next, after :func:`provision`, in ``lang``."""
     path = done.path
-    steps = [f"wrote {path} (mode 0600: it holds the broker login)"
-             + ("; it is new: set [device] state_dir and the [[meters]] of this box in it"
-                if done.created else "")]
+    steps = [message_text("agent.provision.wrote_new" if done.created
+                          else "agent.provision.wrote", lang, path=path)]
     if not done.has_password:
-        steps.append("no broker password yet: the snippet had none (it is shown only once). "
-                     "Ask the municipality to issue one (the device's page in the web UI, or "
-                     "'eco-aggregator broker-password DEVICE_ID') and run provision again with "
-                     "the new page")
+        steps.append(message_text("agent.provision.no_password", lang))
     if not done.key_exists:
-        steps.append("no device key in [device] state_dir: the enrolled public key came from "
-                     "'eco-agent keygen' on this box; check state_dir, or restore the key from "
-                     "its backup (a new key is a new, unenrolled device)")
-    steps.append(f"then: 'eco-agent probe {path} METER_ID' for each meter, "
-                 f"'systemctl restart eco-agent' (or 'eco-agent run {path}'), and "
-                 f"'eco-agent status {path}' to see it deliver; for an mqtts:// broker with "
-                 "the municipality's own CA, set [uplink] ca_file to its ca.crt")
+        steps.append(message_text("agent.provision.no_key", lang))
+    steps.append(message_text("agent.provision.then", lang, path=path))
     return "\n".join(steps)
 
 

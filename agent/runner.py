@@ -49,7 +49,7 @@ from eco_runtime.sdnotify import sd_notify, watchdog_interval_s
 from . import interval
 from .clock import AcceleratedClock, Clock, JumpingClock
 from .config import AgentConfig, ClockMode, MeterConfig, MeterProtocol
-from .diagnose import PastLife, missing_key_advice
+from .diagnose import PastLife, missing_key_message
 from .errors import AgentError, ConfigError, DeviceKeyLost, MeterError
 from .lean_imports import (  # before .uplink: APScheduler and paho, lean
     BackgroundScheduler,
@@ -163,8 +163,8 @@ def load_device_key(config: AgentConfig) -> Ed25519PrivateKey:
     if not path.exists():
         past = past_life(config)
         if past.evidence is not None:
-            raise DeviceKeyLost(missing_key_advice(path, config.path, past))
-        raise ConfigError(missing_key_advice(path, config.path, past))
+            raise DeviceKeyLost.of(missing_key_message(path, config.path, past))
+        raise ConfigError.of(missing_key_message(path, config.path, past))
     try:
         return load_private_key(path)
     except EnvironmentProblem as e:

@@ -67,7 +67,7 @@ from eco_protocol.topics import LOG_KEYS_TOPIC, readings_topic, receipts_topic, 
 from eco_runtime.mqtt_client import ClientSettings, TLSFilesError, Will, new_client
 
 from .config import UplinkConfig
-from .diagnose import broker_advice, classify_connect_error, tls_file_problem
+from .diagnose import broker_message, classify_connect_error, tls_file_message
 from .errors import ConfigError
 from .outbox import Outbox, StoredReading
 
@@ -127,17 +127,17 @@ def check_tls_files(ca_file: Path | None, cert_file: Path | None = None,
             with open(path, "rb"):
                 pass
         except OSError as e:
-            raise ConfigError(tls_file_problem(key, path, e)) from e
+            raise ConfigError.of(tls_file_message(key, path, e)) from e
     if ca_file is not None:
         try:
             ctx.load_verify_locations(cafile=str(ca_file))
         except ssl.SSLError as e:
-            raise ConfigError(tls_file_problem("ca_file", ca_file, e)) from e
+            raise ConfigError.of(tls_file_message("ca_file", ca_file, e)) from e
     if cert_file is not None:
         try:
             ctx.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
         except ssl.SSLError as e:
-            raise ConfigError(tls_file_problem("cert_file", cert_file, e)) from e
+            raise ConfigError.of(tls_file_message("cert_file", cert_file, e)) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,8 +364,8 @@ class Uplink:
                                 reason)
                 self.connected = False
             case _ConnectFailed(error=error):
-                why = broker_advice(classify_connect_error(error), error,
-                                    url=self.config.broker, ca_file=self.config.ca_file)
+                why = broker_message(classify_connect_error(error), error,
+                                     url=self.config.broker, ca_file=self.config.ca_file).text()
                 if self.last_error != why:
                     log.warning("%s; retrying", why)
                 self.last_error = why

@@ -76,6 +76,9 @@ class Msg:
     def text(self, lang: str = DEFAULT_LANG) -> str:
         return text(self.code, lang, **self.params)
 
+    def __str__(self) -> str:  # logs and English contexts
+        return self.text(DEFAULT_LANG)
+
 
 def msg(code: str, /, **params: Any) -> Msg:
     """``Msg(code, params)``, spelled like :func:`text` (and found by the catalog test)."""
@@ -152,22 +155,36 @@ class Localized(Exception):
     another language. Raise one with ``SomeError.coded("pkg.code", name=value)``; a plain
     ``SomeError("text")`` still works (and is printed as is, in English)."""
 
-    code: str | None = None
-    params: Mapping[str, Any] = MappingProxyType({})
+    message_code: str | None = None
+    message_params: Mapping[str, Any] = MappingProxyType({})
+
+    def __init__(self, *args: Any) -> None:
+        """``SomeError(msg("pkg.code", …))``: the English text as ``str()``, the code and its
+        parameters kept; any other arguments as for ``Exception``."""
+        if len(args) == 1 and isinstance(args[0], Msg):
+            super().__init__(args[0].text(DEFAULT_LANG))
+            self.message_code = args[0].code
+            self.message_params = MappingProxyType(dict(args[0].params))
+        else:
+            super().__init__(*args)
 
     @classmethod
     def coded(cls, code: str, /, **params: Any) -> Self:
         err = cls(text(code, DEFAULT_LANG, **params))
-        err.code = code
-        err.params = MappingProxyType(dict(params))
+        err.message_code = code
+        err.message_params = MappingProxyType(dict(params))
         return err
+
+    @classmethod
+    def of(cls, message: Msg) -> Self:
+        """The error whose message is ``message``."""
+        return cls.coded(message.code, **message.params)
 
 
 def render(err: BaseException, lang: str = DEFAULT_LANG) -> str:
     """``err`` for a person reading ``lang``: its catalog text if it has a code, else ``str``."""
-    code = getattr(err, "code", None)
-    if isinstance(err, Localized) and isinstance(code, str):
-        return text(code, lang, **err.params)
+    if isinstance(err, Localized) and err.message_code is not None:
+        return text(err.message_code, lang, **err.message_params)
     return str(err)
 
 

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import serial
 
-from agent.diagnose import serial_error_text
+from agent.diagnose import serial_error_message
 from agent.errors import MeterError, MeterUnavailable
 from agent.meters import echonet_codec as el
 from agent.meters.interface import MeterIdentity, Snapshot
@@ -65,6 +65,7 @@ from agent.meters.skstack_codec import (
     SkStackError,
     SkTimeout,
 )
+from eco_protocol.messages import Msg, msg
 from eco_protocol.records import Quantity
 
 if TYPE_CHECKING:
@@ -251,13 +252,14 @@ class BRouteMeter:
                 log.debug("meter %r: attempt %d of %d failed: %s", self.meter_id, attempt + 1,
                           self.attempts, last)
             except ReadingUnavailable as e:
-                raise MeterError(self._describe(str(e))) from e
+                raise MeterError.of(self._describe(str(e))) from e
             except (serial.SerialException, OSError, termios.error) as e:
                 self._reset()
-                raise MeterError(self._describe(serial_error_text(
+                raise MeterError.of(self._describe(serial_error_message(
                     e, port=self.port, baudrate=self.baudrate, config=self.config_path))) from e
         self._reset()
-        raise MeterError(self._describe(f"{last} (after {self.attempts} attempts)")) from last
+        raise MeterError.of(self._describe(msg("agent.meter.attempts", error=str(last),
+                                               n=self.attempts))) from last
 
     def close(self) -> None:
         if self._client is not None:
@@ -267,8 +269,8 @@ class BRouteMeter:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _describe(self, cause: str) -> str:
-        return f"meter {self.meter_id!r} (ECHONET Lite over Wi-SUN on {self.port}): {cause}"
+    def _describe(self, cause: str | Msg) -> Msg:
+        return msg("agent.meter.broute", meter=self.meter_id, port=self.port, cause=cause)
 
     def _reset(self) -> None:
         self._session = None

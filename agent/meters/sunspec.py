@@ -57,7 +57,7 @@ from typing import Any
 
 import serial
 
-from agent.diagnose import serial_error_text
+from agent.diagnose import serial_error_message
 from agent.errors import MeterError
 from agent.meters import sunspec_chain as sc
 from agent.meters import sunspec_layout as sl
@@ -72,6 +72,7 @@ from agent.meters.modbus_rtu_codec import (
     expected_response_length,
     hex_preview,
 )
+from eco_protocol.messages import Msg, msg
 
 log = logging.getLogger(__name__)
 
@@ -171,29 +172,32 @@ class SunSpecModbusMeter:
         except RtuTimeout as e:
             self._reset()
             if not e.silent:  # some bytes came: noise or a wrong baud rate, said in e
-                raise MeterError(self._describe(str(e))) from e
-            raise MeterError(self._describe(f"{e}; {self._advice(None, timed_out=True)}")) from e
+                raise MeterError.of(self._describe(str(e))) from e
+            silent = msg("agent.error.with_advice", error=str(e),
+                         advice=self._advice(None, timed_out=True))
+            raise MeterError.of(self._describe(silent)) from e
         except RtuError as e:
             self._reset()
-            raise MeterError(self._describe(str(e))) from e
+            raise MeterError.of(self._describe(str(e))) from e
         except sl.SunSpecLayoutError as e:
             self._reset()
-            raise MeterError(self._describe(f"unexpected SunSpec layout: {e}")) from e
+            raise MeterError.of(self._describe(msg("agent.meter.layout", error=str(e)))) from e
         except (serial.SerialException, OSError, termios.error) as e:
             self._reset()
-            raise MeterError(self._describe(self._advice(e))) from e
+            raise MeterError.of(self._describe(self._advice(e))) from e
 
     def close(self) -> None:
         self._reset()
 
     # --- internals -------------------------------------------------------------------------
 
-    def _advice(self, e: BaseException | None, *, timed_out: bool = False) -> str:
-        return serial_error_text(e, port=self.port, baudrate=self.baudrate,
-                                 config=self.config_path, timed_out=timed_out)
+    def _advice(self, e: BaseException | None, *, timed_out: bool = False) -> Msg:
+        return serial_error_message(e, port=self.port, baudrate=self.baudrate,
+                                    config=self.config_path, timed_out=timed_out)
 
-    def _describe(self, cause: str) -> str:
-        return f"meter {self.meter_id!r} (SunSpec unit {self.unit} on {self.port}): {cause}"
+    def _describe(self, cause: str | Msg) -> Msg:
+        return msg("agent.meter.sunspec", meter=self.meter_id, unit=self.unit, port=self.port,
+                   cause=cause)
 
     def _reset(self) -> None:
         self._layout = None

@@ -81,7 +81,8 @@ def test_every_code_has_both_languages_with_the_same_placeholders(package: str) 
         # the Japanese is Japanese: at least one kana or kanji unless it is a pure format
         if texts["en"].strip("{} ") and not set(texts["en"]) <= set("{}_ ,:.-/()0123456789") \
                 and placeholders(texts["en"]) != {texts["en"].strip("{} ")}:
-            assert any("\u3040" <= ch <= "\u9fff" for ch in texts["ja"]) or \
+            assert any("\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+                       for ch in texts["ja"]) or \
                 texts["ja"] == texts["en"], code
 
 

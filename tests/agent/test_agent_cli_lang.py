@@ -1,0 +1,143 @@
+"""``eco-agent`` in the installer's language (issue 17 point 1): under ``LANG=ja_JP.UTF-8`` the
+human-readable status, the probe's power sentence and the main error paths (no config, no key
+on a fresh box, a lost key on an enrolled box, no serial device, a missing ca_file, a bad
+provisioning snippet, init over an existing file) are Japanese with no English catalog text;
+under ``LANG=C`` the same runs are English. Real ptys, the simulated inverter, real files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+from agent_testkit import make_rig, write_config
+
+from agent.cli import main
+from agent.clock import ManualClock
+from aggregator.mosquitto import free_port
+from firmware_sim.inverter import PtyInverter
+from firmware_sim.solar import JST
+from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
+
+LOCALES = ["ja_JP.UTF-8", "C"]
+
+
+def _check(locale: str, text: str) -> None:
+    (assert_japanese if locale.startswith("ja") else assert_english)(text)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _conf(tmp_path: Path, port: str = "/dev/x") -> Path:
+    return write_config(tmp_path / "agent.toml", state_dir=tmp_path / "state", port=1,
+                        meters=[{"id": "pv1", "quantity": "pv_generation", "port": port}])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_status_in_the_locales_language_times_in_jst(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    monkeypatch.setenv("TZ", "UTC")  # the box's own zone does not matter: people read JST
+    time.tzset()
+    try:
+        rig = make_rig(tmp_path, port=free_port())
+        rig.cycle(3)
+        rig.agent.shutdown()
+        monkeypatch.setenv("LANG", locale)
+        code, out, err = _run(capsys, "status", str(rig.config.path))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert code == 0, err
+    _check(locale, out)
+    assert "2026-11-22 10:30:00 JST" in out.splitlines()[0]
+    assert out.splitlines()[0].startswith("計測 pv1: 遅れています" if locale.startswith("ja")
+                                          else "reading pv1: LATE")
+    code, out, _ = _run(capsys, "status", "--json", str(rig.config.path))
+    assert code == 0 and json.loads(out)["pending"] == 3  # machine output as it was
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_probe_and_its_serial_errors_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    night = ManualClock(dt.datetime(2024, 5, 14, 1, 0, tzinfo=JST))
+    with PtyInverter(4500, 7, night, serial="SN-LANG") as inv:
+        code, out, err = _run(capsys, "probe", "--protocol", "sunspec-modbus", "--port",
+                              inv.port)
+    assert code == 0, err
+    power = json.loads(out)["power"]  # the JSON's one sentence for a person
+    _check(locale, power)
+    port = str(tmp_path / "ttyUSB9")
+    code, _, err = _run(capsys, "probe", "--protocol", "sunspec-modbus", "--port", port,
+                        "--timeout", "0.2")
+    assert code == 1 and port in err and len(err.strip().splitlines()) == 1
+    _check(locale, err)
+    code, _, err = _run(capsys, "probe", "--protocol", "tasmota")
+    assert code == 2
+    _check(locale, err)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_config_and_key_errors_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    missing = tmp_path / "nope.toml"
+    code, _, err = _run(capsys, "status", str(missing))
+    assert code == 2 and str(missing) in err
+    _check(locale, err)
+    conf = _conf(tmp_path)
+    code, _, err = _run(capsys, "status", str(conf))  # a fresh box: keygen first
+    assert code == 2 and f"eco-agent keygen {conf}" in err
+    _check(locale, err)
+    code, _, err = _run(capsys, "init", str(conf))  # never overwrites
+    assert code == 1
+    _check(locale, err)
+    snippet = tmp_path / "snippet.toml"
+    snippet.write_text('[device]\nlog_key = "not a key"\n')
+    code, _, err = _run(capsys, "provision", str(conf), str(snippet))
+    assert code == 2 and "[uplink] broker" in err
+    _check(locale, err)
+    ca = tmp_path / "ca.crt"
+    conf.write_text(conf.read_text().replace('broker = "mqtt://127.0.0.1:1"',
+                                             f'broker = "mqtts://127.0.0.1:8883"\n'
+                                             f'ca_file = "{ca}"'))
+    assert main(["keygen", str(conf)]) == 0
+    capsys.readouterr()
+    code, _, err = _run(capsys, "run", str(conf))
+    assert code == 2 and f"[uplink] ca_file = {ca}" in err
+    _check(locale, err)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_lost_key_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    rig = make_rig(tmp_path, port=free_port())
+    rig.cycle(2)
+    rig.agent.shutdown()
+    rig.config.device.key_path.unlink()
+    monkeypatch.setenv("LANG", locale)
+    code, _, err = _run(capsys, "keygen", str(rig.config.path))
+    assert code == 1 and f"eco-aggregator rekey {rig.device_id}" in err
+    _check(locale, err)
+
+
+def test_lang_flag_overrides_the_locale(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "C")
+    code, _, err = _run(capsys, "status", "--lang", "ja", str(tmp_path / "nope.toml"))
+    assert code == 2
+    assert_japanese(err)
+    monkeypatch.setenv("ECO_LANG", "ja")
+    code, _, err = _run(capsys, "status", "--lang", "en", str(tmp_path / "nope.toml"))
+    assert code == 2
+    assert_english(err)
