@@ -1,6 +1,7 @@
 """The demo's run, step by step: set up the aggregator and its witness, enrol the town, run the
 simulated days (rotating the log key halfway), drain the agents, seal a batch per methodology,
-report and verify each as a buyer would, check the whole log's evidence, and summarise."""
+report and verify each as a buyer would, check the whole log's evidence, issue the credentials
+people carry and check them offline (with a tampered and a revoked copy), and summarise."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from eco_protocol.coverage import METHODOLOGY_QUANTITIES
 from eco_protocol.records import Quantity
 
 from .children import Procs, bin_path, run_json, run_text
+from .credentials import issue_and_check
 from .households import enrol_town
 from .summary import batch_summary, print_summary, town_summary
 from .town import JOINED, JST, ORIGIN, PROGRAMME, SIM_START, WITNESS, Household
@@ -71,6 +73,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         witness_round(procs, agg)
         batches, all_verified = report_batches(out, agg, sealed, names, terms)
         log = check_log(out, agg)
+        credentials_ok = issue_and_check(out, agg.cmd, procs, agents, log.points, out / "pv")
         verified = log.verify.returncode == 0 and all_verified
         result = town_summary(
             households=len(households), devices=len(agents), pending=pending,
@@ -80,7 +83,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         (out / "summary.json").write_text(json.dumps(result, indent=2, ensure_ascii=False)
                                           + "\n")
         print_summary(result, names)
-        return 0 if verified and not bad and pending == 0 else 1
+        return 0 if verified and credentials_ok and not bad and pending == 0 else 1
     finally:
         procs.kill_all()
         broker.stop()

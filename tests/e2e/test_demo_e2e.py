@@ -12,20 +12,23 @@ Go's sumdb/note and sumdb/tlog (tests/interop/go/verify) and by our own replay.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from eco_protocol.canonical import parse_json
+from eco_protocol.canonical import canonical_bytes, parse_json
+from eco_protocol.credentials import CredentialVerdict, check_credential
 from eco_protocol.creditability import CreditRules
-from eco_protocol.encoding import b64decode
+from eco_protocol.encoding import b64decode, format_time
+from eco_protocol.errors import CredentialError
 from eco_protocol.evidence import verify_evidence
 from eco_protocol.records import Enrolment, Reading
 from firmware_sim.demo import JOINED, JUMP_AT, SIM_START
@@ -301,6 +304,39 @@ def test_the_factor_table_is_marked_demonstration(demo: Demo) -> None:
     assert demo.summary["demonstration"] is True
     assert all(b["demonstration"] for b in demo.summary["batches"].values())
     assert "DEMONSTRATION" in demo.stdout
+
+
+def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: Demo) -> None:
+    """Issue 20: a points statement, the PV batch's summary and an enrolment credential, with
+    the DID document and status list the read API served, check offline; the tampered copy and
+    the revoked one are refused, by eco-verify (verify.txt) and by check_credential here."""
+    d = demo.out / "credentials"
+    doc = json.loads((d / "did.json").read_text())
+    listed = json.loads((d / "status-list.json").read_text())
+    now = format_time(datetime.now(UTC))
+
+    def check(name: str, status_list: dict[str, Any] = listed) -> CredentialVerdict:
+        return check_credential(json.loads((d / name).read_text()), {doc["id"]: doc},
+                                {listed["id"]: status_list}, now)
+
+    kinds = {"points-statement.json": "points statement",
+             "batch-summary.json": "batch summary", "enrolment.json": "enrolment"}
+    for name, kind in kinds.items():
+        verdict = check(name)
+        assert verdict.kind == kind and verdict.issuer == doc["id"] and not verdict.revoked
+    summary = json.loads((d / "batch-summary.json").read_text())["credentialSubject"]
+    assert summary["reportSha256"] == hashlib.sha256(
+        canonical_bytes(demo.reports["pv"])).hexdigest()
+    # the log key changed halfway: the document lists both keys, the old one with its end
+    assert len(doc["verificationMethod"]) == 2
+    assert "expires" in doc["verificationMethod"][0]
+    with pytest.raises(CredentialError, match="does not verify"):
+        check("tampered/points-statement.json")
+    assert check("revoked/enrolment.json",
+                 json.loads((d / "revoked" / "status-list.json").read_text())).revoked
+    said = (d / "verify.txt").read_text()
+    assert said.count("exit 0") == 3 and said.count("exit 1") == 2
+    assert "REVOKED" in said and "INVALID" in said
 
 
 def test_the_demo_is_rerunnable_into_the_same_directory(demo: Demo) -> None:

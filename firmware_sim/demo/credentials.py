@@ -1,0 +1,106 @@
+"""The demo's last step: credentials people carry, checked offline as a shop or buyer would.
+
+Into ``--out/credentials/``: a household's eco-points statement, the PV batch's summary (the
+one ``batch report`` wrote beside report.json) and the household's enrolment credential, with
+the municipality's DID document and status list as its read API serves them — everything
+``eco-verify credential`` needs, nothing fetched at check time. Then the refusals a shop must
+see: ``tampered/`` holds the statement with its balance raised, ``revoked/`` the enrolment
+credential with the status list the town publishes once it revokes that box. The revocation is
+made on a scratch copy of the aggregator's state, so the town's own log (and everything the
+steps before wrote from it) stays as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .children import Procs, bin_path, run_json
+
+CREDENTIALS = "credentials"
+
+
+def _serve_once(procs: Procs, agg: Sequence[str], out: Path) -> None:
+    """did.json and status-list.json as the read API serves them (a shop's cached copies)."""
+    http = procs.start("http-credentials", [*agg, "http", "127.0.0.1:0"], stdout_pipe=True)
+    try:
+        assert http.stdout is not None
+        url = json.loads(http.stdout.readline())["url"]
+        for path, name in (("/.well-known/did.json", "did.json"),
+                           ("/credentials/status", "status-list.json")):
+            with urllib.request.urlopen(url + path, timeout=30) as r:
+                (out / name).write_bytes(r.read())
+    finally:
+        procs.stop("http-credentials")
+
+
+def _revoked_list(agg_dir: Path, scratch: Path, device_id: str, dest: Path) -> None:
+    """The status list after revoking ``device_id``, on a scratch copy of the aggregator."""
+    shutil.copytree(agg_dir, scratch)
+    conf = scratch / "aggregator.toml"
+    conf.write_text(conf.read_text().replace(str(agg_dir), str(scratch)))
+    cmd = [bin_path("eco-aggregator"), "--config", str(conf)]
+    try:
+        run_json([*cmd, "revoke", device_id, "--reason", "demo: the household moved away"])
+        run_json([*cmd, "credential", "status-list", "--out", str(dest)])
+    finally:
+        shutil.rmtree(scratch)
+
+
+def _verify(out: Path, credential: Path, status_list: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [bin_path("eco-verify"), "credential", str(credential), "--did-document",
+         str(out / "did.json"), "--status-list", str(status_list)],
+        capture_output=True, text=True, check=False)
+
+
+def issue_and_check(out: Path, agg: Sequence[str], procs: Procs,
+                    agents: Sequence[dict[str, Any]], points: dict[str, Any],
+                    pv_report_dir: Path) -> bool:
+    """Issue, publish and check, for the household with the most points (``points``: what
+    ``eco-aggregator points`` printed); True when every credential is accepted and every
+    altered or revoked copy refused (``credentials/verify.txt`` keeps what eco-verify said)."""
+    d = out / CREDENTIALS
+    d.mkdir()
+    balances = {h["household"]: h["balance"] for h in points["households"]}
+    first = max(agents, key=lambda a: balances.get(a["household"], -1))
+    household, device_id = str(first["household"]), str(first["device_id"])
+    run_json([*agg, "credential", "points", household, "--out", str(d / "points-statement.json")])
+    shutil.copy(pv_report_dir / "report-credential.json", d / "batch-summary.json")
+    run_json([*agg, "credential", "enrolment", device_id, "--out", str(d / "enrolment.json")])
+    _serve_once(procs, agg, d)
+
+    (d / "tampered").mkdir()
+    statement = json.loads((d / "points-statement.json").read_text())
+    statement["credentialSubject"]["balance"] += 10_000
+    (d / "tampered" / "points-statement.json").write_text(json.dumps(statement, indent=1))
+    (d / "revoked").mkdir()
+    shutil.copy(d / "enrolment.json", d / "revoked" / "enrolment.json")
+    _revoked_list(out / "aggregator", out / "aggregator-revoked-scratch", device_id,
+                  d / "revoked" / "status-list.json")
+
+    checks = [(d / "points-statement.json", d / "status-list.json", 0),
+              (d / "batch-summary.json", d / "status-list.json", 0),
+              (d / "enrolment.json", d / "status-list.json", 0),
+              (d / "tampered" / "points-statement.json", d / "status-list.json", 1),
+              (d / "revoked" / "enrolment.json", d / "revoked" / "status-list.json", 1)]
+    ok = True
+    log = []
+    for credential, status_list, expected in checks:
+        r = _verify(d, credential, status_list)
+        verdict = (r.stdout or r.stderr).strip().splitlines()[:1]
+        shown = credential.relative_to(out)
+        print(f"demo: eco-verify credential {shown}: {verdict[0] if verdict else r.returncode}")
+        log.append(f"$ eco-verify credential {shown} --status-list "
+                   f"{status_list.relative_to(out)}\n{r.stdout}{r.stderr}exit {r.returncode}\n")
+        ok &= r.returncode == expected
+    (d / "verify.txt").write_text("\n".join(log))
+    return ok
+
+
+__all__ = ["CREDENTIALS", "issue_and_check"]
