@@ -286,7 +286,7 @@ def _kind(credential: Mapping[str, Any]) -> str:
     types = credential.get("type")
     if not isinstance(types, list) or "VerifiableCredential" not in types:
         raise CredentialError("type: must be a list containing VerifiableCredential")
-    ours = [str(t) for t in types if t in KINDS]
+    ours = [t for t in types if isinstance(t, str) and t in KINDS]
     if len(ours) != 1:
         raise CredentialError(f"type: {types} names none of the kinds this checker knows "
                               f"({', '.join(KINDS)})" if not ours else "type: names two kinds")

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eco_protocol.credentials import (
     MIN_STATUS_BITS,
@@ -240,3 +242,41 @@ def test_builders_refuse_what_they_cannot_sign_truthfully() -> None:
         points_statement(TOWN.did, "hh-1", 1, "2026-12-01", {})
     with pytest.raises(CredentialError, match="issuer"):
         points_statement("Example City", "hh-1", 1, "2026-12-01T00:00:00Z", {})
+
+
+_BASES = (TOWN.points(), TOWN.summary(), TOWN.enrolment(), TOWN.status_list((7,)))
+_ODD_VALUES = (None, 0, -1, 2**60, 1.5, "", "z", "u", "#", "did:web:x#y", [], [1], {}, {"a": 1},
+               True, "2026-01-01T00:00:00Z", ["https://www.w3.org/ns/credentials/v2"])
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        out += _paths(v, (*path, k))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(_BASES) - 1), st.integers(0, 10**6), st.sampled_from(_ODD_VALUES),
+       st.booleans())
+def test_any_one_change_is_refused_as_a_credential_error(base: int, where: int, value: Any,
+                                                        delete: bool) -> None:
+    cred = copy.deepcopy(_BASES[base])
+    paths = _paths(cred)[1:]
+    path = paths[where % len(paths)]
+    parent = cred
+    for k in path[:-1]:
+        parent = parent[k]
+    if delete and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    lists = (_BASES[3],) if base != 3 else ()
+    try:
+        verdict = _check(cred, lists)
+    except CredentialError:
+        return
+    # the few changes that keep a credential valid leave what it says unchanged
+    assert verdict == _check(_BASES[base], lists)
