@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.claims import CLAIM_TYPE, Claim
 from eco_protocol.coverage import LedgerReading, covered_digest, covers, select_covered
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules, CreditTracker
 from eco_protocol.encoding import parse_time
@@ -51,6 +52,7 @@ class LedgerView:
     seals: list[tuple[int, BatchSeal]] = field(default_factory=list)
     redemptions: list[tuple[int, Redemption]] = field(default_factory=list)
     certifications: list[tuple[int, Certification]] = field(default_factory=list)
+    claims: list[tuple[int, Claim]] = field(default_factory=list)  # eco.claim/v1 (issue 19)
     credit: CreditTracker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +118,8 @@ def extend_view(view: LedgerView, store: LedgerStore, upto: int,
             view.redemptions.append((index, Redemption.from_dict(obj)))
         elif t == "eco.certify/v1":
             view.certifications.append((index, Certification.from_dict(obj)))
+        elif t == CLAIM_TYPE:
+            view.claims.append((index, Claim.from_dict(obj)))
         every(progress, "scan", index + 1 - start, upto - start)
     view.size = max(view.size, upto)
     return view

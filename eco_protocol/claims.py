@@ -245,13 +245,17 @@ class ClaimBook:
         """A logged reading; only creditable PV/export readings inside one hour are kept."""
         if not creditable or reading.quantity not in NETTED:
             return
-        start, end = reading.start_dt, reading.end_dt
-        if not within_one_hour(start, end):
+        self.hold(SpanReading(index, entry_sha256, reading.quantity, reading.start_dt,
+                              reading.end_dt, reading.energy_wh),
+                  enrolment.household, enrolment.programme)
+
+    def hold(self, span: SpanReading, household: str, programme: str) -> None:
+        """A creditable PV or export reading, already in the form the book keeps; one that
+        does not fit inside one hour is left out."""
+        if span.quantity not in NETTED or not within_one_hour(span.start, span.end):
             return
-        self.held[index] = _Held(SpanReading(index, entry_sha256, reading.quantity, start, end,
-                                             reading.energy_wh),
-                                 enrolment.household, enrolment.programme)
-        self.spans.setdefault((enrolment.household, start, end), []).append(index)
+        self.held[span.index] = _Held(span, household, programme)
+        self.spans.setdefault((household, span.start, span.end), []).append(span.index)
 
     def seal(self, index: int, seal: BatchSeal) -> None:
         self.seals.append((index, seal))

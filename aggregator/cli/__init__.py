@@ -25,6 +25,7 @@ from eco_runtime.stderr_log import log_to_stderr
 
 from ..errors import AggregatorError, ConfigError, LogMisbehaviour
 from . import broker, consortium, devices, ledger, programme, serve, ui, witness
+from .certificates import add_commands as add_certificate_commands
 from .common import DEFAULT_CONFIG, open_ledger
 from .credentials import add_commands as add_credential_commands
 from .devices import enrolled_at_from_flag
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_commands(sub)
     ui.add_commands(sub)
     add_credential_commands(sub)
+    add_certificate_commands(sub)
     return p
 
 

@@ -1,0 +1,76 @@
+"""The aggregator's side of the claim ledger (issue 19; :mod:`eco_protocol.claims`).
+
+Thin shells over the pure book: build a :class:`ClaimBook` from the store the way the verifier
+builds it from the log, record the ``sealed`` claim a batch seal makes, and tell the batch
+arithmetic which Wh were already issued as certificates. :mod:`aggregator.batches` calls only
+:func:`issued_before` and :func:`sealed_claim_entry`, so the sealing code changes by two lines.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from eco_protocol.canonical import canonical_bytes
+from eco_protocol.certificates import NETTED, SpanReading, within_one_hour
+from eco_protocol.claims import ISSUED, SEALED, Claim, ClaimBook
+from eco_protocol.coverage import LedgerReading
+from eco_protocol.encoding import format_time
+from eco_protocol.programme_records import BatchSeal
+from eco_protocol.records import Enrolment
+from eco_protocol.signing import entry_hash, sign_record
+
+from .accounting import LedgerView
+from .ledger import Ledger
+from .store.interface import LedgerStore
+
+
+def issued_before(view: LedgerView, before: int) -> dict[int, int]:
+    """Wh issued as certificates from each reading (entry index → Wh) by claims logged before
+    entry ``before``: what a batch sealed at ``before`` must not credit again."""
+    out: dict[int, int] = {}
+    for index, claim in view.claims:
+        if index < before and claim.action == ISSUED:
+            for p in claim.parts:
+                out[p.index] = out.get(p.index, 0) + p.wh
+    return out
+
+
+def sealed_claim_entry(ledger: Ledger, seal: BatchSeal, at: datetime | None = None) -> bytes:
+    """The signed ``sealed`` claim that follows a batch seal in the log: the batch took the
+    remainder of its covered readings' energy."""
+    moment = (at or datetime.now(UTC)).replace(microsecond=0)
+    claim = Claim(f"{SEALED}:{seal.batch_id}", SEALED, seal.programme, format_time(moment),
+                  ref=seal.batch_id)
+    return canonical_bytes(sign_record(claim.to_dict(), ledger.signer.private_key))
+
+
+def _held(reading: LedgerReading) -> bool:
+    return reading.excluded is None and reading.quantity in NETTED and \
+        within_one_hour(reading.start, reading.end)
+
+
+def claim_book(view: LedgerView, store: LedgerStore) -> ClaimBook:
+    """The claim book of the log ``view`` was read from, fed in log order as the replay feeds
+    it, so a claim the aggregator plans is checked exactly as the verifier will check it. Only
+    the readings the book keeps are read again from the store (for their entry hash)."""
+    book = ClaimBook(view.rules)
+    events: list[tuple[int, object]] = [(i, e) for i, e in view.enrolments.values()]
+    events += [(r.index, r) for r in view.readings if _held(r)]
+    events += [(i, s) for i, s in view.seals]
+    events += [(i, c) for i, c in view.claims]
+    programme_of = {d: e.programme for d, (_, e) in view.enrolments.items()}
+    for index, item in sorted(events, key=lambda x: x[0]):
+        if isinstance(item, LedgerReading):
+            span = SpanReading(index, entry_hash(store.entry(index)), item.quantity,
+                               item.start, item.end, item.energy_wh)
+            book.hold(span, item.household, programme_of.get(item.device_id, ""))
+        elif isinstance(item, BatchSeal):
+            book.seal(index, item)
+        elif isinstance(item, Claim):
+            book.claim(index, item)
+        elif isinstance(item, Enrolment):
+            book.enrol(item)
+    return book
+
+
+__all__ = ["claim_book", "issued_before", "sealed_claim_entry"]

@@ -1,0 +1,86 @@
+"""``eco-aggregator certificates issue`` and ``certificates list``: hourly granular
+certificates from the log's self-consumed PV (issue 19; :mod:`aggregator.certificates`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from eco_protocol.certificates import IssuerConfig
+
+from ..accounting import scan
+from ..batches import period_from_dates
+from ..certificates import issue_certificates, issued_bundles, write_bundles
+from ..claims import claim_book
+from ..config import load_config
+from ..ledger import Ledger
+from ..programme import Programme, load_programme
+from .common import open_ledger, print_json
+
+
+def _open(args: argparse.Namespace) -> tuple[Path, Ledger, Programme]:
+    cfg = load_config(args.config)
+    path = Path(args.programme_file) if args.programme_file else \
+        cfg.state_dir / "programme.toml"
+    return cfg.state_dir, open_ledger(cfg), load_programme(path)
+
+
+def _issuer(args: argparse.Namespace, programme: Programme) -> IssuerConfig:
+    return IssuerConfig(args.issuing_body or programme.operator, args.market_zone, args.country)
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    state_dir, ledger, programme = _open(args)
+    period = period_from_dates(args.period)
+    households = [args.household] if args.household else None
+    done = issue_certificates(ledger, programme, period, _issuer(args, programme), households)
+    out = Path(args.out) if args.out else state_dir / "certificates"
+    path = write_bundles(done.bundles, out)
+    print_json({"issued": len(done.bundles), "total_wh": done.total_wh,
+                "period": period.to_dict(), "file": str(path),
+                "claims": [b.claim_index for b in done.bundles]})
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    _, ledger, programme = _open(args)
+    view = scan(ledger.store, rules=programme.rules)
+    book = claim_book(view, ledger.store)
+    rows: list[dict[str, Any]] = []
+    for bundle, status in issued_bundles(view, book, _issuer(args, programme), args.household):
+        d = bundle.to_dict()
+        rows.append({"issuance_id": bundle.issuance_id, "status": status,
+                     "household": bundle.device.device_id,
+                     "hour": d["production_starting_interval"],
+                     "face_value_wh": bundle.face_value_wh,
+                     "ids": f"{bundle.first}..{bundle.last}", "claim_index": bundle.claim_index})
+    print_json({"programme": programme.id, "bundles": rows,
+                "total_wh": sum(r["face_value_wh"] for r in rows)})
+    return 0
+
+
+def _common(s: Any) -> None:
+    s.add_argument("--programme-file", default=None, metavar="FILE",
+                   help="programme file (default <state_dir>/programme.toml)")
+    s.add_argument("--household", default=None, help="only this household (pseudonym)")
+    s.add_argument("--issuing-body", default=None,
+                   help="the GC issuer named on each bundle (default: the programme's operator)")
+    s.add_argument("--market-zone", default="JP", help="bidding/market zone on each bundle")
+    s.add_argument("--country", default="JP", help="country of issuance (ISO 3166)")
+
+
+def add_commands(sub: Any) -> None:
+    c = sub.add_parser("certificates", help="hourly granular certificates (EnergyTag GC fields)")
+    csub = c.add_subparsers(dest="certificates_cmd", required=True)
+    s = csub.add_parser("issue", help="issue certificates for the self-consumed PV of a period "
+                                      "that no batch sealed and no certificate claimed yet")
+    s.add_argument("--period", required=True,
+                   help="YYYY-MM-DD..YYYY-MM-DD (JST dates, end exclusive)")
+    s.add_argument("--out", default=None, metavar="DIR",
+                   help="where the bundles' JSON goes (default <state_dir>/certificates)")
+    _common(s)
+    s.set_defaults(func=cmd_issue)
+    s = csub.add_parser("list", help="the bundles the log issued, with their status")
+    _common(s)
+    s.set_defaults(func=cmd_list)
