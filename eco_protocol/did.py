@@ -153,7 +153,10 @@ def did_document(did: str, keys: Sequence[DidKey]) -> dict[str, Any]:
             "assertionMethod": [m["id"] for m in methods]}
 
 
-def _methods(document: Mapping[str, Any], did: str) -> Iterator[Mapping[str, Any]]:
+def _methods(document: Mapping[str, Any], did: str,
+             purpose: str) -> Iterator[Mapping[str, Any]]:
+    """The document's verification methods: those of ``verificationMethod`` and those embedded
+    (as objects) in the ``purpose`` relation, as DID Core allows."""
     listed = document.get("verificationMethod", [])
     if not isinstance(listed, list):
         raise CredentialError(f"DID document {did}: verificationMethod must be a list")
@@ -161,6 +164,9 @@ def _methods(document: Mapping[str, Any], did: str) -> Iterator[Mapping[str, Any
         if not isinstance(m, Mapping):
             raise CredentialError(f"DID document {did}: a verificationMethod is not an object")
         yield m
+    relation = document.get(purpose, [])
+    yield from (m for m in (relation if isinstance(relation, list) else [])
+                if isinstance(m, Mapping))
 
 
 def _absolute(method_id: object, did: str) -> object:
@@ -188,10 +194,12 @@ def resolve_method(document: Mapping[str, Any], method_id: str, at: str | None =
     if document.get("id") != did:
         raise CredentialError(f"verification method {method_id}: the DID document given is for "
                               f"{document.get('id')!r}, not {did}")
-    found = [m for m in _methods(document, did) if _absolute(m.get("id"), did) == method_id]
+    found = [m for m in _methods(document, did, purpose)
+             if _absolute(m.get("id"), did) == method_id]
     if len(found) != 1:
-        raise CredentialError(f"verification method {method_id}: not listed in the DID document "
-                              f"of {did}" if not found else "listed twice")
+        raise CredentialError(f"verification method {method_id}: " + (
+            f"not listed in the DID document of {did}" if not found else
+            "listed more than once in the DID document, so which key it is is unclear"))
     method = found[0]
     relation = document.get(purpose, [])
     refs = [_absolute(r.get("id") if isinstance(r, Mapping) else r, did)

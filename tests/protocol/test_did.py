@@ -187,6 +187,16 @@ def test_relative_method_ids_and_revoked_keys_are_understood() -> None:
         resolve_method(doc, f"{TOWN}#log-2", at="2026-09-01T00:00:00Z")
 
 
+def test_an_embedded_method_resolves_and_a_duplicate_is_refused() -> None:
+    doc = _town_document()
+    embedded = doc["verificationMethod"].pop()
+    doc["assertionMethod"][1] = embedded
+    assert resolve_method(doc, f"{TOWN}#log-2") == NEW
+    doc["verificationMethod"].append(embedded)
+    with pytest.raises(CredentialError, match="listed more than once"):
+        resolve_method(doc, f"{TOWN}#log-2")
+
+
 def test_did_key_validity_is_checked_when_built() -> None:
     with pytest.raises(CredentialError, match="is not after"):
         DidKey("k", OLD, "2026-07-01T00:00:00Z", "2026-07-01T00:00:00Z")
