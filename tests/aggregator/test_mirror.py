@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main as aggregator_main
-from aggregator.errors import EnvironmentProblem
+from aggregator.errors import EnvironmentProblem, Rejected
 from aggregator.http_api import ApiConfig, ApiServer
 from aggregator.ledger import key_change_indexes
 from aggregator.mirror import MirrorClient, mirror_once
@@ -425,3 +425,22 @@ def test_the_mirror_indexes_readings_so_its_read_api_proves_them_by_device_and_s
             verify_inclusion(index, 3, leaf_hash(readings[index]),
                              [b64decode(h, "proof") for h in got["proof_b64"]],
                              b.ledger.root(3))
+
+
+def test_a_checkpoint_by_another_key_is_refused_and_is_no_fork(
+        tmp_path: Path, logs: Callable[..., LiveLog]) -> None:
+    impostor = NoteSigner(LOG_B.name, fixed_key("consortium-test/impostor"))
+    b, c = logs("b", impostor), logs("c", LOG_C)
+    b.grow(2)
+    c.grow(1)
+    cons = parse_consortium(consortium(tmp_path, b.url, c.url).read_text())
+    mirror = MemberMirror(tmp_path / "m", "town-b")
+    with pytest.raises(Rejected, match="town-b: the checkpoint served by .* does not verify "
+                                       "under the log key eco-ledger.town-b.test"):
+        mirror_once(cons, cons.member("town-b"), mirror, MirrorClient(b.url))
+    assert not mirror.alarm_path.exists()
+    store = mirror.open()
+    try:
+        assert trusted_checkpoint(store) is None and store.size() == 0
+    finally:
+        store.close()
