@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.certificates import NETTED, SpanReading, within_one_hour
-from eco_protocol.claims import ISSUED, SEALED, Claim, ClaimBook
+from eco_protocol.claims import SEALED, Claim, ClaimBook, issued_by_reading, net_of_issued
 from eco_protocol.coverage import LedgerReading
 from eco_protocol.encoding import format_time
 from eco_protocol.programme_records import BatchSeal
@@ -27,12 +27,15 @@ from .store.interface import LedgerStore
 def issued_before(view: LedgerView, before: int) -> dict[int, int]:
     """Wh issued as certificates from each reading (entry index → Wh) by claims logged before
     entry ``before``: what a batch sealed at ``before`` must not credit again."""
-    out: dict[int, int] = {}
-    for index, claim in view.claims:
-        if index < before and claim.action == ISSUED:
-            for p in claim.parts:
-                out[p.index] = out.get(p.index, 0) + p.wh
-    return out
+    return issued_by_reading(view.claims, before)
+
+
+def net_covered(view: LedgerView, covered: list[LedgerReading],
+                before: int) -> list[LedgerReading]:
+    """A batch's covered readings as its arithmetic sees them: PV issued as certificates before
+    entry ``before`` taken off (:func:`eco_protocol.claims.net_of_issued`); unchanged when the
+    log issued none, so batches without certificates compute exactly as before."""
+    return net_of_issued(covered, issued_before(view, before))
 
 
 def sealed_claim_entry(ledger: Ledger, seal: BatchSeal, at: datetime | None = None) -> bytes:
@@ -73,4 +76,4 @@ def claim_book(view: LedgerView, store: LedgerStore) -> ClaimBook:
     return book
 
 
-__all__ = ["claim_book", "issued_before", "sealed_claim_entry"]
+__all__ = ["claim_book", "issued_before", "net_covered", "sealed_claim_entry"]

@@ -24,7 +24,7 @@ refuse the same double claim with the same words, naming both claims.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
@@ -392,6 +392,18 @@ class ClaimBook:
             self.cancelled.append((index, claim))
 
 
+def issued_by_reading(claims: Iterable[tuple[int, Claim]], before: int) -> dict[int, int]:
+    """Wh issued as certificates from each reading (entry index → Wh) by the claims logged
+    before entry ``before`` (``claims``: (entry index, claim) pairs): what a batch sealed at
+    ``before`` must not credit again. The aggregator and the report verifier both use it."""
+    out: dict[int, int] = {}
+    for index, claim in claims:
+        if index < before and claim.action == ISSUED:
+            for p in claim.parts:
+                out[p.index] = out.get(p.index, 0) + p.wh
+    return out
+
+
 def net_of_issued(covered: Sequence[LedgerReading],
                   issued: Mapping[int, int]) -> list[LedgerReading]:
     """A batch's covered readings with the Wh issued as certificates taken off their PV
@@ -407,4 +419,5 @@ def net_of_issued(covered: Sequence[LedgerReading],
 
 
 __all__ = ["ACTIONS", "CANCELLED", "CLAIM_TYPE", "ISSUED", "SEALED", "TRANSFERRED",
-           "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim", "net_of_issued"]
+           "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim", "issued_by_reading",
+           "net_of_issued"]

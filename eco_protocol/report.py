@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .canonical import canonical_bytes, parse_json
+from .claims import Claim, issued_by_reading, net_of_issued
 from .coverage import (
     EV,
     LedgerReading,
@@ -487,7 +488,11 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
     by_hh: dict[str, list[Enrolment]] = {}
     for en in enrol.values():
         by_hh.setdefault(en.household, []).append(en)
-    rows = household_rows(covered, lambda hh: household_terms(by_hh.get(hh, [])), method, rules,
+    # a reading's Wh issued as certificates before the seal are not the batch's (issue 19)
+    issued = issued_by_reading(((i, rec) for i, (_, rec) in enumerate(entries)
+                                if isinstance(rec, Claim)), seal_index)
+    rows = household_rows(net_of_issued(covered, issued),
+                          lambda hh: household_terms(by_hh.get(hh, [])), method, rules,
                           seal.methodology)
     if rows != report["households"]:
         for ours, theirs in zip(rows, report["households"], strict=False):
