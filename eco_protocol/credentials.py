@@ -296,7 +296,9 @@ def _kind(credential: Mapping[str, Any]) -> str:
 
 
 def _signing_key(credential: Mapping[str, Any], issuer: str,
-                 did_documents: Mapping[str, Mapping[str, Any]], what: str) -> bytes:
+                 did_documents: Mapping[str, Mapping[str, Any]], now: str, what: str) -> bytes:
+    """The issuer's key for the proof, in force when the proof was made (``created``; a proof
+    that does not say when is held to ``now``)."""
     proof = proof_of(credential)
     method = proof["verificationMethod"]
     did = method.split("#", 1)[0]
@@ -314,7 +316,7 @@ def _signing_key(credential: Mapping[str, Any], issuer: str,
             raise CredentialError(f"{what}: no DID document for the issuer {did}; give a copy "
                                   f"of the one published at {where}")
         document = found
-    return resolve_method(document, method, at=proof.get("created"))
+    return resolve_method(document, method, at=proof.get("created", now))
 
 
 def _check_times(credential: Mapping[str, Any], now: str, what: str) -> None:
@@ -340,7 +342,7 @@ def _verified(credential: object, did_documents: Mapping[str, Mapping[str, Any]]
     kind = _kind(credential)
     _refuse_names(credential, what)
     issuer = _issuer_id(credential)
-    key = _signing_key(credential, issuer, did_documents, what)
+    key = _signing_key(credential, issuer, did_documents, now, what)
     verify_proof(credential, key)
     _check_times(credential, now, what)
     return kind, issuer

@@ -20,10 +20,11 @@ from eco_protocol.credentials import (
     status_list_credential,
     status_revoked,
 )
-from eco_protocol.data_integrity import add_proof
+from eco_protocol.data_integrity import add_proof, hash_data, verify_proof
 from eco_protocol.did import did_key, did_key_method_id
 from eco_protocol.errors import CredentialError
 from eco_protocol.keys import public_key_raw
+from eco_protocol.multibase import encode_base58btc
 from tests.protocol.credential_kit import CHANGED_AT, NOW, STATUS_URL, Town, batch_report
 from tests.protocol.factories import fixed_key
 
@@ -185,6 +186,19 @@ def test_a_credential_signed_with_the_earlier_log_key_still_checks() -> None:
                       "2026-08-01T00:00:00Z", old=True)
     with pytest.raises(CredentialError, match=f"expires {CHANGED_AT}"):
         _check(after)
+
+
+def test_a_proof_that_does_not_say_when_is_held_to_the_keys_in_force_now() -> None:
+    unsigned = points_statement(TOWN.did, "hh-1", 5, "2026-03-01T00:00:00Z", {})
+    proof = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022",
+             "verificationMethod": f"{TOWN.did}#log-1", "proofPurpose": "assertionMethod",
+             "@context": unsigned["@context"]}
+    signature = TOWN.old_key.sign(hash_data(unsigned, proof))
+    undated = {**unsigned, "proof": {**proof, "proofValue": encode_base58btc(signature)}}
+    assert verify_proof(undated, public_key_raw(TOWN.old_key))  # the signature itself is good
+    assert _check(undated, now="2026-06-30T00:00:00Z").subject == "hh-1"
+    with pytest.raises(CredentialError, match=f"expires {CHANGED_AT}"):
+        _check(undated)  # the earlier key stopped signing on CHANGED_AT
 
 
 def test_validity_period_and_proof_time_are_checked() -> None:
