@@ -12,11 +12,11 @@ from typing import Any
 
 from .. import credentials, did_web, operator
 from ..batches import build_report
-from ..config import load_config
+from ..config import Config, load_config
 from ..did_web import Issuer
 from ..errors import Rejected
 from ..ledger import Ledger
-from ..programme import load_programme
+from ..programme import Programme, load_programme
 from .common import open_ledger, print_json
 from .programme import programme_option
 
@@ -31,32 +31,33 @@ def _emit(args: argparse.Namespace, what: str, obj: dict[str, Any]) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> tuple[Issuer, Ledger]:
+def _open(args: argparse.Namespace) -> tuple[Config, Issuer, Ledger]:
+    """The configuration, its issuer (refused without one, before the store is opened) and the
+    ledger with the log key."""
     cfg = load_config(args.config)
     issuer = did_web.issuer_of(cfg)
-    return issuer, open_ledger(cfg)
+    return cfg, issuer, open_ledger(cfg)
 
 
-def _programme(args: argparse.Namespace, state_dir: Path) -> Any:
+def _programme(args: argparse.Namespace, cfg: Config) -> Programme:
+    """``--programme-file``, else the programme beside the store (as the programme commands)."""
     return load_programme(Path(args.programme_file) if args.programme_file
-                          else state_dir / "programme.toml")
+                          else cfg.state_dir / "programme.toml")
 
 
 def cmd_points(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-    issuer, ledger = did_web.issuer_of(cfg), open_ledger(cfg)
+    cfg, issuer, ledger = _open(args)
     try:
         household = operator.resolve_household(cfg, args.household)
-        cred = credentials.points_credential(issuer, ledger, _programme(args, cfg.state_dir),
-                                             household, args.history)
+        cred = credentials.points_credential(issuer, ledger, _programme(args, cfg), household,
+                                             args.history)
     finally:
         ledger.store.close()
     return _emit(args, "credential", cred)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-    issuer, ledger = did_web.issuer_of(cfg), open_ledger(cfg)
+    cfg, issuer, ledger = _open(args)
     try:
         if args.report is not None:
             report = json.loads(Path(args.report).read_text("utf-8"))
@@ -66,8 +67,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             ledger.checkpoint_now()
             row = ledger.latest_checkpoint()
             assert row is not None
-            report = build_report(ledger, _programme(args, cfg.state_dir), args.batch_id,
-                                  row.note)
+            report = build_report(ledger, _programme(args, cfg), args.batch_id, row.note)
         cred = credentials.report_credential(issuer, ledger, report)
     finally:
         ledger.store.close()
@@ -75,7 +75,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_enrolment(args: argparse.Namespace) -> int:
-    issuer, ledger = _open(args)
+    _, issuer, ledger = _open(args)
     try:
         cred = credentials.enrolment_credential(issuer, ledger, args.device)
     finally:
@@ -84,7 +84,7 @@ def cmd_enrolment(args: argparse.Namespace) -> int:
 
 
 def cmd_did_document(args: argparse.Namespace) -> int:
-    issuer, ledger = _open(args)
+    _, issuer, ledger = _open(args)
     try:
         doc = did_web.document(issuer, ledger.store)
     finally:
@@ -93,7 +93,7 @@ def cmd_did_document(args: argparse.Namespace) -> int:
 
 
 def cmd_status_list(args: argparse.Namespace) -> int:
-    issuer, ledger = _open(args)
+    _, issuer, ledger = _open(args)
     try:
         status = credentials.status_list(issuer, ledger)
     finally:
