@@ -227,8 +227,10 @@ def test_the_did_document_follows_a_log_key_rotation(town: Town, api: ApiServer)
     assert "expires" not in new
     assert rotated["new_key"] != rotated["previous_key"]
 
-    # the credential signed before the rotation still verifies with today's document
+    # the credential signed before the rotation still verifies with today's document, and
+    # the running server's status list, re-signed, is under the new key
     assert not check(before, api).revoked
+    assert served(api)[1]["proof"]["verificationMethod"] == new["id"]
     after = town.cli("credential", "enrolment", device.device_id)
     assert after["proof"]["verificationMethod"] == new["id"]
     assert not check(after, api).revoked
@@ -279,6 +281,23 @@ def test_a_revocation_sets_its_bit_in_the_served_list(town: Town, api: ApiServer
     assert aggregator_main(["--config", str(town.conf), "credential", "enrolment",
                             a.device_id]) == 1
     assert f"device {a.device_id} was revoked" in capsys.readouterr().err
+
+
+def test_the_cli_writes_what_the_read_api_serves(town: Town, api: ApiServer,
+                                                 tmp_path: Path) -> None:
+    """``credential did-document`` and ``status-list``: the files for a web server of the
+    town's own are the document the API serves and a list with the same bits."""
+    a = town.enrol(SATO)
+    town.cli("credential", "enrolment", a.device_id)
+    town.cli("revoke", a.device_id, "--reason", "moved out")
+    doc, status = served(api)
+    written = town.cli("credential", "did-document", "--out", str(tmp_path / "did.json"))
+    assert written["did_document"] == str(tmp_path / "did.json")
+    assert json.loads((tmp_path / "did.json").read_text()) == doc
+    town.cli("credential", "status-list", "--out", str(tmp_path / "status.json"))
+    mine = json.loads((tmp_path / "status.json").read_text())
+    assert mine["credentialSubject"] == status["credentialSubject"]
+    assert check_credential(mine, {DID: doc}, {}, now()).kind == "status list"
 
 
 def test_an_older_store_gets_the_status_table_when_opened(store_backend: StoreBackend) -> None:
