@@ -17,7 +17,7 @@ PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 # the pure suite: one process, no broker, no PostgreSQL, no pty, no child process, no Go
 FAST_MARKS := not integration and not e2e and not interop
 
-.PHONY: all deps venv test test-fast lint unit demo bench faults clean distclean
+.PHONY: all deps venv node-deps test test-fast lint unit demo bench faults clean distclean
 
 all: test
 
@@ -30,6 +30,13 @@ deps:
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# Node.js for the eddsa-jcs-2022 interop test (an independent JavaScript verifier): Debian's
+	@# nodejs and npm, unless a node with its npm is already there (NodeSource's bundles npm)
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing Debian packages: nodejs npm"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; \
 	fi
 	@# the packaged broker must not hold port 1883 for nothing: tests and the demo start their own
 	@command -v systemctl >/dev/null && [ -d /run/systemd/system ] && $(SUDO) systemctl disable --now mosquitto >/dev/null 2>&1 || true
@@ -44,6 +51,16 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# the independent eddsa-jcs-2022 implementation the interop test runs, pinned by its lock file
+# and fetched from the npm registry here, at set-up, never while the tests run
+VC_JCS := tests/interop/vc_jcs
+# (the stamp holds the lock file's SHA-256: tests/interop/vc_jcs_tool.py reads it the same way)
+$(VC_JCS)/node_modules/.eco-lock-sha256: $(VC_JCS)/package-lock.json | deps
+	cd $(VC_JCS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	sha256sum $< | cut -d' ' -f1 > $@
+
+node-deps: $(VC_JCS)/node_modules/.eco-lock-sha256
+
 lint: venv
 	$(VENV)/bin/ruff check eco_protocol eco_runtime agent aggregator firmware_sim tests bench
 	$(VENV)/bin/mypy
@@ -54,7 +71,7 @@ lint: venv
 # brokers and child processes, leave free). The solo run's output is printed when both are
 # done. Exit status 5 (no test selected) is fine for one of the two runs (PYTEST_ARGS may name
 # only solo tests, or none), not for both.
-test: deps venv lint
+test: deps venv node-deps lint
 	@solo_log=$$(mktemp); trap 'rm -f "$$solo_log"' EXIT; \
 	echo "$(PYTEST) -m solo $(PYTEST_ARGS)  (beside the workers; output below)"; \
 	$(PYTEST) -m solo $(PYTEST_ARGS) >"$$solo_log" 2>&1 & solo=$$!; \
