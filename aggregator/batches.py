@@ -29,6 +29,7 @@ from eco_protocol.sample import sample_positions
 from eco_protocol.signing import sign_record
 
 from .accounting import CoveredReading, LedgerView, covered_digest, covered_readings, scan
+from .claims import net_covered, sealed_claim_entry
 from .credentials import report_credential_beside
 from .did_web import Issuer
 from .errors import Rejected
@@ -104,8 +105,8 @@ def plan_batch(view: LedgerView, programme: Programme, period: Period,
     previous = [s for _, s in seals if s.methodology == methodology]
     carry_in = previous[-1].totals.carry_over_g if previous else 0
     covered = covered_readings(view, programme.id, period, view.size, methodology)
-    households = household_rows(covered, view.terms, programme.methodology, programme.rules,
-                                methodology)
+    households = household_rows(net_covered(view, covered, view.size), view.terms,
+                                programme.methodology, programme.rules, methodology)
     total = sum(h["reduction_g"] for h in households)
     credits_t, carry_over = credits(total, carry_in)
     batch_id = (f"{programme.id}:{methodology}:{period.start_dt.astimezone(JST):%Y-%m-%d}.."
@@ -124,7 +125,7 @@ def seal_batch(ledger: Ledger, plan: BatchPlan) -> int:
                            "planned; preview again")
         entry = canonical_bytes(sign_record(plan.seal_record().to_dict(),
                                             ledger.signer.private_key))
-        (index,) = ledger.append([entry])
+        index = ledger.append([entry, sealed_claim_entry(ledger, plan.seal_record())])[0]
     ledger.checkpoint_now()
     return index
 
@@ -168,8 +169,8 @@ def build_report(ledger: Ledger, programme: Programme, batch_id: str,
     if len(covered) != seal.covered_count or covered_digest(covered) != seal.covered_digest:
         raise Rejected(f"the store's covered readings of {batch_id} differ from its seal; run "
                        "'eco-aggregator ledger verify'")
-    households = household_rows(covered, view.terms, programme.methodology, programme.rules,
-                                seal.methodology)
+    households = household_rows(net_covered(view, covered, seal_index), view.terms,
+                                programme.methodology, programme.rules, seal.methodology)
     positions = sample_positions(cp.root_hash, [r.household for r in covered])
     in_batch = {r.household for r in covered}
     devices = sorted(d for d, (i, e) in view.enrolments.items()
