@@ -235,5 +235,25 @@ def share_bar(parts_in: Sequence[tuple[str, int, str]], *, title: str, width: in
     return "".join(out)
 
 
-__all__ = ["COLOURS", "Series", "bar_chart", "fmt", "nice_step", "nice_ticks", "phone_chart",
-           "share_bar"]
+def for_screens(wide: str, narrow: str) -> str:
+    """Two drawings of one chart: ``wide`` for a desktop, ``narrow`` for a phone. The style
+    sheet shows one by the screen's width: a desktop chart shrunk to a 390 px screen has
+    5 px labels (issue 17)."""
+    return f'<div class="chart-wide">{wide}</div><div class="chart-narrow">{narrow}</div>'
+
+
+def bars(labels: Sequence[str], series: Sequence[Series], *, title: str, unit: str,
+         stacked: bool = True) -> str:
+    """:func:`bar_chart` on a desktop, :func:`phone_chart` on a phone."""
+    return for_screens(bar_chart(labels, series, title=title, unit=unit, stacked=stacked),
+                       phone_chart(labels, series, title=title, unit=unit, stacked=stacked))
+
+
+def shares(parts_in: Sequence[tuple[str, int, str]], *, title: str) -> str:
+    """:func:`share_bar` on a desktop, and half as wide (labels twice as big) on a phone."""
+    return for_screens(share_bar(parts_in, title=title),
+                       share_bar(parts_in, title=title, width=380, height=64))
+
+
+__all__ = ["COLOURS", "Series", "bar_chart", "bars", "fmt", "for_screens", "nice_step",
+           "nice_ticks", "phone_chart", "share_bar", "shares"]

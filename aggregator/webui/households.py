@@ -21,7 +21,7 @@ from ..errors import AggregatorError, ConfigError
 from ..programme import Programme
 from ..store import LedgerStore
 from . import views
-from .charts import COLOURS, Series, bar_chart
+from .charts import COLOURS, Series, bars
 from .common import UiState
 
 
@@ -67,16 +67,16 @@ def household_charts(t: Callable[[str], str], page: views.HouseholdPage) -> tupl
     labels = [d.day[5:] for d in days]
     quantities = [q for q in ("pv_generation", "self_consumed", "grid_export", "ev_charge")
                   if any(d.energy.get(q, 0) for d in days)] or ["pv_generation"]
-    energy = bar_chart(labels, [Series(t(f"q.{q}"), [d.energy.get(q, 0) / 1000
-                                                     for d in days], COLOURS[q])
-                                for q in quantities],
-                       title=t("chart.energy_daily"), unit="kWh", stacked=False)
+    energy = bars(labels, [Series(t(f"q.{q}"), [d.energy.get(q, 0) / 1000
+                                                for d in days], COLOURS[q])
+                           for q in quantities],
+                  title=t("chart.energy_daily"), unit="kWh", stacked=False)
     series = [Series(t("q.self_consumed"), [d.pv_g / 1000 for d in days],
                      COLOURS["self_consumed"])]
     if any(d.ev_g for d in days):
         series.append(Series(t("q.ev_charge"), [d.ev_g / 1000 for d in days],
                              COLOURS["ev_charge"]))
-    co2 = bar_chart(labels, series, title=t("chart.co2_daily"), unit="kg-CO2")
+    co2 = bars(labels, series, title=t("chart.co2_daily"), unit="kg-CO2")
     return energy, co2
 
 

@@ -45,7 +45,7 @@ from ..witness_status import (
 )
 from . import views
 from .auth import Role
-from .charts import COLOURS, Series, bar_chart
+from .charts import COLOURS, Series, bars
 from .common import DATE_RE, Pages
 from .i18n import translator
 from .report import find_chromium, render_pdf, render_report_html, self_check
@@ -157,9 +157,9 @@ class LedgerRoutes(Pages):
             return self.error(request, 503, t("error.no_programme").replace("{e}", str(e)))
         months = d.pop("months")
         programme = d["programme"]
-        chart = bar_chart([m.month for m in months],
-                          [Series(t("col.co2_kg"), [m.reduction_g / 1000 for m in months],
-                                  COLOURS["co2"])], title=t("chart.co2_monthly"), unit="kg-CO2")
+        chart = bars([m.month for m in months],
+                     [Series(t("col.co2_kg"), [m.reduction_g / 1000 for m in months],
+                             COLOURS["co2"])], title=t("chart.co2_monthly"), unit="kg-CO2")
         return self.render(request, "points.html", "points.title", monthly_svg=chart,
                            total_earned=sum(b.earned for b in d["balances"]),
                            total_redeemed=sum(b.redeemed for b in d["balances"]),
@@ -210,9 +210,9 @@ class LedgerRoutes(Pages):
         except ConfigError as e:
             return self.error(request, 503, t("error.no_programme").replace("{e}", str(e)))
         months = d.pop("months")
-        chart = bar_chart([m.month for m in months],
-                          [Series(t("col.co2_kg"), [m.reduction_g / 1000 for m in months],
-                                  COLOURS["co2"])], title=t("chart.co2_monthly"), unit="kg-CO2")
+        chart = bars([m.month for m in months],
+                     [Series(t("col.co2_kg"), [m.reduction_g / 1000 for m in months],
+                             COLOURS["co2"])], title=t("chart.co2_monthly"), unit="kg-CO2")
         if not start and not end:
             # the next period of this methodology starts where its last batch ended
             same = [b for b in d["batches"] if b.seal.methodology in (None, methodology)]

@@ -39,7 +39,7 @@ from ..personal import PSEUDONYM_RE, Person
 from ..registry import DEVICE_ID_RE, EnrolRefused, methodology_terms, parse_meter
 from . import views
 from .auth import Role
-from .charts import COLOURS, Series, bar_chart, share_bar
+from .charts import COLOURS, Series, bars, shares
 from .common import DATE_RE, Pages
 from .households import (
     household_charts,
@@ -90,13 +90,13 @@ class OperatorRoutes(Pages):
         ingest = ingest_panel(
             await run_in_threadpool(read_status, self.state.cfg.state_dir), households,
             self.state.ui.clock())
-        health = share_bar([(t(f"state.{s}"), f.counts[s], COLOURS[s])
-                            for s in ("online", "offline", "never", "revoked")],
-                           title=t("fleet.health"))
-        daily = bar_chart([d[5:] for d, _ in f.daily_readings],
-                          [Series(t("chart.readings"), [n for _, n in f.daily_readings],
-                                  COLOURS["readings"])],
-                          title=t("fleet.readings_per_day"), unit=t("chart.readings"))
+        health = shares([(t(f"state.{s}"), f.counts[s], COLOURS[s])
+                         for s in ("online", "offline", "never", "revoked")],
+                        title=t("fleet.health"))
+        daily = bars([d[5:] for d, _ in f.daily_readings],
+                     [Series(t("chart.readings"), [n for _, n in f.daily_readings],
+                             COLOURS["readings"])],
+                     title=t("fleet.readings_per_day"), unit=t("chart.readings"))
         hours = self.state.ui.offline_after.total_seconds() / 3600
         return self.render(request, "fleet.html", "fleet.title", fleet=f, health_svg=health,
                            daily_svg=daily, offline_after_h=f"{hours:g}", ingest=ingest,

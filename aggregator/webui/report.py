@@ -33,7 +33,7 @@ from eco_protocol.errors import ProtocolError
 from eco_protocol.methodology import JST, Methodology
 
 from ..errors import EnvironmentProblem, Rejected
-from .charts import COLOURS, Series, bar_chart
+from .charts import COLOURS, Series, bars
 from .i18n import Translator, translator
 from .templating import environment
 
@@ -81,13 +81,13 @@ def report_context(report: Mapping[str, Any], t: Translator) -> dict[str, Any]:
                      "reduction_g": int(hh["reduction_g"]), "readings": readings_of(hh),
                      "zeroed_by": hh.get("zeroed_by")})
     labels = sorted(months)
-    energy_chart = bar_chart(labels, [
+    energy_chart = bars(labels, [
         Series(t(f"q.{k}"), [months[m][k] / 1000 for m in labels], COLOURS[k])
         for k in ("self_consumed", "grid_export", "ev_charge")], title=t("report.chart_energy"),
         unit="kWh", stacked=False)
-    co2_chart = bar_chart(labels, [Series(t("col.co2_kg"), [reduction[m] / 1000 for m in labels],
-                                          COLOURS["co2"])],
-                          title=t("report.chart_co2"), unit="kg-CO2")
+    co2_chart = bars(labels, [Series(t("col.co2_kg"), [reduction[m] / 1000 for m in labels],
+                                     COLOURS["co2"])],
+                     title=t("report.chart_co2"), unit="kg-CO2")
     totals_energy = {k: sum(r["energy"][k] for r in rows) for k in ENERGY_ROWS}
     seal = report.get("seal", {})
     checkpoint = str(report.get("checkpoint", ""))

@@ -29,6 +29,7 @@ from aggregator.webui.qr import qr_matrix
 # name: (width, height, a phone?)
 SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
 SHOT_MAX_HEIGHT = 1800  # a screenshot shows the page's top part, so the PNGs stay small
+MIN_LABEL_PX = 10  # a chart's smallest label on the screen, in CSS px: readable at arm's length
 
 
 def chromium() -> WebDriver:
@@ -127,9 +128,18 @@ class Walker:
         assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja", where
         found = problems(visible(source), self.english)
         assert not found, f"untranslated on {where}: {found}"
+        labels = self.chart_label_heights()
+        assert not labels or min(labels) >= MIN_LABEL_PX, \
+            f"{where}: chart labels {min(labels):.1f} px tall (at least {MIN_LABEL_PX})"
         wide = int(d.execute_script("return document.documentElement.scrollWidth"))
         assert wide <= self.width, \
             f"{where} scrolls sideways: {wide} px > {self.width} px: {self.overflowing()}"
+
+    def chart_label_heights(self) -> list[float]:
+        """How tall each shown chart label is on the screen (hidden drawings left out)."""
+        return [float(h) for h in self.driver.execute_script("""
+            return Array.from(document.querySelectorAll('svg.chart text'))
+              .map(e => e.getBoundingClientRect().height).filter(h => h > 0);""")]
 
     def overflowing(self) -> list[str]:
         """The innermost elements reaching past the screen's right edge (for the message)."""
