@@ -16,6 +16,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.coverage import EV, PV, exclusion_totals, household_rows
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.errors import InvalidInput
+from eco_protocol.messages import msg
 from eco_protocol.methodology import JST, credits, fiscal_years_between, seal_problems
 from eco_protocol.note import Checkpoint
 from eco_protocol.programme_records import (
@@ -27,6 +28,7 @@ from eco_protocol.programme_records import (
 from eco_protocol.results import households_table, results_table
 from eco_protocol.sample import sample_positions
 from eco_protocol.signing import sign_record
+from eco_protocol.verdict import period_jst
 
 from .accounting import CoveredReading, LedgerView, covered_digest, covered_readings, scan
 from .claims import net_covered, sealed_claim_entry
@@ -53,8 +55,8 @@ def period_from_dates(text: str, today: datetime | None = None) -> Period:
         end = datetime.combine(datetime.strptime(b, "%Y-%m-%d").date(), time(), JST)
         return Period(format_time(start), format_time(end))
     except (ValueError, InvalidInput) as e:
-        raise Rejected(f"--period {text!r}: expected YYYY-MM-DD..YYYY-MM-DD (JST dates, end "
-                       f"exclusive), end after start ({e})") from e
+        raise Rejected(msg("aggregator.batch.period_format", text=repr(text), error=str(e))) \
+            from e
 
 
 @dataclass(frozen=True)
@@ -86,22 +88,19 @@ def plan_batch(view: LedgerView, programme: Programme, period: Period,
     """One batch = one period of one methodology (``pv`` or ``ev``): the J-Credit methodologies
     are different, so their reductions are never summed, and each has its own carry-over."""
     if methodology not in (PV, EV):
-        raise Rejected(f"methodology {methodology!r}: a batch is 'pv' (household PV, EN-R-002) "
-                       "or 'ev' (electric vehicles)")
+        raise Rejected(msg("aggregator.batch.methodology", methodology=repr(methodology)))
     probe = BatchSeal("probe", programme.id, period, 0, "0" * 64, Totals(0, 0, 0, 0),
                       methodology=methodology)
     seals = view.programme_seals(programme.id)
     for _, seal in seals:
         if seal.competes_with(probe) and seal.period.overlaps(period):
-            raise Rejected(f"period {period.start}..{period.end} overlaps batch "
-                           f"{seal.batch_id} ({seal.period.start}..{seal.period.end}); periods "
-                           "of a programme's batches of one methodology never overlap, so no "
-                           "reading is credited twice")
+            raise Rejected(msg("aggregator.batch.overlap",
+                               period=period_jst(period.start, period.end), batch=seal.batch_id,
+                               other=period_jst(seal.period.start, seal.period.end)))
     problems = seal_problems(programme.methodology, programme.rules,
                              fiscal_years_between(period.start_dt, period.end_dt))
     if problems:
-        raise Rejected("the emission factors are not fit for certification: "
-                       + "; ".join(problems))
+        raise Rejected(msg("aggregator.batch.factors", problems="; ".join(problems)))
     previous = [s for _, s in seals if s.methodology == methodology]
     carry_in = previous[-1].totals.carry_over_g if previous else 0
     covered = covered_readings(view, programme.id, period, view.size, methodology)
@@ -121,8 +120,7 @@ def seal_batch(ledger: Ledger, plan: BatchPlan) -> int:
         view = scan(ledger.store, rules=plan.programme.rules)
         again = plan_batch(view, plan.programme, plan.period, plan.methodology)
         if again.seal_record() != plan.seal_record():
-            raise Rejected("readings for this period arrived while the batch was being "
-                           "planned; preview again")
+            raise Rejected(msg("aggregator.batch.moved"))
         entry = canonical_bytes(sign_record(plan.seal_record().to_dict(),
                                             ledger.signer.private_key))
         index = ledger.append([entry, sealed_claim_entry(ledger, plan.seal_record())])[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.errors import NoteError
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.note import parse_witness_key
 from eco_runtime.broker_url import LOOPBACK, BrokerURL, BrokerURLError, parse_broker_url
 
@@ -176,10 +177,10 @@ def load_config(path: Path) -> Config:
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError as e:
-        raise ConfigError(f"config file {path} not found; create one with "
-                          "'eco-aggregator init DIR'") from e
+        raise ConfigError(msg("aggregator.config.missing", path=path)) from e
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"config file {path}: {e}") from e
+        raise ConfigError(msg("aggregator.config.unreadable", path=path,
+                              error=os_reason(e) if isinstance(e, OSError) else str(e))) from e
     w = str(path)
     _refuse_unknown(raw, w)
     log_t = _get(raw, "log", dict, w)

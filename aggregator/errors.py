@@ -17,9 +17,13 @@ configuration) and :class:`LogMisbehaviour` (a log that signed a fork). The CLI 
 
 from __future__ import annotations
 
+from eco_protocol.messages import Localized
 
-class AggregatorError(Exception):
-    """Base of every aggregator error."""
+
+class AggregatorError(Localized):
+    """Base of every aggregator error. One that an operator reads is raised with a message of
+    :mod:`aggregator.messages_catalog` (``Rejected(msg("aggregator.…", …))``): its ``str()`` is
+    English, and ``eco-aggregator`` prints it in Japanese or English."""
 
 
 class Rejected(AggregatorError):

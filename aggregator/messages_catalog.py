@@ -1,10 +1,119 @@
 """The aggregator's messages in English and Japanese (data; the mechanism is
-:mod:`eco_protocol.messages`): ``eco-aggregator``'s output and the errors it prints."""
+:mod:`eco_protocol.messages`): what ``eco-aggregator`` prints when a command is refused, for
+the municipality's operator. The web UI's own texts are in :mod:`aggregator.webui.i18n`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 CATALOG: dict[str, Mapping[str, str]] = {
+    # --- the command line's frame ---
     "aggregator.cli.error": {"en": "eco-aggregator: {message}", "ja": "eco-aggregator: {message}"},
+    "aggregator.cli.config_error": {"en": "eco-aggregator: configuration: {message}",
+                                    "ja": "eco-aggregator: 設定の誤り: {message}"},
+    "aggregator.cli.misbehaviour": {
+        "en": "eco-aggregator: LOG MISBEHAVIOUR: {message}",
+        "ja": "eco-aggregator: ログの不正（フォーク）を検出: {message}"},
+    "aggregator.cli.protocol_error": {"en": "eco-aggregator: {message}{what}",
+                                      "ja": "eco-aggregator: {message}{what}"},
+    "aggregator.cli.repair_file": {
+        "en": "; repair the file (its mode must be 0600) or restore it from a backup, then run "
+              "the command again",
+        "ja": "。ファイルを修復する（モードは 0600）かバックアップから復元してから、コマンドを"
+              "もう一度実行してください"},
+    "aggregator.cli.run_again": {
+        "en": "; run the command again with -v, and report it if it persists",
+        "ja": "。-v を付けてコマンドをもう一度実行し、続く場合は報告してください"},
+    # --- the configuration file ---
+    "aggregator.config.missing": {
+        "en": "config file {path} not found; create one with 'eco-aggregator init DIR'",
+        "ja": "設定ファイル {path} がありません。'eco-aggregator init DIR' で作成してください"},
+    "aggregator.config.unreadable": {
+        "en": "config file {path}: {error}",
+        "ja": "設定ファイル {path} を読めません: {error}"},
+    # --- enrol ---
+    "aggregator.enrol.enrolled_at_format": {
+        "en": "--enrolled-at {text}: expected a JST day YYYY-MM-DD (its midnight) or a UTC "
+              "instant YYYY-MM-DDTHH:MM:SSZ ({error})",
+        "ja": "--enrolled-at {text}: 日本時間の日付 YYYY-MM-DD（その日の0時）か、UTC の時刻 "
+              "YYYY-MM-DDTHH:MM:SSZ で指定してください（{error}）"},
+    "aggregator.enrol.enrolled_at_future": {
+        "en": "--enrolled-at {text}: {at} is in the future (now {now}); the participation date "
+              "is the day the member joined, today or earlier",
+        "ja": "--enrolled-at {text}: {at} は未来です（現在 {now}）。参加日は世帯が加入した日で、"
+              "今日以前の日付を指定してください"},
+    "aggregator.enrol.public_key": {
+        "en": "--public-key: {error}; paste the public key 'eco-agent keygen' printed on the "
+              "device (base64 of 32 bytes)",
+        "ja": "--public-key: {error}。機器で 'eco-agent keygen' が表示した公開鍵（32 バイトの "
+              "base64）を貼り付けてください"},
+    "aggregator.enrol.fit_json": {"en": "--fit: {error}; give a JSON object",
+                                  "ja": "--fit: {error}。JSON オブジェクトで指定してください"},
+    "aggregator.enrol.fit_object": {"en": "--fit must be a JSON object",
+                                    "ja": "--fit は JSON オブジェクトで指定してください"},
+    "aggregator.enrol.terms": {
+        "en": "the methodology needs more about this household: {problems} (use --installed, "
+              "--fit-status, --battery/--no-battery, --ev-wh-per-km, --ev-petrol-km-per-l)",
+        "ja": "方法論の計算に、この世帯についての情報が足りません: {problems}（--installed、"
+              "--fit-status、--battery/--no-battery、--ev-wh-per-km、--ev-petrol-km-per-l で"
+              "指定してください）"},
+    "aggregator.enrol.meter_format": {
+        "en": "{what} {text}: expected id:quantity:protocol:rated_w, e.g. "
+              "pv1:pv_generation:sunspec-modbus:4500",
+        "ja": "{what} {text}: id:quantity:protocol:rated_w の形で指定してください（例 "
+              "pv1:pv_generation:sunspec-modbus:4500）"},
+    "aggregator.enrol.meter_quantity": {
+        "en": "{what} {text}: {value} is not a quantity; use one of {allowed}",
+        "ja": "{what} {text}: {value} は計測対象ではありません。{allowed} のいずれかを指定して"
+              "ください"},
+    "aggregator.enrol.meter_rated_w": {
+        "en": "{what} {text}: rated_w {value} is not a whole number of watts",
+        "ja": "{what} {text}: rated_w {value} がワット単位の整数ではありません"},
+    "aggregator.enrol.meter_field": {"en": "{what} {text}: {error}",
+                                     "ja": "{what} {text} の誤り: {error}"},
+    "aggregator.enrol.cannot": {"en": "cannot enrol: {error}", "ja": "登録できません: {error}"},
+    "aggregator.enrol.already": {
+        "en": "device {device} is already enrolled; revoke it and enrol a new key to replace it",
+        "ja": "機器 {device} はすでに登録されています。置き換えるには失効させてから新しい鍵を"
+              "登録してください"},
+    # --- devices: revoke, rekey ---
+    "aggregator.device.not_enrolled": {
+        "en": "device {device} is not enrolled",
+        "ja": "機器 {device} は登録されていません。機器 ID を確認してください"},
+    "aggregator.device.bad_id": {
+        "en": "{text} is not a device id (32 lowercase hex digits)",
+        "ja": "{text} は機器 ID（小文字の 16 進数 32 桁）ではありません"},
+    "aggregator.revoke.already": {
+        "en": "device {device} was already revoked at entry {index}{removed}",
+        "ja": "機器 {device} はすでにログのエントリ {index} で失効しています{removed}"},
+    "aggregator.revoke.login_removed": {
+        "en": "; its broker login, still present, was removed now",
+        "ja": "。残っていたブローカーのログイン情報を今削除しました"},
+    "aggregator.revoke.cannot": {"en": "cannot revoke: {error}", "ja": "失効できません: {error}"},
+    # --- batches ---
+    "aggregator.batch.period_format": {
+        "en": "--period {text}: expected YYYY-MM-DD..YYYY-MM-DD (JST dates, end exclusive), "
+              "end after start ({error})",
+        "ja": "--period {text}: YYYY-MM-DD..YYYY-MM-DD（日本時間の日付、終了日は含まない）で、"
+              "開始より後の終了日を指定してください（{error}）"},
+    "aggregator.batch.methodology": {
+        "en": "methodology {methodology}: a batch is 'pv' (household PV, EN-R-002) or 'ev' "
+              "(electric vehicles)",
+        "ja": "方法論 {methodology}: バッチは 'pv'（家庭の太陽光、EN-R-002）か 'ev'（電気自動車）"
+              "です"},
+    "aggregator.batch.overlap": {
+        "en": "period {period} overlaps batch {batch} ({other}); periods of a programme's "
+              "batches of one methodology never overlap, so no reading is credited twice: "
+              "choose a period after it",
+        "ja": "期間 {period} はバッチ {batch}（{other}）と重なっています。同じプログラム・同じ"
+              "方法論のバッチの期間は重ねられません（同じ計測値を二重に計上しないため）。その後の"
+              "期間を指定してください"},
+    "aggregator.batch.factors": {
+        "en": "the emission factors are not fit for certification: {problems}",
+        "ja": "排出係数が認証に適していません: {problems}。programme.toml の "
+              "[[methodology.grid_factors]] を確認してください"},
+    "aggregator.batch.moved": {
+        "en": "readings for this period arrived while the batch was being planned; preview "
+              "again",
+        "ja": "バッチの計画中にこの期間の計測値が届きました。もう一度プレビューしてください"},
 }

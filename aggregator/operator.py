@@ -35,6 +35,7 @@ from typing import Any, Final, TypeVar
 from eco_protocol.canonical import parse_json
 from eco_protocol.errors import ProtocolError
 from eco_protocol.keys import DeviceId
+from eco_protocol.messages import msg
 from eco_protocol.records import MeterSpec
 
 from . import logkeys, personal, quarantine, registry
@@ -296,9 +297,10 @@ def revoke(cfg: Config, ledger: Ledger, actor: Actor, device_id: str, reason: st
         row = ledger.store.device(device_id)
         if row is not None and row.revoked_index is not None:
             removed = _withdraw(cfg, rec, device_id)
-            raise Rejected(f"device {device_id} was already revoked at entry "
-                           f"{row.revoked_index}" + ("; its broker login, still present, was "
-                                                     "removed now" if removed else ""))
+            raise Rejected(msg("aggregator.revoke.already", device=device_id,
+                               index=row.revoked_index,
+                               removed=msg("aggregator.revoke.login_removed") if removed
+                               else ""))
         rec.index = registry.revoke(ledger, DeviceId(device_id), reason, at)
         _withdraw(cfg, rec, device_id)
         login = {"broker_login_removed": rec.broker_login == "removed",
@@ -412,7 +414,7 @@ def _device_id_or_refuse(rec: _Record, device_id: str) -> None:
     """Refuse operator input that is not a device id, keeping it out of the trail."""
     if not registry.DEVICE_ID_RE.fullmatch(device_id):
         rec.device_id = None
-        raise Rejected(f"{device_id[:64]!r} is not a device id (32 lowercase hex digits)")
+        raise Rejected(msg("aggregator.device.bad_id", text=repr(device_id[:64])))
 
 
 def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,

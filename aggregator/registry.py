@@ -18,6 +18,7 @@ from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput
 from eco_protocol.fields import int_field, str_field
 from eco_protocol.keys import DeviceId, device_id_of
+from eco_protocol.messages import Msg, msg
 from eco_protocol.records import GENESIS_PREV, Enrolment, MeterSpec, Quantity, Revocation
 from eco_protocol.signing import sign_record
 
@@ -41,7 +42,7 @@ class EnrolRefused(Rejected):
     ``already_enrolled``), so the web UI can say it in the reader's language and name the form
     field; the message is the CLI's English."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str | Msg, code: str) -> None:
         super().__init__(message)
         self.code = code
 
@@ -52,16 +53,20 @@ def parse_meter(text: str, what: str = "--meter") -> MeterSpec:
     ``agent.meters.meter_config.MeterProtocol``)."""
     parts = text.split(":")
     if len(parts) != 4:
-        raise EnrolRefused(f"{what} {text!r}: expected id:quantity:protocol:rated_w, e.g. "
-                           "pv1:pv_generation:sunspec-modbus:4500", "meter.format")
+        raise EnrolRefused(msg("aggregator.enrol.meter_format", what=what, text=repr(text)),
+                           "meter.format")
     try:
         quantity = Quantity(parts[1])
     except ValueError as e:
-        raise EnrolRefused(f"{what} {text!r}: {e}", "meter.quantity") from e
+        raise EnrolRefused(msg("aggregator.enrol.meter_quantity", what=what, text=repr(text),
+                               value=repr(parts[1]),
+                               allowed=", ".join(q.value for q in Quantity)),
+                           "meter.quantity") from e
     try:
         rated_w = int(parts[3])
     except ValueError as e:
-        raise EnrolRefused(f"{what} {text!r}: {e}", "meter.rated_w") from e
+        raise EnrolRefused(msg("aggregator.enrol.meter_rated_w", what=what, text=repr(text),
+                               value=repr(parts[3])), "meter.rated_w") from e
     for code, check in (("meter.id", lambda: str_field(parts[0], "meters[].id", 32)),
                         ("meter.protocol", lambda: str_field(parts[2], "meters[].protocol", 64)),
                         ("meter.rated_w",
@@ -69,7 +74,8 @@ def parse_meter(text: str, what: str = "--meter") -> MeterSpec:
         try:
             check()
         except InvalidInput as e:
-            raise EnrolRefused(f"{what} {text!r}: {e}", code) from e
+            raise EnrolRefused(msg("aggregator.enrol.meter_field", what=what, text=repr(text),
+                                   error=e), code) from e
     return MeterSpec(parts[0], quantity, parts[2], rated_w)
 
 
@@ -104,14 +110,14 @@ def build_enrolment(public_key: bytes, household: str, programme: str,
                          household=household, programme=programme, meters=tuple(meters),
                          fit=dict(fit), enrolled_at=enrolled_at)
     except InvalidInput as e:
-        raise Rejected(f"cannot enrol: {e}") from e
+        raise Rejected(msg("aggregator.enrol.cannot", error=e)) from e
 
 
 def _append_enrolment(ledger: Ledger, enrolment: Enrolment) -> tuple[int, bytes]:
     store = ledger.store
     if store.device(enrolment.device_id) is not None:
-        raise EnrolRefused(f"device {enrolment.device_id} is already enrolled; revoke it and "
-                           "enrol a new key to replace it", "already_enrolled")
+        raise EnrolRefused(msg("aggregator.enrol.already", device=enrolment.device_id),
+                           "already_enrolled")
     entry = canonical_bytes(sign_record(enrolment.to_dict(), ledger.signer.private_key))
     (index,) = ledger.append([entry])
     store.put_device(DeviceRow(enrolment.device_id, index, entry, 1, GENESIS_PREV))
@@ -123,13 +129,14 @@ def _append_revocation(ledger: Ledger, device_id: DeviceId, reason: str,
     store = ledger.store
     row = store.device(device_id)
     if row is None:
-        raise Rejected(f"device {device_id} is not enrolled")
+        raise Rejected(msg("aggregator.device.not_enrolled", device=device_id))
     if row.revoked_index is not None:
-        raise Rejected(f"device {device_id} was already revoked at entry {row.revoked_index}")
+        raise Rejected(msg("aggregator.revoke.already", device=device_id,
+                           index=row.revoked_index, removed=""))
     try:
         rec = Revocation(device_id, reason, revoked_at)
     except InvalidInput as e:
-        raise Rejected(f"cannot revoke: {e}") from e
+        raise Rejected(msg("aggregator.revoke.cannot", error=e)) from e
     entry = canonical_bytes(sign_record(rec.to_dict(), ledger.signer.private_key))
     (index,) = ledger.append([entry])
     store.put_device(DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,
@@ -161,7 +168,7 @@ def rekey(ledger: Ledger, old: DeviceId, new_public_key: bytes, at: str) -> Enro
     with ledger.store.transaction():
         row = ledger.store.device(old)
         if row is None:
-            raise Rejected(f"device {old} is not enrolled")
+            raise Rejected(msg("aggregator.device.not_enrolled", device=old))
         before = Enrolment.from_dict(parse_json(row.enrolment))
         new = build_enrolment(new_public_key, before.household, before.programme,
                               before.meters, {**before.fit, "replaces": old}, at)

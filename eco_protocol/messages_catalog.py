@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from .creditability import RULE_TEXT, Rule
+from .methodology import TERMS_PROBLEM_TEXT
 
 # the creditability rules: the name a count is listed under (English: the rule's code itself,
 # as the report and receipts spell it; Japanese: a short name) and the sentence (RULE_TEXT)
@@ -360,6 +361,23 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "エビデンス：対象の読み取り値 {n} 件が封印の件数とダイジェストに一致。対象外と"
               "世帯月をすべて読み取り値から再計算し、サンプルをルートハッシュから引き直し"},
 }
+CATALOG.update({
+    # what an enrolment lacks for the methodology (eco_protocol.methodology.terms_problem_codes)
+    "eco_protocol.terms.installed": {
+        "en": TERMS_PROBLEM_TEXT["installed"],
+        "ja": "fit.installed（太陽光の設置日 YYYY-MM-DD）がありません"},
+    "eco_protocol.terms.status": {
+        "en": TERMS_PROBLEM_TEXT["status"],
+        "ja": "fit.status（FIT の状況）は none（FIT なし）、fit（FIT 期間中）、post_fit"
+              "（FIT 終了後）のいずれかです"},
+    "eco_protocol.terms.battery": {
+        "en": TERMS_PROBLEM_TEXT["battery"],
+        "ja": "fit.battery（蓄電池の有無 true/false）がありません"},
+    "eco_protocol.terms.ev": {
+        "en": TERMS_PROBLEM_TEXT["ev"],
+        "ja": "fit.ev に wh_per_km（EV の電費 Wh/km）と petrol_m_per_l（比較するガソリン車の "
+              "1 リットルあたりの走行距離 m、例 15 km/L なら 15000）が必要です"},
+})
 CATALOG.update({
     # the quantities a meter measures (eco_protocol.records.Quantity): the code in English
     "eco_protocol.quantity.pv_generation": {"en": "pv_generation", "ja": "太陽光発電量"},

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from eco_protocol.errors import EnvironmentProblem as ProtocolEnvironmentProblem
 from eco_protocol.errors import InvalidInput, ProtocolError
+from eco_protocol.messages import Msg, add_lang_option, choose_lang, msg, text
 from eco_runtime.stderr_log import log_to_stderr
 
 from ..errors import AggregatorError, ConfigError, LogMisbehaviour
@@ -54,11 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_commands(sub)
     add_credential_commands(sub)
     add_certificate_commands(sub)
+    add_lang_option(p)  # last: every command registered above gets --lang
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.lang = lang = choose_lang(getattr(args, "lang", None))
     env_config = os.environ.get("ECO_AGGREGATOR_CONFIG")
     args.config_given = args.config is not None or env_config is not None
     if args.config is None:
@@ -70,27 +73,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.func(args)
         return rc
     except ConfigError as e:
-        print(f"eco-aggregator: configuration: {e}", file=sys.stderr)
+        print(text("aggregator.cli.config_error", lang, message=e), file=sys.stderr)
         return 2
     except LogMisbehaviour as e:
-        print(f"eco-aggregator: LOG MISBEHAVIOUR: {e}", file=sys.stderr)
+        print(text("aggregator.cli.misbehaviour", lang, message=e), file=sys.stderr)
         return 3
     except AggregatorError as e:
-        print(f"eco-aggregator: {e}", file=sys.stderr)
+        print(text("aggregator.cli.error", lang, message=e), file=sys.stderr)
         return 1
     except ProtocolError as e:  # the protocol package's errors are handled as the aggregator's
-        print(f"eco-aggregator: {e}{_what_to_do(e)}", file=sys.stderr)
+        print(text("aggregator.cli.protocol_error", lang, message=e, what=_what_to_do(e)),
+              file=sys.stderr)
         return 1
 
 
-def _what_to_do(e: ProtocolError) -> str:
+def _what_to_do(e: ProtocolError) -> Msg | str:
     """eco_protocol's messages say what is wrong; the next step, when they do not say it."""
     if isinstance(e, InvalidInput) or "run:" in str(e):
         return ""
     if isinstance(e, ProtocolEnvironmentProblem):  # a key or state file, as for our own
-        return ("; repair the file (its mode must be 0600) or restore it from a backup, then "
-                "run the command again")
-    return "; run the command again with -v, and report it if it persists"
+        return msg("aggregator.cli.repair_file")
+    return msg("aggregator.cli.run_again")
 
 
 __all__ = ["build_parser", "enrolled_at_from_flag", "main", "open_ledger"]

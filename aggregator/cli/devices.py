@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import JST, b64decode, format_time, parse_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.methodology import terms_problems
+from eco_protocol.messages import msg
+from eco_protocol.messages_rules import jst
+from eco_protocol.methodology import terms_problem_codes
 
 from .. import operator
 from ..config import Config, load_config
@@ -52,12 +54,11 @@ def enrolled_at_from_flag(text: str | None, now: datetime | None = None) -> str:
         else:
             at = parse_time(t, "--enrolled-at")
     except (ValueError, InvalidInput) as e:
-        raise Rejected(f"--enrolled-at {text!r}: expected a JST day YYYY-MM-DD (its midnight) "
-                       f"or a UTC instant YYYY-MM-DDTHH:MM:SSZ ({e})") from e
+        raise Rejected(msg("aggregator.enrol.enrolled_at_format", text=repr(text),
+                           error=str(e))) from e
     if at > now:
-        raise Rejected(f"--enrolled-at {text!r}: {format_time(at)} is in the future (now "
-                       f"{format_time(now)}); the participation date is the day the member "
-                       "joined, today or earlier")
+        raise Rejected(msg("aggregator.enrol.enrolled_at_future", text=repr(text), at=jst(at),
+                           now=jst(now)))
     return format_time(at)
 
 
@@ -65,7 +66,7 @@ def _public_key(text: str) -> bytes:
     try:
         return b64decode(text, "--public-key")
     except InvalidInput as e:
-        raise Rejected(str(e)) from e
+        raise Rejected(msg("aggregator.enrol.public_key", error=e)) from e
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
@@ -76,16 +77,15 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     try:
         fit = parse_json(args.fit) if args.fit else {}
     except InvalidInput as e:
-        raise Rejected(str(e)) from e
+        raise Rejected(msg("aggregator.enrol.fit_json", error=e)) from e
     if not isinstance(fit, dict):
-        raise Rejected("--fit must be a JSON object")
+        raise Rejected(msg("aggregator.enrol.fit_object"))
     fit = {**fit, **_terms_from_flags(args)}
     meters = [parse_meter(m) for m in args.meter]
-    problems = terms_problems([m.quantity for m in meters], fit)
+    problems = terms_problem_codes([m.quantity for m in meters], fit)
     if problems:
-        raise Rejected("the methodology needs more about this household: " + "; ".join(problems)
-                       + " (use --installed, --fit-status, --battery/--no-battery, "
-                       "--ev-wh-per-km, --ev-petrol-km-per-l)")
+        raise Rejected(msg("aggregator.enrol.terms", problems=[
+            msg(f"eco_protocol.terms.{code}") for code in problems]))
     done = operator.enrol(cfg, ledger, operator.Actor.cli(), public_key=public,
                           reference=args.household, programme=args.programme, meters=meters,
                           fit=fit, enrolled_at=enrolled_at, contact=args.contact)

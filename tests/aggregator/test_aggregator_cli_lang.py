@@ -1,0 +1,127 @@
+"""``eco-aggregator`` in the operator's language (issue 17 point 1): under ``LANG=ja_JP.UTF-8``
+the refusals of enrol (public key, meter, the methodology's terms, a future participation date,
+a device enrolled twice), revoke (a device not enrolled, not a device id), batch (a bad period,
+an overlapping one, with its times in JST) and a missing configuration file are Japanese with no
+English catalog text; under ``LANG=C`` the same runs are English. A real ledger on SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aggregator.cli import main
+from eco_protocol.encoding import b64encode
+from eco_protocol.keys import public_key_raw
+from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
+
+from .conftest import PV_TERMS, Device
+
+LOCALES = ["ja_JP.UTF-8", "C"]
+METER = "pv1:pv_generation:sunspec-modbus:4500"
+
+
+class Cli:
+    """``eco-aggregator --config STATE/aggregator.toml …``: (exit status, stdout, stderr)."""
+
+    def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.state = tmp_path / "agg"
+        self.conf = str(self.state / "aggregator.toml")
+        self.capsys = capsys
+        assert self.run("init", str(self.state), "--origin", "eco-ledger.lang.test")[0] == 0
+        assert self.run("programme", "init", "--id", "p")[0] == 0
+
+    def run(self, *args: str) -> tuple[int, str, str]:
+        rc = main(["--config", self.conf, *args])
+        out, err = self.capsys.readouterr()
+        return rc, out, err
+
+    def enrol(self, d: Device, *extra: str, meter: str = METER,
+              key: str | None = None) -> tuple[int, str, str]:
+        return self.run("enrol", "--public-key", key or b64encode(public_key_raw(d.key)),
+                        "--household", "Sato, 1-2-3 Chuo", "--programme", "p",
+                        "--meter", meter, *extra)
+
+
+def _check(locale: str, text: str) -> None:
+    (assert_japanese if locale.startswith("ja") else assert_english)(text)
+
+
+def _refused(cli: Cli, locale: str, result: tuple[int, str, str], rc: int = 1) -> str:
+    got, out, err = result
+    assert got == rc and out == "", err
+    # the command's one line, last; a refused operator action is also logged before it as an
+    # eco.audit record (JSON for the trail, not a message)
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("eco-aggregator: "), err
+    assert all(" eco.audit: {" in ln for ln in err.strip().splitlines()[:-1]), err
+    _check(locale, line)
+    return line
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_enrol_and_revoke_refusals_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    cli = Cli(tmp_path, capsys)
+    monkeypatch.setenv("LANG", locale)
+    d = Device()
+    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, key="not base64!"))
+    assert "--public-key" in err
+    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, meter="pv1:pv_generation:4500"))
+    assert "--meter 'pv1:pv_generation:4500'" in err
+    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, meter="pv1:sunshine:x:4500"))
+    assert "'sunshine'" in err
+    err = _refused(cli, locale, cli.enrol(d, "--installed", "2026-04-01"))
+    assert "fit.status" in err and "fit.battery" in err and "--fit-status" in err
+    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, "--enrolled-at", "2099-01-01"))
+    assert "--enrolled-at '2099-01-01'" in err and "2099-01-01 00:00 JST" in err
+    assert cli.enrol(d, *PV_TERMS)[0] == 0
+    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS))
+    assert d.device_id in err
+    other = Device().device_id
+    err = _refused(cli, locale, cli.run("revoke", other, "--reason", "stolen"))
+    assert other in err
+    assert cli.run("revoke", d.device_id, "--reason", "stolen")[0] == 0
+    err = _refused(cli, locale, cli.run("revoke", d.device_id, "--reason", "again"))
+    assert d.device_id in err
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_batch_refusals_in_the_locales_language_times_in_jst(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    cli = Cli(tmp_path, capsys)
+    monkeypatch.setenv("LANG", locale)
+    err = _refused(cli, locale, cli.run("batch", "create", "--period", "2026-11-01"))
+    assert "--period '2026-11-01'" in err
+    rc, _, err = cli.run("batch", "create", "--period", "2026-11-01..2026-11-08")
+    assert rc == 0, err
+    err = _refused(cli, locale, cli.run("batch", "create", "--period", "2026-11-05..2026-11-06"))
+    # the periods as the operator typed them (JST days), never the UTC the log stores
+    assert "2026-11-05 00:00 → 2026-11-06 00:00 JST" in err
+    assert "2026-11-01 00:00 → 2026-11-08 00:00 JST" in err
+    assert "T15:00:00Z" not in err
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_missing_config_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    conf = tmp_path / "nowhere" / "aggregator.toml"
+    rc = main(["--config", str(conf), "status"])
+    _, err = capsys.readouterr()
+    assert rc == 2 and str(conf) in err and "eco-aggregator init" in err
+    _check(locale, err)
+
+
+def test_lang_flag_overrides_the_locale(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "C")
+    conf = str(tmp_path / "aggregator.toml")
+    assert main(["--config", conf, "status", "--lang", "ja"]) == 2
+    assert_japanese(capsys.readouterr().err)
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    assert main(["--config", conf, "revoke", "x" * 32, "--reason", "r", "--lang", "en"]) == 2
+    assert_english(capsys.readouterr().err)
