@@ -20,13 +20,11 @@ from eco_protocol.certificates import (
     CertificateBundle,
     IssuerConfig,
     ProductionDevice,
-    ProvenHour,
     certifiable,
-    face_value,
     hour_text,
     proven_hours,
 )
-from eco_protocol.claims import ISSUED, BundleRange, Claim, ClaimBook, ClaimPart
+from eco_protocol.claims import ISSUED, BundleRange, Claim, ClaimBook
 from eco_protocol.encoding import format_time
 from eco_protocol.programme_records import Period
 from eco_protocol.records import Quantity
@@ -59,19 +57,6 @@ def production_device(view: LedgerView, household: str) -> ProductionDevice:
     return ProductionDevice(household, capacity)
 
 
-def _parts(book: ClaimBook, hour: ProvenHour) -> list[ClaimPart]:
-    """What of an hour is still free: per reading, its share minus what was issued, and
-    nothing from a reading a batch sealed."""
-    out = []
-    for index, share in hour.shares.items():
-        if book.sealing(index) is not None:
-            continue
-        wh = face_value(share, book.issued_wh(index))
-        if wh > 0:
-            out.append(ClaimPart(index, hour.hashes[index], wh))
-    return out
-
-
 def plan_issuance(view: LedgerView, book: ClaimBook, programme: str, period: Period,
                   issuer: IssuerConfig, households: Iterable[str] | None = None,
                   now: datetime | None = None) -> Issuance:
@@ -92,7 +77,7 @@ def plan_issuance(view: LedgerView, book: ClaimBook, programme: str, period: Per
                 and h.programme == programme and period.contains(h.reading.start, h.reading.end)]
         device = production_device(view, hh)
         for hour in proven_hours(hh, held, terms, view.rules):
-            parts = _parts(book, hour)
+            parts = book.free_parts(hour)
             if not parts:
                 continue
             total = sum(p.wh for p in parts)

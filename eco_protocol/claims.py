@@ -29,7 +29,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from .certificates import NETTED, SpanReading, hour_of, span_shares, within_one_hour
+from .certificates import (
+    NETTED,
+    ProvenHour,
+    SpanReading,
+    face_value,
+    hour_of,
+    span_shares,
+    within_one_hour,
+)
 from .coverage import LedgerReading
 from .creditability import DEFAULT_RULES, CreditRules
 from .encoding import hex_field, parse_time
@@ -284,6 +292,19 @@ class ClaimBook:
                     s.period.contains(h.reading.start, h.reading.end):
                 return at, s
         return None
+
+    def free_parts(self, hour: ProvenHour) -> list[ClaimPart]:
+        """What of a proven hour a new issued claim may still take: per reading, its share
+        minus what earlier claims issued, rounded down to whole Wh, and nothing from a reading
+        a batch sealed. The aggregator plans with it, so it never plans a refused claim."""
+        out = []
+        for index, share in hour.shares.items():
+            if self.sealing(index) is not None:
+                continue
+            wh = face_value(share, self.issued_wh(index))
+            if wh > 0:
+                out.append(ClaimPart(index, hour.hashes[index], wh))
+        return out
 
     def claim(self, index: int, claim: Claim) -> None:
         """Check the claim at entry ``index`` against the log before it, then record it."""
