@@ -14,6 +14,7 @@ from pathlib import Path
 from .encoding import b64decode, b64encode
 from .errors import EnvironmentProblem, MalformedRecord
 from .keys import Ed25519PrivateKey, generate_private_key, private_key_from_raw, private_key_raw
+from .messages import msg, os_reason
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:
@@ -67,15 +68,18 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         st = path.stat()
         text = path.read_text("ascii").strip()
     except (OSError, UnicodeDecodeError) as e:
-        raise EnvironmentProblem(f"cannot read key file {path}: {e}") from e
+        raise EnvironmentProblem.coded(
+            "eco_protocol.keyfile.unreadable", path=path,
+            reason=msg("eco_protocol.keyfile.not_text") if isinstance(e, UnicodeDecodeError)
+            else os_reason(e)) from e
     if st.st_mode & 0o077:
-        raise EnvironmentProblem(
-            f"key file {path} is readable by others (mode {st.st_mode & 0o777:o}); "
-            f"run: chmod 600 {path}")
+        raise EnvironmentProblem.coded("eco_protocol.keyfile.readable_by_others", path=path,
+                                       mode=f"{st.st_mode & 0o777:o}")
     try:
         return private_key_from_raw(b64decode(text, f"key file {path}"))
     except MalformedRecord as e:
-        raise EnvironmentProblem(f"key file {path} is damaged: {e}") from e
+        raise EnvironmentProblem.coded("eco_protocol.keyfile.damaged", path=path,
+                                       error=str(e)) from e
 
 
 def load_or_create_private_key(path: Path) -> tuple[Ed25519PrivateKey, bool]:

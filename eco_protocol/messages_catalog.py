@@ -194,6 +194,17 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "eco_protocol.os.not_directory": {"en": "a part of the path is not a directory",
                                       "ja": "パスの途中がディレクトリではありません"},
     "eco_protocol.os.not_utf8": {"en": "not UTF-8 text", "ja": "UTF-8 のテキストではありません"},
+    # --- key files (eco_protocol.keyfile), as eco-agent and eco-aggregator print them ---
+    "eco_protocol.keyfile.unreadable": {"en": "cannot read key file {path}: {reason}",
+                                        "ja": "鍵ファイル {path} を読めません（{reason}）"},
+    "eco_protocol.keyfile.not_text": {"en": "not an ASCII text file",
+                                      "ja": "ASCII のテキストファイルではありません"},
+    "eco_protocol.keyfile.readable_by_others": {
+        "en": "key file {path} is readable by others (mode {mode}); run: chmod 600 {path}",
+        "ja": "鍵ファイル {path} が他のユーザーから読めます（モード {mode}）。"
+              "chmod 600 {path} を実行してください"},
+    "eco_protocol.keyfile.damaged": {"en": "key file {path} is damaged: {error}",
+                                     "ja": "鍵ファイル {path} が壊れています: {error}"},
     # --- the buyer's verdict (eco_protocol.verdict) ---
     "eco_protocol.verdict.invalid": {"en": "INVALID — {meaning} {ask}",
                                      "ja": "無効（INVALID）— {meaning}{ask}"},

@@ -125,3 +125,19 @@ def test_lang_flag_overrides_the_locale(tmp_path: Path, capsys: pytest.CaptureFi
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     assert main(["--config", conf, "revoke", "x" * 32, "--reason", "r", "--lang", "en"]) == 2
     assert_english(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_unusable_log_key_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    cli = Cli(tmp_path, capsys)
+    monkeypatch.setenv("LANG", locale)
+    key = cli.state / "log.key"
+    key.chmod(0o644)
+    err = _refused(cli, locale, cli.run("status"))
+    assert f"chmod 600 {key}" in err
+    key.write_text("this is not a key\n")
+    key.chmod(0o600)
+    err = _refused(cli, locale, cli.run("status"))
+    assert str(key) in err
