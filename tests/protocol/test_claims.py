@@ -5,6 +5,8 @@ either order. Real signed logs, the real replay and evidence check; no mocks.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,25 @@ def test_valid_claims_and_old_evidence_verify(tmp_path: Path) -> None:
 
 def _lines(evidence: Path) -> list[str]:
     return (evidence / "entries.jsonl").read_text("utf-8").splitlines()
+
+
+def test_eco_verify_evidence_accepts_claims_and_refuses_a_double_one(tmp_path: Path) -> None:
+    """The buyer's installed command, in its own process."""
+    log = two_hour_log()
+    pv2 = log.at[(1, "pv1", 2)]
+    log.issue("iss-a", HOUR1, [(pv2, 700)])
+    good = write_evidence_dir(tmp_path / "good", log.entries, log.signer)
+    ok = _eco_verify(good.path, good.log_vkey)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    log.issue("iss-b", HOUR1, [(pv2, 301)])
+    bad = write_evidence_dir(tmp_path / "bad", log.entries, log.signer)
+    refused = _eco_verify(bad.path, bad.log_vkey)
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "iss-a" in said and "iss-b" in said and "claimed twice" in said
+
+
+def _eco_verify(path: Path, vkey: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "eco_protocol.verify_cli", "evidence", str(path),
+                           "--log-key", vkey, "--lang", "en"], capture_output=True, text=True,
+                          timeout=120, check=False)
