@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.errors import NoteError
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import Msg, msg, os_reason
 from eco_protocol.note import parse_witness_key
 from eco_runtime.broker_url import LOOPBACK, BrokerURL, BrokerURLError, parse_broker_url
 
@@ -158,11 +158,13 @@ def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], where: s
          default: Any = None) -> Any:
     if key not in table:
         if default is None:
-            raise ConfigError(f"{where}: missing key '{key}'")
+            raise ConfigError(msg("aggregator.config.missing_key", where=where, key=key))
         return default
     v = table[key]
     if not isinstance(v, typ) or isinstance(v, bool) and typ is not bool:
-        raise ConfigError(f"{where}: '{key}' must be {typ}, got {v!r}")
+        names = " | ".join(t.__name__ for t in (typ if isinstance(typ, tuple) else (typ,)))
+        raise ConfigError(msg("aggregator.config.wrong_type", where=where, key=key, type=names,
+                              value=repr(v)))
     return v
 
 
@@ -178,9 +180,11 @@ def load_config(path: Path) -> Config:
         raw = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError as e:
         raise ConfigError(msg("aggregator.config.missing", path=path)) from e
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(msg("aggregator.config.not_toml", path=path, error=str(e))) from e
+    except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(msg("aggregator.config.unreadable", path=path,
-                              error=os_reason(e) if isinstance(e, OSError) else str(e))) from e
+                              error=os_reason(e))) from e
     w = str(path)
     _refuse_unknown(raw, w)
     log_t = _get(raw, "log", dict, w)
@@ -253,21 +257,21 @@ def _refuse_unknown(raw: dict[str, Any], where: str) -> None:
     for section, table in raw.items():
         known = KNOWN_KEYS.get(section)
         if known is None:
-            raise ConfigError(f"{where}: unknown section [{section}]"
-                              f"{_did_you_mean(section, KNOWN_KEYS)}; the sections are "
-                              + ", ".join(f"[{k}]" for k in KNOWN_KEYS))
+            raise ConfigError(msg("aggregator.config.unknown_section", where=where,
+                                  section=section, hint=_did_you_mean(section, KNOWN_KEYS),
+                                  sections=", ".join(f"[{k}]" for k in KNOWN_KEYS)))
         if not isinstance(table, dict):
-            raise ConfigError(f"{where}: [{section}] must be a table")
+            raise ConfigError(msg("aggregator.config.not_table", where=where, section=section))
         for key in table:
             if key not in known:
-                raise ConfigError(f"{where} [{section}]: unknown key '{key}'"
-                                  f"{_did_you_mean(key, known)}; remove it or see the README's "
-                                  "configuration reference")
+                raise ConfigError(msg("aggregator.config.unknown_key", where=where,
+                                      section=section, key=key,
+                                      hint=_did_you_mean(key, known)))
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def _did_you_mean(word: str, choices: Iterable[str]) -> Msg | str:
     close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return msg("aggregator.config.did_you_mean", word=close[0]) if close else ""
 
 
 def _share_group(name: str, where: str) -> str:

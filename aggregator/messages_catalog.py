@@ -31,6 +31,28 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "aggregator.config.unreadable": {
         "en": "config file {path}: {error}",
         "ja": "設定ファイル {path} を読めません: {error}"},
+    "aggregator.config.not_toml": {
+        "en": "config file {path}: not valid TOML ({error}); fix the line it names",
+        "ja": "設定ファイル {path} が TOML として正しくありません（{error}）。示された行を直して"
+              "ください"},
+    "aggregator.config.missing_key": {
+        "en": "{where}: missing key '{key}'",
+        "ja": "{where}: キー '{key}' がありません。追加してください"},
+    "aggregator.config.wrong_type": {
+        "en": "{where}: '{key}' must be {type}, got {value}",
+        "ja": "{where}: '{key}' は {type} で指定してください（指定値 {value}）"},
+    "aggregator.config.unknown_section": {
+        "en": "{where}: unknown section [{section}]{hint}; the sections are {sections}",
+        "ja": "{where}: 不明なセクション [{section}]{hint}。使えるセクションは {sections} です"},
+    "aggregator.config.not_table": {"en": "{where}: [{section}] must be a table",
+                                    "ja": "{where}: [{section}] はテーブルで指定してください"},
+    "aggregator.config.unknown_key": {
+        "en": "{where} [{section}]: unknown key '{key}'{hint}; remove it or see the README's "
+              "configuration reference",
+        "ja": "{where} [{section}]: 不明なキー '{key}'{hint}。削除するか、README の設定リファレンス"
+              "を確認してください"},
+    "aggregator.config.did_you_mean": {"en": " (did you mean '{word}'?)",
+                                       "ja": "（'{word}' のことですか？）"},
     # --- enrol ---
     "aggregator.enrol.enrolled_at_format": {
         "en": "--enrolled-at {text}: expected a JST day YYYY-MM-DD (its midnight) or a UTC "

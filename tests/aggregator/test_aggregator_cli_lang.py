@@ -141,3 +141,18 @@ def test_an_unusable_log_key_in_the_locales_language(
     key.chmod(0o600)
     err = _refused(cli, locale, cli.run("status"))
     assert str(key) in err
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_mistyped_config_key_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    cli = Cli(tmp_path, capsys)
+    monkeypatch.setenv("LANG", locale)
+    conf = Path(cli.conf)
+    conf.write_text(conf.read_text("utf-8") + "\n[witnes]\nvkeys = []\n", "utf-8")
+    err = _refused(cli, locale, cli.run("status"), rc=2)
+    assert "[witnes]" in err and "witnesses" in err
+    conf.write_text(conf.read_text("utf-8") + "\n[witnes\n", "utf-8")
+    err = _refused(cli, locale, cli.run("status"), rc=2)
+    assert "TOML" in err and str(conf) in err
