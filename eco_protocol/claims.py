@@ -236,8 +236,12 @@ class ClaimBook:
 
     rules: CreditRules = DEFAULT_RULES
     enrolments: dict[str, list[Enrolment]] = field(default_factory=dict)  # household → …
-    held: dict[int, _Held] = field(default_factory=dict)
-    spans: dict[tuple[str, datetime, datetime], list[int]] = field(default_factory=dict)
+    _held: dict[int, _Held] = field(default_factory=dict)
+    _spans: dict[tuple[str, datetime, datetime], list[int]] = field(default_factory=dict)
+    # readings not yet turned into _Held: a replay meets many readings and few claims, so it
+    # only keeps references per reading (speed: the replay's cost per reading stays a tuple)
+    _pending: list[tuple[int, str, str, int, Quantity, str, str, str]] = field(
+        default_factory=list)
     seals: list[tuple[int, BatchSeal]] = field(default_factory=list)
     claims: dict[str, tuple[int, Claim]] = field(default_factory=dict)  # claim_id → (entry, …)
     sealed: dict[str, int] = field(default_factory=dict)  # batch_id → its sealed claim's entry
@@ -253,17 +257,29 @@ class ClaimBook:
         """A logged reading; only creditable PV/export readings inside one hour are kept."""
         if not creditable or reading.quantity not in NETTED:
             return
-        self.hold(SpanReading(index, entry_sha256, reading.quantity, reading.start_dt,
-                              reading.end_dt, reading.energy_wh),
-                  enrolment.household, enrolment.programme)
+        self._pending.append((index, reading.start, reading.end, reading.energy_wh,
+                              reading.quantity, entry_sha256, enrolment.household,
+                              enrolment.programme))
+
+    @property
+    def held(self) -> dict[int, _Held]:
+        """Entry index → the creditable PV or export reading inside one hour it holds."""
+        self._settle()
+        return self._held
+
+    def _settle(self) -> None:
+        pending, self._pending = self._pending, []
+        for index, start, end, wh, quantity, sha, household, programme in pending:
+            self.hold(SpanReading(index, sha, quantity, parse_time(start, "start"),
+                                  parse_time(end, "end"), wh), household, programme)
 
     def hold(self, span: SpanReading, household: str, programme: str) -> None:
         """A creditable PV or export reading, already in the form the book keeps; one that
         does not fit inside one hour is left out."""
         if span.quantity not in NETTED or not within_one_hour(span.start, span.end):
             return
-        self.held[span.index] = _Held(span, household, programme)
-        self.spans.setdefault((household, span.start, span.end), []).append(span.index)
+        self._held[span.index] = _Held(span, household, programme)
+        self._spans.setdefault((household, span.start, span.end), []).append(span.index)
 
     def seal(self, index: int, seal: BatchSeal) -> None:
         self.seals.append((index, seal))
@@ -279,7 +295,7 @@ class ClaimBook:
         if h is None:
             return 0
         r = h.reading
-        span = [self.held[i].reading for i in self.spans[(h.household, r.start, r.end)]]
+        span = [self._held[i].reading for i in self._spans[(h.household, r.start, r.end)]]
         terms = household_terms(self.enrolments.get(h.household, []))
         return span_shares(span, terms, self.rules).get(reading_index, 0)
 
