@@ -329,8 +329,9 @@ def _probe_broute(args: argparse.Namespace) -> MeterConfig:
     try:
         return parse_config(doc).meters[0]
     except ConfigError as e:  # the table is the command line's: no "[[meters]] id='probe'"
-        _fatal(msg("agent.probe.error", error=e if e.message_code else
-                   str(e).replace("[[meters]] id=" + repr("probe") + " ", "")), 2)
+        _fatal(msg("agent.probe.error",
+                   error=render(e, args.lang).replace("[[meters]] id=" + repr("probe") + " ", "")),
+               2)
 
 
 def _probe_serial(args: argparse.Namespace) -> int:

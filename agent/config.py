@@ -155,8 +155,8 @@ def _parse_device(t: Mapping[str, Any], base: Path | None) -> DeviceConfig:
     interval = s.int_("interval_minutes", 30, 1, 1440)
     if 1440 % interval:
         divisors = [d for d in (1, 2, 5, 10, 15, 30, 60, 120, 240) if 1440 % d == 0]
-        raise ConfigError(f"[device] interval_minutes = {interval} does not divide a day "
-                          f"(1440 minutes): use one of {', '.join(map(str, divisors))}, …")
+        raise ConfigError.coded("agent.config.interval", interval=interval,
+                                divisors=", ".join(map(str, divisors)))
     poll = s.int_("poll_seconds", 60, 1, interval * 60)
     log_key = s.str_("log_key", None)
     if log_key is not None:
@@ -184,7 +184,7 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
     try:
         url = parse_broker_url(broker)
     except BrokerURLError as e:
-        raise ConfigError(f"[uplink] broker = {e}") from e
+        raise ConfigError.coded("agent.config.broker", error=str(e)) from e
     tls = s.bool_("tls", url.tls)
     if url.tls and not tls:
         raise ConfigError.coded("agent.config.tls_contradiction")
@@ -193,10 +193,9 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
     ca = s.str_("ca_file")
     cert, key = s.str_("cert_file"), s.str_("key_file")
     if (cert is None) != (key is None):
-        raise ConfigError("[uplink] cert_file and key_file go together (the device certificate "
-                          "from 'eco-aggregator ca client-cert' and its key)")
+        raise ConfigError.coded("agent.config.cert_and_key")
     if cert is not None and not tls:
-        raise ConfigError("[uplink] cert_file needs TLS: use mqtts://HOST:8883")
+        raise ConfigError.coded("agent.config.cert_needs_tls")
     return UplinkConfig(
         broker=broker,
         batch_max=s.int_("batch_max", MAX_READINGS_PER_MESSAGE, 1, MAX_READINGS_PER_MESSAGE),
@@ -215,12 +214,11 @@ def _parse_uplink(t: Mapping[str, Any], base: Path | None) -> UplinkConfig:
 def _clock_time(s: toml_section.Section, key: str) -> float:
     raw = s.req_str(key)
     if not _TIME_RE.match(raw):
-        raise ConfigError(f"[clock] {key} = {raw!r}: use an RFC 3339 UTC time like "
-                          "\"2026-06-21T00:00:00Z\"")
+        raise ConfigError.coded("agent.config.clock_time", key=key, value=repr(raw))
     try:
         return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError as e:
-        raise ConfigError(f"[clock] {key} = {raw!r} is not a valid date-time") from e
+        raise ConfigError.coded("agent.config.clock_invalid", key=key, value=repr(raw)) from e
 
 
 def _parse_clock(t: Mapping[str, Any], base: Path | None = None) -> ClockConfig:
@@ -230,21 +228,19 @@ def _parse_clock(t: Mapping[str, Any], base: Path | None = None) -> ClockConfig:
     try:
         mode = ClockMode(mode_raw)
     except ValueError as e:
-        raise ConfigError(f"[clock] mode = {mode_raw!r}: use \"system\" or \"accelerated\"") from e
+        raise ConfigError.coded("agent.config.clock_mode", value=repr(mode_raw)) from e
     timesync_raw = s.str_("timesync_dir")
     timesync = ClockConfig().timesync_dir if timesync_raw is None else _path(timesync_raw, base)
     if mode is ClockMode.SYSTEM:
         extra = sorted(set(t) - {"mode", "timesync_dir"})
         if extra:
-            raise ConfigError(f"[clock] {', '.join(extra)} only apply to mode = \"accelerated\": "
-                              "remove them or set the mode")
+            raise ConfigError.coded("agent.config.clock_extra", keys=extra)
         return ClockConfig(timesync_dir=timesync)
     missing = [k for k in ("origin_sim", "origin_wall", "speed") if k not in t]
     if missing:
-        raise ConfigError(f"[clock] mode = \"accelerated\" needs {', '.join(missing)}")
+        raise ConfigError.coded("agent.config.clock_missing", keys=missing)
     if ("boot_at" in t) != ("jump_after_s" in t):
-        raise ConfigError("[clock] boot_at and jump_after_s go together: the clock reads boot_at "
-                          "at origin_sim and is set jump_after_s clock seconds later")
+        raise ConfigError.coded("agent.config.clock_jump")
     return ClockConfig(
         mode=mode,
         origin_sim=_clock_time(s, "origin_sim"),
@@ -271,25 +267,26 @@ _SECTION_PARSERS: Final[Mapping[MeterProtocol, _SectionParser]] = {
 def _parse_meter(t: object, i: int, base: Path | None = None) -> MeterConfig:
     where = f"[[meters]] #{i + 1}"
     if not isinstance(t, Mapping):
-        raise ConfigError(f"{where} must be a table ([[meters]] header)")
+        raise ConfigError.coded("agent.config.meter_table", where=where)
     s = _section(t, where, set(ALL_KEYS))
     mid = s.req_str("id")
     if not _METER_ID_RE.match(mid):
-        raise ConfigError(f"{where} id = {mid!r}: use 1–32 letters, digits, '_', '.' or '-', "
-                          "starting with a letter or digit (e.g. \"pv1\")")
+        raise ConfigError.coded("agent.config.meter_id", where=where, value=repr(mid))
     s.name = f"[[meters]] id={mid!r}"
     q = s.req_str("quantity")
     try:
         quantity = Quantity(q)
     except ValueError as e:
         allowed = ", ".join(x.value for x in Quantity)
-        raise ConfigError(f"{s.name} quantity = {q!r}: use one of {allowed}") from e
+        raise ConfigError.coded("agent.config.meter_quantity", where=s.name, value=repr(q),
+                                allowed=allowed) from e
     p = s.str_("protocol", "sunspec-modbus") or ""
     try:
         protocol = MeterProtocol(p)
     except ValueError as e:
         allowed = ", ".join(x.value for x in MeterProtocol)
-        raise ConfigError(f"{s.name} protocol = {p!r}: this agent supports {allowed}") from e
+        raise ConfigError.coded("agent.config.meter_protocol", where=s.name, value=repr(p),
+                                allowed=allowed) from e
     return _SECTION_PARSERS[protocol](s, mid, quantity, protocol, base)
 
 

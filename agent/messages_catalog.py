@@ -240,6 +240,55 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "agent.config.duplicate_meter": {
         "en": "[[meters]] id '{meter}' is used twice: meter ids must be unique",
         "ja": "[[meters]] の id '{meter}' が二度使われています。計測器の id は重複できません"},
+    "agent.config.interval": {
+        "en": "[device] interval_minutes = {interval} does not divide a day (1440 minutes): use "
+              "one of {divisors}, …",
+        "ja": "[device] interval_minutes = {interval} は 1 日（1440 分）を割り切れません。"
+              "{divisors} などを指定してください"},
+    "agent.config.broker": {"en": "[uplink] broker = {error}",
+                            "ja": "[uplink] broker の誤り: {error}"},
+    "agent.config.cert_and_key": {
+        "en": "[uplink] cert_file and key_file go together (the device certificate from "
+              "'eco-aggregator ca client-cert' and its key)",
+        "ja": "[uplink] cert_file と key_file は両方指定してください（'eco-aggregator ca "
+              "client-cert' で作った機器の証明書とその鍵）"},
+    "agent.config.cert_needs_tls": {
+        "en": "[uplink] cert_file needs TLS: use mqtts://HOST:8883",
+        "ja": "[uplink] cert_file には TLS が必要です。mqtts://HOST:8883 を使ってください"},
+    "agent.config.clock_time": {
+        "en": "[clock] {key} = {value}: use an RFC 3339 UTC time like \"2026-06-21T00:00:00Z\"",
+        "ja": "[clock] {key} = {value}: \"2026-06-21T00:00:00Z\" のような RFC 3339 の UTC 時刻で"
+              "指定してください"},
+    "agent.config.clock_invalid": {"en": "[clock] {key} = {value} is not a valid date-time",
+                                   "ja": "[clock] {key} = {value} は正しい日時ではありません"},
+    "agent.config.clock_mode": {
+        "en": "[clock] mode = {value}: use \"system\" or \"accelerated\"",
+        "ja": "[clock] mode = {value}: \"system\" か \"accelerated\" を指定してください"},
+    "agent.config.clock_extra": {
+        "en": "[clock] {keys} only apply to mode = \"accelerated\": remove them or set the mode",
+        "ja": "[clock] {keys} は mode = \"accelerated\" のときだけ使えます。削除するか mode を"
+              "設定してください"},
+    "agent.config.clock_missing": {"en": "[clock] mode = \"accelerated\" needs {keys}",
+                                   "ja": "[clock] mode = \"accelerated\" には {keys} が必要です"},
+    "agent.config.clock_jump": {
+        "en": "[clock] boot_at and jump_after_s go together: the clock reads boot_at at "
+              "origin_sim and is set jump_after_s clock seconds later",
+        "ja": "[clock] boot_at と jump_after_s は両方指定してください（時計は origin_sim に "
+              "boot_at を示し、jump_after_s 秒後に合わせられます）"},
+    "agent.config.meter_table": {"en": "{where} must be a table ([[meters]] header)",
+                                 "ja": "{where} はテーブル（[[meters]] の見出し）で指定して"
+                                       "ください"},
+    "agent.config.meter_id": {
+        "en": "{where} id = {value}: use 1–32 letters, digits, '_', '.' or '-', starting with a "
+              "letter or digit (e.g. \"pv1\")",
+        "ja": "{where} id = {value}: 英字・数字・'_'・'.'・'-' の 1～32 文字で、英字か数字で"
+              "始めてください（例 \"pv1\"）"},
+    "agent.config.meter_quantity": {
+        "en": "{where} quantity = {value}: use one of {allowed}",
+        "ja": "{where} quantity = {value}: {allowed} のいずれかを指定してください"},
+    "agent.config.meter_protocol": {
+        "en": "{where} protocol = {value}: this agent supports {allowed}",
+        "ja": "{where} protocol = {value}: このエージェントが対応するのは {allowed} です"},
     "agent.config.cannot_read": {
         "en": "cannot read config file {path}: {reason}",
         "ja": "設定ファイル {path} を読めません（{reason}）"},

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from eco_protocol.messages import msg
+
 
 class TomlSectionError(ValueError):
     """The default error of :class:`Section` when the caller names none."""
@@ -33,49 +35,59 @@ class Section:
         allowed_set = set(allowed)
         unknown = sorted(set(data) - allowed_set)
         if unknown:
-            raise error(f"{name}: unknown key(s) {', '.join(unknown)}; "
-                        f"allowed: {', '.join(sorted(allowed_set))}")
+            raise error(msg("eco_runtime.section.unknown_keys", name=name, keys=unknown,
+                            allowed=sorted(allowed_set)))
 
     def _where(self, key: str) -> str:
         return f"{self.name} {key}"
+
+    # the messages are eco_runtime/messages_catalog.py's: an error type that is an
+    # eco_protocol.messages.Localized (the agent's ConfigError) keeps their code for --lang
 
     def str_(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
         v = self.data.get(key)
         if v is None:
             if required:
-                raise self.error(f"{self._where(key)} is missing: add {key} = \"…\"")
+                raise self.error(msg("eco_runtime.section.missing", where=self._where(key),
+                                     key=key))
             return default
         if not isinstance(v, str):
-            raise self.error(f"{self._where(key)} must be a string in quotes, got {v!r}")
+            raise self.error(msg("eco_runtime.section.not_string", where=self._where(key),
+                                 value=repr(v)))
         return v
 
     def req_str(self, key: str) -> str:
         v = self.str_(key, required=True)
         assert v is not None
         if not v.strip():
-            raise self.error(f"{self._where(key)} must not be empty")
+            raise self.error(msg("eco_runtime.section.empty", where=self._where(key)))
         return v
 
     def int_(self, key: str, default: int, lo: int, hi: int) -> int:
         v = self.data.get(key, default)
         if not isinstance(v, int) or isinstance(v, bool):
-            raise self.error(f"{self._where(key)} must be a whole number, got {v!r}")
+            raise self.error(msg("eco_runtime.section.not_int", where=self._where(key),
+                                 value=repr(v)))
         if not lo <= v <= hi:
-            raise self.error(f"{self._where(key)} = {v} is out of range: use {lo}–{hi}")
+            raise self.error(msg("eco_runtime.section.range", where=self._where(key), value=v,
+                                 lo=lo, hi=hi))
         return v
 
     def float_(self, key: str, default: float, lo: float, hi: float) -> float:
         v = self.data.get(key, default)
         if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
-            raise self.error(f"{self._where(key)} must be a number, got {v!r}")
+            raise self.error(msg("eco_runtime.section.not_number", where=self._where(key),
+                                 value=repr(v)))
         if not lo <= v <= hi:
-            raise self.error(f"{self._where(key)} = {v} is out of range: use {lo}–{hi}")
+            raise self.error(msg("eco_runtime.section.range", where=self._where(key), value=v,
+                                 lo=lo, hi=hi))
         return float(v)
 
     def bool_(self, key: str, default: bool) -> bool:
         v = self.data.get(key, default)
         if not isinstance(v, bool):
-            raise self.error(f"{self._where(key)} must be true or false, got {v!r}")
+            raise self.error(msg("eco_runtime.section.not_bool", where=self._where(key),
+                                 value=repr(v)))
         return v
 
 
@@ -84,7 +96,7 @@ def table(doc: Mapping[str, Any], key: str, *,
     """``doc[key]`` as a table (empty if absent)."""
     v = doc.get(key, {})
     if not isinstance(v, Mapping):
-        raise error(f"[{key}] must be a table ([{key}] header), got {type(v).__name__}")
+        raise error(msg("eco_runtime.section.not_table", key=key, type=type(v).__name__))
     return v
 
 

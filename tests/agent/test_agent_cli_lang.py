@@ -98,6 +98,17 @@ def test_config_and_key_errors_in_the_locales_language(
     code, _, err = _run(capsys, "status", str(conf))  # a fresh box: keygen first
     assert code == 2 and f"eco-agent keygen {conf}" in err
     _check(locale, err)
+    good = conf.read_text()
+    for broken, where in (("interval_minutes = 30", "interval_minutes = 7"),  # not a divisor
+                          ("poll_seconds = 60", "poll_seconds = 0"),  # out of range
+                          ("[device]\n", "[device]\nintervall = 30\n"),  # unknown key
+                          ('quantity = "pv_generation"', 'quantity = "sunshine"'),
+                          ("[device]\n", "[device\n")):  # not TOML
+        conf.write_text(good.replace(broken, where, 1))
+        code, _, err = _run(capsys, "status", str(conf))
+        assert code == 2 and str(conf) in err, err
+        _check(locale, err)
+    conf.write_text(good)
     code, _, err = _run(capsys, "init", str(conf))  # never overwrites
     assert code == 1
     _check(locale, err)

@@ -30,7 +30,7 @@ from eco_protocol.messages import (
 from eco_protocol.verdict import FAILURES, OTHER
 
 ROOT = Path(__file__).parents[2]
-PACKAGES = ("eco_protocol", "agent", "aggregator")
+PACKAGES = ("eco_protocol", "eco_runtime", "agent", "aggregator")
 # the functions whose first argument is a message code
 CODE_CALLS = frozenset({"text", "msg", "said", "coded", "Msg", "message_text", "_say", "_ok",
                         "say", "fatal", "_fatal"})

@@ -29,7 +29,7 @@ from tests.protocol.test_verify_verdict import signed
 __all__ = ["assert_english", "assert_japanese", "signed"]
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
-BARE_CODE = re.compile(r"\[(eco_protocol|agent|aggregator)\.[a-z_.]+\]")
+BARE_CODE = re.compile(r"\[(eco_protocol|eco_runtime|agent|aggregator)\.[a-z_.]+\]")
 
 
 @cache
@@ -37,7 +37,7 @@ def english_fragments() -> frozenset[str]:
     """Runs of words from the catalogs' English texts that their Japanese texts do not share:
     one of these in Japanese output is an untranslated message."""
     found: set[str] = set()
-    for package in ("eco_protocol", "agent", "aggregator"):
+    for package in ("eco_protocol", "eco_runtime", "agent", "aggregator"):
         catalog: Mapping[str, Mapping[str, str]] = \
             importlib.import_module(f"{package}.messages_catalog").CATALOG
         for texts in catalog.values():
