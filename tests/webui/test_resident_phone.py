@@ -3,24 +3,20 @@
 next reward, the daily chart and the QR code lie within the first two screens, the details come
 after them, and the chart's labels are at least 11 px on that screen.
 
-``ECO_UI_SCREENSHOTS=docs/screenshots`` also writes ``resident-phone.png`` there (the README's
-picture), as ``test_webui_browser`` does for the other pages.
+The README's pictures come from the persona walks (test_walk_counter, :mod:`walk`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from resident_days import spend, sunny_days
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from webui_kit import UiWorld, issue_code, make_world, require_chromium
+from walk import chromium, set_screen
+from webui_kit import UiWorld, issue_code, make_world
 
 from aggregator.webui.app import UiConfig
 from aggregator.webui.server import UiServer
@@ -33,17 +29,8 @@ WIDTH, HEIGHT = 390, 844
 
 @pytest.fixture
 def phone() -> Iterator[WebDriver]:
-    browser, driver = require_chromium()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              f"--window-size={WIDTH},{HEIGHT}", "--hide-scrollbars"):
-        opts.add_argument(a)
-    d = webdriver.Chrome(service=Service(driver), options=opts)
-    d.implicitly_wait(5)
-    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                      {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1,
-                       "mobile": True})
+    d = chromium()
+    set_screen(d, WIDTH, HEIGHT, mobile=True)
     try:
         yield d
     finally:
@@ -111,12 +98,5 @@ def test_the_resident_page_fits_a_phone(resident_url: tuple[UiWorld, str], phone
     qr = d.find_element(By.CSS_SELECTOR, "#qr svg").rect
     assert qr["width"] >= 180 and qr["x"] >= 0 and qr["x"] + qr["width"] <= WIDTH
 
-    shot = tmp_path / ("resident-phone.png" if lang == "ja" else f"resident-phone-{lang}.png")
-    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                      {"width": WIDTH, "height": min(page_height, 2 * HEIGHT),
-                       "deviceScaleFactor": 1, "mobile": True})
-    d.save_screenshot(str(shot))
-    publish = os.environ.get("ECO_UI_SCREENSHOTS")
-    if publish and lang == "ja":  # the README shows the Japanese page
-        Path(publish).mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, Path(publish) / shot.name)
+    set_screen(d, WIDTH, min(page_height, 2 * HEIGHT), mobile=True)
+    d.save_screenshot(str(tmp_path / f"resident-phone-{lang}.png"))  # kept with the test

@@ -7,8 +7,8 @@ with its code and a shop opens its QR code. The device publishes the last day's 
 began before it was enrolled: they are logged but earn nothing (``before_joining``), and every
 page says so — the operator's household page counts them by rule, the balance stays 0 and the
 shop cannot redeem. (Crediting and redemption with creditable readings: test_webui_http.)
-A screenshot of every page is taken (set ``ECO_UI_SCREENSHOTS=docs/screenshots`` to refresh the
-README's pictures).
+A screenshot of every page is taken into the test's tmp dir (the README's pictures come from the
+persona walks, test_walk_office and test_walk_counter).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import math
 import os
 import queue
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -115,14 +114,13 @@ def chrome(tmp_path: Path) -> Iterator[WebDriver]:
 
 
 class Shots:
-    """Screenshots of whole pages (up to 2000 px tall), kept under the test's tmp dir and,
-    with ``ECO_UI_SCREENSHOTS=DIR``, copied to DIR."""
+    """Screenshots of whole pages (up to 2000 px tall), kept under the test's tmp dir (the
+    README's pictures come from the persona walks: test_walk_office, test_walk_counter)."""
 
     def __init__(self, driver: WebDriver, tmp: Path) -> None:
         self.driver = driver
         self.dir = tmp / "screenshots"
         self.dir.mkdir()
-        self.publish = os.environ.get("ECO_UI_SCREENSHOTS")
 
     def take(self, name: str, height: int | None = None) -> None:
         h = height or min(2000, int(self.driver.execute_script(
@@ -131,9 +129,6 @@ class Shots:
         path = self.dir / f"{name}.png"
         self.driver.save_screenshot(str(path))
         self.driver.set_window_size(1200, 900)
-        if self.publish:
-            Path(self.publish).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(self.publish) / path.name)
 
 
 def _set(driver: WebDriver, element_id: str, value: str) -> None:

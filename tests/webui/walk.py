@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from aggregator.webui.qr import qr_matrix
 
 # name: (width, height, a phone?)
 SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
-SHOT_MAX_HEIGHT = 1800  # a screenshot shows the page's top part, so the PNGs stay small
+SHOT_MAX_HEIGHT = 1400  # a screenshot shows the page's top part, so the PNGs stay small
 MIN_LABEL_PX = 10  # a chart's smallest label on the screen, in CSS px: readable at arm's length
 
 
@@ -188,7 +187,9 @@ RUN_RE = re.compile(r"M(\d+),(\d+)h(\d+)v1h-\d+z")
 def qr_modules(svg: str) -> list[list[bool]]:
     """The module matrix an SVG of :func:`aggregator.webui.qr.qr_svg` draws (its path is one
     run of dark modules per ``M x,y h w v1 h-w z``), as a scanner sees the squares."""
-    n = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))  # type: ignore[union-attr]
+    box = re.search(r'viewBox="0 0 (\d+) \1"', svg)
+    assert box is not None, "not a QR code of qr_svg"
+    n = int(box.group(1))
     matrix = [[False] * n for _ in range(n)]
     for x, y, w in ((int(a), int(b), int(c)) for a, b, c in RUN_RE.findall(svg)):
         for i in range(x, x + w):
@@ -202,11 +203,5 @@ def shows_qr_of(svg: str, text: str) -> bool:
     return qr_modules(svg) == qr_matrix(text)
 
 
-def walkers(driver: WebDriver, base: str, shots: Path, english: list[str]) -> Iterator[Walker]:
-    """One walker per screen size, the desktop first."""
-    for size in SIZES:
-        yield Walker(driver, base, size, shots, english)
-
-
-__all__ = ["SIZES", "Walker", "chromium", "qr_modules", "set_screen", "shows_qr_of",
-           "walkers"]
+__all__ = ["MIN_LABEL_PX", "SIZES", "Walker", "chromium", "qr_modules", "set_screen",
+           "shows_qr_of"]
