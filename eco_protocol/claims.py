@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from .certificates import (
+    HOUR,
     NETTED,
     ProvenHour,
     SpanReading,
@@ -40,7 +41,7 @@ from .certificates import (
 )
 from .coverage import LedgerReading
 from .creditability import DEFAULT_RULES, CreditRules
-from .encoding import hex_field, parse_time
+from .encoding import format_time, hex_field, parse_time
 from .errors import MalformedRecord
 from .fields import Signed, exact_keys, int_field, json_object, sig_field, str_field, time_field
 from .methodology import household_terms
@@ -429,6 +430,31 @@ class ClaimBook:
             self.cancelled.append((index, claim))
 
 
+def bundle_problems(bundle: Mapping[str, Any], claim: Claim) -> list[str]:
+    """How a certificate bundle's JSON (:meth:`certificates.CertificateBundle.to_dict`)
+    departs from the issued claim it says it comes from; empty when it agrees. The part of a
+    buyer's offline check that needs only the two (the claim's place in the log and its
+    replay are checked by the replay)."""
+    if claim.action != ISSUED or claim.bundle is None or claim.hour_dt is None:
+        return [f"claim {claim.claim_id} is not an issued claim"]
+    start = claim.hour_dt
+    want = {"issuance_id": claim.claim_id,
+            "certificate_bundle_id_range_start": claim.bundle.first,
+            "certificate_bundle_id_range_end": claim.bundle.last,
+            "bundle_quantity": claim.face_value_wh, "face_value": 1, "face_value_unit": "Wh",
+            "production_starting_interval": format_time(start),
+            "production_ending_interval": format_time(start + HOUR),
+            "dissemination_level": "self_consumed"}
+    out = [f"{k}: the bundle says {bundle.get(k)!r}, its claim gives {v!r}"
+           for k, v in want.items() if bundle.get(k) != v]
+    link = bundle.get("hash")
+    readings = link.get("readings") if isinstance(link, Mapping) else None
+    if readings != [p.to_dict() for p in claim.parts]:
+        out.append("hash.readings: the bundle does not name exactly the readings and Wh its "
+                   "claim takes")
+    return out
+
+
 def issued_by_reading(claims: Iterable[tuple[int, Claim]], before: int) -> dict[int, int]:
     """Wh issued as certificates from each reading (entry index → Wh) by the claims logged
     before entry ``before`` (``claims``: (entry index, claim) pairs): what a batch sealed at
@@ -456,5 +482,6 @@ def net_of_issued(covered: Sequence[LedgerReading],
 
 
 __all__ = ["ACTIONS", "CANCELLED", "CLAIM_TYPE", "ISSUED", "SEALED", "TRANSFERRED",
-           "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim", "issued_by_reading",
+           "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim", "bundle_problems",
+           "issued_by_reading",
            "net_of_issued"]

@@ -22,7 +22,7 @@ from aggregator.ledger import Ledger
 from aggregator.programme import example_programme, load_programme
 from aggregator.store import SqliteStore
 from eco_protocol.certificates import IssuerConfig
-from eco_protocol.claims import CLAIM_TYPE
+from eco_protocol.claims import CLAIM_TYPE, bundle_problems
 from eco_protocol.note import NoteSigner
 from eco_protocol.report import verify_report
 from tests.aggregator.conftest import T0
@@ -118,3 +118,18 @@ def test_issuing_first_then_sealing_credits_only_the_rest(world: dict[str, Any])
     first = json.loads(path.read_text())["bundles"][0]
     assert first["certificate_bundle_id_range_start"] == 1
     assert first["hash"]["readings"] and first["issuing_body"] == "Example City"
+
+
+def test_each_written_bundle_agrees_with_its_claim_and_a_tampered_one_does_not(
+        world: dict[str, Any]) -> None:
+    ledger, programme = world["ledger"], world["programme"]
+    done = issue_certificates(ledger, programme, period_from_dates(DAY2), ISSUER, ["hh-1"])
+    written = json.loads(write_bundles(done.bundles, world["tmp"] / "gc").read_text())["bundles"]
+    claims = {c.claim_id: c for _, c in scan(ledger.store).claims}
+    for bundle in written:
+        assert bundle_problems(bundle, claims[bundle["issuance_id"]]) == []
+    forged = {**written[0], "bundle_quantity": written[0]["bundle_quantity"] + 1}
+    assert [p.split(":")[0] for p in bundle_problems(forged, claims[forged["issuance_id"]])] \
+        == ["bundle_quantity"]
+    moved = {**written[0], "production_starting_interval": "2026-11-23T20:00:00Z"}
+    assert bundle_problems(moved, claims[moved["issuance_id"]])
