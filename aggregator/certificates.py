@@ -101,7 +101,7 @@ def issue_certificates(ledger: Ledger, programme: Programme, period: Period,
     each."""
     with ledger.store.transaction():
         view = scan(ledger.store, rules=programme.rules)
-        book = claim_book(view, ledger.store)
+        book = claim_book(view, ledger.store, period)
         plan = plan_issuance(view, book, programme.id, period, issuer, households)
         if not plan.claims:
             raise Rejected(f"no certificate to issue for {period.start}..{period.end}: no hour "

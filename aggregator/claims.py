@@ -15,7 +15,7 @@ from eco_protocol.certificates import NETTED, SpanReading, within_one_hour
 from eco_protocol.claims import SEALED, Claim, ClaimBook, issued_by_reading, net_of_issued
 from eco_protocol.coverage import LedgerReading
 from eco_protocol.encoding import format_time
-from eco_protocol.programme_records import BatchSeal
+from eco_protocol.programme_records import BatchSeal, Period
 from eco_protocol.records import Enrolment
 from eco_protocol.signing import entry_hash, sign_record
 
@@ -52,13 +52,21 @@ def _held(reading: LedgerReading) -> bool:
         within_one_hour(reading.start, reading.end)
 
 
-def claim_book(view: LedgerView, store: LedgerStore) -> ClaimBook:
+def claim_book(view: LedgerView, store: LedgerStore, period: Period | None = None) -> ClaimBook:
     """The claim book of the log ``view`` was read from, fed in log order as the replay feeds
-    it, so a claim the aggregator plans is checked exactly as the verifier will check it. Only
-    the readings the book keeps are read again from the store (for their entry hash)."""
+    it, so a claim the aggregator plans is checked exactly as the verifier will check it.
+
+    Only the readings that matter are held (each is read again from the store for its entry
+    hash): those inside ``period`` (what an issuance may claim) and every reading on a span an
+    existing claim draws on (what its share is computed from). Every claim, seal and enrolment
+    is fed, so each claim is judged exactly as with the whole log held."""
+    named = {p.index for _, c in view.claims for p in c.parts}
+    spans = {(r.household, r.start, r.end) for r in view.readings if r.index in named}
     book = ClaimBook(view.rules)
     events: list[tuple[int, object]] = [(i, e) for i, e in view.enrolments.values()]
-    events += [(r.index, r) for r in view.readings if _held(r)]
+    events += [(r.index, r) for r in view.readings if _held(r) and (
+        (r.household, r.start, r.end) in spans
+        or (period is not None and period.contains(r.start, r.end)))]
     events += [(i, s) for i, s in view.seals]
     events += [(i, c) for i, c in view.claims]
     programme_of = {d: e.programme for d, (_, e) in view.enrolments.items()}
