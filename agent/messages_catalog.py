@@ -289,6 +289,53 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "agent.config.meter_protocol": {
         "en": "{where} protocol = {value}: this agent supports {allowed}",
         "ja": "{where} protocol = {value}: このエージェントが対応するのは {allowed} です"},
+    "agent.config.broute_id": {
+        "en": "{where} broute_id must be the 32-character B-route ID from your power company "
+              "(got {n} characters)",
+        "ja": "{where} broute_id には電力会社から通知された 32 文字の B ルート ID を指定して"
+              "ください（{n} 文字でした）"},
+    "agent.config.broute_password_one": {
+        "en": "{where}: set exactly one of broute_password and broute_password_file (a file "
+              "only the agent can read is better)",
+        "ja": "{where}: broute_password と broute_password_file のどちらか一方だけを指定して"
+              "ください（エージェントだけが読めるファイルの方が安全です）"},
+    "agent.config.broute_password": {
+        "en": "{where} broute_password must be 1–32 printable ASCII characters without spaces "
+              "(got {n} characters)",
+        "ja": "{where} broute_password は空白を含まない 1～32 文字の ASCII 文字で指定してください"
+              "（{n} 文字でした）"},
+    "agent.config.broute_family": {
+        "en": "{where} family = {value}: use one of {allowed} (auto detects it)",
+        "ja": "{where} family = {value}: {allowed} のいずれかを指定してください（auto は"
+              "自動判別）"},
+    "agent.config.echonet_object": {
+        "en": "{where} echonet_object = {value}: use one of {allowed}",
+        "ja": "{where} echonet_object = {value}: {allowed} のいずれかを指定してください"},
+    "agent.config.echonet_quantity": {
+        "en": "{where} quantity = {value} cannot be read from echonet_object = {obj}: use "
+              "{allowed}",
+        "ja": "{where} quantity = {value} は echonet_object = {obj} からは読めません。{allowed} "
+              "を指定してください"},
+    "agent.config.broute_cached": {
+        "en": "{where}: wisun_channel, pan_id and meter_mac are a cached scan result; give all "
+              "three or none",
+        "ja": "{where}: wisun_channel、pan_id、meter_mac はスキャン結果の控えです。三つとも指定"
+              "するか、どれも指定しないでください"},
+    "agent.config.meter_mac": {
+        "en": "{where} meter_mac = {value}: use the 16 hex digits of the EPANDESC Addr line",
+        "ja": "{where} meter_mac = {value}: EPANDESC の Addr 行の 16 桁の 16 進数を指定して"
+              "ください"},
+    "agent.config.mqtt_broker": {"en": "{where} {key} = {error}",
+                                 "ja": "{where} {key} の誤り: {error}"},
+    "agent.config.mqtt_field": {
+        "en": "{where} field = {value}: use one of {allowed}",
+        "ja": "{where} field = {value}: {allowed} のいずれかを指定してください"},
+    "agent.config.mqtt_topic": {"en": "{where} topic = {value}: {error}",
+                                "ja": "{where} topic = {value} の誤り: {error}"},
+    "agent.config.key_not_for_protocol": {
+        "en": "{where} {key} does not apply to protocol = \"{protocol}\" ({why}): remove it",
+        "ja": "{where} {key} は protocol = \"{protocol}\" には使えません（{why}）。削除して"
+              "ください"},
     "agent.config.cannot_read": {
         "en": "cannot read config file {path}: {reason}",
         "ja": "設定ファイル {path} を読めません（{reason}）"},

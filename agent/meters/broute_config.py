@@ -42,39 +42,34 @@ def parse_section(s: Section, mid: str, quantity: Quantity, protocol: MeterProto
                  protocol, "a Wi-SUN dongle on a serial port")
     rbid = s.req_str("broute_id").strip()
     if len(rbid) != 32 or not rbid.isascii() or not rbid.isalnum():
-        raise ConfigError(f"{s.name} broute_id must be the 32-character B-route ID from your "
-                          f"power company (got {len(rbid)} characters)")
+        raise ConfigError.coded("agent.config.broute_id", where=s.name, n=len(rbid))
     password, pw_file = s.str_("broute_password"), s.str_("broute_password_file")
     if (password is None) == (pw_file is None):
-        raise ConfigError(f"{s.name}: set exactly one of broute_password and "
-                          "broute_password_file (a file only the agent can read is better)")
+        raise ConfigError.coded("agent.config.broute_password_one", where=s.name)
     if password is not None and (not 1 <= len(password) <= 32 or not password.isascii()
                                  or not password.isprintable() or " " in password):
-        raise ConfigError(f"{s.name} broute_password must be 1–32 printable ASCII characters "
-                          f"without spaces (got {len(password)} characters)")
+        raise ConfigError.coded("agent.config.broute_password", where=s.name, n=len(password))
     if pw_file is not None and not pw_file.strip():
-        raise ConfigError(f"{s.name} broute_password_file must not be empty")
+        raise ConfigError.coded("eco_runtime.section.empty", where=f"{s.name} broute_password_file")
     family = s.str_("family", "auto") or ""
     if family not in BROUTE_FAMILIES:
-        raise ConfigError(f"{s.name} family = {family!r}: use one of "
-                          f"{', '.join(BROUTE_FAMILIES)} (auto detects it)")
+        raise ConfigError.coded("agent.config.broute_family", where=s.name, value=repr(family),
+                                allowed=", ".join(BROUTE_FAMILIES))
     obj = s.str_("echonet_object", "smart_meter") or ""
     if obj not in ECHONET_OBJECTS:
-        raise ConfigError(f"{s.name} echonet_object = {obj!r}: use one of "
-                          f"{', '.join(ECHONET_OBJECTS)}")
+        raise ConfigError.coded("agent.config.echonet_object", where=s.name, value=repr(obj),
+                                allowed=", ".join(ECHONET_OBJECTS))
     if quantity not in ECHONET_OBJECTS[obj]:
         allowed = ", ".join(q.value for q in ECHONET_OBJECTS[obj])
-        raise ConfigError(f"{s.name} quantity = {quantity.value!r} cannot be read from "
-                          f"echonet_object = {obj!r}: use {allowed}")
+        raise ConfigError.coded("agent.config.echonet_quantity", where=s.name,
+                                value=repr(quantity.value), obj=repr(obj), allowed=allowed)
     cached = [k for k in ("wisun_channel", "pan_id", "meter_mac") if k in s.data]
     if cached and len(cached) != 3:
-        raise ConfigError(f"{s.name}: wisun_channel, pan_id and meter_mac are a cached scan "
-                          "result; give all three or none")
+        raise ConfigError.coded("agent.config.broute_cached", where=s.name)
     mac = s.str_("meter_mac")
     if mac is not None and (len(mac) != 16 or any(c not in "0123456789abcdefABCDEF"
                                                    for c in mac)):
-        raise ConfigError(f"{s.name} meter_mac = {mac!r}: use the 16 hex digits of the "
-                          "EPANDESC Addr line")
+        raise ConfigError.coded("agent.config.meter_mac", where=s.name, value=repr(mac))
     broute = BRouteConfig(
         broute_id=rbid,
         broute_password=password,

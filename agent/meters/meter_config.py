@@ -106,5 +106,5 @@ def refuse_keys(s: Section, keys: tuple[str, ...], protocol: MeterProtocol, why:
     """A ConfigError for the first of ``keys`` the entry sets: it belongs to another kind."""
     for key in keys:
         if key in s.data:
-            raise ConfigError(f"{s.name} {key} does not apply to protocol = \"{protocol}\" "
-                              f"({why}): remove it")
+            raise ConfigError.coded("agent.config.key_not_for_protocol", where=s.name, key=key,
+                                    protocol=str(protocol), why=why)

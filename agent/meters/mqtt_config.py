@@ -38,7 +38,8 @@ def _broker_url(s: Section, key: str) -> str | None:
     try:
         parse_broker_url(url)
     except BrokerURLError as e:
-        raise ConfigError(f"{s.name} {key} = {e}") from e
+        raise ConfigError.coded("agent.config.mqtt_broker", where=s.name, key=key,
+                                error=str(e)) from e
     return url
 
 
@@ -61,7 +62,8 @@ def parse_section(s: Section, mid: str, quantity: Quantity, protocol: MeterProto
         allowed = TASMOTA_FIELDS if protocol is MeterProtocol.TASMOTA else tuple(SHELLY_FIELDS)
         field = s.str_("field")
         if field is not None and field not in allowed:
-            raise ConfigError(f"{s.name} field = {field!r}: use one of {', '.join(allowed)}")
+            raise ConfigError.coded("agent.config.mqtt_field", where=s.name, value=repr(field),
+                                    allowed=", ".join(allowed))
     mqtt = MqttSourceConfig(
         topic=topic,
         stale_after_s=s.float_("stale_after_s", DEFAULT_STALE_AFTER_S[protocol], 1.0, 604800.0),
@@ -74,5 +76,6 @@ def parse_section(s: Section, mid: str, quantity: Quantity, protocol: MeterProto
     try:
         mqtt.spec(protocol)
     except ValueError as e:
-        raise ConfigError(f"{s.name} topic = {topic!r}: {e}") from e
+        raise ConfigError.coded("agent.config.mqtt_topic", where=s.name, value=repr(topic),
+                                error=str(e)) from e
     return MeterConfig(id=mid, quantity=quantity, protocol=protocol, port="", mqtt=mqtt)

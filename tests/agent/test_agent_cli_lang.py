@@ -83,6 +83,11 @@ def test_probe_and_its_serial_errors_in_the_locales_language(
     code, _, err = _run(capsys, "probe", "--protocol", "tasmota")
     assert code == 2
     _check(locale, err)
+    code, _, err = _run(capsys, "probe", "--protocol", "echonet-broute", "--port", port,
+                        "--broute-id", "0123", "--broute-password", "pw",
+                        "--quantity", "grid_import")
+    assert code == 2 and "broute_id" in err and "[[meters]]" not in err
+    _check(locale, err)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
