@@ -133,9 +133,10 @@ def certify_batch(ledger: Ledger, programme: Programme, batch_id: str, first: st
     with ledger.store.transaction():
         view = scan(ledger.store)
         if not any(s.batch_id == batch_id for _, s in view.programme_seals(programme.id)):
-            raise Rejected(f"batch {batch_id} is not sealed in programme {programme.id}")
+            raise Rejected(msg("aggregator.batch.not_sealed", batch=batch_id,
+                               programme=programme.id))
         if any(c.batch_id == batch_id for _, c in view.certifications):
-            raise Rejected(f"batch {batch_id} already has its serial range recorded")
+            raise Rejected(msg("aggregator.batch.certified", batch=batch_id))
         rec = Certification(batch_id, programme.id, first, last,
                             format_time(datetime.now(UTC).replace(microsecond=0)))
         entry = canonical_bytes(sign_record(rec.to_dict(), ledger.signer.private_key))
@@ -161,12 +162,11 @@ def build_report(ledger: Ledger, programme: Programme, batch_id: str,
     seals = view.programme_seals(programme.id)
     found = [(i, s) for i, s in seals if s.batch_id == batch_id]
     if not found:
-        raise Rejected(f"batch {batch_id} is not sealed below checkpoint size {cp.size}")
+        raise Rejected(msg("aggregator.batch.not_sealed_below", batch=batch_id, size=cp.size))
     seal_index, seal = found[0]
     covered = covered_readings(view, programme.id, seal.period, seal_index, seal.methodology)
     if len(covered) != seal.covered_count or covered_digest(covered) != seal.covered_digest:
-        raise Rejected(f"the store's covered readings of {batch_id} differ from its seal; run "
-                       "'eco-aggregator ledger verify'")
+        raise Rejected(msg("aggregator.batch.store_differs", batch=batch_id))
     households = household_rows(net_covered(view, covered, seal_index), view.terms,
                                 programme.methodology, programme.rules, seal.methodology)
     positions = sample_positions(cp.root_hash, [r.household for r in covered])

@@ -112,6 +112,53 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "; its broker login, still present, was removed now",
         "ja": "。残っていたブローカーのログイン情報を今削除しました"},
     "aggregator.revoke.cannot": {"en": "cannot revoke: {error}", "ja": "失効できません: {error}"},
+    "aggregator.device.no_login": {
+        "en": "device {device} has no broker login in {file} (already suspended or revoked)",
+        "ja": "機器 {device} のブローカーのログイン情報が {file} にありません（すでに停止または"
+              "失効しています）"},
+    "aggregator.device.revoked_not_restored": {
+        "en": "device {device} was revoked at entry {index}; its suspended login was discarded, "
+              "not restored",
+        "ja": "機器 {device} はログのエントリ {index} で失効しています。停止中のログイン情報は"
+              "復元せず破棄しました"},
+    "aggregator.device.not_suspended": {
+        "en": "device {device} is not suspended (see the fleet page)",
+        "ja": "機器 {device} は停止されていません（機器の状況のページを確認してください）"},
+    "aggregator.ui.no_lockout": {
+        "en": "no failed logins are counted against {kind} {name}",
+        "ja": "{kind} {name} にはログイン失敗の記録がありません"},
+    "aggregator.ui.no_user": {"en": "no web UI user {name}",
+                              "ja": "Web 画面の利用者 {name} はいません"},
+    "aggregator.forget.nothing": {
+        "en": "no personal data is kept for household {household} (already erased, never "
+              "enrolled, or enrolled on another machine: run 'eco-aggregator forget' where its "
+              "reference was typed)",
+        "ja": "世帯 {household} の個人情報は保存されていません（消去済み、未登録、または別の"
+              "マシンで登録。参照名を入力したマシンで 'eco-aggregator forget' を実行して"
+              "ください）"},
+    # --- points ---
+    "aggregator.redeem.not_enrolled": {
+        "en": "household {household} is not enrolled in {programme}",
+        "ja": "世帯 {household} はプログラム {programme} に登録されていません"},
+    "aggregator.redeem.balance": {
+        "en": "{household} has {balance} points; {reward} needs {points}",
+        "ja": "{household} のポイントは {balance} です。{reward} には {points} ポイント必要です"},
+    "aggregator.redeem.no_reward": {
+        "en": "no reward {reward} in the catalogue (have: {have})",
+        "ja": "特典 {reward} はカタログにありません（あるもの: {have}）"},
+    # --- programme.toml ---
+    "aggregator.programme.missing": {
+        "en": "programme file {path} not found; 'eco-aggregator init' writes an example",
+        "ja": "プログラム設定 {path} がありません。'eco-aggregator init' が例を作成します"},
+    "aggregator.programme.not_toml": {
+        "en": "programme file {path}: not valid TOML ({error}); fix the line it names",
+        "ja": "プログラム設定 {path} が TOML として正しくありません（{error}）。示された行を"
+              "直してください"},
+    "aggregator.programme.unreadable": {"en": "programme file {path}: {error}",
+                                        "ja": "プログラム設定 {path} を読めません: {error}"},
+    "aggregator.programme.key": {
+        "en": "{where}: '{key}' is missing or not a {type}",
+        "ja": "{where}: '{key}' がないか、{type} ではありません"},
     # --- batches ---
     "aggregator.batch.period_format": {
         "en": "--period {text}: expected YYYY-MM-DD..YYYY-MM-DD (JST dates, end exclusive), "
@@ -138,4 +185,18 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "readings for this period arrived while the batch was being planned; preview "
               "again",
         "ja": "バッチの計画中にこの期間の計測値が届きました。もう一度プレビューしてください"},
+    "aggregator.batch.not_sealed": {
+        "en": "batch {batch} is not sealed in programme {programme}",
+        "ja": "バッチ {batch} はプログラム {programme} で封印されていません"},
+    "aggregator.batch.certified": {
+        "en": "batch {batch} already has its serial range recorded",
+        "ja": "バッチ {batch} のシリアル番号の範囲はすでに記録されています"},
+    "aggregator.batch.not_sealed_below": {
+        "en": "batch {batch} is not sealed below checkpoint size {size}",
+        "ja": "バッチ {batch} はチェックポイント（サイズ {size}）より前に封印されていません"},
+    "aggregator.batch.store_differs": {
+        "en": "the store's covered readings of {batch} differ from its seal; run "
+              "'eco-aggregator ledger verify'",
+        "ja": "バッチ {batch} の対象の計測値が封印と異なります。'eco-aggregator ledger verify' "
+              "を実行してください"},
 }

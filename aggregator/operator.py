@@ -345,7 +345,7 @@ def lift_lockout(cfg: Config, actor: Actor, throttle: LoginThrottle, kind: str,
     recorded) when there was nothing to lift."""
     with _audited(cfg, _Record("lift-lockout", actor, None, target=f"{kind} {name}")):
         if not throttle.lift(kind, name):
-            raise Rejected(f"no failed logins are counted against {kind} {name!r}")
+            raise Rejected(msg("aggregator.ui.no_lockout", kind=kind, name=repr(name)))
     return True
 
 
@@ -389,9 +389,7 @@ def forget(cfg: Config, actor: Actor, household_or_reference: str) -> Forgotten:
                   None if household == given else given), \
             personal.open_personal(cfg.state_dir) as people:
         if not people.erase(household):
-            raise Rejected(f"no personal data is kept for household {household} (already "
-                           "erased, never enrolled, or enrolled on another machine: run "
-                           "'eco-aggregator forget' where its reference was typed)")
+            raise Rejected(msg("aggregator.forget.nothing", household=household))
     return Forgotten(household)
 
 
@@ -487,7 +485,7 @@ def set_ui_account(cfg: Config, actor: Actor, users: UserStore, name: str, passw
 def remove_ui_account(cfg: Config, actor: Actor, users: UserStore, name: str) -> None:
     with _audited(cfg, _Record("ui-user-remove", actor, None, target=name[:64])):
         if not users.remove(name):
-            raise Rejected(f"no web UI user {name!r}")
+            raise Rejected(msg("aggregator.ui.no_user", name=repr(name)))
 
 
 # --- a flooding device's broker login, suspended by serve and restored by the operator ----------
@@ -505,8 +503,8 @@ def suspend_flooding_device(cfg: Config, device_id: str, dropped: int,
                                target=what)) as rec:
         at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         if not suspend_login(cfg.mqtt.broker_passwd_file, device_id, at, dropped, window_s):
-            raise Rejected(f"device {device_id} has no broker login in "
-                           f"{cfg.mqtt.broker_passwd_file} (already suspended or revoked)")
+            raise Rejected(msg("aggregator.device.no_login", device=device_id,
+                               file=str(cfg.mqtt.broker_passwd_file)))
         rec.broker_login = "suspended"
         rec.broker_reload = reload_broker(cfg.mqtt.broker_pid_file)
     return rec.broker_reload
@@ -523,10 +521,10 @@ def restore_device_login(cfg: Config, store: LedgerStore, actor: Actor,
         row = store.device(device_id)
         if row is not None and row.revoked_index is not None:
             discard_suspension(cfg.mqtt.broker_passwd_file, device_id)
-            raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; its "
-                           "suspended login was discarded, not restored")
+            raise Rejected(msg("aggregator.device.revoked_not_restored", device=device_id,
+                               index=row.revoked_index))
         if not restore_login(cfg.mqtt.broker_passwd_file, device_id):
-            raise Rejected(f"device {device_id} is not suspended (see the fleet page)")
+            raise Rejected(msg("aggregator.device.not_suspended", device=device_id))
         rec.broker_login = "restored"
         rec.broker_reload = reload_broker(cfg.mqtt.broker_pid_file)
     return {"device_id": device_id, "broker_login": "restored",

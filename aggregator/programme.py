@@ -18,6 +18,7 @@ from typing import Any
 
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.errors import MalformedRecord
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.methodology import GridFactor, Methodology
 
 from .errors import ConfigError, Rejected
@@ -144,8 +145,8 @@ class Programme:
         for r in self.rewards:
             if r.id == reward_id:
                 return r
-        raise Rejected(f"no reward {reward_id!r} in the catalogue (have: "
-                          f"{', '.join(r.id for r in self.rewards)})")
+        raise Rejected(msg("aggregator.redeem.no_reward", reward=repr(reward_id),
+                           have=", ".join(r.id for r in self.rewards)))
 
     def info(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "jcredit_project": self.jcredit_project,
@@ -155,7 +156,8 @@ class Programme:
 def _req(t: dict[str, Any], key: str, typ: type, where: str) -> Any:
     v = t.get(key)
     if not isinstance(v, typ) or isinstance(v, bool) and typ is not bool:
-        raise ConfigError(f"{where}: '{key}' is missing or not a {typ.__name__}")
+        raise ConfigError(msg("aggregator.programme.key", where=where, key=key,
+                              type=typ.__name__))
     return v
 
 
@@ -201,10 +203,12 @@ def load_programme(path: Path) -> Programme:
     try:
         doc = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError as e:
-        raise ConfigError(f"programme file {path} not found; 'eco-aggregator init' writes an "
-                          "example") from e
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"programme file {path}: {e}") from e
+        raise ConfigError(msg("aggregator.programme.missing", path=path)) from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(msg("aggregator.programme.not_toml", path=path, error=str(e))) from e
+    except OSError as e:
+        raise ConfigError(msg("aggregator.programme.unreadable", path=path,
+                              error=os_reason(e))) from e
     w = str(path)
     p = _req(doc, "programme", dict, w)
     m = _req(doc, "methodology", dict, w)

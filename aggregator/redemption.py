@@ -12,6 +12,7 @@ from datetime import datetime
 
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
+from eco_protocol.messages import msg
 from eco_protocol.programme_records import Redemption
 from eco_protocol.signing import sign_record
 
@@ -37,11 +38,12 @@ def redeem(ledger: Ledger, programme: Programme, household: str, reward_id: str,
     with ledger.store.transaction():  # balance and append in one transaction: no double spend
         view = scan(ledger.store, rules=programme.rules)
         if household not in view.household_devices(programme.id):
-            raise Rejected(f"household {household} is not enrolled in {programme.id}")
+            raise Rejected(msg("aggregator.redeem.not_enrolled", household=household,
+                               programme=programme.id))
         st = points_statement(view, programme, household)
         if st.balance < reward.points:
-            raise Rejected(f"{household} has {st.balance} points; {reward.name} needs "
-                           f"{reward.points}")
+            raise Rejected(msg("aggregator.redeem.balance", household=household,
+                               balance=st.balance, reward=reward.name, points=reward.points))
         rec = Redemption(household, programme.id, reward.id, reward.points,
                          format_time(now.replace(microsecond=0)))
         (index,) = ledger.append([canonical_bytes(sign_record(rec.to_dict(),

@@ -156,3 +156,15 @@ def test_a_mistyped_config_key_in_the_locales_language(
     conf.write_text(conf.read_text("utf-8") + "\n[witnes\n", "utf-8")
     err = _refused(cli, locale, cli.run("status"), rc=2)
     assert "TOML" in err and str(conf) in err
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_redeem_refusals_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    cli = Cli(tmp_path, capsys)
+    monkeypatch.setenv("LANG", locale)
+    err = _refused(cli, locale, cli.run("redeem", "--household", "hh-0", "--reward", "nope"))
+    assert "'nope'" in err
+    err = _refused(cli, locale, cli.run("forget", "hh-00000000000000000000"))
+    assert "hh-00000000000000000000" in err
