@@ -359,6 +359,52 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "ない場合、黙って新しい識別情報を作らず、'eco-agent keygen --new-identity {conf}' "
               "で新しい鍵を作ってから、自治体に鍵の交換を依頼してください（'eco-aggregator rekey "
               "{device} --public-key NEW'）"},
+    # --- the log key pinned by the box (agent.runner) ---
+    "agent.logkey.changes_bad": {
+        "en": "the log key changes recorded in the state file do not verify: {error}; restore "
+              "[device] log_key to the key you trust and run with --accept-new-log-key",
+        "ja": "状態ファイルに記録されたログ鍵の変更を検証できません: {error}。[device] log_key を"
+              "信頼できる鍵に戻し、--accept-new-log-key を付けて実行してください"},
+    "agent.logkey.differs": {
+        "en": "[device] log_key ({name}) differs from the key pinned earlier ({old}). If the "
+              "municipality really changed its log key, run 'eco-agent run --accept-new-log-key "
+              "CONFIG' once.",
+        "ja": "[device] log_key（{name}）が以前に固定した鍵（{old}）と異なります。自治体が本当に"
+              "ログ鍵を変更した場合は、'eco-agent run --accept-new-log-key CONFIG' を一度実行して"
+              "ください。"},
+    # --- the box's durable state (agent.outbox, agent.state) ---
+    "agent.outbox.cannot_open": {
+        "en": "cannot open outbox {path}: {error}",
+        "ja": "送信待ちの保存先 {path} を開けません: {error}。state_dir のファイルシステムを確認"
+              "してください"},
+    "agent.outbox.other_device": {
+        "en": "outbox {path} belongs to device {owner}, but the key in the state directory is "
+              "device {device}: the device key was replaced. Restore the original device.key, "
+              "or move the outbox aside (keep it) and have the device re-enrolled.",
+        "ja": "送信待ちの保存先 {path} は機器 {owner} のものですが、状態ディレクトリの鍵は機器 "
+              "{device} です（機器の鍵が置き換えられました）。元の device.key を復元するか、"
+              "送信待ちの保存先を別の場所に移して（保管して）機器を登録し直してください。"},
+    "agent.outbox.sent_open": {
+        "en": "cannot open {path}: {reason}; check that the filesystem holding it is writable "
+              "and not full ('df -h {parent}')",
+        "ja": "{path} を開けません（{reason}）。そのファイルシステムが書き込み可能で満杯でないか"
+              "確認してください（'df -h {parent}'）"},
+    "agent.outbox.sent_write": {
+        "en": "cannot record the sent mark in {path}: {reason}; nothing new is sent until it "
+              "can be (the readings stay in the outbox)",
+        "ja": "{path} に送信済みの印を記録できません（{reason}）。記録できるまで新たには送信しま"
+              "せん（計測値は送信待ちの保存先に残ります）"},
+    "agent.state.cannot_write": {"en": "cannot write state file {path}: {error}",
+                                 "ja": "状態ファイル {path} に書き込めません: {error}"},
+    "agent.state.both_bad": {
+        "en": "state file {path} is {problem} and its backup {bak} is {bak_problem}. Stop the "
+              "agent, move both files aside and start again: meter identities are re-learnt, "
+              "the log key is re-pinned from the config, enrolment details must be entered "
+              "again.",
+        "ja": "状態ファイル {path} は {problem}、そのバックアップ {bak} は {bak_problem} です。"
+              "エージェントを止め、両方のファイルを別の場所に移してから起動し直してください"
+              "（計測器の識別情報は再取得され、ログ鍵は設定から固定し直され、登録の詳細は再入力が"
+              "必要です）。"},
     # --- serial ports (agent.diagnose) ---
     "agent.serial.permission": {
         "en": "permission denied on {port}: add the agent's user to the dialout group "

@@ -53,6 +53,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from eco_protocol.messages import msg
 from eco_protocol.records import GENESIS_PREV
 
 from .errors import AgentError, StateCorrupt
@@ -221,7 +222,7 @@ class Outbox:
                 db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                                      timeout=10.0)
         except sqlite3.Error as e:
-            raise AgentError(f"cannot open outbox {path}: {e}") from e
+            raise AgentError(msg("agent.outbox.cannot_open", path=path, error=str(e))) from e
         guard: sqlite3.Connection | None = None
         try:
             try:
@@ -285,11 +286,8 @@ class Outbox:
                         db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                         db.execute("INSERT OR IGNORE INTO chain VALUES (1, 1, ?)", (GENESIS_PREV,))
                 elif row[0] != self.device_id:
-                    raise StateCorrupt(
-                        f"outbox {self.path} belongs to device {row[0]}, but the key in the state "
-                        f"directory is device {self.device_id}: the device key was replaced. "
-                        "Restore the original device.key, or move the outbox aside (keep it) "
-                        "and have the device re-enrolled.")
+                    raise StateCorrupt(msg("agent.outbox.other_device", path=self.path,
+                                           owner=row[0], device=self.device_id))
                 chain = self._db.execute("SELECT next_seq, last_hash FROM chain").fetchone()
                 top = self._db.execute("SELECT MAX(seq) FROM readings").fetchone()[0]
             except sqlite3.DatabaseError as e:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from eco_protocol.keyfile import fsync_dir
+from eco_protocol.messages import msg, os_reason
 
 from .errors import AgentError
 
@@ -68,8 +69,8 @@ class SentMark:
                     fsync_dir(path.parent)
                 raw = os.pread(fd, 2 * SENT_SLOT, 0)
         except OSError as e:
-            raise AgentError(f"cannot open {path}: {e.strerror}; check that the filesystem "
-                             f"holding it is writable and not full ('df -h {path.parent}')") from e
+            raise AgentError(msg("agent.outbox.sent_open", path=path, reason=os_reason(e),
+                                 parent=path.parent)) from e
         marks = [parse_sent(raw[i * SENT_SLOT:(i + 1) * SENT_SLOT]) for i in range(2)]
         best = max(((m, i) for i, m in enumerate(marks) if m is not None),
                    key=lambda x: x[0][0], default=None)
@@ -89,9 +90,8 @@ class SentMark:
             os.pwrite(self._fd, sent_record(seq, sha), slot * SENT_SLOT)
             os.fsync(self._fd)
         except OSError as e:
-            raise AgentError(f"cannot record the sent mark in {self.path}: {e.strerror}; "
-                             "nothing new is sent until it can be (the readings stay in the "
-                             "outbox)") from e
+            raise AgentError(msg("agent.outbox.sent_write", path=self.path,
+                                 reason=os_reason(e))) from e
         self.seq, self.sha, self._slot = seq, sha, slot
 
     def close(self) -> None:

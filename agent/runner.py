@@ -42,6 +42,7 @@ from eco_protocol.errors import EnvironmentProblem, NoteError, ProtocolError
 from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import Ed25519PrivateKey, device_id_of, public_key_raw
 from eco_protocol.logkey import next_keys
+from eco_protocol.messages import msg
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 from eco_protocol.signing import sign_record
 from eco_runtime.sdnotify import sd_notify, watchdog_interval_s
@@ -168,7 +169,7 @@ def load_device_key(config: AgentConfig) -> Ed25519PrivateKey:
     try:
         return load_private_key(path)
     except EnvironmentProblem as e:
-        raise AgentError(str(e)) from e
+        raise AgentError(msg("agent.cli.message", message=e)) from e
 
 
 # -- the agent ---------------------------------------------------------------------------------
@@ -521,9 +522,7 @@ def _followed_key(configured: NoteVerifier, pinned: str | None,
     try:
         path = next_keys(configured, changes)
     except ProtocolError as e:
-        raise ConfigError(f"the log key changes recorded in the state file do not verify: {e}; "
-                          "restore [device] log_key to the key you trust and run with "
-                          "--accept-new-log-key") from e
+        raise ConfigError(msg("agent.logkey.changes_bad", error=e)) from e
     if path and path[-1].new.vkey == pinned:
         return path[-1].new
     return None
@@ -549,10 +548,7 @@ def build_agent(config: AgentConfig, *, accept_new_log_key: bool = False,
             except NoteError:
                 old = "an unreadable key"
             if not accept_new_log_key:
-                raise ConfigError(
-                    f"[device] log_key ({vkey.name}) differs from the key pinned earlier "
-                    f"({old}). If the municipality really changed its log key, run "
-                    "'eco-agent run --accept-new-log-key CONFIG' once.")
+                raise ConfigError(msg("agent.logkey.differs", name=vkey.name, old=old))
             log.warning("re-pinning the log key: %s replaces %s", vkey.name, old)
         if followed is None:
             state.pin_log_key(vkey.vkey, now)

@@ -33,6 +33,7 @@ from tinydb.storages import Storage
 
 from eco_protocol.errors import EnvironmentProblem
 from eco_protocol.keyfile import atomic_write
+from eco_protocol.messages import msg
 
 from .errors import AgentError, StateCorrupt
 from .meters.interface import MeterIdentity
@@ -100,11 +101,8 @@ class AtomicJSONStorage(Storage):
             if problem == "missing" and bak_problem == "missing":
                 return None
             if bak is None:
-                raise StateCorrupt(
-                    f"state file {self.path} is {problem} and its backup {self.bak} is "
-                    f"{bak_problem}. Stop the agent, move both files aside and start again: "
-                    "meter identities are re-learnt, the log key is re-pinned from the config, "
-                    "enrolment details must be entered again.")
+                raise StateCorrupt(msg("agent.state.both_bad", path=self.path, problem=problem,
+                                       bak=self.bak, bak_problem=bak_problem))
             data = bak
             self.recovered = (f"state file {self.path} was {problem}; recovered the previous "
                               f"version from {self.bak}")
@@ -121,7 +119,7 @@ class AtomicJSONStorage(Storage):
         try:
             atomic_write(self.path, text.encode("utf-8"), self.mode)
         except (OSError, EnvironmentProblem) as e:
-            raise AgentError(f"cannot write state file {self.path}: {e}") from e
+            raise AgentError(msg("agent.state.cannot_write", path=self.path, error=e)) from e
         self._text = text
 
     def read(self) -> Tables | None:
@@ -136,7 +134,7 @@ class AtomicJSONStorage(Storage):
                 atomic_write(self.bak, self._text.encode("utf-8"), self.mode)
             atomic_write(self.path, text.encode("utf-8"), self.mode)
         except (OSError, EnvironmentProblem) as e:
-            raise AgentError(f"cannot write state file {self.path}: {e}") from e
+            raise AgentError(msg("agent.state.cannot_write", path=self.path, error=e)) from e
         self._text = text
         self._data = copy.deepcopy(data)
 
