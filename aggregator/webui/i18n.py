@@ -7,9 +7,11 @@ never shown as is on a Japanese page (issue 17.1): creditability rules (``rule.*
 ``ruletext.*``), household flags (``zero.*``, ``flag.*``), rejection reasons (``reject.*``),
 methodology problems (``problem.*``), enrolment refusals (``enrol.err.*``, from
 :class:`aggregator.registry.EnrolRefused` and
-:func:`eco_protocol.methodology.terms_problem_codes`). Data (reward names via
-``Reward.label``, pseudonyms, programme.toml's texts) is shown as configured.
-tests/webui/test_webui_translated.py walks every page in Japanese and checks both languages.
+:func:`eco_protocol.methodology.terms_problem_codes`). Data is shown as configured:
+reward names via ``Reward.label``, programme.toml's other texts via ``Programme.text`` (their
+``*_ja`` keys), pseudonyms as they are; the broker's reload result via
+:func:`broker_reload_text`. tests/webui/test_webui_translated.py walks every page in Japanese
+and checks both languages; the browser walks (tests/webui/walk.py) check every page they open.
 """
 
 # Japanese sentences are kept whole on one line (wide characters count double for E501).

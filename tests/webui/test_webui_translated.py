@@ -5,7 +5,9 @@ Two halves. The walk: a world with readings, a household whose PV is not credita
 export readings are from an unknown meter, a quarantined device, a sealed batch with its report
 and a redemption; every GET page (and the error answers of the forms) as operator, shop and
 resident, in Japanese, checked for untranslated keys (text shaped like a catalogue key) and for
-the English the code writes (rule codes, flag texts, the CLI's validation sentences, UTC times).
+the English the code writes (rule codes, flag texts, the CLI's validation sentences, UTC times)
+and for programme.toml's English texts (each has a ``*_ja`` form); the checks are
+:mod:`untranslated`'s, shared with the browser walks.
 The static half: every key the templates and routes use exists in both languages, with the
 same placeholders, and the enrol form offers the agent's own meter protocols."""
 
@@ -25,7 +27,7 @@ from agent.meters.meter_config import MeterProtocol
 from aggregator.intake import Intake
 from aggregator.programme import load_programme
 from aggregator.webui.app import UiConfig, create_app
-from aggregator.webui.i18n import CATALOGUE, LANGUAGES
+from aggregator.webui.i18n import CATALOGUE, LANGUAGES, broker_reload_text, translator
 from aggregator.webui.operator_routes import METER_FIELDS, PROTOCOLS, TERMS_FIELDS
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.creditability import Rule
@@ -206,3 +208,30 @@ def test_the_enrol_form_offers_the_agents_meter_protocols() -> None:
 def test_the_programmes_rewards_have_japanese_names(world: UiWorld) -> None:
     rewards = load_programme(world.state / "programme.toml").rewards
     assert rewards and all(r.label("ja") != r.label("en") for r in rewards)
+
+
+def test_the_programmes_texts_have_japanese_forms(world: UiWorld) -> None:
+    """programme.toml's ``*_ja`` keys (the example's, as ``programme init`` writes it) give the
+    Japanese of the programme's texts; a text without one stays as written, in any language."""
+    path = world.state / "programme.toml"
+    p = load_programme(path)
+    for english in (p.name, p.operator, p.verification_body,
+                    p.methodology.gasoline_source, *(f.source for f in
+                                                     p.methodology.grid_factors)):
+        assert p.text(english, "en") == english
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", p.text(english, "ja")), english
+    path.write_text(path.read_text().replace('operator_ja = "デモ市 環境課"\n', ""))
+    bare = load_programme(path)
+    assert bare.text(bare.operator, "ja") == bare.operator == "Demo City, Environment Division"
+    assert programme_english(path) and bare.operator in programme_english(path)
+
+
+def test_the_brokers_reload_result_is_said_in_the_readers_language() -> None:
+    ja, en = translator("ja"), translator("en")
+    assert broker_reload_text(ja, "reloaded: SIGHUP sent to mosquitto pid 42") == \
+        CATALOGUE["broker.reloaded"][0].replace("{pid}", "42")
+    for refused in ("not signalled: run 'systemctl reload mosquitto' (or send the broker SIGHUP)"
+                    " so it loads the new password file",
+                    "not signalled: mosquitto pid 7 has exited"):
+        assert broker_reload_text(ja, refused) == CATALOGUE["broker.not_signalled"][0]
+        assert "systemctl reload mosquitto" in broker_reload_text(en, refused)

@@ -37,7 +37,7 @@ PHRASE_RE = re.compile(r"[A-Za-z][a-z]+(?:[ ,'-]+[a-z]+){3,}")
 # any language
 COMMAND_RE = re.compile(r"\b(?:eco-verify|eco-agent|eco-aggregator|systemctl)(?: +[\w./:-]+)*")
 # two English words in a row: prose, as opposed to an identifier ("EN-R-002", "n/a") or a formula
-PROSE_RE = re.compile(r"[A-Za-z]{2,}[ ,]+[a-z]{2,}")
+PROSE_RE = re.compile(r"[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}")
 
 
 def visible(page: str) -> str:

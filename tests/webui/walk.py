@@ -61,7 +61,6 @@ class Walker:
     size: str
     shots: Path
     english: list[str] = field(default_factory=list)
-    pages: list[str] = field(default_factory=list)  # every page checked, for the messages
 
     def __post_init__(self) -> None:
         self.driver.delete_all_cookies()
@@ -122,7 +121,6 @@ class Walker:
         d = self.driver
         source = d.page_source
         where = f"{d.current_url} at {self.size}"
-        self.pages.append(d.current_url)
         assert 'id="main-frame-error"' not in source, f"the browser shows an error: {where}"
         assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja", where
         found = problems(visible(source), self.english)
