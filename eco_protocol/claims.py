@@ -236,6 +236,10 @@ class ClaimBook:
     """Feed a log in index order; every claim is checked against what came before it."""
 
     rules: CreditRules = DEFAULT_RULES
+    # whether a claimed reading must be creditable under ``rules``: a replay that does not know
+    # the programme's rules (``eco-verify evidence``) still proves no Wh is claimed twice, but
+    # cannot judge creditability under rules it was not given
+    strict: bool = True
     enrolments: dict[str, list[Enrolment]] = field(default_factory=dict)  # household → …
     _held: dict[int, _Held] = field(default_factory=dict)
     _spans: dict[tuple[str, datetime, datetime], list[int]] = field(default_factory=dict)
@@ -256,7 +260,7 @@ class ClaimBook:
     def reading(self, index: int, entry_sha256: str, reading: Reading, enrolment: Enrolment,
                 creditable: bool) -> None:
         """A logged reading; only creditable PV/export readings inside one hour are kept."""
-        if not creditable or reading.quantity not in NETTED:
+        if (self.strict and not creditable) or reading.quantity not in NETTED:
             return
         self._pending.append((index, reading.start, reading.end, reading.energy_wh,
                               reading.quantity, entry_sha256, enrolment.household,
@@ -393,19 +397,25 @@ class ClaimBook:
         return h
 
     def _within_share(self, index: int, claim: Claim, p: ClaimPart) -> None:
-        share, before = self.share(p.index), self.taken.get(p.index, [])
+        """Σ Wh issued from the reading ≤ its share of the span's self-consumption; without
+        the programme's rules (not ``strict``), ≤ the energy the reading itself generated,
+        the bound that holds under any rules."""
+        if self.strict:
+            share, proves = self.share(p.index), "self-consumed"
+        else:
+            share, proves = self.held[p.index].reading.energy_wh, "generated"
+        before = self.taken.get(p.index, [])
         already = sum(wh for _, _, wh in before)
         if already + p.wh <= share:
             return
         if before:
             at, other, wh = before[-1]
             raise DoubleClaim(f"reading entry {p.index}: Wh claimed twice — it proves {share} "
-                              f"Wh self-consumed; claim {other} (entry {at}, issued) took {wh} "
+                              f"Wh {proves}; claim {other} (entry {at}, issued) took {wh} "
                               f"of them ({already} in all) and claim {claim.claim_id} (entry "
                               f"{index}, issued) takes {p.wh} more")
         raise MalformedRecord(f"claim {claim.claim_id}: takes {p.wh} Wh from reading entry "
-                              f"{p.index}, more than the {share} Wh self-consumed its span "
-                              "proves")
+                              f"{p.index}, more than the {share} Wh {proves} its span proves")
 
     def _moved(self, index: int, claim: Claim) -> None:
         assert claim.bundle is not None

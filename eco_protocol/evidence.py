@@ -95,7 +95,7 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
                     on_entry: EntryCallback | None = None,
                     workers: int | None = None,
                     log_history: Sequence[str] = (),
-                    rules: CreditRules = DEFAULT_RULES) -> EvidenceSummary:
+                    rules: CreditRules | None = None) -> EvidenceSummary:
     """Verify everything in an evidence directory; raise naming the first bad entry or field.
 
     ``on_entry(index, entry, record)`` sees each entry once it has replayed, so a caller that
@@ -112,7 +112,9 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
     never a source of trust.
 
     ``rules``: the programme's crediting rules under which each reading's creditability is
-    judged (a report carries its own; without one, the protocol's defaults)."""
+    judged (a report carries its own; without one, the protocol's defaults). Without them a
+    claim (``eco.claim/v1``) is still refused when it claims a Wh twice, but not for naming a
+    reading the defaults would exclude: the programme's own rules may credit it."""
     pinned = parse_verifier_key(log_vkey)
     history = [parse_verifier_key(v) for v in log_history if v.strip()]
     genesis = history[0] if history else pinned
@@ -123,7 +125,8 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
         workers = default_workers() if cp.size >= PARALLEL_FROM else 0
     pool = SignaturePool(workers) if workers > 0 else None
     try:
-        summary = _replay_lines(cp, genesis, signed, entry_lines, on_entry, pool, rules)
+        summary = _replay_lines(cp, genesis, signed, entry_lines, on_entry, pool,
+                                rules or DEFAULT_RULES, rules is not None)
     finally:
         if pool is not None:
             pool.close()
@@ -150,9 +153,10 @@ def _first_bad_signature(pool: SignaturePool | None) -> EntryProblem | None:
 
 def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
                   entry_lines: Iterable[str], on_entry: EntryCallback | None,
-                  pool: SignaturePool | None, rules: CreditRules) -> EvidenceSummary:
+                  pool: SignaturePool | None, rules: CreditRules,
+                  claims_strict: bool) -> EvidenceSummary:
     replay = LedgerReplay(log.public_key, deferred=None if pool is None else pool.submit,
-                          rules=rules)
+                          rules=rules, claims_strict=claims_strict)
     tree = StreamingRoot()
     per_device: dict[str, int] = {}
     try:

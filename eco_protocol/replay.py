@@ -84,12 +84,15 @@ class LedgerReplay:
     # entry index → why that reading is not creditable (only the excluded ones are kept)
     exclusions: dict[int, Exclusion] = field(default_factory=dict)
     last_type: str = ""  # the ``type`` of the entry :meth:`add` accepted last
-    # every use of a reading's energy (eco.claim/v1), checked so that no Wh is claimed twice
+    # every use of a reading's energy (eco.claim/v1), checked so that no Wh is claimed twice;
+    # claims_strict: a claimed reading must also be creditable under ``rules`` (False when the
+    # caller does not know the programme's rules)
+    claims_strict: bool = True
     claims: ClaimBook = field(init=False)
 
     def __post_init__(self) -> None:
         self.credit = CreditTracker(self.rules)
-        self.claims = ClaimBook(self.rules)
+        self.claims = ClaimBook(self.rules, self.claims_strict)
 
     def chain(self, genesis: NoteVerifier) -> LogKeyChain:
         """The log's keys so far, given the verifier of the key this replay started with."""

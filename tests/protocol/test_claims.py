@@ -14,6 +14,7 @@ import pytest
 from eco_protocol.certificates import HOUR
 from eco_protocol.claims import BundleRange, Claim, DoubleClaim, net_of_issued
 from eco_protocol.coverage import LedgerReading
+from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.errors import MalformedRecord
 from eco_protocol.evidence import verify_evidence
 from eco_protocol.merkle import leaf_hash
@@ -182,14 +183,16 @@ def _lines(evidence: Path) -> list[str]:
 
 
 def test_eco_verify_evidence_accepts_claims_and_refuses_a_double_one(tmp_path: Path) -> None:
-    """The buyer's installed command, in its own process."""
+    """The buyer's installed command, in its own process. An evidence directory carries no
+    programme rules, so it holds claims to the bound true under any rules: the Wh a reading
+    generated (1200 here; its proven self-consumption is 1000)."""
     log = two_hour_log()
     pv2 = log.at[(1, "pv1", 2)]
     log.issue("iss-a", HOUR1, [(pv2, 700)])
     good = write_evidence_dir(tmp_path / "good", log.entries, log.signer)
     ok = _eco_verify(good.path, good.log_vkey)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    log.issue("iss-b", HOUR1, [(pv2, 301)])
+    log.issue("iss-b", HOUR1, [(pv2, 501)])
     bad = write_evidence_dir(tmp_path / "bad", log.entries, log.signer)
     refused = _eco_verify(bad.path, bad.log_vkey)
     assert refused.returncode != 0
@@ -201,3 +204,25 @@ def _eco_verify(path: Path, vkey: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "eco_protocol.verify_cli", "evidence", str(path),
                            "--log-key", vkey, "--lang", "en"], capture_output=True, text=True,
                           timeout=120, check=False)
+
+
+def test_creditability_of_claimed_readings_is_judged_under_the_rules_given(
+        tmp_path: Path) -> None:
+    """Equipment installed five years before joining: excluded under the default rules (two
+    years), creditable under a programme allowing ten. The claim replays under the programme's
+    rules, is refused under the defaults, and evidence without rules still accepts it."""
+    log = Log()
+    log.enrol(1, {"status": "post_fit", "installed": "2021-06-01", "battery": False})
+    log.slot(1, 0, 1000, 400)
+    log.issue("iss-1", HOUR0, [(log.at[(1, "pv1", 0)], 600)])
+    lenient_rules = CreditRules(max_equipment_age_years=10)
+    replay = LedgerReplay(log.signer.verifier.public_key, rules=lenient_rules)
+    for e in log.entries:
+        replay.add(e)
+    assert replay.claims.issued_wh(log.at[(1, "pv1", 0)]) == 600
+    assert "not a creditable PV reading" in _refused(log).detail
+    ev = write_evidence_dir(tmp_path / "ev", log.entries, log.signer)
+    assert verify_evidence(ev.checkpoint, ev.log_vkey, [], _lines(ev.path)).counts[
+        "eco.claim/v1"] == 1
+    with pytest.raises(EntryProblem, match="not a creditable"):
+        verify_evidence(ev.checkpoint, ev.log_vkey, [], _lines(ev.path), rules=DEFAULT_RULES)
