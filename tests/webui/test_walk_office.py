@@ -149,6 +149,8 @@ def test_the_operator_finds_enrols_and_regenerates(
     assert f'password = "{password}"' in snippet and world.log_vkey in snippet
     w.shot("operator-enrolled")
 
+    nav(w, "/points")  # the catalogue by its Japanese names, balances, CO2 per month
+    assert "市民プール 1日券" in w.driver.find_element(By.TAG_NAME, "main").text
     nav(w, "/ledger")
     assert WITNESS.name in w.text("witness-status")
     # Batches: the witness's status; a report regenerated on the cosigned checkpoint
