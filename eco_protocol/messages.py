@@ -141,7 +141,7 @@ def said(code: str, /, **params: Any) -> Said:
     """The English text of ``code`` as a :class:`Said` string."""
     s = Said(text(code, DEFAULT_LANG, **params))
     s.code = code
-    s.params = MappingProxyType(dict(params))
+    s.params = dict(params)
     return s
 
 
@@ -164,7 +164,7 @@ class Localized(Exception):
         if len(args) == 1 and isinstance(args[0], Msg):
             super().__init__(args[0].text(DEFAULT_LANG))
             self.message_code = args[0].code
-            self.message_params = MappingProxyType(dict(args[0].params))
+            self.message_params = dict(args[0].params)
         else:
             super().__init__(*args)
 
@@ -172,7 +172,7 @@ class Localized(Exception):
     def coded(cls, code: str, /, **params: Any) -> Self:
         err = cls(text(code, DEFAULT_LANG, **params))
         err.message_code = code
-        err.message_params = MappingProxyType(dict(params))
+        err.message_params = dict(params)  # a dict: errors are pickled across processes
         return err
 
     @classmethod

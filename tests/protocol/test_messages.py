@@ -135,3 +135,17 @@ def test_nested_messages_and_errors_render_in_one_language() -> None:
     assert localize(s, "ja") == "封印はログのエントリ 9 に収録。バッチ・期間・合計が一致"
     assert localize("as is", "ja") == "as is"
     assert text("eco_protocol.nope", "ja", a=1) == "[eco_protocol.nope] a=1"
+
+
+def test_a_coded_error_survives_pickling() -> None:
+    """Verification runs in worker processes (eco_protocol.parallel): an error comes back
+    pickled and must keep its code and parameters."""
+    import pickle
+
+    e = MalformedRecord.coded("eco_protocol.verify.cannot_read", path="/r.json",
+                              reason=msg("eco_protocol.os.not_found"))
+    back = pickle.loads(pickle.dumps(e))
+    assert str(back) == str(e) and back.message_code == e.message_code
+    assert render(back, "ja") == render(e, "ja")
+    s = pickle.loads(pickle.dumps(said("eco_protocol.check.seal", index=9)))
+    assert localize(s, "ja") == "封印はログのエントリ 9 に収録。バッチ・期間・合計が一致"
