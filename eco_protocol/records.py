@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Final, Self, TypeVar
 
+from .claim_tokens import ClaimToken, parse_token_list
 from .encoding import b64decode, hex_field, parse_time
 from .errors import MalformedRecord
 from .fields import (
@@ -338,6 +339,9 @@ class Enrolment(Signed):
     meters: tuple[MeterSpec, ...]
     fit: Mapping[str, Any]
     enrolled_at: str
+    # issue 18: keyed hashes of the equipment's identities (eco_protocol/claim_tokens.py);
+    # optional and left out when empty, so enrolments made before it keep their bytes
+    claim_tokens: tuple[ClaimToken, ...] = ()
     sig: str | None = None
 
     TYPE = ENROL_TYPE
@@ -358,6 +362,8 @@ class Enrolment(Signed):
             raise MalformedRecord("enrol.meters: meter ids must be unique")
         plain_json(dict(self.fit), "enrol.fit")
         time_field(self.enrolled_at, "enrol.enrolled_at")
+        if self.claim_tokens:
+            parse_token_list([t.to_dict() for t in self.claim_tokens], "enrol.claim_tokens")
         self.check_sig()
 
     @property
@@ -370,7 +376,7 @@ class Enrolment(Signed):
     @classmethod
     def from_dict(cls, d: object) -> Enrolment:
         m = cls.open(d, {"device_id", "public_key", "household", "programme", "meters", "fit",
-                         "enrolled_at"})
+                         "enrolled_at"}, {"claim_tokens"})
         meters = m["meters"]
         if not isinstance(meters, list):
             raise MalformedRecord("enrol.meters: expected a list")
@@ -382,6 +388,8 @@ class Enrolment(Signed):
             meters=tuple(MeterSpec.from_dict(x) for x in meters),
             fit=dict(json_object(m["fit"], "enrol.fit")),
             enrolled_at=time_field(m["enrolled_at"], "enrol.enrolled_at"),
+            claim_tokens=(parse_token_list(m["claim_tokens"], "enrol.claim_tokens")
+                          if "claim_tokens" in m else ()),
             sig=sig_field(m["sig"], "enrol"),
         )
 
@@ -391,6 +399,8 @@ class Enrolment(Signed):
             "household": self.household, "programme": self.programme,
             "meters": [x.to_dict() for x in self.meters], "fit": dict(self.fit),
             "enrolled_at": self.enrolled_at,
+            **({"claim_tokens": [t.to_dict() for t in self.claim_tokens]}
+               if self.claim_tokens else {}),
         }
 
 
