@@ -256,6 +256,8 @@ def merge_long(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     pg = {k: v for k, v in previous.items() if k.startswith("long_pg_")}
     if not pg:
         return new
+    if "long_pg_measured" in pg:  # kept from a run before that one: its label stays true
+        return {**new, **pg}
     during = previous.get("load_average_during")
     pg["long_pg_measured"] = (f"{previous.get('date', '?')}, {pg.get('long_pg_devices', '?'):,} "
                               f"devices, load {previous.get('load_average_at_start', '?')} at "

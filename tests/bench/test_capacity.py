@@ -121,5 +121,9 @@ def test_a_sqlite_only_long_run_keeps_the_earlier_postgresql_figures() -> None:
     assert merged["long_pg_measured"] == "d1, 20,000 devices, load 8.0 at start"
     with_pg = {**new, "long_pg_devices": 100_000}
     assert merge_long(earlier, with_pg) == with_pg  # a run with its own figure keeps it
+    # a third run keeps the first one's label: the figures are still that run's
+    later = merge_long({**merged, "date": "d2", "load_average_at_start": 1.0},
+                       {**new, "date": "d3"})
+    assert later["long_pg_measured"] == "d1, 20,000 devices, load 8.0 at start"
     m = measured_from({}, merged)
     assert m.worker_rate_pg == 1867 and m.pg_source == merged["long_pg_measured"]
