@@ -19,7 +19,7 @@ from typing import Any
 
 from eco_protocol.encoding import JST
 from eco_protocol.messages import Msg, msg, text
-from eco_protocol.messages_rules import quantity_name
+from eco_protocol.messages_rules import quantity_name, reason_text
 
 # --- serial ports -----------------------------------------------------------------------------
 
@@ -334,12 +334,13 @@ def _detail_lines(report: Mapping[str, Any], tz: tzinfo | None, lang: str) -> li
         out.append(text("agent.status.not_creditable", lang, n=nc["total"]))
         for n in nc.get("recent", [])[:5]:
             out.append(text("agent.status.not_creditable_row", lang, seq=n.get("seq"),
-                            reason=n.get("reason")))
+                            reason=reason_text(str(n.get("reason")), lang)))
     for r in report.get("rejected", [])[:20]:
         start, end = (parse_utc(r.get(k)) for k in ("start", "end"))
         out.append(text("agent.status.rejected_row", lang, seq=r["seq"], meter=r.get("meter"),
                         start=local(start, tz, lang) if start else r.get("start"),
-                        end=local(end, tz, lang) if end else r.get("end"), reason=r["reason"]))
+                        end=local(end, tz, lang) if end else r.get("end"),
+                        reason=reason_text(str(r["reason"]), lang)))
     return out
 
 

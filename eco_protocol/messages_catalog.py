@@ -372,6 +372,38 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "エビデンス：対象の読み取り値 {n} 件が封印の件数とダイジェストに一致。対象外と"
               "世帯月をすべて読み取り値から再計算し、サンプルをルートハッシュから引き直し"},
 }
+# why the aggregator refused a reading (the receipt's reason code, docs/protocol.md §3), as the
+# agent's status shows it; English is the receipt's own text, so only the Japanese is used
+_REJECT_JA: Final[Mapping[str, str]] = {
+    "malformed": "形式が正しくない計測値です。eco-agent のバージョンと設定を確認してください",
+    "unknown_device": "登録されていない機器です。自治体に登録と公開鍵を確認してもらってください",
+    "revoked": "失効した機器です。自治体に確認してください",
+    "bad_signature": "署名を検証できません。機器の鍵と登録された公開鍵を確認してください",
+    "fork": "同じ番号（seq）で内容の違う計測値です。機器は隔離されました。自治体に連絡してください",
+    "bad_prev": "直前の計測値とのつながり（prev）が一致しません。機器は隔離されました。自治体に"
+                "連絡してください",
+    "gap": "計測値の番号（seq）に抜けがあります。機器は抜けた分から送り直します",
+    "stale_seq": "受け付け済みの番号（seq）より古い計測値です。機器の記録が巻き戻っていないか"
+                 "確認してください",
+    "future": "計測時刻が未来です。機器の時計（NTP の同期）を確認してください",
+    "wrong_topic": "別の機器の宛先（トピック）で送られました。設定の device_id を確認してください",
+    "rate_limited": "送信が多すぎたため破棄されました。送信間隔の設定を確認してください",
+    "queue_full": "受信側が混み合っていたため破棄されました。機器は送り直します",
+    "suppressed": "同じ機器からの拒否が続いたため、個々の記録を省略しました",
+}
+# why a household's PV earns nothing (eco_protocol.methodology.zero_reason)
+_ZERO_JA: Final[Mapping[str, str]] = {
+    "export_unmetered": "売電量の計量なし：太陽光は算定しません（逆潮流なしの申告だけでは根拠に"
+                        "なりません）",
+    "battery_excluded": "蓄電池のある世帯：プログラムの規則（rules.battery = \"exclude\"）により"
+                        "太陽光は算定しません",
+}
+CATALOG.update({f"eco_protocol.reject.{k}": {"en": k, "ja": v} for k, v in _REJECT_JA.items()})
+CATALOG.update({f"eco_protocol.zero.{k}": {"en": k, "ja": v} for k, v in _ZERO_JA.items()})
+CATALOG.update({
+    # a reason as a person reads it: the code's sentence, then the code itself
+    "eco_protocol.reason": {"en": "{text} ({code})", "ja": "{text}（{code}）"},
+})
 CATALOG.update({
     # what an enrolment lacks for the methodology (eco_protocol.methodology.terms_problem_codes)
     "eco_protocol.terms.installed": {

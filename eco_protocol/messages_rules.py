@@ -9,7 +9,7 @@ from datetime import datetime
 
 from .creditability import Rule
 from .encoding import JST
-from .messages import Msg, msg
+from .messages import Msg, entry, msg, text
 from .records import Quantity
 
 _RULES = frozenset(r.value for r in Rule)
@@ -31,9 +31,23 @@ def jst(t: datetime) -> str:
     return t.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
 
 
+def reason_text(reason: str, lang: str) -> str:
+    """A receipt's or report's reason (``"<code>: <English text>"``) for a person reading
+    ``lang``: in English as it is; otherwise the code's sentence from the catalog, then the code
+    (a code the catalog does not know: as it is)."""
+    if lang == "en":
+        return reason
+    code = reason.split(":", 1)[0].strip()
+    for family in ("ruletext", "reject", "zero"):
+        if entry(f"eco_protocol.{family}.{code}") is not None:
+            return text("eco_protocol.reason", lang, code=code,
+                        text=Msg(f"eco_protocol.{family}.{code}"))
+    return reason
+
+
 def rule_counts(counts: Mapping[str, int]) -> list[Msg]:
     """``implausible 1, overlap 1`` (``定格出力超過 1 件、重複 1 件``) as messages."""
     return [msg("eco_protocol.verify.count", name=rule_name(k), n=v) for k, v in counts.items()]
 
 
-__all__ = ["jst", "quantity_name", "rule_counts", "rule_name"]
+__all__ = ["jst", "quantity_name", "reason_text", "rule_counts", "rule_name"]

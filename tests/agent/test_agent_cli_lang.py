@@ -157,3 +157,32 @@ def test_lang_flag_overrides_the_locale(tmp_path: Path, capsys: pytest.CaptureFi
     code, _, err = _run(capsys, "status", "--lang", "en", str(tmp_path / "nope.toml"))
     assert code == 2
     assert_english(err)
+
+
+def test_status_reasons_are_the_catalogs_sentences_in_japanese() -> None:
+    """A receipt's reason ("<code>: English") reads as the code's Japanese sentence, the code
+    kept beside it; in English it stays the receipt's own text."""
+    from agent.diagnose import render_status
+
+    now = dt.datetime(2026, 12, 4, 3, 0, 10, tzinfo=dt.UTC)
+    report = {"device_id": "d" * 32, "next_seq": 9, "pending": 0,
+              "rejected": [{"seq": 4, "meter": "pv1", "start": "2026-12-04T01:00:00Z",
+                            "end": "2026-12-04T01:30:00Z",
+                            "reason": "future: the interval ends after the aggregator's now"}],
+              "non_creditable": {"total": 1, "recent": [
+                  {"seq": 3, "reason": "before_joining: the interval starts before the member "
+                                       "joined the programme"}]},
+              "outbox": "/var/lib/x", "last_receipt": None,
+              "clock": {"known_unsynced": False},
+              "today": {"day": "2026-12-04", "energy_wh": {"pv_generation": 1200},
+                        "points_estimate": 0},
+              "meters": [{"id": "pv1", "quantity": "pv_generation",
+                          "protocol": "sunspec-modbus", "last_committed": None}]}
+    ja = render_status(report, now=now, interval_s=1800, oldest_pending=None, lang="ja")
+    assert_japanese(ja)
+    assert "計測時刻が未来です" in ja and "（future）" in ja
+    assert "加入より前" in ja and "（before_joining）" in ja
+    assert "2026-12-04 10:00:00 JST–2026-12-04 10:30:00 JST" in ja
+    en = render_status(report, now=now, interval_s=1800, oldest_pending=None, lang="en")
+    assert_english(en)
+    assert "future: the interval ends after the aggregator's now" in en
