@@ -498,6 +498,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "The code is valid for {m} minutes; reload the page for a new one."),
     "resident.qr_link": ("（QRコードのリンク）", "(the QR code's link)"),
     # the resident's page on a phone (issue 17): no operator words, reasons as plain sentences
+    "app.name_shop": ("エコポイント 協力店の画面", "Eco-points: shop counter"),
     "app.name_resident": ("エコポイント わが家のページ", "Eco-points: my household"),
     "app.footer_resident": ("ポイントは、お宅の計測器が送った署名付きの計測値から計算しています。ご不明な点は市役所の担当窓口へお問い合わせください。",
                             "Your points are computed from the signed readings your meters sent. Questions? Please ask the town hall."),

@@ -99,6 +99,7 @@ def test_the_shop_redeems_a_qr_code_and_refuses_a_tampered_one(
 
     w.login(SHOP)
     w.open(link)
+    assert "運用画面" not in w.driver.find_element(By.CSS_SELECTOR, "header").text  # not staff
     before = int(w.text("shop-balance"))
     w.choose("reward", "pool-ticket")
     w.click(By.ID, "redeem-submit")
