@@ -118,6 +118,7 @@ class BacklogResult:
     workers: int = 1
     store_bytes: int = 0  # the whole store afterwards (enrolments included)
     publish_seconds: float = 0.0  # queuing the backlog in the broker (not in ``seconds``)
+    worker_cpu_s: float = 0.0  # CPU time of the workers over the drain: moves less with load
 
 
 BACKLOG_IDLE_S = 600.0  # no receipt for this long while messages are due: they are lost
@@ -179,6 +180,7 @@ def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch], *,
                 raise RuntimeError(f"backlog: only {receipts.count} of {count} receipts, none "
                                    f"for {BACKLOG_IDLE_S:.0f} s (the broker log names no drop)")
             seconds = receipts.times[-1] - started
+            cpu = ws.cpu_seconds()
             ws.stop()
         finally:
             ws.kill()
@@ -193,4 +195,4 @@ def backlog(tmp: Path, broker: Mosquitto, town: Sequence[DeviceBatch], *,
         receipts.close()
     return BacklogResult(seconds, total, len(town), count, receipts.accepted, in_ledger,
                          (size_after - size_before) / total, workers, size_after,
-                         publish_seconds)
+                         publish_seconds, cpu)

@@ -276,6 +276,8 @@ def long_backlog_figures(label: str, bl: ingest.BacklogResult) -> dict[str, Any]
         f"{p}seconds": round(bl.seconds, 1),
         f"{p}readings_per_s": round(bl.readings / bl.seconds),
         f"{p}readings_per_s_per_worker": round(bl.readings / bl.seconds / bl.workers),
+        # the workers' CPU per reading: what the load of other work on the machine moves least
+        f"{p}worker_cpu_us_per_reading": round(bl.worker_cpu_s / bl.readings * 1e6, 1),
         f"{p}publish_seconds": round(bl.publish_seconds, 1),
         f"{p}bytes_per_reading": round(bl.bytes_per_reading),
         f"{p}store_bytes": bl.store_bytes,

@@ -31,7 +31,8 @@ def test_long_backlog_mode_reports_its_figures(tmp_path: Path) -> None:
     assert results["long_sqlite_readings"] == 6 * 48
     assert results["long_sqlite_workers"] == 2
     for key in ("long_sqlite_readings_per_s", "long_sqlite_seconds",
-                "long_sqlite_bytes_per_reading", "long_sqlite_store_bytes"):
+                "long_sqlite_bytes_per_reading", "long_sqlite_store_bytes",
+                "long_sqlite_worker_cpu_us_per_reading"):
         value = results[key]
         assert isinstance(value, int | float) and value > 0, (key, value)
     assert not any(k.startswith("long_pg_") for k in results)  # --no-postgres
