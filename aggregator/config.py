@@ -293,7 +293,7 @@ def _store_url(store_t: dict[str, Any], state_dir: Path, where: str) -> StoreUrl
         try:
             return StoreUrl.parse(text, state_dir)
         except ConfigError as e:
-            raise ConfigError(f"{where}: 'url' {e}") from e
+            raise ConfigError(msg("aggregator.config.store_url", where=where, error=e)) from e
     backend = _get(store_t, "backend", str, where, "sqlite")
     if backend != "sqlite":
         raise ConfigError(f"{where}: 'backend' {backend!r}: name the store with 'url' instead, "

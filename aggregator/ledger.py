@@ -37,6 +37,7 @@ from eco_protocol.merkle import (
     root_subtrees,
     verify_consistency,
 )
+from eco_protocol.messages import msg
 from eco_protocol.note import Checkpoint, Note, NoteSigner, open_checkpoint, sign_note
 from eco_protocol.records import MAX_ENTRY_BYTES
 
@@ -101,9 +102,7 @@ class Ledger:
             with store.transaction():
                 store.set_meta("log_vkey", vkey)
         elif stored != vkey:
-            raise StoreCorrupt(f"this ledger is signed with log key {stored}, but the "
-                               f"configured key is {vkey}; point the config at the right key "
-                               "file")
+            raise StoreCorrupt(msg("aggregator.ledger.other_key", stored=stored, vkey=vkey))
         if store.get_meta(row_seal.SEALS_FROM_META) is None:
             self._mark_sealing()
 
@@ -240,14 +239,9 @@ class Ledger:
             return None
         size = self.size()
         if size < last.size:
-            raise StoreCorrupt(
-                f"the store holds {size} entries but the log already signed a checkpoint of "
-                f"size {last.size}: this looks like an old backup. Restore the latest store "
-                "(or a mirror); the log will not sign a second history")
+            raise StoreCorrupt(msg("aggregator.ledger.old_backup", size=size, signed=last.size))
         if self._stored_root(last.size) != last.root:
-            raise StoreCorrupt(f"the stored tree's root at size {last.size} differs from the "
-                               "signed checkpoint: the store was altered. Run 'eco-aggregator "
-                               "ledger verify' to find the entry")
+            raise StoreCorrupt(msg("aggregator.ledger.altered", size=last.size))
         return last
 
     def sign_checkpoint(self, now: datetime | None = None,
@@ -256,8 +250,7 @@ class Ledger:
 
         ``also``: further signers (the old key, on the checkpoint that ends a key change)."""
         if self.store.get_meta("log_vkey") != self.signer.verifier.vkey:
-            raise KeyChanged("the log key was changed by another process (eco-aggregator "
-                             "log-key rotate); restart this one so that it loads the new key")
+            raise KeyChanged(msg("aggregator.ledger.key_changed"))
         size = self.size()
         last = self.check_against_last_checkpoint()
         if last is not None and last.size == size:
@@ -299,12 +292,10 @@ class Ledger:
                                f"{e}") from e
         size = self.size()
         if size < cp.size or self._stored_root(cp.size) != cp.root_hash:
-            raise StoreCorrupt(
-                f"ROLLBACK: the log already published a checkpoint of size {cp.size} "
-                f"({self.latest_file}), but the store holds {size} entries"
-                + ("" if size < cp.size else " with a different history")
-                + ". The store was restored from an old backup or altered. Restore the latest "
-                "store or a mirror; the log will not sign a second history")
+            raise StoreCorrupt(msg("aggregator.ledger.rollback", size=cp.size,
+                                   file=str(self.latest_file), held=size,
+                                   different="" if size < cp.size
+                                   else msg("aggregator.ledger.different_history")))
 
 
     def _open_own_checkpoint(self, text: str) -> tuple[Checkpoint, Note]:

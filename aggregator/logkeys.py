@@ -23,6 +23,7 @@ from typing import Any
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.keyfile import atomic_write, fsync_dir, load_private_key, save_private_key
 from eco_protocol.keys import generate_private_key
+from eco_protocol.messages import msg
 from eco_protocol.note import NoteSigner
 
 from .config import Config
@@ -40,7 +41,7 @@ def load_log_signer(cfg: Config, stored_vkey: str | None) -> NoteSigner:
 
     ``stored_vkey`` is the key the store says it is signed with (None for a new store)."""
     if not cfg.key_file.exists():
-        raise ConfigError(f"log key {cfg.key_file} does not exist; run 'eco-aggregator init'")
+        raise ConfigError(msg("aggregator.ledger.no_key", path=str(cfg.key_file)))
     signer = NoteSigner(cfg.origin, load_private_key(cfg.key_file))
     pending = next_key_path(cfg.key_file)
     if stored_vkey is None or stored_vkey == signer.verifier.vkey or not pending.exists():

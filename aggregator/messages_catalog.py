@@ -51,8 +51,63 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "configuration reference",
         "ja": "{where} [{section}]: 不明なキー '{key}'{hint}。削除するか、README の設定リファレンス"
               "を確認してください"},
+    "aggregator.config.store_url": {"en": "{where}: 'url' {error}",
+                                    "ja": "{where}: 'url' の誤り: {error}"},
     "aggregator.config.did_you_mean": {"en": " (did you mean '{word}'?)",
                                        "ja": "（'{word}' のことですか？）"},
+    # --- the log and its store ---
+    "aggregator.ledger.no_key": {
+        "en": "log key {path} does not exist; run 'eco-aggregator init'",
+        "ja": "ログ鍵 {path} がありません。'eco-aggregator init' を実行してください"},
+    "aggregator.ledger.other_key": {
+        "en": "this ledger is signed with log key {stored}, but the configured key is {vkey}; "
+              "point the config at the right key file",
+        "ja": "この台帳はログ鍵 {stored} で署名されていますが、設定の鍵は {vkey} です。設定を正しい"
+              "鍵ファイルに向けてください"},
+    "aggregator.ledger.old_backup": {
+        "en": "the store holds {size} entries but the log already signed a checkpoint of size "
+              "{signed}: this looks like an old backup. Restore the latest store (or a mirror); "
+              "the log will not sign a second history",
+        "ja": "保存先には {size} 件しかありませんが、ログはすでにサイズ {signed} のチェックポイント"
+              "に署名しています（古いバックアップのようです）。最新の保存先（またはミラー）を復元"
+              "してください。ログは二つ目の履歴には署名しません"},
+    "aggregator.ledger.altered": {
+        "en": "the stored tree's root at size {size} differs from the signed checkpoint: the "
+              "store was altered. Run 'eco-aggregator ledger verify' to find the entry",
+        "ja": "サイズ {size} での保存された木のルートが署名済みチェックポイントと異なります（保存先"
+              "が改変されました）。'eco-aggregator ledger verify' で該当エントリを探してください"},
+    "aggregator.ledger.key_changed": {
+        "en": "the log key was changed by another process (eco-aggregator log-key rotate); "
+              "restart this one so that it loads the new key",
+        "ja": "ログ鍵が別のプロセスで変更されました（eco-aggregator log-key rotate）。新しい鍵を"
+              "読み込むため、このプロセスを再起動してください"},
+    "aggregator.ledger.rollback": {
+        "en": "ROLLBACK: the log already published a checkpoint of size {size} ({file}), but the "
+              "store holds {held} entries{different}. The store was restored from an old backup "
+              "or altered. Restore the latest store or a mirror; the log will not sign a second "
+              "history",
+        "ja": "巻き戻し: ログはすでにサイズ {size} のチェックポイントを公開しています（{file}）が、"
+              "保存先には {held} 件{different}。保存先が古いバックアップから復元されたか改変され"
+              "ました。最新の保存先かミラーを復元してください。ログは二つ目の履歴には署名しません"},
+    "aggregator.ledger.different_history": {"en": " with a different history",
+                                            "ja": "（別の履歴）"},
+    "aggregator.ledger.no_checkpoint": {
+        "en": "the log has no signed checkpoint yet; nothing to publish",
+        "ja": "ログにはまだ署名済みチェックポイントがありません。公開するものはありません"},
+    "aggregator.store.bad_chars": {
+        "en": "--store {url}: quotes, backslashes and newlines are not allowed in a store URL",
+        "ja": "--store {url}: 保存先 URL に引用符・バックスラッシュ・改行は使えません"},
+    "aggregator.store.not_sqlite": {
+        "en": "{url} is not a SQLite URL: write sqlite:///relative/path or "
+              "sqlite:////absolute/path",
+        "ja": "{url} は SQLite の URL ではありません。sqlite:///相対パス か "
+              "sqlite:////絶対パス の形で指定してください"},
+    "aggregator.store.not_postgres": {"en": "{url} is not a PostgreSQL URL: {error}",
+                                      "ja": "{url} は PostgreSQL の URL ではありません: {error}"},
+    "aggregator.store.scheme": {
+        "en": "{url}: a store URL starts with sqlite:/// (one file) or postgresql:// (a server)",
+        "ja": "{url}: 保存先 URL は sqlite:///（ファイル）か postgresql://（サーバー）で始めて"
+              "ください"},
     # --- enrol ---
     "aggregator.enrol.enrolled_at_format": {
         "en": "--enrolled-at {text}: expected a JST day YYYY-MM-DD (its midnight) or a UTC "

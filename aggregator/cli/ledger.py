@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eco_protocol.keyfile import atomic_write, load_or_create_private_key
+from eco_protocol.messages import msg
 from eco_protocol.note import NoteSigner, parse_witness_key
 
 from .. import operator
@@ -40,8 +41,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     conf_mode = 0o600 if conf.parent == state else 0o644
     if not conf.exists():
         if any(c in args.store for c in '"\\\n'):
-            raise ConfigError(f"--store {args.store!r}: quotes, backslashes and newlines are not "
-                              "allowed in a store URL")
+            raise ConfigError(msg("aggregator.store.bad_chars", url=repr(args.store)))
         StoreUrl.parse(args.store, state)  # a bad URL fails before anything is written
         atomic_write(conf, example_config(args.origin, state, args.broker,
                                           args.store).encode(), conf_mode)
@@ -120,7 +120,7 @@ def cmd_ledger_tiles(args: argparse.Namespace) -> int:
     ledger.checkpoint_now()
     row = ledger.latest_checkpoint()
     if row is None:
-        raise Rejected("the log has no signed checkpoint yet; nothing to publish")
+        raise Rejected(msg("aggregator.ledger.no_checkpoint"))
     store = ledger.store
 
     def entries(lo: int, hi: int) -> Iterator[bytes]:

@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote
 
+from eco_protocol.messages import msg
+
 from ..errors import ConfigError
 
 SQLITE_PREFIX = "sqlite:///"
@@ -51,8 +53,7 @@ class StoreUrl:
         scheme = text.split(":", 1)[0].lower() if ":" in text else ""
         if scheme == "sqlite":
             if not text.startswith(SQLITE_PREFIX) or len(text) == len(SQLITE_PREFIX):
-                raise ConfigError(f"{text!r} is not a SQLite URL: write sqlite:///relative/path "
-                                  "or sqlite:////absolute/path")
+                raise ConfigError(msg("aggregator.store.not_sqlite", url=repr(text)))
             path = Path(unquote(text[len(SQLITE_PREFIX):]))
             if not path.is_absolute():
                 path = (base or Path.cwd()) / path
@@ -64,10 +65,10 @@ class StoreUrl:
             try:
                 conninfo_to_dict(text)
             except psycopg.Error as e:
-                raise ConfigError(f"{redact(text)!r} is not a PostgreSQL URL: {e}") from e
+                raise ConfigError(msg("aggregator.store.not_postgres", url=repr(redact(text)),
+                                      error=str(e))) from e
             return cls(Backend.POSTGRESQL, text)
-        raise ConfigError(f"{redact(text)!r}: a store URL starts with sqlite:/// (one file) or "
-                          "postgresql:// (a server)")
+        raise ConfigError(msg("aggregator.store.scheme", url=repr(redact(text))))
 
     def redacted(self) -> str:
         """The URL without any password, for logs and messages."""

@@ -168,3 +168,16 @@ def test_redeem_refusals_in_the_locales_language(
     assert "'nope'" in err
     err = _refused(cli, locale, cli.run("forget", "hh-00000000000000000000"))
     assert "hh-00000000000000000000" in err
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_bad_store_url_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    for url in ("mysql://db/eco", "sqlite://ledger.sqlite3"):
+        rc = main(["init", str(tmp_path / "agg"), "--origin", "eco-ledger.lang.test",
+                   "--store", url])
+        _, err = capsys.readouterr()
+        assert rc == 2 and url in err
+        _check(locale, err)
