@@ -20,6 +20,7 @@ from eco_protocol.messages import Msg, msg, os_reason
 from eco_protocol.note import parse_witness_key
 from eco_runtime.broker_url import LOOPBACK, BrokerURL, BrokerURLError, parse_broker_url
 
+from .claim_settings import SETTINGS_KEYS, ClaimSettings, claim_settings
 from .device_topics import check_prefix
 from .errors import ConfigError, Rejected
 from .intake import IngestLimits
@@ -152,6 +153,8 @@ class Config:
     # origin is not a host name and [did] host is unset, so no credentials can be issued
     did_host: str | None = None
     did_path: tuple[str, ...] = ()
+    # [consortium]: the claim-token secret, consortium file and mirrors (issue 18)
+    consortium: ClaimSettings | None = None
 
 
 def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str,
@@ -232,6 +235,7 @@ def load_config(path: Path) -> Config:
         pseudonym_key_file=rel(_get(hh_t, "pseudonym_key_file", str, f"{w} [households]",
                                     "pseudonym.key")),
         witness_vkeys=_witness_vkeys(raw.get("witnesses", {}), f"{w} [witnesses]"),
+        consortium=claim_settings(raw.get("consortium"), rel, w),
         **_did_web(raw.get("did", {}), _get(log_t, "origin", str, f"{w} [log]"),
                    f"{w} [did]"),
     )
@@ -250,6 +254,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "households": frozenset({"pseudonym_key_file"}),
     "witnesses": frozenset({"vkeys"}),
     "did": frozenset({"host", "path"}),
+    "consortium": SETTINGS_KEYS,
 }
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.claim_tokens import Equipment
 from eco_protocol.errors import ProtocolError
 from eco_protocol.keys import DeviceId
 from eco_protocol.messages import msg
@@ -43,6 +44,7 @@ from .batches import BatchPlan, certify_batch, seal_batch
 from .broker_auth import reload_broker
 from .config import Config
 from .device_login import issue_device_login, refuse_unless_enrolled, withdraw_device_login
+from .equipment_claims import tokens_for_enrolment
 from .errors import EnvironmentProblem, Rejected
 from .flood_cutoff import discard_suspension, restore_login, suspend_login
 from .ledger import Ledger
@@ -268,13 +270,16 @@ def _login_or_explain(what: str, step: Callable[[], T]) -> T:
 
 def enrol(cfg: Config, ledger: Ledger, actor: Actor, *, public_key: bytes, reference: str,
           programme: str, meters: Sequence[MeterSpec], fit: Mapping[str, Any],
-          enrolled_at: str, contact: str | None = None) -> Enrolled:
+          enrolled_at: str, contact: str | None = None,
+          equipment: Sequence[Equipment] = ()) -> Enrolled:
     """Keep the household reference, append ``eco.enrol/v1``, issue the device's broker login.
-    The caller has validated the terms (the CLI's flags, the UI's form)."""
+    The caller has validated the terms (the CLI's flags, the UI's form). ``equipment`` becomes
+    the enrolment's claim tokens, refused if any member holds it (issue 18)."""
     household = registry.pseudonym(pseudonym_key(cfg), reference)
     with _audited(cfg, _Record("enrol", actor, None, household), reference) as rec:
+        tokens = tokens_for_enrolment(cfg.consortium, ledger.store, equipment)
         enrolment = registry.build_enrolment(public_key, household, programme, meters, fit,
-                                             enrolled_at)
+                                             enrolled_at, tokens)
         device_id = rec.device_id = enrolment.device_id
         with personal.open_personal(cfg.state_dir) as people:  # never the ledger's store
             people.put(personal.Person(household, reference, contact))

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from eco_protocol.canonical import canonical_bytes, parse_json
+from eco_protocol.claim_tokens import ClaimToken
 from eco_protocol.encoding import b64encode
 from eco_protocol.errors import InvalidInput
 from eco_protocol.fields import int_field, str_field
@@ -104,11 +105,12 @@ def methodology_terms(*, installed: str | None = None, fit_status: str | None = 
 
 def build_enrolment(public_key: bytes, household: str, programme: str,
                     meters: Sequence[MeterSpec], fit: Mapping[str, Any],
-                    enrolled_at: str) -> Enrolment:
+                    enrolled_at: str, claim_tokens: Sequence[ClaimToken] = ()) -> Enrolment:
     try:
         return Enrolment(device_id=device_id_of(public_key), public_key=b64encode(public_key),
                          household=household, programme=programme, meters=tuple(meters),
-                         fit=dict(fit), enrolled_at=enrolled_at)
+                         fit=dict(fit), enrolled_at=enrolled_at,
+                         claim_tokens=tuple(claim_tokens))
     except InvalidInput as e:
         raise Rejected(msg("aggregator.enrol.cannot", error=e)) from e
 
@@ -171,7 +173,8 @@ def rekey(ledger: Ledger, old: DeviceId, new_public_key: bytes, at: str) -> Enro
             raise Rejected(msg("aggregator.device.not_enrolled", device=old))
         before = Enrolment.from_dict(parse_json(row.enrolment))
         new = build_enrolment(new_public_key, before.household, before.programme,
-                              before.meters, {**before.fit, "replaces": old}, at)
+                              before.meters, {**before.fit, "replaces": old}, at,
+                              before.claim_tokens)  # the same equipment (issue 18)
         _append_revocation(ledger, old, f"key replaced by device {new.device_id}", at)
         _append_enrolment(ledger, new)
     ledger.checkpoint_now()

@@ -18,6 +18,7 @@ from eco_protocol.methodology import terms_problem_codes
 
 from .. import operator
 from ..config import Config, load_config
+from ..equipment_claims import equipment_arg
 from ..errors import Rejected
 from ..ledger import Ledger
 from ..registry import methodology_terms, parse_meter
@@ -82,13 +83,15 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         raise Rejected(msg("aggregator.enrol.fit_object"))
     fit = {**fit, **_terms_from_flags(args)}
     meters = [parse_meter(m) for m in args.meter]
+    equipment = [equipment_arg(e) for e in args.equipment]
     problems = terms_problem_codes([m.quantity for m in meters], fit)
     if problems:
         raise Rejected(msg("aggregator.enrol.terms", problems=[
             msg(f"eco_protocol.terms.{code}") for code in problems]))
     done = operator.enrol(cfg, ledger, operator.Actor.cli(), public_key=public,
                           reference=args.household, programme=args.programme, meters=meters,
-                          fit=fit, enrolled_at=enrolled_at, contact=args.contact)
+                          fit=fit, enrolled_at=enrolled_at, contact=args.contact,
+                          equipment=equipment)
     print_json({"device_id": done.device_id, "household": done.household, "index": done.index,
                 "enrolled_at": done.enrolled_at, **done.login})
     return 0
@@ -162,6 +165,11 @@ def _add_enrol(sub: Any) -> None:
                         "now). Readings starting before it are logged but never credit "
                         "(before_joining), and PV installed more than the programme's "
                         "max_equipment_age_years before it is excluded")
+    s.add_argument("--equipment", action="append", default=[], metavar="KIND=IDENTITY",
+                   help="the equipment's identity, for its claim token (repeatable): "
+                        "inverter=MANUFACTURER:SERIAL, supply-point=22 DIGITS, "
+                        "ev-charger=MANUFACTURER:SERIAL, vin=VIN; refused when it is enrolled "
+                        "and not revoked in this town or another member's (docs/consortium.md)")
     s.set_defaults(func=cmd_enrol)
 
 

@@ -107,3 +107,58 @@ def service(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, objec
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+# --- real towns (issue 18 points 4-5): an initialised aggregator state with its read API --------
+
+
+class Town:
+    """``eco-aggregator init`` in ``root/<name>``, its log behind the read API (in-process, on a
+    free loopback port), a ``[consortium]`` section naming the claim-token secret, the
+    consortium file and the mirrors; CLI commands run through ``aggregator.cli.main``."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        from aggregator.cli import main
+        from aggregator.cli.common import open_ledger
+        from aggregator.config import load_config
+
+        self.name = name
+        self.state = root / name
+        self.conf = self.state / "aggregator.toml"
+        self.origin = f"eco-ledger.{name}.test"
+        assert main(["--config", str(self.conf), "init", str(self.state), "--origin",
+                     self.origin]) == 0
+        ledger = open_ledger(load_config(self.conf))
+        self.vkey = ledger.signer.verifier.vkey
+        ledger.checkpoint_now()  # an empty log's first checkpoint, so it can be mirrored
+        assert isinstance(ledger.store, SqliteStore)
+        db = ledger.store.path
+        ledger.store.close()
+        self.api = ApiServer("127.0.0.1", 0, lambda: SqliteStore(db, check_integrity=False),
+                             ApiConfig(ledger.signer.verifier)).start()
+        self.mirrors = self.state / "mirrors"
+
+    def join(self, consortium: Path, secret: Path) -> None:
+        with self.conf.open("a", encoding="utf-8") as f:
+            f.write(f'\n[consortium]\nclaim_secret_file = "{secret}"\nfile = "{consortium}"\n'
+                    f'member = "{self.name}"\nmirrors = "{self.mirrors}"\n')
+
+    def cli(self, *args: str) -> int:
+        from aggregator.cli import main
+        return main(["--config", str(self.conf), *args])
+
+    def close(self) -> None:
+        self.api.stop()
+
+
+def write_claim_secret(path: Path, *secrets: bytes) -> Path:
+    """The consortium's claim-token secret file (mode 0600), current first."""
+    path.write_text("".join(f"{s.hex()}\n" for s in secrets), "utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def town_consortium(path: Path, towns: Sequence[Town]) -> Path:
+    """consortium.toml for ``towns`` with the verification body's witness, quorum 1."""
+    return write_consortium(path, [(t.name, t.vkey, t.api.url, None) for t in towns], [W_BODY],
+                            quorum=1)

@@ -1,0 +1,112 @@
+"""One home, one claim, across the consortium (issue 18 point 4), with two real towns: each an
+initialised aggregator state behind its read API, each mirroring the other. A duplicate inside
+one town and across towns is refused naming the holder and the date; a household moving
+between towns (revoke, then enrol) is accepted."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import load_config
+from aggregator.mirror import mirror_round
+from aggregator.store import SqliteStore
+from eco_protocol.canonical import parse_json
+from eco_protocol.consortium import parse_consortium
+from eco_protocol.encoding import b64encode
+from eco_protocol.keys import public_key_raw
+from eco_protocol.records import Enrolment
+
+from .conftest import PV_TERMS, Device
+from .consortium_kit import Town, town_consortium, write_claim_secret
+
+INVERTER = "inverter=SMA:3001234567"
+
+
+@pytest.fixture
+def towns(tmp_path: Path) -> Iterator[tuple[Town, Town, Path]]:
+    a, b = Town(tmp_path, "town-a"), Town(tmp_path, "town-b")
+    try:
+        consortium = town_consortium(tmp_path / "consortium.toml", [a, b])
+        secret = write_claim_secret(tmp_path / "claim-tokens.key", os.urandom(32))
+        a.join(consortium, secret)
+        b.join(consortium, secret)
+        yield a, b, consortium
+    finally:
+        a.close()
+        b.close()
+
+
+def enrol(town: Town, household: str, *equipment: str, device: Device | None = None) -> int:
+    device = device or Device()
+    args = ["enrol", "--household", household, "--programme", "p", "--enrolled-at",
+            "2026-05-01", "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS,
+            "--public-key", b64encode(public_key_raw(device.key))]
+    for e in equipment:
+        args += ["--equipment", e]
+    return town.cli(*args)
+
+
+def mirror(town: Town, consortium: Path) -> None:
+    report = mirror_round(parse_consortium(consortium.read_text()), town.name, town.mirrors, 10)
+    assert not report.failures and not report.forks, report.to_dict()
+
+
+def test_a_duplicate_inside_one_town_is_refused(
+        towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    a, b, consortium = towns
+    mirror(a, consortium)
+    assert enrol(a, "Sato, 1-2-3", INVERTER, "supply-point=0312345678901234567890") == 0
+    first = json.loads(capsys.readouterr().out)
+    # the same inverter typed differently, under another household
+    assert enrol(a, "Suzuki, 4-5-6", "inverter=sma:003001-234-567") == 1
+    err = capsys.readouterr().err
+    assert "inverter entered is already enrolled at town-a" in err
+    assert first["device_id"] in err and "2026-05-01 00:00 JST" in err
+    # the enrolment carries both tokens, and no identity in clear
+    store = SqliteStore(load_config(a.conf).state_dir / "ledger.sqlite3")
+    try:
+        rec = Enrolment.from_dict(parse_json(store.entry(first["index"])))
+    finally:
+        store.close()
+    assert {t.kind.value for t in rec.claim_tokens} == {"inverter", "supply_point"}
+    assert b"3001234567" not in store_bytes(a)
+
+
+def store_bytes(town: Town) -> bytes:
+    store = SqliteStore(load_config(town.conf).state_dir / "ledger.sqlite3")
+    try:
+        return b"".join(d for _, d in store.entries(0, store.size()))
+    finally:
+        store.close()
+
+
+def test_across_towns_refused_naming_the_member_then_a_move_is_accepted(
+        towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    a, b, consortium = towns
+    mirror(a, consortium)
+    assert enrol(a, "Sato, 1-2-3", INVERTER) == 0
+    held = json.loads(capsys.readouterr().out)
+    mirror(b, consortium)
+    assert enrol(b, "Sato, 9-9-9", "inverter=ＳＭＡ:３００１２３４５６７") == 1
+    err = capsys.readouterr().err
+    assert "already enrolled at town-a" in err and held["device_id"] in err
+    assert "2026-05-01 00:00 JST" in err
+    # the household moves: town A revokes, town B's mirror sees it, town B enrols
+    assert a.cli("revoke", held["device_id"], "--reason", "moved to town B") == 0
+    capsys.readouterr()
+    mirror(b, consortium)
+    assert enrol(b, "Sato, 9-9-9", INVERTER) == 0
+
+
+def test_a_missing_mirror_refuses_rather_than_look_up_less(
+        towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    a, _, _ = towns
+    assert enrol(a, "Sato, 1-2-3", INVERTER) == 1
+    assert "no mirror of town-b's log" in capsys.readouterr().err
+    # without equipment nothing is looked up: enrolments as before
+    assert enrol(a, "Sato, 1-2-3") == 0
