@@ -181,12 +181,15 @@ def load_report(path: Path) -> dict[str, Any]:
 
 
 def render_report_files(report_path: Path, out: Path, lang: str = "ja",
-                        pdf: bool = True) -> dict[str, str]:
-    """``report.html`` (and ``report.pdf``) for ``report_path`` into ``out``."""
+                        pdf: bool = True,
+                        texts_ja: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+    """``report.html`` (and ``report.pdf``) for ``report_path`` into ``out``; ``texts_ja`` as
+    for :func:`render_report_html` (the programme's ``Programme.texts_ja``)."""
     report = load_report(report_path)
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "report.html"
-    html_path.write_text(render_report_html(report, lang, self_check(report)), "utf-8")
+    html_path.write_text(render_report_html(report, lang, self_check(report),
+                                            texts_ja=texts_ja), "utf-8")
     files = {"html": str(html_path)}
     if pdf:
         pdf_path = out / "report.pdf"
