@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Final
 
 from eco_protocol.keyfile import atomic_write
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.topics import (
     LOG_KEYS_TOPIC,
     READINGS,
@@ -115,11 +116,10 @@ def parse_password_file(text: str, where: str) -> dict[str, str]:
             continue
         user, sep, encoded = line.partition(":")
         if not sep or not user or not encoded.startswith("$"):
-            raise EnvironmentProblem(f"{where}:{n}: not a 'username:$7$…' line; the password "
-                                     "file is damaged (restore it, or reissue passwords with "
-                                     "'eco-aggregator broker-password')")
+            raise EnvironmentProblem(msg("aggregator.broker.bad_line", where=where, n=n))
         if user in entries:
-            raise EnvironmentProblem(f"{where}:{n}: user {user!r} appears twice")
+            raise EnvironmentProblem(msg("aggregator.broker.twice", where=where, n=n,
+                                         user=repr(user)))
         entries[user] = encoded
     return entries
 
@@ -129,8 +129,7 @@ def aggregator_password_entries(mqtt: MqttConfig) -> dict[str, str]:
     salt is new each time; the broker only compares)."""
     password = aggregator_password(mqtt)
     if mqtt.username is None or password is None:
-        raise ConfigError("[mqtt] username and password_file (or password) are needed: the "
-                          "aggregator's listener admits only the aggregator's own login")
+        raise ConfigError(msg("aggregator.broker.own_login"))
     return {check_username(mqtt.username, "aggregator username"): new_hash(password)}
 
 
@@ -200,15 +199,15 @@ class PasswordFile:
         except FileNotFoundError:
             return {}
         except OSError as e:
-            raise EnvironmentProblem(f"cannot read the broker password file {self.path}: "
-                                     f"{e.strerror}") from e
+            raise EnvironmentProblem(msg("aggregator.broker.cannot_read", path=str(self.path),
+                                         reason=os_reason(e))) from e
         if len(data) > _MAX_PASSWD_BYTES:
-            raise EnvironmentProblem(f"{self.path} is larger than any password file we write")
+            raise EnvironmentProblem(msg("aggregator.broker.too_large", path=str(self.path)))
         try:
             return parse_password_file(data.decode("utf-8"), str(self.path))
         except UnicodeDecodeError as e:
-            raise EnvironmentProblem(f"{self.path} is not UTF-8: the password file is "
-                                     "damaged") from e
+            raise EnvironmentProblem(msg("aggregator.broker.not_utf8", path=str(self.path))) \
+                from e
 
     def _write(self, entries: Mapping[str, str]) -> None:
         # keep the mode and group an operator gave the file (e.g. 0640 root:mosquitto)
@@ -223,8 +222,8 @@ class PasswordFile:
                 with contextlib.suppress(PermissionError):
                     os.chown(self.path, -1, gid)
         except OSError as e:
-            raise EnvironmentProblem(f"cannot write the broker password file {self.path}: "
-                                     f"{e.strerror}") from e
+            raise EnvironmentProblem(msg("aggregator.broker.cannot_write", path=str(self.path),
+                                         reason=os_reason(e))) from e
 
     def replace(self, entries: Mapping[str, str]) -> None:
         """Write exactly these ``{username: hash}`` entries (a copy of another file)."""
@@ -301,15 +300,16 @@ def read_secret(path: Path, what: str) -> str:
         st = path.stat()
         text = path.read_text("utf-8")
     except FileNotFoundError as e:
-        raise ConfigError(f"{what} {path} does not exist; run 'eco-aggregator init'") from e
+        raise ConfigError(msg("aggregator.secret.missing", what=what, path=str(path))) from e
     except (OSError, UnicodeDecodeError) as e:
-        raise EnvironmentProblem(f"cannot read {what} {path}: {type(e).__name__}") from e
+        raise EnvironmentProblem(msg("aggregator.secret.unreadable", what=what, path=str(path),
+                                     error=type(e).__name__)) from e
     if st.st_mode & 0o077:
-        raise EnvironmentProblem(f"{what} {path} is readable by others (mode "
-                                 f"{st.st_mode & 0o777:o}); run: chmod 600 {path}")
+        raise EnvironmentProblem(msg("aggregator.secret.readable_by_others", what=what,
+                                     path=str(path), mode=f"{st.st_mode & 0o777:o}"))
     secret = text.split("\n", 1)[0].strip()
     if not secret:
-        raise ConfigError(f"{what} {path} is empty")
+        raise ConfigError(msg("aggregator.secret.empty", what=what, path=str(path)))
     return secret
 
 

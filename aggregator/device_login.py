@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from eco_protocol.messages import msg
+
 from .broker_auth import PasswordFile, new_password, reload_broker
 from .config import Config
 from .errors import EnvironmentProblem, Rejected
@@ -27,9 +29,8 @@ def issue_device_login(cfg: Config, device_id: str) -> dict[str, str]:
     try:
         PasswordFile(cfg.mqtt.broker_passwd_file).set(device_id, password)
     except (EnvironmentProblem, Rejected) as e:
-        raise EnvironmentProblem(
-            f"device {device_id} is enrolled, but its broker login could not be stored: {e}; "
-            f"fix that, then run 'eco-aggregator broker-password {device_id}'") from e
+        raise EnvironmentProblem(msg("aggregator.broker.login_not_stored", device=device_id,
+                                     error=e)) from e
     # a new password replaces a login suspended for flooding: a restore must not undo it
     discard_suspension(cfg.mqtt.broker_passwd_file, device_id)
     return {"broker_username": device_id, "broker_password": password,
@@ -51,7 +52,7 @@ def refuse_unless_enrolled(store: LedgerStore, device_id: str) -> None:
     """Broker access (a login, a client certificate) is for an enrolled, unrevoked device."""
     row = store.device(device_id)
     if row is None:
-        raise Rejected(f"device {device_id} is not enrolled")
+        raise Rejected(msg("aggregator.device.not_enrolled", device=device_id))
     if row.revoked_index is not None:
-        raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; it gets "
-                       "no broker access")
+        raise Rejected(msg("aggregator.broker.revoked", device=device_id,
+                           index=row.revoked_index))

@@ -108,6 +108,52 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "{url}: a store URL starts with sqlite:/// (one file) or postgresql:// (a server)",
         "ja": "{url}: 保存先 URL は sqlite:///（ファイル）か postgresql://（サーバー）で始めて"
               "ください"},
+    # --- broker logins and secret files ---
+    "aggregator.broker.bad_line": {
+        "en": "{where}:{n}: not a 'username:$7$…' line; the password file is damaged (restore "
+              "it, or reissue passwords with 'eco-aggregator broker-password')",
+        "ja": "{where}:{n}: 'username:$7$…' の行ではありません。パスワードファイルが壊れています"
+              "（復元するか、'eco-aggregator broker-password' でパスワードを再発行してください）"},
+    "aggregator.broker.twice": {"en": "{where}:{n}: user {user} appears twice",
+                                "ja": "{where}:{n}: ユーザー {user} が二度現れます"},
+    "aggregator.broker.own_login": {
+        "en": "[mqtt] username and password_file (or password) are needed: the aggregator's "
+              "listener admits only the aggregator's own login",
+        "ja": "[mqtt] username と password_file（または password）が必要です。アグリゲータ用の"
+              "待ち受けはアグリゲータ自身のログインだけを受け付けます"},
+    "aggregator.broker.cannot_read": {
+        "en": "cannot read the broker password file {path}: {reason}",
+        "ja": "ブローカーのパスワードファイル {path} を読めません（{reason}）"},
+    "aggregator.broker.too_large": {
+        "en": "{path} is larger than any password file we write",
+        "ja": "{path} は、このシステムが書くパスワードファイルより大きすぎます"},
+    "aggregator.broker.not_utf8": {
+        "en": "{path} is not UTF-8: the password file is damaged",
+        "ja": "{path} が UTF-8 ではありません。パスワードファイルが壊れています"},
+    "aggregator.broker.cannot_write": {
+        "en": "cannot write the broker password file {path}: {reason}",
+        "ja": "ブローカーのパスワードファイル {path} に書き込めません（{reason}）"},
+    "aggregator.broker.login_not_stored": {
+        "en": "device {device} is enrolled, but its broker login could not be stored: {error}; "
+              "fix that, then run 'eco-aggregator broker-password {device}'",
+        "ja": "機器 {device} は登録されましたが、ブローカーのログイン情報を保存できませんでした: "
+              "{error}。原因を直してから 'eco-aggregator broker-password {device}' を実行して"
+              "ください"},
+    "aggregator.broker.revoked": {
+        "en": "device {device} was revoked at entry {index}; it gets no broker access",
+        "ja": "機器 {device} はログのエントリ {index} で失効しています。ブローカーには接続でき"
+              "ません"},
+    "aggregator.secret.missing": {
+        "en": "{what} {path} does not exist; run 'eco-aggregator init'",
+        "ja": "{what} {path} がありません。'eco-aggregator init' を実行してください"},
+    "aggregator.secret.unreadable": {"en": "cannot read {what} {path}: {error}",
+                                     "ja": "{what} {path} を読めません: {error}"},
+    "aggregator.secret.readable_by_others": {
+        "en": "{what} {path} is readable by others (mode {mode}); run: chmod 600 {path}",
+        "ja": "{what} {path} が他のユーザーから読めます（モード {mode}）。chmod 600 {path} を"
+              "実行してください"},
+    "aggregator.secret.empty": {"en": "{what} {path} is empty",
+                                "ja": "{what} {path} が空です"},
     # --- enrol ---
     "aggregator.enrol.enrolled_at_format": {
         "en": "--enrolled-at {text}: expected a JST day YYYY-MM-DD (its midnight) or a UTC "
