@@ -39,8 +39,9 @@ from eco_protocol.errors import InvalidInput
 from eco_protocol.messages_rules import jst
 from eco_protocol.records import ENROL_TYPE, REVOKE_TYPE, Enrolment, Revocation
 
+from .batches import BatchPlan
 from .claim_settings import ClaimSettings
-from .errors import ConfigError, EnvironmentProblem
+from .errors import ConfigError, EnvironmentProblem, Rejected
 from .mirror_store import MemberMirror
 from .registry import EnrolRefused
 from .store import LedgerStore, SqliteStore
@@ -194,6 +195,19 @@ def tokens_for_enrolment(settings: ClaimSettings | None, own: LedgerStore,
     return claim_tokens(secrets[0], equipment)
 
 
+def refuse_contested(plan: BatchPlan, contested: Mapping[str, str]) -> None:
+    """A batch must not credit equipment two enrolments hold: a seal whose covered readings
+    include such a device is refused, naming it, until the operators settle it (one of the two
+    enrolments revoked; the batch is then planned again). Excluding the readings silently
+    instead would break the buyer's recomputation of the covered set from the log."""
+    devices = sorted({r.device_id for r in plan.covered} & set(contested))
+    if devices:
+        raise Rejected("batch " + plan.batch_id + " not sealed: " + "; ".join(
+            f"device {d}: {contested[d]}" for d in devices) + ". Settle the double claim "
+            "(revoke one of the enrolments; eco-aggregator consortium-audit lists them), then "
+            "plan the batch again")
+
+
 def contested(all_held: Sequence[Holding]) -> Mapping[ClaimToken, list[Holding]]:
     """The tokens held by two or more live enrolments (in one log or across logs)."""
     by_token: dict[ClaimToken, list[Holding]] = {}
@@ -203,6 +217,6 @@ def contested(all_held: Sequence[Holding]) -> Mapping[ClaimToken, list[Holding]]
     return {t: hs for t, hs in by_token.items() if len(hs) > 1}
 
 
-__all__ = ["EquipmentClaimed", "equipment_arg", "Holding", "all_holdings",
+__all__ = ["EquipmentClaimed", "equipment_arg", "refuse_contested", "Holding", "all_holdings",
            "contested", "enrolment_entries", "holdings", "load_secrets", "member_stores",
            "tokens_for_enrolment"]

@@ -43,8 +43,9 @@ from . import logkeys, personal, quarantine, registry
 from .batches import BatchPlan, certify_batch, seal_batch
 from .broker_auth import reload_broker
 from .config import Config
+from .consortium_audit import contested_devices
 from .device_login import issue_device_login, refuse_unless_enrolled, withdraw_device_login
-from .equipment_claims import tokens_for_enrolment
+from .equipment_claims import refuse_contested, tokens_for_enrolment
 from .errors import EnvironmentProblem, Rejected
 from .flood_cutoff import discard_suspension, restore_login, suspend_login
 from .ledger import Ledger
@@ -440,8 +441,10 @@ def reissue_broker_login(cfg: Config, store: LedgerStore, actor: Actor,
 
 
 def seal(cfg: Config, ledger: Ledger, actor: Actor, plan: BatchPlan) -> int:
-    """Seal a monitoring period's batch (``eco.batch/v1``)."""
+    """Seal a monitoring period's batch (``eco.batch/v1``); refused while a device it covers
+    holds equipment claimed twice (issue 18; :mod:`aggregator.consortium_audit`)."""
     with _audited(cfg, _Record("seal", actor, None, target=plan.batch_id)) as rec:
+        refuse_contested(plan, contested_devices(cfg.consortium, ledger.store))
         rec.index = seal_batch(ledger, plan)
     return rec.index
 

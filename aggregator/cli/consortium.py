@@ -24,10 +24,13 @@ from eco_protocol.note import CosignatureSigner
 from eco_protocol.witness_policy import quorum_of
 from eco_runtime.sdnotify import sd_notify
 
+from ..config import load_config
+from ..consortium_audit import audit_sources, consortium_audit
 from ..errors import AggregatorError, ConfigError, EnvironmentProblem, LogMisbehaviour, Rejected
 from ..http_api import ApiConfig, ApiServer, parse_listen
 from ..mirror import mirror_forever, mirror_round, mirrored_members
 from ..mirror_store import MemberMirror
+from ..store import open_store
 from ..witness import LogClient, WitnessConfig, load_witness_signer, witness_once
 from .common import on_stop_signal, print_json
 
@@ -208,6 +211,25 @@ def _witness_forever(consortium: Consortium, key: Path, signer: CosignatureSigne
     sd_notify("STOPPING=1")
 
 
+# --- consortium-audit (issue 18 point 4) ----------------------------------------------------------
+
+
+def cmd_consortium_audit(args: argparse.Namespace) -> int:
+    """Every claim token two live enrolments held at once, across the members' logs; exit 1
+    while one is unresolved (both still live)."""
+    consortium = load_consortium(Path(args.consortium))
+    me = _member_arg(consortium, args.member)
+    own = open_store(load_config(args.config)) if me is not None else None
+    try:
+        report = consortium_audit(consortium,
+                                  audit_sources(consortium, Path(args.mirrors), me, own))
+    finally:
+        if own is not None:
+            own.close()
+    print_json(report)
+    return 1 if report["unresolved"] else 0
+
+
 # --- registration ---------------------------------------------------------------------------------
 
 
@@ -239,3 +261,13 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--no-submit", action="store_true",
                    help="cosign and keep the result in the state files, but do not POST it")
     s.set_defaults(func=cmd_consortium_witness)
+    s = sub.add_parser("consortium-audit",
+                       help="list every claim token held by two live enrolments at once, "
+                            "across every member's log")
+    s.add_argument("--consortium", required=True, metavar="FILE", help="consortium.toml")
+    s.add_argument("--mirrors", required=True, metavar="DIR",
+                   help="the mirrors' directory (eco-aggregator mirror --state)")
+    s.add_argument("--member", default=None, metavar="NAME",
+                   help="this member's name: its own log is read from --config's store "
+                        "(default: every log from the mirrors, as the verification body)")
+    s.set_defaults(func=cmd_consortium_audit)

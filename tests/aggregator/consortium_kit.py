@@ -135,7 +135,8 @@ class Town:
         db = ledger.store.path
         ledger.store.close()
         self.api = ApiServer("127.0.0.1", 0, lambda: SqliteStore(db, check_integrity=False),
-                             ApiConfig(ledger.signer.verifier)).start()
+                             ApiConfig(ledger.signer.verifier, (W_BODY.verifier,))).start()
+        self.log_key = ledger.signer.verifier
         self.mirrors = self.state / "mirrors"
 
     def join(self, consortium: Path, secret: Path) -> None:
@@ -146,6 +147,14 @@ class Town:
     def cli(self, *args: str) -> int:
         from aggregator.cli import main
         return main(["--config", str(self.conf), *args])
+
+    def cosign(self, state_dir: Path) -> None:
+        """The verification body's witness cosigns this town's latest checkpoint (POSTed to
+        its read API, which keeps the line in the town's store)."""
+        from aggregator.witness import LogClient, WitnessConfig, witness_once
+        cfg = WitnessConfig(self.log_key, W_BODY, state_dir / f"{self.name}.state.json", True)
+        out = witness_once(cfg, LogClient(self.api.url, 10))
+        assert out.submitted, out
 
     def close(self) -> None:
         self.api.stop()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import load_config
+from aggregator.consortium_audit import contested_devices
 from aggregator.mirror import mirror_round
 from aggregator.store import SqliteStore
 from eco_protocol.canonical import parse_json
@@ -110,3 +111,46 @@ def test_a_missing_mirror_refuses_rather_than_look_up_less(
     assert "no mirror of town-b's log" in capsys.readouterr().err
     # without equipment nothing is looked up: enrolments as before
     assert enrol(a, "Sato, 1-2-3") == 0
+
+
+def test_the_audit_lists_a_race_between_two_towns_and_the_batch_hook_names_it(
+        towns: tuple[Town, Town, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    a, b, consortium = towns
+    witness = tmp_path / "witness"
+    witness.mkdir()
+    mirror(a, consortium)
+    mirror(b, consortium)
+    # each town looks before the other's enrolment reached its mirror: both pass the look-up
+    assert enrol(a, "Sato, 1-2-3", INVERTER) == 0
+    in_a = json.loads(capsys.readouterr().out)["device_id"]
+    assert enrol(b, "Tanaka, 7-7-7", "inverter=sma:3001234567") == 0
+    in_b = json.loads(capsys.readouterr().out)["device_id"]
+    for town in (a, b):
+        town.cosign(witness)
+    mirror(a, consortium)
+    mirror(b, consortium)
+    assert a.cli("consortium-audit", "--consortium", str(consortium), "--mirrors",
+                 str(a.mirrors), "--member", "town-a") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["members"] == ["town-a", "town-b"] and report["unresolved"] == 1
+    (found,) = report["double_claims"]
+    assert found["kind"] == "inverter" and found["across_members"] and found["unresolved"]
+    assert {found["first"]["device_id"], found["second"]["device_id"]} == {in_a, in_b}
+    assert found["first"]["witnessed"].endswith("JST") and found["second"]["witnessed"]
+    # the batch hook: each town's device is named, with the other holder
+    settings = load_config(b.conf).consortium
+    store = SqliteStore(load_config(b.conf).state_dir / "ledger.sqlite3")
+    try:
+        assert contested_devices(settings, store) == {
+            in_b: f"its inverter is also enrolled at town-a (device {in_a})"}
+    finally:
+        store.close()
+    # settled: town B revokes; the pair is still listed (it happened), no longer unresolved
+    assert b.cli("revoke", in_b, "--reason", "enrolled at town A first") == 0
+    capsys.readouterr()
+    mirror(a, consortium)
+    assert a.cli("consortium-audit", "--consortium", str(consortium), "--mirrors",
+                 str(a.mirrors), "--member", "town-a") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["unresolved"] == 0 and len(report["double_claims"]) == 1
