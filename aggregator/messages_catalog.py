@@ -108,6 +108,40 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "{url}: a store URL starts with sqlite:/// (one file) or postgresql:// (a server)",
         "ja": "{url}: 保存先 URL は sqlite:///（ファイル）か postgresql://（サーバー）で始めて"
               "ください"},
+    # --- release, the personal data store, serve, witness ---
+    "aggregator.release.revoked": {
+        "en": "device {device} is revoked (entry {index}); there is nothing to release",
+        "ja": "機器 {device} は失効しています（エントリ {index}）。隔離を解除するものはありません"},
+    "aggregator.release.not_quarantined": {"en": "device {device} is not quarantined{flag}",
+                                           "ja": "機器 {device} は隔離されていません{flag}"},
+    "aggregator.release.flag": {"en": " (its flag says {flag})",
+                                "ja": "（機器の注意表示は {flag}）"},
+    "aggregator.release.cannot": {"en": "cannot release: {error}",
+                                  "ja": "隔離を解除できません: {error}"},
+    "aggregator.personal.cannot_open": {
+        "en": "cannot open the personal data store {path}: {reason}; check that the state "
+              "directory exists and is writable by this user",
+        "ja": "個人情報の保存先 {path} を開けません（{reason}）。状態ディレクトリがあり、この"
+              "ユーザーが書き込めるか確認してください"},
+    "aggregator.personal.damaged": {
+        "en": "cannot open the personal data store {path}: {error}; if it is damaged, restore "
+              "it from a backup",
+        "ja": "個人情報の保存先 {path} を開けません: {error}。壊れている場合はバックアップから"
+              "復元してください"},
+    "aggregator.personal.write": {
+        "en": "personal data store {path}: {error} (is its filesystem full or read-only? "
+              "nothing was changed)",
+        "ja": "個人情報の保存先 {path}: {error}（ファイルシステムが満杯か読み取り専用では？"
+              "何も変更していません）"},
+    "aggregator.serve.cannot_listen": {"en": "--http {listen}: cannot listen: {reason}",
+                                       "ja": "--http {listen}: 待ち受けできません（{reason}）"},
+    "aggregator.serve.no_log_key": {
+        "en": "the ledger has no log key yet; run 'eco-aggregator init'",
+        "ja": "台帳にまだログ鍵がありません。'eco-aggregator init' を実行してください"},
+    "aggregator.witness.other_vkey": {
+        "en": "{path} holds another verifier key ({vkey}); the witness name cannot change for "
+              "an existing key",
+        "ja": "{path} には別の検証鍵（{vkey}）があります。既存の鍵の監視者名は変更できません"},
     # --- broker logins and secret files ---
     "aggregator.broker.bad_line": {
         "en": "{where}:{n}: not a 'username:$7$…' line; the password file is damaged (restore "

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from eco_protocol.messages import msg, os_reason
+
 from .errors import EnvironmentProblem
 
 if TYPE_CHECKING:
@@ -104,9 +106,8 @@ def _create_private(path: Path) -> None:
         finally:
             os.close(fd)
     except OSError as e:
-        raise EnvironmentProblem(f"cannot open the personal data store {path}: {e.strerror}; "
-                                 "check that the state directory exists and is writable by "
-                                 "this user") from e
+        raise EnvironmentProblem(msg("aggregator.personal.cannot_open", path=str(path),
+                                     reason=os_reason(e))) from e
 
 
 class PersonalStore:
@@ -127,8 +128,8 @@ class PersonalStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as e:
-            raise EnvironmentProblem(f"cannot open the personal data store {path}: {e}; if it "
-                                     "is damaged, restore it from a backup") from e
+            raise EnvironmentProblem(msg("aggregator.personal.damaged", path=str(path),
+                                         error=str(e))) from e
 
     def close(self) -> None:
         self._db.close()
@@ -177,8 +178,8 @@ class PersonalStore:
         try:
             return self._db.execute(query, params)
         except sqlite3.Error as e:
-            raise EnvironmentProblem(f"personal data store {self.path}: {e} (is its filesystem "
-                                     "full or read-only? nothing was changed)") from e
+            raise EnvironmentProblem(msg("aggregator.personal.write", path=str(self.path),
+                                         error=str(e))) from e
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from typing import Any, Final
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keys import DeviceId
+from eco_protocol.messages import msg
 from eco_protocol.records import MAX_ENTRY_BYTES, Quarantine, Release
 from eco_protocol.signing import sign_record
 
@@ -79,17 +80,18 @@ def append_release(ledger: Ledger, device_id: str, reason: str, at: str) -> int:
     store = ledger.store
     row = store.device(device_id)
     if row is None:
-        raise Rejected(f"device {device_id} is not enrolled")
+        raise Rejected(msg("aggregator.device.not_enrolled", device=device_id))
     if row.revoked_index is not None:
-        raise Rejected(f"device {device_id} is revoked (entry {row.revoked_index}); there is "
-                       "nothing to release")
+        raise Rejected(msg("aggregator.release.revoked", device=device_id,
+                           index=row.revoked_index))
     if quarantined_by(row) is None:
-        raise Rejected(f"device {device_id} is not quarantined"
-                       + (f" (its flag says {row.flag!r})" if row.flag else ""))
+        raise Rejected(msg("aggregator.release.not_quarantined", device=device_id,
+                           flag=msg("aggregator.release.flag", flag=repr(row.flag))
+                           if row.flag else ""))
     try:
         rec = Release(DeviceId(device_id), reason, at)
     except InvalidInput as e:
-        raise Rejected(f"cannot release: {e}") from e
+        raise Rejected(msg("aggregator.release.cannot", error=e)) from e
     entry = canonical_bytes(sign_record(rec.to_dict(), ledger.signer.private_key))
     (index,) = ledger.append([entry])
     store.put_device(DeviceRow(row.device_id, row.enrol_index, row.enrolment, row.next_seq,

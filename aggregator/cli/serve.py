@@ -7,6 +7,7 @@ import argparse
 import logging
 from typing import Any
 
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.note import parse_verifier_key, parse_witness_key
 
 from ..config import Config, load_config
@@ -41,7 +42,8 @@ def start_http(cfg: Config, log_vkey: str, listen: str | None) -> ApiServer | No
     try:
         return ApiServer(host, port, store_factory, api_cfg).start()
     except OSError as e:
-        raise ConfigError(f"--http {listen}: cannot listen: {e}") from e
+        raise ConfigError(msg("aggregator.serve.cannot_listen", listen=listen,
+                              reason=os_reason(e))) from e
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -83,7 +85,7 @@ def cmd_http(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if log_vkey is None:
-        raise ConfigError("the ledger has no log key yet; run 'eco-aggregator init'")
+        raise ConfigError(msg("aggregator.serve.no_log_key"))
     api = start_http(cfg, log_vkey, args.listen)
     assert api is not None
     serve_until_signal(api)

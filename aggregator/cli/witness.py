@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from eco_protocol.errors import NoteError
 from eco_protocol.keyfile import atomic_write, load_or_create_private_key
+from eco_protocol.messages import msg
 from eco_protocol.note import CosignatureSigner, parse_verifier_key
 
 from ..errors import ConfigError
@@ -34,8 +35,8 @@ def cmd_witness_key(args: argparse.Namespace) -> int:
     vkey = signer.verifier.vkey
     vfile = vkey_path(path)
     if vfile.exists() and vfile.read_text("utf-8").strip() != vkey:
-        raise ConfigError(f"{vfile} holds another verifier key ({vfile.read_text().strip()}); "
-                          "the witness name cannot change for an existing key")
+        raise ConfigError(msg("aggregator.witness.other_vkey", path=str(vfile),
+                              vkey=vfile.read_text().strip()))
     atomic_write(vfile, (vkey + "\n").encode(), 0o644)
     print(vkey)
     return 0
