@@ -32,6 +32,8 @@ from .verdict import (
     valid_verdict,
     witness_key_instead_of_log_key,
 )
+from .verify_basket_cli import register as register_basket
+from .verify_basket_cli import run as run_basket
 from .verify_credential_cli import register as register_credential
 from .verify_credential_cli import run as run_credential
 from .witness_policy import check_policy
@@ -252,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
     ev.add_argument("--lang", choices=LANGS, default=None, help=_LANG_HELP)
     register_credential(sub)  # eco-verify credential FILE (verify_credential_cli)
+    register_basket(sub)  # eco-verify basket REPORT… --consortium FILE (verify_basket_cli)
     args = parser.parse_args(argv)
     args.lang = _RUN["lang"] = choose_lang(getattr(args, "lang", None))
     if args.command == "evidence":
@@ -260,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(args)
     if args.command == "credential":
         return run_credential(args)
+    if args.command == "basket":
+        return run_basket(args)
     parser.error(f"unknown command {args.command}")
     return 2
 
