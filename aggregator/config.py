@@ -175,7 +175,7 @@ def _broker(url: str, where: str) -> BrokerURL:
     try:
         return parse_broker_url(url)
     except BrokerURLError as e:
-        raise ConfigError(f"{where}: broker {e}") from e
+        raise ConfigError(msg("aggregator.config.broker", where=where, error=str(e))) from e
 
 
 def load_config(path: Path) -> Config:
@@ -212,7 +212,7 @@ def load_config(path: Path) -> Config:
     # workers draining a backlog finish together (bench/: 2 workers ×1.6 with 256, ×1.9 with 32)
     group_max = _get(ingest_t, "group_max", int, f"{w} [ingest]", 32)
     if not 1 <= group_max <= 10000:
-        raise ConfigError(f"{w} [ingest]: group_max must be 1–10000")
+        raise ConfigError(msg("aggregator.config.group_max", where=w))
     return Config(
         path=path,
         origin=_get(log_t, "origin", str, f"{w} [log]"),
@@ -282,8 +282,7 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> Msg | str:
 def _share_group(name: str, where: str) -> str:
     """A share group name is one topic level of ``$share/<group>/…`` (MQTT v5 §4.8.2)."""
     if not name or any(c in name for c in "/+#"):
-        raise ConfigError(f"{where}: share_group {name!r} must be one topic level (no '/', '+', "
-                          "'#'); e.g. share_group = \"agg-\" followed by 32 random hex digits")
+        raise ConfigError(msg("aggregator.config.share_group", where=where, name=repr(name)))
     return name
 
 
@@ -292,8 +291,8 @@ def _store_url(store_t: dict[str, Any], state_dir: Path, where: str) -> StoreUrl
     legacy = [k for k in ("backend", "sqlite_path") if k in store_t]
     if "url" in store_t:
         if legacy:
-            raise ConfigError(f"{where}: 'url' replaces {' and '.join(map(repr, legacy))}; "
-                              "remove them")
+            raise ConfigError(msg("aggregator.config.url_replaces", where=where,
+                                  keys=" and ".join(map(repr, legacy))))
         text = _get(store_t, "url", str, where)
         try:
             return StoreUrl.parse(text, state_dir)
@@ -301,8 +300,7 @@ def _store_url(store_t: dict[str, Any], state_dir: Path, where: str) -> StoreUrl
             raise ConfigError(msg("aggregator.config.store_url", where=where, error=e)) from e
     backend = _get(store_t, "backend", str, where, "sqlite")
     if backend != "sqlite":
-        raise ConfigError(f"{where}: 'backend' {backend!r}: name the store with 'url' instead, "
-                          'e.g. url = "postgresql://eco@db.example/eco_ledger"')
+        raise ConfigError(msg("aggregator.config.backend", where=where, backend=repr(backend)))
     path = Path(_get(store_t, "sqlite_path", str, where, "ledger.sqlite3"))
     return StoreUrl.sqlite(path if path.is_absolute() else state_dir / path)
 
@@ -310,15 +308,15 @@ def _store_url(store_t: dict[str, Any], state_dir: Path, where: str) -> StoreUrl
 def _witness_vkeys(table: Any, where: str) -> tuple[str, ...]:
     """``[witnesses] vkeys``: c2sp.org/tlog-cosignature keys (type 0x04) or plain Ed25519 ones."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: must be a table")
+        raise ConfigError(msg("aggregator.config.must_be_table", where=where))
     vkeys = table.get("vkeys", [])
     if not isinstance(vkeys, list) or not all(isinstance(v, str) for v in vkeys):
-        raise ConfigError(f"{where}: 'vkeys' must be a list of verifier key strings")
+        raise ConfigError(msg("aggregator.config.vkeys_list", where=where))
     for v in vkeys:
         try:
             parse_witness_key(v)
         except NoteError as e:
-            raise ConfigError(f"{where}: 'vkeys': {e}") from e
+            raise ConfigError(msg("aggregator.config.vkeys_bad", where=where, error=e)) from e
     return tuple(v.strip() for v in vkeys)
 
 
@@ -333,10 +331,10 @@ def _did_web(table: Any, origin: str, where: str) -> dict[str, Any]:
     """``[did] host`` and ``path``, by default the origin's host and path: the did:web the
     credentials name as their issuer (the host must serve its DID document)."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: must be a table")
+        raise ConfigError(msg("aggregator.config.must_be_table", where=where))
     if "host" not in table:
         if "path" in table:
-            raise ConfigError(f"{where}: 'path' needs 'host' too")
+            raise ConfigError(msg("aggregator.config.did_path_host", where=where))
         host, _, rest = origin.partition("/")
         segments = tuple(rest.split("/")) if rest else ()
         if _DID_HOST_RE.fullmatch(host) and all(map(_DID_SEGMENT_RE.fullmatch, segments)):
@@ -344,14 +342,11 @@ def _did_web(table: Any, origin: str, where: str) -> dict[str, Any]:
         return {"did_host": None, "did_path": ()}
     host = _get(table, "host", str, where)
     if not _DID_HOST_RE.fullmatch(host):
-        raise ConfigError(f"{where}: host {host!r} is not a host name; give the lowercase DNS "
-                          "name that serves the DID document, e.g. host = "
-                          '"eco-ledger.example-city.lg.jp" (a port as "host:8443")')
+        raise ConfigError(msg("aggregator.config.did_host", where=where, host=repr(host)))
     path = _get(table, "path", str, where, "")
     segments = tuple(path.strip("/").split("/")) if path.strip("/") else ()
     if not all(map(_DID_SEGMENT_RE.fullmatch, segments)):
-        raise ConfigError(f"{where}: path {path!r}: use segments of letters, digits, '.', '_', "
-                          "'~', '-' separated by '/', e.g. path = \"eco/credit\"")
+        raise ConfigError(msg("aggregator.config.did_path", where=where, path=repr(path)))
     return {"did_host": host, "did_path": segments}
 
 
@@ -434,7 +429,8 @@ def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path]
     def opt(key: str, typ: type) -> Any:
         v = t.get(key)
         if v is not None and (not isinstance(v, typ) or isinstance(v, bool) and typ is not bool):
-            raise ConfigError(f"{where}: '{key}' must be {typ.__name__}, got {v!r}")
+            raise ConfigError(msg("aggregator.config.wrong_type", where=where, key=key,
+                                  type=typ.__name__, value=repr(v)))
         return v
 
     scheme_tls = parse_broker_url(t["broker"]).tls  # already checked by load_config
@@ -442,28 +438,27 @@ def _mqtt_access(t: dict[str, Any], base: MqttConfig, rel: Callable[[str], Path]
     if tls is None:
         tls = scheme_tls
     elif scheme_tls and not tls:
-        raise ConfigError(f"{where}: tls = false contradicts the mqtts:// broker URL")
+        raise ConfigError(msg("aggregator.config.tls_contradiction", where=where))
     if not tls and base.host not in LOOPBACK:
-        raise ConfigError(f"{where}: broker {base.host} is not on loopback: TLS is required "
-                          "there (docs/protocol.md §3); use mqtts://HOST:8883 and ca_file")
+        raise ConfigError(msg("aggregator.config.tls_required", where=where, host=base.host))
     username, password = opt("username", str), opt("password", str)
     password_file, ca_file = opt("password_file", str), opt("ca_file", str)
     if username == "":
         username = None
     if password is not None and password_file is not None:
-        raise ConfigError(f"{where}: set password or password_file, not both")
+        raise ConfigError(msg("aggregator.config.password_both", where=where))
     if username is None and (password is not None or password_file is not None):
-        raise ConfigError(f"{where}: a password without a username; set username too")
+        raise ConfigError(msg("aggregator.config.password_no_user", where=where))
     if username is not None:
         try:
             check_username(username, "username")
         except Rejected as e:
-            raise ConfigError(f"{where}: {e}") from e
+            raise ConfigError(msg("aggregator.config.in_section", where=where, error=str(e))) from e
     pid = opt("broker_pid_file", str)
     try:
         prefix = check_prefix(opt("device_prefix", str) or "")
     except ValueError as e:
-        raise ConfigError(f"{where}: {e}") from e
+        raise ConfigError(msg("aggregator.config.in_section", where=where, error=str(e))) from e
     return replace(
         base, username=username, password=password,
         password_file=None if password_file is None else rel(password_file),

@@ -53,6 +53,60 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "を確認してください"},
     "aggregator.config.store_url": {"en": "{where}: 'url' {error}",
                                     "ja": "{where}: 'url' の誤り: {error}"},
+    "aggregator.config.broker": {"en": "{where}: broker {error}",
+                                 "ja": "{where}: broker の誤り: {error}"},
+    "aggregator.config.group_max": {
+        "en": "{where} [ingest]: group_max must be 1–10000",
+        "ja": "{where} [ingest]: group_max は 1～10000 で指定してください"},
+    "aggregator.config.share_group": {
+        "en": "{where}: share_group {name} must be one topic level (no '/', '+', '#'); e.g. "
+              "share_group = \"agg-\" followed by 32 random hex digits",
+        "ja": "{where}: share_group {name} はトピックの 1 階層で指定してください（'/'、'+'、'#' は"
+              "不可）。例: share_group = \"agg-\" に続けてランダムな 16 進数 32 桁"},
+    "aggregator.config.url_replaces": {"en": "{where}: 'url' replaces {keys}; remove them",
+                                       "ja": "{where}: 'url' は {keys} に代わるものです。削除して"
+                                             "ください"},
+    "aggregator.config.backend": {
+        "en": "{where}: 'backend' {backend}: name the store with 'url' instead, e.g. url = "
+              "\"postgresql://eco@db.example/eco_ledger\"",
+        "ja": "{where}: 'backend' {backend}: 代わりに 'url' で保存先を指定してください（例 url = "
+              "\"postgresql://eco@db.example/eco_ledger\"）"},
+    "aggregator.config.must_be_table": {"en": "{where}: must be a table",
+                                        "ja": "{where}: テーブルで指定してください"},
+    "aggregator.config.vkeys_list": {
+        "en": "{where}: 'vkeys' must be a list of verifier key strings",
+        "ja": "{where}: 'vkeys' は検証鍵の文字列のリストで指定してください"},
+    "aggregator.config.vkeys_bad": {"en": "{where}: 'vkeys': {error}",
+                                    "ja": "{where}: 'vkeys' の誤り: {error}"},
+    "aggregator.config.did_path_host": {"en": "{where}: 'path' needs 'host' too",
+                                        "ja": "{where}: 'path' には 'host' も必要です"},
+    "aggregator.config.did_host": {
+        "en": "{where}: host {host} is not a host name; give the lowercase DNS name that serves "
+              "the DID document, e.g. host = \"eco-ledger.example-city.lg.jp\" (a port as "
+              "\"host:8443\")",
+        "ja": "{where}: host {host} はホスト名ではありません。DID 文書を配信する小文字の DNS 名を"
+              "指定してください（例 host = \"eco-ledger.example-city.lg.jp\"、ポートは "
+              "\"host:8443\"）"},
+    "aggregator.config.did_path": {
+        "en": "{where}: path {path}: use segments of letters, digits, '.', '_', '~', '-' "
+              "separated by '/', e.g. path = \"eco/credit\"",
+        "ja": "{where}: path {path}: 英字・数字・'.'・'_'・'~'・'-' の区切りを '/' でつないで"
+              "ください（例 path = \"eco/credit\"）"},
+    "aggregator.config.tls_contradiction": {
+        "en": "{where}: tls = false contradicts the mqtts:// broker URL",
+        "ja": "{where}: tls = false は mqtts:// のブローカー URL と矛盾します"},
+    "aggregator.config.tls_required": {
+        "en": "{where}: broker {host} is not on loopback: TLS is required there "
+              "(docs/protocol.md §3); use mqtts://HOST:8883 and ca_file",
+        "ja": "{where}: ブローカー {host} はループバックではないため TLS が必要です"
+              "（docs/protocol.md §3）。mqtts://HOST:8883 と ca_file を使ってください"},
+    "aggregator.config.password_both": {
+        "en": "{where}: set password or password_file, not both",
+        "ja": "{where}: password と password_file はどちらか一方だけ指定してください"},
+    "aggregator.config.password_no_user": {
+        "en": "{where}: a password without a username; set username too",
+        "ja": "{where}: username のない password です。username も指定してください"},
+    "aggregator.config.in_section": {"en": "{where}: {error}", "ja": "{where}: {error}"},
     "aggregator.config.did_you_mean": {"en": " (did you mean '{word}'?)",
                                        "ja": "（'{word}' のことですか？）"},
     # --- the log and its store ---
