@@ -118,7 +118,14 @@ def enrolment_entries(store: LedgerStore) -> Iterator[tuple[int, Enrolment | Rev
 
 
 def holdings(store: LedgerStore, member: str) -> list[Holding]:
-    """Every claim token of every enrolment in the store, with whether it was revoked."""
+    """Every claim token of every enrolment in the store, with whether it was revoked. A
+    town's own store has a device table (one row per enrolment, with its revocation): read
+    that; a mirror's has none, so its entries are read."""
+    rows = store.devices()
+    if rows:
+        return [Holding(member, t, e.device_id, e.household, e.enrolled_at, r.enrol_index,
+                        r.revoked_index)
+                for r in rows for e in _enrolment(r.enrolment) for t in e.claim_tokens]
     found: list[tuple[int, Enrolment]] = []
     revoked: dict[str, int] = {}
     for index, rec in enrolment_entries(store):
@@ -129,6 +136,14 @@ def holdings(store: LedgerStore, member: str) -> list[Holding]:
     return [Holding(member, t, e.device_id, e.household, e.enrolled_at, i,
                     revoked.get(e.device_id))
             for i, e in found for t in e.claim_tokens]
+
+
+def _enrolment(entry: bytes) -> list[Enrolment]:
+    """The device row's enrolment ([] if unreadable: the log's own checks name it)."""
+    try:
+        return [Enrolment.from_dict(parse_json(entry))]
+    except InvalidInput:
+        return []
 
 
 def member_stores(settings: ClaimSettings, own: LedgerStore
