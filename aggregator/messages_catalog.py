@@ -196,6 +196,60 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "{path} holds another verifier key ({vkey}); the witness name cannot change for "
               "an existing key",
         "ja": "{path} には別の検証鍵（{vkey}）があります。既存の鍵の監視者名は変更できません"},
+    "aggregator.witness.origin": {"en": "checkpoint origin {new} is not {trusted}",
+                                  "ja": "チェックポイントの origin {new} が {trusted} では"
+                                        "ありません"},
+    "aggregator.witness.older": {
+        "en": "the log serves a checkpoint of size {size}, older than the size {trusted} this "
+              "witness already cosigned (a stale mirror, or the log was rolled back); not "
+              "cosigning",
+        "ja": "ログが配信するチェックポイントのサイズ {size} は、この監視者が連署済みのサイズ "
+              "{trusted} より古いです（古いミラーか、ログの巻き戻し）。連署しません"},
+    "aggregator.witness.state_damaged": {
+        "en": "witness state {where} is damaged: {error}; restore it from a backup (never delete "
+              "it: it is what the witness trusts)",
+        "ja": "監視者の状態ファイル {where} が壊れています: {error}。バックアップから復元して"
+              "ください（削除しないでください。監視者が信頼する内容です）"},
+    "aggregator.witness.state_unreadable": {
+        "en": "cannot read witness state {path}: {reason}",
+        "ja": "監視者の状態ファイル {path} を読めません（{reason}）"},
+    "aggregator.witness.state_unwritable": {
+        "en": "cannot write witness state {path}: {reason}",
+        "ja": "監視者の状態ファイル {path} に書き込めません（{reason}）"},
+    "aggregator.witness.vkey_unreadable": {
+        "en": "{path}: cannot read the witness's verifier key ({reason}); create the key with "
+              "'eco-aggregator witness-key FILE --name NAME'",
+        "ja": "{path}: 監視者の検証鍵を読めません（{reason}）。'eco-aggregator witness-key FILE "
+              "--name NAME' で鍵を作成してください"},
+    "aggregator.witness.vkey_mismatch": {
+        "en": "{path} does not belong to the private key {key} (or is not a cosignature/v1 key)",
+        "ja": "{path} は秘密鍵 {key} のものではありません（または cosignature/v1 の鍵ではあり"
+              "ません）"},
+    "aggregator.witness.state_other": {
+        "en": "witness state {path} belongs to log key {log_vkey} and witness key "
+              "{witness_vkey}; use another --state file",
+        "ja": "監視者の状態ファイル {path} はログ鍵 {log_vkey} と監視者の鍵 {witness_vkey} の"
+              "ものです。別の --state ファイルを使ってください"},
+    "aggregator.witness.fork_recorded": {
+        "en": "this witness recorded a fork by {log} in {path} ({reason}); it will not cosign "
+              "this log again",
+        "ja": "この監視者は {log} のフォークを {path} に記録しています（{reason}）。このログには"
+              "二度と連署しません"},
+    "aggregator.witness.fork": {
+        "en": "{reason}. Both signed checkpoints are kept in {path} as evidence; this witness "
+              "will not cosign this log again",
+        "ja": "{reason}。署名済みチェックポイントの両方を証拠として {path} に保存しました。この"
+              "監視者はこのログに二度と連署しません"},
+    "aggregator.witness.bad_checkpoint": {
+        "en": "the log's checkpoint does not verify under {vkey}: {error}",
+        "ja": "ログのチェックポイントを {vkey} で検証できません: {error}"},
+    "aggregator.witness.refused": {"en": "the log refused the cosignature: HTTP {status} {error}",
+                                   "ja": "ログが連署を拒否しました: HTTP {status} {error}"},
+    "aggregator.witness.moving": {
+        "en": "the log signed a new checkpoint each time this witness cosigned one ({n} "
+              "attempts); try again later",
+        "ja": "この監視者が連署するたびにログが新しいチェックポイントに署名しました（{n} 回）。"
+              "後でもう一度試してください"},
     # --- broker logins and secret files ---
     "aggregator.broker.bad_line": {
         "en": "{where}:{n}: not a 'username:$7$…' line; the password file is damaged (restore "

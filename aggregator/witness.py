@@ -52,6 +52,7 @@ from eco_protocol.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.note import (
     Checkpoint,
     CosignatureSigner,
@@ -90,16 +91,15 @@ def verify_step(trusted: Checkpoint | None, new: Checkpoint,
     if trusted is None:
         return ()  # tlog-witness: old size 0, empty proof
     if new.origin != trusted.origin:
-        raise Rejected(f"checkpoint origin {new.origin!r} is not {trusted.origin!r}")
+        raise Rejected(msg("aggregator.witness.origin", new=repr(new.origin),
+                           trusted=repr(trusted.origin)))
     if new.size == trusted.size:
         if new.root_hash != trusted.root_hash:
             raise Inconsistent(f"the log signed two checkpoints of size {new.size} with "
                                "different root hashes")
         return ()
     if new.size < trusted.size:
-        raise Rejected(f"the log serves a checkpoint of size {new.size}, older than the size "
-                       f"{trusted.size} this witness already cosigned (a stale mirror, or the "
-                       "log was rolled back); not cosigning")
+        raise Rejected(msg("aggregator.witness.older", size=new.size, trusted=trusted.size))
     source = tiles()
     proof = consistency_proof(trusted.size, new.size, source)  # ProofError: bad tiles
     try:
@@ -183,9 +183,8 @@ class WitnessState:
                        None if mis is None else Misbehaviour.from_dict(mis),
                        tuple(str(k) for k in d.get("previous_log_vkeys", [])))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-            raise EnvironmentProblem(f"witness state {where} is damaged: {e}; restore it from "
-                                     "a backup (never delete it: it is what the witness "
-                                     "trusts)") from e
+            raise EnvironmentProblem(msg("aggregator.witness.state_damaged", where=where,
+                                         error=str(e))) from e
 
 
 def checkpoint_body(note: str) -> str:
@@ -198,7 +197,8 @@ def load_state(path: Path) -> WitnessState | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise EnvironmentProblem(f"cannot read witness state {path}: {e}") from e
+        raise EnvironmentProblem(msg("aggregator.witness.state_unreadable", path=str(path),
+                                     reason=os_reason(e))) from e
     return WitnessState.from_json(data, str(path))
 
 
@@ -206,7 +206,8 @@ def save_state(path: Path, state: WitnessState) -> None:
     try:
         atomic_write(path, state.to_json(), 0o644)
     except OSError as e:
-        raise EnvironmentProblem(f"cannot write witness state {path}: {e}") from e
+        raise EnvironmentProblem(msg("aggregator.witness.state_unwritable", path=str(path),
+                                     reason=os_reason(e))) from e
 
 
 # --- keys ---------------------------------------------------------------------------------------
@@ -223,16 +224,16 @@ def load_witness_signer(key_file: Path) -> CosignatureSigner:
     try:
         vkey = vfile.read_text("utf-8").strip()
     except OSError as e:
-        raise ConfigError(f"{vfile}: cannot read the witness's verifier key ({e}); create the "
-                          "key with 'eco-aggregator witness-key FILE --name NAME'") from e
+        raise ConfigError(msg("aggregator.witness.vkey_unreadable", path=str(vfile),
+                              reason=os_reason(e))) from e
     try:
         verifier = parse_witness_key(vkey)
     except NoteError as e:
         raise ConfigError(f"{vfile}: {e}") from e
     signer = CosignatureSigner(verifier.name, private)
     if signer.verifier != verifier:
-        raise ConfigError(f"{vfile} does not belong to the private key {key_file} (or is not a "
-                          "cosignature/v1 key)")
+        raise ConfigError(msg("aggregator.witness.vkey_mismatch", path=str(vfile),
+                              key=str(key_file)))
     return signer
 
 
@@ -350,12 +351,12 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
     state = load_state(cfg.state_path) or WitnessState(cfg.log.vkey, me.vkey)
     known_log_keys = (*state.previous_log_vkeys, state.log_vkey)
     if cfg.log.vkey not in known_log_keys or state.witness_vkey != me.vkey:
-        raise ConfigError(f"witness state {cfg.state_path} belongs to log key {state.log_vkey} "
-                          f"and witness key {state.witness_vkey}; use another --state file")
+        raise ConfigError(msg("aggregator.witness.state_other", path=str(cfg.state_path),
+                              log_vkey=state.log_vkey, witness_vkey=state.witness_vkey))
     if state.misbehaviour is not None:
-        raise LogMisbehaviour(f"this witness recorded a fork by {cfg.log.name} in "
-                              f"{cfg.state_path} ({state.misbehaviour.reason}); it will not "
-                              "cosign this log again")
+        raise LogMisbehaviour(msg("aggregator.witness.fork_recorded", log=cfg.log.name,
+                                  path=str(cfg.state_path),
+                                  reason=state.misbehaviour.reason))
     for _ in range(SUBMIT_ATTEMPTS):
         raw = client.checkpoint()
         log_key = parse_verifier_key(state.log_vkey)
@@ -374,8 +375,8 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
                                 previous_log_vkeys=(*state.previous_log_vkeys, log_key.vkey))
                 log_key = followed
         except (UnicodeDecodeError, InvalidInput) as e:
-            raise Rejected(f"the log's checkpoint does not verify under {log_key.vkey}: "
-                           f"{e}") from e
+            raise Rejected(msg("aggregator.witness.bad_checkpoint", vkey=log_key.vkey,
+                               error=str(e))) from e
         trusted = state.trusted()
         try:
             proof = verify_step(trusted, cp, _tiles_of(cp, client))
@@ -386,9 +387,8 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
                                None if e.old_root_in_new_tree is None
                                else b64encode(e.old_root_in_new_tree))
             save_state(cfg.state_path, replace(state, misbehaviour=mis))
-            raise LogMisbehaviour(f"{e.reason}. Both signed checkpoints are kept in "
-                                  f"{cfg.state_path} as evidence; this witness will not cosign "
-                                  "this log again") from e
+            raise LogMisbehaviour(msg("aggregator.witness.fork", reason=e.reason,
+                                      path=str(cfg.state_path))) from e
         verdict = "first" if trusted is None else (
             "grew" if cp.size > trusted.size else "same")
         log.debug("consistency proof %d → %d: %d hashes", 0 if trusted is None else trusted.size,
@@ -411,10 +411,9 @@ def witness_once(cfg: WitnessConfig, client: LogClient,
         if status == 409:
             log.info("the log moved on past size %d; fetching its new checkpoint", cp.size)
             continue
-        raise EnvironmentProblem(f"the log refused the cosignature: HTTP {status} "
-                                 f"{answer.get('error', '')}")
-    raise EnvironmentProblem(f"the log signed a new checkpoint each time this witness cosigned "
-                             f"one ({SUBMIT_ATTEMPTS} attempts); try again later")
+        raise EnvironmentProblem(msg("aggregator.witness.refused", status=status,
+                                     error=answer.get("error", "")))
+    raise EnvironmentProblem(msg("aggregator.witness.moving", n=SUBMIT_ATTEMPTS))
 
 
 def follow_log_key(trusted: NoteVerifier, served: str,
