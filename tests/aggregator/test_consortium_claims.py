@@ -12,20 +12,32 @@ from pathlib import Path
 
 import pytest
 
+from aggregator import operator
+from aggregator.accounting import scan
+from aggregator.batches import period_from_dates, plan_batch
+from aggregator.cli.common import open_ledger
 from aggregator.config import load_config
 from aggregator.consortium_audit import contested_devices
+from aggregator.equipment_claims import load_secrets
+from aggregator.errors import Rejected
+from aggregator.intake import Intake
 from aggregator.mirror import mirror_round
+from aggregator.programme import example_programme, load_programme
+from aggregator.registry import build_enrolment
+from aggregator.registry import enrol as enrol_record
 from aggregator.store import SqliteStore
-from eco_protocol.canonical import parse_json
+from eco_protocol.canonical import canonical_bytes, parse_json
+from eco_protocol.claim_tokens import claim_tokens, parse_equipment
 from eco_protocol.consortium import parse_consortium
-from eco_protocol.encoding import b64encode
+from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.keys import public_key_raw
-from eco_protocol.records import Enrolment
+from eco_protocol.records import Enrolment, MeterSpec, Quantity
 
-from .conftest import PV_TERMS, Device
+from .conftest import PV_FIT, PV_TERMS, T0, Device
 from .consortium_kit import Town, town_consortium, write_claim_secret
 
 INVERTER = "inverter=SMA:3001234567"
+PROG = "p"
 
 
 @pytest.fixture
@@ -154,3 +166,46 @@ def test_the_audit_lists_a_race_between_two_towns_and_the_batch_hook_names_it(
                  str(a.mirrors), "--member", "town-a") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["unresolved"] == 0 and len(report["double_claims"]) == 1
+
+
+def test_a_batch_covering_a_double_claimed_device_is_not_sealed(
+        towns: tuple[Town, Town, Path], tmp_path: Path) -> None:
+    """Two households of town A enrolled one inverter (a race inside the town: both enrolments
+    appended without the look-up); sealing a batch that covers them is refused, naming both,
+    until one is revoked."""
+    a, _, consortium = towns
+    mirror(a, consortium)
+    cfg = load_config(a.conf)
+    assert cfg.consortium is not None
+    secrets = load_secrets(cfg.consortium.secret_file)
+    tokens = claim_tokens(secrets[0], [parse_equipment(INVERTER)])
+    ledger = open_ledger(cfg)
+    try:
+        devices = [Device(), Device()]
+        for i, d in enumerate(devices):
+            enrol_record(ledger, build_enrolment(
+                public_key_raw(d.key), f"hh-race-{i}", PROG,
+                [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 4500)],
+                dict(PV_FIT), format_time(T0), tokens))
+        intake = Intake(ledger)
+        for d in devices:
+            for _ in range(4):
+                (o,) = intake.process([(d.topic, canonical_bytes([d.reading()]))],
+                                      "2026-11-25T00:00:00Z")
+                assert o.accepted == 1, o.receipt
+        (tmp_path / "programme.toml").write_text(example_programme(PROG))
+        programme = load_programme(tmp_path / "programme.toml")
+        plan = plan_batch(scan(ledger.store), programme, period_from_dates(
+            "2026-11-22..2026-11-23"))
+        with pytest.raises(Rejected, match="not sealed") as refused:
+            operator.seal(cfg, ledger, operator.Actor.cli(), plan)
+        assert devices[0].device_id in str(refused.value)
+        assert devices[1].device_id in str(refused.value)
+        assert "also enrolled at town-a" in str(refused.value)
+        operator.revoke(cfg, ledger, operator.Actor.cli(), devices[1].device_id,
+                        "the same inverter as another household", format_time(T0))
+        plan = plan_batch(scan(ledger.store), programme, period_from_dates(
+            "2026-11-22..2026-11-23"))
+        assert operator.seal(cfg, ledger, operator.Actor.cli(), plan) > 0
+    finally:
+        ledger.store.close()
