@@ -72,6 +72,7 @@ class BasketBatch:
     published: str  # the policy's one-line finding
     tokens: Mapping[ClaimToken, str]  # credited token -> the device carrying it
     untokened: int  # credited devices whose enrolment carries no token of the counted kinds
+    clashes: tuple[str, ...] = ()  # tokens this batch credits through two devices
 
     def to_dict(self) -> dict[str, Any]:
         return {"report": self.name, "member": self.member, "batch_id": self.batch_id,
@@ -107,6 +108,7 @@ def verify_basket(consortium: Consortium, items: Sequence[BasketItem]) -> Basket
             res.batches.append(_one(consortium, item))
         except ProtocolError as e:
             res.problems.append(f"{item.name}: {e}")
+    res.problems.extend(c for b in res.batches for c in b.clashes)
     res.problems.extend(_repeated(res.batches))
     res.problems.extend(double_credits(res.batches))
     return res
@@ -131,6 +133,7 @@ def _one(consortium: Consortium, item: BasketItem) -> BasketBatch:
     method = seal.methodology or "all"
     kinds = CREDITED_KINDS.get(method, frozenset(EquipmentKind))
     tokens: dict[ClaimToken, str] = {}
+    clashes: list[str] = []
     untokened = 0
     for hh in report["households"]:
         if not hh.get("reduction_g"):
@@ -140,10 +143,15 @@ def _one(consortium: Consortium, item: BasketItem) -> BasketBatch:
             counted = [] if enrolment is None else \
                 [t for t in enrolment.claim_tokens if t.kind in kinds]
             untokened += not counted
-            tokens.update((t, device) for t in counted)
+            for t in counted:
+                if t in tokens and tokens[t] != device:
+                    clashes.append(f"{item.name}: the same {t.kind.value} (claim token "
+                                   f"{t.token[:16]}…) is credited twice by {member.name}'s "
+                                   f"batch {seal.batch_id} (devices {tokens[t]} and {device})")
+                tokens.setdefault(t, device)
     return BasketBatch(item.name, member.name, seal.batch_id, method, seal.period,
                        result.credits_t, result.reduction_g, result.households,
-                       quorum.describe(), tokens, untokened)
+                       quorum.describe(), tokens, untokened, tuple(clashes))
 
 
 def _record(item: Mapping[str, Any], what: str) -> object:

@@ -130,3 +130,11 @@ def test_a_report_outside_the_consortium_fails_the_basket(
     rc, out, err = basket(capsys, consortium(tmp_path, "town-a", "town-b"), a, c,
                           evidence=False)
     assert rc == 1 and "is not a member of consortium" in err
+
+
+def test_one_inverter_credited_through_two_households_of_one_batch_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = town_report(tmp_path, "town-a", ["1001", "001-001"])  # the same inverter, twice
+    rc, out, err = basket(capsys, consortium(tmp_path, "town-a"), a, evidence=False)
+    assert rc == 1
+    assert "is credited twice by town-a's batch" in err and "INVALID basket: 1 problems" in err
