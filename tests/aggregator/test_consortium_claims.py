@@ -209,3 +209,23 @@ def test_a_batch_covering_a_double_claimed_device_is_not_sealed(
         assert operator.seal(cfg, ledger, operator.Actor.cli(), plan) > 0
     finally:
         ledger.store.close()
+
+
+def test_a_rotated_secret_still_finds_equipment_enrolled_under_the_old_one(
+        towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    a, _, consortium = towns
+    mirror(a, consortium)
+    secret_file = load_config(a.conf).consortium.secret_file  # type: ignore[union-attr]
+    old = bytes.fromhex(secret_file.read_text().split()[0])
+    assert enrol(a, "Sato, 1-2-3", INVERTER) == 0
+    capsys.readouterr()
+    new = os.urandom(32)
+    write_claim_secret(secret_file, new, old)  # rotated: the new secret first, the old kept
+    assert enrol(a, "Suzuki, 4-5-6", INVERTER) == 1
+    assert "already enrolled at town-a" in capsys.readouterr().err
+    write_claim_secret(secret_file, new)  # the old one dropped too early: no longer found
+    assert enrol(a, "Suzuki, 4-5-6", INVERTER) == 0
+    capsys.readouterr()
+    secret_file.chmod(0o644)  # a secret others may read is refused
+    assert enrol(a, "Ito, 8-8-8", "vin=JH4KA7561PC008269") == 1
+    assert "may be read by others" in capsys.readouterr().err
