@@ -440,6 +440,73 @@ CATALOG: dict[str, Mapping[str, str]] = {
                            "ja": "想定外の SunSpec のレジスタ構成です: {error}"},
     "agent.meter.attempts": {"en": "{error} (after {n} attempts)",
                              "ja": "{error}（{n} 回試行しました）"},
+    # --- MQTT devices (agent.meters.mqtt_devices, agent.meters.mqtt_meter) ---
+    "agent.mqtt.meter": {"en": "meter '{meter}' ({device} on {url}): {error}",
+                         "ja": "計測器 '{meter}'（{url} の {device}）: {error}"},
+    "agent.mqtt.hint.tasmota": {
+        "en": "check the device's MQTT Topic (it publishes tele/<topic>/SENSOR every TelePeriod, "
+              "300 s by default) and that energy monitoring is on",
+        "ja": "機器の MQTT Topic（TelePeriod ごと、既定 300 秒ごとに tele/<topic>/SENSOR を送信）"
+              "と、電力量の計測が有効かを確認してください"},
+    "agent.mqtt.hint.shelly": {
+        "en": "check the topic prefix in its MQTT settings and that RPC status notifications "
+              "(rpc_ntf) or generic status updates (status_ntf) are on",
+        "ja": "MQTT 設定のトピックの接頭辞と、RPC status notifications（rpc_ntf）または generic "
+              "status updates（status_ntf）が有効かを確認してください"},
+    "agent.mqtt.hint.openevse": {
+        "en": "check the base topic on its MQTT page (it publishes <base>/total_energy every "
+              "30 s)",
+        "ja": "MQTT のページのベーストピックを確認してください（30 秒ごとに <base>/total_energy を"
+              "送信します）"},
+    "agent.mqtt.offline": {
+        "en": "the device announced it is offline ({text}) on {topic} at {at}{before}; check "
+              "its power supply and network",
+        "ja": "機器が {at} に {topic} でオフライン（{text}）を通知しました{before}。電源と"
+              "ネットワークを確認してください"},
+    "agent.mqtt.offline_last": {"en": "; its last reading was heard {s} s before that",
+                                "ja": "（最後の計測値はその {s} 秒前）"},
+    "agent.mqtt.unusable_yet": {
+        "en": "nothing usable heard yet: the last payload on {topic} was unusable: {problem}",
+        "ja": "まだ使える値を受信していません。{topic} の最後のメッセージは使えませんでした: "
+              "{problem}"},
+    "agent.mqtt.retained_only": {
+        "en": "only a retained value of unknown age is known on {topic}; waiting for the device "
+              "to publish a fresh one ({hint})",
+        "ja": "{topic} には時刻不明の保持値しかありません。機器が新しい値を送るのを待っています"
+              "（{hint}）"},
+    "agent.mqtt.in_seconds": {"en": " in {s} s", "ja": "（{s} 秒間）"},
+    "agent.mqtt.nothing_heard": {
+        "en": "nothing heard on {topic}{since} since subscribing; {hint}",
+        "ja": "購読してから {topic} で何も受信していません{since}。{hint}"},
+    "agent.mqtt.unusable_since": {
+        "en": "; since then the payload on {topic} was unusable: {problem}",
+        "ja": "。その後の {topic} のメッセージは使えませんでした: {problem}"},
+    "agent.mqtt.link": {"en": "; {problem}", "ja": "。{problem}"},
+    "agent.mqtt.stale": {
+        "en": "last heard {age} s ago on {topic} (at {at}), more than stale_after_s = "
+              "{stale}{unusable}{link}; check that the device is powered and connected to the "
+              "broker",
+        "ja": "最後の受信は {age} 秒前（{topic}、{at}）で、stale_after_s = {stale} を超えています"
+              "{unusable}{link}。機器の電源とブローカーへの接続を確認してください"},
+    "agent.mqtt.link.not_yet": {"en": "not connected to the broker yet",
+                                "ja": "まだブローカーに接続していません"},
+    "agent.mqtt.link.refused": {
+        "en": "the broker {url} refused the connection ({rc}); check the username and password "
+              "of this meter's broker",
+        "ja": "ブローカー {url} が接続を拒否しました（{rc}）。この計測器のブローカーのユーザー名と"
+              "パスワードを確認してください"},
+    "agent.mqtt.link.not_subscribed": {"en": "connected to {url} but not yet subscribed",
+                                       "ja": "{url} に接続しましたが、まだ購読していません"},
+    "agent.mqtt.link.unreachable": {
+        "en": "cannot reach the broker at {url}; check that it runs and that the address is "
+              "right",
+        "ja": "ブローカー {url} に接続できません。動いているか、アドレスが正しいかを確認して"
+              "ください"},
+    "agent.mqtt.link.disconnected": {"en": "disconnected from the broker {url} ({rc}); retrying",
+                                     "ja": "ブローカー {url} から切断されました（{rc}）。再接続中"},
+    "agent.mqtt.link.subscription": {
+        "en": "the broker {url} refused the subscription to {topics} ({rc}); check its ACL",
+        "ja": "ブローカー {url} が {topics} の購読を拒否しました（{rc}）。ACL を確認してください"},
     # --- the broker and its TLS files (agent.diagnose) ---
     "agent.broker.unreachable": {"en": "cannot reach the broker at {url}: {why}; {what}",
                                  "ja": "ブローカー {url} に接続できません: {why}。{what}"},

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from agent.errors import MeterUnavailable
+from eco_protocol.messages import Msg
 
 from .interface import MeterIdentity
 from .mqtt_payloads import (
@@ -182,17 +183,15 @@ class DeviceSpec:
                              model=self.model, serial=self.topic)
 
     @property
-    def hint(self) -> str:
+    def hint(self) -> Msg:
+        """What to check on the device when nothing usable is heard from it."""
         match self.device:
             case Device.TASMOTA:
-                return ("check the device's MQTT Topic (it publishes tele/<topic>/SENSOR every "
-                        "TelePeriod, 300 s by default) and that energy monitoring is on")
+                return Msg("agent.mqtt.hint.tasmota")
             case Device.SHELLY:
-                return ("check the topic prefix in its MQTT settings and that RPC status "
-                        "notifications (rpc_ntf) or generic status updates (status_ntf) are on")
+                return Msg("agent.mqtt.hint.shelly")
             case Device.OPENEVSE:
-                return ("check the base topic on its MQTT page (it publishes "
-                        "<base>/total_energy every 30 s)")
+                return Msg("agent.mqtt.hint.openevse")
 
 
 # --- the pure tracker: messages in, state out ------------------------------------------------
@@ -362,7 +361,7 @@ def _iso(wall: float) -> str:
 
 def current_reading(spec: DeviceSpec, state: DeviceState, *, now: float, stale_after_s: float,
                     listening_since: float | None = None,
-                    link_problem: str | None = None) -> Heard:
+                    link_problem: str | Msg | None = None) -> Heard:
     """The reading to use now, or DeviceUnavailable saying why there is none.
 
     ``now`` and ``listening_since`` are monotonic seconds; ``link_problem`` is the shell's
@@ -371,34 +370,32 @@ def current_reading(spec: DeviceSpec, state: DeviceState, *, now: float, stale_a
     if state.online is False and (latest is None or state.availability_at is None
                                   or latest.at <= state.availability_at):
         assert state.availability_wall is not None
-        msg = (f"the device announced it is offline ({state.availability_text}) on "
-               f"{spec.availability_topic} at {_iso(state.availability_wall)}")
-        if latest is not None and state.availability_at is not None:
-            msg += (f"; its last reading was heard "
-                    f"{max(0.0, state.availability_at - latest.at):.0f} s before that")
-        raise DeviceUnavailable(msg + "; check its power supply and network")
+        before = ("" if latest is None or state.availability_at is None else
+                  Msg("agent.mqtt.offline_last", {
+                      "s": f"{max(0.0, state.availability_at - latest.at):.0f}"}))
+        raise DeviceUnavailable(Msg("agent.mqtt.offline", {
+            "text": state.availability_text, "topic": spec.availability_topic,
+            "at": _iso(state.availability_wall), "before": before}))
     if latest is None or latest.retained:
         if link_problem is not None:
-            raise DeviceUnavailable(link_problem)
+            raise DeviceUnavailable(Msg("agent.cli.message", {"message": link_problem}))
         if state.problem is not None:
-            raise DeviceUnavailable(f"nothing usable heard yet: the last payload on "
-                                    f"{state.problem_topic} was unusable: {state.problem}")
+            raise DeviceUnavailable(Msg("agent.mqtt.unusable_yet", {
+                "topic": state.problem_topic, "problem": state.problem}))
         if latest is not None:
-            raise DeviceUnavailable(f"only a retained value of unknown age is known on "
-                                    f"{latest.topic}; waiting for the device to publish a "
-                                    f"fresh one ({spec.hint})")
-        since = "" if listening_since is None else f" in {max(0.0, now - listening_since):.0f} s"
-        raise DeviceUnavailable(f"nothing heard on {spec.register_topic}{since} since "
-                                f"subscribing; {spec.hint}")
+            raise DeviceUnavailable(Msg("agent.mqtt.retained_only", {
+                "topic": latest.topic, "hint": spec.hint}))
+        since = "" if listening_since is None else Msg(
+            "agent.mqtt.in_seconds", {"s": f"{max(0.0, now - listening_since):.0f}"})
+        raise DeviceUnavailable(Msg("agent.mqtt.nothing_heard", {
+            "topic": spec.register_topic, "since": since, "hint": spec.hint}))
     age = now - latest.at
     if age > stale_after_s:
-        msg = (f"last heard {age:.0f} s ago on {latest.topic} (at {_iso(latest.wall)}), "
-               f"more than stale_after_s = {stale_after_s:g}")
-        if state.problem is not None and (state.problem_wall or 0.0) >= latest.wall:
-            msg += f"; since then the payload on {state.problem_topic} was unusable: " \
-                   f"{state.problem}"
-        if link_problem is not None:
-            msg += f"; {link_problem}"
-        raise DeviceUnavailable(msg + "; check that the device is powered and connected to "
-                                      "the broker")
+        unusable = ("" if state.problem is None or (state.problem_wall or 0.0) < latest.wall
+                    else Msg("agent.mqtt.unusable_since", {"topic": state.problem_topic,
+                                                           "problem": state.problem}))
+        link = "" if link_problem is None else Msg("agent.mqtt.link", {"problem": link_problem})
+        raise DeviceUnavailable(Msg("agent.mqtt.stale", {
+            "age": f"{age:.0f}", "topic": latest.topic, "at": _iso(latest.wall),
+            "stale": f"{stale_after_s:g}", "unusable": unusable, "link": link}))
     return latest

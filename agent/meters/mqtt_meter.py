@@ -46,6 +46,7 @@ from agent.errors import MeterError
 from agent.meters.meter_config import MeterConfig, MeterProtocol
 from agent.meters.mqtt_config import DEFAULT_STALE_AFTER_S
 from eco_protocol.encoding import format_time
+from eco_protocol.messages import Msg
 from eco_protocol.records import Quantity
 from eco_runtime.broker_url import parse_broker_url
 from eco_runtime.mqtt_client import ClientSettings, new_client
@@ -105,7 +106,7 @@ class _Shared:
     """What the MQTT thread hands to readers, replaced as a whole."""
 
     state: DeviceState
-    link_problem: str | None = "not connected to the broker yet"
+    link_problem: str | Msg | None = Msg("agent.mqtt.link.not_yet")
     listening_since: float | None = None  # monotonic time of the last SUBACK
     connected: bool = False
 
@@ -192,27 +193,27 @@ class MqttMeter:
         if rc.is_failure:
             self._publish(lambda s: replace(
                 s, connected=False,
-                link_problem=f"the broker {self.endpoint.url} refused the connection ({rc}); "
-                             "check the username and password of this meter's broker"))
+                link_problem=Msg("agent.mqtt.link.refused", {"url": self.endpoint.url,
+                                                             "rc": str(rc)})))
             return
         try:
             client.subscribe([(t, 1) for t in self.spec.subscriptions])
         except Exception:
             log.exception("%s: subscribing failed", self.describe())
-        self._publish(lambda s: replace(s, connected=True, link_problem=(
-            f"connected to {self.endpoint.url} but not yet subscribed")))
+        self._publish(lambda s: replace(s, connected=True, link_problem=Msg(
+            "agent.mqtt.link.not_subscribed", {"url": self.endpoint.url})))
 
     def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
         self._publish(lambda s: replace(
             s, connected=False,
-            link_problem=f"cannot reach the broker at {self.endpoint.url}; check that it runs "
-                         "and that the address is right"))
+            link_problem=Msg("agent.mqtt.link.unreachable", {"url": self.endpoint.url})))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: mqtt.DisconnectFlags,
                        rc: ReasonCode, _p: Properties | None) -> None:
         self._publish(lambda s: replace(
             s, connected=False, listening_since=None,
-            link_problem=f"disconnected from the broker {self.endpoint.url} ({rc}); retrying"))
+            link_problem=Msg("agent.mqtt.link.disconnected", {"url": self.endpoint.url,
+                                                              "rc": str(rc)})))
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, rcs: list[ReasonCode],
                       _p: Properties | None) -> None:
@@ -220,9 +221,9 @@ class MqttMeter:
         now = self._monotonic()
         if failed:
             self._publish(lambda s: replace(
-                s, link_problem=f"the broker {self.endpoint.url} refused the subscription to "
-                                f"{', '.join(self.spec.subscriptions)} ({failed[0]}); check its "
-                                "ACL"))
+                s, link_problem=Msg("agent.mqtt.link.subscription", {
+                    "url": self.endpoint.url, "topics": ", ".join(self.spec.subscriptions),
+                    "rc": failed[0]})))
         else:
             self._publish(lambda s: replace(s, link_problem=None, listening_since=now))
 
@@ -256,7 +257,9 @@ class MqttMeter:
                 latest = shared.state.latest
                 first_pending = latest is None or latest.retained  # nothing fresh ever heard
                 if offline or not first_pending or now >= deadline:
-                    raise MeterError(f"{self.describe()}: {e}") from e
+                    raise MeterError(Msg("agent.mqtt.meter", {
+                        "meter": self.meter_id, "device": self.spec.describe(),
+                        "url": self.endpoint.url, "error": e})) from e
                 self._changed.wait(min(deadline - now, 1.0))
         reading = heard.reading
         snapshot = Snapshot(meter_id=self.meter_id, register_wh=reading.register_wh,

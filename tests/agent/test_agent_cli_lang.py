@@ -16,7 +16,7 @@ from agent_testkit import make_rig, write_config
 
 from agent.cli import main
 from agent.clock import ManualClock
-from aggregator.mosquitto import free_port
+from aggregator.mosquitto import Mosquitto, free_port
 from firmware_sim.inverter import PtyInverter
 from firmware_sim.solar import JST
 from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
@@ -186,3 +186,17 @@ def test_status_reasons_are_the_catalogs_sentences_in_japanese() -> None:
     en = render_status(report, now=now, interval_s=1800, oldest_pending=None, lang="en")
     assert_english(en)
     assert "future: the interval ends after the aggregator's now" in en
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_mqtt_device_that_says_nothing_in_the_locales_language(
+        broker: Mosquitto, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str) -> None:
+    """A real Mosquitto; nobody publishes on the topic: what to check on the device."""
+    monkeypatch.setenv("LANG", locale)
+    code, out, err = _run(capsys, "probe", "--protocol", "shelly", "--broker", broker.url,
+                          "--topic", "nobody-here", "--quantity", "grid_import",
+                          "--field", "total_act", "--wait", "0.5")
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert "nobody-here/events/rpc" in err and "rpc_ntf" in err
+    _check(locale, err)
