@@ -250,6 +250,37 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "attempts); try again later",
         "ja": "この監視者が連署するたびにログが新しいチェックポイントに署名しました（{n} 回）。"
               "後でもう一度試してください"},
+    "aggregator.broker.set_login": {
+        "en": "{path} [mqtt]: set username = \"eco-aggregator\" and password_file = "
+              "\"broker/aggregator.password\" (the aggregator's own broker login), then run this "
+              "again",
+        "ja": "{path} [mqtt]: username = \"eco-aggregator\" と password_file = "
+              "\"broker/aggregator.password\"（アグリゲータ自身のブローカーのログイン）を設定して"
+              "から、もう一度実行してください"},
+    "aggregator.broker.bind": {
+        "en": "--bind {bind}: the plain listener must stay on loopback; devices elsewhere use "
+              "the TLS listener (docs/protocol.md §3)",
+        "ja": "--bind {bind}: 暗号化なしの待ち受けはループバックに限ります。ほかの機器は TLS の"
+              "待ち受けを使います（docs/protocol.md §3）"},
+    "aggregator.broker.client_certs": {
+        "en": "--client-certs needs the TLS listener (drop --no-tls)",
+        "ja": "--client-certs には TLS の待ち受けが必要です（--no-tls を外してください）"},
+    "aggregator.broker.no_tls": {
+        "en": "no TLS material ({missing}): run 'eco-aggregator ca init' and 'eco-aggregator ca "
+              "server-cert --host NAME' first, or use --no-tls for a loopback-only broker",
+        "ja": "TLS の証明書・鍵がありません（{missing}）。先に 'eco-aggregator ca init' と "
+              "'eco-aggregator ca server-cert --host NAME' を実行するか、ループバック専用の"
+              "ブローカーなら --no-tls を使ってください"},
+    "aggregator.ui.listen": {
+        "en": "{what} {text}: expected HOST:PORT, e.g. 127.0.0.1:8081 (port 0: any free port)",
+        "ja": "{what} {text}: HOST:PORT の形で指定してください（例 127.0.0.1:8081、ポート 0 は"
+              "空いている任意のポート）"},
+    "aggregator.ui.passwords_differ": {"en": "the two passwords differ",
+                                       "ja": "二つのパスワードが一致しません"},
+    "aggregator.ui.no_device": {
+        "en": "household {reference} ({household}) has no enrolled device; enrol it first",
+        "ja": "世帯 {reference}（{household}）には登録された機器がありません。先に登録して"
+              "ください"},
     # --- broker logins and secret files ---
     "aggregator.broker.bad_line": {
         "en": "{where}:{n}: not a 'username:$7$…' line; the password file is damaged (restore "

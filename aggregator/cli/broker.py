@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eco_protocol.keyfile import atomic_write
+from eco_protocol.messages import msg
 from eco_runtime.broker_url import LOOPBACK
 
 from ..broker_auth import (
@@ -69,7 +70,7 @@ def _ca(cfg: Config) -> CertificateAuthority:
 
 def _enrolled_device(cfg: Config, device_id: str) -> None:
     if not DEVICE_ID_RE.fullmatch(device_id):
-        raise Rejected(f"{device_id!r} is not a device id (32 lowercase hex digits)")
+        raise Rejected(msg("aggregator.device.bad_id", text=repr(device_id)))
     store = open_store(cfg)
     try:
         refuse_unless_enrolled(store, device_id)
@@ -169,12 +170,9 @@ class _OutDir:
 
 def _refuse_unsafe(cfg: Config, args: argparse.Namespace) -> None:
     if cfg.mqtt.username is None:
-        raise ConfigError(f"{cfg.path} [mqtt]: set username = \"eco-aggregator\" and "
-                          "password_file = \"broker/aggregator.password\" (the aggregator's own "
-                          "broker login), then run this again")
+        raise ConfigError(msg("aggregator.broker.set_login", path=str(cfg.path)))
     if args.bind not in LOOPBACK:
-        raise ConfigError(f"--bind {args.bind}: the plain listener must stay on loopback; "
-                          "devices elsewhere use the TLS listener (docs/protocol.md §3)")
+        raise ConfigError(msg("aggregator.broker.bind", bind=args.bind))
 
 
 def _devices_listener(cfg: Config, out: _OutDir) -> tuple[Path, Path, str]:
@@ -210,15 +208,13 @@ def _tls_listener(cfg: Config, args: argparse.Namespace, out: _OutDir) -> TlsLis
     """The devices' TLS listener, with copies of the CA's certificate and the broker's own."""
     if args.no_tls:
         if args.client_certs:
-            raise ConfigError("--client-certs needs the TLS listener (drop --no-tls)")
+            raise ConfigError(msg("aggregator.broker.client_certs"))
         return None
     ca = _ca(cfg)
     missing = [p for p in (ca.cert_file, ca.server_cert_file, ca.server_key_file)
                if not p.exists()]
     if missing:
-        raise ConfigError(f"no TLS material ({', '.join(map(str, missing))}): run "
-                          "'eco-aggregator ca init' and 'eco-aggregator ca server-cert "
-                          "--host NAME' first, or use --no-tls for a loopback-only broker")
+        raise ConfigError(msg("aggregator.broker.no_tls", missing=", ".join(map(str, missing))))
     for src, name, secret in ((ca.cert_file, "ca.crt", False),
                               (ca.server_cert_file, "server.crt", False),
                               (ca.server_key_file, "server.key", True)):

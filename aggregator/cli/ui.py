@@ -23,6 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eco_protocol.messages import msg
+
 from .. import operator
 from ..config import Config, load_config
 from ..errors import ConfigError, Rejected
@@ -40,8 +42,7 @@ def _listen(text: str, what: str) -> tuple[str, int]:
     try:
         return parse_listen(text)
     except Rejected:
-        raise ConfigError(f"{what} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8081 (port 0: "
-                          "any free port)") from None
+        raise ConfigError(msg("aggregator.ui.listen", what=what, text=repr(text))) from None
 
 
 def start_ui(cfg: Config, listen: str | None, programme_file: str | None = None,
@@ -102,7 +103,7 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("password: ")
         if getpass.getpass("again: ") != first:
-            raise Rejected("the two passwords differ")
+            raise Rejected(msg("aggregator.ui.passwords_differ"))
         return first
     line = sys.stdin.readline()
     return line[:-1] if line.endswith("\n") else line
@@ -160,8 +161,8 @@ def cmd_resident_code(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     household = operator.resolve_household(cfg, args.household)
     if household not in enrolled_households(cfg):
-        raise Rejected(f"household {args.household!r} ({household}) has no enrolled device; "
-                       "enrol it first")
+        raise Rejected(msg("aggregator.ui.no_device", reference=repr(args.household),
+                           household=household))
     code = operator.issue_resident_code(
         cfg, operator.Actor.cli(), ResidentCodes(ui_dir(cfg.state_dir) / "residents.json"),
         household)
