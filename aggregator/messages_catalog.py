@@ -433,6 +433,25 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "aggregator.programme.key": {
         "en": "{where}: '{key}' is missing or not a {type}",
         "ja": "{where}: '{key}' がないか、{type} ではありません"},
+    "aggregator.programme.rules_table": {"en": "{where}: 'rules' must be a table [rules]",
+                                         "ja": "{where}: 'rules' はテーブル [rules] で指定して"
+                                               "ください"},
+    "aggregator.programme.demo_place": {
+        "en": "{where} [rules]: 'demonstration' belongs under [programme] "
+              "(demonstration = true|false), not [rules]",
+        "ja": "{where} [rules]: 'demonstration' は [rules] ではなく [programme] に書いてください"
+              "（demonstration = true|false）"},
+    "aggregator.programme.rules_key": {
+        "en": "{where} [rules]: unknown key {key} (known: {known})",
+        "ja": "{where} [rules]: 不明なキー {key}（使えるキー: {known}）"},
+    "aggregator.programme.demo_bool": {
+        "en": "{where} [programme]: 'demonstration' must be true or false",
+        "ja": "{where} [programme]: 'demonstration' は true か false で指定してください"},
+    "aggregator.programme.rules": {"en": "{where} [rules]: {error}",
+                                   "ja": "{where} [rules] の誤り: {error}"},
+    "aggregator.programme.two_factors": {
+        "en": "{where}: a fiscal year has two grid factors",
+        "ja": "{where}: 同じ年度に電力の排出係数が二つあります"},
     # --- batches ---
     "aggregator.batch.period_format": {
         "en": "--period {text}: expected YYYY-MM-DD..YYYY-MM-DD (JST dates, end exclusive), "

@@ -169,23 +169,22 @@ def _rules(doc: dict[str, Any], p: dict[str, Any], w: str) -> CreditRules:
     falls back to its default) plus ``[programme] demonstration``."""
     table = doc.get("rules", {})
     if not isinstance(table, dict):
-        raise ConfigError(f"{w}: 'rules' must be a table [rules]")
+        raise ConfigError(msg("aggregator.programme.rules_table", where=w))
     for k in table:
         if k == "demonstration":
-            raise ConfigError(f"{w} [rules]: 'demonstration' belongs under [programme] "
-                              "(demonstration = true|false), not [rules]")
+            raise ConfigError(msg("aggregator.programme.demo_place", where=w))
         if k not in _RULE_KEYS:
-            raise ConfigError(f"{w} [rules]: unknown key {k!r} (known: "
-                              f"{', '.join(_RULE_KEYS)})")
+            raise ConfigError(msg("aggregator.programme.rules_key", where=w, key=repr(k),
+                                  known=", ".join(_RULE_KEYS)))
     demo = p.get("demonstration", False)
     if not isinstance(demo, bool):
-        raise ConfigError(f"{w} [programme]: 'demonstration' must be true or false")
+        raise ConfigError(msg("aggregator.programme.demo_bool", where=w))
     # TOML has a date type: accept registered = 2026-04-01 as well as "2026-04-01"
     given = {k: v.isoformat() if isinstance(v, date) else v for k, v in table.items()}
     try:
         return CreditRules.from_dict({**given, "demonstration": demo})
     except MalformedRecord as e:
-        raise ConfigError(f"{w} [rules]: {e}") from e
+        raise ConfigError(msg("aggregator.programme.rules", where=w, error=str(e))) from e
 
 
 def _texts_ja(p: dict[str, Any], m: dict[str, Any], w: str) -> tuple[tuple[str, str], ...]:
@@ -219,7 +218,7 @@ def load_programme(path: Path) -> Programme:
                                   _req(f, "source", str, wf), _req(f, "published", str, wf),
                                   bool(f.get("illustrative", False))))
     if len({f.fiscal_year for f in factors}) != len(factors):
-        raise ConfigError(f"{w}: a fiscal year has two grid factors")
+        raise ConfigError(msg("aggregator.programme.two_factors", where=w))
     rewards = tuple(Reward(_req(r, "id", str, f"{w} [[rewards]]"),
                            _req(r, "name", str, f"{w} [[rewards]]"),
                            _req(r, "points", int, f"{w} [[rewards]]"),
