@@ -68,6 +68,10 @@ class DoubleClaim(MalformedRecord):
     """A Wh (or a certificate id) is claimed a second time; the message names both claims."""
 
 
+class AboveProven(MalformedRecord):
+    """A claim takes more Wh from a reading than the energy its span proves."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimPart:
     """Wh taken from one reading, named by its log entry index and entry SHA-256."""
@@ -414,7 +418,7 @@ class ClaimBook:
                               f"Wh {proves}; claim {other} (entry {at}, issued) took {wh} "
                               f"of them ({already} in all) and claim {claim.claim_id} (entry "
                               f"{index}, issued) takes {p.wh} more")
-        raise MalformedRecord(f"claim {claim.claim_id}: takes {p.wh} Wh from reading entry "
+        raise AboveProven(f"claim {claim.claim_id}: takes {p.wh} Wh from reading entry "
                               f"{p.index}, more than the {share} Wh {proves} its span proves")
 
     def _moved(self, index: int, claim: Claim) -> None:
@@ -492,6 +496,6 @@ def net_of_issued(covered: Sequence[LedgerReading],
 
 
 __all__ = ["ACTIONS", "CANCELLED", "CLAIM_TYPE", "ISSUED", "SEALED", "TRANSFERRED",
-           "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim", "bundle_problems",
-           "issued_by_reading",
+           "AboveProven", "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim",
+           "bundle_problems", "issued_by_reading",
            "net_of_issued"]

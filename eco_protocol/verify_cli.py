@@ -34,6 +34,8 @@ from .verdict import (
 )
 from .verify_basket_cli import register as register_basket
 from .verify_basket_cli import run as run_basket
+from .verify_certificates_cli import register as register_certificates
+from .verify_certificates_cli import run as run_certificates
 from .verify_credential_cli import register as register_credential
 from .verify_credential_cli import run as run_credential
 from .witness_policy import check_policy
@@ -255,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--lang", choices=LANGS, default=None, help=_LANG_HELP)
     register_credential(sub)  # eco-verify credential FILE (verify_credential_cli)
     register_basket(sub)  # eco-verify basket REPORT… --consortium FILE (verify_basket_cli)
+    register_certificates(sub)  # eco-verify certificates DIR (verify_certificates_cli)
     args = parser.parse_args(argv)
     args.lang = _RUN["lang"] = choose_lang(getattr(args, "lang", None))
     if args.command == "evidence":
@@ -265,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_credential(args)
     if args.command == "basket":
         return run_basket(args)
+    if args.command == "certificates":
+        return run_certificates(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -11,6 +11,7 @@ from eco_protocol.certificates import IssuerConfig
 
 from ..accounting import scan
 from ..batches import period_from_dates
+from ..certificate_export import export_certificates
 from ..certificates import issue_certificates, issued_bundles, write_bundles
 from ..claims import claim_book
 from ..config import load_config
@@ -60,6 +61,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    _, ledger, programme = _open(args)
+    period = period_from_dates(args.period) if args.period else None
+    done = export_certificates(ledger, programme, _issuer(args, programme), Path(args.out),
+                               args.household, period)
+    print_json({"exported": len(done.bundles), "total_wh": done.total_wh,
+                "checkpoint_size": done.checkpoint_size, "proved_entries": done.entries,
+                "bundles_file": str(done.bundles_file), "proofs_file": str(done.proofs_file)})
+    return 0
+
+
 def _common(s: Any) -> None:
     s.add_argument("--programme-file", default=None, metavar="FILE",
                    help="programme file (default <state_dir>/programme.toml)")
@@ -81,6 +93,15 @@ def add_commands(sub: Any) -> None:
                    help="where the bundles' JSON goes (default <state_dir>/certificates)")
     _common(s)
     s.set_defaults(func=cmd_issue)
+    s = csub.add_parser("export", help="write the issued bundles (EnergyTag GC registry field "
+                                       "names) and their offline proof for eco-verify "
+                                       "certificates")
+    s.add_argument("--out", required=True, metavar="DIR",
+                   help="where bundles.json and proofs.json go")
+    s.add_argument("--period", default=None,
+                   help="only hours inside YYYY-MM-DD..YYYY-MM-DD (JST dates, end exclusive)")
+    _common(s)
+    s.set_defaults(func=cmd_export)
     s = csub.add_parser("list", help="the bundles the log issued, with their status")
     _common(s)
     s.set_defaults(func=cmd_list)

@@ -1,0 +1,302 @@
+"""The offline proof bundle of exported certificates, and its check (issue 19 point 4;
+docs/certificates.md "Export and offline check").
+
+A buyer holds the bundles (EnergyTag GC field names, :meth:`certificates.CertificateBundle.to_dict`)
+and a proof document (``eco.certificate-proofs/v1``): one checkpoint with its witness
+cosignatures, and log entries each with its RFC 6962 inclusion proof to that checkpoint —
+
+- every ``eco.claim/v1`` and ``eco.batch/v1`` seal entry below the checkpoint (log-wide, so the
+  replay can show no other claim took the same energy: issued ids are consecutive from 1, so a
+  missing issuance shows as a gap; see the docs for what only the full log can show);
+- the PV and export readings on every span an issued claim draws on, and the enrolments of
+  their households (the devices' keys, the household's terms).
+
+:func:`verify_certificate_proofs` checks each entry's inclusion under the checkpoint, every
+signature (the log key on enrolments, seals and claims; the device's key on readings), then
+feeds the entries in index order to the very :class:`~eco_protocol.claims.ClaimBook` the
+verifier's replay uses — so a face value above the proven self-consumption, a Wh claimed twice,
+sealed energy issued, or a certificate id cancelled twice are refused with the same words — and
+finally compares each bundle with its issued claim (:func:`claims.bundle_problems`) and follows
+the transfers and the cancellation of its ids. Pure: the caller hands in parsed JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .canonical import canonical_bytes, parse_json
+from .certificates import NETTED
+from .claims import (
+    CANCELLED,
+    ISSUED,
+    TRANSFERRED,
+    AboveProven,
+    Claim,
+    ClaimBook,
+    DoubleClaim,
+    bundle_problems,
+)
+from .dispatch import parse_record
+from .encoding import b64decode, b64encode
+from .errors import BadSignature, InvalidInput, MalformedRecord, NoteError, ProofError
+from .evidence import open_log_checkpoint
+from .fields import json_object
+from .keys import Ed25519PublicKey, public_key_from_raw, verify_signature
+from .merkle import leaf_hash, verify_inclusion
+from .note import Checkpoint
+from .programme_records import BatchSeal
+from .records import Enrolment, Reading
+from .signing import entry_hash, reading_signed_bytes, verify_record
+
+PROOFS_FORMAT: Final = "eco.certificate-proofs/v1"
+ISSUER: Final = "the issuer"
+
+
+class CertificateProblem(InvalidInput):
+    """A certificate export does not check; ``kind`` says what that means for the buyer:
+    ``checkpoint``, ``inclusion``, ``signature``, ``double_claim``, ``energy``, ``bundle``,
+    ``missing``, ``holder`` or ``format``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class ProvedEntry:
+    """One log entry of a proof document, with its inclusion proof."""
+
+    index: int
+    entry: bytes
+    proof: tuple[bytes, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "entry_b64": b64encode(self.entry),
+                "proof_b64": [b64encode(h) for h in self.proof]}
+
+    @classmethod
+    def from_dict(cls, d: object, what: str) -> ProvedEntry:
+        m = json_object(d, what)
+        if set(m) != {"index", "entry_b64", "proof_b64"}:
+            raise CertificateProblem("format", f"{what}: expected index, entry_b64, proof_b64")
+        index, proof = m["index"], m["proof_b64"]
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise CertificateProblem("format", f"{what}.index: expected an entry index")
+        if not isinstance(proof, list):
+            raise CertificateProblem("format", f"{what}.proof_b64: expected a list")
+        return cls(index, b64decode(m["entry_b64"], f"{what}.entry_b64"),
+                   tuple(b64decode(h, f"{what}.proof_b64") for h in proof))
+
+
+def proof_document(checkpoint_note: str, entries: Sequence[ProvedEntry]) -> dict[str, Any]:
+    """The proof document a certificate export writes beside its bundles."""
+    return {"format": PROOFS_FORMAT, "checkpoint": checkpoint_note,
+            "entries": [e.to_dict() for e in sorted(entries, key=lambda e: e.index)]}
+
+
+@dataclass(frozen=True, slots=True)
+class BundleStatus:
+    """One exported bundle as the check found it: who holds its ids, and their cancellation."""
+
+    issuance_id: str
+    device_id: str
+    hour: str
+    face_value_wh: int
+    first: int
+    last: int
+    transfers: tuple[str, ...]  # accounts the ids (or part of them) moved to, in log order
+    holder: str  # the account holding the ids now (:data:`ISSUER` before any transfer)
+    cancelled: tuple[tuple[str, str, int], ...]  # (account, period "start..end", ids) per cancel
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateCheck:
+    """What :func:`verify_certificate_proofs` proved."""
+
+    checkpoint: Checkpoint
+    witnesses_signed: tuple[str, ...]
+    entries: int
+    claims: int
+    readings: int
+    bundles: tuple[BundleStatus, ...]
+
+    @property
+    def total_wh(self) -> int:
+        return sum(b.face_value_wh for b in self.bundles)
+
+
+def _proved_entries(doc: Mapping[str, Any], cp: Checkpoint) -> list[ProvedEntry]:
+    raw = doc.get("entries")
+    if not isinstance(raw, list):
+        raise CertificateProblem("format", "proofs: entries must be a list")
+    out: dict[int, ProvedEntry] = {}
+    for i, d in enumerate(raw):
+        e = ProvedEntry.from_dict(d, f"proofs.entries[{i}]")
+        if e.index in out:
+            raise CertificateProblem("format", f"entry {e.index} is given twice")
+        try:
+            verify_inclusion(e.index, cp.size, leaf_hash(e.entry), e.proof, cp.root_hash)
+        except ProofError as err:
+            raise CertificateProblem("inclusion", f"entry {e.index} is not in the log at the "
+                                                  f"checkpoint (size {cp.size}): {err}") from err
+        out[e.index] = e
+    return [out[i] for i in sorted(out)]
+
+
+def _replay(entries: Sequence[ProvedEntry],
+            log_vkey_public: Ed25519PublicKey) -> tuple[ClaimBook, int]:
+    """Feed the proved entries in index order to a claim book, every signature checked."""
+    book = ClaimBook()
+    devices: dict[str, Enrolment] = {}
+    readings = 0
+    for e in entries:
+        try:
+            obj = parse_json(e.entry)
+            record = parse_record(obj)
+            if canonical_bytes(obj) != e.entry:
+                raise MalformedRecord("entry bytes are not the canonical form of the record")
+            if isinstance(record, Enrolment):
+                verify_record(obj, log_vkey_public, f"enrolment of {record.device_id}")
+                devices[record.device_id] = record
+                book.enrol(record)
+            elif isinstance(record, Reading):
+                enrolment = devices.get(record.device_id)
+                if enrolment is None:
+                    raise CertificateProblem("format", f"reading of device {record.device_id}: "
+                                             "its enrolment is not in the proof document")
+                assert record.sig is not None
+                verify_signature(public_key_from_raw(enrolment.public_key_raw),
+                                 b64decode(record.sig, "sig"),
+                                 reading_signed_bytes(e.entry, obj, record.sig),
+                                 f"reading {record.device_id}#{record.seq}")
+                if record.quantity in NETTED:
+                    book.reading(e.index, entry_hash(e.entry), record, enrolment, True)
+                    readings += 1
+            elif isinstance(record, BatchSeal):
+                verify_record(obj, log_vkey_public, f"seal of batch {record.batch_id}")
+                book.seal(e.index, record)
+            elif isinstance(record, Claim):
+                verify_record(obj, log_vkey_public, f"claim {record.claim_id}")
+                _no_gap(book, e.index, record)
+                book.claim(e.index, record)
+            else:
+                raise CertificateProblem("format", f"a {obj.get('type')} entry has no place in a "
+                                                   "certificate proof document")
+        except CertificateProblem:
+            raise
+        except DoubleClaim as err:
+            raise CertificateProblem("double_claim", f"entry {e.index}: {err}") from err
+        except AboveProven as err:
+            raise CertificateProblem("energy", f"entry {e.index}: {err}") from err
+        except BadSignature as err:
+            raise CertificateProblem("signature", f"entry {e.index}: {err}") from err
+        except InvalidInput as err:
+            raise CertificateProblem("format", f"entry {e.index}: {err}") from err
+    return book, readings
+
+
+def _no_gap(book: ClaimBook, index: int, claim: Claim) -> None:
+    """Issued ids are consecutive from 1 across the log: a later first id means an issued
+    claim before this one was left out of the proof document."""
+    if claim.action == ISSUED and claim.bundle is not None and \
+            claim.bundle.first > book.next_id:
+        raise CertificateProblem("missing", f"entry {index}: claim {claim.claim_id} issues ids "
+                                 f"from {claim.bundle.first}, but the claims shown end at id "
+                                 f"{book.next_id - 1}: an issued claim was left out")
+
+
+def _ownership(claim: Claim, moves: Sequence[tuple[int, Claim]]) -> tuple[
+        tuple[str, ...], str, tuple[tuple[str, str, int], ...]]:
+    """Follow an issued bundle's transfers and cancellations in log order. The ids move to a
+    transfer's account; a cancellation must come from the account holding every id it names
+    (the issuer, before any transfer). The holder's own signature on each request is point 3."""
+    assert claim.bundle is not None
+    holders: dict[int, str] = {}  # id → account, only ids that moved
+    transfers: list[str] = []
+    cancels: list[tuple[str, str, int]] = []
+    for index, m in moves:
+        assert m.bundle is not None and m.account is not None
+        ids = range(max(m.bundle.first, claim.bundle.first),
+                    min(m.bundle.last, claim.bundle.last) + 1)
+        if not ids:
+            continue
+        if m.action == TRANSFERRED:
+            holders.update((i, m.account) for i in ids)
+            transfers.append(m.account)
+            continue
+        held_by = {holders.get(i, ISSUER) for i in ids}
+        if held_by not in ({m.account}, {ISSUER}):
+            raise CertificateProblem("holder", f"entry {index}: claim {m.claim_id} cancels ids "
+                                     f"{ids.start}..{ids.stop - 1} for {m.account}, but they "
+                                     f"are held by {', '.join(sorted(held_by))}")
+        assert m.period is not None
+        cancels.append((m.account, f"{m.period.start}..{m.period.end}", len(ids)))
+    last = holders.get(claim.bundle.last, ISSUER)
+    return tuple(transfers), last, tuple(cancels)
+
+
+def _bundles(doc: object) -> list[Mapping[str, Any]]:
+    m = json_object(doc, "bundles file")
+    items = m.get("bundles")
+    if not isinstance(items, list) or not items or \
+            not all(isinstance(b, dict) for b in items):
+        raise CertificateProblem("format", 'the bundles file must be {"bundles": [ … ]} with at '
+                                           "least one bundle")
+    return items
+
+
+def _check_bundle(b: Mapping[str, Any], book: ClaimBook,
+                  moves: Sequence[tuple[int, Claim]]) -> BundleStatus:
+    name = b.get("issuance_id")
+    found = book.claims.get(name) if isinstance(name, str) else None
+    if found is None or found[1].action != ISSUED:
+        raise CertificateProblem("missing", f"bundle {name!r}: no issued claim of that id is "
+                                            "in the proof document")
+    index, claim = found
+    problems = bundle_problems(b, claim)
+    link = b.get("hash")
+    if not isinstance(link, Mapping) or link.get("claim_index") != index:
+        problems.append(f"hash.claim_index: the bundle does not name entry {index}, the claim "
+                        "that issued it")
+    household = book.held[claim.parts[0].index].household
+    if b.get("device_id") != household:
+        problems.append(f"device_id: the bundle says {b.get('device_id')!r}, its readings are "
+                        f"of {household!r}")
+    if problems:
+        raise CertificateProblem("bundle", f"bundle {name}: " + "; ".join(problems))
+    assert claim.bundle is not None and claim.hour is not None
+    transfers, holder, cancels = _ownership(claim, moves)
+    return BundleStatus(claim.claim_id, household, claim.hour, claim.face_value_wh,
+                        claim.bundle.first, claim.bundle.last, transfers, holder, cancels)
+
+
+def verify_certificate_proofs(bundles_doc: object, proofs_doc: object, log_vkey: str,
+                              witness_vkeys: Sequence[str] = (),
+                              min_witnesses: int = 0) -> CertificateCheck:
+    """Check exported certificates offline; raise :class:`CertificateProblem` (its ``kind``
+    says what it means for the buyer) or a :class:`NoteError` for the checkpoint."""
+    doc = json_object(proofs_doc, "proofs")
+    if doc.get("format") != PROOFS_FORMAT:
+        raise CertificateProblem("format", f"proofs: format {doc.get('format')!r}, expected "
+                                           f"{PROOFS_FORMAT!r}")
+    note = doc.get("checkpoint")
+    if not isinstance(note, str):
+        raise CertificateProblem("format", "proofs: checkpoint must be the signed note's text")
+    try:
+        cp, log, signed = open_log_checkpoint(note, log_vkey, witness_vkeys, min_witnesses)
+    except NoteError as e:
+        raise CertificateProblem("checkpoint", str(e)) from e
+    entries = _proved_entries(doc, cp)
+    book, readings = _replay(entries, log.public_key)
+    moves = sorted((i, c) for i, c in book.claims.values() if c.action in (TRANSFERRED, CANCELLED))
+    statuses = tuple(_check_bundle(b, book, moves) for b in _bundles(bundles_doc))
+    ids = [s.issuance_id for s in statuses]
+    if len(set(ids)) != len(ids):
+        raise CertificateProblem("bundle", "a bundle is listed twice in the bundles file")
+    return CertificateCheck(cp, signed, len(entries), len(book.claims), readings, statuses)
+
+
+__all__ = ["ISSUER", "PROOFS_FORMAT", "BundleStatus", "CertificateCheck", "CertificateProblem",
+           "ProvedEntry", "proof_document", "verify_certificate_proofs"]
