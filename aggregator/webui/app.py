@@ -7,7 +7,9 @@ the route modules, which import :mod:`.common`, never this one.
   ``/devices/{id}/revoke|release``;
 * :mod:`.ledger_routes` — ``/ledger``, ``/points``, ``/batches`` and the batch reports;
 * :mod:`.resident_routes` — ``/resident/login``, ``/resident``;
-* :mod:`.shop_routes` — ``/shop/redeem``.
+* :mod:`.shop_routes` — ``/shop/redeem``;
+* :mod:`.credential_routes` — ``/resident/statement`` (the signed points statement as a QR code)
+  and ``/shop/check`` (the shop's offline check of it).
 
 All pages are HTML; every POST checks the session's CSRF token before anything else
 (:meth:`.common.Pages.posted`). The session cookie and the shared state are described in
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigError
 from .common import SESSION_COOKIE, Pages, UiConfig, UiState, safe_next
+from .credential_routes import CredentialRoutes
 from .errors import Forbidden, LoginNeeded
 from .ledger_routes import LedgerRoutes
 from .login_routes import LoginRoutes
@@ -92,7 +95,8 @@ class SecurityHeaders:
 def routes(state: UiState) -> list[Route | Mount]:
     """Every route, in the order Starlette tries them."""
     out: list[Route | Mount] = []
-    for pages in (LoginRoutes, OperatorRoutes, LedgerRoutes, ResidentRoutes, ShopRoutes):
+    for pages in (LoginRoutes, OperatorRoutes, LedgerRoutes, ResidentRoutes, ShopRoutes,
+                  CredentialRoutes):
         out.extend(pages(state).routes())
     out.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
     return out

@@ -36,6 +36,7 @@ from eco_protocol.creditability import DEFAULT_RULES
 from .. import operator
 from ..accounting import LedgerView, extend_view
 from ..config import Config
+from ..credentials import configured_issuer
 from ..errors import ConfigError
 from ..ledger import Ledger
 from ..logkeys import load_log_signer
@@ -56,6 +57,7 @@ from .errors import Forbidden, LoginNeeded
 from .i18n import pick_language, translator
 from .templating import environment
 from .throttle import THROTTLE_FILE, LoginThrottle, client_address
+from .town_cache import TownCache
 
 audit_log = logging.getLogger("eco.audit")  # login failures, beside operator actions
 
@@ -82,6 +84,10 @@ class UiConfig:
     # "now" for online/offline: the wall clock, or (the demo) the newest reading's end
     online_clock: views.OnlineClock = views.OnlineClock.WALL
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # the town's read API, where the shop's copy of the DID document and status list is
+    # refreshed from (aggregator/webui/town_cache.py); None: https://<the did:web's host>
+    read_api: str | None = None
+    town_cache_minutes: float = 10.0  # refreshed when older than this (0: at every check)
     # the login throttle's clock: wall time, since its counts outlive the process (tests freeze
     # it so that a lock-out does not lapse while a slow machine is still counting attempts)
     wall_clock: Callable[[], float] = time.time
@@ -114,6 +120,11 @@ class UiState:
         self.programme_file = ui.programme_file or cfg.state_dir / "programme.toml"
         self.throttle = LoginThrottle(path=d / THROTTLE_FILE)
         self.qr = URLSafeTimedSerializer(self.secret, salt="eco-ui/redeem-qr/v1")
+        # the did:web credentials are issued as and checked against (None: no [did] host)
+        self.issuer = configured_issuer(cfg)
+        self.town_cache = None if self.issuer is None else TownCache(
+            d / "town-keys", self.issuer, ui.read_api or f"https://{self.issuer.host}",
+            timedelta(minutes=ui.town_cache_minutes))
         # readings are judged as they are read, under the programme's rules as of start-up
         self._view = LedgerView(self.programme().rules if self.programme_file.exists()
                                 else DEFAULT_RULES)

@@ -31,6 +31,7 @@ from eco_protocol.methodology import JST
 from .. import operator
 from ..accounting import LedgerView
 from ..batches import BatchPlan, period_from_dates, plan_batch, report_anchor, write_report
+from ..credentials import REPORT_CREDENTIAL, configured_issuer
 from ..errors import AggregatorError, ConfigError, Rejected
 from ..ledger import stored_source
 from ..programme import Programme
@@ -54,8 +55,8 @@ from .templating import FormValues
 log = logging.getLogger(__name__)
 
 METHODOLOGIES = (PV, EV)  # a batch is of one: their reductions are never summed
-REPORT_FILES = ("report.json", "results.csv", "households.csv", "report.html", "report.pdf",
-                "report.zip")
+REPORT_FILES = ("report.json", REPORT_CREDENTIAL, "results.csv", "households.csv", "report.html",
+                "report.pdf", "report.zip")
 
 
 def slug(batch_id: str) -> str:
@@ -319,18 +320,21 @@ class LedgerRoutes(Pages):
                            ) from e
 
     def _generate(self, batch_id: str, lang: str) -> bool:
-        """report.json, results.csv, households.csv, evidence/, report.html (and report.pdf if
+        """report.json, report-credential.json (the buyer's signed summary, when the town has a
+        did:web), results.csv, households.csv, evidence/, report.html (and report.pdf if
         Chromium is installed) and report.zip of them all; returns whether a PDF was made."""
         programme, sealed = self._sealed_ids()
         if batch_id not in sealed:
             raise Rejected(translator(lang)("batches.unknown"))
         out = self.state.reports_dir / slug(batch_id)
+        (out / REPORT_CREDENTIAL).unlink(missing_ok=True)  # none stale if [did] was removed
         with self.state.store() as store:
             checkpoint = self._report_checkpoint(store, programme, batch_id, out,
                                                  translator(lang))
             try:
                 report = write_report(self.state.ledger(store), programme, batch_id, out,
-                                      list(self.state.cfg.witness_vkeys), checkpoint=checkpoint)
+                                      list(self.state.cfg.witness_vkeys), checkpoint=checkpoint,
+                                      issuer=configured_issuer(self.state.cfg))
             except (AggregatorError, InvalidInput) as e:  # the English detail to the log
                 log.warning("web UI report of %s failed: %s", batch_id, e)
                 raise Rejected(translator(lang)("batches.report_failed")) from e

@@ -1,0 +1,157 @@
+"""The resident's signed points statement and the shop's offline check of it (issue 20), through
+the app's routes on a real state directory, with the town's real read API serving the DID
+document and status list the shop's copy is refreshed from."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from webui_kit import OPERATOR, SHOP, Browser, UiWorld, issue_code, make_world
+
+from aggregator.credentials import api_options
+from aggregator.http_api import ApiConfig, ApiServer
+from aggregator.store import SqliteStore
+from aggregator.webui import credential_qr
+from aggregator.webui.app import UiConfig, create_app
+from eco_protocol.credentials import check_credential
+from eco_protocol.encoding import format_time
+from eco_protocol.note import parse_verifier_key
+
+SATO = "Sato, 1-2 Chuo"
+TEXT_RE = re.compile(r'<pre class="mono" id="statement-text">([^<]+)</pre>')
+
+
+def read_api(world: UiWorld) -> ApiServer:
+    """The town's public read API on a free port, serving its did:web resources."""
+    path = world.state / "ledger.sqlite3"
+    cfg = ApiConfig(parse_verifier_key(world.log_vkey), **api_options(world.cfg))
+    return ApiServer("127.0.0.1", 0, lambda: SqliteStore(path, check_integrity=False),
+                     cfg).start()
+
+
+@pytest.fixture
+def town(tmp_path: Path) -> Iterator[tuple[UiWorld, ApiServer, Browser]]:
+    world = make_world(tmp_path)
+    world.enrol_pv(SATO)
+    world.send(SATO, 48)
+    api = read_api(world)
+    ui = UiConfig(world.cfg, read_api=api.url, town_cache_minutes=0)
+    try:
+        with TestClient(create_app(ui)) as client:
+            yield world, api, Browser(client)
+    finally:
+        api.stop()
+
+
+def statement_text(b: Browser, world: UiWorld, history: bool = False) -> str:
+    b.resident_login(issue_code(world, SATO))
+    page = b.get("/resident/statement" + ("?history=1" if history else ""))
+    assert page.status_code == 200, page.text
+    assert "<svg" in page.text and SATO not in page.text
+    m = TEXT_RE.search(page.text)
+    assert m is not None
+    b.client.cookies.clear()
+    return html.unescape(m.group(1))
+
+
+def check(b: Browser, text: str) -> tuple[int, str]:
+    b.login(SHOP)
+    r = b.post_form("/shop/check", "/shop/check", {"statement": text})
+    b.client.cookies.clear()
+    return r.status_code, r.text
+
+
+def outcome(page: str) -> str:
+    m = re.search(r'id="check-verdict" data-outcome="(\w+)"', page)
+    assert m is not None, page
+    return m.group(1)
+
+
+def test_a_statement_checks_valid_with_its_balance_and_links_to_redeem(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, _, b = town
+    text = statement_text(b, world)
+    assert text.startswith(credential_qr.PREFIX)
+    held = credential_qr.decode(text)
+    statement = held[0]
+    assert "history" not in statement["credentialSubject"]  # the balance only
+    assert [c["type"][1] for c in held] == ["EcoPointsStatement", "EcoEnrolmentCredential"]
+    status, page = check(b, text)
+    assert status == 200 and outcome(page) == "valid"
+    balance = statement["credentialSubject"]["balance"]
+    assert balance > 0 and f'id="check-balance">{balance}<' in page
+    assert 'href="/shop/redeem?t=' in page and "有効" in page
+    assert "分前" in page  # how old the town's copy is
+
+
+def test_the_download_is_the_statement_eco_verify_accepts(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, api, b = town
+    b.resident_login(issue_code(world, SATO))
+    r = b.get("/resident/statement.json?history=1")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    cred = r.json()
+    assert cred["credentialSubject"]["history"]  # ticked: the days are disclosed
+    import urllib.request
+    with urllib.request.urlopen(api.url + "/.well-known/did.json") as f:
+        doc = json.load(f)
+    verdict = check_credential(cred, {doc["id"]: doc}, {}, format_time(datetime.now(UTC)))
+    assert verdict.kind == "points statement" and not verdict.revoked
+    b.client.cookies.clear()
+    status, page = check(b, json.dumps(cred))  # a pasted file: valid, revocation not checked
+    assert status == 200 and outcome(page) == "valid" and "取り消しの有無は確かめていません" in page
+
+
+def test_a_tampered_statement_is_refused(town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, _, b = town
+    held = credential_qr.decode(statement_text(b, world))
+    held[0]["credentialSubject"]["balance"] += 1000
+    status, page = check(b, credential_qr.encode(held))
+    assert status == 422 and outcome(page) == "invalid" and "書き換え" in page
+    status, page = check(b, "ECO1:NOT-A-STATEMENT")
+    assert status == 422 and outcome(page) == "invalid"
+
+
+def test_a_statement_of_a_revoked_device_is_refused_and_the_copy_used_offline(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, api, b = town
+    text = statement_text(b, world)
+    assert outcome(check(b, text)[1]) == "valid"
+    world.cli("revoke", world.devices[SATO].device_id, "--reason", "stolen")
+    status, page = check(b, text)  # the shop's copy is refreshed: the bit is set
+    assert status == 422 and outcome(page) == "revoked" and "取り消" in page
+    api.stop()  # the town cannot be reached: the copy kept is used, and the page says so
+    status, page = check(b, text)
+    assert outcome(page) == "revoked" and 'id="check-unreachable"' in page
+
+
+def test_an_altered_status_list_copy_is_refused(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, api, b = town
+    text = statement_text(b, world)
+    assert outcome(check(b, text)[1]) == "valid"
+    api.stop()
+    copy = world.state / "ui" / "town-keys" / "status-list.json"
+    listed = json.loads(copy.read_text())
+    listed["validFrom"] = "2020-01-01T00:00:00Z"  # any change breaks the list's own proof
+    copy.write_text(json.dumps(listed))
+    status, page = check(b, text)
+    assert status == 422 and outcome(page) == "invalid"
+
+
+def test_the_operator_may_check_and_a_resident_may_not(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, _, b = town
+    b.login(OPERATOR)
+    assert b.get("/shop/check").status_code == 200
+    b.client.cookies.clear()
+    b.resident_login(issue_code(world, SATO))
+    r = b.get("/shop/check", follow_redirects=False)
+    assert r.status_code in (303, 307)
