@@ -17,6 +17,8 @@ from aggregator.cli.common import open_ledger
 from aggregator.config import load_config
 from tests.methodology.test_batch_report import three_homes
 
+pytestmark = pytest.mark.integration  # the installed command in its own process
+
 PROG = "cli-cert-prog"
 
 

@@ -182,6 +182,7 @@ def _lines(evidence: Path) -> list[str]:
     return (evidence / "entries.jsonl").read_text("utf-8").splitlines()
 
 
+@pytest.mark.integration  # eco-verify in its own process
 def test_eco_verify_evidence_accepts_claims_and_refuses_a_double_one(tmp_path: Path) -> None:
     """The buyer's installed command, in its own process. An evidence directory carries no
     programme rules, so it holds claims to the bound true under any rules: the Wh a reading
