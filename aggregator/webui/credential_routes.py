@@ -29,7 +29,7 @@ from eco_protocol.encoding import format_time
 from eco_protocol.errors import ProtocolError
 
 from ..credentials import enrolment_credential, points_credential
-from ..errors import AggregatorError
+from ..errors import AggregatorError, Rejected
 from ..store.interface import DeviceRow
 from . import credential_qr
 from .auth import Role
@@ -54,6 +54,11 @@ def _enrolled_in(row: DeviceRow, household: str, programme: str) -> bool:
         record.get("programme") == programme
 
 
+class NoLiveDevice(Rejected):
+    """Every device of the household was revoked: no statement is issued, since one without a
+    revocable enrolment beside it could not be refused at a shop."""
+
+
 def issue_statement(state: UiState, household: str, history: bool) -> list[dict[str, Any]]:
     """The household's points statement (first) and the enrolment credential of each of its
     live devices in the programme, signed now by the log key as the town's did:web."""
@@ -61,10 +66,12 @@ def issue_statement(state: UiState, household: str, history: bool) -> list[dict[
     assert issuer is not None  # the routes ask first
     programme = state.programme()
     with state.store() as store:
-        ledger = state.ledger(store)
-        statement = points_credential(issuer, ledger, programme, household, history)
         devices = [r.device_id for r in store.devices()
                    if _enrolled_in(r, household, programme.id)]
+        if not devices:
+            raise NoLiveDevice(f"household {household} has no live device in {programme.id}")
+        ledger = state.ledger(store)
+        statement = points_credential(issuer, ledger, programme, household, history)
         return [statement, *(enrolment_credential(issuer, ledger, d) for d in devices)]
 
 
@@ -81,17 +88,27 @@ def statement_qr(t: Any, credentials: list[dict[str, Any]]) -> tuple[str, str, s
 class CredentialRoutes(Pages):
     """The resident's statement and the shop's check of it."""
 
+    async def _issue(self, household: str, history: bool) -> list[dict[str, Any]] | str:
+        """The credentials, or the catalogue key of why none were issued (the English detail
+        goes to the log)."""
+        try:
+            return await run_in_threadpool(issue_statement, self.state, household, history)
+        except NoLiveDevice as e:
+            log.info("no statement for %s: %s", household, e)
+            return "statement.no_device"
+        except (AggregatorError, ProtocolError) as e:
+            log.warning("no statement for %s: %s", household, e)
+            return "statement.failed"
+
     async def statement_page(self, request: Request) -> Response:
         household = self.require_resident(request)
         t = self.t(request)
         if self.state.issuer is None:
             return self.error(request, 503, t("statement.no_issuer"))
         history = request.query_params.get("history") == "1"
-        try:
-            creds = await run_in_threadpool(issue_statement, self.state, household, history)
-        except (AggregatorError, ProtocolError) as e:  # the English detail to the log
-            log.warning("no statement for %s: %s", household, e)
-            return self.error(request, 503, t("statement.failed"))
+        creds = await self._issue(household, history)
+        if isinstance(creds, str):
+            return self.error(request, 409 if creds == "statement.no_device" else 503, t(creds))
         text, size, svg = statement_qr(t, creds)
         subject = creds[0]["credentialSubject"]
         return self.render(request, "statement.html", "statement.title", audience="resident",
@@ -107,11 +124,9 @@ class CredentialRoutes(Pages):
         if self.state.issuer is None:
             return self.error(request, 503, t("statement.no_issuer"))
         history = request.query_params.get("history") == "1"
-        try:
-            creds = await run_in_threadpool(issue_statement, self.state, household, history)
-        except (AggregatorError, ProtocolError) as e:
-            log.warning("no statement for %s: %s", household, e)
-            return self.error(request, 503, t("statement.failed"))
+        creds = await self._issue(household, history)
+        if isinstance(creds, str):
+            return self.error(request, 409 if creds == "statement.no_device" else 503, t(creds))
         name = f"eco-points-{household}.json"
         return JSONResponse(creds[0], headers={
             "Content-Disposition": f'attachment; filename="{name}"',
@@ -172,4 +187,4 @@ class CredentialRoutes(Pages):
         ]
 
 
-__all__ = ["CredentialRoutes", "issue_statement", "statement_qr"]
+__all__ = ["CredentialRoutes", "NoLiveDevice", "issue_statement", "statement_qr"]

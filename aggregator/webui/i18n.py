@@ -572,6 +572,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "statement.text": ("QRコードの中身（{n} 文字）", "The QR code's content ({n} characters)"),
     "statement.back": ("わが家のページへ戻る", "Back to my page"),
     "statement.no_issuer": ("この市では署名付きの証明書をまだ発行していません。市役所へお問い合わせください。", "This town does not issue signed statements yet; please ask the town office."),
+    "statement.no_device": ("この世帯の機器の登録はすべて取り消されているため、証明書を発行できません。市役所へお問い合わせください。", "Every device of this household has been revoked, so no statement can be issued; please ask the town office."),
     "statement.failed": ("いまは証明書を発行できません。しばらくしてからもう一度お試しください。", "The statement cannot be issued right now; please try again later."),
     # the shop's check of a statement (issue 20)
     "check.title": ("証明書を確認（協力店）", "Check a statement (shop)"),

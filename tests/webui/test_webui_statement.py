@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,7 +100,6 @@ def test_the_download_is_the_statement_eco_verify_accepts(
     assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
     cred = r.json()
     assert cred["credentialSubject"]["history"]  # ticked: the days are disclosed
-    import urllib.request
     with urllib.request.urlopen(api.url + "/.well-known/did.json") as f:
         doc = json.load(f)
     verdict = check_credential(cred, {doc["id"]: doc}, {}, format_time(datetime.now(UTC)))
@@ -155,3 +155,31 @@ def test_the_operator_may_check_and_a_resident_may_not(
     b.resident_login(issue_code(world, SATO))
     r = b.get("/shop/check", follow_redirects=False)
     assert r.status_code in (303, 307)
+
+
+def test_a_revoked_household_gets_no_statement(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, _, b = town
+    world.cli("revoke", world.devices[SATO].device_id, "--reason", "moved out")
+    b.resident_login(issue_code(world, SATO))
+    for path in ("/resident/statement", "/resident/statement.json"):
+        r = b.get(path)
+        assert r.status_code == 409 and "取り消されている" in r.text, path
+
+
+def test_the_batches_page_offers_the_reports_signed_summary(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, api, b = town
+    batch = world.cli("batch", "create", "--period", "2026-11-22..2026-11-24")["batch_id"]
+    b.login(OPERATOR)
+    r = b.post_form("/batches", "/batches/report", {"batch": batch})
+    assert r.status_code == 200 and "file=report-credential.json" in r.text
+    got = b.get(f"/batches/download?batch={batch}&file=report-credential.json")
+    assert got.status_code == 200
+    summary = got.json()
+    report = b.get(f"/batches/download?batch={batch}&file=report.json").json()
+    assert summary["credentialSubject"]["batchId"] == report["batch_id"] == batch
+    with urllib.request.urlopen(api.url + "/.well-known/did.json") as f:
+        doc = json.load(f)
+    verdict = check_credential(summary, {doc["id"]: doc}, {}, format_time(datetime.now(UTC)))
+    assert verdict.kind == "batch summary"
