@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .accounts import NotHolder
 from .canonical import canonical_bytes, parse_json
 from .certificates import NETTED
 from .claims import (
@@ -51,7 +52,6 @@ from .records import Enrolment, Reading
 from .signing import entry_hash, reading_signed_bytes, verify_record
 
 PROOFS_FORMAT: Final = "eco.certificate-proofs/v1"
-ISSUER: Final = "the issuer"
 
 
 class CertificateProblem(InvalidInput):
@@ -107,7 +107,7 @@ class BundleStatus:
     first: int
     last: int
     transfers: tuple[str, ...]  # accounts the ids (or part of them) moved to, in log order
-    holder: str  # the account holding the ids now (:data:`ISSUER` before any transfer)
+    holder: str  # the account(s) holding the ids now (:data:`accounts.ISSUER` before a transfer)
     cancelled: tuple[tuple[str, str, int], ...]  # (account, period "start..end", ids) per cancel
 
 
@@ -188,6 +188,8 @@ def _replay(entries: Sequence[ProvedEntry],
             raise
         except DoubleClaim as err:
             raise CertificateProblem("double_claim", f"entry {e.index}: {err}") from err
+        except NotHolder as err:
+            raise CertificateProblem("holder", f"entry {e.index}: {err}") from err
         except AboveProven as err:
             raise CertificateProblem("energy", f"entry {e.index}: {err}") from err
         except BadSignature as err:
@@ -207,34 +209,28 @@ def _no_gap(book: ClaimBook, index: int, claim: Claim) -> None:
                                  f"{book.next_id - 1}: an issued claim was left out")
 
 
-def _ownership(claim: Claim, moves: Sequence[tuple[int, Claim]]) -> tuple[
+def _ownership(book: ClaimBook, claim: Claim) -> tuple[
         tuple[str, ...], str, tuple[tuple[str, str, int], ...]]:
-    """Follow an issued bundle's transfers and cancellations in log order. The ids move to a
-    transfer's account; a cancellation must come from the account holding every id it names
-    (the issuer, before any transfer). The holder's own signature on each request is point 3."""
+    """An issued bundle's transfers (accounts, log order), its holders now, and its
+    cancellations (account, period, ids). The book already refused any move not signed by the
+    holding account (:mod:`accounts`)."""
     assert claim.bundle is not None
-    holders: dict[int, str] = {}  # id → account, only ids that moved
     transfers: list[str] = []
     cancels: list[tuple[str, str, int]] = []
-    for index, m in moves:
-        assert m.bundle is not None and m.account is not None
-        ids = range(max(m.bundle.first, claim.bundle.first),
-                    min(m.bundle.last, claim.bundle.last) + 1)
-        if not ids:
+    for _, m in sorted(book.claims.values(), key=lambda x: x[0]):
+        if m.action not in (TRANSFERRED, CANCELLED) or m.ref != claim.claim_id:
             continue
+        assert m.bundle is not None and m.account is not None
         if m.action == TRANSFERRED:
-            holders.update((i, m.account) for i in ids)
             transfers.append(m.account)
             continue
-        held_by = {holders.get(i, ISSUER) for i in ids}
-        if held_by not in ({m.account}, {ISSUER}):
-            raise CertificateProblem("holder", f"entry {index}: claim {m.claim_id} cancels ids "
-                                     f"{ids.start}..{ids.stop - 1} for {m.account}, but they "
-                                     f"are held by {', '.join(sorted(held_by))}")
         assert m.period is not None
-        cancels.append((m.account, f"{m.period.start}..{m.period.end}", len(ids)))
-    last = holders.get(claim.bundle.last, ISSUER)
-    return tuple(transfers), last, tuple(cancels)
+        who = m.account if m.request is None or m.request.beneficiary is None else \
+            f"{m.account} for {m.request.beneficiary}"
+        cancels.append((who, f"{m.period.start}..{m.period.end}", m.bundle.size))
+    held = book.holders(claim.bundle)
+    return tuple(transfers), ", ".join(f"{k} ({n} ids)" if len(held) > 1 else k
+                                       for k, n in sorted(held.items())), tuple(cancels)
 
 
 def _bundles(doc: object) -> list[Mapping[str, Any]]:
@@ -247,8 +243,7 @@ def _bundles(doc: object) -> list[Mapping[str, Any]]:
     return items
 
 
-def _check_bundle(b: Mapping[str, Any], book: ClaimBook,
-                  moves: Sequence[tuple[int, Claim]]) -> BundleStatus:
+def _check_bundle(b: Mapping[str, Any], book: ClaimBook) -> BundleStatus:
     name = b.get("issuance_id")
     found = book.claims.get(name) if isinstance(name, str) else None
     if found is None or found[1].action != ISSUED:
@@ -267,7 +262,7 @@ def _check_bundle(b: Mapping[str, Any], book: ClaimBook,
     if problems:
         raise CertificateProblem("bundle", f"bundle {name}: " + "; ".join(problems))
     assert claim.bundle is not None and claim.hour is not None
-    transfers, holder, cancels = _ownership(claim, moves)
+    transfers, holder, cancels = _ownership(book, claim)
     return BundleStatus(claim.claim_id, household, claim.hour, claim.face_value_wh,
                         claim.bundle.first, claim.bundle.last, transfers, holder, cancels)
 
@@ -290,13 +285,12 @@ def verify_certificate_proofs(bundles_doc: object, proofs_doc: object, log_vkey:
         raise CertificateProblem("checkpoint", str(e)) from e
     entries = _proved_entries(doc, cp)
     book, readings = _replay(entries, log.public_key)
-    moves = sorted((i, c) for i, c in book.claims.values() if c.action in (TRANSFERRED, CANCELLED))
-    statuses = tuple(_check_bundle(b, book, moves) for b in _bundles(bundles_doc))
+    statuses = tuple(_check_bundle(b, book) for b in _bundles(bundles_doc))
     ids = [s.issuance_id for s in statuses]
     if len(set(ids)) != len(ids):
         raise CertificateProblem("bundle", "a bundle is listed twice in the bundles file")
     return CertificateCheck(cp, signed, len(entries), len(book.claims), readings, statuses)
 
 
-__all__ = ["ISSUER", "PROOFS_FORMAT", "BundleStatus", "CertificateCheck", "CertificateProblem",
+__all__ = ["PROOFS_FORMAT", "BundleStatus", "CertificateCheck", "CertificateProblem",
            "ProvedEntry", "proof_document", "verify_certificate_proofs"]

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
+from .accounts import ISSUER, ClaimRequest, NotHolder, holders_over, request_problems
 from .certificates import (
     HOUR,
     NETTED,
@@ -42,7 +43,7 @@ from .certificates import (
 from .coverage import LedgerReading
 from .creditability import DEFAULT_RULES, CreditRules
 from .encoding import format_time, hex_field, parse_time
-from .errors import MalformedRecord
+from .errors import BadSignature, MalformedRecord
 from .fields import Signed, exact_keys, int_field, json_object, sig_field, str_field, time_field
 from .methodology import household_terms
 from .programme_records import BatchSeal, Period
@@ -139,6 +140,8 @@ class Claim(Signed):
     account: str | None = None
     period: Period | None = None
     sig: str | None = None
+    # the holder's signed request (:mod:`accounts`), on a move of ids an account holds
+    request: ClaimRequest | None = None
 
     TYPE = CLAIM_TYPE
     WHAT = "claim"
@@ -166,7 +169,20 @@ class Claim(Signed):
             if at != hour_of(at):
                 raise MalformedRecord(f"claim.hour: {self.hour} is not the start of an hour")
         self._check_parts()
+        self._check_request()
         self.check_sig()
+
+    def _check_request(self) -> None:
+        if self.request is None:
+            return
+        if self.action not in (TRANSFERRED, CANCELLED) or self.bundle is None:
+            raise MalformedRecord(f"claim {self.claim_id} ({self.action}): must not carry request")
+        problems = request_problems(self.request, self.action, self.ref, self.bundle.first,
+                                    self.bundle.last, self.account,
+                                    None if self.period is None else self.period.to_dict())
+        if problems:
+            raise MalformedRecord(f"claim {self.claim_id}: not what its holder's request asks: "
+                                  + "; ".join(problems))
 
     def _check_parts(self) -> None:
         if len(self.parts) > MAX_PARTS:
@@ -190,18 +206,19 @@ class Claim(Signed):
 
     @classmethod
     def from_dict(cls, d: object) -> Claim:
-        m = cls.open(d, {"claim_id", "action", "programme", "claimed_at"}, _OPTIONAL)
+        m = cls.open(d, {"claim_id", "action", "programme", "claimed_at"},
+                     _OPTIONAL | {"request"})
         parts = m.get("parts", [])
         if not isinstance(parts, list):
             raise MalformedRecord("claim.parts: expected a list")
-        bundle, period = m.get("bundle"), m.get("period")
+        bundle, period, request = m.get("bundle"), m.get("period"), m.get("request")
         c = cls(m["claim_id"], m["action"], m["programme"], m["claimed_at"], m.get("ref"),
                 m.get("hour"),
                 tuple(ClaimPart.from_dict(p, f"claim.parts[{i}]") for i, p in enumerate(parts)),
                 None if bundle is None else BundleRange.from_dict(bundle),
                 m.get("account"),
                 None if period is None else Period.from_dict(period, "claim.period"),
-                m["sig"])
+                m["sig"], None if request is None else ClaimRequest.from_dict(request))
         sig_field(c.sig, cls.WHAT)
         return c
 
@@ -220,6 +237,8 @@ class Claim(Signed):
             d["account"] = self.account
         if self.period is not None:
             d["period"] = self.period.to_dict()
+        if self.request is not None:
+            d["request"] = self.request.to_dict()
         return d
 
 
@@ -256,6 +275,8 @@ class ClaimBook:
     sealed: dict[str, int] = field(default_factory=dict)  # batch_id → its sealed claim's entry
     taken: dict[int, list[tuple[int, str, int]]] = field(default_factory=dict)  # reading → …
     cancelled: list[tuple[int, Claim]] = field(default_factory=list)
+    transfers: list[tuple[int, int, str]] = field(default_factory=list)  # (first, last, to)
+    requests: dict[str, int] = field(default_factory=dict)  # request digest → its claim entry
     next_id: int = 1
 
     def enrol(self, enrolment: Enrolment) -> None:
@@ -440,8 +461,44 @@ class ClaimBook:
                                   f"claimed twice — cancelled by claim {other.claim_id} (entry "
                                   f"{at}) and {claim.action} by claim {claim.claim_id} (entry "
                                   f"{index})")
+        self._by_holder(index, claim)
         if claim.action == CANCELLED:
             self.cancelled.append((index, claim))
+        else:
+            self.transfers.append((claim.bundle.first, claim.bundle.last, claim.account or ""))
+
+    def holders(self, ids: BundleRange) -> dict[str, int]:
+        """Who holds certificate ids ``ids`` now: account → how many (:data:`ISSUER`
+        for ids never transferred)."""
+        return holders_over(ids.first, ids.last, self.transfers)
+
+    def _by_holder(self, index: int, claim: Claim) -> None:
+        """Ids the issuer holds move by the log key's claim alone; ids an account holds move
+        only with that account's signed request, used once (:mod:`accounts`)."""
+        assert claim.bundle is not None
+        held = self.holders(claim.bundle)
+        if set(held) == {ISSUER}:
+            return
+        what = f"claim {claim.claim_id} (entry {index}, {claim.action})"
+        if len(held) > 1:
+            raise MalformedRecord(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} are "
+                                  f"held by {', '.join(sorted(held))}; one request moves ids of "
+                                  "one holder")
+        (holder,) = held
+        r = claim.request
+        if r is None or r.holder != holder:
+            raise NotHolder(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} are held "
+                            f"by {holder}, and the claim carries no request signed by them: "
+                            "the operator cannot move a buyer's certificates")
+        try:
+            r.verify()
+        except BadSignature as e:
+            raise NotHolder(f"{what}: the request is not signed by {holder}, who holds the "
+                            f"ids: {e}") from e
+        if r.digest in self.requests:
+            raise DoubleClaim(f"{what}: the holder's request was already used by the claim of "
+                              f"entry {self.requests[r.digest]}")
+        self.requests[r.digest] = index
 
 
 def bundle_problems(bundle: Mapping[str, Any], claim: Claim) -> list[str]:

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from .accounts import ISSUER
 from .canonical import parse_json
 from .certificate_proofs import (
-    ISSUER,
     BundleStatus,
     CertificateCheck,
     CertificateProblem,
@@ -48,8 +48,9 @@ MEANING: Final[dict[str, str]] = {
     "missing": "a claim the log holds was left out of the proof: the seller may be hiding "
                "another claim on this energy. Do not count these certificates; ask for the "
                "complete export.",
-    "holder": "a certificate was cancelled by an account that did not hold it: the "
-              "cancellation, and any use of it in your reporting, is not valid.",
+    "holder": "certificates were moved or cancelled without the signed request of the account "
+              "holding them: the operator may have moved a buyer's certificates. Whoever the log "
+              "names as holder from there on is not proven; do not count them.",
     "format": "the export is incomplete or malformed, so it cannot prove the certificates. Ask "
               "the seller for the export again.",
 }
@@ -119,7 +120,8 @@ def _checks(res: CertificateCheck) -> list[str]:
             "sealed (J-Credit) energy issued, issued ids consecutive",
             "each bundle agrees with the issued claim it names (ids, Wh, hour, device, "
             "readings)",
-            "transfers followed; each cancellation made by the account holding the ids"]
+            "transfers and cancellations followed: each move of a buyer's ids carries the "
+            "holding account's signed request"]
 
 
 def run(args: argparse.Namespace) -> int:
