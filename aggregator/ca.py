@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from eco_protocol.keyfile import atomic_write
+from eco_protocol.messages import msg
 
 from .errors import ConfigError, EnvironmentProblem, Rejected
 
@@ -52,7 +53,7 @@ def _name(cn: str) -> x509.Name:
 
 def _check_days(days: int) -> None:
     if not 1 <= days <= 36500:
-        raise Rejected(f"--days {days}: a validity of 1–36500 days")
+        raise Rejected(msg("aggregator.ca.days", days=days))
 
 
 def make_ca_certificate(key: ec.EllipticCurvePrivateKey, common_name: str, now: datetime,
@@ -60,7 +61,7 @@ def make_ca_certificate(key: ec.EllipticCurvePrivateKey, common_name: str, now: 
     """A self-signed CA certificate that may sign leaf certificates only (path length 0)."""
     _check_days(days)
     if not common_name or len(common_name) > 64:
-        raise Rejected(f"CA name {common_name!r}: 1–64 characters")
+        raise Rejected(msg("aggregator.ca.name", name=repr(common_name)))
     public = key.public_key()
     return (
         x509.CertificateBuilder()
@@ -98,8 +99,7 @@ def check_host(host: str) -> str:
     if (not host or len(host) > 253 or any(not 1 <= len(label) <= 63 for label in labels)
             or not all(c.isascii() and (c.isalnum() or c == "-") for label in labels
                        for c in label)):
-        raise Rejected(f"--host {host!r}: expected a DNS name (broker.example-city.lg.jp) or an "
-                       "IP address")
+        raise Rejected(msg("aggregator.ca.host", host=repr(host)))
     return host.rstrip(".").lower()
 
 
@@ -190,8 +190,7 @@ class CertificateAuthority:
             return Issued(self.cert_file, self.key_file, cert.subject.rfc4514_string(),
                           cert.not_valid_after_utc.isoformat(), created=False)
         if self.key_file.exists() or self.cert_file.exists():
-            raise EnvironmentProblem(f"{self.dir} holds only half a CA (ca.key or ca.crt); move "
-                                     "it away and run 'eco-aggregator ca init' again")
+            raise EnvironmentProblem(msg("aggregator.ca.half", dir=str(self.dir)))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o700)
         key = new_key()
@@ -206,27 +205,28 @@ class CertificateAuthority:
         try:
             return x509.load_pem_x509_certificate(self.cert_file.read_bytes())
         except FileNotFoundError as e:
-            raise ConfigError(f"no CA in {self.dir}: run 'eco-aggregator ca init' first") from e
+            raise ConfigError(msg("aggregator.ca.none", dir=str(self.dir))) from e
         except (OSError, ValueError) as e:
-            raise EnvironmentProblem(f"cannot read the CA certificate {self.cert_file}: "
-                                     f"{e}") from e
+            raise EnvironmentProblem(msg("aggregator.ca.cert_unreadable",
+                                         path=str(self.cert_file), error=str(e))) from e
 
     def _key(self) -> ec.EllipticCurvePrivateKey:
         try:
             st = self.key_file.stat()
             if st.st_mode & 0o077:
-                raise EnvironmentProblem(f"CA key {self.key_file} is readable by others (mode "
-                                         f"{st.st_mode & 0o777:o}); run: chmod 600 "
-                                         f"{self.key_file}")
+                raise EnvironmentProblem(msg("aggregator.secret.readable_by_others",
+                                             what="CA key", path=str(self.key_file),
+                                             mode=f"{st.st_mode & 0o777:o}"))
             key = serialization.load_pem_private_key(self.key_file.read_bytes(), None)
         except FileNotFoundError as e:
-            raise ConfigError(f"no CA in {self.dir}: run 'eco-aggregator ca init' first") from e
+            raise ConfigError(msg("aggregator.ca.none", dir=str(self.dir))) from e
         except (OSError, ValueError, TypeError) as e:
             # the exception text of a key parser never contains key bytes, but say less anyway
-            raise EnvironmentProblem(f"cannot load the CA key {self.key_file}: "
-                                     f"{type(e).__name__}") from e
+            raise EnvironmentProblem(msg("aggregator.secret.unreadable", what="CA key",
+                                         path=str(self.key_file),
+                                         error=type(e).__name__)) from e
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise EnvironmentProblem(f"CA key {self.key_file} is not an ECDSA key")
+            raise EnvironmentProblem(msg("aggregator.ca.not_ecdsa", path=str(self.key_file)))
         return key
 
     def _issue(self, cert_file: Path, key_file: Path, cn: str, *, server: bool,
@@ -245,7 +245,7 @@ class CertificateAuthority:
     def server_cert(self, hosts: Sequence[str], now: datetime, days: int = LEAF_DAYS) -> Issued:
         """The broker's certificate for ``hosts`` (DNS names or IPs); replaces an older one."""
         if not hosts:
-            raise Rejected("give the broker's name with --host (repeat it for more names)")
+            raise Rejected(msg("aggregator.ca.no_host"))
         names = [check_host(h) for h in hosts]
         return self._issue(self.server_cert_file, self.server_key_file, names[0], server=True,
                            hosts=names, now=now, days=days)

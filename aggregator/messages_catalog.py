@@ -281,6 +281,30 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "household {reference} ({household}) has no enrolled device; enrol it first",
         "ja": "世帯 {reference}（{household}）には登録された機器がありません。先に登録して"
               "ください"},
+    "aggregator.ca.days": {"en": "--days {days}: a validity of 1–36500 days",
+                           "ja": "--days {days}: 有効期間は 1～36500 日で指定してください"},
+    "aggregator.ca.name": {"en": "CA name {name}: 1–64 characters",
+                           "ja": "CA の名前 {name}: 1～64 文字で指定してください"},
+    "aggregator.ca.host": {
+        "en": "--host {host}: expected a DNS name (broker.example-city.lg.jp) or an IP address",
+        "ja": "--host {host}: DNS 名（broker.example-city.lg.jp）か IP アドレスを指定して"
+              "ください"},
+    "aggregator.ca.half": {
+        "en": "{dir} holds only half a CA (ca.key or ca.crt); move it away and run "
+              "'eco-aggregator ca init' again",
+        "ja": "{dir} には CA の片方（ca.key か ca.crt）しかありません。別の場所に移してから "
+              "'eco-aggregator ca init' をもう一度実行してください"},
+    "aggregator.ca.none": {"en": "no CA in {dir}: run 'eco-aggregator ca init' first",
+                           "ja": "{dir} に CA がありません。先に 'eco-aggregator ca init' を"
+                                 "実行してください"},
+    "aggregator.ca.cert_unreadable": {
+        "en": "cannot read the CA certificate {path}: {error}",
+        "ja": "CA の証明書 {path} を読めません: {error}"},
+    "aggregator.ca.not_ecdsa": {"en": "CA key {path} is not an ECDSA key",
+                                "ja": "CA の鍵 {path} は ECDSA の鍵ではありません"},
+    "aggregator.ca.no_host": {
+        "en": "give the broker's name with --host (repeat it for more names)",
+        "ja": "--host でブローカーの名前を指定してください（複数なら繰り返し指定）"},
     # --- broker logins and secret files ---
     "aggregator.broker.bad_line": {
         "en": "{where}:{n}: not a 'username:$7$…' line; the password file is damaged (restore "
