@@ -189,6 +189,10 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "何も変更していません）"},
     "aggregator.serve.cannot_listen": {"en": "--http {listen}: cannot listen: {reason}",
                                        "ja": "--http {listen}: 待ち受けできません（{reason}）"},
+    "aggregator.serve.ca_file": {
+        "en": "[mqtt] ca_file {path}: {reason}; fix the path in the config or restore the file",
+        "ja": "[mqtt] ca_file {path}: {reason}。設定のパスを直すか、ファイルを復元してください"},
+    "aggregator.serve.mqtt": {"en": "[mqtt] {error}", "ja": "[mqtt] の誤り: {error}"},
     "aggregator.serve.no_log_key": {
         "en": "the ledger has no log key yet; run 'eco-aggregator init'",
         "ja": "台帳にまだログ鍵がありません。'eco-aggregator init' を実行してください"},

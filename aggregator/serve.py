@@ -44,6 +44,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.topics import LOG_KEYS_TOPIC, readings_device, receipts_topic
 from eco_runtime.mqtt_client import ClientSettings, TLSFilesError, new_client
 from eco_runtime.sdnotify import sd_notify, watchdog_interval_s
@@ -138,9 +139,10 @@ class IngestWorker:
                 manual_ack=True, suppress_exceptions=True)
             c = new_client(settings)
         except TLSFilesError as e:
-            raise ConfigError(f"[mqtt] ca_file {m.ca_file}: {e.cause}") from e
+            raise ConfigError(msg("aggregator.serve.ca_file", path=str(m.ca_file),
+                                  reason=os_reason(e.cause))) from e
         except ValueError as e:
-            raise ConfigError(f"[mqtt] {e}") from e
+            raise ConfigError(msg("aggregator.serve.mqtt", error=str(e))) from e
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
