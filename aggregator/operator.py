@@ -457,6 +457,15 @@ def certify(cfg: Config, ledger: Ledger, actor: Actor, programme: Programme, bat
     return rec.index
 
 
+def move_certificates(cfg: Config, actor: Actor, action: str, target: str,
+                      step: Callable[[], int]) -> int:
+    """Transfer or cancel granular certificates (``eco.claim/v1``; the move and any buyer's
+    signed request are in the log, aggregator/certificate_moves.py); ``step`` appends it."""
+    with _audited(cfg, _Record(f"certificates-{action}", actor, None, target=target[:64])) as rec:
+        rec.index = step()
+    return rec.index
+
+
 def redeem_points(cfg: Config, ledger: Ledger, actor: Actor, programme: Programme,
                   household: str, reward_id: str, at: datetime) -> RedeemResult:
     """Spend a household's points on a reward (``eco.redeem/v1``), at the town hall's counter

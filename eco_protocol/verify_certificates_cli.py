@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from .account_cli import COMMAND as REQUEST_COMMAND
+from .account_cli import register as register_requests
+from .account_cli import run as run_requests
 from .accounts import ISSUER
 from .canonical import parse_json
 from .certificate_proofs import (
@@ -57,7 +60,9 @@ MEANING: Final[dict[str, str]] = {
 
 
 def register(sub: Any) -> None:
-    """Add ``certificates`` to eco-verify's subcommands; it runs :func:`run`."""
+    """Add ``certificates`` (and the buyer's ``certificate-request``, :mod:`account_cli`) to
+    eco-verify's subcommands; both run through :func:`run`."""
+    register_requests(sub)
     p = sub.add_parser("certificates", help="verify exported granular certificates offline: "
                        "readings in the log, face value within proven self-consumption, no "
                        "other claim on the energy, transfers and cancellation")
@@ -125,6 +130,8 @@ def _checks(res: CertificateCheck) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == REQUEST_COMMAND:
+        return run_requests(args)
     bundles_path, proofs_path = _where(args)
     try:
         res = verify_certificate_proofs(_read_json(bundles_path), _read_json(proofs_path),

@@ -257,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--lang", choices=LANGS, default=None, help=_LANG_HELP)
     register_credential(sub)  # eco-verify credential FILE (verify_credential_cli)
     register_basket(sub)  # eco-verify basket REPORT… --consortium FILE (verify_basket_cli)
-    register_certificates(sub)  # eco-verify certificates DIR (verify_certificates_cli)
+    register_certificates(sub)  # certificates DIR, certificate-request (verify_certificates_cli)
     args = parser.parse_args(argv)
     args.lang = _RUN["lang"] = choose_lang(getattr(args, "lang", None))
     if args.command == "evidence":
@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_credential(args)
     if args.command == "basket":
         return run_basket(args)
-    if args.command == "certificates":
+    if args.command in ("certificates", "certificate-request"):
         return run_certificates(args)
     parser.error(f"unknown command {args.command}")
     return 2

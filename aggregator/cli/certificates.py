@@ -7,14 +7,20 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from eco_protocol.accounts import CANCEL, TRANSFER, ClaimRequest
+from eco_protocol.canonical import parse_json
 from eco_protocol.certificates import IssuerConfig
+from eco_protocol.claims import BundleRange
 
+from .. import operator
 from ..accounting import scan
 from ..batches import period_from_dates
 from ..certificate_export import export_certificates
+from ..certificate_moves import assign, submit_request
 from ..certificates import issue_certificates, issued_bundles, write_bundles
 from ..claims import claim_book
 from ..config import load_config
+from ..errors import EnvironmentProblem, Rejected
 from ..ledger import Ledger
 from ..programme import Programme, load_programme
 from .common import open_ledger, print_json
@@ -72,6 +78,47 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _request(path: str) -> ClaimRequest:
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise EnvironmentProblem(f"cannot read the request {path}: {e}") from e
+    return ClaimRequest.from_dict(parse_json(text))
+
+
+def _moved(index: int, action: str, target: str) -> int:
+    print_json({"entry": index, "action": action, "certificates": target})
+    return 0
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    """``transfer REQUEST.json`` / ``cancel REQUEST.json``: what a buyer signed."""
+    cfg = load_config(args.config)
+    _, ledger, programme = _open(args)
+    request = _request(args.request)
+    action = TRANSFER if args.certificates_cmd == "transfer" else CANCEL
+    target = f"{request.ref} {request.first}..{request.last}"
+    index = operator.move_certificates(
+        cfg, operator.Actor.cli(), action, target,
+        lambda: submit_request(ledger, programme, request, action)[0])
+    return _moved(index, action, target)
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    """``assign --ref ID --ids A..B --to ACCOUNT``: the issuer sells ids it still holds."""
+    cfg = load_config(args.config)
+    _, ledger, programme = _open(args)
+    first, _, last = args.ids.partition("..")
+    if not (first.isdigit() and last.isdigit()):
+        raise Rejected(f"--ids {args.ids!r}: expected FIRST..LAST (certificate ids)")
+    ids = BundleRange(int(first), int(last))
+    target = f"{args.ref} {ids.first}..{ids.last}"
+    index = operator.move_certificates(
+        cfg, operator.Actor.cli(), "assign", target,
+        lambda: assign(ledger, programme, args.ref, ids, args.to)[0])
+    return _moved(index, "assign", target)
+
+
 def _common(s: Any) -> None:
     s.add_argument("--programme-file", default=None, metavar="FILE",
                    help="programme file (default <state_dir>/programme.toml)")
@@ -102,6 +149,20 @@ def add_commands(sub: Any) -> None:
                    help="only hours inside YYYY-MM-DD..YYYY-MM-DD (JST dates, end exclusive)")
     _common(s)
     s.set_defaults(func=cmd_export)
+    for name, what in (("transfer", "a buyer's signed transfer to another account"),
+                       ("cancel", "a buyer's signed cancellation (retirement) for a consumption "
+                                  "period")):
+        s = csub.add_parser(name, help=f"log {what} (made with eco-verify certificate-request)")
+        s.add_argument("request", metavar="REQUEST.json")
+        s.add_argument("--programme-file", default=None, metavar="FILE")
+        s.set_defaults(func=cmd_move)
+    s = csub.add_parser("assign", help="the issuer transfers ids it still holds to a buyer's "
+                                       "account (a sale)")
+    s.add_argument("--ref", required=True, help="the issuance id (issued claim) of the bundle")
+    s.add_argument("--ids", required=True, help="FIRST..LAST certificate ids")
+    s.add_argument("--to", required=True, help="the buyer's account (did:key:z6Mk…)")
+    s.add_argument("--programme-file", default=None, metavar="FILE")
+    s.set_defaults(func=cmd_assign)
     s = csub.add_parser("list", help="the bundles the log issued, with their status")
     _common(s)
     s.set_defaults(func=cmd_list)

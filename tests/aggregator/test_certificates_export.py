@@ -109,3 +109,65 @@ def test_export_of_a_period_without_certificates_is_refused(state: tuple[Path, s
                        "--period", "2026-12-01..2026-12-02")
     assert proc.returncode == 1
     assert "no issued certificate under the latest checkpoint" in proc.stderr
+
+
+def _request_cmd(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("eco-verify")
+    return subprocess.run([str(exe), "certificate-request", *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_buyers_move_their_certificates_and_the_operator_cannot(
+        state: tuple[Path, str], tmp_path: Path) -> None:
+    conf, vkey = state
+    accounts = {}
+    for name in ("alice", "bob"):
+        made = _request_cmd("account", "--key", str(tmp_path / f"{name}.key"))
+        assert made.returncode == 0, made.stderr
+        accounts[name] = json.loads(made.stdout)["account"]
+    listed = json.loads(_aggregator(conf, "certificates", "list", "--household", "hh-0").stdout)
+    ref = listed["bundles"][0]["issuance_id"]
+    first = int(listed["bundles"][0]["ids"].split("..")[0])
+    ids, half = f"{first}..{first + 99}", f"{first}..{first + 49}"
+
+    sold = _aggregator(conf, "certificates", "assign", "--ref", ref, "--ids", ids,
+                       "--to", accounts["alice"])
+    assert sold.returncode == 0, sold.stderr
+    to_bob = tmp_path / "to-bob.json"
+    made = _request_cmd("transfer", "--key", str(tmp_path / "alice.key"), "--ref", ref,
+                        "--ids", half, "--to", accounts["bob"], "--out", str(to_bob))
+    assert made.returncode == 0, made.stderr
+    assert _aggregator(conf, "certificates", "transfer", str(to_bob)).returncode == 0
+    # the same signed request again: refused, the log is unchanged
+    again = _aggregator(conf, "certificates", "transfer", str(to_bob))
+    assert again.returncode == 1 and "already used" in again.stderr
+    # the operator sells Alice's remaining ids once more: they are hers now
+    resold = _aggregator(conf, "certificates", "assign", "--ref", ref, "--ids",
+                         f"{first + 50}..{first + 99}", "--to", accounts["bob"])
+    assert resold.returncode == 1 and "no request signed by them" in resold.stderr
+    # the operator edits Alice's request to send the ids elsewhere: her signature breaks
+    edited = json.loads(to_bob.read_text())
+    edited["to"] = accounts["alice"]
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
+    forged = _aggregator(conf, "certificates", "transfer", str(tmp_path / "edited.json"))
+    assert forged.returncode == 1 and "signature" in forged.stderr
+    cancel = tmp_path / "cancel.json"
+    made = _request_cmd("cancel", "--key", str(tmp_path / "bob.key"), "--ref", ref, "--ids",
+                        half, "--period", "2026-11-01..2026-12-01", "--beneficiary",
+                        "Example Steel Co.", "--out", str(cancel))
+    assert made.returncode == 0, made.stderr
+    assert _aggregator(conf, "certificates", "cancel", str(cancel)).returncode == 0
+
+    out = tmp_path / "export"
+    assert _aggregator(conf, "certificates", "export", "--out", str(out)).returncode == 0
+    ok = _verify(str(out), "--log-key", vkey)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "50 Wh cancelled" in ok.stdout.splitlines()[0]
+    line = next(x for x in ok.stdout.splitlines() if x.strip().startswith(ref + ":"))
+    assert f"50 ids cancelled by {accounts['bob']} for Example Steel Co." in line
+    trail = [json.loads(x) for x in (conf.parent / "operator-audit.jsonl").read_text()
+             .splitlines()]
+    moves = [(r["action"], r["outcome"]) for r in trail if r["action"].startswith("cert")]
+    assert moves == [("certificates-assign", "ok"), ("certificates-transfer", "ok"),
+                     ("certificates-transfer", "refused"), ("certificates-assign", "refused"),
+                     ("certificates-transfer", "refused"), ("certificates-cancel", "ok")]

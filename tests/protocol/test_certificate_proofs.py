@@ -29,10 +29,11 @@ from eco_protocol.accounts import (
 )
 from eco_protocol.certificate_proofs import ProvedEntry, proof_document
 from eco_protocol.certificates import CertificateBundle, IssuerConfig, ProductionDevice
-from eco_protocol.claims import BundleRange, Claim
+from eco_protocol.claims import BundleRange, Claim, DoubleClaim
 from eco_protocol.errors import MalformedRecord
 from eco_protocol.merkle import MemoryTree, leaf_hash
 from eco_protocol.programme_records import Period
+from eco_protocol.replay import EntryProblem, LedgerReplay
 from eco_protocol.signing import sign_record
 from tests.protocol.claims_kit import CLAIMED_AT, HOUR0, HOUR1, Log, two_hour_log
 from tests.protocol.factories import make_checkpoint
@@ -214,3 +215,20 @@ def test_holdings_and_a_request_that_does_not_match_its_claim() -> None:
               bundle=BundleRange(1, 301), account=account_of(BOB), request=r)
     with pytest.raises(MalformedRecord, match="this key is account"):
         sign_request(r, BOB)
+
+
+def test_the_replay_refuses_a_request_used_twice() -> None:
+    """Alice → Bob, Bob → Alice, then Alice's first request again: the ids are Alice's once
+    more, but her signed request was used; the evidence replay refuses it too."""
+    m = Market()
+    back = _request(BOB, TRANSFER, "gc-1", m.half, ALICE)
+    _move(m.log, "t-3", "gc-1", m.half, account_of(ALICE), back)
+    first = Claim.from_dict(json.loads(m.log.entries[-2])).request
+    assert first is not None and first.holder == account_of(ALICE)
+    _move(m.log, "t-4", "gc-1", m.half, account_of(BOB), first)
+    replay = LedgerReplay(m.log.signer.verifier.public_key)
+    with pytest.raises(EntryProblem, match="already used by the claim of entry") as caught:
+        for entry in m.log.entries:
+            replay.add(entry)
+    assert isinstance(caught.value.__cause__, DoubleClaim)
+    assert caught.value.index == len(m.log.entries) - 1
