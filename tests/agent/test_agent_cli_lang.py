@@ -63,6 +63,7 @@ def test_status_in_the_locales_language_times_in_jst(
     assert code == 0 and json.loads(out)["pending"] == 3  # machine output as it was
 
 
+@pytest.mark.integration  # a simulated inverter on a real pty
 @pytest.mark.parametrize("locale", LOCALES)
 def test_probe_and_its_serial_errors_in_the_locales_language(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
