@@ -21,8 +21,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from .canonical import canonical_bytes
 from .did import did_key, public_from_did_key
 from .errors import BadSignature, CredentialError, MalformedRecord
@@ -36,7 +34,7 @@ from .fields import (
     str_field,
     time_field,
 )
-from .keys import public_key_from_raw, public_key_raw
+from .keys import Ed25519PrivateKey, public_key_from_raw, public_key_raw
 from .programme_records import Period
 from .signing import sign_record, verify_record
 
