@@ -215,11 +215,19 @@ def run_long(devices: int, workers: int, postgres: bool, tmp: Path,
                                           f"1-min load average sampled every 10 s")
         return out
 
+    seen = [0]  # samples already credited to an earlier store
+
+    def stored(label: str) -> None:
+        part, seen[0] = loads[seen[0]:], len(loads)
+        if part:  # this store's enrolment, queueing and drain (the town's generation first)
+            results[f"long_{label}_load_median"] = round(statistics.median(part), 2)
+        if checkpoint:
+            checkpoint(with_load())
+
     sampler = threading.Thread(target=sample_load, daemon=True)
     sampler.start()
     try:
-        _long_stores(devices, workers, postgres, tmp, results,
-                     lambda: checkpoint(with_load()) if checkpoint else None)
+        _long_stores(devices, workers, postgres, tmp, results, stored)
     finally:
         done.set()
         sampler.join()
@@ -227,7 +235,7 @@ def run_long(devices: int, workers: int, postgres: bool, tmp: Path,
 
 
 def _long_stores(devices: int, workers: int, postgres: bool, tmp: Path,
-                 results: dict[str, Any], stored: Callable[[], None]) -> None:
+                 results: dict[str, Any], stored: Callable[[str], None]) -> None:
     """Generate the town once, then one backlog per store, each on a fresh store and its own
     broker sessions; the figures go into ``results``, and ``stored`` is called after each."""
     with Mosquitto(tmp / "broker") as broker:
@@ -245,7 +253,7 @@ def _long_stores(devices: int, workers: int, postgres: bool, tmp: Path,
                                                            name=f"long-{lb}", workers=workers,
                                                            store_url=u))
                 results.update(long_backlog_figures(label, bl))
-                stored()
+                stored(label)
 
 
 def merge_long(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
