@@ -109,7 +109,8 @@ def _valid(res: CertificateCheck) -> str:
     return (f"VALID certificates: {len(res.bundles)} bundles, {res.total_wh} Wh of self-consumed "
             f"solar from {homes} home(s), hours {hours[0]} to {hours[-1]}; proven in the log "
             f"{res.checkpoint.origin} at size {res.checkpoint.size}; no other claim on this "
-            f"energy in the log up to there; {cancelled} Wh cancelled (retired)")
+            f"energy among the {res.claims} claims shown up to there; {cancelled} Wh cancelled "
+            "(retired)")
 
 
 def _checks(res: CertificateCheck) -> list[str]:

@@ -19,18 +19,18 @@ from ..certificate_export import export_certificates
 from ..certificate_moves import assign, submit_request
 from ..certificates import issue_certificates, issued_bundles, write_bundles
 from ..claims import claim_book
-from ..config import load_config
+from ..config import Config, load_config
 from ..errors import EnvironmentProblem, Rejected
 from ..ledger import Ledger
 from ..programme import Programme, load_programme
 from .common import open_ledger, print_json
 
 
-def _open(args: argparse.Namespace) -> tuple[Path, Ledger, Programme]:
+def _open(args: argparse.Namespace) -> tuple[Config, Ledger, Programme]:
     cfg = load_config(args.config)
     path = Path(args.programme_file) if args.programme_file else \
         cfg.state_dir / "programme.toml"
-    return cfg.state_dir, open_ledger(cfg), load_programme(path)
+    return cfg, open_ledger(cfg), load_programme(path)
 
 
 def _issuer(args: argparse.Namespace, programme: Programme) -> IssuerConfig:
@@ -38,11 +38,11 @@ def _issuer(args: argparse.Namespace, programme: Programme) -> IssuerConfig:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    state_dir, ledger, programme = _open(args)
+    cfg, ledger, programme = _open(args)
     period = period_from_dates(args.period)
     households = [args.household] if args.household else None
     done = issue_certificates(ledger, programme, period, _issuer(args, programme), households)
-    out = Path(args.out) if args.out else state_dir / "certificates"
+    out = Path(args.out) if args.out else cfg.state_dir / "certificates"
     path = write_bundles(done.bundles, out)
     print_json({"issued": len(done.bundles), "total_wh": done.total_wh,
                 "period": period.to_dict(), "file": str(path),
@@ -93,8 +93,7 @@ def _moved(index: int, action: str, target: str) -> int:
 
 def cmd_move(args: argparse.Namespace) -> int:
     """``transfer REQUEST.json`` / ``cancel REQUEST.json``: what a buyer signed."""
-    cfg = load_config(args.config)
-    _, ledger, programme = _open(args)
+    cfg, ledger, programme = _open(args)
     request = _request(args.request)
     action = TRANSFER if args.certificates_cmd == "transfer" else CANCEL
     target = f"{request.ref} {request.first}..{request.last}"
@@ -106,8 +105,7 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 def cmd_assign(args: argparse.Namespace) -> int:
     """``assign --ref ID --ids A..B --to ACCOUNT``: the issuer sells ids it still holds."""
-    cfg = load_config(args.config)
-    _, ledger, programme = _open(args)
+    cfg, ledger, programme = _open(args)
     first, _, last = args.ids.partition("..")
     if not (first.isdigit() and last.isdigit()):
         raise Rejected(f"--ids {args.ids!r}: expected FIRST..LAST (certificate ids)")
