@@ -61,7 +61,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                      "household": bundle.device.device_id,
                      "hour": d["production_starting_interval"],
                      "face_value_wh": bundle.face_value_wh,
-                     "ids": f"{bundle.first}..{bundle.last}", "claim_index": bundle.claim_index})
+                     "ids": f"{bundle.first}..{bundle.last}", "claim_index": bundle.claim_index,
+                     "holders": book.holders(BundleRange(bundle.first, bundle.last))})
     print_json({"programme": programme.id, "bundles": rows,
                 "total_wh": sum(r["face_value_wh"] for r in rows)})
     return 0

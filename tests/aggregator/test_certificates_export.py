@@ -158,6 +158,10 @@ def test_buyers_move_their_certificates_and_the_operator_cannot(
     assert made.returncode == 0, made.stderr
     assert _aggregator(conf, "certificates", "cancel", str(cancel)).returncode == 0
 
+    listed = json.loads(_aggregator(conf, "certificates", "list", "--household", "hh-0").stdout)
+    assert listed["bundles"][0]["holders"] == {accounts["alice"]: 50, accounts["bob"]: 50,
+                                               "issuer": int(listed["bundles"][0]["face_value_wh"])
+                                               - 100}
     out = tmp_path / "export"
     assert _aggregator(conf, "certificates", "export", "--out", str(out)).returncode == 0
     ok = _verify(str(out), "--log-key", vkey)
