@@ -474,27 +474,29 @@ class ClaimBook:
 
     def _by_holder(self, index: int, claim: Claim) -> None:
         """Ids the issuer holds move by the log key's claim alone; ids an account holds move
-        only with that account's signed request, used once (:mod:`accounts`)."""
+        only with that account's signed request. Any request a claim carries must verify and is
+        used once (:mod:`accounts`)."""
         assert claim.bundle is not None
         held = self.holders(claim.bundle)
-        if set(held) == {ISSUER}:
-            return
         what = f"claim {claim.claim_id} (entry {index}, {claim.action})"
-        if len(held) > 1:
-            raise MalformedRecord(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} are "
-                                  f"held by {', '.join(sorted(held))}; one request moves ids of "
-                                  "one holder")
-        (holder,) = held
         r = claim.request
-        if r is None or r.holder != holder:
-            raise NotHolder(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} are held "
-                            f"by {holder}, and the claim carries no request signed by them: "
-                            "the operator cannot move a buyer's certificates")
+        if set(held) != {ISSUER}:
+            if len(held) > 1:
+                raise MalformedRecord(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} "
+                                      f"are held by {', '.join(sorted(held))}; one request "
+                                      "moves ids of one holder")
+            (holder,) = held
+            if r is None or r.holder != holder:
+                raise NotHolder(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} are "
+                                f"held by {holder}, and the claim carries no request signed by "
+                                "them: the operator cannot move a buyer's certificates")
+        if r is None:
+            return
         try:
             r.verify()
         except BadSignature as e:
-            raise NotHolder(f"{what}: the request is not signed by {holder}, who holds the "
-                            f"ids: {e}") from e
+            raise NotHolder(f"{what}: the request is not signed by {r.holder}, the holder it "
+                            f"names: {e}") from e
         if r.digest in self.requests:
             raise DoubleClaim(f"{what}: the holder's request was already used by the claim of "
                               f"entry {self.requests[r.digest]}")
