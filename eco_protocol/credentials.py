@@ -40,6 +40,7 @@ from .did import (
 )
 from .encoding import b64encode, parse_time
 from .errors import CredentialError, MalformedRecord, NoteError
+from .messages import Msg, msg, said
 from .multibase import decode_base64url, encode_base64url
 from .note import Checkpoint
 from .records import Enrolment
@@ -261,8 +262,8 @@ def _refuse_names(value: object, where: str) -> None:
     if isinstance(value, Mapping):
         for k, v in value.items():
             if k in NAME_FIELDS:
-                raise CredentialError(f"{where}.{k}: a name field — these credentials carry "
-                                      "pseudonyms only, never names")
+                raise CredentialError.coded("eco_protocol.credential.err.name_field",
+                                            where=f"{where}.{k}")
             _refuse_names(v, f"{where}.{k}")
     elif isinstance(value, list):
         for i, v in enumerate(value):
@@ -296,15 +297,16 @@ def _kind(credential: Mapping[str, Any]) -> str:
 
 
 def _signing_key(credential: Mapping[str, Any], issuer: str,
-                 did_documents: Mapping[str, Mapping[str, Any]], now: str, what: str) -> bytes:
+                 did_documents: Mapping[str, Mapping[str, Any]], now: str,
+                 what: Msg) -> bytes:
     """The issuer's key for the proof, in force when the proof was made (``created``; a proof
     that does not say when is held to ``now``)."""
     proof = proof_of(credential)
     method = proof["verificationMethod"]
     did = method.split("#", 1)[0]
     if did != issuer:
-        raise CredentialError(f"{what} proof: signed by {did}, but the issuer is {issuer} — "
-                              "only the issuer's own keys may sign its credentials")
+        raise CredentialError.coded("eco_protocol.credential.err.other_signer", what=what,
+                                    did=did, issuer=issuer)
     if proof["proofPurpose"] != "assertionMethod":
         raise CredentialError(f"{what} proof: proofPurpose {proof['proofPurpose']!r}, expected "
                               "assertionMethod")
@@ -313,34 +315,37 @@ def _signing_key(credential: Mapping[str, Any], issuer: str,
         found = did_documents.get(did)
         if found is None:
             where = did_web_url(did) if did.startswith(DID_WEB_PREFIX) else "the issuer"
-            raise CredentialError(f"{what}: no DID document for the issuer {did}; give a copy "
-                                  f"of the one published at {where}")
+            raise CredentialError.coded("eco_protocol.credential.err.no_document", what=what,
+                                        did=did, where=where)
         document = found
     return resolve_method(document, method, at=proof.get("created", now))
 
 
-def _check_times(credential: Mapping[str, Any], now: str, what: str) -> None:
+def _check_times(credential: Mapping[str, Any], now: str, what: Msg) -> None:
     at = parse_datetime(now, "now")
     proof = credential["proof"]
     if "created" in proof and parse_datetime(proof["created"], "proof.created") > at + CLOCK_SKEW:
-        raise CredentialError(f"{what} proof.created {proof['created']}: later than {now} — a "
-                              "proof from the future (or a wrong clock)")
+        raise CredentialError.coded("eco_protocol.credential.err.from_future", what=what,
+                                    created=proof["created"], now=now)
     if "expires" in proof and parse_datetime(proof["expires"], "proof.expires") <= at:
-        raise CredentialError(f"{what} proof.expires {proof['expires']}: the proof has expired")
+        raise CredentialError.coded("eco_protocol.credential.err.proof_expired", what=what,
+                                    expires=proof["expires"])
     start, end = credential.get("validFrom"), credential.get("validUntil")
     if start is not None and parse_datetime(start, "validFrom") > at + CLOCK_SKEW:
-        raise CredentialError(f"{what} validFrom {start}: not valid yet at {now}")
+        raise CredentialError.coded("eco_protocol.credential.err.not_yet", what=what,
+                                    start=start, now=now)
     if end is not None and parse_datetime(end, "validUntil") <= at:
-        raise CredentialError(f"{what} validUntil {end}: expired at {now}")
+        raise CredentialError.coded("eco_protocol.credential.err.expired", what=what, end=end,
+                                    now=now)
 
 
 def _verified(credential: object, did_documents: Mapping[str, Mapping[str, Any]], now: str,
-              what: str) -> tuple[str, str]:
+              what: Msg) -> tuple[str, str]:
     """Shape, names, proof and validity of one credential; its (kind, issuer)."""
     if not isinstance(credential, Mapping):
-        raise CredentialError(f"{what}: not a JSON object")
+        raise CredentialError.coded("eco_protocol.credential.err.not_object", what=what)
     kind = _kind(credential)
-    _refuse_names(credential, what)
+    _refuse_names(credential, str(what))
     issuer = _issuer_id(credential)
     key = _signing_key(credential, issuer, did_documents, now, what)
     verify_proof(credential, key)
@@ -365,15 +370,16 @@ def _field(subject: Mapping[str, Any], name: str, kind: type) -> Any:
 def _points_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     who = _pseudonym(s.get("household"), "credentialSubject.household")
     cp = _field(s, "checkpoint", Mapping)
-    lines = [f"household {who}: {_field(s, 'balance', int)} eco-points as of "
-             f"{_field(s, 'asOf', str)}",
-             "computed at the log's checkpoint " + (
-                 f"{cp['origin']} size {cp['size']}" if "origin" in cp and "size" in cp
-                 else "(not named)")]
+    lines: list[str] = [
+        said("eco_protocol.credential.line.balance", who=who, balance=_field(s, "balance", int),
+             as_of=_field(s, "asOf", str)),
+        said("eco_protocol.credential.line.checkpoint", origin=cp["origin"], size=cp["size"])
+        if "origin" in cp and "size" in cp else
+        said("eco_protocol.credential.line.checkpoint_unnamed")]
     history = s.get("history")
-    lines.append("history: not disclosed" if history is None else
-                 f"history: {len(history) if isinstance(history, list) else '?'} entries "
-                 "disclosed at the resident's request")
+    lines.append(said("eco_protocol.credential.line.history_hidden") if history is None else
+                 said("eco_protocol.credential.line.history",
+                      n=len(history) if isinstance(history, list) else "?"))
     return who, tuple(lines)
 
 
@@ -381,15 +387,17 @@ def _summary_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     batch = _field(s, "batchId", str)
     method, period = _field(s, "methodology", Mapping), _field(s, "period", Mapping)
     totals, cp = _field(s, "totals", Mapping), _field(s, "checkpoint", Mapping)
-    lines = [f"batch {batch} ({s.get('programme')}), methodology {method.get('id')} "
-             f"v{method.get('version')}",
-             f"period {period.get('start')} – {period.get('end')}, "
-             f"{s.get('households')} households",
-             f"reduction {totals.get('reduction_g')} g-CO2, credits {totals.get('credits_t')} t",
-             f"checkpoint {cp.get('origin')} size {cp.get('size')}; report.json SHA-256 "
-             f"{s.get('reportSha256')}"]
+    lines: list[str] = [
+        said("eco_protocol.credential.line.batch", batch=batch, programme=s.get("programme"),
+             method=method.get("id"), version=method.get("version")),
+        said("eco_protocol.credential.line.period", start=period.get("start"),
+             end=period.get("end"), households=s.get("households")),
+        said("eco_protocol.credential.line.totals", reduction=totals.get("reduction_g"),
+             credits=totals.get("credits_t")),
+        said("eco_protocol.credential.line.report", origin=cp.get("origin"), size=cp.get("size"),
+             sha=s.get("reportSha256"))]
     if s.get("demonstration") is True:
-        lines.append("DEMONSTRATION programme: illustrative factors, not for certification")
+        lines.append(said("eco_protocol.credential.line.demonstration"))
     return batch, tuple(lines)
 
 
@@ -397,19 +405,20 @@ def _enrolment_lines(s: Mapping[str, Any], issuer: str) -> tuple[str, tuple[str,
     who = _pseudonym(s.get("household"), "credentialSubject.household")
     listed = s.get("meters")
     meters: list[Any] = listed if isinstance(listed, list) else []
-    return who, (f"household {who}: device {_field(s, 'device', str)} enrolled in "
-                 f"{s.get('programme')} at {_field(s, 'enrolledAt', str)} by "
-                 f"{s.get('enrolledBy', issuer)}",
-                 "meters: " + ", ".join(f"{m.get('id')} ({m.get('quantity')})"
-                                        for m in meters if isinstance(m, Mapping)))
+    return who, (said("eco_protocol.credential.line.enrolled", who=who,
+                      device=_field(s, "device", str), programme=s.get("programme"),
+                      at=_field(s, "enrolledAt", str), by=s.get("enrolledBy", issuer)),
+                 said("eco_protocol.credential.line.meters",
+                      meters=", ".join(f"{m.get('id')} ({m.get('quantity')})"
+                                       for m in meters if isinstance(m, Mapping))))
 
 
 def _status_list_lines(credential: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     bits = _status_bits(credential)
     purpose = _subject(credential).get("statusPurpose")
     count = sum(bin(b).count("1") for b in bits)
-    return str(credential.get("id")), (f"{purpose} status list of {len(bits) * 8} entries, "
-                                       f"{count} set",)
+    return str(credential.get("id")), (said("eco_protocol.credential.line.status_list",
+                                            purpose=purpose, n=len(bits) * 8, count=count),)
 
 
 def _status_entries(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -438,18 +447,20 @@ def _entry_set(entry: Mapping[str, Any], issuer: str,
                               "statusListCredential a URL")
     listed = status_lists.get(url)
     if listed is None:
-        raise CredentialError(f"credentialStatus: no copy of the status list {url}; without it "
-                              "revocation cannot be ruled out — fetch it from that URL")
-    what = f"status list {url}"
+        raise CredentialError.coded("eco_protocol.credential.err.no_status_list", url=url)
+    what = msg("eco_protocol.credential.what.status_list", url=url)
     try:
         kind, list_issuer = _verified(listed, did_documents, now, what)
     except CredentialError as e:
-        raise CredentialError(str(e) if str(e).startswith(what) else f"{what}: {e}") from e
+        if str(e).startswith(str(what)):
+            raise
+        raise CredentialError.coded("eco_protocol.credential.err.in_status_list", url=url,
+                                    error=e) from e
     if kind != STATUS_LIST_TYPE or listed.get("id") != url:
-        raise CredentialError(f"{what}: the file given is not that status list credential")
+        raise CredentialError.coded("eco_protocol.credential.err.not_that_list", url=url)
     if list_issuer != issuer:
-        raise CredentialError(f"{what}: issued by {list_issuer}, not by the credential's issuer "
-                              f"{issuer}")
+        raise CredentialError.coded("eco_protocol.credential.err.list_issuer", url=url,
+                                    list_issuer=list_issuer, issuer=issuer)
     purposes = _subject(listed).get("statusPurpose")
     if purpose not in (purposes if isinstance(purposes, list) else [purposes]):
         raise CredentialError(f"{what}: its statusPurpose is not the entry's {purpose!r}")
@@ -469,23 +480,27 @@ def check_credential(credential: Mapping[str, Any],
     to the status list credential. A revoked credential is *not* an error: the verdict says
     ``revoked`` and the caller refuses it; every other failure raises
     :class:`~eco_protocol.errors.CredentialError` saying what is wrong and where."""
-    kind, issuer = _verified(credential, did_documents, now, "credential")
+    kind, issuer = _verified(credential, did_documents, now,
+                             msg("eco_protocol.credential.what.credential"))
     method = credential["proof"]["verificationMethod"]
-    checks = [f"eddsa-jcs-2022 proof by {method} (in force when made, "
-              f"{credential['proof'].get('created')})",
-              "valid at " + now + (f" (from {credential['validFrom']})"
-                                   if "validFrom" in credential else ""),
-              "no name fields: pseudonyms only"]
+    checks = [said("eco_protocol.credential.check.proof", method=method,
+                   created=credential["proof"].get("created")),
+              said("eco_protocol.credential.check.valid_from", now=now,
+                   start=credential["validFrom"]) if "validFrom" in credential else
+              said("eco_protocol.credential.check.valid_at", now=now),
+              said("eco_protocol.credential.check.no_names")]
     subject_id, lines = _lines(kind, credential, issuer)
     revoked = False
     for entry in _status_entries(credential):
         if _entry_set(entry, issuer, did_documents, status_lists, now):
             revoked = True
-            lines += (f"{entry.get('statusPurpose')}: entry {entry.get('statusListIndex')} of "
-                      f"{entry.get('statusListCredential')} is set",)
+            lines += (said("eco_protocol.credential.line.set", purpose=entry.get("statusPurpose"),
+                           index=entry.get("statusListIndex"),
+                           url=entry.get("statusListCredential")),)
         else:
-            checks.append(f"not revoked: entry {entry.get('statusListIndex')} of the status "
-                          f"list {entry.get('statusListCredential')} (its proof checked too)")
+            checks.append(said("eco_protocol.credential.check.not_revoked",
+                               index=entry.get("statusListIndex"),
+                               url=entry.get("statusListCredential")))
     return CredentialVerdict(KINDS[kind], issuer, subject_id, lines, revoked, tuple(checks))
 
 

@@ -121,8 +121,6 @@ def verify_proof(secured: Mapping[str, Any], public_key: bytes) -> Mapping[str, 
     except MalformedRecord as e:
         raise CredentialError(f"verification key: {e}") from e
     except BadSignature as e:
-        raise CredentialError(
-            f"proof.proofValue: the Ed25519 signature does not verify under "
-            f"{proof['verificationMethod']} — the document or its proof was changed after "
-            "signing, or another key signed it") from e
+        raise CredentialError.coded("eco_protocol.credential.err.signature",
+                                    method=proof["verificationMethod"]) from e
     return proof

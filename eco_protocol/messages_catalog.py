@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from .creditability import RULE_TEXT, Rule
+from .messages_catalog_verify import CATALOG as _VERIFY_CATALOG
 from .methodology import TERMS_PROBLEM_TEXT
 
 # the creditability rules: the name a count is listed under (English: the rule's code itself,
@@ -435,3 +436,4 @@ CATALOG.update({f"eco_protocol.ruletext.{r.value}": {"en": RULE_TEXT[r], "ja": _
 CATALOG.update({f"eco_protocol.verdict.{kind}.meaning": meaning
                 for kind, (meaning, _) in _FAILURES.items()})
 CATALOG.update({f"eco_protocol.verdict.{kind}.ask": ask for kind, (_, ask) in _FAILURES.items()})
+CATALOG.update(_VERIFY_CATALOG)  # eco-verify credential, basket, --consortium

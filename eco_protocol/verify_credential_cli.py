@@ -26,72 +26,83 @@ from .canonical import parse_json
 from .credentials import CredentialVerdict, check_credential
 from .encoding import format_time
 from .errors import ProtocolError
+from .messages import (
+    DEFAULT_LANG,
+    Msg,
+    add_lang_option,
+    choose_lang,
+    localize,
+    msg,
+    os_reason,
+    text,
+)
 from .timestamps import parse_datetime
 
-# (what the message says, what it means for the person holding the credential, what to ask);
-# the first match wins, so a status list's own failure is named before the words it contains
-_MEANINGS: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("no copy of the status list",),
-     "it may have been revoked, and the issuer's status list was not given",
-     "get the status list from the URL below and pass it with --status-list"),
-    (("status list",),
-     "the status list given does not check, so revocation cannot be ruled out",
-     "get a current status list from the issuer and check again"),
-    (("changed after signing", "does not start with the proof's"),
-     "the credential was changed after its issuer signed it, or was not signed by its issuer",
-     "do not accept it; ask the holder for the copy the issuer gave, or the issuer for a new one"),
-    (("no DID document",),
-     "it cannot be checked without the issuer's DID document",
-     "get the issuer's did.json (the URL is below) and pass it with --did-document"),
-    (("expired", "not valid yet", "from the future", "expires", "not yet in use"),
-     "the credential is outside its validity period, or signed with a key not in force then",
-     "ask the issuer for a current credential"),
-    (("name field",),
-     "the credential carries a person's name; these credentials carry pseudonyms only",
-     "do not keep or pass it on; tell the issuer"),
+# (what the message says, the kind of refusal: its meaning and what to ask are in the catalog,
+# eco_protocol.credential.meaning.<kind> and .ask.<kind>); the first match wins, so a status
+# list's own failure is named before the words it contains
+_MEANINGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("no copy of the status list",), "no_status_list"),
+    (("status list",), "status_list"),
+    (("changed after signing", "does not start with the proof's"), "changed"),
+    (("no DID document",), "no_document"),
+    (("expired", "not valid yet", "from the future", "expires", "not yet in use"), "validity"),
+    (("name field",), "name"),
     (("only the issuer's own keys", "not listed", "not a did:", "DID document given is for"),
-     "the credential was not signed with a key its issuer publishes",
-     "do not accept it; check that the DID document is the issuer's own, from its web site"),
+     "wrong_key"),
 )
-_DEFAULT_MEANING = ("the file is not a credential this checker understands, or is malformed",
-                    "ask the issuer for the credential file as it was issued")
+_KIND_CODES = {"points statement": "points", "batch summary": "summary",
+               "enrolment": "enrolment", "status list": "status_list"}
 
 
-def explain(error: ProtocolError) -> tuple[str, str]:
-    """What a refusal means for the holder, and what to ask: a pure function of the error."""
-    text = str(error)
-    for needles, meaning, ask in _MEANINGS:
-        if any(n in text for n in needles):
-            return meaning, ask
-    return _DEFAULT_MEANING
+def explain(error: ProtocolError, lang: str = DEFAULT_LANG) -> tuple[str, str]:
+    """What a refusal means for the holder, and what to ask, in ``lang``: a pure function of
+    the error (matched on its English text)."""
+    english = str(error)
+    kind = next((k for needles, k in _MEANINGS if any(n in english for n in needles)), "other")
+    return (text(f"eco_protocol.credential.meaning.{kind}", lang),
+            text(f"eco_protocol.credential.ask.{kind}", lang))
 
 
-def valid_line(verdict: CredentialVerdict) -> str:
+def _kind(verdict: CredentialVerdict) -> Msg | str:
+    code = _KIND_CODES.get(verdict.kind)
+    return msg(f"eco_protocol.credential.kind.{code}") if code else verdict.kind
+
+
+def valid_line(verdict: CredentialVerdict, lang: str = DEFAULT_LANG) -> str:
     """The one-line verdict for a credential that checked and is not revoked."""
-    return (f"VALID — {verdict.kind} about {verdict.subject}, issued by {verdict.issuer}: "
-            "checked offline, not changed since it was signed")
+    return text("eco_protocol.credential.valid", lang, kind=_kind(verdict),
+                subject=verdict.subject, issuer=verdict.issuer)
 
 
-def revoked_line(verdict: CredentialVerdict) -> str:
-    return (f"REVOKED — this {verdict.kind} about {verdict.subject} was revoked by its issuer "
-            f"{verdict.issuer}: do not accept it; ask the issuer whether a new one was issued")
+def revoked_line(verdict: CredentialVerdict, lang: str = DEFAULT_LANG) -> str:
+    return text("eco_protocol.credential.revoked", lang, kind=_kind(verdict),
+                subject=verdict.subject, issuer=verdict.issuer)
 
 
-def _read_json(path: str, what: str) -> Any:
+def _exit(lang: str, code: str, /, **params: Any) -> SystemExit:
+    return SystemExit(text(code, lang, **params))
+
+
+def _read_json(path: str, what: str, lang: str) -> Any:
+    name = msg(f"eco_protocol.credential.file.{what}")
     try:
         return parse_json(Path(path).read_bytes())
     except OSError as e:
-        raise SystemExit(f"eco-verify: cannot read {what} {path}: {e}") from e
+        raise _exit(lang, "eco_protocol.credential.cannot_read", what=name, path=path,
+                    reason=os_reason(e)) from e
     except ProtocolError as e:
-        raise SystemExit(f"eco-verify: {what} {path} is not JSON: {e}") from e
+        raise _exit(lang, "eco_protocol.credential.not_json", what=name, path=path,
+                    error=e) from e
 
 
-def _by_id(paths: Sequence[str], what: str) -> dict[str, Mapping[str, Any]]:
+def _by_id(paths: Sequence[str], what: str, lang: str) -> dict[str, Mapping[str, Any]]:
     out: dict[str, Mapping[str, Any]] = {}
     for p in paths:
-        doc = _read_json(p, what)
+        doc = _read_json(p, what, lang)
         if not isinstance(doc, Mapping) or not isinstance(doc.get("id"), str):
-            raise SystemExit(f"eco-verify: {what} {p} has no \"id\"")
+            raise _exit(lang, "eco_protocol.credential.no_id",
+                        what=msg(f"eco_protocol.credential.file.{what}"), path=p)
         out[doc["id"]] = doc
     return out
 
@@ -108,31 +119,35 @@ def register(sub: Any) -> None:
     cp.add_argument("--at", metavar="TIME",
                     help="check as of this time (e.g. 2026-12-01T00:00:00Z); default now")
     cp.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
+    add_lang_option(cp)
 
 
 def run(args: argparse.Namespace) -> int:
     """The ``credential`` command: read the files, check, print the verdict and the checks."""
-    credential = _read_json(args.credential, "credential")
-    documents = _by_id(args.did_document, "DID document")
-    lists = _by_id(args.status_list, "status list")
+    lang = choose_lang(getattr(args, "lang", None))
+    credential = _read_json(args.credential, "credential", lang)
+    documents = _by_id(args.did_document, "did_document", lang)
+    lists = _by_id(args.status_list, "status_list", lang)
     now = args.at or format_time(datetime.now(UTC))
     try:
         parse_datetime(now, "--at")
     except ProtocolError as e:
-        raise SystemExit(f"eco-verify: {e}") from e
+        raise _exit(lang, "eco_protocol.credential.bad_at", error=e) from e
     try:
         verdict = check_credential(credential, documents, lists, now)
     except ProtocolError as e:
-        meaning, ask = explain(e)
-        print(f"INVALID — {meaning}: {ask}", file=sys.stderr)
-        print(f"FAIL {args.credential}: {e}", file=sys.stderr)
+        meaning, ask = explain(e, lang)
+        print(text("eco_protocol.credential.invalid", lang, meaning=meaning, ask=ask),
+              file=sys.stderr)
+        print(text("eco_protocol.credential.fail", lang, path=args.credential, error=e),
+              file=sys.stderr)
         _print_json(args, {"ok": False, "error": str(e)})
         return 1
-    print(revoked_line(verdict) if verdict.revoked else valid_line(verdict))
+    print(revoked_line(verdict, lang) if verdict.revoked else valid_line(verdict, lang))
     for line in verdict.checks:
-        print(f"ok   {line}")
+        print(text("eco_protocol.verify.ok", lang, check=localize(line, lang)))
     for line in verdict.summary:
-        print(f"     {line}")
+        print(text("eco_protocol.verify.info", lang, line=localize(line, lang)))
     _print_json(args, {"ok": not verdict.revoked, "kind": verdict.kind,
                        "issuer": verdict.issuer, "subject": verdict.subject,
                        "revoked": verdict.revoked, "summary": list(verdict.summary)})

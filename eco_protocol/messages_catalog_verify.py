@@ -1,0 +1,265 @@
+"""The protocol package's messages for ``eco-verify``'s newer commands, in English and Japanese
+(data, merged into :mod:`eco_protocol.messages_catalog`): ``eco-verify credential`` and the
+credential checker's findings (:mod:`eco_protocol.credentials`), ``eco-verify basket``, and the
+consortium's witness policy (``--consortium``, :mod:`eco_protocol.witness_policy`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+# what a refusal of a credential means for the person holding it, and what to ask
+# (eco_protocol.verify_credential_cli.explain): kind → (meaning, ask)
+_CREDENTIAL_MEANINGS: Final[Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]]] = {
+    "no_status_list": (
+        {"en": "it may have been revoked, and the issuer's status list was not given",
+         "ja": "失効している可能性があり、発行者の失効リスト（ステータスリスト）が指定されて"
+               "いません"},
+        {"en": "get the status list from the URL below and pass it with --status-list",
+         "ja": "下記の URL からステータスリストを取得し、--status-list で指定してください"}),
+    "status_list": (
+        {"en": "the status list given does not check, so revocation cannot be ruled out",
+         "ja": "指定したステータスリストを検証できないため、失効していないと確認できません"},
+        {"en": "get a current status list from the issuer and check again",
+         "ja": "発行者から最新のステータスリストを取得して、もう一度確認してください"}),
+    "changed": (
+        {"en": "the credential was changed after its issuer signed it, or was not signed by its "
+               "issuer",
+         "ja": "この証明書は発行者の署名後に改変されたか、発行者が署名したものではありません"},
+        {"en": "do not accept it; ask the holder for the copy the issuer gave, or the issuer for "
+               "a new one",
+         "ja": "受け付けず、発行者から受け取ったままのものを持参者に求めるか、発行者に再発行を"
+               "依頼してください"}),
+    "no_document": (
+        {"en": "it cannot be checked without the issuer's DID document",
+         "ja": "発行者の DID ドキュメントがないと検証できません"},
+        {"en": "get the issuer's did.json (the URL is below) and pass it with --did-document",
+         "ja": "発行者の did.json（URL は下記）を取得し、--did-document で指定してください"}),
+    "validity": (
+        {"en": "the credential is outside its validity period, or signed with a key not in force "
+               "then",
+         "ja": "証明書が有効期間外か、その時点で有効でない鍵で署名されています"},
+        {"en": "ask the issuer for a current credential",
+         "ja": "発行者に現在有効な証明書を依頼してください"}),
+    "name": (
+        {"en": "the credential carries a person's name; these credentials carry pseudonyms only",
+         "ja": "証明書に個人の氏名が含まれています。この証明書には仮名しか載せません"},
+        {"en": "do not keep or pass it on; tell the issuer",
+         "ja": "保管も転送もせず、発行者に知らせてください"}),
+    "wrong_key": (
+        {"en": "the credential was not signed with a key its issuer publishes",
+         "ja": "証明書が、発行者の公表している鍵で署名されていません"},
+        {"en": "do not accept it; check that the DID document is the issuer's own, from its web "
+               "site",
+         "ja": "受け付けず、DID ドキュメントが発行者自身のウェブサイトのものか確認してください"}),
+    "other": (
+        {"en": "the file is not a credential this checker understands, or is malformed",
+         "ja": "このファイルは検証できる証明書ではないか、形式が壊れています"},
+        {"en": "ask the issuer for the credential file as it was issued",
+         "ja": "発行されたままの証明書ファイルを発行者に求めてください"}),
+}
+
+CATALOG: dict[str, Mapping[str, str]] = {
+    # --- eco-verify credential (verify_credential_cli) ---
+    "eco_protocol.credential.kind.points": {"en": "points statement", "ja": "ポイント残高証明"},
+    "eco_protocol.credential.kind.summary": {"en": "batch summary", "ja": "バッチ要約"},
+    "eco_protocol.credential.kind.enrolment": {"en": "enrolment", "ja": "機器登録証明"},
+    "eco_protocol.credential.kind.status_list": {"en": "status list",
+                                                 "ja": "ステータスリスト（失効リスト）"},
+    "eco_protocol.credential.valid": {
+        "en": "VALID — {kind} about {subject}, issued by {issuer}: checked offline, not changed "
+              "since it was signed",
+        "ja": "有効（VALID）— {subject} についての{kind}、発行者 {issuer}：オフラインで検証し、"
+              "署名後に改変されていません"},
+    "eco_protocol.credential.revoked": {
+        "en": "REVOKED — this {kind} about {subject} was revoked by its issuer {issuer}: do not "
+              "accept it; ask the issuer whether a new one was issued",
+        "ja": "失効（REVOKED）— {subject} についてのこの{kind}は発行者 {issuer} が失効させました。"
+              "受け付けず、新しいものが発行されたか発行者に確認してください"},
+    "eco_protocol.credential.invalid": {"en": "INVALID — {meaning}: {ask}",
+                                        "ja": "無効（INVALID）— {meaning}。{ask}"},
+    "eco_protocol.credential.fail": {"en": "FAIL {path}: {error}", "ja": "不合格 {path}: {error}"},
+    "eco_protocol.credential.cannot_read": {
+        "en": "eco-verify: cannot read {what} {path}: {reason}",
+        "ja": "eco-verify: {what} {path} を読めません（{reason}）。指定したパスを確認してください"},
+    "eco_protocol.credential.not_json": {
+        "en": "eco-verify: {what} {path} is not JSON: {error}",
+        "ja": "eco-verify: {what} {path} は JSON ではありません: {error}"},
+    "eco_protocol.credential.no_id": {
+        "en": "eco-verify: {what} {path} has no \"id\"",
+        "ja": "eco-verify: {what} {path} に \"id\" がありません。発行者のファイルか確認して"
+              "ください"},
+    "eco_protocol.credential.bad_at": {"en": "eco-verify: {error}", "ja": "eco-verify: {error}"},
+    "eco_protocol.credential.file.credential": {"en": "credential", "ja": "証明書"},
+    "eco_protocol.credential.file.did_document": {"en": "DID document", "ja": "DID ドキュメント"},
+    "eco_protocol.credential.file.status_list": {"en": "status list", "ja": "ステータスリスト"},
+    # --- the checker's checks and what a credential says (eco_protocol.credentials) ---
+    "eco_protocol.credential.check.proof": {
+        "en": "eddsa-jcs-2022 proof by {method} (in force when made, {created})",
+        "ja": "{method} による eddsa-jcs-2022 の署名（作成時 {created} に有効な鍵）"},
+    "eco_protocol.credential.check.valid_at": {"en": "valid at {now}", "ja": "{now} に有効"},
+    "eco_protocol.credential.check.valid_from": {"en": "valid at {now} (from {start})",
+                                                 "ja": "{now} に有効（{start} から）"},
+    "eco_protocol.credential.check.no_names": {"en": "no name fields: pseudonyms only",
+                                               "ja": "氏名の項目なし：仮名のみ"},
+    "eco_protocol.credential.check.not_revoked": {
+        "en": "not revoked: entry {index} of the status list {url} (its proof checked too)",
+        "ja": "失効していません：ステータスリスト {url} の {index} 番（リストの署名も検証済み）"},
+    "eco_protocol.credential.line.set": {
+        "en": "{purpose}: entry {index} of {url} is set",
+        "ja": "{purpose}：{url} の {index} 番が設定されています"},
+    "eco_protocol.credential.line.balance": {
+        "en": "household {who}: {balance} eco-points as of {as_of}",
+        "ja": "世帯 {who}：{as_of} 時点で {balance} エコポイント"},
+    "eco_protocol.credential.line.checkpoint": {
+        "en": "computed at the log's checkpoint {origin} size {size}",
+        "ja": "ログのチェックポイント {origin}（サイズ {size}）で計算"},
+    "eco_protocol.credential.line.checkpoint_unnamed": {
+        "en": "computed at the log's checkpoint (not named)",
+        "ja": "ログのチェックポイントで計算（どのチェックポイントかの記載なし）"},
+    "eco_protocol.credential.line.history_hidden": {"en": "history: not disclosed",
+                                                    "ja": "履歴：開示なし"},
+    "eco_protocol.credential.line.history": {
+        "en": "history: {n} entries disclosed at the resident's request",
+        "ja": "履歴：住民の希望により {n} 件を開示"},
+    "eco_protocol.credential.line.batch": {
+        "en": "batch {batch} ({programme}), methodology {method} v{version}",
+        "ja": "バッチ {batch}（{programme}）、方法論 {method} 第 {version} 版"},
+    "eco_protocol.credential.line.period": {
+        "en": "period {start} – {end}, {households} households",
+        "ja": "期間 {start} – {end}、{households} 世帯"},
+    "eco_protocol.credential.line.totals": {
+        "en": "reduction {reduction} g-CO2, credits {credits} t",
+        "ja": "削減量 {reduction} g-CO2、クレジット {credits} t"},
+    "eco_protocol.credential.line.report": {
+        "en": "checkpoint {origin} size {size}; report.json SHA-256 {sha}",
+        "ja": "チェックポイント {origin}（サイズ {size}）、report.json の SHA-256 {sha}"},
+    "eco_protocol.credential.line.demonstration": {
+        "en": "DEMONSTRATION programme: illustrative factors, not for certification",
+        "ja": "デモプログラム：例示の係数で、認証用ではありません"},
+    "eco_protocol.credential.line.enrolled": {
+        "en": "household {who}: device {device} enrolled in {programme} at {at} by {by}",
+        "ja": "世帯 {who}：機器 {device} を {at} に {by} がプログラム {programme} へ登録"},
+    "eco_protocol.credential.line.meters": {"en": "meters: {meters}", "ja": "計測器：{meters}"},
+    "eco_protocol.credential.line.status_list": {
+        "en": "{purpose} status list of {n} entries, {count} set",
+        "ja": "{purpose} のステータスリスト（{n} 件中 {count} 件が設定）"},
+    # --- the checker's refusals a holder meets most (CredentialError) ---
+    "eco_protocol.credential.what.credential": {"en": "credential", "ja": "証明書"},
+    "eco_protocol.credential.what.status_list": {"en": "status list {url}",
+                                                 "ja": "ステータスリスト {url}"},
+    "eco_protocol.credential.err.not_object": {"en": "{what}: not a JSON object",
+                                               "ja": "{what}: JSON のオブジェクトではありません"},
+    "eco_protocol.credential.err.other_signer": {
+        "en": "{what} proof: signed by {did}, but the issuer is {issuer} — only the issuer's own "
+              "keys may sign its credentials",
+        "ja": "{what} の署名: {did} が署名していますが、発行者は {issuer} です。発行者自身の鍵"
+              "しか発行者の証明書に署名できません"},
+    "eco_protocol.credential.err.no_document": {
+        "en": "{what}: no DID document for the issuer {did}; give a copy of the one published at "
+              "{where}",
+        "ja": "{what}: 発行者 {did} の DID ドキュメントがありません。{where} で公表されているものの"
+              "写しを指定してください"},
+    "eco_protocol.credential.err.from_future": {
+        "en": "{what} proof.created {created}: later than {now} — a proof from the future (or a "
+              "wrong clock)",
+        "ja": "{what} の proof.created {created} が {now} より後です。未来の署名か、時計の"
+              "誤りです"},
+    "eco_protocol.credential.err.proof_expired": {
+        "en": "{what} proof.expires {expires}: the proof has expired",
+        "ja": "{what} の proof.expires {expires}: 署名の有効期限が切れています"},
+    "eco_protocol.credential.err.not_yet": {
+        "en": "{what} validFrom {start}: not valid yet at {now}",
+        "ja": "{what} の validFrom {start}: {now} の時点ではまだ有効ではありません"},
+    "eco_protocol.credential.err.expired": {
+        "en": "{what} validUntil {end}: expired at {now}",
+        "ja": "{what} の validUntil {end}: {now} の時点で期限切れです"},
+    "eco_protocol.credential.err.name_field": {
+        "en": "{where}: a name field — these credentials carry pseudonyms only, never names",
+        "ja": "{where}: 氏名の項目です。この証明書には仮名だけを載せ、個人の氏名は載せません"},
+    "eco_protocol.credential.err.no_status_list": {
+        "en": "credentialStatus: no copy of the status list {url}; without it revocation cannot "
+              "be ruled out — fetch it from that URL",
+        "ja": "credentialStatus: ステータスリスト {url} の写しがありません。これがないと失効して"
+              "いないと確認できません。その URL から取得してください"},
+    "eco_protocol.credential.err.in_status_list": {"en": "status list {url}: {error}",
+                                                   "ja": "ステータスリスト {url}: {error}"},
+    "eco_protocol.credential.err.not_that_list": {
+        "en": "status list {url}: the file given is not that status list credential",
+        "ja": "ステータスリスト {url}: 指定したファイルはそのステータスリストではありません"},
+    "eco_protocol.credential.err.list_issuer": {
+        "en": "status list {url}: issued by {list_issuer}, not by the credential's issuer "
+              "{issuer}",
+        "ja": "ステータスリスト {url}: 発行者が {list_issuer} で、証明書の発行者 {issuer} では"
+              "ありません"},
+    "eco_protocol.credential.err.signature": {
+        "en": "proof.proofValue: the Ed25519 signature does not verify under {method} — the "
+              "document or its proof was changed after signing, or another key signed it",
+        "ja": "proof.proofValue: Ed25519 の署名が {method} で検証できません。文書か署名が署名後"
+              "に改変されたか、別の鍵が署名しています"},
+    # --- eco-verify basket (verify_basket_cli, eco_protocol.basket) ---
+    "eco_protocol.basket.cannot_read": {
+        "en": "eco-verify basket: cannot read {path}: {reason}",
+        "ja": "eco-verify basket: {path} を読めません（{reason}）。指定したパスを確認してください"},
+    "eco_protocol.basket.evidence_count": {
+        "en": "eco-verify basket: {given} --evidence directories for {reports} reports: give one "
+              "per report, in order, or none",
+        "ja": "eco-verify basket: 報告書 {reports} 件に対して --evidence が {given} 件です。報告書"
+              "ごとに順番どおり一つずつ指定するか、まったく指定しないでください"},
+    "eco_protocol.basket.fail_consortium": {"en": "FAIL --consortium: {error}",
+                                            "ja": "不合格 --consortium: {error}"},
+    "eco_protocol.basket.ok": {
+        "en": "ok   {name}: {member} {batch}, {households} households, {credits} t ({tonnes} t "
+              "CO2); {published}; {tokens} claim tokens credited",
+        "ja": "合格 {name}: {member} {batch}、{households} 世帯、{credits} t（{tonnes} t-CO2）、"
+              "{published}、クレーム・トークン {tokens} 件を計上"},
+    "eco_protocol.basket.fail": {"en": "FAIL {problem}", "ja": "不合格 {problem}"},
+    "eco_protocol.basket.valid": {
+        "en": "VALID basket: {batches} batches from {n} members ({members}), {credits} t in all; "
+              "no equipment is credited twice in overlapping periods",
+        "ja": "有効（VALID）なバスケット：{n} 会員（{members}）の {batches} バッチ、計 {credits} "
+              "t。重なる期間に同じ設備が二重に計上されていません"},
+    "eco_protocol.basket.invalid": {
+        "en": "INVALID basket: {n} problems (above); do not count these credits until each is "
+              "resolved with the sellers",
+        "ja": "無効（INVALID）なバスケット：問題 {n} 件（上記）。それぞれを販売者と解決するまで、"
+              "これらのクレジットを計上しないでください"},
+    "eco_protocol.basket.not_json": {"en": "not JSON: {error}",
+                                     "ja": "JSON ではありません: {error}"},
+    # --- the consortium's witness policy (eco_protocol.witness_policy) ---
+    "eco_protocol.policy.published": {
+        "en": "published under the consortium's policy: {n} of {required} required "
+              "cosignatures from the {eligible} witnesses named for {member} ({names})",
+        "ja": "コンソーシアムの方針で公開済み：{member} に指定された監視者 {eligible} 者のうち、"
+              "必要な {required} 者中 {n} 者が連署（{names}）"},
+    "eco_protocol.policy.not_published": {
+        "en": "NOT published under the consortium's policy: {n} of {required} required "
+              "cosignatures from the {eligible} witnesses named for {member} ({names})",
+        "ja": "コンソーシアムの方針では未公開：{member} に指定された監視者 {eligible} 者のうち、"
+              "必要な {required} 者中 {n} 者しか連署していません（{names}）"},
+    "eco_protocol.policy.none": {"en": "none", "ja": "なし"},
+    "eco_protocol.policy.not_member": {
+        "en": "the checkpoint's log {origin!r} is not a member of consortium {name!r} (members: "
+              "{members})",
+        "ja": "チェックポイントのログ '{origin}' はコンソーシアム '{name}' の会員ではありません"
+              "（会員: {members}）"},
+    "eco_protocol.policy.short": {
+        "en": "checkpoint of {member} (size {size}) is not published: {n} of the {required} "
+              "required witness cosignatures ({names}; counted: {eligible}){extra}. Wait for the "
+              "witnesses to cosign, or ask the log for the cosigned checkpoint",
+        "ja": "{member} のチェックポイント（サイズ {size}）は公開されていません：必要な監視者の"
+              "連署 {required} 件中 {n} 件（{names}。数える監視者: {eligible}）{extra}。監視者の"
+              "連署を待つか、連署済みのチェックポイントをログに求めてください"},
+    "eco_protocol.policy.ignored": {
+        "en": "; lines by keys the consortium does not name for this log do not count ({names})",
+        "ja": "。コンソーシアムがこのログに指定していない鍵の署名行は数えません（{names}）"},
+    "eco_protocol.policy.no_checkpoint": {
+        "en": "there is no checkpoint to check against the consortium's policy",
+        "ja": "コンソーシアムの方針で確認するチェックポイントがありません"},
+    "eco_protocol.policy.fail": {"en": "FAIL --consortium: {error}",
+                                 "ja": "不合格 --consortium: {error}"},
+}
+CATALOG.update({f"eco_protocol.credential.meaning.{k}": meaning
+                for k, (meaning, _) in _CREDENTIAL_MEANINGS.items()})
+CATALOG.update({f"eco_protocol.credential.ask.{k}": ask
+                for k, (_, ask) in _CREDENTIAL_MEANINGS.items()})
