@@ -158,9 +158,7 @@ class CredentialRoutes(Pages):
     async def check_post(self, request: Request) -> Response:
         user = self.require(request, Role.SHOP, Role.OPERATOR)
         form = await self.posted(request)
-        text = str(form.get("statement", ""))
-        response = await self._check_response(request, text, user.name)
-        return response
+        return await self._check_response(request, str(form.get("statement", "")), user.name)
 
     async def _check_response(self, request: Request, text: str, who: str = "") -> Response:
         t = self.t(request)
@@ -174,8 +172,9 @@ class CredentialRoutes(Pages):
             if verdict.outcome is Outcome.VALID:
                 redeem = "/shop/redeem?t=" + self.state.qr.dumps(verdict.household)
         status = 200 if verdict is None or verdict.outcome is Outcome.VALID else 422
+        # the box is left empty for the next scan (a scanner types into it)
         return self.render(request, "shop_check.html", "check.title", status, verdict=verdict,
-                           copy=copy, redeem=redeem, text=text)
+                           copy=copy, redeem=redeem)
 
     def routes(self) -> list[Route]:
         get, post = ["GET"], ["POST"]

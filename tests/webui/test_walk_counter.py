@@ -22,7 +22,7 @@ from resident_days import spend, sunny_days
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from untranslated import programme_english, visible
-from walk import SIZES, Walker
+from walk import OPERATOR_WORDS, SIZES, Walker
 from webui_kit import SHOP, UiWorld, issue_code, make_world
 
 from aggregator.webui.app import UiConfig
@@ -31,9 +31,6 @@ from aggregator.webui.server import UiServer
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 SATO = "佐藤 花子 中央1-2-3"
-# the operator's vocabulary (catalogue words of the console), never on the resident's page
-OPERATOR_WORDS = ("運用画面", "台帳", "チェックポイント", "J-クレジット", "機器", "隔離", "失効",
-                  "連署", "擬似", "entry", "seq")
 
 
 @pytest.fixture(scope="module")

@@ -14,27 +14,16 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from webui_kit import OPERATOR, SHOP, Browser, UiWorld, issue_code, make_world
+from webui_kit import OPERATOR, SHOP, Browser, UiWorld, issue_code, make_world, read_api
 
-from aggregator.credentials import api_options
-from aggregator.http_api import ApiConfig, ApiServer
-from aggregator.store import SqliteStore
+from aggregator.http_api import ApiServer
 from aggregator.webui import credential_qr
 from aggregator.webui.app import UiConfig, create_app
 from eco_protocol.credentials import check_credential
 from eco_protocol.encoding import format_time
-from eco_protocol.note import parse_verifier_key
 
 SATO = "Sato, 1-2 Chuo"
 TEXT_RE = re.compile(r'<pre class="mono" id="statement-text">([^<]+)</pre>')
-
-
-def read_api(world: UiWorld) -> ApiServer:
-    """The town's public read API on a free port, serving its did:web resources."""
-    path = world.state / "ledger.sqlite3"
-    cfg = ApiConfig(parse_verifier_key(world.log_vkey), **api_options(world.cfg))
-    return ApiServer("127.0.0.1", 0, lambda: SqliteStore(path, check_integrity=False),
-                     cfg).start()
 
 
 @pytest.fixture

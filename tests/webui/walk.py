@@ -29,6 +29,9 @@ from aggregator.webui.qr import qr_matrix
 SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
 SHOT_MAX_HEIGHT = 1400  # a screenshot shows the page's top part, so the PNGs stay small
 MIN_LABEL_PX = 10  # a chart's smallest label on the screen, in CSS px: readable at arm's length
+# the operator's vocabulary (catalogue words of the console), never on the resident's pages
+OPERATOR_WORDS = ("運用画面", "台帳", "チェックポイント", "J-クレジット", "機器", "隔離", "失効",
+                  "連署", "擬似", "entry", "seq")
 
 
 def chromium() -> WebDriver:
@@ -201,5 +204,5 @@ def shows_qr_of(svg: str, text: str) -> bool:
     return qr_modules(svg) == qr_matrix(text)
 
 
-__all__ = ["MIN_LABEL_PX", "SIZES", "Walker", "chromium", "qr_modules", "set_screen",
-           "shows_qr_of"]
+__all__ = ["MIN_LABEL_PX", "OPERATOR_WORDS", "SIZES", "Walker", "chromium", "qr_modules",
+           "set_screen", "shows_qr_of"]

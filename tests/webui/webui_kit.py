@@ -19,6 +19,8 @@ from starlette.testclient import TestClient
 
 from aggregator.cli import main as aggregator_main
 from aggregator.config import Config, load_config
+from aggregator.credentials import api_options
+from aggregator.http_api import ApiConfig, ApiServer
 from aggregator.intake import Intake
 from aggregator.ledger import Ledger
 from aggregator.personal import Person, open_personal
@@ -35,7 +37,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import private_key_from_raw, public_key_raw
-from eco_protocol.note import CosignatureSigner, NoteSigner
+from eco_protocol.note import CosignatureSigner, NoteSigner, parse_verifier_key
 from eco_protocol.records import MeterSpec, Quantity
 from tests.aggregator.conftest import T0, Device
 
@@ -227,6 +229,15 @@ def sealed_report(world: UiWorld, out: Path) -> Path:
     batch = world.cli("batch", "create", "--period", "2026-11-22..2026-11-24")
     world.cli("batch", "report", batch["batch_id"], "--out", str(out))
     return out / "report.json"
+
+
+def read_api(world: UiWorld) -> ApiServer:
+    """The town's public read API on a free port, serving its did:web resources (the DID
+    document and the signed status list the shop's copy is refreshed from); started."""
+    path = world.state / "ledger.sqlite3"
+    cfg = ApiConfig(parse_verifier_key(world.log_vkey), **api_options(world.cfg))
+    return ApiServer("127.0.0.1", 0, lambda: SqliteStore(path, check_integrity=False),
+                     cfg).start()
 
 
 def require_chromium() -> tuple[str, str]:
