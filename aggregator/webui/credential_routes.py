@@ -34,6 +34,7 @@ from ..store.interface import DeviceRow
 from . import credential_qr
 from .auth import Role
 from .common import Pages, UiState
+from .i18n import Translator
 from .qr import qr_svg
 from .statement_check import Outcome, StatementCheck, check_statement
 
@@ -75,13 +76,14 @@ def issue_statement(state: UiState, household: str, history: bool) -> list[dict[
         return [statement, *(enrolment_credential(issuer, ledger, d) for d in devices)]
 
 
-def statement_qr(t: Any, credentials: list[dict[str, Any]]) -> tuple[str, str, str | None]:
+def statement_qr(t: Translator,
+                 credentials: list[dict[str, Any]]) -> tuple[str, str, str | None]:
     """The QR code's text, its drawing (None: too big for a QR code, e.g. a long history) and
     the text's size in characters, as shown."""
     text = credential_qr.encode(credentials)
     try:
         return text, str(len(text)), qr_svg(text, size_px=QR_PX, label=t("statement.qr_label"))
-    except DataOverflowError:
+    except (DataOverflowError, ValueError):  # qrcode: "Invalid version (was 41, …)"
         return text, str(len(text)), None
 
 

@@ -80,8 +80,7 @@ class TownCache:
         with self._lock:
             held = self._load()
             due = held.fetched_at is None or now - held.fetched_at >= self.max_age
-            if due and (self._tried is None or now - self._tried >= self.max_age
-                        or self.max_age <= timedelta(0)):
+            if due and (self._tried is None or now - self._tried >= self.max_age):
                 self._tried = now
                 self._failed = not self._refresh(now)
                 held = self._load()
