@@ -36,6 +36,8 @@ from .coverage import EV, PV
 from .dispatch import parse_record
 from .encoding import b64decode
 from .errors import InvalidInput, ProtocolError
+from .messages import said
+from .messages_rules import equipment_name
 from .programme_records import BatchSeal, Period
 from .records import Enrolment
 from .report import verify_report
@@ -107,7 +109,8 @@ def verify_basket(consortium: Consortium, items: Sequence[BasketItem]) -> Basket
         try:
             res.batches.append(_one(consortium, item))
         except ProtocolError as e:
-            res.problems.append(f"{item.name}: {e}")
+            res.problems.append(said("eco_protocol.basket.item_problem", name=item.name,
+                                     error=e))
     res.problems.extend(c for b in res.batches for c in b.clashes)
     res.problems.extend(_repeated(res.batches))
     res.problems.extend(double_credits(res.batches))
@@ -117,10 +120,10 @@ def verify_basket(consortium: Consortium, items: Sequence[BasketItem]) -> Basket
 def _one(consortium: Consortium, item: BasketItem) -> BasketBatch:
     report = item.report
     if not isinstance(report, dict):
-        raise InvalidInput("not a batch report (not a JSON object)")
+        raise InvalidInput.coded("eco_protocol.basket.not_a_report")
     checkpoint = report.get("checkpoint")
     if not isinstance(checkpoint, str):
-        raise InvalidInput("the report has no checkpoint to check against the policy")
+        raise InvalidInput.coded("eco_protocol.basket.no_checkpoint")
     quorum = require_published(consortium, checkpoint)
     member = quorum.member
     result = verify_report(report, member.log_key.vkey, evidence=item.evidence)
@@ -145,9 +148,10 @@ def _one(consortium: Consortium, item: BasketItem) -> BasketBatch:
             untokened += not counted
             for t in counted:
                 if t in tokens and tokens[t] != device:
-                    clashes.append(f"{item.name}: the same {t.kind.value} (claim token "
-                                   f"{t.token[:16]}…) is credited twice by {member.name}'s "
-                                   f"batch {seal.batch_id} (devices {tokens[t]} and {device})")
+                    clashes.append(said("eco_protocol.basket.twice_in_batch", name=item.name,
+                                        kind=equipment_name(t.kind), token=t.token[:16],
+                                        member=member.name, batch=seal.batch_id,
+                                        first=tokens[t], second=device))
                 tokens.setdefault(t, device)
     return BasketBatch(item.name, member.name, seal.batch_id, method, seal.period,
                        result.credits_t, result.reduction_g, result.households,
@@ -165,8 +169,8 @@ def _repeated(batches: Sequence[BasketBatch]) -> list[str]:
     for b in batches:
         key = (b.member, b.batch_id)
         if key in seen:
-            out.append(f"{b.name}: batch {b.batch_id} of {b.member} is in the basket twice "
-                       f"(also {seen[key]}): its credits would be counted twice")
+            out.append(said("eco_protocol.basket.repeated", name=b.name, batch=b.batch_id,
+                            member=b.member, also=seen[key]))
         seen.setdefault(key, b.name)
     return out
 
@@ -180,11 +184,11 @@ def double_credits(batches: Sequence[BasketBatch]) -> list[str]:
                     not a.period.overlaps(b.period):
                 continue
             for token in sorted(set(a.tokens) & set(b.tokens)):
-                out.append(
-                    f"the same {token.kind.value} (claim token {token.token[:16]}…) is credited "
-                    f"by {a.member}'s batch {a.batch_id} (device {a.tokens[token]}) and by "
-                    f"{b.member}'s batch {b.batch_id} (device {b.tokens[token]}), whose periods "
-                    "overlap: one piece of equipment credited twice")
+                out.append(said("eco_protocol.basket.double_credit",
+                                kind=equipment_name(token.kind), token=token.token[:16],
+                                a_member=a.member, a_batch=a.batch_id,
+                                a_device=a.tokens[token], b_member=b.member,
+                                b_batch=b.batch_id, b_device=b.tokens[token]))
     return out
 
 

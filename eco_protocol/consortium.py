@@ -79,8 +79,9 @@ class Consortium:
         for m in self.members:
             if m.name == name:
                 return m
-        raise ConsortiumError(f"no member named {name!r} in consortium {self.name!r} (members: "
-                              f"{', '.join(m.name for m in self.members)})")
+        raise ConsortiumError.coded("eco_protocol.consortium.no_member", name=name,
+                                    consortium=self.name,
+                                    members=", ".join(m.name for m in self.members))
 
     def member_for_origin(self, origin: str) -> Member | None:
         return next((m for m in self.members if m.origin == origin), None)
@@ -103,7 +104,8 @@ def parse_consortium(text: str, where: str = "consortium.toml") -> Consortium:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConsortiumError(f"{where}: not valid TOML: {e}") from e
+        raise ConsortiumError.coded("eco_protocol.consortium.not_toml", where=where,
+                                    error=str(e)) from e
     _no_unknown(doc, CONSORTIUM_KEYS, where, "")
     name = _text(doc, "name", where, "", default="consortium")
     witnesses = _witnesses(doc.get("witnesses"), where)
@@ -117,11 +119,10 @@ def parse_consortium(text: str, where: str = "consortium.toml") -> Consortium:
 
 def _tables(value: object, where: str, key: str, what: str) -> list[Mapping[str, Any]]:
     if value is None:
-        raise ConsortiumError(f"{where}: [[{key}]] is missing: list every {what}, one "
-                              f"[[{key}]] table each (see docs/consortium.md)")
+        raise ConsortiumError.coded(f"eco_protocol.consortium.missing_{key}", where=where)
     if not isinstance(value, list) or not value or \
             not all(isinstance(t, dict) for t in value):
-        raise ConsortiumError(f"{where}: {key} must be one or more [[{key}]] tables")
+        raise ConsortiumError.coded("eco_protocol.consortium.not_tables", where=where, key=key)
     return value
 
 
@@ -135,13 +136,14 @@ def _witnesses(value: object, where: str) -> tuple[Witness, ...]:
         try:
             key = parse_witness_key(vkey)
         except NoteError as e:
-            raise ConsortiumError(f"{where}: {at}.key: {e}") from e
+            raise ConsortiumError.coded("eco_protocol.consortium.bad_key", where=where,
+                                        key=f"{at}.key", error=e) from e
         if key.name != name:
-            raise ConsortiumError(f"{where}: {at}.name is {name!r} but its key is named "
-                                  f"{key.name!r}; use the key's name (it is the name on the "
-                                  "cosignature lines)")
+            raise ConsortiumError.coded("eco_protocol.consortium.witness_name", where=where,
+                                        at=at, name=name, key_name=key.name)
         if any(w.name == name for w in out):
-            raise ConsortiumError(f"{where}: {at}.name {name!r} is listed twice")
+            raise ConsortiumError.coded("eco_protocol.consortium.listed_twice", where=where,
+                                        at=at, name=name)
         out.append(Witness(name, key, _url(t, where, at, required=False)))
     return tuple(out)
 
@@ -155,22 +157,24 @@ def _members(value: object, where: str, witness_names: set[str]) -> tuple[Member
         try:
             log_key = parse_verifier_key(_text(t, "log_key", where, at))
         except NoteError as e:
-            raise ConsortiumError(f"{where}: {at}.log_key: {e}") from e
+            raise ConsortiumError.coded("eco_protocol.consortium.bad_key", where=where,
+                                        key=f"{at}.log_key", error=e) from e
         origin = _text(t, "origin", where, at, default=log_key.name)
         if origin != log_key.name:
-            raise ConsortiumError(f"{where}: {at}.origin is {origin!r} but log_key is the key "
-                                  f"of {log_key.name!r}; a log's origin is its key's name")
+            raise ConsortiumError.coded("eco_protocol.consortium.origin", where=where, at=at,
+                                        origin=origin, key_name=log_key.name)
         witness = t.get("witness")
         if witness is not None and (not isinstance(witness, str) or
                                     witness not in witness_names):
-            raise ConsortiumError(f"{where}: {at}.witness {witness!r} is not the name of a "
-                                  "[[witnesses]] table")
+            raise ConsortiumError.coded("eco_protocol.consortium.member_witness", where=where,
+                                        at=at, witness=witness)
         for other in out:
             for key, mine, theirs in (("name", name, other.name),
                                       ("origin", origin, other.origin)):
                 if mine == theirs:
-                    raise ConsortiumError(f"{where}: {at}.{key} {mine!r} is already the "
-                                          f"{key} of member {other.name!r}")
+                    raise ConsortiumError.coded("eco_protocol.consortium.duplicate",
+                                                where=where, at=at, key=key, value=mine,
+                                                other=other.name)
         url = _url(t, where, at, required=True)
         assert url is not None
         out.append(Member(name, origin, log_key, url, witness))
@@ -180,26 +184,24 @@ def _members(value: object, where: str, witness_names: set[str]) -> tuple[Member
 def _policy(value: object, where: str, witnesses: tuple[Witness, ...],
             members: tuple[Member, ...]) -> WitnessPolicy:
     if not isinstance(value, dict):
-        raise ConsortiumError(f"{where}: [policy] is missing: give quorum = K (how many of the "
-                              "named witnesses must cosign a checkpoint)")
+        raise ConsortiumError.coded("eco_protocol.consortium.no_policy", where=where)
     _no_unknown(value, POLICY_KEYS, where, "policy")
     known = [w.name for w in witnesses]
     named = value.get("witnesses", known)
     if not isinstance(named, list) or not named or not all(isinstance(n, str) for n in named):
-        raise ConsortiumError(f"{where}: policy.witnesses must be a non-empty list of witness "
-                              "names")
+        raise ConsortiumError.coded("eco_protocol.consortium.policy_witnesses", where=where)
     for n in named:
         if n not in known:
-            raise ConsortiumError(f"{where}: policy.witnesses names {n!r}, which is not a "
-                                  f"[[witnesses]] table (known: {', '.join(known)})")
+            raise ConsortiumError.coded("eco_protocol.consortium.policy_unknown", where=where,
+                                        name=n, known=", ".join(known))
     if len(set(named)) != len(named):
-        raise ConsortiumError(f"{where}: policy.witnesses names a witness twice")
+        raise ConsortiumError.coded("eco_protocol.consortium.policy_twice", where=where)
     quorum = _quorum(value.get("quorum"), where, len(named))
     for m in members:
         n = sum(1 for w in named if w != m.witness)
         if quorum > n:
-            raise ConsortiumError(f"{where}: policy.quorum {quorum} cannot be reached for member "
-                                  f"{m.name!r}: only {n} of the named witnesses are not its own")
+            raise ConsortiumError.coded("eco_protocol.consortium.unreachable", where=where,
+                                        quorum=quorum, member=m.name, n=n)
     return WitnessPolicy(quorum, tuple(named))
 
 
@@ -211,8 +213,8 @@ def _quorum(value: object, where: str, n: int) -> int:
         return 1
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= n:
         return value
-    raise ConsortiumError(f"{where}: policy.quorum must be an integer from 1 to {n} (the number "
-                          f"of named witnesses) or \"any\", got {value!r}")
+    raise ConsortiumError.coded("eco_protocol.consortium.quorum", where=where, n=n,
+                                value=repr(value))
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -222,8 +224,8 @@ def _no_unknown(t: Mapping[str, Any], allowed: frozenset[str], where: str, at: s
     for k in t:
         if k not in allowed:
             key = f"{at}.{k}" if at else k
-            raise ConsortiumError(f"{where}: unknown key {key} (allowed: "
-                                  f"{', '.join(sorted(allowed))})")
+            raise ConsortiumError.coded("eco_protocol.consortium.unknown_key", where=where,
+                                        key=key, allowed=", ".join(sorted(allowed)))
 
 
 def _text(t: Mapping[str, Any], key: str, where: str, at: str,
@@ -231,9 +233,9 @@ def _text(t: Mapping[str, Any], key: str, where: str, at: str,
     value = t.get(key, default)
     full = f"{at}.{key}" if at else key
     if value is None:
-        raise ConsortiumError(f"{where}: {full} is missing")
+        raise ConsortiumError.coded("eco_protocol.consortium.missing", where=where, key=full)
     if not isinstance(value, str) or not value.strip():
-        raise ConsortiumError(f"{where}: {full} must be a non-empty string")
+        raise ConsortiumError.coded("eco_protocol.consortium.not_text", where=where, key=full)
     return value.strip()
 
 
@@ -242,8 +244,7 @@ def _url(t: Mapping[str, Any], where: str, at: str, required: bool) -> str | Non
         return None
     url = _text(t, "url", where, at)
     if not url.startswith(("http://", "https://")):
-        raise ConsortiumError(f"{where}: {at}.url must be an http:// or https:// URL, got "
-                              f"{url!r}")
+        raise ConsortiumError.coded("eco_protocol.consortium.url", where=where, at=at, url=url)
     return url.rstrip("/")
 
 

@@ -226,6 +226,36 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "これらのクレジットを計上しないでください"},
     "eco_protocol.basket.not_json": {"en": "not JSON: {error}",
                                      "ja": "JSON ではありません: {error}"},
+    "eco_protocol.basket.item_problem": {"en": "{name}: {error}", "ja": "{name}: {error}"},
+    "eco_protocol.basket.not_a_report": {
+        "en": "not a batch report (not a JSON object)",
+        "ja": "バッチ報告書ではありません（JSON のオブジェクトではありません）"},
+    "eco_protocol.basket.no_checkpoint": {
+        "en": "the report has no checkpoint to check against the policy",
+        "ja": "報告書に、コンソーシアムの方針で確認するチェックポイントがありません"},
+    "eco_protocol.basket.twice_in_batch": {
+        "en": "{name}: the same {kind} (claim token {token}…) is credited twice by {member}'s "
+              "batch {batch} (devices {first} and {second})",
+        "ja": "{name}: 同じ{kind}（クレーム・トークン {token}…）が {member} のバッチ {batch} で"
+              "二重に計上されています（機器 {first} と {second}）"},
+    "eco_protocol.basket.repeated": {
+        "en": "{name}: batch {batch} of {member} is in the basket twice (also {also}): its "
+              "credits would be counted twice",
+        "ja": "{name}: {member} のバッチ {batch} がバスケットに二度入っています（{also} と同じ）。"
+              "クレジットが二重に数えられます"},
+    "eco_protocol.basket.double_credit": {
+        "en": "the same {kind} (claim token {token}…) is credited by {a_member}'s batch "
+              "{a_batch} (device {a_device}) and by {b_member}'s batch {b_batch} (device "
+              "{b_device}), whose periods overlap: one piece of equipment credited twice",
+        "ja": "同じ{kind}（クレーム・トークン {token}…）が、期間の重なる {a_member} のバッチ "
+              "{a_batch}（機器 {a_device}）と {b_member} のバッチ {b_batch}（機器 {b_device}）の"
+              "両方で計上されています。一つの設備が二重に計上されています"},
+    # the kinds of equipment behind a claim token (eco_protocol.claim_tokens.EquipmentKind)
+    "eco_protocol.equipment.inverter": {"en": "inverter", "ja": "パワーコンディショナ"},
+    "eco_protocol.equipment.supply_point": {"en": "supply_point",
+                                            "ja": "供給地点（スマートメーター）"},
+    "eco_protocol.equipment.ev_charger": {"en": "ev_charger", "ja": "EV 充電器"},
+    "eco_protocol.equipment.vin": {"en": "vin", "ja": "車両（車台番号）"},
     # --- the consortium's witness policy (eco_protocol.witness_policy) ---
     "eco_protocol.policy.published": {
         "en": "published under the consortium's policy: {n} of {required} required "
@@ -256,9 +286,92 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "eco_protocol.policy.no_checkpoint": {
         "en": "there is no checkpoint to check against the consortium's policy",
         "ja": "コンソーシアムの方針で確認するチェックポイントがありません"},
+    "eco_protocol.policy.detail": {"en": "--consortium: {error}", "ja": "--consortium: {error}"},
     "eco_protocol.policy.fail": {"en": "FAIL --consortium: {error}",
                                  "ja": "不合格 --consortium: {error}"},
 }
+CONSORTIUM: dict[str, Mapping[str, str]] = {
+    # --- consortium.toml (eco_protocol.consortium) ---
+    "eco_protocol.consortium.no_member": {
+        "en": "no member named {name!r} in consortium {consortium!r} (members: {members})",
+        "ja": "コンソーシアム '{consortium}' に会員 '{name}' はいません（会員: {members}）"},
+    "eco_protocol.consortium.not_toml": {
+        "en": "{where}: not valid TOML: {error}",
+        "ja": "{where}: TOML として正しくありません（{error}）。示された行を直してください"},
+    "eco_protocol.consortium.missing_witnesses": {
+        "en": "{where}: [[witnesses]] is missing: list every witness, one [[witnesses]] table "
+              "each (see docs/consortium.md)",
+        "ja": "{where}: [[witnesses]] がありません。監視者ごとに [[witnesses]] テーブルを一つずつ"
+              "書いてください（docs/consortium.md 参照）"},
+    "eco_protocol.consortium.missing_members": {
+        "en": "{where}: [[members]] is missing: list every member log, one [[members]] table "
+              "each (see docs/consortium.md)",
+        "ja": "{where}: [[members]] がありません。会員のログごとに [[members]] テーブルを一つずつ"
+              "書いてください（docs/consortium.md 参照）"},
+    "eco_protocol.consortium.not_tables": {
+        "en": "{where}: {key} must be one or more [[{key}]] tables",
+        "ja": "{where}: {key} は一つ以上の [[{key}]] テーブルで書いてください"},
+    "eco_protocol.consortium.bad_key": {"en": "{where}: {key}: {error}",
+                                        "ja": "{where}: {key} の鍵が正しくありません: {error}"},
+    "eco_protocol.consortium.witness_name": {
+        "en": "{where}: {at}.name is {name!r} but its key is named {key_name!r}; use the key's "
+              "name (it is the name on the cosignature lines)",
+        "ja": "{where}: {at}.name は '{name}' ですが、鍵の名前は '{key_name}' です。鍵の名前"
+              "（連署の行に書かれる名前）を使ってください"},
+    "eco_protocol.consortium.listed_twice": {
+        "en": "{where}: {at}.name {name!r} is listed twice",
+        "ja": "{where}: {at}.name '{name}' が二度書かれています。一つにしてください"},
+    "eco_protocol.consortium.origin": {
+        "en": "{where}: {at}.origin is {origin!r} but log_key is the key of {key_name!r}; a "
+              "log's origin is its key's name",
+        "ja": "{where}: {at}.origin は '{origin}' ですが、log_key は '{key_name}' の鍵です。ログ"
+              "の origin はその鍵の名前です"},
+    "eco_protocol.consortium.member_witness": {
+        "en": "{where}: {at}.witness {witness!r} is not the name of a [[witnesses]] table",
+        "ja": "{where}: {at}.witness '{witness}' は [[witnesses]] テーブルの名前ではありません"},
+    "eco_protocol.consortium.duplicate": {
+        "en": "{where}: {at}.{key} {value!r} is already the {key} of member {other!r}",
+        "ja": "{where}: {at}.{key} '{value}' はすでに会員 '{other}' の {key} です"},
+    "eco_protocol.consortium.no_policy": {
+        "en": "{where}: [policy] is missing: give quorum = K (how many of the named witnesses "
+              "must cosign a checkpoint)",
+        "ja": "{where}: [policy] がありません。quorum = K（指定した監視者のうち何者がチェック"
+              "ポイントに連署すべきか）を書いてください"},
+    "eco_protocol.consortium.policy_witnesses": {
+        "en": "{where}: policy.witnesses must be a non-empty list of witness names",
+        "ja": "{where}: policy.witnesses は監視者の名前の（空でない）リストで書いてください"},
+    "eco_protocol.consortium.policy_unknown": {
+        "en": "{where}: policy.witnesses names {name!r}, which is not a [[witnesses]] table "
+              "(known: {known})",
+        "ja": "{where}: policy.witnesses の '{name}' は [[witnesses]] テーブルにありません"
+              "（あるもの: {known}）"},
+    "eco_protocol.consortium.policy_twice": {
+        "en": "{where}: policy.witnesses names a witness twice",
+        "ja": "{where}: policy.witnesses に同じ監視者が二度書かれています"},
+    "eco_protocol.consortium.unreachable": {
+        "en": "{where}: policy.quorum {quorum} cannot be reached for member {member!r}: only {n} "
+              "of the named witnesses are not its own",
+        "ja": "{where}: 会員 '{member}' では policy.quorum {quorum} に届きません。指定された監視者"
+              "のうち、その会員自身のものでないのは {n} 者だけです"},
+    "eco_protocol.consortium.quorum": {
+        "en": "{where}: policy.quorum must be an integer from 1 to {n} (the number of named "
+              "witnesses) or \"any\", got {value}",
+        "ja": "{where}: policy.quorum は 1 から {n}（指定した監視者の数）までの整数か \"any\" で"
+              "書いてください（指定値 {value}）"},
+    "eco_protocol.consortium.unknown_key": {
+        "en": "{where}: unknown key {key} (allowed: {allowed})",
+        "ja": "{where}: 不明なキー {key}（使えるキー: {allowed}）"},
+    "eco_protocol.consortium.missing": {"en": "{where}: {key} is missing",
+                                        "ja": "{where}: {key} がありません。追加してください"},
+    "eco_protocol.consortium.not_text": {
+        "en": "{where}: {key} must be a non-empty string",
+        "ja": "{where}: {key} は空でない文字列で書いてください"},
+    "eco_protocol.consortium.url": {
+        "en": "{where}: {at}.url must be an http:// or https:// URL, got {url!r}",
+        "ja": "{where}: {at}.url は http:// か https:// の URL で書いてください（指定値 "
+              "'{url}'）"},
+}
+CATALOG.update(CONSORTIUM)
 CATALOG.update({f"eco_protocol.credential.meaning.{k}": meaning
                 for k, (meaning, _) in _CREDENTIAL_MEANINGS.items()})
 CATALOG.update({f"eco_protocol.credential.ask.{k}": ask

@@ -26,6 +26,11 @@ def quantity_name(code: str) -> Msg | str:
     return Msg(f"eco_protocol.quantity.{code}") if code in _QUANTITIES else code
 
 
+def equipment_name(kind: str) -> Msg:
+    """A kind of equipment behind a claim token (``inverter`` / パワーコンディショナ)."""
+    return Msg(f"eco_protocol.equipment.{kind}")
+
+
 def jst(t: datetime) -> str:
     """A time as a person in Japan reads it: ``2026-11-22 09:30 JST``."""
     return t.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
@@ -50,4 +55,4 @@ def rule_counts(counts: Mapping[str, int]) -> list[Msg]:
     return [msg("eco_protocol.verify.count", name=rule_name(k), n=v) for k, v in counts.items()]
 
 
-__all__ = ["jst", "quantity_name", "reason_text", "rule_counts", "rule_name"]
+__all__ = ["equipment_name", "jst", "quantity_name", "reason_text", "rule_counts", "rule_name"]

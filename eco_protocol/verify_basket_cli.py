@@ -18,6 +18,7 @@ from .basket import BasketItem, verify_basket
 from .canonical import parse_json
 from .consortium import parse_consortium
 from .errors import ProtocolError
+from .messages import add_lang_option, choose_lang, localize, os_reason, said, text
 
 
 def register(sub: Any) -> None:
@@ -33,54 +34,57 @@ def register(sub: Any) -> None:
                    help="the evidence directory of each report, in the reports' order "
                         "(all or none): re-verify every reading")
     p.add_argument("--json", action="store_true", help="print the summary as a JSON line")
+    add_lang_option(p)
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, lang: str) -> str:
     try:
         return path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(f"eco-verify basket: cannot read {path}: {e}") from e
+        raise SystemExit(text("eco_protocol.basket.cannot_read", lang, path=path,
+                              reason=os_reason(e))) from e
 
 
-def _lines(path: Path) -> list[str]:
-    return _read(path).splitlines()
+def _lines(path: Path, lang: str) -> list[str]:
+    return _read(path, lang).splitlines()
 
 
 def run(args: argparse.Namespace) -> int:
+    lang = choose_lang(getattr(args, "lang", None))
     if args.evidence and len(args.evidence) != len(args.reports):
-        raise SystemExit(f"eco-verify basket: {len(args.evidence)} --evidence directories for "
-                         f"{len(args.reports)} reports: give one per report, in order, or none")
+        raise SystemExit(text("eco_protocol.basket.evidence_count", lang,
+                              given=len(args.evidence), reports=len(args.reports)))
     try:
-        consortium = parse_consortium(_read(Path(args.consortium)), args.consortium)
+        consortium = parse_consortium(_read(Path(args.consortium), lang), args.consortium)
     except ProtocolError as e:
-        print(f"FAIL --consortium: {e}", file=sys.stderr)
+        print(text("eco_protocol.basket.fail_consortium", lang, error=e), file=sys.stderr)
         return 1
     items = []
     for i, name in enumerate(args.reports):
         try:
-            report: object = parse_json(_read(Path(name)))
+            report: object = parse_json(_read(Path(name), lang))
         except ProtocolError as e:
-            report = f"not JSON: {e}"
+            report = said("eco_protocol.basket.not_json", error=e)
         evidence = None
         if args.evidence:
             d = Path(args.evidence[i])
-            evidence = (_read(d / "checkpoint"), _lines(d / "entries.jsonl"))
+            evidence = (_read(d / "checkpoint", lang), _lines(d / "entries.jsonl", lang))
         items.append(BasketItem(name, report, evidence))
     res = verify_basket(consortium, items)
     for b in res.batches:
-        print(f"ok   {b.name}: {b.member} {b.batch_id}, {b.households} households, "
-              f"{b.credits_t} t ({b.reduction_g / 1e6:.6f} t CO2); {b.published}; "
-              f"{len(b.tokens)} claim tokens credited")
+        print(text("eco_protocol.basket.ok", lang, name=b.name, member=b.member,
+                   batch=b.batch_id, households=b.households, credits=b.credits_t,
+                   tonnes=f"{b.reduction_g / 1e6:.6f}", published=localize(b.published, lang),
+                   tokens=len(b.tokens)))
     for problem in res.problems:
-        print(f"FAIL {problem}", file=sys.stderr)
+        print(text("eco_protocol.basket.fail", lang, problem=localize(problem, lang)),
+              file=sys.stderr)
     s = res.summary()
     if res.ok:
-        print(f"VALID basket: {len(res.batches)} batches from {len(s['members'])} members "
-              f"({', '.join(s['members'])}), {s['credits_t']} t in all; no equipment is "
-              "credited twice in overlapping periods")
+        print(text("eco_protocol.basket.valid", lang, batches=len(res.batches),
+                   n=len(s["members"]), members=s["members"], credits=s["credits_t"]))
     else:
-        print(f"INVALID basket: {len(res.problems)} problems (above); do not count these "
-              "credits until each is resolved with the sellers", file=sys.stderr)
+        print(text("eco_protocol.basket.invalid", lang, n=len(res.problems)), file=sys.stderr)
     if args.json:
         print(json.dumps(s, sort_keys=True, ensure_ascii=False))
     return 0 if res.ok else 1

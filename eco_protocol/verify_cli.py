@@ -23,7 +23,17 @@ from pathlib import Path
 from .canonical import parse_json
 from .errors import ProtocolError
 from .evidence import verify_evidence
-from .messages import LANGS, Msg, choose_lang, localize, msg, os_reason, render, text
+from .messages import (
+    LANGS,
+    Msg,
+    add_lang_option,
+    choose_lang,
+    localize,
+    msg,
+    os_reason,
+    render,
+    text,
+)
 from .messages_rules import quantity_name, rule_counts
 from .results import TABLES
 from .verdict import (
@@ -96,9 +106,9 @@ def _evidence(args: argparse.Namespace) -> int:
             quorum = check_policy(_read_text(Path(args.consortium)), args.consortium,
                                   _read_text(d / "checkpoint"))
         except ProtocolError as e:
-            print(f"FAIL --consortium: {e}", file=sys.stderr)
+            print(text("eco_protocol.policy.fail", lang, error=e), file=sys.stderr)
             return 1
-        print(f"ok   {quorum.describe()}")
+        print(text("eco_protocol.verify.ok", lang, check=localize(quorum.describe(), lang)))
     witnesses = list(args.witness)
     wfile = d / "witnesses.vkeys"
     if args.witnesses_from_dir and wfile.exists():
@@ -177,8 +187,10 @@ def _report(args: argparse.Namespace) -> int:
             quorum = check_policy(_read_text(Path(args.consortium)), args.consortium,
                                   report.get("checkpoint") if isinstance(report, dict) else None)
         except ProtocolError as e:
-            return _fail(invalid_verdict(e, args.lang), f"--consortium: {e}")
-        policy_checks.append(f"ok   {quorum.describe()}")
+            return _fail(invalid_verdict(e, lang), msg("eco_protocol.policy.detail", error=e),
+                         lang)
+        policy_checks.append(text("eco_protocol.verify.ok", lang,
+                                  check=localize(quorum.describe(), lang)))
     witnesses = list(args.witness)
     evidence = None
     if args.evidence:
@@ -258,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_credential(sub)  # eco-verify credential FILE (verify_credential_cli)
     register_basket(sub)  # eco-verify basket REPORT… --consortium FILE (verify_basket_cli)
     register_certificates(sub)  # certificates DIR, certificate-request (verify_certificates_cli)
+    add_lang_option(parser)  # --lang on the commands registered above that lack it
     args = parser.parse_args(argv)
     args.lang = _RUN["lang"] = choose_lang(getattr(args, "lang", None))
     if args.command == "evidence":

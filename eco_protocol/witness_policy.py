@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .consortium import Consortium, Member, parse_consortium
 from .errors import NoteError
+from .messages import Msg, Said, msg, said
 from .note import Checkpoint, open_checkpoint
 
 
@@ -40,13 +41,18 @@ class Quorum:
     def reached(self) -> bool:
         return len(self.cosigned) >= self.required
 
-    def describe(self) -> str:
-        """One line for a verifier's output."""
-        got = ", ".join(self.cosigned) or "none"
-        state = "published" if self.reached else "NOT published"
-        return (f"{state} under the consortium's policy: {len(self.cosigned)} of "
-                f"{self.required} required cosignatures from the {len(self.eligible)} witnesses "
-                f"named for {self.member.name} ({got})")
+    def describe(self) -> Said:
+        """One line for a verifier's output (English as it is; :func:`localize` for another
+        language)."""
+        return said("eco_protocol.policy.published" if self.reached
+                    else "eco_protocol.policy.not_published", n=len(self.cosigned),
+                    required=self.required, eligible=len(self.eligible),
+                    member=self.member.name, names=_names(self.cosigned))
+
+
+def _names(names: tuple[str, ...]) -> tuple[str, ...] | Msg:
+    """A list of witness names, or "none" in the reader's language."""
+    return names or msg("eco_protocol.policy.none")
 
 
 def member_of(consortium: Consortium, checkpoint_text: str) -> Member:
@@ -54,9 +60,9 @@ def member_of(consortium: Consortium, checkpoint_text: str) -> Member:
     origin = checkpoint_text.split("\n", 1)[0]
     member = consortium.member_for_origin(origin)
     if member is None:
-        raise NotPublished(f"the checkpoint's log {origin!r} is not a member of consortium "
-                           f"{consortium.name!r} (members: "
-                           f"{', '.join(m.origin for m in consortium.members)})")
+        raise NotPublished.coded("eco_protocol.policy.not_member", origin=origin,
+                                 name=consortium.name,
+                                 members=", ".join(m.origin for m in consortium.members))
     return member
 
 
@@ -75,13 +81,12 @@ def require_published(consortium: Consortium, checkpoint_text: str) -> Quorum:
     """:func:`quorum_of`, raising :class:`NotPublished` when the quorum is not reached."""
     q = quorum_of(consortium, checkpoint_text)
     if not q.reached:
-        extra = (f"; lines by keys the consortium does not name for this log do not count "
-                 f"({', '.join(q.ignored)})" if q.ignored else "")
-        raise NotPublished(
-            f"checkpoint of {q.member.name} (size {q.checkpoint.size}) is not published: "
-            f"{len(q.cosigned)} of the {q.required} required witness cosignatures "
-            f"({', '.join(q.cosigned) or 'none'}; counted: {', '.join(q.eligible)}){extra}. "
-            "Wait for the witnesses to cosign, or ask the log for the cosigned checkpoint")
+        extra: Msg | str = (msg("eco_protocol.policy.ignored", names=q.ignored) if q.ignored
+                            else "")
+        raise NotPublished.coded(
+            "eco_protocol.policy.short", member=q.member.name, size=q.checkpoint.size,
+            n=len(q.cosigned), required=q.required, names=_names(q.cosigned),
+            eligible=q.eligible, extra=extra)
     return q
 
 
@@ -90,7 +95,7 @@ def check_policy(consortium_text: str, where: str, checkpoint_text: object) -> Q
     of the report or evidence under test; raises a :class:`~eco_protocol.errors.ProtocolError`
     naming the key or the missing cosignatures."""
     if not isinstance(checkpoint_text, str):
-        raise NotPublished("there is no checkpoint to check against the consortium's policy")
+        raise NotPublished.coded("eco_protocol.policy.no_checkpoint")
     return require_published(parse_consortium(consortium_text, where), checkpoint_text)
 
 
