@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from eco_protocol.messages import msg
+
 from .errors import ConfigError
 
 SETTINGS_KEYS: Final = frozenset({"claim_secret_file", "file", "member", "mirrors"})
@@ -32,22 +34,20 @@ def claim_settings(table: object, rel: Callable[[str], Path], where: str) -> Cla
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [consortium] must be a table")
+        raise ConfigError(msg("aggregator.claims.settings_table", where=where))
     values: dict[str, str] = {}
     for key, value in table.items():
         if key not in SETTINGS_KEYS:
-            raise ConfigError(f"{where} [consortium]: unknown key {key} (allowed: "
-                              f"{', '.join(sorted(SETTINGS_KEYS))})")
+            raise ConfigError(msg("aggregator.claims.settings_unknown", where=where, key=key,
+                                  allowed=", ".join(sorted(SETTINGS_KEYS))))
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where} [consortium]: {key} must be a non-empty string")
+            raise ConfigError(msg("aggregator.claims.settings_text", where=where, key=key))
         values[key] = value.strip()
     if "claim_secret_file" not in values:
-        raise ConfigError(f"{where} [consortium]: claim_secret_file is missing (the file of "
-                          "claim-token secrets the consortium gave this town; docs/consortium.md)")
+        raise ConfigError(msg("aggregator.claims.settings_secret", where=where))
     together = {"file", "member", "mirrors"} & set(values)
     if together and together != {"file", "member", "mirrors"}:
-        raise ConfigError(f"{where} [consortium]: file, member and mirrors go together (the "
-                          "consortium file, this town's name in it, and the mirrors' directory)")
+        raise ConfigError(msg("aggregator.claims.settings_together", where=where))
     return ClaimSettings(rel(values["claim_secret_file"]),
                          rel(values["file"]) if "file" in values else None,
                          values.get("member"),

@@ -26,7 +26,8 @@ from eco_protocol.claim_tokens import ClaimToken
 from eco_protocol.consortium import Consortium
 from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.messages_rules import jst
+from eco_protocol.messages import msg, said
+from eco_protocol.messages_rules import equipment_name, jst
 from eco_protocol.note import CosignatureVerifier, cosignature_time, open_checkpoint
 from eco_protocol.witness_policy import quorum_of
 
@@ -154,8 +155,8 @@ def audit_sources(consortium: Consortium, mirrors: Path, member: str | None,
             continue
         mirror = MemberMirror(mirrors, m.name)
         if not mirror.db_path.exists():
-            raise EnvironmentProblem(f"no mirror of {m.name}'s log in {mirrors}: run "
-                                     "'eco-aggregator mirror --once' first")
+            raise EnvironmentProblem(msg("aggregator.claims.audit_no_mirror", member=m.name,
+                                         path=mirrors))
         yield m.name, mirror.open(check_integrity=False), True
 
 
@@ -198,8 +199,10 @@ def unresolved_devices(report: Mapping[str, Any], member: str) -> dict[str, str]
             continue
         for me, other in ((f["first"], f["second"]), (f["second"], f["first"])):
             if me["member"] == member:
-                out[me["device_id"]] = (f"its {f['kind']} is also enrolled at {other['member']} "
-                                        f"(device {other['device_id']})")
+                out[me["device_id"]] = said("aggregator.claims.also_enrolled",
+                                            kind=equipment_name(f["kind"]),
+                                            member=other["member"],
+                                            device=other["device_id"])
     return out
 
 

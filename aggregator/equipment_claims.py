@@ -36,7 +36,8 @@ from eco_protocol.claim_tokens import (
 from eco_protocol.consortium import Consortium, ConsortiumError, parse_consortium
 from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.messages_rules import jst
+from eco_protocol.messages import Msg, msg, os_reason
+from eco_protocol.messages_rules import equipment_name, jst
 from eco_protocol.records import ENROL_TYPE, REVOKE_TYPE, Enrolment, Revocation
 
 from .batches import BatchPlan
@@ -55,24 +56,25 @@ def load_secrets(path: Path) -> tuple[ClaimSecret, ...]:
         mode = os.stat(path).st_mode
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise EnvironmentProblem(f"claim-token secret file {path}: cannot read it: {e}") from e
+        raise EnvironmentProblem(msg("aggregator.claims.secret_unreadable", path=path,
+                                     reason=os_reason(e))) from e
     if mode & 0o077:
-        raise EnvironmentProblem(f"claim-token secret file {path} may be read by others (mode "
-                                 f"{mode & 0o777:o}): chmod 600 it; the consortium's secret must "
-                                 "stay with its members")
+        raise EnvironmentProblem(msg("aggregator.claims.secret_open", path=path,
+                                     mode=f"{mode & 0o777:o}"))
     try:
         return parse_secrets(text, str(path))
     except ClaimTokenError as e:
-        raise EnvironmentProblem(str(e)) from e
+        raise EnvironmentProblem(msg("aggregator.as_is", error=e)) from e
 
 
 def load_consortium_file(path: Path) -> Consortium:
     try:
         return parse_consortium(path.read_text("utf-8"), str(path))
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"consortium file {path}: cannot read it: {e}") from e
+        raise ConfigError(msg("aggregator.consortium.file_unreadable", path=path,
+                              reason=os_reason(e))) from e
     except ConsortiumError as e:
-        raise ConfigError(str(e)) from e
+        raise ConfigError(msg("aggregator.as_is", error=e)) from e
 
 
 # --- who holds what ------------------------------------------------------------------------------
@@ -98,6 +100,12 @@ class Holding:
         return (f"{self.member} (device {self.device_id}, household {self.household}, "
                 f"enrolled {jst(parse_time(self.enrolled_at, 'enrolled_at'))}, log entry "
                 f"{self.index})")
+
+    def clash(self, kind: str) -> Msg:
+        """"The <kind> entered is already enrolled at <member> (device …, enrolled … JST)"."""
+        return msg("aggregator.claims.holding", kind=equipment_name(kind), member=self.member,
+                   device=self.device_id, household=self.household,
+                   at=jst(parse_time(self.enrolled_at, "enrolled_at")), index=self.index)
 
 
 def enrolment_entries(store: LedgerStore) -> Iterator[tuple[int, Enrolment | Revocation]]:
@@ -157,9 +165,8 @@ def member_stores(settings: ClaimSettings, own: LedgerStore
     for m in consortium.others(settings.member or ""):
         mirror = MemberMirror(settings.mirrors, m.name)
         if not mirror.db_path.exists():
-            raise EnvironmentProblem(
-                f"no mirror of {m.name}'s log in {settings.mirrors}: equipment cannot be looked "
-                "up in it; run 'eco-aggregator mirror --once' first")
+            raise EnvironmentProblem(msg("aggregator.claims.no_mirror", member=m.name,
+                                         path=settings.mirrors))
         yield m.name, SqliteStore(mirror.db_path, check_integrity=False), True
 
 
@@ -193,19 +200,14 @@ def tokens_for_enrolment(settings: ClaimSettings | None, own: LedgerStore,
     if not equipment:
         return ()
     if settings is None:
-        raise EnrolRefused("equipment was given but aggregator.toml has no [consortium] "
-                           "claim_secret_file to make its claim tokens with (docs/consortium.md)",
-                           "equipment.no_secret")
+        raise EnrolRefused(msg("aggregator.claims.no_secret"), "equipment.no_secret")
     secrets = load_secrets(settings.secret_file)
     wanted = lookup_tokens(secrets, equipment)
     clashes = [h for h in all_holdings(settings, own) if h.live and h.token in wanted]
     if clashes:
         raise EquipmentClaimed(
-            "refused: " + "; ".join(
-                f"the {wanted[h.token].kind.value} entered is already enrolled at "
-                f"{h.describe()}" for h in clashes) +
-            ". One piece of equipment is credited once: the holder revokes its enrolment "
-            "first (a household moving between towns), or correct the identity",
+            msg("aggregator.claims.claimed",
+                clashes=[h.clash(wanted[h.token].kind.value) for h in clashes]),
             "equipment.claimed")
     return claim_tokens(secrets[0], equipment)
 
@@ -217,10 +219,9 @@ def refuse_contested(plan: BatchPlan, contested: Mapping[str, str]) -> None:
     instead would break the buyer's recomputation of the covered set from the log."""
     devices = sorted({r.device_id for r in plan.covered} & set(contested))
     if devices:
-        raise Rejected("batch " + plan.batch_id + " not sealed: " + "; ".join(
-            f"device {d}: {contested[d]}" for d in devices) + ". Settle the double claim "
-            "(revoke one of the enrolments; eco-aggregator consortium-audit lists them), then "
-            "plan the batch again")
+        raise Rejected(msg("aggregator.claims.not_sealed", batch=plan.batch_id,
+                           devices=[msg("aggregator.claims.contested", device=d,
+                                        reason=contested[d]) for d in devices]))
 
 
 def contested(all_held: Sequence[Holding]) -> Mapping[ClaimToken, list[Holding]]:

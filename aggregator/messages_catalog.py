@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .messages_catalog_consortium import CATALOG as _CONSORTIUM
+
 CATALOG: dict[str, Mapping[str, str]] = {
     # --- the command line's frame ---
     "aggregator.cli.error": {"en": "eco-aggregator: {message}", "ja": "eco-aggregator: {message}"},
@@ -521,3 +523,4 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "バッチ {batch} の対象の計測値が封印と異なります。'eco-aggregator ledger verify' "
               "を実行してください"},
 }
+CATALOG.update(_CONSORTIUM)  # mirror, consortium-witness/-audit, claim tokens (issue 18)

@@ -34,6 +34,7 @@ from pathlib import Path
 from eco_protocol.consortium import Consortium, Member
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.errors import InvalidInput, NoteError, ProtocolError
+from eco_protocol.messages import msg, said
 from eco_protocol.note import Checkpoint, Note, NoteVerifier, open_checkpoint, parse_verifier_key
 from eco_protocol.witness_policy import quorum_of
 from eco_runtime.sdnotify import sd_notify
@@ -88,9 +89,9 @@ def mirror_once(consortium: Consortium, member: Member, mirror: MemberMirror,
     recorded before), and the usual families on anything else."""
     alarm = mirror.alarm()
     if alarm is not None:
-        raise LogMisbehaviour(f"{member.name}: this mirror recorded a fork by {alarm.origin} in "
-                              f"{mirror.alarm_path} ({alarm.evidence.reason}); it refuses this "
-                              "log until the consortium has dealt with it")
+        raise LogMisbehaviour(msg("aggregator.mirror.fork_recorded", member=member.name,
+                                  origin=alarm.origin, path=mirror.alarm_path,
+                                  reason=alarm.evidence.reason))
     store = mirror.open()
     try:
         return _round(consortium, member, mirror, store, client, now)
@@ -117,9 +118,8 @@ def _round(consortium: Consortium, member: Member, mirror: MemberMirror, store: 
         mirror.raise_alarm(ForkAlarm(member.name, member.origin, evidence))
         log.critical("LOG MISBEHAVIOUR by %s (%s): %s; evidence in %s", member.name,
                      member.origin, e.reason, mirror.alarm_path)
-        raise LogMisbehaviour(f"{member.name}: {e.reason}. Both signed checkpoints are kept in "
-                              f"{mirror.alarm_path}; the mirror keeps its earlier view and "
-                              "refuses this log from now on") from e
+        raise LogMisbehaviour(msg("aggregator.mirror.fork", member=member.name,
+                                  reason=e.reason, path=mirror.alarm_path)) from e
     old = 0 if trusted is None else trusted[1].size
     entries = fetch_entries(client, cp.size, old) if cp.size > old else []
     log_lines = "".join(s.line for s in note.sigs if s.name == log_key.name)
@@ -143,7 +143,7 @@ def _text(raw: bytes, member: Member) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise Rejected(f"{member.name}: the checkpoint served is not UTF-8") from e
+        raise Rejected(msg("aggregator.mirror.not_utf8", member=member.name)) from e
 
 
 def _open(consortium: Consortium, member: Member, served: str, log_key: NoteVerifier,
@@ -157,8 +157,8 @@ def _open(consortium: Consortium, member: Member, served: str, log_key: NoteVeri
     except NoteError as e:
         followed = follow_log_key(log_key, served, client)
         if followed is None:
-            raise Rejected(f"{member.name}: the checkpoint served by {member.url} does not "
-                           f"verify under the log key {log_key.vkey}: {e}") from e
+            raise Rejected(msg("aggregator.mirror.bad_checkpoint", member=member.name,
+                               url=member.url, vkey=log_key.vkey, error=e)) from e
         log.warning("%s changed its log key: %s now signs for %s", member.name, followed.vkey,
                     log_key.vkey)
         cp, note = open_checkpoint(served, followed, witnesses)
@@ -214,13 +214,14 @@ def mirror_round(consortium: Consortium, me: str | None, state_dir: Path,
                 MirrorClient(member.url, timeout_s))
         except LogMisbehaviour as e:
             log.critical("LOG MISBEHAVIOUR: %s", e)
-            report.forks[member.name] = str(e)
+            report.forks[member.name] = said("aggregator.as_is", error=e)
         except (AggregatorError, ProtocolError) as e:
             log.warning("mirroring %s failed: %s", member.name, e)
-            report.failures[member.name] = str(e)
+            report.failures[member.name] = said("aggregator.as_is", error=e)
         except Exception as e:  # noqa: BLE001 - the boundary: one member must not stop the rest
             log.exception("mirroring %s failed unexpectedly", member.name)
-            report.failures[member.name] = f"internal error: {type(e).__name__}: {e}"
+            report.failures[member.name] = said("aggregator.mirror.internal",
+                                                kind=type(e).__name__, error=str(e))
     return report
 
 

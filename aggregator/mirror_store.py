@@ -31,6 +31,7 @@ from eco_protocol.canonical import parse_json
 from eco_protocol.errors import MalformedRecord
 from eco_protocol.keyfile import atomic_write
 from eco_protocol.merkle import leaf_hash, node_hash, root_hash
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.note import Checkpoint
 from eco_protocol.signing import entry_hash
 
@@ -67,8 +68,8 @@ class ForkAlarm:
                 raise ValueError(f"not a {ALARM_TYPE} document")
             return cls(str(d["member"]), str(d["origin"]), Misbehaviour.from_dict(d))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-            raise EnvironmentProblem(f"fork alarm {where} is damaged: {e}; restore it from a "
-                                     "backup (it is evidence: never delete it)") from e
+            raise EnvironmentProblem(msg("aggregator.mirror.alarm_damaged", path=where,
+                                         error=str(e))) from e
 
 
 class MemberMirror:
@@ -76,7 +77,7 @@ class MemberMirror:
 
     def __init__(self, state_dir: Path, member: str) -> None:
         if not member or "/" in member or member.startswith("."):
-            raise EnvironmentProblem(f"member name {member!r} cannot name a directory")
+            raise EnvironmentProblem(msg("aggregator.mirror.member_name", name=member))
         self.member = member
         self.dir = state_dir / member
         self.db_path = self.dir / DB_NAME
@@ -91,7 +92,8 @@ class MemberMirror:
         except FileNotFoundError:
             return None
         except OSError as e:
-            raise EnvironmentProblem(f"cannot read fork alarm {self.alarm_path}: {e}") from e
+            raise EnvironmentProblem(msg("aggregator.mirror.alarm_unreadable",
+                                         path=self.alarm_path, reason=os_reason(e))) from e
         return ForkAlarm.from_json(data, str(self.alarm_path))
 
     def raise_alarm(self, alarm: ForkAlarm) -> None:
@@ -101,7 +103,8 @@ class MemberMirror:
         try:
             atomic_write(self.alarm_path, alarm.to_json(), 0o644)
         except OSError as e:
-            raise EnvironmentProblem(f"cannot write fork alarm {self.alarm_path}: {e}") from e
+            raise EnvironmentProblem(msg("aggregator.mirror.alarm_unwritable",
+                                         path=self.alarm_path, reason=os_reason(e))) from e
 
 
 def trusted_checkpoint(store: LedgerStore) -> tuple[CheckpointRow, Checkpoint] | None:
@@ -111,8 +114,7 @@ def trusted_checkpoint(store: LedgerStore) -> tuple[CheckpointRow, Checkpoint] |
         return None
     size = store.size()
     if size != row.size:
-        raise StoreCorrupt(f"the mirror holds {size} entries but its last verified checkpoint "
-                           f"has size {row.size}: the mirror's store was altered; restore it")
+        raise StoreCorrupt(msg("aggregator.mirror.altered", size=size, checkpoint=row.size))
     return row, Checkpoint.from_text(checkpoint_body(row.note))
 
 
@@ -137,12 +139,11 @@ def store_advance(store: LedgerStore, adv: Advance) -> None:
     with store.transaction():
         first = store.size()
         if first + len(adv.entries) != cp.size:
-            raise Rejected(f"{cp.origin}: {len(adv.entries)} entries after {first} do not make "
-                           f"the checkpoint's size {cp.size}")
+            raise Rejected(msg("aggregator.mirror.count", origin=cp.origin, n=len(adv.entries),
+                               first=first, size=cp.size))
         _append(store, first, adv.entries)
         if root_hash(cp.size, store.node) != cp.root_hash:
-            raise Rejected(f"{cp.origin}: the entries served do not hash to the root of the "
-                           f"signed checkpoint of size {cp.size}; nothing was stored")
+            raise Rejected(msg("aggregator.mirror.root", origin=cp.origin, size=cp.size))
         if first != cp.size or store.latest_checkpoint() is None:  # else: cosignatures only
             store.add_checkpoint(_row(adv))
         store.set_meta("log_vkey", adv.log_vkey)
@@ -204,10 +205,10 @@ def _typed(index: int, data: bytes) -> tuple[str, dict[str, Any]]:
     try:
         record = parse_json(data)
     except MalformedRecord as e:
-        raise Rejected(f"entry {index} is not a canonical JSON record: {e}") from e
+        raise Rejected(msg("aggregator.mirror.not_canonical", index=index, error=e)) from e
     kind = record.get("type") if isinstance(record, dict) else None
     if not isinstance(record, dict) or not isinstance(kind, str):
-        raise Rejected(f"entry {index} has no type")
+        raise Rejected(msg("aggregator.mirror.no_type", index=index))
     return kind, record
 
 

@@ -101,6 +101,8 @@ def entry(code: str) -> Mapping[str, str] | None:
 
 
 def _value(value: Any, lang: str) -> Any:
+    if isinstance(value, Said):  # English that remembers its code: in the reader's language
+        return localize(value, lang)
     if isinstance(value, Msg):
         return value.text(lang)
     if isinstance(value, BaseException):

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from eco_protocol.consortium import Consortium, ConsortiumError, Member, parse_consortium
 from eco_protocol.errors import InvalidInput, ProtocolError
+from eco_protocol.messages import msg, os_reason
 from eco_protocol.note import CosignatureSigner
 from eco_protocol.witness_policy import quorum_of
 from eco_runtime.sdnotify import sd_notify
@@ -42,11 +43,12 @@ def load_consortium(path: Path) -> Consortium:
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--consortium {path}: cannot read it: {e}") from e
+        raise ConfigError(msg("aggregator.consortium.cannot_read", path=path,
+                              reason=os_reason(e))) from e
     try:
         return parse_consortium(text, str(path))
     except ConsortiumError as e:
-        raise ConfigError(str(e)) from e
+        raise ConfigError(msg("aggregator.as_is", error=e)) from e
 
 
 def _member_arg(consortium: Consortium, name: str | None) -> str | None:
@@ -54,7 +56,7 @@ def _member_arg(consortium: Consortium, name: str | None) -> str | None:
         try:
             consortium.member(name)
         except ConsortiumError as e:
-            raise ConfigError(f"--member: {e}") from e
+            raise ConfigError(msg("aggregator.consortium.member", error=e)) from e
     return name
 
 
@@ -77,12 +79,12 @@ def start_mirror_servers(consortium: Consortium, me: str | None, state: Path,
         for spec in specs:
             name, sep, listen = spec.partition("=")
             if not sep or name not in mirrored:
-                raise ConfigError(f"--http {spec!r}: expected NAME=HOST:PORT with NAME one of "
-                                  f"the mirrored members ({', '.join(mirrored)})")
+                raise ConfigError(msg("aggregator.consortium.http_spec", spec=spec,
+                                      members=", ".join(mirrored)))
             try:
                 host, port = parse_listen(listen)
             except Rejected as e:
-                raise ConfigError(str(e)) from e
+                raise ConfigError(msg("aggregator.as_is", error=e)) from e
             mirror = MemberMirror(state, name)
             mirror.open().close()  # the schema exists before the first request
             servers.append((name, ApiServer(
@@ -101,16 +103,16 @@ def cmd_mirror(args: argparse.Namespace) -> int:
     state = Path(args.state)
     if args.once:
         if args.http:
-            raise ConfigError("--http serves the mirrors while the service runs; drop --once")
+            raise ConfigError(msg("aggregator.consortium.http_once"))
         report = mirror_round(consortium, me, state, args.timeout)
         print_json(report.to_dict())
         if report.forks:
-            raise LogMisbehaviour("; ".join(report.forks[n] for n in sorted(report.forks)))
+            raise LogMisbehaviour(msg("aggregator.consortium.forks",
+                                      forks=[report.forks[n] for n in sorted(report.forks)]))
         if report.failures:
-            raise EnvironmentProblem(
-                "not every member could be mirrored: " + "; ".join(
-                    report.failures[n] for n in sorted(report.failures)) + " (the rest was "
-                "mirrored; run again once the member's read API answers)")
+            raise EnvironmentProblem(msg(
+                "aggregator.consortium.not_mirrored",
+                failures=[report.failures[n] for n in sorted(report.failures)]))
         return 0
     _as_service()
     servers = start_mirror_servers(consortium, me, state, list(args.http))
@@ -131,9 +133,8 @@ def witnessed_members(consortium: Consortium, signer: CosignatureSigner) -> tupl
     consortium names, or its cosignatures would count for nobody."""
     me = signer.verifier
     if not any(w.key == me for w in consortium.witnesses):
-        raise ConfigError(f"the witness key {me.vkey} is not one of the [[witnesses]] of "
-                          f"consortium {consortium.name!r}: its cosignatures would not count; "
-                          "add it to the consortium file first")
+        raise ConfigError(msg("aggregator.consortium.witness_not_named", vkey=me.vkey,
+                              name=consortium.name))
     return tuple(m for m in consortium.members if m.witness != me.name)
 
 
@@ -184,11 +185,11 @@ def cmd_consortium_witness(args: argparse.Namespace) -> int:
                                args.timeout)
         print_json({**result, "witness_vkey": signer.verifier.vkey})
         if result["forks"]:
-            raise LogMisbehaviour("this witness saw a fork by " + ", ".join(result["forks"]) +
-                                  "; the evidence is in its state files under " + str(state_dir))
+            raise LogMisbehaviour(msg("aggregator.consortium.witness_forks",
+                                      members=result["forks"], path=state_dir))
         if result["failures"]:
-            raise EnvironmentProblem("not every member log could be witnessed: " +
-                                     ", ".join(result["failures"]) + " (run again later)")
+            raise EnvironmentProblem(msg("aggregator.consortium.not_witnessed",
+                                         members=result["failures"]))
         return 0
     _as_service()
     stop = on_stop_signal()
