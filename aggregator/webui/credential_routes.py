@@ -9,7 +9,8 @@
   is checked offline against the town's DID document and status list the server keeps
   (:mod:`.town_cache`, refreshed from the read API when it answers), and the verdict shown in
   the reader's language (:mod:`.statement_check`). Redeeming stays the redeem page's: a valid
-  statement links to it, and its rules decide.
+  statement issued within the redeem QR code's ``qr_minutes`` links to it (an older one, e.g. a
+  copy kept for later, shows the balance only), and the redeem page's rules decide.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from eco_protocol.canonical import parse_json
-from eco_protocol.encoding import format_time
-from eco_protocol.errors import ProtocolError
+from eco_protocol.encoding import format_time, parse_time
+from eco_protocol.errors import InvalidInput, ProtocolError
 
 from ..credentials import enrolment_credential, points_credential
 from ..errors import AggregatorError, Rejected
@@ -162,6 +163,16 @@ class CredentialRoutes(Pages):
         form = await self.posted(request)
         return await self._check_response(request, str(form.get("statement", "")), user.name)
 
+    def _fresh(self, verdict: StatementCheck) -> bool:
+        """Whether the statement was issued within the redeem QR code's validity: only then
+        does it open the redeem page, so a copy kept for later (a photo of it) redeems no more
+        than an old redeem QR code does."""
+        try:
+            issued = parse_time(verdict.issued_at, "proof.created")
+        except InvalidInput:
+            return False
+        return self.state.ui.clock() - issued <= timedelta(minutes=self.state.ui.qr_minutes)
+
     async def _check_response(self, request: Request, text: str, who: str = "") -> Response:
         t = self.t(request)
         if self.state.town_cache is None:
@@ -171,12 +182,12 @@ class CredentialRoutes(Pages):
         if verdict is not None:
             log.info("%s checked a statement: %s %s %s", who, verdict.outcome, verdict.reason,
                      verdict.detail)
-            if verdict.outcome is Outcome.VALID:
+            if verdict.outcome is Outcome.VALID and self._fresh(verdict):
                 redeem = "/shop/redeem?t=" + self.state.qr.dumps(verdict.household)
         status = 200 if verdict is None or verdict.outcome is Outcome.VALID else 422
         # the box is left empty for the next scan (a scanner types into it)
         return self.render(request, "shop_check.html", "check.title", status, verdict=verdict,
-                           copy=copy, redeem=redeem)
+                           copy=copy, redeem=redeem, qr_minutes=self.state.ui.qr_minutes)
 
     def routes(self) -> list[Route]:
         get, post = ["GET"], ["POST"]

@@ -587,6 +587,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check.history": ("日ごとの記録 {n} 日分が含まれています（住民が開示を選んだもの）。", "It discloses {n} days of history (the resident chose to)."),
     "check.redeem": ("この世帯のポイント交換へ進む", "Go on to redeem this household's points"),
     "check.redeem_hint": ("交換は市の台帳に記録され、その時点の残高で判断されます。", "The redemption is logged in the town's ledger and judged on the balance at that time."),
+    "check.redeem_stale": ("この証明書は {t} に発行されたもので、交換に使える {m} 分を過ぎています。残高の確認には使えますが、交換は住民のページの交換用QRコードで行ってください。", "This statement was issued at {t}, more than the {m} minutes a redemption allows: it shows the balance, but redeem with the exchange QR code on the resident's page."),
     "check.revoked": ("取り消し済み: この世帯の機器の登録は取り消されています。", "REVOKED: this household's device enrolment has been revoked."),
     "check.invalid": ("無効: この証明書は確認できませんでした。", "INVALID: this statement could not be verified."),
     "check.dont_redeem": ("この証明書ではポイント交換を受け付けないでください。住民の方には市役所へお問い合わせいただくようご案内ください。", "Do not accept this statement for a redemption; please refer the resident to the town office."),

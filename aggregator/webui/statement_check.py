@@ -39,7 +39,7 @@ class StatementCheck:
     """What the shop is shown: the outcome, why (for REVOKED / INVALID), and what a valid
     statement says: household pseudonym, balance, as of, the checkpoint (origin and size), how
     many days of history it discloses (None: none), and how many enrolment credentials were
-    checked for revocation (0: none came with it)."""
+    checked for revocation (0: none came with it); ``issued_at`` is the proof's ``created``."""
 
     outcome: Outcome
     reason: str = ""
@@ -51,6 +51,7 @@ class StatementCheck:
     checkpoint_size: int = 0
     history_days: int | None = None
     enrolments: int = 0
+    issued_at: str = ""
 
 
 def _invalid(reason: str, detail: str) -> StatementCheck:
@@ -121,11 +122,13 @@ def check_statement(credentials: Sequence[Mapping[str, Any]], town: str,
     found_cp = s.get("checkpoint")
     cp: Mapping[str, Any] = found_cp if isinstance(found_cp, Mapping) else {}
     size, history = cp.get("size"), s.get("history")
+    created = statement["proof"].get("created")
     return StatementCheck(Outcome.VALID, household=household, balance=int(s["balance"]),
                           as_of=str(s["asOf"]), checkpoint_origin=str(cp.get("origin", "")),
                           checkpoint_size=size if type(size) is int else 0,
                           history_days=len(history) if isinstance(history, list) else None,
-                          enrolments=len(credentials) - 1)
+                          enrolments=len(credentials) - 1,
+                          issued_at=created if isinstance(created, str) else "")
 
 
 __all__ = ["Outcome", "StatementCheck", "check_statement"]

@@ -9,11 +9,12 @@ import json
 import re
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from untranslated import problems, visible
 from webui_kit import OPERATOR, SHOP, Browser, UiWorld, issue_code, make_world, read_api
 
 from aggregator.http_api import ApiServer
@@ -172,3 +173,16 @@ def test_the_batches_page_offers_the_reports_signed_summary(
         doc = json.load(f)
     verdict = check_credential(summary, {doc["id"]: doc}, {}, format_time(datetime.now(UTC)))
     assert verdict.kind == "batch summary"
+
+
+def test_a_statement_older_than_a_redeem_qr_shows_the_balance_but_opens_no_redemption(
+        town: tuple[UiWorld, ApiServer, Browser]) -> None:
+    world, api, b = town
+    text = statement_text(b, world)
+    later = datetime.now(UTC) + timedelta(minutes=16)  # the redeem QR code's 15 minutes, past
+    ui = UiConfig(world.cfg, read_api=api.url, town_cache_minutes=0, clock=lambda: later)
+    with TestClient(create_app(ui)) as client:
+        status, page = check(Browser(client), text)
+    assert status == 200 and outcome(page) == "valid"
+    assert 'id="check-redeem"' not in page and 'id="check-redeem-stale"' in page
+    assert "交換用QRコード" in page and not problems(visible(page))
