@@ -91,46 +91,42 @@ def statement_qr(t: Translator,
 class CredentialRoutes(Pages):
     """The resident's statement and the shop's check of it."""
 
-    async def _issue(self, household: str, history: bool) -> list[dict[str, Any]] | str:
-        """The credentials, or the catalogue key of why none were issued (the English detail
-        goes to the log)."""
-        try:
-            return await run_in_threadpool(issue_statement, self.state, household, history)
-        except NoLiveDevice as e:
-            log.info("no statement for %s: %s", household, e)
-            return "statement.no_device"
-        except (AggregatorError, ProtocolError) as e:
-            log.warning("no statement for %s: %s", household, e)
-            return "statement.failed"
-
-    async def statement_page(self, request: Request) -> Response:
+    async def _issued(self, request: Request) -> list[dict[str, Any]] | Response:
+        """The resident's credentials (``?history=1``: with the days), or the page saying in
+        the reader's language why none were issued (the English detail goes to the log)."""
         household = self.require_resident(request)
         t = self.t(request)
         if self.state.issuer is None:
             return self.error(request, 503, t("statement.no_issuer"))
         history = request.query_params.get("history") == "1"
-        creds = await self._issue(household, history)
-        if isinstance(creds, str):
-            return self.error(request, 409 if creds == "statement.no_device" else 503, t(creds))
-        text, size, svg = statement_qr(t, creds)
+        try:
+            return await run_in_threadpool(issue_statement, self.state, household, history)
+        except NoLiveDevice as e:
+            log.info("no statement for %s: %s", household, e)
+            return self.error(request, 409, t("statement.no_device"))
+        except (AggregatorError, ProtocolError) as e:
+            log.warning("no statement for %s: %s", household, e)
+            return self.error(request, 503, t("statement.failed"))
+
+    async def statement_page(self, request: Request) -> Response:
+        creds = await self._issued(request)
+        if isinstance(creds, Response):
+            return creds
+        history = request.query_params.get("history") == "1"
+        text, size, svg = statement_qr(self.t(request), creds)
         subject = creds[0]["credentialSubject"]
         return self.render(request, "statement.html", "statement.title", audience="resident",
-                           household=household, balance=subject["balance"],
+                           household=subject["household"], balance=subject["balance"],
                            as_of=subject["asOf"], history=history, qr_text=text,
                            qr_chars=size, qr_svg=svg, enrolments=len(creds) - 1,
                            download="/resident/statement.json" + ("?history=1" if history
                                                                   else ""))
 
     async def statement_json(self, request: Request) -> Response:
-        household = self.require_resident(request)
-        t = self.t(request)
-        if self.state.issuer is None:
-            return self.error(request, 503, t("statement.no_issuer"))
-        history = request.query_params.get("history") == "1"
-        creds = await self._issue(household, history)
-        if isinstance(creds, str):
-            return self.error(request, 409 if creds == "statement.no_device" else 503, t(creds))
-        name = f"eco-points-{household}.json"
+        creds = await self._issued(request)
+        if isinstance(creds, Response):
+            return creds
+        name = f"eco-points-{creds[0]['credentialSubject']['household']}.json"
         return JSONResponse(creds[0], headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store"})
