@@ -26,6 +26,7 @@ from eco_protocol.certificates import (
 )
 from eco_protocol.claims import ISSUED, BundleRange, Claim, ClaimBook
 from eco_protocol.encoding import format_time
+from eco_protocol.messages import msg
 from eco_protocol.programme_records import Period
 from eco_protocol.records import Quantity
 from eco_protocol.signing import sign_record
@@ -104,9 +105,8 @@ def issue_certificates(ledger: Ledger, programme: Programme, period: Period,
         book = claim_book(view, ledger.store, period)
         plan = plan_issuance(view, book, programme.id, period, issuer, households)
         if not plan.claims:
-            raise Rejected(f"no certificate to issue for {period.start}..{period.end}: no hour "
-                           "of creditable self-consumed PV that is not already sealed into a "
-                           "J-Credit batch or issued")
+            raise Rejected(msg("aggregator.certificates.nothing", start=period.start,
+                               end=period.end))
         entries = []
         for offset, claim in enumerate(plan.claims):
             book.claim(view.size + offset, claim)

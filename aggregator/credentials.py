@@ -27,6 +27,7 @@ from eco_protocol.did import public_from_did_key
 from eco_protocol.encoding import b64encode, day_of, format_time, parse_time
 from eco_protocol.keyfile import atomic_write
 from eco_protocol.keys import device_id_of
+from eco_protocol.messages import msg
 from eco_protocol.note import Checkpoint
 
 from .accounting import points_statement, scan
@@ -74,8 +75,8 @@ def points_credential(issuer: Issuer, ledger: Ledger, programme: Programme, hous
     row = _checkpoint(ledger)
     view = scan(ledger.store, row.size, rules=programme.rules)
     if household not in view.household_devices(programme.id):
-        raise Rejected(f"household {household} has no device enrolled in programme "
-                       f"{programme.id} (as of checkpoint size {row.size})")
+        raise Rejected(msg("aggregator.credentials.no_device", household=household,
+                           programme=programme.id, size=row.size))
     st = points_statement(view, programme, household,
                           today=day_of(parse_time(row.signed_at, "checkpoint signed_at")))
     days = [{"day": d, "reductionG": g} for d, g in st.days] if history else None
@@ -105,16 +106,16 @@ def enrolment_credential(issuer: Issuer, ledger: Ledger, device: str,
     device_id = device_id_from(device)
     row = ledger.store.device(device_id)
     if row is None:
-        raise Rejected(f"device {device_id} is not enrolled; see 'eco-aggregator status'")
+        raise Rejected(msg("aggregator.credentials.not_enrolled", device=device_id,
+                           command="status"))
     if row.revoked_index is not None:
-        raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; an "
-                       "enrolment credential for it would be refused at once")
+        raise Rejected(msg("aggregator.credentials.revoked", device=device_id,
+                           index=row.revoked_index))
     index = status_index_for(ledger.store, device_id)
     _checkpoint(ledger)  # the enrolment's entry is under a checkpoint the key signed
     enrolment = parse_json(row.enrolment)
     if not isinstance(enrolment, dict):
-        raise Rejected(f"device {device_id}: its stored enrolment is not a record; run "
-                       "'eco-aggregator ledger verify'")
+        raise Rejected(msg("aggregator.credentials.not_record", device=device_id))
     unsigned = vc.enrolment_credential(issuer.did, enrolment, issuer.status_list_url, index)
     return sign(issuer, ledger, unsigned, now or now_utc())
 
@@ -130,9 +131,8 @@ def signing_key(cfg: Config, vkey: str) -> Ed25519PrivateKey:
     file, after finishing a rotation cut short (:func:`aggregator.logkeys.load_log_signer`)."""
     signer = load_log_signer(cfg, vkey)
     if signer.verifier.vkey != vkey:
-        raise KeyChanged(f"the log key file {cfg.key_file} holds {signer.verifier.vkey}, but the "
-                         f"ledger is signed with {vkey}; restart this process after "
-                         "'eco-aggregator log-key rotate' has finished")
+        raise KeyChanged(msg("aggregator.credentials.key_changed", path=cfg.key_file,
+                             held=signer.verifier.vkey, vkey=vkey))
     return signer.private_key
 
 

@@ -20,6 +20,7 @@ from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.keys import public_key_raw
 from eco_protocol.logkey import LogKeyChange, chain_from_changes
+from eco_protocol.messages import msg
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 
 from .config import Config
@@ -73,9 +74,7 @@ def fragment(key: NoteVerifier) -> str:
 def issuer_of(cfg: Config) -> Issuer:
     """The configured issuer, or ConfigError saying which key to set."""
     if cfg.did_host is None:
-        raise ConfigError(f"{cfg.path} [did]: the log origin {cfg.origin!r} is not a host "
-                          "name, so there is no default did:web; set [did] host (and path) to "
-                          "the host that will serve the municipality's DID document")
+        raise ConfigError(msg("aggregator.did.no_host", path=cfg.path, origin=cfg.origin))
     return Issuer(cfg.did_host, cfg.did_path)
 
 
@@ -96,23 +95,21 @@ def log_key_history(store: LedgerStore) -> list[LogKeyPeriod]:
     replaced before the log signed anything never signed a credential and is left out."""
     current = store.get_meta("log_vkey")
     if current is None:
-        raise Rejected("the ledger has no log key yet; run 'eco-aggregator init'")
+        raise Rejected(msg("aggregator.did.no_key"))
     changes = []
     for i in key_change_indexes(store):
         record = parse_json(store.entry(i))
         if not isinstance(record, dict):
-            raise StoreCorrupt(f"entry {i}, listed as a log key change, is not a record; run "
-                               "'eco-aggregator ledger verify'")
+            raise StoreCorrupt(msg("aggregator.did.change_not_record", index=i))
         changes.append((i, record))
     try:
         chain = chain_from_changes(parse_verifier_key(current), changes)
         times = [LogKeyChange.from_dict(r).announced_at for _, r in changes]
     except InvalidInput as e:
-        raise StoreCorrupt(f"the log's key changes do not verify: {e}; run 'eco-aggregator "
-                           "ledger verify'") from e
+        raise StoreCorrupt(msg("aggregator.did.chain", error=e)) from e
     if chain.current.vkey != current:
-        raise StoreCorrupt(f"the log's key changes end at {chain.current.vkey}, not at the "
-                           f"store's key {current}; run 'eco-aggregator ledger verify'")
+        raise StoreCorrupt(msg("aggregator.did.chain_end", end=chain.current.vkey,
+                               vkey=current))
     ends: list[str | None] = [*times, None]
     periods = [LogKeyPeriod(k, s, e) for k, s, e in
                zip(chain.keys, [_first_signed(store), *times], ends, strict=True)]
@@ -132,13 +129,10 @@ def _first_signed(store: LedgerStore) -> str:
         if close is not None:
             close()
     if first is None:
-        raise Rejected("the log has not signed a checkpoint yet, so its DID document has no "
-                       "key in force; start 'eco-aggregator serve' or issue a command that "
-                       "signs one")
+        raise Rejected(msg("aggregator.did.no_checkpoint"))
     signed_at = first[4]
     if not isinstance(signed_at, str):
-        raise StoreCorrupt("the first checkpoint's signed_at is not text; run 'eco-aggregator "
-                           "ledger verify'")
+        raise StoreCorrupt(msg("aggregator.did.signed_at"))
     return signed_at
 
 

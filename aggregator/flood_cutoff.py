@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.keyfile import atomic_write
+from eco_protocol.messages import msg, os_reason
 
 from .broker_auth import PasswordFile
 from .errors import EnvironmentProblem
@@ -100,12 +101,10 @@ def _read_doc(path: Path) -> dict[str, dict[str, Any]]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as e:
-        raise EnvironmentProblem(
-            f"cannot read {path}: {e}; it holds the password hashes of devices suspended for "
-            "flooding (restore it from a backup, or reissue their logins with 'eco-aggregator "
-            "broker-password DEVICE_ID')") from e
+        raise EnvironmentProblem(msg("aggregator.flood.unreadable", path=path,
+                                     error=str(e))) from e
     if not isinstance(doc, dict):
-        raise EnvironmentProblem(f"{path} is not a JSON object: the file is damaged")
+        raise EnvironmentProblem(msg("aggregator.flood.not_object", path=path))
     return doc
 
 
@@ -113,7 +112,8 @@ def _write_doc(path: Path, doc: dict[str, dict[str, Any]]) -> None:
     try:
         atomic_write(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode(), 0o600)
     except OSError as e:
-        raise EnvironmentProblem(f"cannot write {path}: {e.strerror}") from e
+        raise EnvironmentProblem(msg("aggregator.flood.unwritable", path=path,
+                                     reason=os_reason(e))) from e
 
 
 def read_suspended(passwd: Path) -> dict[str, Suspension]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .messages_catalog_consortium import CATALOG as _CONSORTIUM
+from .messages_catalog_services import CATALOG as _SERVICES
 
 CATALOG: dict[str, Mapping[str, str]] = {
     # --- the command line's frame ---
@@ -524,3 +525,4 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "を実行してください"},
 }
 CATALOG.update(_CONSORTIUM)  # mirror, consortium-witness/-audit, claim tokens (issue 18)
+CATALOG.update(_SERVICES)  # credentials, did:web, certificates, store, HTTP, broker

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from eco_protocol.messages import msg
+
 from .device_topics import DEFAULT_DEVICE_PREFIX, check_prefix
 from .errors import EnvironmentProblem
 
@@ -209,8 +211,7 @@ class Mosquitto:
     def start(self, timeout: float = 10.0) -> Mosquitto:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
-            raise EnvironmentProblem("mosquitto is not installed: run 'make deps' "
-                                     "(apt-get install mosquitto)")
+            raise EnvironmentProblem(msg("aggregator.mosquitto.missing"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self.config_file is not None:
             if not self.port:
@@ -232,16 +233,17 @@ class Mosquitto:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise EnvironmentProblem(
-                    f"mosquitto exited with {self.proc.returncode}; see "
-                    f"{self.state_dir / 'mosquitto.log'}")
+                raise EnvironmentProblem(msg("aggregator.mosquitto.exited",
+                                             code=self.proc.returncode,
+                                             log=self.state_dir / "mosquitto.log"))
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return self
             except OSError:
                 time.sleep(0.05)
         self.stop()
-        raise EnvironmentProblem(f"mosquitto did not listen on port {self.port} within {timeout}s")
+        raise EnvironmentProblem(msg("aggregator.mosquitto.no_listen", port=self.port,
+                                     timeout=timeout))
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

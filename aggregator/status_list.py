@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eco_protocol.credentials import status_list_credential
 from eco_protocol.data_integrity import add_proof
 from eco_protocol.encoding import format_time
+from eco_protocol.messages import msg
 from eco_protocol.note import NoteVerifier, parse_verifier_key
 
 from .did_web import Issuer
@@ -49,13 +50,14 @@ def status_index_for(store: LedgerStore, device_id: str) -> int:
             return index
         row = store.device(device_id)
         if row is None:
-            raise Rejected(f"device {device_id} is not enrolled; see 'eco-aggregator devices'")
+            raise Rejected(msg("aggregator.credentials.not_enrolled", device=device_id,
+                               command="devices"))
         if row.revoked_index is not None:
-            raise Rejected(f"device {device_id} was revoked at entry {row.revoked_index}; an "
-                           "enrolment credential for it would be refused at once")
+            raise Rejected(msg("aggregator.credentials.revoked", device=device_id,
+                               index=row.revoked_index))
         taken = set(store.status_indexes())
         if len(taken) >= LIST_LENGTH:
-            raise Rejected(f"every one of the status list's {LIST_LENGTH} positions is taken")
+            raise Rejected(msg("aggregator.credentials.list_full", n=LIST_LENGTH))
         index = secrets.randbelow(LIST_LENGTH)
         while index in taken:
             index = secrets.randbelow(LIST_LENGTH)
@@ -90,7 +92,7 @@ class StatusListCache:
         """The list's JSON bytes for the store's state now."""
         vkey = store.get_meta("log_vkey")
         if vkey is None:
-            raise Rejected("the ledger has no log key yet; run 'eco-aggregator init'")
+            raise Rejected(msg("aggregator.did.no_key"))
         state = (vkey, tuple(store.revoked_status_indexes()))
         with self._lock:
             if self._signed is not None and self._signed[0] == state:

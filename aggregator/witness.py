@@ -253,11 +253,13 @@ class LogClient:
             with urllib.request.urlopen(url, timeout=self.timeout) as r:  # noqa: S310
                 data: bytes = r.read(limit + 1)
         except urllib.error.HTTPError as e:
-            raise EnvironmentProblem(f"GET {url}: HTTP {e.code} {_error_text(e)}") from e
+            raise EnvironmentProblem(msg("aggregator.http.status", url=url, code=e.code,
+                                         error=_error_text(e))) from e
         except (urllib.error.URLError, OSError) as e:
-            raise EnvironmentProblem(f"GET {url}: {e}") from e
+            raise EnvironmentProblem(msg("aggregator.http.unreachable", url=url,
+                                         error=str(e))) from e
         if len(data) > limit:
-            raise Rejected(f"GET {url}: response larger than {limit} bytes")
+            raise Rejected(msg("aggregator.http.too_large", url=url, limit=limit))
         return data
 
     def checkpoint(self) -> bytes:
@@ -280,7 +282,8 @@ class LogClient:
         except urllib.error.HTTPError as e:
             return e.code, _json_body(e.read(MAX_CHECKPOINT_BYTES))
         except (urllib.error.URLError, OSError) as e:
-            raise EnvironmentProblem(f"POST {url}: {e}") from e
+            raise EnvironmentProblem(msg("aggregator.http.post_unreachable", url=url,
+                                         error=str(e))) from e
 
 
 def _json_body(data: bytes) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from eco_protocol.accounts import CANCEL, TRANSFER, ClaimRequest
 from eco_protocol.canonical import parse_json
 from eco_protocol.certificates import IssuerConfig
 from eco_protocol.claims import BundleRange
+from eco_protocol.messages import msg, os_reason
 
 from .. import operator
 from ..accounting import scan
@@ -83,7 +84,8 @@ def _request(path: str) -> ClaimRequest:
     try:
         text = Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise EnvironmentProblem(f"cannot read the request {path}: {e}") from e
+        raise EnvironmentProblem(msg("aggregator.certificates.request_unreadable", path=path,
+                                     reason=os_reason(e))) from e
     return ClaimRequest.from_dict(parse_json(text))
 
 
@@ -109,7 +111,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     cfg, ledger, programme = _open(args)
     first, _, last = args.ids.partition("..")
     if not (first.isdigit() and last.isdigit()):
-        raise Rejected(f"--ids {args.ids!r}: expected FIRST..LAST (certificate ids)")
+        raise Rejected(msg("aggregator.certificates.ids", ids=args.ids))
     ids = BundleRange(int(first), int(last))
     target = f"{args.ref} {ids.first}..{ids.last}"
     index = operator.move_certificates(

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eco_protocol.messages import msg
+
 from .. import credentials, did_web, operator
 from ..batches import build_report
 from ..config import Config, load_config
@@ -62,7 +64,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.report is not None:
             report = json.loads(Path(args.report).read_text("utf-8"))
             if not isinstance(report, dict) or report.get("batch_id") != args.batch_id:
-                raise Rejected(f"{args.report} is not the report of batch {args.batch_id}")
+                raise Rejected(msg("aggregator.credentials.not_report", path=args.report,
+                                   batch=args.batch_id))
         else:
             ledger.checkpoint_now()
             row = ledger.latest_checkpoint()

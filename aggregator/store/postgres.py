@@ -33,6 +33,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
+from eco_protocol.messages import msg
+
 from ..errors import EnvironmentProblem, StoreCorrupt
 from .interface import (
     DEVICE_COLS,
@@ -112,10 +114,8 @@ class PostgresStore:
                 url, autocommit=True, connect_timeout=connect_timeout,
                 application_name="eco-aggregator")
         except psycopg.Error as e:
-            raise EnvironmentProblem(
-                f"cannot connect to the PostgreSQL ledger store {self.location}: "
-                f"{str(e).strip()}; check [store] url, that the server runs and that the role "
-                "may log in") from e
+            raise EnvironmentProblem(msg("aggregator.store.pg_connect", location=self.location,
+                                         error=str(e).strip())) from e
         try:
             self._prepare()
         except BaseException:
@@ -141,8 +141,8 @@ class PostgresStore:
                     self.set_meta("schema_version", SCHEMA_VERSION)
                     version = SCHEMA_VERSION
         if version != SCHEMA_VERSION:
-            raise EnvironmentProblem(f"ledger database {self.location} has schema {version}, "
-                                     f"this program knows {SCHEMA_VERSION}")
+            raise EnvironmentProblem(msg("aggregator.store.schema", path=self.location,
+                                         version=version, known=SCHEMA_VERSION))
 
     def _has_tables(self) -> bool:
         """Whether every table exists (and, in the same query, whether the legacy household

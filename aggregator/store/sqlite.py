@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from eco_protocol.messages import msg
+
 from ..errors import EnvironmentProblem, StoreCorrupt
 from .interface import (
     DEVICE_COLS,
@@ -97,10 +99,8 @@ class SqliteStore:
             if check_integrity:
                 bad = self._db.execute("PRAGMA quick_check").fetchall()
                 if bad != [("ok",)]:
-                    raise StoreCorrupt(
-                        f"ledger database {path} fails SQLite's integrity check: "
-                        f"{bad[:3]}; restore it from a backup or a mirror, then run "
-                        "'eco-aggregator ledger verify'")
+                    raise StoreCorrupt(msg("aggregator.store.integrity", path=path,
+                                           bad=str(bad[:3])))
             self._db.executescript(_SCHEMA)
             for table in ("rejection", "checkpoint"):  # sealed rows (aggregator/row_seal.py)
                 if "seal" not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
@@ -110,15 +110,15 @@ class SqliteStore:
             ).fetchone() is not None
         except sqlite3.DatabaseError as e:
             if _is_environment(e):
-                raise EnvironmentProblem(f"cannot open ledger database {path}: {e} (is its "
-                                         "filesystem full, read-only or failing?)") from e
-            raise StoreCorrupt(f"cannot open ledger database {path}: {e}") from e
+                raise EnvironmentProblem(msg("aggregator.store.cannot_open", path=path,
+                                             error=str(e))) from e
+            raise StoreCorrupt(msg("aggregator.store.damaged", path=path, error=str(e))) from e
         version = self.get_meta("schema_version")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:
-            raise EnvironmentProblem(f"ledger database {path} has schema {version}, this "
-                                     f"program knows {SCHEMA_VERSION}")
+            raise EnvironmentProblem(msg("aggregator.store.schema", path=path, version=version,
+                                         known=SCHEMA_VERSION))
 
     # --- transactions ---------------------------------------------------------------------
 
@@ -141,12 +141,8 @@ class SqliteStore:
                 raise
         except sqlite3.OperationalError as e:
             if _is_environment(e):
-                raise EnvironmentProblem(
-                    f"ledger database {self.path}: {e} — the filesystem holding it is full, "
-                    "read-only or failing (check 'df -h' and the kernel log). Nothing of this "
-                    "transaction was committed and no receipt was sent for it: the broker keeps "
-                    "the readings and the devices keep them until they get one; restart once "
-                    "there is room again") from e
+                raise EnvironmentProblem(msg("aggregator.store.full", path=self.path,
+                                             error=str(e))) from e
             raise
 
     def close(self) -> None:
