@@ -59,6 +59,125 @@ _CREDENTIAL_MEANINGS: Final[Mapping[str, tuple[Mapping[str, str], Mapping[str, s
          "ja": "発行されたままの証明書ファイルを発行者に求めてください"}),
 }
 
+# eco-verify certificates (verify_certificates_cli): what a failed check means for the buyer
+_CERTIFICATE_MEANINGS: Final[Mapping[str, Mapping[str, str]]] = {
+    "checkpoint": {
+        "en": "the proof is not signed by the log whose key you pinned (or lacks the witness "
+              "cosignatures you require), so nothing in it can be trusted. Ask the seller for "
+              "an export from that log.",
+        "ja": "証明が、固定した鍵のログによって署名されていない（または必要な監視者の連署が"
+              "ない）ため、内容を何も信頼できません。そのログからのエクスポートを販売者に求めて"
+              "ください。"},
+    "inclusion": {
+        "en": "an entry these certificates rest on is not in the log at the checkpoint: the "
+              "readings or claims shown may be made up. Do not count these certificates.",
+        "ja": "証書が依拠するエントリがチェックポイント時点のログにありません。示された計測値や"
+              "クレームは作られたものかもしれません。これらの証書を計上しないでください。"},
+    "signature": {
+        "en": "a record is not signed by the key it must be (a reading by its meter, a claim by "
+              "the log): it may be forged. Do not count these certificates.",
+        "ja": "記録が本来の鍵で署名されていません（計測値は計測器、クレームはログの鍵）。偽造の"
+              "おそれがあります。これらの証書を計上しないでください。"},
+    "double_claim": {
+        "en": "the same energy or certificate id is claimed twice in the log: these "
+              "certificates may also have been sold as J-Credits or to someone else. Do not "
+              "count them; ask the seller which claim is void.",
+        "ja": "同じ電力量または証書番号がログで二重にクレームされています。J-クレジットとして、"
+              "または他者にも売られている可能性があります。計上せず、どのクレームが無効かを"
+              "販売者に尋ねてください。"},
+    "energy": {
+        "en": "a certificate claims more energy than the readings prove was self-consumed: its "
+              "face value is not backed. Do not count it.",
+        "ja": "証書が、計測値で証明された自家消費量より多い電力量をクレームしています。額面に"
+              "裏付けがありません。計上しないでください。"},
+    "bundle": {
+        "en": "a certificate says something its claim in the log does not (face value, hour, "
+              "ids, readings or device): the file was altered. Ask the seller for the export "
+              "again.",
+        "ja": "証書の内容（額面、時間、番号、計測値、機器）がログのクレームと異なります。"
+              "ファイルが改変されています。エクスポートをもう一度販売者に求めてください。"},
+    "missing": {
+        "en": "a claim the log holds was left out of the proof: the seller may be hiding another "
+              "claim on this energy. Do not count these certificates; ask for the complete "
+              "export.",
+        "ja": "ログにあるクレームが証明から抜けています。販売者がこの電力量への別のクレームを"
+              "隠しているおそれがあります。計上せず、完全なエクスポートを求めてください。"},
+    "holder": {
+        "en": "certificates were moved or cancelled without the signed request of the account "
+              "holding them: the operator may have moved a buyer's certificates. Whoever the log "
+              "names as holder from there on is not proven; do not count them.",
+        "ja": "証書が、保有しているアカウントの署名付き依頼なしに移転または償却されています。"
+              "運用者が購入者の証書を動かしたおそれがあります。それ以降にログが保有者とする者は"
+              "証明されていません。計上しないでください。"},
+    "format": {
+        "en": "the export is incomplete or malformed, so it cannot prove the certificates. Ask "
+              "the seller for the export again.",
+        "ja": "エクスポートが不完全か形式が壊れているため、証書を証明できません。エクスポートを"
+              "もう一度販売者に求めてください。"},
+}
+CERTIFICATES: dict[str, Mapping[str, str]] = {
+    "eco_protocol.certificates.invalid": {"en": "INVALID certificates: {meaning}",
+                                          "ja": "無効（INVALID）な証書：{meaning}"},
+    "eco_protocol.certificates.fail": {"en": "FAIL {error}", "ja": "不合格 {error}"},
+    "eco_protocol.certificates.cannot_read": {
+        "en": "eco-verify certificates: cannot read {path}: {reason}",
+        "ja": "eco-verify certificates: {path} を読めません（{reason}）。指定したパスを確認して"
+              "ください"},
+    "eco_protocol.certificates.valid": {
+        "en": "VALID certificates: {bundles} bundles, {wh} Wh of self-consumed solar from "
+              "{homes} home(s), hours {first} to {last}; proven in the log {origin} at size "
+              "{size}; no other claim on this energy among the {claims} claims shown up to "
+              "there; {cancelled} Wh cancelled (retired)",
+        "ja": "有効（VALID）な証書：{homes} 世帯の太陽光の自家消費 {wh} Wh、{bundles} 束、時間 "
+              "{first} ～ {last}。ログ {origin} のサイズ {size} で証明。そこまでに示された "
+              "{claims} 件のクレームに、この電力量への別のクレームはありません。償却済み "
+              "{cancelled} Wh"},
+    "eco_protocol.certificates.check.checkpoint": {
+        "en": "checkpoint of {origin} at size {size}, signed by the pinned log key; witnesses: "
+              "{witnesses}",
+        "ja": "{origin} のチェックポイント（サイズ {size}）は固定したログ鍵の署名付き。監視者: "
+              "{witnesses}"},
+    "eco_protocol.certificates.check.inclusion": {
+        "en": "{n} entries are in the log under the checkpoint (RFC 6962 inclusion proofs)",
+        "ja": "{n} 件のエントリがチェックポイントまでのログに含まれています（RFC 6962 の包含"
+              "証明）"},
+    "eco_protocol.certificates.check.signatures": {
+        "en": "signatures: the log key on enrolments, seals and claims; each meter's key on its "
+              "{readings} PV and export readings",
+        "ja": "署名：登録・封印・クレームはログ鍵、太陽光と売電の計測値 {readings} 件はそれぞれ"
+              "の計測器の鍵"},
+    "eco_protocol.certificates.check.claims": {
+        "en": "{n} claims replayed in log order: every face value within the self-consumption "
+              "its readings prove, no Wh and no certificate id claimed twice, no sealed "
+              "(J-Credit) energy issued, issued ids consecutive",
+        "ja": "{n} 件のクレームをログの順に再生：額面はすべて計測値が証明する自家消費量以内、"
+              "同じ Wh や証書番号の二重クレームなし、封印済み（J-クレジット）の電力量の発行なし、"
+              "発行番号は連続"},
+    "eco_protocol.certificates.check.bundles": {
+        "en": "each bundle agrees with the issued claim it names (ids, Wh, hour, device, "
+              "readings)",
+        "ja": "各束は、示している発行クレームと一致（番号、Wh、時間、機器、計測値）"},
+    "eco_protocol.certificates.check.moves": {
+        "en": "transfers and cancellations followed: each move of a buyer's ids carries the "
+              "holding account's signed request",
+        "ja": "移転と償却を追跡：購入者の番号の移動にはすべて保有アカウントの署名付き依頼が"
+              "あります"},
+    "eco_protocol.certificates.owner": {
+        "en": "{issuance}: {wh} Wh, ids {first}..{last}, {device}, hour from {hour}; held by "
+              "{held}{moves}",
+        "ja": "{issuance}: {wh} Wh、番号 {first}..{last}、{device}、{hour} からの 1 時間。"
+              "保有者 {held}{moves}"},
+    "eco_protocol.certificates.issuer": {"en": "the issuer (not transferred)",
+                                         "ja": "発行者（移転なし）"},
+    "eco_protocol.certificates.transferred": {"en": " (transferred to {chain})",
+                                              "ja": "（移転先 {chain}）"},
+    "eco_protocol.certificates.cancelled": {
+        "en": "; {n} ids cancelled by {account} for consumption {period}",
+        "ja": "。{account} が消費期間 {period} のために {n} 番号分を償却"},
+}
+CERTIFICATES.update({f"eco_protocol.certificates.meaning.{k}": v
+                     for k, v in _CERTIFICATE_MEANINGS.items()})
+
 CATALOG: dict[str, Mapping[str, str]] = {
     # --- eco-verify credential (verify_credential_cli) ---
     "eco_protocol.credential.kind.points": {"en": "points statement", "ja": "ポイント残高証明"},
@@ -376,3 +495,4 @@ CATALOG.update({f"eco_protocol.credential.meaning.{k}": meaning
                 for k, (meaning, _) in _CREDENTIAL_MEANINGS.items()})
 CATALOG.update({f"eco_protocol.credential.ask.{k}": ask
                 for k, (_, ask) in _CREDENTIAL_MEANINGS.items()})
+CATALOG.update(CERTIFICATES)
