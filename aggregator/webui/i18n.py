@@ -577,7 +577,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # the shop's check of a statement (issue 20)
     "check.title": ("証明書を確認（協力店）", "Check a statement (shop)"),
     "check.input": ("住民のQRコードの中身", "The resident's QR code content"),
-    "check.input_hint": ("QRコードを読み取り機で読むと、ここに ECO1: で始まる文字が入ります。証明書のファイル（JSON）を貼り付けても確認できます。", "Reading the QR code with the scanner types text starting with ECO1: here; a statement file (JSON) can be pasted too."),
+    "check.input_hint": ("QRコードを読み取り機で読むと、ここに ECO1: で始まる文字が入り、そのまま確認されます。証明書のファイル（JSON）の中身を貼り付けても確認できます。", "Reading the QR code with the scanner types text starting with ECO1: here and checks it at once; a statement file's content (JSON) can be pasted too."),
     "check.submit": ("確認する", "Check"),
     "check.valid": ("有効: 市の署名があり、改ざんされていません。", "VALID: signed by the town and not altered."),
     "check.as_of": ("{t} 時点の残高", "Balance as of {t}"),

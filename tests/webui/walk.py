@@ -18,6 +18,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from untranslated import problems, visible
@@ -102,7 +103,17 @@ class Walker:
         el = d.find_element(by, selector)
         d.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
         el.click()
-        WebDriverWait(d, 60).until(lambda d: d.execute_script(
+        self._next_page()
+
+    def type_and_enter(self, element_id: str, value: str) -> None:
+        """Type ``value`` and Enter into a field, as a barcode scanner does; the form submits."""
+        d = self.driver
+        d.execute_script("window.ecoOldPage = true")
+        d.find_element(By.ID, element_id).send_keys(value + Keys.ENTER)
+        self._next_page()
+
+    def _next_page(self) -> None:
+        WebDriverWait(self.driver, 60).until(lambda d: d.execute_script(
             "return window.ecoOldPage === undefined && document.readyState === 'complete'"))
         self.check()
 
