@@ -50,8 +50,9 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "aggregator.mirror.fork_recorded": {
         "en": "{member}: this mirror recorded a fork by {origin} in {path} ({reason}); it "
               "refuses this log until the consortium has dealt with it",
-        "ja": "{member}: このミラーは {origin} のフォークを {path} に記録しています（{reason}）。"
-              "コンソーシアムが対処するまで、このログを受け付けません"},
+        "ja": "{member}: このミラーは {origin} のフォークを {path} に記録しています（記録された"
+              "理由、証拠の原文のまま: {reason}）。コンソーシアムが対処するまで、このログを受け"
+              "付けません"},
     "aggregator.mirror.fork": {
         "en": "{member}: {reason}. Both signed checkpoints are kept in {path}; the mirror keeps "
               "its earlier view and refuses this log from now on",

@@ -134,6 +134,49 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "POST {url}: {error}",
         "ja": "POST {url} に接続できません（{error}）。相手の読み取り API が動いているか確認して"
               "ください"},
+    # --- tiles a witness or a mirror fetched, checked against the signed root (aggregator.tiles)
+    "aggregator.tiles.subtree": {
+        "en": "subtree (level {level}, index {index}) is not in the tree of size {size}",
+        "ja": "部分木（レベル {level}、番号 {index}）はサイズ {size} の木にありません"},
+    "aggregator.tiles.length": {
+        "en": "{path} has {got} bytes, expected {expected}",
+        "ja": "{path} が {got} バイトです（{expected} バイトのはずです）"},
+    "aggregator.tiles.outside": {
+        "en": "tile {tile} is not in the tree of size {size}",
+        "ja": "タイル {tile} はサイズ {size} の木にありません"},
+    "aggregator.tiles.not_edge": {
+        "en": "{path} is not on the right edge of the tree of size {size}",
+        "ja": "{path} はサイズ {size} の木の右端にありません"},
+    "aggregator.tiles.parent": {
+        "en": "{path} does not hash to its entry in the tile above: the server's tiles are not "
+              "those of the checkpoint of size {size}",
+        "ja": "{path} のハッシュが上のタイルの値と一致しません。サーバーのタイルはサイズ {size} "
+              "のチェックポイントのものではありません"},
+    "aggregator.tiles.root": {
+        "en": "the server's partial tiles do not reproduce the root hash of the checkpoint of "
+              "size {size}",
+        "ja": "サーバーの部分タイルから、サイズ {size} のチェックポイントのルートハッシュを再現"
+              "できません"},
+    # --- the witness's findings and key file (aggregator.witness) ---
+    "aggregator.witness.two_roots": {
+        "en": "the log signed two checkpoints of size {size} with different root hashes",
+        "ja": "ログが同じサイズ {size} で、ルートハッシュの異なる二つのチェックポイントに署名"
+              "しました"},
+    "aggregator.witness.not_extending": {
+        "en": "the log's checkpoint of size {size} does not extend the checkpoint of size "
+              "{trusted} this witness cosigned: {error}",
+        "ja": "ログのサイズ {size} のチェックポイントは、この監視者が連署したサイズ {trusted} の"
+              "チェックポイントの続きになっていません（{error}）"},
+    "aggregator.witness.vkey_bad": {
+        "en": "{path}: {error}",
+        "ja": "{path} の監視者の検証鍵が正しくありません: {error}"},
+    "aggregator.witness.log_keys_shape": {
+        "en": "GET /log-keys: a change is not {{index, entry_b64, proof_b64}}: {error}",
+        "ja": "GET /log-keys: 鍵の変更が {{index, entry_b64, proof_b64}} の形ではありません: "
+              "{error}"},
+    "aggregator.witness.log_keys_record": {
+        "en": "GET /log-keys: entry {index} is not a record",
+        "ja": "GET /log-keys: エントリ {index} が記録の形になっていません"},
     # --- the flood cut-off (aggregator.flood_cutoff) ---
     "aggregator.flood.unreadable": {
         "en": "cannot read {path}: {error}; it holds the password hashes of devices suspended "

@@ -277,16 +277,16 @@ class VerifiedTileSource:
         n, off = divmod(index * count, TILE_WIDTH)
         hashes = self._tile_hashes(tile_level, n)
         if off + count > len(hashes):
-            raise ProofError(f"subtree (level {level}, index {index}) is not in the tree of "
-                             f"size {self.size}")
+            raise ProofError.coded("aggregator.tiles.subtree", level=level, index=index,
+                                   size=self.size)
         return perfect_root(hashes[off:off + count])
 
     def _read(self, tile: Tile) -> list[bytes]:
         data = self._fetch(tile)
         self.fetched.append(tile)
         if len(data) != tile.width * HASH_SIZE:
-            raise ProofError(f"{tile.path} has {len(data)} bytes, expected "
-                             f"{tile.width * HASH_SIZE}")
+            raise ProofError.coded("aggregator.tiles.length", path=tile.path, got=len(data),
+                                   expected=tile.width * HASH_SIZE)
         return split_hashes(data)
 
     def _tile_hashes(self, level: int, n: int) -> list[bytes]:
@@ -295,16 +295,14 @@ class VerifiedTileSource:
             return got
         tile = tile_for_tree(level, n, self.size)
         if tile is None:
-            raise ProofError(f"tile {level}/{n} is not in the tree of size {self.size}")
+            raise ProofError.coded("aggregator.tiles.outside", tile=f"{level}/{n}",
+                                   size=self.size)
         if not tile.full:  # every partial tile was read and checked by _check_edge
-            raise ProofError(f"{tile.path} is not on the right edge of the tree of size "
-                             f"{self.size}")
+            raise ProofError.coded("aggregator.tiles.not_edge", path=tile.path, size=self.size)
         hashes = self._read(tile)
         parent = self._subtree(TILE_HEIGHT * (level + 1), n)
         if perfect_root(hashes) != parent:
-            raise ProofError(f"{tile.path} does not hash to its entry in the tile above: the "
-                             f"server's tiles are not those of the checkpoint of size "
-                             f"{self.size}")
+            raise ProofError.coded("aggregator.tiles.parent", path=tile.path, size=self.size)
         self._tiles[(level, n)] = hashes
         return hashes
 
@@ -320,8 +318,7 @@ class VerifiedTileSource:
             level += 1
         # The RFC 6962 decomposition of the root only asks for subtrees inside the edge tiles.
         if root_hash(self.size, self._subtree) != self.root:
-            raise ProofError(f"the server's partial tiles do not reproduce the root hash of the "
-                             f"checkpoint of size {self.size}")
+            raise ProofError.coded("aggregator.tiles.root", size=self.size)
         self._edge_checked = True
 
 

@@ -52,7 +52,7 @@ from eco_protocol.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg, os_reason, said
 from eco_protocol.note import (
     Checkpoint,
     CosignatureSigner,
@@ -95,8 +95,7 @@ def verify_step(trusted: Checkpoint | None, new: Checkpoint,
                            trusted=repr(trusted.origin)))
     if new.size == trusted.size:
         if new.root_hash != trusted.root_hash:
-            raise Inconsistent(f"the log signed two checkpoints of size {new.size} with "
-                               "different root hashes")
+            raise Inconsistent(said("aggregator.witness.two_roots", size=new.size))
         return ()
     if new.size < trusted.size:
         raise Rejected(msg("aggregator.witness.older", size=new.size, trusted=trusted.size))
@@ -108,9 +107,8 @@ def verify_step(trusted: Checkpoint | None, new: Checkpoint,
         # The tiles are authenticated against the new root, so the new tree's first
         # trusted.size leaves really have this other root: a fork, not a transport error.
         raise Inconsistent(
-            f"the log's checkpoint of size {new.size} does not extend the checkpoint of size "
-            f"{trusted.size} this witness cosigned: {e}", tuple(proof),
-            root_hash(trusted.size, source)) from e
+            said("aggregator.witness.not_extending", size=new.size, trusted=trusted.size,
+                 error=e), tuple(proof), root_hash(trusted.size, source)) from e
     return tuple(proof)
 
 
@@ -229,7 +227,7 @@ def load_witness_signer(key_file: Path) -> CosignatureSigner:
     try:
         verifier = parse_witness_key(vkey)
     except NoteError as e:
-        raise ConfigError(f"{vfile}: {e}") from e
+        raise ConfigError(msg("aggregator.witness.vkey_bad", path=str(vfile), error=e)) from e
     signer = CosignatureSigner(verifier.name, private)
     if signer.verifier != verifier:
         raise ConfigError(msg("aggregator.witness.vkey_mismatch", path=str(vfile),
@@ -440,12 +438,11 @@ def follow_log_key(trusted: NoteVerifier, served: str,
             index, entry = int(item["index"]), b64decode(item["entry_b64"], "entry_b64")
             proof = [b64decode(h, "proof_b64") for h in item["proof_b64"]]
         except (KeyError, TypeError, ValueError) as e:
-            raise Rejected(f"GET /log-keys: a change is not {{index, entry_b64, proof_b64}}: "
-                           f"{e}") from e
+            raise Rejected(msg("aggregator.witness.log_keys_shape", error=str(e))) from e
         verify_inclusion(index, cp.size, leaf_hash(entry), proof, cp.root_hash)
         record = parse_json(entry)
         if not isinstance(record, dict):
-            raise Rejected(f"GET /log-keys: entry {index} is not a record")
+            raise Rejected(msg("aggregator.witness.log_keys_record", index=index))
         changes.append((index, record))
     chain = chain_from_changes(trusted, changes)
     new = chain.key_at(cp.size)
