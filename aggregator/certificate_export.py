@@ -17,6 +17,7 @@ from pathlib import Path
 from eco_protocol.certificate_proofs import ProvedEntry, proof_document
 from eco_protocol.certificates import HOUR, CertificateBundle, IssuerConfig
 from eco_protocol.keyfile import atomic_write
+from eco_protocol.messages import msg
 from eco_protocol.programme_records import Period
 
 from .accounting import LedgerView, scan
@@ -65,15 +66,17 @@ def export_certificates(ledger: Ledger, programme: Programme, issuer: IssuerConf
     """Write the bundles (of ``household``, with hours inside ``period``) and their proofs."""
     row = ledger.latest_checkpoint()
     if row is None:
-        raise Rejected("the log has no signed checkpoint yet; nothing can be proved")
+        raise Rejected(msg("aggregator.certificates.no_checkpoint"))
     view = scan(ledger.store, rules=programme.rules)
     book = claim_book(view, ledger.store)
     bundles = [b for b, _ in issued_bundles(view, book, issuer, household)
                if b.claim_index is not None and b.claim_index < row.size and _in(b, period)]
     if not bundles:
-        raise Rejected(f"no issued certificate under the latest checkpoint (size {row.size})"
-                       + (f" for {household}" if household else "")
-                       + (f" in {period.start}..{period.end}" if period else ""))
+        raise Rejected(msg("aggregator.certificates.none_issued", size=row.size,
+                           household=msg("aggregator.certificates.for_household",
+                                         household=household) if household else "",
+                           period=msg("aggregator.certificates.in_period", start=period.start,
+                                      end=period.end) if period else ""))
     held = {i: h.household for i, h in book.held.items()}
     indices = proof_indices(view, held, row.size)
     proved = [ProvedEntry(i, ledger.store.entry(i), tuple(ledger.inclusion_proof(i, row.size)))

@@ -18,6 +18,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.claims import CANCELLED, TRANSFERRED, BundleRange, Claim
 from eco_protocol.encoding import format_time
 from eco_protocol.errors import InvalidInput
+from eco_protocol.messages import msg
 from eco_protocol.signing import sign_record
 
 from .accounting import scan
@@ -50,7 +51,7 @@ def append_move(ledger: Ledger, programme: Programme,
             claim = make(view.size)
             book.claim(view.size, claim)
         except InvalidInput as e:
-            raise Rejected(f"refused, the log is unchanged: {e}") from e
+            raise Rejected(msg("aggregator.certificates.refused", error=e)) from e
         (index,) = ledger.append([canonical_bytes(sign_record(claim.to_dict(),
                                                                ledger.signer.private_key))])
     ledger.checkpoint_now()
@@ -61,13 +62,14 @@ def submit_request(ledger: Ledger, programme: Programme, request: ClaimRequest,
                    expected: str, at: datetime | None = None) -> tuple[int, Claim]:
     """Log a buyer's signed transfer or cancellation (``expected``: which the operator meant)."""
     if request.action != expected:
-        raise Rejected(f"this request asks to {request.action}, not to {expected}")
+        raise Rejected(msg("aggregator.certificates.other_action", action=request.action,
+                           expected=expected))
     if request.action == CANCEL and request.period is None:  # pragma: no cover - parsed so
-        raise Rejected("a cancellation names the consumption period")
+        raise Rejected(msg("aggregator.certificates.no_period"))
     try:
         request.verify()
     except InvalidInput as e:
-        raise Rejected(f"refused, the log is unchanged: {e}") from e
+        raise Rejected(msg("aggregator.certificates.refused", error=e)) from e
     when = at or datetime.now(UTC)
     return append_move(ledger, programme, lambda _: request_claim(request, programme.id, when))
 

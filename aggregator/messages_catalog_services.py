@@ -85,6 +85,28 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "aggregator.certificates.ids": {
         "en": "--ids {ids!r}: expected FIRST..LAST (certificate ids)",
         "ja": "--ids '{ids}': 最初..最後（証書の番号）の形で指定してください"},
+    "aggregator.certificates.refused": {
+        "en": "refused, the log is unchanged: {error}",
+        "ja": "受け付けませんでした（ログは変わっていません）: {error}"},
+    "aggregator.certificates.other_action": {
+        "en": "this request asks to {action}, not to {expected}",
+        "ja": "この依頼は {action} を求めるもので、{expected} ではありません。コマンドを確認して"
+              "ください"},
+    "aggregator.certificates.no_period": {
+        "en": "a cancellation names the consumption period",
+        "ja": "償却の依頼には消費期間が必要です"},
+    "aggregator.certificates.no_checkpoint": {
+        "en": "the log has no signed checkpoint yet; nothing can be proved",
+        "ja": "ログにまだ署名済みのチェックポイントがないため、何も証明できません"},
+    "aggregator.certificates.none_issued": {
+        "en": "no issued certificate under the latest checkpoint (size {size}){household}"
+              "{period}",
+        "ja": "最新のチェックポイント（サイズ {size}）までに発行された証書がありません"
+              "{household}{period}"},
+    "aggregator.certificates.for_household": {"en": " for {household}",
+                                              "ja": "（世帯 {household}）"},
+    "aggregator.certificates.in_period": {"en": " in {start}..{end}",
+                                          "ja": "（期間 {start}..{end}）"},
     # --- the ledger store's environment (aggregator.store) ---
     "aggregator.store.cannot_open": {
         "en": "cannot open ledger database {path}: {error} (is its filesystem full, read-only "

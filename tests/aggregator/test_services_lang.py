@@ -56,6 +56,10 @@ def test_certificates_and_a_damaged_store_in_the_locales_language(
     err = _refused(cli, locale, cli.run("certificates", "transfer",
                                         str(tmp_path / "missing.json")))
     assert str(tmp_path / "missing.json") in err
+    err = _refused(cli, locale, cli.run("certificates", "export", "--out",
+                                        str(tmp_path / "export")))
+    assert ("証書がありません" if locale.startswith("ja") else "no issued certificate") in err \
+        or ("チェックポイント" if locale.startswith("ja") else "checkpoint") in err
     db = cli.state / "ledger.sqlite3"
     for wal in cli.state.glob("ledger.sqlite3-*"):
         wal.unlink()
