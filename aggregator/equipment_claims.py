@@ -186,7 +186,7 @@ def equipment_arg(text: str, what: str = "--equipment") -> Equipment:
     try:
         return parse_equipment(text, what)
     except ClaimTokenError as e:
-        raise EnrolRefused(str(e), "equipment.format") from e
+        raise EnrolRefused(msg("aggregator.as_is", error=e), "equipment.format") from e
 
 
 class EquipmentClaimed(EnrolRefused):

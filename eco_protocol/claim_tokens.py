@@ -139,21 +139,19 @@ def normalise(eq: Equipment) -> str:
     supply point that is not 22 digits and a VIN that is not 17 VIN characters."""
     parts = [_fold(p) for p in eq.parts]
     if any(not p for p in parts):
-        raise ClaimTokenError(f"{eq.kind.value}: an identity part is empty ({eq.parts!r})")
+        raise ClaimTokenError.coded("eco_protocol.tokens.empty_part", kind=eq.kind.value,
+                                    parts=repr(eq.parts))
     if eq.kind in (EquipmentKind.INVERTER, EquipmentKind.EV_CHARGER):
         if len(parts) != 2:
-            raise ClaimTokenError(f"{eq.kind.value}: give the manufacturer and the serial "
-                                  "number (MANUFACTURER:SERIAL)")
+            raise ClaimTokenError.coded("eco_protocol.tokens.two_parts", kind=eq.kind.value)
         return f"{parts[0]}\x00{_serial(eq.parts[1])}"
     if len(parts) != 1:
-        raise ClaimTokenError(f"{eq.kind.value}: give one number")
+        raise ClaimTokenError.coded("eco_protocol.tokens.one_part", kind=eq.kind.value)
     (number,) = parts
     if eq.kind is EquipmentKind.SUPPLY_POINT and not _SUPPLY_POINT.fullmatch(number):
-        raise ClaimTokenError(f"supply point number {eq.parts[0]!r}: must be the 22 digits of "
-                              "the 供給地点特定番号 (on the electricity bill)")
+        raise ClaimTokenError.coded("eco_protocol.tokens.supply_point", number=eq.parts[0])
     if eq.kind is EquipmentKind.VIN and not _VIN.fullmatch(number):
-        raise ClaimTokenError(f"VIN {eq.parts[0]!r}: must be 17 letters and digits (no I, O or "
-                              "Q)")
+        raise ClaimTokenError.coded("eco_protocol.tokens.vin", number=eq.parts[0])
     return number
 
 
@@ -171,13 +169,12 @@ def parse_equipment(text: str, what: str = "--equipment") -> Equipment:
     kind_text, sep, identity = text.partition("=")
     kind = _FLAG_KINDS.get(kind_text.strip().lower())
     if not sep or kind is None:
-        raise ClaimTokenError(f"{what} {text!r}: expected KIND=IDENTITY with KIND one of "
-                              "inverter, supply-point, ev-charger, vin")
+        raise ClaimTokenError.coded("eco_protocol.tokens.syntax", what=what, text=text)
     if kind in (EquipmentKind.INVERTER, EquipmentKind.EV_CHARGER):
         maker, colon, serial = identity.partition(":")
         if not colon:
-            raise ClaimTokenError(f"{what} {text!r}: {kind.value} needs MANUFACTURER:SERIAL "
-                                  "(SunSpec Mn and SN)")
+            raise ClaimTokenError.coded("eco_protocol.tokens.maker_serial", what=what,
+                                        text=text, kind=kind.value)
         eq = Equipment(kind, (maker, serial))
     else:
         eq = Equipment(kind, (identity,))
@@ -215,11 +212,10 @@ def parse_secrets(text: str, where: str) -> tuple[ClaimSecret, ...]:
         except ValueError:
             raw = b""
         if len(raw) != SECRET_BYTES:
-            raise ClaimTokenError(f"{where} line {n}: a claim-token secret is 64 hex digits "
-                                  "(32 random bytes); ask the consortium for the file again")
+            raise ClaimTokenError.coded("eco_protocol.tokens.secret_line", where=where, n=n)
         out.append(ClaimSecret(raw))
     if not out:
-        raise ClaimTokenError(f"{where}: holds no claim-token secret; ask the consortium for it")
+        raise ClaimTokenError.coded("eco_protocol.tokens.no_secret", where=where)
     return tuple(out)
 
 

@@ -489,6 +489,42 @@ CONSORTIUM: dict[str, Mapping[str, str]] = {
         "en": "{where}: {at}.url must be an http:// or https:// URL, got {url!r}",
         "ja": "{where}: {at}.url は http:// か https:// の URL で書いてください（指定値 "
               "'{url}'）"},
+    # --- claim tokens: the equipment an operator types, the secret file (claim_tokens) ---
+    "eco_protocol.tokens.empty_part": {
+        "en": "{kind}: an identity part is empty ({parts})",
+        "ja": "{kind}: 識別番号の一部が空です（{parts}）"},
+    "eco_protocol.tokens.two_parts": {
+        "en": "{kind}: give the manufacturer and the serial number (MANUFACTURER:SERIAL)",
+        "ja": "{kind}: メーカーと製造番号を「メーカー:製造番号」（MANUFACTURER:SERIAL）の形で"
+              "指定してください"},
+    "eco_protocol.tokens.one_part": {"en": "{kind}: give one number",
+                                     "ja": "{kind}: 番号を一つ指定してください"},
+    "eco_protocol.tokens.supply_point": {
+        "en": "supply point number {number!r}: must be the 22 digits of the 供給地点特定番号 (on "
+              "the electricity bill)",
+        "ja": "供給地点特定番号 '{number}' は 22 桁の数字で指定してください（電気料金の明細に"
+              "あります）"},
+    "eco_protocol.tokens.vin": {
+        "en": "VIN {number!r}: must be 17 letters and digits (no I, O or Q)",
+        "ja": "車台番号（VIN）'{number}' は英数字 17 文字で指定してください（I、O、Q は使い"
+              "ません）"},
+    "eco_protocol.tokens.syntax": {
+        "en": "{what} {text!r}: expected KIND=IDENTITY with KIND one of inverter, supply-point, "
+              "ev-charger, vin",
+        "ja": "{what} '{text}': 種類=識別番号（KIND=IDENTITY）の形で、種類は inverter、"
+              "supply-point、ev-charger、vin のいずれかで指定してください"},
+    "eco_protocol.tokens.maker_serial": {
+        "en": "{what} {text!r}: {kind} needs MANUFACTURER:SERIAL (SunSpec Mn and SN)",
+        "ja": "{what} '{text}': {kind} には「メーカー:製造番号」（SunSpec の Mn と SN）が必要"
+              "です"},
+    "eco_protocol.tokens.secret_line": {
+        "en": "{where} line {n}: a claim-token secret is 64 hex digits (32 random bytes); ask "
+              "the consortium for the file again",
+        "ja": "{where} の {n} 行目: クレーム・トークンの秘密は 16 進数 64 桁（32 バイト）です。"
+              "コンソーシアムにファイルをもう一度求めてください"},
+    "eco_protocol.tokens.no_secret": {
+        "en": "{where}: holds no claim-token secret; ask the consortium for it",
+        "ja": "{where} にクレーム・トークンの秘密がありません。コンソーシアムに求めてください"},
 }
 CATALOG.update(CONSORTIUM)
 CATALOG.update({f"eco_protocol.credential.meaning.{k}": meaning
