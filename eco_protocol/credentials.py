@@ -41,6 +41,7 @@ from .did import (
 from .encoding import b64encode, parse_time
 from .errors import CredentialError, MalformedRecord, NoteError
 from .messages import Msg, msg, said
+from .messages_rules import quantity_name
 from .multibase import decode_base64url, encode_base64url
 from .note import Checkpoint
 from .records import Enrolment
@@ -409,8 +410,9 @@ def _enrolment_lines(s: Mapping[str, Any], issuer: str) -> tuple[str, tuple[str,
                       device=_field(s, "device", str), programme=s.get("programme"),
                       at=_field(s, "enrolledAt", str), by=s.get("enrolledBy", issuer)),
                  said("eco_protocol.credential.line.meters",
-                      meters=", ".join(f"{m.get('id')} ({m.get('quantity')})"
-                                       for m in meters if isinstance(m, Mapping))))
+                      meters=[msg("eco_protocol.credential.line.meter", id=m.get("id"),
+                                  quantity=quantity_name(str(m.get("quantity"))))
+                              for m in meters if isinstance(m, Mapping)]))
 
 
 def _status_list_lines(credential: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:

@@ -260,6 +260,7 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "household {who}: device {device} enrolled in {programme} at {at} by {by}",
         "ja": "世帯 {who}：機器 {device} を {at} に {by} がプログラム {programme} へ登録"},
     "eco_protocol.credential.line.meters": {"en": "meters: {meters}", "ja": "計測器：{meters}"},
+    "eco_protocol.credential.line.meter": {"en": "{id} ({quantity})", "ja": "{id}（{quantity}）"},
     "eco_protocol.credential.line.status_list": {
         "en": "{purpose} status list of {n} entries, {count} set",
         "ja": "{purpose} のステータスリスト（{n} 件中 {count} 件が設定）"},
