@@ -2,14 +2,17 @@
 
 Issue 17: every message of ``eco-verify``, ``eco-agent`` and ``eco-aggregator`` exists in both
 languages. The texts are data, one catalog per package (``<package>/messages_catalog.py``, a
-``CATALOG`` mapping code → ``{"en": …, "ja": …}``); this module is the mechanism, and lives in
-``eco_protocol`` because it is the one package all three distributions ship.
+``CATALOG`` mapping code → ``{"en": …, "ja": …}``; a catalog that grows past a module's size
+merges area files beside it, ``messages_catalog_<area>.py``, each with its own ``CATALOG``);
+this module is the mechanism, and lives in ``eco_protocol`` because it is the one package all
+three distributions ship.
 
 * A message is a stable **code** whose first dotted segment names the package that holds its
   text (``"agent.status.delivering_ok"`` is in :mod:`agent.messages_catalog`), with **named
   placeholders** (``{path}``) that both languages share (tests/protocol/test_messages.py).
-* A placeholder's value may itself be a :class:`Msg` or a :class:`Localized` exception: it is
-  rendered in the same language, so a sentence never mixes them.
+* A placeholder's value may itself be a :class:`Msg`, a :class:`Said` string, a
+  :class:`Localized` exception or a list of them: it is rendered in the same language, so a
+  sentence never mixes them.
 * :class:`Localized` exceptions keep an English ``str()`` for logs and tests and carry the code
   and its parameters, so a CLI prints them in the reader's language with :func:`render`.
 * :func:`choose_lang`: ``--lang``, else ``ECO_LANG``, else the POSIX locale (``LC_ALL``,
