@@ -140,6 +140,28 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "url, that the server runs and that the role may log in",
         "ja": "PostgreSQL の台帳ストア {location} に接続できません（{error}）。[store] url、"
               "サーバーが動いているか、ロールがログインできるかを確認してください"},
+    "aggregator.store.meta_utf8": {
+        "en": "meta row {key!r} of {path} is not UTF-8 text; run 'eco-aggregator ledger verify'",
+        "ja": "{path} のメタ情報 '{key}' が UTF-8 の文字列ではありません。'eco-aggregator ledger "
+              "verify' を実行してください"},
+    "aggregator.store.no_entry": {
+        "en": "entry {index} is missing from {where}",
+        "ja": "{where} にエントリ {index} がありません。バックアップかミラーから復元し、"
+              "'eco-aggregator ledger verify' を実行してください"},
+    "aggregator.store.no_leaf": {
+        "en": "leaf {index} is missing from {where}",
+        "ja": "{where} に葉（エントリ {index} のハッシュ）がありません。'eco-aggregator ledger "
+              "verify' を実行してください"},
+    "aggregator.store.no_node": {
+        "en": "interior hash (level {level}, index {index}) is missing from {where}; run "
+              "'eco-aggregator ledger verify'",
+        "ja": "{where} に内部ハッシュ（レベル {level}、番号 {index}）がありません。"
+              "'eco-aggregator ledger verify' を実行してください"},
+    "aggregator.store.not_blob": {
+        "en": "{what} is stored as {stored}, not as a BLOB; restore the store from a backup or a "
+              "mirror, then run 'eco-aggregator ledger verify'",
+        "ja": "{what} が BLOB ではなく {stored} として保存されています。バックアップかミラーから"
+              "ストアを復元し、'eco-aggregator ledger verify' を実行してください"},
     # --- the witness's and the mirror's HTTP fetches (aggregator.witness.LogClient) ---
     "aggregator.http.status": {
         "en": "GET {url}: HTTP {code} {error}",

@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eco_protocol.messages import msg
+
 from ..errors import StoreCorrupt
 
 
@@ -175,8 +177,7 @@ def blob(value: object, what: str) -> bytes:
     (SQLite keeps a TEXT or INTEGER in a BLOB column)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
-    raise StoreCorrupt(f"{what} is stored as {stored_as(value)}, not as a BLOB; restore the store "
-                       "from a backup or a mirror, then run 'eco-aggregator ledger verify'")
+    raise StoreCorrupt(msg("aggregator.store.not_blob", what=what, stored=stored_as(value)))
 
 
 class UpperLevels:
@@ -239,9 +240,9 @@ def missing_nodes(wanted: Sequence[tuple[int, int]], found: dict[tuple[int, int]
     for level, i in wanted:
         if (level, i) not in found:
             if level == 0:
-                raise StoreCorrupt(f"leaf {i} is missing from {where}")
-            raise StoreCorrupt(f"interior hash (level {level}, index {i}) is missing from "
-                               f"{where}; run 'eco-aggregator ledger verify'")
+                raise StoreCorrupt(msg("aggregator.store.no_leaf", index=i, where=where))
+            raise StoreCorrupt(msg("aggregator.store.no_node", level=level, index=i,
+                                   where=where))
 
 
 class LedgerStore(Protocol):

@@ -256,7 +256,8 @@ class PostgresStore:
     def entry(self, index: int) -> bytes:
         row = self._one("SELECT data FROM entry WHERE idx=%s", (index,))
         if row is None:
-            raise StoreCorrupt(f"entry {index} is missing from {self.location}")
+            raise StoreCorrupt(msg("aggregator.store.no_entry", index=index,
+                                   where=self.location))
         return blob(row[0], f"entry {index}")
 
     def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
@@ -272,7 +273,8 @@ class PostgresStore:
     def leaf(self, index: int) -> bytes:
         row = self._one("SELECT leaf FROM entry WHERE idx=%s", (index,))
         if row is None:
-            raise StoreCorrupt(f"leaf {index} is missing from {self.location}")
+            raise StoreCorrupt(msg("aggregator.store.no_leaf", index=index,
+                                   where=self.location))
         return blob(row[0], f"the leaf hash of entry {index}")
 
     def put_node(self, level: int, index: int, digest: bytes) -> None:
@@ -286,9 +288,8 @@ class PostgresStore:
             return self.leaf(index)
         row = self._one("SELECT hash FROM node WHERE level=%s AND idx=%s", (level, index))
         if row is None:
-            raise StoreCorrupt(
-                f"interior hash (level {level}, index {index}) is missing from "
-                f"{self.location}; run 'eco-aggregator ledger verify'")
+            raise StoreCorrupt(msg("aggregator.store.no_node", level=level, index=index,
+                                   where=self.location))
         return blob(row[0], f"interior hash (level {level}, index {index})")
 
     def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:

@@ -158,8 +158,8 @@ class SqliteStore:
         try:
             return bytes(row[0]).decode("utf-8")
         except (TypeError, UnicodeDecodeError) as e:
-            raise StoreCorrupt(f"meta row {key!r} of {self.path} is not UTF-8 text; run "
-                               "'eco-aggregator ledger verify'") from e
+            raise StoreCorrupt(msg("aggregator.store.meta_utf8", key=key,
+                                   path=self.path)) from e
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT INTO meta(key, value) VALUES(?, ?) "
@@ -181,7 +181,7 @@ class SqliteStore:
     def entry(self, index: int) -> bytes:
         row = self._db.execute("SELECT data FROM entry WHERE idx=?", (index,)).fetchone()
         if row is None:
-            raise StoreCorrupt(f"entry {index} is missing from {self.path}")
+            raise StoreCorrupt(msg("aggregator.store.no_entry", index=index, where=self.path))
         return blob(row[0], f"entry {index}")
 
     def entries(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
@@ -193,7 +193,7 @@ class SqliteStore:
     def leaf(self, index: int) -> bytes:
         row = self._db.execute("SELECT leaf FROM entry WHERE idx=?", (index,)).fetchone()
         if row is None:
-            raise StoreCorrupt(f"leaf {index} is missing from {self.path}")
+            raise StoreCorrupt(msg("aggregator.store.no_leaf", index=index, where=self.path))
         return blob(row[0], f"the leaf hash of entry {index}")
 
     def put_node(self, level: int, index: int, digest: bytes) -> None:
@@ -209,8 +209,8 @@ class SqliteStore:
         row = self._db.execute("SELECT hash FROM node WHERE level=? AND idx=?",
                                (level, index)).fetchone()
         if row is None:
-            raise StoreCorrupt(f"interior hash (level {level}, index {index}) is missing from "
-                               f"{self.path}; run 'eco-aggregator ledger verify'")
+            raise StoreCorrupt(msg("aggregator.store.no_node", level=level, index=index,
+                                   where=self.path))
         return blob(row[0], f"interior hash (level {level}, index {index})")
 
     def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
