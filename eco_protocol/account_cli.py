@@ -25,6 +25,8 @@ from .accounts import CANCEL, TRANSFER, ClaimRequest, account_of, sign_request
 from .encoding import format_time
 from .errors import ProtocolError
 from .keyfile import load_or_create_private_key, load_private_key
+from .messages import choose_lang
+from .messages import text as message_text
 from .programme_records import Period
 
 COMMAND = "certificate-request"
@@ -60,7 +62,9 @@ def _request(args: argparse.Namespace) -> ClaimRequest:
     key = load_private_key(Path(args.key))
     first, _, last = args.ids.partition("..")
     if not (first.isdigit() and last.isdigit()):
-        raise SystemExit(f"eco-verify {COMMAND}: --ids {args.ids!r}: expected FIRST..LAST")
+        raise SystemExit(message_text("eco_protocol.certificates.request_ids",
+                                      choose_lang(getattr(args, "lang", None)),
+                                      command=COMMAND, ids=args.ids))
     now = format_time(datetime.now(UTC).replace(microsecond=0))
     period = None
     if args.request_cmd == CANCEL:
@@ -80,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         text = json.dumps(_request(args).to_dict(), indent=1, ensure_ascii=False) + "\n"
     except ProtocolError as e:
-        print(f"eco-verify {COMMAND}: {e}", file=sys.stderr)
+        print(message_text("eco_protocol.certificates.request_error",
+                           choose_lang(getattr(args, "lang", None)), command=COMMAND, error=e),
+              file=sys.stderr)
         return 1
     if args.out:
         Path(args.out).write_text(text, "utf-8")

@@ -167,6 +167,11 @@ CERTIFICATES: dict[str, Mapping[str, str]] = {
               "{held}{moves}",
         "ja": "{issuance}: {wh} Wh、番号 {first}..{last}、{device}、{hour} からの 1 時間。"
               "保有者 {held}{moves}"},
+    "eco_protocol.certificates.request_ids": {
+        "en": "eco-verify {command}: --ids {ids!r}: expected FIRST..LAST",
+        "ja": "eco-verify {command}: --ids '{ids}': 最初..最後 の形で指定してください"},
+    "eco_protocol.certificates.request_error": {"en": "eco-verify {command}: {error}",
+                                                "ja": "eco-verify {command}: {error}"},
     "eco_protocol.certificates.issuer": {"en": "the issuer (not transferred)",
                                          "ja": "発行者（移転なし）"},
     "eco_protocol.certificates.transferred": {"en": " (transferred to {chain})",
