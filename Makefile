@@ -54,7 +54,7 @@ venv: $(VENV)/.installed
 # the independent eddsa-jcs-2022 implementation the interop test runs, pinned by its lock file
 # and fetched from the npm registry here, at set-up, never while the tests run
 VC_JCS := tests/interop/vc_jcs
-# (the stamp holds the lock file's SHA-256: tests/interop/vc_jcs_tool.py reads it the same way)
+# (the stamp holds the lock file's SHA-256: tests/interop/vc_jcs_kit.py reads it the same way)
 $(VC_JCS)/node_modules/.eco-lock-sha256: $(VC_JCS)/package-lock.json | deps
 	cd $(VC_JCS) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	sha256sum $< | cut -d' ' -f1 > $@

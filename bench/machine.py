@@ -93,7 +93,7 @@ def cpu_model() -> str:
 
 def machine_info() -> dict[str, Any]:
     """Flat facts about the run: date, machine, versions of everything on the measured path."""
-    from tests.support.pgserver import find_bindir
+    from tests.support.postgres_kit import find_bindir
 
     try:
         postgres = _command_version([str(find_bindir() / "postgres"), "--version"],

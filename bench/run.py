@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.mosquitto import Mosquitto
-from tests.support.pgserver import PostgresServer
+from tests.support.postgres_kit import PostgresServer
 
 from . import agent, flood, ingest, machine, proofs, verify
 from .harness import AggregatorDir

@@ -25,7 +25,7 @@ import pytest
 from aggregator.errors import EnvironmentProblem
 from aggregator.mosquitto import Mosquitto
 from eco_runtime.stderr_log import CurrentStderr
-from tests.support.pgserver import PostgresServer
+from tests.support.postgres_kit import PostgresServer
 
 TESTS = Path(__file__).parent
 

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sunspec_kit import NOON
 
 from agent.clock import Clock, ManualClock
 from agent.meters.sunspec import SunSpecModbusMeter
 from firmware_sim.inverter import PtyInverter
+from tests.agent.sunspec_kit import NOON
 
 
 @pytest.fixture

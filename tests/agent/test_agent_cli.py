@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from agent_testkit import Responder, StatusWatcher, wait_for, write_config
 
 from agent.cli import main
 from agent.clock import AcceleratedClock
@@ -24,11 +23,12 @@ from aggregator.mosquitto import Mosquitto
 from eco_protocol.encoding import b64decode
 from eco_protocol.keys import device_id_of, public_key_from_raw
 from firmware_sim.inverter import PtyInverter
+from tests.agent.agent_kit import Responder, StatusWatcher, wait_for, write_config
 
 ROOT = Path(__file__).parents[2]
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+def _run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -44,17 +44,17 @@ def conf(tmp_path: Path) -> Path:
 def test_init_writes_a_parsing_example_and_never_overwrites(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "etc" / "agent.toml"
-    code, _, err = run_cli(capsys, "init", str(path))
+    code, _, err = _run_cli(capsys, "init", str(path))
     assert code == 0 and "keygen" in err
     load_config(path)
     path.write_text("# mine\n")
-    code, _, err = run_cli(capsys, "init", str(path))
+    code, _, err = _run_cli(capsys, "init", str(path))
     assert code == 1 and "already exists" in err and len(err.strip().splitlines()) == 1
     assert path.read_text() == "# mine\n"
 
 
 def test_keygen_creates_a_private_key_once(conf: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys, "keygen", str(conf))
+    code, out, _ = _run_cli(capsys, "keygen", str(conf))
     first = json.loads(out)
     assert code == 0 and first["created"] is True
     key_file = Path(first["key_file"])
@@ -62,15 +62,15 @@ def test_keygen_creates_a_private_key_once(conf: Path, capsys: pytest.CaptureFix
     raw = b64decode(first["public_key"], "public_key")
     assert device_id_of(raw) == first["device_id"] and len(first["device_id"]) == 32
     public_key_from_raw(raw)
-    code, out, _ = run_cli(capsys, "keygen", str(conf))
+    code, out, _ = _run_cli(capsys, "keygen", str(conf))
     again = json.loads(out)
     assert code == 0 and again["created"] is False
     assert (again["device_id"], again["public_key"]) == (first["device_id"], first["public_key"])
 
 
 def test_status_before_any_reading(conf: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run_cli(capsys, "keygen", str(conf))
-    code, out, _ = run_cli(capsys, "status", "--json", str(conf))
+    _run_cli(capsys, "keygen", str(conf))
+    code, out, _ = _run_cli(capsys, "status", "--json", str(conf))
     report = json.loads(out)
     assert code == 0
     assert report["next_seq"] == 1 and report["pending"] == 0 and report["rejected"] == []
@@ -81,23 +81,23 @@ def test_status_before_any_reading(conf: Path, capsys: pytest.CaptureFixture[str
 
 def test_errors_are_one_line_with_exit_codes(conf: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(capsys, "status", str(conf))  # no key yet
+    code, _, err = _run_cli(capsys, "status", str(conf))  # no key yet
     assert code == 2 and "eco-agent keygen" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run_cli(capsys, "run", str(conf))
+    code, _, err = _run_cli(capsys, "run", str(conf))
     assert code == 2 and "eco-agent keygen" in err
     bad = tmp_path / "bad.toml"
     bad.write_text('[device]\nstate_dir = "s"\ninterval_minutes = 7\n')
-    code, _, err = run_cli(capsys, "status", str(bad))
+    code, _, err = _run_cli(capsys, "status", str(bad))
     assert code == 2 and "interval_minutes = 7" in err and len(err.strip().splitlines()) == 1
-    run_cli(capsys, "keygen", str(conf))
-    code, _, err = run_cli(capsys, "probe", str(conf), "ev9")
+    _run_cli(capsys, "keygen", str(conf))
+    code, _, err = _run_cli(capsys, "probe", str(conf), "ev9")
     assert code == 2 and "no meter 'ev9'" in err
-    code, _, err = run_cli(capsys, "probe", str(conf), "pv1")  # the port does not exist
+    code, _, err = _run_cli(capsys, "probe", str(conf), "pv1")  # the port does not exist
     assert code == 1 and "pv1" in err and len(err.strip().splitlines()) == 1
     empty = write_config(tmp_path / "nokey.toml", state_dir=tmp_path / "state", port=1883,
                          log_key="", meters=[{"id": "pv1", "quantity": "pv_generation",
                                               "port": "/dev/null"}])
-    code, _, err = run_cli(capsys, "run", str(empty))
+    code, _, err = _run_cli(capsys, "run", str(empty))
     assert code == 2 and "log_key is empty" in err
 
 
@@ -135,7 +135,7 @@ def test_probe_reads_the_simulated_inverter(tmp_path: Path, inverter: PtyInverte
                                             sim_clock: AcceleratedClock,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     conf = _sim_config(tmp_path, 1883, inverter, sim_clock)
-    code, out, err = run_cli(capsys, "probe", str(conf), "pv1")
+    code, out, err = _run_cli(capsys, "probe", str(conf), "pv1")
     assert code == 0, err
     snap = json.loads(out)
     assert snap["meter_id"] == "pv1" and snap["protocol"] == "sunspec-modbus"
@@ -156,8 +156,8 @@ def test_run_process_delivers_readings_and_keeps_status(
         tmp_path: Path, broker: Mosquitto, inverter: PtyInverter, sim_clock: AcceleratedClock,
         capsys: pytest.CaptureFixture[str]) -> None:
     conf = _sim_config(tmp_path, broker.port, inverter, sim_clock)
-    run_cli(capsys, "keygen", str(conf))
-    device_id, public_b64 = (json.loads(run_cli(capsys, "keygen", str(conf))[1])[k]
+    _run_cli(capsys, "keygen", str(conf))
+    device_id, public_b64 = (json.loads(_run_cli(capsys, "keygen", str(conf))[1])[k]
                              for k in ("device_id", "public_key"))
     with Responder(broker.port) as agg:
         agg.add_device(device_id, public_key_from_raw(b64decode(public_b64, "pk")))
@@ -195,7 +195,7 @@ def test_run_process_delivers_readings_and_keeps_status(
         assert StatusWatcher.retained(broker.port, device_id) == "offline"
         seqs = agg.seqs(device_id)
         assert seqs == list(range(1, len(seqs) + 1))  # in order, none lost, none twice
-        report = json.loads(run_cli(capsys, "status", "--json", str(conf))[1])
+        report = json.loads(_run_cli(capsys, "status", "--json", str(conf))[1])
         assert report["next_seq"] >= len(seqs) + 1 and report["rejected"] == []
         (pv1,) = report["meters"]
         assert pv1["last_committed"] is not None  # the boundary and register it last signed

@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_testkit import make_rig, write_config
 
 from agent.cli import main
 from agent.clock import ManualClock
 from aggregator.mosquitto import Mosquitto, free_port
 from firmware_sim.inverter import PtyInverter
 from firmware_sim.solar import JST
-from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
+from tests.agent.agent_kit import make_rig, write_config
+from tests.support.lang_kit import assert_english, assert_japanese
 
 LOCALES = ["ja_JP.UTF-8", "C"]
 

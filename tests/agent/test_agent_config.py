@@ -77,7 +77,7 @@ speed = 600
     assert (cfg.clock.origin_wall, cfg.clock.speed) == (1700000000.5, 600.0)
 
 
-def config_text(device: str = "", tables: str = "") -> str:
+def _config_text(device: str = "", tables: str = "") -> str:
     """The minimal config with extra [device] lines (replacing keys of the same name)."""
     keys = {ln.split("=")[0].strip() for ln in device.splitlines() if "=" in ln}
     lines = [ln for ln in MINIMAL.splitlines() if ln.split("=")[0].strip() not in keys]
@@ -108,7 +108,7 @@ BAD = [
 @pytest.mark.parametrize(("device", "tables", "message"), BAD, ids=[m for *_, m in BAD])
 def test_bad_values_name_the_key(device: str, tables: str, message: str) -> None:
     with pytest.raises(ConfigError) as e:
-        parse_config_text(config_text(device, tables))
+        parse_config_text(_config_text(device, tables))
     assert message in str(e.value)
 
 

@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_testkit import make_rig, wait_for, write_config
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,13 +52,14 @@ from agent.uplink import Uplink
 from aggregator.mosquitto import free_port
 from firmware_sim.inverter import Faults, PtyInverter
 from firmware_sim.solar import JST
+from tests.agent.agent_kit import make_rig, wait_for, write_config
 
 ROOT = Path(__file__).parents[2]
 NOON = dt.datetime(2024, 5, 14, 12, 0, tzinfo=JST)
 CONF = "/etc/eco-agent/agent.toml"
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+def _run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -167,7 +167,7 @@ def test_a_fresh_box_is_told_to_run_keygen(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     conf = write_config(tmp_path / "agent.toml", state_dir=tmp_path / "state", port=1,
                         meters=[{"id": "pv1", "quantity": "pv_generation", "port": "/dev/x"}])
-    code, _, err = run_cli(capsys, "status", str(conf))
+    code, _, err = _run_cli(capsys, "status", str(conf))
     assert code == 2 and f"run 'eco-agent keygen {conf}' first" in err
 
 
@@ -180,16 +180,16 @@ def test_a_lost_key_on_an_enrolled_box_says_restore_or_rekey(
     key = rig.config.device.key_path
     key.unlink()
     conf = str(rig.config.path)
-    code, _, err = run_cli(capsys, "status", conf)
+    code, _, err = _run_cli(capsys, "status", conf)
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert "configuration error" not in err  # the config is right; the key file is gone
     assert f"Restore {key} from your backup" in err
     assert f"'eco-aggregator rekey {device_id} --public-key NEW'" in err
     assert "2 readings signed" in err and "first" not in err
     # keygen does not mint a new identity behind the installer's back
-    code, _, err = run_cli(capsys, "keygen", conf)
+    code, _, err = _run_cli(capsys, "keygen", conf)
     assert code == 1 and "Restore" in err and not key.exists()
-    code, out, _ = run_cli(capsys, "keygen", "--new-identity", conf)
+    code, out, _ = _run_cli(capsys, "keygen", "--new-identity", conf)
     assert code == 0 and json.loads(out)["device_id"] != device_id
 
 
@@ -202,11 +202,11 @@ def _tls_conf(tmp_path: Path, ca: str, port: int = 8883, host: str = "127.0.0.1"
     text = conf.read_text().replace('broker = "mqtt://127.0.0.1:1"',
                                     f'broker = "mqtts://{host}:{port}"\nca_file = "{ca}"')
     conf.write_text(text)
-    run_cli_quiet(["keygen", str(conf)])
+    _run_cli_quiet(["keygen", str(conf)])
     return conf
 
 
-def run_cli_quiet(argv: list[str]) -> int:
+def _run_cli_quiet(argv: list[str]) -> int:
     return main(argv)
 
 
@@ -220,7 +220,7 @@ def test_an_unusable_ca_file_names_the_path_and_the_key(
         ca.write_text("this is not a certificate\n")
     conf = _tls_conf(tmp_path, str(ca))
     capsys.readouterr()
-    code, _, err = run_cli(capsys, "run", str(conf))
+    code, _, err = _run_cli(capsys, "run", str(conf))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert f"[uplink] ca_file = {ca}: " in err
     assert {"missing": "no such file", "directory": "it is a directory",
@@ -250,7 +250,7 @@ def test_a_closed_port_is_connection_refused(tmp_path: Path) -> None:
     port = free_port()
     conf = write_config(tmp_path / "agent.toml", state_dir=tmp_path / "state", port=port,
                         meters=[{"id": "pv1", "quantity": "pv_generation", "port": "/dev/x"}])
-    run_cli_quiet(["keygen", str(conf)])
+    _run_cli_quiet(["keygen", str(conf)])
     error = _uplink_error(conf)
     assert error.startswith(f"cannot reach the broker at mqtt://127.0.0.1:{port}: "
                             "connection refused; nothing listens on that port")
@@ -364,7 +364,7 @@ def test_status_is_verdicts_first_in_local_time_and_json_unchanged(
         rig.cycle(3)
         rig.agent.shutdown()
         conf = str(rig.config.path)
-        code, out, _ = run_cli(capsys, "status", conf)
+        code, out, _ = _run_cli(capsys, "status", conf)
         assert code == 0
         lines = out.splitlines()
         # the meter's last interval ended at T0 + 3 × 30 min, long before the real now
@@ -376,7 +376,7 @@ def test_status_is_verdicts_first_in_local_time_and_json_unchanged(
         assert any(ln.startswith(f"device {rig.device_id}  (now ") and ln.endswith("JST)")
                    for ln in lines)
         assert "{" not in out  # no JSON, no epoch seconds
-        code, out, _ = run_cli(capsys, "status", "--json", conf)
+        code, out, _ = _run_cli(capsys, "status", "--json", conf)
         report = json.loads(out)
         assert code == 0 and report["pending"] == 3 and report["next_seq"] == 4
         assert isinstance(report["meters"][0]["last_committed"]["said_t"], int)
@@ -426,7 +426,7 @@ def test_probe_at_night_explains_zero_watts(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     night = ManualClock(dt.datetime(2024, 5, 14, 1, 0, tzinfo=JST))
     with PtyInverter(4500, 7, night, serial="SN-NIGHT") as inv:
-        code, out, err = run_cli(capsys, "probe", "--protocol", "sunspec-modbus", "--port",
+        code, out, err = _run_cli(capsys, "probe", "--protocol", "sunspec-modbus", "--port",
                                  inv.port)
     assert code == 0, err
     report = json.loads(out)
@@ -453,6 +453,6 @@ def test_probe_of_an_mqtt_meter_names_the_missing_ca_file(
     conf.write_text(conf.read_text().replace('broker = "mqtt://127.0.0.1:1"',
                                              f'broker = "mqtts://127.0.0.1:8883"\n'
                                              f'ca_file = "{ca}"'))
-    code, _, err = run_cli(capsys, "probe", str(conf), "ev1", "--wait", "1")
+    code, _, err = _run_cli(capsys, "probe", str(conf), "ev1", "--wait", "1")
     assert code == 2 and f"[uplink] ca_file = {ca}: no such file" in err
     assert len(err.strip().splitlines()) == 1

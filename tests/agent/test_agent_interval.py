@@ -30,7 +30,7 @@ ID = MeterIdentity("sunspec-modbus", "EcoSim", "ES-5K", "SN1")
 PARAMS = BuilderParams(interval_s=P, co2_g_per_kwh=434, max_gap_intervals=48)
 
 
-def feed(points: Sequence[tuple[int, int]], params: BuilderParams = PARAMS, *,
+def _feed(points: Sequence[tuple[int, int]], params: BuilderParams = PARAMS, *,
          identity: MeterIdentity = ID, wrap: int | None = None,
          synced: bool = True) -> tuple[MeterState | None, list[IntervalReading]]:
     state: MeterState | None = None
@@ -47,7 +47,7 @@ def feed(points: Sequence[tuple[int, int]], params: BuilderParams = PARAMS, *,
 
 def test_first_reading_starts_at_the_first_boundary_after_the_first_snapshot() -> None:
     pts = [(T0 + 100 + 60 * i, 1000 + 10 * i) for i in range(0, 62)]  # ~ one hour
-    state, out = feed(pts)
+    state, out = _feed(pts)
     assert len(out) == 1
     r = out[0]
     assert (r.start, r.end) == (T0 + P, T0 + 2 * P)
@@ -60,14 +60,14 @@ def test_first_reading_starts_at_the_first_boundary_after_the_first_snapshot() -
 
 
 def test_snapshot_exactly_on_a_boundary_defines_it() -> None:
-    _, out = feed([(T0, 500), (T0 + 900, 600), (T0 + P, 700), (T0 + P + 1, 900)])
+    _, out = _feed([(T0, 500), (T0 + 900, 600), (T0 + P, 700), (T0 + P + 1, 900)])
     assert len(out) == 1
     assert (out[0].register_start_wh, out[0].register_end_wh, out[0].energy_wh) == (500, 700, 200)
 
 
 def test_rollover_through_wrap() -> None:
     w = 2**32
-    _, out = feed([(T0, w - 100), (T0 + 600, w - 10), (T0 + 1200, 40), (T0 + P, 90)], wrap=w)
+    _, out = _feed([(T0, w - 100), (T0 + 600, w - 10), (T0 + 1200, 40), (T0 + P, 90)], wrap=w)
     assert len(out) == 1
     r = out[0]
     assert r.register_start_wh == w - 100 and r.register_end_wh == 90
@@ -75,7 +75,7 @@ def test_rollover_through_wrap() -> None:
 
 
 def test_backwards_without_wrap_is_a_reset_with_zero_energy() -> None:
-    _, out = feed([(T0, 5_000_000), (T0 + 600, 5_000_100), (T0 + 1200, 20), (T0 + P, 80),
+    _, out = _feed([(T0, 5_000_000), (T0 + 600, 5_000_100), (T0 + 1200, 20), (T0 + P, 80),
                    (T0 + 2 * P, 180)])
     assert [r.flags for r in out] == [(Flag.METER_RESET,), ()]
     assert out[0].energy_wh == 0 and out[0].register_end_wh == 80
@@ -83,7 +83,7 @@ def test_backwards_without_wrap_is_a_reset_with_zero_energy() -> None:
 
 
 def test_large_backwards_jump_with_wrap_known_is_still_a_reset() -> None:
-    _, out = feed([(T0, 5_000_000), (T0 + 600, 20), (T0 + P, 30)], wrap=2**32)
+    _, out = _feed([(T0, 5_000_000), (T0 + 600, 20), (T0 + P, 30)], wrap=2**32)
     assert out[0].flags == (Flag.METER_RESET,) and out[0].energy_wh == 0
 
 
@@ -102,7 +102,7 @@ def test_identity_change_is_meter_replaced() -> None:
 
 def test_missed_intervals_are_apportioned_and_flagged() -> None:
     # last snapshot at T0+1700, next at T0+4P+300: intervals 2 and 3 are missed entirely
-    _, out = feed([(T0, 0), (T0 + 1700, 1700), (T0 + 4 * P + 300, 4 * P + 300)])
+    _, out = _feed([(T0, 0), (T0 + 1700, 1700), (T0 + 4 * P + 300, 4 * P + 300)])
     assert [(r.start - T0) // P for r in out] == [0, 1, 2, 3]
     assert out[0].flags == () and out[0].register_end_wh == 1700
     assert all(Flag.GAP_FILLED in r.flags for r in out[1:])
@@ -113,7 +113,7 @@ def test_missed_intervals_are_apportioned_and_flagged() -> None:
 
 
 def test_gap_with_reset_gives_zero_energy_intervals() -> None:
-    _, out = feed([(T0, 9_000_000), (T0 + 10, 9_000_010), (T0 + 3 * P + 5, 50),
+    _, out = _feed([(T0, 9_000_000), (T0 + 10, 9_000_010), (T0 + 3 * P + 5, 50),
                    (T0 + 4 * P, 60)])
     assert all(r.energy_wh == 0 for r in out[1:])
     assert out[-1].flags == (Flag.METER_RESET, Flag.GAP_FILLED)
@@ -121,7 +121,7 @@ def test_gap_with_reset_gives_zero_energy_intervals() -> None:
 
 def test_outage_longer_than_the_bound_resumes_with_a_continuous_bridge() -> None:
     params = BuilderParams(interval_s=P, max_gap_intervals=2)
-    _, out = feed([(T0, 0), (T0 + 100, 100), (T0 + 10 * P + 7, 5000), (T0 + 11 * P, 5100),
+    _, out = _feed([(T0, 0), (T0 + 100, 100), (T0 + 10 * P + 7, 5000), (T0 + 11 * P, 5100),
                    (T0 + 12 * P, 5200)], params)
     assert [(r.start - T0) // P for r in out] == [0, 10, 11]
     assert out[0].register_end_wh == 100
@@ -135,7 +135,7 @@ def test_outage_longer_than_the_bound_resumes_with_a_continuous_bridge() -> None
 
 def test_outage_ending_on_a_boundary_bridges_the_interval_before_it() -> None:
     params = BuilderParams(interval_s=P, max_gap_intervals=2)
-    _, out = feed([(T0, 0), (T0 + P, 100), (T0 + 10 * P, 5000), (T0 + 11 * P, 5100)], params)
+    _, out = _feed([(T0, 0), (T0 + P, 100), (T0 + 10 * P, 5000), (T0 + 11 * P, 5100)], params)
     # the interval open at the last snapshot is closed as usual; then the bridge, then normal
     assert [(r.start - T0) // P for r in out] == [0, 1, 9, 10]
     assert [(r.register_start_wh, r.register_end_wh, r.energy_wh) for r in out] == [
@@ -148,7 +148,7 @@ def test_clock_far_back_never_signs_an_interval_twice() -> None:
     ahead = T0 + 20 * P  # the clock ran 20 intervals ahead, then was set right
     pts = [(ahead, 0), (ahead + P, 100), (ahead + 2 * P, 200),
            (T0 + 60, 300), *((T0 + k * P, 300 + 100 * k) for k in range(1, 25))]
-    state, out = feed(pts, params)
+    state, out = _feed(pts, params)
     starts = [(r.start - T0) // P for r in out]
     assert starts == [20, 21, 22, 23]  # nothing again before 22 (the end of the last reading)
     assert out[2].register_start_wh == out[1].register_end_wh == 200  # bridged: continuous
@@ -158,7 +158,7 @@ def test_clock_far_back_never_signs_an_interval_twice() -> None:
 
 
 def test_state_from_before_said_t_continues_from_its_open_interval() -> None:
-    state, _ = feed([(T0, 0), (T0 + P, 100), (T0 + P + 60, 110)])
+    state, _ = _feed([(T0, 0), (T0 + P, 100), (T0 + P + 60, 110)])
     assert state is not None
     old = {k: v for k, v in state.to_dict().items() if k not in ("said_t", "said_wh")}
     restored = MeterState.from_dict(old)
@@ -166,7 +166,7 @@ def test_state_from_before_said_t_continues_from_its_open_interval() -> None:
 
 
 def test_time_going_back_is_ignored_and_never_resigns_an_interval() -> None:
-    state, out = feed([(T0, 0), (T0 + P + 5, 100)])
+    state, out = _feed([(T0, 0), (T0 + P + 5, 100)])
     assert len(out) == 1
     res = step(state, Observation(T0 + 10, 200, ID), PARAMS)
     assert res.readings == () and res.state == state and res.note
@@ -178,12 +178,12 @@ def test_snapshots_before_2020_are_ignored() -> None:
 
 
 def test_unsynced_clock_flags_the_readings() -> None:
-    _, out = feed([(T0, 0), (T0 + 60, 10), (T0 + P + 60, 20)], synced=False)
+    _, out = _feed([(T0, 0), (T0 + 60, 10), (T0 + P + 60, 20)], synced=False)
     assert out[0].flags == (Flag.CLOCK_UNSYNCED,)
 
 
 def test_state_round_trip_and_malformed_state() -> None:
-    state, _ = feed([(T0, 0), (T0 + 700, 9), (T0 + 800, 2**32 - 1)])
+    state, _ = _feed([(T0, 0), (T0 + 700, 9), (T0 + 800, 2**32 - 1)])
     assert state is not None
     assert MeterState.from_dict(state.to_dict()) == state
     broken = state.to_dict()
@@ -196,7 +196,7 @@ def test_state_round_trip_and_malformed_state() -> None:
 
 
 def test_reading_body_is_a_valid_reading_once_numbered_and_signed() -> None:
-    _, out = feed([(T0, 1234500), (T0 + P, 1235044)])
+    _, out = _feed([(T0, 1234500), (T0 + P, 1235044)])
     key = private_key_from_raw(bytes(range(32)))
     dev = device_id_of(public_key_raw(key))
     body = reading_body(dev, "pv1", Quantity.PV_GENERATION, out[0])
@@ -244,7 +244,7 @@ def test_energy_is_conserved_across_intervals(start: int, gaps: list[int],
     for g in gaps:
         t, reg = t + g, reg + data.draw(increments)
         pts.append((t, reg))
-    state, out = feed(pts)
+    state, out = _feed(pts)
     _check_shape(out, P)
     for r in out:
         assert r.energy_wh == r.register_end_wh - r.register_start_wh
@@ -270,7 +270,7 @@ def test_rollover_keeps_modular_energy(gaps: list[int], data: st.DataObject, wra
     for g in gaps:
         t, true = t + g, true + data.draw(st.integers(0, min(3000, wrap // 2 - 1)))
         pts.append((t, true))
-    state, out = feed([(t, u % wrap) for t, u in pts], wrap=wrap)
+    state, out = _feed([(t, u % wrap) for t, u in pts], wrap=wrap)
     _check_shape(out, P)
     for r in out:
         # several polls in one interval may add up to a whole turn of the register: the energy
@@ -299,7 +299,7 @@ def test_any_snapshot_sequence_gives_valid_readings(pts: list[tuple[int, int]],
     for dt, reg in pts:
         t += dt
         absolute.append((t, reg))
-    _, out = feed(absolute, wrap=wrap, synced=synced)
+    _, out = _feed(absolute, wrap=wrap, synced=synced)
     seen: set[int] = set()
     for r in out:
         assert r.start % P == 0 and r.end - r.start == P and r.energy_wh >= 0

@@ -66,7 +66,7 @@ EXCUSED = {Rule.CLOCK_UNSYNCED, Rule.BEFORE_JOINING, Rule.EQUIPMENT_TOO_OLD, Rul
 
 
 @dataclass(frozen=True)
-class Snap:
+class _Snap:
     """One snapshot of one meter, relative to the previous one."""
 
     meter: str
@@ -87,13 +87,13 @@ dts = st.one_of(
     st.integers(-40 * P, -(MAX_GAP + 1) * P),  # clock back a lot
     st.sampled_from([0, P, 2 * P, (MAX_GAP + 2) * P, -(MAX_GAP + 2) * P]))
 snaps = st.builds(
-    Snap, meter=st.sampled_from(["pv1", "pv2"]), dt=dts,
+    _Snap, meter=st.sampled_from(["pv1", "pv2"]), dt=dts,
     register=st.sampled_from(["add"] * 6 + ["reset", "jump", "wrap"]),
     amount=st.integers(0, 5000), synced=st.sampled_from([True] * 5 + [False]),
     replaced=st.sampled_from([False] * 12 + [True]))
 
 
-def run(start: int, seq: Sequence[Snap], wrap: int | None) -> dict[str, list[IntervalReading]]:
+def _run(start: int, seq: Sequence[_Snap], wrap: int | None) -> dict[str, list[IntervalReading]]:
     """Drive :func:`step` per meter (each with its own clock offset, as two meters polled in
     one cycle are), returning every reading in emission order per meter."""
     states: dict[str, MeterState | None] = {"pv1": None, "pv2": None}
@@ -122,7 +122,7 @@ def run(start: int, seq: Sequence[Snap], wrap: int | None) -> dict[str, list[Int
     return out
 
 
-def check(out: dict[str, list[IntervalReading]], interleave: Sequence[str]) -> None:
+def _check(out: dict[str, list[IntervalReading]], interleave: Sequence[str]) -> None:
     # the invariants, stated directly
     for m, readings in out.items():
         prev: IntervalReading | None = None
@@ -164,17 +164,17 @@ def check(out: dict[str, list[IntervalReading]], interleave: Sequence[str]) -> N
 @given(start=st.integers(0, 3 * P), seq=st.lists(snaps, min_size=3, max_size=60),
        wrap=st.sampled_from([None, 2**32, 100_000]),
        interleave=st.lists(st.sampled_from(["pv1", "pv2"]), max_size=40))
-@example(start=100, seq=[Snap("pv1", 60, "add", 10, True, False),
-                         Snap("pv1", 10 * P, "add", 5000, True, False),
-                         Snap("pv1", P, "add", 100, True, False)], wrap=None, interleave=[])
-@example(start=100, seq=[Snap("pv1", P, "add", 10, True, False),
-                         Snap("pv1", 2 * P, "add", 10, True, False),
-                         Snap("pv1", -30 * P, "add", 10, True, False),
-                         Snap("pv1", 40 * P, "add", 10, True, False)], wrap=None, interleave=[])
-@example(start=0, seq=[Snap("pv1", 60, "add", 10, False, False),
-                       Snap("pv1", 10 * P, "add", 900, True, False),
-                       Snap("pv1", 2 * P, "add", 100, True, False)], wrap=None, interleave=[])
-def test_every_reading_obeys_interval_discipline(start: int, seq: list[Snap],
+@example(start=100, seq=[_Snap("pv1", 60, "add", 10, True, False),
+                         _Snap("pv1", 10 * P, "add", 5000, True, False),
+                         _Snap("pv1", P, "add", 100, True, False)], wrap=None, interleave=[])
+@example(start=100, seq=[_Snap("pv1", P, "add", 10, True, False),
+                         _Snap("pv1", 2 * P, "add", 10, True, False),
+                         _Snap("pv1", -30 * P, "add", 10, True, False),
+                         _Snap("pv1", 40 * P, "add", 10, True, False)], wrap=None, interleave=[])
+@example(start=0, seq=[_Snap("pv1", 60, "add", 10, False, False),
+                       _Snap("pv1", 10 * P, "add", 900, True, False),
+                       _Snap("pv1", 2 * P, "add", 100, True, False)], wrap=None, interleave=[])
+def test_every_reading_obeys_interval_discipline(start: int, seq: list[_Snap],
                                                  wrap: int | None,
                                                  interleave: list[str]) -> None:
-    check(run(start, seq, wrap), interleave)
+    _check(_run(start, seq, wrap), interleave)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_testkit import LOG_SIGNER, P, Responder, Rig, kill_outbox_child, make_rig
 
 from agent.cli import main as cli_main
 from agent.cli import status_report
@@ -31,6 +30,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.keys import device_id_of, private_key_from_raw, public_key_raw
 from eco_protocol.records import RECEIPT_TYPE
 from eco_protocol.signing import sign_record
+from tests.agent.agent_kit import LOG_SIGNER, P, Responder, Rig, kill_outbox_child, make_rig
 
 KEY = private_key_from_raw(b"\x11" * 32)
 DEVICE = device_id_of(public_key_raw(KEY))
@@ -40,7 +40,7 @@ OVERLAP = "overlap: starts 2026-11-22T00:00:00Z, before the end of meter 'pv1''s
 pytestmark = pytest.mark.timeout(60)
 
 
-def body(n: int) -> dict[str, Any]:
+def _body(n: int) -> dict[str, Any]:
     start = datetime(2026, 11, 22) + timedelta(seconds=P * n)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return {"type": "eco.reading/v1", "device_id": DEVICE, "meter": "pv1",
@@ -51,7 +51,7 @@ def body(n: int) -> dict[str, Any]:
                                     "meter_model": "M"}, "co2_g_estimate": 43}
 
 
-def sign(r: Any) -> dict[str, Any]:
+def _sign(r: Any) -> dict[str, Any]:
     return sign_record(r, KEY)
 
 
@@ -77,7 +77,7 @@ def offline_rig(tmp_path: Path) -> Iterator[Rig]:
 
 def test_a_non_creditable_reading_is_deleted_and_recorded_once(tmp_path: Path) -> None:
     with Outbox.open(tmp_path / "o.sqlite3", DEVICE) as box:
-        s = box.commit_cycle([body(0), body(1), body(2)], {}, sign)
+        s = box.commit_cycle([_body(0), _body(1), _body(2)], {}, _sign)
         out = box.apply_receipt([(1, s[0].sha256)], [], {"accepted": 3},
                                 [(2, s[1].sha256, OVERLAP), (3, "f" * 64, "implausible: x")], AT)
         assert (out.acknowledged, out.non_creditable, out.mismatched) == ((1, 2), (2,), (3,))
@@ -97,7 +97,7 @@ def test_a_non_creditable_reading_is_deleted_and_recorded_once(tmp_path: Path) -
 def test_the_record_is_bounded_and_the_total_counts_everything(tmp_path: Path) -> None:
     n = Outbox.NON_CREDITABLE_KEEP + 30
     with Outbox.open(tmp_path / "o.sqlite3", DEVICE) as box:
-        stored = box.commit_cycle([body(i) for i in range(n)], {}, sign)
+        stored = box.commit_cycle([_body(i) for i in range(n)], {}, _sign)
         for r in stored:
             box.apply_receipt([], [], None, [(r.seq, r.sha256, f"implausible: seq {r.seq}")],
                               AT)
@@ -112,7 +112,7 @@ def test_the_record_is_bounded_and_the_total_counts_everything(tmp_path: Path) -
 def test_an_outbox_from_before_v1_1_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "o.sqlite3"
     with Outbox.open(path, DEVICE) as box:
-        stored = box.commit_cycle([body(0), body(1)], {}, sign)
+        stored = box.commit_cycle([_body(0), _body(1)], {}, _sign)
     old = sqlite3.connect(path)  # what an outbox written by the previous release looks like
     old.execute("DROP TABLE non_creditable")
     old.commit()

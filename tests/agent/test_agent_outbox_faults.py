@@ -13,10 +13,10 @@ import pytest
 from agent.errors import AgentError, StateCorrupt
 from agent.outbox import Outbox
 from agent.outbox_sent import SENT_SLOT, SentMark
-from tests.agent.test_agent_outbox import DEVICE, body, sign
+from tests.agent.outbox_kit import DEVICE, body, sign
 
 
-def digest(*paths: Path) -> list[str | None]:
+def _digest(*paths: Path) -> list[str | None]:
     return [hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() and p.stat().st_size
             else None for p in paths]
 
@@ -48,11 +48,11 @@ def test_an_outbox_rolled_back_below_what_was_sent_is_refused_untouched(tmp_path
         stored = box.commit_cycle([body(2)], {}, sign)
         box.note_sent(stored[0].seq, stored[0].sha256)
     shutil.copy(old, path)  # an older outbox, as a lost WAL tail would leave it
-    before = digest(path)
+    before = _digest(path)
     for readonly in (False, True):
         with pytest.raises(StateCorrupt, match="gone back in time.*seq 3"):
             Outbox.open(path, DEVICE, readonly=readonly)
-    assert digest(path) == before
+    assert _digest(path) == before
     path.write_bytes(b"")  # emptied by the crash: refused before anything is written
     with pytest.raises(StateCorrupt, match="empty or missing"):
         Outbox.open(path, DEVICE)

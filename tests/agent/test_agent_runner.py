@@ -9,16 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_testkit import (
-    LOG_VKEY,
-    WRONG_SIGNER,
-    P,
-    Responder,
-    SimMeter,
-    make_rig,
-    wait_for,
-    write_config,
-)
 
 from agent.clock import AcceleratedClock
 from agent.config import load_config
@@ -36,6 +26,16 @@ from aggregator.mosquitto import Mosquitto
 from eco_protocol.canonical import parse_json
 from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.records import Flag
+from tests.agent.agent_kit import (
+    LOG_VKEY,
+    WRONG_SIGNER,
+    P,
+    Responder,
+    SimMeter,
+    make_rig,
+    wait_for,
+    write_config,
+)
 
 
 def test_next_aligned_poll_is_just_before_a_multiple() -> None:

@@ -11,11 +11,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from agent_testkit import write_config
 
 from agent.cli import main
 from agent.config import load_config, parse_config_text
 from agent.errors import ConfigError
+from tests.agent.agent_kit import write_config
 
 
 def test_keygen_writes_a_0600_key_and_logs_no_key_material(

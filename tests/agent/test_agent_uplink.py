@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_testkit import LOG_SIGNER, WRONG_SIGNER, Responder, Rig, make_rig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +27,7 @@ from eco_protocol.note import NoteSigner
 from eco_protocol.records import RECEIPT_TYPE
 from eco_protocol.signing import sign_record
 from eco_protocol.topics import LOG_KEYS_TOPIC
+from tests.agent.agent_kit import LOG_SIGNER, WRONG_SIGNER, Responder, Rig, make_rig
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ QUICK = Timing(command_s=0.08, join_s=0.3, scan_margin_s=0.05, scan_factor=0.001
 pytestmark = pytest.mark.integration
 
 
-class Sim:
+class _Sim:
     def __init__(self, srv: SkStackServer, dongle: PtyWisunDongle, clock: ManualClock) -> None:
         self.srv, self.dongle, self.clock = srv, dongle, clock
 
@@ -69,9 +69,9 @@ class Sim:
 
 
 @contextlib.contextmanager
-def sim(family: Family = Family.BP35A1, *, pv_w: float = 0.0, ev: bool = False,
+def _sim(family: Family = Family.BP35A1, *, pv_w: float = 0.0, ev: bool = False,
         initial_wh: float = 12_345_678.0, meter: MeterSettings | None = None,
-        **faults: Any) -> Iterator[Sim]:
+        **faults: Any) -> Iterator[_Sim]:
     clock = ManualClock(NOON)
     energy = HomeEnergy(Household(5), PvSystem(pv_w, 5) if pv_w else None,
                         EvSessions(5) if ev else None, EnergyState(NOON, initial_wh, 1_000.0))
@@ -80,10 +80,10 @@ def sim(family: Family = Family.BP35A1, *, pv_w: float = 0.0, ev: bool = False,
     srv = SkStackServer(DongleConfig(RBID, PASSWORD, family=family), node, clock,
                         faults=DongleFaults(**faults), seed=11)
     with PtyWisunDongle(srv) as dongle:
-        yield Sim(srv, dongle, clock)
+        yield _Sim(srv, dongle, clock)
 
 
-def reader(port: str, **kw: Any) -> BRouteMeter:
+def _reader(port: str, **kw: Any) -> BRouteMeter:
     args: dict[str, Any] = {"credentials": lambda: CREDS, "quantity": Quantity.GRID_IMPORT,
                             "timeout_s": 0.3, "timing": TIMING, "backoff_s": 0.01}
     args.update(kw)
@@ -91,8 +91,8 @@ def reader(port: str, **kw: Any) -> BRouteMeter:
 
 
 @contextlib.contextmanager
-def opened(port: str, **kw: Any) -> Iterator[BRouteMeter]:
-    m = reader(port, **kw)
+def _opened(port: str, **kw: Any) -> Iterator[BRouteMeter]:
+    m = _reader(port, **kw)
     try:
         yield m
     finally:
@@ -105,7 +105,7 @@ def opened(port: str, **kw: Any) -> Iterator[BRouteMeter]:
 @pytest.mark.parametrize("family", list(Family))
 @pytest.mark.parametrize("configured", [True, False], ids=["fixed", "auto"])
 def test_reads_what_the_meter_holds(family: Family, configured: bool) -> None:
-    with sim(family) as s, opened(s.port, family=family if configured else None) as m:
+    with _sim(family) as s, _opened(s.port, family=family if configured else None) as m:
         snap = m.read()
         assert snap.register_wh == s.truth() and snap.wrap_wh == 100_000_000
         assert snap.identity.protocol == PROTOCOL and snap.identity.serial == "SN-BR-1"
@@ -119,7 +119,7 @@ def test_reads_what_the_meter_holds(family: Family, configured: bool) -> None:
 
 
 def test_export_register_and_power_sign() -> None:
-    with sim(pv_w=5000) as s, opened(s.port, quantity=Quantity.GRID_EXPORT) as m:
+    with _sim(pv_w=5000) as s, _opened(s.port, quantity=Quantity.GRID_EXPORT) as m:
         s.advance(1800)
         snap = m.read()
         assert snap.register_wh == s.truth("export") > 1_000
@@ -128,9 +128,9 @@ def test_export_register_and_power_sign() -> None:
 
 def test_echo_on_and_secrets_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    with sim() as s, opened(s.port, disable_echo=False) as m:
+    with _sim() as s, _opened(s.port, disable_echo=False) as m:
         assert m.read().register_wh == s.truth()
-    with sim(drop_fraction=1.0) as s, opened(s.port, attempts=1) as m, \
+    with _sim(drop_fraction=1.0) as s, _opened(s.port, attempts=1) as m, \
             pytest.raises(MeterError) as info:
         m.read()
     text = caplog.text + str(info.value)
@@ -139,27 +139,27 @@ def test_echo_on_and_secrets_never_logged(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_binary_data_when_the_dongle_has_no_ropt() -> None:
-    with sim(Family.BP35C0, ropt_unsupported=True) as s, opened(s.port) as m:
+    with _sim(Family.BP35C0, ropt_unsupported=True) as s, _opened(s.port) as m:
         assert m.read().register_wh == s.truth()
         assert m._client is not None and not m._client.hex_data
 
 
 def test_solar_and_ev_objects() -> None:
-    with sim(pv_w=4000, ev=True) as s:
+    with _sim(pv_w=4000, ev=True) as s:
         s.advance(4 * 3600)
-        with opened(s.port, quantity=Quantity.PV_GENERATION, echonet_object="solar") as pv:
+        with _opened(s.port, quantity=Quantity.PV_GENERATION, echonet_object="solar") as pv:
             snap = pv.read()
             state = s.srv.node.energy.state
             assert snap.register_wh == int(state.pv_wh) > 0 and snap.wrap_wh == 10**9
             assert snap.power_w is not None and snap.power_w > 0
-        with opened(s.port, quantity=Quantity.EV_CHARGE, echonet_object="ev") as ev:
+        with _opened(s.port, quantity=Quantity.EV_CHARGE, echonet_object="ev") as ev:
             assert ev.read().register_wh == int(s.srv.node.energy.state.ev_wh)
 
 
 # --- faults: a value is right or absent ------------------------------------------------------
 
 
-def _many_reads(s: Sim, m: BRouteMeter, n: int, step_s: float) -> tuple[int, int]:
+def _many_reads(s: _Sim, m: BRouteMeter, n: int, step_s: float) -> tuple[int, int]:
     good = bad = 0
     for _ in range(n):
         s.advance(step_s)
@@ -174,21 +174,21 @@ def _many_reads(s: Sim, m: BRouteMeter, n: int, step_s: float) -> tuple[int, int
 
 
 def test_noise_and_fail_replies_are_retried_never_misread() -> None:
-    with sim(noise_fraction=0.1, fail_fraction=0.05) as s, \
-            opened(s.port, attempts=4, timing=QUICK, timeout_s=0.08) as m:
+    with _sim(noise_fraction=0.1, fail_fraction=0.05) as s, \
+            _opened(s.port, attempts=4, timing=QUICK, timeout_s=0.08) as m:
         good, bad = _many_reads(s, m, 10, 600)
     assert good >= 7 and s.srv.stats.noise > 0 and s.srv.stats.fails > 0
 
 
 def test_late_answers_are_never_taken_for_the_current_one() -> None:
-    with sim(late_fraction=0.4) as s, \
-            opened(s.port, attempts=4, timing=QUICK, timeout_s=0.08) as m:
+    with _sim(late_fraction=0.4) as s, \
+            _opened(s.port, attempts=4, timing=QUICK, timeout_s=0.08) as m:
         good, _ = _many_reads(s, m, 10, 900)  # the register moves between requests
     assert good >= 8 and s.srv.stats.late > 0
 
 
 def test_no_answer_retries_then_fails_then_recovers() -> None:
-    with sim(drop_fraction=1.0) as s, opened(s.port, attempts=3) as m:
+    with _sim(drop_fraction=1.0) as s, _opened(s.port, attempts=3) as m:
         t0 = time.monotonic()
         with pytest.raises(MeterError, match=r"no ECHONET Lite answer .*\(after 3 attempts\)"):
             m.read()
@@ -198,8 +198,8 @@ def test_no_answer_retries_then_fails_then_recovers() -> None:
 
 
 def test_silent_dongle_is_a_quick_meter_error() -> None:
-    with sim(silent=((NOON, NOON + timedelta(hours=1)),)) as s, \
-            opened(s.port, attempts=2, timing=QUICK) as m:
+    with _sim(silent=((NOON, NOON + timedelta(hours=1)),)) as s, \
+            _opened(s.port, attempts=2, timing=QUICK) as m:
         t0 = time.monotonic()
         with pytest.raises(MeterError, match="the dongle did not answer SKRESET within .* at "
                            r"115200 baud: check \[\[meters\]\] port and baudrate"):
@@ -208,7 +208,7 @@ def test_silent_dongle_is_a_quick_meter_error() -> None:
 
 
 def test_session_expiry_joins_again() -> None:
-    with sim(session_lifetime_s=600) as s, opened(s.port) as m:
+    with _sim(session_lifetime_s=600) as s, _opened(s.port) as m:
         m.read()
         s.advance(1200)
         assert m.read().register_wh == s.truth()
@@ -216,31 +216,31 @@ def test_session_expiry_joins_again() -> None:
 
 
 def test_join_failure_is_retried() -> None:
-    with sim(join_failures=1) as s, opened(s.port) as m:
+    with _sim(join_failures=1) as s, _opened(s.port) as m:
         assert m.read().register_wh == s.truth()
     assert s.srv.stats.joins == 2
 
 
 def test_wrong_password_names_the_keys_not_the_secret() -> None:
     wrong = RouteBCredentials(RBID, "WrongPassw0rd")
-    with sim() as s, opened(s.port, credentials=lambda: wrong, attempts=2) as m, \
+    with _sim() as s, _opened(s.port, credentials=lambda: wrong, attempts=2) as m, \
             pytest.raises(MeterError, match="EVENT 24.*broute_password") as info:
         m.read()
     assert "WrongPassw0rd" not in str(info.value) and RBID not in str(info.value)
 
 
 def test_no_data_is_reported_never_zero() -> None:
-    with sim(no_data=(0xE0,)) as s:
-        with opened(s.port) as m, pytest.raises(MeterError, match="no measurement.*not .* 0"):
+    with _sim(no_data=(0xE0,)) as s:
+        with _opened(s.port) as m, pytest.raises(MeterError, match="no measurement.*not .* 0"):
             m.read()
-        with opened(s.port, quantity=Quantity.GRID_EXPORT) as m:
+        with _opened(s.port, quantity=Quantity.GRID_EXPORT) as m:
             assert m.read().register_wh == s.truth("export")
 
 
 def test_rollover_reaches_the_interval_builder() -> None:
     settings = MeterSettings(serial="SN-WRAP", unit_code=0x02, digits=5)  # wraps at 1,000 kWh
     wrap = settings.wrap_wh()
-    with sim(initial_wh=wrap - 400.0, meter=settings) as s, opened(s.port) as m:
+    with _sim(initial_wh=wrap - 400.0, meter=settings) as s, _opened(s.port) as m:
         params = interval.BuilderParams(interval_s=1800)
         state = None
         readings = []
@@ -258,7 +258,7 @@ def test_rollover_reaches_the_interval_builder() -> None:
 
 
 def test_meter_replacement_changes_identity() -> None:
-    with sim(replace_at=(NOON + timedelta(minutes=30),)) as s, opened(s.port) as m:
+    with _sim(replace_at=(NOON + timedelta(minutes=30),)) as s, _opened(s.port) as m:
         before = m.read()
         s.advance(3600)
         after = m.read()
@@ -277,7 +277,7 @@ def _config(port: str, tmp_path: Path, **extra: Any) -> Any:
 
 def test_runner_builds_the_reader_from_the_config(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text(PASSWORD + "\n")
-    with sim() as s:
+    with _sim() as s:
         cfg = _config(s.port, tmp_path, broute_password_file="pw")
         meter: Meter = open_meter(cfg.meters[0])
         try:
@@ -288,7 +288,7 @@ def test_runner_builds_the_reader_from_the_config(tmp_path: Path) -> None:
 
 
 def test_cached_scan_result_skips_the_scan(tmp_path: Path) -> None:
-    with sim() as s:
+    with _sim() as s:
         s.srv.config = DongleConfig(RBID, PASSWORD, min_scan_duration=15)  # scans find nothing
         cfg = _config(s.port, tmp_path, broute_password=PASSWORD, wisun_channel=0x21,
                       pan_id=0x8888, meter_mac="001c6400030c12a4")

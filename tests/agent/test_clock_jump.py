@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_testkit import Responder, SimMeter, wait_for, write_config
 
 from agent import interval
 from agent.clock import AcceleratedClock, JumpingClock, ManualClock
@@ -30,6 +29,7 @@ from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.records import Flag
 from firmware_sim.inverter import PtyInverter
 from firmware_sim.timesync import FakeTimesyncd
+from tests.agent.agent_kit import Responder, SimMeter, wait_for, write_config
 
 ID = MeterIdentity("sunspec-modbus", "EcoSim", "ES-4.5K", "SN1")
 P = 300
@@ -98,7 +98,7 @@ def test_fake_timesyncd_creates_the_file_only_after_the_jump(tmp_path: Path) -> 
 PARAMS = interval.BuilderParams(interval_s=P, max_gap_intervals=10_000)
 
 
-def feed(obs: list[tuple[int, int, bool]]) -> tuple[interval.MeterState | None,
+def _feed(obs: list[tuple[int, int, bool]]) -> tuple[interval.MeterState | None,
                                                     list[interval.IntervalReading]]:
     state: interval.MeterState | None = None
     out: list[interval.IntervalReading] = []
@@ -111,7 +111,7 @@ def feed(obs: list[tuple[int, int, bool]]) -> tuple[interval.MeterState | None,
 
 def test_a_forward_jump_after_unsynced_snapshots_is_not_interpolated() -> None:
     boot = T_TRUE - 2 * DAY
-    _, readings = feed([(boot, 1000, False), (boot + 290, 1010, False), (boot + 590, 1020, False),
+    _, readings = _feed([(boot, 1000, False), (boot + 290, 1010, False), (boot + 590, 1020, False),
                         (T_TRUE + 20, 1025, True), (T_TRUE + 290, 1040, True),
                         (T_TRUE + 590, 1060, True), (T_TRUE + 900, 1070, True)])
     unsynced = [r for r in readings if r.start < T_TRUE]
@@ -133,7 +133,7 @@ def test_a_forward_jump_after_unsynced_snapshots_is_not_interpolated() -> None:
 def test_a_reading_closed_after_an_unsynced_snapshot_is_flagged() -> None:
     # the clock was known unsynchronised at boot+280 although it was already right: the boundary
     # at +300 takes that snapshot's register, so the reading ending there carries the flag
-    _, readings = feed([(T_TRUE, 1000, True), (T_TRUE + 280, 1010, False),
+    _, readings = _feed([(T_TRUE, 1000, True), (T_TRUE + 280, 1010, False),
                         (T_TRUE + 310, 1011, True), (T_TRUE + 610, 1020, True),
                         (T_TRUE + 900, 1030, True)])
     assert [(r.end - T_TRUE, r.flags) for r in readings] == [
@@ -141,7 +141,7 @@ def test_a_reading_closed_after_an_unsynced_snapshot_is_flagged() -> None:
 
 
 def test_state_remembers_the_sync_of_its_last_snapshot() -> None:
-    state, _ = feed([(T_TRUE, 1000, True), (T_TRUE + 30, 1001, False)])
+    state, _ = _feed([(T_TRUE, 1000, True), (T_TRUE + 30, 1001, False)])
     assert state is not None and not state.last_synced
     assert interval.MeterState.from_dict(state.to_dict()) == state
     older = {k: v for k, v in state.to_dict().items() if k != "last_synced"}

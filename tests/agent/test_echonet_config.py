@@ -16,7 +16,7 @@ RBID = "0123456789ABCDEF0123456789ABCDEF"
 PASSWORD = "S3cretPassW0"
 
 
-def meter(**kw: Any) -> dict[str, Any]:
+def _meter(**kw: Any) -> dict[str, Any]:
     table: dict[str, Any] = {"id": "grid", "quantity": "grid_import",
                              "protocol": "echonet-broute", "port": "/dev/ttyUSB0",
                              "broute_id": RBID, "broute_password": PASSWORD}
@@ -24,12 +24,12 @@ def meter(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in table.items() if v is not None}
 
 
-def parse(table: dict[str, Any], path: Path | None = None) -> Any:
+def _parse(table: dict[str, Any], path: Path | None = None) -> Any:
     return parse_config({"device": {"state_dir": "s"}, "meters": [table]}, path).meters[0]
 
 
 def test_defaults() -> None:
-    m = parse(meter())
+    m = _parse(_meter())
     assert m.protocol is MeterProtocol.ECHONET_BROUTE and m.quantity is Quantity.GRID_IMPORT
     assert m.baudrate == 115200 and m.timeout_s == 10.0
     b = m.broute
@@ -39,7 +39,7 @@ def test_defaults() -> None:
 
 
 def test_all_keys(tmp_path: Path) -> None:
-    m = parse(meter(broute_password=None, broute_password_file="secret/pw", family="bp35c0",
+    m = _parse(_meter(broute_password=None, broute_password_file="secret/pw", family="bp35c0",
                     echonet_object="solar", quantity="pv_generation", baudrate=9600,
                     timeout_s=5.0, wisun_channel=0x3B, pan_id=0xABCD,
                     meter_mac="001c6400030c12a4"), tmp_path / "agent.toml")
@@ -50,26 +50,26 @@ def test_all_keys(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("table", "message"), [
-    (meter(broute_id=None), "broute_id is missing"),
-    (meter(broute_id="abc"), "broute_id must be the 32-character B-route ID .*got 3"),
-    (meter(broute_password=None), "exactly one of broute_password and broute_password_file"),
-    (meter(broute_password_file="pw"), "exactly one of"),
-    (meter(broute_password="has a space"), "broute_password must be 1–32 .*got 11"),
-    (meter(family="bp35a2"), "family = 'bp35a2'"),
-    (meter(echonet_object="battery"), "echonet_object = 'battery'"),
-    (meter(echonet_object="ev"), "quantity = 'grid_import' cannot be read from echonet_object"),
-    (meter(wisun_channel=33), "give all three or none"),
-    (meter(wisun_channel=20, pan_id=1, meter_mac="001C6400030C12A4"), "wisun_channel = 20"),
-    (meter(wisun_channel=33, pan_id=1, meter_mac="XYZ"), "meter_mac = 'XYZ'"),
-    (meter(unit=2), "unit does not apply to protocol"),
-    (meter(topic="tele/x/SENSOR"), "topic does not apply"),
-    (meter(timeout_s=0.1), "timeout_s = 0.1 is out of range"),
+    (_meter(broute_id=None), "broute_id is missing"),
+    (_meter(broute_id="abc"), "broute_id must be the 32-character B-route ID .*got 3"),
+    (_meter(broute_password=None), "exactly one of broute_password and broute_password_file"),
+    (_meter(broute_password_file="pw"), "exactly one of"),
+    (_meter(broute_password="has a space"), "broute_password must be 1–32 .*got 11"),
+    (_meter(family="bp35a2"), "family = 'bp35a2'"),
+    (_meter(echonet_object="battery"), "echonet_object = 'battery'"),
+    (_meter(echonet_object="ev"), "quantity = 'grid_import' cannot be read from echonet_object"),
+    (_meter(wisun_channel=33), "give all three or none"),
+    (_meter(wisun_channel=20, pan_id=1, meter_mac="001C6400030C12A4"), "wisun_channel = 20"),
+    (_meter(wisun_channel=33, pan_id=1, meter_mac="XYZ"), "meter_mac = 'XYZ'"),
+    (_meter(unit=2), "unit does not apply to protocol"),
+    (_meter(topic="tele/x/SENSOR"), "topic does not apply"),
+    (_meter(timeout_s=0.1), "timeout_s = 0.1 is out of range"),
     ({"id": "pv", "quantity": "pv_generation", "port": "/dev/ttyUSB0", "broute_id": RBID},
      "broute_id does not apply to protocol"),
 ])
 def test_errors_name_the_key(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
-        parse(table)
+        _parse(table)
     assert PASSWORD not in str(info.value)
     if table.get("broute_id") == RBID:
         assert RBID not in str(info.value)

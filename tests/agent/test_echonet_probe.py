@@ -38,20 +38,20 @@ def dongle() -> Iterator[PtyWisunDongle]:
         yield d
 
 
-def truth(d: PtyWisunDongle, export: bool = False) -> int:
+def _truth(d: PtyWisunDongle, export: bool = False) -> int:
     node = d.server.node
     s = node.energy.state
     count = node.meter.count(s.export_wh if export else s.import_wh)
     return math.floor(count * node.meter.wh_per_count)
 
 
-def probe(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:
+def _probe(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:
     code = main(["probe", *argv])
     out, err = capsys.readouterr()
     return code, json.loads(out) if code == 0 else {}, err
 
 
-def check_common(report: dict[str, Any], protocol: str, quantity: str) -> None:
+def _check_common(report: dict[str, Any], protocol: str, quantity: str) -> None:
     assert report["protocol"] == protocol and report["quantity"] == quantity
     assert report["read_at"].endswith("Z") and report["model"] and report["serial"]
     # each identity field once (it was printed twice, as model and meter_model)
@@ -67,31 +67,31 @@ def test_probe_config_form(dongle: PtyWisunDongle, tmp_path: Path,
                     f'quantity = "grid_import"\nprotocol = "echonet-broute"\n'
                     f'port = "{dongle.port}"\nbroute_id = "{RBID}"\n'
                     f'broute_password = "{PASSWORD}"\n')
-    code, report, err = probe(capsys, str(conf), "grid")
+    code, report, err = _probe(capsys, str(conf), "grid")
     assert code == 0, err
-    check_common(report, "echonet-broute", "grid_import")
-    assert report["register_wh"] == truth(dongle) and report["serial"] == "SN-PROBE"
+    _check_common(report, "echonet-broute", "grid_import")
+    assert report["register_wh"] == _truth(dongle) and report["serial"] == "SN-PROBE"
     assert report["raw"]["E0"] == dongle.server.node.meter.count(7_654_321.0)
     assert report["raw"]["E1"] == 1 and report["wrap_wh"] == 100_000_000
 
 
 def test_probe_broute_without_config(dongle: PtyWisunDongle,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    code, report, err = probe(capsys, "--protocol", "echonet-broute", "--port", dongle.port,
+    code, report, err = _probe(capsys, "--protocol", "echonet-broute", "--port", dongle.port,
                               "--broute-id", RBID, "--broute-password", PASSWORD,
                               "--quantity", "grid_export", "--family", "bp35a1")
     assert code == 0, err
-    check_common(report, "echonet-broute", "grid_export")
-    assert report["register_wh"] == truth(dongle, export=True) and "E3" in report["raw"]
+    _check_common(report, "echonet-broute", "grid_export")
+    assert report["register_wh"] == _truth(dongle, export=True) and "E3" in report["raw"]
     assert PASSWORD not in err and RBID not in err
 
 
 def test_probe_sunspec_without_config(capsys: pytest.CaptureFixture[str]) -> None:
     with PtyInverter(4500, 3, ManualClock(NOON), serial="INV-7", initial_wh=99_000) as inv:
-        code, report, err = probe(capsys, "--protocol", "sunspec-modbus", "--port", inv.port,
+        code, report, err = _probe(capsys, "--protocol", "sunspec-modbus", "--port", inv.port,
                                   "--unit", "1", "--baudrate", "9600")
     assert code == 0, err
-    check_common(report, "sunspec-modbus", "pv_generation")
+    _check_common(report, "sunspec-modbus", "pv_generation")
     assert report["register_wh"] == 99_000 and report["serial"] == "INV-7"
     assert report["raw"]["WH"] == 99_000 and report["raw"]["base"] == 40000
 
@@ -111,6 +111,6 @@ def test_probe_sunspec_without_config(capsys: pytest.CaptureFixture[str]) -> Non
 ])
 def test_probe_errors_are_one_line(argv: list[str], code: int, message: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    got, _, err = probe(capsys, *argv)
+    got, _, err = _probe(capsys, *argv)
     assert got == code and message in err and len(err.strip().splitlines()) == 1
     assert PASSWORD not in err

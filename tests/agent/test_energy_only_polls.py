@@ -4,7 +4,7 @@ identity, a register that goes back is asked who it is, and the outbox stores on
 identity was read.
 
 The runner is driven with an in-memory meter that has both reads (like
-:class:`tests.agent.agent_testkit.SimMeter`); the SunSpec reader's ``read_energy`` is tested on
+:class:`tests.agent.agent_kit.SimMeter`); the SunSpec reader's ``read_energy`` is tested on
 firmware_sim's server behind RTU-over-TCP, in ``test_sunspec_swap``.
 """
 
@@ -22,13 +22,13 @@ from agent.meters.sunspec import SunSpecModbusMeter
 from agent.runner import Agent, build_agent
 from eco_protocol.keyfile import load_or_create_private_key
 from firmware_sim import sunspec_registers as sr
-from tests.agent.agent_testkit import T0, write_config
+from tests.agent.agent_kit import T0, write_config
 
 P = 1800
 POLL = 60
 
 
-class TwoReadMeter:
+class _TwoReadMeter:
     """A meter with a full read and an energy-only read; ``serial`` is the device on the wire
     now, ``read_energy`` reports the identity the last full read found (as SunSpec's does)."""
 
@@ -57,7 +57,7 @@ class TwoReadMeter:
         pass
 
 
-def _agent(tmp_path: Path, meter: TwoReadMeter) -> tuple[Agent, ManualClock]:
+def _agent(tmp_path: Path, meter: _TwoReadMeter) -> tuple[Agent, ManualClock]:
     state_dir = tmp_path / "state"
     conf = write_config(tmp_path / "agent.toml", state_dir=state_dir, port=1,
                         meters=[{"id": "pv1", "quantity": "pv_generation",
@@ -69,7 +69,7 @@ def _agent(tmp_path: Path, meter: TwoReadMeter) -> tuple[Agent, ManualClock]:
     return agent, clock
 
 
-def _poll(agent: Agent, clock: ManualClock, meter: TwoReadMeter, wh: int = 10) -> None:
+def _poll(agent: Agent, clock: ManualClock, meter: _TwoReadMeter, wh: int = 10) -> None:
     clock.advance(POLL)
     meter.register_wh += wh
     agent.poll_once()
@@ -82,12 +82,12 @@ def _readings(agent: Agent) -> list[dict[str, object]]:
 
 
 def test_the_meter_is_an_energy_register_meter() -> None:
-    assert isinstance(TwoReadMeter("pv1"), EnergyRegisterMeter)
+    assert isinstance(_TwoReadMeter("pv1"), EnergyRegisterMeter)
     assert isinstance(SunSpecModbusMeter("pv1", "/dev/null"), EnergyRegisterMeter)
 
 
 def test_between_boundaries_only_the_energy_register_is_read(tmp_path: Path) -> None:
-    meter = TwoReadMeter("pv1")
+    meter = _TwoReadMeter("pv1")
     agent, clock = _agent(tmp_path, meter)
     try:
         agent.poll_once()  # start: the identity is read
@@ -105,7 +105,7 @@ def test_between_boundaries_only_the_energy_register_is_read(tmp_path: Path) -> 
 
 def test_a_meter_swapped_between_identity_reads_credits_nothing_under_the_old_serial(
         tmp_path: Path) -> None:
-    meter = TwoReadMeter("pv1")
+    meter = _TwoReadMeter("pv1")
     agent, clock = _agent(tmp_path, meter)
     try:
         agent.poll_once()
@@ -133,7 +133,7 @@ def test_a_meter_swapped_between_identity_reads_credits_nothing_under_the_old_se
 
 
 def test_a_register_that_goes_back_is_asked_who_it_is(tmp_path: Path) -> None:
-    meter = TwoReadMeter("pv1")
+    meter = _TwoReadMeter("pv1")
     agent, clock = _agent(tmp_path, meter)
     try:
         agent.poll_once()
@@ -152,7 +152,7 @@ def test_a_register_that_goes_back_is_asked_who_it_is(tmp_path: Path) -> None:
 
 
 def test_the_outbox_stores_only_states_whose_identity_was_read(tmp_path: Path) -> None:
-    meter = TwoReadMeter("pv1")
+    meter = _TwoReadMeter("pv1")
     agent, clock = _agent(tmp_path, meter)
     try:
         agent.poll_once()

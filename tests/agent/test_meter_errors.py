@@ -12,9 +12,7 @@ from agent.meters import modbus_rtu_codec as rtu
 from agent.meters import skstack_codec as skc
 from agent.meters import sunspec_layout as sl
 from agent.meters.broute import ReadingUnavailable
-from agent.meters.mqtt_devices import (
-    DeviceUnavailable,
-)
+from agent.meters.mqtt_devices import DeviceUnavailable
 from agent.meters.mqtt_payloads import (
     NoEnergyObject,
     PayloadError,

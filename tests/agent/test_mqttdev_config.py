@@ -29,7 +29,7 @@ ca_file = "ca.crt"
 """
 
 
-def conf(*meters: str) -> str:
+def _conf(*meters: str) -> str:
     return HEAD + "".join(f"\n[[meters]]\n{m.strip()}\n" for m in meters)
 
 
@@ -37,7 +37,7 @@ TASMOTA = 'id = "pv1"\nquantity = "pv_generation"\nprotocol = "tasmota"\ntopic =
 
 
 def test_tasmota_defaults_to_the_uplink_broker_and_its_login(tmp_path: Path) -> None:
-    cfg = parse_config_text(conf(TASMOTA), tmp_path / "agent.toml")
+    cfg = parse_config_text(_conf(TASMOTA), tmp_path / "agent.toml")
     m = cfg.meters[0]
     assert m.protocol is MeterProtocol.TASMOTA and m.port == ""
     assert m.mqtt is not None
@@ -50,7 +50,7 @@ def test_tasmota_defaults_to_the_uplink_broker_and_its_login(tmp_path: Path) -> 
 
 
 def test_explicit_broker_channel_field_and_stale_bound() -> None:
-    cfg = parse_config_text(conf(
+    cfg = parse_config_text(_conf(
         'id = "grid-out"\nquantity = "grid_export"\nprotocol = "shelly"\n'
         'broker = "mqtt://192.168.1.10:1883"\ntopic = "shellypro3em-8813bfe14804"\n'
         'field = "total_act_ret"\nstale_after_s = 90\nusername = "agent"\npassword = "x"',
@@ -96,7 +96,7 @@ BAD = [
 @pytest.mark.parametrize(("meter", "message"), BAD, ids=[m for _, m in BAD])
 def test_bad_mqtt_meters_name_the_key(meter: str, message: str) -> None:
     with pytest.raises(ConfigError) as e:
-        parse_config_text(conf(meter))
+        parse_config_text(_conf(meter))
     assert message in str(e.value)
     assert "[[meters]] id=" in str(e.value)
 
@@ -114,7 +114,7 @@ def test_example_config_lists_the_mqtt_protocols_and_its_commented_examples_pars
 
 
 def test_meter_from_config_builds_a_reader_without_blocking(tmp_path: Path) -> None:
-    cfg = parse_config_text(conf(TASMOTA.replace('topic = "plug1"', 'topic = "plug1"\n'
+    cfg = parse_config_text(_conf(TASMOTA.replace('topic = "plug1"', 'topic = "plug1"\n'
                                                  'broker = "mqtt://127.0.0.1:1"')))
     meter = meter_from_config(cfg.meters[0])
     try:

@@ -17,7 +17,6 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from agent_testkit import Responder, wait_for, write_config
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.cli import main
@@ -36,26 +35,27 @@ from firmware_sim.mqtt_devices import (
     SimDevice,
     TasmotaSim,
 )
+from tests.agent.agent_kit import Responder, wait_for, write_config
 
 pytestmark = pytest.mark.integration
 
 ORIGIN_SIM = 1_782_000_000.0  # 2026-06-21 09:00 JST: the sun is up
 
 
-def fast_clock(rate: float = 600.0) -> AcceleratedClock:
+def _fast_clock(rate: float = 600.0) -> AcceleratedClock:
     return AcceleratedClock(origin_sim=ORIGIN_SIM, origin_wall=time.time(), rate=rate)
 
 
-def topic(prefix: str) -> str:
+def _topic(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def floor_wh(text: str, scale: int) -> int:
+def _floor_wh(text: str, scale: int) -> int:
     return int((Decimal(text) * scale).to_integral_value(rounding=ROUND_FLOOR))
 
 
 @contextmanager
-def running(*devices: SimDevice) -> Iterator[None]:
+def _running(*devices: SimDevice) -> Iterator[None]:
     for d in devices:
         d.start()
     try:
@@ -66,7 +66,7 @@ def running(*devices: SimDevice) -> Iterator[None]:
 
 
 @contextmanager
-def meter(broker: Mosquitto, spec: DeviceSpec, stale_after_s: float = 5.0,
+def _meter(broker: Mosquitto, spec: DeviceSpec, stale_after_s: float = 5.0,
           url: str | None = None) -> Iterator[MqttMeter]:
     m = MqttMeter("m1", spec, BrokerEndpoint(url or broker.url), stale_after_s=stale_after_s,
                   warmup_s=0.0)
@@ -76,7 +76,7 @@ def meter(broker: Mosquitto, spec: DeviceSpec, stale_after_s: float = 5.0,
         m.close()
 
 
-def observe_when(m: MqttMeter, cond: Callable[[Observation], bool],
+def _observe_when(m: MqttMeter, cond: Callable[[Observation], bool],
                  timeout: float = 10.0) -> Observation:
     last: list[Observation] = []
 
@@ -92,7 +92,7 @@ def observe_when(m: MqttMeter, cond: Callable[[Observation], bool],
     return last[0]
 
 
-def error_when(m: MqttMeter, needle: str, timeout: float = 10.0) -> str:
+def _error_when(m: MqttMeter, needle: str, timeout: float = 10.0) -> str:
     seen: list[str] = []
 
     def failing() -> bool:
@@ -107,7 +107,7 @@ def error_when(m: MqttMeter, needle: str, timeout: float = 10.0) -> str:
     return seen[0]
 
 
-class Publisher:
+class _Publisher:
     """A bare MQTT client standing in for a device whose every payload the test chooses."""
 
     def __init__(self, port: int) -> None:
@@ -124,8 +124,8 @@ class Publisher:
 
 
 @pytest.fixture
-def publisher(broker: Mosquitto) -> Iterator[Publisher]:
-    p = Publisher(broker.port)
+def publisher(broker: Mosquitto) -> Iterator[_Publisher]:
+    p = _Publisher(broker.port)
     yield p
     p.close()
 
@@ -134,12 +134,12 @@ def publisher(broker: Mosquitto) -> Iterator[Publisher]:
 
 
 def test_tasmota_plug_register_is_the_published_total_exactly(broker: Mosquitto) -> None:
-    t = topic("plug")
-    sim = TasmotaSim(broker.url, t, 7, fast_clock(), period_s=60)
-    with running(sim), meter(broker, DeviceSpec(Device.TASMOTA, t)) as m:
-        obs = observe_when(m, lambda o: o.snapshot.register_wh > 0)
+    t = _topic("plug")
+    sim = TasmotaSim(broker.url, t, 7, _fast_clock(), period_s=60)
+    with _running(sim), _meter(broker, DeviceSpec(Device.TASMOTA, t)) as m:
+        obs = _observe_when(m, lambda o: o.snapshot.register_wh > 0)
         text = obs.raw["ENERGY.Total"]
-        assert obs.snapshot.register_wh == floor_wh(text, 1000)
+        assert obs.snapshot.register_wh == _floor_wh(text, 1000)
         sent = [json.loads(p)["ENERGY"]["Total"] for tp, p in list(sim.history)
                 if tp == f"tele/{t}/SENSOR"]
         assert Decimal(text) in [Decimal(str(x)) for x in sent]
@@ -148,58 +148,58 @@ def test_tasmota_plug_register_is_the_published_total_exactly(broker: Mosquitto)
             "tasmota", "Tasmota", "ENERGY.Total", t)
         assert obs.topic == f"tele/{t}/SENSOR" and obs.age_s < 5
         assert obs.snapshot.power_w is not None and obs.snapshot.power_w > 0  # June morning
-        later = observe_when(m, lambda o: o.snapshot.register_wh > obs.snapshot.register_wh)
+        later = _observe_when(m, lambda o: o.snapshot.register_wh > obs.snapshot.register_wh)
         assert later.snapshot.register_wh > obs.snapshot.register_wh
 
 
 def test_tasmota_multichannel_needs_a_channel(broker: Mosquitto) -> None:
-    t = topic("dual")
-    sim = TasmotaSim(broker.url, t, 3, fast_clock(), period_s=60, channels=2, source="load")
-    with running(sim), meter(broker, DeviceSpec(Device.TASMOTA, t, 1)) as m1, \
-            meter(broker, DeviceSpec(Device.TASMOTA, t)) as m_none:
-        obs = observe_when(m1, lambda o: True)
+    t = _topic("dual")
+    sim = TasmotaSim(broker.url, t, 3, _fast_clock(), period_s=60, channels=2, source="load")
+    with _running(sim), _meter(broker, DeviceSpec(Device.TASMOTA, t, 1)) as m1, \
+            _meter(broker, DeviceSpec(Device.TASMOTA, t)) as m_none:
+        obs = _observe_when(m1, lambda o: True)
         assert obs.snapshot.identity.model == "ENERGY.Total[1]"
-        assert obs.snapshot.register_wh == floor_wh(obs.raw["ENERGY.Total[1]"], 1000)
-        error_when(m_none, "is a list of 2 channel values")
+        assert obs.snapshot.register_wh == _floor_wh(obs.raw["ENERGY.Total[1]"], 1000)
+        _error_when(m_none, "is a list of 2 channel values")
 
 
 def test_shelly_partial_notifystatus_is_overlaid_on_the_full_status(
-        broker: Mosquitto, publisher: Publisher) -> None:
-    prefix = topic("shellypro3em")
+        broker: Mosquitto, publisher: _Publisher) -> None:
+    prefix = _topic("shellypro3em")
     exp = DeviceSpec(Device.SHELLY, prefix, 0, "total_act_ret")
     imp = DeviceSpec(Device.SHELLY, prefix, 0, "total_act")
-    with meter(broker, exp) as m_exp, meter(broker, imp) as m_imp:
+    with _meter(broker, exp) as m_exp, _meter(broker, imp) as m_imp:
         for m in (m_exp, m_imp):
-            error_when(m, "nothing heard on")  # subscribed, nothing yet
+            _error_when(m, "nothing heard on")  # subscribed, nothing yet
         publisher.send(f"{prefix}/online", b"true", retain=True)
         publisher.send(f"{prefix}/status/emdata:0",
                        b'{"id":0,"a_total_act_energy":500.27,"total_act":1000.55,'
                        b'"total_act_ret":2000.99}')
-        assert observe_when(m_exp, lambda o: True).snapshot.register_wh == 2000
-        assert observe_when(m_imp, lambda o: True).snapshot.register_wh == 1000
+        assert _observe_when(m_exp, lambda o: True).snapshot.register_wh == 2000
+        assert _observe_when(m_imp, lambda o: True).snapshot.register_wh == 1000
         publisher.send(f"{prefix}/events/rpc",
                        b'{"src":"shellypro3em-x","dst":"x/events","method":"NotifyStatus",'
                        b'"params":{"ts":1782000060.00,"emdata:0":{"id":0,"total_act":1003.01}}}')
-        obs = observe_when(m_imp, lambda o: o.snapshot.register_wh == 1003)
+        obs = _observe_when(m_imp, lambda o: o.snapshot.register_wh == 1003)
         assert obs.raw["src"] == "shellypro3em-x" and obs.raw["ts"] == "1782000060.00"
         # the counter the partial frame left out still comes from the full status
-        assert observe_when(m_exp, lambda o: o.topic.endswith("/events/rpc")) \
+        assert _observe_when(m_exp, lambda o: o.topic.endswith("/events/rpc")) \
             .snapshot.register_wh == 2000
         publisher.send(f"{prefix}/online", b"false", retain=True)
-        error_when(m_exp, "announced it is offline (false)")
+        _error_when(m_exp, "announced it is offline (false)")
         publisher.send(f"{prefix}/online", b"", retain=True)  # clear the retained message
 
 
 def test_shelly_pro3em_sim_import_and_export(broker: Mosquitto) -> None:
-    prefix = topic("shellypro3em")
-    sim = ShellyPro3EmSim(broker.url, prefix, 5, fast_clock(), period_s=60, full_every=5)
-    with running(sim), \
-            meter(broker, DeviceSpec(Device.SHELLY, prefix, 0, "total_act")) as m_imp, \
-            meter(broker, DeviceSpec(Device.SHELLY, prefix, 0, "total_act_ret")) as m_exp:
-        first = observe_when(m_exp, lambda o: True).snapshot.register_wh
-        assert observe_when(m_imp, lambda o: True).snapshot.register_wh > 0
+    prefix = _topic("shellypro3em")
+    sim = ShellyPro3EmSim(broker.url, prefix, 5, _fast_clock(), period_s=60, full_every=5)
+    with _running(sim), \
+            _meter(broker, DeviceSpec(Device.SHELLY, prefix, 0, "total_act")) as m_imp, \
+            _meter(broker, DeviceSpec(Device.SHELLY, prefix, 0, "total_act_ret")) as m_exp:
+        first = _observe_when(m_exp, lambda o: True).snapshot.register_wh
+        assert _observe_when(m_imp, lambda o: True).snapshot.register_wh > 0
         # a sunny June morning in Tokyo: PV exceeds the household, export grows
-        obs = observe_when(m_exp, lambda o: o.snapshot.register_wh > first, timeout=15)
+        obs = _observe_when(m_exp, lambda o: o.snapshot.register_wh > first, timeout=15)
         assert obs.snapshot.identity.model == "emdata:0.total_act_ret"
         partial_frames = [p for tp, p in list(sim.history) if tp.endswith("/events/rpc")
                           and b'"emdata:0"' in p and b'"total_act_ret"' not in p]
@@ -209,11 +209,11 @@ def test_shelly_pro3em_sim_import_and_export(broker: Mosquitto) -> None:
 
 
 def test_openevse_total_energy(broker: Mosquitto) -> None:
-    base = topic("openevse")
-    sim = OpenEvseSim(broker.url, base, 11, fast_clock(), period_s=30)
-    with running(sim), meter(broker, DeviceSpec(Device.OPENEVSE, base)) as m:
-        obs = observe_when(m, lambda o: "state" in o.raw)
-        assert obs.snapshot.register_wh == floor_wh(obs.raw["total_energy"], 1000)
+    base = _topic("openevse")
+    sim = OpenEvseSim(broker.url, base, 11, _fast_clock(), period_s=30)
+    with _running(sim), _meter(broker, DeviceSpec(Device.OPENEVSE, base)) as m:
+        obs = _observe_when(m, lambda o: "state" in o.raw)
+        assert obs.snapshot.register_wh == _floor_wh(obs.raw["total_energy"], 1000)
         assert obs.snapshot.identity.protocol == "openevse"
         assert obs.raw["state"] in ("1", "2", "3")
 
@@ -222,49 +222,49 @@ def test_openevse_total_energy(broker: Mosquitto) -> None:
 
 
 def test_tasmota_that_goes_offline_is_reported(broker: Mosquitto) -> None:
-    t = topic("plug")
-    sim = TasmotaSim(broker.url, t, 1, fast_clock(), period_s=60,
+    t = _topic("plug")
+    sim = TasmotaSim(broker.url, t, 1, _fast_clock(), period_s=60,
                      faults=Faults(offline_after_s=1.0))
-    with running(sim), meter(broker, DeviceSpec(Device.TASMOTA, t), stale_after_s=600) as m:
-        observe_when(m, lambda o: True)
-        msg = error_when(m, "announced it is offline (Offline)")
+    with _running(sim), _meter(broker, DeviceSpec(Device.TASMOTA, t), stale_after_s=600) as m:
+        _observe_when(m, lambda o: True)
+        msg = _error_when(m, "announced it is offline (Offline)")
         assert f"tele/{t}/LWT" in msg and "its last reading was heard" in msg
 
 
 def test_openevse_that_goes_silent_is_reported(broker: Mosquitto) -> None:
-    base = topic("openevse")
-    sim = OpenEvseSim(broker.url, base, 2, fast_clock(), period_s=30,
+    base = _topic("openevse")
+    sim = OpenEvseSim(broker.url, base, 2, _fast_clock(), period_s=30,
                       faults=Faults(silent_after_s=1.0))
-    with running(sim), meter(broker, DeviceSpec(Device.OPENEVSE, base), stale_after_s=1.5) as m:
-        observe_when(m, lambda o: True)
-        msg = error_when(m, "last heard")
+    with _running(sim), _meter(broker, DeviceSpec(Device.OPENEVSE, base), stale_after_s=1.5) as m:
+        _observe_when(m, lambda o: True)
+        msg = _error_when(m, "last heard")
         assert f"on {base}/total_energy" in msg and "more than stale_after_s = 1.5" in msg
 
 
 def test_openevse_will_announces_offline(broker: Mosquitto) -> None:
-    base = topic("openevse")
-    sim = OpenEvseSim(broker.url, base, 4, fast_clock(), period_s=30)
-    with meter(broker, DeviceSpec(Device.OPENEVSE, base), stale_after_s=600) as m:
-        with running(sim):
-            observe_when(m, lambda o: True)
-        error_when(m, 'announced it is offline ("state":"disconnected")')
+    base = _topic("openevse")
+    sim = OpenEvseSim(broker.url, base, 4, _fast_clock(), period_s=30)
+    with _meter(broker, DeviceSpec(Device.OPENEVSE, base), stale_after_s=600) as m:
+        with _running(sim):
+            _observe_when(m, lambda o: True)
+        _error_when(m, 'announced it is offline ("state":"disconnected")')
 
 
 def test_malformed_payloads_only(broker: Mosquitto) -> None:
-    t = topic("plug")
-    sim = TasmotaSim(broker.url, t, 1, fast_clock(), period_s=60,
+    t = _topic("plug")
+    sim = TasmotaSim(broker.url, t, 1, _fast_clock(), period_s=60,
                      faults=Faults(malformed_fraction=1.0))
-    with running(sim), meter(broker, DeviceSpec(Device.TASMOTA, t)) as m:
-        msg = error_when(m, "nothing usable heard yet")
+    with _running(sim), _meter(broker, DeviceSpec(Device.TASMOTA, t)) as m:
+        msg = _error_when(m, "nothing usable heard yet")
         assert f"the last payload on tele/{t}/SENSOR was unusable" in msg
 
 
 def test_some_malformed_payloads_do_not_interrupt_readings(broker: Mosquitto) -> None:
-    t = topic("plug")
-    sim = TasmotaSim(broker.url, t, 1, fast_clock(), period_s=60,
+    t = _topic("plug")
+    sim = TasmotaSim(broker.url, t, 1, _fast_clock(), period_s=60,
                      faults=Faults(malformed_fraction=0.5))
-    with running(sim), meter(broker, DeviceSpec(Device.TASMOTA, t), stale_after_s=3) as m:
-        observe_when(m, lambda o: True)
+    with _running(sim), _meter(broker, DeviceSpec(Device.TASMOTA, t), stale_after_s=3) as m:
+        _observe_when(m, lambda o: True)
         regs = set()
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
@@ -274,78 +274,78 @@ def test_some_malformed_payloads_do_not_interrupt_readings(broker: Mosquitto) ->
 
 
 def test_a_retained_old_reading_is_not_taken_as_fresh(broker: Mosquitto,
-                                                      publisher: Publisher) -> None:
-    t = topic("plug")
+                                                      publisher: _Publisher) -> None:
+    t = _topic("plug")
     publisher.send(f"tele/{t}/SENSOR", b'{"ENERGY":{"Total":1.000}}', retain=True)
     try:
-        with meter(broker, DeviceSpec(Device.TASMOTA, t)) as m:
-            error_when(m, "only a retained value of unknown age")
+        with _meter(broker, DeviceSpec(Device.TASMOTA, t)) as m:
+            _error_when(m, "only a retained value of unknown age")
             publisher.send(f"tele/{t}/SENSOR", b'{"ENERGY":{"Total":1.001}}')
-            assert observe_when(m, lambda o: True).snapshot.register_wh == 1001
+            assert _observe_when(m, lambda o: True).snapshot.register_wh == 1001
     finally:
         publisher.send(f"tele/{t}/SENSOR", b"", retain=True)
 
 
 def test_unreachable_broker(broker: Mosquitto) -> None:
     url = f"mqtt://127.0.0.1:{free_port()}"
-    with meter(broker, DeviceSpec(Device.TASMOTA, "plug1"), url=url) as m:
-        msg = error_when(m, "cannot reach the broker")
+    with _meter(broker, DeviceSpec(Device.TASMOTA, "plug1"), url=url) as m:
+        msg = _error_when(m, "cannot reach the broker")
         assert url in msg
 
 
 # --- eco-agent probe -----------------------------------------------------------------------------
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+def _run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
 
 def test_probe_without_config(broker: Mosquitto, capsys: pytest.CaptureFixture[str]) -> None:
-    t = topic("dual")
-    sim = TasmotaSim(broker.url, t, 9, fast_clock(), period_s=60, channels=2)
-    with running(sim):
-        code, out, err = run_cli(capsys, "probe", "--protocol", "tasmota", "--broker", broker.url,
+    t = _topic("dual")
+    sim = TasmotaSim(broker.url, t, 9, _fast_clock(), period_s=60, channels=2)
+    with _running(sim):
+        code, out, err = _run_cli(capsys, "probe", "--protocol", "tasmota", "--broker", broker.url,
                                  "--topic", t, "--quantity", "pv_generation", "--channel", "1",
                                  "--wait", "5")
         assert code == 0, err
         report = json.loads(out)
-        assert report["register_wh"] == floor_wh(report["raw"]["ENERGY.Total[1]"], 1000)
+        assert report["register_wh"] == _floor_wh(report["raw"]["ENERGY.Total[1]"], 1000)
         assert report["quantity"] == "pv_generation" and report["protocol"] == "tasmota"
         assert report["meter_serial"] == t and report["meter_model"] == "ENERGY.Total[1]"
         assert report["read_at"].endswith("Z") and isinstance(report["register_wh"], int)
-        code, out, err = run_cli(capsys, "probe", "--protocol", "tasmota", "--broker",
+        code, out, err = _run_cli(capsys, "probe", "--protocol", "tasmota", "--broker",
                                  broker.url, "--topic", t, "--quantity", "pv_generation",
                                  "--wait", "1")
         assert code == 1 and out == ""
         assert len(err.strip().splitlines()) == 1 and "set channel = 0…1" in err
-    code, out, err = run_cli(capsys, "probe", "--protocol", "shelly", "--broker", broker.url,
+    code, out, err = _run_cli(capsys, "probe", "--protocol", "shelly", "--broker", broker.url,
                              "--topic", "nobody-here", "--quantity", "grid_import",
                              "--field", "total_act", "--wait", "0.5")
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert "nothing heard on nobody-here/events/rpc" in err and "rpc_ntf" in err
-    code, _, err = run_cli(capsys, "probe", "--protocol", "openevse", "--broker", broker.url,
+    code, _, err = _run_cli(capsys, "probe", "--protocol", "openevse", "--broker", broker.url,
                            "--quantity", "ev_charge")
     assert code == 2 and "needs --topic" in err
-    code, _, err = run_cli(capsys, "probe", "--protocol", "tasmota", "--broker", broker.url,
+    code, _, err = _run_cli(capsys, "probe", "--protocol", "tasmota", "--broker", broker.url,
                            "--topic", "a/#", "--quantity", "pv_generation")
     assert code == 2 and "must not contain" in err
 
 
 def test_probe_with_config(broker: Mosquitto, tmp_path: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
-    t = topic("ev")
+    t = _topic("ev")
     conf = write_config(tmp_path / "agent.toml", state_dir=tmp_path / "state", port=broker.port,
                         meters=[{"id": "ev1", "quantity": "ev_charge", "protocol": "openevse",
                                  "topic": t}])
-    sim = OpenEvseSim(broker.url, t, 8, fast_clock(), period_s=30)
-    with running(sim):
-        code, out, err = run_cli(capsys, "probe", str(conf), "ev1", "--wait", "5")
+    sim = OpenEvseSim(broker.url, t, 8, _fast_clock(), period_s=30)
+    with _running(sim):
+        code, out, err = _run_cli(capsys, "probe", str(conf), "ev1", "--wait", "5")
     assert code == 0, err
     report = json.loads(out)
     assert report["meter_id"] == "ev1" and report["quantity"] == "ev_charge"
-    assert report["register_wh"] == floor_wh(report["raw"]["total_energy"], 1000)
+    assert report["register_wh"] == _floor_wh(report["raw"]["total_energy"], 1000)
     assert report["broker"] == broker.url  # the uplink's broker by default
 
 
@@ -355,8 +355,8 @@ def test_probe_with_config(broker: Mosquitto, tmp_path: Path,
 @pytest.mark.timeout(60)
 def test_agent_run_delivers_readings_from_a_tasmota_plug(tmp_path: Path,
                                                          broker: Mosquitto) -> None:
-    t = topic("plug")
-    clock = fast_clock(600.0)
+    t = _topic("plug")
+    clock = _fast_clock(600.0)
     sim = TasmotaSim(broker.url, t, 21, clock, period_s=30)
     conf = write_config(tmp_path / "agent.toml", state_dir=tmp_path / "state", port=broker.port,
                         interval_minutes=5, poll_seconds=60,
@@ -365,7 +365,7 @@ def test_agent_run_delivers_readings_from_a_tasmota_plug(tmp_path: Path,
     key, _ = load_or_create_private_key(tmp_path / "state" / "device.key")
     agent = build_agent(load_config(conf), clock=clock)
     status: list[int] = []
-    with running(sim), Responder(broker.port) as agg:
+    with _running(sim), Responder(broker.port) as agg:
         agg.add_device(agent.device_id, key)
         th = threading.Thread(target=lambda: status.append(agent.run(install_signals=False)))
         th.start()
@@ -375,7 +375,7 @@ def test_agent_run_delivers_readings_from_a_tasmota_plug(tmp_path: Path,
             agent.request_stop()
             th.join(10)
     assert status == [0]
-    published = {floor_wh(str(json.loads(p)["ENERGY"]["Total"]), 1000)
+    published = {_floor_wh(str(json.loads(p)["ENERGY"]["Total"]), 1000)
                  for tp, p in list(sim.history) if tp == f"tele/{t}/SENSOR"}
     records: list[dict[str, Any]] = agg.records
     for a, b in zip(records, records[1:], strict=False):

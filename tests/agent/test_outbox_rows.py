@@ -10,10 +10,10 @@ from agent.errors import AgentError
 from agent.outbox_rows import add_to_tally, chain_reading, check_rows, check_sent
 from agent.outbox_sent import SENT_SLOT, parse_sent, sent_record
 from eco_protocol.records import GENESIS_PREV
-from tests.agent.test_agent_outbox import DEVICE, body, sign
+from tests.agent.outbox_kit import DEVICE, body, sign
 
 
-class Damage(Exception):
+class _Damage(Exception):
     pass
 
 
@@ -29,9 +29,9 @@ def _chain(n: int) -> list[tuple[int, object, object]]:
 
 def test_chained_readings_pass_the_row_checks() -> None:
     rows = _chain(3)
-    held = check_rows(rows, DEVICE, 4, str(rows[-1][1]), Damage)
+    held = check_rows(rows, DEVICE, 4, str(rows[-1][1]), _Damage)
     assert held == {seq: sha for seq, sha, _ in rows}
-    check_sent(held, 4, str(rows[-1][1]), 2, str(rows[1][1]), "outbox-sent", Damage)
+    check_sent(held, 4, str(rows[-1][1]), 2, str(rows[1][1]), "outbox-sent", _Damage)
 
 
 def test_chain_reading_refuses_a_signer_that_renumbers_and_another_device() -> None:
@@ -51,26 +51,26 @@ def test_chain_reading_refuses_a_signer_that_renumbers_and_another_device() -> N
 def test_damaged_rows_are_named(damage: Any, message: str | None) -> None:
     rows = _chain(3)
     if message is None:
-        check_rows(damage(rows), DEVICE, 4, str(rows[-1][1]), Damage)
+        check_rows(damage(rows), DEVICE, 4, str(rows[-1][1]), _Damage)
         return
-    with pytest.raises(Damage, match=message):
-        check_rows(damage(rows), DEVICE, 4, str(rows[-1][1]), Damage)
+    with pytest.raises(_Damage, match=message):
+        check_rows(damage(rows), DEVICE, 4, str(rows[-1][1]), _Damage)
 
 
 def test_the_counter_must_name_the_newest_row() -> None:
     rows = _chain(2)
-    with pytest.raises(Damage, match="the counter's last hash is not that of seq 2"):
-        check_rows(rows, DEVICE, 3, str(rows[0][1]), Damage)
+    with pytest.raises(_Damage, match="the counter's last hash is not that of seq 2"):
+        check_rows(rows, DEVICE, 3, str(rows[0][1]), _Damage)
 
 
 def test_an_outbox_behind_its_sent_mark_or_holding_another_reading_is_rolled_back() -> None:
     rows = _chain(2)
-    held = check_rows(rows, DEVICE, 3, str(rows[-1][1]), Damage)
-    with pytest.raises(Damage, match="readings up to seq 5 were already sent"):
-        check_sent(held, 3, str(rows[-1][1]), 5, "a" * 64, "outbox-sent", Damage)
-    with pytest.raises(Damage, match="another reading under seq 2"):
-        check_sent(held, 3, str(rows[-1][1]), 2, "a" * 64, "outbox-sent", Damage)
-    check_sent({}, 1, GENESIS_PREV, 0, "", "outbox-sent", Damage)  # nothing sent yet
+    held = check_rows(rows, DEVICE, 3, str(rows[-1][1]), _Damage)
+    with pytest.raises(_Damage, match="readings up to seq 5 were already sent"):
+        check_sent(held, 3, str(rows[-1][1]), 5, "a" * 64, "outbox-sent", _Damage)
+    with pytest.raises(_Damage, match="another reading under seq 2"):
+        check_sent(held, 3, str(rows[-1][1]), 2, "a" * 64, "outbox-sent", _Damage)
+    check_sent({}, 1, GENESIS_PREV, 0, "", "outbox-sent", _Damage)  # nothing sent yet
 
 
 def test_the_tally_adds_per_day_and_keeps_the_newest_days() -> None:

@@ -34,7 +34,7 @@ PROPERTIES = {0x8A: bytes([0x00, 0x00, 0x16]), 0x8D: b"EMU-000042\x00\x00", 0xD3
               0xE0: HELD[0xE0].to_bytes(4, "big"), 0xE3: HELD[0xE3].to_bytes(4, "big")}
 
 
-class MinimalBp35a1:
+class _MinimalBp35a1:
     def __init__(self) -> None:
         self.master, self.slave = os.openpty()
         tty.setraw(self.master)
@@ -137,8 +137,8 @@ class MinimalBp35a1:
 
 
 @pytest.fixture
-def emulator() -> Iterator[MinimalBp35a1]:
-    emu = MinimalBp35a1()
+def emulator() -> Iterator[_MinimalBp35a1]:
+    emu = _MinimalBp35a1()
     emu.thread.start()
     try:
         yield emu
@@ -152,7 +152,7 @@ def emulator() -> Iterator[MinimalBp35a1]:
 @pytest.mark.integration
 @pytest.mark.parametrize(("quantity", "wh"), [(Quantity.GRID_IMPORT, 5_432_100),
                                               (Quantity.GRID_EXPORT, 12_340)])
-def test_agent_reads_the_kwh_the_device_holds(emulator: MinimalBp35a1, quantity: Quantity,
+def test_agent_reads_the_kwh_the_device_holds(emulator: _MinimalBp35a1, quantity: Quantity,
                                               wh: int) -> None:
     meter = BRouteMeter("grid", emulator.port, quantity=quantity,
                         credentials=lambda: RouteBCredentials(RBID, PASSWORD), timeout_s=1.0,

@@ -33,7 +33,7 @@ CREDS = skc.RouteBCredentials(RBID, PASSWORD)
 FAST = sk.Timing(command_s=0.05, join_s=0.05, scan_margin_s=0.0)
 
 
-class BytesPort:
+class _BytesPort:
     """An in-memory port: reads return the bytes given, writes are recorded."""
 
     def __init__(self, data: bytes = b"") -> None:
@@ -55,12 +55,12 @@ class BytesPort:
         return len(b)
 
 
-class ServerPort(BytesPort):
+class _ServerPort(_BytesPort):
     """The simulated dongle's interpreter behind an in-memory port."""
 
-    def __init__(self, server: SkStackServer) -> None:
+    def __init__(self, _server: SkStackServer) -> None:
         super().__init__()
-        self.server = server
+        self.server = _server
 
     def write(self, b: bytes) -> int:
         self.written += b
@@ -68,7 +68,7 @@ class ServerPort(BytesPort):
         return len(b)
 
 
-def server(family: skc.Family = skc.Family.BP35A1, **faults: Any) -> SkStackServer:
+def _server(family: skc.Family = skc.Family.BP35A1, **faults: Any) -> SkStackServer:
     t0 = datetime(2026, 6, 21, 12, 0, tzinfo=JST)
     energy = HomeEnergy(Household(1), None, None, EnergyState(t0, 1_000_000.0))
     return SkStackServer(DongleConfig(RBID, PASSWORD, family=family),
@@ -166,7 +166,7 @@ def test_parsers_never_crash_on_text(text: str) -> None:
 @settings(deadline=None)
 @given(st.binary(max_size=300), st.booleans())
 def test_driver_survives_arbitrary_output(noise: bytes, hex_data: bool) -> None:
-    client = sk.SkStackClient(BytesPort(noise), timing=FAST)
+    client = sk.SkStackClient(_BytesPort(noise), timing=FAST)
     client.hex_data = hex_data
     client.session_alive = True
     with contextlib.suppress(skc.SkStackError):
@@ -178,7 +178,7 @@ def test_driver_survives_arbitrary_output(noise: bytes, hex_data: bool) -> None:
 def test_binary_erxudp_is_cut_by_length_not_by_crlf() -> None:
     data = b"\x10\x81\r\n\x00\x01" + bytes(range(8))
     head = VECTORS["erxudp_binary"][0]["bytes_ascii"].rsplit(" ", 2)[0]
-    port = BytesPort(f"{head} {len(data):04X} ".encode() + data + b"\r\nEVENT 21 "
+    port = _BytesPort(f"{head} {len(data):04X} ".encode() + data + b"\r\nEVENT 21 "
                      b"FE80:0000:0000:0000:021D:1290:1234:5678 0 00\r\n")
     client = sk.SkStackClient(port, timing=FAST)
     client.hex_data = False
@@ -190,7 +190,7 @@ def test_binary_erxudp_is_cut_by_length_not_by_crlf() -> None:
 
 def test_binary_vector_from_the_bp35c0_driver_test() -> None:
     vec = VECTORS["erxudp_binary"][0]
-    client = sk.SkStackClient(BytesPort(vec["bytes_ascii"].encode() + b"\r\n"), timing=FAST)
+    client = sk.SkStackClient(_BytesPort(vec["bytes_ascii"].encode() + b"\r\n"), timing=FAST)
     client.hex_data = False
     client.session_alive = True
     rx = client.receive(time.monotonic() + 0.1)
@@ -198,25 +198,25 @@ def test_binary_vector_from_the_bp35c0_driver_test() -> None:
 
 
 def test_fail_is_raised_with_command_and_meaning() -> None:
-    client = sk.SkStackClient(BytesPort(b"SKSCAN 2\r\nFAIL ER06\r\n"), timing=FAST)
+    client = sk.SkStackClient(_BytesPort(b"SKSCAN 2\r\nFAIL ER06\r\n"), timing=FAST)
     with pytest.raises(skc.SkFail, match=r"SKSCAN answered FAIL ER06 \(invalid format"):
         client.command("SKSCAN 2")
 
 
 def test_ropt_reply_ends_in_cr_only() -> None:
-    client = sk.SkStackClient(BytesPort(b"ROPT\r\nOK 01\rEVENT 22 "
+    client = sk.SkStackClient(_BytesPort(b"ROPT\r\nOK 01\rEVENT 22 "
                                         b"FE80:0000:0000:0000:021D:1290:0003:C890\r\n"),
                               timing=FAST)
     assert client.read_option() == 1
-    client2 = sk.SkStackClient(BytesPort(b"FAIL ER04\r\n"), timing=FAST)
+    client2 = sk.SkStackClient(_BytesPort(b"FAIL ER04\r\n"), timing=FAST)
     assert client2.read_option() is None
 
 
 @pytest.mark.parametrize("family", list(skc.Family))
 @pytest.mark.parametrize("fixed", [True, False])
 def test_connect_to_the_interpreter_in_memory(family: skc.Family, fixed: bool) -> None:
-    srv = server(family)
-    client = sk.SkStackClient(ServerPort(srv), family=family if fixed else None)
+    srv = _server(family)
+    client = sk.SkStackClient(_ServerPort(srv), family=family if fixed else None)
     session = client.connect(CREDS)
     assert session.family is family and client.family is family
     assert session.peer == skc.ll64(srv.config.meter_mac) and client.session_alive
@@ -224,8 +224,8 @@ def test_connect_to_the_interpreter_in_memory(family: skc.Family, fixed: bool) -
 
 
 def test_join_failure_and_session_end_events() -> None:
-    srv = server(join_failures=1)
-    client = sk.SkStackClient(ServerPort(srv))
+    srv = _server(join_failures=1)
+    client = sk.SkStackClient(_ServerPort(srv))
     with pytest.raises(skc.SkJoinFailed, match="EVENT 24"):
         client.connect(CREDS)
     client.join(skc.ll64(srv.config.meter_mac))
@@ -237,8 +237,8 @@ def test_join_failure_and_session_end_events() -> None:
 
 def test_secrets_never_logged_even_with_echo(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    srv = server()
-    client = sk.SkStackClient(ServerPort(srv))
+    srv = _server()
+    client = sk.SkStackClient(_ServerPort(srv))
     client.connect(CREDS, disable_echo=False)
     assert "SKSETPWD C ********" in caplog.text
     assert PASSWORD not in caplog.text and RBID not in caplog.text

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sunspec_kit import MIDNIGHT, NOON
 
 from agent.cli import main as agent_main
 from agent.clock import ManualClock
@@ -24,13 +23,14 @@ from agent.meters.modbus_rtu_codec import MAX_READ_REGISTERS
 from agent.meters.sunspec import SunSpecModbusMeter
 from firmware_sim import sunspec_registers as sr
 from firmware_sim.inverter import PtyInverter
+from tests.agent.sunspec_kit import MIDNIGHT, NOON
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "vectors" / "sunspec_models.json").read_text()
 )
 
 
-def vector_offsets(model: str) -> tuple[dict[str, int], int]:
+def _vector_offsets(model: str) -> tuple[dict[str, int], int]:
     """Point offsets (ID at 0) and the register count, by summing the vector's sizes."""
     offsets: dict[str, int] = {}
     at = 0
@@ -44,7 +44,7 @@ def vector_offsets(model: str) -> tuple[dict[str, int], int]:
 
 
 def test_701_offsets_match_the_public_point_list() -> None:
-    off, total = vector_offsets("701")
+    off, total = _vector_offsets("701")
     assert total == sl.DER_AC_LENGTH + 2 == VECTORS["models"]["701"]["length"] + 2 == 155
     expected = {
         "St": sl.DerAcOffset.ST, "InvSt": sl.DerAcOffset.INV_ST,
@@ -63,7 +63,7 @@ def test_701_offsets_match_the_public_point_list() -> None:
 
 
 def test_103_offsets_match_the_public_point_list() -> None:
-    off, total = vector_offsets("103")
+    off, total = _vector_offsets("103")
     assert total == sl.INVERTER_LENGTH + 2
     assert (off["W"], off["W_SF"], off["WH"], off["WH_SF"], off["St"]) == (
         sl.InverterOffset.W, sl.InverterOffset.W_SF, sl.InverterOffset.WH,
@@ -72,7 +72,7 @@ def test_103_offsets_match_the_public_point_list() -> None:
 
 def test_encoder_marks_every_unmodelled_point_not_implemented_by_its_type() -> None:
     regs = sr.encode_der_ac(sl.DerAcValues())
-    off, _ = vector_offsets("701")
+    off, _ = _vector_offsets("701")
     unimpl = {"int16": [0x8000], "sunssf": [0x8000], "uint16": [0xFFFF], "enum16": [0xFFFF],
               "uint32": [0xFFFF] * 2, "bitfield32": [0xFFFF] * 2, "uint64": [0xFFFF] * 4}
     modelled = {"ID", "L", "Alrm", "W_SF", "TotWh_SF"}  # set even in an empty 701

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sunspec_kit import MIDNIGHT, NOON
 
 from agent.clock import AcceleratedClock, ManualClock
 from agent.errors import MeterError
@@ -36,6 +35,7 @@ from agent.meters.modbus_rtu_codec import (
 from agent.meters.sunspec import PROTOCOL, SunSpecModbusMeter
 from firmware_sim import sunspec_registers as sr
 from firmware_sim.inverter import Faults, PtyInverter
+from tests.agent.sunspec_kit import MIDNIGHT, NOON
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "vectors" / "modbus_rtu.json").read_text()
@@ -171,7 +171,7 @@ def test_model_decoders_raise_only_layout_errors(regs: list[int]) -> None:
 # --- chain discovery over register maps --------------------------------------------------------
 
 
-def reader(image: dict[int, int]) -> Callable[[int, int], Sequence[int] | None]:
+def _reader(image: dict[int, int]) -> Callable[[int, int], Sequence[int] | None]:
     def read(address: int, count: int) -> Sequence[int] | None:
         if all(a in image for a in range(address, address + count)):
             return [image[a] for a in range(address, address + count)]
@@ -180,7 +180,8 @@ def reader(image: dict[int, int]) -> Callable[[int, int], Sequence[int] | None]:
     return read
 
 
-def image_at(base: int, models: Sequence[Sequence[int]], end: Sequence[int] = ()) -> dict[int, int]:
+def _image_at(base: int, models: Sequence[Sequence[int]],
+              end: Sequence[int] = ()) -> dict[int, int]:
     regs = list(sl.SUNS_MARKER) + [r for m in models for r in m] + list(end)
     return {base + i: r for i, r in enumerate(regs)}
 
@@ -191,8 +192,8 @@ NAMEPLATE = [120, 3, 0, 0, 0]  # a model we do not read, between 1 and 103
 
 @pytest.mark.parametrize("base", [40000, 0, 50000])
 def test_parse_model_chain_at_each_base(base: int) -> None:
-    image = image_at(base, [sr.encode_common(COMMON), NAMEPLATE, INVERTER], [0xFFFF, 0])
-    chain = sc.parse_model_chain(reader(image))
+    image = _image_at(base, [sr.encode_common(COMMON), NAMEPLATE, INVERTER], [0xFFFF, 0])
+    chain = sc.parse_model_chain(_reader(image))
     assert chain.base == base
     assert [m.model_id for m in chain.models] == [1, 120, 103]
     inverter = chain.find(sl.INVERTER_MODEL_IDS)
@@ -202,8 +203,8 @@ def test_parse_model_chain_at_each_base(base: int) -> None:
 
 def test_end_marker_without_length_and_missing_end_marker() -> None:
     models = [sr.encode_common(COMMON), INVERTER]
-    no_l = sc.parse_model_chain(reader(image_at(40000, models, [0xFFFF])))
-    no_end = sc.parse_model_chain(reader(image_at(40000, models)))
+    no_l = sc.parse_model_chain(_reader(_image_at(40000, models, [0xFFFF])))
+    no_end = sc.parse_model_chain(_reader(_image_at(40000, models)))
     assert [m.model_id for m in no_l.models] == [m.model_id for m in no_end.models] == [1, 103]
 
 
@@ -212,14 +213,14 @@ def test_chain_errors() -> None:
         sl.SunSpecLayoutError,
         match=r"no SunS marker \(40000: 0007 0007; 0: 0001 0002; 50000: no such address\)",
     ):
-        sc.parse_model_chain(reader({40000: 7, 40001: 7, 0: 1, 1: 2}))
+        sc.parse_model_chain(_reader({40000: 7, 40001: 7, 0: 1, 1: 2}))
     with pytest.raises(sl.SunSpecLayoutError, match="not 1"):
-        sc.parse_model_chain(reader(image_at(40000, [INVERTER], [0xFFFF, 0])))
-    looping = image_at(0, [sr.encode_common(COMMON)] + [[9, 0]] * 70, [0xFFFF, 0])
+        sc.parse_model_chain(_reader(_image_at(40000, [INVERTER], [0xFFFF, 0])))
+    looping = _image_at(0, [sr.encode_common(COMMON)] + [[9, 0]] * 70, [0xFFFF, 0])
     with pytest.raises(sl.SunSpecLayoutError, match="more than 64 models"):
-        sc.parse_model_chain(reader(looping))
+        sc.parse_model_chain(_reader(looping))
     with pytest.raises(sl.SunSpecLayoutError, match="overflows"):
-        sc.parse_model_chain(reader(image_at(50000, [[1, 60000]])))
+        sc.parse_model_chain(_reader(_image_at(50000, [[1, 60000]])))
 
 
 def test_transport_errors_propagate_from_discovery() -> None:

@@ -50,7 +50,7 @@ def _int_registers(value: int, size: int) -> list[int]:
     return [(value >> (16 * (size - 1 - i))) & 0xFFFF for i in range(size)]
 
 
-def build_model(model: str, values: Mapping[str, int | str]) -> list[int]:
+def _build_model(model: str, values: Mapping[str, int | str]) -> list[int]:
     """One model's registers, ID and L included; points not in ``values`` are "not
     implemented" for their type."""
     spec = VECTORS["models"][model]
@@ -70,21 +70,21 @@ def build_model(model: str, values: Mapping[str, int | str]) -> list[int]:
     return regs
 
 
-def build_map(models: Sequence[list[int]]) -> list[int]:
+def _build_map(models: Sequence[list[int]]) -> list[int]:
     suns = [int.from_bytes(b"Su", "big"), int.from_bytes(b"nS", "big")]
     return suns + [r for m in models for r in m] + [0xFFFF, 0]
 
 
-COMMON = build_model("1", {"Mn": "Fronius", "Md": "Symo 5.0-3-M", "SN": "31456789",
+COMMON = _build_model("1", {"Mn": "Fronius", "Md": "Symo 5.0-3-M", "SN": "31456789",
                            "Opt": "", "Vr": "3.14.1-2", "DA": UNIT})
 # WH 98,765,432 with WH_SF = 1: the agent must report 987,654,320 Wh
-INVERTER_103 = build_model("103", {"W": 3120, "W_SF": 0, "WH": 98_765_432, "WH_SF": 1,
+INVERTER_103 = _build_model("103", {"W": 3120, "W_SF": 0, "WH": 98_765_432, "WH_SF": 1,
                                    "Hz": 5000, "Hz_SF": -2, "St": 4, "Evt1": 0})
 # TotWhInj beyond 32 bits (5,000,000,123 raw, TotWh_SF = -1 → 500,000,012 Wh) and TotWhAbs
-DER_701 = build_model("701", {"St": 1, "InvSt": 3, "ConnSt": 1, "W": 312, "W_SF": 1,
+DER_701 = _build_model("701", {"St": 1, "InvSt": 3, "ConnSt": 1, "W": 312, "W_SF": 1,
                               "TotWhInj": 5_000_000_123, "TotWhAbs": 4_321, "TotWh_SF": -1})
 # the same device's 701 when it also has 103: TotWhInj agrees with WH × 10
-DER_701_MATCHING = build_model("701", {"W": 3120, "W_SF": 0, "TotWhInj": 987_654_320,
+DER_701_MATCHING = _build_model("701", {"W": 3120, "W_SF": 0, "TotWhInj": 987_654_320,
                                        "TotWh_SF": 0})
 
 
@@ -99,7 +99,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def pymodbus_server(base: int, registers: list[int], unit: int = UNIT) -> Iterator[str]:
+def _pymodbus_server(base: int, registers: list[int], unit: int = UNIT) -> Iterator[str]:
     """pymodbus's TCP server with the RTU framer on a private event loop thread; yields the
     pyserial URL the agent opens."""
     loop = asyncio.new_event_loop()
@@ -138,7 +138,7 @@ def meters() -> Iterator[Any]:
         m.close()
 
 
-def probe(url: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+def _probe(url: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     code = agent_main(["probe", "--protocol", "sunspec-modbus", "--port", url,
                        "--unit", str(UNIT), "--timeout", "1"])
     out, err = capsys.readouterr()
@@ -156,7 +156,7 @@ def test_the_independent_builder_agrees_with_the_public_layout() -> None:
     assert INVERTER_103[24:27] == [0x05E3, 0x0A78, 1]  # WH high word first, then WH_SF
     assert DER_701[19:23] == [0, 1, 0x2A05, 0xF27B]  # TotWhInj at 19 (docs/meters.md: 19-22)
     assert DER_701[120] == 0xFFFF  # TotWh_SF −1
-    assert build_map([COMMON])[:2] == [0x5375, 0x6E53]
+    assert _build_map([COMMON])[:2] == [0x5375, 0x6E53]
 
 
 @pytest.mark.integration
@@ -164,7 +164,7 @@ def test_the_independent_builder_agrees_with_the_public_layout() -> None:
 def test_reader_and_probe_read_model_103_served_by_pymodbus(
     base: int, meters: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pymodbus_server(base, build_map([COMMON, INVERTER_103])) as url:
+    with _pymodbus_server(base, _build_map([COMMON, INVERTER_103])) as url:
         meter = meters(url)
         snap = meter.read()
         assert snap.register_wh == 987_654_320  # 98,765,432 × 10^1
@@ -174,7 +174,7 @@ def test_reader_and_probe_read_model_103_served_by_pymodbus(
         assert meter.chain is not None and meter.chain.base == base
         assert [(m.model_id, m.length) for m in meter.chain.models] == [(1, 66), (103, 50)]
         meter.close()
-        report = probe(url, capsys)
+        report = _probe(url, capsys)
         assert report["register_wh"] == 987_654_320 and report["serial"] == "31456789"
         assert report["raw"]["WH"] == 98_765_432 and report["raw"]["WH_SF"] == 1
 
@@ -183,7 +183,7 @@ def test_reader_and_probe_read_model_103_served_by_pymodbus(
 def test_reader_and_probe_read_a_701_only_map_served_by_pymodbus(
     meters: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pymodbus_server(40000, build_map([COMMON, DER_701])) as url:
+    with _pymodbus_server(40000, _build_map([COMMON, DER_701])) as url:
         snap = meters(url).read()
         assert snap.register_wh == 500_000_012  # 5,000,000,123 × 10^-1, truncated
         assert snap.power_w == 3120
@@ -191,13 +191,13 @@ def test_reader_and_probe_read_a_701_only_map_served_by_pymodbus(
         assert (raw["source"], raw["TotWhInj"], raw["TotWhAbs"], raw["InvSt"]) == (
             "TotWhInj/701", 5_000_000_123, 4_321, 3)
         meters(url).close()
-        report = probe(url, capsys)
+        report = _probe(url, capsys)
         assert report["register_wh"] == 500_000_012
 
 
 @pytest.mark.integration
 def test_103_and_701_served_by_pymodbus_agree(meters: Any) -> None:
-    with pymodbus_server(40000, build_map([COMMON, INVERTER_103, DER_701_MATCHING])) as url:
+    with _pymodbus_server(40000, _build_map([COMMON, INVERTER_103, DER_701_MATCHING])) as url:
         snap = meters(url).read()
         raw = dict(snap.raw)
         assert snap.register_wh == 987_654_320 and raw["source"] == "WH/103"
@@ -206,7 +206,7 @@ def test_103_and_701_served_by_pymodbus_agree(meters: Any) -> None:
 
 @pytest.mark.integration
 def test_not_implemented_wh_from_pymodbus_is_an_error_not_zero(meters: Any) -> None:
-    unimplemented = build_model("103", {"W": 0, "W_SF": 0, "WH_SF": 0})  # WH = acc32 0
-    with (pymodbus_server(40000, build_map([COMMON, unimplemented])) as url,
+    unimplemented = _build_model("103", {"W": 0, "W_SF": 0, "WH_SF": 0})  # WH = acc32 0
+    with (_pymodbus_server(40000, _build_map([COMMON, unimplemented])) as url,
           pytest.raises(MeterError, match="WH .* not implemented")):
         meters(url).read()

@@ -32,7 +32,7 @@ def _server(serial: str, wh: int) -> SunSpecServer:
 
 
 @dataclass
-class RtuOverTcp:
+class _RtuOverTcp:
     """One TCP client at a time; every request frame is answered by ``server`` as it is now."""
 
     server: SunSpecServer
@@ -63,8 +63,8 @@ class RtuOverTcp:
 
 
 @pytest.fixture
-def device() -> Iterator[tuple[RtuOverTcp, str]]:
-    dev = RtuOverTcp(_server("SN-A", 1_000_000))
+def device() -> Iterator[tuple[_RtuOverTcp, str]]:
+    dev = _RtuOverTcp(_server("SN-A", 1_000_000))
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
@@ -77,7 +77,7 @@ def device() -> Iterator[tuple[RtuOverTcp, str]]:
 
 
 def test_a_swapped_inverter_is_reported_at_the_next_read(
-        device: tuple[RtuOverTcp, str]) -> None:
+        device: tuple[_RtuOverTcp, str]) -> None:
     dev, url = device
     meter = SunSpecModbusMeter("pv1", url, timeout_s=2.0)
     try:
@@ -97,7 +97,7 @@ def test_a_swapped_inverter_is_reported_at_the_next_read(
 
 
 def test_a_device_refusing_spanning_reads_is_read_model_by_model(
-        device: tuple[RtuOverTcp, str]) -> None:
+        device: tuple[_RtuOverTcp, str]) -> None:
     dev, url = device
     dev.refuse_spanning = True
     meter = SunSpecModbusMeter("pv1", url, timeout_s=2.0)
@@ -114,7 +114,7 @@ def test_a_device_refusing_spanning_reads_is_read_model_by_model(
 
 
 def test_sunspec_read_energy_reads_the_inverter_model_up_to_wh_sf(
-        device: tuple[RtuOverTcp, str]) -> None:
+        device: tuple[_RtuOverTcp, str]) -> None:
     dev, url = device
     meter = SunSpecModbusMeter("pv1", url, timeout_s=2.0)
     try:

@@ -10,14 +10,33 @@ import sys
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from aggregator.accounting import scan
+from aggregator.batches import period_from_dates, plan_batch, seal_batch, write_report
+from aggregator.cli.common import open_ledger
+from aggregator.config import load_config
 from aggregator.http_api import ApiConfig, ApiServer
+from aggregator.intake import Intake
 from aggregator.ledger import Ledger
+from aggregator.mirror import mirror_round
+from aggregator.programme import example_programme, load_programme
+from aggregator.registry import build_enrolment, enrol
 from aggregator.store import SqliteStore
+from aggregator.witness import checkpoint_body
 from eco_protocol.canonical import canonical_bytes
+from eco_protocol.claim_tokens import ClaimSecret, claim_tokens, parse_equipment
+from eco_protocol.consortium import parse_consortium
+from eco_protocol.encoding import b64encode, format_time
+from eco_protocol.keys import public_key_raw
 from eco_protocol.note import CosignatureSigner, NoteSigner, Verifier
-from tests.protocol.factories import fixed_key
+from eco_protocol.records import MeterSpec, Quantity
+from eco_protocol.verify_cli import main as eco_verify
+from tests.aggregator.ledger_kit import PV_TERMS, T0, Device
+from tests.protocol.records_kit import fixed_key
 
 LOG_A = NoteSigner("eco-ledger.town-a.test", fixed_key("consortium-test/log-a"))
 LOG_B = NoteSigner("eco-ledger.town-b.test", fixed_key("consortium-test/log-b"))
@@ -119,8 +138,6 @@ class Town:
 
     def __init__(self, root: Path, name: str) -> None:
         from aggregator.cli import main
-        from aggregator.cli.common import open_ledger
-        from aggregator.config import load_config
 
         self.name = name
         self.state = root / name
@@ -171,3 +188,101 @@ def town_consortium(path: Path, towns: Sequence[Town]) -> Path:
     """consortium.toml for ``towns`` with the verification body's witness, quorum 1."""
     return write_consortium(path, [(t.name, t.vkey, t.api.url, None) for t in towns], [W_BODY],
                             quorum=1)
+
+
+INVERTER = "inverter=SMA:3001234567"
+
+
+@pytest.fixture
+def towns(tmp_path: Path) -> Iterator[tuple[Town, Town, Path]]:
+    a, b = Town(tmp_path, "town-a"), Town(tmp_path, "town-b")
+    try:
+        consortium = town_consortium(tmp_path / "consortium.toml", [a, b])
+        secret = write_claim_secret(tmp_path / "claim-tokens.key", os.urandom(32))
+        a.join(consortium, secret)
+        b.join(consortium, secret)
+        yield a, b, consortium
+    finally:
+        a.close()
+        b.close()
+
+
+def enrol_equipment(town: Town, household: str, *equipment: str,
+                    device: Device | None = None) -> int:
+    device = device or Device()
+    args = ["enrol", "--household", household, "--programme", "p", "--enrolled-at",
+            "2026-05-01", "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS,
+            "--public-key", b64encode(public_key_raw(device.key))]
+    for e in equipment:
+        args += ["--equipment", e]
+    return town.cli(*args)
+
+
+def mirror(town: Town, consortium: Path) -> None:
+    report = mirror_round(parse_consortium(consortium.read_text()), town.name, town.mirrors, 10)
+    assert not report.failures and not report.forks, report.to_dict()
+
+
+# the basket tests' programme, claim-token secret and batch period
+BASKET_SECRET = ClaimSecret(bytes(range(32)))
+BASKET_PROG = "basket-prog"
+BASKET_PERIOD = "2026-11-22..2026-11-23"
+
+
+def town_report(root: Path, name: str, inverters: list[str]) -> Path:
+    """A town's log with one PV home per inverter serial, one day of readings, its batch sealed
+    and cosigned by the verification body; returns the report's directory."""
+    signer = NoteSigner(f"eco-ledger.{name}.test", fixed_key(f"basket/{name}"))
+    d = root / name
+    d.mkdir()
+    ledger = Ledger(SqliteStore(d / "ledger.sqlite3"), signer, d / "cp.latest")
+    (d / "programme.toml").write_text(example_programme(BASKET_PROG))
+    programme = load_programme(d / "programme.toml")
+    intake = Intake(ledger)
+    devices = []
+    for i, serial in enumerate(inverters):
+        dev = Device()
+        meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 6000),
+                  MeterSpec("exp1", Quantity.GRID_EXPORT, "echonet-broute", 6000)]
+        tokens = claim_tokens(BASKET_SECRET, [parse_equipment(f"inverter=SMA:{serial}")])
+        fit = {"installed": "2026-04-01", "status": "post_fit", "battery": False}
+        enrol(ledger, build_enrolment(public_key_raw(dev.key), f"hh-{name}-{i}", BASKET_PROG,
+                                      meters, fit, format_time(T0), tokens))
+        devices.append(dev)
+    for k in range(48):
+        start = T0 + timedelta(minutes=30 * k)
+        times = {"start": format_time(start), "end": format_time(start + timedelta(minutes=30))}
+        for dev in devices:
+            msg = [dev.reading(energy=300, meter="pv1", **times),
+                   dev.reading(energy=100, meter="exp1", quantity="grid_export", **times)]
+            (o,) = intake.process([(dev.topic, canonical_bytes(msg))], "2026-11-25T00:00:00Z")
+            assert o.accepted == 2, o.receipt
+    plan = plan_batch(scan(ledger.store), programme, period_from_dates(BASKET_PERIOD))
+    seal_batch(ledger, plan)
+    ledger.checkpoint_now()
+    row = ledger.store.latest_checkpoint()
+    assert row is not None
+    line = W_BODY.cosign(checkpoint_body(row.note), 1_796_000_000).line
+    ledger.store.add_cosignature(row.size, W_BODY.verifier.name, line)
+    write_report(ledger, programme, plan.batch_id, d / "out", [W_BODY.verifier.vkey],
+                 checkpoint=row)
+    ledger.store.close()
+    return d / "out"
+
+
+def consortium_file(root: Path, *towns: str) -> Path:
+    members = [(t, NoteSigner(f"eco-ledger.{t}.test", fixed_key(f"basket/{t}")).verifier.vkey,
+                f"https://eco-ledger.{t}.test", None) for t in towns]
+    return write_consortium(root / "consortium.toml", members, [W_BODY], quorum=1)
+
+
+def basket(capsys: pytest.CaptureFixture[str], conf: Path, *outs: Path,
+           evidence: bool = True) -> tuple[int, str, str]:
+    args = ["basket", *(str(o / "report.json") for o in outs), "--consortium", str(conf),
+            "--json"]
+    if evidence:
+        for o in outs:
+            args += ["--evidence", str(o / "evidence")]
+    rc = eco_verify(args)
+    out, err = capsys.readouterr()
+    return rc, out, err

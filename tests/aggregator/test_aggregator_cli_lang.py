@@ -11,52 +11,15 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main
-from eco_protocol.encoding import b64encode
-from eco_protocol.keys import public_key_raw
-from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
-
-from .conftest import PV_TERMS, Device
-
-LOCALES = ["ja_JP.UTF-8", "C"]
-METER = "pv1:pv_generation:sunspec-modbus:4500"
-
-
-class Cli:
-    """``eco-aggregator --config STATE/aggregator.toml …``: (exit status, stdout, stderr)."""
-
-    def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.state = tmp_path / "agg"
-        self.conf = str(self.state / "aggregator.toml")
-        self.capsys = capsys
-        assert self.run("init", str(self.state), "--origin", "eco-ledger.lang.test")[0] == 0
-        assert self.run("programme", "init", "--id", "p")[0] == 0
-
-    def run(self, *args: str) -> tuple[int, str, str]:
-        rc = main(["--config", self.conf, *args])
-        out, err = self.capsys.readouterr()
-        return rc, out, err
-
-    def enrol(self, d: Device, *extra: str, meter: str = METER,
-              key: str | None = None) -> tuple[int, str, str]:
-        return self.run("enrol", "--public-key", key or b64encode(public_key_raw(d.key)),
-                        "--household", "Sato, 1-2-3 Chuo", "--programme", "p",
-                        "--meter", meter, *extra)
-
-
-def _check(locale: str, text: str) -> None:
-    (assert_japanese if locale.startswith("ja") else assert_english)(text)
-
-
-def _refused(cli: Cli, locale: str, result: tuple[int, str, str], rc: int = 1) -> str:
-    got, out, err = result
-    assert got == rc and out == "", err
-    # the command's one line, last; a refused operator action is also logged before it as an
-    # eco.audit record (JSON for the trail, not a message)
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("eco-aggregator: "), err
-    assert all(" eco.audit: {" in ln for ln in err.strip().splitlines()[:-1]), err
-    _check(locale, line)
-    return line
+from tests.aggregator.ledger_kit import PV_TERMS, Device
+from tests.support.lang_kit import (
+    LOCALES,
+    Cli,
+    assert_english,
+    assert_japanese,
+    check_language,
+    refused,
+)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -66,24 +29,24 @@ def test_enrol_and_revoke_refusals_in_the_locales_language(
     cli = Cli(tmp_path, capsys)
     monkeypatch.setenv("LANG", locale)
     d = Device()
-    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, key="not base64!"))
+    err = refused(cli, locale, cli.enrol(d, *PV_TERMS, key="not base64!"))
     assert "--public-key" in err
-    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, meter="pv1:pv_generation:4500"))
+    err = refused(cli, locale, cli.enrol(d, *PV_TERMS, meter="pv1:pv_generation:4500"))
     assert "--meter 'pv1:pv_generation:4500'" in err
-    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, meter="pv1:sunshine:x:4500"))
+    err = refused(cli, locale, cli.enrol(d, *PV_TERMS, meter="pv1:sunshine:x:4500"))
     assert "'sunshine'" in err
-    err = _refused(cli, locale, cli.enrol(d, "--installed", "2026-04-01"))
+    err = refused(cli, locale, cli.enrol(d, "--installed", "2026-04-01"))
     assert "fit.status" in err and "fit.battery" in err and "--fit-status" in err
-    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS, "--enrolled-at", "2099-01-01"))
+    err = refused(cli, locale, cli.enrol(d, *PV_TERMS, "--enrolled-at", "2099-01-01"))
     assert "--enrolled-at '2099-01-01'" in err and "2099-01-01 00:00 JST" in err
     assert cli.enrol(d, *PV_TERMS)[0] == 0
-    err = _refused(cli, locale, cli.enrol(d, *PV_TERMS))
+    err = refused(cli, locale, cli.enrol(d, *PV_TERMS))
     assert d.device_id in err
     other = Device().device_id
-    err = _refused(cli, locale, cli.run("revoke", other, "--reason", "stolen"))
+    err = refused(cli, locale, cli.run("revoke", other, "--reason", "stolen"))
     assert other in err
     assert cli.run("revoke", d.device_id, "--reason", "stolen")[0] == 0
-    err = _refused(cli, locale, cli.run("revoke", d.device_id, "--reason", "again"))
+    err = refused(cli, locale, cli.run("revoke", d.device_id, "--reason", "again"))
     assert d.device_id in err
 
 
@@ -93,11 +56,11 @@ def test_batch_refusals_in_the_locales_language_times_in_jst(
         locale: str) -> None:
     cli = Cli(tmp_path, capsys)
     monkeypatch.setenv("LANG", locale)
-    err = _refused(cli, locale, cli.run("batch", "create", "--period", "2026-11-01"))
+    err = refused(cli, locale, cli.run("batch", "create", "--period", "2026-11-01"))
     assert "--period '2026-11-01'" in err
     rc, _, err = cli.run("batch", "create", "--period", "2026-11-01..2026-11-08")
     assert rc == 0, err
-    err = _refused(cli, locale, cli.run("batch", "create", "--period", "2026-11-05..2026-11-06"))
+    err = refused(cli, locale, cli.run("batch", "create", "--period", "2026-11-05..2026-11-06"))
     # the periods as the operator typed them (JST days), never the UTC the log stores
     assert "2026-11-05 00:00 → 2026-11-06 00:00 JST" in err
     assert "2026-11-01 00:00 → 2026-11-08 00:00 JST" in err
@@ -113,7 +76,7 @@ def test_a_missing_config_in_the_locales_language(
     rc = main(["--config", str(conf), "status"])
     _, err = capsys.readouterr()
     assert rc == 2 and str(conf) in err and "eco-aggregator init" in err
-    _check(locale, err)
+    check_language(locale, err)
 
 
 def test_lang_flag_overrides_the_locale(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -135,11 +98,11 @@ def test_an_unusable_log_key_in_the_locales_language(
     monkeypatch.setenv("LANG", locale)
     key = cli.state / "log.key"
     key.chmod(0o644)
-    err = _refused(cli, locale, cli.run("status"))
+    err = refused(cli, locale, cli.run("status"))
     assert f"chmod 600 {key}" in err
     key.write_text("this is not a key\n")
     key.chmod(0o600)
-    err = _refused(cli, locale, cli.run("status"))
+    err = refused(cli, locale, cli.run("status"))
     assert str(key) in err
 
 
@@ -151,10 +114,10 @@ def test_a_mistyped_config_key_in_the_locales_language(
     monkeypatch.setenv("LANG", locale)
     conf = Path(cli.conf)
     conf.write_text(conf.read_text("utf-8") + "\n[witnes]\nvkeys = []\n", "utf-8")
-    err = _refused(cli, locale, cli.run("status"), rc=2)
+    err = refused(cli, locale, cli.run("status"), rc=2)
     assert "[witnes]" in err and "witnesses" in err
     conf.write_text(conf.read_text("utf-8") + "\n[witnes\n", "utf-8")
-    err = _refused(cli, locale, cli.run("status"), rc=2)
+    err = refused(cli, locale, cli.run("status"), rc=2)
     assert "TOML" in err and str(conf) in err
 
 
@@ -164,9 +127,9 @@ def test_redeem_refusals_in_the_locales_language(
         locale: str) -> None:
     cli = Cli(tmp_path, capsys)
     monkeypatch.setenv("LANG", locale)
-    err = _refused(cli, locale, cli.run("redeem", "--household", "hh-0", "--reward", "nope"))
+    err = refused(cli, locale, cli.run("redeem", "--household", "hh-0", "--reward", "nope"))
     assert "'nope'" in err
-    err = _refused(cli, locale, cli.run("forget", "hh-00000000000000000000"))
+    err = refused(cli, locale, cli.run("forget", "hh-00000000000000000000"))
     assert "hh-00000000000000000000" in err
 
 
@@ -180,4 +143,4 @@ def test_a_bad_store_url_in_the_locales_language(
                    "--store", url])
         _, err = capsys.readouterr()
         assert rc == 2 and url in err
-        _check(locale, err)
+        check_language(locale, err)

@@ -17,8 +17,7 @@ from aggregator.ledger import Ledger
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.evidence import verify_evidence
 from eco_protocol.replay import EntryProblem
-
-from .conftest import Device, StoreBackend, enrol_device
+from tests.aggregator.ledger_kit import Device, StoreBackend, enrol_device
 
 NOW = "2026-11-23T00:00:00Z"
 

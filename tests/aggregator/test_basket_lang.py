@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from eco_protocol.verify_cli import main as eco_verify
-from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
-
-from .test_consortium_claims_basket import basket, consortium, town_report
+from tests.aggregator.consortium_kit import basket, town_report
+from tests.aggregator.consortium_kit import consortium_file as consortium
+from tests.support.lang_kit import assert_english, assert_japanese
 
 LOCALES = ["ja_JP.UTF-8", "C"]
 

@@ -25,8 +25,8 @@ from eco_protocol.certificates import IssuerConfig
 from eco_protocol.claims import CLAIM_TYPE, bundle_problems
 from eco_protocol.note import NoteSigner
 from eco_protocol.report import verify_report
-from tests.aggregator.conftest import T0
-from tests.methodology.test_batch_report import three_homes
+from tests.aggregator.ledger_kit import T0
+from tests.methodology.batch_kit import three_homes
 
 PROG = "cert-prog"
 DAY1, DAY2, BOTH = "2026-11-22..2026-11-23", "2026-11-23..2026-11-24", "2026-11-22..2026-11-24"
@@ -45,7 +45,7 @@ def world(tmp_path: Path) -> dict[str, Any]:
     return {"ledger": ledger, "programme": programme, "tmp": tmp_path}
 
 
-def self_consumed(home: int, period: str) -> int:
+def _self_consumed(home: int, period: str) -> int:
     """What three_homes' readings prove for a home in a JST period, worked out by hand:
     pv − export per half hour, export = pv // (2 + home)."""
     p = period_from_dates(period)
@@ -92,23 +92,23 @@ def test_sealing_first_then_issuing_leaves_out_the_sealed_energy(world: dict[str
     assert done.bundles and all(b.hour >= sealed_end for b in done.bundles)
     for home in range(3):
         issued = sum(b.face_value_wh for b in done.bundles if b.device.device_id == f"hh-{home}")
-        assert issued == self_consumed(home, DAY2)  # all of day 2, none of the sealed day 1
+        assert issued == _self_consumed(home, DAY2)  # all of day 2, none of the sealed day 1
     with pytest.raises(Rejected, match="no certificate to issue"):
         issue_certificates(ledger, programme, period_from_dates(BOTH), ISSUER)
     assert audit(ledger, rules=programme.rules).problems == ()
     report = _report_verifies(world, batch)
-    assert _row_self_consumed(report, "hh-1") == self_consumed(1, DAY1)
+    assert _row_self_consumed(report, "hh-1") == _self_consumed(1, DAY1)
 
 
 def test_issuing_first_then_sealing_credits_only_the_rest(world: dict[str, Any]) -> None:
     ledger, programme = world["ledger"], world["programme"]
     done = issue_certificates(ledger, programme, period_from_dates(DAY1), ISSUER, ["hh-0"])
-    assert sum(b.face_value_wh for b in done.bundles) == self_consumed(0, DAY1)
+    assert sum(b.face_value_wh for b in done.bundles) == _self_consumed(0, DAY1)
     assert all(b.device.capacity_w == 6000 for b in done.bundles)
     batch = _seal(world, DAY1)
     report = _report_verifies(world, batch)  # the verifier recomputes the rows net of issued
     assert _row_self_consumed(report, "hh-0") == 0
-    assert _row_self_consumed(report, "hh-2") == self_consumed(2, DAY1)
+    assert _row_self_consumed(report, "hh-2") == _self_consumed(2, DAY1)
     assert audit(ledger, rules=programme.rules).problems == ()
     view = scan(ledger.store, rules=programme.rules)
     listed = issued_bundles(view, claim_book(view, ledger.store), ISSUER)

@@ -15,7 +15,7 @@ import pytest
 from aggregator.cli import main
 from aggregator.cli.common import open_ledger
 from aggregator.config import load_config
-from tests.methodology.test_batch_report import three_homes
+from tests.methodology.batch_kit import three_homes
 
 pytestmark = pytest.mark.integration  # the installed command in its own process
 

@@ -19,7 +19,9 @@ from aggregator.cli import main
 from aggregator.cli.common import open_ledger
 from aggregator.config import load_config
 from eco_protocol.note import CosignatureSigner
-from tests.methodology.test_batch_report import three_homes
+from tests.methodology.batch_kit import three_homes
+
+pytestmark = pytest.mark.integration  # the installed commands in their own processes
 
 PROG = "export-cert-prog"
 WITNESS = CosignatureSigner("witness.example", Ed25519PrivateKey.generate())

@@ -33,9 +33,8 @@ from eco_protocol.keys import private_key_from_raw, public_key_raw
 from eco_protocol.note import NoteSigner, parse_verifier_key
 from eco_protocol.records import Receipt, ReceiptItem, ReceiptStatus
 from eco_protocol.signing import verify_record
-
-from .conftest import PV_TERMS, Device, StoreBackend, enrol_device
-from .test_serve import DeviceClient, isolate, run_cli
+from tests.aggregator.ledger_kit import PV_TERMS, Device, StoreBackend, enrol_device
+from tests.aggregator.serve_kit import DeviceClient, isolate, run_cli
 
 ORIGIN = "eco-ledger.concurrency.test"
 LOG_KEY = private_key_from_raw(bytes(32))
@@ -165,7 +164,7 @@ def test_concurrent_workers_append_each_reading_once_in_order(
         assert seqs == list(range(1, n_readings + 1))  # ledger order is seq order
         for dev, s, index in in_ledger:
             if dev == d.device_id:
-                assert answers[(dev, s)] == {(index, readings_sha(readings[dev][s - 1]))}
+                assert answers[(dev, s)] == {(index, _readings_sha(readings[dev][s - 1]))}
                 row = ledger.store.reading(dev, s)
                 assert row is not None and row.leaf_index == index
     report = audit(ledger)  # dense indexes, every leaf and interior hash, device table
@@ -176,13 +175,13 @@ def test_concurrent_workers_append_each_reading_once_in_order(
     ledger.store.close()
 
 
-def readings_sha(message: bytes) -> str:
+def _readings_sha(message: bytes) -> str:
     """The reading_sha256 of the single reading in a one-reading message."""
     (obj,) = parse_json(message)
     return hashlib.sha256(canonical_bytes(obj)).hexdigest()
 
 
-class ServeProcess:
+class _ServeProcess:
     """``eco-aggregator serve`` as a subprocess, its stderr watched for the broker connection."""
 
     def __init__(self, conf: Path) -> None:
@@ -232,7 +231,7 @@ def test_two_serve_workers_on_one_shared_subscription_and_postgresql(
                 b64encode(public_key_raw(d.key)), "--household", f"house {d.device_id[:6]}",
                 "--programme", "prog-1", "--meter", "pv1:pv_generation:sunspec-modbus:4500",
                 *PV_TERMS)
-    workers = [ServeProcess(conf), ServeProcess(conf2)]
+    workers = [_ServeProcess(conf), _ServeProcess(conf2)]
     clients = [DeviceClient(d, broker.port) for d in devices]
     results = []
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,62 +20,41 @@ from aggregator.consortium_audit import contested_devices
 from aggregator.equipment_claims import load_secrets
 from aggregator.errors import Rejected
 from aggregator.intake import Intake
-from aggregator.mirror import mirror_round
 from aggregator.programme import example_programme, load_programme
 from aggregator.registry import build_enrolment
 from aggregator.registry import enrol as enrol_record
 from aggregator.store import SqliteStore
 from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.claim_tokens import claim_tokens, parse_equipment
-from eco_protocol.consortium import parse_consortium
-from eco_protocol.encoding import b64encode, format_time
+from eco_protocol.encoding import format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import Enrolment, MeterSpec, Quantity
+from tests.aggregator.consortium_kit import (
+    INVERTER,
+    Town,
+    enrol_equipment,
+    mirror,
+    write_claim_secret,
+)
+from tests.aggregator.ledger_kit import PV_FIT, T0, Device
 
-from .conftest import PV_FIT, PV_TERMS, T0, Device
-from .consortium_kit import Town, town_consortium, write_claim_secret
-
-INVERTER = "inverter=SMA:3001234567"
 PROG = "p"
 
 
-@pytest.fixture
-def towns(tmp_path: Path) -> Iterator[tuple[Town, Town, Path]]:
-    a, b = Town(tmp_path, "town-a"), Town(tmp_path, "town-b")
-    try:
-        consortium = town_consortium(tmp_path / "consortium.toml", [a, b])
-        secret = write_claim_secret(tmp_path / "claim-tokens.key", os.urandom(32))
-        a.join(consortium, secret)
-        b.join(consortium, secret)
-        yield a, b, consortium
-    finally:
-        a.close()
-        b.close()
 
 
-def enrol(town: Town, household: str, *equipment: str, device: Device | None = None) -> int:
-    device = device or Device()
-    args = ["enrol", "--household", household, "--programme", "p", "--enrolled-at",
-            "2026-05-01", "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS,
-            "--public-key", b64encode(public_key_raw(device.key))]
-    for e in equipment:
-        args += ["--equipment", e]
-    return town.cli(*args)
 
 
-def mirror(town: Town, consortium: Path) -> None:
-    report = mirror_round(parse_consortium(consortium.read_text()), town.name, town.mirrors, 10)
-    assert not report.failures and not report.forks, report.to_dict()
 
 
 def test_a_duplicate_inside_one_town_is_refused(
         towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
     a, b, consortium = towns
     mirror(a, consortium)
-    assert enrol(a, "Sato, 1-2-3", INVERTER, "supply-point=0312345678901234567890") == 0
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER, "supply-point=0312345678901234567890") == 0
     first = json.loads(capsys.readouterr().out)
     # the same inverter typed differently, under another household
-    assert enrol(a, "Suzuki, 4-5-6", "inverter=sma:003001-234-567") == 1
+    assert enrol_equipment(a, "Suzuki, 4-5-6", "inverter=sma:003001-234-567") == 1
     err = capsys.readouterr().err
     assert "inverter entered is already enrolled at town-a" in err
     assert first["device_id"] in err and "2026-05-01 00:00 JST" in err
@@ -87,10 +65,10 @@ def test_a_duplicate_inside_one_town_is_refused(
     finally:
         store.close()
     assert {t.kind.value for t in rec.claim_tokens} == {"inverter", "supply_point"}
-    assert b"3001234567" not in store_bytes(a)
+    assert b"3001234567" not in _store_bytes(a)
 
 
-def store_bytes(town: Town) -> bytes:
+def _store_bytes(town: Town) -> bytes:
     store = SqliteStore(load_config(town.conf).state_dir / "ledger.sqlite3")
     try:
         return b"".join(d for _, d in store.entries(0, store.size()))
@@ -102,10 +80,10 @@ def test_across_towns_refused_naming_the_member_then_a_move_is_accepted(
         towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
     a, b, consortium = towns
     mirror(a, consortium)
-    assert enrol(a, "Sato, 1-2-3", INVERTER) == 0
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 0
     held = json.loads(capsys.readouterr().out)
     mirror(b, consortium)
-    assert enrol(b, "Sato, 9-9-9", "inverter=ＳＭＡ:３００１２３４５６７") == 1
+    assert enrol_equipment(b, "Sato, 9-9-9", "inverter=ＳＭＡ:３００１２３４５６７") == 1
     err = capsys.readouterr().err
     assert "already enrolled at town-a" in err and held["device_id"] in err
     assert "2026-05-01 00:00 JST" in err
@@ -113,16 +91,16 @@ def test_across_towns_refused_naming_the_member_then_a_move_is_accepted(
     assert a.cli("revoke", held["device_id"], "--reason", "moved to town B") == 0
     capsys.readouterr()
     mirror(b, consortium)
-    assert enrol(b, "Sato, 9-9-9", INVERTER) == 0
+    assert enrol_equipment(b, "Sato, 9-9-9", INVERTER) == 0
 
 
 def test_a_missing_mirror_refuses_rather_than_look_up_less(
         towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
     a, _, _ = towns
-    assert enrol(a, "Sato, 1-2-3", INVERTER) == 1
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 1
     assert "no mirror of town-b's log" in capsys.readouterr().err
     # without equipment nothing is looked up: enrolments as before
-    assert enrol(a, "Sato, 1-2-3") == 0
+    assert enrol_equipment(a, "Sato, 1-2-3") == 0
 
 
 def test_the_audit_lists_a_race_between_two_towns_and_the_batch_hook_names_it(
@@ -134,9 +112,9 @@ def test_the_audit_lists_a_race_between_two_towns_and_the_batch_hook_names_it(
     mirror(a, consortium)
     mirror(b, consortium)
     # each town looks before the other's enrolment reached its mirror: both pass the look-up
-    assert enrol(a, "Sato, 1-2-3", INVERTER) == 0
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 0
     in_a = json.loads(capsys.readouterr().out)["device_id"]
-    assert enrol(b, "Tanaka, 7-7-7", "inverter=sma:3001234567") == 0
+    assert enrol_equipment(b, "Tanaka, 7-7-7", "inverter=sma:3001234567") == 0
     in_b = json.loads(capsys.readouterr().out)["device_id"]
     for town in (a, b):
         town.cosign(witness)
@@ -217,15 +195,15 @@ def test_a_rotated_secret_still_finds_equipment_enrolled_under_the_old_one(
     mirror(a, consortium)
     secret_file = load_config(a.conf).consortium.secret_file  # type: ignore[union-attr]
     old = bytes.fromhex(secret_file.read_text().split()[0])
-    assert enrol(a, "Sato, 1-2-3", INVERTER) == 0
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 0
     capsys.readouterr()
     new = os.urandom(32)
     write_claim_secret(secret_file, new, old)  # rotated: the new secret first, the old kept
-    assert enrol(a, "Suzuki, 4-5-6", INVERTER) == 1
+    assert enrol_equipment(a, "Suzuki, 4-5-6", INVERTER) == 1
     assert "already enrolled at town-a" in capsys.readouterr().err
     write_claim_secret(secret_file, new)  # the old one dropped too early: no longer found
-    assert enrol(a, "Suzuki, 4-5-6", INVERTER) == 0
+    assert enrol_equipment(a, "Suzuki, 4-5-6", INVERTER) == 0
     capsys.readouterr()
     secret_file.chmod(0o644)  # a secret others may read is refused
-    assert enrol(a, "Ito, 8-8-8", "vin=JH4KA7561PC008269") == 1
+    assert enrol_equipment(a, "Ito, 8-8-8", "vin=JH4KA7561PC008269") == 1
     assert "may be read by others" in capsys.readouterr().err

@@ -14,10 +14,9 @@ import pytest
 
 from aggregator.mirror_store import ForkAlarm, MemberMirror
 from aggregator.witness import Misbehaviour
-from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
-
-from .consortium_kit import Town
-from .test_consortium_claims import INVERTER, enrol, mirror, towns
+from tests.aggregator.consortium_kit import INVERTER, Town, enrol_equipment, mirror
+from tests.aggregator.consortium_kit import towns as towns  # noqa: F401 (a fixture)
+from tests.support.lang_kit import assert_english, assert_japanese
 
 __all__ = ["towns"]  # the fixture, used by name below
 LOCALES = ["ja_JP.UTF-8", "C"]
@@ -39,15 +38,15 @@ def test_equipment_enrolled_elsewhere_in_the_locales_language(
     ja = locale.startswith("ja")
     check = assert_japanese if ja else assert_english
     a, b, consortium = towns
-    assert enrol(a, "Sato, 1-2-3", INVERTER) == 1  # no mirror of town-b yet
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 1  # no mirror of town-b yet
     err = _said(capsys.readouterr().err)
     check(err)
     assert ("town-b のログのミラーがありません" if ja else "no mirror of town-b's log") in err
     mirror(a, consortium)
-    assert enrol(a, "Sato, 1-2-3", INVERTER) == 0
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 0
     held = json.loads(capsys.readouterr().out)
     mirror(b, consortium)
-    assert enrol(b, "Sato, 9-9-9", INVERTER) == 1
+    assert enrol_equipment(b, "Sato, 9-9-9", INVERTER) == 1
     err = _said(capsys.readouterr().err)
     check(err)
     assert held["device_id"] in err and "2026-05-01 00:00 JST" in err

@@ -29,10 +29,7 @@ from eco_protocol.note import (
     parse_verifier_key,
 )
 from eco_protocol.verify_cli import main as verify_main
-from tests.protocol.factories import fixed_key
-
-from .conftest import PV_TERMS
-from .consortium_kit import (
+from tests.aggregator.consortium_kit import (
     LOG_B,
     ROOT,
     W_A,
@@ -43,38 +40,40 @@ from .consortium_kit import (
     get,
     write_consortium,
 )
+from tests.aggregator.ledger_kit import PV_TERMS
+from tests.protocol.records_kit import fixed_key
 
 ORIGIN_A = "eco-ledger.town-a.test"
 pytestmark = pytest.mark.integration  # every test runs eco-aggregator processes
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     rc = aggregator_main(list(args))
     out, err = capsys.readouterr()
     assert rc == 0, err
     return out
 
 
-def witness_key(d: Path, signer: CosignatureSigner) -> Path:
+def _witness_key(d: Path, signer: CosignatureSigner) -> Path:
     key = d / f"{signer.name}.key"
     save_private_key(key, signer.private_key)
     (d / f"{signer.name}.key.vkey").write_text(signer.verifier.vkey + "\n")
     return key
 
 
-class TownA:
+class _TownA:
     """Town A: ``init`` and two enrolments by the CLI, its read API as its own process."""
 
     def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         state = tmp_path / "town-a"
         self.conf = str(state / "aggregator.toml")
-        cli(capsys, "--config", self.conf, "init", str(state), "--origin", ORIGIN_A)
+        _cli(capsys, "--config", self.conf, "init", str(state), "--origin", ORIGIN_A)
         for n in range(2):
-            cli(capsys, "--config", self.conf, "enrol", "--public-key",
+            _cli(capsys, "--config", self.conf, "enrol", "--public-key",
                 b64encode(public_key_raw(fixed_key(f"town-a/dev{n}"))), "--household", f"h{n}",
                 "--programme", "p", "--meter", "pv1:pv_generation:sunspec-modbus:4500",
                 *PV_TERMS)
-        self.vkey = cli(capsys, "--config", self.conf, "log-key").strip()
+        self.vkey = _cli(capsys, "--config", self.conf, "log-key").strip()
         text = Path(self.conf).read_text()
         vkeys = ", ".join(f'"{w.verifier.vkey}"' for w in (W_B, W_BODY))
         Path(self.conf).write_text(text.replace("vkeys = []", f"vkeys = [{vkeys}]"))
@@ -86,7 +85,7 @@ class TownA:
         self.url = str(json.loads(self.proc.stdout.readline())["url"])
 
     def export(self, capsys: pytest.CaptureFixture[str], out: Path) -> Path:
-        cli(capsys, "--config", self.conf, "ledger", "export", str(out))
+        _cli(capsys, "--config", self.conf, "ledger", "export", str(out))
         return out
 
     def stop(self) -> str:
@@ -98,8 +97,8 @@ class TownA:
 
 @pytest.fixture
 def towns(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-          ) -> Iterator[tuple[TownA, LiveLog, Path]]:
-    a = TownA(tmp_path, capsys)
+          ) -> Iterator[tuple[_TownA, LiveLog, Path]]:
+    a = _TownA(tmp_path, capsys)
     b = LiveLog(tmp_path / "town-b.sqlite3", LOG_B, "b", (W_A.verifier, W_BODY.verifier))
     b.grow(3)
     conf = write_consortium(tmp_path / "consortium.toml", [
@@ -113,7 +112,7 @@ def towns(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         a.stop()
 
 
-def consortium_witness(conf: Path, key: Path, rc: int = 0) -> dict[str, object]:
+def _consortium_witness(conf: Path, key: Path, rc: int = 0) -> dict[str, object]:
     res = aggregator("consortium-witness", "--consortium", str(conf), "--key", str(key),
                      "--once")
     assert res.returncode == rc, res.stderr
@@ -121,7 +120,7 @@ def consortium_witness(conf: Path, key: Path, rc: int = 0) -> dict[str, object]:
     return out
 
 
-def verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def _verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     rc = verify_main(list(args))
     out, err = capsys.readouterr()
     return rc, out, err
@@ -129,16 +128,16 @@ def verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
 
 def test_a_checkpoint_is_published_once_the_quorum_has_cosigned(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        towns: tuple[TownA, LiveLog, Path]) -> None:
+        towns: tuple[_TownA, LiveLog, Path]) -> None:
     a, b, conf = towns
     keys = tmp_path / "keys"
     keys.mkdir()
     # town B's witness cosigns every other member's log: town A's only
-    out = consortium_witness(conf, witness_key(keys, W_B))
+    out = _consortium_witness(conf, _witness_key(keys, W_B))
     assert out["members"] == {"town-a": {"size": 2, "verdict": "first", "submitted": True,
                                          "accepted": [W_B.name], "published": False}}
     ev = a.export(capsys, tmp_path / "evidence-1")
-    rc, _, err = verify(capsys, "evidence", str(ev), "--log-key", a.vkey, "--consortium",
+    rc, _, err = _verify(capsys, "evidence", str(ev), "--log-key", a.vkey, "--consortium",
                         str(conf))
     assert rc == 1
     assert (f"FAIL --consortium: checkpoint of town-a (size 2) is not published: 1 of the 2 "
@@ -146,19 +145,19 @@ def test_a_checkpoint_is_published_once_the_quorum_has_cosigned(
             in err)
     report = tmp_path / "report.json"  # a report's check starts with its checkpoint's quorum
     report.write_text(json.dumps({"checkpoint": (ev / "checkpoint").read_text()}))
-    rc, stdout, err = verify(capsys, "report", str(report), "--log-key", a.vkey,
+    rc, stdout, err = _verify(capsys, "report", str(report), "--log-key", a.vkey,
                              "--consortium", str(conf))
     assert rc == 1 and stdout == "" and err.startswith("INVALID")
     assert "FAIL --consortium: checkpoint of town-a (size 2) is not published: 1 of the 2" in err
     # the verification body's witness cosigns both logs
-    out = consortium_witness(conf, witness_key(keys, W_BODY))
+    out = _consortium_witness(conf, _witness_key(keys, W_BODY))
     members = out["members"]
     assert isinstance(members, dict)
     assert members["town-a"]["published"] is True
     assert members["town-b"] == {"size": 3, "verdict": "first", "submitted": True,
                                  "accepted": [W_BODY.name], "published": False}
     ev = a.export(capsys, tmp_path / "evidence-2")
-    rc, stdout, err = verify(capsys, "evidence", str(ev), "--log-key", a.vkey,
+    rc, stdout, err = _verify(capsys, "evidence", str(ev), "--log-key", a.vkey,
                              "--consortium", str(conf))
     assert rc == 0, err
     assert (f"ok   published under the consortium's policy: 2 of 2 required cosignatures from "
@@ -166,35 +165,35 @@ def test_a_checkpoint_is_published_once_the_quorum_has_cosigned(
     # a log the consortium does not name is refused, whatever it carries
     other = write_consortium(tmp_path / "other.toml", [
         ("town-b", LOG_B.verifier.vkey, b.url, W_B.name)], [W_A, W_B, W_BODY], quorum=1)
-    rc, _, err = verify(capsys, "evidence", str(ev), "--log-key", a.vkey, "--consortium",
+    rc, _, err = _verify(capsys, "evidence", str(ev), "--log-key", a.vkey, "--consortium",
                         str(other))
     assert rc == 1 and f"the checkpoint's log {ORIGIN_A!r} is not a member of consortium" in err
 
 
 def test_a_witness_the_consortium_does_not_name_is_refused(
-        tmp_path: Path, towns: tuple[TownA, LiveLog, Path]) -> None:
+        tmp_path: Path, towns: tuple[_TownA, LiveLog, Path]) -> None:
     _, _, conf = towns
     stranger = CosignatureSigner("witness.stranger.test", fixed_key("consortium-test/stranger"))
-    out = consortium_witness(conf, witness_key(tmp_path, stranger), rc=2)
+    out = _consortium_witness(conf, _witness_key(tmp_path, stranger), rc=2)
     assert "is not one of the [[witnesses]] of consortium 'test-consortium'" in str(
         out["stderr"])
 
 
 def test_a_broken_consortium_file_names_the_key_to_eco_verify(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        towns: tuple[TownA, LiveLog, Path]) -> None:
+        towns: tuple[_TownA, LiveLog, Path]) -> None:
     a, _, conf = towns
     ev = a.export(capsys, tmp_path / "evidence")
     conf.write_text(conf.read_text().replace("quorum = 2", "quorum = 5"))
-    rc, _, err = verify(capsys, "evidence", str(ev), "--log-key", a.vkey, "--consortium",
+    rc, _, err = _verify(capsys, "evidence", str(ev), "--log-key", a.vkey, "--consortium",
                         str(conf))
     assert rc == 1 and f"{conf}: policy.quorum must be an integer from 1 to 3" in err
 
 
 def test_the_consortium_witness_service_cosigns_until_stopped(
-        tmp_path: Path, towns: tuple[TownA, LiveLog, Path]) -> None:
+        tmp_path: Path, towns: tuple[_TownA, LiveLog, Path]) -> None:
     a, b, conf = towns
-    key = witness_key(tmp_path, W_BODY)
+    key = _witness_key(tmp_path, W_BODY)
     proc = subprocess.Popen(
         [sys.executable, "-m", "aggregator.cli", "consortium-witness", "--consortium",
          str(conf), "--key", str(key), "--interval", "0.2"],

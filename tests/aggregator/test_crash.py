@@ -31,7 +31,7 @@ WRITER = textwrap.dedent("""
     from eco_protocol.canonical import canonical_bytes
     from eco_protocol.keys import private_key_from_raw
     from eco_protocol.note import NoteSigner
-    from tests.aggregator.conftest import Device, enrol_device
+    from tests.aggregator.ledger_kit import Device, enrol_device
 
     db, latest = Path(sys.argv[1]), Path(sys.argv[2])
     signer = NoteSigner("eco-ledger.crash.test", private_key_from_raw(bytes(32)))

@@ -37,9 +37,8 @@ from eco_protocol.errors import CredentialError
 from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import MeterSpec, Quantity
+from tests.aggregator.ledger_kit import T0, Device, StoreBackend
 from tests.webui.webui_kit import EXTRA_FACTORS, INSTALLED, JOINED, PROGRAMME, run_cli
-
-from .conftest import T0, Device, StoreBackend
 
 ORIGIN = "eco-ledger.credentials.test"
 DID = f"did:web:{ORIGIN}"
@@ -48,7 +47,7 @@ SATO, SUZUKI = "Sato, 1-2 Chuo", "Suzuki, 3-4 Minami"
 
 
 @dataclass
-class Town:
+class _Town:
     """A municipality configured on one store backend, with the read API a shop would fetch
     the DID document and status list from."""
 
@@ -102,7 +101,7 @@ class Town:
 
 
 @pytest.fixture
-def town(store_backend: StoreBackend, tmp_path: Path) -> Town:
+def town(store_backend: StoreBackend, tmp_path: Path) -> _Town:
     state = tmp_path / "agg"
     conf = state / "aggregator.toml"
     run_cli(conf, "init", str(state), "--origin", ORIGIN, "--broker", "mqtt://127.0.0.1:1",
@@ -110,11 +109,11 @@ def town(store_backend: StoreBackend, tmp_path: Path) -> Town:
     run_cli(conf, "programme", "init", "--id", PROGRAMME)
     prog = state / "programme.toml"
     prog.write_text(prog.read_text() + EXTRA_FACTORS)
-    return Town(conf)
+    return _Town(conf)
 
 
 @pytest.fixture
-def api(town: Town) -> Iterator[ApiServer]:
+def api(town: _Town) -> Iterator[ApiServer]:
     """The read API as ``eco-aggregator http`` starts it, from the town's configuration."""
     cfg = load_config(town.conf)
     store = open_store(cfg)
@@ -129,39 +128,39 @@ def api(town: Town) -> Iterator[ApiServer]:
     server.stop()
 
 
-def fetch(api: ApiServer, path: str) -> tuple[bytes, str]:
+def _fetch(api: ApiServer, path: str) -> tuple[bytes, str]:
     with urllib.request.urlopen(api.url + path, timeout=10) as r:
         return r.read(), r.headers["Content-Type"]
 
 
-def served(api: ApiServer) -> tuple[dict[str, Any], dict[str, Any]]:
+def _served(api: ApiServer) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a shop caches: the DID document and the status list, as served."""
-    doc, doc_type = fetch(api, "/.well-known/did.json")
-    status, _ = fetch(api, "/credentials/status")
+    doc, doc_type = _fetch(api, "/.well-known/did.json")
+    status, _ = _fetch(api, "/credentials/status")
     assert doc_type == "application/did+json"
     return json.loads(doc), json.loads(status)
 
 
-def now() -> str:
+def _now() -> str:
     return format_time(datetime.now(UTC))
 
 
-def check(credential: dict[str, Any], api: ApiServer) -> CredentialVerdict:
+def _check(credential: dict[str, Any], api: ApiServer) -> CredentialVerdict:
     """Offline: only the credential and the served document and list."""
-    doc, status = served(api)
+    doc, status = _served(api)
     assert doc["id"] == DID and status["id"] == STATUS_URL
-    return check_credential(credential, {DID: doc}, {STATUS_URL: status}, now())
+    return check_credential(credential, {DID: doc}, {STATUS_URL: status}, _now())
 
 
 def test_each_credential_verifies_offline_from_the_served_document_and_list(
-        town: Town, api: ApiServer, tmp_path: Path) -> None:
+        town: _Town, api: ApiServer, tmp_path: Path) -> None:
     device = town.enrol(SATO)
     town.send(SATO)
     town.enrol(SUZUKI)
     sato = town.pseudonym(SATO)
 
     points = town.cli("credential", "points", SATO)  # the reference, as the clerk types it
-    verdict = check(points, api)
+    verdict = _check(points, api)
     assert verdict.kind == "points statement" and verdict.issuer == DID
     assert verdict.subject == sato and not verdict.revoked
     subject = points["credentialSubject"]
@@ -172,10 +171,10 @@ def test_each_credential_verifies_offline_from_the_served_document_and_list(
     assert subject["checkpoint"]["size"] == status["checkpoint"]["size"]
     assert subject["asOf"] == points["validFrom"]
     with_history = town.cli("credential", "points", sato, "--history")
-    assert with_history["credentialSubject"]["history"] and check(with_history, api)
+    assert with_history["credentialSubject"]["history"] and _check(with_history, api)
 
     enrolment = town.cli("credential", "enrolment", device.device_id)
-    verdict = check(enrolment, api)
+    verdict = _check(enrolment, api)
     assert verdict.kind == "enrolment" and not verdict.revoked
     assert enrolment["credentialSubject"]["deviceId"] == device.device_id
     assert enrolment["credentialStatus"]["statusListCredential"] == STATUS_URL
@@ -187,7 +186,7 @@ def test_each_credential_verifies_offline_from_the_served_document_and_list(
     out = tmp_path / "report"
     town.cli("batch", "report", batch["batch_id"], "--out", str(out))
     summary = json.loads((out / REPORT_CREDENTIAL).read_text())
-    verdict = check(summary, api)
+    verdict = _check(summary, api)
     assert verdict.kind == "batch summary" and verdict.subject == batch["batch_id"]
     report = json.loads((out / "report.json").read_text())
     assert summary["credentialSubject"]["totals"] == report["totals"]
@@ -203,14 +202,14 @@ def test_each_credential_verifies_offline_from_the_served_document_and_list(
     forged = json.loads(json.dumps(points))
     forged["credentialSubject"]["balance"] += 1000
     with pytest.raises(CredentialError, match="does not verify"):
-        check(forged, api)
+        _check(forged, api)
 
 
-def test_the_did_document_follows_a_log_key_rotation(town: Town, api: ApiServer) -> None:
+def test_the_did_document_follows_a_log_key_rotation(town: _Town, api: ApiServer) -> None:
     device = town.enrol(SATO)
     town.send(SATO, intervals=4)
     before = town.cli("credential", "enrolment", device.device_id)
-    doc, _ = served(api)
+    doc, _ = _served(api)
     assert len(doc["verificationMethod"]) == 1
     old_key = load_private_key(load_config(town.conf).key_file)
     # times are whole seconds: a proof made in the second of the rotation is at the old key's
@@ -218,7 +217,7 @@ def test_the_did_document_follows_a_log_key_rotation(town: Town, api: ApiServer)
     time.sleep(1.01 - time.time() % 1)
 
     rotated = town.cli("log-key", "rotate", "--reason", "yearly rotation")
-    doc, _ = served(api)  # the same running server: the document is the log's, not cached
+    doc, _ = _served(api)  # the same running server: the document is the log's, not cached
     methods = doc["verificationMethod"]
     assert [m["id"] for m in methods] == doc["assertionMethod"] and len(methods) == 2
     old, new = methods
@@ -229,19 +228,19 @@ def test_the_did_document_follows_a_log_key_rotation(town: Town, api: ApiServer)
 
     # the credential signed before the rotation still verifies with today's document, and
     # the running server's status list, re-signed, is under the new key
-    assert not check(before, api).revoked
-    assert served(api)[1]["proof"]["verificationMethod"] == new["id"]
+    assert not _check(before, api).revoked
+    assert _served(api)[1]["proof"]["verificationMethod"] == new["id"]
     after = town.cli("credential", "enrolment", device.device_id)
     assert after["proof"]["verificationMethod"] == new["id"]
-    assert not check(after, api).revoked
+    assert not _check(after, api).revoked
     # the old key cannot sign anything new: a proof it made after its replacement is refused
     unsigned = {k: v for k, v in after.items() if k != "proof"}
-    late = add_proof(unsigned, old_key, old["id"], now())
+    late = add_proof(unsigned, old_key, old["id"], _now())
     with pytest.raises(CredentialError, match="expires"):
-        check(late, api)
+        _check(late, api)
 
 
-def test_an_enrolments_status_position_is_stable_across_restarts(town: Town) -> None:
+def test_an_enrolments_status_position_is_stable_across_restarts(town: _Town) -> None:
     a = town.enrol(SATO)
     b = town.enrol(SUZUKI)
     first = town.cli("credential", "enrolment", a.device_id)["credentialStatus"]
@@ -259,45 +258,45 @@ def test_an_enrolments_status_position_is_stable_across_restarts(town: Town) -> 
         store.close()
 
 
-def test_a_revocation_sets_its_bit_in_the_served_list(town: Town, api: ApiServer,
+def test_a_revocation_sets_its_bit_in_the_served_list(town: _Town, api: ApiServer,
                                                       capsys: pytest.CaptureFixture[str]
                                                       ) -> None:
     a = town.enrol(SATO)
     b = town.enrol(SUZUKI)
     cred_a = town.cli("credential", "enrolment", a.device_id)
     cred_b = town.cli("credential", "enrolment", b.device_id)
-    listed, _ = fetch(api, "/credentials/status")
-    assert fetch(api, "/credentials/status")[0] == listed  # unchanged: the cached signature
-    assert not check(cred_a, api).revoked
+    listed, _ = _fetch(api, "/credentials/status")
+    assert _fetch(api, "/credentials/status")[0] == listed  # unchanged: the cached signature
+    assert not _check(cred_a, api).revoked
 
     town.cli("revoke", a.device_id, "--reason", "the household moved out")
-    changed, _ = fetch(api, "/credentials/status")
+    changed, _ = _fetch(api, "/credentials/status")
     assert changed != listed  # re-signed by the running server, with the bit set
-    verdict = check(cred_a, api)
+    verdict = _check(cred_a, api)
     assert verdict.revoked
     assert any("is set" in line for line in verdict.summary)
-    assert not check(cred_b, api).revoked
+    assert not _check(cred_b, api).revoked
     # a revoked device gets no new enrolment credential
     assert aggregator_main(["--config", str(town.conf), "credential", "enrolment",
                             a.device_id]) == 1
     assert f"device {a.device_id} was revoked" in capsys.readouterr().err
 
 
-def test_the_cli_writes_what_the_read_api_serves(town: Town, api: ApiServer,
+def test_the_cli_writes_what_the_read_api_serves(town: _Town, api: ApiServer,
                                                  tmp_path: Path) -> None:
     """``credential did-document`` and ``status-list``: the files for a web server of the
     town's own are the document the API serves and a list with the same bits."""
     a = town.enrol(SATO)
     town.cli("credential", "enrolment", a.device_id)
     town.cli("revoke", a.device_id, "--reason", "moved out")
-    doc, status = served(api)
+    doc, status = _served(api)
     written = town.cli("credential", "did-document", "--out", str(tmp_path / "did.json"))
     assert written["did_document"] == str(tmp_path / "did.json")
     assert json.loads((tmp_path / "did.json").read_text()) == doc
     town.cli("credential", "status-list", "--out", str(tmp_path / "status.json"))
     mine = json.loads((tmp_path / "status.json").read_text())
     assert mine["credentialSubject"] == status["credentialSubject"]
-    assert check_credential(mine, {DID: doc}, {}, now()).kind == "status list"
+    assert check_credential(mine, {DID: doc}, {}, _now()).kind == "status list"
 
 
 def test_an_older_store_gets_the_status_table_when_opened(store_backend: StoreBackend) -> None:

@@ -16,8 +16,7 @@ from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import b64decode, b64encode
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import Enrolment
-
-from .conftest import PV_TERMS, Device
+from tests.aggregator.ledger_kit import PV_TERMS, Device
 
 NOW = datetime(2026, 12, 4, 21, 5, 39, 123456, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ from aggregator.flood_cutoff import (
 A, B = "a" * 32, "b" * 32
 
 
-class Clock:
+class _Clock:
     def __init__(self) -> None:
         self.t = 1000.0
 
@@ -31,7 +31,7 @@ class Clock:
 def test_an_honest_agent_draining_a_backlog_never_trips_it() -> None:
     """The worst an honest agent does: max_in_flight (16) messages dropped, then nothing from
     those slots until its resend timeout (60 s) — for a whole day."""
-    clock = Clock()
+    clock = _Clock()
     d = FloodDetector(clock=clock)
     for _ in range(24 * 60):
         for _ in range(16):
@@ -40,7 +40,7 @@ def test_an_honest_agent_draining_a_backlog_never_trips_it() -> None:
 
 
 def test_a_flood_trips_once_then_again_only_after_the_rearm_time() -> None:
-    clock = Clock()
+    clock = _Clock()
     d = FloodDetector(clock=clock)
     got = [d.note_drop(A) for _ in range(CUTOFF_DROPS)]
     assert got[:-1] == [None] * (CUTOFF_DROPS - 1) and got[-1] == CUTOFF_DROPS
@@ -52,7 +52,7 @@ def test_a_flood_trips_once_then_again_only_after_the_rearm_time() -> None:
 
 
 def test_drops_spread_wider_than_the_window_do_not_add_up() -> None:
-    clock = Clock()
+    clock = _Clock()
     d = FloodDetector(clock=clock)
     for _ in range(10):
         for _ in range(CUTOFF_DROPS - 1):

@@ -18,13 +18,12 @@ from aggregator.registry import revoke
 from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.keys import DeviceId
 from eco_protocol.signing import sign_record
-
-from .conftest import Device, enrol_device
+from tests.aggregator.ledger_kit import Device, enrol_device
 
 NOW = "2026-11-23T00:00:00Z"
 
 
-def run_with_honest(ledger: Ledger, device: Device, topic: str, payload: bytes,
+def _run_with_honest(ledger: Ledger, device: Device, topic: str, payload: bytes,
                     intake: Intake | None = None) -> Outcome:
     """Process the hostile message in one group with an honest device's reading."""
     honest = Device()
@@ -39,7 +38,7 @@ def run_with_honest(ledger: Ledger, device: Device, topic: str, payload: bytes,
     return hostile
 
 
-def reason(o: Outcome) -> str:
+def _reason(o: Outcome) -> str:
     if o.receipt is None:
         assert o.problem is not None
         return o.problem
@@ -48,7 +47,7 @@ def reason(o: Outcome) -> str:
     return str(item["reason"])
 
 
-def signed(device: Device, **override: Any) -> list[dict[str, Any]]:
+def _signed(device: Device, **override: Any) -> list[dict[str, Any]]:
     return [device.reading(**override)]
 
 
@@ -71,10 +70,10 @@ CASES: list[tuple[str, Callable[[Device], tuple[str | None, bytes]], str]] = [
      "malformed: reading: expected type 'eco.reading/v1', got 'eco.reading/v2'"),
     ("bad signature", lambda d: (None, canonical_bytes([{**d.reading(), "co2_g_estimate": 1}])),
      "bad_signature:"),
-    ("seq far in the future", lambda d: (None, canonical_bytes(signed(d, seq=10**9,
+    ("seq far in the future", lambda d: (None, canonical_bytes(_signed(d, seq=10**9,
                                                                 prev="ab" * 32))),
      "gap: expected 1"),
-    ("interval in the future", lambda d: (None, canonical_bytes(signed(
+    ("interval in the future", lambda d: (None, canonical_bytes(_signed(
         d, start="2026-11-24T00:00:00Z", end="2026-11-24T00:30:00Z"))), "future: interval ends"),
 ]
 
@@ -82,23 +81,23 @@ CASES: list[tuple[str, Callable[[Device], tuple[str | None, bytes]], str]] = [
 # the log (so the device's chain never stalls) and credit nothing; the receipt says why
 # (docs/protocol.md §3).
 NOT_CREDITABLE: list[tuple[str, Callable[[Device], list[dict[str, Any]]], str]] = [
-    ("years in the past, before joining", lambda d: signed(
+    ("years in the past, before joining", lambda d: _signed(
         d, start="2020-01-01T00:00:00Z", end="2020-01-01T00:30:00Z"),
      "before_joining: starts 2020-01-01T00:00:00Z"),
-    ("energy above rated power", lambda d: signed(d, energy=2251),
+    ("energy above rated power", lambda d: _signed(d, energy=2251),
      "implausible: 2251 Wh in 1800 s exceeds the meter's rated 4500 W (2250 Wh)"),
-    ("energy disagreeing with registers", lambda d: signed(d, energy_wh=10),
+    ("energy disagreeing with registers", lambda d: _signed(d, energy_wh=10),
      "energy_mismatch:"),
-    ("end before start", lambda d: signed(
+    ("end before start", lambda d: _signed(
         d, start="2026-11-22T01:00:00Z", end="2026-11-22T00:30:00Z"), "bad_interval:"),
-    ("unknown meter", lambda d: signed(d, meter="ev9"),
+    ("unknown meter", lambda d: _signed(d, meter="ev9"),
      "unknown_meter: meter 'ev9' is not enrolled"),
-    ("misaligned interval", lambda d: signed(
+    ("misaligned interval", lambda d: _signed(
         d, start="2026-11-22T00:10:00Z", end="2026-11-22T00:40:00Z"), "misaligned:"),
-    ("300 days in one reading", lambda d: signed(
+    ("300 days in one reading", lambda d: _signed(
         d, start="2026-01-22T00:00:00Z", end="2026-11-18T00:00:00Z", flags=["gap_filled"]),
      "over_long:"),
-    ("clock not synchronised", lambda d: signed(d, flags=["clock_unsynced"]),
+    ("clock not synchronised", lambda d: _signed(d, flags=["clock_unsynced"]),
      "clock_unsynced:"),
 ]
 
@@ -108,8 +107,8 @@ def test_hostile_message_gets_its_error_and_harms_nobody(
         ledger: Ledger, device: Device, name: str,
         make: Callable[[Device], tuple[str | None, bytes]], expected: str) -> None:
     topic, payload = make(device)
-    out = run_with_honest(ledger, device, topic or device.topic, payload)
-    assert reason(out).split(f"{device.device_id}: ", 1)[-1].startswith(expected), reason(out)
+    out = _run_with_honest(ledger, device, topic or device.topic, payload)
+    assert _reason(out).split(f"{device.device_id}: ", 1)[-1].startswith(expected), _reason(out)
     assert ledger.store.reading(device.device_id, 1) is None
 
 
@@ -119,7 +118,7 @@ def test_claim_breaking_a_rule_is_logged_not_creditable_and_chain_flows(
         ledger: Ledger, device: Device, name: str,
         make: Callable[[Device], list[dict[str, Any]]], expected: str) -> None:
     intake = Intake(ledger)
-    out = run_with_honest(ledger, device, device.topic, canonical_bytes(make(device)), intake)
+    out = _run_with_honest(ledger, device, device.topic, canonical_bytes(make(device)), intake)
     assert out.receipt is not None
     (item,) = out.receipt["items"]
     assert item["status"] == "accepted" and item["creditable"] is False, item
@@ -139,15 +138,15 @@ def test_replayed_reading_is_a_duplicate_not_a_second_entry(ledger: Ledger,
                                                             device: Device) -> None:
     msg = canonical_bytes([device.reading()])
     Intake(ledger).process([(device.topic, msg)], NOW)
-    out = run_with_honest(ledger, device, device.topic, msg)
+    out = _run_with_honest(ledger, device, device.topic, msg)
     assert out.receipt is not None and out.receipt["items"][0]["status"] == "duplicate"
 
 
 def test_reading_published_on_another_devices_topic(ledger: Ledger, device: Device) -> None:
     victim = Device()
     enrol_device(ledger, victim)
-    out = run_with_honest(ledger, device, victim.topic, canonical_bytes([device.reading()]))
-    assert reason(out).startswith(f"wrong_topic: reading of device {device.device_id} "
+    out = _run_with_honest(ledger, device, victim.topic, canonical_bytes([device.reading()]))
+    assert _reason(out).startswith(f"wrong_topic: reading of device {device.device_id} "
                                   f"published under {victim.device_id}")
 
 
@@ -157,7 +156,7 @@ def test_fork_is_rejected_and_flagged(ledger: Ledger, device: Device) -> None:
     size = ledger.size()
     (out,) = Intake(ledger).process([(device.topic,
                                       canonical_bytes([device.reading(energy=6)]))], NOW)
-    assert reason(out).startswith("fork: seq 1 is already in the ledger at leaf")
+    assert _reason(out).startswith("fork: seq 1 is already in the ledger at leaf")
     # the forked reading stays out; the device's quarantine (with it as evidence) goes in
     assert ledger.size() == size + 1
     assert parse_json(ledger.store.entry(size))["type"] == "eco.quarantine/v1"
@@ -167,8 +166,8 @@ def test_fork_is_rejected_and_flagged(ledger: Ledger, device: Device) -> None:
 
 def test_revoked_device(ledger: Ledger, device: Device) -> None:
     revoke(ledger, DeviceId(device.device_id), "reported stolen", NOW)
-    out = run_with_honest(ledger, device, device.topic, canonical_bytes([device.reading()]))
-    assert reason(out) == f"revoked: device {device.device_id} was revoked"
+    out = _run_with_honest(ledger, device, device.topic, canonical_bytes([device.reading()]))
+    assert _reason(out) == f"revoked: device {device.device_id} was revoked"
 
 
 def test_a_flooding_device_is_rate_limited_and_others_are_not(ledger: Ledger,
@@ -182,7 +181,7 @@ def test_a_flooding_device_is_rate_limited_and_others_are_not(ledger: Ledger,
     limited = [o for o in outs if o.problem and "rate_limited" in o.problem]
     assert len(limited) == 45
     assert len([r for r in ledger.store.rejections() if r[2].startswith("rate_limited")]) == 1
-    out = run_with_honest(ledger, Device(), device.topic, b"[]", intake)  # others unaffected
+    out = _run_with_honest(ledger, Device(), device.topic, b"[]", intake)  # others unaffected
     assert out.problem is not None and "rate_limited" in out.problem
     t[0] += 10.0  # tokens come back with time
     device.seq, device.prev = 5, ledger.store.device(device.device_id).last_hash  # type: ignore

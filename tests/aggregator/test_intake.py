@@ -15,13 +15,12 @@ from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.keys import DeviceId
 from eco_protocol.records import Receipt, ReceiptStatus
 from eco_protocol.signing import verify_record
-
-from .conftest import Device
+from tests.aggregator.ledger_kit import Device
 
 NOW = "2026-11-23T00:00:00Z"
 
 
-def send(intake: Intake, device: Device, readings: list[dict[str, Any]],
+def _send(intake: Intake, device: Device, readings: list[dict[str, Any]],
          topic: str | None = None) -> Receipt:
     (outcome,) = intake.process([(topic or device.topic, canonical_bytes(readings))], NOW)
     assert outcome.receipt is not None, outcome.problem
@@ -33,7 +32,7 @@ def test_accepted_readings_enter_the_ledger_in_order(ledger: Ledger, device: Dev
     intake = Intake(ledger)
     size0 = ledger.size()
     batch = [device.reading(), device.reading(), device.reading()]
-    r = send(intake, device, batch)
+    r = _send(intake, device, batch)
     assert [i.status for i in r.items] == [ReceiptStatus.ACCEPTED] * 3
     assert [i.leaf_index for i in r.items] == [size0, size0 + 1, size0 + 2]
     assert ledger.store.entry(size0 + 1) == canonical_bytes(batch[1])
@@ -43,8 +42,8 @@ def test_resent_reading_is_a_duplicate_with_the_first_leaf(ledger: Ledger,
                                                            device: Device) -> None:
     intake = Intake(ledger)
     first = device.reading()
-    a = send(intake, device, [first])
-    b = send(intake, device, [first])
+    a = _send(intake, device, [first])
+    b = _send(intake, device, [first])
     assert b.items[0].status is ReceiptStatus.DUPLICATE
     assert b.items[0].leaf_index == a.items[0].leaf_index
     assert ledger.size() == a.items[0].leaf_index + 1  # nothing appended twice
@@ -53,7 +52,7 @@ def test_resent_reading_is_a_duplicate_with_the_first_leaf(ledger: Ledger,
 def test_gap_is_rejected_with_expected_seq(ledger: Ledger, device: Device) -> None:
     intake = Intake(ledger)
     device.reading()  # seq 1 never sent
-    r = send(intake, device, [device.reading()])
+    r = _send(intake, device, [device.reading()])
     item = r.items[0]
     assert item.status is ReceiptStatus.REJECTED
     assert item.expected_seq == 1
@@ -62,9 +61,9 @@ def test_gap_is_rejected_with_expected_seq(ledger: Ledger, device: Device) -> No
 
 def test_fork_is_rejected_and_flags_the_device(ledger: Ledger, device: Device) -> None:
     intake = Intake(ledger)
-    send(intake, device, [device.reading(energy=100)])
+    _send(intake, device, [device.reading(energy=100)])
     device.seq, device.prev = 0, "0" * 64
-    r = send(intake, device, [device.reading(energy=101)])
+    r = _send(intake, device, [device.reading(energy=101)])
     assert r.items[0].status is ReceiptStatus.REJECTED
     assert r.items[0].reason is not None and r.items[0].reason.startswith("fork:")
     row = ledger.store.device(device.device_id)
@@ -79,40 +78,40 @@ def test_forged_signature_is_rejected(ledger: Ledger, device: Device) -> None:
     rec = device.reading()
     rec["energy_wh"] += 1
     rec["register_end_wh"] += 1
-    r = send(intake, device, [rec])
+    r = _send(intake, device, [rec])
     assert r.items[0].reason is not None and r.items[0].reason.startswith("bad_signature:")
     assert ledger.store.reading(device.device_id, 1) is None
 
 
 def test_reading_of_an_unenrolled_device(ledger: Ledger) -> None:
     stranger = Device()
-    r = send(Intake(ledger), stranger, [stranger.reading()])
+    r = _send(Intake(ledger), stranger, [stranger.reading()])
     assert r.items[0].reason is not None and r.items[0].reason.startswith("unknown_device:")
 
 
 def test_reading_on_another_devices_topic(ledger: Ledger, device: Device) -> None:
     other = Device()
-    r = send(Intake(ledger), device, [other.reading()], topic=device.topic)
+    r = _send(Intake(ledger), device, [other.reading()], topic=device.topic)
     assert r.items[0].reason is not None and r.items[0].reason.startswith("wrong_topic:")
 
 
 def test_implausible_energy_is_logged_but_not_creditable(ledger: Ledger,
                                                          device: Device) -> None:
     intake = Intake(ledger)
-    r = send(intake, device, [device.reading(energy=4500 // 2 + 1)])
+    r = _send(intake, device, [device.reading(energy=4500 // 2 + 1)])
     item = r.items[0]
     assert item.status is ReceiptStatus.ACCEPTED and item.creditable is False
     assert item.reason is not None and item.reason.startswith("implausible:")
     assert item.leaf_index is not None
     # the chain goes on: the next interval is accepted and creditable
-    nxt = send(intake, device, [device.reading(energy=400)]).items[0]
+    nxt = _send(intake, device, [device.reading(energy=400)]).items[0]
     assert nxt.status is ReceiptStatus.ACCEPTED and nxt.creditable is True
     assert nxt.reason is None
 
 
 def test_revoked_device_is_rejected(ledger: Ledger, device: Device) -> None:
     revoke(ledger, DeviceId(device.device_id), "stolen", NOW)
-    r = send(Intake(ledger), device, [device.reading()])
+    r = _send(Intake(ledger), device, [device.reading()])
     assert r.items[0].reason is not None and r.items[0].reason.startswith("revoked:")
 
 
@@ -127,7 +126,7 @@ def test_malformed_payloads_are_logged_not_answered(ledger: Ledger, device: Devi
 
 def test_malformed_item_among_good_ones(ledger: Ledger, device: Device) -> None:
     good = device.reading()
-    r = send(Intake(ledger), device, [good, {"seq": 2, "type": "eco.reading/v2"}])
+    r = _send(Intake(ledger), device, [good, {"seq": 2, "type": "eco.reading/v2"}])
     assert r.items[0].status is ReceiptStatus.ACCEPTED
     assert r.items[1].status is ReceiptStatus.REJECTED
     assert r.items[1].reason is not None and "eco.reading/v2" in r.items[1].reason
@@ -169,7 +168,7 @@ def test_rekey_links_old_and_new_device_and_moves_the_household(ledger: Ledger,
     from eco_protocol.keys import public_key_raw
 
     intake = Intake(ledger)
-    send(intake, device, [device.reading()])
+    _send(intake, device, [device.reading()])
     new = Device()
     enrolment = rekey(ledger, DeviceId(device.device_id), public_key_raw(new.key), NOW)
     assert enrolment.device_id == new.device_id and enrolment.fit["replaces"] == device.device_id
@@ -177,6 +176,6 @@ def test_rekey_links_old_and_new_device_and_moves_the_household(ledger: Ledger,
     assert old_row is not None and old_row.revoked_index is not None
     revocation = json.loads(ledger.store.entry(old_row.revoked_index))
     assert revocation["reason"] == f"key replaced by device {new.device_id}"
-    assert send(intake, device, [device.reading()]).items[0].reason.startswith("revoked:")
-    assert send(intake, new, [new.reading()]).items[0].status is ReceiptStatus.ACCEPTED
+    assert _send(intake, device, [device.reading()]).items[0].reason.startswith("revoked:")
+    assert _send(intake, new, [new.reading()]).items[0].status is ReceiptStatus.ACCEPTED
     assert audit(ledger).problems == ()

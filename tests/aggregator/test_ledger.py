@@ -15,18 +15,17 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.evidence import verify_evidence
 from eco_protocol.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from eco_protocol.note import NoteSigner, open_checkpoint
+from tests.aggregator.ledger_kit import Device, StoreBackend, enrol_device
 
-from .conftest import Device, StoreBackend, enrol_device
 
-
-def fill(ledger: Ledger, n: int) -> None:
+def _fill(ledger: Ledger, n: int) -> None:
     with ledger.store.transaction():
         ledger.append([b'{"type":"test","i":%d}' % i for i in range(n)])
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 33])
 def test_stored_tree_matches_memory_tree(ledger: Ledger, n: int) -> None:
-    fill(ledger, n)
+    _fill(ledger, n)
     mem = MemoryTree(leaf_hash(d) for _, d in ledger.store.entries(0, n))
     for size in range(1, n + 1):
         assert ledger.root(size) == mem.root(size)
@@ -40,11 +39,11 @@ def test_stored_tree_matches_memory_tree(ledger: Ledger, n: int) -> None:
 
 
 def test_checkpoints_are_signed_and_chained(ledger: Ledger) -> None:
-    fill(ledger, 5)
+    _fill(ledger, 5)
     with ledger.store.transaction():
         first = ledger.sign_checkpoint()
         assert ledger.sign_checkpoint() is None  # nothing new, nothing signed
-    fill(ledger, 6)
+    _fill(ledger, 6)
     with ledger.store.transaction():
         second = ledger.sign_checkpoint()
     assert first is not None and second is not None
@@ -56,13 +55,13 @@ def test_checkpoints_are_signed_and_chained(ledger: Ledger) -> None:
 def test_an_old_backup_is_refused(store_backend: StoreBackend, log_signer: NoteSigner) -> None:
     url = store_backend.new_url()
     ledger = Ledger(store_backend.open(url), log_signer)
-    fill(ledger, 4)
+    _fill(ledger, 4)
     with ledger.store.transaction():
         ledger.sign_checkpoint()
     ledger.store.close()
     backup = store_backend.copy(url)
     ledger = Ledger(store_backend.open(url), log_signer)
-    fill(ledger, 3)
+    _fill(ledger, 3)
     with ledger.store.transaction():
         ledger.sign_checkpoint()
     ledger.store.close()
@@ -138,12 +137,12 @@ def test_a_restored_old_backup_is_noticed_from_the_published_checkpoint(
     """The backup carries its own (old) checkpoint table; the copy outside the store does not."""
     url, latest = store_backend.new_url(), tmp_path / "checkpoint.latest"
     ledger = Ledger(store_backend.open(url), log_signer, latest)
-    fill(ledger, 4)
+    _fill(ledger, 4)
     ledger.checkpoint_now()
     ledger.store.close()
     backup = store_backend.copy(url)
     ledger = Ledger(store_backend.open(url), log_signer, latest)
-    fill(ledger, 3)
+    _fill(ledger, 3)
     assert ledger.checkpoint_now() is not None
     ledger.store.close()
     restored = Ledger(store_backend.open(backup), log_signer, latest)

@@ -35,12 +35,11 @@ from eco_protocol.note import NoteSigner, open_checkpoint, parse_verifier_key
 from eco_protocol.report import verify_report
 from eco_protocol.signing import verify_record
 from eco_protocol.verify_cli import main as verify_main
-from tests.protocol.factories import make_log_signer
+from tests.aggregator.ledger_kit import Device
+from tests.aggregator.serve_kit import DeviceClient, enrolled_site, start_serve, wait_subscribed
+from tests.aggregator.serve_kit import run_cli as serve_cli
+from tests.protocol.records_kit import make_log_signer
 from tests.webui.webui_kit import make_world, run_cli
-
-from .conftest import Device
-from .test_serve import DeviceClient, enrolled_site, start_serve, wait_subscribed
-from .test_serve import run_cli as serve_cli
 
 
 def _verify_evidence_cli(evidence: Path, vkey: str) -> int:

@@ -32,9 +32,7 @@ from eco_protocol.consortium import parse_consortium
 from eco_protocol.encoding import b64decode
 from eco_protocol.merkle import leaf_hash, root_hash, verify_inclusion
 from eco_protocol.note import NoteSigner, open_checkpoint
-from tests.protocol.factories import fixed_key
-
-from .consortium_kit import (
+from tests.aggregator.consortium_kit import (
     LOG_A,
     LOG_B,
     LOG_C,
@@ -49,6 +47,7 @@ from .consortium_kit import (
     service,
     write_consortium,
 )
+from tests.protocol.records_kit import fixed_key
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def logs(tmp_path: Path) -> Iterator[Callable[..., LiveLog]]:
         live.close()
 
 
-def consortium(tmp_path: Path, b_url: str, c_url: str) -> Path:
+def _consortium(tmp_path: Path, b_url: str, c_url: str) -> Path:
     """Town A (this mirror's member; its log is never fetched), towns B and C."""
     return write_consortium(tmp_path / "consortium.toml", [
         ("town-a", LOG_A.verifier.vkey, "http://127.0.0.1:9", W_A.name),
@@ -75,7 +74,7 @@ def consortium(tmp_path: Path, b_url: str, c_url: str) -> Path:
     ], [W_A, W_B, W_C, W_BODY])
 
 
-def mirror_once_cli(conf: Path, state: Path, rc: int) -> dict[str, object]:
+def _mirror_once_cli(conf: Path, state: Path, rc: int) -> dict[str, object]:
     res = aggregator("mirror", "--consortium", str(conf), "--state", str(state), "--member",
                      "town-a", "--once")
     assert res.returncode == rc, res.stderr
@@ -90,9 +89,9 @@ def test_the_mirror_copies_and_follows_each_other_member(
     b, c = logs("b", LOG_B), logs("c", LOG_C)
     b.grow(5)
     c.grow(300)  # more than one entry bundle
-    conf = consortium(tmp_path, b.url, c.url)
+    conf = _consortium(tmp_path, b.url, c.url)
     state = tmp_path / "mirror"
-    out = mirror_once_cli(conf, state, 0)
+    out = _mirror_once_cli(conf, state, 0)
     assert out["members"] == {
         "town-b": {"size": 5, "verdict": "first", "added": 5, "published": False,
                    "cosigned": []},
@@ -100,7 +99,7 @@ def test_the_mirror_copies_and_follows_each_other_member(
                    "cosigned": []}}
     assert not (state / "town-a").exists()  # its own log is not mirrored
     b.grow(600)  # past two entry bundles, from a partial one
-    out = mirror_once_cli(conf, state, 0)
+    out = _mirror_once_cli(conf, state, 0)
     members = out["members"]
     assert isinstance(members, dict)
     assert members["town-b"]["verdict"] == "grew" and members["town-b"]["added"] == 600
@@ -126,7 +125,7 @@ def test_a_mirror_keeps_the_cosignatures_that_count_and_says_when_published(
     text = row.note[: row.note.find("\n\n") + 1]
     for w in (W_A, W_B):  # W_B is town B's own witness: it does not count for town B
         b.store.add_cosignature(3, w.name, w.cosign(text, 1_795_000_000).line)
-    conf = consortium(tmp_path, b.url, c.url)
+    conf = _consortium(tmp_path, b.url, c.url)
     cons = parse_consortium(conf.read_text())
     member = cons.member("town-b")
     out = mirror_once(cons, member, MemberMirror(tmp_path / "m", "town-b"),
@@ -145,7 +144,7 @@ def test_the_mirror_serves_the_members_read_api_and_follows_growth(
     b, c = logs("b", LOG_B), logs("c", LOG_C)
     b.grow(10)
     c.grow(2)
-    conf = consortium(tmp_path, b.url, c.url)
+    conf = _consortium(tmp_path, b.url, c.url)
     state = tmp_path / "mirror"
     with service("mirror", "--consortium", str(conf), "--state", str(state), "--member",
                  "town-a", "--interval", "0.2", "--http", "town-b=127.0.0.1:0",
@@ -188,12 +187,12 @@ def test_a_member_that_rewrites_its_history_is_caught_and_refused_for_good(
     honest.grow(4)
     c.grow(1)
     state = tmp_path / "mirror"
-    mirror_once_cli(consortium(tmp_path, honest.url, c.url), state, 0)
+    _mirror_once_cli(_consortium(tmp_path, honest.url, c.url), state, 0)
     # the same key signs another history: 6 entries whose first 4 are not the ones mirrored
     forked = logs("b-forked", LOG_B, "rewritten")
     forked.grow(6)
     c.grow(2)
-    out = mirror_once_cli(consortium(tmp_path, forked.url, c.url), state, 3)
+    out = _mirror_once_cli(_consortium(tmp_path, forked.url, c.url), state, 3)
     assert "LOG MISBEHAVIOUR" in str(out["stderr"]) and "FORK.json" in str(out["stderr"])
     assert out["forks"] == ["town-b"]
     members = out["members"]
@@ -207,7 +206,7 @@ def test_a_member_that_rewrites_its_history_is_caught_and_refused_for_good(
     before = (state / "town-b" / "FORK.json").read_bytes()
     # every later run refuses the member, even against its honest history, and keeps the view
     for url in (honest.url, forked.url):
-        out = mirror_once_cli(consortium(tmp_path, url, c.url), state, 3)
+        out = _mirror_once_cli(_consortium(tmp_path, url, c.url), state, 3)
         assert "recorded a fork by eco-ledger.town-b.test" in str(out["stderr"])
     assert (state / "town-b" / "FORK.json").read_bytes() == before
     store = MemberMirror(state, "town-b").open()
@@ -227,8 +226,8 @@ def test_two_roots_for_one_size_is_a_fork_too(tmp_path: Path,
     b.grow(3)
     c.grow(1)
     state = tmp_path / "mirror"
-    mirror_once_cli(consortium(tmp_path, a.url, c.url), state, 0)
-    out = mirror_once_cli(consortium(tmp_path, b.url, c.url), state, 3)
+    _mirror_once_cli(_consortium(tmp_path, a.url, c.url), state, 0)
+    out = _mirror_once_cli(_consortium(tmp_path, b.url, c.url), state, 3)
     assert "two checkpoints of size 3 with different root hashes" in str(out["stderr"])
 
 
@@ -241,13 +240,13 @@ def test_a_member_serving_entries_that_are_not_its_logs_leaves_nothing_stored(
     b.grow(2)
     c.grow(1)
     state = tmp_path / "mirror"
-    conf = consortium(tmp_path, b.url, c.url)
-    mirror_once_cli(conf, state, 0)
+    conf = _consortium(tmp_path, b.url, c.url)
+    _mirror_once_cli(conf, state, 0)
     b.grow(3)
     with sqlite3.connect(b.path) as db:  # the log's server now serves an altered entry 3
         db.execute("UPDATE entry SET data=? WHERE idx=3",
                    (b'{"tag":"evil","type":"test.synthetic/v1"}',))
-    out = mirror_once_cli(conf, state, 1)
+    out = _mirror_once_cli(conf, state, 1)
     assert "do not hash to the root of the signed checkpoint of size 5" in str(out["stderr"])
     store = MemberMirror(state, "town-b").open()
     try:
@@ -317,11 +316,11 @@ def test_a_mirror_killed_mid_fetch_keeps_its_last_verified_view_and_resumes(
     b.grow(300)
     c.grow(1)
     state = tmp_path / "mirror"
-    mirror_once_cli(consortium(tmp_path, b.url, c.url), state, 0)
+    _mirror_once_cli(_consortium(tmp_path, b.url, c.url), state, 0)
     b.grow(500)  # the next round needs entry bundles 1, 2 and 3
     proxy = _StallingProxy(b.url, "tile/entries/002")
     try:
-        conf = consortium(tmp_path, proxy.url, c.url)
+        conf = _consortium(tmp_path, proxy.url, c.url)
         proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "mirror",
                                  "--consortium", str(conf), "--state", str(state),
                                  "--member", "town-a", "--once"],
@@ -338,7 +337,7 @@ def test_a_mirror_killed_mid_fetch_keeps_its_last_verified_view_and_resumes(
         assert trusted is not None and trusted[1].size == 300 and store.size() == 300
     finally:
         store.close()
-    out = mirror_once_cli(consortium(tmp_path, b.url, c.url), state, 0)
+    out = _mirror_once_cli(_consortium(tmp_path, b.url, c.url), state, 0)
     members = out["members"]
     assert isinstance(members, dict)
     assert (members["town-b"]["verdict"], members["town-b"]["size"]) == ("grew", 800)
@@ -357,7 +356,7 @@ def test_the_mirror_follows_a_log_key_change_announced_in_the_log(
     b, c = logs("b", LOG_B), logs("c", LOG_C)
     b.grow(300)
     c.grow(1)
-    cons = parse_consortium(consortium(tmp_path, b.url, c.url).read_text())
+    cons = parse_consortium(_consortium(tmp_path, b.url, c.url).read_text())
     mirror = MemberMirror(tmp_path / "m", "town-b")
     mirror_once(cons, cons.member("town-b"), mirror, MirrorClient(b.url))
     new_key = NoteSigner(LOG_B.name, fixed_key("consortium-test/log-b-rotated"))
@@ -389,7 +388,7 @@ def test_a_damaged_fork_alarm_is_an_environment_problem_never_ignored(tmp_path: 
 
 def test_http_serving_needs_a_mirrored_member_and_the_service(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    conf = consortium(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9")
+    conf = _consortium(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9")
     base = ["mirror", "--consortium", str(conf), "--state", str(tmp_path / "m"), "--member",
             "town-a"]
     assert aggregator_main([*base, "--http", "town-a=127.0.0.1:0"]) == 2
@@ -414,7 +413,7 @@ def test_the_mirror_indexes_readings_so_its_read_api_proves_them_by_device_and_s
         b.ledger.append(readings)
     b.ledger.checkpoint_now()
     c.grow(1)
-    cons = parse_consortium(consortium(tmp_path, b.url, c.url).read_text())
+    cons = parse_consortium(_consortium(tmp_path, b.url, c.url).read_text())
     mirror = MemberMirror(tmp_path / "m", "town-b")
     assert mirror_once(cons, cons.member("town-b"), mirror, MirrorClient(b.url)).size == 3
     with ApiServer("127.0.0.1", 0, lambda: mirror.open(check_integrity=False),
@@ -433,7 +432,7 @@ def test_a_checkpoint_by_another_key_is_refused_and_is_no_fork(
     b, c = logs("b", impostor), logs("c", LOG_C)
     b.grow(2)
     c.grow(1)
-    cons = parse_consortium(consortium(tmp_path, b.url, c.url).read_text())
+    cons = parse_consortium(_consortium(tmp_path, b.url, c.url).read_text())
     mirror = MemberMirror(tmp_path / "m", "town-b")
     with pytest.raises(Rejected, match="town-b: the checkpoint served by .* does not verify "
                                        "under the log key eco-ledger.town-b.test"):

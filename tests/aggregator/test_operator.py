@@ -18,13 +18,12 @@ from aggregator.config import Config, load_config
 from aggregator.operator import AUDIT_FILE, Actor, AuditTrail, _scrubbed, read_audit
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
-
-from .conftest import PV_TERMS, Device
+from tests.aggregator.ledger_kit import PV_TERMS, Device
 
 SATO = "Sato, 1-2-3 Chuo"
 
 
-class Cli:
+class _Cli:
     def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.state = tmp_path / "agg"
         self.conf = str(self.state / "aggregator.toml")
@@ -48,8 +47,8 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(tmp_path, capsys)
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> _Cli:
+    return _Cli(tmp_path, capsys)
 
 
 class _Lines(logging.Handler):
@@ -61,7 +60,7 @@ class _Lines(logging.Handler):
         self.lines.append(json.loads(record.getMessage()))
 
 
-def test_each_action_logs_one_eco_audit_line_and_appends_one_record(cli: Cli) -> None:
+def test_each_action_logs_one_eco_audit_line_and_appends_one_record(cli: _Cli) -> None:
     d = Device()
     handler = _Lines()  # on the logger itself: the CLI resets the root logger's handlers
     logging.getLogger("eco.audit").addHandler(handler)
@@ -83,7 +82,7 @@ def test_each_action_logs_one_eco_audit_line_and_appends_one_record(cli: Cli) ->
     assert out["broker_password"] not in (cli.state / AUDIT_FILE).read_text()
 
 
-def test_refused_and_half_done_actions_are_recorded(cli: Cli) -> None:
+def test_refused_and_half_done_actions_are_recorded(cli: _Cli) -> None:
     d = Device()
     cli.enrol(d)
     assert "already enrolled" in cli.enrol(d, rc=1)
@@ -101,7 +100,7 @@ def test_refused_and_half_done_actions_are_recorded(cli: Cli) -> None:
     assert partial["index"] is not None and "broker login" in partial["error"]
 
 
-def test_an_unwritable_audit_trail_stops_the_action_before_anything_changes(cli: Cli) -> None:
+def test_an_unwritable_audit_trail_stops_the_action_before_anything_changes(cli: _Cli) -> None:
     (cli.state / AUDIT_FILE).mkdir()
     d = Device()
     err = cli.enrol(d, rc=1)
@@ -128,7 +127,7 @@ def test_error_texts_lose_the_household_reference() -> None:
     assert _scrubbed("no reference here", None) == "no reference here"
 
 
-def test_input_that_is_not_a_device_id_is_refused_and_recorded_without_an_id(cli: Cli) -> None:
+def test_input_that_is_not_a_device_id_is_refused_and_recorded_without_an_id(cli: _Cli) -> None:
     for action in ("broker-password", "broker-restore"):
         err = cli.run(action, "Sato's meter; rm -rf /", rc=1)
         assert "is not a device id" in err

@@ -46,11 +46,11 @@ def test_programme_actions_from_the_cli_are_recorded(tmp_path: Path) -> None:
     indexes = [r["index"] for r in read_audit(world.cfg)[before:]]
     assert indexes[0] == batch["index"] and indexes[-1] == rotated["change_entry"]
     # a refused attempt is recorded as refused, and changes nothing
-    assert run_cli_rc(world.conf, "ui-user", "remove", "nobody") == 1
+    assert _run_cli_rc(world.conf, "ui-user", "remove", "nobody") == 1
     assert _trail(world.cfg)[-1] == ("ui-user-remove", "cli", "nobody", "refused")
 
 
-def run_cli_rc(conf: Path, *args: str) -> int:
+def _run_cli_rc(conf: Path, *args: str) -> int:
     from aggregator.cli import main
 
     return main(["--config", str(conf), *args])

@@ -13,8 +13,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import Enrolment, MeterSpec, Quantity
-
-from .conftest import PV_FIT, T0, Device
+from tests.aggregator.ledger_kit import PV_FIT, T0, Device
 
 WINDOW = TimeWindow(datetime(2026, 11, 23, tzinfo=UTC), timedelta(minutes=5))
 

@@ -10,14 +10,13 @@ import pytest
 
 from aggregator.mosquitto import Mosquitto
 from aggregator.problem_log import ProblemLog, problem_code
-
-from .test_serve import DeviceClient, enrolled_site, start_serve, wait_subscribed
+from tests.aggregator.serve_kit import DeviceClient, enrolled_site, start_serve, wait_subscribed
 
 pytestmark = pytest.mark.integration
 DEV = "0123456789abcdef0123456789abcdef"
 
 
-class Clock:
+class _Clock:
     def __init__(self) -> None:
         self.t = 1000.0
 
@@ -26,7 +25,7 @@ class Clock:
 
 
 def test_first_problem_at_once_then_one_summary_per_window() -> None:
-    clock = Clock()
+    clock = _Clock()
     plog = ProblemLog(60.0, clock)
     lines = plog.note(DEV, f"{DEV}: rate_limited: more than 20 messages/s")
     assert lines == [f"{DEV}: rate_limited: more than 20 messages/s"]

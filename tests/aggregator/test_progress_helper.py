@@ -23,11 +23,10 @@ from aggregator.progress import (
 from aggregator.store import SqliteStore
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.note import NoteSigner
+from tests.aggregator.ledger_kit import ORIGIN, Device, enrol_device
 
-from .conftest import ORIGIN, Device, enrol_device
 
-
-class Clock:
+class _Clock:
     def __init__(self) -> None:
         self.now = 100.0
 
@@ -48,7 +47,7 @@ def test_formatting() -> None:
 
 
 def test_tty_redraws_one_line_and_ends_it() -> None:
-    out, clock = io.StringIO(), Clock()
+    out, clock = io.StringIO(), _Clock()
     with Progress(out, tty=True, clock=clock) as p:
         p("verify", 0, 100)
         clock.now += 0.05
@@ -64,7 +63,7 @@ def test_tty_redraws_one_line_and_ends_it() -> None:
 
 
 def test_plain_output_is_periodic_and_quiet_for_quick_runs() -> None:
-    out, clock = io.StringIO(), Clock()
+    out, clock = io.StringIO(), _Clock()
     with Progress(out, tty=False, clock=clock, interval=10) as p:
         p("scan", 0, 10)
         p("scan", 10, 10)

@@ -23,35 +23,34 @@ from eco_protocol.errors import InvalidInput
 from eco_protocol.records import Receipt, ReceiptStatus
 from eco_protocol.replay import EntryProblem, LedgerReplay
 from eco_protocol.signing import sign_record, verify_record
-
-from .conftest import Device, StoreBackend, enrol_device
+from tests.aggregator.ledger_kit import Device, StoreBackend, enrol_device
 
 NOW = "2026-11-23T00:00:00Z"
 
 
-def send(intake: Intake, device: Device, readings: list[dict[str, Any]]) -> Receipt:
+def _send(intake: Intake, device: Device, readings: list[dict[str, Any]]) -> Receipt:
     (out,) = intake.process([(device.topic, canonical_bytes(readings))], NOW)
     assert out.receipt is not None
     return Receipt.from_dict(out.receipt)
 
 
-def fork(intake: Intake, device: Device) -> Receipt:
+def _fork(intake: Intake, device: Device) -> Receipt:
     """Sign a second, different seq 1 — what a cloned box or an old SD image does."""
     clone = copy.deepcopy(device)
     clone.seq, clone.prev, clone.registers = 0, "0" * 64, {}
-    return send(intake, clone, [clone.reading(energy=77)])
+    return _send(intake, clone, [clone.reading(energy=77)])
 
 
-def started(ledger: Ledger) -> tuple[Device, Intake]:
+def _started(ledger: Ledger) -> tuple[Device, Intake]:
     """An enrolled device whose first reading is logged, and the intake that took it."""
     dev = Device()
     enrol_device(ledger, dev)
     intake = Intake(ledger)
-    send(intake, dev, [dev.reading()])
+    _send(intake, dev, [dev.reading()])
     return dev, intake
 
 
-def replay_of(ledger: Ledger) -> LedgerReplay:
+def _replay_of(ledger: Ledger) -> LedgerReplay:
     rep = LedgerReplay(ledger.signer.private_key.public_key())
     for _, data in ledger.store.entries(0, ledger.size()):
         rep.add(data)
@@ -64,8 +63,8 @@ def test_a_fork_quarantines_the_device_and_its_later_readings_credit_nothing(
     enrol_device(ledger, dev)
     enrol_device(ledger, honest)
     intake = Intake(ledger)
-    assert send(intake, dev, [dev.reading()]).items[0].creditable is True
-    refused = fork(intake, dev).items[0]
+    assert _send(intake, dev, [dev.reading()]).items[0].creditable is True
+    refused = _fork(intake, dev).items[0]
     assert refused.status is ReceiptStatus.REJECTED and refused.reason.startswith("fork:")
     quarantine_at = ledger.size() - 1
     entry = parse_json(ledger.store.entry(quarantine_at))
@@ -74,16 +73,16 @@ def test_a_fork_quarantines_the_device_and_its_later_readings_credit_nothing(
     row = ledger.store.device(dev.device_id)
     assert row is not None and row.flag == f"quarantined by entry {quarantine_at}"
 
-    later = send(intake, dev, [dev.reading(), dev.reading()]).items
+    later = _send(intake, dev, [dev.reading(), dev.reading()]).items
     assert [i.status for i in later] == [ReceiptStatus.ACCEPTED] * 2  # never stalls
     assert all(i.creditable is False and i.reason.startswith("quarantined:") for i in later)
-    assert send(intake, honest, [honest.reading()]).items[0].creditable is True
+    assert _send(intake, honest, [honest.reading()]).items[0].creditable is True
 
     # every other party excludes the very same readings, by the same rule
     view = scan(ledger.store)
     excluded = {r.index: r.excluded for r in view.readings if r.excluded is not None}
     assert set(excluded.values()) == {"quarantined"} and len(excluded) == 2
-    rep = replay_of(ledger)
+    rep = _replay_of(ledger)
     assert {i: e.rule.value for i, e in rep.exclusions.items()} == excluded
     assert rep.devices[dev.device_id].quarantined == quarantine_at  # type: ignore[index]
     ledger.checkpoint_now()
@@ -92,18 +91,18 @@ def test_a_fork_quarantines_the_device_and_its_later_readings_credit_nothing(
 
 def test_release_lets_it_credit_again_and_what_it_sent_meanwhile_stays_excluded(
         ledger: Ledger) -> None:
-    dev, intake = started(ledger)
+    dev, intake = _started(ledger)
     with pytest.raises(Rejected, match="not quarantined"), ledger.store.transaction():
         append_release(ledger, dev.device_id, "checked", NOW)
-    fork(intake, dev)
-    assert send(intake, dev, [dev.reading()]).items[0].creditable is False
+    _fork(intake, dev)
+    assert _send(intake, dev, [dev.reading()]).items[0].creditable is False
     with ledger.store.transaction():
         index = append_release(ledger, dev.device_id, "SD card restored from a backup", NOW)
     assert parse_json(ledger.store.entry(index))["type"] == "eco.release/v1"
     row = ledger.store.device(dev.device_id)
     assert row is not None and row.flag is None
     intake = Intake(ledger)  # a worker restarted after the release sees the cleared flag
-    assert send(intake, dev, [dev.reading()]).items[0].creditable is True
+    assert _send(intake, dev, [dev.reading()]).items[0].creditable is True
     excluded = [r.excluded for r in scan(ledger.store).readings]
     assert excluded == [None, "quarantined", None]
     ledger.checkpoint_now()
@@ -111,9 +110,9 @@ def test_release_lets_it_credit_again_and_what_it_sent_meanwhile_stays_excluded(
 
 
 def test_a_bad_prev_is_a_fork_too(ledger: Ledger) -> None:
-    dev, intake = started(ledger)
+    dev, intake = _started(ledger)
     dev.prev = "ab" * 32  # seq 2, but continuing a history the log never saw
-    item = send(intake, dev, [dev.reading()]).items[0]
+    item = _send(intake, dev, [dev.reading()]).items[0]
     assert item.status is ReceiptStatus.REJECTED and item.reason.startswith("bad_prev:")
     row = ledger.store.device(dev.device_id)
     assert row is not None and row.flag is not None and row.flag.startswith("quarantined")
@@ -121,8 +120,8 @@ def test_a_bad_prev_is_a_fork_too(ledger: Ledger) -> None:
 
 def test_ledger_verify_names_a_flag_that_disagrees_with_the_log(
         ledger: Ledger, store_backend: StoreBackend) -> None:
-    dev, intake = started(ledger)
-    fork(intake, dev)
+    dev, intake = _started(ledger)
+    _fork(intake, dev)
     ledger.checkpoint_now()
     audit(ledger)
     # an insider clears the flag so the device credits again at ingest: the audit names it
@@ -135,14 +134,14 @@ def test_ledger_verify_names_a_flag_that_disagrees_with_the_log(
 
 def test_a_replay_refuses_a_quarantine_whose_evidence_the_device_did_not_sign(
         ledger: Ledger) -> None:
-    dev, intake = started(ledger)
+    dev, intake = _started(ledger)
     forged = sign_record({**dev.reading(), "energy_wh": 1}, Ed25519PrivateKey.generate())
     entry = quarantine_entry(ledger.signer.private_key, dev.device_id, "fork: made up", NOW,
                              forged)
     with ledger.store.transaction():
         (index,) = ledger.append([entry])
     with pytest.raises(EntryProblem, match=rf"entry {index}: .*evidence"):
-        replay_of(ledger)
+        _replay_of(ledger)
 
 
 def test_a_replay_refuses_a_release_of_a_device_never_quarantined(ledger: Ledger) -> None:
@@ -154,13 +153,13 @@ def test_a_replay_refuses_a_release_of_a_device_never_quarantined(ledger: Ledger
     with ledger.store.transaction():
         (index,) = ledger.append([canonical_bytes(release)])
     with pytest.raises(EntryProblem, match=rf"entry {index}: .*not quarantined"):
-        replay_of(ledger)
+        _replay_of(ledger)
 
 
 def test_a_flag_an_older_version_set_is_recorded_in_the_log_once(ledger: Ledger) -> None:
     dev = Device()
     enrol_device(ledger, dev)
-    send(Intake(ledger), dev, [dev.reading()])
+    _send(Intake(ledger), dev, [dev.reading()])
     row = ledger.store.device(dev.device_id)
     assert row is not None
     with ledger.store.transaction():  # what the intake wrote before quarantines were logged
@@ -174,7 +173,7 @@ def test_a_flag_an_older_version_set_is_recorded_in_the_log_once(ledger: Ledger)
     entry = parse_json(ledger.store.entry(size))
     assert entry["type"] == "eco.quarantine/v1" and "evidence" not in entry
     assert "signed twice" in entry["reason"]
-    assert send(intake, dev, [dev.reading()]).items[0].creditable is False
+    assert _send(intake, dev, [dev.reading()]).items[0].creditable is False
     audit(ledger)
 
 

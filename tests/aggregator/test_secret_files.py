@@ -18,11 +18,10 @@ from aggregator.cli import main
 from aggregator.config import load_config
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
+from tests.aggregator.ledger_kit import PV_TERMS, Device
 
-from .conftest import PV_TERMS, Device
 
-
-class Run:
+class _Run:
     """``eco-aggregator -v …`` in-process; keeps every stdout and all of stderr (the log)."""
 
     def __init__(self, capsys: pytest.CaptureFixture[str], conf: Path) -> None:
@@ -60,7 +59,7 @@ def _file_secrets(state: Path) -> dict[str, str]:
 def test_aggregator_secrets_are_0600_and_never_logged(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "agg"
-    run = Run(capsys, state / "aggregator.toml")
+    run = _Run(capsys, state / "aggregator.toml")
     run("init", str(state), "--origin", "eco-ledger.secrets.test")
     run("ca", "init")
     run("ca", "server-cert", "--host", "broker.example-city.lg.jp")
@@ -107,7 +106,7 @@ def test_aggregator_secrets_are_0600_and_never_logged(
 def test_device_password_is_kept_only_as_a_mosquitto_hash(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "agg"
-    run = Run(capsys, state / "aggregator.toml")
+    run = _Run(capsys, state / "aggregator.toml")
     run("init", str(state), "--origin", "eco-ledger.hash.test")
     device = Device()
     out = run("enrol", "--public-key", b64encode(public_key_raw(device.key)), "--household",

@@ -22,8 +22,7 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
 from eco_protocol.topics import readings_topic
-
-from .conftest import PV_TERMS, Device
+from tests.aggregator.ledger_kit import PV_TERMS, Device
 
 
 def test_receipts_over_the_cap_are_counted_not_queued(

@@ -23,20 +23,19 @@ from eco_protocol.encoding import format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.note import NoteSigner
 from eco_protocol.records import MeterSpec, Quantity, Receipt
-
-from .conftest import PV_FIT, T0, Device
-from .test_serve import DeviceClient, isolate, run_cli, start_serve, wait_subscribed
+from tests.aggregator.ledger_kit import PV_FIT, T0, Device
+from tests.aggregator.serve_kit import DeviceClient, isolate, run_cli, start_serve, wait_subscribed
 
 pytestmark = pytest.mark.integration
 RATED_W = 4500
 FULL = RATED_W // 2  # Wh in half an hour at rated power
 
 
-def at(k: int) -> str:
+def _at(k: int) -> str:
     return format_time(T0 + timedelta(minutes=30 * k))
 
 
-def pair(d: Device, start: str, end: str, pv: int, **kw: Any) -> list[dict[str, Any]]:
+def _pair(d: Device, start: str, end: str, pv: int, **kw: Any) -> list[dict[str, Any]]:
     """A PV reading and its export reading (0 Wh) over the same span."""
     t = {"start": start, "end": end, **kw}
     return [d.reading(energy=pv, meter="pv1", **t),
@@ -74,15 +73,15 @@ def test_hostile_device_earns_at_most_one_interval_and_nothing_stalls(
     try:
         wait_subscribed(proc)
         for _ in range(5):  # the same half hour, five times, at rated power
-            items += send(attacker, pair(bad, at(0), at(1), FULL))
+            items += send(attacker, _pair(bad, _at(0), _at(1), FULL))
         long_start = format_time(T0 + timedelta(minutes=30) - timedelta(days=300))
-        items += send(attacker, pair(bad, long_start, at(1), RATED_W * 24 * 300,
+        items += send(attacker, _pair(bad, long_start, _at(1), RATED_W * 24 * 300,
                                      flags=["gap_filled"]))
-        items += send(attacker, pair(bad, at(1), at(2), 2 * FULL))  # twice rated power
+        items += send(attacker, _pair(bad, _at(1), _at(2), 2 * FULL))  # twice rated power
         for k in range(2, 5):  # then honest intervals: the chain keeps flowing
-            items += send(attacker, pair(bad, at(k), at(k + 1), 500))
+            items += send(attacker, _pair(bad, _at(k), _at(k + 1), 500))
         for k in range(0, 5):
-            honest_items += send(honest, pair(good, at(k), at(k + 1), 600))
+            honest_items += send(honest, _pair(good, _at(k), _at(k + 1), 600))
     finally:
         attacker.close()
         honest.close()

@@ -15,9 +15,7 @@ from aggregator.errors import EnvironmentProblem
 from aggregator.flood_cutoff import read_suspended, suspended_path
 from aggregator.witness import LogClient
 from eco_protocol.messages import render
-from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
-
-from .test_aggregator_cli_lang import LOCALES, Cli, _refused
+from tests.support.lang_kit import LOCALES, Cli, assert_english, assert_japanese, refused
 
 DEVICE = "0123456789abcdef0123456789abcdef"
 
@@ -29,15 +27,15 @@ def test_credentials_and_did_web_in_the_locales_language(
     cli = Cli(tmp_path, capsys)
     monkeypatch.setenv("LANG", locale)
     ja = locale.startswith("ja")
-    err = _refused(cli, locale, cli.run("credential", "enrolment", DEVICE))
+    err = refused(cli, locale, cli.run("credential", "enrolment", DEVICE))
     assert DEVICE in err and ("登録されていません" if ja else "is not enrolled") in err
-    err = _refused(cli, locale, cli.run("credential", "points", "hh-00000000000000000000"))
+    err = refused(cli, locale, cli.run("credential", "points", "hh-00000000000000000000"))
     assert "hh-00000000000000000000" in err
     rc, out, err = cli.run("credential", "did-document")
     if rc == 0:  # the log has signed a checkpoint: the document, as JSON
         assert json.loads(out)["id"].startswith("did:web:")
     else:
-        line = _refused(cli, locale, (rc, out, err))
+        line = refused(cli, locale, (rc, out, err))
         assert ("チェックポイント" if ja else "checkpoint") in line
     rc, out, err = cli.run("credential", "status-list")
     assert rc == 0, err
@@ -50,13 +48,13 @@ def test_certificates_and_a_damaged_store_in_the_locales_language(
         locale: str) -> None:
     cli = Cli(tmp_path, capsys)
     monkeypatch.setenv("LANG", locale)
-    err = _refused(cli, locale, cli.run("certificates", "assign", "--ref", "x", "--ids", "7-9",
+    err = refused(cli, locale, cli.run("certificates", "assign", "--ref", "x", "--ids", "7-9",
                                         "--to", "did:key:z6Mk"))
     assert "--ids '7-9'" in err
-    err = _refused(cli, locale, cli.run("certificates", "transfer",
+    err = refused(cli, locale, cli.run("certificates", "transfer",
                                         str(tmp_path / "missing.json")))
     assert str(tmp_path / "missing.json") in err
-    err = _refused(cli, locale, cli.run("certificates", "export", "--out",
+    err = refused(cli, locale, cli.run("certificates", "export", "--out",
                                         str(tmp_path / "export")))
     assert ("証書がありません" if locale.startswith("ja") else "no issued certificate") in err \
         or ("チェックポイント" if locale.startswith("ja") else "checkpoint") in err
@@ -64,7 +62,7 @@ def test_certificates_and_a_damaged_store_in_the_locales_language(
     for wal in cli.state.glob("ledger.sqlite3-*"):
         wal.unlink()
     db.write_bytes(b"this is not a database" * 200)
-    err = _refused(cli, locale, cli.run("status"))
+    err = refused(cli, locale, cli.run("status"))
     assert str(db) in err
 
 

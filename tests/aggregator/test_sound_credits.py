@@ -29,15 +29,14 @@ from eco_protocol.encoding import format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.note import NoteSigner
 from eco_protocol.records import MeterSpec, Quantity
-
-from .conftest import PV_FIT, T0, Device, StoreBackend
+from tests.aggregator.ledger_kit import PV_FIT, T0, Device, StoreBackend
 
 NOW = "2026-11-23T00:00:00Z"  # one day after the device joined at T0
 RATED_W = 4500
 HH = "hh-attacker"
 
 
-def pv_site(ledger: Ledger, device: Device, household: str = HH) -> None:
+def _pv_site(ledger: Ledger, device: Device, household: str = HH) -> None:
     """A PV home with its export metered (so its PV is creditable at all)."""
     enrol(ledger, build_enrolment(
         public_key_raw(device.key), household, "prog-1",
@@ -46,16 +45,16 @@ def pv_site(ledger: Ledger, device: Device, household: str = HH) -> None:
         dict(PV_FIT), format_time(T0)))
 
 
-def programme(tmp: Path) -> Programme:
+def _programme(tmp: Path) -> Programme:
     (tmp / "programme.toml").write_text(example_programme("prog-1"))
     return load_programme(tmp / "programme.toml")
 
 
-def at(k: int) -> str:
+def _at(k: int) -> str:
     return format_time(T0 + timedelta(minutes=30 * k))
 
 
-def send(intake: Intake, device: Device, readings: list[dict[str, Any]],
+def _send(intake: Intake, device: Device, readings: list[dict[str, Any]],
          now: str = NOW) -> list[dict[str, Any]]:
     (out,) = intake.process([(device.topic, canonical_bytes(readings))], now)
     assert out.receipt is not None, out.problem
@@ -63,7 +62,7 @@ def send(intake: Intake, device: Device, readings: list[dict[str, Any]],
     return items
 
 
-def max_factor(p: Programme) -> int:
+def _max_factor(p: Programme) -> int:
     return max(f.g_per_kwh for f in p.methodology.grid_factors)
 
 
@@ -71,23 +70,23 @@ def test_the_issues_attack_earns_at_most_one_honest_interval(ledger: Ledger,
                                                             tmp_path: Path) -> None:
     """Five claims of the same half hour at rated maximum, then one reading spanning 300 days
     at rated power (plus an export reading of 0 for each, so nothing is zeroed)."""
-    prog = programme(tmp_path)
+    prog = _programme(tmp_path)
     bad = Device()
-    pv_site(ledger, bad)
+    _pv_site(ledger, bad)
     intake = Intake(ledger, rules=prog.rules)
     full = RATED_W // 2  # Wh in 30 min at rated power
     statuses = []
     for _ in range(5):
-        statuses += send(intake, bad, [
-            bad.reading(energy=full, meter="pv1", start=at(0), end=at(1)),
-            bad.reading(energy=0, meter="exp1", quantity="grid_export", start=at(0), end=at(1))])
+        statuses += _send(intake, bad, [
+            bad.reading(energy=full, meter="pv1", start=_at(0), end=_at(1)),
+            bad.reading(energy=0, meter="exp1", quantity="grid_export", start=_at(0), end=_at(1))])
     # 300 days at rated power in one reading, ending where the first claim ended
     long_start = format_time(T0 + timedelta(minutes=30) - timedelta(days=300))
-    statuses += send(intake, bad, [
-        bad.reading(energy=RATED_W * 24 * 300, meter="pv1", start=long_start, end=at(1),
+    statuses += _send(intake, bad, [
+        bad.reading(energy=RATED_W * 24 * 300, meter="pv1", start=long_start, end=_at(1),
                     flags=["gap_filled"]),
         bad.reading(energy=0, meter="exp1", quantity="grid_export", start=long_start,
-                    end=at(1), flags=["gap_filled"])])
+                    end=_at(1), flags=["gap_filled"])])
     assert [s["status"] for s in statuses] == ["accepted"] * 12
     assert [s["creditable"] for s in statuses] == [True, True] + [False] * 10
     assert {s["reason"].split(":")[0] for s in statuses[2:10]} == {"overlap"}
@@ -95,26 +94,26 @@ def test_the_issues_attack_earns_at_most_one_honest_interval(ledger: Ledger,
     assert statuses[11]["reason"].startswith("over_long")
     st_ = points_statement(scan(ledger.store, rules=prog.rules), prog, HH)
     # one honest interval at rated power: 2250 Wh × factor × (1 − project share)
-    one = Fraction(full * max_factor(prog), 1000) * (1 - Fraction(
+    one = Fraction(full * _max_factor(prog), 1000) * (1 - Fraction(
         prog.rules.project_emission_ppm, 1_000_000))
     assert 0 < st_.reduction_g <= one
     assert st_.reduction_g == int(one)
 
 
 def test_implausible_then_valid_keeps_the_chain_flowing(ledger: Ledger, tmp_path: Path) -> None:
-    prog = programme(tmp_path)
+    prog = _programme(tmp_path)
     d = Device()
-    pv_site(ledger, d)
+    _pv_site(ledger, d)
     intake = Intake(ledger, rules=prog.rules)
-    spike = send(intake, d, [d.reading(energy=RATED_W, meter="pv1", start=at(2), end=at(3)),
+    spike = _send(intake, d, [d.reading(energy=RATED_W, meter="pv1", start=_at(2), end=_at(3)),
                              d.reading(energy=0, meter="exp1", quantity="grid_export",
-                                       start=at(2), end=at(3))])
+                                       start=_at(2), end=_at(3))])
     assert spike[0]["status"] == "accepted" and spike[0]["creditable"] is False
     assert spike[0]["reason"].startswith("implausible: 4500 Wh in 1800 s")
     assert spike[1]["creditable"] is True
-    after = [send(intake, d, [d.reading(energy=800, meter="pv1", start=at(k), end=at(k + 1)),
+    after = [_send(intake, d, [d.reading(energy=800, meter="pv1", start=_at(k), end=_at(k + 1)),
                               d.reading(energy=100, meter="exp1", quantity="grid_export",
-                                        start=at(k), end=at(k + 1))])
+                                        start=_at(k), end=_at(k + 1))])
              for k in range(3, 6)]
     assert all(i["status"] == "accepted" and i["creditable"] for items in after for i in items)
     view = scan(ledger.store, rules=prog.rules)
@@ -130,14 +129,14 @@ def test_cursors_survive_restart_and_are_shared_by_workers(store_backend: StoreB
     store = store_backend.open(url)
     ledger = Ledger(store, log_signer)
     d = Device()
-    pv_site(ledger, d)
-    first = send(Intake(ledger), d, [d.reading(energy=500, start=at(0), end=at(1))])
+    _pv_site(ledger, d)
+    first = _send(Intake(ledger), d, [d.reading(energy=500, start=_at(0), end=_at(1))])
     assert first[0]["creditable"] is True
     store.close()
     # a second worker (another process, another connection) after a restart
     store = store_backend.open(url)
     ledger = Ledger(store, log_signer)
-    again = send(Intake(ledger), d, [d.reading(energy=500, start=at(0), end=at(1))])
+    again = _send(Intake(ledger), d, [d.reading(energy=500, start=_at(0), end=_at(1))])
     assert again[0]["creditable"] is False and again[0]["reason"].startswith("overlap")
     assert audit(ledger).problems == ()
     # a store tampered behind the intake's back is named by the audit
@@ -152,11 +151,11 @@ def test_cursors_are_rebuilt_for_a_ledger_written_before_they_existed(
     store = store_backend.open()
     ledger = Ledger(store, log_signer)
     d = Device()
-    pv_site(ledger, d)
+    _pv_site(ledger, d)
     intake = Intake(ledger)
-    send(intake, d, [d.reading(energy=500, start=at(0), end=at(1)),
+    _send(intake, d, [d.reading(energy=500, start=_at(0), end=_at(1)),
                      d.reading(energy=0, meter="exp1", quantity="grid_export",
-                               start=at(0), end=at(1))])
+                               start=_at(0), end=_at(1))])
     want = {m: store.meter_cursor(d.device_id, m) for m in ("pv1", "exp1")}
     store_backend.execute(store, "DELETE FROM meter_cursor")
     store_backend.execute(store, "DELETE FROM meta WHERE key = ?", (CURSORS_META,))
@@ -209,11 +208,11 @@ def test_points_never_exceed_what_the_meters_could_produce(claims: list[dict[str
     grams never exceed rated PV power × the time enrolled (joining to the aggregator's clock
     plus its skew) × the highest grid factor."""
     with tempfile.TemporaryDirectory() as tmp:
-        prog = programme(Path(tmp))
+        prog = _programme(Path(tmp))
         ledger = Ledger(SqliteStore(Path(tmp) / "l.sqlite3"),
                         NoteSigner("eco-ledger.prop.test", Ed25519PrivateKey.generate()))
         d = Device()
-        pv_site(ledger, d)
+        _pv_site(ledger, d)
         intake = Intake(ledger, rules=prog.rules)
         for c in claims:
             start = T0 + timedelta(minutes=c["start_min"])
@@ -229,7 +228,7 @@ def test_points_never_exceed_what_the_meters_could_produce(claims: list[dict[str
                 batch.append(d.reading(energy=energy, meter=meter, quantity=quantity,
                                        register_start_wh=reg, register_end_wh=reg + energy,
                                        **times))
-            items = send(intake, d, batch, format_time(PROPERTY_NOW))
+            items = _send(intake, d, batch, format_time(PROPERTY_NOW))
             if items[0]["status"] == "rejected":  # only "future": the device resends later
                 assert all(i["reason"].startswith(("future:", "gap:")) for i in items), items
                 d.seq -= 2
@@ -237,7 +236,7 @@ def test_points_never_exceed_what_the_meters_could_produce(claims: list[dict[str
         statement = points_statement(scan(ledger.store, rules=prog.rules), prog, HH)
         enrolled_h = Fraction(int((PROPERTY_NOW + timedelta(minutes=5) - T0).total_seconds()),
                               3600)
-        bound = RATED_W * enrolled_h * max_factor(prog) / 1000
+        bound = RATED_W * enrolled_h * _max_factor(prog) / 1000
         assert statement.reduction_g <= bound, (statement.reduction_g, float(bound))
         assert statement.earned <= bound * prog.points_per_kg / 1000
         ledger.store.close()
@@ -247,15 +246,15 @@ def test_an_honest_device_at_rated_power_earns_close_to_the_bound(ledger: Ledger
                                                                   tmp_path: Path) -> None:
     """The bound above is tight: every half hour at rated power from joining to now, nothing
     exported, earns 48 × 2250 Wh × 434 g/kWh × 0.994 — no honest energy is lost."""
-    prog = programme(tmp_path)
+    prog = _programme(tmp_path)
     d = Device()
-    pv_site(ledger, d)
+    _pv_site(ledger, d)
     intake = Intake(ledger, rules=prog.rules)
     for k in range(48):
-        items = send(intake, d, [
-            d.reading(energy=RATED_W // 2, meter="pv1", start=at(k), end=at(k + 1)),
-            d.reading(energy=0, meter="exp1", quantity="grid_export", start=at(k),
-                      end=at(k + 1))])
+        items = _send(intake, d, [
+            d.reading(energy=RATED_W // 2, meter="pv1", start=_at(k), end=_at(k + 1)),
+            d.reading(energy=0, meter="exp1", quantity="grid_export", start=_at(k),
+                      end=_at(k + 1))])
         assert all(i["creditable"] for i in items)
     st_ = points_statement(scan(ledger.store, rules=prog.rules), prog, HH)
     assert st_.reduction_g == int(Fraction(48 * 2250 * 434, 1000) * Fraction(994, 1000))

@@ -15,9 +15,8 @@ from aggregator.store import Backend, StoreUrl, open_store
 from aggregator.store.postgres import PostgresStore
 from aggregator.store.sqlite import SqliteStore
 from aggregator.store.url import redact
-from tests.support.pgserver import PostgresServer
-
-from .conftest import StoreBackend
+from tests.aggregator.ledger_kit import StoreBackend
+from tests.support.postgres_kit import PostgresServer
 
 # --- URLs and configuration ---------------------------------------------------------------
 

@@ -23,8 +23,7 @@ from eco_protocol.merkle import (
     leaf_hash,
     verify_inclusion,
 )
-
-from .conftest import Device, StoreBackend, enrol_device
+from tests.aggregator.ledger_kit import Device, StoreBackend, enrol_device
 
 UPPER = 8  # UpperLevels' default lowest kept level
 

@@ -45,19 +45,19 @@ from eco_protocol.merkle import (
     root_hash,
 )
 from eco_protocol.note import Checkpoint, sign_note
-from tests.gotool import build_go_verify
-from tests.protocol.factories import make_log_signer
+from tests.protocol.records_kit import make_log_signer
+from tests.support.go_kit import build_go_verify
 
 SPEC_SIZE = 70_000  # the tlog-tiles example tree
 
 
-def entry(i: int) -> bytes:
+def _entry(i: int) -> bytes:
     return b'{"n":%d,"type":"test/v1"}' % i
 
 
 @pytest.fixture(scope="module")
 def big_tree() -> MemoryTree:
-    return MemoryTree(leaf_hash(entry(i)) for i in range(SPEC_SIZE))
+    return MemoryTree(leaf_hash(_entry(i)) for i in range(SPEC_SIZE))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def go_verify(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_go_verify(tmp_path_factory.mktemp("go-verify"))
 
 
-def tile_fetcher(tree: MemoryTree, size: int) -> tuple[list[Tile], object]:
+def _tile_fetcher(tree: MemoryTree, size: int) -> tuple[list[Tile], object]:
     served: list[Tile] = []
 
     def fetch(tile: Tile) -> bytes:
@@ -171,7 +171,7 @@ def test_tile_in_tree() -> None:
 
 def test_tile_hashes_are_the_subtree_hashes(big_tree: MemoryTree) -> None:
     level0 = split_hashes(tile_data(Tile(0, 0), big_tree.subtree))
-    assert level0 == [leaf_hash(entry(i)) for i in range(TILE_WIDTH)]
+    assert level0 == [leaf_hash(_entry(i)) for i in range(TILE_WIDTH)]
     level1 = split_hashes(tile_data(Tile(1, 0), big_tree.subtree))
     # each level-1 hash is the root of a full level-0 tile
     assert level1[5] == perfect_root(split_hashes(tile_data(Tile(0, 5), big_tree.subtree)))
@@ -206,7 +206,7 @@ def test_malformed_entry_bundles(data: bytes, width: int, message: str) -> None:
 @pytest.mark.parametrize("size", [1, 2, 3, 255, 256, 257, 511, 512, 513, 65535, 65536, 65537,
                                   SPEC_SIZE])
 def test_proofs_from_tiles_equal_proofs_from_the_tree(big_tree: MemoryTree, size: int) -> None:
-    served, fetch = tile_fetcher(big_tree, size)
+    served, fetch = _tile_fetcher(big_tree, size)
     src = VerifiedTileSource(size, big_tree.root(size), fetch)  # type: ignore[arg-type]
     rng = random.Random(size)
     for old in {0, 1, size // 2, size - 1, size, rng.randint(0, size)}:
@@ -222,17 +222,17 @@ def test_proofs_from_tiles_equal_proofs_from_the_tree(big_tree: MemoryTree, size
 def test_any_consistency_proof_from_tiles(size: int, data: st.DataObject) -> None:
     tree = _small_tree()
     old = data.draw(st.integers(0, size))
-    _, fetch = tile_fetcher(tree, size)
+    _, fetch = _tile_fetcher(tree, size)
     src = VerifiedTileSource(size, tree.root(size), fetch)  # type: ignore[arg-type]
     assert consistency_proof(old, size, src) == tree.consistency_proof(old, size)
 
 
 @functools.cache
 def _small_tree() -> MemoryTree:
-    return MemoryTree(leaf_hash(entry(i)) for i in range(3000))
+    return MemoryTree(leaf_hash(_entry(i)) for i in range(3000))
 
 
-def flip(data: bytes, at: int) -> bytes:
+def _flip(data: bytes, at: int) -> bytes:
     return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
 
 
@@ -241,7 +241,7 @@ def test_a_forged_full_tile_is_refused(big_tree: MemoryTree) -> None:
 
     def fetch(tile: Tile) -> bytes:
         data = tile_data(tile, big_tree.subtree)
-        return flip(data, 40) if tile == Tile(0, 1) else data
+        return _flip(data, 40) if tile == Tile(0, 1) else data
 
     src = VerifiedTileSource(size, big_tree.root(size), fetch)
     inclusion_proof(5, size, src)  # tile 0 is fine
@@ -255,7 +255,7 @@ def test_a_forged_partial_tile_is_refused(big_tree: MemoryTree) -> None:
 
     def fetch(tile: Tile) -> bytes:
         data = tile_data(tile, big_tree.subtree)
-        return flip(data, 0) if tile == Tile(1, 0, 3) else data
+        return _flip(data, 0) if tile == Tile(1, 0, 3) else data
 
     src = VerifiedTileSource(size, big_tree.root(size), fetch)
     with pytest.raises(ProofError, match="partial tiles do not reproduce the root hash"):
@@ -263,7 +263,7 @@ def test_a_forged_partial_tile_is_refused(big_tree: MemoryTree) -> None:
 
 
 def test_tiles_of_another_tree_are_refused(big_tree: MemoryTree) -> None:
-    _, fetch = tile_fetcher(big_tree, 600)
+    _, fetch = _tile_fetcher(big_tree, 600)
     src = VerifiedTileSource(600, big_tree.root(599), fetch)  # type: ignore[arg-type]
     with pytest.raises(ProofError, match="do not reproduce the root"):
         src.subtree(0, 0)
@@ -277,7 +277,7 @@ def test_a_tile_of_the_wrong_length_is_refused(big_tree: MemoryTree) -> None:
 
 
 def test_a_subtree_outside_the_tree_is_refused(big_tree: MemoryTree) -> None:
-    _, fetch = tile_fetcher(big_tree, 600)
+    _, fetch = _tile_fetcher(big_tree, 600)
     src = VerifiedTileSource(600, big_tree.root(600), fetch)  # type: ignore[arg-type]
     with pytest.raises(ProofError, match="not in the tree of size 600"):
         src.subtree(0, 600)
@@ -286,18 +286,18 @@ def test_a_subtree_outside_the_tree_is_refused(big_tree: MemoryTree) -> None:
 # --- static layout -------------------------------------------------------------------------------
 
 
-def static_layout(out: Path, tree: MemoryTree, size: int) -> tuple[str, int]:
+def _static_layout(out: Path, tree: MemoryTree, size: int) -> tuple[str, int]:
     signer = make_log_signer()
     note = sign_note(Checkpoint(signer.name, size, tree.root(size)).text(), [signer])
 
     def entries(lo: int, hi: int) -> Iterator[bytes]:
-        return (entry(i) for i in range(lo, hi))
+        return (_entry(i) for i in range(lo, hi))
 
     return note, write_static(out, note, tree.subtree, entries, durable=False)
 
 
 def test_static_layout_files(tmp_path: Path, big_tree: MemoryTree) -> None:
-    note, written = static_layout(tmp_path, big_tree, 600)
+    note, written = _static_layout(tmp_path, big_tree, 600)
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert files == ["checkpoint", "tile/0/000", "tile/0/001", "tile/0/002.p/88",
                      "tile/1/000.p/2", "tile/entries/000", "tile/entries/001",
@@ -306,9 +306,9 @@ def test_static_layout_files(tmp_path: Path, big_tree: MemoryTree) -> None:
     assert (tmp_path / "checkpoint").read_text() == note
     assert (tmp_path / "tile/0/001").read_bytes() == tile_data(Tile(0, 1), big_tree.subtree)
     assert parse_entry_bundle((tmp_path / "tile/entries/002.p/88").read_bytes(), 88) == \
-        [entry(i) for i in range(512, 600)]
+        [_entry(i) for i in range(512, 600)]
     # a later checkpoint adds tiles; the immutable ones are not rewritten
-    _, written = static_layout(tmp_path, big_tree, 700)
+    _, written = _static_layout(tmp_path, big_tree, 700)
     assert written == 3  # 0/002.p/188, entries/002.p/188 and the checkpoint
     assert (tmp_path / "tile/0/002.p/88").exists()  # the old partial stays for old clients
 
@@ -319,7 +319,7 @@ def test_go_tile_hash_reader_over_the_static_layout(tmp_path: Path, big_tree: Me
     """Go's tlog.TileHashReader authenticates our tiles against the checkpoint and its
     ProveRecord/ProveTree give the same proofs as ours; every entry bundle hashes to level 0."""
     size = SPEC_SIZE
-    static_layout(tmp_path, big_tree, size)
+    _static_layout(tmp_path, big_tree, size)
     rng = random.Random(1)
     inc = [{"index": i, "size": s} for s, i in
            [(size, 0), (size, size - 1), (65536, 65535), (257, 256)] +
@@ -353,9 +353,9 @@ def test_go_refuses_a_forged_static_tile(tmp_path: Path, big_tree: MemoryTree,
     ``test_a_forged_full_tile_is_refused``; x/mod 0.7.0's TileHashReader starts authenticating
     full tiles at index len(stx) of its tile list — the number of root-decomposition *hashes*,
     not of the tiles holding them — so for size 600 it reads tile/0/001 unchecked.)"""
-    static_layout(tmp_path, big_tree, 600)
+    _static_layout(tmp_path, big_tree, 600)
     tile = tmp_path / "tile/0/002.p/88"
-    tile.write_bytes(flip(tile.read_bytes(), 100))
+    tile.write_bytes(_flip(tile.read_bytes(), 100))
     req = json.dumps({"inclusion": [{"index": 300, "size": 600}]}).encode()
     res = subprocess.run([str(go_verify), "tile-proofs", str(tmp_path),
                           make_log_signer().verifier.vkey], input=req, capture_output=True,

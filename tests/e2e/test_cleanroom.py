@@ -38,25 +38,25 @@ from eco_protocol.encoding import format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.note import NoteSigner
 from eco_protocol.records import MeterSpec, Quantity
-from tests.aggregator.conftest import Device
+from tests.aggregator.ledger_kit import Device
 from tests.e2e import cleanroom
-from tests.methodology.test_report_exclusions import report_of
-from tests.methodology.test_report_exclusions import world as world  # noqa: F401 (fixture)
+from tests.methodology.exclusions_kit import report_of
+from tests.methodology.exclusions_kit import world as world  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def entries_of(out: Path) -> list[bytes]:
+def _entries_of(out: Path) -> list[bytes]:
     return cleanroom.load_entries(out / "evidence")
 
 
-def assert_agrees(report: dict[str, Any], out: Path) -> dict[str, Any]:
-    ours = cleanroom.recompute(report, entries_of(out))
+def _assert_agrees(report: dict[str, Any], out: Path) -> dict[str, Any]:
+    ours = cleanroom.recompute(report, _entries_of(out))
     assert cleanroom.compare(ours, report) == []
     return ours
 
 
-def run_cli(out: Path) -> subprocess.CompletedProcess[str]:
+def _run_cli(out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tests.e2e.cleanroom", str(out / "report.json"),
                            str(out / "evidence")], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
@@ -69,16 +69,16 @@ def run_cli(out: Path) -> subprocess.CompletedProcess[str]:
 def test_pv_and_ev_batches_of_the_four_homes_agree(world: dict[str, Any]) -> None:  # noqa: F811
     pv, pv_out = report_of(world, "pv")
     ev, ev_out = report_of(world, "ev")
-    ours = assert_agrees(pv, pv_out)
+    ours = _assert_agrees(pv, pv_out)
     rows = {h["household"]: h for h in ours["households"]}
     assert ours["exclusions"] == {"implausible": 1, "overlap": 1}
     assert rows["unmetered"]["zeroed_by"] == "export_unmetered"
     assert rows["battery"]["flags"] == ["battery"]
     assert rows["battery"]["months"][0]["energy_wh"]["self_consumed"] == 22_000
-    ours_ev = assert_agrees(ev, ev_out)
+    ours_ev = _assert_agrees(ev, ev_out)
     assert [h["household"] for h in ours_ev["households"]] == ["ev"]
     for out in (pv_out, ev_out):
-        r = run_cli(out)
+        r = _run_cli(out)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "AGREE" in r.stdout
 
@@ -89,10 +89,10 @@ def test_a_single_gram_of_difference_is_caught(world: dict[str, Any]) -> None:  
     edited["households"][0]["months"][0]["reduction_g"] += 1
     edited["households"][1]["readings"]["excluded"] = {"overlap": 2}
     (out / "report.json").write_text(json.dumps(edited))
-    diffs = cleanroom.compare(cleanroom.recompute(edited, entries_of(out)), edited)
+    diffs = cleanroom.compare(cleanroom.recompute(edited, _entries_of(out)), edited)
     assert any("2026-11 reduction_g" in d for d in diffs)
     assert any("readings" in d for d in diffs)
-    r = run_cli(out)
+    r = _run_cli(out)
     assert r.returncode == 1 and "DIFF" in r.stderr
 
 
@@ -131,7 +131,7 @@ max_gap_intervals = 2
 """
 
 
-def t(k: int, base: datetime = MAIN, shift: int = 0) -> str:
+def _t(k: int, base: datetime = MAIN, shift: int = 0) -> str:
     return format_time(base + timedelta(seconds=P * k + shift))
 
 
@@ -142,7 +142,7 @@ EV = MeterSpec("ev1", Quantity.EV_CHARGE, "openevse", 7000)
 FIT = {"installed": "2026-06-01", "status": "post_fit", "battery": False}
 
 
-class Town:
+class _Town:
     def __init__(self, tmp: Path, rules: str) -> None:
         self.tmp = tmp
         signer = NoteSigner("eco-ledger.harsh.test", Ed25519PrivateKey.generate())
@@ -165,8 +165,8 @@ class Town:
              quantity: str = "pv_generation", n: int = 1, base: datetime = MAIN,
              **override: Any) -> None:
         d = self.devices[name]
-        fields: dict[str, Any] = {"meter": meter, "quantity": quantity, "start": t(k, base),
-                                  "end": t(k + n, base), **override}
+        fields: dict[str, Any] = {"meter": meter, "quantity": quantity, "start": _t(k, base),
+                                  "end": _t(k + n, base), **override}
         self.pending.setdefault(name, []).append(d.reading(energy=energy, **fields))
 
     def flush(self) -> None:
@@ -206,14 +206,14 @@ class Town:
         return write_report(self.ledger, self.programme, plan.batch_id, out), out
 
 
-def pv_of(k: int) -> int:
+def _pv_of(k: int) -> int:
     """A PV curve over JST daytime (k counts half hours from JST midnight)."""
     h = k % 48
     return 0 if not 12 <= h < 36 else 200 + 97 * (h - 12) % 1300
 
 
-def build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
-    town = Town(tmp, rules)
+def _build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
+    town = _Town(tmp, rules)
     # split: two inverters and a smart meter on three devices of one household
     town.enrol("inv-a", "split", [PV], FIT)
     town.enrol("inv-b", "split", [PV], FIT)
@@ -235,8 +235,8 @@ def build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
 
     # day 0: an earlier PV and EV batch, so that the main batches carry something in
     for k in range(48):
-        town.send("inv-a", pv_of(k) * 3, k, base=DAY0)
-        town.send("meter", 120 if pv_of(k) else 0, k, "exp1", "grid_export", base=DAY0)
+        town.send("inv-a", _pv_of(k) * 3, k, base=DAY0)
+        town.send("meter", 120 if _pv_of(k) else 0, k, "exp1", "grid_export", base=DAY0)
         town.send("ev", 2100 if k % 3 == 0 else 0, k, "ev1", "ev_charge", base=DAY0)
         town.send("hybrid", 6000 if k % 8 == 0 else 0, k, "ev1", "ev_charge", base=DAY0)
     first = {"pv0": town.seal("2027-03-30..2027-03-31", "pv"),
@@ -244,21 +244,21 @@ def build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
 
     special = {30, 31, 32, 33, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47}
     for k in range(96):
-        pv, h = pv_of(k), k % 48
+        pv, h = _pv_of(k), k % 48
         exported = max(0, pv - 450) + (350 if h in (4, 40, 44, 47) else 0)
         if k not in special:
             town.send("inv-a", pv, k)
         # the special intervals of inverter a, one rule each (in seq order)
         if k == 30:  # a gap-filled hour, the export meter reports two half hours: unmatched
-            town.send("inv-a", pv + pv_of(31), 30, n=2, flags=["gap_filled"])
+            town.send("inv-a", pv + _pv_of(31), 30, n=2, flags=["gap_filled"])
         elif k == 32:  # a gap-filled hour, matched by a gap-filled export hour
-            town.send("inv-a", pv + pv_of(33), 32, n=2, flags=["gap_filled"])
+            town.send("inv-a", pv + _pv_of(33), 32, n=2, flags=["gap_filled"])
         elif k == 36:  # misaligned by 10 minutes: its end moves the cursor into k = 37
-            town.send("inv-a", pv, 0, start=t(36, shift=600), end=t(37, shift=600))
+            town.send("inv-a", pv, 0, start=_t(36, shift=600), end=_t(37, shift=600))
         elif k == 37:  # so this one overlaps
             town.send("inv-a", pv, 37)
         elif k == 38:  # an hour without gap_filled
-            town.send("inv-a", pv + pv_of(39), 38, n=2)
+            town.send("inv-a", pv + _pv_of(39), 38, n=2)
         elif k == 40:  # energy differs from the register
             town.send("inv-a", pv, 40, energy_wh=pv + 1)
         elif k == 41:  # register jumps
@@ -320,7 +320,7 @@ def build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
     # late: inverter b's last intervals arrive after the seals of their period
     if rules is not RULES_DAILY:
         for k in range(90, 96):
-            town.send("inv-b", pv_of(k) // 4, k)
+            town.send("inv-b", _pv_of(k) // 4, k)
         town.flush()
     return {**first, **main}
 
@@ -329,16 +329,16 @@ def build_town(tmp: Path, rules: str) -> dict[str, tuple[dict[str, Any], Path]]:
 def town(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> tuple[str, dict[str, tuple[dict[str, Any], Path]]]:
     rules = RULES_DAILY if request.param == "daily" else RULES_STRICT
-    return request.param, build_town(tmp_path_factory.mktemp(request.param), rules)
+    return request.param, _build_town(tmp_path_factory.mktemp(request.param), rules)
 
 
 def test_every_batch_of_the_harsh_town_agrees(
         town: tuple[str, dict[str, tuple[dict[str, Any], Path]]]) -> None:
     name, reports = town
     for label, (report, out) in reports.items():
-        ours = cleanroom.recompute(report, entries_of(out))
+        ours = cleanroom.recompute(report, _entries_of(out))
         assert cleanroom.compare(ours, report) == [], (name, label)
-        r = run_cli(out)
+        r = _run_cli(out)
         assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -375,7 +375,7 @@ def test_joined_null_means_absent_and_conflicting_fits_merge_alike(tmp_path: Pat
     """protocol.md §2.4 rule 11 and §4.3: `"joined": null` is absent; a household whose two
     devices disagree (one declares a battery, the other does not) is merged the same way by
     the clean room and the aggregator: in (enrolled_at, device_id) order, battery if any."""
-    town = Town(tmp_path, "")
+    town = _Town(tmp_path, "")
     town.enrol("null-joined", "null-joined", [PV, EXP], {**FIT, "joined": None})
     town.enrol("split-a", "split", [PV], {**FIT, "battery": False})
     town.enrol("split-b", "split", [EXP], {**FIT, "battery": True, "installed": None})
@@ -388,5 +388,5 @@ def test_joined_null_means_absent_and_conflicting_fits_merge_alike(tmp_path: Pat
     rows = {r["household"]: r for r in report["households"]}
     assert rows["null-joined"]["readings"] == {"covered": 8, "creditable": 8, "excluded": {}}
     assert any(f.startswith("battery") for f in rows["split"]["flags"])
-    ours = cleanroom.recompute(report, entries_of(out))
+    ours = cleanroom.recompute(report, _entries_of(out))
     assert cleanroom.compare(ours, report) == []

@@ -33,7 +33,7 @@ from eco_protocol.evidence import verify_evidence
 from eco_protocol.records import Enrolment, Reading
 from firmware_sim.demo import JOINED, JUMP_AT, SIM_START
 from tests.e2e import cleanroom
-from tests.gotool import build_go_verify
+from tests.support.go_kit import build_go_verify
 
 # solo: `make test` runs it in a process of its own beside the workers, never queued behind
 # another file: the demo's clock runs 3000× faster than the wall from the moment it starts
@@ -44,7 +44,7 @@ EVERY_DEVICE = 7  # six households, the bakery with a second box for its smart m
 
 
 @dataclass
-class Demo:
+class _Demo:
     out: Path
     stdout: str
     summary: dict[str, Any]
@@ -69,7 +69,7 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> _Demo:
     out = tmp_path_factory.mktemp("e2e") / "demo-output"
     r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", str(out),
                         "--days", "1", "--speed", "3000"],
@@ -96,10 +96,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         if rec["type"] == "eco.reading/v1":
             readings.append((item["index"], Reading.from_dict(rec),
                              s.exclusions.get(item["index"])))
-    return Demo(out, r.stdout, summary, reports, enrolments, readings)
+    return _Demo(out, r.stdout, summary, reports, enrolments, readings)
 
 
-def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: Demo,
+def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: _Demo,
                                                                        tmp_path: Path) -> None:
     go = build_go_verify(tmp_path / "go")
     summary = demo.summary
@@ -139,7 +139,7 @@ def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: Demo
 
 
 @pytest.mark.parametrize("methodology", ["pv", "ev"])
-def test_every_batch_report_verifies_against_the_evidence(demo: Demo, methodology: str) -> None:
+def test_every_batch_report_verifies_against_the_evidence(demo: _Demo, methodology: str) -> None:
     """``eco-verify report --evidence`` re-judges every reading, recomputes every household-
     month from the evidence and compares it with the report to the gram; once with the
     batch's own evidence directory, once with the log's (demo-output/evidence/)."""
@@ -177,7 +177,7 @@ def test_every_batch_report_verifies_against_the_evidence(demo: Demo, methodolog
     assert f"demo: batch {report['batch_id']}" in demo.stdout
 
 
-def test_readings_are_dated_after_the_declared_participation_date(demo: Demo) -> None:
+def test_readings_are_dated_after_the_declared_participation_date(demo: _Demo) -> None:
     joined = datetime.fromisoformat(JOINED).replace(tzinfo=JST)
     assert joined == SIM_START
     for e in demo.enrolments.values():
@@ -193,7 +193,7 @@ def test_readings_are_dated_after_the_declared_participation_date(demo: Demo) ->
             assert "equipment_too_old" not in h["readings"]["excluded"]
 
 
-def test_zero_export_shop_is_confirmed_by_its_smart_meter_and_credited(demo: Demo) -> None:
+def test_zero_export_shop_is_confirmed_by_its_smart_meter_and_credited(demo: _Demo) -> None:
     [shop] = [hh for hh in demo.households("pv") if demo.fit(hh).get("zero_export")]
     devices = demo.devices_of(shop)
     # the smart meter's export register (E3 over the B-route) is read by a second box
@@ -211,7 +211,7 @@ def test_zero_export_shop_is_confirmed_by_its_smart_meter_and_credited(demo: Dem
     assert row["reduction_g"] > 0
 
 
-def test_unmetered_home_is_logged_but_zeroed(demo: Demo) -> None:
+def test_unmetered_home_is_logged_but_zeroed(demo: _Demo) -> None:
     [home] = [hh for hh in demo.households("pv") if demo.quantities(hh) == {"pv_generation"}]
     row = demo.households("pv")[home]
     assert row["zeroed_by"].startswith("export_unmetered:")
@@ -222,7 +222,7 @@ def test_unmetered_home_is_logged_but_zeroed(demo: Demo) -> None:
     assert "zeroed household" in demo.stdout and "export_unmetered" in demo.stdout
 
 
-def test_battery_home_is_netted_per_day(demo: Demo) -> None:
+def test_battery_home_is_netted_per_day(demo: _Demo) -> None:
     [home] = [hh for hh in demo.households("pv") if demo.fit(hh).get("battery") is True]
     devices = {e.device_id for e in demo.devices_of(home)}
     spans: dict[tuple[datetime, datetime], dict[str, int]] = defaultdict(dict)
@@ -254,7 +254,7 @@ def test_battery_home_is_netted_per_day(demo: Demo) -> None:
     assert per_span > daily
 
 
-def test_ev_households_are_in_their_own_batch(demo: Demo) -> None:
+def test_ev_households_are_in_their_own_batch(demo: _Demo) -> None:
     ev, pv = demo.households("ev"), demo.households("pv")
     with_ev = {hh for hh in set(ev) | set(pv) if "ev_charge" in demo.quantities(hh)}
     assert set(ev) == with_ev and len(with_ev) == 2
@@ -272,7 +272,7 @@ def test_ev_households_are_in_their_own_batch(demo: Demo) -> None:
     assert (demo.out / "ev" / "report.json").parent != (demo.out / "pv" / "report.json").parent
 
 
-def test_an_implausible_interval_is_excluded_and_the_device_keeps_delivering(demo: Demo
+def test_an_implausible_interval_is_excluded_and_the_device_keeps_delivering(demo: _Demo
                                                                            ) -> None:
     assert demo.reports["pv"]["exclusions"] == {"implausible": 1}
     assert demo.reports["ev"]["exclusions"] == {}
@@ -296,7 +296,7 @@ def test_an_implausible_interval_is_excluded_and_the_device_keeps_delivering(dem
     assert demo.summary["non_creditable_receipts"] in ({}, {"hh1": 1})
 
 
-def test_the_factor_table_is_marked_demonstration(demo: Demo) -> None:
+def test_the_factor_table_is_marked_demonstration(demo: _Demo) -> None:
     for report in demo.reports.values():
         assert report["demonstration"] is True
         assert report["methodology"]["rules"]["demonstration"] is True
@@ -306,7 +306,7 @@ def test_the_factor_table_is_marked_demonstration(demo: Demo) -> None:
     assert "DEMONSTRATION" in demo.stdout
 
 
-def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: Demo) -> None:
+def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: _Demo) -> None:
     """Issue 20: a points statement, the PV batch's summary and an enrolment credential, with
     the DID document and status list the read API served, check offline; the tampered copy and
     the revoked one are refused, by eco-verify (verify.txt) and by check_credential here."""
@@ -339,7 +339,7 @@ def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: Demo) 
     assert "REVOKED" in said and "INVALID" in said
 
 
-def test_the_demo_is_rerunnable_into_the_same_directory(demo: Demo) -> None:
+def test_the_demo_is_rerunnable_into_the_same_directory(demo: _Demo) -> None:
     """Last in this module: it replaces the output the tests above read."""
     r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", str(demo.out),
                         "--days", "0.25", "--speed", "3000", "--households", "1"],

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import RESULTS
+from tests.faults.faults_kit import RESULTS
 
 COLUMNS = (("scenario", "scenario"), ("kills_survived", "kills"), ("restarts", "restarts"),
            ("readings_in_ledger", "readings"), ("readings_lost", "lost"),

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Figures, LedgerCheck, TownSpec, record, town
+from tests.faults.faults_kit import Figures, LedgerCheck, TownSpec, record, town
 
 pytestmark = pytest.mark.integration
 

@@ -48,7 +48,7 @@ from eco_protocol.canonical import parse_json
 from eco_protocol.encoding import b64decode
 from eco_protocol.keys import public_key_from_raw
 from eco_protocol.signing import verify_record
-from tests.faults.harness import Figures, Household, LedgerCheck, Town, TownSpec, record, town
+from tests.faults.faults_kit import Figures, Household, LedgerCheck, Town, TownSpec, record, town
 
 pytestmark = pytest.mark.integration
 

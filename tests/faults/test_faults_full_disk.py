@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import (
+from tests.faults.faults_kit import (
     Figures,
     LedgerCheck,
     Proc,

@@ -214,12 +214,12 @@ def test_fault_validation() -> None:
 # --- eco-sim mqtt as a process -------------------------------------------------------------------
 
 
-def eco_sim(*args: str) -> subprocess.Popen[str]:
+def _eco_sim(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "firmware_sim.cli", "mqtt", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def retained(port: int, topic: str, timeout: float = 5.0) -> bytes | None:
+def _retained(port: int, topic: str, timeout: float = 5.0) -> bytes | None:
     got: list[bytes] = []
     done = threading.Event()
 
@@ -246,7 +246,7 @@ def retained(port: int, topic: str, timeout: float = 5.0) -> bytes | None:
 def test_eco_sim_mqtt_announces_publishes_and_leaves_its_will(broker: Mosquitto,
                                                               device: str) -> None:
     t = f"sim-{uuid.uuid4().hex[:8]}"
-    proc = eco_sim("--broker", broker.url, "--device", device, "--topic", t, "--seed", "3",
+    proc = _eco_sim("--broker", broker.url, "--device", device, "--topic", t, "--seed", "3",
                    "--speed", "600", "--origin-sim", "2026-06-21T12:00+09:00", "--period", "60")
     try:
         assert proc.stdout is not None
@@ -255,12 +255,12 @@ def test_eco_sim_mqtt_announces_publishes_and_leaves_its_will(broker: Mosquitto,
         info = json.loads(proc.stdout.readline())
         assert info["device"] == device and info["topic"] == t
         availability = info["availability_topic"]
-        online = retained(broker.port, availability)
+        online = _retained(broker.port, availability)
         assert online in (b"Online", b"true") or json.loads(online or b"{}")["state"] == \
             "connected"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
-        gone = retained(broker.port, availability)
+        gone = _retained(broker.port, availability)
         assert gone in (b"Offline", b"false") or json.loads(gone or b"{}")["state"] == \
             "disconnected"
     finally:
@@ -274,11 +274,11 @@ def test_eco_sim_mqtt_announces_publishes_and_leaves_its_will(broker: Mosquitto,
 
 @pytest.mark.integration
 def test_eco_sim_mqtt_errors() -> None:
-    proc = eco_sim("--broker", f"mqtt://127.0.0.1:{free_port()}", "--device", "tasmota",
+    proc = _eco_sim("--broker", f"mqtt://127.0.0.1:{free_port()}", "--device", "tasmota",
                    "--topic", "p")
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and "cannot connect to the broker" in err
-    proc = eco_sim("--broker", "mqtt://127.0.0.1:1883", "--device", "tasmota", "--topic", "p",
+    proc = _eco_sim("--broker", "mqtt://127.0.0.1:1883", "--device", "tasmota", "--topic", "p",
                    "--malformed", "2")
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and "malformed fraction" in err

@@ -19,7 +19,7 @@ from firmware_sim.cli import main
 
 
 @contextmanager
-def eco_sim(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+def _eco_sim(*args: str) -> Iterator[subprocess.Popen[bytes]]:
     # unbuffered: select() on the pipe must see every line not yet read; a buffered reader
     # took all of ``inverters``' lines at once and select() then waited for a fourth
     proc = subprocess.Popen(
@@ -39,7 +39,7 @@ def eco_sim(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         proc.stderr.close()
 
 
-def read_line(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> dict[str, Any]:
+def _read_line(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> dict[str, Any]:
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     assert ready, "eco-sim printed nothing"
@@ -52,7 +52,7 @@ def read_line(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> dict[str, 
 @pytest.mark.integration
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_inverter_announces_serves_and_exits_cleanly(sig: signal.Signals) -> None:
-    with eco_sim(
+    with _eco_sim(
         "inverter",
         "--rated-w",
         "4500",
@@ -67,7 +67,7 @@ def test_inverter_announces_serves_and_exits_cleanly(sig: signal.Signals) -> Non
         "--initial-wh",
         "123456",
     ) as proc:
-        info = read_line(proc)
+        info = _read_line(proc)
         assert info["serial"] == "PV-0042" and info["rated_w"] == 4500
         assert os.path.realpath(info["port"]).startswith("/dev/pts/")
         meter = SunSpecModbusMeter("pv", info["port"], timeout_s=1.0)
@@ -86,9 +86,9 @@ def test_inverter_announces_serves_and_exits_cleanly(sig: signal.Signals) -> Non
 @pytest.mark.parametrize(("models", "chain", "source"),
                          [("701", [1, 701], "TotWhInj/701"), ("103+701", [1, 103, 701], "WH/103")])
 def test_inverter_serves_the_configured_models(models: str, chain: list[int], source: str) -> None:
-    with eco_sim("inverter", "--rated-w", "4500", "--models", models, "--initial-wh", "5000",
+    with _eco_sim("inverter", "--rated-w", "4500", "--models", models, "--initial-wh", "5000",
                  "--speed", "1", "--origin-sim", "2024-06-01T00:00+09:00") as proc:
-        info = read_line(proc)
+        info = _read_line(proc)
         meter = SunSpecModbusMeter("pv", info["port"], timeout_s=1.0)
         try:
             snap = meter.read()
@@ -103,8 +103,8 @@ def test_inverter_serves_the_configured_models(models: str, chain: list[int], so
 
 @pytest.mark.integration
 def test_inverters_prints_one_line_each() -> None:
-    with eco_sim("inverters", "--count", "3", "--seed", "5") as proc:
-        lines = [read_line(proc) for _ in range(3)]
+    with _eco_sim("inverters", "--count", "3", "--seed", "5") as proc:
+        lines = [_read_line(proc) for _ in range(3)]
         assert len({ln["port"] for ln in lines}) == 3
         assert len({ln["serial"] for ln in lines}) == 3
         assert all(3000 <= ln["rated_w"] <= 6000 for ln in lines)

@@ -41,14 +41,15 @@ def line(inverter: PtyInverter) -> Iterator[serial.Serial]:
         yield s
 
 
-def transact(line: serial.Serial, request: bytes, count: int) -> bytes:
+def _transact(line: serial.Serial, request: bytes, count: int) -> bytes:
     line.reset_input_buffer()
     line.write(request)
     return bytes(line.read(5 + 2 * count))
 
 
-def read_regs(line: serial.Serial, address: int, count: int, unit: int = 1) -> tuple[int, ...]:
-    parsed = rtu.parse_response(transact(line, rtu.build_read_request(unit, address, count), count))
+def _read_regs(line: serial.Serial, address: int, count: int, unit: int = 1) -> tuple[int, ...]:
+    request = rtu.build_read_request(unit, address, count)
+    parsed = rtu.parse_response(_transact(line, request, count))
     assert isinstance(parsed, rtu.ReadResponse)
     return parsed.registers
 
@@ -58,17 +59,17 @@ def test_public_vector_over_a_real_pty(inverter: PtyInverter, line: serial.Seria
     assert os.path.realpath(inverter.port) == inverter.device
     assert inverter.device.startswith("/dev/pts/")
     vec = VECTORS["responses"][0]
-    assert transact(line, bytes.fromhex(vec["answers"]), 2) == bytes.fromhex(vec["hex"])
+    assert _transact(line, bytes.fromhex(vec["answers"]), 2) == bytes.fromhex(vec["hex"])
 
 
 def test_ignores_other_units_and_bad_crc_then_answers(
     inverter: PtyInverter, line: serial.Serial
 ) -> None:
-    assert transact(line, rtu.build_read_request(2, 40000, 2), 2) == b""
+    assert _transact(line, rtu.build_read_request(2, 40000, 2), 2) == b""
     good = rtu.build_read_request(1, 40000, 2)
-    assert transact(line, good[:-1] + bytes([good[-1] ^ 0x55]), 2) == b""
-    assert transact(line, b"\x00\xff\x13garbage", 2) == b""
-    assert read_regs(line, 40000, 2) == sl.SUNS_MARKER
+    assert _transact(line, good[:-1] + bytes([good[-1] ^ 0x55]), 2) == b""
+    assert _transact(line, b"\x00\xff\x13garbage", 2) == b""
+    assert _read_regs(line, 40000, 2) == sl.SUNS_MARKER
     assert inverter.stats.ignored == 3
     assert inverter.stats.answered == 1
 
@@ -77,13 +78,13 @@ def test_register_advances_with_the_clock(
     inverter: PtyInverter, line: serial.Serial, clock: ManualClock
 ) -> None:
     wh_address = inverter.base + 70 + sl.InverterOffset.WH
-    first = read_regs(line, wh_address, 2)
+    first = _read_regs(line, wh_address, 2)
     assert sl.decode_acc32(*first) == 1_000_000
     clock.advance(3600)
     expected = 1_000_000 + inverter.pv.energy_wh(NOON, NOON + timedelta(hours=1))
-    assert sl.decode_acc32(*read_regs(line, wh_address, 2)) == int(expected)
+    assert sl.decode_acc32(*_read_regs(line, wh_address, 2)) == int(expected)
     assert inverter.register_wh() == int(expected)
-    w = sl.decode_int16(read_regs(line, inverter.base + 70 + sl.InverterOffset.W, 1)[0])
+    w = sl.decode_int16(_read_regs(line, inverter.base + 70 + sl.InverterOffset.W, 1)[0])
     assert w == round(inverter.pv.power_w(clock.now()))
     clock.advance(-7200)  # the clock steps back: the register never decreases
     assert inverter.register_wh() == int(expected)
@@ -100,9 +101,9 @@ def test_reset_and_silence_faults(
     after = inverter.register_wh()
     assert after == int(inverter.pv.energy_wh(reset, NOON + timedelta(hours=1)))
     clock.advance(3600 + 60)  # inside the silent window
-    assert transact(line, rtu.build_read_request(1, 40000, 2), 2) == b""
+    assert _transact(line, rtu.build_read_request(1, 40000, 2), 2) == b""
     clock.advance(3600)  # after it
-    assert read_regs(line, 40000, 2) == sl.SUNS_MARKER
+    assert _read_regs(line, 40000, 2) == sl.SUNS_MARKER
     inverter.reset_register()
     assert inverter.register_wh() == 0
 
@@ -119,7 +120,7 @@ def test_register_jump_fault(inverter: PtyInverter, line: serial.Serial,
         NOON, NOON + timedelta(minutes=5)))
     clock.advance(25 * 60)
     half_hour = inverter.pv.energy_wh(NOON, NOON + timedelta(minutes=30))
-    assert sl.decode_acc32(*read_regs(line, wh_address, 2)) == int(1_000_000 + half_hour
+    assert sl.decode_acc32(*_read_regs(line, wh_address, 2)) == int(1_000_000 + half_hour
                                                                     + 20_000)
     assert 1_000_000 + half_hour + 20_000 - 1_000_000 > 4500 / 2  # implausible for 30 min
     clock.advance(30 * 60)
@@ -134,13 +135,13 @@ def test_register_jump_fault(inverter: PtyInverter, line: serial.Serial,
 
 def test_drop_and_corrupt_fractions(inverter: PtyInverter, line: serial.Serial) -> None:
     inverter.set_faults(Faults(drop_fraction=0.5))
-    replies = [transact(line, rtu.build_read_request(1, 40000, 1), 1) for _ in range(8)]
+    replies = [_transact(line, rtu.build_read_request(1, 40000, 1), 1) for _ in range(8)]
     assert 0 < replies.count(b"") < 8
     inverter.set_faults(Faults(corrupt_crc_fraction=1.0))
-    damaged = transact(line, rtu.build_read_request(1, 40000, 1), 1)
+    damaged = _transact(line, rtu.build_read_request(1, 40000, 1), 1)
     assert len(damaged) == 7 and not rtu.crc_ok(damaged)
     inverter.set_faults(Faults())
-    assert read_regs(line, 40000, 1) == (0x5375,)
+    assert _read_regs(line, 40000, 1) == (0x5375,)
 
 
 def test_pymodbus_reads_the_simulator(inverter: PtyInverter) -> None:

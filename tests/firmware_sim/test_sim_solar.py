@@ -10,12 +10,12 @@ import pytest
 from firmware_sim.solar import JST, PvSystem, Sky, day_weather, solar_elevation_deg
 
 
-def grid(day: date, minutes: int = 10) -> list[datetime]:
+def _grid(day: date, minutes: int = 10) -> list[datetime]:
     start = datetime(day.year, day.month, day.day, tzinfo=JST)
     return [start + timedelta(minutes=m) for m in range(0, 24 * 60, minutes)]
 
 
-def clear_day(seed: int, month: int) -> date:
+def _clear_day(seed: int, month: int) -> date:
     for d in range(1, 29):
         if day_weather(seed, date(2024, month, d)).sky is Sky.CLEAR:
             return date(2024, month, d)
@@ -35,8 +35,8 @@ def test_zero_at_night(day: date) -> None:
 
 def test_noon_peak_below_rated_and_near_noon() -> None:
     pv = PvSystem(rated_w=4500, seed=7)
-    day = clear_day(7, 5)
-    samples = [(pv.power_w(t), t) for t in grid(day)]
+    day = _clear_day(7, 5)
+    samples = [(pv.power_w(t), t) for t in _grid(day)]
     peak, when = max(samples)
     assert 0.5 * pv.rated_w < peak < pv.rated_w
     assert 10 <= when.astimezone(JST).hour <= 13
@@ -44,8 +44,8 @@ def test_noon_peak_below_rated_and_near_noon() -> None:
 
 def test_solar_noon_elevation_in_tokyo() -> None:
     # 35.7 N: about 90 - 35.7 + 23.4 = 77.7 deg at the June solstice, 31 deg at December's
-    june = max(solar_elevation_deg(t) for t in grid(date(2024, 6, 21), 5))
-    december = max(solar_elevation_deg(t) for t in grid(date(2024, 12, 21), 5))
+    june = max(solar_elevation_deg(t) for t in _grid(date(2024, 6, 21), 5))
+    december = max(solar_elevation_deg(t) for t in _grid(date(2024, 12, 21), 5))
     assert 76.5 < june < 78.5
     assert 30.0 < december < 32.0
 
@@ -67,8 +67,8 @@ def test_cloudy_and_winter_days_yield_less() -> None:
         date(2024, 6, d) for d in range(1, 31) if day_weather(7, date(2024, 6, d)).sky is Sky.RAIN
     ]
     assert rainy, "June should have rain"
-    assert day_wh(rainy[0]) < 0.3 * day_wh(clear_day(7, 6))
-    assert day_wh(clear_day(7, 12)) < day_wh(clear_day(7, 5))
+    assert day_wh(rainy[0]) < 0.3 * day_wh(_clear_day(7, 6))
+    assert day_wh(_clear_day(7, 12)) < day_wh(_clear_day(7, 5))
 
 
 def test_deterministic_by_seed() -> None:

@@ -35,7 +35,7 @@ NOON = datetime(2026, 6, 21, 12, 0, tzinfo=JST)
 METER_IP = "FE80:0000:0000:0000:021C:6400:030C:12A4"
 
 
-def make(family: Family = Family.BP35A1, **faults: Any) -> tuple[SkStackServer, ManualClock]:
+def _make(family: Family = Family.BP35A1, **faults: Any) -> tuple[SkStackServer, ManualClock]:
     clock = ManualClock(NOON)
     energy = HomeEnergy(Household(4), None, None, EnergyState(NOON, 5_000_000.0))
     srv = SkStackServer(DongleConfig(RBID, PASSWORD, family=family),
@@ -44,25 +44,25 @@ def make(family: Family = Family.BP35A1, **faults: Any) -> tuple[SkStackServer, 
     return srv, clock
 
 
-def lines(out: bytes) -> list[str]:
+def _lines(out: bytes) -> list[str]:
     return out.decode("latin-1").split("\r\n")[:-1]
 
 
-def join(srv: SkStackServer, family: Family = Family.BP35A1) -> None:
+def _join(srv: SkStackServer, family: Family = Family.BP35A1) -> None:
     side = " 0" if family is Family.BP35C0 else ""
     for cmd in ("SKSREG SFE 0", "WOPT 01", f"SKSETPWD C {PASSWORD}", f"SKSETRBID {RBID}",
                 "SKSREG S2 21", "SKSREG S3 8888"):
         srv.feed(cmd.encode() + b"\r\n")
-    out = lines(srv.feed(f"SKJOIN {METER_IP}\r\n".encode()))
+    out = _lines(srv.feed(f"SKJOIN {METER_IP}\r\n".encode()))
     assert f"EVENT 25 {METER_IP}{side}" in out
 
 
-def get_frame(tid: int, *epcs: int) -> bytes:
+def _get_frame(tid: int, *epcs: int) -> bytes:
     return el.encode_get(tid, el.LV_SMART_METER, list(epcs))
 
 
 def test_echo_reset_and_option_replies_end_in_cr() -> None:
-    srv, _ = make()
+    srv, _ = _make()
     assert srv.feed(b"SKVER\r\n") == b"SKVER\r\nEVER 1.2.10\r\nOK\r\n"
     assert srv.feed(b"SKSREG SFE 0\r\n") == b"SKSREG SFE 0\r\nOK\r\n"
     assert srv.feed(b"ROPT\r") == b"OK 00\r"
@@ -76,13 +76,13 @@ def test_echo_reset_and_option_replies_end_in_cr() -> None:
 
 @pytest.mark.parametrize("family", list(Family))
 def test_scan_arity_and_epandesc(family: Family) -> None:
-    srv, _ = make(family)
+    srv, _ = _make(family)
     srv.feed(b"SKSREG SFE 0\r\n")
     other = "SKSCAN 2 FFFFFFFF 6" if family is Family.BP35C0 else "SKSCAN 2 FFFFFFFF 6 0"
-    assert lines(srv.feed(other.encode() + b"\r\n")) == ["FAIL ER05"]
+    assert _lines(srv.feed(other.encode() + b"\r\n")) == ["FAIL ER05"]
     cmd = "SKSCAN 2 FFFFFFFF 4" + (" 0" if family is Family.BP35C0 else "")
-    assert lines(srv.feed(cmd.encode() + b"\r\n"))[1:][0].startswith("EVENT 22 ")  # too short
-    out = lines(srv.feed(cmd.replace(" 4", " 6").encode() + b"\r\n"))
+    assert _lines(srv.feed(cmd.encode() + b"\r\n"))[1:][0].startswith("EVENT 22 ")  # too short
+    out = _lines(srv.feed(cmd.replace(" 4", " 6").encode() + b"\r\n"))
     assert out[0] == "OK" and out[1].startswith("EVENT 20 ") and out[2] == "EPANDESC"
     assert "  Channel:21" in out and "  Pan ID:8888" in out and "  Addr:001C6400030C12A4" in out
     assert ("  Side:0" in out) is (family is Family.BP35C0) and "  PairID:89ABCDEF" in out
@@ -90,23 +90,23 @@ def test_scan_arity_and_epandesc(family: Family) -> None:
 
 
 def test_join_needs_the_right_credentials_channel_and_pan() -> None:
-    srv, _ = make()
+    srv, _ = _make()
     srv.feed(b"SKSREG SFE 0\r\n")
-    assert f"EVENT 24 {METER_IP}" in lines(srv.feed(f"SKJOIN {METER_IP}\r\n".encode()))
+    assert f"EVENT 24 {METER_IP}" in _lines(srv.feed(f"SKJOIN {METER_IP}\r\n".encode()))
     srv.feed(b"SKSREG S2 21\r\nSKSREG S3 8888\r\nSKSETPWD C WRONGWRONG12\r\n"
              + f"SKSETRBID {RBID}\r\n".encode())
-    assert f"EVENT 24 {METER_IP}" in lines(srv.feed(f"SKJOIN {METER_IP}\r\n".encode()))
-    join(srv)
+    assert f"EVENT 24 {METER_IP}" in _lines(srv.feed(f"SKJOIN {METER_IP}\r\n".encode()))
+    _join(srv)
 
 
 @pytest.mark.parametrize("family", list(Family))
 def test_sendto_and_erxudp(family: Family) -> None:
-    srv, _ = make(family)
-    join(srv, family)
+    srv, _ = _make(family)
+    _join(srv, family)
     side = " 0" if family is Family.BP35C0 else ""
-    data = get_frame(5, 0xE0, 0xE1, 0x99)
+    data = _get_frame(5, 0xE0, 0xE1, 0x99)
     header = f"SKSENDTO 1 {METER_IP} 0E1A 1{side} {len(data):04X} ".encode()
-    out = lines(srv.feed(header + data))
+    out = _lines(srv.feed(header + data))
     assert out[0] == "" and out[1].startswith("EVENT 21 ") and out[1].endswith(" 00")
     assert out[2] == "OK" and out[3].startswith("ERXUDP ")
     rx = parse_erxudp(out[3])
@@ -118,40 +118,40 @@ def test_sendto_and_erxudp(family: Family) -> None:
 
 
 def test_wrong_family_sendto_is_refused_and_flushed() -> None:
-    srv, _ = make(Family.BP35C0)
-    join(srv, Family.BP35C0)
-    data = get_frame(1, 0xE0)
-    out = lines(srv.feed(f"SKSENDTO 1 {METER_IP} 0E1A 1 {len(data):04X} ".encode() + data))
+    srv, _ = _make(Family.BP35C0)
+    _join(srv, Family.BP35C0)
+    data = _get_frame(1, 0xE0)
+    out = _lines(srv.feed(f"SKSENDTO 1 {METER_IP} 0E1A 1 {len(data):04X} ".encode() + data))
     assert out == ["FAIL ER06"]
     assert srv.feed(b"SKVER\r\n") == b"EVER 1.5.2\r\nOK\r\n"
 
 
 def test_binary_erxudp_before_wopt_and_session_expiry() -> None:
-    srv, clock = make(session_lifetime_s=60)
+    srv, clock = _make(session_lifetime_s=60)
     for cmd in ("SKSREG SFE 0", f"SKSETPWD C {PASSWORD}", f"SKSETRBID {RBID}", "SKSREG S2 21",
                 "SKSREG S3 8888", f"SKJOIN {METER_IP}"):
         srv.feed(cmd.encode() + b"\r\n")
-    data = get_frame(2, 0xE0)
+    data = _get_frame(2, 0xE0)
     out = srv.feed(f"SKSENDTO 1 {METER_IP} 0E1A 1 {len(data):04X} ".encode() + data)
     assert b" 0012 \x10\x81\x00\x02\x02\x88\x01" in out  # binary data after DATALEN
     clock.advance(120)
-    out2 = lines(srv.feed(f"SKSENDTO 1 {METER_IP} 0E1A 1 {len(data):04X} ".encode() + data))
+    out2 = _lines(srv.feed(f"SKSENDTO 1 {METER_IP} 0E1A 1 {len(data):04X} ".encode() + data))
     assert f"EVENT 29 {METER_IP}" in out2 and not any(x.startswith("ERXUDP") for x in out2)
 
 
 def test_faults_fail_noise_silence_and_replacement() -> None:
-    srv, _ = make(fail_fraction=1.0)
+    srv, _ = _make(fail_fraction=1.0)
     assert srv.feed(b"SKVER\r\n").endswith(b"FAIL ER10\r\n")
-    srv, _ = make(noise_fraction=1.0)
+    srv, _ = _make(noise_fraction=1.0)
     out = srv.feed(b"SKVER\r\n")
     assert not out.startswith(b"SKVER") and b"EVER" in out and srv.stats.noise == 3
-    srv, _ = make(silent=((NOON, NOON + timedelta(minutes=1)),))
+    srv, _ = _make(silent=((NOON, NOON + timedelta(minutes=1)),))
     assert srv.feed(b"SKVER\r\n") == b""
-    srv, clock = make(replace_at=(NOON + timedelta(minutes=5),), no_data=(0xE3,))
-    join(srv)
+    srv, clock = _make(replace_at=(NOON + timedelta(minutes=5),), no_data=(0xE3,))
+    _join(srv)
     clock.advance(600)
-    data = get_frame(3, 0x8D, 0xE0, 0xE3)
-    out = lines(srv.feed(f"SKSENDTO 1 {METER_IP} 0E1A 1 {len(data):04X} ".encode() + data))
+    data = _get_frame(3, 0x8D, 0xE0, 0xE3)
+    out = _lines(srv.feed(f"SKSENDTO 1 {METER_IP} 0E1A 1 {len(data):04X} ".encode() + data))
     edts = {p.epc: p.edt for p in el.decode_frame(parse_erxudp(out[-1]).data).properties}
     assert el.decode_text(0x8D, edts[0x8D]) != "SIM-T"
     e0 = el.decode_cumulative(0xE0, edts[0xE0], el.EnergyScale(unit_kwh=el.E1_UNITS_KWH[1],
@@ -169,7 +169,7 @@ def test_meter_settings_wrap() -> None:
 
 
 @contextmanager
-def eco_sim(*args: str) -> Iterator[subprocess.Popen[str]]:
+def _eco_sim(*args: str) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen([sys.executable, "-m", "firmware_sim.cli", "broute", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -185,7 +185,7 @@ def eco_sim(*args: str) -> Iterator[subprocess.Popen[str]]:
 
 @pytest.mark.integration
 def test_eco_sim_broute_announces_serves_and_exits() -> None:
-    with eco_sim("--seed", "8", "--family", "bp35c0", "--rbid", RBID, "--password", PASSWORD,
+    with _eco_sim("--seed", "8", "--family", "bp35c0", "--rbid", RBID, "--password", PASSWORD,
                  "--speed", "60", "--origin-sim", "2026-06-21T12:00+09:00",
                  "--pv-rated-w", "3000", "--with-pv-object") as proc:
         assert proc.stdout is not None
@@ -213,6 +213,6 @@ def test_eco_sim_broute_announces_serves_and_exits() -> None:
     b"SKSENDTO ", b"SKSCAN 2 FFFFFFFF 6\r\n", b"\r\n", b"SKJOIN ", b"SKSREG S2 ", b"ROPT\r",
     b"SKLL64 zz\r\n", b"WOPT 1\r", b"SKSETPWD C x\r\n"])), max_size=8))
 def test_interpreter_survives_arbitrary_input(chunks: list[bytes]) -> None:
-    srv, _ = make(Family.BP35C0)
+    srv, _ = _make(Family.BP35C0)
     for chunk in chunks:
         assert isinstance(srv.feed(chunk), bytes)

@@ -19,7 +19,7 @@ from eco_protocol.data_integrity import add_proof, verify_proof
 from eco_protocol.did import did_key, did_key_method_id, multikey
 from eco_protocol.keys import private_key_raw, public_key_raw
 from eco_protocol.multibase import encode_base58btc
-from tests.interop.vc_jcs_tool import call, install
+from tests.interop.vc_jcs_kit import call, install
 from tests.protocol.credential_kit import NOW, Town
 
 TOWN = Town()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,37 +25,12 @@ from eco_protocol.note import NoteSigner
 from eco_protocol.records import MeterSpec, Quantity
 from eco_protocol.report import ReportProblem, verify_report
 from eco_protocol.signing import sign_record
-from tests.aggregator.conftest import T0, Device
+from tests.aggregator.ledger_kit import T0, Device
+from tests.methodology.batch_kit import three_homes
 
 PROG = "test-prog"
 
 
-def three_homes(ledger: Ledger, programme: str, intervals: int,
-                battery_home: bool) -> list[Device]:
-    """Three PV homes with export meters (the third with a battery, if ``battery_home``) and
-    ``intervals`` half hours of readings from T0, through the intake."""
-    intake = Intake(ledger)
-    devices = []
-    for i in range(3):
-        d = Device()
-        meters = [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 6000),
-                  MeterSpec("exp1", Quantity.GRID_EXPORT, "echonet-broute", 6000)]
-        fit = {"installed": "2026-04-01", "status": "post_fit",
-               "battery": battery_home and i == 2}
-        enrol(ledger, build_enrolment(public_key_raw(d.key), f"hh-{i}", programme, meters, fit,
-                                      format_time(T0)))
-        devices.append(d)
-    for k in range(intervals):
-        start = T0 + timedelta(minutes=30 * k)
-        times = {"start": format_time(start), "end": format_time(start + timedelta(minutes=30))}
-        for i, d in enumerate(devices):
-            pv = 200 + 37 * ((k + i) % 9)
-            msg = [d.reading(energy=pv, meter="pv1", **times),
-                   d.reading(energy=pv // (2 + i), meter="exp1", quantity="grid_export",
-                             **times)]
-            (o,) = intake.process([(d.topic, canonical_bytes(msg))], "2026-11-25T00:00:00Z")
-            assert o.accepted == 2, o.receipt
-    return devices
 
 
 @pytest.fixture
@@ -234,9 +208,6 @@ def test_no_reading_is_credited_twice_and_late_readings_never(world: dict[str, A
     _report(world, "2026-11-22..2026-11-23")
     # a reading for the sealed day arrives late: logged and reported, never credited
     late = Device()
-    from aggregator.registry import build_enrolment, enrol
-    from eco_protocol.keys import public_key_raw
-    from eco_protocol.records import MeterSpec, Quantity
 
     enrol(ledger, build_enrolment(public_key_raw(late.key), "hh-late", PROG,
                                   [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus",

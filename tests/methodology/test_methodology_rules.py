@@ -31,17 +31,17 @@ EV = HouseholdTerms(frozenset({Q.EV_CHARGE}), ev_wh_per_km=150, ev_petrol_m_per_
 T = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 10:00 JST, FY2026
 
 
-def at(k: int) -> datetime:
+def _at(k: int) -> datetime:
     return T + timedelta(minutes=30 * k)
 
 
 def test_self_consumption_is_computed_per_interval_before_summing() -> None:
     # interval 1: 544 Wh generated, 300 exported → 244 self-consumed
     # interval 2: 100 generated, 200 exported (the home exported more than the PV made: 0)
-    rows = household_months([ReadingFacts(Q.PV_GENERATION, at(0), at(1), 544),
-                             ReadingFacts(Q.GRID_EXPORT, at(0), at(1), 300),
-                             ReadingFacts(Q.PV_GENERATION, at(1), at(2), 100),
-                             ReadingFacts(Q.GRID_EXPORT, at(1), at(2), 200)],
+    rows = household_months([ReadingFacts(Q.PV_GENERATION, _at(0), _at(1), 544),
+                             ReadingFacts(Q.GRID_EXPORT, _at(0), _at(1), 300),
+                             ReadingFacts(Q.PV_GENERATION, _at(1), _at(2), 100),
+                             ReadingFacts(Q.GRID_EXPORT, _at(1), _at(2), 200)],
                             PV_EXPORT, METHOD)
     (may,) = rows
     assert may["month"] == "2026-05"
@@ -55,7 +55,7 @@ def test_unmetered_export_earns_no_pv_credit_even_declared_zero_export() -> None
     # Changed with the programme rules v1.1 ("Declarations need evidence"): a zero-export
     # declaration used to credit all generation unmetered (450 g here); now, without a metered
     # export register, it earns nothing, like any home without export metering.
-    facts = [ReadingFacts(Q.PV_GENERATION, at(0), at(1), 1000)]
+    facts = [ReadingFacts(Q.PV_GENERATION, _at(0), _at(1), 1000)]
     assert household_months(facts, PV_ONLY, METHOD)[0]["reduction_g"] == 0
     assert PV_ONLY.flags()[0].startswith("export_unmetered: ")
     zero = HouseholdTerms(frozenset({Q.PV_GENERATION}), zero_export=True)
@@ -64,9 +64,9 @@ def test_unmetered_export_earns_no_pv_credit_even_declared_zero_export() -> None
 
 
 def test_missing_export_interval_counts_nothing_never_invented() -> None:
-    facts = [ReadingFacts(Q.PV_GENERATION, at(0), at(1), 1000),
-             ReadingFacts(Q.PV_GENERATION, at(1), at(2), 1000),
-             ReadingFacts(Q.GRID_EXPORT, at(1), at(2), 0)]
+    facts = [ReadingFacts(Q.PV_GENERATION, _at(0), _at(1), 1000),
+             ReadingFacts(Q.PV_GENERATION, _at(1), _at(2), 1000),
+             ReadingFacts(Q.GRID_EXPORT, _at(1), _at(2), 0)]
     (m,) = household_months(facts, PV_EXPORT, METHOD)
     assert m["energy_wh"]["self_consumed"] == 1000  # only the interval with an export reading
 
@@ -74,7 +74,7 @@ def test_missing_export_interval_counts_nothing_never_invented() -> None:
 def test_ev_worked_example() -> None:
     # 10 kWh charged at 150 Wh/km = 66.67 km; a 15 km/L petrol car burns 4.444 L × 2320 g/L
     # = 10311.1 g; charging from the grid emits 10 kWh × 450 g/kWh = 4500 g → 5811.1 → 5811 g
-    facts = [ReadingFacts(Q.EV_CHARGE, at(0), at(1), 10_000)]
+    facts = [ReadingFacts(Q.EV_CHARGE, _at(0), _at(1), 10_000)]
     assert household_months(facts, EV, METHOD)[0]["reduction_g"] == 5811
 
 
@@ -129,8 +129,8 @@ energies = st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 3000)), min_s
 @given(energies)
 def test_credit_never_exceeds_what_the_readings_support(pairs: list[tuple[int, int]]) -> None:
     facts = [f for k, (pv, ex) in enumerate(pairs)
-             for f in (ReadingFacts(Q.PV_GENERATION, at(k), at(k + 1), pv),
-                       ReadingFacts(Q.GRID_EXPORT, at(k), at(k + 1), ex))]
+             for f in (ReadingFacts(Q.PV_GENERATION, _at(k), _at(k + 1), pv),
+                       ReadingFacts(Q.GRID_EXPORT, _at(k), _at(k + 1), ex))]
     months = household_months(facts, PV_EXPORT, METHOD)
     total_pv = sum(pv for pv, _ in pairs)
     got = sum(m["reduction_g"] for m in months)

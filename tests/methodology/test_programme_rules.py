@@ -46,16 +46,16 @@ T25 = datetime(2025, 10, 10, 1, 0, tzinfo=UTC)  # 10:00 JST, FY2025 (434 g/kWh)
 EXCLUDE = CreditRules(battery="exclude")
 
 
-def at(k: int, base: datetime = T) -> datetime:
+def _at(k: int, base: datetime = T) -> datetime:
     return base + timedelta(minutes=30 * k)
 
 
-def rf(q: Q, k: int, wh: int, n: int = 1, base: datetime = T) -> ReadingFacts:
+def _rf(q: Q, k: int, wh: int, n: int = 1, base: datetime = T) -> ReadingFacts:
     """A reading of ``n`` 30-minute intervals starting at interval ``k``."""
-    return ReadingFacts(q, at(k, base), at(k + n, base), wh)
+    return ReadingFacts(q, _at(k, base), _at(k + n, base), wh)
 
 
-def total(rows: list[dict[str, object]]) -> int:
+def _total(rows: list[dict[str, object]]) -> int:
     return sum(int(str(r["reduction_g"])) for r in rows)
 
 
@@ -64,9 +64,9 @@ def total(rows: list[dict[str, object]]) -> int:
 
 def test_reading_facts_need_an_end_after_the_start() -> None:
     with pytest.raises(MethodologyError, match="not after its start"):
-        ReadingFacts(Q.PV_GENERATION, at(1), at(1), 10)
+        ReadingFacts(Q.PV_GENERATION, _at(1), _at(1), 10)
     with pytest.raises(MethodologyError, match="not after its start"):
-        ReadingFacts(Q.PV_GENERATION, at(1), at(0), 10)
+        ReadingFacts(Q.PV_GENERATION, _at(1), _at(0), 10)
 
 
 # --- 2. self-consumption over exactly the same span -----------------------------------------
@@ -75,21 +75,21 @@ def test_reading_facts_need_an_end_after_the_start() -> None:
 def test_gap_filled_pv_does_not_net_against_a_shorter_export_reading() -> None:
     # PV gap-filled over 4 intervals (2 h, 4000 Wh); export read for the first 30 min only (0 Wh):
     # the spans differ, so nothing is netted and nothing credited
-    rows = household_months([rf(Q.PV_GENERATION, 0, 4000, n=4), rf(Q.GRID_EXPORT, 0, 0)],
+    rows = household_months([_rf(Q.PV_GENERATION, 0, 4000, n=4), _rf(Q.GRID_EXPORT, 0, 0)],
                             PV_EXPORT, METHOD)
     assert rows[0]["energy_wh"]["pv_generation"] == 4000
     assert rows[0]["energy_wh"]["self_consumed"] == 0 and rows[0]["reduction_g"] == 0
     # same start, different end: still no match
-    rows = household_months([rf(Q.PV_GENERATION, 0, 2000, n=2), rf(Q.GRID_EXPORT, 0, 0, n=1),
-                             rf(Q.GRID_EXPORT, 1, 0, n=1)], PV_EXPORT, METHOD)
+    rows = household_months([_rf(Q.PV_GENERATION, 0, 2000, n=2), _rf(Q.GRID_EXPORT, 0, 0, n=1),
+                             _rf(Q.GRID_EXPORT, 1, 0, n=1)], PV_EXPORT, METHOD)
     assert rows[0]["energy_wh"]["self_consumed"] == 0
 
 
 def test_gap_filled_pv_nets_against_export_over_the_same_span() -> None:
     # both gap-filled over the same 2 h: 4000 − 1000 = 3000 Wh self-consumed
     # 3000 × 450/1000 × 0.994 = 1341.9 → 1341 g
-    rows = household_months([rf(Q.PV_GENERATION, 0, 4000, n=4),
-                             rf(Q.GRID_EXPORT, 0, 1000, n=4)], PV_EXPORT, METHOD)
+    rows = household_months([_rf(Q.PV_GENERATION, 0, 4000, n=4),
+                             _rf(Q.GRID_EXPORT, 0, 1000, n=4)], PV_EXPORT, METHOD)
     assert rows[0]["energy_wh"]["self_consumed"] == 3000
     assert rows[0]["reduction_g"] == 1341
 
@@ -97,15 +97,15 @@ def test_gap_filled_pv_nets_against_export_over_the_same_span() -> None:
 def test_two_pv_devices_on_one_span_add_before_netting() -> None:
     # two inverters 500 + 500 Wh, export 200 Wh on the same span: 800 Wh self-consumed
     # 800 × 0.45 × 0.994 = 357.84 → 357 g
-    rows = household_months([rf(Q.PV_GENERATION, 0, 500), rf(Q.PV_GENERATION, 0, 500),
-                             rf(Q.GRID_EXPORT, 0, 200)], PV_EXPORT, METHOD)
+    rows = household_months([_rf(Q.PV_GENERATION, 0, 500), _rf(Q.PV_GENERATION, 0, 500),
+                             _rf(Q.GRID_EXPORT, 0, 200)], PV_EXPORT, METHOD)
     assert rows[0]["energy_wh"]["self_consumed"] == 800 and rows[0]["reduction_g"] == 357
 
 
 def test_zero_export_declaration_without_a_meter_earns_nothing() -> None:
     declared = HouseholdTerms(frozenset({Q.PV_GENERATION}), zero_export=True)
     assert not declared.pv_creditable
-    rows = household_months([rf(Q.PV_GENERATION, 0, 1000)], declared, METHOD)
+    rows = household_months([_rf(Q.PV_GENERATION, 0, 1000)], declared, METHOD)
     assert rows[0]["energy_wh"]["self_consumed"] == 0 and rows[0]["reduction_g"] == 0
     reason = zero_reason(declared, DEFAULT_RULES)
     assert reason == ("export_unmetered: PV without a metered export register (a zero-export "
@@ -120,12 +120,12 @@ def test_zero_export_home_with_a_metered_export_register_is_credited_normally() 
     assert zero_reason(declared, DEFAULT_RULES) is None
     # export register shows 0: all 1000 Wh generated are self-consumed
     # 1000 × 0.45 × 0.994 = 447.3 → 447 g
-    rows = household_months([rf(Q.PV_GENERATION, 0, 1000), rf(Q.GRID_EXPORT, 0, 0)],
+    rows = household_months([_rf(Q.PV_GENERATION, 0, 1000), _rf(Q.GRID_EXPORT, 0, 0)],
                             declared, METHOD)
     assert rows[0]["reduction_g"] == 447
     # the register shows 300 Wh exported despite the declaration: netted like any home
     # 700 × 0.45 × 0.994 = 313.11 → 313 g
-    rows = household_months([rf(Q.PV_GENERATION, 0, 1000), rf(Q.GRID_EXPORT, 0, 300)],
+    rows = household_months([_rf(Q.PV_GENERATION, 0, 1000), _rf(Q.GRID_EXPORT, 0, 300)],
                             declared, METHOD)
     assert rows[0]["reduction_g"] == 313
 
@@ -150,8 +150,8 @@ def test_export_register_may_come_from_another_device_of_the_household() -> None
 
 # One day: 10:00 JST the PV makes 3000 Wh and exports nothing (it charges the battery); 20:00
 # JST the PV makes 0 and the battery pushes 2000 Wh into the grid.
-BATTERY_DAY = [rf(Q.PV_GENERATION, 0, 3000), rf(Q.GRID_EXPORT, 0, 0),
-               rf(Q.PV_GENERATION, 20, 0), rf(Q.GRID_EXPORT, 20, 2000)]
+BATTERY_DAY = [_rf(Q.PV_GENERATION, 0, 3000), _rf(Q.GRID_EXPORT, 0, 0),
+               _rf(Q.PV_GENERATION, 20, 0), _rf(Q.GRID_EXPORT, 20, 2000)]
 
 
 def test_battery_daily_netting_versus_per_interval() -> None:
@@ -172,9 +172,9 @@ def test_battery_netting_is_per_day_not_per_month() -> None:
     # day 1: PV 1000 at 10:00, export 3000 at 20:00 → max(0, 1000 − 3000) = 0
     # day 2: PV 2000, export 0 → 2000; the month is 2000 Wh, not max(0, 3000 − 3000) = 0
     # 2000 × 0.45 × 0.994 = 894.6 → 894 g
-    facts = [rf(Q.PV_GENERATION, 0, 1000), rf(Q.GRID_EXPORT, 0, 0),
-             rf(Q.PV_GENERATION, 20, 0), rf(Q.GRID_EXPORT, 20, 3000),
-             rf(Q.PV_GENERATION, 48, 2000), rf(Q.GRID_EXPORT, 48, 0)]
+    facts = [_rf(Q.PV_GENERATION, 0, 1000), _rf(Q.GRID_EXPORT, 0, 0),
+             _rf(Q.PV_GENERATION, 20, 0), _rf(Q.GRID_EXPORT, 20, 3000),
+             _rf(Q.PV_GENERATION, 48, 2000), _rf(Q.GRID_EXPORT, 48, 0)]
     (month,) = household_months(facts, BATTERY, METHOD)
     assert month["energy_wh"]["self_consumed"] == 2000 and month["reduction_g"] == 894
     assert daily_reduction_g(facts, BATTERY, METHOD) == {"2026-05-10": 0, "2026-05-11": 894}
@@ -184,8 +184,8 @@ def test_battery_day_is_the_jst_day() -> None:
     # 23:30 JST (14:30 UTC): PV 1000, export 0; 00:00 JST next day (15:00 UTC): PV 0, export
     # 1000. Same UTC day, different JST days: 1000 + max(0, −1000) = 1000 Wh, not 0
     base = datetime(2026, 5, 10, 14, 30, tzinfo=UTC)
-    facts = [rf(Q.PV_GENERATION, 0, 1000, base=base), rf(Q.GRID_EXPORT, 0, 0, base=base),
-             rf(Q.PV_GENERATION, 1, 0, base=base), rf(Q.GRID_EXPORT, 1, 1000, base=base)]
+    facts = [_rf(Q.PV_GENERATION, 0, 1000, base=base), _rf(Q.GRID_EXPORT, 0, 0, base=base),
+             _rf(Q.PV_GENERATION, 1, 0, base=base), _rf(Q.GRID_EXPORT, 1, 1000, base=base)]
     (month,) = household_months(facts, BATTERY, METHOD)
     assert month["energy_wh"]["self_consumed"] == 1000
 
@@ -193,13 +193,13 @@ def test_battery_day_is_the_jst_day() -> None:
 def test_battery_daily_netting_subtracts_every_export_of_the_day() -> None:
     # the battery exports 2 kWh at night (span 20) when the inverter sends no PV reading: that
     # export still came from the day's PV, so it is subtracted: 3000 − (0 + 2000) = 1000 Wh
-    facts = [rf(Q.PV_GENERATION, 0, 3000), rf(Q.GRID_EXPORT, 0, 0), rf(Q.GRID_EXPORT, 20, 2000)]
+    facts = [_rf(Q.PV_GENERATION, 0, 3000), _rf(Q.GRID_EXPORT, 0, 0), _rf(Q.GRID_EXPORT, 20, 2000)]
     (month,) = household_months(facts, BATTERY, METHOD)
     assert month["energy_wh"]["self_consumed"] == 1000
     assert month["energy_wh"]["grid_export"] == 2000  # still reported
     # a PV reading without an export reading on its span still counts for nothing
-    facts = [rf(Q.PV_GENERATION, 0, 3000), rf(Q.PV_GENERATION, 1, 800),
-             rf(Q.GRID_EXPORT, 0, 500)]
+    facts = [_rf(Q.PV_GENERATION, 0, 3000), _rf(Q.PV_GENERATION, 1, 800),
+             _rf(Q.GRID_EXPORT, 0, 500)]
     (month,) = household_months(facts, BATTERY, METHOD)
     assert month["energy_wh"]["self_consumed"] == 2500
 
@@ -215,7 +215,7 @@ def test_battery_exclusion_zeroes_pv_only() -> None:
     # a battery home's EV still counts (10 kWh: 5811.1 g × 1, no project emissions on EV)
     ev_battery = HouseholdTerms(frozenset({Q.PV_GENERATION, Q.GRID_EXPORT, Q.EV_CHARGE}),
                                 battery=True, ev_wh_per_km=150, ev_petrol_m_per_l=15000)
-    assert household_months(BATTERY_DAY + [rf(Q.EV_CHARGE, 2, 10_000)], ev_battery, METHOD,
+    assert household_months(BATTERY_DAY + [_rf(Q.EV_CHARGE, 2, 10_000)], ev_battery, METHOD,
                             EXCLUDE)[0]["reduction_g"] == 5811
     # without a battery the same rules change nothing
     assert zero_reason(PV_EXPORT, EXCLUDE) is None
@@ -235,7 +235,7 @@ def test_zero_reason_is_for_pv_only() -> None:
 def test_project_emissions_take_their_share_of_pv_before_the_single_floor() -> None:
     # PV 3 kWh, export 1 kWh, factor 434 g/kWh (FY2025), project 6000 ppm:
     # 2000 × 434/1000 × 0.994 = 862.792 → 862 g
-    facts = [rf(Q.PV_GENERATION, 0, 3000, base=T25), rf(Q.GRID_EXPORT, 0, 1000, base=T25)]
+    facts = [_rf(Q.PV_GENERATION, 0, 3000, base=T25), _rf(Q.GRID_EXPORT, 0, 1000, base=T25)]
     assert household_months(facts, PV_EXPORT, METHOD)[0]["reduction_g"] == 862
     assert daily_reduction_g(facts, PV_EXPORT, METHOD) == {"2025-10-10": 862}
     # without project emissions: 2000 × 0.434 = 868 g exactly
@@ -250,7 +250,7 @@ def test_one_floor_per_household_month_not_per_interval() -> None:
     # ten intervals of 1 Wh self-consumed: each 1 × 0.45 × 0.994 = 0.4473 g (0 if floored
     # one by one); summed exactly 4.473 → 4 g
     facts = [f for k in range(10)
-             for f in (rf(Q.PV_GENERATION, k, 1), rf(Q.GRID_EXPORT, k, 0))]
+             for f in (_rf(Q.PV_GENERATION, k, 1), _rf(Q.GRID_EXPORT, k, 0))]
     assert household_months(facts, PV_EXPORT, METHOD)[0]["reduction_g"] == 4
 
 
@@ -258,7 +258,7 @@ def test_one_floor_per_household_month_not_per_interval() -> None:
 
 
 def test_ev_distance_uses_the_worse_consumption() -> None:
-    facts = [rf(Q.EV_CHARGE, 0, 10_000)]
+    facts = [_rf(Q.EV_CHARGE, 0, 10_000)]
     # type-approved 150 Wh/km, configured real-world 200 Wh/km → 200:
     # 10 000 Wh / 200 = 50 km; / 15 km/L = 3.333 L × 2320 = 7733.33 g; − 10 kWh × 450 = 4500
     # → 3233.33 → 3233 g
@@ -276,7 +276,7 @@ def test_negative_ev_month_is_not_clipped() -> None:
     # floored toward −∞ (never rounded up): −634 g
     thirsty = HouseholdTerms(frozenset({Q.EV_CHARGE}), ev_wh_per_km=300,
                              ev_petrol_m_per_l=20000)
-    facts = [rf(Q.EV_CHARGE, 0, 10_000)]
+    facts = [_rf(Q.EV_CHARGE, 0, 10_000)]
     (month,) = household_months(facts, thirsty, METHOD)
     assert month["reduction_g"] == -634
     assert month_reduction_g("2026-05", month["energy_wh"], thirsty, METHOD) == -634
@@ -288,7 +288,7 @@ def test_negative_ev_lowers_a_pv_household_with_one_floor() -> None:
     # 894.6 − 633.333 = 261.267 → 261 g (flooring each part would give 894 − 634 = 260)
     home = HouseholdTerms(frozenset({Q.PV_GENERATION, Q.GRID_EXPORT, Q.EV_CHARGE}),
                           ev_wh_per_km=300, ev_petrol_m_per_l=20000)
-    facts = [rf(Q.PV_GENERATION, 0, 2000), rf(Q.GRID_EXPORT, 0, 0), rf(Q.EV_CHARGE, 0, 10_000)]
+    facts = [_rf(Q.PV_GENERATION, 0, 2000), _rf(Q.GRID_EXPORT, 0, 0), _rf(Q.EV_CHARGE, 0, 10_000)]
     assert household_months(facts, home, METHOD)[0]["reduction_g"] == 261
     assert reduction_exact({"ev_charge": 10_000}, home, 450, 2320) < 0
 
@@ -347,8 +347,8 @@ def test_rows_recompute_and_daily_never_beats_per_interval(
     rules = CreditRules(battery=battery, project_emission_ppm=ppm, ev_real_wh_per_km=real)
     slots = sorted({k * 5 for _, _, k in data})  # distinct spans over up to ~10 days
     facts = [f for (pv, ex, _), k in zip(data, slots, strict=False)
-             for f in (rf(Q.PV_GENERATION, k, pv), rf(Q.GRID_EXPORT, k, ex),
-                       rf(Q.EV_CHARGE, k, ex))]
+             for f in (_rf(Q.PV_GENERATION, k, pv), _rf(Q.GRID_EXPORT, k, ex),
+                       _rf(Q.EV_CHARGE, k, ex))]
     home = HouseholdTerms(frozenset({Q.PV_GENERATION, Q.GRID_EXPORT, Q.EV_CHARGE}),
                           battery=True, ev_wh_per_km=150, ev_petrol_m_per_l=15000)
     plain = HouseholdTerms(home.quantities, ev_wh_per_km=150, ev_petrol_m_per_l=15000)

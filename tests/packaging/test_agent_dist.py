@@ -43,23 +43,23 @@ SERVER_ONLY = ("psycopg", "starlette", "uvicorn", "jinja2", "qrcode", "multipart
                "itsdangerous", "aggregator", "firmware_sim", "pymodbus")
 
 
-def declared() -> list[Requirement]:
+def _declared() -> list[Requirement]:
     project = tomllib.loads((DIST / "pyproject.toml").read_text())["project"]
     return [Requirement(r) for r in project["dependencies"]]
 
 
-def top_levels(dist: md.Distribution) -> set[str]:
+def _top_levels(dist: md.Distribution) -> set[str]:
     """The top-level names a distribution installs into site-packages (packages, modules,
     extension modules and its .dist-info), from its RECORD."""
     return {f.parts[0] for f in dist.files or () if f.parts[0] != ".."}
 
 
-def import_names(dist: md.Distribution) -> set[str]:
-    return {n.split(".")[0] for n in top_levels(dist)
+def _import_names(dist: md.Distribution) -> set[str]:
+    return {n.split(".")[0] for n in _top_levels(dist)
             if not n.endswith(".dist-info") and not n.startswith("_")}
 
 
-def imports_of(package: Path) -> Iterator[tuple[Path, str]]:
+def _imports_of(package: Path) -> Iterator[tuple[Path, str]]:
     for path in package.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -70,11 +70,11 @@ def imports_of(package: Path) -> Iterator[tuple[Path, str]]:
 
 def test_the_shipped_packages_import_only_the_declared_dependencies() -> None:
     allowed = set(sys.stdlib_module_names) | set(SHIPPED)
-    for req in declared():
-        allowed |= import_names(md.distribution(req.name))
+    for req in _declared():
+        allowed |= _import_names(md.distribution(req.name))
     assert not allowed & set(SERVER_ONLY)
     found = {f"{path.relative_to(ROOT)}: {name}" for package in SHIPPED
-             for path, name in imports_of(ROOT / package) if name not in allowed}
+             for path, name in _imports_of(ROOT / package) if name not in allowed}
     assert found == set(), "the agent's distribution would not run on a device"
 
 
@@ -83,11 +83,11 @@ def test_the_agent_pins_are_the_projects_pins() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     everything = {canonicalize_name(Requirement(r).name): str(Requirement(r))
                   for r in project["dependencies"]}
-    for req in declared():
+    for req in _declared():
         assert everything.get(canonicalize_name(req.name)) == str(req)
 
 
-def closure(reqs: Iterable[Requirement]) -> list[md.Distribution]:
+def _closure(reqs: Iterable[Requirement]) -> list[md.Distribution]:
     """The installed distributions that ``reqs`` need, transitively (markers evaluated here),
     each checked against the version range that asked for it."""
     todo = [(r, "") for r in reqs]
@@ -108,7 +108,7 @@ def closure(reqs: Iterable[Requirement]) -> list[md.Distribution]:
     return list(found.values())
 
 
-def build_agent_venv(work: Path) -> Path:
+def _build_agent_venv(work: Path) -> Path:
     """A fresh venv holding the eco-agent wheel and, linked in from this environment, only
     what its metadata declares (transitively). Returns the venv's bin directory."""
     # build from a copy of the project file, so the repository gets no build/ or egg-info
@@ -129,7 +129,7 @@ def build_agent_venv(work: Path) -> Path:
         requires = [line.split(":", 1)[1].strip() for line in z.read(meta).decode().splitlines()
                     if line.startswith("Requires-Dist:")]
     assert tops - {wheel.name.split("-py")[0] + ".dist-info"} == set(SHIPPED)
-    assert sorted(map(str, map(Requirement, requires))) == sorted(map(str, declared()))
+    assert sorted(map(str, map(Requirement, requires))) == sorted(map(str, _declared()))
 
     venv = work / "device"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
@@ -139,9 +139,9 @@ def build_agent_venv(work: Path) -> Path:
                    timeout=300)
     deps = work / "deps"
     deps.mkdir()
-    for dist in closure(Requirement(r) for r in requires):
+    for dist in _closure(Requirement(r) for r in requires):
         base = Path(str(dist.locate_file("")))
-        for top in top_levels(dist):
+        for top in _top_levels(dist):
             (deps / top).symlink_to(base / top)
     (next((venv / "lib").glob("python3*/site-packages")) / "deps.pth").write_text(f"{deps}\n")
     return venv / "bin"
@@ -151,7 +151,7 @@ SPEED = 300.0  # a 5-minute interval passes in one wall second
 ORIGIN_SIM = datetime(2026, 6, 21, 2, 0, tzinfo=UTC)  # 11:00 JST, the sun is up
 
 
-def write_config(path: Path, broker_port: int, inverter: PtyInverter,
+def _write_config(path: Path, broker_port: int, inverter: PtyInverter,
                  clock: AcceleratedClock) -> Path:
     log_vkey = NoteSigner("eco-ledger.test.example", Ed25519PrivateKey.generate()).verifier.vkey
     path.write_text(
@@ -171,7 +171,7 @@ def write_config(path: Path, broker_port: int, inverter: PtyInverter,
     return path
 
 
-def lines_of(stream: object) -> queue.Queue[str]:
+def _lines_of(stream: object) -> queue.Queue[str]:
     q: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
@@ -186,7 +186,7 @@ def lines_of(stream: object) -> queue.Queue[str]:
 @pytest.mark.timeout(300)
 def test_a_fresh_venv_with_only_the_agent_distribution_probes_and_runs(
         tmp_path: Path, broker: Mosquitto) -> None:
-    bin_dir = build_agent_venv(tmp_path)
+    bin_dir = _build_agent_venv(tmp_path)
     # a device's environment: no PYTHONPATH, not run from the repository
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
     check = ("import importlib, json\n"
@@ -206,7 +206,7 @@ def test_a_fresh_venv_with_only_the_agent_distribution_probes_and_runs(
     clock = AcceleratedClock(origin_sim=ORIGIN_SIM.timestamp(), origin_wall=time.time(),
                              rate=SPEED)
     with PtyInverter(4500, 11, clock, serial="SN-DEVICE-1", initial_wh=2_000_000) as inverter:
-        conf = write_config(tmp_path / "agent.toml", broker.port, inverter, clock)
+        conf = _write_config(tmp_path / "agent.toml", broker.port, inverter, clock)
 
         def eco_agent(*argv: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run([str(bin_dir / "eco-agent"), *argv], capture_output=True,
@@ -228,7 +228,7 @@ def test_a_fresh_venv_with_only_the_agent_distribution_probes_and_runs(
         proc = subprocess.Popen([str(bin_dir / "eco-agent"), "run", str(conf)], cwd=tmp_path,
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            err = lines_of(proc.stderr)
+            err = _lines_of(proc.stderr)
             seen: list[str] = []
             deadline = time.monotonic() + 30
             while not any("committed" in line for line in seen):

@@ -17,7 +17,7 @@ from eco_protocol.encoding import format_time
 from eco_protocol.note import NoteSigner
 from eco_protocol.programme_records import BatchSeal, Period, Totals
 from eco_protocol.signing import entry_hash, sign_record
-from tests.protocol.factories import (
+from tests.protocol.records_kit import (
     BASE_TIME,
     INTERVAL,
     ReadingChain,

@@ -1,7 +1,7 @@
 """A town that issues credentials, for the credential tests: its did:web, its log keys (one
 changed half-way through the year), its DID document and a signer for each kind.
 
-Keys come from :func:`tests.protocol.factories.fixed_key` (deterministic test keys, never used
+Keys come from :func:`tests.protocol.records_kit.fixed_key` (deterministic test keys, never used
 outside tests); every credential goes through the production builders and ``add_proof``.
 """
 
@@ -19,7 +19,7 @@ from eco_protocol.credentials import (
 from eco_protocol.data_integrity import add_proof
 from eco_protocol.did import DidKey, did_document, did_web
 from eco_protocol.keys import Ed25519PrivateKey, public_key_raw
-from tests.protocol.factories import (
+from tests.protocol.records_kit import (
     fixed_key,
     make_checkpoint,
     make_device_key,

@@ -58,7 +58,7 @@ def test_the_eco_verify_wheel_holds_only_the_protocol_and_verifies_evidence(
     import sysconfig
     import zipfile
 
-    from tests.protocol.factories import make_evidence_dir
+    from tests.protocol.records_kit import make_evidence_dir
 
     root = PACKAGE.parent
     wheels = tmp_path / "wheels"

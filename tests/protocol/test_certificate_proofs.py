@@ -36,7 +36,9 @@ from eco_protocol.programme_records import Period
 from eco_protocol.replay import EntryProblem, LedgerReplay
 from eco_protocol.signing import sign_record
 from tests.protocol.claims_kit import CLAIMED_AT, HOUR0, HOUR1, Log, two_hour_log
-from tests.protocol.factories import make_checkpoint
+from tests.protocol.records_kit import make_checkpoint
+
+pytestmark = pytest.mark.integration  # the installed eco-verify in its own process
 
 ALICE = Ed25519PrivateKey.generate()
 BOB = Ed25519PrivateKey.generate()
@@ -68,7 +70,7 @@ def _move(log: Log, claim_id: str, ref: str, ids: BundleRange, account: str,
     return log.append(sign_record(c.to_dict(), log.signer.private_key))
 
 
-class Market:
+class _Market:
     """Two issued bundles (600 Wh in hour 0, 1000 Wh in hour 1) of a real log; bundle 1 sold
     to Alice by the issuer, half of it moved on to Bob by Alice, and cancelled by Bob."""
 
@@ -113,7 +115,7 @@ class Market:
 
 
 def test_valid_export_shows_holders_and_the_cancellation(tmp_path: Path) -> None:
-    m = Market()
+    m = _Market()
     m.cancel_by_bob()
     proc = _verify(m.export(tmp_path / "ok"), m.log)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -129,7 +131,7 @@ def test_valid_export_shows_holders_and_the_cancellation(tmp_path: Path) -> None
 
 
 def test_raised_face_value_is_refused(tmp_path: Path) -> None:
-    m = Market()
+    m = _Market()
     out = m.export(tmp_path / "x")
     bundles = m.bundles()
     bundles[1]["bundle_quantity"] = 1200
@@ -142,7 +144,7 @@ def test_raised_face_value_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_issued_claim_left_out_of_the_proof_is_refused(tmp_path: Path) -> None:
-    m = Market()
+    m = _Market()
     proc = _verify(m.export(tmp_path / "x", leave_out=[m.c1]), m.log)
     assert proc.returncode == 1
     assert proc.stdout.startswith("INVALID certificates: a claim the log holds was left out")
@@ -150,7 +152,7 @@ def test_an_issued_claim_left_out_of_the_proof_is_refused(tmp_path: Path) -> Non
 
 
 def test_an_entry_not_in_the_log_is_refused(tmp_path: Path) -> None:
-    m = Market()
+    m = _Market()
     out = m.export(tmp_path / "x")
     proofs = json.loads((out / "proofs.json").read_text())
     proofs["entries"][0]["proof_b64"] = proofs["entries"][1]["proof_b64"]
@@ -162,7 +164,7 @@ def test_an_entry_not_in_the_log_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_transfer_the_holder_did_not_sign_is_refused(tmp_path: Path) -> None:
-    m = Market()
+    m = _Market()
     # the operator moves Bob's certificates to its own account, with no request from Bob
     _move(m.log, "t-steal", "gc-1", m.half, account_of(MALLORY))
     proc = _verify(m.export(tmp_path / "x"), m.log)
@@ -173,7 +175,7 @@ def test_a_transfer_the_holder_did_not_sign_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_request_signed_by_another_key_is_refused(tmp_path: Path) -> None:
-    m = Market()
+    m = _Market()
     forged = _request(MALLORY, TRANSFER, "gc-1", m.half, MALLORY)
     # Mallory's signature under a request that names Bob as the holder
     as_bob = ClaimRequest.from_dict({**forged.to_dict(), "holder": account_of(BOB)})
@@ -184,7 +186,7 @@ def test_a_request_signed_by_another_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_double_cancellation_is_refused(tmp_path: Path) -> None:
-    m = Market()
+    m = _Market()
     m.cancel_by_bob("x-1")
     m.cancel_by_bob("x-2")  # a second request (another signature), the same ids
     proc = _verify(m.export(tmp_path / "x"), m.log)
@@ -197,7 +199,7 @@ def test_a_double_cancellation_is_refused(tmp_path: Path) -> None:
 def test_a_claim_above_the_proven_energy_is_refused(tmp_path: Path) -> None:
     log = two_hour_log()
     log.issue("gc-1", HOUR0, [(log.at[(1, "pv1", 0)], 700)])  # the span proves 600 Wh
-    m = Market.__new__(Market)
+    m = _Market.__new__(_Market)
     m.log, m.c1, m.c2 = log, len(log.entries) - 1, len(log.entries) - 1
     proc = _verify(m.export(tmp_path / "x"), log)
     assert proc.returncode == 1
@@ -220,7 +222,7 @@ def test_holdings_and_a_request_that_does_not_match_its_claim() -> None:
 def test_the_replay_refuses_a_request_used_twice() -> None:
     """Alice → Bob, Bob → Alice, then Alice's first request again: the ids are Alice's once
     more, but her signed request was used; the evidence replay refuses it too."""
-    m = Market()
+    m = _Market()
     back = _request(BOB, TRANSFER, "gc-1", m.half, ALICE)
     _move(m.log, "t-3", "gc-1", m.half, account_of(ALICE), back)
     first = Claim.from_dict(json.loads(m.log.entries[-2])).request

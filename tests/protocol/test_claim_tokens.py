@@ -25,7 +25,7 @@ OTHER = ClaimSecret(bytes(range(1, 33)))
 SP = "0312345678901234567890"
 
 
-def tok(text: str, secret: ClaimSecret = SECRET) -> str:
+def _tok(text: str, secret: ClaimSecret = SECRET) -> str:
     return claim_token(secret, parse_equipment(text)).token
 
 
@@ -42,12 +42,12 @@ def tok(text: str, secret: ClaimSecret = SECRET) -> str:
     ("INVERTER=SMA:3001234567", "case of the kind"),
 ])
 def test_inverter_variations_collide(variant: str, rule: str) -> None:
-    assert tok(variant) == tok("inverter=SMA:3001234567"), rule
+    assert _tok(variant) == _tok("inverter=SMA:3001234567"), rule
 
 
 def test_letters_in_serial_are_folded_but_zeros_kept() -> None:
-    assert tok("inverter=Omron:ab-0012") == tok("inverter=OMRON:AB0012")
-    assert tok("inverter=Omron:0AB12") != tok("inverter=Omron:AB12")
+    assert _tok("inverter=Omron:ab-0012") == _tok("inverter=OMRON:AB0012")
+    assert _tok("inverter=Omron:0AB12") != _tok("inverter=Omron:AB12")
 
 
 @pytest.mark.parametrize("variant", [
@@ -56,7 +56,7 @@ def test_letters_in_serial_are_folded_but_zeros_kept() -> None:
     "supply-point=０３１２３４５６７８９０１２３４５６７８９０",
 ])
 def test_supply_point_variations_collide(variant: str) -> None:
-    assert tok(variant) == tok(f"supply-point={SP}")
+    assert _tok(variant) == _tok(f"supply-point={SP}")
 
 
 def test_supply_point_keeps_its_leading_zeros_and_length() -> None:
@@ -67,21 +67,21 @@ def test_supply_point_keeps_its_leading_zeros_and_length() -> None:
 
 
 def test_vin_and_charger() -> None:
-    assert tok("vin=jh4 ka7561-pc008269") == tok("vin=JH4KA7561PC008269")
+    assert _tok("vin=jh4 ka7561-pc008269") == _tok("vin=JH4KA7561PC008269")
     with pytest.raises(ClaimTokenError, match="no I, O or Q"):
         parse_equipment("vin=JH4KA7561PC00826O")
-    assert tok("ev-charger=openevse:0042") == tok("ev_charger=OpenEVSE:42")
+    assert _tok("ev-charger=openevse:0042") == _tok("ev_charger=OpenEVSE:42")
 
 
 def test_no_collision_across_kinds_identities_or_secrets() -> None:
     same = "3001234567"
-    tokens = {tok(f"inverter=X:{same}"), tok(f"ev-charger=X:{same}"),
-              tok("inverter=Y:3001234567"), tok("inverter=X:3001234568"),
-              tok(f"inverter=X:{same}", OTHER), tok(f"supply-point={SP}"),
-              tok("vin=JH4KA7561PC008269")}
+    tokens = {_tok(f"inverter=X:{same}"), _tok(f"ev-charger=X:{same}"),
+              _tok("inverter=Y:3001234567"), _tok("inverter=X:3001234568"),
+              _tok(f"inverter=X:{same}", OTHER), _tok(f"supply-point={SP}"),
+              _tok("vin=JH4KA7561PC008269")}
     assert len(tokens) == 7
     # manufacturer and serial are separated, so moving characters between them changes it
-    assert tok("inverter=AB:C1") != tok("inverter=A:BC1")
+    assert _tok("inverter=AB:C1") != _tok("inverter=A:BC1")
 
 
 def test_token_is_hmac_under_the_secret_and_names_its_key() -> None:

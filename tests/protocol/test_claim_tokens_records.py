@@ -11,7 +11,7 @@ from eco_protocol.errors import MalformedRecord
 from eco_protocol.records import Enrolment
 from eco_protocol.replay import LedgerReplay
 from eco_protocol.signing import sign_record
-from tests.protocol.factories import make_device_key, make_enrolment, make_log_signer
+from tests.protocol.records_kit import make_device_key, make_enrolment, make_log_signer
 
 LOG = make_log_signer()
 TOKENS = claim_tokens(ClaimSecret(b"\x07" * 32), [

@@ -23,7 +23,7 @@ from eco_protocol.programme_records import Period
 from eco_protocol.replay import EntryProblem, LedgerReplay
 from eco_protocol.signing import sign_record
 from tests.protocol.claims_kit import HOUR0, HOUR1, Log, two_hour_log
-from tests.protocol.factories import (
+from tests.protocol.records_kit import (
     BASE_TIME,
     make_evidence_dir,
     make_log_signer,

@@ -18,7 +18,7 @@ from eco_protocol.witness_policy import (
     quorum_of,
     require_published,
 )
-from tests.protocol.factories import fixed_key
+from tests.protocol.records_kit import fixed_key
 
 A = NoteSigner("eco-ledger.a.test", fixed_key("consortium/log-a"))
 B = NoteSigner("eco-ledger.b.test", fixed_key("consortium/log-b"))
@@ -30,7 +30,7 @@ STRANGER = CosignatureSigner("witness.stranger.test", fixed_key("consortium/w-st
 T = 1_795_000_000
 
 
-def config(quorum: object = 2, extra_policy: str = "", member_a: str = "") -> str:
+def _config(quorum: object = 2, extra_policy: str = "", member_a: str = "") -> str:
     q = f'"{quorum}"' if isinstance(quorum, str) else str(quorum)
     return f"""
 name = "test-consortium"
@@ -67,7 +67,7 @@ quorum = {q}
 """
 
 
-def checkpoint(log: NoteSigner, *cosigners: CosignatureSigner, size: int = 5) -> str:
+def _checkpoint(log: NoteSigner, *cosigners: CosignatureSigner, size: int = 5) -> str:
     text = f"{log.name}\n{size}\n{'A' * 43}=\n"
     note = sign_note(text, [log])
     return note + "".join(w.cosign(text, T).line for w in cosigners)
@@ -77,7 +77,7 @@ def checkpoint(log: NoteSigner, *cosigners: CosignatureSigner, size: int = 5) ->
 
 
 def test_a_full_configuration() -> None:
-    c = parse_consortium(config())
+    c = parse_consortium(_config())
     assert c.name == "test-consortium"
     assert [m.name for m in c.members] == ["town-a", "town-b"]
     a, b = c.members
@@ -92,28 +92,28 @@ def test_a_full_configuration() -> None:
 
 @pytest.mark.parametrize(("text", "names"), [
     ("[[members]\n", "not valid TOML"),
-    (config().replace('url = "https://b.test"\n', ""), "members[1].url is missing"),
-    (config().replace('url = "https://b.test"', 'url = "ftp://b.test"'),
+    (_config().replace('url = "https://b.test"\n', ""), "members[1].url is missing"),
+    (_config().replace('url = "https://b.test"', 'url = "ftp://b.test"'),
      "members[1].url must be an http:// or https:// URL"),
-    (config().replace(f'log_key = "{B.verifier.vkey}"', 'log_key = "nonsense"'),
+    (_config().replace(f'log_key = "{B.verifier.vkey}"', 'log_key = "nonsense"'),
      "members[1].log_key: malformed verifier key"),
-    (config().replace(f'log_key = "{B.verifier.vkey}"', f'log_key = "{WB.verifier.vkey}"'),
+    (_config().replace(f'log_key = "{B.verifier.vkey}"', f'log_key = "{WB.verifier.vkey}"'),
      "members[1].log_key"),
-    (config().replace(f'origin = "{A.name}"', 'origin = "eco-ledger.other.test"'),
+    (_config().replace(f'origin = "{A.name}"', 'origin = "eco-ledger.other.test"'),
      "members[0].origin is 'eco-ledger.other.test' but log_key is the key of"),
-    (config(member_a="colour = 1"), "unknown key members[0].colour"),
-    (config().replace(f'witness = "{WB.name}"', 'witness = "nobody"'),
+    (_config(member_a="colour = 1"), "unknown key members[0].colour"),
+    (_config().replace(f'witness = "{WB.name}"', 'witness = "nobody"'),
      "members[1].witness 'nobody' is not the name of a [[witnesses]] table"),
-    (config().replace(f'name = "{BODY.name}"', 'name = "body"'),
+    (_config().replace(f'name = "{BODY.name}"', 'name = "body"'),
      "witnesses[2].name is 'body' but its key is named 'witness.body.test'"),
-    (config().replace(f'key = "{BODY.verifier.vkey}"', 'key = "x+1+2"'), "witnesses[2].key"),
-    (config(quorum=3), "policy.quorum 3 cannot be reached for member 'town-a'"),
-    (config(quorum=0), "policy.quorum must be an integer from 1 to 3"),
-    (config(quorum="most"), "policy.quorum must be an integer from 1 to 3"),
-    (config(extra_policy='witnesses = ["witness.nobody.test"]'),
+    (_config().replace(f'key = "{BODY.verifier.vkey}"', 'key = "x+1+2"'), "witnesses[2].key"),
+    (_config(quorum=3), "policy.quorum 3 cannot be reached for member 'town-a'"),
+    (_config(quorum=0), "policy.quorum must be an integer from 1 to 3"),
+    (_config(quorum="most"), "policy.quorum must be an integer from 1 to 3"),
+    (_config(extra_policy='witnesses = ["witness.nobody.test"]'),
      "policy.witnesses names 'witness.nobody.test', which is not a [[witnesses]] table"),
-    (config().replace("[policy]\nquorum = 2\n", ""), "[policy] is missing"),
-    (config().replace('name = "town-b"', 'name = "town-a"'),
+    (_config().replace("[policy]\nquorum = 2\n", ""), "[policy] is missing"),
+    (_config().replace('name = "town-b"', 'name = "town-a"'),
      "members[1].name 'town-a' is already the name of member 'town-a'"),
     ('name = "x"\n', "[[witnesses]] is missing"),
 ])
@@ -125,8 +125,8 @@ def test_a_configuration_error_names_the_key(text: str, names: str) -> None:
 
 
 def test_any_is_one_and_a_named_subset_narrows_the_policy() -> None:
-    assert parse_consortium(config(quorum="any")).policy.quorum == 1
-    c = parse_consortium(config(quorum=1, extra_policy=f'witnesses = ["{BODY.name}"]'))
+    assert parse_consortium(_config(quorum="any")).policy.quorum == 1
+    c = parse_consortium(_config(quorum=1, extra_policy=f'witnesses = ["{BODY.name}"]'))
     assert [w.name for w in c.witnesses_for(c.members[0])] == [BODY.name]
 
 
@@ -134,24 +134,24 @@ def test_any_is_one_and_a_named_subset_narrows_the_policy() -> None:
 
 
 def test_a_quorum_of_named_witnesses_publishes() -> None:
-    c = parse_consortium(config())
-    q = require_published(c, checkpoint(A, WB, BODY))
+    c = parse_consortium(_config())
+    q = require_published(c, _checkpoint(A, WB, BODY))
     assert q.reached and q.cosigned == (WB.name, BODY.name) and q.member.name == "town-a"
     assert q.describe().startswith("published under the consortium's policy: 2 of 2")
 
 
 def test_the_logs_own_witness_does_not_count_for_its_own_log() -> None:
-    c = parse_consortium(config())
-    q = quorum_of(c, checkpoint(A, WA, BODY))
+    c = parse_consortium(_config())
+    q = quorum_of(c, _checkpoint(A, WA, BODY))
     assert not q.reached and q.cosigned == (BODY.name,) and q.ignored == (WA.name,)
     with pytest.raises(NotPublished, match=r"1 of the 2 required .* do not count \(witness\.a"):
-        require_published(c, checkpoint(A, WA, BODY))
+        require_published(c, _checkpoint(A, WA, BODY))
 
 
 def test_a_cosignature_by_an_unknown_key_does_not_count() -> None:
-    c = parse_consortium(config())
+    c = parse_consortium(_config())
     forged_b = CosignatureSigner(WB.name, fixed_key("consortium/not-wb"))  # WB's name, not key
-    for note in (checkpoint(A, STRANGER, BODY), checkpoint(A, forged_b, BODY)):
+    for note in (_checkpoint(A, STRANGER, BODY), _checkpoint(A, forged_b, BODY)):
         q = quorum_of(c, note)
         assert q.cosigned == (BODY.name,) and not q.reached
 
@@ -159,21 +159,21 @@ def test_a_cosignature_by_an_unknown_key_does_not_count() -> None:
 def test_a_log_outside_the_consortium_is_refused() -> None:
     with pytest.raises(NotPublished, match="'eco-ledger.x.test' is not a member of consortium "
                                            "'test-consortium'"):
-        quorum_of(parse_consortium(config()), checkpoint(OUTSIDER, WA, WB, BODY))
+        quorum_of(parse_consortium(_config()), _checkpoint(OUTSIDER, WA, WB, BODY))
 
 
 def test_a_checkpoint_not_signed_by_the_members_key_is_refused() -> None:
     impostor = NoteSigner(A.name, fixed_key("consortium/impostor"))
     with pytest.raises(NoteError, match="not signed by the log key eco-ledger.a.test"):
-        quorum_of(parse_consortium(config()), checkpoint(impostor, WB, BODY))
+        quorum_of(parse_consortium(_config()), _checkpoint(impostor, WB, BODY))
 
 
 def test_check_policy_is_what_eco_verify_calls() -> None:
-    assert check_policy(config(), "c.toml", checkpoint(B, WA, BODY)).reached
+    assert check_policy(_config(), "c.toml", _checkpoint(B, WA, BODY)).reached
     with pytest.raises(NotPublished, match="no checkpoint"):
-        check_policy(config(), "c.toml", None)
+        check_policy(_config(), "c.toml", None)
     with pytest.raises(ConsortiumError, match="c.toml: policy.quorum"):
-        check_policy(config(quorum=9), "c.toml", checkpoint(B, WA, BODY))
+        check_policy(_config(quorum=9), "c.toml", _checkpoint(B, WA, BODY))
 
 
 def test_the_documented_example_parses_once_its_keys_are_real() -> None:

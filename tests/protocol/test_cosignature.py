@@ -30,7 +30,7 @@ from eco_protocol.note import (
     parse_witness_key,
     sign_note,
 )
-from tests.protocol.factories import (
+from tests.protocol.records_kit import (
     fixed_key,
     make_checkpoint,
     make_log,

@@ -26,7 +26,7 @@ from eco_protocol.errors import CredentialError
 from eco_protocol.keys import public_key_raw
 from eco_protocol.multibase import encode_base58btc
 from tests.protocol.credential_kit import CHANGED_AT, NOW, STATUS_URL, Town, batch_report
-from tests.protocol.factories import fixed_key
+from tests.protocol.records_kit import fixed_key
 
 STATUS_VECTOR = json.loads((Path(__file__).parent.parent / "vectors" /
                             "bitstring_status_list.json").read_text("utf-8"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -15,7 +14,8 @@ from eco_protocol.merkle import MemoryTree, leaf_hash
 from eco_protocol.note import Checkpoint, sign_note
 from eco_protocol.replay import EntryProblem
 from eco_protocol.verify_cli import main
-from tests.protocol.factories import (
+from tests.protocol.evidence_kit import lines, rewrite_entry
+from tests.protocol.records_kit import (
     EvidenceDir,
     entries_jsonl,
     make_checkpoint,
@@ -32,19 +32,12 @@ def evidence(tmp_path: Path) -> EvidenceDir:
     return make_evidence_dir(tmp_path / "evidence", devices=3, readings_per_device=4)
 
 
-def run(ev: EvidenceDir, *extra: str, log_key: str | None = None) -> int:
+def _run(ev: EvidenceDir, *extra: str, log_key: str | None = None) -> int:
     return main(["evidence", str(ev.path), "--log-key", log_key or ev.log_vkey, *extra])
 
 
-def lines(ev: EvidenceDir) -> list[str]:
-    return ev.entries_path.read_text("utf-8").splitlines(keepends=True)
 
 
-def rewrite_entry(ev: EvidenceDir, index: int, new_entry: bytes) -> None:
-    ls = lines(ev)
-    ls[index] = json.dumps({"index": index, "entry_b64": base64.b64encode(new_entry).decode()})
-    ls[index] += "\n"
-    ev.entries_path.write_text("".join(ls), "utf-8")
 
 
 # --- verify_evidence (pure) ---------------------------------------------------------------------
@@ -99,14 +92,14 @@ def test_empty_log(tmp_path: Path) -> None:
     ev = make_evidence_dir(tmp_path, entries=[])
     s = verify_evidence(ev.checkpoint, ev.log_vkey, [], [])
     assert s.entries == 0 and s.counts == {}
-    assert run(ev) == 0
+    assert _run(ev) == 0
 
 
 # --- eco-verify evidence ------------------------------------------------------------------------
 
 
 def test_cli_ok(evidence: EvidenceDir, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(evidence, "--json") == 0
+    assert _run(evidence, "--json") == 0
     out = capsys.readouterr().out
     assert "ok   checkpoint signed by the log key eco-ledger.example-city.lg.jp (size 15" in out
     assert "ok   root hash recomputed from 15 entries" in out
@@ -122,7 +115,7 @@ def test_cli_tampered_entry_names_it(evidence: EvidenceDir,
     obj["energy_wh"] += 1
     obj["register_end_wh"] += 1
     rewrite_entry(evidence, 7, canonical_bytes(obj))
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     err = capsys.readouterr().err
     assert err.startswith("FAIL entry 7: reading ")
     assert "signature does not verify" in err
@@ -134,7 +127,7 @@ def test_cli_one_flipped_character_in_a_line(evidence: EvidenceDir,
     ls[5] = ls[5].replace('"entry_b64": "ey', '"entry_b64": "eZ', 1)
     assert '"eZ' in ls[5]
     evidence.entries_path.write_text("".join(ls), "utf-8")
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     assert capsys.readouterr().err.startswith("FAIL entry 5: ")
 
 
@@ -142,14 +135,14 @@ def test_cli_lines_swapped(evidence: EvidenceDir, capsys: pytest.CaptureFixture[
     ls = lines(evidence)
     ls[9], ls[10] = ls[10], ls[9]
     evidence.entries_path.write_text("".join(ls), "utf-8")
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     assert "FAIL entry 9: line carries index 10, expected 9" in capsys.readouterr().err
 
 
 def test_cli_entry_removed_from_the_end(evidence: EvidenceDir,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     evidence.entries_path.write_text("".join(lines(evidence)[:-1]), "utf-8")
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     assert "entries.jsonl has 14 entries, the checkpoint says 15" in capsys.readouterr().err
 
 
@@ -158,7 +151,7 @@ def test_cli_extra_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     entries = make_log(log, devices=1, readings_per_device=3)
     ev = write_evidence_dir(tmp_path, entries, log,
                             checkpoint=make_checkpoint(entries, log, size=3))
-    assert run(ev) == 1
+    assert _run(ev) == 1
     assert "FAIL entry 3: entries.jsonl has more entries than the checkpoint's size 3" in \
         capsys.readouterr().err
 
@@ -171,7 +164,7 @@ def test_cli_entry_replaced_by_another_valid_one(tmp_path: Path,
     other_log = make_log(log, devices=1, readings_per_device=2, first_device=5)
     ev = write_evidence_dir(tmp_path, other_log, log,
                             checkpoint=make_checkpoint(signed_log, log))
-    assert run(ev) == 1
+    assert _run(ev) == 1
     assert "root recomputed from entries.jsonl differs" in capsys.readouterr().err
 
 
@@ -181,7 +174,7 @@ def test_cli_tampered_checkpoint(evidence: EvidenceDir, capsys: pytest.CaptureFi
     text = evidence.checkpoint_path.read_text("utf-8")
     assert old in text
     evidence.checkpoint_path.write_text(text.replace(old, new, 1), "utf-8")
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     err = capsys.readouterr().err
     assert err.startswith("FAIL invalid signature by eco-ledger.example-city.lg.jp+")
 
@@ -190,7 +183,7 @@ def test_cli_checkpoint_resigned_by_another_key(evidence: EvidenceDir,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     impostor = make_log_signer(label="impostor")
     evidence.checkpoint_path.write_text(make_checkpoint(evidence.entries, impostor), "utf-8")
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     assert "FAIL note has no signature by a known key" in capsys.readouterr().err
 
 
@@ -199,7 +192,7 @@ def test_cli_log_signs_a_wrong_root(evidence: EvidenceDir,
     tree = MemoryTree(leaf_hash(e) for e in evidence.entries[:-1])
     wrong = Checkpoint(evidence.log_signer.name, len(evidence.entries), tree.root())
     evidence.checkpoint_path.write_text(sign_note(wrong.text(), [evidence.log_signer]), "utf-8")
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     assert "differs from the checkpoint's root hash" in capsys.readouterr().err
 
 
@@ -207,14 +200,14 @@ def test_cli_checkpoint_with_a_non_ascii_root(evidence: EvidenceDir,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     text = f"{evidence.log_signer.name}\n15\n{'é' * 44}\n"
     evidence.checkpoint_path.write_text(sign_note(text, [evidence.log_signer]), "utf-8")
-    assert run(evidence) == 1
+    assert _run(evidence) == 1
     assert "FAIL checkpoint root hash is not base64" in capsys.readouterr().err
 
 
 def test_cli_pinned_key_differs_from_log_vkey(evidence: EvidenceDir,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     other = make_log_signer(label="impostor").verifier.vkey
-    assert run(evidence, log_key=other) == 1
+    assert _run(evidence, log_key=other) == 1
     assert "FAIL log.vkey:" in capsys.readouterr().err
 
 
@@ -224,33 +217,33 @@ def test_cli_pinned_key_is_what_counts(evidence: EvidenceDir,
     impostor = make_log_signer(label="impostor")
     (evidence.path / "log.vkey").write_text(impostor.verifier.vkey + "\n", "utf-8")
     evidence.checkpoint_path.write_text(make_checkpoint(evidence.entries, impostor), "utf-8")
-    assert run(evidence) == 1  # the buyer pinned the real key
+    assert _run(evidence) == 1  # the buyer pinned the real key
     capsys.readouterr()
     # and with the real key pinned, a log.vkey that differs is refused up front
-    assert run(evidence, log_key=evidence.log_vkey) == 1
+    assert _run(evidence, log_key=evidence.log_vkey) == 1
     assert "FAIL log.vkey" in capsys.readouterr().err
 
 
 def test_cli_witnesses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     w = make_witness_signer("witness.example")
     ev = make_evidence_dir(tmp_path, witnesses=[w])
-    assert run(ev, "--min-witnesses", "1") == 1
+    assert _run(ev, "--min-witnesses", "1") == 1
     assert "0 known witness signature(s), 1 required" in capsys.readouterr().err
-    assert run(ev, "--min-witnesses", "1", "--witnesses-from-dir") == 0
-    assert run(ev, "--min-witnesses", "1", "--witness", w.verifier.vkey) == 0
+    assert _run(ev, "--min-witnesses", "1", "--witnesses-from-dir") == 0
+    assert _run(ev, "--min-witnesses", "1", "--witness", w.verifier.vkey) == 0
     assert "witnesses: witness.example" in capsys.readouterr().out
 
 
 def test_cli_missing_file(evidence: EvidenceDir) -> None:
     evidence.entries_path.unlink()
     with pytest.raises(SystemExit, match="eco-verify: cannot read .*entries.jsonl"):
-        run(evidence)
+        _run(evidence)
 
 
 def test_cli_bad_log_key_argument(evidence: EvidenceDir,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     (evidence.path / "log.vkey").unlink()
-    assert run(evidence, log_key="not-a-key") == 1
+    assert _run(evidence, log_key="not-a-key") == 1
     assert "FAIL malformed verifier key" in capsys.readouterr().err
 
 

@@ -16,7 +16,7 @@ from eco_protocol.keyfile import (
     save_private_key,
 )
 from eco_protocol.keys import private_key_raw
-from tests.protocol.factories import fixed_key
+from tests.protocol.records_kit import fixed_key
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:

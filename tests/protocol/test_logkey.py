@@ -23,7 +23,7 @@ from eco_protocol.logkey import (
 from eco_protocol.note import sign_note
 from eco_protocol.replay import EntryProblem, LedgerReplay
 from eco_protocol.signing import sign_record
-from tests.protocol.factories import (
+from tests.protocol.records_kit import (
     ReadingChain,
     entries_jsonl,
     entry_bytes,
@@ -40,23 +40,23 @@ K2 = make_log_signer(label="log-key-3")
 STRANGER = make_log_signer(label="someone-else")
 
 
-def change(old: Any = K0, new: Any = K1, reason: str = "yearly rotation") -> dict[str, Any]:
+def _change(old: Any = K0, new: Any = K1, reason: str = "yearly rotation") -> dict[str, Any]:
     return sign_log_key_change(LogKeyChange(old.verifier.vkey, new.verifier.vkey,
                                             "2026-12-01T00:00:00Z", reason), old, new)
 
 
 def test_a_change_is_signed_by_the_old_key_and_endorsed_by_the_new() -> None:
-    rec = change()
+    rec = _change()
     parsed = verify_log_key_change(rec, K0.verifier.public_key)
     assert parsed.new.vkey == K1.verifier.vkey and parsed.previous.vkey == K0.verifier.vkey
     # the old key's signature alone is not enough: the endorsement is checked too
-    forged = dict(rec, new_key_sig=change(K0, K1, "other")["new_key_sig"])
+    forged = dict(rec, new_key_sig=_change(K0, K1, "other")["new_key_sig"])
     forged = sign_record({k: v for k, v in forged.items() if k != "sig"}, K0.private_key)
     with pytest.raises(BadSignature, match="new key's endorsement"):
         verify_log_key_change(forged, K0.verifier.public_key)
     # nor is a change announced by a key that is not the one in effect
     with pytest.raises(BadSignature, match="not the log key in effect"):
-        verify_log_key_change(change(STRANGER, K1), K0.verifier.public_key)
+        verify_log_key_change(_change(STRANGER, K1), K0.verifier.public_key)
 
 
 def test_a_change_keeps_the_origin_and_really_changes_the_key() -> None:
@@ -68,7 +68,7 @@ def test_a_change_keeps_the_origin_and_really_changes_the_key() -> None:
 
 
 def test_the_chain_is_trusted_from_any_pinned_key_and_only_from_those() -> None:
-    changes = [(10, change(K0, K1)), (20, change(K1, K2))]
+    changes = [(10, _change(K0, K1)), (20, _change(K1, K2))]
     for pinned in (K0, K1, K2):
         chain = chain_from_changes(pinned.verifier, changes)
         assert chain.vkeys() == [K0.verifier.vkey, K1.verifier.vkey, K2.verifier.vkey]
@@ -79,20 +79,20 @@ def test_the_chain_is_trusted_from_any_pinned_key_and_only_from_those() -> None:
     with pytest.raises(BadSignature, match="not in the log's key chain"):
         chain_from_changes(STRANGER.verifier, changes)
     with pytest.raises(BadSignature):  # a missing link breaks the chain
-        chain_from_changes(K0.verifier, [(20, change(K1, K2))] + [(10, change(K0, K1))])
+        chain_from_changes(K0.verifier, [(20, _change(K1, K2))] + [(10, _change(K0, K1))])
     with pytest.raises(MalformedRecord, match="out of order"):
-        chain_from_changes(K0.verifier, [(10, change(K0, K1)), (5, change(K1, K2))])
+        chain_from_changes(K0.verifier, [(10, _change(K0, K1)), (5, _change(K1, K2))])
 
 
 def test_an_agent_follows_only_links_that_start_at_its_pin() -> None:
-    records = [change(K0, K1), change(K1, K2)]
+    records = [_change(K0, K1), _change(K1, K2)]
     assert [c.new.vkey for c in next_keys(K0.verifier, records)] == [K1.verifier.vkey,
                                                                     K2.verifier.vkey]
     assert [c.new.vkey for c in next_keys(K1.verifier, records)] == [K2.verifier.vkey]
     assert next_keys(K2.verifier, records) == []
     assert next_keys(STRANGER.verifier, records) == []  # nothing to follow from here
     # a forged second link (the attacker holds neither K1 nor a key K1 endorsed) is refused
-    forged = [records[0], change(STRANGER, K2)]
+    forged = [records[0], _change(STRANGER, K2)]
     forged[1]["previous_key"] = K1.verifier.vkey
     with pytest.raises(InvalidInput):
         next_keys(K0.verifier, forged)
@@ -105,7 +105,7 @@ def _rotated_log() -> tuple[list[bytes], int]:
     entries = [entry_bytes(make_enrolment(d1, K0)), entry_bytes(make_enrolment(d2, K0)),
                entry_bytes(c1.next()), entry_bytes(c1.next())]
     at = len(entries)
-    entries.append(entry_bytes(change(K0, K1)))
+    entries.append(entry_bytes(_change(K0, K1)))
     entries += [entry_bytes(make_enrolment(d3, K1, household="hh-0003")),
                 entry_bytes(c3.next()), entry_bytes(c1.next())]
     return entries, at
@@ -187,7 +187,7 @@ def test_witness_signatures_still_count_across_a_change() -> None:
 
 
 def test_the_change_record_is_canonical_and_round_trips() -> None:
-    rec = change()
+    rec = _change()
     parsed = LogKeyChange.from_dict(rec)
     assert canonical_bytes(parsed.to_dict()) == canonical_bytes(rec)
     with pytest.raises(MalformedRecord, match="unknown|missing|expected"):

@@ -38,14 +38,14 @@ LEAVES = [bytes.fromhex(x) for x in V["leaf_inputs"]]
 ROOTS = {r["size"]: bytes.fromhex(r["root"]) for r in V["roots"]}
 
 
-def hx(items: Sequence[str]) -> list[bytes]:
+def _hx(items: Sequence[str]) -> list[bytes]:
     return [bytes.fromhex(x) for x in items]
 
 
 # --- naive reference: RFC 6962 section 2.1, recursion on the data itself -----------------------
 
 
-def ref_mth(d: Sequence[bytes]) -> bytes:
+def _ref_mth(d: Sequence[bytes]) -> bytes:
     n = len(d)
     if n == 0:
         return hashlib.sha256(b"").digest()
@@ -54,10 +54,10 @@ def ref_mth(d: Sequence[bytes]) -> bytes:
     k = 1
     while k * 2 < n:
         k *= 2
-    return hashlib.sha256(b"\x01" + ref_mth(d[:k]) + ref_mth(d[k:])).digest()
+    return hashlib.sha256(b"\x01" + _ref_mth(d[:k]) + _ref_mth(d[k:])).digest()
 
 
-def ref_path(m: int, d: Sequence[bytes]) -> list[bytes]:
+def _ref_path(m: int, d: Sequence[bytes]) -> list[bytes]:
     n = len(d)
     if n == 1:
         return []
@@ -65,24 +65,24 @@ def ref_path(m: int, d: Sequence[bytes]) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if m < k:
-        return ref_path(m, d[:k]) + [ref_mth(d[k:])]
-    return ref_path(m - k, d[k:]) + [ref_mth(d[:k])]
+        return _ref_path(m, d[:k]) + [_ref_mth(d[k:])]
+    return _ref_path(m - k, d[k:]) + [_ref_mth(d[:k])]
 
 
-def ref_subproof(m: int, d: Sequence[bytes], b: bool) -> list[bytes]:
+def _ref_subproof(m: int, d: Sequence[bytes], b: bool) -> list[bytes]:
     n = len(d)
     if m == n:
-        return [] if b else [ref_mth(d)]
+        return [] if b else [_ref_mth(d)]
     k = 1
     while k * 2 < n:
         k *= 2
     if m <= k:
-        return ref_subproof(m, d[:k], b) + [ref_mth(d[k:])]
-    return ref_subproof(m - k, d[k:], False) + [ref_mth(d[:k])]
+        return _ref_subproof(m, d[:k], b) + [_ref_mth(d[k:])]
+    return _ref_subproof(m - k, d[k:], False) + [_ref_mth(d[:k])]
 
 
-def ref_proof(m: int, d: Sequence[bytes]) -> list[bytes]:
-    return ref_subproof(m, d, True) if 0 < m < len(d) else []
+def _ref_proof(m: int, d: Sequence[bytes]) -> list[bytes]:
+    return _ref_subproof(m, d, True) if 0 < m < len(d) else []
 
 
 # --- vectors ------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def test_vector_roots_for_every_size() -> None:
         assert tree.root() == ROOTS[i + 1]
     for size in range(9):
         assert tree.root(size) == ROOTS[size]
-        assert ref_mth(LEAVES[:size]) == ROOTS[size]
+        assert _ref_mth(LEAVES[:size]) == ROOTS[size]
 
 
 def test_vector_node_hashes_are_the_stored_subtrees() -> None:
@@ -119,7 +119,7 @@ def test_streaming_root_matches_vector_roots() -> None:
                          ids=[f"{p['index']}@{p['size']}" for p in V["inclusion_proofs"]])
 def test_vector_inclusion_proofs(p: dict[str, Any]) -> None:
     tree = MemoryTree(leaf_hash(x) for x in LEAVES[:p["size"]])
-    proof = hx(p["proof"])
+    proof = _hx(p["proof"])
     assert tree.inclusion_proof(p["index"]) == proof
     leaf = leaf_hash(LEAVES[p["index"]])
     assert root_from_inclusion_proof(p["index"], p["size"], leaf, proof) == ROOTS[p["size"]]
@@ -130,7 +130,7 @@ def test_vector_inclusion_proofs(p: dict[str, Any]) -> None:
                          ids=[f"{p['size1']}-{p['size2']}" for p in V["consistency_proofs"]])
 def test_vector_consistency_proofs(p: dict[str, Any]) -> None:
     tree = MemoryTree(leaf_hash(x) for x in LEAVES)
-    proof = hx(p["proof"])
+    proof = _hx(p["proof"])
     assert tree.consistency_proof(p["size1"], p["size2"]) == proof
     verify_consistency(p["size1"], p["size2"], ROOTS[p["size1"]], ROOTS[p["size2"]], proof)
 
@@ -143,7 +143,7 @@ CONS_PROBES: list[dict[str, Any]] = V["consistency_probes"]
     f"{p['from']['index']}@{p['from']['size']}:{p['desc']}" for p in INCL_PROBES])
 def test_vector_corrupted_inclusion_probes_fail(p: dict[str, Any]) -> None:
     with pytest.raises(ProofError):
-        verify_inclusion(p["index"], p["size"], bytes.fromhex(p["leaf_hash"]), hx(p["proof"]),
+        verify_inclusion(p["index"], p["size"], bytes.fromhex(p["leaf_hash"]), _hx(p["proof"]),
                          bytes.fromhex(p["root"]))
 
 
@@ -152,7 +152,7 @@ def test_vector_corrupted_inclusion_probes_fail(p: dict[str, Any]) -> None:
 def test_vector_corrupted_consistency_probes_fail(p: dict[str, Any]) -> None:
     with pytest.raises(ProofError):
         verify_consistency(p["size1"], p["size2"], bytes.fromhex(p["root1"]),
-                           bytes.fromhex(p["root2"]), hx(p["proof"]))
+                           bytes.fromhex(p["root2"]), _hx(p["proof"]))
 
 
 def test_vector_probe_counts_match_the_generator() -> None:
@@ -170,7 +170,7 @@ def test_vector_probe_counts_match_the_generator() -> None:
     for i, c in enumerate(V["consistency_table"])])
 def test_vector_consistency_table(c: dict[str, Any]) -> None:
     args = (c["size1"], c["size2"], bytes.fromhex(c["root1"]), bytes.fromhex(c["root2"]),
-            hx(c["proof"]))
+            _hx(c["proof"]))
     if c["want_error"]:
         with pytest.raises(ProofError):
             verify_consistency(*args)
@@ -182,7 +182,7 @@ def test_vector_consistency_table(c: dict[str, Any]) -> None:
     f"{c['index']}@{c['size']}-{i}" for i, c in enumerate(V["inclusion_table"])])
 def test_vector_inclusion_table(c: dict[str, Any]) -> None:
     with pytest.raises(ProofError):
-        verify_inclusion(c["index"], c["size"], bytes.fromhex(c["leaf_hash"]), hx(c["proof"]),
+        verify_inclusion(c["index"], c["size"], bytes.fromhex(c["leaf_hash"]), _hx(c["proof"]),
                          bytes.fromhex(c["root"]))
 
 
@@ -210,17 +210,17 @@ FULL = MemoryTree(leaf_hash(d) for d in DATA)
 @pytest.mark.parametrize("size", SIZES)
 def test_every_root_and_proof_up_to_70_matches_the_reference(size: int) -> None:
     d = DATA[:size]
-    root = ref_mth(d)
+    root = _ref_mth(d)
     assert FULL.root(size) == root
     assert MemoryTree(leaf_hash(x) for x in d).root() == root
     for m in range(size):
         proof = FULL.inclusion_proof(m, size)
-        assert proof == ref_path(m, d)
+        assert proof == _ref_path(m, d)
         verify_inclusion(m, size, leaf_hash(d[m]), proof, root)
     for old in range(0, size + 1):
         proof = FULL.consistency_proof(old, size)
-        assert proof == ref_proof(old, d)
-        verify_consistency(old, size, ref_mth(d[:old]), root, proof)
+        assert proof == _ref_proof(old, d)
+        verify_consistency(old, size, _ref_mth(d[:old]), root, proof)
 
 
 # unique: two equal leaves make mirrored positions indistinguishable, so a proof for one
@@ -235,10 +235,10 @@ def test_inclusion_matches_reference_and_detects_tampering(leaves: list[bytes],
     tree = MemoryTree(leaf_hash(x) for x in leaves)
     n = len(leaves)
     m = data.draw(st.integers(0, n - 1), label="index")
-    root = ref_mth(leaves)
+    root = _ref_mth(leaves)
     proof = tree.inclusion_proof(m)
     assert tree.root() == root
-    assert proof == ref_path(m, leaves)
+    assert proof == _ref_path(m, leaves)
     verify_inclusion(m, n, leaf_hash(leaves[m]), proof, root)
     # a different leaf, index or size never verifies
     with pytest.raises(ProofError):
@@ -266,8 +266,8 @@ def test_consistency_matches_reference_and_detects_tampering(leaves: list[bytes]
     old = data.draw(st.integers(0, n), label="old size")
     tree = MemoryTree(leaf_hash(x) for x in leaves)
     proof = tree.consistency_proof(old)
-    assert proof == ref_proof(old, leaves)
-    old_root, new_root = ref_mth(leaves[:old]), ref_mth(leaves)
+    assert proof == _ref_proof(old, leaves)
+    old_root, new_root = _ref_mth(leaves[:old]), _ref_mth(leaves)
     verify_consistency(old, n, old_root, new_root, proof)
     if 0 < old < n:
         # the same sizes with a history rewritten in the old part: never consistent
@@ -275,7 +275,7 @@ def test_consistency_matches_reference_and_detects_tampering(leaves: list[bytes]
         j = data.draw(st.integers(0, old - 1), label="rewritten leaf")
         forged[j] = forged[j] + b"!"
         with pytest.raises(ProofError):
-            verify_consistency(old, n, ref_mth(forged[:old]), new_root, proof)
+            verify_consistency(old, n, _ref_mth(forged[:old]), new_root, proof)
         i = data.draw(st.integers(0, len(proof) - 1), label="element")
         bad = list(proof)
         bad[i] = hashlib.sha256(bad[i]).digest()
@@ -294,7 +294,7 @@ def test_streaming_root_and_root_hash_match_reference(leaves: list[bytes]) -> No
     for x in leaves:
         s.append(leaf_hash(x))
     tree = MemoryTree(leaf_hash(x) for x in leaves)
-    assert s.root() == tree.root() == root_hash(len(leaves), tree.subtree) == ref_mth(leaves)
+    assert s.root() == tree.root() == root_hash(len(leaves), tree.subtree) == _ref_mth(leaves)
 
 
 # --- argument checking --------------------------------------------------------------------------

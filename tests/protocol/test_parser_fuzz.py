@@ -20,7 +20,7 @@ from eco_protocol.evidence import parse_entry_line, verify_evidence
 from eco_protocol.logkey import LogKeyChange, next_keys, sign_log_key_change, verify_log_key_change
 from eco_protocol.records import Enrolment, Reading, Receipt, Revocation
 from eco_protocol.replay import LedgerReplay
-from tests.protocol.factories import (
+from tests.protocol.records_kit import (
     entries_jsonl,
     make_checkpoint,
     make_device_key,

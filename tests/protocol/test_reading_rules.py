@@ -7,7 +7,7 @@ import pytest
 from eco_protocol.errors import InvalidInput
 from eco_protocol.records import GENESIS_PREV, Reading
 from eco_protocol.rules import RuleViolation, check_chain
-from tests.protocol.factories import ReadingChain, make_device_key
+from tests.protocol.records_kit import ReadingChain, make_device_key
 
 KEY = make_device_key(1)
 

@@ -31,14 +31,14 @@ from eco_protocol.note import (
     sign_note,
     verifier_key,
 )
-from tests.protocol.factories import fixed_key, make_log_signer, make_witness_signer
+from tests.protocol.records_kit import fixed_key, make_log_signer, make_witness_signer
 
 V: dict[str, Any] = json.loads(
     (Path(__file__).parent.parent / "vectors" / "sumdb_note.json").read_text("utf-8"))
 TEXT: str = V["text"]
 
 
-def peter_signer() -> NoteSigner:
+def _peter_signer() -> NoteSigner:
     """The skey of ExampleSign: PRIVATE+KEY+<name>+<hash>+base64(0x01 ‖ 32-byte seed)."""
     prefix1, prefix2, name, hash_hex, key_b64 = V["peter"]["skey"].split("+", 4)
     assert (prefix1, prefix2) == ("PRIVATE", "KEY")
@@ -49,7 +49,7 @@ def peter_signer() -> NoteSigner:
     return signer
 
 
-def enoch_signer() -> NoteSigner:
+def _enoch_signer() -> NoteSigner:
     seed = bytes.fromhex(V["enoch"]["seed_hex"])
     return NoteSigner(V["enoch"]["name"], private_key_from_raw(seed))
 
@@ -58,7 +58,7 @@ PETER = parse_verifier_key(V["peter"]["vkey"])
 ENOCH = parse_verifier_key(V["enoch"]["vkey"])
 
 
-def b64d(text: str) -> bytes:
+def _b64d(text: str) -> bytes:
     return base64.b64decode(text)
 
 
@@ -69,8 +69,8 @@ def test_go_example_verifier_keys_and_key_ids() -> None:
     assert PETER.name == "PeterNeumann" and f"{PETER.key_id:08x}" == V["peter"]["key_id"]
     assert ENOCH.name == "EnochRoot" and f"{ENOCH.key_id:08x}" == V["enoch"]["key_id"]
     assert PETER.vkey == V["peter"]["vkey"]
-    assert peter_signer().verifier.vkey == V["peter"]["vkey"]
-    assert enoch_signer().verifier.vkey == V["enoch"]["vkey"]
+    assert _peter_signer().verifier.vkey == V["peter"]["vkey"]
+    assert _enoch_signer().verifier.vkey == V["enoch"]["vkey"]
     assert verifier_key("PeterNeumann", PETER.public_key) == V["peter"]["vkey"]
     # key id = SHA-256(name ‖ "\n" ‖ 0x01 ‖ key)[:4], computed independently here
     raw = bytes([1]) + public_key_raw(PETER.public_key)
@@ -79,12 +79,12 @@ def test_go_example_verifier_keys_and_key_ids() -> None:
 
 
 def test_go_example_sign_is_byte_exact() -> None:
-    assert sign_note(TEXT, [peter_signer()]) == V["signed_by_peter"]
+    assert sign_note(TEXT, [_peter_signer()]) == V["signed_by_peter"]
 
 
 def test_go_example_add_signatures_is_byte_exact() -> None:
     opened = open_note(V["signed_by_peter"], [PETER])
-    assert sign_note(opened.text, [enoch_signer()], existing=opened.sigs) == \
+    assert sign_note(opened.text, [_enoch_signer()], existing=opened.sigs) == \
         V["signed_by_peter_and_enoch"]
 
 
@@ -119,24 +119,24 @@ def test_go_open_unknown_signer_only_is_refused() -> None:
                          ids=[c["go_expression"] for c in V["malformed_messages"]])
 def test_go_malformed_messages(case: dict[str, str]) -> None:
     with pytest.raises(NoteError, match="malformed note|not UTF-8"):
-        open_note(b64d(case["msg_b64"]), [PETER])
+        open_note(_b64d(case["msg_b64"]), [PETER])
 
 
 def test_go_too_many_signatures() -> None:
     with pytest.raises(NoteError, match="more than 100 signatures"):
-        open_note(b64d(V["too_many_signatures_b64"]), [PETER])
+        open_note(_b64d(V["too_many_signatures_b64"]), [PETER])
     with pytest.raises(NoteError, match="more than 100 signatures"):
-        open_note(b64d(V["too_many_signatures_b64"]), [])
+        open_note(_b64d(V["too_many_signatures_b64"]), [])
 
 
 def test_go_invalid_signature_by_a_known_key_is_an_error() -> None:
     with pytest.raises(NoteError, match="invalid signature by PeterNeumann\\+c74f20a3"):
-        open_note(b64d(V["invalid_signature_b64"]), [PETER])
+        open_note(_b64d(V["invalid_signature_b64"]), [PETER])
 
 
 def test_go_duplicated_verified_and_unverified_signatures() -> None:
     d = V["duplicates"]
-    note = open_note(b64d(d["msg_b64"]), [PETER])
+    note = open_note(_b64d(d["msg_b64"]), [PETER])
     assert [s.b64 for s in note.sigs] == d["verified"]
     assert [s.b64 for s in note.unverified] == d["unverified"]
 

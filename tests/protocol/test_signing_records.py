@@ -14,7 +14,7 @@ from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.errors import BadSignature, InvalidInput, MalformedRecord
 from eco_protocol.keys import public_key_from_raw, public_key_raw
 from eco_protocol.signing import record_hash, sign_record, signing_bytes, verify_record
-from tests.protocol.factories import make_device_key, make_reading
+from tests.protocol.records_kit import make_device_key, make_reading
 
 KEY = make_device_key(1)
 PUB = KEY.public_key()

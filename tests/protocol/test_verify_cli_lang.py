@@ -9,12 +9,7 @@ eco-aggregator language tests use too."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import re
-import string
-from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,61 +17,25 @@ import pytest
 
 from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.verify_cli import main
-from tests.protocol.factories import EvidenceDir, make_evidence_dir
-from tests.protocol.test_evidence_verify import rewrite_entry
-from tests.protocol.test_verify_verdict import signed
+from tests.protocol.evidence_kit import rewrite_entry, signed
+from tests.protocol.records_kit import EvidenceDir, make_evidence_dir
+from tests.support.lang_kit import (
+    assert_english,
+    assert_japanese,
+)
 
 __all__ = ["assert_english", "assert_japanese", "signed"]
 
-JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
-BARE_CODE = re.compile(r"\[(eco_protocol|eco_runtime|agent|aggregator)\.[a-z_.]+\]")
 
 
-@cache
-def english_fragments() -> frozenset[str]:
-    """Runs of words from the catalogs' English texts that their Japanese texts do not share:
-    one of these in Japanese output is an untranslated message."""
-    found: set[str] = set()
-    for package in ("eco_protocol", "eco_runtime", "agent", "aggregator"):
-        catalog: Mapping[str, Mapping[str, str]] = \
-            importlib.import_module(f"{package}.messages_catalog").CATALOG
-        for texts in catalog.values():
-            for literal, _, _, _ in string.Formatter().parse(texts["en"]):
-                frag = literal.strip(" ,;:.()")
-                if frag.count(" ") >= 2 and len(frag) >= 14 and frag not in texts["ja"]:
-                    found.add(frag)
-    return frozenset(found)
 
 
-def _lines(output: str) -> list[str]:
-    return [ln for ln in output.splitlines() if ln.strip() and not ln.lstrip().startswith(
-        ("{", "}", "[", "]", '"'))]  # JSON for scripts stays as it is
 
 
-# the commands' frames around an error ("eco-agent: 設定の誤り: …"): Japanese of their own, so
-# the message inside must have Japanese too
-FRAME = re.compile(r"^eco-(agent|aggregator|verify): (設定の誤り: )?")
 
 
-def assert_japanese(output: str) -> None:
-    """Every line a person reads has Japanese in it (besides the command's frame), and nothing
-    of the English catalog."""
-    lines = _lines(output)
-    assert lines, "no output"
-    for line in lines:
-        assert JAPANESE.search(FRAME.sub("", line)), f"untranslated line: {line!r}"
-        assert not BARE_CODE.search(line), f"message code without a text: {line!r}"
-        leaked = [f for f in english_fragments() if f in line]
-        assert not leaked, f"English catalog text {leaked} in {line!r}"
 
 
-def assert_english(output: str) -> None:
-    """No Japanese and no bare code in English output."""
-    lines = _lines(output)
-    assert lines, "no output"
-    for line in lines:
-        assert not JAPANESE.search(line), f"Japanese in English output: {line!r}"
-        assert not BARE_CODE.search(line), f"message code without a text: {line!r}"
 
 
 @pytest.fixture

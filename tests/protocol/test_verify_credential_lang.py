@@ -16,7 +16,7 @@ from eco_protocol.errors import CredentialError
 from eco_protocol.messages import render
 from eco_protocol.verify_cli import main
 from tests.protocol.credential_kit import NOW, Town
-from tests.protocol.test_verify_cli_lang import assert_english, assert_japanese
+from tests.support.lang_kit import assert_english, assert_japanese
 
 TOWN = Town()
 LOCALES = ["ja_JP.UTF-8", "C"]

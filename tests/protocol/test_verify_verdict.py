@@ -11,37 +11,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from aggregator.accounting import scan
-from aggregator.batches import period_from_dates, plan_batch, seal_batch, write_report
-from aggregator.ledger import Ledger
-from aggregator.programme import example_programme, load_programme
-from aggregator.store import SqliteStore
 from eco_protocol.errors import NoteError, ProofError
 from eco_protocol.note import CosignatureSigner, NoteSigner
 from eco_protocol.report import ReportProblem
 from eco_protocol.verdict import FAILURES, classify, mass, valid_verdict
 from eco_protocol.verify_cli import main
-from tests.methodology.test_batch_report import three_homes
-
-PROG = "verdict-prog"
-ORIGIN = "eco-ledger.verdict.test"
-
-
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Three households, a day of PV and export, sealed and written as report.json."""
-    tmp = tmp_path_factory.mktemp("verdict")
-    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
-    ledger = Ledger(SqliteStore(tmp / "l.sqlite3"), signer, tmp / "cp.latest")
-    (tmp / "programme.toml").write_text(example_programme(PROG))
-    programme = load_programme(tmp / "programme.toml")
-    three_homes(ledger, PROG, intervals=48, battery_home=False)
-    ledger.checkpoint_now()
-    plan = plan_batch(scan(ledger.store), programme, period_from_dates("2026-11-22..2026-11-23"))
-    seal_batch(ledger, plan)
-    out = tmp / "report"
-    report = write_report(ledger, programme, plan.batch_id, out)
-    return {"report": report, "dir": out, "vkey": signer.verifier.vkey}
+from tests.protocol.evidence_kit import ORIGIN, PROG
+from tests.protocol.evidence_kit import signed as signed  # noqa: F401 (a fixture)
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

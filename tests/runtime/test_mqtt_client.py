@@ -25,13 +25,13 @@ from aggregator.mosquitto import BrokerAuth, Mosquitto, TlsListener, free_port
 from eco_runtime.mqtt_client import Client, ClientSettings, TLSFilesError, Will, new_client
 
 
-def settings(broker_port: int, **kw: Any) -> ClientSettings:
+def _settings(broker_port: int, **kw: Any) -> ClientSettings:
     base = ClientSettings(client_id=f"t-{time.monotonic_ns()}", host="127.0.0.1", port=1883,
                           max_queued_messages=8, keepalive_s=10, reconnect_delay=(1, 2))
     return replace(base, **{"port": broker_port, **kw})
 
 
-def wait_for(what: Callable[[], bool], timeout: float = 10.0) -> bool:
+def _wait_for(what: Callable[[], bool], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if what():
@@ -40,7 +40,7 @@ def wait_for(what: Callable[[], bool], timeout: float = 10.0) -> bool:
     return what()
 
 
-def connect(c: Client, timeout: float = 10.0) -> Any:
+def _connect(c: Client, timeout: float = 10.0) -> Any:
     """Start ``c`` and return the reason code of its first CONNACK."""
     got: queue.SimpleQueue[Any] = queue.SimpleQueue()
     c.on_connect = lambda _c, _u, flags, rc, _p: got.put((flags, rc))
@@ -48,7 +48,7 @@ def connect(c: Client, timeout: float = 10.0) -> Any:
     return got.get(timeout=timeout)
 
 
-def stop(c: Client) -> None:
+def _stop(c: Client) -> None:
     c.disconnect()
     c.loop_stop()
 
@@ -73,7 +73,7 @@ def stop(c: Client) -> None:
 ])
 def test_settings_refuse_what_cannot_work(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        settings(1883, **change)
+        _settings(1883, **change)
 
 
 @pytest.mark.parametrize("topic", ["", "a/+/b", "a/#"])
@@ -84,7 +84,7 @@ def test_a_will_needs_a_plain_topic(topic: str) -> None:
 
 def test_settings_reach_the_client() -> None:
     log = logging.getLogger("test.mqtt")
-    c = new_client(settings(1883, username="u", password="p", max_queued_messages=5,
+    c = new_client(_settings(1883, username="u", password="p", max_queued_messages=5,
                             max_inflight_messages=3, logger=log, suppress_exceptions=True))
     assert (c.username, c.password) == ("u", "p")
     assert c.max_queued_messages == 5 and c.max_inflight_messages == 3
@@ -95,58 +95,58 @@ def test_settings_reach_the_client() -> None:
 def test_an_unreadable_ca_file_is_a_tls_files_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.crt"
     with pytest.raises(TLSFilesError, match="ca_file") as e:
-        new_client(settings(1883, tls=True, ca_file=missing))
+        new_client(_settings(1883, tls=True, ca_file=missing))
     assert isinstance(e.value.cause, OSError)
     (tmp_path / "junk.crt").write_text("not a certificate\n")
     with pytest.raises(TLSFilesError):
-        new_client(settings(1883, tls=True, ca_file=tmp_path / "junk.crt"))
+        new_client(_settings(1883, tls=True, ca_file=tmp_path / "junk.crt"))
 
 
 # -- against a broker -------------------------------------------------------------------------
 
 
 def test_connects_and_the_loop_is_alive_until_stopped(broker: Mosquitto) -> None:
-    c = new_client(settings(broker.port))
-    _, rc = connect(c)
+    c = new_client(_settings(broker.port))
+    _, rc = _connect(c)
     try:
         assert not rc.is_failure
         assert c.loop_alive()
     finally:
-        stop(c)
+        _stop(c)
     assert not c.loop_alive()
 
 
-def subscribed(c: Client, topic: str) -> None:
+def _subscribed(c: Client, topic: str) -> None:
     done = threading.Event()
     c.on_subscribe = lambda *_a: done.set()
     c.subscribe(topic, qos=1)
     assert done.wait(10)
 
 
-def send(port: int, topic: str) -> None:
-    other = new_client(settings(port))
-    connect(other)
+def _send(port: int, topic: str) -> None:
+    other = new_client(_settings(port))
+    _connect(other)
     other.publish(topic, b"x", qos=1).wait_for_publish(5)
-    stop(other)
+    _stop(other)
 
 
 def test_a_callback_exception_ends_the_loop_and_loop_alive_says_so(
         broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> None:
     died: list[BaseException | None] = []
     monkeypatch.setattr(threading, "excepthook", lambda a: died.append(a.exc_value))
-    c = new_client(settings(broker.port))
+    c = new_client(_settings(broker.port))
 
     def boom(*_a: Any) -> None:
         raise RuntimeError("a bug in a callback")
 
     c.on_message = boom
-    connect(c)
+    _connect(c)
     (paho_thread,) = [t for t in threading.enumerate()
                       if t.name == f"paho-mqtt-client-{c.settings.client_id}"]
     try:
-        subscribed(c, "t/boom")
-        send(broker.port, "t/boom")
-        assert wait_for(lambda: not c.loop_alive()), "the loop survived a raising callback"
+        _subscribed(c, "t/boom")
+        _send(broker.port, "t/boom")
+        assert _wait_for(lambda: not c.loop_alive()), "the loop survived a raising callback"
         assert c.is_connected(), "paho still says connected: only loop_alive tells"
         paho_thread.join(5)
         assert [str(e) for e in died] == ["a bug in a callback"]
@@ -155,7 +155,7 @@ def test_a_callback_exception_ends_the_loop_and_loop_alive_says_so(
 
 
 def test_suppress_exceptions_keeps_the_loop_alive(broker: Mosquitto) -> None:
-    c = new_client(settings(broker.port, suppress_exceptions=True))
+    c = new_client(_settings(broker.port, suppress_exceptions=True))
     got = threading.Event()
 
     def boom(*_a: Any) -> None:
@@ -163,21 +163,21 @@ def test_suppress_exceptions_keeps_the_loop_alive(broker: Mosquitto) -> None:
         raise RuntimeError("a bug in a callback")
 
     c.on_message = boom
-    connect(c)
+    _connect(c)
     try:
-        subscribed(c, "t/suppressed")
-        send(broker.port, "t/suppressed")
+        _subscribed(c, "t/suppressed")
+        _send(broker.port, "t/suppressed")
         assert got.wait(10)
         time.sleep(0.2)
         assert c.loop_alive()
     finally:
-        stop(c)
+        _stop(c)
 
 
 def test_the_queue_cap_holds_while_the_broker_is_away() -> None:
     """Nobody listens on the port: QoS 1 publishes queue up to the cap (paho answers NO_CONN
     but keeps them), then QUEUE_SIZE and nothing more is kept."""
-    c = new_client(settings(free_port(), max_queued_messages=5))
+    c = new_client(_settings(free_port(), max_queued_messages=5))
     c.connect_in_background()
     # alive at once, before paho's thread has run a line: a health check right after the
     # start must not report a dead loop
@@ -193,7 +193,7 @@ def test_the_queue_cap_holds_while_the_broker_is_away() -> None:
 
 
 def test_the_connect_error_is_kept(tmp_path: Path) -> None:
-    c = new_client(settings(free_port()))
+    c = new_client(_settings(free_port()))
     failed = threading.Event()
     c.on_connect_fail = lambda *_a: failed.set()
     c.connect_in_background()
@@ -206,53 +206,53 @@ def test_the_connect_error_is_kept(tmp_path: Path) -> None:
 
 def test_a_persistent_session_keeps_messages_while_the_client_is_away(
         broker: Mosquitto) -> None:
-    sub = settings(broker.port, client_id=f"persist-{time.monotonic_ns()}", session_expiry_s=60)
+    sub = _settings(broker.port, client_id=f"persist-{time.monotonic_ns()}", session_expiry_s=60)
     first = new_client(sub)
     got: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-    subscribed = threading.Event()
-    first.on_subscribe = lambda *_a: subscribed.set()
-    flags, _ = connect(first)
+    _subscribed = threading.Event()
+    first.on_subscribe = lambda *_a: _subscribed.set()
+    flags, _ = _connect(first)
     assert not flags.session_present
     first.subscribe("t/persist", qos=1)
-    assert subscribed.wait(10)
-    stop(first)
+    assert _subscribed.wait(10)
+    _stop(first)
 
-    pub = new_client(settings(broker.port))
-    connect(pub)
+    pub = new_client(_settings(broker.port))
+    _connect(pub)
     pub.publish("t/persist", b"while away", qos=1).wait_for_publish(5)
-    stop(pub)
+    _stop(pub)
 
     again = new_client(sub)
     again.on_message = lambda _c, _u, m: got.put(bytes(m.payload))
-    flags, _ = connect(again)
+    flags, _ = _connect(again)
     try:
         assert flags.session_present
         assert got.get(timeout=10) == b"while away"
     finally:
-        stop(again)
+        _stop(again)
 
 
 def test_clean_start_keeps_nothing(broker: Mosquitto) -> None:
-    s = settings(broker.port, client_id=f"clean-{time.monotonic_ns()}")
+    s = _settings(broker.port, client_id=f"clean-{time.monotonic_ns()}")
     c = new_client(s)
-    connect(c)
-    stop(c)
+    _connect(c)
+    _stop(c)
     again = new_client(s)
-    flags, _ = connect(again)
-    stop(again)
+    flags, _ = _connect(again)
+    _stop(again)
     assert not flags.session_present
 
 
 def test_the_will_is_published_when_the_client_drops(broker: Mosquitto) -> None:
     topic = f"t/will/{time.monotonic_ns()}"
-    watcher = new_client(settings(broker.port))
+    watcher = new_client(_settings(broker.port))
     got: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     watcher.on_message = lambda _c, _u, m: got.put(bytes(m.payload))
-    connect(watcher)
+    _connect(watcher)
     watcher.subscribe(topic, qos=1)
     time.sleep(0.2)
-    c = new_client(settings(broker.port, will=Will(topic, b"offline", retain=False)))
-    connect(c)
+    c = new_client(_settings(broker.port, will=Will(topic, b"offline", retain=False)))
+    _connect(c)
     try:
         c.loop_stop()
         sock = c.socket()
@@ -260,7 +260,7 @@ def test_the_will_is_published_when_the_client_drops(broker: Mosquitto) -> None:
         sock.close()  # gone without a DISCONNECT, like a power cut
         assert got.get(timeout=30) == b"offline"
     finally:
-        stop(watcher)
+        _stop(watcher)
 
 
 def test_login_reaches_the_broker(tmp_path: Path) -> None:
@@ -273,14 +273,14 @@ def test_login_reaches_the_broker(tmp_path: Path) -> None:
     dev_acl.write_text("")
     auth = BrokerAuth(dev_pw, dev_acl, pw, acl)
     with Mosquitto(tmp_path / "broker", auth=auth) as b:
-        good = new_client(settings(b.port, username="agg", password="s3cret"))
-        _, rc = connect(good)
-        stop(good)
+        good = new_client(_settings(b.port, username="agg", password="s3cret"))
+        _, rc = _connect(good)
+        _stop(good)
         assert not rc.is_failure
         for user, password in (("agg", "wrong"), (None, None)):
-            bad = new_client(settings(b.port, username=user, password=password))
-            _, rc = connect(bad)
-            stop(bad)
+            bad = new_client(_settings(b.port, username=user, password=password))
+            _, rc = _connect(bad)
+            _stop(bad)
             assert rc.is_failure, (user, rc)
 
 
@@ -308,11 +308,11 @@ def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
     tls = TlsListener(free_port(), files["ca.crt"], files["server.crt"], files["server.key"],
                       bind="127.0.0.1", client_certs=True)
     with Mosquitto(tmp_path / "broker", tls=tls):
-        s = settings(tls.port, tls=True, ca_file=files["ca.crt"], cert_file=files["client.crt"],
+        s = _settings(tls.port, tls=True, ca_file=files["ca.crt"], cert_file=files["client.crt"],
                      key_file=files["client.key"])
         c = new_client(s)
-        _, rc = connect(c)
-        stop(c)
+        _, rc = _connect(c)
+        _stop(c)
         assert not rc.is_failure
         # without the client certificate the broker refuses the handshake (with TLS 1.3 its
         # alert arrives after the client's side of the handshake): no CONNACK ever comes

@@ -10,13 +10,13 @@ import pytest
 from eco_runtime.toml_section import Section, TomlSectionError, config_path, table
 
 
-class MyError(Exception):
+class _MyError(Exception):
     pass
 
 
 def test_unknown_keys_are_refused_with_the_allowed_list() -> None:
-    with pytest.raises(MyError, match=r"^\[x\]: unknown key\(s\) b, c; allowed: a, d$"):
-        Section({"a": 1, "b": 2, "c": 3}, "[x]", {"d", "a"}, error=MyError)
+    with pytest.raises(_MyError, match=r"^\[x\]: unknown key\(s\) b, c; allowed: a, d$"):
+        Section({"a": 1, "b": 2, "c": 3}, "[x]", {"d", "a"}, error=_MyError)
 
 
 def test_default_error_is_a_value_error() -> None:
@@ -36,8 +36,8 @@ def test_default_error_is_a_value_error() -> None:
     ({"k": "yes"}, lambda s: s.bool_("k", False), "[x] k must be true or false, got 'yes'"),
 ])
 def test_each_getter_names_the_key(data: dict[str, object], call: object, message: str) -> None:
-    s = Section(data, "[x]", {"k"}, error=MyError)
-    with pytest.raises(MyError) as info:
+    s = Section(data, "[x]", {"k"}, error=_MyError)
+    with pytest.raises(_MyError) as info:
         call(s)  # type: ignore[operator]
     assert str(info.value) == message
 
@@ -52,8 +52,8 @@ def test_getters_return_values_and_defaults() -> None:
 
 def test_table_and_config_path(tmp_path: Path) -> None:
     assert table({}, "t") == {}
-    with pytest.raises(MyError, match=r"^\[t\] must be a table \(\[t\] header\), got int$"):
-        table({"t": 1}, "t", error=MyError)
+    with pytest.raises(_MyError, match=r"^\[t\] must be a table \(\[t\] header\), got int$"):
+        table({"t": 1}, "t", error=_MyError)
     assert config_path("a/b", tmp_path) == tmp_path / "a" / "b"
     assert config_path("/abs", tmp_path) == Path("/abs")
     assert config_path("rel", None) == Path("rel")

@@ -25,9 +25,9 @@ from aggregator.config import LEGACY_CLIENT_ID, LEGACY_SHARE_GROUP, load_config
 from aggregator.device_topics import DEFAULT_DEVICE_PREFIX
 from aggregator.operator import read_audit
 from eco_protocol.canonical import canonical_bytes, parse_json
-from tests.aggregator.conftest import Device
-from tests.aggregator.test_broker_acl import V5, Site, cli, connect_when_reloaded, make_site
-from tests.aggregator.test_serve import start_serve, wait_subscribed
+from tests.aggregator.broker_kit import V5, Site, cli, connect_when_reloaded, make_site
+from tests.aggregator.ledger_kit import Device
+from tests.aggregator.serve_kit import start_serve, wait_subscribed
 
 pytestmark = pytest.mark.integration
 
@@ -39,19 +39,19 @@ def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
     yield from make_site(tmp_path, capsys)
 
 
-def set_mqtt(site: Site, key: str, value: str) -> None:
+def _set_mqtt(site: Site, key: str, value: str) -> None:
     conf = Path(site.conf)
     conf.write_text(re.sub(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', conf.read_text()))
 
 
-def enrolled(site: Site) -> tuple[Device, V5]:
+def _enrolled(site: Site) -> tuple[Device, V5]:
     """An enrolled device, connected on the devices' (TLS) listener with its own client id."""
     d = Device()
     login = site.enrol(d)
     return d, site.device_client(d.device_id, login["broker_password"])
 
 
-class Serving:
+class _Serving:
     """``eco-aggregator serve`` on the site's config, subscribed; its log kept."""
 
     def __init__(self, site: Site) -> None:
@@ -72,7 +72,7 @@ class Serving:
         return self.rest
 
 
-def send_and_count_receipts(honest: Device, client: V5, n: int, wait: float = 8.0) -> list[Any]:
+def _send_and_count_receipts(honest: Device, client: V5, n: int, wait: float = 8.0) -> list[Any]:
     """Publish ``n`` readings once each (no resend, unlike an agent) and collect the receipts
     that arrive; a reading whose message the broker gave to someone else never gets one."""
     assert client.subscribe(f"eco/v1/{honest.device_id}/receipts").value == 1
@@ -90,11 +90,11 @@ def send_and_count_receipts(honest: Device, client: V5, n: int, wait: float = 8.
     return receipts
 
 
-def assert_every_receipt_and_nothing_stolen(honest: Device, client: V5,
+def _assert_every_receipt_and_nothing_stolen(honest: Device, client: V5,
                                             attackers: list[V5]) -> None:
     """The honest device gets a receipt for each of its readings, all accepted; no attacker's
     subscription delivered anything."""
-    receipts = send_and_count_receipts(honest, client, READINGS)
+    receipts = _send_and_count_receipts(honest, client, READINGS)
     assert len(receipts) == READINGS, f"{len(receipts)} of {READINGS} receipts"
     assert all(i["status"] == "accepted" for r in receipts for i in r["items"])
     for a in attackers:
@@ -113,9 +113,9 @@ def test_stolen_readings_honest_device_keeps_all_receipts_while_three_devices_su
     subscribing to every guess, ``eco/v1/+/readings`` and ``#`` take nothing."""
     cfg = load_config(Path(site.conf))
     assert re.fullmatch(r"agg-[0-9a-f]{32}", cfg.mqtt.share_group), cfg.mqtt.share_group
-    honest, honest_client = enrolled(site)
-    attackers = [enrolled(site)[1] for _ in range(3)]
-    serve = Serving(site)
+    honest, honest_client = _enrolled(site)
+    attackers = [_enrolled(site)[1] for _ in range(3)]
+    serve = _Serving(site)
     try:
         subacks = []
         for a in attackers:
@@ -124,7 +124,7 @@ def test_stolen_readings_honest_device_keeps_all_receipts_while_three_devices_su
         # measured: Mosquitto 2.0.11's acl_file grants every SUBSCRIBE (QoS 1); only delivery
         # is checked. A future broker refusing them (135) is fine too.
         assert set(subacks) <= {1, 135}, subacks
-        assert_every_receipt_and_nothing_stolen(honest, honest_client, attackers)
+        _assert_every_receipt_and_nothing_stolen(honest, honest_client, attackers)
     finally:
         for c in (honest_client, *attackers):
             c.close()
@@ -142,22 +142,22 @@ def test_a_device_that_knows_the_share_group_takes_no_turn(site: Site, name: str
     group, whatever they name (with or without the prefix, or ``#``): 20 of 20 receipts, and the
     attackers receive nothing."""
     if name == "old fixed":
-        set_mqtt(site, "share_group", LEGACY_SHARE_GROUP)
+        _set_mqtt(site, "share_group", LEGACY_SHARE_GROUP)
     mqtt = load_config(Path(site.conf)).mqtt
     group, prefix = mqtt.share_group, mqtt.device_prefix
     assert prefix == DEFAULT_DEVICE_PREFIX  # broker-config set it along with the mount point
     conf = (site.state / "broker" / "mosquitto.conf").read_text()
     assert f"mount_point {prefix}" in conf
-    honest, honest_client = enrolled(site)
-    attackers = [enrolled(site)[1] for _ in range(3)]
-    serve = Serving(site)
+    honest, honest_client = _enrolled(site)
+    attackers = [_enrolled(site)[1] for _ in range(3)]
+    serve = _Serving(site)
     try:
         for a in attackers:
             for f in (f"$share/{group}/eco/v1/+/readings",
                       f"$share/{group}/{prefix}eco/v1/+/readings", f"$share/{group}/#", "#"):
                 # still granted (acl_file does not check SUBSCRIBE); a refusal would do too
                 assert a.subscribe(f).value in (1, 135), f
-        assert_every_receipt_and_nothing_stolen(honest, honest_client, attackers)
+        _assert_every_receipt_and_nothing_stolen(honest, honest_client, attackers)
     finally:
         for c in (honest_client, *attackers):
             c.close()
@@ -177,10 +177,10 @@ def test_client_id_takeover_of_the_aggregator_leaves_its_session_alone(site: Sit
     connected, keeps its subscription and answers the honest device."""
     cfg = load_config(Path(site.conf))
     assert re.fullmatch(r"eco-aggregator-[0-9a-f]{16}", cfg.mqtt.client_id), cfg.mqtt.client_id
-    honest, honest_client = enrolled(site)
+    honest, honest_client = _enrolled(site)
     attacker = Device()
     login = site.enrol(attacker)["broker_password"]
-    serve = Serving(site)
+    serve = _Serving(site)
     takers: list[V5] = []
     try:
         for cid in (cfg.mqtt.client_id, LEGACY_CLIENT_ID) * 3:
@@ -190,7 +190,7 @@ def test_client_id_takeover_of_the_aggregator_leaves_its_session_alone(site: Sit
             time.sleep(0.2)
         # each taker knocked the previous one off (they all became the attacker's own id)
         assert [t.client.is_connected() for t in takers] == [False] * 5 + [True]
-        receipts = send_and_count_receipts(honest, honest_client, 3)
+        receipts = _send_and_count_receipts(honest, honest_client, 3)
         assert len(receipts) == 3
     finally:
         for c in (honest_client, *takers):
@@ -203,7 +203,7 @@ def test_client_id_takeover_of_the_aggregator_leaves_its_session_alone(site: Sit
 def test_client_id_takeover_of_another_device_does_not_knock_it_off(site: Site) -> None:
     """Attack: a device connects with another device's client id, which used to knock that
     device off. Now its client id is its own device id whatever it sends."""
-    victim, victim_client = enrolled(site)
+    victim, victim_client = _enrolled(site)
     attacker = Device()
     login = site.enrol(attacker)["broker_password"]
     taker = connect_when_reloaded(lambda: site.device(attacker.device_id, login,
@@ -244,7 +244,7 @@ def test_device_login_on_the_plain_loopback_listener_is_refused(site: Site) -> N
     # the aggregator's login on the devices' listener: nothing of the aggregator's role
     on_tls = connect_when_reloaded(lambda: V5(site.tls_port, "eco-aggregator",
                                               site.aggregator_password, ca_file=site.ca_file))
-    other, other_client = enrolled(site)
+    other, other_client = _enrolled(site)
     try:
         assert on_tls.subscribe("eco/v1/+/readings").value in (1, 135)
         assert on_tls.publish(f"eco/v1/{other.device_id}/receipts", b"{}").value == 135

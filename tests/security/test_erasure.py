@@ -24,7 +24,7 @@ from aggregator.store import open_store
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import MeterSpec, Quantity
-from tests.aggregator.conftest import PV_TERMS, Device
+from tests.aggregator.ledger_kit import PV_TERMS, Device
 from tests.webui.webui_kit import INSTALLED, JOINED, PROGRAMME, UiWorld, make_world, run_cli
 
 NAME = "Hanako Canary-Erasure, 9-9-9 Kita-machi"
@@ -32,47 +32,47 @@ CONTACT = "canary.contact@example.jp +81-90-5555-0199"
 JAPANESE = "山田太郎 東京都千代田区千代田1-1"
 
 
-def meters() -> list[MeterSpec]:
+def _meters() -> list[MeterSpec]:
     return [MeterSpec("pv1", Quantity.PV_GENERATION, "sunspec-modbus", 6000),
             MeterSpec("e3", Quantity.GRID_EXPORT, "echonet-lite", 6000)]
 
 
-def terms() -> dict[str, Any]:
+def _terms() -> dict[str, Any]:
     return methodology_terms(installed=INSTALLED, fit_status="none", battery=False,
                              zero_export=True)
 
 
-def enrol_person(world: UiWorld, reference: str, contact: str | None = None) -> str:
+def _enrol_person(world: UiWorld, reference: str, contact: str | None = None) -> str:
     """Enrol a zero-export PV household the way the CLI and the web UI do (operator.enrol),
     dated the day before the readings; its pseudonym."""
     d = Device()
     with world.ledger() as ledger:
         done = operator.enrol(world.cfg, ledger, operator.Actor.cli(),
                               public_key=public_key_raw(d.key), reference=reference,
-                              programme=PROGRAMME, meters=meters(), fit=terms(),
+                              programme=PROGRAMME, meters=_meters(), fit=_terms(),
                               enrolled_at=format_time(JOINED), contact=contact)
     world.devices[reference] = d
     return done.household
 
 
-def files(root: Path) -> Iterator[Path]:
+def _files(root: Path) -> Iterator[Path]:
     for dirpath, _, names in os.walk(root):
         for n in names:
             yield Path(dirpath) / n
 
 
-def forms(text: str) -> list[bytes]:
+def _forms(text: str) -> list[bytes]:
     return [text.encode("utf-8"), text.encode("utf-16-le"), text.encode("utf-16-be")]
 
 
-def holding(root: Path, *texts: str) -> set[str]:
+def _holding(root: Path, *texts: str) -> set[str]:
     """Every file under ``root`` (relative names) holding any of ``texts`` in UTF-8 or UTF-16."""
-    needles = [f for t in texts for f in forms(t)]
-    return {str(p.relative_to(root)) for p in files(root)
+    needles = [f for t in texts for f in _forms(t)]
+    return {str(p.relative_to(root)) for p in _files(root)
             if any(n in p.read_bytes() for n in needles)}
 
 
-def mode(path: Path) -> int:
+def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
@@ -84,8 +84,8 @@ def world(tmp_path: Path) -> UiWorld:
 @pytest.mark.parametrize("name", [NAME, JAPANESE], ids=["latin", "japanese"])
 def test_forget_erases_the_person_from_every_file_and_leaves_the_log_whole(
         world: UiWorld, name: str) -> None:
-    household = enrol_person(world, name, CONTACT)
-    other = enrol_person(world, "Suzuki, 3-4 Minami")
+    household = _enrol_person(world, name, CONTACT)
+    other = _enrol_person(world, "Suzuki, 3-4 Minami")
     world.send(name, 24, energy=1500)
     world.send("Suzuki, 3-4 Minami", 24, energy=900)
     evidence = world.state / "evidence-before"
@@ -93,9 +93,9 @@ def test_forget_erases_the_person_from_every_file_and_leaves_the_log_whole(
 
     # the name and contact are in the personal store only (0600), not in the ledger, the
     # evidence, the audit trail or anywhere else of the state directory
-    assert holding(world.state, name) == {PERSONAL_FILE}
-    assert holding(world.state, CONTACT) == {PERSONAL_FILE}
-    assert mode(world.state / PERSONAL_FILE) == 0o600
+    assert _holding(world.state, name) == {PERSONAL_FILE}
+    assert _holding(world.state, CONTACT) == {PERSONAL_FILE}
+    assert _mode(world.state / PERSONAL_FILE) == 0o600
     with open_personal(world.state) as people:
         assert people.get(household) == Person(household, name, CONTACT)
     points = world.cli("points", "--household", household)["households"]
@@ -105,7 +105,7 @@ def test_forget_erases_the_person_from_every_file_and_leaves_the_log_whole(
     out = world.cli("forget", name)
 
     assert out["household"] == household and out["personal_data"] == "erased"
-    assert holding(world.state, name, CONTACT) == set()  # every file, -wal/-journal included
+    assert _holding(world.state, name, CONTACT) == set()  # every file, -wal/-journal included
     with open_personal(world.state) as people:
         assert people.get(household) is None
         assert people.get(other) == Person(other, "Suzuki, 3-4 Minami")  # the others stay
@@ -122,9 +122,9 @@ def test_forget_erases_the_person_from_every_file_and_leaves_the_log_whole(
 
 
 def test_forget_by_pseudonym_and_a_second_time(world: UiWorld) -> None:
-    household = enrol_person(world, NAME)
+    household = _enrol_person(world, NAME)
     assert world.cli("forget", household)["household"] == household
-    assert holding(world.state, NAME) == set()
+    assert _holding(world.state, NAME) == set()
     with pytest.raises(Rejected, match="no personal data is kept for household"):
         operator.forget(world.cfg, operator.Actor.cli(), NAME)
     refused = operator.read_audit(world.cfg)[-1]
@@ -139,9 +139,9 @@ def test_the_cli_keeps_the_contact_and_forgets_it(world: UiWorld) -> None:
                     "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS)
     with open_personal(world.state) as people:
         assert people.get(out["household"]) == Person(out["household"], JAPANESE, CONTACT)
-    assert holding(world.state, JAPANESE, CONTACT) == {PERSONAL_FILE}
+    assert _holding(world.state, JAPANESE, CONTACT) == {PERSONAL_FILE}
     world.cli("forget", f"  {JAPANESE} ")  # as typed, stray blanks and all
-    assert holding(world.state, JAPANESE, CONTACT) == set()
+    assert _holding(world.state, JAPANESE, CONTACT) == set()
 
 
 def _enrol_old_style(world: UiWorld, reference: str) -> str:
@@ -150,8 +150,8 @@ def _enrol_old_style(world: UiWorld, reference: str) -> str:
     d = Device()
     household = world.pseudonym(reference)
     with world.ledger() as ledger:
-        enrol(ledger, build_enrolment(public_key_raw(d.key), household, PROGRAMME, meters(),
-                                      terms(), format_time(JOINED)))
+        enrol(ledger, build_enrolment(public_key_raw(d.key), household, PROGRAMME, _meters(),
+                                      _terms(), format_time(JOINED)))
     db = sqlite3.connect(world.state / "ledger.sqlite3")
     try:
         db.execute("CREATE TABLE IF NOT EXISTS household "
@@ -167,11 +167,11 @@ def _enrol_old_style(world: UiWorld, reference: str) -> str:
 def test_an_old_ledger_household_table_moves_to_the_personal_store(world: UiWorld) -> None:
     sato = _enrol_old_style(world, NAME)
     yamada = _enrol_old_style(world, JAPANESE)
-    assert holding(world.state, NAME) == {"ledger.sqlite3"}
+    assert _holding(world.state, NAME) == {"ledger.sqlite3"}
 
     size = world.cli("status")["size"]  # any command opening the store moves them
 
-    assert holding(world.state, NAME) == holding(world.state, JAPANESE) == {PERSONAL_FILE}
+    assert _holding(world.state, NAME) == _holding(world.state, JAPANESE) == {PERSONAL_FILE}
     tables = sqlite3.connect(world.state / "ledger.sqlite3").execute(
         "SELECT name FROM sqlite_master WHERE type='table'").fetchall()
     assert ("household",) not in tables
@@ -181,8 +181,8 @@ def test_an_old_ledger_household_table_moves_to_the_personal_store(world: UiWorl
     assert world.cli("ledger", "verify")["ok"]
     assert world.cli("status")["size"] == size
     world.cli("forget", JAPANESE)
-    assert holding(world.state, JAPANESE) == set()
-    assert holding(world.state, NAME) == {PERSONAL_FILE}
+    assert _holding(world.state, JAPANESE) == set()
+    assert _holding(world.state, NAME) == {PERSONAL_FILE}
 
 
 def test_the_personal_store_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
@@ -193,10 +193,10 @@ def test_the_personal_store_is_owner_only_whatever_the_umask(tmp_path: Path) -> 
         store.close()
     finally:
         os.umask(old)
-    assert mode(tmp_path / PERSONAL_FILE) == 0o600
+    assert _mode(tmp_path / PERSONAL_FILE) == 0o600
     os.chmod(tmp_path / PERSONAL_FILE, 0o644)
     PersonalStore(tmp_path / PERSONAL_FILE).close()
-    assert mode(tmp_path / PERSONAL_FILE) == 0o600
+    assert _mode(tmp_path / PERSONAL_FILE) == 0o600
     assert {p.name for p in tmp_path.iterdir()} == {PERSONAL_FILE}  # no journal left behind
 
 
@@ -231,14 +231,14 @@ def test_postgresql_ledger_never_holds_the_name(tmp_path: Path, postgres_db: str
     try:
         done = operator.enrol(cfg_, ledger, operator.Actor.cli(),
                               public_key=public_key_raw(d.key), reference=JAPANESE,
-                              programme=PROGRAMME, meters=meters(), fit=terms(),
+                              programme=PROGRAMME, meters=_meters(), fit=_terms(),
                               enrolled_at=format_time(JOINED), contact=CONTACT)
     finally:
         ledger.store.close()
     # the control: the search finds what is there (the pseudonym, in the entry's BYTEA)
     assert "public.entry" in _pg_holding(postgres_db, done.household)
     assert _pg_holding(postgres_db, JAPANESE) == [] and _pg_holding(postgres_db, CONTACT) == []
-    assert holding(state, JAPANESE) == {PERSONAL_FILE}
+    assert _holding(state, JAPANESE) == {PERSONAL_FILE}
 
     # an older version's household table in PostgreSQL moves to the personal store
     import psycopg
@@ -252,4 +252,4 @@ def test_postgresql_ledger_never_holds_the_name(tmp_path: Path, postgres_db: str
     with open_personal(state) as people:
         assert people.get("hh-0123456789abcdef0123") == Person("hh-0123456789abcdef0123", NAME)
     run_cli(conf, "forget", JAPANESE)
-    assert holding(state, JAPANESE, CONTACT) == set()
+    assert _holding(state, JAPANESE, CONTACT) == set()

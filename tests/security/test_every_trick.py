@@ -29,7 +29,7 @@ from bench.flood import HonestDevice, c_flood, flood_payloads, hardened_site
 from bench.town import aligned_start, device_key, make_device
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.signing import sign_record
-from tests.aggregator.test_broker_acl import V5
+from tests.aggregator.broker_kit import V5
 
 pytestmark = pytest.mark.integration
 

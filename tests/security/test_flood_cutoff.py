@@ -29,7 +29,7 @@ from aggregator.ingest_status import read_status
 from bench.flood import HonestDevice, c_flood, flood_payloads, hardened_site
 from bench.harness import cli_json
 from bench.town import aligned_start, make_device
-from tests.aggregator.test_broker_acl import V5, connect_when_reloaded
+from tests.aggregator.broker_kit import V5, connect_when_reloaded
 
 pytestmark = pytest.mark.integration
 

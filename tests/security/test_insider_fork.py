@@ -19,8 +19,8 @@ from aggregator.operator import read_audit
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import Receipt, ReceiptStatus
-from tests.aggregator.conftest import PV_TERMS, Device
-from tests.aggregator.test_serve import (
+from tests.aggregator.ledger_kit import PV_TERMS, Device
+from tests.aggregator.serve_kit import (
     DeviceClient,
     isolate,
     run_cli,

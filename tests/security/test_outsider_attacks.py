@@ -35,8 +35,8 @@ from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import Receipt, ReceiptStatus
-from tests.aggregator.conftest import PV_TERMS, Device
-from tests.aggregator.test_serve import DeviceClient, isolate, wait_subscribed
+from tests.aggregator.ledger_kit import PV_TERMS, Device
+from tests.aggregator.serve_kit import DeviceClient, isolate, wait_subscribed
 
 pytestmark = pytest.mark.integration
 OPERATOR = ("alice", "correct horse battery")
@@ -44,7 +44,7 @@ CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @dataclass
-class Town:
+class _Town:
     conf: str
     api: str
     ui: str
@@ -64,13 +64,13 @@ def _wait_http(url: str, deadline: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory: pytest.TempPathFactory, broker: Mosquitto) -> Iterator[Town]:
+def town(tmp_path_factory: pytest.TempPathFactory, broker: Mosquitto) -> Iterator[_Town]:
     state = tmp_path_factory.mktemp("outsiders") / "agg"
-    conf = cli("--config", str(state / "aggregator.toml"), "init", str(state),
+    conf = _cli("--config", str(state / "aggregator.toml"), "init", str(state),
                "--origin", "eco-ledger.outsiders.test", "--broker", broker.url)["config"]
     isolate(conf, "outsiders")
     d = Device()
-    cli("--config", conf, "enrol", "--public-key", b64encode(public_key_raw(d.key)),
+    _cli("--config", conf, "enrol", "--public-key", b64encode(public_key_raw(d.key)),
         "--household", "Outsider test home", "--programme", "p",
         "--meter", "pv1:pv_generation:sunspec-modbus:4500", *PV_TERMS)
     UserStore(ui_dir(state) / "users.json").add(*OPERATOR, Role.OPERATOR)
@@ -84,14 +84,14 @@ def town(tmp_path_factory: pytest.TempPathFactory, broker: Mosquitto) -> Iterato
         deadline = time.monotonic() + 20
         _wait_http(f"http://127.0.0.1:{api}/checkpoint", deadline)
         _wait_http(f"http://127.0.0.1:{ui}/login", deadline)
-        yield Town(conf, f"http://127.0.0.1:{api}", f"http://127.0.0.1:{ui}", broker.port, d,
+        yield _Town(conf, f"http://127.0.0.1:{api}", f"http://127.0.0.1:{ui}", broker.port, d,
                    proc)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
 
 
-def cli(*args: str) -> Any:
+def _cli(*args: str) -> Any:
     """``eco-aggregator ARGS`` in-process, its JSON output (a module fixture has no capsys)."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -99,7 +99,7 @@ def cli(*args: str) -> Any:
     return json.loads(out.getvalue())
 
 
-def _send(town: Town, readings: list[dict[str, Any]], device: Device | None = None,
+def _send(town: _Town, readings: list[dict[str, Any]], device: Device | None = None,
           topic: str | None = None) -> Receipt:
     client = DeviceClient(device or town.device, town.port)
     try:
@@ -111,7 +111,7 @@ def _send(town: Town, readings: list[dict[str, Any]], device: Device | None = No
         client.close()
 
 
-def test_forged_reading_is_rejected_and_logs_nothing(town: Town) -> None:
+def test_forged_reading_is_rejected_and_logs_nothing(town: _Town) -> None:
     rec = copy.deepcopy(town.device).reading()  # the device's next seq, never logged
     rec["energy_wh"] += 1000  # after signing: the signature no longer covers it
     rec["register_end_wh"] += 1000
@@ -119,7 +119,7 @@ def test_forged_reading_is_rejected_and_logs_nothing(town: Town) -> None:
     assert item.status is ReceiptStatus.REJECTED and item.reason.startswith("bad_signature")
 
 
-def test_replayed_reading_is_a_duplicate_never_a_second_entry(town: Town) -> None:
+def test_replayed_reading_is_a_duplicate_never_a_second_entry(town: _Town) -> None:
     rec = town.device.reading()
     first = _send(town, [rec]).items[0]
     assert first.status is ReceiptStatus.ACCEPTED
@@ -127,7 +127,7 @@ def test_replayed_reading_is_a_duplicate_never_a_second_entry(town: Town) -> Non
     assert again.status is ReceiptStatus.DUPLICATE and again.leaf_index == first.leaf_index
 
 
-def test_another_devices_reading_on_my_topic_is_refused(town: Town) -> None:
+def test_another_devices_reading_on_my_topic_is_refused(town: _Town) -> None:
     """Without broker logins (the test broker is open) the intake still binds a reading to its
     topic: a reading of device A published on B's topic is not A's to send."""
     stranger = Device()
@@ -139,7 +139,7 @@ def test_another_devices_reading_on_my_topic_is_refused(town: Town) -> None:
 
 @pytest.mark.parametrize("path", ["/tile/../../../../etc/passwd", "/tile/0/..%2f..%2fetc",
                                   "/tile/entries/%2e%2e/%2e%2e/ledger.sqlite3"])
-def test_tile_path_traversal_reads_no_file(town: Town, path: str) -> None:
+def test_tile_path_traversal_reads_no_file(town: _Town, path: str) -> None:
     r = httpx.get(town.api + path)
     assert r.status_code in (400, 404)
     assert b"root:" not in r.content and b"SQLite format" not in r.content
@@ -148,18 +148,18 @@ def test_tile_path_traversal_reads_no_file(town: Town, path: str) -> None:
 @pytest.mark.parametrize("query", ["/proof/inclusion?device_id=' OR 1=1 --&seq=1",
                                    "/proof/inclusion?index=1;DROP TABLE entry",
                                    "/proof/consistency?old=1&new=2 UNION SELECT data FROM entry"])
-def test_sql_injection_in_read_api_parameters_is_a_named_400(town: Town, query: str) -> None:
+def test_sql_injection_in_read_api_parameters_is_a_named_400(town: _Town, query: str) -> None:
     r = httpx.get(town.api + query)
     assert r.status_code == 400 and r.json()["parameter"] in ("device_id", "index", "new")
     assert httpx.get(f"{town.api}/checkpoint").status_code == 200  # the log is still there
 
 
-def test_oversize_body_is_refused_before_it_is_read(town: Town) -> None:
+def test_oversize_body_is_refused_before_it_is_read(town: _Town) -> None:
     r = httpx.post(f"{town.api}/cosign", content=b"x" * (1024 * 1024))
     assert r.status_code == 413
 
 
-def _login(town: Town, client: httpx.Client) -> httpx.Response:
+def _login(town: _Town, client: httpx.Client) -> httpx.Response:
     token = CSRF_RE.search(client.get(f"{town.ui}/login").text)
     assert token is not None
     return client.post(f"{town.ui}/login", data={"csrf": token.group(1),
@@ -167,7 +167,7 @@ def _login(town: Town, client: httpx.Client) -> httpx.Response:
                                                  "password": OPERATOR[1]})
 
 
-def test_cross_site_post_without_the_csrf_token_is_forbidden(town: Town) -> None:
+def test_cross_site_post_without_the_csrf_token_is_forbidden(town: _Town) -> None:
     with httpx.Client(follow_redirects=False) as c:
         assert _login(town, c).status_code == 303
         for action, data in (("/security/lift", {"kind": "account", "name": "alice"}),
@@ -177,7 +177,7 @@ def test_cross_site_post_without_the_csrf_token_is_forbidden(town: Town) -> None
                           ).status_code == 403
 
 
-def test_session_fixation_and_cookie_flags(town: Town) -> None:
+def test_session_fixation_and_cookie_flags(town: _Town) -> None:
     with httpx.Client(follow_redirects=False) as c:
         c.get(f"{town.ui}/login")
         planted = c.cookies.get("eco_session")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from starlette.testclient import TestClient
-from walk import chromium
-from webui_kit import Browser, UiWorld, make_world
 
 from aggregator.webui.app import UiConfig, create_app
+from tests.webui.walk_kit import chromium
+from tests.webui.webui_kit import Browser, UiWorld, make_world
 
 
 @pytest.fixture

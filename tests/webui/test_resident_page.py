@@ -11,9 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from resident_days import spend, sunny_days
 from starlette.testclient import TestClient
-from webui_kit import SHOP, Browser, UiWorld, issue_code
 
 from aggregator.errors import ConfigError
 from aggregator.programme import Reward, load_programme
@@ -23,6 +21,8 @@ from aggregator.webui.i18n import CATALOGUE
 from aggregator.webui.resident_routes import next_reward, recent_days, reward_rows
 from aggregator.webui.views import Day
 from eco_protocol.canonical import parse_json
+from tests.webui.resident_kit import spend, sunny_days
+from tests.webui.webui_kit import SHOP, Browser, UiWorld, issue_code
 
 SATO = "Sato, 1-2 Chuo"
 # words of the operator's console a resident must never meet on the Japanese page
@@ -30,14 +30,14 @@ OPERATOR_WORDS = ("運用画面", "台帳", "ledger", "Ledger", "entry", "Entry"
                   "eco-verify", "pseudonym", "before_joining", "export_unmetered", "仮名ID")
 
 
-def visible_text(page: str) -> str:
+def _visible_text(page: str) -> str:
     """The page's text as a reader sees it: no tags, no SVG titles, no attribute values."""
     body = page.split("<body>", 1)[-1]
     body = re.sub(r"<title>.*?</title>", " ", body, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", body))
 
 
-def resident_page(world: UiWorld, reference: str, lang: str = "ja") -> str:
+def _resident_page(world: UiWorld, reference: str, lang: str = "ja") -> str:
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": lang}) as c:
         r = Browser(c).resident_login(issue_code(world, reference))
         assert r.status_code == 200 and r.url.path == "/resident", r.text[:300]
@@ -49,7 +49,7 @@ def test_the_japanese_resident_page_puts_first_things_first(world: UiWorld) -> N
     world.send(SATO, 4, start=-96)  # two days before joining: logged, earns nothing
     sunny_days(world, SATO, days=10)
     spend(world, SATO, "pool-ticket")
-    page = resident_page(world, SATO)
+    page = _resident_page(world, SATO)
 
     ids = ["balance", "next-reward", "daily-chart", "qr", "rewards", "details", "redemptions",
            "days-details", "readings-details"]
@@ -61,7 +61,7 @@ def test_the_japanese_resident_page_puts_first_things_first(world: UiWorld) -> N
     assert all(u in readings for u in ("(Wh)", "(g)", "(pt)"))
     assert page.count("<details") == 2 and " open" not in readings.split("</details>")[0]
 
-    text = visible_text(page)
+    text = _visible_text(page)
     for word in OPERATOR_WORDS:
         assert word not in text, word
     untranslated = [k for k in CATALOGUE if "." in k and k in text]
@@ -83,7 +83,7 @@ def test_the_japanese_resident_page_puts_first_things_first(world: UiWorld) -> N
 def test_the_english_page_uses_the_english_names(world: UiWorld) -> None:
     world.enrol_pv(SATO)
     world.send(SATO, 24, energy=2000)
-    text = visible_text(resident_page(world, SATO, "en"))
+    text = _visible_text(_resident_page(world, SATO, "en"))
     assert "Municipal pool, one day ticket" in text and "市民プール" not in text
     assert "Eco-points: my household" in text and "console" not in text
 
@@ -101,7 +101,7 @@ def test_too_few_points_show_what_each_reward_needs_and_cannot_be_redeemed(
                        ("地元のお米 2kg", 100)):
         assert re.search(rf"{name}</span> <span class=\"cost\">{cost} pt</span>\s*"
                          rf"<span class=\"state\">あと {cost - 2} pt<", rewards), name
-    nxt = visible_text(page[page.index('id="next-reward"'):].split("</p>", 1)[0])
+    nxt = _visible_text(page[page.index('id="next-reward"'):].split("</p>", 1)[0])
     assert "「市民プール 1日券」（20 pt）まで あと 18 pt" in nxt
 
     link = re.search(r'href="http://testserver(/shop/redeem\?t=[^"]+)"', page)
@@ -112,12 +112,12 @@ def test_too_few_points_show_what_each_reward_needs_and_cannot_be_redeemed(
     options = re.findall(r"<option [^>]*>", shop)
     assert len(options) == 3 and all("disabled" in o for o in options)
     assert re.search(r'<button type="submit" id="redeem-submit" disabled', shop)
-    reason = visible_text(shop[shop.index('id="redeem-none"'):].split("</p>", 1)[0])
+    reason = _visible_text(shop[shop.index('id="redeem-none"'):].split("</p>", 1)[0])
     assert "残高 2 pt では、交換できる特典がまだありません" in reason and "あと 18 pt" in reason
     # a form sent anyway is refused in the catalogue's words, and nothing is appended
     token = link.group(1).split("t=", 1)[1]
     r = browser.post_form(link.group(1), "/shop/redeem", {"t": token, "reward": "pool-ticket"})
-    error = visible_text(r.text[r.text.index('id="redeem-error"'):].split("</div>", 1)[0])
+    error = _visible_text(r.text[r.text.index('id="redeem-error"'):].split("</div>", 1)[0])
     assert r.status_code == 400 and "残高が足りません" in error and "あと 18 pt" in error
     assert "has 2 points" not in r.text and household not in error
     r = browser.post_form(link.group(1), "/shop/redeem", {"t": token, "reward": "yacht"})

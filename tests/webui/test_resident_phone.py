@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from resident_days import spend, sunny_days
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from walk import chromium, set_screen
-from webui_kit import UiWorld, issue_code, make_world
 
 from aggregator.webui.app import UiConfig
 from aggregator.webui.server import UiServer
+from tests.webui.resident_kit import spend, sunny_days
+from tests.webui.walk_kit import chromium, set_screen
+from tests.webui.webui_kit import UiWorld, issue_code, make_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webui_kit import UiWorld, make_world, read_api
 
 from aggregator import credentials as ac
 from aggregator.did_web import Issuer, document, issuer_of
@@ -22,13 +21,14 @@ from aggregator.webui.i18n import translator
 from aggregator.webui.statement_check import Outcome, check_statement
 from aggregator.webui.town_cache import TownCache
 from eco_protocol.encoding import format_time
+from tests.webui.webui_kit import UiWorld, make_world, read_api
 
 SATO, SUZUKI = "Sato, 1-2 Chuo", "Suzuki, 3-4 Minami"
 NOW = format_time(datetime.now(UTC) + timedelta(minutes=1))
 
 
 @dataclass
-class Issued:
+class _Issued:
     world: UiWorld
     issuer: Issuer
     statement: dict[str, Any]
@@ -39,7 +39,7 @@ class Issued:
 
 
 @pytest.fixture(scope="module")
-def issued(tmp_path_factory: pytest.TempPathFactory) -> Issued:
+def issued(tmp_path_factory: pytest.TempPathFactory) -> _Issued:
     world = make_world(tmp_path_factory.mktemp("check"))
     for ref in (SATO, SUZUKI):
         world.enrol_pv(ref)
@@ -53,23 +53,23 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Issued:
                             for r in (SATO, SUZUKI))
         doc = dict(document(issuer, ledger.store))
         listed = ac.status_list(issuer, ledger)
-    return Issued(world, issuer, statement, enrolment, other, {issuer.did: doc},
+    return _Issued(world, issuer, statement, enrolment, other, {issuer.did: doc},
                   {issuer.status_list_url: listed})
 
 
-def verdict(i: Issued, creds: list[dict[str, Any]], **kw: Any) -> Any:
+def _verdict(i: _Issued, creds: list[dict[str, Any]], **kw: Any) -> Any:
     return check_statement(creds, kw.get("town", i.issuer.did),
                            kw.get("docs", i.did_documents), kw.get("lists", i.status_lists),
                            NOW)
 
 
-def test_the_statement_with_its_enrolment_is_valid(issued: Issued) -> None:
-    v = verdict(issued, [issued.statement, issued.enrolment])
+def test_the_statement_with_its_enrolment_is_valid(issued: _Issued) -> None:
+    v = _verdict(issued, [issued.statement, issued.enrolment])
     assert v.outcome is Outcome.VALID and v.enrolments == 1
     assert v.household == issued.world.pseudonym(SATO) and v.balance >= 0
     assert v.checkpoint_origin == "eco-ledger.ui.test" and v.checkpoint_size > 0
     assert v.history_days is None
-    bare = verdict(issued, [issued.statement])
+    bare = _verdict(issued, [issued.statement])
     assert bare.outcome is Outcome.VALID and bare.enrolments == 0
 
 
@@ -83,7 +83,7 @@ def test_the_statement_with_its_enrolment_is_valid(issued: Issued) -> None:
     ("an altered statement", "signature"),
     ("nothing", "not_statement"),
 ])
-def test_what_is_refused_and_why(issued: Issued, case: str, reason: str) -> None:
+def test_what_is_refused_and_why(issued: _Issued, case: str, reason: str) -> None:
     i = issued
     creds, kw = [i.statement, i.enrolment], dict[str, Any]()
     if case == "another household's enrolment":
@@ -106,7 +106,7 @@ def test_what_is_refused_and_why(issued: Issued, case: str, reason: str) -> None
         creds = [altered]
     elif case == "nothing":
         creds = []
-    v = verdict(i, creds, **kw)
+    v = _verdict(i, creds, **kw)
     assert (v.outcome, v.reason) == (Outcome.INVALID, reason), v.detail
     assert v.detail  # the English finding, for the log
 
@@ -119,7 +119,7 @@ def test_a_too_long_statement_gets_no_qr_code_but_keeps_its_text() -> None:
 
 
 @pytest.fixture
-def api(issued: Issued) -> Iterator[str]:
+def api(issued: _Issued) -> Iterator[str]:
     server = read_api(issued.world)
     try:
         yield server.url
@@ -128,7 +128,7 @@ def api(issued: Issued) -> Iterator[str]:
 
 
 def test_the_copy_is_fetched_kept_and_used_when_the_town_is_unreachable(
-        issued: Issued, api: str, tmp_path: Path) -> None:
+        issued: _Issued, api: str, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     cache = TownCache(tmp_path / "keys", issued.issuer, api, timedelta(minutes=10))
     held = cache.keys(now)  # nothing kept yet: fetched
@@ -143,7 +143,7 @@ def test_the_copy_is_fetched_kept_and_used_when_the_town_is_unreachable(
     assert later.did_documents == held.did_documents
 
 
-def test_another_towns_documents_are_not_kept(issued: Issued, api: str,
+def test_another_towns_documents_are_not_kept(issued: _Issued, api: str,
                                               tmp_path: Path) -> None:
     cache = TownCache(tmp_path / "keys", Issuer("another-town.test"), api,
                       timedelta(minutes=10))

@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from resident_days import spend, sunny_days
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from untranslated import programme_english, visible
-from walk import OPERATOR_WORDS, SIZES, Walker
-from webui_kit import SHOP, UiWorld, issue_code, make_world
 
 from aggregator.webui.app import UiConfig
 from aggregator.webui.server import UiServer
+from tests.webui.resident_kit import spend, sunny_days
+from tests.webui.untranslated_kit import programme_english, visible
+from tests.webui.walk_kit import OPERATOR_WORDS, SIZES, Walker
+from tests.webui.webui_kit import SHOP, UiWorld, issue_code, make_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -57,7 +57,7 @@ def walker(request: pytest.FixtureRequest, counter: tuple[UiWorld, str, str],
                   programme_english(world.state / "programme.toml"))
 
 
-def resident_login(w: Walker, code: str) -> None:
+def _resident_login(w: Walker, code: str) -> None:
     w.open("/resident/login")
     w.fill("code", code.lower())  # as typed on a phone
     w.click(By.ID, "login")
@@ -67,7 +67,7 @@ def test_the_resident_sees_balance_next_reward_and_days_first(
         walker: Walker, counter: tuple[UiWorld, str, str]) -> None:
     _, _, code = counter
     w = walker
-    resident_login(w, code)
+    _resident_login(w, code)
     balance = int(w.text("balance").split()[0])
     assert balance > 0 and "pt" in w.text("balance")
     next_reward = w.text("next-reward")
@@ -90,7 +90,7 @@ def test_the_shop_redeems_a_qr_code_and_refuses_a_tampered_one(
         walker: Walker, counter: tuple[UiWorld, str, str]) -> None:
     _, _, code = counter
     w = walker
-    resident_login(w, code)
+    _resident_login(w, code)
     link = str(w.driver.find_element(By.ID, "qr-link").get_attribute("href"))
     w.logout()
 

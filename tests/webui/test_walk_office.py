@@ -27,17 +27,6 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from starlette.testclient import TestClient
-from untranslated import programme_english
-from walk import SIZES, Walker, shows_qr_of
-from webui_kit import (
-    OPERATOR,
-    WITNESS,
-    Browser,
-    UiWorld,
-    accept_witness,
-    cosign_latest,
-    make_world,
-)
 
 from agent.cli import main as agent_main
 from agent.config import load_config
@@ -47,7 +36,18 @@ from aggregator.webui.server import UiServer
 from eco_protocol.encoding import b64encode
 from eco_protocol.keyfile import save_private_key
 from eco_protocol.keys import public_key_raw
-from tests.aggregator.conftest import Device
+from tests.aggregator.ledger_kit import Device
+from tests.webui.untranslated_kit import programme_english
+from tests.webui.walk_kit import SIZES, Walker, shows_qr_of
+from tests.webui.webui_kit import (
+    OPERATOR,
+    WITNESS,
+    Browser,
+    UiWorld,
+    accept_witness,
+    cosign_latest,
+    make_world,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -95,18 +95,18 @@ def walker(request: pytest.FixtureRequest, office: tuple[UiWorld, str, dict[str,
                   programme_english(world.state / "programme.toml"))
 
 
-def nav(w: Walker, href: str) -> None:
+def _nav(w: Walker, href: str) -> None:
     w.click(By.CSS_SELECTOR, f'header nav a[href="{href}"]')
 
 
-def search(w: Walker, query: str) -> str:
+def _search(w: Walker, query: str) -> str:
     """The household search, as typed at the counter; the results table's text."""
     w.fill("q", query)
     w.click(By.CSS_SELECTOR, "#household-search button[type=submit]")
     return w.text("search-results")
 
 
-def snippet_and_qr(w: Walker) -> str:
+def _snippet_and_qr(w: Walker) -> str:
     """The set-up sheet's agent.toml snippet, checked against its QR code's modules."""
     snippet = str(w.driver.find_element(By.ID, "agent-snippet").get_attribute("textContent"))
     svg = str(w.driver.find_element(By.CSS_SELECTOR, "#agent-snippet-qr svg")
@@ -120,10 +120,10 @@ def test_the_operator_finds_enrols_and_regenerates(
     world, _, batches = office
     w = walker
     w.login(OPERATOR)
-    nav(w, "/households")
+    _nav(w, "/households")
     sato = world.pseudonym(SATO)
     for query in ("佐藤", "中央１－２", "09012345678"):  # name; full-width address; phone
-        found = search(w, query)
+        found = _search(w, query)
         assert sato in found and world.pseudonym(SUZUKI) not in found, (query, found)
     assert SATO_PHONE in found
     w.shot("operator-search")
@@ -133,7 +133,7 @@ def test_the_operator_finds_enrols_and_regenerates(
 
     # enrol a new household's device: the result is the installer's sheet
     device = Device()
-    nav(w, "/enrol")
+    _nav(w, "/enrol")
     w.fill("public_key", b64encode(public_key_raw(device.key)))
     w.fill("household", NEW_HOUSEHOLDS[w.size])
     w.fill("installed", "2025-06-01")
@@ -144,17 +144,17 @@ def test_the_operator_finds_enrols_and_regenerates(
     w.click(By.ID, "enrol-submit")
     assert w.text("enrolled-device") == device.device_id
     assert w.text("enrolled-household") == world.pseudonym(NEW_HOUSEHOLDS[w.size])
-    snippet = snippet_and_qr(w)
+    snippet = _snippet_and_qr(w)
     password = w.text("enrolled-broker-password")
     assert f'password = "{password}"' in snippet and world.log_vkey in snippet
     w.shot("operator-enrolled")
 
-    nav(w, "/points")  # the catalogue by its Japanese names, balances, CO2 per month
+    _nav(w, "/points")  # the catalogue by its Japanese names, balances, CO2 per month
     assert "市民プール 1日券" in w.driver.find_element(By.TAG_NAME, "main").text
-    nav(w, "/ledger")
+    _nav(w, "/ledger")
     assert WITNESS.name in w.text("witness-status")
     # Batches: the witness's status; a report regenerated on the cosigned checkpoint
-    nav(w, "/batches")
+    _nav(w, "/batches")
     assert WITNESS.name in w.text("witness-status")
     batch = batches[w.size]
     regenerate = f'//input[@name="batch" and @value="{batch}"]/../button'
@@ -180,11 +180,11 @@ def test_the_installer_takes_the_set_up_sheet_and_provisions_the_box(
     w = walker
     device = world.devices[SUZUKI]
     w.login(OPERATOR)  # the clerk prints the sheet; the installer takes it to the house
-    nav(w, "/fleet")
+    _nav(w, "/fleet")
     w.open(f"/devices/{device.device_id}/provisioning")
     steps = w.text("provision-steps")
     assert "eco-agent provision" in steps and "eco-agent status" in steps
-    snippet = snippet_and_qr(w)
+    snippet = _snippet_and_qr(w)
     assert device.device_id in snippet and "password" not in snippet  # printed once only
     w.shot("installer-sheet")
     w.logout()
@@ -211,7 +211,7 @@ def test_the_buyer_reads_the_report_and_a_proof(
     world, _, batches = office
     w = walker
     w.login(OPERATOR)  # the seller opens what it hands over
-    nav(w, "/batches")
+    _nav(w, "/batches")
     w.click(By.XPATH, f'//input[@value="{batches["buyer"]}"]/ancestor::tr'
                       '//a[contains(@class, "report-view")]')
     page = w.driver.find_element(By.TAG_NAME, "body").text

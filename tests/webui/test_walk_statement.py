@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from resident_days import sunny_days
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from untranslated import programme_english, visible
-from walk import OPERATOR_WORDS, SIZES, Walker, shows_qr_of
-from webui_kit import SHOP, UiWorld, issue_code, make_world, read_api
 
 from aggregator.webui import credential_qr
 from aggregator.webui.app import UiConfig
 from aggregator.webui.server import UiServer
+from tests.webui.resident_kit import sunny_days
+from tests.webui.untranslated_kit import programme_english, visible
+from tests.webui.walk_kit import OPERATOR_WORDS, SIZES, Walker, shows_qr_of
+from tests.webui.webui_kit import SHOP, UiWorld, issue_code, make_world, read_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -39,7 +39,7 @@ TANAKA = "田中 一郎 北5-6-7"
 
 
 @dataclass
-class Town:
+class _Town:
     world: UiWorld
     url: str
     codes: dict[str, str]
@@ -47,7 +47,7 @@ class Town:
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Town]:
     """Two households with readings, the town's read API and the web UI, whose copy of the
     town's keys is refreshed at every check (so a revocation shows at once)."""
     world = make_world(tmp_path_factory.mktemp("statement"), points_per_kg=2, name="statement")
@@ -60,20 +60,20 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     server = UiServer(UiConfig(world.cfg, read_api=api.url, town_cache_minutes=0),
                       "127.0.0.1", 0).start()
     try:
-        yield Town(world, server.url, codes)
+        yield _Town(world, server.url, codes)
     finally:
         server.stop()
         api.stop()
 
 
 @pytest.fixture(params=list(SIZES))
-def walker(request: pytest.FixtureRequest, town: Town, chrome_walker: WebDriver,
+def walker(request: pytest.FixtureRequest, town: _Town, chrome_walker: WebDriver,
            tmp_path: Path) -> Walker:
     return Walker(chrome_walker, town.url, request.param, tmp_path / "shots",
                   programme_english(town.world.state / "programme.toml"))
 
 
-def resident_statement(w: Walker, code: str, history: bool = False) -> str:
+def _resident_statement(w: Walker, code: str, history: bool = False) -> str:
     """Log in as the household, tap 「証明書を発行」; the QR code's text the page holds."""
     w.open("/resident/login")
     w.fill("code", code)
@@ -86,7 +86,7 @@ def resident_statement(w: Walker, code: str, history: bool = False) -> str:
     return str(text)
 
 
-def shop_checks(w: Walker, text: str, scanner: bool = False) -> str:
+def _shop_checks(w: Walker, text: str, scanner: bool = False) -> str:
     """As the shop (logged in): open 「証明書を確認」, type ``text`` and press 確認する (or, as a
     ``scanner`` does, type it with Enter at the end); the verdict's outcome."""
     w.click(By.CSS_SELECTOR, 'header nav a[href="/shop/check"]')
@@ -102,9 +102,9 @@ def shop_checks(w: Walker, text: str, scanner: bool = False) -> str:
 
 
 def test_the_resident_gets_a_statement_qr_and_the_shop_checks_it(walker: Walker,
-                                                                 town: Town) -> None:
+                                                                 town: _Town) -> None:
     w = walker
-    text = resident_statement(w, town.codes[SATO])
+    text = _resident_statement(w, town.codes[SATO])
     svg = w.driver.find_element(By.CSS_SELECTOR, "#statement-qr svg").get_attribute("outerHTML")
     assert shows_qr_of(str(svg), text)
     balance = int(w.text("statement-balance").split()[0])
@@ -120,7 +120,7 @@ def test_the_resident_gets_a_statement_qr_and_the_shop_checks_it(walker: Walker,
     w.logout()
 
     w.login(SHOP)
-    assert shop_checks(w, text) == "valid"
+    assert _shop_checks(w, text) == "valid"
     assert w.text("check-balance") == str(balance)
     verdict = w.text("check-verdict")
     assert "有効" in verdict and "時点の残高" in verdict and "記録数" in verdict
@@ -130,35 +130,35 @@ def test_the_resident_gets_a_statement_qr_and_the_shop_checks_it(walker: Walker,
     assert w.text("shop-balance") == str(balance)
 
     held[0]["credentialSubject"]["balance"] = balance + 500
-    assert shop_checks(w, credential_qr.encode(held)) == "invalid"
+    assert _shop_checks(w, credential_qr.encode(held)) == "invalid"
     assert "書き換え" in w.text("check-reason")
     assert not w.driver.find_elements(By.ID, "check-redeem")
     w.logout()
 
 
-def test_a_statement_with_history_discloses_the_days(walker: Walker, town: Town) -> None:
+def test_a_statement_with_history_discloses_the_days(walker: Walker, town: _Town) -> None:
     w = walker
-    text = resident_statement(w, town.codes[SATO], history=True)
+    text = _resident_statement(w, town.codes[SATO], history=True)
     assert "日ごとのCO2削減量" in w.text("statement-summary")
     days = credential_qr.decode(text)[0]["credentialSubject"]["history"]
     assert len(days) >= 14  # two weeks of readings, by JST calendar day
     w.logout()
     w.login(SHOP)
-    assert shop_checks(w, text, scanner=True) == "valid"
+    assert _shop_checks(w, text, scanner=True) == "valid"
     assert f"{len(days)} 日分" in w.text("check-verdict")
     w.logout()
 
 
 def test_a_statement_kept_from_before_a_revocation_is_refused(walker: Walker,
-                                                              town: Town) -> None:
+                                                              town: _Town) -> None:
     w = walker
     if TANAKA not in town.kept:  # the first screen size: get it while the device is live
-        town.kept[TANAKA] = resident_statement(w, town.codes[TANAKA])
+        town.kept[TANAKA] = _resident_statement(w, town.codes[TANAKA])
         w.logout()
         device = town.world.devices[TANAKA].device_id
         town.world.cli("revoke", device, "--reason", "equipment removed")
     w.login(SHOP)
-    assert shop_checks(w, town.kept[TANAKA], scanner=True) == "revoked"
+    assert _shop_checks(w, town.kept[TANAKA], scanner=True) == "revoked"
     assert "取り消" in w.text("check-verdict")
     assert not w.driver.find_elements(By.ID, "check-redeem")
     w.logout()

@@ -39,14 +39,14 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from webui_kit import OPERATOR, SHOP, UiWorld, make_world, require_chromium
 
 from aggregator.mosquitto import Mosquitto
 from eco_protocol.canonical import canonical_bytes, parse_json
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.methodology import JST
-from tests.aggregator.conftest import Device
+from tests.aggregator.ledger_kit import Device
+from tests.webui.webui_kit import OPERATOR, SHOP, UiWorld, make_world, require_chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -113,7 +113,7 @@ def chrome(tmp_path: Path) -> Iterator[WebDriver]:
         d.quit()
 
 
-class Shots:
+class _Shots:
     """Screenshots of whole pages (up to 2000 px tall), kept under the test's tmp dir (the
     README's pictures come from the persona walks: test_walk_office, test_walk_counter)."""
 
@@ -208,7 +208,7 @@ def test_operator_household_and_shop_in_a_browser(served: tuple[UiWorld, str],
                                                   tmp_path: Path) -> None:
     world, url = served
     d = chrome
-    shots = Shots(d, tmp_path)
+    shots = _Shots(d, tmp_path)
 
     # the operator logs in (in English) and enrols a device
     d.get(url + "/lang/en?next=/login")

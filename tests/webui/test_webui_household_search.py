@@ -9,13 +9,13 @@ import json
 import re
 
 import pytest
-from webui_kit import PROGRAMME, Browser, UiWorld
 
 from aggregator.operator import AUDIT_FILE, read_audit
 from aggregator.personal import Person, matches, open_personal, search_key
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
-from tests.aggregator.conftest import PV_TERMS, Device
+from tests.aggregator.ledger_kit import PV_TERMS, Device
+from tests.webui.webui_kit import PROGRAMME, Browser, UiWorld
 
 SATO = ("佐藤 花子、中央町1-2-3", "090-1234-5678")
 SUZUKI = ("Suzuki Ichiro, 3-4 Minami", "03 5555 0101")

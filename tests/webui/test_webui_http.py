@@ -17,7 +17,6 @@ import pytest
 from markupsafe import escape
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, csrf_of, issue_code
 
 from aggregator.accounting import points_statement, scan
 from aggregator.cli import main
@@ -27,7 +26,8 @@ from aggregator.webui.auth import ResidentCodes, UserStore, ui_dir
 from eco_protocol.creditability import RULE_TEXT, Rule
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
-from tests.aggregator.conftest import Device
+from tests.aggregator.ledger_kit import Device
+from tests.webui.webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, csrf_of, issue_code
 
 SATO = "Sato, 1-2 Chuo"
 

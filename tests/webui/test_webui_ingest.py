@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 
-from webui_kit import Browser, UiWorld
-
 from aggregator.broker_auth import PasswordFile
 from aggregator.flood_cutoff import restore_login, suspend_login
 from aggregator.ingest_status import FLOODING_PER_MIN, IngestCounters, StatusFile, status_path
+from tests.webui.webui_kit import Browser, UiWorld
 
 SATO = "Sato, 1-2 Chuo"
 

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 from starlette.testclient import TestClient
-from webui_kit import OPERATOR, Browser, UiWorld, run_cli
 
 from aggregator.operator import read_audit
 from aggregator.webui.app import UiConfig, create_app
 from aggregator.webui.auth import Role, UserStore, ui_dir
 from aggregator.webui.throttle import THROTTLE_FILE, LoginThrottle
+from tests.webui.webui_kit import OPERATOR, Browser, UiWorld, run_cli
 
 BOB = ("bob", "bob's own passphrase")
 

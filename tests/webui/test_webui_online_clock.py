@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
-from webui_kit import Browser, UiWorld
 
 from aggregator.cli import build_parser
 from aggregator.webui.app import UiConfig, create_app
 from aggregator.webui.views import OnlineClock
-from tests.aggregator.conftest import T0
+from tests.aggregator.ledger_kit import T0
+from tests.webui.webui_kit import Browser, UiWorld
 
 NEXT_MONTH = T0 + timedelta(days=35)  # the wall clock: the readings are from last month
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from webui_kit import OPERATOR, PROGRAMME, Browser, UiWorld
 
 from aggregator.broker_auth import PasswordFile, password_matches
 from aggregator.config import load_config
@@ -24,8 +23,9 @@ from aggregator.webui.app import UiConfig, create_app
 from aggregator.webui.auth import Role, UserStore, ui_dir
 from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.keys import DeviceId, public_key_raw
-from tests.aggregator.conftest import PV_TERMS, Device
-from tests.aggregator.test_broker_acl import V5, Site, make_site, refused_when_reloaded
+from tests.aggregator.broker_kit import V5, Site, make_site, refused_when_reloaded
+from tests.aggregator.ledger_kit import PV_TERMS, Device
+from tests.webui.webui_kit import OPERATOR, PROGRAMME, Browser, UiWorld
 
 SATO = "Sato, 1-2 Chuo"
 SUZUKI = "Suzuki, 3-4 Minami"

@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from webui_kit import PROGRAMME, Browser, UiWorld
 
 from agent.cli import main as agent_main
 from agent.config import load_config
@@ -26,7 +25,8 @@ from aggregator.webui.qr import qr_svg
 from eco_protocol.encoding import b64encode
 from eco_protocol.keyfile import save_private_key
 from eco_protocol.keys import public_key_raw
-from tests.aggregator.conftest import Device
+from tests.aggregator.ledger_kit import Device
+from tests.webui.webui_kit import PROGRAMME, Browser, UiWorld
 
 SATO = "Sato, 1-2 Chuo"
 

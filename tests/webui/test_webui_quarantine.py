@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import copy
 
-from webui_kit import Browser, UiWorld
-
 from aggregator.intake import Intake
 from aggregator.operator import read_audit
 from eco_protocol.canonical import canonical_bytes, parse_json
+from tests.webui.webui_kit import Browser, UiWorld
 
 SATO = "Sato, 1-2 Chuo"
 

@@ -7,10 +7,9 @@ import copy
 import json
 from pathlib import Path
 
-from pdf_text import page_texts
-from webui_kit import UiWorld, require_chromium, sealed_report
-
 from aggregator.webui.report import render_pdf, render_report_html, self_check
+from tests.webui.pdf_kit import page_texts
+from tests.webui.webui_kit import UiWorld, require_chromium, sealed_report
 
 
 def test_the_page_shows_what_the_report_says_and_how_to_verify_it(world: UiWorld,

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from untranslated import problems, visible
-from webui_kit import OPERATOR, SHOP, Browser, UiWorld, issue_code, make_world, read_api
 
 from aggregator.http_api import ApiServer
 from aggregator.webui import credential_qr
 from aggregator.webui.app import UiConfig, create_app
 from eco_protocol.credentials import check_credential
 from eco_protocol.encoding import format_time
+from tests.webui.untranslated_kit import problems, visible
+from tests.webui.webui_kit import OPERATOR, SHOP, Browser, UiWorld, issue_code, make_world, read_api
 
 SATO = "Sato, 1-2 Chuo"
 TEXT_RE = re.compile(r'<pre class="mono" id="statement-text">([^<]+)</pre>')
@@ -41,7 +41,7 @@ def town(tmp_path: Path) -> Iterator[tuple[UiWorld, ApiServer, Browser]]:
         api.stop()
 
 
-def statement_text(b: Browser, world: UiWorld, history: bool = False) -> str:
+def _statement_text(b: Browser, world: UiWorld, history: bool = False) -> str:
     b.resident_login(issue_code(world, SATO))
     page = b.get("/resident/statement" + ("?history=1" if history else ""))
     assert page.status_code == 200, page.text
@@ -52,14 +52,14 @@ def statement_text(b: Browser, world: UiWorld, history: bool = False) -> str:
     return html.unescape(m.group(1))
 
 
-def check(b: Browser, text: str) -> tuple[int, str]:
+def _check(b: Browser, text: str) -> tuple[int, str]:
     b.login(SHOP)
     r = b.post_form("/shop/check", "/shop/check", {"statement": text})
     b.client.cookies.clear()
     return r.status_code, r.text
 
 
-def outcome(page: str) -> str:
+def _outcome(page: str) -> str:
     m = re.search(r'id="check-verdict" data-outcome="(\w+)"', page)
     assert m is not None, page
     return m.group(1)
@@ -68,14 +68,14 @@ def outcome(page: str) -> str:
 def test_a_statement_checks_valid_with_its_balance_and_links_to_redeem(
         town: tuple[UiWorld, ApiServer, Browser]) -> None:
     world, _, b = town
-    text = statement_text(b, world)
+    text = _statement_text(b, world)
     assert text.startswith(credential_qr.PREFIX)
     held = credential_qr.decode(text)
     statement = held[0]
     assert "history" not in statement["credentialSubject"]  # the balance only
     assert [c["type"][1] for c in held] == ["EcoPointsStatement", "EcoEnrolmentCredential"]
-    status, page = check(b, text)
-    assert status == 200 and outcome(page) == "valid"
+    status, page = _check(b, text)
+    assert status == 200 and _outcome(page) == "valid"
     balance = statement["credentialSubject"]["balance"]
     assert balance > 0 and f'id="check-balance">{balance}<' in page
     assert 'href="/shop/redeem?t=' in page and "有効" in page
@@ -95,45 +95,46 @@ def test_the_download_is_the_statement_eco_verify_accepts(
     verdict = check_credential(cred, {doc["id"]: doc}, {}, format_time(datetime.now(UTC)))
     assert verdict.kind == "points statement" and not verdict.revoked
     b.client.cookies.clear()
-    status, page = check(b, json.dumps(cred))  # a pasted file: valid, revocation not checked
-    assert status == 200 and outcome(page) == "valid" and "取り消しの有無は確かめていません" in page
+    status, page = _check(b, json.dumps(cred))  # a pasted file: valid, revocation not checked
+    assert status == 200 and _outcome(page) == "valid"
+    assert "取り消しの有無は確かめていません" in page
 
 
 def test_a_tampered_statement_is_refused(town: tuple[UiWorld, ApiServer, Browser]) -> None:
     world, _, b = town
-    held = credential_qr.decode(statement_text(b, world))
+    held = credential_qr.decode(_statement_text(b, world))
     held[0]["credentialSubject"]["balance"] += 1000
-    status, page = check(b, credential_qr.encode(held))
-    assert status == 422 and outcome(page) == "invalid" and "書き換え" in page
-    status, page = check(b, "ECO1:NOT-A-STATEMENT")
-    assert status == 422 and outcome(page) == "invalid"
+    status, page = _check(b, credential_qr.encode(held))
+    assert status == 422 and _outcome(page) == "invalid" and "書き換え" in page
+    status, page = _check(b, "ECO1:NOT-A-STATEMENT")
+    assert status == 422 and _outcome(page) == "invalid"
 
 
 def test_a_statement_of_a_revoked_device_is_refused_and_the_copy_used_offline(
         town: tuple[UiWorld, ApiServer, Browser]) -> None:
     world, api, b = town
-    text = statement_text(b, world)
-    assert outcome(check(b, text)[1]) == "valid"
+    text = _statement_text(b, world)
+    assert _outcome(_check(b, text)[1]) == "valid"
     world.cli("revoke", world.devices[SATO].device_id, "--reason", "stolen")
-    status, page = check(b, text)  # the shop's copy is refreshed: the bit is set
-    assert status == 422 and outcome(page) == "revoked" and "取り消" in page
+    status, page = _check(b, text)  # the shop's copy is refreshed: the bit is set
+    assert status == 422 and _outcome(page) == "revoked" and "取り消" in page
     api.stop()  # the town cannot be reached: the copy kept is used, and the page says so
-    status, page = check(b, text)
-    assert outcome(page) == "revoked" and 'id="check-unreachable"' in page
+    status, page = _check(b, text)
+    assert _outcome(page) == "revoked" and 'id="check-unreachable"' in page
 
 
 def test_an_altered_status_list_copy_is_refused(
         town: tuple[UiWorld, ApiServer, Browser]) -> None:
     world, api, b = town
-    text = statement_text(b, world)
-    assert outcome(check(b, text)[1]) == "valid"
+    text = _statement_text(b, world)
+    assert _outcome(_check(b, text)[1]) == "valid"
     api.stop()
     copy = world.state / "ui" / "town-keys" / "status-list.json"
     listed = json.loads(copy.read_text())
     listed["validFrom"] = "2020-01-01T00:00:00Z"  # any change breaks the list's own proof
     copy.write_text(json.dumps(listed))
-    status, page = check(b, text)
-    assert status == 422 and outcome(page) == "invalid"
+    status, page = _check(b, text)
+    assert status == 422 and _outcome(page) == "invalid"
 
 
 def test_the_operator_may_check_and_a_resident_may_not(
@@ -157,6 +158,7 @@ def test_a_revoked_household_gets_no_statement(
         assert r.status_code == 409 and "取り消されている" in r.text, path
 
 
+@pytest.mark.integration  # chromium renders the report's PDF
 def test_the_batches_page_offers_the_reports_signed_summary(
         town: tuple[UiWorld, ApiServer, Browser]) -> None:
     world, api, b = town
@@ -178,11 +180,11 @@ def test_the_batches_page_offers_the_reports_signed_summary(
 def test_a_statement_older_than_a_redeem_qr_shows_the_balance_but_opens_no_redemption(
         town: tuple[UiWorld, ApiServer, Browser]) -> None:
     world, api, b = town
-    text = statement_text(b, world)
+    text = _statement_text(b, world)
     later = datetime.now(UTC) + timedelta(minutes=16)  # the redeem QR code's 15 minutes, past
     ui = UiConfig(world.cfg, read_api=api.url, town_cache_minutes=0, clock=lambda: later)
     with TestClient(create_app(ui)) as client:
-        status, page = check(Browser(client), text)
-    assert status == 200 and outcome(page) == "valid"
+        status, page = _check(Browser(client), text)
+    assert status == 200 and _outcome(page) == "valid"
     assert 'id="check-redeem"' not in page and 'id="check-redeem-stale"' in page
     assert "交換用QRコード" in page and not problems(visible(page))

@@ -21,8 +21,6 @@ from pathlib import Path
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from untranslated import problems, programme_english, visible
-from webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, issue_code
 
 from agent.meters.meter_config import MeterProtocol
 from aggregator.intake import Intake
@@ -36,14 +34,16 @@ from eco_protocol.encoding import b64encode
 from eco_protocol.keys import public_key_raw
 from eco_protocol.methodology import TERMS_PROBLEM_TEXT
 from eco_protocol.records import Quantity
-from tests.aggregator.conftest import Device
+from tests.aggregator.ledger_kit import Device
+from tests.webui.untranslated_kit import problems, programme_english, visible
+from tests.webui.webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, issue_code
 
 SATO, SUZUKI, TANAKA, ITO = "Sato, 1-2 Chuo", "Suzuki, 3-4 Minami", "Tanaka, 5 Kita", "Ito, 6"
 WEBUI = Path(__file__).resolve().parents[2] / "aggregator" / "webui"
 WALKED: set[str] = set()
 
 
-def build(world: UiWorld) -> dict[str, str]:
+def _build(world: UiWorld) -> dict[str, str]:
     """Readings of two households, a household whose PV is not creditable (no export meter;
     its e3 readings come from an unknown meter), a quarantined device, a sealed batch."""
     for i, ref in enumerate((SATO, SUZUKI)):
@@ -64,7 +64,7 @@ def build(world: UiWorld) -> dict[str, str]:
     return {"batch": batch["batch_id"], "device": d.device_id}
 
 
-def walk(client: TestClient, paths: list[str], data: list[str]) -> dict[str, list[str]]:
+def _walk(client: TestClient, paths: list[str], data: list[str]) -> dict[str, list[str]]:
     bad = {}
     for path in paths:
         r = client.get(path)
@@ -77,14 +77,14 @@ def walk(client: TestClient, paths: list[str], data: list[str]) -> dict[str, lis
 
 
 def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None:
-    made = build(world)
+    made = _build(world)
     hh = {ref: world.pseudonym(ref) for ref in (SATO, SUZUKI, TANAKA, ITO)}
     code = issue_code(world, SATO)
     data = programme_english(world.state / "programme.toml")
     bad: dict[str, list[str]] = {}
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
         b = Browser(c)
-        bad |= walk(c, ["/login", "/resident/login", "/nowhere"], data)
+        bad |= _walk(c, ["/login", "/resident/login", "/nowhere"], data)
         b.login(OPERATOR)
         # the forms' refusals: every enrol field wrong at once, an empty reason, a period that
         # overlaps the sealed batch (typed in JST), a report generated, a redemption
@@ -127,19 +127,19 @@ def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None
                  "/batches?start=2026-11-23&end=2026-11-30",
                  "/batches?start=2026-11-26&end=2026-11-24",
                  f"/batches/view?batch={made['batch']}", "/shop/redeem"]
-        bad |= walk(c, pages, data)
+        bad |= _walk(c, pages, data)
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
         b = Browser(c)
         resident = b.resident_login(code)
         assert resident.url.path == "/resident"
-        bad |= walk(c, ["/resident", "/resident/statement", "/resident/statement?history=1"],
+        bad |= _walk(c, ["/resident", "/resident/statement", "/resident/statement?history=1"],
                     data)
         statement = c.get("/resident/statement").text.split('id="statement-text">', 1)[1]
         token = re.search(r"/shop/redeem\?t=([^\"&<\s]+)", resident.text)
         assert token is not None
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
         Browser(c).login(SHOP)
-        bad |= walk(c, ["/shop/redeem", f"/shop/redeem?t={token.group(1)}",
+        bad |= _walk(c, ["/shop/redeem", f"/shop/redeem?t={token.group(1)}",
                         "/shop/redeem?t=expired", "/shop/check"], data)
         # the verdicts (here the town's read API is unreachable and nothing is cached yet)
         for text in (html.unescape(statement.split("<", 1)[0]), "ECO1:GARBLED"):
@@ -159,7 +159,7 @@ def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None
 
 def test_the_english_pages_name_the_rules_and_the_flags_in_english(world: UiWorld) -> None:
     """The reverse direction, spot-checked: the English reader gets the English sentences."""
-    build(world)
+    _build(world)
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "en"}) as c:
         Browser(c).login(OPERATOR)
         page = c.get(f"/households/{world.pseudonym(TANAKA)}").text
@@ -175,19 +175,19 @@ T_CALL = re.compile(r"""\bt\(\s*(["'])([\w.\-]+)\1\s*\)""")
 T_PREFIX = re.compile(r"""\bt\(\s*f?(["'])([\w\-]+\.[\w.\-]*?)(?:\{|\1\s*~)""")
 
 
-def sources() -> list[Path]:
+def _sources() -> list[Path]:
     """The routes and templates (not the catalogue itself, whose docstring shows a t() call)."""
     return sorted([*(p for p in WEBUI.glob("*.py") if p.name != "i18n.py"),
                    *(WEBUI / "templates").glob("*.html")])
 
 
 def test_every_key_the_ui_uses_exists_in_both_languages() -> None:
-    used = {m.group(2): p.name for p in sources() for m in T_CALL.finditer(p.read_text())}
+    used = {m.group(2): p.name for p in _sources() for m in T_CALL.finditer(p.read_text())}
     assert len(used) > 200
     missing = {k: f for k, f in used.items() if k not in CATALOGUE}
     assert not missing, missing
     # keys built at run time: t("state." ~ s), t(f"enrol.err.{code}") — each prefix's values
-    prefixes = {m.group(2) for p in sources() for m in T_PREFIX.finditer(p.read_text())}
+    prefixes = {m.group(2) for p in _sources() for m in T_PREFIX.finditer(p.read_text())}
     assert {"state.", "q.", "fit.", "rule.", "ruletext.", "method.", "proto.", "role.",
             "enrol.err."} <= prefixes, prefixes
     expected = [*(f"q.{q.value}" for q in Quantity), *(f"rule.{r.value}" for r in Rule),

@@ -11,7 +11,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from webui_kit import UiWorld
 
 from aggregator.accounting import scan
 from aggregator.errors import Rejected
@@ -45,6 +44,7 @@ from aggregator.webui.throttle import LoginThrottle, client_address
 from eco_protocol.creditability import RULE_TEXT, CreditRules, Rule
 from eco_protocol.methodology import HouseholdTerms, zero_reason
 from eco_protocol.records import Quantity
+from tests.webui.webui_kit import UiWorld
 
 
 def test_scrypt_hashes_verify_and_reject() -> None:

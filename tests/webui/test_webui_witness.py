@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from webui_kit import WITNESS, Browser, UiWorld, accept_witness, cosign_latest
 
 from aggregator.cli import main as aggregator_main
 from aggregator.webui.app import UiConfig, create_app
 from aggregator.webui.ledger_routes import slug
 from eco_protocol.verify_cli import main as eco_verify
+from tests.webui.webui_kit import WITNESS, Browser, UiWorld, accept_witness, cosign_latest
 
 HOUSES = ("Sato, 1-2 Chuo", "Suzuki, 3-4 Minami")
 
@@ -38,11 +38,11 @@ def witnessed(world: UiWorld) -> Iterator[tuple[UiWorld, Browser, str]]:
         yield world, b, batch
 
 
-def report_of(world: UiWorld, batch: str) -> Path:
+def _report_of(world: UiWorld, batch: str) -> Path:
     return world.state / "ui" / "reports" / slug(batch) / "report.json"
 
 
-def verifies_with_a_witness(world: UiWorld, report: Path,
+def _verifies_with_a_witness(world: UiWorld, report: Path,
                             capsys: pytest.CaptureFixture[str]) -> bool:
     rc = eco_verify(["report", str(report), "--log-key", world.log_vkey,
                      "--witness", WITNESS.verifier.vkey, "--min-witnesses", "1"])
@@ -50,7 +50,7 @@ def verifies_with_a_witness(world: UiWorld, report: Path,
     return rc == 0
 
 
-def generate(b: Browser, batch: str) -> str:
+def _generate(b: Browser, batch: str) -> str:
     r = b.post_form("/batches", "/batches/report", {"batch": batch})
     assert r.status_code == 200
     return str(r.text)
@@ -60,37 +60,37 @@ def test_a_regenerated_report_keeps_the_cosignature_after_the_log_moved_on(
         witnessed: tuple[UiWorld, Browser, str], capsys: pytest.CaptureFixture[str]) -> None:
     world, b, batch = witnessed
     size = cosign_latest(world)
-    page = generate(b, batch)
+    page = _generate(b, batch)
     assert 'class="badge online report-cosigned"' in page and WITNESS.name in page
-    assert verifies_with_a_witness(world, report_of(world, batch), capsys)
+    assert _verifies_with_a_witness(world, _report_of(world, batch), capsys)
     # more readings arrive and new checkpoints are signed; no witness round since
     world.send(HOUSES[0], 4, start=200)
-    page = generate(b, batch)
+    page = _generate(b, batch)
     assert 'id="witness-latest-none"' in page  # the latest checkpoint: not cosigned yet
     assert f"size {size}" in page or f"記録数 {size}" in page
-    report = json.loads(report_of(world, batch).read_text())
+    report = json.loads(_report_of(world, batch).read_text())
     assert f"\n{size}\n" in report["checkpoint"]  # built on the cosigned checkpoint
-    assert verifies_with_a_witness(world, report_of(world, batch), capsys)
+    assert _verifies_with_a_witness(world, _report_of(world, batch), capsys)
 
 
 def test_regenerating_is_refused_until_a_cosigned_checkpoint_holds_the_batch(
         witnessed: tuple[UiWorld, Browser, str], capsys: pytest.CaptureFixture[str]) -> None:
     world, b, batch = witnessed
     cosign_latest(world)
-    generate(b, batch)
-    before = report_of(world, batch).read_text()
+    _generate(b, batch)
+    before = _report_of(world, batch).read_text()
     # the batch is certified: the report must show the serials, which no cosigned checkpoint
     # holds yet
     world.cli("batch", "certify", batch, "--first", "JP-0001", "--last", "JP-0096")
-    page = generate(b, batch)
+    page = _generate(b, batch)
     assert "eco-verify --min-witnesses 1" in page and "eco-aggregator witness" in page
     assert WITNESS.name in page
-    assert report_of(world, batch).read_text() == before  # left as it was
+    assert _report_of(world, batch).read_text() == before  # left as it was
     cosign_latest(world)  # the witness's next round
-    page = generate(b, batch)
-    report = json.loads(report_of(world, batch).read_text())
+    page = _generate(b, batch)
+    report = json.loads(_report_of(world, batch).read_text())
     assert report["certified_serials"] == {"first": "JP-0001", "last": "JP-0096"}
-    assert verifies_with_a_witness(world, report_of(world, batch), capsys)
+    assert _verifies_with_a_witness(world, _report_of(world, batch), capsys)
 
 
 def test_the_batches_and_ledger_pages_show_who_cosigned_and_when(
@@ -98,7 +98,7 @@ def test_the_batches_and_ledger_pages_show_who_cosigned_and_when(
     world, b, batch = witnessed
     page = b.get("/batches").text
     assert 'id="witness-never"' in page  # no witness has cosigned yet
-    generate(b, batch)  # a report without cosignature: marked so, and the operator told
+    _generate(b, batch)  # a report without cosignature: marked so, and the operator told
     page = b.get("/batches").text
     assert 'class="badge offline report-uncosigned"' in page
     size = cosign_latest(world)
@@ -118,8 +118,8 @@ def test_a_first_report_without_a_witness_is_generated_and_marked(
         world.send(ref, 48, energy=800 + 400 * i)
     batch = world.cli("batch", "create", "--period", "2026-11-22..2026-11-24")["batch_id"]
     browser.login()
-    page = generate(browser, batch)
-    assert report_of(world, batch).exists()
+    page = _generate(browser, batch)
+    assert _report_of(world, batch).exists()
     assert 'class="badge offline report-uncosigned"' in page
 
 
@@ -136,7 +136,7 @@ def test_the_cli_report_keeps_the_cosignature_and_refuses_to_drop_it(
     world.cli("batch", "report", batch, "--out", str(out))
     report = json.loads((out / "report.json").read_text())
     assert f"\n{size}\n" in report["checkpoint"]
-    assert verifies_with_a_witness(world, out / "report.json", capsys)
+    assert _verifies_with_a_witness(world, out / "report.json", capsys)
     before = (out / "report.json").read_text()
     world.cli("batch", "certify", batch, "--first", "JP-0001", "--last", "JP-0096")
     capsys.readouterr()
@@ -150,4 +150,4 @@ def test_the_cli_report_keeps_the_cosignature_and_refuses_to_drop_it(
     world.cli("batch", "report", batch, "--out", str(out))
     assert json.loads((out / "report.json").read_text())["certified_serials"] == {
         "first": "JP-0001", "last": "JP-0096"}
-    assert verifies_with_a_witness(world, out / "report.json", capsys)
+    assert _verifies_with_a_witness(world, out / "report.json", capsys)

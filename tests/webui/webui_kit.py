@@ -39,7 +39,7 @@ from eco_protocol.keyfile import load_private_key
 from eco_protocol.keys import private_key_from_raw, public_key_raw
 from eco_protocol.note import CosignatureSigner, NoteSigner, parse_verifier_key
 from eco_protocol.records import MeterSpec, Quantity
-from tests.aggregator.conftest import T0, Device
+from tests.aggregator.ledger_kit import T0, Device
 
 PROGRAMME = "test-city-2026"
 OPERATOR = ("alice", "correct horse battery")

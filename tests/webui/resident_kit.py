@@ -7,15 +7,14 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from webui_kit import UiWorld
-
 from aggregator.intake import Intake
 from aggregator.programme import load_programme
 from aggregator.redemption import redeem
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.encoding import format_time
 from eco_protocol.methodology import JST
-from tests.aggregator.conftest import T0
+from tests.aggregator.ledger_kit import T0
+from tests.webui.webui_kit import UiWorld
 
 CLOUDS = (1.0, 0.9, 0.35, 1.0, 0.8, 0.2, 0.95, 1.0, 0.6, 0.85, 1.0, 0.4, 0.9, 1.0)
 

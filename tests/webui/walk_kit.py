@@ -21,10 +21,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from untranslated import problems, visible
-from webui_kit import require_chromium
 
 from aggregator.webui.qr import qr_matrix
+from tests.webui.untranslated_kit import problems, visible
+from tests.webui.webui_kit import require_chromium
 
 # name: (width, height, a phone?)
 SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
