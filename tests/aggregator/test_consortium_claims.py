@@ -36,6 +36,7 @@ from tests.aggregator.consortium_kit import (
     mirror,
     write_claim_secret,
 )
+from tests.aggregator.consortium_kit import towns as towns  # noqa: F401 (a fixture)
 from tests.aggregator.ledger_kit import PV_FIT, T0, Device
 
 PROG = "p"

@@ -40,7 +40,7 @@ MAX_ENTRY = 65535
 
 ENTRY_TYPES = frozenset({"eco.reading/v1", "eco.enrol/v1", "eco.revoke/v1", "eco.redeem/v1",
                          "eco.batch/v1", "eco.certify/v1", "eco.logkey/v1",
-                         "eco.quarantine/v1", "eco.release/v1"})
+                         "eco.quarantine/v1", "eco.release/v1", "eco.claim/v1"})
 ALL_QUANTITIES = frozenset({"pv_generation", "grid_export", "grid_import", "ev_charge"})
 # protocol.md §5.1
 COVERS: dict[str | None, frozenset[str]] = {
@@ -386,6 +386,15 @@ def replay(entries: Sequence[bytes], rules: dict[str, Any]) -> Replay:
             if rec["batch_id"] not in sealed or rec["batch_id"] in certified:
                 raise fail(f"certification of {rec['batch_id']!r}")
             certified.add(rec["batch_id"])
+        elif kind == "eco.claim/v1":
+            # protocol.md §4.11: a `sealed` claim follows its seal and changes no figure; an
+            # `issued` one takes Wh off readings a later seal covers. DOC-GAP (ours): this
+            # recomputation does not model certificates yet, so it refuses to vouch for a log
+            # that issued any, rather than recompute figures that ignore them.
+            if rec.get("action") == "sealed" and rec.get("ref") not in sealed:
+                raise fail(f"sealed claim of {rec.get('ref')!r}, which is not sealed before it")
+            if rec.get("action") == "issued":
+                raise fail("issued certificates: not modelled by this clean-room recomputation")
     return Replay(enrolments, readings, seals)
 
 

@@ -35,8 +35,8 @@ from firmware_sim.demo import JOINED, JUMP_AT, SIM_START
 from tests.e2e import cleanroom
 from tests.support.go_kit import build_go_verify
 
-# solo: `make test` runs it in a process of its own beside the workers, never queued behind
-# another file: the demo's clock runs 3000× faster than the wall from the moment it starts
+# solo: `make test` runs it after the parallel phase, alone; the demo's clock runs 3000× faster
+# than the wall, so every second other tests take from its processes is readings it never makes
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.solo]
 
 JST = timezone(timedelta(hours=9))

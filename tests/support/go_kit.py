@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-GO_SOURCE = Path(__file__).parent / "interop" / "go" / "verify"
+GO_SOURCE = Path(__file__).parents[1] / "interop" / "go" / "verify"
 XMOD_PACKAGES = ("golang.org/x/mod/sumdb/note", "golang.org/x/mod/sumdb/tlog")
 
 
