@@ -109,9 +109,10 @@ def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: _Dem
     # one simulated day, 48 half-hour intervals per meter (11 meters), minus start-up intervals
     assert summary["readings_accepted"] >= 11 * 36
     assert set(summary["kwh_by_quantity"]) == {"pv_generation", "grid_export", "ev_charge"}
-    # seven enrolments, the log key change halfway and two batch seals besides the readings
+    # seven enrolments, the log key change halfway, two batch seals and each seal's `sealed`
+    # claim (docs/protocol.md §4.11) besides the readings
     assert summary["log_key_rotated_at_entry"] is not None
-    assert summary["tree_size"] == summary["readings_accepted"] + EVERY_DEVICE + 1 + 2
+    assert summary["tree_size"] == summary["readings_accepted"] + EVERY_DEVICE + 1 + 2 + 2
     evidence = demo.out / "evidence"
     # Go's reference packages: the note under log.vkey, the root from entries.jsonl
     g = subprocess.run([str(go), "check-evidence", str(evidence)], capture_output=True,
