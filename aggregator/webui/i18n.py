@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 
 from eco_protocol.creditability import RULE_TEXT, Rule
+from eco_protocol.messages_catalog import CATALOG as PROTOCOL_CATALOG
 
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
@@ -705,26 +706,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
-RULE_TEXT_JA: dict[Rule, str] = {
-    Rule.QUARANTINED: "機器が隔離中です（同じ鍵で二つの履歴に署名されました）。運用者が解除するまでクレジットになりません",
-    Rule.UNKNOWN_METER: "機器の登録にない計測器の計測値です",
-    Rule.QUANTITY_MISMATCH: "登録された計測器の計測対象と異なります",
-    Rule.BAD_INTERVAL: "計測時間帯の終了が開始より前です",
-    Rule.MISALIGNED: "計測時間帯がプログラムの計測間隔の区切りに揃っていません",
-    Rule.OVER_LONG: "gap_filled の表示なしに複数の計測間隔にまたがっているか、認められる最長の欠測補完を超えています",
-    Rule.OVERLAP: "同じ計測器の以前の計測値と時間帯が重なっています",
-    Rule.REGISTER_DISCONTINUITY: "積算値が同じ計測器の前回の計測値から続いておらず、リセット・交換・桁あふれの表示もありません",
-    Rule.ENERGY_MISMATCH: "電力量が積算値の差と一致せず、その理由の表示もありません",
-    Rule.IMPLAUSIBLE: "計測器の定格出力で計測時間内に出せる量を超える電力量です",
-    Rule.CLOCK_UNSYNCED: "機器の時計が同期されていませんでした",
-    Rule.BEFORE_JOINING: "計測時間帯が参加世帯の加入より前に始まっています",
-    Rule.OUTSIDE_CREDITING_PERIOD: "計測時間帯がプログラムのクレジット認証対象期間の外です",
-    Rule.EQUIPMENT_TOO_OLD: "設備が加入日より許容年数以上前に設置されています",
-    Rule.BAD_ENROLMENT: "規則の判定に必要な日付が登録情報にありません",
-}
-"""The Japanese of :data:`~eco_protocol.creditability.RULE_TEXT`."""
-
-CATALOGUE.update({f"ruletext.{r.value}": (RULE_TEXT_JA[r], RULE_TEXT[r]) for r in Rule})
+# the rules' sentences are protocol data: one catalogue (eco_protocol's) for the CLIs and the UI
+CATALOGUE.update({f"ruletext.{r.value}": (PROTOCOL_CATALOG[f"eco_protocol.ruletext.{r.value}"]["ja"],
+                                           RULE_TEXT[r]) for r in Rule})
 
 ZERO_CODES = ("export_unmetered", "battery_excluded")
 REJECTION_CODES = ("malformed", "unknown_device", "revoked", "bad_signature", "fork", "bad_prev",
@@ -797,6 +781,6 @@ def pick_language(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
 
 
-__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "RULE_TEXT_JA", "Translator",
+__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "Translator",
            "broker_reload_text", "describe",
            "message_key", "pick_language", "translator"]
