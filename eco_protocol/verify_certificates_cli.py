@@ -5,8 +5,9 @@ Reads the bundles (``bundles.json``) and the proof document (``proofs.json``, be
 ``--proofs``), runs :func:`eco_protocol.certificate_proofs.verify_certificate_proofs`, and prints
 the verdict first in plain words — VALID with what the certificates are and who holds them, or
 INVALID with what the failure means for the buyer and what to ask — then the checks. Exit 0 when
-valid, 1 when not. English only for now (the other commands' Japanese catalogue does not cover
-it yet).
+valid, 1 when not. In Japanese or English (``--lang``, ``ECO_LANG``, the locale; the texts are in
+:mod:`eco_protocol.messages_catalog_verify`); the finding after ``FAIL`` is the checker's own
+English.
 """
 
 from __future__ import annotations
@@ -29,34 +30,20 @@ from .certificate_proofs import (
     verify_certificate_proofs,
 )
 from .errors import ProtocolError
+from .messages import DEFAULT_LANG, Msg, add_lang_option, choose_lang, msg, os_reason, text
 
 BUNDLES: Final = "bundles.json"
 PROOFS: Final = "proofs.json"
 
-MEANING: Final[dict[str, str]] = {
-    "checkpoint": "the proof is not signed by the log whose key you pinned (or lacks the witness "
-                  "cosignatures you require), so nothing in it can be trusted. Ask the seller "
-                  "for an export from that log.",
-    "inclusion": "an entry these certificates rest on is not in the log at the checkpoint: the "
-                 "readings or claims shown may be made up. Do not count these certificates.",
-    "signature": "a record is not signed by the key it must be (a reading by its meter, a claim "
-                 "by the log): it may be forged. Do not count these certificates.",
-    "double_claim": "the same energy or certificate id is claimed twice in the log: these "
-                    "certificates may also have been sold as J-Credits or to someone else. Do "
-                    "not count them; ask the seller which claim is void.",
-    "energy": "a certificate claims more energy than the readings prove was self-consumed: its "
-              "face value is not backed. Do not count it.",
-    "bundle": "a certificate says something its claim in the log does not (face value, hour, ids, "
-              "readings or device): the file was altered. Ask the seller for the export again.",
-    "missing": "a claim the log holds was left out of the proof: the seller may be hiding "
-               "another claim on this energy. Do not count these certificates; ask for the "
-               "complete export.",
-    "holder": "certificates were moved or cancelled without the signed request of the account "
-              "holding them: the operator may have moved a buyer's certificates. Whoever the log "
-              "names as holder from there on is not proven; do not count them.",
-    "format": "the export is incomplete or malformed, so it cannot prove the certificates. Ask "
-              "the seller for the export again.",
-}
+# the kinds of failure a buyer is told the meaning of (eco_protocol.certificates.meaning.<kind>)
+MEANINGS: Final = frozenset({"checkpoint", "inclusion", "signature", "double_claim", "energy",
+                             "bundle", "missing", "holder", "format"})
+
+
+def meaning(kind: str, lang: str = DEFAULT_LANG) -> str:
+    """What a failure of ``kind`` means for the buyer, and what to do, in ``lang``."""
+    return text(f"eco_protocol.certificates.meaning.{kind if kind in MEANINGS else 'format'}",
+                lang)
 
 
 def register(sub: Any) -> None:
@@ -74,13 +61,15 @@ def register(sub: Any) -> None:
     p.add_argument("--witness", action="append", default=[], help="a witness verifier key")
     p.add_argument("--min-witnesses", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
+    add_lang_option(p)
 
 
-def _read_json(path: Path) -> object:
+def _read_json(path: Path, lang: str) -> object:
     try:
         return parse_json(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(f"eco-verify certificates: cannot read {path}: {e}") from e
+        raise SystemExit(text("eco_protocol.certificates.cannot_read", lang, path=path,
+                              reason=os_reason(e))) from e
     except ProtocolError as e:
         raise CertificateProblem("format", f"{path.name} is not JSON: {e}") from e
 
@@ -91,66 +80,59 @@ def _where(args: argparse.Namespace) -> tuple[Path, Path]:
     return bundles, Path(args.proofs) if args.proofs else bundles.parent / PROOFS
 
 
-def _owner_line(s: BundleStatus) -> str:
-    held = "the issuer (not transferred)" if s.holder == ISSUER else s.holder
-    line = (f"{s.issuance_id}: {s.face_value_wh} Wh, ids {s.first}..{s.last}, "
-            f"{s.device_id}, hour from {s.hour}; held by {held}")
+def _owner_line(s: BundleStatus, lang: str = DEFAULT_LANG) -> str:
+    held: Msg | str = msg("eco_protocol.certificates.issuer") if s.holder == ISSUER \
+        else s.holder
+    moves: list[Msg] = []
     if s.transfers:
-        line += f" (transferred to {' → '.join(s.transfers)})"
-    for account, period, n in s.cancelled:
-        line += f"; {n} ids cancelled by {account} for consumption {period}"
-    return line
+        moves.append(msg("eco_protocol.certificates.transferred", chain=" → ".join(s.transfers)))
+    moves += [msg("eco_protocol.certificates.cancelled", n=n, account=account, period=period)
+              for account, period, n in s.cancelled]
+    return text("eco_protocol.certificates.owner", lang, issuance=s.issuance_id,
+                wh=s.face_value_wh, first=s.first, last=s.last, device=s.device_id,
+                hour=s.hour, held=held, moves="".join(m.text(lang) for m in moves))
 
 
-def _valid(res: CertificateCheck) -> str:
-    homes = len({b.device_id for b in res.bundles})
-    cancelled = sum(n for b in res.bundles for _, _, n in b.cancelled)
+def _valid(res: CertificateCheck, lang: str = DEFAULT_LANG) -> str:
     hours = sorted(b.hour for b in res.bundles)
-    return (f"VALID certificates: {len(res.bundles)} bundles, {res.total_wh} Wh of self-consumed "
-            f"solar from {homes} home(s), hours {hours[0]} to {hours[-1]}; proven in the log "
-            f"{res.checkpoint.origin} at size {res.checkpoint.size}; no other claim on this "
-            f"energy among the {res.claims} claims shown up to there; {cancelled} Wh cancelled "
-            "(retired)")
+    return text("eco_protocol.certificates.valid", lang, bundles=len(res.bundles),
+                wh=res.total_wh, homes=len({b.device_id for b in res.bundles}),
+                first=hours[0], last=hours[-1], origin=res.checkpoint.origin,
+                size=res.checkpoint.size, claims=res.claims,
+                cancelled=sum(n for b in res.bundles for _, _, n in b.cancelled))
 
 
-def _checks(res: CertificateCheck) -> list[str]:
+def _checks(res: CertificateCheck) -> list[Msg]:
     cp = res.checkpoint
-    return [f"checkpoint of {cp.origin} at size {cp.size}, signed by the pinned log key; "
-            f"witnesses: {', '.join(res.witnesses_signed) or 'none'}",
-            f"{res.entries} entries are in the log under the checkpoint (RFC 6962 inclusion "
-            "proofs)",
-            f"signatures: the log key on enrolments, seals and claims; each meter's key on "
-            f"its {res.readings} PV and export readings",
-            f"{res.claims} claims replayed in log order: every face value within the "
-            "self-consumption its readings prove, no Wh and no certificate id claimed twice, no "
-            "sealed (J-Credit) energy issued, issued ids consecutive",
-            "each bundle agrees with the issued claim it names (ids, Wh, hour, device, "
-            "readings)",
-            "transfers and cancellations followed: each move of a buyer's ids carries the "
-            "holding account's signed request"]
+    return [msg("eco_protocol.certificates.check.checkpoint", origin=cp.origin, size=cp.size,
+                witnesses=res.witnesses_signed or msg("eco_protocol.verify.none")),
+            msg("eco_protocol.certificates.check.inclusion", n=res.entries),
+            msg("eco_protocol.certificates.check.signatures", readings=res.readings),
+            msg("eco_protocol.certificates.check.claims", n=res.claims),
+            msg("eco_protocol.certificates.check.bundles"),
+            msg("eco_protocol.certificates.check.moves")]
 
 
 def run(args: argparse.Namespace) -> int:
     if args.command == REQUEST_COMMAND:
         return run_requests(args)
+    lang = choose_lang(getattr(args, "lang", None))
     bundles_path, proofs_path = _where(args)
     try:
-        res = verify_certificate_proofs(_read_json(bundles_path), _read_json(proofs_path),
+        res = verify_certificate_proofs(_read_json(bundles_path, lang),
+                                        _read_json(proofs_path, lang),
                                         args.log_key.strip(), list(args.witness),
                                         args.min_witnesses)
-    except CertificateProblem as e:
-        print(f"INVALID certificates: {MEANING.get(e.kind, MEANING['format'])}")
-        print(f"FAIL {e}", file=sys.stderr)
-        return 1
     except ProtocolError as e:
-        print(f"INVALID certificates: {MEANING['format']}")
-        print(f"FAIL {e}", file=sys.stderr)
+        kind = e.kind if isinstance(e, CertificateProblem) else "format"
+        print(text("eco_protocol.certificates.invalid", lang, meaning=meaning(kind, lang)))
+        print(text("eco_protocol.certificates.fail", lang, error=e), file=sys.stderr)
         return 1
-    print(_valid(res))
+    print(_valid(res, lang))
     for line in _checks(res):
-        print(f"ok   {line}")
+        print(text("eco_protocol.verify.ok", lang, check=line))
     for b in res.bundles:
-        print(f"     {_owner_line(b)}")
+        print(text("eco_protocol.verify.info", lang, line=_owner_line(b, lang)))
     if args.json:
         print(json.dumps({"ok": True, "bundles": len(res.bundles), "total_wh": res.total_wh,
                           "checkpoint_size": res.checkpoint.size,
