@@ -37,7 +37,7 @@ from .errors import KeyChanged, Rejected
 from .ledger import Ledger
 from .logkeys import load_log_signer
 from .programme import Programme
-from .status_list import StatusListCache, status_index_for
+from .status_list import StatusListCache, live_device, status_index_for
 from .store.interface import CheckpointRow
 
 
@@ -104,13 +104,7 @@ def enrolment_credential(issuer: Issuer, ledger: Ledger, device: str,
     """The enrolment of a device that is enrolled and not revoked, revocable at its status
     position (drawn and kept on first issue, :func:`aggregator.status_list.status_index_for`)."""
     device_id = device_id_from(device)
-    row = ledger.store.device(device_id)
-    if row is None:
-        raise Rejected(msg("aggregator.credentials.not_enrolled", device=device_id,
-                           command="status"))
-    if row.revoked_index is not None:
-        raise Rejected(msg("aggregator.credentials.revoked", device=device_id,
-                           index=row.revoked_index))
+    row = live_device(ledger.store, device_id)
     index = status_index_for(ledger.store, device_id)
     _checkpoint(ledger)  # the enrolment's entry is under a checkpoint the key signed
     enrolment = parse_json(row.enrolment)

@@ -32,9 +32,22 @@ from eco_protocol.note import NoteVerifier, parse_verifier_key
 
 from .did_web import Issuer
 from .errors import Rejected
-from .store.interface import LedgerStore
+from .store.interface import DeviceRow, LedgerStore
 
 LIST_LENGTH = 131072  # bits: the specification's minimum, 16 KiB before compression
+
+
+def live_device(store: LedgerStore, device_id: str) -> DeviceRow:
+    """The device's row, refused when it is not enrolled or is revoked: no credential is
+    issued for either (one check for the status position and the enrolment credential)."""
+    row = store.device(device_id)
+    if row is None:
+        raise Rejected(msg("aggregator.credentials.not_enrolled", device=device_id,
+                           command="status"))
+    if row.revoked_index is not None:
+        raise Rejected(msg("aggregator.credentials.revoked", device=device_id,
+                           index=row.revoked_index))
+    return row
 
 
 def status_index_for(store: LedgerStore, device_id: str) -> int:
@@ -48,13 +61,7 @@ def status_index_for(store: LedgerStore, device_id: str) -> int:
         index = store.status_index(device_id)
         if index is not None:
             return index
-        row = store.device(device_id)
-        if row is None:
-            raise Rejected(msg("aggregator.credentials.not_enrolled", device=device_id,
-                               command="devices"))
-        if row.revoked_index is not None:
-            raise Rejected(msg("aggregator.credentials.revoked", device=device_id,
-                               index=row.revoked_index))
+        live_device(store, device_id)
         taken = set(store.status_indexes())
         if len(taken) >= LIST_LENGTH:
             raise Rejected(msg("aggregator.credentials.list_full", n=LIST_LENGTH))
