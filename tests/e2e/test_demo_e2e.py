@@ -17,89 +17,29 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from eco_protocol.canonical import canonical_bytes, parse_json
+from eco_protocol.canonical import canonical_bytes
 from eco_protocol.credentials import CredentialVerdict, check_credential
-from eco_protocol.creditability import CreditRules
-from eco_protocol.encoding import b64decode, format_time
+from eco_protocol.encoding import format_time
 from eco_protocol.errors import CredentialError
 from eco_protocol.evidence import verify_evidence
-from eco_protocol.records import Enrolment, Reading
 from firmware_sim.demo import JOINED, JUMP_AT, SIM_START
 from tests.e2e import cleanroom
+from tests.e2e.demo_kit import EVERY_DEVICE, JST, Demo
 from tests.support.go_kit import build_go_verify
 
 # solo: `make test` runs it after the parallel phase, alone; the demo's clock runs 3000× faster
 # than the wall, so every second other tests take from its processes is readings it never makes
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.solo]
 
-JST = timezone(timedelta(hours=9))
-EVERY_DEVICE = 7  # six households, the bakery with a second box for its smart meter
 
 
-@dataclass
-class _Demo:
-    out: Path
-    stdout: str
-    summary: dict[str, Any]
-    reports: dict[str, dict[str, Any]]  # methodology → report.json
-    enrolments: dict[str, Enrolment]  # device id → enrolment
-    readings: list[tuple[int, Reading, str | None]]  # (index, reading, exclusion rule)
-
-    def households(self, report: str) -> dict[str, dict[str, Any]]:
-        return {h["household"]: h for h in self.reports[report]["households"]}
-
-    def devices_of(self, household: str) -> list[Enrolment]:
-        return [e for e in self.enrolments.values() if e.household == household]
-
-    def fit(self, household: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for e in self.devices_of(household):
-            out.update(e.fit)
-        return out
-
-    def quantities(self, household: str) -> set[str]:
-        return {m.quantity.value for e in self.devices_of(household) for m in e.meters}
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> _Demo:
-    out = tmp_path_factory.mktemp("e2e") / "demo-output"
-    r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", str(out),
-                        "--days", "1", "--speed", "3000"],
-                       capture_output=True, text=True, timeout=400)
-    assert r.returncode == 0, r.stdout + r.stderr
-    summary = json.loads((out / "summary.json").read_text())
-    reports = {m: json.loads((out / m / "report.json").read_text()) for m in ("pv", "ev")}
-    evidence = out / "evidence"
-    keys = (evidence / "log.vkeys").read_text().split()
-    enrolments: dict[str, Enrolment] = {}
-    readings: list[tuple[int, Reading, str | None]] = []
-
-    def keep(_index: int, _entry: bytes, record: Any) -> None:
-        if isinstance(record, Enrolment):
-            enrolments[record.device_id] = record
-
-    lines = (evidence / "entries.jsonl").read_text().splitlines()
-    s = verify_evidence((evidence / "checkpoint").read_text(), keys[0], [], lines,
-                        on_entry=keep, log_history=keys,
-                        rules=CreditRules.from_dict(reports["pv"]["methodology"]["rules"]))
-    for line in lines:
-        item = parse_json(line)
-        rec = parse_json(b64decode(item["entry_b64"], "entry"))
-        if rec["type"] == "eco.reading/v1":
-            readings.append((item["index"], Reading.from_dict(rec),
-                             s.exclusions.get(item["index"])))
-    return _Demo(out, r.stdout, summary, reports, enrolments, readings)
-
-
-def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: _Demo,
+def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: Demo,
                                                                        tmp_path: Path) -> None:
     go = build_go_verify(tmp_path / "go")
     summary = demo.summary
@@ -140,7 +80,7 @@ def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: _Dem
 
 
 @pytest.mark.parametrize("methodology", ["pv", "ev"])
-def test_every_batch_report_verifies_against_the_evidence(demo: _Demo, methodology: str) -> None:
+def test_every_batch_report_verifies_against_the_evidence(demo: Demo, methodology: str) -> None:
     """``eco-verify report --evidence`` re-judges every reading, recomputes every household-
     month from the evidence and compares it with the report to the gram; once with the
     batch's own evidence directory, once with the log's (demo-output/evidence/)."""
@@ -178,7 +118,7 @@ def test_every_batch_report_verifies_against_the_evidence(demo: _Demo, methodolo
     assert f"demo: batch {report['batch_id']}" in demo.stdout
 
 
-def test_readings_are_dated_after_the_declared_participation_date(demo: _Demo) -> None:
+def test_readings_are_dated_after_the_declared_participation_date(demo: Demo) -> None:
     joined = datetime.fromisoformat(JOINED).replace(tzinfo=JST)
     assert joined == SIM_START
     for e in demo.enrolments.values():
@@ -194,7 +134,7 @@ def test_readings_are_dated_after_the_declared_participation_date(demo: _Demo) -
             assert "equipment_too_old" not in h["readings"]["excluded"]
 
 
-def test_zero_export_shop_is_confirmed_by_its_smart_meter_and_credited(demo: _Demo) -> None:
+def test_zero_export_shop_is_confirmed_by_its_smart_meter_and_credited(demo: Demo) -> None:
     [shop] = [hh for hh in demo.households("pv") if demo.fit(hh).get("zero_export")]
     devices = demo.devices_of(shop)
     # the smart meter's export register (E3 over the B-route) is read by a second box
@@ -212,7 +152,7 @@ def test_zero_export_shop_is_confirmed_by_its_smart_meter_and_credited(demo: _De
     assert row["reduction_g"] > 0
 
 
-def test_unmetered_home_is_logged_but_zeroed(demo: _Demo) -> None:
+def test_unmetered_home_is_logged_but_zeroed(demo: Demo) -> None:
     [home] = [hh for hh in demo.households("pv") if demo.quantities(hh) == {"pv_generation"}]
     row = demo.households("pv")[home]
     assert row["zeroed_by"].startswith("export_unmetered:")
@@ -223,7 +163,7 @@ def test_unmetered_home_is_logged_but_zeroed(demo: _Demo) -> None:
     assert "zeroed household" in demo.stdout and "export_unmetered" in demo.stdout
 
 
-def test_battery_home_is_netted_per_day(demo: _Demo) -> None:
+def test_battery_home_is_netted_per_day(demo: Demo) -> None:
     [home] = [hh for hh in demo.households("pv") if demo.fit(hh).get("battery") is True]
     devices = {e.device_id for e in demo.devices_of(home)}
     spans: dict[tuple[datetime, datetime], dict[str, int]] = defaultdict(dict)
@@ -255,7 +195,7 @@ def test_battery_home_is_netted_per_day(demo: _Demo) -> None:
     assert per_span > daily
 
 
-def test_ev_households_are_in_their_own_batch(demo: _Demo) -> None:
+def test_ev_households_are_in_their_own_batch(demo: Demo) -> None:
     ev, pv = demo.households("ev"), demo.households("pv")
     with_ev = {hh for hh in set(ev) | set(pv) if "ev_charge" in demo.quantities(hh)}
     assert set(ev) == with_ev and len(with_ev) == 2
@@ -273,7 +213,7 @@ def test_ev_households_are_in_their_own_batch(demo: _Demo) -> None:
     assert (demo.out / "ev" / "report.json").parent != (demo.out / "pv" / "report.json").parent
 
 
-def test_an_implausible_interval_is_excluded_and_the_device_keeps_delivering(demo: _Demo
+def test_an_implausible_interval_is_excluded_and_the_device_keeps_delivering(demo: Demo
                                                                            ) -> None:
     assert demo.reports["pv"]["exclusions"] == {"implausible": 1}
     assert demo.reports["ev"]["exclusions"] == {}
@@ -297,7 +237,7 @@ def test_an_implausible_interval_is_excluded_and_the_device_keeps_delivering(dem
     assert demo.summary["non_creditable_receipts"] in ({}, {"hh1": 1})
 
 
-def test_the_factor_table_is_marked_demonstration(demo: _Demo) -> None:
+def test_the_factor_table_is_marked_demonstration(demo: Demo) -> None:
     for report in demo.reports.values():
         assert report["demonstration"] is True
         assert report["methodology"]["rules"]["demonstration"] is True
@@ -307,7 +247,7 @@ def test_the_factor_table_is_marked_demonstration(demo: _Demo) -> None:
     assert "DEMONSTRATION" in demo.stdout
 
 
-def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: _Demo) -> None:
+def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: Demo) -> None:
     """Issue 20: a points statement, the PV batch's summary and an enrolment credential, with
     the DID document and status list the read API served, check offline; the tampered copy and
     the revoked one are refused, by eco-verify (verify.txt) and by check_credential here."""
@@ -340,7 +280,7 @@ def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: _Demo)
     assert "REVOKED" in said and "INVALID" in said
 
 
-def test_the_demo_is_rerunnable_into_the_same_directory(demo: _Demo) -> None:
+def test_the_demo_is_rerunnable_into_the_same_directory(demo: Demo) -> None:
     """Last in this module: it replaces the output the tests above read."""
     r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", str(demo.out),
                         "--days", "0.25", "--speed", "3000", "--households", "1"],
