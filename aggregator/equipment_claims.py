@@ -28,6 +28,7 @@ from eco_protocol.claim_tokens import (
     ClaimToken,
     ClaimTokenError,
     Equipment,
+    EquipmentKind,
     claim_tokens,
     lookup_tokens,
     parse_equipment,
@@ -38,7 +39,14 @@ from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.messages import Msg, msg, os_reason
 from eco_protocol.messages_rules import equipment_name, jst
-from eco_protocol.records import ENROL_TYPE, REVOKE_TYPE, Enrolment, Revocation
+from eco_protocol.records import (
+    ENROL_TYPE,
+    REVOKE_TYPE,
+    Enrolment,
+    MeterSpec,
+    Quantity,
+    Revocation,
+)
 
 from .batches import BatchPlan
 from .claim_settings import ClaimSettings
@@ -193,10 +201,40 @@ class EquipmentClaimed(EnrolRefused):
     """The equipment is enrolled, and not revoked, elsewhere (or in this town already)."""
 
 
+# what a crediting meter must name in a consortium: without it, the same inverter or charger
+# could be enrolled again under another household, in this town or another, and nothing would
+# look it up (issue 18 point 4: "each enrolment carries claim tokens")
+REQUIRED_EQUIPMENT: Final[Mapping[Quantity, frozenset[EquipmentKind]]] = {
+    Quantity.PV_GENERATION: frozenset({EquipmentKind.INVERTER}),
+    Quantity.EV_CHARGE: frozenset({EquipmentKind.EV_CHARGER, EquipmentKind.VIN}),
+}
+
+
+def missing_equipment(meters: Sequence[MeterSpec],
+                      equipment: Sequence[Equipment]) -> tuple[MeterSpec, ...]:
+    """The crediting meters whose equipment is not among ``equipment`` (one identity of a
+    required kind per kind of meter: a home with two PV meters on one inverter names it once)."""
+    given = {e.kind for e in equipment}
+    return tuple(m for m in meters
+                 if m.quantity in REQUIRED_EQUIPMENT
+                 and not REQUIRED_EQUIPMENT[m.quantity] & given)
+
+
 def tokens_for_enrolment(settings: ClaimSettings | None, own: LedgerStore,
-                         equipment: Sequence[Equipment]) -> tuple[ClaimToken, ...]:
+                         equipment: Sequence[Equipment],
+                         meters: Sequence[MeterSpec] = ()) -> tuple[ClaimToken, ...]:
     """The claim tokens a new enrolment carries, after refusing equipment that a live enrolment
-    of any member holds."""
+    of any member holds. In a consortium (``settings`` given) a crediting meter without its
+    equipment is refused too: a missing identity is the one way round the look-up."""
+    if settings is not None:
+        lacking = missing_equipment(meters, equipment)
+        if lacking:
+            raise EnrolRefused(
+                msg("aggregator.claims.equipment_missing",
+                    meters=", ".join(f"{m.id} ({m.quantity.value})" for m in lacking),
+                    kinds=" / ".join(sorted({k.value for m in lacking
+                                             for k in REQUIRED_EQUIPMENT[m.quantity]}))),
+                "equipment.missing")
     if not equipment:
         return ()
     if settings is None:
@@ -235,4 +273,4 @@ def contested(all_held: Sequence[Holding]) -> Mapping[ClaimToken, list[Holding]]
 
 __all__ = ["EquipmentClaimed", "equipment_arg", "refuse_contested", "Holding", "all_holdings",
            "contested", "enrolment_entries", "holdings", "load_secrets", "member_stores",
-           "tokens_for_enrolment"]
+           "tokens_for_enrolment", "missing_equipment", "REQUIRED_EQUIPMENT"]

@@ -126,6 +126,15 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "make its claim tokens with (docs/consortium.md)",
         "ja": "設備が指定されましたが、aggregator.toml にクレーム・トークンを作るための "
               "[consortium] claim_secret_file がありません（docs/consortium.md 参照）"},
+    "aggregator.claims.equipment_missing": {
+        "en": "refused: this town is in a consortium, so each crediting meter names its "
+              "equipment for the claim-token look-up; missing for {meters}: enter {kinds} "
+              "(--equipment inverter=MANUFACTURER:SERIAL, ev-charger=MANUFACTURER:SERIAL or "
+              "vin=VIN; the web UI's equipment rows)",
+        "ja": "登録できません。この自治体はコンソーシアムに参加しているため、算定対象の計測器ごとに"
+              "設備の識別情報（クレーム・トークン照会用）が必要です。{meters} の設備がありません。"
+              "{kinds} を入力してください（--equipment inverter=メーカー:製造番号、"
+              "ev-charger=メーカー:製造番号 または vin=車台番号。Web画面では設備の行）"},
     "aggregator.claims.holding": {
         "en": "the {kind} entered is already enrolled at {member} (device {device}, household "
               "{household}, enrolled {at}, log entry {index})",

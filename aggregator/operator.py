@@ -278,7 +278,7 @@ def enrol(cfg: Config, ledger: Ledger, actor: Actor, *, public_key: bytes, refer
     the enrolment's claim tokens, refused if any member holds it (issue 18)."""
     household = registry.pseudonym(pseudonym_key(cfg), reference)
     with _audited(cfg, _Record("enrol", actor, None, household), reference) as rec:
-        tokens = tokens_for_enrolment(cfg.consortium, ledger.store, equipment)
+        tokens = tokens_for_enrolment(cfg.consortium, ledger.store, equipment, meters)
         enrolment = registry.build_enrolment(public_key, household, programme, meters, fit,
                                              enrolled_at, tokens)
         device_id = rec.device_id = enrolment.device_id

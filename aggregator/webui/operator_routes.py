@@ -24,13 +24,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from eco_protocol.claim_tokens import Equipment
 from eco_protocol.encoding import b64decode, format_time
 from eco_protocol.errors import InvalidInput
+from eco_protocol.messages import render
 from eco_protocol.methodology import terms_problem_codes
 from eco_protocol.records import MeterSpec, Quantity
 
 from .. import operator
 from ..broker_auth import PasswordFile
+from ..equipment_claims import equipment_arg
 from ..errors import AggregatorError, EnvironmentProblem, Rejected
 from ..flood_cutoff import Suspension, read_suspended
 from ..ingest_status import read_status
@@ -67,6 +70,27 @@ TERMS_FIELDS = {"installed": "enrol.installed", "status": "enrol.fit_status",
                 "battery": "enrol.battery", "ev": "enrol.ev"}
 
 PROTOCOLS = ("sunspec-modbus", "echonet-broute", "tasmota", "shelly", "openevse")
+# the equipment rows of the enrol form (issue 18: a consortium's claim tokens); the CLI's
+# --equipment KIND=IDENTITY, one row each
+EQUIPMENT_KINDS = ("inverter", "supply-point", "ev-charger", "vin")
+EQUIPMENT_ROWS = 3
+
+
+def _equipment_rows(form: FormValues, bad: Callable[[str], None]) -> list[Equipment]:
+    """The equipment rows as ``eco-aggregator enrol --equipment`` would take them; ``bad(n)``
+    for a row whose identity does not parse (the row number, 1-based)."""
+    out: list[Equipment] = []
+    for i in range(EQUIPMENT_ROWS):
+        kind, identity = form[f"equipment_kind_{i}"], form[f"equipment_id_{i}"].strip()
+        if not identity:
+            continue
+        try:
+            if kind not in EQUIPMENT_KINDS:
+                raise EnrolRefused(f"equipment row {i + 1}: unknown kind", "equipment.format")
+            out.append(equipment_arg(f"{kind}={identity}", f"equipment {i + 1}"))
+        except EnrolRefused:
+            bad(str(i + 1))
+    return out
 
 
 class OperatorRoutes(Pages):
@@ -236,7 +260,7 @@ class OperatorRoutes(Pages):
                           meter_protocol_0="sunspec-modbus")
         return self.render(request, "enrol.html", "enrol.title", form=form, errors=[],
                            quantities=[q.value for q in Quantity],
-                           protocols=PROTOCOLS)
+                           protocols=PROTOCOLS, equipment_kinds=EQUIPMENT_KINDS)
 
     def _enrol_form(self, t: Callable[[str], str],
                     form: FormValues) -> tuple[dict[str, Any] | None, list[str]]:
@@ -308,19 +332,22 @@ class OperatorRoutes(Pages):
                                 ev_petrol_km_per_l=numbers["ev_petrol_km_per_l"])
         for code in terms_problem_codes([m.quantity for m in meters], fit):
             err(f"enrol.err.terms.{code}", f=t(TERMS_FIELDS[code]))
+        equipment = _equipment_rows(form, lambda n: err("enrol.err.equipment.format", n=n,
+                                                         f=t("enrol.equipment")))
         if errors:
             return None, errors
         return {"public": public, "reference": reference, "programme": programme,
-                "meters": meters, "fit": fit}, []
+                "meters": meters, "fit": fit, "equipment": equipment}, []
 
     def _enrol(self, actor: operator.Actor, public: bytes, reference: str, programme: str,
-               meters: list[Any], fit: dict[str, Any]) -> dict[str, Any]:
+               meters: list[Any], fit: dict[str, Any],
+               equipment: list[Equipment]) -> dict[str, Any]:
         """What ``eco-aggregator enrol`` does (:func:`aggregator.operator.enrol`: the household
         reference, the log entry, the broker login), plus a login code for a new household."""
         with self.state.store() as store:
             done = operator.enrol(self.state.cfg, self.state.ledger(store), actor,
                                   public_key=public, reference=reference, programme=programme,
-                                  meters=meters, fit=fit,
+                                  meters=meters, fit=fit, equipment=equipment,
                                   enrolled_at=format_time(self.state.ui.clock()))
         code = None
         if not self.state.residents.has_code(done.household):
@@ -339,7 +366,10 @@ class OperatorRoutes(Pages):
             try:
                 result = await run_in_threadpool(lambda: self._enrol(actor, **args))
             except EnrolRefused as e:
-                errors = [t(f"enrol.err.{e.code}").replace("{f}", t("enrol.public_key"))]
+                if e.code.startswith("equipment."):  # names the member, device and date held
+                    errors = [render(e, self.lang(request))]
+                else:
+                    errors = [t(f"enrol.err.{e.code}").replace("{f}", t("enrol.public_key"))]
             except (AggregatorError, InvalidInput) as e:
                 log.warning("web UI enrolment failed: %s", e)  # the English detail, for the log
                 errors = [t("enrol.err.failed")]
@@ -347,7 +377,8 @@ class OperatorRoutes(Pages):
             return await self._provisioning_page(request, result)
         return self.render(request, "enrol.html", "enrol.title", 400 if errors else 200,
                            form=form, errors=errors,
-                           quantities=[q.value for q in Quantity], protocols=PROTOCOLS)
+                           quantities=[q.value for q in Quantity], protocols=PROTOCOLS,
+                           equipment_kinds=EQUIPMENT_KINDS)
 
     # --- the installer's page: agent.toml snippet, QR, broker login ----------------------------
 

@@ -100,8 +100,10 @@ def test_a_missing_mirror_refuses_rather_than_look_up_less(
     a, _, _ = towns
     assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 1
     assert "no mirror of town-b's log" in capsys.readouterr().err
-    # without equipment nothing is looked up: enrolments as before
-    assert enrol_equipment(a, "Sato, 1-2-3") == 0
+    # and a PV meter without its inverter is refused: a missing identity would skip the look-up
+    assert enrol_equipment(a, "Sato, 1-2-3") == 1
+    err = capsys.readouterr().err
+    assert "pv1 (pv_generation)" in err and "--equipment inverter=" in err
 
 
 def test_the_audit_lists_a_race_between_two_towns_and_the_batch_hook_names_it(
@@ -206,5 +208,5 @@ def test_a_rotated_secret_still_finds_equipment_enrolled_under_the_old_one(
     assert enrol_equipment(a, "Suzuki, 4-5-6", INVERTER) == 0
     capsys.readouterr()
     secret_file.chmod(0o644)  # a secret others may read is refused
-    assert enrol_equipment(a, "Ito, 8-8-8", "vin=JH4KA7561PC008269") == 1
+    assert enrol_equipment(a, "Ito, 8-8-8", "inverter=SMA:3009999999") == 1
     assert "may be read by others" in capsys.readouterr().err
