@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .messages_catalog_certificate_credential import CATALOG as _CERT_CREDENTIAL
 from .messages_catalog_consortium import CATALOG as _CONSORTIUM
 from .messages_catalog_services import CATALOG as _SERVICES
 
@@ -526,3 +527,4 @@ CATALOG: dict[str, Mapping[str, str]] = {
 }
 CATALOG.update(_CONSORTIUM)  # mirror, consortium-witness/-audit, claim tokens (issue 18)
 CATALOG.update(_SERVICES)  # credentials, did:web, certificates, store, HTTP, broker
+CATALOG.update(_CERT_CREDENTIAL)  # a certificate bundle credential (issue 20)

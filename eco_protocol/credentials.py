@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from .canonical import canonical_bytes
+from .certificate_credential import CERTIFICATE_TYPE, certificate_lines
 from .data_integrity import proof_of, verify_proof
 from .did import (
     DID_KEY_PREFIX,
@@ -55,7 +56,8 @@ ENROLMENT_TYPE: Final = "EcoEnrolmentCredential"
 STATUS_LIST_TYPE: Final = "BitstringStatusListCredential"
 STATUS_ENTRY_TYPE: Final = "BitstringStatusListEntry"
 KINDS: Final = {POINTS_TYPE: "points statement", SUMMARY_TYPE: "batch summary",
-                ENROLMENT_TYPE: "enrolment", STATUS_LIST_TYPE: "status list"}
+                ENROLMENT_TYPE: "enrolment", STATUS_LIST_TYPE: "status list",
+                CERTIFICATE_TYPE: "certificate bundle"}
 MIN_STATUS_BITS: Final = 131072  # Bitstring Status List v1.0: at least 16 KB, for herd privacy
 MAX_STATUS_BYTES: Final = 16 * 1024 * 1024  # a larger decompressed list is refused (gzip bomb)
 # a checker's clock may lag the issuer's: a credential or status list signed just now (by a
@@ -169,6 +171,13 @@ def report_summary(issuer: str, report: Mapping[str, Any]) -> dict[str, Any]:
     if report.get("demonstration") is True:
         body["demonstration"] = True
     return _credential(issuer, SUMMARY_TYPE, body, report["period"]["end"])
+
+
+def certificate_bundle_credential(issuer: str, subject: dict[str, Any],
+                                  as_of: str) -> dict[str, Any]:
+    """A certificate bundle and who holds it at a checkpoint signed at ``as_of`` (the subject
+    from :func:`eco_protocol.certificate_credential.certificate_subject`)."""
+    return _credential(issuer, CERTIFICATE_TYPE, subject, as_of)
 
 
 def status_entry(status_list_url: str, status_index: int) -> dict[str, Any]:
@@ -515,4 +524,6 @@ def _lines(kind: str, credential: Mapping[str, Any],
         return _points_lines(subject)
     if kind == SUMMARY_TYPE:
         return _summary_lines(subject)
+    if kind == CERTIFICATE_TYPE:
+        return certificate_lines(subject)
     return _enrolment_lines(subject, issuer)

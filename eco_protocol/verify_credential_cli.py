@@ -4,7 +4,10 @@ A shop, a buyer or a resident runs it on a points statement, a batch summary, an
 credential or a status list (docs/protocol.md, "Identifiers and credentials"). Everything it
 needs is given as files: the issuer's DID document (``--did-document``, a cached copy of the
 issuer's ``did.json``) and, for a revocable credential, the issuer's status list
-(``--status-list``). Nothing is fetched.
+(``--status-list``). Nothing is fetched. A certificate bundle credential can also be tied to the
+offline proof of its export (``--certificates``): the export is checked as ``eco-verify
+certificates`` checks it, with the log key from the same DID document, and the credential must
+name a bundle in it byte for byte, with the same holders and cancellations at the same checkpoint.
 
 The verdict comes first (VALID, REVOKED or INVALID, with what it means and what to ask the
 issuer), then the checks, as ``eco-verify report`` does. The checking itself is
@@ -23,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .canonical import parse_json
+from .certificate_credential import cross_check, log_key_of
+from .certificate_proofs import CertificateProblem, verify_certificate_proofs
 from .credentials import CredentialVerdict, check_credential
 from .encoding import format_time
 from .errors import ProtocolError
@@ -52,7 +57,8 @@ _MEANINGS: tuple[tuple[tuple[str, ...], str], ...] = (
      "wrong_key"),
 )
 _KIND_CODES = {"points statement": "points", "batch summary": "summary",
-               "enrolment": "enrolment", "status list": "status_list"}
+               "enrolment": "enrolment", "status list": "status_list",
+               "certificate bundle": "certificate"}
 
 
 def explain(error: ProtocolError, lang: str = DEFAULT_LANG) -> tuple[str, str]:
@@ -116,6 +122,13 @@ def register(sub: Any) -> None:
                     help="the issuer's DID document (its did.json), cached; repeatable")
     cp.add_argument("--status-list", action="append", default=[], metavar="FILE",
                     help="a status list credential the credential points at; repeatable")
+    cp.add_argument("--certificates", metavar="FILE_OR_DIR", default=None,
+                    help="a certificate bundle credential only: cross-check it against this "
+                         "export (bundles.json and proofs.json, as 'eco-aggregator certificates "
+                         "export' writes them), checked offline as 'eco-verify certificates'")
+    cp.add_argument("--log-key", default=None, metavar="VKEY",
+                    help="with --certificates: the log key the export's checkpoint is signed "
+                         "with (default: the did:web key that signed the credential)")
     cp.add_argument("--at", metavar="TIME",
                     help="check as of this time (e.g. 2026-12-01T00:00:00Z); default now")
     cp.add_argument("--json", action="store_true", help="print a JSON summary line at the end")
@@ -143,15 +156,66 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         _print_json(args, {"ok": False, "error": str(e)})
         return 1
+    export_checks: list[Msg] = []
+    if args.certificates is not None and not verdict.revoked:
+        found = _against_export(args, verdict, credential, documents, lang)
+        if isinstance(found, int):
+            _print_json(args, {"ok": False, "kind": verdict.kind, "export": args.certificates})
+            return found
+        export_checks = found
     print(revoked_line(verdict, lang) if verdict.revoked else valid_line(verdict, lang))
     for line in verdict.checks:
         print(text("eco_protocol.verify.ok", lang, check=localize(line, lang)))
+    for check in export_checks:
+        print(text("eco_protocol.verify.ok", lang, check=check))
     for line in verdict.summary:
         print(text("eco_protocol.verify.info", lang, line=localize(line, lang)))
     _print_json(args, {"ok": not verdict.revoked, "kind": verdict.kind,
                        "issuer": verdict.issuer, "subject": verdict.subject,
                        "revoked": verdict.revoked, "summary": list(verdict.summary)})
     return 1 if verdict.revoked else 0
+
+
+def _against_export(args: argparse.Namespace, verdict: CredentialVerdict,
+                    credential: Mapping[str, Any], documents: Mapping[str, Mapping[str, Any]],
+                    lang: str) -> list[Msg] | int:
+    """``--certificates``: check the export offline (:func:`verify_certificate_proofs`, with
+    the log key the credential's DID document gives) and compare the credential with it; the
+    checks passed, or the exit status after printing why not."""
+    if verdict.kind != "certificate bundle":
+        raise _exit(lang, "eco_protocol.certificate_credential.not_certificate",
+                    path=args.credential, kind=_kind(verdict))
+    path = Path(args.certificates)
+    bundles_path = path / "bundles.json" if path.is_dir() else path
+    bundles = _read_json(str(bundles_path), "certificates", lang)
+    proofs = _read_json(str(bundles_path.parent / "proofs.json"), "certificates", lang)
+    try:
+        vkey = args.log_key.strip() if args.log_key else log_key_of(credential, documents)
+        res = verify_certificate_proofs(bundles, proofs, vkey)
+    except ProtocolError as e:
+        kind = e.kind if isinstance(e, CertificateProblem) else "format"
+        print(text("eco_protocol.certificate_credential.export_invalid", lang,
+                   meaning=text(f"eco_protocol.certificates.meaning.{kind}", lang)),
+              file=sys.stderr)
+        print(text("eco_protocol.certificate_credential.fail", lang, error=e), file=sys.stderr)
+        return 1
+    listed = [b for b in bundles["bundles"] if isinstance(b, Mapping)]
+    problems = cross_check(credential["credentialSubject"], verdict.issuer, listed,
+                           res.bundles, res.checkpoint.size)
+    if problems:
+        print(text("eco_protocol.certificate_credential.differs", lang), file=sys.stderr)
+        for p in problems:
+            print(text("eco_protocol.certificate_credential.fail", lang, error=p),
+                  file=sys.stderr)
+        return 1
+    checks = [msg("eco_protocol.certificate_credential.check.export", bundles=len(res.bundles),
+                  size=res.checkpoint.size)]
+    mine = credential["credentialSubject"]["checkpoint"].get("size")
+    checks.append(msg("eco_protocol.certificate_credential.check.holders")
+                  if mine == res.checkpoint.size else
+                  msg("eco_protocol.certificate_credential.check.other_checkpoint", mine=mine,
+                      theirs=res.checkpoint.size))
+    return checks
 
 
 def _print_json(args: argparse.Namespace, value: Mapping[str, Any]) -> None:

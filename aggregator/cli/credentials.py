@@ -10,10 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eco_protocol.certificates import IssuerConfig
 from eco_protocol.messages import msg
 
 from .. import credentials, did_web, operator
 from ..batches import build_report
+from ..certificate_credentials import certificate_credential
 from ..config import Config, load_config
 from ..did_web import Issuer
 from ..errors import Rejected
@@ -86,6 +88,20 @@ def cmd_enrolment(args: argparse.Namespace) -> int:
     return _emit(args, "credential", cred)
 
 
+def cmd_certificate(args: argparse.Namespace) -> int:
+    """A certificate bundle and its holders; the GC issuer fields as ``certificates export``
+    takes them, so the credential's bundle is the exported one byte for byte."""
+    cfg, issuer, ledger = _open(args)
+    try:
+        programme = _programme(args, cfg)
+        gc_issuer = IssuerConfig(args.issuing_body or programme.operator, args.market_zone,
+                                 args.country)
+        cred = certificate_credential(issuer, ledger, programme, gc_issuer, args.issuance_id)
+    finally:
+        ledger.store.close()
+    return _emit(args, "credential", cred)
+
+
 def cmd_did_document(args: argparse.Namespace) -> int:
     _, issuer, ledger = _open(args)
     try:
@@ -106,7 +122,8 @@ def cmd_status_list(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     s = sub.add_parser("credential", help="issue a signed Verifiable Credential (points "
-                                          "statement, batch summary, enrolment)")
+                                          "statement, batch summary, enrolment, certificate "
+                                          "bundle)")
     csub = s.add_subparsers(dest="credential_cmd", required=True)
 
     def out_option(p: argparse.ArgumentParser) -> None:
@@ -134,6 +151,17 @@ def add_commands(sub: Any) -> None:
     p.add_argument("device", help="device id (32 hex) or its did:key")
     out_option(p)
     p.set_defaults(func=cmd_enrolment)
+    p = csub.add_parser("certificate", help="a certificate bundle (EnergyTag GC fields), who "
+                                            "holds it and its cancellations, linked to its "
+                                            "export by SHA-256")
+    p.add_argument("issuance_id", help="the bundle's issuance_id ('certificates list')")
+    p.add_argument("--issuing-body", default=None,
+                   help="as given to 'certificates export' (default: the programme's operator)")
+    p.add_argument("--market-zone", default="JP", help="as given to 'certificates export'")
+    p.add_argument("--country", default="JP", help="as given to 'certificates export'")
+    out_option(p)
+    programme_option(p)
+    p.set_defaults(func=cmd_certificate)
     p = csub.add_parser("did-document", help="the municipality's did:web document (every log "
                                              "key with its validity)")
     out_option(p)
