@@ -9,7 +9,9 @@ the route modules, which import :mod:`.common`, never this one.
 * :mod:`.resident_routes` — ``/resident/login``, ``/resident``;
 * :mod:`.shop_routes` — ``/shop/redeem``;
 * :mod:`.credential_routes` — ``/resident/statement`` (the signed points statement as a QR code)
-  and ``/shop/check`` (the shop's offline check of it).
+  and ``/shop/check`` (the shop's offline check of it);
+* :mod:`.certificate_routes` — ``/certificates`` (the operator's granular certificates) and
+  :mod:`.account_routes` — ``/account`` (a buyer's account, public; its signed requests).
 
 All pages are HTML; every POST checks the session's CSRF token before anything else
 (:meth:`.common.Pages.posted`). The session cookie and the shared state are described in
@@ -32,6 +34,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigError
+from .account_routes import AccountRoutes
+from .certificate_routes import CertificateRoutes
 from .common import SESSION_COOKIE, Pages, UiConfig, UiState, safe_next
 from .credential_routes import CredentialRoutes
 from .errors import Forbidden, LoginNeeded
@@ -96,7 +100,7 @@ def routes(state: UiState) -> list[Route | Mount]:
     """Every route, in the order Starlette tries them."""
     out: list[Route | Mount] = []
     for pages in (LoginRoutes, OperatorRoutes, LedgerRoutes, ResidentRoutes, ShopRoutes,
-                  CredentialRoutes):
+                  CredentialRoutes, CertificateRoutes, AccountRoutes):
         out.extend(pages(state).routes())
     out.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
     return out

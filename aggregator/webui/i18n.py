@@ -28,6 +28,8 @@ from collections.abc import Callable
 from eco_protocol.creditability import RULE_TEXT, Rule
 from eco_protocol.messages_catalog import CATALOG as PROTOCOL_CATALOG
 
+from .i18n_certificates import CATALOGUE as CERTIFICATES
+
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
 
@@ -716,6 +718,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.batch_methodology": ("方法論の区分", "Methodology of this batch"),
 }
 
+
+CATALOGUE.update(CERTIFICATES)  # the certificate pages' texts (issue 19), i18n_certificates.py
 
 # the rules' sentences are protocol data: one catalogue (eco_protocol's) for the CLIs and the UI
 CATALOGUE.update({f"ruletext.{r.value}": (PROTOCOL_CATALOG[f"eco_protocol.ruletext.{r.value}"]["ja"],
