@@ -195,8 +195,8 @@ def _consistent(s: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Mapping[s
     return cert, holders, cancels
 
 
-def _hour(text: object) -> str:
-    return jst(parse_datetime(text, "credentialSubject.certificate production interval"))
+def _jst(text: object) -> str:
+    return jst(parse_datetime(text, "credentialSubject: a time"))
 
 
 def certificate_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
@@ -213,8 +213,8 @@ def certificate_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
              last=cert["certificate_bundle_id_range_end"], source=cert["energy_source"]),
         said("eco_protocol.certificate_credential.line.device", device=cert["device_id"],
              capacity=cert["device_capacity_w"], meters=", ".join(map(str, meters)),
-             start=_hour(cert["production_starting_interval"]),
-             end=_hour(cert["production_ending_interval"]),
+             start=_jst(cert["production_starting_interval"]),
+             end=_jst(cert["production_ending_interval"]),
              level=cert["dissemination_level"]),
         said("eco_protocol.certificate_credential.line.issuing", body=cert["issuing_body"],
              zone=cert["issue_market_zone"], country=cert["country_of_issuance"],
@@ -225,7 +225,8 @@ def certificate_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
              holders=", ".join(f"{h.get('account')} ({h.get('quantity')} Wh)" for h in holders))]
     lines += [said("eco_protocol.certificate_credential.line.cancelled", n=c.get("quantity"),
                    first=c.get("firstId"), last=c.get("lastId"), account=c.get("account"),
-                   period=_period(c), beneficiary=_beneficiary(c))
+                   period=" – ".join(map(_jst, _period(c).split(".."))),
+                   beneficiary=_beneficiary(c))
               for c in cancels]
     lines.append(said("eco_protocol.certificate_credential.line.checkpoint",
                       origin=cp.get("origin"), size=cp.get("size"),

@@ -20,6 +20,7 @@ from eco_protocol.did import did_key, did_key_method_id, multikey
 from eco_protocol.keys import private_key_raw, public_key_raw
 from eco_protocol.multibase import encode_base58btc
 from tests.interop.vc_jcs_kit import call, install
+from tests.protocol.certificate_credential_kit import certificate
 from tests.protocol.credential_kit import NOW, Town
 
 TOWN = Town()
@@ -40,6 +41,7 @@ def _kinds() -> dict[str, dict[str, Any]]:
                 history=[{"month": "2026-11", "earned": 300}]),
             "summary": TOWN.summary(), "enrolment": TOWN.enrolment(),
             "status list": TOWN.status_list((7,)),
+            "certificate bundle": certificate(TOWN),
             "earlier key": TOWN.sign(points_statement(TOWN.did, "hh-1", 5,
                                                       "2026-03-01T00:00:00Z", {}),
                                      "2026-03-01T00:00:00Z", old=True)}
@@ -55,6 +57,10 @@ def test_the_independent_verifier_refuses_what_was_changed(node: str) -> None:
     cred = TOWN.points()
     cred["credentialSubject"]["balance"] += 1
     answer = call(node, {"op": "verify", "credential": cred, "documents": _documents()})
+    assert answer["verified"] is False and answer["error"]
+    raised = certificate(TOWN)
+    raised["credentialSubject"]["certificate"]["bundle_quantity"] += 1
+    answer = call(node, {"op": "verify", "credential": raised, "documents": _documents()})
     assert answer["verified"] is False and answer["error"]
     wrong_context = copy.deepcopy(TOWN.points())
     wrong_context["@context"] = ["https://www.w3.org/ns/credentials/v2"]
