@@ -38,6 +38,7 @@ from .claims import (
     ClaimBook,
     DoubleClaim,
     bundle_problems,
+    joined,
 )
 from .dispatch import parse_record
 from .encoding import b64decode, b64encode
@@ -46,6 +47,7 @@ from .evidence import open_log_checkpoint
 from .fields import json_object
 from .keys import Ed25519PublicKey, public_key_from_raw, verify_signature
 from .merkle import leaf_hash, verify_inclusion
+from .messages import Msg, msg, said
 from .note import Checkpoint
 from .programme_records import BatchSeal
 from .records import Enrolment, Reading
@@ -57,9 +59,10 @@ PROOFS_FORMAT: Final = "eco.certificate-proofs/v1"
 class CertificateProblem(InvalidInput):
     """A certificate export does not check; ``kind`` says what that means for the buyer:
     ``checkpoint``, ``inclusion``, ``signature``, ``double_claim``, ``energy``, ``bundle``,
-    ``missing``, ``holder`` or ``format``."""
+    ``missing``, ``holder`` or ``format``. The message is a :class:`Msg` (its English is
+    ``str()``, eco-verify prints it in the buyer's language) or plain English."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str | Msg) -> None:
         super().__init__(message)
         self.kind = kind
 
@@ -80,12 +83,15 @@ class ProvedEntry:
     def from_dict(cls, d: object, what: str) -> ProvedEntry:
         m = json_object(d, what)
         if set(m) != {"index", "entry_b64", "proof_b64"}:
-            raise CertificateProblem("format", f"{what}: expected index, entry_b64, proof_b64")
+            raise CertificateProblem("format", msg("eco_protocol.finding.cert.entry_fields",
+                                                   what=what))
         index, proof = m["index"], m["proof_b64"]
         if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-            raise CertificateProblem("format", f"{what}.index: expected an entry index")
+            raise CertificateProblem("format", msg("eco_protocol.finding.cert.entry_index",
+                                                   what=what))
         if not isinstance(proof, list):
-            raise CertificateProblem("format", f"{what}.proof_b64: expected a list")
+            raise CertificateProblem("format", msg("eco_protocol.finding.cert.proof_list",
+                                                   what=what))
         return cls(index, b64decode(m["entry_b64"], f"{what}.entry_b64"),
                    tuple(b64decode(h, f"{what}.proof_b64") for h in proof))
 
@@ -130,17 +136,19 @@ class CertificateCheck:
 def _proved_entries(doc: Mapping[str, Any], cp: Checkpoint) -> list[ProvedEntry]:
     raw = doc.get("entries")
     if not isinstance(raw, list):
-        raise CertificateProblem("format", "proofs: entries must be a list")
+        raise CertificateProblem("format", msg("eco_protocol.finding.cert.entries_list"))
     out: dict[int, ProvedEntry] = {}
     for i, d in enumerate(raw):
         e = ProvedEntry.from_dict(d, f"proofs.entries[{i}]")
         if e.index in out:
-            raise CertificateProblem("format", f"entry {e.index} is given twice")
+            raise CertificateProblem("format", msg("eco_protocol.finding.cert.entry_twice",
+                                                   index=e.index))
         try:
             verify_inclusion(e.index, cp.size, leaf_hash(e.entry), e.proof, cp.root_hash)
         except ProofError as err:
-            raise CertificateProblem("inclusion", f"entry {e.index} is not in the log at the "
-                                                  f"checkpoint (size {cp.size}): {err}") from err
+            raise CertificateProblem("inclusion", msg("eco_protocol.finding.cert.not_included",
+                                                      index=e.index,
+                                                      size=cp.size, error=err)) from err
         out[e.index] = e
     return [out[i] for i in sorted(out)]
 
@@ -156,47 +164,62 @@ def _replay(entries: Sequence[ProvedEntry],
             obj = parse_json(e.entry)
             record = parse_record(obj)
             if canonical_bytes(obj) != e.entry:
-                raise MalformedRecord("entry bytes are not the canonical form of the record")
+                raise MalformedRecord.coded("eco_protocol.finding.cert.not_canonical")
             if isinstance(record, Enrolment):
-                verify_record(obj, log_vkey_public, f"enrolment of {record.device_id}")
+                verify_record(obj, log_vkey_public,
+                              msg("eco_protocol.finding.what.enrolment", device=record.device_id))
                 devices[record.device_id] = record
                 book.enrol(record)
             elif isinstance(record, Reading):
                 enrolment = devices.get(record.device_id)
                 if enrolment is None:
-                    raise CertificateProblem("format", f"reading of device {record.device_id}: "
-                                             "its enrolment is not in the proof document")
+                    raise CertificateProblem("format", msg("eco_protocol.finding.cert.no_enrolment",
+                                                           device=record.device_id))
                 assert record.sig is not None
                 verify_signature(public_key_from_raw(enrolment.public_key_raw),
                                  b64decode(record.sig, "sig"),
                                  reading_signed_bytes(e.entry, obj, record.sig),
-                                 f"reading {record.device_id}#{record.seq}")
+                                 msg("eco_protocol.finding.what.reading",
+                                     device=record.device_id, seq=record.seq))
                 if record.quantity in NETTED:
                     book.reading(e.index, entry_hash(e.entry), record, enrolment, True)
                     readings += 1
             elif isinstance(record, BatchSeal):
-                verify_record(obj, log_vkey_public, f"seal of batch {record.batch_id}")
+                verify_record(obj, log_vkey_public,
+                              msg("eco_protocol.finding.what.seal", batch=record.batch_id))
                 book.seal(e.index, record)
             elif isinstance(record, Claim):
-                verify_record(obj, log_vkey_public, f"claim {record.claim_id}")
+                verify_record(obj, log_vkey_public,
+                              msg("eco_protocol.finding.what.claim", claim=record.claim_id))
                 _no_gap(book, e.index, record)
                 book.claim(e.index, record)
             else:
-                raise CertificateProblem("format", f"a {obj.get('type')} entry has no place in a "
-                                                   "certificate proof document")
+                raise CertificateProblem("format", msg("eco_protocol.finding.cert.out_of_place",
+                                                       type=obj.get("type")))
         except CertificateProblem:
             raise
         except DoubleClaim as err:
-            raise CertificateProblem("double_claim", f"entry {e.index}: {err}") from err
+            raise CertificateProblem("double_claim", _at(e.index, err)) from err
         except NotHolder as err:
-            raise CertificateProblem("holder", f"entry {e.index}: {err}") from err
+            raise CertificateProblem("holder", _at(e.index, err)) from err
         except AboveProven as err:
-            raise CertificateProblem("energy", f"entry {e.index}: {err}") from err
+            raise CertificateProblem("energy", _at(e.index, err)) from err
         except BadSignature as err:
-            raise CertificateProblem("signature", f"entry {e.index}: {err}") from err
+            raise CertificateProblem("signature", _at(e.index, err)) from err
         except InvalidInput as err:
-            raise CertificateProblem("format", f"entry {e.index}: {err}") from err
+            raise CertificateProblem("format", _at(e.index, err)) from err
     return book, readings
+
+
+def _at(index: int, err: Exception) -> Msg:
+    """``entry N: <the finding>``, the finding in the reader's language when it has a code."""
+    return msg("eco_protocol.finding.at_entry", index=index, error=err)
+
+
+def _as_msg(err: Exception) -> Msg | str:
+    """A finding passed on as it is: its code when it has one, else its English."""
+    code = getattr(err, "message_code", None)
+    return Msg(code, err.message_params) if isinstance(err, InvalidInput) and code else str(err)
 
 
 def _no_gap(book: ClaimBook, index: int, claim: Claim) -> None:
@@ -204,9 +227,10 @@ def _no_gap(book: ClaimBook, index: int, claim: Claim) -> None:
     claim before this one was left out of the proof document."""
     if claim.action == ISSUED and claim.bundle is not None and \
             claim.bundle.first > book.next_id:
-        raise CertificateProblem("missing", f"entry {index}: claim {claim.claim_id} issues ids "
-                                 f"from {claim.bundle.first}, but the claims shown end at id "
-                                 f"{book.next_id - 1}: an issued claim was left out")
+        raise CertificateProblem("missing", msg("eco_protocol.finding.cert.gap",
+                                                index=index, claim=claim.claim_id,
+                                                first=claim.bundle.first,
+                                                last=book.next_id - 1))
 
 
 def _ownership(book: ClaimBook, claim: Claim) -> tuple[
@@ -226,11 +250,15 @@ def _ownership(book: ClaimBook, claim: Claim) -> tuple[
             continue
         assert m.period is not None
         who = m.account if m.request is None or m.request.beneficiary is None else \
-            f"{m.account} for {m.request.beneficiary}"
+            said("eco_protocol.finding.cert.for",
+                 account=m.account, beneficiary=m.request.beneficiary)
         cancels.append((who, f"{m.period.start}..{m.period.end}", m.bundle.size))
     held = book.holders(claim.bundle)
-    return tuple(transfers), ", ".join(f"{k} ({n} ids)" if len(held) > 1 else k
-                                       for k, n in sorted(held.items())), tuple(cancels)
+    holder: str = said("eco_protocol.finding.cert.holders",
+                       holders=[said("eco_protocol.finding.cert.held_ids", account=k, n=n)
+                                               for k, n in sorted(held.items())]) \
+        if len(held) > 1 else next(iter(held))
+    return tuple(transfers), holder, tuple(cancels)
 
 
 def _bundles(doc: object) -> list[Mapping[str, Any]]:
@@ -238,8 +266,7 @@ def _bundles(doc: object) -> list[Mapping[str, Any]]:
     items = m.get("bundles")
     if not isinstance(items, list) or not items or \
             not all(isinstance(b, dict) for b in items):
-        raise CertificateProblem("format", 'the bundles file must be {"bundles": [ … ]} with at '
-                                           "least one bundle")
+        raise CertificateProblem("format", msg("eco_protocol.finding.cert.bundles_shape"))
     return items
 
 
@@ -247,20 +274,20 @@ def _check_bundle(b: Mapping[str, Any], book: ClaimBook) -> BundleStatus:
     name = b.get("issuance_id")
     found = book.claims.get(name) if isinstance(name, str) else None
     if found is None or found[1].action != ISSUED:
-        raise CertificateProblem("missing", f"bundle {name!r}: no issued claim of that id is "
-                                            "in the proof document")
+        raise CertificateProblem("missing", msg("eco_protocol.finding.cert.no_issued_claim",
+                                                name=name))
     index, claim = found
     problems = bundle_problems(b, claim)
     link = b.get("hash")
     if not isinstance(link, Mapping) or link.get("claim_index") != index:
-        problems.append(f"hash.claim_index: the bundle does not name entry {index}, the claim "
-                        "that issued it")
+        problems.append(said("eco_protocol.finding.cert.claim_index", index=index))
     household = book.held[claim.parts[0].index].household
     if b.get("device_id") != household:
-        problems.append(f"device_id: the bundle says {b.get('device_id')!r}, its readings are "
-                        f"of {household!r}")
+        problems.append(said("eco_protocol.finding.cert.device_id",
+                             said=b.get("device_id"), household=household))
     if problems:
-        raise CertificateProblem("bundle", f"bundle {name}: " + "; ".join(problems))
+        raise CertificateProblem("bundle", msg("eco_protocol.finding.cert.bundle",
+                                               name=name, problems=joined(problems)))
     assert claim.bundle is not None and claim.hour is not None
     transfers, holder, cancels = _ownership(book, claim)
     return BundleStatus(claim.claim_id, household, claim.hour, claim.face_value_wh,
@@ -274,21 +301,22 @@ def verify_certificate_proofs(bundles_doc: object, proofs_doc: object, log_vkey:
     says what it means for the buyer) or a :class:`NoteError` for the checkpoint."""
     doc = json_object(proofs_doc, "proofs")
     if doc.get("format") != PROOFS_FORMAT:
-        raise CertificateProblem("format", f"proofs: format {doc.get('format')!r}, expected "
-                                           f"{PROOFS_FORMAT!r}")
+        raise CertificateProblem("format", msg("eco_protocol.finding.cert.format",
+                                               got=doc.get("format"),
+                                               want=PROOFS_FORMAT))
     note = doc.get("checkpoint")
     if not isinstance(note, str):
-        raise CertificateProblem("format", "proofs: checkpoint must be the signed note's text")
+        raise CertificateProblem("format", msg("eco_protocol.finding.cert.checkpoint_text"))
     try:
         cp, log, signed = open_log_checkpoint(note, log_vkey, witness_vkeys, min_witnesses)
     except NoteError as e:
-        raise CertificateProblem("checkpoint", str(e)) from e
+        raise CertificateProblem("checkpoint", _as_msg(e)) from e
     entries = _proved_entries(doc, cp)
     book, readings = _replay(entries, log.public_key)
     statuses = tuple(_check_bundle(b, book) for b in _bundles(bundles_doc))
     ids = [s.issuance_id for s in statuses]
     if len(set(ids)) != len(ids):
-        raise CertificateProblem("bundle", "a bundle is listed twice in the bundles file")
+        raise CertificateProblem("bundle", msg("eco_protocol.finding.cert.listed_twice"))
     return CertificateCheck(cp, signed, len(entries), len(book.claims), readings, statuses)
 
 

@@ -45,6 +45,7 @@ from .creditability import DEFAULT_RULES, CreditRules
 from .encoding import format_time, hex_field, parse_time
 from .errors import BadSignature, MalformedRecord
 from .fields import Signed, exact_keys, int_field, json_object, sig_field, str_field, time_field
+from .messages import Msg, msg, said
 from .methodology import household_terms
 from .programme_records import BatchSeal, Period
 from .records import Enrolment, Quantity, Reading
@@ -355,8 +356,8 @@ class ClaimBook:
     def claim(self, index: int, claim: Claim) -> None:
         """Check the claim at entry ``index`` against the log before it, then record it."""
         if claim.claim_id in self.claims:
-            raise MalformedRecord(f"claim id {claim.claim_id!r} is already used by entry "
-                                  f"{self.claims[claim.claim_id][0]}")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.id_used", claim=claim.claim_id,
+                                        index=self.claims[claim.claim_id][0])
         if claim.action == SEALED:
             self._sealed(index, claim)
         elif claim.action == ISSUED:
@@ -368,13 +369,14 @@ class ClaimBook:
     def _sealed(self, index: int, claim: Claim) -> None:
         if not any(s.batch_id == claim.ref and s.programme == claim.programme
                    for _, s in self.seals):
-            raise MalformedRecord(f"claim {claim.claim_id}: batch {claim.ref} of "
-                                  f"{claim.programme} is not sealed before entry {index}")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.not_sealed",
+                                        claim=claim.claim_id, batch=claim.ref,
+                                        programme=claim.programme, index=index)
         assert claim.ref is not None
         if claim.ref in self.sealed:
-            raise DoubleClaim(f"batch {claim.ref} is claimed twice: by the sealed claim of "
-                              f"entry {self.sealed[claim.ref]} and claim {claim.claim_id} "
-                              f"(entry {index})")
+            raise DoubleClaim.coded("eco_protocol.finding.claim.batch_twice", batch=claim.ref,
+                                    sealed=self.sealed[claim.ref], claim=claim.claim_id,
+                                    index=index)
         self.sealed[claim.ref] = index
 
     def _issued(self, index: int, claim: Claim) -> None:
@@ -384,23 +386,27 @@ class ClaimBook:
             h = self._part_reading(claim, p)
             households.add(h.household)
             if hour_of(h.reading.start) != claim.hour_dt:
-                raise MalformedRecord(f"claim {claim.claim_id}: reading entry {p.index} is not "
-                                      f"in the hour {claim.hour}")
+                raise MalformedRecord.coded("eco_protocol.finding.claim.not_in_hour",
+                                            claim=claim.claim_id,
+                                            entry=p.index, hour=claim.hour)
             sealed = self.sealing(p.index)
             if sealed is not None:
                 at, s = sealed
-                name = (f"the sealed claim of entry {self.sealed[s.batch_id]}"
-                        if s.batch_id in self.sealed else f"the seal of entry {at}")
-                raise DoubleClaim(f"reading entry {p.index}: its Wh are claimed twice — by batch "
-                                  f"{s.batch_id} ({name}, sealed) and by claim "
-                                  f"{claim.claim_id} (entry {index}, issued)")
+                name = (msg("eco_protocol.finding.claim.sealed_claim_of",
+                            index=self.sealed[s.batch_id])
+                        if s.batch_id in self.sealed else msg("eco_protocol.finding.claim.seal_of",
+                                                              index=at))
+                raise DoubleClaim.coded("eco_protocol.finding.claim.sealed_twice",
+                                        entry=p.index, batch=s.batch_id,
+                                        name=name, claim=claim.claim_id, index=index)
             self._within_share(index, claim, p)
         if len(households) != 1:
-            raise MalformedRecord(f"claim {claim.claim_id}: its readings belong to "
-                                  f"{len(households)} households; a bundle has one device")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.households",
+                                        claim=claim.claim_id,
+                                        n=len(households))
         if claim.bundle.first != self.next_id:
-            raise MalformedRecord(f"claim {claim.claim_id}: bundle starts at id "
-                                  f"{claim.bundle.first}, the next free id is {self.next_id}")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.next_id", claim=claim.claim_id,
+                                        first=claim.bundle.first, next=self.next_id)
         self.next_id = claim.bundle.last + 1
         for p in claim.parts:
             self.taken.setdefault(p.index, []).append((index, claim.claim_id, p.wh))
@@ -408,17 +414,21 @@ class ClaimBook:
     def _part_reading(self, claim: Claim, p: ClaimPart) -> _Held:
         h = self.held.get(p.index)
         if h is None:
-            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index} is not a creditable "
-                                  "PV reading inside one hour logged before the claim")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.not_pv_reading",
+                                        claim=claim.claim_id,
+                                        entry=p.index)
         if h.reading.quantity is not Quantity.PV_GENERATION:
-            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index} is a "
-                                  f"{h.reading.quantity.value} reading, not PV generation")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.not_pv",
+                                        claim=claim.claim_id, entry=p.index,
+                                        quantity=h.reading.quantity.value)
         if h.reading.entry_sha256 != p.entry_sha256:
-            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index}'s SHA-256 is "
-                                  f"{h.reading.entry_sha256}, the claim says {p.entry_sha256}")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.sha256",
+                                        claim=claim.claim_id, entry=p.index,
+                                        actual=h.reading.entry_sha256, said=p.entry_sha256)
         if h.programme != claim.programme:
-            raise MalformedRecord(f"claim {claim.claim_id}: entry {p.index} is a reading of "
-                                  f"programme {h.programme}, not {claim.programme}")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.programme",
+                                        claim=claim.claim_id, entry=p.index,
+                                        actual=h.programme, programme=claim.programme)
         return h
 
     def _within_share(self, index: int, claim: Claim, p: ClaimPart) -> None:
@@ -426,41 +436,45 @@ class ClaimBook:
         the programme's rules (not ``strict``), ≤ the energy the reading itself generated,
         the bound that holds under any rules."""
         if self.strict:
-            share, proves = self.share(p.index), "self-consumed"
+            share, proves = self.share(p.index), msg("eco_protocol.finding.claim.self_consumed")
         else:
-            share, proves = self.held[p.index].reading.energy_wh, "generated"
+            share = self.held[p.index].reading.energy_wh
+            proves = msg("eco_protocol.finding.claim.generated")
         before = self.taken.get(p.index, [])
         already = sum(wh for _, _, wh in before)
         if already + p.wh <= share:
             return
         if before:
             at, other, wh = before[-1]
-            raise DoubleClaim(f"reading entry {p.index}: Wh claimed twice — it proves {share} "
-                              f"Wh {proves}; claim {other} (entry {at}, issued) took {wh} "
-                              f"of them ({already} in all) and claim {claim.claim_id} (entry "
-                              f"{index}, issued) takes {p.wh} more")
-        raise AboveProven(f"claim {claim.claim_id}: takes {p.wh} Wh from reading entry "
-                              f"{p.index}, more than the {share} Wh {proves} its span proves")
+            raise DoubleClaim.coded("eco_protocol.finding.claim.claimed_twice",
+                                    entry=p.index, share=share,
+                                    proves=proves, other=other, at=at, wh=wh, already=already,
+                                    claim=claim.claim_id, index=index, more=p.wh)
+        raise AboveProven.coded("eco_protocol.finding.claim.above_proven",
+                                claim=claim.claim_id, wh=p.wh, entry=p.index,
+                                share=share, proves=proves)
 
     def _moved(self, index: int, claim: Claim) -> None:
         assert claim.bundle is not None
         found = self.claims.get(claim.ref or "")
         if found is None or found[1].action != ISSUED:
-            raise MalformedRecord(f"claim {claim.claim_id}: {claim.ref!r} is not an issued "
-                                  "bundle")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.not_issued_bundle",
+                                        claim=claim.claim_id,
+                                        ref=claim.ref)
         issued = found[1].bundle
         assert issued is not None
         if not claim.bundle.within(issued):
-            raise MalformedRecord(f"claim {claim.claim_id}: ids {claim.bundle.first}.."
-                                  f"{claim.bundle.last} are not within bundle {claim.ref} "
-                                  f"({issued.first}..{issued.last})")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.not_within",
+                                        claim=claim.claim_id,
+                                        first=claim.bundle.first, last=claim.bundle.last,
+                                        ref=claim.ref, bfirst=issued.first, blast=issued.last)
         for at, other in self.cancelled:
             assert other.bundle is not None
             if other.bundle.overlaps(claim.bundle):
-                raise DoubleClaim(f"certificate ids {claim.bundle.first}..{claim.bundle.last}: "
-                                  f"claimed twice — cancelled by claim {other.claim_id} (entry "
-                                  f"{at}) and {claim.action} by claim {claim.claim_id} (entry "
-                                  f"{index})")
+                raise DoubleClaim.coded("eco_protocol.finding.claim.ids_twice",
+                                        first=claim.bundle.first,
+                                        last=claim.bundle.last, other=other.claim_id, at=at,
+                                        action=claim.action, claim=claim.claim_id, index=index)
         self._by_holder(index, claim)
         if claim.action == CANCELLED:
             self.cancelled.append((index, claim))
@@ -478,28 +492,30 @@ class ClaimBook:
         used once (:mod:`accounts`)."""
         assert claim.bundle is not None
         held = self.holders(claim.bundle)
-        what = f"claim {claim.claim_id} (entry {index}, {claim.action})"
+        what = msg("eco_protocol.finding.claim.what",
+                   claim=claim.claim_id, index=index, action=claim.action)
         r = claim.request
         if set(held) != {ISSUER}:
             if len(held) > 1:
-                raise MalformedRecord(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} "
-                                      f"are held by {', '.join(sorted(held))}; one request "
-                                      "moves ids of one holder")
+                raise MalformedRecord.coded("eco_protocol.finding.claim.many_holders", what=what,
+                                            first=claim.bundle.first, last=claim.bundle.last,
+                                            holders=sorted(held))
             (holder,) = held
             if r is None or r.holder != holder:
-                raise NotHolder(f"{what}: ids {claim.bundle.first}..{claim.bundle.last} are "
-                                f"held by {holder}, and the claim carries no request signed by "
-                                "them: the operator cannot move a buyer's certificates")
+                raise NotHolder.coded("eco_protocol.finding.claim.no_request",
+                                      what=what, first=claim.bundle.first,
+                                      last=claim.bundle.last, holder=holder)
         if r is None:
             return
         try:
             r.verify()
         except BadSignature as e:
-            raise NotHolder(f"{what}: the request is not signed by {r.holder}, the holder it "
-                            f"names: {e}") from e
+            raise NotHolder.coded("eco_protocol.finding.claim.request_unsigned",
+                                  what=what, holder=r.holder,
+                                  error=e) from e
         if r.digest in self.requests:
-            raise DoubleClaim(f"{what}: the holder's request was already used by the claim of "
-                              f"entry {self.requests[r.digest]}")
+            raise DoubleClaim.coded("eco_protocol.finding.claim.request_reused", what=what,
+                                    index=self.requests[r.digest])
         self.requests[r.digest] = index
 
 
@@ -509,7 +525,7 @@ def bundle_problems(bundle: Mapping[str, Any], claim: Claim) -> list[str]:
     buyer's offline check that needs only the two (the claim's place in the log and its
     replay are checked by the replay)."""
     if claim.action != ISSUED or claim.bundle is None or claim.hour_dt is None:
-        return [f"claim {claim.claim_id} is not an issued claim"]
+        return [said("eco_protocol.finding.claim.not_issued", claim=claim.claim_id)]
     start = claim.hour_dt
     want = {"issuance_id": claim.claim_id,
             "certificate_bundle_id_range_start": claim.bundle.first,
@@ -518,14 +534,21 @@ def bundle_problems(bundle: Mapping[str, Any], claim: Claim) -> list[str]:
             "production_starting_interval": format_time(start),
             "production_ending_interval": format_time(start + HOUR),
             "dissemination_level": "self_consumed"}
-    out = [f"{k}: the bundle says {bundle.get(k)!r}, its claim gives {v!r}"
-           for k, v in want.items() if bundle.get(k) != v]
+    out: list[str] = [said("eco_protocol.finding.claim.field", field=k, said=bundle.get(k), want=v)
+                      for k, v in want.items() if bundle.get(k) != v]
     link = bundle.get("hash")
     readings = link.get("readings") if isinstance(link, Mapping) else None
     if readings != [p.to_dict() for p in claim.parts]:
-        out.append("hash.readings: the bundle does not name exactly the readings and Wh its "
-                   "claim takes")
+        out.append(said("eco_protocol.finding.claim.readings"))
     return out
+
+
+def joined(problems: Sequence[str]) -> Msg | str:
+    """Problems as one finding, ``a; b; c`` (Japanese ``a。b。c``), each in the reader's language
+    when it is a :class:`~eco_protocol.messages.Said` string (its English as it always was)."""
+    if len(problems) <= 1:
+        return problems[0] if problems else ""
+    return msg("eco_protocol.finding.joined", head=problems[0], tail=joined(problems[1:]))
 
 
 def issued_by_reading(claims: Iterable[tuple[int, Claim]], before: int) -> dict[int, int]:
@@ -556,5 +579,5 @@ def net_of_issued(covered: Sequence[LedgerReading],
 
 __all__ = ["ACTIONS", "CANCELLED", "CLAIM_TYPE", "ISSUED", "SEALED", "TRANSFERRED",
            "AboveProven", "BundleRange", "Claim", "ClaimBook", "ClaimPart", "DoubleClaim",
-           "bundle_problems", "issued_by_reading",
+           "bundle_problems", "issued_by_reading", "joined",
            "net_of_issued"]

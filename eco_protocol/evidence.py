@@ -64,8 +64,8 @@ def open_log_checkpoint(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequ
     cp, note = open_checkpoint(checkpoint_text, log, witnesses)
     signed = tuple(sorted({s.name for s in note.sigs if s.name != log.name}))
     if len(signed) < min_witnesses:
-        raise NoteError(f"checkpoint carries {len(signed)} known witness signature(s), "
-                        f"{min_witnesses} required")
+        raise NoteError.coded("eco_protocol.finding.note.few_witnesses", n=len(signed),
+                              required=min_witnesses)
     return cp, log, signed
 
 

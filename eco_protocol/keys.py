@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import BadSignature, MalformedRecord
+from .messages import Msg
 
 DeviceId = NewType("DeviceId", str)
 
@@ -66,9 +67,10 @@ def device_id_of(public_raw: bytes) -> DeviceId:
     return DeviceId(hashlib.sha256(public_raw).digest()[:16].hex())
 
 
-def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes, what: str) -> None:
+def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes,
+                     what: str | Msg) -> None:
     """Verify a pure Ed25519 signature, raising :class:`BadSignature` naming ``what``."""
     try:
         public.verify(signature, message)
     except InvalidSignature as e:
-        raise BadSignature(f"{what}: Ed25519 signature does not verify") from e
+        raise BadSignature.coded("eco_protocol.finding.signature", what=what) from e

@@ -161,18 +161,19 @@ def root_subtrees(size: int) -> list[Subtree]:
 def _check_hashes(proof: Sequence[bytes]) -> None:
     for h in proof:
         if len(h) != HASH_SIZE:
-            raise ProofError(f"proof element has {len(h)} bytes, expected {HASH_SIZE}")
+            raise ProofError.coded("eco_protocol.finding.merkle.hash_size",
+                                   n=len(h), size=HASH_SIZE)
 
 
 def root_from_inclusion_proof(index: int, size: int, leaf: bytes,
                               proof: Sequence[bytes]) -> bytes:
     if not 0 <= index < size:
-        raise ProofError(f"leaf index {index} is outside a tree of size {size}")
+        raise ProofError.coded("eco_protocol.finding.merkle.leaf_outside", index=index, size=size)
     _check_hashes([leaf, *proof])
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
-            raise ProofError("inclusion proof is longer than the tree allows")
+            raise ProofError.coded("eco_protocol.finding.merkle.inclusion_long")
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             if not fn & 1:
@@ -184,7 +185,7 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes,
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError("inclusion proof is shorter than the tree requires")
+        raise ProofError.coded("eco_protocol.finding.merkle.inclusion_short")
     return r
 
 
@@ -192,8 +193,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
                      root: bytes) -> None:
     """Raise :class:`ProofError` unless ``leaf`` is at ``index`` in the tree with ``root``."""
     if root_from_inclusion_proof(index, size, leaf, proof) != root:
-        raise ProofError(f"inclusion proof for leaf {index} does not lead to the root of "
-                         f"the tree of size {size}")
+        raise ProofError.coded("eco_protocol.finding.merkle.inclusion_root", index=index, size=size)
 
 
 def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
@@ -201,19 +201,20 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
     """Raise :class:`ProofError` unless the tree of ``new_size`` extends the one of ``old_size``."""
     _check_hashes(proof)
     if not 0 <= old_size <= new_size:
-        raise ProofError(f"consistency from size {old_size} to {new_size} is impossible")
+        raise ProofError.coded("eco_protocol.finding.merkle.consistency_impossible",
+                               old=old_size, new=new_size)
     if old_size == new_size:
         if proof:
-            raise ProofError("consistency proof between equal sizes must be empty")
+            raise ProofError.coded("eco_protocol.finding.merkle.consistency_equal")
         if old_root != new_root:
-            raise ProofError(f"two different roots for the same size {new_size}")
+            raise ProofError.coded("eco_protocol.finding.merkle.two_roots", size=new_size)
         return
     if old_size == 0:
         if proof:
-            raise ProofError("consistency proof from the empty tree must be empty")
+            raise ProofError.coded("eco_protocol.finding.merkle.consistency_from_empty")
         return
     if not proof:
-        raise ProofError("consistency proof is empty")
+        raise ProofError.coded("eco_protocol.finding.merkle.consistency_empty")
     path = list(proof)
     if old_size & (old_size - 1) == 0:  # old tree is a perfect subtree: its root starts the path
         path.insert(0, old_root)
@@ -224,7 +225,7 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
     fr = sr = path[0]
     for c in path[1:]:
         if sn == 0:
-            raise ProofError("consistency proof is longer than the trees allow")
+            raise ProofError.coded("eco_protocol.finding.merkle.consistency_long")
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
@@ -237,11 +238,11 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError("consistency proof is shorter than the trees require")
+        raise ProofError.coded("eco_protocol.finding.merkle.consistency_short")
     if fr != old_root:
-        raise ProofError(f"consistency proof does not reproduce the old root (size {old_size})")
+        raise ProofError.coded("eco_protocol.finding.merkle.old_root", size=old_size)
     if sr != new_root:
-        raise ProofError(f"consistency proof does not reproduce the new root (size {new_size})")
+        raise ProofError.coded("eco_protocol.finding.merkle.new_root", size=new_size)
 
 
 # --- in-memory trees and streaming roots -------------------------------------------------------

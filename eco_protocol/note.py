@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidSignature
 
 from .errors import NoteError
 from .keys import Ed25519PrivateKey, Ed25519PublicKey, public_key_from_raw, public_key_raw
+from .messages import Msg
 
 ALG_ED25519 = 0x01
 ALG_COSIGNATURE_V1 = 0x04  # c2sp.org/tlog-cosignature: timestamped Ed25519 cosignature
@@ -101,12 +102,12 @@ def verifier_key(name: str, public: Ed25519PublicKey) -> str:
 def parse_verifier_key(vkey: str) -> NoteVerifier:
     """Parse ``<name>+<hash>+<key>`` the way ``note.NewVerifier`` does, refusing anything else."""
     name, kid, alg, public = _parse_vkey(vkey, (ALG_ED25519,),
-                                         "only Ed25519, type 0x01, is supported")
+                                         Msg("eco_protocol.finding.note.only_ed25519"))
     return NoteVerifier(name, kid, public)
 
 
 def _parse_vkey(vkey: str, algs: tuple[int, ...],
-                supported: str) -> tuple[str, int, int, Ed25519PublicKey]:
+                supported: Msg) -> tuple[str, int, int, Ed25519PublicKey]:
     """Split and check a verifier key whose signature type is one of ``algs``."""
     vkey = vkey.strip()
     parts = vkey.split("+", 2)  # the base64 key may itself contain "+"
@@ -120,8 +121,8 @@ def _parse_vkey(vkey: str, algs: tuple[int, ...],
     except ValueError as e:  # binascii.Error, or non-ASCII text
         raise NoteError(f"malformed verifier key for {name!r}: key is not base64") from e
     if not raw or raw[0] not in algs or len(raw) != 33:
-        raise NoteError(f"verifier key for {name!r}: unknown algorithm or wrong length "
-                        f"({supported})")
+        raise NoteError.coded("eco_protocol.finding.note.vkey_unknown_algorithm", name=name,
+                              supported=supported)
     kid = key_id(name, raw)
     if kid != int(hash_hex, 16):
         raise NoteError(f"verifier key for {name!r}: key id {hash_hex} does not match the key")
@@ -216,7 +217,7 @@ def parse_witness_key(vkey: str) -> Verifier:
     or a plain Ed25519 note key (type 0x01)."""
     name, kid, alg, public = _parse_vkey(
         vkey, (ALG_COSIGNATURE_V1, ALG_ED25519),
-        "witness keys are Ed25519 cosignature/v1, type 0x04, or Ed25519, type 0x01")
+        Msg("eco_protocol.finding.note.witness_algs"))
     if alg == ALG_COSIGNATURE_V1:
         return CosignatureVerifier(name, kid, public)
     return NoteVerifier(name, kid, public)
@@ -316,11 +317,12 @@ def open_note(msg: str | bytes, known: Iterable[Verifier]) -> Note:
             continue
         seen.add((name, kid))
         if not v.verify(text.encode("utf-8"), raw[4:]):
-            raise NoteError(f"invalid signature by {name}+{kid:08x} on the note")
+            raise NoteError.coded("eco_protocol.finding.note.bad_signature", name=name,
+                                  kid=f"{kid:08x}")
         sigs.append(sig)
     if not sigs:
-        names = ", ".join(sorted({s.name for s in unverified})) or "none"
-        raise NoteError(f"note has no signature by a known key (signed by: {names})")
+        names = sorted({s.name for s in unverified}) or Msg("eco_protocol.finding.note.none")
+        raise NoteError.coded("eco_protocol.finding.note.no_known_signature", names=names)
     return Note(text, tuple(sigs), tuple(unverified))
 
 
@@ -374,8 +376,10 @@ def open_checkpoint(msg: str | bytes, log: NoteVerifier,
     for :class:`CosignatureVerifier` keys, plain note signatures for :class:`NoteVerifier` keys."""
     note = open_note(msg, [log, *witnesses])
     if not any(s.name == log.name and s.key_id == log.key_id for s in note.sigs):
-        raise NoteError(f"checkpoint is not signed by the log key {log.name}+{log.key_id:08x}")
+        raise NoteError.coded("eco_protocol.finding.note.not_log_signed", name=log.name,
+                              kid=f"{log.key_id:08x}")
     cp = Checkpoint.from_text(note.text)
     if cp.origin != log.name:
-        raise NoteError(f"checkpoint origin {cp.origin!r} is not the log's name {log.name!r}")
+        raise NoteError.coded("eco_protocol.finding.note.wrong_origin", origin=cp.origin,
+                              name=log.name)
     return cp, note

@@ -20,15 +20,17 @@ from types import TracebackType
 
 from .errors import BadSignature
 from .keys import Ed25519PublicKey, public_key_from_raw, public_key_raw, verify_signature
+from .messages import Msg
 
-Item = tuple[int, bytes, bytes, bytes, str]  # (entry index, public key, signature, message, what)
+# (entry index, public key, signature, message, what)
+Item = tuple[int, bytes, bytes, bytes, str | Msg]
 
 _keys: dict[bytes, Ed25519PublicKey] = {}  # per worker process
 
 
-def _check(items: list[Item]) -> list[tuple[int, str]]:
+def _check(items: list[Item]) -> list[tuple[int, BadSignature]]:
     """In a worker: the (index, message) of every item whose signature does not verify."""
-    bad: list[tuple[int, str]] = []
+    bad: list[tuple[int, BadSignature]] = []
     for index, raw, sig, message, what in items:
         key = _keys.get(raw)
         if key is None:
@@ -36,7 +38,7 @@ def _check(items: list[Item]) -> list[tuple[int, str]]:
         try:
             verify_signature(key, sig, message, what)
         except BadSignature as e:
-            bad.append((index, str(e)))
+            bad.append((index, e))  # coded: rendered in the reader's language
     return bad
 
 
@@ -63,11 +65,11 @@ class SignaturePool:
         self._batch_size = batch
         self._max_pending = max_pending or 4 * workers
         self._batch: list[Item] = []
-        self._pending: deque[Future[list[tuple[int, str]]]] = deque()
-        self._failures: list[tuple[int, str]] = []
+        self._pending: deque[Future[list[tuple[int, BadSignature]]]] = deque()
+        self._failures: list[tuple[int, BadSignature]] = []
 
     def submit(self, index: int, key: Ed25519PublicKey, signature: bytes, message: bytes,
-               what: str) -> None:
+               what: str | Msg) -> None:
         """Queue one check (the signature of entry ``index``); matches ``LedgerReplay.deferred``."""
         self._batch.append((index, public_key_raw(key), signature, message, what))
         if len(self._batch) >= self._batch_size:
@@ -80,7 +82,7 @@ class SignaturePool:
         while len(self._pending) > self._max_pending:
             self._failures.extend(self._pending.popleft().result())
 
-    def first_failure(self) -> tuple[int, str] | None:
+    def first_failure(self) -> tuple[int, BadSignature] | None:
         """Wait for every check submitted so far; the lowest failing (index, message), if any."""
         self._flush()
         while self._pending:

@@ -27,6 +27,7 @@ from .dispatch import AnyRecord, parse_record
 from .errors import InvalidInput, MalformedRecord
 from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw, verify_signature
 from .logkey import LogKeyChain, LogKeyChange, verify_log_key_change
+from .messages import Localized, Msg
 from .note import NoteVerifier
 from .programme_records import BatchSeal, Certification, Redemption
 from .records import (
@@ -41,17 +42,21 @@ from .records import (
 from .rules import check_chain
 from .signing import entry_hash, reading_signed_bytes, verify_record
 
-SignatureSink = Callable[[int, Ed25519PublicKey, bytes, bytes, str], None]
+SignatureSink = Callable[[int, Ed25519PublicKey, bytes, bytes, str | Msg], None]
 """``(entry index, key, signature, signed bytes, what)`` for a check made elsewhere."""
 
 
 class EntryProblem(InvalidInput):
-    """Entry ``index`` of the log is wrong; the message says what and why."""
+    """Entry ``index`` of the log is wrong; the message says what and why (a coded error's
+    finding is kept, so eco-verify prints it in the buyer's language)."""
 
-    def __init__(self, index: int, message: str) -> None:
+    def __init__(self, index: int, message: str | Exception) -> None:
         super().__init__(f"entry {index}: {message}")
         self.index = index
-        self.detail = message
+        self.detail = str(message)
+        if isinstance(message, Localized) and message.message_code is not None:
+            self.message_code = "eco_protocol.finding.at_entry"
+            self.message_params = {"index": index, "error": message}
 
 
 @dataclass(slots=True)
@@ -105,7 +110,7 @@ class LedgerReplay:
         try:
             record = self._check(entry)
         except InvalidInput as e:
-            raise EntryProblem(index, str(e)) from e
+            raise EntryProblem(index, e) from e
         self.size += 1
         return record
 
@@ -214,7 +219,8 @@ class LedgerReplay:
         assert reading.sig is not None
         signature = base64.b64decode(reading.sig)
         signed = reading_signed_bytes(entry, obj, reading.sig)
-        what = f"reading {reading.device_id}#{reading.seq}"
+        what = Msg("eco_protocol.finding.what.reading",
+                   {"device": reading.device_id, "seq": reading.seq})
         if self.deferred is not None:
             self.deferred(self.size, state.public_key, signature, signed, what)
         else:

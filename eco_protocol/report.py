@@ -194,9 +194,9 @@ def _check_log_key(report: Mapping[str, Any], log_vkey: str, witness_vkeys: Sequ
     if len(chain.keys) > 1:
         res.checks.append(said("eco_protocol.check.key_changes", n=len(chain.keys) - 1))
     try:
-        verify_record(report, log.public_key, "report")
+        verify_record(report, log.public_key, msg("eco_protocol.finding.what.report"))
     except InvalidInput as e:
-        raise ReportProblem(f"sig: {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.field", field="sig", error=e) from e
     res.checks.append(said("eco_protocol.check.report_signature"))
     return cp, log, chain
 

@@ -21,6 +21,7 @@ from .encoding import b64decode, b64encode
 from .errors import MalformedRecord
 from .fields import SIG as SIG  # re-exported: replay, bench and tests import it from here
 from .keys import Ed25519PrivateKey, Ed25519PublicKey, verify_signature
+from .messages import Msg
 
 
 def signing_bytes(record: Mapping[str, Any]) -> bytes:
@@ -38,14 +39,14 @@ def sign_record(record: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, 
     return body
 
 
-def verify_record(record: Mapping[str, Any], public: Ed25519PublicKey, what: str) -> None:
+def verify_record(record: Mapping[str, Any], public: Ed25519PublicKey, what: str | Msg) -> None:
     """Raise :class:`~eco_protocol.errors.BadSignature` unless ``record['sig']`` verifies."""
     sig_text = record.get(SIG)
     if sig_text is None:
-        raise MalformedRecord(f"{what}: missing 'sig'")
+        raise MalformedRecord.coded("eco_protocol.finding.sig_missing", what=what)
     sig = b64decode(sig_text, f"{what}: sig")
     if len(sig) != 64:
-        raise MalformedRecord(f"{what}: sig must be 64 bytes, got {len(sig)}")
+        raise MalformedRecord.coded("eco_protocol.finding.sig_length", what=what, n=len(sig))
     verify_signature(public, sig, signing_bytes(record), what)
 
 

@@ -6,8 +6,8 @@ Reads the bundles (``bundles.json``) and the proof document (``proofs.json``, be
 the verdict first in plain words — VALID with what the certificates are and who holds them, or
 INVALID with what the failure means for the buyer and what to ask — then the checks. Exit 0 when
 valid, 1 when not. In Japanese or English (``--lang``, ``ECO_LANG``, the locale; the texts are in
-:mod:`eco_protocol.messages_catalog_verify`); the finding after ``FAIL`` is the checker's own
-English.
+:mod:`eco_protocol.messages_catalog_verify`), and so is the checker's finding after ``FAIL``
+(:mod:`eco_protocol.messages_catalog_findings`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def _read_json(path: Path, lang: str) -> object:
         raise SystemExit(text("eco_protocol.certificates.cannot_read", lang, path=path,
                               reason=os_reason(e))) from e
     except ProtocolError as e:
-        raise CertificateProblem("format", f"{path.name} is not JSON: {e}") from e
+        raise CertificateProblem("format", msg("eco_protocol.finding.cert.not_json",
+                                               file=path.name, error=e)) from e
 
 
 def _where(args: argparse.Namespace) -> tuple[Path, Path]:

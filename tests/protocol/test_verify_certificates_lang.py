@@ -2,11 +2,13 @@
 with inclusion proofs (tests/protocol/claims_kit.py): the VALID verdict, the checks and each
 bundle's holder, and an INVALID export's verdict (a raised face value) are Japanese under
 ``LANG=ja_JP.UTF-8`` — no English catalog text, no bare code — and English under ``LANG=C``.
-The finding after ``不合格``/``FAIL`` is the checker's own English."""
+The checker's finding after ``不合格``/``FAIL`` (a raised face value, a forged inclusion proof) is
+Japanese too, with no English sentence in it."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,9 @@ from eco_protocol.verify_cli import main
 from tests.protocol.claims_kit import HOUR0, HOUR1, two_hour_log
 from tests.protocol.records_kit import make_checkpoint
 from tests.support.lang_kit import assert_english, assert_japanese
+
+# three English words in a row: a sentence left untranslated
+_ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}\b")
 
 
 def _export(out: Path) -> str:
@@ -46,6 +51,16 @@ def _export(out: Path) -> str:
     return log.signer.verifier.vkey
 
 
+def _finding_in_language(err: str, ja: bool, japanese: str, english: str) -> None:
+    """The checker's finding after 不合格/FAIL: Japanese with no English sentence left in it
+    (identifiers, field names and numbers stay as they are), or the English it always was."""
+    check = assert_japanese if ja else assert_english
+    check(err)
+    assert (japanese if ja else english) in err, err
+    if ja:
+        assert not _ENGLISH_SENTENCE.search(err), err
+
+
 @pytest.mark.parametrize("locale", ["ja_JP.UTF-8", "C"])
 def test_certificates_verdicts_in_the_locales_language(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
@@ -68,6 +83,18 @@ def test_certificates_verdicts_in_the_locales_language(
     check(out)
     assert out.startswith("無効（INVALID）な証書" if ja else "INVALID certificates: ")
     assert err.startswith("不合格 " if ja else "FAIL ")
+    _finding_in_language(err, ja, "バンドル gc-2: bundle_quantity: バンドルには 1200 とありますが",
+                         "bundle gc-2: bundle_quantity: the bundle says 1200, its claim gives")
+    bundles["bundles"][1]["bundle_quantity"] = 1000
+    (out_dir / "bundles.json").write_text(json.dumps(bundles), "utf-8")
+    proofs = json.loads((out_dir / "proofs.json").read_text("utf-8"))
+    proofs["entries"][2]["proof_b64"][0] = "A" * 43 + "="  # a forged inclusion proof
+    (out_dir / "proofs.json").write_text(json.dumps(proofs), "utf-8")
+    assert main(["certificates", str(out_dir), "--log-key", vkey]) == 1
+    out, err = capsys.readouterr()
+    check(out)
+    _finding_in_language(err, ja, "エントリ 2 はチェックポイント（サイズ ",
+                         "entry 2 is not in the log at the checkpoint (size ")
     with pytest.raises(SystemExit) as exc:
         main(["certificates", str(tmp_path / "nowhere"), "--log-key", vkey])
     check(str(exc.value.code))
