@@ -34,6 +34,7 @@ from eco_protocol.accounts import ClaimRequest, account_field
 from eco_protocol.canonical import parse_json
 from eco_protocol.claims import CANCELLED, TRANSFERRED
 from eco_protocol.errors import InvalidInput
+from eco_protocol.messages import render
 
 from .. import operator
 from ..certificate_moves import submit_request
@@ -56,7 +57,8 @@ OTHER: Final = "other"  # refused by the claim book for a reason the page has no
 class Outcome:
     """What became of a submitted request: the entry that logged it, or why it was refused
     (a code of :data:`.certificate_views.REFUSALS`, :data:`MALFORMED`, :data:`TOO_BIG`,
-    :data:`OTHER`) with the checker's own English words for the record."""
+    :data:`OTHER`) with the checker's own words (in the reader's language where the checker's
+    message has a code; shown as code, below the translated reason)."""
 
     action: str | None = None
     index: int | None = None
@@ -133,9 +135,9 @@ class AccountRoutes(Pages):
             try:
                 signed = parse_request(raw)
                 holder = signed.holder
-                outcome = await run_in_threadpool(self._submit, signed)
+                outcome = await run_in_threadpool(self._submit, signed, self.lang(request))
             except InvalidInput as e:
-                outcome = Outcome(reason=MALFORMED, detail=str(e))
+                outcome = Outcome(reason=MALFORMED, detail=render(e, self.lang(request)))
         if outcome.reason is not None:
             n = self.state.throttle.failed(None, client, now)
             log.warning("buyer's request from %s refused (%s; %d refusal(s) from it): %s",
@@ -146,7 +148,7 @@ class AccountRoutes(Pages):
         return await run_in_threadpool(self._account_page, request, holder,
                                        200 if outcome.reason is None else 422, outcome)
 
-    def _submit(self, signed: ClaimRequest) -> Outcome:
+    def _submit(self, signed: ClaimRequest, lang: str) -> Outcome:
         """Explain a refusal the book would make; else log it as the CLI does, audited."""
         with self.state.store() as store, self.state.view(store) as view:
             reason = cv.refusal(claim_book(view, store), signed)
@@ -162,7 +164,7 @@ class AccountRoutes(Pages):
                     signed.action, target,
                     lambda: submit_request(ledger, programme, signed, signed.action)[0])
             except (AggregatorError, InvalidInput) as e:
-                return Outcome(signed.action, reason=OTHER, detail=str(e))
+                return Outcome(signed.action, reason=OTHER, detail=render(e, lang))
         log.info("buyer %s: %s of %s logged as entry %d", signed.holder, signed.action,
                  target, index)
         return Outcome(signed.action, index)
