@@ -7,7 +7,8 @@ the municipality's DID document and status list as its read API serves them — 
 see: ``tampered/`` holds the statement with its balance raised, ``revoked/`` the enrolment
 credential with the status list the town publishes once it revokes that box. The revocation is
 made on a scratch copy of the aggregator's state, so the town's own log (and everything the
-steps before wrote from it) stays as it is.
+steps before wrote from it) stays as it is. Once certificates were issued, the first bundle as a
+certificate credential too, tied to its export's offline proof (:func:`certificate_and_check`).
 """
 
 from __future__ import annotations
@@ -103,4 +104,49 @@ def issue_and_check(out: Path, agg: Sequence[str], procs: Procs,
     return ok
 
 
-__all__ = ["CREDENTIALS", "issue_and_check"]
+def certificate_and_check(out: Path, agg: Sequence[str]) -> bool:
+    """The first certificate bundle the log issued (``certificates list``) as a credential,
+    ``credentials/certificate.json``, tied to its export's offline proof
+    (``credentials/certificate-export/``, made at the same checkpoint) and checked with
+    ``eco-verify credential --certificates``; ``tampered/certificate.json`` has its face value
+    raised and must be refused. Runs after :func:`issue_and_check` (it uses its ``did.json``)
+    and after the certificates step: without an issued bundle the demo stops here, saying so.
+    True when the credential is accepted and the tampered copy refused (``verify.txt``
+    gets what eco-verify said)."""
+    d = out / CREDENTIALS
+    if not (d / "did.json").exists():
+        raise SystemExit(f"demo: {d / 'did.json'} is missing: run issue_and_check first")
+    bundles = run_json([*agg, "certificates", "list"])["bundles"]
+    if not bundles:
+        raise SystemExit("demo: the log issued no certificate bundle, so there is no "
+                         "certificate credential to issue: run the certificates step "
+                         "(certificates.issue) before the credentials step")
+    first = str(bundles[0]["issuance_id"])
+    credential = d / "certificate.json"
+    run_json([*agg, "credential", "certificate", first, "--out", str(credential)])
+    export = d / "certificate-export"
+    run_json([*agg, "certificates", "export", "--out", str(export), "--household",
+              str(bundles[0]["household"])])
+    (d / "tampered").mkdir(exist_ok=True)
+    forged = json.loads(credential.read_text())
+    forged["credentialSubject"]["certificate"]["bundle_quantity"] += 1_000
+    forged["credentialSubject"]["certificate"]["certificate_bundle_id_range_end"] += 1_000
+    (d / "tampered" / "certificate.json").write_text(json.dumps(forged, indent=1))
+    ok = True
+    log = []
+    for path, expected in ((credential, 0), (d / "tampered" / "certificate.json", 1)):
+        r = subprocess.run([bin_path("eco-verify"), "credential", str(path), "--did-document",
+                            str(d / "did.json"), "--certificates", str(export)],
+                           capture_output=True, text=True, check=False)
+        verdict = (r.stdout or r.stderr).strip().splitlines()[:1]
+        shown = path.relative_to(out)
+        print(f"demo: eco-verify credential {shown}: {verdict[0] if verdict else r.returncode}")
+        log.append(f"$ eco-verify credential {shown} --certificates {export.relative_to(out)}\n"
+                   f"{r.stdout}{r.stderr}exit {r.returncode}\n")
+        ok &= r.returncode == expected
+    with (d / "verify.txt").open("a", encoding="utf-8") as f:
+        f.write("\n" + "\n".join(log))
+    return ok
+
+
+__all__ = ["CREDENTIALS", "certificate_and_check", "issue_and_check"]
