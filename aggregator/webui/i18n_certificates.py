@@ -47,6 +47,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "certs.operator_cannot": ("購入者の口座にある証書は、職員が移転・償却することはできません。それができるのは、口座の鍵で署名された保有者自身の依頼だけです。",
                               "The operator cannot move or cancel certificates a buyer holds: only a request signed with the holder's own account key can."),
     "certs.bundle_title": ("証書の束", "Certificate bundle"),
+    "certs.no_bundle": ("その発行IDの証書の束はありません。「証書」の一覧から開いてください。", "No certificate bundle has that issuance id; open one from the Certificates list."),
     "certs.issuance_id": ("発行ID", "Issuance id"),
     "certs.one_hour": ("1時間", "one hour"),
     "certs.issued_at": ("発行日時（日本時間）", "Issued at (JST)"),

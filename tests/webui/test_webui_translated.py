@@ -41,6 +41,7 @@ from tests.webui.webui_kit import OPERATOR, PROGRAMME, SHOP, Browser, UiWorld, i
 SATO, SUZUKI, TANAKA, ITO = "Sato, 1-2 Chuo", "Suzuki, 3-4 Minami", "Tanaka, 5 Kita", "Ito, 6"
 WEBUI = Path(__file__).resolve().parents[2] / "aggregator" / "webui"
 WALKED: set[str] = set()
+_ACCOUNT = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"  # a buyer's (W3C example)
 
 
 def _build(world: UiWorld) -> dict[str, str]:
@@ -126,7 +127,10 @@ def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None
                  "/points", "/batches", "/batches?start=2026-11-24&end=2026-11-26",
                  "/batches?start=2026-11-23&end=2026-11-30",
                  "/batches?start=2026-11-26&end=2026-11-24",
-                 f"/batches/view?batch={made['batch']}", "/shop/redeem"]
+                 f"/batches/view?batch={made['batch']}", "/shop/redeem",
+                 "/certificates", "/certificates?status=cancelled&start=2026-11-22",
+                 "/certificates/bundle?ref=none", "/certificates/accounts", "/account",
+                 f"/account?id={_ACCOUNT}", "/account/proof?index=0"]
         bad |= _walk(c, pages, data)
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
         b = Browser(c)
