@@ -111,8 +111,9 @@ def certificate_and_check(out: Path, agg: Sequence[str]) -> bool:
     ``eco-verify credential --certificates``; ``tampered/certificate.json`` has its face value
     raised and must be refused. Runs after :func:`issue_and_check` (it uses its ``did.json``)
     and after the certificates step: without an issued bundle the demo stops here, saying so.
-    True when the credential is accepted and the tampered copy refused (``verify.txt``
-    gets what eco-verify said)."""
+    True when the credential is accepted and the tampered copy refused
+    (``verify-certificate.txt`` keeps what eco-verify said; ``verify.txt`` stays the other
+    credentials')."""
     d = out / CREDENTIALS
     if not (d / "did.json").exists():
         raise SystemExit(f"demo: {d / 'did.json'} is missing: run issue_and_check first")
@@ -144,8 +145,7 @@ def certificate_and_check(out: Path, agg: Sequence[str]) -> bool:
         log.append(f"$ eco-verify credential {shown} --certificates {export.relative_to(out)}\n"
                    f"{r.stdout}{r.stderr}exit {r.returncode}\n")
         ok &= r.returncode == expected
-    with (d / "verify.txt").open("a", encoding="utf-8") as f:
-        f.write("\n" + "\n".join(log))
+    (d / "verify-certificate.txt").write_text("\n".join(log))
     return ok
 
 

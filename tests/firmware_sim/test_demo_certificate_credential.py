@@ -32,7 +32,7 @@ def test_the_first_bundle_is_issued_checked_and_a_tampered_copy_refused(
     assert certificate_and_check(out, _demo_out(town, out)) is True
     cred = json.loads((out / "credentials" / "certificate.json").read_text())
     assert cred["credentialSubject"]["issuanceId"] == town.bundles()[0]["issuance_id"]
-    log = (out / "credentials" / "verify.txt").read_text()
+    log = (out / "credentials" / "verify-certificate.txt").read_text()
     assert "exit 0" in log and "exit 1" in log
     assert "the credential's bundle is in it byte for byte" in log
     assert "INVALID — the credential was changed after its issuer signed it" in log
