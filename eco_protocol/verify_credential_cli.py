@@ -116,7 +116,8 @@ def _by_id(paths: Sequence[str], what: str, lang: str) -> dict[str, Mapping[str,
 def register(sub: Any) -> None:
     """Add the ``credential`` command to ``eco-verify``'s subcommands."""
     cp = sub.add_parser("credential", help="check a W3C verifiable credential offline "
-                        "(points statement, batch summary, enrolment, status list)")
+                        "(points statement, batch summary, enrolment, status list, "
+                        "certificate bundle)")
     cp.add_argument("credential", help="the credential, a JSON file")
     cp.add_argument("--did-document", action="append", default=[], metavar="FILE",
                     help="the issuer's DID document (its did.json), cached; repeatable")

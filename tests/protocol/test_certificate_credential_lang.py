@@ -63,3 +63,14 @@ def test_a_certificate_credential_in_the_locales_language(
     assert rc == 1 and out == ""
     check(err)
     assert err.startswith("無効（INVALID）" if ja else "INVALID — ")
+
+
+def test_certificates_is_refused_for_another_kind(tmp_path: Path) -> None:
+    """``--certificates`` ties only a certificate bundle credential to an export."""
+    (tmp_path / "cred.json").write_text(json.dumps(TOWN.points()), "utf-8")
+    (tmp_path / "did.json").write_text(json.dumps(TOWN.document()), "utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["credential", str(tmp_path / "cred.json"), "--did-document",
+              str(tmp_path / "did.json"), "--at", NOW, "--certificates", str(tmp_path),
+              "--lang", "en"])
+    assert str(exc.value.code).endswith("cred.json is a points statement")
