@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .messages_catalog_meters import CATALOG as _METERS_CATALOG
+
 _BROKER_CAUSES: dict[str, tuple[str, str]] = {
     "refused": ("connection refused", "接続を拒否されました"),
     "name": ("name not resolved", "ホスト名を解決できません"),
@@ -627,3 +629,4 @@ CATALOG.update({f"agent.broker.cause.{k}": {"en": en, "ja": ja}
                 for k, (en, ja) in _BROKER_CAUSES.items()})
 CATALOG.update({f"agent.broker.what.{k}": {"en": en, "ja": ja}
                 for k, (en, ja) in _BROKER_WHAT.items()})
+CATALOG.update(_METERS_CATALOG)  # the meter protocols' errors (Modbus RTU, SKSTACK-IP)

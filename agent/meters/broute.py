@@ -139,8 +139,7 @@ def evaluate(target: Target, frame: el.Frame, mac: str) -> Values:
     if target.smart_meter:
         d3, d7, e1 = present(0xD3), present(0xD7), present(0xE1)
         if e1 is None:
-            raise ReadingUnavailable("the meter did not give the unit of its register (EPC E1); "
-                                     "refusing to guess it")
+            raise ReadingUnavailable.coded("agent.el.no_unit")
         coefficient = 1 if d3 is None else el.decode_coefficient(d3)
         digits = None if d7 is None else el.decode_digits(d7)
         scale = el.EnergyScale(unit_kwh=el.decode_unit(e1), coefficient=coefficient,
@@ -152,12 +151,13 @@ def evaluate(target: Target, frame: el.Frame, mac: str) -> Values:
         scale = el.MILLI_KWH_SCALE
     energy_edt = present(target.energy_epc)
     if energy_edt is None:
-        raise ReadingUnavailable(f"{el.CLASS_NAMES.get(target.eoj.class_id, 'the object')} "
-                                 f"does not provide EPC {target.energy_epc:02X}")
+        raise ReadingUnavailable.coded(
+            "agent.el.no_epc", epc=f"{target.energy_epc:02X}",
+            what=el.CLASS_NAMES.get(target.eoj.class_id) or msg("agent.el.the_object"))
     register = el.decode_cumulative(target.energy_epc, energy_edt, scale)
     note(target.energy_epc, int.from_bytes(energy_edt, "big"))
     if isinstance(register, el.Missing):
-        raise ReadingUnavailable(f"{register}; not reading it as 0")
+        raise ReadingUnavailable.coded("agent.el.not_zero", register=str(register))
     power: int | None = None
     if target.power_epc is not None and (pedt := present(target.power_epc)) is not None:
         p = (el.decode_power_u16(target.power_epc, pedt) if target.power_unsigned16
@@ -252,13 +252,13 @@ class BRouteMeter:
                 log.debug("meter %r: attempt %d of %d failed: %s", self.meter_id, attempt + 1,
                           self.attempts, last)
             except ReadingUnavailable as e:
-                raise MeterError.of(self._describe(str(e))) from e
+                raise MeterError.of(self._describe(e)) from e
             except (serial.SerialException, OSError, termios.error) as e:
                 self._reset()
                 raise MeterError.of(self._describe(serial_error_message(
                     e, port=self.port, baudrate=self.baudrate, config=self.config_path))) from e
         self._reset()
-        raise MeterError.of(self._describe(msg("agent.meter.attempts", error=str(last),
+        raise MeterError.of(self._describe(msg("agent.meter.attempts", error=last,
                                                n=self.attempts))) from last
 
     def close(self) -> None:
@@ -269,7 +269,7 @@ class BRouteMeter:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _describe(self, cause: str | Msg) -> Msg:
+    def _describe(self, cause: str | Msg | Exception) -> Msg:
         return msg("agent.meter.broute", meter=self.meter_id, port=self.port, cause=cause)
 
     def _reset(self) -> None:
@@ -302,7 +302,7 @@ class BRouteMeter:
         try:
             creds = self._credentials()
         except (OSError, ValueError) as e:
-            raise ReadingUnavailable(f"B-route credentials unusable: {e}") from e
+            raise ReadingUnavailable.coded("agent.el.credentials", error=e) from e
         client = self._open()
         try:
             if self._session is not None:  # the session ended: join again on the same PAN
@@ -357,8 +357,8 @@ class BRouteMeter:
         while True:
             rx = client.receive(deadline)
             if rx is None:
-                raise SkTimeout(f"no ECHONET Lite answer to TID {request.tid} within "
-                                f"{self.timeout_s:.1f} s")
+                raise SkTimeout.coded("agent.sk.no_echonet_answer", tid=request.tid,
+                                      limit=f"{self.timeout_s:.1f}")
             if rx.rport != ECHONET_PORT or rx.sender != session.peer:
                 log.debug("meter %r: skipping UDP from %s port %04X", self.meter_id,
                           rx.sender, rx.rport)
@@ -366,7 +366,7 @@ class BRouteMeter:
             try:
                 frame = el.decode_frame(rx.data)
             except el.EchonetError as e:
-                raise SkProtocolError(f"garbled ECHONET Lite answer: {e}") from e
+                raise SkProtocolError.coded("agent.sk.garbled", error=e) from e
             if el.is_response_to(request, frame):
                 return frame
             log.debug("meter %r: skipping %s TID %d from %s (waiting for TID %d)",

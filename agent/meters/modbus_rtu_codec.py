@@ -16,6 +16,7 @@ import struct
 from typing import Final
 
 from agent.errors import MeterDataError, MeterError, MeterUnavailable
+from eco_protocol.messages import Msg, msg
 
 MAX_READ_REGISTERS: Final = 125  # Modbus function 03 limit (Modbus Application Protocol 6.3)
 READ_HOLDING_REGISTERS = 0x03
@@ -37,8 +38,8 @@ class RtuError(MeterError):
 class RtuTimeout(RtuError, MeterUnavailable):
     """No complete response in time (raised by the client, :mod:`agent.meters.sunspec`)."""
 
-    def __init__(self, message: str, *, silent: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Msg, *, silent: bool = False) -> None:
+        super().__init__(message)  # a Msg: the installer reads it in their language
         self.silent = silent  # not a byte came back: the device did not answer at all
 
 
@@ -53,7 +54,7 @@ class RtuUnexpectedFrame(RtuError, MeterDataError):
 class RtuExceptionResponse(RtuError, MeterUnavailable):
     """The device answered with a Modbus exception (it refuses the request)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str | Msg) -> None:
         super().__init__(message)
         self.code = code
 
@@ -111,27 +112,21 @@ def decode_read_response(frame: bytes, unit: int, count: int) -> list[int]:
     Raises :class:`RtuCrcError`, :class:`RtuExceptionResponse` or :class:`RtuUnexpectedFrame`.
     """
     if len(frame) < 5:
-        raise RtuUnexpectedFrame(f"runt frame of {len(frame)} bytes: {hex_preview(frame)}")
+        raise RtuUnexpectedFrame.coded("agent.rtu.runt", n=len(frame), frame=hex_preview(frame))
     if crc16_modbus(frame[:-2]) != int.from_bytes(frame[-2:], "little"):
-        raise RtuCrcError(
-            f"CRC error in a {len(frame)}-byte response ({hex_preview(frame)}); "
-            "check for line noise, cable termination and the baud rate"
-        )
+        raise RtuCrcError.coded("agent.rtu.crc", n=len(frame), frame=hex_preview(frame))
     if frame[0] != unit:
-        raise RtuUnexpectedFrame(
-            f"response from unit {frame[0]}, expected {unit}; does another device on the bus "
-            "use the same address?"
-        )
+        raise RtuUnexpectedFrame.coded("agent.rtu.other_unit", got=frame[0], unit=unit)
     fc = frame[1]
     if fc == READ_HOLDING_REGISTERS | _EXCEPTION_FLAG and len(frame) == 5:
         code = frame[2]
-        name = _EXCEPTION_NAMES.get(code, "unknown")
-        raise RtuExceptionResponse(code, f"exception response {code:#04x} ({name})")
+        name = msg(f"agent.rtu.name.{code}" if code in _EXCEPTION_NAMES else
+                   "agent.rtu.name.unknown")
+        raise RtuExceptionResponse(code, msg("agent.rtu.exception", code=f"{code:#04x}",
+                                             name=name))
     if fc != READ_HOLDING_REGISTERS:
-        raise RtuUnexpectedFrame(f"response with function code {fc:#04x}, expected 0x03")
+        raise RtuUnexpectedFrame.coded("agent.rtu.function", fc=f"{fc:#04x}")
     if frame[2] != 2 * count or len(frame) != 5 + 2 * count:
-        raise RtuUnexpectedFrame(
-            f"response carries {frame[2]} data bytes in a {len(frame)}-byte frame, "
-            f"expected {2 * count} for {count} registers"
-        )
+        raise RtuUnexpectedFrame.coded("agent.rtu.length", got=frame[2], n=len(frame),
+                                       want=2 * count, count=count)
     return list(struct.unpack(f">{count}H", frame[3 : 3 + 2 * count]))

@@ -60,6 +60,7 @@ from agent.meters.skstack_codec import (
     skscan_command,
     sksendto_header,
 )
+from eco_protocol.messages import msg
 
 log = logging.getLogger(__name__)
 
@@ -321,10 +322,9 @@ class SkStackClient:
             item = self._next(deadline)
             if item is None:
                 baud = getattr(self.port, "baudrate", None)
-                at = f" at {baud} baud" if isinstance(baud, int) else ""
-                raise SkTimeout(f"the dongle did not answer {name} within {limit:.1f} s{at}: "
-                                "check [[meters]] port and baudrate (Wi-SUN dongles speak "
-                                "115200 8N1) and the USB connection")
+                at = msg("agent.sk.at_baud", baud=baud) if isinstance(baud, int) else ""
+                raise SkTimeout.coded("agent.sk.no_answer", name=name, limit=f"{limit:.1f}",
+                                      at=at)
             line = self._dispatch(item)
             if line is None or line.rstrip() == echo.rstrip():
                 continue
@@ -350,10 +350,11 @@ class SkStackClient:
                         return None
                     raise SkFail("ROPT", code)
                 if m.group(2) is None:
-                    raise SkProtocolError("ROPT answered OK without a value")
+                    raise SkProtocolError.coded("agent.sk.no_value")
                 return int(m.group(2), 16)
             if not self._fill(deadline):
-                raise SkTimeout(f"no answer to ROPT within {self.timing.command_s:.1f} s")
+                raise SkTimeout.coded("agent.sk.no_answer_to", command="ROPT",
+                                      limit=f"{self.timing.command_s:.1f}")
 
     def write_option(self, value: int) -> None:
         """``WOPT``: writes flash, so only called when ROPT shows another value."""
@@ -368,7 +369,8 @@ class SkStackClient:
                     raise SkFail("WOPT", m.group(3).decode())
                 return
             if not self._fill(deadline):
-                raise SkTimeout(f"no answer to WOPT within {self.timing.command_s:.1f} s")
+                raise SkTimeout.coded("agent.sk.no_answer_to", command="WOPT",
+                                      limit=f"{self.timing.command_s:.1f}")
 
     def reset(self) -> None:
         """``SKRESET``, after dropping whatever the port holds. A dongle still waiting for the
@@ -418,8 +420,8 @@ class SkStackClient:
                     return ev
             item = self._next(deadline)
             if item is None:
-                raise SkTimeout(f"{what}: no {' or '.join(f'EVENT {n:02X}' for n in wanted)} "
-                                "in time")
+                raise SkTimeout.coded("agent.sk.no_event", what=what,
+                                      events=" or ".join(f"EVENT {n:02X}" for n in wanted))
             line = self._dispatch(item)
             if line is not None and line.startswith("FAIL "):
                 raise SkFail(what, line[5:].strip()[:8])
@@ -475,7 +477,8 @@ class SkStackClient:
         while True:
             item = self._next(deadline)
             if item is None:
-                raise SkTimeout(f"no answer to SKLL64 within {self.timing.command_s:.1f} s")
+                raise SkTimeout.coded("agent.sk.no_answer_to", command="SKLL64",
+                                      limit=f"{self.timing.command_s:.1f}")
             line = self._dispatch(item)
             if line is None or line == text:
                 continue
@@ -495,8 +498,7 @@ class SkStackClient:
         if ev.side is None:
             self._detect(Family.BP35A1, f"EVENT {ev.number:02X} without a SIDE field")
         if ev.number == EVENT_JOIN_FAILED:
-            raise SkJoinFailed("PANA authentication failed (EVENT 24): check broute_id and "
-                               "broute_password, or move the dongle closer to the meter")
+            raise SkJoinFailed.coded("agent.sk.join_failed")
 
     def connect(self, creds: RouteBCredentials, *, durations: Sequence[int] = (4, 5, 6, 7),
                 known_pan: PanDescriptor | None = None, disable_echo: bool = True) -> Session:
@@ -531,16 +533,14 @@ class SkStackClient:
                 break
             log.info("%s: no meter answered a scan of duration %d", self.name, duration)
         if not found:
-            raise SkTimeout(f"no smart meter found by active scans of duration "
-                            f"{', '.join(map(str, durations))}; check that the B-route service "
-                            "is activated and the dongle is within range")
+            raise SkTimeout.coded("agent.sk.no_meter", durations=", ".join(map(str, durations)))
         return choose_pan(found, creds.rbid)
 
     def sendto(self, peer: str, data: bytes) -> None:
         """``SKSENDTO`` to the meter's ECHONET port, encrypted; the binary data is not followed
         by CR LF. Raises :class:`SkSessionLost` if the session ended meanwhile."""
         if not self.session_alive:
-            raise SkSessionLost("no PANA session")
+            raise SkSessionLost.coded("agent.sk.no_session")
 
         def run(family: Family) -> None:
             header = sksendto_header(peer, len(data), family)
@@ -549,7 +549,7 @@ class SkStackClient:
 
         self._family_retry(run, "SKSENDTO")
         if not self.session_alive:
-            raise SkSessionLost("the PANA session ended while sending")
+            raise SkSessionLost.coded("agent.sk.ended_sending")
 
     def receive(self, deadline: float) -> UdpReceive | None:
         """The next UDP datagram received, or None at the deadline. Raises
@@ -558,7 +558,7 @@ class SkStackClient:
             if self._received:
                 return self._received.popleft()
             if not self.session_alive:
-                raise SkSessionLost("the PANA session ended")
+                raise SkSessionLost.coded("agent.sk.ended")
             item = self._next(deadline)
             if item is None:
                 return None

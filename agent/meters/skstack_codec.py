@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from agent.errors import MeterDataError, MeterError, MeterUnavailable
+from eco_protocol.messages import msg
 
 CRLF: Final = b"\r\n"
 ECHONET_PORT: Final = 0x0E1A
@@ -126,8 +127,10 @@ class SkFail(SkStackError, MeterUnavailable):
     """The dongle answered ``FAIL ERxx`` to a command."""
 
     def __init__(self, command: str, code: str) -> None:
-        meaning = ERROR_MEANINGS.get(code, "unknown error code")
-        super().__init__(f"{command} answered FAIL {code} ({meaning})")
+        meaning = msg("agent.sk.er.unknown" if code not in ERROR_MEANINGS else
+                      "agent.sk.er.reserved" if ERROR_MEANINGS[code] == "reserved error code"
+                      else f"agent.sk.er.{code}")
+        super().__init__(msg("agent.sk.fail", command=command, code=code, meaning=meaning))
         self.command = command
         self.code = code
 

@@ -172,13 +172,13 @@ class SunSpecModbusMeter:
         except RtuTimeout as e:
             self._reset()
             if not e.silent:  # some bytes came: noise or a wrong baud rate, said in e
-                raise MeterError.of(self._describe(str(e))) from e
-            silent = msg("agent.error.with_advice", error=str(e),
+                raise MeterError.of(self._describe(e)) from e
+            silent = msg("agent.error.with_advice", error=e,
                          advice=self._advice(None, timed_out=True))
             raise MeterError.of(self._describe(silent)) from e
         except RtuError as e:
             self._reset()
-            raise MeterError.of(self._describe(str(e))) from e
+            raise MeterError.of(self._describe(e)) from e
         except sl.SunSpecLayoutError as e:
             self._reset()
             raise MeterError.of(self._describe(msg("agent.meter.layout", error=str(e)))) from e
@@ -195,7 +195,7 @@ class SunSpecModbusMeter:
         return serial_error_message(e, port=self.port, baudrate=self.baudrate,
                                     config=self.config_path, timed_out=timed_out)
 
-    def _describe(self, cause: str | Msg) -> Msg:
+    def _describe(self, cause: str | Msg | Exception) -> Msg:
         return msg("agent.meter.sunspec", meter=self.meter_id, unit=self.unit, port=self.port,
                    cause=cause)
 
@@ -268,26 +268,25 @@ class SunSpecModbusMeter:
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                what = f"a read of {count} registers at {address}"
+                what = msg("agent.rtu.what", count=count, address=address)
                 if not buf:
-                    raise RtuTimeout(f"no response within {budget:.2f} s to {what} "
-                                     f"(unit id {self.unit})", silent=True)
-                raise RtuTimeout(
-                    f"incomplete response to {what}: {len(buf)} of {n or expected} bytes "
-                    f"within {budget:.2f} s ({hex_preview(buf)}); check for line noise and the "
-                    "baud rate"
-                )
+                    raise RtuTimeout(msg("agent.rtu.silent", budget=f"{budget:.2f}", what=what,
+                                         unit=self.unit), silent=True)
+                raise RtuTimeout(msg("agent.rtu.incomplete", what=what, got=len(buf),
+                                     n=n or expected, budget=f"{budget:.2f}",
+                                     frame=hex_preview(buf)))
             if port.timeout is None or port.timeout > remaining:
                 port.timeout = remaining
             buf += bytes(port.read(need - len(buf)))
         try:
             return decode_read_response(buf[:need], self.unit, count)
         except RtuExceptionResponse as e:
-            raise RtuExceptionResponse(
-                e.code, f"{e} to a read of {count} registers at {address}"
-            ) from e
+            raise RtuExceptionResponse(e.code, msg(
+                "agent.rtu.exception_to", error=e,
+                what=msg("agent.rtu.what", count=count, address=address))) from e
         except RtuError as e:
-            raise type(e)(f"reading {count} registers at {address}: {e}") from e
+            raise type(e).coded("agent.rtu.reading", count=count, address=address,
+                                error=e) from e
 
     def _probe(self, address: int, count: int) -> list[int] | None:
         """Discovery's read: an exception response means "nothing here", not a failure."""
