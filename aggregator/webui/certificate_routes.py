@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +26,7 @@ from eco_protocol.accounts import ISSUER, account_field
 from eco_protocol.certificates import IssuerConfig
 from eco_protocol.claims import BundleRange
 from eco_protocol.errors import InvalidInput
-from eco_protocol.messages import render
+from eco_protocol.methodology import JST
 
 from .. import operator
 from ..batches import period_from_dates
@@ -71,7 +72,16 @@ def read_certificates(state: UiState) -> Certificates:
 
 
 def _date(text: str) -> str:
-    return text if DATE_RE.fullmatch(text) else ""
+    """A ``YYYY-MM-DD`` that names a real day, else ''."""
+    try:
+        return text if DATE_RE.fullmatch(text) and date.fromisoformat(text) else ""
+    except ValueError:
+        return ""
+
+
+def _midnight(day: str) -> datetime | None:
+    """00:00 JST of ``day`` (a :func:`_date`), None for ''."""
+    return datetime.combine(date.fromisoformat(day), time(), JST) if day else None
 
 
 class CertificateRoutes(Pages):
@@ -88,9 +98,8 @@ class CertificateRoutes(Pages):
             data = await run_in_threadpool(read_certificates, self.state)
         except ConfigError:
             return self.error(request, 503, self.t(request)("certs.no_programme"))
-        start = period_from_dates(f"{q['start']}..2999-01-01").start_dt if q["start"] else None
-        end = period_from_dates(f"1970-01-01..{q['end']}").end_dt if q["end"] else None
-        rows = cv.filtered(data.rows, start, end, q["status"] or None)
+        rows = cv.filtered(data.rows, _midnight(q["start"]), _midnight(q["end"]),
+                           q["status"] or None)
         counts = {s: sum(1 for r in data.rows if r.status == s) for s in cv.STATUSES}
         return self.render(request, "certificates.html", "certs.title", query=q,
                            rows=rows[:MAX_ROWS], shown=min(len(rows), MAX_ROWS),
@@ -125,7 +134,7 @@ class CertificateRoutes(Pages):
         form = await self.posted(request)
         t = self.t(request)
         start, end = _date(str(form.get("start", ""))), _date(str(form.get("end", "")))
-        if not start or not end:
+        if not start or not end or end <= start:
             self.flash(request, "error", t("certs.period_needed"))
             return self.redirect("/certificates")
 
@@ -150,7 +159,9 @@ class CertificateRoutes(Pages):
             n, wh = await run_in_threadpool(work)
         except (AggregatorError, InvalidInput) as e:
             log.warning("web UI issuance %s..%s refused: %s", start, end, e)
-            self.flash(request, "error", render(e, self.lang(request)))
+            nothing = getattr(e, "message_code", None) == "aggregator.certificates.nothing"
+            self.flash(request, "error", t("certs.nothing" if nothing else "certs.issue_failed")
+                       .replace("{start}", start).replace("{end}", end))
             return self.redirect(f"/certificates?start={start}&end={end}")
         self.flash(request, "ok", t("certs.issued").replace("{n}", str(n))
                    .replace("{wh}", f"{wh:,}"))

@@ -109,6 +109,13 @@ def test_the_operator_issues_filters_opens_and_sells(world: UiWorld, browser: Br
     assert len(ROW_RE.findall(browser.get("/certificates?status=town").text)) == \
         len(bundles) - 1
     assert not ROW_RE.findall(browser.get("/certificates?start=2026-11-25").text)
+    assert browser.get("/certificates?start=2026-02-31").status_code == 200  # not a day: ignored
+    for start, end, said in (("2026-11-24", "2026-11-22", "それより後の終了日"),
+                             ("2026-11-22", "2026-11-24", "発行できる証書はありません")):
+        again = browser.post_form("/certificates", "/certificates/issue",
+                                  {"start": start, "end": end})
+        assert said in again.text, again.text  # nothing issued twice, said in Japanese
+        _japanese_ok(again.text)
     assert len(ROW_RE.findall(browser.get(
         "/certificates?start=2026-11-22&end=2026-11-24").text)) == len(bundles)
     accounts = browser.get("/certificates/accounts").text
