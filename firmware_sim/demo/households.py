@@ -1,5 +1,6 @@
 """The demo's households joining: a simulator per meter, and per box an agent config, a key, an
-enrolment (participation date ``JOINED``) and a running agent."""
+enrolment (participation date ``JOINED``, the equipment's identities for its claim tokens) and a
+running agent."""
 
 from __future__ import annotations
 
@@ -88,12 +89,30 @@ def start_meter(procs: Procs, name: str, hh: Household, m: MeterSim, broker: str
     return head + f'protocol = "{m.kind}"\ntopic = "{topic}"\n{extra}'
 
 
+def equipment(hh: Household, m: MeterSim) -> tuple[str, ...]:
+    """``enrol --equipment`` for the equipment behind a meter, as its operator would type it from
+    the nameplate or the bill: its claim token is looked up in every member's log, so one
+    inverter, supply point (供給地点特定番号) or charger is credited once across the
+    consortium (docs/consortium.md). Derived from the household's seed, as the simulators'
+    serial numbers are."""
+    if m.kind == "sunspec":  # the simulator's SunSpec Mn and SN (eco-sim inverter)
+        return (f"inverter=EcoSim:SIM-PV-{hh.seed:04d}",)
+    if m.kind == "tasmota":  # a plug-in PV's micro-inverter
+        return (f"inverter=EcoSim:SIM-MI-{hh.seed:04d}",)
+    if m.kind in ("broute", "shelly"):  # the export is metered at the supply point
+        return (f"supply-point=03{hh.seed:020d}",)
+    return (f"ev-charger=OpenEVSE:SIM-EV-{hh.seed:04d}",)
+
+
 def enrol_town(procs: Procs, out: Path, agg: list[str], log_vkey: str, broker: str,
-               clock: dict[str, Any], households: Sequence[Household]
+               clock: dict[str, Any], households: Sequence[Household], *,
+               programme: str = PROGRAMME, prefix: str = ""
                ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, tuple[str, ...]]]:
     """Start every meter simulator, and for every box of every household: its agent config,
     key, enrolment (participation date ``JOINED``) and agent. Returns the agents and, by
-    household pseudonym, "hhN <reference>" and the enrolment terms."""
+    household pseudonym, "hhN <reference>" and the enrolment terms. ``prefix`` names a second
+    town's processes apart: its agents ``<prefix>agent-…`` (drained by their own town) and its
+    simulators ``sim-<prefix>…`` (stopped with the home town's when the days are over)."""
     poll_seconds = 300
     clock_args = ["--speed", str(clock["speed"]), "--origin-sim", SIM_START.isoformat(),
                   "--origin-wall", f"{clock['origin_wall']:.3f}"]
@@ -105,7 +124,7 @@ def enrol_town(procs: Procs, out: Path, agg: list[str], log_vkey: str, broker: s
         for device in hh.devices:
             name = f"{hh_name}-{device}" if device else hh_name
             meters = [m for m in hh.meters if m.device == device]
-            tables = "".join(start_meter(procs, hh_name, hh, m, broker, clock_args)
+            tables = "".join(start_meter(procs, prefix + hh_name, hh, m, broker, clock_args)
                              for m in meters)
             state = out / "agents" / name
             state.mkdir(parents=True)
@@ -114,17 +133,18 @@ def enrol_town(procs: Procs, out: Path, agg: list[str], log_vkey: str, broker: s
             key = run_json([bin_path("eco-agent"), "keygen", str(cfg)])
             meter_args = [a for m in meters for a in (
                 "--meter", f"{m.id}:{m.quantity}:{PROTOCOL_NAME[m.kind]}:{m.rated_w}")]
+            meter_args += [a for m in meters for e in equipment(hh, m) for a in ("--equipment", e)]
             # the methodology terms go with the main box; a second box only adds its meters
             terms = hh.terms if device == "" else ()
             e = run_json([*agg, "enrol", "--public-key", key["public_key"], "--household",
-                           hh.name, "--programme", PROGRAMME, "--enrolled-at", JOINED,
+                           hh.name, "--programme", programme, "--enrolled-at", JOINED,
                            *meter_args, *terms])
             agents.append({"name": name, "config": cfg, **e})
-            procs.start(f"agent-{name}", [bin_path("eco-agent"), "run", str(cfg)])
+            procs.start(f"{prefix}agent-{name}", [bin_path("eco-agent"), "run", str(cfg)])
             names[e["household"]] = f"{hh_name} {hh.name}"
             terms_of[e["household"]] = hh.terms
         print(f"demo: {hh_name} {agents[-1]['household']}: {hh.note}")
     return agents, names, terms_of
 
 
-__all__ = ["agent_config", "enrol_town", "start_meter"]
+__all__ = ["agent_config", "enrol_town", "equipment", "start_meter"]
