@@ -20,6 +20,7 @@ from aggregator.mosquitto import Mosquitto
 from eco_protocol.coverage import METHODOLOGY_QUANTITIES
 from eco_protocol.records import Quantity
 
+from . import consortium, consortium_end
 from .children import Procs, bin_path, run_json, run_text
 from .credentials import issue_and_check
 from .households import enrol_town
@@ -57,23 +58,32 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
     logs.mkdir(parents=True)
     procs = Procs(logs)
     broker = Mosquitto(out / "broker")
+    cons: consortium.Consortium | None = None
     try:
         broker.start()
         print(f"demo: Mosquitto on {broker.url}")
         agg = set_up_aggregator(out, broker.url)
+        # the neighbouring town joins as a consortium member (firmware_sim/demo/consortium.py)
+        cons = consortium.set_up(out, agg.cmd, agg.log_vkey, agg.witness_key, agg.witness_vkey)
         procs.start("aggregator", [*agg.cmd, "serve"])
+        # the neighbour's serve, and each member mirrors the other's (empty) log; each log's
+        # witnesses see it first (trusted on first use) — before the clock starts
+        consortium.start_second_town(procs, cons)
         clock = start_clock(speed)
         agents, names, terms = enrol_town(procs, out, agg.cmd, agg.log_vkey, broker.url, clock,
                                           households)
-        witness_round(procs, agg)  # first sight: trusted on first use
+        second_agents = consortium.enrol_second_town(procs, out, cons, clock)
         rotated = run_days(procs, agg, clock, days, speed)
         pending, statuses, bad = drain_and_stop(procs, agents)
         sealed = seal_batches(agg, days, households)
-        # the witness checks the log grew consistently since it last looked, and cosigns
-        witness_round(procs, agg)
+        # the neighbour drains and seals, a household moves there; the witnesses check each log
+        # grew consistently since they last looked, and cosign
+        consortium_run = consortium_end.finish(procs, cons, days, households, agents,
+                                               second_agents)
         batches, all_verified = report_batches(out, agg, sealed, names, terms)
         log = check_log(out, agg)
         credentials_ok = issue_and_check(out, agg.cmd, procs, agents, log.points, out / "pv")
+        consortium_ok = consortium_end.publish(out, cons, consortium_run)
         verified = log.verify.returncode == 0 and all_verified
         result = town_summary(
             households=len(households), devices=len(agents), pending=pending,
@@ -83,10 +93,13 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         (out / "summary.json").write_text(json.dumps(result, indent=2, ensure_ascii=False)
                                           + "\n")
         print_summary(result, names)
-        return 0 if verified and credentials_ok and not bad and pending == 0 else 1
+        ok = verified and credentials_ok and consortium_ok and not bad and pending == 0
+        return 0 if ok else 1
     finally:
         procs.kill_all()
         broker.stop()
+        if cons is not None:
+            cons.broker.stop()
 
 
 def set_up_aggregator(out: Path, broker_url: str) -> Aggregator:
