@@ -160,6 +160,19 @@ def _get(m: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+_HOLDER: Final = {"account": str, "quantity": int}
+_CANCELLATION: Final = {"account": str, "firstId": int, "lastId": int, "quantity": int,
+                        "consumptionPeriod": Mapping}
+
+
+def _entry(value: object, where: str, fields: Mapping[str, type]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise CredentialError(f"{where}: not an object")
+    for name, kind in fields.items():
+        _get(value, name, kind, where)
+    return value
+
+
 def _consistent(s: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Mapping[str, Any]],
                                                list[Mapping[str, Any]]]:
     """The certificate, holders and cancellations of a subject, refused when they contradict
@@ -180,14 +193,16 @@ def _consistent(s: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Mapping[s
         problems.append("issuanceId is not the certificate's issuance_id")
     if s.get("bundleSha256") != bundle_sha256(cert):
         problems.append("bundleSha256 is not the SHA-256 of the certificate it carries")
-    holders = _get(s, "holders", list, where)
-    cancels = _get(s, "cancellations", list, where)
-    if not all(isinstance(h, Mapping) for h in holders + cancels):
-        problems.append("holders and cancellations must be lists of objects")
-    elif sum(h.get("quantity", 0) for h in holders) != quantity:
+    holders = [_entry(h, f"{where}.holders[{i}]", _HOLDER)
+               for i, h in enumerate(_get(s, "holders", list, where))]
+    cancels = [_entry(c, f"{where}.cancellations[{i}]", _CANCELLATION)
+               for i, c in enumerate(_get(s, "cancellations", list, where))]
+    if sum(h["quantity"] for h in holders) != quantity:
         problems.append("the holders' quantities do not add up to the bundle's")
-    elif any(not first <= c.get("firstId", 0) <= c.get("lastId", -1) <= last for c in cancels):
-        problems.append("a cancellation names ids outside the bundle")
+    if any(not first <= c["firstId"] <= c["lastId"] <= last
+           or c["quantity"] != c["lastId"] - c["firstId"] + 1 for c in cancels):
+        problems.append("a cancellation names ids outside the bundle, or a quantity not its "
+                        "id range")
     if s.get("status") not in STATUSES:
         problems.append(f"status {s.get('status')!r} is not one of {', '.join(STATUSES)}")
     if problems:
