@@ -79,6 +79,9 @@ def export_certificates(ledger: Ledger, programme: Programme, issuer: IssuerConf
                                       end=period.end) if period else ""))
     held = {i: h.household for i, h in book.held.items()}
     indices = proof_indices(view, held, row.size)
+    # the log's key changes: enrolments signed by an earlier key stay checkable
+    # (eco_protocol.certificate_keys)
+    indices = sorted(set(indices) | {i for i in ledger.key_chain().changed_at if i < row.size})
     proved = [ProvedEntry(i, ledger.store.entry(i), tuple(ledger.inclusion_proof(i, row.size)))
               for i in indices]
     note = row.note + "".join(ledger.store.cosignatures(row.size))

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from .accounts import NotHolder
 from .canonical import canonical_bytes, parse_json
+from .certificate_keys import check_checkpoint_key, proof_key_chain
 from .certificates import NETTED
 from .claims import (
     CANCELLED,
@@ -45,7 +46,8 @@ from .encoding import b64decode, b64encode
 from .errors import BadSignature, InvalidInput, MalformedRecord, NoteError, ProofError
 from .evidence import open_log_checkpoint
 from .fields import json_object
-from .keys import Ed25519PublicKey, public_key_from_raw, verify_signature
+from .keys import public_key_from_raw, verify_signature
+from .logkey import LogKeyChain, LogKeyChange
 from .merkle import leaf_hash, verify_inclusion
 from .messages import Msg, msg, said
 from .note import Checkpoint
@@ -153,13 +155,13 @@ def _proved_entries(doc: Mapping[str, Any], cp: Checkpoint) -> list[ProvedEntry]
     return [out[i] for i in sorted(out)]
 
 
-def _replay(entries: Sequence[ProvedEntry],
-            log_vkey_public: Ed25519PublicKey) -> tuple[ClaimBook, int]:
+def _replay(entries: Sequence[ProvedEntry], keys: LogKeyChain) -> tuple[ClaimBook, int]:
     """Feed the proved entries in index order to a claim book, every signature checked."""
     book = ClaimBook()
     devices: dict[str, Enrolment] = {}
     readings = 0
     for e in entries:
+        log_vkey_public = keys.key_at(e.index).public_key  # the log's key at that entry
         try:
             obj = parse_json(e.entry)
             record = parse_record(obj)
@@ -184,6 +186,8 @@ def _replay(entries: Sequence[ProvedEntry],
                 if record.quantity in NETTED:
                     book.reading(e.index, entry_hash(e.entry), record, enrolment, True)
                     readings += 1
+            elif isinstance(record, LogKeyChange):
+                pass  # verified when the key chain was built (certificate_keys)
             elif isinstance(record, BatchSeal):
                 verify_record(obj, log_vkey_public,
                               msg("eco_protocol.finding.what.seal", batch=record.batch_id))
@@ -308,11 +312,14 @@ def verify_certificate_proofs(bundles_doc: object, proofs_doc: object, log_vkey:
     if not isinstance(note, str):
         raise CertificateProblem("format", msg("eco_protocol.finding.cert.checkpoint_text"))
     try:
-        cp, log, signed = open_log_checkpoint(note, log_vkey, witness_vkeys, min_witnesses)
+        keys = proof_key_chain(doc, log_vkey)  # across log key changes, from the pinned key
+        cp, log, signed = open_log_checkpoint(note, keys.current.vkey, witness_vkeys,
+                                              min_witnesses)
+        check_checkpoint_key(keys, cp.size, log)
     except NoteError as e:
         raise CertificateProblem("checkpoint", _as_msg(e)) from e
     entries = _proved_entries(doc, cp)
-    book, readings = _replay(entries, log.public_key)
+    book, readings = _replay(entries, keys)
     statuses = tuple(_check_bundle(b, book) for b in _bundles(bundles_doc))
     ids = [s.issuance_id for s in statuses]
     if len(set(ids)) != len(ids):

@@ -48,6 +48,8 @@ from .verify_certificates_cli import register as register_certificates
 from .verify_certificates_cli import run as run_certificates
 from .verify_credential_cli import register as register_credential
 from .verify_credential_cli import run as run_credential
+from .verify_matching_cli import register as register_matching
+from .verify_matching_cli import run as run_matching
 from .witness_policy import check_policy
 
 _RUN: dict[str, str] = {"lang": "en"}  # this run's language, for the file readers: main sets it
@@ -270,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_credential(sub)  # eco-verify credential FILE (verify_credential_cli)
     register_basket(sub)  # eco-verify basket REPORT… --consortium FILE (verify_basket_cli)
     register_certificates(sub)  # certificates DIR, certificate-request (verify_certificates_cli)
+    register_matching(sub)  # matching DIR --consumption CSV (verify_matching_cli)
     add_lang_option(parser)  # --lang on the commands registered above that lack it
     args = parser.parse_args(argv)
     args.lang = _RUN["lang"] = choose_lang(getattr(args, "lang", None))
@@ -283,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_basket(args)
     if args.command in ("certificates", "certificate-request"):
         return run_certificates(args)
+    if args.command == "matching":
+        return run_matching(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

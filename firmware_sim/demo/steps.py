@@ -20,7 +20,7 @@ from aggregator.mosquitto import Mosquitto
 from eco_protocol.coverage import METHODOLOGY_QUANTITIES
 from eco_protocol.records import Quantity
 
-from . import consortium, consortium_end
+from . import certificates, consortium, consortium_end
 from .children import Procs, bin_path, run_json, run_text
 from .credentials import issue_and_check
 from .households import enrol_town
@@ -75,13 +75,17 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         second_agents = consortium.enrol_second_town(procs, out, cons, clock)
         rotated = run_days(procs, agg, clock, days, speed)
         pending, statuses, bad = drain_and_stop(procs, agents)
+        issued = certificates.issue(out, agg.cmd, terms, names)  # before sealing: batch nets it
         sealed = seal_batches(agg, days, households)
+        buyer = certificates.buyer_cancels(out, agg.cmd, issued)
         # the neighbour drains and seals, a household moves there; the witnesses check each log
         # grew consistently since they last looked, and cosign
         consortium_run = consortium_end.finish(procs, cons, days, households, agents,
                                                second_agents)
         batches, all_verified = report_batches(out, agg, sealed, names, terms)
         log = check_log(out, agg)
+        certs, certificates_ok = certificates.export_and_verify(
+            out, agg.cmd, agg.log_vkey, agg.witness_vkey, issued, buyer)
         credentials_ok = issue_and_check(out, agg.cmd, procs, agents, log.points, out / "pv")
         consortium_ok = consortium_end.publish(out, cons, consortium_run)
         verified = log.verify.returncode == 0 and all_verified
@@ -90,10 +94,12 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
             statuses=statuses, verified=verified, verify=log.verify, audit=log.audit,
             points=log.points, rotated=rotated, batches=batches, names=names,
             seconds=time.monotonic() - t_begin, evidence=log.evidence)
+        result["certificates"] = certs
         (out / "summary.json").write_text(json.dumps(result, indent=2, ensure_ascii=False)
                                           + "\n")
         print_summary(result, names)
         ok = verified and credentials_ok and consortium_ok and not bad and pending == 0
+        ok = ok and certificates_ok
         return 0 if ok else 1
     finally:
         procs.kill_all()

@@ -59,11 +59,25 @@ def batch_summary(batch: dict[str, Any], report: dict[str, Any], names: dict[str
     }
 
 
+def print_certificates(c: dict[str, Any], names: dict[str, str]) -> None:
+    """Where the self-consumed PV went: certificates or the J-Credit batch, never both."""
+    print(f"demo: certificates ({c['directory']})  verification {c['verification']}")
+    print(f"  {'issued':26} {c['issued_wh']} Wh in {c['bundles']} hourly bundles of "
+          f"{names.get(c['household'], c['household'])}; the PV batch credits "
+          f"{c['pv_batch_self_consumed_wh']} Wh self-consumed, net of them (no Wh in both)")
+    print(f"  {'buyer':26} {c['buyer']}: received {c['received']}, cancelled "
+          f"{c['cancelled']} ({c['cancelled_wh']} Wh)")
+    print(f"  {'hourly matching':26} {c['hourly_share']} hourly, {c['volumetric_share']} "
+          f"volumetric; tampered copies refused {c['tampered_refused']}/3")
+
+
 def print_summary(result: dict[str, Any], names: dict[str, str]) -> None:
     print("demo: summary")
     for k, v in result.items():
-        if k != "batches":
+        if k not in ("batches", "certificates"):
             print(f"  {k:26} {v}")
+    if "certificates" in result:
+        print_certificates(result["certificates"], names)
     for m, b in result["batches"].items():
         demo = "  DEMONSTRATION (illustrative factors, not for certification)" \
             if b["demonstration"] else ""
@@ -120,4 +134,5 @@ def town_summary(*, households: int, devices: int, pending: int, statuses: dict[
     }
 
 
-__all__ = ["batch_summary", "household_line", "print_summary", "town_summary"]
+__all__ = ["batch_summary", "household_line", "print_certificates", "print_summary",
+           "town_summary"]
