@@ -30,7 +30,7 @@ from .accounts import ISSUER
 from .canonical import canonical_bytes
 from .certificate_proofs import BundleStatus
 from .claims import CANCELLED, ISSUED, Claim, ClaimBook
-from .did import resolve_method
+from .did import DID_KEY_PREFIX, resolve_method
 from .errors import CredentialError, MalformedRecord, NoteError
 from .keys import public_key_from_raw
 from .messages import Msg, msg, said
@@ -50,15 +50,17 @@ _STATUS_CODES: Final = {HELD: "eco_protocol.certificate_credential.status.held",
                         PARTLY_CANCELLED:
                             "eco_protocol.certificate_credential.status.partly_cancelled",
                         CANCELLED_ALL: "eco_protocol.certificate_credential.status.cancelled"}
-GC_FIELDS: Final = ("issuance_id", "certificate_bundle_id_range_start",
-                    "certificate_bundle_id_range_end", "bundle_quantity", "face_value",
-                    "face_value_unit", "energy_source", "device_id", "device_capacity_w",
-                    "production_starting_interval", "production_ending_interval",
-                    "dissemination_level", "issue_market_zone", "country_of_issuance",
-                    "issuing_body", "emissions_factor_production_device",
-                    "emissions_factor_unit")
-"""The GC fields a certificate credential's ``certificate`` must carry (it carries all of the
-export's, these are the ones the checker reads)."""
+_GC_TYPES: Final[Mapping[str, type]] = {
+    "issuance_id": str, "certificate_bundle_id_range_start": int,
+    "certificate_bundle_id_range_end": int, "bundle_quantity": int, "face_value": int,
+    "face_value_unit": str, "energy_source": str, "device_id": str, "device_capacity_w": int,
+    "production_starting_interval": str, "production_ending_interval": str,
+    "dissemination_level": str, "issue_market_zone": str, "country_of_issuance": str,
+    "issuing_body": str, "emissions_factor_production_device": int,
+    "emissions_factor_unit": str}
+GC_FIELDS: Final = tuple(_GC_TYPES)
+"""The GC fields a certificate credential's ``certificate`` must carry, each of its type (it
+carries all of the export's; these are the ones the checker reads)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +181,10 @@ def _consistent(s: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Mapping[s
     each other (a credential we issue never does; one signed otherwise is named wrong)."""
     where = "credentialSubject"
     cert = _get(s, "certificate", Mapping, where)
-    for f in GC_FIELDS:
+    for f, kind in _GC_TYPES.items():
         if f not in cert:
             raise CredentialError(f"{where}.certificate.{f}: missing (EnergyTag GC field)")
+        _get(cert, f, kind, f"{where}.certificate")
     first = _get(cert, "certificate_bundle_id_range_start", int, f"{where}.certificate")
     last = _get(cert, "certificate_bundle_id_range_end", int, f"{where}.certificate")
     quantity = _get(cert, "bundle_quantity", int, f"{where}.certificate")
@@ -220,8 +223,11 @@ def certificate_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     cert, holders, cancels = _consistent(s)
     cp = _get(s, "checkpoint", Mapping, "credentialSubject")
     meters = s.get("meteringDevices", [])
-    if not isinstance(meters, list):
+    if not isinstance(meters, list) or not all(isinstance(m, str) and
+                                               m.startswith(DID_KEY_PREFIX) for m in meters):
         raise CredentialError("credentialSubject.meteringDevices: not a list of did:key")
+    _get(cp, "origin", str, "credentialSubject.checkpoint")
+    _get(cp, "size", int, "credentialSubject.checkpoint")
     lines = [
         said("eco_protocol.certificate_credential.line.bundle", issuance=cert["issuance_id"],
              wh=cert["bundle_quantity"], first=cert["certificate_bundle_id_range_start"],
