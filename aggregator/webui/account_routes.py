@@ -1,8 +1,9 @@
 """A buyer's account page (issue 19 point 3), public: no login, the account is its ``did:key``.
 
-* ``GET /account`` — look an account up; ``GET /account?id=did:key:…`` — its holdings, the
-  transfers it received and sent, its cancellations, each with its ledger entry and a link to
-  the entry's inclusion proof;
+* ``GET /account`` — look an account up (``?id=did:key:…`` redirects to its page);
+  ``GET /account/did:key:…`` — its holdings, the transfers it received and sent, its
+  cancellations, each with its ledger entry and a link to the entry's inclusion proof (in the
+  path, so the language switch keeps the account);
 * ``POST /account/request`` — the holder's signed transfer or cancellation request (the JSON file
   ``eco-verify certificate-request transfer|cancel`` made where the buyer keeps its key). It is
   logged by :func:`aggregator.certificate_moves.submit_request` through
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -96,17 +98,27 @@ class AccountRoutes(Pages):
                            account=account, outcome=outcome, short=cv.short_account,
                            max_kib=MAX_UPLOAD // 1024, **account_view(data, account))
 
-    async def account_page(self, request: Request) -> Response:
+    async def lookup_page(self, request: Request) -> Response:
         given = request.query_params.get("id", "").strip()
         if not given:
             return self.render(request, "account_lookup.html", "buyer.lookup_title",
                                audience="buyer", given="", bad=False)
+        return self._account_or_refusal(request, given) or \
+            self.redirect(f"/account/{quote(given, safe=':')}")
+
+    def _account_or_refusal(self, request: Request, given: str) -> Response | None:
+        """The lookup page saying ``given`` is no account, or None if it is one."""
         try:
-            account = account_field(given, "id")
+            account_field(given, "id")
         except InvalidInput:
             return self.render(request, "account_lookup.html", "buyer.lookup_title", 400,
                                audience="buyer", given=given[:200], bad=True)
-        return await run_in_threadpool(self._account_page, request, account)
+        return None
+
+    async def account_page(self, request: Request) -> Response:
+        account = str(request.path_params["account"])
+        return self._account_or_refusal(request, account) or \
+            await run_in_threadpool(self._account_page, request, account)
 
     async def _upload(self, request: Request) -> bytes | None:
         """The request's bytes (the file, else the pasted text); None if too big. Read with
@@ -186,9 +198,10 @@ class AccountRoutes(Pages):
 
     def routes(self) -> list[Route]:
         return [
-            Route("/account", self.account_page, methods=["GET"]),
+            Route("/account", self.lookup_page, methods=["GET"]),
             Route("/account/request", self.request_post, methods=["POST"]),
             Route("/account/proof", self.proof, methods=["GET"]),
+            Route("/account/{account}", self.account_page, methods=["GET"]),
         ]
 
 

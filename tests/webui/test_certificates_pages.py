@@ -75,7 +75,7 @@ def _request(key: Ed25519PrivateKey, ref: str, first: int, last: int) -> ClaimRe
 
 
 def _submit(browser: Browser, account: str, body: bytes | str) -> Any:
-    token = csrf_of(browser.get(f"/account?id={account}").text)
+    token = csrf_of(browser.get(f"/account/{account}").text)
     return browser.client.post("/account/request", data={"csrf": token},
                                files={"request": ("request.json", body, "application/json")})
 
@@ -120,7 +120,7 @@ def test_the_operator_issues_filters_opens_and_sells(world: UiWorld, browser: Br
         "/certificates?start=2026-11-22&end=2026-11-24").text)) == len(bundles)
     accounts = browser.get("/certificates/accounts").text
     _japanese_ok(accounts)
-    assert f'/account?id={buyer.replace(":", "%3A")}' in accounts
+    assert f'/account/{buyer.replace(":", "%3A")}' in accounts
     audit = [(r["action"], r["outcome"], r["via"]) for r in operator.read_audit(world.cfg)]
     assert ("certificates-issue", "ok", "ui") in audit
     assert ("certificates-assign", "ok", "ui") in audit
@@ -155,8 +155,8 @@ def test_a_buyer_cancels_with_a_signed_request_and_forgeries_are_refused(
     ref, first, last = bundles[0]
     _sell(browser, ref, first, last, buyer)
     browser.client.cookies.clear()  # the buyer's page needs no login
-    page = browser.get(f"/account?id={buyer}")
-    assert page.status_code == 200
+    page = browser.get(f"/account?id={buyer}")  # the lookup form's answer: the account's page
+    assert page.status_code == 200 and page.url.path == f"/account/{buyer}"
     _japanese_ok(page.text)
     assert f"{first}..{last}" in page.text and "eco-verify certificates" in page.text
     good = _request(key, ref, first, first + 4)
@@ -194,16 +194,19 @@ def test_a_buyer_cancels_with_a_signed_request_and_forgeries_are_refused(
                      base64.b64decode(proof["root_b64"]))
     again = _submit(browser, buyer, json.dumps(good.to_dict()))
     assert _reason(again.text) == "used"
-    browser.client.cookies.set("eco_lang", "en")
-    english = browser.get(f"/account?id={buyer}").text
+    switch = re.search(r'href="(/lang/en\?next=[^"]+)"', browser.get(f"/account/{buyer}").text)
+    assert switch is not None  # the language switch keeps the account (it is in the path)
+    english = browser.get(switch.group(1).replace("&amp;", "&")).text
+    assert buyer in english
     assert "Cancellations" in english and "How to verify offline" in english
 
 
 def test_an_unknown_account_and_a_flood_of_refused_requests(world: UiWorld,
                                                             browser: Browser) -> None:
-    r = browser.get("/account?id=did:key:nonsense")
-    assert r.status_code == 400 and "did:key:z6Mk" in r.text
-    _japanese_ok(r.text)
+    for bad in ("/account?id=did:key:nonsense", "/account/did:key:nonsense"):
+        r = browser.get(bad)
+        assert r.status_code == 400 and "did:key:z6Mk" in r.text
+        _japanese_ok(r.text)
     _japanese_ok(browser.get("/account").text)
     buyer = account_of(Ed25519PrivateKey.generate())
     statuses = [_submit(browser, buyer, b"not json").status_code for _ in range(22)]

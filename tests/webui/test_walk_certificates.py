@@ -109,7 +109,7 @@ def test_the_operator_reads_certificates_and_accounts(walker: Walker, market: _M
     assert forms == {"/certificates/assign"}  # the town's own ids only: no cancel, no move
     w.shot("certificate-bundle")
     w.open("/certificates/accounts")
-    w.click(By.CSS_SELECTOR, "#accounts a[href^='/account?id=']")
+    w.click(By.CSS_SELECTOR, "#accounts a[href^='/account/']")
     assert w.text("account") == market.account
     w.logout()
 
