@@ -205,12 +205,13 @@ class AccountRoutes(Pages):
         ]
 
 
-async def _bytes_of(form: FormData) -> bytes:
+async def _bytes_of(form: FormData) -> bytes | None:
+    """The uploaded file's bytes, else the pasted text's; None if over :data:`MAX_UPLOAD`."""
     upload = form.get("request")
     if isinstance(upload, UploadFile):
         data = await upload.read(MAX_UPLOAD + 1)
         if data.strip():
-            return data
+            return None if len(data) > MAX_UPLOAD else data
     return str(form.get("request_text", "")).encode("utf-8")
 
 
