@@ -79,8 +79,7 @@ def account_view(data: Certificates, account: str) -> dict[str, Any]:
             "cancelled": cancelled[::-1], "held_wh": sum(h.size for h in held),
             "received_wh": sum(m.ids.size for m in received),
             "sent_wh": sum(m.ids.size for m in sent),
-            "cancelled_wh": sum(m.ids.size for m in cancelled),
-            "issued_at": data.issued_at}
+            "cancelled_wh": sum(m.ids.size for m in cancelled)}
 
 
 def parse_request(raw: bytes) -> ClaimRequest:

@@ -57,8 +57,6 @@ class Certificates:
     programme: Programme
     rows: list[cv.BundleRow]
     moves: list[cv.Move]
-    issued_at: dict[str, int]  # issuance id → its issued claim's entry
-    size: int  # the log's size when read
 
 
 def read_certificates(state: UiState) -> Certificates:
@@ -68,7 +66,7 @@ def read_certificates(state: UiState) -> Certificates:
     with state.store() as store, state.view(store) as view:
         book = claim_book(view, store)
         return Certificates(programme, cv.bundle_rows(view, book, issuer_of(programme)),
-                            cv.moves(view), cv.issued_claims(view), view.size)
+                            cv.moves(view))
 
 
 def _date(text: str) -> str:

@@ -206,11 +206,6 @@ def accounts(rows: Sequence[BundleRow], logged: Sequence[Move]) -> list[AccountS
     return sorted(out, key=lambda a: (-a.held, a.account))
 
 
-def issued_claims(view: LedgerView) -> dict[str, int]:
-    """Issuance id → the entry of its issued claim (for links from a move to its bundle)."""
-    return {c.claim_id: i for i, c in view.claims if c.action == ISSUED}
-
-
 # --- why a buyer's request would be refused ------------------------------------------------------
 
 SIGNATURE = "signature"  # not signed by the holder it names (or edited after signing)
@@ -247,5 +242,5 @@ def refusal(book: ClaimBook, request: ClaimRequest) -> str | None:
 
 __all__ = ["CANCELLED_STATUS", "REFUSALS", "STATUSES", "TOWN", "TRANSFERRED_STATUS",
            "AccountSummary", "BundleRow", "Holding", "Move", "Segment", "accounts",
-           "bundle_rows", "filtered", "holdings", "issued_claims", "move_of", "moves", "refusal",
+           "bundle_rows", "filtered", "holdings", "move_of", "moves", "refusal",
            "segments", "short_account"]
