@@ -202,6 +202,8 @@ def _consistent(s: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Mapping[s
                for i, c in enumerate(_get(s, "cancellations", list, where))]
     if sum(h["quantity"] for h in holders) != quantity:
         problems.append("the holders' quantities do not add up to the bundle's")
+    if "holder" in s and [s["holder"]] != [h["account"] for h in holders]:
+        problems.append("holder is not the one account in holders")
     if any(not first <= c["firstId"] <= c["lastId"] <= last
            or c["quantity"] != c["lastId"] - c["firstId"] + 1 for c in cancels):
         problems.append("a cancellation names ids outside the bundle, or a quantity not its "

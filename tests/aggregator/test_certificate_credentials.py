@@ -189,7 +189,8 @@ def test_the_credential_is_tied_to_the_exports_offline_proof(
     s = newer["credentialSubject"]
     assert cross_check(s, DID, exported, check.bundles, check.checkpoint.size) == []
     other_holder = copy.deepcopy(s)
-    other_holder["holders"][0]["account"] = account_of(Ed25519PrivateKey.generate())
+    other_holder["holder"] = other_holder["holders"][0]["account"] = \
+        account_of(Ed25519PrivateKey.generate())
     other_period = copy.deepcopy(s)
     other_period["cancellations"][1]["consumptionPeriod"]["end"] = "2027-01-01T00:00:00Z"
     for wrong, says in ((other_holder, "held by"), (other_period, "cancellations")):

@@ -46,6 +46,7 @@ def test_the_kits_subject_checks_under_a_did_key_issuer() -> None:
     (lambda s: s.update(status="lost"), "status 'lost'"),
     (lambda s: s["certificate"].pop("issuing_body"), "certificate.issuing_body: missing"),
     (lambda s: s["holders"].append("x"), "holders[1]: not an object"),
+    (lambda s: s.update(holder=ISSUER), "holder is not the one account in holders"),
     (lambda s: s["cancellations"][0].pop("consumptionPeriod"), "consumptionPeriod: missing"),
 ])
 def test_a_self_contradicting_subject_is_refused_naming_it(change: Any, says: str) -> None:
