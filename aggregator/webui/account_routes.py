@@ -102,7 +102,8 @@ class AccountRoutes(Pages):
         if not given:
             return self.render(request, "account_lookup.html", "buyer.lookup_title",
                                audience="buyer", given="", bad=False)
-        return self._account_or_refusal(request, given) or \
+        refused = self._account_or_refusal(request, given)
+        return refused if refused is not None else \
             self.redirect(f"/account/{quote(given, safe=':')}")
 
     def _account_or_refusal(self, request: Request, given: str) -> Response | None:
@@ -116,8 +117,10 @@ class AccountRoutes(Pages):
 
     async def account_page(self, request: Request) -> Response:
         account = str(request.path_params["account"])
-        return self._account_or_refusal(request, account) or \
-            await run_in_threadpool(self._account_page, request, account)
+        refused = self._account_or_refusal(request, account)
+        if refused is not None:
+            return refused
+        return await run_in_threadpool(self._account_page, request, account)
 
     async def _upload(self, request: Request) -> bytes | None:
         """The request's bytes (the file, else the pasted text); None if too big. Read with
