@@ -43,7 +43,8 @@ from eco_protocol.encoding import JST, b64encode, format_time
 from eco_protocol.errors import EnvironmentProblem, ProtocolError
 from eco_protocol.keyfile import load_or_create_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
-from eco_protocol.messages import Msg, add_lang_option, choose_lang, msg, os_reason, render, text
+from eco_protocol.messages import Msg, add_lang_option, choose_lang, msg, render, text
+from eco_protocol.os_messages import os_reason
 from eco_runtime.stderr_log import log_to_stderr
 
 from .config import AgentConfig, MeterConfig, example_config, load_config

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.errors import NoteError
-from eco_protocol.messages import os_reason
 from eco_protocol.note import NoteVerifier, parse_verifier_key
+from eco_protocol.os_messages import os_reason, toml_error
 from eco_protocol.records import MAX_READINGS_PER_MESSAGE, Quantity
 from eco_runtime import toml_section
 from eco_runtime.broker_url import BrokerURLError, parse_broker_url
@@ -335,8 +335,9 @@ def parse_config_text(text: str, path: Path | None = None) -> AgentConfig:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         if path:
-            raise ConfigError.coded("agent.config.file_not_toml", path=path, error=str(e)) from e
-        raise ConfigError.coded("agent.config.not_toml", error=str(e)) from e
+            raise ConfigError.coded("agent.config.file_not_toml", path=path,
+                                    error=toml_error(e)) from e
+        raise ConfigError.coded("agent.config.not_toml", error=toml_error(e)) from e
     return parse_config(doc, path)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from eco_protocol.encoding import JST
 from eco_protocol.messages import Msg, msg, text
 from eco_protocol.messages_rules import quantity_name, reason_text
+from eco_protocol.os_messages import errno_reason
 
 # --- serial ports -----------------------------------------------------------------------------
 
@@ -50,6 +51,8 @@ def _errno_of(exc: BaseException) -> int | None:
         if seen is None:
             return None
         code = getattr(seen, "errno", None)
+        if code is None and type(seen).__name__ == "error" and seen.args:
+            code = seen.args[0]  # termios.error(errno, text): pyserial's "Could not configure"
         if isinstance(code, int):
             return code
         seen = seen.__cause__ or seen.__context__
@@ -101,7 +104,8 @@ def serial_error_message(exc: BaseException | None, *, port: str, baudrate: int,
     advice = serial_message(cause, port=port, baudrate=baudrate, config=config)
     if cause is not SerialCause.OTHER or exc is None:
         return advice
-    return msg("agent.error.with_advice", error=str(exc), advice=advice)
+    why = errno_reason(_errno_of(exc)) or str(exc)  # the errno in the reader's words
+    return msg("agent.error.with_advice", error=why, advice=advice)
 
 
 def serial_error_text(exc: BaseException | None, *, port: str, baudrate: int,

@@ -31,9 +31,9 @@ from typing import Any, Final
 from eco_protocol.errors import EnvironmentProblem, NoteError, ProtocolError
 from eco_protocol.keyfile import atomic_write, load_private_key
 from eco_protocol.keys import device_id_of, public_key_raw
-from eco_protocol.messages import os_reason
 from eco_protocol.messages import text as message_text
 from eco_protocol.note import parse_verifier_key
+from eco_protocol.os_messages import os_reason, toml_error
 from eco_runtime.broker_url import BrokerURLError, parse_broker_url
 from eco_runtime.toml_section import toml_string
 
@@ -81,7 +81,7 @@ def parse_snippet(text: str) -> Provisioning:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError.coded("agent.provision.not_toml", error=str(e)) from e
+        raise ConfigError.coded("agent.provision.not_toml", error=toml_error(e)) from e
     unknown = sorted(set(doc) - set(SNIPPET_KEYS))
     if unknown:
         raise ConfigError.coded("agent.provision.unknown_sections", sections=unknown)

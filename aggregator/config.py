@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.errors import NoteError
-from eco_protocol.messages import Msg, msg, os_reason
+from eco_protocol.messages import Msg, msg
 from eco_protocol.note import parse_witness_key
+from eco_protocol.os_messages import os_reason, toml_error
 from eco_runtime.broker_url import LOOPBACK, BrokerURL, BrokerURLError, parse_broker_url
 
 from .claim_settings import SETTINGS_KEYS, ClaimSettings, claim_settings
@@ -184,7 +185,8 @@ def load_config(path: Path) -> Config:
     except FileNotFoundError as e:
         raise ConfigError(msg("aggregator.config.missing", path=path)) from e
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(msg("aggregator.config.not_toml", path=path, error=str(e))) from e
+        raise ConfigError(msg("aggregator.config.not_toml", path=path,
+                              error=toml_error(e))) from e
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(msg("aggregator.config.unreadable", path=path,
                               error=os_reason(e))) from e

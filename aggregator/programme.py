@@ -18,8 +18,9 @@ from typing import Any
 
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.errors import MalformedRecord
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
 from eco_protocol.methodology import GridFactor, Methodology
+from eco_protocol.os_messages import os_reason, toml_error
 
 from .errors import ConfigError, Rejected
 
@@ -204,7 +205,8 @@ def load_programme(path: Path) -> Programme:
     except FileNotFoundError as e:
         raise ConfigError(msg("aggregator.programme.missing", path=path)) from e
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(msg("aggregator.programme.not_toml", path=path, error=str(e))) from e
+        raise ConfigError(msg("aggregator.programme.not_toml", path=path,
+                              error=toml_error(e))) from e
     except OSError as e:
         raise ConfigError(msg("aggregator.programme.unreadable", path=path,
                               error=os_reason(e))) from e

@@ -27,6 +27,7 @@ from typing import Any
 
 from .errors import MalformedRecord, NoteError
 from .note import NoteVerifier, Verifier, parse_verifier_key, parse_witness_key
+from .os_messages import toml_error
 
 CONSORTIUM_KEYS = frozenset({"name", "members", "witnesses", "policy"})
 MEMBER_KEYS = frozenset({"name", "origin", "log_key", "url", "witness"})
@@ -105,7 +106,7 @@ def parse_consortium(text: str, where: str = "consortium.toml") -> Consortium:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConsortiumError.coded("eco_protocol.consortium.not_toml", where=where,
-                                    error=str(e)) from e
+                                    error=toml_error(e)) from e
     _no_unknown(doc, CONSORTIUM_KEYS, where, "")
     name = _text(doc, "name", where, "", default="consortium")
     witnesses = _witnesses(doc.get("witnesses"), where)

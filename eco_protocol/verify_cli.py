@@ -30,11 +30,11 @@ from .messages import (
     choose_lang,
     localize,
     msg,
-    os_reason,
     render,
     text,
 )
 from .messages_rules import quantity_name, rule_counts
+from .os_messages import os_reason
 from .results import TABLES
 from .verdict import (
     failure,

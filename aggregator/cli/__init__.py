@@ -22,6 +22,7 @@ from pathlib import Path
 from eco_protocol.errors import EnvironmentProblem as ProtocolEnvironmentProblem
 from eco_protocol.errors import InvalidInput, ProtocolError
 from eco_protocol.messages import Msg, add_lang_option, choose_lang, msg, text
+from eco_protocol.os_messages import os_error
 from eco_runtime.stderr_log import log_to_stderr
 
 from ..errors import AggregatorError, ConfigError, LogMisbehaviour
@@ -84,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProtocolError as e:  # the protocol package's errors are handled as the aggregator's
         print(text("aggregator.cli.protocol_error", lang, message=e, what=_what_to_do(e)),
               file=sys.stderr)
+        return 1
+    except OSError as e:  # a file or socket the command needed: errno in words, with its path
+        print(text("eco_protocol.os.command_failed", lang, command="eco-aggregator",
+                   error=os_error(e)), file=sys.stderr)
         return 1
 
 

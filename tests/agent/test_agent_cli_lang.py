@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -201,3 +205,78 @@ def test_an_mqtt_device_that_says_nothing_in_the_locales_language(
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
     assert "nobody-here/events/rpc" in err and "rpc_ntf" in err
     _check(locale, err)
+
+
+# three English words in a row: a sentence left untranslated (identifiers, keys, paths, commands
+# with their options and protocol names are not words on their own)
+_ENGLISH_SENTENCE = re.compile(r"(?<![-\w])[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}(?![-\w])")
+
+
+def _fully_japanese(err: str) -> str:
+    line = err.strip()
+    assert len(line.splitlines()) == 1, err
+    assert_japanese(line)
+    assert not _ENGLISH_SENTENCE.search(line), line
+    return line
+
+
+def test_broken_toml_and_missing_ca_file_are_fully_japanese(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """tomllib's reason and the operating system's are English of their own: under a Japanese
+    locale both are said in Japanese, with the file, the line and column, or the config key."""
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    conf = _conf(tmp_path)
+    good = conf.read_text()
+    line_no = good.splitlines().index("interval_minutes = 30") + 1
+    for broken, where, said in (
+            ("[device]\n", "[device\n", "1 行 8 列：テーブル見出しの末尾に ']' がありません"),
+            ("interval_minutes = 30", "interval_minutes = = 30",
+             f"{line_no} 行 20 列：値が正しくありません"),
+            ("interval_minutes = 30", "interval_minutes = 30 poll = 1",
+             f"{line_no} 行 23 列：一つの行に一つの設定だけを書きます")):
+        conf.write_text(good.replace(broken, where, 1))
+        code, _, err = _run(capsys, "status", str(conf))
+        assert code == 2
+        line = _fully_japanese(err)
+        assert str(conf) in line and said in line, line
+    ca = tmp_path / "missing-ca.crt"
+    conf.write_text(good.replace('broker = "mqtt://127.0.0.1:1"',
+                                 f'broker = "mqtts://127.0.0.1:8883"\nca_file = "{ca}"'))
+    assert main(["keygen", str(conf)]) == 0
+    capsys.readouterr()
+    code, _, err = _run(capsys, "run", str(conf))
+    assert code == 2
+    line = _fully_japanese(err)
+    assert f"[uplink] ca_file = {ca}" in line and "ファイルがありません" in line, line
+
+
+@pytest.mark.integration  # a child process that drops to an unprivileged user
+def test_permission_denied_serial_port_is_fully_japanese(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A serial port the agent's user may not open: the dialout advice, in Japanese, naming
+    the port. As root (which opens anything) the probe runs in a child that drops to nobody."""
+    port = tmp_path / "ttyUSB7"
+    port.write_bytes(b"")
+    port.chmod(0o600)
+    argv = ["probe", "--protocol", "sunspec-modbus", "--port", str(port), "--timeout", "0.2"]
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    if os.geteuid() == 0:
+        # nobody cannot read root's Python installation: a first run on a missing port, as
+        # root, imports everything the second needs
+        missing = [*argv[:4], str(tmp_path / "absent"), *argv[5:]]
+        child = ("import contextlib, io, os, sys\nfrom agent.cli import main\n"
+                 f"with contextlib.redirect_stderr(io.StringIO()):\n    main({missing!r})\n"
+                 "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+                 f"sys.exit(main({argv!r}))\n")
+        r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                           cwd=Path(__file__).parents[2], timeout=60, check=False,
+                           env={**os.environ, "LANG": "ja_JP.UTF-8"})
+        code, err = r.returncode, r.stderr
+    else:
+        port.chmod(0)
+        code, _, err = _run(capsys, *argv)
+    assert code == 1, err
+    line = _fully_japanese(err)
+    assert f"{port} へのアクセス権がありません" in line and "dialout" in line, line
