@@ -22,7 +22,7 @@ from eco_protocol.records import Quantity
 
 from . import certificates, consortium, consortium_end
 from .children import Procs, bin_path, run_json, run_text
-from .credentials import issue_and_check
+from .credentials import certificate_and_check, issue_and_check
 from .households import enrol_town
 from .summary import batch_summary, print_summary, town_summary
 from .town import JOINED, JST, ORIGIN, PROGRAMME, SIM_START, WITNESS, Household
@@ -87,6 +87,7 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         certs, certificates_ok = certificates.export_and_verify(
             out, agg.cmd, agg.log_vkey, agg.witness_vkey, issued, buyer)
         credentials_ok = issue_and_check(out, agg.cmd, procs, agents, log.points, out / "pv")
+        credentials_ok = certificate_and_check(out, agg.cmd) and credentials_ok
         consortium_ok = consortium_end.publish(out, cons, consortium_run)
         verified = log.verify.returncode == 0 and all_verified
         result = town_summary(
