@@ -12,14 +12,16 @@
   that the request is used once. A refusal says why in the reader's language
   (:func:`.certificate_views.refusal`) and counts against the client's address in the login
   throttle (:mod:`.throttle`), like a wrong resident code; the upload is size-limited;
-* ``GET /account/proof?index=N`` — the entry's RFC 6962 inclusion proof against the latest
-  checkpoint, the JSON of the read API's ``/proof/inclusion`` (:class:`aggregator.http_api.LogApi`).
+* ``GET /account/proof?index=N`` — a claim entry's RFC 6962 inclusion proof against the latest
+  checkpoint, the JSON of the read API's ``/proof/inclusion`` (:class:`aggregator.http_api.LogApi`);
+  only claims (what the page links): readings and enrolments are the read API's to serve.
 
 Nobody but the holder's key can move the ids: the operator has no form for it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Final
@@ -34,7 +36,7 @@ from starlette.routing import Route
 
 from eco_protocol.accounts import ClaimRequest, account_field
 from eco_protocol.canonical import parse_json
-from eco_protocol.claims import CANCELLED, TRANSFERRED
+from eco_protocol.claims import CANCELLED, CLAIM_TYPE, TRANSFERRED
 from eco_protocol.errors import InvalidInput
 from eco_protocol.messages import render
 
@@ -191,6 +193,8 @@ class AccountRoutes(Pages):
 
         def work() -> Response:
             with self.state.store() as store:
+                if int(index) >= store.size() or not _is_claim(store.entry(int(index))):
+                    raise HTTPException(404, "buyer.no_proof")  # only what the page links
                 answer = LogApi(store, ApiConfig(self.state.signer.verifier)).get(
                     "/proof/inclusion", f"index={index}")
             return Response(answer.body, answer.status, media_type=answer.content_type,
@@ -205,6 +209,14 @@ class AccountRoutes(Pages):
             Route("/account/proof", self.proof, methods=["GET"]),
             Route("/account/{account}", self.account_page, methods=["GET"]),
         ]
+
+
+def _is_claim(entry: bytes) -> bool:
+    """Whether a log entry is an ``eco.claim/v1`` (what the account page links proofs of)."""
+    try:
+        return bool(json.loads(entry).get("type") == CLAIM_TYPE)
+    except (ValueError, AttributeError):
+        return False
 
 
 async def _bytes_of(form: FormData) -> bytes | None:

@@ -195,6 +195,8 @@ def test_a_buyer_cancels_with_a_signed_request_and_forgeries_are_refused(
                      base64.b64decode(proof["root_b64"]))
     again = _submit(browser, buyer, json.dumps(good.to_dict()))
     assert _reason(again.text) == "used"
+    for other in ("0", str(index + 99), "x"):  # a reading's entry, beyond the log, no number
+        assert browser.get(f"/account/proof?index={other}").status_code == 404
     # a transfer, pasted into the text box instead of uploaded
     friend = account_of(Ed25519PrivateKey.generate())
     move = sign_request(ClaimRequest(TRANSFER, ref, first + 5, first + 9, buyer,

@@ -130,7 +130,7 @@ def test_no_japanese_page_shows_a_key_or_an_english_code(world: UiWorld) -> None
                  f"/batches/view?batch={made['batch']}", "/shop/redeem",
                  "/certificates", "/certificates?status=cancelled&start=2026-11-22",
                  "/certificates/bundle?ref=none", "/certificates/accounts", "/account",
-                 f"/account?id={_ACCOUNT}", "/account/proof?index=0"]
+                 f"/account?id={_ACCOUNT}", "/account/proof?index=0"]  # not a claim: 404
         bad |= _walk(c, pages, data)
     with TestClient(create_app(UiConfig(world.cfg)), cookies={"eco_lang": "ja"}) as c:
         b = Browser(c)
