@@ -145,7 +145,8 @@ install-aggregator: install-code
 	  $(INSTALL_VENV)/bin/pip install -q $(PREFIX); fi
 	install -d $(SYSTEMD_DIR) $(DESTDIR)/etc/eco-aggregator
 	install -m 0644 systemd/eco-aggregator.service systemd/eco-aggregator-batch.service \
-	  systemd/eco-aggregator-batch.timer $(SYSTEMD_DIR)/
+	  systemd/eco-aggregator-batch.timer systemd/eco-aggregator-mirror.service \
+	  systemd/eco-aggregator-consortium-witness.service $(SYSTEMD_DIR)/
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
 	  echo "run: $(INSTALL_VENV)/bin/eco-aggregator --config /etc/eco-aggregator/aggregator.toml init /var/lib/eco-aggregator --origin NAME"; \
 	  echo "then: systemctl enable --now eco-aggregator eco-aggregator-batch.timer"; fi

@@ -110,15 +110,17 @@ def finish(procs: Procs, c: Consortium, days: float, home: Sequence[Household],
            ) -> dict[str, Any]:
     """After the home town sealed its batches: the neighbour drained and sealed, the move, and
     the final round, in which the neighbour and the verification body cosign the home town's
-    last checkpoint. consortium.toml then names the home town's current log key (it rotated
-    halfway; the witnesses and mirrors followed the change the log announced)."""
+    last checkpoint. Before it, consortium.toml is made to name the home town's current log key
+    (it rotated halfway; the witnesses and mirrors followed the change the log announced in the
+    move's round, and know the new key from then on)."""
     pending = drain_second(procs, second_agents)
     sealed = seal_second(c, days)
     moved = move_household(procs, c, home[-1], home_agents)
+    # the witnesses and mirrors have followed the key change the log announced: the file now
+    # names the current key, which the policy checks and the basket use
+    write_file(c, run_text([*c.home.cmd, "log-key"]).strip(), witnesses_of(c))
     refused = refuse_duplicate(c, home[0])  # the neighbour's mirror holds every home enrolment
     final = consortium_round(procs, c, "the end: the final checkpoints cosigned")
-    current = run_text([*c.home.cmd, "log-key"]).strip()
-    write_file(c, current, witnesses_of(c))
     return {"pending": pending, "sealed": sealed, "moved": moved, "refused": refused,
             "final": final}
 
@@ -175,8 +177,9 @@ def publish(out: Path, c: Consortium, end: dict[str, Any]) -> bool:
     print(b.stdout if b.returncode == 0 else b.stdout + b.stderr, end="")
     bj = subprocess.run([bin_path("eco-verify"), *args, "--json"], capture_output=True,
                         text=True, check=False)
-    (c.dir / "basket.json").write_text(bj.stdout if bj.stdout.strip() else json.dumps(
-        {"ok": False, "said": bj.stderr}) + "\n")
+    last = bj.stdout.strip().splitlines()[-1:]  # the verdict as JSON, after the report lines
+    (c.dir / "basket.json").write_text((last[0] if last else json.dumps(
+        {"ok": False, "said": bj.stderr})) + "\n")
     ok &= b.returncode == 0 and bj.returncode == 0
     audit = subprocess.run([*c.home.cmd, "consortium-audit", "--consortium", f, "--mirrors",
                             str(c.home.mirrors), "--member", HOME],

@@ -16,7 +16,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pytest
 
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.credentials import CredentialVerdict, check_credential
-from eco_protocol.encoding import format_time
+from eco_protocol.encoding import b64decode, format_time
 from eco_protocol.errors import CredentialError
 from eco_protocol.evidence import verify_evidence
 from firmware_sim.demo import JOINED, JUMP_AT, SIM_START
@@ -49,10 +49,17 @@ def test_demo_runs_end_to_end_and_the_evidence_verifies_independently(demo: Demo
     # one simulated day, 48 half-hour intervals per meter (11 meters), minus start-up intervals
     assert summary["readings_accepted"] >= 11 * 36
     assert set(summary["kwh_by_quantity"]) == {"pv_generation", "grid_export", "ev_charge"}
-    # seven enrolments, the log key change halfway, two batch seals and each seal's `sealed`
-    # claim (docs/protocol.md §4.11) besides the readings
+    # besides the readings: seven enrolments, the log key change halfway, two batch seals, the
+    # claims (each seal's `sealed` one, docs/protocol.md §4.11, and any certificates') and the
+    # revocation of the household that moved to the neighbouring town (issue 18)
     assert summary["log_key_rotated_at_entry"] is not None
-    assert summary["tree_size"] == summary["readings_accepted"] + EVERY_DEVICE + 1 + 2 + 2
+    types = Counter(json.loads(b64decode(json.loads(line)["entry_b64"], "entry"))["type"]
+                    for line in (demo.out / "evidence" / "entries.jsonl").read_text().splitlines())
+    assert types["eco.reading/v1"] == summary["readings_accepted"]
+    assert types["eco.enrol/v1"] == EVERY_DEVICE and types["eco.logkey/v1"] == 1
+    assert types["eco.batch/v1"] == 2 and types["eco.claim/v1"] >= 2
+    assert types["eco.revoke/v1"] == 1
+    assert summary["tree_size"] == sum(types.values())
     evidence = demo.out / "evidence"
     # Go's reference packages: the note under log.vkey, the root from entries.jsonl
     g = subprocess.run([str(go), "check-evidence", str(evidence)], capture_output=True,

@@ -17,8 +17,11 @@ def test_staged_install(tmp_path: Path) -> None:
                         f"DESTDIR={stage}"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     units = {p.name for p in (stage / "etc/systemd/system").iterdir()}
+    # a consortium member's mirror and witness are installed too, enabled only by those in one
     assert units == {"eco-agent.service", "eco-aggregator.service",
-                     "eco-aggregator-batch.service", "eco-aggregator-batch.timer"}
+                     "eco-aggregator-batch.service", "eco-aggregator-batch.timer",
+                     "eco-aggregator-mirror.service",
+                     "eco-aggregator-consortium-witness.service"}
     assert "[device]" in (stage / "etc/eco-agent/agent.toml").read_text()
     code = stage / "opt/eco-credit"
     assert (code / "agent" / "runner.py").exists()
