@@ -81,10 +81,19 @@ def to_csv(report: MatchingReport) -> str:
     return buf.getvalue()
 
 
+def _tick(local: datetime, hours: int) -> bool:
+    """A labelled tick: every 6 hours for a few days, daily for a month, else monthly."""
+    if hours <= 96:
+        return local.hour % 6 == 0
+    return local.hour == 0 and (hours <= 24 * 45 or local.day == 1)
+
+
 def chart_svg(report: MatchingReport, lang: str) -> str:
-    """Consumption (grey) and matched (green) bars per hour, a tick every 6 JST hours."""
+    """Consumption (grey) and matched (green) bars per hour, labelled JST ticks; a year's
+    hours make a wide chart that the page scrolls sideways."""
     top = max([h.consumption_wh for h in report.hours] + [1])
-    width = _LEFT + _BAR * len(report.hours) + 10
+    bar = max(2, min(_BAR, 1200 // max(1, len(report.hours))))
+    width = _LEFT + bar * len(report.hours) + 10
     scale = (_HEIGHT - 40) / top
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{_HEIGHT}" '
              f'role="img" aria-label="{escape(text("eco_protocol.matching.page.chart", lang))}">',
@@ -92,14 +101,14 @@ def chart_svg(report: MatchingReport, lang: str) -> str:
              'stroke="#444"/>',
              f'<text x="{_LEFT - 4}" y="14" text-anchor="end" font-size="10">{top} Wh</text>']
     for i, h in enumerate(report.hours):
-        x = _LEFT + i * _BAR
+        x = _LEFT + i * bar
         for wh, colour in ((h.consumption_wh, "#bbb"), (h.matched_wh, "#2a8a3e")):
             tall = round(wh * scale, 1)
-            parts.append(f'<rect x="{x + 1}" y="{_HEIGHT - 30 - tall}" width="{_BAR - 2}" '
+            parts.append(f'<rect x="{x + 1}" y="{_HEIGHT - 30 - tall}" width="{max(1, bar - 2)}" '
                          f'height="{tall}" fill="{colour}"><title>{jst(h.hour)} JST: '
                          f'{h.matched_wh}/{h.consumption_wh} Wh</title></rect>')
         local = h.hour.astimezone(JST)
-        if local.hour % 6 == 0:
+        if _tick(local, len(report.hours)):
             label = local.strftime("%m-%d %H時" if lang == "ja" else "%m-%d %H:00")
             parts.append(f'<line x1="{x}" y1="{_HEIGHT - 30}" x2="{x}" y2="{_HEIGHT - 24}" '
                          f'stroke="#444"/><text x="{x}" y="{_HEIGHT - 12}" font-size="9">'

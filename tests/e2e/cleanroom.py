@@ -25,7 +25,7 @@ import re
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
@@ -288,6 +288,8 @@ class Replay:
     enrolments: dict[str, tuple[int, dict[str, Any]]]  # device id → (index, enrolment)
     readings: list[Judged]
     seals: list[tuple[int, dict[str, Any]]]
+    # §4.11 `issued` claims: entry index → reading entry index → Wh taken off its PV
+    issued: list[tuple[int, dict[int, int]]] = field(default_factory=list)
 
 
 def _competes(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -308,6 +310,7 @@ def replay(entries: Sequence[bytes], rules: dict[str, Any]) -> Replay:
     seals: list[tuple[int, dict[str, Any]]] = []
     sealed: set[str] = set()
     certified: set[str] = set()
+    issued: list[tuple[int, dict[int, int]]] = []
     for index, raw in enumerate(entries):
         def fail(why: str, index: int = index) -> EvidenceError:
             return EvidenceError(f"entry {index}: {why}")
@@ -388,14 +391,17 @@ def replay(entries: Sequence[bytes], rules: dict[str, Any]) -> Replay:
             certified.add(rec["batch_id"])
         elif kind == "eco.claim/v1":
             # protocol.md §4.11: a `sealed` claim follows its seal and changes no figure; an
-            # `issued` one takes Wh off readings a later seal covers. DOC-GAP (ours): this
-            # recomputation does not model certificates yet, so it refuses to vouch for a log
-            # that issued any, rather than recompute figures that ignore them.
+            # `issued` one takes Wh off the PV of readings a later seal covers. DOC-GAP (ours):
+            # the claim's own checks (share, creditability, ids) are the verifier's; this
+            # recomputation only takes the issued Wh off, as §4.11's `sealed` paragraph says.
             if rec.get("action") == "sealed" and rec.get("ref") not in sealed:
                 raise fail(f"sealed claim of {rec.get('ref')!r}, which is not sealed before it")
             if rec.get("action") == "issued":
-                raise fail("issued certificates: not modelled by this clean-room recomputation")
-    return Replay(enrolments, readings, seals)
+                taken: dict[int, int] = defaultdict(int)
+                for part in rec["parts"]:
+                    taken[int(part["index"])] += int(part["wh"])
+                issued.append((index, dict(taken)))
+    return Replay(enrolments, readings, seals, issued)
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,13 +472,19 @@ def _household_rows(covered: list[Judged], rep: Replay, seal_index: int,
             if j.rule is not None:
                 excluded[j.rule] += 1
         cred = [j for j in js if j.rule is None]
+        taken: dict[int, int] = defaultdict(int)  # §4.11: Wh issued before the seal
+        for at, parts in rep.issued:
+            if at < seal_index:
+                for i, wh in parts.items():
+                    taken[i] += wh
 
         energy: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ENERGY_KEYS, 0))
         spans: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for j in cred:
             q = j.record["quantity"]
-            energy[jst_month_of(j.start)][q] += j.record["energy_wh"]
-            spans[(j.start, j.end)][q] += j.record["energy_wh"]
+            wh = j.record["energy_wh"] - (taken[j.index] if q == "pv_generation" else 0)
+            energy[jst_month_of(j.start)][q] += wh
+            spans[(j.start, j.end)][q] += wh
         if zeroed is None:
             if battery and rules["battery"] == "daily":
                 day_pv: dict[date, int] = defaultdict(int)
