@@ -21,7 +21,7 @@ from eco_protocol.coverage import METHODOLOGY_QUANTITIES
 from eco_protocol.records import Quantity
 
 from . import certificates, consortium, consortium_end
-from .children import Procs, bin_path, run_json, run_text
+from .children import Procs, bin_path, run_json
 from .credentials import certificate_and_check, issue_and_check
 from .households import enrol_town
 from .summary import batch_summary, print_summary, town_summary
@@ -31,7 +31,8 @@ from .town import JOINED, JST, ORIGIN, PROGRAMME, SIM_START, WITNESS, Household
 @dataclass(frozen=True)
 class Aggregator:
     """The demo's aggregator as its operator sees it: the command line that reaches it, the
-    log key the buyers pin on day 1, and the neighbouring town's witness key."""
+    log key the buyers pin on day 1, and the neighbouring town's witness key (its witness in
+    the consortium's rounds, firmware_sim/demo/consortium.py)."""
 
     cmd: list[str]  # eco-aggregator --config ...
     log_vkey: str
@@ -147,18 +148,6 @@ def start_clock(speed: float) -> dict[str, Any]:
 
 def sim_now(clock: dict[str, Any]) -> float:
     return float(clock["origin_sim"] + (time.time() - clock["origin_wall"]) * clock["speed"])
-
-
-def witness_round(procs: Procs, agg: Aggregator) -> None:
-    """Serve the log's read API for a moment and let the witness fetch, verify and cosign."""
-    http = procs.start("http", [*agg.cmd, "http", "127.0.0.1:0"], stdout_pipe=True)
-    try:
-        assert http.stdout is not None
-        url = json.loads(http.stdout.readline())["url"]
-        run_text([*agg.cmd, "witness", "--log", url, "--log-key", agg.log_vkey, "--key",
-                  str(agg.witness_key), "--once"])
-    finally:
-        procs.stop("http")
 
 
 def run_days(procs: Procs, agg: Aggregator, clock: dict[str, Any], days: float,
