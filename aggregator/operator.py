@@ -411,6 +411,17 @@ def search_households(cfg: Config, actor: Actor, query: str) -> list[personal.Pe
     return found
 
 
+def household_person(cfg: Config, actor: Actor, household: str) -> personal.Person | None:
+    """The name, address and contact of ``household`` (a pseudonym) for the operator's
+    household page; None once forgotten. A view of personal data like a search, so audited the
+    same way: who looked at which pseudonym and whether a name was shown — never the name."""
+    with _audited(cfg, _Record("household-view", actor, None, household)) as rec, \
+            personal.open_personal(cfg.state_dir) as people:
+        person = people.get(household)
+        rec.target = "name shown" if person is not None else "no personal data"
+    return person
+
+
 # --- a device's broker login, issued again (eco-aggregator broker-password) ---------------------
 
 

@@ -202,18 +202,21 @@ class OperatorRoutes(Pages):
 
     async def household_view(self, request: Request, new_code: str | None = None,
                              status: int = 200) -> Response:
-        self.require(request, Role.OPERATOR)
+        user = self.require(request, Role.OPERATOR)
         household = request.path_params["household"]
         if not PSEUDONYM_RE.fullmatch(household):
             raise HTTPException(404)
         page, programme = await run_in_threadpool(household_data, self.state, household)
+        # the name beside the pseudonym, from the personal store (operators only; audited)
+        person = await run_in_threadpool(operator.household_person, self.state.cfg,
+                                         operator.Actor.ui(user.name), household)
         energy, co2 = household_charts(self.t(request), page)
         lang = self.lang(request)
         names = {r.id: r.label(lang) for r in programme.rewards} if programme else {}
         return self.render(request, "household.html", "household.title", status, page=page,
                            energy_svg=energy, co2_svg=co2, reward_names=names,
                            has_code=self.state.residents.has_code(household),
-                           new_code=new_code)
+                           new_code=new_code, person=person)
 
     async def household_page(self, request: Request) -> Response:
         return await self.household_view(request)

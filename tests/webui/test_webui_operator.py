@@ -103,7 +103,8 @@ def test_cli_and_ui_leave_audit_records_of_one_shape_without_personal_names(
     browser.post_form("/fleet", f"/devices/{b.device_id}/revoke",
                       {"reason": "Ms Suzuki moved out"})
     world.cli("rekey", c.device_id, "--public-key", b64encode(public_key_raw(Device().key)))
-    records = read_audit(world.cfg)
+    # the household page the revoke returns to is a view of personal data, audited on its own
+    records = [r for r in read_audit(world.cfg) if r["action"] != "household-view"]
     assert [(r["action"], r["via"], r["outcome"]) for r in records] == [
         ("enrol", "cli", "ok"), ("enrol", "ui", "ok"), ("enrol", "cli", "ok"),
         ("revoke", "cli", "ok"), ("revoke", "ui", "ok"), ("rekey", "cli", "ok")]
@@ -133,7 +134,7 @@ def test_a_device_revoked_without_its_login_has_it_removed_on_a_second_revoke(
     r = browser.post_form("/fleet", f"/devices/{a.device_id}/revoke", {"reason": "lost"})
     assert "すでに失効しています" in r.text and "いま削除しました" in r.text
     assert a.device_id not in PasswordFile(_passwd(world)).users()
-    rec = read_audit(world.cfg)[-1]
+    rec = [r for r in read_audit(world.cfg) if r["action"] != "household-view"][-1]
     assert rec["outcome"] == "refused" and rec["broker_login"] == "removed"
 
 
