@@ -67,8 +67,11 @@ def print_certificates(c: dict[str, Any], names: dict[str, str]) -> None:
           f"{c['pv_batch_self_consumed_wh']} Wh self-consumed, net of them (no Wh in both)")
     print(f"  {'buyer':26} {c['buyer']}: received {c['received']}, cancelled "
           f"{c['cancelled']} ({c['cancelled_wh']} Wh)")
-    print(f"  {'hourly matching':26} {c['hourly_share']} hourly, {c['volumetric_share']} "
-          f"volumetric; tampered copies refused {c['tampered_refused']}/3")
+    shares = [f"{x * 100:.1f}%" if isinstance(x, float | int) else "none"
+              for x in (c["hourly_share"], c["volumetric_share"])]
+    print(f"  {'hourly matching':26} {shares[0]} of the buyer's use matched hour by hour "
+          f"({shares[1]} counted annual-style); tampered copies refused "
+          f"{c['tampered_refused']}/3")
 
 
 def print_summary(result: dict[str, Any], names: dict[str, str]) -> None:
