@@ -75,6 +75,12 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
     "eco_protocol.matching.cannot_read": {
         "en": "eco-verify matching: cannot read {path}: {reason}",
         "ja": "eco-verify matching: {path} を読めません: {reason}"},
+    "eco_protocol.matching.account": {
+        "en": "eco-verify matching: --account {account} is not an account ({error}); give the "
+              "did:key that 'eco-verify certificate-request account' printed for your key",
+        "ja": "eco-verify matching: --account {account} はアカウントではありません（{error}）。"
+              "'eco-verify certificate-request account' が鍵について表示した did:key を指定して"
+              "ください"},
     "eco_protocol.matching.refused": {
         "en": "eco-verify matching: {error}",
         "ja": "eco-verify matching: {error}"},

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from .accounts import account_field
 from .canonical import parse_json
 from .certificate_proofs import CertificateProblem, verify_certificate_proofs
 from .errors import ProtocolError
@@ -72,6 +73,12 @@ def _json(path: Path, lang: str) -> object:
 
 def run(args: argparse.Namespace) -> int:
     lang = choose_lang(getattr(args, "lang", None))
+    try:
+        account = account_field(args.account.strip(), "--account")
+    except ProtocolError as e:  # a mistyped account would match nothing, silently
+        print(text("eco_protocol.matching.account", lang, account=args.account, error=e),
+              file=sys.stderr)
+        return 1
     p = Path(args.path)
     bundles_path = p / BUNDLES if p.is_dir() else p
     proofs_path = Path(args.proofs) if args.proofs else bundles_path.parent / PROOFS
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     report = match_hours(consumption, cancellations_from_proofs(proofs, check.bundles),
-                         args.account.strip())
+                         account)
     prov = Provenance(check.checkpoint.origin, check.checkpoint.size,
                       datetime.now(UTC).replace(microsecond=0))
     out = Path(args.out)

@@ -89,3 +89,16 @@ def test_a_bad_consumption_row_is_named(tmp_path: Path, lang: str, where: str,
     assert rc == 1 and not out.exists()
     assert where in err and '"lots"' in err
     (assert_japanese if lang == "ja" else assert_english)(err)
+
+
+@pytest.mark.parametrize(("lang", "said"), [("ja", "アカウントではありません"),
+                                            ("en", "is not an account")])
+def test_a_mistyped_account_is_refused(tmp_path: Path, lang: str, said: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    ex = certificate_export(tmp_path / "export")
+    use = tmp_path / "use.csv"
+    use.write_text(jst_csv([(HOUR0, "0.4")]), "utf-8")
+    rc, _, err = _run(["matching", str(ex.dir), "--consumption", str(use), "--account",
+                       ex.buyer[:-3], "--out", str(tmp_path / "report"), "--log-key",
+                       ex.log_vkey, "--lang", lang], capsys)
+    assert rc == 1 and said in err and not (tmp_path / "report").exists()
