@@ -153,17 +153,18 @@ def _member_outputs(out: Path, c: Consortium, sealed: dict[str, Any]) -> dict[st
 
 def publish(out: Path, c: Consortium, end: dict[str, Any]) -> bool:
     """What a buyer checks, with the consortium file alone pinned (each member's key through
-    it): every member's reports and evidence under the policy, and the basket of all batches
-    (``basket.json``, ``basket.txt``); the consortium audit of double claims (``audit.json``).
+    it): every member's reports and evidence under the policy, and the basket of all batches,
+    each re-judged against its evidence (``basket.txt`` as printed, its verdict as
+    ``basket.json``); the consortium audit of double claims (``audit.json``).
     True when all of it holds and the duplicate was refused and the move accepted."""
     reports = _member_outputs(out, c, end["sealed"])
     f = str(c.file)
     ok = True
     for member, dirs in reports.items():
         pinned = (c.home if member == HOME else c.second).log_vkey  # day 1's
-        for d in dirs:
+        for d in dirs:  # (the basket below re-judges each against its evidence)
             r = _verify(["report", str(d / "report.json"), "--log-key", pinned, "--consortium",
-                         f, "--evidence", str(d / "evidence")], d / "verify-consortium.txt")
+                         f], d / "verify-consortium.txt")
             ok &= r.returncode == 0
         r = _verify(["evidence", str(c.dir / member / "evidence"), "--log-key", pinned,
                      "--consortium", f], c.dir / member / "verify-evidence.txt")
@@ -173,14 +174,12 @@ def publish(out: Path, c: Consortium, end: dict[str, Any]) -> bool:
     args = ["basket", *(str(d / "report.json") for ds in reports.values() for d in ds),
             "--consortium", f, *(a for ds in reports.values() for d in ds
                                  for a in ("--evidence", str(d / "evidence")))]
-    b = _verify(args, c.dir / "basket.txt")
-    print(b.stdout if b.returncode == 0 else b.stdout + b.stderr, end="")
-    bj = subprocess.run([bin_path("eco-verify"), *args, "--json"], capture_output=True,
-                        text=True, check=False)
-    last = bj.stdout.strip().splitlines()[-1:]  # the verdict as JSON, after the report lines
-    (c.dir / "basket.json").write_text((last[0] if last else json.dumps(
-        {"ok": False, "said": bj.stderr})) + "\n")
-    ok &= b.returncode == 0 and bj.returncode == 0
+    b = _verify([*args, "--json"], c.dir / "basket.txt")
+    lines = b.stdout.strip().splitlines()  # one line per report and problem, then the JSON
+    print("\n".join(lines[:-1]) + "\n" + b.stderr, end="")
+    (c.dir / "basket.json").write_text((lines[-1] if lines else json.dumps(
+        {"ok": False, "said": b.stderr})) + "\n")
+    ok &= b.returncode == 0
     audit = subprocess.run([*c.home.cmd, "consortium-audit", "--consortium", f, "--mirrors",
                             str(c.home.mirrors), "--member", HOME],
                            capture_output=True, text=True, check=False)
