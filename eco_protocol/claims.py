@@ -487,9 +487,10 @@ class ClaimBook:
         return holders_over(ids.first, ids.last, self.transfers)
 
     def _by_holder(self, index: int, claim: Claim) -> None:
-        """Ids the issuer holds move by the log key's claim alone; ids an account holds move
-        only with that account's signed request. Any request a claim carries must verify and is
-        used once (:mod:`accounts`)."""
+        """Ids the issuer holds move by the log key's claim alone, never by a request (a
+        request is an account's, and no account holds them); ids an account holds move only
+        with that account's signed request. Any request a claim carries must verify and is used
+        once (:mod:`accounts`)."""
         assert claim.bundle is not None
         held = self.holders(claim.bundle)
         what = msg("eco_protocol.finding.claim.what",
@@ -507,6 +508,10 @@ class ClaimBook:
                                       last=claim.bundle.last, holder=holder)
         if r is None:
             return
+        if set(held) == {ISSUER}:  # a stranger's signed request must not move the town's ids
+            raise NotHolder.coded("eco_protocol.finding.claim.request_on_issuer_ids", what=what,
+                                  first=claim.bundle.first, last=claim.bundle.last,
+                                  holder=r.holder)
         try:
             r.verify()
         except BadSignature as e:

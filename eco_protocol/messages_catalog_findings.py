@@ -215,6 +215,13 @@ _FINDINGS: Final[Mapping[str, tuple[str, str]]] = {
                          "certificates",
                          "{what}: 番号 {first}..{last} は {holder} が保有しており、クレームに"
                          "その保有者が署名した依頼がありません。運用者は購入者の証書を動かせません"),
+    "claim.request_on_issuer_ids": ("{what}: ids {first}..{last} are held by the issuer, not "
+                                    "by {holder}: a buyer's request moves only ids that buyer "
+                                    "holds",
+                                    "{what}: 番号 {first}..{last} は発行者（自治体）が保有して"
+                                    "おり、{holder} の保有ではありません。購入者の依頼で動かせる"
+                                    "のは、"
+                                    "その購入者が保有する番号だけです"),
     "claim.request_unsigned": ("{what}: the request is not signed by {holder}, the holder it "
                                "names: {error}",
                                "{what}: 依頼が、依頼に記された保有者 {holder} の署名では"
