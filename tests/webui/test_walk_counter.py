@@ -23,6 +23,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from aggregator.webui.app import UiConfig
 from aggregator.webui.server import UiServer
+from tests.webui.clerk_browser_kit import clerk_browser, runs_as_a_clerk
 from tests.webui.resident_kit import spend, sunny_days
 from tests.webui.untranslated_kit import programme_english, visible
 from tests.webui.walk_kit import OPERATOR_WORDS, SIZES, Walker
@@ -49,6 +50,14 @@ def counter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UiWorld,
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def chrome_walker() -> Iterator[WebDriver]:
+    """Chromium as a Japanese clerk's runs (ja-JP, Asia/Tokyo: date inputs show yyyy/mm/dd),
+    in place of conftest's default browser for this module's walks."""
+    with clerk_browser() as driver:
+        yield driver
+
+
 @pytest.fixture(params=list(SIZES))
 def walker(request: pytest.FixtureRequest, counter: tuple[UiWorld, str, str],
            chrome_walker: WebDriver, tmp_path: Path) -> Walker:
@@ -59,6 +68,7 @@ def walker(request: pytest.FixtureRequest, counter: tuple[UiWorld, str, str],
 
 def _resident_login(w: Walker, code: str) -> None:
     w.open("/resident/login")
+    assert runs_as_a_clerk(w.driver)  # ja-JP, Asia/Tokyo: the browser of a Japanese user
     w.fill("code", code.lower())  # as typed on a phone
     w.click(By.ID, "login")
 

@@ -37,6 +37,7 @@ from eco_protocol.encoding import b64encode
 from eco_protocol.keyfile import save_private_key
 from eco_protocol.keys import public_key_raw
 from tests.aggregator.ledger_kit import Device
+from tests.webui.clerk_browser_kit import clerk_browser, runs_as_a_clerk
 from tests.webui.untranslated_kit import programme_english
 from tests.webui.walk_kit import SIZES, Walker, shows_qr_of
 from tests.webui.webui_kit import (
@@ -87,6 +88,14 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UiWorld, 
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def chrome_walker() -> Iterator[WebDriver]:
+    """Chromium as a Japanese clerk's runs (ja-JP, Asia/Tokyo: date inputs show yyyy/mm/dd),
+    in place of conftest's default browser for this module's walks."""
+    with clerk_browser() as driver:
+        yield driver
+
+
 @pytest.fixture(params=list(SIZES))
 def walker(request: pytest.FixtureRequest, office: tuple[UiWorld, str, dict[str, str]],
            chrome_walker: WebDriver, tmp_path: Path) -> Walker:
@@ -120,6 +129,7 @@ def test_the_operator_finds_enrols_and_regenerates(
     world, _, batches = office
     w = walker
     w.login(OPERATOR)
+    assert runs_as_a_clerk(w.driver)  # ja-JP, Asia/Tokyo: date inputs show yyyy/mm/dd
     _nav(w, "/households")
     sato = world.pseudonym(SATO)
     for query in ("佐藤", "中央１－２", "09012345678"):  # name; full-width address; phone

@@ -27,6 +27,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from aggregator.webui import credential_qr
 from aggregator.webui.app import UiConfig
 from aggregator.webui.server import UiServer
+from tests.webui.clerk_browser_kit import clerk_browser, runs_as_a_clerk
 from tests.webui.resident_kit import sunny_days
 from tests.webui.untranslated_kit import programme_english, visible
 from tests.webui.walk_kit import OPERATOR_WORDS, SIZES, Walker, shows_qr_of
@@ -66,6 +67,14 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Town]:
         api.stop()
 
 
+@pytest.fixture(scope="module")
+def chrome_walker() -> Iterator[WebDriver]:
+    """Chromium as a Japanese clerk's runs (ja-JP, Asia/Tokyo: date inputs show yyyy/mm/dd),
+    in place of conftest's default browser for this module's walks."""
+    with clerk_browser() as driver:
+        yield driver
+
+
 @pytest.fixture(params=list(SIZES))
 def walker(request: pytest.FixtureRequest, town: _Town, chrome_walker: WebDriver,
            tmp_path: Path) -> Walker:
@@ -76,6 +85,7 @@ def walker(request: pytest.FixtureRequest, town: _Town, chrome_walker: WebDriver
 def _resident_statement(w: Walker, code: str, history: bool = False) -> str:
     """Log in as the household, tap 「証明書を発行」; the QR code's text the page holds."""
     w.open("/resident/login")
+    assert runs_as_a_clerk(w.driver)  # ja-JP, Asia/Tokyo: the browser of a Japanese user
     w.fill("code", code)
     w.click(By.ID, "login")
     if history:
