@@ -98,21 +98,28 @@ def _jst_hour(bundle: dict[str, Any]) -> int:
     return (at + JST).hour
 
 
+def bought(issued: Issued) -> list[dict[str, Any]]:
+    """The bundles the buyer buys: the daytime ones, or (on a day the simulated town ran
+    short, e.g. a loaded machine) the first few issued — never none."""
+    return [b for b in issued.bundles if _jst_hour(b) in DAYTIME_JST] or issued.bundles[:3]
+
+
 def buyer_cancels(out: Path, agg: Sequence[str], issued: Issued) -> Buyer:
-    """Step 2: the buyer's account receives the daytime bundles and cancels all but the last
-    one for its consumption on that day, each with a request signed by its own key."""
+    """Step 2: the buyer's account receives the bundles it buys and cancels all but the last
+    one (the only one, if it bought one) for its consumption on that day, each with a request
+    signed by its own key."""
     d = out / CERTIFICATES / "buyer"
     d.mkdir(parents=True, exist_ok=True)
     verify = bin_path("eco-verify")
     key = d / "buyer.key"
     account = run_json([verify, "certificate-request", "account", "--key", str(key)])["account"]
-    bought = [b for b in issued.bundles if _jst_hour(b) in DAYTIME_JST]
-    for b in bought:
+    received = bought(issued)
+    for b in received:
         run_json([*agg, "certificates", "assign", "--ref", b["issuance_id"], "--ids",
                   f"{b['certificate_bundle_id_range_start']}..{b['certificate_bundle_id_range_end']}",
                   "--to", account])
     _, start, end = _day()
-    cancelled = bought[:-1]
+    cancelled = received[:-1] or received
     for i, b in enumerate(cancelled):
         request = d / f"cancel-{i + 1}.json"
         run_text([verify, "certificate-request", "cancel", "--key", str(key), "--ref",
@@ -121,9 +128,9 @@ def buyer_cancels(out: Path, agg: Sequence[str], issued: Issued) -> Buyer:
                   "--period", f"{start}..{end}", "--beneficiary", BUYER, "--out", str(request)])
         run_json([*agg, "certificates", "cancel", str(request)])
     wh = sum(int(b["bundle_quantity"]) for b in cancelled)
-    print(f"demo: buyer {account} received {len(bought)} bundles and cancelled "
+    print(f"demo: buyer {account} received {len(received)} bundles and cancelled "
           f"{len(cancelled)} ({wh} Wh) for its consumption on {_day()[0].split('..')[0]}")
-    return Buyer(account, [b["issuance_id"] for b in bought],
+    return Buyer(account, [b["issuance_id"] for b in received],
                  [b["issuance_id"] for b in cancelled], wh)
 
 
@@ -229,4 +236,4 @@ def export_and_verify(out: Path, agg: Sequence[str], log_vkey: str, witness_vkey
 
 
 __all__ = ["CERTIFICATES", "Buyer", "Issued", "buyer_cancels", "consumption_csv",
-           "batch_self_consumed", "export_and_verify", "issue", "seller", "tamper"]
+           "batch_self_consumed", "bought", "export_and_verify", "issue", "seller", "tamper"]
