@@ -33,15 +33,18 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.certificates import IssuerConfig
 from eco_protocol.claim_tokens import Equipment
 from eco_protocol.errors import ProtocolError
 from eco_protocol.keys import DeviceId
 from eco_protocol.messages import msg
+from eco_protocol.programme_records import Period
 from eco_protocol.records import MeterSpec
 
-from . import logkeys, personal, quarantine, registry
+from . import certificates, logkeys, personal, quarantine, registry
 from .batches import BatchPlan, certify_batch, seal_batch
 from .broker_auth import reload_broker
+from .certificates import Issuance
 from .config import Config
 from .consortium_audit import contested_devices
 from .device_login import issue_device_login, refuse_unless_enrolled, withdraw_device_login
@@ -468,11 +471,32 @@ def certify(cfg: Config, ledger: Ledger, actor: Actor, programme: Programme, bat
     return rec.index
 
 
+# an audit record's target names what the action was about: an issuance id (~64 characters)
+# and an id range must both fit
+_TARGET_MAX: Final = 200
+
+
+def issue_certificates(cfg: Config, ledger: Ledger, actor: Actor, programme: Programme,
+                       period: Period, issuer: IssuerConfig,
+                       households: Sequence[str] | None = None) -> Issuance:
+    """Issue hourly granular certificates for ``period`` (``eco.claim/v1`` issued claims,
+    :func:`aggregator.certificates.issue_certificates`): the CLI and the web UI alike, audited
+    with the period and the households asked for; the record's index is the first claim's."""
+    target = f"{period.start}..{period.end}" + (f" {','.join(households)}" if households else "")
+    with _audited(cfg, _Record("certificates-issue", actor, None,
+                               target=target[:_TARGET_MAX])) as rec:
+        done = certificates.issue_certificates(ledger, programme, period, issuer, households)
+        rec.index = done.bundles[0].claim_index if done.bundles else None
+    return done
+
+
 def move_certificates(cfg: Config, actor: Actor, action: str, target: str,
                       step: Callable[[], int]) -> int:
-    """Transfer or cancel granular certificates (``eco.claim/v1``; the move and any buyer's
-    signed request are in the log, aggregator/certificate_moves.py); ``step`` appends it."""
-    with _audited(cfg, _Record(f"certificates-{action}", actor, None, target=target[:64])) as rec:
+    """Assign, transfer or cancel granular certificates (``eco.claim/v1``; the move and any
+    buyer's signed request are in the log, aggregator/certificate_moves.py); ``step`` appends
+    it."""
+    with _audited(cfg, _Record(f"certificates-{action}", actor, None,
+                               target=target[:_TARGET_MAX])) as rec:
         rec.index = step()
     return rec.index
 

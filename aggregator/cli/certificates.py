@@ -18,7 +18,7 @@ from ..accounting import scan
 from ..batches import period_from_dates
 from ..certificate_export import export_certificates
 from ..certificate_moves import assign, submit_request
-from ..certificates import issue_certificates, issued_bundles, write_bundles
+from ..certificates import issued_bundles, write_bundles
 from ..claims import claim_book
 from ..config import Config, load_config
 from ..errors import EnvironmentProblem, Rejected
@@ -42,7 +42,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
     cfg, ledger, programme = _open(args)
     period = period_from_dates(args.period)
     households = [args.household] if args.household else None
-    done = issue_certificates(ledger, programme, period, _issuer(args, programme), households)
+    done = operator.issue_certificates(cfg, ledger, operator.Actor.cli(), programme, period,
+                                       _issuer(args, programme), households)
     out = Path(args.out) if args.out else cfg.state_dir / "certificates"
     path = write_bundles(done.bundles, out)
     print_json({"issued": len(done.bundles), "total_wh": done.total_wh,

@@ -3,10 +3,11 @@ filtered by period and status; issuing for a period), ``/certificates/bundle?ref
 its readings, who holds which ids, its moves; selling ids the town still holds to a buyer's
 account) and ``/certificates/accounts`` (every account the log named, with its totals).
 
-Issuing and assigning go through :func:`aggregator.operator.move_certificates` (the audit trail
-of every operator action) around the very functions ``eco-aggregator certificates issue`` and
-``assign`` call. No page offers to move or cancel ids a buyer holds: only the holder's signed
-request can (the buyer's page, :mod:`.account_routes`), and the claim book refuses any other.
+Issuing and assigning go through :func:`aggregator.operator.issue_certificates` and
+:func:`~aggregator.operator.move_certificates` (the audit trail of every operator action), as
+``eco-aggregator certificates issue`` and ``assign`` do. No page offers to move or cancel ids
+a buyer holds: only the holder's signed request can (the buyer's page,
+:mod:`.account_routes`), and the claim book refuses any other.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -31,7 +31,6 @@ from eco_protocol.methodology import JST
 from .. import operator
 from ..batches import period_from_dates
 from ..certificate_moves import assign
-from ..certificates import issue_certificates
 from ..claims import claim_book
 from ..errors import AggregatorError, ConfigError, Rejected
 from ..programme import Programme
@@ -140,18 +139,10 @@ class CertificateRoutes(Pages):
             programme = self.state.programme()
             period = period_from_dates(f"{start}..{end}")
             with self.state.store() as store:
-                ledger = self.state.ledger(store)
-                done: list[Any] = []
-
-                def step() -> int:
-                    issued = issue_certificates(ledger, programme, period,
-                                                issuer_of(programme))
-                    done.append(issued)
-                    return issued.bundles[0].claim_index or 0
-
-                operator.move_certificates(self.state.cfg, actor, "issue",
-                                           f"{start}..{end}", step)
-            return len(done[0].bundles), done[0].total_wh
+                done = operator.issue_certificates(self.state.cfg, self.state.ledger(store),
+                                                   actor, programme, period,
+                                                   issuer_of(programme))
+            return len(done.bundles), done.total_wh
 
         try:
             n, wh = await run_in_threadpool(work)

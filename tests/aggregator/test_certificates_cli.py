@@ -58,7 +58,10 @@ def test_issue_then_list_then_nothing_left(conf: Path, tmp_path: Path) -> None:
     assert listed["total_wh"] == issued["total_wh"]
     assert {r["status"] for r in listed["bundles"]} == {"issued"}
     again = _run(conf, "certificates", "issue", "--period", "2026-11-22..2026-11-23")
-    assert again.returncode == 1 and again.stderr.count("\n") == 1
-    assert "no certificate to issue" in again.stderr
+    # one line for the operator, and the audit trail's record of the refused issuance
+    audit, said = again.stderr.splitlines()
+    assert again.returncode == 1 and "no certificate to issue" in said
+    assert '"action": "certificates-issue"' in audit and '"outcome": "refused"' in audit
+    assert '"target": "2026-11-21T15:00:00Z..2026-11-22T15:00:00Z"' in audit  # JST days
     verify = _run(conf, "ledger", "verify")
     assert verify.returncode == 0, verify.stderr
