@@ -35,6 +35,7 @@ from .fields import (
     time_field,
 )
 from .keys import Ed25519PrivateKey, public_key_from_raw, public_key_raw
+from .messages import msg, said
 from .programme_records import Period
 from .signing import sign_record, verify_record
 
@@ -60,7 +61,8 @@ def account_field(value: object, what: str) -> str:
     try:
         public_from_did_key(text)
     except CredentialError as e:
-        raise MalformedRecord(f"{what}: {e}") from e
+        raise MalformedRecord.coded("eco_protocol.finding.account.bad_key", what=what,
+                                    error=e) from e
     return text
 
 
@@ -84,8 +86,8 @@ class ClaimRequest:
 
     def __post_init__(self) -> None:
         if self.action not in (TRANSFER, CANCEL):
-            raise MalformedRecord(f"claim request.action: {self.action!r} is not {TRANSFER} or "
-                                  f"{CANCEL}")
+            raise MalformedRecord.coded("eco_protocol.finding.account.action", action=self.action,
+                                        transfer=TRANSFER, cancel=CANCEL)
         str_field(self.ref, "claim request.ref", 128)
         int_field(self.first, "claim request.bundle.first", 1)
         int_field(self.last, "claim request.bundle.last", self.first)
@@ -94,8 +96,7 @@ class ClaimRequest:
         transfer = self.action == TRANSFER
         if transfer != (self.to is not None) or \
                 (not transfer) != (self.period is not None and self.beneficiary is not None):
-            raise MalformedRecord(f"claim request ({self.action}): a transfer names only 'to'; "
-                                  "a cancel names only 'period' and 'beneficiary'")
+            raise MalformedRecord.coded("eco_protocol.finding.account.fields", action=self.action)
         if self.to is not None:
             account_field(self.to, "claim request.to")
         if self.beneficiary is not None:
@@ -142,15 +143,16 @@ class ClaimRequest:
     def verify(self) -> None:
         """Raise :class:`~eco_protocol.errors.BadSignature` unless the holder signed it."""
         public = public_key_from_raw(public_from_did_key(self.holder))
-        verify_record(self.to_dict(), public, f"claim request of {self.holder} on "
-                                              f"{self.ref} ids {self.first}..{self.last}")
+        verify_record(self.to_dict(), public, msg("eco_protocol.finding.what.request",
+                                                  holder=self.holder, ref=self.ref,
+                                                  first=self.first, last=self.last))
 
 
 def sign_request(request: ClaimRequest, key: Ed25519PrivateKey) -> ClaimRequest:
     """The request signed with the holder's key (which must be the holder's)."""
     if account_of(key) != request.holder:
-        raise MalformedRecord(f"this key is account {account_of(key)}, the request's holder is "
-                              f"{request.holder}")
+        raise MalformedRecord.coded("eco_protocol.finding.account.not_holder_key",
+                                    account=account_of(key), holder=request.holder)
     return ClaimRequest.from_dict(sign_record(request.to_dict(), key))
 
 
@@ -179,16 +181,18 @@ def request_problems(request: ClaimRequest, action: str, ref: str | None,
     """How a claim's fields depart from the request it carries (empty when they agree)."""
     want_action = {TRANSFER: "transferred", CANCEL: "cancelled"}[request.action]
     want_account = request.to if request.action == TRANSFER else request.holder
-    out = []
+    out: list[str] = []
     if action != want_action:
-        out.append(f"the claim is {action}, the request asks to {request.action}")
+        out.append(said("eco_protocol.finding.account.action_differs", action=action,
+                        asked=request.action))
     if (ref, first, last) != (request.ref, request.first, request.last):
-        out.append(f"the claim moves {ref} ids {first}..{last}, the request names "
-                   f"{request.ref} ids {request.first}..{request.last}")
+        out.append(said("eco_protocol.finding.account.ids_differ", ref=ref, first=first,
+                        last=last, rref=request.ref, rfirst=request.first, rlast=request.last))
     if account != want_account:
-        out.append(f"the claim's account is {account}, the request gives {want_account}")
+        out.append(said("eco_protocol.finding.account.account_differs", account=account,
+                        want=want_account))
     if request.period is not None and period != request.period.to_dict():
-        out.append("the claim's period is not the request's")
+        out.append(said("eco_protocol.finding.account.period_differs"))
     return out
 
 

@@ -182,8 +182,8 @@ class Claim(Signed):
                                     self.bundle.last, self.account,
                                     None if self.period is None else self.period.to_dict())
         if problems:
-            raise MalformedRecord(f"claim {self.claim_id}: not what its holder's request asks: "
-                                  + "; ".join(problems))
+            raise MalformedRecord.coded("eco_protocol.finding.claim.not_requested",
+                                        claim=self.claim_id, problems=joined(problems))
 
     def _check_parts(self) -> None:
         if len(self.parts) > MAX_PARTS:

@@ -229,6 +229,8 @@ _FINDINGS: Final[Mapping[str, tuple[str, str]]] = {
     "claim.request_reused": ("{what}: the holder's request was already used by the claim of "
                              "entry {index}",
                              "{what}: 保有者の依頼はエントリ {index} のクレームで使用済みです"),
+    "claim.not_requested": ("claim {claim}: not what its holder's request asks: {problems}",
+                            "クレーム {claim}: 保有者の依頼の内容と異なります: {problems}"),
     "claim.not_issued": ("claim {claim} is not an issued claim",
                          "クレーム {claim} は発行クレームではありません"),
     "claim.field": ("{field}: the bundle says {said!r}, its claim gives {want!r}",
@@ -239,6 +241,23 @@ _FINDINGS: Final[Mapping[str, tuple[str, str]]] = {
                        "一致しません"),
     # --- a buyer account's request (accounts.py) ---
     "account.bad_key": ("{what}: {error}", "{what}: {error}"),
+    "account.action": ("claim request.action: {action!r} is not {transfer} or {cancel}",
+                       "claim request.action: {action!r} は {transfer} でも {cancel} でも"
+                       "ありません"),
+    "account.fields": ("claim request ({action}): a transfer names only 'to'; a cancel names "
+                       "only 'period' and 'beneficiary'",
+                       "claim request（{action}）: 移転は 'to' だけを、償却は 'period' と "
+                       "'beneficiary' だけを指定します"),
+    "account.action_differs": ("the claim is {action}, the request asks to {asked}",
+                               "クレームは {action} ですが、依頼は {asked} です"),
+    "account.ids_differ": ("the claim moves {ref} ids {first}..{last}, the request names {rref} "
+                           "ids {rfirst}..{rlast}",
+                           "クレームは {ref} の番号 {first}..{last} を動かしますが、依頼は {rref} "
+                           "の番号 {rfirst}..{rlast} です"),
+    "account.account_differs": ("the claim's account is {account}, the request gives {want}",
+                                "クレームのアカウントは {account} ですが、依頼では {want} です"),
+    "account.period_differs": ("the claim's period is not the request's",
+                               "クレームの期間が依頼の期間と異なります"),
     "account.not_holder_key": ("this key is account {account}, the request's holder is "
                                "{holder}",
                                "この鍵はアカウント {account} のもので、依頼の保有者は "
