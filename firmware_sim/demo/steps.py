@@ -70,10 +70,12 @@ def run(out: Path, days: float, speed: float, households: Sequence[Household]) -
         # the neighbour's serve, and each member mirrors the other's (empty) log; each log's
         # witnesses see it first (trusted on first use) — before the clock starts
         consortium.start_second_town(procs, cons)
+        # its household runs on a clock of its own started just before, so enrolling it takes
+        # none of the home town's simulated day (its day ends a little earlier than the home's)
+        second_agents = consortium.enrol_second_town(procs, out, cons, start_clock(speed))
         clock = start_clock(speed)
         agents, names, terms = enrol_town(procs, out, agg.cmd, agg.log_vkey, broker.url, clock,
                                           households)
-        second_agents = consortium.enrol_second_town(procs, out, cons, clock)
         rotated = run_days(procs, agg, clock, days, speed)
         pending, statuses, bad = drain_and_stop(procs, agents)
         issued = certificates.issue(out, agg.cmd, terms, names)  # before sealing: batch nets it
