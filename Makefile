@@ -9,10 +9,13 @@ APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev sy
 	chromium chromium-driver fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
-# pytest-xdist workers for `make test`: more than the 2 cores, because most integration tests
-# wait on a broker, a database or a child process; 3 measured faster than 4 on 2 cores, with
-# fewer timing-sensitive failures (the demo, faults, clock jumps). Files stay whole (loadfile).
+# pytest-xdist workers for `make test`: more than the 2 cores, because many integration tests
+# wait on a broker, a database or a child process (the fault tests use ~1 CPU-second in 8 of
+# wall). Files stay whole (loadfile), in tests/conftest.py's order (the long ones first), not
+# xdist's default of the files with the most tests first (--no-loadscope-reorder).
 TEST_WORKERS ?= 3
+# how much the lint yields the CPU to the solo tests beside it (nice(1))
+TEST_NICE ?= 10
 PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 # the pure suite: one process, no broker, no PostgreSQL, no pty, no child process, no Go
 FAST_MARKS := not integration and not e2e and not interop
@@ -65,18 +68,32 @@ lint: venv
 	$(VENV)/bin/ruff check eco_protocol eco_runtime agent aggregator firmware_sim tests bench
 	$(VENV)/bin/mypy
 
-# Two phases: everything on the workers, then the few tests marked solo (the demo, whose clock
-# runs 3000x faster than the wall from the moment it starts) alone. Run beside the workers, the
-# demo lost readings when the browser walks and the fault tests loaded both cores (tried on
-# 2026-12-05: 25 of ~48 half-hours of a home). Exit status 5 (no test selected) is fine for one
-# of the two phases (PYTEST_ARGS may name only solo tests, or none), not for both.
-test: deps venv node-deps lint
-	@rc=0; $(PYTEST) -n $(TEST_WORKERS) --dist loadfile -m "not solo" $(PYTEST_ARGS) || rc=$$?; \
-	solo_rc=0; $(PYTEST) -m solo $(PYTEST_ARGS) || solo_rc=$$?; \
+# First the lint and, beside it, the few tests marked solo: the demo e2e, whose clock runs 3000x
+# faster than the wall from the moment it starts, while its children are still being enrolled
+# one after the other (each box a keygen and an enrol command). Beside the workers, that start-up
+# was starved of CPU and the demo lost readings (25 of ~48 half-hours of a home on 2026-12-05;
+# again in two tries on 2026-12-05 evening, beside the workers at a lower priority). Beside the
+# lint (mypy takes one core) it has the other core, in a session of its own (setsid: Linux's
+# autogroup scheduler gives a session a fair share) and ahead of the niced lint. Then everything
+# else on the workers. Bytecode caches are written even if the environment says not to: hundreds
+# of child processes (agents, CLIs, simulators) import the same modules, and each worker
+# collects every test file (the solo run's collection leaves the rewritten test modules cached
+# for them). Exit status 5 (no test selected) is fine for one of the two runs (PYTEST_ARGS may
+# name only solo tests, or none), not for both.
+test: export PYTHONDONTWRITEBYTECODE =
+test: deps venv node-deps
+	@solo=; log=$$(mktemp); trap '[ -z "$$solo" ] || kill $$solo 2>/dev/null; rm -f "$$log"' EXIT; \
+	setsid -w $(PYTEST) -m solo $(PYTEST_ARGS) >"$$log" 2>&1 & solo=$$!; \
+	lint_rc=0; nice -n $(TEST_NICE) $(MAKE) --no-print-directory lint || lint_rc=$$?; \
+	solo_rc=0; wait $$solo || solo_rc=$$?; solo=; \
+	echo "$(PYTEST) -m solo $(PYTEST_ARGS)  (beside the lint)"; cat "$$log"; \
+	rc=0; $(PYTEST) -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not solo" \
+	  $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ] && [ $$solo_rc -eq 5 ]; then echo "make test: no test selected"; exit 5; fi; \
 	[ $$rc -eq 5 ] && rc=0; [ $$solo_rc -eq 5 ] && solo_rc=0; \
-	if [ $$rc -ne 0 ] || [ $$solo_rc -ne 0 ]; then \
-	  echo "make test: FAILED (workers exit $$rc, solo exit $$solo_rc)"; exit 1; fi
+	if [ $$rc -ne 0 ] || [ $$solo_rc -ne 0 ] || [ $$lint_rc -ne 0 ]; then \
+	  echo "make test: FAILED (lint exit $$lint_rc, solo exit $$solo_rc, workers exit $$rc)"; \
+	  exit 1; fi
 
 # no lint, no Debian packages: the in-process tests only (tests/conftest.py fails any of them
 # that starts a process or a pty); as many workers as `make test`, for the ~30 tests that wait

@@ -72,9 +72,24 @@ STARTS_PROCESSES = (
 # ``make test`` runs the suite under pytest-xdist with ``--dist loadfile``: each file runs on
 # one worker, so a module-scoped fixture (a demo run, a 604-entry log, a built Go binary) is
 # built once. (``loadgroup`` would spread files finer, but xdist 3.8 cannot group under pytest
-# 9.2: pytest-xdist issue #1386.) Files are handed out in collection order, so the long ones go
-# first and the short ones fill in behind them: these directories lead, in this order.
-SLOW_FIRST = ("e2e", "bench", "faults", "security")
+# 9.2: pytest-xdist issue #1386.) With ``--no-loadscope-reorder`` (the Makefile) files are handed
+# out in collection order — xdist's default would put the files with the most tests first, and
+# the one-test fault scenarios last, a tail of minutes with the cores idle. So the long files go
+# first (each entry a directory or file under tests/, in this order; the rest as collected), and
+# the ones that mostly wait (faults: ~1 CPU-second in 8 of wall) alternate with the ones that
+# compute (browser walks, the bench), so that the workers' waits overlap others' work.
+SLOW_FIRST = (
+    "e2e",
+    "faults/test_faults_partition.py", "webui/test_walk_statement.py",
+    "faults/test_faults_broker_restart.py", "webui/test_walk_office.py",
+    "faults/test_faults_agent_kill.py", "bench/test_bench_quick.py",
+    "faults/test_faults_aggregator_kill.py", "aggregator/test_http_api.py",
+    "faults/test_faults_full_disk.py", "webui/test_webui_browser.py",
+    "faults", "aggregator/test_audit_tables.py", "bench", "webui/test_walk_",
+    "webui/test_webui_witness.py", "aggregator/test_broker_acl.py", "security",
+    "webui/test_webui_http.py", "aggregator/test_tiles.py", "runtime/test_import_graph.py",
+    "protocol/test_imports.py", "aggregator/test_hostile_input.py",
+)
 
 
 def _needs(item: pytest.Item) -> set[str]:
@@ -99,8 +114,10 @@ def _needs(item: pytest.Item) -> set[str]:
 
 
 def _lead(item: pytest.Item) -> int:
-    top = Path(str(item.path)).relative_to(TESTS).parts[0]
-    return SLOW_FIRST.index(top) if top in SLOW_FIRST else len(SLOW_FIRST)
+    rel = Path(str(item.path)).relative_to(TESTS).as_posix()
+    return next((i for i, lead in enumerate(SLOW_FIRST)
+                 if rel == lead or rel.startswith(lead if lead.endswith("_") else lead + "/")),
+                len(SLOW_FIRST))
 
 
 @pytest.hookimpl(tryfirst=True)  # mark before the "mark" plugin deselects by -m
@@ -109,7 +126,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         present = {m.name for m in item.iter_markers()}
         for name in sorted(_needs(item) - present):
             item.add_marker(getattr(pytest.mark, name))
-    items.sort(key=_lead)  # stable: within a directory, the order stays as collected
+    items.sort(key=_lead)  # stable: within a file or directory, the order stays as collected
 
 
 # --- logging, one test at a time ------------------------------------------------------------
