@@ -20,6 +20,7 @@ from .encoding import b64decode
 from .errors import InvalidInput, MalformedRecord, NoteError, ProofError
 from .logkey import LogKeyChain, same_key
 from .merkle import StreamingRoot, leaf_hash
+from .messages import msg
 from .note import (
     Checkpoint,
     NoteVerifier,
@@ -74,17 +75,16 @@ def parse_entry_line(line: str, expected_index: int) -> bytes:
     try:
         obj = parse_json(line)
     except MalformedRecord as e:
-        raise EntryProblem(expected_index, f"entries.jsonl line is not valid JSON: {e}") from e
+        raise EntryProblem(expected_index, msg("eco_protocol.finding.ev.not_json", error=e)) from e
     if not isinstance(obj, dict) or set(obj) != {"index", "entry_b64"}:
-        raise EntryProblem(expected_index, "entries.jsonl line must be "
-                                           '{"index": i, "entry_b64": "..."}')
+        raise EntryProblem(expected_index, msg("eco_protocol.finding.ev.line_shape"))
     if obj["index"] != expected_index:
-        raise EntryProblem(expected_index, f"line carries index {obj['index']!r}, expected "
-                                           f"{expected_index} (lines missing or out of order)")
+        raise EntryProblem(expected_index, msg("eco_protocol.finding.ev.line_index",
+                                               got=obj["index"], want=expected_index))
     try:
         return b64decode(obj["entry_b64"], "entry_b64")
     except MalformedRecord as e:
-        raise EntryProblem(expected_index, str(e)) from e
+        raise EntryProblem(expected_index, e) from e
 
 
 PARALLEL_FROM = 20_000  # entries; below this a process pool costs more than it saves
@@ -132,14 +132,14 @@ def verify_evidence(checkpoint_text: str, log_vkey: str, witness_vkeys: Sequence
             pool.close()
     chain = summary.log_keys
     if history and chain.vkeys() != [k.vkey for k in history]:
-        raise NoteError(f"log.vkeys lists the keys {[k.vkey for k in history]}, but the log's "
-                        f"own key changes give {chain.vkeys()}")
+        raise NoteError.coded("eco_protocol.finding.ev.vkeys",
+                              listed=str([k.vkey for k in history]), own=str(chain.vkeys()))
     if chain.position(pinned) is None:
-        raise NoteError(f"the pinned log key {pinned.vkey} is not among the log's keys "
-                        f"({', '.join(chain.vkeys())})")
+        raise NoteError.coded("eco_protocol.finding.ev.pinned_not_in_chain", pinned=pinned.vkey,
+                              keys=", ".join(chain.vkeys()))
     if not same_key(chain.key_at(cp.size), log):
-        raise NoteError(f"the checkpoint is signed by {log.vkey}, but the log's key at size "
-                        f"{cp.size} is {chain.key_at(cp.size).vkey}")
+        raise NoteError.coded("eco_protocol.finding.ev.signed_by_other", signer=log.vkey,
+                              size=cp.size, key=chain.key_at(cp.size).vkey)
     return summary
 
 
@@ -162,8 +162,7 @@ def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
     try:
         for i, line in enumerate(entry_lines):
             if i >= cp.size:
-                raise EntryProblem(i, f"entries.jsonl has more entries than the checkpoint's "
-                                      f"size {cp.size}")
+                raise EntryProblem(i, msg("eco_protocol.finding.ev.too_many", size=cp.size))
             entry = parse_entry_line(line, i)
             tree.append(leaf_hash(entry))
             record = replay.add(entry)
@@ -181,10 +180,9 @@ def _replay_lines(cp: Checkpoint, log: NoteVerifier, signed: tuple[str, ...],
     if bad is not None:
         raise bad
     if tree.size != cp.size:
-        raise ProofError(f"entries.jsonl has {tree.size} entries, the checkpoint says {cp.size}")
+        raise ProofError.coded("eco_protocol.finding.ev.count", n=tree.size, size=cp.size)
     if tree.root() != cp.root_hash:
-        raise ProofError("the root recomputed from entries.jsonl differs from the checkpoint's "
-                         "root hash: an entry was altered, added or removed")
+        raise ProofError.coded("eco_protocol.finding.ev.root")
     return EvidenceSummary(cp, signed, tree.size, dict(replay.counts), len(replay.devices),
                            dict(replay.energy_wh), per_device, replay.chain(log),
                            {i: e.rule.value for i, e in replay.exclusions.items()})

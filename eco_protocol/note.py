@@ -112,24 +112,24 @@ def _parse_vkey(vkey: str, algs: tuple[int, ...],
     vkey = vkey.strip()
     parts = vkey.split("+", 2)  # the base64 key may itself contain "+"
     if len(parts) != 3:
-        raise NoteError(f"malformed verifier key {vkey[:60]!r}: expected name+keyid+key")
+        raise NoteError.coded("eco_protocol.finding.note.vkey_parts", vkey=vkey[:60])
     name, hash_hex, key_b64 = parts
     if not _valid_name(name) or not re.fullmatch(r"[0-9a-f]{8}", hash_hex):
-        raise NoteError(f"malformed verifier key {vkey[:60]!r}: bad name or key id")
+        raise NoteError.coded("eco_protocol.finding.note.vkey_name", vkey=vkey[:60])
     try:
         raw = base64.b64decode(key_b64, validate=True)
     except ValueError as e:  # binascii.Error, or non-ASCII text
-        raise NoteError(f"malformed verifier key for {name!r}: key is not base64") from e
+        raise NoteError.coded("eco_protocol.finding.note.vkey_base64", name=name) from e
     if not raw or raw[0] not in algs or len(raw) != 33:
         raise NoteError.coded("eco_protocol.finding.note.vkey_unknown_algorithm", name=name,
                               supported=supported)
     kid = key_id(name, raw)
     if kid != int(hash_hex, 16):
-        raise NoteError(f"verifier key for {name!r}: key id {hash_hex} does not match the key")
+        raise NoteError.coded("eco_protocol.finding.note.vkey_id", name=name, kid=hash_hex)
     try:
         public = public_key_from_raw(raw[1:])
     except Exception as e:
-        raise NoteError(f"verifier key for {name!r}: invalid Ed25519 key") from e
+        raise NoteError.coded("eco_protocol.finding.note.vkey_invalid", name=name) from e
     return name, kid, raw[0], public
 
 
@@ -202,9 +202,9 @@ def cosignature_time(sig: NoteSignature) -> int:
     try:
         raw = base64.b64decode(sig.b64, validate=True)
     except ValueError as e:
-        raise NoteError(f"signature by {sig.name} is not base64") from e
+        raise NoteError.coded("eco_protocol.finding.note.sig_base64", name=sig.name) from e
     if len(raw) != 4 + 8 + 64:
-        raise NoteError(f"signature by {sig.name} is not a cosignature/v1 (wrong length)")
+        raise NoteError.coded("eco_protocol.finding.note.sig_cosignature", name=sig.name)
     return int.from_bytes(raw[4:12], "big")
 
 
@@ -274,19 +274,19 @@ def open_note(msg: str | bytes, known: Iterable[Verifier]) -> Note:
         # a str from JSON may hold a lone surrogate (\ud800), which has no UTF-8 form
         data = msg.encode("utf-8") if isinstance(msg, str) else msg
     except UnicodeEncodeError as e:
-        raise NoteError(f"note is not UTF-8 text: a lone surrogate at character {e.start}") from e
+        raise NoteError.coded("eco_protocol.finding.note.surrogate", at=e.start) from e
     try:
         s = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise NoteError(f"note is not UTF-8 at byte {e.start}") from e
+        raise NoteError.coded("eco_protocol.finding.note.not_utf8", at=e.start) from e
     if any(ord(c) < 0x20 and c != "\n" for c in s):
-        raise NoteError("malformed note: contains a control character")
+        raise NoteError.coded("eco_protocol.finding.note.control")
     split = s.rfind("\n\n")
     if split < 0:
-        raise NoteError("malformed note: no blank line before the signatures")
+        raise NoteError.coded("eco_protocol.finding.note.no_blank")
     text, sig_block = s[: split + 1], s[split + 2:]
     if not sig_block or not sig_block.endswith("\n"):
-        raise NoteError("malformed note: the signature block must end with a newline")
+        raise NoteError.coded("eco_protocol.finding.note.sig_newline")
     verifiers = {(v.name, v.key_id): v for v in known}
     sigs: list[NoteSignature] = []
     unverified: list[NoteSignature] = []
@@ -294,17 +294,17 @@ def open_note(msg: str | bytes, known: Iterable[Verifier]) -> Note:
     seen_unverified: set[str] = set()
     lines = sig_block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
-        raise NoteError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+        raise NoteError.coded("eco_protocol.finding.note.too_many_sigs", n=MAX_SIGNATURES)
     for n, line in enumerate(lines, 1):
         if not line.startswith(SIG_PREFIX):
-            raise NoteError(f"malformed note: signature line {n} does not start with '— '")
+            raise NoteError.coded("eco_protocol.finding.note.sig_dash", n=n)
         name, _, b64 = line[len(SIG_PREFIX):].partition(" ")
         try:
             raw = base64.b64decode(b64, validate=True)
         except ValueError as e:  # binascii.Error, or non-ASCII text
-            raise NoteError(f"malformed note: signature line {n} is not base64") from e
+            raise NoteError.coded("eco_protocol.finding.note.sig_line_base64", n=n) from e
         if not _valid_name(name) or not b64 or len(raw) < 5:
-            raise NoteError(f"malformed note: signature line {n} is malformed")
+            raise NoteError.coded("eco_protocol.finding.note.sig_line", n=n)
         kid = int(struct.unpack(">I", raw[:4])[0])
         sig = NoteSignature(name, kid, b64)
         v = verifiers.get((name, kid))
@@ -340,9 +340,9 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         if not self.origin or "\n" in self.origin:
-            raise NoteError("checkpoint origin must be a non-empty single line")
+            raise NoteError.coded("eco_protocol.finding.note.cp_origin")
         if self.size < 0 or len(self.root_hash) != 32:
-            raise NoteError("checkpoint needs a size ≥ 0 and a 32-byte root hash")
+            raise NoteError.coded("eco_protocol.finding.note.cp_size_root")
 
     def text(self) -> str:
         root = base64.b64encode(self.root_hash).decode("ascii")
@@ -352,19 +352,19 @@ class Checkpoint:
     @classmethod
     def from_text(cls, text: str) -> Checkpoint:
         if not text.endswith("\n"):
-            raise NoteError("checkpoint text must end with a newline")
+            raise NoteError.coded("eco_protocol.finding.note.cp_newline")
         lines = text[:-1].split("\n")
         if len(lines) < 3:
-            raise NoteError("checkpoint needs origin, size and root hash lines")
+            raise NoteError.coded("eco_protocol.finding.note.cp_lines")
         origin, size_s, root_s, *ext = lines
         if not re.fullmatch(r"0|[1-9][0-9]{0,19}", size_s):
-            raise NoteError(f"checkpoint size {size_s!r} is not a decimal integer")
+            raise NoteError.coded("eco_protocol.finding.note.cp_size", size=size_s)
         try:
             root = base64.b64decode(root_s, validate=True)
         except ValueError as e:  # binascii.Error, or non-ASCII text
-            raise NoteError("checkpoint root hash is not base64") from e
+            raise NoteError.coded("eco_protocol.finding.note.cp_root") from e
         if any(not e for e in ext):
-            raise NoteError("checkpoint extension lines must not be empty")
+            raise NoteError.coded("eco_protocol.finding.note.cp_extension")
         return cls(origin, int(size_s), root, tuple(ext))
 
 

@@ -50,11 +50,12 @@ class EntryProblem(InvalidInput):
     """Entry ``index`` of the log is wrong; the message says what and why (a coded error's
     finding is kept, so eco-verify prints it in the buyer's language)."""
 
-    def __init__(self, index: int, message: str | Exception) -> None:
+    def __init__(self, index: int, message: str | Exception | Msg) -> None:
         super().__init__(f"entry {index}: {message}")
         self.index = index
         self.detail = str(message)
-        if isinstance(message, Localized) and message.message_code is not None:
+        if isinstance(message, Msg) or \
+                isinstance(message, Localized) and message.message_code is not None:
             self.message_code = "eco_protocol.finding.at_entry"
             self.message_params = {"index": index, "error": message}
 
