@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import MalformedRecord, NoteError
+from .keys import public_key_raw
 from .note import NoteVerifier, Verifier, parse_verifier_key, parse_witness_key
 from .os_messages import toml_error
 
@@ -111,8 +112,27 @@ def parse_consortium(text: str, where: str = "consortium.toml") -> Consortium:
     name = _text(doc, "name", where, "", default="consortium")
     witnesses = _witnesses(doc.get("witnesses"), where)
     members = _members(doc.get("members"), where, {w.name for w in witnesses})
+    _distinct_keys(witnesses, members, where)
     policy = _policy(doc.get("policy"), where, witnesses, members)
     return Consortium(name, members, witnesses, policy)
+
+
+def _distinct_keys(witnesses: tuple[Witness, ...], members: tuple[Member, ...],
+                   where: str) -> None:
+    """Each witness its own key: one key under two names would let one key-holder count as two
+    witnesses toward the quorum, and a member's log key as a witness would let that log cosign
+    its own checkpoints (a log cannot vouch for itself)."""
+    logs = {public_key_raw(m.log_key.public_key): m.name for m in members}
+    seen: dict[bytes, str] = {}
+    for i, w in enumerate(witnesses):
+        raw = public_key_raw(w.key.public_key)
+        if raw in logs:
+            raise ConsortiumError.coded("eco_protocol.consortium.log_key_witness", where=where,
+                                        at=f"witnesses[{i}]", member=logs[raw])
+        if raw in seen:
+            raise ConsortiumError.coded("eco_protocol.consortium.same_key", where=where,
+                                        at=f"witnesses[{i}]", other=seen[raw])
+        seen[raw] = w.name
 
 
 # --- sections ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from .messages_catalog_certificate_credential import CATALOG as _CERT_CREDENTIAL
 from .messages_catalog_findings import CATALOG as _FINDINGS_CATALOG
 from .messages_catalog_matching import CATALOG as _MATCHING_CATALOG
 from .messages_catalog_os import CATALOG as _OS_CATALOG
+from .messages_catalog_redteam import CATALOG as _REDTEAM_CATALOG
 from .messages_catalog_verify import CATALOG as _VERIFY_CATALOG
 from .methodology import TERMS_PROBLEM_TEXT
 
@@ -445,3 +446,4 @@ CATALOG.update(_CERT_CREDENTIAL_CATALOG)  # a certificate bundle credential (iss
 CATALOG.update(_FINDINGS_CATALOG)  # the checkers' findings after FAIL/不合格
 CATALOG.update(_OS_CATALOG)  # OS and TOML errors (eco_protocol.os_messages)
 CATALOG.update(_MATCHING_CATALOG)  # eco-verify matching (hourly matching report)
+CATALOG.update(_REDTEAM_CATALOG)  # the red-team fixes (consortium keys, limits)
