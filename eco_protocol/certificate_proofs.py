@@ -253,7 +253,8 @@ def _ownership(book: ClaimBook, claim: Claim) -> tuple[
             transfers.append(m.account)
             continue
         assert m.period is not None
-        who = m.account if m.request is None or m.request.beneficiary is None else \
+        who = said("eco_protocol.finding.cert.issuer_for", account=m.account) \
+            if m.request is None else m.account if m.request.beneficiary is None else \
             said("eco_protocol.finding.cert.for",
                  account=m.account, beneficiary=m.request.beneficiary)
         cancels.append((who, f"{m.period.start}..{m.period.end}", m.bundle.size))

@@ -68,6 +68,9 @@ class Cancellation:
     period_end: datetime
     wh: int  # ids cancelled, one Wh each
     beneficiary: str | None = None
+    # whether the account itself asked for it (the claim carries its signed request); the
+    # issuer may cancel ids it still holds naming any account, which is not that account's act
+    signed: bool = True
 
     def covers(self, hour: datetime) -> bool:
         """Whether the consumption period cancelled for holds the whole hour."""
@@ -96,7 +99,8 @@ class MatchingReport:
     hours: tuple[HourMatch, ...]
     counted: tuple[Cancellation, ...]
     # the account's own cancellations not counted, with why: "period" (the period cancelled for
-    # does not cover the certificates' hour) or "no_consumption" (the hour is not in the CSV)
+    # does not cover the certificates' hour), "no_consumption" (the hour is not in the CSV) or
+    # "unsigned" (the issuer cancelled in the account's name, without its signed request)
     not_counted: tuple[tuple[Cancellation, str], ...]
 
     @property
@@ -223,7 +227,8 @@ def cancellations_from_proofs(proofs_doc: Mapping[str, Any],
         out.append((item["index"], Cancellation(
             record.ref, hours[record.ref], record.account, record.period.start_dt,
             record.period.end_dt, record.bundle.size,
-            None if record.request is None else record.request.beneficiary)))
+            None if record.request is None else record.request.beneficiary,
+            record.request is not None and record.request.holder == record.account)))
     return tuple(c for _, c in sorted(out, key=lambda x: x[0]))
 
 
@@ -240,7 +245,9 @@ def match_hours(consumption: Sequence[ConsumptionHour], cancellations: Iterable[
     for c in cancellations:
         if c.account != account:
             continue
-        if not c.covers(c.hour):
+        if not c.signed:
+            skipped.append((c, "unsigned"))
+        elif not c.covers(c.hour):
             skipped.append((c, "period"))
         elif c.hour not in used:
             skipped.append((c, "no_consumption"))

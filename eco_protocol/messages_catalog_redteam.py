@@ -21,6 +21,16 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "{where}: {at}.key は会員 '{member}' のログ鍵です。そのログが自分のチェック"
               "ポイントを監視（連署）することになります。監視者には専用の鍵が必要です"
               "（eco-aggregator consortium-witness で作成できます）"},
+    "eco_protocol.finding.cert.issuer_for": {
+        "en": "the issuer in the name of {account} (without its signed request)",
+        "ja": "発行者（{account} の名義、本人の署名付き依頼なし）"},
+    "eco_protocol.matching.reason.unsigned": {
+        "en": "the issuer cancelled it in this account's name without the account's signed "
+              "request, so it is not the account's own cancellation; ask the issuer to transfer "
+              "the ids and cancel them with your key",
+        "ja": "発行者がこのアカウントの名義で、アカウントの署名付き依頼なしに取り消し（償却）"
+              "たもので、アカウント自身の取消しではありません。番号を移転してもらい、ご自身の"
+              "鍵で取り消してください"},
 }
 
 __all__ = ["CATALOG"]

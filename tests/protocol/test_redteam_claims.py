@@ -1,0 +1,80 @@
+"""Red team of the claim ledger's newest paths (issue 19): what a log the town signs can make a
+buyer's offline tools say about an account that signed nothing.
+
+- The town may cancel ids it still holds by the log key alone, and the claim's ``account`` may
+  name any did:key: hourly matching must not count such a cancellation as that account's own
+  (only cancellations carrying the account's signed request are), and the certificate check
+  must say the issuer cancelled, not the account.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from eco_protocol.accounts import account_of
+from eco_protocol.certificate_proofs import ProvedEntry, proof_document, verify_certificate_proofs
+from eco_protocol.certificates import CertificateBundle, IssuerConfig, ProductionDevice
+from eco_protocol.claims import CANCELLED, BundleRange, Claim
+from eco_protocol.hourly_matching import (
+    ConsumptionHour,
+    cancellations_from_proofs,
+    match_hours,
+)
+from eco_protocol.merkle import MemoryTree, leaf_hash
+from eco_protocol.messages import text
+from eco_protocol.signing import sign_record
+from tests.protocol.claims_kit import CLAIMED_AT, HOUR0, Log, two_hour_log
+from tests.protocol.matching_kit import PERIOD
+from tests.protocol.records_kit import make_checkpoint
+
+
+def _proofs(log: Log) -> dict[str, Any]:
+    tree = MemoryTree(leaf_hash(e) for e in log.entries)
+    proved = [ProvedEntry(i, e, tuple(tree.inclusion_proof(i, len(log.entries))))
+              for i, e in enumerate(log.entries)]
+    return json.loads(json.dumps(proof_document(make_checkpoint(log.entries, log.signer),
+                                                proved)))
+
+
+def _bundle_doc(log: Log, index: int) -> dict[str, Any]:
+    c = Claim.from_dict(json.loads(log.entries[index]))
+    assert c.bundle is not None and c.hour_dt is not None
+    bundle = CertificateBundle(
+        c.claim_id, c.bundle.first, c.bundle.last, c.hour_dt,
+        ProductionDevice("hh-0001", 5000), IssuerConfig("Example City", "JP", "JP"),
+        tuple((p.index, p.entry_sha256, p.wh) for p in c.parts), c.claimed_at, index)
+    return {"bundles": [bundle.to_dict()]}
+
+
+def _town_cancels_in_the_buyers_name() -> tuple[Log, int, str]:
+    log = two_hour_log()
+    issued = log.issue("gc-1", HOUR0, [(log.at[(1, "pv1", 0)], 600)])
+    buyer = account_of(Ed25519PrivateKey.generate())
+    claim = Claim("cancelled:town:1", CANCELLED, "prog-2026", CLAIMED_AT, ref="gc-1",
+                  bundle=BundleRange(1, 600), account=buyer, period=PERIOD)
+    log.append(sign_record(claim.to_dict(), log.signer.private_key))
+    return log, issued, buyer
+
+
+def test_a_cancellation_the_buyer_never_signed_does_not_count_as_its_own() -> None:
+    log, issued, buyer = _town_cancels_in_the_buyers_name()
+    proofs = _proofs(log)
+    check = verify_certificate_proofs(_bundle_doc(log, issued), proofs,
+                                      log.signer.verifier.vkey)
+    (status,) = check.bundles
+    # the check says who cancelled: the issuer, in the account's name — not the account
+    who, _, n = status.cancelled[0]
+    assert n == 600 and "issuer" in str(who) and buyer in str(who)
+    report = match_hours([ConsumptionHour(HOUR0, 1000)],
+                         cancellations_from_proofs(proofs, check.bundles), buyer)
+    assert report.matched_wh == 0 and report.certificates_wh == 0
+    ((c, why),) = report.not_counted
+    assert (c.issuance_id, why) == ("gc-1", "unsigned")
+
+
+def test_the_unsigned_reason_reads_in_both_languages() -> None:
+    assert "signed request" in text("eco_protocol.matching.reason.unsigned", "en")
+    assert "署名付き依頼" in text("eco_protocol.matching.reason.unsigned", "ja")
