@@ -31,6 +31,17 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "発行者がこのアカウントの名義で、アカウントの署名付き依頼なしに取り消し（償却）"
               "たもので、アカウント自身の取消しではありません。番号を移転してもらい、ご自身の"
               "鍵で取り消してください"},
+    "eco_protocol.certificates.as_of": {
+        "en": "holders and cancellations below are as of the {n} entries shown (log size "
+              "{size}): an inclusion proof never shows that another entry is absent, so a "
+              "later transfer or cancellation left out of this export cannot be seen here — "
+              "check the whole log (eco-verify evidence on the town's ledger export, or ask a "
+              "witness or auditor) before relying on who holds the ids",
+        "ja": "以下の保有者と取消し（償却）は、示された {n} 件のエントリ（ログのサイズ {size}）"
+              "時点のものです。包含証明は別のエントリが無いことを示せないため、このエクスポート"
+              "から抜かれた後の移転や取消しはここでは分かりません。番号の保有者に依拠する前に、"
+              "ログ全体を確認してください（自治体の ledger export に eco-verify evidence を"
+              "実行するか、監視者・監査人に確認）"},
 }
 
 __all__ = ["CATALOG"]

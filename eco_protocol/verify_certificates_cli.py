@@ -132,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
     print(_valid(res, lang))
     for line in _checks(res):
         print(text("eco_protocol.verify.ok", lang, check=line))
+    # what the proof alone cannot show (docs/certificates.md): said before the holders it limits
+    print(text("eco_protocol.verify.info", lang,
+               line=text("eco_protocol.certificates.as_of", lang, n=res.entries,
+                         size=res.checkpoint.size)))
     for b in res.bundles:
         print(text("eco_protocol.verify.info", lang, line=_owner_line(b, lang)))
     if args.json:

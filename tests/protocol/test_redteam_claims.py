@@ -5,19 +5,24 @@ buyer's offline tools say about an account that signed nothing.
   name any did:key: hourly matching must not count such a cancellation as that account's own
   (only cancellations carrying the account's signed request are), and the certificate check
   must say the issuer cancelled, not the account.
+- An export may leave out a later transfer of the buyer's ids (an inclusion proof never shows
+  absence): the check cannot refuse it, so its output must say its holders are as of the
+  entries shown and where the whole log is checked (docs/certificates.md says the same).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from eco_protocol.accounts import account_of
+from eco_protocol.accounts import TRANSFER, ClaimRequest, account_of, sign_request
 from eco_protocol.certificate_proofs import ProvedEntry, proof_document, verify_certificate_proofs
 from eco_protocol.certificates import CertificateBundle, IssuerConfig, ProductionDevice
-from eco_protocol.claims import CANCELLED, BundleRange, Claim
+from eco_protocol.claims import CANCELLED, TRANSFERRED, BundleRange, Claim
 from eco_protocol.hourly_matching import (
     ConsumptionHour,
     cancellations_from_proofs,
@@ -26,6 +31,7 @@ from eco_protocol.hourly_matching import (
 from eco_protocol.merkle import MemoryTree, leaf_hash
 from eco_protocol.messages import text
 from eco_protocol.signing import sign_record
+from eco_protocol.verify_cli import main
 from tests.protocol.claims_kit import CLAIMED_AT, HOUR0, Log, two_hour_log
 from tests.protocol.matching_kit import PERIOD
 from tests.protocol.records_kit import make_checkpoint
@@ -78,3 +84,36 @@ def test_a_cancellation_the_buyer_never_signed_does_not_count_as_its_own() -> No
 def test_the_unsigned_reason_reads_in_both_languages() -> None:
     assert "signed request" in text("eco_protocol.matching.reason.unsigned", "en")
     assert "署名付き依頼" in text("eco_protocol.matching.reason.unsigned", "ja")
+
+
+def test_an_export_leaving_out_the_buyers_later_transfer_says_what_it_cannot_prove(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seller shows ids as the buyer's after the buyer moved them on, by leaving the last
+    transfer out: inclusion proofs cannot show absence, so the check passes — and must say its
+    holders are as of the claims shown, pointing to the whole log."""
+    monkeypatch.setenv("LANG", "C")
+    log = two_hour_log()
+    issued = log.issue("gc-1", HOUR0, [(log.at[(1, "pv1", 0)], 600)])
+    buyer_key, other = Ed25519PrivateKey.generate(), account_of(Ed25519PrivateKey.generate())
+    buyer = account_of(buyer_key)
+    sale = Claim("transferred:sale", TRANSFERRED, "prog-2026", CLAIMED_AT, ref="gc-1",
+                 bundle=BundleRange(1, 600), account=buyer)
+    log.append(sign_record(sale.to_dict(), log.signer.private_key))
+    request = sign_request(ClaimRequest(TRANSFER, "gc-1", 1, 600, buyer, CLAIMED_AT, to=other),
+                           buyer_key)
+    moved = Claim("transferred:on", TRANSFERRED, "prog-2026", CLAIMED_AT, ref="gc-1",
+                  bundle=BundleRange(1, 600), account=other, request=request)
+    last = log.append(sign_record(moved.to_dict(), log.signer.private_key))
+    proofs = _proofs(log)
+    proofs["entries"] = [e for e in proofs["entries"] if e["index"] != last]
+    (tmp_path / "bundles.json").write_text(json.dumps(_bundle_doc(log, issued)), "utf-8")
+    (tmp_path / "proofs.json").write_text(json.dumps(proofs), "utf-8")
+    assert main(["certificates", str(tmp_path), "--log-key", log.signer.verifier.vkey]) == 0
+    out = capsys.readouterr().out
+    assert f"held by {buyer}" in out  # the stale holder: what the proof alone cannot rule out
+    assert f"as of the {len(proofs['entries'])} entries shown" in out
+    assert "eco-verify evidence" in out
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    assert main(["certificates", str(tmp_path), "--log-key", log.signer.verifier.vkey]) == 0
+    assert "ログ全体" in capsys.readouterr().out
