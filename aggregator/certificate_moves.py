@@ -19,6 +19,7 @@ from eco_protocol.claims import CANCELLED, TRANSFERRED, BundleRange, Claim
 from eco_protocol.encoding import format_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.messages import msg
+from eco_protocol.request_window import intake_problem
 from eco_protocol.signing import sign_record
 
 from .accounting import scan
@@ -71,6 +72,9 @@ def submit_request(ledger: Ledger, programme: Programme, request: ClaimRequest,
     except InvalidInput as e:
         raise Rejected(msg("aggregator.certificates.refused", error=e)) from e
     when = at or datetime.now(UTC)
+    stale = intake_problem(request.requested_at, when)  # fresh, and not from the future
+    if stale is not None:
+        raise Rejected(msg("aggregator.certificates.refused", error=stale))
     return append_move(ledger, programme, lambda _: request_claim(request, programme.id, when))
 
 

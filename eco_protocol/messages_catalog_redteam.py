@@ -42,6 +42,25 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "から抜かれた後の移転や取消しはここでは分かりません。番号の保有者に依拠する前に、"
               "ログ全体を確認してください（自治体の ledger export に eco-verify evidence を"
               "実行するか、監視者・監査人に確認）"},
+    "eco_protocol.request.before_asked": {
+        "en": "the claim is dated {claimed_at}, before its holder signed the request "
+              "(requested_at {requested_at}): a move may not be dated before the holder asked",
+        "ja": "クレームの日時 {claimed_at} が、保有者が依頼に署名した日時（requested_at "
+              "{requested_at}）より前です。保有者が依頼する前の日付で移転・取消しはできません"},
+    "eco_protocol.request.future": {
+        "en": "the request's requested_at {requested_at} is in the future (more than {skew} "
+              "minutes ahead of this server's clock): check the clock of the computer that "
+              "signed it and sign the request again",
+        "ja": "依頼の requested_at {requested_at} が未来の日時です（このサーバーの時計より "
+              "{skew} 分以上先）。署名したコンピューターの時計を確認し、依頼に署名し直して"
+              "ください"},
+    "eco_protocol.request.stale": {
+        "en": "the request's requested_at {requested_at} is more than {days} days old: a signed "
+              "request is logged only while fresh. Sign a new request (eco-verify "
+              "certificate-request) and hand that in",
+        "ja": "依頼の requested_at {requested_at} は {days} 日より前です。署名付き依頼は新しい"
+              "うちだけ記録します。新しい依頼に署名し（eco-verify certificate-request）、それを"
+              "提出してください"},
 }
 
 __all__ = ["CATALOG"]

@@ -1,0 +1,75 @@
+"""Red team of the buyer's signed requests at the aggregator's intake (issue 19 point 3): a
+signed request is the holder's only dated word, so the town logs it only while fresh — one
+from the future (beyond clock skew) or older than 30 days is refused, in the reader's language,
+with nothing logged; a fresh one from the same holder is then logged. Every step through the
+aggregator's own CLI on a real initialised state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from aggregator.cli import main as aggregator_main
+from aggregator.cli.common import open_ledger
+from aggregator.config import load_config
+from eco_protocol.accounts import CANCEL, ClaimRequest, account_of, sign_request
+from eco_protocol.encoding import format_time
+from eco_protocol.programme_records import Period
+from tests.aggregator.certificate_credential_kit import cert_town, ids_of
+
+_PERIOD = Period("2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z")
+
+
+def _size(conf: Path) -> int:
+    ledger = open_ledger(load_config(conf))
+    try:
+        return ledger.size()
+    finally:
+        ledger.store.close()
+
+
+def _cancel_file(tmp_path: Path, key: Ed25519PrivateKey, ref: str, first: int, last: int,
+                 at: datetime) -> Path:
+    r = ClaimRequest(CANCEL, ref, first, last, account_of(key),
+                     format_time(at.replace(microsecond=0)), period=_PERIOD,
+                     beneficiary="Example Steel Co.")
+    path = tmp_path / f"cancel-{at.timestamp():.0f}.json"
+    path.write_text(json.dumps(sign_request(r, key).to_dict()), "utf-8")
+    return path
+
+
+def test_a_stale_or_future_request_is_refused_and_a_fresh_one_logged(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    town = cert_town(tmp_path)
+    row = town.bundles()[0]
+    ref, (first, last) = str(row["issuance_id"]), ids_of(row)
+    buyer = Ed25519PrivateKey.generate()
+    town.assign(ref, first, last, account_of(buyer))
+    now = datetime.now(UTC)
+    before = _size(town.conf)
+    capsys.readouterr()
+    monkeypatch.setenv("LANG", "C")
+    for at, words in ((now + timedelta(days=1), "in the future"),
+                      (now - timedelta(days=90), "more than 30 days old")):
+        path = _cancel_file(tmp_path, buyer, ref, first, last, at)
+        assert aggregator_main(["--config", str(town.conf), "certificates", "cancel",
+                                str(path)]) != 0
+        err = capsys.readouterr().err
+        assert words in err and "log is unchanged" in err, err
+        assert _size(town.conf) == before
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    path = _cancel_file(tmp_path, buyer, ref, first, last, now - timedelta(days=31))
+    assert aggregator_main(["--config", str(town.conf), "certificates", "cancel",
+                            str(path)]) != 0
+    assert "日より前です" in capsys.readouterr().err
+    monkeypatch.setenv("LANG", "C")
+    fresh = _cancel_file(tmp_path, buyer, ref, first, last, now - timedelta(minutes=1))
+    assert aggregator_main(["--config", str(town.conf), "certificates", "cancel",
+                            str(fresh)]) == 0
+    assert _size(town.conf) > before
+    assert aggregator_main(["--config", str(town.conf), "ledger", "verify"]) == 0
