@@ -49,6 +49,7 @@ from .messages import Msg, msg, said
 from .methodology import household_terms
 from .programme_records import BatchSeal, Period
 from .records import Enrolment, Quantity, Reading
+from .request_window import too_early
 
 CLAIM_TYPE: Final = "eco.claim/v1"
 SEALED: Final = "sealed"
@@ -518,6 +519,9 @@ class ClaimBook:
             raise NotHolder.coded("eco_protocol.finding.claim.request_unsigned",
                                   what=what, holder=r.holder,
                                   error=e) from e
+        early = too_early(r.requested_at, claim.claimed_at, what)  # a move dated before asked
+        if early is not None:
+            raise MalformedRecord.of(early)
         if r.digest in self.requests:
             raise DoubleClaim.coded("eco_protocol.finding.claim.request_reused", what=what,
                                     index=self.requests[r.digest])

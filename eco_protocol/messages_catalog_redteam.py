@@ -43,9 +43,9 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "ログ全体を確認してください（自治体の ledger export に eco-verify evidence を"
               "実行するか、監視者・監査人に確認）"},
     "eco_protocol.request.before_asked": {
-        "en": "the claim is dated {claimed_at}, before its holder signed the request "
+        "en": "{what}: the claim is dated {claimed_at}, before its holder signed the request "
               "(requested_at {requested_at}): a move may not be dated before the holder asked",
-        "ja": "クレームの日時 {claimed_at} が、保有者が依頼に署名した日時（requested_at "
+        "ja": "{what}: クレームの日時 {claimed_at} が、保有者が依頼に署名した日時（requested_at "
               "{requested_at}）より前です。保有者が依頼する前の日付で移転・取消しはできません"},
     "eco_protocol.request.future": {
         "en": "the request's requested_at {requested_at} is in the future (more than {skew} "

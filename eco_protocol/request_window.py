@@ -25,12 +25,12 @@ MAX_AGE: Final = timedelta(days=30)
 """How old a request the aggregator still logs."""
 
 
-def too_early(requested_at: str, claimed_at: str) -> Msg | None:
-    """Why a claim at ``claimed_at`` may not carry a request made at ``requested_at`` (None if
-    it may): the claim would be dated before the holder asked."""
+def too_early(requested_at: str, claimed_at: str, what: Msg | str) -> Msg | None:
+    """Why claim ``what`` at ``claimed_at`` may not carry a request made at ``requested_at``
+    (None if it may): the claim would be dated before the holder asked."""
     asked, logged = parse_time(requested_at, "requested_at"), parse_time(claimed_at, "claimed_at")
     if asked > logged + CLOCK_SKEW:
-        return msg("eco_protocol.request.before_asked", requested_at=requested_at,
+        return msg("eco_protocol.request.before_asked", what=what, requested_at=requested_at,
                    claimed_at=claimed_at)
     return None
 

@@ -19,8 +19,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from eco_protocol.accounts import TRANSFER, ClaimRequest, account_of, sign_request
-from eco_protocol.certificate_proofs import ProvedEntry, proof_document, verify_certificate_proofs
+from eco_protocol.accounts import CANCEL, TRANSFER, ClaimRequest, account_of, sign_request
+from eco_protocol.certificate_proofs import (
+    CertificateProblem,
+    ProvedEntry,
+    proof_document,
+    verify_certificate_proofs,
+)
 from eco_protocol.certificates import CertificateBundle, IssuerConfig, ProductionDevice
 from eco_protocol.claims import CANCELLED, TRANSFERRED, BundleRange, Claim
 from eco_protocol.hourly_matching import (
@@ -29,7 +34,7 @@ from eco_protocol.hourly_matching import (
     match_hours,
 )
 from eco_protocol.merkle import MemoryTree, leaf_hash
-from eco_protocol.messages import text
+from eco_protocol.messages import render, text
 from eco_protocol.signing import sign_record
 from eco_protocol.verify_cli import main
 from tests.protocol.claims_kit import CLAIMED_AT, HOUR0, Log, two_hour_log
@@ -117,3 +122,27 @@ def test_an_export_leaving_out_the_buyers_later_transfer_says_what_it_cannot_pro
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     assert main(["certificates", str(tmp_path), "--log-key", log.signer.verifier.vkey]) == 0
     assert "ログ全体" in capsys.readouterr().out
+
+
+def test_a_move_dated_before_its_holder_asked_is_refused() -> None:
+    """The operator backdates a buyer's cancellation (into an earlier reporting period, say):
+    the claim's claimed_at lies before the request's requested_at. The replay refuses it."""
+    log = two_hour_log()
+    issued = log.issue("gc-1", HOUR0, [(log.at[(1, "pv1", 0)], 600)])
+    key = Ed25519PrivateKey.generate()
+    buyer = account_of(key)
+    sale = Claim("transferred:sale", TRANSFERRED, "prog-2026", CLAIMED_AT, ref="gc-1",
+                 bundle=BundleRange(1, 600), account=buyer)
+    log.append(sign_record(sale.to_dict(), log.signer.private_key))
+    asked = "2026-12-10T00:00:00Z"
+    request = sign_request(ClaimRequest(CANCEL, "gc-1", 1, 600, buyer, asked, period=PERIOD,
+                                        beneficiary="Example Steel Co."), key)
+    backdated = Claim("cancelled:back", CANCELLED, "prog-2026", CLAIMED_AT, ref="gc-1",
+                      bundle=BundleRange(1, 600), account=buyer, period=PERIOD,
+                      request=request)
+    log.append(sign_record(backdated.to_dict(), log.signer.private_key))
+    with pytest.raises(CertificateProblem) as e:
+        verify_certificate_proofs(_bundle_doc(log, issued), _proofs(log),
+                                  log.signer.verifier.vkey)
+    assert "before its holder signed the request" in str(e.value) and asked in str(e.value)
+    assert "保有者が依頼する前" in render(e.value, "ja")
