@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from eco_protocol.accounts import CANCEL, TRANSFER, ClaimRequest
+from eco_protocol.accounts import CANCEL, TRANSFER, ClaimRequest, account_field
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.claims import CANCELLED, TRANSFERRED, BundleRange, Claim
 from eco_protocol.encoding import format_time
@@ -82,6 +82,10 @@ def assign(ledger: Ledger, programme: Programme, ref: str, ids: BundleRange, to:
            at: datetime | None = None) -> tuple[int, Claim]:
     """The issuer transfers ids it still holds to account ``to`` (a sale): no request, the log
     key's signature is the issuer's; the book refuses it once the ids belong to a buyer."""
+    try:  # a did:key no key signs for would strand the ids: nobody could move them again
+        account_field(to, "to")
+    except InvalidInput as e:
+        raise Rejected(msg("aggregator.certificates.refused", error=e)) from e
     when = _time(at or datetime.now(UTC))
     return append_move(ledger, programme, lambda size: Claim(
         f"{TRANSFERRED}:{size}:{ids.first}-{ids.last}", TRANSFERRED, programme.id, when,

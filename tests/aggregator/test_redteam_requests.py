@@ -73,3 +73,21 @@ def test_a_stale_or_future_request_is_refused_and_a_fresh_one_logged(
                             str(fresh)]) == 0
     assert _size(town.conf) > before
     assert aggregator_main(["--config", str(town.conf), "ledger", "verify"]) == 0
+
+
+def test_a_sale_to_a_mistyped_account_is_refused(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``certificates assign --to`` with a did:key no key can sign for would strand the ids for
+    good (nobody could ever move or cancel them): refused with nothing logged, as the web form
+    already refuses it."""
+    town = cert_town(tmp_path)
+    row = town.bundles()[0]
+    ref, (first, last) = str(row["issuance_id"]), ids_of(row)
+    typo = account_of(Ed25519PrivateKey.generate())[:-1]
+    before = _size(town.conf)
+    capsys.readouterr()
+    assert aggregator_main(["--config", str(town.conf), "certificates", "assign", "--ref", ref,
+                            "--ids", f"{first}..{last}", "--to", typo]) != 0
+    err = capsys.readouterr().err
+    assert "log is unchanged" in err and "to" in err, err
+    assert _size(town.conf) == before
