@@ -35,6 +35,11 @@ OPERATOR_WORDS = ("運用画面", "台帳", "チェックポイント", "J-ク�
                   "連署", "擬似", "entry", "seq")
 
 
+# the height on the screen of each shown chart label (hidden drawings left out), as JavaScript
+_CHART_LABEL_HEIGHTS = ("Array.from(document.querySelectorAll('svg.chart text'))"
+                        ".map(e => e.getBoundingClientRect().height).filter(h => h > 0)")
+
+
 def chromium() -> WebDriver:
     """Headless Chromium in Japanese (the UI's default language is Japanese in any case)."""
     browser, driver = require_chromium()
@@ -99,9 +104,10 @@ class Walker:
     def click(self, by: str, selector: str) -> None:
         """Click a button or link that loads a page; wait for it; check it."""
         d = self.driver
-        d.execute_script("window.ecoOldPage = true")  # a new page starts without it
         el = d.find_element(by, selector)
-        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+        # one round trip: mark the old page (a new page starts without the mark), then scroll
+        d.execute_script("window.ecoOldPage = true; "
+                         "arguments[0].scrollIntoView({block: 'center'})", el)
         el.click()
         self._next_page()
 
@@ -113,7 +119,9 @@ class Walker:
         self._next_page()
 
     def _next_page(self) -> None:
-        WebDriverWait(self.driver, 60).until(lambda d: d.execute_script(
+        # polled every 50 ms, not WebDriverWait's default 500 ms: a page of ours loads in tens of
+        # ms, so the default added up to half a second to every click of every walk
+        WebDriverWait(self.driver, 60, poll_frequency=0.05).until(lambda d: d.execute_script(
             "return window.ecoOldPage === undefined && document.readyState === 'complete'"))
         self.check()
 
@@ -134,23 +142,26 @@ class Walker:
         browser error page, and on a phone no sideways scrolling."""
         d = self.driver
         source = d.page_source
-        where = f"{d.current_url} at {self.size}"
+        # the page's address, language, width and chart labels in one round trip to the browser
+        url, lang, wide, labels = d.execute_script(f"""
+            return [location.href, document.documentElement.getAttribute('lang'),
+                    document.documentElement.scrollWidth, {_CHART_LABEL_HEIGHTS}];""")
+        where = f"{url} at {self.size}"
         assert 'id="main-frame-error"' not in source, f"the browser shows an error: {where}"
-        assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja", where
+        assert lang == "ja", where
         found = problems(visible(source), self.english)
         assert not found, f"untranslated on {where}: {found}"
-        labels = self.chart_label_heights()
+        labels = [float(h) for h in labels]
         assert not labels or min(labels) >= MIN_LABEL_PX, \
             f"{where}: chart labels {min(labels):.1f} px tall (at least {MIN_LABEL_PX})"
-        wide = int(d.execute_script("return document.documentElement.scrollWidth"))
+        wide = int(wide)
         assert wide <= self.width, \
             f"{where} scrolls sideways: {wide} px > {self.width} px: {self.overflowing()}"
 
     def chart_label_heights(self) -> list[float]:
         """How tall each shown chart label is on the screen (hidden drawings left out)."""
-        return [float(h) for h in self.driver.execute_script("""
-            return Array.from(document.querySelectorAll('svg.chart text'))
-              .map(e => e.getBoundingClientRect().height).filter(h => h > 0);""")]
+        return [float(h) for h in self.driver.execute_script(
+            f"return {_CHART_LABEL_HEIGHTS};")]
 
     def overflowing(self) -> list[str]:
         """The innermost elements reaching past the screen's right edge (for the message)."""
