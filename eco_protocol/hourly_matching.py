@@ -39,6 +39,7 @@ from .messages import msg
 HOUR: Final = timedelta(hours=1)
 MAX_ROWS: Final = 20_000  # a leap year of half-hour rows is 17 568
 MAX_LINE: Final = 4096
+MAX_HOUR_WH: Final = 10**12  # 1 TWh in one hour: above any consumer, below any overflow
 
 
 class ConsumptionError(InvalidInput):
@@ -162,6 +163,9 @@ def _wh(cell: str, per_unit: int, line: int, column: int, header: str) -> int:
         raise _refuse("number", line=line, column=column, header=header, value=cell) from e
     if not value.is_finite() or value < 0:
         raise _refuse("number", line=line, column=column, header=header, value=cell)
+    if value > MAX_HOUR_WH // per_unit:  # before the product: 1e999999999 overflows Decimal
+        raise _refuse("huge", line=line, column=column, header=header, value=cell[:32],
+                      limit=f"{MAX_HOUR_WH:,}")
     wh = value * per_unit
     if wh != wh.to_integral_value():
         raise _refuse("fraction", line=line, column=column, header=header, value=cell)
@@ -259,6 +263,6 @@ def match_hours(consumption: Sequence[ConsumptionHour], cancellations: Iterable[
     return MatchingReport(account, rows, tuple(counted), tuple(skipped))
 
 
-__all__ = ["HOUR", "MAX_ROWS", "Cancellation", "ConsumptionError", "ConsumptionHour",
+__all__ = ["HOUR", "MAX_HOUR_WH", "MAX_ROWS", "Cancellation", "ConsumptionError", "ConsumptionHour",
            "HourMatch", "MatchingReport", "cancellations_from_proofs", "match_hours",
            "parse_consumption"]

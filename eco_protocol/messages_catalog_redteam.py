@@ -61,6 +61,13 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "依頼の requested_at {requested_at} は {days} 日より前です。署名付き依頼は新しい"
               "うちだけ記録します。新しい依頼に署名し（eco-verify certificate-request）、それを"
               "提出してください"},
+    "eco_protocol.matching.csv.huge": {
+        "en": "consumption CSV line {line}, column {column} ({header}): \"{value}\" is more "
+              "than any consumer uses in one interval (at most {limit} Wh): check the unit in "
+              "the header (kWh or Wh) and the value",
+        "ja": "消費量 CSV の {line} 行目 {column} 列目（{header}）: \"{value}\" は一つの時間帯の"
+              "消費量として大きすぎます（上限 {limit} Wh）。見出しの単位（kWh か Wh）と値を"
+              "確認してください"},
 }
 
 __all__ = ["CATALOG"]
