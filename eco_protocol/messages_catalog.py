@@ -257,7 +257,7 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "en": "eco-verify: cannot read {path}: {reason}; check the path you gave",
         "ja": "eco-verify: {path} を読めません（{reason}）。指定したパスを確認してください"},
     "eco_protocol.verify.fail": {"en": "FAIL {detail}",
-                                 "ja": "不合格（検証器の所見、プロトコルの用語のまま）: {detail}"},
+                                 "ja": "不合格（検証器の所見）: {detail}"},
     "eco_protocol.verify.fail_swapped_key": {
         "en": "--log-key: a cosignature/v1 (type 0x04) witness key",
         "ja": "--log-key: cosignature/v1（種別 0x04）の監視者の鍵です"},

@@ -133,6 +133,48 @@ _FINDINGS: Final[Mapping[str, tuple[str, str]]] = {
                            "required",
                            "チェックポイントにある既知の監視者の署名は {n} 件で、{required} 件"
                            "必要です"),
+    # --- a batch report (report.py) ---
+    "report.inclusion": ('{what} (entry {index}): inclusion proof fails: {error}',
+                      '{what}（エントリ {index}）: 収録証明が成り立ちません: {error}'),
+    "report.at": ('{what} (entry {index}): {error}',
+                      '{what}（エントリ {index}）: {error}'),
+    "report.not_report": ('not a {type} document',
+                      '{type} の文書ではありません'),
+    "report.other_key": ("log_key: the report names a different log key than the one you "
+                         "pinned, and shows no log key change leading to it",
+                      "log_key: 報告書は固定したものとは別のログ鍵を示しており、そこに至るログ鍵"
+                      "の変更もありません"),
+    "report.seal_differs": ("{name}: the report says {ours!r}, the seal (entry {index}) says "
+                            "{sealed!r}",
+                      "{name}: 報告書では {ours!r} ですが、封印（エントリ {index}）では {sealed!r"
+                      "} です"),
+    "report.overlap": ('period overlaps previous batch {batch} ({start}..{end})',
+                      "期間が前のバッチ {batch}（{start}..{end}）と重なっています（同じ削減量の二"
+                      "重計上）"),
+    "report.carry_in": ("totals.carry_in_g {got} ≠ the previous batch's carry_over_g {want}",
+                      'totals.carry_in_g {got} が前のバッチの carry_over_g {want} と一致しません'),
+    "report.reduction": ('totals.reduction_g {got} ≠ sum over households {total}',
+                      'totals.reduction_g {got} が世帯ごとの合計 {total} と一致しません'),
+    "report.exclusions": ('exclusions: the report says {said}, its households add up to {sum}',
+                      'exclusions: 報告書では {said} ですが、世帯ごとの合計は {sum} です'),
+    "report.ev_checkpoint": ("evidence: its checkpoint (size {size}) is not the report's (size "
+                             "{report})",
+                      "evidence: エビデンスのチェックポイント（サイズ {size}）が報告書のもの（サ"
+                      "イズ {report}）と異なります"),
+    "report.ev_covered": ("evidence: the covered readings ({n}) do not match the seal's "
+                          "covered_count {count} / covered_digest",
+                      "evidence: 対象の読み取り値（{n} 件）が封印の covered_count {count} / covered"
+                      "_digest "
+                      "と一致しません"),
+    "report.ev_households": ("evidence: the report's household list differs from the evidence",
+                      'evidence: 報告書の世帯一覧がエビデンスと異なります'),
+    "report.ev_exclusions": ("evidence: the exclusions recomputed from the readings differ "
+                             "from the report's",
+                      'evidence: 読み取り値から再計算した対象外の件数が報告書と異なります'),
+    "report.ev_sample": ("evidence: the sample is not the one drawn from the root hash "
+                         "(expected entries {want!s}…, report has {got!s}…)",
+                      "evidence: サンプルがルートハッシュから引いたものではありません（期待するエ"
+                      "ントリ {want!s}…、報告書は {got!s}…）"),
     # --- an evidence directory (evidence.py) ---
     "ev.not_json": ("entries.jsonl line is not valid JSON: {error}",
                     "entries.jsonl の行が正しい JSON ではありません: {error}"),
@@ -287,7 +329,8 @@ _FINDINGS: Final[Mapping[str, tuple[str, str]]] = {
                          "carries no request signed by them: the operator cannot move a buyer's "
                          "certificates",
                          "{what}: 番号 {first}..{last} は {holder} が保有しており、クレームに"
-                         "その保有者が署名した依頼がありません。運用者は購入者の証書を動かせません"),
+                         "その保有者が署名した依頼がありません。運用者は購入者の証書を動かせませ"
+                         "ん"),
     "claim.request_on_issuer_ids": ("{what}: ids {first}..{last} are held by the issuer, not "
                                     "by {holder}: a buyer's request moves only ids that buyer "
                                     "holds",

@@ -94,7 +94,8 @@ def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
         hashes = [b64decode(h, f"{what}.proof_b64[]") for h in proof]
         verify_inclusion(index, cp.size, leaf_hash(entry), hashes, cp.root_hash)
     except InvalidInput as e:
-        raise ReportProblem(f"{what} (entry {index}): inclusion proof fails: {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.report.inclusion",
+                                  what=what, index=index, error=e) from e
     try:
         obj = parse_json(entry)
         if canonical_bytes(obj) != entry:
@@ -103,7 +104,8 @@ def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
     except ReportProblem:
         raise
     except InvalidInput as e:
-        raise ReportProblem(f"{what} (entry {index}): {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.report.at",
+                                  what=what, index=index, error=e) from e
 
 
 def _key_chain(changes: object, pinned: NoteVerifier, report_key: NoteVerifier,
@@ -132,7 +134,8 @@ def _log_signed(p: Proved, chain: LogKeyChain, what: str) -> None:
     try:
         verify_record(parse_json(p.entry), chain.key_at(p.index).public_key, what)
     except InvalidInput as e:
-        raise ReportProblem(f"{what} (entry {p.index}): {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.report.at",
+                                  what=what, index=p.index, error=e) from e
 
 
 def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = (),
@@ -160,7 +163,7 @@ def verify_report(report: object, log_vkey: str, witness_vkeys: Sequence[str] = 
 def _check_document(report: object) -> dict[str, Any]:
     """The report's type and its exact set of fields."""
     if not isinstance(report, dict) or report.get("type") != REPORT_TYPE:
-        raise ReportProblem(f"not a {REPORT_TYPE} document")
+        raise ReportProblem.coded("eco_protocol.finding.report.not_report", type=REPORT_TYPE)
     missing = REPORT_KEYS - set(report)
     extra = set(report) - REPORT_KEYS - {LOG_KEY_CHANGES, DEMONSTRATION}
     if missing or extra:
@@ -177,16 +180,16 @@ def _check_log_key(report: Mapping[str, Any], log_vkey: str, witness_vkeys: Sequ
         pinned = parse_verifier_key(log_vkey.strip())
         report_key = parse_verifier_key(str(report["log_key"]).strip())
     except InvalidInput as e:
-        raise ReportProblem(f"log_key: {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.field", field="log_key", error=e) from e
     changes = report.get(LOG_KEY_CHANGES)
     if changes is None and not same_key(report_key, pinned):
-        raise ReportProblem("log_key: the report names a different log key than the one you "
-                            "pinned, and shows no log key change leading to it")
+        raise ReportProblem.coded("eco_protocol.finding.report.other_key")
     try:
         cp, log, witnesses = open_log_checkpoint(str(report["checkpoint"]), report_key.vkey,
                                                  witness_vkeys, min_witnesses)
     except InvalidInput as e:
-        raise ReportProblem(f"checkpoint: {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.field", field="checkpoint",
+                                  error=e) from e
     res.checks.append(said("eco_protocol.check.checkpoint", size=cp.size,
                            witnesses=", ".join(witnesses) or msg("eco_protocol.verify.none")))
     res.witnesses_signed = witnesses
@@ -219,8 +222,9 @@ def _check_seal(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
                                ("programme", report["programme"], seal.programme),
                                ("period", period, seal.period), ("totals", totals, seal.totals)):
         if ours != sealed:
-            raise ReportProblem(f"{name}: the report says {ours!r}, the seal (entry "
-                                f"{seal_p.index}) says {sealed!r}")
+            raise ReportProblem.coded("eco_protocol.finding.report.seal_differs",
+                                      name=name, ours=ours,
+                                      index=seal_p.index, sealed=sealed)
     res.checks.append(said("eco_protocol.check.seal", index=seal_p.index))
     return seal_p, totals
 
@@ -242,16 +246,17 @@ def _check_previous_seals(report: Mapping[str, Any], cp: Checkpoint, chain: LogK
         if p.index >= seal_p.index:
             raise ReportProblem(f"previous_seals[{i}] (entry {p.index}) is not before the seal")
         if p.record.period.overlaps(seal.period):
-            raise ReportProblem(f"period overlaps previous batch {p.record.batch_id} "
-                                f"({p.record.period.start}..{p.record.period.end})")
+            raise ReportProblem.coded("eco_protocol.finding.report.overlap",
+                                      batch=p.record.batch_id,
+                                      start=p.record.period.start, end=p.record.period.end)
         # the carry-over runs within one methodology
         if p.record.methodology == seal.methodology and (
                 last_prev is None or p.index > last_prev[0]):
             last_prev = (p.index, p.record)
     expected_carry = last_prev[1].totals.carry_over_g if last_prev else 0
     if totals.carry_in_g != expected_carry:
-        raise ReportProblem(f"totals.carry_in_g {totals.carry_in_g} ≠ the previous batch's "
-                            f"carry_over_g {expected_carry}")
+        raise ReportProblem.coded("eco_protocol.finding.report.carry_in",
+                                  got=totals.carry_in_g, want=expected_carry)
     res.checks.append(said("eco_protocol.check.previous_seals", n=len(prev),
                            carry_in=totals.carry_in_g))
 
@@ -313,11 +318,12 @@ def _check_households(report: Mapping[str, Any], enrol: Mapping[str, Enrolment],
         total += hh_total
         months_checked += months
     if total != totals.reduction_g:
-        raise ReportProblem(f"totals.reduction_g {totals.reduction_g} ≠ sum over households "
-                            f"{total}")
+        raise ReportProblem.coded("eco_protocol.finding.report.reduction",
+                                  got=totals.reduction_g, total=total)
     if report["exclusions"] != dict(sorted(excluded_sum.items())):
-        raise ReportProblem(f"exclusions: the report says {report['exclusions']}, its "
-                            f"households add up to {dict(sorted(excluded_sum.items()))}")
+        raise ReportProblem.coded("eco_protocol.finding.report.exclusions",
+                                  said=report["exclusions"],
+                                  sum=dict(sorted(excluded_sum.items())))
     res.excluded = dict(sorted(excluded_sum.items()))
     res.checks.append(said("eco_protocol.check.exclusions",
                            excluded=rule_counts(res.excluded) or msg("eco_protocol.verify.none")))
@@ -464,10 +470,12 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
         summary = verify_evidence(checkpoint_text, log_vkey, witness_vkeys, lines,
                                   on_entry=keep, log_history=log_history, rules=rules)
     except InvalidInput as err:
-        raise ReportProblem(f"evidence: {err}") from err
+        raise ReportProblem.coded("eco_protocol.finding.field", field="evidence",
+                                  error=err) from err
     if (summary.checkpoint.size, summary.checkpoint.root_hash) != (cp.size, cp.root_hash):
-        raise ReportProblem(f"evidence: its checkpoint (size {summary.checkpoint.size}) is not "
-                            f"the report's (size {cp.size})")
+        raise ReportProblem.coded("eco_protocol.finding.report.ev_checkpoint",
+                                  size=summary.checkpoint.size,
+                                  report=cp.size)
     res.checks.append(said("eco_protocol.check.evidence_replayed", entries=summary.entries))
     enrol: dict[str, Enrolment] = {}
     readings: list[LedgerReading] = []
@@ -483,8 +491,8 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
     covered = select_covered(readings, {d: e.programme for d, e in enrol.items()},
                              seal.programme, seal.period, seal_index, seal.methodology)
     if len(covered) != seal.covered_count or covered_digest(covered) != seal.covered_digest:
-        raise ReportProblem(f"evidence: the covered readings ({len(covered)}) do not match the "
-                            f"seal's covered_count {seal.covered_count} / covered_digest")
+        raise ReportProblem.coded("eco_protocol.finding.report.ev_covered",
+                                  n=len(covered), count=seal.covered_count)
     by_hh: dict[str, list[Enrolment]] = {}
     for en in enrol.values():
         by_hh.setdefault(en.household, []).append(en)
@@ -501,16 +509,15 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
                 raise ReportProblem(f"evidence: household {ours['household']}'s "
                                     f"{', '.join(fields)} recomputed from its readings under "
                                     "the report's rules differ from the report's")
-        raise ReportProblem("evidence: the report's household list differs from the evidence")
+        raise ReportProblem.coded("eco_protocol.finding.report.ev_households")
     if exclusion_totals(covered) != report["exclusions"]:
-        raise ReportProblem("evidence: the exclusions recomputed from the readings differ from "
-                            "the report's")
+        raise ReportProblem.coded("eco_protocol.finding.report.ev_exclusions")
     positions = sample_positions(cp.root_hash, [r.household for r in covered])
     want = [covered[p].index for p in positions]
     got = [item["index"] for item in report["sample"]]
     if want != got:
-        raise ReportProblem(f"evidence: the sample is not the one drawn from the root hash "
-                            f"(expected entries {want[:5]}…, report has {got[:5]}…)")
+        raise ReportProblem.coded("eco_protocol.finding.report.ev_sample",
+                                  want=str(want[:5]), got=str(got[:5]))
     res.evidence_readings = len(covered)
     res.checks.append(said("eco_protocol.check.evidence_covered", n=len(covered)))
 

@@ -83,6 +83,12 @@ def test_report_valid_and_tampered_in_the_locales_language(
     assert rc == 1 and out == ""
     check(err)
     assert err.startswith("無効（INVALID）" if locale.startswith("ja") else "INVALID")
+    finding = err.strip().splitlines()[-1]  # the checker's own words, after 不合格/FAIL
+    assert finding.endswith("sig: 報告書: Ed25519 署名を検証できません（改変されたか、別の鍵で"
+                            "署名されています）" if locale.startswith("ja") else
+                            "sig: report: Ed25519 signature does not verify"), finding
+    if locale.startswith("ja"):
+        assert not _ENGLISH_SENTENCE.search(finding), finding
     rc, out, err = _run(capsys, "report", str(tmp_path / "missing.json"),
                         "--log-key", signed["vkey"])
     assert rc == 1

@@ -172,4 +172,4 @@ def test_japanese_verdicts_come_from_the_same_figures_and_table(
                        "--lang", "ja"], capsys)
     assert rc == 1
     assert err.startswith("無効（INVALID）— この報告書は自治体の署名後に改変されたか")
-    assert "\n不合格（検証器の所見、プロトコルの用語のまま）: sig: " in err
+    assert "\n不合格（検証器の所見）: sig: 報告書: Ed25519 署名を検証できません" in err
