@@ -220,13 +220,13 @@ def _decode_properties(data: bytes, pos: int, count: int, what: str) -> tuple[
     props: list[Property] = []
     for i in range(count):
         if pos + 2 > len(data):
-            raise EchonetError(f"{what}: property {i + 1} of {count} is cut off at byte {pos} "
-                               f"of {len(data)}")
+            raise EchonetError.coded("agent.el.cut_off", what=what, i=i + 1, count=count, pos=pos,
+                                     n=len(data))
         epc, pdc = data[pos], data[pos + 1]
         pos += 2
         if pos + pdc > len(data):
-            raise EchonetError(f"{what}: EPC {epc:02X} announces {pdc} bytes (PDC) but only "
-                               f"{len(data) - pos} remain")
+            raise EchonetError.coded("agent.el.pdc", what=what, epc=f"{epc:02X}", pdc=pdc,
+                                     left=len(data) - pos)
         props.append(Property(epc, bytes(data[pos:pos + pdc])))
         pos += pdc
     return tuple(props), pos
@@ -235,14 +235,13 @@ def _decode_properties(data: bytes, pos: int, count: int, what: str) -> tuple[
 def decode_frame(data: bytes) -> Frame:
     """Parse one frame; raises :class:`EchonetError` saying which byte is wrong."""
     if len(data) < HEADER_LENGTH:
-        raise EchonetError(f"a frame has at least {HEADER_LENGTH} bytes, got {len(data)}: "
-                           f"{_hex(data)}")
+        raise EchonetError.coded("agent.el.short", min=HEADER_LENGTH, n=len(data), frame=_hex(data))
     if data[0] != EHD1:
-        raise EchonetError(f"EHD1 is 0x{data[0]:02X}, not 0x10 (ECHONET Lite): {_hex(data)}")
+        raise EchonetError.coded("agent.el.ehd1", got=f"{data[0]:02X}", frame=_hex(data))
     if data[1] == EHD2_FORMAT2:
-        raise EchonetError("EHD2 0x82 (arbitrary message format) is not supported")
+        raise EchonetError.coded("agent.el.ehd2_arbitrary")
     if data[1] != EHD2_FORMAT1:
-        raise EchonetError(f"EHD2 is 0x{data[1]:02X}, not 0x81 (specified message format)")
+        raise EchonetError.coded("agent.el.ehd2", got=f"{data[1]:02X}")
     tid = int.from_bytes(data[2:4], "big")
     seoj, deoj = EOJ.from_bytes(data[4:7]), EOJ.from_bytes(data[7:10])
     esv, opc = data[10], data[11]
@@ -250,11 +249,11 @@ def decode_frame(data: bytes) -> Frame:
     get_props: tuple[Property, ...] = ()
     if esv in _SETGET_ESVS:
         if pos >= len(data):
-            raise EchonetError(f"TID {tid}: SetGet frame without its OPCGet byte")
+            raise EchonetError.coded("agent.el.no_opcget", tid=tid)
         get_props, pos = _decode_properties(data, pos + 1, data[pos], f"TID {tid} (Get part)")
     if pos != len(data):
-        raise EchonetError(f"TID {tid}: {len(data) - pos} unexpected byte(s) after the last "
-                           f"property: {_hex(data[pos:])}")
+        raise EchonetError.coded("agent.el.trailing", tid=tid, n=len(data) - pos,
+                                 rest=_hex(data[pos:]))
     return Frame(tid, seoj, deoj, esv, props, get_props)
 
 
@@ -335,8 +334,8 @@ class Missing:
 
 def _uint(edt: bytes, size: int, epc: int) -> int:
     if len(edt) != size:
-        raise EchonetError(f"EPC {epc:02X} must have {size} byte(s) (PDC {size}), got "
-                           f"{len(edt)}: {_hex(edt)}")
+        raise EchonetError.coded("agent.el.size", epc=f"{epc:02X}", size=size, n=len(edt),
+                                 edt=_hex(edt))
     return int.from_bytes(edt, "big")
 
 
@@ -366,7 +365,7 @@ def decode_coefficient(edt: bytes) -> int:
     """0x0288 D3: the multiplier of E0/E3 (u32, 1–999,999)."""
     v = _uint(edt, 4, 0xD3)
     if not 1 <= v <= 999_999:
-        raise EchonetError(f"coefficient (D3) {v} is outside 1–999,999")
+        raise EchonetError.coded("agent.el.coefficient", v=v)
     return v
 
 
@@ -374,7 +373,7 @@ def decode_digits(edt: bytes) -> int:
     """0x0288 D7: effective digits of E0/E3 (1–8); the register wraps at 10**digits."""
     v = _uint(edt, 1, 0xD7)
     if not 1 <= v <= 8:
-        raise EchonetError(f"effective digits (D7) {v} is outside 1–8")
+        raise EchonetError.coded("agent.el.digits", v=v)
     return v
 
 
@@ -384,8 +383,8 @@ def decode_unit(edt: bytes) -> Fraction:
     try:
         return E1_UNITS_KWH[code]
     except KeyError:
-        raise EchonetError(f"unit code (E1) 0x{code:02X} is not one of "
-                           f"{', '.join(f'{c:02X}' for c in E1_UNITS_KWH)}") from None
+        raise EchonetError.coded("agent.el.unit", code=f"{code:02X}",
+                                 known=", ".join(f"{c:02X}" for c in E1_UNITS_KWH)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,7 +493,8 @@ def decode_fixed_time_energy(epc: int, edt: bytes, scale: EnergyScale) -> FixedT
     try:
         at = datetime(year, edt[2], edt[3], edt[4], edt[5], edt[6])
     except ValueError as e:
-        raise EchonetError(f"EPC {epc:02X}: invalid date-time {_hex(edt[:7])}: {e}") from e
+        raise EchonetError.coded("agent.el.datetime", epc=f"{epc:02X}", edt=_hex(edt[:7]),
+                                 error=str(e)) from e
     return FixedTimeEnergy(epc, at, decode_cumulative(epc, edt[7:], scale))
 
 
@@ -502,12 +502,12 @@ def decode_text(epc: int, edt: bytes) -> str | Missing:
     """An ASCII property such as 0x8C product code or 0x8D production number; NUL and space
     padding is removed. All-padding means "not set"."""
     if any(b > 0x7E for b in edt):
-        raise EchonetError(f"EPC {epc:02X} is not ASCII: {_hex(edt)}")
+        raise EchonetError.coded("agent.el.not_ascii", epc=f"{epc:02X}", edt=_hex(edt))
     text = edt.replace(b"\x00", b" ").decode("ascii").strip()
     if not text:
         return Missing(epc, "not set (all padding)")
     if not text.isprintable():
-        raise EchonetError(f"EPC {epc:02X} holds control characters: {_hex(edt)}")
+        raise EchonetError.coded("agent.el.control", epc=f"{epc:02X}", edt=_hex(edt))
     return text
 
 
@@ -522,7 +522,7 @@ def decode_identification(edt: bytes) -> str | Missing:
     if not edt:
         return Missing(0x83, "not available")
     if len(edt) not in (9, 17) or edt[0] != 0xFE:
-        raise EchonetError(f"identification number (83) {_hex(edt)} is not FE + 8/16 bytes")
+        raise EchonetError.coded("agent.el.ident", edt=_hex(edt))
     if all(b == 0 for b in edt[4:]):
         return Missing(0x83, "not set (all zero)")
     return edt.hex().upper()
