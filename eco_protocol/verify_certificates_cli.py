@@ -141,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": True, "bundles": len(res.bundles), "total_wh": res.total_wh,
                           "checkpoint_size": res.checkpoint.size,
-                          "holders": {b.issuance_id: b.holder for b in res.bundles}},
+                          "holders": {b.issuance_id: b.holder for b in res.bundles},
+                          # holders as of the entries shown: a move left out is not seen
+                          "holders_as_of_entries": res.entries},
                          sort_keys=True, ensure_ascii=False))
     return 0
 

@@ -119,6 +119,10 @@ def test_an_export_leaving_out_the_buyers_later_transfer_says_what_it_cannot_pro
     assert f"held by {buyer}" in out  # the stale holder: what the proof alone cannot rule out
     assert f"as of the {len(proofs['entries'])} entries shown" in out
     assert "eco-verify evidence" in out
+    assert main(["certificates", str(tmp_path), "--log-key", log.signer.verifier.vkey,
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["holders_as_of_entries"] == len(proofs["entries"])
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     assert main(["certificates", str(tmp_path), "--log-key", log.signer.verifier.vkey]) == 0
     assert "ログ全体" in capsys.readouterr().out
