@@ -79,7 +79,7 @@ def print_summary(result: dict[str, Any], names: dict[str, str]) -> None:
     for k, v in result.items():
         if k not in ("batches", "certificates"):
             print(f"  {k:26} {v}")
-    if "certificates" in result:
+    if result.get("certificates"):
         print_certificates(result["certificates"], names)
     for m, b in result["batches"].items():
         demo = "  DEMONSTRATION (illustrative factors, not for certification)" \
