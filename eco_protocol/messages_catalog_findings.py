@@ -17,6 +17,7 @@ _FINDINGS: Final[Mapping[str, tuple[str, str]]] = {
     # --- a list of problems, joined (claims.bundle_problems, accounts.request_problems) ---
     "joined": ("{head}; {tail}", "{head}。{tail}"),
     "field": ("{field}: {error}", "{field}: {error}"),
+    "as_is": ("{error}", "{error}"),
     "what.report": ("report", "報告書"),
     "at_entry": ("entry {index}: {error}", "エントリ {index}: {error}"),
     # --- what a signature covers (keys.verify_signature's ``what``) ---
@@ -175,6 +176,40 @@ _FINDINGS: Final[Mapping[str, tuple[str, str]]] = {
                          "(expected entries {want!s}…, report has {got!s}…)",
                       "evidence: サンプルがルートハッシュから引いたものではありません（期待するエ"
                       "ントリ {want!s}…、報告書は {got!s}…）"),
+    "report.chain_end": ('log_key: the report names {named}, but its log key changes end at {end}',
+                      "log_key: 報告書は {named} を示していますが、ログ鍵の変更は {end} で終わっ"
+                      "ています"),
+    "report.fields": ('report fields: missing {missing}, unknown {unknown}',
+                      '報告書の項目: 不足 {missing}、不明 {unknown}'),
+    "report.hh_differs": ("{field}: the report says {said}, the household's enrolments under the"
+                          " programme rules give {want}",
+                      "{field}: 報告書では {said} ですが、世帯の登録情報とプログラムの規則から"
+                      "は {want} になります"),
+    "report.hh_reduction": ('{w}.reduction_g {got} ≠ sum of its months {total}',
+                      '{w}.reduction_g {got} が月ごとの合計 {total} と一致しません'),
+    "report.month_reduction": ("{w} ({month}): reduction_g {got} ≠ {want} recomputed from its ener"
+                               "gy figures and the methodology",
+                      "{w}（{month}）: reduction_g {got} が、電力量と方法論から再計算した {want} "
+                      "と一致しません"),
+    "report.self_consumed": ('{w}: self_consumed exceeds PV generation',
+                      '{w}: 自家消費量が太陽光発電量を超えています'),
+    "report.no_enrolment": ('{w} (entry {index}): device {device} has no enrolment in the report',
+                      '{w}（エントリ {index}）: 機器 {device} の登録が報告書にありません'),
+    "report.not_covered": ('{w} (entry {index}) is not a covered reading of the batch',
+                      '{w}（エントリ {index}）はこのバッチの対象の読み取り値ではありません'),
+    "report.chain": ('sample: reading {device}#{seq} does not chain to #{prev}',
+                      'sample: 機器 {device} の読み取り値 #{seq} が #{prev} に続いていません'),
+    "report.sample_size": ("sample: {n} readings covering {hh} of {of} households; expected {s} dr"
+                           "aws plus one for each household not drawn",
+                      "sample: 読み取り値 {n} 件で {of} 世帯中 {hh} 世帯です。{s} 件の抽出と、抽"
+                      "出されなかった世帯ごとに 1 件が必要です"),
+    "report.counts": ('{what}: creditable {creditable} + excluded {excluded} ≠ covered {covered}',
+                      "{what}: 対象 {creditable} 件 + 対象外 {excluded} 件が全体 {covered} 件と一"
+                      "致しません"),
+    "report.ev_household": ("evidence: household {household}'s {fields} recomputed from its readin"
+                            "gs under the report's rules differ from the report's",
+                      "evidence: 世帯 {household} の {fields} を読み取り値から報告書の規則で再計"
+                      "算すると、報告書と異なります"),
     # --- an evidence directory (evidence.py) ---
     "ev.not_json": ("entries.jsonl line is not valid JSON: {error}",
                     "entries.jsonl の行が正しい JSON ではありません: {error}"),

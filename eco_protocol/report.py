@@ -125,8 +125,8 @@ def _key_chain(changes: object, pinned: NoteVerifier, report_key: NoteVerifier,
     except InvalidInput as e:
         raise ReportProblem(f"{LOG_KEY_CHANGES}: {e}") from e
     if not same_key(chain.key_at(cp.size), report_key):
-        raise ReportProblem(f"log_key: the report names {report_key.vkey}, but its log key "
-                            f"changes end at {chain.key_at(cp.size).vkey}")
+        raise ReportProblem.coded("eco_protocol.finding.report.chain_end", named=report_key.vkey,
+                                  end=chain.key_at(cp.size).vkey)
     return chain
 
 
@@ -167,7 +167,9 @@ def _check_document(report: object) -> dict[str, Any]:
     missing = REPORT_KEYS - set(report)
     extra = set(report) - REPORT_KEYS - {LOG_KEY_CHANGES, DEMONSTRATION}
     if missing or extra:
-        raise ReportProblem(f"report fields: missing {sorted(missing)}, unknown {sorted(extra)}")
+        raise ReportProblem.coded("eco_protocol.finding.report.fields",
+                                  missing=str(sorted(missing)),
+                                  unknown=str(sorted(extra)))
     return report
 
 
@@ -217,7 +219,7 @@ def _check_seal(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
         period = Period.from_dict(report["period"])
         totals = Totals.from_dict(report["totals"])
     except InvalidInput as e:
-        raise ReportProblem(str(e)) from e
+        raise ReportProblem.coded("eco_protocol.finding.as_is", error=e) from e
     for name, ours, sealed in (("batch_id", report["batch_id"], seal.batch_id),
                                ("programme", report["programme"], seal.programme),
                                ("period", period, seal.period), ("totals", totals, seal.totals)):
@@ -354,18 +356,20 @@ def _check_household(hh: object, w: str, enrol: Mapping[str, Enrolment],
     _check_counts(hh["readings"], f"{w}.readings", excluded_sum)
     zero = None if seal.methodology == EV else zero_reason(terms, rules)
     if hh["zeroed_by"] != zero:
-        raise ReportProblem(f"{w}.zeroed_by: the report says {hh['zeroed_by']!r}, the "
-                            f"household's enrolments under the programme rules give {zero!r}")
+        raise ReportProblem.coded("eco_protocol.finding.report.hh_differs", field=f"{w}.zeroed_by",
+                                  said=repr(hh["zeroed_by"]), want=repr(zero))
     flags = [] if seal.methodology == EV else terms.flags(rules)
     if hh["flags"] != flags:
-        raise ReportProblem(f"{w}.flags: the report says {hh['flags']!r}, the household's "
-                            f"enrolments under the programme rules give {flags!r}")
+        raise ReportProblem.coded("eco_protocol.finding.report.hh_differs",
+                                  field=f"{w}.flags", said=repr(hh["flags"]),
+                                  want=repr(flags))
     months = hh.get("months", [])
     hh_total = sum(_check_month(m, f"{w}.months[{j}]", terms, method, rules)
                    for j, m in enumerate(months))
     if hh.get("reduction_g") != hh_total:
-        raise ReportProblem(f"{w}.reduction_g {hh.get('reduction_g')} ≠ sum of its months "
-                            f"{hh_total}")
+        raise ReportProblem.coded("eco_protocol.finding.report.hh_reduction",
+                                  w=w, got=hh.get("reduction_g"),
+                                  total=hh_total)
     return hh_total, len(months)
 
 
@@ -377,14 +381,14 @@ def _check_month(m: Any, w: str, terms: HouseholdTerms, method: Methodology,
     except (KeyError, TypeError) as e:
         raise ReportProblem(f"{w}: malformed ({e!r})") from e
     except InvalidInput as e:
-        raise ReportProblem(f"{w}: {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.field", field=w, error=e) from e
     if m.get("reduction_g") != want:
-        raise ReportProblem(f"{w} ({m['month']}): reduction_g "
-                            f"{m.get('reduction_g')} ≠ {want} recomputed from its "
-                            "energy figures and the methodology")
+        raise ReportProblem.coded("eco_protocol.finding.report.month_reduction",
+                                  w=w, month=m["month"],
+                                  got=m.get("reduction_g"), want=want)
     sc = m["energy_wh"].get("self_consumed", 0)
     if sc > m["energy_wh"].get("pv_generation", 0) or sc < 0:
-        raise ReportProblem(f"{w}: self_consumed exceeds PV generation")
+        raise ReportProblem.coded("eco_protocol.finding.report.self_consumed", w=w)
     return want
 
 
@@ -405,28 +409,31 @@ def _check_sample(report: Mapping[str, Any], households: Sequence[Any], cp: Chec
             raise ReportProblem(f"{w} (entry {p.index}) is not a reading")
         re_ = enrol.get(r.device_id)
         if re_ is None:
-            raise ReportProblem(f"{w} (entry {p.index}): device {r.device_id} has no enrolment "
-                                "in the report")
+            raise ReportProblem.coded("eco_protocol.finding.report.no_enrolment",
+                                      w=w, index=p.index,
+                                      device=r.device_id)
         try:
             verify_record(parse_json(p.entry), public_key_from_raw(re_.public_key_raw),
                           f"reading {r.device_id}#{r.seq}")
         except InvalidInput as ex:
-            raise ReportProblem(f"{w} (entry {p.index}): {ex}") from ex
+            raise ReportProblem.coded("eco_protocol.finding.report.at", what=w,
+                                      index=p.index, error=ex) from ex
         if p.index >= seal_p.index or not seal.period.contains(r.start_dt, r.end_dt) or \
                 not covers(seal.methodology, r.quantity):
-            raise ReportProblem(f"{w} (entry {p.index}) is not a covered reading of the batch")
+            raise ReportProblem.coded("eco_protocol.finding.report.not_covered", w=w, index=p.index)
         sampled_hh.add(re_.household)
         by_dev.setdefault(r.device_id, {})[r.seq] = (r, p.entry)
     for dev, seqs in by_dev.items():
         for seq, (r, _) in seqs.items():
             before = seqs.get(seq - 1)
             if before is not None and r.prev != entry_hash(before[1]):
-                raise ReportProblem(f"sample: reading {dev}#{seq} does not chain to #{seq - 1}")
+                raise ReportProblem.coded("eco_protocol.finding.report.chain",
+                                          device=dev, seq=seq, prev=seq - 1)
     s = min(seal.covered_count, max(30, len(names)))
     if not s <= len(sample) <= s + len(names) or not names <= sampled_hh:
-        raise ReportProblem(f"sample: {len(sample)} readings covering {len(sampled_hh)} of "
-                            f"{len(names)} households; expected {s} draws plus one for each "
-                            "household not drawn")
+        raise ReportProblem.coded("eco_protocol.finding.report.sample_size",
+                                  n=len(sample), hh=len(sampled_hh),
+                                  of=len(names), s=s)
     res.sample = len(sample)
     res.checks.append(said("eco_protocol.check.sample", n=len(sample)))
 
@@ -442,8 +449,9 @@ def _check_counts(counts: object, what: str, into: dict[str, int]) -> None:
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in nums):
         raise ReportProblem(f"{what}: counts must be non-negative integers")
     if counts["creditable"] + sum(excluded.values()) != counts["covered"]:
-        raise ReportProblem(f"{what}: creditable {counts['creditable']} + excluded "
-                            f"{sum(excluded.values())} ≠ covered {counts['covered']}")
+        raise ReportProblem.coded("eco_protocol.finding.report.counts",
+                                  what=what, creditable=counts["creditable"],
+                                  excluded=sum(excluded.values()), covered=counts["covered"])
     for rule, n in excluded.items():
         into[str(rule)] = into.get(str(rule), 0) + n
 
@@ -506,9 +514,9 @@ def _check_evidence(res: ReportResult, evidence: tuple[str, Iterable[str]], cp: 
         for ours, theirs in zip(rows, report["households"], strict=False):
             if ours != theirs:
                 fields = sorted(k for k in ours if ours.get(k) != theirs.get(k))
-                raise ReportProblem(f"evidence: household {ours['household']}'s "
-                                    f"{', '.join(fields)} recomputed from its readings under "
-                                    "the report's rules differ from the report's")
+                raise ReportProblem.coded("eco_protocol.finding.report.ev_household",
+                                          household=ours["household"],
+                                          fields=fields)
         raise ReportProblem.coded("eco_protocol.finding.report.ev_households")
     if exclusion_totals(covered) != report["exclusions"]:
         raise ReportProblem.coded("eco_protocol.finding.report.ev_exclusions")
