@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import resource
 import subprocess
 import time
 from collections.abc import Iterator
@@ -127,6 +128,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for name in sorted(_needs(item) - present):
             item.add_marker(getattr(pytest.mark, name))
     items.sort(key=_lead)  # stable: within a file or directory, the order stays as collected
+
+
+# --- where the time goes ----------------------------------------------------------------------
+# ``ECO_TEST_TIMES=FILE`` appends one line per test to FILE.<worker>: the node id, its wall
+# seconds and the CPU seconds of this process and of the children it reaped meanwhile (setup,
+# call and teardown). Wall figures alone mislead on 2 shared cores: a fault scenario waits most
+# of its minute, a browser walk computes. Sum per file to see which files cost the CPU.
+
+
+def _cpu_seconds() -> float:
+    me, children = resource.getrusage(resource.RUSAGE_SELF), \
+        resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    out = os.environ.get("ECO_TEST_TIMES")
+    wall, cpu = time.monotonic(), _cpu_seconds()
+    yield
+    if out:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(f"{out}.{worker}", "a", encoding="utf-8") as f:
+            f.write(f"{item.nodeid}\t{time.monotonic() - wall:.3f}\t"
+                    f"{_cpu_seconds() - cpu:.3f}\n")
 
 
 # --- logging, one test at a time ------------------------------------------------------------
