@@ -119,10 +119,17 @@ def parse_consortium(text: str, where: str = "consortium.toml") -> Consortium:
 
 def _distinct_keys(witnesses: tuple[Witness, ...], members: tuple[Member, ...],
                    where: str) -> None:
-    """Each witness its own key: one key under two names would let one key-holder count as two
-    witnesses toward the quorum, and a member's log key as a witness would let that log cosign
-    its own checkpoints (a log cannot vouch for itself)."""
-    logs = {public_key_raw(m.log_key.public_key): m.name for m in members}
+    """Each witness and each member log its own key: one key under two names would let one
+    key-holder count as two witnesses toward the quorum (or as two towns), and a member's log
+    key as a witness would let that log cosign its own checkpoints (a log cannot vouch for
+    itself)."""
+    logs: dict[bytes, str] = {}
+    for i, m in enumerate(members):  # one key-holder signing as two towns
+        raw = public_key_raw(m.log_key.public_key)
+        if raw in logs:
+            raise ConsortiumError.coded("eco_protocol.consortium.same_log_key", where=where,
+                                        at=f"members[{i}]", other=logs[raw])
+        logs[raw] = m.name
     seen: dict[bytes, str] = {}
     for i, w in enumerate(witnesses):
         raw = public_key_raw(w.key.public_key)

@@ -14,6 +14,11 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "{where}: {at}.key は監視者 '{other}' と同じ鍵です。一人の鍵の持ち主が定足数で"
               "二人の監視者として数えられてしまいます。監視者ごとに別の鍵を使うか、一度だけ"
               "書いてください"},
+    "eco_protocol.consortium.same_log_key": {
+        "en": "{where}: {at}.log_key is the same key as member {other!r}'s log key: one "
+              "key-holder would sign as two towns. Each member's log has its own key",
+        "ja": "{where}: {at}.log_key は会員 '{other}' のログ鍵と同じ鍵です。一人の鍵の持ち主が"
+              "二つの自治体として署名することになります。会員のログごとに別の鍵を使ってください"},
     "eco_protocol.consortium.log_key_witness": {
         "en": "{where}: {at}.key is the log key of member {member!r}: that log would witness "
               "its own checkpoints. A witness needs a key of its own (eco-aggregator "

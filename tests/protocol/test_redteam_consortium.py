@@ -70,3 +70,17 @@ def test_distinct_keys_still_make_a_quorum() -> None:
     c = parse_consortium(_config(W1, BODY), "c.toml")
     q = require_published(c, _checkpoint(A, W1, BODY))
     assert q.cosigned == (BODY.name, W1.name)
+
+
+def test_two_members_with_one_log_key_are_refused() -> None:
+    # one key-holder signing as two towns: its double credits would look like two logs' claims
+    twin = NoteSigner("eco-ledger.twin.test", fixed_key("redteam/log-a"))
+    text = _config(W1, BODY).replace(
+        "[[members]]\nname = \"town-b\"",
+        f"[[members]]\nname = \"town-twin\"\nlog_key = \"{twin.verifier.vkey}\"\n"
+        "url = \"https://twin.test\"\n\n[[members]]\nname = \"town-b\"")
+    with pytest.raises(ConsortiumError) as e:
+        parse_consortium(text, "c.toml")
+    text_en = render(e.value, "en")
+    assert "members[1].log_key" in text_en and "town-a" in text_en, text_en
+    assert "同じ鍵" in render(e.value, "ja")
