@@ -73,6 +73,19 @@ CATALOG: dict[str, Mapping[str, str]] = {
         "ja": "消費量 CSV の {line} 行目 {column} 列目（{header}）: \"{value}\" は一つの時間帯の"
               "消費量として大きすぎます（上限 {limit} Wh）。見出しの単位（kWh か Wh）と値を"
               "確認してください"},
+    "eco_protocol.credential.err.not_pinned": {
+        "en": "issuer {issuer} is not one whose DID document you gave ({pinned}): the "
+              "credential is signed, but by someone else",
+        "ja": "発行者 {issuer} は、指定した DID ドキュメントの発行者（{pinned}）ではありません。"
+              "署名はありますが、別の者による署名です"},
+    "eco_protocol.credential.meaning.not_pinned": {
+        "en": "the credential was issued by someone other than the issuer whose DID document "
+              "you gave (a did:key signs for itself): it is not that issuer's credential",
+        "ja": "証明書は、指定した DID ドキュメントの発行者ではない者が発行したものです"
+              "（did:key は自分自身で署名できます）。その発行者の証明書ではありません"},
+    "eco_protocol.credential.ask.not_pinned": {
+        "en": "do not accept it; ask the holder for the credential the issuer itself issued",
+        "ja": "受け付けず、発行者自身が発行した証明書を持ち主に求めてください"},
 }
 
 __all__ = ["CATALOG"]

@@ -30,7 +30,7 @@ from .certificate_credential import cross_check, log_key_of
 from .certificate_proofs import CertificateProblem, verify_certificate_proofs
 from .credentials import CredentialVerdict, check_credential
 from .encoding import format_time
-from .errors import ProtocolError
+from .errors import CredentialError, ProtocolError
 from .messages import (
     DEFAULT_LANG,
     Msg,
@@ -47,6 +47,7 @@ from .timestamps import parse_datetime
 # eco_protocol.credential.meaning.<kind> and .ask.<kind>); the first match wins, so a status
 # list's own failure is named before the words it contains
 _MEANINGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("not one whose DID document you gave",), "not_pinned"),
     (("no copy of the status list",), "no_status_list"),
     (("status list",), "status_list"),
     (("changed after signing", "does not start with the proof's"), "changed"),
@@ -149,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         raise _exit(lang, "eco_protocol.credential.bad_at", error=e) from e
     try:
         verdict = check_credential(credential, documents, lists, now)
+        if documents and verdict.issuer not in documents:  # a did:key needs no document
+            raise CredentialError.coded("eco_protocol.credential.err.not_pinned",
+                                        issuer=verdict.issuer, pinned=", ".join(sorted(documents)))
     except ProtocolError as e:
         meaning, ask = explain(e, lang)
         print(text("eco_protocol.credential.invalid", lang, meaning=meaning, ask=ask),
