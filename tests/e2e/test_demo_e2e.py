@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -287,12 +288,15 @@ def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: Demo) 
     assert "REVOKED" in said and "INVALID" in said
 
 
-def test_the_demo_is_rerunnable_into_the_same_directory(demo: Demo) -> None:
-    """Last in this module: it replaces the output the tests above read."""
-    r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", str(demo.out),
+def test_the_demo_is_rerunnable_into_the_same_directory(demo: Demo, tmp_path: Path) -> None:
+    """Into a copy of the shared run's output (the other demo test modules read the original):
+    the old run's files are replaced, not mixed with the new ones."""
+    out = tmp_path / "demo-output"
+    shutil.copytree(demo.out, out, symlinks=True)
+    r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", str(out),
                         "--days", "0.25", "--speed", "3000", "--households", "1"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    summary = json.loads((demo.out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     assert set(summary["batches"]) == {"pv"}  # one PV household: no EV batch
-    assert not (demo.out / "ev").exists()
+    assert not (out / "ev").exists()
