@@ -88,6 +88,8 @@ class BasketBatch:
 class BasketResult:
     batches: list[BasketBatch] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # what the basket could not compare (:func:`incomparable`): said, not a refusal
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -98,7 +100,7 @@ class BasketResult:
                 "members": sorted({b.member for b in self.batches}),
                 "credits_t": sum(b.credits_t for b in self.batches),
                 "reduction_g": sum(b.reduction_g for b in self.batches),
-                "problems": list(self.problems)}
+                "problems": list(self.problems), "notes": list(self.notes)}
 
 
 def verify_basket(consortium: Consortium, items: Sequence[BasketItem]) -> BasketResult:
@@ -114,6 +116,7 @@ def verify_basket(consortium: Consortium, items: Sequence[BasketItem]) -> Basket
     res.problems.extend(c for b in res.batches for c in b.clashes)
     res.problems.extend(_repeated(res.batches))
     res.problems.extend(double_credits(res.batches))
+    res.notes.extend(incomparable(res.batches))
     return res
 
 
@@ -192,5 +195,24 @@ def double_credits(batches: Sequence[BasketBatch]) -> list[str]:
     return out
 
 
+def incomparable(batches: Sequence[BasketBatch]) -> list[str]:
+    """Pairs of batches of two members, periods overlapping, both crediting tokens, whose tokens
+    share no claim-token secret (``key_id``): no token of one can equal a token of the other, so
+    :func:`double_credits` finding nothing between them proves nothing — a member using a
+    secret of its own (or a rotation) hides a double credit from the basket. Said, not refused:
+    rotation is legitimate, and the enrol-time look-up spans every secret a member holds."""
+    out: list[str] = []
+    for i, a in enumerate(batches):
+        for b in batches[i + 1:]:
+            ka, kb = {t.key_id for t in a.tokens}, {t.key_id for t in b.tokens}
+            if a.member != b.member and ka and kb and not ka & kb and \
+                    a.period.overlaps(b.period):
+                out.append(said("eco_protocol.basket.incomparable", a_member=a.member,
+                                a_batch=a.batch_id, a_keys=", ".join(sorted(ka)),
+                                b_member=b.member, b_batch=b.batch_id,
+                                b_keys=", ".join(sorted(kb))))
+    return out
+
+
 __all__ = ["CREDITED_KINDS", "BasketBatch", "BasketItem", "BasketResult", "double_credits",
-           "verify_basket"]
+           "incomparable", "verify_basket"]

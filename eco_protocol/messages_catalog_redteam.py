@@ -86,6 +86,17 @@ CATALOG: dict[str, Mapping[str, str]] = {
     "eco_protocol.credential.ask.not_pinned": {
         "en": "do not accept it; ask the holder for the credential the issuer itself issued",
         "ja": "受け付けず、発行者自身が発行した証明書を持ち主に求めてください"},
+    "eco_protocol.basket.incomparable": {
+        "en": "NOTE {a_member}'s batch {a_batch} and {b_member}'s batch {b_batch} overlap in "
+              "time, but their claim tokens were made under different secrets (key ids "
+              "{a_keys} / {b_keys}): the basket cannot tell whether they credit the same "
+              "equipment. Ask the consortium's secretariat which key ids are the consortium's, "
+              "and the sellers for reports whose tokens use them",
+        "ja": "注意 {a_member} のバッチ {a_batch} と {b_member} のバッチ {b_batch} は期間が重なり"
+              "ますが、クレームトークンが別の秘密鍵で作られています（鍵ID {a_keys} / {b_keys}）。"
+              "同じ設備を二重に計上していないか、このバスケットでは判定できません。コンソーシアム"
+              "事務局にどの鍵IDがコンソーシアムのものかを確認し、それを使った報告書を販売者に"
+              "求めてください"},
 }
 
 __all__ = ["CATALOG"]

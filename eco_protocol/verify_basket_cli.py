@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     for problem in res.problems:
         print(text("eco_protocol.basket.fail", lang, problem=localize(problem, lang)),
               file=sys.stderr)
+    for note in res.notes:  # what the basket could not compare, before the verdict it limits
+        print(text("eco_protocol.verify.info", lang, line=localize(note, lang)))
     s = res.summary()
     if res.ok:
         print(text("eco_protocol.basket.valid", lang, batches=len(res.batches),

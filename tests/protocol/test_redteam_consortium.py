@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from eco_protocol.basket import BasketBatch, double_credits, incomparable
+from eco_protocol.claim_tokens import ClaimSecret, claim_token, parse_equipment
 from eco_protocol.consortium import ConsortiumError, parse_consortium
-from eco_protocol.messages import render
+from eco_protocol.coverage import PV
+from eco_protocol.messages import localize, render
 from eco_protocol.note import CosignatureSigner, NoteSigner, sign_note
+from eco_protocol.programme_records import Period
 from eco_protocol.witness_policy import require_published
 from tests.protocol.records_kit import fixed_key
 
@@ -84,3 +88,22 @@ def test_two_members_with_one_log_key_are_refused() -> None:
     text_en = render(e.value, "en")
     assert "members[1].log_key" in text_en and "town-a" in text_en, text_en
     assert "同じ鍵" in render(e.value, "ja")
+
+
+def test_tokens_under_different_secrets_are_said_to_be_incomparable() -> None:
+    """Red team: a member enrolling with a claim-token secret of its own credits the same
+    inverter as another member in the same period, and the basket found no double credit —
+    its tokens can never equal the others'. The basket now says it could not compare them."""
+    inverter = parse_equipment("inverter=SMA:1")
+    mine = claim_token(ClaimSecret(b"\x01" * 32), inverter)
+    private = claim_token(ClaimSecret(b"\x02" * 32), inverter)
+    nov = Period("2026-10-31T15:00:00Z", "2026-11-30T15:00:00Z")
+    a, b = (BasketBatch(f"{m}.json", m, f"{m}:b", PV, nov, 1, 1_000_000, 1, "published",
+                        {t: f"dev-{m}"}, 0) for m, t in (("town-a", mine), ("town-b", private)))
+    assert double_credits([a, b]) == []  # the blind spot
+    (note,) = incomparable([a, b])
+    assert "town-a's batch town-a:b" in note and mine.key_id in note and private.key_id in note
+    assert "鍵ID" in localize(note, "ja")
+    # same secret: comparable, nothing to say; another period: nothing to say
+    assert incomparable([a, BasketBatch("c.json", "town-c", "c:b", PV, nov, 1, 1, 1, "p",
+                                        {mine: "dev-c"}, 0)]) == []
