@@ -150,6 +150,11 @@ def _one(consortium: Consortium, item: BasketItem) -> BasketBatch:
                 [t for t in enrolment.claim_tokens if t.kind in kinds]
             untokened += not counted
             for t in counted:
+                if consortium.token_key_ids and t.key_id not in consortium.token_key_ids:
+                    clashes.append(said("eco_protocol.basket.foreign_secret", name=item.name,
+                                        member=member.name, device=device, key_id=t.key_id,
+                                        kind=equipment_name(t.kind),
+                                        known=", ".join(consortium.token_key_ids)))
                 if t in tokens and tokens[t] != device:
                     clashes.append(said("eco_protocol.basket.twice_in_batch", name=item.name,
                                         kind=equipment_name(t.kind), token=t.token[:16],

@@ -30,7 +30,7 @@ from .keys import public_key_raw
 from .note import NoteVerifier, Verifier, parse_verifier_key, parse_witness_key
 from .os_messages import toml_error
 
-CONSORTIUM_KEYS = frozenset({"name", "members", "witnesses", "policy"})
+CONSORTIUM_KEYS = frozenset({"name", "members", "witnesses", "policy", "claim_token_key_ids"})
 MEMBER_KEYS = frozenset({"name", "origin", "log_key", "url", "witness"})
 WITNESS_KEYS = frozenset({"name", "key", "url"})
 POLICY_KEYS = frozenset({"quorum", "witnesses"})
@@ -76,6 +76,9 @@ class Consortium:
     members: tuple[Member, ...]
     witnesses: tuple[Witness, ...]
     policy: WitnessPolicy
+    # the key ids of the consortium's claim-token secrets (current and retired), when the file
+    # names them: a credited token under any other secret is one no other member can match
+    token_key_ids: tuple[str, ...] = ()
 
     def member(self, name: str) -> Member:
         for m in self.members:
@@ -114,7 +117,18 @@ def parse_consortium(text: str, where: str = "consortium.toml") -> Consortium:
     members = _members(doc.get("members"), where, {w.name for w in witnesses})
     _distinct_keys(witnesses, members, where)
     policy = _policy(doc.get("policy"), where, witnesses, members)
-    return Consortium(name, members, witnesses, policy)
+    return Consortium(name, members, witnesses, policy, _key_ids(doc, where))
+
+
+def _key_ids(doc: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """``claim_token_key_ids``: optional, a list of 16-hex-digit key ids (``eco-aggregator``
+    prints a secret's key id; it reveals nothing of the secret)."""
+    value = doc.get("claim_token_key_ids", [])
+    if not isinstance(value, list) or not all(
+            isinstance(k, str) and len(k) == 16 and all(c in "0123456789abcdef" for c in k)
+            for k in value):
+        raise ConsortiumError.coded("eco_protocol.consortium.key_ids", where=where)
+    return tuple(value)
 
 
 def _distinct_keys(witnesses: tuple[Witness, ...], members: tuple[Member, ...],

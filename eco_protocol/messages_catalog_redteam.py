@@ -97,6 +97,20 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "同じ設備を二重に計上していないか、このバスケットでは判定できません。コンソーシアム"
               "事務局にどの鍵IDがコンソーシアムのものかを確認し、それを使った報告書を販売者に"
               "求めてください"},
+    "eco_protocol.consortium.key_ids": {
+        "en": "{where}: claim_token_key_ids must be a list of key ids of 16 lowercase hex "
+              "digits (the consortium's claim-token secrets, current and retired)",
+        "ja": "{where}: claim_token_key_ids は 16 桁の小文字 16 進数の鍵IDのリストにしてください"
+              "（コンソーシアムのクレームトークン秘密鍵の、現在と過去のもの）"},
+    "eco_protocol.basket.foreign_secret": {
+        "en": "{name}: {member}'s device {device} is credited with a {kind} claim token made "
+              "under a secret the consortium does not name (key id {key_id}; the consortium's: "
+              "{known}): no other member's token can match it, so a double credit would be "
+              "hidden. Ask the seller why",
+        "ja": "{name}: {member} の機器 {device} が、コンソーシアムが定めていない秘密鍵で作られた"
+              "{kind}のクレームトークンで計上されています（鍵ID {key_id}、コンソーシアムの鍵ID: "
+              "{known}）。他の会員のトークンと一致し得ないため、二重計上が隠れるおそれがあります。"
+              "販売者に理由を尋ねてください"},
 }
 
 __all__ = ["CATALOG"]
