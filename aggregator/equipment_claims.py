@@ -240,6 +240,12 @@ def tokens_for_enrolment(settings: ClaimSettings | None, own: LedgerStore,
     if settings is None:
         raise EnrolRefused(msg("aggregator.claims.no_secret"), "equipment.no_secret")
     secrets = load_secrets(settings.secret_file)
+    if settings.consortium_file is not None:
+        named = load_consortium_file(settings.consortium_file).token_key_ids
+        if named and secrets[0].key_id not in named:  # the basket would refuse its tokens
+            raise EnrolRefused(msg("aggregator.claims.secret_not_named",
+                                   key_id=secrets[0].key_id, path=settings.consortium_file,
+                                   named=", ".join(named)), "equipment.secret")
     wanted = lookup_tokens(secrets, equipment)
     clashes = [h for h in all_holdings(settings, own) if h.live and h.token in wanted]
     if clashes:

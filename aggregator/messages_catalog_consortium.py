@@ -135,6 +135,15 @@ CATALOG: dict[str, Mapping[str, str]] = {
               "設備の識別情報（クレーム・トークン照会用）が必要です。{meters} の設備がありません。"
               "{kinds} を入力してください（--equipment inverter=メーカー:製造番号、"
               "ev-charger=メーカー:製造番号 または vin=車台番号。Web画面では設備の行）"},
+    "aggregator.claims.secret_not_named": {
+        "en": "refused: this town's current claim-token secret (key id {key_id}) is not one the "
+              "consortium names in {path} (claim_token_key_ids: {named}); tokens made with it "
+              "would match no other member's and fail every basket: install the consortium's "
+              "secret in claim_secret_file",
+        "ja": "登録できません。この自治体の現在のクレーム・トークン秘密鍵（鍵ID {key_id}）は、"
+              "{path} でコンソーシアムが指定する鍵（claim_token_key_ids: {named}）ではありません。"
+              "この鍵で作るトークンは他の参加自治体のものと照合できず、バスケット検証で不合格に"
+              "なります。claim_secret_file にコンソーシアムの秘密鍵を置いてください"},
     "aggregator.claims.holding": {
         "en": "the {kind} entered is already enrolled at {member} (device {device}, household "
               "{household}, enrolled {at}, log entry {index})",

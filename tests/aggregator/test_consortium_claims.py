@@ -25,7 +25,7 @@ from aggregator.registry import build_enrolment
 from aggregator.registry import enrol as enrol_record
 from aggregator.store import SqliteStore
 from eco_protocol.canonical import canonical_bytes, parse_json
-from eco_protocol.claim_tokens import claim_tokens, parse_equipment
+from eco_protocol.claim_tokens import ClaimSecret, claim_tokens, parse_equipment
 from eco_protocol.encoding import format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.records import Enrolment, MeterSpec, Quantity
@@ -210,3 +210,20 @@ def test_a_rotated_secret_still_finds_equipment_enrolled_under_the_old_one(
     secret_file.chmod(0o644)  # a secret others may read is refused
     assert enrol_equipment(a, "Ito, 8-8-8", "inverter=SMA:3009999999") == 1
     assert "may be read by others" in capsys.readouterr().err
+
+
+def test_a_secret_the_consortium_does_not_name_refuses_the_enrolment(
+        towns: tuple[Town, Town, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A town that installed a secret of its own makes tokens no other member's match: caught
+    at enrolment when consortium.toml names the consortium's key ids, not only at the basket."""
+    a, _, consortium = towns
+    mirror(a, consortium)
+    secret_file = load_config(a.conf).consortium.secret_file  # type: ignore[union-attr]
+    ours = ClaimSecret(bytes.fromhex(secret_file.read_text().split()[0])).key_id
+    text = consortium.read_text("utf-8")
+    consortium.write_text(f'claim_token_key_ids = ["{"0" * 16}"]\n' + text, "utf-8")
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 1
+    err = capsys.readouterr().err
+    assert ours in err and "claim_token_key_ids" in err
+    consortium.write_text(f'claim_token_key_ids = ["{ours}"]\n' + text, "utf-8")
+    assert enrol_equipment(a, "Sato, 1-2-3", INVERTER) == 0
