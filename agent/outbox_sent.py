@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Final
 
 from eco_protocol.keyfile import fsync_dir
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
+from eco_protocol.os_messages import os_reason
 
 from .errors import AgentError
 

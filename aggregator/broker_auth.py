@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Final
 
 from eco_protocol.keyfile import atomic_write
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
+from eco_protocol.os_messages import os_reason
 from eco_protocol.topics import (
     LOG_KEYS_TOPIC,
     READINGS,

@@ -37,8 +37,9 @@ from eco_protocol.claim_tokens import (
 from eco_protocol.consortium import Consortium, ConsortiumError, parse_consortium
 from eco_protocol.encoding import parse_time
 from eco_protocol.errors import InvalidInput
-from eco_protocol.messages import Msg, msg, os_reason
+from eco_protocol.messages import Msg, msg
 from eco_protocol.messages_rules import equipment_name, jst
+from eco_protocol.os_messages import os_reason
 from eco_protocol.records import (
     ENROL_TYPE,
     REVOKE_TYPE,

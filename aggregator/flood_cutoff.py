@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from eco_protocol.keyfile import atomic_write
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
+from eco_protocol.os_messages import os_reason
 
 from .broker_auth import PasswordFile
 from .errors import EnvironmentProblem

@@ -31,8 +31,9 @@ from eco_protocol.canonical import parse_json
 from eco_protocol.errors import MalformedRecord
 from eco_protocol.keyfile import atomic_write
 from eco_protocol.merkle import leaf_hash, node_hash, root_hash
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
 from eco_protocol.note import Checkpoint
+from eco_protocol.os_messages import os_reason
 from eco_protocol.signing import entry_hash
 
 from .errors import EnvironmentProblem, Rejected, StoreCorrupt

@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
+from eco_protocol.os_messages import os_reason
 
 from .errors import EnvironmentProblem
 

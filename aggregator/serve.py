@@ -44,7 +44,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from eco_protocol.canonical import canonical_bytes
 from eco_protocol.creditability import DEFAULT_RULES, CreditRules
 from eco_protocol.encoding import format_time
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
+from eco_protocol.os_messages import os_reason
 from eco_protocol.topics import LOG_KEYS_TOPIC, readings_device, receipts_topic
 from eco_runtime.mqtt_client import ClientSettings, TLSFilesError, new_client
 from eco_runtime.sdnotify import sd_notify, watchdog_interval_s

@@ -52,7 +52,7 @@ from eco_protocol.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from eco_protocol.messages import msg, os_reason, said
+from eco_protocol.messages import msg, said
 from eco_protocol.note import (
     Checkpoint,
     CosignatureSigner,
@@ -65,6 +65,7 @@ from eco_protocol.note import (
     parse_verifier_key,
     parse_witness_key,
 )
+from eco_protocol.os_messages import os_reason
 
 from .errors import ConfigError, EnvironmentProblem, Inconsistent, LogMisbehaviour, Rejected
 from .tiles import Tile, VerifiedTileSource

@@ -14,7 +14,8 @@ from pathlib import Path
 from .encoding import b64decode, b64encode
 from .errors import EnvironmentProblem, MalformedRecord
 from .keys import Ed25519PrivateKey, generate_private_key, private_key_from_raw, private_key_raw
-from .messages import msg, os_reason
+from .messages import msg
+from .os_messages import os_reason
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:

@@ -193,9 +193,10 @@ def render(err: BaseException, lang: str = DEFAULT_LANG) -> str:
     return str(err)
 
 
-def os_reason(err: BaseException) -> Msg | str:
-    """Why a file operation failed, in words both languages have for the common causes (the
-    operating system's own text otherwise)."""
+def os_type_reason(err: BaseException) -> Msg | str:
+    """Why a file operation failed, by the exception's type, in words both languages have for
+    the common causes (the operating system's own text otherwise). Callers use
+    :func:`eco_protocol.os_messages.os_reason`, which says it by ``errno`` first."""
     for cls, code in ((FileNotFoundError, "eco_protocol.os.not_found"),
                       (PermissionError, "eco_protocol.os.permission"),
                       (IsADirectoryError, "eco_protocol.os.is_directory"),
@@ -207,5 +208,5 @@ def os_reason(err: BaseException) -> Msg | str:
 
 
 __all__ = ["DEFAULT_LANG", "LANGS", "Localized", "Msg", "Said", "add_lang_option", "choose_lang",
-           "entry", "lang_from_env", "localize", "msg", "os_reason", "placeholders",
+           "entry", "lang_from_env", "localize", "msg", "os_type_reason", "placeholders",
            "render", "said", "text"]

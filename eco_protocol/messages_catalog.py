@@ -193,7 +193,7 @@ _FAILURES: Final[Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]]] = {
 }
 
 CATALOG: dict[str, Mapping[str, str]] = {
-    # --- reasons a file could not be used (eco_protocol.messages.os_reason) ---
+    # --- reasons a file could not be used (eco_protocol.os_messages.os_reason) ---
     "eco_protocol.os.not_found": {"en": "no such file", "ja": "ファイルがありません"},
     "eco_protocol.os.permission": {"en": "permission denied", "ja": "読み書きの権限がありません"},
     "eco_protocol.os.is_directory": {"en": "it is a directory", "ja": "ディレクトリです"},

@@ -24,8 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from .messages import Msg, msg
-from .messages import os_reason as _type_reason
+from .messages import Msg, msg, os_type_reason
 
 # errno → the catalog's name for it (eco_protocol.os.<name>)
 ERRNO_NAMES: Final[Mapping[int, str]] = {
@@ -89,13 +88,13 @@ def errno_reason(code: int | None) -> Msg | None:
 
 def os_reason(err: BaseException) -> Msg | str:
     """Why an operation failed: by ``errno`` when the error has one we have words for, else as
-    :func:`eco_protocol.messages.os_reason` says it (by type; the system's text otherwise)."""
+    :func:`eco_protocol.messages.os_type_reason` says it (by type; the system's text otherwise)."""
     code = getattr(err, "errno", None)
     if isinstance(code, int) and code in ERRNO_NAMES:
         return msg(f"eco_protocol.os.{ERRNO_NAMES[code]}")
     if isinstance(err, TimeoutError):  # socket timeouts carry no errno
         return msg("eco_protocol.os.timed_out")
-    return _type_reason(err)
+    return os_type_reason(err)
 
 
 def os_error(err: BaseException, path: str | Path | None = None) -> Msg:

@@ -18,7 +18,8 @@ from .basket import BasketItem, verify_basket
 from .canonical import parse_json
 from .consortium import parse_consortium
 from .errors import ProtocolError
-from .messages import add_lang_option, choose_lang, localize, os_reason, said, text
+from .messages import add_lang_option, choose_lang, localize, said, text
+from .os_messages import os_reason
 
 
 def register(sub: Any) -> None:

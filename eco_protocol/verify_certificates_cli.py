@@ -30,7 +30,8 @@ from .certificate_proofs import (
     verify_certificate_proofs,
 )
 from .errors import ProtocolError
-from .messages import DEFAULT_LANG, Msg, add_lang_option, choose_lang, msg, os_reason, text
+from .messages import DEFAULT_LANG, Msg, add_lang_option, choose_lang, msg, text
+from .os_messages import os_reason
 
 BUNDLES: Final = "bundles.json"
 PROOFS: Final = "proofs.json"

@@ -38,9 +38,9 @@ from .messages import (
     choose_lang,
     localize,
     msg,
-    os_reason,
     text,
 )
+from .os_messages import os_reason
 from .timestamps import parse_datetime
 
 # (what the message says, the kind of refusal: its meaning and what to ask are in the catalog,

@@ -26,7 +26,8 @@ from .errors import ProtocolError
 from .hourly_matching import cancellations_from_proofs, match_hours, parse_consumption
 from .keyfile import atomic_write
 from .matching_report import Provenance, jst, to_csv, to_html, to_json
-from .messages import add_lang_option, choose_lang, os_reason, render, text
+from .messages import add_lang_option, choose_lang, render, text
+from .os_messages import os_reason
 from .verify_certificates_cli import BUNDLES, PROOFS, meaning
 
 COMMAND: Final = "matching"

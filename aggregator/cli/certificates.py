@@ -11,7 +11,8 @@ from eco_protocol.accounts import CANCEL, TRANSFER, ClaimRequest
 from eco_protocol.canonical import parse_json
 from eco_protocol.certificates import IssuerConfig
 from eco_protocol.claims import BundleRange
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
+from eco_protocol.os_messages import os_reason
 
 from .. import operator
 from ..accounting import scan

@@ -20,8 +20,9 @@ from urllib.parse import quote
 
 from eco_protocol.consortium import Consortium, ConsortiumError, Member, parse_consortium
 from eco_protocol.errors import InvalidInput, ProtocolError
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
 from eco_protocol.note import CosignatureSigner
+from eco_protocol.os_messages import os_reason
 from eco_protocol.witness_policy import quorum_of
 from eco_runtime.sdnotify import sd_notify
 

@@ -7,8 +7,9 @@ import argparse
 import logging
 from typing import Any
 
-from eco_protocol.messages import msg, os_reason
+from eco_protocol.messages import msg
 from eco_protocol.note import parse_verifier_key, parse_witness_key
+from eco_protocol.os_messages import os_reason
 
 from ..config import Config, load_config
 from ..credentials import api_options

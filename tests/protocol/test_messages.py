@@ -21,12 +21,12 @@ from eco_protocol.messages import (
     lang_from_env,
     localize,
     msg,
-    os_reason,
     placeholders,
     render,
     said,
     text,
 )
+from eco_protocol.os_messages import os_reason
 from eco_protocol.verdict import FAILURES, OTHER
 
 ROOT = Path(__file__).parents[2]
