@@ -82,6 +82,27 @@ def _where(args: argparse.Namespace) -> tuple[Path, Path]:
     return bundles, Path(args.proofs) if args.proofs else bundles.parent / PROOFS
 
 
+def checked_export(args: argparse.Namespace, lang: str,
+                   refusal: str) -> tuple[CertificateCheck, dict[str, Any]] | None:
+    """The offline check of an export (``args``: ``path``, ``proofs``, ``log_key``,
+    ``witness``, ``min_witnesses``) and its proof document; None after printing ``refusal`` (a
+    catalog code taking ``{meaning}``) and the finding. ``eco-verify certificates`` and
+    ``eco-verify matching`` (which counts only what this accepts) share it."""
+    bundles_path, proofs_path = _where(args)
+    try:
+        proofs = _read_json(proofs_path, lang)
+        res = verify_certificate_proofs(_read_json(bundles_path, lang), proofs,
+                                        args.log_key.strip(), list(args.witness),
+                                        args.min_witnesses)
+    except ProtocolError as e:
+        kind = e.kind if isinstance(e, CertificateProblem) else "format"
+        print(text(refusal, lang, meaning=meaning(kind, lang)))
+        print(text("eco_protocol.certificates.fail", lang, error=e), file=sys.stderr)
+        return None
+    assert isinstance(proofs, dict)  # verified: a proof document is an object
+    return res, proofs
+
+
 def _owner_line(s: BundleStatus, lang: str = DEFAULT_LANG) -> str:
     held: Msg | str = msg("eco_protocol.certificates.issuer") if s.holder == ISSUER \
         else s.holder
@@ -119,17 +140,10 @@ def run(args: argparse.Namespace) -> int:
     if args.command == REQUEST_COMMAND:
         return run_requests(args)
     lang = choose_lang(getattr(args, "lang", None))
-    bundles_path, proofs_path = _where(args)
-    try:
-        res = verify_certificate_proofs(_read_json(bundles_path, lang),
-                                        _read_json(proofs_path, lang),
-                                        args.log_key.strip(), list(args.witness),
-                                        args.min_witnesses)
-    except ProtocolError as e:
-        kind = e.kind if isinstance(e, CertificateProblem) else "format"
-        print(text("eco_protocol.certificates.invalid", lang, meaning=meaning(kind, lang)))
-        print(text("eco_protocol.certificates.fail", lang, error=e), file=sys.stderr)
+    checked = checked_export(args, lang, "eco_protocol.certificates.invalid")
+    if checked is None:
         return 1
+    res, _ = checked
     print(_valid(res, lang))
     for line in _checks(res):
         print(text("eco_protocol.verify.ok", lang, check=line))

@@ -20,15 +20,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from .accounts import account_field
-from .canonical import parse_json
-from .certificate_proofs import CertificateProblem, verify_certificate_proofs
 from .errors import ProtocolError
 from .hourly_matching import cancellations_from_proofs, match_hours, parse_consumption
 from .keyfile import atomic_write
 from .matching_report import Provenance, jst, to_csv, to_html, to_json
 from .messages import add_lang_option, choose_lang, render, text
 from .os_messages import os_reason
-from .verify_certificates_cli import BUNDLES, PROOFS, meaning
+from .verify_certificates_cli import BUNDLES, PROOFS, checked_export
 
 COMMAND: Final = "matching"
 HTML: Final = "matching.html"
@@ -65,13 +63,6 @@ def _read(path: Path, lang: str) -> str:
                               reason=os_reason(e))) from e
 
 
-def _json(path: Path, lang: str) -> object:
-    try:
-        return parse_json(_read(path, lang))
-    except ProtocolError as e:
-        raise CertificateProblem("format", f"{path.name} is not JSON: {e}") from e
-
-
 def run(args: argparse.Namespace) -> int:
     lang = choose_lang(getattr(args, "lang", None))
     try:
@@ -80,20 +71,10 @@ def run(args: argparse.Namespace) -> int:
         print(text("eco_protocol.matching.account", lang, account=args.account, error=e),
               file=sys.stderr)
         return 1
-    p = Path(args.path)
-    bundles_path = p / BUNDLES if p.is_dir() else p
-    proofs_path = Path(args.proofs) if args.proofs else bundles_path.parent / PROOFS
-    try:
-        proofs = _json(proofs_path, lang)
-        check = verify_certificate_proofs(_json(bundles_path, lang), proofs,
-                                          args.log_key.strip(), list(args.witness),
-                                          args.min_witnesses)
-    except ProtocolError as e:
-        kind = e.kind if isinstance(e, CertificateProblem) else "format"
-        print(text("eco_protocol.matching.not_verified", lang, meaning=meaning(kind, lang)))
-        print(text("eco_protocol.certificates.fail", lang, error=e), file=sys.stderr)
+    checked = checked_export(args, lang, "eco_protocol.matching.not_verified")
+    if checked is None:
         return 1
-    assert isinstance(proofs, dict)  # verified: a proof document is an object
+    check, proofs = checked
     try:
         consumption = parse_consumption(_read(Path(args.consumption), lang))
     except ProtocolError as e:
