@@ -53,11 +53,25 @@ def _revoked_list(agg_dir: Path, scratch: Path, device_id: str, dest: Path) -> N
         shutil.rmtree(scratch)
 
 
-def _verify(out: Path, credential: Path, status_list: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [bin_path("eco-verify"), "credential", str(credential), "--did-document",
-         str(out / "did.json"), "--status-list", str(status_list)],
-        capture_output=True, text=True, check=False)
+def _checked(out: Path, runs: Sequence[tuple[Path, Sequence[str], int]], log_file: Path) -> bool:
+    """``eco-verify credential PATH --did-document did.json EXTRA…`` for each run, printed and
+    kept in ``log_file``; True when each exits as expected (0 accepted, 1 refused)."""
+    ok = True
+    log = []
+    for credential, extra, expected in runs:
+        r = subprocess.run([bin_path("eco-verify"), "credential", str(credential),
+                            "--did-document", str(log_file.parent / "did.json"), *extra],
+                           capture_output=True, text=True, check=False)
+        verdict = (r.stdout or r.stderr).strip().splitlines()[:1]
+        shown = credential.relative_to(out)
+        print(f"demo: eco-verify credential {shown}: {verdict[0] if verdict else r.returncode}")
+        said = " ".join(str(Path(x).relative_to(out)) if x.startswith(str(out)) else x
+                        for x in extra)
+        log.append(f"$ eco-verify credential {shown} {said}\n"
+                   f"{r.stdout}{r.stderr}exit {r.returncode}\n")
+        ok &= r.returncode == expected
+    log_file.write_text("\n".join(log))
+    return ok
 
 
 def issue_and_check(out: Path, agg: Sequence[str], procs: Procs,
@@ -85,23 +99,14 @@ def issue_and_check(out: Path, agg: Sequence[str], procs: Procs,
     _revoked_list(out / "aggregator", out / "aggregator-revoked-scratch", device_id,
                   d / "revoked" / "status-list.json")
 
-    checks = [(d / "points-statement.json", d / "status-list.json", 0),
-              (d / "batch-summary.json", d / "status-list.json", 0),
-              (d / "enrolment.json", d / "status-list.json", 0),
-              (d / "tampered" / "points-statement.json", d / "status-list.json", 1),
-              (d / "revoked" / "enrolment.json", d / "revoked" / "status-list.json", 1)]
-    ok = True
-    log = []
-    for credential, status_list, expected in checks:
-        r = _verify(d, credential, status_list)
-        verdict = (r.stdout or r.stderr).strip().splitlines()[:1]
-        shown = credential.relative_to(out)
-        print(f"demo: eco-verify credential {shown}: {verdict[0] if verdict else r.returncode}")
-        log.append(f"$ eco-verify credential {shown} --status-list "
-                   f"{status_list.relative_to(out)}\n{r.stdout}{r.stderr}exit {r.returncode}\n")
-        ok &= r.returncode == expected
-    (d / "verify.txt").write_text("\n".join(log))
-    return ok
+    listed = ["--status-list", str(d / "status-list.json")]
+    return _checked(out, [(d / "points-statement.json", listed, 0),
+                          (d / "batch-summary.json", listed, 0),
+                          (d / "enrolment.json", listed, 0),
+                          (d / "tampered" / "points-statement.json", listed, 1),
+                          (d / "revoked" / "enrolment.json",
+                           ["--status-list", str(d / "revoked" / "status-list.json")], 1)],
+                    d / "verify.txt")
 
 
 def certificate_and_check(out: Path, agg: Sequence[str]) -> bool:
@@ -133,20 +138,10 @@ def certificate_and_check(out: Path, agg: Sequence[str]) -> bool:
     forged["credentialSubject"]["certificate"]["bundle_quantity"] += 1_000
     forged["credentialSubject"]["certificate"]["certificate_bundle_id_range_end"] += 1_000
     (d / "tampered" / "certificate.json").write_text(json.dumps(forged, indent=1))
-    ok = True
-    log = []
-    for path, expected in ((credential, 0), (d / "tampered" / "certificate.json", 1)):
-        r = subprocess.run([bin_path("eco-verify"), "credential", str(path), "--did-document",
-                            str(d / "did.json"), "--certificates", str(export)],
-                           capture_output=True, text=True, check=False)
-        verdict = (r.stdout or r.stderr).strip().splitlines()[:1]
-        shown = path.relative_to(out)
-        print(f"demo: eco-verify credential {shown}: {verdict[0] if verdict else r.returncode}")
-        log.append(f"$ eco-verify credential {shown} --certificates {export.relative_to(out)}\n"
-                   f"{r.stdout}{r.stderr}exit {r.returncode}\n")
-        ok &= r.returncode == expected
-    (d / "verify-certificate.txt").write_text("\n".join(log))
-    return ok
+    against = ["--certificates", str(export)]
+    return _checked(out, [(credential, against, 0),
+                          (d / "tampered" / "certificate.json", against, 1)],
+                    d / "verify-certificate.txt")
 
 
 __all__ = ["CREDENTIALS", "certificate_and_check", "issue_and_check"]
