@@ -11,6 +11,7 @@ from typing import Final
 from .creditability import RULE_TEXT, Rule
 from .messages_catalog_certificate_credential import CATALOG as _CERT_CREDENTIAL_CATALOG
 from .messages_catalog_findings import CATALOG as _FINDINGS_CATALOG
+from .messages_catalog_findings2 import CATALOG as _FINDINGS2_CATALOG
 from .messages_catalog_matching import CATALOG as _MATCHING_CATALOG
 from .messages_catalog_os import CATALOG as _OS_CATALOG
 from .messages_catalog_redteam import CATALOG as _REDTEAM_CATALOG
@@ -444,6 +445,7 @@ CATALOG.update({f"eco_protocol.verdict.{kind}.ask": ask for kind, (_, ask) in _F
 CATALOG.update(_VERIFY_CATALOG)  # eco-verify credential, basket, --consortium
 CATALOG.update(_CERT_CREDENTIAL_CATALOG)  # a certificate bundle credential (issue 20)
 CATALOG.update(_FINDINGS_CATALOG)  # the checkers' findings after FAIL/不合格
+CATALOG.update(_FINDINGS2_CATALOG)  # the rarer findings: report structure, claim shape, fields
 CATALOG.update(_OS_CATALOG)  # OS and TOML errors (eco_protocol.os_messages)
 CATALOG.update(_MATCHING_CATALOG)  # eco-verify matching (hourly matching report)
 CATALOG.update(_REDTEAM_CATALOG)  # the red-team fixes (consortium keys, limits)

@@ -83,12 +83,13 @@ class ReportResult:
 
 def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
     if not isinstance(item, Mapping) or set(item) != {"index", "entry_b64", "proof_b64"}:
-        raise ReportProblem(f"{what}: expected {{index, entry_b64, proof_b64}}")
+        raise ReportProblem.coded("eco_protocol.finding.report.proved_shape", what=what)
     index, proof = item["index"], item["proof_b64"]
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < cp.size:
-        raise ReportProblem(f"{what}.index {index!r} is not below the checkpoint size {cp.size}")
+        raise ReportProblem.coded("eco_protocol.finding.report.index_range", what=what,
+                                  index=index, size=cp.size)
     if not isinstance(proof, list):
-        raise ReportProblem(f"{what}.proof_b64 must be a list")
+        raise ReportProblem.coded("eco_protocol.finding.report.proof_list", what=what)
     try:
         entry = b64decode(item["entry_b64"], f"{what}.entry_b64")
         hashes = [b64decode(h, f"{what}.proof_b64[]") for h in proof]
@@ -99,7 +100,8 @@ def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
     try:
         obj = parse_json(entry)
         if canonical_bytes(obj) != entry:
-            raise ReportProblem(f"{what} (entry {index}): entry is not canonical JSON")
+            raise ReportProblem.coded("eco_protocol.finding.report.not_canonical",
+                                      what=what, index=index)
         return Proved(index, entry, parse_record(obj))
     except ReportProblem:
         raise
@@ -114,16 +116,15 @@ def _key_chain(changes: object, pinned: NoteVerifier, report_key: NoteVerifier,
     if changes is None:
         return LogKeyChain((pinned,))
     if not isinstance(changes, list) or not changes:
-        raise ReportProblem(f"{LOG_KEY_CHANGES} must be a non-empty list when present")
+        raise ReportProblem.coded("eco_protocol.finding.report.key_changes_list")
     proved = [_proved(item, f"{LOG_KEY_CHANGES}[{i}]", cp) for i, item in enumerate(changes)]
     for i, p in enumerate(proved):
         if not isinstance(p.record, LogKeyChange):
-            raise ReportProblem(f"{LOG_KEY_CHANGES}[{i}] (entry {p.index}) is not an "
-                                "eco.logkey/v1 record")
+            raise ReportProblem.coded("eco_protocol.finding.report.not_logkey", i=i, index=p.index)
     try:
         chain = chain_from_changes(pinned, [(p.index, parse_json(p.entry)) for p in proved])
     except InvalidInput as e:
-        raise ReportProblem(f"{LOG_KEY_CHANGES}: {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.report.key_changes", error=e) from e
     if not same_key(chain.key_at(cp.size), report_key):
         raise ReportProblem.coded("eco_protocol.finding.report.chain_end", named=report_key.vkey,
                                   end=chain.key_at(cp.size).vkey)
@@ -212,7 +213,7 @@ def _check_seal(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyChain,
     period and totals."""
     seal_p = _proved(report["seal"], "seal", cp)
     if not isinstance(seal_p.record, BatchSeal):
-        raise ReportProblem(f"seal (entry {seal_p.index}) is not an eco.batch/v1 record")
+        raise ReportProblem.coded("eco_protocol.finding.report.not_seal", index=seal_p.index)
     _log_signed(seal_p, chain, "seal")
     seal: BatchSeal = seal_p.record
     try:
@@ -237,16 +238,17 @@ def _check_previous_seals(report: Mapping[str, Any], cp: Checkpoint, chain: LogK
     seal: BatchSeal = seal_p.record
     prev = report["previous_seals"]
     if not isinstance(prev, list):
-        raise ReportProblem("previous_seals must be a list")
+        raise ReportProblem.coded("eco_protocol.finding.report.not_list", key="previous_seals")
     last_prev: tuple[int, BatchSeal] | None = None
     for i, item in enumerate(prev):
         p = _proved(item, f"previous_seals[{i}]", cp)
         if not isinstance(p.record, BatchSeal) or not p.record.competes_with(seal):
-            raise ReportProblem(f"previous_seals[{i}] is not a seal of {seal.programme} "
-                                f"({seal.methodology or 'all quantities'})")
+            raise ReportProblem.coded("eco_protocol.finding.report.prev_other", i=i,
+                                      programme=seal.programme, methodology=seal.methodology
+                                      or msg("eco_protocol.finding.report.all_quantities"))
         _log_signed(p, chain, f"previous_seals[{i}]")
         if p.index >= seal_p.index:
-            raise ReportProblem(f"previous_seals[{i}] (entry {p.index}) is not before the seal")
+            raise ReportProblem.coded("eco_protocol.finding.report.prev_after", i=i, index=p.index)
         if p.record.period.overlaps(seal.period):
             raise ReportProblem.coded("eco_protocol.finding.report.overlap",
                                       batch=p.record.batch_id,
@@ -270,10 +272,12 @@ def _check_enrolments(report: Mapping[str, Any], cp: Checkpoint, chain: LogKeyCh
     for i, item in enumerate(_list(report, "enrolments")):
         p = _proved(item, f"enrolments[{i}]", cp)
         if not isinstance(p.record, Enrolment):
-            raise ReportProblem(f"enrolments[{i}] (entry {p.index}) is not an enrolment")
+            raise ReportProblem.coded("eco_protocol.finding.report.not_enrolment", i=i,
+                                      index=p.index)
         _log_signed(p, chain, f"enrolments[{i}]")
         if p.index >= seal_index:
-            raise ReportProblem(f"enrolments[{i}] (entry {p.index}) comes after the seal")
+            raise ReportProblem.coded("eco_protocol.finding.report.enrolment_after", i=i,
+                                      index=p.index)
         enrol[p.record.device_id] = p.record
     res.checks.append(said("eco_protocol.check.enrolments", n=len(enrol)))
     return enrol
@@ -286,16 +290,14 @@ def _check_rules(report: Mapping[str, Any], seal: BatchSeal,
         method = Methodology.from_dict(report["methodology"])
         rules = CreditRules.from_dict(report["methodology"].get("rules"))
     except InvalidInput as e:
-        raise ReportProblem(f"methodology: {e}") from e
+        raise ReportProblem.coded("eco_protocol.finding.report.methodology", error=e) from e
     if rules.demonstration != (report.get(DEMONSTRATION) is True) or \
             report.get(DEMONSTRATION) not in (None, True):
-        raise ReportProblem("demonstration: a demonstration programme's report must say "
-                            '"demonstration": true, and no other report may')
+        raise ReportProblem.coded("eco_protocol.finding.report.demonstration")
     unfit = seal_problems(method, rules,
                           fiscal_years_between(seal.period.start_dt, seal.period.end_dt))
     if unfit:
-        raise ReportProblem("methodology: emission factors not fit for certification in a "
-                            "programme that is not a demonstration: " + "; ".join(unfit))
+        raise ReportProblem.coded("eco_protocol.finding.report.unfit", problems="; ".join(unfit))
     res.demonstration = rules.demonstration
     res.checks.append(said("eco_protocol.check.rules_demonstration" if rules.demonstration
                            else "eco_protocol.check.rules_published"))
@@ -342,16 +344,16 @@ def _check_household(hh: object, w: str, enrol: Mapping[str, Enrolment],
     """One household row (``w`` names it): (its reduction in grams, its month count). Adds its
     exclusion counts to ``excluded_sum``."""
     if not isinstance(hh, Mapping):
-        raise ReportProblem(f"{w} must be an object")
+        raise ReportProblem.coded("eco_protocol.finding.report.hh_object", w=w)
     if set(hh) != HOUSEHOLD_KEYS:
-        raise ReportProblem(f"{w}: fields must be {sorted(HOUSEHOLD_KEYS)}, got "
-                            f"{sorted(hh)}")
+        raise ReportProblem.coded("eco_protocol.finding.report.hh_fields", w=w,
+                                  want=str(sorted(HOUSEHOLD_KEYS)), got=str(sorted(hh)))
     hh_name = str(hh.get("household"))
     for dev in hh.get("devices", []):
         de = enrol.get(dev)
         if de is None or de.household != hh_name or de.programme != seal.programme:
-            raise ReportProblem(f"{w}.devices: {dev} has no enrolment for household "
-                                f"{hh_name!r} in programme {seal.programme}")
+            raise ReportProblem.coded("eco_protocol.finding.report.hh_device", w=w, device=dev,
+                                      household=hh_name, programme=seal.programme)
     terms = household_terms(by_hh.get(hh_name, []))
     _check_counts(hh["readings"], f"{w}.readings", excluded_sum)
     zero = None if seal.methodology == EV else zero_reason(terms, rules)
@@ -379,7 +381,8 @@ def _check_month(m: Any, w: str, terms: HouseholdTerms, method: Methodology,
     try:
         want = month_reduction_g(m["month"], m["energy_wh"], terms, method, rules)
     except (KeyError, TypeError) as e:
-        raise ReportProblem(f"{w}: malformed ({e!r})") from e
+        raise ReportProblem.coded("eco_protocol.finding.report.month_malformed", w=w,
+                                  error=repr(e)) from e
     except InvalidInput as e:
         raise ReportProblem.coded("eco_protocol.finding.field", field=w, error=e) from e
     if m.get("reduction_g") != want:
@@ -406,7 +409,7 @@ def _check_sample(report: Mapping[str, Any], households: Sequence[Any], cp: Chec
         p = _proved(item, w, cp)
         r = p.record
         if not isinstance(r, Reading):
-            raise ReportProblem(f"{w} (entry {p.index}) is not a reading")
+            raise ReportProblem.coded("eco_protocol.finding.report.not_reading", w=w, index=p.index)
         re_ = enrol.get(r.device_id)
         if re_ is None:
             raise ReportProblem.coded("eco_protocol.finding.report.no_enrolment",
@@ -414,7 +417,8 @@ def _check_sample(report: Mapping[str, Any], households: Sequence[Any], cp: Chec
                                       device=r.device_id)
         try:
             verify_record(parse_json(p.entry), public_key_from_raw(re_.public_key_raw),
-                          f"reading {r.device_id}#{r.seq}")
+                          msg("eco_protocol.finding.what.reading", device=r.device_id,
+                              seq=r.seq))
         except InvalidInput as ex:
             raise ReportProblem.coded("eco_protocol.finding.report.at", what=w,
                                       index=p.index, error=ex) from ex
@@ -441,13 +445,13 @@ def _check_sample(report: Mapping[str, Any], households: Sequence[Any], cp: Chec
 def _check_counts(counts: object, what: str, into: dict[str, int]) -> None:
     """``{"covered", "creditable", "excluded": {rule: n}}`` must add up; adds to ``into``."""
     if not isinstance(counts, Mapping) or set(counts) != {"covered", "creditable", "excluded"}:
-        raise ReportProblem(f"{what}: expected {{covered, creditable, excluded}}")
+        raise ReportProblem.coded("eco_protocol.finding.report.counts_shape", what=what)
     excluded = counts["excluded"]
     nums = [counts["covered"], counts["creditable"],
             *(excluded.values() if isinstance(excluded, Mapping) else [None])]
     if not isinstance(excluded, Mapping) or not all(
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in nums):
-        raise ReportProblem(f"{what}: counts must be non-negative integers")
+        raise ReportProblem.coded("eco_protocol.finding.report.counts_int", what=what)
     if counts["creditable"] + sum(excluded.values()) != counts["covered"]:
         raise ReportProblem.coded("eco_protocol.finding.report.counts",
                                   what=what, creditable=counts["creditable"],
@@ -459,7 +463,7 @@ def _check_counts(counts: object, what: str, into: dict[str, int]) -> None:
 def _list(report: Mapping[str, Any], key: str) -> list[Any]:
     v = report[key]
     if not isinstance(v, list):
-        raise ReportProblem(f"{key} must be a list")
+        raise ReportProblem.coded("eco_protocol.finding.report.not_list", key=key)
     return v
 
 

@@ -1,0 +1,139 @@
+"""The rarer findings in English and Japanese (data, merged into
+:mod:`eco_protocol.messages_catalog`): a batch report's structural faults (:mod:`report`), a
+claim record's shape (:mod:`claims`) and the field checks every wire record shares
+(:mod:`fields`, :mod:`encoding`), which ``eco-verify`` prints after ``FAIL``/``不合格`` inside
+the finding that names the record (issue 17 point 1). The English is each exception's ``str()``
+exactly as before; the Japanese keeps field paths, record types, identifiers and values as they
+are, because they are what a buyer quotes to the seller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+# --- a batch report's structure (report.py), under eco_protocol.finding.report. ---
+_REPORT: Final[Mapping[str, tuple[str, str]]] = {
+    "proved_shape": ("{what}: expected {{index, entry_b64, proof_b64}}",
+                     "{what}: {{index, entry_b64, proof_b64}} の形でなければなりません"),
+    "index_range": ("{what}.index {index!r} is not below the checkpoint size {size}",
+                    "{what}.index {index!r} がチェックポイントのサイズ {size} 未満ではありません"
+                    "（ログにないエントリです）"),
+    "proof_list": ("{what}.proof_b64 must be a list",
+                   "{what}.proof_b64 は配列でなければなりません"),
+    "not_canonical": ("{what} (entry {index}): entry is not canonical JSON",
+                      "{what}（エントリ {index}）: エントリが正規形の JSON（RFC 8785）では"
+                      "ありません"),
+    "key_changes_list": ("log_key_changes must be a non-empty list when present",
+                         "log_key_changes がある場合は空でない配列でなければなりません"),
+    "not_logkey": ("log_key_changes[{i}] (entry {index}) is not an eco.logkey/v1 record",
+                   "log_key_changes[{i}]（エントリ {index}）は eco.logkey/v1 の記録では"
+                   "ありません"),
+    "key_changes": ("log_key_changes: {error}", "log_key_changes: {error}"),
+    "not_seal": ("seal (entry {index}) is not an eco.batch/v1 record",
+                 "seal（エントリ {index}）は eco.batch/v1 の記録ではありません"),
+    "not_list": ("{key} must be a list", "{key} は配列でなければなりません"),
+    "prev_other": ("previous_seals[{i}] is not a seal of {programme} ({methodology})",
+                   "previous_seals[{i}] は {programme}（{methodology}）の封印ではありません"),
+    "all_quantities": ("all quantities", "全計測対象"),
+    "prev_after": ("previous_seals[{i}] (entry {index}) is not before the seal",
+                   "previous_seals[{i}]（エントリ {index}）がこのバッチの封印より前にありません"),
+    "not_enrolment": ("enrolments[{i}] (entry {index}) is not an enrolment",
+                      "enrolments[{i}]（エントリ {index}）は機器の登録ではありません"),
+    "enrolment_after": ("enrolments[{i}] (entry {index}) comes after the seal",
+                        "enrolments[{i}]（エントリ {index}）がこのバッチの封印より後にあります"),
+    "methodology": ("methodology: {error}", "methodology: {error}"),
+    "demonstration": ('demonstration: a demonstration programme\'s report must say '
+                      '"demonstration": true, and no other report may',
+                      'demonstration: デモプログラムの報告書には "demonstration": true が'
+                      "必要で、それ以外の報告書にあってはなりません"),
+    "unfit": ("methodology: emission factors not fit for certification in a programme that is "
+              "not a demonstration: {problems}",
+              "methodology: デモではないプログラムで、排出係数が認証に適していません: "
+              "{problems}"),
+    "hh_object": ("{w} must be an object", "{w} はオブジェクトでなければなりません"),
+    "hh_fields": ("{w}: fields must be {want}, got {got}",
+                  "{w}: 項目は {want} のはずが {got} です"),
+    "hh_device": ("{w}.devices: {device} has no enrolment for household {household!r} in "
+                  "programme {programme}",
+                  "{w}.devices: 機器 {device} に、プログラム {programme} の世帯 {household!r} "
+                  "としての登録がありません"),
+    "month_malformed": ("{w}: malformed ({error})", "{w}: 形式が正しくありません（{error}）"),
+    "not_reading": ("{w} (entry {index}) is not a reading",
+                    "{w}（エントリ {index}）は読み取り値ではありません"),
+    "counts_shape": ("{what}: expected {{covered, creditable, excluded}}",
+                     "{what}: {{covered, creditable, excluded}} の形でなければなりません"),
+    "counts_int": ("{what}: counts must be non-negative integers",
+                   "{what}: 件数は 0 以上の整数でなければなりません"),
+}
+
+# --- a claim record's shape (claims.py), under eco_protocol.finding.claim. ---
+_CLAIM: Final[Mapping[str, tuple[str, str]]] = {
+    "action_unknown": ("claim.action: {action!r} is not one of {allowed}",
+                       "claim.action: {action!r} は {allowed} のいずれでもありません"),
+    "shape": ("claim {claim} ({action}): {problems}",
+              "クレーム {claim}（{action}）: {problems}"),
+    "needs": ("needs {field}", "{field} が必要です"),
+    "must_not_carry": ("must not carry {field}", "{field} があってはなりません"),
+    "hour_start": ("claim.hour: {hour} is not the start of an hour",
+                   "claim.hour: {hour} が正時（1 時間の始まり）ではありません"),
+    "no_request_here": ("claim {claim} ({action}): must not carry request",
+                        "クレーム {claim}（{action}）: request があってはなりません"),
+    "parts_many": ("claim.parts: {n} parts, at most {max}",
+                   "claim.parts: {n} 件あります（最大 {max} 件）"),
+    "part_twice": ("claim {claim}: a reading is named twice in parts",
+                   "クレーム {claim}: parts に同じ読み取り値が二度あります"),
+    "bundle_size": ("claim {claim}: bundle {first}..{last} holds {size} ids, the parts take "
+                    "{wh} Wh (one id per Wh)",
+                    "クレーム {claim}: バンドル {first}..{last} の番号は {size} 個ですが、"
+                    "parts の合計は {wh} Wh です（1 Wh に 1 番号）"),
+    "parts_list": ("claim.parts: expected a list", "claim.parts: 配列でなければなりません"),
+}
+
+# --- the field checks every wire record shares (fields.py, encoding.py) ---
+_FIELD: Final[Mapping[str, tuple[str, str]]] = {
+    "not_object": ("{what}: expected a JSON object, got {type}",
+                   "{what}: JSON のオブジェクトでなければなりません（{type} です）"),
+    "missing": ("{what}: missing field(s) {fields}", "{what}: 項目 {fields} がありません"),
+    "unknown": ("{what}: unknown field(s) {fields}",
+                "{what}: 不明な項目 {fields} があります（署名付きの記録は決められた項目だけを"
+                "持ちます）"),
+    "not_int": ("{what}: expected an integer, got {value!r}",
+                "{what}: 整数でなければなりません（{value!r} です）"),
+    "int_range": ("{what}: {value} is outside [{lo}, {hi}]",
+                  "{what}: {value} が範囲 [{lo}, {hi}] の外です"),
+    "not_str": ("{what}: expected a string, got {value!r}",
+                "{what}: 文字列でなければなりません（{value!r} です）"),
+    "empty": ("{what}: must not be empty", "{what}: 空であってはなりません"),
+    "too_long": ("{what}: longer than {max} characters", "{what}: {max} 文字を超えています"),
+    "wrong_type": ("{what}: expected type {expected!r}, got {got!r}",
+                   "{what}: type は {expected!r} のはずが {got!r} です"),
+    "sig_length": ("{what}.sig: must be 64 bytes, got {n}",
+                   "{what}.sig: 64 バイトのはずが {n} バイトです"),
+    "not_one_of": ("{what}: {value!r} is not one of {allowed}",
+                   "{what}: {value!r} は {allowed} のいずれでもありません"),
+    "too_deep": ("{what}: nested too deeply", "{what}: 入れ子が深すぎます"),
+    "not_allowed": ("{what}: {type} is not allowed in a signed record",
+                    "{what}: 署名付きの記録に {type} は使えません"),
+    "not_b64_text": ("{what}: expected a base64 string, got {type}",
+                     "{what}: base64 の文字列でなければなりません（{type} です）"),
+    "bad_b64": ("{what}: invalid base64 ({error})",
+                "{what}: base64 として正しくありません（{error}）"),
+    "b64_canonical": ("{what}: non-canonical base64",
+                      "{what}: base64 が正規の書き方ではありません（パディングか余分なビット）"),
+    "hex": ("{what}: expected {length} lowercase hex characters, got {value!r}",
+            "{what}: 小文字の 16 進数 {length} 文字でなければなりません（{value!r} です）"),
+    "time": ("{what}: expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, got {value!r}",
+             "{what}: 2026-11-22T09:30:00Z のような RFC 3339 の UTC 時刻でなければなりません"
+             "（{value!r} です）"),
+    "bad_time": ("{what}: {value!r} is not a valid date-time ({error})",
+                 "{what}: {value!r} は存在しない日時です（{error}）"),
+}
+
+CATALOG: Final[dict[str, Mapping[str, str]]] = {
+    **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
+       for c, (en, ja) in _REPORT.items()},
+    **{f"eco_protocol.finding.claim.{c}": {"en": en, "ja": ja}
+       for c, (en, ja) in _CLAIM.items()},
+    **{f"eco_protocol.field.{c}": {"en": en, "ja": ja} for c, (en, ja) in _FIELD.items()},
+}
