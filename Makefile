@@ -81,11 +81,15 @@ lint: venv
 # of child processes (agents, CLIs, simulators) import the same modules, and each worker
 # collects every test file (the solo run's collection leaves the rewritten test modules cached
 # for them). Exit status 5 (no test selected) is fine for one of the two runs (PYTEST_ARGS may
-# name only solo tests, or none), not for both.
+# name only solo tests, or none), not for both. Interrupted, make sends the solo run's process
+# group the SIGINT a terminal would (its own session has no terminal; a background job starts
+# with SIGINT ignored, so SIGINT_BACK gives it back its default before pytest starts).
 test: export PYTHONDONTWRITEBYTECODE =
+test: export SIGINT_BACK = import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])
 test: deps venv node-deps
-	@solo=; log=$$(mktemp); trap '[ -z "$$solo" ] || kill $$solo 2>/dev/null; rm -f "$$log"' EXIT; \
-	setsid -w $(PYTEST) -m solo $(PYTEST_ARGS) >"$$log" 2>&1 & solo=$$!; \
+	@solo=; log=$$(mktemp); trap 'exit 130' INT TERM; \
+	trap '[ -z "$$solo" ] || kill -INT -- -$$solo 2>/dev/null; rm -f "$$log"' EXIT; \
+	setsid -w $(PY) -c "$$SIGINT_BACK" $(PYTEST) -m solo $(PYTEST_ARGS) >"$$log" 2>&1 & solo=$$!; \
 	lint_rc=0; nice -n $(TEST_NICE) $(MAKE) --no-print-directory lint || lint_rc=$$?; \
 	solo_rc=0; wait $$solo || solo_rc=$$?; solo=; \
 	echo "$(PYTEST) -m solo $(PYTEST_ARGS)  (beside the lint)"; cat "$$log"; \
