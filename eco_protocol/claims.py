@@ -151,17 +151,18 @@ class Claim(Signed):
     def __post_init__(self) -> None:
         str_field(self.claim_id, "claim.claim_id", 128)
         if self.action not in ACTIONS:
-            raise MalformedRecord(f"claim.action: {self.action!r} is not one of "
-                                  f"{', '.join(ACTIONS)}")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.action_unknown",
+                                        action=repr(self.action), allowed=", ".join(ACTIONS))
         str_field(self.programme, "claim.programme", 128)
         time_field(self.claimed_at, "claim.claimed_at")
         present = {k for k in _OPTIONAL if getattr(self, k) not in (None, ())}
         need = _NEEDS[self.action]
         if present != need:
             missing, extra = sorted(need - present), sorted(present - need)
-            raise MalformedRecord(f"claim {self.claim_id} ({self.action}): "
-                                  + "; ".join([*(f"needs {k}" for k in missing),
-                                               *(f"must not carry {k}" for k in extra)]))
+            wrong = [*(said("eco_protocol.finding.claim.needs", field=k) for k in missing),
+                     *(said("eco_protocol.finding.claim.must_not_carry", field=k) for k in extra)]
+            raise MalformedRecord.coded("eco_protocol.finding.claim.shape", claim=self.claim_id,
+                                        action=self.action, problems=joined(wrong))
         for name in ("ref", "account"):
             value = getattr(self, name)
             if value is not None:
@@ -169,7 +170,7 @@ class Claim(Signed):
         if self.hour is not None:
             at = parse_time(self.hour, "claim.hour")
             if at != hour_of(at):
-                raise MalformedRecord(f"claim.hour: {self.hour} is not the start of an hour")
+                raise MalformedRecord.coded("eco_protocol.finding.claim.hour_start", hour=self.hour)
         self._check_parts()
         self._check_request()
         self.check_sig()
@@ -178,7 +179,8 @@ class Claim(Signed):
         if self.request is None:
             return
         if self.action not in (TRANSFERRED, CANCELLED) or self.bundle is None:
-            raise MalformedRecord(f"claim {self.claim_id} ({self.action}): must not carry request")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.no_request_here",
+                                        claim=self.claim_id, action=self.action)
         problems = request_problems(self.request, self.action, self.ref, self.bundle.first,
                                     self.bundle.last, self.account,
                                     None if self.period is None else self.period.to_dict())
@@ -188,15 +190,18 @@ class Claim(Signed):
 
     def _check_parts(self) -> None:
         if len(self.parts) > MAX_PARTS:
-            raise MalformedRecord(f"claim.parts: {len(self.parts)} parts, at most {MAX_PARTS}")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.parts_many",
+                                        n=len(self.parts), max=MAX_PARTS)
         indices = [p.index for p in self.parts]
         if len(set(indices)) != len(indices):
-            raise MalformedRecord(f"claim {self.claim_id}: a reading is named twice in parts")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.part_twice",
+                                        claim=self.claim_id)
         if self.action == ISSUED and self.bundle is not None and \
                 self.bundle.size != self.face_value_wh:
-            raise MalformedRecord(f"claim {self.claim_id}: bundle {self.bundle.first}.."
-                                  f"{self.bundle.last} holds {self.bundle.size} ids, the parts "
-                                  f"take {self.face_value_wh} Wh (one id per Wh)")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.bundle_size",
+                                        claim=self.claim_id, first=self.bundle.first,
+                                        last=self.bundle.last, size=self.bundle.size,
+                                        wh=self.face_value_wh)
 
     @property
     def face_value_wh(self) -> int:
@@ -212,7 +217,7 @@ class Claim(Signed):
                      _OPTIONAL | {"request"})
         parts = m.get("parts", [])
         if not isinstance(parts, list):
-            raise MalformedRecord("claim.parts: expected a list")
+            raise MalformedRecord.coded("eco_protocol.finding.claim.parts_list")
         bundle, period, request = m.get("bundle"), m.get("period"), m.get("request")
         c = cls(m["claim_id"], m["action"], m["programme"], m["claimed_at"], m.get("ref"),
                 m.get("hour"),

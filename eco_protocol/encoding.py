@@ -36,20 +36,22 @@ def b64encode(data: bytes) -> str:
 def b64decode(text: str, what: str) -> bytes:
     """Decode standard padded base64, refusing anything non-canonical."""
     if not isinstance(text, str):
-        raise MalformedRecord(f"{what}: expected a base64 string, got {type(text).__name__}")
+        raise MalformedRecord.coded("eco_protocol.field.not_b64_text", what=what,
+                                    type=type(text).__name__)
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as e:
-        raise MalformedRecord(f"{what}: invalid base64 ({e})") from e
+        raise MalformedRecord.coded("eco_protocol.field.bad_b64", what=what, error=str(e)) from e
     if base64.b64encode(raw).decode("ascii") != text:
-        raise MalformedRecord(f"{what}: non-canonical base64")
+        raise MalformedRecord.coded("eco_protocol.field.b64_canonical", what=what)
     return raw
 
 
 def hex_field(text: object, what: str, length: int) -> str:
     """Validate a lowercase hex string of exactly ``length`` characters."""
     if not isinstance(text, str) or len(text) != length or not _HEX_RE.fullmatch(text):
-        raise MalformedRecord(f"{what}: expected {length} lowercase hex characters, got {text!r}")
+        raise MalformedRecord.coded("eco_protocol.field.hex", what=what, length=length,
+                                    value=repr(text))
     return text
 
 
@@ -63,12 +65,12 @@ def format_time(moment: datetime) -> str:
 def parse_time(text: object, what: str) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SSZ`` into an aware UTC datetime."""
     if not isinstance(text, str) or not _TIME_RE.match(text):
-        raise MalformedRecord(f"{what}: expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, "
-                              f"got {text!r}")
+        raise MalformedRecord.coded("eco_protocol.field.time", what=what, value=repr(text))
     try:
         return _parse_utc(text)
     except ValueError as e:
-        raise MalformedRecord(f"{what}: {text!r} is not a valid date-time ({e})") from e
+        raise MalformedRecord.coded("eco_protocol.field.bad_time", what=what,
+                                    value=repr(text), error=str(e)) from e
 
 
 @functools.lru_cache(maxsize=8192)

@@ -29,7 +29,8 @@ E = TypeVar("E", bound=enum.StrEnum)
 def json_object(d: object, what: str) -> Mapping[str, Any]:
     """``d`` itself, if it is a JSON object."""
     if not isinstance(d, Mapping):
-        raise MalformedRecord(f"{what}: expected a JSON object, got {type(d).__name__}")
+        raise MalformedRecord.coded("eco_protocol.field.not_object", what=what,
+                                    type=type(d).__name__)
     return d
 
 
@@ -38,30 +39,33 @@ def exact_keys(d: Mapping[str, Any], required: set[str], optional: set[str], wha
     keys = set(d)
     missing = required - keys
     if missing:
-        raise MalformedRecord(f"{what}: missing field(s) {', '.join(sorted(missing))}")
+        raise MalformedRecord.coded("eco_protocol.field.missing", what=what,
+                                    fields=", ".join(sorted(missing)))
     unknown = keys - required - optional
     if unknown:
-        raise MalformedRecord(f"{what}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise MalformedRecord.coded("eco_protocol.field.unknown", what=what,
+                                    fields=", ".join(sorted(unknown)))
 
 
 def int_field(v: object, what: str, lo: int = -MAX_SAFE_INTEGER,
               hi: int = MAX_SAFE_INTEGER) -> int:
     """An integer in ``[lo, hi]``; ``true`` is not an integer on the wire."""
     if not isinstance(v, int) or isinstance(v, bool):
-        raise MalformedRecord(f"{what}: expected an integer, got {v!r}")
+        raise MalformedRecord.coded("eco_protocol.field.not_int", what=what, value=repr(v))
     if not lo <= v <= hi:
-        raise MalformedRecord(f"{what}: {v} is outside [{lo}, {hi}]")
+        raise MalformedRecord.coded("eco_protocol.field.int_range", what=what,
+                                    value=v, lo=lo, hi=hi)
     return v
 
 
 def str_field(v: object, what: str, max_len: int = 256, allow_empty: bool = False) -> str:
     """A string of at most ``max_len`` characters, non-empty unless allowed."""
     if not isinstance(v, str):
-        raise MalformedRecord(f"{what}: expected a string, got {v!r}")
+        raise MalformedRecord.coded("eco_protocol.field.not_str", what=what, value=repr(v))
     if not v and not allow_empty:
-        raise MalformedRecord(f"{what}: must not be empty")
+        raise MalformedRecord.coded("eco_protocol.field.empty", what=what)
     if len(v) > max_len:
-        raise MalformedRecord(f"{what}: longer than {max_len} characters")
+        raise MalformedRecord.coded("eco_protocol.field.too_long", what=what, max=max_len)
     return v
 
 
@@ -69,14 +73,15 @@ def record_type(d: Mapping[str, Any], expected: str, what: str) -> None:
     """Refuse any ``type`` but ``expected``: the type carries the version, never guessed."""
     t = d.get("type")
     if t != expected:
-        raise UnknownType(f"{what}: expected type {expected!r}, got {t!r}")
+        raise UnknownType.coded("eco_protocol.field.wrong_type", what=what,
+                                expected=expected, got=repr(t))
 
 
 def sig_field(v: object, what: str) -> str:
     """Canonical base64 of exactly 64 bytes (an Ed25519 signature); ``what`` names the record."""
     raw = b64decode(str_field(v, f"{what}.sig"), f"{what}.sig")
     if len(raw) != 64:
-        raise MalformedRecord(f"{what}.sig: must be 64 bytes, got {len(raw)}")
+        raise MalformedRecord.coded("eco_protocol.field.sig_length", what=what, n=len(raw))
     assert isinstance(v, str)
     return v
 
@@ -91,18 +96,19 @@ def time_field(v: object, what: str) -> str:
 def enum_field(cls: type[E], v: object, what: str) -> E:
     """A member of ``cls`` by value; the error lists what is allowed."""
     if not isinstance(v, str):
-        raise MalformedRecord(f"{what}: expected a string, got {v!r}")
+        raise MalformedRecord.coded("eco_protocol.field.not_str", what=what, value=repr(v))
     try:
         return cls(v)
     except ValueError as e:
         allowed = ", ".join(m.value for m in cls)
-        raise MalformedRecord(f"{what}: {v!r} is not one of {allowed}") from e
+        raise MalformedRecord.coded("eco_protocol.field.not_one_of", what=what,
+                                    value=repr(v), allowed=allowed) from e
 
 
 def plain_json(v: object, what: str, depth: int = 0) -> None:
     """Accept only JSON without floats (a free-form member that is still signed)."""
     if depth > 4:
-        raise MalformedRecord(f"{what}: nested too deeply")
+        raise MalformedRecord.coded("eco_protocol.field.too_deep", what=what)
     if v is None or isinstance(v, (str, bool)):
         return
     if isinstance(v, int):
@@ -116,7 +122,7 @@ def plain_json(v: object, what: str, depth: int = 0) -> None:
         for k, x in v.items():
             plain_json(x, f"{what}.{k}", depth + 1)
         return
-    raise MalformedRecord(f"{what}: {type(v).__name__} is not allowed in a signed record")
+    raise MalformedRecord.coded("eco_protocol.field.not_allowed", what=what, type=type(v).__name__)
 
 
 class Signed:

@@ -16,8 +16,8 @@ from typing import Final
 _REPORT: Final[Mapping[str, tuple[str, str]]] = {
     "proved_shape": ("{what}: expected {{index, entry_b64, proof_b64}}",
                      "{what}: {{index, entry_b64, proof_b64}} の形でなければなりません"),
-    "index_range": ("{what}.index {index!r} is not below the checkpoint size {size}",
-                    "{what}.index {index!r} がチェックポイントのサイズ {size} 未満ではありません"
+    "index_range": ("{what}.index {index} is not below the checkpoint size {size}",
+                    "{what}.index {index} がチェックポイントのサイズ {size} 未満ではありません"
                     "（ログにないエントリです）"),
     "proof_list": ("{what}.proof_b64 must be a list",
                    "{what}.proof_b64 は配列でなければなりません"),
@@ -69,8 +69,8 @@ _REPORT: Final[Mapping[str, tuple[str, str]]] = {
 
 # --- a claim record's shape (claims.py), under eco_protocol.finding.claim. ---
 _CLAIM: Final[Mapping[str, tuple[str, str]]] = {
-    "action_unknown": ("claim.action: {action!r} is not one of {allowed}",
-                       "claim.action: {action!r} は {allowed} のいずれでもありません"),
+    "action_unknown": ("claim.action: {action} is not one of {allowed}",
+                       "claim.action: {action} は {allowed} のいずれでもありません"),
     "shape": ("claim {claim} ({action}): {problems}",
               "クレーム {claim}（{action}）: {problems}"),
     "needs": ("needs {field}", "{field} が必要です"),
@@ -98,20 +98,20 @@ _FIELD: Final[Mapping[str, tuple[str, str]]] = {
     "unknown": ("{what}: unknown field(s) {fields}",
                 "{what}: 不明な項目 {fields} があります（署名付きの記録は決められた項目だけを"
                 "持ちます）"),
-    "not_int": ("{what}: expected an integer, got {value!r}",
-                "{what}: 整数でなければなりません（{value!r} です）"),
+    "not_int": ("{what}: expected an integer, got {value}",
+                "{what}: 整数でなければなりません（{value} です）"),
     "int_range": ("{what}: {value} is outside [{lo}, {hi}]",
                   "{what}: {value} が範囲 [{lo}, {hi}] の外です"),
-    "not_str": ("{what}: expected a string, got {value!r}",
-                "{what}: 文字列でなければなりません（{value!r} です）"),
+    "not_str": ("{what}: expected a string, got {value}",
+                "{what}: 文字列でなければなりません（{value} です）"),
     "empty": ("{what}: must not be empty", "{what}: 空であってはなりません"),
     "too_long": ("{what}: longer than {max} characters", "{what}: {max} 文字を超えています"),
-    "wrong_type": ("{what}: expected type {expected!r}, got {got!r}",
-                   "{what}: type は {expected!r} のはずが {got!r} です"),
+    "wrong_type": ("{what}: expected type {expected!r}, got {got}",
+                   "{what}: type は {expected!r} のはずが {got} です"),
     "sig_length": ("{what}.sig: must be 64 bytes, got {n}",
                    "{what}.sig: 64 バイトのはずが {n} バイトです"),
-    "not_one_of": ("{what}: {value!r} is not one of {allowed}",
-                   "{what}: {value!r} は {allowed} のいずれでもありません"),
+    "not_one_of": ("{what}: {value} is not one of {allowed}",
+                   "{what}: {value} は {allowed} のいずれでもありません"),
     "too_deep": ("{what}: nested too deeply", "{what}: 入れ子が深すぎます"),
     "not_allowed": ("{what}: {type} is not allowed in a signed record",
                     "{what}: 署名付きの記録に {type} は使えません"),
@@ -121,13 +121,13 @@ _FIELD: Final[Mapping[str, tuple[str, str]]] = {
                 "{what}: base64 として正しくありません（{error}）"),
     "b64_canonical": ("{what}: non-canonical base64",
                       "{what}: base64 が正規の書き方ではありません（パディングか余分なビット）"),
-    "hex": ("{what}: expected {length} lowercase hex characters, got {value!r}",
-            "{what}: 小文字の 16 進数 {length} 文字でなければなりません（{value!r} です）"),
-    "time": ("{what}: expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, got {value!r}",
+    "hex": ("{what}: expected {length} lowercase hex characters, got {value}",
+            "{what}: 小文字の 16 進数 {length} 文字でなければなりません（{value} です）"),
+    "time": ("{what}: expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, got {value}",
              "{what}: 2026-11-22T09:30:00Z のような RFC 3339 の UTC 時刻でなければなりません"
-             "（{value!r} です）"),
-    "bad_time": ("{what}: {value!r} is not a valid date-time ({error})",
-                 "{what}: {value!r} は存在しない日時です（{error}）"),
+             "（{value} です）"),
+    "bad_time": ("{what}: {value} is not a valid date-time ({error})",
+                 "{what}: {value} は存在しない日時です（{error}）"),
 }
 
 CATALOG: Final[dict[str, Mapping[str, str]]] = {

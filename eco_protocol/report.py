@@ -87,7 +87,7 @@ def _proved(item: object, what: str, cp: Checkpoint) -> Proved:
     index, proof = item["index"], item["proof_b64"]
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < cp.size:
         raise ReportProblem.coded("eco_protocol.finding.report.index_range", what=what,
-                                  index=index, size=cp.size)
+                                  index=repr(index), size=cp.size)
     if not isinstance(proof, list):
         raise ReportProblem.coded("eco_protocol.finding.report.proof_list", what=what)
     try:
