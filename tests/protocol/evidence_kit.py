@@ -51,4 +51,5 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     seal_batch(ledger, plan)
     out = tmp / "report"
     report = write_report(ledger, programme, plan.batch_id, out)
-    return {"report": report, "dir": out, "vkey": signer.verifier.vkey}
+    return {"report": report, "dir": out, "vkey": signer.verifier.vkey,
+            "key": signer.private_key}  # to re-sign a tampered report (structural findings)

@@ -1,0 +1,120 @@
+"""The report verifier's rarer findings in the buyer's language (issue 17 point 1): a report
+whose structure is wrong — a list that is not one, a proof item of the wrong shape, an entry of
+the wrong kind, a household row or count that cannot be read, a field a wire record refuses —
+run through ``eco-verify report`` under ``LANG=ja_JP.UTF-8`` prints its finding after 不合格 in
+Japanese with no English sentence left in it; under ``LANG=C`` the finding is the English it
+always was. Each tampered report is re-signed with the log key, so the verifier gets past the
+signature to the structural check the case is about (an unsigned change stops at ``sig``, which
+tests/protocol/test_verify_cli_lang.py covers)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eco_protocol.signing import sign_record
+from eco_protocol.verify_cli import main
+from tests.protocol.evidence_kit import signed
+from tests.support.lang_kit import assert_english, assert_japanese
+
+__all__ = ["signed"]
+
+# three English words in a row: a sentence left untranslated (identifiers, keys, file names and
+# record types are single tokens)
+_ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}\b")
+
+
+def _set(path: str, value: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], None]:
+    """A tamper: the report's member at dotted ``path`` (list indices as numbers) set to
+    ``value(report)``."""
+    def tamper(report: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = report
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        new = value(report)
+        if isinstance(node, list):
+            node[int(last)] = new
+        else:
+            node[last] = new
+    return tamper
+
+
+# (case, tamper, the English finding's words, the Japanese finding's words)
+_CASES = [
+    ("not_list", _set("previous_seals", lambda r: "x"),
+     "previous_seals must be a list", "previous_seals は配列でなければなりません"),
+    ("proved_shape", _set("enrolments.0", lambda r: {"index": 0}),
+     "enrolments[0]: expected {index, entry_b64, proof_b64}",
+     "enrolments[0]: {index, entry_b64, proof_b64} の形でなければなりません"),
+    ("index_range", _set("enrolments.0.index", lambda r: 10 ** 9),
+     "enrolments[0].index 1000000000 is not below the checkpoint size",
+     "enrolments[0].index 1000000000 がチェックポイントのサイズ"),
+    ("not_enrolment", _set("enrolments.0", lambda r: r["seal"]),
+     "is not an enrolment", "は機器の登録ではありません"),
+    ("prev_after", _set("previous_seals", lambda r: [r["seal"]]),
+     "is not before the seal", "がこのバッチの封印より前にありません"),
+    ("not_seal", _set("seal", lambda r: r["enrolments"][0]),
+     "is not an eco.batch/v1 record", "は eco.batch/v1 の記録ではありません"),
+    ("demonstration", _set("demonstration", lambda r: False),
+     "a demonstration programme's report must say", "デモプログラムの報告書には"),
+    ("hh_object", _set("households.0", lambda r: 5),
+     "households[0] must be an object", "households[0] はオブジェクトでなければなりません"),
+    ("hh_device", _set("households.0.devices", lambda r: ["ghost"]),
+     "households[0].devices: ghost has no enrolment for household",
+     "households[0].devices: 機器 ghost に"),
+    ("counts_int", _set("households.0.readings.covered", lambda r: -1),
+     "households[0].readings: counts must be non-negative integers",
+     "households[0].readings: 件数は 0 以上の整数でなければなりません"),
+    ("not_reading", _set("sample.0", lambda r: r["seal"]),
+     "sample[0] (entry", "は読み取り値ではありません"),
+    ("field.time", _set("period.start", lambda r: "yesterday"),
+     "expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, got 'yesterday'",
+     "RFC 3339 の UTC 時刻でなければなりません（'yesterday' です）"),
+    ("field.unknown", _set("period.note", lambda r: 1),
+     "unknown field(s) note", "不明な項目 note があります"),
+    ("field.not_int", _set("totals.credits_t", lambda r: "many"),
+     "expected an integer, got 'many'", "整数でなければなりません（'many' です）"),
+]
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        rc = main(list(argv))
+    except SystemExit as e:  # an unreadable file: the command's one line, as a shell shows it
+        rc = 1
+        print(e.code, file=sys.stderr)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize("locale", ["ja_JP.UTF-8", "C"])
+@pytest.mark.parametrize(("case", "tamper", "english", "japanese"), _CASES,
+                         ids=[c[0] for c in _CASES])
+def test_a_structural_finding_reads_in_the_locales_language(
+        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, locale: str, case: str,
+        tamper: Callable[[dict[str, Any]], None], english: str, japanese: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    report: dict[str, Any] = copy.deepcopy(
+        json.loads((signed["dir"] / "report.json").read_text("utf-8")))
+    tamper(report)
+    path = tmp_path / f"{case}.json"
+    path.write_text(json.dumps(sign_record(report, signed["key"])), "utf-8")
+    rc, out, err = _run(capsys, "report", str(path), "--log-key", signed["vkey"])
+    assert rc == 1 and out == "", err
+    finding = err.strip().splitlines()[-1]  # the checker's own words, after 不合格/FAIL
+    if locale.startswith("ja"):
+        assert_japanese(err)
+        assert japanese in finding, finding
+        assert not _ENGLISH_SENTENCE.search(finding), finding
+    else:
+        assert_english(err)
+        assert english in finding, finding
