@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from agent.meters.echonet_codec import CLASS_NAMES
+
 _MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
     # --- Modbus RTU (agent.meters.modbus_rtu_codec, agent.meters.sunspec) ---
     "rtu.runt": ("runt frame of {n} bytes: {frame}",
@@ -130,5 +132,18 @@ _MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
                        "B ルートの認証情報が使えません: {error}"),
 }
 
+# the ECHONET Lite class names (agent.meters.echonet_codec.class_name): the English is
+# CLASS_NAMES; the Japanese is the name the ECHONET Lite Appendix gives the class in Japanese
+_CLASS_JA: Final[Mapping[int, str]] = {
+    0x0288: "低圧スマート電力量メータ",
+    0x0279: "住宅用太陽光発電",
+    0x027E: "電気自動車充放電器",
+    0x02A1: "電気自動車充電器",
+    0x0EF0: "ノードプロファイル",
+    0x05FF: "コントローラ",
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
-    f"agent.{code}": {"en": en, "ja": ja} for code, (en, ja) in _MESSAGES.items()}
+    **{f"agent.{code}": {"en": en, "ja": ja} for code, (en, ja) in _MESSAGES.items()},
+    **{f"agent.el.class.{cid:04x}": {"en": CLASS_NAMES[cid], "ja": ja}
+       for cid, ja in _CLASS_JA.items()}}

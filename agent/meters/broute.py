@@ -153,7 +153,7 @@ def evaluate(target: Target, frame: el.Frame, mac: str) -> Values:
     if energy_edt is None:
         raise ReadingUnavailable.coded(
             "agent.el.no_epc", epc=f"{target.energy_epc:02X}",
-            what=el.CLASS_NAMES.get(target.eoj.class_id) or msg("agent.el.the_object"))
+            what=el.class_name(target.eoj.class_id) or msg("agent.el.the_object"))
     register = el.decode_cumulative(target.energy_epc, energy_edt, scale)
     note(target.energy_epc, int.from_bytes(energy_edt, "big"))
     if isinstance(register, el.Missing):

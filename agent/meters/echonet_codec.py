@@ -56,6 +56,7 @@ from fractions import Fraction
 from typing import Final
 
 from agent.errors import MeterDataError
+from eco_protocol.messages import Msg, msg
 
 EHD1: Final = 0x10
 EHD2_FORMAT1: Final = 0x81
@@ -147,6 +148,13 @@ CLASS_NAMES: Final[Mapping[int, str]] = {
     0x0EF0: "node profile",
     0x05FF: "controller",
 }
+
+
+def class_name(class_id: int) -> Msg | None:
+    """The class's name as a person reads it inside a sentence, in their language
+    (``agent.el.class.0288`` → 低圧スマート電力量メータ); None for a class we do not name.
+    :data:`CLASS_NAMES` stays the English, for the reading's ``model`` and the logs."""
+    return msg(f"agent.el.class.{class_id:04x}") if class_id in CLASS_NAMES else None
 
 
 @dataclass(frozen=True, slots=True)

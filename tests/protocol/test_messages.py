@@ -149,3 +149,41 @@ def test_a_coded_error_survives_pickling() -> None:
     assert render(back, "ja") == render(e, "ja")
     s = pickle.loads(pickle.dumps(said("eco_protocol.check.seal", index=9)))
     assert localize(s, "ja") == "封印はログのエントリ 9 に収録。バッチ・期間・合計が一致"
+
+
+# the modules whose findings a buyer reads inside eco-verify's 不合格 line: every error a
+# person reads is raised by code (``.coded``/``.of``), none as a bare English string
+_CODED_MODULES = ("report", "claims", "accounts", "fields", "encoding")
+
+
+@pytest.mark.parametrize("module", _CODED_MODULES)
+def test_the_buyers_findings_are_raised_by_code(module: str) -> None:
+    from eco_protocol.messages import Localized
+
+    mod = importlib.import_module(f"eco_protocol.{module}")
+    path = ROOT / "eco_protocol" / f"{module}.py"
+    bare = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                and isinstance(node.exc.func, ast.Name) and node.exc.args):
+            continue
+        cls = getattr(mod, node.exc.func.id, None)
+        if isinstance(cls, type) and issubclass(cls, Localized) and \
+                isinstance(node.exc.args[0], ast.Constant | ast.JoinedStr | ast.BinOp):
+            bare.append(f"{path.name}:{node.lineno}: {ast.unparse(node.exc)[:80]}")
+    assert not bare, "\n".join(bare)
+
+
+def test_echonet_class_names_have_both_languages() -> None:
+    """The ECHONET Lite class names the agent puts inside a sentence (codes built from the
+    class id): English as CLASS_NAMES spells it, a Japanese name besides."""
+    from agent.meters.echonet_codec import CLASS_NAMES, class_name
+
+    for class_id, english in CLASS_NAMES.items():
+        name = class_name(class_id)
+        assert name is not None and entry(name.code) is not None, hex(class_id)
+        assert name.text("en") == english
+        assert name.text("ja") != english
+    assert class_name(0x0130) is None  # a class we do not name: the caller's generic words
+    assert text("agent.el.no_epc", "ja", epc="E0", what=class_name(0x0288)) == \
+        "低圧スマート電力量メータが EPC E0 を提供していません"
