@@ -34,7 +34,7 @@ def canonical_bytes(obj: Mapping[str, Any] | list[Any], *, validated: bool = Fal
     try:
         return rfc8785.dumps(obj)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
-        raise MalformedRecord(f"value cannot be canonicalised (RFC 8785): {e}") from e
+        raise MalformedRecord.coded("eco_protocol.finding.json.not_canonical", error=str(e)) from e
 
 
 def _fast_canonical(obj: object, checked: bool = False) -> bytes | None:
@@ -85,17 +85,17 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise MalformedRecord(f"duplicate JSON key {key!r}")
+                raise MalformedRecord.coded("eco_protocol.finding.json.duplicate", key=repr(key))
             seen.add(key)
     return out
 
 
 def _reject_float(text: str) -> Any:
-    raise MalformedRecord(f"non-integer number {text!r}: signed records carry integers only")
+    raise MalformedRecord.coded("eco_protocol.finding.json.float", value=repr(text))
 
 
 def _reject_constant(text: str) -> Any:
-    raise MalformedRecord(f"JSON constant {text!r} is not allowed")
+    raise MalformedRecord.coded("eco_protocol.finding.json.constant", value=repr(text))
 
 
 def parse_json(data: bytes | str, *, allow_floats: bool = False) -> Any:
@@ -108,7 +108,7 @@ def parse_json(data: bytes | str, *, allow_floats: bool = False) -> Any:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise MalformedRecord(f"not UTF-8 at byte {e.start}") from e
+            raise MalformedRecord.coded("eco_protocol.finding.json.not_utf8", at=e.start) from e
     else:
         text = data
     try:
@@ -128,18 +128,20 @@ def parse_json(data: bytes | str, *, allow_floats: bool = False) -> Any:
                 parse_int=_parse_int,
             )
     except json.JSONDecodeError as e:
-        raise MalformedRecord(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
+        raise MalformedRecord.coded("eco_protocol.finding.json.invalid",
+                                    line=e.lineno, column=e.colno,
+                                    error=e.msg) from e
     except RecursionError as e:
-        raise MalformedRecord("JSON nested too deeply") from e
+        raise MalformedRecord.coded("eco_protocol.finding.json.too_deep") from e
     return value
 
 
 def _parse_int(text: str) -> int:
     if len(text) > 17:
-        raise MalformedRecord(f"integer {text[:20]}… is outside ±(2^53−1)")
+        raise MalformedRecord.coded("eco_protocol.finding.json.int_long", digits=text[:20])
     value = int(text)
     if abs(value) > MAX_SAFE_INTEGER:
-        raise MalformedRecord(f"integer {value} is outside ±(2^53−1)")
+        raise MalformedRecord.coded("eco_protocol.finding.json.int_range", value=value)
     return value
 
 

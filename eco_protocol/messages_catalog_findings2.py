@@ -130,10 +130,75 @@ _FIELD: Final[Mapping[str, tuple[str, str]]] = {
                  "{what}: {value} は存在しない日時です（{error}）"),
 }
 
+# --- a wire record's own rules (records.py, programme_records.py), under
+# eco_protocol.finding.record., and JSON itself (canonical.py), under eco_protocol.finding.json. ---
+_RECORD: Final[Mapping[str, tuple[str, str]]] = {
+    "prev_first": ("reading.prev: must be 64 zeros exactly when seq is 1",
+                   "reading.prev: seq が 1 のときだけ 0 が 64 個でなければなりません"),
+    "flag_twice": ("reading.flags: repeated flag", "reading.flags: 同じフラグが二度あります"),
+    "flags": ("reading.flags: expected a list of at most 8 flags, got {value}",
+              "reading.flags: 8 個以下のフラグの配列でなければなりません（{value} です）"),
+    "rc_creditable": ("receipt.items[].creditable: only an accepted item says whether it is "
+                      "creditable",
+                      "receipt.items[].creditable: クレジット対象かどうかを示すのは受理された"
+                      "項目だけです"),
+    "rc_why": ("receipt.items[].reason: a non-creditable item must say why",
+               "receipt.items[].reason: クレジット対象外の項目には理由が必要です"),
+    "rc_reason": ("receipt.items[].reason: a rejection must give a reason",
+                  "receipt.items[].reason: 拒否には理由が必要です"),
+    "rc_no_leaf": ("receipt.items[].leaf_index: a rejected reading has none",
+                   "receipt.items[].leaf_index: 拒否された読み取り値には付きません"),
+    "rc_leaf": ("receipt.items[].leaf_index: required for {status}",
+                "receipt.items[].leaf_index: {status} には必要です"),
+    "rc_bool": ("{what}.creditable: expected true or false, got {value}",
+                "{what}.creditable: true か false でなければなりません（{value} です）"),
+    "rc_items": ("receipt.items: expected 1–{max} items",
+                 "receipt.items: 1–{max} 件でなければなりません"),
+    "rc_list": ("receipt.items: expected a list", "receipt.items: 配列でなければなりません"),
+    "enrol_key": ("enrol.public_key: must be 32 raw bytes",
+                  "enrol.public_key: 32 バイトの生の鍵でなければなりません"),
+    "enrol_id": ("enrol.device_id: does not match SHA-256(public_key)[:16]",
+                 "enrol.device_id: SHA-256(public_key)[:16] と一致しません"),
+    "meters_count": ("enrol.meters: expected 1–16 meters",
+                     "enrol.meters: 計測器は 1–16 台でなければなりません"),
+    "meters_unique": ("enrol.meters: meter ids must be unique",
+                      "enrol.meters: 計測器の ID が重複しています"),
+    "meters_list": ("enrol.meters: expected a list", "enrol.meters: 配列でなければなりません"),
+    "period": ("period: end {end} is not after start {start}",
+               "period: 終了 {end} が開始 {start} より後ではありません"),
+    "totals": ("totals: credits_t {credits_t} / carry_over_g {carry} do not follow from "
+               "reduction_g {reduction} + carry_in_g {carry_in} (expected {want_t} t and "
+               "{want_g} g)",
+               "totals: credits_t {credits_t} / carry_over_g {carry} が reduction_g {reduction}"
+               " + carry_in_g {carry_in} から導かれません（{want_t} t と {want_g} g のはず"
+               "です）"),
+    "batch_methodology": ("batch.methodology: {value} is not one of {allowed}",
+                          "batch.methodology: {value} は {allowed} のいずれでもありません"),
+}
+_JSON: Final[Mapping[str, tuple[str, str]]] = {
+    "not_canonical": ("value cannot be canonicalised (RFC 8785): {error}",
+                      "値を正規化（RFC 8785）できません: {error}"),
+    "duplicate": ("duplicate JSON key {key}", "JSON のキー {key} が重複しています"),
+    "float": ("non-integer number {value}: signed records carry integers only",
+              "整数でない数 {value}: 署名付きの記録は整数だけを持ちます"),
+    "constant": ("JSON constant {value} is not allowed", "JSON の定数 {value} は使えません"),
+    "not_utf8": ("not UTF-8 at byte {at}", "{at} バイト目が UTF-8 ではありません"),
+    "invalid": ("invalid JSON at line {line} column {column}: {error}",
+                "JSON として正しくありません（{line} 行 {column} 列）: {error}"),
+    "too_deep": ("JSON nested too deeply", "JSON の入れ子が深すぎます"),
+    "int_long": ("integer {digits}… is outside ±(2^53−1)",
+                 "整数 {digits}… が ±(2^53−1) の範囲外です"),
+    "int_range": ("integer {value} is outside ±(2^53−1)",
+                  "整数 {value} が ±(2^53−1) の範囲外です"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
     **{f"eco_protocol.finding.claim.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _CLAIM.items()},
     **{f"eco_protocol.field.{c}": {"en": en, "ja": ja} for c, (en, ja) in _FIELD.items()},
+    **{f"eco_protocol.finding.record.{c}": {"en": en, "ja": ja}
+       for c, (en, ja) in _RECORD.items()},
+    **{f"eco_protocol.finding.json.{c}": {"en": en, "ja": ja} for c, (en, ja) in _JSON.items()},
 }

@@ -33,7 +33,8 @@ class Period:
         time_field(self.start, "period.start")
         time_field(self.end, "period.end")
         if self.end_dt <= self.start_dt:
-            raise MalformedRecord(f"period: end {self.end} is not after start {self.start}")
+            raise MalformedRecord.coded("eco_protocol.finding.record.period",
+                                        end=self.end, start=self.start)
 
     @property
     def start_dt(self) -> datetime:
@@ -97,10 +98,10 @@ class Totals:
         int_field(self.credits_t, "totals.credits_t", 0)
         credits_t, carry = credits(self.reduction_g + self.carry_in_g, 0)
         if (credits_t, carry) != (self.credits_t, self.carry_over_g):
-            raise MalformedRecord(
-                f"totals: credits_t {self.credits_t} / carry_over_g {self.carry_over_g} do not "
-                f"follow from reduction_g {self.reduction_g} + carry_in_g {self.carry_in_g} "
-                f"(expected {credits_t} t and {carry} g)")
+            raise MalformedRecord.coded("eco_protocol.finding.record.totals",
+                                        credits_t=self.credits_t,
+                                        carry=self.carry_over_g, reduction=self.reduction_g,
+                                        carry_in=self.carry_in_g, want_t=credits_t, want_g=carry)
 
     @classmethod
     def from_dict(cls, d: object, what: str = "totals") -> Totals:
@@ -142,8 +143,9 @@ class BatchSeal(Signed):
         int_field(self.covered_count, "batch.covered_count", 0)
         hex_field(self.covered_digest, "batch.covered_digest", 64)
         if self.methodology is not None and self.methodology not in BATCH_METHODOLOGIES:
-            raise MalformedRecord(f"batch.methodology: {self.methodology!r} is not one of "
-                                  f"{', '.join(BATCH_METHODOLOGIES)}")
+            raise MalformedRecord.coded("eco_protocol.finding.record.batch_methodology",
+                                        value=repr(self.methodology),
+                                        allowed=", ".join(BATCH_METHODOLOGIES))
 
     def competes_with(self, other: BatchSeal) -> bool:
         """Whether the two seals could credit the same reading if their periods overlapped."""

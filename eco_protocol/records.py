@@ -136,7 +136,7 @@ class Reading(Signed):
         int_field(self.seq, "reading.seq", 1)
         hex_field(self.prev, "reading.prev", 64)
         if (self.seq == 1) != (self.prev == GENESIS_PREV):
-            raise MalformedRecord("reading.prev: must be 64 zeros exactly when seq is 1")
+            raise MalformedRecord.coded("eco_protocol.finding.record.prev_first")
         str_field(self.meter, "reading.meter", 32)
         time_field(self.start, "reading.start")
         time_field(self.end, "reading.end")
@@ -145,16 +145,16 @@ class Reading(Signed):
         int_field(self.energy_wh, "reading.energy_wh", 0)
         int_field(self.co2_g_estimate, "reading.co2_g_estimate")
         if len(set(self.flags)) != len(self.flags):
-            raise MalformedRecord("reading.flags: repeated flag")
+            raise MalformedRecord.coded("eco_protocol.finding.record.flag_twice")
         self.check_sig()
 
     def _check_across(self) -> None:
         """The checks of ``__post_init__`` that span fields, for :meth:`from_dict`, which has
         checked each field itself."""
         if (self.seq == 1) != (self.prev == GENESIS_PREV):
-            raise MalformedRecord("reading.prev: must be 64 zeros exactly when seq is 1")
+            raise MalformedRecord.coded("eco_protocol.finding.record.prev_first")
         if len(set(self.flags)) != len(self.flags):
-            raise MalformedRecord("reading.flags: repeated flag")
+            raise MalformedRecord.coded("eco_protocol.finding.record.flag_twice")
 
     @property
     def start_dt(self) -> datetime:
@@ -169,8 +169,7 @@ class Reading(Signed):
         m = cls.open(d, set(cls._FIELDS), require_sig=require_sig)
         flags_raw = m["flags"]
         if not isinstance(flags_raw, list) or len(flags_raw) > 8:
-            raise MalformedRecord(f"reading.flags: expected a list of at most 8 flags, "
-                                  f"got {flags_raw!r}")
+            raise MalformedRecord.coded("eco_protocol.finding.record.flags", value=repr(flags_raw))
         r = _unchecked(
             cls,
             device_id=DeviceId(hex_field(m["device_id"], "reading.device_id", 32)),
@@ -217,18 +216,18 @@ class ReceiptItem:
     def __post_init__(self) -> None:
         int_field(self.seq, "receipt.items[].seq", 0)
         if self.creditable is not None and self.status is not ReceiptStatus.ACCEPTED:
-            raise MalformedRecord("receipt.items[].creditable: only an accepted item says "
-                                  "whether it is creditable")
+            raise MalformedRecord.coded("eco_protocol.finding.record.rc_creditable")
         if self.creditable is False and self.reason is None:
-            raise MalformedRecord("receipt.items[].reason: a non-creditable item must say why")
+            raise MalformedRecord.coded("eco_protocol.finding.record.rc_why")
         hex_field(self.reading_sha256, "receipt.items[].reading_sha256", 64)
         if self.status is ReceiptStatus.REJECTED:
             if self.reason is None:
-                raise MalformedRecord("receipt.items[].reason: a rejection must give a reason")
+                raise MalformedRecord.coded("eco_protocol.finding.record.rc_reason")
             if self.leaf_index is not None:
-                raise MalformedRecord("receipt.items[].leaf_index: a rejected reading has none")
+                raise MalformedRecord.coded("eco_protocol.finding.record.rc_no_leaf")
         elif self.leaf_index is None:
-            raise MalformedRecord(f"receipt.items[].leaf_index: required for {self.status.value}")
+            raise MalformedRecord.coded("eco_protocol.finding.record.rc_leaf",
+                                        status=self.status.value)
         if self.leaf_index is not None:
             int_field(self.leaf_index, "receipt.items[].leaf_index", 0)
         if self.expected_seq is not None:
@@ -245,7 +244,8 @@ class ReceiptItem:
         exp = m.get("expected_seq")
         cred = m.get("creditable")
         if cred is not None and not isinstance(cred, bool):
-            raise MalformedRecord(f"{w}.creditable: expected true or false, got {cred!r}")
+            raise MalformedRecord.coded("eco_protocol.finding.record.rc_bool",
+                                        what=w, value=repr(cred))
         return cls(
             seq=int_field(m["seq"], f"{w}.seq", 0),
             reading_sha256=hex_field(m["reading_sha256"], f"{w}.reading_sha256", 64),
@@ -281,7 +281,8 @@ class Receipt(Signed):
     def __post_init__(self) -> None:
         hex_field(self.device_id, "receipt.device_id", 32)
         if not 1 <= len(self.items) <= MAX_READINGS_PER_MESSAGE:
-            raise MalformedRecord(f"receipt.items: expected 1–{MAX_READINGS_PER_MESSAGE} items")
+            raise MalformedRecord.coded("eco_protocol.finding.record.rc_items",
+                                        max=MAX_READINGS_PER_MESSAGE)
         self.check_sig()
 
     @classmethod
@@ -289,7 +290,7 @@ class Receipt(Signed):
         m = cls.open(d, {"device_id", "items"})
         items = m["items"]
         if not isinstance(items, list):
-            raise MalformedRecord("receipt.items: expected a list")
+            raise MalformedRecord.coded("eco_protocol.finding.record.rc_list")
         return cls(
             device_id=DeviceId(hex_field(m["device_id"], "receipt.device_id", 32)),
             items=tuple(ReceiptItem.from_dict(i) for i in items),
@@ -351,15 +352,15 @@ class Enrolment(Signed):
         hex_field(self.device_id, "enrol.device_id", 32)
         raw = b64decode(self.public_key, "enrol.public_key")
         if len(raw) != 32:
-            raise MalformedRecord("enrol.public_key: must be 32 raw bytes")
+            raise MalformedRecord.coded("eco_protocol.finding.record.enrol_key")
         if device_id_of(raw) != self.device_id:
-            raise MalformedRecord("enrol.device_id: does not match SHA-256(public_key)[:16]")
+            raise MalformedRecord.coded("eco_protocol.finding.record.enrol_id")
         str_field(self.household, "enrol.household", 128)
         str_field(self.programme, "enrol.programme", 128)
         if not 1 <= len(self.meters) <= 16:
-            raise MalformedRecord("enrol.meters: expected 1–16 meters")
+            raise MalformedRecord.coded("eco_protocol.finding.record.meters_count")
         if len({m.id for m in self.meters}) != len(self.meters):
-            raise MalformedRecord("enrol.meters: meter ids must be unique")
+            raise MalformedRecord.coded("eco_protocol.finding.record.meters_unique")
         plain_json(dict(self.fit), "enrol.fit")
         time_field(self.enrolled_at, "enrol.enrolled_at")
         if self.claim_tokens:
@@ -379,7 +380,7 @@ class Enrolment(Signed):
                          "enrolled_at"}, {"claim_tokens"})
         meters = m["meters"]
         if not isinstance(meters, list):
-            raise MalformedRecord("enrol.meters: expected a list")
+            raise MalformedRecord.coded("eco_protocol.finding.record.meters_list")
         return cls(
             device_id=DeviceId(hex_field(m["device_id"], "enrol.device_id", 32)),
             public_key=str_field(m["public_key"], "enrol.public_key", 64),

@@ -82,6 +82,8 @@ _CASES = [
      "unknown field(s) note", "不明な項目 note があります"),
     ("field.not_int", _set("totals.credits_t", lambda r: "many"),
      "expected an integer, got 'many'", "整数でなければなりません（'many' です）"),
+    ("record.period", _set("period.end", lambda r: r["period"]["start"]),
+     "is not after start", "より後ではありません"),
 ]
 
 
