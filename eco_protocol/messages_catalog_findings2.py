@@ -192,6 +192,29 @@ _JSON: Final[Mapping[str, tuple[str, str]]] = {
                   "整数 {value} が ±(2^53−1) の範囲外です"),
 }
 
+# --- why a batch's factors are not fit for certification (methodology.seal_problems), under
+# eco_protocol.finding.seal.: the operator's refused seal and the buyer's finding ---
+_SEAL: Final[Mapping[str, tuple[str, str]]] = {
+    "span": ("FY{fy} (April {fy} – March {next})", "{fy} 年度（{fy} 年 4 月 – {next} 年 3 月）"),
+    "no_factor": ("{span}: no grid emission factor; add the published all-source factor with "
+                  "its source and publication date to [[methodology.grid_factors]] before "
+                  "sealing",
+                  "{span}: 電力の排出係数がありません。公表された全電源平均の係数を、出典と公表日"
+                  "とともに [[methodology.grid_factors]] に追加してから封印してください"),
+    "illustrative": ("{span}: the grid factor {g} g/kWh is marked illustrative; replace it with "
+                     "the published value, its source and publication date and remove "
+                     "'illustrative = true' (or, if this programme is only a demonstration, set "
+                     "'demonstration = true' under [programme])",
+                     "{span}: 電力の排出係数 {g} g/kWh は例示値です。公表値とその出典・公表日に"
+                     "置き換え、'illustrative = true' を削除してください（デモだけのプログラム"
+                     "なら [programme] に 'demonstration = true' を設定してください）"),
+    "no_date": ("{span}: the grid factor has no publication date (published = {published}); "
+                "enter the date it was published as YYYY-MM-DD so a verification body can "
+                "check it is the value in force",
+                "{span}: 電力の排出係数に公表日がありません（published = {published}）。検証"
+                "機関が有効な値か確認できるよう、公表日を YYYY-MM-DD で入力してください"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -201,4 +224,5 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.record.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _RECORD.items()},
     **{f"eco_protocol.finding.json.{c}": {"en": en, "ja": ja} for c, (en, ja) in _JSON.items()},
+    **{f"eco_protocol.finding.seal.{c}": {"en": en, "ja": ja} for c, (en, ja) in _SEAL.items()},
 }

@@ -41,6 +41,7 @@ from .creditability import DEFAULT_RULES, CreditRules, parse_day
 from .encoding import JST as JST  # days, months and fiscal years are Japan time
 from .encoding import day_of as day_of
 from .errors import InvalidInput, MalformedRecord
+from .messages import msg, said
 from .programme_records import GRAMS_PER_TONNE as GRAMS_PER_TONNE
 from .programme_records import credits as credits  # the batch seal's totals must follow it
 from .records import Enrolment, Quantity
@@ -276,22 +277,18 @@ def seal_problems(method: Methodology, rules: CreditRules,
         return []
     out = []
     for fy in sorted(set(fiscal_years)):
-        span = f"FY{fy} (April {fy} – March {fy + 1})"
+        # Said strings: English as they always were, in the reader's language where shown
+        span = msg("eco_protocol.finding.seal.span", fy=fy, next=fy + 1)
         f = next((g for g in method.grid_factors if g.fiscal_year == fy), None)
         if f is None:
-            out.append(f"{span}: no grid emission factor; add the published all-source factor "
-                       "with its source and publication date to [[methodology.grid_factors]] "
-                       "before sealing")
+            out.append(said("eco_protocol.finding.seal.no_factor", span=span))
             continue
         if f.illustrative:
-            out.append(f"{span}: the grid factor {f.g_per_kwh} g/kWh is marked illustrative; "
-                       "replace it with the published value, its source and publication date "
-                       "and remove 'illustrative = true' (or, if this programme is only a "
-                       "demonstration, set 'demonstration = true' under [programme])")
+            out.append(said("eco_protocol.finding.seal.illustrative", span=span,
+                            g=f.g_per_kwh))
         if not _is_date(f.published):
-            out.append(f"{span}: the grid factor has no publication date (published = "
-                       f"{f.published!r}); enter the date it was published as YYYY-MM-DD so a "
-                       "verification body can check it is the value in force")
+            out.append(said("eco_protocol.finding.seal.no_date", span=span,
+                            published=repr(f.published)))
     return out
 
 

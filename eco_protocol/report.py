@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .canonical import canonical_bytes, parse_json
-from .claims import Claim, issued_by_reading, net_of_issued
+from .claims import Claim, issued_by_reading, joined, net_of_issued
 from .coverage import (
     EV,
     LedgerReading,
@@ -297,7 +297,7 @@ def _check_rules(report: Mapping[str, Any], seal: BatchSeal,
     unfit = seal_problems(method, rules,
                           fiscal_years_between(seal.period.start_dt, seal.period.end_dt))
     if unfit:
-        raise ReportProblem.coded("eco_protocol.finding.report.unfit", problems="; ".join(unfit))
+        raise ReportProblem.coded("eco_protocol.finding.report.unfit", problems=joined(unfit))
     res.demonstration = rules.demonstration
     res.checks.append(said("eco_protocol.check.rules_demonstration" if rules.demonstration
                            else "eco_protocol.check.rules_published"))

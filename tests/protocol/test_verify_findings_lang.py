@@ -47,6 +47,13 @@ def _set(path: str, value: Callable[[dict[str, Any]], Any]) -> Callable[[dict[st
     return tamper
 
 
+def _not_a_demonstration(report: dict[str, Any]) -> None:
+    """The demonstration programme's report passed off as a real one: its illustrative,
+    undated factors are then unfit for certification."""
+    report["methodology"]["rules"]["demonstration"] = False
+    del report["demonstration"]
+
+
 # (case, tamper, the English finding's words, the Japanese finding's words)
 _CASES = [
     ("not_list", _set("previous_seals", lambda r: "x"),
@@ -82,6 +89,9 @@ _CASES = [
      "unknown field(s) note", "不明な項目 note があります"),
     ("field.not_int", _set("totals.credits_t", lambda r: "many"),
      "expected an integer, got 'many'", "整数でなければなりません（'many' です）"),
+    ("seal.unfit", _not_a_demonstration,
+     "is marked illustrative; replace it with the published value",
+     "年度（2026 年 4 月 – 2027 年 3 月）: 電力の排出係数"),
     ("record.period", _set("period.end", lambda r: r["period"]["start"]),
      "is not after start", "より後ではありません"),
 ]
