@@ -5,7 +5,9 @@ running agent."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +50,10 @@ speed = {clock["speed"]}
 
 
 def start_meter(procs: Procs, name: str, hh: Household, m: MeterSim, broker: str,
-                clock_args: list[str]) -> str:
-    """Start the simulator of one meter; return its [[meters]] table for the agent."""
+                clock_args: list[str]) -> Callable[[], str]:
+    """Start the simulator of one meter; the function returned gives its [[meters]] table for
+    the agent (for a serial meter it waits for the simulator's pty, so every simulator starts
+    before any is waited for)."""
     head = f'\n[[meters]]\nid = "{m.id}"\nquantity = "{m.quantity}"\n'
     if m.kind in ("sunspec", "broute"):
         if m.kind == "sunspec":
@@ -62,19 +66,22 @@ def start_meter(procs: Procs, name: str, hh: Household, m: MeterSim, broker: str
                     "--family", "bp35a1" if hh.seed % 2 else "bp35c0", *clock_args,
                     *m.sim_args]
         sim = procs.start(f"sim-{name}-{m.id}", argv, stdout_pipe=True)
-        assert sim.stdout is not None
-        line = sim.stdout.readline()
-        if not line:
-            raise SystemExit(f"demo: the {m.kind} simulator for {name} did not start; see "
-                             f"{procs.logs}")
-        port = json.loads(line)["port"]
-        if m.kind == "sunspec":
-            return head + f'protocol = "sunspec-modbus"\nport = "{port}"\ntimeout_s = 0.5\n'
-        return head + (f'protocol = "echonet-broute"\nport = "{port}"\n'
-                       f'broute_id = "{BROUTE_ID}"\nbroute_password = "{BROUTE_PW}"\n'
-                       'family = "auto"\nechonet_object = "smart_meter"\n'
-                       "timeout_s = 3.0\nwisun_channel = 0x21\npan_id = 0x8888\n"
-                       'meter_mac = "001C6400030C12A4"\n')
+
+        def serial_table() -> str:
+            assert sim.stdout is not None
+            line = sim.stdout.readline()
+            if not line:
+                raise SystemExit(f"demo: the {m.kind} simulator for {name} did not start; see "
+                                 f"{procs.logs}")
+            port = json.loads(line)["port"]
+            if m.kind == "sunspec":
+                return head + f'protocol = "sunspec-modbus"\nport = "{port}"\ntimeout_s = 0.5\n'
+            return head + (f'protocol = "echonet-broute"\nport = "{port}"\n'
+                           f'broute_id = "{BROUTE_ID}"\nbroute_password = "{BROUTE_PW}"\n'
+                           'family = "auto"\nechonet_object = "smart_meter"\n'
+                           "timeout_s = 3.0\nwisun_channel = 0x21\npan_id = 0x8888\n"
+                           'meter_mac = "001C6400030C12A4"\n')
+        return serial_table
     topic = f"{m.kind}-{hh.seed}"
     device = {"tasmota": "tasmota", "shelly": "shelly-pro3em", "openevse": "openevse"}[m.kind]
     argv = [bin_path("eco-sim"), "mqtt", "--broker", broker, "--device", device, "--topic", topic,
@@ -86,7 +93,15 @@ def start_meter(procs: Procs, name: str, hh: Household, m: MeterSim, broker: str
     argv += m.sim_args
     procs.start(f"sim-{name}-{m.id}", argv)
     extra = 'field = "total_act_ret"\n' if m.kind == "shelly" else ""
-    return head + f'protocol = "{m.kind}"\ntopic = "{topic}"\n{extra}'
+    table = head + f'protocol = "{m.kind}"\ntopic = "{topic}"\n{extra}'
+    return lambda: table
+
+
+# what a box's agent.toml holds while it is keyed and enrolled, before the clock starts and its
+# simulators give their ports: the agent reads no meter then, the file needs one table
+_NOT_YET_METER = ('\n[[meters]]  # replaced by the simulators\' tables when the clock starts\n'
+                  'id = "pending"\nquantity = "pv_generation"\nprotocol = "tasmota"\n'
+                  'topic = "pending"\n')
 
 
 def equipment(hh: Household, m: MeterSim) -> tuple[str, ...]:
@@ -104,33 +119,43 @@ def equipment(hh: Household, m: MeterSim) -> tuple[str, ...]:
     return (f"ev-charger=OpenEVSE:SIM-EV-{hh.seed:04d}",)
 
 
+@dataclass(frozen=True)
+class _Box:
+    name: str
+    hh_name: str
+    hh: Household
+    meters: tuple[MeterSim, ...]
+    config: Path
+
+
 def enrol_town(procs: Procs, out: Path, agg: list[str], log_vkey: str, broker: str,
                clock: dict[str, Any], households: Sequence[Household], *,
                programme: str = PROGRAMME, prefix: str = ""
                ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, tuple[str, ...]]]:
-    """Start every meter simulator, and for every box of every household: its agent config,
-    key, enrolment (participation date ``JOINED``) and agent. Returns the agents and, by
-    household pseudonym, "hhN <reference>" and the enrolment terms. ``prefix`` names a second
-    town's processes apart: its agents ``<prefix>agent-…`` (drained by their own town) and its
-    simulators ``sim-<prefix>…`` (stopped with the home town's when the days are over)."""
+    """For every box of every household: its key and enrolment (participation date
+    ``JOINED``); then the clock starts (``clock["origin_wall"]`` is set to now), every meter
+    simulator, and every agent. Keying and enrolling first keeps the town's simulated day whole:
+    started one box after another with the clock running, the last agent of a loaded machine
+    came up a simulated day late. Returns the agents and, by household pseudonym, "hhN
+    <reference>" and the enrolment terms. ``prefix`` names a second town's processes apart:
+    its agents ``<prefix>agent-…`` (drained by their own town) and its simulators
+    ``sim-<prefix>…`` (stopped with the home town's when the days are over)."""
     poll_seconds = 300
-    clock_args = ["--speed", str(clock["speed"]), "--origin-sim", SIM_START.isoformat(),
-                  "--origin-wall", f"{clock['origin_wall']:.3f}"]
     agents: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     terms_of: dict[str, tuple[str, ...]] = {}
+    boxes: list[_Box] = []
     for i, hh in enumerate(households):
         hh_name = f"hh{i + 1}"
         for device in hh.devices:
             name = f"{hh_name}-{device}" if device else hh_name
-            meters = [m for m in hh.meters if m.device == device]
-            tables = "".join(start_meter(procs, prefix + hh_name, hh, m, broker, clock_args)
-                             for m in meters)
+            meters = tuple(m for m in hh.meters if m.device == device)
             state = out / "agents" / name
             state.mkdir(parents=True)
-            cfg = state / "agent.toml"
-            cfg.write_text(agent_config(log_vkey, broker, tables, clock, poll_seconds))
-            key = run_json([bin_path("eco-agent"), "keygen", str(cfg)])
+            box = _Box(name, hh_name, hh, meters, state / "agent.toml")
+            box.config.write_text(agent_config(log_vkey, broker, _NOT_YET_METER, clock,
+                                               poll_seconds))
+            key = run_json([bin_path("eco-agent"), "keygen", str(box.config)])
             meter_args = [a for m in meters for a in (
                 "--meter", f"{m.id}:{m.quantity}:{PROTOCOL_NAME[m.kind]}:{m.rated_w}")]
             meter_args += [a for m in meters for e in equipment(hh, m) for a in ("--equipment", e)]
@@ -139,11 +164,20 @@ def enrol_town(procs: Procs, out: Path, agg: list[str], log_vkey: str, broker: s
             e = run_json([*agg, "enrol", "--public-key", key["public_key"], "--household",
                            hh.name, "--programme", programme, "--enrolled-at", JOINED,
                            *meter_args, *terms])
-            agents.append({"name": name, "config": cfg, **e})
-            procs.start(f"{prefix}agent-{name}", [bin_path("eco-agent"), "run", str(cfg)])
+            agents.append({"name": name, "config": box.config, **e})
+            boxes.append(box)
             names[e["household"]] = f"{hh_name} {hh.name}"
             terms_of[e["household"]] = hh.terms
         print(f"demo: {hh_name} {agents[-1]['household']}: {hh.note}")
+    clock["origin_wall"] = time.time()
+    clock_args = ["--speed", str(clock["speed"]), "--origin-sim", SIM_START.isoformat(),
+                  "--origin-wall", f"{clock['origin_wall']:.3f}"]
+    tables = [[start_meter(procs, prefix + b.hh_name, b.hh, m, broker, clock_args)
+               for m in b.meters] for b in boxes]
+    for box, pending in zip(boxes, tables, strict=True):
+        box.config.write_text(agent_config(log_vkey, broker, "".join(t() for t in pending),
+                                           clock, poll_seconds))
+        procs.start(f"{prefix}agent-{box.name}", [bin_path("eco-agent"), "run", str(box.config)])
     return agents, names, terms_of
 
 
