@@ -86,13 +86,16 @@ def parse_day(text: object, what: str) -> date:
     """A JST calendar day written ``YYYY-MM-DD``, one spelling only; a MalformedRecord naming
     ``what`` otherwise."""
     if not isinstance(text, str):
-        raise MalformedRecord(f"{what}: expected a date YYYY-MM-DD, got {text!r}")
+        raise MalformedRecord.coded("eco_protocol.finding.rules.day_type",
+                                    what=what, value=repr(text))
     try:
         d = date.fromisoformat(text)
     except ValueError as e:
-        raise MalformedRecord(f"{what}: {text!r} is not a date YYYY-MM-DD") from e
+        raise MalformedRecord.coded("eco_protocol.finding.rules.day",
+                                    what=what, value=repr(text)) from e
     if d.isoformat() != text:
-        raise MalformedRecord(f"{what}: {text!r} is not spelled YYYY-MM-DD")
+        raise MalformedRecord.coded("eco_protocol.finding.rules.day_spelling",
+                                    what=what, value=repr(text))
     return d
 
 
@@ -135,26 +138,31 @@ class CreditRules:
 
     def __post_init__(self) -> None:
         if not 60 <= self.interval_s <= 86400 or 86400 % self.interval_s:
-            raise MalformedRecord(f"rules.interval_s: {self.interval_s} must divide a day "
-                                  "(60–86400 s)")
+            raise MalformedRecord.coded("eco_protocol.finding.rules.interval",
+                                        value=self.interval_s)
         if not 1 <= self.max_gap_intervals <= 10_000:
-            raise MalformedRecord(f"rules.max_gap_intervals: {self.max_gap_intervals} is "
-                                  "outside 1–10000")
+            raise MalformedRecord.coded("eco_protocol.finding.rules.range",
+                                        name="max_gap_intervals",
+                                        value=self.max_gap_intervals, lo=1, hi=10000)
         for name in ("max_equipment_age_years", "crediting_years"):
             if not 0 <= getattr(self, name) <= 100:
-                raise MalformedRecord(f"rules.{name}: {getattr(self, name)} is outside 0–100")
+                raise MalformedRecord.coded("eco_protocol.finding.rules.range", name=name,
+                                            value=getattr(self, name), lo=0, hi=100)
         if self.registered is not None:
             parse_day(self.registered, "rules.registered")
         parse_day(self.crediting_until, "rules.crediting_until")
         if self.battery not in BATTERY_POLICIES:
-            raise MalformedRecord(f"rules.battery: {self.battery!r} is not one of "
-                                  f"{', '.join(BATTERY_POLICIES)}")
+            raise MalformedRecord.coded("eco_protocol.finding.rules.battery",
+                                        value=repr(self.battery),
+                                        allowed=", ".join(BATTERY_POLICIES))
         if not 0 <= self.project_emission_ppm <= 1_000_000:
-            raise MalformedRecord(f"rules.project_emission_ppm: {self.project_emission_ppm} "
-                                  "is outside 0–1000000")
+            raise MalformedRecord.coded("eco_protocol.finding.rules.range",
+                                        name="project_emission_ppm",
+                                        value=self.project_emission_ppm, lo=0, hi=1000000)
         if self.ev_real_wh_per_km is not None and not 1 <= self.ev_real_wh_per_km <= 10_000:
-            raise MalformedRecord(f"rules.ev_real_wh_per_km: {self.ev_real_wh_per_km} is "
-                                  "outside 1–10000")
+            raise MalformedRecord.coded("eco_protocol.finding.rules.range",
+                                        name="ev_real_wh_per_km",
+                                        value=self.ev_real_wh_per_km, lo=1, hi=10000)
 
     @property
     def crediting_start(self) -> datetime | None:
@@ -172,18 +180,20 @@ class CreditRules:
     @classmethod
     def from_dict(cls, d: object) -> CreditRules:
         if not isinstance(d, Mapping):
-            raise MalformedRecord("rules: expected an object")
+            raise MalformedRecord.coded("eco_protocol.finding.rules.object")
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise MalformedRecord(f"rules: unknown field(s) {', '.join(sorted(unknown))}")
+            raise MalformedRecord.coded("eco_protocol.field.unknown", what="rules",
+                                        fields=", ".join(sorted(unknown)))
         kinds: dict[str, tuple[type, ...]] = {
             "registered": (str, type(None)), "crediting_until": (str,), "battery": (str,),
             "ev_real_wh_per_km": (int, type(None)), "demonstration": (bool,)}
         for k, v in d.items():
             want = kinds.get(k, (int,))
             if not isinstance(v, want) or (isinstance(v, bool) and bool not in want):
-                raise MalformedRecord(f"rules.{k}: {v!r} has the wrong type")
+                raise MalformedRecord.coded("eco_protocol.finding.rules.wrong_type",
+                                            name=k, value=repr(v))
         return cls(**dict(d))
 
 

@@ -215,6 +215,42 @@ _SEAL: Final[Mapping[str, tuple[str, str]]] = {
                 "機関が有効な値か確認できるよう、公表日を YYYY-MM-DD で入力してください"),
 }
 
+# --- a programme's rules and methodology as a report carries them (creditability.py,
+# methodology.py), under eco_protocol.finding.rules. ---
+_RULES: Final[Mapping[str, tuple[str, str]]] = {
+    "day_type": ("{what}: expected a date YYYY-MM-DD, got {value}",
+                 "{what}: YYYY-MM-DD の日付でなければなりません（{value} です）"),
+    "day": ("{what}: {value} is not a date YYYY-MM-DD",
+            "{what}: {value} は YYYY-MM-DD の日付ではありません"),
+    "day_spelling": ("{what}: {value} is not spelled YYYY-MM-DD",
+                     "{what}: {value} が YYYY-MM-DD の書き方ではありません"),
+    "interval": ("rules.interval_s: {value} must divide a day (60–86400 s)",
+                 "rules.interval_s: {value} は 1 日を割り切る値でなければなりません"
+                 "（60–86400 秒）"),
+    "range": ("rules.{name}: {value} is outside {lo}–{hi}",
+              "rules.{name}: {value} が {lo}–{hi} の範囲外です"),
+    "battery": ("rules.battery: {value} is not one of {allowed}",
+                "rules.battery: {value} は {allowed} のいずれでもありません"),
+    "object": ("rules: expected an object", "rules: オブジェクトでなければなりません"),
+    "wrong_type": ("rules.{name}: {value} has the wrong type",
+                   "rules.{name}: {value} の型が正しくありません"),
+    "grid_factor": ("methodology.grid_factors[]: {error}",
+                    "methodology.grid_factors[]: 項目が欠けているか正しくありません（{error}）"),
+    "methodology_object": ("methodology: expected an object",
+                           "methodology: オブジェクトでなければなりません"),
+    "methodology_field": ("methodology: missing or wrong field {error}",
+                          "methodology: 項目 {error} が欠けているか正しくありません"),
+    "no_factor": ("no grid emission factor for fiscal year {fy} (configured: {have}); add it "
+                  "to the programme's factor table with its source",
+                  "{fy} 年度の電力の排出係数がありません（設定済み: {have}）。プログラムの係数表"
+                  "に出典とともに追加してください"),
+    "ev_terms": ("EV charging without the EV's Wh/km and the petrol car's m/L in its enrolment",
+                 "EV 充電量がありますが、登録情報に EV の電費（Wh/km）と比較するガソリン車の燃費"
+                 "（m/L）がありません"),
+    "reading_span": ("reading {quantity} {start}: end {end} is not after its start",
+                     "読み取り値 {quantity} {start}: 終了 {end} が開始より後ではありません"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -225,4 +261,6 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
        for c, (en, ja) in _RECORD.items()},
     **{f"eco_protocol.finding.json.{c}": {"en": en, "ja": ja} for c, (en, ja) in _JSON.items()},
     **{f"eco_protocol.finding.seal.{c}": {"en": en, "ja": ja} for c, (en, ja) in _SEAL.items()},
+    **{f"eco_protocol.finding.rules.{c}": {"en": en, "ja": ja}
+       for c, (en, ja) in _RULES.items()},
 }

@@ -85,7 +85,8 @@ class GridFactor:
             return cls(int(d["fiscal_year"]), int(d["g_per_kwh"]), str(d["source"]),
                        str(d["published"]), bool(d.get("illustrative", False)))
         except (KeyError, TypeError, ValueError) as e:
-            raise MalformedRecord(f"methodology.grid_factors[]: {e!r}") from e
+            raise MalformedRecord.coded("eco_protocol.finding.rules.grid_factor",
+                                        error=repr(e)) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,7 @@ class Methodology:
             if f.fiscal_year == fy:
                 return f
         have = ", ".join(str(f.fiscal_year) for f in self.grid_factors) or "none"
-        raise MethodologyError(f"no grid emission factor for fiscal year {fy} (configured: "
-                               f"{have}); add it to the programme's factor table with its source")
+        raise MethodologyError.coded("eco_protocol.finding.rules.no_factor", fy=fy, have=have)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "version": self.version,
@@ -114,14 +114,15 @@ class Methodology:
     @classmethod
     def from_dict(cls, d: object) -> Methodology:
         if not isinstance(d, Mapping):
-            raise MalformedRecord("methodology: expected an object")
+            raise MalformedRecord.coded("eco_protocol.finding.rules.methodology_object")
         try:
             return cls(str(d["id"]), str(d["version"]),
                        tuple(GridFactor.from_dict(f) for f in d["grid_factors"]),
                        int(d["gasoline_g_per_l"]), str(d["gasoline_source"]),
                        str(d.get("ev_methodology", "")))
         except (KeyError, TypeError, ValueError) as e:
-            raise MalformedRecord(f"methodology: missing or wrong field {e!r}") from e
+            raise MalformedRecord.coded("eco_protocol.finding.rules.methodology_field",
+                                        error=repr(e)) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,8 +317,7 @@ def reduction_exact(energy: Mapping[str, int], terms: HouseholdTerms, grid_g_per
     charged = energy.get("ev_charge", 0)
     if charged:
         if not terms.ev_wh_per_km or not terms.ev_petrol_m_per_l:
-            raise MethodologyError("EV charging without the EV's Wh/km and the petrol car's "
-                                   "m/L in its enrolment")
+            raise MethodologyError.coded("eco_protocol.finding.rules.ev_terms")
         # the worse (higher) consumption gives the shorter distance: the conservative one
         wh_per_km = max(terms.ev_wh_per_km, rules.ev_real_wh_per_km or 0)
         # metres driven = Wh × 1000 / (Wh/km); litres = metres / (m/L)
@@ -348,8 +348,9 @@ class ReadingFacts:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise MethodologyError(f"reading {self.quantity.value} {self.start.isoformat()}: "
-                                   f"end {self.end.isoformat()} is not after its start")
+            raise MethodologyError.coded("eco_protocol.finding.rules.reading_span",
+                                         quantity=self.quantity.value,
+                                         start=self.start.isoformat(), end=self.end.isoformat())
 
 
 def bucket_energy(readings: Iterable[ReadingFacts], terms: HouseholdTerms,
