@@ -70,20 +70,18 @@ lint: venv
 	$(VENV)/bin/ruff check eco_protocol eco_runtime agent aggregator firmware_sim tests bench
 	$(VENV)/bin/mypy
 
-# First the lint and, beside it, the few tests marked solo: the demo e2e, whose clock runs 3000x
-# faster than the wall from the moment it starts, while its children are still being enrolled
-# one after the other (each box a keygen and an enrol command). Beside the workers, that start-up
-# was starved of CPU and the demo lost readings (25 of ~48 half-hours of a home on 2026-12-05;
-# again in two tries on 2026-12-05 evening, beside the workers at a lower priority). Beside the
-# lint (mypy takes one core) it has the other core, in a session of its own (setsid: Linux's
-# autogroup scheduler gives a session a fair share) and ahead of the niced lint. Then everything
-# else on the workers. Bytecode caches are written even if the environment says not to: hundreds
-# of child processes (agents, CLIs, simulators) import the same modules, and each worker
-# collects every test file (the solo run's collection leaves the rewritten test modules cached
-# for them). Exit status 5 (no test selected) is fine for one of the two runs (PYTEST_ARGS may
-# name only solo tests, or none), not for both. Interrupted, make sends the solo run's process
-# group the SIGINT a terminal would (its own session has no terminal; a background job starts
-# with SIGINT ignored, so SIGINT_BACK gives it back its default before pytest starts).
+# The few tests marked solo (the demo e2e, whose clock runs 3000x faster than the wall) start
+# first, in a session of their own (setsid: Linux's autogroup scheduler gives a session a fair
+# share of the CPU), and run beside the niced lint and then beside the workers. The demo keys and
+# enrols every box before its clock starts and launches every child before it waits for any, so
+# a loaded machine no longer costs it readings (before that, beside the workers it lost up to a
+# simulated day: 25 of ~48 half-hours of a home on 2026-12-05). Bytecode caches are written even
+# if the environment says not to: hundreds of child processes (agents, CLIs, simulators) import
+# the same modules, and each worker collects every test file. Exit status 5 (no test selected)
+# is fine for one of the two runs (PYTEST_ARGS may name only solo tests, or none), not for both.
+# Interrupted, make sends the solo run's process group the SIGINT a terminal would (its own
+# session has no terminal; a background job starts with SIGINT ignored, so SIGINT_BACK gives it
+# back its default before pytest starts).
 test: export PYTHONDONTWRITEBYTECODE =
 test: export SIGINT_BACK = import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])
 test: deps venv node-deps
@@ -91,10 +89,10 @@ test: deps venv node-deps
 	trap '[ -z "$$solo" ] || kill -INT -- -$$solo 2>/dev/null; rm -f "$$log"' EXIT; \
 	setsid -w $(PY) -c "$$SIGINT_BACK" $(PYTEST) -m solo $(PYTEST_ARGS) >"$$log" 2>&1 & solo=$$!; \
 	lint_rc=0; nice -n $(TEST_NICE) $(MAKE) --no-print-directory lint || lint_rc=$$?; \
-	solo_rc=0; wait $$solo || solo_rc=$$?; solo=; \
-	echo "$(PYTEST) -m solo $(PYTEST_ARGS)  (beside the lint)"; cat "$$log"; \
 	rc=0; $(PYTEST) -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not solo" \
 	  $(PYTEST_ARGS) || rc=$$?; \
+	solo_rc=0; wait $$solo || solo_rc=$$?; solo=; \
+	echo "$(PYTEST) -m solo $(PYTEST_ARGS)  (beside the lint and the workers)"; cat "$$log"; \
 	if [ $$rc -eq 5 ] && [ $$solo_rc -eq 5 ]; then echo "make test: no test selected"; exit 5; fi; \
 	[ $$rc -eq 5 ] && rc=0; [ $$solo_rc -eq 5 ] && solo_rc=0; \
 	if [ $$rc -ne 0 ] || [ $$solo_rc -ne 0 ] || [ $$lint_rc -ne 0 ]; then \
