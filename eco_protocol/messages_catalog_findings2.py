@@ -251,6 +251,42 @@ _RULES: Final[Mapping[str, tuple[str, str]]] = {
                      "読み取り値 {quantity} {start}: 終了 {end} が開始より後ではありません"),
 }
 
+# --- replaying a log (replay.py): what eco-verify evidence finds in the entries themselves,
+# under eco_protocol.finding.replay. ---
+_REPLAY: Final[Mapping[str, tuple[str, str]]] = {
+    "too_big": ("entry is {n} bytes, over {max}",
+                "エントリが {n} バイトで、上限 {max} を超えています"),
+    "not_canonical": ("entry bytes are not the RFC 8785 canonical form of the record",
+                      "エントリのバイト列が記録の正規形（RFC 8785）ではありません"),
+    "enrolled_twice": ("device {device} is enrolled twice", "機器 {device} が二度登録されています"),
+    "revoke_unknown": ("revocation of device {device}, never enrolled",
+                       "登録されていない機器 {device} の失効です"),
+    "not_ledger": ("record type {type} does not belong in the ledger",
+                   "種別 {type} の記録は台帳に含まれるものではありません"),
+    "what": ("{type} of {device}", "機器 {device} の {type}"),
+    "never_enrolled": ("{what}: the device was never enrolled",
+                       "{what}: その機器は登録されていません"),
+    "revoked": ("{what}: the device is revoked", "{what}: その機器は失効しています"),
+    "not_quarantined": ("{what}: the device is not quarantined",
+                        "{what}: その機器は隔離されていません"),
+    "quarantined": ("{what}: the device is already quarantined by entry {index}",
+                    "{what}: その機器はエントリ {index} ですでに隔離されています"),
+    "other_device": ("{what}: the evidence is a reading of another device",
+                     "{what}: 証拠が別の機器の読み取り値です"),
+    "evidence": ("{what}: evidence", "{what}: 証拠の読み取り値"),
+    "sealed_twice": ("batch {batch} is sealed twice", "バッチ {batch} が二度封印されています"),
+    "overlap": ("batch {batch} period {start}...{end} overlaps batch {other}",
+                "バッチ {batch} の期間 {start}...{end} がバッチ {other} と重なっています"),
+    "certify_unsealed": ("certification of batch {batch}, never sealed",
+                         "封印されていないバッチ {batch} の認証です"),
+    "certified_twice": ("batch {batch} is certified twice",
+                        "バッチ {batch} が二度認証されています"),
+    "before_enrolment": ("reading of device {device} precedes its enrolment",
+                         "機器 {device} の読み取り値がその登録より前にあります"),
+    "after_revocation": ("reading of device {device} after its revocation",
+                         "機器 {device} の読み取り値がその失効より後にあります"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -263,4 +299,6 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.seal.{c}": {"en": en, "ja": ja} for c, (en, ja) in _SEAL.items()},
     **{f"eco_protocol.finding.rules.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _RULES.items()},
+    **{f"eco_protocol.finding.replay.{c}": {"en": en, "ja": ja}
+       for c, (en, ja) in _REPLAY.items()},
 }

@@ -27,7 +27,7 @@ from .dispatch import AnyRecord, parse_record
 from .errors import InvalidInput, MalformedRecord
 from .keys import DeviceId, Ed25519PublicKey, public_key_from_raw, verify_signature
 from .logkey import LogKeyChain, LogKeyChange, verify_log_key_change
-from .messages import Localized, Msg
+from .messages import Localized, Msg, msg
 from .note import NoteVerifier
 from .programme_records import BatchSeal, Certification, Redemption
 from .records import (
@@ -117,7 +117,8 @@ class LedgerReplay:
 
     def _check(self, entry: bytes) -> AnyRecord:
         if len(entry) > MAX_ENTRY_BYTES:
-            raise MalformedRecord(f"entry is {len(entry)} bytes, over {MAX_ENTRY_BYTES}")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.too_big",
+                                        n=len(entry), max=MAX_ENTRY_BYTES)
         obj = parse_json(entry)
         # Parse the record first (it was checked second) so that a valid reading can take
         # canonical_bytes' validated fast path; a record error still yields to the canonical
@@ -129,7 +130,7 @@ class LedgerReplay:
         except InvalidInput as e:
             problem = e
         if canonical_bytes(obj, validated=isinstance(record, Reading)) != entry:
-            raise MalformedRecord("entry bytes are not the RFC 8785 canonical form of the record")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.not_canonical")
         if problem is not None:
             raise problem
         assert record is not None
@@ -138,7 +139,8 @@ class LedgerReplay:
         elif isinstance(record, Enrolment):
             verify_record(obj, self.log_key, f"enrolment of {record.device_id}")
             if record.device_id in self.devices:
-                raise MalformedRecord(f"device {record.device_id} is enrolled twice")
+                raise MalformedRecord.coded("eco_protocol.finding.replay.enrolled_twice",
+                                            device=record.device_id)
             self.devices[record.device_id] = DeviceState(
                 record, public_key_from_raw(record.public_key_raw))
             self.claims.enrol(record)
@@ -146,7 +148,8 @@ class LedgerReplay:
             verify_record(obj, self.log_key, f"revocation of {record.device_id}")
             state = self.devices.get(record.device_id)
             if state is None:
-                raise MalformedRecord(f"revocation of device {record.device_id}, never enrolled")
+                raise MalformedRecord.coded("eco_protocol.finding.replay.revoke_unknown",
+                                            device=record.device_id)
             state.revoked = True
         elif isinstance(record, Quarantine | Release):
             self._quarantine(record, obj)
@@ -161,60 +164,68 @@ class LedgerReplay:
             self.key_changes.append((self.size, record))
             self.log_key = record.new.public_key
         else:
-            raise MalformedRecord(f"record type {obj.get('type')!r} does not belong in the ledger")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.not_ledger",
+                                        type=repr(obj.get("type")))
         self.last_type = str(obj["type"])
         self.counts[self.last_type] += 1
         return record
 
     def _quarantine(self, record: Quarantine | Release, obj: dict[str, object]) -> None:
-        what = f"{obj['type']} of {record.device_id}"
+        what = msg("eco_protocol.finding.replay.what", type=obj["type"], device=record.device_id)
         verify_record(obj, self.log_key, what)
         state = self.devices.get(record.device_id)
         if state is None:
-            raise MalformedRecord(f"{what}: the device was never enrolled")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.never_enrolled", what=what)
         if state.revoked:
-            raise MalformedRecord(f"{what}: the device is revoked")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.revoked", what=what)
         if isinstance(record, Release):
             if state.quarantined is None:
-                raise MalformedRecord(f"{what}: the device is not quarantined")
+                raise MalformedRecord.coded("eco_protocol.finding.replay.not_quarantined",
+                                            what=what)
             state.quarantined = None
             self.credit.release(record.device_id)
             return
         if state.quarantined is not None:
-            raise MalformedRecord(f"{what}: the device is already quarantined by entry "
-                                  f"{state.quarantined}")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.quarantined", what=what,
+                                        index=state.quarantined)
         if record.evidence is not None:
             # the fork is the device's own doing: it signed the refused reading
             if record.evidence.get("device_id") != record.device_id:
-                raise MalformedRecord(f"{what}: the evidence is a reading of another device")
-            verify_record(record.evidence, state.public_key, f"{what}: evidence")
+                raise MalformedRecord.coded("eco_protocol.finding.replay.other_device", what=what)
+            verify_record(record.evidence, state.public_key,
+                          msg("eco_protocol.finding.replay.evidence", what=what))
         state.quarantined = self.size
         self.credit.quarantine(record.device_id, self.size)
 
     def _programme(self, record: BatchSeal | Redemption | Certification) -> None:
         if isinstance(record, BatchSeal):
             if record.batch_id in self.seals:
-                raise MalformedRecord(f"batch {record.batch_id} is sealed twice")
+                raise MalformedRecord.coded("eco_protocol.finding.replay.sealed_twice",
+                                            batch=record.batch_id)
             for other in self.seals.values():
                 if other.competes_with(record) and other.period.overlaps(record.period):
-                    raise MalformedRecord(
-                        f"batch {record.batch_id} period {record.period.start}..."
-                        f"{record.period.end} overlaps batch {other.batch_id}")
+                    raise MalformedRecord.coded("eco_protocol.finding.replay.overlap",
+                                                batch=record.batch_id,
+                        start=record.period.start, end=record.period.end, other=other.batch_id)
             self.seals[record.batch_id] = record
             self.claims.seal(self.size, record)
         elif isinstance(record, Certification):
             if record.batch_id not in self.seals:
-                raise MalformedRecord(f"certification of batch {record.batch_id}, never sealed")
+                raise MalformedRecord.coded("eco_protocol.finding.replay.certify_unsealed",
+                                            batch=record.batch_id)
             if record.batch_id in self.certified:
-                raise MalformedRecord(f"batch {record.batch_id} is certified twice")
+                raise MalformedRecord.coded("eco_protocol.finding.replay.certified_twice",
+                                            batch=record.batch_id)
             self.certified.add(record.batch_id)
 
     def _reading(self, reading: Reading, obj: dict[str, object], entry: bytes) -> None:
         state = self.devices.get(reading.device_id)
         if state is None:
-            raise MalformedRecord(f"reading of device {reading.device_id} precedes its enrolment")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.before_enrolment",
+                                        device=reading.device_id)
         if state.revoked:
-            raise MalformedRecord(f"reading of device {reading.device_id} after its revocation")
+            raise MalformedRecord.coded("eco_protocol.finding.replay.after_revocation",
+                                        device=reading.device_id)
         # verify_record, without redoing what Reading.from_dict did (sig present, canonical
         # base64 of 64 bytes), and with the signed bytes from the validated fast path
         assert reading.sig is not None

@@ -154,7 +154,8 @@ def test_a_coded_error_survives_pickling() -> None:
 # the modules whose findings a buyer reads inside eco-verify's 不合格 line: every error a
 # person reads is raised by code (``.coded``/``.of``), none as a bare English string
 _CODED_MODULES = ("report", "claims", "accounts", "fields", "encoding", "records",
-                  "programme_records", "canonical", "creditability", "methodology")
+                  "programme_records", "canonical", "creditability", "methodology",
+                  "replay")
 
 
 @pytest.mark.parametrize("module", _CODED_MODULES)
