@@ -22,6 +22,7 @@ import pytest
 from eco_protocol.signing import sign_record
 from eco_protocol.verify_cli import main
 from tests.protocol.evidence_kit import signed
+from tests.protocol.records_kit import make_log, make_log_signer, write_evidence_dir
 from tests.support.lang_kit import assert_english, assert_japanese
 
 __all__ = ["signed"]
@@ -123,6 +124,49 @@ def test_a_structural_finding_reads_in_the_locales_language(
     rc, out, err = _run(capsys, "report", str(path), "--log-key", signed["vkey"])
     assert rc == 1 and out == "", err
     finding = err.strip().splitlines()[-1]  # the checker's own words, after 不合格/FAIL
+    if locale.startswith("ja"):
+        assert_japanese(err)
+        assert japanese in finding, finding
+        assert not _ENGLISH_SENTENCE.search(finding), finding
+    else:
+        assert_english(err)
+        assert english in finding, finding
+
+
+def _evidence_with(tmp_path: Path, change: Callable[[list[bytes]], None]) -> tuple[str, str]:
+    """A valid evidence directory (checkpoint over every entry, so only the replay can object)
+    whose log ``change`` edited: (its path, the log key)."""
+    signer = make_log_signer()
+    entries = make_log(signer, devices=2, readings_per_device=2)
+    assert json.loads(entries[0])["type"].startswith("eco.enrol")  # what _enrolled_twice copies
+    change(entries)
+    ev = write_evidence_dir(tmp_path / "evidence", entries, signer, ())
+    return str(ev.path), ev.log_vkey
+
+
+def _enrolled_twice(entries: list[bytes]) -> None:
+    entries.append(entries[0])
+
+
+def _not_canonical(entries: list[bytes]) -> None:
+    entries.append(json.dumps(json.loads(entries[-1]), indent=1).encode())
+
+
+@pytest.mark.parametrize("locale", ["ja_JP.UTF-8", "C"])
+@pytest.mark.parametrize(("change", "english", "japanese"), [
+    (_enrolled_twice, "is enrolled twice", "が二度登録されています"),
+    (_not_canonical, "entry bytes are not the RFC 8785 canonical form",
+     "エントリのバイト列が記録の正規形（RFC 8785）ではありません"),
+], ids=["enrolled_twice", "not_canonical"])
+def test_a_replay_finding_reads_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str, change: Callable[[list[bytes]], None], english: str,
+        japanese: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    path, vkey = _evidence_with(tmp_path, change)
+    rc, out, err = _run(capsys, "evidence", path, "--log-key", vkey)
+    assert rc == 1, out
+    finding = err.strip().splitlines()[-1]
     if locale.startswith("ja"):
         assert_japanese(err)
         assert japanese in finding, finding
