@@ -37,7 +37,7 @@ def parse_record(d: object) -> AnyRecord:
     parser = PARSERS.get(t) if isinstance(t, str) else None
     if parser is None:
         known = ", ".join(sorted(PARSERS))
-        raise UnknownType(f"record type {t!r} is not known to this verifier (knows: {known})")
+        raise UnknownType.coded("eco_protocol.finding.key.unknown_type", type=repr(t), known=known)
     return parser(m)
 
 

@@ -42,7 +42,7 @@ def private_key_raw(key: Ed25519PrivateKey) -> bytes:
 
 def private_key_from_raw(raw: bytes) -> Ed25519PrivateKey:
     if len(raw) != 32:
-        raise MalformedRecord(f"Ed25519 private key must be 32 bytes, got {len(raw)}")
+        raise MalformedRecord.coded("eco_protocol.finding.key.private_length", n=len(raw))
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
@@ -53,17 +53,17 @@ def public_key_raw(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
 
 def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:
     if len(raw) != 32:
-        raise MalformedRecord(f"Ed25519 public key must be 32 bytes, got {len(raw)}")
+        raise MalformedRecord.coded("eco_protocol.finding.key.public_length", n=len(raw))
     try:
         return Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as e:
-        raise MalformedRecord(f"invalid Ed25519 public key: {e}") from e
+        raise MalformedRecord.coded("eco_protocol.finding.key.public_invalid", error=str(e)) from e
 
 
 def device_id_of(public_raw: bytes) -> DeviceId:
     """Lowercase hex of the first 16 bytes of SHA-256(raw public key)."""
     if len(public_raw) != 32:
-        raise MalformedRecord(f"Ed25519 public key must be 32 bytes, got {len(public_raw)}")
+        raise MalformedRecord.coded("eco_protocol.finding.key.public_length", n=len(public_raw))
     return DeviceId(hashlib.sha256(public_raw).digest()[:16].hex())
 
 

@@ -33,6 +33,7 @@ from .encoding import b64decode, b64encode
 from .errors import BadSignature, MalformedRecord, NoteError
 from .fields import SIG, Signed, sig_field, str_field, time_field
 from .keys import Ed25519PublicKey, public_key_raw, verify_signature
+from .messages import Msg, msg
 from .note import NoteSigner, NoteVerifier, parse_verifier_key
 from .signing import sign_record, verify_record
 from .topics import LOG_KEYS_TOPIC  # re-exported: the retained topic announcing these records
@@ -47,7 +48,7 @@ def _vkey(v: object, what: str) -> NoteVerifier:
     try:
         return parse_verifier_key(text)
     except NoteError as e:  # say which field
-        raise MalformedRecord(f"{what}: {e}") from e
+        raise MalformedRecord.coded("eco_protocol.finding.field", field=what, error=e) from e
 
 
 def same_key(a: NoteVerifier, b: NoteVerifier) -> bool:
@@ -73,10 +74,10 @@ class LogKeyChange(Signed):
         old = _vkey(self.previous_key, "logkey.previous_key")
         new = _vkey(self.new_key, "logkey.new_key")
         if old.name != new.name:
-            raise MalformedRecord(f"logkey: the new key is named {new.name!r}, the old one "
-                                  f"{old.name!r}; a log keeps its origin across key changes")
+            raise MalformedRecord.coded("eco_protocol.finding.key.renamed",
+                                        new=repr(new.name), old=repr(old.name))
         if same_key(old, new):
-            raise MalformedRecord("logkey: new_key is the same key as previous_key")
+            raise MalformedRecord.coded("eco_protocol.finding.key.same")
         time_field(self.announced_at, "logkey.announced_at")
         str_field(self.reason, "logkey.reason", 512)
         if self.new_key_sig is not None:
@@ -116,27 +117,27 @@ def _endorsed_bytes(record: Mapping[str, Any]) -> bytes:
 def sign_log_key_change(change: LogKeyChange, old: NoteSigner, new: NoteSigner) -> dict[str, Any]:
     """The signed record: endorsed by the new key, then signed by the old one."""
     if not same_key(old.verifier, change.previous):
-        raise MalformedRecord("logkey: the old signer is not previous_key")
+        raise MalformedRecord.coded("eco_protocol.finding.key.old_signer")
     if not same_key(new.verifier, change.new):
-        raise MalformedRecord("logkey: the new signer is not new_key")
+        raise MalformedRecord.coded("eco_protocol.finding.key.new_signer")
     body = {k: v for k, v in change.to_dict().items() if k not in (SIG, NEW_KEY_SIG)}
     body[NEW_KEY_SIG] = b64encode(new.private_key.sign(canonical_bytes(body)))
     return sign_record(body, old.private_key)
 
 
 def verify_log_key_change(record: Mapping[str, Any], current: Ed25519PublicKey,
-                          what: str = "log key change") -> LogKeyChange:
+                          what: str | Msg = "log key change") -> LogKeyChange:
     """Parse and check both signatures; ``current`` is the key in effect before the change.
 
     Raises :class:`BadSignature` or :class:`MalformedRecord` naming what failed."""
     change = LogKeyChange.from_dict(record)
     if public_key_raw(change.previous.public_key) != public_key_raw(current):
-        raise BadSignature(f"{what}: previous_key {change.previous_key} is not the log key in "
-                           "effect at this point of the log")
-    verify_record(record, current, f"{what} (old key's signature)")
+        raise BadSignature.coded("eco_protocol.finding.key.not_in_effect", what=what,
+                                 key=change.previous_key)
+    verify_record(record, current, msg("eco_protocol.finding.key.old_sig", what=what))
     assert change.new_key_sig is not None
     verify_signature(change.new.public_key, b64decode(change.new_key_sig, f"{what}: new_key_sig"),
-                     _endorsed_bytes(record), f"{what} (new key's endorsement)")
+                     _endorsed_bytes(record), msg("eco_protocol.finding.key.new_sig", what=what))
     return change
 
 
@@ -198,13 +199,13 @@ def chain_from_changes(pinned: NoteVerifier,
     chain = LogKeyChain((first.previous,))
     for index, record in items:
         change = verify_log_key_change(record, chain.current.public_key,
-                                       f"log key change at entry {index}")
+                                       msg("eco_protocol.finding.key.change_at", index=index))
         if chain.changed_at and index <= chain.changed_at[-1]:
-            raise MalformedRecord(f"log key change at entry {index} is out of order")
+            raise MalformedRecord.coded("eco_protocol.finding.key.out_of_order", index=index)
         chain = chain.extended(index, change)
     if chain.position(pinned) is None:
-        raise BadSignature(f"the pinned log key {pinned.vkey} is not in the log's key chain "
-                           f"({', '.join(chain.vkeys())})")
+        raise BadSignature.coded("eco_protocol.finding.key.pinned_not_in_chain",
+                                 pinned=pinned.vkey, keys=", ".join(chain.vkeys()))
     return chain
 
 

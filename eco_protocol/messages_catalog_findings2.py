@@ -287,6 +287,40 @@ _REPLAY: Final[Mapping[str, tuple[str, str]]] = {
                          "機器 {device} の読み取り値がその失効より後にあります"),
 }
 
+# --- keys, log key changes and record types (keys.py, logkey.py, dispatch.py), under
+# eco_protocol.finding.key. ---
+_KEY: Final[Mapping[str, tuple[str, str]]] = {
+    "renamed": ("logkey: the new key is named {new}, the old one {old}; a log keeps its origin "
+                "across key changes",
+                "logkey: 新しい鍵の名前は {new}、古い鍵は {old} です。ログは鍵を変えても発行元の"
+                "名前を変えません"),
+    "old_signer": ("logkey: the old signer is not previous_key",
+                   "logkey: 古い鍵の署名者が previous_key ではありません"),
+    "new_signer": ("logkey: the new signer is not new_key",
+                   "logkey: 新しい鍵の署名者が new_key ではありません"),
+    "same": ("logkey: new_key is the same key as previous_key",
+             "logkey: new_key が previous_key と同じ鍵です"),
+    "not_in_effect": ("{what}: previous_key {key} is not the log key in effect at this point of "
+                      "the log",
+                      "{what}: previous_key {key} はログのこの時点で有効なログ鍵ではありません"),
+    "old_sig": ("{what} (old key's signature)", "{what}（古い鍵の署名）"),
+    "new_sig": ("{what} (new key's endorsement)", "{what}（新しい鍵の承認）"),
+    "change_at": ("log key change at entry {index}", "エントリ {index} のログ鍵の変更"),
+    "out_of_order": ("log key change at entry {index} is out of order",
+                     "エントリ {index} のログ鍵の変更の順序が誤っています"),
+    "pinned_not_in_chain": ("the pinned log key {pinned} is not in the log's key chain ({keys})",
+                            "固定したログ鍵 {pinned} がログ鍵の連鎖（{keys}）にありません"),
+    "private_length": ("Ed25519 private key must be 32 bytes, got {n}",
+                       "Ed25519 の秘密鍵は 32 バイトのはずが {n} バイトです"),
+    "public_length": ("Ed25519 public key must be 32 bytes, got {n}",
+                      "Ed25519 の公開鍵は 32 バイトのはずが {n} バイトです"),
+    "public_invalid": ("invalid Ed25519 public key: {error}",
+                       "Ed25519 の公開鍵として正しくありません: {error}"),
+    "unknown_type": ("record type {type} is not known to this verifier (knows: {known})",
+                     "記録の種別 {type} はこの検証器が知らないものです（知っている種別: {known}）"
+                     "。eco-verify を更新してください"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -301,4 +335,5 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
        for c, (en, ja) in _RULES.items()},
     **{f"eco_protocol.finding.replay.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPLAY.items()},
+    **{f"eco_protocol.finding.key.{c}": {"en": en, "ja": ja} for c, (en, ja) in _KEY.items()},
 }
