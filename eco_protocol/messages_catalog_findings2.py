@@ -321,6 +321,18 @@ _KEY: Final[Mapping[str, tuple[str, str]]] = {
                      "。eco-verify を更新してください"),
 }
 
+# --- a device's chain (rules.check_chain), under eco_protocol.finding.chain.<code>: the English
+# is the receipt's "code: detail" ---
+_CHAIN: Final[Mapping[str, tuple[str, str]]] = {
+    "gap": ("gap: expected {want}", "gap: 連番（seq）に抜けがあります（期待する seq は {want}）"),
+    "stale_seq": ("stale_seq: expected {want}",
+                  "stale_seq: 受け付け済みより古い連番（seq）です（期待する seq は {want}）"),
+    "bad_prev": ("bad_prev: prev does not match seq {seq} already in the ledger (device history "
+                 "forked)",
+                 "bad_prev: prev が台帳にある seq {seq} と一致しません（機器の履歴が分岐して"
+                 "います）"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -336,4 +348,6 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.replay.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPLAY.items()},
     **{f"eco_protocol.finding.key.{c}": {"en": en, "ja": ja} for c, (en, ja) in _KEY.items()},
+    **{f"eco_protocol.finding.chain.{c}": {"en": en, "ja": ja}
+       for c, (en, ja) in _CHAIN.items()},
 }

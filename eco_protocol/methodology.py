@@ -276,7 +276,7 @@ def seal_problems(method: Methodology, rules: CreditRules,
     report then says so on every page."""
     if rules.demonstration:
         return []
-    out = []
+    out: list[str] = []
     for fy in sorted(set(fiscal_years)):
         # Said strings: English as they always were, in the reader's language where shown
         span = msg("eco_protocol.finding.seal.span", fy=fy, next=fy + 1)

@@ -16,17 +16,23 @@ from .records import Reading
 class RuleViolation(InvalidInput):
     """A reading breaks a rule. ``code`` is machine-readable; the message is for people."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        """``params``: the message's values, for its text in the reader's language
+        (``eco_protocol.finding.chain.<code>``, whose English is ``code: message``)."""
         super().__init__(f"{code}: {message}")
         self.code = code
         self.detail = message
+        if params:
+            self.message_code = f"eco_protocol.finding.chain.{code}"
+            self.message_params = dict(params)
 
 
 def check_chain(reading: Reading, expected_seq: int, expected_prev: str) -> None:
     """Sequence and ``prev`` chain: seq must be the next one and prev the hash of the last."""
     if reading.seq != expected_seq:
         raise RuleViolation("gap" if reading.seq > expected_seq else "stale_seq",
-                            f"expected {expected_seq}")
+                            f"expected {expected_seq}", want=expected_seq)
     if reading.prev != expected_prev:
         raise RuleViolation("bad_prev", f"prev does not match seq {reading.seq - 1} "
-                                        "already in the ledger (device history forked)")
+                                        "already in the ledger (device history forked)",
+                            seq=reading.seq - 1)

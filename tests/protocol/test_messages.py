@@ -102,6 +102,18 @@ def test_table_driven_codes_exist() -> None:
     for rule in Rule:
         assert entry(f"eco_protocol.rule.{rule.value}") is not None
         assert entry(f"eco_protocol.ruletext.{rule.value}") is not None
+    # a device's chain (rules.check_chain): eco_protocol.finding.chain.<code>, English as is
+    from eco_protocol.records import Reading
+    from eco_protocol.rules import RuleViolation, check_chain
+    from tests.protocol.records_kit import make_device_key, make_reading
+
+    reading = Reading.from_dict(make_reading(make_device_key(0), seq=3, prev="ab" * 32))
+    for seq, prev in ((2, reading.prev), (5, reading.prev), (3, "0" * 64)):
+        with pytest.raises(RuleViolation) as got:
+            check_chain(reading, seq, prev)
+        assert entry(f"eco_protocol.finding.chain.{got.value.code}") is not None
+        assert render(got.value, "en") == str(got.value)
+        assert got.value.code in render(got.value, "ja") != str(got.value)
 
 
 @pytest.mark.parametrize(("env", "lang"), [
