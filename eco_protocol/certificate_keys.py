@@ -46,16 +46,15 @@ def proof_key_chain(doc: Mapping[str, Any], pinned: str) -> LogKeyChain:
         return chain_from_changes(parse_verifier_key(pinned), sorted(changes,
                                                                     key=lambda c: c[0]))
     except InvalidInput as e:
-        raise NoteError(f"the log key changes in the proof document do not lead from the "
-                        f"pinned key: {e}") from e
+        raise NoteError.coded("eco_protocol.finding.key.proof_chain", error=e) from e
 
 
 def check_checkpoint_key(chain: LogKeyChain, size: int, signer: NoteVerifier) -> None:
     """The checkpoint of ``size`` must be signed by the key in effect at that size: a key
     change left out of the document shows here."""
     if not same_key(chain.key_at(size), signer):
-        raise NoteError(f"the checkpoint is signed by {signer.vkey}, but the log's key at size "
-                        f"{size} is {chain.key_at(size).vkey}")
+        raise NoteError.coded("eco_protocol.finding.ev.signed_by_other", signer=signer.vkey,
+                              size=size, key=chain.key_at(size).vkey)
 
 
 __all__ = ["check_checkpoint_key", "proof_key_chain"]

@@ -91,8 +91,9 @@ class ClaimToken:
         try:
             kind = EquipmentKind(m["kind"])
         except ValueError as e:
-            raise ClaimTokenError(f"{what}.kind: {m['kind']!r} is not one of "
-                                  f"{', '.join(k.value for k in EquipmentKind)}") from e
+            raise ClaimTokenError.coded("eco_protocol.field.not_one_of", what=f"{what}.kind",
+                                        value=repr(m["kind"]),
+                                        allowed=", ".join(k.value for k in EquipmentKind)) from e
         return cls(kind, hex_field(m["key_id"], f"{what}.key_id", 16),
                    hex_field(m["token"], f"{what}.token", 64))
 
@@ -104,11 +105,11 @@ def parse_token_list(value: object, what: str) -> tuple[ClaimToken, ...]:
     """A record's ``claim_tokens``: a non-empty list, sorted and without repeats, so that a
     record has one spelling (its signature covers that spelling)."""
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_TOKENS:
-        raise ClaimTokenError(f"{what}: expected a list of 1–{MAX_TOKENS} claim tokens (leave the "
-                              "member out when there are none)")
+        raise ClaimTokenError.coded("eco_protocol.finding.key.tokens_list", what=what,
+                                    max=MAX_TOKENS)
     tokens = tuple(ClaimToken.from_dict(x, f"{what}[{i}]") for i, x in enumerate(value))
     if list(tokens) != sorted(set(tokens)):
-        raise ClaimTokenError(f"{what}: claim tokens must be sorted and unique")
+        raise ClaimTokenError.coded("eco_protocol.finding.key.tokens_order", what=what)
     return tokens
 
 

@@ -126,6 +126,10 @@ _FIELD: Final[Mapping[str, tuple[str, str]]] = {
     "time": ("{what}: expected RFC 3339 UTC time like 2026-11-22T09:30:00Z, got {value}",
              "{what}: 2026-11-22T09:30:00Z のような RFC 3339 の UTC 時刻でなければなりません"
              "（{value} です）"),
+    "zoned_time": ("{what}: expected a date-time with a zone like 2026-11-22T09:30:00Z, got "
+                   "{value}",
+                   "{what}: 2026-11-22T09:30:00Z のようなタイムゾーン付きの日時でなければなり"
+                   "ません（{value} です）"),
     "bad_time": ("{what}: {value} is not a valid date-time ({error})",
                  "{what}: {value} は存在しない日時です（{error}）"),
 }
@@ -310,6 +314,15 @@ _KEY: Final[Mapping[str, tuple[str, str]]] = {
                      "エントリ {index} のログ鍵の変更の順序が誤っています"),
     "pinned_not_in_chain": ("the pinned log key {pinned} is not in the log's key chain ({keys})",
                             "固定したログ鍵 {pinned} がログ鍵の連鎖（{keys}）にありません"),
+    "proof_chain": ("the log key changes in the proof document do not lead from the pinned key: "
+                    "{error}",
+                    "証明文書のログ鍵の変更が、固定した鍵からつながっていません: {error}"),
+    "tokens_list": ("{what}: expected a list of 1–{max} claim tokens (leave the member out when "
+                    "there are none)",
+                    "{what}: 1–{max} 個の設備クレームトークンの配列でなければなりません（ない場合は"
+                    "項目ごと省きます）"),
+    "tokens_order": ("{what}: claim tokens must be sorted and unique",
+                     "{what}: 設備クレームトークンは重複なく並べ替えられていなければなりません"),
     "private_length": ("Ed25519 private key must be 32 bytes, got {n}",
                        "Ed25519 の秘密鍵は 32 バイトのはずが {n} バイトです"),
     "public_length": ("Ed25519 public key must be 32 bytes, got {n}",

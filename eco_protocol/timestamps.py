@@ -21,9 +21,10 @@ _DATETIME_STAMP_RE = re.compile(
 def parse_datetime(text: object, what: str) -> datetime:
     """Parse an XML Schema dateTimeStamp (a date-time with a zone) into an aware UTC datetime."""
     if not isinstance(text, str) or not _DATETIME_STAMP_RE.fullmatch(text):
-        raise CredentialError(f"{what}: expected a date-time with a zone like "
-                              f"2026-11-22T09:30:00Z, got {text!r}")
+        raise CredentialError.coded("eco_protocol.field.zoned_time", what=what,
+                                    value=repr(text))
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError as e:
-        raise CredentialError(f"{what}: {text!r} is not a valid date-time ({e})") from e
+        raise CredentialError.coded("eco_protocol.field.bad_time", what=what,
+                                    value=repr(text), error=str(e)) from e

@@ -167,7 +167,8 @@ def test_a_coded_error_survives_pickling() -> None:
 # person reads is raised by code (``.coded``/``.of``), none as a bare English string
 _CODED_MODULES = ("report", "claims", "accounts", "fields", "encoding", "records",
                   "programme_records", "canonical", "creditability", "methodology",
-                  "replay", "keys", "logkey", "dispatch")
+                  "replay", "keys", "logkey", "dispatch", "claim_tokens", "timestamps",
+                  "certificate_keys")
 
 
 @pytest.mark.parametrize("module", _CODED_MODULES)
