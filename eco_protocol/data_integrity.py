@@ -42,7 +42,7 @@ def proof_options(method_id: str, created: str,
     """The proof options this project signs with (no ``@context`` yet: see :func:`hash_data`)."""
     parse_datetime(created, "proof.created")
     if not isinstance(method_id, str) or "#" not in method_id:
-        raise CredentialError(f"proof.verificationMethod {method_id!r}: expected DID#fragment")
+        raise CredentialError.coded("eco_protocol.finding.di.method", id=repr(method_id))
     return {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": created,
             "verificationMethod": method_id, "proofPurpose": purpose}
 
@@ -51,7 +51,7 @@ def _canonical(value: Mapping[str, Any], what: str) -> bytes:
     try:
         return canonical_bytes(dict(value))
     except MalformedRecord as e:
-        raise CredentialError(f"{what}: {e}") from e
+        raise CredentialError.coded("eco_protocol.finding.field", field=what, error=e) from e
 
 
 def hash_data(unsecured: Mapping[str, Any], proof_config: Mapping[str, Any]) -> bytes:
@@ -66,7 +66,7 @@ def add_proof(unsigned: Mapping[str, Any], private_key: Ed25519PrivateKey, metho
               created: str, purpose: str = "assertionMethod") -> dict[str, Any]:
     """The document with an ``eddsa-jcs-2022`` proof by ``private_key`` (§3.3.1 Create Proof)."""
     if "proof" in unsigned:
-        raise CredentialError("document already has a proof: proof sets are not supported")
+        raise CredentialError.coded("eco_protocol.finding.di.has_proof")
     proof = proof_options(method_id, created, purpose)
     if "@context" in unsigned:
         proof["@context"] = unsigned["@context"]
@@ -78,17 +78,16 @@ def proof_of(secured: Mapping[str, Any]) -> Mapping[str, Any]:
     """The document's one eddsa-jcs-2022 proof, its shape checked (not its signature)."""
     proof = secured.get("proof")
     if isinstance(proof, list):
-        raise CredentialError("proof: a proof set (several proofs) is not supported; expected one "
-                              "eddsa-jcs-2022 proof object")
+        raise CredentialError.coded("eco_protocol.finding.di.proof_set")
     if not isinstance(proof, Mapping):
-        raise CredentialError("proof: missing — the document is not signed")
+        raise CredentialError.coded("eco_protocol.finding.di.no_proof")
     if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
-        raise CredentialError(f"proof: type {proof.get('type')!r} with cryptosuite "
-                              f"{proof.get('cryptosuite')!r}; expected {PROOF_TYPE} with "
-                              f"{CRYPTOSUITE}")
+        raise CredentialError.coded("eco_protocol.finding.di.suite", type=repr(proof.get("type")),
+                                    suite=repr(proof.get("cryptosuite")), want=PROOF_TYPE,
+                                    want_suite=CRYPTOSUITE)
     for name in ("verificationMethod", "proofPurpose", "proofValue"):
         if not isinstance(proof.get(name), str):
-            raise CredentialError(f"proof.{name}: missing or not a string")
+            raise CredentialError.coded("eco_protocol.finding.di.member", name=name)
     if "created" in proof:
         parse_datetime(proof["created"], "proof.created")
     if "expires" in proof:
@@ -105,21 +104,19 @@ def verify_proof(secured: Mapping[str, Any], public_key: bytes) -> Mapping[str, 
     options = {k: v for k, v in proof.items() if k != "proofValue"}
     signature = decode_base58btc(proof["proofValue"], "proof.proofValue")
     if len(signature) != 64:
-        raise CredentialError(f"proof.proofValue: an Ed25519 signature is 64 bytes, got "
-                              f"{len(signature)}")
+        raise CredentialError.coded("eco_protocol.finding.di.sig_length", n=len(signature))
     if "@context" in options:
         ctx, doc_ctx = options["@context"], secured.get("@context")
         as_list = ctx if isinstance(ctx, list) else [ctx]
         doc_list = doc_ctx if isinstance(doc_ctx, list) else [doc_ctx]
         if doc_list[:len(as_list)] != as_list:
-            raise CredentialError("proof.@context: the document's @context does not start with "
-                                  "the proof's — the document's contexts were changed")
+            raise CredentialError.coded("eco_protocol.finding.di.context")
         unsecured["@context"] = ctx
     try:
         key = public_key_from_raw(public_key)
         verify_signature(key, signature, hash_data(unsecured, options), "proof.proofValue")
     except MalformedRecord as e:
-        raise CredentialError(f"verification key: {e}") from e
+        raise CredentialError.coded("eco_protocol.finding.di.key", error=e) from e
     except BadSignature as e:
         raise CredentialError.coded("eco_protocol.credential.err.signature",
                                     method=proof["verificationMethod"]) from e

@@ -346,6 +346,51 @@ _CHAIN: Final[Mapping[str, tuple[str, str]]] = {
                  "います）"),
 }
 
+# --- Data Integrity proofs and multibase (data_integrity.py, multibase.py), under
+# eco_protocol.finding.di. and eco_protocol.finding.mb. ---
+_DI: Final[Mapping[str, tuple[str, str]]] = {
+    "method": ("proof.verificationMethod {id}: expected DID#fragment",
+               "proof.verificationMethod {id}: DID#fragment の形でなければなりません"),
+    "has_proof": ("document already has a proof: proof sets are not supported",
+                  "文書にはすでに証明があります（複数の証明には対応していません）"),
+    "proof_set": ("proof: a proof set (several proofs) is not supported; expected one "
+                  "eddsa-jcs-2022 proof object",
+                  "proof: 複数の証明には対応していません。eddsa-jcs-2022 の証明オブジェクト一つで"
+                  "なければなりません"),
+    "no_proof": ("proof: missing — the document is not signed",
+                 "proof: ありません — 文書が署名されていません"),
+    "suite": ("proof: type {type} with cryptosuite {suite}; expected {want} with {want_suite}",
+              "proof: 種別 {type}、暗号スイート {suite} です（{want}、{want_suite} のはずです）"),
+    "member": ("proof.{name}: missing or not a string",
+               "proof.{name}: ないか、文字列ではありません"),
+    "sig_length": ("proof.proofValue: an Ed25519 signature is 64 bytes, got {n}",
+                   "proof.proofValue: Ed25519 の署名は 64 バイトのはずが {n} バイトです"),
+    "context": ("proof.@context: the document's @context does not start with the proof's — the "
+                "document's contexts were changed",
+                "proof.@context: 文書の @context が証明のものから始まっていません — 文書の"
+                "コンテキストが変更されています"),
+    "key": ("verification key: {error}", "検証鍵: {error}"),
+}
+_MB: Final[Mapping[str, tuple[str, str]]] = {
+    "not_str": ("{what}: expected a base58 string, got {value}",
+                "{what}: base58 の文字列でなければなりません（{value} です）"),
+    "too_long": ("{what}: base58 string longer than {max} characters",
+                 "{what}: base58 の文字列が {max} 文字を超えています"),
+    "char": ("{what}: {char} at position {pos} is not a base58btc character",
+             "{what}: 位置 {pos} の {char} は base58btc の文字ではありません"),
+    "not_z": ("{what}: expected multibase base58btc (a string starting with 'z'), got {value}",
+              "{what}: multibase の base58btc（'z' で始まる文字列）でなければなりません"
+              "（{value} です）"),
+    "not_u": ("{what}: expected multibase base64url (a string starting with 'u')",
+              "{what}: multibase の base64url（'u' で始まる文字列）でなければなりません"),
+    "b64_length": ("{what}: base64url must be unpadded and of a possible length",
+                   "{what}: base64url はパディングなしで、あり得る長さでなければなりません"),
+    "b64_invalid": ("{what}: invalid base64url ({error})",
+                    "{what}: base64url として正しくありません（{error}）"),
+    "b64_canonical": ("{what}: non-canonical base64url",
+                      "{what}: base64url が正規の書き方ではありません"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -363,4 +408,6 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.key.{c}": {"en": en, "ja": ja} for c, (en, ja) in _KEY.items()},
     **{f"eco_protocol.finding.chain.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _CHAIN.items()},
+    **{f"eco_protocol.finding.di.{c}": {"en": en, "ja": ja} for c, (en, ja) in _DI.items()},
+    **{f"eco_protocol.finding.mb.{c}": {"en": en, "ja": ja} for c, (en, ja) in _MB.items()},
 }

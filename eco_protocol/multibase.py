@@ -34,14 +34,16 @@ def base58_encode(data: bytes) -> str:
 def base58_decode(text: str, what: str) -> bytes:
     """Inverse of :func:`base58_encode`, refusing characters outside the alphabet."""
     if not isinstance(text, str) or not text:
-        raise CredentialError(f"{what}: expected a base58 string, got {text!r}")
+        raise CredentialError.coded("eco_protocol.finding.mb.not_str", what=what, value=repr(text))
     if len(text) > MAX_BASE58_CHARS:
-        raise CredentialError(f"{what}: base58 string longer than {MAX_BASE58_CHARS} characters")
+        raise CredentialError.coded("eco_protocol.finding.mb.too_long",
+                                    what=what, max=MAX_BASE58_CHARS)
     n = 0
     for pos, c in enumerate(text):
         digit = _B58_INDEX.get(c)
         if digit is None:
-            raise CredentialError(f"{what}: {c!r} at position {pos} is not a base58btc character")
+            raise CredentialError.coded("eco_protocol.finding.mb.char",
+                                        what=what, char=repr(c), pos=pos)
         n = n * 58 + digit
     zeros = len(text) - len(text.lstrip("1"))
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
@@ -57,8 +59,7 @@ def decode_base58btc(text: object, what: str) -> bytes:
     """Decode a multibase base58btc string; any other multibase prefix is refused by name."""
     if not isinstance(text, str) or not text.startswith("z"):
         shown = text if not isinstance(text, str) else text[:12] + ("…" if len(text) > 12 else "")
-        raise CredentialError(f"{what}: expected multibase base58btc (a string starting with "
-                              f"'z'), got {shown!r}")
+        raise CredentialError.coded("eco_protocol.finding.mb.not_z", what=what, value=repr(shown))
     return base58_decode(text[1:], what)
 
 
@@ -70,15 +71,15 @@ def encode_base64url(data: bytes) -> str:
 def decode_base64url(text: object, what: str) -> bytes:
     """Decode a multibase base64url string (``u…``, no padding), refusing other spellings."""
     if not isinstance(text, str) or not text.startswith("u"):
-        raise CredentialError(f"{what}: expected multibase base64url (a string starting with "
-                              "'u')")
+        raise CredentialError.coded("eco_protocol.finding.mb.not_u", what=what)
     body = text[1:]
     if "=" in body or len(body) % 4 == 1:
-        raise CredentialError(f"{what}: base64url must be unpadded and of a possible length")
+        raise CredentialError.coded("eco_protocol.finding.mb.b64_length", what=what)
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError) as e:
-        raise CredentialError(f"{what}: invalid base64url ({e})") from e
+        raise CredentialError.coded("eco_protocol.finding.mb.b64_invalid",
+                                    what=what, error=str(e)) from e
     if encode_base64url(raw) != text:
-        raise CredentialError(f"{what}: non-canonical base64url")
+        raise CredentialError.coded("eco_protocol.finding.mb.b64_canonical", what=what)
     return raw
