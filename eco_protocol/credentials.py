@@ -239,19 +239,18 @@ def status_list_credential(issuer: str, url: str, revoked: Iterable[int],
 def _status_bits(status_list: Mapping[str, Any]) -> bytes:
     subject = status_list.get("credentialSubject")
     if not isinstance(subject, Mapping) or subject.get("type") != "BitstringStatusList":
-        raise CredentialError("status list: credentialSubject is not a BitstringStatusList")
+        raise CredentialError.coded("eco_protocol.finding.vc.not_status_list")
     packed = decode_base64url(subject.get("encodedList"), "status list encodedList")
     try:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
         bits = inflater.decompress(packed, MAX_STATUS_BYTES)
         if inflater.unconsumed_tail or not inflater.eof:
-            raise CredentialError("status list encodedList: truncated, or larger than "
-                                  f"{MAX_STATUS_BYTES} bytes uncompressed")
+            raise CredentialError.coded("eco_protocol.finding.vc.list_size", max=MAX_STATUS_BYTES)
     except zlib.error as e:
-        raise CredentialError(f"status list encodedList: not GZIP data ({e})") from e
+        raise CredentialError.coded("eco_protocol.finding.vc.list_gzip", error=str(e)) from e
     if len(bits) * 8 < MIN_STATUS_BITS:
-        raise CredentialError(f"status list encodedList: {len(bits) * 8} bits, fewer than the "
-                              f"{MIN_STATUS_BITS} the specification requires")
+        raise CredentialError.coded("eco_protocol.finding.vc.list_short",
+                                    n=len(bits) * 8, min=MIN_STATUS_BITS)
     return bits
 
 
@@ -260,8 +259,8 @@ def status_revoked(status_list: Mapping[str, Any], index: int) -> bool:
     here: :func:`check_credential` does that)."""
     bits = _status_bits(status_list)
     if type(index) is not int or not 0 <= index < len(bits) * 8:
-        raise CredentialError(f"statusListIndex {index!r}: outside the status list of "
-                              f"{len(bits) * 8} entries")
+        raise CredentialError.coded("eco_protocol.finding.vc.index_outside",
+                                    index=repr(index), n=len(bits) * 8)
     return bool(bits[index // 8] & (0x80 >> (index % 8)))
 
 
@@ -285,24 +284,25 @@ def _issuer_id(credential: Mapping[str, Any]) -> str:
     if isinstance(issuer, Mapping):
         issuer = issuer.get("id")
     if not isinstance(issuer, str) or not issuer:
-        raise CredentialError("issuer: missing, or not a URL or an object with an id")
+        raise CredentialError.coded("eco_protocol.finding.vc.issuer")
     return issuer
 
 
 def _kind(credential: Mapping[str, Any]) -> str:
     ctx = credential.get("@context")
     if not isinstance(ctx, list) or not ctx or ctx[0] != VC_V2_CONTEXT:
-        raise CredentialError(f"@context: must be a list starting with {VC_V2_CONTEXT} (a "
-                              "Verifiable Credential 2.0)")
+        raise CredentialError.coded("eco_protocol.finding.vc.context", want=VC_V2_CONTEXT)
     types = credential.get("type")
     if not isinstance(types, list) or "VerifiableCredential" not in types:
-        raise CredentialError("type: must be a list containing VerifiableCredential")
+        raise CredentialError.coded("eco_protocol.finding.vc.type")
     ours = [t for t in types if isinstance(t, str) and t in KINDS]
     if len(ours) != 1:
-        raise CredentialError(f"type: {types} names none of the kinds this checker knows "
-                              f"({', '.join(KINDS)})" if not ours else "type: names two kinds")
+        raise (CredentialError.coded("eco_protocol.finding.vc.kind_unknown", types=str(types),
+                                     kinds=", ".join(KINDS)) if not ours
+               else CredentialError.coded("eco_protocol.finding.vc.two_kinds"))
     if ours[0] != STATUS_LIST_TYPE and ECO_CONTEXT not in ctx:
-        raise CredentialError(f"@context: a {ours[0]} must name {ECO_CONTEXT}")
+        raise CredentialError.coded("eco_protocol.finding.vc.eco_context",
+                                    kind=ours[0], want=ECO_CONTEXT)
     return ours[0]
 
 
@@ -318,8 +318,8 @@ def _signing_key(credential: Mapping[str, Any], issuer: str,
         raise CredentialError.coded("eco_protocol.credential.err.other_signer", what=what,
                                     did=did, issuer=issuer)
     if proof["proofPurpose"] != "assertionMethod":
-        raise CredentialError(f"{what} proof: proofPurpose {proof['proofPurpose']!r}, expected "
-                              "assertionMethod")
+        raise CredentialError.coded("eco_protocol.finding.vc.purpose", what=what,
+                                    purpose=repr(proof["proofPurpose"]))
     document: Mapping[str, Any] = {}
     if not did.startswith(DID_KEY_PREFIX):
         found = did_documents.get(did)
@@ -366,14 +366,15 @@ def _verified(credential: object, did_documents: Mapping[str, Mapping[str, Any]]
 def _subject(credential: Mapping[str, Any]) -> Mapping[str, Any]:
     subject = credential.get("credentialSubject")
     if not isinstance(subject, Mapping):
-        raise CredentialError("credentialSubject: missing or not a single object")
+        raise CredentialError.coded("eco_protocol.finding.vc.subject")
     return subject
 
 
 def _field(subject: Mapping[str, Any], name: str, kind: type) -> Any:
     value = subject.get(name)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        raise CredentialError(f"credentialSubject.{name}: missing or not a {kind.__name__}")
+        raise CredentialError.coded("eco_protocol.finding.vc.subject_field",
+                                    name=name, kind=kind.__name__)
     return value
 
 
@@ -438,7 +439,7 @@ def _status_entries(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         return []
     entries = status if isinstance(status, list) else [status]
     if not all(isinstance(e, Mapping) for e in entries):
-        raise CredentialError("credentialStatus: expected an object or a list of objects")
+        raise CredentialError.coded("eco_protocol.finding.vc.status_shape")
     return entries
 
 
@@ -447,15 +448,15 @@ def _entry_set(entry: Mapping[str, Any], issuer: str,
                status_lists: Mapping[str, Mapping[str, Any]], now: str) -> bool:
     """Whether one ``BitstringStatusListEntry`` is set, after checking the list it points at."""
     if entry.get("type") != STATUS_ENTRY_TYPE:
-        raise CredentialError(f"credentialStatus: type {entry.get('type')!r}, expected "
-                              f"{STATUS_ENTRY_TYPE}")
+        raise CredentialError.coded("eco_protocol.finding.vc.status_type",
+                                    type=repr(entry.get("type")),
+                                    want=STATUS_ENTRY_TYPE)
     url, purpose, index = (entry.get("statusListCredential"), entry.get("statusPurpose"),
                            entry.get("statusListIndex"))
     if entry.get("statusSize", 1) != 1:
-        raise CredentialError("credentialStatus: statusSize other than 1 is not supported")
+        raise CredentialError.coded("eco_protocol.finding.vc.status_size")
     if not isinstance(index, str) or not _INDEX_RE.fullmatch(index) or not isinstance(url, str):
-        raise CredentialError("credentialStatus: statusListIndex must be a decimal string and "
-                              "statusListCredential a URL")
+        raise CredentialError.coded("eco_protocol.finding.vc.status_index")
     listed = status_lists.get(url)
     if listed is None:
         raise CredentialError.coded("eco_protocol.credential.err.no_status_list", url=url)
@@ -474,7 +475,8 @@ def _entry_set(entry: Mapping[str, Any], issuer: str,
                                     list_issuer=list_issuer, issuer=issuer)
     purposes = _subject(listed).get("statusPurpose")
     if purpose not in (purposes if isinstance(purposes, list) else [purposes]):
-        raise CredentialError(f"{what}: its statusPurpose is not the entry's {purpose!r}")
+        raise CredentialError.coded("eco_protocol.finding.vc.status_purpose",
+                                    what=what, purpose=repr(purpose))
     return status_revoked(listed, int(index))
 
 

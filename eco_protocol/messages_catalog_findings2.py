@@ -391,6 +391,52 @@ _MB: Final[Mapping[str, tuple[str, str]]] = {
                       "{what}: base64url が正規の書き方ではありません"),
 }
 
+# --- a Verifiable Credential's shape and its status list (credentials.py), under
+# eco_protocol.finding.vc. ---
+_VC: Final[Mapping[str, tuple[str, str]]] = {
+    "not_status_list": ("status list: credentialSubject is not a BitstringStatusList",
+                        "失効リスト: credentialSubject が BitstringStatusList ではありません"),
+    "list_size": ("status list encodedList: truncated, or larger than {max} bytes uncompressed",
+                  "失効リストの encodedList: 途中で切れているか、展開後 {max} バイトを超えて"
+                  "います"),
+    "list_gzip": ("status list encodedList: not GZIP data ({error})",
+                  "失効リストの encodedList: GZIP のデータではありません（{error}）"),
+    "list_short": ("status list encodedList: {n} bits, fewer than the {min} the specification "
+                   "requires",
+                   "失効リストの encodedList: {n} ビットで、仕様が求める {min} ビットに足りません"),
+    "index_outside": ("statusListIndex {index}: outside the status list of {n} entries",
+                      "statusListIndex {index}: {n} 件の失効リストの範囲外です"),
+    "issuer": ("issuer: missing, or not a URL or an object with an id",
+               "issuer: ないか、URL でも id を持つオブジェクトでもありません"),
+    "context": ("@context: must be a list starting with {want} (a Verifiable Credential 2.0)",
+                "@context: {want} で始まる配列でなければなりません（Verifiable Credential 2.0）"),
+    "type": ("type: must be a list containing VerifiableCredential",
+             "type: VerifiableCredential を含む配列でなければなりません"),
+    "kind_unknown": ("type: {types} names none of the kinds this checker knows ({kinds})",
+                     "type: {types} にこの検証器が知る種類（{kinds}）がありません"),
+    "two_kinds": ("type: names two kinds", "type: 種類が二つあります"),
+    "eco_context": ("@context: a {kind} must name {want}",
+                    "@context: {kind} には {want} が必要です"),
+    "purpose": ("{what} proof: proofPurpose {purpose}, expected assertionMethod",
+                "{what} の証明: proofPurpose が {purpose} です（assertionMethod のはずです）"),
+    "subject": ("credentialSubject: missing or not a single object",
+                "credentialSubject: ないか、一つのオブジェクトではありません"),
+    "subject_field": ("credentialSubject.{name}: missing or not a {kind}",
+                      "credentialSubject.{name}: ないか、{kind} ではありません"),
+    "status_shape": ("credentialStatus: expected an object or a list of objects",
+                     "credentialStatus: オブジェクトかオブジェクトの配列でなければなりません"),
+    "status_type": ("credentialStatus: type {type}, expected {want}",
+                    "credentialStatus: 種別が {type} です（{want} のはずです）"),
+    "status_size": ("credentialStatus: statusSize other than 1 is not supported",
+                    "credentialStatus: 1 以外の statusSize には対応していません"),
+    "status_index": ("credentialStatus: statusListIndex must be a decimal string and "
+                     "statusListCredential a URL",
+                     "credentialStatus: statusListIndex は 10 進数の文字列、"
+                     "statusListCredential は URL でなければなりません"),
+    "status_purpose": ("{what}: its statusPurpose is not the entry's {purpose}",
+                       "{what}: その statusPurpose が項目の {purpose} と異なります"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -410,4 +456,5 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
        for c, (en, ja) in _CHAIN.items()},
     **{f"eco_protocol.finding.di.{c}": {"en": en, "ja": ja} for c, (en, ja) in _DI.items()},
     **{f"eco_protocol.finding.mb.{c}": {"en": en, "ja": ja} for c, (en, ja) in _MB.items()},
+    **{f"eco_protocol.finding.vc.{c}": {"en": en, "ja": ja} for c, (en, ja) in _VC.items()},
 }
