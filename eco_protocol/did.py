@@ -51,13 +51,14 @@ def public_from_multikey(value: str) -> bytes:
     """The raw 32-byte Ed25519 key of a Multikey value; any other key type is refused."""
     raw = decode_base58btc(value, "publicKeyMultibase")
     if raw[:2] != ED25519_PUB_CODEC:
-        raise CredentialError(f"publicKeyMultibase {value[:16]!r}…: not an Ed25519 key (multicodec "
-                              f"prefix {raw[:2].hex()}, expected ed01)")
+        raise CredentialError.coded("eco_protocol.finding.did.not_ed25519", value=repr(value[:16]),
+                                    prefix=raw[:2].hex())
     if len(raw) != 34:
-        raise CredentialError(f"publicKeyMultibase {value[:16]!r}…: an Ed25519 key is 32 bytes, "
-                              f"got {len(raw) - 2}")
+        raise CredentialError.coded("eco_protocol.finding.did.key_length",
+                                    value=repr(value[:16]), n=len(raw) - 2)
     if multikey(raw[2:]) != value:
-        raise CredentialError(f"publicKeyMultibase {value[:16]!r}…: non-canonical base58")
+        raise CredentialError.coded("eco_protocol.finding.did.non_canonical",
+                                    value=repr(value[:16]))
     return raw[2:]
 
 
@@ -69,10 +70,10 @@ def did_key(public_raw: bytes) -> str:
 def public_from_did_key(did: str) -> bytes:
     """The raw key a ``did:key`` identifier encodes (a fragment or path is refused)."""
     if not isinstance(did, str) or not did.startswith(DID_KEY_PREFIX):
-        raise CredentialError(f"{did!r} is not a did:key identifier (expected did:key:z6Mk…)")
+        raise CredentialError.coded("eco_protocol.finding.did.not_did_key", did=repr(did))
     value = did[len(DID_KEY_PREFIX):]
     if any(c in value for c in "#/?:"):
-        raise CredentialError(f"{did!r}: a did:key identifier is did:key: and one Multikey value")
+        raise CredentialError.coded("eco_protocol.finding.did.did_key_shape", did=repr(did))
     return public_from_multikey(value)
 
 
@@ -98,11 +99,11 @@ def did_web_url(did: str) -> str:
     """Where a ``did:web`` document is served: ``https://host/.well-known/did.json`` for a bare
     host, ``https://host/a/b/did.json`` for ``did:web:host:a:b`` (did:web method, "Read")."""
     if not isinstance(did, str) or not did.startswith(DID_WEB_PREFIX) or "#" in did:
-        raise CredentialError(f"{did!r} is not a did:web identifier (expected did:web:host…)")
+        raise CredentialError.coded("eco_protocol.finding.did.not_did_web", did=repr(did))
     host, *path = did[len(DID_WEB_PREFIX):].split(":")
     host = unquote(host)
     if not _HOST_RE.fullmatch(host) or any(not p for p in path):
-        raise CredentialError(f"{did!r}: not a valid did:web identifier")
+        raise CredentialError.coded("eco_protocol.finding.did.bad_did_web", did=repr(did))
     where = "/".join(path) if path else ".well-known"
     return f"https://{host}/{where}/did.json"
 
@@ -159,10 +160,10 @@ def _methods(document: Mapping[str, Any], did: str,
     (as objects) in the ``purpose`` relation, as DID Core allows."""
     listed = document.get("verificationMethod", [])
     if not isinstance(listed, list):
-        raise CredentialError(f"DID document {did}: verificationMethod must be a list")
+        raise CredentialError.coded("eco_protocol.finding.did.methods_list", did=did)
     for m in listed:
         if not isinstance(m, Mapping):
-            raise CredentialError(f"DID document {did}: a verificationMethod is not an object")
+            raise CredentialError.coded("eco_protocol.finding.did.method_object", did=did)
         yield m
     relation = document.get(purpose, [])
     yield from (m for m in (relation if isinstance(relation, list) else [])
@@ -183,33 +184,33 @@ def resolve_method(document: Mapping[str, Any], method_id: str, at: str | None =
     after its ``expires`` or ``revoked``). A ``did:key`` method id resolves by itself; the
     document is then ignored."""
     if not isinstance(method_id, str) or "#" not in method_id:
-        raise CredentialError(f"verification method {method_id!r}: expected DID#fragment")
+        raise CredentialError.coded("eco_protocol.finding.did.method_id", id=repr(method_id))
     did, fragment = method_id.split("#", 1)
     if did.startswith(DID_KEY_PREFIX):
         raw = public_from_did_key(did)
         if fragment != did[len(DID_KEY_PREFIX):]:
-            raise CredentialError(f"verification method {method_id}: a did:key has one method, "
-                                  f"#{did[len(DID_KEY_PREFIX):]}")
+            raise CredentialError.coded("eco_protocol.finding.did.did_key_method", id=method_id,
+                                        fragment=did[len(DID_KEY_PREFIX):])
         return raw
     if document.get("id") != did:
-        raise CredentialError(f"verification method {method_id}: the DID document given is for "
-                              f"{document.get('id')!r}, not {did}")
+        raise CredentialError.coded("eco_protocol.finding.did.other_document", id=method_id,
+                                    doc=repr(document.get("id")), did=did)
     found = [m for m in _methods(document, did, purpose)
              if _absolute(m.get("id"), did) == method_id]
     if len(found) != 1:
-        raise CredentialError(f"verification method {method_id}: " + (
-            f"not listed in the DID document of {did}" if not found else
-            "listed more than once in the DID document, so which key it is is unclear"))
+        raise CredentialError.coded("eco_protocol.finding.did.not_listed" if not found else
+                                    "eco_protocol.finding.did.listed_twice", id=method_id, did=did)
     method = found[0]
     relation = document.get(purpose, [])
     refs = [_absolute(r.get("id") if isinstance(r, Mapping) else r, did)
             for r in (relation if isinstance(relation, list) else [])]
     if method_id not in refs:
-        raise CredentialError(f"verification method {method_id}: not listed under {purpose} in "
-                              f"the DID document of {did}, so it may not sign for that purpose")
+        raise CredentialError.coded("eco_protocol.finding.did.not_for_purpose",
+                                    id=method_id, purpose=purpose,
+                                    did=did)
     if method.get("type") != "Multikey" or method.get("controller") != did:
-        raise CredentialError(f"verification method {method_id}: expected a Multikey controlled "
-                              f"by {did}, got type {method.get('type')!r}")
+        raise CredentialError.coded("eco_protocol.finding.did.not_multikey", id=method_id, did=did,
+                                    type=repr(method.get("type")))
     raw = public_from_multikey(method.get("publicKeyMultibase"))  # type: ignore[arg-type]
     if at is not None:
         _check_in_force(method, method_id, at)
@@ -220,10 +221,11 @@ def _check_in_force(method: Mapping[str, Any], method_id: str, at: str) -> None:
     when = parse_datetime(at, f"time checked against {method_id}")
     start = method.get("validFrom")
     if start is not None and when < parse_datetime(start, f"{method_id} validFrom"):
-        raise CredentialError(f"verification method {method_id}: not yet in use at {at} (valid "
-                              f"from {start})")
+        raise CredentialError.coded("eco_protocol.finding.did.not_yet",
+                                    id=method_id, at=at, start=start)
     for end_name in ("expires", "revoked"):
         end = method.get(end_name)
         if end is not None and when >= parse_datetime(end, f"{method_id} {end_name}"):
-            raise CredentialError(f"verification method {method_id}: {end_name} {end}, so it "
-                                  f"cannot vouch for a proof made at {at}")
+            raise CredentialError.coded("eco_protocol.finding.did.ended",
+                                        id=method_id, end_name=end_name, end=end,
+                                        at=at)

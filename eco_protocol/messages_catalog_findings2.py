@@ -437,6 +437,53 @@ _VC: Final[Mapping[str, tuple[str, str]]] = {
                        "{what}: その statusPurpose が項目の {purpose} と異なります"),
 }
 
+# --- DIDs, their documents and verification methods (did.py), under eco_protocol.finding.did. ---
+_DID: Final[Mapping[str, tuple[str, str]]] = {
+    "not_ed25519": ("publicKeyMultibase {value}…: not an Ed25519 key (multicodec prefix {prefix}, "
+                    "expected ed01)",
+                    "publicKeyMultibase {value}…: Ed25519 の鍵ではありません（multicodec の接頭辞"
+                    "が {prefix}、ed01 のはずです）"),
+    "key_length": ("publicKeyMultibase {value}…: an Ed25519 key is 32 bytes, got {n}",
+                   "publicKeyMultibase {value}…: Ed25519 の鍵は 32 バイトのはずが {n} バイトです"),
+    "non_canonical": ("publicKeyMultibase {value}…: non-canonical base58",
+                      "publicKeyMultibase {value}…: base58 が正規の書き方ではありません"),
+    "not_did_key": ("{did} is not a did:key identifier (expected did:key:z6Mk…)",
+                    "{did} は did:key の識別子ではありません（did:key:z6Mk… の形です）"),
+    "did_key_shape": ("{did}: a did:key identifier is did:key: and one Multikey value",
+                      "{did}: did:key の識別子は did:key: と一つの Multikey の値です"),
+    "not_did_web": ("{did} is not a did:web identifier (expected did:web:host…)",
+                    "{did} は did:web の識別子ではありません（did:web:ホスト… の形です）"),
+    "bad_did_web": ("{did}: not a valid did:web identifier",
+                    "{did}: did:web の識別子として正しくありません"),
+    "methods_list": ("DID document {did}: verificationMethod must be a list",
+                     "DID 文書 {did}: verificationMethod は配列でなければなりません"),
+    "method_object": ("DID document {did}: a verificationMethod is not an object",
+                      "DID 文書 {did}: verificationMethod にオブジェクトでないものがあります"),
+    "method_id": ("verification method {id}: expected DID#fragment",
+                  "検証方法 {id}: DID#fragment の形でなければなりません"),
+    "did_key_method": ("verification method {id}: a did:key has one method, #{fragment}",
+                       "検証方法 {id}: did:key の検証方法は #{fragment} 一つだけです"),
+    "other_document": ("verification method {id}: the DID document given is for {doc}, not {did}",
+                       "検証方法 {id}: 渡された DID 文書は {did} ではなく {doc} のものです"),
+    "not_listed": ("verification method {id}: not listed in the DID document of {did}",
+                   "検証方法 {id}: {did} の DID 文書にありません"),
+    "listed_twice": ("verification method {id}: listed more than once in the DID document, so "
+                     "which key it is is unclear",
+                     "検証方法 {id}: DID 文書に複数回あるため、どの鍵か定まりません"),
+    "not_for_purpose": ("verification method {id}: not listed under {purpose} in the DID "
+                        "document of {did}, so it may not sign for that purpose",
+                        "検証方法 {id}: {did} の DID 文書の {purpose} にないため、その目的の署名"
+                        "はできません"),
+    "not_multikey": ("verification method {id}: expected a Multikey controlled by {did}, got "
+                     "type {type}",
+                     "検証方法 {id}: {did} が管理する Multikey のはずが種別 {type} です"),
+    "not_yet": ("verification method {id}: not yet in use at {at} (valid from {start})",
+                "検証方法 {id}: {at} の時点ではまだ使われていません（有効開始 {start}）"),
+    "ended": ("verification method {id}: {end_name} {end}, so it cannot vouch for a proof made "
+              "at {at}",
+              "検証方法 {id}: {end_name} {end} のため、{at} に作られた証明を保証できません"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -457,4 +504,6 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.di.{c}": {"en": en, "ja": ja} for c, (en, ja) in _DI.items()},
     **{f"eco_protocol.finding.mb.{c}": {"en": en, "ja": ja} for c, (en, ja) in _MB.items()},
     **{f"eco_protocol.finding.vc.{c}": {"en": en, "ja": ja} for c, (en, ja) in _VC.items()},
+    **{f"eco_protocol.finding.did.{c}": {"en": en, "ja": ja}
+       for c, (en, ja) in _DID.items()},
 }
