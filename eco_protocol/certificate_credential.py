@@ -29,7 +29,7 @@ from typing import Any, Final
 from .accounts import ISSUER
 from .canonical import canonical_bytes
 from .certificate_proofs import BundleStatus
-from .claims import CANCELLED, ISSUED, Claim, ClaimBook
+from .claims import CANCELLED, ISSUED, Claim, ClaimBook, joined
 from .did import DID_KEY_PREFIX, resolve_method
 from .errors import CredentialError, MalformedRecord, NoteError
 from .keys import public_key_from_raw
@@ -158,7 +158,8 @@ def certificate_subject(bundle: Mapping[str, Any], state: BundleState, issuer: s
 def _get(m: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     value = m.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise CredentialError(f"{where}.{key}: missing or not a {kind.__name__}")
+        raise CredentialError.coded("eco_protocol.finding.cc.member",
+                                    where=where, key=key, kind=kind.__name__)
     return value
 
 
@@ -169,7 +170,7 @@ _CANCELLATION: Final = {"account": str, "firstId": int, "lastId": int, "quantity
 
 def _entry(value: object, where: str, fields: Mapping[str, type]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise CredentialError(f"{where}: not an object")
+        raise CredentialError.coded("eco_protocol.finding.cc.not_object", where=where)
     for name, kind in fields.items():
         _get(value, name, kind, where)
     return value
@@ -183,35 +184,36 @@ def _consistent(s: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Mapping[s
     cert = _get(s, "certificate", Mapping, where)
     for f, kind in _GC_TYPES.items():
         if f not in cert:
-            raise CredentialError(f"{where}.certificate.{f}: missing (EnergyTag GC field)")
+            raise CredentialError.coded("eco_protocol.finding.cc.gc_field", where=where, field=f)
         _get(cert, f, kind, f"{where}.certificate")
     first = _get(cert, "certificate_bundle_id_range_start", int, f"{where}.certificate")
     last = _get(cert, "certificate_bundle_id_range_end", int, f"{where}.certificate")
     quantity = _get(cert, "bundle_quantity", int, f"{where}.certificate")
-    problems = []
+    problems: list[str] = []
     if quantity != last - first + 1 or cert.get("face_value") != 1 or \
             cert.get("face_value_unit") != "Wh":
-        problems.append("the certificate's quantity is not its id range of 1 Wh certificates")
+        problems.append(said("eco_protocol.finding.cc.quantity"))
     if s.get("issuanceId") != cert.get("issuance_id"):
-        problems.append("issuanceId is not the certificate's issuance_id")
+        problems.append(said("eco_protocol.finding.cc.issuance"))
     if s.get("bundleSha256") != bundle_sha256(cert):
-        problems.append("bundleSha256 is not the SHA-256 of the certificate it carries")
+        problems.append(said("eco_protocol.finding.cc.sha256"))
     holders = [_entry(h, f"{where}.holders[{i}]", _HOLDER)
                for i, h in enumerate(_get(s, "holders", list, where))]
     cancels = [_entry(c, f"{where}.cancellations[{i}]", _CANCELLATION)
                for i, c in enumerate(_get(s, "cancellations", list, where))]
     if sum(h["quantity"] for h in holders) != quantity:
-        problems.append("the holders' quantities do not add up to the bundle's")
+        problems.append(said("eco_protocol.finding.cc.holders_sum"))
     if "holder" in s and [s["holder"]] != [h["account"] for h in holders]:
-        problems.append("holder is not the one account in holders")
+        problems.append(said("eco_protocol.finding.cc.holder"))
     if any(not first <= c["firstId"] <= c["lastId"] <= last
            or c["quantity"] != c["lastId"] - c["firstId"] + 1 for c in cancels):
-        problems.append("a cancellation names ids outside the bundle, or a quantity not its "
-                        "id range")
+        problems.append(said("eco_protocol.finding.cc.cancel_ids"))
     if s.get("status") not in STATUSES:
-        problems.append(f"status {s.get('status')!r} is not one of {', '.join(STATUSES)}")
+        problems.append(said("eco_protocol.finding.cc.status", status=repr(s.get("status")),
+                             allowed=", ".join(STATUSES)))
     if problems:
-        raise CredentialError(f"{where}: " + "; ".join(problems))
+        raise CredentialError.coded("eco_protocol.finding.field", field=where,
+                                    error=joined(problems))
     return cert, holders, cancels
 
 
@@ -227,7 +229,7 @@ def certificate_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     meters = s.get("meteringDevices", [])
     if not isinstance(meters, list) or not all(isinstance(m, str) and
                                                m.startswith(DID_KEY_PREFIX) for m in meters):
-        raise CredentialError("credentialSubject.meteringDevices: not a list of did:key")
+        raise CredentialError.coded("eco_protocol.finding.cc.devices")
     _get(cp, "origin", str, "credentialSubject.checkpoint")
     _get(cp, "size", int, "credentialSubject.checkpoint")
     lines = [
@@ -260,7 +262,7 @@ def certificate_lines(s: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
 def _period(c: Mapping[str, Any]) -> str:
     p = c.get("consumptionPeriod")
     if not isinstance(p, Mapping):
-        raise CredentialError("credentialSubject.cancellations: consumptionPeriod missing")
+        raise CredentialError.coded("eco_protocol.finding.cc.period")
     return f"{p.get('start')}..{p.get('end')}"
 
 
@@ -326,7 +328,7 @@ def log_key_of(credential: Mapping[str, Any],
     proof = credential.get("proof")
     subject = credential.get("credentialSubject")
     if not isinstance(proof, Mapping) or not isinstance(subject, Mapping):
-        raise CredentialError("credential: no proof or credentialSubject")
+        raise CredentialError.coded("eco_protocol.finding.cc.no_proof")
     method = str(proof.get("verificationMethod"))
     document = did_documents.get(method.split("#", 1)[0], {})
     raw = resolve_method(document, method, at=proof.get("created"))
@@ -334,7 +336,8 @@ def log_key_of(credential: Mapping[str, Any],
     try:
         return verifier_key(str(cp.get("origin")), public_key_from_raw(raw))
     except NoteError as e:
-        raise CredentialError(f"credentialSubject.checkpoint.origin: {e}") from e
+        raise CredentialError.coded("eco_protocol.finding.field",
+                                    field="credentialSubject.checkpoint.origin", error=e) from e
 
 
 __all__ = ["CANCELLED_ALL", "CERTIFICATE_TYPE", "GC_FIELDS", "HELD", "PARTLY_CANCELLED",

@@ -484,6 +484,36 @@ _DID: Final[Mapping[str, tuple[str, str]]] = {
               "検証方法 {id}: {end_name} {end} のため、{at} に作られた証明を保証できません"),
 }
 
+# --- a certificate bundle credential's subject (certificate_credential.py), under
+# eco_protocol.finding.cc. ---
+_CC: Final[Mapping[str, tuple[str, str]]] = {
+    "member": ("{where}.{key}: missing or not a {kind}",
+               "{where}.{key}: ないか、{kind} ではありません"),
+    "not_object": ("{where}: not an object", "{where}: オブジェクトではありません"),
+    "gc_field": ("{where}.certificate.{field}: missing (EnergyTag GC field)",
+                 "{where}.certificate.{field}: ありません（EnergyTag GC の項目）"),
+    "quantity": ("the certificate's quantity is not its id range of 1 Wh certificates",
+                 "証書の数量が、1 Wh の証書の番号の範囲と一致しません"),
+    "issuance": ("issuanceId is not the certificate's issuance_id",
+                 "issuanceId が証書の issuance_id と一致しません"),
+    "sha256": ("bundleSha256 is not the SHA-256 of the certificate it carries",
+               "bundleSha256 が、含まれる証書の SHA-256 と一致しません"),
+    "holders_sum": ("the holders' quantities do not add up to the bundle's",
+                    "保有者の数量の合計がバンドルの数量と一致しません"),
+    "holder": ("holder is not the one account in holders",
+               "holder が holders にある唯一のアカウントではありません"),
+    "cancel_ids": ("a cancellation names ids outside the bundle, or a quantity not its id range",
+                   "償却がバンドル外の番号を指しているか、数量が番号の範囲と合いません"),
+    "status": ("status {status} is not one of {allowed}",
+               "status {status} は {allowed} のいずれでもありません"),
+    "devices": ("credentialSubject.meteringDevices: not a list of did:key",
+                "credentialSubject.meteringDevices: did:key の配列ではありません"),
+    "period": ("credentialSubject.cancellations: consumptionPeriod missing",
+               "credentialSubject.cancellations: consumptionPeriod がありません"),
+    "no_proof": ("credential: no proof or credentialSubject",
+                 "credential: proof か credentialSubject がありません"),
+}
+
 CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.report.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _REPORT.items()},
@@ -506,4 +536,5 @@ CATALOG: Final[dict[str, Mapping[str, str]]] = {
     **{f"eco_protocol.finding.vc.{c}": {"en": en, "ja": ja} for c, (en, ja) in _VC.items()},
     **{f"eco_protocol.finding.did.{c}": {"en": en, "ja": ja}
        for c, (en, ja) in _DID.items()},
+    **{f"eco_protocol.finding.cc.{c}": {"en": en, "ja": ja} for c, (en, ja) in _CC.items()},
 }
