@@ -106,6 +106,10 @@ def test_permission_denied_says_dialout(inverter: PtyInverter) -> None:
             "from agent.errors import MeterError\n"
             "from agent.meters.sunspec import SunSpecModbusMeter\n"
             "import serial.serialposix\n"
+            # the messages' catalogues load on first use: load them before the interpreter's
+            # own files (under /root with pyenv) are out of nobody's reach
+            "from eco_protocol.messages import entry\n"
+            "entry('agent.serial.permission')\n"
             "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
             f"m = SunSpecModbusMeter('pv1', {inverter.port!r}, timeout_s=0.2, "
             f"config_path={CONF!r})\n"
