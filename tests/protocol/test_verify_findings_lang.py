@@ -21,6 +21,7 @@ import pytest
 
 from eco_protocol.signing import sign_record
 from eco_protocol.verify_cli import main
+from tests.protocol.credential_kit import NOW, Town
 from tests.protocol.evidence_kit import signed
 from tests.protocol.records_kit import make_log, make_log_signer, write_evidence_dir
 from tests.support.lang_kit import assert_english, assert_japanese
@@ -174,3 +175,43 @@ def test_a_replay_finding_reads_in_the_locales_language(
     else:
         assert_english(err)
         assert english in finding, finding
+
+
+_TOWN = Town()  # a town's signed credentials (tests/protocol/credential_kit.py)
+
+
+def _credential_without(member: str, value: Any = None) -> dict[str, Any]:
+    """The town's points credential with ``member`` removed, or set to ``value``."""
+    cred = _TOWN.points()
+    if value is None:
+        del cred[member]
+    else:
+        cred[member] = value
+    return cred
+
+
+@pytest.mark.parametrize("locale", ["ja_JP.UTF-8", "C"])
+@pytest.mark.parametrize(("member", "value", "english", "japanese"), [
+    ("proof", None, "proof: missing — the document is not signed", "文書が署名されていません"),
+    ("type", "VerifiableCredential", "type: must be a list containing VerifiableCredential",
+     "VerifiableCredential を含む配列でなければなりません"),
+    ("@context", ["https://example.org/ctx"], "@context: must be a list starting with",
+     "で始まる配列でなければなりません"),
+], ids=["no_proof", "type", "context"])
+def test_a_credential_finding_reads_in_the_locales_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        locale: str, member: str, value: Any, english: str, japanese: str) -> None:
+    monkeypatch.setenv("LANG", locale)
+    cred, did = tmp_path / "cred.json", tmp_path / "did.json"
+    cred.write_text(json.dumps(_credential_without(member, value)), "utf-8")
+    did.write_text(json.dumps(_TOWN.document()), "utf-8")
+    rc, out, err = _run(capsys, "credential", str(cred), "--at", NOW, "--did-document", str(did))
+    assert rc == 1 and out == "", out
+    finding = err.strip().splitlines()[-1]
+    if locale.startswith("ja"):
+        assert_japanese(err)
+        assert japanese in err, err
+        assert not _ENGLISH_SENTENCE.search(finding), finding
+    else:
+        assert_english(err)
+        assert english in err, err
