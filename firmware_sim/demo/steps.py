@@ -53,6 +53,9 @@ class LogCheck:
 
 def run(out: Path, days: float, speed: float, households: Sequence[Household]) -> int:
     t_begin = time.monotonic()
+    # absolute: paths go into the towns' config files, which read a relative path against the
+    # file's own directory (`make demo`'s --out demo-output doubled it)
+    out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
     logs = out / "logs"
