@@ -89,20 +89,20 @@ def _time(text: object, what: str) -> str:
     try:
         parse_time(text, what)
     except MalformedRecord as e:
-        raise CredentialError(str(e)) from e
+        raise CredentialError.coded("eco_protocol.finding.as_is", error=e) from e
     return text  # type: ignore[return-value]
 
 
 def _pseudonym(value: object, what: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 128:
-        raise CredentialError(f"{what}: a household pseudonym is a string of 1–128 characters")
+        raise CredentialError.coded("eco_protocol.finding.vc.pseudonym", what=what)
     return value
 
 
 def _credential(issuer: str, kind: str, subject: dict[str, Any], valid_from: str | None,
                 valid_until: str | None = None) -> dict[str, Any]:
     if not isinstance(issuer, str) or not issuer.startswith(("did:", "https:")):
-        raise CredentialError(f"issuer {issuer!r}: expected a DID (did:web:…) or an https URL")
+        raise CredentialError.coded("eco_protocol.finding.vc.issuer_id", issuer=repr(issuer))
     cred: dict[str, Any] = {"@context": [VC_V2_CONTEXT, ECO_CONTEXT],
                             "type": ["VerifiableCredential", kind], "issuer": issuer}
     if valid_from is not None:
@@ -114,7 +114,7 @@ def _credential(issuer: str, kind: str, subject: dict[str, Any], valid_from: str
     try:
         canonical_bytes(cred)
     except MalformedRecord as e:
-        raise CredentialError(f"{kind}: {e}") from e
+        raise CredentialError.coded("eco_protocol.finding.field", field=kind, error=e) from e
     return cred
 
 
@@ -127,7 +127,7 @@ def points_statement(issuer: str, subject: str, balance: int, as_of: str,
     The history (each entry as the caller gives it) is included only when passed: by default a
     statement discloses the balance and nothing else (issue 20, privacy)."""
     if type(balance) is not int:
-        raise CredentialError(f"balance: expected an integer number of points, got {balance!r}")
+        raise CredentialError.coded("eco_protocol.finding.vc.balance", value=repr(balance))
     body: dict[str, Any] = {"type": "EcoHousehold",
                             "household": _pseudonym(subject, "credentialSubject.household"),
                             "balance": balance, "asOf": _time(as_of, "asOf"),
@@ -139,11 +139,12 @@ def points_statement(issuer: str, subject: str, balance: int, as_of: str,
 
 def _report_checkpoint(signed_note: object) -> dict[str, Any]:
     if not isinstance(signed_note, str) or "\n\n" not in signed_note:
-        raise CredentialError("report.checkpoint: expected the signed checkpoint note")
+        raise CredentialError.coded("eco_protocol.finding.vc.report_checkpoint")
     try:
         cp = Checkpoint.from_text(signed_note.split("\n\n", 1)[0] + "\n")
     except NoteError as e:
-        raise CredentialError(f"report.checkpoint: {e}") from e
+        raise CredentialError.coded("eco_protocol.finding.field",
+                                    field="report.checkpoint", error=e) from e
     return {"origin": cp.origin, "size": cp.size, "rootHash": b64encode(cp.root_hash)}
 
 
@@ -165,9 +166,9 @@ def report_summary(issuer: str, report: Mapping[str, Any]) -> dict[str, Any]:
             "reportSha256": hashlib.sha256(canonical_bytes(dict(report))).hexdigest(),
         }
     except (KeyError, TypeError) as e:
-        raise CredentialError(f"report: not a batch report (missing or malformed {e})") from e
+        raise CredentialError.coded("eco_protocol.finding.vc.not_report", error=str(e)) from e
     except MalformedRecord as e:
-        raise CredentialError(f"report: {e}") from e
+        raise CredentialError.coded("eco_protocol.finding.field", field="report", error=e) from e
     if report.get("demonstration") is True:
         body["demonstration"] = True
     return _credential(issuer, SUMMARY_TYPE, body, report["period"]["end"])
@@ -183,7 +184,7 @@ def certificate_bundle_credential(issuer: str, subject: dict[str, Any],
 def status_entry(status_list_url: str, status_index: int) -> dict[str, Any]:
     """A ``BitstringStatusListEntry`` for revocation at ``status_index`` of the list."""
     if type(status_index) is not int or not 0 <= status_index < MIN_STATUS_BITS * 64:
-        raise CredentialError(f"statusListIndex {status_index!r}: expected an integer ≥ 0")
+        raise CredentialError.coded("eco_protocol.finding.vc.index_int", index=repr(status_index))
     return {"id": f"{status_list_url}#{status_index}", "type": STATUS_ENTRY_TYPE,
             "statusPurpose": "revocation", "statusListIndex": str(status_index),
             "statusListCredential": status_list_url}
@@ -196,7 +197,7 @@ def enrolment_credential(issuer: str, enrolment: Mapping[str, Any], status_list_
     try:
         record = Enrolment.from_dict(dict(enrolment))
     except MalformedRecord as e:
-        raise CredentialError(f"enrolment: {e}") from e
+        raise CredentialError.coded("eco_protocol.finding.field", field="enrolment", error=e) from e
     body: dict[str, Any] = {
         "type": "EcoEnrolment", "household": record.household, "programme": record.programme,
         "device": did_key(record.public_key_raw), "deviceId": record.device_id,
@@ -219,12 +220,13 @@ def status_list_credential(issuer: str, url: str, revoked: Iterable[int],
     byte for byte the specification's example ``encodedList``, and a list is a pure function of
     its revoked entries."""
     if length < MIN_STATUS_BITS or length % 8:
-        raise CredentialError(f"status list length {length}: at least {MIN_STATUS_BITS} bits, "
-                              "a multiple of 8")
+        raise CredentialError.coded("eco_protocol.finding.vc.list_length",
+                                    length=length, min=MIN_STATUS_BITS)
     bits = bytearray(length // 8)
     for i in revoked:
         if type(i) is not int or not 0 <= i < length:
-            raise CredentialError(f"revoked index {i!r}: outside the list of {length} entries")
+            raise CredentialError.coded("eco_protocol.finding.vc.revoked_outside",
+                                        index=repr(i), length=length)
         bits[i // 8] |= 0x80 >> (i % 8)
     encoded = encode_base64url(gzip.compress(bytes(bits), compresslevel=6, mtime=0))
     cred: dict[str, Any] = {"@context": [VC_V2_CONTEXT], "id": url,

@@ -394,6 +394,22 @@ _MB: Final[Mapping[str, tuple[str, str]]] = {
 # --- a Verifiable Credential's shape and its status list (credentials.py), under
 # eco_protocol.finding.vc. ---
 _VC: Final[Mapping[str, tuple[str, str]]] = {
+    "pseudonym": ("{what}: a household pseudonym is a string of 1–128 characters",
+                  "{what}: 世帯の仮名は 1–128 文字の文字列です"),
+    "issuer_id": ("issuer {issuer}: expected a DID (did:web:…) or an https URL",
+                  "issuer {issuer}: DID（did:web:…）か https の URL でなければなりません"),
+    "balance": ("balance: expected an integer number of points, got {value}",
+                "balance: ポイントは整数でなければなりません（{value} です）"),
+    "report_checkpoint": ("report.checkpoint: expected the signed checkpoint note",
+                          "report.checkpoint: 署名付きのチェックポイントのノートが必要です"),
+    "not_report": ("report: not a batch report (missing or malformed {error})",
+                   "report: バッチ報告書ではありません（{error} がないか正しくありません）"),
+    "index_int": ("statusListIndex {index}: expected an integer ≥ 0",
+                  "statusListIndex {index}: 0 以上の整数でなければなりません"),
+    "list_length": ("status list length {length}: at least {min} bits, a multiple of 8",
+                    "失効リストの長さ {length}: {min} ビット以上の 8 の倍数でなければなりません"),
+    "revoked_outside": ("revoked index {index}: outside the list of {length} entries",
+                        "失効させる番号 {index}: {length} 件のリストの範囲外です"),
     "not_status_list": ("status list: credentialSubject is not a BitstringStatusList",
                         "失効リスト: credentialSubject が BitstringStatusList ではありません"),
     "list_size": ("status list encodedList: truncated, or larger than {max} bytes uncompressed",
