@@ -109,7 +109,7 @@ def bundle_state(book: ClaimBook, claim: Claim) -> BundleState:
     """The state of the bundle ``claim`` issued, from a book fed in log order (the aggregator's
     :func:`aggregator.claims.claim_book` or the verifier's replay)."""
     if claim.action != ISSUED or claim.bundle is None:
-        raise MalformedRecord(f"claim {claim.claim_id} is not an issued bundle")
+        raise MalformedRecord.coded("eco_protocol.finding.cc.not_issued", claim=claim.claim_id)
     cancels = []
     for _, c in sorted(book.cancelled, key=lambda x: x[0]):
         if c.action != CANCELLED or c.ref != claim.claim_id:
@@ -135,8 +135,7 @@ def certificate_subject(bundle: Mapping[str, Any], state: BundleState, issuer: s
     production device itself is named by the household's pseudonym, as in the export)."""
     missing = [f for f in GC_FIELDS if f not in bundle]
     if missing:
-        raise CredentialError(f"certificate: the bundle lacks {', '.join(missing)}; pass the "
-                              "bundle as 'eco-aggregator certificates export' writes it")
+        raise CredentialError.coded("eco_protocol.finding.cc.lacks", fields=", ".join(missing))
     quantity = bundle["bundle_quantity"]
     holders = [{"account": issuer if who == ISSUER else who, "quantity": n}
                for who, n in state.holders.items()]

@@ -43,7 +43,7 @@ _FRAGMENT_RE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 def multikey(public_raw: bytes) -> str:
     """The Ed25519 Multikey ``publicKeyMultibase`` of a raw public key (``z6Mk…``)."""
     if len(public_raw) != 32:
-        raise CredentialError(f"Ed25519 public key must be 32 bytes, got {len(public_raw)}")
+        raise CredentialError.coded("eco_protocol.finding.key.public_length", n=len(public_raw))
     return encode_base58btc(ED25519_PUB_CODEC + public_raw)
 
 
@@ -86,11 +86,11 @@ def did_key_method_id(did: str) -> str:
 def did_web(host: str, *path: str) -> str:
     """``did:web:host[:path…]``; a port's colon is percent-encoded as the method requires."""
     if not _HOST_RE.fullmatch(host):
-        raise CredentialError(f"did:web host {host!r}: expected a domain name, optionally :port")
+        raise CredentialError.coded("eco_protocol.finding.did.host", host=repr(host))
     segments = [quote(host, safe=".-")]
     for p in path:
         if not p or "/" in p:
-            raise CredentialError(f"did:web path segment {p!r}: must be non-empty, without '/'")
+            raise CredentialError.coded("eco_protocol.finding.did.segment", segment=repr(p))
         segments.append(quote(p, safe="._~-"))
     return DID_WEB_PREFIX + ":".join(segments)
 
@@ -122,13 +122,14 @@ class DidKey:
 
     def __post_init__(self) -> None:
         if not _FRAGMENT_RE.fullmatch(self.fragment):
-            raise CredentialError(f"DID key fragment {self.fragment!r}: 1–128 URL-safe characters")
+            raise CredentialError.coded("eco_protocol.finding.did.fragment",
+                                        fragment=repr(self.fragment))
         multikey(self.public_raw)
         start = parse_datetime(self.valid_from, f"key #{self.fragment} validFrom")
         if self.valid_until is not None and \
                 parse_datetime(self.valid_until, f"key #{self.fragment} expires") <= start:
-            raise CredentialError(f"key #{self.fragment}: expires {self.valid_until} is not after "
-                                  f"validFrom {self.valid_from}")
+            raise CredentialError.coded("eco_protocol.finding.did.expiry", fragment=self.fragment,
+                                        until=self.valid_until, start=self.valid_from)
 
 
 def did_document(did: str, keys: Sequence[DidKey]) -> dict[str, Any]:
@@ -138,9 +139,9 @@ def did_document(did: str, keys: Sequence[DidKey]) -> dict[str, Any]:
     ``expires`` (Controlled Identifiers v1.0): verifiers use them to check a proof against the key
     that was in force when it was created."""
     if not keys:
-        raise CredentialError(f"DID document for {did}: at least one key is needed")
+        raise CredentialError.coded("eco_protocol.finding.did.no_keys", did=did)
     if len({k.fragment for k in keys}) != len(keys):
-        raise CredentialError(f"DID document for {did}: key fragments must be unique")
+        raise CredentialError.coded("eco_protocol.finding.did.fragments_unique", did=did)
     methods = []
     for k in keys:
         method: dict[str, Any] = {"id": f"{did}#{k.fragment}", "type": "Multikey",

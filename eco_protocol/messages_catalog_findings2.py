@@ -455,6 +455,18 @@ _VC: Final[Mapping[str, tuple[str, str]]] = {
 
 # --- DIDs, their documents and verification methods (did.py), under eco_protocol.finding.did. ---
 _DID: Final[Mapping[str, tuple[str, str]]] = {
+    "host": ("did:web host {host}: expected a domain name, optionally :port",
+             "did:web のホスト {host}: ドメイン名（:ポート 付きも可）でなければなりません"),
+    "segment": ("did:web path segment {segment}: must be non-empty, without '/'",
+                "did:web のパスの要素 {segment}: 空でなく '/' を含まないものでなければなりません"),
+    "fragment": ("DID key fragment {fragment}: 1–128 URL-safe characters",
+                 "DID の鍵のフラグメント {fragment}: URL で安全な 1–128 文字です"),
+    "expiry": ("key #{fragment}: expires {until} is not after validFrom {start}",
+               "鍵 #{fragment}: 有効期限 {until} が validFrom {start} より後ではありません"),
+    "no_keys": ("DID document for {did}: at least one key is needed",
+                "{did} の DID 文書: 少なくとも一つの鍵が必要です"),
+    "fragments_unique": ("DID document for {did}: key fragments must be unique",
+                         "{did} の DID 文書: 鍵のフラグメントが重複しています"),
     "not_ed25519": ("publicKeyMultibase {value}…: not an Ed25519 key (multicodec prefix {prefix}, "
                     "expected ed01)",
                     "publicKeyMultibase {value}…: Ed25519 の鍵ではありません（multicodec の接頭辞"
@@ -508,6 +520,12 @@ _CC: Final[Mapping[str, tuple[str, str]]] = {
     "not_object": ("{where}: not an object", "{where}: オブジェクトではありません"),
     "gc_field": ("{where}.certificate.{field}: missing (EnergyTag GC field)",
                  "{where}.certificate.{field}: ありません（EnergyTag GC の項目）"),
+    "not_issued": ("claim {claim} is not an issued bundle",
+                   "クレーム {claim} は発行されたバンドルではありません"),
+    "lacks": ("certificate: the bundle lacks {fields}; pass the bundle as 'eco-aggregator "
+              "certificates export' writes it",
+              "certificate: バンドルに {fields} がありません。'eco-aggregator certificates "
+              "export' が出力したままのバンドルを渡してください"),
     "quantity": ("the certificate's quantity is not its id range of 1 Wh certificates",
                  "証書の数量が、1 Wh の証書の番号の範囲と一致しません"),
     "issuance": ("issuanceId is not the certificate's issuance_id",

@@ -168,7 +168,8 @@ def test_a_coded_error_survives_pickling() -> None:
 _CODED_MODULES = ("report", "claims", "accounts", "fields", "encoding", "records",
                   "programme_records", "canonical", "creditability", "methodology",
                   "replay", "keys", "logkey", "dispatch", "claim_tokens", "timestamps",
-                  "certificate_keys", "data_integrity", "multibase", "credentials")
+                  "certificate_keys", "data_integrity", "multibase", "credentials", "did",
+                  "certificate_credential")
 
 
 @pytest.mark.parametrize("module", _CODED_MODULES)
