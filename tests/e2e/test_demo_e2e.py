@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -290,12 +291,14 @@ def test_the_credentials_directory_holds_what_a_shop_checks_offline(demo: Demo) 
 
 def test_the_demo_is_rerunnable_into_the_same_directory(demo: Demo, tmp_path: Path) -> None:
     """Into a copy of the shared run's output (the other demo test modules read the original):
-    the old run's files are replaced, not mixed with the new ones."""
+    the old run's files are replaced, not mixed with the new ones. Named relative to the working
+    directory, as `make demo` names it (relative paths once went into the towns' configs)."""
     out = tmp_path / "demo-output"
     shutil.copytree(demo.out, out, symlinks=True)
-    r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", str(out),
+    r = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--out", "demo-output",
                         "--days", "0.25", "--speed", "3000", "--households", "1"],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
     assert r.returncode == 0, r.stdout + r.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["batches"]) == {"pv"}  # one PV household: no EV batch
