@@ -42,6 +42,14 @@ class CertTown:
         extra = ("--household", household) if household else ()
         return list(self.cli("certificates", "list", *extra)["bundles"])
 
+    def size(self) -> int:
+        """The log's size now (what a refused request must leave as it was)."""
+        ledger = open_ledger(load_config(self.conf))
+        try:
+            return ledger.size()
+        finally:
+            ledger.store.close()
+
     def did_document(self) -> dict[str, Any]:
         return dict(self.cli("credential", "did-document"))
 

@@ -16,17 +16,6 @@ from eco_protocol.accounts import account_of
 from tests.aggregator.certificate_credential_kit import CANCEL, TRANSFER, cert_town, ids_of
 
 
-def _size(conf: Path) -> int:
-    from aggregator.cli.common import open_ledger
-    from aggregator.config import load_config
-
-    ledger = open_ledger(load_config(conf))
-    try:
-        return ledger.size()
-    finally:
-        ledger.store.close()
-
-
 @pytest.mark.parametrize("action", [CANCEL, TRANSFER])
 def test_a_strangers_request_on_the_towns_ids_is_refused_and_nothing_is_logged(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], action: str) -> None:
@@ -34,7 +23,7 @@ def test_a_strangers_request_on_the_towns_ids_is_refused_and_nothing_is_logged(
     row = town.bundles()[0]
     first, last = ids_of(row)
     stranger = Ed25519PrivateKey.generate()
-    before = _size(town.conf)
+    before = town.size()
     with pytest.raises(AssertionError):  # run_cli: the command exits non-zero
         town.request(stranger, action, str(row["issuance_id"]), first, last,
                      to=account_of(stranger) if action == TRANSFER else None,
@@ -42,7 +31,7 @@ def test_a_strangers_request_on_the_towns_ids_is_refused_and_nothing_is_logged(
                      if action == CANCEL else None,
                      beneficiary="stranger" if action == CANCEL else None)
     assert "held by the issuer" in capsys.readouterr().err
-    assert _size(town.conf) == before
+    assert town.size() == before
     # the same request after the town sold the ids to the stranger is the stranger's to make
     town.assign(str(row["issuance_id"]), first, last, account_of(stranger))
     town.request(stranger, action, str(row["issuance_id"]), first, last,

@@ -14,8 +14,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aggregator.cli import main as aggregator_main
-from aggregator.cli.common import open_ledger
-from aggregator.config import load_config
 from eco_protocol.accounts import CANCEL, ClaimRequest, account_of, sign_request
 from eco_protocol.encoding import format_time
 from eco_protocol.programme_records import Period
@@ -23,13 +21,6 @@ from tests.aggregator.certificate_credential_kit import cert_town, ids_of
 
 _PERIOD = Period("2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z")
 
-
-def _size(conf: Path) -> int:
-    ledger = open_ledger(load_config(conf))
-    try:
-        return ledger.size()
-    finally:
-        ledger.store.close()
 
 
 def _cancel_file(tmp_path: Path, key: Ed25519PrivateKey, ref: str, first: int, last: int,
@@ -51,7 +42,7 @@ def test_a_stale_or_future_request_is_refused_and_a_fresh_one_logged(
     buyer = Ed25519PrivateKey.generate()
     town.assign(ref, first, last, account_of(buyer))
     now = datetime.now(UTC)
-    before = _size(town.conf)
+    before = town.size()
     capsys.readouterr()
     monkeypatch.setenv("LANG", "C")
     for at, words in ((now + timedelta(days=1), "in the future"),
@@ -61,7 +52,7 @@ def test_a_stale_or_future_request_is_refused_and_a_fresh_one_logged(
                                 str(path)]) != 0
         err = capsys.readouterr().err
         assert words in err and "log is unchanged" in err, err
-        assert _size(town.conf) == before
+        assert town.size() == before
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     path = _cancel_file(tmp_path, buyer, ref, first, last, now - timedelta(days=31))
     assert aggregator_main(["--config", str(town.conf), "certificates", "cancel",
@@ -71,7 +62,7 @@ def test_a_stale_or_future_request_is_refused_and_a_fresh_one_logged(
     fresh = _cancel_file(tmp_path, buyer, ref, first, last, now - timedelta(minutes=1))
     assert aggregator_main(["--config", str(town.conf), "certificates", "cancel",
                             str(fresh)]) == 0
-    assert _size(town.conf) > before
+    assert town.size() > before
     assert aggregator_main(["--config", str(town.conf), "ledger", "verify"]) == 0
 
 
@@ -84,10 +75,10 @@ def test_a_sale_to_a_mistyped_account_is_refused(tmp_path: Path,
     row = town.bundles()[0]
     ref, (first, last) = str(row["issuance_id"]), ids_of(row)
     typo = account_of(Ed25519PrivateKey.generate())[:-1]
-    before = _size(town.conf)
+    before = town.size()
     capsys.readouterr()
     assert aggregator_main(["--config", str(town.conf), "certificates", "assign", "--ref", ref,
                             "--ids", f"{first}..{last}", "--to", typo]) != 0
     err = capsys.readouterr().err
     assert "log is unchanged" in err and "to" in err, err
-    assert _size(town.conf) == before
+    assert town.size() == before
