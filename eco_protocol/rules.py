@@ -26,6 +26,16 @@ class RuleViolation(InvalidInput):
             self.message_code = f"eco_protocol.finding.chain.{code}"
             self.message_params = dict(params)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Rebuilt from its own arguments (the default passes ``str(self)`` alone): a finding
+        may cross a worker process and must arrive as the same finding."""
+        params = getattr(self, "message_params", {})
+        return (_rebuild_violation, (self.code, self.detail, params))
+
+
+def _rebuild_violation(code: str, detail: str, params: dict[str, object]) -> RuleViolation:
+    return RuleViolation(code, detail, **params)
+
 
 def check_chain(reading: Reading, expected_seq: int, expected_prev: str) -> None:
     """Sequence and ``prev`` chain: seq must be the next one and prev the hash of the last."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from eco_protocol.errors import InvalidInput
+from eco_protocol.messages import render
 from eco_protocol.records import GENESIS_PREV, Reading
 from eco_protocol.rules import RuleViolation, check_chain
 from tests.protocol.records_kit import ReadingChain, make_device_key
@@ -40,3 +43,12 @@ def test_gap_stale_and_bad_prev() -> None:
 
 def test_violations_are_invalid_input() -> None:
     assert issubclass(RuleViolation, InvalidInput)
+
+
+def test_a_rule_violation_crosses_a_process_boundary_as_the_same_finding() -> None:
+    """Pickled (as a worker process hands it back), a finding keeps its code, text and
+    translation parameters; the default reduction passed its text alone and failed."""
+    e = RuleViolation("gap", "expected 3", want=3)
+    back = pickle.loads(pickle.dumps(e))
+    assert (back.code, back.detail, str(back)) == ("gap", "expected 3", "gap: expected 3")
+    assert render(back, "ja") == render(e, "ja") != str(e)
