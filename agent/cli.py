@@ -123,8 +123,11 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         _fatal(msg("agent.keygen.cannot_create", path=config.device.key_path,
                    reason=os_reason(e), state_dir=config.device.state_dir))
     raw = public_key_raw(key)
-    _print_json({"device_id": device_id_of(raw), "public_key": b64encode(raw),
-                 "key_file": str(config.device.key_path), "created": created})
+    from eco_protocol.did import did_key  # the running agent never needs it
+
+    _print_json({"device_id": device_id_of(raw), "did": did_key(raw),
+                 "public_key": b64encode(raw), "key_file": str(config.device.key_path),
+                 "created": created})
     return 0
 
 

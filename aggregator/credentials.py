@@ -23,10 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eco_protocol import credentials as vc
 from eco_protocol.canonical import parse_json
 from eco_protocol.data_integrity import add_proof
-from eco_protocol.did import public_from_did_key
+from eco_protocol.did import device_id_from
 from eco_protocol.encoding import b64encode, day_of, format_time, parse_time
 from eco_protocol.keyfile import atomic_write
-from eco_protocol.keys import device_id_of
 from eco_protocol.messages import msg
 from eco_protocol.note import Checkpoint
 
@@ -89,14 +88,6 @@ def report_credential(issuer: Issuer, ledger: Ledger, report: dict[str, Any],
                       now: datetime | None = None) -> dict[str, Any]:
     """The buyer's summary of a signed ``report.json`` (which it names by hash)."""
     return sign(issuer, ledger, vc.report_summary(issuer.did, report), now or now_utc())
-
-
-def device_id_from(given: str) -> str:
-    """A device as the operator gives it: its 32-hex id, or its ``did:key``."""
-    given = given.strip()
-    if given.startswith("did:key:"):
-        return device_id_of(public_from_did_key(given))
-    return given
 
 
 def enrolment_credential(issuer: Issuer, ledger: Ledger, device: str,
@@ -170,7 +161,7 @@ def configured_issuer(cfg: Config) -> Issuer | None:
     return None if cfg.did_host is None else issuer_of(cfg)
 
 
-__all__ = ["REPORT_CREDENTIAL", "api_options", "checkpoint_ref", "device_id_from",
-           "enrolment_credential", "now_utc", "points_credential", "report_credential",
+__all__ = ["REPORT_CREDENTIAL", "api_options", "checkpoint_ref", "enrolment_credential",
+           "now_utc", "points_credential", "report_credential",
            "report_credential_beside", "sign", "signing_key", "status_list",
            "configured_issuer", "write_json"]

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
+from .encoding import b64decode
 from .errors import CredentialError
+from .keys import device_id_of
 from .multibase import decode_base58btc, encode_base58btc
 from .timestamps import parse_datetime
 
@@ -75,6 +77,21 @@ def public_from_did_key(did: str) -> bytes:
     if any(c in value for c in "#/?:"):
         raise CredentialError.coded("eco_protocol.finding.did.did_key_shape", did=repr(did))
     return public_from_multikey(value)
+
+
+def device_id_from(given: str) -> str:
+    """A device as a person gives it: its 32-hex id, or its ``did:key`` (issue 20: the same
+    key under its W3C name); the did:key's Ed25519 key gives the id. Anything else is returned
+    stripped, for the caller's own id check to refuse."""
+    given = given.strip()
+    if given.startswith(DID_KEY_PREFIX):
+        return str(device_id_of(public_from_did_key(given)))
+    return given
+
+
+def did_key_of_enrolment(public_key_b64: str) -> str:
+    """The ``did:key`` of an enrolment's ``public_key`` (base64 of the raw 32 bytes)."""
+    return did_key(b64decode(public_key_b64, "public_key"))
 
 
 def did_key_method_id(did: str) -> str:

@@ -47,7 +47,7 @@ from ..mosquitto import BrokerAuth, TlsListener, broker_config
 from ..operator import Actor, reissue_broker_login, restore_device_login
 from ..registry import DEVICE_ID_RE
 from ..store import LedgerStore, open_store
-from .common import print_json
+from .common import DEVICE_HELP, device_arg, print_json
 
 if TYPE_CHECKING:
     from ..ca import CertificateAuthority
@@ -336,12 +336,12 @@ def add_commands(sub: Any) -> None:
 
     s = sub.add_parser("broker-password",
                        help="issue an enrolled device a new broker password (printed once)")
-    s.add_argument("device_id")
+    s.add_argument("device_id", type=device_arg, help=DEVICE_HELP)
     s.set_defaults(func=cmd_broker_password)
 
     s = sub.add_parser("broker-restore",
                        help="let a device suspended for flooding reconnect (its old password)")
-    s.add_argument("device_id")
+    s.add_argument("device_id", type=device_arg, help=DEVICE_HELP)
     s.set_defaults(func=cmd_broker_restore)
 
     s = sub.add_parser("ca", help="the municipality CA for the broker's TLS listener")
@@ -356,7 +356,7 @@ def add_commands(sub: Any) -> None:
     c.add_argument("--days", type=int, default=825)
     c.set_defaults(func=cmd_ca_server_cert)
     c = csub.add_parser("client-cert", help="issue a device certificate (CN = device id)")
-    c.add_argument("device_id")
+    c.add_argument("device_id", type=device_arg, help=DEVICE_HELP)
     c.add_argument("--out", default=None, metavar="DIR",
                    help="where to write DEVICE_ID.crt and DEVICE_ID.key (default <state>/ca/"
                         "clients)")

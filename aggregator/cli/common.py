@@ -3,13 +3,16 @@ the clock it reads and the signals it waits for."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import threading
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from eco_protocol.did import device_id_from
 from eco_protocol.encoding import format_time
+from eco_protocol.errors import ProtocolError
 
 from ..config import Config
 from ..ledger import Ledger
@@ -65,3 +68,15 @@ def serve_until_signal(server: _Server) -> None:
             pass
     finally:
         server.stop()
+
+
+DEVICE_HELP = "the device: its id (32 hex) or its did:key (did:key:z6Mk…)"
+
+
+def device_arg(text: str) -> str:
+    """argparse ``type`` for a device argument: its id, or its ``did:key`` turned into the id
+    (issue 20: a did:key is accepted wherever a device id is entered)."""
+    try:
+        return device_id_from(text)
+    except ProtocolError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from eco_protocol.canonical import parse_json
+from eco_protocol.did import did_key
 from eco_protocol.encoding import JST, b64decode, format_time, parse_time
 from eco_protocol.errors import InvalidInput
 from eco_protocol.messages import msg
@@ -23,7 +24,7 @@ from ..errors import Rejected
 from ..ledger import Ledger
 from ..registry import methodology_terms, parse_meter
 from ..store import open_store
-from .common import now_text, open_ledger, print_json
+from .common import DEVICE_HELP, device_arg, now_text, open_ledger, print_json
 
 T = TypeVar("T")
 
@@ -92,7 +93,8 @@ def cmd_enrol(args: argparse.Namespace) -> int:
                           reference=args.household, programme=args.programme, meters=meters,
                           fit=fit, enrolled_at=enrolled_at, contact=args.contact,
                           equipment=equipment)
-    print_json({"device_id": done.device_id, "household": done.household, "index": done.index,
+    print_json({"device_id": done.device_id, "did": did_key(public),
+                "household": done.household, "index": done.index,
                 "enrolled_at": done.enrolled_at, **done.login})
     return 0
 
@@ -177,17 +179,17 @@ def add_commands(sub: Any) -> None:
     _add_enrol(sub)
     s = sub.add_parser("rekey", help="replace a device's key: revoke the old id, enrol the new "
                        "one for the same household and meters (linked both ways)")
-    s.add_argument("device_id")
+    s.add_argument("device_id", type=device_arg, help=DEVICE_HELP)
     s.add_argument("--public-key", required=True, help="the new key, base64 of 32 bytes")
     s.set_defaults(func=cmd_rekey)
     s = sub.add_parser("revoke", help="revoke a device (appends eco.revoke/v1)")
-    s.add_argument("device_id")
+    s.add_argument("device_id", type=device_arg, help=DEVICE_HELP)
     s.add_argument("--reason", required=True)
     s.set_defaults(func=cmd_revoke)
     s = sub.add_parser("release", help="let a quarantined (forked) device credit again "
                        "(appends eco.release/v1); revoke or rekey it instead if the box was "
                        "cloned or its key leaked")
-    s.add_argument("device_id")
+    s.add_argument("device_id", type=device_arg, help=DEVICE_HELP)
     s.add_argument("--reason", required=True, help="what you checked (kept in the log: no "
                    "personal names)")
     s.set_defaults(func=cmd_release)

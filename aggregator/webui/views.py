@@ -21,6 +21,7 @@ from typing import Any
 from eco_protocol.canonical import parse_json
 from eco_protocol.coverage import LedgerReading, reading_counts
 from eco_protocol.creditability import CreditRules, Rule
+from eco_protocol.did import did_key
 from eco_protocol.encoding import format_time, parse_time
 from eco_protocol.methodology import (
     HouseholdTerms,
@@ -85,6 +86,7 @@ class DeviceStatus:
     flags: tuple[str, ...]
     excluded: tuple[tuple[str, int], ...] = ()  # non-creditable readings by rule code
     quarantined: int | None = None  # the eco.quarantine/v1 entry in force (a forked device)
+    did: str = ""  # the device key as a did:key (issue 20), shown beside the id
 
     @property
     def excluded_count(self) -> int:
@@ -155,7 +157,8 @@ def device_statuses(view: LedgerView, rows: Sequence[DeviceRow], now: datetime,
         out.append(DeviceStatus(row.device_id, e.household, e.programme,
                                 tuple(sorted({m.quantity.value for m in e.meters})),
                                 e.enrolled_at, row.enrol_index, count.get(row.device_id, 0), end,
-                                state, tuple(flags), excluded, quarantined))
+                                state, tuple(flags), excluded, quarantined,
+                                did_key(e.public_key_raw)))
     return out
 
 
