@@ -10,7 +10,7 @@
   :func:`aggregator.operator.move_certificates` — the code path of ``eco-aggregator certificates
   transfer|cancel`` — which checks the holder's signature, that the holder holds the ids and
   that the request is used once. A refusal says why in the reader's language
-  (:func:`.certificate_views.refusal`) and counts against the client's address in the login
+  (:func:`.certificate_views.refusal_of`) and counts against the client's address in the login
   throttle (:mod:`.throttle`), like a wrong resident code; the upload is size-limited;
 * ``GET /account/proof?index=N`` — a claim entry's RFC 6962 inclusion proof against the latest
   checkpoint, the JSON of the read API's ``/proof/inclusion`` (:class:`aggregator.http_api.LogApi`);
@@ -42,7 +42,6 @@ from eco_protocol.messages import render
 
 from .. import operator
 from ..certificate_moves import submit_request
-from ..claims import claim_book
 from ..errors import AggregatorError
 from ..http_api import ApiConfig, LogApi
 from . import certificate_views as cv
@@ -165,11 +164,8 @@ class AccountRoutes(Pages):
                                        200 if outcome.reason is None else 422, outcome)
 
     def _submit(self, signed: ClaimRequest, lang: str) -> Outcome:
-        """Explain a refusal the book would make; else log it as the CLI does, audited."""
-        with self.state.store() as store, self.state.view(store) as view:
-            reason = cv.refusal(claim_book(view, store), signed)
-        if reason is not None:
-            return Outcome(signed.action, reason=reason)
+        """Log it as the CLI does, audited; a refusal (the claim book's, checked once, in the
+        same transaction as the append) in the page's words where it has them."""
         programme = self.state.programme()
         target = f"{signed.ref} {signed.first}..{signed.last}"
         with self.state.store() as store:
@@ -180,6 +176,9 @@ class AccountRoutes(Pages):
                     signed.action, target,
                     lambda: submit_request(ledger, programme, signed, signed.action)[0])
             except (AggregatorError, InvalidInput) as e:
+                reason = cv.refusal_of(e)
+                if reason is not None:
+                    return Outcome(signed.action, reason=reason)
                 return Outcome(signed.action, reason=OTHER, detail=render(e, lang))
         log.info("buyer %s: %s of %s logged as entry %d", signed.holder, signed.action,
                  target, index)

@@ -6,7 +6,7 @@ pages build with :func:`aggregator.claims.claim_book` — the same book the veri
 the pages answer "who holds these ids" exactly as ``eco-verify certificates`` does
 (:func:`eco_protocol.accounts.holders_over`).
 
-:func:`refusal` names, in a code the UI translates, why a buyer's signed request would be refused.
+:func:`refusal_of` names, in a code the UI translates, why the claim book refused a buyer's request.
 It is an explanation for the reader, never the check: the request still goes through
 :func:`aggregator.certificate_moves.submit_request`, which decides.
 """
@@ -17,10 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from eco_protocol.accounts import ISSUER, ClaimRequest, holders_over
+from eco_protocol.accounts import ISSUER, holders_over
 from eco_protocol.certificates import CertificateBundle, IssuerConfig
-from eco_protocol.claims import CANCELLED, ISSUED, TRANSFERRED, BundleRange, Claim, ClaimBook
-from eco_protocol.errors import BadSignature, InvalidInput
+from eco_protocol.claims import CANCELLED, TRANSFERRED, BundleRange, Claim, ClaimBook
 
 from ..accounting import LedgerView
 from ..certificates import issued_bundles
@@ -216,31 +215,37 @@ NOT_HOLDER = "not_holder"  # the holder it names does not hold all the ids
 REFUSALS = (SIGNATURE, USED, UNKNOWN, GONE, NOT_HOLDER)
 
 
-def refusal(book: ClaimBook, request: ClaimRequest) -> str | None:
-    """Why ``request`` cannot be logged now, as one of :data:`REFUSALS`; None if the book has
-    nothing against it."""
-    try:
-        request.verify()
-    except BadSignature:
-        return SIGNATURE
-    if request.digest in book.requests:
-        return USED
-    found = book.claims.get(request.ref)
-    try:
-        ids = BundleRange(request.first, request.last)
-    except InvalidInput:
-        return UNKNOWN
-    if found is None or found[1].action != ISSUED or found[1].bundle is None \
-            or not ids.within(found[1].bundle):
-        return UNKNOWN
-    if any(c.bundle is not None and c.bundle.overlaps(ids) for _, c in book.cancelled):
-        return GONE
-    if book.holders(ids) != {request.holder: ids.size}:
-        return NOT_HOLDER
+# the claim book's finding → the page's words for it (eco_protocol/claims.py decides; this
+# only names the decision in words a buyer reads)
+_BY_FINDING = {
+    "eco_protocol.finding.claim.request_unsigned": SIGNATURE,
+    "eco_protocol.finding.signature": SIGNATURE,
+    "eco_protocol.finding.claim.request_reused": USED,
+    # a request's claim id is made from the request: the id taken is the request logged before
+    "eco_protocol.finding.claim.id_used": USED,
+    "eco_protocol.finding.claim.not_issued_bundle": UNKNOWN,
+    "eco_protocol.finding.claim.not_within": UNKNOWN,
+    "eco_protocol.finding.claim.ids_twice": GONE,
+    "eco_protocol.finding.claim.no_request": NOT_HOLDER,
+    "eco_protocol.finding.claim.many_holders": NOT_HOLDER,
+    "eco_protocol.finding.claim.request_on_issuer_ids": NOT_HOLDER,
+}
+
+
+def refusal_of(err: BaseException) -> str | None:
+    """Which of :data:`REFUSALS` the refusal ``err`` is (the finding it wraps, followed through
+    its causes: ``submit_request`` wraps the book's finding in its own message); None when the
+    page has no words of its own for it (it then shows the finding itself)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        found = _BY_FINDING.get(str(getattr(seen, "message_code", "")))
+        if found is not None:
+            return found
+        seen = seen.__cause__
     return None
 
 
 __all__ = ["CANCELLED_STATUS", "REFUSALS", "STATUSES", "TOWN", "TRANSFERRED_STATUS",
            "AccountSummary", "BundleRow", "Holding", "Move", "Segment", "accounts",
-           "bundle_rows", "filtered", "holdings", "move_of", "moves", "refusal",
+           "bundle_rows", "filtered", "holdings", "move_of", "moves", "refusal_of",
            "segments", "short_account"]
