@@ -86,7 +86,13 @@ class DeviceStatus:
     flags: tuple[str, ...]
     excluded: tuple[tuple[str, int], ...] = ()  # non-creditable readings by rule code
     quarantined: int | None = None  # the eco.quarantine/v1 entry in force (a forked device)
-    did: str = ""  # the device key as a did:key (issue 20), shown beside the id
+    public_key: bytes = b""  # the enrolled key, raw
+
+    @property
+    def did(self) -> str:
+        """The device key as a did:key (issue 20), shown beside the id: made only for the rows a
+        page shows (base58 of each of a large fleet's keys would cost every overview)."""
+        return did_key(self.public_key) if self.public_key else ""
 
     @property
     def excluded_count(self) -> int:
@@ -158,7 +164,7 @@ def device_statuses(view: LedgerView, rows: Sequence[DeviceRow], now: datetime,
                                 tuple(sorted({m.quantity.value for m in e.meters})),
                                 e.enrolled_at, row.enrol_index, count.get(row.device_id, 0), end,
                                 state, tuple(flags), excluded, quarantined,
-                                did_key(e.public_key_raw)))
+                                e.public_key_raw))
     return out
 
 
