@@ -85,11 +85,12 @@ def _equipment_rows(form: FormValues, bad: Callable[[str], None]) -> list[Equipm
         if not identity:
             continue
         try:
-            if kind not in EQUIPMENT_KINDS:
-                raise EnrolRefused(f"equipment row {i + 1}: unknown kind", "equipment.format")
-            out.append(equipment_arg(f"{kind}={identity}", f"equipment {i + 1}"))
+            if kind in EQUIPMENT_KINDS:
+                out.append(equipment_arg(f"{kind}={identity}", f"equipment {i + 1}"))
+                continue
         except EnrolRefused:
-            bad(str(i + 1))
+            pass
+        bad(str(i + 1))
     return out
 
 
