@@ -40,8 +40,11 @@ MAX_COSIGNATURE_TIME = 2**63 - 1  # tlog-cosignature: the timestamp MUST NOT exc
 
 
 def _valid_name(name: str) -> bool:
+    """A key name as c2sp.org/signed-note allows it: non-empty UTF-8 text (a lone surrogate,
+    which a Python ``str`` can hold, is none: it could not even be hashed for the key id),
+    without "+" or spaces."""
     return bool(name) and "+" not in name and not any(
-        c.isspace() or unicodedata.category(c) == "Zs" for c in name)
+        c.isspace() or unicodedata.category(c) in ("Zs", "Cs") for c in name)
 
 
 def key_id(name: str, encoded_key: bytes) -> int:

@@ -348,3 +348,12 @@ def test_a_lone_surrogate_is_a_note_error_not_a_unicode_crash() -> None:
     said so with a raw UnicodeEncodeError (found by test_parser_fuzz)."""
     with pytest.raises(NoteError, match="lone surrogate at character 0"):
         open_note("\ud800 origin\n1\n\n", [])
+
+
+def test_a_key_name_with_a_lone_surrogate_is_a_malformed_key_not_a_crash() -> None:
+    """Found by tests/protocol/test_parser_fuzz.py: a Python str may hold a lone surrogate,
+    which is no UTF-8 text; hashing the name for the key id raised UnicodeEncodeError."""
+    raw = bytes([0x01]) + bytes(32)  # Ed25519
+    vkey = f"\ud800co-ledger+01020304+{base64.b64encode(raw).decode()}"
+    with pytest.raises(NoteError, match="bad name or key id"):
+        parse_verifier_key(vkey)
