@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev systemd python3-venv postgresql \
-	chromium chromium-driver fonts-noto-cjk
+	chromium chromium-headless-shell chromium-driver fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 # pytest-xdist workers for `make test`: twice the 2 cores, because many integration tests wait

@@ -161,6 +161,22 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
 # stderr. Take out what a test's commands added and put the level back.
 
 
+# The web UI's accounts: scrypt at the production cost (N = 2^15) takes ~0.1 CPU-s per hash and
+# per login, and the suite makes and logs in hundreds of accounts. Tests hash at N = 2^10; the
+# cost is stored in each hash, so checking a password runs the same code. A test marked
+# ``production_kdf`` (the one that checks what ``ui-user add`` writes) keeps the real cost.
+CHEAP_SCRYPT_LOG_N = 10
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(request: pytest.FixtureRequest,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("production_kdf") is None:
+        from aggregator.webui import auth
+
+        monkeypatch.setattr(auth, "SCRYPT_LOG_N", CHEAP_SCRYPT_LOG_N)
+
+
 @pytest.fixture(autouse=True)
 def _english_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
     """The commands choose their language from ECO_LANG and the locale (eco_protocol.messages):

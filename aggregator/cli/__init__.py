@@ -13,6 +13,7 @@ fork (``witness``), 1 for everything else.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -60,8 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """:func:`build_parser`, once per process: a parse leaves the parser as it was, and building
+    ~150 options (argparse makes a help formatter for each one it adds) costs more than most
+    commands do when a process calls :func:`main` many times (the web UI's tests, scripts)."""
+    return build_parser()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     args.lang = lang = choose_lang(getattr(args, "lang", None))
     env_config = os.environ.get("ECO_AGGREGATOR_CONFIG")
     args.config_given = args.config is not None or env_config is not None

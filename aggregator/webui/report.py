@@ -137,7 +137,11 @@ def render_report_html(report: Mapping[str, Any], lang: str = "ja",
 
 
 def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+    """Chromium's headless shell first (Debian's ``chromium-headless-shell``): it prints the
+    same PDF as the full browser in a fraction of its start-up CPU, which a Raspberry Pi or a
+    busy town server notices; else whichever full Chromium or Chrome is installed."""
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome",
+                 "chrome"):
         found = shutil.which(name)
         if found:
             return found

@@ -27,7 +27,7 @@ LOCALE: Final = "ja-JP"
 # what makes a browser Japanese, beside walk_kit.chromium's options
 JAPANESE_ARGS: Final = ("--lang=ja-JP", "--accept-lang=ja-JP,ja",
                         "--enable-blink-features=LangAttributeAwareFormControlUI")
-_WALK_ARGS: Final = ("--headless=new", "--no-sandbox", "--disable-gpu",
+_WALK_ARGS: Final = ("--headless", "--no-sandbox", "--disable-gpu",
                      "--disable-dev-shm-usage", "--window-size=1280,900", "--hide-scrollbars",
                      "--force-device-scale-factor=1")
 

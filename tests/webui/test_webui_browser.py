@@ -98,7 +98,7 @@ def chrome(tmp_path: Path) -> Iterator[WebDriver]:
     browser, driver = require_chromium()
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1200,900", "--lang=en-US", "--hide-scrollbars"):
         opts.add_argument(a)
     downloads = tmp_path / "downloads"
@@ -106,6 +106,9 @@ def chrome(tmp_path: Path) -> Iterator[WebDriver]:
     opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                            "download.prompt_for_download": False})
     d = webdriver.Chrome(service=Service(driver), options=opts)
+    # the headless shell keeps no download preferences: say where downloads go over DevTools
+    d.execute_cdp_cmd("Browser.setDownloadBehavior",
+                      {"behavior": "allow", "downloadPath": str(downloads)})
     d.implicitly_wait(5)
     try:
         yield d

@@ -430,6 +430,7 @@ def test_batch_preview_seal_report_and_downloads(world: UiWorld, browser: Browse
     assert browser.get("/batches/download?batch=nope&file=report.json").status_code == 404
 
 
+@pytest.mark.production_kdf
 def test_ui_user_and_resident_code_commands(world: UiWorld,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     out = world.cli("ui-user", "add", "bob", "--role", "shop", stdin="a long password\n")

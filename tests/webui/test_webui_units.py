@@ -268,3 +268,10 @@ def test_household_figures_follow_the_programme_rules(world: UiWorld) -> None:
         assert sum(s.reduction_g for s in page.slots) == grams
         assert sum(d.pv_g for d in page.days) == pytest.approx(float(grams))
         assert page.excluded == () and page.flags == []
+
+
+@pytest.mark.production_kdf
+def test_passwords_are_hashed_at_the_production_cost_unless_a_test_lowers_it() -> None:
+    h = hash_password("correct horse")
+    assert h.startswith("scrypt$15$8$1$")  # N = 2^15: auth.SCRYPT_LOG_N
+    assert verify_password("correct horse", h) and not verify_password("correct horsE", h)

@@ -45,7 +45,7 @@ def chromium() -> WebDriver:
     browser, driver = require_chromium()
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1280,900", "--lang=ja-JP", "--hide-scrollbars",
               "--force-device-scale-factor=1"):
         opts.add_argument(a)
