@@ -25,6 +25,7 @@ the outbox is closed; exit status 0.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import math
 import signal
@@ -68,6 +69,9 @@ log = logging.getLogger(__name__)
 CLOCK_JUMP_S: Final = 5.0  # drift of wall vs monotonic time that counts as a clock jump
 TIMESYNC_DIR: Final = Path("/run/systemd/timesync")
 POLL_STALE_FACTOR: Final = 3.0
+# a stop taking longer than this dumps every thread's stack to stderr (systemd waits 90 s by
+# default, the demo 20 s before SIGKILL)
+STOP_STACKS_AFTER_S: Final = 10.0
 
 
 # -- small pure helpers ---------------------------------------------------------------------------
@@ -435,6 +439,10 @@ class Agent:
         if install_signals:
             def on_signal(signum: int, _frame: FrameType | None) -> None:
                 log.info("signal %d: stopping", signum)
+                # a stop should take well under a second; if it has not ended in time, every
+                # thread's stack goes to stderr (the journal) before the service manager's
+                # SIGKILL, so a hang says where it is
+                faulthandler.dump_traceback_later(STOP_STACKS_AFTER_S, exit=False)
                 self._stop.set()
             signal.signal(signal.SIGTERM, on_signal)
             signal.signal(signal.SIGINT, on_signal)
@@ -511,6 +519,7 @@ class Agent:
                  counts.pending, counts.rejected, counts.next_seq)
         self.outbox.close()
         self.state.close()
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _followed_key(configured: NoteVerifier, pinned: str | None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agent import runner
 from agent.clock import AcceleratedClock
 from agent.config import load_config
 from agent.errors import ConfigError
@@ -223,3 +226,26 @@ def test_meter_swaps_are_recorded_each_time(tmp_path: Path, caplog: pytest.LogCa
             assert last["source"]["meter_serial"] == now.serial
     finally:
         rig.agent.shutdown()
+
+
+def test_a_stop_that_hangs_dumps_every_threads_stack(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM sets a timer: if the stop has not ended by then, the stacks of all threads go to
+    stderr (the journal), so an agent the service manager has to SIGKILL says where it hung."""
+    monkeypatch.setattr(runner, "STOP_STACKS_AFTER_S", 0.2)
+    rig = make_rig(tmp_path, port=1)
+    meter = rig.meters["pv1"]
+    meter.close = lambda: time.sleep(1.0)  # type: ignore[method-assign]
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        rig.agent.run(loop_s=0.05)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    err = capfd.readouterr().err
+    assert "most recent call first" in err and "in <lambda>" in err and "in shutdown" in err
+
