@@ -67,7 +67,7 @@ class Scale:
 
 
 FULL = Scale(False, 600, 10_000, (10_000, 100_000, 1_000_000), 2000, 220, 1800.0, 30.0, 1.0, 3)
-QUICK = Scale(True, 24, 60, (10_000, 100_000), 200, 6, 3600.0, 3.0, 0.2, 1, flood_s=3.0)
+QUICK = Scale(True, 24, 60, (10_000, 100_000), 200, 6, 3600.0, 1.5, 0.2, 1, flood_s=1.0)
 
 
 def _step(name: str, fn: Callable[[], Any]) -> Any:
