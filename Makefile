@@ -50,7 +50,6 @@ deps:
 
 $(VENV)/.installed: pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
@@ -72,25 +71,31 @@ lint: venv
 
 # The few tests marked solo (the demo e2e, whose clock runs 3000x faster than the wall) start
 # first, in a session of their own (setsid: Linux's autogroup scheduler gives a session a fair
-# share of the CPU), and run beside the niced lint and then beside the workers. The demo keys and
-# enrols every box before its clock starts and launches every child before it waits for any, so
-# a loaded machine no longer costs it readings (before that, beside the workers it lost up to a
-# simulated day: 25 of ~48 half-hours of a home on 2026-12-05). Bytecode caches are written even
-# if the environment says not to: hundreds of child processes (agents, CLIs, simulators) import
-# the same modules, and each worker collects every test file. Exit status 5 (no test selected)
-# is fine for one of the two runs (PYTEST_ARGS may name only solo tests, or none), not for both.
-# Interrupted, make sends the solo run's process group the SIGINT a terminal would (its own
-# session has no terminal; a background job starts with SIGINT ignored, so SIGINT_BACK gives it
-# back its default before pytest starts).
+# share of the CPU), and run beside the workers and the lint (niced, its output printed after the
+# workers': it no longer holds them back). Both pytest sessions get one directory in
+# ECO_TEST_SHARED for what a whole `make test` builds once (the Go reference checker). The demo
+# keys and enrols every box before its clock starts and launches every child before it waits for
+# any, so a loaded machine no longer costs it readings (before that, beside the workers it lost up
+# to a simulated day: 25 of ~48 half-hours of a home on 2026-12-05). Bytecode caches are written
+# even if the environment says not to: hundreds of child processes (agents, CLIs, simulators)
+# import the same modules, and each worker collects every test file. Exit status 5 (no test
+# selected) is fine for one of the two runs (PYTEST_ARGS may name only solo tests, or none), not
+# for both. Interrupted, make sends the solo run's process group the SIGINT a terminal would (its
+# own session has no terminal; a background job starts with SIGINT ignored, so SIGINT_BACK gives
+# it back its default before pytest starts).
 test: export PYTHONDONTWRITEBYTECODE =
 test: export SIGINT_BACK = import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])
 test: deps venv node-deps
-	@solo=; log=$$(mktemp); trap 'exit 130' INT TERM; \
-	trap '[ -z "$$solo" ] || kill -INT -- -$$solo 2>/dev/null; rm -f "$$log"' EXIT; \
+	@solo=; lint=; log=$$(mktemp); lintlog=$$(mktemp); shared=$$(mktemp -d); \
+	trap 'exit 130' INT TERM; \
+	trap '[ -z "$$solo" ] || kill -INT -- -$$solo 2>/dev/null; [ -z "$$lint" ] || kill $$lint 2>/dev/null; \
+	  rm -rf "$$log" "$$lintlog" "$$shared"' EXIT; \
+	export ECO_TEST_SHARED="$$shared"; \
 	setsid -w $(PY) -c "$$SIGINT_BACK" $(PYTEST) -m solo $(PYTEST_ARGS) >"$$log" 2>&1 & solo=$$!; \
-	lint_rc=0; nice -n $(TEST_NICE) $(MAKE) --no-print-directory lint || lint_rc=$$?; \
+	nice -n $(TEST_NICE) $(MAKE) --no-print-directory lint >"$$lintlog" 2>&1 & lint=$$!; \
 	rc=0; $(PYTEST) -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not solo" \
 	  $(PYTEST_ARGS) || rc=$$?; \
+	lint_rc=0; wait $$lint || lint_rc=$$?; lint=; cat "$$lintlog"; \
 	solo_rc=0; wait $$solo || solo_rc=$$?; solo=; \
 	echo "$(PYTEST) -m solo $(PYTEST_ARGS)  (beside the lint and the workers)"; cat "$$log"; \
 	if [ $$rc -eq 5 ] && [ $$solo_rc -eq 5 ]; then echo "make test: no test selected"; exit 5; fi; \

@@ -7,6 +7,8 @@ because a skipped interop check would hide exactly what issue 2 asks us to prove
 Under pytest-xdist the workers of one run share one build (a fresh Go build cache compiles the
 standard library: ~8 CPU-seconds, once per worker and file before): the first worker to ask builds
 into the run's shared temporary directory under a file lock, the others wait and reuse it.
+``make test`` runs two pytest sessions side by side (the solo demo test and the workers) and names
+one directory for both in ``ECO_TEST_SHARED``, so the whole of ``make test`` builds once.
 """
 
 from __future__ import annotations
@@ -36,9 +38,13 @@ _BUILT: dict[str, Path] = {}  # one build per test session, whichever fixture as
 
 
 def _run_shared(work: Path) -> Path:
-    """Where this run's workers share the build: beside the xdist workers' own temporary
-    directories (``<basetemp>/popen-gwN/...``: the parent is one run's, private to the user),
-    or ``work`` itself outside xdist."""
+    """Where this run's workers share the build: ``$ECO_TEST_SHARED/go-verify`` when set (one
+    ``make test``), else beside the xdist workers' own temporary directories
+    (``<basetemp>/popen-gwN/...``: the parent is one run's, private to the user), or ``work``
+    itself outside xdist."""
+    shared = os.environ.get("ECO_TEST_SHARED")
+    if shared:
+        return Path(shared) / "go-verify"
     for parent in work.parents:
         if parent.name.startswith("popen-gw"):
             return parent.parent / "go-verify-shared"

@@ -24,7 +24,6 @@ from eco_protocol.encoding import format_time
 from tests.webui.webui_kit import UiWorld, make_world, read_api
 
 SATO, SUZUKI = "Sato, 1-2 Chuo", "Suzuki, 3-4 Minami"
-NOW = format_time(datetime.now(UTC) + timedelta(minutes=1))
 
 
 @dataclass
@@ -36,6 +35,7 @@ class _Issued:
     other_enrolment: dict[str, Any]
     did_documents: dict[str, dict[str, Any]]
     status_lists: dict[str, dict[str, Any]]
+    now: str  # the shop's clock: a minute after the issue (not at collection, minutes before)
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +54,14 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> _Issued:
         doc = dict(document(issuer, ledger.store))
         listed = ac.status_list(issuer, ledger)
     return _Issued(world, issuer, statement, enrolment, other, {issuer.did: doc},
-                  {issuer.status_list_url: listed})
+                  {issuer.status_list_url: listed},
+                  format_time(datetime.now(UTC) + timedelta(minutes=1)))
 
 
 def _verdict(i: _Issued, creds: list[dict[str, Any]], **kw: Any) -> Any:
     return check_statement(creds, kw.get("town", i.issuer.did),
                            kw.get("docs", i.did_documents), kw.get("lists", i.status_lists),
-                           NOW)
+                           i.now)
 
 
 def test_the_statement_with_its_enrolment_is_valid(issued: _Issued) -> None:
