@@ -472,8 +472,10 @@ class ApiServer:
     def start(self) -> ApiServer:
         if self._thread is not None:
             return self
+        # stop() waits up to one poll interval for the loop to notice: 50 ms, not 200 (a stop
+        # is part of every `serve --http` shutdown; idle, 20 selector wake-ups a second)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="http-api",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         log.info("public read API on %s", self.url)
         return self
