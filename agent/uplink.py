@@ -202,7 +202,11 @@ class Uplink:
         self.readings_topic = readings_topic(device_id)
         self.receipts_topic = receipts_topic(device_id)
         self.status_topic = status_topic(device_id)
-        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        # queue.Queue, not SimpleQueue: the main thread waits here with a timeout while SIGTERM
+        # may arrive, and CPython 3.11's SimpleQueue.get(timeout) blocks for good when a signal
+        # interrupts it near its deadline (the remaining time goes negative, which its lock
+        # wait reads as "forever"; docs/pitfalls.md). An agent stuck so ignored its stop.
+        self._events: queue.Queue[_Event] = queue.Queue()
         self.connected = False
         self._awaiting: dict[int, _Sent] = {}
         # seq → monotonic time before which it is not sent: readings refused as "future"
