@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -255,7 +256,12 @@ def test_eco_sim_mqtt_announces_publishes_and_leaves_its_will(broker: Mosquitto,
         info = json.loads(proc.stdout.readline())
         assert info["device"] == device and info["topic"] == t
         availability = info["availability_topic"]
-        online = _retained(broker.port, availability)
+        # retained, as a late-joining agent sees it: a subscription made before the simulator
+        # announced gets the announcement live (not retained) and looks again
+        online = None
+        deadline = time.monotonic() + 10
+        while online is None and time.monotonic() < deadline:
+            online = _retained(broker.port, availability, timeout=1.0)
         assert online in (b"Online", b"true") or json.loads(online or b"{}")["state"] == \
             "connected"
         proc.send_signal(signal.SIGTERM)
