@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from .messages import Msg, msg, os_type_reason
+from .messages import Msg, msg, os_type_reason, text
 
 # errno → the catalog's name for it (eco_protocol.os.<name>)
 ERRNO_NAMES: Final[Mapping[int, str]] = {
@@ -130,5 +130,14 @@ def toml_error(err: tomllib.TOMLDecodeError, path: str | Path | None = None) -> 
     return msg("eco_protocol.toml.file_error", path=str(path), where=where, reason=reason)
 
 
-__all__ = ["ERRNO_NAMES", "TOML_REASONS", "errno_reason", "os_error", "os_reason", "toml_error",
-           "toml_reason"]
+def read_text_or_exit(path: Path, lang: str, code: str) -> str:
+    """``path``'s UTF-8 text, or a command's one-line exit: the catalogue line ``code`` in
+    ``lang``, given the ``path`` and the OS's ``reason`` (a file that is not UTF-8 too)."""
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(text(code, lang, path=path, reason=os_reason(e))) from e
+
+
+__all__ = ["ERRNO_NAMES", "TOML_REASONS", "errno_reason", "os_error", "os_reason",
+           "read_text_or_exit", "toml_error", "toml_reason"]

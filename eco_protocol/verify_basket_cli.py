@@ -19,7 +19,7 @@ from .canonical import parse_json
 from .consortium import parse_consortium
 from .errors import ProtocolError
 from .messages import add_lang_option, choose_lang, localize, said, text
-from .os_messages import os_reason
+from .os_messages import read_text_or_exit
 
 
 def register(sub: Any) -> None:
@@ -39,11 +39,7 @@ def register(sub: Any) -> None:
 
 
 def _read(path: Path, lang: str) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(text("eco_protocol.basket.cannot_read", lang, path=path,
-                              reason=os_reason(e))) from e
+    return read_text_or_exit(path, lang, "eco_protocol.basket.cannot_read")
 
 
 def _lines(path: Path, lang: str) -> list[str]:

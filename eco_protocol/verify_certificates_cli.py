@@ -31,7 +31,7 @@ from .certificate_proofs import (
 )
 from .errors import ProtocolError
 from .messages import DEFAULT_LANG, Msg, add_lang_option, choose_lang, msg, text
-from .os_messages import os_reason
+from .os_messages import read_text_or_exit
 
 BUNDLES: Final = "bundles.json"
 PROOFS: Final = "proofs.json"
@@ -66,11 +66,9 @@ def register(sub: Any) -> None:
 
 
 def _read_json(path: Path, lang: str) -> object:
+    data = read_text_or_exit(path, lang, "eco_protocol.certificates.cannot_read")
     try:
-        return parse_json(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(text("eco_protocol.certificates.cannot_read", lang, path=path,
-                              reason=os_reason(e))) from e
+        return parse_json(data)
     except ProtocolError as e:
         raise CertificateProblem("format", msg("eco_protocol.finding.cert.not_json",
                                                file=path.name, error=e)) from e

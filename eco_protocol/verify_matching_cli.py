@@ -25,7 +25,7 @@ from .hourly_matching import cancellations_from_proofs, match_hours, parse_consu
 from .keyfile import atomic_write
 from .matching_report import Provenance, jst, to_csv, to_html, to_json
 from .messages import add_lang_option, choose_lang, render, text
-from .os_messages import os_reason
+from .os_messages import read_text_or_exit
 from .verify_certificates_cli import BUNDLES, PROOFS, checked_export
 
 COMMAND: Final = "matching"
@@ -56,11 +56,7 @@ def register(sub: Any) -> None:
 
 
 def _read(path: Path, lang: str) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(text("eco_protocol.matching.cannot_read", lang, path=path,
-                              reason=os_reason(e))) from e
+    return read_text_or_exit(path, lang, "eco_protocol.matching.cannot_read")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -109,6 +109,21 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return rc, out, err
 
 
+def _says(locale: str, err: str, english: str, japanese: str, anywhere: bool = False) -> None:
+    """stderr is in the locale's language, and the finding (the last line: the checker's own
+    words, after 不合格/FAIL; or ``anywhere`` in stderr) says ``japanese`` or ``english``; a
+    Japanese finding holds no English sentence."""
+    finding = err.strip().splitlines()[-1]
+    said = err if anywhere else finding
+    if locale.startswith("ja"):
+        assert_japanese(err)
+        assert japanese in said, said
+        assert not _ENGLISH_SENTENCE.search(finding), finding
+    else:
+        assert_english(err)
+        assert english in said, said
+
+
 @pytest.mark.parametrize("locale", ["ja_JP.UTF-8", "C"])
 @pytest.mark.parametrize(("case", "tamper", "english", "japanese"), _CASES,
                          ids=[c[0] for c in _CASES])
@@ -124,14 +139,7 @@ def test_a_structural_finding_reads_in_the_locales_language(
     path.write_text(json.dumps(sign_record(report, signed["key"])), "utf-8")
     rc, out, err = _run(capsys, "report", str(path), "--log-key", signed["vkey"])
     assert rc == 1 and out == "", err
-    finding = err.strip().splitlines()[-1]  # the checker's own words, after 不合格/FAIL
-    if locale.startswith("ja"):
-        assert_japanese(err)
-        assert japanese in finding, finding
-        assert not _ENGLISH_SENTENCE.search(finding), finding
-    else:
-        assert_english(err)
-        assert english in finding, finding
+    _says(locale, err, english, japanese)
 
 
 def _evidence_with(tmp_path: Path, change: Callable[[list[bytes]], None]) -> tuple[str, str]:
@@ -167,14 +175,7 @@ def test_a_replay_finding_reads_in_the_locales_language(
     path, vkey = _evidence_with(tmp_path, change)
     rc, out, err = _run(capsys, "evidence", path, "--log-key", vkey)
     assert rc == 1, out
-    finding = err.strip().splitlines()[-1]
-    if locale.startswith("ja"):
-        assert_japanese(err)
-        assert japanese in finding, finding
-        assert not _ENGLISH_SENTENCE.search(finding), finding
-    else:
-        assert_english(err)
-        assert english in finding, finding
+    _says(locale, err, english, japanese)
 
 
 _TOWN = Town()  # a town's signed credentials (tests/protocol/credential_kit.py)
@@ -207,11 +208,4 @@ def test_a_credential_finding_reads_in_the_locales_language(
     did.write_text(json.dumps(_TOWN.document()), "utf-8")
     rc, out, err = _run(capsys, "credential", str(cred), "--at", NOW, "--did-document", str(did))
     assert rc == 1 and out == "", out
-    finding = err.strip().splitlines()[-1]
-    if locale.startswith("ja"):
-        assert_japanese(err)
-        assert japanese in err, err
-        assert not _ENGLISH_SENTENCE.search(finding), finding
-    else:
-        assert_english(err)
-        assert english in err, err
+    _says(locale, err, english, japanese, anywhere=True)
