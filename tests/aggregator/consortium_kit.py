@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -78,6 +78,24 @@ class LiveLog:
     def close(self) -> None:
         self.api.stop()
         self.store.close()
+
+
+@contextmanager
+def live_logs(tmp_path: Path, witnesses: Sequence[Verifier]) -> Iterator[Callable[..., LiveLog]]:
+    """A maker of :class:`LiveLog`s (``make(name, signer=LOG_B, tag=name)``) whose read APIs
+    accept ``witnesses``' cosignatures; every log made is closed at the end."""
+    opened: list[LiveLog] = []
+
+    def make(name: str, signer: NoteSigner = LOG_B, tag: str | None = None) -> LiveLog:
+        live = LiveLog(tmp_path / f"{name}.sqlite3", signer, tag or name, witnesses)
+        opened.append(live)
+        return live
+
+    try:
+        yield make
+    finally:
+        for live in opened:
+            live.close()
 
 
 def member_toml(name: str, log_vkey: str, url: str, witness: str | None) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from eco_protocol.note import NoteSigner, open_checkpoint
+from eco_protocol.note import open_checkpoint
 from tests.aggregator.consortium_kit import (
     LOG_A,
     LOG_B,
@@ -22,23 +22,15 @@ from tests.aggregator.consortium_kit import (
     W_C,
     LiveLog,
     aggregator,
+    live_logs,
     write_consortium,
 )
 
 
 @pytest.fixture
 def logs(tmp_path: Path) -> Iterator[Callable[..., LiveLog]]:
-    opened: list[LiveLog] = []
-
-    def make(name: str, signer: NoteSigner, tag: str | None = None) -> LiveLog:
-        live = LiveLog(tmp_path / f"{name}.sqlite3", signer, tag or name,
-                       (W_A.verifier, W_B.verifier, W_C.verifier, W_BODY.verifier))
-        opened.append(live)
-        return live
-
-    yield make
-    for live in opened:
-        live.close()
+    with live_logs(tmp_path, (W_A.verifier, W_B.verifier, W_C.verifier, W_BODY.verifier)) as make:
+        yield make
 
 
 def _consortium(tmp_path: Path, a: str, b: str, c: str) -> Path:

@@ -44,6 +44,7 @@ from tests.aggregator.consortium_kit import (
     LiveLog,
     aggregator,
     get,
+    live_logs,
     service,
     write_consortium,
 )
@@ -52,17 +53,8 @@ from tests.protocol.records_kit import fixed_key
 
 @pytest.fixture
 def logs(tmp_path: Path) -> Iterator[Callable[..., LiveLog]]:
-    opened: list[LiveLog] = []
-
-    def make(name: str, signer: NoteSigner = LOG_B, tag: str | None = None) -> LiveLog:
-        live = LiveLog(tmp_path / f"{name}.sqlite3", signer, tag or name,
-                       (W_A.verifier, W_C.verifier, W_BODY.verifier))
-        opened.append(live)
-        return live
-
-    yield make
-    for live in opened:
-        live.close()
+    with live_logs(tmp_path, (W_A.verifier, W_C.verifier, W_BODY.verifier)) as make:
+        yield make
 
 
 def _consortium(tmp_path: Path, b_url: str, c_url: str) -> Path:
