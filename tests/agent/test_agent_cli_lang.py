@@ -23,9 +23,11 @@ from aggregator.mosquitto import Mosquitto, free_port
 from firmware_sim.inverter import PtyInverter
 from firmware_sim.solar import JST
 from tests.agent.agent_kit import make_rig, write_config
-from tests.support.lang_kit import assert_english, assert_japanese
-
-LOCALES = ["ja_JP.UTF-8", "C"]
+from tests.support.lang_kit import (
+    LOCALES,
+    assert_english,
+    assert_japanese,
+)
 
 
 def _check(locale: str, text: str) -> None:

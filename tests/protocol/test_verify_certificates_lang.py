@@ -20,7 +20,7 @@ from eco_protocol.merkle import MemoryTree, leaf_hash
 from eco_protocol.verify_cli import main
 from tests.protocol.claims_kit import HOUR0, HOUR1, two_hour_log
 from tests.protocol.records_kit import make_checkpoint
-from tests.support.lang_kit import assert_english, assert_japanese
+from tests.support.lang_kit import assert_english, assert_japanese, language_check
 
 # three English words in a row: a sentence left untranslated
 _ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}\b")
@@ -54,8 +54,7 @@ def _export(out: Path) -> str:
 def _finding_in_language(err: str, ja: bool, japanese: str, english: str) -> None:
     """The checker's finding after 不合格/FAIL: Japanese with no English sentence left in it
     (identifiers, field names and numbers stay as they are), or the English it always was."""
-    check = assert_japanese if ja else assert_english
-    check(err)
+    (assert_japanese if ja else assert_english)(err)
     assert (japanese if ja else english) in err, err
     if ja:
         assert not _ENGLISH_SENTENCE.search(err), err
@@ -67,7 +66,7 @@ def test_certificates_verdicts_in_the_locales_language(
         locale: str) -> None:
     monkeypatch.setenv("LANG", locale)
     ja = locale.startswith("ja")
-    check = assert_japanese if ja else assert_english
+    check = language_check(locale)
     out_dir = tmp_path / "export"
     vkey = _export(out_dir)
     assert main(["certificates", str(out_dir), "--log-key", vkey]) == 0

@@ -23,6 +23,7 @@ from tests.protocol.records_kit import EvidenceDir, make_evidence_dir
 from tests.support.lang_kit import (
     assert_english,
     assert_japanese,
+    language_check,
 )
 
 __all__ = ["assert_english", "assert_japanese", "signed"]
@@ -71,7 +72,7 @@ def test_report_valid_and_tampered_in_the_locales_language(
         signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch, locale: str) -> None:
     monkeypatch.setenv("LANG", locale)
-    check = assert_japanese if locale.startswith("ja") else assert_english
+    check = language_check(locale)
     report = str(signed["dir"] / "report.json")
     rc, out, err = _run(capsys, "report", report, "--log-key", signed["vkey"], "--json")
     assert rc == 0, err
@@ -116,7 +117,7 @@ def test_evidence_valid_and_tampered_in_the_locales_language(
         evidence: EvidenceDir, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch, locale: str) -> None:
     monkeypatch.setenv("LANG", locale)
-    check = assert_japanese if locale.startswith("ja") else assert_english
+    check = language_check(locale)
     rc, out, err = _run(capsys, "evidence", str(evidence.path), "--log-key", evidence.log_vkey)
     assert rc == 0, err
     check(out)

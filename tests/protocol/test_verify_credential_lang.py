@@ -16,10 +16,12 @@ from eco_protocol.errors import CredentialError
 from eco_protocol.messages import render
 from eco_protocol.verify_cli import main
 from tests.protocol.credential_kit import NOW, Town
-from tests.support.lang_kit import assert_english, assert_japanese
+from tests.support.lang_kit import (
+    LOCALES,
+    language_check,
+)
 
 TOWN = Town()
-LOCALES = ["ja_JP.UTF-8", "C"]
 
 
 def _write(tmp: Path, name: str, value: Any) -> str:
@@ -44,10 +46,6 @@ def _run(capsys: pytest.CaptureFixture[str], tmp: Path, cred: dict[str, Any], *,
     return rc, out, err
 
 
-def _check(locale: str) -> Any:
-    return assert_japanese if locale.startswith("ja") else assert_english
-
-
 @pytest.mark.parametrize("locale", LOCALES)
 def test_valid_credentials_of_each_kind_in_the_locales_language(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
@@ -58,7 +56,7 @@ def test_valid_credentials_of_each_kind_in_the_locales_language(
                          (TOWN.enrolment(), TOWN.status_list((1,))), (TOWN.status_list(), None)):
         rc, out, err = _run(capsys, tmp_path, cred, status=status)
         assert rc == 0, err
-        _check(locale)(out)
+        language_check(locale)(out)
         assert out.startswith("有効（VALID）" if ja else "VALID — ")
     rc, out, _ = _run(capsys, tmp_path, TOWN.points())
     assert ("世帯 hh-10a2915c36ceeb3d1f15：2026-12-01T00:00:00Z 時点で 1250 エコポイント" if ja
@@ -71,7 +69,7 @@ def test_revoked_tampered_and_uncheckable_in_the_locales_language(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         locale: str) -> None:
     monkeypatch.setenv("LANG", locale)
-    ja, check = locale.startswith("ja"), _check(locale)
+    ja, check = locale.startswith("ja"), language_check(locale)
     rc, out, _ = _run(capsys, tmp_path, TOWN.enrolment(), status=TOWN.status_list((7,)))
     assert rc == 1
     check(out)

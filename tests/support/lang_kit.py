@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -98,9 +98,15 @@ class Cli:
 
 
 
+def language_check(locale: str) -> Callable[[str], None]:
+    """The check that output is in ``locale``'s language: Japanese under a ja locale, English
+    otherwise."""
+    return assert_japanese if locale.startswith("ja") else assert_english
+
+
 def check_language(locale: str, text: str) -> None:
     """Japanese under a ja locale, English otherwise."""
-    (assert_japanese if locale.startswith("ja") else assert_english)(text)
+    language_check(locale)(text)
 
 
 def refused(cli: Cli, locale: str, result: tuple[int, str, str], rc: int = 1) -> str:
