@@ -243,16 +243,18 @@ def read_api(world: UiWorld) -> ApiServer:
 def require_chromium() -> tuple[str, str]:
     """Headless Chromium and its WebDriver; a missing one fails the test (never skips it).
 
-    Chromium's headless shell (Debian's ``chromium-headless-shell``: the same Blink and V8,
-    without the desktop browser's layers) where the distribution has it: measured on these
-    walks, it starts in a third of the full browser's CPU and loads a page in about half
-    (2026-12-06, process accounting). The full ``chromium`` otherwise; ``--headless`` is
-    the same switch for both."""
+    The browser the web UI prints its PDFs with (:func:`aggregator.webui.report.find_chromium`):
+    Chromium's headless shell where the distribution has it (Debian's
+    ``chromium-headless-shell``: the same Blink and V8 without the desktop browser's layers).
+    Measured on these walks, it starts in a third of the full browser's CPU and loads a page in
+    about half (2026-12-06, process accounting). ``--headless`` is the same switch for both."""
     import shutil
 
     import pytest
 
-    browser = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+    from aggregator.webui.report import find_chromium
+
+    browser = find_chromium()
     driver = shutil.which("chromedriver")
     if browser is None or driver is None:
         pytest.fail("chromium / chromedriver not found: run 'make deps' (Debian packages "
