@@ -9,9 +9,9 @@ Three pure steps, no I/O (the command :mod:`verify_matching_cli` reads and write
   a header row, the first column the interval start (ISO 8601 with its UTC offset), a column
   whose header names the unit (kWh or Wh); hourly or half-hourly rows (half hours are summed
   into their hour). A bad row is refused naming its line and column.
-- :func:`cancellations_from_proofs`: the cancellations in a proof document that
-  :func:`certificate_proofs.verify_certificate_proofs` has *already accepted*, of the bundles it
-  checked — never of an unchecked document.
+- :func:`cancellations_of`: the cancellations of the bundles that
+  :func:`certificate_proofs.verify_certificate_proofs` has *already accepted* (the claims it
+  checked, never an unchecked document's).
 - :func:`match_hours`: per hour, the Wh the account cancelled for that hour (only its own
   cancellations, only when the consumption period it cancelled for covers the hour), matched
   up to the hour's consumption and never more; the totals: the hourly-matched share, and the
@@ -22,17 +22,14 @@ Three pure steps, no I/O (the command :mod:`verify_matching_cli` reads and write
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from .canonical import parse_json
 from .certificate_proofs import BundleStatus
-from .claims import CANCELLED, Claim
-from .dispatch import parse_record
-from .encoding import b64decode, parse_time
+from .encoding import parse_time
 from .errors import InvalidInput
 from .messages import msg
 
@@ -214,25 +211,20 @@ def parse_consumption(text: str) -> tuple[ConsumptionHour, ...]:
 # --- the cancellations a verified proof holds ----------------------------------------------------
 
 
-def cancellations_from_proofs(proofs_doc: Mapping[str, Any],
-                              bundles: Iterable[BundleStatus]) -> tuple[Cancellation, ...]:
-    """Every ``cancelled`` claim in ``proofs_doc`` of one of ``bundles`` (the bundles
-    :func:`certificate_proofs.verify_certificate_proofs` checked against that very document;
-    call it only after that check passed), in log order."""
-    hours = {b.issuance_id: parse_time(b.hour, "bundle hour") for b in bundles}
+def cancellations_of(bundles: Iterable[BundleStatus]) -> tuple[Cancellation, ...]:
+    """Every cancellation of ``bundles`` (as :func:`certificate_proofs.verify_certificate_proofs`
+    found them: call it only on a check that passed), in log order."""
     out: list[tuple[int, Cancellation]] = []
-    for item in proofs_doc.get("entries", []):
-        record = parse_record(parse_json(b64decode(item["entry_b64"], "entry_b64")))
-        if not isinstance(record, Claim) or record.action != CANCELLED or \
-                record.ref not in hours:
-            continue
-        assert record.account is not None and record.period is not None
-        assert record.bundle is not None
-        out.append((item["index"], Cancellation(
-            record.ref, hours[record.ref], record.account, record.period.start_dt,
-            record.period.end_dt, record.bundle.size,
-            None if record.request is None else record.request.beneficiary,
-            record.request is not None and record.request.holder == record.account)))
+    for b in bundles:
+        hour = parse_time(b.hour, "bundle hour")
+        for index, claim in b.cancel_claims:
+            assert claim.account is not None and claim.period is not None
+            assert claim.bundle is not None
+            out.append((index, Cancellation(
+                b.issuance_id, hour, claim.account, claim.period.start_dt, claim.period.end_dt,
+                claim.bundle.size,
+                None if claim.request is None else claim.request.beneficiary,
+                claim.request is not None and claim.request.holder == claim.account)))
     return tuple(c for _, c in sorted(out, key=lambda x: x[0]))
 
 
@@ -264,5 +256,5 @@ def match_hours(consumption: Sequence[ConsumptionHour], cancellations: Iterable[
 
 
 __all__ = ["HOUR", "MAX_HOUR_WH", "MAX_ROWS", "Cancellation", "ConsumptionError", "ConsumptionHour",
-           "HourMatch", "MatchingReport", "cancellations_from_proofs", "match_hours",
+           "HourMatch", "MatchingReport", "cancellations_of", "match_hours",
            "parse_consumption"]

@@ -81,10 +81,10 @@ def _where(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def checked_export(args: argparse.Namespace, lang: str,
-                   refusal: str) -> tuple[CertificateCheck, dict[str, Any]] | None:
+                   refusal: str) -> CertificateCheck | None:
     """The offline check of an export (``args``: ``path``, ``proofs``, ``log_key``,
-    ``witness``, ``min_witnesses``) and its proof document; None after printing ``refusal`` (a
-    catalog code taking ``{meaning}``) and the finding. ``eco-verify certificates`` and
+    ``witness``, ``min_witnesses``); None after printing ``refusal`` (a catalog code taking
+    ``{meaning}``) and the finding. ``eco-verify certificates`` and
     ``eco-verify matching`` (which counts only what this accepts) share it."""
     bundles_path, proofs_path = _where(args)
     try:
@@ -97,8 +97,7 @@ def checked_export(args: argparse.Namespace, lang: str,
         print(text(refusal, lang, meaning=meaning(kind, lang)))
         print(text("eco_protocol.certificates.fail", lang, error=e), file=sys.stderr)
         return None
-    assert isinstance(proofs, dict)  # verified: a proof document is an object
-    return res, proofs
+    return res
 
 
 def _owner_line(s: BundleStatus, lang: str = DEFAULT_LANG) -> str:
@@ -141,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     checked = checked_export(args, lang, "eco_protocol.certificates.invalid")
     if checked is None:
         return 1
-    res, _ = checked
+    res = checked
     print(_valid(res, lang))
     for line in _checks(res):
         print(text("eco_protocol.verify.ok", lang, check=line))

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from .accounts import account_field
 from .errors import ProtocolError
-from .hourly_matching import cancellations_from_proofs, match_hours, parse_consumption
+from .hourly_matching import cancellations_of, match_hours, parse_consumption
 from .keyfile import atomic_write
 from .matching_report import Provenance, jst, to_csv, to_html, to_json
 from .messages import add_lang_option, choose_lang, render, text
@@ -67,18 +67,16 @@ def run(args: argparse.Namespace) -> int:
         print(text("eco_protocol.matching.account", lang, account=args.account, error=e),
               file=sys.stderr)
         return 1
-    checked = checked_export(args, lang, "eco_protocol.matching.not_verified")
-    if checked is None:
+    check = checked_export(args, lang, "eco_protocol.matching.not_verified")
+    if check is None:
         return 1
-    check, proofs = checked
     try:
         consumption = parse_consumption(_read(Path(args.consumption), lang))
     except ProtocolError as e:
         print(text("eco_protocol.matching.refused", lang, error=render(e, lang)),
               file=sys.stderr)
         return 1
-    report = match_hours(consumption, cancellations_from_proofs(proofs, check.bundles),
-                         account)
+    report = match_hours(consumption, cancellations_of(check.bundles), account)
     prov = Provenance(check.checkpoint.origin, check.checkpoint.size,
                       datetime.now(UTC).replace(microsecond=0))
     out = Path(args.out)

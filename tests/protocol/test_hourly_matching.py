@@ -17,7 +17,7 @@ from eco_protocol.hourly_matching import (
     Cancellation,
     ConsumptionError,
     ConsumptionHour,
-    cancellations_from_proofs,
+    cancellations_of,
     match_hours,
     parse_consumption,
 )
@@ -103,7 +103,7 @@ def test_the_cancellations_of_a_verified_export(tmp_path: Path) -> None:
     bundles = json.loads((ex.dir / "bundles.json").read_text())
     proofs = json.loads((ex.dir / "proofs.json").read_text())
     check = verify_certificate_proofs(bundles, proofs, ex.log_vkey)
-    found = cancellations_from_proofs(proofs, check.bundles)
+    found = cancellations_of(check.bundles)
     assert [(c.issuance_id, c.hour, c.account, c.wh) for c in found] == [
         ("gc-1", HOUR0, ex.buyer, 600), ("gc-2", HOUR1, ex.buyer, 400),
         ("gc-2", HOUR1, ex.other, 600)]
@@ -112,8 +112,8 @@ def test_the_cancellations_of_a_verified_export(tmp_path: Path) -> None:
     r = match_hours(use, found, ex.buyer)
     assert [h.matched_wh for h in r.hours] == [450, 400]  # hour 0 capped; the other's 600 not
     # a bundle not in the checked file gives no cancellation
-    assert cancellations_from_proofs(proofs, check.bundles[:1])[0].issuance_id == "gc-1"
-    assert len(cancellations_from_proofs(proofs, check.bundles[:1])) == 1
+    assert cancellations_of(check.bundles[:1])[0].issuance_id == "gc-1"
+    assert len(cancellations_of(check.bundles[:1])) == 1
 
 
 def test_a_cancellation_for_another_period_is_not_counted(tmp_path: Path) -> None:
@@ -122,8 +122,8 @@ def test_a_cancellation_for_another_period_is_not_counted(tmp_path: Path) -> Non
     proofs = json.loads((ex.dir / "proofs.json").read_text())
     check = verify_certificate_proofs(json.loads((ex.dir / "bundles.json").read_text()),
                                       proofs, ex.log_vkey)
-    r = match_hours((ConsumptionHour(HOUR0, 1000),), cancellations_from_proofs(
-        proofs, check.bundles), ex.buyer)
+    r = match_hours((ConsumptionHour(HOUR0, 1000),), cancellations_of(check.bundles),
+                    ex.buyer)
     assert r.matched_wh == 0
     assert [(c.issuance_id, why) for c, why in r.not_counted] == [
         ("gc-1", "period"), ("gc-2", "no_consumption")]  # hour 1 is not in this CSV

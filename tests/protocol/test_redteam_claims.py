@@ -30,7 +30,7 @@ from eco_protocol.certificates import CertificateBundle, IssuerConfig, Productio
 from eco_protocol.claims import CANCELLED, TRANSFERRED, BundleRange, Claim
 from eco_protocol.hourly_matching import (
     ConsumptionHour,
-    cancellations_from_proofs,
+    cancellations_of,
     match_hours,
 )
 from eco_protocol.merkle import MemoryTree, leaf_hash
@@ -80,7 +80,7 @@ def test_a_cancellation_the_buyer_never_signed_does_not_count_as_its_own() -> No
     who, _, n = status.cancelled[0]
     assert n == 600 and "issuer" in str(who) and buyer in str(who)
     report = match_hours([ConsumptionHour(HOUR0, 1000)],
-                         cancellations_from_proofs(proofs, check.bundles), buyer)
+                         cancellations_of(check.bundles), buyer)
     assert report.matched_wh == 0 and report.certificates_wh == 0
     ((c, why),) = report.not_counted
     assert (c.issuance_id, why) == ("gc-1", "unsigned")
