@@ -136,10 +136,18 @@ def render_report_html(report: Mapping[str, Any], lang: str = "ja",
         rendered_at=(now or datetime.now(UTC)).astimezone(JST).strftime("%Y-%m-%d %H:%M JST"))
 
 
+# Debian's headless shell binary. Its /usr/bin launcher is a shell script that runs it without
+# exec: whoever stops the launcher (a timeout here, a WebDriver's quit) would leave the browser
+# running, so the binary itself is started.
+HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
+
+
 def find_chromium() -> str | None:
     """Chromium's headless shell first (Debian's ``chromium-headless-shell``): it prints the
     same PDF as the full browser in a fraction of its start-up CPU, which a Raspberry Pi or a
     busy town server notices; else whichever full Chromium or Chrome is installed."""
+    if os.access(HEADLESS_SHELL, os.X_OK):
+        return str(HEADLESS_SHELL)
     for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome",
                  "chrome"):
         found = shutil.which(name)
@@ -202,5 +210,6 @@ def render_report_files(report_path: Path, out: Path, lang: str = "ja",
     return files
 
 
-__all__ = ["batch_methodology", "find_chromium", "load_report", "readings_of", "render_pdf",
+__all__ = ["HEADLESS_SHELL", "batch_methodology", "find_chromium", "load_report", "readings_of",
+           "render_pdf",
            "render_report_files", "render_report_html", "report_context", "self_check"]
