@@ -48,9 +48,15 @@ deps:
 	@# same for the packaged PostgreSQL cluster: the tests initdb and start a server of their own
 	@command -v systemctl >/dev/null && [ -d /run/systemd/system ] && $(SUDO) systemctl disable --now postgresql >/dev/null 2>&1 || true
 
+# The project goes in with uv when pip can fetch it: pip spends ~13 of its ~17 s in a fresh venv
+# judging the ~38,000 files the index pages list (measured with cProfile, 2026-12-06), uv resolves
+# the same versions in ~2 s. uv compiles the bytecode on both cores, as pip would on one. Where
+# uv cannot be had or fails (an index only pip is configured for), pip does it all as before.
 $(VENV)/.installed: pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev]'
+	@if $(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q --compile-bytecode \
+	    --python $(PY) -e '.[dev]'; then echo "installed the project into $(VENV) (uv)"; \
+	  else echo "uv did not install the project; pip will"; $(PY) -m pip install -q -e '.[dev]'; fi
 	@touch $@
 
 venv: $(VENV)/.installed

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .children import bin_path, run_json, run_text
+from .children import bin_path, run_command, run_json, run_text
 from .town import JST, SIM_START
 
 CERTIFICATES = "certificates"
@@ -90,8 +90,8 @@ def issue(out: Path, agg: Sequence[str], terms: dict[str, tuple[str, ...]],
         print("demo: certificates skipped: no home without FIT contract and battery")
         return None
     d = out / CERTIFICATES / "issued"
-    r = subprocess.run([*agg, "certificates", "issue", "--period", _day()[0], "--household",
-                        household, "--out", str(d)], capture_output=True, text=True, check=False)
+    r = run_command([*agg, "certificates", "issue", "--period", _day()[0], "--household",
+                     household, "--out", str(d)])
     if r.returncode != 0:
         said = r.stderr.strip().splitlines() or [f"exit {r.returncode}"]
         print(f"demo: certificates skipped: {said[-1]}")
@@ -159,8 +159,7 @@ def consumption_csv() -> str:
 
 
 def _verify(args: Sequence[str], log: Path) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run([bin_path("eco-verify"), *args], capture_output=True, text=True,
-                       check=False)
+    r = run_command([bin_path("eco-verify"), *args])
     log.write_text(r.stdout + r.stderr)
     return r
 

@@ -32,7 +32,7 @@ from aggregator.mosquitto import Mosquitto, free_port
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import generate_private_key, public_key_raw
 
-from .children import Procs, bin_path, run_json
+from .children import Procs, bin_path, run_command, run_json, run_text
 from .households import enrol_town, equipment
 from .second_town import (
     BODY_WITNESS,
@@ -86,8 +86,7 @@ class Consortium:
 def _witness_key(path: Path, name: str) -> str:
     """``eco-aggregator witness-key``: the key file (0600) and its vkey beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([bin_path("eco-aggregator"), "witness-key", str(path), "--name", name],
-                   check=True, capture_output=True)
+    run_text([bin_path("eco-aggregator"), "witness-key", str(path), "--name", name])
     return Path(f"{path}.vkey").read_text().strip()
 
 
@@ -265,11 +264,9 @@ def _try_enrol(m: Member, household: str, meter: str, terms: Sequence[str],
     """``eco-aggregator enrol`` of a new box (a fresh key) with its equipment."""
     key = b64encode(public_key_raw(generate_private_key()))
     programme = SECOND_PROGRAMME if m.name == SECOND else PROGRAMME
-    return subprocess.run(
-        [*m.cmd, "enrol", "--public-key", key, "--household", household, "--programme",
-         programme, "--meter", meter, *terms, *enrolled_at,
-         *(a for e in equipment_args for a in ("--equipment", e))],
-        capture_output=True, text=True, check=False)
+    return run_command([*m.cmd, "enrol", "--public-key", key, "--household", household,
+                        "--programme", programme, "--meter", meter, *terms, *enrolled_at,
+                        *(a for e in equipment_args for a in ("--equipment", e))])
 
 
 def refuse_duplicate(c: Consortium, hh: Household) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 from eco_protocol.encoding import b64encode
 from eco_protocol.keys import generate_private_key, public_key_raw
 
-from .children import Procs, bin_path, run_json, run_text
+from .children import Procs, bin_path, run_command, run_json, run_text
 from .consortium import (
     Consortium,
     consortium_round,
@@ -90,13 +90,12 @@ def move_household(procs: Procs, c: Consortium, hh: Household,
     after = consortium_round(procs, c, f"the move: {HOME}'s revocation witnessed and mirrored")
     main = [m for m in hh.meters if m.device == ""] or list(hh.meters)
     eq = [e for m in hh.meters for e in equipment(hh, m)]
-    r = subprocess.run(
+    r = run_command(
         [*c.second.cmd, "enrol", "--public-key", _new_key(), "--household",
          f"{hh.name.split(',')[0]}, 5-1 Kawabata (moved from {HOME})", "--programme",
          SECOND_PROGRAMME, *(a for m in main for a in (
              "--meter", f"{m.id}:{m.quantity}:{PROTOCOL_NAME[m.kind]}:{m.rated_w}")),
-         *hh.terms, *(a for e in eq for a in ("--equipment", e))],
-        capture_output=True, text=True, check=False)
+         *hh.terms, *(a for e in eq for a in ("--equipment", e))])
     result = {
         "household": hh.name, "from": HOME, "to": SECOND, "equipment": eq,
         "revoked": revoked,
@@ -149,8 +148,7 @@ def finish(procs: Procs, c: Consortium, days: float, home: Sequence[Household],
 
 
 def _verify(argv: Sequence[str], log: Path) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run([bin_path("eco-verify"), *argv], capture_output=True, text=True,
-                       check=False)
+    r = run_command([bin_path("eco-verify"), *argv])
     log.write_text(f"$ eco-verify {' '.join(argv)}\n{r.stdout}{r.stderr}exit {r.returncode}\n")
     return r
 
@@ -203,9 +201,8 @@ def publish(out: Path, c: Consortium, end: dict[str, Any]) -> bool:
     (c.dir / "basket.json").write_text((lines[-1] if lines else json.dumps(
         {"ok": False, "said": b.stderr})) + "\n")
     ok &= b.returncode == 0
-    audit = subprocess.run([*c.home.cmd, "consortium-audit", "--consortium", f, "--mirrors",
-                            str(c.home.mirrors), "--member", HOME],
-                           capture_output=True, text=True, check=False)
+    audit = run_command([*c.home.cmd, "consortium-audit", "--consortium", f, "--mirrors",
+                         str(c.home.mirrors), "--member", HOME])
     (c.dir / "audit.json").write_text(audit.stdout or audit.stderr)
     ok &= audit.returncode == 0
     return bool(ok and end["refused"]["refused"] and end["moved"].get("accepted", True)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .children import Procs, bin_path, run_json
+from .children import Procs, bin_path, run_command, run_json
 
 CREDENTIALS = "credentials"
 
@@ -59,9 +58,8 @@ def _checked(out: Path, runs: Sequence[tuple[Path, Sequence[str], int]], log_fil
     ok = True
     log = []
     for credential, extra, expected in runs:
-        r = subprocess.run([bin_path("eco-verify"), "credential", str(credential),
-                            "--did-document", str(log_file.parent / "did.json"), *extra],
-                           capture_output=True, text=True, check=False)
+        r = run_command([bin_path("eco-verify"), "credential", str(credential),
+                         "--did-document", str(log_file.parent / "did.json"), *extra])
         verdict = (r.stdout or r.stderr).strip().splitlines()[:1]
         shown = credential.relative_to(out)
         print(f"demo: eco-verify credential {shown}: {verdict[0] if verdict else r.returncode}")

@@ -21,7 +21,7 @@ from eco_protocol.coverage import METHODOLOGY_QUANTITIES
 from eco_protocol.records import Quantity
 
 from . import certificates, consortium, consortium_end
-from .children import Procs, bin_path, run_json
+from .children import Procs, bin_path, run_command, run_json, run_text
 from .credentials import certificate_and_check, issue_and_check
 from .households import enrol_town
 from .summary import batch_summary, print_summary, town_summary
@@ -130,8 +130,7 @@ def set_up_aggregator(out: Path, broker_url: str) -> Aggregator:
     # a neighbouring town witnesses the log: its key is known to the log and the buyers
     wkey = out / "witness" / "witness.key"
     wkey.parent.mkdir()
-    subprocess.run([*agg, "witness-key", str(wkey), "--name", WITNESS], check=True,
-                   capture_output=True)
+    run_text([*agg, "witness-key", str(wkey), "--name", WITNESS])
     witness_vkey = Path(f"{wkey}.vkey").read_text().strip()
     conf.write_text(conf.read_text().replace("vkeys = []", f'vkeys = ["{witness_vkey}"]'))
     run_json([*agg, "programme", "init", "--id", PROGRAMME])
@@ -238,12 +237,10 @@ def report_batches(out: Path, agg: Aggregator, sealed: dict[str, dict[str, Any]]
     for m, b in sealed.items():
         d = out / m
         run_json([*agg.cmd, "batch", "report", b["batch_id"], "--out", str(d)])
-        v = subprocess.run(
-            [bin_path("eco-verify"), "report", str(d / "report.json"),
-             "--log-key", agg.log_vkey,  # day 1's
-             "--witness", agg.witness_vkey, "--min-witnesses", "1",
-             "--evidence", str(d / "evidence"), "--json"],
-            capture_output=True, text=True, check=False)
+        v = run_command([bin_path("eco-verify"), "report", str(d / "report.json"),
+                         "--log-key", agg.log_vkey,  # day 1's
+                         "--witness", agg.witness_vkey, "--min-witnesses", "1",
+                         "--evidence", str(d / "evidence"), "--json"])
         (d / "verify-report.txt").write_text(v.stdout + v.stderr)
         print(f"demo: eco-verify {d / 'report.json'}")
         print(v.stdout if v.returncode == 0 else v.stderr, end="")
@@ -260,22 +257,10 @@ def check_log(out: Path, agg: Aggregator) -> LogCheck:
     run_json([*agg.cmd, "ledger", "export", str(evidence)])
     points = run_json([*agg.cmd, "points"])
     audit = run_json([*agg.cmd, "ledger", "verify"])
-    r = subprocess.run(
-        [
-            bin_path("eco-verify"),
-            "evidence",
-            str(evidence),
-            "--log-key",
-            agg.log_vkey,  # pinned on day 1; evidence/log.vkeys shows the way to today's key
-            "--witnesses-from-dir",
-            "--min-witnesses",
-            "1",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # the log key pinned on day 1: evidence/log.vkeys shows the way to today's key
+    r = run_command([bin_path("eco-verify"), "evidence", str(evidence),
+                     "--log-key", agg.log_vkey, "--witnesses-from-dir", "--min-witnesses", "1",
+                     "--json"])
     print(r.stdout if r.returncode == 0 else r.stderr, end="")
     return LogCheck(evidence, points, audit, r)
 

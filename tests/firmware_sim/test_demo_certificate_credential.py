@@ -1,8 +1,9 @@
 """The demo's certificate credential step (:func:`firmware_sim.demo.credentials.
 certificate_and_check`) on a real town's state, with the installed ``eco-aggregator`` and
-``eco-verify`` each in its own process as the demo runs them: the first issued bundle becomes
-``credentials/certificate.json``, accepted against its export and refused with a raised face
-value; a log without certificates stops the demo saying which step is missing."""
+``eco-verify`` run as the demo runs them (:func:`firmware_sim.demo.children.run_command`): the
+first issued bundle becomes ``credentials/certificate.json``, accepted against its export and
+refused with a raised face value; a log without certificates stops the demo saying which step is
+missing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from firmware_sim.demo.children import bin_path
 from firmware_sim.demo.credentials import certificate_and_check
 from tests.aggregator.certificate_credential_kit import CertTown, cert_town
 
-pytestmark = pytest.mark.integration  # the installed commands in their own processes
+pytestmark = pytest.mark.integration  # the installed commands, as the demo runs them
 
 
 def _demo_out(town: CertTown, out: Path) -> list[str]:
