@@ -7,6 +7,7 @@ each other through function-level imports)."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,15 +34,27 @@ def _targets(module: str, path: Path, node: ast.Import | ast.ImportFrom) -> list
     return [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
 
 
-def _graph() -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {}
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once for the tests of this file (~250 modules each)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _graph_once() -> dict[str, frozenset[str]]:
+    graph: dict[str, frozenset[str]] = {}
     for module, path in MODULES.items():
         deps: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 deps.update(_targets(module, path, node))
-        graph[module] = deps
+        graph[module] = frozenset(deps)
     return graph
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the modules and names it imports (a fresh copy: callers may change it)."""
+    return {m: set(deps) for m, deps in _graph_once().items()}
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -98,7 +111,7 @@ def test_the_contract_and_the_runtime_import_no_service() -> None:
 def test_no_module_takes_another_modules_private_name() -> None:
     found = []
     for module, path in MODULES.items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.ImportFrom) and (node.level or
                                                       node.module in MODULES):
                 found += [f"{module}: {a.name}" for a in node.names
