@@ -90,7 +90,15 @@ SLOW_FIRST = (
     "webui/test_webui_witness.py", "aggregator/test_broker_acl.py", "security",
     "webui/test_webui_http.py", "aggregator/test_tiles.py", "runtime/test_import_graph.py",
     "protocol/test_imports.py", "aggregator/test_hostile_input.py",
+    # in-process but long (hypothesis): not the last file of a worker, alone on the machine
+    "protocol/test_canonical_fast.py", "methodology/test_batch_report.py",
+    "agent/test_mqttdev_decoders.py", "aggregator/test_sound_credits.py",
 )
+
+
+# where the tests marked ``solo`` live: the Makefile's solo run collects only this directory
+# (each of the five pytest processes that start together spent ~3 CPU-seconds collecting all)
+SOLO_DIR = TESTS / "e2e"
 
 
 def _needs(item: pytest.Item) -> set[str]:
@@ -150,6 +158,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         present = {m.name for m in item.iter_markers()}
         for name in sorted(_needs(item) - present):
             item.add_marker(getattr(pytest.mark, name))
+        if "solo" in present and Path(str(item.path)).parent != SOLO_DIR:
+            raise pytest.UsageError(f"{item.nodeid}: a test marked solo must live in {SOLO_DIR} "
+                                    "(make test's solo run collects only there)")
     order = _dealt(items)
     items.sort(key=lambda item: order[Path(str(item.path))])  # stable: a file's tests keep theirs
 
