@@ -117,21 +117,25 @@ def run_command(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
 
 
-def run_json(argv: Sequence[str]) -> Any:
-    """Run a one-off command; its JSON output, or exit the demo saying what failed."""
-    r = run_command(argv)
-    if r.returncode != 0:
-        raise SystemExit(f"demo: {' '.join(argv[:3])} failed ({r.returncode}): {r.stderr.strip()}")
-    return json.loads(r.stdout)
+def _named(argv: Sequence[str]) -> str:
+    """``eco-aggregator enrol``: the command and its first two words, past ``--config FILE``."""
+    words = list(argv[1:])
+    if words[:1] == ["--config"]:
+        words = words[2:]
+    return " ".join([Path(argv[0]).name, *words[:2]])
 
 
 def run_text(argv: Sequence[str]) -> str:
-    """Run a one-off ``eco-aggregator --config C SUB ...``; its output, or exit the demo."""
+    """Run a one-off command; its output, or exit the demo saying which command failed, how."""
     r = run_command(argv)
     if r.returncode != 0:
-        raise SystemExit(f"demo: {' '.join(argv[3:5])} failed ({r.returncode}): "
-                         f"{r.stderr.strip()}")
+        raise SystemExit(f"demo: {_named(argv)} failed ({r.returncode}): {r.stderr.strip()}")
     return r.stdout
+
+
+def run_json(argv: Sequence[str]) -> Any:
+    """Run a one-off command; its JSON output, or exit the demo saying what failed."""
+    return json.loads(run_text(argv))
 
 
 __all__ = ["Procs", "bin_path", "run_command", "run_json", "run_text"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_sim.demo.children import bin_path, run_command
+from firmware_sim.demo.children import bin_path, run_command, run_json
 
 
 def _eco_verify_cases(tmp_path: Path) -> list[list[str]]:
@@ -66,3 +66,12 @@ def test_other_commands_run_in_a_process_of_their_own() -> None:
     r = run_command([sys.executable, "-c", "import sys; print('out'); "
                      "print('err', file=sys.stderr); sys.exit(3)"])
     assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
+
+
+def test_a_failed_command_stops_the_demo_naming_it_and_saying_why(tmp_path: Path) -> None:
+    argv = [bin_path("eco-aggregator"), "--config", str(tmp_path / "none.toml"), "status"]
+    with pytest.raises(SystemExit) as e:
+        run_json(argv)
+    said = str(e.value.code)
+    assert said.startswith("demo: eco-aggregator status failed (2): eco-aggregator:"), said
+    assert "none.toml" in said
