@@ -9,13 +9,16 @@ APT_PACKAGES := mosquitto mosquitto-clients golang-go golang-golang-x-mod-dev sy
 	chromium chromium-headless-shell chromium-driver fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
-# pytest-xdist workers for `make test`: twice the 2 cores, because many integration tests wait
-# on a broker, a database or a child process (a fault scenario: ~7 CPU-seconds in 19-60 s of
-# wall). tests/faults + tests/aggregator + one walk on 2026-12-05, same order: 337 s with 3
-# workers, 223 s with 4, the same ~197 CPU-s (a shared machine, so the figures are noisy). Files
-# stay whole (loadfile), in tests/conftest.py's order (the long ones first), not xdist's default
-# of the files with the most tests first (--no-loadscope-reorder).
-TEST_WORKERS ?= 4
+# pytest-xdist workers for `make test`: more than the 2 cores, because many integration tests
+# wait on a broker, a database or a child process (a fault scenario: ~7 CPU-seconds in 19-60 s
+# of wall). tests/faults + tests/aggregator + one walk on 2026-12-05, same order: 337 s with 3
+# workers, 223 s with 4, the same ~197 CPU-s (a shared machine, so the figures are noisy). Five
+# since the demo's one-off commands stopped costing a process each (the solo run is done by
+# ~110 s, and the workers' waits then left the cores ~15% idle): whole clean-clone runs on
+# 2026-12-06 took 3:40 and 3:46 with 5, 3:48 to 3:56 in four runs with 4. Files stay whole
+# (loadfile), in tests/conftest.py's order (the long ones first), not xdist's default of the
+# files with the most tests first (--no-loadscope-reorder).
+TEST_WORKERS ?= 5
 # where the solo tests live (tests/conftest.py refuses one elsewhere): without PYTEST_ARGS the
 # solo run collects only there
 SOLO_DIR := tests/e2e
