@@ -22,6 +22,7 @@ TEST_WORKERS ?= 5
 # where the solo tests live (tests/conftest.py refuses one elsewhere): without PYTEST_ARGS the
 # solo run collects only there
 SOLO_DIR := tests/e2e
+SOLO_ARGS = $(or $(PYTEST_ARGS),$(SOLO_DIR))
 # how much the lint yields the CPU to the solo tests beside it (nice(1))
 TEST_NICE ?= 10
 PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
@@ -103,13 +104,13 @@ test: deps venv node-deps
 	trap '[ -z "$$solo" ] || kill -INT -- -$$solo 2>/dev/null; [ -z "$$lint" ] || kill $$lint 2>/dev/null; \
 	  rm -rf "$$log" "$$lintlog" "$$shared"' EXIT; \
 	export ECO_TEST_SHARED="$$shared"; \
-	setsid -w $(PY) -c "$$SIGINT_BACK" $(PYTEST) -m solo $(or $(PYTEST_ARGS),$(SOLO_DIR)) >"$$log" 2>&1 & solo=$$!; \
+	setsid -w $(PY) -c "$$SIGINT_BACK" $(PYTEST) -m solo $(SOLO_ARGS) >"$$log" 2>&1 & solo=$$!; \
 	nice -n $(TEST_NICE) $(MAKE) --no-print-directory lint >"$$lintlog" 2>&1 & lint=$$!; \
 	rc=0; $(PYTEST) -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not solo" \
 	  $(PYTEST_ARGS) || rc=$$?; \
 	lint_rc=0; wait $$lint || lint_rc=$$?; lint=; cat "$$lintlog"; \
 	solo_rc=0; wait $$solo || solo_rc=$$?; solo=; \
-	echo "$(PYTEST) -m solo $(or $(PYTEST_ARGS),$(SOLO_DIR))  (beside the lint and the workers)"; cat "$$log"; \
+	echo "$(PYTEST) -m solo $(SOLO_ARGS)  (beside the lint and the workers)"; cat "$$log"; \
 	if [ $$rc -eq 5 ] && [ $$solo_rc -eq 5 ]; then echo "make test: no test selected"; exit 5; fi; \
 	[ $$rc -eq 5 ] && rc=0; [ $$solo_rc -eq 5 ] && solo_rc=0; \
 	if [ $$rc -ne 0 ] || [ $$solo_rc -ne 0 ] || [ $$lint_rc -ne 0 ]; then \

@@ -116,10 +116,14 @@ class BundleStatus:
     last: int
     transfers: tuple[str, ...]  # accounts the ids (or part of them) moved to, in log order
     holder: str  # the account(s) holding the ids now (:data:`accounts.ISSUER` before a transfer)
-    cancelled: tuple[tuple[str, str, int], ...]  # (account, period "start..end", ids) per cancel
-    # the logged cancellation claims themselves, (entry index, claim) in log order, for a reader
-    # that needs more than the summary above (hourly matching: the period, the signed request)
-    cancel_claims: tuple[tuple[int, Claim], ...] = ()
+    # the logged cancellation claims, (entry index, claim) in log order (hourly matching reads
+    # their periods and signed requests)
+    cancel_claims: tuple[tuple[int, Claim], ...]
+
+    @property
+    def cancelled(self) -> tuple[tuple[str, str, int], ...]:
+        """(account, period "start..end", ids) per cancellation, as a reader is told it."""
+        return tuple(_cancel_summary(m) for _, m in self.cancel_claims)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,14 +244,24 @@ def _no_gap(book: ClaimBook, index: int, claim: Claim) -> None:
                                                 last=book.next_id - 1))
 
 
+def _cancel_summary(m: Claim) -> tuple[str, str, int]:
+    """A cancellation as a reader is told it: who (the issuer's on an account's behalf, or for
+    a beneficiary), the period cancelled for, the ids."""
+    assert m.bundle is not None and m.account is not None and m.period is not None
+    who = said("eco_protocol.finding.cert.issuer_for", account=m.account) \
+        if m.request is None else m.account if m.request.beneficiary is None else \
+        said("eco_protocol.finding.cert.for",
+             account=m.account, beneficiary=m.request.beneficiary)
+    return who, f"{m.period.start}..{m.period.end}", m.bundle.size
+
+
 def _ownership(book: ClaimBook, claim: Claim) -> tuple[
-        tuple[str, ...], str, tuple[tuple[str, str, int], ...], tuple[tuple[int, Claim], ...]]:
-    """An issued bundle's transfers (accounts, log order), its holders now, its cancellations
-    (account, period, ids) and their claims (entry index, claim). The book already refused any
-    move not signed by the holding account (:mod:`accounts`)."""
+        tuple[str, ...], str, tuple[tuple[int, Claim], ...]]:
+    """An issued bundle's transfers (accounts, log order), its holders now, and its
+    cancellations' claims (entry index, claim). The book already refused any move not signed by
+    the holding account (:mod:`accounts`)."""
     assert claim.bundle is not None
     transfers: list[str] = []
-    cancels: list[tuple[str, str, int]] = []
     cancel_claims: list[tuple[int, Claim]] = []
     for at, m in sorted(book.claims.values(), key=lambda x: x[0]):
         if m.action not in (TRANSFERRED, CANCELLED) or m.ref != claim.claim_id:
@@ -256,19 +270,13 @@ def _ownership(book: ClaimBook, claim: Claim) -> tuple[
         if m.action == TRANSFERRED:
             transfers.append(m.account)
             continue
-        assert m.period is not None
-        who = said("eco_protocol.finding.cert.issuer_for", account=m.account) \
-            if m.request is None else m.account if m.request.beneficiary is None else \
-            said("eco_protocol.finding.cert.for",
-                 account=m.account, beneficiary=m.request.beneficiary)
-        cancels.append((who, f"{m.period.start}..{m.period.end}", m.bundle.size))
         cancel_claims.append((at, m))
     held = book.holders(claim.bundle)
     holder: str = said("eco_protocol.finding.cert.holders",
                        holders=[said("eco_protocol.finding.cert.held_ids", account=k, n=n)
                                                for k, n in sorted(held.items())]) \
         if len(held) > 1 else next(iter(held))
-    return tuple(transfers), holder, tuple(cancels), tuple(cancel_claims)
+    return tuple(transfers), holder, tuple(cancel_claims)
 
 
 def _bundles(doc: object) -> list[Mapping[str, Any]]:
@@ -299,10 +307,9 @@ def _check_bundle(b: Mapping[str, Any], book: ClaimBook) -> BundleStatus:
         raise CertificateProblem("bundle", msg("eco_protocol.finding.cert.bundle",
                                                name=name, problems=joined(problems)))
     assert claim.bundle is not None and claim.hour is not None
-    transfers, holder, cancels, cancel_claims = _ownership(book, claim)
+    transfers, holder, cancel_claims = _ownership(book, claim)
     return BundleStatus(claim.claim_id, household, claim.hour, claim.face_value_wh,
-                        claim.bundle.first, claim.bundle.last, transfers, holder, cancels,
-                        cancel_claims)
+                        claim.bundle.first, claim.bundle.last, transfers, holder, cancel_claims)
 
 
 def verify_certificate_proofs(bundles_doc: object, proofs_doc: object, log_vkey: str,

@@ -137,10 +137,9 @@ def run(args: argparse.Namespace) -> int:
     if args.command == REQUEST_COMMAND:
         return run_requests(args)
     lang = choose_lang(getattr(args, "lang", None))
-    checked = checked_export(args, lang, "eco_protocol.certificates.invalid")
-    if checked is None:
+    res = checked_export(args, lang, "eco_protocol.certificates.invalid")
+    if res is None:
         return 1
-    res = checked
     print(_valid(res, lang))
     for line in _checks(res):
         print(text("eco_protocol.verify.ok", lang, check=line))

@@ -211,5 +211,5 @@ def render_report_files(report_path: Path, out: Path, lang: str = "ja",
 
 
 __all__ = ["HEADLESS_SHELL", "batch_methodology", "find_chromium", "load_report", "readings_of",
-           "render_pdf",
-           "render_report_files", "render_report_html", "report_context", "self_check"]
+           "render_pdf", "render_report_files", "render_report_html", "report_context",
+           "self_check"]

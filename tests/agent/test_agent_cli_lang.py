@@ -23,15 +23,7 @@ from aggregator.mosquitto import Mosquitto, free_port
 from firmware_sim.inverter import PtyInverter
 from firmware_sim.solar import JST
 from tests.agent.agent_kit import make_rig, write_config
-from tests.support.lang_kit import (
-    LOCALES,
-    assert_english,
-    assert_japanese,
-)
-
-
-def _check(locale: str, text: str) -> None:
-    (assert_japanese if locale.startswith("ja") else assert_english)(text)
+from tests.support.lang_kit import LOCALES, assert_english, assert_japanese, check_language
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -61,7 +53,7 @@ def test_status_in_the_locales_language_times_in_jst(
         monkeypatch.delenv("TZ")
         time.tzset()
     assert code == 0, err
-    _check(locale, out)
+    check_language(locale, out)
     assert "2026-11-22 10:30:00 JST" in out.splitlines()[0]
     assert out.splitlines()[0].startswith("計測 pv1: 遅れています" if locale.startswith("ja")
                                           else "reading pv1: LATE")
@@ -81,20 +73,20 @@ def test_probe_and_its_serial_errors_in_the_locales_language(
                               inv.port)
     assert code == 0, err
     power = json.loads(out)["power"]  # the JSON's one sentence for a person
-    _check(locale, power)
+    check_language(locale, power)
     port = str(tmp_path / "ttyUSB9")
     code, _, err = _run(capsys, "probe", "--protocol", "sunspec-modbus", "--port", port,
                         "--timeout", "0.2")
     assert code == 1 and port in err and len(err.strip().splitlines()) == 1
-    _check(locale, err)
+    check_language(locale, err)
     code, _, err = _run(capsys, "probe", "--protocol", "tasmota")
     assert code == 2
-    _check(locale, err)
+    check_language(locale, err)
     code, _, err = _run(capsys, "probe", "--protocol", "echonet-broute", "--port", port,
                         "--broute-id", "0123", "--broute-password", "pw",
                         "--quantity", "grid_import")
     assert code == 2 and "broute_id" in err and "[[meters]]" not in err
-    _check(locale, err)
+    check_language(locale, err)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -105,11 +97,11 @@ def test_config_and_key_errors_in_the_locales_language(
     missing = tmp_path / "nope.toml"
     code, _, err = _run(capsys, "status", str(missing))
     assert code == 2 and str(missing) in err
-    _check(locale, err)
+    check_language(locale, err)
     conf = _conf(tmp_path)
     code, _, err = _run(capsys, "status", str(conf))  # a fresh box: keygen first
     assert code == 2 and f"eco-agent keygen {conf}" in err
-    _check(locale, err)
+    check_language(locale, err)
     good = conf.read_text()
     for broken, where in (("interval_minutes = 30", "interval_minutes = 7"),  # not a divisor
                           ("poll_seconds = 60", "poll_seconds = 0"),  # out of range
@@ -119,16 +111,16 @@ def test_config_and_key_errors_in_the_locales_language(
         conf.write_text(good.replace(broken, where, 1))
         code, _, err = _run(capsys, "status", str(conf))
         assert code == 2 and str(conf) in err, err
-        _check(locale, err)
+        check_language(locale, err)
     conf.write_text(good)
     code, _, err = _run(capsys, "init", str(conf))  # never overwrites
     assert code == 1
-    _check(locale, err)
+    check_language(locale, err)
     snippet = tmp_path / "snippet.toml"
     snippet.write_text('[device]\nlog_key = "not a key"\n')
     code, _, err = _run(capsys, "provision", str(conf), str(snippet))
     assert code == 2 and "[uplink] broker" in err
-    _check(locale, err)
+    check_language(locale, err)
     ca = tmp_path / "ca.crt"
     conf.write_text(conf.read_text().replace('broker = "mqtt://127.0.0.1:1"',
                                              f'broker = "mqtts://127.0.0.1:8883"\n'
@@ -137,7 +129,7 @@ def test_config_and_key_errors_in_the_locales_language(
     capsys.readouterr()
     code, _, err = _run(capsys, "run", str(conf))
     assert code == 2 and f"[uplink] ca_file = {ca}" in err
-    _check(locale, err)
+    check_language(locale, err)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -151,7 +143,7 @@ def test_a_lost_key_in_the_locales_language(
     monkeypatch.setenv("LANG", locale)
     code, _, err = _run(capsys, "keygen", str(rig.config.path))
     assert code == 1 and f"eco-aggregator rekey {rig.device_id}" in err
-    _check(locale, err)
+    check_language(locale, err)
 
 
 def test_lang_flag_overrides_the_locale(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -206,7 +198,7 @@ def test_an_mqtt_device_that_says_nothing_in_the_locales_language(
                           "--field", "total_act", "--wait", "0.5")
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
     assert "nobody-here/events/rpc" in err and "rpc_ntf" in err
-    _check(locale, err)
+    check_language(locale, err)
 
 
 # three English words in a row: a sentence left untranslated (identifiers, keys, paths, commands

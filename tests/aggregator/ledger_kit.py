@@ -88,17 +88,15 @@ def enrol_device(ledger: Ledger, device: Device, rated_w: int = 4500) -> int:
     return index
 
 
-_SCHEMA_TEMPLATES: dict[str, str] = {}  # server's directory → its schema-only database
+SCHEMA_TEMPLATE = "eco_schema_only"  # per server: a database holding only the store's schema
+_TEMPLATED: set[str] = set()  # the servers (their directories) that have it
 
 
 def _schema_template(server: PostgresServer) -> str:
-    key = str(server.base_dir)
-    name = _SCHEMA_TEMPLATES.get(key)
-    if name is None:
-        name = "eco_schema_only"
-        open_store(server.create_database(name)).close()
-        _SCHEMA_TEMPLATES[key] = name
-    return name
+    if str(server.base_dir) not in _TEMPLATED:
+        open_store(server.create_database(SCHEMA_TEMPLATE)).close()
+        _TEMPLATED.add(str(server.base_dir))
+    return SCHEMA_TEMPLATE
 
 
 class StoreBackend:

@@ -15,7 +15,7 @@ from aggregator.errors import EnvironmentProblem
 from aggregator.flood_cutoff import read_suspended, suspended_path
 from aggregator.witness import LogClient
 from eco_protocol.messages import render
-from tests.support.lang_kit import LOCALES, Cli, assert_english, assert_japanese, refused
+from tests.support.lang_kit import LOCALES, Cli, language_check, refused
 
 DEVICE = "0123456789abcdef0123456789abcdef"
 
@@ -69,7 +69,7 @@ def test_certificates_and_a_damaged_store_in_the_locales_language(
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_unreachable_log_and_damaged_cutoff_file_render_in_both(tmp_path: Path,
                                                                 lang: str) -> None:
-    check = assert_japanese if lang == "ja" else assert_english
+    check = language_check(lang)
     with pytest.raises(EnvironmentProblem) as exc:
         LogClient("http://127.0.0.1:9", 2).checkpoint()
     assert str(exc.value).startswith("GET http://127.0.0.1:9/checkpoint: ")

@@ -15,7 +15,7 @@ import pytest
 
 from eco_protocol.verify_cli import main
 from tests.protocol.matching_kit import HOUR0, HOUR1, certificate_export, jst_csv
-from tests.support.lang_kit import assert_english, assert_japanese
+from tests.support.lang_kit import language_check
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -36,7 +36,7 @@ def test_the_report_in_the_buyers_language(tmp_path: Path, lang: str,
                             ex.buyer, "--out", str(out), "--log-key", ex.log_vkey,
                             "--lang", lang], capsys)
     assert rc == 0, stdout + err
-    (assert_japanese if lang == "ja" else assert_english)(stdout)
+    language_check(lang)(stdout)
     doc = json.loads((out / "matching.json").read_text())
     # hour 0: 600 Wh cancelled, 450 used → 450; hour 1: the buyer's 400 of 1000 (the other
     # account's 600 are not its own); the hour before: no certificate
@@ -88,7 +88,7 @@ def test_a_bad_consumption_row_is_named(tmp_path: Path, lang: str, where: str,
                        "--lang", lang], capsys)
     assert rc == 1 and not out.exists()
     assert where in err and '"lots"' in err
-    (assert_japanese if lang == "ja" else assert_english)(err)
+    language_check(lang)(err)
 
 
 @pytest.mark.parametrize(("lang", "said"), [("ja", "アカウントではありません"),

@@ -20,16 +20,14 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from tests.webui.walk_kit import WALK_ARGS
 from tests.webui.webui_kit import require_chromium
 
 TIMEZONE: Final = "Asia/Tokyo"
 LOCALE: Final = "ja-JP"
-# what makes a browser Japanese, beside walk_kit.chromium's options
+# what makes a browser Japanese, beside walk_kit's WALK_ARGS
 JAPANESE_ARGS: Final = ("--lang=ja-JP", "--accept-lang=ja-JP,ja",
                         "--enable-blink-features=LangAttributeAwareFormControlUI")
-_WALK_ARGS: Final = ("--headless", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1280,900", "--hide-scrollbars",
-                     "--force-device-scale-factor=1")
 
 
 def clerk_chromium() -> WebDriver:
@@ -37,7 +35,7 @@ def clerk_chromium() -> WebDriver:
     browser, driver = require_chromium()
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for a in (*_WALK_ARGS, *JAPANESE_ARGS):
+    for a in (*WALK_ARGS, *JAPANESE_ARGS):
         opts.add_argument(a)
     opts.add_experimental_option("prefs", {"intl.accept_languages": "ja-JP,ja"})
     # the browser process's zone and language: chromedriver starts it with this environment

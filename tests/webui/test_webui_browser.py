@@ -46,7 +46,14 @@ from eco_protocol.encoding import b64encode, format_time
 from eco_protocol.keys import public_key_raw
 from eco_protocol.methodology import JST
 from tests.aggregator.ledger_kit import Device
-from tests.webui.webui_kit import OPERATOR, SHOP, UiWorld, make_world, require_chromium
+from tests.webui.webui_kit import (
+    HEADLESS_ARGS,
+    OPERATOR,
+    SHOP,
+    UiWorld,
+    make_world,
+    require_chromium,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -98,8 +105,7 @@ def chrome(tmp_path: Path) -> Iterator[WebDriver]:
     browser, driver = require_chromium()
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1200,900", "--lang=en-US", "--hide-scrollbars"):
+    for a in (*HEADLESS_ARGS, "--window-size=1200,900", "--lang=en-US"):
         opts.add_argument(a)
     downloads = tmp_path / "downloads"
     downloads.mkdir()

@@ -24,7 +24,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from aggregator.webui.qr import qr_matrix
 from tests.webui.untranslated_kit import problems, visible
-from tests.webui.webui_kit import require_chromium
+from tests.webui.webui_kit import HEADLESS_ARGS, require_chromium
 
 # name: (width, height, a phone?)
 SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
@@ -40,14 +40,16 @@ _CHART_LABEL_HEIGHTS = ("Array.from(document.querySelectorAll('svg.chart text'))
                         ".map(e => e.getBoundingClientRect().height).filter(h => h > 0)")
 
 
+# the walks' browser: the desktop screen they start at, one device pixel per CSS pixel
+WALK_ARGS = (*HEADLESS_ARGS, "--window-size=1280,900", "--force-device-scale-factor=1")
+
+
 def chromium() -> WebDriver:
     """Headless Chromium in Japanese (the UI's default language is Japanese in any case)."""
     browser, driver = require_chromium()
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1280,900", "--lang=ja-JP", "--hide-scrollbars",
-              "--force-device-scale-factor=1"):
+    for a in (*WALK_ARGS, "--lang=ja-JP"):
         opts.add_argument(a)
     d = webdriver.Chrome(service=Service(driver), options=opts)
     d.implicitly_wait(3)
@@ -226,5 +228,5 @@ def shows_qr_of(svg: str, text: str) -> bool:
     return qr_modules(svg) == qr_matrix(text)
 
 
-__all__ = ["MIN_LABEL_PX", "OPERATOR_WORDS", "SIZES", "Walker", "chromium", "qr_modules",
-           "set_screen", "shows_qr_of"]
+__all__ = ["MIN_LABEL_PX", "OPERATOR_WORDS", "SIZES", "WALK_ARGS", "Walker", "chromium",
+           "qr_modules", "set_screen", "shows_qr_of"]

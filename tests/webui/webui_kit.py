@@ -240,6 +240,12 @@ def read_api(world: UiWorld) -> ApiServer:
                      cfg).start()
 
 
+# what every browser test starts Chromium with (a test adds its screen size and language):
+# headless, as root without the sandbox Chromium refuses there, no GPU, /tmp not /dev/shm
+HEADLESS_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--hide-scrollbars")
+
+
 def require_chromium() -> tuple[str, str]:
     """Headless Chromium and its WebDriver; a missing one fails the test (never skips it).
 
