@@ -34,6 +34,7 @@ pytestmark = pytest.mark.integration
 FLOOD_S = 5.0
 PERIOD_S = 0.1
 ON_TIME_S = 5.0  # generous on purpose: see the module docstring
+RATE_PER_DEVICE = 20.0  # serve's default per-device rate: aggregator.toml [ingest] rate_per_device
 
 
 def _rejections(agg: AggregatorDir) -> list[tuple[str, str]]:
@@ -83,8 +84,10 @@ def test_an_honest_device_keeps_its_receipts_while_another_floods(
         if dev is not None:
             dev.close()
 
-    # the flood was one: far more messages than the rate limit lets through
-    assert acked > 20 * FLOOD_S * 10, (published, acked)
+    # the flood was one: far more messages than the rate limit lets through (five times: the
+    # Python flooder's pace is the machine's, and beside four busy test workers it once
+    # reached 9.3 times, not the 10 asked before)
+    assert acked > 5 * RATE_PER_DEVICE * FLOOD_S, (published, acked)
     # ≥ 95 % of the honest device's messages answered within the bound, during the flood
     assert during.on_time >= 0.95, during
     stats = final["stats"]
