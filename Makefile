@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # workers, 223 s with 4, the same ~197 CPU-s (a shared machine, so the figures are noisy). Five
 # since the demo's one-off commands stopped costing a process each (the solo run is done by
 # ~110 s, and the workers' waits then left the cores ~15% idle): whole clean-clone runs on
-# 2026-12-06 took 3:40 to 3:50 in four runs with 5, 3:48 to 3:56 in four with 4. Files stay whole
+# 2026-12-06 took 3:40 to 3:57 in six runs with 5, 3:48 to 3:56 in four with 4. Files stay whole
 # (loadfile), in tests/conftest.py's order (the long ones first), not xdist's default of the
 # files with the most tests first (--no-loadscope-reorder).
 TEST_WORKERS ?= 5
